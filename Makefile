@@ -1,0 +1,64 @@
+# Commons Ledger — every entry point sets up what it needs first (idempotent, fast when done).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY_BOOT ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SOLC_VERSION := $(shell awk '/^ *solc:/{s=1} s && /version:/{print $$2; exit}' brownie-config.yaml)
+SOLC_BIN := .tools/solcx/solc-v$(SOLC_VERSION)
+export SOLCX_BINARY_PATH := $(CURDIR)/.tools/solcx
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test test-contracts test-ledger lint bench clean down
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.stamp: requirements.lock pyproject.toml
+	test -x $(PY) || $(PY_BOOT) -m venv $(VENV)
+	# --no-deps: the lock is the whole resolved set (brownie's pins and pydantic-settings'
+	# python-dotenv floor cannot be resolved together; see DESIGN.md).
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+node_modules/.stamp: package.json package-lock.json .npmrc
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+$(SOLC_BIN): tools/solc.js node_modules/.stamp
+	mkdir -p $(dir $@)
+	ln -sf ../../tools/solc.js $@
+	$@ --version >/dev/null
+
+setup: $(VENV)/.stamp node_modules/.stamp $(SOLC_BIN) ## install Python venv, npm packages, compiler
+	$(VENV)/bin/commons build
+
+run: setup ## start the chain, deploy, and show where everything is
+	$(VENV)/bin/commons up
+	$(VENV)/bin/commons deploy
+	$(VENV)/bin/commons status
+
+down: ## stop the embedded chain (state is saved)
+	$(VENV)/bin/commons down
+
+test: setup ## run the whole test suite
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+
+test-contracts: setup ## contract tests only
+	$(VENV)/bin/pytest -q tests/contracts $(PYTEST_ARGS)
+
+test-ledger: setup ## ledger tests only
+	$(VENV)/bin/pytest -q tests/ledger $(PYTEST_ARGS)
+
+lint: setup ## ruff, mypy
+	$(VENV)/bin/ruff check ledger tests bench scripts
+	$(VENV)/bin/ruff format --check ledger tests bench scripts
+	$(VENV)/bin/mypy ledger
+
+bench: setup ## gas and speed benchmarks; results in bench/results/
+	$(PY) -m bench
+
+clean: ## remove build output (keeps chain data in var/)
+	rm -rf build .tools

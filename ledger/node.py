@@ -1,0 +1,341 @@
+"""The chain: a managed anvil with durable state, or an attached node of any EVM network.
+
+anvil keeps its chain in memory. Durability is ours: `snapshot()` dumps the whole chain (blocks,
+receipts, state) with `anvil_dumpState` and writes it atomically (temp file, fsync, rename); on
+start the newest snapshot that parses is loaded and a torn one is skipped for the one before.
+What happened after the last snapshot is recovered by the relay's outbox, not here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from web3 import Web3
+
+from ledger.build import atomic_write
+from ledger.config import DEV_CHAIN_ID, DEV_MNEMONIC, Settings
+from ledger.errors import NodeError, WrongChain
+
+STARTUP_TIMEOUT_S = 20.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def make_web3(url: str) -> Web3:
+    # cache_allowed_requests avoids two eth_chainId round trips per eth_call (measured).
+    return Web3(Web3.HTTPProvider(url, cache_allowed_requests=True, request_kwargs={"timeout": 60}))
+
+
+def rpc(w3: Web3, method: str, params: list[Any] | None = None) -> Any:
+    response = w3.provider.make_request(method, params or [])  # type: ignore[arg-type]
+    if "error" in response:
+        raise NodeError(f"{method} failed: {response['error']}")
+    return response["result"]
+
+
+def check_chain_id(w3: Web3, expected: int) -> None:
+    found = w3.eth.chain_id
+    if found != expected:
+        raise WrongChain(expected, found)
+
+
+class AnvilProcess:
+    """One anvil process on loopback. Always `--prune-history`: without it anvil writes a
+    state file per block under ~/.foundry and never deletes them."""
+
+    def __init__(
+        self,
+        binary: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        chain_id: int = DEV_CHAIN_ID,
+        load_state: Path | None = None,
+        log_file: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        if not binary.exists():
+            raise NodeError(f"anvil not found at {binary}: run `make setup`")
+        self.host = host
+        self.port = port or free_port(host)
+        self.url = f"http://{host}:{self.port}"
+        args = [
+            str(binary),
+            "--host", host,
+            "--port", str(self.port),
+            "--chain-id", str(chain_id),
+            "--mnemonic", DEV_MNEMONIC,
+            "--prune-history",
+            "--block-base-fee-per-gas", "0",
+            "--silent",
+            *extra_args,
+        ]  # fmt: skip
+        if load_state is not None:
+            args += ["--load-state", str(load_state)]
+        log = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            # Own session: a Ctrl-C meant for the supervisor must not kill anvil before the
+            # final snapshot is taken.
+            self.proc = subprocess.Popen(
+                args, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+        finally:
+            if log is not subprocess.DEVNULL:
+                log.close()  # type: ignore[union-attr]
+        self.w3 = make_web3(self.url)
+        self._wait_ready()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise NodeError(f"anvil exited with status {self.proc.returncode} on start")
+            try:
+                self.w3.eth.block_number  # noqa: B018 - a probe
+                return
+            except Exception:
+                time.sleep(0.05)
+        self.kill()
+        raise NodeError(f"anvil did not answer on {self.url} within {STARTUP_TIMEOUT_S:.0f}s")
+
+    def dump_state(self) -> bytes:
+        """The whole chain as anvil's state JSON (blocks, transactions, receipts, accounts)."""
+        raw = rpc(self.w3, "anvil_dumpState")
+        return gzip.decompress(bytes.fromhex(raw.removeprefix("0x")))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class SnapshotStore:
+    """Numbered state snapshots in a directory; the newest that validates wins."""
+
+    def __init__(self, directory: Path, keep: int = 3) -> None:
+        self.directory = directory
+        self.keep = keep
+
+    def files(self) -> list[Path]:
+        """Snapshot files, newest first."""
+        return sorted(self.directory.glob("state-*.json"), reverse=True)
+
+    def write(self, state: bytes, block: int) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        seq = int(self.files()[0].name.split("-")[1]) + 1 if self.files() else 1
+        path = self.directory / f"state-{seq:010d}-{block:012d}.json"
+        atomic_write(path, state.decode())
+        for old in self.files()[self.keep :]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def newest_valid(self) -> tuple[Path | None, list[Path]]:
+        """The newest snapshot that parses as a complete anvil state, and those skipped."""
+        skipped: list[Path] = []
+        for path in self.files():
+            if self.is_valid(path):
+                return path, skipped
+            skipped.append(path)
+        return None, skipped
+
+    @staticmethod
+    def is_valid(path: Path) -> bool:
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return False
+        return isinstance(data, dict) and {"block", "accounts", "blocks"} <= data.keys()
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What `commons status` and other processes need to find a running embedded node."""
+
+    url: str
+    chain_id: int
+    supervisor_pid: int
+    anvil_pid: int
+
+    def save(self, path: Path) -> None:
+        atomic_write(path, json.dumps(self.__dict__))
+
+    @classmethod
+    def load(cls, path: Path) -> NodeInfo | None:
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class ManagedNode:
+    """The embedded chain: anvil + snapshots under `<data_dir>/chain`."""
+
+    def __init__(self, settings: Settings, *, port: int | None = None) -> None:
+        if not settings.embedded:
+            raise NodeError("an attached node (COMMONS_RPC_URL) is not managed here")
+        self.settings = settings
+        self.dir = settings.data_dir / "chain"
+        self.snapshots = SnapshotStore(self.dir / "snapshots", keep=settings.snapshots_kept)
+        self.info_path = self.dir / "node.json"
+        self.port = port or settings.anvil_port
+        self.anvil: AnvilProcess | None = None
+        self.skipped: list[Path] = []
+        self._lock = threading.Lock()
+        self._last_snapshot_block = -1
+
+    def start(self) -> AnvilProcess:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        state, self.skipped = self.snapshots.newest_valid()
+        for torn in self.skipped:
+            # Keep the evidence, out of the way of the next start.
+            torn.rename(torn.with_suffix(".torn"))
+        self.anvil = AnvilProcess(
+            self.settings.anvil_binary,
+            host=self.settings.host,
+            port=self.port,
+            chain_id=self.settings.chain_id,
+            load_state=state,
+            log_file=self.dir / "anvil.log",
+        )
+        self._last_snapshot_block = self.anvil.w3.eth.block_number if state else -1
+        NodeInfo(self.anvil.url, self.settings.chain_id, os.getpid(), self.anvil.pid).save(
+            self.info_path
+        )
+        return self.anvil
+
+    def snapshot(self, *, force: bool = False) -> Path | None:
+        """Persist the chain if it moved since the last snapshot (or always, with force)."""
+        if self.anvil is None:
+            raise NodeError("node not started")
+        with self._lock:
+            block = self.anvil.w3.eth.block_number
+            if block == self._last_snapshot_block and not force:
+                return None
+            path = self.snapshots.write(self.anvil.dump_state(), block)
+            self._last_snapshot_block = block
+            return path
+
+    def stop(self) -> None:
+        if self.anvil is None:
+            return
+        try:
+            if self.anvil.proc.poll() is None:
+                self.snapshot()
+        finally:
+            self.anvil.stop()
+            self.info_path.unlink(missing_ok=True)
+            self.anvil = None
+
+    def serve(self, stop: threading.Event) -> None:
+        """Run until `stop` is set: snapshot every interval, then a last one on the way out."""
+        self.start()
+        assert self.anvil is not None
+        try:
+            while not stop.wait(self.settings.snapshot_interval_s):
+                if self.anvil.proc.poll() is not None:
+                    raise NodeError(f"anvil died (status {self.anvil.proc.returncode})")
+                self.snapshot()
+        finally:
+            self.stop()
+
+
+def running_info(settings: Settings) -> NodeInfo | None:
+    """The embedded node's info if its supervisor is alive."""
+    info = NodeInfo.load(settings.data_dir / "chain" / "node.json")
+    if info is None or not pid_alive(info.supervisor_pid):
+        return None
+    return info
+
+
+def connect(settings: Settings) -> Web3:
+    """A Web3 for the configured chain: the attached node, or the running embedded one.
+
+    Refuses a node whose chain id is not the configured one, so nothing is ever signed for
+    (or read from) the wrong network.
+    """
+    if settings.rpc_url:
+        url = settings.rpc_url
+    else:
+        info = running_info(settings)
+        if info is None:
+            raise NodeError("the embedded chain is not running: start it with `commons up`")
+        url = info.url
+    w3 = make_web3(url)
+    try:
+        check_chain_id(w3, settings.chain_id)
+    except WrongChain:
+        raise
+    except Exception as exc:
+        raise NodeError(f"cannot reach node at {url}: {exc}") from exc
+    return w3
+
+
+@contextlib.contextmanager
+def ephemeral_node(
+    settings: Settings | None = None, *, extra_args: tuple[str, ...] = ()
+) -> Iterator[AnvilProcess]:
+    """A throwaway anvil on a free loopback port (tests, benchmarks); stopped on exit."""
+    settings = settings or Settings()
+    with tempfile.TemporaryDirectory(prefix="commons-anvil-") as tmp:
+        node = AnvilProcess(
+            settings.anvil_binary,
+            chain_id=settings.chain_id,
+            log_file=Path(tmp) / "anvil.log",
+            extra_args=extra_args,
+        )
+        try:
+            yield node
+        finally:
+            node.stop()
+
+
+def main() -> None:
+    """Supervisor entry point (`python -m ledger.node`), started detached by `commons up`."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    ManagedNode(Settings()).serve(stop)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""EIP-712 typed data for every signed message, and key handling."""

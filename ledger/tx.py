@@ -1,0 +1,113 @@
+"""The one send path: every transaction goes build → simulate → sign → send → wait here, so
+custom-error decoding, nonces and failure handling live in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from eth_abi.abi import decode as abi_decode
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.types import TxReceipt
+
+from ledger.errors import ContractRuleBroken, TxError, TxReverted
+
+RECEIPT_TIMEOUT_S = 60
+
+
+def _abi_type(item: dict[str, Any]) -> str:
+    if item["type"].startswith("tuple"):
+        inner = ",".join(_abi_type(c) for c in item["components"])
+        return f"({inner}){item['type'][5:]}"
+    return str(item["type"])
+
+
+class ErrorDecoder:
+    """Decodes revert data into a custom error name and arguments, from any of our ABIs
+    (a call into one contract can revert with another's error)."""
+
+    def __init__(self, abis: Iterable[list[dict[str, Any]]]) -> None:
+        self._errors: dict[bytes, tuple[str, list[str]]] = {}
+        for abi in abis:
+            for item in abi:
+                if item.get("type") == "error":
+                    types = [_abi_type(i) for i in item.get("inputs", [])]
+                    selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+                    self._errors[selector] = (item["name"], types)
+
+    def decode(self, data: bytes) -> tuple[str, tuple[Any, ...]] | None:
+        if len(data) < 4:
+            return None
+        if data[:4] == bytes.fromhex("08c379a0"):  # Error(string): a plain require message
+            return "Error", tuple(abi_decode(["string"], data[4:]))
+        entry = self._errors.get(bytes(data[:4]))
+        if entry is None:
+            return None
+        name, types = entry
+        try:
+            return name, tuple(abi_decode(types, data[4:]))
+        except Exception:
+            return name, ()
+
+
+def revert_data(exc: Exception) -> bytes | None:
+    """The raw revert bytes carried by web3's exceptions, if any."""
+    data: Any = getattr(exc, "data", None)
+    if isinstance(data, dict):
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x"):
+        return bytes(HexBytes(data))
+    return None
+
+
+def raise_decoded(exc: Exception, decoder: ErrorDecoder, tx_hash: str | None = None) -> None:
+    data = revert_data(exc)
+    decoded = decoder.decode(data) if data else None
+    if decoded is not None:
+        raise ContractRuleBroken(decoded[0], decoded[1], tx_hash) from exc
+    raise TxReverted(f"reverted: {exc}", tx_hash) from exc
+
+
+def send(
+    w3: Web3,
+    account: LocalAccount,
+    call: ContractFunction | ContractConstructor,
+    *,
+    decoder: ErrorDecoder | None = None,
+    gas: int | None = None,
+    nonce: int | None = None,
+) -> TxReceipt:
+    """Send `call` from `account` and wait for it to be mined.
+
+    Simulates first (gas estimation), so a broken rule raises `ContractRuleBroken` naming the
+    contract's custom error before anything is signed.
+    """
+    abi: Any = call.abi if isinstance(call, ContractConstructor) else call.contract_abi
+    decoder = decoder or ErrorDecoder([list(abi)])
+    params: dict[str, Any] = {
+        "from": account.address,
+        "nonce": nonce
+        if nonce is not None
+        else w3.eth.get_transaction_count(account.address, "pending"),
+        "chainId": w3.eth.chain_id,
+    }
+    if gas is not None:
+        params["gas"] = gas
+    try:
+        tx = call.build_transaction(params)  # type: ignore[arg-type]
+    except (ContractCustomError, ContractLogicError) as exc:
+        raise_decoded(exc, decoder)
+    signed = account.sign_transaction(tx)  # type: ignore[arg-type]
+    try:
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    except Web3RPCError as exc:
+        raise TxError(f"node refused the transaction: {exc}") from exc
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S)
+    if receipt["status"] != 1:
+        raise TxReverted("transaction reverted", "0x" + bytes(tx_hash).hex())
+    return receipt

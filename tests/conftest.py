@@ -1,0 +1,66 @@
+"""Session-wide fixtures: one real anvil per test session, real compiled contracts, and an
+EVM snapshot reverted after every test so tests cannot leak state into each other."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from ledger.build import Artifact, compile_project
+from ledger.config import DEV_MNEMONIC, Settings
+from ledger.deploy import Deployment, deploy_system
+from ledger.node import AnvilProcess, ephemeral_node, rpc
+
+Account.enable_unaudited_hdwallet_features()
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def anvil(settings: Settings) -> Iterator[AnvilProcess]:
+    with ephemeral_node(settings) as node:
+        yield node
+
+
+@pytest.fixture(scope="session")
+def w3(anvil: AnvilProcess) -> Web3:
+    return anvil.w3
+
+
+@pytest.fixture(scope="session")
+def accounts() -> list[LocalAccount]:
+    """anvil's ten funded development accounts; accounts[0] deploys."""
+    return [
+        Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(10)
+    ]
+
+
+@pytest.fixture(scope="session")
+def artifacts(settings: Settings) -> dict[str, Artifact]:
+    return compile_project(settings)
+
+
+@pytest.fixture(scope="session")
+def system(
+    w3: Web3, accounts: list[LocalAccount], settings: Settings, artifacts: dict[str, Artifact]
+) -> Deployment:
+    return deploy_system(w3, accounts[0], settings, force=True, write=False)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_chain(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Revert the session chain after each test that touched it."""
+    if "w3" not in request.fixturenames:
+        yield
+        return
+    w3: Web3 = request.getfixturevalue("w3")
+    snapshot = rpc(w3, "evm_snapshot")
+    yield
+    rpc(w3, "evm_revert", [snapshot])
