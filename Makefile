@@ -35,10 +35,8 @@ $(SOLC_BIN): tools/solc.js node_modules/.stamp
 setup: $(VENV)/.stamp node_modules/.stamp $(SOLC_BIN) ## install Python venv, npm packages, compiler
 	$(VENV)/bin/commons build
 
-run: setup ## start the chain, deploy, and show where everything is
-	$(VENV)/bin/commons up
-	$(VENV)/bin/commons deploy
-	$(VENV)/bin/commons status
+run: setup ## chain + deploy + API on http://127.0.0.1:8000 (demo seeded on first start)
+	$(VENV)/bin/commons run
 
 down: ## stop the embedded chain (state is saved)
 	$(VENV)/bin/commons down

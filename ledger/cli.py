@@ -11,17 +11,21 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
+import httpx
 import typer
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import ValidationError
 
-from ledger.build import compile_project, load_manifest
+from ledger.api_client import CommonsClient
+from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest
 from ledger.config import DEV_MNEMONIC, Settings
+from ledger.demo import demo_keys, seed_demo
 from ledger.deploy import deploy_system, deployment_path, load_deployment
 from ledger.errors import LedgerError, NodeError
 from ledger.node import ManagedNode, connect, pid_alive, running_info
@@ -227,6 +231,78 @@ def deploy(
     typer.echo(f"deployment recorded in {deployment_path(settings, deployment.chain_id)}")
     for key, contract in deployment.contracts.items():
         typer.echo(f"  {key:<10} {contract.address}")
+
+
+@app.command()
+@handles_errors
+def run(
+    seed: Annotated[bool, typer.Option(help="seed the demo community on first start")] = True,
+) -> None:
+    """Start the chain and deploy if needed, serve the API on loopback, seed the demo community
+    on first start, and stop everything it started on Ctrl-C."""
+    settings = load_settings()
+    started_chain = settings.embedded and running_info(settings) is None
+    if started_chain:
+        up()
+    api: subprocess.Popen[bytes] | None = None
+    stop = _install_stop_handler()
+    try:
+        w3 = connect(settings)
+        deploy_system(w3, deployer_account(settings), settings, log=typer.echo)
+        url = f"http://{settings.api_host}:{settings.api_port}"
+        api = subprocess.Popen([sys.executable, "-m", "api"], cwd=settings.project_root)
+        _wait_healthy(url, api)
+        if seed:
+            _seed_once(settings, w3, url)
+        typer.echo(f"API:       {url}  (OpenAPI docs: {url}/docs)")
+        typer.echo(f"web page:  {url}/")
+        typer.echo("Ctrl-C stops the API" + (" and the chain" if started_chain else ""))
+        while api.poll() is None and not stop.wait(0.5):
+            pass
+        if api.poll() not in (None, 0):
+            raise LedgerError(f"the API exited with status {api.returncode}")
+    finally:
+        if api is not None and api.poll() is None:
+            api.terminate()
+            api.wait(timeout=15)
+        if started_chain:
+            down()
+
+
+def _install_stop_handler() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise LedgerError(f"the API exited with status {proc.returncode} on start")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise LedgerError(f"the API did not answer on {url} within {timeout:.0f}s")
+
+
+def _seed_once(settings: Settings, w3: Any, url: str) -> None:
+    demo_dir = settings.data_dir / "demo"
+    registry = load_deployment(w3, settings).registry.address
+    marker = demo_dir / f"seeded-{w3.eth.chain_id}-{registry}.json"
+    if marker.exists():
+        typer.echo(f"demo community already seeded ({marker.name})")
+        return
+    client = CommonsClient(url, w3, load_artifacts(settings))
+    try:
+        made = seed_demo(client, demo_keys(demo_dir / "keys.json"), typer.echo)
+    finally:
+        client.close()
+    atomic_write(marker, json.dumps(made, indent=2))
 
 
 def main() -> None:

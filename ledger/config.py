@@ -81,10 +81,26 @@ class Settings(BaseSettings):
         default=None, description="deployer private key; required when attached to a network"
     )
 
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    relayer_key: SecretStr | None = Field(
+        default=None,
+        description="gas-paying relayer key; on the embedded chain a development key is used",
+    )
+    auth_secret: SecretStr | None = Field(
+        default=None, description="HMAC key for login tokens; random per process if unset"
+    )
+    token_ttl_s: int = Field(default=900, gt=0)
+    relay_max_queued: int = Field(default=50_000, gt=0)
+    relay_interval_s: float = Field(default=0.1, gt=0)
+    max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    seed_demo: bool = Field(default=True, description="seed a demo community on first start")
+
     @model_validator(mode="after")
     def _loopback_only(self) -> Settings:
-        if self.host not in {"127.0.0.1", "localhost", "::1"}:
-            raise ValueError("the embedded chain binds to loopback only (COMMONS_HOST)")
+        for name in ("host", "api_host"):
+            if getattr(self, name) not in {"127.0.0.1", "localhost", "::1"}:
+                raise ValueError(f"servers bind to loopback only (COMMONS_{name.upper()})")
         return self
 
     @property

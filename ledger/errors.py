@@ -67,3 +67,24 @@ def _render(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()
     return str(value)
+
+
+class RelayError(LedgerError):
+    """The relay could not take or deliver a message."""
+
+
+class InvalidMessage(RelayError):
+    """A signed message was refused before acknowledgement; `code` names the broken rule."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+class QueueFull(RelayError):
+    """The outbox holds as many unsent messages as it may; try again shortly."""
+
+
+class UnknownReceipt(RelayError):
+    """No message with that receipt id was ever acknowledged here."""

@@ -198,12 +198,23 @@ class NodeInfo:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether `pid` runs. A zombie does not: it exited and only waits to be reaped (as the
+    supervisor does when `commons run` started it in-process)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    if state == "Z":
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return False
     return True
 
 
@@ -226,6 +237,12 @@ class ManagedNode:
     def start(self) -> AnvilProcess:
         self.dir.mkdir(parents=True, exist_ok=True)
         state, self.skipped = self.snapshots.newest_valid()
+        if state is None and self.skipped:
+            # Starting from genesis here would silently throw the whole chain away.
+            raise NodeError(
+                f"no readable chain snapshot in {self.snapshots.directory} "
+                f"({len(self.skipped)} damaged); restore one or move them away to start afresh"
+            )
         for torn in self.skipped:
             # Keep the evidence, out of the way of the next start.
             torn.rename(torn.with_suffix(".torn"))

@@ -31,7 +31,7 @@ class ErrorDecoder:
     """Decodes revert data into a custom error name and arguments, from any of our ABIs
     (a call into one contract can revert with another's error)."""
 
-    def __init__(self, abis: Iterable[list[dict[str, Any]]]) -> None:
+    def __init__(self, abis: Iterable[Iterable[Any]]) -> None:
         self._errors: dict[bytes, tuple[str, list[str]]] = {}
         for abi in abis:
             for item in abi:

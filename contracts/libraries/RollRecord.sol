@@ -46,21 +46,29 @@ library RollRecord {
     }
 
     /// @dev Membership at a published `version` (callers never ask about unpublished versions).
+    /// Intervals are newest first and disjoint, so the first one starting at or before `version`
+    /// decides. Runs once per relayed ballot: written out without a loop.
     function isMemberAt(uint256 record, uint32 version) internal pure returns (bool) {
         unchecked {
-            if (version < historyFrom(record)) return false;
-            for (uint256 k; k < INTERVALS; ++k) {
-                uint32 join = joinAt(record, k);
-                // Intervals are newest first: once one starts at or before `version`, older ones
-                // ended before it, so this one decides.
+            uint256 v = version;
+            for (uint256 shift = 64; shift < 256; shift += 64) {
+                uint256 join = (record >> shift) & MASK32;
                 if (join == 0) return false;
-                if (join <= version) {
-                    uint32 leave = leaveAt(record, k);
-                    return leave == 0 || version < leave;
+                if (join <= v) {
+                    // Pruned history is unknown history: refuse rather than guess. (The newest
+                    // interval always starts at or after historyFrom.)
+                    if (v < (record >> 32) & MASK32) return false;
+                    uint256 leave = (record >> (shift + 32)) & MASK32;
+                    return leave == 0 || v < leave;
                 }
             }
             return false;
         }
+    }
+
+    /// @dev The resident's index + 1 if on the roll at `version`, else 0.
+    function indexAt(uint256 record, uint32 version) internal pure returns (uint256) {
+        return isMemberAt(record, version) ? record & MASK32 : 0;
     }
 
     function withIndexPlusOne(uint256 record, uint256 value) internal pure returns (uint256) {

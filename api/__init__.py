@@ -1,0 +1,1 @@
+"""Commons Ledger's HTTP front door: a FastAPI facade over ledger/."""

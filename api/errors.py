@@ -1,0 +1,150 @@
+"""Domain errors mapped to HTTP in one place: JSON `{"code": ..., "detail": ...}` always."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.errors import (
+    ContractRuleBroken,
+    DeploymentError,
+    InvalidMessage,
+    LedgerError,
+    NodeError,
+    QueueFull,
+    UnknownReceipt,
+)
+
+log = logging.getLogger("api")
+
+
+class ErrorOut(BaseModel):
+    """Every error response: a machine code (a contract's custom error name where there is
+    one) and a human reason."""
+
+    code: str
+    detail: str
+
+
+class ApiError(Exception):
+    """Raised by routes for conditions that are not ledger errors (auth, not found...)."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+# Contract rules that mean "the thing is in the wrong state" rather than "your input is bad".
+CONFLICT_RULES = {
+    "AlreadyVoted",
+    "AlreadyApproved",
+    "AlreadyExecuted",
+    "AlreadyReversed",
+    "AlreadyFinalized",
+    "GrantAlreadyOpen",
+    "ProposalClosed",
+    "ProposalNotOpen",
+    "ProposalNotClosed",
+    "InvalidNonce",
+}
+FORBIDDEN_RULES = {
+    "NotAdmin",
+    "MissingRole",
+    "NotCommittee",
+    "NotRegistrar",
+    "NotCoordinator",
+    "SelfApproval",
+}
+
+
+def status_for_rule(code: str) -> int:
+    if code in FORBIDDEN_RULES or (code.startswith("Not") and code.endswith(("Admin", "Member"))):
+        return 403
+    if code in CONFLICT_RULES or code.startswith("Already"):
+        return 409
+    return 422
+
+
+def _json(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        ErrorOut(code=code, detail=detail).model_dump(), status_code=status, headers=headers
+    )
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _json(exc.status, exc.code, exc.detail)
+
+    @app.exception_handler(InvalidMessage)
+    async def _invalid(_: Request, exc: InvalidMessage) -> JSONResponse:
+        return _json(status_for_rule(exc.code), exc.code, exc.detail)
+
+    @app.exception_handler(ContractRuleBroken)
+    async def _rule(_: Request, exc: ContractRuleBroken) -> JSONResponse:
+        return _json(status_for_rule(exc.error), exc.error, str(exc))
+
+    @app.exception_handler(QueueFull)
+    async def _full(_: Request, exc: QueueFull) -> JSONResponse:
+        return _json(429, "QueueFull", str(exc), {"Retry-After": "1"})
+
+    @app.exception_handler(UnknownReceipt)
+    async def _unknown(_: Request, exc: UnknownReceipt) -> JSONResponse:
+        return _json(404, "UnknownReceipt", str(exc))
+
+    @app.exception_handler(NodeError)
+    async def _node(_: Request, exc: NodeError) -> JSONResponse:
+        return _json(503, "ChainUnavailable", str(exc))
+
+    @app.exception_handler(DeploymentError)
+    async def _deployment(_: Request, exc: DeploymentError) -> JSONResponse:
+        return _json(503, "NotDeployed", str(exc))
+
+    @app.exception_handler(LedgerError)
+    async def _ledger(_: Request, exc: LedgerError) -> JSONResponse:
+        return _json(400, type(exc).__name__, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _json(422, "InvalidRequest", f"{where}: {first.get('msg', 'invalid request')}")
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not a user error: log it whole, answer without internals.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _json(500, "InternalError", "internal error; it has been logged")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "NotFound", 405: "MethodNotAllowed", 413: "BodyTooLarge"}.get(
+            exc.status_code, "HttpError"
+        )
+        return _json(exc.status_code, code, str(exc.detail))
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting the error body for each status."""
+    text = {
+        400: "Bad request",
+        401: "Not signed in, or the token expired",
+        403: "Signed in, but without the role this needs",
+        404: "No such thing",
+        409: "The thing is in a state that refuses this (a contract rule)",
+        413: "Body too large",
+        422: "Invalid input, or a contract rule refused it (code names the rule)",
+        429: "Outbox full: retry after the Retry-After seconds",
+        503: "The chain or the deployment is unavailable",
+    }
+    return {s: {"model": ErrorOut, "description": text[s]} for s in statuses}

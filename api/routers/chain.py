@@ -1,0 +1,46 @@
+"""Chain status: head, deployment, build manifest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import ServicesDep
+from api.errors import responses
+from api.schemas import ChainOut
+from ledger.build import load_manifest
+
+router = APIRouter(prefix="/chain", tags=["chain"])
+health_router = APIRouter(tags=["chain"])
+
+
+@health_router.get("/health", summary="Liveness and chain reachability")
+def health(services: ServicesDep) -> dict[str, Any]:
+    return {"ok": True, "head": services.w3.eth.block_number}
+
+
+@router.get("", response_model=ChainOut, responses=responses(503))
+def chain_status(services: ServicesDep) -> ChainOut:
+    d = services.deployment
+    return ChainOut(
+        chain_id=d.chain_id,
+        head=services.w3.eth.block_number,
+        indexed_head=services.index.head(),
+        deployment_block=d.start_block,
+        contracts={k: c.address for k, c in d.contracts.items()},
+        build_manifest_hash=d.record["build_manifest_hash"],
+        relay=services.outbox.counts(),
+    )
+
+
+@router.get("/deployment", responses=responses(503))
+def deployment(services: ServicesDep) -> dict[str, Any]:
+    """The deployment record (addresses, blocks, tx hashes, build manifest hash)."""
+    return services.deployment.record
+
+
+@router.get("/manifest", responses=responses(503))
+def manifest(services: ServicesDep) -> dict[str, Any]:
+    """The build manifest: compiler, settings, source and runtime-bytecode hashes."""
+    return load_manifest(services.settings)

@@ -1,0 +1,46 @@
+"""Signed requests relayed on a person's behalf (ERC-2771), and receipts for every message."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import ServicesDep
+from api.errors import responses
+from api.schemas import ForwardRequestIn, ReceiptOut
+from api.services import Services
+from ledger.relay import Receipt
+
+router = APIRouter(tags=["relay"])
+
+
+def receipt_out(r: Receipt) -> ReceiptOut:
+    return ReceiptOut(**r.__dict__)
+
+
+async def accept(services: Services, kind: str, payload: dict[str, Any]) -> ReceiptOut:
+    """Verify (in a worker thread: it may ask the chain), store durably, then acknowledge."""
+    message = await asyncio.to_thread(services.kinds[kind].verify, payload)
+    receipt = await asyncio.wrap_future(services.outbox.submit(message))
+    return receipt_out(receipt)
+
+
+@router.post(
+    "/forward",
+    status_code=202,
+    response_model=ReceiptOut,
+    responses=responses(403, 409, 413, 422, 429, 503),
+    summary="Relay a signed ERC-2771 request (committee, registrar, admin actions)",
+)
+async def forward(body: ForwardRequestIn, services: ServicesDep) -> ReceiptOut:
+    """The request is checked (signature, nonce, deadline, and a simulation of the call, which
+    surfaces the contract rule it would break) before it is stored and acknowledged."""
+    return await accept(services, "forward", body.payload())
+
+
+@router.get("/receipts/{receipt_id}", response_model=ReceiptOut, responses=responses(404))
+def get_receipt(receipt_id: str, services: ServicesDep) -> ReceiptOut:
+    """queued -> sent -> included -> counted (or rejected, with the reason)."""
+    return receipt_out(services.outbox.get(receipt_id))

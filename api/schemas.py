@@ -1,0 +1,266 @@
+"""Pydantic schemas for every body and response, split by direction (`...In` / `...Out`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
+Hex32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$")]
+Signature65 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{130}$")]
+HexBytes_ = Annotated[str, StringConstraints(pattern=r"^0x([0-9a-fA-F]{2})*$", max_length=65_538)]
+Uint256 = Annotated[int, Field(ge=0, lt=2**256)]
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# --- relay ------------------------------------------------------------------------------------
+
+
+class ReceiptOut(BaseModel):
+    """What the relay knows of one acknowledged message."""
+
+    id: str = Field(description="receipt id: keccak256 of the kind and the canonical message")
+    kind: Literal["ballot", "service", "forward"]
+    status: Literal["queued", "sent", "included", "counted", "rejected"]
+    signer: str
+    tx_hash: str | None
+    block: int | None
+    detail: str | None = Field(description="ballot digest when counted; the reason when rejected")
+    accepted_at: float
+
+
+class BallotIn(Strict):
+    """A resident's EIP-712 ballot: Ballot(uint256 proposalId,address voter,uint8 option) under
+    the domain ("CommonsCouncil", "1", chainId, council address)."""
+
+    proposalId: Annotated[int, Field(ge=1, lt=2**256)]
+    voter: Address
+    option: Annotated[int, Field(ge=0, le=255)]
+    signature: Signature65
+
+
+class ForwardRequestIn(Strict):
+    """An ERC-2771 ForwardRequest signed (EIP-712, domain "CommonsForwarder" v1) by `from`."""
+
+    from_: Address = Field(alias="from")
+    to: Address
+    value: Uint256 = 0
+    gas: Annotated[int, Field(ge=21_000, le=10_000_000)]
+    nonce: Uint256
+    deadline: Annotated[int, Field(ge=0, lt=2**48)]
+    data: HexBytes_
+    signature: Signature65
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def payload(self) -> dict[str, Any]:
+        return {**self.model_dump(exclude={"from_"}), "from": self.from_}
+
+
+class ServiceRecordIn(Strict):
+    provider: Address
+    recipient: Address
+    minutesServed: Annotated[int, Field(ge=1, lt=2**32)]
+    category: Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{16}$")]
+    noteHash: Hex32
+    nonce: Uint256
+
+
+class SignedServiceIn(Strict):
+    """A service record with both sides' EIP-712 signatures (the recipient's, or for service to
+    the community a coordinator's)."""
+
+    communityId: Annotated[int, Field(ge=1, lt=2**256)]
+    record: ServiceRecordIn
+    providerSig: Signature65
+    recipientSig: Signature65
+
+
+# --- chain ------------------------------------------------------------------------------------
+
+
+class ChainOut(BaseModel):
+    chain_id: int
+    head: int
+    indexed_head: int | None
+    deployment_block: int
+    contracts: dict[str, str]
+    build_manifest_hash: str
+    relay: dict[str, int] = Field(description="messages per receipt status")
+
+
+# --- auth -------------------------------------------------------------------------------------
+
+
+class ChallengeIn(Strict):
+    address: Address
+
+
+class ChallengeOut(BaseModel):
+    nonce: str
+    message: str = Field(description="sign this text with personal_sign (EIP-191)")
+    expires_at: float
+
+
+class LoginIn(Strict):
+    nonce: Annotated[str, StringConstraints(max_length=64)]
+    signature: Signature65
+
+
+class LoginOut(BaseModel):
+    address: str
+    token: str
+    expires_at: float
+
+
+# --- texts and people ------------------------------------------------------------------------
+
+
+class TextIn(Strict):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+
+
+class TextOut(BaseModel):
+    hash: str = Field(
+        description="keccak256 of the UTF-8 text; what a proposal's textHash commits to"
+    )
+    text: str
+
+
+class PersonIn(Strict):
+    address: Address
+    person: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class PersonOut(BaseModel):
+    address: str
+    person: str
+    recorded_by: str
+    recorded_at: float
+
+
+# --- events, proposals, communities, fund, time bank --------------------------------------------
+
+
+class EventOut(BaseModel):
+    """One contract event as indexed from the chain (ints as decimal strings where > 2^53)."""
+
+    block: int
+    tx_hash: str
+    log_index: int
+    event: str
+    args: dict[str, Any]
+
+
+class ProposalOut(BaseModel):
+    id: int
+    community_id: int
+    proposer: str
+    text_hash: str
+    text: str | None = Field(description="the full text if this service holds it")
+    text_matches: bool | None = Field(description="keccak256(text) == text_hash; null without text")
+    kind: Literal["YesNoAbstain", "MultipleChoice"]
+    option_count: int
+    opens_at: int
+    closes_at: int
+    quorum_bps: int
+    threshold_bps: int
+    budget_amount: int
+    budget_currency: str
+    roll_version: int
+    roll_size: int
+    state: Literal["Pending", "Open", "Closed", "Finalized"]
+    outcome: Literal["None", "Passed", "Rejected", "NoQuorum"]
+    winning_option: int
+    tally: list[int]
+    turnout: int
+    execution: Literal["NotStarted", "InProgress", "Completed"]
+    milestone_count: int
+
+
+class CommunityOut(BaseModel):
+    id: int
+    admin: str
+    roll_version: int
+    roll_size: int
+    committee_size: int
+    roles: dict[str, list[str]]
+
+
+class FundOut(BaseModel):
+    community_id: int
+    currency: str
+    approval_threshold: int
+    total_income: int
+    available: int
+    reserved: int
+    total_paid: int
+
+
+class GrantOut(BaseModel):
+    proposal_id: int
+    community_id: int
+    amount: int
+    paid: int
+    state: str
+
+
+class PayoutOut(BaseModel):
+    request_id: int
+    proposal_id: int
+    recipient: str
+    amount: int
+    requester: str
+    status: str
+    approvers: list[str]
+
+
+class TrailEntryOut(BaseModel):
+    """One step of a cent's trail: income -> fund -> grant -> payout -> recipient."""
+
+    block: int
+    tx_hash: str
+    step: str
+    proposal_id: int | None
+    request_id: int | None
+    amount: int
+    party: str | None = Field(description="recipient, approver or recorder, as the step has it")
+    reference: str | None = Field(description="document / invoice hash where the step has one")
+
+
+class BalanceOut(BaseModel):
+    account: str
+    minutes: int
+
+
+class PendingServiceIn(Strict):
+    """The provider's half: a record signed by its provider, waiting for the other side."""
+
+    communityId: Annotated[int, Field(ge=1, lt=2**256)]
+    record: ServiceRecordIn
+    providerSig: Signature65
+
+
+class PendingServiceOut(BaseModel):
+    id: str = Field(description="the record id (its EIP-712 struct hash)")
+    communityId: int
+    record: dict[str, Any]
+    providerSig: str
+    created_at: float
+
+
+class ConfirmServiceIn(Strict):
+    recipientSig: Signature65

@@ -1,0 +1,301 @@
+"""Gas of the community fund and the time bank, measured from receipts on a fresh anvil.
+
+1. A 2-of-3 approved payout end to end (request, two approvals, execution), side by side in the
+   same run with a Safe 1.4.1 2-of-3 `execTransaction` (npm @safe-global/safe-contracts, compiled
+   here with the project's compiler settings).
+2. Confirmed time-bank service records (two signatures each) relayed in batches of 100: the
+   first batch of a community (every balance and nonce word written for the first time) and a
+   steady-state batch, for communities of 10, 20 and 50 members. Target: at most 20,000 gas per
+   record, transaction base cost and calldata included.
+
+Run: `.venv/bin/python -m bench.gas_fund` → bench/results/gas_fund.json and .md
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+from web3.types import TxReceipt
+
+from ledger.build import compile_sources
+from ledger.clients.fund import FundClient, SourceKind
+from ledger.clients.timebank import TimeBankClient
+from ledger.config import DEV_MNEMONIC, Settings
+from ledger.deploy import Deployment, deploy_system
+from ledger.node import ephemeral_node, rpc
+from ledger.signing.services import ServiceRecord, category_code, sign_both
+from ledger.tx import send
+
+Account.enable_unaudited_hdwallet_features()
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SAFE_DIR = Path("node_modules/@safe-global/safe-contracts/contracts")
+COMMITTEE = Web3.keccak(text="COMMITTEE")
+REGISTRAR = Web3.keccak(text="REGISTRAR")
+BATCH = 100
+TARGET_PER_RECORD = 20_000
+ZERO = "0x" + "00" * 20
+
+
+def _gas(receipt: TxReceipt) -> int:
+    return int(receipt["gasUsed"])
+
+
+def _dev_accounts(n: int) -> list[LocalAccount]:
+    return [
+        Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(n)
+    ]
+
+
+def _fresh_keys(n: int, seed: int) -> list[LocalAccount]:
+    rng = random.Random(seed)
+    return [Account.from_key(rng.randbytes(32)) for _ in range(n)]
+
+
+def _community(
+    w3: Web3, d: Deployment, admin: LocalAccount, committee: list[LocalAccount], roll: list[str]
+) -> int:
+    registry = d.registry
+    receipt = send(w3, admin, registry.functions.createCommunity(b"\x01" * 32))
+    (created,) = registry.events.CommunityCreated().process_receipt(receipt)
+    community_id = int(created["args"]["communityId"])
+    send(w3, admin, registry.functions.grantRole(community_id, REGISTRAR, admin.address))
+    for member in committee:
+        send(w3, admin, registry.functions.grantRole(community_id, COMMITTEE, member.address))
+    for start in range(0, len(roll), 200):
+        chunk = roll[start : start + 200]
+        last = start + 200 >= len(roll)
+        send(w3, admin, registry.functions.updateRoll(community_id, chunk, [], last))
+    return community_id
+
+
+# ---------------------------------------------------------------- fund vs Safe
+
+
+def _passed_proposal(
+    w3: Web3, d: Deployment, community_id: int, opener: LocalAccount, voters: list[LocalAccount]
+) -> int:
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    params = (community_id, b"\x02" * 32, 0, 3, now, now + 3600, 5000, 5000, 1_000_000, b"CNY")
+    receipt = send(w3, opener, d.council.functions.openProposal(params))
+    (opened,) = d.council.events.ProposalOpened().process_receipt(receipt)
+    proposal_id = int(opened["args"]["proposalId"])
+    for voter in voters:
+        send(w3, voter, d.council.functions.castVote(proposal_id, 0))
+    rpc(w3, "evm_increaseTime", [3601])
+    rpc(w3, "evm_mine")
+    send(w3, opener, d.council.functions.finalize(proposal_id))
+    return proposal_id
+
+
+def bench_fund(w3: Web3, d: Deployment, dev: list[LocalAccount]) -> dict[str, Any]:
+    admin, committee, voters = dev[0], dev[1:4], dev[4:8]
+    community_id = _community(w3, d, admin, committee, [v.address for v in voters])
+    fund = FundClient(w3, d.fund)
+    fund.record_income(committee[0], community_id, SourceKind.DONATION, 10**9, "CNY", b"\x03" * 32)
+    fund.set_approval_threshold(admin, community_id, 2)
+    proposal_id = _passed_proposal(w3, d, community_id, committee[0], voters)
+    fund.open_grant(committee[0], proposal_id, 1_000_000)
+    recipient = dev[9].address
+
+    runs: list[dict[str, int]] = []
+    for i in range(2):
+        fn = d.fund.functions
+        invoice = bytes([0x10 + i]) * 32
+        steps = {
+            "request": send(
+                w3, committee[0], fn.requestPayout(proposal_id, recipient, 1_000, b"\x04" * 32, invoice)
+            ),
+        }
+        request_id = fund.contract.functions.payoutCount().call()
+        steps["approve_1"] = send(w3, committee[1], fn.approvePayout(request_id))
+        steps["approve_2"] = send(w3, committee[2], fn.approvePayout(request_id))
+        steps["execute"] = send(w3, committee[0], fn.executePayout(request_id))
+        gas = {k: _gas(r) for k, r in steps.items()}
+        gas["total"] = sum(gas.values())
+        runs.append(gas)
+    return {"first_payout": runs[0], "later_payout": runs[1]}
+
+
+def _deploy(w3: Web3, deployer: LocalAccount, artifact: Any, *args: Any) -> Contract:
+    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    receipt = send(w3, deployer, factory.constructor(*args))
+    return w3.eth.contract(address=receipt["contractAddress"], abi=artifact.abi)
+
+
+def bench_safe(w3: Web3, dev: list[LocalAccount], settings: Settings) -> dict[str, Any]:
+    root = settings.project_root
+    artifacts = compile_sources(
+        [root / SAFE_DIR / "Safe.sol", root / SAFE_DIR / "proxies" / "SafeProxyFactory.sol"],
+        settings,
+    )
+    deployer, owners = dev[0], sorted(dev[1:4], key=lambda a: int(a.address, 16))
+    singleton = _deploy(w3, deployer, artifacts["Safe"])
+    factory = _deploy(w3, deployer, artifacts["SafeProxyFactory"])
+    setup = singleton.encode_abi(
+        "setup", [[o.address for o in owners], 2, ZERO, b"", ZERO, ZERO, 0, ZERO]
+    )
+    receipt = send(w3, deployer, factory.functions.createProxyWithNonce(singleton.address, setup, 0))
+    (created,) = factory.events.ProxyCreation().process_receipt(receipt)
+    safe = w3.eth.contract(address=created["args"]["proxy"], abi=artifacts["Safe"].abi)
+    w3.eth.send_transaction({"from": deployer.address, "to": safe.address, "value": 10**18})
+    # An existing account receives, as the fund's recipient column always exists: no new-account
+    # surcharge on either side.
+    recipient = dev[9].address
+
+    runs = []
+    for _ in range(2):
+        nonce = safe.functions.nonce().call()
+        tx = (recipient, 1_000, b"", 0, 0, 0, 0, ZERO, ZERO)
+        tx_hash = safe.functions.getTransactionHash(*tx, nonce).call()
+        signatures = b"".join(bytes(o.unsafe_sign_hash(tx_hash).signature) for o in owners[:2])
+        receipt = send(w3, owners[0], safe.functions.execTransaction(*tx, signatures))
+        runs.append(_gas(receipt))
+    return {"first_exec": runs[0], "later_exec": runs[1]}
+
+
+# ---------------------------------------------------------------- time bank batches
+
+
+def _batch(
+    bank: TimeBankClient,
+    community_id: int,
+    members: list[LocalAccount],
+    rng: random.Random,
+    nonces: dict[str, int],
+) -> list[Any]:
+    domain = bank.domain()
+    items = []
+    for _ in range(BATCH):
+        provider, recipient = rng.sample(members, 2)
+        nonce = nonces.get(provider.address, 0)
+        nonces[provider.address] = nonce + 1
+        record = ServiceRecord(
+            provider=provider.address,
+            recipient=recipient.address,
+            minutes_served=rng.randint(15, 120),
+            category=category_code(rng.choice(["CARE", "REPAIR", "TEACH", "GARDEN"])),
+            note_hash=rng.randbytes(32),
+            nonce=nonce,
+        )
+        items.append(sign_both(provider, recipient, domain, community_id, record))
+    return items
+
+
+def bench_timebank(w3: Web3, d: Deployment, dev: list[LocalAccount]) -> dict[str, Any]:
+    bank = TimeBankClient(w3, d.timebank)
+    relayer = dev[5]
+    out: dict[str, Any] = {}
+    for size in (10, 20, 50):
+        members = _fresh_keys(size, seed=size)
+        community_id = _community(w3, d, dev[0], [], [m.address for m in members])
+        # Limits wide enough that random services never hit them: this measures recording.
+        bank.set_limits(dev[0], community_id, -(10**9), 10**9)
+        rng = random.Random(size)
+        nonces: dict[str, int] = {}
+        batches = []
+        for _ in range(3):
+            result = bank.record_services(relayer, community_id, _batch(bank, community_id, members, rng, nonces))
+            if result.skipped:
+                raise RuntimeError(f"bench batch skipped records: {result.skipped[:3]}")
+            batches.append(result.gas_used)
+        out[f"members_{size}"] = {
+            "first_batch_total": batches[0],
+            "first_batch_per_record": batches[0] // BATCH,
+            "steady_batch_total": batches[2],
+            "steady_batch_per_record": batches[2] // BATCH,
+        }
+    return out
+
+
+# ---------------------------------------------------------------- report
+
+
+def _markdown(results: dict[str, Any]) -> str:
+    fund, safe, tb = results["fund"], results["safe"], results["timebank"]
+    later = fund["later_payout"]
+    lines = [
+        "# Gas: community fund and time bank",
+        "",
+        "Measured from receipts on anvil (solc 0.8.28, optimizer 200 runs, cancun); every figure",
+        "is a whole transaction's `gasUsed`, so it includes the 21,000 base cost and calldata.",
+        "",
+        "## 2-of-3 payout vs Safe 2-of-3 execTransaction",
+        "",
+        "| step | CommunityFund (first payout) | CommunityFund (later payout) |",
+        "|---|---:|---:|",
+    ]
+    for step in ("request", "approve_1", "approve_2", "execute", "total"):
+        lines.append(f"| {step} | {fund['first_payout'][step]:,} | {later[step]:,} |")
+    lines += [
+        "",
+        "| | gas |",
+        "|---|---:|",
+        f"| Safe 1.4.1 execTransaction, 2 of 3 signatures (first) | {safe['first_exec']:,} |",
+        f"| Safe 1.4.1 execTransaction, 2 of 3 signatures (later) | {safe['later_exec']:,} |",
+        f"| CommunityFund payout, 4 transactions (later) | {later['total']:,} |",
+        "",
+        "What each includes. Safe: one transaction carrying both owners' off-chain signatures",
+        "(2 ecrecovers), a nonce bump and a real 1,000-wei ether transfer to an existing account;",
+        "the approvals leave no trace on-chain except inside that one transaction. CommunityFund:",
+        "four transactions (4 × 21,000 base), each approval a public, separately timed on-chain act",
+        "by a committee member (no signatures to collect off-chain); the request stores recipient,",
+        "amount and requester and logs purpose and invoice hashes; execution re-checks that every",
+        "approver is still on the committee (one Registry read each), the grant is open and covers",
+        "the amount, and updates grant and fund totals. No money moves (the bank account is",
+        "off-chain); events trace each cent to the proposal that authorised it.",
+        "",
+        f"## Time bank: confirmed service records, batches of {BATCH}",
+        "",
+        "Each record: two EIP-712 signatures (2 ecrecovers), both members' residency read from",
+        "the Registry, the provider's replay bit, both balances, one event. Random pairs among",
+        "the community's members; nonces counting up per provider.",
+        "",
+        "| members | first batch / record | steady batch / record | target |",
+        "|---:|---:|---:|---:|",
+    ]
+    for key, row in tb.items():
+        size = key.removeprefix("members_")
+        ok = "met" if row["steady_batch_per_record"] <= TARGET_PER_RECORD else "missed"
+        lines.append(
+            f"| {size} | {row['first_batch_per_record']:,} | {row['steady_batch_per_record']:,} "
+            f"| ≤ {TARGET_PER_RECORD:,} ({ok}) |"
+        )
+    lines += [
+        "",
+        "First batch: every member's balance slot and every provider's nonce word is written",
+        "from zero (20,000 extra gas each, once per member). Steady state: later batches, where",
+        "only cold-slot reads and non-zero rewrites remain per distinct member.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    settings = Settings()
+    with ephemeral_node(settings) as node:
+        w3 = node.w3
+        dev = _dev_accounts(10)
+        deployment = deploy_system(w3, dev[0], settings, force=True, write=False)
+        results = {
+            "fund": bench_fund(w3, deployment, dev),
+            "safe": bench_safe(w3, dev, settings),
+            "timebank": bench_timebank(w3, deployment, dev),
+            "batch_size": BATCH,
+            "target_per_record": TARGET_PER_RECORD,
+        }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "gas_fund.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "gas_fund.md").write_text(_markdown(results))
+    print(_markdown(results))
+
+
+if __name__ == "__main__":
+    main()

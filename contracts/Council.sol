@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+
+import {ICouncil} from "./interfaces/ICouncil.sol";
+import {IRegistry} from "./interfaces/IRegistry.sol";
+import {ROLL_SNAPSHOT_LIFETIME} from "./libraries/RollRecord.sol";
+
+/// @title Council
+/// @notice Proposals, signed ballots relayed in batches, on-chain tallies, results and execution
+/// milestones for Commons Ledger communities.
+/// @dev Gas layout: everything a ballot needs sits in one proposal word; double votes are caught
+/// by a per-proposal bitmap keyed by the resident's stable roll index; eligibility for a whole
+/// batch is one call into the Registry; the tally (32 bits per option, packed in one word) is
+/// accumulated in memory and written once per batch.
+contract Council is ICouncil, EIP712, ERC2771Context {
+    /// @inheritdoc ICouncil
+    uint8 public constant MAX_OPTIONS = 8;
+    /// @inheritdoc ICouncil
+    uint8 public constant NO_WINNER = type(uint8).max;
+    /// @inheritdoc ICouncil
+    bytes32 public constant BALLOT_TYPEHASH = keccak256("Ballot(uint256 proposalId,address voter,uint8 option)");
+
+    bytes32 private constant COMMITTEE = keccak256("COMMITTEE");
+    uint256 private constant BPS = 10_000;
+    /// @dev Voter bits per ballot-box word (the other 32 bits tag the word's proposal).
+    uint256 private constant BOX_BITS = 224;
+    /// @dev Ballot boxes each community reuses; a community with more proposals open at once
+    /// gives the extra ones a box of their own.
+    uint256 private constant SHARED_BOXES = 8;
+    /// @dev Half the secp256k1 group order: canonical signatures have s at most this.
+    uint256 private constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+
+    struct Proposal {
+        // word 0: all a ballot needs
+        uint64 communityId;
+        uint32 rollVersion;
+        uint32 rollSize;
+        uint40 opensAt;
+        uint40 closesAt;
+        uint8 optionCount;
+        BallotKind kind;
+        Outcome outcome;
+        ExecutionStatus execution;
+        uint8 box; // 0: a ballot box of its own; k > 0: the community's shared box k - 1
+        // word 1: ballots per option, 32 bits each
+        uint256 tally;
+        // word 2
+        bytes32 textHash;
+        // word 3
+        address proposer;
+        uint16 quorumBps;
+        uint16 thresholdBps;
+        uint8 winningOption;
+        // word 4
+        uint128 budgetAmount;
+        bytes3 budgetCurrency;
+    }
+
+    IRegistry private immutable _registry;
+    uint256 private _proposalCount;
+    mapping(uint256 proposalId => Proposal) private _proposals;
+    /// @dev Ballot boxes: bitmaps of who voted, by roll index. Word `i / 224` holds the bit of
+    /// index `i` at position `i % 224`, under a 32-bit tag (the top bits) naming the proposal
+    /// that wrote it; a word with another tag is empty for this proposal. The tag lets a closed
+    /// proposal's box be handed to the next proposal of its community without clearing it:
+    /// its words are then rewritten nonzero to nonzero (5,000 gas) instead of zero to nonzero
+    /// (22,100), which is most of what a fresh proposal's first ballots would otherwise cost.
+    mapping(uint256 communityId => mapping(uint256 box => mapping(uint256 word => uint256))) private _sharedBoxes;
+    mapping(uint256 proposalId => mapping(uint256 word => uint256)) private _ownBoxes;
+    /// @dev Per community, SHARED_BOXES lanes of 32 bits: the proposal holding each shared box.
+    mapping(uint256 communityId => uint256 holders) private _boxHolders;
+    mapping(uint256 proposalId => bytes32[] evidenceHashes) private _milestones;
+
+    /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
+    /// @param registry_ The Registry holding communities, roles and rolls.
+    constructor(address trustedForwarder, address registry_)
+        EIP712("CommonsCouncil", "1")
+        ERC2771Context(trustedForwarder)
+    {
+        _registry = IRegistry(registry_);
+    }
+
+    // ---------------------------------------------------------------- actions
+
+    /// @inheritdoc ICouncil
+    function openProposal(ProposalParams calldata params) external returns (uint256 proposalId) {
+        address proposer = _msgSender();
+        uint256 communityId = params.communityId;
+        if (!_registry.hasRole(communityId, COMMITTEE, proposer)) revert NotCommittee(communityId, proposer);
+        _checkParams(params);
+        (uint32 rollVersion, uint32 rollSize) = _registry.rollSnapshot(communityId);
+        if (rollSize == 0) revert EmptyRoll(communityId);
+
+        proposalId = ++_proposalCount;
+        // Ballot-box words are tagged with 32 bits of the proposal id.
+        if (proposalId > type(uint32).max) revert TooManyProposals();
+        Proposal storage p = _proposals[proposalId];
+        p.box = _takeBox(communityId, proposalId);
+        // A committee member exists, so the community does, so its id is below the Registry's count.
+        p.communityId = uint64(communityId);
+        p.rollVersion = rollVersion;
+        p.rollSize = rollSize;
+        p.opensAt = uint40(params.opensAt);
+        p.closesAt = uint40(params.closesAt);
+        p.optionCount = params.optionCount;
+        p.kind = params.kind;
+        p.textHash = params.textHash;
+        p.proposer = proposer;
+        p.quorumBps = params.quorumBps;
+        p.thresholdBps = params.thresholdBps;
+        p.budgetAmount = params.budgetAmount;
+        p.budgetCurrency = params.budgetCurrency;
+        emit ProposalOpened(proposalId, communityId, proposer, params, rollVersion, rollSize);
+    }
+
+    /// @inheritdoc ICouncil
+    function castVote(uint256 proposalId, uint8 option) external {
+        Proposal storage p = _existing(proposalId);
+        ProposalState current = _state(p);
+        if (current != ProposalState.Open) revert ProposalNotOpen(proposalId, current);
+        uint8 optionCount = p.optionCount;
+        if (option >= optionCount) revert InvalidOption(proposalId, option, optionCount);
+        address voter = _msgSender();
+        uint32 rollVersion = p.rollVersion;
+        uint256 indexPlusOne = _registry.rollIndexAt(p.communityId, rollVersion, voter);
+        if (indexPlusOne == 0) revert VoterNotOnRoll(proposalId, voter, rollVersion);
+        if (!_markVoted(_boxBase(p, proposalId), proposalId, indexPlusOne - 1)) {
+            revert AlreadyVoted(proposalId, voter);
+        }
+        unchecked {
+            // A lane holds at most the roll size (< 2^32) ballots, so it never carries over.
+            p.tally += 1 << (uint256(option) * 32);
+        }
+        emit BallotCast(proposalId, voter, option, _ballotDigest(_domainSeparatorV4(), proposalId, voter, option));
+    }
+
+    /// @inheritdoc ICouncil
+    function castBallots(uint256 proposalId, SignedBallot[] calldata ballots) external returns (uint256 counted) {
+        Proposal storage p = _existing(proposalId);
+        uint256 n = ballots.length;
+        if (_state(p) != ProposalState.Open) {
+            // Late (or early) ballots are recorded as refused rather than reverting, so the relayer
+            // and the voter learn from the chain why they were not counted.
+            for (uint256 i; i < n; ++i) {
+                emit BallotSkipped(proposalId, ballots[i].voter, SkipReason.ProposalNotOpen);
+            }
+            return 0;
+        }
+        uint256[] memory indexesPlusOne = _rollIndexes(p, ballots);
+        uint256 ctx = _batchContext(proposalId, p.optionCount, _boxBase(p, proposalId));
+        uint256 tallyDelta = _countBallots(ctx, ballots, indexesPlusOne);
+        if (tallyDelta != 0) {
+            unchecked {
+                // A lane holds at most the roll size (< 2^32) ballots, so it never carries over.
+                p.tally += tallyDelta;
+                for (uint256 lane = tallyDelta; lane != 0; lane >>= 32) {
+                    counted += uint32(lane);
+                }
+            }
+        }
+    }
+
+    /// @inheritdoc ICouncil
+    function finalize(uint256 proposalId) external returns (Outcome outcome) {
+        Proposal storage p = _existing(proposalId);
+        if (p.outcome != Outcome.None) revert AlreadyFinalized(proposalId, p.outcome);
+        if (block.timestamp < p.closesAt) revert VotingNotClosed(proposalId, p.closesAt);
+        uint256[] memory tally = _unpack(p.tally, p.optionCount);
+        uint256 turnout;
+        uint8 winningOption;
+        (outcome, winningOption, turnout) = _decide(p, tally);
+        p.outcome = outcome;
+        p.winningOption = winningOption;
+        emit ProposalFinalized(proposalId, outcome, tally, turnout, winningOption);
+    }
+
+    /// @inheritdoc ICouncil
+    function recordMilestone(uint256 proposalId, bytes32 evidenceHash, bool completed)
+        external
+        returns (uint256 milestoneIndex)
+    {
+        Proposal storage p = _existing(proposalId);
+        address recorder = _msgSender();
+        if (!_registry.hasRole(p.communityId, COMMITTEE, recorder)) revert NotCommittee(p.communityId, recorder);
+        if (p.outcome != Outcome.Passed) revert ProposalNotPassed(proposalId, p.outcome);
+        if (p.execution == ExecutionStatus.Completed) revert ExecutionAlreadyCompleted(proposalId);
+        if (evidenceHash == bytes32(0)) revert MissingEvidence();
+        ExecutionStatus status = completed ? ExecutionStatus.Completed : ExecutionStatus.InProgress;
+        p.execution = status;
+        bytes32[] storage list = _milestones[proposalId];
+        milestoneIndex = list.length;
+        list.push(evidenceHash);
+        emit MilestoneRecorded(proposalId, milestoneIndex, evidenceHash, status, recorder);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc ICouncil
+    // solhint-disable-next-line func-name-mixedcase
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @inheritdoc ICouncil
+    function registry() external view returns (address) {
+        return address(_registry);
+    }
+
+    /// @inheritdoc ICouncil
+    function proposalCount() external view returns (uint256) {
+        return _proposalCount;
+    }
+
+    /// @inheritdoc ICouncil
+    function getProposal(uint256 proposalId) external view returns (ProposalView memory view_) {
+        Proposal storage p = _existing(proposalId);
+        view_.communityId = p.communityId;
+        view_.proposer = p.proposer;
+        view_.textHash = p.textHash;
+        view_.kind = p.kind;
+        view_.optionCount = p.optionCount;
+        view_.opensAt = p.opensAt;
+        view_.closesAt = p.closesAt;
+        view_.quorumBps = p.quorumBps;
+        view_.thresholdBps = p.thresholdBps;
+        view_.budgetAmount = p.budgetAmount;
+        view_.budgetCurrency = p.budgetCurrency;
+        view_.rollVersion = p.rollVersion;
+        view_.rollSize = p.rollSize;
+        view_.state = _state(p);
+        view_.outcome = p.outcome;
+        view_.winningOption = p.outcome == Outcome.None ? NO_WINNER : p.winningOption;
+        view_.tally = _unpack(p.tally, p.optionCount);
+        view_.execution = p.execution;
+        view_.milestoneCount = _milestones[proposalId].length;
+    }
+
+    /// @inheritdoc ICouncil
+    function state(uint256 proposalId) external view returns (ProposalState) {
+        return _state(_existing(proposalId));
+    }
+
+    /// @inheritdoc ICouncil
+    function tallyOf(uint256 proposalId) external view returns (uint256[] memory tally) {
+        Proposal storage p = _existing(proposalId);
+        return _unpack(p.tally, p.optionCount);
+    }
+
+    /// @inheritdoc ICouncil
+    function hasVoted(uint256 proposalId, address voter) external view returns (bool) {
+        Proposal storage p = _existing(proposalId);
+        uint256 box = p.box;
+        if (box != 0 && uint32(_boxHolders[p.communityId] >> ((box - 1) * 32)) != proposalId) {
+            revert BallotBoxRecycled(proposalId);
+        }
+        (bool assigned, uint32 index) = _registry.residentIndex(p.communityId, voter);
+        if (!assigned) return false;
+        uint256 word = _boxWord(_boxBase(p, proposalId), index);
+        return word >> BOX_BITS == proposalId && word & (1 << (index % BOX_BITS)) != 0;
+    }
+
+    /// @inheritdoc ICouncil
+    function milestones(uint256 proposalId) external view returns (bytes32[] memory) {
+        _existing(proposalId);
+        return _milestones[proposalId];
+    }
+
+    /// @inheritdoc ICouncil
+    function ballotDigest(uint256 proposalId, address voter, uint8 option) external view returns (bytes32) {
+        return _ballotDigest(_domainSeparatorV4(), proposalId, voter, option);
+    }
+
+    /// @inheritdoc ICouncil
+    function budgetOf(uint256 proposalId)
+        external
+        view
+        returns (uint256 communityId, bool passed, uint256 amount, bytes3 currency)
+    {
+        Proposal storage p = _proposals[proposalId];
+        return (p.communityId, p.outcome == Outcome.Passed, p.budgetAmount, p.budgetCurrency);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _existing(uint256 proposalId) private view returns (Proposal storage p) {
+        p = _proposals[proposalId];
+        if (p.communityId == 0) revert UnknownProposal(proposalId);
+    }
+
+    function _state(Proposal storage p) private view returns (ProposalState) {
+        if (p.outcome != Outcome.None) return ProposalState.Finalized;
+        if (block.timestamp < p.opensAt) return ProposalState.Pending;
+        if (block.timestamp < p.closesAt) return ProposalState.Open;
+        return ProposalState.Closed;
+    }
+
+    function _checkParams(ProposalParams calldata params) private view {
+        if (params.textHash == bytes32(0)) revert MissingTextHash();
+        uint8 optionCount = params.optionCount;
+        bool yesNo = params.kind == BallotKind.YesNoAbstain;
+        if (yesNo ? optionCount != 3 : (optionCount < 2 || optionCount > MAX_OPTIONS)) {
+            revert InvalidOptions(params.kind, optionCount);
+        }
+        // The closing bound keeps every snapshot within the Registry's history guarantee.
+        if (
+            params.opensAt >= params.closesAt || params.closesAt <= block.timestamp
+                || params.closesAt > block.timestamp + ROLL_SNAPSHOT_LIFETIME
+        ) revert InvalidSchedule(params.opensAt, params.closesAt, block.timestamp);
+        // Below half, both "yes" and "no" could pass the same yes/no question.
+        if (params.quorumBps > BPS || params.thresholdBps >= BPS || (yesNo && params.thresholdBps < BPS / 2)) {
+            revert InvalidBasisPoints(params.quorumBps, params.thresholdBps);
+        }
+        if (params.budgetAmount != 0 && !_isCurrencyCode(params.budgetCurrency)) {
+            revert InvalidBudget(params.budgetAmount, params.budgetCurrency);
+        }
+    }
+
+    function _isCurrencyCode(bytes3 code) private pure returns (bool) {
+        for (uint256 i; i < 3; ++i) {
+            if (code[i] < "A" || code[i] > "Z") return false;
+        }
+        return true;
+    }
+
+    /// @dev Eligibility of every ballot's voter at the proposal's snapshot, in one Registry call.
+    function _rollIndexes(Proposal storage p, SignedBallot[] calldata ballots)
+        private
+        view
+        returns (uint256[] memory)
+    {
+        uint256 n = ballots.length;
+        address[] memory voters = new address[](n);
+        for (uint256 i; i < n; ++i) {
+            voters[i] = ballots[i].voter;
+        }
+        return _registry.rollIndexesAt(p.communityId, p.rollVersion, voters);
+    }
+
+    /// @dev Hands the community's first free shared ballot box (never used, or held by a proposal
+    /// that has closed and so can take no more ballots) to `proposalId`; 0 if all are busy.
+    function _takeBox(uint256 communityId, uint256 proposalId) private returns (uint8) {
+        uint256 holders = _boxHolders[communityId];
+        for (uint256 k; k < SHARED_BOXES; ++k) {
+            uint256 shift = k * 32;
+            uint256 holder = uint32(holders >> shift);
+            if (holder == 0 || _proposals[holder].closesAt <= block.timestamp) {
+                _boxHolders[communityId] = (holders & ~(uint256(type(uint32).max) << shift)) | (proposalId << shift);
+                return uint8(k + 1);
+            }
+        }
+        return 0;
+    }
+
+    /// @dev Storage slot at which `proposalId`'s ballot-box words are mapped.
+    function _boxBase(Proposal storage p, uint256 proposalId) private view returns (uint256 base) {
+        uint256 box = p.box;
+        mapping(uint256 => uint256) storage words =
+            box == 0 ? _ownBoxes[proposalId] : _sharedBoxes[p.communityId][box - 1];
+        assembly ("memory-safe") {
+            base := words.slot
+        }
+    }
+
+    function _boxWord(uint256 base, uint256 index) private view returns (uint256 word) {
+        assembly ("memory-safe") {
+            mstore(0x00, div(index, BOX_BITS))
+            mstore(0x20, base)
+            word := sload(keccak256(0x00, 0x40))
+        }
+    }
+
+    /// @dev Sets roll index `index`'s bit for proposal `tag` in the box at `base`; false if it was
+    /// already set. A word tagged for another (closed) proposal counts as empty.
+    function _markVoted(uint256 base, uint256 tag, uint256 index) private returns (bool marked) {
+        assembly ("memory-safe") {
+            mstore(0x00, div(index, BOX_BITS))
+            mstore(0x20, base)
+            let slot := keccak256(0x00, 0x40)
+            let bits := sload(slot)
+            if iszero(eq(shr(BOX_BITS, bits), tag)) { bits := shl(BOX_BITS, tag) }
+            let bit := shl(mod(index, BOX_BITS), 1)
+            if iszero(and(bits, bit)) {
+                sstore(slot, or(bits, bit))
+                marked := 1
+            }
+        }
+    }
+
+    /// @dev Scratch memory for {_countBallots}: what every ballot of a batch shares, laid out so
+    /// that each hash and the ecrecover input are contiguous:
+    ///   0x000 BALLOT_TYPEHASH | 0x020 proposalId | 0x040 voter | 0x060 option   (struct hash input)
+    ///   0x080 0x1901 | 0x082 domain separator | 0x0a2 struct hash              (digest input)
+    ///   0x0e0 event word 0 | 0x100 digest | 0x120 v | 0x140 r | 0x160 s         (ecrecover input;
+    ///                                                   0x0e0..0x120 is BallotCast's data)
+    ///   0x180 BallotCast topic | 0x1a0 BallotSkipped topic | 0x1c0 optionCount | 0x1e0 box base
+    function _batchContext(uint256 proposalId, uint256 optionCount, uint256 boxBase)
+        private
+        view
+        returns (uint256 ctx)
+    {
+        bytes32 typeHash = BALLOT_TYPEHASH;
+        bytes32 domainSeparator = _domainSeparatorV4();
+        bytes32 castTopic = BallotCast.selector;
+        bytes32 skipTopic = BallotSkipped.selector;
+        assembly ("memory-safe") {
+            ctx := mload(0x40)
+            mstore(0x40, add(ctx, 0x200))
+            mstore(ctx, typeHash)
+            mstore(add(ctx, 0x20), proposalId)
+            mstore(add(ctx, 0x80), hex"1901")
+            mstore(add(ctx, 0x82), domainSeparator)
+            mstore(add(ctx, 0x180), castTopic)
+            mstore(add(ctx, 0x1a0), skipTopic)
+            mstore(add(ctx, 0x1c0), optionCount)
+            mstore(add(ctx, 0x1e0), boxBase)
+        }
+    }
+
+    /// @dev The relayed-ballot loop. For each ballot, in this order: option in range, EIP-712
+    /// digest, low-s signature by the named voter, on the roll at the snapshot, not yet voted;
+    /// then {BallotCast}, or {BallotSkipped} with the first rule broken. It repeats
+    /// {_ballotDigest} and {_markVoted} inline because it runs for every ballot and Solidity's
+    /// call and bounds-check overhead was a fifth of the per-ballot gas budget; the tests pin
+    /// both paths to the same digests and the same ballot box. Skip reasons are SkipReason's
+    /// values: 1 InvalidOption, 2 BadSignature, 3 MalleableSignature, 4 NotOnRoll, 5 AlreadyVoted.
+    /// @return tallyDelta Increments of the packed tally (its lanes sum to the ballots counted).
+    function _countBallots(uint256 ctx, SignedBallot[] calldata ballots, uint256[] memory indexesPlusOne)
+        private
+        returns (uint256 tallyDelta)
+    {
+        assembly ("memory-safe") {
+            function skip(c, reason, voter) {
+                mstore(add(c, 0xe0), reason)
+                log3(add(c, 0xe0), 0x20, mload(add(c, 0x1a0)), mload(add(c, 0x20)), voter)
+            }
+            // 0 if `voter` signed the ballot at c+0x40 with a low-s signature, else the reason.
+            // Leaves the digest at c+0x100.
+            function signatureFault(c, src, voter) -> fault {
+                mstore(add(c, 0xa2), keccak256(c, 0x80))
+                mstore(add(c, 0x100), keccak256(add(c, 0x80), 0x42))
+                let vs := calldataload(add(src, 0x60))
+                let s := and(vs, sub(shl(255, 1), 1))
+                // ecrecover accepts the high-s twin of every signature: refuse it first.
+                if gt(s, HALF_ORDER) {
+                    fault := 3
+                    leave
+                }
+                mstore(add(c, 0x120), add(shr(255, vs), 27))
+                mstore(add(c, 0x140), calldataload(add(src, 0x40)))
+                mstore(add(c, 0x160), s)
+                mstore(0x00, 0)
+                pop(staticcall(gas(), 0x01, add(c, 0x100), 0x80, 0x00, 0x20))
+                let signer := mload(0x00)
+                if or(iszero(signer), iszero(eq(signer, voter))) { fault := 2 }
+            }
+            // Sets roll index `index`'s bit for this proposal; false if it was already set.
+            function mark(c, index) -> marked {
+                let tag := mload(add(c, 0x20))
+                mstore(0x00, div(index, BOX_BITS))
+                mstore(0x20, mload(add(c, 0x1e0)))
+                let slot := keccak256(0x00, 0x40)
+                let bits := sload(slot)
+                if iszero(eq(shr(BOX_BITS, bits), tag)) { bits := shl(BOX_BITS, tag) }
+                let bit := shl(mod(index, BOX_BITS), 1)
+                if iszero(and(bits, bit)) {
+                    sstore(slot, or(bits, bit))
+                    marked := 1
+                }
+            }
+
+            let next := add(indexesPlusOne, 0x20)
+            for {
+                let src := ballots.offset
+                let end := add(src, shl(7, ballots.length)) // a SignedBallot is 4 static words
+            } lt(src, end) {
+                src := add(src, 0x80)
+                next := add(next, 0x20)
+            } {
+                let voter := calldataload(src)
+                let option := calldataload(add(src, 0x20))
+                // Dirty high bits are malformed calldata, refused as the ABI decoder would.
+                if or(shr(160, voter), shr(8, option)) { revert(0, 0) }
+                if iszero(lt(option, mload(add(ctx, 0x1c0)))) {
+                    skip(ctx, 1, voter)
+                    continue
+                }
+                mstore(add(ctx, 0x40), voter)
+                mstore(add(ctx, 0x60), option)
+                let fault := signatureFault(ctx, src, voter)
+                if fault {
+                    skip(ctx, fault, voter)
+                    continue
+                }
+                let indexPlusOne := mload(next)
+                if iszero(indexPlusOne) {
+                    skip(ctx, 4, voter)
+                    continue
+                }
+                if iszero(mark(ctx, sub(indexPlusOne, 1))) {
+                    skip(ctx, 5, voter)
+                    continue
+                }
+                tallyDelta := add(tallyDelta, shl(shl(5, option), 1))
+                mstore(add(ctx, 0xe0), option)
+                log3(add(ctx, 0xe0), 0x40, mload(add(ctx, 0x180)), mload(add(ctx, 0x20)), voter)
+            }
+        }
+    }
+
+    /// @dev keccak256(0x1901 ‖ domainSeparator ‖ keccak256(abi.encode(BALLOT_TYPEHASH, proposalId,
+    /// voter, option))), in scratch memory: this runs once per ballot.
+    function _ballotDigest(bytes32 domainSeparator, uint256 proposalId, address voter, uint8 option)
+        private
+        pure
+        returns (bytes32 digest)
+    {
+        bytes32 typeHash = BALLOT_TYPEHASH;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typeHash)
+            mstore(add(ptr, 0x20), proposalId)
+            mstore(add(ptr, 0x40), voter)
+            mstore(add(ptr, 0x60), option)
+            let structHash := keccak256(ptr, 0x80)
+            mstore(ptr, hex"1901")
+            mstore(add(ptr, 0x02), domainSeparator)
+            mstore(add(ptr, 0x22), structHash)
+            digest := keccak256(ptr, 0x42)
+        }
+    }
+
+    function _unpack(uint256 packed, uint8 optionCount) private pure returns (uint256[] memory tally) {
+        tally = new uint256[](optionCount);
+        for (uint256 i; i < optionCount; ++i) {
+            tally[i] = uint32(packed >> (i * 32));
+        }
+    }
+
+    /// @dev The outcome rules of {BallotKind} and {ProposalParams}, in integer arithmetic.
+    function _decide(Proposal storage p, uint256[] memory tally)
+        private
+        view
+        returns (Outcome outcome, uint8 winningOption, uint256 turnout)
+    {
+        uint256 leader;
+        bool tie;
+        for (uint256 i; i < tally.length; ++i) {
+            turnout += tally[i];
+            if (i == 0 || tally[i] > tally[leader]) {
+                (leader, tie) = (i, false);
+            } else if (tally[i] == tally[leader]) {
+                tie = true;
+            }
+        }
+        winningOption = NO_WINNER;
+        if (turnout * BPS < uint256(p.quorumBps) * p.rollSize) return (Outcome.NoQuorum, winningOption, turnout);
+        bool passed;
+        if (p.kind == BallotKind.YesNoAbstain) {
+            // Abstentions count for quorum only.
+            passed = tally[0] * BPS > uint256(p.thresholdBps) * (tally[0] + tally[1]);
+            leader = 0;
+        } else {
+            passed = !tie && tally[leader] * BPS > uint256(p.thresholdBps) * turnout;
+        }
+        if (!passed) return (Outcome.Rejected, winningOption, turnout);
+        return (Outcome.Passed, uint8(leader), turnout);
+    }
+}

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
+
+import {IRegistry} from "./interfaces/IRegistry.sol";
+import {ROLL_SNAPSHOT_LIFETIME as SNAPSHOT_LIFETIME, RollRecord} from "./libraries/RollRecord.sol";
+
+/// @title Registry
+/// @notice Communities, roles and versioned resident rolls for Commons Ledger.
+/// @dev See {IRegistry} for the roll versioning scheme and RollRecord for the per-resident word.
+contract Registry is IRegistry, ERC2771Context {
+    using RollRecord for uint256;
+
+    /// @inheritdoc IRegistry
+    bytes32 public constant COMMITTEE = keccak256("COMMITTEE");
+    /// @inheritdoc IRegistry
+    bytes32 public constant REGISTRAR = keccak256("REGISTRAR");
+    /// @inheritdoc IRegistry
+    bytes32 public constant COORDINATOR = keccak256("COORDINATOR");
+    /// @inheritdoc IRegistry
+    uint256 public constant ROLL_INTERVALS = RollRecord.INTERVALS;
+    /// @inheritdoc IRegistry
+    uint256 public constant ROLL_SNAPSHOT_LIFETIME = SNAPSHOT_LIFETIME;
+
+    struct Community {
+        address admin;
+        uint32 rollVersion; // published
+        uint32 rollSize; // published
+        uint32 pendingSize; // with staged changes
+        uint32 nextIndex; // indexes handed out so far
+    }
+
+    uint256 private _communityCount;
+    mapping(uint256 communityId => Community) private _communities;
+    mapping(uint256 communityId => mapping(bytes32 role => mapping(address account => bool))) private _roles;
+    mapping(uint256 communityId => mapping(bytes32 role => uint256)) private _roleCounts;
+    mapping(uint256 communityId => mapping(address account => uint256 record)) private _records;
+    mapping(uint256 communityId => mapping(uint32 version => uint256 timestamp)) private _publishedAt;
+
+    /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
+    constructor(address trustedForwarder) ERC2771Context(trustedForwarder) {}
+
+    // ---------------------------------------------------------------- admin and roles
+
+    /// @inheritdoc IRegistry
+    function createCommunity(bytes32 metadataHash) external returns (uint256 communityId) {
+        address admin = _msgSender();
+        communityId = ++_communityCount;
+        _communities[communityId].admin = admin;
+        emit CommunityCreated(communityId, admin, metadataHash);
+    }
+
+    /// @inheritdoc IRegistry
+    function transferAdmin(uint256 communityId, address newAdmin) external {
+        Community storage community = _adminCommunity(communityId);
+        if (newAdmin == address(0)) revert ZeroAddress();
+        address previous = community.admin;
+        community.admin = newAdmin;
+        emit AdminTransferred(communityId, previous, newAdmin);
+    }
+
+    /// @inheritdoc IRegistry
+    function grantRole(uint256 communityId, bytes32 role, address account) external {
+        _adminCommunity(communityId);
+        _checkKnownRole(role);
+        if (account == address(0)) revert ZeroAddress();
+        if (_roles[communityId][role][account]) revert RoleAlreadyGranted(communityId, role, account);
+        _roles[communityId][role][account] = true;
+        ++_roleCounts[communityId][role];
+        emit RoleGranted(communityId, role, account, _msgSender());
+    }
+
+    /// @inheritdoc IRegistry
+    function revokeRole(uint256 communityId, bytes32 role, address account) external {
+        _adminCommunity(communityId);
+        _checkKnownRole(role);
+        if (!_roles[communityId][role][account]) revert RoleNotGranted(communityId, role, account);
+        _roles[communityId][role][account] = false;
+        --_roleCounts[communityId][role];
+        emit RoleRevoked(communityId, role, account, _msgSender());
+    }
+
+    // ---------------------------------------------------------------- roll
+
+    /// @inheritdoc IRegistry
+    function updateRoll(uint256 communityId, address[] calldata added, address[] calldata removed, bool publish)
+        external
+        returns (uint32 version)
+    {
+        Community storage community = _registrarCommunity(communityId);
+        version = community.rollVersion + 1;
+        (uint256 size, uint256 nextIndex) = _stage(communityId, version, community, added, removed);
+        community.pendingSize = uint32(size);
+        community.nextIndex = uint32(nextIndex);
+        emit RollUpdated(communityId, version, added, removed);
+        if (publish) _publish(communityId, community, version);
+    }
+
+    /// @inheritdoc IRegistry
+    function publishRoll(uint256 communityId) external returns (uint32 version) {
+        Community storage community = _registrarCommunity(communityId);
+        version = community.rollVersion + 1;
+        _publish(communityId, community, version);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IRegistry
+    function communityCount() external view returns (uint256) {
+        return _communityCount;
+    }
+
+    /// @inheritdoc IRegistry
+    function communityAdmin(uint256 communityId) external view returns (address) {
+        return _communities[communityId].admin;
+    }
+
+    /// @inheritdoc IRegistry
+    function hasRole(uint256 communityId, bytes32 role, address account) public view returns (bool) {
+        return _roles[communityId][role][account];
+    }
+
+    /// @inheritdoc IRegistry
+    function roleMemberCount(uint256 communityId, bytes32 role) external view returns (uint256) {
+        return _roleCounts[communityId][role];
+    }
+
+    /// @inheritdoc IRegistry
+    function committeeSize(uint256 communityId) external view returns (uint256) {
+        return _roleCounts[communityId][COMMITTEE];
+    }
+
+    /// @inheritdoc IRegistry
+    function isResident(uint256 communityId, address account) external view returns (bool) {
+        uint32 version = _communities[communityId].rollVersion;
+        return version != 0 && _records[communityId][account].isMemberAt(version);
+    }
+
+    /// @inheritdoc IRegistry
+    function wasResident(uint256 communityId, address account, uint32 version) external view returns (bool) {
+        _checkPublished(communityId, version);
+        uint256 record = _records[communityId][account];
+        uint32 historyFrom = record.historyFrom();
+        if (version < historyFrom) revert RollHistoryPruned(communityId, account, version, historyFrom);
+        return record.isMemberAt(version);
+    }
+
+    /// @inheritdoc IRegistry
+    function rollSnapshot(uint256 communityId) external view returns (uint32 version, uint32 size) {
+        Community storage community = _communities[communityId];
+        return (community.rollVersion, community.rollSize);
+    }
+
+    /// @inheritdoc IRegistry
+    function pendingRoll(uint256 communityId) external view returns (uint32 version, uint32 size) {
+        Community storage community = _communities[communityId];
+        return (community.rollVersion + 1, community.pendingSize);
+    }
+
+    /// @inheritdoc IRegistry
+    function rollPublishedAt(uint256 communityId, uint32 version) external view returns (uint256) {
+        return _publishedAt[communityId][version];
+    }
+
+    /// @inheritdoc IRegistry
+    function residentIndex(uint256 communityId, address account) external view returns (bool assigned, uint32 index) {
+        uint256 indexPlusOne = _records[communityId][account].indexPlusOne();
+        if (indexPlusOne == 0) return (false, 0);
+        return (true, uint32(indexPlusOne - 1));
+    }
+
+    /// @inheritdoc IRegistry
+    function rollRecord(uint256 communityId, address account) external view returns (uint256) {
+        return _records[communityId][account];
+    }
+
+    /// @inheritdoc IRegistry
+    function rollIndexAt(uint256 communityId, uint32 version, address account)
+        external
+        view
+        returns (uint256 indexPlusOne)
+    {
+        _checkPublished(communityId, version);
+        return _records[communityId][account].indexAt(version);
+    }
+
+    /// @inheritdoc IRegistry
+    function rollIndexesAt(uint256 communityId, uint32 version, address[] calldata accounts)
+        external
+        view
+        returns (uint256[] memory indexesPlusOne)
+    {
+        _checkPublished(communityId, version);
+        mapping(address => uint256) storage records = _records[communityId];
+        uint256 n = accounts.length;
+        indexesPlusOne = new uint256[](n);
+        // Runs for every relayed ballot: records are fetched in assembly (no bounds checks or
+        // re-hashing of the community id), then each is judged by the one RollRecord rule.
+        assembly ("memory-safe") {
+            mstore(0x20, records.slot)
+            let out := add(indexesPlusOne, 0x20)
+            let end := add(accounts.offset, shl(5, n))
+            for { let src := accounts.offset } lt(src, end) { src := add(src, 0x20) } {
+                let account := calldataload(src)
+                if shr(160, account) { revert(0, 0) } // malformed calldata, as the ABI decoder would
+                mstore(0x00, account)
+                mstore(out, sload(keccak256(0x00, 0x40)))
+                out := add(out, 0x20)
+            }
+        }
+        unchecked {
+            for (uint256 i; i < n; ++i) {
+                indexesPlusOne[i] = indexesPlusOne[i].indexAt(version);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev Applies one batch of staged changes to `version`; returns the new pending size and
+    /// index counter (written once by the caller, not per resident).
+    function _stage(
+        uint256 communityId,
+        uint32 version,
+        Community storage community,
+        address[] calldata added,
+        address[] calldata removed
+    ) private returns (uint256 size, uint256 nextIndex) {
+        size = community.pendingSize;
+        nextIndex = community.nextIndex;
+        mapping(address => uint256) storage records = _records[communityId];
+        for (uint256 i; i < added.length; ++i) {
+            address account = added[i];
+            if (account == address(0)) revert ZeroAddress();
+            uint256 record = records[account];
+            if (record.isActive()) revert AlreadyOnRoll(communityId, account);
+            if (record.indexPlusOne() == 0) {
+                // First addition ever: the index is handed out now and kept for good.
+                if (nextIndex == type(uint32).max) revert RollTooLarge(communityId);
+                record = uint256(0).withIndexPlusOne(++nextIndex).pushInterval(version);
+            } else if (record.leaveAt(0) == version) {
+                // Left earlier in this same pending version: the leave is undone.
+                record = record.withLeave0(0);
+            } else {
+                if (record.joinAt(RollRecord.INTERVALS - 1) != 0) record = _prune(communityId, account, record);
+                record = record.pushInterval(version);
+            }
+            records[account] = record;
+            ++size;
+        }
+        for (uint256 i; i < removed.length; ++i) {
+            address account = removed[i];
+            uint256 record = records[account];
+            if (!record.isActive()) revert NotOnRoll(communityId, account);
+            // Joined earlier in this same pending version: the join is undone.
+            record = record.joinAt(0) == version ? record.popInterval() : record.withLeave0(version);
+            records[account] = record;
+            --size;
+        }
+    }
+
+    /// @dev Drops the oldest kept interval of `account`, which is only safe once every proposal
+    /// that could have snapshotted a version inside it has closed: such a proposal was opened before
+    /// the interval's end was published, and runs at most ROLL_SNAPSHOT_LIFETIME.
+    function _prune(uint256 communityId, address account, uint256 record) private view returns (uint256) {
+        uint32 endedAt = record.leaveAt(RollRecord.INTERVALS - 1);
+        uint256 prunableAt = _publishedAt[communityId][endedAt] + SNAPSHOT_LIFETIME;
+        if (block.timestamp < prunableAt) revert RollHistoryFull(communityId, account, prunableAt);
+        return record.withHistoryFrom(endedAt);
+    }
+
+    function _publish(uint256 communityId, Community storage community, uint32 version) private {
+        uint32 size = community.pendingSize;
+        community.rollVersion = version;
+        community.rollSize = size;
+        _publishedAt[communityId][version] = block.timestamp;
+        emit RollPublished(communityId, version, size);
+    }
+
+    function _adminCommunity(uint256 communityId) private view returns (Community storage community) {
+        community = _communities[communityId];
+        address admin = community.admin;
+        if (admin == address(0)) revert UnknownCommunity(communityId);
+        address sender = _msgSender();
+        if (sender != admin) revert NotCommunityAdmin(communityId, sender);
+    }
+
+    function _registrarCommunity(uint256 communityId) private view returns (Community storage community) {
+        community = _communities[communityId];
+        if (community.admin == address(0)) revert UnknownCommunity(communityId);
+        address sender = _msgSender();
+        if (!_roles[communityId][REGISTRAR][sender]) revert MissingRole(communityId, REGISTRAR, sender);
+    }
+
+    function _checkKnownRole(bytes32 role) private pure {
+        if (role != COMMITTEE && role != REGISTRAR && role != COORDINATOR) revert UnknownRole(role);
+    }
+
+    function _checkPublished(uint256 communityId, uint32 version) private view {
+        uint32 published = _communities[communityId].rollVersion;
+        if (version == 0 || version > published) revert UnknownRollVersion(communityId, version, published);
+    }
+}

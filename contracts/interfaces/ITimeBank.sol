@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title ITimeBank
+/// @notice A mutual-credit time bank per community: residents bank the minutes they serve and
+/// spend them on services from others. A service counts only when both sides signed it.
+/// @dev Credits are minutes (signed integers). A service of m minutes moves m from the
+/// recipient's balance to the provider's, so the balances of a community always sum to zero.
+/// The community's own account is `COMMUNITY_ACCOUNT` (address(0)): service to the community
+/// credits the provider and debits it; for that side a COORDINATOR of the community signs instead.
+///
+/// Records are EIP-712 messages signed by both sides and relayed by anyone, one at a time
+/// (`recordService`, reverts on a bad record) or in batches (`recordServices`, skips a bad record
+/// with `ServiceSkipped` carrying the custom error it broke). A record is identified by its
+/// provider and a nonce the provider chooses; each (community, provider, nonce) counts at most
+/// once, so identical services are recorded twice with two nonces and a signed record cannot be
+/// replayed. Mistakes are corrected by a reversing record that both sides sign; nothing is
+/// edited or deleted and each record is reversed at most once.
+interface ITimeBank {
+    // ---------------------------------------------------------------- types
+
+    /// @notice What both sides sign (EIP-712 type `ServiceRecord`, together with the community id:
+    /// `ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)`).
+    /// @dev `category` is a short code agreed in the community (e.g. "CARE", "REPAIR");
+    /// `noteHash` the hash of a private note kept off-chain. For replay protection the contract
+    /// keeps one bit per nonce in words of 256: choose nonces close together (e.g. counting up)
+    /// so that a provider's records share storage words; any unused nonce is valid.
+    struct ServiceRecord {
+        address provider;
+        address recipient;
+        uint32 minutesServed;
+        bytes8 category;
+        bytes32 noteHash;
+        uint256 nonce;
+    }
+
+    /// @notice An ECDSA signature in the compact EIP-2098 form: `vs` is s with v's parity in its top bit.
+    struct Signature {
+        bytes32 r;
+        bytes32 vs;
+    }
+
+    /// @notice A record with the signatures of both sides (for the community's side, a coordinator's).
+    struct SignedRecord {
+        ServiceRecord record;
+        Signature providerSig;
+        Signature recipientSig;
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice Member balances of `communityId` must stay within [floor, ceiling] minutes.
+    event LimitsSet(uint256 indexed communityId, int256 floor, int256 ceiling, address indexed setBy);
+
+    /// @notice A service was recorded: `minutesServed` moved from `recipient` to `provider`.
+    /// `recordId` is the record's EIP-712 struct hash.
+    event ServiceRecorded(
+        uint256 indexed communityId,
+        address indexed provider,
+        address indexed recipient,
+        bytes32 recordId,
+        uint256 minutesServed,
+        bytes8 category,
+        bytes32 noteHash,
+        uint256 nonce
+    );
+
+    /// @notice A record in a batch was not recorded; `reason` is the ABI-encoded custom error it
+    /// broke (the same error `recordService` would revert with). It can be fixed and resubmitted.
+    event ServiceSkipped(
+        uint256 indexed communityId, bytes32 indexed recordId, address indexed provider, uint256 nonce, bytes reason
+    );
+
+    /// @notice The record `recordId` (provider, recipient, minutes as recorded) was reversed:
+    /// `minutesServed` moved back from `provider` to `recipient`. `reasonHash` is the hash of the
+    /// off-chain explanation both sides signed.
+    event ServiceReversed(
+        uint256 indexed communityId,
+        address indexed provider,
+        address indexed recipient,
+        bytes32 recordId,
+        uint256 minutesServed,
+        bytes32 reasonHash
+    );
+
+    // ---------------------------------------------------------------- errors
+
+    /// @notice Only the community admin may do this.
+    error NotCommunityAdmin(uint256 communityId, address account);
+
+    /// @notice Limits must satisfy floor <= 0 <= ceiling.
+    error InvalidLimits(int256 floor, int256 ceiling);
+
+    /// @notice A service must last at least one minute.
+    error ZeroMinutes();
+
+    /// @notice Provider and recipient must differ.
+    error SameParty(address account);
+
+    /// @notice Both members must be on the community's resident roll.
+    error NotResident(uint256 communityId, address account);
+
+    /// @notice A member's side must be signed by that member; `recovered` signed it (address(0) if
+    /// the signature is malformed or malleable).
+    error WrongSigner(address party, address recovered);
+
+    /// @notice The community's side must be signed by one of its coordinators.
+    error NotCoordinator(uint256 communityId, address account);
+
+    /// @notice A coordinator cannot confirm, for the community, a service they are party to.
+    error CoordinatorIsParty(uint256 communityId, address coordinator);
+
+    /// @notice This (community, provider, nonce) was already recorded: a replay or a reused nonce.
+    error NonceAlreadyUsed(uint256 communityId, address provider, uint256 nonce);
+
+    /// @notice The record would take `account` below the community's floor.
+    error BelowFloor(uint256 communityId, address account, int256 balance, int256 floor);
+
+    /// @notice The record would take `account` above the community's ceiling.
+    error AboveCeiling(uint256 communityId, address account, int256 balance, int256 ceiling);
+
+    /// @notice No record with this (community, provider, nonce) was ever recorded.
+    error RecordNotFound(uint256 communityId, address provider, uint256 nonce);
+
+    /// @notice The record was already reversed (each record is reversed at most once).
+    error AlreadyReversed(uint256 communityId, bytes32 recordId);
+
+    // ---------------------------------------------------------------- functions
+
+    /// @notice The pseudo-account of the community itself (address(0)).
+    function COMMUNITY_ACCOUNT() external view returns (address);
+
+    /// @notice Set the balance limits of `communityId`'s members. Community admin only. Balances
+    /// already outside new limits stay as they are, but can only move back towards them.
+    function setLimits(uint256 communityId, int64 floor, int64 ceiling) external;
+
+    /// @notice Record one service signed by both sides; reverts with the broken rule's error.
+    /// @return recordId The record's EIP-712 struct hash.
+    function recordService(uint256 communityId, SignedRecord calldata item) external returns (bytes32 recordId);
+
+    /// @notice Record a batch of services of one community signed by both sides. A bad record is
+    /// skipped with `ServiceSkipped` (the batch does not revert).
+    /// @return recorded How many records of the batch were recorded.
+    function recordServices(uint256 communityId, SignedRecord[] calldata items) external returns (uint256 recorded);
+
+    /// @notice Reverse a recorded service. Both sides of the original sign
+    /// `ServiceReversal(bytes32 recordId,bytes32 reasonHash)` (for the community's side, a coordinator
+    /// who is not the other party). The original is passed in full; its (provider, nonce) must have
+    /// been recorded and not yet reversed. Limits apply as to any record.
+    function reverseService(
+        uint256 communityId,
+        ServiceRecord calldata original,
+        bytes32 reasonHash,
+        Signature calldata providerSig,
+        Signature calldata recipientSig
+    ) external;
+
+    /// @notice The balance of `account` (or of the community, for COMMUNITY_ACCOUNT) in minutes.
+    function balanceOf(uint256 communityId, address account) external view returns (int256);
+
+    /// @notice The balance limits of `communityId` (defaults -600 / 6000 until the admin sets them).
+    function limitsOf(uint256 communityId) external view returns (int256 floor, int256 ceiling);
+
+    /// @notice Whether (community, provider, nonce) has been recorded.
+    function isRecorded(uint256 communityId, address provider, uint256 nonce) external view returns (bool);
+
+    /// @notice Whether the record (community, provider, nonce) has been reversed.
+    function isReversed(uint256 communityId, address provider, uint256 nonce) external view returns (bool);
+
+    /// @notice The id of a record: its EIP-712 struct hash.
+    function recordIdOf(uint256 communityId, ServiceRecord calldata record) external pure returns (bytes32);
+
+    /// @notice The EIP-712 digest both sides sign for `record`.
+    function serviceDigest(uint256 communityId, ServiceRecord calldata record) external view returns (bytes32);
+
+    /// @notice The EIP-712 digest both sides sign to reverse record `recordId`.
+    function reversalDigest(bytes32 recordId, bytes32 reasonHash) external view returns (bytes32);
+}

@@ -1,0 +1,201 @@
+"""A client of the Commons Ledger API that signs with the user's own key, as a wallet would.
+
+Used by the demo seeding, the end-to-end tests and the load generator: everything it does goes
+through the same public, signed paths a resident or committee member takes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+
+from ledger.build import Artifact
+from ledger.errors import LedgerError
+from ledger.forwarding import sign_forward_request
+from ledger.signing.ballots import BallotDomain, make_ballot, sign_ballot
+from ledger.signing.eip712 import sign_typed_data
+from ledger.signing.services import SERVICE_TYPES, ServiceRecord, timebank_domain
+
+CONTRACT_NAMES = {
+    "forwarder": "CommonsForwarder",
+    "registry": "Registry",
+    "council": "Council",
+    "fund": "CommunityFund",
+    "timebank": "TimeBank",
+}
+FINAL = frozenset({"counted", "rejected"})
+
+
+class ApiClientError(LedgerError):
+    """The API answered with an error: `code` is its machine code (often a contract rule)."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(f"HTTP {status} {code}: {detail}")
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+class CommonsClient:
+    def __init__(
+        self,
+        base_url: str,
+        w3: Web3,
+        artifacts: dict[str, Artifact],
+        *,
+        timeout: float = 30.0,
+    ) -> None:
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        self.w3 = w3
+        chain = self.get("/v1/chain")
+        self.chain_id: int = chain["chain_id"]
+        self.contracts: dict[str, Contract] = {
+            key: w3.eth.contract(address=address, abi=artifacts[CONTRACT_NAMES[key]].abi)
+            for key, address in chain["contracts"].items()
+        }
+        self.ballot_domain = BallotDomain(self.chain_id, self.contracts["council"].address)
+        self.service_domain = timebank_domain(self.chain_id, self.contracts["timebank"].address)
+        self._nonces: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    def _check(self, response: httpx.Response) -> Any:
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+                code, detail = body.get("code", "HttpError"), body.get("detail", response.text)
+            except ValueError:
+                code, detail = "HttpError", response.text
+            raise ApiClientError(response.status_code, code, detail)
+        return response.json()
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self._check(
+            self.http.get(path, params={k: v for k, v in params.items() if v is not None})
+        )
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return self._check(self.http.post(path, json=body))
+
+    # --- signed actions ---------------------------------------------------------------------------
+
+    def forward(
+        self, signer: LocalAccount, call: ContractFunction, *, gas: int = 1_000_000
+    ) -> dict[str, Any]:
+        """Sign `call` as `signer` (ERC-2771) and hand it to the relay; returns the receipt."""
+        forwarder = self.contracts["forwarder"]
+        with self._lock:
+            nonce = self._nonces.get(signer.address)
+            if nonce is None:
+                nonce = forwarder.functions.nonces(signer.address).call()
+            request = sign_forward_request(self.w3, forwarder, signer, call, gas=gas, nonce=nonce)
+            try:
+                receipt: dict[str, Any] = self.post("/v1/forward", request.to_payload())
+            except ApiClientError:
+                self._nonces.pop(signer.address, None)  # resynchronise from the chain next time
+                raise
+            self._nonces[signer.address] = nonce + 1
+        return receipt
+
+    def ballot(self, voter: LocalAccount, proposal_id: int, option: int) -> dict[str, Any]:
+        signed = sign_ballot(
+            voter, make_ballot(proposal_id, voter.address, option), self.ballot_domain
+        )
+        body = {
+            "proposalId": proposal_id,
+            "voter": voter.address,
+            "option": option,
+            "signature": "0x" + signed.signature.hex(),
+        }
+        receipt: dict[str, Any] = self.post("/v1/ballots", body)
+        return receipt
+
+    def service_body(
+        self,
+        community_id: int,
+        record: ServiceRecord,
+        provider: LocalAccount,
+        confirmer: LocalAccount,
+    ) -> dict[str, Any]:
+        def sig(account: LocalAccount) -> str:
+            message = record.message(community_id)
+            signature = sign_typed_data(
+                account, self.service_domain, SERVICE_TYPES, "ServiceRecord", message
+            )
+            return "0x" + signature.hex()
+
+        return {
+            "communityId": community_id,
+            "record": {
+                "provider": record.provider,
+                "recipient": record.recipient,
+                "minutesServed": record.minutes_served,
+                "category": "0x" + record.category.hex(),
+                "noteHash": "0x" + record.note_hash.hex(),
+                "nonce": record.nonce,
+            },
+            "providerSig": sig(provider),
+            "recipientSig": sig(confirmer),
+        }
+
+    def service(
+        self,
+        community_id: int,
+        record: ServiceRecord,
+        provider: LocalAccount,
+        confirmer: LocalAccount,
+    ) -> dict[str, Any]:
+        """Record a service both sides signed (confirmer: the recipient, or a coordinator)."""
+        receipt: dict[str, Any] = self.post(
+            "/v1/services", self.service_body(community_id, record, provider, confirmer)
+        )
+        return receipt
+
+    # --- waiting ----------------------------------------------------------------------------------
+
+    def wait(self, receipt_id: str, *, timeout: float = 30.0) -> dict[str, Any]:
+        """Poll a receipt until it is counted or rejected."""
+        deadline = time.monotonic() + timeout
+        while True:
+            receipt: dict[str, Any] = self.get(f"/v1/receipts/{receipt_id}")
+            if receipt["status"] in FINAL:
+                return receipt
+            if time.monotonic() > deadline:
+                raise LedgerError(
+                    f"receipt {receipt_id} still {receipt['status']} after {timeout:.0f}s"
+                )
+            time.sleep(0.05)
+
+    def wait_all(
+        self, receipts: Iterable[dict[str, Any]], *, timeout: float = 60.0
+    ) -> list[dict[str, Any]]:
+        return [self.wait(r["id"], timeout=timeout) for r in receipts]
+
+    def act(
+        self, signer: LocalAccount, call: ContractFunction, *, timeout: float = 30.0
+    ) -> dict[str, Any]:
+        """Forward `call` and wait until it is on-chain; raise if the chain refused it."""
+        done = self.wait(self.forward(signer, call)["id"], timeout=timeout)
+        if done["status"] != "counted":
+            raise LedgerError(f"{call.fn_name} was not executed: {done['detail']}")
+        return done
+
+    def wait_indexed(self, block: int, *, timeout: float = 30.0) -> None:
+        """Wait until the API's index has caught up with `block` (for reads after writes)."""
+        deadline = time.monotonic() + timeout
+        while (self.get("/v1/chain")["indexed_head"] or -1) < block:
+            if time.monotonic() > deadline:
+                raise LedgerError(f"index did not reach block {block} within {timeout:.0f}s")
+            time.sleep(0.05)

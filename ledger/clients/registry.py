@@ -1,0 +1,191 @@
+"""Typed client of the Registry: communities, roles, and the versioned resident roll.
+
+A roll change is staged into the pending version and takes effect when that version is
+published; proposals snapshot the published version when they open (see IRegistry.sol).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final, NewType
+
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+from web3.contract import Contract
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from ledger.tx import ErrorDecoder, send
+
+CommunityId = NewType("CommunityId", int)
+
+# Registry entries are ~24k gas each; 500 per transaction stays far below a 30M block.
+DEFAULT_ROLL_BATCH: Final = 500
+
+
+class Role(Enum):
+    COMMITTEE = keccak(text="COMMITTEE")
+    REGISTRAR = keccak(text="REGISTRAR")
+    COORDINATOR = keccak(text="COORDINATOR")
+
+
+@dataclass(frozen=True)
+class RollSnapshot:
+    version: int
+    size: int
+
+
+@dataclass(frozen=True)
+class RollUpdate:
+    """One `updateRoll` transaction: the pending version it staged into, and whether it
+    published that version (then `published_size` is the roll size in force)."""
+
+    version: int
+    added: tuple[ChecksumAddress, ...]
+    removed: tuple[ChecksumAddress, ...]
+    published_size: int | None
+    receipt: TxReceipt
+
+
+class RegistryClient:
+    """One Registry deployment. Every transaction goes through `ledger.tx.send`, so a broken rule
+    raises `ContractRuleBroken` naming the custom error (e.g. "AlreadyOnRoll")."""
+
+    def __init__(self, w3: Web3, contract: Contract, decoder: ErrorDecoder | None = None) -> None:
+        self.w3 = w3
+        self.contract = contract
+        self.decoder = decoder or ErrorDecoder([contract.abi])
+
+    def _send(self, sender: LocalAccount, call: object) -> TxReceipt:
+        return send(self.w3, sender, call, decoder=self.decoder)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ communities and roles
+
+    def create_community(self, sender: LocalAccount, metadata_hash: bytes) -> CommunityId:
+        receipt = self._send(sender, self.contract.functions.createCommunity(metadata_hash))
+        (event,) = self.contract.events.CommunityCreated().process_receipt(receipt, errors=DISCARD)
+        return CommunityId(int(event["args"]["communityId"]))
+
+    def transfer_admin(self, sender: LocalAccount, community_id: int, new_admin: str) -> TxReceipt:
+        call = self.contract.functions.transferAdmin(
+            community_id, to_checksum_address(new_admin)
+        )
+        return self._send(sender, call)
+
+    def grant_role(
+        self, sender: LocalAccount, community_id: int, role: Role, account: str
+    ) -> TxReceipt:
+        call = self.contract.functions.grantRole(
+            community_id, role.value, to_checksum_address(account)
+        )
+        return self._send(sender, call)
+
+    def revoke_role(
+        self, sender: LocalAccount, community_id: int, role: Role, account: str
+    ) -> TxReceipt:
+        call = self.contract.functions.revokeRole(
+            community_id, role.value, to_checksum_address(account)
+        )
+        return self._send(sender, call)
+
+    # ------------------------------------------------------------ roll
+
+    def update_roll(
+        self,
+        sender: LocalAccount,
+        community_id: int,
+        added: Sequence[str] = (),
+        removed: Sequence[str] = (),
+        *,
+        publish: bool = True,
+    ) -> RollUpdate:
+        add = tuple(to_checksum_address(a) for a in added)
+        rem = tuple(to_checksum_address(a) for a in removed)
+        receipt = self._send(
+            sender,
+            self.contract.functions.updateRoll(community_id, list(add), list(rem), publish),
+        )
+        (staged,) = self.contract.events.RollUpdated().process_receipt(receipt, errors=DISCARD)
+        published = self.contract.events.RollPublished().process_receipt(receipt, errors=DISCARD)
+        return RollUpdate(
+            version=int(staged["args"]["version"]),
+            added=add,
+            removed=rem,
+            published_size=int(published[0]["args"]["size"]) if published else None,
+            receipt=receipt,
+        )
+
+    def publish_roll_in_batches(
+        self,
+        sender: LocalAccount,
+        community_id: int,
+        added: Sequence[str] = (),
+        removed: Sequence[str] = (),
+        *,
+        batch_size: int = DEFAULT_ROLL_BATCH,
+    ) -> list[RollUpdate]:
+        """Stage a large change over several transactions and publish with the last one, so no
+        proposal can ever snapshot a half-published roll."""
+        if batch_size <= 0:
+            raise ValueError("batch_size must be positive")
+        entries = [(a, True) for a in added] + [(r, False) for r in removed]
+        if not entries:
+            return [self.update_roll(sender, community_id, publish=True)]
+        updates = []
+        for start in range(0, len(entries), batch_size):
+            chunk = entries[start : start + batch_size]
+            updates.append(
+                self.update_roll(
+                    sender,
+                    community_id,
+                    [a for a, is_add in chunk if is_add],
+                    [a for a, is_add in chunk if not is_add],
+                    publish=start + batch_size >= len(entries),
+                )
+            )
+        return updates
+
+    def publish_roll(self, sender: LocalAccount, community_id: int) -> int:
+        receipt = self._send(sender, self.contract.functions.publishRoll(community_id))
+        (event,) = self.contract.events.RollPublished().process_receipt(receipt, errors=DISCARD)
+        return int(event["args"]["version"])
+
+    # ------------------------------------------------------------ views
+
+    def community_admin(self, community_id: int) -> ChecksumAddress:
+        return to_checksum_address(self.contract.functions.communityAdmin(community_id).call())
+
+    def has_role(self, community_id: int, role: Role, account: str) -> bool:
+        fn = self.contract.functions.hasRole(community_id, role.value, to_checksum_address(account))
+        return bool(fn.call())
+
+    def committee_size(self, community_id: int) -> int:
+        return int(self.contract.functions.committeeSize(community_id).call())
+
+    def is_resident(self, community_id: int, account: str) -> bool:
+        fn = self.contract.functions.isResident(community_id, to_checksum_address(account))
+        return bool(fn.call())
+
+    def was_resident(self, community_id: int, account: str, version: int) -> bool:
+        fn = self.contract.functions.wasResident(
+            community_id, to_checksum_address(account), version
+        )
+        return bool(fn.call())
+
+    def roll_snapshot(self, community_id: int) -> RollSnapshot:
+        version, size = self.contract.functions.rollSnapshot(community_id).call()
+        return RollSnapshot(int(version), int(size))
+
+    def pending_roll(self, community_id: int) -> RollSnapshot:
+        version, size = self.contract.functions.pendingRoll(community_id).call()
+        return RollSnapshot(int(version), int(size))
+
+    def resident_index(self, community_id: int, account: str) -> int | None:
+        assigned, index = self.contract.functions.residentIndex(
+            community_id, to_checksum_address(account)
+        ).call()
+        return int(index) if assigned else None

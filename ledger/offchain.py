@@ -1,0 +1,144 @@
+"""Off-chain records the chain only holds hashes of: proposal texts, and the registrar's link
+between roll addresses and people (personal data: never on-chain, never in logs)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_utils.crypto import keccak
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS texts (
+    hash TEXT PRIMARY KEY, body TEXT NOT NULL, stored_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending_services (
+    id TEXT PRIMARY KEY,          -- the record id (EIP-712 struct hash)
+    community INTEGER NOT NULL,
+    recipient TEXT NOT NULL,
+    body TEXT NOT NULL,           -- the provider-signed record, as JSON
+    created_at REAL NOT NULL,
+    confirmed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS pending_by_recipient ON pending_services (recipient, confirmed);
+CREATE TABLE IF NOT EXISTS people (
+    community INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    person TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    recorded_at REAL NOT NULL,
+    PRIMARY KEY (community, address)
+);
+"""
+
+
+def text_hash(body: str) -> str:
+    """keccak256 of the UTF-8 text: what a proposal's textHash commits to."""
+    return "0x" + keccak(text=body).hex()
+
+
+@dataclass(frozen=True)
+class Person:
+    community: int
+    address: str
+    person: str
+    recorded_by: str
+    recorded_at: float
+
+
+class OffchainStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    def put_text(self, body: str) -> str:
+        digest = text_hash(body)
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO texts (hash, body, stored_at) VALUES (?,?,?)",
+                (digest, body, time.time()),
+            )
+        return digest
+
+    def get_text(self, digest: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT body FROM texts WHERE hash = ?", (digest.lower(),)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def put_person(self, community: int, address: str, person: str, recorded_by: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO people VALUES (?,?,?,?,?)",
+                (community, address, person, recorded_by, time.time()),
+            )
+
+    def get_person(self, community: int, address: str) -> Person | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM people WHERE community = ? AND address = ?", (community, address)
+            ).fetchone()
+        return None if row is None else Person(*row)
+
+    def people(self, community: int, limit: int, offset: int) -> tuple[list[Person], int]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM people WHERE community = ? ORDER BY address LIMIT ? OFFSET ?",
+                (community, limit, offset),
+            ).fetchall()
+            total = self._db.execute(
+                "SELECT COUNT(*) FROM people WHERE community = ?", (community,)
+            ).fetchone()[0]
+        return [Person(*r) for r in rows], int(total)
+
+    def put_pending(
+        self, record_id: str, community: int, recipient: str, body: dict[str, Any]
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO pending_services"
+                " (id, community, recipient, body, created_at) VALUES (?,?,?,?,?)",
+                (record_id, community, recipient, json.dumps(body), time.time()),
+            )
+
+    def get_pending(self, record_id: str) -> tuple[dict[str, Any], float, bool] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT body, created_at, confirmed FROM pending_services WHERE id = ?",
+                (record_id.lower(),),
+            ).fetchone()
+        return None if row is None else (json.loads(row[0]), float(row[1]), bool(row[2]))
+
+    def pending_for(
+        self, recipient: str, limit: int, offset: int
+    ) -> tuple[list[tuple[str, dict[str, Any], float]], int]:
+        """Records waiting for `recipient` to confirm (for the community account: coordinators)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, body, created_at FROM pending_services"
+                " WHERE recipient = ? AND confirmed = 0 ORDER BY created_at LIMIT ? OFFSET ?",
+                (recipient, limit, offset),
+            ).fetchall()
+            total = self._db.execute(
+                "SELECT COUNT(*) FROM pending_services WHERE recipient = ? AND confirmed = 0",
+                (recipient,),
+            ).fetchone()[0]
+        return [(r[0], json.loads(r[1]), float(r[2])) for r in rows], int(total)
+
+    def mark_confirmed(self, record_id: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE pending_services SET confirmed = 1 WHERE id = ?", (record_id,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,491 @@
+"""The relay: a durable outbox of signed messages, batched into transactions.
+
+A message is verified (signature, role, roll, window) and then written to SQLite (WAL,
+synchronous=FULL) *before* it is acknowledged. Writes are group-committed by one writer thread,
+so one fsync covers every message that arrived meanwhile. A sender thread batches queued
+messages by kind and target, signs each transaction, records it (hash, raw bytes, nonce) and
+only then broadcasts it; after a restart it rebroadcasts or requeues whatever was acknowledged
+but not yet included. Every kind is idempotent on-chain (one ballot per voter, per-record
+nonces, forwarder nonces), so a requeued message can land at most once.
+
+Receipt status: queued -> sent -> included (block, tx) -> counted | rejected (reason).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
+from web3.types import TxReceipt
+
+from ledger.errors import QueueFull, RelayError, UnknownReceipt
+from ledger.tx import ErrorDecoder, revert_data
+
+log = logging.getLogger("ledger.relay")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,          -- receipt id: keccak(kind, canonical payload)
+    seq INTEGER NOT NULL,         -- acceptance order
+    kind TEXT NOT NULL,
+    grp TEXT NOT NULL,            -- batch target (e.g. a proposal id)
+    payload TEXT NOT NULL,
+    signer TEXT NOT NULL,
+    status TEXT NOT NULL,         -- queued | sent | included | counted | rejected
+    tx_hash TEXT,
+    block INTEGER,
+    detail TEXT,
+    accepted_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_status ON messages (status, kind, grp, seq);
+CREATE INDEX IF NOT EXISTS messages_tx ON messages (tx_hash);
+CREATE TABLE IF NOT EXISTS txs (
+    hash TEXT PRIMARY KEY,
+    nonce INTEGER NOT NULL,
+    raw BLOB NOT NULL,
+    status TEXT NOT NULL,         -- sent | mined | dropped
+    sent_at REAL NOT NULL
+);
+"""
+
+QUEUED, SENT, INCLUDED, COUNTED, REJECTED = "queued", "sent", "included", "counted", "rejected"
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Message:
+    """A verified message ready for the outbox."""
+
+    kind: str
+    group: str
+    payload: dict[str, Any]
+    signer: str
+
+    @property
+    def receipt_id(self) -> str:
+        return "0x" + keccak(text=_canonical([self.kind, self.payload])).hex()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    id: str
+    kind: str
+    group: str
+    signer: str
+    status: str
+    tx_hash: str | None
+    block: int | None
+    detail: str | None
+    accepted_at: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the chain said about one message in a mined batch."""
+
+    status: str  # COUNTED or REJECTED
+    detail: str | None = None
+
+
+class MessageKind(Protocol):
+    """One kind of signed message: how to verify it, batch it, and read its outcome."""
+
+    name: str
+    max_batch: int
+
+    def verify(self, payload: dict[str, Any]) -> Message:
+        """Check everything checkable before acknowledging; raise InvalidMessage if not."""
+        ...
+
+    def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> ContractFunction:
+        """The one contract call that carries these messages."""
+        ...
+
+    def outcomes(self, receipt: TxReceipt, payloads: Sequence[dict[str, Any]]) -> list[Outcome]:
+        """Per message, in order: counted, or rejected with the contract's reason."""
+        ...
+
+
+@dataclass
+class _Pending:
+    message: Message
+    future: Future[Receipt] = field(default_factory=Future)
+
+
+def _row_to_receipt(row: sqlite3.Row) -> Receipt:
+    return Receipt(
+        id=row["id"],
+        kind=row["kind"],
+        group=row["grp"],
+        signer=row["signer"],
+        status=row["status"],
+        tx_hash=row["tx_hash"],
+        block=row["block"],
+        detail=row["detail"],
+        accepted_at=row["accepted_at"],
+    )
+
+
+class Outbox:
+    """The SQLite outbox. Thread-safe; `submit` returns once the message is durable."""
+
+    def __init__(
+        self, path: Path, *, max_queued: int = 50_000, group_window_s: float = 0.002
+    ) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.max_queued = max_queued
+        self.group_window_s = group_window_s
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.RLock()
+        self._seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
+        self._queued = self.count(QUEUED)
+        self._inbox: queue.Queue[_Pending | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_loop, name="outbox-writer", daemon=True)
+        self._writer.start()
+
+    # --- acceptance -------------------------------------------------------------------------
+
+    def submit(self, message: Message) -> Future[Receipt]:
+        """Queue `message` for a durable write; the future resolves after the fsync.
+
+        The same message twice resolves to the same receipt (and is stored once).
+        """
+        existing = self.get(message.receipt_id, missing_ok=True)
+        pending = _Pending(message)
+        if existing is not None:
+            pending.future.set_result(existing)
+            return pending.future
+        if self._queued >= self.max_queued:
+            raise QueueFull(f"{self._queued} messages are waiting to be sent; retry shortly")
+        self._inbox.put(pending)
+        return pending.future
+
+    def _write_loop(self) -> None:
+        while True:
+            first = self._inbox.get()
+            if first is None:
+                return
+            group = [first]
+            deadline = time.monotonic() + self.group_window_s
+            while (remaining := deadline - time.monotonic()) > 0:
+                try:
+                    item = self._inbox.get(timeout=remaining)
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._inbox.put(None)
+                    break
+                group.append(item)
+            self._commit_group(group)
+
+    def _commit_group(self, group: list[_Pending]) -> None:
+        now = time.time()
+        try:
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                for pending in group:
+                    m = pending.message
+                    self._seq += 1
+                    cur = self._db.execute(
+                        "INSERT OR IGNORE INTO messages (id, seq, kind, grp, payload, signer,"
+                        " status, accepted_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                        (m.receipt_id, self._seq, m.kind, m.group, _canonical(m.payload),
+                         m.signer, QUEUED, now, now),
+                    )  # fmt: skip
+                    self._queued += cur.rowcount
+                self._db.execute("COMMIT")
+                receipts = [self.get(p.message.receipt_id) for p in group]
+        except Exception as exc:
+            with self._lock:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+            for pending in group:
+                pending.future.set_exception(RelayError(f"could not store message: {exc}"))
+            return
+        for pending, receipt in zip(group, receipts, strict=True):
+            pending.future.set_result(receipt)
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def get(self, receipt_id: str, *, missing_ok: bool = False) -> Receipt:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM messages WHERE id = ?", (receipt_id.lower(),)
+            ).fetchone()
+        if row is None:
+            if missing_ok:
+                return None  # type: ignore[return-value]
+            raise UnknownReceipt(f"no message with receipt id {receipt_id}")
+        return _row_to_receipt(row)
+
+    def count(self, status: str | None = None) -> int:
+        with self._lock:
+            if status is None:
+                return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+            sql = "SELECT COUNT(*) FROM messages WHERE status = ?"
+            return int(self._db.execute(sql, (status,)).fetchone()[0])
+
+    def in_flight(self, kind: str, signer: str) -> int:
+        """Messages of `signer` acknowledged but not yet mined (they hold nonces)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM messages WHERE kind = ? AND signer = ? AND status IN (?, ?)",
+                (kind, signer, QUEUED, SENT),
+            ).fetchone()
+        return int(row[0])
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT status, COUNT(*) FROM messages GROUP BY status"
+            ).fetchall()
+        return {status: n for status, n in rows}
+
+    # --- the sender's side ------------------------------------------------------------------------
+
+    def next_batch(
+        self, limits: dict[str, int]
+    ) -> tuple[str, str, list[tuple[str, dict[str, Any]]]] | None:
+        """The oldest queued (kind, group) and up to its kind's limit of messages."""
+        with self._lock:
+            head = self._db.execute(
+                "SELECT kind, grp FROM messages WHERE status = ? ORDER BY seq LIMIT 1", (QUEUED,)
+            ).fetchone()
+            if head is None:
+                return None
+            kind, grp = head["kind"], head["grp"]
+            rows = self._db.execute(
+                "SELECT id, payload FROM messages WHERE status = ? AND kind = ? AND grp = ?"
+                " ORDER BY seq LIMIT ?",
+                (QUEUED, kind, grp, limits.get(kind, 100)),
+            ).fetchall()
+        return kind, grp, [(r["id"], json.loads(r["payload"])) for r in rows]
+
+    def record_sent(self, ids: Sequence[str], tx_hash: str, nonce: int, raw: bytes) -> None:
+        """Write the signed tx and mark its messages sent, in one transaction, before broadcast."""
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(
+                "INSERT OR REPLACE INTO txs (hash, nonce, raw, status, sent_at) VALUES (?,?,?,?,?)",
+                (tx_hash, nonce, raw, SENT, now),
+            )
+            self._db.executemany(
+                "UPDATE messages SET status = ?, tx_hash = ?, updated_at = ? WHERE id = ?",
+                [(SENT, tx_hash, now, i) for i in ids],
+            )
+            self._db.execute("COMMIT")
+            self._queued -= len(ids)
+
+    def record_outcomes(self, tx_hash: str, block: int, outcomes: dict[str, Outcome]) -> None:
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("UPDATE txs SET status = 'mined' WHERE hash = ?", (tx_hash,))
+            self._db.executemany(
+                "UPDATE messages SET status = ?, block = ?, detail = ?, updated_at = ?"
+                " WHERE id = ?",
+                [(o.status, block, o.detail, now, i) for i, o in outcomes.items()],
+            )
+            self._db.execute("COMMIT")
+
+    def reject(self, ids: Sequence[str], detail: str) -> None:
+        now = time.time()
+        with self._lock:
+            self._db.executemany(
+                "UPDATE messages SET status = ?, detail = ?, updated_at = ? WHERE id = ?",
+                [(REJECTED, detail, now, i) for i in ids],
+            )
+            self._queued -= len(ids)
+
+    def requeue_tx(self, tx_hash: str) -> int:
+        """The chain lost this tx: put its messages back in the queue, forget the tx."""
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            cur = self._db.execute(
+                "UPDATE messages SET status = ?, tx_hash = NULL, updated_at = ?"
+                " WHERE tx_hash = ? AND status = ?",
+                (QUEUED, now, tx_hash, SENT),
+            )
+            self._db.execute("UPDATE txs SET status = 'dropped' WHERE hash = ?", (tx_hash,))
+            self._db.execute("COMMIT")
+            self._queued += cur.rowcount
+            return cur.rowcount
+
+    def sent_txs(self) -> list[tuple[str, int, bytes]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT hash, nonce, raw FROM txs WHERE status = ? ORDER BY nonce", (SENT,)
+            ).fetchall()
+        return [(r["hash"], r["nonce"], bytes(r["raw"])) for r in rows]
+
+    def messages_of(self, tx_hash: str) -> list[tuple[str, str, dict[str, Any]]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, kind, payload FROM messages WHERE tx_hash = ? ORDER BY seq", (tx_hash,)
+            ).fetchall()
+        return [(r["id"], r["kind"], json.loads(r["payload"])) for r in rows]
+
+    def close(self) -> None:
+        self._inbox.put(None)
+        self._writer.join(timeout=5)
+        with self._lock:
+            self._db.close()
+
+
+class Relayer:
+    """Batches queued messages into transactions signed by the relayer key; one thread."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        account: LocalAccount,
+        outbox: Outbox,
+        kinds: Sequence[MessageKind],
+        *,
+        decoder: ErrorDecoder | None = None,
+        gas_limit: int = 25_000_000,
+        on_included: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.w3 = w3
+        self.account = account
+        self.outbox = outbox
+        self.kinds = {k.name: k for k in kinds}
+        self.decoder = decoder or ErrorDecoder([])
+        self.gas_limit = gas_limit
+        self.on_included = on_included
+        self.chain_id = w3.eth.chain_id
+        self._nonce: int | None = None
+
+    def _next_nonce(self) -> int:
+        chain_nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
+        if self._nonce is None or self._nonce < chain_nonce:
+            self._nonce = chain_nonce
+        return self._nonce
+
+    def reconcile(self) -> int:
+        """Settle every recorded tx: mined -> outcomes; lost -> rebroadcast or requeue."""
+        settled = 0
+        chain_nonce = self.w3.eth.get_transaction_count(self.account.address, "latest")
+        for tx_hash, nonce, raw in self.outbox.sent_txs():
+            try:
+                receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+            except TransactionNotFound:
+                receipt = None
+            if receipt is not None:
+                self._settle(tx_hash, receipt)
+                settled += 1
+                continue
+            try:
+                self.w3.eth.get_transaction(HexBytes(tx_hash))
+                continue  # still pending in the node's pool
+            except TransactionNotFound:
+                pass
+            if nonce >= chain_nonce:
+                try:
+                    self.w3.eth.send_raw_transaction(raw)
+                    log.info("rebroadcast %s (nonce %d)", tx_hash, nonce)
+                    continue
+                except Exception as exc:
+                    log.warning("rebroadcast of %s failed: %s", tx_hash, exc)
+            n = self.outbox.requeue_tx(tx_hash)
+            self._nonce = None
+            log.info("requeued %d messages of lost tx %s", n, tx_hash)
+        return settled
+
+    def _settle(self, tx_hash: str, receipt: TxReceipt) -> None:
+        rows = self.outbox.messages_of(tx_hash)
+        if receipt["status"] != 1:
+            outcomes = {i: Outcome(REJECTED, "batch transaction reverted") for i, _, _ in rows}
+        else:
+            by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+            for i, kind, payload in rows:
+                by_kind.setdefault(kind, []).append((i, payload))
+            outcomes = {}
+            for kind, items in by_kind.items():
+                results = self.kinds[kind].outcomes(receipt, [p for _, p in items])
+                outcomes.update({i: o for (i, _), o in zip(items, results, strict=True)})
+        self.outbox.record_outcomes(tx_hash, receipt["blockNumber"], outcomes)
+        if self.on_included is not None:
+            self.on_included(tx_hash, receipt["blockNumber"])
+
+    def send_one_batch(self) -> str | None:
+        """Send the next batch; returns its tx hash, or None when nothing is queued."""
+        batch = self.outbox.next_batch({k: v.max_batch for k, v in self.kinds.items()})
+        if batch is None:
+            return None
+        kind_name, group, items = batch
+        kind = self.kinds[kind_name]
+        ids = [i for i, _ in items]
+        call = kind.batch_call(group, [p for _, p in items])
+        try:
+            gas = call.estimate_gas({"from": self.account.address})
+        except (ContractCustomError, ContractLogicError) as exc:
+            data = revert_data(exc)
+            decoded = self.decoder.decode(data) if data else None
+            reason = decoded[0] if decoded else str(exc)
+            self.outbox.reject(ids, f"batch refused by contract: {reason}")
+            log.warning("batch of %d %s refused: %s", len(ids), kind_name, reason)
+            return None
+        nonce = self._next_nonce()
+        params: Any = {
+            "from": self.account.address,
+            "nonce": nonce,
+            "chainId": self.chain_id,
+            "gas": min(self.gas_limit, gas * 5 // 4 + 50_000),
+        }
+        tx = call.build_transaction(params)
+        signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
+        tx_hash = "0x" + bytes(signed.hash).hex()
+        self.outbox.record_sent(ids, tx_hash, nonce, bytes(signed.raw_transaction))
+        try:
+            self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        except Exception as exc:
+            log.warning("broadcast of %s failed: %s", tx_hash, exc)
+            self._nonce = None
+            return tx_hash
+        self._nonce = nonce + 1
+        return tx_hash
+
+    def step(self) -> int:
+        """One round: settle what was sent, then send what is queued. Returns txs sent."""
+        self.reconcile()
+        sent = 0
+        while self.send_one_batch() is not None:
+            sent += 1
+        return sent
+
+    def run(self, stop: threading.Event, interval: float = 0.2) -> None:
+        while not stop.is_set():
+            try:
+                self.step()
+            except Exception:
+                log.exception("relay step failed; retrying")
+                stop.wait(1.0)
+                continue
+            stop.wait(interval)

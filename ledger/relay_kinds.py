@@ -1,0 +1,337 @@
+"""The relay's message kinds for council ballots and time-bank service records.
+
+Both verify before acknowledgement, cheaply: what they cache can't change under them (a
+proposal's schedule and options, the roll at a published version, who already voted only grows),
+and a negative answer from a cache is confirmed on-chain before anything is refused. The contract
+is the final judge either way: a ballot that slips through is skipped there, with its reason.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from ledger.errors import InvalidMessage, LedgerError
+from ledger.relay import COUNTED, REJECTED, Message, Outcome
+from ledger.signing.ballots import BallotDomain, attach_signature, make_ballot, to_compact
+from ledger.signing.eip712 import recover_typed_data
+from ledger.signing.services import (
+    SERVICE_TYPES,
+    CompactSignature,
+    ServiceRecord,
+    SignedRecord,
+    record_id,
+    timebank_domain,
+)
+from ledger.tx import ErrorDecoder
+
+# ICouncil.SkipReason, in declaration order.
+SKIP_REASONS = (
+    "ProposalNotOpen",
+    "InvalidOption",
+    "BadSignature",
+    "MalleableSignature",
+    "NotOnRoll",
+    "AlreadyVoted",
+)
+COORDINATOR = Web3.keccak(text="COORDINATOR")
+CHAIN_TIME_REFRESH_S = 1.0
+
+
+class ChainClock:
+    """The chain's notion of now (anvil's clock can be moved), refreshed at most once a second."""
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3 = w3
+        self._base = 0.0
+        self._at = -CHAIN_TIME_REFRESH_S
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            elapsed = time.monotonic() - self._at
+            if elapsed >= CHAIN_TIME_REFRESH_S:
+                self._base = float(self.w3.eth.get_block("latest")["timestamp"])
+                self._at = time.monotonic()
+                elapsed = 0.0
+            return max(self._base + elapsed, time.time()) if self._base else time.time()
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    community_id: int
+    opens_at: int
+    closes_at: int
+    option_count: int
+    roll_version: int
+
+
+def _bytes(value: Any, size: int | None = None) -> bytes:
+    raw = bytes(HexBytes(value))
+    if size is not None and len(raw) != size:
+        raise ValueError(f"expected {size} bytes, got {len(raw)}")
+    return raw
+
+
+class BallotKind:
+    """Signed council ballots, batched per proposal into `castBallots`."""
+
+    name = "ballot"
+    max_batch = 100
+
+    def __init__(self, w3: Web3, council: Contract, registry: Contract) -> None:
+        self.w3 = w3
+        self.council = council
+        self.registry = registry
+        self.domain = BallotDomain(w3.eth.chain_id, to_checksum_address(council.address))
+        self.clock = ChainClock(w3)
+        self._schedules: dict[int, _Schedule] = {}
+        self._rolls: dict[tuple[int, int], frozenset[str]] = {}
+        self._voted: dict[int, dict[str, str]] = {}
+        self._lock = threading.Lock()
+
+    # --- verification ---------------------------------------------------------------------------
+
+    def verify(self, payload: dict[str, Any]) -> Message:
+        try:
+            ballot = make_ballot(
+                int(payload["proposalId"]), str(payload["voter"]), int(payload["option"])
+            )
+            signature = _bytes(payload["signature"], 65)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidMessage("MalformedBallot", f"bad ballot: {exc}") from exc
+        try:
+            attach_signature(ballot, self.domain, signature)
+        except LedgerError as exc:
+            code = "MalleableSignature" if "high-s" in str(exc) else "BadSignature"
+            raise InvalidMessage(code, str(exc)) from exc
+        message = Message(
+            self.name,
+            str(ballot.proposal_id),
+            {
+                "proposalId": ballot.proposal_id,
+                "voter": ballot.voter,
+                "option": ballot.option,
+                "signature": "0x" + signature.hex(),
+            },
+            ballot.voter,
+        )
+        schedule = self._schedule(ballot.proposal_id)
+        now = self.clock.now()
+        if not schedule.opens_at <= now < schedule.closes_at:
+            raise InvalidMessage(
+                "ProposalNotOpen",
+                f"proposal {ballot.proposal_id} takes ballots from {schedule.opens_at} "
+                f"until {schedule.closes_at}",
+            )
+        if ballot.option >= schedule.option_count:
+            raise InvalidMessage(
+                "InvalidOption", f"option {ballot.option} of {schedule.option_count}"
+            )
+        if not self._eligible(schedule, ballot.voter):
+            raise InvalidMessage(
+                "VoterNotOnRoll",
+                f"{ballot.voter} was not on the roll (version {schedule.roll_version}) "
+                f"when proposal {ballot.proposal_id} opened",
+            )
+        with self._lock:
+            voted = self._voters(ballot.proposal_id)
+            previous = voted.get(ballot.voter)
+            if previous is not None and previous != message.receipt_id:
+                raise InvalidMessage(
+                    "AlreadyVoted", f"{ballot.voter} already voted on proposal {ballot.proposal_id}"
+                )
+            voted[ballot.voter] = message.receipt_id
+        return message
+
+    def _schedule(self, proposal_id: int) -> _Schedule:
+        cached = self._schedules.get(proposal_id)
+        if cached is not None:
+            return cached
+        try:
+            view = self.council.functions.getProposal(proposal_id).call()
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise InvalidMessage("UnknownProposal", f"no proposal {proposal_id}") from exc
+        # ProposalView: communityId, proposer, textHash, kind, optionCount, opensAt, closesAt, ...
+        # rollVersion is the 12th field.
+        schedule = _Schedule(view[0], view[5], view[6], view[4], view[11])
+        self._schedules[proposal_id] = schedule
+        return schedule
+
+    def _eligible(self, schedule: _Schedule, voter: str) -> bool:
+        key = (schedule.community_id, schedule.roll_version)
+        roll = self._rolls.get(key)
+        if roll is None:
+            roll = self._load_roll(*key)
+            self._rolls[key] = roll
+        if voter in roll:
+            return True
+        # The cache only ever says no too often (e.g. an unusual log history): ask the chain.
+        try:
+            found: bool = self.registry.functions.wasResident(*key[:1], voter, key[1]).call()
+        except (ContractCustomError, ContractLogicError):
+            return False
+        return found
+
+    def _load_roll(self, community_id: int, version: int) -> frozenset[str]:
+        """The roll as published at `version`, replayed from RollUpdated events."""
+        members: set[str] = set()
+        events = self.registry.events.RollUpdated().get_logs(
+            from_block=0, argument_filters={"communityId": community_id}
+        )
+        for event in sorted(events, key=lambda e: (e["blockNumber"], e["logIndex"])):
+            if event["args"]["version"] > version:
+                continue
+            members.difference_update(event["args"]["removed"])
+            members.update(event["args"]["added"])
+        return frozenset(members)
+
+    def _voters(self, proposal_id: int) -> dict[str, str]:
+        voted = self._voted.get(proposal_id)
+        if voted is None:
+            events = self.council.events.BallotCast().get_logs(
+                from_block=0, argument_filters={"proposalId": proposal_id}
+            )
+            voted = {e["args"]["voter"]: "on-chain" for e in events}
+            self._voted[proposal_id] = voted
+        return voted
+
+    # --- batching --------------------------------------------------------------------------------
+
+    def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> ContractFunction:
+        ballots = [(p["voter"], p["option"], *to_compact(_bytes(p["signature"]))) for p in payloads]
+        return self.council.functions.castBallots(int(group), ballots)
+
+    def outcomes(self, receipt: TxReceipt, payloads: Sequence[dict[str, Any]]) -> list[Outcome]:
+        results: dict[str, deque[Outcome]] = defaultdict(deque)
+        logs = sorted(
+            [*self.council.events.BallotCast().process_receipt(receipt, errors=DISCARD),
+             *self.council.events.BallotSkipped().process_receipt(receipt, errors=DISCARD)],
+            key=lambda e: e["logIndex"],
+        )  # fmt: skip
+        for event in logs:
+            voter = event["args"]["voter"]
+            if event["event"] == "BallotCast":
+                results[voter].append(Outcome(COUNTED, "0x" + bytes(event["args"]["digest"]).hex()))
+            else:
+                results[voter].append(Outcome(REJECTED, SKIP_REASONS[event["args"]["reason"]]))
+        missing = Outcome(REJECTED, "no event for this ballot in its transaction")
+        return [results[p["voter"]].popleft() if results[p["voter"]] else missing for p in payloads]
+
+
+class ServiceKind:
+    """Time-bank service records signed by both sides, batched per community."""
+
+    name = "service"
+    max_batch = 100
+
+    def __init__(
+        self, w3: Web3, timebank: Contract, registry: Contract, decoder: ErrorDecoder | None = None
+    ) -> None:
+        self.w3 = w3
+        self.timebank = timebank
+        self.registry = registry
+        self.domain = timebank_domain(w3.eth.chain_id, timebank.address)
+        self.community_account = to_checksum_address(timebank.functions.COMMUNITY_ACCOUNT().call())
+        self.decoder = decoder or ErrorDecoder([timebank.abi])
+
+    @staticmethod
+    def parse(payload: dict[str, Any]) -> tuple[int, SignedRecord, bytes, bytes]:
+        try:
+            r = payload["record"]
+            record = ServiceRecord(
+                provider=to_checksum_address(r["provider"]),
+                recipient=to_checksum_address(r["recipient"]),
+                minutes_served=int(r["minutesServed"]),
+                category=_bytes(r["category"], 8),
+                note_hash=_bytes(r["noteHash"], 32),
+                nonce=int(r["nonce"]),
+            )
+            provider_sig = _bytes(payload["providerSig"], 65)
+            recipient_sig = _bytes(payload["recipientSig"], 65)
+            signed = SignedRecord(
+                record,
+                CompactSignature.from_rsv(provider_sig),
+                CompactSignature.from_rsv(recipient_sig),
+            )
+            return int(payload["communityId"]), signed, provider_sig, recipient_sig
+        except (KeyError, TypeError, ValueError, LedgerError) as exc:
+            raise InvalidMessage("MalformedRecord", f"bad service record: {exc}") from exc
+
+    def verify(self, payload: dict[str, Any]) -> Message:
+        community, signed, provider_sig, recipient_sig = self.parse(payload)
+        record = signed.record
+        message = record.message(community)
+        provider = recover_typed_data(
+            provider_sig, self.domain, SERVICE_TYPES, "ServiceRecord", message
+        )
+        if provider != record.provider:
+            raise InvalidMessage("WrongSigner", f"provider side signed by {provider}")
+        confirmer = recover_typed_data(
+            recipient_sig, self.domain, SERVICE_TYPES, "ServiceRecord", message
+        )
+        if record.recipient == self.community_account:
+            if not self.registry.functions.hasRole(community, COORDINATOR, confirmer).call():
+                raise InvalidMessage("NotCoordinator", f"{confirmer} is not a coordinator")
+        elif confirmer != record.recipient:
+            raise InvalidMessage("WrongSigner", f"recipient side signed by {confirmer}")
+        for party in (record.provider, record.recipient):
+            if party == self.community_account:
+                continue
+            if not self.registry.functions.isResident(community, party).call():
+                raise InvalidMessage(
+                    "NotResident", f"{party} is not on community {community}'s roll"
+                )
+        normalized = {
+            "communityId": community,
+            "record": {
+                "provider": record.provider,
+                "recipient": record.recipient,
+                "minutesServed": record.minutes_served,
+                "category": "0x" + record.category.hex(),
+                "noteHash": "0x" + record.note_hash.hex(),
+                "nonce": record.nonce,
+            },
+            "providerSig": "0x" + provider_sig.hex(),
+            "recipientSig": "0x" + recipient_sig.hex(),
+        }
+        return Message(self.name, str(community), normalized, record.provider)
+
+    def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> ContractFunction:
+        items = [self.parse(p)[1].as_tuple() for p in payloads]
+        return self.timebank.functions.recordServices(int(group), items)
+
+    def outcomes(self, receipt: TxReceipt, payloads: Sequence[dict[str, Any]]) -> list[Outcome]:
+        found: dict[bytes, Outcome] = {}
+        for event in self.timebank.events.ServiceRecorded().process_receipt(
+            receipt, errors=DISCARD
+        ):
+            found[bytes(event["args"]["recordId"])] = Outcome(
+                COUNTED, "0x" + bytes(event["args"]["recordId"]).hex()
+            )
+        for event in self.timebank.events.ServiceSkipped().process_receipt(receipt, errors=DISCARD):
+            decoded = self.decoder.decode(bytes(event["args"]["reason"]))
+            found[bytes(event["args"]["recordId"])] = Outcome(
+                REJECTED, decoded[0] if decoded else "skipped"
+            )
+        results = []
+        for p in payloads:
+            community, signed, _, _ = self.parse(p)
+            rid = record_id(community, signed.record)
+            results.append(
+                found.get(rid, Outcome(REJECTED, "no event for this record in its transaction"))
+            )
+        return results

@@ -1,0 +1,390 @@
+"""TimeBank: every rule, allowed and refused (the refusal names its custom error)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import count
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from ledger.clients.timebank import TimeBankClient, balances_from_events
+from ledger.deploy import Deployment
+from ledger.errors import ContractRuleBroken
+from ledger.signing.services import (
+    COMMUNITY_ACCOUNT,
+    CompactSignature,
+    ServiceRecord,
+    SignedRecord,
+    category_code,
+    record_id,
+    sign_both,
+    sign_reversal,
+    sign_service,
+)
+from ledger.tx import send
+from tests.contracts.conftest import Town
+
+NOTE = b"\x4e" * 32
+REASON = b"\x52" * 32
+CARE = category_code("CARE")
+_nonces = count(1)
+
+
+@contextmanager
+def refused(error: str) -> Iterator[None]:
+    with pytest.raises(ContractRuleBroken) as info:
+        yield
+    assert info.value.error == error, f"expected {error}, got {info.value}"
+
+
+@pytest.fixture
+def bank(w3: Web3, system: Deployment) -> TimeBankClient:
+    return TimeBankClient(w3, system.timebank)
+
+
+def service(provider: str, recipient: str, minutes: int, nonce: int | None = None) -> ServiceRecord:
+    return ServiceRecord(
+        provider=provider,
+        recipient=recipient,
+        minutes_served=minutes,
+        category=CARE,
+        note_hash=NOTE,
+        nonce=next(_nonces) if nonce is None else nonce,
+    )
+
+
+def signed(
+    bank: TimeBankClient,
+    town: Town,
+    provider: LocalAccount,
+    recipient: LocalAccount,
+    minutes: int,
+    nonce: int | None = None,
+) -> SignedRecord:
+    record = service(provider.address, recipient.address, minutes, nonce)
+    return sign_both(provider, recipient, bank.domain(), town.id, record)
+
+
+def total(bank: TimeBankClient, town: Town) -> int:
+    holders = [COMMUNITY_ACCOUNT, *(r.address for r in town.residents), town.outsider.address]
+    return sum(bank.balance_of(town.id, a) for a in holders)
+
+
+# ---------------------------------------------------------------- recording
+
+
+def test_record_signed_by_both_moves_minutes_to_provider(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    item = signed(bank, town, alice, bob, 90)
+    event = bank.record_service(town.residents[0], town.id, item)
+    assert event.record_id == record_id(town.id, item.record)
+    assert (event.provider, event.recipient, event.minutes_served) == (
+        alice.address,
+        bob.address,
+        90,
+    )
+    assert bank.balance_of(town.id, alice.address) == 90
+    assert bank.balance_of(town.id, bob.address) == -90
+    assert total(bank, town) == 0
+    assert bank.is_recorded(town.id, alice.address, item.record.nonce)
+
+
+def test_record_refused_when_recipient_did_not_sign(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    record = service(alice.address, bob.address, 30)
+    sig = sign_service(alice, bank.domain(), town.id, record)
+    # Only the provider signed: their signature stands in for both sides.
+    with refused("WrongSigner"):
+        bank.record_service(alice, town.id, SignedRecord(record, sig, sig))
+
+
+def test_record_refused_when_provider_did_not_sign(bank: TimeBankClient, town: Town) -> None:
+    alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
+    record = service(alice.address, bob.address, 30)
+    item = sign_both(carol, bob, bank.domain(), town.id, record)
+    with refused("WrongSigner"):
+        bank.record_service(bob, town.id, item)
+
+
+def test_record_refused_with_malformed_signature(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    item = signed(bank, town, alice, bob, 30)
+    broken = SignedRecord(
+        item.record, CompactSignature(b"\x00" * 32, b"\x00" * 32), item.recipient_sig
+    )
+    with refused("WrongSigner"):
+        bank.record_service(bob, town.id, broken)
+
+
+def test_record_refused_when_signed_for_another_community(
+    bank: TimeBankClient, town: Town, make_town: Callable[[], Town]
+) -> None:
+    other = make_town()
+    alice, bob = town.residents[1], town.residents[2]
+    item = signed(bank, town, alice, bob, 30)
+    with refused("WrongSigner"):
+        bank.record_service(bob, other.id, item)
+
+
+def test_replayed_record_refused(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    item = signed(bank, town, alice, bob, 45)
+    bank.record_service(alice, town.id, item)
+    with refused("NonceAlreadyUsed"):
+        bank.record_service(alice, town.id, item)
+    assert bank.balance_of(town.id, alice.address) == 45
+
+
+def test_identical_service_with_new_nonce_counts_again(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    bank.record_service(alice, town.id, signed(bank, town, alice, bob, 45))
+    bank.record_service(alice, town.id, signed(bank, town, alice, bob, 45))
+    assert bank.balance_of(town.id, alice.address) == 90
+
+
+def test_record_refused_for_non_resident(bank: TimeBankClient, town: Town) -> None:
+    alice = town.residents[1]
+    item = signed(bank, town, alice, town.outsider, 10)
+    with refused("NotResident"):
+        bank.record_service(alice, town.id, item)
+
+
+def test_record_refused_after_member_left_roll(
+    bank: TimeBankClient, town: Town, w3: Web3, system: Deployment
+) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    registry = system.registry.functions
+    send(w3, town.admin, registry.updateRoll(town.id, [], [bob.address], True))
+    with refused("NotResident"):
+        bank.record_service(alice, town.id, signed(bank, town, alice, bob, 10))
+
+
+def test_record_refused_for_zero_minutes(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    with refused("ZeroMinutes"):
+        bank.record_service(alice, town.id, signed(bank, town, alice, bob, 0))
+
+
+def test_record_refused_for_service_to_oneself(bank: TimeBankClient, town: Town) -> None:
+    alice = town.residents[1]
+    with refused("SameParty"):
+        bank.record_service(alice, town.id, signed(bank, town, alice, alice, 10))
+
+
+# ---------------------------------------------------------------- the community's account
+
+
+def _community_service(
+    bank: TimeBankClient,
+    town: Town,
+    provider: LocalAccount,
+    coordinator: LocalAccount,
+    minutes: int,
+) -> SignedRecord:
+    return sign_both(
+        provider,
+        coordinator,
+        bank.domain(),
+        town.id,
+        service(provider.address, COMMUNITY_ACCOUNT, minutes),
+    )
+
+
+def test_service_to_community_confirmed_by_coordinator(bank: TimeBankClient, town: Town) -> None:
+    alice = town.residents[1]
+    bank.record_service(
+        alice, town.id, _community_service(bank, town, alice, town.coordinator, 120)
+    )
+    assert bank.balance_of(town.id, alice.address) == 120
+    assert bank.balance_of(town.id, COMMUNITY_ACCOUNT) == -120
+    assert total(bank, town) == 0
+
+
+def test_service_from_community_confirmed_by_coordinator(bank: TimeBankClient, town: Town) -> None:
+    alice = town.residents[1]
+    record = service(COMMUNITY_ACCOUNT, alice.address, 30)
+    item = sign_both(town.coordinator, alice, bank.domain(), town.id, record)
+    bank.record_service(alice, town.id, item)
+    assert bank.balance_of(town.id, alice.address) == -30
+    assert bank.balance_of(town.id, COMMUNITY_ACCOUNT) == 30
+
+
+def test_service_to_community_refused_without_coordinator(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    with refused("NotCoordinator"):
+        bank.record_service(alice, town.id, _community_service(bank, town, alice, bob, 60))
+
+
+def test_coordinator_cannot_confirm_own_service_to_community(
+    bank: TimeBankClient, town: Town
+) -> None:
+    coordinator = town.coordinator
+    item = _community_service(bank, town, coordinator, coordinator, 60)
+    with refused("CoordinatorIsParty"):
+        bank.record_service(coordinator, town.id, item)
+
+
+# ---------------------------------------------------------------- limits
+
+
+def test_default_limits_apply_until_admin_sets_them(bank: TimeBankClient, town: Town) -> None:
+    assert bank.limits_of(town.id) == (-600, 6000)
+
+
+def test_record_refused_below_floor(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    bank.record_service(alice, town.id, signed(bank, town, alice, bob, 600))
+    with refused("BelowFloor"):
+        bank.record_service(alice, town.id, signed(bank, town, alice, bob, 1))
+    assert bank.balance_of(town.id, bob.address) == -600
+
+
+def test_record_refused_above_ceiling(bank: TimeBankClient, town: Town) -> None:
+    alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
+    bank.set_limits(town.admin, town.id, -100, 150)
+    bank.record_service(alice, town.id, signed(bank, town, alice, bob, 100))
+    with refused("AboveCeiling"):
+        bank.record_service(alice, town.id, signed(bank, town, alice, carol, 51))
+    bank.record_service(alice, town.id, signed(bank, town, alice, carol, 50))
+    assert bank.balance_of(town.id, alice.address) == 150
+
+
+def test_balance_outside_new_limits_may_move_back(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    bank.record_service(alice, town.id, signed(bank, town, alice, bob, 500))
+    bank.set_limits(town.admin, town.id, -100, 100)
+    # Bob, at -500 below the new floor, may still serve (towards the range).
+    bank.record_service(bob, town.id, signed(bank, town, bob, alice, 50))
+    assert bank.balance_of(town.id, bob.address) == -450
+
+
+def test_set_limits_refused_for_non_admin(bank: TimeBankClient, town: Town) -> None:
+    with refused("NotCommunityAdmin"):
+        bank.set_limits(town.coordinator, town.id, -10, 10)
+
+
+@pytest.mark.parametrize(("floor", "ceiling"), [(1, 10), (-10, -1)])
+def test_set_limits_refused_unless_floor_below_zero_below_ceiling(
+    bank: TimeBankClient, town: Town, floor: int, ceiling: int
+) -> None:
+    with refused("InvalidLimits"):
+        bank.set_limits(town.admin, town.id, floor, ceiling)
+
+
+# ---------------------------------------------------------------- batches
+
+
+def test_batch_records_good_entries_and_skips_bad_with_reason(
+    bank: TimeBankClient, town: Town
+) -> None:
+    alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
+    good1 = signed(bank, town, alice, bob, 10)
+    good2 = signed(bank, town, carol, alice, 20)
+    record = service(bob.address, carol.address, 30)
+    one_side = SignedRecord(
+        record,
+        sign_service(bob, bank.domain(), town.id, record),
+        sign_service(bob, bank.domain(), town.id, record),
+    )
+    too_much = signed(bank, town, carol, bob, 5_000)
+    result = bank.record_services(
+        town.residents[0], town.id, [good1, one_side, good1, good2, too_much]
+    )
+    assert [e.record_id for e in result.recorded] == [
+        record_id(town.id, good1.record),
+        record_id(town.id, good2.record),
+    ]
+    assert [(e.error, e.nonce) for e in result.skipped] == [
+        ("WrongSigner", one_side.record.nonce),
+        ("NonceAlreadyUsed", good1.record.nonce),
+        ("BelowFloor", too_much.record.nonce),
+    ]
+    assert result.skipped[0].error_args == (carol.address, bob.address)
+    assert bank.balance_of(town.id, alice.address) == 10 - 20
+    assert total(bank, town) == 0
+
+
+# ---------------------------------------------------------------- reversals
+
+
+def _reverse(
+    bank: TimeBankClient,
+    town: Town,
+    item: SignedRecord,
+    provider: LocalAccount,
+    recipient: LocalAccount,
+) -> None:
+    rid = record_id(town.id, item.record)
+    domain = bank.domain()
+    bank.reverse_service(
+        provider,
+        town.id,
+        item.record,
+        REASON,
+        sign_reversal(provider, domain, rid, REASON),
+        sign_reversal(recipient, domain, rid, REASON),
+    )
+
+
+def test_reversal_signed_by_both_restores_balances(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    item = signed(bank, town, alice, bob, 75)
+    bank.record_service(alice, town.id, item)
+    _reverse(bank, town, item, alice, bob)
+    assert bank.balance_of(town.id, alice.address) == 0
+    assert bank.balance_of(town.id, bob.address) == 0
+    assert bank.is_reversed(town.id, alice.address, item.record.nonce)
+    # The original stays recorded: nothing is edited or deleted.
+    assert bank.is_recorded(town.id, alice.address, item.record.nonce)
+
+
+def test_reversal_refused_twice(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    item = signed(bank, town, alice, bob, 75)
+    bank.record_service(alice, town.id, item)
+    _reverse(bank, town, item, alice, bob)
+    with refused("AlreadyReversed"):
+        _reverse(bank, town, item, alice, bob)
+
+
+def test_reversal_refused_for_unrecorded_service(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    item = signed(bank, town, alice, bob, 75)
+    with refused("RecordNotFound"):
+        _reverse(bank, town, item, alice, bob)
+
+
+def test_reversal_refused_when_one_side_did_not_sign(bank: TimeBankClient, town: Town) -> None:
+    alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
+    item = signed(bank, town, alice, bob, 75)
+    bank.record_service(alice, town.id, item)
+    with refused("WrongSigner"):
+        _reverse(bank, town, item, alice, carol)
+
+
+def test_reversal_refused_when_it_would_break_floor(bank: TimeBankClient, town: Town) -> None:
+    alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
+    item = signed(bank, town, alice, bob, 300)
+    bank.record_service(alice, town.id, item)
+    bank.record_service(carol, town.id, signed(bank, town, carol, alice, 600))
+    # Alice is at -300: taking the 300 back would put her at -600, below a floor of -500.
+    bank.set_limits(town.admin, town.id, -500, 6000)
+    with refused("BelowFloor"):
+        _reverse(bank, town, item, alice, bob)
+
+
+def test_events_rebuild_every_balance(bank: TimeBankClient, town: Town) -> None:
+    alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
+    first = signed(bank, town, alice, bob, 40)
+    bank.record_services(alice, town.id, [first, signed(bank, town, bob, carol, 25)])
+    bank.record_service(alice, town.id, _community_service(bank, town, carol, town.coordinator, 15))
+    _reverse(bank, town, first, alice, bob)
+    rebuilt = balances_from_events(bank.events())
+    for account in (COMMUNITY_ACCOUNT, alice.address, bob.address, carol.address):
+        assert rebuilt.get((town.id, Web3.to_checksum_address(account)), 0) == bank.balance_of(
+            town.id, account
+        )
+    assert sum(v for (c, _), v in rebuilt.items() if c == town.id) == 0
