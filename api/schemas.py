@@ -42,6 +42,11 @@ class ReceiptOut(BaseModel):
     accepted_at: float
 
 
+class NonceOut(BaseModel):
+    address: str
+    nonce: int = Field(description="the nonce the next ForwardRequest of this address must carry")
+
+
 class BallotIn(Strict):
     """A resident's EIP-712 ballot: Ballot(uint256 proposalId,address voter,uint8 option) under
     the domain ("CommonsCouncil", "1", chainId, council address)."""

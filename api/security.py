@@ -20,6 +20,7 @@ from eth_account.messages import encode_defunct
 from eth_utils.address import is_address, to_checksum_address
 
 CHALLENGE_TTL_S = 300
+MAC_BYTES = hashlib.sha256().digest_size
 
 
 @dataclass(frozen=True)
@@ -86,14 +87,22 @@ class TokenAuthority:
         """The address a token stands for; PermissionError if forged or expired."""
         try:
             raw = base64.urlsafe_b64decode(token.encode())
-            body, mac = raw[: raw.rindex(b".")], raw[raw.rindex(b".") + 1 :]
+            # The MAC is raw bytes (any of them may be b"."): split by its fixed length.
+            body, separator, mac = (
+                raw[: -MAC_BYTES - 1],
+                raw[-MAC_BYTES - 1 : -MAC_BYTES],
+                raw[-MAC_BYTES:],
+            )
+            if separator != b"." or len(mac) != MAC_BYTES:
+                raise ValueError("bad layout")
             address, expires = body.decode().split(":")
+            expires_at = int(expires)
         except (ValueError, UnicodeDecodeError) as exc:
             raise PermissionError("malformed token") from exc
         expected = hmac.new(self._secret, body, hashlib.sha256).digest()
         if not hmac.compare_digest(mac, expected):
             raise PermissionError("forged token")
-        if int(expires) < time.time():
+        if expires_at < time.time():
             raise PermissionError("token expired: sign in again")
         return address
 

@@ -2,8 +2,8 @@
 pragma solidity 0.8.28;
 
 import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {IRegistryView} from "./interfaces/IRegistryView.sol";
 import {ITimeBank} from "./interfaces/ITimeBank.sol";
@@ -11,9 +11,11 @@ import {ITimeBank} from "./interfaces/ITimeBank.sol";
 /// @title TimeBank
 /// @notice Minute balances of each community's residents, moved only by service records that
 /// both sides signed. See ITimeBank.
-/// @dev Built for batches: per record it keeps one bit of storage (the replay bit of its nonce, in
-/// a word shared by 256 nonces of the same provider) besides the two balances, and reads the
-/// resident roll once per member per batch.
+/// @dev Built for batches of relayed records (target: at most 20,000 gas per record). Per record
+/// the happy path allocates no memory and writes two storage slots, one per side, each holding
+/// that account's balance together with its replay window; a member's residency is read from the
+/// Registry once per batch (a small in-memory cache; the roll cannot change during the call,
+/// which only makes static calls). The error path may be slow: it ABI-encodes the broken rule.
 contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     bytes32 private constant COORDINATOR = keccak256("COORDINATOR");
     bytes32 private constant SERVICE_TYPEHASH = keccak256(
@@ -22,6 +24,13 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     bytes32 private constant REVERSAL_TYPEHASH = keccak256("ServiceReversal(bytes32 recordId,bytes32 reasonHash)");
     int64 private constant DEFAULT_FLOOR = -600;
     int64 private constant DEFAULT_CEILING = 6000;
+    // secp256k1n / 2: a larger s is the malleable twin of a valid signature.
+    uint256 private constant HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+    uint256 private constant WINDOW = 128;
+    uint256 private constant WINDOW_MASK = (1 << 128) - 1;
+    uint256 private constant BALANCE_SHIFT = 192;
+    uint256 private constant BELOW_BALANCE = (1 << 192) - 1;
+    uint256 private constant CACHE_ENTRIES = 64;
 
     /// @inheritdoc ITimeBank
     address public constant COMMUNITY_ACCOUNT = address(0);
@@ -35,8 +44,9 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     IRegistryView private immutable _registry;
 
     mapping(uint256 communityId => Limits) private _limits;
-    mapping(uint256 communityId => mapping(address account => int256)) private _balances;
-    mapping(uint256 communityId => mapping(address provider => mapping(uint256 word => uint256))) private _recorded;
+    /// @dev One word per account: balance (int64, bits 192..255), nonceBase (uint64, bits
+    /// 128..191) and the window of the next 128 nonces (bits 0..127).
+    mapping(uint256 communityId => mapping(address account => uint256)) private _accounts;
     mapping(uint256 communityId => mapping(address provider => mapping(uint256 word => uint256))) private _reversed;
 
     constructor(address trustedForwarder, address registry)
@@ -64,22 +74,38 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     /// @inheritdoc ITimeBank
     function recordService(uint256 communityId, SignedRecord calldata item) external returns (bytes32 recordId) {
         (int256 floor, int256 ceiling) = _limitsOf(communityId);
-        bytes memory err;
-        (recordId, err) = _record(communityId, item, floor, ceiling);
+        bytes memory err = _verify(communityId, item, 0);
+        if (err.length == 0) err = _apply(communityId, item.record, floor, ceiling);
         _revertWith(err);
+        return _recordId(communityId, item.record);
     }
 
     /// @inheritdoc ITimeBank
     function recordServices(uint256 communityId, SignedRecord[] calldata items) external returns (uint256 recorded) {
         (int256 floor, int256 ceiling) = _limitsOf(communityId);
+        uint256 cache = _newCache();
+        bytes32 domainSeparator = _domainSeparatorV4();
         uint256 n = items.length;
-        for (uint256 i = 0; i < n; ++i) {
+        for (uint256 i = 0; i < n;) {
             SignedRecord calldata item = items[i];
-            (bytes32 recordId, bytes memory err) = _record(communityId, item, floor, ceiling);
+            bytes memory err;
+            // The fast path accepts only what _verify and _apply accept; anything else is judged
+            // again, and its error named, by them.
+            if (
+                !_fastVerify(communityId, item, domainSeparator, cache)
+                    || !_fastApply(communityId, item, floor, ceiling)
+            ) {
+                err = _verify(communityId, item, cache);
+                if (err.length == 0) err = _apply(communityId, item.record, floor, ceiling);
+            }
             if (err.length == 0) {
                 ++recorded;
             } else {
-                emit ServiceSkipped(communityId, recordId, item.record.provider, item.record.nonce, err);
+                ServiceRecord calldata rec = item.record;
+                emit ServiceSkipped(communityId, _recordId(communityId, rec), rec.provider, rec.nonce, err);
+            }
+            unchecked {
+                ++i;
             }
         }
     }
@@ -94,23 +120,23 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     ) external {
         bytes32 recordId = _recordId(communityId, original);
         bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(REVERSAL_TYPEHASH, recordId, reasonHash)));
+        address provider = original.provider;
+        address recipient = original.recipient;
         // Residency is not required: a mistake must stay fixable after a member left the roll.
-        _revertWith(_checkSide(communityId, original.provider, original.recipient, digest, providerSig, false));
-        _revertWith(_checkSide(communityId, original.recipient, original.provider, digest, recipientSig, false));
-        _markReversed(communityId, original.provider, original.nonce, recordId);
+        _revertWith(_checkSide(communityId, provider, recipient, digest, providerSig.r, providerSig.vs, 0, false));
+        _revertWith(_checkSide(communityId, recipient, provider, digest, recipientSig.r, recipientSig.vs, 0, false));
+        _markReversed(communityId, provider, original.nonce, recordId);
         (int256 floor, int256 ceiling) = _limitsOf(communityId);
         // A reversal is the original with the sides swapped: the original provider pays back.
-        _revertWith(_move(communityId, original.recipient, original.provider, original.minutesServed, floor, ceiling));
-        emit ServiceReversed(
-            communityId, original.provider, original.recipient, recordId, original.minutesServed, reasonHash
-        );
+        _revertWith(_move(communityId, recipient, provider, original.minutesServed, floor, ceiling, 0));
+        emit ServiceReversed(communityId, provider, recipient, recordId, original.minutesServed, reasonHash);
     }
 
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc ITimeBank
     function balanceOf(uint256 communityId, address account) external view returns (int256) {
-        return _balances[communityId][account];
+        return _balance(_accounts[communityId][account]);
     }
 
     /// @inheritdoc ITimeBank
@@ -120,12 +146,22 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
 
     /// @inheritdoc ITimeBank
     function isRecorded(uint256 communityId, address provider, uint256 nonce) external view returns (bool) {
-        return _isSet(_recorded[communityId][provider], nonce);
+        return _isRecorded(_accounts[communityId][provider], nonce);
+    }
+
+    /// @inheritdoc ITimeBank
+    function nonceState(uint256 communityId, address provider)
+        external
+        view
+        returns (uint256 nonceBase, uint256 window)
+    {
+        uint256 account = _accounts[communityId][provider];
+        return (_nonceBase(account), account & WINDOW_MASK);
     }
 
     /// @inheritdoc ITimeBank
     function isReversed(uint256 communityId, address provider, uint256 nonce) external view returns (bool) {
-        return _isSet(_reversed[communityId][provider], nonce);
+        return _reversed[communityId][provider][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
     }
 
     /// @inheritdoc ITimeBank
@@ -148,132 +184,370 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         return address(_registry);
     }
 
-    // ---------------------------------------------------------------- internals
+    // ---------------------------------------------------------------- checks
 
-    /// @dev Checks one record and applies it. Returns the ABI-encoded custom error of the first
-    /// broken rule instead of reverting, so a batch can skip the record; empty on success.
-    /// Nothing is written unless every check passed.
-    function _record(uint256 communityId, SignedRecord calldata item, int256 floor, int256 ceiling)
-        private
-        returns (bytes32 recordId, bytes memory err)
-    {
-        ServiceRecord calldata rec = item.record;
-        recordId = _recordId(communityId, rec);
-        err = _checkSignatures(communityId, item, recordId);
-        if (err.length != 0) return (recordId, err);
-        if (_isSet(_recorded[communityId][rec.provider], rec.nonce)) {
-            return (recordId, abi.encodeWithSelector(NonceAlreadyUsed.selector, communityId, rec.provider, rec.nonce));
-        }
-        err = _move(communityId, rec.provider, rec.recipient, rec.minutesServed, floor, ceiling);
-        if (err.length != 0) return (recordId, err);
-        _set(_recorded[communityId][rec.provider], rec.nonce);
-        emit ServiceRecorded(
-            communityId, rec.provider, rec.recipient, recordId, rec.minutesServed, rec.category, rec.noteHash, rec.nonce
-        );
-    }
-
-    /// @dev The record's shape and both signatures (and the members' residency).
-    function _checkSignatures(uint256 communityId, SignedRecord calldata item, bytes32 recordId)
+    /// @dev The record's shape and both sides' signatures (and the members' residency). Returns
+    /// the ABI-encoded error of the first broken rule; empty (the zero slot, no allocation) if none.
+    function _verify(uint256 communityId, SignedRecord calldata item, uint256 cache)
         private
         view
         returns (bytes memory err)
     {
         ServiceRecord calldata rec = item.record;
+        address provider = rec.provider;
+        address recipient = rec.recipient;
         if (rec.minutesServed == 0) return abi.encodeWithSelector(ZeroMinutes.selector);
-        if (rec.provider == rec.recipient) return abi.encodeWithSelector(SameParty.selector, rec.provider);
-        bytes32 digest = _hashTypedDataV4(recordId);
-        err = _checkSide(communityId, rec.provider, rec.recipient, digest, item.providerSig, true);
-        if (err.length == 0) err = _checkSide(communityId, rec.recipient, rec.provider, digest, item.recipientSig, true);
-    }
-
-    /// @dev Moves `minutesServed` from `recipient` to `provider` if both stay within the limits;
-    /// otherwise writes nothing and returns the error. Only the side that moves away from zero
-    /// can cross a limit; the community's own account has none.
-    function _move(
-        uint256 communityId,
-        address provider,
-        address recipient,
-        uint32 minutesServed,
-        int256 floor,
-        int256 ceiling
-    ) private returns (bytes memory) {
-        int256 mins = int256(uint256(minutesServed));
-        mapping(address => int256) storage balances = _balances[communityId];
-        int256 providerBalance = balances[provider] + mins;
-        if (provider != COMMUNITY_ACCOUNT && providerBalance > ceiling) {
-            return abi.encodeWithSelector(AboveCeiling.selector, communityId, provider, providerBalance, ceiling);
+        if (provider == recipient) return abi.encodeWithSelector(SameParty.selector, provider);
+        bytes32 digest = _hashTypedDataV4(_recordId(communityId, rec));
+        err = _checkSide(communityId, provider, recipient, digest, item.providerSig.r, item.providerSig.vs, cache, true);
+        if (err.length == 0) {
+            err = _checkSide(
+                communityId, recipient, provider, digest, item.recipientSig.r, item.recipientSig.vs, cache, true
+            );
         }
-        int256 recipientBalance = balances[recipient] - mins;
-        if (recipient != COMMUNITY_ACCOUNT && recipientBalance < floor) {
-            return abi.encodeWithSelector(BelowFloor.selector, communityId, recipient, recipientBalance, floor);
+    }
+
+    /// @dev The common case of `_verify` without its overhead: two members, both signatures
+    /// theirs, both on the roll. False means "not shown here", never "invalid".
+    function _fastVerify(uint256 communityId, SignedRecord calldata item, bytes32 domainSeparator, uint256 cache)
+        private
+        view
+        returns (bool ok)
+    {
+        bytes32 typehash = SERVICE_TYPEHASH;
+        address provider;
+        address recipient;
+        bool providerCached;
+        bool recipientCached;
+        assembly ("memory-safe") {
+            // SignedRecord is static: provider, recipient, minutes, category, noteHash, nonce,
+            // providerSig.r, providerSig.vs, recipientSig.r, recipientSig.vs (one word each).
+            provider := calldataload(item)
+            recipient := calldataload(add(item, 0x20))
+            // Service to or from the community (address(0)) takes the slow path.
+            ok := and(and(iszero(iszero(calldataload(add(item, 0x40)))), iszero(eq(provider, recipient))),
+                and(iszero(iszero(provider)), iszero(iszero(recipient))))
+            if ok {
+                let ptr := mload(0x40)
+                mstore(ptr, typehash)
+                mstore(add(ptr, 0x20), communityId)
+                calldatacopy(add(ptr, 0x40), item, 0xc0)
+                let structHash := keccak256(ptr, 0x100)
+                mstore(ptr, shl(240, 0x1901))
+                mstore(add(ptr, 0x02), domainSeparator)
+                mstore(add(ptr, 0x22), structHash)
+                let digest := keccak256(ptr, 0x42)
+                for { let side := 0 } lt(side, 2) { side := add(side, 1) } {
+                    let sig := add(item, add(0xc0, mul(side, 0x40)))
+                    let vs := calldataload(add(sig, 0x20))
+                    let sv := and(vs, sub(shl(255, 1), 1))
+                    mstore(ptr, digest)
+                    mstore(add(ptr, 0x20), add(shr(255, vs), 27))
+                    mstore(add(ptr, 0x40), calldataload(sig))
+                    mstore(add(ptr, 0x60), sv)
+                    mstore(0x00, 0)
+                    pop(staticcall(gas(), 0x01, ptr, 0x80, 0x00, 0x20))
+                    let expected := provider
+                    if side { expected := recipient }
+                    ok := and(ok, and(eq(mload(0x00), expected), iszero(gt(sv, HALF_N))))
+                }
+                providerCached := eq(mload(add(cache, shl(5, mod(provider, CACHE_ENTRIES)))), provider)
+                recipientCached := eq(mload(add(cache, shl(5, mod(recipient, CACHE_ENTRIES)))), recipient)
+            }
         }
-        balances[provider] = providerBalance;
-        balances[recipient] = recipientBalance;
-        return "";
+        return ok && (providerCached || _isResidentCached(communityId, provider, cache))
+            && (recipientCached || _isResidentCached(communityId, recipient, cache));
     }
 
-    /// @dev Sets the reversed bit of a recorded, not yet reversed (community, provider, nonce).
-    function _markReversed(uint256 communityId, address provider, uint256 nonce, bytes32 recordId) private {
-        if (!_isSet(_recorded[communityId][provider], nonce)) revert RecordNotFound(communityId, provider, nonce);
-        mapping(uint256 => uint256) storage reversed = _reversed[communityId][provider];
-        if (_isSet(reversed, nonce)) revert AlreadyReversed(communityId, recordId);
-        _set(reversed, nonce);
+    /// @dev The common case of `_apply` without its overhead (the provider is a member, so only
+    /// the member limits apply). Writes and emits only if every check passes; false means "not
+    /// done here", and `_apply` then names the broken rule.
+    function _fastApply(uint256 communityId, SignedRecord calldata item, int256 floor, int256 ceiling)
+        private
+        returns (bool ok)
+    {
+        bytes32 topic = ServiceRecorded.selector;
+        assembly ("memory-safe") {
+            let providerSlot
+            let recipientSlot
+            {
+                mstore(0x00, communityId)
+                mstore(0x20, _accounts.slot)
+                mstore(0x20, keccak256(0x00, 0x40))
+                mstore(0x00, calldataload(item))
+                providerSlot := keccak256(0x00, 0x40)
+                mstore(0x00, calldataload(add(item, 0x20)))
+                recipientSlot := keccak256(0x00, 0x40)
+            }
+            let p := sload(providerSlot)
+            let r := sload(recipientSlot)
+            let bit
+            let providerBalance
+            let recipientBalance
+            {
+                let mins := calldataload(add(item, 0x40))
+                // nonce - base: a nonce below the base wraps around to a huge offset.
+                let offset := sub(calldataload(add(item, 0xa0)), and(shr(128, p), 0xffffffffffffffff))
+                bit := shl(offset, 1)
+                providerBalance := add(signextend(7, shr(BALANCE_SHIFT, p)), mins)
+                recipientBalance := sub(signextend(7, shr(BALANCE_SHIFT, r)), mins)
+                // The minutes word is not validated by the ABI decoder here: bound it to uint32.
+                ok := and(lt(mins, shl(32, 1)), and(lt(offset, WINDOW), iszero(and(p, bit))))
+            }
+            ok := and(ok, and(iszero(sgt(providerBalance, ceiling)), iszero(slt(recipientBalance, floor))))
+            if ok {
+                // Balances are within int64 (the limits are int64): their low 64 bits are exact.
+                sstore(recipientSlot, or(and(r, BELOW_BALANCE), shl(BALANCE_SHIFT, recipientBalance)))
+                // Slide the window past the recorded nonces at its bottom (see _advance).
+                let window := or(and(p, WINDOW_MASK), bit)
+                let base := and(shr(128, p), 0xffffffffffffffff)
+                for {} and(window, 1) {} {
+                    window := shr(1, window)
+                    base := add(base, 1)
+                }
+                sstore(providerSlot, or(or(shl(BALANCE_SHIFT, providerBalance), shl(128, base)), window))
+                // ServiceRecorded's data is minutes, category, noteHash, nonce: contiguous in calldata.
+                let ptr := mload(0x40)
+                calldatacopy(ptr, add(item, 0x40), 0x80)
+                log4(ptr, 0x80, topic, communityId, calldataload(item), calldataload(add(item, 0x20)))
+            }
+        }
     }
 
-    /// @dev Checks the signature of one side: the member themself, or for the community's side a
-    /// coordinator who is not the other party. Returns the encoded error, empty if fine.
+    /// @dev One side's signature: the member themself (on the roll, if `requireResident`), or for
+    /// the community's side a coordinator who is not the other party.
     function _checkSide(
         uint256 communityId,
         address party,
         address other,
         bytes32 digest,
-        Signature calldata sig,
+        bytes32 r,
+        bytes32 vs,
+        uint256 cache,
         bool requireResident
-    ) private view returns (bytes memory) {
-        (address signer, ECDSA.RecoverError status,) = ECDSA.tryRecover(digest, sig.r, sig.vs);
-        if (status != ECDSA.RecoverError.NoError) signer = address(0);
+    ) private view returns (bytes memory err) {
+        address signer = _recover(digest, r, vs);
         if (party == COMMUNITY_ACCOUNT) {
             if (signer == address(0) || !_registry.hasRole(communityId, COORDINATOR, signer)) {
                 return abi.encodeWithSelector(NotCoordinator.selector, communityId, signer);
             }
             if (signer == other) return abi.encodeWithSelector(CoordinatorIsParty.selector, communityId, signer);
-            return "";
+            return err;
         }
         if (signer != party) return abi.encodeWithSelector(WrongSigner.selector, party, signer);
-        if (requireResident && !_registry.isResident(communityId, party)) {
+        if (requireResident && !_isResidentCached(communityId, party, cache)) {
             return abi.encodeWithSelector(NotResident.selector, communityId, party);
         }
-        return "";
     }
 
-    function _recordId(uint256 communityId, ServiceRecord calldata rec) private pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                SERVICE_TYPEHASH,
-                communityId,
-                rec.provider,
-                rec.recipient,
-                rec.minutesServed,
-                rec.category,
-                rec.noteHash,
-                rec.nonce
-            )
+    // ---------------------------------------------------------------- effects
+
+    /// @dev Replay check, limits, then the writes and the event; writes nothing if a rule breaks.
+    function _apply(uint256 communityId, ServiceRecord calldata rec, int256 floor, int256 ceiling)
+        private
+        returns (bytes memory err)
+    {
+        address provider = rec.provider;
+        uint256 nonce = rec.nonce;
+        uint256 account = _accounts[communityId][provider];
+        uint256 base = _nonceBase(account);
+        if (nonce < base) return abi.encodeWithSelector(NonceAlreadyUsed.selector, communityId, provider, nonce);
+        if (nonce - base >= WINDOW) {
+            return abi.encodeWithSelector(NonceTooFarAhead.selector, communityId, provider, nonce, base);
+        }
+        uint256 bit = 1 << (nonce - base);
+        if (account & bit != 0) return abi.encodeWithSelector(NonceAlreadyUsed.selector, communityId, provider, nonce);
+
+        err = _move(communityId, provider, rec.recipient, rec.minutesServed, floor, ceiling, bit);
+        if (err.length != 0) return err;
+        emit ServiceRecorded(
+            communityId, provider, rec.recipient, rec.minutesServed, rec.category, rec.noteHash, nonce
         );
+    }
+
+    /// @dev Moves `minutesServed` from `debtor` to `creditor` if both stay within the limits, and
+    /// marks `creditorNonceBit` (0: none) in the creditor's window; otherwise writes nothing and
+    /// returns the error. Only the side moving away from zero can cross a limit; the community's
+    /// own account is bounded by the int64 range only.
+    function _move(
+        uint256 communityId,
+        address creditor,
+        address debtor,
+        uint32 minutesServed,
+        int256 floor,
+        int256 ceiling,
+        uint256 creditorNonceBit
+    ) private returns (bytes memory err) {
+        mapping(address => uint256) storage accounts = _accounts[communityId];
+        int256 mins = int256(uint256(minutesServed));
+        uint256 credited;
+        (credited, err) = _credit(communityId, accounts, creditor, mins, ceiling);
+        if (err.length != 0) return err;
+        uint256 debited;
+        (debited, err) = _debit(communityId, accounts, debtor, mins, floor);
+        if (err.length != 0) return err;
+        if (creditorNonceBit != 0) credited = _advance(credited, creditorNonceBit);
+        accounts[creditor] = credited;
+        accounts[debtor] = debited;
+    }
+
+    /// @dev `account`'s word with `mins` added to its balance, or the AboveCeiling error.
+    function _credit(
+        uint256 communityId,
+        mapping(address => uint256) storage accounts,
+        address account,
+        int256 mins,
+        int256 ceiling
+    ) private view returns (uint256 word, bytes memory err) {
+        word = accounts[account];
+        int256 balance = _balance(word) + mins;
+        int256 max = account == COMMUNITY_ACCOUNT ? int256(type(int64).max) : ceiling;
+        if (balance > max) {
+            return (word, abi.encodeWithSelector(AboveCeiling.selector, communityId, account, balance, max));
+        }
+        word = _withBalance(word, balance);
+    }
+
+    /// @dev `account`'s word with `mins` taken from its balance, or the BelowFloor error.
+    function _debit(
+        uint256 communityId,
+        mapping(address => uint256) storage accounts,
+        address account,
+        int256 mins,
+        int256 floor
+    ) private view returns (uint256 word, bytes memory err) {
+        word = accounts[account];
+        int256 balance = _balance(word) - mins;
+        int256 min = account == COMMUNITY_ACCOUNT ? int256(type(int64).min) : floor;
+        if (balance < min) {
+            return (word, abi.encodeWithSelector(BelowFloor.selector, communityId, account, balance, min));
+        }
+        word = _withBalance(word, balance);
+    }
+
+    /// @dev Sets the reversed bit of a recorded, not yet reversed (community, provider, nonce).
+    function _markReversed(uint256 communityId, address provider, uint256 nonce, bytes32 recordId) private {
+        if (!_isRecorded(_accounts[communityId][provider], nonce)) revert RecordNotFound(communityId, provider, nonce);
+        mapping(uint256 => uint256) storage words = _reversed[communityId][provider];
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 word = words[nonce >> 8];
+        if (word & bit != 0) revert AlreadyReversed(communityId, recordId);
+        words[nonce >> 8] = word | bit;
+    }
+
+    // ---------------------------------------------------------------- account words
+
+    function _balance(uint256 account) private pure returns (int256) {
+        return int256(int64(uint64(account >> BALANCE_SHIFT)));
+    }
+
+    function _withBalance(uint256 account, int256 balance) private pure returns (uint256) {
+        // Callers bound `balance` to the int64 range (limits are int64).
+        return (account & BELOW_BALANCE) | (uint256(uint64(int64(balance))) << BALANCE_SHIFT);
+    }
+
+    function _nonceBase(uint256 account) private pure returns (uint256) {
+        return (account >> 128) & type(uint64).max;
+    }
+
+    /// @dev Marks the window bit `bit`, then slides the window past the recorded nonces at its
+    /// bottom, so that every nonce below the base is one that was recorded.
+    function _advance(uint256 account, uint256 bit) private pure returns (uint256) {
+        uint256 window = (account & WINDOW_MASK) | bit;
+        // The number of trailing ones: (w + 1) & ~w isolates the lowest zero bit.
+        uint256 shift = window & 1 == 0 ? 0 : Math.log2((window + 1) & ~window);
+        uint256 base = _nonceBase(account) + shift;
+        return (account & ~BELOW_BALANCE) | (base << 128) | (window >> shift);
+    }
+
+    function _isRecorded(uint256 account, uint256 nonce) private pure returns (bool) {
+        uint256 base = _nonceBase(account);
+        if (nonce < base) return true;
+        return nonce - base < WINDOW && account & (1 << (nonce - base)) != 0;
+    }
+
+    // ---------------------------------------------------------------- low level
+
+    /// @dev The struct hash of `rec` (its record id): the record's six static fields are copied
+    /// as they sit in calldata, which is their ABI encoding (the signed values).
+    function _recordId(uint256 communityId, ServiceRecord calldata rec) private pure returns (bytes32 id) {
+        bytes32 typehash = SERVICE_TYPEHASH;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typehash)
+            mstore(add(ptr, 0x20), communityId)
+            calldatacopy(add(ptr, 0x40), rec, 0xc0)
+            id := keccak256(ptr, 0x100)
+        }
+    }
+
+    /// @dev ecrecover of an EIP-2098 (r, vs) signature into scratch memory; address(0) if the
+    /// signature is invalid or high-s.
+    function _recover(bytes32 digest, bytes32 r, bytes32 vs) private view returns (address signer) {
+        uint256 s = uint256(vs) & ((1 << 255) - 1);
+        if (s > HALF_N) return address(0);
+        uint256 v = (uint256(vs) >> 255) + 27;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, digest)
+            mstore(add(ptr, 0x20), v)
+            mstore(add(ptr, 0x40), r)
+            mstore(add(ptr, 0x60), s)
+            mstore(0x00, 0)
+            // The precompile returns nothing for an invalid signature: 0x00 then stays zero.
+            pop(staticcall(gas(), 0x01, ptr, 0x80, 0x00, 0x20))
+            signer := mload(0x00)
+        }
+    }
+
+    /// @dev A zeroed table of CACHE_ENTRIES addresses in memory, indexed by an address's low bits.
+    function _newCache() private pure returns (uint256 cache) {
+        assembly ("memory-safe") {
+            cache := mload(0x40)
+            mstore(0x40, add(cache, mul(CACHE_ENTRIES, 0x20)))
+            // Copying from past the end of calldata writes zeros.
+            calldatacopy(cache, calldatasize(), mul(CACHE_ENTRIES, 0x20))
+        }
+    }
+
+    /// @dev isResident through the batch's cache (`cache` 0: none). Only positive answers are
+    /// cached; `account` is never address(0) here.
+    function _isResidentCached(uint256 communityId, address account, uint256 cache) private view returns (bool) {
+        uint256 entry;
+        if (cache != 0) {
+            entry = cache + ((uint256(uint160(account)) % CACHE_ENTRIES) << 5);
+            address cached;
+            assembly ("memory-safe") {
+                cached := mload(entry)
+            }
+            if (cached == account) return true;
+        }
+        address registry_ = address(_registry);
+        bytes4 selector = IRegistryView.isResident.selector;
+        bool resident;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), communityId)
+            mstore(add(ptr, 0x24), account)
+            if iszero(staticcall(gas(), registry_, ptr, 0x44, 0x00, 0x20)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+            resident := and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1))
+        }
+        if (resident && cache != 0) {
+            assembly ("memory-safe") {
+                mstore(entry, account)
+            }
+        }
+        return resident;
     }
 
     function _limitsOf(uint256 communityId) private view returns (int256 floor, int256 ceiling) {
         Limits memory limits = _limits[communityId];
         if (!limits.set) return (DEFAULT_FLOOR, DEFAULT_CEILING);
         return (limits.floor, limits.ceiling);
-    }
-
-    /// @dev Nonce n is bit n % 256 of word n / 256: a provider's nearby nonces share a word.
-    function _isSet(mapping(uint256 => uint256) storage words, uint256 nonce) private view returns (bool) {
-        return words[nonce >> 8] & (1 << (nonce & 0xff)) != 0;
-    }
-
-    function _set(mapping(uint256 => uint256) storage words, uint256 nonce) private {
-        words[nonce >> 8] |= 1 << (nonce & 0xff);
     }
 
     function _revertWith(bytes memory err) private pure {

@@ -37,6 +37,10 @@ class DeploymentError(LedgerError):
     """Deployment record missing, stale, or inconsistent with the chain."""
 
 
+class IndexerError(LedgerError):
+    """The event index could not be brought in line with the chain."""
+
+
 class TxError(LedgerError):
     """A transaction could not be sent or did not succeed."""
 

@@ -162,7 +162,7 @@ class ForwardKind:
         targets: Sequence[str],
         decoder: ErrorDecoder,
         refund_receiver: str,
-        in_flight: Callable[[str], int] = lambda _: 0,
+        in_flight: Callable[[str], list[dict[str, Any]]] = lambda _: [],
     ) -> None:
         self.w3 = w3
         self.in_flight = in_flight
@@ -174,14 +174,12 @@ class ForwardKind:
         self.decoder = decoder
         self.refund_receiver = refund_receiver
 
-    def verify(self, payload: dict[str, Any]) -> Message:
+    def parse(self, payload: dict[str, Any]) -> Message:
         request = ForwardRequest.from_payload(payload)
         if request.to not in self.targets:
             raise InvalidMessage("UnknownTarget", f"{request.to} is not a Commons Ledger contract")
         if request.value != 0:
             raise InvalidMessage("ValueNotAccepted", "forwarded requests carry no ether")
-        if request.deadline < int(time.time()):
-            raise InvalidMessage("ExpiredRequest", f"deadline {request.deadline} has passed")
         # Recovered here rather than by the forwarder's verify(), which knows only the current
         # nonce: a signer may queue several requests, each with the next nonce.
         try:
@@ -196,17 +194,29 @@ class ForwardKind:
             raise InvalidMessage("InvalidSignature", f"unreadable signature: {exc}") from exc
         if signer != request.sender:
             raise InvalidMessage("InvalidSignature", f"signed by {signer}, not {request.sender}")
-        expected = self.forwarder.functions.nonces(request.sender).call() + self.in_flight(
-            request.sender
-        )
+        return Message(self.name, "forward", request.to_payload(), request.sender)
+
+    def check(self, message: Message) -> None:
+        request = ForwardRequest.from_payload(message.payload)
+        if request.deadline < int(time.time()):
+            raise InvalidMessage("ExpiredRequest", f"deadline {request.deadline} has passed")
+        chain_nonce = self.forwarder.functions.nonces(request.sender).call()
+        expected = self.next_nonce(request.sender, chain_nonce)
         if request.nonce != expected:
             raise InvalidMessage(
                 "InvalidNonce", f"nonce {request.nonce} for {request.sender}; expected {expected}"
             )
-        if expected == self.forwarder.functions.nonces(request.sender).call():
-            # With nothing of this signer's in flight the call can be simulated faithfully.
+        if expected == chain_nonce:
+            # With nothing of this signer's ahead of it, the call can be simulated faithfully.
             self._simulate(request)
-        return Message(self.name, "forward", request.to_payload(), request.sender)
+
+    def next_nonce(self, sender: str, chain_nonce: int | None = None) -> int:
+        """The nonce `sender`'s next request must carry: after the chain's and after every one of
+        theirs still in the outbox (a mined but not yet settled one counts once, not twice)."""
+        if chain_nonce is None:
+            chain_nonce = self.forwarder.functions.nonces(sender).call()
+        pending = [int(p["nonce"]) for p in self.in_flight(sender)]
+        return max([chain_nonce, *(n + 1 for n in pending)])
 
     def _simulate(self, request: ForwardRequest) -> None:
         """Run the call as the forwarder would (sender appended) and surface the rule it breaks."""

@@ -46,7 +46,7 @@ from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 
-from ledger.errors import LedgerError, NodeError
+from ledger.errors import IndexerError, NodeError
 from ledger.node import rpc
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ MAX_FOLLOW_BACKOFF_S = 30.0
 
 AbiItem = Mapping[str, Any]
 ContractSpec = tuple[str, Sequence[AbiItem]]
+EventNames = str | Sequence[str] | None
 
 _ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _UNKNOWN_INPUTS: tuple[AbiItem, ...] = (
@@ -108,10 +109,6 @@ _EVENT_COLUMNS = (
     "block_number, log_index, block_hash, tx_hash, tx_index, timestamp, "
     "contract, address, event, signature, args"
 )
-
-
-class IndexerError(LedgerError):
-    """The index could not be brought in line with the chain."""
 
 
 class _ChainMoved(Exception):
@@ -703,7 +700,7 @@ class EventIndex:
     def events(
         self,
         contract: str | None = None,
-        event: str | None = None,
+        event: EventNames = None,
         where: Mapping[str, Any] | None = None,
         from_block: int | None = None,
         to_block: int | None = None,
@@ -734,7 +731,7 @@ class EventIndex:
     def count(
         self,
         contract: str | None = None,
-        event: str | None = None,
+        event: EventNames = None,
         where: Mapping[str, Any] | None = None,
         from_block: int | None = None,
         to_block: int | None = None,
@@ -750,7 +747,7 @@ class EventIndex:
     def sum_arg(
         self,
         contract: str | None,
-        event: str,
+        event: EventNames,
         arg: str,
         where: Mapping[str, Any] | None = None,
         from_block: int | None = None,
@@ -810,7 +807,7 @@ class EventIndex:
             json_args=stored,
         )
 
-    def _arg_items(self, contract: str | None, event: str | None, arg: str) -> list[AbiItem]:
+    def _arg_items(self, contract: str | None, event: EventNames, arg: str) -> list[AbiItem]:
         """The ABI inputs named `arg` of the events that match (to encode filter values)."""
         if contract is None:
             decoders = list(self._decoders.values())
@@ -818,19 +815,20 @@ class EventIndex:
             decoders = [self._decoders[contract]] if contract in self._decoders else []
         items: list[AbiItem] = []
         for decoder in decoders:
+            names = _names(event)
             for spec in decoder.specs.values():
-                if event is None or spec.name == event:
+                if names is None or spec.name in names:
                     items += [
                         i for n, i in zip(spec.names, spec.stored_inputs, strict=True) if n == arg
                     ]
-        if event == UNKNOWN:
+        if UNKNOWN in (_names(event) or ()):
             items += [i for i in _UNKNOWN_INPUTS if i["name"] == arg]
         return items
 
     def _filters(
         self,
         contract: str | None,
-        event: str | None,
+        event: EventNames,
         where: Mapping[str, Any] | None,
         from_block: int | None,
         to_block: int | None,
@@ -838,9 +836,12 @@ class EventIndex:
     ) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
+        names = _names(event)
+        if names is not None:
+            clauses.append(f"event IN ({', '.join('?' for _ in names)})")
+            params += names
         for column, op, value in (
             ("contract", "=", contract),
-            ("event", "=", event),
             ("block_number", ">=", from_block),
             ("block_number", "<=", to_block),
             ("tx_hash", "=", tx_hash.lower() if tx_hash is not None else None),
@@ -873,6 +874,13 @@ class EventIndex:
             clauses.append(f"json_extract(args, ?) IN ({marks})")
             params += [_json_path(arg), *encoded]
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _names(event: EventNames) -> tuple[str, ...] | None:
+    """One event name or several (matched as alternatives), or None for any."""
+    if event is None:
+        return None
+    return (event,) if isinstance(event, str) else tuple(event)
 
 
 def _json_path(arg: str) -> str:

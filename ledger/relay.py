@@ -102,18 +102,22 @@ class Receipt:
 class Outcome:
     """What the chain said about one message in a mined batch."""
 
-    status: str  # COUNTED or REJECTED
+    status: str  # COUNTED, REJECTED, or INCLUDED when the receipt could not be read
     detail: str | None = None
 
 
 class MessageKind(Protocol):
-    """One kind of signed message: how to verify it, batch it, and read its outcome."""
+    """One kind of signed message: how to read it, check it, batch it, and read its outcome."""
 
     name: str
     max_batch: int
 
-    def verify(self, payload: dict[str, Any]) -> Message:
-        """Check everything checkable before acknowledging; raise InvalidMessage if not."""
+    def parse(self, payload: dict[str, Any]) -> Message:
+        """Normalize and check what needs no chain: form, signature. Raise InvalidMessage."""
+        ...
+
+    def check(self, message: Message) -> None:
+        """Check the rules the chain holds (role, roll, window, nonce) before acknowledging."""
         ...
 
     def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> ContractFunction:
@@ -249,14 +253,15 @@ class Outbox:
             sql = "SELECT COUNT(*) FROM messages WHERE status = ?"
             return int(self._db.execute(sql, (status,)).fetchone()[0])
 
-    def in_flight(self, kind: str, signer: str) -> int:
-        """Messages of `signer` acknowledged but not yet mined (they hold nonces)."""
+    def in_flight(self, kind: str, signer: str) -> list[dict[str, Any]]:
+        """Payloads of `signer` acknowledged but not yet settled, oldest first."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT COUNT(*) FROM messages WHERE kind = ? AND signer = ? AND status IN (?, ?)",
+            rows = self._db.execute(
+                "SELECT payload FROM messages WHERE kind = ? AND signer = ? AND status IN (?, ?)"
+                " ORDER BY seq",
                 (kind, signer, QUEUED, SENT),
-            ).fetchone()
-        return int(row[0])
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -428,7 +433,13 @@ class Relayer:
                 by_kind.setdefault(kind, []).append((i, payload))
             outcomes = {}
             for kind, items in by_kind.items():
-                results = self.kinds[kind].outcomes(receipt, [p for _, p in items])
+                try:
+                    results = self.kinds[kind].outcomes(receipt, [p for _, p in items])
+                except Exception as exc:
+                    log.exception("cannot read outcomes of %s in %s", kind, tx_hash)
+                    results = [Outcome(INCLUDED, f"included; outcome unreadable: {exc}")] * len(
+                        items
+                    )
                 outcomes.update({i: o for (i, _), o in zip(items, results, strict=True)})
         self.outbox.record_outcomes(tx_hash, receipt["blockNumber"], outcomes)
         if self.on_included is not None:

@@ -27,7 +27,7 @@ from web3.types import TxReceipt
 from ledger.errors import InvalidMessage, LedgerError
 from ledger.relay import COUNTED, REJECTED, Message, Outcome
 from ledger.signing.ballots import BallotDomain, attach_signature, make_ballot, to_compact
-from ledger.signing.eip712 import recover_typed_data
+from ledger.signing.eip712 import SECP256K1_N, recover_typed_data
 from ledger.signing.services import (
     SERVICE_TYPES,
     CompactSignature,
@@ -105,7 +105,7 @@ class BallotKind:
 
     # --- verification ---------------------------------------------------------------------------
 
-    def verify(self, payload: dict[str, Any]) -> Message:
+    def parse(self, payload: dict[str, Any]) -> Message:
         try:
             ballot = make_ballot(
                 int(payload["proposalId"]), str(payload["voter"]), int(payload["option"])
@@ -113,49 +113,46 @@ class BallotKind:
             signature = _bytes(payload["signature"], 65)
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidMessage("MalformedBallot", f"bad ballot: {exc}") from exc
+        if int.from_bytes(signature[32:64], "big") > SECP256K1_N // 2:
+            raise InvalidMessage("MalleableSignature", "s is in the upper half of the curve order")
         try:
             attach_signature(ballot, self.domain, signature)
         except LedgerError as exc:
-            code = "MalleableSignature" if "high-s" in str(exc) else "BadSignature"
-            raise InvalidMessage(code, str(exc)) from exc
-        message = Message(
-            self.name,
-            str(ballot.proposal_id),
-            {
-                "proposalId": ballot.proposal_id,
-                "voter": ballot.voter,
-                "option": ballot.option,
-                "signature": "0x" + signature.hex(),
-            },
-            ballot.voter,
-        )
-        schedule = self._schedule(ballot.proposal_id)
+            raise InvalidMessage("BadSignature", str(exc)) from exc
+        payload = {
+            "proposalId": ballot.proposal_id,
+            "voter": ballot.voter,
+            "option": ballot.option,
+            "signature": "0x" + signature.hex(),
+        }
+        return Message(self.name, str(ballot.proposal_id), payload, ballot.voter)
+
+    def check(self, message: Message) -> None:
+        proposal_id, voter, option = (message.payload[k] for k in ("proposalId", "voter", "option"))
+        schedule = self._schedule(proposal_id)
         now = self.clock.now()
         if not schedule.opens_at <= now < schedule.closes_at:
             raise InvalidMessage(
                 "ProposalNotOpen",
-                f"proposal {ballot.proposal_id} takes ballots from {schedule.opens_at} "
+                f"proposal {proposal_id} takes ballots from {schedule.opens_at} "
                 f"until {schedule.closes_at}",
             )
-        if ballot.option >= schedule.option_count:
-            raise InvalidMessage(
-                "InvalidOption", f"option {ballot.option} of {schedule.option_count}"
-            )
-        if not self._eligible(schedule, ballot.voter):
+        if option >= schedule.option_count:
+            raise InvalidMessage("InvalidOption", f"option {option} of {schedule.option_count}")
+        if not self._eligible(schedule, voter):
             raise InvalidMessage(
                 "VoterNotOnRoll",
-                f"{ballot.voter} was not on the roll (version {schedule.roll_version}) "
-                f"when proposal {ballot.proposal_id} opened",
+                f"{voter} was not on the roll (version {schedule.roll_version}) "
+                f"when proposal {proposal_id} opened",
             )
         with self._lock:
-            voted = self._voters(ballot.proposal_id)
-            previous = voted.get(ballot.voter)
+            voted = self._voters(proposal_id)
+            previous = voted.get(voter)
             if previous is not None and previous != message.receipt_id:
                 raise InvalidMessage(
-                    "AlreadyVoted", f"{ballot.voter} already voted on proposal {ballot.proposal_id}"
+                    "AlreadyVoted", f"{voter} already voted on proposal {proposal_id}"
                 )
-            voted[ballot.voter] = message.receipt_id
-        return message
+            voted[voter] = message.receipt_id
 
     def _schedule(self, proposal_id: int) -> _Schedule:
         cached = self._schedules.get(proposal_id)
@@ -249,7 +246,7 @@ class ServiceKind:
         self.decoder = decoder or ErrorDecoder([timebank.abi])
 
     @staticmethod
-    def parse(payload: dict[str, Any]) -> tuple[int, SignedRecord, bytes, bytes]:
+    def read(payload: dict[str, Any]) -> tuple[int, SignedRecord, bytes, bytes]:
         try:
             r = payload["record"]
             record = ServiceRecord(
@@ -271,8 +268,8 @@ class ServiceKind:
         except (KeyError, TypeError, ValueError, LedgerError) as exc:
             raise InvalidMessage("MalformedRecord", f"bad service record: {exc}") from exc
 
-    def verify(self, payload: dict[str, Any]) -> Message:
-        community, signed, provider_sig, recipient_sig = self.parse(payload)
+    def parse(self, payload: dict[str, Any]) -> Message:
+        community, signed, provider_sig, recipient_sig = self.read(payload)
         record = signed.record
         message = record.message(community)
         provider = recover_typed_data(
@@ -283,18 +280,8 @@ class ServiceKind:
         confirmer = recover_typed_data(
             recipient_sig, self.domain, SERVICE_TYPES, "ServiceRecord", message
         )
-        if record.recipient == self.community_account:
-            if not self.registry.functions.hasRole(community, COORDINATOR, confirmer).call():
-                raise InvalidMessage("NotCoordinator", f"{confirmer} is not a coordinator")
-        elif confirmer != record.recipient:
+        if record.recipient != self.community_account and confirmer != record.recipient:
             raise InvalidMessage("WrongSigner", f"recipient side signed by {confirmer}")
-        for party in (record.provider, record.recipient):
-            if party == self.community_account:
-                continue
-            if not self.registry.functions.isResident(community, party).call():
-                raise InvalidMessage(
-                    "NotResident", f"{party} is not on community {community}'s roll"
-                )
         normalized = {
             "communityId": community,
             "record": {
@@ -310,28 +297,55 @@ class ServiceKind:
         }
         return Message(self.name, str(community), normalized, record.provider)
 
+    def check(self, message: Message) -> None:
+        community, signed, _, recipient_sig = self.read(message.payload)
+        record = signed.record
+        if record.recipient == self.community_account:
+            confirmer = recover_typed_data(
+                recipient_sig,
+                self.domain,
+                SERVICE_TYPES,
+                "ServiceRecord",
+                record.message(community),
+            )
+            if not self.registry.functions.hasRole(community, COORDINATOR, confirmer).call():
+                raise InvalidMessage("NotCoordinator", f"{confirmer} is not a coordinator")
+        for party in (record.provider, record.recipient):
+            if party == self.community_account:
+                continue
+            if not self.registry.functions.isResident(community, party).call():
+                raise InvalidMessage(
+                    "NotResident", f"{party} is not on community {community}'s roll"
+                )
+        if self.timebank.functions.isRecorded(community, record.provider, record.nonce).call():
+            raise InvalidMessage(
+                "NonceUsed", f"{record.provider} already used nonce {record.nonce}"
+            )
+
     def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> ContractFunction:
-        items = [self.parse(p)[1].as_tuple() for p in payloads]
+        items = [self.read(p)[1].as_tuple() for p in payloads]
         return self.timebank.functions.recordServices(int(group), items)
 
     def outcomes(self, receipt: TxReceipt, payloads: Sequence[dict[str, Any]]) -> list[Outcome]:
-        found: dict[bytes, Outcome] = {}
+        # Replay protection is per (provider, nonce): that pair names a record in its batch.
+        found: dict[tuple[str, int], Outcome] = {}
         for event in self.timebank.events.ServiceRecorded().process_receipt(
             receipt, errors=DISCARD
         ):
-            found[bytes(event["args"]["recordId"])] = Outcome(
-                COUNTED, "0x" + bytes(event["args"]["recordId"]).hex()
-            )
+            key = (event["args"]["provider"], int(event["args"]["nonce"]))
+            found[key] = Outcome(COUNTED)
         for event in self.timebank.events.ServiceSkipped().process_receipt(receipt, errors=DISCARD):
             decoded = self.decoder.decode(bytes(event["args"]["reason"]))
-            found[bytes(event["args"]["recordId"])] = Outcome(
-                REJECTED, decoded[0] if decoded else "skipped"
-            )
+            key = (event["args"]["provider"], int(event["args"]["nonce"]))
+            found[key] = Outcome(REJECTED, decoded[0] if decoded else "skipped")
         results = []
         for p in payloads:
-            community, signed, _, _ = self.parse(p)
-            rid = record_id(community, signed.record)
-            results.append(
-                found.get(rid, Outcome(REJECTED, "no event for this record in its transaction"))
+            community, signed, _, _ = self.read(p)
+            key = (signed.record.provider, signed.record.nonce)
+            outcome = found.get(
+                key, Outcome(REJECTED, "no event for this record in its transaction")
             )
+            if outcome.status == COUNTED:
+                outcome = Outcome(COUNTED, "0x" + record_id(community, signed.record).hex())
+            results.append(outcome)
         return results

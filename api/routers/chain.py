@@ -44,3 +44,13 @@ def deployment(services: ServicesDep) -> dict[str, Any]:
 def manifest(services: ServicesDep) -> dict[str, Any]:
     """The build manifest: compiler, settings, source and runtime-bytecode hashes."""
     return load_manifest(services.settings)
+
+
+@router.get("/contracts", responses=responses(503))
+def contracts(services: ServicesDep) -> dict[str, Any]:
+    """Each deployed contract's address and ABI, so a browser or wallet can build and sign
+    calls (EIP-712 forward requests, ballots) itself."""
+    return {
+        key: {"address": c.address, "abi": list(c.abi)}
+        for key, c in services.deployment.contracts.items()
+    }

@@ -6,10 +6,11 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter
+from web3 import Web3
 
 from api.deps import ServicesDep
 from api.errors import responses
-from api.schemas import ForwardRequestIn, ReceiptOut
+from api.schemas import Address, ForwardRequestIn, NonceOut, ReceiptOut
 from api.services import Services
 from ledger.relay import Receipt
 
@@ -22,9 +23,14 @@ def receipt_out(r: Receipt) -> ReceiptOut:
 
 async def accept(services: Services, kind: str, payload: dict[str, Any]) -> ReceiptOut:
     """Verify (in a worker thread: it may ask the chain), store durably, then acknowledge."""
-    message = await asyncio.to_thread(services.kinds[kind].verify, payload)
-    receipt = await asyncio.wrap_future(services.outbox.submit(message))
-    return receipt_out(receipt)
+    handler = services.kinds[kind]
+    message = handler.parse(payload)
+    # The same signed message again gets the receipt it already has, whatever happened since.
+    known = services.outbox.get(message.receipt_id, missing_ok=True)
+    if known is not None:
+        return receipt_out(known)
+    await asyncio.to_thread(handler.check, message)
+    return receipt_out(await asyncio.wrap_future(services.outbox.submit(message)))
 
 
 @router.post(
@@ -38,6 +44,14 @@ async def forward(body: ForwardRequestIn, services: ServicesDep) -> ReceiptOut:
     """The request is checked (signature, nonce, deadline, and a simulation of the call, which
     surfaces the contract rule it would break) before it is stored and acknowledged."""
     return await accept(services, "forward", body.payload())
+
+
+@router.get("/forward/nonce/{address}", response_model=NonceOut, responses=responses(422, 503))
+def forward_nonce(address: Address, services: ServicesDep) -> NonceOut:
+    """The nonce to sign the next forward request of `address` with: the forwarder's nonce plus
+    the requests of theirs still waiting in the outbox."""
+    checksum = Web3.to_checksum_address(address)
+    return NonceOut(address=checksum, nonce=services.forward_kind.next_nonce(checksum))
 
 
 @router.get("/receipts/{receipt_id}", response_model=ReceiptOut, responses=responses(404))

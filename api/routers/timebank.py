@@ -52,7 +52,7 @@ async def record_service(body: SignedServiceIn, services: ServicesDep) -> Receip
 def log_service(body: PendingServiceIn, services: ServicesDep) -> PendingServiceOut:
     kind = services.service_kind
     # The record's parser wants both halves: the provider's stands in for the missing one.
-    community, signed, provider_sig, _ = kind.parse(
+    community, signed, provider_sig, _ = kind.read(
         {**body.model_dump(), "recipientSig": body.providerSig}
     )
     message = signed.record.message(community)

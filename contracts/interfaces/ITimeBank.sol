@@ -12,19 +12,24 @@ pragma solidity 0.8.28;
 /// Records are EIP-712 messages signed by both sides and relayed by anyone, one at a time
 /// (`recordService`, reverts on a bad record) or in batches (`recordServices`, skips a bad record
 /// with `ServiceSkipped` carrying the custom error it broke). A record is identified by its
-/// provider and a nonce the provider chooses; each (community, provider, nonce) counts at most
-/// once, so identical services are recorded twice with two nonces and a signed record cannot be
-/// replayed. Mistakes are corrected by a reversing record that both sides sign; nothing is
-/// edited or deleted and each record is reversed at most once.
+/// community, its provider and a nonce the provider's side chooses, and counts at most once: two
+/// identical services are two records with two nonces, and a signed record cannot be replayed.
+///
+/// Replay state and balance share one storage slot per (community, account), so a batch touches
+/// one slot per member: every nonce below the account's `nonceBase` has been recorded, and a
+/// 128-bit window records which of the next 128 have. Nonces may arrive out of order within
+/// that window (`NonceTooFarAhead` beyond it); clients take the lowest free nonce (`nonceState`).
+///
+/// Mistakes are corrected by a reversing record that both sides sign; nothing is edited or
+/// deleted and each record is reversed at most once.
 interface ITimeBank {
     // ---------------------------------------------------------------- types
 
     /// @notice What both sides sign (EIP-712 type `ServiceRecord`, together with the community id:
     /// `ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)`).
     /// @dev `category` is a short code agreed in the community (e.g. "CARE", "REPAIR");
-    /// `noteHash` the hash of a private note kept off-chain. For replay protection the contract
-    /// keeps one bit per nonce in words of 256: choose nonces close together (e.g. counting up)
-    /// so that a provider's records share storage words; any unused nonce is valid.
+    /// `noteHash` the hash of a private note kept off-chain; `nonce` the provider side's, unused
+    /// and below `nonceBase + 128` (see `nonceState`). The record's id is its EIP-712 struct hash.
     struct ServiceRecord {
         address provider;
         address recipient;
@@ -53,12 +58,12 @@ interface ITimeBank {
     event LimitsSet(uint256 indexed communityId, int256 floor, int256 ceiling, address indexed setBy);
 
     /// @notice A service was recorded: `minutesServed` moved from `recipient` to `provider`.
-    /// `recordId` is the record's EIP-712 struct hash.
+    /// The record's id (its EIP-712 struct hash) follows from these fields; it is left out to keep
+    /// batches cheap (`recordIdOf` computes it).
     event ServiceRecorded(
         uint256 indexed communityId,
         address indexed provider,
         address indexed recipient,
-        bytes32 recordId,
         uint256 minutesServed,
         bytes8 category,
         bytes32 noteHash,
@@ -113,10 +118,16 @@ interface ITimeBank {
     /// @notice This (community, provider, nonce) was already recorded: a replay or a reused nonce.
     error NonceAlreadyUsed(uint256 communityId, address provider, uint256 nonce);
 
-    /// @notice The record would take `account` below the community's floor.
+    /// @notice The nonce is 128 or more above the provider's lowest unrecorded nonce `nonceBase`:
+    /// record the earlier ones first, or sign with a lower nonce.
+    error NonceTooFarAhead(uint256 communityId, address provider, uint256 nonce, uint256 nonceBase);
+
+    /// @notice The record would take `account` below the community's floor (for the community's own
+    /// account, below the int64 range).
     error BelowFloor(uint256 communityId, address account, int256 balance, int256 floor);
 
-    /// @notice The record would take `account` above the community's ceiling.
+    /// @notice The record would take `account` above the community's ceiling (for the community's
+    /// own account, above the int64 range).
     error AboveCeiling(uint256 communityId, address account, int256 balance, int256 ceiling);
 
     /// @notice No record with this (community, provider, nonce) was ever recorded.
@@ -158,11 +169,19 @@ interface ITimeBank {
     /// @notice The balance of `account` (or of the community, for COMMUNITY_ACCOUNT) in minutes.
     function balanceOf(uint256 communityId, address account) external view returns (int256);
 
-    /// @notice The balance limits of `communityId` (defaults -600 / 6000 until the admin sets them).
+    /// @notice The balance limits of `communityId`'s members (defaults -600 / 6000 until the admin
+    /// sets them). The community's own account is bounded only by the int64 range.
     function limitsOf(uint256 communityId) external view returns (int256 floor, int256 ceiling);
 
     /// @notice Whether (community, provider, nonce) has been recorded.
     function isRecorded(uint256 communityId, address provider, uint256 nonce) external view returns (bool);
+
+    /// @notice The replay state of `provider`'s side in `communityId`: every nonce below
+    /// `nonceBase` is recorded; bit i of `window` tells whether `nonceBase + i` is (i < 128).
+    function nonceState(uint256 communityId, address provider)
+        external
+        view
+        returns (uint256 nonceBase, uint256 window);
 
     /// @notice Whether the record (community, provider, nonce) has been reversed.
     function isReversed(uint256 communityId, address provider, uint256 nonce) external view returns (bool);

@@ -9,17 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Final, NewType
+from typing import Any, Final, NewType
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from ledger.tx import ErrorDecoder, send
+from ledger.tx import ErrorDecoder, raise_decoded, send
 
 CommunityId = NewType("CommunityId", int)
 
@@ -60,6 +62,14 @@ class RegistryClient:
         self.contract = contract
         self.decoder = decoder or ErrorDecoder([contract.abi])
 
+    def _call(self, fn: Any) -> Any:
+        """A view call; a custom-error revert raises `ContractRuleBroken` as a send would."""
+        try:
+            return fn.call()
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise_decoded(exc, self.decoder)
+            raise  # raise_decoded always raises
+
     def _send(self, sender: LocalAccount, call: object) -> TxReceipt:
         return send(self.w3, sender, call, decoder=self.decoder)  # type: ignore[arg-type]
 
@@ -71,9 +81,7 @@ class RegistryClient:
         return CommunityId(int(event["args"]["communityId"]))
 
     def transfer_admin(self, sender: LocalAccount, community_id: int, new_admin: str) -> TxReceipt:
-        call = self.contract.functions.transferAdmin(
-            community_id, to_checksum_address(new_admin)
-        )
+        call = self.contract.functions.transferAdmin(community_id, to_checksum_address(new_admin))
         return self._send(sender, call)
 
     def grant_role(
@@ -157,35 +165,35 @@ class RegistryClient:
     # ------------------------------------------------------------ views
 
     def community_admin(self, community_id: int) -> ChecksumAddress:
-        return to_checksum_address(self.contract.functions.communityAdmin(community_id).call())
+        return to_checksum_address(self._call(self.contract.functions.communityAdmin(community_id)))
 
     def has_role(self, community_id: int, role: Role, account: str) -> bool:
         fn = self.contract.functions.hasRole(community_id, role.value, to_checksum_address(account))
-        return bool(fn.call())
+        return bool(self._call(fn))
 
     def committee_size(self, community_id: int) -> int:
-        return int(self.contract.functions.committeeSize(community_id).call())
+        return int(self._call(self.contract.functions.committeeSize(community_id)))
 
     def is_resident(self, community_id: int, account: str) -> bool:
         fn = self.contract.functions.isResident(community_id, to_checksum_address(account))
-        return bool(fn.call())
+        return bool(self._call(fn))
 
     def was_resident(self, community_id: int, account: str, version: int) -> bool:
         fn = self.contract.functions.wasResident(
             community_id, to_checksum_address(account), version
         )
-        return bool(fn.call())
+        return bool(self._call(fn))
 
     def roll_snapshot(self, community_id: int) -> RollSnapshot:
-        version, size = self.contract.functions.rollSnapshot(community_id).call()
+        version, size = self._call(self.contract.functions.rollSnapshot(community_id))
         return RollSnapshot(int(version), int(size))
 
     def pending_roll(self, community_id: int) -> RollSnapshot:
-        version, size = self.contract.functions.pendingRoll(community_id).call()
+        version, size = self._call(self.contract.functions.pendingRoll(community_id))
         return RollSnapshot(int(version), int(size))
 
     def resident_index(self, community_id: int, account: str) -> int | None:
-        assigned, index = self.contract.functions.residentIndex(
-            community_id, to_checksum_address(account)
-        ).call()
+        assigned, index = self._call(
+            self.contract.functions.residentIndex(community_id, to_checksum_address(account))
+        )
         return int(index) if assigned else None

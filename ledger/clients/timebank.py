@@ -201,12 +201,23 @@ class TimeBankClient:
             ).call()
         )
 
-    def next_free_nonce(self, community_id: int, provider: str, start: int = 0) -> int:
-        """The first nonce from `start` not yet recorded for `provider` (one call per probe)."""
-        nonce = start
-        while self.is_recorded(community_id, provider, nonce):
-            nonce += 1
-        return nonce
+    def nonce_state(self, community_id: int, provider: str) -> tuple[int, int]:
+        """(nonce_base, window): every nonce below the base is recorded; bit i of the window
+        tells whether base + i is."""
+        base, window = self.contract.functions.nonceState(
+            community_id, to_checksum_address(provider)
+        ).call()
+        return int(base), int(window)
+
+    def free_nonces(
+        self, community_id: int, provider: str, count: int = 1, taken: Iterable[int] = ()
+    ) -> list[int]:
+        """The lowest `count` nonces the contract would accept for `provider`, skipping `taken`
+        (e.g. records signed but still queued). The contract takes nonces up to base + 127."""
+        base, window = self.nonce_state(community_id, provider)
+        skip = set(taken)
+        free = [base + i for i in range(128) if not window >> i & 1 and base + i not in skip]
+        return free[:count]
 
     @staticmethod
     def record_id(community_id: int, record: ServiceRecord) -> bytes:
@@ -237,15 +248,24 @@ class TimeBankClient:
         ref = EventRef.of(event)
         name = event["event"]
         if name == "ServiceRecorded":
-            return ServiceRecorded(
-                community_id=a["communityId"],
+            record = ServiceRecord(
                 provider=to_checksum_address(a["provider"]),
                 recipient=to_checksum_address(a["recipient"]),
-                record_id=bytes(a["recordId"]),
                 minutes_served=a["minutesServed"],
                 category=bytes(a["category"]),
                 note_hash=bytes(a["noteHash"]),
                 nonce=a["nonce"],
+            )
+            return ServiceRecorded(
+                community_id=a["communityId"],
+                provider=to_checksum_address(record.provider),
+                recipient=to_checksum_address(record.recipient),
+                # Not in the event (gas): it is the struct hash of the fields that are.
+                record_id=record_id(a["communityId"], record),
+                minutes_served=record.minutes_served,
+                category=record.category,
+                note_hash=record.note_hash,
+                nonce=record.nonce,
                 ref=ref,
             )
         if name == "ServiceSkipped":

@@ -14,7 +14,8 @@ from typing import Any, Final
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from ledger.errors import LedgerError
 from ledger.signing.eip712 import (

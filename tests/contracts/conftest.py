@@ -102,3 +102,97 @@ def make_proposal(w3: _Web3, system: _Deployment) -> ProposalFactory:
         return proposal_id
 
     return make
+
+
+# ---------------------------------------------------------------- registry and council (issue 3)
+# A community ("hall") whose roll mixes funded accounts (who can vote directly) with keys that
+# only ever sign ballots (residents pay no gas), plus typed clients and a clock.
+
+from ledger.clients.council import CouncilClient as _CouncilClient  # noqa: E402
+from ledger.clients.council import ProposalParams as _ProposalParams  # noqa: E402
+from ledger.clients.registry import RegistryClient as _RegistryClient  # noqa: E402
+from ledger.clients.registry import Role as _Role  # noqa: E402
+
+
+@_dataclass(frozen=True)
+class Hall:
+    """accounts[0] admin and registrar; accounts[1] committee; accounts[2:5] funded residents;
+    `signers` residents who only sign; accounts[9] and `stranger` on no roll."""
+
+    id: int
+    admin: _LocalAccount
+    committee: _LocalAccount
+    voters: tuple[_LocalAccount, ...]
+    signers: tuple[_LocalAccount, ...]
+    outsider: _LocalAccount
+    stranger: _LocalAccount
+
+    @property
+    def residents(self) -> tuple[_LocalAccount, ...]:
+        return self.voters + self.signers
+
+
+def signer_keys(count: int, salt: str = "hall") -> list[_LocalAccount]:
+    from eth_account import Account
+
+    return [Account.from_key(_Web3.keccak(text=f"{salt}-{i}")) for i in range(count)]
+
+
+@_pytest.fixture
+def registry_client(w3: _Web3, system: _Deployment) -> _RegistryClient:
+    return _RegistryClient(w3, system.registry)
+
+
+@_pytest.fixture
+def council_client(w3: _Web3, system: _Deployment) -> _CouncilClient:
+    return _CouncilClient(w3, system.council)
+
+
+@_pytest.fixture
+def hall(registry_client: _RegistryClient, accounts: list[_LocalAccount]) -> Hall:
+    admin = accounts[0]
+    community_id = registry_client.create_community(admin, b"\x33" * 32)
+    registry_client.grant_role(admin, community_id, _Role.REGISTRAR, admin.address)
+    registry_client.grant_role(admin, community_id, _Role.COMMITTEE, accounts[1].address)
+    voters = tuple(accounts[2:5])
+    signers = tuple(signer_keys(5))
+    registry_client.update_roll(admin, community_id, [a.address for a in voters + signers])
+    stranger = signer_keys(1, "stranger")[0]
+    return Hall(community_id, admin, accounts[1], voters, signers, accounts[9], stranger)
+
+
+class Clock:
+    def __init__(self, w3: _Web3) -> None:
+        self.w3 = w3
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def advance(self, seconds: int) -> None:
+        _rpc(self.w3, "evm_increaseTime", [seconds])
+        _rpc(self.w3, "evm_mine")
+
+
+@_pytest.fixture
+def clock(w3: _Web3) -> Clock:
+    return Clock(w3)
+
+
+@_pytest.fixture
+def open_hall_proposal(
+    council_client: _CouncilClient, hall: Hall, clock: Clock
+) -> _Callable[..., int]:
+    """Open a proposal in `hall` (yes/no/abstain, open now for an hour unless overridden)."""
+
+    def open_(**overrides: object) -> int:
+        now = clock.now()
+        fields: dict[str, object] = {
+            "community_id": hall.id,
+            "text_hash": b"\x44" * 32,
+            "opens_at": now,
+            "closes_at": now + 3600,
+        }
+        fields.update(overrides)
+        return council_client.open_proposal(hall.committee, _ProposalParams(**fields))  # type: ignore[arg-type]
+
+    return open_

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from itertools import count
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -30,7 +29,13 @@ from tests.contracts.conftest import Town
 NOTE = b"\x4e" * 32
 REASON = b"\x52" * 32
 CARE = category_code("CARE")
-_nonces = count(1)
+_next_nonce: dict[str, int] = {}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_nonces() -> None:
+    """Each test starts from a fresh chain snapshot, so every provider's nonces start at 0."""
+    _next_nonce.clear()
 
 
 @contextmanager
@@ -46,13 +51,16 @@ def bank(w3: Web3, system: Deployment) -> TimeBankClient:
 
 
 def service(provider: str, recipient: str, minutes: int, nonce: int | None = None) -> ServiceRecord:
+    if nonce is None:
+        nonce = _next_nonce.get(provider, 0)
+        _next_nonce[provider] = nonce + 1
     return ServiceRecord(
         provider=provider,
         recipient=recipient,
         minutes_served=minutes,
         category=CARE,
         note_hash=NOTE,
-        nonce=next(_nonces) if nonce is None else nonce,
+        nonce=nonce,
     )
 
 
@@ -143,6 +151,27 @@ def test_identical_service_with_new_nonce_counts_again(bank: TimeBankClient, tow
     bank.record_service(alice, town.id, signed(bank, town, alice, bob, 45))
     bank.record_service(alice, town.id, signed(bank, town, alice, bob, 45))
     assert bank.balance_of(town.id, alice.address) == 90
+
+
+def test_records_may_arrive_out_of_order_within_window(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    for nonce in (2, 0, 127, 1):
+        bank.record_service(alice, town.id, signed(bank, town, alice, bob, 5, nonce=nonce))
+    base, window = bank.nonce_state(town.id, alice.address)
+    # 0, 1 and 2 are below the base now; 127 waits in the window at offset 124.
+    assert (base, window) == (3, 1 << 124)
+    assert bank.free_nonces(town.id, alice.address, 2) == [3, 4]
+    assert bank.is_recorded(town.id, alice.address, 1)
+    assert bank.is_recorded(town.id, alice.address, 127)
+    assert not bank.is_recorded(town.id, alice.address, 3)
+    with refused("NonceAlreadyUsed"):
+        bank.record_service(alice, town.id, signed(bank, town, alice, bob, 5, nonce=1))
+
+
+def test_record_refused_beyond_nonce_window(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    with refused("NonceTooFarAhead"):
+        bank.record_service(alice, town.id, signed(bank, town, alice, bob, 5, nonce=128))
 
 
 def test_record_refused_for_non_resident(bank: TimeBankClient, town: Town) -> None:

@@ -5,7 +5,6 @@ a crash mid-sync leaving a range boundary, and rebuilds byte-identical to increm
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -22,11 +21,11 @@ from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
 from ledger.build import Artifact, compile_sources
-from ledger.config import DEV_CHAIN_ID, DEV_MNEMONIC, Settings
+from ledger.config import Settings
 from ledger.deploy import PLAN, Deployment
 from ledger.errors import NodeError
 from ledger.index import EventDecoder, EventIndex, IndexedEvent
-from ledger.node import ephemeral_node, free_port, make_web3, rpc
+from ledger.node import ephemeral_node, rpc
 
 FIXTURES = Path(__file__).parent / "fixtures"
 UINT256_MAX = 2**256 - 1
@@ -41,42 +40,9 @@ def emitter_artifact(settings: Settings) -> Artifact:
 
 @contextlib.contextmanager
 def chain_with_history(settings: Settings) -> Iterator[Web3]:
-    """An anvil that keeps the last 64 states in memory (still nothing on disk): anvil_reorg
-    needs them, and `ephemeral_node` starts anvil with a bare --prune-history (no states)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(settings.anvil_binary),
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--prune-history", "64",
-            "--chain-id", str(DEV_CHAIN_ID),
-            "--mnemonic", DEV_MNEMONIC,
-            "--silent",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        w3 = make_web3(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                w3.eth.block_number  # noqa: B018 - readiness probe
-                break
-            except Exception:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.05)
-        yield w3
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """A private anvil: anvil_reorg needs the recent states it keeps in memory."""
+    with ephemeral_node(settings) as node:
+        yield node.w3
 
 
 def deploy(w3: Web3, artifact: Artifact, sender: str) -> tuple[Contract, int]:

@@ -1,0 +1,118 @@
+"""A live system for end-to-end tests: its own anvil, the real contracts, and the real API
+server (`python -m api`, uvicorn) on a free loopback port, talked to over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from ledger.api_client import CommonsClient
+from ledger.build import Artifact
+from ledger.config import Settings
+from ledger.deploy import Deployment, deploy_system
+from ledger.node import AnvilProcess, ephemeral_node, free_port, rpc
+
+
+@dataclass
+class LiveSystem:
+    """A running chain + API. `env` is the API process's environment (COMMONS_* settings)."""
+
+    node: AnvilProcess
+    deployment: Deployment
+    artifacts: dict[str, Artifact]
+    data_dir: Path
+    env: dict[str, str]
+    url: str
+    proc: subprocess.Popen[bytes] | None = None
+    client: CommonsClient = field(init=False)
+    log_path: Path = field(init=False)
+
+    @property
+    def w3(self) -> Web3:
+        return self.node.w3
+
+    def start_api(self, **overrides: str) -> None:
+        env = {**self.env, **{f"COMMONS_{k.upper()}": v for k, v in overrides.items()}}
+        self.log_path = self.data_dir / "api.log"
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "api"],
+                env=env,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"API exited on start:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    self.client = CommonsClient(self.url, self.w3, self.artifacts)
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("API did not become healthy within 60 s")
+
+    def stop_api(self, *, kill: bool = False) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        self.client.close()
+
+    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        return rpc(self.w3, method, params)
+
+
+def new_accounts(n: int) -> list[LocalAccount]:
+    return [Account.create() for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory, accounts: list[LocalAccount], settings: Settings,
+         artifacts: dict[str, Artifact]) -> Iterator[LiveSystem]:  # fmt: skip
+    data_dir = tmp_path_factory.mktemp("live")
+    relayer = Account.create()
+    with ephemeral_node(settings) as node:
+        rpc(node.w3, "anvil_setBalance", [relayer.address, hex(10**24)])
+        deploy_settings = settings.model_copy(
+            update={
+                "rpc_url": node.url,
+                "deployments_dir": data_dir / "deployments",
+                "data_dir": data_dir,
+            }
+        )
+        deployment = deploy_system(node.w3, accounts[0], deploy_settings)
+        port = free_port()
+        env = {
+            **os.environ,
+            "COMMONS_RPC_URL": node.url,
+            "COMMONS_DATA_DIR": str(data_dir / "var"),
+            "COMMONS_DEPLOYMENTS_DIR": str(data_dir / "deployments"),
+            "COMMONS_API_PORT": str(port),
+            # test-only secrets, made for this run
+            "COMMONS_RELAYER_KEY": relayer.key.hex(),
+            "COMMONS_AUTH_SECRET": os.urandom(16).hex(),
+            "COMMONS_RELAY_INTERVAL_S": "0.05",
+        }
+        system = LiveSystem(node, deployment, artifacts, data_dir, env, f"http://127.0.0.1:{port}")
+        system.start_api()
+        try:
+            yield system
+        finally:
+            system.stop_api()
