@@ -475,13 +475,16 @@ class Relayer:
         tx_hash = "0x" + bytes(signed.hash).hex()
         self.outbox.record_sent(ids, tx_hash, nonce, bytes(signed.raw_transaction))
         try:
-            self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            self._broadcast(bytes(signed.raw_transaction))
         except Exception as exc:
             log.warning("broadcast of %s failed: %s", tx_hash, exc)
             self._nonce = None
             return tx_hash
         self._nonce = nonce + 1
         return tx_hash
+
+    def _broadcast(self, raw: bytes) -> None:
+        self.w3.eth.send_raw_transaction(raw)
 
     def step(self) -> int:
         """One round: settle what was sent, then send what is queued. Returns txs sent."""

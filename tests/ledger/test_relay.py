@@ -1,0 +1,240 @@
+"""The relay keeps every acknowledged message through every crash window, and lands each
+exactly once: acknowledged-not-sent, recorded-not-broadcast, broadcast-but-lost, pending."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from ledger.build import Artifact
+from ledger.deploy import Deployment
+from ledger.errors import InvalidMessage, QueueFull
+from ledger.node import rpc
+from ledger.relay import Message, Outbox, Relayer
+from ledger.relay_kinds import BallotKind
+from ledger.signing.ballots import make_ballot, sign_ballot
+from ledger.tx import ErrorDecoder, send
+
+COMMITTEE = Web3.keccak(text="COMMITTEE")
+REGISTRAR = Web3.keccak(text="REGISTRAR")
+
+
+@dataclass
+class Election:
+    proposal: int
+    residents: list[LocalAccount]
+    kind: BallotKind
+    relayer: LocalAccount
+
+
+@pytest.fixture
+def election(w3: Web3, system: Deployment, accounts: list[LocalAccount]) -> Election:
+    admin, member = accounts[1], accounts[2]
+    residents = [Account.create() for _ in range(8)]
+    send(w3, admin, system.registry.functions.createCommunity(b"\x01" * 32))
+    community = system.registry.functions.communityCount().call()
+    send(w3, admin, system.registry.functions.grantRole(community, COMMITTEE, member.address))
+    send(w3, admin, system.registry.functions.grantRole(community, REGISTRAR, admin.address))
+    roll = [r.address for r in residents]
+    send(w3, admin, system.registry.functions.updateRoll(community, roll, [], True))
+    now = w3.eth.get_block("latest")["timestamp"]
+    params = (community, b"\x02" * 32, 0, 3, now - 1, now + 3600, 0, 5000, 0, b"\x00" * 3)
+    send(w3, member, system.council.functions.openProposal(params))
+    proposal = system.council.functions.proposalCount().call()
+    return Election(
+        proposal, residents, BallotKind(w3, system.council, system.registry), accounts[9]
+    )
+
+
+def ballot(e: Election, voter: LocalAccount, option: int) -> Message:
+    signed = sign_ballot(voter, make_ballot(e.proposal, voter.address, option), e.kind.domain)
+    payload = {"proposalId": e.proposal, "voter": voter.address, "option": option,
+               "signature": "0x" + signed.signature.hex()}  # fmt: skip
+    message = e.kind.parse(payload)
+    e.kind.check(message)
+    return message
+
+
+def relayer(w3: Web3, e: Election, outbox: Outbox, artifacts: dict[str, Artifact]) -> Relayer:
+    decoder = ErrorDecoder(a.abi for a in artifacts.values())
+    return Relayer(w3, e.relayer, outbox, [e.kind], decoder=decoder)
+
+
+class CrashBeforeBroadcast(Relayer):
+    """Dies after recording the signed tx and before the node hears of it."""
+
+    def _broadcast(self, raw: bytes) -> None:
+        raise ConnectionError("process killed here")
+
+
+def tally(system: Deployment, e: Election) -> list[int]:
+    return list(system.council.functions.tallyOf(e.proposal).call())
+
+
+# --- the outbox alone -----------------------------------------------------------------------------
+
+
+def test_same_message_twice_is_stored_once_with_one_receipt(
+    tmp_path: Path, election: Election
+) -> None:
+    outbox = Outbox(tmp_path / "relay.sqlite")
+    message = ballot(election, election.residents[0], 0)
+    first = outbox.submit(message).result(5)
+    second = outbox.submit(message).result(5)
+    assert first == second and first.status == "queued"
+    assert outbox.count() == 1
+    outbox.close()
+
+
+def test_acknowledged_messages_survive_closing_and_reopening(
+    tmp_path: Path, election: Election
+) -> None:
+    outbox = Outbox(tmp_path / "relay.sqlite")
+    receipts = [outbox.submit(ballot(election, r, 1)).result(5) for r in election.residents[:3]]
+    outbox.close()
+    again = Outbox(tmp_path / "relay.sqlite")
+    assert [again.get(r.id) for r in receipts] == receipts
+    assert again.count("queued") == 3
+    again.close()
+
+
+def test_concurrent_submissions_are_group_committed_and_all_acknowledged(
+    tmp_path: Path, election: Election
+) -> None:
+    outbox = Outbox(tmp_path / "relay.sqlite", group_window_s=0.01)
+    messages = [Message("test", "g", {"n": i}, "0x" + "00" * 20) for i in range(300)]
+    futures: list = []
+    threads = [
+        threading.Thread(
+            target=lambda chunk=messages[i::6]: futures.extend(outbox.submit(m) for m in chunk)
+        )
+        for i in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    receipts = [f.result(10) for f in futures]
+    assert len({r.id for r in receipts}) == 300 and outbox.count("queued") == 300
+    outbox.close()
+
+
+def test_a_full_outbox_refuses_instead_of_waiting(tmp_path: Path, election: Election) -> None:
+    outbox = Outbox(tmp_path / "relay.sqlite", max_queued=2)
+    for r in election.residents[:2]:
+        outbox.submit(ballot(election, r, 0)).result(5)
+    with pytest.raises(QueueFull):
+        outbox.submit(ballot(election, election.residents[2], 0))
+    outbox.close()
+
+
+# --- the relayer through crash windows ------------------------------------------------------------------
+
+
+def test_queued_ballots_are_batched_into_one_transaction_and_counted(
+    tmp_path: Path, w3: Web3, system: Deployment, election: Election, artifacts: dict[str, Artifact]
+) -> None:
+    outbox = Outbox(tmp_path / "relay.sqlite")
+    receipts = [
+        outbox.submit(ballot(election, r, i % 3)).result(5)
+        for i, r in enumerate(election.residents)
+    ]
+    assert relayer(w3, election, outbox, artifacts).step() == 1
+    relayer(w3, election, outbox, artifacts).reconcile()
+    settled = [outbox.get(r.id) for r in receipts]
+    assert {s.status for s in settled} == {"counted"}
+    assert len({s.tx_hash for s in settled}) == 1
+    assert tally(system, election) == [3, 3, 2]
+    outbox.close()
+
+
+def test_tx_recorded_but_never_broadcast_is_rebroadcast_after_restart(
+    tmp_path: Path, w3: Web3, system: Deployment, election: Election, artifacts: dict[str, Artifact]
+) -> None:
+    outbox = Outbox(tmp_path / "relay.sqlite")
+    receipts = [outbox.submit(ballot(election, r, 0)).result(5) for r in election.residents[:4]]
+    crashing = CrashBeforeBroadcast(w3, election.relayer, outbox, [election.kind])
+    crashing.send_one_batch()
+    assert {outbox.get(r.id).status for r in receipts} == {"sent"}
+    assert tally(system, election) == [0, 0, 0]
+    outbox.close()
+
+    reopened = Outbox(tmp_path / "relay.sqlite")
+    relayer(w3, election, reopened, artifacts).step()  # reconcile: not on chain -> rebroadcast
+    relayer(w3, election, reopened, artifacts).reconcile()
+    assert {reopened.get(r.id).status for r in receipts} == {"counted"}
+    assert tally(system, election) == [4, 0, 0]
+    reopened.close()
+
+
+def test_tx_lost_when_the_chain_rewound_is_requeued_and_lands_once(
+    tmp_path: Path, w3: Web3, system: Deployment, election: Election, artifacts: dict[str, Artifact]
+) -> None:
+    outbox = Outbox(tmp_path / "relay.sqlite")
+    receipts = [outbox.submit(ballot(election, r, 2)).result(5) for r in election.residents[:5]]
+    before = rpc(w3, "evm_snapshot")
+    relayer(w3, election, outbox, artifacts).send_one_batch()
+    assert tally(system, election) == [0, 0, 5]
+    # The chain loses the block (a node restarted from an older snapshot), and the relayer's
+    # nonce moves on meanwhile, so the raw tx cannot simply be replayed.
+    rpc(w3, "evm_revert", [before])
+    send(w3, election.relayer, system.registry.functions.createCommunity(b"\x09" * 32))
+    r = relayer(w3, election, outbox, artifacts)
+    r.step()
+    r.reconcile()
+    assert {outbox.get(x.id).status for x in receipts} == {"counted"}
+    assert tally(system, election) == [0, 0, 5]
+    outbox.close()
+
+
+def test_pending_tx_is_left_alone_until_mined(
+    tmp_path: Path, w3: Web3, system: Deployment, election: Election, artifacts: dict[str, Artifact]
+) -> None:
+    outbox = Outbox(tmp_path / "relay.sqlite")
+    receipts = [outbox.submit(ballot(election, r, 1)).result(5) for r in election.residents[:3]]
+    rpc(w3, "evm_setAutomine", [False])
+    try:
+        r = relayer(w3, election, outbox, artifacts)
+        r.send_one_batch()
+        r.reconcile()
+        assert {outbox.get(x.id).status for x in receipts} == {"sent"}
+    finally:
+        rpc(w3, "evm_setAutomine", [True])
+    rpc(w3, "evm_mine")
+    r.reconcile()
+    assert {outbox.get(x.id).status for x in receipts} == {"counted"}
+    assert tally(system, election) == [0, 3, 0]
+    outbox.close()
+
+
+def test_ballot_that_became_invalid_before_its_batch_is_rejected_with_the_reason(
+    tmp_path: Path, w3: Web3, system: Deployment, election: Election, artifacts: dict[str, Artifact]
+) -> None:
+    outbox = Outbox(tmp_path / "relay.sqlite")
+    voter = election.residents[0]
+    queued = outbox.submit(ballot(election, voter, 0)).result(5)
+    # the voter votes directly meanwhile
+    rpc(w3, "anvil_setBalance", [voter.address, hex(10**18)])
+    send(w3, voter, system.council.functions.castVote(election.proposal, 1))
+    r = relayer(w3, election, outbox, artifacts)
+    r.step()
+    r.reconcile()
+    settled = outbox.get(queued.id)
+    assert (settled.status, settled.detail) == ("rejected", "AlreadyVoted")
+    assert tally(system, election) == [0, 1, 0]
+    outbox.close()
+
+
+def test_check_refuses_a_second_ballot_of_a_voter_but_not_the_same_one(election: Election) -> None:
+    voter = election.residents[0]
+    first = ballot(election, voter, 0)
+    election.kind.check(first)  # the same message again passes (its receipt is returned)
+    with pytest.raises(InvalidMessage) as refused:
+        ballot(election, voter, 1)
+    assert refused.value.code == "AlreadyVoted"
