@@ -73,7 +73,7 @@ def status_for_rule(code: str) -> int:
     return 422
 
 
-def _json(
+def error_response(
     status: int, code: str, detail: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse(
@@ -84,54 +84,56 @@ def _json(
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _json(exc.status, exc.code, exc.detail)
+        return error_response(exc.status, exc.code, exc.detail)
 
     @app.exception_handler(InvalidMessage)
     async def _invalid(_: Request, exc: InvalidMessage) -> JSONResponse:
-        return _json(status_for_rule(exc.code), exc.code, exc.detail)
+        return error_response(status_for_rule(exc.code), exc.code, exc.detail)
 
     @app.exception_handler(ContractRuleBroken)
     async def _rule(_: Request, exc: ContractRuleBroken) -> JSONResponse:
-        return _json(status_for_rule(exc.error), exc.error, str(exc))
+        return error_response(status_for_rule(exc.error), exc.error, str(exc))
 
     @app.exception_handler(QueueFull)
     async def _full(_: Request, exc: QueueFull) -> JSONResponse:
-        return _json(429, "QueueFull", str(exc), {"Retry-After": "1"})
+        return error_response(429, "QueueFull", str(exc), {"Retry-After": "1"})
 
     @app.exception_handler(UnknownReceipt)
     async def _unknown(_: Request, exc: UnknownReceipt) -> JSONResponse:
-        return _json(404, "UnknownReceipt", str(exc))
+        return error_response(404, "UnknownReceipt", str(exc))
 
     @app.exception_handler(NodeError)
     async def _node(_: Request, exc: NodeError) -> JSONResponse:
-        return _json(503, "ChainUnavailable", str(exc))
+        return error_response(503, "ChainUnavailable", str(exc))
 
     @app.exception_handler(DeploymentError)
     async def _deployment(_: Request, exc: DeploymentError) -> JSONResponse:
-        return _json(503, "NotDeployed", str(exc))
+        return error_response(503, "NotDeployed", str(exc))
 
     @app.exception_handler(LedgerError)
     async def _ledger(_: Request, exc: LedgerError) -> JSONResponse:
-        return _json(400, type(exc).__name__, str(exc))
+        return error_response(400, type(exc).__name__, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return _json(422, "InvalidRequest", f"{where}: {first.get('msg', 'invalid request')}")
+        return error_response(
+            422, "InvalidRequest", f"{where}: {first.get('msg', 'invalid request')}"
+        )
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
         # A bug, not a user error: log it whole, answer without internals.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _json(500, "InternalError", "internal error; it has been logged")
+        return error_response(500, "InternalError", "internal error; it has been logged")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "NotFound", 405: "MethodNotAllowed", 413: "BodyTooLarge"}.get(
             exc.status_code, "HttpError"
         )
-        return _json(exc.status_code, code, str(exc.detail))
+        return error_response(exc.status_code, code, str(exc.detail))
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

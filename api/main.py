@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import errors
 from api.routers import auth, ballots, chain, communities, fund, proposals, relay, timebank
@@ -47,23 +48,33 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     errors.install(app)
 
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return errors._json(
-                413, "BodyTooLarge", f"bodies are limited to {settings.max_body_bytes} bytes"
-            )
-        return await call_next(request)
-
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for module in (chain, auth, relay, ballots, proposals, communities, fund, timebank):
         app.include_router(module.router, prefix="/v1")
     app.include_router(chain.health_router)
     if WEB_DIST.is_dir():
         app.mount("/", StaticFiles(directory=WEB_DIST, html=True), name="web")
     return app
+
+
+class BodyLimit:
+    """Refuse bodies over `max_bytes` by their Content-Length, before anything reads them
+    (a plain ASGI middleware: starlette's BaseHTTPMiddleware costs a task per request)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+                response = errors.error_response(
+                    413, "BodyTooLarge", f"bodies are limited to {self.max_bytes} bytes"
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def serve(settings: Settings | None = None) -> None:

@@ -39,7 +39,8 @@ class ReceiptOut(BaseModel):
     tx_hash: str | None
     block: int | None
     detail: str | None = Field(description="ballot digest when counted; the reason when rejected")
-    accepted_at: float
+    accepted_at: float = Field(description="unix time the message was stored and acknowledged")
+    updated_at: float = Field(description="unix time of the latest status change")
 
 
 class NonceOut(BaseModel):

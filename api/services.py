@@ -100,7 +100,14 @@ class Services:
             deployment=deployment,
             decoder=decoder,
             outbox=outbox,
-            relayer=Relayer(w3, relayer_key, outbox, kinds, decoder=decoder),
+            relayer=Relayer(
+                w3,
+                relayer_key,
+                outbox,
+                kinds,
+                decoder=decoder,
+                max_wait_s=settings.relay_max_wait_s,
+            ),
             index=index,
             store=OffchainStore(data / "api.sqlite"),
             auth=TokenAuthority(

@@ -39,7 +39,7 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
         uint96 amount;
         address requester;
         PayoutStatus status;
-        uint8 approvalCount;
+        uint16 approvalCount;
     }
 
     IRegistryView private immutable _registry;
@@ -190,11 +190,10 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
         if (sender == payout.requester) revert SelfApproval(requestId, sender);
         uint256 count = payout.approvalCount;
         if (_approvedBy(requestId, count, sender)) revert AlreadyApproved(requestId, sender);
-        // Only reachable with a committee of more than 255 members; the threshold is at most 255.
-        if (count == MAX_THRESHOLD) revert AlreadyApproved(requestId, sender);
 
         _approvers[requestId][count] = sender;
-        payout.approvalCount = uint8(count + 1);
+        // Each approver is a distinct committee member: far fewer than 2^16.
+        payout.approvalCount = uint16(count + 1);
         emit PayoutApproved(communityId, proposalId, requestId, sender, count + 1);
     }
 

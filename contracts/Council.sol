@@ -12,9 +12,10 @@ import {ROLL_SNAPSHOT_LIFETIME} from "./libraries/RollRecord.sol";
 /// @notice Proposals, signed ballots relayed in batches, on-chain tallies, results and execution
 /// milestones for Commons Ledger communities.
 /// @dev Gas layout: everything a ballot needs sits in one proposal word; double votes are caught
-/// by a per-proposal bitmap keyed by the resident's stable roll index; eligibility for a whole
-/// batch is one call into the Registry; the tally (32 bits per option, packed in one word) is
-/// accumulated in memory and written once per batch.
+/// by a ballot box (a bitmap keyed by the resident's stable roll index, 224 residents per word)
+/// that a community's proposals reuse once the previous holder has closed; eligibility for a
+/// whole batch is one call into the Registry; the tally (32 bits per option, packed in one word)
+/// is accumulated in memory and written once per batch. Measured in bench/gas_council.py.
 contract Council is ICouncil, EIP712, ERC2771Context {
     /// @inheritdoc ICouncil
     uint8 public constant MAX_OPTIONS = 8;

@@ -92,7 +92,10 @@ class Settings(BaseSettings):
     )
     token_ttl_s: int = Field(default=900, gt=0)
     relay_max_queued: int = Field(default=50_000, gt=0)
-    relay_interval_s: float = Field(default=0.1, gt=0)
+    relay_interval_s: float = Field(default=0.05, gt=0)
+    relay_max_wait_s: float = Field(
+        default=0.15, ge=0, description="how long a message may wait for a fuller batch"
+    )
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     seed_demo: bool = Field(default=True, description="seed a demo community on first start")
 

@@ -24,7 +24,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from ledger.errors import InvalidMessage
-from ledger.relay import COUNTED, REJECTED, Message, Outcome
+from ledger.relay import COUNTED, REJECTED, BatchCall, Message, Outcome
 from ledger.signing.eip712 import domain_for, recover_typed_data, sign_typed_data
 from ledger.tx import ErrorDecoder, revert_data
 
@@ -210,6 +210,9 @@ class ForwardKind:
             # With nothing of this signer's ahead of it, the call can be simulated faithfully.
             self._simulate(request)
 
+    def check_is_local(self, message: Message) -> bool:
+        return False
+
     def next_nonce(self, sender: str, chain_nonce: int | None = None) -> int:
         """The nonce `sender`'s next request must carry: after the chain's and after every one of
         theirs still in the outbox (a mined but not yet settled one counts once, not twice)."""
@@ -233,9 +236,9 @@ class ForwardKind:
             args = ", ".join(str(a) for a in decoded[1])
             raise InvalidMessage(decoded[0], f"{decoded[0]}({args})") from exc
 
-    def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> ContractFunction:
+    def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> BatchCall:
         structs = [ForwardRequest.from_payload(p).as_struct() for p in payloads]
-        return self.forwarder.functions.executeBatch(structs, self.refund_receiver)
+        return BatchCall.of(self.forwarder.functions.executeBatch(structs, self.refund_receiver))
 
     def outcomes(self, receipt: TxReceipt, payloads: Sequence[dict[str, Any]]) -> list[Outcome]:
         executed: dict[tuple[str, int], bool] = {}

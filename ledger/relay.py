@@ -96,6 +96,7 @@ class Receipt:
     block: int | None
     detail: str | None
     accepted_at: float
+    updated_at: float
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,20 @@ class Outcome:
 
     status: str  # COUNTED, REJECTED, or INCLUDED when the receipt could not be read
     detail: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchCall:
+    """A contract call as raw calldata: ABI-encoding a hundred structs through web3's generic
+    machinery would cost more than everything else the relay does."""
+
+    to: str
+    data: bytes
+    gas: int | None = None  # a safe upper bound, when the kind knows one; else estimated
+
+    @classmethod
+    def of(cls, call: ContractFunction) -> BatchCall:
+        return cls(call.address, bytes(HexBytes(call._encode_transaction_data())))
 
 
 class MessageKind(Protocol):
@@ -120,7 +135,11 @@ class MessageKind(Protocol):
         """Check the rules the chain holds (role, roll, window, nonce) before acknowledging."""
         ...
 
-    def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> ContractFunction:
+    def check_is_local(self, message: Message) -> bool:
+        """Whether `check` can answer from memory, without asking the chain."""
+        ...
+
+    def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> BatchCall:
         """The one contract call that carries these messages."""
         ...
 
@@ -146,6 +165,7 @@ def _row_to_receipt(row: sqlite3.Row) -> Receipt:
         block=row["block"],
         detail=row["detail"],
         accepted_at=row["accepted_at"],
+        updated_at=row["updated_at"],
     )
 
 
@@ -164,7 +184,11 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        # The connection above writes, under the lock (writer and sender threads). Every other
+        # thread reads through its own connection, which WAL never blocks behind a commit.
         self._lock = threading.RLock()
+        self._readers = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
         self._seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
         self._queued = self.count(QUEUED)
         self._inbox: queue.Queue[_Pending | None] = queue.Queue()
@@ -173,16 +197,22 @@ class Outbox:
 
     # --- acceptance -------------------------------------------------------------------------
 
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            self._readers.conn = conn
+            with self._lock:
+                self._reader_conns.append(conn)
+        return conn
+
     def submit(self, message: Message) -> Future[Receipt]:
         """Queue `message` for a durable write; the future resolves after the fsync.
 
         The same message twice resolves to the same receipt (and is stored once).
         """
-        existing = self.get(message.receipt_id, missing_ok=True)
         pending = _Pending(message)
-        if existing is not None:
-            pending.future.set_result(existing)
-            return pending.future
         if self._queued >= self.max_queued:
             raise QueueFull(f"{self._queued} messages are waiting to be sent; retry shortly")
         self._inbox.put(pending)
@@ -222,7 +252,7 @@ class Outbox:
                     )  # fmt: skip
                     self._queued += cur.rowcount
                 self._db.execute("COMMIT")
-                receipts = [self.get(p.message.receipt_id) for p in group]
+                receipts = [self._get(self._db, p.message.receipt_id) for p in group]
         except Exception as exc:
             with self._lock:
                 if self._db.in_transaction:
@@ -236,10 +266,11 @@ class Outbox:
     # --- reads -----------------------------------------------------------------------------------
 
     def get(self, receipt_id: str, *, missing_ok: bool = False) -> Receipt:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT * FROM messages WHERE id = ?", (receipt_id.lower(),)
-            ).fetchone()
+        return self._get(self._reader(), receipt_id, missing_ok=missing_ok)
+
+    @staticmethod
+    def _get(conn: sqlite3.Connection, receipt_id: str, *, missing_ok: bool = False) -> Receipt:
+        row = conn.execute("SELECT * FROM messages WHERE id = ?", (receipt_id.lower(),)).fetchone()
         if row is None:
             if missing_ok:
                 return None  # type: ignore[return-value]
@@ -247,48 +278,58 @@ class Outbox:
         return _row_to_receipt(row)
 
     def count(self, status: str | None = None) -> int:
-        with self._lock:
-            if status is None:
-                return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
-            sql = "SELECT COUNT(*) FROM messages WHERE status = ?"
-            return int(self._db.execute(sql, (status,)).fetchone()[0])
+        db = self._reader()
+        if status is None:
+            return int(db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+        sql = "SELECT COUNT(*) FROM messages WHERE status = ?"
+        return int(db.execute(sql, (status,)).fetchone()[0])
 
     def in_flight(self, kind: str, signer: str) -> list[dict[str, Any]]:
         """Payloads of `signer` acknowledged but not yet settled, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
+        rows = (
+            self._reader()
+            .execute(
                 "SELECT payload FROM messages WHERE kind = ? AND signer = ? AND status IN (?, ?)"
                 " ORDER BY seq",
                 (kind, signer, QUEUED, SENT),
-            ).fetchall()
+            )
+            .fetchall()
+        )
         return [json.loads(r[0]) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT status, COUNT(*) FROM messages GROUP BY status"
-            ).fetchall()
+        rows = (
+            self._reader()
+            .execute("SELECT status, COUNT(*) FROM messages GROUP BY status")
+            .fetchall()
+        )
         return {status: n for status, n in rows}
 
     # --- the sender's side ------------------------------------------------------------------------
 
     def next_batch(
-        self, limits: dict[str, int]
+        self, limits: dict[str, int], max_wait_s: float = 0.0
     ) -> tuple[str, str, list[tuple[str, dict[str, Any]]]] | None:
-        """The oldest queued (kind, group) and up to its kind's limit of messages."""
+        """The oldest queued (kind, group) and up to its kind's limit of messages — once it has
+        a full batch, or its oldest message has waited `max_wait_s`."""
         with self._lock:
-            head = self._db.execute(
-                "SELECT kind, grp FROM messages WHERE status = ? ORDER BY seq LIMIT 1", (QUEUED,)
-            ).fetchone()
-            if head is None:
-                return None
-            kind, grp = head["kind"], head["grp"]
-            rows = self._db.execute(
-                "SELECT id, payload FROM messages WHERE status = ? AND kind = ? AND grp = ?"
-                " ORDER BY seq LIMIT ?",
-                (QUEUED, kind, grp, limits.get(kind, 100)),
+            heads = self._db.execute(
+                "SELECT kind, grp, MIN(seq), MIN(accepted_at), COUNT(*) FROM messages"
+                " WHERE status = ? GROUP BY kind, grp ORDER BY MIN(seq)",
+                (QUEUED,),
             ).fetchall()
-        return kind, grp, [(r["id"], json.loads(r["payload"])) for r in rows]
+            now = time.time()
+            for kind, grp, _, oldest, count in heads:
+                limit = limits.get(kind, 100)
+                if count < limit and now - oldest < max_wait_s:
+                    continue
+                rows = self._db.execute(
+                    "SELECT id, payload FROM messages WHERE status = ? AND kind = ? AND grp = ?"
+                    " ORDER BY seq LIMIT ?",
+                    (QUEUED, kind, grp, limit),
+                ).fetchall()
+                return kind, grp, [(r["id"], json.loads(r["payload"])) for r in rows]
+        return None
 
     def record_sent(self, ids: Sequence[str], tx_hash: str, nonce: int, raw: bytes) -> None:
         """Write the signed tx and mark its messages sent, in one transaction, before broadcast."""
@@ -360,6 +401,8 @@ class Outbox:
         self._inbox.put(None)
         self._writer.join(timeout=5)
         with self._lock:
+            for conn in self._reader_conns:
+                conn.close()
             self._db.close()
 
 
@@ -375,8 +418,11 @@ class Relayer:
         *,
         decoder: ErrorDecoder | None = None,
         gas_limit: int = 25_000_000,
+        max_wait_s: float = 0.0,
         on_included: Callable[[str, int], None] | None = None,
     ) -> None:
+        # Up to max_wait_s a message waits for company: full batches cost far less per message.
+        self.max_wait_s = max_wait_s
         self.w3 = w3
         self.account = account
         self.outbox = outbox
@@ -388,15 +434,15 @@ class Relayer:
         self._nonce: int | None = None
 
     def _next_nonce(self) -> int:
-        chain_nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
-        if self._nonce is None or self._nonce < chain_nonce:
-            self._nonce = chain_nonce
+        # Asked of the chain only after a failure reset it; otherwise counted here.
+        if self._nonce is None:
+            self._nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
         return self._nonce
 
     def reconcile(self) -> int:
         """Settle every recorded tx: mined -> outcomes; lost -> rebroadcast or requeue."""
         settled = 0
-        chain_nonce = self.w3.eth.get_transaction_count(self.account.address, "latest")
+        chain_nonce: int | None = None
         for tx_hash, nonce, raw in self.outbox.sent_txs():
             try:
                 receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
@@ -411,6 +457,8 @@ class Relayer:
                 continue  # still pending in the node's pool
             except TransactionNotFound:
                 pass
+            if chain_nonce is None:
+                chain_nonce = self.w3.eth.get_transaction_count(self.account.address, "latest")
             if nonce >= chain_nonce:
                 try:
                     self.w3.eth.send_raw_transaction(raw)
@@ -447,31 +495,42 @@ class Relayer:
 
     def send_one_batch(self) -> str | None:
         """Send the next batch; returns its tx hash, or None when nothing is queued."""
-        batch = self.outbox.next_batch({k: v.max_batch for k, v in self.kinds.items()})
+        limits = {k: v.max_batch for k, v in self.kinds.items()}
+        batch = self.outbox.next_batch(limits, self.max_wait_s)
         if batch is None:
             return None
         kind_name, group, items = batch
         kind = self.kinds[kind_name]
         ids = [i for i, _ in items]
         call = kind.batch_call(group, [p for _, p in items])
-        try:
-            gas = call.estimate_gas({"from": self.account.address})
-        except (ContractCustomError, ContractLogicError) as exc:
-            data = revert_data(exc)
-            decoded = self.decoder.decode(data) if data else None
-            reason = decoded[0] if decoded else str(exc)
-            self.outbox.reject(ids, f"batch refused by contract: {reason}")
-            log.warning("batch of %d %s refused: %s", len(ids), kind_name, reason)
-            return None
+        tx: dict[str, Any] = {"from": self.account.address, "to": call.to, "data": call.data}
+        if call.gas is not None:
+            # A known bound: no second execution of the batch just to size it. A batch that
+            # reverts whole is caught by its receipt and rejected as such.
+            gas = call.gas
+        else:
+            try:
+                gas = self.w3.eth.estimate_gas(tx)  # type: ignore[arg-type]
+            except (ContractCustomError, ContractLogicError) as exc:
+                data = revert_data(exc)
+                decoded = self.decoder.decode(data) if data else None
+                reason = decoded[0] if decoded else str(exc)
+                self.outbox.reject(ids, f"batch refused by contract: {reason}")
+                log.warning("batch of %d %s refused: %s", len(ids), kind_name, reason)
+                return None
+            gas = gas * 5 // 4 + 50_000
         nonce = self._next_nonce()
-        params: Any = {
-            "from": self.account.address,
+        base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas", 0)
+        tip = self.w3.eth.max_priority_fee if base_fee else 0
+        tx |= {
             "nonce": nonce,
             "chainId": self.chain_id,
-            "gas": min(self.gas_limit, gas * 5 // 4 + 50_000),
+            "gas": min(self.gas_limit, gas),
+            "maxFeePerGas": 2 * base_fee + tip,
+            "maxPriorityFeePerGas": tip,
         }
-        tx = call.build_transaction(params)
-        signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
+        del tx["from"]
+        signed = self.account.sign_transaction(tx)
         tx_hash = "0x" + bytes(signed.hash).hex()
         self.outbox.record_sent(ids, tx_hash, nonce, bytes(signed.raw_transaction))
         try:
@@ -486,20 +545,22 @@ class Relayer:
     def _broadcast(self, raw: bytes) -> None:
         self.w3.eth.send_raw_transaction(raw)
 
-    def step(self) -> int:
-        """One round: settle what was sent, then send what is queued. Returns txs sent."""
+    def step(self, max_batches: int = 4) -> int:
+        """One round: settle what was sent, then send up to `max_batches` of what is queued.
+        Bounded, so that under sustained load settling keeps pace with sending."""
         self.reconcile()
         sent = 0
-        while self.send_one_batch() is not None:
+        while sent < max_batches and self.send_one_batch() is not None:
             sent += 1
         return sent
 
     def run(self, stop: threading.Event, interval: float = 0.2) -> None:
         while not stop.is_set():
             try:
-                self.step()
+                busy = self.step() > 0
             except Exception:
                 log.exception("relay step failed; retrying")
                 stop.wait(1.0)
                 continue
-            stop.wait(interval)
+            if not busy:
+                stop.wait(interval)

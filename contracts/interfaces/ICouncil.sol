@@ -137,7 +137,8 @@ interface ICouncil {
     event BallotSkipped(uint256 indexed proposalId, address indexed voter, SkipReason reason);
 
     /// @notice A proposal was finalized with its on-chain tally.
-    /// @param tally Ballots per option. @param turnout Sum of the tally.
+    /// @param tally Ballots per option.
+    /// @param turnout Sum of the tally.
     /// @param winningOption Passed: the winning option (0 = yes for YesNoAbstain); else NO_WINNER.
     event ProposalFinalized(
         uint256 indexed proposalId, Outcome outcome, uint256[] tally, uint256 turnout, uint8 winningOption

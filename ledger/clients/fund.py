@@ -21,7 +21,12 @@ from web3.logs import DISCARD
 from web3.types import EventData, TxReceipt
 
 from ledger.clients.timebank import EventRef
+from ledger.errors import LedgerError
 from ledger.tx import ErrorDecoder, send
+
+
+class InvalidCurrencyCode(LedgerError):
+    """A currency code is not three ASCII letters (the contract's bytes3)."""
 
 
 class SourceKind(IntEnum):
@@ -49,7 +54,7 @@ def currency_code(code: str | bytes) -> bytes:
     """An ISO 4217 code as the contract's bytes3 (e.g. "CNY")."""
     raw = code.encode("ascii") if isinstance(code, str) else bytes(code)
     if len(raw) != 3:
-        raise ValueError(f"currency code must be 3 letters, got {code!r}")
+        raise InvalidCurrencyCode(f"currency code must be 3 letters, got {code!r}")
     return raw
 
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import coincurve
+from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+DOMAIN_TYPEHASH = keccak(
+    text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+)
 # secp256k1 group order; signatures with s above half of it are the malleable twins.
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -58,6 +64,43 @@ def sign_typed_data(
     """65-byte signature r ‖ s ‖ v (v = 27/28); eth-account always returns low-s."""
     signable = encode_typed_data(full_message=typed_data(domain, types, primary_type, message))
     return bytes(account.sign_message(signable).signature)
+
+
+def domain_separator(domain: dict[str, Any]) -> bytes:
+    """hashStruct(EIP712Domain) for a (name, version, chainId, verifyingContract) domain."""
+    return keccak(
+        abi_encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [
+                DOMAIN_TYPEHASH,
+                keccak(text=domain["name"]),
+                keccak(text=domain["version"]),
+                domain["chainId"],
+                domain["verifyingContract"],
+            ],
+        )
+    )
+
+
+def recover_digest(digest: bytes, signature: bytes) -> str:
+    """The checksummed address that signed a 32-byte digest (65-byte r ‖ s ‖ v signature).
+
+    libsecp256k1 directly: about ten times faster than recovering through typed data, which
+    matters on the relay's hot path. Raises ValueError for a malformed signature.
+    """
+    if len(signature) != 65:
+        raise ValueError(f"expected 65 signature bytes, got {len(signature)}")
+    v = signature[64]
+    recid = v - 27 if v >= 27 else v
+    if recid not in (0, 1):
+        raise ValueError(f"bad recovery id v={v}")
+    try:
+        public = coincurve.PublicKey.from_signature_and_message(
+            signature[:64] + bytes([recid]), digest, hasher=None
+        )
+    except Exception as exc:
+        raise ValueError(f"unrecoverable signature: {exc}") from exc
+    return to_checksum_address(keccak(public.format(compressed=False)[1:])[12:])
 
 
 def recover_typed_data(

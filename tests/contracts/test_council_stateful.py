@@ -218,7 +218,7 @@ def _machine(
                     reason = SkipReason.BAD_SIGNATURE
                 elif person not in proposal.electorate:
                     reason = SkipReason.NOT_ON_ROLL
-                elif person in voted and False:
+                elif person in voted:
                     reason = SkipReason.ALREADY_VOTED
                 else:
                     reason = None

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.types import Wei
 
 from ledger.clients.fund import (
     FundClient,
@@ -19,6 +20,7 @@ from ledger.clients.fund import (
 )
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
+from ledger.signing.eip712 import domain_for, sign_typed_data
 from ledger.tx import send
 from tests.contracts.conftest import ROLE_COMMITTEE, ProposalFactory, Town
 
@@ -249,7 +251,7 @@ def test_open_grant_refused_for_committee_of_another_community(
         system.registry.functions.grantRole(other.id, ROLE_COMMITTEE, outsider_member.address),
     )
     w3.eth.send_transaction(
-        {"from": other.admin.address, "to": outsider_member.address, "value": 10**18}
+        {"from": other.admin.address, "to": outsider_member.address, "value": Wei(10**18)}
     )
     proposal_id = make_proposal(funded, outcome="passed", budget=BUDGET)
     with refused("NotCommitteeMember"):
@@ -492,3 +494,51 @@ def test_events_rebuild_balances_and_name_the_proposal(fund: FundClient, granted
     assert all(e.args["proposal_id"] == g.proposal_id for e in grant_steps)
     (requested,) = [e for e in events if e.name == "PayoutRequested"]
     assert (requested.args["purpose_hash"], requested.args["invoice_hash"]) == (PURPOSE, INVOICE)
+
+
+# ---------------------------------------------------------------- relayed (ERC-2771)
+
+
+def test_income_relayed_through_forwarder_is_recorded_by_signer(
+    fund: FundClient, town: Town, w3: Web3, system: Deployment
+) -> None:
+    member, relayer = town.committee[1], town.residents[0]
+    forwarder = system.forwarder
+    data = fund.contract.encode_abi(
+        "recordIncome", [town.id, int(SourceKind.COMPANY), 7_000, b"CNY", DOC]
+    )
+    request = {
+        "from": member.address,
+        "to": fund.contract.address,
+        "value": 0,
+        "gas": 300_000,
+        "nonce": forwarder.functions.nonces(member.address).call(),
+        "deadline": int(w3.eth.get_block("latest")["timestamp"]) + 3600,
+        "data": bytes.fromhex(data[2:]),
+    }
+    types = {
+        "ForwardRequest": [
+            {"name": "from", "type": "address"},
+            {"name": "to", "type": "address"},
+            {"name": "value", "type": "uint256"},
+            {"name": "gas", "type": "uint256"},
+            {"name": "nonce", "type": "uint256"},
+            {"name": "deadline", "type": "uint48"},
+            {"name": "data", "type": "bytes"},
+        ]
+    }
+    domain = domain_for("CommonsForwarder", "1", w3.eth.chain_id, forwarder.address)
+    signature = sign_typed_data(member, domain, types, "ForwardRequest", request)
+    call = (
+        request["from"],
+        request["to"],
+        0,
+        request["gas"],
+        request["deadline"],
+        request["data"],
+        signature,
+    )
+    send(w3, relayer, forwarder.functions.execute(call))
+    (income,) = [e for e in fund.events() if e.name == "IncomeRecorded"]
+    assert income.args["recorded_by"] == member.address
+    assert fund.fund_of(town.id).total_income == 7_000

@@ -58,6 +58,13 @@ def test_fund_matches_shadow_model(
             self.paid = 0
             self.grants = [GrantModel() for _ in proposals]
             self.requests: list[RequestModel] = []
+            # Every example starts with money, an open grant and a pending request, so that even
+            # short runs approve, execute and close real things.
+            self.record_income(0, 120_000)
+            self.open_grant(0, 40_000)
+            self.request(0, 0, 10_000)
+            self.approve(0, 1)
+            self.approve(0, 2)
 
         def teardown(self) -> None:
             rpc(w3, "evm_revert", [self.snapshot])
@@ -72,7 +79,7 @@ def test_fund_matches_shadow_model(
             assert error is None, f"model expected {error}, contract accepted"
             return True
 
-        @rule(member=st.integers(0, 2), amount=st.integers(1, 60_000))
+        @rule(member=st.integers(0, 2), amount=st.integers(1, 40_000))
         def record_income(self, member: int, amount: int) -> None:
             fund.record_income(committee[member], town.id, SourceKind.DONATION, amount, "CNY", DOC)
             self.income += amount
@@ -92,7 +99,7 @@ def test_fund_matches_shadow_model(
                 g.amount, g.state = amount, GrantState.OPEN
                 self.available -= amount
 
-        @rule(p=st.integers(0, 2), member=st.integers(0, 2), amount=st.integers(1, 40_000))
+        @rule(p=st.integers(0, 2), member=st.integers(0, 2), amount=st.integers(1, 25_000))
         def request(self, p: int, member: int, amount: int) -> None:
             g = self.grants[p]
             error = self._grant_error(g) or (
@@ -140,7 +147,8 @@ def test_fund_matches_shadow_model(
 
         @rule(i=st.integers(0, 50))
         def cancel(self, i: int) -> None:
-            if not self.requests:
+            # A cancel ends a request for good: drawn rarely, so that requests live to execute.
+            if not self.requests or i % 4:
                 return
             r = self.requests[i % len(self.requests)]
             error = self._pending_error(r)
@@ -189,9 +197,10 @@ def test_fund_matches_shadow_model(
     run_state_machine_as_test(
         FundMachine,
         settings=settings(
-            max_examples=20,
+            max_examples=25,
             stateful_step_count=20,
             deadline=None,
             suppress_health_check=list(HealthCheck),
+            database=None,
         ),
     )

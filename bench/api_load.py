@@ -1,0 +1,238 @@
+"""API throughput: signed ballots accepted per second by one API process on this machine, the
+acknowledgement latency, and the time from acceptance to on-chain inclusion.
+
+The load generator runs in its own process (bench/loadgen.py) and talks to the real server
+(`python -m api`, uvicorn) over loopback; the server relays to a real anvil.
+
+    python -m bench.api_load [--ballots 20000] [--rate 1000] [--concurrency 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing import Pool
+from pathlib import Path
+from typing import Any
+
+import coincurve
+import httpx
+from eth_abi.abi import encode
+from eth_account import Account
+from eth_utils.crypto import keccak
+from web3 import Web3
+
+from ledger.config import DEV_MNEMONIC, Settings
+from ledger.deploy import deploy_system
+from ledger.node import ephemeral_node, free_port, rpc
+from ledger.tx import send
+
+RESULTS = Path(__file__).parent / "results"
+BALLOT_TYPEHASH = keccak(text="Ballot(uint256 proposalId,address voter,uint8 option)")
+ROLL_CHUNK = 1000
+
+
+def _sign_chunk(job: tuple[bytes, int, list[tuple[str, int]]]) -> list[dict[str, Any]]:
+    """Sign ballots fast (coincurve on the EIP-712 digest); the server checks them all."""
+    separator, proposal, items = job
+    out = []
+    for key_hex, option in items:
+        key = coincurve.PrivateKey(bytes.fromhex(key_hex))
+        voter = Account.from_key(key.secret).address
+        struct = keccak(
+            encode(
+                ["bytes32", "uint256", "address", "uint8"],
+                [BALLOT_TYPEHASH, proposal, voter, option],
+            )
+        )
+        digest = keccak(b"\x19\x01" + separator + struct)
+        sig = key.sign_recoverable(digest, hasher=None)
+        signature = sig[:64] + bytes([sig[64] + 27])
+        out.append(
+            {
+                "proposalId": proposal,
+                "voter": voter,
+                "option": option,
+                "signature": "0x" + signature.hex(),
+            }
+        )
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--ballots", type=int, default=20_000)
+    parser.add_argument("--rate", type=float, default=1000.0, help="offered load, ballots/s")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=RESULTS / "api_load")
+    args = parser.parse_args()
+
+    Account.enable_unaudited_hdwallet_features()
+    dev = [
+        Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(3)
+    ]
+    settings = Settings()
+    tmp = Path(tempfile.mkdtemp(prefix="commons-bench-"))
+    with ephemeral_node(settings) as node:
+        w3 = node.w3
+        print(f"deploying and publishing a roll of {args.ballots} residents ...", file=sys.stderr)
+        attached = settings.model_copy(
+            update={"rpc_url": node.url, "deployments_dir": tmp / "dep", "data_dir": tmp}
+        )
+        system = deploy_system(w3, dev[0], attached)
+        admin, member = dev[1], dev[2]
+        send(w3, admin, system.registry.functions.createCommunity(b"\x01" * 32))
+        community = system.registry.functions.communityCount().call()
+        for role in ("COMMITTEE", "REGISTRAR"):
+            send(
+                w3,
+                admin,
+                system.registry.functions.grantRole(
+                    community, Web3.keccak(text=role), member.address
+                ),
+            )
+        keys = [os.urandom(32) for _ in range(args.ballots)]
+        addresses = [Account.from_key(k).address for k in keys]
+        for start in range(0, len(addresses), ROLL_CHUNK):
+            chunk = addresses[start : start + ROLL_CHUNK]
+            publish = start + ROLL_CHUNK >= len(addresses)
+            send(w3, member, system.registry.functions.updateRoll(community, chunk, [], publish))
+        now = w3.eth.get_block("latest")["timestamp"]
+        params = (community, b"\x02" * 32, 0, 3, now - 1, now + 86_400, 0, 5000, 0, b"\x00" * 3)
+        send(w3, member, system.council.functions.openProposal(params))
+        proposal = system.council.functions.proposalCount().call()
+        separator = bytes(system.council.functions.DOMAIN_SEPARATOR().call())
+
+        print("signing ballots ...", file=sys.stderr)
+        items = [(k.hex(), i % 3) for i, k in enumerate(keys)]
+        chunks = [(separator, proposal, items[i : i + 2000]) for i in range(0, len(items), 2000)]
+        with Pool(2) as pool:
+            ballots = [b for part in pool.map(_sign_chunk, chunks) for b in part]
+        ballots_file = tmp / "ballots.jsonl"
+        ballots_file.write_text("\n".join(json.dumps(b) for b in ballots))
+
+        relayer = Account.create()
+        rpc(w3, "anvil_setBalance", [relayer.address, hex(10**24)])
+        port = free_port()
+        env = {
+            **os.environ,
+            "COMMONS_RPC_URL": node.url,
+            "COMMONS_DATA_DIR": str(tmp / "var"),
+            "COMMONS_DEPLOYMENTS_DIR": str(tmp / "dep"),
+            "COMMONS_API_PORT": str(port),
+            "COMMONS_RELAYER_KEY": relayer.key.hex(),
+            "COMMONS_RELAY_MAX_QUEUED": str(args.ballots + 1),
+        }
+        url = f"http://127.0.0.1:{port}"
+        api = subprocess.Popen(
+            [sys.executable, "-m", "api"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp / "api.log", "wb"),
+        )
+        try:
+            for _ in range(300):
+                try:
+                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            head_before = w3.eth.block_number
+            print(
+                f"offering {args.rate:.0f} ballots/s from a separate process ...", file=sys.stderr
+            )
+            lat_file = tmp / "latencies.json"
+            subprocess.run(
+                [sys.executable, "-m", "bench.loadgen", "--url", url, "--input", str(ballots_file),
+                 "--rate", str(args.rate), "--concurrency", str(args.concurrency), "--out", str(lat_file)],
+                check=True,
+            )  # fmt: skip
+            load = json.loads(lat_file.read_text())
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                relay = httpx.get(f"{url}/v1/chain").json()["relay"]
+                if relay.get("counted", 0) + relay.get("rejected", 0) >= args.ballots:
+                    break
+                time.sleep(0.25)
+            db = sqlite3.connect(tmp / "var" / "relay.sqlite")
+            rows = db.execute("SELECT status, updated_at - accepted_at FROM messages").fetchall()
+            db.close()
+        finally:
+            api.terminate()
+            api.wait(30)
+        inclusion = [d for s, d in rows if s == "counted"]
+        tally = list(system.council.functions.tallyOf(proposal).call())
+        txs = sum(
+            len(w3.eth.get_block(n)["transactions"])
+            for n in range(head_before + 1, w3.eth.block_number + 1)
+        )
+
+    acks = load["latencies_ms"]
+    result = {
+        "command": "python -m bench.api_load " + " ".join(sys.argv[1:]),
+        "machine": {"cores": os.cpu_count()},
+        "ballots": args.ballots,
+        "offered_rate_per_s": args.rate,
+        "concurrency": args.concurrency,
+        "accepted": load["accepted"],
+        "errors": load["errors"],
+        "accepted_per_s": round(load["accepted"] / load["seconds"], 1),
+        "ack_ms": {
+            "p50": round(percentile(acks, 50), 2),
+            "p95": round(percentile(acks, 95), 2),
+            "p99": round(percentile(acks, 99), 2),
+            "max": round(max(acks), 2),
+        },
+        "inclusion_s": {
+            "p50": round(percentile(inclusion, 50), 3),
+            "p99": round(percentile(inclusion, 99), 3),
+            "max": round(max(inclusion), 3),
+            "mean": round(statistics.fmean(inclusion), 3),
+        },
+        "counted": len(inclusion),
+        "on_chain_tally": tally,
+        "relay_transactions": txs,
+        "targets": {"accepted_per_s": ">= 1000", "ack_p99_ms": "<= 50", "inclusion_p99_s": "<= 5"},
+    }
+    result["met"] = {
+        "accepted_per_s": result["accepted_per_s"] >= 1000,
+        "ack_p99_ms": result["ack_ms"]["p99"] <= 50,
+        "inclusion_p99_s": result["inclusion_s"]["p99"] <= 5,
+        "all_counted": len(inclusion) == args.ballots == sum(tally),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    md = [
+        "# API load: signed ballots through one API process",
+        "",
+        f"`{result['command']}` on {os.cpu_count()} cores; load generator in a separate process on loopback.",
+        "",
+        "| measure | value | target | met |",
+        "| --- | --- | --- | --- |",
+        f"| accepted ballots/s | {result['accepted_per_s']} | ≥ 1,000 | {result['met']['accepted_per_s']} |",
+        f"| ack latency p50 / p99 / max (ms) | {result['ack_ms']['p50']} / {result['ack_ms']['p99']} / {result['ack_ms']['max']} | p99 ≤ 50 | {result['met']['ack_p99_ms']} |",
+        f"| acceptance → inclusion p50 / p99 / max (s) | {result['inclusion_s']['p50']} / {result['inclusion_s']['p99']} / {result['inclusion_s']['max']} | p99 ≤ 5 | {result['met']['inclusion_p99_s']} |",
+        f"| ballots counted on-chain / sent | {len(inclusion)} / {args.ballots} (tally {tally}) | all | {result['met']['all_counted']} |",
+        f"| relay transactions | {txs} | | |",
+        "",
+    ]
+    args.out.with_suffix(".md").write_text("\n".join(md))
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

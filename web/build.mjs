@@ -1,0 +1,64 @@
+// Builds the page into dist/: one JS bundle (ethers included), one stylesheet, index.html.
+// Everything the page needs at run time is in dist/; nothing is fetched from elsewhere.
+//   node build.mjs            production build
+//   node build.mjs --check    also fail on i18n keys used but not defined
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const root = dirname(fileURLToPath(import.meta.url));
+const src = join(root, "src");
+const dist = join(root, "dist");
+
+function checkI18n() {
+  const dict = readFileSync(join(src, "i18n.ts"), "utf8");
+  const zhBlock = dict.slice(dict.indexOf("const zh = {"), dict.indexOf("const en:"));
+  const defined = new Set([...zhBlock.matchAll(/^\s*"?([\w.]+)"?:\s*"/gm)].map((m) => m[1]));
+  const missing = new Set();
+  const files = readdirSync(src, { recursive: true }).filter((f) => f.endsWith(".ts") && !f.endsWith("i18n.ts"));
+  const namespaces = new Set([...defined].map((k) => k.split(".")[0]));
+  for (const file of files) {
+    const text = readFileSync(join(src, file), "utf8");
+    for (const m of text.matchAll(/\bt\(\s*"([^"]+)"/g)) if (!defined.has(m[1])) missing.add(`${file}: ${m[1]}`);
+    for (const m of text.matchAll(/"([a-z]+\.[A-Za-z.]+)"/g)) {
+      const key = m[1];
+      if (namespaces.has(key.split(".")[0]) && !defined.has(key) && !key.endsWith(".ts")) missing.add(`${file}: ${key}`);
+    }
+  }
+  if (missing.size) {
+    console.error(`i18n keys used but not defined:\n  ${[...missing].join("\n  ")}`);
+    process.exit(1);
+  }
+}
+
+checkI18n();
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+const result = await esbuild.build({
+  entryPoints: { app: join(src, "main.ts") },
+  bundle: true,
+  format: "esm",
+  target: ["chrome109", "firefox115", "safari16"],
+  minify: true,
+  sourcemap: "linked",
+  legalComments: "linked",
+  outdir: dist,
+  metafile: true,
+  logLevel: "warning",
+});
+await esbuild.build({
+  entryPoints: { app: join(src, "styles.css") },
+  bundle: true,
+  minify: true,
+  outdir: dist,
+  logLevel: "warning",
+});
+const hash = (file) => createHash("sha256").update(readFileSync(join(dist, file))).digest("hex").slice(0, 12);
+const html = readFileSync(join(src, "index.html"), "utf8")
+  .replace("__JS_HASH__", hash("app.js"))
+  .replace("__CSS_HASH__", hash("app.css"));
+writeFileSync(join(dist, "index.html"), html);
+const bytes = result.metafile.outputs["dist/app.js"]?.bytes ?? Object.values(result.metafile.outputs)[0].bytes;
+console.log(`web: built dist/ (app.js ${(bytes / 1024).toFixed(0)} KiB)`);

@@ -1,0 +1,250 @@
+// The page: one HTML document, hash routes, Simplified Chinese by default and English on request.
+
+import { api, onConnection, type ChainOut, type Trouble } from "./api";
+import { byId, h, replace } from "./dom";
+import { lang, onLangChange, setLang, t } from "./i18n";
+import { activeAddress, isUnlocked, listKeys, lock, onKeysChanged, setActive } from "./keys";
+import { communities, communityId, setCommunityId } from "./state";
+import { announce, askPassphrase, errorBox, loading, mono } from "./ui";
+import { auditView } from "./views/audit";
+import { committeeView } from "./views/committee";
+import { fundView } from "./views/fund";
+import { keysView } from "./views/keys";
+import { proposalView, proposalsView } from "./views/proposals";
+import { receiptsView } from "./views/receipts";
+import { timebankView } from "./views/timebank";
+
+type View = (params: string[], rerender: () => void) => Promise<HTMLElement>;
+
+const ROUTES: [RegExp, View, string][] = [
+  [/^\/?$/, () => proposalsView(), "nav.proposals"],
+  [/^\/proposals\/(\d+)$/, (p, r) => proposalView(p, r), "nav.proposals"],
+  [/^\/receipts$/, () => receiptsView(), "nav.receipts"],
+  [/^\/timebank$/, (_, r) => timebankView(r), "nav.timebank"],
+  [/^\/committee$/, (_, r) => committeeView(r), "nav.committee"],
+  [/^\/fund$/, () => fundView(), "nav.fund"],
+  [/^\/audit$/, () => auditView(), "nav.audit"],
+  [/^\/keys$/, (_, r) => keysView(r), "nav.keys"],
+];
+const NAV: [string, string][] = [
+  ["#/", "nav.proposals"],
+  ["#/receipts", "nav.receipts"],
+  ["#/timebank", "nav.timebank"],
+  ["#/committee", "nav.committee"],
+  ["#/fund", "nav.fund"],
+  ["#/audit", "nav.audit"],
+  ["#/keys", "nav.keys"],
+];
+
+let generation = 0;
+let lastPath = "";
+let communityIds: number[] = [];
+
+function path(): string {
+  return location.hash.replace(/^#/, "") || "/";
+}
+
+async function render(): Promise<void> {
+  const current = path();
+  const navigated = current !== lastPath;
+  lastPath = current;
+  const mine = ++generation;
+  const main = byId("main");
+  const match = ROUTES.map(([re, view, nav]) => ({ m: re.exec(current), view, nav })).find((r) => r.m);
+  renderHeader(match?.nav ?? "");
+  if (!match || !match.m) {
+    replace(main, h("h1", { tabindex: "-1" }, t("notFound")), h("p", null, h("a", { href: "#/" }, t("prop.back"))));
+    return;
+  }
+  if (navigated) replace(main, loading());
+  main.setAttribute("aria-busy", "true");
+  let content: HTMLElement;
+  try {
+    content = await match.view(match.m.slice(1), () => void refresh());
+  } catch (error) {
+    content = h(
+      "section",
+      { "data-testid": "view-error" },
+      h("h1", { tabindex: "-1" }, t(match.nav)),
+      errorBox(error),
+      h("button", { type: "button", class: "secondary", "data-testid": "retry", onclick: () => void render() }, t("retry")),
+    );
+  }
+  if (mine !== generation) return; // a newer render won
+  main.removeAttribute("aria-busy");
+  replace(main, content);
+  // A counter of finished renders: lets automated checks wait for the page to settle.
+  document.documentElement.dataset.renders = String(Number(document.documentElement.dataset.renders ?? 0) + 1);
+  document.title = `${t(match.nav)} · ${t("app.title")}`;
+  if (navigated) {
+    window.scrollTo(0, 0);
+    (main.querySelector("h1") as HTMLElement | null)?.focus({ preventScroll: true });
+  }
+}
+
+function renderHeader(currentNav: string): void {
+  const keys = listKeys();
+  const active = activeAddress();
+  const keySelect = h(
+    "select",
+    { id: "key-select", "data-testid": "key-select", "aria-label": t("key.activeLabel"), onchange: (e: Event) => setActive((e.target as HTMLSelectElement).value) },
+    keys.length ? keys.map((k) => h("option", { value: k.address, selected: k.address === active }, `${k.label} · ${k.address.slice(0, 8)}…`)) : h("option", { value: "" }, t("key.noneShort")),
+  );
+  const unlocked = active !== null && isUnlocked(active);
+  const communitySelect = h(
+    "select",
+    {
+      id: "community-select",
+      "data-testid": "community-select",
+      "aria-label": t("community.label"),
+      onchange: (e: Event) => {
+        setCommunityId(Number((e.target as HTMLSelectElement).value));
+        void render();
+      },
+    },
+    (communityIds.length ? communityIds : [communityId()]).map((id) => h("option", { value: id, selected: id === communityId() }, t("community.name", { id }))),
+  );
+  replace(
+    byId("top"),
+    h(
+      "div",
+      { class: "bar" },
+      h("a", { class: "brand", href: "#/" }, h("span", { class: "logo", "aria-hidden": "true" }, "⚖"), " ", t("app.title")),
+      h(
+        "div",
+        { class: "tools" },
+        communitySelect,
+        h(
+          "div",
+          { class: "keybar" },
+          keySelect,
+          active
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  class: "small secondary",
+                  "data-testid": unlocked ? "key-lock" : "key-unlock",
+                  onclick: () => (unlocked ? lock(active) : void askPassphrase(active).catch(() => undefined)),
+                },
+                unlocked ? t("key.lock") : t("key.unlock"),
+              )
+            : h("a", { class: "button-link small", href: "#/keys" }, t("key.createShort")),
+          active ? h("code", { class: "sr-only", "data-testid": "active-address" }, active) : null,
+        ),
+        h(
+          "button",
+          { type: "button", class: "small secondary", "data-testid": "lang-toggle", lang: lang() === "zh" ? "en" : "zh-CN", onclick: () => setLang(lang() === "zh" ? "en" : "zh") },
+          lang() === "zh" ? "English" : "中文",
+        ),
+      ),
+    ),
+    h(
+      "nav",
+      { "aria-label": t("nav.label") },
+      h("ul", null, NAV.map(([href, key]) => h("li", null, h("a", { href, "aria-current": key === currentNav ? "page" : undefined }, t(key))))),
+    ),
+  );
+}
+
+function renderFooter(info: ChainOut | null): void {
+  replace(
+    byId("foot"),
+    h("p", null, t("footer.keys")),
+    info
+      ? h(
+          "p",
+          { class: "muted" },
+          t("footer.chain", { id: info.chain_id, head: info.head, indexed: info.indexed_head ?? "—" }),
+          " · ",
+          t("footer.build"),
+          " ",
+          mono(info.build_manifest_hash, 8),
+        )
+      : null,
+  );
+}
+
+function showTrouble(trouble: Trouble): void {
+  const banner = byId("banner");
+  if (!trouble) {
+    banner.hidden = true;
+    banner.dataset.trouble = "";
+    return;
+  }
+  banner.hidden = false;
+  banner.dataset.trouble = trouble;
+  replace(
+    banner,
+    h("strong", null, trouble === "down" ? t("banner.downTitle") : t("banner.chainTitle")),
+    " ",
+    trouble === "down" ? t("banner.down") : t("banner.chain"),
+    " ",
+    h("button", { type: "button", class: "small", "data-testid": "banner-retry", onclick: () => void refresh() }, t("retry")),
+  );
+}
+
+async function refresh(): Promise<void> {
+  try {
+    const info = await api<ChainOut>("/v1/chain");
+    renderFooter(info);
+  } catch {
+    renderFooter(null);
+  }
+  await render();
+}
+
+async function loadCommunities(): Promise<void> {
+  try {
+    communityIds = await communities();
+    if (communityIds.length && !communityIds.includes(communityId())) setCommunityId(communityIds[0] as number);
+  } catch {
+    communityIds = [];
+  }
+}
+
+function skipLink(): void {
+  const skip = byId("skip");
+  skip.addEventListener("click", (e) => {
+    e.preventDefault(); // a plain #main link would be taken for a route
+    byId("main").focus();
+  });
+}
+
+function applyLang(): void {
+  document.documentElement.lang = lang() === "zh" ? "zh-CN" : "en";
+  byId("skip").textContent = t("skip");
+}
+
+async function start(): Promise<void> {
+  applyLang();
+  skipLink();
+  onConnection((trouble) => showTrouble(trouble));
+  onLangChange(() => {
+    applyLang();
+    void refresh();
+  });
+  onKeysChanged(() => void render());
+  document.addEventListener("commons:autolock", () => announce(t("key.autoLocked")));
+  window.addEventListener("hashchange", () => void refresh());
+  await loadCommunities();
+  await refresh();
+  // Keep the head block and the connection banner current while the page is open.
+  setInterval(() => {
+    if (document.visibilityState !== "visible") return;
+    api<ChainOut>("/v1/chain").then(
+      (info) => {
+        renderFooter(info);
+        if (!communityIds.length) void loadCommunities().then(() => renderHeader(currentNavKey()));
+      },
+      () => renderFooter(null),
+    );
+  }, 10_000);
+}
+
+function currentNavKey(): string {
+  const p = path();
+  return ROUTES.find(([re]) => re.test(p))?.[2] ?? "";
+}
+
+void start();

@@ -1,0 +1,301 @@
+// Anyone: proposals with their full text and hash check, live tallies and published results.
+// Residents: vote here (EIP-712 ballot signed in the page).
+
+import { allPages, api, type EventOut, type Page, type ProposalOut, type ReceiptOut } from "../api";
+import { barChart, type Bar } from "../charts";
+import { castBallot, textHash } from "../chain";
+import { h, replace } from "../dom";
+import { t } from "../i18n";
+import { activeAddress } from "../keys";
+import { receipts, saveReceipt, updateStatus } from "../receipts";
+import { communityId } from "../state";
+import { act, badge, bps, errorBox, loading, money, mono, percent, requireWallet, showReceipt, statusLine, track, waitIndexed, when } from "../ui";
+
+export function optionLabel(p: ProposalOut, option: number): string {
+  if (p.kind === "YesNoAbstain") return t(["opt.yes", "opt.no", "opt.abstain"][option] ?? "opt.n", { n: option + 1 });
+  return t("opt.n", { n: option + 1 });
+}
+
+export function title(p: ProposalOut): string {
+  const first = (p.text ?? "").split(/\r?\n/)[0]?.trim() ?? "";
+  if (!first) return t("prop.untitled", { id: p.id });
+  return first.length > 90 ? `${first.slice(0, 88)}…` : first;
+}
+
+function stateBadge(p: ProposalOut): HTMLElement {
+  const tone = { Pending: "neutral", Open: "info", Closed: "warn", Finalized: "neutral" }[p.state];
+  return badge(t(`state.${p.state}`), tone, "proposal-state");
+}
+
+function outcomeBadge(p: ProposalOut): HTMLElement | null {
+  if (p.outcome === "None") return null;
+  const tone = { Passed: "good", Rejected: "bad", NoQuorum: "warn", None: "neutral" }[p.outcome];
+  return badge(t(`outcome.${p.outcome}`), tone, "proposal-outcome");
+}
+
+function tallyBars(p: ProposalOut): Bar[] {
+  const tones: Bar["tone"][] = p.kind === "YesNoAbstain" ? ["yes", "no", "abstain"] : [];
+  return p.tally.map((votes, i) => ({
+    label: optionLabel(p, i),
+    value: votes,
+    tone: p.outcome === "Passed" && p.winning_option === i ? "win" : (tones[i] ?? "neutral"),
+    text: `${votes} (${percent(votes, p.turnout)})`,
+  }));
+}
+
+export function resultCharts(p: ProposalOut): HTMLElement {
+  const quorumVotes = Math.ceil((p.quorum_bps * p.roll_size) / 10_000);
+  return h(
+    "div",
+    { class: "charts" },
+    barChart(tallyBars(p), { title: t("prop.tallyTitle", { id: p.id }), testid: "tally-chart" }),
+    barChart(
+      [{ label: t("prop.turnout"), value: p.turnout, tone: "in", text: `${p.turnout} / ${p.roll_size} (${percent(p.turnout, p.roll_size)})` }],
+      {
+        title: t("prop.turnoutTitle"),
+        max: p.roll_size,
+        marker: { value: quorumVotes, label: t("prop.quorumMark", { q: bps(p.quorum_bps) }) },
+        testid: "turnout-chart",
+      },
+    ),
+  );
+}
+
+function card(p: ProposalOut): HTMLElement {
+  return h(
+    "article",
+    { class: "card", "data-testid": "proposal-card", "data-id": p.id },
+    h(
+      "header",
+      { class: "card-head" },
+      h("h3", null, h("a", { href: `#/proposals/${p.id}` }, `#${p.id} · ${title(p)}`)),
+      h("div", { class: "badges" }, stateBadge(p), outcomeBadge(p)),
+    ),
+    h(
+      "p",
+      { class: "muted" },
+      p.state === "Open" || p.state === "Pending" ? t("prop.closesAt", { when: when(p.closes_at) }) : t("prop.closedAt", { when: when(p.closes_at) }),
+      " · ",
+      t("prop.turnoutLine", { n: p.turnout, of: p.roll_size, pct: percent(p.turnout, p.roll_size) }),
+      p.budget_amount ? [" · ", t("prop.budget"), " ", money(p.budget_amount, p.budget_currency)] : null,
+    ),
+    resultCharts(p),
+    h("p", null, h("a", { href: `#/proposals/${p.id}`, class: "button-link" }, p.state === "Open" ? t("prop.readAndVote") : t("prop.read"))),
+  );
+}
+
+export async function proposalsView(): Promise<HTMLElement> {
+  const id = communityId();
+  const page = await api<Page<ProposalOut>>(`/v1/proposals?community=${id}&limit=100`);
+  const open = page.items.filter((p) => p.state === "Open" || p.state === "Pending");
+  const done = page.items.filter((p) => !(p.state === "Open" || p.state === "Pending"));
+  return h(
+    "section",
+    { "data-testid": "proposal-list" },
+    h("h1", { tabindex: "-1" }, t("prop.heading")),
+    h("p", { class: "lead" }, t("prop.intro")),
+    h("h2", null, t("prop.open"), " ", badge(String(open.length))),
+    open.length ? open.map(card) : h("p", { class: "muted" }, t("prop.noneOpen")),
+    h("h2", null, t("prop.results"), " ", badge(String(done.length))),
+    done.length ? done.map(card) : h("p", { class: "muted" }, t("prop.noneDone")),
+  );
+}
+
+function textCheck(p: ProposalOut): HTMLElement {
+  if (p.text === null) {
+    return h("p", { class: "notice", "data-testid": "text-check", "data-ok": "unknown" }, t("prop.noText"), " ", mono(p.text_hash, 10));
+  }
+  const local = textHash(p.text);
+  const ok = local === p.text_hash.toLowerCase() && p.text_matches === true;
+  return h(
+    "div",
+    { class: `check ${ok ? "check-ok" : "check-bad"}`, "data-testid": "text-check", "data-ok": String(ok) },
+    h("p", null, h("strong", null, ok ? `✓ ${t("prop.textOk")}` : `✗ ${t("prop.textBad")}`)),
+    h(
+      "ul",
+      null,
+      h("li", null, t("prop.hashOnChain"), " ", mono(p.text_hash, 10)),
+      h("li", null, t("prop.hashBrowser"), " ", mono(local, 10), " ", local === p.text_hash.toLowerCase() ? "✓" : "✗"),
+      h("li", null, t("prop.hashApi"), " ", p.text_matches ? "✓" : "✗"),
+    ),
+  );
+}
+
+// The outcome of the vote just cast, shown once after the view is redrawn with the new tally.
+let voteFlash: { proposalId: number; receipt: ReceiptOut } | null = null;
+
+function votePanel(p: ProposalOut, rerender: () => void): HTMLElement {
+  const me = activeAddress();
+  const mine = me ? receipts().find((r) => r.proposalId === p.id && r.voter === me && r.status !== "rejected") : undefined;
+  const flashed = voteFlash?.proposalId === p.id ? voteFlash : null;
+  voteFlash = null;
+  const line = statusLine("vote-status");
+  if (flashed) showReceipt(line, flashed.receipt);
+  const options = Array.from({ length: p.option_count }, (_, i) =>
+    h(
+      "label",
+      { class: "option" },
+      h("input", { type: "radio", name: "option", value: String(i), "data-testid": `vote-option-${i}`, required: true }),
+      " ",
+      optionLabel(p, i),
+    ),
+  );
+  const button = h("button", { type: "submit", "data-testid": "vote-submit" }, t("vote.sign"));
+  const form = h(
+    "form",
+    {
+      class: "vote",
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        const choice = (form.querySelector("input[name=option]:checked") as HTMLInputElement | null)?.value;
+        if (choice === undefined) return;
+        void act(button, line, async () => {
+          const wallet = await requireWallet();
+          const option = Number(choice);
+          const { receipt, digest } = await castBallot(wallet, p.id, option);
+          saveReceipt({
+            id: receipt.id,
+            proposalId: p.id,
+            communityId: p.community_id,
+            voter: wallet.address,
+            option,
+            label: optionLabel(p, option),
+            digest,
+            acceptedAt: receipt.accepted_at,
+            status: receipt.status,
+          });
+          const final = await track(receipt, line);
+          updateStatus(final.id, final.status);
+          if (final.status === "counted") {
+            await waitIndexed(final.block);
+            voteFlash = { proposalId: p.id, receipt: final };
+            rerender();
+          }
+          return undefined;
+        });
+      },
+    },
+    h("fieldset", null, h("legend", null, t("vote.choose")), options),
+    h("p", { class: "hint" }, t("vote.privacy")),
+    me ? h("p", null, t("vote.as"), " ", mono(me)) : h("p", { class: "notice" }, t("vote.needKey"), " ", h("a", { href: "#/keys" }, t("nav.keys"))),
+    h("div", { class: "row" }, button),
+    line,
+  );
+  return h(
+    "section",
+    { class: "panel", "aria-labelledby": "vote-h" },
+    h("h2", { id: "vote-h" }, t("vote.heading")),
+    mine
+      ? h(
+          "div",
+          { class: flashed ? "flash" : "notice", "data-testid": "already-voted" },
+          h("p", null, t("vote.already", { option: optionLabel(p, mine.option) }), " ", h("a", { href: "#/receipts" }, t("nav.receipts"))),
+          flashed ? line : null,
+        )
+      : form,
+  );
+}
+
+async function milestones(p: ProposalOut): Promise<HTMLElement | null> {
+  if (p.milestone_count === 0) return null;
+  const events = await allPages<EventOut>(`/v1/proposals/${p.id}/milestones`);
+  return h(
+    "section",
+    { class: "panel", "data-testid": "milestones" },
+    h("h2", null, t("ms.heading"), " ", badge(t(`exec.${p.execution}`), p.execution === "Completed" ? "good" : "info")),
+    h(
+      "ol",
+      null,
+      events.map((e) =>
+        h(
+          "li",
+          null,
+          t("ms.evidence"),
+          " ",
+          mono(String(e.args.evidenceHash), 10),
+          " · ",
+          t(Number(e.args.status) === 2 ? "exec.Completed" : "exec.InProgress"),
+          " · ",
+          t("receipt.block"),
+          " ",
+          String(e.block),
+        ),
+      ),
+    ),
+  );
+}
+
+async function ballots(p: ProposalOut): Promise<HTMLElement> {
+  const page = await api<Page<EventOut>>(`/v1/proposals/${p.id}/ballots?limit=200`);
+  return h(
+    "details",
+    { class: "panel" },
+    h("summary", null, t("ballots.heading", { n: page.total })),
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        null,
+        h("thead", null, h("tr", null, h("th", { scope: "col" }, t("ballots.voter")), h("th", { scope: "col" }, t("ballots.option")), h("th", { scope: "col" }, t("ballots.digest")), h("th", { scope: "col" }, t("receipt.block")))),
+        h(
+          "tbody",
+          null,
+          page.items.map((e) =>
+            h("tr", null, h("td", null, mono(String(e.args.voter))), h("td", null, optionLabel(p, Number(e.args.option))), h("td", null, mono(String(e.args.digest), 8)), h("td", null, String(e.block))),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+export async function proposalView(params: string[], rerender: () => void): Promise<HTMLElement> {
+  const id = Number(params[0]);
+  const p = await api<ProposalOut>(`/v1/proposals/${id}`);
+  const extra = h("div", null, loading());
+  void Promise.all([milestones(p), ballots(p)])
+    .then(([m, b]) => replace(extra, m, b))
+    .catch((error) => replace(extra, errorBox(error)));
+  return h(
+    "section",
+    { "data-testid": "proposal-detail", "data-id": p.id },
+    h("p", null, h("a", { href: "#/" }, `← ${t("prop.back")}`)),
+    h("h1", { tabindex: "-1" }, t("prop.detailHeading", { id: p.id })),
+    h("div", { class: "badges" }, stateBadge(p), outcomeBadge(p)),
+    h(
+      "section",
+      { class: "panel", "aria-labelledby": "text-h" },
+      h("h2", { id: "text-h" }, t("prop.fullText")),
+      p.text !== null ? h("div", { class: "fulltext", "data-testid": "proposal-text", lang: "" }, p.text) : null,
+      textCheck(p),
+    ),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", null, t("prop.proposer")),
+      h("dd", null, mono(p.proposer)),
+      h("dt", null, t("prop.opens")),
+      h("dd", null, when(p.opens_at)),
+      h("dt", null, t("prop.closes")),
+      h("dd", null, when(p.closes_at)),
+      h("dt", null, t("prop.quorum")),
+      h("dd", null, bps(p.quorum_bps)),
+      h("dt", null, t("prop.threshold")),
+      h("dd", null, bps(p.threshold_bps)),
+      h("dt", null, t("prop.budget")),
+      h("dd", null, p.budget_amount ? money(p.budget_amount, p.budget_currency) : t("prop.noBudget")),
+      h("dt", null, t("prop.roll")),
+      h("dd", null, t("prop.rollLine", { v: p.roll_version, n: p.roll_size })),
+    ),
+    p.state === "Open" ? votePanel(p, rerender) : null,
+    h(
+      "section",
+      { class: "panel", "aria-labelledby": "res-h" },
+      h("h2", { id: "res-h" }, p.state === "Finalized" ? t("prop.published") : t("prop.live")),
+      p.state === "Finalized" ? h("p", { "data-testid": "result-line" }, t(`outcome.long.${p.outcome}`, { option: optionLabel(p, p.winning_option) })) : null,
+      resultCharts(p),
+    ),
+    extra,
+  );
+}

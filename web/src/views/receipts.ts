@@ -1,0 +1,97 @@
+// "My ballot is on-chain and counted": re-check each stored receipt three ways — the relay's
+// receipt says counted with the digest this page computed, and the chain's BallotCast event for
+// this voter carries the same digest.
+
+import { allPages, api, type EventOut, type ReceiptOut } from "../api";
+import { ballotDigest, chain } from "../chain";
+import { h, replace } from "../dom";
+import { t, tOr } from "../i18n";
+import { receipts, updateStatus, type BallotReceipt } from "../receipts";
+import { act, badge, mono, statusLine, when } from "../ui";
+
+interface Check {
+  label: string;
+  ok: boolean;
+  detail?: string;
+}
+
+async function verify(r: BallotReceipt): Promise<{ ok: boolean; checks: Check[]; block?: number; tx?: string }> {
+  const c = await chain();
+  const expected = ballotDigest(c, r.proposalId, r.voter, r.option).toLowerCase();
+  const remote = await api<ReceiptOut>(`/v1/receipts/${r.id}`);
+  updateStatus(r.id, remote.status);
+  const ballots = await allPages<EventOut>(`/v1/proposals/${r.proposalId}/ballots`);
+  const mine = ballots.find((e) => String(e.args.voter).toLowerCase() === r.voter.toLowerCase());
+  const checks: Check[] = [
+    { label: t("check.digestLocal"), ok: expected === r.digest.toLowerCase() },
+    { label: t("check.counted"), ok: remote.status === "counted", detail: remote.status === "counted" ? undefined : t(`receipt.status.${remote.status}`) },
+    { label: t("check.receiptDigest"), ok: (remote.detail ?? "").toLowerCase() === expected },
+    { label: t("check.onChain"), ok: mine !== undefined, detail: mine ? t("check.inBlock", { block: mine.block }) : undefined },
+    {
+      label: t("check.chainDigest"),
+      ok: mine !== undefined && String(mine.args.digest).toLowerCase() === expected && Number(mine.args.option) === r.option,
+    },
+  ];
+  return { ok: checks.every((x) => x.ok), checks, block: mine?.block, tx: mine?.tx_hash };
+}
+
+function row(r: BallotReceipt): HTMLElement {
+  const line = statusLine("receipt-check-status");
+  const button = h("button", { type: "button", class: "secondary", "data-testid": "receipt-recheck" }, t("receipts.recheck"));
+  button.addEventListener("click", () => {
+    void act(button, line, async () => {
+      const result = await verify(r);
+      line.dataset.status = result.ok ? "ok" : "bad";
+      return h(
+        "div",
+        { class: `check ${result.ok ? "check-ok" : "check-bad"}`, "data-testid": "receipt-verdict", "data-ok": String(result.ok) },
+        h("p", null, h("strong", null, result.ok ? `✓ ${t("receipts.verdictOk")}` : `✗ ${t("receipts.verdictBad")}`)),
+        h(
+          "ul",
+          null,
+          result.checks.map((c) => h("li", null, c.ok ? "✓ " : "✗ ", c.label, c.detail ? ` (${c.detail})` : "")),
+        ),
+        result.tx ? h("p", { class: "muted" }, t("receipts.tx"), " ", mono(result.tx, 10)) : null,
+      );
+    });
+  });
+  return h(
+    "article",
+    { class: "card", "data-testid": "receipt-card", "data-receipt": r.id },
+    h(
+      "header",
+      { class: "card-head" },
+      h("h3", null, h("a", { href: `#/proposals/${r.proposalId}` }, t("receipts.for", { id: r.proposalId }))),
+      badge(tOr(`receipt.status.${r.status}`, r.status), r.status === "counted" ? "good" : r.status === "rejected" ? "bad" : "info"),
+    ),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", null, t("receipts.option")),
+      h("dd", null, r.label ? `${r.label} (${r.option})` : String(r.option)),
+      h("dt", null, t("receipts.voter")),
+      h("dd", null, mono(r.voter)),
+      h("dt", null, t("receipt.id")),
+      h("dd", null, mono(r.id, 10)),
+      h("dt", null, t("ballots.digest")),
+      h("dd", null, mono(r.digest, 10)),
+      h("dt", null, t("receipts.accepted")),
+      h("dd", null, when(r.acceptedAt)),
+    ),
+    h("div", { class: "row" }, button),
+    line,
+  );
+}
+
+export async function receiptsView(): Promise<HTMLElement> {
+  const all = receipts();
+  const list = h("div", null);
+  replace(list, all.length ? all.map(row) : h("p", { class: "muted" }, t("receipts.none")));
+  return h(
+    "section",
+    { "data-testid": "receipts" },
+    h("h1", { tabindex: "-1" }, t("receipts.heading")),
+    h("p", { class: "lead" }, t("receipts.intro")),
+    list,
+  );
+}

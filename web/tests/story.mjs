@@ -1,0 +1,524 @@
+// The page end to end, in a real browser (Debian's Chromium, headless), against a real API:
+// a resident creates a key and votes, checks the receipt; committee members open a proposal,
+// publish the result, fund it and pay it out with two approvals; the fund trail shows it.
+// Screenshots of every step go to --out. No secret may leave the browser: every request the
+// page makes is recorded and searched for the private keys and passphrases used.
+//
+//   node web/tests/story.mjs --base-url URL --out DIR --seed seed.json
+//
+// seed.json (written by tests/e2e/test_web.py): community, contractor address, committee keys
+// (chair as a keystore file, treasurer and secretary as raw keys).
+//
+// Steps that need the chain's operator talk to the caller over stdio: the story prints one JSON
+// line {"event": "need", "need": NAME, ...} and waits for one line back on stdin ("ok" or JSON).
+// Needs: "roll" (put `address` on the roll), "close-voting" (advance chain time past voting),
+// "stop-api". Everything else the story prints on stdout is one JSON line per event; the last is
+// {"event": "done", ...}. Logs go to stderr. Exit status 0 only if every step passed.
+
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { Wallet } from "ethers";
+import { chromium } from "playwright-core";
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((pairs, arg, i, all) => {
+    if (arg.startsWith("--")) pairs.push([arg.slice(2), all[i + 1]?.startsWith("--") ? "true" : (all[i + 1] ?? "true")]);
+    return pairs;
+  }, []),
+);
+const BASE = (args["base-url"] ?? "http://127.0.0.1:8000").replace(/\/$/, "");
+const OUT = resolve(args.out ?? "test-artifacts/web");
+const SEED = args.seed ? JSON.parse(readFileSync(args.seed, "utf8")) : null;
+const AXE = readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+const CHROMIUM = args.chromium ?? process.env.CHROMIUM ?? "/usr/bin/chromium";
+const TIMEOUT = Number(args.timeout ?? 60_000);
+const RESIDENT_PASS = "resident passphrase 居民口令";
+const COMMITTEE_PASS = "committee passphrase 委员";
+const EXPORT_PASS = "keystore backup password";
+
+mkdirSync(OUT, { recursive: true });
+const log = (...parts) => process.stderr.write(`[story ${new Date().toISOString().slice(11, 23)}] ${parts.join(" ")}\n`);
+const emit = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
+
+const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+async function need(name, extra = {}) {
+  emit({ event: "need", need: name, ...extra });
+  const { value, done } = await stdinLines.next();
+  if (done) throw new Error(`no answer on stdin for need ${name}`);
+  const answer = value.trim();
+  if (answer !== "ok" && !answer.startsWith("{")) throw new Error(`caller refused need ${name}: ${answer}`);
+  return answer === "ok" ? {} : JSON.parse(answer);
+}
+
+const result = { ok: false, base: BASE, steps: [], screenshots: [], requests: 0, external: [], leaks: [], a11y: {} };
+const requests = [];
+let page;
+let shotNo = 0;
+
+async function shot(name) {
+  shotNo += 1;
+  const file = `${String(shotNo).padStart(2, "0")}-${name}.png`;
+  await page.screenshot({ path: join(OUT, file), fullPage: true });
+  result.screenshots.push(file);
+  return file;
+}
+
+async function step(name, work) {
+  const started = Date.now();
+  log(`step ${name}`);
+  try {
+    const detail = await work();
+    result.steps.push({ name, ok: true, ms: Date.now() - started, ...(detail ?? {}) });
+    emit({ event: "step", name, ok: true, ms: Date.now() - started });
+  } catch (error) {
+    result.steps.push({ name, ok: false, ms: Date.now() - started, error: String(error?.stack ?? error) });
+    emit({ event: "step", name, ok: false, error: String(error?.message ?? error) });
+    try {
+      await page.screenshot({ path: join(OUT, `FAILED-${name}.png`), fullPage: true });
+    } catch {
+      // the page itself may be gone
+    }
+    throw error;
+  }
+}
+
+/** axe-core's WCAG 2.1 A/AA and best-practice rules on the current view; any violation fails. */
+async function accessible(name) {
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(AXE);
+  const report = await page.evaluate(() =>
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } }),
+  );
+  const violations = report.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
+  result.a11y[name] = { passes: report.passes.length, violations };
+  expect(violations.length === 0, `accessibility of ${name}: ${JSON.stringify(violations)}`);
+}
+
+function expect(condition, message) {
+  if (!condition) throw new Error(`expectation failed: ${message}`);
+}
+
+const tid = (id) => `[data-testid="${id}"]`;
+
+/** Do `action`, then wait until the page has finished drawing the view it causes. */
+async function settled(action) {
+  const before = await page.evaluate(() => Number(document.documentElement.dataset.renders ?? 0));
+  await action();
+  await page.waitForFunction((b) => Number(document.documentElement.dataset.renders ?? 0) > b, before);
+}
+
+async function go(hash) {
+  await settled(() =>
+    page.evaluate((h) => {
+      if (location.hash === h) window.dispatchEvent(new HashChangeEvent("hashchange"));
+      else location.hash = h;
+    }, hash),
+  );
+}
+
+async function useKey(address) {
+  await settled(() => page.selectOption(tid("key-select"), address));
+  await page.waitForFunction((a) => document.querySelector('[data-testid="active-address"]')?.textContent === a, address);
+}
+
+/** Wait for a committee action's success flash; fail fast with the page's error if it refused. */
+async function committeeOutcome(action, statusTestid) {
+  const ok = page.locator(`${tid("flash")}[data-action="${action}"]`);
+  const bad = page.locator(`${tid(statusTestid)}[data-status="error"]`);
+  await ok.or(bad).first().waitFor({ timeout: TIMEOUT });
+  if (await bad.count()) throw new Error(`${action} refused: ${await bad.first().innerText()}`);
+  return ok;
+}
+
+async function importRaw(key, label) {
+  await go("#/keys");
+  await page.fill(tid("import-raw-key"), key);
+  await page.fill(tid("import-raw-label"), label);
+  await page.fill(tid("import-raw-passphrase"), COMMITTEE_PASS);
+  await page.fill(tid("import-raw-confirm"), COMMITTEE_PASS);
+  await page.click(tid("import-raw-submit"));
+  const address = new Wallet(key).address;
+  await page.locator(`${tid("key-card")}[data-address="${address}"]`).waitFor({ timeout: TIMEOUT });
+  return address;
+}
+
+async function main() {
+  const profile = mkdtempSync(join(tmpdir(), "commons-web-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+    locale: "zh-CN",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
+  });
+  context.setDefaultTimeout(TIMEOUT);
+  page = context.pages()[0] ?? (await context.newPage());
+  const consoleErrors = [];
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error") consoleErrors.push(m.text());
+  });
+  context.on("request", (r) => {
+    requests.push({ url: r.url(), method: r.method(), headers: r.headers(), body: r.postData() ?? "" });
+  });
+
+  const state = {};
+  try {
+    await step("home", async () => {
+      await page.goto(`${BASE}/#/`);
+      await page.locator(tid("proposal-card")).first().waitFor();
+      expect((await page.getAttribute("html", "lang")) === "zh-CN", "the page opens in Simplified Chinese");
+      expect((await page.locator("h1").innerText()).includes("提案"), "a Chinese heading");
+      await accessible("home");
+      await shot("home-zh");
+    });
+
+    await step("resident-creates-key", async () => {
+      await go("#/keys");
+      await page.fill(tid("create-label"), "我的居民密钥");
+      await page.fill(tid("create-passphrase"), RESIDENT_PASS);
+      await page.fill(tid("create-confirm"), RESIDENT_PASS);
+      await page.click(tid("create-submit"));
+      await page.locator(tid("key-card")).first().waitFor();
+      state.resident = await page.locator(tid("active-address")).textContent();
+      expect(/^0x[0-9a-fA-F]{40}$/.test(state.resident), "the page shows the new address");
+      // Back it up as a standard keystore; the story decrypts it to learn the key it must
+      // never see in a request.
+      const card = page.locator(`${tid("key-card")}[data-address="${state.resident}"]`);
+      await card.locator("summary").click();
+      await card.locator(tid("export-password")).fill(EXPORT_PASS);
+      const [download] = await Promise.all([page.waitForEvent("download"), card.locator(tid("export-keystore")).click()]);
+      const file = join(OUT, "resident-keystore.json");
+      await download.saveAs(file);
+      const wallet = await Wallet.fromEncryptedJson(readFileSync(file, "utf8"), EXPORT_PASS);
+      expect(wallet.address === state.resident, "the exported keystore holds the created key");
+      state.residentKey = wallet.privateKey;
+      rmSync(file);
+      await accessible("keys");
+      await shot("resident-key-created");
+      return { address: state.resident };
+    });
+
+    await step("registrar-adds-resident", async () => {
+      await need("roll", { address: state.resident });
+    });
+
+    await step("committee-imports-keys", async () => {
+      await go("#/keys");
+      await page.setInputFiles(tid("import-file"), SEED.chair.keystore);
+      await page.fill(tid("import-file-password"), SEED.chair.password);
+      await page.fill(tid("import-file-label"), "主任（委员会）");
+      await page.fill(tid("import-file-passphrase"), COMMITTEE_PASS);
+      await page.fill(tid("import-file-confirm"), COMMITTEE_PASS);
+      await page.click(tid("import-file-submit"));
+      await page.locator(`${tid("key-card")}[data-address="${SEED.chair.address}"]`).waitFor();
+      expect((await importRaw(SEED.treasurer.key, "会计（委员会）")) === SEED.treasurer.address, "treasurer imported");
+      expect((await importRaw(SEED.secretary.key, "秘书（委员会）")) === SEED.secretary.address, "secretary imported");
+      await useKey(state.resident);
+      await page.locator(`${tid("key-card")}[data-address="${state.resident}"] .badge-info`).first().waitFor();
+      await shot("keys");
+    });
+
+    await step("committee-opens-proposal", async () => {
+      await useKey(SEED.chair.address);
+      await go("#/committee");
+      await page.locator(`${tid("cm-standing")}[data-committee="true"]`).waitFor();
+      state.text = "在3号楼后面的空地上建一个社区菜园，由时间银行志愿者照料。\n预算：1,000.00 元（工具与种子）。";
+      await page.fill(tid("op-text"), state.text);
+      await page.fill(tid("op-period"), "10");
+      await page.selectOption(tid("op-unit"), "minutes");
+      await page.fill(tid("op-quorum"), "5");
+      await page.fill(tid("op-threshold"), "50");
+      await page.fill(tid("op-budget"), "1000.00");
+      await page.fill(tid("op-currency"), "CNY");
+      await page.click(tid("op-submit"));
+      await committeeOutcome("open", "op-status");
+      state.proposal = Number(await page.getAttribute(tid("op-proposal-link"), "data-id"));
+      expect(state.proposal > 0, "the new proposal's id is shown");
+      await shot("proposal-opened");
+      return { proposal: state.proposal };
+    });
+
+    await step("resident-votes", async () => {
+      await useKey(state.resident);
+      await go(`#/proposals/${state.proposal}`);
+      await page.locator(`${tid("text-check")}[data-ok="true"]`).waitFor();
+      expect((await page.locator(tid("proposal-text")).innerText()).trim() === state.text, "the full text is shown");
+      await page.check(tid("vote-option-0"));
+      await page.click(tid("vote-submit"));
+      const counted = page.locator(`${tid("already-voted")} ${tid("vote-status")}[data-status="counted"]`);
+      const failed = page.locator(`${tid("vote-status")}[data-status="rejected"], ${tid("vote-status")}[data-status="error"]`);
+      await counted.or(failed).first().waitFor();
+      if (await failed.count()) throw new Error(`ballot not counted: ${await failed.first().innerText()}`);
+      // The page redraws the live tally with the ballot in it.
+      await page.locator(`${tid("tally-chart")}[aria-label*="1 (100"]`).waitFor();
+      await accessible("proposal");
+      await shot("resident-voted");
+    });
+
+    await step("resident-checks-receipt", async () => {
+      await go("#/receipts");
+      const card = page.locator(tid("receipt-card")).first();
+      await card.locator(tid("receipt-recheck")).click();
+      const verdict = card.locator(tid("receipt-verdict"));
+      await verdict.waitFor();
+      expect((await verdict.getAttribute("data-ok")) === "true", `receipt verified: ${await verdict.innerText()}`);
+      await accessible("receipts");
+      await shot("receipt-checked");
+    });
+
+    await step("result-refused-while-voting", async () => {
+      await useKey(SEED.secretary.address);
+      await go("#/committee");
+      await page.selectOption(tid("fin-proposal"), String(state.proposal));
+      await page.click(tid("fin-submit"));
+      const error = page.locator(`${tid("fin-status")}[data-status="error"]`);
+      await error.waitFor();
+      const text = await error.innerText();
+      expect(text.includes("VotingNotClosed") && text.includes("投票尚未结束"), `refused with the rule, in Chinese: ${text}`);
+      await shot("result-refused-while-voting");
+    });
+
+    await step("voting-closes", async () => {
+      await need("close-voting", { proposal: state.proposal });
+    });
+
+    await step("committee-publishes-result", async () => {
+      await go("#/committee");
+      await page.selectOption(tid("fin-proposal"), String(state.proposal));
+      await page.click(tid("fin-submit"));
+      await committeeOutcome("finalize", "fin-status");
+      expect((await page.getAttribute(tid("fin-outcome"), "data-outcome")) === "Passed", "the proposal passed");
+      await go(`#/proposals/${state.proposal}`);
+      await page.locator(`${tid("proposal-outcome")}`).waitFor();
+      await page.locator(tid("tally-chart")).waitFor();
+      await shot("result-published");
+    });
+
+    await step("treasurer-opens-grant-and-requests-payout", async () => {
+      await useKey(SEED.treasurer.address);
+      await go("#/committee");
+      await page.selectOption(tid("grant-proposal"), String(state.proposal));
+      await page.click(tid("grant-submit"));
+      await committeeOutcome("grant", "grant-status");
+      await page.selectOption(tid("pay-proposal"), String(state.proposal));
+      await page.fill(tid("pay-recipient"), SEED.contractor);
+      await page.fill(tid("pay-amount"), "600.00");
+      await page.fill(tid("pay-purpose"), "购买菜园工具与种子");
+      await page.fill(tid("pay-invoice"), "发票 2026-0117，园艺用品店");
+      await page.click(tid("pay-submit"));
+      await committeeOutcome("request", "pay-status");
+      state.request = Number(await page.getAttribute(tid("pay-request-id"), "data-id"));
+      expect(state.request > 0, "the payout request id is shown");
+      const row = page.locator(`${tid("payout-row")}[data-id="${state.request}"]`);
+      await row.waitFor();
+      expect((await row.locator(tid("payout-approve")).count()) === 0, "the requester is not offered to approve their own payout");
+      return { request: state.request };
+    });
+
+    for (const [who, member] of [
+      ["chair", SEED.chair],
+      ["secretary", SEED.secretary],
+    ]) {
+      await step(`${who}-approves-payout`, async () => {
+        await useKey(member.address);
+        await go("#/committee");
+        const row = page.locator(`${tid("payout-row")}[data-id="${state.request}"]`);
+        await row.locator(tid("payout-approve")).click();
+        await committeeOutcome("approve", "payout-status");
+      });
+    }
+
+    await step("payout-executed", async () => {
+      const row = page.locator(`${tid("payout-row")}[data-id="${state.request}"]`);
+      await row.waitFor();
+      expect((await row.getAttribute("data-approvals")) === "2", "two approvals recorded");
+      await shot("payout-approved-by-two");
+      await row.locator(tid("payout-execute")).click();
+      await committeeOutcome("execute", "payout-status");
+      await page.locator(`${tid("payout-row")}[data-id="${state.request}"][data-status="Executed"]`).waitFor();
+      await accessible("committee");
+    });
+
+    await step("milestone-recorded", async () => {
+      await page.selectOption(tid("ms-proposal"), String(state.proposal));
+      await page.fill(tid("ms-evidence"), "菜园已开垦，工具入库，照片见居委会公告栏");
+      await page.click(tid("ms-submit"));
+      await committeeOutcome("milestone", "ms-status");
+      await shot("committee-done");
+    });
+
+    await step("fund-trail-shows-payout", async () => {
+      await go("#/fund");
+      const row = page.locator(`${tid("trail-table")} tr[data-step="PayoutExecuted"][data-request="${state.request}"]`);
+      await row.waitFor();
+      expect((await row.getAttribute("data-amount")) === "60000", "60,000 fen (600.00 CNY) paid");
+      await page.locator(tid("trail-chart")).waitFor();
+      const href = await page.getAttribute(tid("trail-csv"), "href");
+      const csv = await page.evaluate((u) => fetch(u).then((r) => r.text()), href);
+      const line = csv.split("\n").find((l) => l.includes("PayoutExecuted") && l.split(",").includes(String(state.request)));
+      expect(line?.includes("60000"), `the CSV has the executed payout: ${line}`);
+      await accessible("fund");
+      await shot("fund-trail");
+    });
+
+    await step("time-bank-service-logged-and-confirmed", async () => {
+      await useKey(state.resident);
+      await go("#/timebank");
+      await page.fill(tid("svc-recipient"), SEED.chair.address);
+      await page.fill(tid("svc-minutes"), "30");
+      await page.selectOption(tid("svc-category"), "CARE");
+      await page.fill(tid("svc-note"), "陪主任的母亲去医院复诊");
+      await page.click(tid("svc-log-submit"));
+      await page.locator(`${tid("svc-log-status")}[data-status="logged"], ${tid("svc-log-status")}[data-status="error"]`).waitFor();
+      expect((await page.getAttribute(tid("svc-log-status"), "data-status")) === "logged", await page.locator(tid("svc-log-status")).innerText());
+      await useKey(SEED.chair.address);
+      await go("#/timebank");
+      const before = Number(await page.getAttribute(tid("tb-balance"), "data-minutes"));
+      const card = page.locator(tid("svc-pending")).first();
+      await card.waitFor();
+      await shot("time-bank-to-confirm");
+      await card.locator(tid("svc-confirm")).click();
+      await page.locator(`${tid("tb-balance")}[data-minutes="${before - 30}"]`).waitFor();
+      await useKey(state.resident);
+      await page.locator(`${tid("tb-balance")}[data-minutes="30"]`).waitFor();
+      await page.locator(tid("svc-pending-list")).waitFor();
+      await page.locator(tid("svc-records")).waitFor();
+      await accessible("time-bank");
+      await shot("time-bank");
+    });
+
+    await step("audit-report", async () => {
+      await go("#/audit");
+      await page.locator(`${tid("audit-missing")}, ${tid("audit-verification")}`).first().waitFor();
+      const missing = await page.locator(tid("audit-missing")).count();
+      await shot("audit");
+      return { audit: missing ? "missing" : "shown" };
+    });
+
+    await step("english", async () => {
+      await page.click(tid("lang-toggle"));
+      await page.waitForFunction(() => document.documentElement.lang === "en");
+      await go("#/");
+      await page.locator(tid("proposal-card")).first().waitFor();
+      expect((await page.locator("h1").innerText()).includes("Proposals"), "an English heading");
+      await shot("home-en");
+      await page.reload();
+      await page.locator(tid("proposal-card")).first().waitFor();
+      expect((await page.getAttribute("html", "lang")) === "en", "the language choice survives a reload");
+      await go(`#/proposals/${state.proposal}`);
+      await page.locator(tid("result-line")).waitFor();
+      await accessible("proposal-en");
+      await shot("proposal-en");
+      await page.click(tid("lang-toggle"));
+      await page.waitForFunction(() => document.documentElement.lang === "zh-CN");
+    });
+
+    await step("phone", async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await go(`#/proposals/${state.proposal}`);
+      await page.locator(tid("tally-chart")).waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow <= 1, `no sideways scrolling on a phone (overflow ${overflow}px)`);
+      await accessible("phone-proposal");
+      await shot("phone-proposal");
+      await go("#/fund");
+      await page.locator(tid("trail-table")).waitFor();
+      const fundOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(fundOverflow <= 1, `fund page fits a phone (overflow ${fundOverflow}px)`);
+      await page.screenshot({ path: join(OUT, `${String(++shotNo).padStart(2, "0")}-phone-fund.png`) });
+      result.screenshots.push(`${String(shotNo).padStart(2, "0")}-phone-fund.png`);
+      await page.setViewportSize({ width: 1280, height: 900 });
+    });
+
+    await step("chain-down", async () => {
+      await page.route("**/v1/**", (route) =>
+        route.fulfill({
+          status: 503,
+          contentType: "application/json",
+          body: JSON.stringify({ code: "ChainUnavailable", detail: "cannot reach the node" }),
+        }),
+      );
+      await go("#/fund");
+      await page.locator(`${tid("conn-banner")}[data-trouble="chain"]`).waitFor();
+      await page.locator(tid("view-error")).waitFor();
+      await accessible("chain-down");
+      await shot("chain-down");
+      await page.unroute("**/v1/**");
+    });
+
+    await step("api-down", async () => {
+      await need("stop-api");
+      await go("#/");
+      await page.locator(`${tid("conn-banner")}[data-trouble="down"]`).waitFor();
+      const text = await page.locator(tid("conn-banner")).innerText();
+      expect(text.includes("无法连接服务器"), `a clear message in Chinese: ${text}`);
+      await shot("api-down");
+    });
+
+    await step("no-secret-left-the-browser", async () => {
+      const secrets = [
+        state.residentKey,
+        SEED.chair.key,
+        SEED.treasurer.key,
+        SEED.secretary.key,
+        RESIDENT_PASS,
+        COMMITTEE_PASS,
+        EXPORT_PASS,
+        SEED.chair.password,
+      ]
+        .filter(Boolean)
+        .flatMap((s) => {
+          const low = s.toLowerCase();
+          return low.startsWith("0x") ? [low, low.slice(2)] : [low, encodeURIComponent(s).toLowerCase()];
+        });
+      // What the browser keeps must not hold a key in the clear either (only ciphertext).
+      const stored = (await page.evaluate(() => JSON.stringify({ ...localStorage }))).toLowerCase();
+      for (const secret of secrets) if (stored.includes(secret)) result.leaks.push({ url: "localStorage", method: "-" });
+      expect(stored.includes(state.resident.toLowerCase()), "the keyring is in localStorage");
+      for (const r of requests) {
+        const haystack = `${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`.toLowerCase();
+        for (const secret of secrets) if (haystack.includes(secret)) result.leaks.push({ url: r.url, method: r.method });
+        if (!r.url.startsWith(BASE) && !r.url.startsWith("blob:") && !r.url.startsWith("data:")) result.external.push(r.url);
+      }
+      result.requests = requests.length;
+      result.posts = requests.filter((r) => r.method !== "GET").length;
+      expect(result.posts > 10, `the story sent signed requests (${result.posts})`);
+      expect(result.leaks.length === 0, `no secret in any request: ${JSON.stringify(result.leaks)}`);
+      expect(result.external.length === 0, `no request left the site: ${result.external.join(", ")}`);
+    });
+
+    result.ok = true;
+  } catch (error) {
+    result.error = String(error?.message ?? error);
+    log(`FAILED: ${result.error}`);
+  } finally {
+    result.consoleErrors = consoleErrors.filter((e) => !/Failed to load resource|net::ERR_/.test(e));
+    result.resident = state.resident;
+    result.proposal = state.proposal;
+    result.request = state.request;
+    writeFileSync(join(OUT, "story.json"), JSON.stringify(result, null, 2));
+    emit({ event: "done", ...result });
+    await context.close().catch(() => undefined);
+    rmSync(profile, { recursive: true, force: true });
+  }
+  process.exit(result.ok ? 0 : 1);
+}
+
+main().catch((error) => {
+  log(`crashed: ${error?.stack ?? error}`);
+  emit({ event: "done", ok: false, error: String(error) });
+  process.exit(2);
+});
