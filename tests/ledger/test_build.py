@@ -22,7 +22,8 @@ def test_brownie_compile_and_ledger_build_give_byte_identical_runtime_bytecode(
 ) -> None:
     # brownie writes its build output inside the project; keep this run's apart.
     project = tmp_path / "project"
-    project.mkdir()
+    for folder in ("build", "tests/contracts", "scripts"):
+        (project / folder).mkdir(parents=True)
     for name in ("contracts", "node_modules"):
         (project / name).symlink_to(settings.project_root / name)
     (project / "brownie-config.yaml").write_text(

@@ -176,9 +176,9 @@ function showTrouble(trouble: Trouble): void {
   banner.dataset.trouble = trouble;
   replace(
     banner,
-    h("strong", null, trouble === "down" ? t("banner.downTitle") : t("banner.chainTitle")),
+    h("strong", null, t(`banner.${trouble}Title`)),
     " ",
-    trouble === "down" ? t("banner.down") : t("banner.chain"),
+    t(`banner.${trouble}`),
     " ",
     h("button", { type: "button", class: "small", "data-testid": "banner-retry", onclick: () => void refresh() }, t("retry")),
   );

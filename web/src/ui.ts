@@ -59,6 +59,7 @@ export function errorText(error: unknown): string {
     if (error.trouble === "down") return t("err.down");
     if (error.code === "ChainUnavailable") return t("err.chain");
     if (error.code === "NotDeployed") return t("err.notDeployed");
+    if (error.trouble === "server") return t("err.server");
     const known = `rule.${error.code}`;
     const reason = hasKey(known) ? t(known) : error.detail;
     return `${reason} (${error.code})`;

@@ -418,6 +418,15 @@ async function main() {
       await page.reload();
       await page.locator(tid("proposal-card")).first().waitFor();
       expect((await page.getAttribute("html", "lang")) === "en", "the language choice survives a reload");
+      // A reload forgets decrypted keys: unlocking asks for the passphrase, and refuses a wrong one.
+      await page.click(tid("key-unlock"));
+      await page.fill(tid("unlock-passphrase"), "not the passphrase");
+      await page.click(tid("unlock-submit"));
+      await page.locator(`${tid("unlock-dialog")} [role="alert"]`, { hasText: "Wrong passphrase" }).waitFor();
+      await shot("unlock-wrong-passphrase");
+      await page.fill(tid("unlock-passphrase"), RESIDENT_PASS);
+      await settled(() => page.click(tid("unlock-submit")));
+      await page.locator(tid("key-lock")).waitFor();
       await go(`#/proposals/${state.proposal}`);
       await page.locator(tid("result-line")).waitFor();
       await accessible("proposal-en");

@@ -27,10 +27,12 @@ function stateBadge(p: ProposalOut): HTMLElement {
   return badge(t(`state.${p.state}`), tone, "proposal-state");
 }
 
-function outcomeBadge(p: ProposalOut): HTMLElement | null {
+function outcomeBadge(p: ProposalOut): HTMLElement[] | null {
   if (p.outcome === "None") return null;
   const tone = { Passed: "good", Rejected: "bad", NoQuorum: "warn", None: "neutral" }[p.outcome];
-  return badge(t(`outcome.${p.outcome}`), tone, "proposal-outcome");
+  const shown = [badge(t(`outcome.${p.outcome}`), tone, "proposal-outcome")];
+  if (p.outcome === "Passed") shown.push(badge(t(`exec.${p.execution}`), p.execution === "Completed" ? "good" : "info", "proposal-execution"));
+  return shown;
 }
 
 function tallyBars(p: ProposalOut): Bar[] {

@@ -61,7 +61,7 @@ function row(r: BallotReceipt): HTMLElement {
     h(
       "header",
       { class: "card-head" },
-      h("h3", null, h("a", { href: `#/proposals/${r.proposalId}` }, t("receipts.for", { id: r.proposalId }))),
+      h("h2", { class: "card-title" }, h("a", { href: `#/proposals/${r.proposalId}` }, t("receipts.for", { id: r.proposalId }))),
       badge(tOr(`receipt.status.${r.status}`, r.status), r.status === "counted" ? "good" : r.status === "rejected" ? "bad" : "info"),
     ),
     h(
