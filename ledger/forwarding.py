@@ -120,11 +120,15 @@ def sign_forward_request(
     gas: int = DEFAULT_GAS,
     ttl_s: int = DEFAULT_TTL_S,
     nonce: int | None = None,
+    deadline: int | None = None,
 ) -> ForwardRequest:
-    """Sign `call` (e.g. council.functions.finalize(7)) for relaying through the forwarder."""
+    """Sign `call` (e.g. council.functions.finalize(7)) for relaying through the forwarder.
+
+    The deadline is `deadline` if given (e.g. from a chain whose clock was moved), else now +
+    `ttl_s` by the wall clock."""
     data = call._encode_transaction_data()
     nonce = forwarder.functions.nonces(signer.address).call() if nonce is None else nonce
-    deadline = int(time.time()) + ttl_s
+    deadline = int(time.time()) + ttl_s if deadline is None else deadline
     message = {
         "from": signer.address,
         "to": call.address,

@@ -17,14 +17,18 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from ledger.errors import LedgerError
 from ledger.signing.eip712 import (
     SECP256K1_N,
+    SignatureError,
     digest,
     domain_for,
+    from_compact,
     recover_typed_data,
     sign_typed_data,
+    to_compact,
 )
+
+__all__ = ["BallotSignatureError", "from_compact", "to_compact"]
 
 DOMAIN_NAME: Final = "CommonsCouncil"
 DOMAIN_VERSION: Final = "1"
@@ -42,7 +46,7 @@ _HALF_N: Final = SECP256K1_N // 2
 _TOP_BIT: Final = 1 << 255
 
 
-class BallotSignatureError(LedgerError):
+class BallotSignatureError(SignatureError):
     """A ballot signature is malformed, malleable (high s) or not by the ballot's voter."""
 
 
@@ -120,28 +124,6 @@ def attach_signature(ballot: Ballot, domain: BallotDomain, signature: bytes) -> 
     if to_checksum_address(signer) != ballot.voter:
         raise BallotSignatureError(f"signature is by {signer}, not the voter {ballot.voter}")
     return SignedBallot(ballot, bytes(signature), ballot_digest(ballot, domain))
-
-
-def to_compact(signature: bytes) -> tuple[bytes, bytes]:
-    """65-byte r ‖ s ‖ v (v = 27/28 or 0/1) to EIP-2098 (r, vs); refuses high s."""
-    if len(signature) != 65:
-        raise BallotSignatureError(f"signature must be 65 bytes, got {len(signature)}")
-    r = signature[:32]
-    s = int.from_bytes(signature[32:64], "big")
-    v = signature[64]
-    v = v - 27 if v >= 27 else v
-    if v not in (0, 1):
-        raise BallotSignatureError(f"invalid recovery id v={signature[64]}")
-    if not 0 < s <= _HALF_N:
-        raise BallotSignatureError("malleable signature: s is in the upper half of the curve order")
-    return r, (s | (_TOP_BIT if v else 0)).to_bytes(32, "big")
-
-
-def from_compact(r: bytes, vs: bytes) -> bytes:
-    """EIP-2098 (r, vs) back to 65-byte r ‖ s ‖ v with v = 27/28."""
-    value = int.from_bytes(vs, "big")
-    s = value & (_TOP_BIT - 1)
-    return bytes(r) + s.to_bytes(32, "big") + bytes([27 + (value >> 255)])
 
 
 def malleate(signature: bytes) -> bytes:

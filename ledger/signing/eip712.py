@@ -12,11 +12,44 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from ledger.errors import LedgerError
+
 DOMAIN_TYPEHASH = keccak(
     text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 )
 # secp256k1 group order; signatures with s above half of it are the malleable twins.
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+_HALF_N = SECP256K1_N // 2
+_TOP_BIT = 1 << 255
+
+
+class SignatureError(LedgerError):
+    """A signature is malformed, malleable (high s), or not by whom it claims."""
+
+
+def to_compact(signature: bytes) -> tuple[bytes, bytes]:
+    """65-byte r ‖ s ‖ v (v = 27/28 or 0/1) to EIP-2098 (r, vs); refuses high s, as our
+    contracts do (its twin would be a second valid signature of the same message)."""
+    if len(signature) != 65:
+        raise SignatureError(f"signature must be 65 bytes, got {len(signature)}")
+    r = signature[:32]
+    s = int.from_bytes(signature[32:64], "big")
+    v = signature[64]
+    v = v - 27 if v >= 27 else v
+    if v not in (0, 1):
+        raise SignatureError(f"invalid recovery id v={signature[64]}")
+    if not 0 < s <= _HALF_N:
+        raise SignatureError("malleable signature: s is in the upper half of the curve order")
+    return r, (s | (_TOP_BIT if v else 0)).to_bytes(32, "big")
+
+
+def from_compact(r: bytes, vs: bytes) -> bytes:
+    """EIP-2098 (r, vs) back to 65-byte r ‖ s ‖ v with v = 27/28."""
+    value = int.from_bytes(vs, "big")
+    s = value & (_TOP_BIT - 1)
+    return bytes(r) + s.to_bytes(32, "big") + bytes([27 + (value >> 255)])
 
 
 def domain_for(name: str, version: str, chain_id: int, contract_address: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from ledger.errors import LedgerError
-from ledger.signing.eip712 import SECP256K1_N, domain_for, sign_typed_data
+from ledger.signing.eip712 import SignatureError, domain_for, sign_typed_data, to_compact
 
 DOMAIN_NAME: Final = "CommonsTimeBank"
 DOMAIN_VERSION: Final = "1"
@@ -75,17 +75,11 @@ class CompactSignature:
 
     @classmethod
     def from_rsv(cls, signature: bytes) -> CompactSignature:
-        if len(signature) != 65:
-            raise ServiceRecordError(
-                f"expected a 65-byte r||s||v signature, got {len(signature)} bytes"
-            )
-        r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
-        if s > SECP256K1_N // 2:
-            raise ServiceRecordError("high-s signature: the contract refuses malleable signatures")
-        parity = v - 27 if v >= 27 else v
-        if parity not in (0, 1):
-            raise ServiceRecordError(f"bad recovery id v={v}")
-        return cls(r=r, vs=(s | (parity << 255)).to_bytes(32, "big"))
+        try:
+            r, vs = to_compact(signature)
+        except SignatureError as exc:
+            raise ServiceRecordError(str(exc)) from exc
+        return cls(r=r, vs=vs)
 
     def as_tuple(self) -> tuple[bytes, bytes]:
         return (self.r, self.vs)

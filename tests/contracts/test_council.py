@@ -24,6 +24,7 @@ from ledger.clients.council import (
 from ledger.clients.registry import RegistryClient, Role
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
+from ledger.forwarding import sign_forward_request
 from tests.contracts.conftest import Clock, Hall
 
 OpenProposal = Callable[..., int]
@@ -254,38 +255,20 @@ def test_cast_vote_relayed_through_trusted_forwarder_counts_the_signer(
     open_hall_proposal: OpenProposal,
     clock: Clock,
 ) -> None:
-    from ledger.signing.eip712 import domain_for, sign_typed_data
     from ledger.tx import send
 
     pid = open_hall_proposal()
     resident = hall.voters[2]
     forwarder = system.forwarder
-    data = system.council.functions.castVote(pid, ABSTAIN)._encode_transaction_data()
-    request = {
-        "from": resident.address,
-        "to": system.council.address,
-        "value": 0,
-        "gas": 200_000,
-        "nonce": forwarder.functions.nonces(resident.address).call(),
-        "deadline": clock.now() + 600,
-        "data": bytes.fromhex(data[2:]),
-    }
-    types = {
-        "ForwardRequest": [
-            {"name": "from", "type": "address"},
-            {"name": "to", "type": "address"},
-            {"name": "value", "type": "uint256"},
-            {"name": "gas", "type": "uint256"},
-            {"name": "nonce", "type": "uint256"},
-            {"name": "deadline", "type": "uint48"},
-            {"name": "data", "type": "bytes"},
-        ]
-    }
-    domain = domain_for("CommonsForwarder", "1", w3.eth.chain_id, forwarder.address)
-    signature = sign_typed_data(resident, domain, types, "ForwardRequest", request)
-    call = forwarder.functions.execute(
-        (*[request[k] for k in ("from", "to", "value", "gas", "deadline", "data")], signature)
+    request = sign_forward_request(
+        w3,
+        forwarder,
+        resident,
+        system.council.functions.castVote(pid, ABSTAIN),
+        gas=200_000,
+        deadline=clock.now() + 600,
     )
+    call = forwarder.functions.execute(request.as_struct())
     send(w3, hall.admin, call)  # the admin relays and pays; the resident only signed
     assert council_client.has_voted(pid, resident.address)
     assert council_client.tally(pid) == (0, 0, 1)

@@ -20,7 +20,7 @@ from ledger.clients.fund import (
 )
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
-from ledger.signing.eip712 import domain_for, sign_typed_data
+from ledger.forwarding import sign_forward_request
 from ledger.tx import send
 from tests.contracts.conftest import ROLE_COMMITTEE, ProposalFactory, Town
 
@@ -504,40 +504,15 @@ def test_income_relayed_through_forwarder_is_recorded_by_signer(
 ) -> None:
     member, relayer = town.committee[1], town.residents[0]
     forwarder = system.forwarder
-    data = fund.contract.encode_abi(
-        "recordIncome", [town.id, int(SourceKind.COMPANY), 7_000, b"CNY", DOC]
+    request = sign_forward_request(
+        w3,
+        forwarder,
+        member,
+        fund.contract.functions.recordIncome(town.id, int(SourceKind.COMPANY), 7_000, b"CNY", DOC),
+        gas=300_000,
+        deadline=int(w3.eth.get_block("latest")["timestamp"]) + 3600,
     )
-    request = {
-        "from": member.address,
-        "to": fund.contract.address,
-        "value": 0,
-        "gas": 300_000,
-        "nonce": forwarder.functions.nonces(member.address).call(),
-        "deadline": int(w3.eth.get_block("latest")["timestamp"]) + 3600,
-        "data": bytes.fromhex(data[2:]),
-    }
-    types = {
-        "ForwardRequest": [
-            {"name": "from", "type": "address"},
-            {"name": "to", "type": "address"},
-            {"name": "value", "type": "uint256"},
-            {"name": "gas", "type": "uint256"},
-            {"name": "nonce", "type": "uint256"},
-            {"name": "deadline", "type": "uint48"},
-            {"name": "data", "type": "bytes"},
-        ]
-    }
-    domain = domain_for("CommonsForwarder", "1", w3.eth.chain_id, forwarder.address)
-    signature = sign_typed_data(member, domain, types, "ForwardRequest", request)
-    call = (
-        request["from"],
-        request["to"],
-        0,
-        request["gas"],
-        request["deadline"],
-        request["data"],
-        signature,
-    )
+    call = request.as_struct()
     send(w3, relayer, forwarder.functions.execute(call))
     (income,) = [e for e in fund.events() if e.name == "IncomeRecorded"]
     assert income.args["recorded_by"] == member.address

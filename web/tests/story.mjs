@@ -57,10 +57,10 @@ const requests = [];
 let page;
 let shotNo = 0;
 
-async function shot(name) {
+async function shot(name, { fullPage = true } = {}) {
   shotNo += 1;
   const file = `${String(shotNo).padStart(2, "0")}-${name}.png`;
-  await page.screenshot({ path: join(OUT, file), fullPage: true });
+  await page.screenshot({ path: join(OUT, file), fullPage });
   result.screenshots.push(file);
   return file;
 }
@@ -161,6 +161,7 @@ async function main() {
       "--disable-sync",
       "--no-first-run",
       "--disable-quic",
+      "--disable-dev-shm-usage",
     ],
   });
   context.setDefaultTimeout(TIMEOUT);
@@ -423,7 +424,7 @@ async function main() {
       await page.fill(tid("unlock-passphrase"), "not the passphrase");
       await page.click(tid("unlock-submit"));
       await page.locator(`${tid("unlock-dialog")} [role="alert"]`, { hasText: "Wrong passphrase" }).waitFor();
-      await shot("unlock-wrong-passphrase");
+      await shot("unlock-wrong-passphrase", { fullPage: false });
       await page.fill(tid("unlock-passphrase"), RESIDENT_PASS);
       await settled(() => page.click(tid("unlock-submit")));
       await page.locator(tid("key-lock")).waitFor();
@@ -447,8 +448,7 @@ async function main() {
       await page.locator(tid("trail-table")).waitFor();
       const fundOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(fundOverflow <= 1, `fund page fits a phone (overflow ${fundOverflow}px)`);
-      await page.screenshot({ path: join(OUT, `${String(++shotNo).padStart(2, "0")}-phone-fund.png`) });
-      result.screenshots.push(`${String(shotNo).padStart(2, "0")}-phone-fund.png`);
+      await shot("phone-fund", { fullPage: false });
       await page.setViewportSize({ width: 1280, height: 900 });
     });
 

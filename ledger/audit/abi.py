@@ -1,0 +1,109 @@
+"""Decoding calls and events of our contracts from raw calldata and logs, by their ABIs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
+
+from ledger.audit.ethcodec import keccak
+
+
+def abi_type(item: dict[str, Any]) -> str:
+    if item["type"].startswith("tuple"):
+        inner = ",".join(abi_type(c) for c in item["components"])
+        return f"({inner}){item['type'][5:]}"
+    return str(item["type"])
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    selector: bytes
+    inputs: tuple[str, ...]
+    input_names: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    def decode_input(self, data: bytes) -> dict[str, Any]:
+        values = abi_decode(list(self.inputs), data[4:])
+        return dict(zip(self.input_names, values, strict=True))
+
+    def encode_call(self, *args: Any) -> bytes:
+        return self.selector + abi_encode(list(self.inputs), list(args))
+
+    def decode_output(self, data: bytes) -> tuple[Any, ...]:
+        return tuple(abi_decode(list(self.outputs), data))
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    topic: bytes
+    indexed: tuple[tuple[str, str], ...]  # (name, type)
+    data: tuple[tuple[str, str], ...]
+
+    def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
+        if len(topics) != len(self.indexed) + 1:
+            raise ValueError(f"{self.name}: {len(topics) - 1} indexed topics, not {len(self.indexed)}")
+        out: dict[str, Any] = {}
+        for (name, kind), topic in zip(self.indexed, topics[1:], strict=True):
+            # Indexed dynamic values are only their hash; ours are all static.
+            out[name] = abi_decode([kind], topic)[0]
+        values = abi_decode([t for _, t in self.data], data)
+        out.update(zip((n for n, _ in self.data), values, strict=True))
+        return out
+
+
+class ContractAbi:
+    def __init__(self, name: str, abi: list[dict[str, Any]]) -> None:
+        self.name = name
+        self.functions: dict[bytes, Function] = {}
+        self.by_name: dict[str, Function] = {}
+        self.events: dict[bytes, Event] = {}
+        self.event_by_name: dict[str, Event] = {}
+        for item in abi:
+            if item.get("type") == "function":
+                inputs = tuple(abi_type(i) for i in item.get("inputs", []))
+                signature = f"{item['name']}({','.join(inputs)})"
+                fn = Function(
+                    item["name"],
+                    keccak(signature.encode())[:4],
+                    inputs,
+                    tuple(i["name"] or f"arg{n}" for n, i in enumerate(item.get("inputs", []))),
+                    tuple(abi_type(o) for o in item.get("outputs", [])),
+                )
+                self.functions[fn.selector] = fn
+                self.by_name[fn.name] = fn
+            elif item.get("type") == "event" and not item.get("anonymous"):
+                params = item.get("inputs", [])
+                signature = f"{item['name']}({','.join(abi_type(i) for i in params)})"
+                event = Event(
+                    item["name"],
+                    keccak(signature.encode()),
+                    tuple((i["name"], abi_type(i)) for i in params if i.get("indexed")),
+                    tuple((i["name"], abi_type(i)) for i in params if not i.get("indexed")),
+                )
+                self.events[event.topic] = event
+                self.event_by_name[event.name] = event
+
+    def function_of(self, data: bytes) -> Function | None:
+        return self.functions.get(bytes(data[:4]))
+
+    def topic(self, event_name: str) -> bytes:
+        return self.event_by_name[event_name].topic
+
+    def errors(self) -> None:  # pragma: no cover - placeholder for symmetry
+        return None
+
+
+def error_selectors(abis: list[list[dict[str, Any]]]) -> dict[bytes, str]:
+    """Custom error selector -> name, across ABIs (a skipped time-bank record carries one)."""
+    out: dict[bytes, str] = {}
+    for abi in abis:
+        for item in abi:
+            if item.get("type") == "error":
+                types = ",".join(abi_type(i) for i in item.get("inputs", []))
+                out[keccak(f"{item['name']}({types})".encode())[:4]] = item["name"]
+    return out

@@ -1,0 +1,123 @@
+"""What an audit returns: findings (a rule broken, where, what was expected and found), warnings
+(what could not be checked), and the figures it recomputed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final
+
+# Every rule the audit checks, by id. Ids are stable: reports, tests and docs name them.
+RULES: Final[dict[str, str]] = {
+    # the chain itself
+    "chain.parent_hash": "each block's parentHash is the hash of the block before it",
+    "chain.block_hash": "a block's header fields hash to its hash",
+    "chain.tx_root": "a block's transactions hash to its transactionsRoot",
+    "chain.receipts_root": "a block's receipts hash to its receiptsRoot",
+    "chain.tx_hash": "a transaction's signed fields hash to its hash",
+    "chain.sender": "a transaction's signature recovers to the sender the node reports",
+    # the deployment record and the code
+    "deploy.record": "the deployment file is complete and consistent with itself",
+    "deploy.creation": "the recorded transaction created the recorded address, in the recorded block",
+    "deploy.code": "the code at an address is the fresh compile of the recorded contract",
+    "deploy.claim": "the deployment file's runtime-bytecode hash matches the fresh compile",
+    "deploy.wiring": "each contract points at the recorded forwarder, registry and council",
+    "build.compiler": "the recorded compiler version is the one that compiles the sources",
+    # forwarded (ERC-2771) requests
+    "forward.signature": "an executed forward request is signed (EIP-712, low s) by its sender",
+    "forward.nonce": "forward requests execute with the sender's next nonce",
+    "forward.execution": "the forwarder executed exactly the requests that were valid",
+    # events against their calls
+    "event.actor": "the account an event names as acting is the call's sender",
+    "event.unexplained": "every event of our contracts follows from a call that emits it",
+    # registry
+    "registry.permission": "only the admin changes roles; only a registrar changes the roll",
+    "registry.roll": "roll changes and publications follow the roll rules and sizes",
+    "registry.community": "communities are numbered from 1 with the creator as admin",
+    # council
+    "council.proposal": "a committee member opens a proposal, with the current roll snapshot",
+    "council.ballot_window": "ballots count only while their proposal is open",
+    "council.ballot_option": "a ballot's option is one of its proposal's options",
+    "council.ballot_signature": "a relayed ballot is signed (EIP-712, low s) by its voter",
+    "council.ballot_digest": "BallotCast carries the ballot's EIP-712 digest",
+    "council.ballot_eligibility": "a voter was on the roll at the proposal's snapshot",
+    "council.double_vote": "one ballot per voter per proposal",
+    "council.ballot_event": "each relayed ballot is counted or skipped exactly as the rules say",
+    "council.tally": "the on-chain tally equals the recount of the ballots",
+    "council.outcome": "the finalized outcome follows from the tally, quorum and threshold",
+    "council.milestone": "milestones are recorded by the committee for passed proposals only",
+    # fund
+    "fund.permission": "fund actions are taken by the admin / committee members they require",
+    "fund.currency": "every amount of a fund is in its one currency",
+    "fund.grant": "a grant is opened once, for a passed proposal, within its budget and currency",
+    "fund.approvals": "a payout has N distinct approvals from current committee members",
+    "fund.self_approval": "the requester of a payout never approves it",
+    "fund.negative": "no balance, grant or reserve ever goes below zero or pays more than it holds",
+    "fund.balance": "the contract's fund, grant and payout views equal the rebuilt books",
+    # time bank
+    "timebank.signature": "a service record (or reversal) is signed by both sides",
+    "timebank.resident": "both members of a service are on the roll",
+    "timebank.nonce": "a (community, provider, nonce) record counts once",
+    "timebank.limit": "balances stay within the community's floor and ceiling",
+    "timebank.reversal": "only a recorded service is reversed, and at most once",
+    "timebank.record_event": "each relayed record is recorded or skipped exactly as the rules say",
+    "timebank.sum": "a community's balances sum to zero",
+    "timebank.balance": "the contract's balanceOf equals the rebuilt balance",
+    # state proofs
+    "state.proof": "storage behind a recomputed value is proven against the block's stateRoot",
+    "state.code_hash": "the proven code hash of each contract is the hash of the code compared",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule broken: where (block, tx), what the rules imply (expected) and what is there."""
+
+    rule: str
+    block: int | None
+    tx: str | None
+    expected: str | None
+    found: str | None
+    detail: str
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise ValueError(f"unknown rule {self.rule!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Finding:
+        return cls(**{k: data.get(k) for k in ("rule", "block", "tx", "expected", "found", "detail")})
+
+    def key(self) -> tuple[str, int | None, str | None, str]:
+        return (self.rule, self.block, self.tx, self.detail)
+
+
+@dataclass(frozen=True)
+class Warning_:
+    """Something the audit could not check (it is not a finding: nothing is known to be wrong)."""
+
+    topic: str
+    block: int | None
+    tx: str | None
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class AuditResult:
+    """The whole outcome of one audit. `report` is the JSON document written and signed."""
+
+    findings: list[Finding]
+    warnings: list[Warning_]
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def rules_broken(self) -> set[str]:
+        return {f.rule for f in self.findings}
