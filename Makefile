@@ -12,8 +12,10 @@ PYTEST_ARGS ?=
 
 .PHONY: help setup run test test-contracts test-ledger lint bench clean down
 
+include web/web.mk
+
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(VENV)/.stamp: requirements.lock pyproject.toml
 	test -x $(PY) || $(PY_BOOT) -m venv $(VENV)
@@ -32,7 +34,7 @@ $(SOLC_BIN): tools/solc.js node_modules/.stamp
 	ln -sf ../../tools/solc.js $@
 	$@ --version >/dev/null
 
-setup: $(VENV)/.stamp node_modules/.stamp $(SOLC_BIN) ## install Python venv, npm packages, compiler
+setup: $(VENV)/.stamp node_modules/.stamp $(SOLC_BIN) web ## install Python venv, npm packages, compiler, web page
 	$(VENV)/bin/commons build
 
 run: setup ## chain + deploy + API on http://127.0.0.1:8000 (demo seeded on first start)
@@ -41,7 +43,7 @@ run: setup ## chain + deploy + API on http://127.0.0.1:8000 (demo seeded on firs
 down: ## stop the embedded chain (state is saved)
 	$(VENV)/bin/commons down
 
-test: setup ## run the whole test suite
+test: setup web-browser ## run the whole test suite
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-contracts: setup ## contract tests only
@@ -50,7 +52,7 @@ test-contracts: setup ## contract tests only
 test-ledger: setup ## ledger tests only
 	$(VENV)/bin/pytest -q tests/ledger $(PYTEST_ARGS)
 
-lint: setup ## ruff, mypy
+lint: setup web-check ## ruff, mypy, the web page's type check
 	$(VENV)/bin/ruff check ledger tests bench scripts
 	$(VENV)/bin/ruff format --check ledger tests bench scripts
 	$(VENV)/bin/mypy ledger

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import requests
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -105,6 +106,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NodeError)
     async def _node(_: Request, exc: NodeError) -> JSONResponse:
         return error_response(503, "ChainUnavailable", str(exc))
+
+    @app.exception_handler(requests.exceptions.ConnectionError)
+    @app.exception_handler(requests.exceptions.Timeout)
+    @app.exception_handler(ConnectionError)
+    async def _unreachable(_: Request, exc: Exception) -> JSONResponse:
+        # web3 surfaces a node that is down as the HTTP library's error, not as its own.
+        return error_response(
+            503, "ChainUnavailable", f"the chain node is unreachable: {type(exc).__name__}"
+        )
 
     @app.exception_handler(DeploymentError)
     async def _deployment(_: Request, exc: DeploymentError) -> JSONResponse:

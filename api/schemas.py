@@ -101,6 +101,7 @@ class SignedServiceIn(Strict):
 class ChainOut(BaseModel):
     chain_id: int
     head: int
+    head_timestamp: int = Field(description="the head block's time: the chain's clock")
     indexed_head: int | None
     deployment_block: int
     contracts: dict[str, str]

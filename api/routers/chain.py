@@ -23,9 +23,11 @@ def health(services: ServicesDep) -> dict[str, Any]:
 @router.get("", response_model=ChainOut, responses=responses(503))
 def chain_status(services: ServicesDep) -> ChainOut:
     d = services.deployment
+    head = services.w3.eth.get_block("latest")
     return ChainOut(
         chain_id=d.chain_id,
-        head=services.w3.eth.block_number,
+        head=head["number"],
+        head_timestamp=head["timestamp"],
         indexed_head=services.index.head(),
         deployment_block=d.start_block,
         contracts={k: c.address for k, c in d.contracts.items()},

@@ -15,7 +15,7 @@ from ledger.clients.council import NO, CouncilClient
 from ledger.signing.ballots import attach_signature, make_ballot, typed_data_parts
 from tests.contracts.conftest import Hall
 
-SCRIPT = Path(__file__).parent / "js" / "sign_ballot.mjs"
+SCRIPT = Path(__file__).parent.parent / "js" / "sign_typed_data.mjs"
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")

@@ -137,7 +137,7 @@ def test_ballot_signed_by_ethers_js_is_accepted(live: LiveSystem, community: Com
            "message": message}  # fmt: skip
     out = subprocess.run(["node", "tests/js/sign_typed_data.mjs"], input=json.dumps(job), text=True,
                          capture_output=True, check=True, timeout=60)  # fmt: skip
-    signature = out.stdout.strip()
+    signature = json.loads(out.stdout)["signature"]
     assert signature == ballot_body(live, voter, community.open_proposal, 2)["signature"]
     body = {
         "proposalId": community.open_proposal,

@@ -1,12 +1,14 @@
-// Signs EIP-712 typed data with ethers.js — an implementation independent of ours — so tests
-// can prove our encoding is the standard one. stdin: {"privateKey", "domain", "types",
-// "primaryType", "message"} (types without EIP712Domain); stdout: the 65-byte signature as hex.
-import { readFileSync } from "node:fs";
-import { Wallet } from "ethers";
+// Independent EIP-712 signer (ethers 6 `Wallet.signTypedData`) for tests that prove our encoding is standard.
+// Reads {privateKey, domain, types, message} as JSON on stdin (numbers may be decimal strings)
+// and prints the 65-byte signature as 0x-hex, plus ethers' own digest, as JSON on stdout.
+import { TypedDataEncoder, Wallet } from "ethers";
 
-const input = JSON.parse(readFileSync(0, "utf8"));
-const types = { ...input.types };
-delete types.EIP712Domain;
-const wallet = new Wallet(input.privateKey);
-const signature = await wallet.signTypedData(input.domain, types, input.message);
-process.stdout.write(signature + "\n");
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const { privateKey, domain, types, message } = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+// ethers derives EIP712Domain from `domain` itself and rejects it among `types`.
+const { EIP712Domain: _ignored, ...structTypes } = types;
+const wallet = new Wallet(privateKey);
+const signature = await wallet.signTypedData(domain, structTypes, message);
+const digest = TypedDataEncoder.hash(domain, structTypes, message);
+process.stdout.write(JSON.stringify({ signature, digest, signer: wallet.address }) + "\n");
