@@ -146,17 +146,50 @@ def install(app: FastAPI) -> None:
         return error_response(exc.status_code, code, str(exc.detail))
 
 
+ERROR_TEXT = {
+    400: "Bad request: the body could not be read (e.g. not UTF-8)",
+    401: "Not signed in, or the token expired",
+    403: "Signed in, but without the role this needs",
+    404: "No such thing",
+    409: "The thing is in a state that refuses this (a contract rule)",
+    413: "Body too large",
+    422: "Invalid input, or a contract rule refused it (code names the rule)",
+    429: "Outbox full: retry after the Retry-After seconds",
+    503: "The chain or the deployment is unavailable",
+}
+
+
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the error body for each status."""
-    text = {
-        400: "Bad request",
-        401: "Not signed in, or the token expired",
-        403: "Signed in, but without the role this needs",
-        404: "No such thing",
-        409: "The thing is in a state that refuses this (a contract rule)",
-        413: "Body too large",
-        422: "Invalid input, or a contract rule refused it (code names the rule)",
-        429: "Outbox full: retry after the Retry-After seconds",
-        503: "The chain or the deployment is unavailable",
-    }
-    return {s: {"model": ErrorOut, "description": text[s]} for s in statuses}
+    return {s: {"model": ErrorOut, "description": ERROR_TEXT[s]} for s in statuses}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make the OpenAPI schema say what the handlers above really answer: every error is an
+    `ErrorOut` JSON body (also on routes whose success is CSV), every operation with
+    parameters or a body can answer 422, and every one with a body 400 (unreadable) and 413
+    (BodyLimit). FastAPI would otherwise document its own 422 shape, which is never sent."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["ErrorOut"] = ErrorOut.model_json_schema()
+        body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        for operation in (op for ops in schema.get("paths", {}).values() for op in ops.values()):
+            answers = operation.setdefault("responses", {})
+            extra = [422] if operation.get("parameters") or "requestBody" in operation else []
+            extra += [400, 413] if "requestBody" in operation else []
+            for status in extra:
+                answers.setdefault(str(status), {"description": ERROR_TEXT[status]})
+            for status, answer in answers.items():
+                if status[0] in "45":
+                    answer["content"] = body
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for module in (chain, auth, relay, ballots, proposals, communities, fund, timebank):
         app.include_router(module.router, prefix="/v1")
     app.include_router(chain.health_router)
+    errors.document_errors(app)
     if WEB_DIST.is_dir():
         app.mount("/", StaticFiles(directory=WEB_DIST, html=True), name="web")
     return app

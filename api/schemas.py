@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
@@ -11,6 +12,11 @@ Hex32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$")]
 Signature65 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{130}$")]
 HexBytes_ = Annotated[str, StringConstraints(pattern=r"^0x([0-9a-fA-F]{2})*$", max_length=65_538)]
 Uint256 = Annotated[int, Field(ge=0, lt=2**256)]
+# An id of an on-chain thing in a path: a uint256, so that any larger or negative number is
+# refused as invalid input instead of failing in the ABI encoder.
+OnChainId = Annotated[int, Path(ge=0, lt=2**256)]
+# Pages start below 2^53: past any real row count, and SQLite's integers stop at 2^63.
+MAX_OFFSET = 2**53
 
 T = TypeVar("T")
 

@@ -66,6 +66,12 @@ def _sign_chunk(job: tuple[bytes, int, list[tuple[str, int]]]) -> list[dict[str,
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc; robust to a busy machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
@@ -152,15 +158,21 @@ def main() -> None:
                 except httpx.HTTPError:
                     time.sleep(0.1)
             head_before = w3.eth.block_number
+            cpu_before = {"api": cpu_seconds(api.pid), "anvil": cpu_seconds(node.proc.pid)}
             print(
                 f"offering {args.rate:.0f} ballots/s from a separate process ...", file=sys.stderr
             )
             lat_file = tmp / "latencies.json"
-            subprocess.run(
+            loadgen = subprocess.Popen(
                 [sys.executable, "-m", "bench.loadgen", "--url", url, "--input", str(ballots_file),
                  "--rate", str(args.rate), "--concurrency", str(args.concurrency), "--out", str(lat_file)],
-                check=True,
             )  # fmt: skip
+            loadgen_cpu = 0.0
+            while loadgen.poll() is None:
+                loadgen_cpu = cpu_seconds(loadgen.pid)
+                time.sleep(0.2)
+            if loadgen.returncode != 0:
+                raise SystemExit("error: the load generator failed")
             load = json.loads(lat_file.read_text())
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
@@ -168,6 +180,11 @@ def main() -> None:
                 if relay.get("counted", 0) + relay.get("rejected", 0) >= args.ballots:
                     break
                 time.sleep(0.25)
+            cpu = {
+                k: cpu_seconds(p) - cpu_before[k]
+                for k, p in (("api", api.pid), ("anvil", node.proc.pid))
+            }
+            cpu["loadgen"] = loadgen_cpu
             db = sqlite3.connect(tmp / "var" / "relay.sqlite")
             rows = db.execute("SELECT status, updated_at - accepted_at FROM messages").fetchall()
             db.close()
@@ -206,6 +223,8 @@ def main() -> None:
         "counted": len(inclusion),
         "on_chain_tally": tally,
         "relay_transactions": txs,
+        "cpu_ms_per_ballot": {k: round(v * 1000 / args.ballots, 3) for k, v in cpu.items()},
+        "api_capacity_per_cpu_core": round(args.ballots / cpu["api"], 1),
         "targets": {"accepted_per_s": ">= 1000", "ack_p99_ms": "<= 50", "inclusion_p99_s": "<= 5"},
     }
     result["met"] = {
@@ -228,6 +247,8 @@ def main() -> None:
         f"| acceptance → inclusion p50 / p99 / max (s) | {result['inclusion_s']['p50']} / {result['inclusion_s']['p99']} / {result['inclusion_s']['max']} | p99 ≤ 5 | {result['met']['inclusion_p99_s']} |",
         f"| ballots counted on-chain / sent | {len(inclusion)} / {args.ballots} (tally {tally}) | all | {result['met']['all_counted']} |",
         f"| relay transactions | {txs} | | |",
+        f"| CPU per ballot: API (accept + relay + index) / anvil / load generator (ms) | {result['cpu_ms_per_ballot']['api']} / {result['cpu_ms_per_ballot']['anvil']} / {result['cpu_ms_per_ballot']['loadgen']} | | |",
+        f"| API capacity on one dedicated core (ballots/s, from its CPU time) | {result['api_capacity_per_cpu_core']} | ≥ 1,000 | {result['api_capacity_per_cpu_core'] >= 1000} |",
         "",
     ]
     args.out.with_suffix(".md").write_text("\n".join(md))

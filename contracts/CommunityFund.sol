@@ -52,9 +52,9 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
     uint256 private _incomeCount;
     uint256 private _payoutCount;
 
-    constructor(address trustedForwarder, address registry, address council) ERC2771Context(trustedForwarder) {
-        _registry = IRegistryView(registry);
-        _council = ICouncilView(council);
+    constructor(address trustedForwarder, address registry_, address council_) ERC2771Context(trustedForwarder) {
+        _registry = IRegistryView(registry_);
+        _council = ICouncilView(council_);
     }
 
     // ---------------------------------------------------------------- admin
@@ -350,6 +350,7 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
         returns (uint256 valid)
     {
         for (uint256 i = 0; i < count; ++i) {
+            // slither-disable-next-line calls-loop -- our own immutable Registry; approvers are distinct members
             if (_registry.hasRole(communityId, COMMITTEE, _approvers[requestId][i])) ++valid;
         }
     }

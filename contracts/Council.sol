@@ -21,8 +21,9 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     uint8 public constant MAX_OPTIONS = 8;
     /// @inheritdoc ICouncil
     uint8 public constant NO_WINNER = type(uint8).max;
+    // Lint: an EIP-712 type string is spelled out in full; its keccak256 is folded at compile time.
     /// @inheritdoc ICouncil
-    bytes32 public constant BALLOT_TYPEHASH = keccak256("Ballot(uint256 proposalId,address voter,uint8 option)");
+    bytes32 public constant BALLOT_TYPEHASH = keccak256("Ballot(uint256 proposalId,address voter,uint8 option)"); // solhint-disable-line gas-small-strings
 
     bytes32 private constant COMMITTEE = keccak256("COMMITTEE");
     uint256 private constant BPS = 10_000;
@@ -34,6 +35,8 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     /// @dev Half the secp256k1 group order: canonical signatures have s at most this.
     uint256 private constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
 
+    // Lint: laid out by word on purpose (a ballot reads word 0 only), not by size.
+    // solhint-disable-next-line gas-struct-packing
     struct Proposal {
         // word 0: all a ballot needs
         uint64 communityId;
@@ -73,8 +76,10 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     mapping(uint256 proposalId => mapping(uint256 word => uint256)) private _ownBoxes;
     /// @dev Per community, SHARED_BOXES lanes of 32 bits: the proposal holding each shared box.
     mapping(uint256 communityId => uint256 holders) private _boxHolders;
+    // slither-disable-next-line uninitialized-state -- written by push() through a storage pointer (recordMilestone)
     mapping(uint256 proposalId => bytes32[] evidenceHashes) private _milestones;
 
+    /// @notice Wires the council to its forwarder and to the Registry it reads rolls and roles from.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
     /// @param registry_ The Registry holding communities, roles and rolls.
     constructor(address trustedForwarder, address registry_)
@@ -168,6 +173,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     function finalize(uint256 proposalId) external returns (Outcome outcome) {
         Proposal storage p = _existing(proposalId);
         if (p.outcome != Outcome.None) revert AlreadyFinalized(proposalId, p.outcome);
+        // slither-disable-next-line timestamp -- windows last hours to days; seconds of drift cannot matter
         if (block.timestamp < p.closesAt) revert VotingNotClosed(proposalId, p.closesAt);
         uint256[] memory tally = _unpack(p.tally, p.optionCount);
         uint256 turnout;
@@ -199,11 +205,13 @@ contract Council is ICouncil, EIP712, ERC2771Context {
 
     // ---------------------------------------------------------------- views
 
+    // Lint: DOMAIN_SEPARATOR is the name EIP-2612 gives this getter, which wallets look up.
+    // slither-disable-start naming-convention
     /// @inheritdoc ICouncil
-    // solhint-disable-next-line func-name-mixedcase
-    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+    function DOMAIN_SEPARATOR() external view returns (bytes32) { // solhint-disable-line func-name-mixedcase
         return _domainSeparatorV4();
     }
+    // slither-disable-end naming-convention
 
     /// @inheritdoc ICouncil
     function registry() external view returns (address) {
@@ -293,11 +301,13 @@ contract Council is ICouncil, EIP712, ERC2771Context {
 
     function _state(Proposal storage p) private view returns (ProposalState) {
         if (p.outcome != Outcome.None) return ProposalState.Finalized;
+        // slither-disable-next-line timestamp -- windows last hours to days; seconds of drift cannot matter
         if (block.timestamp < p.opensAt) return ProposalState.Pending;
         if (block.timestamp < p.closesAt) return ProposalState.Open;
         return ProposalState.Closed;
     }
 
+    // slither-disable-next-line timestamp -- schedules are checked to the day (400-day cap), not the second
     function _checkParams(ProposalParams calldata params) private view {
         if (params.textHash == bytes32(0)) revert MissingTextHash();
         uint8 optionCount = params.optionCount;
@@ -347,6 +357,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         for (uint256 k; k < SHARED_BOXES; ++k) {
             uint256 shift = k * 32;
             uint256 holder = uint32(holders >> shift);
+            // slither-disable-next-line timestamp -- a closed holder takes no ballots whoever mined the block
             if (holder == 0 || _proposals[holder].closesAt <= block.timestamp) {
                 _boxHolders[communityId] = (holders & ~(uint256(type(uint32).max) << shift)) | (proposalId << shift);
                 return uint8(k + 1);
@@ -360,13 +371,15 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         uint256 box = p.box;
         mapping(uint256 => uint256) storage words =
             box == 0 ? _ownBoxes[proposalId] : _sharedBoxes[p.communityId][box - 1];
-        assembly ("memory-safe") {
+        // slither-disable-next-line assembly -- a mapping's slot has no Solidity expression
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             base := words.slot
         }
     }
 
     function _boxWord(uint256 base, uint256 index) private view returns (uint256 word) {
-        assembly ("memory-safe") {
+        // slither-disable-next-line assembly -- reads a ballot-box word by its slot (the box is chosen at run time)
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             mstore(0x00, div(index, BOX_BITS))
             mstore(0x20, base)
             word := sload(keccak256(0x00, 0x40))
@@ -376,12 +389,14 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     /// @dev Sets roll index `index`'s bit for proposal `tag` in the box at `base`; false if it was
     /// already set. A word tagged for another (closed) proposal counts as empty.
     function _markVoted(uint256 base, uint256 tag, uint256 index) private returns (bool marked) {
-        assembly ("memory-safe") {
+        // slither-disable-next-line assembly -- the same bit-setting as the batch loop's mark(), which the tests pin it to
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             mstore(0x00, div(index, BOX_BITS))
             mstore(0x20, base)
             let slot := keccak256(0x00, 0x40)
             let bits := sload(slot)
             if iszero(eq(shr(BOX_BITS, bits), tag)) { bits := shl(BOX_BITS, tag) }
+            // slither-disable-next-line incorrect-shift -- shl(shift, value): this is 1 << (index % 224)
             let bit := shl(mod(index, BOX_BITS), 1)
             if iszero(and(bits, bit)) {
                 sstore(slot, or(bits, bit))
@@ -406,7 +421,8 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         bytes32 domainSeparator = _domainSeparatorV4();
         bytes32 castTopic = BallotCast.selector;
         bytes32 skipTopic = BallotSkipped.selector;
-        assembly ("memory-safe") {
+        // slither-disable-next-line assembly -- lays out the batch's hashing scratch memory once (see the layout above)
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             ctx := mload(0x40)
             mstore(0x40, add(ctx, 0x200))
             mstore(ctx, typeHash)
@@ -428,17 +444,20 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     /// both paths to the same digests and the same ballot box. Skip reasons are SkipReason's
     /// values: 1 InvalidOption, 2 BadSignature, 3 MalleableSignature, 4 NotOnRoll, 5 AlreadyVoted.
     /// @return tallyDelta Increments of the packed tally (its lanes sum to the ballots counted).
-    function _countBallots(uint256 ctx, SignedBallot[] calldata ballots, uint256[] memory indexesPlusOne)
+    function _countBallots(uint256 ctx, SignedBallot[] calldata ballots, uint256[] memory indexesPlusOne) // solhint-disable-line function-max-lines, use-natspec
         private
         returns (uint256 tallyDelta)
     {
-        assembly ("memory-safe") {
+        // slither-disable-next-line assembly -- the per-ballot loop: a fifth of the gas of its Solidity form (see @dev)
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
+            // slither-disable-next-line assembly -- helper of the loop below
             function skip(c, reason, voter) {
                 mstore(add(c, 0xe0), reason)
                 log3(add(c, 0xe0), 0x20, mload(add(c, 0x1a0)), mload(add(c, 0x20)), voter)
             }
             // 0 if `voter` signed the ballot at c+0x40 with a low-s signature, else the reason.
             // Leaves the digest at c+0x100.
+            // slither-disable-next-line assembly -- helper of the loop below
             function signatureFault(c, src, voter) -> fault {
                 mstore(add(c, 0xa2), keccak256(c, 0x80))
                 mstore(add(c, 0x100), keccak256(add(c, 0x80), 0x42))
@@ -458,6 +477,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
                 if or(iszero(signer), iszero(eq(signer, voter))) { fault := 2 }
             }
             // Sets roll index `index`'s bit for this proposal; false if it was already set.
+            // slither-disable-next-line assembly -- helper of the loop below
             function mark(c, index) -> marked {
                 let tag := mload(add(c, 0x20))
                 mstore(0x00, div(index, BOX_BITS))
@@ -504,6 +524,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
                     skip(ctx, 5, voter)
                     continue
                 }
+                // slither-disable-next-line incorrect-shift -- shl(shift, value): this is 1 << (32 * option)
                 tallyDelta := add(tallyDelta, shl(shl(5, option), 1))
                 mstore(add(ctx, 0xe0), option)
                 log3(add(ctx, 0xe0), 0x40, mload(add(ctx, 0x180)), mload(add(ctx, 0x20)), voter)
@@ -519,7 +540,8 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         returns (bytes32 digest)
     {
         bytes32 typeHash = BALLOT_TYPEHASH;
-        assembly ("memory-safe") {
+        // slither-disable-next-line assembly -- the EIP-712 digest in scratch memory, once per ballot
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             let ptr := mload(0x40)
             mstore(ptr, typeHash)
             mstore(add(ptr, 0x20), proposalId)
@@ -546,8 +568,8 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         view
         returns (Outcome outcome, uint8 winningOption, uint256 turnout)
     {
-        uint256 leader;
-        bool tie;
+        uint256 leader = 0;
+        bool tie = false;
         for (uint256 i; i < tally.length; ++i) {
             turnout += tally[i];
             if (i == 0 || tally[i] > tally[leader]) {

@@ -38,6 +38,7 @@ contract Registry is IRegistry, ERC2771Context {
     mapping(uint256 communityId => mapping(address account => uint256 record)) private _records;
     mapping(uint256 communityId => mapping(uint32 version => uint256 timestamp)) private _publishedAt;
 
+    /// @notice Wires the Registry to the forwarder that relays signed requests.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
     constructor(address trustedForwarder) ERC2771Context(trustedForwarder) {}
 
@@ -197,7 +198,8 @@ contract Registry is IRegistry, ERC2771Context {
         indexesPlusOne = new uint256[](n);
         // Runs for every relayed ballot: records are fetched in assembly (no bounds checks or
         // re-hashing of the community id), then each is judged by the one RollRecord rule.
-        assembly ("memory-safe") {
+        // slither-disable-next-line assembly -- per-ballot record reads without bounds checks (see above)
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             mstore(0x20, records.slot)
             let out := add(indexesPlusOne, 0x20)
             let end := add(accounts.offset, shl(5, n))
@@ -266,6 +268,7 @@ contract Registry is IRegistry, ERC2771Context {
     function _prune(uint256 communityId, address account, uint256 record) private view returns (uint256) {
         uint32 endedAt = record.leaveAt(RollRecord.INTERVALS - 1);
         uint256 prunableAt = _publishedAt[communityId][endedAt] + SNAPSHOT_LIFETIME;
+        // slither-disable-next-line timestamp -- the bound is 400 days; seconds of drift cannot matter
         if (block.timestamp < prunableAt) revert RollHistoryFull(communityId, account, prunableAt);
         return record.withHistoryFrom(endedAt);
     }

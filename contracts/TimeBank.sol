@@ -18,9 +18,12 @@ import {ITimeBank} from "./interfaces/ITimeBank.sol";
 /// which only makes static calls). The error path may be slow: it ABI-encodes the broken rule.
 contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     bytes32 private constant COORDINATOR = keccak256("COORDINATOR");
+    // Lint: EIP-712 type strings are spelled out in full; their keccak256 is folded at compile time.
+    // solhint-disable-next-line gas-small-strings
     bytes32 private constant SERVICE_TYPEHASH = keccak256(
         "ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)"
     );
+    // solhint-disable-next-line gas-small-strings
     bytes32 private constant REVERSAL_TYPEHASH = keccak256("ServiceReversal(bytes32 recordId,bytes32 reasonHash)");
     int64 private constant DEFAULT_FLOOR = -600;
     int64 private constant DEFAULT_CEILING = 6000;
@@ -49,11 +52,11 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     mapping(uint256 communityId => mapping(address account => uint256)) private _accounts;
     mapping(uint256 communityId => mapping(address provider => mapping(uint256 word => uint256))) private _reversed;
 
-    constructor(address trustedForwarder, address registry)
+    constructor(address trustedForwarder, address registry_)
         ERC2771Context(trustedForwarder)
         EIP712("CommonsTimeBank", "1")
     {
-        _registry = IRegistryView(registry);
+        _registry = IRegistryView(registry_);
     }
 
     // ---------------------------------------------------------------- admin
@@ -88,6 +91,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         uint256 n = items.length;
         for (uint256 i = 0; i < n;) {
             SignedRecord calldata item = items[i];
+            // slither-disable-next-line uninitialized-local -- empty means no error; no allocation per record
             bytes memory err;
             // The fast path accepts only what _verify and _apply accept; anything else is judged
             // again, and its error named, by them.
@@ -219,7 +223,8 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         address recipient;
         bool providerCached;
         bool recipientCached;
-        assembly ("memory-safe") {
+        // slither-disable-next-line assembly -- the batch fast path: under 20,000 gas a record (see the contract @dev)
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             // SignedRecord is static: provider, recipient, minutes, category, noteHash, nonce,
             // providerSig.r, providerSig.vs, recipientSig.r, recipientSig.vs (one word each).
             provider := calldataload(item)
@@ -262,12 +267,13 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     /// @dev The common case of `_apply` without its overhead (the provider is a member, so only
     /// the member limits apply). Writes and emits only if every check passes; false means "not
     /// done here", and `_apply` then names the broken rule.
+    // slither-disable-next-line assembly -- the batch fast path: two slot writes a record (see the contract @dev)
     function _fastApply(uint256 communityId, SignedRecord calldata item, int256 floor, int256 ceiling)
         private
         returns (bool ok)
     {
         bytes32 topic = ServiceRecorded.selector;
-        assembly ("memory-safe") {
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             let providerSlot
             let recipientSlot
             {
@@ -288,6 +294,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
                 let mins := calldataload(add(item, 0x40))
                 // nonce - base: a nonce below the base wraps around to a huge offset.
                 let offset := sub(calldataload(add(item, 0xa0)), and(shr(128, p), 0xffffffffffffffff))
+                // slither-disable-next-line incorrect-shift -- shl(shift, value): this is 1 << offset
                 bit := shl(offset, 1)
                 providerBalance := add(signextend(7, shr(BALANCE_SHIFT, p)), mins)
                 recipientBalance := sub(signextend(7, shr(BALANCE_SHIFT, r)), mins)
@@ -328,6 +335,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     ) private view returns (bytes memory err) {
         address signer = _recover(digest, r, vs);
         if (party == COMMUNITY_ACCOUNT) {
+            // slither-disable-next-line calls-loop -- our own immutable Registry; only a skipped record's slow path
             if (signer == address(0) || !_registry.hasRole(communityId, COORDINATOR, signer)) {
                 return abi.encodeWithSelector(NotCoordinator.selector, communityId, signer);
             }
@@ -472,7 +480,8 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     /// as they sit in calldata, which is their ABI encoding (the signed values).
     function _recordId(uint256 communityId, ServiceRecord calldata rec) private pure returns (bytes32 id) {
         bytes32 typehash = SERVICE_TYPEHASH;
-        assembly ("memory-safe") {
+        // slither-disable-next-line assembly -- hashes the record's calldata words as they are, which is their ABI encoding
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             let ptr := mload(0x40)
             mstore(ptr, typehash)
             mstore(add(ptr, 0x20), communityId)
@@ -487,7 +496,8 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         uint256 s = uint256(vs) & ((1 << 255) - 1);
         if (s > HALF_N) return address(0);
         uint256 v = (uint256(vs) >> 255) + 27;
-        assembly ("memory-safe") {
+        // slither-disable-next-line assembly -- ecrecover into scratch memory: no allocation per signature
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             let ptr := mload(0x40)
             mstore(ptr, digest)
             mstore(add(ptr, 0x20), v)
@@ -502,7 +512,8 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
 
     /// @dev A zeroed table of CACHE_ENTRIES addresses in memory, indexed by an address's low bits.
     function _newCache() private pure returns (uint256 cache) {
-        assembly ("memory-safe") {
+        // slither-disable-next-line assembly -- a zeroed table: calldatacopy from past calldata's end
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             cache := mload(0x40)
             mstore(0x40, add(cache, mul(CACHE_ENTRIES, 0x20)))
             // Copying from past the end of calldata writes zeros.
@@ -517,7 +528,8 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         if (cache != 0) {
             entry = cache + ((uint256(uint160(account)) % CACHE_ENTRIES) << 5);
             address cached;
-            assembly ("memory-safe") {
+            // slither-disable-next-line assembly -- a Registry staticcall and a memory cache without ABI allocations
+            assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
                 cached := mload(entry)
             }
             if (cached == account) return true;
@@ -525,7 +537,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         address registry_ = address(_registry);
         bytes4 selector = IRegistryView.isResident.selector;
         bool resident;
-        assembly ("memory-safe") {
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             let ptr := mload(0x40)
             mstore(ptr, selector)
             mstore(add(ptr, 0x04), communityId)
@@ -537,7 +549,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
             resident := and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1))
         }
         if (resident && cache != 0) {
-            assembly ("memory-safe") {
+            assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
                 mstore(entry, account)
             }
         }
@@ -552,7 +564,8 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
 
     function _revertWith(bytes memory err) private pure {
         if (err.length != 0) {
-            assembly ("memory-safe") {
+            // slither-disable-next-line assembly -- rethrows an ABI-encoded custom error as it is
+            assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
                 revert(add(err, 0x20), mload(err))
             }
         }

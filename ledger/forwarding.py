@@ -25,7 +25,12 @@ from web3.types import TxReceipt
 
 from ledger.errors import InvalidMessage
 from ledger.relay import COUNTED, REJECTED, BatchCall, Message, Outcome
-from ledger.signing.eip712 import domain_for, recover_typed_data, sign_typed_data
+from ledger.signing.eip712 import (
+    SECP256K1_N,
+    domain_for,
+    recover_typed_data,
+    sign_typed_data,
+)
 from ledger.tx import ErrorDecoder, revert_data
 
 FORWARDER_NAME = "CommonsForwarder"
@@ -184,6 +189,10 @@ class ForwardKind:
             raise InvalidMessage("UnknownTarget", f"{request.to} is not a Commons Ledger contract")
         if request.value != 0:
             raise InvalidMessage("ValueNotAccepted", "forwarded requests carry no ether")
+        # The forwarder (OpenZeppelin ECDSA) refuses the high-s twin of a signature: so do we,
+        # rather than acknowledge a request that can only be skipped on-chain.
+        if int.from_bytes(bytes(HexBytes(request.signature))[32:64], "big") > SECP256K1_N // 2:
+            raise InvalidMessage("MalleableSignature", "s is in the upper half of the curve order")
         # Recovered here rather than by the forwarder's verify(), which knows only the current
         # nonce: a signer may queue several requests, each with the next nonce.
         try:

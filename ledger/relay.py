@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS txs (
 );
 """
 
+BUSY_PAUSE_S = 0.02
 QUEUED, SENT, INCLUDED, COUNTED, REJECTED = "queued", "sent", "included", "counted", "rejected"
 
 
@@ -383,12 +384,13 @@ class Outbox:
             self._queued += cur.rowcount
             return cur.rowcount
 
-    def sent_txs(self) -> list[tuple[str, int, bytes]]:
+    def sent_txs(self) -> list[tuple[str, int, bytes, float]]:
+        """Recorded transactions not yet settled: (hash, nonce, raw, sent_at), by nonce."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT hash, nonce, raw FROM txs WHERE status = ? ORDER BY nonce", (SENT,)
+                "SELECT hash, nonce, raw, sent_at FROM txs WHERE status = ? ORDER BY nonce", (SENT,)
             ).fetchall()
-        return [(r["hash"], r["nonce"], bytes(r["raw"])) for r in rows]
+        return [(r["hash"], r["nonce"], bytes(r["raw"]), r["sent_at"]) for r in rows]
 
     def messages_of(self, tx_hash: str) -> list[tuple[str, str, dict[str, Any]]]:
         with self._lock:
@@ -419,10 +421,12 @@ class Relayer:
         decoder: ErrorDecoder | None = None,
         gas_limit: int = 25_000_000,
         max_wait_s: float = 0.0,
+        patience_s: float = 3.0,
         on_included: Callable[[str, int], None] | None = None,
     ) -> None:
         # Up to max_wait_s a message waits for company: full batches cost far less per message.
         self.max_wait_s = max_wait_s
+        self.patience_s = patience_s
         self.w3 = w3
         self.account = account
         self.outbox = outbox
@@ -443,7 +447,8 @@ class Relayer:
         """Settle every recorded tx: mined -> outcomes; lost -> rebroadcast or requeue."""
         settled = 0
         chain_nonce: int | None = None
-        for tx_hash, nonce, raw in self.outbox.sent_txs():
+        now = time.time()
+        for tx_hash, nonce, raw, sent_at in self.outbox.sent_txs():
             try:
                 receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
             except TransactionNotFound:
@@ -452,6 +457,8 @@ class Relayer:
                 self._settle(tx_hash, receipt)
                 settled += 1
                 continue
+            if now - sent_at < self.patience_s:
+                continue  # just sent: give the node time to mine it before suspecting a loss
             try:
                 self.w3.eth.get_transaction(HexBytes(tx_hash))
                 continue  # still pending in the node's pool
@@ -562,5 +569,6 @@ class Relayer:
                 log.exception("relay step failed; retrying")
                 stop.wait(1.0)
                 continue
-            if not busy:
-                stop.wait(interval)
+            # Even when busy, pause a little: what was just sent needs a moment to be mined, and
+            # asking for its receipt at once only spends the GIL the API needs.
+            stop.wait(min(interval, BUSY_PAUSE_S) if busy else interval)

@@ -341,14 +341,17 @@ class ServiceKind:
         community, signed, provider_sig, recipient_sig = self.read(payload)
         record = signed.record
         message = record.message(community)
-        provider = recover_typed_data(
-            provider_sig, self.domain, SERVICE_TYPES, "ServiceRecord", message
-        )
+        try:
+            provider = recover_typed_data(
+                provider_sig, self.domain, SERVICE_TYPES, "ServiceRecord", message
+            )
+            confirmer = recover_typed_data(
+                recipient_sig, self.domain, SERVICE_TYPES, "ServiceRecord", message
+            )
+        except ValueError as exc:
+            raise InvalidMessage("BadSignature", str(exc)) from exc
         if provider != record.provider:
             raise InvalidMessage("WrongSigner", f"provider side signed by {provider}")
-        confirmer = recover_typed_data(
-            recipient_sig, self.domain, SERVICE_TYPES, "ServiceRecord", message
-        )
         if record.recipient != self.community_account and confirmer != record.recipient:
             raise InvalidMessage("WrongSigner", f"recipient side signed by {confirmer}")
         normalized = {

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import heapq
 import json
 import random
@@ -167,10 +168,8 @@ async def run(
         stats.count("offered", due[i])
         queue.put_nowait(i)
     print(f"offered {len(lines)} in {time.perf_counter() - start:.1f}s", flush=True)
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(all_settled.wait(), drain_s)
-    except TimeoutError:
-        pass
     all_settled.set()
     for _ in workers:
         queue.put_nowait(None)

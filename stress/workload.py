@@ -93,7 +93,7 @@ class Plan:
             return pool.map(address_of, self.voter_keys + self.provider_keys, chunksize=2000)
 
 
-def _ballot_chunk(job: tuple[bytes, list[tuple[int, bytes, int]]]) -> list[Message]:
+def _ballot_chunk(job: tuple[bytes, Sequence[Any]]) -> list[Message]:
     separator, items = job
     out = []
     for proposal, secret, option in items:
@@ -110,9 +110,7 @@ def _ballot_chunk(job: tuple[bytes, list[tuple[int, bytes, int]]]) -> list[Messa
     return out
 
 
-def _service_chunk(
-    job: tuple[bytes, int, list[tuple[bytes, bytes, int]]],
-) -> list[Message]:
+def _service_chunk(job: tuple[bytes, int, Sequence[Any]]) -> list[Message]:
     separator, community, items = job
     out = []
     for provider_key, recipient_key, nonce in items:

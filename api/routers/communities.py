@@ -10,7 +10,7 @@ from web3 import Web3
 from api.deps import CurrentUser, ServicesDep
 from api.errors import ApiError, responses
 from api.routers.events import event_out
-from api.schemas import CommunityOut, EventOut, Page, PersonIn, PersonOut
+from api.schemas import MAX_OFFSET, CommunityOut, EventOut, OnChainId, Page, PersonIn, PersonOut
 from api.services import Services
 from ledger.offchain import Person
 
@@ -18,7 +18,7 @@ router = APIRouter(tags=["communities"])
 
 ROLES = {bytes(Web3.keccak(text=name)): name for name in ("COMMITTEE", "REGISTRAR", "COORDINATOR")}
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 def _require_community(services: Services, community_id: int) -> str:
@@ -70,7 +70,7 @@ def list_communities(
 
 
 @router.get("/communities/{community_id}", response_model=CommunityOut, responses=responses(404))
-def get_community(community_id: int, services: ServicesDep) -> CommunityOut:
+def get_community(community_id: OnChainId, services: ServicesDep) -> CommunityOut:
     admin = _require_community(services, community_id)
     registry = services.deployment.registry.functions
     version, size = registry.rollSnapshot(community_id).call()
@@ -86,7 +86,7 @@ def get_community(community_id: int, services: ServicesDep) -> CommunityOut:
 
 @router.get("/communities/{community_id}/roll", response_model=Page[str], responses=responses(404))
 def get_roll(
-    community_id: int,
+    community_id: OnChainId,
     services: ServicesDep,
     version: Annotated[int | None, Query(ge=0)] = None,
     limit: Limit = 1000,
@@ -125,7 +125,7 @@ def _require_registrar(services: Services, community_id: int, user: str) -> None
     summary="Link a roll address to a person (registrar only; kept off-chain)",
 )
 def put_person(
-    community_id: int, body: PersonIn, services: ServicesDep, user: CurrentUser
+    community_id: OnChainId, body: PersonIn, services: ServicesDep, user: CurrentUser
 ) -> PersonOut:
     _require_registrar(services, community_id, user)
     address = Web3.to_checksum_address(body.address)
@@ -142,7 +142,7 @@ def put_person(
     summary="The private address-to-person links (registrar only)",
 )
 def get_people(
-    community_id: int,
+    community_id: OnChainId,
     services: ServicesDep,
     user: CurrentUser,
     limit: Limit = 100,

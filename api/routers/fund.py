@@ -13,7 +13,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from api.deps import ServicesDep
 from api.errors import ApiError, responses
 from api.routers.communities import _require_community
-from api.schemas import FundOut, GrantOut, Page, PayoutOut, TrailEntryOut
+from api.schemas import MAX_OFFSET, FundOut, GrantOut, OnChainId, Page, PayoutOut, TrailEntryOut
 from api.services import Services
 from ledger.index import IndexedEvent
 
@@ -31,7 +31,7 @@ TRAIL_EVENTS = (
     "PayoutExecuted",
 )
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 def _currency(raw: bytes) -> str:
@@ -39,7 +39,7 @@ def _currency(raw: bytes) -> str:
 
 
 @router.get("/communities/{community_id}/fund", response_model=FundOut, responses=responses(404))
-def get_fund(community_id: int, services: ServicesDep) -> FundOut:
+def get_fund(community_id: OnChainId, services: ServicesDep) -> FundOut:
     _require_community(services, community_id)
     v = services.deployment.fund.functions.fundOf(community_id).call()
     return FundOut(
@@ -54,7 +54,7 @@ def get_fund(community_id: int, services: ServicesDep) -> FundOut:
 
 
 @router.get("/grants/{proposal_id}", response_model=GrantOut, responses=responses(404))
-def get_grant(proposal_id: int, services: ServicesDep) -> GrantOut:
+def get_grant(proposal_id: OnChainId, services: ServicesDep) -> GrantOut:
     v = services.deployment.fund.functions.grantOf(proposal_id).call()
     if v[3] == 0:
         raise ApiError(404, "UnknownGrant", f"no grant for proposal {proposal_id}")
@@ -63,7 +63,7 @@ def get_grant(proposal_id: int, services: ServicesDep) -> GrantOut:
 
 
 @router.get("/payouts/{request_id}", response_model=PayoutOut, responses=responses(404))
-def get_payout(request_id: int, services: ServicesDep) -> PayoutOut:
+def get_payout(request_id: OnChainId, services: ServicesDep) -> PayoutOut:
     try:
         v = services.deployment.fund.functions.payoutOf(request_id).call()
     except (ContractCustomError, ContractLogicError) as exc:
@@ -124,9 +124,11 @@ def _trail(
     responses=responses(404, 422),
 )
 def fund_trail(
-    community_id: int,
+    community_id: OnChainId,
     services: ServicesDep,
-    proposal: Annotated[int | None, Query(ge=1, description="only this grant's steps")] = None,
+    proposal: Annotated[
+        int | None, Query(ge=1, lt=2**256, description="only this grant's steps")
+    ] = None,
     recipient: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
     limit: Limit = 200,
     offset: Offset = 0,
@@ -148,9 +150,9 @@ def fund_trail(
     },
 )
 def fund_trail_csv(
-    community_id: int,
+    community_id: OnChainId,
     services: ServicesDep,
-    proposal: Annotated[int | None, Query(ge=1)] = None,
+    proposal: Annotated[int | None, Query(ge=1, lt=2**256)] = None,
     recipient: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
 ) -> PlainTextResponse:
     _require_community(services, community_id)

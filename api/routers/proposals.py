@@ -10,7 +10,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from api.deps import ServicesDep
 from api.errors import ApiError, responses
 from api.routers.events import event_out
-from api.schemas import EventOut, Page, ProposalOut, TextIn, TextOut
+from api.schemas import MAX_OFFSET, EventOut, OnChainId, Page, ProposalOut, TextIn, TextOut
 from api.services import Services
 from ledger.offchain import text_hash as text_hash_of
 
@@ -21,7 +21,7 @@ STATES = ("Pending", "Open", "Closed", "Finalized")
 OUTCOMES = ("None", "Passed", "Rejected", "NoQuorum")
 EXECUTION = ("NotStarted", "InProgress", "Completed")
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 @router.post("/texts", status_code=201, response_model=TextOut, responses=responses(413, 422))
@@ -75,7 +75,7 @@ def proposal_out(services: Services, proposal_id: int) -> ProposalOut:
 @router.get("/proposals", response_model=Page[ProposalOut], responses=responses(422, 503))
 def list_proposals(
     services: ServicesDep,
-    community: Annotated[int | None, Query(ge=1)] = None,
+    community: Annotated[int | None, Query(ge=1, lt=2**256)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ProposalOut]:
@@ -95,7 +95,7 @@ def list_proposals(
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalOut, responses=responses(404))
-def get_proposal(proposal_id: int, services: ServicesDep) -> ProposalOut:
+def get_proposal(proposal_id: OnChainId, services: ServicesDep) -> ProposalOut:
     """A proposal with its tally and outcome from the chain, and its text with the hash check."""
     return proposal_out(services, proposal_id)
 
@@ -104,7 +104,7 @@ def get_proposal(proposal_id: int, services: ServicesDep) -> ProposalOut:
     "/proposals/{proposal_id}/ballots", response_model=Page[EventOut], responses=responses(404)
 )
 def proposal_ballots(
-    proposal_id: int, services: ServicesDep, limit: Limit = 100, offset: Offset = 0
+    proposal_id: OnChainId, services: ServicesDep, limit: Limit = 100, offset: Offset = 0
 ) -> Page[EventOut]:
     """Counted ballots (BallotCast: voter, option, digest) in chain order."""
     where = {"proposalId": proposal_id}
@@ -117,7 +117,7 @@ def proposal_ballots(
 
 @router.get("/proposals/{proposal_id}/milestones", response_model=Page[EventOut])
 def proposal_milestones(
-    proposal_id: int, services: ServicesDep, limit: Limit = 100, offset: Offset = 0
+    proposal_id: OnChainId, services: ServicesDep, limit: Limit = 100, offset: Offset = 0
 ) -> Page[EventOut]:
     """Execution milestones with their evidence hashes, in order."""
     where = {"proposalId": proposal_id}

@@ -13,9 +13,11 @@ from api.routers.communities import _require_community
 from api.routers.events import event_out
 from api.routers.relay import accept
 from api.schemas import (
+    MAX_OFFSET,
     BalanceOut,
     ConfirmServiceIn,
     EventOut,
+    OnChainId,
     Page,
     PendingServiceIn,
     PendingServiceOut,
@@ -28,7 +30,7 @@ from ledger.signing.services import SERVICE_TYPES, record_id
 
 router = APIRouter(tags=["timebank"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 @router.post(
@@ -56,7 +58,12 @@ def log_service(body: PendingServiceIn, services: ServicesDep) -> PendingService
         {**body.model_dump(), "recipientSig": body.providerSig}
     )
     message = signed.record.message(community)
-    signer = recover_typed_data(provider_sig, kind.domain, SERVICE_TYPES, "ServiceRecord", message)
+    try:
+        signer = recover_typed_data(
+            provider_sig, kind.domain, SERVICE_TYPES, "ServiceRecord", message
+        )
+    except ValueError as exc:
+        raise InvalidMessage("BadSignature", str(exc)) from exc
     if signer != signed.record.provider:
         raise InvalidMessage("WrongSigner", f"provider side signed by {signer}")
     rid = "0x" + record_id(community, signed.record).hex()
@@ -104,7 +111,7 @@ async def confirm_service(
     responses=responses(404),
 )
 def balances(
-    community_id: int, services: ServicesDep, limit: Limit = 200, offset: Offset = 0
+    community_id: OnChainId, services: ServicesDep, limit: Limit = 200, offset: Offset = 0
 ) -> Page[BalanceOut]:
     """Every member's minutes (and the community's own account), replayed from the time bank's
     events; they always sum to zero."""
@@ -130,7 +137,7 @@ def balances(
     response_model=BalanceOut,
     responses=responses(404, 422),
 )
-def balance(community_id: int, account: str, services: ServicesDep) -> BalanceOut:
+def balance(community_id: OnChainId, account: str, services: ServicesDep) -> BalanceOut:
     """One account's balance, read from the contract itself."""
     _require_community(services, community_id)
     if not Web3.is_address(account):
@@ -144,7 +151,7 @@ def balance(community_id: int, account: str, services: ServicesDep) -> BalanceOu
     "/communities/{community_id}/services", response_model=Page[EventOut], responses=responses(404)
 )
 def service_records(
-    community_id: int, services: ServicesDep, limit: Limit = 100, offset: Offset = 0
+    community_id: OnChainId, services: ServicesDep, limit: Limit = 100, offset: Offset = 0
 ) -> Page[EventOut]:
     """Recorded and reversed services, in chain order."""
     _require_community(services, community_id)

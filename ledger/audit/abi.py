@@ -46,7 +46,9 @@ class Event:
 
     def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
         if len(topics) != len(self.indexed) + 1:
-            raise ValueError(f"{self.name}: {len(topics) - 1} indexed topics, not {len(self.indexed)}")
+            raise ValueError(
+                f"{self.name}: {len(topics) - 1} indexed topics, not {len(self.indexed)}"
+            )
         out: dict[str, Any] = {}
         for (name, kind), topic in zip(self.indexed, topics[1:], strict=True):
             # Indexed dynamic values are only their hash; ours are all static.

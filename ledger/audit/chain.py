@@ -101,6 +101,36 @@ class ChunkResult:
     last_timestamp: int = 0
 
 
+def forward_request_signer(
+    domain: bytes,
+    sender: bytes,
+    to: bytes,
+    value: int,
+    gas: int,
+    nonce: int,
+    deadline: int,
+    data: bytes,
+    signature: bytes,
+) -> bytes | None:
+    """Who signed an ERC-2771 ForwardRequest, as OpenZeppelin's ECDSA.tryRecover decides it
+    (65 bytes, v 27/28, low s); None if nobody validly did."""
+    if len(signature) != 65:
+        return None
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:64], "big")
+    v = signature[64]
+    if s > HALF_N or v not in (27, 28):
+        return None
+    struct = keccak(
+        FORWARD_REQUEST_TYPEHASH
+        + abi_encode(
+            ["address", "address", "uint256", "uint256", "uint256", "uint48", "bytes32"],
+            [hex0x(sender), hex0x(to), value, gas, nonce, deadline, keccak(bytes(data))],
+        )
+    )
+    return recover_address(keccak(b"\x19\x01" + domain + struct), v - 27, r, s)
+
+
 def bloom_may_contain(bloom: bytes, item: bytes) -> bool:
     digest = keccak(item)
     for i in (0, 2, 4):
@@ -476,7 +506,8 @@ class ChainWalker:
             if success and to in self.domain:
                 out.calls.append(
                     Call(number, timestamp, tx["hash"], position, sender, to, bytes(inner),
-                         request_logs, "forwarder")  # fmt: skip
+                         request_logs, "forwarder")
+                )  # fmt: skip
             elif request_logs:
                 out.findings.append(
                     Finding(
@@ -512,23 +543,9 @@ class ChainWalker:
         data: bytes,
         signature: bytes,
     ) -> bytes | None:
-        """As OpenZeppelin's ECDSA.tryRecover: 65 bytes, v 27/28, low s."""
-        if len(signature) != 65:
-            return None
-        r = int.from_bytes(signature[:32], "big")
-        s = int.from_bytes(signature[32:64], "big")
-        v = signature[64]
-        if s > HALF_N or v not in (27, 28):
-            return None
-        struct = keccak(
-            FORWARD_REQUEST_TYPEHASH
-            + abi_encode(
-                ["address", "address", "uint256", "uint256", "uint256", "uint48", "bytes32"],
-                [hex0x(sender), hex0x(to), value, gas, nonce, deadline, keccak(bytes(data))],
-            )
+        return forward_request_signer(
+            self.forward_domain, sender, to, value, gas, nonce, deadline, data, signature
         )
-        digest = keccak(b"\x19\x01" + self.forward_domain + struct)
-        return recover_address(digest, v - 27, r, s)
 
     def _traced(
         self, tx: dict[str, Any], number: int, timestamp: int, logs: list[Log], out: ChunkResult
@@ -567,7 +584,8 @@ class ChainWalker:
         for position, (actor, target, data, frame_logs) in enumerate(frames):
             out.calls.append(
                 Call(number, timestamp, tx["hash"], position, actor, target, data, frame_logs,
-                     "trace")  # fmt: skip
+                     "trace")
+            )  # fmt: skip
         out.warnings.append(
             Warning_(
                 "chain",

@@ -344,7 +344,9 @@ def _build(pairs: list[tuple[list[int], bytes]], depth: int) -> list[Any]:
         return [hex_prefix(key[depth:], True), value]
     common = 0
     first = pairs[0][0]
-    while all(len(k) > depth + common and k[depth + common] == first[depth + common] for k, _ in pairs):
+    while all(
+        len(k) > depth + common and k[depth + common] == first[depth + common] for k, _ in pairs
+    ):
         common += 1
     if common:
         child = _build(pairs, depth + common)

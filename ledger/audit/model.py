@@ -88,7 +88,9 @@ class Finding:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Finding:
-        return cls(**{k: data.get(k) for k in ("rule", "block", "tx", "expected", "found", "detail")})
+        return cls(
+            **{k: data.get(k) for k in ("rule", "block", "tx", "expected", "found", "detail")}
+        )
 
     def key(self) -> tuple[str, int | None, str | None, str]:
         return (self.rule, self.block, self.tx, self.detail)

@@ -144,5 +144,10 @@ def recover_typed_data(
     message: dict[str, Any],
 ) -> str:
     signable = encode_typed_data(full_message=typed_data(domain, types, primary_type, message))
-    address: str = Account.recover_message(signable, signature=signature)
+    try:
+        address: str = Account.recover_message(signable, signature=signature)
+    except Exception as exc:
+        # eth-keys raises its own BadSignature (not a ValueError) when no key recovers: the
+        # same contract as recover_digest, so callers handle one exception for bad input.
+        raise ValueError(f"unrecoverable signature: {exc}") from exc
     return address

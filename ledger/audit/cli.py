@@ -1,0 +1,289 @@
+"""`commons audit` (run, keygen, verify-report) and `commons verify-receipt`.
+
+Exit status: 0 clean / valid, 1 findings / invalid, 2 the audit could not be carried out. Every
+failure is one line on stderr; progress goes to stderr too, so stdout stays the result.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from ledger.audit.auditor import AuditOptions, Progress, load_record, run_audit
+from ledger.audit.model import AuditResult
+from ledger.audit.receipt import run as run_receipt
+from ledger.audit.report import (
+    comparable,
+    generate_key,
+    key_id,
+    load_key,
+    load_public_key,
+    public_pem,
+    read_document,
+    sign,
+    verify,
+    write_all,
+)
+from ledger.audit.rpc import AuditInfraError, RpcClient
+from ledger.config import Settings
+from ledger.errors import LedgerError
+from ledger.node import running_info
+
+F = TypeVar("F", bound=Callable[..., Any])
+FINDINGS, INFRA = 1, 2
+
+audit_app = typer.Typer(
+    name="audit",
+    help="Audit the chain from raw data: recount, rebalance, trace funds, check code and proofs.",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _fail(message: str, code: int = INFRA) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def exits_cleanly(fn: F) -> F:
+    """One line and exit status 2 for anything that stopped the audit itself; never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            _fail(f"bad setting {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+        except LedgerError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("interrupted (a re-run continues from the last checkpoint)", 130)
+        except Exception as exc:  # a bug: still one line, with its type to report it by
+            _fail(f"internal error ({type(exc).__name__}): {exc}")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _rpc_url(settings: Settings, given: str | None) -> str:
+    if given:
+        return given
+    if settings.rpc_url:
+        return settings.rpc_url
+    info = running_info(settings)
+    if info is None:
+        raise AuditInfraError("no node: pass --rpc-url, set COMMONS_RPC_URL, or `commons up`")
+    return info.url
+
+
+def _record(settings: Settings, rpc_url: str, given: Path | None) -> tuple[dict[str, Any], Path]:
+    if given is None:
+        with RpcClient(rpc_url) as rpc:
+            chain_id = int(rpc.call("eth_chainId"), 16)
+        given = settings.deployments_dir / f"{chain_id}.json"
+    return load_record(given), given
+
+
+class _ProgressPrinter:
+    """At most one line a second (on a terminal, rewritten in place; else every 5 s)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        if self.quiet:
+            return
+        now = time.monotonic()
+        final = p.phase in ("views", "proofs", "done", "compile")
+        if not final and now - self.last < (1.0 if self.tty else 5.0):
+            return
+        self.last = now
+        text = (
+            f"audit: {p.phase} block {p.block}/{p.last} ({p.fraction:.0%}), "
+            f"{p.ballots} ballots, {p.findings} findings"
+        )
+        if self.tty:
+            sys.stderr.write("\r" + text.ljust(79) + ("\n" if p.phase == "done" else ""))
+        else:
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+def _print_result(result: AuditResult, written: dict[str, Path] | None) -> None:
+    report = result.report
+    chain = report["chain"]
+    summary = report["summary"]
+    status = "CLEAN" if result.ok else f"{len(result.findings)} FINDINGS"
+    typer.echo(
+        f"audit of chain {chain['chain_id']}, blocks {chain['from_block']}-{chain['to_block']}: "
+        f"{status} ({summary['ballots_checked']} ballots, {summary['signatures_verified']} "
+        f"signatures, {summary['proofs_checked']} proofs, {len(result.warnings)} warnings)"
+    )
+    for f in result.findings:
+        where = f"block {f.block}" if f.block is not None else "no block"
+        tx = f" tx {f.tx}" if f.tx else ""
+        typer.echo(f"  [{f.rule}] {where}{tx}: {f.detail} (expected {f.expected}, found {f.found})")
+    if written:
+        typer.echo(f"report: {written['json']} (+ .md, .html, fund-trail.csv)")
+
+
+def default_key_path(settings: Settings) -> Path:
+    return settings.data_dir / "audit" / "auditor-key.pem"
+
+
+def audit_and_write(options: AuditOptions, key_path: Path | None, out: Path | None
+                    ) -> tuple[AuditResult, dict[str, Any], dict[str, Path]]:  # fmt: skip
+    """Run, sign (if a key is available) and write every format; shared with the API's jobs."""
+    result = run_audit(options)
+    key = load_key(key_path) if key_path is not None and key_path.exists() else None
+    document = sign(result.report, key)
+    chain = result.report["chain"]
+    directory = out or (
+        options.settings.data_dir / "audit" / "reports"
+        / f"{chain['chain_id']}-{chain['to_block']:010d}-{result.report['generated_at']}"
+    )  # fmt: skip
+    return result, document, write_all(document, directory)
+
+
+@audit_app.callback(invoke_without_command=True)
+@exits_cleanly
+def audit(
+    ctx: typer.Context,
+    rpc_url: Annotated[str | None, typer.Option(help="node to audit (default: configured)")] = None,
+    deployment: Annotated[Path | None, typer.Option(help="deployment record to check")] = None,
+    from_block: Annotated[int | None, typer.Option(help="first block to check")] = None,
+    to_block: Annotated[int | None, typer.Option(help="last block (default: head)")] = None,
+    key: Annotated[Path | None, typer.Option(help="Ed25519 PEM key to sign the report")] = None,
+    out: Annotated[Path | None, typer.Option(help="directory for the report files")] = None,
+    all_proofs: Annotated[bool, typer.Option(help="prove every recomputed word")] = False,
+    fresh: Annotated[bool, typer.Option(help="ignore the checkpoint of an earlier run")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress on stderr")] = False,
+) -> None:
+    """Audit every block from the deployment to the head, trusting nothing but the chain."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = Settings()
+    url = _rpc_url(settings, rpc_url)
+    record, record_path = _record(settings, url, deployment)
+    key_path = key or default_key_path(settings)
+    if key is not None and not key.exists():
+        raise AuditInfraError(f"no key at {key}: create one with `commons audit keygen`")
+    options = AuditOptions(
+        rpc_url=url,
+        record=record,
+        settings=settings,
+        record_source=str(record_path),
+        from_block=from_block,
+        to_block=to_block,
+        all_proofs=all_proofs,
+        resume=not fresh,
+        progress=_ProgressPrinter(quiet),
+    )
+    result, document, written = audit_and_write(options, key_path, out)
+    if document["signature"] is None:
+        typer.echo(f"note: report not signed (no key at {key_path})", err=True)
+    _print_result(result, written)
+    raise typer.Exit(0 if result.ok else FINDINGS)
+
+
+@audit_app.command("keygen")
+@exits_cleanly
+def keygen(
+    path: Annotated[Path | None, typer.Argument(help="where to write the key (PEM, 0600)")] = None,
+) -> None:
+    """Create the auditor's Ed25519 signing key (refuses to overwrite one)."""
+    target = path or default_key_path(Settings())
+    public = generate_key(target)
+    typer.echo(f"created {target} (mode 0600), key id {key_id(public)}")
+    typer.echo("public key (publish it, so others can check your reports):")
+    typer.echo(public_pem(public).rstrip())
+
+
+@audit_app.command("verify-report")
+@exits_cleanly
+def verify_report(
+    report: Annotated[Path, typer.Argument(help="report.json written by `commons audit`")],
+    chain: Annotated[bool, typer.Option("--chain", help="also re-run the audit and compare")] = False,
+    public_key: Annotated[
+        Path | None, typer.Option(help="only accept a signature by this key (PEM)")
+    ] = None,
+    rpc_url: Annotated[str | None, typer.Option(help="node for --chain")] = None,
+    deployment: Annotated[Path | None, typer.Option(help="deployment record for --chain")] = None,
+) -> None:
+    """Check a report's signature; with --chain, re-audit its blocks and compare."""
+    document = read_document(report)
+    trusted = load_public_key(public_key) if public_key else None
+    verdict = verify(document, trusted)
+    typer.echo(f"signature: {'VALID' if verdict.valid else 'INVALID'} ({verdict.reason})")
+    if not verdict.valid:
+        raise typer.Exit(FINDINGS)
+    body = document["report"]
+    typer.echo(
+        f"report: chain {body['chain']['chain_id']} blocks {body['chain']['from_block']}-"
+        f"{body['chain']['to_block']}, {'clean' if body['ok'] else str(len(body['findings'])) + ' findings'}"
+    )
+    if not chain:
+        raise typer.Exit(0)
+    settings = Settings()
+    url = _rpc_url(settings, rpc_url)
+    record, record_path = _record(settings, url, deployment)
+    again = run_audit(
+        AuditOptions(
+            rpc_url=url,
+            record=record,
+            settings=settings,
+            record_source=str(record_path),
+            from_block=body["chain"]["from_block"],
+            to_block=body["chain"]["to_block"],
+            resume=False,
+            progress=_ProgressPrinter(False),
+        )
+    )
+    ours, theirs = comparable(again.report), comparable(body)
+    differences = [k for k in theirs if ours.get(k) != theirs[k]]
+    if differences:
+        typer.echo(f"chain: DIFFERS from the report in {', '.join(differences)}")
+        for key in differences:
+            typer.echo(f"  {key}: report {json.dumps(theirs[key], default=str)[:300]}")
+            typer.echo(f"  {key}: chain  {json.dumps(ours[key], default=str)[:300]}")
+        raise typer.Exit(FINDINGS)
+    typer.echo("chain: the audit re-run on the chain agrees with the report")
+
+
+@exits_cleanly
+def verify_receipt(
+    receipt: Annotated[
+        str, typer.Argument(help="the API's receipt JSON (inline or a file), or tx=..,voter=..,digest=..")
+    ],
+    rpc_url: Annotated[str, typer.Option(help="any node of the chain")],
+    council: Annotated[
+        str | None, typer.Option(help="the council address your community publishes")
+    ] = None,
+    option: Annotated[int | None, typer.Option(help="the option you chose")] = None,
+) -> None:
+    """Check that your ballot is on-chain, signed by you, for your choice, and counted."""
+    text = receipt
+    if option is not None:
+        text = text if text.strip().startswith("{") or Path(text).is_file() else f"{text},option={option}"
+    verdict = run_receipt(text, rpc_url, council)
+    if option is not None and verdict.option is not None and verdict.option != option:
+        verdict.add("my choice", False, f"counted for option {verdict.option}, not {option}")
+    for check in verdict.checks:
+        typer.echo(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+    if verdict.ok:
+        typer.echo(f"your ballot on proposal {verdict.proposal} (option {verdict.option}) is on-chain and counted")
+        raise typer.Exit(0)
+    typer.echo("your ballot could NOT be confirmed")
+    raise typer.Exit(FINDINGS)

@@ -1,0 +1,96 @@
+"""What every rule check needs: the rebuilt state, the contracts' ABIs and addresses, the EIP-712
+domains recomputed from first principles, and one place findings are raised."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.audit.abi import ContractAbi
+from ledger.audit.chain import Call, Log, domain_separator, hex0x
+from ledger.audit.model import Finding, Warning_
+from ledger.audit.sigs import BallotVerifier
+from ledger.audit.state import AuditState
+
+
+def addr(value: Any) -> bytes:
+    """An address from eth-abi (checksummed str) or raw bytes, as 20 bytes."""
+    if isinstance(value, bytes):
+        return value[-20:]
+    return bytes.fromhex(str(value)[2:])
+
+
+def show(value: Any) -> str:
+    if isinstance(value, bytes):
+        return hex0x(value)
+    return str(value)
+
+
+@dataclass
+class Ctx:
+    state: AuditState
+    chain_id: int
+    contracts: dict[str, bytes]  # role -> address
+    abis: dict[str, ContractAbi]  # role -> ABI
+    verifier: BallotVerifier
+    in_range: Callable[[int], bool]
+    error_names: dict[bytes, str]
+
+    def __post_init__(self) -> None:
+        self.role_of = {address: key for key, address in self.contracts.items()}
+        self.council_domain = domain_separator(
+            "CommonsCouncil", "1", self.chain_id, self.contracts["council"]
+        )
+        self.timebank_domain = domain_separator(
+            "CommonsTimeBank", "1", self.chain_id, self.contracts["timebank"]
+        )
+
+    def find(
+        self,
+        rule: str,
+        call: Call | None,
+        expected: Any,
+        found: Any,
+        detail: str,
+        *,
+        block: int | None = None,
+    ) -> None:
+        where = call.block if call is not None else block
+        if where is not None and not self.in_range(where):
+            return
+        self.state.findings.append(
+            Finding(
+                rule,
+                where,
+                call.tx if call is not None else None,
+                None if expected is None else show(expected),
+                None if found is None else show(found),
+                detail,
+            )
+        )
+
+    def warn(self, topic: str, call: Call | None, detail: str) -> None:
+        self.state.warnings.append(
+            Warning_(topic, call.block if call else None, call.tx if call else None, detail)
+        )
+
+    def actor_is(self, call: Call, named: bytes, event: str) -> None:
+        """An event's acting-party field must be the call's sender (None: not traceable)."""
+        if call.actor is not None and named != call.actor:
+            self.find(
+                "event.actor",
+                call,
+                call.actor,
+                named,
+                f"{event} names another account than the one whose call emitted it",
+            )
+
+    def decode(self, role: str, log: Log) -> tuple[str, dict[str, Any]] | None:
+        event = self.abis[role].events.get(log.topics[0]) if log.topics else None
+        if event is None:
+            return None
+        try:
+            return event.name, event.decode(log.topics, log.data)
+        except Exception:
+            return None

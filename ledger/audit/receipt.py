@@ -1,0 +1,283 @@
+"""`commons verify-receipt`: a resident checks, against any node, that their ballot is on-chain,
+with their signature, for their choice, and counted in the published tally.
+
+The receipt is what the API returned when they voted (tx hash, their address as `signer`, and the
+ballot's EIP-712 digest in `detail` once counted); fields may also be given one by one. Nothing
+else is trusted: the digest is recomputed from the council's domain, the signature is taken from
+the transaction's own calldata and recovered here, and the tally is recounted from the events.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_abi.abi import decode as abi_decode
+
+from ledger.audit.chain import (
+    EXECUTE,
+    EXECUTE_BATCH,
+    EXECUTED_FORWARD_REQUEST,
+    domain_separator,
+    forward_request_signer,
+    hex0x,
+)
+from ledger.audit.ethcodec import hb, hi, keccak, recover_compact, tx_sender
+from ledger.audit.recount import BALLOT_CAST, CAST_BALLOTS, parse_batch
+from ledger.audit.rpc import AuditInfraError, RpcClient
+from ledger.audit.sigs import BALLOT_BYTES, ballot_digest
+from ledger.errors import LedgerError
+
+PROPOSAL_FINALIZED_SIG = b"ProposalFinalized(uint256,uint8,uint256[],uint256,uint8)"
+GET_PROPOSAL_SIG = b"getProposal(uint256)"
+
+
+CAST_VOTE = keccak(b"castVote(uint256,uint8)")[:4]
+
+
+class ReceiptInputError(LedgerError):
+    """The receipt given cannot be read."""
+
+
+@dataclass
+class ReceiptInput:
+    tx_hash: str
+    voter: str | None = None
+    digest: str | None = None
+    proposal: int | None = None
+    option: int | None = None
+    block: int | None = None
+
+
+def parse_receipt(text: str) -> ReceiptInput:
+    """A receipt as the API's JSON (inline or a file path), or `key=value` fields separated by
+    commas or spaces: tx=0x.., voter=0x.., digest=0x.., proposal=N, option=N."""
+    raw: dict[str, Any]
+    candidate = text.strip()
+    path = Path(candidate)
+    if not candidate.startswith("{") and len(candidate) < 4096 and path.is_file():
+        candidate = path.read_text().strip()
+    if candidate.startswith("{"):
+        try:
+            raw = json.loads(candidate)
+        except ValueError as exc:
+            raise ReceiptInputError(f"the receipt is not valid JSON: {exc}") from exc
+    else:
+        raw = {}
+        for part in candidate.replace(",", " ").split():
+            if "=" not in part:
+                raise ReceiptInputError(f"expected key=value, got {part!r}")
+            k, v = part.split("=", 1)
+            raw[k.strip()] = v.strip()
+    tx = raw.get("tx_hash") or raw.get("tx")
+    if not tx:
+        raise ReceiptInputError("the receipt has no tx_hash (is the ballot counted yet?)")
+    if raw.get("kind") not in (None, "ballot"):
+        raise ReceiptInputError(f"this is a {raw.get('kind')} receipt, not a ballot's")
+
+    def number(key: str) -> int | None:
+        value = raw.get(key)
+        return None if value in (None, "") else int(str(value), 0)
+
+    return ReceiptInput(
+        tx_hash=str(tx),
+        voter=raw.get("voter") or raw.get("signer"),
+        digest=raw.get("digest") or raw.get("detail"),
+        proposal=number("proposal") if "proposal" in raw else number("proposalId"),
+        option=number("option"),
+        block=number("block"),
+    )
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class ReceiptVerdict:
+    checks: list[Check] = field(default_factory=list)
+    proposal: int | None = None
+    option: int | None = None
+    council: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    def add(self, name: str, ok: bool, detail: str) -> bool:
+        self.checks.append(Check(name, ok, detail))
+        return ok
+
+
+def verify_ballot_receipt(rpc: RpcClient, receipt: ReceiptInput, *,
+                          council: str | None = None) -> ReceiptVerdict:  # fmt: skip
+    verdict = ReceiptVerdict()
+    tx = rpc.call("eth_getTransactionByHash", [receipt.tx_hash])
+    mined = rpc.call("eth_getTransactionReceipt", [receipt.tx_hash]) if tx else None
+    if not verdict.add("on-chain", tx is not None and mined is not None and hi(mined["status"]) == 1,
+                       f"transaction {receipt.tx_hash} "
+                       + ("mined in block " + str(hi(mined["blockNumber"])) if mined else "not found")):  # fmt: skip
+        return verdict
+    assert tx is not None and mined is not None
+    if receipt.block is not None and receipt.block != hi(mined["blockNumber"]):
+        verdict.add("block", False, f"receipt says block {receipt.block}, chain says {hi(mined['blockNumber'])}")
+    computed_hash, sender = tx_sender(tx)
+    verdict.add("transaction intact", computed_hash == hb(tx["hash"]) and sender == hb(tx["from"]),
+                "its fields hash to its hash and its signature recovers to its sender")  # fmt: skip
+    chain_id = hi(rpc.call("eth_chainId"))
+    target = council
+    if target is None:
+        # Not pinned: the contract the resident's ballot went to, as the transaction shows it.
+        selector = hb(tx.get("input"))[:4]
+        if selector in (CAST_BALLOTS, CAST_VOTE):
+            target = tx.get("to")
+        else:
+            emitters = {
+                log["address"].lower()
+                for log in mined["logs"]
+                if log["topics"] and hb(log["topics"][0]) == BALLOT_CAST
+            }
+            target = emitters.pop() if len(emitters) == 1 else tx.get("to")
+        verdict.add("council", True, f"{target} (taken from the transaction: pass --council "
+                    "to pin the address published by your community)")  # fmt: skip
+    calls = _council_calls(tx, mined, target, chain_id)
+    council_address = hb(target)
+    verdict.council = hex0x(council_address)
+    casts = [
+        log for log in mined["logs"]
+        if hb(log["address"]) == council_address and log["topics"] and hb(log["topics"][0]) == BALLOT_CAST
+    ]  # fmt: skip
+    voter = hb(receipt.voter) if receipt.voter else None
+    mine = [
+        log for log in casts
+        if (voter is None or hb(log["topics"][2])[12:] == voter)
+        and (receipt.digest is None or hb(log["data"])[32:64] == hb(receipt.digest))
+        and (receipt.proposal is None or hi(log["topics"][1]) == receipt.proposal)
+    ]  # fmt: skip
+    if not verdict.add("ballot counted in its transaction", len(mine) == 1,
+                       f"{len(mine)} matching BallotCast events in the transaction"):  # fmt: skip
+        return verdict
+    event = mine[0]
+    proposal = hi(event["topics"][1])
+    voter = hb(event["topics"][2])[12:]
+    data = hb(event["data"])
+    option = data[31]
+    verdict.proposal, verdict.option = proposal, option
+    domain = domain_separator("CommonsCouncil", "1", chain_id, council_address)
+    digest = ballot_digest(domain, proposal, voter, option)
+    verdict.add("digest", data[32:64] == digest and (receipt.digest is None or hb(receipt.digest) == digest),
+                f"EIP-712 digest {hex0x(digest)} recomputed from (proposal {proposal}, "
+                f"voter {hex0x(voter)}, option {option}) under the council's domain")  # fmt: skip
+    if receipt.option is not None:
+        verdict.add("my choice", receipt.option == option, f"counted for option {option}")
+    signed = _signature_in_calls(calls, proposal, voter, option, digest)
+    verdict.add("my signature", signed[0], signed[1])
+    _published_tally(rpc, verdict, council_address, proposal, option, voter, hi(mined["blockNumber"]))
+    return verdict
+
+
+def _council_calls(tx: dict[str, Any], mined: dict[str, Any], council: str | None,
+                   chain_id: int) -> list[tuple[bytes, bytes]]:  # fmt: skip
+    """(calldata, actor) of the calls the transaction made to the council (directly or through
+    the forwarder, whose executed requests carry their signer)."""
+    data = hb(tx.get("input"))
+    sender = tx_sender(tx)[1] or b""
+    if council is not None and hb(tx.get("to")) == hb(council):
+        return [(data, sender)]
+    calls = []
+    try:
+        if data[:4] == EXECUTE_BATCH:
+            requests = abi_decode(["(address,address,uint256,uint256,uint48,bytes,bytes)[]", "address"], data[4:])[0]
+        elif data[:4] == EXECUTE:
+            requests = [abi_decode(["(address,address,uint256,uint256,uint48,bytes,bytes)"], data[4:])[0]]
+        else:
+            requests = []
+    except Exception:
+        requests = []
+    # Each executed request's event names its signer and nonce: recover the signature with it.
+    executed = [
+        (hb(log["topics"][1])[12:], int.from_bytes(hb(log["data"])[:32], "big"))
+        for log in mined["logs"]
+        if log["topics"] and hb(log["topics"][0]) == EXECUTED_FORWARD_REQUEST
+    ]
+    domain = domain_separator("CommonsForwarder", "1", chain_id, hb(tx.get("to")))
+    for request in requests:
+        sender, to, value, gas, deadline, inner, signature = request
+        if council is not None and hb(to) != hb(council):
+            continue
+        for signer, nonce in executed:
+            recovered = forward_request_signer(
+                domain, hb(sender), hb(to), value, gas, nonce, deadline, bytes(inner), bytes(signature)
+            )
+            if signer == hb(sender) and recovered == signer:
+                calls.append((bytes(inner), signer))
+                break
+    return calls
+
+
+def _signature_in_calls(calls: list[tuple[bytes, bytes]], proposal: int, voter: bytes, option: int,
+                        digest: bytes) -> tuple[bool, str]:  # fmt: skip
+    for data, actor in calls:
+        if data[:4] == CAST_BALLOTS:
+            parsed = parse_batch(data)
+            if parsed is None or parsed[0] != proposal:
+                continue
+            raw = parsed[1]
+            for i in range(0, len(raw), BALLOT_BYTES):
+                record = raw[i : i + BALLOT_BYTES]
+                if record[12:32] == voter and record[63] == option:
+                    signer, low_s = recover_compact(digest, record[64:96], record[96:128])
+                    if signer == voter and low_s:
+                        return True, "the relayed ballot in the calldata is signed by you (low-s EIP-712)"
+                    return False, "the relayed ballot in the calldata is NOT validly signed by you"
+        if data[:4] == CAST_VOTE and actor == voter:
+            pid, opt = abi_decode(["uint256", "uint8"], data[4:])
+            if pid == proposal and opt == option:
+                return True, "a direct vote sent by you (or forwarded with your EIP-712 signature)"
+    return False, "no ballot of yours in the transaction's calldata"
+
+
+def _published_tally(rpc: RpcClient, verdict: ReceiptVerdict, council: bytes, proposal: int,
+                     option: int, voter: bytes, block: int) -> None:  # fmt: skip
+    topic = hex0x(proposal.to_bytes(32, "big"))
+    logs = rpc.call("eth_getLogs", [{"address": hex0x(council), "fromBlock": "0x0", "toBlock": "latest",
+                                     "topics": [hex0x(BALLOT_CAST), topic]}])  # fmt: skip
+    finalized_topic = hex0x(keccak(PROPOSAL_FINALIZED_SIG))
+    finals = rpc.call("eth_getLogs", [{"address": hex0x(council), "fromBlock": "0x0", "toBlock": "latest",
+                                       "topics": [finalized_topic, topic]}])  # fmt: skip
+    counts: dict[int, int] = {}
+    mine = 0
+    for log in logs:
+        o = hb(log["data"])[31]
+        counts[o] = counts.get(o, 0) + 1
+        mine += hb(log["topics"][2])[12:] == voter
+    verdict.add("counted once", mine == 1, f"{mine} ballots of yours on proposal {proposal}")
+    result, error = rpc.try_call("eth_call", [{"to": hex0x(council),
+                                              "data": hex0x(keccak(GET_PROPOSAL_SIG)[:4] + proposal.to_bytes(32, "big"))}, "latest"])  # fmt: skip
+    if error or result is None:
+        verdict.add("published tally", False, f"the council's getProposal failed: {error}")
+        return
+    view = abi_decode(["(uint256,address,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3,"
+                       "uint32,uint32,uint8,uint8,uint8,uint256[],uint8,uint256)"], hb(result))[0]  # fmt: skip
+    tally = [int(t) for t in view[16]]
+    recount = [counts.get(i, 0) for i in range(len(tally))]
+    verdict.add("published tally", tally == recount,
+                f"on-chain tally {tally}; recounted from every BallotCast event {recount}")  # fmt: skip
+    if finals:
+        final = abi_decode(["uint8", "uint256[]", "uint256", "uint8"], hb(finals[-1]["data"]))
+        verdict.add("final result", [int(t) for t in final[1]] == recount,
+                    f"finalized with tally {list(final[1])}")  # fmt: skip
+
+
+def run(receipt_text: str, rpc_url: str, council: str | None = None) -> ReceiptVerdict:
+    receipt = parse_receipt(receipt_text)
+    with RpcClient(rpc_url) as rpc:
+        try:
+            return verify_ballot_receipt(rpc, receipt, council=council)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise AuditInfraError(f"unexpected answer from the node: {exc}") from exc

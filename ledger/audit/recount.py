@@ -1,0 +1,428 @@
+"""The council recount: every proposal's ballots judged again, from the batch calldata and the
+events, and every outcome decided again by ICouncil's rules.
+
+A relayed ballot is judged in Council's order: proposal open, option in range, low-s EIP-712
+signature by the named voter (checked here against the digest recomputed from the council's
+domain, not the contract's), voter on the roll at the proposal's snapshot (the roll rebuilt from
+RollUpdated/RollPublished), not voted before. The judgement must match the event the contract
+emitted for that ballot (BallotCast with the same digest, or BallotSkipped with the same reason);
+the recount counts what the rules count, so a tally that differs names the ballots that made it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ledger.audit.chain import Call, Log, hex0x
+from ledger.audit.context import Ctx, addr
+from ledger.audit.ethcodec import keccak
+from ledger.audit.sigs import BALLOT_BYTES, RESULT_BYTES, ballot_digest
+from ledger.audit.state import Proposal
+
+BALLOT_CAST: Final = keccak(b"BallotCast(uint256,address,uint8,bytes32)")
+BALLOT_SKIPPED: Final = keccak(b"BallotSkipped(uint256,address,uint8)")
+CAST_BALLOTS: Final = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
+
+PENDING, OPEN, CLOSED, FINALIZED = range(4)
+NONE, PASSED, REJECTED, NO_QUORUM = range(4)
+OUTCOMES: Final = ("None", "Passed", "Rejected", "NoQuorum")
+SKIP_REASONS: Final = (
+    "ProposalNotOpen",
+    "InvalidOption",
+    "BadSignature",
+    "MalleableSignature",
+    "NotOnRoll",
+    "AlreadyVoted",
+)
+# The rule a counted ballot broke, by the reason the rules would have skipped it for.
+RULE_FOR_SKIP: Final = {
+    0: "council.ballot_window",
+    1: "council.ballot_option",
+    2: "council.ballot_signature",
+    3: "council.ballot_signature",
+    4: "council.ballot_eligibility",
+    5: "council.double_vote",
+}
+MAX_OPTIONS: Final = 8
+BPS: Final = 10_000
+ROLL_SNAPSHOT_LIFETIME: Final = 400 * 86_400
+NO_WINNER: Final = 255
+
+
+def phase(p: Proposal, timestamp: int) -> int:
+    if p.outcome != NONE:
+        return FINALIZED
+    if timestamp < p.opens_at:
+        return PENDING
+    if timestamp < p.closes_at:
+        return OPEN
+    return CLOSED
+
+
+def decide(p: Proposal, tally: list[int]) -> tuple[int, int, int]:
+    """(outcome, winning option, turnout) by ICouncil's rules, as Council._decide computes them."""
+    leader, tie, turnout = 0, False, 0
+    for i, votes in enumerate(tally):
+        turnout += votes
+        if i == 0 or votes > tally[leader]:
+            leader, tie = i, False
+        elif votes == tally[leader]:
+            tie = True
+    if turnout * BPS < p.quorum_bps * p.roll_size:
+        return NO_QUORUM, NO_WINNER, turnout
+    if p.kind == 0:
+        # Abstentions count for quorum only.
+        passed = tally[0] * BPS > p.threshold_bps * (tally[0] + tally[1])
+        leader = 0
+    else:
+        passed = not tie and tally[leader] * BPS > p.threshold_bps * turnout
+    if not passed:
+        return REJECTED, NO_WINNER, turnout
+    return PASSED, leader, turnout
+
+
+# ------------------------------------------------------------------------------- proposals
+
+
+def _params_fault(params: tuple[Any, ...], timestamp: int) -> str | None:
+    (_, text_hash, kind, options, opens, closes, quorum, threshold, budget, currency) = params
+    if bytes(text_hash) == bytes(32):
+        return "no text hash"
+    if (kind == 0 and options != 3) or (kind == 1 and not 2 <= options <= MAX_OPTIONS):
+        return f"{options} options for ballot kind {kind}"
+    if not (opens < closes and closes > timestamp and closes <= timestamp + ROLL_SNAPSHOT_LIFETIME):
+        return f"schedule {opens}..{closes} at time {timestamp}"
+    if quorum > BPS or threshold >= BPS or (kind == 0 and threshold < BPS // 2):
+        return f"quorum {quorum} / threshold {threshold} basis points"
+    if budget and not all(ord("A") <= c <= ord("Z") for c in bytes(currency)):
+        return f"budget without an ISO currency code ({bytes(currency)!r})"
+    return None
+
+
+def proposal_opened(ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None,
+                    ev: dict[str, Any]) -> None:  # fmt: skip
+    state = ctx.state
+    pid, cid = int(ev["proposalId"]), int(ev["communityId"])
+    proposer = addr(ev["proposer"])
+    params = tuple(ev["params"])
+    ctx.actor_is(call, proposer, "ProposalOpened")
+    if pid != len(state.proposals) + 1 or pid in state.proposals:
+        ctx.find("council.proposal", call, len(state.proposals) + 1, pid,
+                 "proposals must be numbered sequentially from 1")  # fmt: skip
+    community = state.communities.get(cid)
+    if community is None:
+        ctx.find("council.proposal", call, "an existing community", cid,
+                 f"proposal {pid} opened for a community that does not exist")  # fmt: skip
+        return
+    if not community.has("COMMITTEE", proposer):
+        ctx.find("council.proposal", call, "a COMMITTEE member", proposer,
+                 f"proposal {pid} opened by an account outside the committee")  # fmt: skip
+    if fn == "openProposal" and args is not None and tuple(args["params"]) != params:
+        ctx.find("council.proposal", call, "the call's parameters", "other parameters",
+                 f"ProposalOpened {pid} differs from its openProposal call")  # fmt: skip
+    fault = _params_fault(params, call.timestamp)
+    if fault:
+        ctx.find("council.proposal", call, "valid parameters", fault,
+                 f"proposal {pid} opened with parameters the rules refuse")  # fmt: skip
+    version, size = int(ev["rollVersion"]), int(ev["rollSize"])
+    if (version, size) != (community.roll_version, community.roll_size) or size == 0:
+        ctx.find("council.proposal", call,
+                 f"roll v{community.roll_version} of {community.roll_size}",
+                 f"roll v{version} of {size}",
+                 f"proposal {pid} snapshots another roll than the published one")  # fmt: skip
+    options = int(params[3])
+    state.proposals[pid] = Proposal(
+        id=pid,
+        community=cid,
+        proposer=proposer,
+        text_hash=bytes(params[1]),
+        kind=int(params[2]),
+        option_count=options,
+        opens_at=int(params[4]),
+        closes_at=int(params[5]),
+        quorum_bps=int(params[6]),
+        threshold_bps=int(params[7]),
+        budget_amount=int(params[8]),
+        budget_currency=bytes(params[9]),
+        roll_version=version,
+        roll_size=size,
+        opened_block=call.block,
+        opened_tx=call.tx,
+        tally=[0] * options,
+        event_tally=[0] * options,
+    )
+
+
+def proposal_finalized(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
+    pid = int(ev["proposalId"])
+    p = ctx.state.proposals.get(pid)
+    if p is None:
+        ctx.find("council.outcome", call, "an existing proposal", pid,
+                 "a proposal that was never opened was finalized")  # fmt: skip
+        return
+    if p.outcome != NONE:
+        ctx.find("council.outcome", call, "finalized once", f"again, after {OUTCOMES[p.outcome]}",
+                 f"proposal {pid} finalized twice")  # fmt: skip
+    if call.timestamp < p.closes_at:
+        ctx.find("council.outcome", call, f"at or after {p.closes_at}", call.timestamp,
+                 f"proposal {pid} finalized before its voting closed")  # fmt: skip
+    tally = [int(v) for v in ev["tally"]]
+    outcome, winner, turnout = decide(p, p.tally)
+    if tally != p.tally:
+        ctx.find("council.tally", call, p.tally, tally,
+                 f"proposal {pid} finalized with a tally that is not the recount of its ballots")  # fmt: skip
+    found = (int(ev["outcome"]), int(ev["winningOption"]), int(ev["turnout"]))
+    if found != (outcome, winner, turnout):
+        ctx.find(
+            "council.outcome",
+            call,
+            f"{OUTCOMES[outcome]} (winner {winner}, turnout {turnout})",
+            f"{OUTCOMES[found[0]] if found[0] < 4 else found[0]} (winner {found[1]}, "
+            f"turnout {found[2]})",
+            f"proposal {pid}'s outcome does not follow from its recounted ballots, quorum "
+            f"{p.quorum_bps} bps of {p.roll_size} and threshold {p.threshold_bps} bps",
+        )
+    elif tally != p.tally and decide(p, tally)[:2] != found[:2]:
+        pass  # already named by council.tally
+    p.outcome, p.winning_option = found[0], found[1]
+    p.final_tally = tally
+    p.finalized_block, p.finalized_tx = call.block, call.tx
+
+
+def milestone_recorded(ctx: Ctx, call: Call, args: dict[str, Any] | None,
+                       ev: dict[str, Any]) -> None:  # fmt: skip
+    pid = int(ev["proposalId"])
+    recorder = addr(ev["recorder"])
+    ctx.actor_is(call, recorder, "MilestoneRecorded")
+    p = ctx.state.proposals.get(pid)
+    if p is None:
+        ctx.find("council.milestone", call, "an existing proposal", pid,
+                 "milestone for a proposal that was never opened")  # fmt: skip
+        return
+    community = ctx.state.communities[p.community]
+    if not community.has("COMMITTEE", recorder):
+        ctx.find("council.milestone", call, "a COMMITTEE member", recorder,
+                 f"milestone of proposal {pid} recorded outside the committee")  # fmt: skip
+    if p.outcome != PASSED or decide(p, p.tally)[0] != PASSED:
+        ctx.find("council.milestone", call, "Passed", OUTCOMES[p.outcome],
+                 f"milestone recorded for proposal {pid}, which did not pass")  # fmt: skip
+    if p.execution == 2:
+        ctx.find("council.milestone", call, "execution not completed", "Completed",
+                 f"milestone recorded after proposal {pid}'s execution was completed")  # fmt: skip
+    index, status = int(ev["milestoneIndex"]), int(ev["status"])
+    if index != p.milestones or bytes(ev["evidenceHash"]) == bytes(32):
+        ctx.find("council.milestone", call, f"milestone {p.milestones} with evidence",
+                 f"milestone {index}", f"proposal {pid}'s milestones out of order or unevidenced")  # fmt: skip
+    if args is not None and status != (2 if args.get("completed") else 1):
+        ctx.find("council.milestone", call, "the call's completion flag", status,
+                 "MilestoneRecorded status differs from its call")  # fmt: skip
+    p.milestones += 1
+    p.execution = status
+
+
+# ---------------------------------------------------------------------------------- ballots
+
+
+def _judge(ctx: Ctx, p: Proposal, voter: bytes, option: int, timestamp: int,
+           signature_status: int) -> int | None:  # fmt: skip
+    """The skip reason the rules give this ballot, or None if it counts."""
+    if phase(p, timestamp) != OPEN:
+        return 0
+    if option >= p.option_count:
+        return 1
+    if signature_status:
+        return signature_status
+    member = ctx.state.communities[p.community].members.get(voter)
+    if member is None or not member.member_at(p.roll_version):
+        return 4
+    if voter in p.voted:
+        return 5
+    return None
+
+
+def parse_batch(data: bytes) -> tuple[int, bytes] | None:
+    """(proposal id, the ballots' raw 128-byte records) of castBallots calldata, or None."""
+    if len(data) < 100:
+        return None
+    proposal_id = int.from_bytes(data[4:36], "big")
+    start = 4 + int.from_bytes(data[36:68], "big")
+    if start + 32 > len(data):
+        return None
+    count = int.from_bytes(data[start : start + 32], "big")
+    end = start + 32 + count * BALLOT_BYTES
+    if end > len(data):
+        return None
+    return proposal_id, data[start + 32 : end]
+
+
+def submit_batch(ctx: Ctx, call: Call) -> Any:
+    """Start verifying a castBallots call's signatures (in the pool when large)."""
+    assert call.input is not None
+    parsed = parse_batch(call.input)
+    if parsed is None:
+        return None
+    proposal_id, raw = parsed
+    return proposal_id, raw, ctx.verifier.submit(ctx.council_domain, proposal_id, raw)
+
+
+def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
+    if prepared is None:
+        ctx.warn("council", call, "castBallots calldata not decodable; ballots judged from events")
+        for log in call.logs:
+            ballot_event_only(ctx, call, log)
+        return
+    pid, raw, wait = prepared
+    p = ctx.state.proposals.get(pid)
+    logs = call.logs
+    if p is None:
+        ctx.find("council.ballot_event", call, "an existing proposal", pid,
+                 "ballots relayed for a proposal that was never opened")  # fmt: skip
+        return
+    results = wait()
+    count = len(raw) // BALLOT_BYTES
+    strict = ctx.in_range(call.block)
+    if len(logs) != count:
+        ctx.find("council.ballot_event", call, f"{count} ballot events", f"{len(logs)}",
+                 f"castBallots on proposal {pid}: one event per ballot expected")  # fmt: skip
+    pid_topic = pid.to_bytes(32, "big")
+    ts = call.timestamp
+    open_ = phase(p, ts) == OPEN
+    members = ctx.state.communities[p.community].members
+    version, options, voted = p.roll_version, p.option_count, p.voted
+    tally, event_tally = p.tally, p.event_tally
+    counted = 0
+    for i in range(count):
+        record = raw[i * BALLOT_BYTES : (i + 1) * BALLOT_BYTES]
+        voter = record[12:32]
+        option = record[63]
+        result = results[i * RESULT_BYTES : (i + 1) * RESULT_BYTES]
+        # Council's order of checks (see _countBallots).
+        reason: int | None
+        if not open_:
+            reason = 0
+        elif option >= options:
+            reason = 1
+        elif result[32]:
+            reason = result[32]
+        else:
+            member = members.get(voter)
+            if member is None or not member.member_at(version):
+                reason = 4
+            elif voter in voted:
+                reason = 5
+            else:
+                reason = None
+        if reason is None:
+            voted.add(voter)
+            tally[option] += 1
+            counted += 1
+        log = logs[i] if i < len(logs) else None
+        if log is None:
+            continue
+        topic = log.topics[0] if log.topics else b""
+        if len(log.topics) != 3 or log.topics[1] != pid_topic or log.topics[2][12:] != voter:
+            if strict:
+                ctx.find("council.ballot_event", call, f"an event for ballot {i} of {hex0x(voter)}",
+                         "an event for another ballot", f"castBallots on proposal {pid}: events out of order")  # fmt: skip
+            continue
+        if topic == BALLOT_CAST:
+            event_option = log.data[31]
+            if event_option < len(event_tally):
+                event_tally[event_option] += 1
+            if not strict:
+                continue
+            if reason is not None:
+                ctx.find(RULE_FOR_SKIP[reason], call, f"skipped ({SKIP_REASONS[reason]})",
+                         "counted", f"proposal {pid}: ballot {i} of {hex0x(voter)} was counted "
+                         f"though the rules skip it as {SKIP_REASONS[reason]}")  # fmt: skip
+            elif event_option != option:
+                ctx.find("council.ballot_event", call, option, event_option,
+                         f"proposal {pid}: ballot of {hex0x(voter)} counted for another option")  # fmt: skip
+            elif log.data[32:64] != result[:32]:
+                ctx.find("council.ballot_digest", call, result[:32], log.data[32:64],
+                         f"proposal {pid}: BallotCast of {hex0x(voter)} carries another digest")  # fmt: skip
+        elif topic == BALLOT_SKIPPED:
+            p.skipped += 1
+            event_reason = int.from_bytes(log.data[:32], "big")
+            if strict and event_reason != reason:
+                expected = "counted" if reason is None else SKIP_REASONS[reason]
+                found = SKIP_REASONS[event_reason] if event_reason < 6 else str(event_reason)
+                ctx.find("council.ballot_event", call, expected, f"skipped ({found})",
+                         f"proposal {pid}: ballot of {hex0x(voter)} judged differently by the contract")  # fmt: skip
+        elif strict:
+            ctx.find("event.unexplained", call, "BallotCast or BallotSkipped", hex0x(topic),
+                     "castBallots emitted an unexpected event")  # fmt: skip
+    p.relayed += counted
+    ctx.state.bump("ballots_checked", count)
+
+
+def cast_vote(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
+    pid, option = int(args["proposalId"]), int(args["option"])
+    casts = [log for log in call.logs if log.topics[:1] == [BALLOT_CAST]]
+    p = ctx.state.proposals.get(pid)
+    if p is None or call.actor is None:
+        for log in call.logs:
+            ballot_event_only(ctx, call, log)
+        return
+    voter = call.actor
+    reason = _judge(ctx, p, voter, option, call.timestamp, 0)
+    if reason is not None:
+        ctx.find(RULE_FOR_SKIP[reason], call, f"refused ({SKIP_REASONS[reason]})", "counted",
+                 f"proposal {pid}: direct vote of {hex0x(voter)} counted though the rules "
+                 f"refuse it as {SKIP_REASONS[reason]}")  # fmt: skip
+    else:
+        p.voted.add(voter)
+        p.tally[option] += 1
+        p.direct += 1
+    digest = ballot_digest(ctx.council_domain, pid, voter, option)
+    ok = (
+        len(casts) == 1
+        and len(call.logs) == 1
+        and casts[0].topics[1] == pid.to_bytes(32, "big")
+        and casts[0].topics[2][12:] == voter
+        and casts[0].data[31] == option
+    )
+    if not ok:
+        ctx.find("council.ballot_event", call, f"one BallotCast of {hex0x(voter)} for {option}",
+                 f"{len(casts)} BallotCast events", f"castVote on proposal {pid}")  # fmt: skip
+    elif casts[0].data[32:64] != digest:
+        ctx.find("council.ballot_digest", call, digest, casts[0].data[32:64],
+                 f"proposal {pid}: BallotCast of {hex0x(voter)} carries another digest")  # fmt: skip
+    for log in casts[:1]:
+        if log.data[31] < len(p.event_tally):
+            p.event_tally[log.data[31]] += 1
+    ctx.state.bump("ballots_checked")
+
+
+def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
+    """A ballot event whose call could not be decoded: judged on everything but the signature."""
+    if not log.topics or log.topics[0] not in (BALLOT_CAST, BALLOT_SKIPPED) or len(log.topics) != 3:
+        ctx.find("event.unexplained", call, "a ballot event", "another event",
+                 "an undecodable ballot call emitted an unexpected event")  # fmt: skip
+        return
+    pid = int.from_bytes(log.topics[1], "big")
+    voter = log.topics[2][12:]
+    p = ctx.state.proposals.get(pid)
+    if p is None:
+        ctx.find("council.ballot_event", call, "an existing proposal", pid,
+                 "ballot event for a proposal that was never opened")  # fmt: skip
+        return
+    if log.topics[0] == BALLOT_SKIPPED:
+        p.skipped += 1
+        return
+    option = log.data[31]
+    reason = _judge(ctx, p, voter, option, call.timestamp, 0)
+    if reason is not None:
+        ctx.find(RULE_FOR_SKIP[reason], call, f"skipped ({SKIP_REASONS[reason]})", "counted",
+                 f"proposal {pid}: ballot of {hex0x(voter)} counted though the rules skip it")  # fmt: skip
+    else:
+        p.voted.add(voter)
+        p.tally[option] += 1
+    if option < len(p.event_tally):
+        p.event_tally[option] += 1
+    digest = ballot_digest(ctx.council_domain, pid, voter, option)
+    if log.data[32:64] != digest:
+        ctx.find("council.ballot_digest", call, digest, log.data[32:64],
+                 f"proposal {pid}: BallotCast of {hex0x(voter)} carries another digest")  # fmt: skip
+    ctx.warn("council", call, f"ballot of {hex0x(voter)} on proposal {pid}: signature not "
+             "re-verified (its call could not be decoded)")  # fmt: skip

@@ -1,0 +1,163 @@
+"""Communities, roles and versioned rolls, rebuilt from Registry's events.
+
+The roll follows IRegistry's rules: changes are staged into version published + 1, an address
+removed and re-added (or added and removed) within one pending version ends up as if neither
+happened, a resident's index is handed out on first addition and kept, and a publication puts the
+staged version in force with the size the staging implies. Membership at a version is then a
+lookup in the resident's intervals, which is how the recount judges eligibility at a snapshot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.audit.chain import Call
+from ledger.audit.context import Ctx, addr
+from ledger.audit.state import ROLES, Community, Member
+from ledger.audit.ethcodec import keccak
+
+ROLE_NAMES = {keccak(name.encode()): name for name in ROLES}
+
+
+def _community(ctx: Ctx, call: Call, community_id: int, event: str) -> Community | None:
+    community = ctx.state.communities.get(community_id)
+    if community is None:
+        ctx.find(
+            "registry.community",
+            call,
+            "an existing community",
+            community_id,
+            f"{event} for a community that was never created",
+        )
+    return community
+
+
+def _admin(ctx: Ctx, call: Call, community: Community, what: str) -> None:
+    if call.actor is not None and call.actor != community.admin:
+        ctx.find(
+            "registry.permission",
+            call,
+            community.admin,
+            call.actor,
+            f"{what} in community {community.id} by an account that is not its admin",
+        )
+
+
+def _registrar(ctx: Ctx, call: Call, community: Community, what: str) -> None:
+    if call.actor is not None and not community.has("REGISTRAR", call.actor):
+        ctx.find(
+            "registry.permission",
+            call,
+            "a REGISTRAR",
+            call.actor,
+            f"{what} in community {community.id} by an account without the REGISTRAR role",
+        )
+
+
+def handle(ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, name: str,
+           ev: dict[str, Any]) -> None:  # fmt: skip
+    state = ctx.state
+    cid = int(ev.get("communityId", 0))
+    if name == "CommunityCreated":
+        admin = addr(ev["admin"])
+        expected = len(state.communities) + 1
+        if cid != expected or cid in state.communities:
+            ctx.find(
+                "registry.community",
+                call,
+                expected,
+                cid,
+                "communities must be numbered sequentially from 1",
+            )
+        ctx.actor_is(call, admin, name)
+        state.communities[cid] = Community(cid, admin)
+        return
+    community = _community(ctx, call, cid, name)
+    if community is None:
+        return
+    if name == "AdminTransferred":
+        _admin(ctx, call, community, "admin handed over")
+        previous = addr(ev["previousAdmin"])
+        if previous != community.admin:
+            ctx.find("registry.permission", call, community.admin, previous,
+                     "AdminTransferred names another previous admin")  # fmt: skip
+        community.admin = addr(ev["newAdmin"])
+    elif name in ("RoleGranted", "RoleRevoked"):
+        account = addr(ev["account"])
+        ctx.actor_is(call, addr(ev["sender"]), name)
+        _admin(ctx, call, community, "role changed")
+        role = ROLE_NAMES.get(bytes(ev["role"]))
+        if role is None:
+            ctx.find("registry.permission", call, "COMMITTEE, REGISTRAR or COORDINATOR",
+                     bytes(ev["role"]), "a role outside the three known ones changed")  # fmt: skip
+            return
+        members = community.roles[role]
+        if name == "RoleGranted":
+            if account in members:
+                ctx.find("registry.permission", call, "not yet granted", "already granted",
+                         f"{role} granted twice to one account")  # fmt: skip
+            members.add(account)
+        else:
+            if account not in members:
+                ctx.find("registry.permission", call, "granted", "not granted",
+                         f"{role} revoked from an account that did not hold it")  # fmt: skip
+            members.discard(account)
+    elif name == "RollUpdated":
+        _registrar(ctx, call, community, "roll changed")
+        version = int(ev["version"])
+        added = [addr(a) for a in ev["added"]]
+        removed = [addr(a) for a in ev["removed"]]
+        if fn == "updateRoll" and args is not None:
+            if [addr(a) for a in args["added"]] != added or [
+                addr(a) for a in args["removed"]
+            ] != removed:
+                ctx.find("registry.roll", call, "the call's added/removed lists",
+                         "other lists", "RollUpdated differs from the updateRoll call")  # fmt: skip
+        if version != community.roll_version + 1:
+            ctx.find("registry.roll", call, community.roll_version + 1, version,
+                     "roll changes must go into the version after the published one")  # fmt: skip
+        stage(ctx, call, community, version, added, removed)
+    elif name == "RollPublished":
+        _registrar(ctx, call, community, "roll published")
+        version, size = int(ev["version"]), int(ev["size"])
+        if version != community.roll_version + 1:
+            ctx.find("registry.roll", call, community.roll_version + 1, version,
+                     "a publication must put the next version in force")  # fmt: skip
+        if size != community.pending_size:
+            ctx.find("registry.roll", call, community.pending_size, size,
+                     f"roll version {version} published with a size its changes do not imply")  # fmt: skip
+        community.roll_version = version
+        community.roll_size = community.pending_size
+        community.published_at[version] = call.timestamp
+    else:
+        ctx.find("event.unexplained", call, "a Registry event", name, "unexpected Registry event")
+
+
+def stage(ctx: Ctx, call: Call, community: Community, version: int, added: list[bytes],
+          removed: list[bytes]) -> None:  # fmt: skip
+    members = community.members
+    for account in added:
+        member = members.get(account)
+        if member is None:
+            members[account] = Member(community.next_index, [[version, 0]])
+            community.next_index += 1
+        elif member.active():
+            ctx.find("registry.roll", call, "not on the staged roll", "already on it",
+                     f"{account.hex()} added to the roll twice")  # fmt: skip
+            continue
+        elif member.intervals and member.intervals[-1][1] == version:
+            member.intervals[-1][1] = 0  # left earlier in this same pending version: undone
+        else:
+            member.intervals.append([version, 0])
+        community.pending_size += 1
+    for account in removed:
+        member = members.get(account)
+        if member is None or not member.active():
+            ctx.find("registry.roll", call, "on the staged roll", "not on it",
+                     f"{account.hex()} removed from the roll without being on it")  # fmt: skip
+            continue
+        if member.intervals[-1][0] == version:
+            member.intervals.pop()  # joined earlier in this same pending version: undone
+        else:
+            member.intervals[-1][1] = version
+        community.pending_size -= 1

@@ -1,0 +1,371 @@
+"""Writing the audit report — JSON for machines, Markdown and HTML for people, CSV for the fund
+trail — and signing it with the auditor's Ed25519 key so a published report can be checked.
+
+The signature covers the canonical JSON of the report (sorted keys, no whitespace, ASCII): any
+edit to any figure, finding or warning breaks it. The signed file is
+`{"report": {...}, "signature": {"algorithm": "Ed25519", "public_key": ..., "key_id": ...,
+"value": ...}}`; the other formats are renderings of the same report.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import html
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ledger.audit.model import RULES
+from ledger.errors import LedgerError
+
+ALGORITHM: Final = "Ed25519"
+TRAIL_COLUMNS: Final = (
+    "block", "tx", "step", "community", "proposal", "request", "amount", "currency",
+    "from", "to", "party", "reference",
+)  # fmt: skip
+
+
+class ReportError(LedgerError):
+    """A report or key file cannot be read, written or verified."""
+
+
+# ------------------------------------------------------------------------------------- keys
+
+
+def canonical(report: dict[str, Any]) -> bytes:
+    return json.dumps(report, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
+
+
+def generate_key(path: Path) -> Ed25519PublicKey:
+    """Create a new Ed25519 key at `path` (PKCS#8 PEM, mode 0600); refuses to overwrite."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # Created with 0600 from the start: never a moment when others could read it.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise ReportError(f"{path} exists; refusing to overwrite a key") from exc
+    except OSError as exc:
+        raise ReportError(f"cannot create {path}: {exc}") from exc
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    return key.public_key()
+
+
+def load_key(path: Path) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ReportError(f"cannot read the Ed25519 key {path}: {type(exc).__name__}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ReportError(f"{path} is not an Ed25519 private key")
+    return key
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    """A public key from a PEM public key, or from a private key file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReportError(f"cannot read {path}: {exc}") from exc
+    try:
+        public = serialization.load_pem_public_key(data)
+    except ValueError:
+        return load_key(path).public_key()
+    if not isinstance(public, Ed25519PublicKey):
+        raise ReportError(f"{path} is not an Ed25519 public key")
+    return public
+
+
+def public_pem(public: Ed25519PublicKey) -> str:
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+# ---------------------------------------------------------------------------- sign / verify
+
+
+def sign(report: dict[str, Any], key: Ed25519PrivateKey | None) -> dict[str, Any]:
+    """The signed document (unsigned when there is no key: `signature` is then null)."""
+    if key is None:
+        return {"report": report, "signature": None}
+    public = key.public_key()
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {
+        "report": report,
+        "signature": {
+            "algorithm": ALGORITHM,
+            "public_key": base64.b64encode(raw).decode(),
+            "key_id": key_id(public),
+            "value": base64.b64encode(key.sign(canonical(report))).decode(),
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Verification:
+    valid: bool
+    key_id: str | None
+    reason: str
+
+
+def verify(document: dict[str, Any], trusted: Ed25519PublicKey | None = None) -> Verification:
+    """Whether the report's signature holds (and, with `trusted`, is by that key)."""
+    signature = document.get("signature")
+    report = document.get("report")
+    if not isinstance(report, dict):
+        return Verification(False, None, "not a signed audit report (no 'report' object)")
+    if not isinstance(signature, dict):
+        return Verification(False, None, "the report is not signed")
+    if signature.get("algorithm") != ALGORITHM:
+        return Verification(False, None, f"unknown signature algorithm {signature.get('algorithm')!r}")
+    try:
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(signature["public_key"]))
+        value = base64.b64decode(signature["value"])
+    except (KeyError, ValueError, TypeError):
+        return Verification(False, None, "the signature block is malformed")
+    kid = key_id(public)
+    if signature.get("key_id") not in (None, kid):
+        return Verification(False, kid, "the key id does not belong to the public key")
+    if trusted is not None and key_id(trusted) != kid:
+        return Verification(False, kid, f"signed by {kid}, not by the trusted key {key_id(trusted)}")
+    try:
+        public.verify(value, canonical(report))
+    except InvalidSignature:
+        return Verification(False, kid, "the signature does not match the report (edited after signing?)")
+    return Verification(True, kid, f"signature valid, by {kid}")
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    try:
+        document: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"cannot read the report {path}: {exc}") from exc
+    return document
+
+
+# ------------------------------------------------------------------------------- renderings
+
+
+def fund_trail_csv(report: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=TRAIL_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in report.get("fund_trail", []):
+        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in TRAIL_COLUMNS})
+    return out.getvalue()
+
+
+def _status_line(report: dict[str, Any]) -> str:
+    summary = report["summary"]
+    if report["ok"]:
+        return f"CLEAN: no findings ({summary['warnings']} warnings)"
+    return f"FINDINGS: {summary['findings']} ({', '.join(summary['rules_broken'])})"
+
+
+def markdown(document: dict[str, Any]) -> str:
+    report = document["report"]
+    chain, summary = report["chain"], report["summary"]
+    lines = [
+        "# Commons Ledger audit report",
+        "",
+        f"**{_status_line(report)}**",
+        "",
+        f"- chain {chain['chain_id']}, blocks {chain['from_block']}–{chain['to_block']} "
+        f"(block hash `{chain['block_hash']}`, state root `{chain['state_root']}`)",
+        f"- deployment record {report['deployment']['record_hash']}",
+        f"- {summary['blocks']} blocks, {summary['transactions']} transactions "
+        f"({summary['transactions_to_us']} to our contracts, {summary['forwarded_requests']} "
+        f"forwarded requests), {summary['calls']} calls",
+        f"- {summary['ballots_checked']} ballots judged, {summary['signatures_verified']} ballot "
+        f"signatures verified, {summary['service_records_checked']} service records",
+        f"- {summary['proofs_checked']} storage words proven against the state root "
+        f"({summary['proofs_failed']} failed)",
+        f"- tool {report['tool']}, generated at unix time {report['generated_at']}",
+    ]
+    signature = document.get("signature")
+    lines.append(
+        f"- signed by `{signature['key_id']}` ({signature['algorithm']})" if signature else "- unsigned"
+    )
+    lines += ["", "## Findings", ""]
+    if report["findings"]:
+        lines += ["| rule | block | tx | expected | found | detail |", "|---|---|---|---|---|---|"]
+        for f in report["findings"]:
+            cells = [f["rule"], f["block"], f["tx"], f["expected"], f["found"], f["detail"]]
+            lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
+    else:
+        lines.append("None.")
+    if report["warnings"]:
+        lines += ["", "## Warnings (not checked)", "", "| topic | block | tx | detail |", "|---|---|---|---|"]
+        for w in report["warnings"][:200]:
+            lines.append("| " + " | ".join(_md(c) for c in (w["topic"], w["block"], w["tx"], w["detail"])) + " |")
+    lines += ["", "## Proposals", "", "| id | community | roll | recount | on-chain | outcome (recount / on-chain) | ballots |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for p in report["proposals"]:
+        lines.append(
+            f"| {p['id']} | {p['community']} | v{p['roll_version']} ({p['roll_size']}) | "
+            f"{p['recount_tally']} | {p['onchain_tally']} | {p['recount_outcome'] or 'open'} / "
+            f"{p['onchain_outcome']} | {p['ballots']['relayed']} relayed, {p['ballots']['direct']} "
+            f"direct, {p['ballots']['skipped']} skipped |"
+        )
+    lines += ["", "## Funds", "", "| community | currency | income | available | reserved | paid | threshold |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for f in report["funds"]:
+        lines.append(
+            f"| {f['community']} | {f['currency']} | {f['total_income']} | {f['available']} | "
+            f"{f['reserved']} | {f['total_paid']} | {f['threshold']} |"
+        )
+    lines += ["", "## Time bank", "", "| community | accounts | records | reversals | sum | limits |",
+              "|---|---|---|---|---|---|"]  # fmt: skip
+    for b in report["timebank"]:
+        lines.append(
+            f"| {b['community']} | {b['accounts']} | {b['records']} | {b['reversals']} | {b['sum']} | "
+            f"{b['floor']}..{b['ceiling']} |"
+        )
+    lines += ["", "## Deployed code", "", f"Compiler {report['bytecode']['compiler']}.", "",
+              "| contract | address | code | creation | detail |", "|---|---|---|---|---|"]  # fmt: skip
+    for c in report["bytecode"]["contracts"]:
+        lines.append(
+            f"| {c['contract']} | `{c['address']}` | {'matches' if c['code_matches'] else 'DIFFERS'} | "
+            f"{'ok' if c.get('creation_ok') else 'NOT OK'} | {_md(c['detail'])} |"
+        )
+    lines += ["", "## Rules checked", ""]
+    lines += [f"- `{rule}`: {text}" for rule, text in RULES.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _md(value: Any) -> str:
+    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def render_html(document: dict[str, Any]) -> str:
+    """A self-contained page: the Markdown sections as HTML tables, everything escaped."""
+    report = document["report"]
+    e = html.escape
+
+    def table(headers: list[str], rows: list[list[Any]]) -> str:
+        head = "".join(f"<th>{e(h)}</th>" for h in headers)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{e('' if c is None else str(c))}</td>" for c in row) + "</tr>"
+            for row in rows
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    chain, summary = report["chain"], report["summary"]
+    signature = document.get("signature")
+    status = _status_line(report)
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>Commons Ledger audit report</title>",
+        "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem}"
+        "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .5rem;"
+        "text-align:left;font-size:.9rem}.ok{color:#175e17}.bad{color:#a11}</style></head><body>",
+        "<h1>Commons Ledger audit report</h1>",
+        f"<p class='{'ok' if report['ok'] else 'bad'}'><strong>{e(status)}</strong></p>",
+        "<ul>",
+        f"<li>chain {chain['chain_id']}, blocks {chain['from_block']}–{chain['to_block']}, "
+        f"block hash <code>{e(chain['block_hash'])}</code></li>",
+        f"<li>{summary['ballots_checked']} ballots judged, {summary['signatures_verified']} "
+        f"signatures verified; {summary['proofs_checked']} storage words proven</li>",
+        f"<li>{'signed by <code>' + e(signature['key_id']) + '</code>' if signature else 'unsigned'}</li>",
+        "</ul><h2>Findings</h2>",
+        table(
+            ["rule", "block", "tx", "expected", "found", "detail"],
+            [[f["rule"], f["block"], f["tx"], f["expected"], f["found"], f["detail"]] for f in report["findings"]],
+        )
+        if report["findings"]
+        else "<p>None.</p>",
+        "<h2>Proposals</h2>",
+        table(
+            ["id", "community", "recount tally", "on-chain tally", "recount outcome", "on-chain outcome"],
+            [[p["id"], p["community"], p["recount_tally"], p["onchain_tally"], p["recount_outcome"],
+              p["onchain_outcome"]] for p in report["proposals"]],
+        ),
+        "<h2>Funds</h2>",
+        table(
+            ["community", "currency", "income", "available", "reserved", "paid"],
+            [[f["community"], f["currency"], f["total_income"], f["available"], f["reserved"],
+              f["total_paid"]] for f in report["funds"]],
+        ),
+        "<h2>Time bank</h2>",
+        table(
+            ["community", "accounts", "records", "reversals", "sum"],
+            [[b["community"], b["accounts"], b["records"], b["reversals"], b["sum"]] for b in report["timebank"]],
+        ),
+        "<h2>Deployed code</h2>",
+        table(
+            ["contract", "address", "code", "creation", "detail"],
+            [[c["contract"], c["address"], "matches" if c["code_matches"] else "DIFFERS",
+              "ok" if c.get("creation_ok") else "NOT OK", c["detail"]] for c in report["bytecode"]["contracts"]],
+        ),
+        "<h2>Fund trail</h2>",
+        table(list(TRAIL_COLUMNS), [[r.get(k) for k in TRAIL_COLUMNS] for r in report["fund_trail"]]),
+        "</body></html>",
+    ]  # fmt: skip
+    return "".join(parts)
+
+
+def render(document: dict[str, Any], fmt: str) -> tuple[str, str]:
+    """(content, media type) of the report in `fmt`: json, md, html or csv."""
+    if fmt == "json":
+        return json.dumps(document, indent=2, sort_keys=True) + "\n", "application/json"
+    if fmt == "md":
+        return markdown(document), "text/markdown; charset=utf-8"
+    if fmt == "html":
+        return render_html(document), "text/html; charset=utf-8"
+    if fmt == "csv":
+        return fund_trail_csv(document["report"]), "text/csv; charset=utf-8"
+    raise ReportError(f"unknown report format {fmt!r} (json, md, html, csv)")
+
+
+def write_all(document: dict[str, Any], directory: Path) -> dict[str, Path]:
+    """report.json (the signed document), report.md, report.html, fund-trail.csv."""
+    directory.mkdir(parents=True, exist_ok=True)
+    names = {"json": "report.json", "md": "report.md", "html": "report.html", "csv": "fund-trail.csv"}
+    written = {}
+    for fmt, name in names.items():
+        content, _ = render(document, fmt)
+        path = directory / name
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(content)
+        tmp.replace(path)
+        written[fmt] = path
+    return written
+
+
+def comparable(report: dict[str, Any]) -> dict[str, Any]:
+    """What two audits of the same blocks must agree on (not when or how fast they ran)."""
+    return {
+        "findings": sorted(
+            (f["rule"], f["block"] or 0, f["tx"] or "", f["detail"]) for f in report["findings"]
+        ),
+        "chain": {k: report["chain"][k] for k in ("chain_id", "from_block", "to_block", "block_hash", "state_root")},
+        "deployment": report["deployment"]["contracts"],
+        "proposals": [(p["id"], p["recount_tally"], p["onchain_tally"], p["onchain_outcome"]) for p in report["proposals"]],
+        "funds": [(f["community"], f["total_income"], f["available"], f["reserved"], f["total_paid"]) for f in report["funds"]],
+        "grants": [(g["proposal"], g["amount"], g["paid"], g["state"]) for g in report["grants"]],
+        "payouts": [(p["id"], p["amount"], p["status"]) for p in report["payouts"]],
+        "timebank": [(b["community"], b["accounts"], b["records"], b["sum"]) for b in report["timebank"]],
+        "bytecode": [(c["contract"], c["address"], c["code_matches"]) for c in report["bytecode"]["contracts"]],
+        "fund_trail": report["fund_trail"],
+    }  # fmt: skip

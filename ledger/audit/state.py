@@ -1,0 +1,322 @@
+"""The state the auditor rebuilds from the chain, and its checkpoint file.
+
+Everything here is derived from blocks, transactions and logs alone. The checkpoint lets a long
+audit resume: it is JSON (never pickle: a tampered checkpoint may mislead a resumed audit, which
+the report notes, but it cannot run code), restored only through the classes listed here, and
+bound to the chain (the hash of its last block), the deployment and this code's version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import ujson
+
+from ledger.audit.model import Finding, Warning_
+
+STATE_VERSION: Final = 1
+ROLES: Final = ("COMMITTEE", "REGISTRAR", "COORDINATOR")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+@dataclass
+class Member:
+    """A resident's stable roll index and membership intervals [join, leave) (leave 0: open)."""
+
+    index: int
+    intervals: list[list[int]] = field(default_factory=list)
+
+    def active(self) -> bool:
+        return bool(self.intervals) and self.intervals[-1][1] == 0
+
+    def member_at(self, version: int) -> bool:
+        for join, leave in reversed(self.intervals):
+            if join <= version:
+                return leave == 0 or version < leave
+        return False
+
+
+@dataclass
+class Community:
+    id: int
+    admin: bytes
+    roll_version: int = 0
+    roll_size: int = 0
+    pending_size: int = 0
+    next_index: int = 0
+    roles: dict[str, set[bytes]] = field(default_factory=lambda: {r: set() for r in ROLES})
+    members: dict[bytes, Member] = field(default_factory=dict)
+    published_at: dict[int, int] = field(default_factory=dict)
+
+    def has(self, role: str, account: bytes | None) -> bool:
+        return account is not None and account in self.roles[role]
+
+    def resident_now(self, account: bytes) -> bool:
+        member = self.members.get(account)
+        return self.roll_version != 0 and member is not None and member.member_at(self.roll_version)
+
+
+@dataclass
+class Proposal:
+    id: int
+    community: int
+    proposer: bytes
+    text_hash: bytes
+    kind: int
+    option_count: int
+    opens_at: int
+    closes_at: int
+    quorum_bps: int
+    threshold_bps: int
+    budget_amount: int
+    budget_currency: bytes
+    roll_version: int
+    roll_size: int
+    opened_block: int
+    opened_tx: str
+    tally: list[int] = field(default_factory=list)  # the recount
+    event_tally: list[int] = field(default_factory=list)  # what BallotCast events counted
+    voted: set[bytes] = field(default_factory=set)
+    relayed: int = 0
+    direct: int = 0
+    skipped: int = 0
+    outcome: int = 0  # as finalized on-chain (ICouncil.Outcome)
+    winning_option: int = 255
+    final_tally: list[int] | None = None
+    finalized_block: int | None = None
+    finalized_tx: str | None = None
+    execution: int = 0
+    milestones: int = 0
+
+
+@dataclass
+class Fund:
+    community: int
+    currency: bytes = b""
+    threshold: int = 0
+    total_income: int = 0
+    available: int = 0
+    reserved: int = 0
+    total_paid: int = 0
+
+
+@dataclass
+class Grant:
+    proposal: int
+    community: int
+    amount: int
+    currency: bytes
+    paid: int = 0
+    state: int = 1  # ICommunityFund.GrantState: 1 Open, 2 Closed
+    opened_block: int = 0
+    opened_tx: str = ""
+
+
+@dataclass
+class Payout:
+    id: int
+    proposal: int
+    community: int
+    recipient: bytes
+    amount: int
+    requester: bytes
+    status: int = 1  # ICommunityFund.PayoutStatus: 1 Pending, 2 Executed, 3 Cancelled
+    approvers: list[bytes] = field(default_factory=list)
+    purpose: bytes = b""
+    invoice: bytes = b""
+
+
+@dataclass
+class Service:
+    record_id: bytes
+    recipient: bytes
+    minutes: int
+    reversed: bool = False
+
+
+@dataclass
+class TimeBankBook:
+    community: int
+    floor: int = -600
+    ceiling: int = 6000
+    balances: dict[bytes, int] = field(default_factory=dict)
+    # provider -> (nonce base, nonces recorded at or above the base)
+    nonces: dict[bytes, list[Any]] = field(default_factory=dict)
+    services: dict[bytes, Service] = field(default_factory=dict)  # by record id
+    by_nonce: dict[tuple[bytes, int], bytes] = field(default_factory=dict)
+    recorded: int = 0
+    reversals: int = 0
+
+    def nonce_used(self, provider: bytes, nonce: int) -> bool:
+        base, window = self.nonces.get(provider, (0, set()))
+        return nonce < base or nonce in window
+
+    def nonce_base(self, provider: bytes) -> int:
+        return int(self.nonces.get(provider, (0, set()))[0])
+
+    def use_nonce(self, provider: bytes, nonce: int) -> None:
+        base, window = self.nonces.setdefault(provider, [0, set()])
+        window.add(nonce)
+        while base in window:
+            window.discard(base)
+            base += 1
+        self.nonces[provider][0] = base
+
+    def window_word(self, provider: bytes) -> tuple[int, int]:
+        """(nonceBase, 128-bit window) as TimeBank stores them."""
+        base, window = self.nonces.get(provider, (0, set()))
+        bits = 0
+        for n in window:
+            if 0 <= n - base < 128:
+                bits |= 1 << (n - base)
+        return int(base), bits
+
+
+@dataclass
+class AuditState:
+    """Everything rebuilt so far; `next_block` is the first block not yet walked."""
+
+    next_block: int
+    last_hash: bytes | None = None
+    last_timestamp: int = 0
+    communities: dict[int, Community] = field(default_factory=dict)
+    proposals: dict[int, Proposal] = field(default_factory=dict)
+    funds: dict[int, Fund] = field(default_factory=dict)
+    grants: dict[int, Grant] = field(default_factory=dict)
+    payouts: dict[int, Payout] = field(default_factory=dict)
+    income_count: int = 0
+    timebanks: dict[int, TimeBankBook] = field(default_factory=dict)
+    forward_nonces: dict[bytes, int] = field(default_factory=dict)
+    trail: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[Warning_] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def bump(self, name: str, by: int = 1) -> None:
+        self.stats[name] = self.stats.get(name, 0) + by
+
+    def fund(self, community: int) -> Fund:
+        return self.funds.setdefault(community, Fund(community))
+
+    def timebank(self, community: int) -> TimeBankBook:
+        return self.timebanks.setdefault(community, TimeBankBook(community))
+
+
+# -------------------------------------------------------------------------------- checkpoint
+
+_CLASSES: Final = {
+    cls.__name__: cls
+    for cls in (
+        Member,
+        Community,
+        Proposal,
+        Fund,
+        Grant,
+        Payout,
+        Service,
+        TimeBankBook,
+        AuditState,
+        Finding,
+        Warning_,
+    )
+}
+
+
+def _encode(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, bytes):
+        return {"$b": value.hex()}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, tuple):
+        return {"$t": [_encode(v) for v in value]}
+    if isinstance(value, set):
+        return {"$s": [_encode(v) for v in value]}
+    if isinstance(value, dict):
+        if all(isinstance(k, str) and not k.startswith("$") for k in value):
+            return {k: _encode(v) for k, v in value.items()}
+        return {"$d": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    if dataclasses.is_dataclass(value) and type(value).__name__ in _CLASSES:
+        return {
+            "$c": type(value).__name__,
+            "f": {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
+        }
+    raise TypeError(f"cannot checkpoint a {type(value).__name__}")
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "$b" in value:
+        return bytes.fromhex(value["$b"])
+    if "$t" in value:
+        return tuple(_decode(v) for v in value["$t"])
+    if "$s" in value:
+        return {_hashable(_decode(v)) for v in value["$s"]}
+    if "$d" in value:
+        return {_hashable(_decode(k)): _decode(v) for k, v in value["$d"]}
+    if "$c" in value:
+        cls = _CLASSES.get(value["$c"])
+        if cls is None:
+            raise ValueError(f"unknown class {value['$c']!r} in checkpoint")
+        return cls(**{k: _decode(v) for k, v in value["f"].items()})
+    return {k: _decode(v) for k, v in value.items()}
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    path: Path
+    binding: str  # what the state is valid for (chain, deployment, code version)
+
+    def save(self, state: AuditState) -> None:
+        document = {"version": STATE_VERSION, "binding": self.binding, "state": _encode(state)}
+        raw = gzip.compress(ujson.dumps(document).encode(), compresslevel=1)
+        atomic_write_bytes(self.path, raw)
+
+    def load(self) -> AuditState | None:
+        try:
+            document = ujson.loads(gzip.decompress(self.path.read_bytes()))
+        except (OSError, ValueError, EOFError):
+            return None
+        if document.get("version") != STATE_VERSION or document.get("binding") != self.binding:
+            return None
+        try:
+            state = _decode(document["state"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        return state if isinstance(state, AuditState) else None
+
+    def digest(self) -> str | None:
+        try:
+            return "sha256:" + hashlib.sha256(self.path.read_bytes()).hexdigest()
+        except OSError:
+            return None
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Temp file + fsync + rename (ledger.build.atomic_write does the same for text)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

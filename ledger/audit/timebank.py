@@ -1,0 +1,269 @@
+"""Time-bank balances rebuilt from the service records in the calldata and the events, with
+both sides' signatures re-verified, the replay window, the limits and zero-sum re-checked.
+
+Each relayed record is judged as TimeBank judges it (ZeroMinutes, SameParty, each side's
+signature — the member themself, on the roll; for the community's side a coordinator who is not
+the other party — then the nonce window and the limits) and the judgement must match the event
+(ServiceRecorded, or ServiceSkipped naming the same error). A reversal must reverse a record that
+was recorded with exactly these fields, once, signed by both sides of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from eth_abi.abi import encode as abi_encode
+
+from ledger.audit.chain import Call, Log, hex0x
+from ledger.audit.context import Ctx, addr
+from ledger.audit.ethcodec import keccak, recover_compact
+from ledger.audit.state import INT64_MAX, INT64_MIN, Service, TimeBankBook
+
+SERVICE_TYPEHASH: Final = keccak(
+    b"ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,"
+    b"bytes8 category,bytes32 noteHash,uint256 nonce)"
+)
+REVERSAL_TYPEHASH: Final = keccak(b"ServiceReversal(bytes32 recordId,bytes32 reasonHash)")
+SERVICE_RECORDED: Final = keccak(
+    b"ServiceRecorded(uint256,address,address,uint256,bytes8,bytes32,uint256)"
+)
+SERVICE_SKIPPED: Final = keccak(b"ServiceSkipped(uint256,bytes32,address,uint256,bytes)")
+COMMUNITY: Final = bytes(20)
+WINDOW: Final = 128
+RULE_FOR_ERROR: Final = {
+    "WrongSigner": "timebank.signature",
+    "NotCoordinator": "timebank.signature",
+    "CoordinatorIsParty": "timebank.signature",
+    "NotResident": "timebank.resident",
+    "NonceAlreadyUsed": "timebank.nonce",
+    "NonceTooFarAhead": "timebank.nonce",
+    "BelowFloor": "timebank.limit",
+    "AboveCeiling": "timebank.limit",
+    "ZeroMinutes": "timebank.record_event",
+    "SameParty": "timebank.record_event",
+}
+
+
+def record_id(cid: int, record: tuple[Any, ...]) -> bytes:
+    provider, recipient, minutes, category, note, nonce = record
+    return keccak(
+        SERVICE_TYPEHASH
+        + abi_encode(
+            ["uint256", "address", "address", "uint32", "bytes8", "bytes32", "uint256"],
+            [cid, provider, recipient, minutes, bytes(category), bytes(note), nonce],
+        )
+    )
+
+
+def _digest(ctx: Ctx, struct_hash: bytes) -> bytes:
+    return keccak(b"\x19\x01" + ctx.timebank_domain + struct_hash)
+
+
+def _side(ctx: Ctx, cid: int, party: bytes, other: bytes, digest: bytes, sig: tuple[Any, Any],
+          require_resident: bool) -> str | None:  # fmt: skip
+    signer, low_s = recover_compact(digest, bytes(sig[0]), bytes(sig[1]))
+    signer = signer if low_s and signer is not None else COMMUNITY
+    community = ctx.state.communities.get(cid)
+    if party == COMMUNITY:
+        if signer == COMMUNITY or community is None or not community.has("COORDINATOR", signer):
+            return "NotCoordinator"
+        if signer == other:
+            return "CoordinatorIsParty"
+        return None
+    if signer != party:
+        return "WrongSigner"
+    if require_resident and (community is None or not community.resident_now(party)):
+        return "NotResident"
+    return None
+
+
+def _move(book: TimeBankBook, creditor: bytes, debtor: bytes, minutes: int) -> str | None:
+    credited = book.balances.get(creditor, 0) + minutes
+    if credited > (INT64_MAX if creditor == COMMUNITY else book.ceiling):
+        return "AboveCeiling"
+    debited = book.balances.get(debtor, 0) - minutes
+    if debited < (INT64_MIN if debtor == COMMUNITY else book.floor):
+        return "BelowFloor"
+    book.balances[creditor] = credited
+    book.balances[debtor] = debited
+    return None
+
+
+def _judge(ctx: Ctx, cid: int, item: tuple[Any, ...]) -> tuple[str | None, bytes]:
+    """(the error TimeBank would give, or None once applied to the books; the record id)."""
+    record, provider_sig, recipient_sig = item
+    provider, recipient = addr(record[0]), addr(record[1])
+    minutes, nonce = int(record[2]), int(record[5])
+    rid = record_id(cid, record)
+    if minutes == 0:
+        return "ZeroMinutes", rid
+    if provider == recipient:
+        return "SameParty", rid
+    digest = _digest(ctx, rid)
+    error = _side(ctx, cid, provider, recipient, digest, provider_sig, True) or _side(
+        ctx, cid, recipient, provider, digest, recipient_sig, True
+    )
+    if error:
+        return error, rid
+    book = ctx.state.timebank(cid)
+    base = book.nonce_base(provider)
+    if book.nonce_used(provider, nonce):
+        return "NonceAlreadyUsed", rid
+    if nonce - base >= WINDOW:
+        return "NonceTooFarAhead", rid
+    error = _move(book, provider, recipient, minutes)
+    if error:
+        return error, rid
+    book.use_nonce(provider, nonce)
+    book.services[rid] = Service(rid, recipient, minutes)
+    book.by_nonce[(provider, nonce)] = rid
+    book.recorded += 1
+    return None, rid
+
+
+def record_services(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None:
+    cid = int(args["communityId"])
+    items = [args["item"]] if fn == "recordService" else list(args["items"])
+    logs = [log for log in call.logs if log.topics[:1] in ([SERVICE_RECORDED], [SERVICE_SKIPPED])]
+    others = len(call.logs) - len(logs)
+    if others or len(logs) != len(items):
+        ctx.find("timebank.record_event", call, f"{len(items)} record events",
+                 f"{len(logs)} (+{others} others)", f"{fn} in community {cid}")  # fmt: skip
+    for i, item in enumerate(items):
+        error, rid = _judge(ctx, cid, item)
+        log = logs[i] if i < len(logs) else None
+        if log is None:
+            continue
+        recorded = log.topics[0] == SERVICE_RECORDED
+        provider, nonce = addr(item[0][0]), int(item[0][5])
+        if recorded:
+            same = (
+                log.topics[2][12:] == provider
+                and log.topics[3][12:] == addr(item[0][1])
+                and int.from_bytes(log.data[:32], "big") == int(item[0][2])
+                and int.from_bytes(log.data[96:128], "big") == nonce
+            )
+            if not same:
+                ctx.find("timebank.record_event", call, f"record {i} as submitted", "other fields",
+                         f"ServiceRecorded differs from record {i} of the {fn} call")  # fmt: skip
+            if error is not None:
+                ctx.find(RULE_FOR_ERROR.get(error, "timebank.record_event"), call,
+                         f"skipped ({error})", "recorded",
+                         f"service {hex0x(rid)} recorded though the rules refuse it as {error}")  # fmt: skip
+        else:
+            reason = log.data[64 + 32 : 64 + 32 + 4] if len(log.data) >= 100 else b""
+            named = ctx.error_names.get(bytes(reason), hex0x(bytes(reason)))
+            if error is None:
+                ctx.find("timebank.record_event", call, "recorded", f"skipped ({named})",
+                         f"service {hex0x(rid)} skipped though the rules accept it")  # fmt: skip
+            elif named != error:
+                ctx.find("timebank.record_event", call, f"skipped ({error})",
+                         f"skipped ({named})", f"service {hex0x(rid)} skipped for another reason")  # fmt: skip
+    ctx.state.bump("service_records_checked", len(items))
+
+
+def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
+    cid = int(args["communityId"])
+    original = tuple(args["original"])
+    provider, recipient = addr(original[0]), addr(original[1])
+    minutes = int(original[2])
+    rid = record_id(cid, original)
+    reason_hash = bytes(args["reasonHash"])
+    digest = _digest(ctx, keccak(REVERSAL_TYPEHASH + rid + reason_hash))
+    book = ctx.state.timebank(cid)
+    events = [log for log in call.logs if log.topics[:1] != []]
+    if len(events) != 1:
+        ctx.find("timebank.reversal", call, "one ServiceReversed", len(events),
+                 "reverseService emitted other events than one reversal")  # fmt: skip
+    error = _side(ctx, cid, provider, recipient, digest, args["providerSig"], False) or _side(
+        ctx, cid, recipient, provider, digest, args["recipientSig"], False
+    )
+    if error:
+        ctx.find("timebank.signature", call, "both sides' signatures", error,
+                 f"reversal of {hex0x(rid)} without both sides' consent")  # fmt: skip
+    service = book.services.get(rid)
+    if service is None:
+        recorded_id = book.by_nonce.get((provider, int(original[5])))
+        ctx.find("timebank.reversal", call,
+                 hex0x(recorded_id) if recorded_id else "a recorded service", hex0x(rid),
+                 f"reversal of a service that was never recorded with these fields "
+                 f"(provider {hex0x(provider)}, nonce {int(original[5])})")  # fmt: skip
+    elif service.reversed:
+        ctx.find("timebank.reversal", call, "reversed at most once", "reversed again",
+                 f"service {hex0x(rid)} reversed twice")  # fmt: skip
+    else:
+        service.reversed = True
+    # A reversal is the original with the sides swapped; the limits apply to it as to any record.
+    limit = _move(book, recipient, provider, minutes)
+    if limit:
+        ctx.find("timebank.limit", call, "within the limits", limit,
+                 f"reversal of {hex0x(rid)} takes a balance past its limit")  # fmt: skip
+        book.balances[recipient] = book.balances.get(recipient, 0) + minutes
+        book.balances[provider] = book.balances.get(provider, 0) - minutes
+    book.reversals += 1
+
+
+def handle_event(ctx: Ctx, call: Call, fn: str | None, name: str, ev: dict[str, Any],
+                 log: Log) -> None:  # fmt: skip
+    """Events not covered by a decoded record/reversal call."""
+    cid = int(ev.get("communityId", 0))
+    if name == "LimitsSet":
+        setter = addr(ev["setBy"])
+        ctx.actor_is(call, setter, name)
+        community = ctx.state.communities.get(cid)
+        if community is None or community.admin != setter:
+            ctx.find("timebank.limit", call, "the community admin", setter,
+                     f"community {cid}'s limits set by an account that is not its admin")  # fmt: skip
+        floor, ceiling = int(ev["floor"]), int(ev["ceiling"])
+        if floor > 0 or ceiling < 0:
+            ctx.find("timebank.limit", call, "floor <= 0 <= ceiling", f"{floor}..{ceiling}",
+                     f"community {cid}'s limits do not include zero")  # fmt: skip
+        book = ctx.state.timebank(cid)
+        book.floor, book.ceiling = floor, ceiling
+        return
+    if fn is not None:
+        ctx.find("event.unexplained", call, "emitted by its own function", f"{name} from {fn}",
+                 f"{name} emitted by a call that does not emit it")  # fmt: skip
+        return
+    # The call could not be decoded (traced from another contract): events alone.
+    book = ctx.state.timebank(cid)
+    if name == "ServiceRecorded":
+        provider, recipient = addr(ev["provider"]), addr(ev["recipient"])
+        minutes, nonce = int(ev["minutesServed"]), int(ev["nonce"])
+        rid = record_id(cid, (ev["provider"], ev["recipient"], minutes, ev["category"],
+                              ev["noteHash"], nonce))  # fmt: skip
+        if book.nonce_used(provider, nonce):
+            ctx.find(
+                "timebank.nonce", call, "an unused nonce", nonce, f"service {hex0x(rid)} replayed"
+            )
+        error = _move(book, provider, recipient, minutes)
+        if error:
+            ctx.find("timebank.limit", call, "within the limits", error,
+                     f"service {hex0x(rid)} takes a balance past its limit")  # fmt: skip
+            book.balances[provider] = book.balances.get(provider, 0) + minutes
+            book.balances[recipient] = book.balances.get(recipient, 0) - minutes
+        book.use_nonce(provider, nonce)
+        book.services[rid] = Service(rid, recipient, minutes)
+        book.by_nonce[(provider, nonce)] = rid
+        book.recorded += 1
+        ctx.warn("timebank", call, f"service {hex0x(rid)}: signatures not re-verified")
+    elif name == "ServiceReversed":
+        provider, recipient = addr(ev["provider"]), addr(ev["recipient"])
+        rid, minutes = bytes(ev["recordId"]), int(ev["minutesServed"])
+        service = book.services.get(rid)
+        if service is None or service.reversed:
+            ctx.find("timebank.reversal", call, "a recorded, unreversed service", hex0x(rid),
+                     "reversal of an unknown or already reversed service")  # fmt: skip
+        else:
+            service.reversed = True
+        book.balances[recipient] = book.balances.get(recipient, 0) + minutes
+        book.balances[provider] = book.balances.get(provider, 0) - minutes
+        ctx.warn("timebank", call, f"reversal of {hex0x(rid)}: signatures not re-verified")
+
+
+def final_checks(ctx: Ctx, block: int) -> None:
+    for cid, book in ctx.state.timebanks.items():
+        total = sum(book.balances.values())
+        if total != 0:
+            ctx.find("timebank.sum", None, 0, total,
+                     f"community {cid}'s time-bank balances do not sum to zero", block=block)  # fmt: skip

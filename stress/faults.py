@@ -1,0 +1,149 @@
+"""The faults, each injected into the running stack while the load goes on.
+
+Each returns what it did and what it found (how many blocks the chain lost, how long a process
+was away); the run records when it started and how long the system took to catch up afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ledger.node import rpc
+from stress.system import RELAYER_FUNDS_WEI, Stack, log
+
+API_DOWN_S = 3.0
+BALLAST_CHUNK = 1 << 20
+
+
+def _restart_chain(stack: Stack, head_before: int) -> dict[str, Any]:
+    stack.start_chain()
+    head_after = stack.w3.eth.block_number
+    return {"head_before": head_before, "head_after_restart": head_after,
+            "blocks_rewound": head_before - head_after}  # fmt: skip
+
+
+def chain_kill(stack: Stack, hold_s: float) -> dict[str, Any]:
+    """kill -9 of anvil under load: it comes back from its last snapshot, i.e. it rewinds."""
+    head = stack.w3.eth.block_number
+    t = time.monotonic()
+    stack.kill_chain()
+    out = _restart_chain(stack, head)
+    out["chain_down_s"] = round(time.monotonic() - t, 2)
+    return out
+
+
+def api_kill(stack: Stack, hold_s: float) -> dict[str, Any]:
+    """kill -9 of the API (relay, outbox, index and all) under load; restarted 3 s later."""
+    t = time.monotonic()
+    stack.kill_api()
+    time.sleep(API_DOWN_S)
+    stack.start_api()
+    return {"api_down_s": round(time.monotonic() - t, 2)}
+
+
+def both_kill(stack: Stack, hold_s: float) -> dict[str, Any]:
+    """kill -9 of the API and of anvil at once; chain restarted, then the API."""
+    head = stack.w3.eth.block_number
+    t = time.monotonic()
+    stack.kill_api()
+    stack.kill_chain()
+    out = _restart_chain(stack, head)
+    stack.start_api()
+    out["down_s"] = round(time.monotonic() - t, 2)
+    return out
+
+
+def torn_snapshot(stack: Stack, hold_s: float) -> dict[str, Any]:
+    """kill -9 of anvil, then the newest snapshot torn in half (as a write without fsync would
+    leave it): the node must skip it for the one before, and so rewinds further."""
+    head = stack.w3.eth.block_number
+    t = time.monotonic()
+    stack.kill_chain()
+    newest = stack.snapshots()[0]
+    size = newest.stat().st_size
+    with open(newest, "r+b") as fh:
+        fh.truncate(size // 2)
+    out = _restart_chain(stack, head)
+    out.update(
+        {
+            "torn": newest.name,
+            "skipped_as_torn": newest.with_suffix(".torn").exists(),
+            "chain_down_s": round(time.monotonic() - t, 2),
+        }
+    )
+    return out
+
+
+def disk_full(stack: Stack, hold_s: float) -> dict[str, Any]:
+    """The data directory (chain snapshots, outbox, index) runs out of space for `hold_s`."""
+    if not stack.mounted:
+        return {"skipped": "no tmpfs could be mounted for the data dir (needs root)"}
+    ballast = stack.data_dir / "ballast"
+    written = 0
+    with open(ballast, "wb") as fh:
+        block = b"\0" * BALLAST_CHUNK
+        while True:
+            try:
+                fh.write(block)
+                fh.flush()
+                written += len(block)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                break
+    # Fill the last partial chunk too, so that not even a small write fits.
+    with open(stack.data_dir / "ballast-tail", "wb") as fh, contextlib.suppress(OSError):
+        while True:
+            fh.write(b"\0" * 4096)
+            fh.flush()
+    stat = os.statvfs(stack.data_dir)
+    log(f"data dir full ({stat.f_bavail * stat.f_frsize} bytes free); holding {hold_s:.0f}s")
+    time.sleep(hold_s)
+    chain_alive = stack.chain is not None and stack.chain.alive()
+    api_alive = stack.api is not None and stack.api.alive()
+    for path in (ballast, stack.data_dir / "ballast-tail"):
+        path.unlink(missing_ok=True)
+    out: dict[str, Any] = {
+        "ballast_mb": written >> 20,
+        "full_s": hold_s,
+        "chain_survived": chain_alive,
+        "api_survived": api_alive,
+    }
+    # A process that died of the full disk is a finding; bring it back so the run can go on.
+    if not chain_alive:
+        out.update(_restart_chain(stack, -1))
+    if not api_alive:
+        stack.start_api()
+    return out
+
+
+def gas_out(stack: Stack, hold_s: float) -> dict[str, Any]:
+    """The relayer runs out of gas money: a base fee appears and its balance drops to zero;
+    refilled `hold_s` later. Messages must wait, not be lost or rejected."""
+    w3 = stack.w3
+    relayer = stack.relayer.address
+    rpc(w3, "anvil_setNextBlockBaseFeePerGas", [hex(10**9)])
+    rpc(w3, "anvil_setBalance", [relayer, "0x0"])
+    nonce_before = w3.eth.get_transaction_count(relayer)
+    time.sleep(hold_s)
+    nonce_during = w3.eth.get_transaction_count(relayer)
+    rpc(w3, "anvil_setBalance", [relayer, hex(RELAYER_FUNDS_WEI)])
+    return {
+        "dry_s": hold_s,
+        "relayer_txs_while_dry": nonce_during - nonce_before,
+    }
+
+
+FAULTS: dict[str, Callable[[Stack, float], dict[str, Any]]] = {
+    "chain_kill9": chain_kill,
+    "api_kill9": api_kill,
+    "chain_and_api_kill9": both_kill,
+    "torn_snapshot": torn_snapshot,
+    "disk_full": disk_full,
+    "relayer_out_of_gas": gas_out,
+}

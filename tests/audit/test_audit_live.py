@@ -1,0 +1,192 @@
+"""Fault injection against a live system: every fault is made for real on anvil, and the audit
+must catch it and name it (rule, block, tx); a clean history must give a clean report, and the
+index database the API keeps must make no difference to it."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from ledger.audit.bytecode import Build, fresh_build, split_metadata
+from ledger.audit.model import AuditResult
+from ledger.audit.report import comparable
+from ledger.audit.views import Layout
+from ledger.node import rpc
+from ledger.tx import send
+from tests.audit.conftest import History, findings_of
+
+
+@pytest.fixture(scope="module")
+def build(history: History) -> Build:
+    return fresh_build(history.settings, history.record["compiler"], history.settings.data_dir / "audit" / "build-cache")
+
+
+@pytest.fixture(scope="module")
+def clean(history: History) -> AuditResult:
+    return history.audit()
+
+
+def _slot(build: Build, contract: str, var: str, key: int, member: str) -> int:
+    layout = Layout(build.contracts[contract].layout)
+    base, struct = layout.mapping(var, key)
+    return base + layout.members(struct)[member][0]
+
+
+def _storage(w3: Web3, address: str, slot: int) -> int:
+    return int(rpc(w3, "eth_getStorageAt", [address, hex(slot), "latest"]), 16)
+
+
+def _set_storage(w3: Web3, address: str, slot: int, value: int) -> None:
+    rpc(w3, "anvil_setStorageAt", [address, hex(slot), "0x" + value.to_bytes(32, "big").hex()])
+    rpc(w3, "evm_mine")  # the next block's state root commits to the change
+
+
+def test_clean_history_gives_a_clean_report(clean: AuditResult) -> None:
+    summary = clean.report["summary"]
+    assert clean.ok, clean.findings
+    assert clean.warnings == []
+    # It did look at everything: every ballot, both ways a call arrives, the fund, the time bank.
+    assert summary["ballots_checked"] == 22 and summary["signatures_verified"] == 21
+    assert summary["forwarded_requests"] > 15 and summary["proofs_checked"] > 20
+    assert {p["onchain_outcome"] for p in clean.report["proposals"]} == {"Passed", "Rejected", "None"}
+    assert [f["total_paid"] for f in clean.report["funds"]] == [200_000]
+    assert clean.report["timebank"][0]["sum"] == 0 and clean.report["timebank"][0]["reversals"] == 1
+    assert all(c["code_matches"] and c["creation_ok"] for c in clean.report["bytecode"]["contracts"])
+    steps = [row["step"] for row in clean.report["fund_trail"]]
+    assert steps[:2] == ["income", "income"] and "payout_executed" in steps
+
+
+def test_tally_changed_in_storage_is_named_at_the_audited_block(fresh: History, build: Build) -> None:
+    w3 = fresh.w3
+    council = fresh.record["contracts"]["council"]["address"]
+    garden = fresh.made["proposals"]["garden"]
+    slot = _slot(build, "Council", "_proposals", garden, "tally")
+    _set_storage(w3, council, slot, _storage(w3, council, slot) + (5 << 32))  # five more "no"
+    head = w3.eth.block_number
+
+    result = fresh.audit()
+
+    tally = findings_of(result, "council.tally")
+    assert any(f.block == head and f.tx is None and f"proposal {garden}" in f.detail for f in tally)
+    assert any(f"proposal {garden} tally" in f.detail and f.block == head for f in findings_of(result, "state.proof"))
+    assert result.rules_broken() == {"council.tally", "state.proof"}
+
+
+def test_tampered_tally_finalized_later_is_named_at_the_finalize_tx(
+    fresh: History, build: Build, accounts: list[LocalAccount]
+) -> None:
+    w3 = fresh.w3
+    council = fresh.live.client.contracts["council"]
+    garden = fresh.made["proposals"]["garden"]
+    slot = _slot(build, "Council", "_proposals", garden, "tally")
+    _set_storage(w3, council.address, slot, _storage(w3, council.address, slot) + (5 << 32))
+    rpc(w3, "evm_increaseTime", [8 * 86_400])
+    rpc(w3, "evm_mine")
+    receipt = send(w3, accounts[0], council.functions.finalize(garden))
+    tx = "0x" + bytes(receipt["transactionHash"]).hex()
+
+    result = fresh.audit()
+
+    at_tx = [f for f in result.findings if f.tx == tx and f.block == receipt["blockNumber"]]
+    assert {f.rule for f in at_tx} == {"council.tally", "council.outcome"}
+    outcome = next(f for f in at_tx if f.rule == "council.outcome")
+    assert outcome.expected is not None and outcome.expected.startswith("Passed")
+    assert outcome.found is not None and outcome.found.startswith("Rejected")
+
+
+def test_fund_balance_changed_in_storage_is_named(fresh: History, build: Build) -> None:
+    w3 = fresh.w3
+    fund = fresh.record["contracts"]["fund"]["address"]
+    slot = _slot(build, "CommunityFund", "_funds", fresh.community, "available")
+    _set_storage(w3, fund, slot, _storage(w3, fund, slot) + 1_000)
+    head = w3.eth.block_number
+
+    result = fresh.audit()
+
+    balance = findings_of(result, "fund.balance")
+    assert len(balance) == 1 and balance[0].block == head and f"community {fresh.community}" in balance[0].detail
+    assert balance[0].found is not None and "available 721000" in balance[0].found
+    assert any("fund of community" in f.detail for f in findings_of(result, "state.proof"))
+
+
+def test_contract_code_swapped_is_named_with_the_differing_part(fresh: History) -> None:
+    w3 = fresh.w3
+    record = fresh.record
+    council = record["contracts"]["council"]["address"]
+    timebank = record["contracts"]["timebank"]["address"]
+    rpc(w3, "anvil_setCode", [council, "0x" + bytes(w3.eth.get_code(timebank)).hex()])
+
+    result = fresh.audit()
+
+    code = [f for f in findings_of(result, "deploy.code") if council in f.detail]
+    assert len(code) == 1 and code[0].found == "body+metadata differ"
+    assert code[0].block == w3.eth.block_number and code[0].tx is None
+
+
+def test_metadata_only_change_is_reported_as_metadata(fresh: History) -> None:
+    w3 = fresh.w3
+    council = fresh.record["contracts"]["council"]["address"]
+    code = bytearray(w3.eth.get_code(council))
+    body, meta = split_metadata(bytes(code))
+    code[len(body) + 10] ^= 0x01  # inside the CBOR's IPFS hash
+    rpc(w3, "anvil_setCode", [council, "0x" + bytes(code).hex()])
+
+    result = fresh.audit()
+
+    (finding,) = findings_of(result, "deploy.code")
+    assert finding.found == "metadata differ" and "ipfs" in finding.detail
+    assert result.rules_broken() == {"deploy.code"}
+
+
+def test_swapped_immutable_is_caught_by_the_wiring_check(fresh: History, build: Build) -> None:
+    w3 = fresh.w3
+    record = fresh.record
+    council = record["contracts"]["council"]["address"]
+    registry = bytes.fromhex(record["contracts"]["registry"]["address"][2:]).rjust(32, b"\0")
+    impostor = bytes.fromhex("66" * 20).rjust(32, b"\0")
+    code = bytes(w3.eth.get_code(council))
+    spots = [s for s, n in build.contracts["Council"].immutables if code[s : s + n] == registry]
+    assert spots, "the registry address is one of Council's immutables"
+    patched = bytearray(code)
+    for start in spots:
+        patched[start : start + 32] = impostor
+    rpc(w3, "anvil_setCode", [council, "0x" + bytes(patched).hex()])
+
+    result = fresh.audit()
+
+    assert findings_of(result, "deploy.code") == []  # the code itself is the compiled code...
+    wiring = findings_of(result, "deploy.wiring")  # ...but it points at another registry
+    assert any("council.registry()" in f.detail for f in wiring)
+
+
+def test_deployment_file_pointing_at_the_wrong_address_is_named(history: History) -> None:
+    record: dict[str, Any] = history.record
+    real_fund = record["contracts"]["fund"]
+    record["contracts"]["fund"] = {**real_fund, "address": record["contracts"]["timebank"]["address"]}
+
+    result = history.audit(record=record)
+
+    code = findings_of(result, "deploy.code")
+    assert any(f"fund at {record['contracts']['timebank']['address']}" in f.detail for f in code)
+    creation = findings_of(result, "deploy.creation")
+    assert any(f.tx == real_fund["tx_hash"] and real_fund["address"] in (f.found or "") for f in creation)
+
+
+def test_editing_the_index_database_changes_nothing(history: History, clean: AuditResult,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    index = history.live.data_dir / "var" / "index-31337.sqlite"
+    assert index.exists()
+    with sqlite3.connect(index) as db:
+        db.execute("UPDATE events SET args = '{}' WHERE event = 'BallotCast'")
+        db.execute("DELETE FROM events WHERE event = 'PayoutExecuted'")
+    # And, to be sure it is never even opened: no database can be opened during the audit.
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: pytest.fail("the audit opened a database"))
+
+    again = history.audit()
+
+    assert again.ok
+    assert comparable(again.report) == comparable(clean.report)

@@ -1,0 +1,254 @@
+"""Hostile input against the real API server, driven by schemathesis from its OpenAPI schema.
+
+Every operation gets generated requests, valid and invalid (boundary integers, huge and
+negative ids, odd unicode, missing and extra fields). Checked on every response:
+  - not_a_server_error: no 5xx, ever;
+  - status_code_conformance: every status answered is documented in the schema;
+  - content_type_conformance, response_schema_conformance: the body is what the schema says.
+
+    .venv/bin/python tools/lint/hostile_api.py [--url URL] [--examples N] [--max-time S]
+
+With --url it attacks a running server (tests/e2e/test_attacks.py passes its live one); without,
+it starts its own the way tests/e2e/conftest.py does (a fresh anvil on a free loopback port, the
+contracts deployed, `python -m api` on another free port), seeds the demo community through the
+API so that ids in paths hit real rows, runs, and stops everything it started.
+
+schemathesis runs from the lint tool venv (.venv-lint, `make lint-tools`): it pins a hypothesis
+far newer than the one eth-brownie pins in .venv. Exits with schemathesis's status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMATHESIS = ROOT / ".venv-lint" / "bin" / "schemathesis"
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+)
+# Stateful testing needs links between operations, which the schema does not declare.
+PHASES = "examples,coverage,fuzzing"
+
+
+def schemathesis_command(
+    url: str,
+    *,
+    examples: int,
+    max_time: int | None,
+    seed: int,
+    report_dir: Path,
+    workers: int,
+    token: str | None = None,
+) -> list[str]:
+    cmd = [
+        str(SCHEMATHESIS),
+        "run",
+        f"{url.rstrip('/')}/openapi.json",
+        "--checks",
+        ",".join(CHECKS),
+        "--phases",
+        PHASES,
+        "--max-examples",
+        str(examples),
+        "--seed",
+        str(seed),
+        "--workers",
+        str(workers),
+        "--request-timeout",
+        "30",
+        "--suppress-health-check",
+        "all",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(report_dir),
+        "--no-color",
+    ]
+    if max_time is not None:
+        cmd += ["--max-time", str(max_time)]
+    if token is not None:
+        # Signed in as a registrar, so the private routes are attacked past their login check.
+        cmd += ["--header", f"Authorization: Bearer {token}"]
+    return cmd
+
+
+def attack(
+    url: str,
+    *,
+    examples: int,
+    max_time: int | None = None,
+    seed: int = 8,
+    report_dir: Path | None = None,
+    workers: int = 1,
+    token: str | None = None,
+) -> tuple[int, str]:
+    """Run schemathesis against `url`; returns (exit code, its output)."""
+    if not SCHEMATHESIS.exists():
+        raise SystemExit(f"{SCHEMATHESIS} is missing: run `make lint-tools`")
+    report_dir = report_dir or ROOT / "build" / "lint" / "schemathesis"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    cmd = schemathesis_command(
+        url,
+        examples=examples,
+        max_time=max_time,
+        seed=seed,
+        report_dir=report_dir,
+        workers=workers,
+        token=token,
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    # No telemetry, no update checks: nothing leaves the machine.
+    env |= {"SCHEMATHESIS_TELEMETRY": "false", "NO_COLOR": "1", "COLUMNS": "120"}
+    # Its crash cache (.schemathesis/, replayed first on the next run) lives beside the reports.
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        cwd=report_dir.parent,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def summary(output: str) -> dict[str, int]:
+    """The counts schemathesis prints at the end (operations, test cases, failures)."""
+    counts: dict[str, int] = {}
+    patterns = {
+        "operations": r"API Operations:\s+Selected:\s+(\d+)/",
+        "operations_tested": r"Tested:\s+(\d+)",
+        "test_cases": r"Test cases:\s+(\d+) generated",
+        "unique_failures": r"(\d+) unique failures",
+    }
+    for key, pattern in patterns.items():
+        found = re.search(pattern, output)
+        if found:
+            counts[key] = int(found.group(1))
+    return counts
+
+
+@contextlib.contextmanager
+def own_system() -> Iterator[tuple[str, str]]:
+    """A chain, the deployed contracts and the API server, seeded with the demo community;
+    yields the server's URL and a login token of the demo's registrar."""
+    sys.path.insert(0, str(ROOT))
+    import httpx
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    from ledger.api_client import CommonsClient
+    from ledger.build import compile_project
+    from ledger.config import DEV_MNEMONIC, Settings
+    from ledger.demo import demo_keys, seed_demo
+    from ledger.deploy import deploy_system
+    from ledger.node import ephemeral_node, free_port, rpc
+
+    Account.enable_unaudited_hdwallet_features()
+    settings = Settings()
+    artifacts = compile_project(settings)
+    deployer = Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/0")
+    relayer = Account.create()
+    with (
+        tempfile.TemporaryDirectory(prefix="commons-hostile-") as tmp,
+        ephemeral_node(settings) as node,
+    ):
+        data = Path(tmp)
+        rpc(node.w3, "anvil_setBalance", [relayer.address, hex(10**24)])
+        deploy_settings = settings.model_copy(
+            update={"rpc_url": node.url, "deployments_dir": data / "deployments", "data_dir": data}
+        )
+        deploy_system(node.w3, deployer, deploy_settings)
+        port = free_port()
+        env = {
+            **os.environ,
+            "COMMONS_RPC_URL": node.url,
+            "COMMONS_DATA_DIR": str(data / "var"),
+            "COMMONS_DEPLOYMENTS_DIR": str(data / "deployments"),
+            "COMMONS_API_PORT": str(port),
+            "COMMONS_RELAYER_KEY": relayer.key.hex(),
+            "COMMONS_AUTH_SECRET": os.urandom(16).hex(),
+            "COMMONS_RELAY_INTERVAL_S": "0.05",
+        }
+        url = f"http://127.0.0.1:{port}"
+        with open(data / "api.log", "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "api"],
+                env=env,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                cwd=ROOT,
+            )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    raise SystemExit((data / "api.log").read_text()[-3000:])
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise SystemExit("the API did not become healthy within 60 s")
+                time.sleep(0.1)
+            client = CommonsClient(url, node.w3, artifacts)
+            keys = demo_keys(data / "demo-keys.json")
+            seed_demo(client, keys, print)
+            registrar = keys["registrar"]
+            challenge = client.post("/v1/auth/challenge", {"address": registrar.address})
+            signed = Account.sign_message(encode_defunct(text=challenge["message"]), registrar.key)
+            login = {"nonce": challenge["nonce"], "signature": "0x" + signed.signature.hex()}
+            token: str = client.post("/v1/auth/login", login)["token"]
+            client.close()
+            yield url, token
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+            log_text = (data / "api.log").read_text()
+            if "Traceback" in log_text:
+                print("--- API server log (tracebacks) ---\n" + log_text[-6000:], file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="attack this running server instead of starting one")
+    parser.add_argument("--token", help="a bearer token for the running server (with --url)")
+    parser.add_argument("--examples", type=int, default=100, help="test cases per operation")
+    parser.add_argument("--max-time", type=int, default=None, help="time budget in seconds")
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--report-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    with contextlib.ExitStack() as stack:
+        url, token = (args.url, args.token) if args.url else stack.enter_context(own_system())
+        started = time.monotonic()
+        code, output = attack(
+            url,
+            examples=args.examples,
+            max_time=args.max_time,
+            seed=args.seed,
+            report_dir=args.report_dir,
+            workers=args.workers,
+            token=token,
+        )
+        print(output)
+        stats = summary(output)
+        print(f"hostile-api: exit {code}, {time.monotonic() - started:.0f}s, {stats}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
