@@ -13,6 +13,8 @@ PYTEST_ARGS ?=
 .PHONY: help setup run test test-contracts test-ledger lint bench clean down
 
 include web/web.mk
+include tools/lint/lint.mk
+include stress.mk
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -43,7 +45,7 @@ run: setup ## chain + deploy + API on http://127.0.0.1:8000 (demo seeded on firs
 down: ## stop the embedded chain (state is saved)
 	$(VENV)/bin/commons down
 
-test: setup web-browser ## run the whole test suite
+test: setup web-browser lint-tools ## run the whole test suite
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-contracts: setup ## contract tests only
@@ -52,7 +54,7 @@ test-contracts: setup ## contract tests only
 test-ledger: setup ## ledger tests only
 	$(VENV)/bin/pytest -q tests/ledger $(PYTEST_ARGS)
 
-lint: setup web-check ## ruff, mypy, the web page's type check
+lint: setup web-check lint-contracts ## ruff, mypy, the web page's type check, slither + solhint
 	$(VENV)/bin/ruff check ledger tests bench scripts
 	$(VENV)/bin/ruff format --check ledger tests bench scripts
 	$(VENV)/bin/mypy ledger

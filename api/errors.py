@@ -19,6 +19,7 @@ from ledger.errors import (
     LedgerError,
     NodeError,
     QueueFull,
+    RelayError,
     UnknownReceipt,
 )
 
@@ -69,7 +70,9 @@ FORBIDDEN_RULES = {
 def status_for_rule(code: str) -> int:
     if code in FORBIDDEN_RULES or (code.startswith("Not") and code.endswith(("Admin", "Member"))):
         return 403
-    if code in CONFLICT_RULES or code.startswith("Already"):
+    # "Already" anywhere: the contracts' AlreadyVoted, NonceAlreadyUsed, RoleAlreadyGranted,
+    # GrantAlreadyOpened, CurrencyAlreadySet... all mean "done before", whatever comes first.
+    if code in CONFLICT_RULES or "Already" in code:
         return 409
     return 422
 
@@ -98,6 +101,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(QueueFull)
     async def _full(_: Request, exc: QueueFull) -> JSONResponse:
         return error_response(429, "QueueFull", str(exc), {"Retry-After": "1"})
+
+    @app.exception_handler(RelayError)
+    async def _relay(_: Request, exc: RelayError) -> JSONResponse:
+        # The outbox could not store the message (e.g. a full disk): nothing was acknowledged,
+        # and the same signed message may simply be sent again. A 4xx would tell the client
+        # its message was at fault, and a well-behaved client would give it up.
+        return error_response(503, "RelayUnavailable", str(exc), {"Retry-After": "1"})
 
     @app.exception_handler(UnknownReceipt)
     async def _unknown(_: Request, exc: UnknownReceipt) -> JSONResponse:
@@ -155,7 +165,7 @@ ERROR_TEXT = {
     413: "Body too large",
     422: "Invalid input, or a contract rule refused it (code names the rule)",
     429: "Outbox full: retry after the Retry-After seconds",
-    503: "The chain or the deployment is unavailable",
+    503: "The chain, the deployment or the relay's storage is unavailable: retry",
 }
 
 

@@ -9,10 +9,21 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from api.routers import auth, ballots, chain, communities, fund, proposals, relay, timebank
+from api.routers import (
+    audit,
+    auth,
+    ballots,
+    chain,
+    communities,
+    fund,
+    proposals,
+    relay,
+    timebank,
+)
 from api.services import Services
 from ledger.config import Settings
 
@@ -49,7 +60,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     errors.install(app)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for module in (chain, auth, relay, ballots, proposals, communities, fund, timebank):
+    for module in (chain, auth, relay, ballots, proposals, communities, fund, timebank, audit):
         app.include_router(module.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)
@@ -59,23 +70,37 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
 
 class BodyLimit:
-    """Refuse bodies over `max_bytes` by their Content-Length, before anything reads them
-    (a plain ASGI middleware: starlette's BaseHTTPMiddleware costs a task per request)."""
+    """Refuse bodies over `max_bytes`: by their Content-Length before anything reads them, and
+    by counting what arrives, for a body sent chunked without a length (a plain ASGI middleware:
+    starlette's BaseHTTPMiddleware costs a task per request)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope["headers"]).get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-                response = errors.error_response(
-                    413, "BodyTooLarge", f"bodies are limited to {self.max_bytes} bytes"
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        detail = f"bodies are limited to {self.max_bytes} bytes"
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await errors.error_response(413, "BodyTooLarge", detail)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # Raised where the route reads its body: FastAPI passes HTTPExceptions on
+                    # to the handlers in api/errors.py (413 BodyTooLarge).
+                    raise StarletteHTTPException(413, detail)
+            return message
+
+        await self.app(scope, limited, send)
 
 
 def serve(settings: Settings | None = None) -> None:

@@ -30,7 +30,12 @@ from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
+from web3.exceptions import (
+    BlockNotFound,
+    ContractCustomError,
+    ContractLogicError,
+    TransactionNotFound,
+)
 from web3.types import TxReceipt
 
 from ledger.errors import QueueFull, RelayError, UnknownReceipt
@@ -66,6 +71,10 @@ CREATE TABLE IF NOT EXISTS txs (
 
 BUSY_PAUSE_S = 0.02
 QUEUED, SENT, INCLUDED, COUNTED, REJECTED = "queued", "sent", "included", "counted", "rejected"
+# A settled batch is watched this many blocks deep for a reorg that takes it off the chain (a
+# managed anvil keeps this many recent states: it cannot reorg deeper).
+REORG_DEPTH = 64
+REORG_CHECK_INTERVAL_S = 0.25
 
 
 def _canonical(value: Any) -> str:
@@ -384,6 +393,31 @@ class Outbox:
             self._queued += cur.rowcount
             return cur.rowcount
 
+    def mined_since(self, block: int) -> list[tuple[str, int]]:
+        """(hash, block) of the txs settled at or above `block`, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT t.hash, MAX(m.block) FROM txs t JOIN messages m ON m.tx_hash = t.hash"
+                " WHERE t.status = 'mined' AND m.block >= ? GROUP BY t.hash ORDER BY MAX(m.block)",
+                (block,),
+            ).fetchall()
+        return [(r[0], int(r[1])) for r in rows]
+
+    def unsettle_tx(self, tx_hash: str) -> int:
+        """A reorg took this mined tx off the chain: it and its messages are 'sent' again, so
+        the relayer rebroadcasts it, or requeues its messages, as for any tx it lost."""
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("UPDATE txs SET status = ? WHERE hash = ?", (SENT, tx_hash))
+            cur = self._db.execute(
+                "UPDATE messages SET status = ?, block = NULL, detail = NULL, updated_at = ?"
+                " WHERE tx_hash = ?",
+                (SENT, now, tx_hash),
+            )
+            self._db.execute("COMMIT")
+            return cur.rowcount
+
     def sent_txs(self) -> list[tuple[str, int, bytes, float]]:
         """Recorded transactions not yet settled: (hash, nonce, raw, sent_at), by nonce."""
         with self._lock:
@@ -436,6 +470,11 @@ class Relayer:
         self.on_included = on_included
         self.chain_id = w3.eth.chain_id
         self._nonce: int | None = None
+        # (number, hash) of the block of the newest settled batch: while that block is still on
+        # the chain, so is every older one (each block commits to its parent).
+        self._anchor: tuple[int, bytes] | None = None
+        self._anchor_checked_at = -REORG_CHECK_INTERVAL_S
+        self._reorg_checked = False
 
     def _next_nonce(self) -> int:
         # Asked of the chain only after a failure reset it; otherwise counted here.
@@ -444,7 +483,9 @@ class Relayer:
         return self._nonce
 
     def reconcile(self) -> int:
-        """Settle every recorded tx: mined -> outcomes; lost -> rebroadcast or requeue."""
+        """Settle every recorded tx: mined -> outcomes; lost -> rebroadcast or requeue. A
+        settled tx that a reorg took off the chain counts as lost again."""
+        self._undo_reorged()
         settled = 0
         chain_nonce: int | None = None
         now = time.time()
@@ -478,7 +519,57 @@ class Relayer:
             log.info("requeued %d messages of lost tx %s", n, tx_hash)
         return settled
 
+    def _undo_reorged(self) -> None:
+        """Find settled batches the chain no longer holds and put them back to 'sent'.
+
+        One block lookup per check in the common case (the newest settled batch's block is
+        unchanged); the receipts of the recent batches are read again only after a change, and
+        once at start (a reorg may have happened while the relay was down)."""
+        if time.monotonic() - self._anchor_checked_at < REORG_CHECK_INTERVAL_S:
+            return
+        self._anchor_checked_at = time.monotonic()
+        if self._reorg_checked:
+            if self._anchor is None:
+                return
+            number, block_hash = self._anchor
+            try:
+                if bytes(self.w3.eth.get_block(number)["hash"]) == block_hash:
+                    return
+            except BlockNotFound:
+                pass  # the chain is now shorter than the anchor: a rewind
+        # The walk can fail half way (the node goes away again: seen with a kill -9 during it).
+        # Until it completes, the check stays due: the old anchor is restored on failure, and
+        # the start-up walk is not marked done.
+        previous = self._anchor
+        self._anchor = None
+        try:
+            head = self.w3.eth.block_number
+            for tx_hash, block in self.outbox.mined_since(max(0, head - REORG_DEPTH)):
+                try:
+                    receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+                except TransactionNotFound:
+                    receipt = None
+                if receipt is None:
+                    n = self.outbox.unsettle_tx(tx_hash)
+                    self._nonce = None
+                    log.warning("batch %s (block %d) left the chain in a reorg: %d messages",
+                                tx_hash, block, n)  # fmt: skip
+                elif receipt["blockNumber"] != block:
+                    self._settle(tx_hash, receipt)  # mined again, in another block
+                else:
+                    self._note_settled(receipt)
+        except BaseException:
+            self._anchor = previous
+            raise
+        self._reorg_checked = True
+
+    def _note_settled(self, receipt: TxReceipt) -> None:
+        number = int(receipt["blockNumber"])
+        if self._anchor is None or number >= self._anchor[0]:
+            self._anchor = (number, bytes(receipt["blockHash"]))
+
     def _settle(self, tx_hash: str, receipt: TxReceipt) -> None:
+        self._note_settled(receipt)
         rows = self.outbox.messages_of(tx_hash)
         if receipt["status"] != 1:
             outcomes = {i: Outcome(REJECTED, "batch transaction reverted") for i, _, _ in rows}

@@ -382,6 +382,9 @@ class ServiceKind:
             )
             if not self.registry.functions.hasRole(community, COORDINATOR, confirmer).call():
                 raise InvalidMessage("NotCoordinator", f"{confirmer} is not a coordinator")
+            # The contract's rule too: a coordinator cannot confirm their own service.
+            if confirmer == record.provider:
+                raise InvalidMessage("CoordinatorIsParty", f"{confirmer} provided this service")
         for party in (record.provider, record.recipient):
             if party == self.community_account:
                 continue
@@ -391,7 +394,7 @@ class ServiceKind:
                 )
         if self.timebank.functions.isRecorded(community, record.provider, record.nonce).call():
             raise InvalidMessage(
-                "NonceUsed", f"{record.provider} already used nonce {record.nonce}"
+                "NonceAlreadyUsed", f"{record.provider} already used nonce {record.nonce}"
             )
 
     def check_is_local(self, message: Message) -> bool:

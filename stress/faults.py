@@ -11,6 +11,7 @@ import errno
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ledger.node import rpc
@@ -18,6 +19,7 @@ from stress.system import RELAYER_FUNDS_WEI, Stack, log
 
 API_DOWN_S = 3.0
 BALLAST_CHUNK = 1 << 20
+SHRINK_SLACK_MB = 8
 
 
 def _restart_chain(stack: Stack, head_before: int) -> dict[str, Any]:
@@ -80,36 +82,28 @@ def torn_snapshot(stack: Stack, hold_s: float) -> dict[str, Any]:
 
 
 def disk_full(stack: Stack, hold_s: float) -> dict[str, Any]:
-    """The data directory (chain snapshots, outbox, index) runs out of space for `hold_s`."""
+    """The data directory (chain snapshots, outbox, index) runs out of space for `hold_s`: its
+    tmpfs is shrunk to what it holds (plus a few MiB, filled at once), then grown back."""
     if not stack.mounted:
         return {"skipped": "no tmpfs could be mounted for the data dir (needs root)"}
-    ballast = stack.data_dir / "ballast"
+    ballast = [stack.data_dir / "ballast", stack.data_dir / "ballast-tail"]
     written = 0
-    with open(ballast, "wb") as fh:
-        block = b"\0" * BALLAST_CHUNK
-        while True:
-            try:
-                fh.write(block)
-                fh.flush()
-                written += len(block)
-            except OSError as exc:
-                if exc.errno != errno.ENOSPC:
-                    raise
-                break
-    # Fill the last partial chunk too, so that not even a small write fits.
-    with open(stack.data_dir / "ballast-tail", "wb") as fh, contextlib.suppress(OSError):
-        while True:
-            fh.write(b"\0" * 4096)
-            fh.flush()
-    stat = os.statvfs(stack.data_dir)
-    log(f"data dir full ({stat.f_bavail * stat.f_frsize} bytes free); holding {hold_s:.0f}s")
-    time.sleep(hold_s)
-    chain_alive = stack.chain is not None and stack.chain.alive()
-    api_alive = stack.api is not None and stack.api.alive()
-    for path in (ballast, stack.data_dir / "ballast-tail"):
-        path.unlink(missing_ok=True)
+    try:
+        stack.shrink_tmpfs(slack_mb=SHRINK_SLACK_MB)
+        # Big chunks, then small ones, so that not even a page is left free.
+        for path, chunk in zip(ballast, (BALLAST_CHUNK, 4096), strict=True):
+            written += _fill(path, chunk)
+        stat = os.statvfs(stack.data_dir)
+        log(f"data dir full ({stat.f_bavail * stat.f_frsize} bytes free); holding {hold_s:.0f}s")
+        time.sleep(hold_s)
+        chain_alive = stack.chain is not None and stack.chain.alive()
+        api_alive = stack.api is not None and stack.api.alive()
+    finally:
+        for path in ballast:
+            path.unlink(missing_ok=True)
+        stack.grow_tmpfs()
     out: dict[str, Any] = {
-        "ballast_mb": written >> 20,
+        "ballast_mb": round(written / 2**20, 1),
         "full_s": hold_s,
         "chain_survived": chain_alive,
         "api_survived": api_alive,
@@ -120,6 +114,24 @@ def disk_full(stack: Stack, hold_s: float) -> dict[str, Any]:
     if not api_alive:
         stack.start_api()
     return out
+
+
+def _fill(path: Path, chunk: int) -> int:
+    """Write zeros to `path` until the file system is full; returns the bytes written."""
+    written = 0
+    block = b"\0" * chunk
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        while True:
+            try:
+                written += os.write(fd, block)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                return written
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def gas_out(stack: Stack, hold_s: float) -> dict[str, Any]:

@@ -33,6 +33,7 @@ REQUEST_TIMEOUT_S = 30.0
 RETRY_FIRST_S = 0.25
 RETRY_MAX_S = 4.0
 WINDOW_S = 10.0
+CONN_ERROR_PAUSE_S = 0.25
 
 
 class Failed(Exception):
@@ -125,6 +126,8 @@ async def run(
                     conn[1].close()
                     conn = None
                 retry_later(index)
+                # The server is away: this connection waits a little, or 64 of them would spin.
+                await asyncio.sleep(CONN_ERROR_PAUSE_S)
                 continue
             if close:
                 conn[1].close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,10 @@ def windows(run: Run, main: dict[str, Any], view: Any) -> list[dict[str, Any]]:
         start, end = w * WINDOW_S, (w + 1) * WINDOW_S
         active = [f["name"] for f in run.fault_log
                   if f["t_start"] < end and f["t_end"] + 0.001 >= start]  # fmt: skip
+        cpu = _cpu_percent(samples.get(w - 1, [])[-1:] + ss)
+        snaps = [s["snapshot"] for s in ss if s.get("snapshot")]
+        behind = [s["head"] - s["snapshot"]["block"] for s in ss
+                  if s.get("snapshot") and s.get("head") is not None]  # fmt: skip
         out.append(
             {
                 "t": start,
@@ -64,6 +69,10 @@ def windows(run: Run, main: dict[str, Any], view: Any) -> list[dict[str, Any]]:
                 "batch_max": max(sizes) if sizes else None,
                 "head": max(heads) if heads else None,
                 "probe_tx_ms": _median([s["probe_ms"] for s in ss if s.get("probe_ms")]),
+                "cpu_percent": cpu,
+                "snapshot_mb": round(max(x["mb"] for x in snaps), 1) if snaps else None,
+                "snapshots_taken": snaps[-1]["seq"] - snaps[0]["seq"] if snaps else None,
+                "blocks_since_snapshot_max": max(behind) if behind else None,
                 "relay_backlog_max": max(
                     (
                         s["relay"].get("queued", 0) + s["relay"].get("sent", 0)
@@ -77,8 +86,39 @@ def windows(run: Run, main: dict[str, Any], view: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _cpu_percent(ss: list[dict[str, Any]]) -> dict[str, float]:
+    """CPU use per process over consecutive samples (same PID only: a restart starts over)."""
+    used: dict[str, float] = defaultdict(float)
+    span = ss[-1]["t"] - ss[0]["t"] if len(ss) > 1 else 0.0
+    for a, b in pairwise(ss):
+        for name, (pid, cpu) in b.get("cpu", {}).items():
+            before = a.get("cpu", {}).get(name)
+            if before is not None and before[0] == pid:
+                used[name] += cpu - before[1]
+    return {k: round(100 * v / span, 1) for k, v in sorted(used.items())} if span else {}
+
+
+def recovery_times(run: Run, main: dict[str, Any], view: Any) -> None:
+    """Per fault: seconds from its end until every message acknowledged by then was on the
+    (final) chain — read from the blocks that carry them, not from the API."""
+    landed_at: dict[Any, int] = {}
+    for key, where in view.landed.items():
+        when = view.block_time.get(where[0].block) if where else None
+        if when is not None:
+            landed_at[key] = when
+    acks = sorted((t, i) for i, _, t, _ in main["load"].result["acks"])
+    for fault in run.fault_log:
+        end = main["t0"] + fault["t_end"]
+        times = [landed_at.get(run.messages[i].key) for t, i in acks if t <= end]
+        if not times or None in times:
+            fault["recovered_s"] = None
+            continue
+        fault["recovered_s"] = round(max(0.0, max(t for t in times if t is not None) - end), 1)
+
+
 def assemble(run: Run, main: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
     view = checked.pop("view")
+    recovery_times(run, main, view)
     per_window = windows(run, main, view)
     load_windows = [w for w in per_window if w["phase"] == "load"]
     steady = load_windows[1:] or load_windows  # the first window includes the ramp-up
@@ -195,15 +235,18 @@ def markdown(r: dict[str, Any]) -> str:
         ]
     lines += ["", "## Per 10 s", "",
               "| t s | phase | acked/s | landed/s | txs | batch mean/max | head | probe ms "
-        "| backlog |",
-              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+              "| backlog | snapshot MB | blocks since snapshot | CPU % anvil/api/node |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for w in r.get("windows", []):
         phase = ",".join(w["faults"]) or w["phase"]
+        cpu = w.get("cpu_percent", {})
         lines.append(
             f"| {w['t']:.0f} | {phase} | {w['acked_per_s']} "
             f"| {round(w['landed_ballots_per_s'] + w['landed_services_per_s'], 1)} "
             f"| {w['relay_txs']} | {w['batch_mean']}/{w['batch_max']} | {w['head']} "
-            f"| {w['probe_tx_ms']} | {w['relay_backlog_max']} |"
+            f"| {w['probe_tx_ms']} | {w['relay_backlog_max']} | {w.get('snapshot_mb')} "
+            f"| {w.get('blocks_since_snapshot_max')} "
+            f"| {cpu.get('anvil', '-')}/{cpu.get('api', '-')}/{cpu.get('supervisor', '-')} |"
         )
     lines += ["", "## Faults under load", "",
               "| fault | at s | what happened | recovered s |", "|---|---|---|---|"]  # fmt: skip
@@ -227,6 +270,7 @@ def markdown(r: dict[str, Any]) -> str:
             f"- outbox receipts of acknowledged messages: {o['receipt_status']}; 'counted' but "
             f"not that tx on-chain: {o['counted_but_not_that_tx_on_chain']}; "
             f"relay txs {o['relay_txs']}",
+            f"- acknowledged but not counted, by reason: {o.get('not_counted') or 'none'}",
             f"- tallies = ballot events: {r['tallies']['ok']}; time-bank balances as recorded, "
             f"sum 0: {r['timebank']['ok']}; API index = chain: {r['index']['ok']}",
         ]
@@ -270,6 +314,8 @@ def summary(r: dict[str, Any]) -> str:
             f"checks   receipts {r['outbox']['receipt_status']}  tallies {r['tallies']['ok']}  "
             f"timebank {r['timebank']['ok']}  index {r['index']['ok']}"
         )
+        if r["outbox"].get("not_counted"):
+            out.append(f"!! not counted: {r['outbox']['not_counted']}")
     audit = r.get("audit", {})
     out.append(
         "audit    "

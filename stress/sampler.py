@@ -1,11 +1,14 @@
-"""A background sampler: the chain head every second, the relay's backlog (through the API) and
-the time anvil takes to mine one plain transfer (a probe, from an account of its own) every few
-seconds. The probe shows anvil's slowdown as blocks accumulate; it adds one tiny block per probe.
+"""A background sampler. Every second: the chain head, the newest chain snapshot (its block and
+size: what a kill -9 would rewind to) and the CPU time of each process of the stack. Every few
+seconds: the relay's backlog (through the API) and the time anvil takes to mine one plain
+transfer (a probe, from an account of its own), which shows anvil's slowdown as blocks
+accumulate; the probe adds one tiny block each time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from typing import Any
@@ -15,11 +18,22 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
-from ledger.node import make_web3
+from ledger.node import NodeInfo, make_web3
 from stress.system import Stack, dev_account
 
 PROBE_ACCOUNT_INDEX = 7
 PROBE_TIMEOUT_S = 10.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of `pid` so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 class Sampler:
@@ -44,7 +58,12 @@ class Sampler:
         last_relay = last_probe = 0.0
         while not self._stop.wait(1.0):
             now = time.time()
-            sample: dict[str, Any] = {"t": now, "head": self._head()}
+            sample: dict[str, Any] = {
+                "t": now,
+                "head": self._head(),
+                "cpu": self._cpu(),
+                "snapshot": self._snapshot(),
+            }
             if now - last_relay >= self.relay_every_s:
                 last_relay = now
                 relay = self.stack.relay_counts()
@@ -54,6 +73,31 @@ class Sampler:
                 last_probe = now
                 sample["probe_ms"] = self._probe()
             self.samples.append(sample)
+
+    def _cpu(self) -> dict[str, tuple[int, float]]:
+        pids: dict[str, int] = {}
+        info = NodeInfo.load(self.stack.info_path)
+        if info is not None:
+            pids["anvil"] = info.anvil_pid
+        for name, proc in (("supervisor", self.stack.chain), ("api", self.stack.api)):
+            if proc is not None and proc.alive():
+                pids[name] = proc.pid
+        for proc in self.stack.extra:
+            if proc.name.startswith("loadgen") and proc.alive():
+                pids["loadgen"] = proc.pid
+        out = {}
+        for name, pid in pids.items():
+            used = cpu_seconds(pid)
+            if used is not None:
+                out[name] = (pid, used)
+        return out
+
+    def _snapshot(self) -> dict[str, Any] | None:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            newest = self.stack.snapshots()[0]
+            _, seq, block = newest.stem.split("-")
+            return {"seq": int(seq), "block": int(block), "mb": newest.stat().st_size / 2**20}
+        return None
 
     def _head(self) -> int | None:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -86,6 +87,7 @@ class Stack:
         self.data_dir = root / "data"
         self.data_dir.mkdir(exist_ok=True)
         self.mounted = False
+        self.tmpfs_mb = tmpfs_mb
         if tmpfs_mb:
             mount = subprocess.run(
                 ["mount", "-t", "tmpfs", "-o", f"size={tmpfs_mb}M,mode=0700", "tmpfs",
@@ -266,6 +268,39 @@ class Stack:
         except (httpx.HTTPError, ValueError, KeyError):
             return None
 
+    # --- the data disk -------------------------------------------------------------------------
+
+    def _remount(self, size_kb: int) -> bool:
+        done = subprocess.run(
+            ["mount", "-o", f"remount,size={size_kb}k", str(self.data_dir)],
+            capture_output=True,
+            check=False,
+        )
+        return done.returncode == 0
+
+    def shrink_tmpfs(self, slack_mb: int) -> None:
+        """Shrink the data dir's tmpfs to what it holds plus `slack_mb` (tmpfs refuses a size
+        below its use, and the use grows meanwhile: retry with more room)."""
+        for attempt in range(10):
+            stat = os.statvfs(self.data_dir)
+            used_kb = (stat.f_blocks - stat.f_bfree) * stat.f_frsize // 1024
+            if self._remount(used_kb + (slack_mb << (10 + attempt // 3))):
+                return
+        raise RuntimeError("could not shrink the data dir's tmpfs")
+
+    def grow_tmpfs(self) -> None:
+        if self.tmpfs_mb and not self._remount(self.tmpfs_mb * 1024):
+            raise RuntimeError("could not grow the data dir's tmpfs back")
+
+    def keep_data(self) -> None:
+        """Copy the databases and logs out of the tmpfs (which goes away on close)."""
+        target = self.root / "data-kept"
+        target.mkdir(exist_ok=True)
+        for path in self.data_dir.glob("*.sqlite*"):
+            shutil.copy2(path, target / path.name)
+        for path in (self.data_dir / "chain").glob("*.log"):
+            shutil.copy2(path, target / f"chain-{path.name}")
+
     # --- tear-down --------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -281,10 +316,15 @@ class Stack:
                     os.kill(pid, signal.SIGKILL)
         if self.mounted:
             for _ in range(20):
-                if subprocess.run(["umount", str(self.data_dir)], check=False).returncode == 0:
+                done = subprocess.run(["umount", str(self.data_dir)], capture_output=True,
+                                      check=False)  # fmt: skip
+                if done.returncode == 0:
                     self.mounted = False
                     break
                 time.sleep(0.5)
+            else:
+                # Something still holds a file there: detach it now, freed when released.
+                subprocess.run(["umount", "-l", str(self.data_dir)], check=False)
 
 
 def dev_account(index: int) -> LocalAccount:

@@ -153,13 +153,17 @@ def outbox_claims(
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         rows = {
-            rid: (status, tx)
-            for rid, status, tx in db.execute("SELECT id, status, tx_hash FROM messages")
+            rid: (status, tx, detail)
+            for rid, status, tx, detail in db.execute(
+                "SELECT id, status, tx_hash, detail FROM messages"
+            )
         }
         txs = Counter(s for (s,) in db.execute("SELECT status FROM txs"))
     finally:
         db.close()
     statuses: Counter[str] = Counter()
+    not_counted: Counter[str] = Counter()
+    not_counted_examples: list[dict[str, Any]] = []
     wrong_tx: list[str] = []
     missing: list[int] = []
     for index, rid in acked.items():
@@ -167,8 +171,20 @@ def outbox_claims(
         if row is None:
             missing.append(index)
             continue
-        status, tx = row
+        status, tx, detail = row
         statuses[status] += 1
+        if status != "counted":
+            not_counted[f"{status}: {detail}"] += 1
+            if len(not_counted_examples) < 5:
+                not_counted_examples.append(
+                    {
+                        "key": str(messages[index].key),
+                        "receipt": rid,
+                        "status": status,
+                        "detail": detail,
+                        "tx": tx,
+                    }
+                )
         where = view.landed.get(messages[index].key, [])
         if status == "counted" and (not where or where[0].tx != tx):
             wrong_tx.append(rid)
@@ -177,6 +193,8 @@ def outbox_claims(
         "acknowledged_but_not_in_outbox": len(missing),
         "counted_but_not_that_tx_on_chain": len(wrong_tx),
         "examples": wrong_tx[:5],
+        "not_counted": dict(not_counted),
+        "not_counted_examples": not_counted_examples,
         "relay_txs": dict(txs),
     }
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing import Pool
@@ -41,6 +42,12 @@ Key = tuple[str, int | str, int | str]
 def address_of(secret: bytes) -> str:
     public = coincurve.PublicKey.from_secret(secret).format(compressed=False)[1:]
     return to_checksum_address(keccak(public)[12:])
+
+
+def _worker_init() -> None:
+    # The run turns SIGTERM into KeyboardInterrupt; a pool's workers just end when terminated.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _sign(secret: bytes, digest: bytes) -> str:
@@ -89,7 +96,7 @@ class Plan:
         return self.ballots + self.services
 
     def roll(self) -> list[str]:
-        with Pool(2) as pool:
+        with Pool(2, initializer=_worker_init) as pool:
             return pool.map(address_of, self.voter_keys + self.provider_keys, chunksize=2000)
 
 
@@ -167,7 +174,7 @@ def sign(
         for i in range(plan.services)
     ]
     service_separator = domain_separator(timebank_domain(chain_id, timebank))
-    with Pool(2) as pool:
+    with Pool(2, initializer=_worker_init) as pool:
         ballots = [
             m
             for part in pool.map(

@@ -96,9 +96,6 @@ class ContractAbi:
     def topic(self, event_name: str) -> bytes:
         return self.event_by_name[event_name].topic
 
-    def errors(self) -> None:  # pragma: no cover - placeholder for symmetry
-        return None
-
 
 def error_selectors(abis: list[list[dict[str, Any]]]) -> dict[bytes, str]:
     """Custom error selector -> name, across ABIs (a skipped time-bank record carries one)."""
@@ -108,4 +105,26 @@ def error_selectors(abis: list[list[dict[str, Any]]]) -> dict[bytes, str]:
             if item.get("type") == "error":
                 types = ",".join(abi_type(i) for i in item.get("inputs", []))
                 out[keccak(f"{item['name']}({types})".encode())[:4]] = item["name"]
+    return out
+
+
+def address_arrays(data: bytes, heads: tuple[int, ...]) -> list[list[bytes]] | None:
+    """The `address[]` values whose offsets sit at byte positions `heads` of ABI-encoded `data`
+    (decoded by hand: a 100,000-resident roll is 100,000 addresses in its calldata and again in
+    its events). None if the encoding is not well-formed, so the caller can fall back."""
+    out: list[list[bytes]] = []
+    for head in heads:
+        if head + 32 > len(data):
+            return None
+        start = int.from_bytes(data[head : head + 32], "big")
+        if start + 32 > len(data):
+            return None
+        count = int.from_bytes(data[start : start + 32], "big")
+        end = start + 32 + 32 * count
+        if end > len(data):
+            return None
+        words = [data[i : i + 32] for i in range(start + 32, end, 32)]
+        if any(w[:12] != b"\x00" * 12 for w in words):
+            return None
+        out.append([w[12:] for w in words])
     return out

@@ -8,26 +8,29 @@ AuditInfraError (or another LedgerError) when the audit itself cannot be carried
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 from ledger.audit import funds, recount, registry, timebank
-from ledger.audit.abi import ContractAbi, error_selectors
+from ledger.audit.abi import ContractAbi, address_arrays, error_selectors
 from ledger.audit.bytecode import Build, DeploymentCheck, check_deployment, fresh_build
-from ledger.audit.chain import Call, ChainWalker, ChunkResult, FetchedChunk, fetch_chunk, hex0x
+from ledger.audit.chain import Call, ChainWalker, ChunkResult, domain_separator, hex0x
 from ledger.audit.context import Ctx
-from ledger.audit.ethcodec import hb, hi
+from ledger.audit.ethcodec import hb, hi, keccak
+from ledger.audit.fetch import ChunkJob, Log, VerifiedChunk, verify_chunk
 from ledger.audit.model import RULES, AuditResult, Finding, Warning_
-from ledger.audit.recount import CAST_BALLOTS, OUTCOMES, decide
+from ledger.audit.recount import CAST_BALLOTS, decide, outcome_name
 from ledger.audit.rpc import AuditInfraError, RpcClient
-from ledger.audit.sigs import BallotVerifier
+from ledger.audit.sigs import POOL_THRESHOLD, BallotVerifier, parse_batch
 from ledger.audit.state import STATE_VERSION, AuditState, Checkpoint
 from ledger.audit.views import check_proofs, compare_views
 from ledger.build import manifest_hash
@@ -37,6 +40,7 @@ from ledger.deploy import PLAN
 TOOL: Final = "commons-ledger audit/1"
 REPORT_FORMAT: Final = "commons-audit-report/1"
 CHECKPOINT_EVERY_S: Final = 30.0
+POOLED_BLOCKS: Final = 150  # from this many blocks on, chunks are verified in worker processes
 REGISTRY_EMITTERS: Final = {
     "CommunityCreated": {"createCommunity"},
     "AdminTransferred": {"transferAdmin"},
@@ -77,8 +81,9 @@ class AuditOptions:
     to_block: int | None = None
     all_proofs: bool = False
     resume: bool = True
-    chunk_blocks: int = 250
+    chunk_blocks: int = 50
     workers: int | None = None
+    pool_chunks: bool | None = None  # verify chunks in worker processes (None: when many blocks)
     progress: Callable[[Progress], None] | None = None
 
 
@@ -111,8 +116,10 @@ class _Auditor:
         self.rpc = RpcClient(options.rpc_url)
         self.prefetch_rpc = RpcClient(options.rpc_url)
         self.verifier = BallotVerifier(options.workers)
-        self.timings: dict[str, float] = {}
+        self.timings: dict[str, Any] = {}
         self.resumed_from: int | None = None
+        self.chunk_cpu = 0.0
+        self.pooled = False
 
     def close(self) -> None:
         self.verifier.close()
@@ -122,7 +129,19 @@ class _Auditor:
     # ---------------------------------------------------------------------------------- run
 
     def run(self) -> AuditResult:
+        collecting = gc.isenabled()
+        # An audit builds millions of small objects that live to its end: the cyclic collector
+        # would rescan them again and again (a third of the time of a large election's audit).
+        gc.disable()
+        try:
+            return self._run()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _run(self) -> AuditResult:
         started = time.perf_counter()
+        cpu_started = time.process_time()
         o = self.o
         chain_id = hi(self.rpc.call("eth_chainId"))
         head = hi(self.rpc.call("eth_blockNumber"))
@@ -133,38 +152,60 @@ class _Auditor:
             raise AuditInfraError(f"--to-block {to_block} is beyond the head ({head})")
         from_block = deploy_block if o.from_block is None else max(o.from_block, deploy_block)
         if from_block > to_block:
-            raise AuditInfraError(f"nothing to audit: from block {from_block} > to block {to_block}")
-        audit_dir = o.settings.data_dir / "audit"
-        compile_pool = ThreadPoolExecutor(1, thread_name_prefix="audit-compile")
-        compiled: Future[Build] = compile_pool.submit(
-            fresh_build, o.settings, o.record.get("compiler") or {}, audit_dir / "build-cache"
-        )
+            raise AuditInfraError(
+                f"nothing to audit: from block {from_block} > to block {to_block}"
+            )
         try:
             compiler = o.record["compiler"]
             if not compiler.get("version") or "settings" not in compiler:
                 raise KeyError("compiler")
         except (KeyError, TypeError, AttributeError) as exc:
             raise AuditInfraError("the deployment record does not name its compiler") from exc
+        # Views, code and proofs are read at the audited block: the node must still hold its
+        # state (anvil --prune-history keeps only recent blocks').
+        _, missing = self.rpc.try_call(
+            "eth_getBalance", [hex0x(contracts["council"]), hex(to_block)]
+        )
+        if missing:
+            raise AuditInfraError(
+                f"the node no longer has the state of block {to_block} ({missing}): audit a "
+                "recent block, or use a node that keeps history"
+            )
+        audit_dir = o.settings.data_dir / "audit"
+        compile_pool = ThreadPoolExecutor(1, thread_name_prefix="audit-compile")
+
+        def timed_build() -> Build:
+            begun = time.perf_counter()
+            build = fresh_build(
+                o.settings, o.record.get("compiler") or {}, audit_dir / "build-cache"
+            )
+            self.timings["compile_s"] = round(time.perf_counter() - begun, 3)
+            return build
+
+        compiled: Future[Build] = compile_pool.submit(timed_build)
         binding = hashlib.sha256(
             json.dumps([STATE_VERSION, TOOL, chain_id, _record_hash(o.record), from_block]).encode()
         ).hexdigest()
-        checkpoint = Checkpoint(audit_dir / f"checkpoint-{chain_id}-{binding[:16]}.json.gz", binding)
+        checkpoint = Checkpoint(
+            audit_dir / f"checkpoint-{chain_id}-{binding[:16]}.json.gz", binding
+        )
+        self.checkpoint = checkpoint
         state = self._start_state(checkpoint, deploy_block, to_block)
         in_range: Callable[[int], bool] = lambda block: block >= from_block  # noqa: E731
-        build_started = time.perf_counter()
         build: Build | None = None
 
         def need_build() -> Build:
             nonlocal build
             if build is None:
                 self._progress("compile", state.next_block, from_block, to_block, state, 0)
+                waited = time.perf_counter()
                 try:
                     build = compiled.result()
                 except AuditInfraError:
                     raise
                 except Exception as exc:
                     raise AuditInfraError(f"the fresh compile failed: {exc}") from exc
-                self.timings["compile_s"] = round(time.perf_counter() - build_started, 3)
+                self.timings["compile_wait_s"] = round(time.perf_counter() - waited, 3)
             return build
 
         abis_holder: dict[str, ContractAbi] = {}
@@ -189,11 +230,17 @@ class _Auditor:
             return ctx_holder[0]
 
         walk_started = time.perf_counter()
-        self._walk(state, contracts, chain_id, from_block, to_block, in_range, context, checkpoint)
+        self._walk(state, contracts, chain_id, from_block, to_block, in_range, context)
         self.timings["walk_s"] = round(time.perf_counter() - walk_started, 3)
         ctx = context()
         b = need_build()
         compile_pool.shutdown(wait=False)
+        # The state is final: save it for the next run while the final checks read the chain.
+        post_findings, post_warnings = ctx.detach()
+        saver = threading.Thread(
+            target=self._save, args=(checkpoint, state, post_warnings), name="audit-checkpoint"
+        )
+        saver.start()
         checks_started = time.perf_counter()
         funds.final_checks(ctx, to_block)
         timebank.final_checks(ctx, to_block)
@@ -212,42 +259,79 @@ class _Auditor:
             raise AuditInfraError("the chain changed under the audit (a reorg?): run it again")
         proofs = check_proofs(ctx, self.rpc, b, header, code, all_proofs=o.all_proofs)
         self.timings["checks_s"] = round(time.perf_counter() - checks_started, 3)
+        saver.join()
         self.timings["total_s"] = round(time.perf_counter() - started, 3)
-        findings = [
-            *state.findings,
-            *deployment.findings,
-        ]
-        warnings = [*state.warnings, *deployment.warnings]
+        self.timings["main_cpu_s"] = round(time.process_time() - cpu_started, 3)
+        self.timings["chunk_cpu_s"] = round(self.chunk_cpu, 3)
+        self.timings["chunks_in_workers"] = self.pooled
+        findings = [*state.findings, *post_findings, *deployment.findings]
+        warnings = [*state.warnings, *post_warnings, *deployment.warnings]
         report = self._report(
-            chain_id, contracts, from_block, to_block, header, state, b, seen, deployment,
-            proofs, findings, warnings, checkpoint,
-        )  # fmt: skip
+            chain_id,
+            contracts,
+            from_block,
+            to_block,
+            header,
+            state,
+            b,
+            seen,
+            deployment,
+            proofs,
+            findings,
+            warnings,
+            checkpoint,
+        )
         self._progress("done", to_block, from_block, to_block, state, 0)
         return AuditResult(findings, warnings, report)
+
+    @staticmethod
+    def _save(checkpoint: Checkpoint, state: AuditState, warnings: list[Warning_]) -> None:
+        try:
+            checkpoint.save(state)
+        except (OSError, TypeError, ValueError) as exc:
+            warnings.append(Warning_("checkpoint", None, None, f"not saved: {exc}"))
 
     def _start_state(self, checkpoint: Checkpoint, deploy_block: int, to_block: int) -> AuditState:
         if self.o.resume:
             state = checkpoint.load()
-            if state is not None and state.last_hash is not None and state.next_block - 1 <= to_block:
+            if (
+                state is not None
+                and state.last_hash is not None
+                and state.next_block - 1 <= to_block
+            ):
                 block = self.rpc.call("eth_getBlockByNumber", [hex(state.next_block - 1), False])
                 if block is not None and hb(block["hash"]) == state.last_hash:
                     self.resumed_from = state.next_block
                     return state
         return AuditState(next_block=deploy_block)
 
-    def _progress(self, phase: str, block: int, first: int, last: int, state: AuditState,
-                  _: int) -> None:  # fmt: skip
+    def _progress(
+        self, phase: str, block: int, first: int, last: int, state: AuditState, _: int
+    ) -> None:
         if self.o.progress is not None:
             self.o.progress(
-                Progress(phase, block, first, last, len(state.findings),
-                         state.stats.get("ballots_checked", 0))  # fmt: skip
+                Progress(
+                    phase,
+                    block,
+                    first,
+                    last,
+                    len(state.findings),
+                    state.stats.get("ballots_checked", 0),
+                )
             )
 
     # --------------------------------------------------------------------------------- walk
 
-    def _walk(self, state: AuditState, contracts: dict[str, bytes], chain_id: int,
-              from_block: int, to_block: int, in_range: Callable[[int], bool],
-              context: Callable[[], Ctx], checkpoint: Checkpoint) -> None:  # fmt: skip
+    def _walk(
+        self,
+        state: AuditState,
+        contracts: dict[str, bytes],
+        chain_id: int,
+        from_block: int,
+        to_block: int,
+        in_range: Callable[[int], bool],
+        context: Callable[[], Ctx],
+    ) -> None:
         if state.next_block > to_block:
             return
         walker = ChainWalker(
@@ -257,7 +341,6 @@ class _Auditor:
             nonces=state.forward_nonces,
             in_range=in_range,
         )
-        watched = {a for k, a in contracts.items() if k != "forwarder"}
         step = max(1, self.o.chunk_blocks)
         ranges = [
             range(start, min(start + step, to_block + 1))
@@ -266,38 +349,107 @@ class _Auditor:
         if state.last_hash is None and state.next_block > 0:
             parent = self.rpc.call("eth_getBlockByNumber", [hex(state.next_block - 1), False])
             state.last_hash = hb(parent["hash"]) if parent else None
-        pool = ThreadPoolExecutor(1, thread_name_prefix="audit-fetch")
-        stop = threading.Event()
+        council = contracts["council"]
+        jobs = [
+            ChunkJob(
+                url=self.o.rpc_url,
+                start=r.start,
+                stop=r.stop,
+                watched=frozenset(a for k, a in contracts.items() if k != "forwarder"),
+                forwarder=contracts["forwarder"],
+                council=council,
+                council_domain=domain_separator("CommonsCouncil", "1", chain_id, council),
+                strict_from=from_block,
+            )
+            for r in ranges
+        ]
+        # Many blocks: fetch and verify chunks in worker processes, several ahead. Few: one
+        # thread fetches the next chunk while this one is judged (a pool costs more to start).
+        many = to_block - state.next_block + 1 >= POOLED_BLOCKS
+        pooled = self.verifier.workers >= 2 and (
+            self.o.pool_chunks if self.o.pool_chunks is not None else many
+        )
+        self.pooled = pooled
+        executor: Executor = self.verifier.pool() if pooled else ThreadPoolExecutor(1)
+        ahead = self.verifier.workers + 1 if pooled else 1
 
-        def fetch(numbers: range) -> FetchedChunk:
-            if stop.is_set():
-                raise AuditInfraError("audit stopped")
-            return fetch_chunk(self.prefetch_rpc, numbers, watched, contracts["forwarder"])
+        def submit(job: ChunkJob) -> Future[VerifiedChunk]:
+            if pooled:
+                return executor.submit(verify_chunk, job)
+            return executor.submit(verify_chunk, job, self.prefetch_rpc)
 
         last_save = time.monotonic()
+        walked_hash = state.last_hash
+        queue: deque[Future[VerifiedChunk]] = deque()
+        upcoming = iter(jobs)
+        pending: tuple[range, ChunkResult, dict[tuple[str, int], Any]] | None = None
         try:
-            future = pool.submit(fetch, ranges[0])
-            for i, numbers in enumerate(ranges):
-                chunk = future.result()
-                if i + 1 < len(ranges):
-                    future = pool.submit(fetch, ranges[i + 1])
-                result = walker.walk(chunk, state.last_hash)
+            for job in upcoming:
+                queue.append(submit(job))
+                if len(queue) >= ahead:
+                    break
+            for numbers in ranges:
+                chunk = queue.popleft().result()
+                self.chunk_cpu += chunk.cpu_s
+                following = next(upcoming, None)
+                if following is not None:
+                    queue.append(submit(following))
+                result = walker.walk(chunk, walked_hash)
+                walked_hash = result.last_hash
                 ctx = context()
-                self._absorb(ctx, state, result, in_range)
-                state.next_block = numbers[-1] + 1
-                state.last_hash = result.last_hash
-                state.last_timestamp = result.last_timestamp
-                self._progress("walk", numbers[-1], from_block, to_block, state, 0)
+                # Ballots relayed through the forwarder are checked here (the chunk workers
+                # check those sent straight to the council), before the chunk before is judged.
+                prepared = self._prepare_ballots(ctx, result, chunk)
+                if pending is not None:
+                    self._absorb(ctx, state, *pending, in_range)
+                    self._progress("walk", pending[0][-1], from_block, to_block, state, 0)
+                pending = (numbers, result, prepared)
                 if time.monotonic() - last_save > CHECKPOINT_EVERY_S:
-                    checkpoint.save(state)
+                    self._save(self.checkpoint, state, state.warnings)
                     last_save = time.monotonic()
+            if pending is not None:
+                self._absorb(context(), state, *pending, in_range)
+                self._progress("walk", pending[0][-1], from_block, to_block, state, 0)
         finally:
-            stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
-        checkpoint.save(state)
+            for future in queue:
+                future.cancel()
+            if not pooled:
+                executor.shutdown(wait=True, cancel_futures=True)
 
-    def _absorb(self, ctx: Ctx, state: AuditState, result: ChunkResult,
-                in_range: Callable[[int], bool]) -> None:  # fmt: skip
+    def _prepare_ballots(
+        self, ctx: Ctx, result: ChunkResult, chunk: VerifiedChunk
+    ) -> dict[tuple[str, int], Any]:
+        batches = [
+            call
+            for call in result.calls
+            if call.input is not None
+            and call.target == ctx.contracts["council"]
+            and call.input[:4] == CAST_BALLOTS
+        ]
+        prepared: dict[tuple[str, int], Any] = {}
+        rest = []
+        for call in batches:
+            checked = chunk.ballots.get(call.tx) if call.via == "tx" else None
+            parsed = parse_batch(call.input) if checked is not None and call.input else None
+            if checked is not None and parsed is not None:
+                self.verifier.count(len(parsed[1]) // 128)
+                prepared[(call.tx, call.position)] = (parsed[0], parsed[1], lambda c=checked: c)
+            else:
+                rest.append(call)
+        many = sum(len(c.input or b"") for c in rest) // 128 >= POOL_THRESHOLD
+        for call in rest:
+            prepared[(call.tx, call.position)] = recount.submit_batch(ctx, call, pooled=many)
+        return prepared
+
+    def _absorb(
+        self,
+        ctx: Ctx,
+        state: AuditState,
+        numbers: range,
+        result: ChunkResult,
+        prepared: dict[tuple[str, int], Any],
+        in_range: Callable[[int], bool],
+    ) -> None:
         state.findings += [f for f in result.findings if f.block is None or in_range(f.block)]
         state.warnings += result.warnings
         for name, value in (
@@ -308,71 +460,119 @@ class _Auditor:
             ("calls", len(result.calls)),
         ):
             state.bump(name, value)
-        # Start every signature check of the chunk before judging any ballot: the pool works
-        # while the calls before them are processed.
-        prepared: dict[tuple[str, int], Any] = {}
         for call in result.calls:
-            if (
-                call.input is not None
-                and call.target == ctx.contracts["council"]
-                and call.input[:4] == CAST_BALLOTS
-            ):
-                prepared[(call.tx, call.position)] = recount.submit_batch(ctx, call)
-        for call in result.calls:
-            process_call(ctx, call, prepared)
+            try:
+                process_call(ctx, call, prepared)
+            except (AuditInfraError, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                # Data no rule anticipates (an enum out of range, a malformed event from code
+                # that is not ours): a call that cannot be judged is itself unexplained.
+                ctx.find("event.unexplained", call, "a call the rules can judge",
+                         f"{type(exc).__name__}: {exc}", "this call could not be judged")  # fmt: skip
         state.stats["signatures_verified"] = self.verifier.verified
+        state.forward_nonces = result.nonces
+        state.next_block = numbers[-1] + 1
+        state.last_hash = result.last_hash
+        state.last_timestamp = result.last_timestamp
 
     # ------------------------------------------------------------------------------- report
 
-    def _report(self, chain_id: int, contracts: dict[str, bytes], from_block: int, to_block: int,
-                header: dict[str, Any], state: AuditState, build: Build, seen: dict[str, Any],
-                deployment: DeploymentCheck, proofs: list[dict[str, Any]],
-                findings: list[Finding], warnings: list[Warning_],
-                checkpoint: Checkpoint) -> dict[str, Any]:  # fmt: skip
+    def _report(
+        self,
+        chain_id: int,
+        contracts: dict[str, bytes],
+        from_block: int,
+        to_block: int,
+        header: dict[str, Any],
+        state: AuditState,
+        build: Build,
+        seen: dict[str, Any],
+        deployment: DeploymentCheck,
+        proofs: list[dict[str, Any]],
+        findings: list[Finding],
+        warnings: list[Warning_],
+        checkpoint: Checkpoint,
+    ) -> dict[str, Any]:
         o = self.o
         proposals = []
         for p in sorted(state.proposals.values(), key=lambda p: p.id):
             outcome = decide(p, p.tally) if p.outcome else None
             onchain = seen.get("proposals", {}).get(p.id, {})
-            proposals.append({
-                "id": p.id, "community": p.community, "kind": ["YesNoAbstain", "MultipleChoice"][p.kind],
-                "options": p.option_count, "roll_version": p.roll_version, "roll_size": p.roll_size,
-                "quorum_bps": p.quorum_bps, "threshold_bps": p.threshold_bps,
-                "budget": {"amount": p.budget_amount, "currency": p.budget_currency.decode("ascii", "replace").strip("\x00")},
-                "recount_tally": p.tally, "onchain_tally": onchain.get("tally"),
-                "recount_outcome": OUTCOMES[outcome[0]] if outcome else None,
-                "onchain_outcome": OUTCOMES[p.outcome],
-                "ballots": {"relayed": p.relayed, "direct": p.direct, "skipped": p.skipped},
-                "opened": {"block": p.opened_block, "tx": p.opened_tx},
-                "finalized": {"block": p.finalized_block, "tx": p.finalized_tx} if p.finalized_block else None,
-                "milestones": p.milestones,
-            })  # fmt: skip
+            proposals.append(
+                {
+                    "id": p.id,
+                    "community": p.community,
+                    "kind": ["YesNoAbstain", "MultipleChoice"][p.kind],
+                    "options": p.option_count,
+                    "roll_version": p.roll_version,
+                    "roll_size": p.roll_size,
+                    "quorum_bps": p.quorum_bps,
+                    "threshold_bps": p.threshold_bps,
+                    "budget": {
+                        "amount": p.budget_amount,
+                        "currency": p.budget_currency.decode("ascii", "replace").strip("\x00"),
+                    },
+                    "recount_tally": p.tally,
+                    "onchain_tally": onchain.get("tally"),
+                    "recount_outcome": outcome_name(outcome[0)] if outcome else None,
+                    "onchain_outcome": outcome_name(p.outcome),
+                    "ballots": {"relayed": p.relayed, "direct": p.direct, "skipped": p.skipped},
+                    "opened": {"block": p.opened_block, "tx": p.opened_tx},
+                    "finalized": {"block": p.finalized_block, "tx": p.finalized_tx}
+                    if p.finalized_block
+                    else None,
+                    "milestones": p.milestones,
+                }
+            )
         funds_out = [
-            {"community": f.community, "currency": f.currency.decode("ascii", "replace"),
-             "threshold": f.threshold, "total_income": f.total_income, "available": f.available,
-             "reserved": f.reserved, "total_paid": f.total_paid,
-             "onchain": seen.get("funds", {}).get(f.community)}
+            {
+                "community": f.community,
+                "currency": f.currency.decode("ascii", "replace"),
+                "threshold": f.threshold,
+                "total_income": f.total_income,
+                "available": f.available,
+                "reserved": f.reserved,
+                "total_paid": f.total_paid,
+                "onchain": seen.get("funds", {}).get(f.community),
+            }
             for f in sorted(state.funds.values(), key=lambda f: f.community)
-        ]  # fmt: skip
+        ]
         grants = [
-            {"proposal": g.proposal, "community": g.community, "amount": g.amount, "paid": g.paid,
-             "state": ["None", "Open", "Closed"][g.state], "opened": {"block": g.opened_block, "tx": g.opened_tx}}
+            {
+                "proposal": g.proposal,
+                "community": g.community,
+                "amount": g.amount,
+                "paid": g.paid,
+                "state": ["None", "Open", "Closed"][g.state],
+                "opened": {"block": g.opened_block, "tx": g.opened_tx},
+            }
             for g in sorted(state.grants.values(), key=lambda g: g.proposal)
-        ]  # fmt: skip
+        ]
         payouts = [
-            {"id": r.id, "proposal": r.proposal, "community": r.community, "recipient": hex0x(r.recipient),
-             "amount": r.amount, "requester": hex0x(r.requester),
-             "status": ["None", "Pending", "Executed", "Cancelled"][r.status],
-             "approvers": [hex0x(a) for a in r.approvers]}
+            {
+                "id": r.id,
+                "proposal": r.proposal,
+                "community": r.community,
+                "recipient": hex0x(r.recipient),
+                "amount": r.amount,
+                "requester": hex0x(r.requester),
+                "status": ["None", "Pending", "Executed", "Cancelled"][r.status],
+                "approvers": [hex0x(a) for a in r.approvers],
+            }
             for r in sorted(state.payouts.values(), key=lambda r: r.id)
-        ]  # fmt: skip
+        ]
         banks = []
         for book in sorted(state.timebanks.values(), key=lambda b: b.community):
             entry: dict[str, Any] = {
-                "community": book.community, "floor": book.floor, "ceiling": book.ceiling,
-                "accounts": len(book.balances), "records": book.recorded, "reversals": book.reversals,
+                "community": book.community,
+                "floor": book.floor,
+                "ceiling": book.ceiling,
+                "accounts": len(book.balances),
+                "records": book.recorded,
+                "reversals": book.reversals,
                 "sum": sum(book.balances.values()),
-            }  # fmt: skip
+            }
             if len(book.balances) <= 1000:
                 entry["balances"] = {hex0x(a): v for a, v in sorted(book.balances.items())}
             banks.append(entry)
@@ -401,16 +601,26 @@ class _Auditor:
                 "warnings": len(warnings),
                 "rules_broken": sorted({f.rule for f in findings}),
                 "rules_checked": len(RULES),
-                **{k: state.stats.get(k, 0) for k in (
-                    "blocks", "transactions", "transactions_to_us", "forwarded_requests", "calls",
-                    "ballots_checked", "signatures_verified", "service_records_checked")},
+                **{
+                    k: state.stats.get(k, 0)
+                    for k in (
+                        "blocks",
+                        "transactions",
+                        "transactions_to_us",
+                        "forwarded_requests",
+                        "calls",
+                        "ballots_checked",
+                        "signatures_verified",
+                        "service_records_checked",
+                    )
+                },
                 "proposals": len(state.proposals),
                 "communities": len(state.communities),
                 "proofs_checked": len(proofs),
                 "proofs_failed": len(failed_proofs),
                 "resumed_from_block": self.resumed_from,
                 "compiled_from_cache": build.from_cache,
-            },  # fmt: skip
+            },
             "timings": self.timings,
             "findings": [f.to_json() for f in findings],
             "warnings": [w.to_json() for w in warnings],
@@ -424,8 +634,11 @@ class _Auditor:
                 "settings": build.settings,
                 "contracts": deployment.contracts,
             },
-            "proofs": {"checked": len(proofs), "failed": failed_proofs,
-                       "sample": proofs if len(proofs) <= 200 else proofs[:200]},  # fmt: skip
+            "proofs": {
+                "checked": len(proofs),
+                "failed": failed_proofs,
+                "sample": proofs if len(proofs) <= 200 else proofs[:200],
+            },
             "fund_trail": state.trail,
             "checkpoint": {"file": str(checkpoint.path), "resumed_from_block": self.resumed_from},
         }
@@ -442,14 +655,21 @@ def process_call(ctx: Ctx, call: Call, prepared: dict[tuple[str, int], Any]) -> 
     name = fn.name if fn is not None else None
     if call.input is not None and fn is None:
         if call.logs:
-            ctx.find("event.unexplained", call, "a known function", hex0x(call.input[:4]),
-                     f"{role}: events from a call to no known function")  # fmt: skip
+            ctx.find(
+                "event.unexplained",
+                call,
+                "a known function",
+                hex0x(call.input[:4]),
+                f"{role}: events from a call to no known function",
+            )
         return
     if role == "council" and name == "castBallots":
         recount.cast_ballots(ctx, call, prepared.get((call.tx, call.position)))
         return
     args: dict[str, Any] | None = None
-    if fn is not None and call.input is not None:
+    if name == "updateRoll" and role == "registry" and call.input is not None:
+        args = _update_roll_args(call.input)
+    if args is None and fn is not None and call.input is not None:
         try:
             args = fn.decode_input(call.input)
         except Exception as exc:
@@ -466,21 +686,37 @@ def process_call(ctx: Ctx, call: Call, prepared: dict[tuple[str, int], Any]) -> 
             return
     for log in call.logs:
         if log.address != call.target:
-            ctx.find("event.unexplained", call, call.target, log.address,
-                     "an event of another contract inside this call")  # fmt: skip
+            ctx.find(
+                "event.unexplained",
+                call,
+                call.target,
+                log.address,
+                "an event of another contract inside this call",
+            )
             continue
-        decoded = ctx.decode(role, log)
+        decoded = (
+            _roll_updated(log) if role == "registry" and log.topics[:1] == [ROLL_UPDATED] else None
+        ) or ctx.decode(role, log)
         if decoded is None:
-            ctx.find("event.unexplained", call, f"an event of {abi.name}",
-                     hex0x(log.topics[0]) if log.topics else "no topic",
-                     f"{role} emitted an event its ABI does not declare")  # fmt: skip
+            ctx.find(
+                "event.unexplained",
+                call,
+                f"an event of {abi.name}",
+                hex0x(log.topics[0]) if log.topics else "no topic",
+                f"{role} emitted an event its ABI does not declare",
+            )
             continue
         event, values = decoded
         if role == "registry":
             allowed = REGISTRY_EMITTERS.get(event, set())
             if name is not None and name not in allowed:
-                ctx.find("event.unexplained", call, sorted(allowed), name,
-                         f"{event} emitted by a call that does not emit it")  # fmt: skip
+                ctx.find(
+                    "event.unexplained",
+                    call,
+                    sorted(allowed),
+                    name,
+                    f"{event} emitted by a call that does not emit it",
+                )
             registry.handle(ctx, call, name, args, event, values)
         elif role == "council":
             expected_fn = COUNCIL_EMITTERS.get(event)
@@ -488,12 +724,22 @@ def process_call(ctx: Ctx, call: Call, prepared: dict[tuple[str, int], Any]) -> 
                 if name is None:
                     recount.ballot_event_only(ctx, call, log)
                 else:
-                    ctx.find("event.unexplained", call, "castVote or castBallots", name,
-                             f"{event} emitted by another function")  # fmt: skip
+                    ctx.find(
+                        "event.unexplained",
+                        call,
+                        "castVote or castBallots",
+                        name,
+                        f"{event} emitted by another function",
+                    )
                 continue
             if name is not None and name != expected_fn:
-                ctx.find("event.unexplained", call, expected_fn, name,
-                         f"{event} emitted by a call that does not emit it")  # fmt: skip
+                ctx.find(
+                    "event.unexplained",
+                    call,
+                    expected_fn,
+                    name,
+                    f"{event} emitted by a call that does not emit it",
+                )
             if event == "ProposalOpened":
                 recount.proposal_opened(ctx, call, name, args, values)
             elif event == "ProposalFinalized":
@@ -504,6 +750,35 @@ def process_call(ctx: Ctx, call: Call, prepared: dict[tuple[str, int], Any]) -> 
             funds.handle(ctx, call, name, args, event, values)
         elif role == "timebank":
             timebank.handle_event(ctx, call, name, event, values, log)
+
+
+ROLL_UPDATED: Final = keccak(b"RollUpdated(uint256,uint32,address[],address[])")
+
+
+def _update_roll_args(data: bytes) -> dict[str, Any] | None:
+    """updateRoll(communityId, added, removed, publish), decoded by hand (large rolls)."""
+    body = data[4:]
+    arrays = address_arrays(body, (32, 64)) if len(body) >= 128 else None
+    if arrays is None:
+        return None
+    return {
+        "communityId": int.from_bytes(body[:32], "big"),
+        "added": arrays[0],
+        "removed": arrays[1],
+        "publish": int.from_bytes(body[96:128], "big") != 0,
+    }
+
+
+def _roll_updated(log: Log) -> tuple[str, dict[str, Any]] | None:
+    arrays = address_arrays(log.data, (0, 32)) if len(log.topics) == 3 else None
+    if arrays is None:
+        return None
+    return "RollUpdated", {
+        "communityId": int.from_bytes(log.topics[1], "big"),
+        "version": int.from_bytes(log.topics[2], "big"),
+        "added": arrays[0],
+        "removed": arrays[1],
+    }
 
 
 def run_audit(options: AuditOptions) -> AuditResult:

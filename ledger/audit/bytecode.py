@@ -19,6 +19,7 @@ from typing import Any
 import cbor2
 import solcx
 from eth_abi.abi import encode as abi_encode
+from eth_utils.address import to_checksum_address
 
 from ledger.audit.chain import hex0x
 from ledger.audit.ethcodec import hb, hi, keccak, tx_sender
@@ -248,7 +249,9 @@ def compare_code(onchain: bytes, built: Built) -> CodeComparison:
         masked = bytearray(body)
         for start, length in built.immutables:
             masked[start : start + length] = bytes(length)
-        first = next((i for i, (a, b) in enumerate(zip(masked, expected_body)) if a != b), None)
+        first = next(
+            (i for i, (a, b) in enumerate(zip(masked, expected_body, strict=True)) if a != b), None
+        )
         if first is not None:
             differing.append("body")
             notes.append(f"code body differs from byte {first} (immutables masked)")
@@ -291,20 +294,31 @@ def check_deployment(
     warnings: list[Warning_] = []
     rows: list[dict[str, Any]] = []
 
-    def find(rule: str, tx: str | None, expected: Any, found: Any, detail: str,
-             at: int | None = block) -> None:  # fmt: skip
+    def find(
+        rule: str, tx: str | None, expected: Any, found: Any, detail: str, at: int | None = block
+    ) -> None:
         findings.append(Finding(rule, at, tx, str(expected), str(found), detail))
 
     if int(record.get("chain_id", -1)) != chain_id:
-        find("deploy.record", None, chain_id, record.get("chain_id"),
-             "the deployment file is for another chain")  # fmt: skip
+        find(
+            "deploy.record",
+            None,
+            chain_id,
+            record.get("chain_id"),
+            "the deployment file is for another chain",
+        )
     entries = record.get("contracts", {})
     addresses = {k: str(e.get("address")) for k, e in entries.items()}
     blocks = []
     recorded_version = str(record.get("compiler", {}).get("version", ""))
     if recorded_version != build.compiler_version:
-        find("build.compiler", None, recorded_version, build.compiler_version,
-             "the deployment was recorded with another compiler than the one that compiled now")  # fmt: skip
+        find(
+            "build.compiler",
+            None,
+            recorded_version,
+            build.compiler_version,
+            "the deployment was recorded with another compiler than the one that compiled now",
+        )
     if manifest_hash is not None and record.get("build_manifest_hash") != manifest_hash:
         warnings.append(
             Warning_(
@@ -313,17 +327,27 @@ def check_deployment(
                 None,
                 f"build manifest hash differs (recorded {record.get('build_manifest_hash')}, "
                 f"this checkout {manifest_hash}); the bytecode comparison decides",
-            )  # fmt: skip
+            )
         )
     for key, name, _ in PLAN:
         entry = entries.get(key)
         if entry is None:
-            find("deploy.record", None, f"an entry for {key}", "none",
-                 f"the deployment file does not record the {key}")  # fmt: skip
+            find(
+                "deploy.record",
+                None,
+                f"an entry for {key}",
+                "none",
+                f"the deployment file does not record the {key}",
+            )
             continue
         if entry.get("contract") != name:
-            find("deploy.record", None, name, entry.get("contract"),
-                 f"the deployment file names another contract for the {key}")  # fmt: skip
+            find(
+                "deploy.record",
+                None,
+                name,
+                entry.get("contract"),
+                f"the deployment file names another contract for the {key}",
+            )
         built = build.contracts[name]
         address = hb(addresses[key])
         comparison = compare_code(code.get(key, b""), built)
@@ -338,25 +362,41 @@ def check_deployment(
             "immutables": list(comparison.immutables),
         }
         if not comparison.matches:
-            find("deploy.code", None, f"the runtime code of {name} compiled from contracts/",
-                 f"{'+'.join(comparison.differing)} differ", f"{key} at {addresses[key]}: "
-                 f"{comparison.detail}")  # fmt: skip
+            find(
+                "deploy.code",
+                None,
+                f"the runtime code of {name} compiled from contracts/",
+                f"{'+'.join(comparison.differing)} differ",
+                f"{key} at {addresses[key]}: {comparison.detail}",
+            )
         if entry.get("runtime_bytecode_hash") != built.runtime_hash:
-            find("deploy.claim", None, built.runtime_hash, entry.get("runtime_bytecode_hash"),
-                 f"the deployment file's runtime hash of {name} is not the fresh compile's")  # fmt: skip
+            find(
+                "deploy.claim",
+                None,
+                built.runtime_hash,
+                entry.get("runtime_bytecode_hash"),
+                f"the deployment file's runtime hash of {name} is not the fresh compile's",
+            )
         tx_hash = str(entry.get("tx_hash"))
         blocks.append(int(entry.get("block", -1)))
         tx = rpc.call("eth_getTransactionByHash", [tx_hash])
         receipt = rpc.call("eth_getTransactionReceipt", [tx_hash]) if tx else None
         row["creation_ok"] = False
         if tx is None or receipt is None:
-            find("deploy.creation", tx_hash, f"the transaction that created {key}", "no such transaction",
-                 f"the recorded creation transaction of {key} is not on the chain")  # fmt: skip
+            find(
+                "deploy.creation",
+                tx_hash,
+                f"the transaction that created {key}",
+                "no such transaction",
+                f"the recorded creation transaction of {key} is not on the chain",
+            )
             rows.append(row)
             continue
         problems = []
         if hb(receipt.get("contractAddress")) != address:
-            problems.append(f"it created {receipt.get('contractAddress')}, not {addresses[key]}")
+            created = receipt.get("contractAddress")
+            shown = to_checksum_address(created) if created else "no contract"
+            problems.append(f"it created {shown}, not {addresses[key]}")
         if hi(receipt["blockNumber"]) != int(entry.get("block", -1)):
             problems.append(
                 f"it is in block {hi(receipt['blockNumber'])}, not {entry.get('block')}"
@@ -381,13 +421,23 @@ def check_deployment(
             )
             problems.append(f"its {part} differ from the fresh compile's")
         if problems:
-            find("deploy.creation", tx_hash, f"the creation of {name} at {addresses[key]}",
-                 "; ".join(problems), f"the recorded creation of {key} does not hold",
-                 at=hi(receipt["blockNumber"]))  # fmt: skip
+            find(
+                "deploy.creation",
+                tx_hash,
+                f"the creation of {name} at {addresses[key]}",
+                "; ".join(problems),
+                f"the recorded creation of {key} does not hold",
+                at=hi(receipt["blockNumber"]),
+            )
         else:
             row["creation_ok"] = True
         rows.append(row)
     if blocks and int(record.get("block", -1)) != min(blocks):
-        find("deploy.record", None, min(blocks), record.get("block"),
-             "the deployment block is not the first of its contracts' creation blocks")  # fmt: skip
+        find(
+            "deploy.record",
+            None,
+            min(blocks),
+            record.get("block"),
+            "the deployment block is not the first of its contracts' creation blocks",
+        )
     return DeploymentCheck(findings, warnings, rows)

@@ -6,8 +6,9 @@ block's hash; every transaction's fields must hash to its hash, its signature mu
 sender the node names, and the transactions and (where fetched) receipts must hash to the roots in
 the header. A transaction to one of our contracts is one call by its recovered sender; one to the
 forwarder is decoded into its forwarded requests, each re-verified (EIP-712 signature, nonce,
-deadline) and matched to the forwarder's `ExecutedForwardRequest` event, its logs attributed to it;
-a transaction to anything else that still made our contracts emit is traced (`debug_traceTransaction`).
+deadline) and matched to the forwarder's `ExecutedForwardRequest` event, its logs attributed to
+it; a transaction to anything else that still made our contracts emit is traced
+(`debug_traceTransaction`).
 """
 
 from __future__ import annotations
@@ -19,22 +20,10 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 
-from ledger.audit.ethcodec import (
-    HALF_N,
-    CodecError,
-    encode_log,
-    encode_receipt,
-    hb,
-    header_hash,
-    hi,
-    keccak,
-    ordered_trie_root,
-    recover_address,
-    tx_envelope,
-    tx_sender,
-)
+from ledger.audit.ethcodec import HALF_N, hb, keccak, recover_address
+from ledger.audit.fetch import Log, TxData, VerifiedChunk
 from ledger.audit.model import Finding, Warning_
-from ledger.audit.rpc import AuditInfraError, RpcClient
+from ledger.audit.rpc import RpcClient
 
 FORWARD_REQUEST_TYPEHASH = keccak(
     b"ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,"
@@ -61,14 +50,6 @@ def domain_separator(name: str, version: str, chain_id: int, contract: bytes) ->
 
 def hex0x(data: bytes) -> str:
     return "0x" + data.hex()
-
-
-@dataclass(slots=True)
-class Log:
-    address: bytes
-    topics: list[bytes]
-    data: bytes
-    index: int
 
 
 @dataclass(slots=True)
@@ -99,6 +80,7 @@ class ChunkResult:
     forwarded: int = 0
     last_hash: bytes = b""
     last_timestamp: int = 0
+    nonces: dict[bytes, int] = field(default_factory=dict)  # forwarder nonces after this chunk
 
 
 def forward_request_signer(
@@ -131,47 +113,6 @@ def forward_request_signer(
     return recover_address(keccak(b"\x19\x01" + domain + struct), v - 27, r, s)
 
 
-def bloom_may_contain(bloom: bytes, item: bytes) -> bool:
-    digest = keccak(item)
-    for i in (0, 2, 4):
-        bit = ((digest[i] << 8) | digest[i + 1]) & 2047
-        if not bloom[255 - bit // 8] & (1 << (bit % 8)):
-            return False
-    return True
-
-
-@dataclass(frozen=True)
-class FetchedChunk:
-    blocks: list[dict[str, Any]]
-    receipts: dict[int, list[dict[str, Any]]]
-
-
-def fetch_chunk(
-    rpc: RpcClient, numbers: range, watched: set[bytes], forwarder: bytes
-) -> FetchedChunk:
-    """Blocks with their transactions, and the receipts of blocks that touch our contracts (a
-    transaction to one of them, or their address in the logs bloom)."""
-    blocks = rpc.batch([("eth_getBlockByNumber", [hex(n), True]) for n in numbers])
-    for n, block in zip(numbers, blocks, strict=True):
-        if block is None:
-            raise AuditInfraError(f"node has no block {n}")
-    relevant = []
-    addresses = watched | {forwarder}
-    for block in blocks:
-        bloom = hb(block["logsBloom"])
-        touches = any(hb(tx.get("to")) in addresses for tx in block["transactions"])
-        if touches or any(bloom_may_contain(bloom, a) for a in addresses):
-            relevant.append(hi(block["number"]))
-    receipts: dict[int, list[dict[str, Any]]] = {}
-    if relevant:
-        answers = rpc.batch([("eth_getBlockReceipts", [hex(n)]) for n in relevant])
-        for n, answer in zip(relevant, answers, strict=True):
-            if answer is None:
-                raise AuditInfraError(f"node has no receipts for block {n}")
-            receipts[n] = answer
-    return FetchedChunk(blocks, receipts)
-
-
 class ChainWalker:
     """Turns fetched blocks into checked, attributed calls. Keeps the forwarder nonces it has
     seen (`nonces`), which the caller persists with the rest of the audit state."""
@@ -189,217 +130,74 @@ class ChainWalker:
         self.chain_id = chain_id
         self.forwarder = contracts["forwarder"]
         self.domain = {v for k, v in contracts.items() if k != "forwarder"}
-        self.nonces = nonces
+        self.nonces = dict(nonces)  # walked ahead of the state; committed per chunk
         self.in_range = in_range
         self.forward_domain = domain_separator("CommonsForwarder", "1", chain_id, self.forwarder)
         self._traced_unavailable = False
 
-    # ----------------------------------------------------------------------- blocks and txs
+    # ------------------------------------------------------------------------------ blocks
 
-    def walk(self, chunk: FetchedChunk, parent_hash: bytes | None) -> ChunkResult:
-        out = ChunkResult()
+    def walk(self, chunk: VerifiedChunk, parent_hash: bytes | None) -> ChunkResult:
+        """The calls of a verified chunk, in order; `parent_hash` is the previous chunk's last
+        block hash (the chunk itself linked its own blocks)."""
+        out = ChunkResult(findings=list(chunk.findings), warnings=list(chunk.warnings))
+        out.transactions = chunk.transactions
+        out.our_transactions = chunk.our_transactions
+        if chunk.blocks:
+            first = chunk.blocks[0]
+            if (
+                parent_hash is not None
+                and first.parent != parent_hash
+                and self.in_range(first.number)
+            ):
+                out.findings.append(
+                    Finding(
+                        "chain.parent_hash",
+                        first.number,
+                        None,
+                        hex0x(parent_hash),
+                        hex0x(first.parent),
+                        f"block {first.number}'s parent is not block {first.number - 1}",
+                    )
+                )
         for block in chunk.blocks:
-            number = hi(block["number"])
-            block_hash = hb(block["hash"])
-            strict = self.in_range(number)
-            if strict:
-                self._check_header(block, number, block_hash, parent_hash, out)
-            parent_hash = block_hash
             out.blocks += 1
-            out.last_hash = block_hash
-            out.last_timestamp = hi(block["timestamp"])
-            txs = block["transactions"]
-            out.transactions += len(txs)
-            senders = self._check_transactions(block, number, strict, out)
-            receipts = chunk.receipts.get(number)
-            if receipts is None:
-                continue
-            logs_by_tx = self._check_receipts(block, receipts, number, strict, out)
-            for index, tx in enumerate(txs):
-                receipt = receipts[index]
-                if hi(receipt.get("status", "0x1")) != 1:
-                    continue  # reverted: changed nothing
-                self._calls_of_tx(
-                    tx, senders[index], logs_by_tx[index], number, hi(block["timestamp"]), out
-                )
+            out.last_hash = block.hash
+            out.last_timestamp = block.timestamp
+            for tx in block.txs:
+                if tx.success:
+                    self._calls_of_tx(tx, block.number, block.timestamp, out)
+        out.nonces = dict(self.nonces)
         return out
-
-    def _check_header(
-        self,
-        block: dict[str, Any],
-        number: int,
-        block_hash: bytes,
-        parent_hash: bytes | None,
-        out: ChunkResult,
-    ) -> None:
-        if parent_hash is not None and hb(block["parentHash"]) != parent_hash:
-            out.findings.append(
-                Finding(
-                    "chain.parent_hash",
-                    number,
-                    None,
-                    hex0x(parent_hash),
-                    block["parentHash"],
-                    f"block {number}'s parent is not block {number - 1}",
-                )
-            )
-        try:
-            computed = header_hash(block)
-        except (CodecError, KeyError, ValueError) as exc:
-            out.warnings.append(Warning_("chain", number, None, f"header not re-hashed: {exc}"))
-            return
-        if computed != block_hash:
-            out.findings.append(
-                Finding(
-                    "chain.block_hash",
-                    number,
-                    None,
-                    block["hash"],
-                    hex0x(computed),
-                    f"block {number}'s header fields do not hash to its hash",
-                )
-            )
-
-    def _check_transactions(
-        self, block: dict[str, Any], number: int, strict: bool, out: ChunkResult
-    ) -> list[bytes | None]:
-        senders: list[bytes | None] = []
-        envelopes = []
-        for tx in block["transactions"]:
-            named = hb(tx.get("from"))
-            touches = hb(tx.get("to")) in self.domain or hb(tx.get("to")) == self.forwarder
-            if not strict and not touches:
-                senders.append(named)
-                continue
-            try:
-                envelope, payload, recid, r, s = tx_envelope(tx)
-            except (CodecError, KeyError, ValueError) as exc:
-                out.warnings.append(
-                    Warning_("chain", number, tx.get("hash"), f"transaction not re-encoded: {exc}")
-                )
-                senders.append(named)
-                strict = False  # the root cannot be recomputed without every envelope
-                continue
-            envelopes.append(envelope)
-            sender = recover_address(keccak(payload), recid, r, s)
-            if keccak(envelope) != hb(tx["hash"]):
-                out.findings.append(
-                    Finding(
-                        "chain.tx_hash",
-                        number,
-                        tx["hash"],
-                        tx["hash"],
-                        hex0x(keccak(envelope)),
-                        "the transaction's signed fields do not hash to its hash",
-                    )
-                )
-            if sender != named:
-                out.findings.append(
-                    Finding(
-                        "chain.sender",
-                        number,
-                        tx["hash"],
-                        tx.get("from"),
-                        hex0x(sender) if sender else "no valid signature",
-                        "the transaction's signature does not recover to its named sender",
-                    )
-                )
-            senders.append(sender)
-            if touches:
-                out.our_transactions += 1
-        if strict and len(envelopes) == len(block["transactions"]):
-            root = ordered_trie_root(envelopes)
-            if root != hb(block["transactionsRoot"]):
-                out.findings.append(
-                    Finding(
-                        "chain.tx_root",
-                        number,
-                        None,
-                        block["transactionsRoot"],
-                        hex0x(root),
-                        f"block {number}'s transactions do not hash to its transactionsRoot",
-                    )
-                )
-        return senders
-
-    def _check_receipts(
-        self,
-        block: dict[str, Any],
-        receipts: list[dict[str, Any]],
-        number: int,
-        strict: bool,
-        out: ChunkResult,
-    ) -> list[list[Log]]:
-        txs = block["transactions"]
-        if len(receipts) != len(txs) or any(
-            r["transactionHash"] != t["hash"] for r, t in zip(receipts, txs, strict=True)
-        ):
-            raise AuditInfraError(f"receipts of block {number} do not match its transactions")
-        encoded = []
-        logs_by_tx: list[list[Log]] = []
-        for receipt in receipts:
-            logs = []
-            encoded_logs = []
-            for entry in receipt["logs"]:
-                address = hb(entry["address"])
-                topics = [hb(t) for t in entry["topics"]]
-                data = hb(entry["data"])
-                if strict:
-                    encoded_logs.append(encode_log(address, topics, data))
-                logs.append(Log(address, topics, data, hi(entry["logIndex"])))
-            logs_by_tx.append(logs)
-            if strict:
-                encoded.append(encode_receipt(receipt, encoded_logs))
-        if strict:
-            root = ordered_trie_root(encoded)
-            if root != hb(block["receiptsRoot"]):
-                out.findings.append(
-                    Finding(
-                        "chain.receipts_root",
-                        number,
-                        None,
-                        block["receiptsRoot"],
-                        hex0x(root),
-                        f"block {number}'s receipts (logs included) do not hash to its receiptsRoot",
-                    )
-                )
-        return logs_by_tx
 
     # ------------------------------------------------------------------------------ calls
 
-    def _calls_of_tx(
-        self,
-        tx: dict[str, Any],
-        sender: bytes | None,
-        logs: list[Log],
-        number: int,
-        timestamp: int,
-        out: ChunkResult,
-    ) -> None:
-        to = hb(tx.get("to"))
-        ours = [log for log in logs if log.address in self.domain or log.address == self.forwarder]
+    def _calls_of_tx(self, tx: TxData, number: int, timestamp: int, out: ChunkResult) -> None:
+        to = tx.to
+        ours = tx.logs
         if to in self.domain:
-            foreign = [log for log in ours if log.address != to]
+            assert to is not None
             out.calls.append(
-                Call(number, timestamp, tx["hash"], 0, sender, to, hb(tx["input"]), ours, "tx")
+                Call(number, timestamp, tx.hash, 0, tx.sender, to, tx.input, ours, "tx")
             )
+            foreign = [log for log in ours if log.address != to]
             if foreign:
                 out.warnings.append(
                     Warning_(
                         "chain",
                         number,
-                        tx["hash"],
+                        tx.hash,
                         f"{len(foreign)} logs of another of our contracts in a direct call",
                     )
                 )
         elif to == self.forwarder:
-            self._forwarded(tx, hb(tx["input"]), ours, number, timestamp, out)
+            self._forwarded(tx, tx.input, ours, number, timestamp, out)
         elif ours:
             self._traced(tx, number, timestamp, ours, out)
 
     def _forwarded(
         self,
-        tx: dict[str, Any],
+        tx: TxData,
         data: bytes,
         logs: list[Log],
         number: int,
@@ -418,7 +216,7 @@ class ChainWalker:
                         Finding(
                             "event.unexplained",
                             number,
-                            tx["hash"],
+                            tx.hash,
                             "no events",
                             f"{len(logs)} events",
                             "a forwarder call other than execute/executeBatch emitted events",
@@ -427,7 +225,7 @@ class ChainWalker:
                 return
         except Exception as exc:
             out.warnings.append(
-                Warning_("forward", number, tx["hash"], f"forwarder call not decoded: {exc}")
+                Warning_("forward", number, tx.hash, f"forwarder call not decoded: {exc}")
             )
             return
         segment: list[Log] = []
@@ -446,7 +244,7 @@ class ChainWalker:
                 Finding(
                     "event.unexplained",
                     number,
-                    tx["hash"],
+                    tx.hash,
                     "every event inside a forwarded request",
                     f"{len(segment)} events after the last executed request",
                     "events the forwarder's requests do not account for",
@@ -459,7 +257,9 @@ class ChainWalker:
             sender = hb(sender_s)
             to = hb(to_s)
             nonce = self.nonces.get(sender, 0)
-            signed_by = self._forward_signer(sender, to, value, gas, nonce, deadline, inner, signature)
+            signed_by = self._forward_signer(
+                sender, to, value, gas, nonce, deadline, inner, signature
+            )
             valid = signed_by == sender and deadline >= timestamp and to in self.domain
             head = queue[0] if queue else None
             matches = head is not None and head[0] == sender and head[1] == nonce
@@ -469,7 +269,7 @@ class ChainWalker:
                         Finding(
                             "forward.execution",
                             number,
-                            tx["hash"],
+                            tx.hash,
                             f"request {position} of {hex0x(sender)} executed with nonce {nonce}",
                             "not executed" if head is None else f"{hex0x(head[0])} nonce {head[1]}",
                             "a valid forward request was not executed as the forwarder must",
@@ -485,7 +285,7 @@ class ChainWalker:
                     Finding(
                         "forward.signature",
                         number,
-                        tx["hash"],
+                        tx.hash,
                         hex0x(sender),
                         hex0x(signed_by) if signed_by else "no valid low-s signature",
                         f"forward request {position} executed without its sender's signature",
@@ -496,7 +296,7 @@ class ChainWalker:
                     Finding(
                         "forward.execution",
                         number,
-                        tx["hash"],
+                        tx.hash,
                         f"deadline >= {timestamp}",
                         str(deadline),
                         f"forward request {position} executed after its deadline",
@@ -505,15 +305,24 @@ class ChainWalker:
             _, _, success, request_logs = head
             if success and to in self.domain:
                 out.calls.append(
-                    Call(number, timestamp, tx["hash"], position, sender, to, bytes(inner),
-                         request_logs, "forwarder")
-                )  # fmt: skip
+                    Call(
+                        number,
+                        timestamp,
+                        tx.hash,
+                        position,
+                        sender,
+                        to,
+                        bytes(inner),
+                        request_logs,
+                        "forwarder",
+                    )
+                )
             elif request_logs:
                 out.findings.append(
                     Finding(
                         "event.unexplained",
                         number,
-                        tx["hash"],
+                        tx.hash,
                         "no events from a failed or foreign forwarded call",
                         f"{len(request_logs)} events",
                         f"forward request {position} failed yet our contracts emitted events",
@@ -524,7 +333,7 @@ class ChainWalker:
                 Finding(
                     "forward.nonce",
                     number,
-                    tx["hash"],
+                    tx.hash,
                     "an execution for each valid request, in order, with the next nonce",
                     f"{hex0x(signer)} nonce {nonce}",
                     "the forwarder reports an execution no request in the call accounts for",
@@ -548,14 +357,15 @@ class ChainWalker:
         )
 
     def _traced(
-        self, tx: dict[str, Any], number: int, timestamp: int, logs: list[Log], out: ChunkResult
+        self, tx: TxData, number: int, timestamp: int, logs: list[Log], out: ChunkResult
     ) -> None:
         """A call into our contracts from another contract: find it in the call trace."""
-        trace, error = (None, "tracing unavailable")
+        trace: Any = None
+        error: str | None = "tracing unavailable"
         if not self._traced_unavailable:
             trace, error = self.rpc.try_call(
                 "debug_traceTransaction",
-                [tx["hash"], {"tracer": "callTracer", "tracerConfig": {"withLog": True}}],
+                [tx.hash, {"tracer": "callTracer", "tracerConfig": {"withLog": True}}],
             )
             if error and "not" in error.lower() and "support" in error.lower():
                 self._traced_unavailable = True
@@ -567,7 +377,7 @@ class ChainWalker:
                 Warning_(
                     "chain",
                     number,
-                    tx["hash"],
+                    tx.hash,
                     f"our contracts emitted {len(logs)} events in a call made by another contract "
                     f"that could not be traced ({error}); their signatures were not re-verified",
                 )
@@ -578,19 +388,18 @@ class ChainWalker:
             for address, group in by_address.items():
                 if address in self.domain:
                     out.calls.append(
-                        Call(number, timestamp, tx["hash"], 0, None, address, None, group, "trace")
+                        Call(number, timestamp, tx.hash, 0, None, address, None, group, "trace")
                     )
             return
         for position, (actor, target, data, frame_logs) in enumerate(frames):
             out.calls.append(
-                Call(number, timestamp, tx["hash"], position, actor, target, data, frame_logs,
-                     "trace")
-            )  # fmt: skip
+                Call(number, timestamp, tx.hash, position, actor, target, data, frame_logs, "trace")
+            )
         out.warnings.append(
             Warning_(
                 "chain",
                 number,
-                tx["hash"],
+                tx.hash,
                 "calls into our contracts made by another contract were taken from the node's "
                 "call trace",
             )
@@ -622,8 +431,3 @@ class ChainWalker:
             found.append((actor, target, data, mine))
         for child in frame.get("calls", []) or []:
             self._frames(child, found, logs)
-
-
-def tx_sender_check(tx: dict[str, Any]) -> bytes | None:
-    """The recovered sender of a JSON-RPC transaction (for deployment transactions)."""
-    return tx_sender(tx)[1]

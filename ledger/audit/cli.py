@@ -18,19 +18,17 @@ import typer
 from pydantic import ValidationError
 
 from ledger.audit.auditor import AuditOptions, Progress, load_record, run_audit
+from ledger.audit.jobs import audit_and_write, default_key_path
 from ledger.audit.model import AuditResult
 from ledger.audit.receipt import run as run_receipt
 from ledger.audit.report import (
     comparable,
     generate_key,
     key_id,
-    load_key,
     load_public_key,
     public_pem,
     read_document,
-    sign,
     verify,
-    write_all,
 )
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.config import Settings
@@ -139,24 +137,6 @@ def _print_result(result: AuditResult, written: dict[str, Path] | None) -> None:
         typer.echo(f"report: {written['json']} (+ .md, .html, fund-trail.csv)")
 
 
-def default_key_path(settings: Settings) -> Path:
-    return settings.data_dir / "audit" / "auditor-key.pem"
-
-
-def audit_and_write(options: AuditOptions, key_path: Path | None, out: Path | None
-                    ) -> tuple[AuditResult, dict[str, Any], dict[str, Path]]:  # fmt: skip
-    """Run, sign (if a key is available) and write every format; shared with the API's jobs."""
-    result = run_audit(options)
-    key = load_key(key_path) if key_path is not None and key_path.exists() else None
-    document = sign(result.report, key)
-    chain = result.report["chain"]
-    directory = out or (
-        options.settings.data_dir / "audit" / "reports"
-        / f"{chain['chain_id']}-{chain['to_block']:010d}-{result.report['generated_at']}"
-    )  # fmt: skip
-    return result, document, write_all(document, directory)
-
-
 @audit_app.callback(invoke_without_command=True)
 @exits_cleanly
 def audit(
@@ -215,7 +195,9 @@ def keygen(
 @exits_cleanly
 def verify_report(
     report: Annotated[Path, typer.Argument(help="report.json written by `commons audit`")],
-    chain: Annotated[bool, typer.Option("--chain", help="also re-run the audit and compare")] = False,
+    chain: Annotated[
+        bool, typer.Option("--chain", help="also re-run the audit and compare")
+    ] = False,
     public_key: Annotated[
         Path | None, typer.Option(help="only accept a signature by this key (PEM)")
     ] = None,
@@ -230,9 +212,10 @@ def verify_report(
     if not verdict.valid:
         raise typer.Exit(FINDINGS)
     body = document["report"]
+    span = body["chain"]
+    state = "clean" if body["ok"] else f"{len(body['findings'])} findings"
     typer.echo(
-        f"report: chain {body['chain']['chain_id']} blocks {body['chain']['from_block']}-"
-        f"{body['chain']['to_block']}, {'clean' if body['ok'] else str(len(body['findings'])) + ' findings'}"
+        f"report: chain {span['chain_id']} blocks {span['from_block']}-{span['to_block']}, {state}"
     )
     if not chain:
         raise typer.Exit(0)
@@ -265,7 +248,10 @@ def verify_report(
 @exits_cleanly
 def verify_receipt(
     receipt: Annotated[
-        str, typer.Argument(help="the API's receipt JSON (inline or a file), or tx=..,voter=..,digest=..")
+        str,
+        typer.Argument(
+            help="the API's receipt JSON (inline or a file), or tx=..,voter=..,digest=.."
+        ),
     ],
     rpc_url: Annotated[str, typer.Option(help="any node of the chain")],
     council: Annotated[
@@ -276,14 +262,21 @@ def verify_receipt(
     """Check that your ballot is on-chain, signed by you, for your choice, and counted."""
     text = receipt
     if option is not None:
-        text = text if text.strip().startswith("{") or Path(text).is_file() else f"{text},option={option}"
+        text = (
+            text
+            if text.strip().startswith("{") or Path(text).is_file()
+            else f"{text},option={option}"
+        )
     verdict = run_receipt(text, rpc_url, council)
     if option is not None and verdict.option is not None and verdict.option != option:
         verdict.add("my choice", False, f"counted for option {verdict.option}, not {option}")
     for check in verdict.checks:
         typer.echo(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
     if verdict.ok:
-        typer.echo(f"your ballot on proposal {verdict.proposal} (option {verdict.option}) is on-chain and counted")
+        typer.echo(
+            f"your ballot on proposal {verdict.proposal} (option {verdict.option}) "
+            "is on-chain and counted"
+        )
         raise typer.Exit(0)
     typer.echo("your ballot could NOT be confirmed")
     raise typer.Exit(FINDINGS)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.audit.abi import ContractAbi
-from ledger.audit.chain import Call, Log, domain_separator, hex0x
+from ledger.audit.chain import Call, domain_separator, hex0x
+from ledger.audit.fetch import Log
 from ledger.audit.model import Finding, Warning_
 from ledger.audit.sigs import BallotVerifier
 from ledger.audit.state import AuditState
@@ -38,6 +39,10 @@ class Ctx:
     error_names: dict[bytes, str]
 
     def __post_init__(self) -> None:
+        # Where findings and warnings go: the state while walking; separate lists once the walk
+        # is over, so the state can be checkpointed while the final checks run.
+        self.findings: list[Finding] = self.state.findings
+        self.warnings: list[Warning_] = self.state.warnings
         self.role_of = {address: key for key, address in self.contracts.items()}
         self.council_domain = domain_separator(
             "CommonsCouncil", "1", self.chain_id, self.contracts["council"]
@@ -59,7 +64,7 @@ class Ctx:
         where = call.block if call is not None else block
         if where is not None and not self.in_range(where):
             return
-        self.state.findings.append(
+        self.findings.append(
             Finding(
                 rule,
                 where,
@@ -71,9 +76,14 @@ class Ctx:
         )
 
     def warn(self, topic: str, call: Call | None, detail: str) -> None:
-        self.state.warnings.append(
+        self.warnings.append(
             Warning_(topic, call.block if call else None, call.tx if call else None, detail)
         )
+
+    def detach(self) -> tuple[list[Finding], list[Warning_]]:
+        """Send further findings and warnings to fresh lists (returned), not to the state."""
+        self.findings, self.warnings = [], []
+        return self.findings, self.warnings
 
     def actor_is(self, call: Call, named: bytes, event: str) -> None:
         """An event's acting-party field must be the call's sender (None: not traceable)."""

@@ -8,6 +8,7 @@ block's transactions and receipts to the roots its header commits to.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -64,11 +65,22 @@ def int_bytes(value: int) -> bytes:
 # ----------------------------------------------------------------------------------------- RLP
 
 
+_PREFIXES: dict[tuple[int, int], bytes] = {}
+
+
 def _length_prefix(length: int, short: int) -> bytes:
-    if length < 56:
-        return bytes([short + length])
-    size = int_bytes(length)
-    return bytes([short + 55 + len(size)]) + size
+    # Memoized: a large election's receipts repeat the same few lengths a hundred thousand times.
+    key = (length, short)
+    prefix = _PREFIXES.get(key)
+    if prefix is None:
+        if length < 56:
+            prefix = bytes([short + length])
+        else:
+            size = int_bytes(length)
+            prefix = bytes([short + 55 + len(size)]) + size
+        if len(_PREFIXES) < 65_536:
+            _PREFIXES[key] = prefix
+    return prefix
 
 
 def rlp_bytes(data: bytes) -> bytes:
@@ -143,13 +155,53 @@ def _slice(data: bytes, start: int, end: int) -> bytes:
 # ---------------------------------------------------------------------------------- signatures
 
 
+class _Recovery(threading.local):
+    """libsecp256k1 recovery through its C API with buffers allocated once per thread: about
+    10% faster than coincurve's wrapper, which matters at 100,000 signatures."""
+
+    def __init__(self) -> None:
+        from coincurve._libsecp256k1 import ffi, lib
+        from coincurve.context import GLOBAL_CONTEXT
+
+        self.lib = lib
+        self.ctx = GLOBAL_CONTEXT.ctx
+        self.signature = ffi.new("secp256k1_ecdsa_recoverable_signature *")
+        self.public = ffi.new("secp256k1_pubkey *")
+        self.out = ffi.new("unsigned char[65]")
+        self.out_len = ffi.new("size_t *")
+        self.buffer = ffi.buffer(self.out, 65)
+
+    def recover(self, digest: bytes, compact: bytes, recid: int) -> bytes | None:
+        lib = self.lib
+        if not lib.secp256k1_ecdsa_recoverable_signature_parse_compact(
+            self.ctx, self.signature, compact, recid
+        ):
+            return None
+        if not lib.secp256k1_ecdsa_recover(self.ctx, self.public, self.signature, digest):
+            return None
+        self.out_len[0] = 65
+        lib.secp256k1_ec_pubkey_serialize(
+            self.ctx, self.out, self.out_len, self.public, lib.SECP256K1_EC_UNCOMPRESSED
+        )
+        return keccak(self.buffer[1:])[12:]
+
+
+try:
+    _recovery: _Recovery | None = _Recovery()
+except Exception:  # pragma: no cover - coincurve without its C API exposed
+    _recovery = None
+
+
 def recover_address(digest: bytes, recid: int, r: int, s: int) -> bytes | None:
     """The 20-byte address that signed `digest`, or None if the signature is invalid."""
     if recid not in (0, 1) or not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
         return None
+    compact = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    if _recovery is not None:
+        return _recovery.recover(digest, compact, recid)
     try:
         public = coincurve.PublicKey.from_signature_and_message(
-            r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([recid]), digest, hasher=None
+            compact + bytes([recid]), digest, hasher=None
         )
     except Exception:
         return None
@@ -294,9 +346,20 @@ def header_hash(block: dict[str, Any]) -> bytes:
 
 
 def encode_log(address: bytes, topics: Sequence[bytes], data: bytes) -> bytes:
-    """RLP of one log [address, [topics], data], written out for speed (receipts hold many)."""
-    topic_payload = b"".join(b"\xa0" + t for t in topics)
-    return rlp_list_payload(b"\x94" + address + rlp_list_payload(topic_payload) + rlp_bytes(data))
+    """RLP of one log [address, [topics], data], written out for speed (receipts hold many).
+    Topics are 32 bytes each (the node's JSON says so; a shorter one changes the encoding)."""
+    if topics:
+        topic_payload = b"\xa0" + b"\xa0".join(topics)
+        if len(topic_payload) != 33 * len(topics):
+            topic_payload = b"".join(rlp_bytes(t) for t in topics)
+    else:
+        topic_payload = b""
+    size = len(data)
+    encoded_data = data if size == 1 and data[0] < 0x80 else _length_prefix(size, 0x80) + data
+    body = (
+        b"\x94" + address + _length_prefix(len(topic_payload), 0xC0) + topic_payload + encoded_data
+    )
+    return _length_prefix(len(body), 0xC0) + body
 
 
 def encode_receipt(receipt: dict[str, Any], encoded_logs: Sequence[bytes]) -> bytes:
@@ -318,7 +381,7 @@ def encode_receipt(receipt: dict[str, Any], encoded_logs: Sequence[bytes]) -> by
 
 
 def _nibbles(key: bytes) -> list[int]:
-    out = []
+    out: list[int] = []
     for byte in key:
         out += (byte >> 4, byte & 0x0F)
     return out

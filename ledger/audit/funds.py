@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from ledger.audit.chain import Call, hex0x
 from ledger.audit.context import Ctx, addr
-from ledger.audit.recount import OUTCOMES, PASSED, decide
+from ledger.audit.recount import PASSED, decide, outcome_name
 from ledger.audit.state import Community, Grant, Payout
 
 MAX_AMOUNT: Final = 2**96 - 1
@@ -35,10 +35,21 @@ def _currency(value: Any) -> str:
     return raw.decode("ascii", "replace") if raw.strip(b"\x00") else "-"
 
 
-def _trail(ctx: Ctx, call: Call, step: str, community: int, amount: int, currency: bytes, *,
-           proposal: int | None = None, request: int | None = None, source: str = "",
-           destination: str = "", party: bytes | None = None,
-           reference: bytes | None = None) -> None:  # fmt: skip
+def _trail(
+    ctx: Ctx,
+    call: Call,
+    step: str,
+    community: int,
+    amount: int,
+    currency: bytes,
+    *,
+    proposal: int | None = None,
+    request: int | None = None,
+    source: str = "",
+    destination: str = "",
+    party: bytes | None = None,
+    reference: bytes | None = None,
+) -> None:
     ctx.state.trail.append(
         {
             "block": call.block,
@@ -57,17 +68,28 @@ def _trail(ctx: Ctx, call: Call, step: str, community: int, amount: int, currenc
     )
 
 
-def _committee(ctx: Ctx, call: Call, community: Community | None, account: bytes,
-               what: str) -> None:  # fmt: skip
+def _committee(
+    ctx: Ctx, call: Call, community: Community | None, account: bytes, what: str
+) -> None:
     if community is None or not community.has("COMMITTEE", account):
-        ctx.find("fund.permission", call, "a COMMITTEE member", account,
-                 f"{what} by an account outside the committee")  # fmt: skip
+        ctx.find(
+            "fund.permission",
+            call,
+            "a COMMITTEE member",
+            account,
+            f"{what} by an account outside the committee",
+        )
 
 
 def _admin(ctx: Ctx, call: Call, community: Community | None, account: bytes, what: str) -> None:
     if community is None or community.admin != account:
-        ctx.find("fund.permission", call, community.admin if community else "an admin", account,
-                 f"{what} by an account that is not the community admin")  # fmt: skip
+        ctx.find(
+            "fund.permission",
+            call,
+            community.admin if community else "an admin",
+            account,
+            f"{what} by an account that is not the community admin",
+        )
 
 
 def _amount(ctx: Ctx, call: Call, amount: int, what: str) -> None:
@@ -75,13 +97,19 @@ def _amount(ctx: Ctx, call: Call, amount: int, what: str) -> None:
         ctx.find("fund.negative", call, f"1..{MAX_AMOUNT}", amount, f"{what}: amount out of range")
 
 
-def handle(ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, name: str,
-           ev: dict[str, Any]) -> None:  # fmt: skip
+def handle(
+    ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, name: str, ev: dict[str, Any]
+) -> None:
     state = ctx.state
     allowed = EMITTERS.get(name)
     if allowed is None or (fn is not None and fn not in allowed):
-        ctx.find("event.unexplained", call, f"{name} from {sorted(allowed or [])}", fn,
-                 f"{name} emitted by a call that does not emit it")  # fmt: skip
+        ctx.find(
+            "event.unexplained",
+            call,
+            f"{name} from {sorted(allowed or [])}",
+            fn,
+            f"{name} emitted by a call that does not emit it",
+        )
     cid = int(ev.get("communityId", 0))
     community = state.communities.get(cid)
     fund = state.fund(cid)
@@ -91,8 +119,13 @@ def handle(ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, na
         if fn == "setCurrency":
             _admin(ctx, call, community, setter, "fund currency set")
         if fund.currency:
-            ctx.find("fund.currency", call, "no currency yet", _currency(fund.currency),
-                     f"community {cid}'s fund currency changed after it was fixed")  # fmt: skip
+            ctx.find(
+                "fund.currency",
+                call,
+                "no currency yet",
+                _currency(fund.currency),
+                f"community {cid}'s fund currency changed after it was fixed",
+            )
         fund.currency = bytes(ev["currency"])
     elif name == "ApprovalThresholdSet":
         setter = addr(ev["setBy"])
@@ -101,9 +134,13 @@ def handle(ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, na
         size = len(community.roles["COMMITTEE"]) if community else 0
         threshold = int(ev["threshold"])
         if int(ev["committeeSize"]) != size or not 1 <= threshold <= min(size, 255):
-            ctx.find("fund.approvals", call, f"1..{size} of a committee of {size}",
-                     f"{threshold} of {int(ev['committeeSize'])}",
-                     f"community {cid}'s approval threshold outside the committee size")  # fmt: skip
+            ctx.find(
+                "fund.approvals",
+                call,
+                f"1..{size} of a committee of {size}",
+                f"{threshold} of {int(ev['committeeSize'])}",
+                f"community {cid}'s approval threshold outside the committee size",
+            )
         fund.threshold = threshold
     elif name == "IncomeRecorded":
         recorder = addr(ev["recordedBy"])
@@ -112,18 +149,37 @@ def handle(ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, na
         amount, currency = int(ev["amount"]), bytes(ev["currency"])
         _amount(ctx, call, amount, "income")
         if currency != fund.currency:
-            ctx.find("fund.currency", call, _currency(fund.currency), _currency(currency),
-                     f"income in another currency than community {cid}'s fund")  # fmt: skip
+            ctx.find(
+                "fund.currency",
+                call,
+                _currency(fund.currency),
+                _currency(currency),
+                f"income in another currency than community {cid}'s fund",
+            )
         state.income_count += 1
         if int(ev["incomeId"]) != state.income_count:
-            ctx.find("fund.balance", call, state.income_count, int(ev["incomeId"]),
-                     "income records must be numbered sequentially")  # fmt: skip
+            ctx.find(
+                "fund.balance",
+                call,
+                state.income_count,
+                int(ev["incomeId"]),
+                "income records must be numbered sequentially",
+            )
         fund.total_income += amount
         fund.available += amount
         kind = int(ev["kind"])
-        _trail(ctx, call, "income", cid, amount, currency,
-               source=SOURCE_KINDS[kind] if kind < 4 else str(kind), destination="fund",
-               party=recorder, reference=bytes(ev["documentHash"]))  # fmt: skip
+        _trail(
+            ctx,
+            call,
+            "income",
+            cid,
+            amount,
+            currency,
+            source=SOURCE_KINDS[kind] if kind < 4 else str(kind),
+            destination="fund",
+            party=recorder,
+            reference=bytes(ev["documentHash"]),
+        )
     elif name == "GrantOpened":
         _grant_opened(ctx, call, cid, community, ev)
     elif name == "GrantClosed":
@@ -132,20 +188,40 @@ def handle(ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, na
         ctx.actor_is(call, closer, name)
         grant = state.grants.get(pid)
         if grant is None or grant.state != 1:
-            ctx.find("fund.grant", call, "an open grant", "none" if grant is None else "closed",
-                     f"grant of proposal {pid} closed without being open")  # fmt: skip
+            ctx.find(
+                "fund.grant",
+                call,
+                "an open grant",
+                "none" if grant is None else "closed",
+                f"grant of proposal {pid} closed without being open",
+            )
             return
         _committee(ctx, call, state.communities.get(grant.community), closer, "grant closed")
         released = grant.amount - grant.paid
         if int(ev["released"]) != released:
-            ctx.find("fund.balance", call, released, int(ev["released"]),
-                     f"grant of proposal {pid} released another amount than it had left")  # fmt: skip
+            ctx.find(
+                "fund.balance",
+                call,
+                released,
+                int(ev["released"]),
+                f"grant of proposal {pid} released another amount than it had left",
+            )
         grant.state = 2
         fund = state.fund(grant.community)
         fund.reserved -= released
         fund.available += released
-        _trail(ctx, call, "grant_closed", grant.community, released, grant.currency,
-               proposal=pid, source=f"grant {pid}", destination="fund", party=closer)  # fmt: skip
+        _trail(
+            ctx,
+            call,
+            "grant_closed",
+            grant.community,
+            released,
+            grant.currency,
+            proposal=pid,
+            source=f"grant {pid}",
+            destination="fund",
+            party=closer,
+        )
     elif name == "PayoutRequested":
         _payout_requested(ctx, call, cid, ev)
     elif name == "PayoutApproved":
@@ -158,22 +234,41 @@ def handle(ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, na
         ctx.actor_is(call, canceller, name)
         payout = state.payouts.get(rid)
         if payout is None or payout.status != 1:
-            ctx.find("fund.approvals", call, "a pending payout", "none" if payout is None
-                     else payout.status, f"payout {rid} cancelled though not pending")  # fmt: skip
+            ctx.find(
+                "fund.approvals",
+                call,
+                "a pending payout",
+                "none" if payout is None else payout.status,
+                f"payout {rid} cancelled though not pending",
+            )
             return
         owner = state.communities.get(payout.community)
         if canceller != payout.requester and (owner is None or canceller != owner.admin):
-            ctx.find("fund.permission", call, "the requester or the admin", canceller,
-                     f"payout {rid} cancelled by someone else")  # fmt: skip
+            ctx.find(
+                "fund.permission",
+                call,
+                "the requester or the admin",
+                canceller,
+                f"payout {rid} cancelled by someone else",
+            )
         payout.status = 3
-        _trail(ctx, call, "payout_cancelled", payout.community, payout.amount,
-               state.fund(payout.community).currency, proposal=payout.proposal, request=rid,
-               party=canceller)  # fmt: skip
+        _trail(
+            ctx,
+            call,
+            "payout_cancelled",
+            payout.community,
+            payout.amount,
+            state.fund(payout.community).currency,
+            proposal=payout.proposal,
+            request=rid,
+            party=canceller,
+        )
     _never_negative(ctx, call, cid)
 
 
-def _grant_opened(ctx: Ctx, call: Call, cid: int, community: Community | None,
-                  ev: dict[str, Any]) -> None:  # fmt: skip
+def _grant_opened(
+    ctx: Ctx, call: Call, cid: int, community: Community | None, ev: dict[str, Any]
+) -> None:
     state = ctx.state
     pid, amount = int(ev["proposalId"]), int(ev["amount"])
     currency = bytes(ev["currency"])
@@ -182,40 +277,90 @@ def _grant_opened(ctx: Ctx, call: Call, cid: int, community: Community | None,
     fund = state.fund(cid)
     p = state.proposals.get(pid)
     if p is None:
-        ctx.find("fund.grant", call, "a passed proposal", "no such proposal",
-                 f"grant opened for proposal {pid}, which was never opened")  # fmt: skip
+        ctx.find(
+            "fund.grant",
+            call,
+            "a passed proposal",
+            "no such proposal",
+            f"grant opened for proposal {pid}, which was never opened",
+        )
     else:
         recount = decide(p, p.tally)[0] if p.outcome != 0 else 0
         if p.outcome != PASSED or recount != PASSED:
-            ctx.find("fund.grant", call, "Passed",
-                     f"{OUTCOMES[p.outcome]} on-chain, {OUTCOMES[recount]} by the recount",
-                     f"grant opened for proposal {pid}, which did not pass")  # fmt: skip
+            ctx.find(
+                "fund.grant",
+                call,
+                "Passed",
+                f"{outcome_name(p.outcome)} on-chain, {outcome_name(recount)} by the recount",
+                f"grant opened for proposal {pid}, which did not pass",
+            )
         if p.community != cid:
-            ctx.find("fund.grant", call, p.community, cid,
-                     f"grant for proposal {pid} opened in another community's fund")  # fmt: skip
+            ctx.find(
+                "fund.grant",
+                call,
+                p.community,
+                cid,
+                f"grant for proposal {pid} opened in another community's fund",
+            )
         if amount > p.budget_amount:
-            ctx.find("fund.grant", call, f"at most {p.budget_amount}", amount,
-                     f"grant exceeds the budget proposal {pid} requested")  # fmt: skip
+            ctx.find(
+                "fund.grant",
+                call,
+                f"at most {p.budget_amount}",
+                amount,
+                f"grant exceeds the budget proposal {pid} requested",
+            )
         if p.budget_currency != currency:
-            ctx.find("fund.grant", call, _currency(p.budget_currency), _currency(currency),
-                     f"grant in another currency than proposal {pid}'s budget")  # fmt: skip
+            ctx.find(
+                "fund.grant",
+                call,
+                _currency(p.budget_currency),
+                _currency(currency),
+                f"grant in another currency than proposal {pid}'s budget",
+            )
     _committee(ctx, call, community, opener, "grant opened")
     _amount(ctx, call, amount, "grant")
     if currency != fund.currency:
-        ctx.find("fund.currency", call, _currency(fund.currency), _currency(currency),
-                 f"grant in another currency than community {cid}'s fund")  # fmt: skip
+        ctx.find(
+            "fund.currency",
+            call,
+            _currency(fund.currency),
+            _currency(currency),
+            f"grant in another currency than community {cid}'s fund",
+        )
     if pid in state.grants:
-        ctx.find("fund.grant", call, "one grant per proposal", "a second grant",
-                 f"a second grant opened for proposal {pid}")  # fmt: skip
+        ctx.find(
+            "fund.grant",
+            call,
+            "one grant per proposal",
+            "a second grant",
+            f"a second grant opened for proposal {pid}",
+        )
     if amount > fund.available:
-        ctx.find("fund.negative", call, f"at most {fund.available} available", amount,
-                 f"grant for proposal {pid} reserves more than community {cid}'s fund holds")  # fmt: skip
+        ctx.find(
+            "fund.negative",
+            call,
+            f"at most {fund.available} available",
+            amount,
+            f"grant for proposal {pid} reserves more than community {cid}'s fund holds",
+        )
     fund.available -= amount
     fund.reserved += amount
-    state.grants[pid] = Grant(pid, cid, amount, currency, opened_block=call.block,
-                              opened_tx=call.tx)  # fmt: skip
-    _trail(ctx, call, "grant_opened", cid, amount, currency, proposal=pid, source="fund",
-           destination=f"grant {pid}", party=opener)  # fmt: skip
+    state.grants[pid] = Grant(
+        pid, cid, amount, currency, opened_block=call.block, opened_tx=call.tx
+    )
+    _trail(
+        ctx,
+        call,
+        "grant_opened",
+        cid,
+        amount,
+        currency,
+        proposal=pid,
+        source="fund",
+        destination=f"grant {pid}",
+        party=opener,
+    )
 
 
 def _payout_requested(ctx: Ctx, call: Call, cid: int, ev: dict[str, Any]) -> None:
@@ -226,27 +371,66 @@ def _payout_requested(ctx: Ctx, call: Call, cid: int, ev: dict[str, Any]) -> Non
     ctx.actor_is(call, requester, "PayoutRequested")
     grant = state.grants.get(pid)
     if grant is None or grant.state != 1 or grant.community != cid:
-        ctx.find("fund.grant", call, "an open grant", "none or closed",
-                 f"payout requested from proposal {pid}'s grant, which is not open")  # fmt: skip
+        ctx.find(
+            "fund.grant",
+            call,
+            "an open grant",
+            "none or closed",
+            f"payout requested from proposal {pid}'s grant, which is not open",
+        )
     else:
         _committee(ctx, call, state.communities.get(cid), requester, "payout requested")
         if amount > grant.amount - grant.paid:
-            ctx.find("fund.negative", call, f"at most {grant.amount - grant.paid}", amount,
-                     f"payout request exceeds what proposal {pid}'s grant has left")  # fmt: skip
+            ctx.find(
+                "fund.negative",
+                call,
+                f"at most {grant.amount - grant.paid}",
+                amount,
+                f"payout request exceeds what proposal {pid}'s grant has left",
+            )
     if state.fund(cid).threshold == 0:
-        ctx.find("fund.approvals", call, "a threshold set", 0,
-                 f"payout requested in community {cid} before its approval threshold was set")  # fmt: skip
+        ctx.find(
+            "fund.approvals",
+            call,
+            "a threshold set",
+            0,
+            f"payout requested in community {cid} before its approval threshold was set",
+        )
     if recipient == bytes(20):
         ctx.find("fund.negative", call, "a recipient", recipient, "payout to the zero address")
     _amount(ctx, call, amount, "payout request")
     if rid != len(state.payouts) + 1:
-        ctx.find("fund.balance", call, len(state.payouts) + 1, rid,
-                 "payout requests must be numbered sequentially")  # fmt: skip
-    state.payouts[rid] = Payout(rid, pid, cid, recipient, amount, requester,
-                                purpose=bytes(ev["purposeHash"]), invoice=bytes(ev["invoiceHash"]))  # fmt: skip
-    _trail(ctx, call, "payout_requested", cid, amount, state.fund(cid).currency, proposal=pid,
-           request=rid, source=f"grant {pid}", destination=hex0x(recipient), party=requester,
-           reference=bytes(ev["invoiceHash"]))  # fmt: skip
+        ctx.find(
+            "fund.balance",
+            call,
+            len(state.payouts) + 1,
+            rid,
+            "payout requests must be numbered sequentially",
+        )
+    state.payouts[rid] = Payout(
+        rid,
+        pid,
+        cid,
+        recipient,
+        amount,
+        requester,
+        purpose=bytes(ev["purposeHash"]),
+        invoice=bytes(ev["invoiceHash"]),
+    )
+    _trail(
+        ctx,
+        call,
+        "payout_requested",
+        cid,
+        amount,
+        state.fund(cid).currency,
+        proposal=pid,
+        request=rid,
+        source=f"grant {pid}",
+        destination=hex0x(recipient),
+        party=requester,
+        reference=bytes(ev["invoiceHash"]),
+    )
 
 
 def _payout_approved(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
@@ -256,27 +440,60 @@ def _payout_approved(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
     ctx.actor_is(call, approver, "PayoutApproved")
     payout = state.payouts.get(rid)
     if payout is None or payout.status != 1:
-        ctx.find("fund.approvals", call, "a pending payout", "none or settled",
-                 f"payout {rid} approved though not pending")  # fmt: skip
+        ctx.find(
+            "fund.approvals",
+            call,
+            "a pending payout",
+            "none or settled",
+            f"payout {rid} approved though not pending",
+        )
         return
     grant = state.grants.get(payout.proposal)
     if grant is None or grant.state != 1:
-        ctx.find("fund.grant", call, "an open grant", "closed",
-                 f"payout {rid} approved after its grant closed")  # fmt: skip
+        ctx.find(
+            "fund.grant",
+            call,
+            "an open grant",
+            "closed",
+            f"payout {rid} approved after its grant closed",
+        )
     _committee(ctx, call, state.communities.get(payout.community), approver, "payout approved")
     if approver == payout.requester:
-        ctx.find("fund.self_approval", call, "an approver other than the requester", approver,
-                 f"payout {rid} approved by the member who requested it")  # fmt: skip
+        ctx.find(
+            "fund.self_approval",
+            call,
+            "an approver other than the requester",
+            approver,
+            f"payout {rid} approved by the member who requested it",
+        )
     if approver in payout.approvers:
-        ctx.find("fund.approvals", call, "distinct approvers", approver,
-                 f"payout {rid} approved twice by one member")  # fmt: skip
+        ctx.find(
+            "fund.approvals",
+            call,
+            "distinct approvers",
+            approver,
+            f"payout {rid} approved twice by one member",
+        )
     payout.approvers.append(approver)
     if int(ev["approvals"]) != len(payout.approvers):
-        ctx.find("fund.approvals", call, len(payout.approvers), int(ev["approvals"]),
-                 f"payout {rid}'s approval count differs from its approvals")  # fmt: skip
-    _trail(ctx, call, "payout_approved", payout.community, payout.amount,
-           state.fund(payout.community).currency, proposal=payout.proposal, request=rid,
-           party=approver)  # fmt: skip
+        ctx.find(
+            "fund.approvals",
+            call,
+            len(payout.approvers),
+            int(ev["approvals"]),
+            f"payout {rid}'s approval count differs from its approvals",
+        )
+    _trail(
+        ctx,
+        call,
+        "payout_approved",
+        payout.community,
+        payout.amount,
+        state.fund(payout.community).currency,
+        proposal=payout.proposal,
+        request=rid,
+        party=approver,
+    )
 
 
 def _payout_executed(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
@@ -286,39 +503,72 @@ def _payout_executed(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
     ctx.actor_is(call, executor, "PayoutExecuted")
     payout = state.payouts.get(rid)
     if payout is None or payout.status != 1:
-        ctx.find("fund.approvals", call, "a pending payout", "none or settled",
-                 f"payout {rid} executed though not pending")  # fmt: skip
+        ctx.find(
+            "fund.approvals",
+            call,
+            "a pending payout",
+            "none or settled",
+            f"payout {rid} executed though not pending",
+        )
         return
     amount, recipient = int(ev["amount"]), addr(ev["recipient"])
     if (pid, amount, recipient) != (payout.proposal, payout.amount, payout.recipient):
-        ctx.find("fund.balance", call,
-                 f"{payout.amount} to {hex0x(payout.recipient)} from grant {payout.proposal}",
-                 f"{amount} to {hex0x(recipient)} from grant {pid}",
-                 f"payout {rid} executed differently from its request")  # fmt: skip
+        ctx.find(
+            "fund.balance",
+            call,
+            f"{payout.amount} to {hex0x(payout.recipient)} from grant {payout.proposal}",
+            f"{amount} to {hex0x(recipient)} from grant {pid}",
+            f"payout {rid} executed differently from its request",
+        )
     community = state.communities.get(payout.community)
     _committee(ctx, call, community, executor, "payout executed")
     fund = state.fund(payout.community)
     committee = community.roles["COMMITTEE"] if community else set()
     distinct = {a for a in payout.approvers if a in committee and a != payout.requester}
     if len(distinct) < fund.threshold or fund.threshold == 0:
-        ctx.find("fund.approvals", call, f"{fund.threshold} approvals of current members",
-                 len(distinct), f"payout {rid} executed without enough distinct approvals")  # fmt: skip
+        ctx.find(
+            "fund.approvals",
+            call,
+            f"{fund.threshold} approvals of current members",
+            len(distinct),
+            f"payout {rid} executed without enough distinct approvals",
+        )
     grant = state.grants.get(payout.proposal)
     if grant is None or grant.state != 1:
-        ctx.find("fund.grant", call, "an open grant", "closed or none",
-                 f"payout {rid} executed from a grant that is not open")  # fmt: skip
+        ctx.find(
+            "fund.grant",
+            call,
+            "an open grant",
+            "closed or none",
+            f"payout {rid} executed from a grant that is not open",
+        )
         return
     if payout.amount > grant.amount - grant.paid:
-        ctx.find("fund.negative", call, f"at most {grant.amount - grant.paid}", payout.amount,
-                 f"payout {rid} pays more than proposal {grant.proposal}'s grant has left")  # fmt: skip
+        ctx.find(
+            "fund.negative",
+            call,
+            f"at most {grant.amount - grant.paid}",
+            payout.amount,
+            f"payout {rid} pays more than proposal {grant.proposal}'s grant has left",
+        )
     payout.status = 2
     grant.paid += payout.amount
     fund.reserved -= payout.amount
     fund.total_paid += payout.amount
-    _trail(ctx, call, "payout_executed", payout.community, payout.amount, fund.currency,
-           proposal=payout.proposal, request=rid, source=f"grant {payout.proposal}",
-           destination=hex0x(payout.recipient), party=executor,
-           reference=payout.invoice)  # fmt: skip
+    _trail(
+        ctx,
+        call,
+        "payout_executed",
+        payout.community,
+        payout.amount,
+        fund.currency,
+        proposal=payout.proposal,
+        request=rid,
+        source=f"grant {payout.proposal}",
+        destination=hex0x(payout.recipient),
+        party=executor,
+        reference=payout.invoice,
+    )
 
 
 def _never_negative(ctx: Ctx, call: Call, cid: int) -> None:
@@ -326,9 +576,13 @@ def _never_negative(ctx: Ctx, call: Call, cid: int) -> None:
     if fund is None:
         return
     if min(fund.available, fund.reserved, fund.total_income, fund.total_paid) < 0:
-        ctx.find("fund.negative", call, "all totals >= 0",
-                 f"available {fund.available}, reserved {fund.reserved}",
-                 f"community {cid}'s fund went below zero")  # fmt: skip
+        ctx.find(
+            "fund.negative",
+            call,
+            "all totals >= 0",
+            f"available {fund.available}, reserved {fund.reserved}",
+            f"community {cid}'s fund went below zero",
+        )
 
 
 def final_checks(ctx: Ctx, block: int) -> None:
@@ -336,16 +590,25 @@ def final_checks(ctx: Ctx, block: int) -> None:
     have left (ICommunityFund's invariants)."""
     for cid, fund in ctx.state.funds.items():
         if fund.total_income != fund.available + fund.reserved + fund.total_paid:
-            ctx.find("fund.negative", None, fund.total_income,
-                     fund.available + fund.reserved + fund.total_paid,
-                     f"community {cid}: income differs from available + reserved + paid",
-                     block=block)  # fmt: skip
+            ctx.find(
+                "fund.negative",
+                None,
+                fund.total_income,
+                fund.available + fund.reserved + fund.total_paid,
+                f"community {cid}: income differs from available + reserved + paid",
+                block=block,
+            )
         open_left = sum(
             g.amount - g.paid
             for g in ctx.state.grants.values()
             if g.community == cid and g.state == 1
         )
         if open_left != fund.reserved:
-            ctx.find("fund.negative", None, open_left, fund.reserved,
-                     f"community {cid}: reserve differs from what its open grants have left",
-                     block=block)  # fmt: skip
+            ctx.find(
+                "fund.negative",
+                None,
+                open_left,
+                fund.reserved,
+                f"community {cid}: reserve differs from what its open grants have left",
+                block=block,
+            )

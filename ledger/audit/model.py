@@ -17,7 +17,7 @@ RULES: Final[dict[str, str]] = {
     "chain.sender": "a transaction's signature recovers to the sender the node reports",
     # the deployment record and the code
     "deploy.record": "the deployment file is complete and consistent with itself",
-    "deploy.creation": "the recorded transaction created the recorded address, in the recorded block",
+    "deploy.creation": "the recorded transaction created the recorded address, in its block",
     "deploy.code": "the code at an address is the fresh compile of the recorded contract",
     "deploy.claim": "the deployment file's runtime-bytecode hash matches the fresh compile",
     "deploy.wiring": "each contract points at the recorded forwarder, registry and council",
@@ -89,7 +89,12 @@ class Finding:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Finding:
         return cls(
-            **{k: data.get(k) for k in ("rule", "block", "tx", "expected", "found", "detail")}
+            str(data["rule"]),
+            data.get("block"),
+            data.get("tx"),
+            data.get("expected"),
+            data.get("found"),
+            str(data.get("detail", "")),
         )
 
     def key(self) -> tuple[str, int | None, str | None, str]:

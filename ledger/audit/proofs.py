@@ -31,7 +31,7 @@ class ProofError(ValueError):
 
 
 def _nibbles(key: bytes) -> list[int]:
-    out = []
+    out: list[int] = []
     for byte in key:
         out += (byte >> 4, byte & 0x0F)
     return out
@@ -55,6 +55,7 @@ def verify_proof(root: bytes, key: bytes, proof: list[bytes]) -> bytes | None:
     pos = 0
     used = 0
     ref: Any = root
+    node: Any
     while True:
         if isinstance(ref, list):
             node = ref  # a node under 32 bytes is embedded in its parent, not hashed

@@ -25,9 +25,9 @@ from ledger.audit.chain import (
     hex0x,
 )
 from ledger.audit.ethcodec import hb, hi, keccak, recover_compact, tx_sender
-from ledger.audit.recount import BALLOT_CAST, CAST_BALLOTS, parse_batch
+from ledger.audit.recount import BALLOT_CAST, CAST_BALLOTS
 from ledger.audit.rpc import AuditInfraError, RpcClient
-from ledger.audit.sigs import BALLOT_BYTES, ballot_digest
+from ledger.audit.sigs import BALLOT_BYTES, ballot_digest, parse_batch
 from ledger.errors import LedgerError
 
 PROPOSAL_FINALIZED_SIG = b"ProposalFinalized(uint256,uint8,uint256[],uint256,uint8)"
@@ -114,21 +114,32 @@ class ReceiptVerdict:
         return ok
 
 
-def verify_ballot_receipt(rpc: RpcClient, receipt: ReceiptInput, *,
-                          council: str | None = None) -> ReceiptVerdict:  # fmt: skip
+def verify_ballot_receipt(
+    rpc: RpcClient, receipt: ReceiptInput, *, council: str | None = None
+) -> ReceiptVerdict:
     verdict = ReceiptVerdict()
     tx = rpc.call("eth_getTransactionByHash", [receipt.tx_hash])
     mined = rpc.call("eth_getTransactionReceipt", [receipt.tx_hash]) if tx else None
-    if not verdict.add("on-chain", tx is not None and mined is not None and hi(mined["status"]) == 1,
-                       f"transaction {receipt.tx_hash} "
-                       + ("mined in block " + str(hi(mined["blockNumber"])) if mined else "not found")):  # fmt: skip
+    if not verdict.add(
+        "on-chain",
+        tx is not None and mined is not None and hi(mined["status"]) == 1,
+        f"transaction {receipt.tx_hash} "
+        + ("mined in block " + str(hi(mined["blockNumber"])) if mined else "not found"),
+    ):
         return verdict
     assert tx is not None and mined is not None
     if receipt.block is not None and receipt.block != hi(mined["blockNumber"]):
-        verdict.add("block", False, f"receipt says block {receipt.block}, chain says {hi(mined['blockNumber'])}")
+        verdict.add(
+            "block",
+            False,
+            f"receipt says block {receipt.block}, chain says {hi(mined['blockNumber'])}",
+        )
     computed_hash, sender = tx_sender(tx)
-    verdict.add("transaction intact", computed_hash == hb(tx["hash"]) and sender == hb(tx["from"]),
-                "its fields hash to its hash and its signature recovers to its sender")  # fmt: skip
+    verdict.add(
+        "transaction intact",
+        computed_hash == hb(tx["hash"]) and sender == hb(tx["from"]),
+        "its fields hash to its hash and its signature recovers to its sender",
+    )
     chain_id = hi(rpc.call("eth_chainId"))
     target = council
     if target is None:
@@ -143,24 +154,35 @@ def verify_ballot_receipt(rpc: RpcClient, receipt: ReceiptInput, *,
                 if log["topics"] and hb(log["topics"][0]) == BALLOT_CAST
             }
             target = emitters.pop() if len(emitters) == 1 else tx.get("to")
-        verdict.add("council", True, f"{target} (taken from the transaction: pass --council "
-                    "to pin the address published by your community)")  # fmt: skip
+        verdict.add(
+            "council",
+            True,
+            f"{target} (taken from the transaction: pass --council "
+            "to pin the address published by your community)",
+        )
     calls = _council_calls(tx, mined, target, chain_id)
     council_address = hb(target)
     verdict.council = hex0x(council_address)
     casts = [
-        log for log in mined["logs"]
-        if hb(log["address"]) == council_address and log["topics"] and hb(log["topics"][0]) == BALLOT_CAST
-    ]  # fmt: skip
+        log
+        for log in mined["logs"]
+        if hb(log["address"]) == council_address
+        and log["topics"]
+        and hb(log["topics"][0]) == BALLOT_CAST
+    ]
     voter = hb(receipt.voter) if receipt.voter else None
     mine = [
-        log for log in casts
+        log
+        for log in casts
         if (voter is None or hb(log["topics"][2])[12:] == voter)
         and (receipt.digest is None or hb(log["data"])[32:64] == hb(receipt.digest))
         and (receipt.proposal is None or hi(log["topics"][1]) == receipt.proposal)
-    ]  # fmt: skip
-    if not verdict.add("ballot counted in its transaction", len(mine) == 1,
-                       f"{len(mine)} matching BallotCast events in the transaction"):  # fmt: skip
+    ]
+    if not verdict.add(
+        "ballot counted in its transaction",
+        len(mine) == 1,
+        f"{len(mine)} matching BallotCast events in the transaction",
+    ):
         return verdict
     event = mine[0]
     proposal = hi(event["topics"][1])
@@ -170,19 +192,25 @@ def verify_ballot_receipt(rpc: RpcClient, receipt: ReceiptInput, *,
     verdict.proposal, verdict.option = proposal, option
     domain = domain_separator("CommonsCouncil", "1", chain_id, council_address)
     digest = ballot_digest(domain, proposal, voter, option)
-    verdict.add("digest", data[32:64] == digest and (receipt.digest is None or hb(receipt.digest) == digest),
-                f"EIP-712 digest {hex0x(digest)} recomputed from (proposal {proposal}, "
-                f"voter {hex0x(voter)}, option {option}) under the council's domain")  # fmt: skip
+    verdict.add(
+        "digest",
+        data[32:64] == digest and (receipt.digest is None or hb(receipt.digest) == digest),
+        f"EIP-712 digest {hex0x(digest)} recomputed from (proposal {proposal}, "
+        f"voter {hex0x(voter)}, option {option}) under the council's domain",
+    )
     if receipt.option is not None:
         verdict.add("my choice", receipt.option == option, f"counted for option {option}")
     signed = _signature_in_calls(calls, proposal, voter, option, digest)
     verdict.add("my signature", signed[0], signed[1])
-    _published_tally(rpc, verdict, council_address, proposal, option, voter, hi(mined["blockNumber"]))
+    _published_tally(
+        rpc, verdict, council_address, proposal, option, voter, hi(mined["blockNumber"])
+    )
     return verdict
 
 
-def _council_calls(tx: dict[str, Any], mined: dict[str, Any], council: str | None,
-                   chain_id: int) -> list[tuple[bytes, bytes]]:  # fmt: skip
+def _council_calls(
+    tx: dict[str, Any], mined: dict[str, Any], council: str | None, chain_id: int
+) -> list[tuple[bytes, bytes]]:
     """(calldata, actor) of the calls the transaction made to the council (directly or through
     the forwarder, whose executed requests carry their signer)."""
     data = hb(tx.get("input"))
@@ -192,9 +220,13 @@ def _council_calls(tx: dict[str, Any], mined: dict[str, Any], council: str | Non
     calls = []
     try:
         if data[:4] == EXECUTE_BATCH:
-            requests = abi_decode(["(address,address,uint256,uint256,uint48,bytes,bytes)[]", "address"], data[4:])[0]
+            requests = abi_decode(
+                ["(address,address,uint256,uint256,uint48,bytes,bytes)[]", "address"], data[4:]
+            )[0]
         elif data[:4] == EXECUTE:
-            requests = [abi_decode(["(address,address,uint256,uint256,uint48,bytes,bytes)"], data[4:])[0]]
+            requests = [
+                abi_decode(["(address,address,uint256,uint256,uint48,bytes,bytes)"], data[4:])[0]
+            ]
         else:
             requests = []
     except Exception:
@@ -212,7 +244,15 @@ def _council_calls(tx: dict[str, Any], mined: dict[str, Any], council: str | Non
             continue
         for signer, nonce in executed:
             recovered = forward_request_signer(
-                domain, hb(sender), hb(to), value, gas, nonce, deadline, bytes(inner), bytes(signature)
+                domain,
+                hb(sender),
+                hb(to),
+                value,
+                gas,
+                nonce,
+                deadline,
+                bytes(inner),
+                bytes(signature),
             )
             if signer == hb(sender) and recovered == signer:
                 calls.append((bytes(inner), signer))
@@ -220,8 +260,9 @@ def _council_calls(tx: dict[str, Any], mined: dict[str, Any], council: str | Non
     return calls
 
 
-def _signature_in_calls(calls: list[tuple[bytes, bytes]], proposal: int, voter: bytes, option: int,
-                        digest: bytes) -> tuple[bool, str]:  # fmt: skip
+def _signature_in_calls(
+    calls: list[tuple[bytes, bytes]], proposal: int, voter: bytes, option: int, digest: bytes
+) -> tuple[bool, str]:
     for data, actor in calls:
         if data[:4] == CAST_BALLOTS:
             parsed = parse_batch(data)
@@ -233,7 +274,10 @@ def _signature_in_calls(calls: list[tuple[bytes, bytes]], proposal: int, voter: 
                 if record[12:32] == voter and record[63] == option:
                     signer, low_s = recover_compact(digest, record[64:96], record[96:128])
                     if signer == voter and low_s:
-                        return True, "the relayed ballot in the calldata is signed by you (low-s EIP-712)"
+                        return (
+                            True,
+                            "the relayed ballot in the calldata is signed by you (low-s EIP-712)",
+                        )
                     return False, "the relayed ballot in the calldata is NOT validly signed by you"
         if data[:4] == CAST_VOTE and actor == voter:
             pid, opt = abi_decode(["uint256", "uint8"], data[4:])
@@ -242,14 +286,39 @@ def _signature_in_calls(calls: list[tuple[bytes, bytes]], proposal: int, voter: 
     return False, "no ballot of yours in the transaction's calldata"
 
 
-def _published_tally(rpc: RpcClient, verdict: ReceiptVerdict, council: bytes, proposal: int,
-                     option: int, voter: bytes, block: int) -> None:  # fmt: skip
+def _published_tally(
+    rpc: RpcClient,
+    verdict: ReceiptVerdict,
+    council: bytes,
+    proposal: int,
+    option: int,
+    voter: bytes,
+    block: int,
+) -> None:
     topic = hex0x(proposal.to_bytes(32, "big"))
-    logs = rpc.call("eth_getLogs", [{"address": hex0x(council), "fromBlock": "0x0", "toBlock": "latest",
-                                     "topics": [hex0x(BALLOT_CAST), topic]}])  # fmt: skip
+    logs = rpc.call(
+        "eth_getLogs",
+        [
+            {
+                "address": hex0x(council),
+                "fromBlock": "0x0",
+                "toBlock": "latest",
+                "topics": [hex0x(BALLOT_CAST), topic],
+            }
+        ],
+    )
     finalized_topic = hex0x(keccak(PROPOSAL_FINALIZED_SIG))
-    finals = rpc.call("eth_getLogs", [{"address": hex0x(council), "fromBlock": "0x0", "toBlock": "latest",
-                                       "topics": [finalized_topic, topic]}])  # fmt: skip
+    finals = rpc.call(
+        "eth_getLogs",
+        [
+            {
+                "address": hex0x(council),
+                "fromBlock": "0x0",
+                "toBlock": "latest",
+                "topics": [finalized_topic, topic],
+            }
+        ],
+    )
     counts: dict[int, int] = {}
     mine = 0
     for log in logs:
@@ -257,21 +326,40 @@ def _published_tally(rpc: RpcClient, verdict: ReceiptVerdict, council: bytes, pr
         counts[o] = counts.get(o, 0) + 1
         mine += hb(log["topics"][2])[12:] == voter
     verdict.add("counted once", mine == 1, f"{mine} ballots of yours on proposal {proposal}")
-    result, error = rpc.try_call("eth_call", [{"to": hex0x(council),
-                                              "data": hex0x(keccak(GET_PROPOSAL_SIG)[:4] + proposal.to_bytes(32, "big"))}, "latest"])  # fmt: skip
+    result, error = rpc.try_call(
+        "eth_call",
+        [
+            {
+                "to": hex0x(council),
+                "data": hex0x(keccak(GET_PROPOSAL_SIG)[:4] + proposal.to_bytes(32, "big")),
+            },
+            "latest",
+        ],
+    )
     if error or result is None:
         verdict.add("published tally", False, f"the council's getProposal failed: {error}")
         return
-    view = abi_decode(["(uint256,address,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3,"
-                       "uint32,uint32,uint8,uint8,uint8,uint256[],uint8,uint256)"], hb(result))[0]  # fmt: skip
+    view = abi_decode(
+        [
+            "(uint256,address,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3,"
+            "uint32,uint32,uint8,uint8,uint8,uint256[],uint8,uint256)"
+        ],
+        hb(result),
+    )[0]
     tally = [int(t) for t in view[16]]
     recount = [counts.get(i, 0) for i in range(len(tally))]
-    verdict.add("published tally", tally == recount,
-                f"on-chain tally {tally}; recounted from every BallotCast event {recount}")  # fmt: skip
+    verdict.add(
+        "published tally",
+        tally == recount,
+        f"on-chain tally {tally}; recounted from every BallotCast event {recount}",
+    )
     if finals:
         final = abi_decode(["uint8", "uint256[]", "uint256", "uint8"], hb(finals[-1]["data"]))
-        verdict.add("final result", [int(t) for t in final[1]] == recount,
-                    f"finalized with tally {list(final[1])}")  # fmt: skip
+        verdict.add(
+            "final result",
+            [int(t) for t in final[1]] == recount,
+            f"finalized with tally {list(final[1])}",
+        )
 
 
 def run(receipt_text: str, rpc_url: str, council: str | None = None) -> ReceiptVerdict:

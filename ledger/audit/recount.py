@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ledger.audit.chain import Call, Log, hex0x
+from ledger.audit.chain import Call, hex0x
 from ledger.audit.context import Ctx, addr
 from ledger.audit.ethcodec import keccak
-from ledger.audit.sigs import BALLOT_BYTES, RESULT_BYTES, ballot_digest
+from ledger.audit.fetch import Log
+from ledger.audit.sigs import BALLOT_BYTES, RESULT_BYTES, ballot_digest, parse_batch
 from ledger.audit.state import Proposal
 
 BALLOT_CAST: Final = keccak(b"BallotCast(uint256,address,uint8,bytes32)")
@@ -26,6 +27,13 @@ CAST_BALLOTS: Final = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes3
 PENDING, OPEN, CLOSED, FINALIZED = range(4)
 NONE, PASSED, REJECTED, NO_QUORUM = range(4)
 OUTCOMES: Final = ("None", "Passed", "Rejected", "NoQuorum")
+
+
+def outcome_name(value: int) -> str:
+    """ICouncil.Outcome's name (or the raw number, from code that is not ours)."""
+    return OUTCOMES[value] if 0 <= value < len(OUTCOMES) else f"Outcome({value})"
+
+
 SKIP_REASONS: Final = (
     "ProposalNotOpen",
     "InvalidOption",
@@ -99,37 +107,66 @@ def _params_fault(params: tuple[Any, ...], timestamp: int) -> str | None:
     return None
 
 
-def proposal_opened(ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None,
-                    ev: dict[str, Any]) -> None:  # fmt: skip
+def proposal_opened(
+    ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, ev: dict[str, Any]
+) -> None:
     state = ctx.state
     pid, cid = int(ev["proposalId"]), int(ev["communityId"])
     proposer = addr(ev["proposer"])
     params = tuple(ev["params"])
     ctx.actor_is(call, proposer, "ProposalOpened")
     if pid != len(state.proposals) + 1 or pid in state.proposals:
-        ctx.find("council.proposal", call, len(state.proposals) + 1, pid,
-                 "proposals must be numbered sequentially from 1")  # fmt: skip
+        ctx.find(
+            "council.proposal",
+            call,
+            len(state.proposals) + 1,
+            pid,
+            "proposals must be numbered sequentially from 1",
+        )
     community = state.communities.get(cid)
     if community is None:
-        ctx.find("council.proposal", call, "an existing community", cid,
-                 f"proposal {pid} opened for a community that does not exist")  # fmt: skip
+        ctx.find(
+            "council.proposal",
+            call,
+            "an existing community",
+            cid,
+            f"proposal {pid} opened for a community that does not exist",
+        )
         return
     if not community.has("COMMITTEE", proposer):
-        ctx.find("council.proposal", call, "a COMMITTEE member", proposer,
-                 f"proposal {pid} opened by an account outside the committee")  # fmt: skip
+        ctx.find(
+            "council.proposal",
+            call,
+            "a COMMITTEE member",
+            proposer,
+            f"proposal {pid} opened by an account outside the committee",
+        )
     if fn == "openProposal" and args is not None and tuple(args["params"]) != params:
-        ctx.find("council.proposal", call, "the call's parameters", "other parameters",
-                 f"ProposalOpened {pid} differs from its openProposal call")  # fmt: skip
+        ctx.find(
+            "council.proposal",
+            call,
+            "the call's parameters",
+            "other parameters",
+            f"ProposalOpened {pid} differs from its openProposal call",
+        )
     fault = _params_fault(params, call.timestamp)
     if fault:
-        ctx.find("council.proposal", call, "valid parameters", fault,
-                 f"proposal {pid} opened with parameters the rules refuse")  # fmt: skip
+        ctx.find(
+            "council.proposal",
+            call,
+            "valid parameters",
+            fault,
+            f"proposal {pid} opened with parameters the rules refuse",
+        )
     version, size = int(ev["rollVersion"]), int(ev["rollSize"])
     if (version, size) != (community.roll_version, community.roll_size) or size == 0:
-        ctx.find("council.proposal", call,
-                 f"roll v{community.roll_version} of {community.roll_size}",
-                 f"roll v{version} of {size}",
-                 f"proposal {pid} snapshots another roll than the published one")  # fmt: skip
+        ctx.find(
+            "council.proposal",
+            call,
+            f"roll v{community.roll_version} of {community.roll_size}",
+            f"roll v{version} of {size}",
+            f"proposal {pid} snapshots another roll than the published one",
+        )
     options = int(params[3])
     state.proposals[pid] = Proposal(
         id=pid,
@@ -157,65 +194,113 @@ def proposal_finalized(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
     pid = int(ev["proposalId"])
     p = ctx.state.proposals.get(pid)
     if p is None:
-        ctx.find("council.outcome", call, "an existing proposal", pid,
-                 "a proposal that was never opened was finalized")  # fmt: skip
+        ctx.find(
+            "council.outcome",
+            call,
+            "an existing proposal",
+            pid,
+            "a proposal that was never opened was finalized",
+        )
         return
     if p.outcome != NONE:
-        ctx.find("council.outcome", call, "finalized once", f"again, after {OUTCOMES[p.outcome]}",
-                 f"proposal {pid} finalized twice")  # fmt: skip
+        ctx.find(
+            "council.outcome",
+            call,
+            "finalized once",
+            f"again, after {outcome_name(p.outcome)}",
+            f"proposal {pid} finalized twice",
+        )
     if call.timestamp < p.closes_at:
-        ctx.find("council.outcome", call, f"at or after {p.closes_at}", call.timestamp,
-                 f"proposal {pid} finalized before its voting closed")  # fmt: skip
+        ctx.find(
+            "council.outcome",
+            call,
+            f"at or after {p.closes_at}",
+            call.timestamp,
+            f"proposal {pid} finalized before its voting closed",
+        )
     tally = [int(v) for v in ev["tally"]]
     outcome, winner, turnout = decide(p, p.tally)
     if tally != p.tally:
-        ctx.find("council.tally", call, p.tally, tally,
-                 f"proposal {pid} finalized with a tally that is not the recount of its ballots")  # fmt: skip
+        ctx.find(
+            "council.tally",
+            call,
+            p.tally,
+            tally,
+            f"proposal {pid} finalized with a tally that is not the recount of its ballots",
+        )
     found = (int(ev["outcome"]), int(ev["winningOption"]), int(ev["turnout"]))
     if found != (outcome, winner, turnout):
         ctx.find(
             "council.outcome",
             call,
-            f"{OUTCOMES[outcome]} (winner {winner}, turnout {turnout})",
-            f"{OUTCOMES[found[0]] if found[0] < 4 else found[0]} (winner {found[1]}, "
-            f"turnout {found[2]})",
+            f"{outcome_name(outcome)} (winner {winner}, turnout {turnout})",
+            f"{outcome_name(found[0])} (winner {found[1]}, turnout {found[2]})",
             f"proposal {pid}'s outcome does not follow from its recounted ballots, quorum "
             f"{p.quorum_bps} bps of {p.roll_size} and threshold {p.threshold_bps} bps",
         )
-    elif tally != p.tally and decide(p, tally)[:2] != found[:2]:
-        pass  # already named by council.tally
     p.outcome, p.winning_option = found[0], found[1]
     p.final_tally = tally
     p.finalized_block, p.finalized_tx = call.block, call.tx
 
 
-def milestone_recorded(ctx: Ctx, call: Call, args: dict[str, Any] | None,
-                       ev: dict[str, Any]) -> None:  # fmt: skip
+def milestone_recorded(
+    ctx: Ctx, call: Call, args: dict[str, Any] | None, ev: dict[str, Any]
+) -> None:
     pid = int(ev["proposalId"])
     recorder = addr(ev["recorder"])
     ctx.actor_is(call, recorder, "MilestoneRecorded")
     p = ctx.state.proposals.get(pid)
     if p is None:
-        ctx.find("council.milestone", call, "an existing proposal", pid,
-                 "milestone for a proposal that was never opened")  # fmt: skip
+        ctx.find(
+            "council.milestone",
+            call,
+            "an existing proposal",
+            pid,
+            "milestone for a proposal that was never opened",
+        )
         return
     community = ctx.state.communities[p.community]
     if not community.has("COMMITTEE", recorder):
-        ctx.find("council.milestone", call, "a COMMITTEE member", recorder,
-                 f"milestone of proposal {pid} recorded outside the committee")  # fmt: skip
+        ctx.find(
+            "council.milestone",
+            call,
+            "a COMMITTEE member",
+            recorder,
+            f"milestone of proposal {pid} recorded outside the committee",
+        )
     if p.outcome != PASSED or decide(p, p.tally)[0] != PASSED:
-        ctx.find("council.milestone", call, "Passed", OUTCOMES[p.outcome],
-                 f"milestone recorded for proposal {pid}, which did not pass")  # fmt: skip
+        ctx.find(
+            "council.milestone",
+            call,
+            "Passed",
+            outcome_name(p.outcome),
+            f"milestone recorded for proposal {pid}, which did not pass",
+        )
     if p.execution == 2:
-        ctx.find("council.milestone", call, "execution not completed", "Completed",
-                 f"milestone recorded after proposal {pid}'s execution was completed")  # fmt: skip
+        ctx.find(
+            "council.milestone",
+            call,
+            "execution not completed",
+            "Completed",
+            f"milestone recorded after proposal {pid}'s execution was completed",
+        )
     index, status = int(ev["milestoneIndex"]), int(ev["status"])
     if index != p.milestones or bytes(ev["evidenceHash"]) == bytes(32):
-        ctx.find("council.milestone", call, f"milestone {p.milestones} with evidence",
-                 f"milestone {index}", f"proposal {pid}'s milestones out of order or unevidenced")  # fmt: skip
+        ctx.find(
+            "council.milestone",
+            call,
+            f"milestone {p.milestones} with evidence",
+            f"milestone {index}",
+            f"proposal {pid}'s milestones out of order or unevidenced",
+        )
     if args is not None and status != (2 if args.get("completed") else 1):
-        ctx.find("council.milestone", call, "the call's completion flag", status,
-                 "MilestoneRecorded status differs from its call")  # fmt: skip
+        ctx.find(
+            "council.milestone",
+            call,
+            "the call's completion flag",
+            status,
+            "MilestoneRecorded status differs from its call",
+        )
     p.milestones += 1
     p.execution = status
 
@@ -223,8 +308,9 @@ def milestone_recorded(ctx: Ctx, call: Call, args: dict[str, Any] | None,
 # ---------------------------------------------------------------------------------- ballots
 
 
-def _judge(ctx: Ctx, p: Proposal, voter: bytes, option: int, timestamp: int,
-           signature_status: int) -> int | None:  # fmt: skip
+def _judge(
+    ctx: Ctx, p: Proposal, voter: bytes, option: int, timestamp: int, signature_status: int
+) -> int | None:
     """The skip reason the rules give this ballot, or None if it counts."""
     if phase(p, timestamp) != OPEN:
         return 0
@@ -240,29 +326,18 @@ def _judge(ctx: Ctx, p: Proposal, voter: bytes, option: int, timestamp: int,
     return None
 
 
-def parse_batch(data: bytes) -> tuple[int, bytes] | None:
-    """(proposal id, the ballots' raw 128-byte records) of castBallots calldata, or None."""
-    if len(data) < 100:
-        return None
-    proposal_id = int.from_bytes(data[4:36], "big")
-    start = 4 + int.from_bytes(data[36:68], "big")
-    if start + 32 > len(data):
-        return None
-    count = int.from_bytes(data[start : start + 32], "big")
-    end = start + 32 + count * BALLOT_BYTES
-    if end > len(data):
-        return None
-    return proposal_id, data[start + 32 : end]
-
-
-def submit_batch(ctx: Ctx, call: Call) -> Any:
-    """Start verifying a castBallots call's signatures (in the pool when large)."""
+def submit_batch(ctx: Ctx, call: Call, *, pooled: bool = False) -> Any:
+    """Start verifying a castBallots call's signatures (in the pool when many)."""
     assert call.input is not None
     parsed = parse_batch(call.input)
     if parsed is None:
         return None
     proposal_id, raw = parsed
-    return proposal_id, raw, ctx.verifier.submit(ctx.council_domain, proposal_id, raw)
+    return (
+        proposal_id,
+        raw,
+        ctx.verifier.submit(ctx.council_domain, proposal_id, raw, pooled=pooled),
+    )
 
 
 def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
@@ -275,15 +350,25 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
     p = ctx.state.proposals.get(pid)
     logs = call.logs
     if p is None:
-        ctx.find("council.ballot_event", call, "an existing proposal", pid,
-                 "ballots relayed for a proposal that was never opened")  # fmt: skip
+        ctx.find(
+            "council.ballot_event",
+            call,
+            "an existing proposal",
+            pid,
+            "ballots relayed for a proposal that was never opened",
+        )
         return
     results = wait()
     count = len(raw) // BALLOT_BYTES
     strict = ctx.in_range(call.block)
     if len(logs) != count:
-        ctx.find("council.ballot_event", call, f"{count} ballot events", f"{len(logs)}",
-                 f"castBallots on proposal {pid}: one event per ballot expected")  # fmt: skip
+        ctx.find(
+            "council.ballot_event",
+            call,
+            f"{count} ballot events",
+            f"{len(logs)}",
+            f"castBallots on proposal {pid}: one event per ballot expected",
+        )
     pid_topic = pid.to_bytes(32, "big")
     ts = call.timestamp
     open_ = phase(p, ts) == OPEN
@@ -316,42 +401,72 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
             voted.add(voter)
             tally[option] += 1
             counted += 1
-        log = logs[i] if i < len(logs) else None
-        if log is None:
+        entry = logs[i] if i < len(logs) else None
+        if entry is None:
             continue
-        topic = log.topics[0] if log.topics else b""
-        if len(log.topics) != 3 or log.topics[1] != pid_topic or log.topics[2][12:] != voter:
+        topic = entry.topics[0] if entry.topics else b""
+        if len(entry.topics) != 3 or entry.topics[1] != pid_topic or entry.topics[2][12:] != voter:
             if strict:
-                ctx.find("council.ballot_event", call, f"an event for ballot {i} of {hex0x(voter)}",
-                         "an event for another ballot", f"castBallots on proposal {pid}: events out of order")  # fmt: skip
+                ctx.find(
+                    "council.ballot_event",
+                    call,
+                    f"an event for ballot {i} of {hex0x(voter)}",
+                    "an event for another ballot",
+                    f"castBallots on proposal {pid}: events out of order",
+                )
             continue
         if topic == BALLOT_CAST:
-            event_option = log.data[31]
+            event_option = entry.data[31]
             if event_option < len(event_tally):
                 event_tally[event_option] += 1
             if not strict:
                 continue
             if reason is not None:
-                ctx.find(RULE_FOR_SKIP[reason], call, f"skipped ({SKIP_REASONS[reason]})",
-                         "counted", f"proposal {pid}: ballot {i} of {hex0x(voter)} was counted "
-                         f"though the rules skip it as {SKIP_REASONS[reason]}")  # fmt: skip
+                ctx.find(
+                    RULE_FOR_SKIP[reason],
+                    call,
+                    f"skipped ({SKIP_REASONS[reason]})",
+                    "counted",
+                    f"proposal {pid}: ballot {i} of {hex0x(voter)} was counted "
+                    f"though the rules skip it as {SKIP_REASONS[reason]}",
+                )
             elif event_option != option:
-                ctx.find("council.ballot_event", call, option, event_option,
-                         f"proposal {pid}: ballot of {hex0x(voter)} counted for another option")  # fmt: skip
-            elif log.data[32:64] != result[:32]:
-                ctx.find("council.ballot_digest", call, result[:32], log.data[32:64],
-                         f"proposal {pid}: BallotCast of {hex0x(voter)} carries another digest")  # fmt: skip
+                ctx.find(
+                    "council.ballot_event",
+                    call,
+                    option,
+                    event_option,
+                    f"proposal {pid}: ballot of {hex0x(voter)} counted for another option",
+                )
+            elif entry.data[32:64] != result[:32]:
+                ctx.find(
+                    "council.ballot_digest",
+                    call,
+                    result[:32],
+                    entry.data[32:64],
+                    f"proposal {pid}: BallotCast of {hex0x(voter)} carries another digest",
+                )
         elif topic == BALLOT_SKIPPED:
             p.skipped += 1
-            event_reason = int.from_bytes(log.data[:32], "big")
+            event_reason = int.from_bytes(entry.data[:32], "big")
             if strict and event_reason != reason:
                 expected = "counted" if reason is None else SKIP_REASONS[reason]
                 found = SKIP_REASONS[event_reason] if event_reason < 6 else str(event_reason)
-                ctx.find("council.ballot_event", call, expected, f"skipped ({found})",
-                         f"proposal {pid}: ballot of {hex0x(voter)} judged differently by the contract")  # fmt: skip
+                ctx.find(
+                    "council.ballot_event",
+                    call,
+                    expected,
+                    f"skipped ({found})",
+                    f"proposal {pid}: ballot of {hex0x(voter)} judged differently by the contract",
+                )
         elif strict:
-            ctx.find("event.unexplained", call, "BallotCast or BallotSkipped", hex0x(topic),
-                     "castBallots emitted an unexpected event")  # fmt: skip
+            ctx.find(
+                "event.unexplained",
+                call,
+                "BallotCast or BallotSkipped",
+                hex0x(topic),
+                "castBallots emitted an unexpected event",
+            )
     p.relayed += counted
     ctx.state.bump("ballots_checked", count)
 
@@ -367,9 +482,14 @@ def cast_vote(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
     voter = call.actor
     reason = _judge(ctx, p, voter, option, call.timestamp, 0)
     if reason is not None:
-        ctx.find(RULE_FOR_SKIP[reason], call, f"refused ({SKIP_REASONS[reason]})", "counted",
-                 f"proposal {pid}: direct vote of {hex0x(voter)} counted though the rules "
-                 f"refuse it as {SKIP_REASONS[reason]}")  # fmt: skip
+        ctx.find(
+            RULE_FOR_SKIP[reason],
+            call,
+            f"refused ({SKIP_REASONS[reason]})",
+            "counted",
+            f"proposal {pid}: direct vote of {hex0x(voter)} counted though the rules "
+            f"refuse it as {SKIP_REASONS[reason]}",
+        )
     else:
         p.voted.add(voter)
         p.tally[option] += 1
@@ -383,11 +503,21 @@ def cast_vote(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
         and casts[0].data[31] == option
     )
     if not ok:
-        ctx.find("council.ballot_event", call, f"one BallotCast of {hex0x(voter)} for {option}",
-                 f"{len(casts)} BallotCast events", f"castVote on proposal {pid}")  # fmt: skip
+        ctx.find(
+            "council.ballot_event",
+            call,
+            f"one BallotCast of {hex0x(voter)} for {option}",
+            f"{len(casts)} BallotCast events",
+            f"castVote on proposal {pid}",
+        )
     elif casts[0].data[32:64] != digest:
-        ctx.find("council.ballot_digest", call, digest, casts[0].data[32:64],
-                 f"proposal {pid}: BallotCast of {hex0x(voter)} carries another digest")  # fmt: skip
+        ctx.find(
+            "council.ballot_digest",
+            call,
+            digest,
+            casts[0].data[32:64],
+            f"proposal {pid}: BallotCast of {hex0x(voter)} carries another digest",
+        )
     for log in casts[:1]:
         if log.data[31] < len(p.event_tally):
             p.event_tally[log.data[31]] += 1
@@ -397,15 +527,25 @@ def cast_vote(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
 def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
     """A ballot event whose call could not be decoded: judged on everything but the signature."""
     if not log.topics or log.topics[0] not in (BALLOT_CAST, BALLOT_SKIPPED) or len(log.topics) != 3:
-        ctx.find("event.unexplained", call, "a ballot event", "another event",
-                 "an undecodable ballot call emitted an unexpected event")  # fmt: skip
+        ctx.find(
+            "event.unexplained",
+            call,
+            "a ballot event",
+            "another event",
+            "an undecodable ballot call emitted an unexpected event",
+        )
         return
     pid = int.from_bytes(log.topics[1], "big")
     voter = log.topics[2][12:]
     p = ctx.state.proposals.get(pid)
     if p is None:
-        ctx.find("council.ballot_event", call, "an existing proposal", pid,
-                 "ballot event for a proposal that was never opened")  # fmt: skip
+        ctx.find(
+            "council.ballot_event",
+            call,
+            "an existing proposal",
+            pid,
+            "ballot event for a proposal that was never opened",
+        )
         return
     if log.topics[0] == BALLOT_SKIPPED:
         p.skipped += 1
@@ -413,8 +553,13 @@ def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
     option = log.data[31]
     reason = _judge(ctx, p, voter, option, call.timestamp, 0)
     if reason is not None:
-        ctx.find(RULE_FOR_SKIP[reason], call, f"skipped ({SKIP_REASONS[reason]})", "counted",
-                 f"proposal {pid}: ballot of {hex0x(voter)} counted though the rules skip it")  # fmt: skip
+        ctx.find(
+            RULE_FOR_SKIP[reason],
+            call,
+            f"skipped ({SKIP_REASONS[reason]})",
+            "counted",
+            f"proposal {pid}: ballot of {hex0x(voter)} counted though the rules skip it",
+        )
     else:
         p.voted.add(voter)
         p.tally[option] += 1
@@ -422,7 +567,16 @@ def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
         p.event_tally[option] += 1
     digest = ballot_digest(ctx.council_domain, pid, voter, option)
     if log.data[32:64] != digest:
-        ctx.find("council.ballot_digest", call, digest, log.data[32:64],
-                 f"proposal {pid}: BallotCast of {hex0x(voter)} carries another digest")  # fmt: skip
-    ctx.warn("council", call, f"ballot of {hex0x(voter)} on proposal {pid}: signature not "
-             "re-verified (its call could not be decoded)")  # fmt: skip
+        ctx.find(
+            "council.ballot_digest",
+            call,
+            digest,
+            log.data[32:64],
+            f"proposal {pid}: BallotCast of {hex0x(voter)} carries another digest",
+        )
+    ctx.warn(
+        "council",
+        call,
+        f"ballot of {hex0x(voter)} on proposal {pid}: signature not "
+        "re-verified (its call could not be decoded)",
+    )

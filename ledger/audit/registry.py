@@ -13,8 +13,8 @@ from typing import Any
 
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, addr
-from ledger.audit.state import ROLES, Community, Member
 from ledger.audit.ethcodec import keccak
+from ledger.audit.state import ROLES, Community, Member
 
 ROLE_NAMES = {keccak(name.encode()): name for name in ROLES}
 
@@ -54,8 +54,9 @@ def _registrar(ctx: Ctx, call: Call, community: Community, what: str) -> None:
         )
 
 
-def handle(ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, name: str,
-           ev: dict[str, Any]) -> None:  # fmt: skip
+def handle(
+    ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, name: str, ev: dict[str, Any]
+) -> None:
     state = ctx.state
     cid = int(ev.get("communityId", 0))
     if name == "CommunityCreated":
@@ -79,8 +80,13 @@ def handle(ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, na
         _admin(ctx, call, community, "admin handed over")
         previous = addr(ev["previousAdmin"])
         if previous != community.admin:
-            ctx.find("registry.permission", call, community.admin, previous,
-                     "AdminTransferred names another previous admin")  # fmt: skip
+            ctx.find(
+                "registry.permission",
+                call,
+                community.admin,
+                previous,
+                "AdminTransferred names another previous admin",
+            )
         community.admin = addr(ev["newAdmin"])
     elif name in ("RoleGranted", "RoleRevoked"):
         account = addr(ev["account"])
@@ -88,44 +94,80 @@ def handle(ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, na
         _admin(ctx, call, community, "role changed")
         role = ROLE_NAMES.get(bytes(ev["role"]))
         if role is None:
-            ctx.find("registry.permission", call, "COMMITTEE, REGISTRAR or COORDINATOR",
-                     bytes(ev["role"]), "a role outside the three known ones changed")  # fmt: skip
+            ctx.find(
+                "registry.permission",
+                call,
+                "COMMITTEE, REGISTRAR or COORDINATOR",
+                bytes(ev["role"]),
+                "a role outside the three known ones changed",
+            )
             return
         members = community.roles[role]
         if name == "RoleGranted":
             if account in members:
-                ctx.find("registry.permission", call, "not yet granted", "already granted",
-                         f"{role} granted twice to one account")  # fmt: skip
+                ctx.find(
+                    "registry.permission",
+                    call,
+                    "not yet granted",
+                    "already granted",
+                    f"{role} granted twice to one account",
+                )
             members.add(account)
         else:
             if account not in members:
-                ctx.find("registry.permission", call, "granted", "not granted",
-                         f"{role} revoked from an account that did not hold it")  # fmt: skip
+                ctx.find(
+                    "registry.permission",
+                    call,
+                    "granted",
+                    "not granted",
+                    f"{role} revoked from an account that did not hold it",
+                )
             members.discard(account)
     elif name == "RollUpdated":
         _registrar(ctx, call, community, "roll changed")
         version = int(ev["version"])
-        added = [addr(a) for a in ev["added"]]
-        removed = [addr(a) for a in ev["removed"]]
-        if fn == "updateRoll" and args is not None:
-            if [addr(a) for a in args["added"]] != added or [
-                addr(a) for a in args["removed"]
-            ] != removed:
-                ctx.find("registry.roll", call, "the call's added/removed lists",
-                         "other lists", "RollUpdated differs from the updateRoll call")  # fmt: skip
+        added = _addresses(ev["added"])
+        removed = _addresses(ev["removed"])
+        if (
+            fn == "updateRoll"
+            and args is not None
+            and (_addresses(args["added"]) != added or _addresses(args["removed"]) != removed)
+        ):
+            ctx.find(
+                "registry.roll",
+                call,
+                "the call's added/removed lists",
+                "other lists",
+                "RollUpdated differs from the updateRoll call",
+            )
         if version != community.roll_version + 1:
-            ctx.find("registry.roll", call, community.roll_version + 1, version,
-                     "roll changes must go into the version after the published one")  # fmt: skip
+            ctx.find(
+                "registry.roll",
+                call,
+                community.roll_version + 1,
+                version,
+                "roll changes must go into the version after the published one",
+            )
         stage(ctx, call, community, version, added, removed)
     elif name == "RollPublished":
         _registrar(ctx, call, community, "roll published")
         version, size = int(ev["version"]), int(ev["size"])
         if version != community.roll_version + 1:
-            ctx.find("registry.roll", call, community.roll_version + 1, version,
-                     "a publication must put the next version in force")  # fmt: skip
+            ctx.find(
+                "registry.roll",
+                call,
+                community.roll_version + 1,
+                version,
+                "a publication must put the next version in force",
+            )
         if size != community.pending_size:
-            ctx.find("registry.roll", call, community.pending_size, size,
-                     f"roll version {version} published with a size its changes do not imply")  # fmt: skip
+            ctx.find(
+                "registry.roll",
+                call,
+                community.pending_size,
+                size,
+                f"roll version {version} published with a size its changes do not imply",
+            )
         community.roll_version = version
         community.roll_size = community.pending_size
         community.published_at[version] = call.timestamp
@@ -133,28 +175,54 @@ def handle(ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, na
         ctx.find("event.unexplained", call, "a Registry event", name, "unexpected Registry event")
 
 
-def stage(ctx: Ctx, call: Call, community: Community, version: int, added: list[bytes],
-          removed: list[bytes]) -> None:  # fmt: skip
+def _addresses(values: list[Any]) -> list[bytes]:
+    if not values or type(values[0]) is bytes:
+        return values  # decoded by hand (abi.address_arrays): 20-byte values throughout
+    return [addr(v) for v in values]
+
+
+def stage(
+    ctx: Ctx,
+    call: Call,
+    community: Community,
+    version: int,
+    added: list[bytes],
+    removed: list[bytes],
+) -> None:
     members = community.members
+    next_index = community.next_index
     for account in added:
         member = members.get(account)
         if member is None:
-            members[account] = Member(community.next_index, [[version, 0]])
-            community.next_index += 1
-        elif member.active():
-            ctx.find("registry.roll", call, "not on the staged roll", "already on it",
-                     f"{account.hex()} added to the roll twice")  # fmt: skip
+            members[account] = Member(next_index, [[version, 0]])
+            next_index += 1
+            community.pending_size += 1
+            continue
+        if member.active():
+            ctx.find(
+                "registry.roll",
+                call,
+                "not on the staged roll",
+                "already on it",
+                f"{account.hex()} added to the roll twice",
+            )
             continue
         elif member.intervals and member.intervals[-1][1] == version:
             member.intervals[-1][1] = 0  # left earlier in this same pending version: undone
         else:
             member.intervals.append([version, 0])
         community.pending_size += 1
+    community.next_index = next_index
     for account in removed:
         member = members.get(account)
         if member is None or not member.active():
-            ctx.find("registry.roll", call, "on the staged roll", "not on it",
-                     f"{account.hex()} removed from the roll without being on it")  # fmt: skip
+            ctx.find(
+                "registry.roll",
+                call,
+                "on the staged roll",
+                "not on it",
+                f"{account.hex()} removed from the roll without being on it",
+            )
             continue
         if member.intervals[-1][0] == version:
             member.intervals.pop()  # joined earlier in this same pending version: undone

@@ -29,9 +29,19 @@ from ledger.errors import LedgerError
 
 ALGORITHM: Final = "Ed25519"
 TRAIL_COLUMNS: Final = (
-    "block", "tx", "step", "community", "proposal", "request", "amount", "currency",
-    "from", "to", "party", "reference",
-)  # fmt: skip
+    "block",
+    "tx",
+    "step",
+    "community",
+    "proposal",
+    "request",
+    "amount",
+    "currency",
+    "from",
+    "to",
+    "party",
+    "reference",
+)
 
 
 class ReportError(LedgerError):
@@ -138,7 +148,9 @@ def verify(document: dict[str, Any], trusted: Ed25519PublicKey | None = None) ->
     if not isinstance(signature, dict):
         return Verification(False, None, "the report is not signed")
     if signature.get("algorithm") != ALGORITHM:
-        return Verification(False, None, f"unknown signature algorithm {signature.get('algorithm')!r}")
+        return Verification(
+            False, None, f"unknown signature algorithm {signature.get('algorithm')!r}"
+        )
     try:
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(signature["public_key"]))
         value = base64.b64decode(signature["value"])
@@ -148,11 +160,15 @@ def verify(document: dict[str, Any], trusted: Ed25519PublicKey | None = None) ->
     if signature.get("key_id") not in (None, kid):
         return Verification(False, kid, "the key id does not belong to the public key")
     if trusted is not None and key_id(trusted) != kid:
-        return Verification(False, kid, f"signed by {kid}, not by the trusted key {key_id(trusted)}")
+        return Verification(
+            False, kid, f"signed by {kid}, not by the trusted key {key_id(trusted)}"
+        )
     try:
         public.verify(value, canonical(report))
     except InvalidSignature:
-        return Verification(False, kid, "the signature does not match the report (edited after signing?)")
+        return Verification(
+            False, kid, "the signature does not match the report (edited after signing?)"
+        )
     return Verification(True, kid, f"signature valid, by {kid}")
 
 
@@ -169,7 +185,9 @@ def read_document(path: Path) -> dict[str, Any]:
 
 def fund_trail_csv(report: dict[str, Any]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=TRAIL_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(
+        out, fieldnames=TRAIL_COLUMNS, extrasaction="ignore", lineterminator="\n"
+    )
     writer.writeheader()
     for row in report.get("fund_trail", []):
         writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in TRAIL_COLUMNS})
@@ -191,7 +209,7 @@ def markdown(document: dict[str, Any]) -> str:
         "",
         f"**{_status_line(report)}**",
         "",
-        f"- chain {chain['chain_id']}, blocks {chain['from_block']}–{chain['to_block']} "
+        f"- chain {chain['chain_id']}, blocks {chain['from_block']}-{chain['to_block']} "
         f"(block hash `{chain['block_hash']}`, state root `{chain['state_root']}`)",
         f"- deployment record {report['deployment']['record_hash']}",
         f"- {summary['blocks']} blocks, {summary['transactions']} transactions "
@@ -205,7 +223,9 @@ def markdown(document: dict[str, Any]) -> str:
     ]
     signature = document.get("signature")
     lines.append(
-        f"- signed by `{signature['key_id']}` ({signature['algorithm']})" if signature else "- unsigned"
+        f"- signed by `{signature['key_id']}` ({signature['algorithm']})"
+        if signature
+        else "- unsigned"
     )
     lines += ["", "## Findings", ""]
     if report["findings"]:
@@ -216,11 +236,26 @@ def markdown(document: dict[str, Any]) -> str:
     else:
         lines.append("None.")
     if report["warnings"]:
-        lines += ["", "## Warnings (not checked)", "", "| topic | block | tx | detail |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "## Warnings (not checked)",
+            "",
+            "| topic | block | tx | detail |",
+            "|---|---|---|---|",
+        ]
         for w in report["warnings"][:200]:
-            lines.append("| " + " | ".join(_md(c) for c in (w["topic"], w["block"], w["tx"], w["detail"])) + " |")
-    lines += ["", "## Proposals", "", "| id | community | roll | recount | on-chain | outcome (recount / on-chain) | ballots |",
-              "|---|---|---|---|---|---|---|"]  # fmt: skip
+            lines.append(
+                "| "
+                + " | ".join(_md(c) for c in (w["topic"], w["block"], w["tx"], w["detail"]))
+                + " |"
+            )
+    lines += [
+        "",
+        "## Proposals",
+        "",
+        "| id | community | roll | recount | on-chain | outcome (recount / on-chain) | ballots |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for p in report["proposals"]:
         lines.append(
             f"| {p['id']} | {p['community']} | v{p['roll_version']} ({p['roll_size']}) | "
@@ -228,25 +263,43 @@ def markdown(document: dict[str, Any]) -> str:
             f"{p['onchain_outcome']} | {p['ballots']['relayed']} relayed, {p['ballots']['direct']} "
             f"direct, {p['ballots']['skipped']} skipped |"
         )
-    lines += ["", "## Funds", "", "| community | currency | income | available | reserved | paid | threshold |",
-              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "## Funds",
+        "",
+        "| community | currency | income | available | reserved | paid | threshold |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for f in report["funds"]:
         lines.append(
             f"| {f['community']} | {f['currency']} | {f['total_income']} | {f['available']} | "
             f"{f['reserved']} | {f['total_paid']} | {f['threshold']} |"
         )
-    lines += ["", "## Time bank", "", "| community | accounts | records | reversals | sum | limits |",
-              "|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "## Time bank",
+        "",
+        "| community | accounts | records | reversals | sum | limits |",
+        "|---|---|---|---|---|---|",
+    ]
     for b in report["timebank"]:
         lines.append(
-            f"| {b['community']} | {b['accounts']} | {b['records']} | {b['reversals']} | {b['sum']} | "
-            f"{b['floor']}..{b['ceiling']} |"
+            f"| {b['community']} | {b['accounts']} | {b['records']} | {b['reversals']} | "
+            f"{b['sum']} | {b['floor']}..{b['ceiling']} |"
         )
-    lines += ["", "## Deployed code", "", f"Compiler {report['bytecode']['compiler']}.", "",
-              "| contract | address | code | creation | detail |", "|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "## Deployed code",
+        "",
+        f"Compiler {report['bytecode']['compiler']}.",
+        "",
+        "| contract | address | code | creation | detail |",
+        "|---|---|---|---|---|",
+    ]
     for c in report["bytecode"]["contracts"]:
         lines.append(
-            f"| {c['contract']} | `{c['address']}` | {'matches' if c['code_matches'] else 'DIFFERS'} | "
+            f"| {c['contract']} | `{c['address']}` | "
+            f"{'matches' if c['code_matches'] else 'DIFFERS'} | "
             f"{'ok' if c.get('creation_ok') else 'NOT OK'} | {_md(c['detail'])} |"
         )
     lines += ["", "## Rules checked", ""]
@@ -278,50 +331,94 @@ def render_html(document: dict[str, Any]) -> str:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<title>Commons Ledger audit report</title>",
         "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem}"
-        "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .5rem;"
-        "text-align:left;font-size:.9rem}.ok{color:#175e17}.bad{color:#a11}</style></head><body>",
+        "table{border-collapse:collapse;margin:1rem 0}"
+        "td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;font-size:.9rem}"
+        ".ok{color:#175e17}.bad{color:#a11}</style></head><body>",
         "<h1>Commons Ledger audit report</h1>",
         f"<p class='{'ok' if report['ok'] else 'bad'}'><strong>{e(status)}</strong></p>",
         "<ul>",
-        f"<li>chain {chain['chain_id']}, blocks {chain['from_block']}–{chain['to_block']}, "
+        f"<li>chain {chain['chain_id']}, blocks {chain['from_block']}-{chain['to_block']}, "
         f"block hash <code>{e(chain['block_hash'])}</code></li>",
         f"<li>{summary['ballots_checked']} ballots judged, {summary['signatures_verified']} "
         f"signatures verified; {summary['proofs_checked']} storage words proven</li>",
-        f"<li>{'signed by <code>' + e(signature['key_id']) + '</code>' if signature else 'unsigned'}</li>",
+        "<li>"
+        + (f"signed by <code>{e(signature['key_id'])}</code>" if signature else "unsigned")
+        + "</li>",
         "</ul><h2>Findings</h2>",
         table(
             ["rule", "block", "tx", "expected", "found", "detail"],
-            [[f["rule"], f["block"], f["tx"], f["expected"], f["found"], f["detail"]] for f in report["findings"]],
+            [
+                [f["rule"], f["block"], f["tx"], f["expected"], f["found"], f["detail"]]
+                for f in report["findings"]
+            ],
         )
         if report["findings"]
         else "<p>None.</p>",
         "<h2>Proposals</h2>",
         table(
-            ["id", "community", "recount tally", "on-chain tally", "recount outcome", "on-chain outcome"],
-            [[p["id"], p["community"], p["recount_tally"], p["onchain_tally"], p["recount_outcome"],
-              p["onchain_outcome"]] for p in report["proposals"]],
+            [
+                "id",
+                "community",
+                "recount tally",
+                "on-chain tally",
+                "recount outcome",
+                "on-chain outcome",
+            ],
+            [
+                [
+                    p["id"],
+                    p["community"],
+                    p["recount_tally"],
+                    p["onchain_tally"],
+                    p["recount_outcome"],
+                    p["onchain_outcome"],
+                ]
+                for p in report["proposals"]
+            ],
         ),
         "<h2>Funds</h2>",
         table(
             ["community", "currency", "income", "available", "reserved", "paid"],
-            [[f["community"], f["currency"], f["total_income"], f["available"], f["reserved"],
-              f["total_paid"]] for f in report["funds"]],
+            [
+                [
+                    f["community"],
+                    f["currency"],
+                    f["total_income"],
+                    f["available"],
+                    f["reserved"],
+                    f["total_paid"],
+                ]
+                for f in report["funds"]
+            ],
         ),
         "<h2>Time bank</h2>",
         table(
             ["community", "accounts", "records", "reversals", "sum"],
-            [[b["community"], b["accounts"], b["records"], b["reversals"], b["sum"]] for b in report["timebank"]],
+            [
+                [b["community"], b["accounts"], b["records"], b["reversals"], b["sum"]]
+                for b in report["timebank"]
+            ],
         ),
         "<h2>Deployed code</h2>",
         table(
             ["contract", "address", "code", "creation", "detail"],
-            [[c["contract"], c["address"], "matches" if c["code_matches"] else "DIFFERS",
-              "ok" if c.get("creation_ok") else "NOT OK", c["detail"]] for c in report["bytecode"]["contracts"]],
+            [
+                [
+                    c["contract"],
+                    c["address"],
+                    "matches" if c["code_matches"] else "DIFFERS",
+                    "ok" if c.get("creation_ok") else "NOT OK",
+                    c["detail"],
+                ]
+                for c in report["bytecode"]["contracts"]
+            ],
         ),
         "<h2>Fund trail</h2>",
-        table(list(TRAIL_COLUMNS), [[r.get(k) for k in TRAIL_COLUMNS] for r in report["fund_trail"]]),
+        table(
+            list(TRAIL_COLUMNS), [[r.get(k) for k in TRAIL_COLUMNS] for r in report["fund_trail"]]
+        ),
         "</body></html>",
-    ]  # fmt: skip
+    ]
     return "".join(parts)
 
 
@@ -341,7 +438,12 @@ def render(document: dict[str, Any], fmt: str) -> tuple[str, str]:
 def write_all(document: dict[str, Any], directory: Path) -> dict[str, Path]:
     """report.json (the signed document), report.md, report.html, fund-trail.csv."""
     directory.mkdir(parents=True, exist_ok=True)
-    names = {"json": "report.json", "md": "report.md", "html": "report.html", "csv": "fund-trail.csv"}
+    names = {
+        "json": "report.json",
+        "md": "report.md",
+        "html": "report.html",
+        "csv": "fund-trail.csv",
+    }
     written = {}
     for fmt, name in names.items():
         content, _ = render(document, fmt)
@@ -359,13 +461,27 @@ def comparable(report: dict[str, Any]) -> dict[str, Any]:
         "findings": sorted(
             (f["rule"], f["block"] or 0, f["tx"] or "", f["detail"]) for f in report["findings"]
         ),
-        "chain": {k: report["chain"][k] for k in ("chain_id", "from_block", "to_block", "block_hash", "state_root")},
+        "chain": {
+            k: report["chain"][k]
+            for k in ("chain_id", "from_block", "to_block", "block_hash", "state_root")
+        },
         "deployment": report["deployment"]["contracts"],
-        "proposals": [(p["id"], p["recount_tally"], p["onchain_tally"], p["onchain_outcome"]) for p in report["proposals"]],
-        "funds": [(f["community"], f["total_income"], f["available"], f["reserved"], f["total_paid"]) for f in report["funds"]],
+        "proposals": [
+            (p["id"], p["recount_tally"], p["onchain_tally"], p["onchain_outcome"])
+            for p in report["proposals"]
+        ],
+        "funds": [
+            (f["community"], f["total_income"], f["available"], f["reserved"], f["total_paid"])
+            for f in report["funds"]
+        ],
         "grants": [(g["proposal"], g["amount"], g["paid"], g["state"]) for g in report["grants"]],
         "payouts": [(p["id"], p["amount"], p["status"]) for p in report["payouts"]],
-        "timebank": [(b["community"], b["accounts"], b["records"], b["sum"]) for b in report["timebank"]],
-        "bytecode": [(c["contract"], c["address"], c["code_matches"]) for c in report["bytecode"]["contracts"]],
+        "timebank": [
+            (b["community"], b["accounts"], b["records"], b["sum"]) for b in report["timebank"]
+        ],
+        "bytecode": [
+            (c["contract"], c["address"], c["code_matches"])
+            for c in report["bytecode"]["contracts"]
+        ],
         "fund_trail": report["fund_trail"],
-    }  # fmt: skip
+    }

@@ -35,6 +35,21 @@ def ballot_digest(domain: bytes, proposal_id: int, voter: bytes, option: int) ->
     return keccak(b"\x19\x01" + domain + struct)
 
 
+def parse_batch(data: bytes) -> tuple[int, bytes] | None:
+    """(proposal id, the ballots' raw 128-byte records) of castBallots calldata, or None."""
+    if len(data) < 100:
+        return None
+    proposal_id = int.from_bytes(data[4:36], "big")
+    start = 4 + int.from_bytes(data[36:68], "big")
+    if start + 32 > len(data):
+        return None
+    count = int.from_bytes(data[start : start + 32], "big")
+    end = start + 32 + count * BALLOT_BYTES
+    if end > len(data):
+        return None
+    return proposal_id, data[start + 32 : end]
+
+
 def verify_ballots(domain: bytes, proposal_id: int, raw: bytes) -> bytes:
     """For each 128-byte ballot in `raw`: digest, status (OK, BAD_SIGNATURE, MALLEABLE) and the
     recovered signer (zeros if none), packed."""
@@ -66,11 +81,16 @@ class BallotVerifier:
         self._pool: ProcessPoolExecutor | None = None
         self.verified = 0
 
-    def submit(self, domain: bytes, proposal_id: int, raw: bytes) -> Callable[[], bytes]:
-        """Start verifying; returns a function that waits for and returns the packed results."""
+    def submit(
+        self, domain: bytes, proposal_id: int, raw: bytes, *, pooled: bool = False
+    ) -> Callable[[], bytes]:
+        """Start verifying; returns a function that waits for and returns the packed results.
+
+        `pooled`: send it to the worker processes even if this batch alone is small (the caller
+        knows many more are coming)."""
         count = len(raw) // BALLOT_BYTES
         self.verified += count
-        if count < POOL_THRESHOLD or self.workers < 2:
+        if (count < POOL_THRESHOLD and not pooled) or self.workers < 2:
             result = verify_ballots(domain, proposal_id, raw)
             return lambda: result
         pool = self._ensure_pool()
@@ -80,6 +100,13 @@ class BallotVerifier:
             for i in range(0, len(raw), step)
         ]
         return lambda: b"".join(f.result() for f in futures)
+
+    def count(self, ballots: int) -> None:
+        """Ballots verified elsewhere (in a chunk worker), for the tally of signatures checked."""
+        self.verified += ballots
+
+    def pool(self) -> ProcessPoolExecutor:
+        return self._ensure_pool()
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:

@@ -26,7 +26,7 @@ ROLES: Final = ("COMMITTEE", "REGISTRAR", "COORDINATOR")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
-@dataclass
+@dataclass(slots=True)
 class Member:
     """A resident's stable roll index and membership intervals [join, leave) (leave 0: open)."""
 
@@ -239,17 +239,44 @@ def _encode(value: Any) -> Any:
     if isinstance(value, tuple):
         return {"$t": [_encode(v) for v in value]}
     if isinstance(value, set):
+        width = _same_width(value)
+        if width is not None:  # e.g. who voted: one hex string, not a dict per address
+            return {"$S": width, "h": b"".join(value).hex()}
         return {"$s": [_encode(v) for v in value]}
     if isinstance(value, dict):
         if all(isinstance(k, str) and not k.startswith("$") for k in value):
             return {k: _encode(v) for k, v in value.items()}
+        width = _same_width(value)
+        if width is not None:
+            return {
+                "$D": width,
+                "k": b"".join(value).hex(),
+                "v": [_encode(v) for v in value.values()],
+            }
         return {"$d": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    if isinstance(value, Member):
+        return {"$M": [value.index, value.intervals]}
     if dataclasses.is_dataclass(value) and type(value).__name__ in _CLASSES:
         return {
             "$c": type(value).__name__,
             "f": {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
         }
     raise TypeError(f"cannot checkpoint a {type(value).__name__}")
+
+
+def _same_width(items: Any) -> int | None:
+    """The common length if every item is bytes of one length (and there is at least one)."""
+    width = None
+    for item in items:
+        if not isinstance(item, bytes) or (width is not None and len(item) != width):
+            return None
+        width = len(item)
+    return width or None
+
+
+def _chunks(hex_text: str, width: int) -> list[bytes]:
+    raw = bytes.fromhex(hex_text)
+    return [raw[i : i + width] for i in range(0, len(raw), width)]
 
 
 def _hashable(value: Any) -> Any:
@@ -265,6 +292,13 @@ def _decode(value: Any) -> Any:
         return bytes.fromhex(value["$b"])
     if "$t" in value:
         return tuple(_decode(v) for v in value["$t"])
+    if "$S" in value:
+        return set(_chunks(value["h"], value["$S"]))
+    if "$D" in value:
+        keys = _chunks(value["k"], value["$D"])
+        return {k: _decode(v) for k, v in zip(keys, value["v"], strict=True)}
+    if "$M" in value:
+        return Member(int(value["$M"][0]), [list(i) for i in value["$M"][1]])
     if "$s" in value:
         return {_hashable(_decode(v)) for v in value["$s"]}
     if "$d" in value:

@@ -14,9 +14,10 @@ from typing import Any, Final
 
 from eth_abi.abi import encode as abi_encode
 
-from ledger.audit.chain import Call, Log, hex0x
+from ledger.audit.chain import Call, hex0x
 from ledger.audit.context import Ctx, addr
 from ledger.audit.ethcodec import keccak, recover_compact
+from ledger.audit.fetch import Log
 from ledger.audit.state import INT64_MAX, INT64_MIN, Service, TimeBankBook
 
 SERVICE_TYPEHASH: Final = keccak(
@@ -59,8 +60,15 @@ def _digest(ctx: Ctx, struct_hash: bytes) -> bytes:
     return keccak(b"\x19\x01" + ctx.timebank_domain + struct_hash)
 
 
-def _side(ctx: Ctx, cid: int, party: bytes, other: bytes, digest: bytes, sig: tuple[Any, Any],
-          require_resident: bool) -> str | None:  # fmt: skip
+def _side(
+    ctx: Ctx,
+    cid: int,
+    party: bytes,
+    other: bytes,
+    digest: bytes,
+    sig: tuple[Any, Any],
+    require_resident: bool,
+) -> str | None:
     signer, low_s = recover_compact(digest, bytes(sig[0]), bytes(sig[1]))
     signer = signer if low_s and signer is not None else COMMUNITY
     community = ctx.state.communities.get(cid)
@@ -127,8 +135,13 @@ def record_services(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None
     logs = [log for log in call.logs if log.topics[:1] in ([SERVICE_RECORDED], [SERVICE_SKIPPED])]
     others = len(call.logs) - len(logs)
     if others or len(logs) != len(items):
-        ctx.find("timebank.record_event", call, f"{len(items)} record events",
-                 f"{len(logs)} (+{others} others)", f"{fn} in community {cid}")  # fmt: skip
+        ctx.find(
+            "timebank.record_event",
+            call,
+            f"{len(items)} record events",
+            f"{len(logs)} (+{others} others)",
+            f"{fn} in community {cid}",
+        )
     for i, item in enumerate(items):
         error, rid = _judge(ctx, cid, item)
         log = logs[i] if i < len(logs) else None
@@ -144,21 +157,40 @@ def record_services(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None
                 and int.from_bytes(log.data[96:128], "big") == nonce
             )
             if not same:
-                ctx.find("timebank.record_event", call, f"record {i} as submitted", "other fields",
-                         f"ServiceRecorded differs from record {i} of the {fn} call")  # fmt: skip
+                ctx.find(
+                    "timebank.record_event",
+                    call,
+                    f"record {i} as submitted",
+                    "other fields",
+                    f"ServiceRecorded differs from record {i} of the {fn} call",
+                )
             if error is not None:
-                ctx.find(RULE_FOR_ERROR.get(error, "timebank.record_event"), call,
-                         f"skipped ({error})", "recorded",
-                         f"service {hex0x(rid)} recorded though the rules refuse it as {error}")  # fmt: skip
+                ctx.find(
+                    RULE_FOR_ERROR.get(error, "timebank.record_event"),
+                    call,
+                    f"skipped ({error})",
+                    "recorded",
+                    f"service {hex0x(rid)} recorded though the rules refuse it as {error}",
+                )
         else:
             reason = log.data[64 + 32 : 64 + 32 + 4] if len(log.data) >= 100 else b""
             named = ctx.error_names.get(bytes(reason), hex0x(bytes(reason)))
             if error is None:
-                ctx.find("timebank.record_event", call, "recorded", f"skipped ({named})",
-                         f"service {hex0x(rid)} skipped though the rules accept it")  # fmt: skip
+                ctx.find(
+                    "timebank.record_event",
+                    call,
+                    "recorded",
+                    f"skipped ({named})",
+                    f"service {hex0x(rid)} skipped though the rules accept it",
+                )
             elif named != error:
-                ctx.find("timebank.record_event", call, f"skipped ({error})",
-                         f"skipped ({named})", f"service {hex0x(rid)} skipped for another reason")  # fmt: skip
+                ctx.find(
+                    "timebank.record_event",
+                    call,
+                    f"skipped ({error})",
+                    f"skipped ({named})",
+                    f"service {hex0x(rid)} skipped for another reason",
+                )
     ctx.state.bump("service_records_checked", len(items))
 
 
@@ -173,38 +205,63 @@ def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
     book = ctx.state.timebank(cid)
     events = [log for log in call.logs if log.topics[:1] != []]
     if len(events) != 1:
-        ctx.find("timebank.reversal", call, "one ServiceReversed", len(events),
-                 "reverseService emitted other events than one reversal")  # fmt: skip
+        ctx.find(
+            "timebank.reversal",
+            call,
+            "one ServiceReversed",
+            len(events),
+            "reverseService emitted other events than one reversal",
+        )
     error = _side(ctx, cid, provider, recipient, digest, args["providerSig"], False) or _side(
         ctx, cid, recipient, provider, digest, args["recipientSig"], False
     )
     if error:
-        ctx.find("timebank.signature", call, "both sides' signatures", error,
-                 f"reversal of {hex0x(rid)} without both sides' consent")  # fmt: skip
+        ctx.find(
+            "timebank.signature",
+            call,
+            "both sides' signatures",
+            error,
+            f"reversal of {hex0x(rid)} without both sides' consent",
+        )
     service = book.services.get(rid)
     if service is None:
         recorded_id = book.by_nonce.get((provider, int(original[5])))
-        ctx.find("timebank.reversal", call,
-                 hex0x(recorded_id) if recorded_id else "a recorded service", hex0x(rid),
-                 f"reversal of a service that was never recorded with these fields "
-                 f"(provider {hex0x(provider)}, nonce {int(original[5])})")  # fmt: skip
+        ctx.find(
+            "timebank.reversal",
+            call,
+            hex0x(recorded_id) if recorded_id else "a recorded service",
+            hex0x(rid),
+            f"reversal of a service that was never recorded with these fields "
+            f"(provider {hex0x(provider)}, nonce {int(original[5])})",
+        )
     elif service.reversed:
-        ctx.find("timebank.reversal", call, "reversed at most once", "reversed again",
-                 f"service {hex0x(rid)} reversed twice")  # fmt: skip
+        ctx.find(
+            "timebank.reversal",
+            call,
+            "reversed at most once",
+            "reversed again",
+            f"service {hex0x(rid)} reversed twice",
+        )
     else:
         service.reversed = True
     # A reversal is the original with the sides swapped; the limits apply to it as to any record.
     limit = _move(book, recipient, provider, minutes)
     if limit:
-        ctx.find("timebank.limit", call, "within the limits", limit,
-                 f"reversal of {hex0x(rid)} takes a balance past its limit")  # fmt: skip
+        ctx.find(
+            "timebank.limit",
+            call,
+            "within the limits",
+            limit,
+            f"reversal of {hex0x(rid)} takes a balance past its limit",
+        )
         book.balances[recipient] = book.balances.get(recipient, 0) + minutes
         book.balances[provider] = book.balances.get(provider, 0) - minutes
     book.reversals += 1
 
 
-def handle_event(ctx: Ctx, call: Call, fn: str | None, name: str, ev: dict[str, Any],
-                 log: Log) -> None:  # fmt: skip
+def handle_event(
+    ctx: Ctx, call: Call, fn: str | None, name: str, ev: dict[str, Any], log: Log
+) -> None:
     """Events not covered by a decoded record/reversal call."""
     cid = int(ev.get("communityId", 0))
     if name == "LimitsSet":
@@ -212,34 +269,55 @@ def handle_event(ctx: Ctx, call: Call, fn: str | None, name: str, ev: dict[str, 
         ctx.actor_is(call, setter, name)
         community = ctx.state.communities.get(cid)
         if community is None or community.admin != setter:
-            ctx.find("timebank.limit", call, "the community admin", setter,
-                     f"community {cid}'s limits set by an account that is not its admin")  # fmt: skip
+            ctx.find(
+                "timebank.limit",
+                call,
+                "the community admin",
+                setter,
+                f"community {cid}'s limits set by an account that is not its admin",
+            )
         floor, ceiling = int(ev["floor"]), int(ev["ceiling"])
         if floor > 0 or ceiling < 0:
-            ctx.find("timebank.limit", call, "floor <= 0 <= ceiling", f"{floor}..{ceiling}",
-                     f"community {cid}'s limits do not include zero")  # fmt: skip
+            ctx.find(
+                "timebank.limit",
+                call,
+                "floor <= 0 <= ceiling",
+                f"{floor}..{ceiling}",
+                f"community {cid}'s limits do not include zero",
+            )
         book = ctx.state.timebank(cid)
         book.floor, book.ceiling = floor, ceiling
         return
     if fn is not None:
-        ctx.find("event.unexplained", call, "emitted by its own function", f"{name} from {fn}",
-                 f"{name} emitted by a call that does not emit it")  # fmt: skip
+        ctx.find(
+            "event.unexplained",
+            call,
+            "emitted by its own function",
+            f"{name} from {fn}",
+            f"{name} emitted by a call that does not emit it",
+        )
         return
     # The call could not be decoded (traced from another contract): events alone.
     book = ctx.state.timebank(cid)
     if name == "ServiceRecorded":
         provider, recipient = addr(ev["provider"]), addr(ev["recipient"])
         minutes, nonce = int(ev["minutesServed"]), int(ev["nonce"])
-        rid = record_id(cid, (ev["provider"], ev["recipient"], minutes, ev["category"],
-                              ev["noteHash"], nonce))  # fmt: skip
+        rid = record_id(
+            cid, (ev["provider"], ev["recipient"], minutes, ev["category"], ev["noteHash"], nonce)
+        )
         if book.nonce_used(provider, nonce):
             ctx.find(
                 "timebank.nonce", call, "an unused nonce", nonce, f"service {hex0x(rid)} replayed"
             )
         error = _move(book, provider, recipient, minutes)
         if error:
-            ctx.find("timebank.limit", call, "within the limits", error,
-                     f"service {hex0x(rid)} takes a balance past its limit")  # fmt: skip
+            ctx.find(
+                "timebank.limit",
+                call,
+                "within the limits",
+                error,
+                f"service {hex0x(rid)} takes a balance past its limit",
+            )
             book.balances[provider] = book.balances.get(provider, 0) + minutes
             book.balances[recipient] = book.balances.get(recipient, 0) - minutes
         book.use_nonce(provider, nonce)
@@ -252,8 +330,13 @@ def handle_event(ctx: Ctx, call: Call, fn: str | None, name: str, ev: dict[str, 
         rid, minutes = bytes(ev["recordId"]), int(ev["minutesServed"])
         service = book.services.get(rid)
         if service is None or service.reversed:
-            ctx.find("timebank.reversal", call, "a recorded, unreversed service", hex0x(rid),
-                     "reversal of an unknown or already reversed service")  # fmt: skip
+            ctx.find(
+                "timebank.reversal",
+                call,
+                "a recorded, unreversed service",
+                hex0x(rid),
+                "reversal of an unknown or already reversed service",
+            )
         else:
             service.reversed = True
         book.balances[recipient] = book.balances.get(recipient, 0) + minutes
@@ -265,5 +348,11 @@ def final_checks(ctx: Ctx, block: int) -> None:
     for cid, book in ctx.state.timebanks.items():
         total = sum(book.balances.values())
         if total != 0:
-            ctx.find("timebank.sum", None, 0, total,
-                     f"community {cid}'s time-bank balances do not sum to zero", block=block)  # fmt: skip
+            ctx.find(
+                "timebank.sum",
+                None,
+                0,
+                total,
+                f"community {cid}'s time-bank balances do not sum to zero",
+                block=block,
+            )

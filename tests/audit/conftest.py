@@ -3,6 +3,7 @@ history made through the public signed paths, and helpers to audit it and to inj
 
 from __future__ import annotations
 
+import fcntl
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger.audit.auditor import AuditOptions, run_audit
+from ledger.audit.bytecode import fresh_build
 from ledger.audit.model import AuditResult
+from ledger.build import compiler_version
 from ledger.config import Settings
 from ledger.demo import demo_keys, seed_demo
 from ledger.node import rpc
@@ -26,7 +29,8 @@ from ledger.signing.services import (
     timebank_domain,
 )
 from ledger.tx import send
-from tests.e2e.conftest import LiveSystem, live  # noqa: F401  (the fixture is reused here)
+from tests.e2e.conftest import LiveSystem
+from tests.e2e.conftest import live as live
 
 
 @dataclass
@@ -37,6 +41,8 @@ class History:
     keys: dict[str, LocalAccount]
     made: dict[str, Any]
     community: int
+    ballot_receipt: dict[str, Any]  # what the API returned to resident6 for a counted ballot
+    direct_vote_tx: str  # resident5's castVote, forwarded
     record_path: Path
     settings: Settings
 
@@ -48,8 +54,9 @@ class History:
     def record(self) -> dict[str, Any]:
         return dict(json.loads(self.record_path.read_text()))
 
-    def audit(self, *, record: dict[str, Any] | None = None, resume: bool = False,
-              **kwargs: Any) -> AuditResult:  # fmt: skip
+    def audit(
+        self, *, record: dict[str, Any] | None = None, resume: bool = False, **kwargs: Any
+    ) -> AuditResult:
         options = AuditOptions(
             rpc_url=self.live.node.url,
             record=record if record is not None else self.record,
@@ -66,30 +73,85 @@ class History:
         rpc(self.w3, "evm_revert", [snapshot])
 
 
+@pytest.fixture(scope="session")
+def build_cache(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Path:
+    """One fresh compile for every audit of the run (xdist workers included): the first worker
+    to get here compiles, the others wait for it and find the cache (checked against the
+    sources' hashes on every use, like any audit's cache)."""
+    shared = tmp_path_factory.getbasetemp().parent / "audit-build-cache"
+    shared.mkdir(parents=True, exist_ok=True)
+    compiler = {
+        "version": compiler_version(settings),
+        "settings": settings.compiler.solc_settings(),
+    }
+    with open(shared / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        fresh_build(settings, compiler, shared)
+    return shared
+
+
+def audit_data_dir(base: Path, build_cache: Path) -> Path:
+    """A data directory for audits whose compile cache is the shared one."""
+    (base / "audit").mkdir(parents=True, exist_ok=True)
+    link = base / "audit" / "build-cache"
+    if not link.exists():
+        link.symlink_to(build_cache, target_is_directory=True)
+    return base
+
+
 @pytest.fixture(scope="module")
-def history(live: LiveSystem, tmp_path_factory: pytest.TempPathFactory,  # noqa: F811
-            accounts: list[LocalAccount], settings: Settings) -> Iterator[History]:  # fmt: skip
+def history(
+    live: LiveSystem,
+    tmp_path_factory: pytest.TempPathFactory,
+    accounts: list[LocalAccount],
+    settings: Settings,
+    build_cache: Path,
+) -> Iterator[History]:
     keys = demo_keys(live.data_dir / "demo-keys.json")
     client = live.client
     made = seed_demo(client, keys, lambda _: None)
     community = int(made["community"])
     c = client.contracts
     # A direct vote (castVote relayed through the forwarder) on the proposal still open.
-    client.act(keys["resident5"], c["council"].functions.castVote(made["proposals"]["garden"], 1))
+    direct = client.act(
+        keys["resident5"], c["council"].functions.castVote(made["proposals"]["garden"], 1)
+    )
     # A reversal of the first service, signed by both of its sides, sent as a plain transaction.
     record = ServiceRecord(
-        keys["resident1"].address, keys["resident2"].address, 90, category_code("CARE"),
-        Web3.keccak(text="walked resident2's dog for a week"), 1,
-    )  # fmt: skip
+        keys["resident1"].address,
+        keys["resident2"].address,
+        90,
+        category_code("CARE"),
+        Web3.keccak(text="walked resident2's dog for a week"),
+        1,
+    )
     domain = timebank_domain(client.chain_id, c["timebank"].address)
     reason = Web3.keccak(text="entered twice by mistake")
     rid = record_id(community, record)
-    sigs = [sign_reversal(keys[k], domain, rid, reason).as_tuple() for k in ("resident1", "resident2")]
-    send(live.w3, accounts[0],
-         c["timebank"].functions.reverseService(community, record.as_tuple(), reason, *sigs))  # fmt: skip
-    audit_settings = settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("audit-data")})
-    yield History(live, keys, made, community, live.data_dir / "deployments" / "31337.json",
-                  audit_settings)  # fmt: skip
+    sigs = [
+        sign_reversal(keys[k], domain, rid, reason).as_tuple() for k in ("resident1", "resident2")
+    ]
+    send(
+        live.w3,
+        accounts[0],
+        c["timebank"].functions.reverseService(community, record.as_tuple(), reason, *sigs),
+    )
+    # A ballot whose API receipt a resident keeps (for verify-receipt).
+    garden = made["proposals"]["garden"]
+    ballot_receipt = client.wait(client.ballot(keys["resident6"], garden, 2)["id"])
+    assert ballot_receipt["status"] == "counted"
+    data_dir = audit_data_dir(tmp_path_factory.mktemp("audit-data"), build_cache)
+    audit_settings = settings.model_copy(update={"data_dir": data_dir})
+    yield History(
+        live,
+        keys,
+        made,
+        community,
+        ballot_receipt,
+        str(direct["tx_hash"]),
+        live.data_dir / "deployments" / "31337.json",
+        audit_settings,
+    )
 
 
 @pytest.fixture
@@ -105,3 +167,12 @@ def findings_of(result: AuditResult, rule: str) -> list[Any]:
 
 
 FaultFn = Callable[[History], None]
+
+
+def cli_env(history: History) -> dict[str, str]:
+    """Environment for running `commons` in-process against the live chain."""
+    return {
+        "COMMONS_RPC_URL": history.live.node.url,
+        "COMMONS_DATA_DIR": str(history.settings.data_dir),
+        "COMMONS_DEPLOYMENTS_DIR": str(history.record_path.parent),
+    }

@@ -3,7 +3,7 @@
 #   lint-contracts  slither + solhint over contracts/: fails on any finding not fixed or
 #                   justified in the code (docs/security.md lists the justified ones)
 #   hostile-api     schemathesis against a live API server it starts (long run)
-#   fuzz-long       the contract state-machine fuzzing in tests/fuzz, long sequences
+#   fuzz-long       tests/fuzz: many long adversarial histories against the contracts
 # Nothing here downloads at run time: solc is the project's solc-js shim, solhint is told not
 # to check for updates, schemathesis's telemetry is off.
 
@@ -15,7 +15,8 @@ LINT_SOLC ?= $(CURDIR)/.tools/solcx/solc-v$(SOLC_VERSION)
 LINT_OUT := build/lint
 HOSTILE_EXAMPLES ?= 100
 HOSTILE_MAX_TIME ?= 600
-FUZZ_LONG_EXAMPLES ?= 400
+FUZZ_LONG_EXAMPLES ?= 40
+FUZZ_LONG_STEPS ?= 200
 
 .PHONY: lint-tools lint-contracts lint-slither lint-solhint hostile-api fuzz-long
 
@@ -54,5 +55,5 @@ hostile-api: setup $(LINT_VENV)/.stamp ## schemathesis vs the live API: no 5xx, 
 	$(PY) tools/lint/hostile_api.py --examples $(HOSTILE_EXAMPLES) --max-time $(HOSTILE_MAX_TIME)
 
 fuzz-long: setup ## contract invariants under long random call sequences (tests/fuzz)
-	COMMONS_FUZZ_EXAMPLES=$(FUZZ_LONG_EXAMPLES) COMMONS_FUZZ_STEPS=200 \
+	COMMONS_FUZZ_EXAMPLES=$(FUZZ_LONG_EXAMPLES) COMMONS_FUZZ_STEPS=$(FUZZ_LONG_STEPS) COMMONS_FUZZ_TIMEOUT=14400 \
 		$(VENV)/bin/pytest -q tests/fuzz $(PYTEST_ARGS)

@@ -1,0 +1,189 @@
+"""`commons audit`, `commons verify-receipt` and the /v1/audit API against a live system (the
+history fixture's chain and API server): exit statuses, one-line errors, signed reports."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from ledger.audit.jobs import AuditBusy, AuditJob, AuditJobs
+from ledger.audit.report import load_key, read_document, sign
+from ledger.cli import app
+from ledger.node import rpc
+from tests.audit.conftest import History, audit_data_dir, cli_env
+
+runner = CliRunner()
+
+
+def commons(history: History, *args: str) -> Any:
+    return runner.invoke(app, list(args), env=cli_env(history), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def signed(history: History, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A key and a clean signed report made through the CLI."""
+    base = tmp_path_factory.mktemp("cli")
+    key, out = base / "auditor.pem", base / "report"
+    made = commons(history, "audit", "keygen", str(key))
+    assert made.exit_code == 0 and "ed25519:" in made.output and "PRIVATE" not in made.output
+    result = commons(history, "audit", "--key", str(key), "--out", str(out), "--fresh", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "CLEAN" in result.output
+    return key, out
+
+
+def test_cli_audit_writes_every_format(signed: tuple[Path, Path]) -> None:
+    _, out = signed
+    assert {p.name for p in out.iterdir()} == {
+        "report.json",
+        "report.md",
+        "report.html",
+        "fund-trail.csv",
+    }
+    assert "**CLEAN" in (out / "report.md").read_text()
+    assert (out / "fund-trail.csv").read_text().count("payout_executed") == 1
+
+
+def test_verify_report_accepts_the_signed_report_and_its_chain(
+    history: History, signed: tuple[Path, Path]
+) -> None:
+    key, out = signed
+    checked = commons(
+        history,
+        "audit",
+        "verify-report",
+        str(out / "report.json"),
+        "--public-key",
+        str(key),
+        "--chain",
+    )
+    assert checked.exit_code == 0, checked.output
+    assert "signature: VALID" in checked.output and "agrees with the report" in checked.output
+
+
+def test_verify_report_fails_on_a_report_edited_after_signing(
+    history: History, signed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, out = signed
+    document = read_document(out / "report.json")
+    document["report"]["proposals"][0]["recount_tally"][0] += 1
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(document))
+    checked = commons(history, "audit", "verify-report", str(edited))
+    assert checked.exit_code == 1
+    assert "signature: INVALID" in checked.output and "edited after signing" in checked.output
+
+
+def test_verify_report_chain_catches_a_signer_who_lied(
+    history: History, signed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    key, out = signed
+    document = read_document(out / "report.json")
+    report = document["report"]
+    report["proposals"][0]["onchain_tally"] = [9, 0, 0]  # signed, but not what the chain says
+    lied = tmp_path / "lied.json"
+    lied.write_text(json.dumps(sign(report, load_key(key))))
+    checked = commons(history, "audit", "verify-report", str(lied), "--chain")
+    assert checked.exit_code == 1
+    assert (
+        "signature: VALID" in checked.output
+        and "DIFFERS from the report in proposals" in checked.output
+    )
+
+
+def test_cli_audit_exits_1_and_names_each_finding(fresh: History, tmp_path: Path) -> None:
+    registry = fresh.record["contracts"]["registry"]["address"]
+    council = fresh.record["contracts"]["council"]["address"]
+    rpc(fresh.w3, "anvil_setCode", [council, "0x" + bytes(fresh.w3.eth.get_code(registry)).hex()])
+    result = commons(fresh, "audit", "--out", str(tmp_path), "--fresh", "--quiet")
+    assert result.exit_code == 1
+    assert "FINDINGS" in result.output and "[deploy.code]" in result.output
+    assert f"council at {council}" in result.output
+
+
+def test_cli_audit_infrastructure_failure_is_one_line_and_exit_2(history: History) -> None:
+    result = commons(history, "audit", "--rpc-url", "http://127.0.0.1:9", "--quiet")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "did not answer" in errors[0]
+
+
+def test_verify_receipt_confirms_a_relayed_ballot(history: History) -> None:
+    council = history.record["contracts"]["council"]["address"]
+    receipt = json.dumps(history.ballot_receipt)
+    url = history.live.node.url
+    ok = commons(
+        history, "verify-receipt", receipt, "--rpc-url", url, "--council", council, "--option", "2"
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "[ok] my signature" in ok.output and "[ok] published tally" in ok.output
+    wrong = commons(
+        history, "verify-receipt", receipt, "--rpc-url", url, "--council", council, "--option", "1"
+    )
+    assert wrong.exit_code == 1 and "[FAIL] my choice" in wrong.output
+
+
+def test_verify_receipt_refuses_a_receipt_whose_digest_is_not_on_chain(history: History) -> None:
+    fields = f"tx={history.ballot_receipt['tx_hash']},voter={history.ballot_receipt['signer']},digest=0x{'ab' * 32}"
+    result = commons(history, "verify-receipt", fields, "--rpc-url", history.live.node.url)
+    assert result.exit_code == 1 and "[FAIL] ballot counted in its transaction" in result.output
+
+
+def test_verify_receipt_confirms_a_direct_vote_by_fields(history: History) -> None:
+    voter = history.keys["resident5"].address
+    result = commons(history, "verify-receipt", f"tx={history.direct_vote_tx},voter={voter}",
+                     "--rpc-url", history.live.node.url)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "a direct vote sent by you" in result.output
+
+
+# ----------------------------------------------------------------------------------- the API
+
+
+def test_api_runs_an_audit_job_and_serves_its_signed_report(history: History) -> None:
+    # The API keeps its own data directory: give it the compile the tests already made (the
+    # cache is checked against the sources' hashes before use).
+    audit_data_dir(
+        history.live.data_dir / "var", history.settings.data_dir / "audit" / "build-cache"
+    )
+    http = httpx.Client(base_url=history.live.url, timeout=30)
+    started = http.post("/v1/audit", json={})
+    assert started.status_code == 202, started.text
+    job_id = started.json()["job_id"]
+    deadline = time.monotonic() + 120
+    while (job := http.get(f"/v1/audit/{job_id}").json())["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job["status"] == "done" and job["ok"] is True and job["findings"] == 0, job
+    assert job["progress"]["phase"] == "done"
+    document = http.get(f"/v1/audit/{job_id}/report", params={"format": "json"}).json()
+    assert document["report"]["ok"] and document["signature"]["algorithm"] == "Ed25519"
+    assert http.get(f"/v1/audit/{job_id}/report", params={"format": "md"}).text.startswith(
+        "# Commons"
+    )
+    assert "<table>" in http.get(f"/v1/audit/{job_id}/report", params={"format": "html"}).text
+    assert http.get(f"/v1/audit/{job_id}/report", params={"format": "csv"}).text.startswith(
+        "block,tx"
+    )
+    latest = http.get("/v1/audit/reports/latest").json()
+    assert latest["signature_valid"] is True and latest["ok"] is True
+    assert latest["key_id"] == document["signature"]["key_id"]
+    missing = http.get("/v1/audit/nope")
+    assert missing.status_code == 404 and missing.json()["code"] == "UnknownAuditJob"
+    bad = http.get(f"/v1/audit/{job_id}/report", params={"format": "pdf"})
+    assert bad.status_code == 422
+
+
+def test_a_second_audit_is_refused_while_one_runs(history: History) -> None:
+    jobs = AuditJobs(history.settings, history.live.node.url, history.record)
+    jobs._jobs["busy"] = AuditJob("busy", status="running")
+    with pytest.raises(AuditBusy) as refused:
+        jobs.start()
+    assert refused.value.job_id == "busy"
