@@ -468,8 +468,8 @@ class _Auditor:
             except Exception as exc:
                 # Data no rule anticipates (an enum out of range, a malformed event from code
                 # that is not ours): a call that cannot be judged is itself unexplained.
-                ctx.find("event.unexplained", call, "a call the rules can judge",
-                         f"{type(exc).__name__}: {exc}", "this call could not be judged")  # fmt: skip
+                found = f"{type(exc).__name__}: {exc}"
+                ctx.find("event.unexplained", call, "a judgeable call", found, "call not judged")
         state.stats["signatures_verified"] = self.verifier.verified
         state.forward_nonces = result.nonces
         state.next_block = numbers[-1] + 1
@@ -515,7 +515,7 @@ class _Auditor:
                     },
                     "recount_tally": p.tally,
                     "onchain_tally": onchain.get("tally"),
-                    "recount_outcome": outcome_name(outcome[0)] if outcome else None,
+                    "recount_outcome": outcome_name(outcome[0]) if outcome else None,
                     "onchain_outcome": outcome_name(p.outcome),
                     "ballots": {"relayed": p.relayed, "direct": p.direct, "skipped": p.skipped},
                     "opened": {"block": p.opened_block, "tx": p.opened_tx},

@@ -17,7 +17,7 @@ from ledger.audit.chain import hex0x
 from ledger.audit.context import Ctx, addr, show
 from ledger.audit.ethcodec import hb, keccak
 from ledger.audit.proofs import ProofError, check_get_proof
-from ledger.audit.recount import OUTCOMES
+from ledger.audit.recount import outcome_name
 from ledger.audit.rpc import RpcClient, RpcFailure
 from ledger.audit.state import AuditState
 
@@ -204,7 +204,7 @@ def compare_views(ctx: Ctx, rpc: RpcClient, block: int) -> dict[str, Any]:
                 return
             view = out[0]
             tally = [int(t) for t in view[16]]
-            proposals_seen[p.id] = {"tally": tally, "outcome": outcome_name(int(view[14))]}
+            proposals_seen[p.id] = {"tally": tally, "outcome": outcome_name(int(view[14]))}
             if tally != p.tally:
                 find(
                     "council.tally",
