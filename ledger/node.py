@@ -172,7 +172,7 @@ class SnapshotStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         seq = int(self.files()[0].name.split("-")[1]) + 1 if self.files() else 1
         path = self.directory / f"state-{seq:010d}-{block:012d}.json"
-        atomic_write(path, state.decode())
+        atomic_write(path, state)
         for old in self.files()[self.keep :]:
             old.unlink(missing_ok=True)
         return path

@@ -4,6 +4,7 @@ EVM snapshot reverted after every test so tests cannot leak state into each othe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -13,7 +14,7 @@ from web3 import Web3
 from ledger.build import Artifact, compile_project
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import Deployment, deploy_system
-from ledger.node import AnvilProcess, ephemeral_node, rpc
+from ledger.node import AnvilProcess, ephemeral_node, free_port, rpc
 
 Account.enable_unaudited_hdwallet_features()
 
@@ -52,6 +53,17 @@ def system(
     w3: Web3, accounts: list[LocalAccount], settings: Settings, artifacts: dict[str, Artifact]
 ) -> Deployment:
     return deploy_system(w3, accounts[0], settings, force=True, write=False)
+
+
+@pytest.fixture
+def node_settings(tmp_path: Path) -> Settings:
+    """Settings for a private embedded chain: its own data dir, deployments dir and port."""
+    return Settings(
+        data_dir=tmp_path / "var",
+        deployments_dir=tmp_path / "deployments",
+        anvil_port=free_port(),
+        snapshot_interval_s=0.2,
+    )
 
 
 @pytest.fixture(autouse=True)

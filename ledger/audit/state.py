@@ -11,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -20,6 +18,7 @@ from typing import Any, Final
 import ujson
 
 from ledger.audit.model import Finding, Warning_
+from ledger.build import atomic_write
 
 STATE_VERSION: Final = 1
 ROLES: Final = ("COMMITTEE", "REGISTRAR", "COORDINATOR")
@@ -319,7 +318,7 @@ class Checkpoint:
     def save(self, state: AuditState) -> None:
         document = {"version": STATE_VERSION, "binding": self.binding, "state": _encode(state)}
         raw = gzip.compress(ujson.dumps(document).encode(), compresslevel=1)
-        atomic_write_bytes(self.path, raw)
+        atomic_write(self.path, raw)
 
     def load(self) -> AuditState | None:
         try:
@@ -339,18 +338,3 @@ class Checkpoint:
             return "sha256:" + hashlib.sha256(self.path.read_bytes()).hexdigest()
         except OSError:
             return None
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Temp file + fsync + rename (ledger.build.atomic_write does the same for text)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

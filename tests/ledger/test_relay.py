@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
@@ -20,9 +19,7 @@ from ledger.relay import Message, Outbox, Relayer
 from ledger.relay_kinds import BallotKind
 from ledger.signing.ballots import make_ballot, sign_ballot
 from ledger.tx import ErrorDecoder, send
-
-COMMITTEE = Web3.keccak(text="COMMITTEE")
-REGISTRAR = Web3.keccak(text="REGISTRAR")
+from tests.relay_support import open_election, settle
 
 
 @dataclass
@@ -35,18 +32,7 @@ class Election:
 
 @pytest.fixture
 def election(w3: Web3, system: Deployment, accounts: list[LocalAccount]) -> Election:
-    admin, member = accounts[1], accounts[2]
-    residents = [Account.create() for _ in range(8)]
-    send(w3, admin, system.registry.functions.createCommunity(b"\x01" * 32))
-    community = system.registry.functions.communityCount().call()
-    send(w3, admin, system.registry.functions.grantRole(community, COMMITTEE, member.address))
-    send(w3, admin, system.registry.functions.grantRole(community, REGISTRAR, admin.address))
-    roll = [r.address for r in residents]
-    send(w3, admin, system.registry.functions.updateRoll(community, roll, [], True))
-    now = w3.eth.get_block("latest")["timestamp"]
-    params = (community, b"\x02" * 32, 0, 3, now - 1, now + 3600, 0, 5000, 0, b"\x00" * 3)
-    send(w3, member, system.council.functions.openProposal(params))
-    proposal = system.council.functions.proposalCount().call()
+    proposal, residents = open_election(w3, system, accounts, voters=8, tag=1)
     return Election(
         proposal, residents, BallotKind(w3, system.council, system.registry), accounts[9]
     )
@@ -147,7 +133,7 @@ def test_queued_ballots_are_batched_into_one_transaction_and_counted(
         for i, r in enumerate(election.residents)
     ]
     assert relayer(w3, election, outbox, artifacts).step() == 1
-    relayer(w3, election, outbox, artifacts).reconcile()
+    settle(relayer(w3, election, outbox, artifacts))
     settled = [outbox.get(r.id) for r in receipts]
     assert {s.status for s in settled} == {"counted"}
     assert len({s.tx_hash for s in settled}) == 1
@@ -168,7 +154,7 @@ def test_tx_recorded_but_never_broadcast_is_rebroadcast_after_restart(
 
     reopened = Outbox(tmp_path / "relay.sqlite")
     relayer(w3, election, reopened, artifacts).step()  # reconcile: not on chain -> rebroadcast
-    relayer(w3, election, reopened, artifacts).reconcile()
+    settle(relayer(w3, election, reopened, artifacts))
     assert {reopened.get(r.id).status for r in receipts} == {"counted"}
     assert tally(system, election) == [4, 0, 0]
     reopened.close()
@@ -188,7 +174,7 @@ def test_tx_lost_when_the_chain_rewound_is_requeued_and_lands_once(
     send(w3, election.relayer, system.registry.functions.createCommunity(b"\x09" * 32))
     r = relayer(w3, election, outbox, artifacts)
     r.step()
-    r.reconcile()
+    settle(r)
     assert {outbox.get(x.id).status for x in receipts} == {"counted"}
     assert tally(system, election) == [0, 0, 5]
     outbox.close()
@@ -225,7 +211,7 @@ def test_ballot_that_became_invalid_before_its_batch_is_rejected_with_the_reason
     send(w3, voter, system.council.functions.castVote(election.proposal, 1))
     r = relayer(w3, election, outbox, artifacts)
     r.step()
-    r.reconcile()
+    settle(r)
     settled = outbox.get(queued.id)
     assert (settled.status, settled.detail) == ("rejected", "AlreadyVoted")
     assert tally(system, election) == [0, 1, 0]
