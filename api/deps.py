@@ -10,7 +10,8 @@ from api.errors import ApiError
 from api.services import Services
 
 
-def get_services(request: Request) -> Services:
+# Both async: a plain `def` dependency costs every request a hop through the thread pool.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -18,7 +19,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def current_user(
+async def current_user(
     services: ServicesDep, authorization: Annotated[str | None, Header()] = None
 ) -> str:
     """The address behind a `Authorization: Bearer <token>` from /v1/auth/login."""

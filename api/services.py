@@ -6,44 +6,26 @@ import logging
 import secrets
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from api.security import TokenAuthority
 from ledger.build import load_artifacts
-from ledger.config import DEV_MNEMONIC, Settings
+from ledger.config import Settings
 from ledger.deploy import Deployment, load_deployment
-from ledger.errors import ConfigError
 from ledger.forwarding import ForwardKind
 from ledger.index import EventIndex
-from ledger.node import connect, rpc
+from ledger.node import connect
 from ledger.offchain import OffchainStore
-from ledger.relay import MessageKind, Outbox, Relayer
+from ledger.relay import MessageKind, Outbox
 from ledger.relay_kinds import BallotKind, ServiceKind
 from ledger.tx import ErrorDecoder
+from ledger.worker import RelayWorker, message_kinds, open_index, relayer_account
 
 log = logging.getLogger("api")
 
-RELAYER_DEV_INDEX = 10  # beyond anvil's ten funded accounts, so its nonces are the relay's alone
-RELAYER_DEV_BALANCE_WEI = 10**24
-
-
-def relayer_account(settings: Settings, w3: Web3) -> LocalAccount:
-    if settings.relayer_key is not None:
-        account: LocalAccount = Account.from_key(settings.relayer_key.get_secret_value())
-        return account
-    if not settings.embedded:
-        raise ConfigError("relaying on an attached network needs COMMONS_RELAYER_KEY")
-    Account.enable_unaudited_hdwallet_features()
-    dev: LocalAccount = Account.from_mnemonic(
-        DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{RELAYER_DEV_INDEX}"
-    )
-    if w3.eth.get_balance(dev.address) == 0:
-        rpc(w3, "anvil_setBalance", [dev.address, hex(RELAYER_DEV_BALANCE_WEI)])
-    return dev
+WORKER_CHECK_S = 1.0
+WORKER_RESTART_MAX_S = 30.0
 
 
 @dataclass
@@ -53,7 +35,7 @@ class Services:
     deployment: Deployment
     decoder: ErrorDecoder
     outbox: Outbox
-    relayer: Relayer
+    worker: RelayWorker
     index: EventIndex
     store: OffchainStore
     auth: TokenAuthority
@@ -70,25 +52,12 @@ class Services:
         artifacts = load_artifacts(settings)
         decoder = ErrorDecoder(a.abi for a in artifacts.values())
         relayer_key = relayer_account(settings, w3)
-        ballot_kind = BallotKind(w3, deployment.council, deployment.registry)
-        service_kind = ServiceKind(w3, deployment.timebank, deployment.registry, decoder)
-        forward_kind = ForwardKind(
-            w3,
-            deployment.forwarder,
-            [c.address for k, c in deployment.contracts.items() if k != "forwarder"],
-            decoder,
-            relayer_key.address,
+        ballot_kind, service_kind, forward_kind = message_kinds(
+            w3, deployment, decoder, relayer_key.address
         )
         data = settings.data_dir
         outbox = Outbox(data / "relay.sqlite", max_queued=settings.relay_max_queued)
         forward_kind.in_flight = lambda signer: outbox.in_flight("forward", signer)
-        kinds: list[MessageKind] = [ballot_kind, service_kind, forward_kind]
-        index = EventIndex(
-            data / f"index-{deployment.chain_id}.sqlite",
-            w3,
-            {k: (c.address, c.abi) for k, c in deployment.contracts.items()},
-            deployment.start_block,
-        )
         secret = (
             settings.auth_secret.get_secret_value().encode()
             if settings.auth_secret
@@ -100,15 +69,8 @@ class Services:
             deployment=deployment,
             decoder=decoder,
             outbox=outbox,
-            relayer=Relayer(
-                w3,
-                relayer_key,
-                outbox,
-                kinds,
-                decoder=decoder,
-                max_wait_s=settings.relay_max_wait_s,
-            ),
-            index=index,
+            worker=RelayWorker(settings),
+            index=open_index(settings, w3, deployment),
             store=OffchainStore(data / "api.sqlite"),
             auth=TokenAuthority(
                 secret,
@@ -126,19 +88,36 @@ class Services:
         return {k.name: k for k in (self.ballot_kind, self.service_kind, self.forward_kind)}
 
     def start(self) -> None:
+        # Reads are current from the first request; the worker follows from here on.
         self.index.sync()
-        loops: list[tuple[str, Any]] = [
-            ("relayer", lambda: self.relayer.run(self._stop, self.settings.relay_interval_s)),
-            ("indexer", lambda: self.index.follow(self._stop, interval=0.25)),
-        ]
-        for name, target in loops:
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        try:
+            warmed = self.ballot_kind.warm()
+            log.info("ballot checks ready for open proposals %s", warmed)
+        except Exception as exc:  # only a head start: checks load on demand anyway
+            log.warning("could not prepare ballot checks: %s", exc)
+        self.worker.start()
+        supervisor = threading.Thread(target=self._supervise, name="worker-supervisor", daemon=True)
+        supervisor.start()
+        self._threads.append(supervisor)
+
+    def _supervise(self) -> None:
+        """A worker that died (its node went away for good, a bug) is started again: without
+        it nothing acknowledged would ever be sent."""
+        delay = WORKER_CHECK_S
+        while not self._stop.wait(delay):
+            if self.worker.alive():
+                delay = WORKER_CHECK_S
+                continue
+            log.error("the relay worker exited; starting it again")
+            self.worker.stop()
+            self.worker.start()
+            delay = min(delay * 2, WORKER_RESTART_MAX_S)
 
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=10)
+        self.worker.stop()
+        self.index.close()
         self.outbox.close()
         self.store.close()

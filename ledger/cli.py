@@ -18,13 +18,12 @@ from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import ValidationError
 
 from ledger.api_client import CommonsClient
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest
-from ledger.config import DEV_MNEMONIC, Settings
+from ledger.config import Settings, configured_account
 from ledger.demo import demo_keys, seed_demo
 from ledger.deploy import deploy_system, deployment_path, load_deployment
 from ledger.errors import LedgerError, NodeError
@@ -68,14 +67,9 @@ def load_settings() -> Settings:
 
 
 def deployer_account(settings: Settings) -> LocalAccount:
-    if settings.deployer_key is not None:
-        account: LocalAccount = Account.from_key(settings.deployer_key.get_secret_value())
-        return account
-    if not settings.embedded:
-        raise LedgerError("deploying to an attached network needs COMMONS_DEPLOYER_KEY")
-    Account.enable_unaudited_hdwallet_features()
-    dev: LocalAccount = Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/0")
-    return dev
+    return configured_account(
+        settings.deployer_key, settings, dev_index=0, variable="COMMONS_DEPLOYER_KEY"
+    )
 
 
 @app.command()

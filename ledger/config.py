@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -136,3 +138,20 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.rpc_url is None
+
+
+def configured_account(
+    key: SecretStr | None, settings: Settings, *, dev_index: int, variable: str
+) -> LocalAccount:
+    """The account of a configured key; on the embedded chain without one, account `dev_index`
+    of the development mnemonic. An attached network without the key is a ConfigError."""
+    if key is not None:
+        account: LocalAccount = Account.from_key(key.get_secret_value())
+        return account
+    if not settings.embedded:
+        raise ConfigError(f"an attached network needs {variable}")
+    Account.enable_unaudited_hdwallet_features()
+    dev: LocalAccount = Account.from_mnemonic(
+        DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{dev_index}"
+    )
+    return dev

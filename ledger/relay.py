@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,7 +40,7 @@ from web3.exceptions import (
 from web3.types import TxReceipt
 
 from ledger.errors import QueueFull, RelayError, UnknownReceipt
-from ledger.tx import ErrorDecoder, revert_data
+from ledger.tx import ErrorDecoder, fetch_receipt, revert_data
 
 log = logging.getLogger("ledger.relay")
 
@@ -90,9 +91,14 @@ class Message:
     payload: dict[str, Any]
     signer: str
 
-    @property
+    # Cached: the hot path asks for both several times (checks, the write, the receipt).
+    @cached_property
     def receipt_id(self) -> str:
         return "0x" + keccak(text=_canonical([self.kind, self.payload])).hex()
+
+    @cached_property
+    def payload_json(self) -> str:
+        return _canonical(self.payload)
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,9 @@ def _row_to_receipt(row: sqlite3.Row) -> Receipt:
     )
 
 
+WRITE_WAIT_S = 30.0
+
+
 class Outbox:
     """The SQLite outbox. Thread-safe; `submit` returns once the message is durable."""
 
@@ -189,7 +198,10 @@ class Outbox:
         self.path = path
         self.max_queued = max_queued
         self.group_window_s = group_window_s
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        # Two processes write (the API accepts, ledger.worker sends): wait out the other's commit.
+        self._db = sqlite3.connect(
+            path, check_same_thread=False, isolation_level=None, timeout=WRITE_WAIT_S
+        )
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -201,7 +213,8 @@ class Outbox:
         self._reader_conns: list[sqlite3.Connection] = []
         self._seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
         self._queued = self.count(QUEUED)
-        self._inbox: queue.Queue[_Pending | None] = queue.Queue()
+        # SimpleQueue: its put is one C call, where Queue's takes a lock and a condition.
+        self._inbox: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write_loop, name="outbox-writer", daemon=True)
         self._writer.start()
 
@@ -224,7 +237,11 @@ class Outbox:
         """
         pending = _Pending(message)
         if self._queued >= self.max_queued:
-            raise QueueFull(f"{self._queued} messages are waiting to be sent; retry shortly")
+            # The sender is usually another process (ledger.worker), so this process's count
+            # only knows what it added: ask the database before refusing.
+            self._queued = self.count(QUEUED)
+            if self._queued >= self.max_queued:
+                raise QueueFull(f"{self._queued} messages are waiting to be sent; retry shortly")
         self._inbox.put(pending)
         return pending.future
 
@@ -251,18 +268,27 @@ class Outbox:
         try:
             with self._lock:
                 self._db.execute("BEGIN IMMEDIATE")
+                inserted = []
                 for pending in group:
                     m = pending.message
                     self._seq += 1
                     cur = self._db.execute(
                         "INSERT OR IGNORE INTO messages (id, seq, kind, grp, payload, signer,"
                         " status, accepted_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                        (m.receipt_id, self._seq, m.kind, m.group, _canonical(m.payload),
+                        (m.receipt_id, self._seq, m.kind, m.group, m.payload_json,
                          m.signer, QUEUED, now, now),
                     )  # fmt: skip
+                    inserted.append(cur.rowcount == 1)
                     self._queued += cur.rowcount
                 self._db.execute("COMMIT")
-                receipts = [self._get(self._db, p.message.receipt_id) for p in group]
+                # A new row is what was just written; only a repeat is read back (its status).
+                receipts = [
+                    Receipt(p.message.receipt_id, p.message.kind, p.message.group,
+                            p.message.signer, QUEUED, None, None, None, now, now)
+                    if new
+                    else self._get(self._db, p.message.receipt_id)
+                    for p, new in zip(group, inserted, strict=True)
+                ]  # fmt: skip
         except Exception as exc:
             with self._lock:
                 if self._db.in_transaction:
@@ -490,10 +516,7 @@ class Relayer:
         chain_nonce: int | None = None
         now = time.time()
         for tx_hash, nonce, raw, sent_at in self.outbox.sent_txs():
-            try:
-                receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
-            except TransactionNotFound:
-                receipt = None
+            receipt = fetch_receipt(self.w3, tx_hash)
             if receipt is not None:
                 self._settle(tx_hash, receipt)
                 settled += 1
@@ -545,10 +568,7 @@ class Relayer:
         try:
             head = self.w3.eth.block_number
             for tx_hash, block in self.outbox.mined_since(max(0, head - REORG_DEPTH)):
-                try:
-                    receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
-                except TransactionNotFound:
-                    receipt = None
+                receipt = fetch_receipt(self.w3, tx_hash)
                 if receipt is None:
                     n = self.outbox.unsettle_tx(tx_hash)
                     self._nonce = None

@@ -29,7 +29,12 @@ from web3.types import TxReceipt
 from ledger.errors import InvalidMessage, LedgerError
 from ledger.relay import COUNTED, REJECTED, BatchCall, Message, Outcome
 from ledger.signing.ballots import BallotDomain, make_ballot, to_compact
-from ledger.signing.eip712 import SECP256K1_N, domain_separator, recover_digest, recover_typed_data
+from ledger.signing.eip712 import (
+    SECP256K1_N,
+    domain_separator,
+    recover_address_bytes,
+    recover_typed_data,
+)
 from ledger.signing.services import (
     SERVICE_TYPES,
     CompactSignature,
@@ -133,14 +138,15 @@ class BallotKind:
         if int.from_bytes(signature[32:64], "big") > SECP256K1_N // 2:
             raise InvalidMessage("MalleableSignature", "s is in the upper half of the curve order")
         try:
-            signer = recover_digest(
+            signer = recover_address_bytes(
                 self.digest(ballot.proposal_id, ballot.voter, ballot.option), signature
             )
         except ValueError as exc:
             raise InvalidMessage("BadSignature", str(exc)) from exc
-        if signer != ballot.voter:
+        if signer != bytes.fromhex(ballot.voter[2:]):
             raise InvalidMessage(
-                "BadSignature", f"signature is by {signer}, not the voter {ballot.voter}"
+                "BadSignature",
+                f"signature is by {to_checksum_address(signer)}, not the voter {ballot.voter}",
             )
         payload = {
             "proposalId": ballot.proposal_id,
@@ -189,13 +195,31 @@ class BallotKind:
             and self.clock.fresh()
         )
 
+    def warm(self, recent: int = 50) -> list[int]:
+        """Load what checking a ballot needs (schedule, roll, who voted) for the open proposals
+        among the newest `recent`, so the first ballots after a start are checked inline like
+        every later one instead of queueing behind a roll download. Returns their ids."""
+        count: int = self.council.functions.proposalCount().call()
+        now = self.clock.now()
+        warmed = []
+        for proposal_id in range(max(1, count - recent + 1), count + 1):
+            schedule = self._schedule(proposal_id)
+            if schedule.opens_at <= now < schedule.closes_at:
+                self._eligible(schedule, "0x" + "00" * 20)
+                with self._lock:
+                    self._voters(proposal_id)
+                warmed.append(proposal_id)
+        return warmed
+
     def digest(self, proposal_id: int, voter: str, option: int) -> bytes:
-        """The ballot's EIP-712 digest, hashed directly (the relay's hot path)."""
+        """The ballot's EIP-712 digest, hashed directly (the relay's hot path): the struct's
+        three static fields are each one 32-byte word, so they are laid out by hand."""
         struct = keccak(
-            abi_encode(
-                ["bytes32", "uint256", "address", "uint8"],
-                [BALLOT_TYPEHASH, proposal_id, voter, option],
-            )
+            BALLOT_TYPEHASH
+            + proposal_id.to_bytes(32, "big")
+            + bytes(12)
+            + bytes.fromhex(voter[2:])
+            + option.to_bytes(32, "big")
         )
         return keccak(b"\x19\x01" + self._separator + struct)
 

@@ -12,6 +12,7 @@ from api.deps import ServicesDep
 from api.errors import responses
 from api.schemas import Address, ForwardRequestIn, NonceOut, ReceiptOut
 from api.services import Services
+from ledger.errors import InvalidMessage
 from ledger.relay import Receipt
 
 router = APIRouter(tags=["relay"])
@@ -30,14 +31,19 @@ async def accept(services: Services, kind: str, payload: dict[str, Any]) -> Rece
     """
     handler = services.kinds[kind]
     message = handler.parse(payload)
-    # The same signed message again gets the receipt it already has, whatever happened since.
-    known = services.outbox.get(message.receipt_id, missing_ok=True)
-    if known is not None:
-        return receipt_out(known)
-    if handler.check_is_local(message):
-        handler.check(message)
-    else:
-        await asyncio.to_thread(handler.check, message)
+    try:
+        if handler.check_is_local(message):
+            handler.check(message)
+        else:
+            await asyncio.to_thread(handler.check, message)
+    except InvalidMessage:
+        # The same signed message again gets the receipt it already has, whatever happened
+        # since (the proposal closed, the nonce was used: by this very message). Looked up only
+        # here: a repeat that still passes its checks gets its receipt from the outbox's write.
+        known = services.outbox.get(message.receipt_id, missing_ok=True)
+        if known is not None:
+            return receipt_out(known)
+        raise
     return receipt_out(await asyncio.wrap_future(services.outbox.submit(message)))
 
 

@@ -117,9 +117,16 @@ def domain_separator(domain: dict[str, Any]) -> bytes:
 
 def recover_digest(digest: bytes, signature: bytes) -> str:
     """The checksummed address that signed a 32-byte digest (65-byte r ‖ s ‖ v signature).
+    Raises ValueError for a malformed signature."""
+    return to_checksum_address(recover_address_bytes(digest, signature))
+
+
+def recover_address_bytes(digest: bytes, signature: bytes) -> bytes:
+    """The 20-byte address that signed a 32-byte digest (65-byte r ‖ s ‖ v signature).
 
     libsecp256k1 directly: about ten times faster than recovering through typed data, which
-    matters on the relay's hot path. Raises ValueError for a malformed signature.
+    matters on the relay's hot path (where comparing bytes spares a checksum's keccak).
+    Raises ValueError for a malformed signature.
     """
     if len(signature) != 65:
         raise ValueError(f"expected 65 signature bytes, got {len(signature)}")
@@ -133,7 +140,7 @@ def recover_digest(digest: bytes, signature: bytes) -> str:
         )
     except Exception as exc:
         raise ValueError(f"unrecoverable signature: {exc}") from exc
-    return to_checksum_address(keccak(public.format(compressed=False)[1:])[12:])
+    return keccak(public.format(compressed=False)[1:])[12:]
 
 
 def recover_typed_data(

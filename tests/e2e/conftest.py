@@ -75,6 +75,14 @@ class LiveSystem:
         self.proc.wait(timeout=30)
         self.client.close()
 
+    def children(self) -> list[int]:
+        """The API process's child processes (its relay worker, multiprocessing's tracker)."""
+        assert self.proc is not None
+        found: list[int] = []
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+        return found
+
     def rpc(self, method: str, params: list[Any] | None = None) -> Any:
         return rpc(self.w3, method, params)
 

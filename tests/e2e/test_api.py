@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from web3 import Web3
 
 from ledger.api_client import ApiClientError
 from ledger.forwarding import sign_forward_request
+from ledger.node import pid_alive
 from ledger.offchain import text_hash
 from ledger.signing.ballots import make_ballot, malleate, sign_ballot, typed_data_parts
 from ledger.signing.services import ServiceRecord, category_code
@@ -499,7 +502,11 @@ def test_kill_9_with_acknowledged_unsent_ballots_then_restart_lands_each_exactly
         full = post(live, "/v1/ballots", ballot_body(live, community.committee[0], proposal, 0))
         assert_error(full, 429, "QueueFull")
         assert full.headers["retry-after"] == "1"
+        orphans = live.children()
+        assert orphans, "the relay runs in a worker process"
         live.stop_api(kill=True)  # SIGKILL: acknowledged, durable, never sent
+        # The worker notices its parent is gone and exits: it must not relay beside the next.
+        assert wait_until_gone(orphans, 15), [p for p in orphans if pid_alive(p)]
         live.start_api()
         done = [live.client.wait(a["id"]) for a in acks]
     assert [d["status"] for d in done] == ["counted"] * len(voters)
@@ -509,3 +516,30 @@ def test_kill_9_with_acknowledged_unsent_ballots_then_restart_lands_each_exactly
         from_block=0, argument_filters={"proposalId": proposal}
     )
     assert sorted(e["args"]["voter"] for e in events) == sorted(v.address for v in voters)
+
+
+def wait_until_gone(pids: list[int], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not any(pid_alive(p) for p in pids):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_killed_relay_worker_is_started_again_and_relays_what_waited(
+    live: LiveSystem, community: Community
+) -> None:
+    proposal = open_proposal(live, community, closes_in=86_400)
+    workers = live.children()
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    assert wait_until_gone(workers, 10)
+    # Acknowledged while no worker runs; landed by the one the API starts in its place.
+    acks = [
+        post(live, "/v1/ballots", ballot_body(live, v, proposal, 1)).json()
+        for v in community.residents[:3]
+    ]
+    done = [live.client.wait(a["id"]) for a in acks]
+    assert [d["status"] for d in done] == ["counted"] * 3
+    assert set(live.children()).isdisjoint(workers)

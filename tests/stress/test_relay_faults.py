@@ -65,15 +65,15 @@ def test_batch_lost_in_a_rewind_is_landed_again_though_the_node_failed_during_th
         rpc(w3, "evm_mine")
 
     # ... and goes away again while the relay reads the receipts of its recent batches.
-    real = relay_w3.eth.get_transaction_receipt
+    real = ledger.relay.fetch_receipt
 
     def down(*args: Any, **kwargs: Any) -> Any:
         raise RequestsConnectionError("connection refused")
 
-    monkeypatch.setattr(relay_w3.eth, "get_transaction_receipt", down)
+    monkeypatch.setattr(ledger.relay, "fetch_receipt", down)
     with pytest.raises(RequestsConnectionError):
         relayer.reconcile()
-    monkeypatch.setattr(relay_w3.eth, "get_transaction_receipt", real)
+    monkeypatch.setattr(ledger.relay, "fetch_receipt", real)
 
     for _ in range(3):
         relayer.step()

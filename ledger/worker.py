@@ -1,0 +1,215 @@
+"""The relay worker: the relayer and the event indexer in a process of their own.
+
+The API process spends its one interpreter (one GIL) on accepting messages: parse, verify,
+store durably, acknowledge. Sending batches, settling receipts and following events into the
+index run here, on the other core, and meet the API only in SQLite (the outbox and the index,
+both WAL, so neither side blocks the other's reads).
+
+Exactly one worker relays for a data dir: a worker holds an exclusive lock on `relay.lock`
+there for its whole life, and a new one waits for it, so an API restarted after a kill -9 never
+has two relayers racing for the same nonces. A worker stops when asked, on SIGTERM, or when its
+parent dies (the pipe from the parent reads EOF): a killed API does not leave it behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from ledger.build import load_artifacts
+from ledger.config import Settings, configured_account
+from ledger.deploy import Deployment, load_deployment
+from ledger.forwarding import ForwardKind
+from ledger.index import EventIndex
+from ledger.node import connect, rpc
+from ledger.relay import MessageKind, Outbox, Relayer
+from ledger.relay_kinds import BallotKind, ServiceKind
+from ledger.tx import ErrorDecoder
+
+log = logging.getLogger("ledger.worker")
+
+RELAYER_DEV_INDEX = 10  # beyond anvil's ten funded accounts, so its nonces are the relay's alone
+RELAYER_DEV_BALANCE_WEI = 10**24
+STOP_TIMEOUT_S = 15.0
+INDEX_INTERVAL_S = 0.25
+LOCK_POLL_S = 0.2
+WORKER_NICENESS = 10
+
+
+def relayer_account(settings: Settings, w3: Web3) -> LocalAccount:
+    """The gas-paying key: configured, or on the embedded chain a funded development key."""
+    account = configured_account(
+        settings.relayer_key, settings, dev_index=RELAYER_DEV_INDEX, variable="COMMONS_RELAYER_KEY"
+    )
+    if settings.relayer_key is None and w3.eth.get_balance(account.address) == 0:
+        rpc(w3, "anvil_setBalance", [account.address, hex(RELAYER_DEV_BALANCE_WEI)])
+    return account
+
+
+def message_kinds(
+    w3: Web3, deployment: Deployment, decoder: ErrorDecoder, relayer_address: str
+) -> tuple[BallotKind, ServiceKind, ForwardKind]:
+    """The three kinds of signed message, the same in the API (checks) and the worker (batches)."""
+    return (
+        BallotKind(w3, deployment.council, deployment.registry),
+        ServiceKind(w3, deployment.timebank, deployment.registry, decoder),
+        ForwardKind(
+            w3,
+            deployment.forwarder,
+            [c.address for k, c in deployment.contracts.items() if k != "forwarder"],
+            decoder,
+            relayer_address,
+        ),
+    )
+
+
+def index_path(settings: Settings, deployment: Deployment) -> Path:
+    return settings.data_dir / f"index-{deployment.chain_id}.sqlite"
+
+
+def open_index(settings: Settings, w3: Web3, deployment: Deployment) -> EventIndex:
+    return EventIndex(
+        index_path(settings, deployment),
+        w3,
+        {k: (c.address, c.abi) for k, c in deployment.contracts.items()},
+        deployment.start_block,
+    )
+
+
+class RelayWorker:
+    """The worker process, seen from the API: `start()`, then `stop()`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._to_child: Connection | None = None
+
+    def start(self) -> None:
+        # spawn, not fork: the API process has threads (the outbox writer) and open sockets.
+        ctx = multiprocessing.get_context("spawn")
+        from_parent, to_child = ctx.Pipe(duplex=False)
+        process = ctx.Process(
+            target=worker_main, args=(self.settings, from_parent), name="relay-worker"
+        )
+        process.start()
+        from_parent.close()  # the child's end: once only the child holds it, our death is EOF
+        self._process, self._to_child = process, to_child
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def stop(self) -> None:
+        process, pipe = self._process, self._to_child
+        if process is None or pipe is None:
+            return
+        with contextlib.suppress(OSError):  # already gone
+            pipe.send("stop")
+        pipe.close()
+        process.join(STOP_TIMEOUT_S)
+        if process.is_alive():
+            log.warning("relay worker did not stop in %.0f s; terminating it", STOP_TIMEOUT_S)
+            process.terminate()
+            process.join(5)
+        self._process = self._to_child = None
+
+
+@contextmanager
+def relay_lock(path: Path, parent: Connection) -> Iterator[IO[str] | None]:
+    """Hold `path` exclusively; wait while another worker holds it. Yields None when the
+    parent went away (or asked to stop) before the lock came free."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waited:
+                    log.info("waiting for the previous relay worker to exit")
+                    waited = True
+                if _parent_says_stop(parent, LOCK_POLL_S):
+                    yield None
+                    return
+        try:
+            yield fh
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _parent_says_stop(parent: Connection, timeout: float) -> bool:
+    try:
+        if parent.poll(timeout):
+            parent.recv()
+            return True
+    except (EOFError, OSError):
+        return True
+    return False
+
+
+def worker_main(settings: Settings, parent: Connection) -> None:
+    """The worker process's body: relay and index until told to stop or orphaned."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s[worker] %(levelname)s %(message)s"
+    )
+    # Acknowledgements are what people wait on; a batch has seconds to spare (inclusion p99
+    # target 5 s). So when the cores are contended, the API process goes first.
+    os.nice(WORKER_NICENESS)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the API, which stops us
+    with relay_lock(settings.data_dir / "relay.lock", parent) as held:
+        if held is None:
+            return
+        w3 = connect(settings)
+        deployment = load_deployment(w3, settings)
+        decoder = ErrorDecoder(a.abi for a in load_artifacts(settings).values())
+        account = relayer_account(settings, w3)
+        outbox = Outbox(settings.data_dir / "relay.sqlite", max_queued=settings.relay_max_queued)
+        kinds: list[MessageKind] = list(message_kinds(w3, deployment, decoder, account.address))
+        relayer = Relayer(
+            w3, account, outbox, kinds, decoder=decoder, max_wait_s=settings.relay_max_wait_s
+        )
+        index = open_index(settings, w3, deployment)
+        threads = [
+            threading.Thread(
+                target=relayer.run, args=(stop, settings.relay_interval_s), name="relayer"
+            ),
+            threading.Thread(
+                target=index.follow, args=(stop,), kwargs={"interval": INDEX_INTERVAL_S},
+                name="indexer",
+            ),
+        ]  # fmt: skip
+        for thread in threads:
+            thread.start()
+        log.info("relaying for %s (pid %d)", account.address, os.getpid())
+        started = time.monotonic()
+        while not stop.is_set() and not _parent_says_stop(parent, 0.5):
+            if not all(t.is_alive() for t in threads):
+                log.error("a relay worker thread died; stopping")
+                break
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        outbox.close()
+        index.close()
+        log.info("relay worker stopped after %.0f s", time.monotonic() - started)

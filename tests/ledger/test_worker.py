@@ -1,0 +1,74 @@
+"""One relay worker per data dir: the lock that keeps a second one waiting, and the ways a
+waiting one is told to give up (its parent asks, or its parent is gone)."""
+
+from __future__ import annotations
+
+import fcntl
+import multiprocessing
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import pytest
+
+from ledger.worker import relay_lock
+
+
+def _wait_in_thread(path: Path, parent: Connection) -> tuple[threading.Thread, list[object]]:
+    """A worker's wait for the lock, in a thread; `got` receives what the lock yielded."""
+    got: list[object] = []
+
+    def run() -> None:
+        with relay_lock(path, parent) as held:
+            got.append(held)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(0.6)
+    assert thread.is_alive(), "the lock is held elsewhere: the second worker must wait"
+    return thread, got
+
+
+def test_a_free_lock_is_taken_at_once(tmp_path: Path) -> None:
+    from_parent, _to_child = multiprocessing.Pipe(duplex=False)
+    with relay_lock(tmp_path / "relay.lock", from_parent) as held:
+        assert held is not None
+        with open(tmp_path / "relay.lock") as other:
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                raise AssertionError("a second holder got the lock")
+            except BlockingIOError:
+                pass
+
+
+@pytest.mark.parametrize(
+    "parent_says_stop",
+    [
+        pytest.param(lambda pipe: pipe.send("stop"), id="the parent asks"),
+        # What the kernel does to the pipe when the parent is killed with -9:
+        pytest.param(lambda pipe: pipe.close(), id="the parent is gone"),
+    ],
+)
+def test_a_waiting_worker_gives_up_when(
+    tmp_path: Path, parent_says_stop: Callable[[Connection], None]
+) -> None:
+    path = tmp_path / "relay.lock"
+    with open(path, "w") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        from_parent, to_child = multiprocessing.Pipe(duplex=False)
+        thread, got = _wait_in_thread(path, from_parent)
+        parent_says_stop(to_child)
+        thread.join(5)
+        assert got == [None]
+
+
+def test_the_lock_comes_free_when_the_holder_lets_go(tmp_path: Path) -> None:
+    path = tmp_path / "relay.lock"
+    holder = open(path, "w")  # noqa: SIM115 - released half way through the test
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    from_parent, _to_child = multiprocessing.Pipe(duplex=False)
+    thread, got = _wait_in_thread(path, from_parent)
+    holder.close()
+    thread.join(5)
+    assert len(got) == 1 and got[0] is not None
