@@ -27,6 +27,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from ledger.errors import InvalidMessage, LedgerError
+from ledger.node import rpc
 from ledger.relay import COUNTED, REJECTED, BatchCall, Message, Outcome
 from ledger.signing.ballots import BallotDomain, make_ballot, to_compact
 from ledger.signing.eip712 import (
@@ -120,6 +121,8 @@ class BallotKind:
         self._separator = domain_separator(self.domain.as_dict())
         self.clock = ChainClock(w3)
         self._schedules: dict[int, _Schedule] = {}
+        # Addresses in these caches are lowercase hex: read from raw logs without a checksum's
+        # keccak each (a proposal's voters can number tens of thousands at start).
         self._rolls: dict[tuple[int, int], frozenset[str]] = {}
         self._voted: dict[int, dict[str, str]] = {}
         self._lock = threading.Lock()
@@ -176,12 +179,12 @@ class BallotKind:
             )
         with self._lock:
             voted = self._voters(proposal_id)
-            previous = voted.get(voter)
+            previous = voted.get(voter.lower())
             if previous is not None and previous != message.receipt_id:
                 raise InvalidMessage(
                     "AlreadyVoted", f"{voter} already voted on proposal {proposal_id}"
                 )
-            voted[voter] = message.receipt_id
+            voted[voter.lower()] = message.receipt_id
 
     def check_is_local(self, message: Message) -> bool:
         proposal_id = message.payload["proposalId"]
@@ -190,7 +193,7 @@ class BallotKind:
             schedule is not None
             and (schedule.community_id, schedule.roll_version) in self._rolls
             and proposal_id in self._voted
-            and message.payload["voter"]
+            and message.payload["voter"].lower()
             in self._rolls[(schedule.community_id, schedule.roll_version)]
             and self.clock.fresh()
         )
@@ -245,7 +248,7 @@ class BallotKind:
                 roll = self._rolls.get(key)
                 if roll is None:
                     roll = self._rolls[key] = self._load_roll(*key)
-        if voter in roll:
+        if voter.lower() in roll:
             return True
         # The cache only ever says no too often (e.g. an unusual log history): ask the chain.
         try:
@@ -254,38 +257,37 @@ class BallotKind:
             return False
         return found
 
+    def _logs(self, address: str, topics: list[bytes]) -> list[dict[str, Any]]:
+        """Raw eth_getLogs from genesis, in chain order: web3's log formatting costs more than
+        the rest of loading a large roll or a proposal's voters."""
+        logs: list[dict[str, Any]] = rpc(
+            self.w3,
+            "eth_getLogs",
+            [{"address": address, "fromBlock": "0x0", "toBlock": "latest",
+              "topics": ["0x" + t.hex() for t in topics]}],
+        )  # fmt: skip
+        return sorted(logs, key=lambda e: (int(e["blockNumber"], 16), int(e["logIndex"], 16)))
+
     def _load_roll(self, community_id: int, version: int) -> frozenset[str]:
-        """The roll as published at `version`, replayed from RollUpdated events (decoded
-        directly: a roll of thousands is too big for web3's generic log processing)."""
-        logs = self.w3.eth.get_logs(
-            {
-                "address": self.registry.address,
-                "fromBlock": 0,
-                "toBlock": "latest",
-                "topics": [HexBytes(ROLL_UPDATED), HexBytes(community_id.to_bytes(32, "big"))],
-            }
-        )
+        """The roll as published at `version`, replayed from RollUpdated events."""
         members: set[str] = set()
-        for entry in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
-            if int.from_bytes(bytes(entry["topics"][2]), "big") > version:
+        for entry in self._logs(
+            self.registry.address, [ROLL_UPDATED, community_id.to_bytes(32, "big")]
+        ):
+            if int(entry["topics"][2], 16) > version:
                 continue
-            added, removed = abi_decode(["address[]", "address[]"], bytes(entry["data"]))
-            members.difference_update(to_checksum_address(a) for a in removed)
-            members.update(to_checksum_address(a) for a in added)
+            added, removed = abi_decode(
+                ["address[]", "address[]"], bytes.fromhex(entry["data"][2:])
+            )
+            members.difference_update(a.lower() for a in removed)
+            members.update(a.lower() for a in added)
         return frozenset(members)
 
     def _voters(self, proposal_id: int) -> dict[str, str]:
         voted = self._voted.get(proposal_id)
         if voted is None:
-            logs = self.w3.eth.get_logs(
-                {
-                    "address": self.council.address,
-                    "fromBlock": 0,
-                    "toBlock": "latest",
-                    "topics": [HexBytes(BALLOT_CAST), HexBytes(proposal_id.to_bytes(32, "big"))],
-                }
-            )
-            voted = {to_checksum_address(bytes(e["topics"][2])[12:]): "on-chain" for e in logs}
+            logs = self._logs(self.council.address, [BALLOT_CAST, proposal_id.to_bytes(32, "big")])
+            voted = {"0x" + e["topics"][2][-40:].lower(): "on-chain" for e in logs}
             self._voted[proposal_id] = voted
         return voted
 
