@@ -58,12 +58,24 @@ def main() -> None:
     parser.add_argument("--rate", type=float, help="messages/s to offer (default: calibrate)")
     parser.add_argument("--load-s", type=float, default=180.0, help="load before the faults")
     parser.add_argument("--faults", help=f"comma-separated subset of {','.join(FAULTS)}")
+    parser.add_argument(
+        "--service-every",
+        type=int,
+        help="every Nth message is a service record (default 10; 0: ballots only)",
+    )
+    parser.add_argument("--name", help="results file name (default: stress / stress-short)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--keep", action="store_true", help="keep the run directory (logs)")
     args = parser.parse_args()
     config = (
         short_config(rate=args.rate or 120.0) if args.short else full_config(args.rate, args.load_s)
     )
+    if args.service_every is not None:
+        if args.service_every < 0:
+            parser.error("--service-every must be 0 or more")
+        config.service_every = args.service_every
+    if args.name:
+        config.name = args.name
     if args.faults is not None:
         config.faults = [f for f in args.faults.split(",") if f]
         unknown = set(config.faults) - set(FAULTS)

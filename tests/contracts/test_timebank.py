@@ -405,6 +405,23 @@ def test_reversal_refused_when_it_would_break_floor(bank: TimeBankClient, town: 
         _reverse(bank, town, item, alice, bob)
 
 
+def test_a_reversal_breaking_both_limits_names_the_ceiling(
+    bank: TimeBankClient, town: Town
+) -> None:
+    """Credit before debit, as for a record: the original recipient's ceiling is judged first
+    (the stateful model had the order the other way round for reversals)."""
+    alice, bob, carol, dave = town.residents[1:5]
+    bank.set_limits(town.admin, town.id, -1000, 1000)
+    item = signed(bank, town, alice, bob, 300)
+    bank.record_service(alice, town.id, item)
+    bank.record_service(carol, town.id, signed(bank, town, carol, alice, 600))
+    bank.record_service(bob, town.id, signed(bank, town, bob, dave, 600))
+    # Alice is at -300 and Bob at +300: the reversal would take Alice to -600 and Bob to +600.
+    bank.set_limits(town.admin, town.id, -500, 500)
+    with refused("AboveCeiling"):
+        _reverse(bank, town, item, alice, bob)
+
+
 def test_events_rebuild_every_balance(bank: TimeBankClient, town: Town) -> None:
     alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
     first = signed(bank, town, alice, bob, 40)

@@ -155,12 +155,14 @@ def test_timebank_matches_shadow_model(w3: Web3, system: Deployment, town: Town)
             r = self.recorded[index]
             minutes = r.item.record.minutes_served
             expected = None
+            # The reversal credits the original recipient before it debits the original
+            # provider, and names the first limit broken: ceiling first, as for a record.
             if index in self.reversed:
                 expected = "AlreadyReversed"
-            elif r.provider != COMMUNITY and self.balances[r.provider] - minutes < self.floor:
-                expected = "BelowFloor"
             elif r.recipient != COMMUNITY and self.balances[r.recipient] + minutes > self.ceiling:
                 expected = "AboveCeiling"
+            elif r.provider != COMMUNITY and self.balances[r.provider] - minutes < self.floor:
+                expected = "BelowFloor"
             rid = record_id(town.id, r.item.record)
             reason = b"\x44" * 32
             try:

@@ -4,7 +4,7 @@
 // closes. Nothing here ever goes over the network: backups are Ethereum keystore files the
 // owner downloads, and imports are read from a local file or typed in.
 
-import { Wallet, getAddress } from "ethers";
+import { Wallet, getAddress, isError } from "ethers";
 
 const STORE = "commons.keyring.v1";
 const ACTIVE = "commons.activeKey";
@@ -230,8 +230,13 @@ export async function importKeystore(
   let decrypted: { privateKey: string };
   try {
     decrypted = await Wallet.fromEncryptedJson(json, password, progress);
-  } catch {
-    throw new KeyError("WrongPassphrase");
+  } catch (error) {
+    // Only ethers' own verdict on the password is a wrong password; anything else (a file that
+    // is not a keystore, an unsupported cipher) is shown as it is, not blamed on the person.
+    if (isError(error, "INVALID_ARGUMENT") && error.argument === "password") {
+      throw new KeyError("WrongPassphrase");
+    }
+    throw error;
   }
   return storeKey(decrypted.privateKey, label, localPassphrase);
 }
