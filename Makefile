@@ -45,7 +45,8 @@ run: setup ## chain + deploy + API on http://127.0.0.1:8000 (demo seeded on firs
 down: ## stop the embedded chain (state is saved)
 	$(VENV)/bin/commons down
 
-test: setup web-browser lint-tools ## run the whole test suite
+# `lint` first: CI (.ci/run → make test) also runs ruff, mypy, the page's checks, slither, solhint.
+test: setup web-browser lint ## lint, then the whole test suite
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-contracts: setup ## contract tests only
@@ -55,9 +56,9 @@ test-ledger: setup ## ledger tests only
 	$(VENV)/bin/pytest -q tests/ledger $(PYTEST_ARGS)
 
 lint: setup web-check lint-contracts ## ruff, mypy, the web page's type check, slither + solhint
-	$(VENV)/bin/ruff check ledger tests bench scripts
-	$(VENV)/bin/ruff format --check ledger tests bench scripts
-	$(VENV)/bin/mypy ledger
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy ledger api
 
 bench: setup ## gas and speed benchmarks; results in bench/results/
 	$(PY) -m bench
