@@ -67,6 +67,8 @@ def test_every_fault_was_injected_and_the_chain_rewound_at_least_once(
     rewinds = [faults[n]["blocks_rewound"] for n in ("chain_kill9", "torn_snapshot")]
     assert max(rewinds) > 0, rewinds
     assert faults["torn_snapshot"]["skipped_as_torn"]
+    # Out of gas money means out: nothing of the relayer's is mined until it is refilled.
+    assert faults["relayer_out_of_gas"]["relayer_txs_while_dry"] == 0, faults["relayer_out_of_gas"]
     if os.geteuid() == 0:
         full = faults["disk_full"]
         assert "skipped" not in full, full
