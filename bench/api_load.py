@@ -29,9 +29,10 @@ from eth_account import Account
 from eth_utils.crypto import keccak
 from web3 import Web3
 
+from bench import process_cpu
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import deploy_system
-from ledger.node import ephemeral_node, free_port, rpc
+from ledger.node import child_pids, cpu_seconds, ephemeral_node, free_port, rpc
 from ledger.tx import send
 
 RESULTS = Path(__file__).parent / "results"
@@ -64,20 +65,6 @@ def _sign_chunk(job: tuple[bytes, int, list[tuple[str, int]]]) -> list[dict[str,
             }
         )
     return out
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (from /proc; robust to a busy machine)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children(pid: int) -> list[int]:
-    """Direct child processes of `pid` (the API's relay worker, and multiprocessing's helper)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(c) for c in (task / "children").read_text().split()]
-    return found
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -167,11 +154,11 @@ def main() -> None:
                 except httpx.HTTPError:
                     time.sleep(0.1)
             head_before = w3.eth.block_number
-            worker_pids = children(api.pid)
+            worker_pids = child_pids(api.pid)
             cpu_before = {
-                "api": cpu_seconds(api.pid),
-                "worker": sum(cpu_seconds(p) for p in worker_pids),
-                "anvil": cpu_seconds(node.proc.pid),
+                "api": process_cpu(api.pid),
+                "worker": sum(process_cpu(p) for p in worker_pids),
+                "anvil": process_cpu(node.proc.pid),
             }
             print(
                 f"offering {args.rate:.0f} ballots/s from a separate process ...", file=sys.stderr
@@ -184,7 +171,7 @@ def main() -> None:
             loadgen = subprocess.Popen([sys.executable, "-m", "bench.loadgen", *loadgen_argv])
             loadgen_cpu = 0.0
             while loadgen.poll() is None:
-                loadgen_cpu = cpu_seconds(loadgen.pid)
+                loadgen_cpu = cpu_seconds(loadgen.pid) or loadgen_cpu
                 time.sleep(0.2)
             if loadgen.returncode != 0:
                 raise SystemExit("error: the load generator failed")
@@ -196,9 +183,9 @@ def main() -> None:
                     break
                 time.sleep(0.25)
             cpu = {
-                "api": cpu_seconds(api.pid) - cpu_before["api"],
-                "worker": sum(cpu_seconds(p) for p in worker_pids) - cpu_before["worker"],
-                "anvil": cpu_seconds(node.proc.pid) - cpu_before["anvil"],
+                "api": process_cpu(api.pid) - cpu_before["api"],
+                "worker": sum(process_cpu(p) for p in worker_pids) - cpu_before["worker"],
+                "anvil": process_cpu(node.proc.pid) - cpu_before["anvil"],
             }
             cpu["loadgen"] = loadgen_cpu
             db = sqlite3.connect(tmp / "var" / "relay.sqlite")

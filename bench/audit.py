@@ -27,6 +27,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from bench import process_cpu
 from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.audit.chain import domain_separator
 from ledger.audit.ethcodec import keccak
@@ -225,12 +226,6 @@ def audit_once(
     return elapsed, result.report
 
 
-def _cpu_of(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def main() -> None:
     settings = Settings()
     with (
@@ -244,9 +239,9 @@ def main() -> None:
         cold_s, _ = audit_once(node.url, election["record"], audit_settings)
         print(f"  audit with a cold compile cache: {cold_s:.1f} s")
         load_before = os.getloadavg()[0]
-        anvil_before = _cpu_of(node.pid)
+        anvil_before = process_cpu(node.pid)
         warm_s, report = audit_once(node.url, election["record"], audit_settings)
-        anvil_cpu = _cpu_of(node.pid) - anvil_before
+        anvil_cpu = process_cpu(node.pid) - anvil_before
         load_after = os.getloadavg()[0]
         print(f"  audit with a warm compile cache: {warm_s:.1f} s (load average {load_before:.1f})")
     summary = report["summary"]

@@ -279,6 +279,25 @@ class NodeInfo:
             return None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time `pid` has used so far, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct child processes of `pid` (e.g. the API's relay worker)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
 def pid_alive(pid: int) -> bool:
     """Whether `pid` runs. A zombie does not: it exited and only waits to be reaped (as the
     supervisor does when `commons run` started it in-process)."""

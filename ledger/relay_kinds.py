@@ -208,7 +208,7 @@ class BallotKind:
         for proposal_id in range(max(1, count - recent + 1), count + 1):
             schedule = self._schedule(proposal_id)
             if schedule.opens_at <= now < schedule.closes_at:
-                self._eligible(schedule, "0x" + "00" * 20)
+                self._roll(schedule)
                 with self._lock:
                     self._voters(proposal_id)
                 warmed.append(proposal_id)
@@ -240,7 +240,7 @@ class BallotKind:
         self._schedules[proposal_id] = schedule
         return schedule
 
-    def _eligible(self, schedule: _Schedule, voter: str) -> bool:
+    def _roll(self, schedule: _Schedule) -> frozenset[str]:
         key = (schedule.community_id, schedule.roll_version)
         roll = self._rolls.get(key)
         if roll is None:
@@ -248,6 +248,11 @@ class BallotKind:
                 roll = self._rolls.get(key)
                 if roll is None:
                     roll = self._rolls[key] = self._load_roll(*key)
+        return roll
+
+    def _eligible(self, schedule: _Schedule, voter: str) -> bool:
+        key = (schedule.community_id, schedule.roll_version)
+        roll = self._roll(schedule)
         if voter.lower() in roll:
             return True
         # The cache only ever says no too often (e.g. an unusual log history): ask the chain.

@@ -78,13 +78,9 @@ def message_kinds(
     )
 
 
-def index_path(settings: Settings, deployment: Deployment) -> Path:
-    return settings.data_dir / f"index-{deployment.chain_id}.sqlite"
-
-
 def open_index(settings: Settings, w3: Web3, deployment: Deployment) -> EventIndex:
     return EventIndex(
-        index_path(settings, deployment),
+        settings.data_dir / f"index-{deployment.chain_id}.sqlite",
         w3,
         {k: (c.address, c.abi) for k, c in deployment.contracts.items()},
         deployment.start_block,

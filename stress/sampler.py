@@ -8,7 +8,6 @@ accumulate; the probe adds one tiny block each time.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from typing import Any
@@ -18,22 +17,11 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
-from ledger.node import NodeInfo, make_web3
+from ledger.node import NodeInfo, cpu_seconds, make_web3
 from stress.system import Stack, dev_account
 
 PROBE_ACCOUNT_INDEX = 7
 PROBE_TIMEOUT_S = 10.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of `pid` so far."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 class Sampler:

@@ -23,7 +23,7 @@ from ledger.api_client import CommonsClient
 from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.deploy import Deployment, deploy_system
-from ledger.node import AnvilProcess, ephemeral_node, free_port, rpc
+from ledger.node import AnvilProcess, child_pids, ephemeral_node, free_port, rpc
 
 
 @dataclass
@@ -78,10 +78,7 @@ class LiveSystem:
     def children(self) -> list[int]:
         """The API process's child processes (its relay worker, multiprocessing's tracker)."""
         assert self.proc is not None
-        found: list[int] = []
-        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
-            found += [int(c) for c in (task / "children").read_text().split()]
-        return found
+        return child_pids(self.proc.pid)
 
     def rpc(self, method: str, params: list[Any] | None = None) -> Any:
         return rpc(self.w3, method, params)

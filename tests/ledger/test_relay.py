@@ -121,6 +121,23 @@ def test_a_full_outbox_refuses_instead_of_waiting(tmp_path: Path, election: Elec
     outbox.close()
 
 
+def test_a_full_outbox_accepts_again_once_another_process_sent_its_messages(
+    tmp_path: Path, election: Election
+) -> None:
+    """The API fills the outbox, the relay worker (another process, so another Outbox on the
+    same file) sends from it: the API's own count must not keep refusing."""
+    api_side = Outbox(tmp_path / "relay.sqlite", max_queued=2)
+    queued = [api_side.submit(ballot(election, r, 0)).result(5) for r in election.residents[:2]]
+    with pytest.raises(QueueFull):
+        api_side.submit(ballot(election, election.residents[2], 0))
+    worker_side = Outbox(tmp_path / "relay.sqlite", max_queued=2)
+    worker_side.record_sent([r.id for r in queued], "0x" + "ab" * 32, 0, b"raw")
+    worker_side.close()
+    accepted = api_side.submit(ballot(election, election.residents[2], 0)).result(5)
+    assert accepted.status == "queued"
+    api_side.close()
+
+
 # --- the relayer through crash windows ------------------------------------------------------------------
 
 
@@ -225,3 +242,13 @@ def test_check_refuses_a_second_ballot_of_a_voter_but_not_the_same_one(election:
     with pytest.raises(InvalidMessage) as refused:
         ballot(election, voter, 1)
     assert refused.value.code == "AlreadyVoted"
+
+
+def test_warming_makes_the_first_ballot_of_an_open_proposal_checkable_inline(
+    w3: Web3, system: Deployment, election: Election
+) -> None:
+    cold = BallotKind(w3, system.council, system.registry)
+    message = cold.parse(ballot(election, election.residents[0], 1).payload)
+    assert not cold.check_is_local(message)  # it would have to ask the chain first
+    assert election.proposal in cold.warm()
+    assert cold.check_is_local(message)

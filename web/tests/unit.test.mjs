@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
-import { TypedDataEncoder, Wallet, keccak256, toUtf8Bytes, verifyTypedData } from "ethers";
+import { TypedDataEncoder, Wallet, encryptKeystoreJsonSync, keccak256, toUtf8Bytes, verifyTypedData } from "ethers";
 
 const src = join(dirname(fileURLToPath(import.meta.url)), "..", "src");
 globalThis.localStorage = {
@@ -28,6 +28,7 @@ export { parseMoney } from "./ui";
 export { categoryCode, categoryLabel, textHash, currencyBytes, BALLOT_TYPES, SERVICE_TYPES, FORWARD_TYPES } from "./chain";
 export { canonicalJson } from "./views/audit";
 export { KEYS, t, setLang } from "./i18n";
+export { importKeystore, KeyError } from "./keys";
 `;
 const built = await esbuild.build({
   stdin: { contents: entry, resolveDir: src, loader: "ts" },
@@ -108,4 +109,18 @@ test("every text exists in both languages and differs where it should", () => {
   assert.equal(m.t("tb.minutes", { n: 30 }), "30 min");
   m.setLang("zh");
   assert.equal(m.t("tb.minutes", { n: 30 }), "30 分钟");
+});
+
+test("keystore import calls only a wrong password a wrong password", async () => {
+  const { address, privateKey } = Wallet.createRandom();
+  const keystore = encryptKeystoreJsonSync({ address, privateKey }, "the right password", { scrypt: { N: 1024 } });
+  await assert.rejects(
+    m.importKeystore(keystore, "not the password", "label", "a local passphrase"),
+    (error) => error instanceof m.KeyError && error.code === "WrongPassphrase",
+  );
+  // A file that is not a keystore is not the person's mistake with a password.
+  await assert.rejects(
+    m.importKeystore('{"not": "a keystore"}', "the right password", "label", "a local passphrase"),
+    (error) => !(error instanceof m.KeyError),
+  );
 });
