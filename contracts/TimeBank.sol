@@ -13,9 +13,11 @@ import {ITimeBank} from "./interfaces/ITimeBank.sol";
 /// both sides signed. See ITimeBank.
 /// @dev Built for batches of relayed records (target: at most 20,000 gas per record). Per record
 /// the happy path allocates no memory and writes two storage slots, one per side, each holding
-/// that account's balance together with its replay window; a member's residency is read from the
-/// Registry once per batch (a small in-memory cache; the roll cannot change during the call,
-/// which only makes static calls). The error path may be slow: it ABI-encodes the broken rule.
+/// that account's balance, its replay window and the roll version at which the member was last
+/// found resident. That stamp saves the Registry read: a member stamped with the roll's current
+/// version is on the roll (a published roll never changes; any change publishes a new version),
+/// so the Registry is asked only about members not seen since the last publication. The error
+/// path may be slow: it ABI-encodes the broken rule.
 contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     bytes32 private constant COORDINATOR = keccak256("COORDINATOR");
     // Lint: EIP-712 type strings are spelled out in full; their keccak256 is folded at compile time.
@@ -31,9 +33,12 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     uint256 private constant HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
     uint256 private constant WINDOW = 128;
     uint256 private constant WINDOW_MASK = (1 << 128) - 1;
+    uint256 private constant REPLAY_MASK = (1 << 160) - 1;
+    uint256 private constant STAMP_SHIFT = 160;
     uint256 private constant BALANCE_SHIFT = 192;
     uint256 private constant BELOW_BALANCE = (1 << 192) - 1;
-    uint256 private constant CACHE_ENTRIES = 64;
+    // nonceBase is 32 bits wide: nonces stay below 2^32 - 1, so the base never outgrows it.
+    uint256 private constant NONCE_LIMIT = (1 << 32) - 1;
 
     /// @inheritdoc ITimeBank
     address public constant COMMUNITY_ACCOUNT = address(0);
@@ -47,8 +52,9 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     IRegistryView private immutable _registry;
 
     mapping(uint256 communityId => Limits) private _limits;
-    /// @dev One word per account: balance (int64, bits 192..255), nonceBase (uint64, bits
-    /// 128..191) and the window of the next 128 nonces (bits 0..127).
+    /// @dev One word per account: balance (int64, bits 192..255), the roll version at which the
+    /// member was last found resident (uint32, bits 160..191; 0 for the community's account),
+    /// nonceBase (uint32, bits 128..159) and the window of the next 128 nonces (bits 0..127).
     mapping(uint256 communityId => mapping(address account => uint256)) private _accounts;
     mapping(uint256 communityId => mapping(address provider => mapping(uint256 word => uint256))) private _reversed;
 
@@ -77,31 +83,19 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     /// @inheritdoc ITimeBank
     function recordService(uint256 communityId, SignedRecord calldata item) external returns (bytes32 recordId) {
         (int256 floor, int256 ceiling) = _limitsOf(communityId);
-        bytes memory err = _verify(communityId, item, 0);
-        if (err.length == 0) err = _apply(communityId, item.record, floor, ceiling);
-        _revertWith(err);
+        _revertWith(_record(communityId, item, floor, ceiling, _rollVersion(communityId), _domainSeparatorV4()));
         return _recordId(communityId, item.record);
     }
 
     /// @inheritdoc ITimeBank
     function recordServices(uint256 communityId, SignedRecord[] calldata items) external returns (uint256 recorded) {
         (int256 floor, int256 ceiling) = _limitsOf(communityId);
-        uint256 cache = _newCache();
+        uint256 version = _rollVersion(communityId);
         bytes32 domainSeparator = _domainSeparatorV4();
         uint256 n = items.length;
         for (uint256 i = 0; i < n;) {
             SignedRecord calldata item = items[i];
-            // slither-disable-next-line uninitialized-local -- empty means no error; no allocation per record
-            bytes memory err;
-            // The fast path accepts only what _verify and _apply accept; anything else is judged
-            // again, and its error named, by them.
-            if (
-                !_fastVerify(communityId, item, domainSeparator, cache)
-                    || !_fastApply(communityId, item, floor, ceiling)
-            ) {
-                err = _verify(communityId, item, cache);
-                if (err.length == 0) err = _apply(communityId, item.record, floor, ceiling);
-            }
+            bytes memory err = _record(communityId, item, floor, ceiling, version, domainSeparator);
             if (err.length == 0) {
                 ++recorded;
             } else {
@@ -127,8 +121,8 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         address provider = original.provider;
         address recipient = original.recipient;
         // Residency is not required: a mistake must stay fixable after a member left the roll.
-        _revertWith(_checkSide(communityId, provider, recipient, digest, providerSig.r, providerSig.vs, 0, false));
-        _revertWith(_checkSide(communityId, recipient, provider, digest, recipientSig.r, recipientSig.vs, 0, false));
+        _revertWith(_checkSide(communityId, provider, recipient, digest, providerSig.r, providerSig.vs, false));
+        _revertWith(_checkSide(communityId, recipient, provider, digest, recipientSig.r, recipientSig.vs, false));
         _markReversed(communityId, provider, original.nonce, recordId);
         (int256 floor, int256 ceiling) = _limitsOf(communityId);
         // A reversal is the original with the sides swapped: the original provider pays back.
@@ -190,9 +184,31 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
 
     // ---------------------------------------------------------------- checks
 
+    /// @dev Judges and, if every rule holds, records one signed record; returns the ABI-encoded
+    /// error of the first broken rule, or empty (the zero slot, no allocation). `version` is the
+    /// roll's published version, `domainSeparator` this contract's.
+    function _record(
+        uint256 communityId,
+        SignedRecord calldata item,
+        int256 floor,
+        int256 ceiling,
+        uint256 version,
+        bytes32 domainSeparator
+    ) private returns (bytes memory err) {
+        // The fast path accepts only what _verify and _apply accept; anything else is judged
+        // again, and its error named, by them. Before the first publication (version 0) nobody
+        // is resident, and the zero stamp of an untouched account must not pass for one.
+        if (
+            version != 0 && _fastVerify(communityId, item, domainSeparator)
+                && _fastApply(communityId, item, floor, ceiling, version)
+        ) return err;
+        err = _verify(communityId, item);
+        if (err.length == 0) err = _apply(communityId, item.record, floor, ceiling, version);
+    }
+
     /// @dev The record's shape and both sides' signatures (and the members' residency). Returns
     /// the ABI-encoded error of the first broken rule; empty (the zero slot, no allocation) if none.
-    function _verify(uint256 communityId, SignedRecord calldata item, uint256 cache)
+    function _verify(uint256 communityId, SignedRecord calldata item)
         private
         view
         returns (bytes memory err)
@@ -203,32 +219,27 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         if (rec.minutesServed == 0) return abi.encodeWithSelector(ZeroMinutes.selector);
         if (provider == recipient) return abi.encodeWithSelector(SameParty.selector, provider);
         bytes32 digest = _hashTypedDataV4(_recordId(communityId, rec));
-        err = _checkSide(communityId, provider, recipient, digest, item.providerSig.r, item.providerSig.vs, cache, true);
+        err = _checkSide(communityId, provider, recipient, digest, item.providerSig.r, item.providerSig.vs, true);
         if (err.length == 0) {
-            err = _checkSide(
-                communityId, recipient, provider, digest, item.recipientSig.r, item.recipientSig.vs, cache, true
-            );
+            err = _checkSide(communityId, recipient, provider, digest, item.recipientSig.r, item.recipientSig.vs, true);
         }
     }
 
     /// @dev The common case of `_verify` without its overhead: two members, both signatures
-    /// theirs, both on the roll. False means "not shown here", never "invalid".
-    function _fastVerify(uint256 communityId, SignedRecord calldata item, bytes32 domainSeparator, uint256 cache)
+    /// theirs. Residency is left to `_fastApply`, which has the stamps at hand. False means "not
+    /// shown here", never "invalid".
+    function _fastVerify(uint256 communityId, SignedRecord calldata item, bytes32 domainSeparator)
         private
         view
         returns (bool ok)
     {
         bytes32 typehash = SERVICE_TYPEHASH;
-        address provider;
-        address recipient;
-        bool providerCached;
-        bool recipientCached;
         // slither-disable-next-line assembly -- the batch fast path: under 20,000 gas a record (see the contract @dev)
         assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             // SignedRecord is static: provider, recipient, minutes, category, noteHash, nonce,
             // providerSig.r, providerSig.vs, recipientSig.r, recipientSig.vs (one word each).
-            provider := calldataload(item)
-            recipient := calldataload(add(item, 0x20))
+            let provider := calldataload(item)
+            let recipient := calldataload(add(item, 0x20))
             // Service to or from the community (address(0)) takes the slow path.
             ok := and(and(iszero(iszero(calldataload(add(item, 0x40)))), iszero(eq(provider, recipient))),
                 and(iszero(iszero(provider)), iszero(iszero(recipient))))
@@ -256,68 +267,96 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
                     if side { expected := recipient }
                     ok := and(ok, and(eq(mload(0x00), expected), iszero(gt(sv, HALF_N))))
                 }
-                providerCached := eq(mload(add(cache, shl(5, mod(provider, CACHE_ENTRIES)))), provider)
-                recipientCached := eq(mload(add(cache, shl(5, mod(recipient, CACHE_ENTRIES)))), recipient)
             }
         }
-        return ok && (providerCached || _isResidentCached(communityId, provider, cache))
-            && (recipientCached || _isResidentCached(communityId, recipient, cache));
     }
 
-    /// @dev The common case of `_apply` without its overhead (the provider is a member, so only
-    /// the member limits apply). Writes and emits only if every check passes; false means "not
-    /// done here", and `_apply` then names the broken rule.
-    // slither-disable-next-line assembly -- the batch fast path: two slot writes a record (see the contract @dev)
-    function _fastApply(uint256 communityId, SignedRecord calldata item, int256 floor, int256 ceiling)
-        private
-        returns (bool ok)
-    {
-        bytes32 topic = ServiceRecorded.selector;
+    /// @dev The common case of `_apply` without its overhead (both sides members, so only the
+    /// member limits apply): residency from the stamps (the Registry only for a side not stamped
+    /// with `version`, the roll's current one), then the replay window and the limits. Writes
+    /// (stamping both sides) and emits only if every check passes; false means "not done here",
+    /// and `_verify` and `_apply` then name the broken rule.
+    function _fastApply(
+        uint256 communityId,
+        SignedRecord calldata item,
+        int256 floor,
+        int256 ceiling,
+        uint256 version
+    ) private returns (bool ok) {
+        (uint256 providerSlot, uint256 recipientSlot, uint256 p, uint256 r) = _accountWords(communityId, item);
+        if (_stampOf(p) != version && !_isResident(communityId, item.record.provider)) return false;
+        if (_stampOf(r) != version && !_isResident(communityId, item.record.recipient)) return false;
+        _stashRecordedTopic();
+        // slither-disable-next-line assembly -- the batch fast path: two slot writes a record (see the contract @dev)
         assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
-            let providerSlot
-            let recipientSlot
-            {
-                mstore(0x00, communityId)
-                mstore(0x20, _accounts.slot)
-                mstore(0x20, keccak256(0x00, 0x40))
-                mstore(0x00, calldataload(item))
-                providerSlot := keccak256(0x00, 0x40)
-                mstore(0x00, calldataload(add(item, 0x20)))
-                recipientSlot := keccak256(0x00, 0x40)
-            }
-            let p := sload(providerSlot)
-            let r := sload(recipientSlot)
             let bit
             let providerBalance
             let recipientBalance
             {
                 let mins := calldataload(add(item, 0x40))
-                // nonce - base: a nonce below the base wraps around to a huge offset.
-                let offset := sub(calldataload(add(item, 0xa0)), and(shr(128, p), 0xffffffffffffffff))
+                // 1 << (nonce - base); a nonce below the base wraps around to a huge shift (0).
                 // slither-disable-next-line incorrect-shift -- shl(shift, value): this is 1 << offset
-                bit := shl(offset, 1)
+                bit := shl(sub(calldataload(add(item, 0xa0)), and(shr(128, p), 0xffffffff)), 1)
                 providerBalance := add(signextend(7, shr(BALANCE_SHIFT, p)), mins)
                 recipientBalance := sub(signextend(7, shr(BALANCE_SHIFT, r)), mins)
-                // The minutes word is not validated by the ABI decoder here: bound it to uint32.
-                ok := and(lt(mins, shl(32, 1)), and(lt(offset, WINDOW), iszero(and(p, bit))))
+                // The bit must fall in the window (offset < 128) on a nonce not yet recorded; the
+                // minutes word is not validated by the ABI decoder here: bound it to uint32.
+                ok := and(and(iszero(iszero(and(bit, WINDOW_MASK))), iszero(and(p, bit))), lt(mins, shl(32, 1)))
+                ok := and(ok, lt(calldataload(add(item, 0xa0)), NONCE_LIMIT))
             }
             ok := and(ok, and(iszero(sgt(providerBalance, ceiling)), iszero(slt(recipientBalance, floor))))
             if ok {
                 // Balances are within int64 (the limits are int64): their low 64 bits are exact.
-                sstore(recipientSlot, or(and(r, BELOW_BALANCE), shl(BALANCE_SHIFT, recipientBalance)))
-                // Slide the window past the recorded nonces at its bottom (see _advance).
-                let window := or(and(p, WINDOW_MASK), bit)
-                let base := and(shr(128, p), 0xffffffffffffffff)
-                for {} and(window, 1) {} {
-                    window := shr(1, window)
-                    base := add(base, 1)
+                sstore(recipientSlot, or(and(r, REPLAY_MASK),
+                    or(shl(STAMP_SHIFT, version), shl(BALANCE_SHIFT, recipientBalance))))
+                {
+                    // Slide the window past the recorded nonces at its bottom (see _advance).
+                    let window := or(and(p, WINDOW_MASK), bit)
+                    let base := and(shr(128, p), 0xffffffff)
+                    for {} and(window, 1) {} {
+                        window := shr(1, window)
+                        base := add(base, 1)
+                    }
+                    sstore(providerSlot, or(or(shl(BALANCE_SHIFT, providerBalance), shl(STAMP_SHIFT, version)),
+                        or(shl(128, base), window)))
                 }
-                sstore(providerSlot, or(or(shl(BALANCE_SHIFT, providerBalance), shl(128, base)), window))
                 // ServiceRecorded's data is minutes, category, noteHash, nonce: contiguous in calldata.
                 let ptr := mload(0x40)
                 calldatacopy(ptr, add(item, 0x40), 0x80)
-                log4(ptr, 0x80, topic, communityId, calldataload(item), calldataload(add(item, 0x20)))
+                // The topic was stashed right after the data (see _stashRecordedTopic).
+                log4(ptr, 0x80, mload(add(ptr, 0x80)), communityId, calldataload(item), calldataload(add(item, 0x20)))
             }
+        }
+    }
+
+    /// @dev Puts ServiceRecorded's topic in free memory 0x80 past the free memory pointer, where
+    /// `_fastApply`'s event finds it right after the event's data: on `_fastApply`'s stack it
+    /// would be one variable too many.
+    function _stashRecordedTopic() private pure {
+        bytes32 topic = ServiceRecorded.selector;
+        // slither-disable-next-line assembly -- scratch beyond the free memory pointer, read back at once
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
+            mstore(add(mload(0x40), 0x80), topic)
+        }
+    }
+
+    /// @dev The storage slots of a record's two account words, and the words.
+    function _accountWords(uint256 communityId, SignedRecord calldata item)
+        private
+        view
+        returns (uint256 providerSlot, uint256 recipientSlot, uint256 p, uint256 r)
+    {
+        // slither-disable-next-line assembly -- the batch fast path: a mapping's slots without re-hashing the community
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
+            mstore(0x00, communityId)
+            mstore(0x20, _accounts.slot)
+            mstore(0x20, keccak256(0x00, 0x40))
+            mstore(0x00, calldataload(item))
+            providerSlot := keccak256(0x00, 0x40)
+            mstore(0x00, calldataload(add(item, 0x20)))
+            recipientSlot := keccak256(0x00, 0x40)
+            p := sload(providerSlot)
+            r := sload(recipientSlot)
         }
     }
 
@@ -330,7 +369,6 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         bytes32 digest,
         bytes32 r,
         bytes32 vs,
-        uint256 cache,
         bool requireResident
     ) private view returns (bytes memory err) {
         address signer = _recover(digest, r, vs);
@@ -343,15 +381,16 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
             return err;
         }
         if (signer != party) return abi.encodeWithSelector(WrongSigner.selector, party, signer);
-        if (requireResident && !_isResidentCached(communityId, party, cache)) {
+        if (requireResident && !_isResident(communityId, party)) {
             return abi.encodeWithSelector(NotResident.selector, communityId, party);
         }
     }
 
     // ---------------------------------------------------------------- effects
 
-    /// @dev Replay check, limits, then the writes and the event; writes nothing if a rule breaks.
-    function _apply(uint256 communityId, ServiceRecord calldata rec, int256 floor, int256 ceiling)
+    /// @dev Replay check, limits, then the writes (stamping each member side with the roll
+    /// `version` its residency was checked at) and the event; writes nothing if a rule breaks.
+    function _apply(uint256 communityId, ServiceRecord calldata rec, int256 floor, int256 ceiling, uint256 version)
         private
         returns (bytes memory err)
     {
@@ -360,7 +399,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         uint256 account = _accounts[communityId][provider];
         uint256 base = _nonceBase(account);
         if (nonce < base) return abi.encodeWithSelector(NonceAlreadyUsed.selector, communityId, provider, nonce);
-        if (nonce - base >= WINDOW) {
+        if (nonce - base >= WINDOW || nonce >= NONCE_LIMIT) {
             return abi.encodeWithSelector(NonceTooFarAhead.selector, communityId, provider, nonce, base);
         }
         uint256 bit = 1 << (nonce - base);
@@ -368,6 +407,8 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
 
         err = _move(communityId, provider, rec.recipient, rec.minutesServed, floor, ceiling, bit);
         if (err.length != 0) return err;
+        _stamp(communityId, provider, version);
+        _stamp(communityId, rec.recipient, version);
         emit ServiceRecorded(
             communityId, provider, rec.recipient, rec.minutesServed, rec.category, rec.noteHash, nonce
         );
@@ -455,7 +496,18 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     }
 
     function _nonceBase(uint256 account) private pure returns (uint256) {
-        return (account >> 128) & type(uint64).max;
+        return (account >> 128) & type(uint32).max;
+    }
+
+    function _stampOf(uint256 account) private pure returns (uint256) {
+        return (account >> STAMP_SHIFT) & type(uint32).max;
+    }
+
+    /// @dev Records that `account` (unless it is the community's) was resident at roll `version`.
+    function _stamp(uint256 communityId, address account, uint256 version) private {
+        if (account == COMMUNITY_ACCOUNT) return;
+        uint256 word = _accounts[communityId][account];
+        _accounts[communityId][account] = (word & ~(uint256(type(uint32).max) << STAMP_SHIFT)) | (version << STAMP_SHIFT);
     }
 
     /// @dev Marks the window bit `bit`, then slides the window past the recorded nonces at its
@@ -465,7 +517,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         // The number of trailing ones: (w + 1) & ~w isolates the lowest zero bit.
         uint256 shift = window & 1 == 0 ? 0 : Math.log2((window + 1) & ~window);
         uint256 base = _nonceBase(account) + shift;
-        return (account & ~BELOW_BALANCE) | (base << 128) | (window >> shift);
+        return (account & ~REPLAY_MASK) | (base << 128) | (window >> shift);
     }
 
     function _isRecorded(uint256 account, uint256 nonce) private pure returns (bool) {
@@ -510,33 +562,17 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         }
     }
 
-    /// @dev A zeroed table of CACHE_ENTRIES addresses in memory, indexed by an address's low bits.
-    function _newCache() private pure returns (uint256 cache) {
-        // slither-disable-next-line assembly -- a zeroed table: calldatacopy from past calldata's end
-        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
-            cache := mload(0x40)
-            mstore(0x40, add(cache, mul(CACHE_ENTRIES, 0x20)))
-            // Copying from past the end of calldata writes zeros.
-            calldatacopy(cache, calldatasize(), mul(CACHE_ENTRIES, 0x20))
-        }
+    /// @dev The version of `communityId`'s published roll (0 before the first publication).
+    function _rollVersion(uint256 communityId) private view returns (uint256 version) {
+        // slither-disable-next-line unused-return -- only the version matters here, not the roll's size
+        (version,) = _registry.rollSnapshot(communityId);
     }
 
-    /// @dev isResident through the batch's cache (`cache` 0: none). Only positive answers are
-    /// cached; `account` is never address(0) here.
-    function _isResidentCached(uint256 communityId, address account, uint256 cache) private view returns (bool) {
-        uint256 entry;
-        if (cache != 0) {
-            entry = cache + ((uint256(uint160(account)) % CACHE_ENTRIES) << 5);
-            address cached;
-            // slither-disable-next-line assembly -- a Registry staticcall and a memory cache without ABI allocations
-            assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
-                cached := mload(entry)
-            }
-            if (cached == account) return true;
-        }
+    /// @dev isResident without ABI allocations (runs for each member a batch meets unstamped).
+    function _isResident(uint256 communityId, address account) private view returns (bool resident) {
         address registry_ = address(_registry);
         bytes4 selector = IRegistryView.isResident.selector;
-        bool resident;
+        // slither-disable-next-line assembly -- a Registry staticcall without ABI allocations
         assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             let ptr := mload(0x40)
             mstore(ptr, selector)
@@ -548,12 +584,6 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
             }
             resident := and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1))
         }
-        if (resident && cache != 0) {
-            assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
-                mstore(entry, account)
-            }
-        }
-        return resident;
     }
 
     function _limitsOf(uint256 communityId) private view returns (int256 floor, int256 ceiling) {

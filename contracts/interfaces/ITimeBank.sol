@@ -18,7 +18,10 @@ pragma solidity 0.8.28;
 /// Replay state and balance share one storage slot per (community, account), so a batch touches
 /// one slot per member: every nonce below the account's `nonceBase` has been recorded, and a
 /// 128-bit window records which of the next 128 have. Nonces may arrive out of order within
-/// that window (`NonceTooFarAhead` beyond it); clients take the lowest free nonce (`nonceState`).
+/// that window (`NonceTooFarAhead` beyond it, and at or above 2^32 - 1); clients take the lowest
+/// free nonce (`nonceState`). The same slot remembers the roll version at which the member was
+/// last found resident, so a batch asks the Registry only about members it has not seen since
+/// the roll was last published.
 ///
 /// Mistakes are corrected by a reversing record that both sides sign; nothing is edited or
 /// deleted and each record is reversed at most once.
@@ -29,7 +32,7 @@ interface ITimeBank {
     /// `ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)`).
     /// @dev `category` is a short code agreed in the community (e.g. "CARE", "REPAIR");
     /// `noteHash` the hash of a private note kept off-chain; `nonce` the provider side's, unused
-    /// and below `nonceBase + 128` (see `nonceState`). The record's id is its EIP-712 struct hash.
+    /// below `nonceBase + 128` and below 2^32 - 1 (see `nonceState`). The record's id is its EIP-712 struct hash.
     struct ServiceRecord {
         address provider;
         address recipient;
@@ -118,8 +121,8 @@ interface ITimeBank {
     /// @notice This (community, provider, nonce) was already recorded: a replay or a reused nonce.
     error NonceAlreadyUsed(uint256 communityId, address provider, uint256 nonce);
 
-    /// @notice The nonce is 128 or more above the provider's lowest unrecorded nonce `nonceBase`:
-    /// record the earlier ones first, or sign with a lower nonce.
+    /// @notice The nonce is 128 or more above the provider's lowest unrecorded nonce `nonceBase`
+    /// (or 2^32 - 1 or more): record the earlier ones first, or sign with a lower nonce.
     error NonceTooFarAhead(uint256 communityId, address provider, uint256 nonce, uint256 nonceBase);
 
     /// @notice The record would take `account` below the community's floor (for the community's own

@@ -149,6 +149,9 @@ class TimeBankBook:
     # provider -> (nonce base, nonces recorded at or above the base)
     nonces: dict[bytes, list[Any]] = field(default_factory=dict)
     services: dict[bytes, Service] = field(default_factory=dict)  # by record id
+    # member -> the roll version at which a landed record last found them resident (TimeBank
+    # keeps it in the account word so that a batch need not ask the Registry again)
+    stamps: dict[bytes, int] = field(default_factory=dict)
     by_nonce: dict[tuple[bytes, int], bytes] = field(default_factory=dict)
     recorded: int = 0
     reversals: int = 0
@@ -167,6 +170,11 @@ class TimeBankBook:
             window.discard(base)
             base += 1
         self.nonces[provider][0] = base
+
+    def stamp(self, version: int, *accounts: bytes) -> None:
+        for account in accounts:
+            if account != bytes(20):
+                self.stamps[account] = version
 
     def window_word(self, provider: bytes) -> tuple[int, int]:
         """(nonceBase, 128-bit window) as TimeBank stores them."""

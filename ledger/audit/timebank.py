@@ -31,6 +31,7 @@ SERVICE_RECORDED: Final = keccak(
 SERVICE_SKIPPED: Final = keccak(b"ServiceSkipped(uint256,bytes32,address,uint256,bytes)")
 COMMUNITY: Final = bytes(20)
 WINDOW: Final = 128
+NONCE_LIMIT: Final = 2**32 - 1  # nonceBase is 32 bits in the account word
 RULE_FOR_ERROR: Final = {
     "WrongSigner": "timebank.signature",
     "NotCoordinator": "timebank.signature",
@@ -85,6 +86,11 @@ def _side(
     return None
 
 
+def _roll_version(ctx: Ctx, cid: int) -> int:
+    community = ctx.state.communities.get(cid)
+    return community.roll_version if community is not None else 0
+
+
 def _move(book: TimeBankBook, creditor: bytes, debtor: bytes, minutes: int) -> str | None:
     credited = book.balances.get(creditor, 0) + minutes
     if credited > (INT64_MAX if creditor == COMMUNITY else book.ceiling):
@@ -117,12 +123,13 @@ def _judge(ctx: Ctx, cid: int, item: tuple[Any, ...]) -> tuple[str | None, bytes
     base = book.nonce_base(provider)
     if book.nonce_used(provider, nonce):
         return "NonceAlreadyUsed", rid
-    if nonce - base >= WINDOW:
+    if nonce - base >= WINDOW or nonce >= NONCE_LIMIT:
         return "NonceTooFarAhead", rid
     error = _move(book, provider, recipient, minutes)
     if error:
         return error, rid
     book.use_nonce(provider, nonce)
+    book.stamp(_roll_version(ctx, cid), provider, recipient)
     book.services[rid] = Service(rid, recipient, minutes)
     book.by_nonce[(provider, nonce)] = rid
     book.recorded += 1
@@ -321,6 +328,7 @@ def handle_event(
             book.balances[provider] = book.balances.get(provider, 0) + minutes
             book.balances[recipient] = book.balances.get(recipient, 0) - minutes
         book.use_nonce(provider, nonce)
+        book.stamp(_roll_version(ctx, cid), provider, recipient)
         book.services[rid] = Service(rid, recipient, minutes)
         book.by_nonce[(provider, nonce)] = rid
         book.recorded += 1

@@ -506,12 +506,13 @@ def _expected_words(
         for account in pick(sorted(accounts)):
             base, window = book.window_word(account)
             balance = book.balances.get(account, 0) & ((1 << 64) - 1)
+            stamp = book.stamps.get(account, 0)
             slot, _ = timebank.mapping("_accounts", cid, account)
             out.append(
                 Expected(
                     "timebank",
                     slot,
-                    (balance << 192) | (base << 128) | window,
+                    (balance << 192) | (stamp << 160) | (base << 128) | window,
                     f"time-bank account {hex0x(account)} in {cid}",
                 )
             )

@@ -12,6 +12,7 @@ from web3 import Web3
 from ledger.clients.timebank import TimeBankClient, balances_from_events
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
+from ledger.node import rpc
 from ledger.signing.services import (
     COMMUNITY_ACCOUNT,
     CompactSignature,
@@ -334,6 +335,82 @@ def test_batch_records_good_entries_and_skips_bad_with_reason(
     assert result.skipped[0].error_args == (carol.address, bob.address)
     assert bank.balance_of(town.id, alice.address) == 10 - 20
     assert total(bank, town) == 0
+
+
+def test_batch_asks_the_roll_again_once_a_new_version_is_published(
+    bank: TimeBankClient, town: Town, w3: Web3, system: Deployment
+) -> None:
+    """A batch trusts the roll version a member's word was stamped with only while that version
+    is the published one: a staged removal changes nothing, its publication does."""
+    alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
+    relayer = town.residents[0]
+    registry = system.registry.functions
+    assert bank.record_services(relayer, town.id, [signed(bank, town, alice, bob, 10)]).recorded
+    send(w3, town.admin, registry.updateRoll(town.id, [], [bob.address], False))
+    staged = bank.record_services(relayer, town.id, [signed(bank, town, bob, alice, 5)])
+    assert len(staged.recorded) == 1, "bob is on the published roll until the removal is published"
+    send(w3, town.admin, registry.publishRoll(town.id))
+    to_bob = signed(bank, town, alice, bob, 10)
+    by_bob = signed(bank, town, bob, carol, 10)
+    still_here = signed(bank, town, alice, carol, 10)
+    result = bank.record_services(relayer, town.id, [to_bob, by_bob, still_here])
+    assert [(e.error, e.provider) for e in result.skipped] == [
+        ("NotResident", alice.address),
+        ("NotResident", bob.address),
+    ]
+    assert [e.record_id for e in result.recorded] == [record_id(town.id, still_here.record)]
+    assert bank.balance_of(town.id, bob.address) == -10 + 5
+
+
+def test_batch_before_any_roll_is_published_records_nobody(
+    bank: TimeBankClient, town: Town, w3: Web3, system: Deployment
+) -> None:
+    """Roll version 0 must not match the zero stamp of a never-touched account."""
+    alice, bob = town.residents[1], town.residents[2]
+    receipt = send(w3, alice, system.registry.functions.createCommunity(b"\x12" * 32))
+    (created,) = system.registry.events.CommunityCreated().process_receipt(receipt)
+    unrolled = int(created["args"]["communityId"])
+    record = service(alice.address, bob.address, 10)
+    item = sign_both(alice, bob, bank.domain(), unrolled, record)
+    result = bank.record_services(town.residents[0], unrolled, [item])
+    assert [e.error for e in result.skipped] == ["NotResident"]
+    assert bank.balance_of(unrolled, alice.address) == 0
+
+
+def _account_slot(w3: Web3, bank: TimeBankClient, town: Town, member: LocalAccount) -> int:
+    """The storage slot of `member`'s account word, found rather than assumed: the mapping whose
+    entry for `member` holds the word `nonceState` reads."""
+    wanted = bank.nonce_state(town.id, member.address)
+    assert wanted != (0, 0), "the member needs a recorded service first"
+    for index in range(16):
+        inner = Web3.keccak(town.id.to_bytes(32, "big") + index.to_bytes(32, "big"))
+        slot = int.from_bytes(Web3.keccak(bytes(12) + bytes.fromhex(member.address[2:]) + inner))
+        word = int(rpc(w3, "eth_getStorageAt", [bank.contract.address, hex(slot), "latest"]), 16)
+        if ((word >> 128) & (2**32 - 1), word & (2**128 - 1)) == wanted:
+            return slot
+    raise AssertionError("no account word found")
+
+
+def test_nonces_stop_below_the_32_bit_base(bank: TimeBankClient, town: Town, w3: Web3) -> None:
+    """nonceBase has 32 bits in the account word: the last nonce it can pass is 2**32 - 2."""
+    alice, bob = town.residents[1], town.residents[2]
+    bank.record_service(alice, town.id, signed(bank, town, alice, bob, 10))
+    # Only a chain edit gets there (4 billion records otherwise): base 2**32 - 2, balance 0.
+    word = (2**32 - 2) << 128
+    rpc(
+        w3,
+        "anvil_setStorageAt",
+        [bank.contract.address, hex(_account_slot(w3, bank, town, alice)), f"0x{word:064x}"],
+    )
+    assert bank.nonce_state(town.id, alice.address) == (2**32 - 2, 0)
+    last = signed(bank, town, alice, bob, 10, nonce=2**32 - 2)
+    beyond = signed(bank, town, alice, bob, 10, nonce=2**32 - 1)
+    result = bank.record_services(town.residents[0], town.id, [last, beyond])
+    assert [e.record_id for e in result.recorded] == [record_id(town.id, last.record)]
+    assert [e.error for e in result.skipped] == ["NonceTooFarAhead"]
+    assert bank.nonce_state(town.id, alice.address) == (2**32 - 1, 0)
+    with refused("NonceTooFarAhead"):
+        bank.record_service(alice, town.id, beyond)
 
 
 # ---------------------------------------------------------------- reversals
