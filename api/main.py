@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.fastpath import BallotFastPath
 from api.routers import (
     audit,
     auth,
@@ -68,6 +69,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     errors.install(app)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Added last, so outside BodyLimit: it takes only bodies whose length is declared and within
+    # the limit, and hands anything else (and any ballot it does not acknowledge) to the app.
+    app.add_middleware(BallotFastPath, max_bytes=settings.max_body_bytes)
     for module in (chain, auth, relay, ballots, proposals, communities, fund, timebank, audit):
         app.include_router(module.router, prefix="/v1")
     app.include_router(chain.health_router)

@@ -30,10 +30,10 @@ from web3 import Web3
 from bench import process_cpu
 from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.audit.chain import domain_separator
-from ledger.audit.ethcodec import keccak
 from ledger.audit.sigs import ballot_digest
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import deploy_system
+from ledger.hashing import keccak
 from ledger.node import ephemeral_node, rpc
 from ledger.tx import send
 

@@ -41,12 +41,11 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
-from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 
 from ledger.errors import IndexerError, NodeError
+from ledger.hashing import checksum_address, keccak
 from ledger.node import rpc
 
 if TYPE_CHECKING:
@@ -212,7 +211,7 @@ def _to_json(item: AbiItem, value: Any) -> Any:
             raise ValueError(f"{kind} needs bytes, got {value!r}")
         return "0x" + bytes(HexBytes(value)).hex()
     if kind == "address":
-        return to_checksum_address(value)
+        return checksum_address(value)
     if kind == "bool":
         if not isinstance(value, bool):
             raise ValueError(f"bool needs a bool, got {value!r}")
@@ -284,7 +283,7 @@ class EventDecoder:
             spec = _EventSpec(
                 name=str(item["name"]),
                 signature=signature,
-                topic0=keccak(text=signature),
+                topic0=keccak(signature.encode()),
                 stored_inputs=tuple(
                     {"name": i.get("name", ""), "type": "bytes32"} if x and _is_dynamic(i) else i
                     for i, x in zip(inputs, indexed, strict=True)
@@ -359,7 +358,7 @@ class EventIndex:
         self._key_by_address: dict[str, str] = {}
         config: dict[str, Any] = {}
         for key, (address, abi) in sorted(contracts.items()):
-            checksum = to_checksum_address(address)
+            checksum = checksum_address(address)
             if checksum.lower() in self._key_by_address:
                 raise ValueError(
                     f"{key} and {self._key_by_address[checksum.lower()]} share {address}"
@@ -367,7 +366,7 @@ class EventIndex:
             self._key_by_address[checksum.lower()] = key
             self._decoders[key] = EventDecoder(abi)
             config[key] = {"address": checksum, "abi": list(abi)}
-        self._addresses = [to_checksum_address(a) for a in sorted(self._key_by_address)]
+        self._addresses = [checksum_address(a) for a in sorted(self._key_by_address)]
         self._config_hash = hashlib.sha256(
             _json_text({"start_block": start_block, "contracts": config}).encode()
         ).hexdigest()
@@ -667,7 +666,7 @@ class EventIndex:
                     int(entry["transactionIndex"], 16),
                     timestamps[number],
                     key,
-                    to_checksum_address(address),
+                    checksum_address(address),
                     decoded.event,
                     decoded.signature,
                     _json_text(decoded.args),

@@ -31,6 +31,7 @@ from web3.types import RPCEndpoint
 from ledger.build import atomic_write
 from ledger.config import DEV_CHAIN_ID, DEV_MNEMONIC, Settings
 from ledger.errors import NodeError, WrongChain
+from ledger.transport import keep_alive_provider
 
 log = logging.getLogger("ledger.node")
 
@@ -51,7 +52,7 @@ def make_web3(url: str) -> Web3:
     # Caching eth_chainId saves two round trips per eth_call (measured). Nothing else is cached:
     # web3 would otherwise serve old blocks by number after the chain rewinds (a restart from an
     # older snapshot, a reorg).
-    provider = Web3.HTTPProvider(
+    provider = keep_alive_provider(
         url,
         cache_allowed_requests=True,
         cacheable_requests={RPCEndpoint("eth_chainId")},

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from eth_account.signers.local import LocalAccount
-from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
@@ -40,6 +39,7 @@ from web3.exceptions import (
 from web3.types import TxReceipt
 
 from ledger.errors import QueueFull, RelayError, UnknownReceipt
+from ledger.hashing import keccak
 from ledger.tx import ErrorDecoder, fetch_receipt, revert_data
 
 log = logging.getLogger("ledger.relay")
@@ -94,7 +94,7 @@ class Message:
     # Cached: the hot path asks for both several times (checks, the write, the receipt).
     @cached_property
     def receipt_id(self) -> str:
-        return "0x" + keccak(text=_canonical([self.kind, self.payload])).hex()
+        return "0x" + keccak(_canonical([self.kind, self.payload]).encode()).hex()
 
     @cached_property
     def payload_json(self) -> str:

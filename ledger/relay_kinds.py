@@ -17,8 +17,6 @@ from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
-from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -27,6 +25,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from ledger.errors import InvalidMessage, LedgerError
+from ledger.hashing import checksum_address, keccak
 from ledger.node import rpc
 from ledger.relay import COUNTED, REJECTED, BatchCall, Message, Outcome
 from ledger.signing.ballots import BallotDomain, make_ballot, to_compact
@@ -56,15 +55,15 @@ SKIP_REASONS = (
     "AlreadyVoted",
 )
 COORDINATOR = Web3.keccak(text="COORDINATOR")
-BALLOT_TYPEHASH = keccak(text="Ballot(uint256 proposalId,address voter,uint8 option)")
-BALLOT_CAST = keccak(text="BallotCast(uint256,address,uint8,bytes32)")
-BALLOT_SKIPPED = keccak(text="BallotSkipped(uint256,address,uint8)")
+BALLOT_TYPEHASH = keccak(b"Ballot(uint256 proposalId,address voter,uint8 option)")
+BALLOT_CAST = keccak(b"BallotCast(uint256,address,uint8,bytes32)")
+BALLOT_SKIPPED = keccak(b"BallotSkipped(uint256,address,uint8)")
 # Measured cost is ~14k per relayed ballot, ~21k on a fresh ballot box (bench/gas_council.py);
 # the bound leaves room for a cold registry and a first tally write.
 BALLOT_GAS_BOUND = 40_000
 BATCH_BASE_GAS = 150_000
-ROLL_UPDATED = keccak(text="RollUpdated(uint256,uint32,address[],address[])")
-CAST_BALLOTS = keccak(text="castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
+ROLL_UPDATED = keccak(b"RollUpdated(uint256,uint32,address[],address[])")
+CAST_BALLOTS = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
 CHAIN_TIME_REFRESH_S = 1.0
 
 
@@ -111,13 +110,16 @@ class BallotKind:
     """Signed council ballots, batched per proposal into `castBallots`."""
 
     name = "ballot"
-    max_batch = 100
+    # anvil re-hashes its whole state trie for every block (~45% of its CPU under load, and more
+    # as the roll grows), and each batch is a block: 250 ballots a batch (about 3.4M gas) cost
+    # the node ~40% less per ballot than 100 did at 1,000 ballots/s (bench/api_load.py).
+    max_batch = 250
 
     def __init__(self, w3: Web3, council: Contract, registry: Contract) -> None:
         self.w3 = w3
         self.council = council
         self.registry = registry
-        self.domain = BallotDomain(w3.eth.chain_id, to_checksum_address(council.address))
+        self.domain = BallotDomain(w3.eth.chain_id, checksum_address(council.address))
         self._separator = domain_separator(self.domain.as_dict())
         self.clock = ChainClock(w3)
         self._schedules: dict[int, _Schedule] = {}
@@ -149,7 +151,7 @@ class BallotKind:
         if signer != bytes.fromhex(ballot.voter[2:]):
             raise InvalidMessage(
                 "BadSignature",
-                f"signature is by {to_checksum_address(signer)}, not the voter {ballot.voter}",
+                f"signature is by {checksum_address(signer)}, not the voter {ballot.voter}",
             )
         payload = {
             "proposalId": ballot.proposal_id,
@@ -318,7 +320,7 @@ class BallotKind:
             data = bytes(log_["data"])
             if topic not in (BALLOT_CAST, BALLOT_SKIPPED):
                 continue
-            voter = to_checksum_address(bytes(log_["topics"][2])[12:])
+            voter = checksum_address(bytes(log_["topics"][2])[12:])
             if topic == BALLOT_CAST:
                 results[voter].append(Outcome(COUNTED, "0x" + data[32:64].hex()))
             else:
@@ -342,7 +344,7 @@ class ServiceKind:
         self.timebank = timebank
         self.registry = registry
         self.domain = timebank_domain(w3.eth.chain_id, timebank.address)
-        self.community_account = to_checksum_address(timebank.functions.COMMUNITY_ACCOUNT().call())
+        self.community_account = checksum_address(timebank.functions.COMMUNITY_ACCOUNT().call())
         self.decoder = decoder or ErrorDecoder([timebank.abi])
 
     @staticmethod
@@ -350,8 +352,8 @@ class ServiceKind:
         try:
             r = payload["record"]
             record = ServiceRecord(
-                provider=to_checksum_address(r["provider"]),
-                recipient=to_checksum_address(r["recipient"]),
+                provider=checksum_address(r["provider"]),
+                recipient=checksum_address(r["recipient"]),
                 minutes_served=int(r["minutesServed"]),
                 category=_bytes(r["category"], 8),
                 note_hash=_bytes(r["noteHash"], 32),

@@ -8,8 +8,6 @@ from typing import Any, cast
 
 from eth_abi.abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
-from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
@@ -17,6 +15,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCErro
 from web3.types import TxReceipt
 
 from ledger.errors import ContractRuleBroken, TxError, TxReverted
+from ledger.hashing import checksum_address, keccak
 from ledger.node import rpc
 
 RECEIPT_TIMEOUT_S = 60
@@ -39,7 +38,7 @@ class ErrorDecoder:
             for item in abi:
                 if item.get("type") == "error":
                     types = [_abi_type(i) for i in item.get("inputs", [])]
-                    selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+                    selector = keccak(f"{item['name']}({','.join(types)})".encode())[:4]
                     self._errors[selector] = (item["name"], types)
 
     def decode(self, data: bytes) -> tuple[str, tuple[Any, ...]] | None:
@@ -130,7 +129,7 @@ def fetch_receipt(w3: Web3, tx_hash: str | bytes) -> TxReceipt | None:
     block_number = int(raw["blockNumber"], 16)
     logs = [
         {
-            "address": to_checksum_address(entry["address"]),
+            "address": checksum_address(entry["address"]),
             "topics": [HexBytes(t) for t in entry["topics"]],
             "data": HexBytes(entry["data"]),
             "logIndex": int(entry["logIndex"], 16),
@@ -147,7 +146,7 @@ def fetch_receipt(w3: Web3, tx_hash: str | bytes) -> TxReceipt | None:
         "transactionIndex": int(raw["transactionIndex"], 16),
         "blockHash": block_hash,
         "blockNumber": block_number,
-        "from": to_checksum_address(raw["from"]),
+        "from": checksum_address(raw["from"]),
         "status": int(raw["status"], 16),
         "gasUsed": int(raw["gasUsed"], 16),
         "logs": logs,

@@ -8,7 +8,7 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 
-from ledger.audit.ethcodec import keccak
+from ledger.hashing import keccak
 
 
 def abi_type(item: dict[str, Any]) -> str:

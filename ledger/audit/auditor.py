@@ -25,7 +25,7 @@ from ledger.audit.abi import ContractAbi, address_arrays, error_selectors
 from ledger.audit.bytecode import Build, DeploymentCheck, check_deployment, fresh_build
 from ledger.audit.chain import Call, ChainWalker, ChunkResult, domain_separator, hex0x
 from ledger.audit.context import Ctx
-from ledger.audit.ethcodec import hb, hi, keccak
+from ledger.audit.ethcodec import hb, hi
 from ledger.audit.fetch import ChunkJob, Log, VerifiedChunk, verify_chunk
 from ledger.audit.model import RULES, AuditResult, Finding, Warning_
 from ledger.audit.recount import CAST_BALLOTS, decide, outcome_name
@@ -36,6 +36,7 @@ from ledger.audit.views import check_proofs, compare_views
 from ledger.build import manifest_hash
 from ledger.config import Settings
 from ledger.deploy import PLAN
+from ledger.hashing import keccak
 
 TOOL: Final = "commons-ledger audit/1"
 REPORT_FORMAT: Final = "commons-audit-report/1"

@@ -22,11 +22,12 @@ from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 
 from ledger.audit.chain import hex0x
-from ledger.audit.ethcodec import hb, hi, keccak, tx_sender
+from ledger.audit.ethcodec import hb, hi, tx_sender
 from ledger.audit.model import Finding, Warning_
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.config import Settings
 from ledger.deploy import PLAN
+from ledger.hashing import keccak
 
 OUTPUT = [
     "abi",

@@ -20,10 +20,11 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 
-from ledger.audit.ethcodec import HALF_N, hb, keccak, recover_address
+from ledger.audit.ethcodec import HALF_N, hb, recover_address
 from ledger.audit.fetch import Log, TxData, VerifiedChunk
 from ledger.audit.model import Finding, Warning_
 from ledger.audit.rpc import RpcClient
+from ledger.hashing import keccak
 
 FORWARD_REQUEST_TYPEHASH = keccak(
     b"ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,"

@@ -14,18 +14,7 @@ from typing import Any
 
 import coincurve
 
-try:  # safe-pysha3 is a C keccak, ~10x faster per call than eth-hash's pycryptodome backend
-    import sha3 as _sha3
-
-    def keccak(data: bytes) -> bytes:
-        return bytes(_sha3.keccak_256(data).digest())
-
-except ImportError:  # pragma: no cover - fallback when the C module is missing
-    from eth_utils.crypto import keccak as _eth_keccak
-
-    def keccak(data: bytes) -> bytes:
-        return bytes(_eth_keccak(data))
-
+from ledger.hashing import keccak
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 HALF_N = SECP256K1_N // 2

@@ -23,7 +23,6 @@ from ledger.audit.ethcodec import (
     hb,
     header_hash,
     hi,
-    keccak,
     ordered_trie_root,
     recover_address,
     tx_envelope,
@@ -31,6 +30,7 @@ from ledger.audit.ethcodec import (
 from ledger.audit.model import Finding, Warning_
 from ledger.audit.rpc import AuditInfraError, RpcClient, RpcFailure
 from ledger.audit.sigs import parse_batch, verify_ballots
+from ledger.hashing import keccak
 
 CAST_BALLOTS = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
 

@@ -18,10 +18,10 @@ from ledger.audit.ethcodec import (
     hb,
     hi,
     int_bytes,
-    keccak,
     rlp_decode,
     rlp_encode,
 )
+from ledger.hashing import keccak
 
 EMPTY_CODE_HASH = keccak(b"")
 

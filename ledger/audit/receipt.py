@@ -24,11 +24,12 @@ from ledger.audit.chain import (
     forward_request_signer,
     hex0x,
 )
-from ledger.audit.ethcodec import hb, hi, keccak, recover_compact, tx_sender
+from ledger.audit.ethcodec import hb, hi, recover_compact, tx_sender
 from ledger.audit.recount import BALLOT_CAST, CAST_BALLOTS
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import BALLOT_BYTES, ballot_digest, parse_batch
 from ledger.errors import LedgerError
+from ledger.hashing import keccak
 
 PROPOSAL_FINALIZED_SIG = b"ProposalFinalized(uint256,uint8,uint256[],uint256,uint8)"
 GET_PROPOSAL_SIG = b"getProposal(uint256)"

@@ -15,10 +15,10 @@ from typing import Any, Final
 
 from ledger.audit.chain import Call, hex0x
 from ledger.audit.context import Ctx, addr
-from ledger.audit.ethcodec import keccak
 from ledger.audit.fetch import Log
 from ledger.audit.sigs import BALLOT_BYTES, RESULT_BYTES, ballot_digest, parse_batch
 from ledger.audit.state import Proposal
+from ledger.hashing import keccak
 
 BALLOT_CAST: Final = keccak(b"BallotCast(uint256,address,uint8,bytes32)")
 BALLOT_SKIPPED: Final = keccak(b"BallotSkipped(uint256,address,uint8)")

@@ -13,8 +13,8 @@ from typing import Any
 
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, addr
-from ledger.audit.ethcodec import keccak
 from ledger.audit.state import ROLES, Community, Member
+from ledger.hashing import keccak
 
 ROLE_NAMES = {keccak(name.encode()): name for name in ROLES}
 

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Final
 
-from ledger.audit.ethcodec import keccak, recover_compact
+from ledger.audit.ethcodec import recover_compact
+from ledger.hashing import keccak
 
 BALLOT_TYPEHASH: Final = keccak(b"Ballot(uint256 proposalId,address voter,uint8 option)")
 BALLOT_BYTES: Final = 128  # SignedBallot: voter, option, r, vs: four static words

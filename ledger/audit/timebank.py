@@ -16,9 +16,10 @@ from eth_abi.abi import encode as abi_encode
 
 from ledger.audit.chain import Call, hex0x
 from ledger.audit.context import Ctx, addr
-from ledger.audit.ethcodec import keccak, recover_compact
+from ledger.audit.ethcodec import recover_compact
 from ledger.audit.fetch import Log
 from ledger.audit.state import INT64_MAX, INT64_MIN, Service, TimeBankBook
+from ledger.hashing import keccak
 
 SERVICE_TYPEHASH: Final = keccak(
     b"ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,"

@@ -15,11 +15,12 @@ from typing import Any
 from ledger.audit.bytecode import Build
 from ledger.audit.chain import hex0x
 from ledger.audit.context import Ctx, addr, show
-from ledger.audit.ethcodec import hb, keccak
+from ledger.audit.ethcodec import hb
 from ledger.audit.proofs import ProofError, check_get_proof
 from ledger.audit.recount import outcome_name
 from ledger.audit.rpc import RpcClient, RpcFailure
 from ledger.audit.state import AuditState
+from ledger.hashing import keccak
 
 SAMPLE = 48
 

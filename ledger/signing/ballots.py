@@ -14,9 +14,8 @@ from typing import Any, Final
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
-from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 
+from ledger.hashing import checksum_address, keccak
 from ledger.signing.eip712 import (
     SECP256K1_N,
     SignatureError,
@@ -40,7 +39,7 @@ BALLOT_TYPES: Final[dict[str, list[dict[str, str]]]] = {
         {"name": "option", "type": "uint8"},
     ]
 }
-BALLOT_TYPEHASH: Final = keccak(text="Ballot(uint256 proposalId,address voter,uint8 option)")
+BALLOT_TYPEHASH: Final = keccak(b"Ballot(uint256 proposalId,address voter,uint8 option)")
 
 _HALF_N: Final = SECP256K1_N // 2
 _TOP_BIT: Final = 1 << 255
@@ -94,7 +93,7 @@ class SignedBallot:
 def make_ballot(proposal_id: int, voter: str, option: int) -> Ballot:
     if proposal_id <= 0 or not 0 <= option < 256:
         raise ValueError(f"invalid ballot: proposal {proposal_id}, option {option}")
-    return Ballot(proposal_id, to_checksum_address(voter), option)
+    return Ballot(proposal_id, checksum_address(voter), option)
 
 
 def typed_data_parts(
@@ -111,7 +110,7 @@ def ballot_digest(ballot: Ballot, domain: BallotDomain) -> bytes:
 
 def sign_ballot(account: LocalAccount, ballot: Ballot, domain: BallotDomain) -> SignedBallot:
     """Sign `ballot` as `account`, which must be the ballot's voter."""
-    if to_checksum_address(account.address) != ballot.voter:
+    if checksum_address(account.address) != ballot.voter:
         raise BallotSignatureError(f"{account.address} cannot sign a ballot of {ballot.voter}")
     signature = sign_typed_data(account, *typed_data_parts(ballot, domain))
     return SignedBallot(ballot, signature, ballot_digest(ballot, domain))
@@ -121,7 +120,7 @@ def attach_signature(ballot: Ballot, domain: BallotDomain, signature: bytes) -> 
     """Check a signature made elsewhere (a wallet, ethers.js) and bind it to its ballot."""
     to_compact(signature)  # refuses malformed and high-s signatures
     signer = recover_typed_data(signature, *typed_data_parts(ballot, domain))
-    if to_checksum_address(signer) != ballot.voter:
+    if checksum_address(signer) != ballot.voter:
         raise BallotSignatureError(f"signature is by {signer}, not the voter {ballot.voter}")
     return SignedBallot(ballot, bytes(signature), ballot_digest(ballot, domain))
 

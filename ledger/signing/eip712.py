@@ -9,13 +9,12 @@ from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 
 from ledger.errors import LedgerError
+from ledger.hashing import checksum_address, keccak
 
 DOMAIN_TYPEHASH = keccak(
-    text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 )
 # secp256k1 group order; signatures with s above half of it are the malleable twins.
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -106,8 +105,8 @@ def domain_separator(domain: dict[str, Any]) -> bytes:
             ["bytes32", "bytes32", "bytes32", "uint256", "address"],
             [
                 DOMAIN_TYPEHASH,
-                keccak(text=domain["name"]),
-                keccak(text=domain["version"]),
+                keccak(domain["name"].encode()),
+                keccak(domain["version"].encode()),
                 domain["chainId"],
                 domain["verifyingContract"],
             ],
@@ -118,7 +117,7 @@ def domain_separator(domain: dict[str, Any]) -> bytes:
 def recover_digest(digest: bytes, signature: bytes) -> str:
     """The checksummed address that signed a 32-byte digest (65-byte r ‖ s ‖ v signature).
     Raises ValueError for a malformed signature."""
-    return to_checksum_address(recover_address_bytes(digest, signature))
+    return checksum_address(recover_address_bytes(digest, signature))
 
 
 def recover_address_bytes(digest: bytes, signature: bytes) -> bytes:

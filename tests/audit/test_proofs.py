@@ -7,9 +7,10 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.audit.ethcodec import EMPTY_TRIE_ROOT, hb, keccak, rlp_decode, rlp_encode
+from ledger.audit.ethcodec import EMPTY_TRIE_ROOT, hb, rlp_decode, rlp_encode
 from ledger.audit.proofs import ProofError, check_get_proof, verify_account, verify_proof
 from ledger.deploy import Deployment
+from ledger.hashing import keccak
 from ledger.node import rpc
 from ledger.tx import send
 

@@ -1,0 +1,80 @@
+"""web3's HTTP provider over plain keep-alive connections.
+
+Under load the relay worker talks to the node a few dozen times a second; through requests and
+urllib3 each call cost more CPU than everything else it did for a batch (~40% of the worker,
+profiled at 1,000 ballots/s). Here each thread keeps one `http.client` connection to the node.
+Everything above the transport is web3's own: request encoding, caching, batching, and its
+retries, which see the same requests exceptions as before.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from eth_typing import URI
+from web3 import HTTPProvider
+from web3._utils.http_session_manager import HTTPSessionManager
+
+DEFAULT_TIMEOUT_S = 30.0
+# What a kept-alive connection the node already closed looks like when it is used again.
+_STALE = (
+    ConnectionResetError,
+    BrokenPipeError,
+    ConnectionAbortedError,
+    http.client.RemoteDisconnected,
+)
+
+
+class _KeepAlivePosts(HTTPSessionManager):
+    """`make_post_request` (all HTTPProvider sends) on one connection per thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._local = threading.local()
+
+    def make_post_request(
+        self, endpoint_uri: URI, data: bytes | dict[str, Any], **kwargs: Any
+    ) -> bytes:
+        if not isinstance(data, bytes):
+            raise TypeError("the keep-alive transport posts encoded JSON-RPC bytes only")
+        timeout = float(kwargs.get("timeout", DEFAULT_TIMEOUT_S))
+        for attempt in range(2):
+            conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+            reused = conn is not None
+            if conn is None:
+                parts = urlsplit(endpoint_uri)
+                if parts.scheme != "http" or parts.hostname is None:
+                    raise requests.exceptions.InvalidURL(f"not an http:// node URL: {endpoint_uri}")
+                conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+                self._local.conn, self._local.path = conn, parts.path or "/"
+            try:
+                conn.request("POST", self._local.path, data, {"Content-Type": "application/json"})
+                response = conn.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                self._local.conn = None
+                if reused and attempt == 0 and isinstance(exc, _STALE):
+                    continue  # the node closed an idle connection (or restarted): once more
+                if isinstance(exc, TimeoutError):
+                    raise requests.exceptions.Timeout(f"{endpoint_uri}: {exc}") from exc
+                raise requests.exceptions.ConnectionError(f"{endpoint_uri}: {exc}") from exc
+            if response.status >= 400:
+                raise requests.exceptions.HTTPError(
+                    f"{endpoint_uri} answered HTTP {response.status}"
+                )
+            return body
+        raise AssertionError("unreachable")  # the second attempt returns or raises
+
+
+def keep_alive_provider(url: str, **kwargs: Any) -> HTTPProvider:
+    """An HTTPProvider (same arguments) whose requests go over keep-alive `http.client`."""
+    provider = HTTPProvider(url, **kwargs)
+    # The provider has no public hook for its transport; web3 is pinned (requirements.lock) and
+    # tests/ledger/test_transport.py fails if this attribute stops being the one it sends with.
+    provider._request_session_manager = _KeepAlivePosts()
+    return provider

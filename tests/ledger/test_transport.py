@@ -1,0 +1,78 @@
+"""The keep-alive transport under web3 (ledger.transport): it is what web3 sends with, it survives
+a node that drops idle connections, and a node that is away fails the way web3 and the API
+expect (requests' ConnectionError, which web3 retries and the API answers with 503)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+import requests
+from web3 import Web3
+
+from ledger.node import AnvilProcess, free_port, make_web3
+from ledger.transport import keep_alive_provider
+
+
+class _OneShotRpc(http.server.BaseHTTPRequestHandler):
+    """Answers eth_blockNumber with 0x2a, then closes the connection without saying so (as a
+    node restarting or timing out an idle keep-alive connection does)."""
+
+    protocol_version = "HTTP/1.1"
+    connections: ClassVar[list[int]] = []
+
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": "0x2a"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.connections.append(id(self.connection))
+        self.close_connection = True
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def dropping_node() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OneShotRpc)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_web3_sends_through_the_keep_alive_transport(anvil: AnvilProcess) -> None:
+    w3 = make_web3(anvil.url)
+    manager = w3.provider._request_session_manager  # type: ignore[attr-defined]
+    assert type(manager).__name__ == "_KeepAlivePosts"
+    before = w3.eth.block_number
+    connection = manager._local.conn
+    assert w3.eth.block_number >= before and w3.eth.chain_id == 31337
+    assert manager._local.conn is connection, "one connection per thread, kept alive"
+
+
+def test_a_connection_the_node_dropped_is_replaced_once(dropping_node: str) -> None:
+    provider = keep_alive_provider(dropping_node)
+    provider.exception_retry_configuration = None  # type: ignore[assignment]  # ours alone
+    w3 = Web3(provider)
+    assert [w3.eth.block_number for _ in range(3)] == [42, 42, 42]
+    assert len(_OneShotRpc.connections) == 3
+
+
+def test_a_node_that_is_away_raises_requests_connection_error() -> None:
+    provider = keep_alive_provider(f"http://127.0.0.1:{free_port()}")
+    # web3's own retries (5, with backoff) would only slow the test: it asks once here.
+    provider.exception_retry_configuration = None  # type: ignore[assignment]
+    with pytest.raises(requests.exceptions.ConnectionError):
+        _ = Web3(provider).eth.block_number
