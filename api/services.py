@@ -56,7 +56,10 @@ class Services:
             w3, deployment, decoder, relayer_key.address
         )
         data = settings.data_dir
-        outbox = Outbox(data / "relay.sqlite", max_queued=settings.relay_max_queued)
+        # The worker's connection checkpoints the WAL; this one only acknowledges.
+        outbox = Outbox(
+            data / "relay.sqlite", max_queued=settings.relay_max_queued, checkpoints=False
+        )
         forward_kind.in_flight = lambda signer: outbox.in_flight("forward", signer)
         secret = (
             settings.auth_secret.get_secret_value().encode()

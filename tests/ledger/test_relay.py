@@ -138,6 +138,40 @@ def test_a_full_outbox_accepts_again_once_another_process_sent_its_messages(
     api_side.close()
 
 
+def test_an_acknowledging_outbox_leaves_checkpoints_to_the_worker(tmp_path: Path) -> None:
+    """The API's outbox (checkpoints=False) never copies the WAL into the database, so an
+    acknowledgement never waits for that; the worker's connection does it on its next write."""
+    path = tmp_path / "relay.sqlite"
+    api_side = Outbox(path, max_queued=10_000, checkpoints=False)
+    filler = "x" * 2000
+    pending = [
+        api_side.submit(Message("ballot", "1", {"n": n, "filler": filler}, "0x" + "11" * 20))
+        for n in range(2500)
+    ]
+    receipts = [p.result(30) for p in pending]
+    wal = path.with_name(path.name + "-wal")
+    assert wal.stat().st_size > 4_000_000, "five megabytes written, none checkpointed"
+    assert path.stat().st_size < 1_000_000
+    worker_side = Outbox(path)
+    worker_side.reject([receipts[0].id], "any write of the worker's")
+    assert path.stat().st_size > 4_000_000, "the worker's commit checkpointed the WAL"
+    worker_side.close()
+    api_side.close()
+
+
+def test_a_failed_write_is_rolled_back_and_the_outbox_goes_on(
+    tmp_path: Path, election: Election
+) -> None:
+    outbox = Outbox(tmp_path / "relay.sqlite")
+    first = outbox.submit(ballot(election, election.residents[0], 0)).result(5)
+    with pytest.raises(Exception, match="NOT NULL"):
+        outbox.record_sent([first.id], "0x" + "ab" * 32, 0, None)  # type: ignore[arg-type]
+    assert outbox.get(first.id).status == "queued", "nothing of the failed write remains"
+    second = outbox.submit(ballot(election, election.residents[1], 0)).result(5)
+    assert second.status == "queued"
+    outbox.close()
+
+
 # --- the relayer through crash windows ------------------------------------------------------------------
 
 
