@@ -15,7 +15,6 @@ same receipt and is stored once).
 from __future__ import annotations
 
 import json
-import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,7 +23,6 @@ from api.schemas import BallotIn
 from api.services import Services
 
 PATH = "/v1/ballots"
-log = logging.getLogger("api.fastpath")
 
 
 class BallotFastPath:

@@ -15,8 +15,9 @@ import {ITimeBank} from "./interfaces/ITimeBank.sol";
 /// the happy path allocates no memory and writes two storage slots, one per side, each holding
 /// that account's balance, its replay window and the roll version at which the member was last
 /// found resident. That stamp saves the Registry read: a member stamped with the roll's current
-/// version is on the roll (a published roll never changes; any change publishes a new version),
-/// so the Registry is asked only about members not seen since the last publication. The error
+/// version is on the roll (a published version never changes; staged changes take effect only
+/// by publishing the next one), so the Registry is asked only about members not seen since the
+/// last publication. The error
 /// path may be slow: it ABI-encodes the broken rule.
 contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     bytes32 private constant COORDINATOR = keccak256("COORDINATOR");

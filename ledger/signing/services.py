@@ -13,9 +13,9 @@ from typing import Any, Final
 from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 
 from ledger.errors import LedgerError
+from ledger.hashing import checksum_address, keccak
 from ledger.signing.eip712 import SignatureError, domain_for, sign_typed_data, to_compact
 
 DOMAIN_NAME: Final = "CommonsTimeBank"
@@ -45,7 +45,7 @@ SERVICE_TYPE: Final = (
     "ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,"
     "bytes8 category,bytes32 noteHash,uint256 nonce)"
 )
-SERVICE_TYPEHASH: Final = keccak(text=SERVICE_TYPE)
+SERVICE_TYPEHASH: Final = keccak(SERVICE_TYPE.encode())
 
 MAX_MINUTES: Final = 2**32 - 1
 
@@ -158,8 +158,8 @@ def record_id(community_id: int, record: ServiceRecord) -> bytes:
             [
                 SERVICE_TYPEHASH,
                 community_id,
-                to_checksum_address(record.provider),
-                to_checksum_address(record.recipient),
+                checksum_address(record.provider),
+                checksum_address(record.recipient),
                 record.minutes_served,
                 record.category,
                 record.note_hash,
