@@ -10,6 +10,7 @@ retries, which see the same requests exceptions as before.
 from __future__ import annotations
 
 import http.client
+import ssl
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,11 +47,10 @@ class _KeepAlivePosts(HTTPSessionManager):
             conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
             reused = conn is not None
             if conn is None:
-                parts = urlsplit(endpoint_uri)
-                if parts.scheme != "http" or parts.hostname is None:
-                    raise requests.exceptions.InvalidURL(f"not an http:// node URL: {endpoint_uri}")
-                conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
-                self._local.conn, self._local.path = conn, parts.path or "/"
+                conn = self._connect(endpoint_uri, timeout)
+            # Errors name the node by scheme, host and port only: a provider's URL path often
+            # carries an API key, which must not reach a log.
+            where = self._local.where
             try:
                 conn.request("POST", self._local.path, data, {"Content-Type": "application/json"})
                 response = conn.getresponse()
@@ -61,19 +61,39 @@ class _KeepAlivePosts(HTTPSessionManager):
                 if reused and attempt == 0 and isinstance(exc, _STALE):
                     continue  # the node closed an idle connection (or restarted): once more
                 if isinstance(exc, TimeoutError):
-                    raise requests.exceptions.Timeout(f"{endpoint_uri}: {exc}") from exc
-                raise requests.exceptions.ConnectionError(f"{endpoint_uri}: {exc}") from exc
+                    raise requests.exceptions.Timeout(f"{where}: {exc}") from exc
+                raise requests.exceptions.ConnectionError(f"{where}: {exc}") from exc
             if response.status >= 400:
-                raise requests.exceptions.HTTPError(
-                    f"{endpoint_uri} answered HTTP {response.status}"
-                )
+                raise requests.exceptions.HTTPError(f"{where} answered HTTP {response.status}")
             return body
         raise AssertionError("unreachable")  # the second attempt returns or raises
 
+    def _connect(self, endpoint_uri: URI, timeout: float) -> http.client.HTTPConnection:
+        parts = urlsplit(endpoint_uri)
+        if parts.hostname is None or parts.scheme not in ("http", "https"):
+            raise requests.exceptions.InvalidURL(f"not an http(s) node URL ({parts.scheme!r})")
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            port = parts.port or 443
+            conn = http.client.HTTPSConnection(
+                parts.hostname, port, timeout=timeout, context=ssl.create_default_context()
+            )
+        else:
+            port = parts.port or 80
+            conn = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
+        self._local.conn = conn
+        self._local.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._local.where = f"{parts.scheme}://{parts.hostname}:{port}"
+        return conn
+
 
 def keep_alive_provider(url: str, **kwargs: Any) -> HTTPProvider:
-    """An HTTPProvider (same arguments) whose requests go over keep-alive `http.client`."""
+    """An HTTPProvider (same arguments) whose requests go over keep-alive `http.client`; for a
+    URL with credentials in it (user:password@host), web3's own transport, which sends them."""
     provider = HTTPProvider(url, **kwargs)
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        return provider
     # The provider has no public hook for its transport; web3 is pinned (requirements.lock) and
     # tests/ledger/test_transport.py fails if this attribute stops being the one it sends with.
     provider._request_session_manager = _KeepAlivePosts()

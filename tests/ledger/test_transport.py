@@ -76,3 +76,20 @@ def test_a_node_that_is_away_raises_requests_connection_error() -> None:
     provider.exception_retry_configuration = None  # type: ignore[assignment]
     with pytest.raises(requests.exceptions.ConnectionError):
         _ = Web3(provider).eth.block_number
+
+
+def test_an_https_node_url_keeps_its_path_and_errors_never_show_it() -> None:
+    """Hosted nodes put an API key in the URL's path: kept for the request, kept out of errors."""
+    port = free_port()
+    provider = keep_alive_provider(f"https://127.0.0.1:{port}/v3/SECRET-KEY?tag=1")
+    provider.exception_retry_configuration = None  # type: ignore[assignment]
+    with pytest.raises(requests.exceptions.ConnectionError) as info:
+        _ = Web3(provider).eth.block_number
+    assert "SECRET-KEY" not in str(info.value) and f"https://127.0.0.1:{port}" in str(info.value)
+    local = provider._request_session_manager._local  # type: ignore[attr-defined]
+    assert local.path == "/v3/SECRET-KEY?tag=1"
+
+
+def test_a_url_with_credentials_keeps_web3s_own_transport() -> None:
+    provider = keep_alive_provider("https://user:pass@127.0.0.1:8545/")
+    assert type(provider._request_session_manager).__name__ == "HTTPSessionManager"  # type: ignore[attr-defined]
