@@ -26,6 +26,8 @@ class _OneShotRpc(http.server.BaseHTTPRequestHandler):
     connections: ClassVar[list[int]] = []
 
     def do_POST(self) -> None:
+        # Counted before answering: once the answer is out, the client may already be asserting.
+        self.connections.append(id(self.connection))
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": "0x2a"}).encode()
         self.send_response(200)
@@ -33,7 +35,6 @@ class _OneShotRpc(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        self.connections.append(id(self.connection))
         self.close_connection = True
 
     def log_message(self, *_: Any) -> None:
@@ -42,6 +43,7 @@ class _OneShotRpc(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def dropping_node() -> Iterator[str]:
+    _OneShotRpc.connections.clear()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OneShotRpc)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
