@@ -408,16 +408,19 @@ class Outbox:
     def record_sent(self, ids: Sequence[str], tx_hash: str, nonce: int, raw: bytes) -> None:
         """Write the signed tx and mark its messages sent, in one transaction, before broadcast."""
         now = time.time()
-        with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO txs (hash, nonce, raw, status, sent_at) VALUES (?,?,?,?,?)",
-                (tx_hash, nonce, raw, SENT, now),
-            )
-            db.executemany(
-                "UPDATE messages SET status = ?, tx_hash = ?, updated_at = ? WHERE id = ?",
-                [(SENT, tx_hash, now, i) for i in ids],
-            )
-        self._queued -= len(ids)
+        # The lock (re-entrant) spans the count too: the writer thread changes it as well.
+        with self._lock:
+            with self._transaction() as db:
+                db.execute(
+                    "INSERT OR REPLACE INTO txs (hash, nonce, raw, status, sent_at)"
+                    " VALUES (?,?,?,?,?)",
+                    (tx_hash, nonce, raw, SENT, now),
+                )
+                db.executemany(
+                    "UPDATE messages SET status = ?, tx_hash = ?, updated_at = ? WHERE id = ?",
+                    [(SENT, tx_hash, now, i) for i in ids],
+                )
+            self._queued -= len(ids)
 
     def record_outcomes(self, tx_hash: str, block: int, outcomes: dict[str, Outcome]) -> None:
         now = time.time()
@@ -431,24 +434,26 @@ class Outbox:
 
     def reject(self, ids: Sequence[str], detail: str) -> None:
         now = time.time()
-        with self._transaction() as db:
-            db.executemany(
-                "UPDATE messages SET status = ?, detail = ?, updated_at = ? WHERE id = ?",
-                [(REJECTED, detail, now, i) for i in ids],
-            )
-        self._queued -= len(ids)
+        with self._lock:
+            with self._transaction() as db:
+                db.executemany(
+                    "UPDATE messages SET status = ?, detail = ?, updated_at = ? WHERE id = ?",
+                    [(REJECTED, detail, now, i) for i in ids],
+                )
+            self._queued -= len(ids)
 
     def requeue_tx(self, tx_hash: str) -> int:
         """The chain lost this tx: put its messages back in the queue, forget the tx."""
         now = time.time()
-        with self._transaction() as db:
-            cur = db.execute(
-                "UPDATE messages SET status = ?, tx_hash = NULL, updated_at = ?"
-                " WHERE tx_hash = ? AND status = ?",
-                (QUEUED, now, tx_hash, SENT),
-            )
-            db.execute("UPDATE txs SET status = 'dropped' WHERE hash = ?", (tx_hash,))
-        self._queued += cur.rowcount
+        with self._lock:
+            with self._transaction() as db:
+                cur = db.execute(
+                    "UPDATE messages SET status = ?, tx_hash = NULL, updated_at = ?"
+                    " WHERE tx_hash = ? AND status = ?",
+                    (QUEUED, now, tx_hash, SENT),
+                )
+                db.execute("UPDATE txs SET status = 'dropped' WHERE hash = ?", (tx_hash,))
+            self._queued += cur.rowcount
         return cur.rowcount
 
     def mined_since(self, block: int) -> list[tuple[str, int]]:
