@@ -369,10 +369,13 @@ class ServiceKind:
         except (KeyError, TypeError, ValueError, LedgerError) as exc:
             raise InvalidMessage("MalformedRecord", f"bad service record: {exc}") from exc
 
-    def _signer(self, community: int, record: ServiceRecord, signature: bytes) -> str:
-        """Who signed `record` (the digest laid out by hand, as for ballots: eth-account's
-        typed-data path cost ~1 ms a signature)."""
-        digest = keccak(b"\x19\x01" + self._separator + record_id(community, record))
+    def _digest(self, community: int, record: ServiceRecord) -> bytes:
+        """What both sides sign, laid out by hand as for ballots (eth-account's typed-data
+        path cost ~1 ms a signature)."""
+        return keccak(b"\x19\x01" + self._separator + record_id(community, record))
+
+    @staticmethod
+    def _signer(digest: bytes, signature: bytes) -> str:
         try:
             return checksum_address(recover_address_bytes(digest, signature))
         except ValueError as exc:
@@ -381,8 +384,9 @@ class ServiceKind:
     def parse(self, payload: dict[str, Any]) -> Message:
         community, signed, provider_sig, recipient_sig = self.read(payload)
         record = signed.record
-        provider = self._signer(community, record, provider_sig)
-        confirmer = self._signer(community, record, recipient_sig)
+        digest = self._digest(community, record)
+        provider = self._signer(digest, provider_sig)
+        confirmer = self._signer(digest, recipient_sig)
         if provider != record.provider:
             raise InvalidMessage("WrongSigner", f"provider side signed by {provider}")
         if record.recipient != self.community_account and confirmer != record.recipient:
@@ -406,7 +410,7 @@ class ServiceKind:
         community, signed, _, recipient_sig = self.read(message.payload)
         record = signed.record
         if record.recipient == self.community_account:
-            confirmer = self._signer(community, record, recipient_sig)
+            confirmer = self._signer(self._digest(community, record), recipient_sig)
             if not self.registry.functions.hasRole(community, COORDINATOR, confirmer).call():
                 raise InvalidMessage("NotCoordinator", f"{confirmer} is not a coordinator")
             # The contract's rule too: a coordinator cannot confirm their own service.

@@ -7,6 +7,7 @@ import errno
 import json
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,17 @@ from ledger.node import (
 from stress.system import dev_account
 
 
+@pytest.fixture
+def node(node_settings: Settings) -> Iterator[ManagedNode]:
+    """A managed chain, started; stopped after the test whatever it did to it."""
+    managed = ManagedNode(node_settings)
+    managed.start()
+    try:
+        yield managed
+    finally:
+        managed.stop()
+
+
 def _links(node: ManagedNode) -> tuple[bytes, bytes]:
     assert node.anvil is not None
     w3 = node.anvil.w3
@@ -34,26 +46,22 @@ def _links(node: ManagedNode) -> tuple[bytes, bytes]:
 
 
 def test_block_zero_stays_the_parent_of_block_one_across_repeated_kill_9_restarts(
-    node_settings: Settings,
+    node: ManagedNode,
 ) -> None:
-    node = ManagedNode(node_settings)
-    anvil = node.start()
-    try:
-        rpc(anvil.w3, "evm_mine")
-        genesis, _ = _links(node)
-        for _ in range(3):
-            assert node.anvil is not None
-            for _ in range(5):
-                rpc(node.anvil.w3, "evm_mine")
-            node.snapshot(force=True)
-            node.anvil.kill()
-            # anvil stamps the genesis it mints on load with the current second.
-            time.sleep(1.1)
-            node.start()
-            block_zero, parent_of_one = _links(node)
-            assert block_zero == parent_of_one == genesis
-    finally:
-        node.stop()
+    assert node.anvil is not None
+    rpc(node.anvil.w3, "evm_mine")
+    genesis, _ = _links(node)
+    for _ in range(3):
+        assert node.anvil is not None
+        for _ in range(5):
+            rpc(node.anvil.w3, "evm_mine")
+        node.snapshot(force=True)
+        node.anvil.kill()
+        # anvil stamps the genesis it mints on load with the current second.
+        time.sleep(1.1)
+        node.start()
+        block_zero, parent_of_one = _links(node)
+        assert block_zero == parent_of_one == genesis
 
 
 def test_snapshots_that_cannot_be_written_leave_the_chain_running_and_resume_later(
@@ -136,26 +144,23 @@ def _transfer(w3: Any, account: LocalAccount) -> None:
 
 
 def test_a_dump_whose_state_and_blocks_are_from_different_moments_is_refused(
-    node_settings: Settings,
+    node: ManagedNode,
 ) -> None:
-    node = ManagedNode(node_settings)
-    anvil = node.start()
-    try:
-        sender = dev_account(4)
-        _transfer(anvil.w3, sender)
-        older = anvil.dump_state()
-        _transfer(anvil.w3, sender)
-        newer = anvil.dump_state()
-        head = anvil.w3.eth.block_number
-        assert consistent_dump(anvil.w3, older, dumped_head(older))
-        assert consistent_dump(anvil.w3, newer, dumped_head(newer))
-        state_ahead = _spliced(accounts_from=newer, rest_from=older)
-        assert dumped_head(state_ahead) == head - 1
-        assert not consistent_dump(anvil.w3, state_ahead, dumped_head(state_ahead))
-        blocks_ahead = _spliced(accounts_from=older, rest_from=newer)
-        assert not consistent_dump(anvil.w3, blocks_ahead, dumped_head(blocks_ahead))
-    finally:
-        node.stop()
+    anvil = node.anvil
+    assert anvil is not None
+    sender = dev_account(4)
+    _transfer(anvil.w3, sender)
+    older = anvil.dump_state()
+    _transfer(anvil.w3, sender)
+    newer = anvil.dump_state()
+    head = anvil.w3.eth.block_number
+    assert consistent_dump(anvil.w3, older, dumped_head(older))
+    assert consistent_dump(anvil.w3, newer, dumped_head(newer))
+    state_ahead = _spliced(accounts_from=newer, rest_from=older)
+    assert dumped_head(state_ahead) == head - 1
+    assert not consistent_dump(anvil.w3, state_ahead, dumped_head(state_ahead))
+    blocks_ahead = _spliced(accounts_from=older, rest_from=newer)
+    assert not consistent_dump(anvil.w3, blocks_ahead, dumped_head(blocks_ahead))
 
 
 def test_snapshots_taken_while_blocks_are_mined_hold_exactly_their_blocks_transactions(
