@@ -40,6 +40,23 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     uint256 private constant BELOW_BALANCE = (1 << 192) - 1;
     // nonceBase is 32 bits wide: nonces stay below 2^32 - 1, so the base never outgrows it.
     uint256 private constant NONCE_LIMIT = (1 << 32) - 1;
+    // _batchContext's memory block (byte offsets), read by the batch fast path. HASH holds the
+    // record's struct hash preimage (type hash, community, then the record's six words), DIGEST
+    // the EIP-712 digest's (0x1901, domain separator, struct hash): both keep their fixed part
+    // across a batch. BUF is scratch for ecrecover, the Registry call and the event's data.
+    uint256 private constant CTX_ACCOUNTS = 0x00;
+    uint256 private constant CTX_COMMUNITY = 0x20;
+    uint256 private constant CTX_FLOOR = 0x40;
+    uint256 private constant CTX_CEILING = 0x60;
+    uint256 private constant CTX_VERSION = 0x80;
+    uint256 private constant CTX_REGISTRY = 0xa0;
+    uint256 private constant CTX_TOPIC = 0xc0;
+    uint256 private constant CTX_IS_RESIDENT = 0xe0;
+    uint256 private constant CTX_HASH = 0x100;
+    uint256 private constant CTX_DIGEST = 0x200;
+    uint256 private constant CTX_BUF = 0x260;
+    uint256 private constant CTX_SIZE = 0x2e0;
+    uint256 private constant RECORD_SIZE = 0x140;
 
     /// @inheritdoc ITimeBank
     address public constant COMMUNITY_ACCOUNT = address(0);
@@ -83,29 +100,41 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
 
     /// @inheritdoc ITimeBank
     function recordService(uint256 communityId, SignedRecord calldata item) external returns (bytes32 recordId) {
-        (int256 floor, int256 ceiling) = _limitsOf(communityId);
-        _revertWith(_record(communityId, item, floor, ceiling, _rollVersion(communityId), _domainSeparatorV4()));
+        uint256 ctx = _batchContext(communityId);
+        uint256 first;
+        // slither-disable-next-line assembly -- the record's calldata offset, for the fast path
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
+            first := item
+        }
+        if (_fastRun(ctx, first, 1) == 0) _revertWith(_slowRecord(ctx, item));
         return _recordId(communityId, item.record);
     }
 
     /// @inheritdoc ITimeBank
     function recordServices(uint256 communityId, SignedRecord[] calldata items) external returns (uint256 recorded) {
-        (int256 floor, int256 ceiling) = _limitsOf(communityId);
-        uint256 version = _rollVersion(communityId);
-        bytes32 domainSeparator = _domainSeparatorV4();
+        uint256 ctx = _batchContext(communityId);
         uint256 n = items.length;
-        for (uint256 i = 0; i < n;) {
+        uint256 first;
+        // slither-disable-next-line assembly -- the records' calldata offset, for the fast path
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
+            first := items.offset
+        }
+        uint256 i = 0;
+        while (i < n) {
+            // The fast path takes records until one it cannot show valid; the slow path judges that one.
+            uint256 taken = _fastRun(ctx, first + i * RECORD_SIZE, n - i);
+            recorded += taken;
+            i += taken;
+            if (i == n) break;
             SignedRecord calldata item = items[i];
-            bytes memory err = _record(communityId, item, floor, ceiling, version, domainSeparator);
+            bytes memory err = _slowRecord(ctx, item);
             if (err.length == 0) {
                 ++recorded;
             } else {
                 ServiceRecord calldata rec = item.record;
                 emit ServiceSkipped(communityId, _recordId(communityId, rec), rec.provider, rec.nonce, err);
             }
-            unchecked {
-                ++i;
-            }
+            ++i;
         }
     }
 
@@ -185,24 +214,10 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
 
     // ---------------------------------------------------------------- checks
 
-    /// @dev Judges and, if every rule holds, records one signed record; returns the ABI-encoded
-    /// error of the first broken rule, or empty (the zero slot, no allocation). `version` is the
-    /// roll's published version, `domainSeparator` this contract's.
-    function _record(
-        uint256 communityId,
-        SignedRecord calldata item,
-        int256 floor,
-        int256 ceiling,
-        uint256 version,
-        bytes32 domainSeparator
-    ) private returns (bytes memory err) {
-        // The fast path accepts only what _verify and _apply accept; anything else is judged
-        // again, and its error named, by them. Before the first publication (version 0) nobody
-        // is resident, and the zero stamp of an untouched account must not pass for one.
-        if (
-            version != 0 && _fastVerify(communityId, item, domainSeparator)
-                && _fastApply(communityId, item, floor, ceiling, version)
-        ) return err;
+    /// @dev Judges a record `_fastRun` did not take and, if every rule holds after all, records
+    /// it; returns the ABI-encoded error of the first broken rule, or empty.
+    function _slowRecord(uint256 ctx, SignedRecord calldata item) private returns (bytes memory err) {
+        (uint256 communityId, int256 floor, int256 ceiling, uint256 version) = _contextValues(ctx);
         err = _verify(communityId, item);
         if (err.length == 0) err = _apply(communityId, item.record, floor, ceiling, version);
     }
@@ -226,138 +241,175 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         }
     }
 
-    /// @dev The common case of `_verify` without its overhead: two members, both signatures
-    /// theirs. Residency is left to `_fastApply`, which has the stamps at hand. False means "not
-    /// shown here", never "invalid".
-    function _fastVerify(uint256 communityId, SignedRecord calldata item, bytes32 domainSeparator)
-        private
-        view
-        returns (bool ok)
-    {
+    /// @dev What every record of a call shares, laid out once in memory for `_fastRun` (see the
+    /// CTX_ offsets): the community's account mapping base slot, the community, its limits, the
+    /// roll's published version, the Registry and what to call on it, ServiceRecorded's topic,
+    /// and the fixed parts of the hashes every record takes.
+    function _batchContext(uint256 communityId) private view returns (uint256 ctx) {
+        (int256 floor, int256 ceiling) = _limitsOf(communityId);
+        uint256 version = _rollVersion(communityId);
+        bytes32 domainSeparator = _domainSeparatorV4();
+        address registry_ = address(_registry);
         bytes32 typehash = SERVICE_TYPEHASH;
-        // slither-disable-next-line assembly -- the batch fast path: under 20,000 gas a record (see the contract @dev)
+        bytes32 topic = ServiceRecorded.selector;
+        bytes4 isResident = IRegistryView.isResident.selector;
+        // slither-disable-next-line assembly -- one memory block read by the batch fast path
         assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
-            // SignedRecord is static: provider, recipient, minutes, category, noteHash, nonce,
-            // providerSig.r, providerSig.vs, recipientSig.r, recipientSig.vs (one word each).
-            let provider := calldataload(item)
-            let recipient := calldataload(add(item, 0x20))
-            // Service to or from the community (address(0)) takes the slow path.
-            ok := and(and(iszero(iszero(calldataload(add(item, 0x40)))), iszero(eq(provider, recipient))),
-                and(iszero(iszero(provider)), iszero(iszero(recipient))))
-            if ok {
-                let ptr := mload(0x40)
-                mstore(ptr, typehash)
-                mstore(add(ptr, 0x20), communityId)
-                calldatacopy(add(ptr, 0x40), item, 0xc0)
-                let structHash := keccak256(ptr, 0x100)
-                mstore(ptr, shl(240, 0x1901))
-                mstore(add(ptr, 0x02), domainSeparator)
-                mstore(add(ptr, 0x22), structHash)
-                let digest := keccak256(ptr, 0x42)
-                for { let side := 0 } lt(side, 2) { side := add(side, 1) } {
-                    let sig := add(item, add(0xc0, mul(side, 0x40)))
-                    let vs := calldataload(add(sig, 0x20))
-                    let sv := and(vs, sub(shl(255, 1), 1))
-                    mstore(ptr, digest)
-                    mstore(add(ptr, 0x20), add(shr(255, vs), 27))
-                    mstore(add(ptr, 0x40), calldataload(sig))
-                    mstore(add(ptr, 0x60), sv)
-                    mstore(0x00, 0)
-                    pop(staticcall(gas(), 0x01, ptr, 0x80, 0x00, 0x20))
-                    let expected := provider
-                    if side { expected := recipient }
-                    ok := and(ok, and(eq(mload(0x00), expected), iszero(gt(sv, HALF_N))))
-                }
-            }
+            ctx := mload(0x40)
+            mstore(0x40, add(ctx, CTX_SIZE))
+            mstore(0x00, communityId)
+            mstore(0x20, _accounts.slot)
+            mstore(add(ctx, CTX_ACCOUNTS), keccak256(0x00, 0x40))
+            mstore(add(ctx, CTX_COMMUNITY), communityId)
+            mstore(add(ctx, CTX_FLOOR), floor)
+            mstore(add(ctx, CTX_CEILING), ceiling)
+            mstore(add(ctx, CTX_VERSION), version)
+            mstore(add(ctx, CTX_REGISTRY), registry_)
+            mstore(add(ctx, CTX_TOPIC), topic)
+            mstore(add(ctx, CTX_IS_RESIDENT), isResident)
+            mstore(add(ctx, CTX_HASH), typehash)
+            mstore(add(ctx, add(CTX_HASH, 0x20)), communityId)
+            mstore(add(ctx, CTX_DIGEST), shl(240, 0x1901))
+            mstore(add(ctx, add(CTX_DIGEST, 0x02)), domainSeparator)
         }
     }
 
-    /// @dev The common case of `_apply` without its overhead (both sides members, so only the
-    /// member limits apply): residency from the stamps (the Registry only for a side not stamped
-    /// with `version`, the roll's current one), then the replay window and the limits. Writes
-    /// (stamping both sides) and emits only if every check passes; false means "not done here",
-    /// and `_verify` and `_apply` then name the broken rule.
-    function _fastApply(
-        uint256 communityId,
-        SignedRecord calldata item,
-        int256 floor,
-        int256 ceiling,
-        uint256 version
-    ) private returns (bool ok) {
-        (uint256 providerSlot, uint256 recipientSlot, uint256 p, uint256 r) = _accountWords(communityId, item);
-        if (_stampOf(p) != version && !_isResident(communityId, item.record.provider)) return false;
-        if (_stampOf(r) != version && !_isResident(communityId, item.record.recipient)) return false;
-        _stashRecordedTopic();
-        // slither-disable-next-line assembly -- the batch fast path: two slot writes a record (see the contract @dev)
+    /// @dev The context's community, limits and roll version, for the slow path.
+    function _contextValues(uint256 ctx)
+        private
+        pure
+        returns (uint256 communityId, int256 floor, int256 ceiling, uint256 version)
+    {
+        // slither-disable-next-line assembly -- reads back _batchContext's block
         assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
-            let bit
-            let providerBalance
-            let recipientBalance
-            {
-                let mins := calldataload(add(item, 0x40))
+            communityId := mload(add(ctx, CTX_COMMUNITY))
+            floor := mload(add(ctx, CTX_FLOOR))
+            ceiling := mload(add(ctx, CTX_CEILING))
+            version := mload(add(ctx, CTX_VERSION))
+        }
+    }
+
+    /// @dev Records, from the `count` records at calldata offset `first`, as many in a row as it
+    /// can show valid the common way, and returns how many: `_verify` and `_apply` in one pass
+    /// without Solidity's calling and decoding overhead. The common way: two members (not the
+    /// community's account), both signatures theirs, both on the roll (from the stamps; the
+    /// Registry only for a side not stamped with the roll's current version), a fresh nonce in
+    /// the window, both balances within the limits. A record is written (both account words,
+    /// stamping both sides) and its ServiceRecorded emitted only if every check passes; the
+    /// first it cannot show valid is left untouched for the slow path to judge (it may still be
+    /// valid). Before the first publication (version 0) nobody is resident, and the zero stamp
+    /// of an untouched account must not pass for one: version 0 takes nothing.
+    function _fastRun(uint256 ctx, uint256 first, uint256 count) private returns (uint256 taken) { // solhint-disable-line function-max-lines
+        // slither-disable-next-line assembly -- the batch fast path: under 20,000 gas a record (see the contract @dev)
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
+            // Whether `who` signed the digest at `buf` with the EIP-2098 signature at calldata
+            // `sig` (low s only); the digest stays in place for the next signature.
+            // slither-disable-next-line assembly -- a Yul helper of the fast path above
+            function signs(buf, sig, who) -> yes {
+                let vs := calldataload(add(sig, 0x20))
+                let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+                mstore(add(buf, 0x20), add(shr(255, vs), 27))
+                mstore(add(buf, 0x40), calldataload(sig))
+                mstore(add(buf, 0x60), s)
+                mstore(0x00, 0)
+                // The precompile returns nothing for an invalid signature: 0x00 then stays zero.
+                pop(staticcall(gas(), 0x01, buf, 0x80, 0x00, 0x20))
+                yes := and(eq(mload(0x00), who),
+                    iszero(gt(s, 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0)))
+            }
+            // Whether the Registry has `who` on the community's roll (asked only of a member whose
+            // account word is not stamped with the roll's current version).
+            // slither-disable-next-line assembly -- a Yul helper of the fast path above
+            function onRoll(ctx_, who) -> yes {
+                let buf := add(ctx_, CTX_BUF)
+                mstore(buf, mload(add(ctx_, CTX_IS_RESIDENT)))
+                mstore(add(buf, 0x04), mload(add(ctx_, CTX_COMMUNITY)))
+                mstore(add(buf, 0x24), who)
+                if iszero(staticcall(gas(), mload(add(ctx_, CTX_REGISTRY)), buf, 0x44, 0x00, 0x20)) {
+                    returndatacopy(buf, 0, returndatasize())
+                    revert(buf, returndatasize())
+                }
+                yes := and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1))
+            }
+
+            // SignedRecord is static: provider, recipient, minutes, category, noteHash, nonce,
+            // providerSig.r, providerSig.vs, recipientSig.r, recipientSig.vs (one word each). The
+            // minutes and nonce words are not validated by the ABI decoder here: bound them.
+            // slither-disable-next-line assembly -- a Yul helper of the fast path above
+            function verify(ctx_, rec) -> yes {
+                let provider := calldataload(rec)
+                let recipient := calldataload(add(rec, 0x20))
+                let mins := calldataload(add(rec, 0x40))
+                yes := and(iszero(eq(provider, recipient)), and(iszero(iszero(provider)), iszero(iszero(recipient))))
+                yes := and(yes, and(and(iszero(iszero(mins)), lt(mins, shl(32, 1))),
+                    lt(calldataload(add(rec, 0xa0)), NONCE_LIMIT)))
+                if yes {
+                    let hashed := add(ctx_, CTX_HASH)
+                    calldatacopy(add(hashed, 0x40), rec, 0xc0)
+                    let digested := add(ctx_, CTX_DIGEST)
+                    mstore(add(digested, 0x22), keccak256(hashed, 0x100))
+                    let buf := add(ctx_, CTX_BUF)
+                    mstore(buf, keccak256(digested, 0x42))
+                    yes := signs(buf, add(rec, 0xc0), provider)
+                    if yes { yes := signs(buf, add(rec, 0x100), recipient) }
+                }
+            }
+            // Residency, replay window and limits from the two account words; if all hold, the
+            // writes and the event.
+            // slither-disable-next-line assembly -- a Yul helper of the fast path above
+            function settle(ctx_, rec) -> yes {
+                mstore(0x20, mload(add(ctx_, CTX_ACCOUNTS)))
+                mstore(0x00, calldataload(rec))
+                let providerSlot := keccak256(0x00, 0x40)
+                mstore(0x00, calldataload(add(rec, 0x20)))
+                let recipientSlot := keccak256(0x00, 0x40)
+                let p := sload(providerSlot)
+                let r := sload(recipientSlot)
+                let version := mload(add(ctx_, CTX_VERSION))
+                yes := eq(and(shr(STAMP_SHIFT, p), 0xffffffff), version)
+                if iszero(yes) { yes := onRoll(ctx_, calldataload(rec)) }
+                if and(yes, iszero(eq(and(shr(STAMP_SHIFT, r), 0xffffffff), version))) {
+                    yes := onRoll(ctx_, calldataload(add(rec, 0x20)))
+                }
+                let base := and(shr(128, p), 0xffffffff)
                 // 1 << (nonce - base); a nonce below the base wraps around to a huge shift (0).
                 // slither-disable-next-line incorrect-shift -- shl(shift, value): this is 1 << offset
-                bit := shl(sub(calldataload(add(item, 0xa0)), and(shr(128, p), 0xffffffff)), 1)
-                providerBalance := add(signextend(7, shr(BALANCE_SHIFT, p)), mins)
-                recipientBalance := sub(signextend(7, shr(BALANCE_SHIFT, r)), mins)
-                // The bit must fall in the window (offset < 128) on a nonce not yet recorded; the
-                // minutes word is not validated by the ABI decoder here: bound it to uint32.
-                ok := and(and(iszero(iszero(and(bit, WINDOW_MASK))), iszero(and(p, bit))), lt(mins, shl(32, 1)))
-                ok := and(ok, lt(calldataload(add(item, 0xa0)), NONCE_LIMIT))
-            }
-            ok := and(ok, and(iszero(sgt(providerBalance, ceiling)), iszero(slt(recipientBalance, floor))))
-            if ok {
-                // Balances are within int64 (the limits are int64): their low 64 bits are exact.
-                sstore(recipientSlot, or(and(r, REPLAY_MASK),
-                    or(shl(STAMP_SHIFT, version), shl(BALANCE_SHIFT, recipientBalance))))
-                {
+                let bit := shl(sub(calldataload(add(rec, 0xa0)), base), 1)
+                // The bit must fall in the window (offset < 128) on a nonce not yet recorded.
+                yes := and(yes, and(iszero(iszero(and(bit, WINDOW_MASK))), iszero(and(p, bit))))
+                let providerBalance := add(signextend(7, shr(BALANCE_SHIFT, p)), calldataload(add(rec, 0x40)))
+                let recipientBalance := sub(signextend(7, shr(BALANCE_SHIFT, r)), calldataload(add(rec, 0x40)))
+                yes := and(yes, and(iszero(sgt(providerBalance, mload(add(ctx_, CTX_CEILING)))),
+                    iszero(slt(recipientBalance, mload(add(ctx_, CTX_FLOOR))))))
+                if yes {
+                    let stamp := shl(STAMP_SHIFT, version)
+                    // Balances are within int64 (the limits are int64): their low 64 bits are exact.
+                    sstore(recipientSlot, or(and(r, REPLAY_MASK), or(stamp, shl(BALANCE_SHIFT, recipientBalance))))
                     // Slide the window past the recorded nonces at its bottom (see _advance).
                     let window := or(and(p, WINDOW_MASK), bit)
-                    let base := and(shr(128, p), 0xffffffff)
                     for {} and(window, 1) {} {
                         window := shr(1, window)
                         base := add(base, 1)
                     }
-                    sstore(providerSlot, or(or(shl(BALANCE_SHIFT, providerBalance), shl(STAMP_SHIFT, version)),
+                    sstore(providerSlot, or(or(shl(BALANCE_SHIFT, providerBalance), stamp),
                         or(shl(128, base), window)))
+                    // ServiceRecorded's data is minutes, category, noteHash, nonce: contiguous in calldata.
+                    let buf := add(ctx_, CTX_BUF)
+                    calldatacopy(buf, add(rec, 0x40), 0x80)
+                    log4(buf, 0x80, mload(add(ctx_, CTX_TOPIC)), mload(add(ctx_, CTX_COMMUNITY)),
+                        calldataload(rec), calldataload(add(rec, 0x20)))
                 }
-                // ServiceRecorded's data is minutes, category, noteHash, nonce: contiguous in calldata.
-                let ptr := mload(0x40)
-                calldatacopy(ptr, add(item, 0x40), 0x80)
-                // The topic was stashed right after the data (see _stashRecordedTopic).
-                log4(ptr, 0x80, mload(add(ptr, 0x80)), communityId, calldataload(item), calldataload(add(item, 0x20)))
             }
-        }
-    }
 
-    /// @dev Puts ServiceRecorded's topic in free memory 0x80 past the free memory pointer, where
-    /// `_fastApply`'s event finds it right after the event's data: on `_fastApply`'s stack it
-    /// would be one variable too many.
-    function _stashRecordedTopic() private pure {
-        bytes32 topic = ServiceRecorded.selector;
-        // slither-disable-next-line assembly -- scratch beyond the free memory pointer, read back at once
-        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
-            mstore(add(mload(0x40), 0x80), topic)
-        }
-    }
-
-    /// @dev The storage slots of a record's two account words, and the words.
-    function _accountWords(uint256 communityId, SignedRecord calldata item)
-        private
-        view
-        returns (uint256 providerSlot, uint256 recipientSlot, uint256 p, uint256 r)
-    {
-        // slither-disable-next-line assembly -- the batch fast path: a mapping's slots without re-hashing the community
-        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
-            mstore(0x00, communityId)
-            mstore(0x20, _accounts.slot)
-            mstore(0x20, keccak256(0x00, 0x40))
-            mstore(0x00, calldataload(item))
-            providerSlot := keccak256(0x00, 0x40)
-            mstore(0x00, calldataload(add(item, 0x20)))
-            recipientSlot := keccak256(0x00, 0x40)
-            p := sload(providerSlot)
-            r := sload(recipientSlot)
+            // Version 0: nothing published, nobody resident; the slow path says so.
+            if iszero(mload(add(ctx, CTX_VERSION))) { count := 0 }
+            let rec := first
+            for {} lt(taken, count) {} {
+                if iszero(verify(ctx, rec)) { break }
+                if iszero(settle(ctx, rec)) { break }
+                taken := add(taken, 1)
+                rec := add(rec, RECORD_SIZE)
+            }
         }
     }
 
@@ -498,10 +550,6 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
 
     function _nonceBase(uint256 account) private pure returns (uint256) {
         return (account >> 128) & type(uint32).max;
-    }
-
-    function _stampOf(uint256 account) private pure returns (uint256) {
-        return (account >> STAMP_SHIFT) & type(uint32).max;
     }
 
     /// @dev Records that `account` (unless it is the community's) was resident at roll `version`.

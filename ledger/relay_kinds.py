@@ -333,7 +333,11 @@ class ServiceKind:
     """Time-bank service records signed by both sides, batched per community."""
 
     name = "service"
-    max_batch = 100
+    # A record's gas grows with the distinct members its batch touches (each one's first touch
+    # rewrites a cold storage word, 5,000 gas); in a big community, larger batches touch fewer
+    # new members per record: at 200 members ~25,000 gas a record in batches of 100, under
+    # 20,000 in batches of 250 (bench/gas_fund.py). Fewer blocks also spare anvil (see BallotKind).
+    max_batch = 250
 
     def __init__(
         self, w3: Web3, timebank: Contract, registry: Contract, decoder: ErrorDecoder | None = None

@@ -337,6 +337,56 @@ def test_batch_records_good_entries_and_skips_bad_with_reason(
     assert total(bank, town) == 0
 
 
+def test_batch_goes_on_in_order_after_a_record_only_the_slow_path_takes(
+    bank: TimeBankClient, town: Town
+) -> None:
+    """Service to the community is valid but not the batch fast path's case: the records after
+    it must still be read from their own place in the call, each once, in order."""
+    alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
+    items = [
+        signed(bank, town, alice, bob, 10),
+        _community_service(bank, town, carol, town.coordinator, 40),
+        signed(bank, town, bob, carol, 15),
+        _community_service(bank, town, alice, town.coordinator, 5),
+        _community_service(bank, town, bob, town.coordinator, 7),
+        signed(bank, town, carol, alice, 20),
+    ]
+    result = bank.record_services(town.residents[0], town.id, items)
+    assert not result.skipped
+    assert [e.record_id for e in result.recorded] == [record_id(town.id, i.record) for i in items]
+    assert bank.balance_of(town.id, alice.address) == 10 + 5 - 20
+    assert bank.balance_of(town.id, bob.address) == -10 + 7 + 15
+    assert bank.balance_of(town.id, carol.address) == 40 - 15 + 20
+    assert bank.balance_of(town.id, COMMUNITY_ACCOUNT) == -(40 + 5 + 7)
+
+
+def test_batch_fast_path_resumes_after_a_record_only_the_slow_path_takes(
+    bank: TimeBankClient, town: Town
+) -> None:
+    """Gas is the only outward sign of which path judged a record, so this compares it: four
+    members' records behind a service to the community cost what they cost alone, plus what that
+    service costs alone. Were the fast path not to resume after it (the slow path judging the
+    rest), each of the four would cost thousands more."""
+    relayer, alice, bob, carol = town.residents[0], *town.residents[1:4]
+    pairs = [(alice, bob), (bob, carol), (carol, alice), (alice, carol)]
+    bank.record_services(relayer, town.id, [signed(bank, town, p, r, 5) for p, r in pairs])
+    alone = bank.record_services(relayer, town.id, [signed(bank, town, p, r, 5) for p, r in pairs])
+    single = bank.contract.functions.recordService(
+        town.id, _community_service(bank, town, carol, town.coordinator, 5).as_tuple()
+    )
+    single_gas = single.estimate_gas({"from": relayer.address})
+    behind = bank.record_services(
+        relayer,
+        town.id,
+        [
+            _community_service(bank, town, carol, town.coordinator, 5),
+            *(signed(bank, town, p, r, 5) for p, r in pairs),
+        ],
+    )
+    assert len(behind.recorded) == 5
+    assert behind.gas_used < alone.gas_used + (single_gas - 21_000) + 3_000
+
+
 def test_batch_asks_the_roll_again_once_a_new_version_is_published(
     bank: TimeBankClient, town: Town, w3: Web3, system: Deployment
 ) -> None:
