@@ -22,7 +22,12 @@ from ledger.errors import LedgerError
 from ledger.forwarding import sign_forward_request
 from ledger.signing.ballots import BallotDomain, make_ballot, sign_ballot
 from ledger.signing.eip712 import sign_typed_data
-from ledger.signing.services import SERVICE_TYPES, ServiceRecord, timebank_domain
+from ledger.signing.services import (
+    SERVICE_TYPES,
+    ServiceRecord,
+    service_body,
+    timebank_domain,
+)
 
 CONTRACT_NAMES = {
     "forwarder": "CommonsForwarder",
@@ -136,19 +141,7 @@ class CommonsClient:
             )
             return "0x" + signature.hex()
 
-        return {
-            "communityId": community_id,
-            "record": {
-                "provider": record.provider,
-                "recipient": record.recipient,
-                "minutesServed": record.minutes_served,
-                "category": "0x" + record.category.hex(),
-                "noteHash": "0x" + record.note_hash.hex(),
-                "nonce": record.nonce,
-            },
-            "providerSig": sig(provider),
-            "recipientSig": sig(confirmer),
-        }
+        return service_body(community_id, record, sig(provider), sig(confirmer))
 
     def service(
         self,

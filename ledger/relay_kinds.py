@@ -1,9 +1,13 @@
 """The relay's message kinds for council ballots and time-bank service records.
 
 Both verify before acknowledgement, cheaply: what they cache can't change under them (a
-proposal's schedule and options, the roll at a published version, who already voted only grows),
-and a negative answer from a cache is confirmed on-chain before anything is refused. The contract
-is the final judge either way: a ballot that slips through is skipped there, with its reason.
+proposal's schedule and options, the roll at a published version, who already voted and which
+nonces are recorded only grow), and a "not on the roll" from a cache is confirmed on-chain before
+anything is refused. Two answers are allowed to lag the chain by design, each toward
+acknowledging: which roll version is published (read at most every couple of seconds) and which
+nonces another path than this relay recorded after a provider was first seen. The contract is the
+final judge either way: a message that slips through is skipped there, with its reason, and its
+receipt says so.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
@@ -39,6 +43,7 @@ from ledger.signing.services import (
     ServiceRecord,
     SignedRecord,
     record_id,
+    service_body,
     timebank_domain,
 )
 from ledger.tx import ErrorDecoder
@@ -63,6 +68,59 @@ BATCH_BASE_GAS = 150_000
 ROLL_UPDATED = keccak(b"RollUpdated(uint256,uint32,address[],address[])")
 CAST_BALLOTS = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
 CHAIN_TIME_REFRESH_S = 1.0
+
+
+def _raw_logs(w3: Web3, address: str, topics: list[bytes]) -> list[dict[str, Any]]:
+    """Raw eth_getLogs from genesis, in chain order: web3's log formatting costs more than the
+    rest of loading a large roll or a proposal's voters."""
+    logs: list[dict[str, Any]] = rpc(
+        w3,
+        "eth_getLogs",
+        [{"address": address, "fromBlock": "0x0", "toBlock": "latest",
+          "topics": ["0x" + t.hex() for t in topics]}],
+    )  # fmt: skip
+    return sorted(logs, key=lambda e: (int(e["blockNumber"], 16), int(e["logIndex"], 16)))
+
+
+class RollCache:
+    """Published rolls, per (community, version), replayed from the Registry's RollUpdated
+    events; a published version never changes, so an entry never goes stale. Addresses are
+    lowercase hex: read from raw logs without a checksum's keccak each (a roll can hold tens of
+    thousands)."""
+
+    def __init__(self, w3: Web3, registry: Contract) -> None:
+        self.w3 = w3
+        self.registry = registry
+        self._rolls: dict[tuple[int, int], frozenset[str]] = {}
+        self._load_lock = threading.Lock()
+
+    def cached(self, community_id: int, version: int) -> frozenset[str] | None:
+        """The roll if it is loaded already (no chain request), else None."""
+        return self._rolls.get((community_id, version))
+
+    def members(self, community_id: int, version: int) -> frozenset[str]:
+        key = (community_id, version)
+        roll = self._rolls.get(key)
+        if roll is None:
+            with self._load_lock:  # one load, however many requests arrive meanwhile
+                roll = self._rolls.get(key)
+                if roll is None:
+                    roll = self._rolls[key] = self._load(*key)
+        return roll
+
+    def _load(self, community_id: int, version: int) -> frozenset[str]:
+        members: set[str] = set()
+        for entry in _raw_logs(
+            self.w3, self.registry.address, [ROLL_UPDATED, community_id.to_bytes(32, "big")]
+        ):
+            if int(entry["topics"][2], 16) > version:
+                continue
+            added, removed = abi_decode(
+                ["address[]", "address[]"], bytes.fromhex(entry["data"][2:])
+            )
+            members.difference_update(a.lower() for a in removed)
+            members.update(a.lower() for a in added)
+        return frozenset(members)
 
 
 class ChainClock:
@@ -113,7 +171,9 @@ class BallotKind:
     # the node ~40% less per ballot than 100 did at 1,000 ballots/s (bench/api_load.py).
     max_batch = 250
 
-    def __init__(self, w3: Web3, council: Contract, registry: Contract) -> None:
+    def __init__(
+        self, w3: Web3, council: Contract, registry: Contract, rolls: RollCache | None = None
+    ) -> None:
         self.w3 = w3
         self.council = council
         self.registry = registry
@@ -121,12 +181,10 @@ class BallotKind:
         self._separator = domain_separator(self.domain.as_dict())
         self.clock = ChainClock(w3)
         self._schedules: dict[int, _Schedule] = {}
-        # Addresses in these caches are lowercase hex: read from raw logs without a checksum's
-        # keccak each (a proposal's voters can number tens of thousands at start).
-        self._rolls: dict[tuple[int, int], frozenset[str]] = {}
+        self.rolls = rolls or RollCache(w3, registry)
+        # Lowercase hex, as in RollCache (a proposal's voters can number tens of thousands).
         self._voted: dict[int, dict[str, str]] = {}
         self._lock = threading.Lock()
-        self._load_lock = threading.Lock()
 
     # --- verification ---------------------------------------------------------------------------
 
@@ -189,12 +247,13 @@ class BallotKind:
     def check_is_local(self, message: Message) -> bool:
         proposal_id = message.payload["proposalId"]
         schedule = self._schedules.get(proposal_id)
+        if schedule is None:
+            return False
+        roll = self.rolls.cached(schedule.community_id, schedule.roll_version)
         return (
-            schedule is not None
-            and (schedule.community_id, schedule.roll_version) in self._rolls
+            roll is not None
             and proposal_id in self._voted
-            and message.payload["voter"].lower()
-            in self._rolls[(schedule.community_id, schedule.roll_version)]
+            and message.payload["voter"].lower() in roll
             and self.clock.fresh()
         )
 
@@ -208,7 +267,7 @@ class BallotKind:
         for proposal_id in range(max(1, count - recent + 1), count + 1):
             schedule = self._schedule(proposal_id)
             if schedule.opens_at <= now < schedule.closes_at:
-                self._roll(schedule)
+                self.rolls.members(schedule.community_id, schedule.roll_version)
                 with self._lock:
                     self._voters(proposal_id)
                 warmed.append(proposal_id)
@@ -240,20 +299,9 @@ class BallotKind:
         self._schedules[proposal_id] = schedule
         return schedule
 
-    def _roll(self, schedule: _Schedule) -> frozenset[str]:
-        key = (schedule.community_id, schedule.roll_version)
-        roll = self._rolls.get(key)
-        if roll is None:
-            with self._load_lock:  # one load, however many requests arrive meanwhile
-                roll = self._rolls.get(key)
-                if roll is None:
-                    roll = self._rolls[key] = self._load_roll(*key)
-        return roll
-
     def _eligible(self, schedule: _Schedule, voter: str) -> bool:
         key = (schedule.community_id, schedule.roll_version)
-        roll = self._roll(schedule)
-        if voter.lower() in roll:
+        if voter.lower() in self.rolls.members(*key):
             return True
         # The cache only ever says no too often (e.g. an unusual log history): ask the chain.
         try:
@@ -262,36 +310,12 @@ class BallotKind:
             return False
         return found
 
-    def _logs(self, address: str, topics: list[bytes]) -> list[dict[str, Any]]:
-        """Raw eth_getLogs from genesis, in chain order: web3's log formatting costs more than
-        the rest of loading a large roll or a proposal's voters."""
-        logs: list[dict[str, Any]] = rpc(
-            self.w3,
-            "eth_getLogs",
-            [{"address": address, "fromBlock": "0x0", "toBlock": "latest",
-              "topics": ["0x" + t.hex() for t in topics]}],
-        )  # fmt: skip
-        return sorted(logs, key=lambda e: (int(e["blockNumber"], 16), int(e["logIndex"], 16)))
-
-    def _load_roll(self, community_id: int, version: int) -> frozenset[str]:
-        """The roll as published at `version`, replayed from RollUpdated events."""
-        members: set[str] = set()
-        for entry in self._logs(
-            self.registry.address, [ROLL_UPDATED, community_id.to_bytes(32, "big")]
-        ):
-            if int(entry["topics"][2], 16) > version:
-                continue
-            added, removed = abi_decode(
-                ["address[]", "address[]"], bytes.fromhex(entry["data"][2:])
-            )
-            members.difference_update(a.lower() for a in removed)
-            members.update(a.lower() for a in added)
-        return frozenset(members)
-
     def _voters(self, proposal_id: int) -> dict[str, str]:
         voted = self._voted.get(proposal_id)
         if voted is None:
-            logs = self._logs(self.council.address, [BALLOT_CAST, proposal_id.to_bytes(32, "big")])
+            logs = _raw_logs(
+                self.w3, self.council.address, [BALLOT_CAST, proposal_id.to_bytes(32, "big")]
+            )
             voted = {"0x" + e["topics"][2][-40:].lower(): "on-chain" for e in logs}
             self._voted[proposal_id] = voted
         return voted
@@ -329,6 +353,20 @@ class BallotKind:
         return [results[p["voter"]].popleft() if results[p["voter"]] else missing for p in payloads]
 
 
+@dataclass
+class _ProviderNonces:
+    """A provider's nonces as the time bank recorded them when first asked (see
+    TimeBank.nonceState), and those held since by records this relay acknowledged."""
+
+    base: int
+    window: int
+    held: dict[int, str] = field(default_factory=dict)
+
+    def recorded(self, nonce: int) -> bool:
+        offset = nonce - self.base
+        return offset < 0 or (offset < 128 and bool(self.window >> offset & 1))
+
+
 class ServiceKind:
     """Time-bank service records signed by both sides, batched per community."""
 
@@ -339,8 +377,18 @@ class ServiceKind:
     # 20,000 in batches of 250 (bench/gas_fund.py). Fewer blocks also spare anvil (see BallotKind).
     max_batch = 250
 
+    # How long the published roll version of a community is trusted before it is read again. A
+    # removal published within this window may still be acknowledged; the contract then skips
+    # the record (NotResident), and its receipt says so.
+    ROLL_VERSION_TTL_S = 2.0
+
     def __init__(
-        self, w3: Web3, timebank: Contract, registry: Contract, decoder: ErrorDecoder | None = None
+        self,
+        w3: Web3,
+        timebank: Contract,
+        registry: Contract,
+        decoder: ErrorDecoder | None = None,
+        rolls: RollCache | None = None,
     ) -> None:
         self.w3 = w3
         self.timebank = timebank
@@ -349,6 +397,10 @@ class ServiceKind:
         self.community_account = checksum_address(timebank.functions.COMMUNITY_ACCOUNT().call())
         self.decoder = decoder or ErrorDecoder([timebank.abi])
         self._separator = domain_separator(self.domain)
+        self.rolls = rolls or RollCache(w3, registry)
+        self._versions: dict[int, tuple[int, float]] = {}
+        self._nonces: dict[tuple[int, str], _ProviderNonces] = {}
+        self._lock = threading.Lock()
 
     @staticmethod
     def read(payload: dict[str, Any]) -> tuple[int, SignedRecord, bytes, bytes]:
@@ -395,19 +447,9 @@ class ServiceKind:
             raise InvalidMessage("WrongSigner", f"provider side signed by {provider}")
         if record.recipient != self.community_account and confirmer != record.recipient:
             raise InvalidMessage("WrongSigner", f"recipient side signed by {confirmer}")
-        normalized = {
-            "communityId": community,
-            "record": {
-                "provider": record.provider,
-                "recipient": record.recipient,
-                "minutesServed": record.minutes_served,
-                "category": "0x" + record.category.hex(),
-                "noteHash": "0x" + record.note_hash.hex(),
-                "nonce": record.nonce,
-            },
-            "providerSig": "0x" + provider_sig.hex(),
-            "recipientSig": "0x" + recipient_sig.hex(),
-        }
+        normalized = service_body(
+            community, record, "0x" + provider_sig.hex(), "0x" + recipient_sig.hex()
+        )
         return Message(self.name, str(community), normalized, record.provider)
 
     def check(self, message: Message) -> None:
@@ -421,19 +463,59 @@ class ServiceKind:
             if confirmer == record.provider:
                 raise InvalidMessage("CoordinatorIsParty", f"{confirmer} provided this service")
         for party in (record.provider, record.recipient):
-            if party == self.community_account:
-                continue
-            if not self.registry.functions.isResident(community, party).call():
+            if party != self.community_account and not self._resident(community, party):
                 raise InvalidMessage(
                     "NotResident", f"{party} is not on community {community}'s roll"
                 )
-        if self.timebank.functions.isRecorded(community, record.provider, record.nonce).call():
-            raise InvalidMessage(
-                "NonceAlreadyUsed", f"{record.provider} already used nonce {record.nonce}"
-            )
+        self._claim_nonce(community, record.provider, record.nonce, message.receipt_id)
 
     def check_is_local(self, message: Message) -> bool:
-        return False
+        community = int(message.payload["communityId"])
+        record = message.payload["record"]
+        cached = self._versions.get(community)
+        if cached is None or time.monotonic() - cached[1] >= self.ROLL_VERSION_TTL_S:
+            return False
+        roll = self.rolls.cached(community, cached[0])
+        return (
+            roll is not None
+            # A coordinator's confirmation asks the Registry for the role.
+            and record["recipient"] != self.community_account
+            and record["provider"].lower() in roll
+            and record["recipient"].lower() in roll
+            and (community, record["provider"].lower()) in self._nonces
+        )
+
+    def _published_version(self, community: int) -> int:
+        cached = self._versions.get(community)
+        if cached is None or time.monotonic() - cached[1] >= self.ROLL_VERSION_TTL_S:
+            version, _size = self.registry.functions.rollSnapshot(community).call()
+            cached = self._versions[community] = (int(version), time.monotonic())
+        return cached[0]
+
+    def _resident(self, community: int, party: str) -> bool:
+        version = self._published_version(community)
+        if version and party.lower() in self.rolls.members(community, version):
+            return True
+        # The cache only ever says no too often (added since the version was read): ask.
+        found: bool = self.registry.functions.isResident(community, party).call()
+        return found
+
+    def _claim_nonce(self, community: int, provider: str, nonce: int, receipt_id: str) -> None:
+        """Refuses a nonce the chain has recorded or another acknowledged record of the provider
+        holds; otherwise holds it for this record. The chain is read once per provider: recorded
+        nonces stay recorded, and those recorded since by another path than this relay are
+        skipped by the contract (NonceAlreadyUsed), which the receipt then says."""
+        key = (community, provider.lower())
+        nonces = self._nonces.get(key)
+        if nonces is None:
+            base, window = self.timebank.functions.nonceState(community, provider).call()
+            with self._lock:
+                nonces = self._nonces.setdefault(key, _ProviderNonces(int(base), int(window)))
+        with self._lock:
+            holder = nonces.held.get(nonce)
+            if nonces.recorded(nonce) or (holder is not None and holder != receipt_id):
+                raise InvalidMessage("NonceAlreadyUsed", f"{provider} already used nonce {nonce}")
+            nonces.held[nonce] = receipt_id
 
     def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> BatchCall:
         items = [self.read(p)[1].as_tuple() for p in payloads]

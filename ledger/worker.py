@@ -38,7 +38,7 @@ from ledger.forwarding import ForwardKind
 from ledger.index import EventIndex
 from ledger.node import connect, rpc
 from ledger.relay import MessageKind, Outbox, Relayer
-from ledger.relay_kinds import BallotKind, ServiceKind
+from ledger.relay_kinds import BallotKind, RollCache, ServiceKind
 from ledger.tx import ErrorDecoder
 
 log = logging.getLogger("ledger.worker")
@@ -65,9 +65,10 @@ def message_kinds(
     w3: Web3, deployment: Deployment, decoder: ErrorDecoder, relayer_address: str
 ) -> tuple[BallotKind, ServiceKind, ForwardKind]:
     """The three kinds of signed message, the same in the API (checks) and the worker (batches)."""
+    rolls = RollCache(w3, deployment.registry)
     return (
-        BallotKind(w3, deployment.council, deployment.registry),
-        ServiceKind(w3, deployment.timebank, deployment.registry, decoder),
+        BallotKind(w3, deployment.council, deployment.registry, rolls),
+        ServiceKind(w3, deployment.timebank, deployment.registry, decoder, rolls),
         ForwardKind(
             w3,
             deployment.forwarder,

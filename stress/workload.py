@@ -27,7 +27,13 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from ledger.signing.eip712 import domain_separator
-from ledger.signing.services import ServiceRecord, category_code, record_id, timebank_domain
+from ledger.signing.services import (
+    ServiceRecord,
+    category_code,
+    record_id,
+    service_body,
+    timebank_domain,
+)
 
 BALLOT_TYPEHASH = keccak(text="Ballot(uint256 proposalId,address voter,uint8 option)")
 SERVICE_MINUTES = 5
@@ -130,19 +136,9 @@ def _service_chunk(job: tuple[bytes, int, Sequence[Any]]) -> list[Message]:
             nonce=nonce,
         )
         digest = keccak(b"\x19\x01" + separator + record_id(community, record))
-        body = {
-            "communityId": community,
-            "record": {
-                "provider": record.provider,
-                "recipient": record.recipient,
-                "minutesServed": record.minutes_served,
-                "category": "0x" + record.category.hex(),
-                "noteHash": "0x" + record.note_hash.hex(),
-                "nonce": nonce,
-            },
-            "providerSig": _sign(provider_key, digest),
-            "recipientSig": _sign(recipient_key, digest),
-        }
+        body = service_body(
+            community, record, _sign(provider_key, digest), _sign(recipient_key, digest)
+        )
         out.append(Message(("service", record.provider, nonce), "/v1/services", body))
     return out
 

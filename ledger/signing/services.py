@@ -169,6 +169,26 @@ def record_id(community_id: int, record: ServiceRecord) -> bytes:
     )
 
 
+def service_body(
+    community_id: int, record: ServiceRecord, provider_sig: str, recipient_sig: str
+) -> dict[str, Any]:
+    """The JSON of a record both sides signed, as `POST /v1/services` takes it and the relay
+    stores it: byte fields and the two 65-byte signatures (r, s, v) in 0x-hex."""
+    return {
+        "communityId": community_id,
+        "record": {
+            "provider": record.provider,
+            "recipient": record.recipient,
+            "minutesServed": record.minutes_served,
+            "category": "0x" + record.category.hex(),
+            "noteHash": "0x" + record.note_hash.hex(),
+            "nonce": record.nonce,
+        },
+        "providerSig": provider_sig,
+        "recipientSig": recipient_sig,
+    }
+
+
 def sign_service(
     account: LocalAccount, domain: dict[str, Any], community_id: int, record: ServiceRecord
 ) -> CompactSignature:
