@@ -58,7 +58,7 @@ test-ledger: setup ## ledger tests only
 lint: setup web-check lint-contracts ## ruff, mypy, the web page's type check, slither + solhint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy ledger api
+	$(VENV)/bin/mypy ledger api bench stress
 
 bench: setup ## gas and speed benchmarks; results in bench/results/
 	$(PY) -m bench

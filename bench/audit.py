@@ -25,6 +25,7 @@ from typing import Any
 import coincurve
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from web3 import Web3
 
 from bench import process_cpu
@@ -91,7 +92,7 @@ def _parallel(fn: Any, pieces: list[tuple[Any, ...]]) -> list[bytes]:
 def _send_raw(
     w3: Web3, sender: LocalAccount, to: str, data: bytes, nonce: int, chain_id: int, gas: int
 ) -> bytes:
-    tx = {
+    tx: dict[str, Any] = {
         "to": to,
         "data": data,
         "gas": gas,
@@ -109,7 +110,7 @@ def _wait_all(w3: Web3, hashes: list[bytes]) -> int:
     for tx_hash in hashes:
         if not tx_hash:
             continue
-        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=300)
+        receipt = w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=300)
         if receipt["status"] != 1:
             raise RuntimeError(f"setup transaction {tx_hash.hex()} reverted")
         gas += int(receipt["gasUsed"])
@@ -146,7 +147,7 @@ def build_election(w3: Web3, settings: Settings) -> dict[str, Any]:
 
     pieces = [(s, min(5_000, VOTERS - s)) for s in range(0, VOTERS, 5_000)]
     addresses = b"".join(_parallel(_addresses, pieces))
-    nonce = w3.eth.get_transaction_count(admin.address)
+    nonce: int = w3.eth.get_transaction_count(admin.address)
     hashes = []
     select = registry.functions.updateRoll(community, [], [], False)
     for start in range(0, VOTERS, ROLL_BATCH):
@@ -177,7 +178,7 @@ def build_election(w3: Web3, settings: Settings) -> dict[str, Any]:
     sign_s = time.perf_counter() - sign_started
 
     send_started = time.perf_counter()
-    nonce = w3.eth.get_transaction_count(relayer.address)
+    nonce = int(w3.eth.get_transaction_count(relayer.address))
     hashes = []
     for start in range(0, VOTERS, BALLOT_BATCH):
         count = min(BALLOT_BATCH, VOTERS - start)
