@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,11 +86,13 @@ class RollCache:
     """Published rolls, per (community, version), replayed from the Registry's RollUpdated
     events; a published version never changes, so an entry never goes stale. Addresses are
     lowercase hex: read from raw logs without a checksum's keccak each (a roll can hold tens of
-    thousands)."""
+    thousands). The `keep` most recently loaded rolls are kept (each publication of each
+    community is a new entry, and a large roll takes megabytes)."""
 
-    def __init__(self, w3: Web3, registry: Contract) -> None:
+    def __init__(self, w3: Web3, registry: Contract, keep: int = 32) -> None:
         self.w3 = w3
         self.registry = registry
+        self.keep = keep
         self._rolls: dict[tuple[int, int], frozenset[str]] = {}
         self._load_lock = threading.Lock()
 
@@ -105,7 +107,12 @@ class RollCache:
             with self._load_lock:  # one load, however many requests arrive meanwhile
                 roll = self._rolls.get(key)
                 if roll is None:
-                    roll = self._rolls[key] = self._load(*key)
+                    roll = self._load(*key)
+                    # A new dict, swapped in whole: readers never see one being resized.
+                    kept = {**self._rolls, key: roll}
+                    while len(kept) > self.keep:
+                        del kept[next(iter(kept))]
+                    self._rolls = kept
         return roll
 
     def _load(self, community_id: int, version: int) -> frozenset[str]:
@@ -401,6 +408,9 @@ class ServiceKind:
         self._versions: dict[int, tuple[int, float]] = {}
         self._nonces: dict[tuple[int, str], _ProviderNonces] = {}
         self._lock = threading.Lock()
+        # Whether the relay gave up on a receipt (the outbox knows; set where both live). A
+        # record the contract skipped leaves its nonce free for the provider's next record.
+        self.rejected: Callable[[str], bool] = lambda receipt_id: False
 
     @staticmethod
     def read(payload: dict[str, Any]) -> tuple[int, SignedRecord, bytes, bytes]:
@@ -502,9 +512,10 @@ class ServiceKind:
 
     def _claim_nonce(self, community: int, provider: str, nonce: int, receipt_id: str) -> None:
         """Refuses a nonce the chain has recorded or another acknowledged record of the provider
-        holds; otherwise holds it for this record. The chain is read once per provider: recorded
-        nonces stay recorded, and those recorded since by another path than this relay are
-        skipped by the contract (NonceAlreadyUsed), which the receipt then says."""
+        holds (unless the relay rejected that one); otherwise holds it for this record. The chain
+        is read once per provider: recorded nonces stay recorded, and those recorded since by
+        another path than this relay are skipped by the contract (NonceAlreadyUsed), which the
+        receipt then says."""
         key = (community, provider.lower())
         nonces = self._nonces.get(key)
         if nonces is None:
@@ -513,7 +524,8 @@ class ServiceKind:
                 nonces = self._nonces.setdefault(key, _ProviderNonces(int(base), int(window)))
         with self._lock:
             holder = nonces.held.get(nonce)
-            if nonces.recorded(nonce) or (holder is not None and holder != receipt_id):
+            held = holder is not None and holder != receipt_id and not self.rejected(holder)
+            if nonces.recorded(nonce) or held:
                 raise InvalidMessage("NonceAlreadyUsed", f"{provider} already used nonce {nonce}")
             nonces.held[nonce] = receipt_id
 

@@ -358,6 +358,24 @@ def test_service_record_replayed_or_re_noted_after_landing_is_refused_and_counts
     assert timebank.functions.balanceOf(town.id, recipient.address).call() == -45
 
 
+def test_a_nonce_whose_record_the_chain_skipped_can_be_signed_again(
+    live: LiveSystem, town: Town
+) -> None:
+    """A record skipped on-chain (here: beyond the limits) leaves its nonce unused, and the
+    client's next record takes that nonce (the lowest free one): the relay must take it too."""
+    provider, recipient = town.residents[2], town.residents[3]
+    too_much = _service(provider, recipient.address, 6_700, 3)
+    skipped = post(
+        live, "/v1/services", _service_body(live, town.id, too_much, provider, recipient)
+    )
+    outcome = live.client.wait(skipped.json()["id"])
+    assert outcome["status"] == "rejected" and "AboveCeiling" in outcome["detail"], outcome
+    fixed = _service(provider, recipient.address, 30, 3, note=b"\x0b" * 32)
+    again = post(live, "/v1/services", _service_body(live, town.id, fixed, provider, recipient))
+    assert again.status_code == 202, again.text
+    assert live.client.wait(again.json()["id"])["status"] == "counted"
+
+
 def test_replays_sent_straight_to_the_chain_are_skipped_by_the_contracts(
     live: LiveSystem, town: Town, accounts: list[LocalAccount]
 ) -> None:

@@ -17,7 +17,7 @@ from web3 import Web3
 from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage
 from ledger.relay import Message
-from ledger.relay_kinds import ServiceKind
+from ledger.relay_kinds import RollCache, ServiceKind
 from ledger.signing.eip712 import sign_typed_data
 from ledger.signing.services import (
     SERVICE_TYPES,
@@ -163,3 +163,16 @@ def test_a_stranger_is_refused(bank: Bank) -> None:
     stranger = Account.create()
     assert refused(bank, record(bank, stranger, bank.residents[0], 0)) == "NotResident"
     assert refused(bank, record(bank, bank.residents[0], stranger, 0)) == "NotResident"
+
+
+def test_the_roll_cache_keeps_the_newest_rolls_and_reloads_an_evicted_one(
+    w3: Web3, system: Deployment, bank: Bank
+) -> None:
+    rolls = RollCache(w3, system.registry, keep=1)
+    version = int(system.registry.functions.rollSnapshot(bank.community).call()[0])
+    first = rolls.members(bank.community, version)
+    assert first == {r.address.lower() for r in bank.residents}
+    rolls.members(bank.community, 0)  # nothing published at version 0: empty
+    assert rolls.cached(bank.community, version) is None
+    assert rolls.members(bank.community, version) == first
+    assert rolls.cached(bank.community, 0) is None
