@@ -67,6 +67,7 @@ class Services:
             return receipt is not None and receipt.status == REJECTED
 
         service_kind.rejected = rejected
+        service_kind.in_flight = lambda signer: outbox.in_flight("service", signer)
         secret = (
             settings.auth_secret.get_secret_value().encode()
             if settings.auth_secret

@@ -408,9 +408,12 @@ class ServiceKind:
         self._versions: dict[int, tuple[int, float]] = {}
         self._nonces: dict[tuple[int, str], _ProviderNonces] = {}
         self._lock = threading.Lock()
-        # Whether the relay gave up on a receipt (the outbox knows; set where both live). A
-        # record the contract skipped leaves its nonce free for the provider's next record.
+        # Set where the outbox lives. Whether the relay gave up on a receipt: a record the
+        # contract skipped leaves its nonce free for the provider's next record.
         self.rejected: Callable[[str], bool] = lambda receipt_id: False
+        # A provider's records acknowledged and not yet settled: after a restart, the nonces
+        # they hold are known only from there.
+        self.in_flight: Callable[[str], list[dict[str, Any]]] = lambda signer: []
 
     @staticmethod
     def read(payload: dict[str, Any]) -> tuple[int, SignedRecord, bytes, bytes]:
@@ -520,8 +523,13 @@ class ServiceKind:
         nonces = self._nonces.get(key)
         if nonces is None:
             base, window = self.timebank.functions.nonceState(community, provider).call()
+            seen = _ProviderNonces(int(base), int(window))
+            for payload in self.in_flight(provider):
+                if int(payload["communityId"]) == community:
+                    queued = Message(self.name, str(community), payload, provider)
+                    seen.held[int(payload["record"]["nonce"])] = queued.receipt_id
             with self._lock:
-                nonces = self._nonces.setdefault(key, _ProviderNonces(int(base), int(window)))
+                nonces = self._nonces.setdefault(key, seen)
         with self._lock:
             holder = nonces.held.get(nonce)
             held = holder is not None and holder != receipt_id and not self.rejected(holder)

@@ -48,7 +48,7 @@ def bank(w3: Web3, system: Deployment, accounts: list[LocalAccount]) -> Bank:
 
 
 @pytest.fixture
-def requests(w3: Web3, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def rpc_calls(w3: Web3, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The JSON-RPC methods sent to the node from here on."""
     sent: list[str] = []
     make_request = w3.provider.make_request
@@ -96,18 +96,18 @@ def refused(bank: Bank, message: Message) -> str:
 
 
 def test_a_record_between_members_seen_before_is_checked_without_the_chain(
-    bank: Bank, requests: list[str]
+    bank: Bank, rpc_calls: list[str]
 ) -> None:
     alice, bob = bank.residents[0], bank.residents[1]
     first = record(bank, alice, bob, 0)
     assert not bank.kind.check_is_local(first)
     bank.kind.check(first)
-    assert requests, "the first record reads the roll version, the roll and alice's nonces"
-    requests.clear()
+    assert rpc_calls, "the first record reads the roll version, the roll and alice's nonces"
+    rpc_calls.clear()
     second = record(bank, alice, bob, 1)
     assert bank.kind.check_is_local(second)
     bank.kind.check(second)
-    assert requests == []
+    assert rpc_calls == []
 
 
 def test_a_nonce_another_acknowledged_record_holds_is_refused(bank: Bank) -> None:
@@ -116,6 +116,19 @@ def test_a_nonce_another_acknowledged_record_holds_is_refused(bank: Bank) -> Non
     bank.kind.check(first)
     assert refused(bank, record(bank, alice, bob, 0, note=2)) == "NonceAlreadyUsed"
     bank.kind.check(first)  # the same record again passes: the outbox returns its receipt
+
+
+def test_after_a_restart_nonces_of_records_still_queued_are_held(
+    w3: Web3, system: Deployment, bank: Bank
+) -> None:
+    alice, bob = bank.residents[0], bank.residents[1]
+    queued = record(bank, alice, bob, 0)
+    restarted = ServiceKind(w3, system.timebank, system.registry)
+    restarted.in_flight = lambda signer: [queued.payload] if signer == alice.address else []
+    bank.kind = restarted
+    assert refused(bank, record(bank, alice, bob, 0, note=4)) == "NonceAlreadyUsed"
+    restarted.check(queued)  # the queued record itself, sent again: its receipt is returned
+    restarted.check(record(bank, alice, bob, 1))
 
 
 def test_nonces_the_chain_recorded_before_the_provider_was_seen_are_refused(
