@@ -33,6 +33,7 @@ from ledger.clients.timebank import TimeBankClient
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import Deployment, deploy_system
 from ledger.node import ephemeral_node, rpc
+from ledger.relay_kinds import ServiceKind
 from ledger.signing.services import (
     ServiceRecord,
     category_code,
@@ -49,8 +50,7 @@ SAFE_DIR = Path("node_modules/@safe-global/safe-contracts/contracts")
 COMMITTEE = Web3.keccak(text="COMMITTEE")
 REGISTRAR = Web3.keccak(text="REGISTRAR")
 BATCH = 100
-# The relay's service batches hold up to this many records (ledger.relay_kinds.ServiceKind).
-RELAY_BATCH = 250
+RELAY_BATCH = ServiceKind.max_batch
 SIZES = (10, 20, 50, 100, 200)
 TARGET_PER_RECORD = 20_000
 ZERO = "0x" + "00" * 20
