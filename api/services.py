@@ -17,7 +17,7 @@ from ledger.forwarding import ForwardKind
 from ledger.index import EventIndex
 from ledger.node import connect
 from ledger.offchain import OffchainStore
-from ledger.relay import REJECTED, MessageKind, Outbox
+from ledger.relay import MessageKind, Outbox
 from ledger.relay_kinds import BallotKind, ServiceKind
 from ledger.tx import ErrorDecoder
 from ledger.worker import RelayWorker, message_kinds, open_index, relayer_account
@@ -61,12 +61,7 @@ class Services:
             data / "relay.sqlite", max_queued=settings.relay_max_queued, checkpoints=False
         )
         forward_kind.in_flight = lambda signer: outbox.in_flight("forward", signer)
-
-        def rejected(receipt_id: str) -> bool:
-            receipt = outbox.get(receipt_id, missing_ok=True)
-            return receipt is not None and receipt.status == REJECTED
-
-        service_kind.rejected = rejected
+        service_kind.released = outbox.released
         service_kind.in_flight = lambda signer: outbox.in_flight("service", signer)
         secret = (
             settings.auth_secret.get_secret_value().encode()

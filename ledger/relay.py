@@ -351,6 +351,14 @@ class Outbox:
             raise UnknownReceipt(f"no message with receipt id {receipt_id}")
         return _row_to_receipt(row)
 
+    def released(self, receipt_id: str) -> bool:
+        """Whether no live message is stored under `receipt_id`: the relay gave up on it
+        (rejected), or never stored it (a check passed but the write was refused — or is still
+        under way, a moment in which a second record may take the same nonce; the contract then
+        skips one of the two)."""
+        receipt = self.get(receipt_id, missing_ok=True)
+        return receipt is None or receipt.status == REJECTED
+
     def count(self, status: str | None = None) -> int:
         db = self._reader()
         if status is None:

@@ -408,9 +408,10 @@ class ServiceKind:
         self._versions: dict[int, tuple[int, float]] = {}
         self._nonces: dict[tuple[int, str], _ProviderNonces] = {}
         self._lock = threading.Lock()
-        # Set where the outbox lives. Whether the relay gave up on a receipt: a record the
-        # contract skipped leaves its nonce free for the provider's next record.
-        self.rejected: Callable[[str], bool] = lambda receipt_id: False
+        # Set where the outbox lives. Whether the relay holds no live message under a receipt:
+        # it gave up on it (a record the contract skipped leaves its nonce free for the
+        # provider's next record) or never stored it (the outbox refused the write).
+        self.released: Callable[[str], bool] = lambda receipt_id: False
         # A provider's records acknowledged and not yet settled: after a restart, the nonces
         # they hold are known only from there.
         self.in_flight: Callable[[str], list[dict[str, Any]]] = lambda signer: []
@@ -515,7 +516,7 @@ class ServiceKind:
 
     def _claim_nonce(self, community: int, provider: str, nonce: int, receipt_id: str) -> None:
         """Refuses a nonce the chain has recorded or another acknowledged record of the provider
-        holds (unless the relay rejected that one); otherwise holds it for this record. The chain
+        holds (unless the relay let that one go); otherwise holds it for this record. The chain
         is read once per provider: recorded nonces stay recorded, and those recorded since by
         another path than this relay are skipped by the contract (NonceAlreadyUsed), which the
         receipt then says."""
@@ -532,7 +533,7 @@ class ServiceKind:
                 nonces = self._nonces.setdefault(key, seen)
         with self._lock:
             holder = nonces.held.get(nonce)
-            held = holder is not None and holder != receipt_id and not self.rejected(holder)
+            held = holder is not None and holder != receipt_id and not self.released(holder)
             if nonces.recorded(nonce) or held:
                 raise InvalidMessage("NonceAlreadyUsed", f"{provider} already used nonce {nonce}")
             nonces.held[nonce] = receipt_id

@@ -112,6 +112,20 @@ def test_concurrent_submissions_are_group_committed_and_all_acknowledged(
     outbox.close()
 
 
+def test_a_receipt_is_released_once_rejected_or_if_never_stored(
+    tmp_path: Path, election: Election
+) -> None:
+    """What lets a service record's nonce go (ServiceKind.released)."""
+    outbox = Outbox(tmp_path / "relay.sqlite")
+    message = ballot(election, election.residents[0], 0)
+    assert outbox.released(message.receipt_id)  # never stored
+    outbox.submit(message).result(5)
+    assert not outbox.released(message.receipt_id)  # queued
+    outbox.reject([message.receipt_id], "skipped by the contract")
+    assert outbox.released(message.receipt_id)
+    outbox.close()
+
+
 def test_a_full_outbox_refuses_instead_of_waiting(tmp_path: Path, election: Election) -> None:
     outbox = Outbox(tmp_path / "relay.sqlite", max_queued=2)
     for r in election.residents[:2]:
