@@ -47,6 +47,7 @@ from web3 import Web3
 from ledger.errors import IndexerError, NodeError
 from ledger.hashing import checksum_address, keccak
 from ledger.node import rpc
+from ledger.transport import log_retry
 
 if TYPE_CHECKING:
     from ledger.deploy import Deployment
@@ -504,15 +505,10 @@ class EventIndex:
             try:
                 self.sync(batch=batch)
                 failures = 0
-            except Exception:
+            except Exception as exc:
                 failures += 1
                 delay = min(interval * 2 ** min(failures, 8), MAX_FOLLOW_BACKOFF_S)
-                log.warning(
-                    "index sync failed (%d in a row); retrying in %.1fs",
-                    failures,
-                    delay,
-                    exc_info=True,
-                )
+                log_retry(log, "index sync", failures, delay, exc)
             stop.wait(delay)
 
     def _chain_head(self) -> int:

@@ -41,6 +41,7 @@ from web3.types import TxReceipt
 
 from ledger.errors import QueueFull, RelayError, UnknownReceipt
 from ledger.hashing import keccak
+from ledger.transport import log_retry
 from ledger.tx import ErrorDecoder, fetch_receipt, revert_data
 
 log = logging.getLogger("ledger.relay")
@@ -716,13 +717,16 @@ class Relayer:
         return sent
 
     def run(self, stop: threading.Event, interval: float = 0.2) -> None:
+        failures = 0
         while not stop.is_set():
             try:
                 busy = self.step() > 0
-            except Exception:
-                log.exception("relay step failed; retrying")
+            except Exception as exc:
+                failures += 1
+                log_retry(log, "relay step", failures, 1.0, exc)
                 stop.wait(1.0)
                 continue
+            failures = 0
             # Even when busy, pause a little: what was just sent needs a moment to be mined, and
             # asking for its receipt at once only spends the GIL the API needs.
             stop.wait(min(interval, BUSY_PAUSE_S) if busy else interval)

@@ -10,6 +10,7 @@ retries, which see the same requests exceptions as before.
 from __future__ import annotations
 
 import http.client
+import logging
 import ssl
 import threading
 from typing import Any
@@ -28,6 +29,32 @@ _STALE = (
     ConnectionAbortedError,
     http.client.RemoteDisconnected,
 )
+
+
+class NodeUnreachable(requests.exceptions.ConnectionError):
+    """The node did not answer; the message names it by scheme, host and port only."""
+
+
+class NodeTimeout(requests.exceptions.Timeout):
+    """The node took longer than the timeout; named as in NodeUnreachable."""
+
+
+def log_retry(
+    logger: logging.Logger, what: str, failures: int, delay: float, exc: Exception
+) -> None:
+    """A loop's failed round: while the node is away, one line a round (a traceback each time
+    only buried the news); anything else with its traceback. Only this transport's messages
+    are printed whole: another's (web3's own, for URLs with credentials) may hold the URL."""
+    if isinstance(exc, NodeUnreachable | NodeTimeout):
+        reason = str(exc)
+    elif isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+        reason = f"the node is unreachable ({type(exc).__name__})"
+    else:
+        logger.error(
+            "%s failed (%d in a row); retrying in %.1fs", what, failures, delay, exc_info=exc
+        )
+        return
+    logger.warning("%s failed (%d in a row): %s; retrying in %.1fs", what, failures, reason, delay)
 
 
 class _KeepAlivePosts(HTTPSessionManager):
@@ -61,8 +88,8 @@ class _KeepAlivePosts(HTTPSessionManager):
                 if reused and attempt == 0 and isinstance(exc, _STALE):
                     continue  # the node closed an idle connection (or restarted): once more
                 if isinstance(exc, TimeoutError):
-                    raise requests.exceptions.Timeout(f"{where}: {exc}") from exc
-                raise requests.exceptions.ConnectionError(f"{where}: {exc}") from exc
+                    raise NodeTimeout(f"{where}: {exc}") from exc
+                raise NodeUnreachable(f"{where}: {exc}") from exc
             if response.status >= 400:
                 raise requests.exceptions.HTTPError(f"{where} answered HTTP {response.status}")
             return body

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -15,7 +16,7 @@ import requests
 from web3 import Web3
 
 from ledger.node import AnvilProcess, free_port, make_web3
-from ledger.transport import keep_alive_provider
+from ledger.transport import NodeUnreachable, keep_alive_provider, log_retry
 
 
 class _OneShotRpc(http.server.BaseHTTPRequestHandler):
@@ -95,3 +96,22 @@ def test_an_https_node_url_keeps_its_path_and_errors_never_show_it() -> None:
 def test_a_url_with_credentials_keeps_web3s_own_transport() -> None:
     provider = keep_alive_provider("https://user:pass@127.0.0.1:8545/")
     assert type(provider._request_session_manager).__name__ == "HTTPSessionManager"  # type: ignore[attr-defined]
+
+
+def test_a_loop_failing_while_the_node_is_away_logs_one_line_without_the_url(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logger = logging.getLogger("test.retry")
+    with caplog.at_level(logging.WARNING, logger="test.retry"):
+        log_retry(logger, "relay step", 3, 1.0, NodeUnreachable("http://127.0.0.1:9: refused"))
+        secret_url = "https://node.example/v3/SECRET-KEY"
+        log_retry(logger, "index sync", 1, 0.5, requests.exceptions.ConnectionError(secret_url))
+        log_retry(logger, "relay step", 1, 1.0, ValueError("a bug"))
+    node_away, foreign, bug = caplog.records
+    assert node_away.levelno == logging.WARNING and node_away.exc_info is None
+    assert node_away.getMessage() == (
+        "relay step failed (3 in a row): http://127.0.0.1:9: refused; retrying in 1.0s"
+    )
+    assert foreign.exc_info is None and "SECRET" not in foreign.getMessage()
+    assert "unreachable (ConnectionError)" in foreign.getMessage()
+    assert bug.levelno == logging.ERROR and bug.exc_info is not None
