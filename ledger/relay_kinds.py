@@ -68,6 +68,8 @@ BATCH_BASE_GAS = 150_000
 ROLL_UPDATED = keccak(b"RollUpdated(uint256,uint32,address[],address[])")
 CAST_BALLOTS = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
 CHAIN_TIME_REFRESH_S = 1.0
+# TimeBank's replay window: which of the nonces above a provider's nonceBase are recorded.
+NONCE_WINDOW = 128
 
 
 def _raw_logs(w3: Web3, address: str, topics: list[bytes]) -> list[dict[str, Any]]:
@@ -371,7 +373,7 @@ class _ProviderNonces:
 
     def recorded(self, nonce: int) -> bool:
         offset = nonce - self.base
-        return offset < 0 or (offset < 128 and bool(self.window >> offset & 1))
+        return offset < 0 or (offset < NONCE_WINDOW and bool(self.window >> offset & 1))
 
 
 class ServiceKind:
@@ -486,10 +488,10 @@ class ServiceKind:
     def check_is_local(self, message: Message) -> bool:
         community = int(message.payload["communityId"])
         record = message.payload["record"]
-        cached = self._versions.get(community)
-        if cached is None or time.monotonic() - cached[1] >= self.ROLL_VERSION_TTL_S:
+        version = self._fresh_version(community)
+        if version is None:
             return False
-        roll = self.rolls.cached(community, cached[0])
+        roll = self.rolls.cached(community, version)
         return (
             roll is not None
             # A coordinator's confirmation asks the Registry for the role.
@@ -499,12 +501,20 @@ class ServiceKind:
             and (community, record["provider"].lower()) in self._nonces
         )
 
-    def _published_version(self, community: int) -> int:
+    def _fresh_version(self, community: int) -> int | None:
+        """The community's published roll version if read within the time to live, else None."""
         cached = self._versions.get(community)
         if cached is None or time.monotonic() - cached[1] >= self.ROLL_VERSION_TTL_S:
-            version, _size = self.registry.functions.rollSnapshot(community).call()
-            cached = self._versions[community] = (int(version), time.monotonic())
+            return None
         return cached[0]
+
+    def _published_version(self, community: int) -> int:
+        version = self._fresh_version(community)
+        if version is None:
+            version, _size = self.registry.functions.rollSnapshot(community).call()
+            version = int(version)
+            self._versions[community] = (version, time.monotonic())
+        return version
 
     def _resident(self, community: int, party: str) -> bool:
         version = self._published_version(community)
