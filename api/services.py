@@ -53,7 +53,7 @@ class Services:
         decoder = ErrorDecoder(a.abi for a in artifacts.values())
         relayer_key = relayer_account(settings, w3)
         ballot_kind, service_kind, forward_kind = message_kinds(
-            w3, deployment, decoder, relayer_key.address
+            w3, deployment, decoder, relayer_key.address, settings
         )
         data = settings.data_dir
         # The worker's connection checkpoints the WAL; this one only acknowledges.
@@ -61,6 +61,7 @@ class Services:
             data / "relay.sqlite", max_queued=settings.relay_max_queued, checkpoints=False
         )
         forward_kind.in_flight = lambda signer: outbox.in_flight("forward", signer)
+        forward_kind.pending = lambda: outbox.pending("forward")
         service_kind.released = outbox.released
         service_kind.in_flight = lambda signer: outbox.in_flight("service", signer)
         secret = (

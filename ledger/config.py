@@ -98,6 +98,19 @@ class Settings(BaseSettings):
     relay_max_wait_s: float = Field(
         default=0.15, ge=0, description="how long a message may wait for a fuller batch"
     )
+    # A 380-resident roll chunk needs ~9.2M gas; a batch carries one such request at most
+    # (ledger.relay.TX_GAS_CAP), so a request this large always fits a transaction.
+    forward_max_gas: int = Field(
+        default=10_000_000,
+        gt=0,
+        le=15_000_000,
+        description="most gas a relayed request may ask for (one must fit a 16,777,216 tx)",
+    )
+    # A request acknowledged now lands within minutes; a far deadline only lets a stale signed
+    # request be brought back into the queue much later.
+    forward_max_ttl_s: int = Field(
+        default=86_400, gt=0, description="latest deadline a relayed request may carry, from now"
+    )
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     seed_demo: bool = Field(default=True, description="seed a demo community on first start")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
@@ -23,8 +23,9 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from ledger.errors import InvalidMessage
-from ledger.relay import COUNTED, REJECTED, BatchCall, Message, Outcome
+from ledger.errors import InvalidMessage, NodeError
+from ledger.node import rpc
+from ledger.relay import COUNTED, REJECTED, TX_GAS_CAP, BatchCall, Message, Outcome
 from ledger.signing.eip712 import (
     SECP256K1_N,
     domain_for,
@@ -48,6 +49,10 @@ FORWARD_REQUEST_TYPES = {
 }
 DEFAULT_GAS = 1_000_000
 DEFAULT_TTL_S = 3600
+# Gas of a forward batch besides its requests: the transaction and executeBatch's frame; and per
+# request what the forwarder spends around the call (signature, nonce word, event) plus calldata.
+FORWARD_BATCH_BASE_GAS = 60_000
+FORWARD_REQUEST_OVERHEAD_GAS = 60_000
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,7 @@ class ForwardKind:
 
     name = "forward"
     max_batch = 50
+    base_gas = FORWARD_BATCH_BASE_GAS
 
     def __init__(
         self,
@@ -172,9 +178,17 @@ class ForwardKind:
         decoder: ErrorDecoder,
         refund_receiver: str,
         in_flight: Callable[[str], list[dict[str, Any]]] = lambda _: [],
+        *,
+        max_gas: int,
+        max_ttl_s: int,
     ) -> None:
         self.w3 = w3
+        # A signer's requests acknowledged and not yet settled, oldest first ...
         self.in_flight = in_flight
+        # ... and everybody's: a request is simulated after all of them, as it will run.
+        self.pending: Callable[[], list[dict[str, Any]]] = lambda: []
+        self.max_gas = max_gas
+        self.max_ttl_s = max_ttl_s
         self.domain = domain_for(
             FORWARDER_NAME, FORWARDER_VERSION, w3.eth.chain_id, forwarder.address
         )
@@ -182,6 +196,8 @@ class ForwardKind:
         self.targets = {to_checksum_address(t) for t in targets}
         self.decoder = decoder
         self.refund_receiver = refund_receiver
+        # Whether the node runs eth_simulateV1 (None: not yet asked).
+        self._sequenced: bool | None = None
 
     def parse(self, payload: dict[str, Any]) -> Message:
         request = ForwardRequest.from_payload(payload)
@@ -189,6 +205,10 @@ class ForwardKind:
             raise InvalidMessage("UnknownTarget", f"{request.to} is not a Commons Ledger contract")
         if request.value != 0:
             raise InvalidMessage("ValueNotAccepted", "forwarded requests carry no ether")
+        if not 0 < request.gas <= self.max_gas:
+            raise InvalidMessage(
+                "GasOutOfRange", f"gas {request.gas}: a request may ask for 1 to {self.max_gas}"
+            )
         # The forwarder (OpenZeppelin ECDSA) refuses the high-s twin of a signature: so do we,
         # rather than acknowledge a request that can only be skipped on-chain.
         if int.from_bytes(bytes(HexBytes(request.signature))[32:64], "big") > SECP256K1_N // 2:
@@ -211,20 +231,28 @@ class ForwardKind:
 
     def check(self, message: Message) -> None:
         request = ForwardRequest.from_payload(message.payload)
-        if request.deadline < int(time.time()):
+        now = int(time.time())
+        if request.deadline < now:
             raise InvalidMessage("ExpiredRequest", f"deadline {request.deadline} has passed")
+        if request.deadline > now + self.max_ttl_s:
+            raise InvalidMessage(
+                "DeadlineTooFar",
+                f"deadline {request.deadline} is more than {self.max_ttl_s} s away",
+            )
         chain_nonce = self.forwarder.functions.nonces(request.sender).call()
         expected = self.next_nonce(request.sender, chain_nonce)
         if request.nonce != expected:
             raise InvalidMessage(
                 "InvalidNonce", f"nonce {request.nonce} for {request.sender}; expected {expected}"
             )
-        if expected == chain_nonce:
-            # With nothing of this signer's ahead of it, the call can be simulated faithfully.
-            self._simulate(request)
+        self._simulate(request, self._ahead(request.sender, chain_nonce))
 
     def check_is_local(self, message: Message) -> bool:
         return False
+
+    def gas_bound(self, payload: dict[str, Any]) -> int:
+        calldata = len(HexBytes(payload["data"])) + 32 * 10  # the struct's words around the data
+        return int(payload["gas"]) * 64 // 63 + FORWARD_REQUEST_OVERHEAD_GAS + 16 * calldata
 
     def next_nonce(self, sender: str, chain_nonce: int | None = None) -> int:
         """The nonce `sender`'s next request must carry: after the chain's and after every one of
@@ -234,22 +262,75 @@ class ForwardKind:
         pending = [int(p["nonce"]) for p in self.in_flight(sender)]
         return max([chain_nonce, *(n + 1 for n in pending)])
 
-    def _simulate(self, request: ForwardRequest) -> None:
-        """Run the call as the forwarder would (sender appended) and surface the rule it breaks."""
-        data = HexBytes(request.data) + HexBytes(request.sender)
+    def _ahead(self, sender: str, sender_nonce: int) -> list[ForwardRequest]:
+        """The acknowledged requests the forwarder has not run yet, in the order they go."""
+        nonces = {sender: sender_nonce}
+        ahead = []
+        for payload in self.pending():
+            request = ForwardRequest.from_payload(payload)
+            if request.sender not in nonces:
+                nonces[request.sender] = self.forwarder.functions.nonces(request.sender).call()
+            if request.nonce >= nonces[request.sender]:
+                ahead.append(request)
+        return ahead
+
+    def _simulate(self, request: ForwardRequest, ahead: Sequence[ForwardRequest]) -> None:
+        """Run the call as the forwarder will (sender appended), after every acknowledged request
+        still ahead of it, and surface the rule it breaks. On a node without eth_simulateV1, a
+        request with others ahead of it cannot be run faithfully and is left to the chain."""
+        if self._sequenced is not False:
+            try:
+                self._simulate_in_sequence(request, ahead)
+                self._sequenced = True
+                return
+            except NodeError as exc:
+                if self._sequenced or not _unsupported(exc):
+                    raise
+                self._sequenced = False
+        if ahead:
+            return
         try:
-            self.w3.eth.call(
-                {"from": self.forwarder.address, "to": request.to, "data": data, "gas": request.gas}
-            )
+            self.w3.eth.call(self._as_call(request))  # type: ignore[arg-type]
         except (ContractCustomError, ContractLogicError) as exc:
-            raw = revert_data(exc)
-            decoded = self.decoder.decode(raw) if raw else None
-            if decoded is None:
-                raise InvalidMessage("CallReverted", str(exc)) from exc
-            args = ", ".join(str(a) for a in decoded[1])
-            raise InvalidMessage(decoded[0], f"{decoded[0]}({args})") from exc
+            self._refuse(revert_data(exc), str(exc))
+
+    def _as_call(self, request: ForwardRequest) -> dict[str, Any]:
+        data = HexBytes(request.data) + HexBytes(request.sender)
+        return {"from": self.forwarder.address, "to": request.to, "data": data, "gas": request.gas}
+
+    def _simulate_in_sequence(
+        self, request: ForwardRequest, ahead: Sequence[ForwardRequest]
+    ) -> None:
+        blocks: list[list[dict[str, Any]]] = [[]]
+        used = 0
+        for r in [*ahead, request]:
+            # Blocks as the relay's batches are: a transaction's worth of gas each.
+            if used + r.gas > TX_GAS_CAP and blocks[-1]:
+                blocks.append([])
+                used = 0
+            used += r.gas
+            call = self._as_call(r)
+            blocks[-1].append(call | {"data": "0x" + bytes(call["data"]).hex(), "gas": hex(r.gas)})
+        result = rpc(
+            self.w3,
+            "eth_simulateV1",
+            [{"blockStateCalls": [{"calls": b} for b in blocks], "validation": False}, "latest"],
+        )
+        outcome = result[-1]["calls"][-1]
+        if int(outcome["status"], 16) != 1:
+            error = outcome.get("error") or {}
+            self._refuse(bytes(HexBytes(outcome.get("returnData") or "0x")), error.get("message"))
+
+    def _refuse(self, raw: bytes | None, message: str | None) -> NoReturn:
+        decoded = self.decoder.decode(raw) if raw else None
+        if decoded is None:
+            raise InvalidMessage("CallReverted", message or "the call reverted without a reason")
+        args = ", ".join(_render(a) for a in decoded[1])
+        raise InvalidMessage(decoded[0], f"{decoded[0]}({args})")
 
     def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> BatchCall:
+        # No gas given: a forward batch is always simulated (estimated) before it is sent, so
+        # one that would revert is split for free instead of burning its gas.
         structs = [ForwardRequest.from_payload(p).as_struct() for p in payloads]
         return BatchCall.of(self.forwarder.functions.executeBatch(structs, self.refund_receiver))
 
@@ -269,3 +350,15 @@ class ForwardKind:
             else:
                 results.append(Outcome(REJECTED, "request no longer valid (nonce used or expired)"))
         return results
+
+
+def _render(value: Any) -> str:
+    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
+
+
+def _unsupported(exc: NodeError) -> bool:
+    """Whether a node's error says it does not offer the method at all."""
+    text = str(exc).lower()
+    return "-32601" in text or any(
+        w in text for w in ("not supported", "not found", "unsupported", "does not exist")
+    )

@@ -36,6 +36,7 @@ from web3.exceptions import (
     ContractCustomError,
     ContractLogicError,
     TransactionNotFound,
+    Web3RPCError,
 )
 from web3.types import TxReceipt
 
@@ -59,7 +60,8 @@ CREATE TABLE IF NOT EXISTS messages (
     block INTEGER,
     detail TEXT,
     accepted_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0  -- batches of this message alone that failed to go out
 );
 CREATE INDEX IF NOT EXISTS messages_status ON messages (status, kind, grp, seq);
 CREATE INDEX IF NOT EXISTS messages_tx ON messages (tx_hash);
@@ -78,6 +80,14 @@ QUEUED, SENT, INCLUDED, COUNTED, REJECTED = "queued", "sent", "included", "count
 # managed anvil keeps this many recent states: it cannot reorg deeper).
 REORG_DEPTH = 64
 REORG_CHECK_INTERVAL_S = 0.25
+# EIP-7825's cap on one transaction's gas: a batch is bounded by it on every network, and by the
+# node's block gas limit where that is lower.
+TX_GAS_CAP = 16_777_216
+# A message that fails this many times alone, for no reason the contract names, is parked
+# (rejected with the last reason) rather than retried for ever; between tries its group waits
+# RETRY_BASE_S, doubled each time.
+MAX_ATTEMPTS = 5
+RETRY_BASE_S = 1.0
 
 
 def _canonical(value: Any) -> str:
@@ -144,6 +154,13 @@ class MessageKind(Protocol):
 
     name: str
     max_batch: int
+    # Gas a batch of this kind needs besides its messages (the transaction, the call's frame).
+    base_gas: int
+
+    def gas_bound(self, payload: dict[str, Any]) -> int:
+        """An upper bound on the gas one message adds to its batch: batches are packed by it,
+        so that no batch can need more than a transaction may carry."""
+        ...
 
     def parse(self, payload: dict[str, Any]) -> Message:
         """Normalize and check what needs no chain: form, signature. Raise InvalidMessage."""
@@ -222,6 +239,9 @@ class Outbox:
         if not checkpoints:
             self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(messages)")}
+        if "attempts" not in columns:  # an outbox written before attempts were counted
+            self._db.execute("ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
         # The connection above writes, under the lock (writer and sender threads). Every other
         # thread reads through its own connection, which WAL never blocks behind a commit.
         self._lock = threading.RLock()
@@ -380,6 +400,20 @@ class Outbox:
         )
         return [json.loads(r[0]) for r in rows]
 
+    def pending(self, kind: str, newest: int = 100) -> list[dict[str, Any]]:
+        """Payloads of `kind` acknowledged but not yet settled, oldest first: the `newest` of
+        them (the older ones are the next to go out)."""
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT payload FROM (SELECT seq, payload FROM messages WHERE kind = ?"
+                " AND status IN (?, ?) ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+                (kind, QUEUED, SENT, newest),
+            )
+            .fetchall()
+        )
+        return [json.loads(r[0]) for r in rows]
+
     def counts(self) -> dict[str, int]:
         rows = (
             self._reader()
@@ -391,10 +425,11 @@ class Outbox:
     # --- the sender's side ------------------------------------------------------------------------
 
     def next_batch(
-        self, limits: dict[str, int], max_wait_s: float = 0.0
+        self, limit_of: Callable[[str, str], int | None], max_wait_s: float = 0.0
     ) -> tuple[str, str, list[tuple[str, dict[str, Any]]]] | None:
-        """The oldest queued (kind, group) and up to its kind's limit of messages — once it has
-        a full batch, or its oldest message has waited `max_wait_s`."""
+        """The oldest queued (kind, group) that `limit_of(kind, group)` lets go (None: not now)
+        and up to that many of its messages, oldest first — once it has that many, or its oldest
+        message has waited `max_wait_s`."""
         with self._lock:
             heads = self._db.execute(
                 "SELECT kind, grp, MIN(seq), MIN(accepted_at), COUNT(*) FROM messages"
@@ -403,8 +438,8 @@ class Outbox:
             ).fetchall()
             now = time.time()
             for kind, grp, _, oldest, count in heads:
-                limit = limits.get(kind, 100)
-                if count < limit and now - oldest < max_wait_s:
+                limit = limit_of(kind, grp)
+                if limit is None or (count < limit and now - oldest < max_wait_s):
                     continue
                 rows = self._db.execute(
                     "SELECT id, payload FROM messages WHERE status = ? AND kind = ? AND grp = ?"
@@ -413,6 +448,16 @@ class Outbox:
                 ).fetchall()
                 return kind, grp, [(r["id"], json.loads(r["payload"])) for r in rows]
         return None
+
+    def record_attempt(self, receipt_id: str) -> int:
+        """One more failed try of this message alone; returns how many there have been."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE messages SET attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                (time.time(), receipt_id),
+            )
+            row = db.execute("SELECT attempts FROM messages WHERE id = ?", (receipt_id,)).fetchone()
+        return int(row[0])
 
     def record_sent(self, ids: Sequence[str], tx_hash: str, nonce: int, raw: bytes) -> None:
         """Write the signed tx and mark its messages sent, in one transaction, before broadcast."""
@@ -512,6 +557,33 @@ class Outbox:
             self._db.close()
 
 
+# What a node says when it refuses a transaction for the sender's sake, not for what it does:
+# the relayer's balance, nonce or fee, or the node's own load. Anything else it answers to a
+# batch's simulation or broadcast is the batch's fault.
+_RELAYER_FAULTS = (
+    "insufficient funds",
+    "nonce",
+    "underpriced",
+    "fee cap",
+    "fee too low",
+    "txpool",
+    "already known",
+    "rate limit",
+    "too many requests",
+)
+
+
+def batch_at_fault(exc: Exception) -> bool:
+    """Whether a failure to simulate or broadcast a batch is the batch's own (the contract
+    reverts, the node refuses what it carries) rather than the relayer's or the node's."""
+    if isinstance(exc, ContractCustomError | ContractLogicError):
+        return True
+    if isinstance(exc, Web3RPCError):
+        message = str(exc).lower()
+        return not any(fault in message for fault in _RELAYER_FAULTS)
+    return False
+
+
 class Relayer:
     """Batches queued messages into transactions signed by the relayer key; one thread."""
 
@@ -523,7 +595,7 @@ class Relayer:
         kinds: Sequence[MessageKind],
         *,
         decoder: ErrorDecoder | None = None,
-        gas_limit: int = 25_000_000,
+        tx_gas_cap: int = TX_GAS_CAP,
         max_wait_s: float = 0.0,
         patience_s: float = 3.0,
         on_included: Callable[[str, int], None] | None = None,
@@ -536,10 +608,16 @@ class Relayer:
         self.outbox = outbox
         self.kinds = {k.name: k for k in kinds}
         self.decoder = decoder or ErrorDecoder([])
-        self.gas_limit = gas_limit
         self.on_included = on_included
         self.chain_id = w3.eth.chain_id
+        # No batch may need more gas than one transaction can carry on this node.
+        self.tx_gas_cap = min(tx_gas_cap, int(w3.eth.get_block("latest")["gasLimit"]))
         self._nonce: int | None = None
+        # A (kind, group) whose batch failed as a whole goes on in smaller batches (the sizes
+        # to take next, halving toward the message at fault) and is simulated before each send
+        # until one lands; a group whose lone message failed waits until its retry time.
+        self._splits: dict[tuple[str, str], list[int]] = {}
+        self._retry_at: dict[tuple[str, str], float] = {}
         # (number, hash) of the block of the newest settled batch: while that block is still on
         # the chain, so is every older one (each block commits to its parent).
         self._anchor: tuple[int, bytes] | None = None
@@ -636,50 +714,134 @@ class Relayer:
         self._note_settled(receipt)
         rows = self.outbox.messages_of(tx_hash)
         if receipt["status"] != 1:
-            outcomes = {i: Outcome(REJECTED, "batch transaction reverted") for i, _, _ in rows}
-        else:
-            by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-            for i, kind, payload in rows:
-                by_kind.setdefault(kind, []).append((i, payload))
-            outcomes = {}
-            for kind, items in by_kind.items():
-                try:
-                    results = self.kinds[kind].outcomes(receipt, [p for _, p in items])
-                except Exception as exc:
-                    log.exception("cannot read outcomes of %s in %s", kind, tx_hash)
-                    results = [Outcome(INCLUDED, f"included; outcome unreadable: {exc}")] * len(
-                        items
-                    )
-                outcomes.update({i: o for (i, _), o in zip(items, results, strict=True)})
+            self._reverted(tx_hash, receipt, rows)
+            return
+        by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for i, kind, payload in rows:
+            by_kind.setdefault(kind, []).append((i, payload))
+        outcomes = {}
+        for kind, items in by_kind.items():
+            try:
+                results = self.kinds[kind].outcomes(receipt, [p for _, p in items])
+            except Exception as exc:
+                log.exception("cannot read outcomes of %s in %s", kind, tx_hash)
+                results = [Outcome(INCLUDED, f"included; outcome unreadable: {exc}")] * len(items)
+            outcomes.update({i: o for (i, _), o in zip(items, results, strict=True)})
         self.outbox.record_outcomes(tx_hash, receipt["blockNumber"], outcomes)
         if self.on_included is not None:
             self.on_included(tx_hash, receipt["blockNumber"])
 
+    def _reverted(
+        self, tx_hash: str, receipt: TxReceipt, rows: list[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        """A batch mined but reverted as a whole: the messages it carried go back to the queue,
+        to be sent again in halves simulated first, so the revert costs this one transaction and
+        the message at fault is found for free; a lone message is rejected with the reason."""
+        if len(rows) == 1:
+            reason = self._revert_reason(tx_hash, receipt)
+            self.outbox.record_outcomes(
+                tx_hash, receipt["blockNumber"], {rows[0][0]: Outcome(REJECTED, reason)}
+            )
+            return
+        self.outbox.requeue_tx(tx_hash)
+        kind, group = rows[0][1], self._group_of(rows[0][0])
+        self._split((kind, group), len(rows))
+        log.warning(
+            "batch %s of %d %s messages reverted on-chain (block %d); sending it in halves",
+            tx_hash, len(rows), kind, receipt["blockNumber"],
+        )  # fmt: skip
+
+    def _revert_reason(self, tx_hash: str, receipt: TxReceipt) -> str:
+        """The contract's reason for a reverted transaction, by replaying it on the state it
+        met (the previous block's), else a plain statement."""
+        try:
+            tx = self.w3.eth.get_transaction(HexBytes(tx_hash))
+            call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "gas": tx["gas"]}
+            self.w3.eth.call(call, int(receipt["blockNumber"]) - 1)  # type: ignore[arg-type]
+        except (ContractCustomError, ContractLogicError) as exc:
+            data = revert_data(exc)
+            decoded = self.decoder.decode(data) if data else None
+            if decoded is not None:
+                return f"transaction reverted: {decoded[0]}"
+        except Exception:  # the replay is only a courtesy
+            pass
+        return "transaction reverted"
+
+    def _group_of(self, receipt_id: str) -> str:
+        return self.outbox.get(receipt_id).group
+
+    # --- batches that fail ----------------------------------------------------------------------
+
+    def _limit_of(self, kind: str, group: str) -> int | None:
+        """How many of the group's oldest messages the next batch takes; None: not now."""
+        key = (kind, group)
+        if self._retry_at.get(key, 0.0) > time.monotonic():
+            return None
+        sizes = self._splits.get(key)
+        return sizes[0] if sizes else self.kinds[kind].max_batch
+
+    def _split(self, key: tuple[str, str], size: int) -> None:
+        """A batch of `size` taken from the group failed: its halves go next."""
+        self._splits[key] = [size // 2, size - size // 2, *self._splits.get(key, [])]
+
+    def _failed(self, key: tuple[str, str], ids: list[str], reason: str, *, ruled: bool) -> None:
+        """A batch could not be simulated, sent or mined. More than one message: split it. One
+        message: the contract's own reason (`ruled`) rejects it at once; anything else is tried
+        again later, and parked (rejected) after MAX_ATTEMPTS."""
+        kind, group = key
+        if len(ids) > 1:
+            self._split(key, len(ids))
+            log.warning("batch of %d %s (%s) failed: %s; splitting it", len(ids), kind, group,
+                        reason)  # fmt: skip
+            return
+        attempts = MAX_ATTEMPTS if ruled else self.outbox.record_attempt(ids[0])
+        if attempts >= MAX_ATTEMPTS:
+            detail = reason if ruled else f"parked after {attempts} failed attempts: {reason}"
+            self.outbox.reject(ids, detail)
+            log.warning("%s message %s rejected: %s", kind, ids[0], detail)
+            return
+        delay = RETRY_BASE_S * 2 ** (attempts - 1)
+        self._retry_at[key] = time.monotonic() + delay
+        log.warning("%s message %s failed (%d of %d tries): %s; again in %.0f s",
+                    kind, ids[0], attempts, MAX_ATTEMPTS, reason, delay)  # fmt: skip
+
     def send_one_batch(self) -> str | None:
-        """Send the next batch; returns its tx hash, or None when nothing is queued."""
-        limits = {k: v.max_batch for k, v in self.kinds.items()}
-        batch = self.outbox.next_batch(limits, self.max_wait_s)
+        """Send the next batch. Returns its tx hash; "" when the batch failed (it was split,
+        deferred or rejected, and the next one may go); None when nothing is ready to go."""
+        batch = self.outbox.next_batch(self._limit_of, self.max_wait_s)
         if batch is None:
             return None
         kind_name, group, items = batch
         kind = self.kinds[kind_name]
+        key = (kind_name, group)
+        # Packed by the gas its messages may need: never more than a transaction can carry.
+        bound, fits = kind.base_gas, 0
+        for _, payload in items:
+            bound += kind.gas_bound(payload)
+            if bound > self.tx_gas_cap and fits:
+                break
+            fits += 1
+        items = items[:fits]
+        bisecting = key in self._splits
+        if bisecting:
+            self._splits[key].pop(0)
+            if not self._splits[key]:
+                del self._splits[key]
         ids = [i for i, _ in items]
         call = kind.batch_call(group, [p for _, p in items])
         tx: dict[str, Any] = {"from": self.account.address, "to": call.to, "data": call.data}
-        if call.gas is not None:
-            # A known bound: no second execution of the batch just to size it. A batch that
-            # reverts whole is caught by its receipt and rejected as such.
+        if call.gas is not None and not bisecting:
+            # A known bound: no second execution of the batch just to size it.
             gas = call.gas
         else:
             try:
                 gas = self.w3.eth.estimate_gas(tx)  # type: ignore[arg-type]
-            except (ContractCustomError, ContractLogicError) as exc:
-                data = revert_data(exc)
-                decoded = self.decoder.decode(data) if data else None
-                reason = decoded[0] if decoded else str(exc)
-                self.outbox.reject(ids, f"batch refused by contract: {reason}")
-                log.warning("batch of %d %s refused: %s", len(ids), kind_name, reason)
-                return None
+            except Exception as exc:
+                if not batch_at_fault(exc):
+                    raise
+                ruled, reason = self._reason(exc)
+                self._failed(key, ids, f"simulation failed: {reason}", ruled=ruled)
+                return ""
             gas = gas * 5 // 4 + 50_000
         nonce = self._next_nonce()
         base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas", 0)
@@ -687,7 +849,7 @@ class Relayer:
         tx |= {
             "nonce": nonce,
             "chainId": self.chain_id,
-            "gas": min(self.gas_limit, gas),
+            "gas": min(self.tx_gas_cap, gas),
             "maxFeePerGas": 2 * base_fee + tip,
             "maxPriorityFeePerGas": tip,
         }
@@ -698,11 +860,27 @@ class Relayer:
         try:
             self._broadcast(bytes(signed.raw_transaction))
         except Exception as exc:
-            log.warning("broadcast of %s failed: %s", tx_hash, exc)
             self._nonce = None
-            return tx_hash
+            if not batch_at_fault(exc):
+                # The relayer's own trouble (the node away, out of gas money): the recorded tx
+                # is broadcast again, or its messages requeued, by reconcile.
+                log.warning("broadcast of %s failed: %s", tx_hash, exc)
+                return tx_hash
+            # The node refuses this transaction for what it carries: it will never go.
+            self.outbox.requeue_tx(tx_hash)
+            self._failed(key, ids, f"the node refused the batch: {exc}", ruled=False)
+            return ""
         self._nonce = nonce + 1
         return tx_hash
+
+    def _reason(self, exc: Exception) -> tuple[bool, str]:
+        """(whether the contract named the rule, the reason) of a failed simulation."""
+        reverted = isinstance(exc, ContractCustomError | ContractLogicError)
+        data = revert_data(exc) if reverted else None
+        decoded = self.decoder.decode(data) if data else None
+        if decoded is not None:
+            return True, decoded[0]
+        return False, str(exc)
 
     def _broadcast(self, raw: bytes) -> None:
         self.w3.eth.send_raw_transaction(raw)

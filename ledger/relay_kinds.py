@@ -65,6 +65,9 @@ BALLOT_SKIPPED = keccak(b"BallotSkipped(uint256,address,uint8)")
 # the bound leaves room for a cold registry and a first tally write.
 BALLOT_GAS_BOUND = 40_000
 BATCH_BASE_GAS = 150_000
+# A service record in a batch: measured up to ~27,000 (200 members, the first batch after a roll
+# publication, bench/gas_fund.py); the bound adds a cold Registry look-up for each side.
+SERVICE_GAS_BOUND = 45_000
 ROLL_UPDATED = keccak(b"RollUpdated(uint256,uint32,address[],address[])")
 CAST_BALLOTS = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
 CHAIN_TIME_REFRESH_S = 1.0
@@ -179,6 +182,7 @@ class BallotKind:
     # as the roll grows), and each batch is a block: 250 ballots a batch (about 3.4M gas) cost
     # the node ~40% less per ballot than 100 did at 1,000 ballots/s (bench/api_load.py).
     max_batch = 250
+    base_gas = BATCH_BASE_GAS
 
     def __init__(
         self, w3: Web3, council: Contract, registry: Contract, rolls: RollCache | None = None
@@ -331,6 +335,9 @@ class BallotKind:
 
     # --- batching --------------------------------------------------------------------------------
 
+    def gas_bound(self, payload: dict[str, Any]) -> int:
+        return BALLOT_GAS_BOUND
+
     def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> BatchCall:
         ballots = [(p["voter"], p["option"], *to_compact(_bytes(p["signature"]))) for p in payloads]
         args = abi_encode(["uint256", "(address,uint8,bytes32,bytes32)[]"], [int(group), ballots])
@@ -385,6 +392,7 @@ class ServiceKind:
     # new members per record: at 200 members ~25,000 gas a record in batches of 100, under
     # 20,000 in batches of 250 (bench/gas_fund.py). Fewer blocks also spare anvil (see BallotKind).
     max_batch = 250
+    base_gas = BATCH_BASE_GAS
 
     # How long the published roll version of a community is trusted before it is read again. A
     # removal published within this window may still be acknowledged; the contract then skips
@@ -547,6 +555,9 @@ class ServiceKind:
             if nonces.recorded(nonce) or held:
                 raise InvalidMessage("NonceAlreadyUsed", f"{provider} already used nonce {nonce}")
             nonces.held[nonce] = receipt_id
+
+    def gas_bound(self, payload: dict[str, Any]) -> int:
+        return SERVICE_GAS_BOUND
 
     def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> BatchCall:
         items = [self.read(p)[1].as_tuple() for p in payloads]

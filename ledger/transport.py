@@ -42,18 +42,19 @@ class NodeTimeout(requests.exceptions.Timeout):
 def log_retry(
     logger: logging.Logger, what: str, failures: int, delay: float, exc: Exception
 ) -> None:
-    """A loop's failed round: while the node is away, one line a round (a traceback each time
-    only buried the news); anything else with its traceback. Only this transport's messages
-    are printed whole: another's (web3's own, for URLs with credentials) may hold the URL."""
+    """A loop's failed round, in one line (a traceback each second only buried the news).
+    While the node is away the line says so; anything else carries its traceback the first
+    time in a row only. Only this transport's messages are printed whole: another's (web3's
+    own, for URLs with credentials) may hold the URL."""
     if isinstance(exc, NodeUnreachable | NodeTimeout):
         reason = str(exc)
     elif isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
         reason = f"the node is unreachable ({type(exc).__name__})"
-    else:
-        logger.error(
-            "%s failed (%d in a row); retrying in %.1fs", what, failures, delay, exc_info=exc
-        )
+    elif failures == 1:
+        logger.error("%s failed; retrying in %.1fs", what, delay, exc_info=exc)
         return
+    else:
+        reason = f"{type(exc).__name__} again"
     logger.warning("%s failed (%d in a row): %s; retrying in %.1fs", what, failures, reason, delay)
 
 

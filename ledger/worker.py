@@ -62,7 +62,11 @@ def relayer_account(settings: Settings, w3: Web3) -> LocalAccount:
 
 
 def message_kinds(
-    w3: Web3, deployment: Deployment, decoder: ErrorDecoder, relayer_address: str
+    w3: Web3,
+    deployment: Deployment,
+    decoder: ErrorDecoder,
+    relayer_address: str,
+    settings: Settings,
 ) -> tuple[BallotKind, ServiceKind, ForwardKind]:
     """The three kinds of signed message, the same in the API (checks) and the worker (batches)."""
     rolls = RollCache(w3, deployment.registry)
@@ -75,6 +79,8 @@ def message_kinds(
             [c.address for k, c in deployment.contracts.items() if k != "forwarder"],
             decoder,
             relayer_address,
+            max_gas=settings.forward_max_gas,
+            max_ttl_s=settings.forward_max_ttl_s,
         ),
     )
 
@@ -182,7 +188,9 @@ def worker_main(settings: Settings, parent: Connection) -> None:
         decoder = ErrorDecoder(a.abi for a in load_artifacts(settings).values())
         account = relayer_account(settings, w3)
         outbox = Outbox(settings.data_dir / "relay.sqlite", max_queued=settings.relay_max_queued)
-        kinds: list[MessageKind] = list(message_kinds(w3, deployment, decoder, account.address))
+        kinds: list[MessageKind] = list(
+            message_kinds(w3, deployment, decoder, account.address, settings)
+        )
         relayer = Relayer(
             w3, account, outbox, kinds, decoder=decoder, max_wait_s=settings.relay_max_wait_s
         )

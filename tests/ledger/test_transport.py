@@ -98,7 +98,7 @@ def test_a_url_with_credentials_keeps_web3s_own_transport() -> None:
     assert type(provider._request_session_manager).__name__ == "HTTPSessionManager"  # type: ignore[attr-defined]
 
 
-def test_a_loop_failing_while_the_node_is_away_logs_one_line_without_the_url(
+def test_a_failing_loop_logs_one_line_a_round_without_the_url(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     logger = logging.getLogger("test.retry")
@@ -107,7 +107,8 @@ def test_a_loop_failing_while_the_node_is_away_logs_one_line_without_the_url(
         secret_url = "https://node.example/v3/SECRET-KEY"
         log_retry(logger, "index sync", 1, 0.5, requests.exceptions.ConnectionError(secret_url))
         log_retry(logger, "relay step", 1, 1.0, ValueError("a bug"))
-    node_away, foreign, bug = caplog.records
+        log_retry(logger, "relay step", 2, 1.0, ValueError("a bug"))
+    node_away, foreign, bug, bug_again = caplog.records
     assert node_away.levelno == logging.WARNING and node_away.exc_info is None
     assert node_away.getMessage() == (
         "relay step failed (3 in a row): http://127.0.0.1:9: refused; retrying in 1.0s"
@@ -115,3 +116,8 @@ def test_a_loop_failing_while_the_node_is_away_logs_one_line_without_the_url(
     assert foreign.exc_info is None and "SECRET" not in foreign.getMessage()
     assert "unreachable (ConnectionError)" in foreign.getMessage()
     assert bug.levelno == logging.ERROR and bug.exc_info is not None
+    # The same failure again, a second later: one line, no traceback.
+    assert bug_again.exc_info is None
+    assert bug_again.getMessage() == (
+        "relay step failed (2 in a row): ValueError again; retrying in 1.0s"
+    )
