@@ -250,6 +250,9 @@ class ForwardKind:
     def check_is_local(self, message: Message) -> bool:
         return False
 
+    def release(self, message: Message) -> None:
+        """Nothing to forget: a request's nonce is read from the outbox and the chain."""
+
     def gas_bound(self, payload: dict[str, Any]) -> int:
         calldata = len(HexBytes(payload["data"])) + 32 * 10  # the struct's words around the data
         return int(payload["gas"]) * 64 // 63 + FORWARD_REQUEST_OVERHEAD_GAS + 16 * calldata

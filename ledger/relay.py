@@ -174,6 +174,11 @@ class MessageKind(Protocol):
         """Whether `check` can answer from memory, without asking the chain."""
         ...
 
+    def release(self, message: Message) -> None:
+        """`check` passed but the outbox did not store the message: forget what `check` noted
+        of it (a ballot's voter as voted, a record's nonce as held)."""
+        ...
+
     def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> BatchCall:
         """The one contract call that carries these messages."""
         ...

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from hexbytes import HexBytes
@@ -73,6 +74,8 @@ CAST_BALLOTS = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")
 CHAIN_TIME_REFRESH_S = 1.0
 # TimeBank's replay window: which of the nonces above a provider's nonceBase are recorded.
 NONCE_WINDOW = 128
+# TimeBank's nonces stay below 2^32 - 1 (its nonceBase is 32 bits wide).
+NONCE_LIMIT = (1 << 32) - 1
 
 
 def _raw_logs(w3: Web3, address: str, topics: list[bytes]) -> list[dict[str, Any]]:
@@ -135,27 +138,39 @@ class RollCache:
         return frozenset(members)
 
 
+# The node is away (refused, reset, timed out): what was read before stands in for it.
+NODE_AWAY = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError)
+
+
 class ChainClock:
-    """The chain's notion of now (anvil's clock can be moved), refreshed at most once a second."""
+    """The chain's notion of now (anvil's clock can be moved), read at most once a second and
+    carried forward by the wall clock in between — and while the node is away, so that checks
+    answered from memory go on being answered."""
 
     def __init__(self, w3: Web3) -> None:
         self.w3 = w3
         self._base = 0.0
-        self._at = -CHAIN_TIME_REFRESH_S
+        self._base_at = 0.0
+        self._tried_at = -CHAIN_TIME_REFRESH_S
         self._lock = threading.Lock()
 
     def fresh(self) -> bool:
         """Whether `now()` would answer without asking the chain."""
-        return time.monotonic() - self._at < CHAIN_TIME_REFRESH_S
+        return time.monotonic() - self._tried_at < CHAIN_TIME_REFRESH_S
 
     def now(self) -> float:
         with self._lock:
-            elapsed = time.monotonic() - self._at
-            if elapsed >= CHAIN_TIME_REFRESH_S:
-                self._base = float(self.w3.eth.get_block("latest")["timestamp"])
-                self._at = time.monotonic()
-                elapsed = 0.0
-            return max(self._base + elapsed, time.time()) if self._base else time.time()
+            if not self.fresh():
+                self._tried_at = time.monotonic()
+                try:
+                    self._base = float(self.w3.eth.get_block("latest")["timestamp"])
+                    self._base_at = self._tried_at
+                except NODE_AWAY:
+                    if not self._base:
+                        raise
+            if not self._base:
+                return time.time()
+            return max(self._base + time.monotonic() - self._base_at, time.time())
 
 
 @dataclass(frozen=True)
@@ -256,6 +271,13 @@ class BallotKind:
                     "AlreadyVoted", f"{voter} already voted on proposal {proposal_id}"
                 )
             voted[voter.lower()] = message.receipt_id
+
+    def release(self, message: Message) -> None:
+        """The outbox did not store this ballot: its voter has not voted after all."""
+        with self._lock:
+            voted = self._voted.get(message.payload["proposalId"], {})
+            if voted.get(message.payload["voter"].lower()) == message.receipt_id:
+                del voted[message.payload["voter"].lower()]
 
     def check_is_local(self, message: Message) -> bool:
         proposal_id = message.payload["proposalId"]
@@ -416,6 +438,7 @@ class ServiceKind:
         self._separator = domain_separator(self.domain)
         self.rolls = rolls or RollCache(w3, registry)
         self._versions: dict[int, tuple[int, float]] = {}
+        self._limit_cache: dict[int, tuple[tuple[int, int], float]] = {}
         self._nonces: dict[tuple[int, str], _ProviderNonces] = {}
         self._lock = threading.Lock()
         # Set where the outbox lives. Whether the relay holds no live message under a receipt:
@@ -467,6 +490,14 @@ class ServiceKind:
         digest = self._digest(community, record)
         provider = self._signer(digest, provider_sig)
         confirmer = self._signer(digest, recipient_sig)
+        if record.minutes_served == 0:
+            raise InvalidMessage("ZeroMinutes", "a service record counts at least one minute")
+        if record.provider == record.recipient:
+            raise InvalidMessage("SameParty", f"{record.provider} cannot serve themself")
+        if record.nonce >= NONCE_LIMIT:
+            raise InvalidMessage(
+                "NonceTooFarAhead", f"nonce {record.nonce}: nonces stay below {NONCE_LIMIT}"
+            )
         if provider != record.provider:
             raise InvalidMessage("WrongSigner", f"provider side signed by {provider}")
         if record.recipient != self.community_account and confirmer != record.recipient:
@@ -491,6 +522,14 @@ class ServiceKind:
                 raise InvalidMessage(
                     "NotResident", f"{party} is not on community {community}'s roll"
                 )
+        floor, ceiling = self._limits(community)
+        if record.minutes_served > ceiling - floor:
+            # No balance between the floor and the ceiling can take this many minutes.
+            raise InvalidMessage(
+                "AboveCeiling",
+                f"{record.minutes_served} minutes: balances in community {community} stay "
+                f"between {floor} and {ceiling}",
+            )
         self._claim_nonce(community, record.provider, record.nonce, message.receipt_id)
 
     def check_is_local(self, message: Message) -> bool:
@@ -507,7 +546,37 @@ class ServiceKind:
             and record["provider"].lower() in roll
             and record["recipient"].lower() in roll
             and (community, record["provider"].lower()) in self._nonces
+            and self._limits_fresh(community)
         )
+
+    def _limits_fresh(self, community: int) -> bool:
+        cached = self._limit_cache.get(community)
+        return cached is not None and time.monotonic() - cached[1] < self.ROLL_VERSION_TTL_S
+
+    def _limits(self, community: int) -> tuple[int, int]:
+        """The community's (floor, ceiling), read again after ROLL_VERSION_TTL_S like the roll's
+        version (an admin may change them)."""
+        cached = self._limit_cache.get(community)
+        if cached is None or not self._limits_fresh(community):
+            try:
+                floor, ceiling = self.timebank.functions.limitsOf(community).call()
+                limits = (int(floor), int(ceiling))
+            except NODE_AWAY:
+                if cached is None:
+                    raise
+                limits = cached[0]  # as read before; the contract judges a change since
+            cached = (limits, time.monotonic())
+            self._limit_cache[community] = cached
+        return cached[0]
+
+    def release(self, message: Message) -> None:
+        """The outbox did not store this record: the nonce it holds is free again."""
+        record = message.payload["record"]
+        key = (int(message.payload["communityId"]), record["provider"].lower())
+        with self._lock:
+            nonces = self._nonces.get(key)
+            if nonces is not None and nonces.held.get(int(record["nonce"])) == message.receipt_id:
+                del nonces.held[int(record["nonce"])]
 
     def _fresh_version(self, community: int) -> int | None:
         """The community's published roll version if read within the time to live, else None."""
@@ -519,8 +588,14 @@ class ServiceKind:
     def _published_version(self, community: int) -> int:
         version = self._fresh_version(community)
         if version is None:
-            version, _size = self.registry.functions.rollSnapshot(community).call()
-            version = int(version)
+            try:
+                version = int(self.registry.functions.rollSnapshot(community).call()[0])
+            except NODE_AWAY:
+                # The version known before: a removal published since is skipped on-chain.
+                stale = self._versions.get(community)
+                if stale is None:
+                    raise
+                version = stale[0]
             self._versions[community] = (version, time.monotonic())
         return version
 
@@ -554,6 +629,12 @@ class ServiceKind:
             held = holder is not None and holder != receipt_id and not self.released(holder)
             if nonces.recorded(nonce) or held:
                 raise InvalidMessage("NonceAlreadyUsed", f"{provider} already used nonce {nonce}")
+            if nonce - nonces.base >= NONCE_WINDOW:
+                raise InvalidMessage(
+                    "NonceTooFarAhead",
+                    f"nonce {nonce} for {provider}: the time bank takes nonces below "
+                    f"{nonces.base + NONCE_WINDOW} until the ones before them are used",
+                )
             nonces.held[nonce] = receipt_id
 
     def gas_bound(self, payload: dict[str, Any]) -> int:

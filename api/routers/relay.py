@@ -12,7 +12,7 @@ from api.deps import ServicesDep
 from api.errors import responses
 from api.schemas import Address, ForwardRequestIn, NonceOut, ReceiptOut
 from api.services import Services
-from ledger.errors import InvalidMessage
+from ledger.errors import InvalidMessage, LedgerError
 from ledger.relay import Receipt
 
 router = APIRouter(tags=["relay"])
@@ -44,7 +44,14 @@ async def accept(services: Services, kind: str, payload: dict[str, Any]) -> Rece
         if known is not None:
             return receipt_out(known)
         raise
-    return receipt_out(await asyncio.wrap_future(services.outbox.submit(message)))
+    try:
+        stored = await asyncio.wrap_future(services.outbox.submit(message))
+    except LedgerError:
+        # Refused (queue full) or not stored (disk full): nothing was acknowledged, so nothing
+        # the check noted may stand — the voter may vote, the nonce may be used.
+        handler.release(message)
+        raise
+    return receipt_out(stored)
 
 
 @router.post(

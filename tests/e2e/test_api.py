@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -516,6 +517,24 @@ def test_kill_9_with_acknowledged_unsent_ballots_then_restart_lands_each_exactly
         from_block=0, argument_filters={"proposalId": proposal}
     )
     assert sorted(e["args"]["voter"] for e in events) == sorted(v.address for v in voters)
+
+
+def test_a_ballot_refused_for_a_full_queue_does_not_count_its_voter_as_voted(
+    live: LiveSystem, community: Community
+) -> None:
+    """429 means nothing was stored: the voter's next try must not meet a false AlreadyVoted."""
+    proposal = open_proposal(live, community, closes_in=86_400)
+    first, second = community.residents[:2]
+    with paused_relay(live, max_queued=1):
+        queued = post(live, "/v1/ballots", ballot_body(live, first, proposal, 0)).json()
+        assert_error(post(live, "/v1/ballots", ballot_body(live, second, proposal, 1)), 429,
+                     "QueueFull")  # fmt: skip
+        # The worker takes the queued ballot (as if sending it): there is room again.
+        with sqlite3.connect(live.data_dir / "var" / "relay.sqlite") as db:
+            db.execute("UPDATE messages SET status = 'sent' WHERE id = ?", (queued["id"],))
+        # Their next ballot (another choice this time) is taken.
+        again = post(live, "/v1/ballots", ballot_body(live, second, proposal, 2))
+        assert again.status_code == 202, again.text
 
 
 def wait_until_gone(pids: list[int], timeout_s: float) -> bool:

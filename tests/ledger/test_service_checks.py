@@ -58,16 +58,35 @@ def rpc_calls(w3: Web3, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         return make_request(method, params)
 
     monkeypatch.setattr(w3.provider, "make_request", counting)
+    # web3 keeps the request function it built around the provider's make_request: build anew.
+    monkeypatch.setattr(w3.provider, "_request_func_cache", (None, None))
     yield sent
 
 
 def signed_record(
-    bank: Bank, provider: LocalAccount, recipient: LocalAccount, nonce: int, note: int = 1
+    bank: Bank,
+    provider: LocalAccount,
+    recipient: LocalAccount,
+    nonce: int,
+    note: int = 1,
+    minutes: int = 30,
 ) -> tuple[Message, SignedRecord]:
+    payload = record_body(bank, provider, recipient, nonce, note, minutes)
+    return bank.kind.parse(payload), bank.kind.read(payload)[1]
+
+
+def record_body(
+    bank: Bank,
+    provider: LocalAccount,
+    recipient: LocalAccount,
+    nonce: int,
+    note: int = 1,
+    minutes: int = 30,
+) -> dict[str, Any]:
     rec = ServiceRecord(
         provider=provider.address,
         recipient=recipient.address,
-        minutes_served=30,
+        minutes_served=minutes,
         category=category_code("CARE"),
         note_hash=bytes([note]) * 32,
         nonce=nonce,
@@ -79,8 +98,7 @@ def signed_record(
         )
         return "0x" + signature.hex()
 
-    payload = service_body(bank.community, rec, sig(provider), sig(recipient))
-    return bank.kind.parse(payload), bank.kind.read(payload)[1]
+    return service_body(bank.community, rec, sig(provider), sig(recipient))
 
 
 def record(
@@ -189,3 +207,38 @@ def test_the_roll_cache_keeps_the_newest_rolls_and_reloads_an_evicted_one(
     assert rolls.cached(bank.community, version) is None
     assert rolls.members(bank.community, version) == first
     assert rolls.cached(bank.community, 0) is None
+
+
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [
+        ("to themself", "SameParty"),
+        ("no minutes", "ZeroMinutes"),
+        ("nonce at the limit", "NonceTooFarAhead"),
+    ],
+)
+def test_a_record_the_contract_can_only_skip_is_refused_when_read(
+    bank: Bank, case: str, code: str
+) -> None:
+    alice, bob = bank.residents[0], bank.residents[1]
+    body = {
+        "to themself": lambda: record_body(bank, alice, alice, 0),
+        "no minutes": lambda: record_body(bank, alice, bob, 0, minutes=0),
+        "nonce at the limit": lambda: record_body(bank, alice, bob, 2**32 - 1),
+    }[case]()
+    with pytest.raises(InvalidMessage) as info:
+        bank.kind.parse(body)
+    assert info.value.code == code
+
+
+def test_a_nonce_beyond_the_window_or_minutes_beyond_the_limits_are_refused_when_checked(
+    system: Deployment, bank: Bank
+) -> None:
+    alice, bob = bank.residents[0], bank.residents[1]
+    assert refused(bank, record(bank, alice, bob, 128)) == "NonceTooFarAhead"
+    bank.kind.check(record(bank, alice, bob, 127))  # the window's last nonce
+    floor, ceiling = system.timebank.functions.limitsOf(bank.community).call()
+    span = ceiling - floor
+    too_many = signed_record(bank, bob, alice, 0, minutes=span + 1)[0]
+    assert refused(bank, too_many) == "AboveCeiling"
+    bank.kind.check(signed_record(bank, bob, alice, 1, minutes=span)[0])
