@@ -16,7 +16,8 @@ from ledger import relay_kinds
 from ledger.deploy import Deployment
 from ledger.relay_kinds import BallotKind, ServiceKind
 from ledger.signing.ballots import make_ballot, sign_ballot
-from tests.ledger.test_service_checks import Bank, bank, record  # noqa: F401 (fixture)
+from tests.ledger.conftest import Bank
+from tests.ledger.test_service_checks import record
 from tests.relay_support import open_election
 
 

@@ -6,7 +6,6 @@ path) lagging only toward acknowledging, as ledger/relay_kinds.py says."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -27,24 +26,7 @@ from ledger.signing.services import (
     service_body,
 )
 from ledger.tx import send
-from tests.relay_support import open_election
-
-
-@dataclass
-class Bank:
-    community: int
-    admin: LocalAccount
-    residents: list[LocalAccount]
-    kind: ServiceKind
-
-
-@pytest.fixture
-def bank(w3: Web3, system: Deployment, accounts: list[LocalAccount]) -> Bank:
-    _, residents = open_election(w3, system, accounts, voters=4, tag=40)
-    community = int(system.registry.functions.communityCount().call())
-    return Bank(
-        community, accounts[1], residents, ServiceKind(w3, system.timebank, system.registry)
-    )
+from tests.ledger.conftest import Bank
 
 
 @pytest.fixture
