@@ -35,6 +35,18 @@ class Page(BaseModel, Generic[T]):
 # --- relay ------------------------------------------------------------------------------------
 
 
+class AckOut(BaseModel):
+    """The relay's signed promise (EIP-712 `Acknowledgement(bytes32 message, uint64 acceptedAt,
+    uint64 landBy)`, domain "CommonsRelay" v1 on this chain and forwarder): keep it; a message
+    acknowledged and not on the chain by `land_by` is provable with it."""
+
+    message: str = Field(description="the EIP-712 digest the sender signed")
+    accepted_at: int = Field(description="unix seconds")
+    land_by: int = Field(description="the block by which the message will be on the chain")
+    relayer: str = Field(description="the relayer address that signed this acknowledgement")
+    signature: str = Field(description="65 bytes r ‖ s ‖ v, by `relayer`")
+
+
 class ReceiptOut(BaseModel):
     """What the relay knows of one acknowledged message."""
 
@@ -47,6 +59,11 @@ class ReceiptOut(BaseModel):
     detail: str | None = Field(description="ballot digest when counted; the reason when rejected")
     accepted_at: float = Field(description="unix time the message was stored and acknowledged")
     updated_at: float = Field(description="unix time of the latest status change")
+    ack: AckOut | None = Field(
+        default=None,
+        description="the relayer's signed acknowledgement (absent for messages "
+        "acknowledged before acknowledgements were signed)",
+    )
 
 
 class NonceOut(BaseModel):

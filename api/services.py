@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 
 from web3 import Web3
 
@@ -17,8 +19,9 @@ from ledger.forwarding import ForwardKind
 from ledger.index import EventIndex
 from ledger.node import connect
 from ledger.offchain import OffchainStore
-from ledger.relay import MessageKind, Outbox
+from ledger.relay import Message, MessageKind, Outbox
 from ledger.relay_kinds import BallotKind, ServiceKind
+from ledger.signing.acks import AckSigner
 from ledger.tx import ErrorDecoder
 from ledger.worker import RelayWorker, message_kinds, open_index, relayer_account
 
@@ -42,6 +45,7 @@ class Services:
     ballot_kind: BallotKind
     service_kind: ServiceKind
     forward_kind: ForwardKind
+    acks: AckSigner
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -87,7 +91,21 @@ class Services:
             ballot_kind=ballot_kind,
             service_kind=service_kind,
             forward_kind=forward_kind,
+            acks=AckSigner(
+                bytes(relayer_key.key), deployment.chain_id, deployment.forwarder.address
+            ),
         )
+
+    def acknowledgement(self, kind: MessageKind, message: Message) -> Message:
+        """`message` with the relayer's signed promise to land it within
+        `relay_land_within_blocks` of the newest block seen (read at most once a second, for
+        the ballot checks' clock)."""
+        ack = self.acks.sign(
+            kind.signed_digest(message),
+            int(time.time()),
+            self.ballot_kind.clock.head + self.settings.relay_land_within_blocks,
+        )
+        return replace(message, ack=json.dumps(ack.to_json(), separators=(",", ":")))
 
     @property
     def kinds(self) -> dict[str, MessageKind]:

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     forward_max_ttl_s: int = Field(
         default=86_400, gt=0, description="latest deadline a relayed request may carry, from now"
     )
+    # Blocks, not seconds: what the audit can check against the chain. On the managed anvil a
+    # block is a batch (up to 250 messages); on a 12 s chain 1,000 blocks are 3 h 20 min.
+    relay_land_within_blocks: int = Field(
+        default=1_000, gt=0, description="a signed acknowledgement promises landing within this"
+    )
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     seed_demo: bool = Field(default=True, description="seed a demo community on first start")
 

@@ -28,6 +28,7 @@ from ledger.node import rpc
 from ledger.relay import COUNTED, REJECTED, TX_GAS_CAP, BatchCall, Message, Outcome
 from ledger.signing.eip712 import (
     SECP256K1_N,
+    digest,
     domain_for,
     recover_typed_data,
     sign_typed_data,
@@ -249,6 +250,10 @@ class ForwardKind:
 
     def check_is_local(self, message: Message) -> bool:
         return False
+
+    def signed_digest(self, message: Message) -> bytes:
+        request = ForwardRequest.from_payload(message.payload)
+        return digest(self.domain, FORWARD_REQUEST_TYPES, "ForwardRequest", request.typed_message())
 
     def release(self, message: Message) -> None:
         """Nothing to forget: a request's nonce is read from the outbox and the chain."""

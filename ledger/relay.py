@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS messages (
     detail TEXT,
     accepted_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0  -- batches of this message alone that failed to go out
+    attempts INTEGER NOT NULL DEFAULT 0,  -- batches of this message alone that failed to go out
+    ack TEXT                     -- the signed acknowledgement given for it (JSON)
 );
 CREATE INDEX IF NOT EXISTS messages_status ON messages (status, kind, grp, seq);
 CREATE INDEX IF NOT EXISTS messages_tx ON messages (tx_hash);
@@ -102,6 +103,8 @@ class Message:
     group: str
     payload: dict[str, Any]
     signer: str
+    # The relay's signed acknowledgement (JSON), stored with the message: not part of its id.
+    ack: str | None = field(default=None, compare=False)
 
     # Cached: the hot path asks for both several times (checks, the write, the receipt).
     @cached_property
@@ -125,6 +128,7 @@ class Receipt:
     detail: str | None
     accepted_at: float
     updated_at: float
+    ack: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,10 @@ class MessageKind(Protocol):
         """Whether `check` can answer from memory, without asking the chain."""
         ...
 
+    def signed_digest(self, message: Message) -> bytes:
+        """The EIP-712 digest the sender signed: what an acknowledgement names."""
+        ...
+
     def release(self, message: Message) -> None:
         """`check` passed but the outbox did not store the message: forget what `check` noted
         of it (a ballot's voter as voted, a record's nonce as held)."""
@@ -206,6 +214,7 @@ def _row_to_receipt(row: sqlite3.Row) -> Receipt:
         detail=row["detail"],
         accepted_at=row["accepted_at"],
         updated_at=row["updated_at"],
+        ack=row["ack"],
     )
 
 
@@ -244,9 +253,11 @@ class Outbox:
         if not checkpoints:
             self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._db.executescript(SCHEMA)
+        # An outbox written before attempts were counted and acknowledgements signed.
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(messages)")}
-        if "attempts" not in columns:  # an outbox written before attempts were counted
-            self._db.execute("ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
+        for name, declared in (("attempts", "INTEGER NOT NULL DEFAULT 0"), ("ack", "TEXT")):
+            if name not in columns:
+                self._db.execute(f"ALTER TABLE messages ADD COLUMN {name} {declared}")
         # The connection above writes, under the lock (writer and sender threads). Every other
         # thread reads through its own connection, which WAL never blocks behind a commit.
         self._lock = threading.RLock()
@@ -341,9 +352,9 @@ class Outbox:
                     self._seq += 1
                     cur = self._db.execute(
                         "INSERT OR IGNORE INTO messages (id, seq, kind, grp, payload, signer,"
-                        " status, accepted_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                        " status, accepted_at, updated_at, ack) VALUES (?,?,?,?,?,?,?,?,?,?)",
                         (m.receipt_id, self._seq, m.kind, m.group, m.payload_json,
-                         m.signer, QUEUED, now, now),
+                         m.signer, QUEUED, now, now, m.ack),
                     )  # fmt: skip
                     inserted.append(cur.rowcount == 1)
                     self._queued += cur.rowcount
@@ -351,7 +362,7 @@ class Outbox:
             with self._lock:
                 receipts = [
                     Receipt(p.message.receipt_id, p.message.kind, p.message.group,
-                            p.message.signer, QUEUED, None, None, None, now, now)
+                            p.message.signer, QUEUED, None, None, None, now, now, p.message.ack)
                     if new
                     else self._get(self._db, p.message.receipt_id)
                     for p, new in zip(group, inserted, strict=True)

@@ -151,6 +151,7 @@ class ChainClock:
         self.w3 = w3
         self._base = 0.0
         self._base_at = 0.0
+        self.head = 0  # the newest block number read
         self._tried_at = -CHAIN_TIME_REFRESH_S
         self._lock = threading.Lock()
 
@@ -163,8 +164,10 @@ class ChainClock:
             if not self.fresh():
                 self._tried_at = time.monotonic()
                 try:
-                    self._base = float(self.w3.eth.get_block("latest")["timestamp"])
+                    block = self.w3.eth.get_block("latest")
+                    self._base = float(block["timestamp"])
                     self._base_at = self._tried_at
+                    self.head = int(block["number"])
                 except NODE_AWAY:
                     if not self._base:
                         raise
@@ -271,6 +274,10 @@ class BallotKind:
                     "AlreadyVoted", f"{voter} already voted on proposal {proposal_id}"
                 )
             voted[voter.lower()] = message.receipt_id
+
+    def signed_digest(self, message: Message) -> bytes:
+        p = message.payload
+        return self.digest(p["proposalId"], p["voter"], p["option"])
 
     def release(self, message: Message) -> None:
         """The outbox did not store this ballot: its voter has not voted after all."""
@@ -568,6 +575,10 @@ class ServiceKind:
             cached = (limits, time.monotonic())
             self._limit_cache[community] = cached
         return cached[0]
+
+    def signed_digest(self, message: Message) -> bytes:
+        community, signed, _, _ = self.read(message.payload)
+        return self._digest(community, signed.record)
 
     def release(self, message: Message) -> None:
         """The outbox did not store this record: the nonce it holds is free again."""

@@ -10,7 +10,7 @@ from web3 import Web3
 
 from api.deps import ServicesDep
 from api.errors import responses
-from api.schemas import Address, ForwardRequestIn, NonceOut, ReceiptOut
+from api.schemas import AckOut, Address, ForwardRequestIn, NonceOut, ReceiptOut
 from api.services import Services
 from ledger.errors import InvalidMessage, LedgerError
 from ledger.relay import Receipt
@@ -19,7 +19,8 @@ router = APIRouter(tags=["relay"])
 
 
 def receipt_out(r: Receipt) -> ReceiptOut:
-    return ReceiptOut(**r.__dict__)
+    ack = AckOut.model_validate_json(r.ack) if r.ack else None
+    return ReceiptOut(**{**r.__dict__, "ack": ack})
 
 
 async def accept(services: Services, kind: str, payload: dict[str, Any]) -> ReceiptOut:
@@ -44,6 +45,7 @@ async def accept(services: Services, kind: str, payload: dict[str, Any]) -> Rece
         if known is not None:
             return receipt_out(known)
         raise
+    message = services.acknowledgement(handler, message)
     try:
         stored = await asyncio.wrap_future(services.outbox.submit(message))
     except LedgerError:

@@ -25,7 +25,14 @@ from ledger.api_client import ApiClientError
 from ledger.forwarding import sign_forward_request
 from ledger.node import pid_alive
 from ledger.offchain import text_hash
-from ledger.signing.ballots import make_ballot, malleate, sign_ballot, typed_data_parts
+from ledger.signing.acks import Acknowledgement, verify_ack
+from ledger.signing.ballots import (
+    ballot_digest,
+    make_ballot,
+    malleate,
+    sign_ballot,
+    typed_data_parts,
+)
 from ledger.signing.services import ServiceRecord, category_code
 from tests.e2e.conftest import LiveSystem, new_accounts
 
@@ -150,6 +157,27 @@ def test_ballot_signed_by_ethers_js_is_accepted(live: LiveSystem, community: Com
         "signature": signature,
     }
     assert live.client.wait(post(live, "/v1/ballots", body).json()["id"])["status"] == "counted"
+
+
+def test_every_acknowledgement_is_signed_by_the_relayer_for_the_digest_the_voter_signed(
+    live: LiveSystem, community: Community
+) -> None:
+    voter = community.residents[3]
+    body = ballot_body(live, voter, community.open_proposal, 0)
+    head = live.w3.eth.block_number
+    first, again = post(live, "/v1/ballots", body).json(), post(live, "/v1/ballots", body).json()
+    ack = Acknowledgement.from_json(first["ack"])
+    relayer = Account.from_key(live.env["COMMONS_RELAYER_KEY"]).address
+    assert ack.relayer == relayer
+    verify_ack(ack, live.w3.eth.chain_id, live.deployment.forwarder.address)
+    ballot = make_ballot(community.open_proposal, voter.address, 0)
+    assert ack.message == ballot_digest(ballot, live.client.ballot_domain)
+    assert head <= ack.land_by - 1_000 <= live.w3.eth.block_number
+    assert abs(ack.accepted_at - first["accepted_at"]) <= 1
+    # The same message again, and the receipt read later, carry the very same promise.
+    assert again["ack"] == first["ack"] == live.client.get(f"/v1/receipts/{first['id']}")["ack"]
+    landed = live.client.wait(first["id"])
+    assert landed["status"] == "counted" and landed["block"] <= ack.land_by
 
 
 def test_same_signed_ballot_twice_gets_the_same_receipt_and_lands_once(

@@ -22,6 +22,7 @@ from ledger.node import rpc
 from ledger.relay import TX_GAS_CAP, Outbox, Receipt, Relayer
 from ledger.relay_kinds import BallotKind
 from ledger.signing.ballots import make_ballot, sign_ballot
+from ledger.signing.eip712 import recover_digest
 from ledger.tx import ErrorDecoder, send
 from tests.relay_support import REGISTRAR, open_election, settle
 
@@ -336,3 +337,13 @@ def test_a_lone_message_that_keeps_failing_is_parked_and_others_go_on(
     assert parked.status == "rejected"
     assert parked.detail is not None and parked.detail.startswith("parked after 5 failed attempts")
     assert "InvalidFEOpcode" in parked.detail
+
+
+def test_the_digest_an_acknowledgement_names_is_the_one_the_sender_signed(
+    w3: Web3, system: Deployment, relay: Relay
+) -> None:
+    outsider, community = outsider_registrar(w3, system)
+    call = system.registry.functions.updateRoll(community, [Account.create().address], [], True)
+    message = relay.forward.parse(signed(w3, system, outsider, call))
+    signature = bytes.fromhex(message.payload["signature"][2:])
+    assert recover_digest(relay.forward.signed_digest(message), signature) == outsider.address

@@ -17,7 +17,7 @@ from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage
 from ledger.relay import Message
 from ledger.relay_kinds import RollCache, ServiceKind
-from ledger.signing.eip712 import sign_typed_data
+from ledger.signing.eip712 import recover_digest, sign_typed_data
 from ledger.signing.services import (
     SERVICE_TYPES,
     ServiceRecord,
@@ -224,3 +224,12 @@ def test_a_nonce_beyond_the_window_or_minutes_beyond_the_limits_are_refused_when
     too_many = signed_record(bank, bob, alice, 0, minutes=span + 1)[0]
     assert refused(bank, too_many) == "AboveCeiling"
     bank.kind.check(signed_record(bank, bob, alice, 1, minutes=span)[0])
+
+
+def test_the_digest_an_acknowledgement_names_is_the_one_both_sides_signed(bank: Bank) -> None:
+    alice, bob = bank.residents[0], bank.residents[1]
+    message = record(bank, alice, bob, 0)
+    digest = bank.kind.signed_digest(message)
+    for side, party in (("providerSig", alice), ("recipientSig", bob)):
+        signature = bytes.fromhex(message.payload[side][2:])
+        assert recover_digest(digest, signature) == party.address
