@@ -14,7 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+from eth_account import Account
+from web3 import Web3
+
+from ledger.deploy import load_deployment
+from ledger.forwarding import sign_forward_request
 from ledger.node import rpc
+from ledger.tx import send
 from stress.system import RELAYER_FUNDS_WEI, Stack, log
 
 API_DOWN_S = 3.0
@@ -155,6 +162,55 @@ def gas_out(stack: Stack, hold_s: float) -> dict[str, Any]:
     }
 
 
+JAM_CHUNKS = 4
+JAM_CHUNK_SIZE = 380  # ~9.2M gas each: four once made a batch no block could hold
+JAM_WAIT_S = 120.0
+
+
+def jam(stack: Stack, hold_s: float) -> dict[str, Any]:
+    """A stranger with no role makes a community of its own, makes itself its registrar, and
+    sends four ~9.2M-gas roll updates through the relay within milliseconds (the attack that
+    once stopped the relay for good). Each must land, and the load goes on meanwhile."""
+    w3 = stack.w3
+    outsider = Account.create()
+    rpc(w3, "anvil_setBalance", [outsider.address, hex(10**20)])
+    deployment = load_deployment(w3, stack.settings)
+    registry = deployment.registry
+    send(w3, outsider, registry.functions.createCommunity(b"\x7a" * 32))
+    community = int(registry.functions.communityCount().call())
+    registrar = Web3.keccak(text="REGISTRAR")
+    send(w3, outsider, registry.functions.grantRole(community, registrar, outsider.address))
+    nonce = int(deployment.forwarder.functions.nonces(outsider.address).call())
+    t = time.monotonic()
+    receipts = []
+    for i in range(JAM_CHUNKS):
+        roll = [Account.create().address for _ in range(JAM_CHUNK_SIZE)]
+        call = registry.functions.updateRoll(community, roll, [], i == JAM_CHUNKS - 1)
+        request = sign_forward_request(
+            w3, deployment.forwarder, outsider, call, gas=10_000_000, nonce=nonce + i
+        )
+        response = httpx.post(f"{stack.api_url}/v1/forward", json=request.to_payload(), timeout=30)
+        response.raise_for_status()
+        receipts.append(response.json()["id"])
+    acked_s = time.monotonic() - t
+    statuses: list[str] = []
+    while time.monotonic() - t < JAM_WAIT_S:
+        statuses = [
+            httpx.get(f"{stack.api_url}/v1/receipts/{r}", timeout=10).json()["status"]
+            for r in receipts
+        ]
+        if all(s in ("counted", "rejected") for s in statuses):
+            break
+        time.sleep(0.5)
+    return {
+        "requests": JAM_CHUNKS,
+        "acknowledged_in_s": round(acked_s, 3),
+        "statuses": statuses,
+        "settled_in_s": round(time.monotonic() - t, 2),
+        "roll_size": int(registry.functions.rollSnapshot(community).call()[1]),
+    }
+
+
 FAULTS: dict[str, Callable[[Stack, float], dict[str, Any]]] = {
     "chain_kill9": chain_kill,
     "api_kill9": api_kill,
@@ -162,4 +218,5 @@ FAULTS: dict[str, Callable[[Stack, float], dict[str, Any]]] = {
     "torn_snapshot": torn_snapshot,
     "disk_full": disk_full,
     "relayer_out_of_gas": gas_out,
+    "relay_jam": jam,
 }

@@ -97,6 +97,15 @@ export interface ChainOut {
 
 export type ReceiptStatus = "queued" | "sent" | "included" | "counted" | "rejected";
 
+/** The relay's signed promise (ledger/signing/acks.py). */
+export interface AckOut {
+  message: string;
+  accepted_at: number;
+  land_by: number;
+  relayer: string;
+  signature: string;
+}
+
 export interface ReceiptOut {
   id: string;
   kind: "ballot" | "service" | "forward";
@@ -107,6 +116,7 @@ export interface ReceiptOut {
   detail: string | null;
   accepted_at: number;
   updated_at: number;
+  ack?: AckOut | null;
 }
 
 export interface ProposalOut {

@@ -9,11 +9,12 @@ import {
   hexlify,
   keccak256,
   toUtf8Bytes,
+  verifyTypedData,
   type InterfaceAbi,
   type TypedDataDomain,
   type TypedDataField,
 } from "ethers";
-import { api, type ChainOut, type ReceiptOut, type ServiceRecordJson } from "./api";
+import { api, type AckOut, type ChainOut, type ReceiptOut, type ServiceRecordJson } from "./api";
 
 export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank";
 
@@ -53,6 +54,14 @@ export const FORWARD_TYPES: Record<string, TypedDataField[]> = {
     { name: "nonce", type: "uint256" },
     { name: "deadline", type: "uint48" },
     { name: "data", type: "bytes" },
+  ],
+};
+// ledger/signing/acks.py: the relay's signed acknowledgement.
+export const ACK_TYPES: Record<string, TypedDataField[]> = {
+  Acknowledgement: [
+    { name: "message", type: "bytes32" },
+    { name: "acceptedAt", type: "uint64" },
+    { name: "landBy", type: "uint64" },
   ],
 };
 export const FORWARD_GAS = 1_000_000;
@@ -182,4 +191,15 @@ export function currencyBytes(code: string): string {
   if (!code) return "0x000000";
   if (!/^[A-Z]{3}$/.test(code)) throw new RangeError("currency");
   return hexlify(toUtf8Bytes(code));
+}
+
+/** Whether `ack` is signed by the relayer it names, for this chain and deployment. */
+export function ackIsSigned(c: Chain, ack: AckOut): boolean {
+  const domain = { name: "CommonsRelay", version: "1", chainId: c.chainId, verifyingContract: c.addresses.forwarder };
+  const value = { message: ack.message, acceptedAt: ack.accepted_at, landBy: ack.land_by };
+  try {
+    return getAddress(verifyTypedData(domain, ACK_TYPES, value, ack.signature)) === getAddress(ack.relayer);
+  } catch {
+    return false;
+  }
 }

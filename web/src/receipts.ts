@@ -1,6 +1,8 @@
 // A resident's ballot receipts, kept in this browser so they can re-check later that their
 // ballot is on-chain and counted. Receipts hold nothing secret (they are public facts).
 
+import type { AckOut } from "./api";
+
 const STORE = "commons.receipts.v1";
 const SERVICE_NONCES = "commons.serviceNonces.v1";
 
@@ -15,6 +17,8 @@ export interface BallotReceipt {
   digest: string;
   acceptedAt: number;
   status: string;
+  /** the relay's signed promise to land it by a block (kept: it proves a dropped ballot) */
+  ack?: AckOut | null;
 }
 
 export function receipts(): BallotReceipt[] {

@@ -276,6 +276,10 @@ async function main() {
       const verdict = card.locator(tid("receipt-verdict"));
       await verdict.waitFor();
       expect((await verdict.getAttribute("data-ok")) === "true", `receipt verified: ${await verdict.innerText()}`);
+      // The relay's signed promise was kept with the receipt and checked with it.
+      const promise = await card.locator(tid("receipt-promise")).innerText();
+      expect(/\d/.test(promise), `receipt keeps the signed promise: ${promise}`);
+      expect((await verdict.innerText()).includes("服务器签名承诺"), "the promise's signature is one of the checks");
       await accessible("receipts");
       await shot("receipt-checked");
     });

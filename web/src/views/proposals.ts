@@ -165,6 +165,7 @@ function votePanel(p: ProposalOut, rerender: () => void): HTMLElement {
             digest,
             acceptedAt: receipt.accepted_at,
             status: receipt.status,
+            ack: receipt.ack ?? null,
           });
           const final = await track(receipt, line);
           updateStatus(final.id, final.status);

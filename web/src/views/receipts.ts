@@ -3,7 +3,7 @@
 // this voter carries the same digest.
 
 import { allPages, api, type EventOut, type ReceiptOut } from "../api";
-import { ballotDigest, chain } from "../chain";
+import { ackIsSigned, ballotDigest, chain } from "../chain";
 import { h, replace } from "../dom";
 import { t, tOr } from "../i18n";
 import { receipts, updateStatus, type BallotReceipt } from "../receipts";
@@ -32,6 +32,13 @@ async function verify(r: BallotReceipt): Promise<{ ok: boolean; checks: Check[];
       ok: mine !== undefined && String(mine.args.digest).toLowerCase() === expected && Number(mine.args.option) === r.option,
     },
   ];
+  if (r.ack) {
+    checks.push({
+      label: t("check.ackSigned"),
+      ok: ackIsSigned(c, r.ack) && r.ack.message.toLowerCase() === expected,
+      detail: t("check.landBy", { block: r.ack.land_by }),
+    });
+  }
   return { ok: checks.every((x) => x.ok), checks, block: mine?.block, tx: mine?.tx_hash };
 }
 
@@ -77,6 +84,8 @@ function row(r: BallotReceipt): HTMLElement {
       h("dd", null, mono(r.digest, 10)),
       h("dt", null, t("receipts.accepted")),
       h("dd", null, when(r.acceptedAt)),
+      r.ack ? h("dt", null, t("receipts.promise")) : null,
+      r.ack ? h("dd", { "data-testid": "receipt-promise" }, t("check.landBy", { block: r.ack.land_by })) : null,
     ),
     h("div", { class: "row" }, button),
     line,
