@@ -364,12 +364,15 @@ def test_a_nonce_whose_record_the_chain_skipped_can_be_signed_again(
     """A record skipped on-chain (here: beyond the limits) leaves its nonce unused, and the
     client's next record takes that nonce (the lowest free one): the relay must take it too."""
     provider, recipient = town.residents[2], town.residents[3]
-    too_much = _service(provider, recipient.address, 6_700, 3)
+    # Within what the limits span (so the relay cannot refuse it alone), beyond what these two
+    # balances can take.
+    too_much = _service(provider, recipient.address, 6_100, 3)
     skipped = post(
         live, "/v1/services", _service_body(live, town.id, too_much, provider, recipient)
     )
     outcome = live.client.wait(skipped.json()["id"])
-    assert outcome["status"] == "rejected" and "AboveCeiling" in outcome["detail"], outcome
+    assert outcome["status"] == "rejected", outcome
+    assert outcome["detail"] in ("AboveCeiling", "BelowFloor"), outcome
     fixed = _service(provider, recipient.address, 30, 3, note=b"\x0b" * 32)
     again = post(live, "/v1/services", _service_body(live, town.id, fixed, provider, recipient))
     assert again.status_code == 202, again.text
@@ -628,15 +631,15 @@ def test_fund_amounts_at_the_2_96_cap_pass_and_above_it_are_refused(
     refused(post(live, "/v1/forward", body), 422, "CallReverted")
 
 
-def test_minutes_beyond_the_ceiling_are_skipped_on_chain_and_balances_stay_zero_sum(
+def test_minutes_no_balance_can_take_are_refused_before_acknowledgement(
     live: LiveSystem, town: Town
 ) -> None:
     timebank = live.client.contracts["timebank"]
     provider, recipient = town.residents[8], town.residents[9]
-    rec = _service(provider, recipient.address, 2**32 - 1, 1)
-    done = live.client.wait(post(live, "/v1/services",
-                                 _service_body(live, town.id, rec, provider, recipient)).json()["id"])  # fmt: skip
-    assert done["status"] == "rejected" and done["detail"] == "AboveCeiling"
+    for minutes in (2**32 - 1, 6_601):  # the limits span 6,600 minutes (-600 to 6,000)
+        rec = _service(provider, recipient.address, minutes, 1)
+        body = _service_body(live, town.id, rec, provider, recipient)
+        refused(post(live, "/v1/services", body), 422, "AboveCeiling")
     assert timebank.functions.balanceOf(town.id, provider.address).call() == 0
     assert timebank.functions.balanceOf(town.id, recipient.address).call() == 0
 
