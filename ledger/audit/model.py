@@ -58,7 +58,9 @@ RULES: Final[dict[str, str]] = {
     "timebank.resident": "both members of a service are on the roll",
     "timebank.nonce": "a (community, provider, nonce) record counts once",
     "timebank.limit": "balances stay within the community's floor and ceiling",
-    "timebank.reversal": "only a recorded service is reversed, and at most once",
+    "timebank.reversal": "only a recorded service, exactly as recorded and proven in its batch, "
+    "is reversed, at most once",
+    "timebank.batch": "each recording call commits once, last, to the ids it recorded, in order",
     "timebank.record_event": "each relayed record is recorded or skipped exactly as the rules say",
     "timebank.sum": "a community's balances sum to zero",
     "timebank.balance": "the contract's balanceOf equals the rebuilt balance",

@@ -517,6 +517,15 @@ def _expected_words(
                     f"time-bank account {hex0x(account)} in {cid}",
                 )
             )
+    # The roots a reversal is judged against: a word set by hand would let one through.
+    batches = state.timebank_batches
+    if batches:
+        slot, _ = timebank.base("_batchCount")
+        out.append(Expected("timebank", slot, max(batches), "time-bank batch count"))
+    for batch_id in pick(sorted(batches)):
+        slot, _ = timebank.mapping("_batchRoots", batch_id)
+        root = int.from_bytes(batches[batch_id], "big")
+        out.append(Expected("timebank", slot, root, f"time-bank batch {batch_id}'s root"))
     return out
 
 

@@ -34,6 +34,8 @@ from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
 
+from ledger.clients.timebank import TimeBankClient
+from ledger.errors import ContractRuleBroken
 from ledger.forwarding import FORWARD_REQUEST_TYPES, sign_forward_request
 from ledger.offchain import text_hash
 from ledger.relay_kinds import SKIP_REASONS
@@ -45,6 +47,9 @@ from ledger.signing.services import (
     ServiceRecord,
     SignedRecord,
     category_code,
+    record_id,
+    sign_both,
+    sign_reversal,
 )
 from ledger.tx import ErrorDecoder, revert_data, send
 from tests.e2e.conftest import LiveSystem, new_accounts
@@ -418,6 +423,38 @@ def test_replays_sent_straight_to_the_chain_are_skipped_by_the_contracts(
                for e in timebank.events.ServiceSkipped().process_receipt(receipt)]  # fmt: skip
     assert [r[0] for r in reasons if r is not None] == ["NonceAlreadyUsed"]
     assert timebank.functions.balanceOf(town.id, provider.address).call() == 45
+
+
+def test_a_reversal_of_a_record_that_never_was_moves_no_minutes(
+    live: LiveSystem, town: Town, accounts: list[LocalAccount]
+) -> None:
+    """A resident and an accomplice sign the "reversal" of a record never made: the resident's
+    real nonce, the accomplice as recipient, 200 minutes. Sent straight to the chain, it is
+    refused whether the accomplice was never on the roll or is a resident with a proof of the
+    real record's batch; no minutes move."""
+    bank = TimeBankClient(live.w3, live.client.contracts["timebank"])
+    attacker, resident, neighbour = accounts[5], town.residents[9], town.residents[1]
+    nonce = bank.free_nonces(town.id, resident.address)[0]
+    real = sign_both(resident, neighbour, bank.domain(), town.id,
+                     _service(resident, neighbour.address, 15, nonce))  # fmt: skip
+    bank.record_service(attacker, town.id, real)
+    everyone = (resident, neighbour, town.outsider, town.residents[2])
+    before = [bank.balance_of(town.id, a.address) for a in everyone]
+    reason = b"\x66" * 32
+
+    def reverse_fake(accomplice: LocalAccount, **proof: Any) -> str:
+        fake = _service(resident, accomplice.address, 200, nonce)
+        rid = record_id(town.id, fake)
+        sigs = [sign_reversal(s, bank.domain(), rid, reason) for s in (resident, accomplice)]
+        with pytest.raises(ContractRuleBroken) as info:
+            bank.reverse_service(attacker, town.id, fake, reason, *sigs, **proof)
+        return info.value.error
+
+    assert reverse_fake(town.outsider) == "NotResident"
+    assert reverse_fake(town.residents[2]) == "BatchRootMismatch"
+    real_batch = bank.batch_proof(town.id, real.record)
+    assert reverse_fake(town.residents[2], proof=real_batch) == "RecordNotInBatch"
+    assert [bank.balance_of(town.id, a.address) for a in everyone] == before
 
 
 def test_erc2771_sender_spoofing_without_the_forwarder_is_refused(
