@@ -46,6 +46,7 @@ class Member:
 class Community:
     id: int
     admin: bytes
+    pending_admin: bytes = bytes(20)  # named by the admin, not yet accepted (zero: none)
     roll_version: int = 0
     roll_size: int = 0
     pending_size: int = 0

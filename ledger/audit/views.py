@@ -490,6 +490,9 @@ def _expected_words(
         )
         for k, v in words.items():
             out.append(Expected("registry", slot + k, v, f"community {cid} (word {k})"))
+        slot, _ = registry.mapping("_pendingAdmins", cid)
+        pending = int.from_bytes(c.pending_admin, "big")
+        out.append(Expected("registry", slot, pending, f"community {cid}'s pending admin"))
         for account in pick(list(c.members)):
             member = c.members[account]
             if len(member.intervals) > 3:

@@ -221,6 +221,15 @@ def rich_history(w3: Web3, system: Deployment, accounts: list[LocalAccount]) -> 
     assert proof is not None
     send(w3, relayer, timebank.functions.reverseService(cid, second.as_tuple(), proof.as_tuple(),
                                                          reason, *sigs))  # fmt: skip
+    # The admin seat in two steps: named, replaced, withdrawn, named again and accepted.
+    heir = residents[5]
+    for call in (registry.functions.transferAdmin(cid, c3.address),
+                 registry.functions.transferAdmin(cid, c2.address),
+                 registry.functions.cancelAdminTransfer(cid),
+                 registry.functions.transferAdmin(cid, heir.address)):  # fmt: skip
+        send(w3, admin, call)
+    send(w3, heir, registry.functions.acceptAdmin(cid))
+    send(w3, heir, registry.functions.grantRole(cid, ROLE["REGISTRAR"], c3.address))
     return {"community": cid, "proposals": (choice, grant_for, unattended, refused)}
 
 

@@ -505,6 +505,7 @@ def test_committee_member_cannot_grant_roles_publish_the_roll_or_take_the_admin_
         town.id, ROLE["REGISTRAR"], member.address), 403, "NotCommunityAdmin")  # fmt: skip
     forward_refused(live, member, registry.functions.transferAdmin(town.id, member.address),
                     403, "NotCommunityAdmin")  # fmt: skip
+    forward_refused(live, member, registry.functions.acceptAdmin(town.id), 403, "NotPendingAdmin")
     # Even the admin publishes no roll without the registrar role.
     forward_refused(live, town.admin, registry.functions.updateRoll(
         town.id, [town.outsider.address], [], True), 403, "MissingRole")  # fmt: skip

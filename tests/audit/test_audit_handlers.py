@@ -1,0 +1,136 @@
+"""The audit's rule handlers fed events no honest contract emits (what a swapped contract or a
+hand-set storage word could produce): each must be named. Events are made up here; the live
+tests make the same faults for real where the chain allows it."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from ledger.audit import registry, timebank
+from ledger.audit.chain import Call
+from ledger.audit.context import Ctx
+from ledger.audit.fetch import Log
+from ledger.audit.state import AuditState, Community
+from ledger.hashing import keccak
+
+ADMIN, HEIR, STRANGER = b"\xaa" * 20, b"\xbb" * 20, b"\xcc" * 20
+TIMEBANK = b"\x7b" * 20
+CID = 1
+
+
+def _ctx() -> Ctx:
+    state = AuditState(next_block=0)
+    state.communities[CID] = Community(CID, ADMIN)
+    return Ctx(
+        state=state,
+        chain_id=31337,
+        contracts={"council": b"\xc0" * 20, "timebank": TIMEBANK},
+        abis={},
+        verifier=cast(Any, None),
+        in_range=lambda _: True,
+        error_names={},
+    )
+
+
+def _call(actor: bytes, logs: list[Log] | None = None) -> Call:
+    return Call(1, 0, "0x" + "11" * 32, 0, actor, TIMEBANK, None, logs or [], "tx")
+
+
+def _admin_event(ctx: Ctx, actor: bytes, name: str, **fields: bytes) -> None:
+    ev: dict[str, Any] = {"communityId": CID, **fields}
+    registry.handle(ctx, _call(actor), None, None, name, ev)
+
+
+def _rules(ctx: Ctx) -> list[str]:
+    return [f.rule for f in ctx.findings]
+
+
+def test_admin_handover_named_then_accepted_audits_clean() -> None:
+    ctx = _ctx()
+    _admin_event(ctx, ADMIN, "AdminTransferStarted", admin=ADMIN, pendingAdmin=STRANGER)
+    _admin_event(ctx, ADMIN, "AdminTransferStarted", admin=ADMIN, pendingAdmin=HEIR)
+    _admin_event(ctx, HEIR, "AdminTransferred", previousAdmin=ADMIN, newAdmin=HEIR)
+    assert ctx.findings == []
+    assert ctx.state.communities[CID].admin == HEIR
+
+
+def test_admin_taken_by_an_account_never_named_is_named() -> None:
+    ctx = _ctx()
+    _admin_event(ctx, STRANGER, "AdminTransferred", previousAdmin=ADMIN, newAdmin=STRANGER)
+    assert _rules(ctx) == ["registry.permission"]
+    assert "never named" in ctx.findings[0].detail
+
+
+def test_admin_taken_after_the_offer_was_withdrawn_is_named() -> None:
+    ctx = _ctx()
+    _admin_event(ctx, ADMIN, "AdminTransferStarted", admin=ADMIN, pendingAdmin=HEIR)
+    _admin_event(ctx, ADMIN, "AdminTransferCancelled", admin=ADMIN, pendingAdmin=HEIR)
+    _admin_event(ctx, HEIR, "AdminTransferred", previousAdmin=ADMIN, newAdmin=HEIR)
+    assert _rules(ctx) == ["registry.permission"]
+
+
+def test_admin_offer_made_by_someone_not_the_admin_is_named() -> None:
+    ctx = _ctx()
+    _admin_event(ctx, STRANGER, "AdminTransferStarted", admin=STRANGER, pendingAdmin=STRANGER)
+    assert set(_rules(ctx)) == {"registry.permission"}
+
+
+# ---------------------------------------------------------------- time-bank batch commitments
+
+
+def _recorded_log(provider: bytes, recipient: bytes, minutes: int, nonce: int) -> Log:
+    data = (
+        minutes.to_bytes(32, "big")
+        + b"CARE".ljust(32, b"\0")
+        + b"\x01" * 32
+        + nonce.to_bytes(32, "big")
+    )
+    topics = [timebank.SERVICE_RECORDED, CID.to_bytes(32, "big"), provider.rjust(32, b"\0"),
+              recipient.rjust(32, b"\0")]  # fmt: skip
+    return Log(TIMEBANK, topics, data, 0)
+
+
+def _commit_log(batch_id: int, root: bytes, count: int) -> Log:
+    topics = [timebank.BATCH_COMMITTED, CID.to_bytes(32, "big"), batch_id.to_bytes(32, "big")]
+    return Log(TIMEBANK, topics, root + count.to_bytes(32, "big"), 1)
+
+
+def _ids(*logs: Log) -> list[bytes]:
+    return [
+        timebank.record_id(CID, (log.topics[2][12:], log.topics[3][12:],
+                                 int.from_bytes(log.data[:32], "big"), log.data[32:40],
+                                 log.data[64:96], int.from_bytes(log.data[96:128], "big")))
+        for log in logs
+    ]  # fmt: skip
+
+
+def test_batch_commitment_rebuilt_from_events_audits_clean() -> None:
+    ctx = _ctx()
+    recorded = [_recorded_log(ADMIN, HEIR, 30, 0), _recorded_log(HEIR, ADMIN, 5, 0)]
+    commit = _commit_log(1, keccak(b"".join(_ids(*recorded))), 2)
+    call = _call(STRANGER, [*recorded, commit])
+    timebank._commit_from_events(ctx, call, CID, commit)
+    assert ctx.findings == []
+    assert ctx.state.timebank_batches == {1: commit.data[:32]}
+
+
+def test_batch_commitment_to_other_ids_is_named() -> None:
+    ctx = _ctx()
+    recorded = [_recorded_log(ADMIN, HEIR, 30, 0)]
+    forged = keccak(b"".join(_ids(_recorded_log(ADMIN, STRANGER, 300, 0))))
+    commit = _commit_log(1, forged, 1)
+    timebank._commit_from_events(ctx, _call(STRANGER, [*recorded, commit]), CID, commit)
+    assert _rules(ctx) == ["timebank.batch"]
+    # The audit keeps its own root, not the one the event claims.
+    assert ctx.state.timebank_batches[1] == keccak(_ids(*recorded)[0])
+
+
+def test_reversal_proof_against_a_root_the_audit_never_rebuilt_is_named() -> None:
+    ctx = _ctx()
+    real = _ids(_recorded_log(ADMIN, HEIR, 30, 0))
+    ctx.state.timebank_batches[1] = keccak(real[0])
+    fake = _ids(_recorded_log(ADMIN, STRANGER, 300, 0))[0]
+    timebank._check_proof(ctx, _call(ADMIN), fake, (1, [fake], 0))  # a root set by hand
+    timebank._check_proof(ctx, _call(ADMIN), fake, (1, real, 0))  # the real batch, other id
+    timebank._check_proof(ctx, _call(ADMIN), real[0], (1, real, 0))  # the real record
+    assert _rules(ctx) == ["timebank.reversal", "timebank.reversal"]
