@@ -174,7 +174,8 @@ interface ICouncil {
     /// @notice quorumBps must be <= 10000; thresholdBps < 10000 (and >= 5000 for YesNoAbstain).
     error InvalidBasisPoints(uint16 quorumBps, uint16 thresholdBps);
 
-    /// @notice A budget needs a currency of three upper-case letters.
+    /// @notice A budget needs a currency code of three upper-case ASCII letters A-Z (ISO 4217, the
+    /// rule CommunityFund applies to its currency: libraries/CurrencyCode.sol).
     error InvalidBudget(uint128 amount, bytes3 currency);
 
     /// @notice A proposal needs the hash of its text.

@@ -47,7 +47,7 @@ RULES: Final[dict[str, str]] = {
     "council.milestone": "milestones are recorded by the committee for passed proposals only",
     # fund
     "fund.permission": "fund actions are taken by the admin / committee members they require",
-    "fund.currency": "every amount of a fund is in its one currency",
+    "fund.currency": "every amount of a fund is in its one currency, a code of three letters A-Z",
     "fund.grant": "a grant is opened once, for a passed proposal, within its budget and currency",
     "fund.approvals": "a payout has N distinct approvals from current committee members",
     "fund.self_approval": "the requester of a payout never approves it",

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from ledger.audit import registry, timebank
+import pytest
+
+from ledger.audit import funds, registry, timebank
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx
 from ledger.audit.fetch import Log
 from ledger.audit.state import AuditState, Community
+from ledger.currency import is_currency_code
 from ledger.hashing import keccak
 
 ADMIN, HEIR, STRANGER = b"\xaa" * 20, b"\xbb" * 20, b"\xcc" * 20
@@ -134,3 +137,19 @@ def test_reversal_proof_against_a_root_the_audit_never_rebuilt_is_named() -> Non
     timebank._check_proof(ctx, _call(ADMIN), fake, (1, real, 0))  # the real batch, other id
     timebank._check_proof(ctx, _call(ADMIN), real[0], (1, real, 0))  # the real record
     assert _rules(ctx) == ["timebank.reversal", "timebank.reversal"]
+
+
+# ---------------------------------------------------------------- currency codes
+
+
+@pytest.mark.parametrize(
+    ("code", "valid"),
+    [(b"CNY", True), (b"AAA", True), (b"ZZZ", True), (b"cny", False), (b"CN1", False),
+     (b"123", False), (b"CN\x00", False), (b"C Y", False), (b"EURO", False), (b"EU", False)],
+)  # fmt: skip
+def test_fund_currency_is_judged_by_the_contracts_rule(code: bytes, valid: bool) -> None:
+    assert is_currency_code(code) is valid
+    ctx = _ctx()
+    ev = {"communityId": CID, "currency": code, "setBy": ADMIN}
+    funds.handle(ctx, _call(ADMIN), "setCurrency", None, "FundCurrencySet", ev)
+    assert _rules(ctx) == ([] if valid else ["fund.currency"])
