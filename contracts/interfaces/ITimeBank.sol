@@ -95,6 +95,8 @@ interface ITimeBank {
 
     /// @notice A record in a batch was not recorded; `reason` is the ABI-encoded custom error it
     /// broke (the same error `recordService` would revert with). It can be fixed and resubmitted.
+    /// @dev Anyone may relay anything: a skip naming `provider` is not evidence that the provider
+    /// signed or sent anything, and changes nothing.
     event ServiceSkipped(
         uint256 indexed communityId, bytes32 indexed recordId, address indexed provider, uint256 nonce, bytes reason
     );

@@ -8,11 +8,12 @@ from typing import Any, cast
 
 import pytest
 
-from ledger.audit import funds, registry, timebank
+from ledger.audit import funds, recount, registry, timebank
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx
 from ledger.audit.fetch import Log
-from ledger.audit.state import AuditState, Community
+from ledger.audit.sigs import ballot_digest
+from ledger.audit.state import AuditState, Community, Member, Proposal
 from ledger.currency import is_currency_code
 from ledger.hashing import keccak
 
@@ -153,3 +154,29 @@ def test_fund_currency_is_judged_by_the_contracts_rule(code: bytes, valid: bool)
     ev = {"communityId": CID, "currency": code, "setBy": ADMIN}
     funds.handle(ctx, _call(ADMIN), "setCurrency", None, "FundCurrencySet", ev)
     assert _rules(ctx) == ([] if valid else ["fund.currency"])
+
+
+# ---------------------------------------------------------------- BallotSkipped
+
+
+def _ballot_log(topic: bytes, pid: int, voter: bytes, data: bytes) -> Log:
+    return Log(b"\xc0" * 20, [topic, pid.to_bytes(32, "big"), voter.rjust(32, b"\0")], data, 0)
+
+
+def test_a_skip_naming_a_voter_is_not_their_ballot() -> None:
+    """Anyone can make the contract emit BallotSkipped naming any voter (a ballot with a bad
+    signature): the audit counts it as a skip, never as the voter's turnout or vote, and the
+    voter's own ballot afterwards counts."""
+    ctx = _ctx()
+    ctx.state.communities[CID].members[HEIR] = Member(0, [[1, 0]])
+    p = Proposal(7, CID, ADMIN, b"\x01" * 32, 0, 3, 0, 2**40, 0, 5000, 0, b"\0\0\0", 1, 1, 1, "")
+    p.tally, p.event_tally = [0, 0, 0], [0, 0, 0]
+    ctx.state.proposals[7] = p
+    skip = _ballot_log(recount.BALLOT_SKIPPED, 7, HEIR, (3).to_bytes(32, "big"))  # BadSignature
+    recount.ballot_event_only(ctx, _call(STRANGER, [skip]), skip)
+    assert (p.skipped, p.voted, p.tally) == (1, set(), [0, 0, 0])
+    digest = ballot_digest(ctx.council_domain, 7, HEIR, 2)
+    cast = _ballot_log(recount.BALLOT_CAST, 7, HEIR, (2).to_bytes(32, "big") + digest)
+    recount.ballot_event_only(ctx, _call(HEIR, [cast]), cast)
+    assert ctx.findings == []
+    assert (p.voted, p.tally) == ({HEIR}, [0, 0, 1])

@@ -39,8 +39,14 @@ from ledger.errors import ContractRuleBroken
 from ledger.forwarding import FORWARD_REQUEST_TYPES, sign_forward_request
 from ledger.offchain import text_hash
 from ledger.relay_kinds import SKIP_REASONS
-from ledger.signing.ballots import BallotDomain, make_ballot, malleate, sign_ballot
-from ledger.signing.eip712 import SECP256K1_N, domain_for, sign_typed_data
+from ledger.signing.ballots import (
+    BallotDomain,
+    make_ballot,
+    malleate,
+    sign_ballot,
+    typed_data_parts,
+)
+from ledger.signing.eip712 import SECP256K1_N, domain_for, sign_typed_data, to_compact
 from ledger.signing.services import (
     SERVICE_TYPES,
     CompactSignature,
@@ -455,6 +461,35 @@ def test_a_reversal_of_a_record_that_never_was_moves_no_minutes(
     real_batch = bank.batch_proof(town.id, real.record)
     assert reverse_fake(town.residents[2], proof=real_batch) == "RecordNotInBatch"
     assert [bank.balance_of(town.id, a.address) for a in everyone] == before
+
+
+def test_a_skip_naming_a_voter_is_not_their_act_and_they_still_vote(
+    live: LiveSystem, town: Town, accounts: list[LocalAccount]
+) -> None:
+    """Anyone can make Council emit BallotSkipped naming any voter: relay a ballot that names
+    them, signed by someone else. The skip is not the voter's act: the voter has not voted, still
+    votes (through the API, counted once), and only BallotCast lists them as a voter."""
+    attacker, voter = accounts[5], town.coordinator
+    council = live.client.contracts["council"]
+    parts = typed_data_parts(
+        make_ballot(town.proposal, voter.address, 1), live.client.ballot_domain
+    )
+    framed = (voter.address, 1, *to_compact(sign_typed_data(attacker, *parts)))
+    receipt = send(live.w3, attacker, council.functions.castBallots(town.proposal, [framed]))
+    assert skip_reasons(live, receipt) == ["BadSignature"]
+    (skip,) = council.events.BallotSkipped().process_receipt(receipt)
+    assert skip["args"]["voter"] == voter.address
+    assert not council.functions.hasVoted(town.proposal, voter.address).call()
+
+    done = live.client.wait(
+        post(live, "/v1/ballots", ballot(live, voter, town.proposal, 2)).json()["id"]
+    )
+    assert done["status"] == "counted"
+    assert casts(live, town.proposal).count(voter.address) == 1
+    live.client.wait_indexed(done["block"])
+    listed = live.client.get(f"/v1/proposals/{town.proposal}/ballots", limit=500)["items"]
+    assert [(b["args"]["voter"], b["args"]["option"]) for b in listed
+            if b["args"]["voter"] == voter.address] == [(voter.address, 2)]  # fmt: skip
 
 
 def test_erc2771_sender_spoofing_without_the_forwarder_is_refused(
