@@ -439,12 +439,13 @@ def test_a_reversal_of_a_record_that_never_was_moves_no_minutes(
     refused whether the accomplice was never on the roll or is a resident with a proof of the
     real record's batch; no minutes move."""
     bank = TimeBankClient(live.w3, live.client.contracts["timebank"])
-    attacker, resident, neighbour = accounts[5], town.residents[9], town.residents[1]
+    attacker, resident, neighbour = accounts[5], town.residents[3], town.residents[2]
     nonce = bank.free_nonces(town.id, resident.address)[0]
     real = sign_both(resident, neighbour, bank.domain(), town.id,
                      _service(resident, neighbour.address, 15, nonce))  # fmt: skip
     bank.record_service(attacker, town.id, real)
-    everyone = (resident, neighbour, town.outsider, town.residents[2])
+    accomplice = town.residents[7]
+    everyone = (resident, neighbour, town.outsider, accomplice)
     before = [bank.balance_of(town.id, a.address) for a in everyone]
     reason = b"\x66" * 32
 
@@ -457,9 +458,9 @@ def test_a_reversal_of_a_record_that_never_was_moves_no_minutes(
         return info.value.error
 
     assert reverse_fake(town.outsider) == "NotResident"
-    assert reverse_fake(town.residents[2]) == "BatchRootMismatch"
+    assert reverse_fake(accomplice) == "BatchRootMismatch"
     real_batch = bank.batch_proof(town.id, real.record)
-    assert reverse_fake(town.residents[2], proof=real_batch) == "RecordNotInBatch"
+    assert reverse_fake(accomplice, proof=real_batch) == "RecordNotInBatch"
     assert [bank.balance_of(town.id, a.address) for a in everyone] == before
 
 
