@@ -17,7 +17,8 @@ import {ITimeBank} from "./interfaces/ITimeBank.sol";
 /// found resident. That stamp saves the Registry read: a member stamped with the roll's current
 /// version is on the roll (a published version never changes; staged changes take effect only
 /// by publishing the next one), so the Registry is asked only about members not seen since the
-/// last publication. The error
+/// last publication. Each call also writes one word, whatever its size: its batch commitment
+/// (the hash of the ids it recorded, which reversals prove against). The error
 /// path may be slow: it ABI-encodes the broken rule.
 contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     bytes32 private constant COORDINATOR = keccak256("COORDINATOR");
@@ -364,7 +365,8 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     /// community's account), both signatures theirs, both on the roll (from the stamps; the
     /// Registry only for a side not stamped with the roll's current version), a fresh nonce in
     /// the window, both balances within the limits. A record is written (both account words,
-    /// stamping both sides) and its ServiceRecorded emitted only if every check passes; the
+    /// stamping both sides), its ServiceRecorded emitted and its id appended to the call's list
+    /// (as `_slowRecord` appends what it records) only if every check passes; the
     /// first it cannot show valid is left untouched for the slow path to judge (it may still be
     /// valid). Before the first publication (version 0) nobody is resident, and the zero stamp
     /// of an untouched account must not pass for one: version 0 takes nothing.
