@@ -56,6 +56,7 @@ CONFLICT_RULES = {
     "ProposalNotOpen",
     "ProposalNotClosed",
     "InvalidNonce",
+    "NoPendingAdmin",
 }
 FORBIDDEN_RULES = {
     "NotAdmin",

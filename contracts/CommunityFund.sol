@@ -6,6 +6,7 @@ import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol"
 import {ICommunityFund} from "./interfaces/ICommunityFund.sol";
 import {ICouncilView} from "./interfaces/ICouncilView.sol";
 import {IRegistryView} from "./interfaces/IRegistryView.sol";
+import {CurrencyCode} from "./libraries/CurrencyCode.sol";
 
 /// @title CommunityFund
 /// @notice The books of each community's fund: income, grants for passed proposals, and payouts
@@ -320,7 +321,7 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
     }
 
     function _requireCurrencyCode(bytes3 currency) private pure {
-        if (currency[0] == 0 || currency[1] == 0 || currency[2] == 0) revert InvalidCurrency(currency);
+        if (!CurrencyCode.isValid(currency)) revert InvalidCurrency(currency);
     }
 
     function _openGrant(uint256 proposalId) private view returns (Grant storage grant) {

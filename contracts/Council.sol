@@ -6,6 +6,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {ICouncil} from "./interfaces/ICouncil.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
+import {CurrencyCode} from "./libraries/CurrencyCode.sol";
 import {ROLL_SNAPSHOT_LIFETIME} from "./libraries/RollRecord.sol";
 
 /// @title Council
@@ -324,16 +325,9 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         if (params.quorumBps > BPS || params.thresholdBps >= BPS || (yesNo && params.thresholdBps < BPS / 2)) {
             revert InvalidBasisPoints(params.quorumBps, params.thresholdBps);
         }
-        if (params.budgetAmount != 0 && !_isCurrencyCode(params.budgetCurrency)) {
+        if (params.budgetAmount != 0 && !CurrencyCode.isValid(params.budgetCurrency)) {
             revert InvalidBudget(params.budgetAmount, params.budgetCurrency);
         }
-    }
-
-    function _isCurrencyCode(bytes3 code) private pure returns (bool) {
-        for (uint256 i; i < 3; ++i) {
-            if (code[i] < "A" || code[i] > "Z") return false;
-        }
-        return true;
     }
 
     /// @dev Eligibility of every ballot's voter at the proposal's snapshot, in one Registry call.

@@ -37,6 +37,7 @@ contract Registry is IRegistry, ERC2771Context {
     mapping(uint256 communityId => mapping(bytes32 role => uint256)) private _roleCounts;
     mapping(uint256 communityId => mapping(address account => uint256 record)) private _records;
     mapping(uint256 communityId => mapping(uint32 version => uint256 timestamp)) private _publishedAt;
+    mapping(uint256 communityId => address pendingAdmin) private _pendingAdmins;
 
     /// @notice Wires the Registry to the forwarder that relays signed requests.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
@@ -56,9 +57,30 @@ contract Registry is IRegistry, ERC2771Context {
     function transferAdmin(uint256 communityId, address newAdmin) external {
         Community storage community = _adminCommunity(communityId);
         if (newAdmin == address(0)) revert ZeroAddress();
+        _pendingAdmins[communityId] = newAdmin;
+        emit AdminTransferStarted(communityId, community.admin, newAdmin);
+    }
+
+    /// @inheritdoc IRegistry
+    function acceptAdmin(uint256 communityId) external {
+        address sender = _msgSender();
+        address pending = _pendingAdmins[communityId];
+        // A community that does not exist has no pending admin: nobody can accept it.
+        if (pending == address(0) || sender != pending) revert NotPendingAdmin(communityId, sender, pending);
+        Community storage community = _communities[communityId];
         address previous = community.admin;
-        community.admin = newAdmin;
-        emit AdminTransferred(communityId, previous, newAdmin);
+        community.admin = sender;
+        delete _pendingAdmins[communityId];
+        emit AdminTransferred(communityId, previous, sender);
+    }
+
+    /// @inheritdoc IRegistry
+    function cancelAdminTransfer(uint256 communityId) external {
+        Community storage community = _adminCommunity(communityId);
+        address pending = _pendingAdmins[communityId];
+        if (pending == address(0)) revert NoPendingAdmin(communityId);
+        delete _pendingAdmins[communityId];
+        emit AdminTransferCancelled(communityId, community.admin, pending);
     }
 
     /// @inheritdoc IRegistry
@@ -115,6 +137,11 @@ contract Registry is IRegistry, ERC2771Context {
     /// @inheritdoc IRegistry
     function communityAdmin(uint256 communityId) external view returns (address) {
         return _communities[communityId].admin;
+    }
+
+    /// @inheritdoc IRegistry
+    function pendingAdmin(uint256 communityId) external view returns (address) {
+        return _pendingAdmins[communityId];
     }
 
     /// @inheritdoc IRegistry

@@ -17,7 +17,8 @@ import {ITimeBank} from "./interfaces/ITimeBank.sol";
 /// found resident. That stamp saves the Registry read: a member stamped with the roll's current
 /// version is on the roll (a published version never changes; staged changes take effect only
 /// by publishing the next one), so the Registry is asked only about members not seen since the
-/// last publication. The error
+/// last publication. Each call also writes one word, whatever its size: its batch commitment
+/// (the hash of the ids it recorded, which reversals prove against). The error
 /// path may be slow: it ABI-encodes the broken rule.
 contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     bytes32 private constant COORDINATOR = keccak256("COORDINATOR");
@@ -55,7 +56,10 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     uint256 private constant CTX_HASH = 0x100;
     uint256 private constant CTX_DIGEST = 0x200;
     uint256 private constant CTX_BUF = 0x260;
-    uint256 private constant CTX_SIZE = 0x2e0;
+    // Where the next recorded record's id goes; the ids of the call's recorded records, in
+    // order, follow the block (one word per record of the call), for the batch commitment.
+    uint256 private constant CTX_IDS = 0x2e0;
+    uint256 private constant CTX_SIZE = 0x300;
     uint256 private constant RECORD_SIZE = 0x140;
 
     /// @inheritdoc ITimeBank
@@ -75,6 +79,10 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     /// nonceBase (uint32, bits 128..159) and the window of the next 128 nonces (bits 0..127).
     mapping(uint256 communityId => mapping(address account => uint256)) private _accounts;
     mapping(uint256 communityId => mapping(address provider => mapping(uint256 word => uint256))) private _reversed;
+    /// @dev One word per recording call: keccak256 of the ids it recorded, in order (see
+    /// ServiceBatchCommitted). What lets a reversal prove its original was recorded as it is.
+    mapping(uint256 batchId => bytes32 root) private _batchRoots;
+    uint256 private _batchCount;
 
     constructor(address trustedForwarder, address registry_)
         ERC2771Context(trustedForwarder)
@@ -100,20 +108,21 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
 
     /// @inheritdoc ITimeBank
     function recordService(uint256 communityId, SignedRecord calldata item) external returns (bytes32 recordId) {
-        uint256 ctx = _batchContext(communityId);
+        uint256 ctx = _batchContext(communityId, 1);
         uint256 first;
         // slither-disable-next-line assembly -- the record's calldata offset, for the fast path
         assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             first := item
         }
         if (_fastRun(ctx, first, 1) == 0) _revertWith(_slowRecord(ctx, item));
+        _commitBatch(ctx);
         return _recordId(communityId, item.record);
     }
 
     /// @inheritdoc ITimeBank
     function recordServices(uint256 communityId, SignedRecord[] calldata items) external returns (uint256 recorded) {
-        uint256 ctx = _batchContext(communityId);
         uint256 n = items.length;
+        uint256 ctx = _batchContext(communityId, n);
         uint256 first;
         // slither-disable-next-line assembly -- the records' calldata offset, for the fast path
         assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
@@ -136,12 +145,14 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
             }
             ++i;
         }
+        _commitBatch(ctx);
     }
 
     /// @inheritdoc ITimeBank
     function reverseService(
         uint256 communityId,
         ServiceRecord calldata original,
+        BatchProof calldata proof,
         bytes32 reasonHash,
         Signature calldata providerSig,
         Signature calldata recipientSig
@@ -150,9 +161,14 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(REVERSAL_TYPEHASH, recordId, reasonHash)));
         address provider = original.provider;
         address recipient = original.recipient;
-        // Residency is not required: a mistake must stay fixable after a member left the roll.
-        _revertWith(_checkSide(communityId, provider, recipient, digest, providerSig.r, providerSig.vs, false));
-        _revertWith(_checkSide(communityId, recipient, provider, digest, recipientSig.r, recipientSig.vs, false));
+        // Members on the roll now, as for a record: nobody off the roll moves minutes.
+        _revertWith(_checkSide(communityId, provider, recipient, digest, providerSig.r, providerSig.vs, true));
+        _revertWith(_checkSide(communityId, recipient, provider, digest, recipientSig.r, recipientSig.vs, true));
+        if (!_isRecorded(_accounts[communityId][provider], original.nonce)) {
+            revert RecordNotFound(communityId, provider, original.nonce);
+        }
+        // (provider, nonce) alone does not say what was recorded under it: the batch does.
+        _requireCommitted(communityId, recordId, proof);
         _markReversed(communityId, provider, original.nonce, recordId);
         (int256 floor, int256 ceiling) = _limitsOf(communityId);
         // A reversal is the original with the sides swapped: the original provider pays back.
@@ -203,6 +219,16 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     }
 
     /// @inheritdoc ITimeBank
+    function batchRoot(uint256 batchId) external view returns (bytes32) {
+        return _batchRoots[batchId];
+    }
+
+    /// @inheritdoc ITimeBank
+    function batchCount() external view returns (uint256) {
+        return _batchCount;
+    }
+
+    /// @inheritdoc ITimeBank
     function reversalDigest(bytes32 recordId, bytes32 reasonHash) external view returns (bytes32) {
         return _hashTypedDataV4(keccak256(abi.encode(REVERSAL_TYPEHASH, recordId, reasonHash)));
     }
@@ -220,6 +246,49 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         (uint256 communityId, int256 floor, int256 ceiling, uint256 version) = _contextValues(ctx);
         err = _verify(communityId, item);
         if (err.length == 0) err = _apply(communityId, item.record, floor, ceiling, version);
+        if (err.length == 0) _pushRecordId(ctx, _recordId(communityId, item.record));
+    }
+
+    /// @dev Appends a recorded record's id to the call's list (as `_fastRun`'s settle does).
+    function _pushRecordId(uint256 ctx, bytes32 recordId) private pure {
+        // slither-disable-next-line assembly -- the id list laid out after _batchContext's block
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
+            let next := mload(add(ctx, CTX_IDS))
+            mstore(next, recordId)
+            mstore(add(ctx, CTX_IDS), add(next, 0x20))
+        }
+    }
+
+    /// @dev Commits the ids the call recorded, in order, as the next batch: one storage word per
+    /// call, whatever its size. A call that recorded nothing commits nothing.
+    function _commitBatch(uint256 ctx) private {
+        uint256 communityId;
+        uint256 count;
+        bytes32 root;
+        // slither-disable-next-line assembly -- hashes the id list laid out after _batchContext's block
+        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
+            communityId := mload(add(ctx, CTX_COMMUNITY))
+            let start := add(ctx, CTX_SIZE)
+            let size := sub(mload(add(ctx, CTX_IDS)), start)
+            count := shr(5, size)
+            root := keccak256(start, size)
+        }
+        if (count == 0) return;
+        uint256 batchId = _batchCount + 1;
+        _batchCount = batchId;
+        _batchRoots[batchId] = root;
+        emit ServiceBatchCommitted(communityId, batchId, root, count);
+    }
+
+    /// @dev Reverts unless `proof.recordIds` hash to batch `proof.batchId`'s root and hold
+    /// `recordId` at `proof.index`.
+    function _requireCommitted(uint256 communityId, bytes32 recordId, BatchProof calldata proof) private view {
+        bytes32 root = _batchRoots[proof.batchId];
+        bytes32 given = keccak256(abi.encodePacked(proof.recordIds));
+        if (root == bytes32(0) || given != root) revert BatchRootMismatch(proof.batchId, root, given);
+        if (proof.index >= proof.recordIds.length || proof.recordIds[proof.index] != recordId) {
+            revert RecordNotInBatch(communityId, recordId, proof.batchId, proof.index);
+        }
     }
 
     /// @dev The record's shape and both sides' signatures (and the members' residency). Returns
@@ -245,7 +314,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     /// CTX_ offsets): the community's account mapping base slot, the community, its limits, the
     /// roll's published version, the Registry and what to call on it, ServiceRecorded's topic,
     /// and the fixed parts of the hashes every record takes.
-    function _batchContext(uint256 communityId) private view returns (uint256 ctx) {
+    function _batchContext(uint256 communityId, uint256 records) private view returns (uint256 ctx) {
         (int256 floor, int256 ceiling) = _limitsOf(communityId);
         uint256 version = _rollVersion(communityId);
         bytes32 domainSeparator = _domainSeparatorV4();
@@ -256,7 +325,8 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         // slither-disable-next-line assembly -- one memory block read by the batch fast path
         assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
             ctx := mload(0x40)
-            mstore(0x40, add(ctx, CTX_SIZE))
+            mstore(0x40, add(add(ctx, CTX_SIZE), shl(5, records)))
+            mstore(add(ctx, CTX_IDS), add(ctx, CTX_SIZE))
             mstore(0x00, communityId)
             mstore(0x20, _accounts.slot)
             mstore(add(ctx, CTX_ACCOUNTS), keccak256(0x00, 0x40))
@@ -295,7 +365,8 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     /// community's account), both signatures theirs, both on the roll (from the stamps; the
     /// Registry only for a side not stamped with the roll's current version), a fresh nonce in
     /// the window, both balances within the limits. A record is written (both account words,
-    /// stamping both sides) and its ServiceRecorded emitted only if every check passes; the
+    /// stamping both sides), its ServiceRecorded emitted and its id appended to the call's list
+    /// (as `_slowRecord` appends what it records) only if every check passes; the
     /// first it cannot show valid is left untouched for the slow path to judge (it may still be
     /// valid). Before the first publication (version 0) nobody is resident, and the zero stamp
     /// of an untouched account must not pass for one: version 0 takes nothing.
@@ -398,6 +469,10 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
                     calldatacopy(buf, add(rec, 0x40), 0x80)
                     log4(buf, 0x80, mload(add(ctx_, CTX_TOPIC)), mload(add(ctx_, CTX_COMMUNITY)),
                         calldataload(rec), calldataload(add(rec, 0x20)))
+                    // The record's id (verify left it in the digest's preimage) joins the call's list.
+                    let ids := mload(add(ctx_, CTX_IDS))
+                    mstore(ids, mload(add(ctx_, add(CTX_DIGEST, 0x22))))
+                    mstore(add(ctx_, CTX_IDS), add(ids, 0x20))
                 }
             }
 
@@ -527,9 +602,8 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         word = _withBalance(word, balance);
     }
 
-    /// @dev Sets the reversed bit of a recorded, not yet reversed (community, provider, nonce).
+    /// @dev Sets the reversed bit of a not yet reversed (community, provider, nonce).
     function _markReversed(uint256 communityId, address provider, uint256 nonce, bytes32 recordId) private {
-        if (!_isRecorded(_accounts[communityId][provider], nonce)) revert RecordNotFound(communityId, provider, nonce);
         mapping(uint256 => uint256) storage words = _reversed[communityId][provider];
         uint256 bit = 1 << (nonce & 0xff);
         uint256 word = words[nonce >> 8];

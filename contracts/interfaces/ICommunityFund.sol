@@ -167,7 +167,8 @@ interface ICommunityFund {
     /// @notice A single amount may not exceed `max` minor units (storage is packed).
     error AmountTooLarge(uint256 amount, uint256 max);
 
-    /// @notice A currency code must be three non-zero bytes (ISO 4217, e.g. "CNY").
+    /// @notice A currency code must be three upper-case ASCII letters A-Z, as ISO 4217 codes are
+    /// (e.g. "CNY"; not "cny", digits or zero bytes). The same rule as a proposal's budget.
     error InvalidCurrency(bytes3 currency);
 
     /// @notice The fund's currency is fixed once set.

@@ -135,6 +135,13 @@ interface ICouncil {
     event BallotCast(uint256 indexed proposalId, address indexed voter, uint8 option, bytes32 digest);
 
     /// @notice A relayed ballot was not counted, for `reason`; the rest of its batch went on.
+    /// @dev Anyone may relay anything, so anyone can make this event name any `voter`: a ballot
+    /// naming them with a signature that is not theirs (BadSignature), or a valid ballot of theirs
+    /// replayed (AlreadyVoted). A skip proves only that someone submitted a ballot naming `voter`
+    /// that was not counted; it is not evidence that the voter signed, sent or attempted anything,
+    /// and it changes nothing: the voter has not voted (`hasVoted` stays false), may still vote,
+    /// and turnout and tallies count only {BallotCast}. Indexers and auditors must not treat it
+    /// as the voter's act (the audit counts skips per proposal only).
     event BallotSkipped(uint256 indexed proposalId, address indexed voter, SkipReason reason);
 
     /// @notice A proposal was finalized with its on-chain tally.
@@ -174,7 +181,8 @@ interface ICouncil {
     /// @notice quorumBps must be <= 10000; thresholdBps < 10000 (and >= 5000 for YesNoAbstain).
     error InvalidBasisPoints(uint16 quorumBps, uint16 thresholdBps);
 
-    /// @notice A budget needs a currency of three upper-case letters.
+    /// @notice A budget needs a currency code of three upper-case ASCII letters A-Z (ISO 4217, the
+    /// rule CommunityFund applies to its currency: libraries/CurrencyCode.sol).
     error InvalidBudget(uint128 amount, bytes3 currency);
 
     /// @notice A proposal needs the hash of its text.

@@ -22,7 +22,14 @@ interface IRegistry {
     /// @param metadataHash Hash of the community's public description (kept off-chain).
     event CommunityCreated(uint256 indexed communityId, address indexed admin, bytes32 metadataHash);
 
-    /// @notice The admin of a community handed the role over.
+    /// @notice The admin of `communityId` named `pendingAdmin` to take over; nothing changes until
+    /// `pendingAdmin` accepts (`acceptAdmin`). Naming another replaces the pending one.
+    event AdminTransferStarted(uint256 indexed communityId, address indexed admin, address indexed pendingAdmin);
+
+    /// @notice The admin of `communityId` withdrew the offer to `pendingAdmin`.
+    event AdminTransferCancelled(uint256 indexed communityId, address indexed admin, address indexed pendingAdmin);
+
+    /// @notice `newAdmin`, named by `previousAdmin`, accepted and is now the community's admin.
     event AdminTransferred(uint256 indexed communityId, address indexed previousAdmin, address indexed newAdmin);
 
     /// @notice `account` was granted `role` in `communityId` by `sender` (the admin).
@@ -47,6 +54,13 @@ interface IRegistry {
 
     /// @notice Only the community's admin may do this; `account` is not it.
     error NotCommunityAdmin(uint256 communityId, address account);
+
+    /// @notice Only the pending admin of `communityId` may accept the admin role; `account` is not it
+    /// (`pendingAdmin` is, or nobody if it is address(0)).
+    error NotPendingAdmin(uint256 communityId, address account, address pendingAdmin);
+
+    /// @notice There is no pending admin transfer in `communityId` to cancel.
+    error NoPendingAdmin(uint256 communityId);
 
     /// @notice `account` lacks `role` in `communityId`.
     error MissingRole(uint256 communityId, bytes32 role, address account);
@@ -89,8 +103,18 @@ interface IRegistry {
     /// @return communityId The new community's id (sequential, from 1).
     function createCommunity(bytes32 metadataHash) external returns (uint256 communityId);
 
-    /// @notice Hands the admin role of `communityId` to `newAdmin`. Admin only.
+    /// @notice Names `newAdmin` as the pending admin of `communityId` (AdminTransferStarted);
+    /// the role moves only when `newAdmin` accepts, so a mistyped address loses nothing. Admin
+    /// only; naming another replaces the pending one. Not address(0) (`cancelAdminTransfer`).
     function transferAdmin(uint256 communityId, address newAdmin) external;
+
+    /// @notice The pending admin of `communityId` takes the admin role (AdminTransferred).
+    /// Reverts with NotPendingAdmin for anyone else.
+    function acceptAdmin(uint256 communityId) external;
+
+    /// @notice Withdraws the pending admin transfer of `communityId` (AdminTransferCancelled).
+    /// Admin only; NoPendingAdmin if none is pending.
+    function cancelAdminTransfer(uint256 communityId) external;
 
     /// @notice Grants `role` in `communityId` to `account`. Admin only.
     function grantRole(uint256 communityId, bytes32 role, address account) external;
@@ -139,6 +163,9 @@ interface IRegistry {
 
     /// @notice The admin of `communityId` (its creator unless handed over); address(0) if none.
     function communityAdmin(uint256 communityId) external view returns (address);
+
+    /// @notice The account named to take over as admin of `communityId` (address(0): none).
+    function pendingAdmin(uint256 communityId) external view returns (address);
 
     /// @notice Whether `account` currently holds `role` in `communityId`.
     function hasRole(uint256 communityId, bytes32 role, address account) external view returns (bool);

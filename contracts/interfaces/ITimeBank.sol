@@ -24,7 +24,11 @@ pragma solidity 0.8.28;
 /// the roll was last published.
 ///
 /// Mistakes are corrected by a reversing record that both sides sign; nothing is edited or
-/// deleted and each record is reversed at most once.
+/// deleted and each record is reversed at most once. The contract keeps no copy of a record (a
+/// word per record would cost more than a batch's whole budget per record); instead each
+/// recording call commits to the ids of the records it recorded, in order, with one storage word
+/// (`batchRoot`, announced by `ServiceBatchCommitted`), and a reversal proves that its original is
+/// exactly a committed record.
 interface ITimeBank {
     // ---------------------------------------------------------------- types
 
@@ -55,6 +59,15 @@ interface ITimeBank {
         Signature recipientSig;
     }
 
+    /// @notice Where a recorded record sits: the recording call's `batchId`, the ids of every record
+    /// that call recorded, in order (rebuilt from its `ServiceRecorded` events, or from the
+    /// `ServiceBatchCommitted` event's transaction), and the record's `index` among them.
+    struct BatchProof {
+        uint256 batchId;
+        bytes32[] recordIds;
+        uint256 index;
+    }
+
     // ---------------------------------------------------------------- events
 
     /// @notice Member balances of `communityId` must stay within [floor, ceiling] minutes.
@@ -73,8 +86,17 @@ interface ITimeBank {
         uint256 nonce
     );
 
+    /// @notice The call that emitted it recorded `count` records (a single `recordService` is a
+    /// batch of one) and committed to them as batch `batchId`: `root` is keccak256 of their record
+    /// ids concatenated in the order of their `ServiceRecorded` events, which are the `count`
+    /// ServiceRecorded events of this contract just before this one. Calls that record nothing
+    /// commit nothing. Batch ids count up from 1 across all communities.
+    event ServiceBatchCommitted(uint256 indexed communityId, uint256 indexed batchId, bytes32 root, uint256 count);
+
     /// @notice A record in a batch was not recorded; `reason` is the ABI-encoded custom error it
     /// broke (the same error `recordService` would revert with). It can be fixed and resubmitted.
+    /// @dev Anyone may relay anything: a skip naming `provider` is not evidence that the provider
+    /// signed or sent anything, and changes nothing.
     event ServiceSkipped(
         uint256 indexed communityId, bytes32 indexed recordId, address indexed provider, uint256 nonce, bytes reason
     );
@@ -136,6 +158,14 @@ interface ITimeBank {
     /// @notice No record with this (community, provider, nonce) was ever recorded.
     error RecordNotFound(uint256 communityId, address provider, uint256 nonce);
 
+    /// @notice The record ids given for batch `batchId` hash to `given`, not to the batch's
+    /// committed `root` (zero: no such batch).
+    error BatchRootMismatch(uint256 batchId, bytes32 root, bytes32 given);
+
+    /// @notice The record `recordId` (the original as passed in) is not the one committed at
+    /// `index` of batch `batchId`: the original differs from what was recorded, or the index is wrong.
+    error RecordNotInBatch(uint256 communityId, bytes32 recordId, uint256 batchId, uint256 index);
+
     /// @notice The record was already reversed (each record is reversed at most once).
     error AlreadyReversed(uint256 communityId, bytes32 recordId);
 
@@ -162,11 +192,22 @@ interface ITimeBank {
 
     /// @notice Reverse a recorded service. Both sides of the original sign
     /// `ServiceReversal(bytes32 recordId,bytes32 reasonHash)` (for the community's side, a coordinator
-    /// who is not the other party). The original is passed in full; its (provider, nonce) must have
-    /// been recorded and not yet reversed. Limits apply as to any record.
+    /// who is not the other party); each member side must be on the community's roll now, as for a
+    /// new record. The original is passed in full and must be exactly a recorded record: its
+    /// (provider, nonce) recorded and not yet reversed, and its id the one at `proof.index` of the
+    /// ids `proof.recordIds` that hash to batch `proof.batchId`'s committed root. Limits apply as
+    /// to any record.
+    /// @dev Checks in order: both sides (`WrongSigner`, `NotCoordinator`, `CoordinatorIsParty`,
+    /// `NotResident`), `RecordNotFound`, `BatchRootMismatch`, `RecordNotInBatch`,
+    /// `AlreadyReversed`, then `AboveCeiling` / `BelowFloor`. A member who has left the roll
+    /// cannot take part in a reversal, as they cannot in a record: once off the roll an account
+    /// is frozen (a registrar can put them back to fix a mistake). Requiring the roll also keeps
+    /// anyone who was never a resident from signing a reversal at all; the batch proof alone
+    /// already limits a reversal to a record both residents signed and the contract recorded.
     function reverseService(
         uint256 communityId,
         ServiceRecord calldata original,
+        BatchProof calldata proof,
         bytes32 reasonHash,
         Signature calldata providerSig,
         Signature calldata recipientSig
@@ -197,6 +238,12 @@ interface ITimeBank {
 
     /// @notice The EIP-712 digest both sides sign for `record`.
     function serviceDigest(uint256 communityId, ServiceRecord calldata record) external view returns (bytes32);
+
+    /// @notice The committed root of batch `batchId` (zero if there is none).
+    function batchRoot(uint256 batchId) external view returns (bytes32);
+
+    /// @notice How many batches have been committed (the last batch id).
+    function batchCount() external view returns (uint256);
 
     /// @notice The EIP-712 digest both sides sign to reverse record `recordId`.
     function reversalDigest(bytes32 recordId, bytes32 reasonHash) external view returns (bytes32);

@@ -44,7 +44,9 @@ CHECKPOINT_EVERY_S: Final = 30.0
 POOLED_BLOCKS: Final = 150  # from this many blocks on, chunks are verified in worker processes
 REGISTRY_EMITTERS: Final = {
     "CommunityCreated": {"createCommunity"},
-    "AdminTransferred": {"transferAdmin"},
+    "AdminTransferStarted": {"transferAdmin"},
+    "AdminTransferCancelled": {"cancelAdminTransfer"},
+    "AdminTransferred": {"acceptAdmin"},
     "RoleGranted": {"grantRole"},
     "RoleRevoked": {"revokeRole"},
     "RollUpdated": {"updateRoll"},

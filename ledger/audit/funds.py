@@ -13,6 +13,7 @@ from ledger.audit.chain import Call, hex0x
 from ledger.audit.context import Ctx, addr
 from ledger.audit.recount import PASSED, decide, outcome_name
 from ledger.audit.state import Community, Grant, Payout
+from ledger.currency import is_currency_code
 
 MAX_AMOUNT: Final = 2**96 - 1
 SOURCE_KINDS: Final = ("GovernmentGrant", "Donation", "Company", "Other")
@@ -125,6 +126,14 @@ def handle(
                 "no currency yet",
                 _currency(fund.currency),
                 f"community {cid}'s fund currency changed after it was fixed",
+            )
+        if not is_currency_code(bytes(ev["currency"])):
+            ctx.find(
+                "fund.currency",
+                call,
+                "three letters A-Z (ISO 4217)",
+                bytes(ev["currency"]),
+                f"community {cid}'s fund currency is not a currency code",
             )
         fund.currency = bytes(ev["currency"])
     elif name == "ApprovalThresholdSet":

@@ -47,7 +47,7 @@ RULES: Final[dict[str, str]] = {
     "council.milestone": "milestones are recorded by the committee for passed proposals only",
     # fund
     "fund.permission": "fund actions are taken by the admin / committee members they require",
-    "fund.currency": "every amount of a fund is in its one currency",
+    "fund.currency": "every amount of a fund is in its one currency, a code of three letters A-Z",
     "fund.grant": "a grant is opened once, for a passed proposal, within its budget and currency",
     "fund.approvals": "a payout has N distinct approvals from current committee members",
     "fund.self_approval": "the requester of a payout never approves it",
@@ -58,7 +58,9 @@ RULES: Final[dict[str, str]] = {
     "timebank.resident": "both members of a service are on the roll",
     "timebank.nonce": "a (community, provider, nonce) record counts once",
     "timebank.limit": "balances stay within the community's floor and ceiling",
-    "timebank.reversal": "only a recorded service is reversed, and at most once",
+    "timebank.reversal": "only a recorded service, exactly as recorded and proven in its batch, "
+    "is reversed, at most once",
+    "timebank.batch": "each recording call commits once, last, to the ids it recorded, in order",
     "timebank.record_event": "each relayed record is recorded or skipped exactly as the rules say",
     "timebank.sum": "a community's balances sum to zero",
     "timebank.balance": "the contract's balanceOf equals the rebuilt balance",

@@ -18,6 +18,7 @@ from ledger.audit.context import Ctx, addr
 from ledger.audit.fetch import Log
 from ledger.audit.sigs import BALLOT_BYTES, RESULT_BYTES, ballot_digest, parse_batch
 from ledger.audit.state import Proposal
+from ledger.currency import is_currency_code
 from ledger.hashing import keccak
 
 BALLOT_CAST: Final = keccak(b"BallotCast(uint256,address,uint8,bytes32)")
@@ -102,7 +103,7 @@ def _params_fault(params: tuple[Any, ...], timestamp: int) -> str | None:
         return f"schedule {opens}..{closes} at time {timestamp}"
     if quorum > BPS or threshold >= BPS or (kind == 0 and threshold < BPS // 2):
         return f"quorum {quorum} / threshold {threshold} basis points"
-    if budget and not all(ord("A") <= c <= ord("Z") for c in bytes(currency)):
+    if budget and not is_currency_code(bytes(currency)):
         return f"budget without an ISO currency code ({bytes(currency)!r})"
     return None
 

@@ -17,6 +17,8 @@ from ledger.audit.state import ROLES, Community, Member
 from ledger.hashing import keccak
 
 ROLE_NAMES = {keccak(name.encode()): name for name in ROLES}
+ADMIN_EVENTS = ("AdminTransferStarted", "AdminTransferCancelled", "AdminTransferred")
+NOBODY = bytes(20)
 
 
 def _community(ctx: Ctx, call: Call, community_id: int, event: str) -> Community | None:
@@ -54,6 +56,60 @@ def _registrar(ctx: Ctx, call: Call, community: Community, what: str) -> None:
         )
 
 
+def _admin_handover(
+    ctx: Ctx, call: Call, community: Community, name: str, ev: dict[str, Any]
+) -> None:
+    """Two steps: the admin names a pending admin (or withdraws the offer); only the account
+    named then takes the role, by its own call."""
+    if name == "AdminTransferred":
+        new, previous = addr(ev["newAdmin"]), addr(ev["previousAdmin"])
+        ctx.actor_is(call, new, name)
+        if community.pending_admin == NOBODY or new != community.pending_admin:
+            ctx.find(
+                "registry.permission",
+                call,
+                community.pending_admin,
+                new,
+                f"community {community.id}'s admin role taken by an account never named for it",
+            )
+        if previous != community.admin:
+            ctx.find(
+                "registry.permission",
+                call,
+                community.admin,
+                previous,
+                "AdminTransferred names another previous admin",
+            )
+        community.admin, community.pending_admin = new, NOBODY
+        return
+    _admin(ctx, call, community, "admin handover started or withdrawn")
+    named, pending = addr(ev["admin"]), addr(ev["pendingAdmin"])
+    if named != community.admin:
+        ctx.find(
+            "registry.permission",
+            call,
+            community.admin,
+            named,
+            f"{name} names another admin",
+        )
+    if name == "AdminTransferStarted":
+        if pending == NOBODY:
+            ctx.find(
+                "registry.permission", call, "an account", "address(0)", "admin offered to nobody"
+            )
+        community.pending_admin = pending
+        return
+    if pending == NOBODY or pending != community.pending_admin:
+        ctx.find(
+            "registry.permission",
+            call,
+            community.pending_admin,
+            pending,
+            "AdminTransferCancelled withdraws another offer than the pending one",
+        )
+    community.pending_admin = NOBODY
+
+
 def handle(
     ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, name: str, ev: dict[str, Any]
 ) -> None:
@@ -76,18 +132,8 @@ def handle(
     community = _community(ctx, call, cid, name)
     if community is None:
         return
-    if name == "AdminTransferred":
-        _admin(ctx, call, community, "admin handed over")
-        previous = addr(ev["previousAdmin"])
-        if previous != community.admin:
-            ctx.find(
-                "registry.permission",
-                call,
-                community.admin,
-                previous,
-                "AdminTransferred names another previous admin",
-            )
-        community.admin = addr(ev["newAdmin"])
+    if name in ADMIN_EVENTS:
+        _admin_handover(ctx, call, community, name, ev)
     elif name in ("RoleGranted", "RoleRevoked"):
         account = addr(ev["account"])
         ctx.actor_is(call, addr(ev["sender"]), name)

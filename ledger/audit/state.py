@@ -46,6 +46,7 @@ class Member:
 class Community:
     id: int
     admin: bytes
+    pending_admin: bytes = bytes(20)  # named by the admin, not yet accepted (zero: none)
     roll_version: int = 0
     roll_size: int = 0
     pending_size: int = 0
@@ -200,6 +201,8 @@ class AuditState:
     payouts: dict[int, Payout] = field(default_factory=dict)
     income_count: int = 0
     timebanks: dict[int, TimeBankBook] = field(default_factory=dict)
+    # TimeBank batch id -> the root rebuilt from the ids the recording call recorded
+    timebank_batches: dict[int, bytes] = field(default_factory=dict)
     forward_nonces: dict[bytes, int] = field(default_factory=dict)
     trail: list[dict[str, Any]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)

@@ -4,8 +4,11 @@ both sides' signatures re-verified, the replay window, the limits and zero-sum r
 Each relayed record is judged as TimeBank judges it (ZeroMinutes, SameParty, each side's
 signature — the member themself, on the roll; for the community's side a coordinator who is not
 the other party — then the nonce window and the limits) and the judgement must match the event
-(ServiceRecorded, or ServiceSkipped naming the same error). A reversal must reverse a record that
-was recorded with exactly these fields, once, signed by both sides of it.
+(ServiceRecorded, or ServiceSkipped naming the same error). Each recording call's
+ServiceBatchCommitted must carry the next batch id and the hash of the ids it recorded, in order,
+rebuilt here. A reversal must reverse a record that was recorded with exactly these fields, once,
+signed by both sides of it, each member side on the roll, and its batch proof must hold against
+the rebuilt commitment.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ SERVICE_RECORDED: Final = keccak(
     b"ServiceRecorded(uint256,address,address,uint256,bytes8,bytes32,uint256)"
 )
 SERVICE_SKIPPED: Final = keccak(b"ServiceSkipped(uint256,bytes32,address,uint256,bytes)")
+BATCH_COMMITTED: Final = keccak(b"ServiceBatchCommitted(uint256,uint256,bytes32,uint256)")
 COMMUNITY: Final = bytes(20)
 WINDOW: Final = 128
 NONCE_LIMIT: Final = 2**32 - 1  # nonceBase is 32 bits in the account word
@@ -45,6 +49,11 @@ RULE_FOR_ERROR: Final = {
     "ZeroMinutes": "timebank.record_event",
     "SameParty": "timebank.record_event",
 }
+
+
+def batch_root(record_ids: list[bytes]) -> bytes:
+    """TimeBank's commitment to a recording call: keccak256 of its record ids, in order."""
+    return keccak(b"".join(record_ids))
 
 
 def record_id(cid: int, record: tuple[Any, ...]) -> bytes:
@@ -141,7 +150,9 @@ def record_services(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None
     cid = int(args["communityId"])
     items = [args["item"]] if fn == "recordService" else list(args["items"])
     logs = [log for log in call.logs if log.topics[:1] in ([SERVICE_RECORDED], [SERVICE_SKIPPED])]
-    others = len(call.logs) - len(logs)
+    commits = [log for log in call.logs if log.topics[:1] == [BATCH_COMMITTED]]
+    others = len(call.logs) - len(logs) - len(commits)
+    landed: list[bytes] = []
     if others or len(logs) != len(items):
         ctx.find(
             "timebank.record_event",
@@ -158,6 +169,7 @@ def record_services(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None
         recorded = log.topics[0] == SERVICE_RECORDED
         provider, nonce = addr(item[0][0]), int(item[0][5])
         if recorded:
+            landed.append(rid)
             same = (
                 log.topics[2][12:] == provider
                 and log.topics[3][12:] == addr(item[0][1])
@@ -199,7 +211,54 @@ def record_services(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None
                     f"skipped ({named})",
                     f"service {hex0x(rid)} skipped for another reason",
                 )
+    _check_commit(ctx, call, cid, landed, commits, call.logs[-1:] == commits[-1:])
     ctx.state.bump("service_records_checked", len(items))
+
+
+def _check_commit(
+    ctx: Ctx, call: Call, cid: int, landed: list[bytes], commits: list[Log], last: bool
+) -> None:
+    """A call that recorded anything commits, as its last event, to exactly what it recorded
+    under the next batch id; one that recorded nothing commits nothing. The audit keeps its
+    own root, so a reversal is judged against what was recorded, not against what was said."""
+    if not landed:
+        if commits:
+            ctx.find(
+                "timebank.batch",
+                call,
+                "no commitment",
+                f"{len(commits)} ServiceBatchCommitted",
+                f"a recording call in community {cid} that recorded nothing committed a batch",
+            )
+        return
+    batch_id = max(ctx.state.timebank_batches, default=0) + 1
+    root = batch_root(landed)
+    ctx.state.timebank_batches[batch_id] = root
+    expected = f"batch {batch_id}: {hex0x(root)} ({len(landed)} ids), last event"
+    if len(commits) != 1 or not last:
+        ctx.find(
+            "timebank.batch",
+            call,
+            expected,
+            f"{len(commits)} ServiceBatchCommitted",
+            f"a recording call in community {cid} did not commit its records once, last",
+        )
+        return
+    log = commits[0]
+    found = (
+        int.from_bytes(log.topics[1], "big"),
+        int.from_bytes(log.topics[2], "big"),
+        bytes(log.data[:32]),
+        int.from_bytes(log.data[32:64], "big"),
+    )
+    if found != (cid, batch_id, root, len(landed)):
+        ctx.find(
+            "timebank.batch",
+            call,
+            expected,
+            f"community {found[0]}, batch {found[1]}: {hex0x(found[2])} ({found[3]} ids)",
+            "ServiceBatchCommitted differs from the records the call recorded",
+        )
 
 
 def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
@@ -220,17 +279,18 @@ def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
             len(events),
             "reverseService emitted other events than one reversal",
         )
-    error = _side(ctx, cid, provider, recipient, digest, args["providerSig"], False) or _side(
-        ctx, cid, recipient, provider, digest, args["recipientSig"], False
+    error = _side(ctx, cid, provider, recipient, digest, args["providerSig"], True) or _side(
+        ctx, cid, recipient, provider, digest, args["recipientSig"], True
     )
     if error:
         ctx.find(
-            "timebank.signature",
+            RULE_FOR_ERROR[error],
             call,
-            "both sides' signatures",
+            "both sides' signatures, members on the roll",
             error,
-            f"reversal of {hex0x(rid)} without both sides' consent",
+            f"reversal of {hex0x(rid)} without both residents' consent",
         )
+    _check_proof(ctx, call, rid, tuple(args["proof"]))
     service = book.services.get(rid)
     if service is None:
         recorded_id = book.by_nonce.get((provider, int(original[5])))
@@ -265,6 +325,28 @@ def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
         book.balances[recipient] = book.balances.get(recipient, 0) + minutes
         book.balances[provider] = book.balances.get(provider, 0) - minutes
     book.reversals += 1
+
+
+def _check_proof(ctx: Ctx, call: Call, rid: bytes, proof: tuple[Any, ...]) -> None:
+    """The reversal's batch proof against the root the audit rebuilt (not the chain's word)."""
+    batch_id, ids, index = int(proof[0]), [bytes(i) for i in proof[1]], int(proof[2])
+    root = ctx.state.timebank_batches.get(batch_id)
+    if root is None or batch_root(ids) != root:
+        ctx.find(
+            "timebank.reversal",
+            call,
+            hex0x(root) if root else f"a committed batch {batch_id}",
+            hex0x(batch_root(ids)),
+            f"reversal of {hex0x(rid)} with record ids that are not batch {batch_id}'s",
+        )
+    elif index >= len(ids) or ids[index] != rid:
+        ctx.find(
+            "timebank.reversal",
+            call,
+            hex0x(rid),
+            hex0x(ids[index]) if index < len(ids) else f"index {index} of {len(ids)}",
+            f"reversal of {hex0x(rid)}: not the record at index {index} of batch {batch_id}",
+        )
 
 
 def handle_event(
@@ -334,6 +416,8 @@ def handle_event(
         book.by_nonce[(provider, nonce)] = rid
         book.recorded += 1
         ctx.warn("timebank", call, f"service {hex0x(rid)}: signatures not re-verified")
+    elif name == "ServiceBatchCommitted":
+        _commit_from_events(ctx, call, cid, log)
     elif name == "ServiceReversed":
         provider, recipient = addr(ev["provider"]), addr(ev["recipient"])
         rid, minutes = bytes(ev["recordId"]), int(ev["minutesServed"])
@@ -351,6 +435,34 @@ def handle_event(
         book.balances[recipient] = book.balances.get(recipient, 0) + minutes
         book.balances[provider] = book.balances.get(provider, 0) - minutes
         ctx.warn("timebank", call, f"reversal of {hex0x(rid)}: signatures not re-verified")
+
+
+def _commit_from_events(ctx: Ctx, call: Call, cid: int, log: Log) -> None:
+    """An undecoded call's commitment: its ids are those of the ServiceRecorded events of the
+    call since its previous commitment (or its start)."""
+    before = call.logs[: call.logs.index(log)]
+    landed: list[bytes] = []
+    for earlier in before:
+        if earlier.address != log.address:
+            continue
+        if earlier.topics[:1] == [BATCH_COMMITTED]:
+            landed = []
+        elif earlier.topics[:1] == [SERVICE_RECORDED]:
+            data = earlier.data
+            landed.append(
+                record_id(
+                    cid,
+                    (
+                        earlier.topics[2][12:],
+                        earlier.topics[3][12:],
+                        int.from_bytes(data[:32], "big"),
+                        data[32:40],
+                        data[64:96],
+                        int.from_bytes(data[96:128], "big"),
+                    ),
+                )
+            )
+    _check_commit(ctx, call, cid, landed, [log], True)
 
 
 def final_checks(ctx: Ctx, block: int) -> None:

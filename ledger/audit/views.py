@@ -490,6 +490,9 @@ def _expected_words(
         )
         for k, v in words.items():
             out.append(Expected("registry", slot + k, v, f"community {cid} (word {k})"))
+        slot, _ = registry.mapping("_pendingAdmins", cid)
+        pending = int.from_bytes(c.pending_admin, "big")
+        out.append(Expected("registry", slot, pending, f"community {cid}'s pending admin"))
         for account in pick(list(c.members)):
             member = c.members[account]
             if len(member.intervals) > 3:
@@ -517,6 +520,15 @@ def _expected_words(
                     f"time-bank account {hex0x(account)} in {cid}",
                 )
             )
+    # The roots a reversal is judged against: a word set by hand would let one through.
+    batches = state.timebank_batches
+    if batches:
+        slot, _ = timebank.base("_batchCount")
+        out.append(Expected("timebank", slot, max(batches), "time-bank batch count"))
+    for batch_id in pick(sorted(batches)):
+        slot, _ = timebank.mapping("_batchRoots", batch_id)
+        root = int.from_bytes(batches[batch_id], "big")
+        out.append(Expected("timebank", slot, root, f"time-bank batch {batch_id}'s root"))
     return out
 
 

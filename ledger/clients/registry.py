@@ -81,8 +81,20 @@ class RegistryClient:
         return CommunityId(int(event["args"]["communityId"]))
 
     def transfer_admin(self, sender: LocalAccount, community_id: int, new_admin: str) -> TxReceipt:
+        """Name `new_admin` as the pending admin; the role moves when they `accept_admin`."""
         call = self.contract.functions.transferAdmin(community_id, to_checksum_address(new_admin))
         return self._send(sender, call)
+
+    def accept_admin(self, sender: LocalAccount, community_id: int) -> TxReceipt:
+        """The pending admin takes the admin role."""
+        return self._send(sender, self.contract.functions.acceptAdmin(community_id))
+
+    def cancel_admin_transfer(self, sender: LocalAccount, community_id: int) -> TxReceipt:
+        return self._send(sender, self.contract.functions.cancelAdminTransfer(community_id))
+
+    def pending_admin(self, community_id: int) -> str:
+        """The account named to take over as admin (the zero address: none)."""
+        return to_checksum_address(self.contract.functions.pendingAdmin(community_id).call())
 
     def grant_role(
         self, sender: LocalAccount, community_id: int, role: Role, account: str

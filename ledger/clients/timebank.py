@@ -1,12 +1,13 @@
 """Typed client of TimeBank: relay signed service records (one, or many per transaction),
-reverse them, read balances and limits, and decode the events that rebuild every balance."""
+reverse them (with the proof that the original is a committed record), read balances and
+limits, and decode the events that rebuild every balance."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -81,6 +82,35 @@ class ServiceReversed:
 
 
 @dataclass(frozen=True)
+class ServiceBatchCommitted:
+    """A recording call committed to the ids it recorded, in order: `root` is keccak256 of their
+    concatenation, and they are the `count` ServiceRecorded events just before this one."""
+
+    community_id: int
+    batch_id: int
+    root: bytes
+    count: int
+    ref: EventRef
+
+
+@dataclass(frozen=True)
+class BatchProof:
+    """Where a recorded record sits (ITimeBank.BatchProof): its call's batch, every id that call
+    recorded in order, and the record's index among them."""
+
+    batch_id: int
+    record_ids: tuple[bytes, ...]
+    index: int
+
+    def as_tuple(self) -> tuple[int, list[bytes], int]:
+        return (self.batch_id, list(self.record_ids), self.index)
+
+
+# What the contract is given when no batch holds the record: it then names the broken rule.
+NO_PROOF: Final = BatchProof(batch_id=0, record_ids=(), index=0)
+
+
+@dataclass(frozen=True)
 class LimitsSet:
     community_id: int
     floor: int
@@ -89,7 +119,16 @@ class LimitsSet:
     ref: EventRef
 
 
-TimeBankEvent = ServiceRecorded | ServiceSkipped | ServiceReversed | LimitsSet
+TimeBankEvent = (
+    ServiceRecorded | ServiceSkipped | ServiceReversed | ServiceBatchCommitted | LimitsSet
+)
+EVENT_NAMES: Final = (
+    "LimitsSet",
+    "ServiceRecorded",
+    "ServiceSkipped",
+    "ServiceReversed",
+    "ServiceBatchCommitted",
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +136,7 @@ class BatchResult:
     receipt: TxReceipt
     recorded: list[ServiceRecorded]
     skipped: list[ServiceSkipped]
+    batch: ServiceBatchCommitted | None  # None when nothing was recorded
 
     @property
     def gas_used(self) -> int:
@@ -152,6 +192,7 @@ class TimeBankClient:
             receipt=receipt,
             recorded=[e for e in events if isinstance(e, ServiceRecorded)],
             skipped=[e for e in events if isinstance(e, ServiceSkipped)],
+            batch=next((e for e in events if isinstance(e, ServiceBatchCommitted)), None),
         )
 
     def reverse_service(
@@ -162,10 +203,16 @@ class TimeBankClient:
         reason_hash: bytes,
         provider_sig: CompactSignature,
         recipient_sig: CompactSignature,
+        proof: BatchProof | None = None,
     ) -> ServiceReversed:
+        """Reverse `original`; without `proof` its batch is found from the chain's events (and if
+        none holds it, the contract is left to name the rule: RecordNotFound, BatchRootMismatch)."""
+        if proof is None:
+            proof = self.batch_proof(community_id, original) or NO_PROOF
         fn = self.contract.functions.reverseService(
             community_id,
             original.as_tuple(),
+            proof.as_tuple(),
             reason_hash,
             provider_sig.as_tuple(),
             recipient_sig.as_tuple(),
@@ -223,12 +270,40 @@ class TimeBankClient:
     def record_id(community_id: int, record: ServiceRecord) -> bytes:
         return record_id(community_id, record)
 
+    def batch_proof(
+        self, community_id: int, record: ServiceRecord, from_block: int = 0
+    ) -> BatchProof | None:
+        """The proof that `record` was recorded exactly as it is, rebuilt from the events of the
+        transaction that recorded it; None if no ServiceRecorded carries it."""
+        wanted = record_id(community_id, record)
+        found = self.contract.events.ServiceRecorded().get_logs(
+            from_block=from_block,
+            argument_filters={
+                "communityId": community_id,
+                "provider": to_checksum_address(record.provider),
+                "recipient": to_checksum_address(record.recipient),
+            },
+        )
+        for event in found:
+            typed = self._typed(event)
+            if isinstance(typed, ServiceRecorded) and typed.record_id == wanted:
+                return self._proof_in_block(typed.ref, wanted)
+        return None
+
+    def _proof_in_block(self, ref: EventRef, wanted: bytes) -> BatchProof | None:
+        in_tx = [
+            e
+            for e in self.events(ref.block_number, ref.block_number)
+            if e.ref.tx_hash == ref.tx_hash
+        ]
+        return proof_from_events(in_tx, wanted)
+
     # ------------------------------------------------------------------ events
 
     def events(self, from_block: int = 0, to_block: int | str = "latest") -> list[TimeBankEvent]:
         """Every TimeBank event in the block range, in chain order."""
         raw: list[EventData] = []
-        for name in ("LimitsSet", "ServiceRecorded", "ServiceSkipped", "ServiceReversed"):
+        for name in EVENT_NAMES:
             event_type = getattr(self.contract.events, name)
             raw.extend(event_type().get_logs(from_block=from_block, to_block=to_block))
         raw.sort(key=lambda e: (e["blockNumber"], e["logIndex"]))
@@ -236,7 +311,7 @@ class TimeBankClient:
 
     def _decode(self, receipt: TxReceipt) -> list[TimeBankEvent]:
         out: list[EventData] = []
-        for name in ("LimitsSet", "ServiceRecorded", "ServiceSkipped", "ServiceReversed"):
+        for name in EVENT_NAMES:
             event_type = getattr(self.contract.events, name)
             # DISCARD: a receipt also holds logs of other events (and other contracts).
             out.extend(event_type().process_receipt(receipt, errors=DISCARD))
@@ -290,6 +365,14 @@ class TimeBankClient:
                 reason_hash=bytes(a["reasonHash"]),
                 ref=ref,
             )
+        if name == "ServiceBatchCommitted":
+            return ServiceBatchCommitted(
+                community_id=a["communityId"],
+                batch_id=a["batchId"],
+                root=bytes(a["root"]),
+                count=a["count"],
+                ref=ref,
+            )
         return LimitsSet(
             community_id=a["communityId"],
             floor=a["floor"],
@@ -314,6 +397,24 @@ def balances_from_events(events: Iterable[TimeBankEvent]) -> dict[tuple[int, Che
             balances[(event.community_id, event.provider)] -= event.minutes_served
             balances[(event.community_id, event.recipient)] += event.minutes_served
     return dict(balances)
+
+
+def proof_from_events(events: Iterable[TimeBankEvent], wanted: bytes) -> BatchProof | None:
+    """The batch proof of record `wanted` from one contract's events in chain order: a batch's
+    ids are the ServiceRecorded events since the previous ServiceBatchCommitted of the same
+    transaction."""
+    pending: list[bytes] = []
+    tx = ""
+    for event in events:
+        if event.ref.tx_hash != tx:
+            pending, tx = [], event.ref.tx_hash
+        if isinstance(event, ServiceRecorded):
+            pending.append(event.record_id)
+        elif isinstance(event, ServiceBatchCommitted):
+            if wanted in pending:
+                return BatchProof(event.batch_id, tuple(pending), pending.index(wanted))
+            pending = []
+    return None
 
 
 def _abi_list(contract: Contract) -> list[dict[str, Any]]:

@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.contract import Contract
 
 from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.audit.bytecode import fresh_build
 from ledger.audit.model import AuditResult
 from ledger.build import compiler_version
+from ledger.clients.timebank import TimeBankClient
 from ledger.config import Settings
 from ledger.demo import demo_keys, seed_demo
 from ledger.node import rpc
@@ -99,6 +101,13 @@ def audit_data_dir(base: Path, build_cache: Path) -> Path:
     return base
 
 
+def _proof(w3: Web3, timebank: Contract, community: int, record: ServiceRecord) -> Any:
+    """The batch proof of a recorded record, as the contract takes it."""
+    proof = TimeBankClient(w3, timebank).batch_proof(community, record)
+    assert proof is not None, "the record is in no batch"
+    return proof.as_tuple()
+
+
 @pytest.fixture(scope="module")
 def history(
     live: LiveSystem,
@@ -134,7 +143,13 @@ def history(
     send(
         live.w3,
         accounts[0],
-        c["timebank"].functions.reverseService(community, record.as_tuple(), reason, *sigs),
+        c["timebank"].functions.reverseService(
+            community,
+            record.as_tuple(),
+            _proof(live.w3, c["timebank"], community, record),
+            reason,
+            *sigs,
+        ),
     )
     # A ballot whose API receipt a resident keeps (for verify-receipt).
     garden = made["proposals"]["garden"]

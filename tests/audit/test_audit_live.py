@@ -16,6 +16,7 @@ from ledger.audit.bytecode import Build, fresh_build, split_metadata
 from ledger.audit.model import AuditResult
 from ledger.audit.report import comparable
 from ledger.audit.views import Layout
+from ledger.hashing import keccak
 from ledger.node import rpc
 from ledger.signing.ballots import make_ballot, sign_ballot
 from ledger.signing.services import (
@@ -257,12 +258,13 @@ def test_rerun_resumes_from_its_checkpoint_and_walks_only_new_blocks(fresh: Hist
     assert later.ok
 
 
-def test_reversal_of_a_record_never_made_is_named(
-    fresh: History, accounts: list[LocalAccount]
+def test_reversal_against_a_batch_root_set_by_hand_is_named(
+    fresh: History, build: Build, accounts: list[LocalAccount]
 ) -> None:
-    """TimeBank checks only that (provider, nonce) was recorded, not that the reversed "original"
-    is the record made under it (reported as a contract issue): two accomplices can move minutes
-    with a "reversal" of a service that never happened. The audit recomputes the record id."""
+    """TimeBank takes a reversal only of a record its batch commitment holds. A node operator who
+    writes a root of their own into storage can make the chain take the "reversal" of a service
+    that never happened; the audit judges reversals against the roots it rebuilt from the
+    recording calls, so it still names it."""
     keys, c = fresh.keys, fresh.live.client.contracts
     # resident3 really served resident1 for 45 minutes under nonce 2 (seeded); the "original"
     # below (500 minutes to resident4, same provider and nonce) was never recorded.
@@ -274,17 +276,19 @@ def test_reversal_of_a_record_never_made_is_named(
     sigs = [
         sign_reversal(keys[k], domain, rid, reason).as_tuple() for k in ("resident3", "resident4")
     ]
-    receipt = send(fresh.w3, accounts[0],
-                   c["timebank"].functions.reverseService(fresh.community, fake.as_tuple(), reason, *sigs))  # fmt: skip
+    forged_batch = 10**6
+    slot, _ = Layout(build.contracts["TimeBank"].layout).mapping("_batchRoots", forged_batch)
+    _set_storage(fresh.w3, c["timebank"].address, slot, int.from_bytes(keccak(rid), "big"))
+    receipt = send(fresh.w3, accounts[0], c["timebank"].functions.reverseService(
+        fresh.community, fake.as_tuple(), (forged_batch, [rid], 0), reason, *sigs))  # fmt: skip
 
     result = fresh.audit()
 
-    (finding,) = findings_of(result, "timebank.reversal")
-    assert finding.tx == "0x" + bytes(receipt["transactionHash"]).hex()
-    assert finding.block == receipt["blockNumber"] and "never recorded" in finding.detail
-    # --from-block: blocks before it are replayed to rebuild the state, not judged.
-    rpc(fresh.w3, "evm_mine")
-    assert fresh.audit(from_block=receipt["blockNumber"] + 1).ok
+    found = findings_of(result, "timebank.reversal")
+    assert {f.tx for f in found} == {"0x" + bytes(receipt["transactionHash"]).hex()}
+    assert {f.block for f in found} == {receipt["blockNumber"]}
+    assert any("never recorded" in f.detail for f in found)
+    assert any(f"not batch {forged_batch}'s" in f.detail for f in found)
 
 
 def test_audit_up_to_an_earlier_block_reads_the_state_there(

@@ -16,6 +16,7 @@ from web3 import Web3
 
 from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.audit.model import AuditResult
+from ledger.clients.timebank import TimeBankClient
 from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.node import AnvilProcess, rpc
@@ -216,7 +217,19 @@ def rich_history(w3: Web3, system: Deployment, accounts: list[LocalAccount]) -> 
     )
     reason = Web3.keccak(text="wrong day")
     sigs = [sign_reversal(k, tb, record_id(cid, second), reason).as_tuple() for k in (b, c)]
-    send(w3, relayer, timebank.functions.reverseService(cid, second.as_tuple(), reason, *sigs))
+    proof = TimeBankClient(w3, timebank).batch_proof(cid, second)
+    assert proof is not None
+    send(w3, relayer, timebank.functions.reverseService(cid, second.as_tuple(), proof.as_tuple(),
+                                                         reason, *sigs))  # fmt: skip
+    # The admin seat in two steps: named, replaced, withdrawn, named again and accepted.
+    heir = residents[5]
+    for call in (registry.functions.transferAdmin(cid, c3.address),
+                 registry.functions.transferAdmin(cid, c2.address),
+                 registry.functions.cancelAdminTransfer(cid),
+                 registry.functions.transferAdmin(cid, heir.address)):  # fmt: skip
+        send(w3, admin, call)
+    send(w3, heir, registry.functions.acceptAdmin(cid))
+    send(w3, heir, registry.functions.grantRole(cid, ROLE["REGISTRAR"], c3.address))
     return {"community": cid, "proposals": (choice, grant_for, unattended, refused)}
 
 

@@ -99,6 +99,10 @@ def test_open_proposal_refused_for_non_committee(
         ({"threshold_bps": 4_999}, "InvalidBasisPoints"),
         ({"budget_amount": 5}, "InvalidBudget"),
         ({"budget_amount": 5, "budget_currency": b"cny"}, "InvalidBudget"),
+        ({"budget_amount": 5, "budget_currency": b"CN1"}, "InvalidBudget"),
+        ({"budget_amount": 5, "budget_currency": b"123"}, "InvalidBudget"),
+        ({"budget_amount": 5, "budget_currency": b"CN\x00"}, "InvalidBudget"),
+        ({"budget_amount": 5, "budget_currency": b"C Y"}, "InvalidBudget"),
     ],
 )
 def test_open_proposal_refused_for_invalid_parameters(
@@ -111,6 +115,14 @@ def test_open_proposal_refused_for_invalid_parameters(
         overrides = {"closes_at": now + LIFETIME + 60}
     with _refused(error):
         open_hall_proposal(**overrides)
+
+
+@pytest.mark.parametrize("code", [b"AAA", b"ZZZ", b"XOF"])
+def test_open_proposal_accepts_a_budget_in_three_letters_a_to_z(
+    open_hall_proposal: OpenProposal, council_client: CouncilClient, code: bytes
+) -> None:
+    pid = open_hall_proposal(budget_amount=1, budget_currency=code)
+    assert council_client.proposal(pid).budget_currency == code
 
 
 def test_open_proposal_accepts_multiple_choice_lower_threshold_and_longest_schedule(

@@ -113,6 +113,28 @@ def test_record_income_refused_for_blank_currency(fund: FundClient, town: Town) 
         fund.record_income(town.committee[0], town.id, SourceKind.OTHER, 1, b"\x00\x00\x00", DOC)  # type: ignore[arg-type]
 
 
+INVALID_CODES = [b"cny", b"Cny", b"CN1", b"123", b"CN\x00", b"\x00\x00\x00", b"C Y", b"\xc9UR"]
+
+
+@pytest.mark.parametrize("code", INVALID_CODES)
+def test_currency_refused_unless_three_letters_a_to_z(
+    fund: FundClient, town: Town, w3: Web3, code: bytes
+) -> None:
+    functions = fund.contract.functions
+    with refused("InvalidCurrency"):
+        send(w3, town.admin, functions.setCurrency(town.id, code))
+    with refused("InvalidCurrency"):
+        send(w3, town.committee[0], functions.recordIncome(town.id, 1, 1, code, DOC))
+
+
+@pytest.mark.parametrize("code", [b"CNY", b"AAA", b"ZZZ"])
+def test_currency_of_three_letters_a_to_z_is_taken(
+    fund: FundClient, town: Town, w3: Web3, code: bytes
+) -> None:
+    send(w3, town.admin, fund.contract.functions.setCurrency(town.id, code))
+    assert fund.fund_of(town.id).currency == code
+
+
 def test_set_currency_by_admin_fixes_it_before_income(fund: FundClient, town: Town) -> None:
     fund.set_currency(town.admin, town.id, "EUR")
     assert fund.fund_of(town.id).currency == b"EUR"

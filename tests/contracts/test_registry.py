@@ -118,21 +118,81 @@ def test_roles_are_per_community(
     assert not registry_client.has_role(b, Role.COORDINATOR, accounts[1].address)
 
 
-def test_transfer_admin_hands_over_role_management(
+def test_transfer_admin_hands_over_role_management_once_accepted(
     registry_client: RegistryClient, system: Deployment, accounts: list[LocalAccount]
 ) -> None:
     cid = registry_client.create_community(accounts[0], b"\x01" * 32)
     receipt = registry_client.transfer_admin(accounts[0], cid, accounts[5].address)
+    (started,) = system.registry.events.AdminTransferStarted().process_receipt(receipt)
+    assert (started["args"]["admin"], started["args"]["pendingAdmin"]) == (
+        accounts[0].address,
+        accounts[5].address,
+    )
+    receipt = registry_client.accept_admin(accounts[5], cid)
     (event,) = system.registry.events.AdminTransferred().process_receipt(receipt)
     assert (event["args"]["previousAdmin"], event["args"]["newAdmin"]) == (
         accounts[0].address,
         accounts[5].address,
     )
+    assert registry_client.pending_admin(cid) == ZERO
     registry_client.grant_role(accounts[5], cid, Role.COMMITTEE, accounts[1].address)
     with _refused("NotCommunityAdmin"):
         registry_client.grant_role(accounts[0], cid, Role.COMMITTEE, accounts[2].address)
     with _refused("ZeroAddress"):
         registry_client.transfer_admin(accounts[5], cid, ZERO)
+
+
+def test_transfer_admin_to_a_mistyped_address_leaves_the_admin_in_place(
+    registry_client: RegistryClient, system: Deployment, accounts: list[LocalAccount]
+) -> None:
+    cid = registry_client.create_community(accounts[0], b"\x01" * 32)
+    mistyped = "0x000000000000000000000000000000000000dEaD"
+    registry_client.transfer_admin(accounts[0], cid, mistyped)
+    assert system.registry.functions.communityAdmin(cid).call() == accounts[0].address
+    assert registry_client.pending_admin(cid) == Web3.to_checksum_address(mistyped)
+    # Still the admin: the offer can be withdrawn and made to the right account.
+    registry_client.grant_role(accounts[0], cid, Role.COMMITTEE, accounts[1].address)
+    receipt = registry_client.cancel_admin_transfer(accounts[0], cid)
+    (cancelled,) = system.registry.events.AdminTransferCancelled().process_receipt(receipt)
+    assert cancelled["args"]["pendingAdmin"] == Web3.to_checksum_address(mistyped)
+    assert registry_client.pending_admin(cid) == ZERO
+
+
+def test_accept_admin_refused_for_anyone_but_the_pending_admin(
+    registry_client: RegistryClient, system: Deployment, accounts: list[LocalAccount]
+) -> None:
+    cid = registry_client.create_community(accounts[0], b"\x01" * 32)
+    with _refused("NotPendingAdmin"):
+        registry_client.accept_admin(accounts[5], cid)  # nobody named yet
+    registry_client.transfer_admin(accounts[0], cid, accounts[5].address)
+    for stranger in (accounts[0], accounts[6]):
+        with _refused("NotPendingAdmin"):
+            registry_client.accept_admin(stranger, cid)
+    with _refused("NotPendingAdmin"):
+        registry_client.accept_admin(accounts[5], cid + 1000)  # no such community
+    assert system.registry.functions.communityAdmin(cid).call() == accounts[0].address
+
+
+def test_admin_replaces_or_cancels_the_pending_admin(
+    registry_client: RegistryClient, system: Deployment, accounts: list[LocalAccount]
+) -> None:
+    cid = registry_client.create_community(accounts[0], b"\x01" * 32)
+    registry_client.transfer_admin(accounts[0], cid, accounts[5].address)
+    registry_client.transfer_admin(accounts[0], cid, accounts[6].address)
+    with _refused("NotPendingAdmin"):
+        registry_client.accept_admin(accounts[5], cid)  # replaced
+    with _refused("NotCommunityAdmin"):
+        registry_client.cancel_admin_transfer(accounts[6], cid)  # the pending one is no admin
+    registry_client.cancel_admin_transfer(accounts[0], cid)
+    with _refused("NotPendingAdmin"):
+        registry_client.accept_admin(accounts[6], cid)  # withdrawn
+    with _refused("NoPendingAdmin"):
+        registry_client.cancel_admin_transfer(accounts[0], cid)
+    registry_client.transfer_admin(accounts[0], cid, accounts[6].address)
+    registry_client.accept_admin(accounts[6], cid)
+    assert system.registry.functions.communityAdmin(cid).call() == accounts[6].address
+    with _refused("NotPendingAdmin"):
+        registry_client.accept_admin(accounts[6], cid)  # accepted once
 
 
 # ---------------------------------------------------------------- roll

@@ -9,9 +9,10 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.clients.timebank import TimeBankClient, balances_from_events
+from ledger.clients.timebank import BatchProof, TimeBankClient, balances_from_events
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
+from ledger.hashing import keccak
 from ledger.node import rpc
 from ledger.signing.services import (
     COMMUNITY_ACCOUNT,
@@ -547,6 +548,138 @@ def test_a_reversal_breaking_both_limits_names_the_ceiling(
     bank.set_limits(town.admin, town.id, -500, 500)
     with refused("AboveCeiling"):
         _reverse(bank, town, item, alice, bob)
+
+
+def _reversal_sigs(
+    bank: TimeBankClient, town: Town, record: ServiceRecord, *signers: LocalAccount
+) -> tuple[CompactSignature, CompactSignature]:
+    rid = record_id(town.id, record)
+    first, second = (sign_reversal(s, bank.domain(), rid, REASON) for s in signers)
+    return first, second
+
+
+def test_batch_commits_to_the_ids_it_recorded_in_order_from_both_paths(
+    bank: TimeBankClient, town: Town
+) -> None:
+    """Fast-path records, a slow-path record (service to the community) and skipped records in
+    one batch: the root is the hash of exactly the recorded ids, in event order."""
+    alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
+    good = signed(bank, town, alice, bob, 10)
+    items = [
+        good,
+        _community_service(bank, town, carol, town.coordinator, 40),
+        good,  # a replay: skipped, not committed
+        signed(bank, town, bob, carol, 0),  # skipped
+        signed(bank, town, carol, alice, 20),
+    ]
+    before = bank.contract.functions.batchCount().call()
+    result = bank.record_services(town.residents[0], town.id, items)
+    ids = [e.record_id for e in result.recorded]
+    assert ids == [record_id(town.id, items[i].record) for i in (0, 1, 4)]
+    assert result.batch is not None
+    assert (result.batch.batch_id, result.batch.count) == (before + 1, 3)
+    assert result.batch.root == keccak(b"".join(ids))
+    assert bank.contract.functions.batchRoot(before + 1).call() == keccak(b"".join(ids))
+
+
+def test_single_record_is_a_batch_of_one(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    item = signed(bank, town, alice, bob, 10)
+    bank.record_service(alice, town.id, item)
+    proof = bank.batch_proof(town.id, item.record)
+    assert proof is not None
+    assert proof.record_ids == (record_id(town.id, item.record),)
+    assert bank.contract.functions.batchRoot(proof.batch_id).call() == keccak(proof.record_ids[0])
+
+
+def test_batch_that_records_nothing_commits_nothing(bank: TimeBankClient, town: Town) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    before = bank.contract.functions.batchCount().call()
+    result = bank.record_services(alice, town.id, [signed(bank, town, alice, bob, 0)])
+    assert result.batch is None
+    assert bank.contract.functions.batchCount().call() == before
+
+
+def test_reversal_of_a_record_inside_a_batch_restores_balances(
+    bank: TimeBankClient, town: Town
+) -> None:
+    alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
+    items = [signed(bank, town, carol, bob, 5), signed(bank, town, alice, bob, 30)]
+    items.append(_community_service(bank, town, alice, town.coordinator, 8))
+    bank.record_services(carol, town.id, items)
+    _reverse(bank, town, items[1], alice, bob)
+    assert bank.balance_of(town.id, alice.address) == 8
+    assert bank.balance_of(town.id, bob.address) == -5
+    # The slow path's record is committed too.
+    _reverse(bank, town, items[2], alice, town.coordinator)
+    assert bank.balance_of(town.id, alice.address) == 0
+
+
+def test_reversal_refused_when_original_differs_from_the_recorded_record(
+    bank: TimeBankClient, town: Town
+) -> None:
+    """Alice's real nonce, a made-up recipient and minutes, signed by both: the batch of the
+    real record holds another id."""
+    alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
+    real = signed(bank, town, alice, bob, 10)
+    bank.record_service(alice, town.id, real)
+    proof = bank.batch_proof(town.id, real.record)
+    assert proof is not None
+    fake = service(alice.address, carol.address, 200, nonce=real.record.nonce)
+    sigs = _reversal_sigs(bank, town, fake, alice, carol)
+    with refused("RecordNotInBatch"):
+        bank.reverse_service(alice, town.id, fake, REASON, *sigs, proof=proof)
+    with refused("BatchRootMismatch"):
+        bank.reverse_service(alice, town.id, fake, REASON, *sigs)  # no batch holds it
+    forged = BatchProof(proof.batch_id, (record_id(town.id, fake),), 0)
+    with refused("BatchRootMismatch"):
+        bank.reverse_service(alice, town.id, fake, REASON, *sigs, proof=forged)
+    assert bank.balance_of(town.id, carol.address) == 0
+    assert bank.balance_of(town.id, alice.address) == 10
+
+
+def test_reversal_refused_when_the_proof_points_at_another_index(
+    bank: TimeBankClient, town: Town
+) -> None:
+    alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
+    items = [signed(bank, town, alice, bob, 10), signed(bank, town, carol, bob, 20)]
+    bank.record_services(alice, town.id, items)
+    proof = bank.batch_proof(town.id, items[0].record)
+    assert proof is not None and proof.index == 0
+    sigs = _reversal_sigs(bank, town, items[0].record, alice, bob)
+    for index in (1, 2):
+        moved = BatchProof(proof.batch_id, proof.record_ids, index)
+        with refused("RecordNotInBatch"):
+            bank.reverse_service(alice, town.id, items[0].record, REASON, *sigs, proof=moved)
+
+
+def test_reversal_refused_for_a_party_never_on_the_roll(bank: TimeBankClient, town: Town) -> None:
+    """A resident and an outsider sign the reversal of a record that never was (the resident's
+    real nonce, the outsider as recipient): nobody off the roll takes part in a reversal."""
+    alice, bob, outsider = town.residents[1], town.residents[2], town.outsider
+    bank.record_service(alice, town.id, signed(bank, town, alice, bob, 10))
+    fake = service(alice.address, outsider.address, 200, nonce=0)
+    with refused("NotResident"):
+        bank.reverse_service(
+            alice, town.id, fake, REASON, *_reversal_sigs(bank, town, fake, alice, outsider)
+        )
+    assert bank.balance_of(town.id, outsider.address) == 0
+
+
+def test_reversal_refused_after_a_party_left_the_roll(
+    bank: TimeBankClient, town: Town, w3: Web3, system: Deployment
+) -> None:
+    alice, bob = town.residents[1], town.residents[2]
+    item = signed(bank, town, alice, bob, 10)
+    bank.record_service(alice, town.id, item)
+    registry = system.registry.functions
+    send(w3, town.admin, registry.updateRoll(town.id, [], [bob.address], True))
+    with refused("NotResident"):
+        _reverse(bank, town, item, alice, bob)
+    # Back on the roll, the mistake can be fixed.
+    send(w3, town.admin, registry.updateRoll(town.id, [bob.address], [], True))
+    _reverse(bank, town, item, alice, bob)
+    assert bank.balance_of(town.id, bob.address) == 0
 
 
 def test_events_rebuild_every_balance(bank: TimeBankClient, town: Town) -> None:

@@ -169,7 +169,10 @@ def test_timebank_matches_shadow_model(w3: Web3, system: Deployment, town: Town)
             expected = None
             # The reversal credits the original recipient before it debits the original
             # provider, and names the first limit broken: ceiling first, as for a record.
-            if index in self.reversed:
+            # Both sides are judged (signature, residency) first, as for a record.
+            if {r.provider, r.recipient} & self.off_roll:
+                expected = "NotResident"
+            elif index in self.reversed:
                 expected = "AlreadyReversed"
             elif r.recipient != COMMUNITY and self.balances[r.recipient] + minutes > self.ceiling:
                 expected = "AboveCeiling"

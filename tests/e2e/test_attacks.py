@@ -34,17 +34,28 @@ from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
 
+from ledger.clients.timebank import TimeBankClient
+from ledger.errors import ContractRuleBroken
 from ledger.forwarding import FORWARD_REQUEST_TYPES, sign_forward_request
 from ledger.offchain import text_hash
 from ledger.relay_kinds import SKIP_REASONS
-from ledger.signing.ballots import BallotDomain, make_ballot, malleate, sign_ballot
-from ledger.signing.eip712 import SECP256K1_N, domain_for, sign_typed_data
+from ledger.signing.ballots import (
+    BallotDomain,
+    make_ballot,
+    malleate,
+    sign_ballot,
+    typed_data_parts,
+)
+from ledger.signing.eip712 import SECP256K1_N, domain_for, sign_typed_data, to_compact
 from ledger.signing.services import (
     SERVICE_TYPES,
     CompactSignature,
     ServiceRecord,
     SignedRecord,
     category_code,
+    record_id,
+    sign_both,
+    sign_reversal,
 )
 from ledger.tx import ErrorDecoder, revert_data, send
 from tests.e2e.conftest import LiveSystem, new_accounts
@@ -423,6 +434,68 @@ def test_replays_sent_straight_to_the_chain_are_skipped_by_the_contracts(
     assert timebank.functions.balanceOf(town.id, provider.address).call() == 45
 
 
+def test_a_reversal_of_a_record_that_never_was_moves_no_minutes(
+    live: LiveSystem, town: Town, accounts: list[LocalAccount]
+) -> None:
+    """A resident and an accomplice sign the "reversal" of a record never made: the resident's
+    real nonce, the accomplice as recipient, 200 minutes. Sent straight to the chain, it is
+    refused whether the accomplice was never on the roll or is a resident with a proof of the
+    real record's batch; no minutes move."""
+    bank = TimeBankClient(live.w3, live.client.contracts["timebank"])
+    attacker, resident, neighbour = accounts[5], town.residents[3], town.residents[2]
+    nonce = bank.free_nonces(town.id, resident.address)[0]
+    real = sign_both(resident, neighbour, bank.domain(), town.id,
+                     _service(resident, neighbour.address, 15, nonce))  # fmt: skip
+    bank.record_service(attacker, town.id, real)
+    accomplice = town.residents[7]
+    everyone = (resident, neighbour, town.outsider, accomplice)
+    before = [bank.balance_of(town.id, a.address) for a in everyone]
+    reason = b"\x66" * 32
+
+    def reverse_fake(accomplice: LocalAccount, **proof: Any) -> str:
+        fake = _service(resident, accomplice.address, 200, nonce)
+        rid = record_id(town.id, fake)
+        sigs = [sign_reversal(s, bank.domain(), rid, reason) for s in (resident, accomplice)]
+        with pytest.raises(ContractRuleBroken) as info:
+            bank.reverse_service(attacker, town.id, fake, reason, *sigs, **proof)
+        return info.value.error
+
+    assert reverse_fake(town.outsider) == "NotResident"
+    assert reverse_fake(accomplice) == "BatchRootMismatch"
+    real_batch = bank.batch_proof(town.id, real.record)
+    assert reverse_fake(accomplice, proof=real_batch) == "RecordNotInBatch"
+    assert [bank.balance_of(town.id, a.address) for a in everyone] == before
+
+
+def test_a_skip_naming_a_voter_is_not_their_act_and_they_still_vote(
+    live: LiveSystem, town: Town, accounts: list[LocalAccount]
+) -> None:
+    """Anyone can make Council emit BallotSkipped naming any voter: relay a ballot that names
+    them, signed by someone else. The skip is not the voter's act: the voter has not voted, still
+    votes (through the API, counted once), and only BallotCast lists them as a voter."""
+    attacker, voter = accounts[5], town.coordinator
+    council = live.client.contracts["council"]
+    parts = typed_data_parts(
+        make_ballot(town.proposal, voter.address, 1), live.client.ballot_domain
+    )
+    framed = (voter.address, 1, *to_compact(sign_typed_data(attacker, *parts)))
+    receipt = send(live.w3, attacker, council.functions.castBallots(town.proposal, [framed]))
+    assert skip_reasons(live, receipt) == ["BadSignature"]
+    (skip,) = council.events.BallotSkipped().process_receipt(receipt)
+    assert skip["args"]["voter"] == voter.address
+    assert not council.functions.hasVoted(town.proposal, voter.address).call()
+
+    done = live.client.wait(
+        post(live, "/v1/ballots", ballot(live, voter, town.proposal, 2)).json()["id"]
+    )
+    assert done["status"] == "counted"
+    assert casts(live, town.proposal).count(voter.address) == 1
+    live.client.wait_indexed(done["block"])
+    listed = live.client.get(f"/v1/proposals/{town.proposal}/ballots", limit=500)["items"]
+    assert [(b["args"]["voter"], b["args"]["option"]) for b in listed
+            if b["args"]["voter"] == voter.address] == [(voter.address, 2)]  # fmt: skip
+
+
 def test_erc2771_sender_spoofing_without_the_forwarder_is_refused(
     live: LiveSystem, town: Town, accounts: list[LocalAccount]
 ) -> None:
@@ -471,6 +544,7 @@ def test_committee_member_cannot_grant_roles_publish_the_roll_or_take_the_admin_
         town.id, ROLE["REGISTRAR"], member.address), 403, "NotCommunityAdmin")  # fmt: skip
     forward_refused(live, member, registry.functions.transferAdmin(town.id, member.address),
                     403, "NotCommunityAdmin")  # fmt: skip
+    forward_refused(live, member, registry.functions.acceptAdmin(town.id), 403, "NotPendingAdmin")
     # Even the admin publishes no roll without the registrar role.
     forward_refused(live, town.admin, registry.functions.updateRoll(
         town.id, [town.outsider.address], [], True), 403, "MissingRole")  # fmt: skip
