@@ -8,6 +8,7 @@ AuditInfraError (or another LedgerError) when the audit itself cannot be carried
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import json
@@ -17,6 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,6 +31,7 @@ from ledger.audit.ethcodec import hb, hi
 from ledger.audit.fetch import ChunkJob, Log, VerifiedChunk, verify_chunk
 from ledger.audit.model import RULES, AuditResult, Finding, Warning_
 from ledger.audit.recount import CAST_BALLOTS, decide, outcome_name
+from ledger.audit.reexec import ReplayBlock, Replayer, ReplayTx, check_storage, spec_of
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import POOL_THRESHOLD, BallotVerifier, parse_batch
 from ledger.audit.state import STATE_VERSION, AuditState, Checkpoint
@@ -233,8 +236,18 @@ class _Auditor:
             return ctx_holder[0]
 
         walk_started = time.perf_counter()
+        first = self.rpc.call("eth_getBlockByNumber", [hex(deploy_block), False])
+        Replayer.self_test()
+        self.replayer = Replayer(chain_id, contracts, spec_of(first))
+        if state.next_block > deploy_block:
+            # Resumed: the checkpoint holds the rules' state, not revm's; replay up to it.
+            for chunk in range(deploy_block, state.next_block, max(1, self.o.chunk_blocks)):
+                stop = min(chunk + max(1, self.o.chunk_blocks), state.next_block)
+                self._replay(verify_chunk(self._job(contracts, chain_id, from_block, chunk, stop),
+                                          self.rpc))  # fmt: skip
         self._walk(state, contracts, chain_id, from_block, to_block, in_range, context)
         self.timings["walk_s"] = round(time.perf_counter() - walk_started, 3)
+        self.timings["reexec_s"] = round(self.replayer.seconds, 3)
         ctx = context()
         b = need_build()
         compile_pool.shutdown(wait=False)
@@ -261,14 +274,24 @@ class _Auditor:
         if state.last_hash is not None and hb(header["hash"]) != state.last_hash:
             raise AuditInfraError("the chain changed under the audit (a reorg?): run it again")
         proofs = check_proofs(ctx, self.rpc, b, header, code, all_proofs=o.all_proofs)
+        storage_started = time.perf_counter()
+        layouts = {key: b.contracts[name].layout for key, name, _ in PLAN}
+        storage, storage_findings = check_storage(self.replayer, self.rpc, header, layouts)
+        self.timings["storage_check_s"] = round(time.perf_counter() - storage_started, 3)
         self.timings["checks_s"] = round(time.perf_counter() - checks_started, 3)
         saver.join()
         self.timings["total_s"] = round(time.perf_counter() - started, 3)
         self.timings["main_cpu_s"] = round(time.process_time() - cpu_started, 3)
         self.timings["chunk_cpu_s"] = round(self.chunk_cpu, 3)
         self.timings["chunks_in_workers"] = self.pooled
-        findings = [*state.findings, *post_findings, *deployment.findings]
-        warnings = [*state.warnings, *post_warnings, *deployment.warnings]
+        findings = [
+            *state.findings,
+            *post_findings,
+            *deployment.findings,
+            *self.replayer.findings,
+            *storage_findings,
+        ]
+        warnings = [*state.warnings, *post_warnings, *deployment.warnings, *self.replayer.warnings]
         report = self._report(
             chain_id,
             contracts,
@@ -284,6 +307,13 @@ class _Auditor:
             warnings,
             checkpoint,
         )
+        report["reexecution"] = {
+            "engine": f"revm (pyrevm {version('pyrevm')})",
+            "blocks": self.replayer.blocks,
+            "transactions": self.replayer.transactions,
+            "seconds": round(self.replayer.seconds, 3),
+            "contracts": [dataclasses.asdict(c) for c in storage],
+        }
         self._progress("done", to_block, from_block, to_block, state, 0)
         return AuditResult(findings, warnings, report)
 
@@ -352,20 +382,7 @@ class _Auditor:
         if state.last_hash is None and state.next_block > 0:
             parent = self.rpc.call("eth_getBlockByNumber", [hex(state.next_block - 1), False])
             state.last_hash = hb(parent["hash"]) if parent else None
-        council = contracts["council"]
-        jobs = [
-            ChunkJob(
-                url=self.o.rpc_url,
-                start=r.start,
-                stop=r.stop,
-                watched=frozenset(a for k, a in contracts.items() if k != "forwarder"),
-                forwarder=contracts["forwarder"],
-                council=council,
-                council_domain=domain_separator("CommonsCouncil", "1", chain_id, council),
-                strict_from=from_block,
-            )
-            for r in ranges
-        ]
+        jobs = [self._job(contracts, chain_id, from_block, r.start, r.stop) for r in ranges]
         # Many blocks: fetch and verify chunks in worker processes, several ahead. Few: one
         # thread fetches the next chunk while this one is judged (a pool costs more to start).
         many = to_block - state.next_block + 1 >= POOLED_BLOCKS
@@ -394,6 +411,7 @@ class _Auditor:
             for numbers in ranges:
                 chunk = queue.popleft().result()
                 self.chunk_cpu += chunk.cpu_s
+                self._replay(chunk)
                 following = next(upcoming, None)
                 if following is not None:
                     queue.append(submit(following))
@@ -418,6 +436,36 @@ class _Auditor:
                 future.cancel()
             if not pooled:
                 executor.shutdown(wait=True, cancel_futures=True)
+
+    def _job(
+        self, contracts: dict[str, bytes], chain_id: int, from_block: int, start: int, stop: int
+    ) -> ChunkJob:
+        council = contracts["council"]
+        return ChunkJob(
+            url=self.o.rpc_url,
+            start=start,
+            stop=stop,
+            watched=frozenset(a for k, a in contracts.items() if k != "forwarder"),
+            forwarder=contracts["forwarder"],
+            council=council,
+            council_domain=domain_separator("CommonsCouncil", "1", chain_id, council),
+            strict_from=from_block,
+        )
+
+    def _replay(self, chunk: VerifiedChunk) -> None:
+        """Run the chunk's transactions to our contracts again, in revm, in chain order."""
+        for block in chunk.blocks:
+            replay = ReplayBlock(
+                block.number, block.timestamp, block.coinbase, block.prevrandao, block.gas_limit
+            )
+            for tx in block.txs:
+                if tx.sender is None:
+                    continue  # the walk names a transaction whose sender does not recover
+                replay.txs.append(
+                    ReplayTx(tx.hash, tx.sender, tx.to, tx.input, tx.value, tx.gas, tx.nonce,
+                             tx.success, tx.created)
+                )  # fmt: skip
+            self.replayer.run(replay)
 
     def _prepare_ballots(
         self, ctx: Ctx, result: ChunkResult, chunk: VerifiedChunk

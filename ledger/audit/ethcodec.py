@@ -414,6 +414,14 @@ def _build(pairs: list[tuple[list[int], bytes]], depth: int) -> list[Any]:
     return branch
 
 
+def trie_root(items: dict[bytes, bytes]) -> bytes:
+    """Root of the trie holding `items` (key -> value, both as stored: a storage trie's keys are
+    keccak(slot), its values rlp(value))."""
+    if not items:
+        return EMPTY_TRIE_ROOT
+    return keccak(rlp_encode(_build(sorted((_nibbles(k), v) for k, v in items.items()), 0)))
+
+
 def ordered_trie_root(values: Sequence[bytes]) -> bytes:
     """Root of the trie keyed by rlp(index): a block's transactions or receipts root."""
     if not values:

@@ -58,6 +58,11 @@ class TxData:
     input: bytes
     success: bool
     logs: list[Log]  # the logs of our contracts only
+    # For re-execution (ledger/audit/reexec.py):
+    value: int = 0
+    gas: int = 0
+    nonce: int = 0
+    created: bytes | None = None  # a creation's new contract, per its receipt
 
 
 @dataclass(slots=True)
@@ -67,6 +72,10 @@ class BlockData:
     parent: bytes
     timestamp: int
     txs: list[TxData]
+    # The block's context, for re-execution.
+    coinbase: bytes = b""
+    prevrandao: bytes = b""
+    gas_limit: int = 0
 
 
 @dataclass(frozen=True)
@@ -129,9 +138,10 @@ def _verify_chunk(job: ChunkJob, rpc: RpcClient) -> VerifiedChunk:
         if block is None:
             raise AuditInfraError(f"node has no block {n}")
         bloom = hb(block["logsBloom"])
-        if any(hb(tx.get("to")) in addresses for tx in block["transactions"]) or any(
-            bloom_may_contain(bloom, a) for a in addresses
-        ):
+        # A creation may be one of ours (the deployment): its receipt names what it made.
+        if any(
+            tx.get("to") is None or hb(tx.get("to")) in addresses for tx in block["transactions"]
+        ) or any(bloom_may_contain(bloom, a) for a in addresses):
             relevant.append(n)
     receipts: dict[int, list[dict[str, Any]]] = {}
     if relevant:
@@ -171,7 +181,16 @@ def _verify_block(
     txs = block["transactions"]
     out.transactions += len(txs)
     senders = _check_transactions(block, number, strict, addresses, out)
-    data = BlockData(number, block_hash, hb(block["parentHash"]), hi(block["timestamp"]), [])
+    data = BlockData(
+        number,
+        block_hash,
+        hb(block["parentHash"]),
+        hi(block["timestamp"]),
+        [],
+        coinbase=hb(block.get("miner")),
+        prevrandao=hb(block.get("mixHash")),
+        gas_limit=hi(block.get("gasLimit")),
+    )
     out.blocks.append(data)
     if receipts is None:
         return
@@ -179,10 +198,23 @@ def _verify_block(
     for index, tx in enumerate(txs):
         to = hb(tx.get("to")) if tx.get("to") else None
         logs = logs_by_tx[index]
-        if to not in addresses and not logs:
+        made = receipts[index].get("contractAddress") if to is None else None
+        created = hb(made) if made else None
+        if to not in addresses and not logs and created not in addresses:
             continue
         success = hi(receipts[index].get("status", "0x1")) == 1
-        item = TxData(tx["hash"], senders[index], to, hb(tx["input"]), success, logs)
+        item = TxData(
+            tx["hash"],
+            senders[index],
+            to,
+            hb(tx["input"]),
+            success,
+            logs,
+            value=hi(tx.get("value")),
+            gas=hi(tx.get("gas")),
+            nonce=hi(tx.get("nonce")),
+            created=created,
+        )
         data.txs.append(item)
         if success and to == job.council and item.input[:4] == CAST_BALLOTS:
             parsed = parse_batch(item.input)

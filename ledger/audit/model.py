@@ -64,6 +64,14 @@ RULES: Final[dict[str, str]] = {
     "timebank.record_event": "each relayed record is recorded or skipped exactly as the rules say",
     "timebank.sum": "a community's balances sum to zero",
     "timebank.balance": "the contract's balanceOf equals the rebuilt balance",
+    # re-execution in an independent EVM
+    "reexec.outcome": "each transaction to our contracts succeeds or reverts again in revm as "
+    "its receipt says",
+    "reexec.creation": "each deployment, run again, creates the recorded address",
+    "reexec.storage": "each contract's whole storage is what re-executing every transaction "
+    "leaves, proven against the block's stateRoot",
+    "reexec.code": "each contract's code is what its re-executed deployment left, immutables "
+    "included, proven against the block's stateRoot",
     # state proofs
     "state.proof": "storage behind a recomputed value is proven against the block's stateRoot",
     "state.code_hash": "the proven code hash of each contract is the hash of the code compared",

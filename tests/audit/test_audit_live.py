@@ -98,7 +98,10 @@ def test_tally_changed_in_storage_is_named_at_the_audited_block(
         f"proposal {garden} tally" in f.detail and f.block == head
         for f in findings_of(result, "state.proof")
     )
-    assert result.rules_broken() == {"council.tally", "state.proof"}
+    # Re-execution names the word itself: the storage is not what the transactions left.
+    (storage,) = findings_of(result, "reexec.storage")
+    assert hex(slot) in storage.detail and "council" in storage.detail and storage.block == head
+    assert result.rules_broken() == {"council.tally", "state.proof", "reexec.storage"}
 
 
 def test_tampered_tally_finalized_later_is_named_at_the_finalize_tx(
@@ -173,7 +176,8 @@ def test_metadata_only_change_is_reported_as_metadata(fresh: History) -> None:
 
     (finding,) = findings_of(result, "deploy.code")
     assert finding.found == "metadata differ" and "ipfs" in finding.detail
-    assert result.rules_broken() == {"deploy.code"}
+    # The code is not what the deployment, run again, left: every byte counts there.
+    assert result.rules_broken() == {"deploy.code", "reexec.code"}
 
 
 def test_swapped_immutable_is_caught_by_the_wiring_check(fresh: History, build: Build) -> None:
@@ -195,6 +199,32 @@ def test_swapped_immutable_is_caught_by_the_wiring_check(fresh: History, build: 
     assert findings_of(result, "deploy.code") == []  # the code itself is the compiled code...
     wiring = findings_of(result, "deploy.wiring")  # ...but it points at another registry
     assert any("council.registry()" in f.detail for f in wiring)
+    # Re-execution ran Council's constructor: the immutables it set are not these (or, with no
+    # block mined since, the node's state is not its head's and cannot be compared at all).
+    named = findings_of(result, "reexec.code") + findings_of(result, "state.proof")
+    assert any(f.detail.startswith("council") for f in named)
+
+
+def test_immutable_replaced_while_the_getter_copy_is_kept_is_named(
+    fresh: History, build: Build
+) -> None:
+    """The attack the wiring check cannot see: the registry immutable replaced where the code
+    uses it, left alone where `registry()` reads it."""
+    w3 = fresh.w3
+    record = fresh.record
+    council = record["contracts"]["council"]["address"]
+    registry = bytes.fromhex(record["contracts"]["registry"]["address"][2:]).rjust(32, b"\0")
+    code = bytes(w3.eth.get_code(council))
+    spots = [s for s, n in build.contracts["Council"].immutables if code[s : s + n] == registry]
+    assert len(spots) > 1, "the registry immutable is read in more than one place"
+    patched = bytearray(code)
+    patched[spots[-1] : spots[-1] + 32] = bytes.fromhex("66" * 20).rjust(32, b"\0")
+    rpc(w3, "anvil_setCode", [council, "0x" + bytes(patched).hex()])
+    rpc(w3, "evm_mine")
+
+    result = fresh.audit()
+
+    assert any(f.detail.startswith("council's code") for f in findings_of(result, "reexec.code"))
 
 
 def test_deployment_file_pointing_at_the_wrong_address_is_named(history: History) -> None:

@@ -1,0 +1,349 @@
+"""Re-execution: every transaction that created or touched the project's contracts, replayed
+from the deployment on in revm (through pyrevm), an EVM implementation that is not the node's.
+
+The node is trusted for nothing here. The transactions come from blocks whose hashes, parent
+links and transaction roots the walk has checked (ledger/audit/fetch.py); revm runs them with
+the blocks' own context (number, time, coinbase, randomness, gas limit); and afterwards each
+contract's whole storage, as revm left it, must hash to the storage root that the node proves
+against the audited block's state root (eth_getProof, checked in ledger/audit/proofs.py), and
+its code to the proven code hash — immutables included, since revm ran the constructors. A
+storage word the node holds that no transaction wrote, a word changed by hand, a value an
+immutable was given after the fact: each changes a root and is named.
+
+Fees are not modelled (the replay runs with a base fee and gas price of 0): they move ether,
+never our contracts' storage. A transaction that reaches our contracts through a contract of
+someone else's cannot be replayed without that contract's state; it is named, and the storage
+check then says whether it mattered.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyrevm
+
+from ledger.audit.ethcodec import hb, hi, int_bytes, rlp_encode, trie_root
+from ledger.audit.model import Finding, Warning_
+from ledger.audit.proofs import ProofError, verify_account, verify_storage
+from ledger.audit.rpc import AuditInfraError, RpcClient
+from ledger.hashing import checksum_address, keccak
+
+# A bound on any replayed transaction's gas, should a header say 0.
+MAX_GAS = 2**63 - 1
+
+
+@dataclass(slots=True)
+class ReplayTx:
+    """What a transaction needs to be run again (from a verified block)."""
+
+    hash: str
+    sender: bytes
+    to: bytes | None
+    input: bytes
+    value: int
+    gas: int
+    nonce: int
+    success: bool
+    created: bytes | None  # the contract a creation made, per its receipt
+
+
+@dataclass(slots=True)
+class ReplayBlock:
+    number: int
+    timestamp: int
+    coinbase: bytes
+    prevrandao: bytes
+    gas_limit: int
+    txs: list[ReplayTx] = field(default_factory=list)
+
+
+def spec_of(header: dict[str, Any]) -> str:
+    """The fork a header belongs to, from the fields it carries (EIP-7685, -4788, -4895)."""
+    if header.get("requestsHash"):
+        return "PRAGUE"
+    if header.get("parentBeaconBlockRoot") or header.get("blobGasUsed") is not None:
+        return "CANCUN"
+    if header.get("withdrawalsRoot"):
+        return "SHANGHAI"
+    return "MERGE"
+
+
+# pyrevm exposes the journaled state only as Rust's Debug text. The format is pinned with the
+# package (requirements.lock) and checked at start-up by `Replayer.self_test`.
+_ACCOUNT = re.compile(r"(0x[0-9a-fA-F]{40}): Account \{ info: ")
+_CHANGE = re.compile(r"StorageChange \{ address: (0x[0-9a-fA-F]{40}), key: (\d+)")
+_SLOT = re.compile(
+    r"(\d+): StorageSlot \{ previous_or_original_value: \d+, present_value: (\d+) \}"
+)
+
+
+class Replayer:
+    """One revm instance fed block after block, in chain order."""
+
+    def __init__(self, chain_id: int, contracts: dict[str, bytes], spec: str) -> None:
+        self.chain_id = chain_id
+        self.contracts = contracts
+        self.ours = set(contracts.values())
+        self.evm = pyrevm.EVM(env=pyrevm.Env(cfg=pyrevm.CfgEnv(chain_id=chain_id)), spec_id=spec)
+        self.findings: list[Finding] = []
+        self.warnings: list[Warning_] = []
+        self.transactions = 0
+        self.blocks = 0
+        self.next_block: int | None = None
+        self.seconds = 0.0
+
+    @staticmethod
+    def self_test() -> None:
+        """The storage read-back works on this pyrevm: a known word written, found again."""
+        evm = pyrevm.EVM(spec_id="CANCUN")
+        target = "0x" + "c0" * 20
+        # sstore(calldataload(0), calldataload(32))
+        evm.insert_account_info(target, pyrevm.AccountInfo(code=bytes.fromhex("6020356000355500")))
+        evm.message_call(
+            "0x" + "ca" * 20, target, (7).to_bytes(32, "big") + (9).to_bytes(32, "big")
+        )
+        probe = Replayer.__new__(Replayer)
+        probe.evm = evm
+        if probe.storage(bytes.fromhex("c0" * 20)) != {7: 9}:
+            raise AuditInfraError("this pyrevm's state cannot be read back: re-execution is off")
+
+    def run(self, block: ReplayBlock) -> None:
+        started = time.perf_counter()
+        self.evm.set_block_env(
+            pyrevm.BlockEnv(
+                number=block.number,
+                coinbase="0x" + block.coinbase.hex(),
+                timestamp=block.timestamp,
+                prevrandao=block.prevrandao,
+                basefee=0,
+                gas_limit=block.gas_limit or MAX_GAS,
+            )
+        )
+        for tx in block.txs:
+            self._run_tx(block.number, tx)
+        self.blocks += 1
+        self.next_block = block.number + 1
+        self.seconds += time.perf_counter() - started
+
+    def _run_tx(self, number: int, tx: ReplayTx) -> None:
+        self.transactions += 1
+        sender = "0x" + tx.sender.hex()
+        if tx.value:
+            # The sender's ether is not replayed (fees are not modelled): give what it sends.
+            self.evm.set_balance(sender, self.evm.get_balance(sender) + tx.value)
+        ok = True
+        if tx.to is None:
+            # A creation's address comes from the sender's nonce: the chain's, not revm's.
+            self.evm.insert_account_info(sender, pyrevm.AccountInfo(nonce=tx.nonce))
+            try:
+                made = hb(self.evm.deploy(sender, tx.input, tx.value or None, tx.gas))
+            except RuntimeError:
+                made, ok = None, False
+            if ok and tx.created is not None and made != tx.created:
+                self._find(
+                    "reexec.creation", number, tx, tx.created, made, "created another address"
+                )
+        else:
+            if tx.to not in self.ours:
+                self.warnings.append(
+                    Warning_("reexec", number, tx.hash, "reached our contracts through another "
+                             "contract: not re-executed (the storage check says if it mattered)")
+                )  # fmt: skip
+                return
+            try:
+                self.evm.message_call(
+                    sender, "0x" + tx.to.hex(), tx.input, tx.value or None, tx.gas
+                )
+            except RuntimeError:
+                ok = False
+        if ok != tx.success:
+            self._find(
+                "reexec.outcome",
+                number,
+                tx,
+                "succeeded" if tx.success else "reverted",
+                "succeeded" if ok else "reverted",
+                "the chain's receipt and the re-execution disagree",
+            )
+
+    def _find(
+        self, rule: str, number: int, tx: ReplayTx, expected: Any, found: Any, detail: str
+    ) -> None:
+        self.findings.append(
+            Finding(rule, number, tx.hash, _render(expected), _render(found), detail)
+        )
+
+    def storage(self, address: bytes) -> dict[int, int]:
+        """The contract's non-zero storage words as revm holds them now."""
+        return self._words(address)[0]
+
+    def cleared(self, address: bytes) -> set[int]:
+        """The words a transaction wrote that are zero now."""
+        return self._words(address)[1]
+
+    def _words(self, address: bytes) -> tuple[dict[int, int], set[int]]:
+        text = self.evm.journal_str
+        words: dict[int, int] = {}
+        wanted = address.hex()
+        for match in _ACCOUNT.finditer(text):
+            if match.group(1)[2:].lower() != wanted:
+                continue
+            start = text.index("storage: {", match.end())
+            end = text.index("}, status:", start)
+            for slot in _SLOT.finditer(text, start, end):
+                value = int(slot.group(2))
+                if value:
+                    words[int(slot.group(1))] = value
+        written = {
+            int(key)
+            for who, key in _CHANGE.findall(text, text.index("journal: ["))
+            if who[2:].lower() == wanted
+        }
+        return words, written - words.keys()
+
+    def code_hash(self, address: bytes) -> bytes:
+        return bytes(self.evm.basic("0x" + address.hex()).code_hash or keccak(b""))
+
+
+def _render(value: Any) -> str:
+    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
+
+
+def storage_root(words: dict[int, int], cleared: Iterable[int] = ()) -> bytes:
+    """The Merkle-Patricia root of a contract's storage: keccak(slot) -> rlp(value). Ethereum
+    drops a word set to zero from the trie; anvil keeps it, as an empty value: `cleared` are
+    the words to keep so (re-execution names them, the node does not)."""
+    items = {keccak(s.to_bytes(32, "big")): rlp_encode(int_bytes(v)) for s, v in words.items()}
+    items.update({keccak(s.to_bytes(32, "big")): rlp_encode(b"") for s in cleared})
+    return trie_root(items)
+
+
+@dataclass
+class StorageCheck:
+    contract: str
+    address: str
+    ok: bool
+    words: int
+    expected_root: str
+    proven_root: str
+    code_ok: bool
+    differing: list[dict[str, Any]] = field(default_factory=list)
+
+
+def check_storage(
+    replayer: Replayer,
+    rpc: RpcClient,
+    header: dict[str, Any],
+    layouts: dict[str, Any] | None = None,
+) -> tuple[list[StorageCheck], list[Finding]]:
+    """Each contract's replayed storage and code against what the node proves at `header`."""
+    number = hi(header["number"])
+    state_root = hb(header["stateRoot"])
+    checks: list[StorageCheck] = []
+    findings: list[Finding] = []
+    for key, address in replayer.contracts.items():
+        words = replayer.storage(address)
+        expected = storage_root(words)
+        proof = rpc.call("eth_getProof", ["0x" + address.hex(), [], hex(number)])
+        try:
+            account = verify_account(state_root, address, [hb(p) for p in proof["accountProof"]])
+        except (ProofError, KeyError, ValueError) as exc:
+            # The node's state is not the state its block commits to (written without a block).
+            findings.append(
+                Finding(
+                    "state.proof",
+                    number,
+                    None,
+                    "a proof that verifies against the stateRoot",
+                    str(exc),
+                    f"{key}: the node's account proof does not verify; its storage and code "
+                    "cannot be compared with re-execution",
+                )
+            )
+            continue
+        if expected != account.storage_root:
+            # The node may keep words set back to zero in its trie (anvil does): the same
+            # storage, counted its way, from what re-execution itself wrote.
+            kept = storage_root(words, replayer.cleared(address))
+            if kept == account.storage_root:
+                expected = kept
+        code_ok = replayer.code_hash(address) == account.code_hash
+        check = StorageCheck(
+            key,
+            checksum_address(address),
+            expected == account.storage_root and code_ok,
+            len(words),
+            "0x" + expected.hex(),
+            "0x" + account.storage_root.hex(),
+            code_ok,
+        )
+        checks.append(check)
+        if not code_ok:
+            findings.append(
+                Finding(
+                    "reexec.code",
+                    number,
+                    None,
+                    "0x" + replayer.code_hash(address).hex(),
+                    "0x" + account.code_hash.hex(),
+                    f"{key}'s code is not what its re-executed deployment left",
+                )
+            )
+        if expected != account.storage_root:
+            check.differing = _differing(rpc, number, address, account.storage_root, words)
+            named = ", ".join(
+                f"slot {d['slot']} ({_variable(layouts, key, d['slot'])}): {d['expected']} != "
+                f"{d['found']}"
+                for d in check.differing[:5]
+            )
+            findings.append(
+                Finding(
+                    "reexec.storage",
+                    number,
+                    None,
+                    check.expected_root,
+                    check.proven_root,
+                    f"{key}'s storage is not what re-executing every transaction leaves"
+                    + (f": {named}" if named else ": the node holds words no transaction wrote"),
+                )
+            )
+    return checks, findings
+
+
+def _differing(
+    rpc: RpcClient, number: int, address: bytes, root: bytes, words: dict[int, int]
+) -> list[dict[str, Any]]:
+    """The replayed words whose proven value differs (a word only the node holds shows only as
+    a root that still differs when all of these agree)."""
+    slots = sorted(words)
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(slots), 256):
+        chunk = slots[start : start + 256]
+        proof = rpc.call(
+            "eth_getProof",
+            [
+                "0x" + address.hex(),
+                ["0x" + s.to_bytes(32, "big").hex() for s in chunk],
+                hex(number),
+            ],
+        )
+        for slot, item in zip(chunk, proof["storageProof"], strict=True):
+            proven = verify_storage(root, slot, [hb(p) for p in item["proof"]])
+            if proven != words[slot]:
+                out.append({"slot": hex(slot), "expected": hex(words[slot]), "found": hex(proven)})
+    return out
+
+
+def _variable(layouts: dict[str, Any] | None, contract: str, slot_hex: str) -> str:
+    """The state variable a slot belongs to, from solc's storage layout where the slot is a
+    plain variable's; else the variable whose mapping or array it must lie in is unknown."""
+    layout = (layouts or {}).get(contract)
+    slot = int(slot_hex, 16)
+    for entry in (layout or {}).get("storage", []):
+        if int(entry["slot"]) == slot:
+            return str(entry["label"])
+    return "a mapping or array entry" if layout else "layout unknown"
