@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.fastpath import BallotFastPath
+from api.limits import RequireJson
 from api.routers import (
     audit,
     auth,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     errors.install(app)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequireJson)
     # Added last, so outside BodyLimit: it takes only bodies whose length is declared and within
     # the limit, and hands anything else (and any ballot it does not acknowledge) to the app.
     app.add_middleware(BallotFastPath, max_bytes=settings.max_body_bytes)

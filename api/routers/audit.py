@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep
 from api.errors import ApiError, responses
+from api.schemas import STRICT
 from api.services import Services
 from ledger.audit.jobs import AuditBusy, AuditJob, AuditJobs, UnknownJob
 from ledger.audit.report import read_document, render
@@ -24,7 +25,7 @@ Block = Annotated[int, Field(ge=0, lt=2**63)]
 class AuditIn(BaseModel):
     """Which blocks to audit (default: from the deployment block to the head)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     from_block: Block | None = None
     to_block: Block | None = None
