@@ -27,6 +27,7 @@ from api.routers import (
     relay,
     timebank,
 )
+from api.server import protocol_for
 from api.services import Services
 from ledger.config import Settings
 
@@ -122,6 +123,9 @@ def serve(settings: Settings | None = None) -> None:
 
     settings = settings or Settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # Each RPC call of an audit would be logged with the node's whole URL (httpx logs requests
+    # at INFO), and a provider's URL often carries its key.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
@@ -130,4 +134,7 @@ def serve(settings: Settings | None = None) -> None:
         access_log=False,
         # Loopback only, never behind a proxy: nothing to rewrite, and it costs every request.
         proxy_headers=False,
+        # Head limits, the read deadline, idle connections, JSON 400s (api/server.py).
+        http=protocol_for(settings),
+        timeout_keep_alive=max(1, round(settings.idle_timeout_s)),
     )
