@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import errors
 from api.errors import QuotaExceeded
+from ledger.config import Settings
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # A client key per bucket; past this many the least recently used bucket is dropped (a
@@ -59,6 +60,23 @@ class RateLimit:
             self._buckets[key] = (tokens - cost, now)
             while len(self._buckets) > MAX_CLIENTS:
                 self._buckets.popitem(last=False)
+
+
+class Quotas:
+    """The per-client quotas of one app (`app.state.quotas`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.texts = RateLimit(
+            "TextQuotaExceeded", "proposal texts", settings.text_quota_bytes_per_hour, 3600
+        )
+        self.challenges = RateLimit(
+            "ChallengeQuotaExceeded", "sign-in challenges", settings.challenges_per_minute, 60
+        )
+
+
+def quotas(connection: HTTPConnection) -> Quotas:
+    found: Quotas = connection.app.state.quotas
+    return found
 
 
 def is_json(headers: Iterable[tuple[bytes, bytes]]) -> bool:

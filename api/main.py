@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.fastpath import BallotFastPath
-from api.limits import RequireJson
+from api.limits import Quotas, RequireJson
 from api.routers import (
     audit,
     auth,
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
+    app.state.quotas = Quotas(settings)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequireJson)

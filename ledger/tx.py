@@ -84,6 +84,8 @@ def _plain(value: Any) -> str:
         return "0x" + bytes(value).hex()
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_plain(v) for v in value) + "]"
+    if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
+        return checksum_address(value)  # the ABI decoder gives addresses in lower case
     return str(value)
 
 

@@ -314,9 +314,11 @@ def test_service_record_with_an_unrecoverable_signature_is_refused_not_a_server_
                          provider, recipient)  # fmt: skip
     # r = 1 with a valid-looking low s: no public key recovers from it.
     body["providerSig"] = "0x" + (1).to_bytes(32, "big").hex() + "11" * 32 + "1b"
+    headers = {}
     if path.endswith("pending"):
         del body["recipientSig"]
-    response = post(live, path, body)
+        headers = {"Authorization": f"Bearer {login(live, provider)}"}
+    response = httpx.post(live.url + path, json=body, headers=headers, timeout=30)
     assert response.status_code == 422, response.text
     assert response.json()["code"] in {"BadSignature", "WrongSigner"}
 
