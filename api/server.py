@@ -144,6 +144,11 @@ class LimitedHttpTools(HttpToolsProtocol):
             # client's delay. Look again later.
             self._arm_deadline()
             return
+        if self.cycle is not None and self.cycle.response_complete:
+            # Answered already (e.g. 413 by its Content-Length) and the rest never came: a
+            # second answer would only confuse the client.
+            self.transport.close()
+            return
         limit = self.settings.request_read_timeout_s
         self._refuse(408, "RequestTimeout", f"the request did not arrive whole within {limit} s")
 

@@ -827,7 +827,8 @@ def test_reorg_that_spends_the_relayers_nonce_requeues_the_ballots_which_land_on
 def test_schemathesis_finds_no_server_error_and_no_undocumented_status(
     live: LiveSystem, town: Town
 ) -> None:
-    """Every operation of the OpenAPI schema, fuzzed (short run; `make hostile-api` is long)."""
+    """Every operation of the OpenAPI schema, fuzzed (short run; `make hostile-api` is long),
+    after the server's own limits are probed over raw sockets (`limits` in hostile_api.py)."""
     tool = ROOT / ".venv-lint" / "bin" / "schemathesis"
     if not tool.exists():
         if os.environ.get("CI"):
@@ -842,6 +843,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_status(
     tail = out.stdout[-6000:] + out.stderr[-2000:]
     assert out.returncode == 0, tail
     assert "hostile-api: exit 0" in out.stdout, tail
+    assert "limits: ok" in out.stdout, tail  # 431, 400, 415, 408 probed; statuses documented
     assert healthy(live)
 
 

@@ -115,6 +115,21 @@ def test_a_half_sent_body_gets_408_and_the_connection_closed_within_seconds(
     assert READ_TIMEOUT_S * 0.9 < took < READ_TIMEOUT_S + 3, took
 
 
+def test_a_body_refused_by_its_length_and_never_sent_gets_one_answer_then_a_close(
+    server: tuple[str, int],
+) -> None:
+    sock = connect(server)
+    started = time.monotonic()
+    sock.sendall(
+        b"POST /v1/texts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 10000000\r\n\r\n"
+    )
+    raw = read_all(sock)
+    assert raw.count(b"HTTP/1.1 ") == 1, raw[:500]
+    assert answer(raw)[2]["code"] == "BodyTooLarge"
+    assert time.monotonic() - started < READ_TIMEOUT_S + 3
+
+
 def test_a_head_sent_a_byte_at_a_time_gets_408(server: tuple[str, int]) -> None:
     sock = connect(server)
     started = time.monotonic()
