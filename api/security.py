@@ -1,7 +1,8 @@
 """Sign-in with Ethereum (EIP-4361 style): challenge -> personal_sign -> short-lived token.
 
-Only reads of private off-chain data need a token; every state change is authorised by the
-actor's own signature on the message itself, never by a session.
+Reads of private off-chain data need a token, and so does writing into someone's pending-service
+inbox (only its provider may); every state change on the chain is authorised by the actor's own
+signature on the message itself, never by a session.
 """
 
 from __future__ import annotations
