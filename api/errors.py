@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import requests
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from web3.exceptions import ContractCustomError, ContractLogicError
 
 from ledger.errors import (
     ContractRuleBroken,
@@ -22,6 +24,7 @@ from ledger.errors import (
     RelayError,
     UnknownReceipt,
 )
+from ledger.tx import ErrorDecoder, revert_data
 
 log = logging.getLogger("api")
 
@@ -42,6 +45,20 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.detail = detail
+
+
+class QuotaExceeded(Exception):
+    """A client (or everyone, for a global limit) asked for more than a quota allows."""
+
+    def __init__(self, code: str, detail: str, retry_after_s: float) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.retry_after_s = retry_after_s
+
+    @property
+    def retry_after(self) -> str:
+        return str(max(1, math.ceil(self.retry_after_s)))
 
 
 # Contract rules that mean "the thing is in the wrong state" rather than "your input is bad".
@@ -86,18 +103,41 @@ def error_response(
     )
 
 
+def _decoder(request: Request) -> ErrorDecoder | None:
+    services = getattr(request.app.state, "services", None)
+    decoder: ErrorDecoder | None = getattr(services, "decoder", None)
+    return decoder
+
+
+def _detail(request: Request, exc: InvalidMessage) -> str:
+    """A refusal that came from simulating a call is said again from the revert data itself,
+    with argument names and hex bytes: the message carries web3's reprs (`b'\\xd6...'`,
+    `('execution reverted', '0x')`), which mean nothing to a person."""
+    cause = exc.__cause__
+    decoder = _decoder(request)
+    if decoder is None or not isinstance(cause, ContractCustomError | ContractLogicError):
+        return exc.detail
+    return decoder.describe_data(revert_data(cause))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.code, exc.detail)
 
+    @app.exception_handler(QuotaExceeded)
+    async def _quota(_: Request, exc: QuotaExceeded) -> JSONResponse:
+        return error_response(429, exc.code, exc.detail, {"Retry-After": exc.retry_after})
+
     @app.exception_handler(InvalidMessage)
-    async def _invalid(_: Request, exc: InvalidMessage) -> JSONResponse:
-        return error_response(status_for_rule(exc.code), exc.code, exc.detail)
+    async def _invalid(request: Request, exc: InvalidMessage) -> JSONResponse:
+        return error_response(status_for_rule(exc.code), exc.code, _detail(request, exc))
 
     @app.exception_handler(ContractRuleBroken)
-    async def _rule(_: Request, exc: ContractRuleBroken) -> JSONResponse:
-        return error_response(status_for_rule(exc.error), exc.error, str(exc))
+    async def _rule(request: Request, exc: ContractRuleBroken) -> JSONResponse:
+        decoder = _decoder(request)
+        detail = str(exc) if decoder is None else decoder.describe(exc.error, exc.args_)
+        return error_response(status_for_rule(exc.error), exc.error, detail)
 
     @app.exception_handler(QueueFull)
     async def _full(_: Request, exc: QueueFull) -> JSONResponse:
@@ -158,14 +198,17 @@ def install(app: FastAPI) -> None:
 
 
 ERROR_TEXT = {
-    400: "Bad request: the body could not be read (e.g. not UTF-8)",
+    400: "Bad request: the body could not be read (e.g. not UTF-8), or malformed HTTP",
     401: "Not signed in, or the token expired",
     403: "Signed in, but without the role this needs",
     404: "No such thing",
     409: "The thing is in a state that refuses this (a contract rule)",
-    413: "Body too large",
+    408: "The request did not arrive whole in time; the connection is closed",
+    413: "Body too large, or the store it would go into is full",
+    415: "The body is not declared as JSON (Content-Type: application/json)",
     422: "Invalid input, or a contract rule refused it (code names the rule)",
-    429: "Outbox full: retry after the Retry-After seconds",
+    429: "A quota or the outbox is full: retry after the Retry-After seconds (code says which)",
+    431: "Request headers too large or too many",
     503: "The chain, the deployment or the relay's storage is unavailable: retry",
 }
 
@@ -178,8 +221,10 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def document_errors(app: FastAPI) -> None:
     """Make the OpenAPI schema say what the handlers above really answer: every error is an
     `ErrorOut` JSON body (also on routes whose success is CSV), every operation with
-    parameters or a body can answer 422, and every one with a body 400 (unreadable) and 413
-    (BodyLimit). FastAPI would otherwise document its own 422 shape, which is never sent."""
+    parameters or a body can answer 422, and every one with a body 400 (unreadable), 413
+    (BodyLimit) and 415 (RequireJson). FastAPI would otherwise document its own 422 shape,
+    which is never sent. (408 and 431 come from the server itself, before any route: see
+    api/server.py and docs/security.md.)"""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -192,7 +237,7 @@ def document_errors(app: FastAPI) -> None:
         for operation in (op for ops in schema.get("paths", {}).values() for op in ops.values()):
             answers = operation.setdefault("responses", {})
             extra = [422] if operation.get("parameters") or "requestBody" in operation else []
-            extra += [400, 413] if "requestBody" in operation else []
+            extra += [400, 413, 415] if "requestBody" in operation else []
             for status in extra:
                 answers.setdefault(str(status), {"description": ERROR_TEXT[status]})
             for status, answer in answers.items():

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.fastpath import BallotFastPath
+from api.limits import Quotas, RequireJson
 from api.routers import (
     audit,
     auth,
@@ -26,6 +27,7 @@ from api.routers import (
     relay,
     timebank,
 )
+from api.server import protocol_for
 from api.services import Services
 from ledger.config import Settings
 
@@ -67,8 +69,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     errors.install(app)
+    app.state.quotas = Quotas(settings)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequireJson)
     # Added last, so outside BodyLimit: it takes only bodies whose length is declared and within
     # the limit, and hands anything else (and any ballot it does not acknowledge) to the app.
     app.add_middleware(BallotFastPath, max_bytes=settings.max_body_bytes)
@@ -120,6 +124,9 @@ def serve(settings: Settings | None = None) -> None:
 
     settings = settings or Settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # Each RPC call of an audit would be logged with the node's whole URL (httpx logs requests
+    # at INFO), and a provider's URL often carries its key.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
@@ -128,4 +135,7 @@ def serve(settings: Settings | None = None) -> None:
         access_log=False,
         # Loopback only, never behind a proxy: nothing to rewrite, and it costs every request.
         proxy_headers=False,
+        # Head limits, the read deadline, idle connections, JSON 400s (api/server.py).
+        http=protocol_for(settings),
+        timeout_keep_alive=max(1, round(settings.idle_timeout_s)),
     )

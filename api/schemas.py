@@ -21,8 +21,15 @@ MAX_OFFSET = 2**53
 T = TypeVar("T")
 
 
+# Request bodies: no unknown fields, and no coercion. An integer is a JSON integer: never
+# "7", 7.0 or true (which pydantic would otherwise take as 7, 7 and 1), so the schema a client
+# reads is the one it is held to. Integers beyond 2^53 (uint256 values) are JSON integers too:
+# Python's JSON reads them exactly; JavaScript clients send them as BigInt-serialized numbers.
+STRICT = ConfigDict(extra="forbid", strict=True)
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
 
 class Page(BaseModel, Generic[T]):
@@ -93,7 +100,7 @@ class ForwardRequestIn(Strict):
     data: HexBytes_
     signature: Signature65
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(**STRICT, populate_by_name=True)
 
     def payload(self) -> dict[str, Any]:
         return {**self.model_dump(exclude={"from_"}), "from": self.from_}

@@ -1,7 +1,8 @@
 """Sign-in with Ethereum (EIP-4361 style): challenge -> personal_sign -> short-lived token.
 
-Only reads of private off-chain data need a token; every state change is authorised by the
-actor's own signature on the message itself, never by a session.
+Reads of private off-chain data need a token, and so does writing into someone's pending-service
+inbox (only its provider may); every state change on the chain is authorised by the actor's own
+signature on the message itself, never by a session.
 """
 
 from __future__ import annotations
@@ -34,11 +35,21 @@ class Challenge:
 class TokenAuthority:
     """Issues and checks HMAC tokens bound to an address; keeps outstanding challenges."""
 
-    def __init__(self, secret: bytes, *, domain: str, chain_id: int, token_ttl_s: int) -> None:
+    def __init__(
+        self,
+        secret: bytes,
+        *,
+        domain: str,
+        chain_id: int,
+        token_ttl_s: int,
+        max_challenges: int = 10_000,
+    ) -> None:
         self._secret = secret
         self.domain = domain
         self.chain_id = chain_id
         self.token_ttl_s = token_ttl_s
+        self.max_challenges = max_challenges
+        # Insertion order is expiry order (one TTL for all): the oldest is always first.
         self._challenges: dict[str, Challenge] = {}
         self._lock = threading.Lock()
 
@@ -57,9 +68,21 @@ class TokenAuthority:
         )
         challenge = Challenge(address, nonce, message, expires)
         with self._lock:
-            self._challenges = {n: c for n, c in self._challenges.items() if c.expires_at > now}
+            # Expired ones go; past the cap the oldest outstanding one goes too (its holder asks
+            # again), so the map stays bounded whoever asks how often. Each client's rate is
+            # bounded at the route (api/routers/auth.py).
+            while self._challenges:
+                oldest = next(iter(self._challenges.values()))
+                if oldest.expires_at > now and len(self._challenges) < self.max_challenges:
+                    break
+                del self._challenges[oldest.nonce]
             self._challenges[nonce] = challenge
         return challenge
+
+    def outstanding(self) -> int:
+        """How many challenges wait to be signed."""
+        with self._lock:
+            return len(self._challenges)
 
     def login(self, nonce: str, signature: str) -> tuple[str, str, float]:
         """Check the signed challenge (single use); return (address, token, expires_at)."""

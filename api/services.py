@@ -87,6 +87,7 @@ class Services:
                 domain=f"{settings.api_host}:{settings.api_port}",
                 chain_id=deployment.chain_id,
                 token_ttl_s=settings.token_ttl_s,
+                max_challenges=settings.max_challenges,
             ),
             ballot_kind=ballot_kind,
             service_kind=service_kind,

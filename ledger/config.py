@@ -117,6 +117,34 @@ class Settings(BaseSettings):
         default=1_000, gt=0, description="a signed acknowledgement promises landing within this"
     )
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    # --- what one connection may hold (api/server.py; docs/security.md "Limits") ---
+    # A request line and headers: browsers send under 2 kB, and 16 kB is what nginx and Node
+    # allow by default; a bigger head is an attack on memory (431).
+    max_header_bytes: int = Field(default=16 * 1024, gt=0)
+    max_header_count: int = Field(default=100, gt=0)
+    # The whole request, head and body, must arrive within this many seconds (else 408 and the
+    # connection closes): a ballot is under 1 kB, and even a body at the 256 kB cap takes 5 s
+    # only below ~420 kbit/s. A client trickling bytes cannot hold a connection for long.
+    request_read_timeout_s: float = Field(default=5.0, gt=0)
+    # A connection that sends nothing (a fresh one, or an idle keep-alive one) is closed.
+    idle_timeout_s: float = Field(default=5.0, gt=0)
+    # --- quotas per client (the peer address: api/limits.py `client_key`) ---
+    # Proposal texts are open to anyone (the committee posts them before it opens a proposal;
+    # a sign-in would not bound anything, a key costs nothing): each client has a byte budget
+    # that refills over an hour, every text costing at least 1 KiB of it (so tiny texts cannot
+    # flood the table), and the store as a whole stops taking new texts at a total size.
+    text_quota_bytes_per_hour: int = Field(default=2 * 1024 * 1024, gt=0)
+    text_store_max_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    # Sign-in challenges: outstanding ones are capped (the oldest is dropped), and each client
+    # may ask for this many a minute.
+    max_challenges: int = Field(default=10_000, gt=0)
+    challenges_per_minute: int = Field(default=30, gt=0)
+    # An audit reads the whole chain: one at a time, and the next one only this long after
+    # the previous one finished.
+    audit_min_interval_s: float = Field(default=60.0, ge=0)
+    # Pending services (the provider's half): waiting entries per provider and per recipient.
+    max_pending_per_provider: int = Field(default=50, gt=0)
+    max_pending_per_recipient: int = Field(default=200, gt=0)
     seed_demo: bool = Field(default=True, description="seed a demo community on first start")
 
     @model_validator(mode="after")

@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS pending_services (
     confirmed INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS pending_by_recipient ON pending_services (recipient, confirmed);
+CREATE INDEX IF NOT EXISTS pending_by_provider
+    ON pending_services (json_extract(body, '$.record.provider'), confirmed);
 CREATE TABLE IF NOT EXISTS people (
     community INTEGER NOT NULL,
     address TEXT NOT NULL,
@@ -58,16 +60,29 @@ class OffchainStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        self._text_bytes: int | None = None
         self._lock = threading.Lock()
 
     def put_text(self, body: str) -> str:
         digest = text_hash(body)
         with self._lock:
-            self._db.execute(
+            added = self._db.execute(
                 "INSERT OR IGNORE INTO texts (hash, body, stored_at) VALUES (?,?,?)",
                 (digest, body, time.time()),
-            )
+            ).rowcount
+            if added and self._text_bytes is not None:
+                self._text_bytes += len(body.encode("utf-8", "surrogatepass"))
         return digest
+
+    def text_bytes(self) -> int:
+        """The UTF-8 size of every stored text (counted once, then kept up to date)."""
+        with self._lock:
+            if self._text_bytes is None:
+                row = self._db.execute(
+                    "SELECT COALESCE(SUM(LENGTH(CAST(body AS BLOB))), 0) FROM texts"
+                ).fetchone()
+                self._text_bytes = int(row[0])
+            return self._text_bytes
 
     def get_text(self, digest: str) -> str | None:
         with self._lock:
@@ -134,6 +149,21 @@ class OffchainStore:
                 (recipient,),
             ).fetchone()[0]
         return [(r[0], json.loads(r[1]), float(r[2])) for r in rows], int(total)
+
+    def pending_counts(self, provider: str, recipient: str) -> tuple[int, int]:
+        """Unconfirmed records logged by `provider`, and waiting for `recipient` (both as
+        stored: checksummed)."""
+        with self._lock:
+            by_provider = self._db.execute(
+                "SELECT COUNT(*) FROM pending_services"
+                " WHERE json_extract(body, '$.record.provider') = ? AND confirmed = 0",
+                (provider,),
+            ).fetchone()[0]
+            by_recipient = self._db.execute(
+                "SELECT COUNT(*) FROM pending_services WHERE recipient = ? AND confirmed = 0",
+                (recipient,),
+            ).fetchone()[0]
+        return int(by_provider), int(by_recipient)
 
     def mark_confirmed(self, record_id: str) -> None:
         with self._lock:

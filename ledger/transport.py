@@ -31,6 +31,20 @@ _STALE = (
 )
 
 
+def node_name(url: str) -> str:
+    """A node named by scheme, host and port only: what may be logged or published. A
+    provider's URL often carries an API key in its path, query or user part."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.hostname is None:
+        return f"{parts.scheme or 'unknown'}://?"
+    port = port or {"https": 443, "wss": 443}.get(parts.scheme, 80)
+    return f"{parts.scheme}://{parts.hostname}:{port}"
+
+
 class NodeUnreachable(requests.exceptions.ConnectionError):
     """The node did not answer; the message names it by scheme, host and port only."""
 
@@ -111,7 +125,7 @@ class _KeepAlivePosts(HTTPSessionManager):
             conn = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
         self._local.conn = conn
         self._local.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self._local.where = f"{parts.scheme}://{parts.hostname}:{port}"
+        self._local.where = node_name(endpoint_uri)
         return conn
 
 

@@ -34,12 +34,17 @@ class ErrorDecoder:
 
     def __init__(self, abis: Iterable[Iterable[Any]]) -> None:
         self._errors: dict[bytes, tuple[str, list[str]]] = {}
+        # Argument names by error name and arity, for `describe` (an error's name with as many
+        # arguments means the same declaration in each of our contracts).
+        self._names: dict[tuple[str, int], list[str]] = {}
         for abi in abis:
             for item in abi:
                 if item.get("type") == "error":
                     types = [_abi_type(i) for i in item.get("inputs", [])]
                     selector = keccak(f"{item['name']}({','.join(types)})".encode())[:4]
                     self._errors[selector] = (item["name"], types)
+                    names = [str(i.get("name") or f"arg{n}") for n, i in enumerate(item["inputs"])]
+                    self._names[(item["name"], len(names))] = names
 
     def decode(self, data: bytes) -> tuple[str, tuple[Any, ...]] | None:
         if len(data) < 4:
@@ -54,6 +59,34 @@ class ErrorDecoder:
             return name, tuple(abi_decode(types, data[4:]))
         except Exception:
             return name, ()
+
+    def describe(self, name: str, args: tuple[Any, ...]) -> str:
+        """A decoded error for people: `MissingRole(communityId=1, role=0xd6..., account=0x...)`
+        with the ABI's argument names and bytes as 0x-hex (never Python's reprs)."""
+        if name == "Error" and len(args) == 1:
+            return f"the call reverted: {args[0]}"
+        names = self._names.get((name, len(args)), [f"arg{n}" for n in range(len(args))])
+        rendered = ", ".join(f"{k}={_plain(v)}" for k, v in zip(names, args, strict=True))
+        return f"{name}({rendered})"
+
+    def describe_data(self, data: bytes | None) -> str:
+        """Revert data for people: the decoded error (see `describe`), or what is known."""
+        if not data:
+            return "the call reverted without a reason"
+        decoded = self.decode(data)
+        if decoded is None:
+            return f"the call reverted with an unknown error (selector 0x{bytes(data[:4]).hex()})"
+        return self.describe(*decoded)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
+        return checksum_address(value)  # the ABI decoder gives addresses in lower case
+    return str(value)
 
 
 def revert_data(exc: Exception) -> bytes | None:

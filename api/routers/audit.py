@@ -3,18 +3,22 @@ newest report with whether its signature holds (what the web page displays)."""
 
 from __future__ import annotations
 
+from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api.deps import ServicesDep
-from api.errors import ApiError, responses
+from api.errors import ApiError, QuotaExceeded, responses
+from api.schemas import STRICT
 from api.services import Services
-from ledger.audit.jobs import AuditBusy, AuditJob, AuditJobs, UnknownJob
+from ledger.audit.jobs import AuditBusy, AuditJob, AuditJobs, AuditTooSoon, UnknownJob
 from ledger.audit.report import read_document, render
+from ledger.config import Settings
 from ledger.deploy import deployment_path
+from ledger.transport import node_name
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -24,7 +28,7 @@ Block = Annotated[int, Field(ge=0, lt=2**63)]
 class AuditIn(BaseModel):
     """Which blocks to audit (default: from the deployment block to the head)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     from_block: Block | None = None
     to_block: Block | None = None
@@ -57,13 +61,56 @@ class AuditJobOut(BaseModel):
 
 
 class LatestReportOut(BaseModel):
-    signature_valid: bool = Field(description="the Ed25519 signature matches the report")
+    signature_valid: bool = Field(
+        description="the Ed25519 signature matches the report as stored on the server"
+    )
     signature_detail: str
     key_id: str | None
     generated_at: int
     ok: bool = Field(description="the report found nothing wrong")
     report: dict[str, Any]
     signature: dict[str, Any] | None
+    redacted: list[str] = Field(
+        description="fields this server took out of the report before serving it (the node's "
+        "URL beyond scheme, host and port; server file paths): empty for reports written by "
+        "this version, whose signature covers exactly what is served"
+    )
+
+
+def public_document(
+    document: dict[str, Any], settings: Settings
+) -> tuple[dict[str, Any], list[str]]:
+    """The signed report as this API serves it: without the server's file paths or a node URL
+    that may carry a provider's key. Reports written since the auditor names the node and files
+    that way come out unchanged; an older one comes out redacted, and says where."""
+    redacted: list[str] = []
+    roots = sorted(
+        {str(p) for p in (settings.data_dir, settings.deployments_dir, settings.project_root)}
+        | {str(Path.home())},
+        key=len,
+        reverse=True,
+    )
+
+    def clean(value: Any, where: str) -> Any:
+        if isinstance(value, dict):
+            return {k: clean(v, f"{where}.{k}" if where else k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        if not isinstance(value, str):
+            return value
+        if where == "report.chain.rpc_url":
+            public = node_name(value)
+        elif where in ("report.deployment.source", "report.checkpoint.file"):
+            public = PurePath(value).name
+        else:
+            public = value
+            for root in roots:
+                public = public.replace(root, "<server>")
+        if public != value:
+            redacted.append(where)
+        return public
+
+    return clean(document, ""), redacted
 
 
 def _jobs(request: Request, services: Services) -> AuditJobs:
@@ -74,7 +121,9 @@ def _jobs(request: Request, services: Services) -> AuditJobs:
             settings,
             str(getattr(services.w3.provider, "endpoint_uri", "")),
             services.deployment.record,
-            str(deployment_path(settings, services.deployment.chain_id)),
+            # The record's file name: a report is public, the server's directories are not.
+            deployment_path(settings, services.deployment.chain_id).name,
+            min_interval_s=settings.audit_min_interval_s,
         )
         request.app.state.audit_jobs = jobs
     return jobs
@@ -113,24 +162,43 @@ def _job(request: Request, services: Services, job_id: str) -> AuditJob:
         raise ApiError(404, "UnknownAuditJob", str(exc)) from exc
 
 
+# While one audit runs, ask again after this long (an audit of a small chain takes seconds).
+RUNNING_RETRY_S = 10.0
+
+
 @router.post(
     "",
     status_code=202,
     response_model=AuditJobOut,
-    responses=responses(409, 422, 503),
+    responses=responses(422, 429, 503),
     summary="Start an audit of the chain (a background job)",
 )
 def start_audit(body: AuditIn, request: Request, services: ServicesDep) -> AuditJobOut:
     """Re-derives every tally, balance and fund trail from raw chain data, checks the deployed
     code against a fresh compile and storage against state proofs, and writes a signed report.
-    One audit runs at a time: 409 `AuditRunning` names the one running."""
+    One audit runs at a time (429 `AuditRunning` names it), the next only
+    `COMMONS_AUDIT_MIN_INTERVAL_S` after it finished (429 `AuditTooSoon`); blocks past the
+    chain's head, or a range that ends before it starts, are refused at once (422)."""
+    _check_range(body, services.w3.eth.block_number)
     try:
         job = _jobs(request, services).start(
             from_block=body.from_block, to_block=body.to_block, all_proofs=body.all_proofs
         )
     except AuditBusy as exc:
-        raise ApiError(409, "AuditRunning", f"{exc}; follow GET /v1/audit/{exc.job_id}") from exc
+        detail = f"{exc}; follow GET /v1/audit/{exc.job_id}"
+        raise QuotaExceeded("AuditRunning", detail, RUNNING_RETRY_S) from exc
+    except AuditTooSoon as exc:
+        raise QuotaExceeded("AuditTooSoon", str(exc), exc.retry_after_s) from exc
     return _job_out(job)
+
+
+def _check_range(body: AuditIn, head: int) -> None:
+    for name, block in (("from_block", body.from_block), ("to_block", body.to_block)):
+        if block is not None and block > head:
+            raise ApiError(422, "BlockBeyondHead", f"{name} {block} is past the head ({head})")
+    first, last = body.from_block, body.to_block
+    if first is not None and last is not None and first > last:
+        raise ApiError(422, "InvalidBlockRange", f"from_block {first} > to_block {last}")
 
 
 @router.get(
@@ -143,7 +211,8 @@ def latest_report(request: Request, services: ServicesDep) -> LatestReportOut:
     latest = _jobs(request, services).latest()
     if latest is None:
         raise ApiError(404, "NoAuditReport", "no audit report yet: POST /v1/audit")
-    document, _, verification = latest
+    stored, _, verification = latest
+    document, redacted = public_document(stored, services.settings)
     report = document.get("report") or {}
     return LatestReportOut(
         signature_valid=verification.valid,
@@ -153,6 +222,7 @@ def latest_report(request: Request, services: ServicesDep) -> LatestReportOut:
         ok=bool(report.get("ok")),
         report=report,
         signature=document.get("signature"),
+        redacted=redacted,
     )
 
 
@@ -193,7 +263,8 @@ def get_audit_report(
         raise ApiError(409, "AuditFailed", f"audit job {job_id} failed: {job.error}")
     if job.status != "done" or "json" not in job.files:
         raise ApiError(409, "AuditNotFinished", f"audit job {job_id} is {job.status}")
-    content, media_type = render(read_document(job.files["json"]), format)
+    document, _ = public_document(read_document(job.files["json"]), services.settings)
+    content, media_type = render(document, format)
     suffix = {"json": "json", "md": "md", "html": "html", "csv": "csv"}[format]
     name = "fund-trail.csv" if format == "csv" else f"audit-report.{suffix}"
     return Response(

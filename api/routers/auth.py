@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.deps import ServicesDep
 from api.errors import ApiError, responses
+from api.limits import client_key, quotas
 from api.schemas import ChallengeIn, ChallengeOut, LoginIn, LoginOut
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/challenge", response_model=ChallengeOut, responses=responses(422))
-def challenge(body: ChallengeIn, services: ServicesDep) -> ChallengeOut:
-    """A one-time message to sign with personal_sign; valid for five minutes."""
+@router.post("/challenge", response_model=ChallengeOut, responses=responses(422, 429))
+def challenge(body: ChallengeIn, request: Request, services: ServicesDep) -> ChallengeOut:
+    """A one-time message to sign with personal_sign; valid for five minutes. Each client may
+    ask for `COMMONS_CHALLENGES_PER_MINUTE` (429 `ChallengeQuotaExceeded`)."""
+    quotas(request).challenges.take(client_key(request))
     c = services.auth.challenge(body.address)
     return ChallengeOut(nonce=c.nonce, message=c.message, expires_at=c.expires_at)
 

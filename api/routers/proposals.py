@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from api.deps import ServicesDep
 from api.errors import ApiError, responses
+from api.limits import client_key, quotas
 from api.routers.events import event_out
 from api.schemas import MAX_OFFSET, EventOut, OnChainId, Page, ProposalOut, TextIn, TextOut
 from api.services import Services
@@ -24,9 +25,25 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
-@router.post("/texts", status_code=201, response_model=TextOut, responses=responses(413, 422))
-def store_text(body: TextIn, services: ServicesDep) -> TextOut:
-    """Store a proposal's full text; its keccak256 is what the proposal commits to on-chain."""
+# Texts stay open to anyone (the committee stores one before it opens its proposal, from the
+# page, without signing in): a sign-in would bound nothing, as a new key costs nothing. What
+# bounds them is per client, a byte budget refilled over an hour (each text costs at least
+# MIN_TEXT_COST, so a flood of tiny texts runs out as fast as a few big ones), and for
+# everyone, the store's total size: past it new texts are refused, stored ones still served.
+MIN_TEXT_COST = 1024
+
+
+@router.post("/texts", status_code=201, response_model=TextOut, responses=responses(413, 422, 429))
+def store_text(body: TextIn, request: Request, services: ServicesDep) -> TextOut:
+    """Store a proposal's full text; its keccak256 is what the proposal commits to on-chain.
+    Storing a text already stored costs nothing; a new one counts against the client's hourly
+    quota (429 `TextQuotaExceeded`) and the store's total size (413 `TextStoreFull`)."""
+    if services.store.get_text(text_hash_of(body.text)) is None:
+        size = len(body.text.encode("utf-8"))
+        cap = services.settings.text_store_max_bytes
+        if services.store.text_bytes() + size > cap:
+            raise ApiError(413, "TextStoreFull", f"the text store is full ({cap} bytes)")
+        quotas(request).texts.take(client_key(request), max(size, MIN_TEXT_COST))
     return TextOut(hash=services.store.put_text(body.text), text=body.text)
 
 

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from web3 import Web3
 
-from api.deps import ServicesDep
-from api.errors import ApiError, responses
+from api.deps import CurrentUser, ServicesDep
+from api.errors import ApiError, QuotaExceeded, responses
 from api.routers.communities import _require_community
 from api.routers.events import event_out
 from api.routers.relay import accept
@@ -24,6 +24,7 @@ from api.schemas import (
     ReceiptOut,
     SignedServiceIn,
 )
+from api.services import Services
 from ledger.errors import InvalidMessage
 from ledger.signing.eip712 import recover_typed_data
 from ledger.signing.services import SERVICE_TYPES, record_id
@@ -44,14 +45,25 @@ async def record_service(body: SignedServiceIn, services: ServicesDep) -> Receip
     return await accept(services, "service", body.model_dump())
 
 
+# A full inbox clears only as its records are confirmed: ask again after this long.
+INBOX_RETRY_S = 60.0
+
+
 @router.post(
     "/services/pending",
     status_code=201,
     response_model=PendingServiceOut,
-    responses=responses(422),
+    responses=responses(401, 403, 422, 429),
     summary="Log a service (the provider's signed half), for the recipient to confirm",
 )
-def log_service(body: PendingServiceIn, services: ServicesDep) -> PendingServiceOut:
+def log_service(
+    body: PendingServiceIn, services: ServicesDep, user: CurrentUser
+) -> PendingServiceOut:
+    """Only the provider, signed in, logs their own service (403 `NotProvider` otherwise): the
+    inbox is not a place anyone may write into. Unconfirmed records are bounded per provider
+    and per recipient (429 `TooManyPending`)."""
+    if user.lower() != body.record.provider.lower():
+        raise ApiError(403, "NotProvider", f"signed in as {user}, not as the provider")
     kind = services.service_kind
     # The record's parser wants both halves: the provider's stands in for the missing one.
     community, signed, provider_sig, _ = kind.read(
@@ -67,10 +79,26 @@ def log_service(body: PendingServiceIn, services: ServicesDep) -> PendingService
     if signer != signed.record.provider:
         raise InvalidMessage("WrongSigner", f"provider side signed by {signer}")
     rid = "0x" + record_id(community, signed.record).hex()
-    services.store.put_pending(rid, community, signed.record.recipient, body.model_dump())
+    _check_inbox(services, signed.record.provider, signed.record.recipient)
+    stored = body.model_dump()
+    # Stored checksummed, as the per-provider count looks it up.
+    stored["record"] |= {"provider": signed.record.provider}
+    services.store.put_pending(rid, community, signed.record.recipient, stored)
     pending = services.store.get_pending(rid)
     assert pending is not None
     return PendingServiceOut(id=rid, **pending[0], created_at=pending[1])
+
+
+def _check_inbox(services: Services, provider: str, recipient: str) -> None:
+    by_provider, by_recipient = services.store.pending_counts(provider, recipient)
+    limits = services.settings
+    if by_provider >= limits.max_pending_per_provider:
+        detail = f"{provider} has {by_provider} services waiting to be confirmed"
+    elif by_recipient >= limits.max_pending_per_recipient:
+        detail = f"{recipient} has {by_recipient} services waiting to confirm"
+    else:
+        return
+    raise QuotaExceeded("TooManyPending", f"{detail}: the limit", INBOX_RETRY_S)
 
 
 @router.get("/services/pending", response_model=Page[PendingServiceOut])

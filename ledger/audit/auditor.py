@@ -40,6 +40,7 @@ from ledger.build import manifest_hash
 from ledger.config import Settings
 from ledger.deploy import PLAN
 from ledger.hashing import keccak
+from ledger.transport import node_name
 
 TOOL: Final = "commons-ledger audit/1"
 REPORT_FORMAT: Final = "commons-audit-report/1"
@@ -634,14 +635,16 @@ class _Auditor:
             "generated_at": int(time.time()),
             "chain": {
                 "chain_id": chain_id,
-                "rpc_url": o.rpc_url,
+                # A report is published: the node by scheme, host and port (a provider's URL
+                # may carry its key), files by name (the server's directories are its own).
+                "rpc_url": node_name(o.rpc_url),
                 "from_block": from_block,
                 "to_block": to_block,
                 "block_hash": header["hash"],
                 "state_root": header["stateRoot"],
             },
             "deployment": {
-                "source": o.record_source,
+                "source": None if o.record_source is None else Path(o.record_source).name,
                 "record_hash": _record_hash(o.record),
                 "block": o.record.get("block"),
                 "contracts": {k: hex0x(a) for k, a in contracts.items()},
@@ -691,7 +694,7 @@ class _Auditor:
                 "sample": proofs if len(proofs) <= 200 else proofs[:200],
             },
             "fund_trail": state.trail,
-            "checkpoint": {"file": str(checkpoint.path), "resumed_from_block": self.resumed_from},
+            "checkpoint": {"file": checkpoint.path.name, "resumed_from_block": self.resumed_from},
         }
 
 

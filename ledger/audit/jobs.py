@@ -4,6 +4,7 @@ signed and written like the CLI's, the newest signed report always at hand."""
 from __future__ import annotations
 
 import contextlib
+import math
 import secrets
 import threading
 import time
@@ -57,6 +58,15 @@ class AuditBusy(LedgerError):
         self.job_id = job_id
 
 
+class AuditTooSoon(LedgerError):
+    """The previous audit finished less than the minimum interval ago."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__(f"the previous audit finished recently; the next may start in "
+                         f"{retry_after_s:.0f} s")  # fmt: skip
+        self.retry_after_s = retry_after_s
+
+
 class UnknownJob(LedgerError):
     """No audit job has this id (jobs live as long as the process)."""
 
@@ -77,9 +87,19 @@ class AuditJob:
 
 
 class AuditJobs:
-    def __init__(self, settings: Settings, rpc_url: str, record: dict[str, Any],
-                 record_source: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        rpc_url: str,
+        record: dict[str, Any],
+        record_source: str | None = None,
+        *,
+        min_interval_s: float = 0.0,
+    ) -> None:
         self.settings = settings
+        # An audit reads the whole chain and keeps a core busy: anyone may ask for one, so the
+        # next may start only this long after the previous one finished.
+        self.min_interval_s = min_interval_s
         self.rpc_url = rpc_url
         self.record = record
         self.record_source = record_source
@@ -93,6 +113,10 @@ class AuditJobs:
             running = [j for j in self._jobs.values() if j.status in ("queued", "running")]
             if running:
                 raise AuditBusy(running[0].id)
+            finished = [j.finished_at for j in self._jobs.values() if j.finished_at is not None]
+            wait = max(finished, default=-math.inf) + self.min_interval_s - time.time()
+            if wait > 0:
+                raise AuditTooSoon(wait)
             job = AuditJob(secrets.token_hex(8))
             self._jobs[job.id] = job
         if not self.key_path.exists():

@@ -44,7 +44,13 @@ class RpcClient:
             response.raise_for_status()
             return ujson.loads(response.content)
         except (httpx.HTTPError, ValueError) as exc:
-            raise AuditInfraError(f"node at {self.url} did not answer: {exc}") from exc
+            from ledger.transport import node_name  # web3 and requests: not for every worker
+
+            # Named by scheme, host and port: the URL may carry a provider's key, and httpx's
+            # message repeats the URL whole.
+            raise AuditInfraError(
+                f"node at {node_name(self.url)} did not answer ({type(exc).__name__})"
+            ) from exc
 
     def call(self, method: str, params: Sequence[Any] = ()) -> Any:
         self._id += 1

@@ -174,6 +174,12 @@ def test_api_runs_an_audit_job_and_serves_its_signed_report(history: History) ->
     )
     latest = http.get("/v1/audit/reports/latest").json()
     assert latest["signature_valid"] is True and latest["ok"] is True
+    # Published as signed: no server path, the node by scheme, host and port; nothing redacted.
+    assert latest["redacted"] == [] and latest["report"] == document["report"]
+    served = json.dumps(document)
+    assert str(history.live.data_dir) not in served
+    assert document["report"]["deployment"]["source"] == f"{history.live.client.chain_id}.json"
+    assert "HTTP Request" not in history.live.log_path.read_text()  # httpx's per-call lines
     assert latest["key_id"] == document["signature"]["key_id"]
     missing = http.get("/v1/audit/nope")
     assert missing.status_code == 404 and missing.json()["code"] == "UnknownAuditJob"

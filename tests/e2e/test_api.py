@@ -427,9 +427,16 @@ def test_service_logged_then_confirmed_moves_minutes_and_balances_sum_to_zero(
         provider.address, recipient.address, 75, category_code("CARE"), b"\x07" * 32, 1
     )
     full = live.client.service_body(community.id, record, provider, recipient)
-    logged = live.client.post(
-        "/v1/services/pending", {k: full[k] for k in ("communityId", "record", "providerSig")}
-    )
+    half = {k: full[k] for k in ("communityId", "record", "providerSig")}
+    # Only the provider, signed in, logs their service: not anonymously, not someone else.
+    assert_error(post(live, "/v1/services/pending", half), 401, "NotSignedIn")
+    as_recipient = {"Authorization": f"Bearer {login(live, recipient)}"}
+    refused = httpx.post(live.url + "/v1/services/pending", json=half, headers=as_recipient)
+    assert_error(refused, 403, "NotProvider")
+    as_provider = {"Authorization": f"Bearer {login(live, provider)}"}
+    answer = httpx.post(live.url + "/v1/services/pending", json=half, headers=as_provider)
+    assert answer.status_code == 201, answer.text
+    logged = answer.json()
     pending = live.client.get("/v1/services/pending", recipient=recipient.address)
     assert [p["id"] for p in pending["items"]] == [logged["id"]]
     forged = post(

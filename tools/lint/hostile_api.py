@@ -8,6 +8,12 @@ negative ids, odd unicode, missing and extra fields). Checked on every response:
 
     .venv/bin/python tools/lint/hostile_api.py [--url URL] [--examples N] [--max-time S]
 
+Before schemathesis, `limits` checks what schemathesis cannot reach: over raw sockets, a head
+over the limit (431), malformed HTTP (400), a body that is not declared JSON on the ballot fast
+path and on a route (415) and a half-sent body (408) are each answered with the JSON
+`{code, detail}`; and the OpenAPI schema documents 400, 413, 415 and 422 on every operation with
+a body and 429 on every quota-bound one. Any miss fails the run.
+
 With --url it attacks a running server (tests/e2e/test_attacks.py passes its live one); without,
 it starts its own the way tests/e2e/conftest.py does (a fresh anvil on a free loopback port, the
 contracts deployed, `python -m api` on another free port), seeds the demo community through the
@@ -21,15 +27,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = ROOT / ".venv-lint" / "bin" / "schemathesis"
@@ -83,6 +93,81 @@ def schemathesis_command(
         # Signed in as a registrar, so the private routes are attacked past their login check.
         cmd += ["--header", f"Authorization: Bearer {token}"]
     return cmd
+
+
+# Operations bounded by a quota (docs/security.md "Limits"): each must document its 429.
+QUOTA_BOUND = (
+    ("post", "/v1/texts"),
+    ("post", "/v1/auth/challenge"),
+    ("post", "/v1/audit"),
+    ("post", "/v1/services/pending"),
+    ("post", "/v1/ballots"),
+)
+
+
+def _raw(url: str, request: bytes, *, timeout: float = 30.0) -> tuple[int, dict[str, Any]]:
+    """Send `request` as is; the status and JSON body the server answers before it closes."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        with contextlib.suppress(OSError):
+            sock.sendall(request)
+        chunks = []
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1]) if head else 0
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = {"unparsed": body[:200].decode("latin-1")}
+    return status, answer if isinstance(answer, dict) else {"unparsed": answer}
+
+
+def limits(url: str) -> list[str]:
+    """The server's own limits, probed; and the schema's statuses. Returns what is wrong."""
+    import httpx
+
+    host = urlsplit(url).netloc.encode()
+    ballot = b'{"proposalId": 1, "voter": "0x", "option": 0, "signature": "0x"}'
+    probes = {
+        "head over the limit": (
+            b"GET /health HTTP/1.1\r\nHost: " + host + b"\r\nX-Big: " + b"a" * 2_000_000,
+            431, "HeadersTooLarge",
+        ),
+        "malformed HTTP": (b"NOT HTTP AT ALL\r\n\r\n", 400, "MalformedHttp"),
+        "ballot as text/plain": (
+            b"POST /v1/ballots HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n"
+            b"Content-Type: text/plain\r\nContent-Length: " + str(len(ballot)).encode()
+            + b"\r\n\r\n" + ballot,
+            415, "UnsupportedMediaType",
+        ),
+        "text as a form": (
+            b"POST /v1/texts HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 6\r\n\r\n"
+            b"text=a",
+            415, "UnsupportedMediaType",
+        ),
+        "half-sent body": (
+            b"POST /v1/texts HTTP/1.1\r\nHost: " + host + b"\r\nContent-Type: application/json"
+            b"\r\nContent-Length: 100\r\n\r\n{",
+            408, "RequestTimeout",
+        ),
+    }  # fmt: skip
+    wrong = []
+    for name, (request, status, code) in probes.items():
+        got, body = _raw(url, request)
+        if (got, body.get("code")) != (status, code) or set(body) != {"code", "detail"}:
+            wrong.append(f"{name}: expected {status} {code}, got {got} {body}")
+    schema = httpx.get(f"{url.rstrip('/')}/openapi.json", timeout=30).json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            answers = set(operation.get("responses", {}))
+            needed = {"400", "413", "415", "422"} if "requestBody" in operation else set()
+            needed |= {"429"} if (method, path) in QUOTA_BOUND else set()
+            if missing := sorted(needed - answers):
+                wrong.append(f"{method.upper()} {path} does not document {missing}")
+    return wrong
 
 
 def attack(
@@ -235,6 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         url, token = (args.url, args.token) if args.url else stack.enter_context(own_system())
         started = time.monotonic()
+        wrong = limits(url)
+        for line in wrong:
+            print(f"limits: {line}")
+        print(f"limits: {'ok' if not wrong else f'{len(wrong)} wrong'}")
         code, output = attack(
             url,
             examples=args.examples,
@@ -246,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(output)
         stats = summary(output)
+        code = code or (1 if wrong else 0)
         print(f"hostile-api: exit {code}, {time.monotonic() - started:.0f}s, {stats}")
     return code
 

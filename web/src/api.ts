@@ -36,16 +36,21 @@ function report(trouble: Trouble, error: ApiError | null): void {
 export interface RequestOptions {
   method?: "GET" | "POST" | "PUT";
   json?: unknown;
+  /** A bearer token from /v1/auth/login (`signedIn` in chain.ts). */
+  token?: string;
   /** 404 answers return null instead of throwing (for "not there yet" reads). */
   allow404?: boolean;
 }
 
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
   const init: RequestInit = { method: options.method ?? (options.json ? "POST" : "GET") };
+  const headers: Record<string, string> = {};
   if (options.json !== undefined) {
-    init.headers = { "Content-Type": "application/json" };
+    headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(options.json);
   }
+  if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
+  init.headers = headers;
   let response: Response;
   try {
     response = await fetch(path, { ...init, cache: "no-store", credentials: "same-origin" });

@@ -203,3 +203,18 @@ export function ackIsSigned(c: Chain, ack: AckOut): boolean {
     return false;
   }
 }
+
+let session: { address: string; token: string; expiresAt: number } | null = null;
+
+/** A token for `wallet` (sign-in with Ethereum: the server's challenge, signed with personal_sign),
+ * kept in memory while it is valid. Needed where the server must know who asks, not only what
+ * was signed: logging a service into someone's inbox. */
+export async function signedIn(wallet: Wallet): Promise<string> {
+  const address = getAddress(wallet.address);
+  if (session && session.address === address && session.expiresAt > Date.now() / 1000 + 30) return session.token;
+  const challenge = await api<{ nonce: string; message: string }>("/v1/auth/challenge", { json: { address } });
+  const signature = await wallet.signMessage(challenge.message);
+  const login = await api<{ token: string; expires_at: number }>("/v1/auth/login", { json: { nonce: challenge.nonce, signature } });
+  session = { address, token: login.token, expiresAt: login.expires_at };
+  return login.token;
+}

@@ -3,7 +3,7 @@
 
 import { getAddress, isAddress } from "ethers";
 import { allPages, api, type BalanceOut, type EventOut, type Page, type PendingServiceOut, type ReceiptOut } from "../api";
-import { COMMUNITY_ACCOUNT, categoryCode, categoryLabel, signService, textHash } from "../chain";
+import { COMMUNITY_ACCOUNT, categoryCode, categoryLabel, signService, signedIn, textHash } from "../chain";
 import { h, replace } from "../dom";
 import { t, tOr } from "../i18n";
 import { activeAddress } from "../keys";
@@ -56,7 +56,8 @@ function logForm(me: string | null, cid: number): HTMLElement {
           };
           if (!Number.isInteger(record.minutesServed) || record.minutesServed < 1) throw new RangeError(t("tb.minutesLabel"));
           const providerSig = await signService(wallet, cid, record);
-          const logged = await api<PendingServiceOut>("/v1/services/pending", { json: { communityId: cid, record, providerSig } });
+          const token = await signedIn(wallet);
+          const logged = await api<PendingServiceOut>("/v1/services/pending", { json: { communityId: cid, record, providerSig }, token });
           rememberServiceNonce(cid, provider, nonce);
           note.value = "";
           line.dataset.status = "logged";
