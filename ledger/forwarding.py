@@ -300,7 +300,7 @@ class ForwardKind:
         try:
             self.w3.eth.call(self._as_call(request))  # type: ignore[arg-type]
         except (ContractCustomError, ContractLogicError) as exc:
-            self._refuse(revert_data(exc), str(exc))
+            self._refuse(revert_data(exc), None)
 
     def _as_call(self, request: ForwardRequest) -> dict[str, Any]:
         data = HexBytes(request.data) + HexBytes(request.sender)
@@ -332,9 +332,10 @@ class ForwardKind:
     def _refuse(self, raw: bytes | None, message: str | None) -> NoReturn:
         decoded = self.decoder.decode(raw) if raw else None
         if decoded is None:
-            raise InvalidMessage("CallReverted", message or "the call reverted without a reason")
-        args = ", ".join(_render(a) for a in decoded[1])
-        raise InvalidMessage(decoded[0], f"{decoded[0]}({args})")
+            # The node's own words (e.g. out of gas) where the call left no revert data.
+            reason = self.decoder.describe_data(raw) if raw or not message else message
+            raise InvalidMessage("CallReverted", reason)
+        raise InvalidMessage(decoded[0], self.decoder.describe(*decoded))
 
     def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> BatchCall:
         # No gas given: a forward batch is always simulated (estimated) before it is sent, so
@@ -358,10 +359,6 @@ class ForwardKind:
             else:
                 results.append(Outcome(REJECTED, "request no longer valid (nonce used or expired)"))
         return results
-
-
-def _render(value: Any) -> str:
-    return "0x" + value.hex() if isinstance(value, bytes) else str(value)
 
 
 def _unsupported(exc: NodeError) -> bool:
