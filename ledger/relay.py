@@ -833,9 +833,10 @@ class Relayer:
         # Packed by the gas its messages may need: never more than a transaction can carry.
         bound, fits = kind.base_gas, 0
         for _, payload in items:
-            bound += kind.gas_bound(payload)
-            if bound > self.tx_gas_cap and fits:
+            need = kind.gas_bound(payload)
+            if bound + need > self.tx_gas_cap and fits:
                 break
+            bound += need
             fits += 1
         items = items[:fits]
         bisecting = key in self._splits
@@ -865,7 +866,10 @@ class Relayer:
         tx |= {
             "nonce": nonce,
             "chainId": self.chain_id,
-            "gas": min(self.tx_gas_cap, gas),
+            # Never below the bound: a simulation meets the chain as it is now, and a message
+            # that was stale then (a forward request whose nonce a pending batch is about to
+            # use) may need all its gas once mined — short of it, the forwarder reverts it all.
+            "gas": min(self.tx_gas_cap, max(gas, bound)),
             "maxFeePerGas": 2 * base_fee + tip,
             "maxPriorityFeePerGas": tip,
         }

@@ -347,3 +347,36 @@ def test_the_digest_an_acknowledgement_names_is_the_one_the_sender_signed(
     message = relay.forward.parse(signed(w3, system, outsider, call))
     signature = bytes.fromhex(message.payload["signature"][2:])
     assert recover_digest(relay.forward.signed_digest(message), signature) == outsider.address
+
+
+def test_a_request_simulated_while_the_one_before_is_pending_still_gets_its_gas(
+    w3: Web3, system: Deployment, relay: Relay
+) -> None:
+    """Simulated while its signer's previous request was still pending, a request looks stale
+    (its nonce not yet due) and cheap; once mined after that one it needs all its gas. Sent
+    with the simulation's figure it ran out and took the whole batch down with it."""
+    outsider, community = outsider_registrar(w3, system)
+    nonce = system.forwarder.functions.nonces(outsider.address).call()
+    receipts = [
+        relay.accept(
+            relay.forward,
+            signed(
+                w3, system, outsider,
+                system.registry.functions.updateRoll(
+                    community, [Account.create().address for _ in range(ROLL_CHUNK)], [], True
+                ),
+                gas=10_000_000, nonce=nonce + i,
+            ),
+        )
+        for i in range(2)
+    ]  # fmt: skip
+    rpc(w3, "evm_setAutomine", [False])
+    try:
+        assert relay.relayer.send_one_batch()
+        assert relay.relayer.send_one_batch()  # simulated with the first still pending
+        rpc(w3, "evm_mine")
+    finally:
+        rpc(w3, "evm_setAutomine", [True])
+    relay.run()
+    assert [relay.outbox.get(r.id).status for r in receipts] == ["counted", "counted"]
+    assert system.registry.functions.rollSnapshot(community).call()[1] == 2 * ROLL_CHUNK
