@@ -31,7 +31,7 @@ from ledger.audit.ethcodec import hb, hi
 from ledger.audit.fetch import ChunkJob, Log, VerifiedChunk, verify_chunk
 from ledger.audit.model import RULES, AuditResult, Finding, Warning_
 from ledger.audit.recount import CAST_BALLOTS, decide, outcome_name
-from ledger.audit.reexec import ReplayBlock, Replayer, ReplayTx, check_storage, spec_of
+from ledger.audit.reexec import Replayer, check_storage, spec_of
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import POOL_THRESHOLD, BallotVerifier, parse_batch
 from ledger.audit.state import STATE_VERSION, AuditState, Checkpoint
@@ -244,8 +244,8 @@ class _Auditor:
             # Resumed: the checkpoint holds the rules' state, not revm's; replay up to it.
             for chunk in range(deploy_block, state.next_block, max(1, self.o.chunk_blocks)):
                 stop = min(chunk + max(1, self.o.chunk_blocks), state.next_block)
-                self._replay(verify_chunk(self._job(contracts, chain_id, from_block, chunk, stop),
-                                          self.rpc))  # fmt: skip
+                job = self._job(contracts, chain_id, from_block, chunk, stop)
+                self.replayer.feed(verify_chunk(job, self.rpc))
         self._walk(state, contracts, chain_id, from_block, to_block, in_range, context)
         self.timings["walk_s"] = round(time.perf_counter() - walk_started, 3)
         self.timings["reexec_s"] = round(self.replayer.seconds, 3)
@@ -412,7 +412,7 @@ class _Auditor:
             for numbers in ranges:
                 chunk = queue.popleft().result()
                 self.chunk_cpu += chunk.cpu_s
-                self._replay(chunk)
+                self.replayer.feed(chunk)
                 following = next(upcoming, None)
                 if following is not None:
                     queue.append(submit(following))
@@ -452,21 +452,6 @@ class _Auditor:
             council_domain=domain_separator("CommonsCouncil", "1", chain_id, council),
             strict_from=from_block,
         )
-
-    def _replay(self, chunk: VerifiedChunk) -> None:
-        """Run the chunk's transactions to our contracts again, in revm, in chain order."""
-        for block in chunk.blocks:
-            replay = ReplayBlock(
-                block.number, block.timestamp, block.coinbase, block.prevrandao, block.gas_limit
-            )
-            for tx in block.txs:
-                if tx.sender is None:
-                    continue  # the walk names a transaction whose sender does not recover
-                replay.txs.append(
-                    ReplayTx(tx.hash, tx.sender, tx.to, tx.input, tx.value, tx.gas, tx.nonce,
-                             tx.success, tx.created)
-                )  # fmt: skip
-            self.replayer.run(replay)
 
     def _prepare_ballots(
         self, ctx: Ctx, result: ChunkResult, chunk: VerifiedChunk

@@ -27,9 +27,11 @@ from typing import Any
 import pyrevm
 
 from ledger.audit.ethcodec import hb, hi, int_bytes, rlp_encode, trie_root
+from ledger.audit.fetch import VerifiedChunk
 from ledger.audit.model import Finding, Warning_
 from ledger.audit.proofs import ProofError, verify_account, verify_storage
 from ledger.audit.rpc import AuditInfraError, RpcClient
+from ledger.audit.slots import Keys, SlotNamer
 from ledger.hashing import checksum_address, keccak
 
 # A bound on any replayed transaction's gas, should a header say 0.
@@ -95,6 +97,10 @@ class Replayer:
         self.blocks = 0
         self.next_block: int | None = None
         self.seconds = 0.0
+        # What the transactions to each contract carried (and, through the forwarder, to any):
+        # the guesses that name a mapping's slots.
+        self.keys: dict[bytes, Keys] = {a: Keys() for a in self.ours}
+        self._namers: dict[str, SlotNamer] = {}
 
     @staticmethod
     def self_test() -> None:
@@ -110,6 +116,21 @@ class Replayer:
         probe.evm = evm
         if probe.storage(bytes.fromhex("c0" * 20)) != {7: 9}:
             raise AuditInfraError("this pyrevm's state cannot be read back: re-execution is off")
+
+    def feed(self, chunk: VerifiedChunk) -> None:
+        """Run a verified chunk's transactions to our contracts again, in chain order."""
+        for block in chunk.blocks:
+            replay = ReplayBlock(
+                block.number, block.timestamp, block.coinbase, block.prevrandao, block.gas_limit
+            )
+            for tx in block.txs:
+                if tx.sender is None:
+                    continue  # the walk names a transaction whose sender does not recover
+                replay.txs.append(
+                    ReplayTx(tx.hash, tx.sender, tx.to, tx.input, tx.value, tx.gas, tx.nonce,
+                             tx.success, tx.created)
+                )  # fmt: skip
+            self.run(replay)
 
     def run(self, block: ReplayBlock) -> None:
         started = time.perf_counter()
@@ -131,6 +152,11 @@ class Replayer:
 
     def _run_tx(self, number: int, tx: ReplayTx) -> None:
         self.transactions += 1
+        for address in self.ours if tx.to == self.contracts.get("forwarder") else (tx.to,):
+            keys = self.keys.get(address) if address is not None else None
+            if keys is not None:
+                keys.add_calldata(tx.input)
+                keys.add_address(tx.sender)
         sender = "0x" + tx.sender.hex()
         if tx.value:
             # The sender's ether is not replayed (fees are not modelled): give what it sends.
@@ -204,6 +230,14 @@ class Replayer:
             if who[2:].lower() == wanted
         }
         return words, written - words.keys()
+
+    def namer(self, contract: str, layout: dict[str, Any]) -> SlotNamer:
+        """Names the contract's slots; kept, with what it hashed, for the next finding."""
+        namer = self._namers.get(contract)
+        if namer is None:
+            namer = SlotNamer(layout, self.keys[self.contracts[contract]])
+            self._namers[contract] = namer
+        return namer
 
     def code_hash(self, address: bytes) -> bytes:
         return bytes(self.evm.basic("0x" + address.hex()).code_hash or keccak(b""))
@@ -295,9 +329,11 @@ def check_storage(
             )
         if expected != account.storage_root:
             check.differing = _differing(rpc, number, address, account.storage_root, words)
+            namer = replayer.namer(key, (layouts or {}).get(key) or {})
+            for d in check.differing:
+                d["variable"] = namer.name(int(d["slot"], 16))
             named = ", ".join(
-                f"slot {d['slot']} ({_variable(layouts, key, d['slot'])}): {d['expected']} != "
-                f"{d['found']}"
+                f"{d['variable']} (slot {d['slot']}): {d['expected']} != {d['found']}"
                 for d in check.differing[:5]
             )
             findings.append(
@@ -336,14 +372,3 @@ def _differing(
             if proven != words[slot]:
                 out.append({"slot": hex(slot), "expected": hex(words[slot]), "found": hex(proven)})
     return out
-
-
-def _variable(layouts: dict[str, Any] | None, contract: str, slot_hex: str) -> str:
-    """The state variable a slot belongs to, from solc's storage layout where the slot is a
-    plain variable's; else the variable whose mapping or array it must lie in is unknown."""
-    layout = (layouts or {}).get(contract)
-    slot = int(slot_hex, 16)
-    for entry in (layout or {}).get("storage", []):
-        if int(entry["slot"]) == slot:
-            return str(entry["label"])
-    return "a mapping or array entry" if layout else "layout unknown"

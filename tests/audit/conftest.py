@@ -16,7 +16,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from ledger.audit.auditor import AuditOptions, run_audit
-from ledger.audit.bytecode import fresh_build
+from ledger.audit.bytecode import Build, fresh_build
 from ledger.audit.model import AuditResult
 from ledger.build import compiler_version
 from ledger.clients.timebank import TimeBankClient
@@ -166,6 +166,15 @@ def history(
         str(direct["tx_hash"]),
         live.data_dir / "deployments" / "31337.json",
         audit_settings,
+    )
+
+
+@pytest.fixture(scope="module")
+def build(history: History) -> Build:
+    return fresh_build(
+        history.settings,
+        history.record["compiler"],
+        history.settings.data_dir / "audit" / "build-cache",
     )
 
 

@@ -12,7 +12,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.audit.bytecode import Build, fresh_build, split_metadata
+from ledger.audit.bytecode import Build, split_metadata
 from ledger.audit.model import AuditResult
 from ledger.audit.report import comparable
 from ledger.audit.views import Layout
@@ -28,15 +28,6 @@ from ledger.signing.services import (
 )
 from ledger.tx import send
 from tests.audit.conftest import History, findings_of
-
-
-@pytest.fixture(scope="module")
-def build(history: History) -> Build:
-    return fresh_build(
-        history.settings,
-        history.record["compiler"],
-        history.settings.data_dir / "audit" / "build-cache",
-    )
 
 
 @pytest.fixture(scope="module")
