@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -195,7 +196,15 @@ def _chain_status(settings: Settings) -> tuple[dict[str, Any], Any]:
         problem = f"wrong chain id: expected {exc.expected}, node says {exc.found}"
         return {"running": True, "url": url, "problem": problem}, None
     except NodeError as exc:
-        reason = "not started" if settings.embedded and info is None else str(exc)
+        reason = str(exc)
+        if settings.embedded and info is None:
+            orphan = ManagedNode(settings).orphan()
+            reason = (
+                f"anvil pid {orphan.anvil_pid} runs on, but its supervisor (pid "
+                f"{orphan.supervisor_pid}) was killed"
+                if orphan
+                else "not started"
+            )
         return {"running": False, "url": url, "reason": reason}, None
     chain = {
         "running": True,
@@ -231,6 +240,8 @@ def _status_hints(settings: Settings, out: dict[str, Any]) -> list[str]:
         hints.append(
             f"COMMONS_CHAIN_ID ({settings.chain_id}) or the node's URL names the wrong network"
         )
+    elif not chain["running"] and "supervisor" in chain["reason"]:
+        hints.append("`make run` saves that anvil's state, stops it and starts everything again")
     elif not chain["running"]:
         hints.append(
             "start everything with `make run`"
@@ -321,10 +332,17 @@ def run(
     stops everything it started, saving the chain's state, and exits 0."""
     settings = load_settings()
     seed = settings.seed_demo if demo is None else demo
+    # The chain's warnings (a failed snapshot, an orphan saved) in the API's log format.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     stop = _install_stop_handler()
     # A chain someone else started (`commons up`) is theirs to keep up: used, not supervised.
     chain = ChainWatch(ManagedNode(settings), settings) if _chain_is_ours(settings) else None
     api = ApiProcess(settings)
+    orphan = api.retire_orphan()
+    if orphan is not None:
+        report(f"stopped the API (pid {orphan}) a killed `commons run` left behind")
     try:
         if chain is not None:
             chain.begin()
@@ -332,6 +350,7 @@ def run(
         deploy_system(w3, deployer_account(settings), settings, log=typer.echo)
         _stop_point(stop)
         api.start()
+        api.record()
         _wait_healthy(api, stop)
         if seed:
             _seed_once(settings, w3, api.url)
@@ -342,6 +361,7 @@ def run(
         pass
     finally:
         api.stop()
+        api.forget()
         if chain is not None:
             chain.end()
     _say_stopped(api, chain)
@@ -412,6 +432,7 @@ def _supervise(
         if stop.wait(delay):
             return
         api.start()
+        api.record()
         pause = f" after {delay:.1f}s" if delay else ""
         report(f"{died}; restarted{pause} as pid {api.pid}")
 

@@ -342,6 +342,7 @@ class ManagedNode:
 
     def start(self) -> AnvilProcess:
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.retire_orphan()
         state, self.skipped = self.snapshots.newest_valid()
         if state is None and self.skipped:
             # Starting from genesis here would silently throw the whole chain away.
@@ -382,6 +383,47 @@ class ManagedNode:
             self.anvil = None
             raise
         return self.anvil
+
+    def orphan(self) -> NodeInfo | None:
+        """The record of an anvil that outlived its supervisor (killed -9: anvil runs in a
+        session of its own), if that anvil still runs."""
+        info = NodeInfo.load(self.info_path)
+        if info is None or pid_alive(info.supervisor_pid) or not pid_alive(info.anvil_pid):
+            return None
+        try:  # the PID may since have gone to another program
+            if b"anvil" not in Path(f"/proc/{info.anvil_pid}/cmdline").read_bytes():
+                return None
+        except OSError:
+            return None
+        return info
+
+    def retire_orphan(self) -> None:
+        """Snapshot an orphaned anvil (it holds the newest state, and the port), then stop it,
+        so this start resumes from where it was."""
+        info = self.orphan()
+        if info is None:
+            return
+        w3 = make_web3(info.url)
+        try:
+            rpc(w3, "evm_setAutomine", [False])  # nothing lands inside the dump; it stops next
+            time.sleep(QUIET_POLL_S * 4)  # a block being mined is finished meanwhile
+            state = gzip.decompress(bytes.fromhex(rpc(w3, "anvil_dumpState").removeprefix("0x")))
+            saved = self.snapshots.write(state, dumped_head(state))
+            log.warning(
+                "anvil pid %d outlived its supervisor: saved %s", info.anvil_pid, saved.name
+            )
+        except Exception as exc:
+            log.warning("anvil pid %d outlived its supervisor; no snapshot of it: %s",
+                        info.anvil_pid, exc)  # fmt: skip
+        for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(info.anvil_pid, sig)
+            deadline = time.monotonic() + wait_s
+            while pid_alive(info.anvil_pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if not pid_alive(info.anvil_pid):
+                break
+        self.info_path.unlink(missing_ok=True)
 
     def snapshot(self, *, force: bool = False) -> Path | None:
         """Persist the chain if it moved since the last snapshot (or always, with force)."""

@@ -4,6 +4,7 @@ and the relay's backlog as `commons status` reads it."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sqlite3
@@ -12,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
+from ledger.build import atomic_write
 from ledger.config import Settings
+from ledger.errors import LedgerError
 from ledger.node import child_pids, pid_alive
 
 API_STOP_TIMEOUT_S = 20.0
@@ -51,6 +54,43 @@ class ApiProcess:
             start_new_session=True,
         )
 
+    @property
+    def record_path(self) -> Path:
+        return self.settings.data_dir / "run.json"
+
+    def record(self) -> None:
+        """Where a later `commons run` finds this API should this supervisor be killed -9."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(
+            self.record_path, json.dumps({"supervisor_pid": os.getpid(), "api_pid": self.pid})
+        )
+
+    def retire_orphan(self) -> int | None:
+        """Refuse to run beside a live `commons run` on the same data dir; stop the API a killed
+        one left behind (its worker stops with it). The orphan's PID, if there was one."""
+        try:
+            left = json.loads(self.record_path.read_text())
+            supervisor, api = int(left["supervisor_pid"]), int(left["api_pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if supervisor != os.getpid() and pid_alive(supervisor):
+            raise LedgerError(f"`commons run` is already running here (pid {supervisor})")
+        self.record_path.unlink(missing_ok=True)
+        if not pid_alive(api) or b"-m\0api" not in _cmdline(api):
+            return None
+        for sig, wait_s in ((signal.SIGTERM, API_STOP_TIMEOUT_S), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(api, sig)
+            deadline = time.monotonic() + wait_s
+            while pid_alive(api) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if not pid_alive(api):
+                break
+        return api
+
+    def forget(self) -> None:
+        self.record_path.unlink(missing_ok=True)
+
     def poll(self) -> int | None:
         assert self.proc is not None
         return self.proc.poll()
@@ -75,6 +115,13 @@ class ApiProcess:
             if pid_alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def relay_backlog(data_dir: Path) -> dict[str, int] | None:

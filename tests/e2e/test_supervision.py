@@ -67,10 +67,11 @@ class Running:
         return [self.proc.pid, self.anvil_pid(), api, *child_pids(api)]
 
 
-def status(system: Running) -> str:
+def status(system: Running, *, check: bool = True) -> str:
     done = subprocess.run(
-        [COMMONS, "status"], env=system.env, capture_output=True, text=True, timeout=60, check=True
-    )
+        [COMMONS, "status"], env=system.env, capture_output=True, text=True, timeout=60,
+        check=check,
+    )  # fmt: skip
     return done.stdout
 
 
@@ -91,13 +92,14 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float = BACK_WITHIN_
     return time.monotonic() - started
 
 
-def start(tmp_path: Path, **overrides: str) -> Running:
-    settings = Settings(
+def start(tmp_path: Path, again: Running | None = None, **overrides: str) -> Running:
+    """`commons run --no-demo` on free ports, or on those of `again` (same data dir)."""
+    settings = again.settings if again else Settings(
         data_dir=tmp_path / "var",
         deployments_dir=tmp_path / "deployments",
         anvil_port=free_port(),
         api_port=free_port(),
-    )
+    )  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMONS_")}
     env.update(
         {
@@ -110,7 +112,7 @@ def start(tmp_path: Path, **overrides: str) -> Running:
             **{f"COMMONS_{k.upper()}": v for k, v in overrides.items()},
         }
     )
-    output = tmp_path / "commons-run.log"
+    output = tmp_path / f"commons-run-{settings.api_port}-{time.monotonic_ns()}.log"
     with open(output, "wb") as out:
         proc = subprocess.Popen(
             [COMMONS, "run", "--no-demo"],
@@ -130,8 +132,8 @@ def launch(tmp_path: Path) -> Iterator[Callable[..., Running]]:
     """Starts `commons run` with settings overridden; stops whatever is left afterwards."""
     started: list[Running] = []
 
-    def launch(**overrides: str) -> Running:
-        started.append(start(tmp_path, **overrides))
+    def launch(again: Running | None = None, **overrides: str) -> Running:
+        started.append(start(tmp_path, again, **overrides))
         return started[-1]
 
     yield launch
@@ -288,3 +290,27 @@ def test_a_chain_that_cannot_come_back_ends_run_with_one_error_line_and_exit_1(
     assert "no readable chain snapshot" in errors[0] and "giving up" in errors[0]
     assert "Traceback" not in system.text()
     assert not pid_alive(system.proc.pid)
+
+
+def test_run_after_its_own_kill_9_saves_and_stops_what_it_left_behind_then_resumes(
+    launch: Callable[..., Running], accounts: list[LocalAccount], artifacts: dict[str, Artifact]
+) -> None:
+    first = launch(snapshot_interval_s="60")  # so the blocks below are in no snapshot
+    vote = election(first, accounts, artifacts)
+    counted = vote.client.wait(vote.client.ballot(vote.voters[0], vote.proposal, 1)["id"])
+    assert not snapshot_holds(first, counted["block"])
+    orphans = [first.anvil_pid(), first.api_pid()]
+    os.kill(first.proc.pid, signal.SIGKILL)
+    first.proc.wait(10)
+    assert all(pid_alive(p) for p in orphans), "anvil and the API live in sessions of their own"
+    said = status(first, check=False)
+    assert f"anvil pid {orphans[0]} runs on, but its supervisor" in said
+    assert "`make run` saves that anvil's state" in said
+
+    second = launch(first)
+    wait_for("the orphans stopped", lambda: not any(pid_alive(p) for p in orphans))
+    assert f"stopped the API (pid {orphans[1]}) a killed `commons run` left behind" in (
+        second.text()
+    )
+    assert second.healthy() and second.anvil_pid() != orphans[0]
+    assert vote.tally() == [0, 1, 0]  # the orphan's unsnapshotted block was saved first
