@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -254,9 +255,13 @@ def test_api_killed_9_is_restarted_and_its_queued_ballots_land(
 
 
 def test_sigterm_stops_everything_it_started_saves_the_chain_and_exits_0(
-    running: Running, accounts: list[LocalAccount], artifacts: dict[str, Artifact]
+    running: Running,
+    accounts: list[LocalAccount],
+    artifacts: dict[str, Artifact],
+    tmp_path: Path,
 ) -> None:
     vote = election(running, accounts, artifacts)
+    vote.client.wait(vote.client.ballot(vote.voters[0], vote.proposal, 2)["id"])
     head = vote.w3.eth.block_number
     pids = running.pids()
     assert len(pids) >= 4, pids
@@ -269,6 +274,19 @@ def test_sigterm_stops_everything_it_started_saves_the_chain_and_exits_0(
     assert "Traceback" not in running.text()
     saved = sorted((running.settings.data_dir / "chain" / "snapshots").glob("state-*.json"))
     assert int(saved[-1].stem.split("-")[2]) >= head
+
+    # The runbook's backup: stopped, a copy of the data dir and the deployments runs on its own.
+    copy = tmp_path / "copy"
+    shutil.copytree(running.settings.data_dir, copy / "var")
+    shutil.copytree(running.settings.deployments_dir, copy / "deployments")
+    restored = start(copy)
+    try:
+        w3 = make_web3(f"http://127.0.0.1:{restored.settings.anvil_port}")
+        assert w3.eth.block_number >= head
+        council = load_deployment(w3, restored.settings).council
+        assert list(council.functions.tallyOf(vote.proposal).call()) == [0, 0, 1]
+    finally:
+        stop_by_pid(restored)
 
 
 def test_a_chain_that_cannot_come_back_ends_run_with_one_error_line_and_exit_1(
@@ -314,3 +332,8 @@ def test_run_after_its_own_kill_9_saves_and_stops_what_it_left_behind_then_resum
     )
     assert second.healthy() and second.anvil_pid() != orphans[0]
     assert vote.tally() == [0, 1, 0]  # the orphan's unsnapshotted block was saved first
+
+    # `commons down` (`make down`) stops a `commons run` as SIGTERM does.
+    down = subprocess.run([COMMONS, "down"], env=second.env, capture_output=True, timeout=90)
+    assert down.returncode == 0 and b"chain stopped; state saved" in down.stdout
+    assert second.proc.wait(10) == 0
