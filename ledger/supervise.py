@@ -73,7 +73,12 @@ class ApiProcess:
             supervisor, api = int(left["supervisor_pid"]), int(left["api_pid"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if supervisor != os.getpid() and pid_alive(supervisor):
+        # After a reboot the PID may name another program: only a `commons` counts.
+        if (
+            supervisor != os.getpid()
+            and pid_alive(supervisor)
+            and b"commons" in _cmdline(supervisor)
+        ):
             raise LedgerError(f"`commons run` is already running here (pid {supervisor})")
         self.record_path.unlink(missing_ok=True)
         if not pid_alive(api) or b"-m\0api" not in _cmdline(api):

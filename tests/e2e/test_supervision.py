@@ -265,6 +265,11 @@ def test_sigterm_stops_everything_it_started_saves_the_chain_and_exits_0(
     head = vote.w3.eth.block_number
     pids = running.pids()
     assert len(pids) >= 4, pids
+    second = subprocess.run(
+        [COMMONS, "run", "--no-demo"], env=running.env, capture_output=True, text=True, timeout=60
+    )
+    assert second.returncode == 1
+    assert second.stderr == f"error: `commons run` is already running here (pid {pids[0]})\n"
 
     running.proc.send_signal(signal.SIGTERM)
     assert running.proc.wait(60) == 0
@@ -292,19 +297,21 @@ def test_sigterm_stops_everything_it_started_saves_the_chain_and_exits_0(
 def test_a_chain_that_cannot_come_back_ends_run_with_one_error_line_and_exit_1(
     tmp_path: Path,
 ) -> None:
-    system = start(tmp_path, restart_max="2")
+    system = start(tmp_path, restart_max="3")
     try:
         snapshots = sorted((system.settings.data_dir / "chain" / "snapshots").glob("state-*"))
         assert snapshots
         for path in snapshots:
             path.write_bytes(path.read_bytes()[:100])  # torn: no snapshot to restart from
         os.kill(system.anvil_pid(), signal.SIGKILL)
+        away = httpx.get(f"{system.api_url}/health", timeout=5)  # the API stays up meanwhile
+        assert away.status_code == 503 and away.json()["code"] == "ChainUnavailable"
         assert system.proc.wait(30) == 1
     finally:
         stop_by_pid(system)
     errors = [line for line in system.text().splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, system.text()
-    assert "the chain died 3 times within 60s" in errors[0]
+    assert "the chain died 4 times within 60s" in errors[0]
     assert "no readable chain snapshot" in errors[0] and "giving up" in errors[0]
     assert "Traceback" not in system.text()
     assert not pid_alive(system.proc.pid)
