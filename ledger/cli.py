@@ -135,7 +135,8 @@ def up() -> None:
 @app.command()
 @handles_errors
 def down() -> None:
-    """Stop the embedded chain, taking a final snapshot first."""
+    """Stop the embedded chain, taking a final snapshot first; under `commons run`, that stops
+    the API with it."""
     settings = load_settings()
     if not settings.embedded:
         fail("attached to an external node: nothing to stop")
