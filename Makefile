@@ -42,7 +42,7 @@ setup: $(VENV)/.stamp node_modules/.stamp $(SOLC_BIN) web ## install Python venv
 run: setup ## chain + deploy + API on http://127.0.0.1:8000 (demo seeded on first start)
 	$(VENV)/bin/commons run
 
-down: ## stop the embedded chain (state is saved)
+down: ## stop `make run` (the API and the chain) or a chain started alone; state is saved
 	$(VENV)/bin/commons down
 
 # `lint` first: CI (.ci/run → make test) also runs ruff, mypy, the page's checks, slither, solhint.

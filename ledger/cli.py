@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -26,8 +27,10 @@ from ledger.build import atomic_write, compile_project, load_artifacts, load_man
 from ledger.config import Settings, configured_account
 from ledger.demo import demo_keys, seed_demo
 from ledger.deploy import deploy_system, deployment_path, load_deployment
-from ledger.errors import LedgerError, NodeError
+from ledger.errors import LedgerError, NodeError, WrongChain
 from ledger.node import ManagedNode, connect, pid_alive, running_info
+from ledger.restarts import RestartPolicy, describe_exit
+from ledger.supervise import ApiProcess, relay_backlog, report
 
 app = typer.Typer(
     name="commons",
@@ -39,6 +42,8 @@ app = typer.Typer(
 
 F = TypeVar("F", bound=Callable[..., Any])
 UP_TIMEOUT_S = 30.0
+SUPERVISE_POLL_S = 0.25
+STATUS_PROBE_S = 2.0
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -130,7 +135,8 @@ def up() -> None:
 @app.command()
 @handles_errors
 def down() -> None:
-    """Stop the embedded chain, taking a final snapshot first."""
+    """Stop the embedded chain, taking a final snapshot first; under `commons run`, that stops
+    the API with it."""
     settings = load_settings()
     if not settings.embedded:
         fail("attached to an external node: nothing to stop")
@@ -154,49 +160,129 @@ def down() -> None:
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Show the chain, its head, the snapshots and the deployment."""
+    """Show the chain (or what is wrong with it), the API, the relay's backlog, the snapshots and
+    the deployment. Exit status 0 when the chain answers with the configured chain id, 3 when it
+    does not (not running, unreachable, or another chain)."""
     settings = load_settings()
     out: dict[str, Any] = {"mode": "embedded" if settings.embedded else "attached"}
     if settings.embedded:
         node = ManagedNode(settings)
         snaps = node.snapshots.files()
         out["snapshots"] = {"count": len(snaps), "newest": snaps[0].name if snaps else None}
+    out["chain"], w3 = _chain_status(settings)
+    out["api"] = _api_status(settings)
+    out["relay"] = relay_backlog(settings.data_dir)
+    if w3 is not None:
+        try:
+            deployment = load_deployment(w3, settings)
+            out["deployment"] = {
+                "file": str(deployment_path(settings, deployment.chain_id)),
+                "block": deployment.start_block,
+                "contracts": {k: c.address for k, c in deployment.contracts.items()},
+            }
+        except LedgerError as exc:
+            out["deployment"] = {"deployed": False, "reason": str(exc)}
+    out["hints"] = _status_hints(settings, out)
+    _print_status(out, as_json)
+    if not out["chain"]["running"] or "problem" in out["chain"]:
+        raise typer.Exit(3)
+
+
+def _chain_status(settings: Settings) -> tuple[dict[str, Any], Any]:
+    info = None if settings.rpc_url else running_info(settings)
+    url = settings.rpc_url or (info.url if info else None)
     try:
         w3 = connect(settings)
+    except WrongChain as exc:
+        problem = f"wrong chain id: expected {exc.expected}, node says {exc.found}"
+        return {"running": True, "url": url, "problem": problem}, None
     except NodeError as exc:
-        out["chain"] = {"running": False, "reason": str(exc)}
-        _print_status(out, as_json)
-        raise typer.Exit(3) from None
-    out["chain"] = {
+        reason = str(exc)
+        if settings.embedded and info is None:
+            orphan = ManagedNode(settings).orphan()
+            reason = (
+                f"anvil pid {orphan.anvil_pid} runs on, but its supervisor (pid "
+                f"{orphan.supervisor_pid}) was killed"
+                if orphan
+                else "not started"
+            )
+        return {"running": False, "url": url, "reason": reason}, None
+    chain = {
         "running": True,
-        "url": getattr(w3.provider, "endpoint_uri", "?"),
+        "url": url,
         "chain_id": w3.eth.chain_id,
         "head": w3.eth.block_number,
     }
+    if info is not None:
+        chain["pid"] = info.anvil_pid
+    return chain, w3
+
+
+def _api_status(settings: Settings) -> dict[str, Any]:
+    url = f"http://{settings.api_host}:{settings.api_port}"
     try:
-        deployment = load_deployment(w3, settings)
-        out["deployment"] = {
-            "file": str(deployment_path(settings, deployment.chain_id)),
-            "block": deployment.start_block,
-            "contracts": {k: c.address for k, c in deployment.contracts.items()},
-        }
-    except LedgerError as exc:
-        out["deployment"] = {"deployed": False, "reason": str(exc)}
-    _print_status(out, as_json)
+        response = httpx.get(f"{url}/health", timeout=STATUS_PROBE_S)
+    except httpx.HTTPError as exc:
+        return {"up": False, "url": url, "reason": type(exc).__name__}
+    if response.status_code == 200:
+        return {"up": True, "url": url, "head": response.json().get("head")}
+    try:
+        body = response.json()
+        reason = f"{body['code']}: {body['detail']}"
+    except (ValueError, KeyError, TypeError):
+        reason = f"HTTP {response.status_code}"
+    return {"up": True, "url": url, "healthy": False, "reason": reason}
+
+
+def _status_hints(settings: Settings, out: dict[str, Any]) -> list[str]:
+    chain, api = out["chain"], out["api"]
+    hints: list[str] = []
+    if "problem" in chain:
+        hints.append(
+            f"COMMONS_CHAIN_ID ({settings.chain_id}) or the node's URL names the wrong network"
+        )
+    elif not chain["running"] and "supervisor" in chain["reason"]:
+        hints.append("`make run` saves that anvil's state, stops it and starts everything again")
+    elif not chain["running"]:
+        hints.append(
+            "start everything with `make run`"
+            if settings.embedded
+            else "the node at COMMONS_RPC_URL does not answer: check it"
+        )
+    elif not api["up"]:
+        hints.append("the API is down: `make run` starts it (and keeps it up)")
+    return hints
 
 
 def _print_status(out: dict[str, Any], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(out, indent=2))
         return
-    chain = out["chain"]
+    chain, api, relay = out["chain"], out["api"], out["relay"]
     typer.echo(f"mode:       {out['mode']}")
-    if chain["running"]:
+    if "problem" in chain:
+        typer.echo(f"chain:      {chain['problem']} (at {chain['url']})")
+    elif chain["running"]:
+        pid = f", anvil pid {chain['pid']}" if "pid" in chain else ""
         typer.echo(
-            f"chain:      {chain['url']} (chain id {chain['chain_id']}, head block {chain['head']})"
+            f"chain:      {chain['url']} (chain id {chain['chain_id']}, head block "
+            f"{chain['head']}{pid})"
         )
     else:
         typer.echo(f"chain:      not running ({chain['reason']})")
+    if not api["up"]:
+        typer.echo(f"api:        down at {api['url']} ({api['reason']})")
+    elif api.get("healthy", True):
+        typer.echo(f"api:        up at {api['url']} (sees head block {api['head']})")
+    else:
+        typer.echo(f"api:        up at {api['url']} but unhealthy ({api['reason']})")
+    if relay is not None:
+        waiting = relay.get("queued", 0) + relay.get("sent", 0)
+        typer.echo(
+            f"relay:      {waiting} waiting to land (queued {relay.get('queued', 0)}, sent "
+            f"{relay.get('sent', 0)}); included {relay.get('included', 0)}, counted "
+            f"{relay.get('counted', 0)}, rejected {relay.get('rejected', 0)}"
+        )
     if "snapshots" in out:
         snaps = out["snapshots"]
         typer.echo(f"snapshots:  {snaps['count']} (newest: {snaps['newest'] or 'none'})")
@@ -207,6 +293,8 @@ def _print_status(out: dict[str, Any], as_json: bool) -> None:
             typer.echo(f"  {key:<10} {address}")
     elif deployment:
         typer.echo(f"deployment: none ({deployment['reason']})")
+    for hint in out["hints"]:
+        typer.echo(f"hint:       {hint}")
 
 
 @app.command()
@@ -230,37 +318,144 @@ def deploy(
 @app.command()
 @handles_errors
 def run(
-    seed: Annotated[bool, typer.Option(help="seed the demo community on first start")] = True,
+    demo: Annotated[
+        bool | None,
+        typer.Option(
+            "--demo/--no-demo",
+            help="seed the demo community on first start (default: COMMONS_SEED_DEMO, on)",
+        ),
+    ] = None,
 ) -> None:
     """Start the chain and deploy if needed, serve the API on loopback, seed the demo community
-    on first start, and stop everything it started on Ctrl-C."""
+    on first start, and keep them up: a chain or API that dies is restarted (from the newest
+    good snapshot, for the chain), with a pause when it keeps dying, and given up on after
+    COMMONS_RESTART_MAX deaths within COMMONS_RESTART_WINDOW_S (exit 1). Ctrl-C or SIGTERM
+    stops everything it started, saving the chain's state, and exits 0."""
     settings = load_settings()
-    started_chain = settings.embedded and running_info(settings) is None
-    if started_chain:
-        up()
-    api: subprocess.Popen[bytes] | None = None
+    seed = settings.seed_demo if demo is None else demo
+    # The chain's warnings (a failed snapshot, an orphan saved) in the API's log format.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     stop = _install_stop_handler()
+    # A chain someone else started (`commons up`) is theirs to keep up: used, not supervised.
+    chain = ChainWatch(ManagedNode(settings), settings) if _chain_is_ours(settings) else None
+    api = ApiProcess(settings)
+    orphan = api.retire_orphan()
+    if orphan is not None:
+        report(f"stopped the API (pid {orphan}) a killed `commons run` left behind")
     try:
+        if chain is not None:
+            chain.begin()
         w3 = connect(settings)
         deploy_system(w3, deployer_account(settings), settings, log=typer.echo)
-        url = f"http://{settings.api_host}:{settings.api_port}"
-        api = subprocess.Popen([sys.executable, "-m", "api"], cwd=settings.project_root)
-        _wait_healthy(url, api)
+        _stop_point(stop)
+        api.start()
+        api.record()
+        _wait_healthy(api, stop)
         if seed:
-            _seed_once(settings, w3, url)
-        typer.echo(f"API:       {url}  (OpenAPI docs: {url}/docs)")
-        typer.echo(f"web page:  {url}/")
-        typer.echo("Ctrl-C stops the API" + (" and the chain" if started_chain else ""))
-        while api.poll() is None and not stop.wait(0.5):
-            pass
-        if api.poll() not in (None, 0):
-            raise LedgerError(f"the API exited with status {api.returncode}")
+            _seed_once(settings, w3, api.url)
+        _stop_point(stop)
+        _say_ready(api, chain)
+        _supervise(api, chain, stop, RestartPolicy(settings.restart_max, settings.restart_window_s))
+    except _Stopped:
+        pass
     finally:
-        if api is not None and api.poll() is None:
-            api.terminate()
-            api.wait(timeout=15)
-        if started_chain:
-            down()
+        api.stop()
+        api.forget()
+        if chain is not None:
+            chain.end()
+    _say_stopped(api, chain)
+
+
+def _chain_is_ours(settings: Settings) -> bool:
+    return settings.embedded and running_info(settings) is None
+
+
+class ChainWatch(threading.Thread):
+    """The managed chain kept by `commons run`: anvil started here, then watched (snapshots,
+    restarts) in this thread until `end()`, which takes the last snapshot and stops anvil."""
+
+    def __init__(self, node: ManagedNode, settings: Settings) -> None:
+        super().__init__(name="chain", daemon=True)
+        self.node = node
+        self.policy = RestartPolicy(settings.restart_max, settings.restart_window_s)
+        self.stop_event = threading.Event()
+        self.error: Exception | None = None
+        self.anvil_pid: int | None = None
+
+    def begin(self) -> None:
+        anvil = self.node.start()
+        self.anvil_pid = anvil.pid
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.node.watch(self.stop_event, restarts=self.policy, report=self._report)
+        except Exception as exc:  # handed to the main thread, which stops and says why
+            self.error = exc
+
+    def _report(self, message: str) -> None:
+        if self.node.anvil is not None:
+            self.anvil_pid = self.node.anvil.pid
+        report(message)
+
+    def end(self) -> None:
+        self.stop_event.set()
+        if self.is_alive():
+            self.join()
+
+
+class _Stopped(Exception):
+    """Ctrl-C or SIGTERM arrived while `commons run` was starting up."""
+
+
+def _stop_point(stop: threading.Event) -> None:
+    if stop.is_set():
+        raise _Stopped
+
+
+def _supervise(
+    api: ApiProcess, chain: ChainWatch | None, stop: threading.Event, policy: RestartPolicy
+) -> None:
+    """Until Ctrl-C / SIGTERM: restart the API when it dies; the chain restarts itself in its
+    thread, whose giving up ends this with its error."""
+    while not stop.wait(SUPERVISE_POLL_S):
+        if chain is not None and not chain.is_alive():
+            raise chain.error or NodeError("the chain stopped")
+        code = api.poll()
+        if code is None:
+            continue
+        died = f"API (pid {api.pid}) {describe_exit(code)}"
+        delay = policy.died()
+        if delay is None:
+            raise LedgerError(policy.giving_up("the API", died))
+        if stop.wait(delay):
+            return
+        api.start()
+        api.record()
+        pause = f" after {delay:.1f}s" if delay else ""
+        report(f"{died}; restarted{pause} as pid {api.pid}")
+
+
+def _say_ready(api: ApiProcess, chain: ChainWatch | None) -> None:
+    typer.echo(f"API:       {api.url}  (OpenAPI docs: {api.url}/docs; pid {api.pid})")
+    typer.echo(f"web page:  {api.url}/")
+    if chain is not None and chain.node.anvil is not None:
+        anvil = chain.node.anvil
+        typer.echo(f"chain:     {anvil.url}  (anvil pid {anvil.pid}; data in {chain.node.dir})")
+    stops = "the API and the chain" if chain else "the API"
+    typer.echo(f"Ctrl-C stops {stops} (supervisor pid {os.getpid()})")
+
+
+def _say_stopped(api: ApiProcess, chain: ChainWatch | None) -> None:
+    what = f"stopped the API (pid {api.pid})" if api.proc is not None else "stopped"
+    if chain is None:
+        typer.echo(f"{what}; the chain was not started here and keeps running")
+        return
+    saved = chain.node.last_snapshot
+    state = f"chain state saved in {saved}" if saved else "no chain state to save"
+    typer.echo(f"{what} and the chain (anvil pid {chain.anvil_pid}); {state}")
 
 
 def _install_stop_handler() -> threading.Event:
@@ -270,18 +465,19 @@ def _install_stop_handler() -> threading.Event:
     return stop
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+def _wait_healthy(api: ApiProcess, stop: threading.Event, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise LedgerError(f"the API exited with status {proc.returncode} on start")
+        _stop_point(stop)
+        if api.poll() is not None:
+            raise LedgerError(f"the API {describe_exit(api.poll())} on start")
         try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{api.url}/health", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise LedgerError(f"the API did not answer on {url} within {timeout:.0f}s")
+    raise LedgerError(f"the API did not answer on {api.url} within {timeout:.0f}s")
 
 
 def _seed_once(settings: Settings, w3: Any, url: str) -> None:

@@ -146,6 +146,12 @@ class Settings(BaseSettings):
     max_pending_per_provider: int = Field(default=50, gt=0)
     max_pending_per_recipient: int = Field(default=200, gt=0)
     seed_demo: bool = Field(default=True, description="seed a demo community on first start")
+    restart_max: int = Field(
+        default=5, ge=0, description="`commons run` gives up on a process that died more often"
+    )
+    restart_window_s: float = Field(
+        default=60.0, gt=0, description="... than restart_max times within this many seconds"
+    )
 
     @model_validator(mode="after")
     def _loopback_only(self) -> Settings:

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from web3.types import RPCEndpoint
 from ledger.build import atomic_write
 from ledger.config import DEV_CHAIN_ID, DEV_MNEMONIC, Settings
 from ledger.errors import NodeError, WrongChain
+from ledger.restarts import RestartPolicy, describe_exit
 from ledger.transport import keep_alive_provider
 
 log = logging.getLogger("ledger.node")
@@ -39,6 +40,7 @@ STARTUP_TIMEOUT_S = 20.0
 DUMP_ATTEMPTS = 4
 QUIET_POLLS, QUIET_POLL_S = 40, 0.05
 PRUNE_HISTORY_STATES = 64
+WATCH_POLL_S = 0.25
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -333,11 +335,14 @@ class ManagedNode:
         self.port = port or settings.anvil_port
         self.anvil: AnvilProcess | None = None
         self.skipped: list[Path] = []
+        self.loaded: Path | None = None
+        self.last_snapshot: Path | None = None
         self._lock = threading.Lock()
         self._last_snapshot_block = -1
 
     def start(self) -> AnvilProcess:
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.retire_orphan()
         state, self.skipped = self.snapshots.newest_valid()
         if state is None and self.skipped:
             # Starting from genesis here would silently throw the whole chain away.
@@ -348,6 +353,7 @@ class ManagedNode:
         for torn in self.skipped:
             # Keep the evidence, out of the way of the next start.
             torn.rename(torn.with_suffix(".torn"))
+        self.loaded = self.last_snapshot = state
         load = state
         if state is not None:
             fixed = without_regenerated_genesis(state.read_bytes())
@@ -378,6 +384,47 @@ class ManagedNode:
             raise
         return self.anvil
 
+    def orphan(self) -> NodeInfo | None:
+        """The record of an anvil that outlived its supervisor (killed -9: anvil runs in a
+        session of its own), if that anvil still runs."""
+        info = NodeInfo.load(self.info_path)
+        if info is None or pid_alive(info.supervisor_pid) or not pid_alive(info.anvil_pid):
+            return None
+        try:  # the PID may since have gone to another program
+            if b"anvil" not in Path(f"/proc/{info.anvil_pid}/cmdline").read_bytes():
+                return None
+        except OSError:
+            return None
+        return info
+
+    def retire_orphan(self) -> None:
+        """Snapshot an orphaned anvil (it holds the newest state, and the port), then stop it,
+        so this start resumes from where it was."""
+        info = self.orphan()
+        if info is None:
+            return
+        w3 = make_web3(info.url)
+        try:
+            rpc(w3, "evm_setAutomine", [False])  # nothing lands inside the dump; it stops next
+            time.sleep(QUIET_POLL_S * 4)  # a block being mined is finished meanwhile
+            state = gzip.decompress(bytes.fromhex(rpc(w3, "anvil_dumpState").removeprefix("0x")))
+            saved = self.snapshots.write(state, dumped_head(state))
+            log.warning(
+                "anvil pid %d outlived its supervisor: saved %s", info.anvil_pid, saved.name
+            )
+        except Exception as exc:
+            log.warning("anvil pid %d outlived its supervisor; no snapshot of it: %s",
+                        info.anvil_pid, exc)  # fmt: skip
+        for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(info.anvil_pid, sig)
+            deadline = time.monotonic() + wait_s
+            while pid_alive(info.anvil_pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if not pid_alive(info.anvil_pid):
+                break
+        self.info_path.unlink(missing_ok=True)
+
     def snapshot(self, *, force: bool = False) -> Path | None:
         """Persist the chain if it moved since the last snapshot (or always, with force)."""
         if self.anvil is None:
@@ -398,6 +445,7 @@ class ManagedNode:
                 raise NodeError(f"no consistent dump in {DUMP_ATTEMPTS} attempts")
             path = self.snapshots.write(state, best)
             self._last_snapshot_block = best
+            self.last_snapshot = path
             return path
 
     def _dump_quietly(self) -> bytes:
@@ -433,20 +481,46 @@ class ManagedNode:
             self.anvil = None
 
     def serve(self, stop: threading.Event) -> None:
-        """Run until `stop` is set: snapshot every interval, then a last one on the way out."""
+        """Run until `stop` is set: snapshot every interval, then a last one on the way out.
+        A dead anvil ends it (NodeError); `watch` with a RestartPolicy starts it again."""
         self.start()
-        assert self.anvil is not None
+        self.watch(stop)
+
+    def watch(
+        self,
+        stop: threading.Event,
+        *,
+        restarts: RestartPolicy | None = None,
+        report: Callable[[str], None] = log.warning,
+    ) -> None:
+        """Keep the started chain until `stop` is set: snapshot every interval, and a last one
+        on the way out. A dead anvil is restarted from the newest good snapshot under
+        `restarts` (one `report` line each time), or, without a policy, ends this with
+        NodeError; so does a policy that gives up."""
+        assert self.anvil is not None, "start() first"
         failing = 0
+        next_snapshot = time.monotonic() + self.settings.snapshot_interval_s
         try:
-            while not stop.wait(self.settings.snapshot_interval_s):
-                if self.anvil.proc.poll() is not None:
-                    raise NodeError(f"anvil died (status {self.anvil.proc.returncode})")
+            while not stop.wait(min(WATCH_POLL_S, self.settings.snapshot_interval_s)):
+                code = self.anvil.proc.poll()
+                if code is not None:
+                    status = f"anvil (pid {self.anvil.pid}) {describe_exit(code)}"
+                    if restarts is None:
+                        raise NodeError(status)
+                    self._restart(stop, restarts, status, report)
+                    next_snapshot = time.monotonic() + self.settings.snapshot_interval_s
+                    continue
+                if time.monotonic() < next_snapshot:
+                    continue
+                next_snapshot = time.monotonic() + self.settings.snapshot_interval_s
                 try:
                     self.snapshot()
                     if failing:
                         log.warning("snapshots written again after %d failed rounds", failing)
                     failing = 0
                 except Exception as exc:
+                    if self.anvil.proc.poll() is not None:
+                        continue  # it died during the dump: the next round restarts it
                     # A full disk or a slow dump must not take the chain down with it: anvil
                     # still holds everything, and the next round tries again.
                     failing += 1
@@ -454,6 +528,35 @@ class ManagedNode:
                                 failing, exc)  # fmt: skip
         finally:
             self.stop()
+
+    def _restart(
+        self,
+        stop: threading.Event,
+        restarts: RestartPolicy,
+        status: str,
+        report: Callable[[str], None],
+    ) -> None:
+        """Start anvil again from the newest good snapshot; what it lost since that snapshot
+        the relay's outbox sends again."""
+        died, tries = status, 0
+        while True:
+            delay = restarts.died()
+            if delay is None:
+                raise NodeError(restarts.giving_up("the chain", status))
+            if stop.wait(delay):
+                return
+            tries += 1
+            try:
+                self.start()
+            except NodeError as exc:
+                report(f"chain: {died}; try {tries} to start it again failed: {exc}")
+                status = f"anvil could not start again: {exc}"
+                continue
+            assert self.anvil is not None
+            source = self.loaded.name if self.loaded else "genesis (no snapshot yet)"
+            pause = f" after {delay:.1f}s" if delay else ""
+            report(f"chain: {died}; restarted{pause} as pid {self.anvil.pid} from {source}")
+            return
 
 
 def running_info(settings: Settings) -> NodeInfo | None:

@@ -28,12 +28,14 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
+import requests
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger.build import load_artifacts
 from ledger.config import Settings, configured_account
 from ledger.deploy import Deployment, load_deployment
+from ledger.errors import NodeError
 from ledger.forwarding import ForwardKind
 from ledger.index import EventIndex
 from ledger.node import connect, rpc
@@ -49,6 +51,7 @@ STOP_TIMEOUT_S = 15.0
 INDEX_INTERVAL_S = 0.25
 LOCK_POLL_S = 0.2
 WORKER_NICENESS = 10
+CHAIN_WAIT_S, CHAIN_WAIT_MAX_S = 0.5, 5.0
 
 
 def relayer_account(settings: Settings, w3: Web3) -> LocalAccount:
@@ -165,6 +168,25 @@ def _parent_says_stop(parent: Connection, timeout: float) -> bool:
     return False
 
 
+def wait_for_chain(
+    settings: Settings, parent: Connection
+) -> tuple[Web3, Deployment, LocalAccount] | None:
+    """The node, the deployment and the relayer's key, once the node answers. A worker started
+    while the chain is away (restarting from its snapshot) waits for it, one line a try, rather
+    than dying and waiting out the API's restart pause. None if told to stop meanwhile."""
+    failures = 0
+    while True:
+        try:
+            w3 = connect(settings)
+            return w3, load_deployment(w3, settings), relayer_account(settings, w3)
+        except (NodeError, requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            failures += 1
+            delay = min(CHAIN_WAIT_MAX_S, CHAIN_WAIT_S * failures)
+            log.warning("waiting for the chain (try %d): %s; again in %.1fs", failures, exc, delay)
+            if _parent_says_stop(parent, delay):
+                return None
+
+
 def worker_main(settings: Settings, parent: Connection) -> None:
     """The worker process's body: relay and index until told to stop or orphaned."""
     logging.basicConfig(
@@ -183,10 +205,11 @@ def worker_main(settings: Settings, parent: Connection) -> None:
     with relay_lock(settings.data_dir / "relay.lock", parent) as held:
         if held is None:
             return
-        w3 = connect(settings)
-        deployment = load_deployment(w3, settings)
+        ready = wait_for_chain(settings, parent)
+        if ready is None:
+            return
+        w3, deployment, account = ready
         decoder = ErrorDecoder(a.abi for a in load_artifacts(settings).values())
-        account = relayer_account(settings, w3)
         outbox = Outbox(settings.data_dir / "relay.sqlite", max_queued=settings.relay_max_queued)
         kinds: list[MessageKind] = list(
             message_kinds(w3, deployment, decoder, account.address, settings)

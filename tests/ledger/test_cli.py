@@ -43,12 +43,13 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "COMMONS_DATA_DIR": str(tmp_path / "var"),
         "COMMONS_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
         "COMMONS_ANVIL_PORT": str(free_port()),
+        "COMMONS_API_PORT": str(free_port()),
     }
     yield env
     run(env, "down")  # never leave a chain behind, whatever the test did
 
 
-@pytest.mark.parametrize("command", ["up", "down", "status", "deploy", "build"])
+@pytest.mark.parametrize("command", ["up", "down", "status", "deploy", "build", "run"])
 def test_every_command_has_help(command: str, env: dict[str, str]) -> None:
     result = run(env, command, "--help")
     assert result.returncode == 0
@@ -85,10 +86,31 @@ def test_deploy_without_a_chain_is_one_line_and_exit_1(env: dict[str, str]) -> N
     assert result.returncode == 1
 
 
-def test_status_without_a_chain_exits_3(env: dict[str, str]) -> None:
+def test_status_without_a_chain_exits_3_and_suggests_make_run(env: dict[str, str]) -> None:
     result = run(env, "status")
     assert result.returncode == 3
-    assert "not running" in result.stdout
+    assert "chain:      not running (not started)" in result.stdout
+    assert f"api:        down at http://127.0.0.1:{env['COMMONS_API_PORT']}" in result.stdout
+    assert "hint:       start everything with `make run`" in result.stdout
+    assert "commons up" not in result.stdout
+
+
+def test_status_names_a_wrong_chain_id_and_the_api_that_is_down(
+    env: dict[str, str], settings: Settings
+) -> None:
+    with ephemeral_node(settings) as other:
+        attached = {**env, "COMMONS_RPC_URL": other.url, "COMMONS_CHAIN_ID": "10"}
+        result = run(attached, "status")
+        as_json = json.loads(run(attached, "status", "--json").stdout)
+    assert result.returncode == 3
+    assert f"chain:      wrong chain id: expected 10, node says 31337 (at {other.url})" in (
+        result.stdout
+    )
+    assert "not running" not in result.stdout
+    assert "api:        down at http://127.0.0.1:" in result.stdout
+    assert "COMMONS_CHAIN_ID (10)" in result.stdout
+    assert as_json["chain"]["problem"] == "wrong chain id: expected 10, node says 31337"
+    assert as_json["api"]["up"] is False
 
 
 def test_bad_setting_is_named(env: dict[str, str]) -> None:

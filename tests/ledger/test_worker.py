@@ -1,5 +1,6 @@
 """One relay worker per data dir: the lock that keeps a second one waiting, and the ways a
-waiting one is told to give up (its parent asks, or its parent is gone)."""
+waiting one is told to give up (its parent asks, or its parent is gone); and a worker started
+while the chain is away waits for it."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
+from eth_account.signers.local import LocalAccount
 
-from ledger.worker import relay_lock
+from ledger.build import Artifact
+from ledger.config import Settings
+from ledger.deploy import deploy_system
+from ledger.node import ManagedNode
+from ledger.worker import relay_lock, wait_for_chain
 
 
 def _wait_in_thread(path: Path, parent: Connection) -> tuple[threading.Thread, list[object]]:
@@ -72,3 +78,42 @@ def test_the_lock_comes_free_when_the_holder_lets_go(tmp_path: Path) -> None:
     holder.close()
     thread.join(5)
     assert len(got) == 1 and got[0] is not None
+
+
+def test_a_worker_started_while_the_chain_is_away_waits_for_it_then_relays(
+    node_settings: Settings, accounts: list[LocalAccount], artifacts: dict[str, Artifact]
+) -> None:
+    from_parent, _to_child = multiprocessing.Pipe(duplex=False)
+    got: list[object] = []
+    waiting = threading.Thread(
+        target=lambda: got.append(wait_for_chain(node_settings, from_parent))
+    )
+    waiting.start()
+    waiting.join(1.5)
+    assert waiting.is_alive(), "no chain yet: the worker waits rather than dying"
+    node = ManagedNode(node_settings)
+    node.start()
+    try:
+        assert node.anvil is not None
+        deploy_system(node.anvil.w3, accounts[0], node_settings)
+        waiting.join(15)
+        assert len(got) == 1 and got[0] is not None
+        w3, deployment, relayer = got[0]  # type: ignore[misc]
+        assert w3.eth.chain_id == node_settings.chain_id
+        assert deployment.council.address and relayer.address
+    finally:
+        node.stop()
+
+
+def test_a_worker_waiting_for_the_chain_stops_when_its_parent_goes(
+    node_settings: Settings,
+) -> None:
+    from_parent, to_child = multiprocessing.Pipe(duplex=False)
+    got: list[object] = []
+    waiting = threading.Thread(
+        target=lambda: got.append(wait_for_chain(node_settings, from_parent))
+    )
+    waiting.start()
+    to_child.close()
+    waiting.join(10)
+    assert got == [None]
