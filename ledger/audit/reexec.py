@@ -101,6 +101,7 @@ class Replayer:
         # the guesses that name a mapping's slots.
         self.keys: dict[bytes, Keys] = {a: Keys() for a in self.ours}
         self._namers: dict[str, SlotNamer] = {}
+        self._parsed: dict[bytes, tuple[dict[int, int], set[int]]] | None = None
 
     @staticmethod
     def self_test() -> None:
@@ -112,7 +113,7 @@ class Replayer:
         evm.message_call(
             "0x" + "ca" * 20, target, (7).to_bytes(32, "big") + (9).to_bytes(32, "big")
         )
-        probe = Replayer.__new__(Replayer)
+        probe = Replayer(1, {"probe": bytes.fromhex("c0" * 20)}, "CANCUN")
         probe.evm = evm
         if probe.storage(bytes.fromhex("c0" * 20)) != {7: 9}:
             raise AuditInfraError("this pyrevm's state cannot be read back: re-execution is off")
@@ -134,6 +135,7 @@ class Replayer:
 
     def run(self, block: ReplayBlock) -> None:
         started = time.perf_counter()
+        self._parsed = None
         self.evm.set_block_env(
             pyrevm.BlockEnv(
                 number=block.number,
@@ -205,31 +207,40 @@ class Replayer:
 
     def storage(self, address: bytes) -> dict[int, int]:
         """The contract's non-zero storage words as revm holds them now."""
-        return self._words(address)[0]
+        return self._state()[address][0]
 
     def cleared(self, address: bytes) -> set[int]:
         """The words a transaction wrote that are zero now."""
-        return self._words(address)[1]
+        return self._state()[address][1]
 
-    def _words(self, address: bytes) -> tuple[dict[int, int], set[int]]:
+    def _state(self) -> dict[bytes, tuple[dict[int, int], set[int]]]:
+        """Every contract's words, read from one rendering of revm's state (tens of MB for a
+        large election: read once after each block run, not once per question)."""
+        if self._parsed is not None:
+            return self._parsed
         text = self.evm.journal_str
-        words: dict[int, int] = {}
-        wanted = address.hex()
-        for match in _ACCOUNT.finditer(text):
-            if match.group(1)[2:].lower() != wanted:
+        journal = text.index("journal: [")
+        ours = {a.hex(): a for a in self.ours}
+        state: dict[bytes, tuple[dict[int, int], set[int]]] = {a: ({}, set()) for a in self.ours}
+        for match in _ACCOUNT.finditer(text, 0, journal):
+            address = ours.get(match.group(1)[2:].lower())
+            if address is None:
                 continue
             start = text.index("storage: {", match.end())
             end = text.index("}, status:", start)
+            words = state[address][0]
             for slot in _SLOT.finditer(text, start, end):
                 value = int(slot.group(2))
                 if value:
                     words[int(slot.group(1))] = value
-        written = {
-            int(key)
-            for who, key in _CHANGE.findall(text, text.index("journal: ["))
-            if who[2:].lower() == wanted
-        }
-        return words, written - words.keys()
+        for who, key in _CHANGE.findall(text, journal):
+            address = ours.get(who[2:].lower())
+            if address is not None:
+                state[address][1].add(int(key))
+        for words, written in state.values():
+            written.difference_update(words)
+        self._parsed = state
+        return state
 
     def namer(self, contract: str, layout: dict[str, Any]) -> SlotNamer:
         """Names the contract's slots; kept, with what it hashed, for the next finding."""
