@@ -90,7 +90,10 @@ class Replayer:
         self.chain_id = chain_id
         self.contracts = contracts
         self.ours = set(contracts.values())
+        self.spec = spec
         self.evm = pyrevm.EVM(env=pyrevm.Env(cfg=pyrevm.CfgEnv(chain_id=chain_id)), spec_id=spec)
+        # The blocks run so far, to run them again up to an earlier block (bisection).
+        self.history: list[ReplayBlock] = []
         self.findings: list[Finding] = []
         self.warnings: list[Warning_] = []
         self.transactions = 0
@@ -148,6 +151,7 @@ class Replayer:
         )
         for tx in block.txs:
             self._run_tx(block.number, tx)
+        self.history.append(block)
         self.blocks += 1
         self.next_block = block.number + 1
         self.seconds += time.perf_counter() - started
@@ -242,6 +246,15 @@ class Replayer:
         self._parsed = state
         return state
 
+    def until(self, number: int) -> Replayer:
+        """A fresh replay of the same blocks, up to and including block `number`."""
+        again = Replayer(self.chain_id, self.contracts, self.spec)
+        for block in self.history:
+            if block.number > number:
+                break
+            again.run(block)
+        return again
+
     def namer(self, contract: str, layout: dict[str, Any]) -> SlotNamer:
         """Names the contract's slots; kept, with what it hashed, for the next finding."""
         namer = self._namers.get(contract)
@@ -277,6 +290,7 @@ class StorageCheck:
     proven_root: str
     code_ok: bool
     differing: list[dict[str, Any]] = field(default_factory=list)
+    first_block: int | None = None  # the first block at which the two storages differ
 
 
 def check_storage(
@@ -339,6 +353,8 @@ def check_storage(
                 )
             )
         if expected != account.storage_root:
+            first, bounded = first_divergence(replayer, rpc, address, number)
+            check.first_block = first
             check.differing = _differing(rpc, number, address, account.storage_root, words)
             namer = replayer.namer(key, (layouts or {}).get(key) or {})
             for d in check.differing:
@@ -347,18 +363,62 @@ def check_storage(
                 f"{d['variable']} (slot {d['slot']}): {d['expected']} != {d['found']}"
                 for d in check.differing[:5]
             )
+            since = f"from block {first}" if not bounded else f"by block {first} at the latest"
             findings.append(
                 Finding(
                     "reexec.storage",
-                    number,
+                    first,
                     None,
                     check.expected_root,
                     check.proven_root,
-                    f"{key}'s storage is not what re-executing every transaction leaves"
-                    + (f": {named}" if named else ": the node holds words no transaction wrote"),
+                    f"{key}'s storage is not what re-executing every transaction leaves, "
+                    f"{since} (at block {number}"
+                    + (f": {named})" if named else ": the node holds words no transaction wrote)"),
                 )
             )
     return checks, findings
+
+
+def _agrees(replayer: Replayer, rpc: RpcClient, address: bytes, number: int) -> bool | None:
+    """Whether the contract's storage, replayed up to block `number`, is the storage proven at
+    that block; None if the node no longer holds that block's state."""
+    header = rpc.call("eth_getBlockByNumber", [hex(number), False])
+    proof, error = rpc.try_call("eth_getProof", ["0x" + address.hex(), [], hex(number)])
+    if header is None or error is not None:
+        return None
+    try:
+        account = verify_account(
+            hb(header["stateRoot"]), address, [hb(p) for p in proof["accountProof"]]
+        )
+    except (ProofError, KeyError, ValueError):
+        return False
+    replay = replayer.until(number)
+    words = replay.storage(address)
+    return account.storage_root in (
+        storage_root(words),
+        storage_root(words, replay.cleared(address)),
+    )
+
+
+def first_divergence(
+    replayer: Replayer, rpc: RpcClient, address: bytes, number: int
+) -> tuple[int, bool]:
+    """The first block at which the replayed and the proven storage of `address` differ,
+    knowing they differ at `number` (bisection: each probe replays up to its block). Where the
+    node keeps no state of older blocks, the search stops there: (block, True) then means
+    "by this block at the latest"."""
+    first = replayer.history[0].number if replayer.history else number
+    # Before the deployment there was nothing to differ: the search starts agreeing there.
+    agree, differ, unknown = first - 1, number, False
+    while differ - agree > 1:
+        middle = (agree + differ) // 2
+        verdict = _agrees(replayer, rpc, address, middle)
+        if verdict is False:
+            differ = middle
+        else:
+            # Agreeing, or pruned (and so is every older block): look later either way.
+            agree, unknown = middle, verdict is None
+    return differ, unknown
 
 
 def _differing(

@@ -149,3 +149,19 @@ def test_the_storage_root_is_the_one_ethereum_defines() -> None:
     assert storage_root({0: 1}).hex() == (
         "821e2556a290c86405f8160a2d662042a431ba456b9db265c79bb837c04be5f0"
     )
+
+
+def test_a_change_is_dated_to_the_block_it_began_not_the_audited_one(
+    fresh: History, replayed: Replayed
+) -> None:
+    council = "0x" + replayed.replayer.contracts["council"].hex()
+    slot = max(replayed.replayer.storage(replayed.replayer.contracts["council"]))
+    before = fresh.w3.eth.block_number
+    value = int(rpc(fresh.w3, "eth_getStorageAt", [council, hex(slot), "latest"]), 16)
+    rpc(fresh.w3, "anvil_setStorageAt", [council, hex(slot), f"0x{value ^ 1:064x}"])
+    rpc(fresh.w3, "anvil_mine", ["0x8"])  # eight more blocks go by before the audit
+    _, findings = check_storage(replayed.replayer, replayed.rpc, head(fresh), replayed.layouts)
+    (finding,) = findings
+    # Bisected (each probe replays up to its block): where it began, not where it was seen.
+    assert finding.block in (before, before + 1), (before, finding)
+    assert f"at block {before + 8}" in finding.detail
