@@ -1,4 +1,4 @@
-# Load + fault injection (issue 8): included by the Makefile (`include stress.mk`).
+# Load + fault injection: included by the Makefile (`include stress.mk`).
 # Uses PY, VENV and the setup target from the Makefile.
 
 STRESS_ARGS ?=

@@ -1,4 +1,4 @@
-"""Load and fault injection against the real system (issue 8).
+"""Load and fault injection against the real system.
 
 The real API server (`python -m api`) relays to an anvil run by the real supervisor
 (`python -m ledger.node`, snapshots and all); a load generator in its own process offers signed

@@ -1,4 +1,4 @@
-# Static analysis and hostile-input tools (issue 8). Included by the Makefile; the targets:
+# Static analysis and hostile-input tools. Included by the Makefile; the targets:
 #   lint-tools      the tool venv (.venv-lint: slither, schemathesis) and solhint (npm), pinned
 #   lint-contracts  slither + solhint over contracts/: fails on any finding not fixed or
 #                   justified in the code (docs/security.md lists the justified ones)
