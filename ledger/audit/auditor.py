@@ -127,6 +127,7 @@ class _Auditor:
         self.resumed_from: int | None = None
         self.chunk_cpu = 0.0
         self.pooled = False
+        self.signatures_before = 0
 
     def close(self) -> None:
         self.verifier.close()
@@ -198,6 +199,8 @@ class _Auditor:
         )
         self.checkpoint = checkpoint
         state = self._start_state(checkpoint, deploy_block, to_block)
+        # This run's verifier counts only the blocks it walks; a resumed state counted the rest.
+        self.signatures_before = int(state.stats.get("signatures_verified", 0))
         in_range: Callable[[int], bool] = lambda block: block >= from_block  # noqa: E731
         build: Build | None = None
 
@@ -507,7 +510,7 @@ class _Auditor:
                 # that is not ours): a call that cannot be judged is itself unexplained.
                 found = f"{type(exc).__name__}: {exc}"
                 ctx.find("event.unexplained", call, "a judgeable call", found, "call not judged")
-        state.stats["signatures_verified"] = self.verifier.verified
+        state.stats["signatures_verified"] = self.signatures_before + self.verifier.verified
         state.forward_nonces = result.nonces
         state.next_block = numbers[-1] + 1
         state.last_hash = result.last_hash
