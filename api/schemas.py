@@ -73,6 +73,27 @@ class ReceiptOut(BaseModel):
     )
 
 
+class AckedOut(BaseModel):
+    """One acknowledged message as the relay exports it: the signed acknowledgement with what
+    it names (the receipt, its kind and the signed payload), so anyone can check it landed."""
+
+    seq: int = Field(description="acceptance order; pass the last one as `after` for the next page")
+    id: str = Field(description="receipt id")
+    kind: Literal["ballot", "service", "forward"]
+    status: Literal["queued", "sent", "included", "counted", "rejected"]
+    payload: dict[str, Any] = Field(description="the signed message, as it was accepted")
+    ack: AckOut
+
+
+class AcksPage(BaseModel):
+    """A page of acknowledgements, oldest first."""
+
+    items: list[AckedOut]
+    next_after: int | None = Field(
+        description="`after` for the next page; null when this page is the last"
+    )
+
+
 class NonceOut(BaseModel):
     address: str
     nonce: int = Field(description="the nonce the next ForwardRequest of this address must carry")

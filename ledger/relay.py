@@ -430,6 +430,24 @@ class Outbox:
         )
         return [json.loads(r[0]) for r in rows]
 
+    def acknowledged(
+        self, since: float, after: int = 0, limit: int = 100
+    ) -> list[tuple[int, Receipt, dict[str, Any]]]:
+        """Messages acknowledged with a signed acknowledgement at or after unix time `since`,
+        in acceptance order from sequence number `after` on (exclusive): each with its sequence
+        number (the next page's `after`), receipt and payload. Whatever became of them since,
+        rejected included: an export of what the relay promised."""
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT * FROM messages WHERE ack IS NOT NULL AND accepted_at >= ? AND seq > ?"
+                " ORDER BY seq LIMIT ?",
+                (since, after, limit),
+            )
+            .fetchall()
+        )
+        return [(int(r["seq"]), _row_to_receipt(r), json.loads(r["payload"])) for r in rows]
+
     def counts(self) -> dict[str, int]:
         rows = (
             self._reader()

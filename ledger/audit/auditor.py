@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from ledger.audit import funds, recount, registry, timebank
 from ledger.audit.abi import ContractAbi, address_arrays, error_selectors
+from ledger.audit.acks import AckEntry, check_acks
 from ledger.audit.bytecode import Build, DeploymentCheck, check_deployment, fresh_build
 from ledger.audit.chain import Call, ChainWalker, ChunkResult, domain_separator, hex0x
 from ledger.audit.context import Ctx
@@ -92,6 +93,10 @@ class AuditOptions:
     workers: int | None = None
     pool_chunks: bool | None = None  # verify chunks in worker processes (None: when many blocks)
     progress: Callable[[Progress], None] | None = None
+    # The relay's signed acknowledgements to check against the chain, and the relayer trusted
+    # to have signed them (None: any, each named in the findings).
+    acks: list[AckEntry] | None = None
+    relayer: str | None = None
 
 
 def _record_hash(record: dict[str, Any]) -> str:
@@ -296,6 +301,13 @@ class _Auditor:
             *storage_findings,
         ]
         warnings = [*state.warnings, *post_warnings, *deployment.warnings, *self.replayer.warnings]
+        relay = None
+        if o.acks is not None:
+            relay = check_acks(
+                self.rpc, chain_id, contracts, deploy_block, to_block, o.acks, o.relayer
+            )
+            findings += relay.findings
+            warnings += relay.warnings
         report = self._report(
             chain_id,
             contracts,
@@ -318,6 +330,8 @@ class _Auditor:
             "seconds": round(self.replayer.seconds, 3),
             "contracts": [dataclasses.asdict(c) for c in storage],
         }
+        if relay is not None:
+            report["relay_acks"] = {**relay.summary(), "entries": relay.entries}
         self._progress("done", to_block, from_block, to_block, state, 0)
         return AuditResult(findings, warnings, report)
 
