@@ -129,6 +129,23 @@ def load_acks(path: Path) -> list[AckEntry]:
     return [_entry(item, f"{path.name} item {n + 1}") for n, item in enumerate(items)]
 
 
+def entries_from_report(report: dict[str, Any]) -> list[AckEntry] | None:
+    """The acknowledgements an audit report was given (its `relay_acks` section), to check
+    them again with the same blocks; None when the audit was given none."""
+    section = report.get("relay_acks")
+    if not isinstance(section, dict):
+        return None
+    return [
+        AckEntry(
+            Acknowledgement.from_json(e),
+            e.get("receipt"),
+            e.get("kind") if e.get("kind") in KINDS else None,
+            e.get("payload") if isinstance(e.get("payload"), dict) else None,
+        )
+        for e in section.get("entries", [])
+    ]
+
+
 # ------------------------------------------------------------------------------ the chain
 
 
@@ -326,6 +343,7 @@ def _judge(
     ack = entry.ack
     message = hex0x(ack.message)
     what = entry.kind or "message"
+    # The acknowledgement whole (signature and payload too): a report's reader re-checks it.
     record: dict[str, Any] = {
         "message": message,
         "receipt": entry.receipt_id,
@@ -333,6 +351,8 @@ def _judge(
         "relayer": ack.relayer,
         "accepted_at": ack.accepted_at,
         "land_by": ack.land_by,
+        "signature": hex0x(ack.signature),
+        "payload": entry.payload,
     }
     result.entries.append(record)
     refused = _refusal(entry, chain_id, forwarder, relayer)

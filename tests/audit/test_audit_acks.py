@@ -14,7 +14,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
-from ledger.audit.acks import AckCheck, AckEntry, check_acks, load_acks
+from ledger.audit.acks import AckCheck, AckEntry, check_acks, entries_from_report, load_acks
 from ledger.audit.auditor import _addresses
 from ledger.audit.rpc import RpcClient
 from ledger.cli import app
@@ -94,6 +94,16 @@ def test_every_exported_acknowledgement_landed_by_its_promise(history: History) 
     verdicts = {e["verdict"] for e in result.entries}
     assert verdicts == {"landed"}, [e for e in result.entries if e["verdict"] != "landed"]
     assert result.summary()["relayers"] == [relayer_of(history)]
+
+
+def test_a_report_carries_its_acknowledgements_whole_to_be_checked_again(
+    history: History,
+) -> None:
+    given = [entry_of(i) for i in all_acks(history, limit=5)[:5]]
+    result = judge(history, given)
+    again = entries_from_report({"relay_acks": {**result.summary(), "entries": result.entries}})
+    assert again == given
+    assert entries_from_report({}) is None
 
 
 def test_a_kept_ballot_receipt_that_landed_is_no_finding(history: History) -> None:
