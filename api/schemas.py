@@ -77,7 +77,7 @@ class AckedOut(BaseModel):
     """One acknowledged message as the relay exports it: the signed acknowledgement with what
     it names (the receipt, its kind and the signed payload), so anyone can check it landed."""
 
-    seq: int = Field(description="acceptance order; pass the last one as `after` for the next page")
+    position: int = Field(description="its place in the outbox, in acceptance order")
     id: str = Field(description="receipt id")
     kind: Literal["ballot", "service", "forward"]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
@@ -90,7 +90,7 @@ class AcksPage(BaseModel):
 
     items: list[AckedOut]
     next_after: int | None = Field(
-        description="`after` for the next page; null when this page is the last"
+        description="`after` for the next page (the last item's position); null on the last page"
     )
 
 

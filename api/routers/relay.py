@@ -109,13 +109,13 @@ def relay_acks(
     rows = services.outbox.acknowledged(since, after, limit)
     items = [
         AckedOut(
-            seq=seq,
+            position=position,
             id=r.id,
             kind=r.kind,  # type: ignore[arg-type]
             status=r.status,  # type: ignore[arg-type]
             payload=payload,
             ack=AckOut.model_validate_json(r.ack or "{}"),
         )
-        for seq, r, payload in rows
+        for position, r, payload in rows
     ]
     return AcksPage(items=items, next_after=rows[-1][0] if len(rows) == limit else None)

@@ -79,11 +79,11 @@ def test_export_pages_through_every_acknowledgement_once_in_order(history: Histo
     assert len(items) > 10 and {i["kind"] for i in items} == {"ballot", "service", "forward"}
     paged = all_acks(history, limit=3)
     assert [i["id"] for i in paged] == [i["id"] for i in items]
-    assert [i["seq"] for i in paged] == sorted({i["seq"] for i in paged})
+    assert [i["position"] for i in paged] == sorted({i["position"] for i in paged})
     assert history.ballot_receipt["id"] in {i["id"] for i in items}
     assert export(history, since=time.time() + 3600)["items"] == []
     first = export(history, limit=2)
-    assert len(first["items"]) == 2 and first["next_after"] == first["items"][1]["seq"]
+    assert len(first["items"]) == 2 and first["next_after"] == first["items"][1]["position"]
     bad = httpx.get(f"{history.live.url}/v1/relay/acks", params={"limit": 0}, timeout=10)
     assert bad.status_code == 422 and bad.json()["code"]
 
