@@ -14,6 +14,13 @@ Where a message lands is read from our contracts' events, by the digest the send
 - a forward request: the forwarder's `ExecutedForwardRequest(signer, nonce, success)` names
   no digest, so the request is matched by its signer and nonce, which needs its payload (and
   the payload must hash to the digest acknowledged).
+A ballot or record the contract skipped by its own rule (`BallotSkipped`, `ServiceSkipped`) was
+sent: the promise was kept.
+
+The events are read with `eth_getLogs` from the node audited, like the rest of the audit reads
+the chain; they are not re-derived from the receipts the walk checks against each block's
+receiptsRoot, so a node that hides or invents an event can move a verdict here (audit against
+a node you trust, or two).
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ def verify_ballot_receipt(
     verdict = ReceiptVerdict()
     tx = rpc.call("eth_getTransactionByHash", [receipt.tx_hash])
     mined = rpc.call("eth_getTransactionReceipt", [receipt.tx_hash]) if tx else None
-    if receipt.digest and receipt.voter and not _carries(mined, receipt.digest):
+    if receipt.digest and not _carries(mined, receipt.digest):
         # A reorg took the batch off the chain and the relay sent the ballot again, in another
         # transaction or block: the ballot is named by its digest, the transaction is not.
         moved = _follow_digest(rpc, receipt.digest, receipt.voter, council)
@@ -239,13 +239,14 @@ def _carries(mined: dict[str, Any] | None, digest: str) -> bool:
     )
 
 
-def _follow_digest(rpc: RpcClient, digest: str, voter: str, council: str | None) -> str | None:
-    """The one transaction whose BallotCast of `voter` carries `digest`, if there is one."""
-    query: dict[str, Any] = {
-        "fromBlock": "0x0",
-        "toBlock": "latest",
-        "topics": [hex0x(BALLOT_CAST), None, hex0x(hb(voter).rjust(32, b"\0"))],
-    }
+def _follow_digest(
+    rpc: RpcClient, digest: str, voter: str | None, council: str | None
+) -> str | None:
+    """The one transaction whose BallotCast (of `voter`, when known) carries `digest`."""
+    topics: list[str | None] = [hex0x(BALLOT_CAST)]
+    if voter is not None:
+        topics += [None, hex0x(hb(voter).rjust(32, b"\0"))]
+    query: dict[str, Any] = {"fromBlock": "0x0", "toBlock": "latest", "topics": topics}
     if council is not None:
         query["address"] = council
     found = {

@@ -96,3 +96,12 @@ def test_verify_receipt_follows_the_digest_when_its_transaction_was_replaced(
                            env=cli_env(history), catch_exceptions=False)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "[ok] followed" in result.output and history.ballot_receipt["tx_hash"] in result.output
+
+
+def test_verify_receipt_follows_a_digest_given_alone_to_its_transaction(history: History) -> None:
+    digest = history.ballot_receipt["detail"]
+    fields = f"tx=0x{'ee' * 32},digest={digest}"
+    result = runner.invoke(app, ["verify-receipt", fields, "--rpc-url", history.live.node.url],
+                           env=cli_env(history), catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "[ok] followed" in result.output and history.ballot_receipt["tx_hash"] in result.output
