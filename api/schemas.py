@@ -73,6 +73,27 @@ class ReceiptOut(BaseModel):
     )
 
 
+class AckedOut(BaseModel):
+    """One acknowledged message as the relay exports it: the signed acknowledgement with what
+    it names (the receipt, its kind and the signed payload), so anyone can check it landed."""
+
+    position: int = Field(description="its place in the outbox, in acceptance order")
+    id: str = Field(description="receipt id")
+    kind: Literal["ballot", "service", "forward"]
+    status: Literal["queued", "sent", "included", "counted", "rejected"]
+    payload: dict[str, Any] = Field(description="the signed message, as it was accepted")
+    ack: AckOut
+
+
+class AcksPage(BaseModel):
+    """A page of acknowledgements, oldest first."""
+
+    items: list[AckedOut]
+    next_after: int | None = Field(
+        description="`after` for the next page (the last item's position); null on the last page"
+    )
+
+
 class NonceOut(BaseModel):
     address: str
     nonce: int = Field(description="the nonce the next ForwardRequest of this address must carry")

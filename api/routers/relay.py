@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from web3 import Web3
 
 from api.deps import ServicesDep
 from api.errors import responses
-from api.schemas import AckOut, Address, ForwardRequestIn, NonceOut, ReceiptOut
+from api.schemas import (
+    AckedOut,
+    AckOut,
+    AcksPage,
+    Address,
+    ForwardRequestIn,
+    NonceOut,
+    ReceiptOut,
+)
 from api.services import Services
 from ledger.errors import InvalidMessage, LedgerError
 from ledger.relay import Receipt
@@ -81,3 +89,33 @@ def forward_nonce(address: Address, services: ServicesDep) -> NonceOut:
 def get_receipt(receipt_id: str, services: ServicesDep) -> ReceiptOut:
     """queued -> sent -> included -> counted (or rejected, with the reason)."""
     return receipt_out(services.outbox.get(receipt_id))
+
+
+@router.get(
+    "/relay/acks",
+    response_model=AcksPage,
+    responses=responses(422, 503),
+    summary="Every acknowledgement the relay signed, oldest first, for anyone to keep",
+)
+def relay_acks(
+    services: ServicesDep,
+    since: Annotated[float, Query(ge=0, description="unix time: acknowledged at or after")] = 0,
+    after: Annotated[int, Query(ge=0, description="the previous page's `next_after`")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AcksPage:
+    """What the relay promised, so a resident or an observer can save it: `commons audit
+    --acks FILE` names each message acknowledged here that is not on the chain by the block
+    its acknowledgement promised. Rejected messages are listed too: a promise stands."""
+    rows = services.outbox.acknowledged(since, after, limit)
+    items = [
+        AckedOut(
+            position=position,
+            id=r.id,
+            kind=r.kind,  # type: ignore[arg-type]
+            status=r.status,  # type: ignore[arg-type]
+            payload=payload,
+            ack=AckOut.model_validate_json(r.ack or "{}"),
+        )
+        for position, r, payload in rows
+    ]
+    return AcksPage(items=items, next_after=rows[-1][0] if len(rows) == limit else None)

@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from ledger.audit import funds, recount, registry, timebank
 from ledger.audit.abi import ContractAbi, address_arrays, error_selectors
+from ledger.audit.acks import AckEntry, check_acks
 from ledger.audit.bytecode import Build, DeploymentCheck, check_deployment, fresh_build
 from ledger.audit.chain import Call, ChainWalker, ChunkResult, domain_separator, hex0x
 from ledger.audit.context import Ctx
@@ -92,6 +93,10 @@ class AuditOptions:
     workers: int | None = None
     pool_chunks: bool | None = None  # verify chunks in worker processes (None: when many blocks)
     progress: Callable[[Progress], None] | None = None
+    # The relay's signed acknowledgements to check against the chain, and the relayer trusted
+    # to have signed them (None: any, each named in the findings).
+    acks: list[AckEntry] | None = None
+    relayer: str | None = None
 
 
 def _record_hash(record: dict[str, Any]) -> str:
@@ -127,6 +132,7 @@ class _Auditor:
         self.resumed_from: int | None = None
         self.chunk_cpu = 0.0
         self.pooled = False
+        self.signatures_before = 0
 
     def close(self) -> None:
         self.verifier.close()
@@ -198,6 +204,8 @@ class _Auditor:
         )
         self.checkpoint = checkpoint
         state = self._start_state(checkpoint, deploy_block, to_block)
+        # This run's verifier counts only the blocks it walks; a resumed state counted the rest.
+        self.signatures_before = int(state.stats.get("signatures_verified", 0))
         in_range: Callable[[int], bool] = lambda block: block >= from_block  # noqa: E731
         build: Build | None = None
 
@@ -293,6 +301,13 @@ class _Auditor:
             *storage_findings,
         ]
         warnings = [*state.warnings, *post_warnings, *deployment.warnings, *self.replayer.warnings]
+        relay = None
+        if o.acks is not None:
+            relay = check_acks(
+                self.rpc, chain_id, contracts, deploy_block, to_block, o.acks, o.relayer
+            )
+            findings += relay.findings
+            warnings += relay.warnings
         report = self._report(
             chain_id,
             contracts,
@@ -315,6 +330,8 @@ class _Auditor:
             "seconds": round(self.replayer.seconds, 3),
             "contracts": [dataclasses.asdict(c) for c in storage],
         }
+        if relay is not None:
+            report["relay_acks"] = {**relay.summary(), "entries": relay.entries}
         self._progress("done", to_block, from_block, to_block, state, 0)
         return AuditResult(findings, warnings, report)
 
@@ -507,7 +524,7 @@ class _Auditor:
                 # that is not ours): a call that cannot be judged is itself unexplained.
                 found = f"{type(exc).__name__}: {exc}"
                 ctx.find("event.unexplained", call, "a judgeable call", found, "call not judged")
-        state.stats["signatures_verified"] = self.verifier.verified
+        state.stats["signatures_verified"] = self.signatures_before + self.verifier.verified
         state.forward_nonces = result.nonces
         state.next_block = numbers[-1] + 1
         state.last_hash = result.last_hash

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 
+from ledger.audit.acks import load_acks
 from ledger.audit.auditor import AuditOptions, Progress, load_record, run_audit
 from ledger.audit.jobs import audit_and_write, default_key_path
 from ledger.audit.model import AuditResult
@@ -150,6 +151,16 @@ def audit(
     all_proofs: Annotated[bool, typer.Option(help="prove every recomputed word")] = False,
     fresh: Annotated[bool, typer.Option(help="ignore the checkpoint of an earlier run")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress on stderr")] = False,
+    acks: Annotated[
+        Path | None,
+        typer.Option(
+            help="the relay's signed acknowledgements (JSON / JSON lines): name each "
+            "message not on the chain by the block promised"
+        ),
+    ] = None,
+    relayer: Annotated[
+        str | None, typer.Option(help="with --acks: the relayer address the community runs")
+    ] = None,
 ) -> None:
     """Audit every block from the deployment to the head, trusting nothing but the chain."""
     if ctx.invoked_subcommand is not None:
@@ -170,6 +181,8 @@ def audit(
         all_proofs=all_proofs,
         resume=not fresh,
         progress=_ProgressPrinter(quiet),
+        acks=load_acks(acks) if acks is not None else None,
+        relayer=relayer,
     )
     result, document, written = audit_and_write(options, key_path, out)
     if document["signature"] is None:

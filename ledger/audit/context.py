@@ -13,6 +13,7 @@ from ledger.audit.fetch import Log
 from ledger.audit.model import Finding, Warning_
 from ledger.audit.sigs import BallotVerifier
 from ledger.audit.state import AuditState
+from ledger.hashing import checksum_address
 
 
 def addr(value: Any) -> bytes:
@@ -23,8 +24,15 @@ def addr(value: Any) -> bytes:
 
 
 def show(value: Any) -> str:
-    if isinstance(value, bytes):
-        return hex0x(value)
+    """A value as a finding prints it: a 20-byte value as an EIP-55 address, other bytes as
+    0x-hex, inside tuples and lists too (never Python's b'..' repr)."""
+    if isinstance(value, bytes | bytearray):
+        return checksum_address(bytes(value)) if len(value) == 20 else hex0x(bytes(value))
+    if isinstance(value, tuple):
+        return "(" + ", ".join(show(v) for v in value) + ")"
+    if isinstance(value, list | set | frozenset):
+        items = sorted(value, key=repr) if not isinstance(value, list) else value
+        return "[" + ", ".join(show(v) for v in items) + "]"
     return str(value)
 
 

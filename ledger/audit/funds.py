@@ -14,6 +14,7 @@ from ledger.audit.context import Ctx, addr
 from ledger.audit.recount import PASSED, decide, outcome_name
 from ledger.audit.state import Community, Grant, Payout
 from ledger.currency import is_currency_code
+from ledger.hashing import checksum_address
 
 MAX_AMOUNT: Final = 2**96 - 1
 SOURCE_KINDS: Final = ("GovernmentGrant", "Donation", "Company", "Other")
@@ -525,8 +526,8 @@ def _payout_executed(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
         ctx.find(
             "fund.balance",
             call,
-            f"{payout.amount} to {hex0x(payout.recipient)} from grant {payout.proposal}",
-            f"{amount} to {hex0x(recipient)} from grant {pid}",
+            f"{payout.amount} to {checksum_address(payout.recipient)} from grant {payout.proposal}",
+            f"{amount} to {checksum_address(recipient)} from grant {pid}",
             f"payout {rid} executed differently from its request",
         )
     community = state.communities.get(payout.community)

@@ -64,6 +64,11 @@ RULES: Final[dict[str, str]] = {
     "timebank.record_event": "each relayed record is recorded or skipped exactly as the rules say",
     "timebank.sum": "a community's balances sum to zero",
     "timebank.balance": "the contract's balanceOf equals the rebuilt balance",
+    # the relay's signed acknowledgements (given with --acks)
+    "relay.censored": "a message the relay acknowledged is on the chain by the block its "
+    "acknowledgement promised",
+    "relay.late": "an acknowledged message lands no later than the block its acknowledgement "
+    "promised",
     # re-execution in an independent EVM
     "reexec.outcome": "each transaction to our contracts succeeds or reverts again in revm as "
     "its receipt says",

@@ -9,6 +9,7 @@ the transaction's own calldata and recovered here, and the tally is recounted fr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +122,21 @@ def verify_ballot_receipt(
     verdict = ReceiptVerdict()
     tx = rpc.call("eth_getTransactionByHash", [receipt.tx_hash])
     mined = rpc.call("eth_getTransactionReceipt", [receipt.tx_hash]) if tx else None
+    if receipt.digest and not _carries(mined, receipt.digest):
+        # A reorg took the batch off the chain and the relay sent the ballot again, in another
+        # transaction or block: the ballot is named by its digest, the transaction is not.
+        moved = _follow_digest(rpc, receipt.digest, receipt.voter, council)
+        if moved is not None and moved != receipt.tx_hash.lower():
+            verdict.add(
+                "followed",
+                True,
+                f"the receipt's transaction {receipt.tx_hash} "
+                f"{'failed' if mined else 'is not on the chain'} (a reorg?): ballot "
+                f"{receipt.digest} is in transaction {moved}",
+            )
+            receipt = dataclasses.replace(receipt, tx_hash=moved, block=None)
+            tx = rpc.call("eth_getTransactionByHash", [moved])
+            mined = rpc.call("eth_getTransactionReceipt", [moved]) if tx else None
     if not verdict.add(
         "on-chain",
         tx is not None and mined is not None and hi(mined["status"]) == 1,
@@ -130,10 +146,12 @@ def verify_ballot_receipt(
         return verdict
     assert tx is not None and mined is not None
     if receipt.block is not None and receipt.block != hi(mined["blockNumber"]):
+        # Only the chain says where a transaction is: a reorg re-mines a batch in a later block.
         verdict.add(
             "block",
-            False,
-            f"receipt says block {receipt.block}, chain says {hi(mined['blockNumber'])}",
+            True,
+            f"receipt says block {receipt.block}, the chain has it in block "
+            f"{hi(mined['blockNumber'])} (re-mined after a reorg)",
         )
     computed_hash, sender = tx_sender(tx)
     verdict.add(
@@ -207,6 +225,36 @@ def verify_ballot_receipt(
         rpc, verdict, council_address, proposal, option, voter, hi(mined["blockNumber"])
     )
     return verdict
+
+
+def _carries(mined: dict[str, Any] | None, digest: str) -> bool:
+    """Whether a mined, successful transaction emitted a BallotCast carrying `digest`."""
+    if mined is None or hi(mined["status"]) != 1:
+        return False
+    return any(
+        log["topics"]
+        and hb(log["topics"][0]) == BALLOT_CAST
+        and hb(log["data"])[32:64] == hb(digest)
+        for log in mined["logs"]
+    )
+
+
+def _follow_digest(
+    rpc: RpcClient, digest: str, voter: str | None, council: str | None
+) -> str | None:
+    """The one transaction whose BallotCast (of `voter`, when known) carries `digest`."""
+    topics: list[str | None] = [hex0x(BALLOT_CAST)]
+    if voter is not None:
+        topics += [None, hex0x(hb(voter).rjust(32, b"\0"))]
+    query: dict[str, Any] = {"fromBlock": "0x0", "toBlock": "latest", "topics": topics}
+    if council is not None:
+        query["address"] = council
+    found = {
+        str(log["transactionHash"]).lower()
+        for log in rpc.call("eth_getLogs", [query]) or []
+        if not log.get("removed") and hb(log["data"])[32:64] == hb(digest)
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 def _council_calls(

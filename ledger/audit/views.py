@@ -20,7 +20,7 @@ from ledger.audit.proofs import ProofError, check_get_proof
 from ledger.audit.recount import outcome_name
 from ledger.audit.rpc import RpcClient, RpcFailure
 from ledger.audit.state import AuditState
-from ledger.hashing import keccak
+from ledger.hashing import checksum_address, keccak
 
 SAMPLE = 48
 
@@ -348,7 +348,8 @@ def compare_views(ctx: Ctx, rpc: RpcClient, block: int) -> dict[str, Any]:
                         "timebank.balance",
                         b,
                         out[0] if out else "none",
-                        f"community {c}: balanceOf({hex0x(a)}) differs from the rebuilt balance",
+                        f"community {c}: balanceOf({checksum_address(a)}) differs from the "
+                        "rebuilt balance",
                     )
 
             calls.append(ViewCall("timebank", "balanceOf", (cid, hex0x(account)), balance_view))

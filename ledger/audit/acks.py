@@ -1,0 +1,428 @@
+"""Acknowledged but never landed: the relay's signed promises checked against the chain.
+
+Every message the relay accepts comes back with an acknowledgement signed by the relayer key:
+the EIP-712 digest the sender signed, when it was accepted, and the block by which it will be
+on the chain (ledger/signing/acks.py). Given those acknowledgements (a resident's own receipts,
+or the export `GET /v1/relay/acks`), the audit names each message that is not on the chain by
+the block promised (`relay.censored`) or landed after it (`relay.late`): a dropped ballot
+becomes evidence, signed by the one who dropped it.
+
+Where a message lands is read from our contracts' events, by the digest the sender signed:
+- a ballot: Council's `BallotCast` carries its EIP-712 digest (the event's second data word);
+- a service record: TimeBank's `ServiceRecorded` carries the record's fields, not its digest;
+  the digest is recomputed from them (record id under the time bank's domain);
+- a forward request: the forwarder's `ExecutedForwardRequest(signer, nonce, success)` names
+  no digest, so the request is matched by its signer and nonce, which needs its payload (and
+  the payload must hash to the digest acknowledged).
+A ballot or record the contract skipped by its own rule (`BallotSkipped`, `ServiceSkipped`) was
+sent: the promise was kept.
+
+The events are read with `eth_getLogs` from the node audited, like the rest of the audit reads
+the chain; they are not re-derived from the receipts the walk checks against each block's
+receiptsRoot, so a node that hides or invents an event can move a verdict here (audit against
+a node you trust, or two).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from ledger.audit.chain import EXECUTED_FORWARD_REQUEST, hex0x
+from ledger.audit.chain import domain_separator as council_domain_of
+from ledger.audit.ethcodec import hb, hi
+from ledger.audit.model import Finding, Warning_
+from ledger.audit.rpc import AuditInfraError, RpcClient
+from ledger.audit.sigs import ballot_digest
+from ledger.errors import InvalidMessage
+from ledger.forwarding import (
+    FORWARD_REQUEST_TYPES,
+    FORWARDER_NAME,
+    FORWARDER_VERSION,
+    ForwardRequest,
+)
+from ledger.hashing import checksum_address, keccak
+from ledger.signing.acks import Acknowledgement, verify_ack
+from ledger.signing.eip712 import SignatureError, digest, domain_for, domain_separator
+from ledger.signing.services import ServiceRecord, record_id, timebank_domain
+
+BALLOT_CAST: Final = keccak(b"BallotCast(uint256,address,uint8,bytes32)")
+SERVICE_RECORDED: Final = keccak(
+    b"ServiceRecorded(uint256,address,address,uint256,bytes8,bytes32,uint256)"
+)
+BALLOT_SKIPPED: Final = keccak(b"BallotSkipped(uint256,address,uint8)")
+SERVICE_SKIPPED: Final = keccak(b"ServiceSkipped(uint256,bytes32,address,uint256,bytes)")
+LOG_SPAN: Final = 10_000  # blocks per eth_getLogs: within what public nodes answer
+KINDS: Final = ("ballot", "service", "forward")
+
+
+@dataclass(frozen=True)
+class AckEntry:
+    """One acknowledgement as saved: the signed ack, and what it was for when known."""
+
+    ack: Acknowledgement
+    receipt_id: str | None = None
+    kind: str | None = None
+    payload: dict[str, Any] | None = None
+
+
+@dataclass
+class AckCheck:
+    """The outcome: findings (censored, late), warnings (acks that prove nothing, messages that
+    cannot be checked) and, for the report, each acknowledgement's verdict."""
+
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[Warning_] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for entry in self.entries:
+            counts[entry["verdict"]] = counts.get(entry["verdict"], 0) + 1
+        relayers = sorted({e["relayer"] for e in self.entries if e["verdict"] != "refused"})
+        return {"acknowledgements": len(self.entries), "relayers": relayers, **counts}
+
+
+# ------------------------------------------------------------------------------------ input
+
+
+def _entry(item: Any, where: str) -> AckEntry:
+    if not isinstance(item, dict):
+        raise AuditInfraError(f"{where}: not a JSON object")
+    # An export item or a receipt holds the ack under "ack"; a bare ack is the object itself.
+    nested = item.get("ack")
+    raw: dict[str, Any] = nested if isinstance(nested, dict) else item
+    try:
+        ack = Acknowledgement.from_json(raw)
+    except SignatureError as exc:
+        raise AuditInfraError(f"{where}: {exc}") from exc
+    kind = item.get("kind")
+    payload = item.get("payload")
+    return AckEntry(
+        ack,
+        str(item["id"]) if item.get("id") else None,
+        str(kind) if kind in KINDS else None,
+        payload if isinstance(payload, dict) else None,
+    )
+
+
+def _items(text: str) -> Iterator[Any]:
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        yield from json.loads(stripped)
+        return
+    if stripped.startswith("{") and "\n{" not in stripped.strip():
+        whole = json.loads(stripped)
+        # A saved page of `GET /v1/relay/acks` as it came.
+        yield from whole["items"] if isinstance(whole.get("items"), list) else [whole]
+        return
+    for line in text.splitlines():
+        if line.strip():
+            yield json.loads(line)
+
+
+def load_acks(path: Path) -> list[AckEntry]:
+    """Acknowledgements from a JSON array, JSON lines, or a saved export page: each an `ack`
+    object (with the receipt's id, kind and payload where known) or a bare acknowledgement."""
+    try:
+        text = path.read_text()
+        items = list(_items(text))
+    except (OSError, ValueError) as exc:
+        raise AuditInfraError(f"cannot read the acknowledgements {path}: {exc}") from exc
+    return [_entry(item, f"{path.name} item {n + 1}") for n, item in enumerate(items)]
+
+
+def entries_from_report(report: dict[str, Any]) -> list[AckEntry] | None:
+    """The acknowledgements an audit report was given (its `relay_acks` section), to check
+    them again with the same blocks; None when the audit was given none."""
+    section = report.get("relay_acks")
+    if not isinstance(section, dict):
+        return None
+    return [
+        AckEntry(
+            Acknowledgement.from_json(e),
+            e.get("receipt"),
+            e.get("kind") if e.get("kind") in KINDS else None,
+            e.get("payload") if isinstance(e.get("payload"), dict) else None,
+        )
+        for e in section.get("entries", [])
+    ]
+
+
+# ------------------------------------------------------------------------------ the chain
+
+
+@dataclass
+class Landed:
+    """Where each kind of message landed: digest (ballots, records) or (signer, nonce)
+    (forward requests) -> the first block."""
+
+    digests: dict[bytes, tuple[int, str]] = field(default_factory=dict)
+    forwards: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
+    # Sent, but refused by the contract's own rule (the voter already voted, the nonce was
+    # used): the relay kept its promise. A skipped record names its id; a skipped ballot only
+    # (proposal, voter), so it is matched through the acknowledged payload.
+    skipped: dict[bytes, tuple[int, str]] = field(default_factory=dict)
+    skipped_ballots: dict[tuple[int, str], tuple[int, str]] = field(default_factory=dict)
+    council_domain: bytes = b""
+
+
+def _logs(
+    rpc: RpcClient, address: bytes, topic: bytes, first: int, last: int
+) -> Iterator[dict[str, Any]]:
+    for start in range(first, last + 1, LOG_SPAN):
+        stop = min(start + LOG_SPAN - 1, last)
+        query = {
+            "address": hex0x(address),
+            "topics": [hex0x(topic)],
+            "fromBlock": hex(start),
+            "toBlock": hex(stop),
+        }
+        for log in rpc.call("eth_getLogs", [query]) or []:
+            if not log.get("removed"):
+                yield log
+
+
+def _first(seen: dict[Any, tuple[int, str]], key: Any, log: dict[str, Any]) -> None:
+    block = hi(log["blockNumber"])
+    if key not in seen or block < seen[key][0]:
+        seen[key] = (block, str(log["transactionHash"]))
+
+
+def _service_digest(separator: bytes, log: dict[str, Any]) -> bytes | None:
+    topics = [hb(t) for t in log["topics"]]
+    data = hb(log["data"])
+    if len(topics) != 4 or len(data) != 128:
+        return None
+    try:
+        record = ServiceRecord(
+            checksum_address(topics[2][12:]),
+            checksum_address(topics[3][12:]),
+            int.from_bytes(data[:32], "big"),
+            data[32:40],
+            data[64:96],
+            int.from_bytes(data[96:128], "big"),
+        )
+    except ValueError:
+        return None  # no record the contract would emit: the walk names it
+    rid = record_id(int.from_bytes(topics[1], "big"), record)
+    return keccak(b"\x19\x01" + separator + rid)
+
+
+def landed(
+    rpc: RpcClient, chain_id: int, contracts: dict[str, bytes], first: int, last: int
+) -> Landed:
+    """Every ballot, service record and forward request on the chain in [first, last]."""
+    out = Landed()
+    for log in _logs(rpc, contracts["council"], BALLOT_CAST, first, last):
+        data = hb(log["data"])
+        if len(data) >= 64:
+            _first(out.digests, data[32:64], log)
+    timebank = checksum_address(contracts["timebank"])
+    separator = domain_separator(timebank_domain(chain_id, timebank))
+    for log in _logs(rpc, contracts["timebank"], SERVICE_RECORDED, first, last):
+        service = _service_digest(separator, log)
+        if service is not None:
+            _first(out.digests, service, log)
+    for log in _logs(rpc, contracts["timebank"], SERVICE_SKIPPED, first, last):
+        topics = [hb(t) for t in log["topics"]]
+        if len(topics) == 4:
+            _first(out.skipped, keccak(b"\x19\x01" + separator + topics[2]), log)
+    for log in _logs(rpc, contracts["council"], BALLOT_SKIPPED, first, last):
+        topics = [hb(t) for t in log["topics"]]
+        if len(topics) == 3:
+            ballot = (int.from_bytes(topics[1], "big"), checksum_address(topics[2][12:]))
+            _first(out.skipped_ballots, ballot, log)
+    out.council_domain = council_domain_of("CommonsCouncil", "1", chain_id, contracts["council"])
+    for log in _logs(rpc, contracts["forwarder"], EXECUTED_FORWARD_REQUEST, first, last):
+        topics, data = [hb(t) for t in log["topics"]], hb(log["data"])
+        if len(topics) == 2 and len(data) >= 32:
+            key = (checksum_address(topics[1][12:]), int.from_bytes(data[:32], "big"))
+            _first(out.forwards, key, log)
+    return out
+
+
+# ------------------------------------------------------------------------------- judging
+
+
+def _when(unix: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(unix))
+
+
+def _forward_key(
+    entry: AckEntry, chain_id: int, forwarder: str
+) -> tuple[tuple[str, int] | None, str | None]:
+    """(signer, nonce) of an acknowledged forward request, or why it cannot be known."""
+    if entry.payload is None:
+        return None, "a forward request is matched by its signer and nonce: export its payload"
+    try:
+        request = ForwardRequest.from_payload(entry.payload)
+    except InvalidMessage as exc:
+        return None, f"its payload is not a forward request ({exc})"
+    domain = domain_for(FORWARDER_NAME, FORWARDER_VERSION, chain_id, forwarder)
+    signed = digest(domain, FORWARD_REQUEST_TYPES, "ForwardRequest", request.typed_message())
+    if signed != entry.ack.message:
+        return None, "its payload is not the request acknowledged (another digest)"
+    return (request.sender, request.nonce), None
+
+
+def _skipped_ballot(entry: AckEntry, chain: Landed) -> tuple[int, str] | None:
+    """Where the contract skipped the acknowledged ballot, when its payload is the ballot
+    acknowledged (its digest recomputed) and a BallotSkipped names its proposal and voter."""
+    p = entry.payload
+    if entry.kind != "ballot" or p is None:
+        return None
+    try:
+        proposal, voter, option = int(p["proposalId"]), checksum_address(p["voter"]), p["option"]
+        signed = ballot_digest(chain.council_domain, proposal, hb(voter), int(option))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if signed != entry.ack.message:
+        return None
+    return chain.skipped_ballots.get((proposal, voter))
+
+
+def _refusal(entry: AckEntry, chain_id: int, forwarder: str, relayer: str | None) -> str | None:
+    try:
+        verify_ack(entry.ack, chain_id, forwarder)
+    except SignatureError as exc:
+        return str(exc)
+    if relayer is not None and entry.ack.relayer != relayer:
+        return f"signed by {entry.ack.relayer}, not the relayer {relayer}"
+    return None
+
+
+def check_acks(
+    rpc: RpcClient,
+    chain_id: int,
+    contracts: dict[str, bytes],
+    first: int,
+    head: int,
+    entries: Iterable[AckEntry],
+    relayer: str | None = None,
+) -> AckCheck:
+    """Judge each acknowledgement against the chain from `first` to `head` (the audited block).
+
+    An acknowledgement not signed (for this chain and deployment) by the relayer it names, or
+    by another relayer than `relayer` when one is named, proves nothing: it is refused with a
+    warning, never a finding. A message not on the chain by its `land_by` is `relay.censored`
+    once `head` is past `land_by` (pending until then); one that landed after it `relay.late`.
+    """
+    forwarder = checksum_address(contracts["forwarder"])
+    try:
+        trusted = checksum_address(relayer) if relayer is not None else None
+    except ValueError as exc:
+        raise AuditInfraError(f"the relayer {relayer!r} is not an address") from exc
+    unique: dict[tuple[bytes, bytes], AckEntry] = {}
+    for entry in entries:
+        unique.setdefault((entry.ack.message, entry.ack.signature), entry)
+    result = AckCheck()
+    chain = landed(rpc, chain_id, contracts, first, head) if unique else Landed()
+    for entry in unique.values():
+        _judge(result, entry, chain, chain_id, forwarder, trusted, head)
+    relayers = result.summary()["relayers"]
+    if trusted is None and len(relayers) > 1:
+        result.warnings.append(
+            Warning_(
+                "relay.ack",
+                None,
+                None,
+                f"acknowledgements signed by {len(relayers)} relayers ({', '.join(relayers)}): "
+                "name the one the community runs with --relayer",
+            )
+        )
+    return result
+
+
+def _judge(
+    result: AckCheck,
+    entry: AckEntry,
+    chain: Landed,
+    chain_id: int,
+    forwarder: str,
+    relayer: str | None,
+    head: int,
+) -> None:
+    ack = entry.ack
+    message = hex0x(ack.message)
+    what = entry.kind or "message"
+    # The acknowledgement whole (signature and payload too): a report's reader re-checks it.
+    record: dict[str, Any] = {
+        "message": message,
+        "receipt": entry.receipt_id,
+        "kind": entry.kind,
+        "relayer": ack.relayer,
+        "accepted_at": ack.accepted_at,
+        "land_by": ack.land_by,
+        "signature": hex0x(ack.signature),
+        "payload": entry.payload,
+    }
+    result.entries.append(record)
+    refused = _refusal(entry, chain_id, forwarder, relayer)
+    if refused is not None:
+        record.update(verdict="refused", reason=refused)
+        result.warnings.append(
+            Warning_("relay.ack", None, None, f"acknowledgement of {message} refused: {refused}")
+        )
+        return
+    where: tuple[int, str] | None = chain.digests.get(ack.message)
+    how = "counted"
+    if where is None:
+        where = chain.skipped.get(ack.message) or _skipped_ballot(entry, chain)
+        how = "skipped"
+    if where is None and entry.kind == "forward":
+        key, unknown = _forward_key(entry, chain_id, forwarder)
+        if key is None:
+            record.update(verdict="unchecked", reason=unknown)
+            result.warnings.append(
+                Warning_("relay.ack", None, None, f"forward request {message}: {unknown}")
+            )
+            return
+        where, how = chain.forwards.get(key), "executed"
+    if where is None and entry.kind is None:
+        # Not a ballot or service record on the chain; a forward request needs its payload.
+        reason = "not among the ballots and service records; its kind and payload are unknown"
+        record.update(verdict="unchecked", reason=reason)
+        result.warnings.append(Warning_("relay.ack", None, None, f"{message}: {reason}"))
+        return
+    promise = (
+        f"{what} {message} acknowledged by {ack.relayer} at {_when(ack.accepted_at)}"
+        f"{f' (receipt {entry.receipt_id})' if entry.receipt_id else ''}, "
+        f"promised by block {ack.land_by}"
+    )
+    if where is not None:
+        block, tx = where
+        record.update(block=block, tx=tx, outcome=how)
+        if block <= ack.land_by:
+            record["verdict"] = "landed"
+            return
+        record["verdict"] = "late"
+        result.findings.append(
+            Finding(
+                "relay.late",
+                block,
+                tx,
+                f"on the chain by block {ack.land_by}",
+                f"in block {block}",
+                f"{promise}, landed ({how}) in block {block}",
+            )
+        )
+        return
+    if head <= ack.land_by:
+        record["verdict"] = "pending"
+        return
+    record["verdict"] = "censored"
+    result.findings.append(
+        Finding(
+            "relay.censored",
+            ack.land_by,
+            None,
+            f"on the chain by block {ack.land_by}",
+            f"not on the chain by head {head}",
+            f"{promise}, not on the chain by head {head}",
+        )
+    )
