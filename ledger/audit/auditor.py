@@ -55,6 +55,8 @@ REGISTRY_EMITTERS: Final = {
     "RoleRevoked": {"revokeRole"},
     "RollUpdated": {"updateRoll"},
     "RollPublished": {"updateRoll", "publishRoll"},
+    "AuditorKeyRegistered": {"registerAuditorKey"},
+    "AuditorKeyRevoked": {"revokeAuditorKey"},
 }
 COUNCIL_EMITTERS: Final = {
     "ProposalOpened": "openProposal",
