@@ -182,8 +182,27 @@ def audit(
     result, document, written = audit_and_write(options, key_path, out)
     if document["signature"] is None:
         typer.echo(f"note: report not signed (no key at {key_path})", err=True)
+    else:
+        _note_unregistered(document, settings, url, record_path)
     _print_result(result, written)
     raise typer.Exit(0 if result.ok else FINDINGS)
+
+
+def _note_unregistered(
+    document: dict[str, Any], settings: Settings, url: str, record_path: Path
+) -> None:
+    """Readers refuse a report whose key no auditor registered: say so while it can be fixed."""
+    try:
+        signer = registered_signer(document, settings, url, record_path)
+    except LedgerError as exc:
+        typer.echo(f"note: could not look the signing key up on-chain ({exc})", err=True)
+        return
+    if not signer.registered:
+        typer.echo(
+            f"note: {signer.reason}: verify-report will refuse this report until its key is "
+            "registered (`commons audit register-key --community N`)",
+            err=True,
+        )
 
 
 @audit_app.command("keygen")

@@ -118,6 +118,20 @@ def test_verify_report_refuses_a_report_resigned_with_an_unregistered_key(
     assert "report:" not in checked.output
 
 
+def test_cli_audit_says_when_its_signing_key_is_not_registered(
+    history: History, signed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    key = tmp_path / "unregistered.pem"
+    generate_key(key)
+    result = commons(history, "audit", "--key", str(key), "--out", str(tmp_path), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "note: signed by an unregistered key 0x" in result.output
+    assert "verify-report will refuse this report" in result.output
+    again = tmp_path / "again"
+    registered = commons(history, "audit", "--key", str(signed[0]), "--out", str(again), "--quiet")
+    assert registered.exit_code == 0 and "note:" not in registered.output
+
+
 def test_register_key_refused_for_an_account_without_the_auditor_role(
     history: History, accounts: list[LocalAccount], tmp_path: Path
 ) -> None:
