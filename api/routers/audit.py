@@ -260,8 +260,10 @@ def latest_report(request: Request, services: ServicesDep) -> LatestReportOut:
 def _signer(services: Services, document: dict[str, Any]) -> Signer:
     registry = services.deployment.registry
 
-    def eth_call(to: str, data: bytes) -> bytes:
-        return bytes(services.w3.eth.call({"to": to, "data": data}))
+    def eth_call(to: str, data: bytes, block: int | None) -> bytes:
+        if block is None:
+            return bytes(services.w3.eth.call({"to": to, "data": data}, "latest"))
+        return bytes(services.w3.eth.call({"to": to, "data": data}, block))
 
     return judge(document, eth_call, registry.address)
 

@@ -291,8 +291,9 @@ def registered_signer(
     registry = record["contracts"]["registry"]["address"]
     with RpcClient(url) as rpc:
 
-        def eth_call(to: str, data: bytes) -> bytes:
-            answer = rpc.call("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"])
+        def eth_call(to: str, data: bytes, block: int | None) -> bytes:
+            at = "latest" if block is None else hex(block)
+            answer = rpc.call("eth_call", [{"to": to, "data": "0x" + data.hex()}, at])
             return bytes.fromhex(str(answer)[2:])
 
         try:

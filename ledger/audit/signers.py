@@ -3,9 +3,11 @@
 A valid Ed25519 signature says only that the report was not edited after someone signed it;
 anyone can re-sign an edited report with a key of their own. A report counts as an auditor's
 when its key's fingerprint — sha256 of the raw 32-byte public key, as IRegistry defines it — is
-registered in the Registry by an AUDITOR (`registerAuditorKey`) and was not revoked at or before
-the last block the report audits. The answer names that auditor, its community and the block it
-registered the key in, or says plainly that the key is not registered.
+registered in the Registry by an AUDITOR (`registerAuditorKey`), was not revoked at or before
+the last block the report audits, and its auditor still held AUDITOR at that block (or, for a
+report of blocks before the key was registered, when it registered it): an auditor let go, like
+a key revoked, signs no report of the blocks from then on. The answer names that auditor, its
+community and the block it registered the key in, or says plainly why the report is not one.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from eth_utils.address import to_checksum_address
 
 from ledger.hashing import keccak
 
-# selector of IRegistry.auditorKey(bytes32)
+# selectors of IRegistry.auditorKey(bytes32) and hasRole(uint256,bytes32,address)
 AUDITOR_KEY_SELECTOR: Final = keccak(b"auditorKey(bytes32)")[:4]
+HAS_ROLE_SELECTOR: Final = keccak(b"hasRole(uint256,bytes32,address)")[:4]
+AUDITOR_ROLE: Final = keccak(b"AUDITOR")
 
-EthCall = Callable[[str, bytes], bytes]  # (contract address, calldata) -> return data
+# (contract address, calldata, block or None for the latest) -> return data
+EthCall = Callable[[str, bytes, int | None], bytes]
 
 
 def fingerprint(raw_public_key: bytes) -> bytes:
@@ -75,7 +80,7 @@ class Signer:
 
 def lookup(eth_call: EthCall, registry: str, key_fingerprint: bytes) -> Registration | None:
     """The Registry's record of `key_fingerprint` (None: never registered)."""
-    out = eth_call(registry, AUDITOR_KEY_SELECTOR + key_fingerprint)
+    out = eth_call(registry, AUDITOR_KEY_SELECTOR + key_fingerprint, None)
     if len(out) < 128:
         raise ValueError(f"auditorKey answered {len(out)} bytes, not 128")
     words = [int.from_bytes(out[i : i + 32], "big") for i in range(0, 128, 32)]
@@ -85,6 +90,21 @@ def lookup(eth_call: EthCall, registry: str, key_fingerprint: bytes) -> Registra
     return Registration(
         community, to_checksum_address(auditor.to_bytes(20, "big")), registered_at, revoked_at
     )
+
+
+def held_auditor_role(
+    eth_call: EthCall, registry: str, registration: Registration, block: int
+) -> bool:
+    data = (
+        HAS_ROLE_SELECTOR
+        + registration.community.to_bytes(32, "big")
+        + AUDITOR_ROLE
+        + bytes.fromhex(registration.auditor[2:]).rjust(32, b"\x00")
+    )
+    out = eth_call(registry, data, block)
+    if len(out) < 32:
+        raise ValueError(f"hasRole answered {len(out)} bytes, not 32")
+    return int.from_bytes(out[:32], "big") != 0
 
 
 def audited_block(document: dict[str, Any]) -> int | None:
@@ -115,6 +135,14 @@ def judge(document: dict[str, Any], eth_call: EthCall, registry: str) -> Signer:
             registration,
             f"signed by a key of {who} revoked in block {revoked}, "
             f"at or before the audited block {last}",
+        )
+    at = max(last if last is not None else registration.registered_at, registration.registered_at)
+    if not held_auditor_role(eth_call, registry, registration, at):
+        return Signer(
+            False,
+            shown,
+            registration,
+            f"signed by a key of {who}, which no longer held AUDITOR at block {at}",
         )
     later = f"; revoked in block {revoked}, after the audited blocks" if revoked else ""
     return Signer(True, shown, registration, f"signed by registered {who}{later}")

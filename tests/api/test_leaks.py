@@ -89,7 +89,7 @@ def app_with_report(tmp_path: Path) -> Iterator[TestClient]:
         # A Registry where no report key is registered: auditorKey answers all zero.
         w3=SimpleNamespace(
             provider=SimpleNamespace(endpoint_uri=SECRET_URL),
-            eth=SimpleNamespace(call=lambda _: bytes(128)),
+            eth=SimpleNamespace(call=lambda *_: bytes(128)),
         ),
         deployment=SimpleNamespace(
             record={}, chain_id=1, registry=SimpleNamespace(address="0x" + "12" * 20)

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from ledger.audit.jobs import AuditBusy, AuditJob, AuditJobs, default_key_path
 from ledger.audit.report import generate_key, load_key, read_document, sign
 from ledger.cli import app
+from ledger.clients.registry import Role
 from ledger.node import rpc
 from tests.audit.conftest import (
     History,
@@ -319,3 +320,23 @@ def test_a_second_audit_is_refused_while_one_runs(history: History) -> None:
     with pytest.raises(AuditBusy) as refused:
         jobs.start()
     assert refused.value.job_id == "busy"
+
+
+def test_an_auditor_let_go_is_refused_for_reports_of_the_blocks_from_then_on(
+    fresh: History, signed: tuple[Path, Path], accounts: list[LocalAccount], tmp_path: Path
+) -> None:
+    key, out = signed
+    document = read_document(out / "report.json")
+    registry = fresh.live.client.contracts["registry"].functions
+    auditor = auditor_account(accounts).address
+    done = fresh.live.client.act(
+        fresh.keys["admin"], registry.revokeRole(fresh.community, Role.AUDITOR.value, auditor)
+    )
+    at = int(done["block"])
+    before = _resigned(document, key, tmp_path / "before.json", to_block=at - 1)
+    ok = commons(fresh, "audit", "verify-report", str(before))
+    assert ok.exit_code == 0, ok.output
+    later = _resigned(document, key, tmp_path / "later.json", to_block=at)
+    refused = commons(fresh, "audit", "verify-report", str(later))
+    assert refused.exit_code == 1, refused.output
+    assert f"no longer held AUDITOR at block {at}" in refused.output

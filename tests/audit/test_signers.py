@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from ledger.audit.report import generate_key, load_key, raw_public_key, sign
-from ledger.audit.signers import AUDITOR_KEY_SELECTOR, document_fingerprint, fingerprint, judge
+from ledger.audit.signers import (
+    AUDITOR_KEY_SELECTOR,
+    AUDITOR_ROLE,
+    HAS_ROLE_SELECTOR,
+    document_fingerprint,
+    fingerprint,
+    judge,
+)
 
 REGISTRY = "0x" + "12" * 20
 AUDITOR = "0x" + "ad" * 20
@@ -20,9 +27,19 @@ def _document(tmp_path: Path, to_block: int) -> tuple[dict[str, Any], bytes]:
     return sign(report, load_key(path)), fingerprint(raw_public_key(public))
 
 
-def _registry(fp: bytes, community: int, registered: int, revoked: int) -> Any:
-    def eth_call(to: str, data: bytes) -> bytes:
-        assert to == REGISTRY and data[:4] == AUDITOR_KEY_SELECTOR
+def _registry(
+    fp: bytes, community: int, registered: int, revoked: int, role_until: int | None = None
+) -> Any:
+    """auditorKey answers for `fp`; AUDITOR held from `registered` until `role_until`."""
+
+    def eth_call(to: str, data: bytes, block: int | None) -> bytes:
+        assert to == REGISTRY
+        if data[:4] == HAS_ROLE_SELECTOR:
+            assert block is not None and data[4:36] == community.to_bytes(32, "big")
+            assert data[36:68] == AUDITOR_ROLE and data[68:].hex().endswith(AUDITOR[2:])
+            held = registered <= block and (role_until is None or block < role_until)
+            return int(held).to_bytes(32, "big")
+        assert data[:4] == AUDITOR_KEY_SELECTOR and block is None
         if data[4:] != fp:
             return bytes(128)
         words = (community, int(AUDITOR, 16), registered, revoked)
@@ -66,3 +83,12 @@ def test_a_revoked_key_counts_only_for_reports_ending_before_its_revocation(
 def test_an_unsigned_report_has_no_signer(tmp_path: Path) -> None:
     signer = judge(sign({"chain": {}}, None), _registry(b"", 0, 0, 0), REGISTRY)
     assert not signer.registered and signer.fingerprint is None
+
+
+def test_an_auditor_let_go_signs_no_report_of_the_blocks_from_then_on(tmp_path: Path) -> None:
+    for to_block, counts in ((4, True), (14, True), (15, False), (40, False)):
+        document, fp = _document(tmp_path / str(to_block), to_block)
+        signer = judge(document, _registry(fp, 3, 7, 0, role_until=15), REGISTRY)
+        assert signer.registered is counts, (to_block, signer.reason)
+        if not counts:
+            assert f"no longer held AUDITOR at block {to_block}" in signer.reason
