@@ -19,6 +19,8 @@ contract Registry is IRegistry, ERC2771Context {
     /// @inheritdoc IRegistry
     bytes32 public constant COORDINATOR = keccak256("COORDINATOR");
     /// @inheritdoc IRegistry
+    bytes32 public constant AUDITOR = keccak256("AUDITOR");
+    /// @inheritdoc IRegistry
     uint256 public constant ROLL_INTERVALS = RollRecord.INTERVALS;
     /// @inheritdoc IRegistry
     uint256 public constant ROLL_SNAPSHOT_LIFETIME = SNAPSHOT_LIFETIME;
@@ -31,6 +33,13 @@ contract Registry is IRegistry, ERC2771Context {
         uint32 nextIndex; // indexes handed out so far
     }
 
+    struct AuditorKey {
+        address auditor; // zero: never registered
+        uint48 registeredAt; // block
+        uint48 revokedAt; // block; 0 while in force
+        uint256 communityId;
+    }
+
     uint256 private _communityCount;
     mapping(uint256 communityId => Community) private _communities;
     mapping(uint256 communityId => mapping(bytes32 role => mapping(address account => bool))) private _roles;
@@ -38,6 +47,7 @@ contract Registry is IRegistry, ERC2771Context {
     mapping(uint256 communityId => mapping(address account => uint256 record)) private _records;
     mapping(uint256 communityId => mapping(uint32 version => uint256 timestamp)) private _publishedAt;
     mapping(uint256 communityId => address pendingAdmin) private _pendingAdmins;
+    mapping(bytes32 keyFingerprint => AuditorKey) private _auditorKeys;
 
     /// @notice Wires the Registry to the forwarder that relays signed requests.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
@@ -104,6 +114,37 @@ contract Registry is IRegistry, ERC2771Context {
         emit RoleRevoked(communityId, role, account, _msgSender());
     }
 
+    // ---------------------------------------------------------------- auditor keys
+
+    /// @inheritdoc IRegistry
+    function registerAuditorKey(uint256 communityId, bytes32 keyFingerprint) external {
+        address sender = _msgSender();
+        if (_communities[communityId].admin == address(0)) revert UnknownCommunity(communityId);
+        if (!_roles[communityId][AUDITOR][sender]) revert MissingRole(communityId, AUDITOR, sender);
+        if (keyFingerprint == bytes32(0)) revert ZeroKeyFingerprint();
+        AuditorKey storage key = _auditorKeys[keyFingerprint];
+        if (key.auditor != address(0)) revert AuditorKeyAlreadyRegistered(keyFingerprint, key.auditor);
+        key.auditor = sender;
+        key.registeredAt = uint48(block.number);
+        key.communityId = communityId;
+        emit AuditorKeyRegistered(communityId, sender, keyFingerprint);
+    }
+
+    /// @inheritdoc IRegistry
+    function revokeAuditorKey(bytes32 keyFingerprint) external {
+        AuditorKey storage key = _auditorKeys[keyFingerprint];
+        address auditor = key.auditor;
+        if (auditor == address(0)) revert UnknownAuditorKey(keyFingerprint);
+        if (key.revokedAt != 0) revert AuditorKeyAlreadyRevoked(keyFingerprint, key.revokedAt);
+        uint256 communityId = key.communityId;
+        address sender = _msgSender();
+        if (sender != auditor && sender != _communities[communityId].admin) {
+            revert NotKeyAuditorOrAdmin(keyFingerprint, sender);
+        }
+        key.revokedAt = uint48(block.number);
+        emit AuditorKeyRevoked(communityId, auditor, keyFingerprint, sender);
+    }
+
     // ---------------------------------------------------------------- roll
 
     /// @inheritdoc IRegistry
@@ -157,6 +198,16 @@ contract Registry is IRegistry, ERC2771Context {
     /// @inheritdoc IRegistry
     function committeeSize(uint256 communityId) external view returns (uint256) {
         return _roleCounts[communityId][COMMITTEE];
+    }
+
+    /// @inheritdoc IRegistry
+    function auditorKey(bytes32 keyFingerprint)
+        external
+        view
+        returns (uint256 communityId, address auditor, uint256 registeredAt, uint256 revokedAt)
+    {
+        AuditorKey storage key = _auditorKeys[keyFingerprint];
+        return (key.communityId, key.auditor, key.registeredAt, key.revokedAt);
     }
 
     /// @inheritdoc IRegistry
@@ -324,7 +375,9 @@ contract Registry is IRegistry, ERC2771Context {
     }
 
     function _checkKnownRole(bytes32 role) private pure {
-        if (role != COMMITTEE && role != REGISTRAR && role != COORDINATOR) revert UnknownRole(role);
+        if (role != COMMITTEE && role != REGISTRAR && role != COORDINATOR && role != AUDITOR) {
+            revert UnknownRole(role);
+        }
     }
 
     function _checkPublished(uint256 communityId, uint32 version) private view {

@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         default=None,
         description="gas-paying relayer key; on the embedded chain a development key is used",
     )
+    auditor_account_key: SecretStr | None = Field(
+        default=None,
+        description="the auditor's account key (holds AUDITOR) for `commons audit register-key`; "
+        "on the embedded chain a development key is used",
+    )
     auth_secret: SecretStr | None = Field(
         default=None, description="HMAC key for login tokens; random per process if unset"
     )

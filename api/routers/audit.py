@@ -1,5 +1,9 @@
 """The audit: start one (a background job), follow it, download its signed report, and show the
-newest report with whether its signature holds (what the web page displays)."""
+newest report with whether its signature holds and who signed it (what the web page displays).
+
+This API runs the audits it serves, so its word that a report is valid is worth nothing: a
+report is shown as an auditor's only when its key is registered on-chain by that auditor
+(IRegistry.registerAuditorKey), and named as such; otherwise as signed by an unregistered key."""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ from api.errors import ApiError, QuotaExceeded, responses
 from api.schemas import STRICT
 from api.services import Services
 from ledger.audit.jobs import AuditBusy, AuditJob, AuditJobs, AuditTooSoon, UnknownJob
-from ledger.audit.report import read_document, render
+from ledger.audit.report import Verification, read_document, render
+from ledger.audit.signers import Signer, judge
 from ledger.config import Settings
 from ledger.deploy import deployment_path
 from ledger.transport import node_name
@@ -60,11 +65,34 @@ class AuditJobOut(BaseModel):
     error: str | None = Field(description="why the audit could not be carried out")
 
 
+class SignerOut(BaseModel):
+    """Who signed the report, by the report keys auditors registered in the Registry."""
+
+    registered: bool = Field(
+        description="the key is registered by an AUDITOR and was not revoked at or before the "
+        "report's last audited block"
+    )
+    key_fingerprint: str | None = Field(description="sha256 of the raw Ed25519 public key")
+    auditor: str | None = Field(description="the auditor who registered the key")
+    community: int | None = Field(description="the community whose AUDITOR it is")
+    registered_at_block: int | None
+    revoked_at_block: int | None
+    detail: str = Field(description="one line: the registered auditor, or why not")
+
+
 class LatestReportOut(BaseModel):
     signature_valid: bool = Field(
-        description="the Ed25519 signature matches the report as stored on the server"
+        description="the Ed25519 signature matches the report as stored on the server; says "
+        "nothing of who signed it (see `signer`)"
     )
-    signature_detail: str
+    signature_detail: str = Field(
+        description="whether the signature matches and which registered auditor signed it, or "
+        "that an unregistered key did"
+    )
+    signed_by_registered_auditor: bool = Field(
+        description="the signature matches and its key is a registered auditor's (`signer`)"
+    )
+    signer: SignerOut
     key_id: str | None
     generated_at: int
     ok: bool = Field(description="the report found nothing wrong")
@@ -214,9 +242,12 @@ def latest_report(request: Request, services: ServicesDep) -> LatestReportOut:
     stored, _, verification = latest
     document, redacted = public_document(stored, services.settings)
     report = document.get("report") or {}
+    signer = _signer(services, stored)
     return LatestReportOut(
         signature_valid=verification.valid,
-        signature_detail=verification.reason,
+        signature_detail=_detail(verification, signer),
+        signed_by_registered_auditor=verification.valid and signer.registered,
+        signer=SignerOut(**signer.to_json()),
         key_id=verification.key_id,
         generated_at=int(report.get("generated_at", 0)),
         ok=bool(report.get("ok")),
@@ -224,6 +255,23 @@ def latest_report(request: Request, services: ServicesDep) -> LatestReportOut:
         signature=document.get("signature"),
         redacted=redacted,
     )
+
+
+def _signer(services: Services, document: dict[str, Any]) -> Signer:
+    registry = services.deployment.registry
+
+    def eth_call(to: str, data: bytes, block: int | None) -> bytes:
+        if block is None:
+            return bytes(services.w3.eth.call({"to": to, "data": data}, "latest"))
+        return bytes(services.w3.eth.call({"to": to, "data": data}, block))
+
+    return judge(document, eth_call, registry.address)
+
+
+def _detail(verification: Verification, signer: Signer) -> str:
+    if not verification.valid:
+        return verification.reason
+    return f"signature valid; {signer.reason}"
 
 
 @router.get(

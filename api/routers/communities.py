@@ -16,7 +16,10 @@ from ledger.offchain import Person
 
 router = APIRouter(tags=["communities"])
 
-ROLES = {bytes(Web3.keccak(text=name)): name for name in ("COMMITTEE", "REGISTRAR", "COORDINATOR")}
+ROLES = {
+    bytes(Web3.keccak(text=name)): name
+    for name in ("COMMITTEE", "REGISTRAR", "COORDINATOR", "AUDITOR")
+}
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 

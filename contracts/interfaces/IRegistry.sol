@@ -2,7 +2,8 @@
 pragma solidity 0.8.28;
 
 /// @title IRegistry
-/// @notice Communities, their roles (committee, registrar, coordinator) and their resident rolls.
+/// @notice Communities, their roles (committee, registrar, coordinator, auditor), their resident
+/// rolls, and the report keys their auditors registered.
 /// @dev The roll is versioned. A registrar stages changes (residents added and removed, in as many
 /// batches as needed) into the pending version and then publishes it; a proposal snapshots the
 /// published version when it is opened, and eligibility is always judged at that version, so a
@@ -11,7 +12,11 @@ pragma solidity 0.8.28;
 /// and up to {ROLL_INTERVALS} membership intervals (see RollRecord). Older intervals are pruned
 /// only once no proposal can still need them; before that a fourth interval is refused with
 /// {RollHistoryFull}.
-/// Roles are `keccak256("COMMITTEE")`, `keccak256("REGISTRAR")` and `keccak256("COORDINATOR")`.
+/// Roles are `keccak256("COMMITTEE")`, `keccak256("REGISTRAR")`, `keccak256("COORDINATOR")` and
+/// `keccak256("AUDITOR")`. An auditor signs its audit reports with an Ed25519 key kept off-chain and
+/// registers the key's fingerprint here, `sha256` of the raw 32-byte Ed25519 public key, so anyone
+/// can tell whose report it is: a fingerprint is registered once, by an AUDITOR for itself, and
+/// once revoked stays revoked (a report signed with it is refused from the revoking block on).
 /// No personal data: residents are addresses; a community's description is only a hash.
 interface IRegistry {
     // ---------------------------------------------------------------- events
@@ -47,6 +52,17 @@ interface IRegistry {
     /// @notice Roll version `version` is in force, with `size` residents; later proposals snapshot it.
     event RollPublished(uint256 indexed communityId, uint32 indexed version, uint32 size);
 
+    /// @notice `auditor`, an AUDITOR of `communityId`, registered the report key whose fingerprint
+    /// (sha256 of the raw 32-byte Ed25519 public key) is `keyFingerprint`; reports it signs are
+    /// its from this event's block on. The block number of the log is the registration block.
+    event AuditorKeyRegistered(uint256 indexed communityId, address indexed auditor, bytes32 indexed keyFingerprint);
+
+    /// @notice The report key `keyFingerprint` of `auditor` in `communityId` was revoked by `sender`
+    /// (the auditor or the community's admin); from this event's block on, no report it signs counts.
+    event AuditorKeyRevoked(
+        uint256 indexed communityId, address indexed auditor, bytes32 indexed keyFingerprint, address sender
+    );
+
     // ---------------------------------------------------------------- errors
 
     /// @notice No community has id `communityId`.
@@ -65,7 +81,7 @@ interface IRegistry {
     /// @notice `account` lacks `role` in `communityId`.
     error MissingRole(uint256 communityId, bytes32 role, address account);
 
-    /// @notice `role` is none of COMMITTEE, REGISTRAR, COORDINATOR.
+    /// @notice `role` is none of COMMITTEE, REGISTRAR, COORDINATOR, AUDITOR.
     error UnknownRole(bytes32 role);
 
     /// @notice `account` already holds `role` in `communityId`.
@@ -96,6 +112,23 @@ interface IRegistry {
     /// @notice A community's roll, or its resident indexes, cannot grow past 2^32 - 1.
     error RollTooLarge(uint256 communityId);
 
+    /// @notice A report key's fingerprint cannot be zero (no sha256 of a key is).
+    error ZeroKeyFingerprint();
+
+    /// @notice `keyFingerprint` was already registered, by `auditor`: a key is registered once
+    /// (even after it is revoked), so it names one auditor for good.
+    error AuditorKeyAlreadyRegistered(bytes32 keyFingerprint, address auditor);
+
+    /// @notice No report key with fingerprint `keyFingerprint` was ever registered.
+    error UnknownAuditorKey(bytes32 keyFingerprint);
+
+    /// @notice The report key `keyFingerprint` was already revoked, at block `revokedAt`.
+    error AuditorKeyAlreadyRevoked(bytes32 keyFingerprint, uint256 revokedAt);
+
+    /// @notice Only the key's auditor or its community's admin may revoke `keyFingerprint`;
+    /// `account` is neither.
+    error NotKeyAuditorOrAdmin(bytes32 keyFingerprint, address account);
+
     // ---------------------------------------------------------------- admin and roles
 
     /// @notice Creates a community administered by the caller.
@@ -121,6 +154,18 @@ interface IRegistry {
 
     /// @notice Revokes `role` in `communityId` from `account`. Admin only.
     function revokeRole(uint256 communityId, bytes32 role, address account) external;
+
+    // ---------------------------------------------------------------- auditor keys
+
+    /// @notice Registers the caller's report key in `communityId` (AuditorKeyRegistered). The caller
+    /// must hold AUDITOR there (MissingRole); the key is its own because only it can send this.
+    /// @param keyFingerprint sha256 of the raw 32-byte Ed25519 public key the reports are signed with.
+    function registerAuditorKey(uint256 communityId, bytes32 keyFingerprint) external;
+
+    /// @notice Revokes the report key `keyFingerprint` for good (AuditorKeyRevoked): reports of
+    /// blocks from this one on signed with it are refused. By the key's auditor (even without its
+    /// role any more) or by its community's admin (a lost key, or an auditor let go).
+    function revokeAuditorKey(bytes32 keyFingerprint) external;
 
     // ---------------------------------------------------------------- roll
 
@@ -151,6 +196,9 @@ interface IRegistry {
     /// @notice The coordinator role id, `keccak256("COORDINATOR")`: signs for community service.
     function COORDINATOR() external view returns (bytes32);
 
+    /// @notice The auditor role id, `keccak256("AUDITOR")`: registers the keys its reports are signed with.
+    function AUDITOR() external view returns (bytes32);
+
     /// @notice Membership intervals kept per resident before old ones must be pruned.
     function ROLL_INTERVALS() external view returns (uint256);
 
@@ -175,6 +223,16 @@ interface IRegistry {
 
     /// @notice How many accounts currently hold COMMITTEE in `communityId` (the M of N-of-M).
     function committeeSize(uint256 communityId) external view returns (uint256);
+
+    /// @notice The registration of report key `keyFingerprint` (all zero if it was never registered).
+    /// @return communityId The community whose AUDITOR registered it.
+    /// @return auditor The auditor who registered it, whose reports it signs.
+    /// @return registeredAt The block it was registered in.
+    /// @return revokedAt The block it was revoked in (0 while it is in force).
+    function auditorKey(bytes32 keyFingerprint)
+        external
+        view
+        returns (uint256 communityId, address auditor, uint256 registeredAt, uint256 revokedAt);
 
     /// @notice Whether `account` is on the published roll of `communityId` now.
     function isResident(uint256 communityId, address account) external view returns (bool);

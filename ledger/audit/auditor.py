@@ -56,6 +56,8 @@ REGISTRY_EMITTERS: Final = {
     "RoleRevoked": {"revokeRole"},
     "RollUpdated": {"updateRoll"},
     "RollPublished": {"updateRoll", "publishRoll"},
+    "AuditorKeyRegistered": {"registerAuditorKey"},
+    "AuditorKeyRevoked": {"revokeAuditorKey"},
 }
 COUNCIL_EMITTERS: Final = {
     "ProposalOpened": "openProposal",

@@ -1,4 +1,5 @@
-"""`commons audit` (run, keygen, verify-report) and `commons verify-receipt`.
+"""`commons audit` (run, keygen, register-key, revoke-key, verify-report) and
+`commons verify-receipt`.
 
 Exit status: 0 clean / valid, 1 findings / invalid, 2 the audit could not be carried out. Every
 failure is one line on stderr; progress goes to stderr too, so stdout stays the result.
@@ -28,13 +29,20 @@ from ledger.audit.report import (
     key_id,
     load_public_key,
     public_pem,
+    raw_public_key,
     read_document,
     verify,
 )
 from ledger.audit.rpc import AuditInfraError, RpcClient
-from ledger.config import Settings
+from ledger.audit.signers import Signer, fingerprint, judge
+from ledger.clients.registry import RegistryClient
+from ledger.config import Settings, configured_account
+from ledger.deploy import load_deployment
 from ledger.errors import LedgerError
-from ledger.node import running_info
+from ledger.node import connect, running_info
+
+# On the embedded chain without COMMONS_AUDITOR_ACCOUNT_KEY: the last funded development account.
+AUDITOR_DEV_INDEX = 9
 
 F = TypeVar("F", bound=Callable[..., Any])
 FINDINGS, INFRA = 1, 2
@@ -187,8 +195,27 @@ def audit(
     result, document, written = audit_and_write(options, key_path, out)
     if document["signature"] is None:
         typer.echo(f"note: report not signed (no key at {key_path})", err=True)
+    else:
+        _note_unregistered(document, settings, url, record_path)
     _print_result(result, written)
     raise typer.Exit(0 if result.ok else FINDINGS)
+
+
+def _note_unregistered(
+    document: dict[str, Any], settings: Settings, url: str, record_path: Path
+) -> None:
+    """Readers refuse a report whose key no auditor registered: say so while it can be fixed."""
+    try:
+        signer = registered_signer(document, settings, url, record_path)
+    except LedgerError as exc:
+        typer.echo(f"note: could not look the signing key up on-chain ({exc})", err=True)
+        return
+    if not signer.registered:
+        typer.echo(
+            f"note: {signer.reason}: verify-report will refuse this report until its key is "
+            "registered (`commons audit register-key --community N`)",
+            err=True,
+        )
 
 
 @audit_app.command("keygen")
@@ -202,6 +229,92 @@ def keygen(
     typer.echo(f"created {target} (mode 0600), key id {key_id(public)}")
     typer.echo("public key (publish it, so others can check your reports):")
     typer.echo(public_pem(public).rstrip())
+    typer.echo("register it on-chain: commons audit register-key --community N")
+
+
+def _key_fingerprint(key: Path | None, settings: Settings) -> bytes:
+    path = key or default_key_path(settings)
+    if not path.exists():
+        raise AuditInfraError(f"no key at {path}: create one with `commons audit keygen`")
+    return fingerprint(raw_public_key(load_public_key(path)))
+
+
+@audit_app.command("register-key")
+@exits_cleanly
+def register_key(
+    community: Annotated[int, typer.Option(help="the community whose AUDITOR you are")],
+    key: Annotated[
+        Path | None, typer.Option(help="the report key (PEM, private or public)")
+    ] = None,
+) -> None:
+    """Register your report key's fingerprint in the Registry, sent from your auditor account
+    (COMMONS_AUDITOR_ACCOUNT_KEY), so verify-report names you as the signer."""
+    settings = Settings()
+    fp = _key_fingerprint(key, settings)
+    account = configured_account(
+        settings.auditor_account_key,
+        settings,
+        dev_index=AUDITOR_DEV_INDEX,
+        variable="COMMONS_AUDITOR_ACCOUNT_KEY",
+    )
+    w3 = connect(settings)
+    client = RegistryClient(w3, load_deployment(w3, settings).registry)
+    receipt = client.register_auditor_key(account, community, fp)
+    typer.echo(
+        f"registered key 0x{fp.hex()} for auditor {account.address} of community {community} "
+        f"in block {receipt['blockNumber']}"
+    )
+
+
+@audit_app.command("revoke-key")
+@exits_cleanly
+def revoke_key(
+    key: Annotated[
+        Path | None, typer.Option(help="the report key (PEM, private or public)")
+    ] = None,
+) -> None:
+    """Revoke a registered report key for good (a lost key, or a key replaced): reports of the
+    blocks from the revoking one on, signed with it, are refused."""
+    settings = Settings()
+    fp = _key_fingerprint(key, settings)
+    account = configured_account(
+        settings.auditor_account_key,
+        settings,
+        dev_index=AUDITOR_DEV_INDEX,
+        variable="COMMONS_AUDITOR_ACCOUNT_KEY",
+    )
+    w3 = connect(settings)
+    client = RegistryClient(w3, load_deployment(w3, settings).registry)
+    receipt = client.revoke_auditor_key(account, fp)
+    typer.echo(f"revoked key 0x{fp.hex()} in block {receipt['blockNumber']}")
+
+
+def registered_signer(
+    document: dict[str, Any], settings: Settings, rpc_url: str | None, deployment: Path | None
+) -> Signer:
+    """Who signed `document`, by the keys registered on the chain the report audits."""
+    url = _rpc_url(settings, rpc_url)
+    record, record_path = _record(settings, url, deployment)
+    report_chain = (document.get("report") or {}).get("chain", {}).get("chain_id")
+    if report_chain is not None and int(record.get("chain_id", -1)) != int(report_chain):
+        raise AuditInfraError(
+            f"the report is of chain {report_chain}, the deployment record {record_path.name} "
+            f"of chain {record.get('chain_id')}"
+        )
+    registry = record["contracts"]["registry"]["address"]
+    with RpcClient(url) as rpc:
+
+        def eth_call(to: str, data: bytes, block: int | None) -> bytes:
+            at = "latest" if block is None else hex(block)
+            answer = rpc.call("eth_call", [{"to": to, "data": "0x" + data.hex()}, at])
+            return bytes.fromhex(str(answer)[2:])
+
+        try:
+            return judge(document, eth_call, registry)
+        except ValueError as exc:
+            raise AuditInfraError(
+                f"the Registry at {registry} did not answer auditorKey: {exc}"
+            ) from exc
 
 
 @audit_app.command("verify-report")
@@ -214,15 +327,25 @@ def verify_report(
     public_key: Annotated[
         Path | None, typer.Option(help="only accept a signature by this key (PEM)")
     ] = None,
-    rpc_url: Annotated[str | None, typer.Option(help="node for --chain")] = None,
-    deployment: Annotated[Path | None, typer.Option(help="deployment record for --chain")] = None,
+    rpc_url: Annotated[
+        str | None, typer.Option(help="node of the audited chain (default: configured)")
+    ] = None,
+    deployment: Annotated[
+        Path | None, typer.Option(help="deployment record (default: the node's chain's)")
+    ] = None,
 ) -> None:
-    """Check a report's signature; with --chain, re-audit its blocks and compare."""
+    """Check a report's signature and that its key is registered on-chain by an auditor (naming
+    who); with --chain, re-audit its blocks and compare."""
     document = read_document(report)
     trusted = load_public_key(public_key) if public_key else None
     verdict = verify(document, trusted)
     typer.echo(f"signature: {'VALID' if verdict.valid else 'INVALID'} ({verdict.reason})")
     if not verdict.valid:
+        raise typer.Exit(FINDINGS)
+    settings = Settings()
+    signer = registered_signer(document, settings, rpc_url, deployment)
+    typer.echo(f"signer: {'REGISTERED' if signer.registered else 'REFUSED'} ({signer.reason})")
+    if not signer.registered:
         raise typer.Exit(FINDINGS)
     body = document["report"]
     span = body["chain"]
@@ -232,7 +355,6 @@ def verify_report(
     )
     if not chain:
         raise typer.Exit(0)
-    settings = Settings()
     url = _rpc_url(settings, rpc_url)
     record, record_path = _record(settings, url, deployment)
     again = run_audit(

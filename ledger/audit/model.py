@@ -33,6 +33,10 @@ RULES: Final[dict[str, str]] = {
     "registry.permission": "only the admin changes roles; only a registrar changes the roll",
     "registry.roll": "roll changes and publications follow the roll rules and sizes",
     "registry.community": "communities are numbered from 1 with the creator as admin",
+    "registry.auditor_key": "a report key is registered once, by a current AUDITOR of its "
+    "community for itself, and revoked at most once, by its auditor or the community's admin",
+    "registry.auditor_key_view": "the Registry's auditorKey view of every registered key equals "
+    "the registration rebuilt from its events",
     # council
     "council.proposal": "a committee member opens a proposal, with the current roll snapshot",
     "council.ballot_window": "ballots count only while their proposal is open",

@@ -5,6 +5,11 @@ removed and re-added (or added and removed) within one pending version ends up a
 happened, a resident's index is handed out on first addition and kept, and a publication puts the
 staged version in force with the size the staging implies. Membership at a version is then a
 lookup in the resident's intervals, which is how the recount judges eligibility at a snapshot.
+
+Auditors' report keys are rebuilt from AuditorKeyRegistered / AuditorKeyRevoked alone: a key
+(sha256 of its raw Ed25519 public key) is registered once, by an account holding AUDITOR in the
+community at that moment, for itself; it is revoked at most once, by that auditor or the
+community's admin. `commons audit verify-report` trusts a report's signer only through them.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from typing import Any
 
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, addr
-from ledger.audit.state import ROLES, Community, Member
+from ledger.audit.state import ROLES, AuditorKey, Community, Member
 from ledger.hashing import keccak
 
 ROLE_NAMES = {keccak(name.encode()): name for name in ROLES}
 ADMIN_EVENTS = ("AdminTransferStarted", "AdminTransferCancelled", "AdminTransferred")
 NOBODY = bytes(20)
+KEY_EVENTS = ("AuditorKeyRegistered", "AuditorKeyRevoked")
 
 
 def _community(ctx: Ctx, call: Call, community_id: int, event: str) -> Community | None:
@@ -134,6 +140,8 @@ def handle(
         return
     if name in ADMIN_EVENTS:
         _admin_handover(ctx, call, community, name, ev)
+    elif name in KEY_EVENTS:
+        _auditor_key(ctx, call, community, fn, args, name, ev)
     elif name in ("RoleGranted", "RoleRevoked"):
         account = addr(ev["account"])
         ctx.actor_is(call, addr(ev["sender"]), name)
@@ -143,9 +151,9 @@ def handle(
             ctx.find(
                 "registry.permission",
                 call,
-                "COMMITTEE, REGISTRAR or COORDINATOR",
+                "COMMITTEE, REGISTRAR, COORDINATOR or AUDITOR",
                 bytes(ev["role"]),
-                "a role outside the three known ones changed",
+                "a role outside the four known ones changed",
             )
             return
         members = community.roles[role]
@@ -219,6 +227,92 @@ def handle(
         community.published_at[version] = call.timestamp
     else:
         ctx.find("event.unexplained", call, "a Registry event", name, "unexpected Registry event")
+
+
+def _key_finding(ctx: Ctx, call: Call, expected: Any, found: Any, detail: str) -> None:
+    ctx.find("registry.auditor_key", call, expected, found, detail)
+
+
+def _auditor_key(
+    ctx: Ctx,
+    call: Call,
+    community: Community,
+    fn: str | None,
+    args: dict[str, Any] | None,
+    name: str,
+    ev: dict[str, Any],
+) -> None:
+    keys = ctx.state.auditor_keys
+    auditor, fingerprint = addr(ev["auditor"]), bytes(ev["keyFingerprint"])
+    short = "0x" + fingerprint.hex()
+    if name == "AuditorKeyRegistered":
+        ctx.actor_is(call, auditor, name)
+        if fn == "registerAuditorKey" and args is not None:
+            called = (int(args["communityId"]), bytes(args["keyFingerprint"]))
+            if called != (community.id, fingerprint):
+                _key_finding(
+                    ctx,
+                    call,
+                    "the call's community and key",
+                    "others",
+                    f"{name} differs from the registerAuditorKey call",
+                )
+        if not community.has("AUDITOR", auditor):
+            _key_finding(
+                ctx,
+                call,
+                "an AUDITOR",
+                auditor,
+                f"report key {short} registered in community {community.id} by an account "
+                "without the AUDITOR role",
+            )
+        if fingerprint == bytes(32):
+            _key_finding(ctx, call, "a key's sha256", short, "a zero key fingerprint registered")
+        earlier = keys.get(fingerprint)
+        if earlier is not None:
+            _key_finding(
+                ctx,
+                call,
+                "a key never registered",
+                f"registered by {earlier.auditor.hex()} in block {earlier.registered_at}",
+                f"report key {short} registered twice",
+            )
+            return
+        keys[fingerprint] = AuditorKey(community.id, auditor, call.block)
+        return
+    ctx.actor_is(call, addr(ev["sender"]), name)
+    key = keys.get(fingerprint)
+    if key is None:
+        _key_finding(
+            ctx, call, "a registered key", short, f"report key {short} revoked unregistered"
+        )
+        return
+    if key.revoked_at:
+        _key_finding(
+            ctx,
+            call,
+            "in force",
+            f"revoked in block {key.revoked_at}",
+            f"report key {short} revoked twice",
+        )
+    if (key.community, key.auditor) != (community.id, auditor):
+        _key_finding(
+            ctx,
+            call,
+            f"community {key.community}, auditor {key.auditor.hex()}",
+            f"community {community.id}, auditor {auditor.hex()}",
+            f"{name} names another registration of report key {short}",
+        )
+    sender = addr(ev["sender"])
+    if sender not in (key.auditor, community.admin):
+        _key_finding(
+            ctx,
+            call,
+            "the key's auditor or the community's admin",
+            sender,
+            f"report key {short} revoked by an account that may not",
+        )
+    key.revoked_at = key.revoked_at or call.block
 
 
 def _addresses(values: list[Any]) -> list[bytes]:

@@ -55,9 +55,13 @@ def canonical(report: dict[str, Any]) -> bytes:
     return json.dumps(report, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
+def raw_public_key(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
 def key_id(public: Ed25519PublicKey) -> str:
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
+    """The first 16 hex digits of the key's on-chain fingerprint (sha256 of the raw key)."""
+    return "ed25519:" + hashlib.sha256(raw_public_key(public)).hexdigest()[:16]
 
 
 def generate_key(path: Path) -> Ed25519PublicKey:

@@ -20,8 +20,8 @@ import ujson
 from ledger.audit.model import Finding, Warning_
 from ledger.build import atomic_write
 
-STATE_VERSION: Final = 1
-ROLES: Final = ("COMMITTEE", "REGISTRAR", "COORDINATOR")
+STATE_VERSION: Final = 2  # 2: auditor keys
+ROLES: Final = ("COMMITTEE", "REGISTRAR", "COORDINATOR", "AUDITOR")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -187,6 +187,17 @@ class TimeBankBook:
         return int(base), bits
 
 
+@dataclass(slots=True)
+class AuditorKey:
+    """A report key's registration: by `auditor`, an AUDITOR of `community`, in block
+    `registered_at`; `revoked_at` is the revoking block (0 while in force)."""
+
+    community: int
+    auditor: bytes
+    registered_at: int
+    revoked_at: int = 0
+
+
 @dataclass
 class AuditState:
     """Everything rebuilt so far; `next_block` is the first block not yet walked."""
@@ -204,6 +215,8 @@ class AuditState:
     # TimeBank batch id -> the root rebuilt from the ids the recording call recorded
     timebank_batches: dict[int, bytes] = field(default_factory=dict)
     forward_nonces: dict[bytes, int] = field(default_factory=dict)
+    # sha256 of the raw Ed25519 public key -> its registration (IRegistry.registerAuditorKey)
+    auditor_keys: dict[bytes, AuditorKey] = field(default_factory=dict)
     trail: list[dict[str, Any]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     warnings: list[Warning_] = field(default_factory=list)
@@ -225,6 +238,7 @@ _CLASSES: Final = {
     cls.__name__: cls
     for cls in (
         Member,
+        AuditorKey,
         Community,
         Proposal,
         Fund,

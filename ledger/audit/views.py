@@ -55,6 +55,13 @@ def _eth_call(rpc: RpcClient, ctx: Ctx, block: int, calls: list[ViewCall]) -> No
         c.check(outputs)
 
 
+def _key_text(key: tuple[int, bytes, int, int]) -> str:
+    community, auditor, registered, revoked = key
+    return f"community {community}, auditor 0x{auditor.hex()}, block {registered}" + (
+        f", revoked in block {revoked}" if revoked else ""
+    )
+
+
 def _books(values: tuple[Any, ...]) -> str:
     return f"income {values[2]}, available {values[3]}, reserved {values[4]}, paid {values[5]}"
 
@@ -186,6 +193,21 @@ def compare_views(ctx: Ctx, rpc: RpcClient, block: int) -> dict[str, Any]:
                 )
 
         calls.append(ViewCall("registry", "committeeSize", (cid,), committee))
+
+    for fingerprint, key in state.auditor_keys.items():
+
+        def auditor_key(out: Any, fp: bytes = fingerprint, k: Any = key) -> None:
+            rebuilt = (k.community, k.auditor, k.registered_at, k.revoked_at)
+            found = None if out is None else (int(out[0]), addr(out[1]), int(out[2]), int(out[3]))
+            if found != rebuilt:
+                find(
+                    "registry.auditor_key_view",
+                    _key_text(rebuilt),
+                    _key_text(found) if found else "none",
+                    f"report key 0x{fp.hex()}: the Registry's registration differs from its events",
+                )
+
+        calls.append(ViewCall("registry", "auditorKey", (fingerprint,), auditor_key))
 
     # --- council
     calls.append(

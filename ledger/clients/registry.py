@@ -33,6 +33,7 @@ class Role(Enum):
     COMMITTEE = keccak(text="COMMITTEE")
     REGISTRAR = keccak(text="REGISTRAR")
     COORDINATOR = keccak(text="COORDINATOR")
+    AUDITOR = keccak(text="AUDITOR")
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,26 @@ class RegistryClient:
             community_id, role.value, to_checksum_address(account)
         )
         return self._send(sender, call)
+
+    # ------------------------------------------------------------ auditor keys
+
+    def register_auditor_key(
+        self, sender: LocalAccount, community_id: int, key_fingerprint: bytes
+    ) -> TxReceipt:
+        """Register the sender's report key (sha256 of the raw Ed25519 public key)."""
+        call = self.contract.functions.registerAuditorKey(community_id, key_fingerprint)
+        return self._send(sender, call)
+
+    def revoke_auditor_key(self, sender: LocalAccount, key_fingerprint: bytes) -> TxReceipt:
+        return self._send(sender, self.contract.functions.revokeAuditorKey(key_fingerprint))
+
+    def auditor_key(self, key_fingerprint: bytes) -> tuple[int, ChecksumAddress, int, int]:
+        """(community, auditor, registered in block, revoked in block or 0); auditor is the
+        zero address for a key never registered."""
+        community, auditor, registered, revoked = self.contract.functions.auditorKey(
+            key_fingerprint
+        ).call()
+        return int(community), to_checksum_address(auditor), int(registered), int(revoked)
 
     # ------------------------------------------------------------ roll
 

@@ -86,8 +86,14 @@ def app_with_report(tmp_path: Path) -> Iterator[TestClient]:
     services: Any = SimpleNamespace(
         settings=settings,
         decoder=None,
-        w3=SimpleNamespace(provider=SimpleNamespace(endpoint_uri=SECRET_URL)),
-        deployment=SimpleNamespace(record={}, chain_id=1),
+        # A Registry where no report key is registered: auditorKey answers all zero.
+        w3=SimpleNamespace(
+            provider=SimpleNamespace(endpoint_uri=SECRET_URL),
+            eth=SimpleNamespace(call=lambda *_: bytes(128)),
+        ),
+        deployment=SimpleNamespace(
+            record={}, chain_id=1, registry=SimpleNamespace(address="0x" + "12" * 20)
+        ),
     )
     with TestClient(create_app(settings, services=services)) as client:
         yield client
@@ -101,6 +107,8 @@ def test_the_latest_report_is_served_without_paths_and_says_what_it_took_out(
     assert str(tmp_path) not in answer.text and "SECRET" not in answer.text
     body = answer.json()
     assert body["signature_valid"] is True  # of the stored report
+    assert body["signed_by_registered_auditor"] is False
+    assert "signed by an unregistered key" in body["signature_detail"]
     assert "report.chain.rpc_url" in body["redacted"]
 
 

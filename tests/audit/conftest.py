@@ -18,7 +18,10 @@ from web3.contract import Contract
 from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.audit.bytecode import Build, fresh_build
 from ledger.audit.model import AuditResult
+from ledger.audit.report import load_public_key, raw_public_key
+from ledger.audit.signers import fingerprint
 from ledger.build import compiler_version
+from ledger.clients.registry import RegistryClient, Role
 from ledger.clients.timebank import TimeBankClient
 from ledger.config import Settings
 from ledger.demo import demo_keys, seed_demo
@@ -200,3 +203,25 @@ def cli_env(history: History) -> dict[str, str]:
         "COMMONS_DATA_DIR": str(history.settings.data_dir),
         "COMMONS_DEPLOYMENTS_DIR": str(history.record_path.parent),
     }
+
+
+AUDITOR_INDEX = 7  # an anvil account the history does not otherwise use
+
+
+def auditor_account(accounts: list[LocalAccount]) -> LocalAccount:
+    return accounts[AUDITOR_INDEX]
+
+
+def register_report_key(history: History, auditor: LocalAccount, key_path: Path) -> int:
+    """Make `auditor` an AUDITOR of the history's community (granted by its admin, forwarded)
+    and register the report key at `key_path` from its account; the registration's block."""
+    registry = history.live.client.contracts["registry"]
+    cid = history.community
+    if not registry.functions.hasRole(cid, Role.AUDITOR.value, auditor.address).call():
+        history.live.client.act(
+            history.keys["admin"],
+            registry.functions.grantRole(cid, Role.AUDITOR.value, auditor.address),
+        )
+    fp = fingerprint(raw_public_key(load_public_key(key_path)))
+    receipt = RegistryClient(history.w3, registry).register_auditor_key(auditor, cid, fp)
+    return int(receipt["blockNumber"])

@@ -10,13 +10,21 @@ from typing import Any
 
 import httpx
 import pytest
+from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
-from ledger.audit.jobs import AuditBusy, AuditJob, AuditJobs
-from ledger.audit.report import load_key, read_document, sign
+from ledger.audit.jobs import AuditBusy, AuditJob, AuditJobs, default_key_path
+from ledger.audit.report import generate_key, load_key, read_document, sign
 from ledger.cli import app
+from ledger.clients.registry import Role
 from ledger.node import rpc
-from tests.audit.conftest import History, audit_data_dir, cli_env
+from tests.audit.conftest import (
+    History,
+    audit_data_dir,
+    auditor_account,
+    cli_env,
+    register_report_key,
+)
 
 runner = CliRunner()
 
@@ -26,12 +34,16 @@ def commons(history: History, *args: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def signed(history: History, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A key and a clean signed report made through the CLI."""
+def signed(
+    history: History, tmp_path_factory: pytest.TempPathFactory, accounts: list[LocalAccount]
+) -> tuple[Path, Path]:
+    """A key registered on-chain by the community's auditor and a clean signed report made
+    through the CLI."""
     base = tmp_path_factory.mktemp("cli")
     key, out = base / "auditor.pem", base / "report"
     made = commons(history, "audit", "keygen", str(key))
     assert made.exit_code == 0 and "ed25519:" in made.output and "PRIVATE" not in made.output
+    register_report_key(history, auditor_account(accounts), key)
     result = commons(history, "audit", "--key", str(key), "--out", str(out), "--fresh", "--quiet")
     assert result.exit_code == 0, result.output
     assert "CLEAN" in result.output
@@ -65,6 +77,105 @@ def test_verify_report_accepts_the_signed_report_and_its_chain(
     )
     assert checked.exit_code == 0, checked.output
     assert "signature: VALID" in checked.output and "agrees with the report" in checked.output
+
+
+def _auditor_env(history: History, account: LocalAccount) -> dict[str, str]:
+    return {**cli_env(history), "COMMONS_AUDITOR_ACCOUNT_KEY": account.key.hex()}
+
+
+def _resigned(document: dict[str, Any], key: Path, path: Path, **chain: int) -> Path:
+    report = json.loads(json.dumps(document["report"]))
+    report["chain"].update(chain)
+    path.write_text(json.dumps(sign(report, load_key(key))))
+    return path
+
+
+def test_verify_report_names_the_registered_auditor_who_signed(
+    history: History, signed: tuple[Path, Path], accounts: list[LocalAccount]
+) -> None:
+    _, out = signed
+    checked = commons(history, "audit", "verify-report", str(out / "report.json"))
+    assert checked.exit_code == 0, checked.output
+    (line,) = [x for x in checked.output.splitlines() if x.startswith("signer:")]
+    assert line.startswith("signer: REGISTERED (signed by registered auditor ")
+    assert auditor_account(accounts).address in line
+    assert f"of community {history.community} (key registered in block " in line
+
+
+def test_verify_report_refuses_a_report_resigned_with_an_unregistered_key(
+    history: History, signed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, out = signed
+    document = read_document(out / "report.json")
+    document["report"]["proposals"][0]["recount_tally"][0] += 1
+    stranger = tmp_path / "stranger.pem"
+    generate_key(stranger)
+    forged = _resigned(document, stranger, tmp_path / "forged.json")
+    checked = commons(history, "audit", "verify-report", str(forged))
+    assert checked.exit_code == 1, checked.output
+    assert "signature: VALID" in checked.output  # the forger's own signature holds...
+    (line,) = [x for x in checked.output.splitlines() if x.startswith("signer:")]
+    assert line.startswith("signer: REFUSED (signed by an unregistered key 0x")  # ...not its key
+    assert "report:" not in checked.output
+
+
+def test_cli_audit_says_when_its_signing_key_is_not_registered(
+    history: History, signed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    key = tmp_path / "unregistered.pem"
+    generate_key(key)
+    result = commons(history, "audit", "--key", str(key), "--out", str(tmp_path), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "note: signed by an unregistered key 0x" in result.output
+    assert "verify-report will refuse this report" in result.output
+    again = tmp_path / "again"
+    registered = commons(history, "audit", "--key", str(signed[0]), "--out", str(again), "--quiet")
+    assert registered.exit_code == 0 and "note:" not in registered.output
+
+
+def test_register_key_refused_for_an_account_without_the_auditor_role(
+    history: History, accounts: list[LocalAccount], tmp_path: Path
+) -> None:
+    key = tmp_path / "k.pem"
+    generate_key(key)
+    result = runner.invoke(
+        app,
+        ["audit", "register-key", "--community", str(history.community), "--key", str(key)],
+        env=_auditor_env(history, accounts[8]),
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 2
+    assert "MissingRole" in result.output and "Traceback" not in result.output
+
+
+def test_a_revoked_key_is_refused_for_reports_of_the_blocks_from_its_revocation_on(
+    fresh: History, signed: tuple[Path, Path], accounts: list[LocalAccount], tmp_path: Path
+) -> None:
+    _, out = signed
+    document = read_document(out / "report.json")
+    key = tmp_path / "second.pem"
+    generate_key(key)
+    env = _auditor_env(fresh, auditor_account(accounts))
+    args = ["audit", "register-key", "--community", str(fresh.community), "--key", str(key)]
+    registered = runner.invoke(app, args, env=env, catch_exceptions=False)
+    assert registered.exit_code == 0, registered.output
+    assert auditor_account(accounts).address in registered.output
+    revoked = runner.invoke(app, ["audit", "revoke-key", "--key", str(key)], env=env)
+    assert revoked.exit_code == 0, revoked.output
+    at = int(revoked.output.rsplit("block ", 1)[1])
+    before = _resigned(document, key, tmp_path / "before.json", to_block=at - 1)
+    ok = commons(fresh, "audit", "verify-report", str(before))
+    assert ok.exit_code == 0, ok.output
+    assert f"revoked in block {at}, after the audited blocks" in ok.output
+    for block in (at, at + 5):
+        later = _resigned(document, key, tmp_path / f"at-{block}.json", to_block=block)
+        refused = commons(fresh, "audit", "verify-report", str(later))
+        assert refused.exit_code == 1, refused.output
+        assert (
+            f"signer: REFUSED (signed by a key of auditor {auditor_account(accounts).address}"
+            in (refused.output)
+        )
+        assert f"revoked in block {at}, at or before the audited block {block}" in refused.output
 
 
 def test_verify_report_fails_on_a_report_edited_after_signing(
@@ -147,12 +258,13 @@ def test_verify_receipt_confirms_a_direct_vote_by_fields(history: History) -> No
 # ----------------------------------------------------------------------------------- the API
 
 
-def test_api_runs_an_audit_job_and_serves_its_signed_report(history: History) -> None:
+def test_api_runs_an_audit_job_and_serves_its_signed_report(
+    history: History, accounts: list[LocalAccount]
+) -> None:
     # The API keeps its own data directory: give it the compile the tests already made (the
     # cache is checked against the sources' hashes before use).
-    audit_data_dir(
-        history.live.data_dir / "var", history.settings.data_dir / "audit" / "build-cache"
-    )
+    api_data = history.live.data_dir / "var"
+    audit_data_dir(api_data, history.settings.data_dir / "audit" / "build-cache")
     http = httpx.Client(base_url=history.live.url, timeout=30)
     started = http.post("/v1/audit", json={})
     assert started.status_code == 202, started.text
@@ -174,6 +286,10 @@ def test_api_runs_an_audit_job_and_serves_its_signed_report(history: History) ->
     )
     latest = http.get("/v1/audit/reports/latest").json()
     assert latest["signature_valid"] is True and latest["ok"] is True
+    # The server signed it with a key nobody registered: it does not vouch for it.
+    assert latest["signed_by_registered_auditor"] is False
+    assert latest["signer"]["registered"] is False and latest["signer"]["auditor"] is None
+    assert "signed by an unregistered key" in latest["signature_detail"]
     # Published as signed: no server path, the node by scheme, host and port; nothing redacted.
     assert latest["redacted"] == [] and latest["report"] == document["report"]
     served = json.dumps(document)
@@ -181,6 +297,17 @@ def test_api_runs_an_audit_job_and_serves_its_signed_report(history: History) ->
     assert document["report"]["deployment"]["source"] == f"{history.live.client.chain_id}.json"
     assert "HTTP Request" not in history.live.log_path.read_text()  # httpx's per-call lines
     assert latest["key_id"] == document["signature"]["key_id"]
+    server_key = default_key_path(history.settings.model_copy(update={"data_dir": api_data}))
+    block = register_report_key(history, auditor_account(accounts), server_key)
+    named = http.get("/v1/audit/reports/latest").json()
+    assert named["signed_by_registered_auditor"] is True
+    assert named["signer"]["auditor"] == auditor_account(accounts).address
+    assert named["signer"]["community"] == history.community
+    assert named["signer"]["registered_at_block"] == block
+    assert (
+        "signed by registered auditor " + auditor_account(accounts).address
+        in (named["signature_detail"])
+    )
     missing = http.get("/v1/audit/nope")
     assert missing.status_code == 404 and missing.json()["code"] == "UnknownAuditJob"
     bad = http.get(f"/v1/audit/{job_id}/report", params={"format": "pdf"})
@@ -193,3 +320,23 @@ def test_a_second_audit_is_refused_while_one_runs(history: History) -> None:
     with pytest.raises(AuditBusy) as refused:
         jobs.start()
     assert refused.value.job_id == "busy"
+
+
+def test_an_auditor_let_go_is_refused_for_reports_of_the_blocks_from_then_on(
+    fresh: History, signed: tuple[Path, Path], accounts: list[LocalAccount], tmp_path: Path
+) -> None:
+    key, out = signed
+    document = read_document(out / "report.json")
+    registry = fresh.live.client.contracts["registry"].functions
+    auditor = auditor_account(accounts).address
+    done = fresh.live.client.act(
+        fresh.keys["admin"], registry.revokeRole(fresh.community, Role.AUDITOR.value, auditor)
+    )
+    at = int(done["block"])
+    before = _resigned(document, key, tmp_path / "before.json", to_block=at - 1)
+    ok = commons(fresh, "audit", "verify-report", str(before))
+    assert ok.exit_code == 0, ok.output
+    later = _resigned(document, key, tmp_path / "later.json", to_block=at)
+    refused = commons(fresh, "audit", "verify-report", str(later))
+    assert refused.exit_code == 1, refused.output
+    assert f"no longer held AUDITOR at block {at}" in refused.output

@@ -180,3 +180,75 @@ def test_a_skip_naming_a_voter_is_not_their_ballot() -> None:
     recount.ballot_event_only(ctx, _call(HEIR, [cast]), cast)
     assert ctx.findings == []
     assert (p.voted, p.tally) == ({HEIR}, [0, 0, 1])
+
+
+# ------------------------------------------------------------------ auditors' report keys
+
+KEY, OTHER_KEY = b"\x01" * 32, b"\x02" * 32
+AUDITOR_ = b"\xad" * 20
+
+
+def _key_event(ctx: Ctx, actor: bytes, name: str, **fields: Any) -> None:
+    registry.handle(ctx, _call(actor), None, None, name, {"communityId": CID, **fields})
+
+
+def _auditor_ctx() -> Ctx:
+    ctx = _ctx()
+    ctx.state.communities[CID].roles["AUDITOR"].add(AUDITOR_)
+    return ctx
+
+
+def test_auditor_key_registered_and_revoked_by_the_rules_audits_clean() -> None:
+    ctx = _auditor_ctx()
+    _key_event(ctx, AUDITOR_, "AuditorKeyRegistered", auditor=AUDITOR_, keyFingerprint=KEY)
+    _key_event(ctx, AUDITOR_, "AuditorKeyRegistered", auditor=AUDITOR_, keyFingerprint=OTHER_KEY)
+    _key_event(
+        ctx, AUDITOR_, "AuditorKeyRevoked", auditor=AUDITOR_, keyFingerprint=KEY, sender=AUDITOR_
+    )
+    _key_event(
+        ctx, ADMIN, "AuditorKeyRevoked", auditor=AUDITOR_, keyFingerprint=OTHER_KEY, sender=ADMIN
+    )
+    assert ctx.findings == []
+    keys = ctx.state.auditor_keys
+    assert keys[KEY].auditor == AUDITOR_ and keys[KEY].revoked_at == 1
+
+
+def test_auditor_key_registered_by_an_account_without_the_role_is_named() -> None:
+    ctx = _auditor_ctx()
+    _key_event(ctx, STRANGER, "AuditorKeyRegistered", auditor=STRANGER, keyFingerprint=KEY)
+    assert _rules(ctx) == ["registry.auditor_key"]
+    assert "without the AUDITOR role" in ctx.findings[0].detail
+
+
+def test_auditor_key_registered_for_another_account_is_named() -> None:
+    ctx = _auditor_ctx()
+    _key_event(ctx, STRANGER, "AuditorKeyRegistered", auditor=AUDITOR_, keyFingerprint=KEY)
+    assert _rules(ctx) == ["event.actor"]
+
+
+def test_auditor_key_registered_twice_keeps_its_first_auditor() -> None:
+    ctx = _auditor_ctx()
+    ctx.state.communities[CID].roles["AUDITOR"].add(HEIR)
+    _key_event(ctx, AUDITOR_, "AuditorKeyRegistered", auditor=AUDITOR_, keyFingerprint=KEY)
+    _key_event(ctx, HEIR, "AuditorKeyRegistered", auditor=HEIR, keyFingerprint=KEY)
+    assert _rules(ctx) == ["registry.auditor_key"]
+    assert "registered twice" in ctx.findings[0].detail
+    assert ctx.state.auditor_keys[KEY].auditor == AUDITOR_
+
+
+def test_auditor_key_revoked_by_a_stranger_twice_or_unregistered_is_named() -> None:
+    ctx = _auditor_ctx()
+    _key_event(ctx, AUDITOR_, "AuditorKeyRegistered", auditor=AUDITOR_, keyFingerprint=KEY)
+    _key_event(
+        ctx, STRANGER, "AuditorKeyRevoked", auditor=AUDITOR_, keyFingerprint=KEY, sender=STRANGER
+    )
+    _key_event(
+        ctx, AUDITOR_, "AuditorKeyRevoked", auditor=AUDITOR_, keyFingerprint=KEY, sender=AUDITOR_
+    )
+    _key_event(
+        ctx, ADMIN, "AuditorKeyRevoked", auditor=AUDITOR_, keyFingerprint=OTHER_KEY, sender=ADMIN
+    )
+    details = [f.detail for f in ctx.findings]
+    assert _rules(ctx) == ["registry.auditor_key"] * 3, details
+    assert "by an account that may not" in details[0]
+    assert "revoked twice" in details[1] and "revoked unregistered" in details[2]

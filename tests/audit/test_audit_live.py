@@ -14,7 +14,8 @@ from web3 import Web3
 
 from ledger.audit.bytecode import Build, split_metadata
 from ledger.audit.model import AuditResult
-from ledger.audit.report import comparable
+from ledger.audit.report import comparable, generate_key, load_public_key, raw_public_key
+from ledger.audit.signers import fingerprint
 from ledger.audit.views import Layout
 from ledger.hashing import keccak
 from ledger.node import rpc
@@ -27,7 +28,7 @@ from ledger.signing.services import (
     timebank_domain,
 )
 from ledger.tx import send
-from tests.audit.conftest import History, findings_of
+from tests.audit.conftest import History, auditor_account, findings_of, register_report_key
 
 
 @pytest.fixture(scope="module")
@@ -352,3 +353,32 @@ def test_outsider_slipped_onto_the_roll_is_named_at_the_ballot_tx(
         and outsider.address.lower() in eligibility[0].detail
     )
     assert any(f"proposal {garden}" in f.detail for f in findings_of(result, "council.tally"))
+
+
+def test_report_key_put_in_storage_for_a_non_auditor_is_named(
+    fresh: History, build: Build, accounts: list[LocalAccount], tmp_path: Any
+) -> None:
+    """A key registered by its auditor, then handed to a stranger by a storage write (what a
+    swapped contract or a node could do): verify-report would name the stranger as the signer,
+    so the audit must name the registration."""
+    w3 = fresh.w3
+    key = tmp_path / "auditor.pem"
+    generate_key(key)
+    register_report_key(fresh, auditor_account(accounts), key)
+    fp = fingerprint(raw_public_key(load_public_key(key)))
+    registry = fresh.record["contracts"]["registry"]["address"]
+    layout = Layout(build.contracts["Registry"].layout)
+    base, struct = layout.mapping("_auditorKeys", fp)
+    slot = base + layout.members(struct)["auditor"][0]
+    stranger = int(Account.create().address, 16)
+    word = _storage(w3, registry, slot)
+    _set_storage(w3, registry, slot, (word >> 160 << 160) | stranger)
+
+    result = fresh.audit()
+
+    (view,) = findings_of(result, "registry.auditor_key_view")
+    assert f"report key 0x{fp.hex()}" in view.detail
+    assert f"auditor 0x{stranger:040x}" in str(view.found)
+    assert auditor_account(accounts).address.lower()[2:] in str(view.expected)
+    storage = findings_of(result, "reexec.storage")
+    assert any("_auditorKeys" in f"{f.detail} {f.found} {f.expected}" for f in storage), storage

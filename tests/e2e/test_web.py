@@ -26,6 +26,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from ledger.audit.report import generate_key, load_key, load_public_key, raw_public_key, sign
+from ledger.audit.signers import fingerprint
+from ledger.clients.registry import RegistryClient, Role
 from ledger.demo import demo_keys, seed_demo
 from tests.e2e.conftest import LiveSystem
 
@@ -148,6 +151,26 @@ def seeded(served: LiveSystem, tmp_path_factory: pytest.TempPathFactory) -> dict
     return {"keys": keys, **made}
 
 
+AUDITOR_INDEX = 7  # a funded development account the story does not otherwise use
+
+
+def _unregistered_report(live: LiveSystem, tmp_path: Path) -> Path:
+    """A signed report in the API's report directory, by a fresh key; the key's path."""
+    key = tmp_path / "report-key.pem"
+    generate_key(key)
+    head = live.w3.eth.block_number
+    report = {
+        "chain": {"chain_id": live.client.chain_id, "from_block": 0, "to_block": head},
+        "findings": [],
+        "generated_at": int(time.time()),
+        "ok": True,
+    }
+    folder = live.data_dir / "var" / "audit" / "reports" / "by-hand"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(sign(report, load_key(key))))
+    return key
+
+
 def _keystore(account: LocalAccount, path: Path) -> Path:
     # A light scrypt cost keeps the browser's decryption quick; the format is the standard one.
     path.write_text(json.dumps(Account.encrypt(account.key, KEYSTORE_PASSWORD, iterations=2**14)))
@@ -156,7 +179,7 @@ def _keystore(account: LocalAccount, path: Path) -> Path:
 
 @needs_browser
 def test_resident_votes_committee_publishes_and_pays_out_in_the_browser(
-    served: LiveSystem, seeded: dict[str, Any], tmp_path: Path
+    served: LiveSystem, seeded: dict[str, Any], tmp_path: Path, accounts: list[LocalAccount]
 ) -> None:
     live = served
     keys: dict[str, LocalAccount] = seeded["keys"]
@@ -196,6 +219,19 @@ def test_resident_votes_committee_publishes_and_pays_out_in_the_browser(
     def stop_api(_: dict[str, Any]) -> None:
         live.stop_api()
 
+    # A report on the server signed with a key nobody registered: the page must warn, until the
+    # community's auditor registers that key.
+    report_key = _unregistered_report(live, tmp_path)
+    auditor = accounts[AUDITOR_INDEX]
+
+    def register_report_key(_: dict[str, Any]) -> None:
+        registry = c["registry"].functions
+        live.client.act(
+            keys["admin"], registry.grantRole(community, Role.AUDITOR.value, auditor.address)
+        )
+        fp = fingerprint(raw_public_key(load_public_key(report_key)))
+        RegistryClient(live.w3, c["registry"]).register_auditor_key(auditor, community, fp)
+
     story = Story(
         [
             "node",
@@ -213,7 +249,12 @@ def test_resident_votes_committee_publishes_and_pays_out_in_the_browser(
     )
     try:
         result = story.run(
-            {"roll": add_to_roll, "close-voting": close_voting, "stop-api": stop_api}
+            {
+                "roll": add_to_roll,
+                "close-voting": close_voting,
+                "stop-api": stop_api,
+                "register-report-key": register_report_key,
+            }
         )
     finally:
         if live.proc is None or live.proc.poll() is not None:
@@ -230,6 +271,17 @@ def test_resident_votes_committee_publishes_and_pays_out_in_the_browser(
     assert all(not view["violations"] for view in result["a11y"].values())
     assert len(result["screenshots"]) >= 15
     assert all((ARTIFACTS / name).stat().st_size > 10_000 for name in result["screenshots"])
+
+    # The audit view: the browser checks the signature itself, and names a signer only once its
+    # key is registered by an auditor on-chain.
+    (audit,) = [s for s in result["steps"] if s["name"] == "audit-report"]
+    assert audit["audit"] == "shown"
+    assert audit["before"]["browser"] == "true" and audit["before"]["registered"] == "false"
+    assert "not signed by a registered auditor" in audit["before"]["text"].lower() or (
+        "并非由已登记的审计员签名" in audit["before"]["text"]
+    )
+    assert audit["after"]["browser"] == "true"
+    assert audit["after"]["auditor"] == auditor.address
 
     # What the page claims, re-read from the chain.
     resident = Web3.to_checksum_address(result["resident"])

@@ -398,6 +398,10 @@ const zh = {
   "audit.blocks": "审计到区块",
   "audit.build": "构建清单哈希",
   "audit.raw": "查看报告原文（JSON）",
+  "audit.signedBy": "签名者：已在链上登记的审计员",
+  "audit.signerWhere": "（社区 {community}，自区块 {block} 起登记此密钥）",
+  "audit.unregistered": "警告：此报告并非由已登记的审计员签名",
+  "audit.unregisteredHint": "签名所用的密钥未在链上登记，或在所审计的区块之前已被撤销。任何人都能用自己的密钥签署报告，请勿信任此报告。",
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -794,6 +798,10 @@ const en: Record<keyof typeof zh, string> = {
   "audit.blocks": "Audited up to block",
   "audit.build": "Build manifest hash",
   "audit.raw": "Show the raw report (JSON)",
+  "audit.signedBy": "Signed by the registered auditor",
+  "audit.signerWhere": "(community {community}, key registered in block {block})",
+  "audit.unregistered": "Warning: not signed by a registered auditor",
+  "audit.unregisteredHint": "The signing key is not registered on-chain, or was revoked at or before the audited blocks. Anyone can sign a report with a key of their own: do not trust this one.",
 };
 
 const DICTS: Record<Lang, Record<string, string>> = { zh, en };

@@ -410,7 +410,29 @@ async function main() {
       await page.locator(`${tid("audit-missing")}, ${tid("audit-verification")}`).first().waitFor();
       const missing = await page.locator(tid("audit-missing")).count();
       await shot("audit");
-      return { audit: missing ? "missing" : "shown" };
+      if (missing) return { audit: "missing" };
+      const verification = page.locator(tid("audit-verification"));
+      const signer = page.locator(tid("audit-signer"));
+      const before = {
+        browser: await verification.getAttribute("data-browser"),
+        registered: await signer.getAttribute("data-registered"),
+        text: await signer.innerText(),
+      };
+      // The caller registers the report's key on-chain: the page then names its auditor.
+      await need("register-report-key");
+      await page.reload();
+      const named = page.locator(`${tid("audit-signer")}[data-registered="true"]`);
+      await named.waitFor();
+      await shot("audit-registered");
+      return {
+        audit: "shown",
+        before,
+        after: {
+          browser: await verification.getAttribute("data-browser"),
+          auditor: await named.getAttribute("data-auditor"),
+          text: await named.innerText(),
+        },
+      };
     });
 
     await step("english", async () => {

@@ -1,6 +1,8 @@
-// Anyone: the latest signed audit report and whether its signature holds. The report is made by
-// `commons audit` from raw chain data; the page re-checks the Ed25519 signature itself where
-// the report carries what was signed, and shows the API's own verification alongside.
+// Anyone: the latest signed audit report, whether its signature holds, and who signed it. The
+// report is made by `commons audit` from raw chain data; the page re-checks the Ed25519 signature
+// itself, and names the signer only as the auditor who registered the key on-chain (the API
+// looks the key up in the Registry): a valid signature by an unregistered key is a warning,
+// since anyone can re-sign an edited report with a key of their own.
 
 import { api } from "../api";
 import { h } from "../dom";
@@ -39,9 +41,15 @@ export function canonicalJson(value: Json): string {
   return `{${keys.map((k) => `${canonicalJson(k)}:${canonicalJson(value[k] as Json)}`).join(",")}}`;
 }
 
+function asObject(value: Json | undefined): Report | null {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? value : null;
+}
+
 async function verifyInBrowser(report: Report): Promise<boolean | null> {
-  const sig = pick(report, "signature", "sig");
-  const key = pick(report, "public_key", "publicKey", "signer_public_key", "key");
+  // The signed document's block is {algorithm, public_key, key_id, value}.
+  const block = asObject(report.signature);
+  const sig = block ? pick(block, "value") : pick(report, "signature", "sig");
+  const key = block ? pick(block, "public_key") : pick(report, "public_key", "publicKey", "signer_public_key", "key");
   if (typeof sig !== "string" || typeof key !== "string" || !crypto.subtle) return null;
   const signed = pick(report, "signed_text", "signed", "payload", "canonical");
   const body = pick(report, "report", "body");
@@ -94,6 +102,26 @@ function summary(report: Report): HTMLElement {
   );
 }
 
+function signerLine(signer: Report | null, registered: boolean): HTMLElement {
+  const auditor = signer ? pick(signer, "auditor") : undefined;
+  if (registered && typeof auditor === "string") {
+    return h(
+      "p",
+      { "data-testid": "audit-signer", "data-registered": "true", "data-auditor": auditor },
+      `✓ ${t("audit.signedBy")} `,
+      mono(auditor, 10),
+      " ",
+      t("audit.signerWhere", { community: String(pick(signer ?? {}, "community") ?? "?"), block: String(pick(signer ?? {}, "registered_at_block") ?? "?") }),
+    );
+  }
+  return h(
+    "div",
+    { "data-testid": "audit-signer", "data-registered": "false", role: "alert" },
+    h("p", null, badge(`⚠ ${t("audit.unregistered")}`, "bad")),
+    h("p", { class: "hint" }, t("audit.unregisteredHint"), signer && typeof signer.detail === "string" ? ` (${signer.detail})` : ""),
+  );
+}
+
 export async function auditView(): Promise<HTMLElement> {
   const report = await api<Report | null>("/v1/audit/reports/latest", { allow404: true });
   const heading = h("h1", { tabindex: "-1" }, t("audit.heading"));
@@ -110,6 +138,8 @@ export async function auditView(): Promise<HTMLElement> {
   const remote = pick(report, "verified", "signature_valid", "valid");
   const verification = typeof report.verification === "object" && report.verification && !Array.isArray(report.verification) ? (report.verification as Report) : null;
   const apiSays = typeof remote === "boolean" ? remote : typeof verification?.ok === "boolean" ? verification.ok : null;
+  const signer = asObject(report.signer);
+  const registered = signer?.registered === true && local !== false && apiSays !== false;
   return h(
     "section",
     { "data-testid": "audit" },
@@ -117,9 +147,10 @@ export async function auditView(): Promise<HTMLElement> {
     h("p", { class: "lead" }, t("audit.intro")),
     h(
       "div",
-      { class: `check ${local === false || apiSays === false ? "check-bad" : local || apiSays ? "check-ok" : ""}`, "data-testid": "audit-verification", "data-browser": String(local), "data-api": String(apiSays) },
+      { class: `check ${local === false || apiSays === false || !registered ? "check-bad" : local || apiSays ? "check-ok" : ""}`, "data-testid": "audit-verification", "data-browser": String(local), "data-api": String(apiSays) },
       h("p", null, t("audit.sigBrowser"), " ", local === null ? t("audit.cannotCheck") : local ? `✓ ${t("audit.valid")}` : `✗ ${t("audit.invalid")}`),
       h("p", null, t("audit.sigApi"), " ", apiSays === null ? "—" : apiSays ? `✓ ${t("audit.valid")}` : `✗ ${t("audit.invalid")}`),
+      signerLine(signer, registered),
     ),
     summary(report),
     h("details", null, h("summary", null, t("audit.raw")), h("pre", { class: "raw" }, JSON.stringify(report, null, 2).slice(0, 50_000))),
