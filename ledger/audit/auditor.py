@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.audit import funds, recount, registry, timebank
+from ledger.audit import pins as pinning
 from ledger.audit.abi import ContractAbi, address_arrays, error_selectors
 from ledger.audit.bytecode import Build, DeploymentCheck, check_deployment, fresh_build
 from ledger.audit.chain import Call, ChainWalker, ChunkResult, domain_separator, hex0x
@@ -92,6 +93,7 @@ class AuditOptions:
     workers: int | None = None
     pool_chunks: bool | None = None  # verify chunks in worker processes (None: when many blocks)
     progress: Callable[[Progress], None] | None = None
+    pins: Sequence[Path] = ()  # earlier signed reports (files or directories) whose heads to check
 
 
 def _record_hash(record: dict[str, Any]) -> str:
@@ -280,6 +282,8 @@ class _Auditor:
         storage, storage_findings = check_storage(self.replayer, self.rpc, header, layouts)
         self.timings["storage_check_s"] = round(time.perf_counter() - storage_started, 3)
         self.timings["checks_s"] = round(time.perf_counter() - checks_started, 3)
+        pinned, pin_warnings = pinning.collect(o.pins, chain_id)
+        pin_findings = pinning.check(self.rpc, pinned)
         saver.join()
         self.timings["total_s"] = round(time.perf_counter() - started, 3)
         self.timings["main_cpu_s"] = round(time.process_time() - cpu_started, 3)
@@ -291,8 +295,10 @@ class _Auditor:
             *deployment.findings,
             *self.replayer.findings,
             *storage_findings,
+            *pin_findings,
         ]
         warnings = [*state.warnings, *post_warnings, *deployment.warnings, *self.replayer.warnings]
+        warnings += pin_warnings
         report = self._report(
             chain_id,
             contracts,
@@ -315,6 +321,7 @@ class _Auditor:
             "seconds": round(self.replayer.seconds, 3),
             "contracts": [dataclasses.asdict(c) for c in storage],
         }
+        report["pins"] = {"checked": len(pinned), "broken": len(pin_findings)}
         self._progress("done", to_block, from_block, to_block, state, 0)
         return AuditResult(findings, warnings, report)
 

@@ -18,7 +18,7 @@ import typer
 from pydantic import ValidationError
 
 from ledger.audit.auditor import AuditOptions, Progress, load_record, run_audit
-from ledger.audit.jobs import audit_and_write, default_key_path
+from ledger.audit.jobs import audit_and_write, default_key_path, reports_dir
 from ledger.audit.model import AuditResult
 from ledger.audit.receipt import run as run_receipt
 from ledger.audit.report import (
@@ -150,6 +150,13 @@ def audit(
     all_proofs: Annotated[bool, typer.Option(help="prove every recomputed word")] = False,
     fresh: Annotated[bool, typer.Option(help="ignore the checkpoint of an earlier run")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress on stderr")] = False,
+    pins: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="earlier signed reports (files or directories) whose audited heads must still "
+            "be on the chain (default: the reports written in the data dir)"
+        ),
+    ] = None,
 ) -> None:
     """Audit every block from the deployment to the head, trusting nothing but the chain."""
     if ctx.invoked_subcommand is not None:
@@ -170,6 +177,7 @@ def audit(
         all_proofs=all_proofs,
         resume=not fresh,
         progress=_ProgressPrinter(quiet),
+        pins=pins if pins else [reports_dir(settings)],
     )
     result, document, written = audit_and_write(options, key_path, out)
     if document["signature"] is None:

@@ -15,6 +15,8 @@ RULES: Final[dict[str, str]] = {
     "chain.receipts_root": "a block's receipts hash to its receiptsRoot",
     "chain.tx_hash": "a transaction's signed fields hash to its hash",
     "chain.sender": "a transaction's signature recovers to the sender the node reports",
+    "chain.pin": "every head an earlier signed report audited (number, hash, state root) is "
+    "still on the chain, unchanged",
     # the deployment record and the code
     "deploy.record": "the deployment file is complete and consistent with itself",
     "deploy.creation": "the recorded transaction created the recorded address, in its block",
