@@ -34,6 +34,7 @@ from ledger.audit.model import RULES, AuditResult, Finding, Warning_
 from ledger.audit.recount import CAST_BALLOTS, decide, outcome_name
 from ledger.audit.reexec import Replayer, check_storage, spec_of
 from ledger.audit.rpc import AuditInfraError, RpcClient
+from ledger.audit.served import ServedCheck
 from ledger.audit.sigs import POOL_THRESHOLD, BallotVerifier, parse_batch
 from ledger.audit.state import STATE_VERSION, AuditState, Checkpoint
 from ledger.audit.views import check_proofs, compare_views
@@ -94,6 +95,7 @@ class AuditOptions:
     pool_chunks: bool | None = None  # verify chunks in worker processes (None: when many blocks)
     progress: Callable[[Progress], None] | None = None
     pins: Sequence[Path] = ()  # earlier signed reports (files or directories) whose heads to check
+    api_url: str | None = None  # a running API whose answers to compare with the chain
 
 
 def _record_hash(record: dict[str, Any]) -> str:
@@ -284,6 +286,12 @@ class _Auditor:
         self.timings["checks_s"] = round(time.perf_counter() - checks_started, 3)
         pinned, pin_warnings = pinning.collect(o.pins, chain_id)
         pin_findings = pinning.check(self.rpc, pinned)
+        served_findings: list[Finding] = []
+        if o.api_url is not None:
+            abis = {key: b.contracts[name].abi for key, name, _ in PLAN}
+            served = ServedCheck(o.api_url, self.rpc, contracts, abis, deploy_block, to_block)
+            served_findings, served_warnings = served.run(state)
+            pin_warnings += served_warnings
         saver.join()
         self.timings["total_s"] = round(time.perf_counter() - started, 3)
         self.timings["main_cpu_s"] = round(time.process_time() - cpu_started, 3)
@@ -296,6 +304,7 @@ class _Auditor:
             *self.replayer.findings,
             *storage_findings,
             *pin_findings,
+            *served_findings,
         ]
         warnings = [*state.warnings, *post_warnings, *deployment.warnings, *self.replayer.warnings]
         warnings += pin_warnings

@@ -157,6 +157,14 @@ def audit(
             "be on the chain (default: the reports written in the data dir)"
         ),
     ] = None,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            "--api",
+            help="a running API (URL) whose proposals, ballots, balances and fund trail "
+            "to compare with the chain",
+        ),
+    ] = None,
 ) -> None:
     """Audit every block from the deployment to the head, trusting nothing but the chain."""
     if ctx.invoked_subcommand is not None:
@@ -178,6 +186,7 @@ def audit(
         resume=not fresh,
         progress=_ProgressPrinter(quiet),
         pins=pins if pins else [reports_dir(settings)],
+        api_url=api,
     )
     result, document, written = audit_and_write(options, key_path, out)
     if document["signature"] is None:

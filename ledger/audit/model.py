@@ -74,6 +74,9 @@ RULES: Final[dict[str, str]] = {
     "leaves, proven against the block's stateRoot",
     "reexec.code": "each contract's code is what its re-executed deployment left, immutables "
     "included, proven against the block's stateRoot",
+    # what a running API serves
+    "api.served": "the API's proposals and tallies, ballots, time-bank balances and fund trail "
+    "are what the chain says at the audited block",
     # state proofs
     "state.proof": "storage behind a recomputed value is proven against the block's stateRoot",
     "state.code_hash": "the proven code hash of each contract is the hash of the code compared",
