@@ -724,15 +724,22 @@ class EventIndex:
             low, high = min(blocks, default=start), max(blocks, default=end)
             chain = {h.number: h for h in self._headers(range(low, high + 1), required=False)}
             same = {n for n, (h, _) in blocks.items() if n in chain and chain[n].hash == h}
+            if len(same) < len(blocks) and self._head_on_chain():
+                # A reorg replaces the blocks above its fork, the head among them: with the
+                # head still on the chain, a lower block's other hash was written by hand.
+                number = min(set(blocks) - same)
+                return f"block {number}: the index stores another hash than the chain"
             for number in sorted(same):
                 if blocks[number][1] != chain[number].timestamp:
                     return f"block {number}: the index stores another timestamp than the chain"
-            logs = [
-                e
-                for e in self._logs(low, high)
-                if int(e["blockNumber"], 16) in same
-                and str(e["blockHash"]).lower() == blocks[int(e["blockNumber"], 16)][0]
-            ]
+            logs = [e for e in self._logs(low, high) if int(e["blockNumber"], 16) in same]
+            moved = any(
+                str(e["blockHash"]).lower() != blocks[int(e["blockNumber"], 16)][0] for e in logs
+            )
+            if moved or self._headers(range(high, high + 1), required=False) != (
+                [chain[high]] if high in chain else []
+            ):
+                return None  # the chain moved while it was read: sync's to follow, not ours
             expected = _digests(self._rows({n: chain[n].timestamp for n in same}, logs))
             found = _digests(tuple(r) for r in stored_rows if r[0] in same or r[0] not in blocks)
             for number in sorted(set(expected) | set(found)):
@@ -744,6 +751,13 @@ class EventIndex:
                         f"{theirs[0] if theirs else 0} (digest {theirs[1][:18] if theirs else '-'})"
                     )
             return None
+
+    def _head_on_chain(self) -> bool:
+        head = self.head()
+        if head is None:
+            return False
+        chain = self._headers(range(head, head + 1), required=False)
+        return bool(chain) and chain[0].hash == self._stored_hash(head)
 
     def check_round(self, cursor: int) -> tuple[str | None, int]:
         """One cheap round: the newest blocks, and the slice of history from `cursor`, each at

@@ -605,8 +605,9 @@ def test_follow_keeps_up_in_the_background_and_outlives_rpc_failures(
         "INSERT INTO events SELECT block_number, log_index + 1000, block_hash, tx_hash, tx_index, "
         "timestamp, contract, address, event, signature, args FROM events LIMIT 1",
         "UPDATE blocks SET timestamp = timestamp + 1",
+        "UPDATE blocks SET hash = printf('0x%064d', 0) WHERE number = (SELECT MIN(number) FROM blocks)",
     ],
-    ids=["arg-edited", "event-deleted", "event-inserted", "timestamp-edited"],
+    ids=["arg-edited", "event-deleted", "event-inserted", "timestamp-edited", "hash-edited"],
 )
 def test_check_names_the_block_where_an_edited_index_disagrees_with_the_chain(
     w3: Web3, accounts: list[LocalAccount], emitter_artifact: Artifact, tmp_path: Path, edit: str
