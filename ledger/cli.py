@@ -499,10 +499,11 @@ def _seed_once(settings: Settings, w3: Any, url: str) -> None:
     atomic_write(marker, json.dumps(made, indent=2))
 
 
-from ledger.audit.cli import audit_app, verify_receipt  # noqa: E402
+from ledger.audit.cli import anchor, audit_app, verify_receipt  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
 app.command("verify-receipt")(verify_receipt)
+app.command("anchor")(anchor)
 
 
 def main() -> None:

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
         default=None,
         description="gas-paying relayer key; on the embedded chain a development key is used",
     )
+    anchor_key: SecretStr | None = Field(
+        default=None, description="key paying for `commons anchor` on the second network"
+    )
     auth_secret: SecretStr | None = Field(
         default=None, description="HMAC key for login tokens; random per process if unset"
     )

@@ -22,6 +22,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Final
 
+from ledger.audit import anchor as anchoring
 from ledger.audit import funds, recount, registry, timebank
 from ledger.audit import pins as pinning
 from ledger.audit.abi import ContractAbi, address_arrays, error_selectors
@@ -96,6 +97,7 @@ class AuditOptions:
     progress: Callable[[Progress], None] | None = None
     pins: Sequence[Path] = ()  # earlier signed reports (files or directories) whose heads to check
     api_url: str | None = None  # a running API whose answers to compare with the chain
+    anchors: Path | None = None  # anchors.json: heads anchored on a second network, read back there
 
 
 def _record_hash(record: dict[str, Any]) -> str:
@@ -285,7 +287,9 @@ class _Auditor:
         self.timings["storage_check_s"] = round(time.perf_counter() - storage_started, 3)
         self.timings["checks_s"] = round(time.perf_counter() - checks_started, 3)
         pinned, pin_warnings = pinning.collect(o.pins, chain_id)
-        pin_findings = pinning.check(self.rpc, pinned)
+        anchored, anchor_warnings = anchoring.collect(o.anchors, chain_id)
+        pin_warnings += anchor_warnings
+        pin_findings = pinning.check(self.rpc, [*pinned, *anchored])
         served_findings: list[Finding] = []
         if o.api_url is not None:
             abis = {key: b.contracts[name].abi for key, name, _ in PLAN}
@@ -330,7 +334,11 @@ class _Auditor:
             "seconds": round(self.replayer.seconds, 3),
             "contracts": [dataclasses.asdict(c) for c in storage],
         }
-        report["pins"] = {"checked": len(pinned), "broken": len(pin_findings)}
+        report["pins"] = {
+            "checked": len(pinned),
+            "anchors": len(anchored),
+            "broken": len(pin_findings),
+        }
         self._progress("done", to_block, from_block, to_block, state, 0)
         return AuditResult(findings, warnings, report)
 

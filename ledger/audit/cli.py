@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from eth_account import Account
 from pydantic import ValidationError
 
+from ledger.audit.anchor import anchors_path, post
 from ledger.audit.auditor import AuditOptions, Progress, load_record, run_audit
 from ledger.audit.jobs import audit_and_write, default_key_path, reports_dir
 from ledger.audit.model import AuditResult
@@ -157,6 +159,12 @@ def audit(
             "be on the chain (default: the reports written in the data dir)"
         ),
     ] = None,
+    anchors: Annotated[
+        Path | None,
+        typer.Option(
+            help="anchors to check, read back from their network (default: the data dir's)"
+        ),
+    ] = None,
     api: Annotated[
         str | None,
         typer.Option(
@@ -187,6 +195,7 @@ def audit(
         progress=_ProgressPrinter(quiet),
         pins=pins if pins else [reports_dir(settings)],
         api_url=api,
+        anchors=anchors or anchors_path(settings),
     )
     result, document, written = audit_and_write(options, key_path, out)
     if document["signature"] is None:
@@ -260,6 +269,24 @@ def verify_report(
             typer.echo(f"  {key}: chain  {json.dumps(ours[key], default=str)[:300]}")
         raise typer.Exit(FINDINGS)
     typer.echo("chain: the audit re-run on the chain agrees with the report")
+
+
+@exits_cleanly
+def anchor(
+    to: Annotated[str, typer.Option("--to", help="JSON-RPC URL of the second network")],
+    rpc_url: Annotated[str | None, typer.Option(help="the chain to anchor (default: ours)")] = None,
+) -> None:
+    """Write our chain's latest block hash and state root into a second network (paid by
+    COMMONS_ANCHOR_KEY); `commons audit` then checks our chain still has that block."""
+    settings = Settings()
+    if settings.anchor_key is None:
+        raise AuditInfraError("set COMMONS_ANCHOR_KEY: the key that pays on the second network")
+    account = Account.from_key(settings.anchor_key.get_secret_value())
+    record = post(_rpc_url(settings, rpc_url), to, account, anchors_path(settings))
+    typer.echo(
+        f"anchored block {record['number']} ({record['hash']}, state root "
+        f"{record['state_root']}) in tx {record['tx']} on chain {record['network_chain_id']}"
+    )
 
 
 @exits_cleanly

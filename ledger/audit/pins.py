@@ -24,8 +24,7 @@ from ledger.errors import LedgerError
 class Pin:
     """A block a signed report audited up to."""
 
-    source: str  # the report's file, as given
-    key_id: str | None
+    source: str  # who pins it, for the finding: a report's file and key, an anchor transaction
     chain_id: int
     number: int
     hash: str
@@ -60,7 +59,7 @@ def collect(paths: Sequence[Path], chain_id: int) -> tuple[list[Pin], list[Warni
                 Warning_("chain.pin", None, None, f"pin in {path} ignored: {verdict.reason}")
             )
             continue
-        pin = _pin_of(document["report"], str(path), verdict.key_id)
+        pin = _pin_of(document["report"], f"{path} (signed by {verdict.key_id})")
         if pin is None:
             warnings.append(Warning_("chain.pin", None, None, f"{path} names no audited head"))
         elif pin.chain_id == chain_id:
@@ -68,14 +67,13 @@ def collect(paths: Sequence[Path], chain_id: int) -> tuple[list[Pin], list[Warni
     return pins, warnings
 
 
-def _pin_of(report: dict[str, Any], source: str, key_id: str | None) -> Pin | None:
+def _pin_of(report: dict[str, Any], source: str) -> Pin | None:
     chain = report.get("chain")
     if not isinstance(chain, dict):
         return None
     try:
         return Pin(
             source,
-            key_id,
             int(chain["chain_id"]),
             int(chain["to_block"]),
             str(chain["block_hash"]).lower(),
@@ -95,7 +93,7 @@ def check(rpc: RpcClient, pins: Sequence[Pin]) -> list[Finding]:
     blocks = rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in wanted])
     by_number = dict(zip(wanted, blocks, strict=True))
     for pin in sorted(pins, key=lambda p: (p.number, p.source)):
-        signed = f"pinned by {pin.source} (signed by {pin.key_id})"
+        signed = f"pinned by {pin.source}"
         if pin.number > head:
             findings.append(
                 Finding(

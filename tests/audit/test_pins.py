@@ -1,4 +1,4 @@
-"""Pins: a signed report's audited head must stay on the chain. History rewritten under a pin
+"""Pins: a signed report's (or an anchor's) audited head must stay on the chain. History rewritten under a pin
 (a rewind past it, then new blocks) is named; a clean chain gives nothing; a pin whose report's
 signature fails counts for nothing."""
 
@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
 from ledger.audit.report import sign
 from ledger.cli import app
-from ledger.node import rpc
+from ledger.config import Settings
+from ledger.node import ephemeral_node, rpc
 from tests.audit.conftest import History, cli_env, findings_of
 
 KEY = Ed25519PrivateKey.generate()
@@ -62,7 +64,7 @@ def test_pinned_block_rewritten_after_a_rewind_is_named(fresh: History, tmp_path
     assert finding.block == pinned_number
     assert (finding.expected, finding.found) == (pinned_hash, found_hash)
     assert str(report) in finding.detail
-    assert result.report["pins"] == {"checked": 1, "broken": 1}
+    assert result.report["pins"] == {"checked": 1, "anchors": 0, "broken": 1}
 
 
 def test_pinned_block_beyond_a_rewound_head_is_named(fresh: History, tmp_path: Path) -> None:
@@ -89,7 +91,7 @@ def test_clean_chain_with_earlier_pins_gives_no_finding(fresh: History, tmp_path
     result = fresh.audit(pins=[tmp_path])
 
     assert result.ok, result.findings
-    assert result.report["pins"] == {"checked": 2, "broken": 0}
+    assert result.report["pins"] == {"checked": 2, "anchors": 0, "broken": 0}
 
 
 def test_pin_whose_signature_fails_is_ignored_with_a_warning(
@@ -130,3 +132,40 @@ def test_cli_audit_checks_the_pins_of_its_own_earlier_reports(fresh: History) ->
         (reports / "earlier" / "report.json").unlink()
     assert result.exit_code == 1, result.output
     assert "[chain.pin]" in result.output and "history was rewritten" in result.output
+
+
+# --------------------------------------------------------------------------- anchors
+
+
+def test_anchor_is_read_back_from_the_second_network_and_names_a_rewrite(
+    fresh: History, settings: Settings, accounts: list[LocalAccount]
+) -> None:
+    anchors = fresh.settings.data_dir / "audit" / "anchors.json"
+    with ephemeral_node(settings) as other:
+        env = {**cli_env(fresh), "COMMONS_ANCHOR_KEY": accounts[3].key.hex()}
+        rewind = fresh.snapshot()
+        rpc(fresh.w3, "evm_mine")
+        try:
+            made = CliRunner().invoke(app, ["anchor", "--to", other.url], env=env)
+            assert made.exit_code == 0, made.output
+            [record] = json.loads(anchors.read_text())
+            tx: Any = other.w3.eth.get_transaction(record["tx"])
+            assert tx["to"] == tx["from"] == accounts[3].address
+            assert bytes(tx["input"])[36:68].hex() == record["hash"][2:]
+
+            clean = fresh.audit(anchors=anchors)
+            assert clean.ok, clean.findings
+            assert clean.report["pins"]["anchors"] == 1
+
+            # The file only says where to look: a hash edited in it changes nothing.
+            edited = {**record, "hash": "0x" + "00" * 32}
+            anchors.write_text(json.dumps([edited]))
+            fresh.revert(rewind)
+            _new_history(fresh, 2)
+            rewritten = fresh.audit(anchors=anchors)
+        finally:
+            anchors.unlink(missing_ok=True)
+
+    [finding] = findings_of(rewritten, "chain.pin")
+    assert finding.block == record["number"]
+    assert finding.expected == record["hash"] and record["tx"] in finding.detail
