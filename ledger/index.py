@@ -707,18 +707,12 @@ class EventIndex:
         rows would be edited with them, so the chain's side is always read again."""
         with self._sync_lock:
             with self._db_lock:
-                blocks = {
-                    n: (h, t)
-                    for n, h, t in self._conn.execute(
-                        "SELECT number, hash, timestamp FROM blocks WHERE number BETWEEN ? AND ?",
-                        (start, end),
-                    )
-                }
-                stored_rows = self._conn.execute(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE block_number BETWEEN ? AND ? "
-                    "ORDER BY block_number, log_index",
-                    (start, end),
-                ).fetchall()
+                # One read transaction: the API process may write (its sync at start) meanwhile.
+                self._conn.execute("BEGIN")
+                try:
+                    blocks, stored_rows = self._stored(start, end)
+                finally:
+                    self._conn.execute("COMMIT")
             if not blocks and not stored_rows:
                 return None
             low, high = min(blocks, default=start), max(blocks, default=end)
@@ -751,6 +745,23 @@ class EventIndex:
                         f"{theirs[0] if theirs else 0} (digest {theirs[1][:18] if theirs else '-'})"
                     )
             return None
+
+    def _stored(
+        self, start: int, end: int
+    ) -> tuple[dict[int, tuple[str, int]], list[tuple[Any, ...]]]:
+        blocks = {
+            n: (h, t)
+            for n, h, t in self._conn.execute(
+                "SELECT number, hash, timestamp FROM blocks WHERE number BETWEEN ? AND ?",
+                (start, end),
+            )
+        }
+        rows = self._conn.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE block_number BETWEEN ? AND ? "
+            "ORDER BY block_number, log_index",
+            (start, end),
+        ).fetchall()
+        return blocks, rows
 
     def _head_on_chain(self) -> bool:
         head = self.head()
