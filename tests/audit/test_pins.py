@@ -169,3 +169,20 @@ def test_anchor_is_read_back_from_the_second_network_and_names_a_rewrite(
     [finding] = findings_of(rewritten, "chain.pin")
     assert finding.block == record["number"]
     assert finding.expected == record["hash"] and record["tx"] in finding.detail
+
+
+def test_pinned_block_replaced_by_a_deep_anvil_reorg_is_named(
+    fresh: History, tmp_path: Path, accounts: list[LocalAccount]
+) -> None:
+    for _ in range(4):
+        rpc(fresh.w3, "evm_mine")
+    pinned_number = fresh.w3.eth.block_number - 2
+    _pin_report(fresh, tmp_path, number=pinned_number)
+    # The newest 3 blocks replaced; a transfer lands in the first of them, so it differs.
+    transfer = {"from": accounts[2].address, "to": accounts[3].address, "value": hex(1)}
+    rpc(fresh.w3, "anvil_reorg", [3, [[transfer, 0]]])
+
+    result = fresh.audit(pins=[tmp_path])
+
+    [finding] = findings_of(result, "chain.pin")
+    assert finding.block == pinned_number and "history was rewritten" in finding.detail
