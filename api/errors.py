@@ -17,6 +17,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from ledger.errors import (
     ContractRuleBroken,
     DeploymentError,
+    IndexInconsistent,
     InvalidMessage,
     LedgerError,
     NodeError,
@@ -166,6 +167,12 @@ def install(app: FastAPI) -> None:
         return error_response(
             503, "ChainUnavailable", f"the chain node is unreachable: {type(exc).__name__}"
         )
+
+    @app.exception_handler(IndexInconsistent)
+    async def _index(_: Request, exc: IndexInconsistent) -> JSONResponse:
+        # Serving what the chain does not say would be worse than not serving: the worker
+        # rebuilds the index from the chain within seconds.
+        return error_response(503, "IndexInconsistent", str(exc), {"Retry-After": "2"})
 
     @app.exception_handler(DeploymentError)
     async def _deployment(_: Request, exc: DeploymentError) -> JSONResponse:

@@ -225,7 +225,8 @@ def _api_status(settings: Settings) -> dict[str, Any]:
     except httpx.HTTPError as exc:
         return {"up": False, "url": url, "reason": type(exc).__name__}
     if response.status_code == 200:
-        return {"up": True, "url": url, "head": response.json().get("head")}
+        body = response.json()
+        return {"up": True, "url": url, "head": body.get("head"), "index": body.get("index")}
     try:
         body = response.json()
         reason = f"{body['code']}: {body['detail']}"
@@ -276,6 +277,9 @@ def _print_status(out: dict[str, Any], as_json: bool) -> None:
         typer.echo(f"api:        up at {api['url']} (sees head block {api['head']})")
     else:
         typer.echo(f"api:        up at {api['url']} but unhealthy ({api['reason']})")
+    index = api.get("index") or {}
+    if index.get("consistent") is False:
+        typer.echo(f"index:      DISAGREES with the chain, being rebuilt ({index.get('problem')})")
     if relay is not None:
         waiting = relay.get("queued", 0) + relay.get("sent", 0)
         typer.echo(
@@ -495,10 +499,11 @@ def _seed_once(settings: Settings, w3: Any, url: str) -> None:
     atomic_write(marker, json.dumps(made, indent=2))
 
 
-from ledger.audit.cli import audit_app, verify_receipt  # noqa: E402
+from ledger.audit.cli import anchor, audit_app, verify_receipt  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
 app.command("verify-receipt")(verify_receipt)
+app.command("anchor")(anchor)
 
 
 def main() -> None:

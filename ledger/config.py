@@ -94,12 +94,20 @@ class Settings(BaseSettings):
         description="the auditor's account key (holds AUDITOR) for `commons audit register-key`; "
         "on the embedded chain a development key is used",
     )
+    anchor_key: SecretStr | None = Field(
+        default=None, description="key paying for `commons anchor` on the second network"
+    )
     auth_secret: SecretStr | None = Field(
         default=None, description="HMAC key for login tokens; random per process if unset"
     )
     token_ttl_s: int = Field(default=900, gt=0)
     relay_max_queued: int = Field(default=50_000, gt=0)
     relay_interval_s: float = Field(default=0.05, gt=0)
+    index_check_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="how often the worker checks the index against the chain's logs (0: never)",
+    )
     relay_max_wait_s: float = Field(
         default=0.15, ge=0, description="how long a message may wait for a fuller batch"
     )

@@ -41,6 +41,11 @@ class IndexerError(LedgerError):
     """The event index could not be brought in line with the chain."""
 
 
+class IndexInconsistent(IndexerError):
+    """The index holds events the chain's logs do not make (an edited database, a bug): it
+    answers no reads until it is rebuilt from the chain."""
+
+
 class TxError(LedgerError):
     """A transaction could not be sent or did not succeed."""
 

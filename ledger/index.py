@@ -32,7 +32,7 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
@@ -44,7 +44,7 @@ from eth_abi.exceptions import DecodingError
 from hexbytes import HexBytes
 from web3 import Web3
 
-from ledger.errors import IndexerError, NodeError
+from ledger.errors import IndexerError, IndexInconsistent, NodeError
 from ledger.hashing import checksum_address, keccak
 from ledger.node import rpc
 from ledger.transport import log_retry
@@ -63,6 +63,13 @@ FORK_WINDOW = 128
 # A range is retried this many times while the chain moves under it before sync gives up.
 MAX_CHAIN_MOVES = 8
 MAX_FOLLOW_BACKOFF_S = 30.0
+# Each check round compares the newest blocks and the next slice of the whole history, each
+# at most CHECK_EVENTS events: ~80 us an event (decoded from the chain's logs, digested on both
+# sides), so a round every 2 s costs a busy index under a tenth of a core.
+CHECK_RECENT_BLOCKS = 64
+CHECK_SWEEP_BLOCKS = 512
+CHECK_EVENTS = 1000
+INCONSISTENT = "inconsistent"
 
 AbiItem = Mapping[str, Any]
 ContractSpec = tuple[str, Sequence[AbiItem]]
@@ -491,7 +498,11 @@ class EventIndex:
             with self._transaction() as conn:
                 conn.execute("DELETE FROM events")
                 conn.execute("DELETE FROM blocks")
-            return self.sync(batch=batch)
+            result = self.sync(batch=batch)
+            # Only now do reads resume: until the sync is done the index is not whole.
+            with self._transaction() as conn:
+                conn.execute("DELETE FROM meta WHERE key = ?", (INCONSISTENT,))
+            return result
 
     def follow(self, stop: threading.Event, interval: float = 0.5, batch: int = 2000) -> None:
         """Sync every `interval` seconds until `stop` is set (run it in a background thread).
@@ -636,37 +647,44 @@ class EventIndex:
             return self._logs(start, middle) + self._logs(middle + 1, end)
         return logs
 
+    def _rows(
+        self, timestamps: Mapping[int, int], logs: Sequence[dict[str, Any]]
+    ) -> Iterator[tuple[Any, ...]]:
+        """The events table's rows for `logs`, in chain order: one function for indexing and
+        for checking what is indexed."""
+        ordered = sorted(logs, key=lambda e: (int(e["blockNumber"], 16), int(e["logIndex"], 16)))
+        for entry in ordered:
+            address = str(entry["address"]).lower()
+            key = self._key_by_address.get(address)
+            if key is None:
+                continue  # a node that ignores the address filter
+            decoded = self._decoders[key].decode(
+                [HexBytes(t) for t in entry["topics"]], HexBytes(entry["data"])
+            )
+            number = int(entry["blockNumber"], 16)
+            yield (
+                number,
+                int(entry["logIndex"], 16),
+                str(entry["blockHash"]).lower(),
+                str(entry["transactionHash"]).lower(),
+                int(entry["transactionIndex"], 16),
+                timestamps[number],
+                key,
+                checksum_address(address),
+                decoded.event,
+                decoded.signature,
+                _json_text(decoded.args),
+            )
+
     def _append(self, headers: list[_Header], logs: list[dict[str, Any]]) -> int:
         """Store a range: its blocks and their events, in one transaction."""
-        timestamps = {h.number: h.timestamp for h in headers}
-        ordered = sorted(logs, key=lambda e: (int(e["blockNumber"], 16), int(e["logIndex"], 16)))
         stored = 0
 
         def rows() -> Iterator[tuple[Any, ...]]:
             nonlocal stored
-            for entry in ordered:
-                address = str(entry["address"]).lower()
-                key = self._key_by_address.get(address)
-                if key is None:
-                    continue  # a node that ignores the address filter
-                decoded = self._decoders[key].decode(
-                    [HexBytes(t) for t in entry["topics"]], HexBytes(entry["data"])
-                )
-                number = int(entry["blockNumber"], 16)
+            for row in self._rows({h.number: h.timestamp for h in headers}, logs):
                 stored += 1
-                yield (
-                    number,
-                    int(entry["logIndex"], 16),
-                    str(entry["blockHash"]).lower(),
-                    str(entry["transactionHash"]).lower(),
-                    int(entry["transactionIndex"], 16),
-                    timestamps[number],
-                    key,
-                    checksum_address(address),
-                    decoded.event,
-                    decoded.signature,
-                    _json_text(decoded.args),
-                )
+                yield row
 
         # Decoding happens inside the transaction: a failure anywhere in the range (a decoder
         # bug, a crash) leaves no block of it stored, so the range is redone as a whole.
@@ -677,6 +695,148 @@ class EventIndex:
                 rows(),
             )
         return stored
+
+    # -- checking against the chain --
+
+    def check(self, start: int, end: int) -> str | None:
+        """None when the stored blocks [start, end] and their events are exactly what the
+        chain's headers and logs make now; else what differs, first block first.
+
+        Both sides are digested per block (keccak over the rows); a block the chain no longer
+        has is a reorg for `sync` to roll back, not a disagreement. A digest stored beside the
+        rows would be edited with them, so the chain's side is always read again."""
+        with self._sync_lock:
+            with self._db_lock:
+                # One read transaction: the API process may write (its sync at start) meanwhile.
+                self._conn.execute("BEGIN")
+                try:
+                    blocks, stored_rows = self._stored(start, end)
+                finally:
+                    self._conn.execute("COMMIT")
+            if not blocks and not stored_rows:
+                return None
+            low, high = min(blocks, default=start), max(blocks, default=end)
+            chain = {h.number: h for h in self._headers(range(low, high + 1), required=False)}
+            same = {n for n, (h, _) in blocks.items() if n in chain and chain[n].hash == h}
+            if len(same) < len(blocks) and self._head_on_chain():
+                # A reorg replaces the blocks above its fork, the head among them: with the
+                # head still on the chain, a lower block's other hash was written by hand.
+                number = min(set(blocks) - same)
+                return f"block {number}: the index stores another hash than the chain"
+            for number in sorted(same):
+                if blocks[number][1] != chain[number].timestamp:
+                    return f"block {number}: the index stores another timestamp than the chain"
+            logs = [e for e in self._logs(low, high) if int(e["blockNumber"], 16) in same]
+            moved = any(
+                str(e["blockHash"]).lower() != blocks[int(e["blockNumber"], 16)][0] for e in logs
+            )
+            if moved or self._headers(range(high, high + 1), required=False) != (
+                [chain[high]] if high in chain else []
+            ):
+                return None  # the chain moved while it was read: sync's to follow, not ours
+            expected = _digests(self._rows({n: chain[n].timestamp for n in same}, logs))
+            found = _digests(tuple(r) for r in stored_rows if r[0] in same or r[0] not in blocks)
+            for number in sorted(set(expected) | set(found)):
+                ours, theirs = found.get(number), expected.get(number)
+                if ours != theirs:
+                    return (
+                        f"block {number}: the index holds {ours[0] if ours else 0} events "
+                        f"(digest {ours[1][:18] if ours else '-'}), the chain's logs make "
+                        f"{theirs[0] if theirs else 0} (digest {theirs[1][:18] if theirs else '-'})"
+                    )
+            return None
+
+    def _stored(
+        self, start: int, end: int
+    ) -> tuple[dict[int, tuple[str, int]], list[tuple[Any, ...]]]:
+        blocks = {
+            n: (h, t)
+            for n, h, t in self._conn.execute(
+                "SELECT number, hash, timestamp FROM blocks WHERE number BETWEEN ? AND ?",
+                (start, end),
+            )
+        }
+        rows = self._conn.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE block_number BETWEEN ? AND ? "
+            "ORDER BY block_number, log_index",
+            (start, end),
+        ).fetchall()
+        return blocks, rows
+
+    def _head_on_chain(self) -> bool:
+        head = self.head()
+        if head is None:
+            return False
+        chain = self._headers(range(head, head + 1), required=False)
+        return bool(chain) and chain[0].hash == self._stored_hash(head)
+
+    def check_round(self, cursor: int) -> tuple[str | None, int]:
+        """One cheap round: the newest blocks, and the slice of history from `cursor`, each at
+        most CHECK_EVENTS events (a block more if one block holds more); returns (what differs
+        or None, the cursor for the next round, wrapping round to the start)."""
+        head = self.head()
+        if head is None:
+            return None, self.start_block
+        with self._db_lock:
+            beyond_recent = self._conn.execute(
+                "SELECT block_number FROM events ORDER BY block_number DESC, log_index DESC "
+                "LIMIT 1 OFFSET ?",
+                (CHECK_EVENTS,),
+            ).fetchone()
+            beyond_sweep = self._conn.execute(
+                "SELECT block_number FROM events WHERE block_number >= ? "
+                "ORDER BY block_number, log_index LIMIT 1 OFFSET ?",
+                (cursor, CHECK_EVENTS),
+            ).fetchone()
+        low = max(self.start_block, head - CHECK_RECENT_BLOCKS + 1)
+        if beyond_recent is not None:
+            low = min(head, max(low, int(beyond_recent[0]) + 1))
+        problem = self.check(low, head)
+        if problem is None:
+            end = min(cursor + CHECK_SWEEP_BLOCKS - 1, head)
+            if beyond_sweep is not None:
+                end = max(cursor, min(end, int(beyond_sweep[0]) - 1))
+            problem = self.check(cursor, end)
+            cursor = end + 1 if end < head else self.start_block
+        return problem, cursor
+
+    def inconsistency(self) -> str | None:
+        """Why the index is known to disagree with the chain, or None."""
+        with self._db_lock:
+            return _meta(self._conn, INCONSISTENT)
+
+    def _require_consistent(self) -> None:
+        # One primary-key read per query: the worker marks the index from another process.
+        reason = _meta(self._conn, INCONSISTENT)
+        if reason is not None:
+            raise IndexInconsistent(
+                f"the index disagrees with the chain ({reason}); it is being rebuilt"
+            )
+
+    def mark_inconsistent(self, reason: str) -> None:
+        with self._transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (INCONSISTENT, reason))
+
+    def watch(self, stop: threading.Event, interval: float) -> None:
+        """Check the index against the chain every `interval` seconds until `stop`: a
+        disagreement is marked at once (reads then answer `IndexInconsistent`), and the next
+        round rebuilds the index from the chain, which clears the mark."""
+        cursor, failures = self.start_block, 0
+        while not stop.wait(interval):
+            try:
+                reason = self.inconsistency()
+                if reason is not None:
+                    log.warning("index disagrees with the chain (%s): rebuilding it", reason)
+                    self.rebuild()
+                    continue
+                reason, cursor = self.check_round(cursor)
+                if reason is not None:
+                    log.error("index disagrees with the chain: %s", reason)
+                    self.mark_inconsistent(reason)
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                log_retry(log, "index check", failures, interval, exc)
 
     def _stored_hash(self, number: int) -> str | None:
         with self._db_lock:
@@ -719,6 +879,7 @@ class EventIndex:
             f"ORDER BY block_number {direction}, log_index {direction} LIMIT ? OFFSET ?"
         )
         with self._db_lock:
+            self._require_consistent()
             rows = self._conn.execute(sql, [*params, -1 if limit is None else limit, offset])
             fetched = rows.fetchall()
         return [self._event(row) for row in fetched]
@@ -736,6 +897,7 @@ class EventIndex:
         """How many events `events` would return without limit and offset."""
         clause, params = self._filters(contract, event, where, from_block, to_block, tx_hash)
         with self._db_lock:
+            self._require_consistent()
             row = self._conn.execute(f"SELECT COUNT(*) FROM events{clause}", params).fetchone()
         return int(row[0])
 
@@ -755,6 +917,7 @@ class EventIndex:
         clause, params = self._filters(contract, event, where, from_block, to_block, None)
         sql = f"SELECT json_extract(args, ?) FROM events{clause}"
         with self._db_lock:
+            self._require_consistent()
             values = self._conn.execute(sql, [_json_path(arg), *params]).fetchall()
         # Python ints: SQLite's SUM would overflow (or turn to floats) on uint256 amounts.
         return sum(int(v) for (v,) in values if v is not None)
@@ -887,6 +1050,15 @@ def _table_exists(conn: sqlite3.Connection, name: str) -> bool:
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
     ).fetchone()
     return row is not None
+
+
+def _digests(rows: Iterable[tuple[Any, ...]]) -> dict[int, tuple[int, str]]:
+    """Per block: (events, keccak over their rows in order)."""
+    out: dict[int, tuple[int, bytes]] = {}
+    for row in rows:
+        count, digest = out.get(row[0], (0, b""))
+        out[row[0]] = (count + 1, keccak(digest + _json_text(list(row)).encode()))
+    return {n: (c, "0x" + d.hex()) for n, (c, d) in out.items()}
 
 
 def _meta(conn: sqlite3.Connection, key: str) -> str | None:

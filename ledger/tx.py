@@ -136,7 +136,28 @@ def send(
         tx = call.build_transaction(params)  # type: ignore[arg-type]
     except (ContractCustomError, ContractLogicError) as exc:
         raise_decoded(exc, decoder)
-    signed = account.sign_transaction(tx)  # type: ignore[arg-type]
+    return _sign_send_wait(w3, account, tx)
+
+
+def send_data(w3: Web3, account: LocalAccount, to: str, data: bytes) -> TxReceipt:
+    """Send a plain transaction carrying `data` (no contract call: e.g. an anchor) and wait."""
+    params: dict[str, Any] = {
+        "from": account.address,
+        "to": to,
+        "data": "0x" + data.hex(),
+        "value": 0,
+        "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+        "chainId": w3.eth.chain_id,
+    }
+    params["gas"] = w3.eth.estimate_gas(params)  # type: ignore[arg-type]
+    base_fee = w3.eth.get_block("latest").get("baseFeePerGas") or 0
+    params["maxPriorityFeePerGas"] = w3.eth.max_priority_fee
+    params["maxFeePerGas"] = 2 * base_fee + params["maxPriorityFeePerGas"]
+    return _sign_send_wait(w3, account, params)
+
+
+def _sign_send_wait(w3: Web3, account: LocalAccount, tx: Any) -> TxReceipt:
+    signed = account.sign_transaction(tx)
     try:
         tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
     except Web3RPCError as exc:

@@ -227,6 +227,12 @@ def worker_main(settings: Settings, parent: Connection) -> None:
                 name="indexer",
             ),
         ]  # fmt: skip
+        if settings.index_check_s > 0:
+            threads.append(
+                threading.Thread(
+                    target=index.watch, args=(stop, settings.index_check_s), name="index-check"
+                )
+            )
         for thread in threads:
             thread.start()
         log.info("relaying for %s (pid %d)", account.address, os.getpid())

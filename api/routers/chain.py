@@ -17,7 +17,14 @@ health_router = APIRouter(tags=["chain"])
 
 @health_router.get("/health", summary="Liveness and chain reachability")
 def health(services: ServicesDep) -> dict[str, Any]:
-    return {"ok": True, "head": services.w3.eth.block_number}
+    problem = services.index.inconsistency()
+    return {
+        "ok": True,
+        "head": services.w3.eth.block_number,
+        # The index is checked against the chain's logs by the relay worker; while it disagrees
+        # the reads it serves answer 503 IndexInconsistent until it is rebuilt.
+        "index": {"consistent": problem is None, "problem": problem},
+    }
 
 
 @router.get("", response_model=ChainOut, responses=responses(503))

@@ -15,21 +15,13 @@ from api.errors import ApiError, responses
 from api.routers.communities import _require_community
 from api.schemas import MAX_OFFSET, FundOut, GrantOut, OnChainId, Page, PayoutOut, TrailEntryOut
 from api.services import Services
+from ledger.clients.fund import TRAIL_EVENTS
 from ledger.index import IndexedEvent
 
 router = APIRouter(tags=["fund"])
 
 GRANT_STATES = ("None", "Open", "Closed")
 PAYOUT_STATUSES = ("None", "Pending", "Executed", "Cancelled", "Lapsed")
-TRAIL_EVENTS = (
-    "IncomeRecorded",
-    "GrantOpened",
-    "GrantClosed",
-    "PayoutRequested",
-    "PayoutApproved",
-    "PayoutCancelled",
-    "PayoutExecuted",
-)
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 

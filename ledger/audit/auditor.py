@@ -15,14 +15,16 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Final
 
+from ledger.audit import anchor as anchoring
 from ledger.audit import funds, recount, registry, timebank
+from ledger.audit import pins as pinning
 from ledger.audit.abi import ContractAbi, address_arrays, error_selectors
 from ledger.audit.acks import AckEntry, check_acks
 from ledger.audit.bytecode import Build, DeploymentCheck, check_deployment, fresh_build
@@ -34,6 +36,7 @@ from ledger.audit.model import RULES, AuditResult, Finding, Warning_
 from ledger.audit.recount import CAST_BALLOTS, decide, outcome_name
 from ledger.audit.reexec import Replayer, check_storage, spec_of
 from ledger.audit.rpc import AuditInfraError, RpcClient
+from ledger.audit.served import ServedCheck
 from ledger.audit.sigs import POOL_THRESHOLD, BallotVerifier, parse_batch
 from ledger.audit.state import STATE_VERSION, AuditState, Checkpoint
 from ledger.audit.views import check_proofs, compare_views
@@ -99,6 +102,9 @@ class AuditOptions:
     # to have signed them (None: any, each named in the findings).
     acks: list[AckEntry] | None = None
     relayer: str | None = None
+    pins: Sequence[Path] = ()  # earlier signed reports (files or directories) whose heads to check
+    api_url: str | None = None  # a running API whose answers to compare with the chain
+    anchors: Path | None = None  # anchors.json: heads anchored on a second network, read back there
 
 
 def _record_hash(record: dict[str, Any]) -> str:
@@ -290,6 +296,16 @@ class _Auditor:
         storage, storage_findings = check_storage(self.replayer, self.rpc, header, layouts)
         self.timings["storage_check_s"] = round(time.perf_counter() - storage_started, 3)
         self.timings["checks_s"] = round(time.perf_counter() - checks_started, 3)
+        pinned, pin_warnings = pinning.collect(o.pins, chain_id)
+        anchored, anchor_warnings = anchoring.collect(o.anchors, chain_id)
+        pin_warnings += anchor_warnings
+        pin_findings = pinning.check(self.rpc, [*pinned, *anchored])
+        served_findings: list[Finding] = []
+        if o.api_url is not None:
+            abis = {key: b.contracts[name].abi for key, name, _ in PLAN}
+            served = ServedCheck(o.api_url, self.rpc, contracts, abis, deploy_block, to_block)
+            served_findings, served_warnings = served.run(state)
+            pin_warnings += served_warnings
         saver.join()
         self.timings["total_s"] = round(time.perf_counter() - started, 3)
         self.timings["main_cpu_s"] = round(time.process_time() - cpu_started, 3)
@@ -301,6 +317,8 @@ class _Auditor:
             *deployment.findings,
             *self.replayer.findings,
             *storage_findings,
+            *pin_findings,
+            *served_findings,
         ]
         warnings = [*state.warnings, *post_warnings, *deployment.warnings, *self.replayer.warnings]
         relay = None
@@ -310,6 +328,7 @@ class _Auditor:
             )
             findings += relay.findings
             warnings += relay.warnings
+        warnings += pin_warnings
         report = self._report(
             chain_id,
             contracts,
@@ -334,6 +353,11 @@ class _Auditor:
         }
         if relay is not None:
             report["relay_acks"] = {**relay.summary(), "entries": relay.entries}
+        report["pins"] = {
+            "checked": len(pinned),
+            "anchors": len(anchored),
+            "broken": len(pin_findings),
+        }
         self._progress("done", to_block, from_block, to_block, state, 0)
         return AuditResult(findings, warnings, report)
 

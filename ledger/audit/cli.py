@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from eth_account import Account
 from pydantic import ValidationError
 
 from ledger.audit.acks import load_acks
+from ledger.audit.anchor import anchors_path, post
 from ledger.audit.auditor import AuditOptions, Progress, load_record, run_audit
-from ledger.audit.jobs import audit_and_write, default_key_path
+from ledger.audit.jobs import audit_and_write, default_key_path, reports_dir
 from ledger.audit.model import AuditResult
 from ledger.audit.receipt import run as run_receipt
 from ledger.audit.report import (
@@ -169,6 +171,27 @@ def audit(
     relayer: Annotated[
         str | None, typer.Option(help="with --acks: the relayer address the community runs")
     ] = None,
+    pins: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="earlier signed reports (files or directories) whose audited heads must still "
+            "be on the chain (default: the reports written in the data dir)"
+        ),
+    ] = None,
+    anchors: Annotated[
+        Path | None,
+        typer.Option(
+            help="anchors to check, read back from their network (default: the data dir's)"
+        ),
+    ] = None,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            "--api",
+            help="a running API (URL) whose proposals, ballots, balances and fund trail "
+            "to compare with the chain",
+        ),
+    ] = None,
 ) -> None:
     """Audit every block from the deployment to the head, trusting nothing but the chain."""
     if ctx.invoked_subcommand is not None:
@@ -191,6 +214,9 @@ def audit(
         progress=_ProgressPrinter(quiet),
         acks=load_acks(acks) if acks is not None else None,
         relayer=relayer,
+        pins=pins if pins else [reports_dir(settings)],
+        api_url=api,
+        anchors=anchors or anchors_path(settings),
     )
     result, document, written = audit_and_write(options, key_path, out)
     if document["signature"] is None:
@@ -378,6 +404,24 @@ def verify_report(
             typer.echo(f"  {key}: chain  {json.dumps(ours[key], default=str)[:300]}")
         raise typer.Exit(FINDINGS)
     typer.echo("chain: the audit re-run on the chain agrees with the report")
+
+
+@exits_cleanly
+def anchor(
+    to: Annotated[str, typer.Option("--to", help="JSON-RPC URL of the second network")],
+    rpc_url: Annotated[str | None, typer.Option(help="the chain to anchor (default: ours)")] = None,
+) -> None:
+    """Write our chain's latest block hash and state root into a second network (paid by
+    COMMONS_ANCHOR_KEY); `commons audit` then checks our chain still has that block."""
+    settings = Settings()
+    if settings.anchor_key is None:
+        raise AuditInfraError("set COMMONS_ANCHOR_KEY: the key that pays on the second network")
+    account = Account.from_key(settings.anchor_key.get_secret_value())
+    record = post(_rpc_url(settings, rpc_url), to, account, anchors_path(settings))
+    typer.echo(
+        f"anchored block {record['number']} ({record['hash']}, state root "
+        f"{record['state_root']}) in tx {record['tx']} on chain {record['network_chain_id']}"
+    )
 
 
 @exits_cleanly

@@ -132,6 +132,7 @@ class AuditJobs:
             to_block=to_block,
             all_proofs=all_proofs,
             progress=lambda p: setattr(job, "progress", p),
+            pins=[reports_dir(self.settings)],
         )
         thread = threading.Thread(target=self._run, args=(job, options), name=f"audit-{job.id}")
         thread.daemon = True

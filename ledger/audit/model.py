@@ -15,6 +15,8 @@ RULES: Final[dict[str, str]] = {
     "chain.receipts_root": "a block's receipts hash to its receiptsRoot",
     "chain.tx_hash": "a transaction's signed fields hash to its hash",
     "chain.sender": "a transaction's signature recovers to the sender the node reports",
+    "chain.pin": "every head an earlier signed report audited (number, hash, state root) is "
+    "still on the chain, unchanged",
     # the deployment record and the code
     "deploy.record": "the deployment file is complete and consistent with itself",
     "deploy.creation": "the recorded transaction created the recorded address, in its block",
@@ -81,6 +83,9 @@ RULES: Final[dict[str, str]] = {
     "leaves, proven against the block's stateRoot",
     "reexec.code": "each contract's code is what its re-executed deployment left, immutables "
     "included, proven against the block's stateRoot",
+    # what a running API serves
+    "api.served": "the API's proposals and tallies, ballots, time-bank balances and fund trail "
+    "are what the chain says at the audited block",
     # state proofs
     "state.proof": "storage behind a recomputed value is proven against the block's stateRoot",
     "state.code_hash": "the proven code hash of each contract is the hash of the code compared",

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import Any, Final
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -104,6 +104,18 @@ class FundEvent:
     def community_id(self) -> int:
         return int(self.args["community_id"])
 
+
+# The steps of a cent's trail (income -> fund -> grant -> payout -> recipient), as the API
+# serves them and as `commons audit --api` checks them.
+TRAIL_EVENTS: Final = (
+    "IncomeRecorded",
+    "GrantOpened",
+    "GrantClosed",
+    "PayoutRequested",
+    "PayoutApproved",
+    "PayoutCancelled",
+    "PayoutExecuted",
+)
 
 _EVENTS = (
     "FundCurrencySet",

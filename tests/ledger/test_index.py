@@ -23,7 +23,7 @@ from web3.types import TxReceipt
 from ledger.build import Artifact, compile_sources
 from ledger.config import Settings
 from ledger.deploy import PLAN, Deployment
-from ledger.errors import NodeError
+from ledger.errors import IndexInconsistent, NodeError
 from ledger.index import EventDecoder, EventIndex, IndexedEvent
 from ledger.node import ephemeral_node, rpc
 
@@ -592,3 +592,68 @@ def test_follow_keeps_up_in_the_background_and_outlives_rpc_failures(
         assert index.head() == w3.eth.block_number
         assert index.count() == 10
         assert "index sync failed (2 in a row)" in caplog.text
+
+
+# -- checking the index against the chain -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "UPDATE events SET args = json_set(args, '$.amount', '7') WHERE event = 'Deposited'",
+        "DELETE FROM events WHERE log_index = (SELECT MIN(log_index) FROM events)",
+        "INSERT INTO events SELECT block_number, log_index + 1000, block_hash, tx_hash, tx_index, "
+        "timestamp, contract, address, event, signature, args FROM events LIMIT 1",
+        "UPDATE blocks SET timestamp = timestamp + 1",
+        "UPDATE blocks SET hash = printf('0x%064d', 0) WHERE number = (SELECT MIN(number) FROM blocks)",
+    ],
+    ids=["arg-edited", "event-deleted", "event-inserted", "timestamp-edited", "hash-edited"],
+)
+def test_check_names_the_block_where_an_edited_index_disagrees_with_the_chain(
+    w3: Web3, accounts: list[LocalAccount], emitter_artifact: Artifact, tmp_path: Path, edit: str
+) -> None:
+    sender = accounts[1].address
+    emitter, start = deploy(w3, emitter_artifact, sender)
+    for i in range(3):
+        send(w3, emitter.functions.depositMany(i, 2, i + 1), sender)
+    with open_index(tmp_path / "index.db", w3, emitter, start) as index:
+        index.sync()
+        head = index.head()
+        assert head is not None
+        assert index.check(start, head) is None
+        assert index.check_round(start) == (None, start)
+
+        index._conn.execute(edit)
+        problem = index.check(start, head)
+
+        assert problem is not None and problem.startswith("block ")
+        assert index.check_round(start)[0] is not None
+
+
+def test_marked_index_refuses_reads_until_rebuilt_from_the_chain(
+    w3: Web3, accounts: list[LocalAccount], emitter_artifact: Artifact, tmp_path: Path
+) -> None:
+    sender = accounts[1].address
+    emitter, start = deploy(w3, emitter_artifact, sender)
+    send(w3, emitter.functions.depositMany(1, 3, 5), sender)
+    with open_index(tmp_path / "index.db", w3, emitter, start) as index:
+        index.sync()
+        truth = index.fingerprint()
+        index._conn.execute("DELETE FROM events")
+        stop = threading.Event()
+        watcher = threading.Thread(target=index.watch, args=(stop, 0.05))
+        watcher.start()
+        try:
+            deadline = time.monotonic() + 10
+            while index.inconsistency() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert index.inconsistency() is not None
+            with pytest.raises(IndexInconsistent, match="disagrees with the chain"):
+                index.events()
+            while index.inconsistency() is not None and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            stop.set()
+            watcher.join()
+        assert index.inconsistency() is None
+        assert index.fingerprint() == truth and index.count() == 3

@@ -2,7 +2,7 @@
 // Errors are classified so the page can say, in the reader's language, whether the API is
 // unreachable, the chain behind it is down, or a contract rule refused the request.
 
-export type Trouble = "down" | "chain" | "server" | null;
+export type Trouble = "down" | "chain" | "index" | "server" | null;
 
 export class ApiError extends Error {
   constructor(
@@ -15,6 +15,7 @@ export class ApiError extends Error {
 
   get trouble(): Trouble {
     if (this.status === 0) return "down";
+    if (this.code === "IndexInconsistent") return "index";
     if (this.status === 503 || this.status === 502 || this.status === 504) return "chain";
     if (this.status >= 500) return "server";
     return null;
