@@ -2,6 +2,8 @@
 // Everything the page needs at run time is in dist/; nothing is fetched from elsewhere.
 //   node build.mjs            production build
 //   node build.mjs --check    also fail on i18n keys used but not defined
+//   node build.mjs --out DIR  build into web/DIR instead (the audit's fresh build to compare
+//                             with what a running API serves; same depth, same bytes)
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -10,7 +12,8 @@ import * as esbuild from "esbuild";
 
 const root = dirname(fileURLToPath(import.meta.url));
 const src = join(root, "src");
-const dist = join(root, "dist");
+const outAt = process.argv.indexOf("--out");
+const dist = join(root, outAt > 0 ? process.argv[outAt + 1] : "dist");
 
 function checkI18n() {
   const dict = readFileSync(join(src, "i18n.ts"), "utf8");
@@ -60,5 +63,5 @@ const html = readFileSync(join(src, "index.html"), "utf8")
   .replace("__JS_HASH__", hash("app.js"))
   .replace("__CSS_HASH__", hash("app.css"));
 writeFileSync(join(dist, "index.html"), html);
-const bytes = result.metafile.outputs["dist/app.js"]?.bytes ?? Object.values(result.metafile.outputs)[0].bytes;
-console.log(`web: built dist/ (app.js ${(bytes / 1024).toFixed(0)} KiB)`);
+const bytes = Object.entries(result.metafile.outputs).find(([name]) => name.endsWith("app.js"))[1].bytes;
+console.log(`web: built ${dist.slice(root.length + 1)}/ (app.js ${(bytes / 1024).toFixed(0)} KiB)`);

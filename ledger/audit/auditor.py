@@ -33,6 +33,7 @@ from ledger.audit.context import Ctx
 from ledger.audit.ethcodec import hb, hi
 from ledger.audit.fetch import ChunkJob, Log, VerifiedChunk, verify_chunk
 from ledger.audit.model import RULES, AuditResult, Finding, Warning_
+from ledger.audit.page import check_page
 from ledger.audit.recount import CAST_BALLOTS, decide, outcome_name
 from ledger.audit.reexec import Replayer, check_storage, spec_of
 from ledger.audit.rpc import AuditInfraError, RpcClient
@@ -301,11 +302,15 @@ class _Auditor:
         pin_warnings += anchor_warnings
         pin_findings = pinning.check(self.rpc, [*pinned, *anchored])
         served_findings: list[Finding] = []
+        page_digests: dict[str, str] = {}
         if o.api_url is not None:
             abis = {key: b.contracts[name].abi for key, name, _ in PLAN}
             served = ServedCheck(o.api_url, self.rpc, contracts, abis, deploy_block, to_block)
             served_findings, served_warnings = served.run(state)
             pin_warnings += served_warnings
+            page_findings, page_warnings, page_digests = check_page(o.settings, o.api_url)
+            served_findings += page_findings
+            pin_warnings += page_warnings
         saver.join()
         self.timings["total_s"] = round(time.perf_counter() - started, 3)
         self.timings["main_cpu_s"] = round(time.process_time() - cpu_started, 3)
@@ -353,6 +358,8 @@ class _Auditor:
         }
         if relay is not None:
             report["relay_acks"] = {**relay.summary(), "entries": relay.entries}
+        if page_digests:
+            report["page"] = {"fresh_build_sha256": page_digests}
         report["pins"] = {
             "checked": len(pinned),
             "anchors": len(anchored),

@@ -86,6 +86,7 @@ RULES: Final[dict[str, str]] = {
     # what a running API serves
     "api.served": "the API's proposals and tallies, ballots, time-bank balances and fund trail "
     "are what the chain says at the audited block",
+    "api.page": "the page a running API serves is, byte for byte, a fresh build of web/",
     # state proofs
     "state.proof": "storage behind a recomputed value is proven against the block's stateRoot",
     "state.code_hash": "the proven code hash of each contract is the hash of the code compared",

@@ -1,0 +1,85 @@
+"""The page a running API serves, against a fresh build of web/ from source.
+
+The page is what decrypts residents' keys and signs their ballots: an operator who serves a
+page of their own can take both. The build is reproducible (esbuild pinned by
+web/package-lock.json; no time, path or random input reaches the output), so every file the
+page is made of must equal, byte for byte, what `node web/build.mjs` makes here now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from ledger.audit.model import Finding, Warning_
+from ledger.config import Settings
+from ledger.transport import node_name
+
+# What the page is made of (web/build.mjs writes them all); the source map and licence text are
+# served too, and checked like the rest.
+PAGE_FILES = ("index.html", "app.js", "app.css", "app.js.LEGAL.txt", "app.js.map")
+BUILD_TIMEOUT_S = 120.0
+HTTP_TIMEOUT_S = 30.0
+
+
+def fresh_page(settings: Settings) -> dict[str, bytes]:
+    """Build web/ into a directory of its own beside dist/ (the same depth, so the source map's
+    relative paths come out the same) and read what it made."""
+    web = settings.project_root / "web"
+    out = Path(tempfile.mkdtemp(prefix=".audit-build-", dir=web))
+    try:
+        subprocess.run(
+            ["node", "build.mjs", "--out", out.name],
+            cwd=web,
+            check=True,
+            capture_output=True,
+            timeout=BUILD_TIMEOUT_S,
+        )
+        return {name: (out / name).read_bytes() for name in PAGE_FILES}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def check_page(
+    settings: Settings, api_url: str
+) -> tuple[list[Finding], list[Warning_], dict[str, str]]:
+    """Findings for each file the API serves otherwise than the fresh build; the build's
+    sha256 of each file, for the report."""
+    try:
+        built = fresh_page(settings)
+    except (OSError, subprocess.SubprocessError) as exc:
+        reason = exc.stderr.decode(errors="replace")[-300:] if hasattr(exc, "stderr") else exc
+        return [], [Warning_("page", None, None, f"web/ could not be built: {reason}")], {}
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in built.items()}
+    findings: list[Finding] = []
+    warnings: list[Warning_] = []
+    where = node_name(api_url)
+    with httpx.Client(base_url=api_url.rstrip("/"), timeout=HTTP_TIMEOUT_S) as http:
+        for name, data in built.items():
+            try:
+                response = http.get("/" if name == "index.html" else f"/{name}")
+            except httpx.HTTPError as exc:
+                warnings.append(
+                    Warning_("page", None, None, f"{where} did not serve {name}: {exc!r}")
+                )
+                continue
+            served = response.content if response.status_code == 200 else b""
+            if served != data:
+                findings.append(
+                    Finding(
+                        "api.page",
+                        None,
+                        None,
+                        f"sha256 {digests[name]}",
+                        f"sha256 {hashlib.sha256(served).hexdigest()}"
+                        if response.status_code == 200
+                        else f"HTTP {response.status_code}",
+                        f"{where} serves a {name} that is not the fresh build of web/",
+                    )
+                )
+    return findings, warnings, digests
