@@ -294,7 +294,7 @@ class _Auditor:
         proofs = check_proofs(ctx, self.rpc, b, header, code, all_proofs=o.all_proofs)
         storage_started = time.perf_counter()
         layouts = {key: b.contracts[name].layout for key, name, _ in PLAN}
-        storage, storage_findings = check_storage(self.replayer, self.rpc, header, layouts)
+        storage, storage_findings, skipped = check_storage(self.replayer, self.rpc, header, layouts)
         self.timings["storage_check_s"] = round(time.perf_counter() - storage_started, 3)
         self.timings["checks_s"] = round(time.perf_counter() - checks_started, 3)
         pinned, pin_warnings = pinning.collect(o.pins, chain_id)
@@ -358,6 +358,9 @@ class _Auditor:
         }
         if relay is not None:
             report["relay_acks"] = {**relay.summary(), "entries": relay.entries}
+        report["skipped_checks"] = skipped
+        if skipped:
+            report["ok"] = False
         if page_digests:
             report["page"] = {"fresh_build_sha256": page_digests}
         report["pins"] = {

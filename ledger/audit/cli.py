@@ -134,12 +134,20 @@ def _print_result(result: AuditResult, written: dict[str, Path] | None) -> None:
     report = result.report
     chain = report["chain"]
     summary = report["summary"]
-    status = "CLEAN" if result.ok else f"{len(result.findings)} FINDINGS"
+    status = (
+        "CLEAN"
+        if result.ok
+        else f"{len(result.findings)} FINDINGS"
+        if result.findings
+        else f"INCOMPLETE ({len(result.skipped)} checks not made)"
+    )
     typer.echo(
         f"audit of chain {chain['chain_id']}, blocks {chain['from_block']}-{chain['to_block']}: "
         f"{status} ({summary['ballots_checked']} ballots, {summary['signatures_verified']} "
         f"signatures, {summary['proofs_checked']} proofs, {len(result.warnings)} warnings)"
     )
+    for s in result.skipped:
+        typer.echo(f"  [not made] {s['check']} of {s['contract']}: {s['why']}")
     for f in result.findings:
         where = f"block {f.block}" if f.block is not None else "no block"
         tx = f" tx {f.tx}" if f.tx else ""

@@ -148,8 +148,14 @@ class AuditResult:
     report: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def skipped(self) -> list[dict[str, str]]:
+        """Checks the node did not let the audit make (a method it does not answer)."""
+        return list(self.report.get("skipped_checks", []))
+
+    @property
     def ok(self) -> bool:
-        return not self.findings
+        """Clean: no finding, and every check made (a check skipped is never clean)."""
+        return not self.findings and not self.skipped
 
     def rules_broken(self) -> set[str]:
         return {f.rule for f in self.findings}

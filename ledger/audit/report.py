@@ -200,8 +200,12 @@ def fund_trail_csv(report: dict[str, Any]) -> str:
 
 def _status_line(report: dict[str, Any]) -> str:
     summary = report["summary"]
+    skipped = report.get("skipped_checks") or []
     if report["ok"]:
         return f"CLEAN: no findings ({summary['warnings']} warnings)"
+    if skipped and not summary["findings"]:
+        made = ", ".join(sorted({f"{s['check']} ({s['why']})" for s in skipped}))
+        return f"INCOMPLETE: no findings, but checks not made: {made}"
     return f"FINDINGS: {summary['findings']} ({', '.join(summary['rules_broken'])})"
 
 

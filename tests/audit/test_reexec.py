@@ -11,6 +11,7 @@ import pytest
 
 from ledger.audit.bytecode import Build
 from ledger.audit.fetch import ChunkJob, verify_chunk
+from ledger.audit.model import AuditResult
 from ledger.audit.reexec import Replayer, check_storage, spec_of, storage_root
 from ledger.audit.rpc import RpcClient
 from ledger.audit.views import Layout
@@ -58,8 +59,8 @@ def head(history: History) -> dict:
 def test_the_replayed_storage_is_the_proven_storage_of_every_contract(
     fresh: History, replayed: Replayed
 ) -> None:
-    checks, findings = check_storage(replayed.replayer, replayed.rpc, head(fresh))
-    assert findings == []
+    checks, findings, skipped = check_storage(replayed.replayer, replayed.rpc, head(fresh))
+    assert findings == [] and skipped == []
     assert {c.contract for c in checks} == {"forwarder", "registry", "council", "fund", "timebank"}
     assert all(c.ok and c.words > 0 for c in checks), checks
 
@@ -84,7 +85,7 @@ def test_every_storage_word_changed_alone_is_named_with_its_variable(
         rpc(fresh.w3, "anvil_setStorageAt", [address, hex(slot), f"0x{value ^ 1:064x}"])
         rpc(fresh.w3, "evm_mine")
         try:
-            _, findings = check_storage(
+            _, findings, _ = check_storage(
                 replayed.replayer, replayed.rpc, head(fresh), replayed.layouts
             )
         finally:
@@ -104,7 +105,7 @@ def test_a_word_no_transaction_wrote_is_caught(fresh: History, replayed: Replaye
         rpc(fresh.w3, "anvil_setStorageAt", ["0x" + address.hex(), hex(stray), f"0x{1:064x}"])
         rpc(fresh.w3, "evm_mine")
         try:
-            _, findings = check_storage(
+            _, findings, _ = check_storage(
                 replayed.replayer, replayed.rpc, head(fresh), replayed.layouts
             )
         finally:
@@ -118,7 +119,7 @@ def test_a_contracts_code_swapped_for_anothers_is_named(fresh: History, replayed
     code = rpc(fresh.w3, "eth_getCode", [contracts["timebank"], "latest"])
     rpc(fresh.w3, "anvil_setCode", [contracts["council"], code])
     rpc(fresh.w3, "evm_mine")
-    _, findings = check_storage(replayed.replayer, replayed.rpc, head(fresh), replayed.layouts)
+    _, findings, _ = check_storage(replayed.replayer, replayed.rpc, head(fresh), replayed.layouts)
     assert [(f.rule, f.detail.split("'")[0]) for f in findings] == [("reexec.code", "council")]
 
 
@@ -133,11 +134,31 @@ def test_a_mapping_entry_is_named_by_its_key_and_member(
     value = int(rpc(fresh.w3, "eth_getStorageAt", [council, hex(slot), "latest"]), 16)
     rpc(fresh.w3, "anvil_setStorageAt", [council, hex(slot), f"0x{value + 86_400:064x}"])
     rpc(fresh.w3, "evm_mine")
-    _, findings = check_storage(replayed.replayer, replayed.rpc, head(fresh), replayed.layouts)
+    _, findings, _ = check_storage(replayed.replayer, replayed.rpc, head(fresh), replayed.layouts)
     (finding,) = findings
     assert f"_proposals[{garden}].closesAt" in finding.detail or (
         f"_proposals[{garden}]." in finding.detail
     ), finding.detail
+
+
+def test_a_node_that_will_not_prove_its_storage_leaves_the_audit_incomplete_not_clean(
+    fresh: History, replayed: Replayed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check the node does not let the audit make is said, and is never CLEAN."""
+    call = replayed.rpc.try_call
+
+    def no_proofs(method: str, params: list) -> tuple:  # type: ignore[type-arg]
+        if method == "eth_getProof":
+            return None, "Method eth_getProof is not supported"
+        return call(method, params)
+
+    monkeypatch.setattr(replayed.rpc, "try_call", no_proofs)
+    checks, findings, skipped = check_storage(replayed.replayer, replayed.rpc, head(fresh))
+    assert checks == [] and findings == []
+    assert {s["contract"] for s in skipped} == set(replayed.replayer.contracts)
+    assert all("not supported" in s["why"] for s in skipped)
+    result = AuditResult([], [], {"skipped_checks": skipped})
+    assert not result.ok
 
 
 def test_the_storage_root_is_the_one_ethereum_defines() -> None:
@@ -160,7 +181,7 @@ def test_a_change_is_dated_to_the_block_it_began_not_the_audited_one(
     value = int(rpc(fresh.w3, "eth_getStorageAt", [council, hex(slot), "latest"]), 16)
     rpc(fresh.w3, "anvil_setStorageAt", [council, hex(slot), f"0x{value ^ 1:064x}"])
     rpc(fresh.w3, "anvil_mine", ["0x8"])  # eight more blocks go by before the audit
-    _, findings = check_storage(replayed.replayer, replayed.rpc, head(fresh), replayed.layouts)
+    _, findings, _ = check_storage(replayed.replayer, replayed.rpc, head(fresh), replayed.layouts)
     (finding,) = findings
     # Bisected (each probe replays up to its block): where it began, not where it was seen.
     assert finding.block in (before, before + 1), (before, finding)
