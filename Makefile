@@ -10,7 +10,7 @@ SOLC_BIN := .tools/solcx/solc-v$(SOLC_VERSION)
 export SOLCX_BINARY_PATH := $(CURDIR)/.tools/solcx
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-contracts test-ledger lint bench clean down
+.PHONY: help setup run test test-contracts test-ledger lint bench clean down hardhat
 
 include web/web.mk
 include tools/lint/lint.mk
@@ -45,8 +45,16 @@ run: setup ## chain + deploy + API on http://127.0.0.1:8000 (demo seeded on firs
 down: ## stop `make run` (the API and the chain) or a chain started alone; state is saved
 	$(VENV)/bin/commons down
 
+# Hardhat's node (its own npm project): the second EVM implementation the attach-mode tests use.
+HARDHAT_DIR := tools/hardhat
+$(HARDHAT_DIR)/node_modules/.stamp: $(HARDHAT_DIR)/package.json $(HARDHAT_DIR)/package-lock.json
+	cd $(HARDHAT_DIR) && npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+hardhat: $(HARDHAT_DIR)/node_modules/.stamp ## install Hardhat's node for the attach-mode tests
+
 # `lint` first: CI (.ci/run → make test) also runs ruff, mypy, the page's checks, slither, solhint.
-test: setup web-browser lint ## lint, then the whole test suite
+test: setup web-browser hardhat lint ## lint, then the whole test suite
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-contracts: setup ## contract tests only
