@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from pydantic import ValidationError
 
 from ledger.audit.acks import load_acks
@@ -283,6 +284,16 @@ def register_key(
 ) -> None:
     """Register your report key's fingerprint in the Registry, sent from your auditor account
     (COMMONS_AUDITOR_ACCOUNT_KEY), so verify-report names you as the signer."""
+    fp, account, client = _auditor_action(key)
+    receipt = client.register_auditor_key(account, community, fp)
+    typer.echo(
+        f"registered key 0x{fp.hex()} for auditor {account.address} of community {community} "
+        f"in block {receipt['blockNumber']}"
+    )
+
+
+def _auditor_action(key: Path | None) -> tuple[bytes, LocalAccount, RegistryClient]:
+    """The report key's fingerprint, the auditor's account that signs, and the Registry."""
     settings = Settings()
     fp = _key_fingerprint(key, settings)
     account = configured_account(
@@ -292,12 +303,7 @@ def register_key(
         variable="COMMONS_AUDITOR_ACCOUNT_KEY",
     )
     w3 = connect(settings)
-    client = RegistryClient(w3, load_deployment(w3, settings).registry)
-    receipt = client.register_auditor_key(account, community, fp)
-    typer.echo(
-        f"registered key 0x{fp.hex()} for auditor {account.address} of community {community} "
-        f"in block {receipt['blockNumber']}"
-    )
+    return fp, account, RegistryClient(w3, load_deployment(w3, settings).registry)
 
 
 @audit_app.command("revoke-key")
@@ -309,16 +315,7 @@ def revoke_key(
 ) -> None:
     """Revoke a registered report key for good (a lost key, or a key replaced): reports of the
     blocks from the revoking one on, signed with it, are refused."""
-    settings = Settings()
-    fp = _key_fingerprint(key, settings)
-    account = configured_account(
-        settings.auditor_account_key,
-        settings,
-        dev_index=AUDITOR_DEV_INDEX,
-        variable="COMMONS_AUDITOR_ACCOUNT_KEY",
-    )
-    w3 = connect(settings)
-    client = RegistryClient(w3, load_deployment(w3, settings).registry)
+    fp, account, client = _auditor_action(key)
     receipt = client.revoke_auditor_key(account, fp)
     typer.echo(f"revoked key 0x{fp.hex()} in block {receipt['blockNumber']}")
 

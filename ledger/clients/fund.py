@@ -117,17 +117,7 @@ TRAIL_EVENTS: Final = (
     "PayoutExecuted",
 )
 
-_EVENTS = (
-    "FundCurrencySet",
-    "ApprovalThresholdSet",
-    "IncomeRecorded",
-    "GrantOpened",
-    "GrantClosed",
-    "PayoutRequested",
-    "PayoutApproved",
-    "PayoutCancelled",
-    "PayoutExecuted",
-)
+_EVENTS = ("FundCurrencySet", "ApprovalThresholdSet", *TRAIL_EVENTS)
 
 
 class FundClient:
