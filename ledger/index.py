@@ -65,7 +65,7 @@ MAX_CHAIN_MOVES = 8
 MAX_FOLLOW_BACKOFF_S = 30.0
 # Each check round compares the newest blocks and the next slice of the whole history, each
 # at most CHECK_EVENTS events: ~80 us an event (decoded from the chain's logs, digested on both
-# sides), so a round every 2 s costs a busy index under a tenth of a core.
+# sides), so a round every 10 s (the default) costs a busy index a fiftieth of a core.
 CHECK_RECENT_BLOCKS = 64
 CHECK_SWEEP_BLOCKS = 512
 CHECK_EVENTS = 1000
