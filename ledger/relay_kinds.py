@@ -173,6 +173,11 @@ class ChainClock:
             with self._lock:
                 if self._reading is None:
                     self._read()  # the first reading is waited for (fails if the node is away)
+                elif not self._ticking:
+                    # Idle a while: the chain's clock may have been moved since; read it again
+                    # now (the node away: carried forward as before).
+                    with contextlib.suppress(*NODE_AWAY):
+                        self._read()
                 if not self._ticking:
                     self._ticking = True
                     threading.Thread(target=self._tick, name="chain-clock", daemon=True).start()
