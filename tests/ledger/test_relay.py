@@ -300,3 +300,18 @@ def test_warming_makes_the_first_ballot_of_an_open_proposal_checkable_inline(
     assert not cold.check_is_local(message)  # it would have to ask the chain first
     assert election.proposal in cold.warm()
     assert cold.check_is_local(message)
+
+
+def test_a_ballot_is_not_refused_as_early_by_a_clock_the_chain_moved_past(
+    w3: Web3, system: Deployment, accounts: list[LocalAccount]
+) -> None:
+    """The relay's chain clock is a reading up to a second old, carried forward by the wall
+    clock; the chain's own clock can jump (anvil's does). A proposal that opened after the jump
+    looks not yet open by the old reading: that "no" is confirmed with a fresh reading first."""
+    kind = BallotKind(w3, system.council, system.registry)
+    kind.clock.now()  # read before the chain's clock moves
+    rpc(w3, "evm_increaseTime", [600])
+    rpc(w3, "evm_mine")
+    proposal, residents = open_election(w3, system, accounts, voters=1, tag=91)
+    e = Election(proposal, residents, kind, accounts[9])
+    ballot(e, residents[0], 1)  # checked and accepted: no ProposalNotOpen
