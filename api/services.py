@@ -15,12 +15,12 @@ from api.security import TokenAuthority
 from ledger.build import load_artifacts
 from ledger.config import Settings
 from ledger.deploy import Deployment, load_deployment
-from ledger.forwarding import ForwardKind
+from ledger.forwarding import ForwardRelay
 from ledger.index import EventIndex
 from ledger.node import connect
 from ledger.offchain import OffchainStore
-from ledger.relay import Message, MessageKind, Outbox
-from ledger.relay_kinds import BallotKind, ServiceKind
+from ledger.relay import Message, MessageRelay, Outbox
+from ledger.relay_kinds import BallotRelay, ServiceRelay
 from ledger.signing.acks import AckSigner
 from ledger.tx import ErrorDecoder
 from ledger.worker import RelayWorker, message_kinds, open_index, relayer_account
@@ -42,9 +42,9 @@ class Services:
     index: EventIndex
     store: OffchainStore
     auth: TokenAuthority
-    ballot_kind: BallotKind
-    service_kind: ServiceKind
-    forward_kind: ForwardKind
+    ballot_kind: BallotRelay
+    service_kind: ServiceRelay
+    forward_kind: ForwardRelay
     acks: AckSigner
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -97,7 +97,7 @@ class Services:
             ),
         )
 
-    def acknowledgement(self, kind: MessageKind, message: Message) -> Message:
+    def acknowledgement(self, kind: MessageRelay, message: Message) -> Message:
         """`message` with the relayer's signed promise to land it within
         `relay_land_within_blocks` of the newest block seen (read at most once a second, for
         the ballot checks' clock)."""
@@ -109,7 +109,7 @@ class Services:
         return replace(message, ack=json.dumps(ack.to_json(), separators=(",", ":")))
 
     @property
-    def kinds(self) -> dict[str, MessageKind]:
+    def kinds(self) -> dict[str, MessageRelay]:
         return {k.name: k for k in (self.ballot_kind, self.service_kind, self.forward_kind)}
 
     def start(self) -> None:

@@ -163,7 +163,7 @@ def sign_forward_request(
     )
 
 
-class ForwardKind:
+class ForwardRelay:
     """Relay kind for ERC-2771 requests: batched through `executeBatch`, which skips (rather
     than reverts on) a request that went stale between acknowledgement and inclusion."""
 

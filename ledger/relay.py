@@ -153,7 +153,7 @@ class BatchCall:
         return cls(call.address, bytes(HexBytes(call._encode_transaction_data())))
 
 
-class MessageKind(Protocol):
+class MessageRelay(Protocol):
     """One kind of signed message: how to read it, check it, batch it, and read its outcome."""
 
     name: str
@@ -630,7 +630,7 @@ class Relayer:
         w3: Web3,
         account: LocalAccount,
         outbox: Outbox,
-        kinds: Sequence[MessageKind],
+        kinds: Sequence[MessageRelay],
         *,
         decoder: ErrorDecoder | None = None,
         tx_gas_cap: int = TX_GAS_CAP,

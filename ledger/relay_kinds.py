@@ -224,7 +224,7 @@ def _bytes(value: Any, size: int | None = None) -> bytes:
     return raw
 
 
-class BallotKind:
+class BallotRelay:
     """Signed council ballots, batched per proposal into `castBallots`."""
 
     name = "ballot"
@@ -448,14 +448,14 @@ class _ProviderNonces:
         return offset < 0 or (offset < NONCE_WINDOW and bool(self.window >> offset & 1))
 
 
-class ServiceKind:
+class ServiceRelay:
     """Time-bank service records signed by both sides, batched per community."""
 
     name = "service"
     # A record's gas grows with the distinct members its batch touches (each one's first touch
     # rewrites a cold storage word, 5,000 gas); in a big community, larger batches touch fewer
     # new members per record: at 200 members ~25,000 gas a record in batches of 100, under
-    # 20,000 in batches of 250 (bench/gas_fund.py). Fewer blocks also spare anvil (see BallotKind).
+    # 20,000 in batches of 250 (bench/gas_fund.py). Fewer blocks also spare anvil (see BallotRelay).
     max_batch = 250
     base_gas = BATCH_BASE_GAS
 

@@ -36,11 +36,11 @@ from ledger.build import load_artifacts
 from ledger.config import Settings, configured_account
 from ledger.deploy import Deployment, load_deployment
 from ledger.errors import NodeError
-from ledger.forwarding import ForwardKind
+from ledger.forwarding import ForwardRelay
 from ledger.index import EventIndex
 from ledger.node import connect, rpc
-from ledger.relay import MessageKind, Outbox, Relayer
-from ledger.relay_kinds import BallotKind, RollCache, ServiceKind
+from ledger.relay import MessageRelay, Outbox, Relayer
+from ledger.relay_kinds import BallotRelay, RollCache, ServiceRelay
 from ledger.tx import ErrorDecoder
 
 log = logging.getLogger("ledger.worker")
@@ -70,13 +70,13 @@ def message_kinds(
     decoder: ErrorDecoder,
     relayer_address: str,
     settings: Settings,
-) -> tuple[BallotKind, ServiceKind, ForwardKind]:
+) -> tuple[BallotRelay, ServiceRelay, ForwardRelay]:
     """The three kinds of signed message, the same in the API (checks) and the worker (batches)."""
     rolls = RollCache(w3, deployment.registry)
     return (
-        BallotKind(w3, deployment.council, deployment.registry, rolls),
-        ServiceKind(w3, deployment.timebank, deployment.registry, decoder, rolls),
-        ForwardKind(
+        BallotRelay(w3, deployment.council, deployment.registry, rolls),
+        ServiceRelay(w3, deployment.timebank, deployment.registry, decoder, rolls),
+        ForwardRelay(
             w3,
             deployment.forwarder,
             [c.address for k, c in deployment.contracts.items() if k != "forwarder"],
@@ -211,7 +211,7 @@ def worker_main(settings: Settings, parent: Connection) -> None:
         w3, deployment, account = ready
         decoder = ErrorDecoder(a.abi for a in load_artifacts(settings).values())
         outbox = Outbox(settings.data_dir / "relay.sqlite", max_queued=settings.relay_max_queued)
-        kinds: list[MessageKind] = list(
+        kinds: list[MessageRelay] = list(
             message_kinds(w3, deployment, decoder, account.address, settings)
         )
         relayer = Relayer(

@@ -9,7 +9,7 @@ deployed code against a fresh compile and the storage against state proofs, and 
 """
 
 from ledger.audit.auditor import AuditOptions, Progress, run_audit
-from ledger.audit.model import RULES, AuditResult, Finding, Warning_
+from ledger.audit.model import RULES, AuditResult, AuditWarning, Finding
 from ledger.audit.rpc import AuditInfraError
 
 __all__ = [
@@ -17,8 +17,8 @@ __all__ = [
     "AuditInfraError",
     "AuditOptions",
     "AuditResult",
+    "AuditWarning",
     "Finding",
     "Progress",
-    "Warning_",
     "run_audit",
 ]

@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from ledger.audit.chain import EXECUTED_FORWARD_REQUEST, hex0x
+from ledger.audit.chain import EXECUTED_FORWARD_REQUEST, to_hex
 from ledger.audit.chain import domain_separator as council_domain_of
-from ledger.audit.ethcodec import hb, hi
-from ledger.audit.model import Finding, Warning_
+from ledger.audit.ethcodec import hex_bytes, hex_int
+from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import ballot_digest
 from ledger.errors import InvalidMessage
@@ -76,7 +76,7 @@ class AckCheck:
     cannot be checked) and, for the report, each acknowledgement's verdict."""
 
     findings: list[Finding] = field(default_factory=list)
-    warnings: list[Warning_] = field(default_factory=list)
+    warnings: list[AuditWarning] = field(default_factory=list)
     entries: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -177,8 +177,8 @@ def _logs(
     for start in range(first, last + 1, LOG_SPAN):
         stop = min(start + LOG_SPAN - 1, last)
         query = {
-            "address": hex0x(address),
-            "topics": [hex0x(topic)],
+            "address": to_hex(address),
+            "topics": [to_hex(topic)],
             "fromBlock": hex(start),
             "toBlock": hex(stop),
         }
@@ -188,14 +188,14 @@ def _logs(
 
 
 def _first(seen: dict[Any, tuple[int, str]], key: Any, log: dict[str, Any]) -> None:
-    block = hi(log["blockNumber"])
+    block = hex_int(log["blockNumber"])
     if key not in seen or block < seen[key][0]:
         seen[key] = (block, str(log["transactionHash"]))
 
 
 def _service_digest(separator: bytes, log: dict[str, Any]) -> bytes | None:
-    topics = [hb(t) for t in log["topics"]]
-    data = hb(log["data"])
+    topics = [hex_bytes(t) for t in log["topics"]]
+    data = hex_bytes(log["data"])
     if len(topics) != 4 or len(data) != 128:
         return None
     try:
@@ -219,7 +219,7 @@ def landed(
     """Every ballot, service record and forward request on the chain in [first, last]."""
     out = Landed()
     for log in _logs(rpc, contracts["council"], BALLOT_CAST, first, last):
-        data = hb(log["data"])
+        data = hex_bytes(log["data"])
         if len(data) >= 64:
             _first(out.digests, data[32:64], log)
     timebank = checksum_address(contracts["timebank"])
@@ -229,17 +229,17 @@ def landed(
         if service is not None:
             _first(out.digests, service, log)
     for log in _logs(rpc, contracts["timebank"], SERVICE_SKIPPED, first, last):
-        topics = [hb(t) for t in log["topics"]]
+        topics = [hex_bytes(t) for t in log["topics"]]
         if len(topics) == 4:
             _first(out.skipped, keccak(b"\x19\x01" + separator + topics[2]), log)
     for log in _logs(rpc, contracts["council"], BALLOT_SKIPPED, first, last):
-        topics = [hb(t) for t in log["topics"]]
+        topics = [hex_bytes(t) for t in log["topics"]]
         if len(topics) == 3:
             ballot = (int.from_bytes(topics[1], "big"), checksum_address(topics[2][12:]))
             _first(out.skipped_ballots, ballot, log)
     out.council_domain = council_domain_of("CommonsCouncil", "1", chain_id, contracts["council"])
     for log in _logs(rpc, contracts["forwarder"], EXECUTED_FORWARD_REQUEST, first, last):
-        topics, data = [hb(t) for t in log["topics"]], hb(log["data"])
+        topics, data = [hex_bytes(t) for t in log["topics"]], hex_bytes(log["data"])
         if len(topics) == 2 and len(data) >= 32:
             key = (checksum_address(topics[1][12:]), int.from_bytes(data[:32], "big"))
             _first(out.forwards, key, log)
@@ -278,7 +278,7 @@ def _skipped_ballot(entry: AckEntry, chain: Landed) -> tuple[int, str] | None:
         return None
     try:
         proposal, voter, option = int(p["proposalId"]), checksum_address(p["voter"]), p["option"]
-        signed = ballot_digest(chain.council_domain, proposal, hb(voter), int(option))
+        signed = ballot_digest(chain.council_domain, proposal, hex_bytes(voter), int(option))
     except (KeyError, TypeError, ValueError):
         return None
     if signed != entry.ack.message:
@@ -327,7 +327,7 @@ def check_acks(
     relayers = result.summary()["relayers"]
     if trusted is None and len(relayers) > 1:
         result.warnings.append(
-            Warning_(
+            AuditWarning(
                 "relay.ack",
                 None,
                 None,
@@ -348,7 +348,7 @@ def _judge(
     head: int,
 ) -> None:
     ack = entry.ack
-    message = hex0x(ack.message)
+    message = to_hex(ack.message)
     what = entry.kind or "message"
     # The acknowledgement whole (signature and payload too): a report's reader re-checks it.
     record: dict[str, Any] = {
@@ -358,7 +358,7 @@ def _judge(
         "relayer": ack.relayer,
         "accepted_at": ack.accepted_at,
         "land_by": ack.land_by,
-        "signature": hex0x(ack.signature),
+        "signature": to_hex(ack.signature),
         "payload": entry.payload,
     }
     result.entries.append(record)
@@ -366,7 +366,9 @@ def _judge(
     if refused is not None:
         record.update(verdict="refused", reason=refused)
         result.warnings.append(
-            Warning_("relay.ack", None, None, f"acknowledgement of {message} refused: {refused}")
+            AuditWarning(
+                "relay.ack", None, None, f"acknowledgement of {message} refused: {refused}"
+            )
         )
         return
     where: tuple[int, str] | None = chain.digests.get(ack.message)
@@ -379,7 +381,7 @@ def _judge(
         if key is None:
             record.update(verdict="unchecked", reason=unknown)
             result.warnings.append(
-                Warning_("relay.ack", None, None, f"forward request {message}: {unknown}")
+                AuditWarning("relay.ack", None, None, f"forward request {message}: {unknown}")
             )
             return
         where, how = chain.forwards.get(key), "executed"
@@ -387,7 +389,7 @@ def _judge(
         # Not a ballot or service record on the chain; a forward request needs its payload.
         reason = "not among the ballots and service records; its kind and payload are unknown"
         record.update(verdict="unchecked", reason=reason)
-        result.warnings.append(Warning_("relay.ack", None, None, f"{message}: {reason}"))
+        result.warnings.append(AuditWarning("relay.ack", None, None, f"{message}: {reason}"))
         return
     promise = (
         f"{what} {message} acknowledged by {ack.relayer} at {_when(ack.accepted_at)}"

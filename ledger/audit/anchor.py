@@ -17,8 +17,8 @@ from typing import Any, Final
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.audit.ethcodec import hb, hi
-from ledger.audit.model import Warning_
+from ledger.audit.ethcodec import hex_bytes, hex_int
+from ledger.audit.model import AuditWarning
 from ledger.audit.pins import Pin
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.config import Settings
@@ -47,9 +47,13 @@ def post(local_url: str, network_url: str, account: LocalAccount, path: Path) ->
     """Anchor the local chain's latest block on the network at `network_url`; the record is
     appended to `path` and returned."""
     with RpcClient(local_url) as rpc:
-        chain_id = hi(rpc.call("eth_chainId"))
+        chain_id = hex_int(rpc.call("eth_chainId"))
         block = rpc.call("eth_getBlockByNumber", ["latest", False])
-    number, block_hash, root = hi(block["number"]), hb(block["hash"]), hb(block["stateRoot"])
+    number, block_hash, root = (
+        hex_int(block["number"]),
+        hex_bytes(block["hash"]),
+        hex_bytes(block["stateRoot"]),
+    )
     w3 = Web3(Web3.HTTPProvider(network_url))
     receipt = send_data(w3, account, account.address, payload(number, block_hash, root))
     record = {
@@ -83,10 +87,10 @@ def read(path: Path) -> list[dict[str, Any]]:
     return [r for r in records if isinstance(r, dict)]
 
 
-def collect(path: Path | None, chain_id: int) -> tuple[list[Pin], list[Warning_]]:
+def collect(path: Path | None, chain_id: int) -> tuple[list[Pin], list[AuditWarning]]:
     """The heads anchored for this chain, each read back from its network's transaction."""
     pins: list[Pin] = []
-    warnings: list[Warning_] = []
+    warnings: list[AuditWarning] = []
     for record in read(path) if path is not None else []:
         if record.get("chain_id") != chain_id:
             continue
@@ -97,12 +101,14 @@ def collect(path: Path | None, chain_id: int) -> tuple[list[Pin], list[Warning_]
                 found = rpc.call("eth_getTransactionByHash", [tx])
                 receipt = rpc.call("eth_getTransactionReceipt", [tx]) if found else None
         except AuditInfraError as exc:
-            warnings.append(Warning_("chain.pin", None, None, f"{where} not checked: {exc}"))
+            warnings.append(AuditWarning("chain.pin", None, None, f"{where} not checked: {exc}"))
             continue
-        anchored = parse(hb(found.get("input", "0x"))) if found else None
-        if receipt is None or hi(receipt["status"]) != 1 or anchored is None:
+        anchored = parse(hex_bytes(found.get("input", "0x"))) if found else None
+        if receipt is None or hex_int(receipt["status"]) != 1 or anchored is None:
             warnings.append(
-                Warning_("chain.pin", None, None, f"{where} is not on that network as an anchor")
+                AuditWarning(
+                    "chain.pin", None, None, f"{where} is not on that network as an anchor"
+                )
             )
             continue
         number, block_hash, root = anchored

@@ -28,11 +28,11 @@ from ledger.audit import pins as pinning
 from ledger.audit.abi import ContractAbi, address_arrays, error_selectors
 from ledger.audit.acks import AckEntry, check_acks
 from ledger.audit.bytecode import Build, DeploymentCheck, check_deployment, fresh_build
-from ledger.audit.chain import Call, ChainWalker, ChunkResult, domain_separator, hex0x
+from ledger.audit.chain import Call, ChainWalker, ChunkResult, domain_separator, to_hex
 from ledger.audit.context import Ctx
-from ledger.audit.ethcodec import hb, hi
+from ledger.audit.ethcodec import hex_bytes, hex_int
 from ledger.audit.fetch import ChunkJob, Log, VerifiedChunk, verify_chunk
-from ledger.audit.model import RULES, AuditResult, Finding, Warning_
+from ledger.audit.model import RULES, AuditResult, AuditWarning, Finding
 from ledger.audit.page import check_page
 from ledger.audit.recount import CAST_BALLOTS, decide, outcome_name
 from ledger.audit.reexec import Replayer, check_storage, spec_of
@@ -114,7 +114,7 @@ def _record_hash(record: dict[str, Any]) -> str:
 
 def _addresses(record: dict[str, Any]) -> dict[str, bytes]:
     try:
-        out = {key: hb(record["contracts"][key]["address"]) for key, _, _ in PLAN}
+        out = {key: hex_bytes(record["contracts"][key]["address"]) for key, _, _ in PLAN}
     except (KeyError, TypeError, ValueError) as exc:
         raise AuditInfraError(f"the deployment record lacks contract addresses: {exc}") from exc
     if any(len(a) != 20 for a in out.values()):
@@ -165,8 +165,8 @@ class _Auditor:
         started = time.perf_counter()
         cpu_started = time.process_time()
         o = self.o
-        chain_id = hi(self.rpc.call("eth_chainId"))
-        head = hi(self.rpc.call("eth_blockNumber"))
+        chain_id = hex_int(self.rpc.call("eth_chainId"))
+        head = hex_int(self.rpc.call("eth_blockNumber"))
         contracts = _addresses(o.record)
         deploy_block = int(o.record.get("block", 0))
         to_block = head if o.to_block is None else o.to_block
@@ -186,7 +186,7 @@ class _Auditor:
         # Views, code and proofs are read at the audited block: the node must still hold its
         # state (anvil --prune-history keeps only recent blocks').
         _, missing = self.rpc.try_call(
-            "eth_getBalance", [hex0x(contracts["council"]), hex(to_block)]
+            "eth_getBalance", [to_hex(contracts["council"]), hex(to_block)]
         )
         if missing:
             raise AuditInfraError(
@@ -281,7 +281,7 @@ class _Auditor:
         self._progress("views", to_block, from_block, to_block, state, 0)
         seen = compare_views(ctx, self.rpc, to_block)
         code = {
-            key: hb(self.rpc.call("eth_getCode", [hex0x(address), hex(to_block)]))
+            key: hex_bytes(self.rpc.call("eth_getCode", [to_hex(address), hex(to_block)]))
             for key, address in contracts.items()
         }
         deployment = check_deployment(
@@ -289,7 +289,7 @@ class _Auditor:
         )
         self._progress("proofs", to_block, from_block, to_block, state, 0)
         header = self.rpc.call("eth_getBlockByNumber", [hex(to_block), False])
-        if state.last_hash is not None and hb(header["hash"]) != state.last_hash:
+        if state.last_hash is not None and hex_bytes(header["hash"]) != state.last_hash:
             raise AuditInfraError("the chain changed under the audit (a reorg?): run it again")
         proofs = check_proofs(ctx, self.rpc, b, header, code, all_proofs=o.all_proofs)
         storage_started = time.perf_counter()
@@ -372,11 +372,11 @@ class _Auditor:
         return AuditResult(findings, warnings, report)
 
     @staticmethod
-    def _save(checkpoint: Checkpoint, state: AuditState, warnings: list[Warning_]) -> None:
+    def _save(checkpoint: Checkpoint, state: AuditState, warnings: list[AuditWarning]) -> None:
         try:
             checkpoint.save(state)
         except (OSError, TypeError, ValueError) as exc:
-            warnings.append(Warning_("checkpoint", None, None, f"not saved: {exc}"))
+            warnings.append(AuditWarning("checkpoint", None, None, f"not saved: {exc}"))
 
     def _start_state(self, checkpoint: Checkpoint, deploy_block: int, to_block: int) -> AuditState:
         if self.o.resume:
@@ -387,7 +387,7 @@ class _Auditor:
                 and state.next_block - 1 <= to_block
             ):
                 block = self.rpc.call("eth_getBlockByNumber", [hex(state.next_block - 1), False])
-                if block is not None and hb(block["hash"]) == state.last_hash:
+                if block is not None and hex_bytes(block["hash"]) == state.last_hash:
                     self.resumed_from = state.next_block
                     return state
         return AuditState(next_block=deploy_block)
@@ -435,7 +435,7 @@ class _Auditor:
         ]
         if state.last_hash is None and state.next_block > 0:
             parent = self.rpc.call("eth_getBlockByNumber", [hex(state.next_block - 1), False])
-            state.last_hash = hb(parent["hash"]) if parent else None
+            state.last_hash = hex_bytes(parent["hash"]) if parent else None
         jobs = [self._job(contracts, chain_id, from_block, r.start, r.stop) for r in ranges]
         # Many blocks: fetch and verify chunks in worker processes, several ahead. Few: one
         # thread fetches the next chunk while this one is judged (a pool costs more to start).
@@ -581,7 +581,7 @@ class _Auditor:
         deployment: DeploymentCheck,
         proofs: list[dict[str, Any]],
         findings: list[Finding],
-        warnings: list[Warning_],
+        warnings: list[AuditWarning],
         checkpoint: Checkpoint,
     ) -> dict[str, Any]:
         o = self.o
@@ -644,11 +644,11 @@ class _Auditor:
                 "id": r.id,
                 "proposal": r.proposal,
                 "community": r.community,
-                "recipient": hex0x(r.recipient),
+                "recipient": to_hex(r.recipient),
                 "amount": r.amount,
-                "requester": hex0x(r.requester),
+                "requester": to_hex(r.requester),
                 "status": ["None", "Pending", "Executed", "Cancelled"][r.status],
-                "approvers": [hex0x(a) for a in r.approvers],
+                "approvers": [to_hex(a) for a in r.approvers],
             }
             for r in sorted(state.payouts.values(), key=lambda r: r.id)
         ]
@@ -664,7 +664,7 @@ class _Auditor:
                 "sum": sum(book.balances.values()),
             }
             if len(book.balances) <= 1000:
-                entry["balances"] = {hex0x(a): v for a, v in sorted(book.balances.items())}
+                entry["balances"] = {to_hex(a): v for a, v in sorted(book.balances.items())}
             banks.append(entry)
         failed_proofs = [p for p in proofs if not p["ok"]]
         return {
@@ -685,7 +685,7 @@ class _Auditor:
                 "source": None if o.record_source is None else Path(o.record_source).name,
                 "record_hash": _record_hash(o.record),
                 "block": o.record.get("block"),
-                "contracts": {k: hex0x(a) for k, a in contracts.items()},
+                "contracts": {k: to_hex(a) for k, a in contracts.items()},
             },
             "ok": not findings,
             "summary": {
@@ -751,7 +751,7 @@ def process_call(ctx: Ctx, call: Call, prepared: dict[tuple[str, int], Any]) -> 
                 "event.unexplained",
                 call,
                 "a known function",
-                hex0x(call.input[:4]),
+                to_hex(call.input[:4]),
                 f"{role}: events from a call to no known function",
             )
         return
@@ -794,7 +794,7 @@ def process_call(ctx: Ctx, call: Call, prepared: dict[tuple[str, int], Any]) -> 
                 "event.unexplained",
                 call,
                 f"an event of {abi.name}",
-                hex0x(log.topics[0]) if log.topics else "no topic",
+                to_hex(log.topics[0]) if log.topics else "no topic",
                 f"{role} emitted an event its ABI does not declare",
             )
             continue

@@ -21,9 +21,9 @@ import solcx
 from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 
-from ledger.audit.chain import hex0x
-from ledger.audit.ethcodec import hb, hi, tx_sender
-from ledger.audit.model import Finding, Warning_
+from ledger.audit.chain import to_hex
+from ledger.audit.ethcodec import hex_bytes, hex_int, tx_sender
+from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.config import Settings
 from ledger.deploy import PLAN
@@ -52,7 +52,7 @@ class Built:
 
     @property
     def runtime_hash(self) -> str:
-        return hex0x(keccak(self.runtime))
+        return to_hex(keccak(self.runtime))
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,8 @@ def fresh_build(settings: Settings, compiler: dict[str, Any], cache_dir: Path | 
                     name,
                     source,
                     data["abi"],
-                    hb(evm["bytecode"]["object"]),
-                    hb(evm["deployedBytecode"]["object"]),
+                    hex_bytes(evm["bytecode"]["object"]),
+                    hex_bytes(evm["deployedBytecode"]["object"]),
                     sorted((r["start"], r["length"]) for rs in refs.values() for r in rs),
                     data.get("storageLayout", {}),
                 )
@@ -174,7 +174,7 @@ def _load_cache(path: Path, root: Path) -> Build | None:
     try:
         document = json.loads(path.read_text())
         for source, digest in document["source_hashes"].items():
-            if hex0x(keccak((root / source).read_bytes())) != digest:
+            if to_hex(keccak((root / source).read_bytes())) != digest:
                 return None
         contracts = {
             name: Built(
@@ -277,7 +277,7 @@ def constructor_args(key: str, addresses: dict[str, str]) -> bytes:
 @dataclass
 class DeploymentCheck:
     findings: list[Finding]
-    warnings: list[Warning_]
+    warnings: list[AuditWarning]
     contracts: list[dict[str, Any]]
 
 
@@ -292,7 +292,7 @@ def check_deployment(
 ) -> DeploymentCheck:
     """The deployment file's claims, each against the chain (at `block` for code)."""
     findings: list[Finding] = []
-    warnings: list[Warning_] = []
+    warnings: list[AuditWarning] = []
     rows: list[dict[str, Any]] = []
 
     def find(
@@ -322,7 +322,7 @@ def check_deployment(
         )
     if manifest_hash is not None and record.get("build_manifest_hash") != manifest_hash:
         warnings.append(
-            Warning_(
+            AuditWarning(
                 "deploy",
                 None,
                 None,
@@ -350,7 +350,7 @@ def check_deployment(
                 f"the deployment file names another contract for the {key}",
             )
         built = build.contracts[name]
-        address = hb(addresses[key])
+        address = hex_bytes(addresses[key])
         comparison = compare_code(code.get(key, b""), built)
         row: dict[str, Any] = {
             "key": key,
@@ -394,27 +394,27 @@ def check_deployment(
             rows.append(row)
             continue
         problems = []
-        if hb(receipt.get("contractAddress")) != address:
+        if hex_bytes(receipt.get("contractAddress")) != address:
             created = receipt.get("contractAddress")
             shown = to_checksum_address(created) if created else "no contract"
             problems.append(f"it created {shown}, not {addresses[key]}")
-        if hi(receipt["blockNumber"]) != int(entry.get("block", -1)):
+        if hex_int(receipt["blockNumber"]) != int(entry.get("block", -1)):
             problems.append(
-                f"it is in block {hi(receipt['blockNumber'])}, not {entry.get('block')}"
+                f"it is in block {hex_int(receipt['blockNumber'])}, not {entry.get('block')}"
             )
-        if hi(receipt.get("status", "0x1")) != 1:
+        if hex_int(receipt.get("status", "0x1")) != 1:
             problems.append("it reverted")
         sender = tx_sender(tx)[1]
-        if sender is None or hex0x(sender) != str(record.get("deployer", "")).lower():
+        if sender is None or to_hex(sender) != str(record.get("deployer", "")).lower():
             problems.append(
-                f"it was sent by {hex0x(sender) if sender else '?'}, not the recorded deployer"
+                f"it was sent by {to_hex(sender) if sender else '?'}, not the recorded deployer"
             )
         try:
             expected_input = built.bytecode + constructor_args(key, addresses)
         except (KeyError, ValueError, TypeError):
             expected_input = built.bytecode
-        if hb(tx.get("input")) != expected_input:
-            given = hb(tx.get("input"))
+        if hex_bytes(tx.get("input")) != expected_input:
+            given = hex_bytes(tx.get("input"))
             part = (
                 "creation code"
                 if not given.startswith(built.bytecode)
@@ -428,7 +428,7 @@ def check_deployment(
                 f"the creation of {name} at {addresses[key]}",
                 "; ".join(problems),
                 f"the recorded creation of {key} does not hold",
-                at=hi(receipt["blockNumber"]),
+                at=hex_int(receipt["blockNumber"]),
             )
         else:
             row["creation_ok"] = True

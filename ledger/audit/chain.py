@@ -20,9 +20,9 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 
-from ledger.audit.ethcodec import HALF_N, hb, recover_address
+from ledger.audit.ethcodec import HALF_N, hex_bytes, recover_address
 from ledger.audit.fetch import Log, TxData, VerifiedChunk
-from ledger.audit.model import Finding, Warning_
+from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.rpc import RpcClient
 from ledger.hashing import keccak
 
@@ -49,7 +49,7 @@ def domain_separator(name: str, version: str, chain_id: int, contract: bytes) ->
     )
 
 
-def hex0x(data: bytes) -> str:
+def to_hex(data: bytes) -> str:
     return "0x" + data.hex()
 
 
@@ -74,7 +74,7 @@ class Call:
 class ChunkResult:
     calls: list[Call] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    warnings: list[Warning_] = field(default_factory=list)
+    warnings: list[AuditWarning] = field(default_factory=list)
     blocks: int = 0
     transactions: int = 0
     our_transactions: int = 0
@@ -108,7 +108,7 @@ def forward_request_signer(
         FORWARD_REQUEST_TYPEHASH
         + abi_encode(
             ["address", "address", "uint256", "uint256", "uint256", "uint48", "bytes32"],
-            [hex0x(sender), hex0x(to), value, gas, nonce, deadline, keccak(bytes(data))],
+            [to_hex(sender), to_hex(to), value, gas, nonce, deadline, keccak(bytes(data))],
         )
     )
     return recover_address(keccak(b"\x19\x01" + domain + struct), v - 27, r, s)
@@ -156,8 +156,8 @@ class ChainWalker:
                         "chain.parent_hash",
                         first.number,
                         None,
-                        hex0x(parent_hash),
-                        hex0x(first.parent),
+                        to_hex(parent_hash),
+                        to_hex(first.parent),
                         f"block {first.number}'s parent is not block {first.number - 1}",
                     )
                 )
@@ -184,7 +184,7 @@ class ChainWalker:
             foreign = [log for log in ours if log.address != to]
             if foreign:
                 out.warnings.append(
-                    Warning_(
+                    AuditWarning(
                         "chain",
                         number,
                         tx.hash,
@@ -226,7 +226,7 @@ class ChainWalker:
                 return
         except Exception as exc:
             out.warnings.append(
-                Warning_("forward", number, tx.hash, f"forwarder call not decoded: {exc}")
+                AuditWarning("forward", number, tx.hash, f"forwarder call not decoded: {exc}")
             )
             return
         segment: list[Log] = []
@@ -255,8 +255,8 @@ class ChainWalker:
         strict = self.in_range(number)
         for position, request in enumerate(requests):
             sender_s, to_s, value, gas, deadline, inner, signature = request
-            sender = hb(sender_s)
-            to = hb(to_s)
+            sender = hex_bytes(sender_s)
+            to = hex_bytes(to_s)
             nonce = self.nonces.get(sender, 0)
             signed_by = self._forward_signer(
                 sender, to, value, gas, nonce, deadline, inner, signature
@@ -271,8 +271,10 @@ class ChainWalker:
                             "forward.execution",
                             number,
                             tx.hash,
-                            f"request {position} of {hex0x(sender)} executed with nonce {nonce}",
-                            "not executed" if head is None else f"{hex0x(head[0])} nonce {head[1]}",
+                            f"request {position} of {to_hex(sender)} executed with nonce {nonce}",
+                            "not executed"
+                            if head is None
+                            else f"{to_hex(head[0])} nonce {head[1]}",
                             "a valid forward request was not executed as the forwarder must",
                         )
                     )
@@ -287,8 +289,8 @@ class ChainWalker:
                         "forward.signature",
                         number,
                         tx.hash,
-                        hex0x(sender),
-                        hex0x(signed_by) if signed_by else "no valid low-s signature",
+                        to_hex(sender),
+                        to_hex(signed_by) if signed_by else "no valid low-s signature",
                         f"forward request {position} executed without its sender's signature",
                     )
                 )
@@ -336,7 +338,7 @@ class ChainWalker:
                     number,
                     tx.hash,
                     "an execution for each valid request, in order, with the next nonce",
-                    f"{hex0x(signer)} nonce {nonce}",
+                    f"{to_hex(signer)} nonce {nonce}",
                     "the forwarder reports an execution no request in the call accounts for",
                 )
             )
@@ -375,7 +377,7 @@ class ChainWalker:
             self._frames(trace, frames, logs)
         if not frames:
             out.warnings.append(
-                Warning_(
+                AuditWarning(
                     "chain",
                     number,
                     tx.hash,
@@ -397,7 +399,7 @@ class ChainWalker:
                 Call(number, timestamp, tx.hash, position, actor, target, data, frame_logs, "trace")
             )
         out.warnings.append(
-            Warning_(
+            AuditWarning(
                 "chain",
                 number,
                 tx.hash,
@@ -414,14 +416,18 @@ class ChainWalker:
     ) -> None:
         if frame.get("error"):
             return  # a reverted frame changed nothing
-        target = hb(frame.get("to"))
+        target = hex_bytes(frame.get("to"))
         if frame.get("type") == "CALL" and target in self.domain:
-            actor = hb(frame.get("from"))
-            data = hb(frame.get("input"))
+            actor = hex_bytes(frame.get("from"))
+            data = hex_bytes(frame.get("input"))
             if actor == self.forwarder and len(data) >= 24:
                 actor, data = data[-20:], data[:-20]  # ERC-2771: the signer rides at the end
             wanted = [
-                (hb(e["address"]), [hb(t) for t in e.get("topics", [])], hb(e.get("data")))
+                (
+                    hex_bytes(e["address"]),
+                    [hex_bytes(t) for t in e.get("topics", [])],
+                    hex_bytes(e.get("data")),
+                )
                 for e in frame.get("logs", [])
             ]
             mine = [

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.audit.abi import ContractAbi
-from ledger.audit.chain import Call, domain_separator, hex0x
+from ledger.audit.chain import Call, domain_separator, to_hex
 from ledger.audit.fetch import Log
-from ledger.audit.model import Finding, Warning_
+from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.sigs import BallotVerifier
 from ledger.audit.state import AuditState
 from ledger.hashing import checksum_address
@@ -27,7 +27,7 @@ def show(value: Any) -> str:
     """A value as a finding prints it: a 20-byte value as an EIP-55 address, other bytes as
     0x-hex, inside tuples and lists too (never Python's b'..' repr)."""
     if isinstance(value, bytes | bytearray):
-        return checksum_address(bytes(value)) if len(value) == 20 else hex0x(bytes(value))
+        return checksum_address(bytes(value)) if len(value) == 20 else to_hex(bytes(value))
     if isinstance(value, tuple):
         return "(" + ", ".join(show(v) for v in value) + ")"
     if isinstance(value, list | set | frozenset):
@@ -50,7 +50,7 @@ class Ctx:
         # Where findings and warnings go: the state while walking; separate lists once the walk
         # is over, so the state can be checkpointed while the final checks run.
         self.findings: list[Finding] = self.state.findings
-        self.warnings: list[Warning_] = self.state.warnings
+        self.warnings: list[AuditWarning] = self.state.warnings
         self.role_of = {address: key for key, address in self.contracts.items()}
         self.council_domain = domain_separator(
             "CommonsCouncil", "1", self.chain_id, self.contracts["council"]
@@ -85,10 +85,10 @@ class Ctx:
 
     def warn(self, topic: str, call: Call | None, detail: str) -> None:
         self.warnings.append(
-            Warning_(topic, call.block if call else None, call.tx if call else None, detail)
+            AuditWarning(topic, call.block if call else None, call.tx if call else None, detail)
         )
 
-    def detach(self) -> tuple[list[Finding], list[Warning_]]:
+    def detach(self) -> tuple[list[Finding], list[AuditWarning]]:
         """Send further findings and warnings to fresh lists (returned), not to the state."""
         self.findings, self.warnings = [], []
         return self.findings, self.warnings

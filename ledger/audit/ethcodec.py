@@ -28,14 +28,14 @@ class CodecError(ValueError):
 # --------------------------------------------------------------------------------- hex helpers
 
 
-def hb(value: str | None) -> bytes:
+def hex_bytes(value: str | None) -> bytes:
     """0x-hex to bytes (None and "0x" to b"")."""
     if not value:
         return b""
     return bytes.fromhex(value[2:] if value.startswith("0x") else value)
 
 
-def hi(value: str | int | None) -> int:
+def hex_int(value: str | int | None) -> int:
     """0x-hex quantity to int (None to 0)."""
     if value is None:
         return 0
@@ -210,18 +210,21 @@ def recover_compact(digest: bytes, r: bytes, vs: bytes) -> tuple[bytes | None, b
 
 
 def _access_list(items: list[dict[str, Any]] | None) -> list[Any]:
-    return [[hb(i["address"]), [hb(k) for k in i.get("storageKeys", [])]] for i in items or []]
+    return [
+        [hex_bytes(i["address"]), [hex_bytes(k) for k in i.get("storageKeys", [])]]
+        for i in items or []
+    ]
 
 
 def _authorizations(items: list[dict[str, Any]] | None) -> list[Any]:
     return [
         [
-            hi(a["chainId"]),
-            hb(a["address"]),
-            hi(a["nonce"]),
-            hi(a.get("yParity", a.get("v"))),
-            hi(a["r"]),
-            hi(a["s"]),
+            hex_int(a["chainId"]),
+            hex_bytes(a["address"]),
+            hex_int(a["nonce"]),
+            hex_int(a.get("yParity", a.get("v"))),
+            hex_int(a["r"]),
+            hex_int(a["s"]),
         ]
         for a in items or []
     ]
@@ -233,47 +236,54 @@ def tx_envelope(tx: dict[str, Any]) -> tuple[bytes, bytes, int, int, int]:
     The envelope is what the transaction hash and the block's transaction trie are computed over;
     the payload is what the sender signed.
     """
-    kind = hi(tx.get("type", "0x0"))
-    to = hb(tx.get("to"))
-    data = hb(tx.get("input") or tx.get("data"))
-    r, s = hi(tx["r"]), hi(tx["s"])
+    kind = hex_int(tx.get("type", "0x0"))
+    to = hex_bytes(tx.get("to"))
+    data = hex_bytes(tx.get("input") or tx.get("data"))
+    r, s = hex_int(tx["r"]), hex_int(tx["s"])
     if kind == 0:
-        v = hi(tx["v"])
-        fields = [hi(tx["nonce"]), hi(tx["gasPrice"]), hi(tx["gas"]), to, hi(tx["value"]), data]
+        v = hex_int(tx["v"])
+        fields = [
+            hex_int(tx["nonce"]),
+            hex_int(tx["gasPrice"]),
+            hex_int(tx["gas"]),
+            to,
+            hex_int(tx["value"]),
+            data,
+        ]
         envelope = rlp_encode([*fields, v, r, s])
         if v >= 35:
             chain_id = (v - 35) // 2
             return envelope, rlp_encode([*fields, chain_id, 0, 0]), v - 35 - 2 * chain_id, r, s
         return envelope, rlp_encode(fields), v - 27, r, s
-    y_parity = hi(tx.get("yParity", tx.get("v")))
+    y_parity = hex_int(tx.get("yParity", tx.get("v")))
     common_1559 = [
-        hi(tx["chainId"]),
-        hi(tx["nonce"]),
-        hi(tx["maxPriorityFeePerGas"]) if kind >= 2 else hi(tx["gasPrice"]),
+        hex_int(tx["chainId"]),
+        hex_int(tx["nonce"]),
+        hex_int(tx["maxPriorityFeePerGas"]) if kind >= 2 else hex_int(tx["gasPrice"]),
     ]
     if kind == 1:
         unsigned = [
             *common_1559,
-            hi(tx["gas"]),
+            hex_int(tx["gas"]),
             to,
-            hi(tx["value"]),
+            hex_int(tx["value"]),
             data,
             _access_list(tx.get("accessList")),
         ]
     elif kind in (2, 3, 4):
         unsigned = [
             *common_1559,
-            hi(tx["maxFeePerGas"]),
-            hi(tx["gas"]),
+            hex_int(tx["maxFeePerGas"]),
+            hex_int(tx["gas"]),
             to,
-            hi(tx["value"]),
+            hex_int(tx["value"]),
             data,
             _access_list(tx.get("accessList")),
         ]
         if kind == 3:
             unsigned += [
-                hi(tx["maxFeePerBlobGas"]),
-                [hb(h) for h in tx.get("blobVersionedHashes", [])],
+                hex_int(tx["maxFeePerBlobGas"]),
+                [hex_bytes(h) for h in tx.get("blobVersionedHashes", [])],
             ]
         elif kind == 4:
             unsigned.append(_authorizations(tx.get("authorizationList")))
@@ -299,29 +309,29 @@ def tx_sender(tx: dict[str, Any]) -> tuple[bytes, bytes | None]:
 
 # Header fields in RLP order; the optional tail is present from the fork that introduced it on.
 _HEADER_FIELDS: tuple[tuple[str, Callable[[Any], RlpItem]], ...] = (
-    ("parentHash", hb),
-    ("sha3Uncles", hb),
-    ("miner", hb),
-    ("stateRoot", hb),
-    ("transactionsRoot", hb),
-    ("receiptsRoot", hb),
-    ("logsBloom", hb),
-    ("difficulty", hi),
-    ("number", hi),
-    ("gasLimit", hi),
-    ("gasUsed", hi),
-    ("timestamp", hi),
-    ("extraData", hb),
-    ("mixHash", hb),
-    ("nonce", hb),
+    ("parentHash", hex_bytes),
+    ("sha3Uncles", hex_bytes),
+    ("miner", hex_bytes),
+    ("stateRoot", hex_bytes),
+    ("transactionsRoot", hex_bytes),
+    ("receiptsRoot", hex_bytes),
+    ("logsBloom", hex_bytes),
+    ("difficulty", hex_int),
+    ("number", hex_int),
+    ("gasLimit", hex_int),
+    ("gasUsed", hex_int),
+    ("timestamp", hex_int),
+    ("extraData", hex_bytes),
+    ("mixHash", hex_bytes),
+    ("nonce", hex_bytes),
 )
 _HEADER_OPTIONAL: tuple[tuple[str, Callable[[Any], RlpItem]], ...] = (
-    ("baseFeePerGas", hi),
-    ("withdrawalsRoot", hb),
-    ("blobGasUsed", hi),
-    ("excessBlobGas", hi),
-    ("parentBeaconBlockRoot", hb),
-    ("requestsHash", hb),
+    ("baseFeePerGas", hex_int),
+    ("withdrawalsRoot", hex_bytes),
+    ("blobGasUsed", hex_int),
+    ("excessBlobGas", hex_int),
+    ("parentBeaconBlockRoot", hex_bytes),
+    ("requestsHash", hex_bytes),
 )
 
 
@@ -354,14 +364,14 @@ def encode_log(address: bytes, topics: Sequence[bytes], data: bytes) -> bytes:
 def encode_receipt(receipt: dict[str, Any], encoded_logs: Sequence[bytes]) -> bytes:
     """The consensus encoding of a receipt (what the receipts trie holds)."""
     status = receipt.get("status")
-    first = int_bytes(hi(status)) if status is not None else hb(receipt.get("root"))
+    first = int_bytes(hex_int(status)) if status is not None else hex_bytes(receipt.get("root"))
     payload = (
         rlp_bytes(first)
-        + rlp_bytes(int_bytes(hi(receipt["cumulativeGasUsed"])))
-        + rlp_bytes(hb(receipt["logsBloom"]))
+        + rlp_bytes(int_bytes(hex_int(receipt["cumulativeGasUsed"])))
+        + rlp_bytes(hex_bytes(receipt["logsBloom"]))
         + rlp_list_payload(b"".join(encoded_logs))
     )
-    kind = hi(receipt.get("type", "0x0"))
+    kind = hex_int(receipt.get("type", "0x0"))
     body = rlp_list_payload(payload)
     return body if kind == 0 else bytes([kind]) + body
 

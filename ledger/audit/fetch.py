@@ -20,14 +20,14 @@ from ledger.audit.ethcodec import (
     CodecError,
     encode_log,
     encode_receipt,
-    hb,
     header_hash,
-    hi,
+    hex_bytes,
+    hex_int,
     ordered_trie_root,
     recover_address,
     tx_envelope,
 )
-from ledger.audit.model import Finding, Warning_
+from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.rpc import AuditInfraError, RpcClient, RpcFailure
 from ledger.audit.sigs import parse_batch, verify_ballots
 from ledger.hashing import keccak
@@ -35,7 +35,7 @@ from ledger.hashing import keccak
 CAST_BALLOTS = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
 
 
-def hex0x(data: bytes) -> str:
+def to_hex(data: bytes) -> str:
     return "0x" + data.hex()
 
 
@@ -94,7 +94,7 @@ class ChunkJob:
 class VerifiedChunk:
     blocks: list[BlockData] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    warnings: list[Warning_] = field(default_factory=list)
+    warnings: list[AuditWarning] = field(default_factory=list)
     transactions: int = 0
     our_transactions: int = 0
     # tx hash -> verify_ballots() of the castBallots it sent straight to the council
@@ -137,10 +137,11 @@ def _verify_chunk(job: ChunkJob, rpc: RpcClient) -> VerifiedChunk:
     for n, block in zip(numbers, blocks, strict=True):
         if block is None:
             raise AuditInfraError(f"node has no block {n}")
-        bloom = hb(block["logsBloom"])
+        bloom = hex_bytes(block["logsBloom"])
         # A creation may be one of ours (the deployment): its receipt names what it made.
         if any(
-            tx.get("to") is None or hb(tx.get("to")) in addresses for tx in block["transactions"]
+            tx.get("to") is None or hex_bytes(tx.get("to")) in addresses
+            for tx in block["transactions"]
         ) or any(bloom_may_contain(bloom, a) for a in addresses):
             relevant.append(n)
     receipts: dict[int, list[dict[str, Any]]] = {}
@@ -148,7 +149,7 @@ def _verify_chunk(job: ChunkJob, rpc: RpcClient) -> VerifiedChunk:
         answers = rpc.batch(
             [("eth_getBlockReceipts", [hex(n)]) for n in relevant], allow_errors=True
         )
-        by_number = {hi(b["number"]): b for b in blocks}
+        by_number = {hex_int(b["number"]): b for b in blocks}
         for n, answer in zip(relevant, answers, strict=True):
             if isinstance(answer, RpcFailure):
                 # A node without eth_getBlockReceipts: one receipt per transaction instead.
@@ -160,7 +161,7 @@ def _verify_chunk(job: ChunkJob, rpc: RpcClient) -> VerifiedChunk:
     out = VerifiedChunk()
     parent: bytes | None = None
     for block in blocks:
-        _verify_block(job, block, receipts.get(hi(block["number"])), parent, addresses, out)
+        _verify_block(job, block, receipts.get(hex_int(block["number"])), parent, addresses, out)
         parent = out.blocks[-1].hash
     return out
 
@@ -173,8 +174,8 @@ def _verify_block(
     addresses: set[bytes],
     out: VerifiedChunk,
 ) -> None:
-    number = hi(block["number"])
-    block_hash = hb(block["hash"])
+    number = hex_int(block["number"])
+    block_hash = hex_bytes(block["hash"])
     strict = number >= job.strict_from
     if strict:
         _check_header(block, number, block_hash, parent, out)
@@ -184,35 +185,35 @@ def _verify_block(
     data = BlockData(
         number,
         block_hash,
-        hb(block["parentHash"]),
-        hi(block["timestamp"]),
+        hex_bytes(block["parentHash"]),
+        hex_int(block["timestamp"]),
         [],
-        coinbase=hb(block.get("miner")),
-        prevrandao=hb(block.get("mixHash")),
-        gas_limit=hi(block.get("gasLimit")),
+        coinbase=hex_bytes(block.get("miner")),
+        prevrandao=hex_bytes(block.get("mixHash")),
+        gas_limit=hex_int(block.get("gasLimit")),
     )
     out.blocks.append(data)
     if receipts is None:
         return
     logs_by_tx = _check_receipts(block, receipts, number, strict, addresses, out)
     for index, tx in enumerate(txs):
-        to = hb(tx.get("to")) if tx.get("to") else None
+        to = hex_bytes(tx.get("to")) if tx.get("to") else None
         logs = logs_by_tx[index]
         made = receipts[index].get("contractAddress") if to is None else None
-        created = hb(made) if made else None
+        created = hex_bytes(made) if made else None
         if to not in addresses and not logs and created not in addresses:
             continue
-        success = hi(receipts[index].get("status", "0x1")) == 1
+        success = hex_int(receipts[index].get("status", "0x1")) == 1
         item = TxData(
             tx["hash"],
             senders[index],
             to,
-            hb(tx["input"]),
+            hex_bytes(tx["input"]),
             success,
             logs,
-            value=hi(tx.get("value")),
-            gas=hi(tx.get("gas")),
-            nonce=hi(tx.get("nonce")),
+            value=hex_int(tx.get("value")),
+            gas=hex_int(tx.get("gas")),
+            nonce=hex_int(tx.get("nonce")),
             created=created,
         )
         data.txs.append(item)
@@ -229,13 +230,13 @@ def _check_header(
     parent: bytes | None,
     out: VerifiedChunk,
 ) -> None:
-    if parent is not None and hb(block["parentHash"]) != parent:
+    if parent is not None and hex_bytes(block["parentHash"]) != parent:
         out.findings.append(
             Finding(
                 "chain.parent_hash",
                 number,
                 None,
-                hex0x(parent),
+                to_hex(parent),
                 block["parentHash"],
                 f"block {number}'s parent is not block {number - 1}",
             )
@@ -243,7 +244,7 @@ def _check_header(
     try:
         computed = header_hash(block)
     except (CodecError, KeyError, ValueError) as exc:
-        out.warnings.append(Warning_("chain", number, None, f"header not re-hashed: {exc}"))
+        out.warnings.append(AuditWarning("chain", number, None, f"header not re-hashed: {exc}"))
         return
     if computed != block_hash:
         out.findings.append(
@@ -252,7 +253,7 @@ def _check_header(
                 number,
                 None,
                 block["hash"],
-                hex0x(computed),
+                to_hex(computed),
                 f"block {number}'s header fields do not hash to its hash",
             )
         )
@@ -264,8 +265,8 @@ def _check_transactions(
     senders: list[bytes | None] = []
     envelopes = []
     for tx in block["transactions"]:
-        named = hb(tx.get("from"))
-        touches = hb(tx.get("to")) in addresses
+        named = hex_bytes(tx.get("from"))
+        touches = hex_bytes(tx.get("to")) in addresses
         if touches:
             out.our_transactions += 1
         if not strict and not touches:
@@ -275,21 +276,21 @@ def _check_transactions(
             envelope, payload, recid, r, s = tx_envelope(tx)
         except (CodecError, KeyError, ValueError) as exc:
             out.warnings.append(
-                Warning_("chain", number, tx.get("hash"), f"transaction not re-encoded: {exc}")
+                AuditWarning("chain", number, tx.get("hash"), f"transaction not re-encoded: {exc}")
             )
             senders.append(named)
             strict = False  # the root cannot be recomputed without every envelope
             continue
         envelopes.append(envelope)
         sender = recover_address(keccak(payload), recid, r, s)
-        if keccak(envelope) != hb(tx["hash"]):
+        if keccak(envelope) != hex_bytes(tx["hash"]):
             out.findings.append(
                 Finding(
                     "chain.tx_hash",
                     number,
                     tx["hash"],
                     tx["hash"],
-                    hex0x(keccak(envelope)),
+                    to_hex(keccak(envelope)),
                     "the transaction's signed fields do not hash to its hash",
                 )
             )
@@ -300,21 +301,21 @@ def _check_transactions(
                     number,
                     tx["hash"],
                     tx.get("from"),
-                    hex0x(sender) if sender else "no valid signature",
+                    to_hex(sender) if sender else "no valid signature",
                     "the transaction's signature does not recover to its named sender",
                 )
             )
         senders.append(sender)
     if strict and len(envelopes) == len(block["transactions"]):
         root = ordered_trie_root(envelopes)
-        if root != hb(block["transactionsRoot"]):
+        if root != hex_bytes(block["transactionsRoot"]):
             out.findings.append(
                 Finding(
                     "chain.tx_root",
                     number,
                     None,
                     block["transactionsRoot"],
-                    hex0x(root),
+                    to_hex(root),
                     f"block {number}'s transactions do not hash to its transactionsRoot",
                 )
             )
@@ -358,14 +359,14 @@ def _check_receipts(
             encoded.append(encode_receipt(receipt, encoded_logs))
     if strict:
         root = ordered_trie_root(encoded)
-        if root != hb(block["receiptsRoot"]):
+        if root != hex_bytes(block["receiptsRoot"]):
             out.findings.append(
                 Finding(
                     "chain.receipts_root",
                     number,
                     None,
                     block["receiptsRoot"],
-                    hex0x(root),
+                    to_hex(root),
                     f"block {number}'s receipts (logs included) do not hash to its receiptsRoot",
                 )
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ledger.audit.chain import Call, hex0x
+from ledger.audit.chain import Call, to_hex
 from ledger.audit.context import Ctx, addr
 from ledger.audit.recount import PASSED, decide, outcome_name
 from ledger.audit.state import Community, Grant, Payout
@@ -64,8 +64,8 @@ def _trail(
             "currency": _currency(currency),
             "from": source,
             "to": destination,
-            "party": hex0x(party) if party else "",
-            "reference": hex0x(reference) if reference else "",
+            "party": to_hex(party) if party else "",
+            "reference": to_hex(reference) if reference else "",
         }
     )
 
@@ -437,7 +437,7 @@ def _payout_requested(ctx: Ctx, call: Call, cid: int, ev: dict[str, Any]) -> Non
         proposal=pid,
         request=rid,
         source=f"grant {pid}",
-        destination=hex0x(recipient),
+        destination=to_hex(recipient),
         party=requester,
         reference=bytes(ev["invoiceHash"]),
     )
@@ -575,7 +575,7 @@ def _payout_executed(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
         proposal=payout.proposal,
         request=rid,
         source=f"grant {payout.proposal}",
-        destination=hex0x(payout.recipient),
+        destination=to_hex(payout.recipient),
         party=executor,
         reference=payout.invoice,
     )

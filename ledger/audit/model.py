@@ -127,7 +127,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Warning_:
+class AuditWarning:
     """Something the audit could not check (it is not a finding: nothing is known to be wrong)."""
 
     topic: str
@@ -144,7 +144,7 @@ class AuditResult:
     """The whole outcome of one audit. `report` is the JSON document written and signed."""
 
     findings: list[Finding]
-    warnings: list[Warning_]
+    warnings: list[AuditWarning]
     report: dict[str, Any] = field(default_factory=dict)
 
     @property

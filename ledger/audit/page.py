@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from ledger.audit.model import Finding, Warning_
+from ledger.audit.model import AuditWarning, Finding
 from ledger.config import Settings
 from ledger.transport import node_name
 
@@ -47,17 +47,17 @@ def fresh_page(settings: Settings) -> dict[str, bytes]:
 
 def check_page(
     settings: Settings, api_url: str
-) -> tuple[list[Finding], list[Warning_], dict[str, str]]:
+) -> tuple[list[Finding], list[AuditWarning], dict[str, str]]:
     """Findings for each file the API serves otherwise than the fresh build; the build's
     sha256 of each file, for the report."""
     try:
         built = fresh_page(settings)
     except (OSError, subprocess.SubprocessError) as exc:
         reason = exc.stderr.decode(errors="replace")[-300:] if hasattr(exc, "stderr") else exc
-        return [], [Warning_("page", None, None, f"web/ could not be built: {reason}")], {}
+        return [], [AuditWarning("page", None, None, f"web/ could not be built: {reason}")], {}
     digests = {name: hashlib.sha256(data).hexdigest() for name, data in built.items()}
     findings: list[Finding] = []
-    warnings: list[Warning_] = []
+    warnings: list[AuditWarning] = []
     where = node_name(api_url)
     with httpx.Client(base_url=api_url.rstrip("/"), timeout=HTTP_TIMEOUT_S) as http:
         for name, data in built.items():
@@ -65,7 +65,7 @@ def check_page(
                 response = http.get("/" if name == "index.html" else f"/{name}")
             except httpx.HTTPError as exc:
                 warnings.append(
-                    Warning_("page", None, None, f"{where} did not serve {name}: {exc!r}")
+                    AuditWarning("page", None, None, f"{where} did not serve {name}: {exc!r}")
                 )
                 continue
             served = response.content if response.status_code == 200 else b""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ledger.audit.model import Finding, Warning_
+from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.report import read_document, verify
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.errors import LedgerError
@@ -42,26 +42,26 @@ def report_files(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-def collect(paths: Sequence[Path], chain_id: int) -> tuple[list[Pin], list[Warning_]]:
+def collect(paths: Sequence[Path], chain_id: int) -> tuple[list[Pin], list[AuditWarning]]:
     """The pins of this chain in the signed reports at `paths`; a report that cannot be read,
     is unsigned or whose signature fails is left out with a warning (it proves nothing)."""
     pins: list[Pin] = []
-    warnings: list[Warning_] = []
+    warnings: list[AuditWarning] = []
     for path in report_files(paths):
         try:
             document = read_document(path)
         except LedgerError as exc:
-            warnings.append(Warning_("chain.pin", None, None, f"pin ignored: {exc}"))
+            warnings.append(AuditWarning("chain.pin", None, None, f"pin ignored: {exc}"))
             continue
         verdict = verify(document)
         if not verdict.valid:
             warnings.append(
-                Warning_("chain.pin", None, None, f"pin in {path} ignored: {verdict.reason}")
+                AuditWarning("chain.pin", None, None, f"pin in {path} ignored: {verdict.reason}")
             )
             continue
         pin = _pin_of(document["report"], f"{path} (signed by {verdict.key_id})")
         if pin is None:
-            warnings.append(Warning_("chain.pin", None, None, f"{path} names no audited head"))
+            warnings.append(AuditWarning("chain.pin", None, None, f"{path} names no audited head"))
         elif pin.chain_id == chain_id:
             pins.append(pin)
     return pins, warnings

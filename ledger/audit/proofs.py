@@ -15,8 +15,8 @@ from typing import Any
 from ledger.audit.ethcodec import (
     EMPTY_TRIE_ROOT,
     CodecError,
-    hb,
-    hi,
+    hex_bytes,
+    hex_int,
     int_bytes,
     rlp_decode,
     rlp_encode,
@@ -152,23 +152,23 @@ class ProvenAccount:
 def check_get_proof(state_root: bytes, answer: dict[str, Any]) -> ProvenAccount:
     """Verify a whole `eth_getProof` answer: the account against the state root, each storage
     slot against the proven storage root, and that the node's plain fields say the same."""
-    address = hb(answer["address"])
-    account = verify_account(state_root, address, [hb(n) for n in answer["accountProof"]])
+    address = hex_bytes(answer["address"])
+    account = verify_account(state_root, address, [hex_bytes(n) for n in answer["accountProof"]])
     claimed = Account(
-        hi(answer["nonce"]),
-        hi(answer["balance"]),
-        hb(answer["storageHash"]),
-        hb(answer["codeHash"]),
+        hex_int(answer["nonce"]),
+        hex_int(answer["balance"]),
+        hex_bytes(answer["storageHash"]),
+        hex_bytes(answer["codeHash"]),
     )
     if claimed != account and not (account == EMPTY_ACCOUNT and claimed.nonce == 0):
         raise ProofError(f"node claims {claimed} but the proof shows {account}")
     storage: dict[int, int] = {}
     for entry in answer.get("storageProof", []):
-        slot = hi(entry["key"])
-        value = verify_storage(account.storage_root, slot, [hb(n) for n in entry["proof"]])
-        if value != hi(entry["value"]):
+        slot = hex_int(entry["key"])
+        value = verify_storage(account.storage_root, slot, [hex_bytes(n) for n in entry["proof"]])
+        if value != hex_int(entry["value"]):
             raise ProofError(
-                f"node claims slot {slot:#x} = {hi(entry['value']):#x}, proof shows {value:#x}"
+                f"node claims slot {slot:#x} = {hex_int(entry['value']):#x}, proof shows {value:#x}"
             )
         storage[slot] = value
     return ProvenAccount(address, account, storage)

@@ -23,9 +23,9 @@ from ledger.audit.chain import (
     EXECUTED_FORWARD_REQUEST,
     domain_separator,
     forward_request_signer,
-    hex0x,
+    to_hex,
 )
-from ledger.audit.ethcodec import hb, hi, recover_compact, tx_sender
+from ledger.audit.ethcodec import hex_bytes, hex_int, recover_compact, tx_sender
 from ledger.audit.recount import BALLOT_CAST, CAST_BALLOTS
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import BALLOT_BYTES, ballot_digest, parse_batch
@@ -139,38 +139,38 @@ def verify_ballot_receipt(
             mined = rpc.call("eth_getTransactionReceipt", [moved]) if tx else None
     if not verdict.add(
         "on-chain",
-        tx is not None and mined is not None and hi(mined["status"]) == 1,
+        tx is not None and mined is not None and hex_int(mined["status"]) == 1,
         f"transaction {receipt.tx_hash} "
-        + ("mined in block " + str(hi(mined["blockNumber"])) if mined else "not found"),
+        + ("mined in block " + str(hex_int(mined["blockNumber"])) if mined else "not found"),
     ):
         return verdict
     assert tx is not None and mined is not None
-    if receipt.block is not None and receipt.block != hi(mined["blockNumber"]):
+    if receipt.block is not None and receipt.block != hex_int(mined["blockNumber"]):
         # Only the chain says where a transaction is: a reorg re-mines a batch in a later block.
         verdict.add(
             "block",
             True,
             f"receipt says block {receipt.block}, the chain has it in block "
-            f"{hi(mined['blockNumber'])} (re-mined after a reorg)",
+            f"{hex_int(mined['blockNumber'])} (re-mined after a reorg)",
         )
     computed_hash, sender = tx_sender(tx)
     verdict.add(
         "transaction intact",
-        computed_hash == hb(tx["hash"]) and sender == hb(tx["from"]),
+        computed_hash == hex_bytes(tx["hash"]) and sender == hex_bytes(tx["from"]),
         "its fields hash to its hash and its signature recovers to its sender",
     )
-    chain_id = hi(rpc.call("eth_chainId"))
+    chain_id = hex_int(rpc.call("eth_chainId"))
     target = council
     if target is None:
         # Not pinned: the contract the resident's ballot went to, as the transaction shows it.
-        selector = hb(tx.get("input"))[:4]
+        selector = hex_bytes(tx.get("input"))[:4]
         if selector in (CAST_BALLOTS, CAST_VOTE):
             target = tx.get("to")
         else:
             emitters = {
                 log["address"].lower()
                 for log in mined["logs"]
-                if log["topics"] and hb(log["topics"][0]) == BALLOT_CAST
+                if log["topics"] and hex_bytes(log["topics"][0]) == BALLOT_CAST
             }
             target = emitters.pop() if len(emitters) == 1 else tx.get("to")
         verdict.add(
@@ -180,22 +180,22 @@ def verify_ballot_receipt(
             "to pin the address published by your community)",
         )
     calls = _council_calls(tx, mined, target, chain_id)
-    council_address = hb(target)
-    verdict.council = hex0x(council_address)
+    council_address = hex_bytes(target)
+    verdict.council = to_hex(council_address)
     casts = [
         log
         for log in mined["logs"]
-        if hb(log["address"]) == council_address
+        if hex_bytes(log["address"]) == council_address
         and log["topics"]
-        and hb(log["topics"][0]) == BALLOT_CAST
+        and hex_bytes(log["topics"][0]) == BALLOT_CAST
     ]
-    voter = hb(receipt.voter) if receipt.voter else None
+    voter = hex_bytes(receipt.voter) if receipt.voter else None
     mine = [
         log
         for log in casts
-        if (voter is None or hb(log["topics"][2])[12:] == voter)
-        and (receipt.digest is None or hb(log["data"])[32:64] == hb(receipt.digest))
-        and (receipt.proposal is None or hi(log["topics"][1]) == receipt.proposal)
+        if (voter is None or hex_bytes(log["topics"][2])[12:] == voter)
+        and (receipt.digest is None or hex_bytes(log["data"])[32:64] == hex_bytes(receipt.digest))
+        and (receipt.proposal is None or hex_int(log["topics"][1]) == receipt.proposal)
     ]
     if not verdict.add(
         "ballot counted in its transaction",
@@ -204,37 +204,37 @@ def verify_ballot_receipt(
     ):
         return verdict
     event = mine[0]
-    proposal = hi(event["topics"][1])
-    voter = hb(event["topics"][2])[12:]
-    data = hb(event["data"])
+    proposal = hex_int(event["topics"][1])
+    voter = hex_bytes(event["topics"][2])[12:]
+    data = hex_bytes(event["data"])
     option = data[31]
     verdict.proposal, verdict.option = proposal, option
     domain = domain_separator("CommonsCouncil", "1", chain_id, council_address)
     digest = ballot_digest(domain, proposal, voter, option)
     verdict.add(
         "digest",
-        data[32:64] == digest and (receipt.digest is None or hb(receipt.digest) == digest),
-        f"EIP-712 digest {hex0x(digest)} recomputed from (proposal {proposal}, "
-        f"voter {hex0x(voter)}, option {option}) under the council's domain",
+        data[32:64] == digest and (receipt.digest is None or hex_bytes(receipt.digest) == digest),
+        f"EIP-712 digest {to_hex(digest)} recomputed from (proposal {proposal}, "
+        f"voter {to_hex(voter)}, option {option}) under the council's domain",
     )
     if receipt.option is not None:
         verdict.add("my choice", receipt.option == option, f"counted for option {option}")
     signed = _signature_in_calls(calls, proposal, voter, option, digest)
     verdict.add("my signature", signed[0], signed[1])
     _published_tally(
-        rpc, verdict, council_address, proposal, option, voter, hi(mined["blockNumber"])
+        rpc, verdict, council_address, proposal, option, voter, hex_int(mined["blockNumber"])
     )
     return verdict
 
 
 def _carries(mined: dict[str, Any] | None, digest: str) -> bool:
     """Whether a mined, successful transaction emitted a BallotCast carrying `digest`."""
-    if mined is None or hi(mined["status"]) != 1:
+    if mined is None or hex_int(mined["status"]) != 1:
         return False
     return any(
         log["topics"]
-        and hb(log["topics"][0]) == BALLOT_CAST
-        and hb(log["data"])[32:64] == hb(digest)
+        and hex_bytes(log["topics"][0]) == BALLOT_CAST
+        and hex_bytes(log["data"])[32:64] == hex_bytes(digest)
         for log in mined["logs"]
     )
 
@@ -243,16 +243,16 @@ def _follow_digest(
     rpc: RpcClient, digest: str, voter: str | None, council: str | None
 ) -> str | None:
     """The one transaction whose BallotCast (of `voter`, when known) carries `digest`."""
-    topics: list[str | None] = [hex0x(BALLOT_CAST)]
+    topics: list[str | None] = [to_hex(BALLOT_CAST)]
     if voter is not None:
-        topics += [None, hex0x(hb(voter).rjust(32, b"\0"))]
+        topics += [None, to_hex(hex_bytes(voter).rjust(32, b"\0"))]
     query: dict[str, Any] = {"fromBlock": "0x0", "toBlock": "latest", "topics": topics}
     if council is not None:
         query["address"] = council
     found = {
         str(log["transactionHash"]).lower()
         for log in rpc.call("eth_getLogs", [query]) or []
-        if not log.get("removed") and hb(log["data"])[32:64] == hb(digest)
+        if not log.get("removed") and hex_bytes(log["data"])[32:64] == hex_bytes(digest)
     }
     return found.pop() if len(found) == 1 else None
 
@@ -262,9 +262,9 @@ def _council_calls(
 ) -> list[tuple[bytes, bytes]]:
     """(calldata, actor) of the calls the transaction made to the council (directly or through
     the forwarder, whose executed requests carry their signer)."""
-    data = hb(tx.get("input"))
+    data = hex_bytes(tx.get("input"))
     sender = tx_sender(tx)[1] or b""
-    if council is not None and hb(tx.get("to")) == hb(council):
+    if council is not None and hex_bytes(tx.get("to")) == hex_bytes(council):
         return [(data, sender)]
     calls = []
     try:
@@ -282,20 +282,20 @@ def _council_calls(
         requests = []
     # Each executed request's event names its signer and nonce: recover the signature with it.
     executed = [
-        (hb(log["topics"][1])[12:], int.from_bytes(hb(log["data"])[:32], "big"))
+        (hex_bytes(log["topics"][1])[12:], int.from_bytes(hex_bytes(log["data"])[:32], "big"))
         for log in mined["logs"]
-        if log["topics"] and hb(log["topics"][0]) == EXECUTED_FORWARD_REQUEST
+        if log["topics"] and hex_bytes(log["topics"][0]) == EXECUTED_FORWARD_REQUEST
     ]
-    domain = domain_separator("CommonsForwarder", "1", chain_id, hb(tx.get("to")))
+    domain = domain_separator("CommonsForwarder", "1", chain_id, hex_bytes(tx.get("to")))
     for request in requests:
         sender, to, value, gas, deadline, inner, signature = request
-        if council is not None and hb(to) != hb(council):
+        if council is not None and hex_bytes(to) != hex_bytes(council):
             continue
         for signer, nonce in executed:
             recovered = forward_request_signer(
                 domain,
-                hb(sender),
-                hb(to),
+                hex_bytes(sender),
+                hex_bytes(to),
                 value,
                 gas,
                 nonce,
@@ -303,7 +303,7 @@ def _council_calls(
                 bytes(inner),
                 bytes(signature),
             )
-            if signer == hb(sender) and recovered == signer:
+            if signer == hex_bytes(sender) and recovered == signer:
                 calls.append((bytes(inner), signer))
                 break
     return calls
@@ -344,24 +344,24 @@ def _published_tally(
     voter: bytes,
     block: int,
 ) -> None:
-    topic = hex0x(proposal.to_bytes(32, "big"))
+    topic = to_hex(proposal.to_bytes(32, "big"))
     logs = rpc.call(
         "eth_getLogs",
         [
             {
-                "address": hex0x(council),
+                "address": to_hex(council),
                 "fromBlock": "0x0",
                 "toBlock": "latest",
-                "topics": [hex0x(BALLOT_CAST), topic],
+                "topics": [to_hex(BALLOT_CAST), topic],
             }
         ],
     )
-    finalized_topic = hex0x(keccak(PROPOSAL_FINALIZED_SIG))
+    finalized_topic = to_hex(keccak(PROPOSAL_FINALIZED_SIG))
     finals = rpc.call(
         "eth_getLogs",
         [
             {
-                "address": hex0x(council),
+                "address": to_hex(council),
                 "fromBlock": "0x0",
                 "toBlock": "latest",
                 "topics": [finalized_topic, topic],
@@ -371,16 +371,16 @@ def _published_tally(
     counts: dict[int, int] = {}
     mine = 0
     for log in logs:
-        o = hb(log["data"])[31]
+        o = hex_bytes(log["data"])[31]
         counts[o] = counts.get(o, 0) + 1
-        mine += hb(log["topics"][2])[12:] == voter
+        mine += hex_bytes(log["topics"][2])[12:] == voter
     verdict.add("counted once", mine == 1, f"{mine} ballots of yours on proposal {proposal}")
     result, error = rpc.try_call(
         "eth_call",
         [
             {
-                "to": hex0x(council),
-                "data": hex0x(keccak(GET_PROPOSAL_SIG)[:4] + proposal.to_bytes(32, "big")),
+                "to": to_hex(council),
+                "data": to_hex(keccak(GET_PROPOSAL_SIG)[:4] + proposal.to_bytes(32, "big")),
             },
             "latest",
         ],
@@ -393,7 +393,7 @@ def _published_tally(
             "(uint256,address,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3,"
             "uint32,uint32,uint8,uint8,uint8,uint256[],uint8,uint256)"
         ],
-        hb(result),
+        hex_bytes(result),
     )[0]
     tally = [int(t) for t in view[16]]
     recount = [counts.get(i, 0) for i in range(len(tally))]
@@ -403,7 +403,9 @@ def _published_tally(
         f"on-chain tally {tally}; recounted from every BallotCast event {recount}",
     )
     if finals:
-        final = abi_decode(["uint8", "uint256[]", "uint256", "uint8"], hb(finals[-1]["data"]))
+        final = abi_decode(
+            ["uint8", "uint256[]", "uint256", "uint8"], hex_bytes(finals[-1]["data"])
+        )
         verdict.add(
             "final result",
             [int(t) for t in final[1]] == recount,

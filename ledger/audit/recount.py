@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ledger.audit.chain import Call, hex0x
+from ledger.audit.chain import Call, to_hex
 from ledger.audit.context import Ctx, addr
 from ledger.audit.fetch import Log
 from ledger.audit.sigs import BALLOT_BYTES, RESULT_BYTES, ballot_digest, parse_batch
@@ -411,7 +411,7 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
                 ctx.find(
                     "council.ballot_event",
                     call,
-                    f"an event for ballot {i} of {hex0x(voter)}",
+                    f"an event for ballot {i} of {to_hex(voter)}",
                     "an event for another ballot",
                     f"castBallots on proposal {pid}: events out of order",
                 )
@@ -428,7 +428,7 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
                     call,
                     f"skipped ({SKIP_REASONS[reason]})",
                     "counted",
-                    f"proposal {pid}: ballot {i} of {hex0x(voter)} was counted "
+                    f"proposal {pid}: ballot {i} of {to_hex(voter)} was counted "
                     f"though the rules skip it as {SKIP_REASONS[reason]}",
                 )
             elif event_option != option:
@@ -437,7 +437,7 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
                     call,
                     option,
                     event_option,
-                    f"proposal {pid}: ballot of {hex0x(voter)} counted for another option",
+                    f"proposal {pid}: ballot of {to_hex(voter)} counted for another option",
                 )
             elif entry.data[32:64] != result[:32]:
                 ctx.find(
@@ -445,7 +445,7 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
                     call,
                     result[:32],
                     entry.data[32:64],
-                    f"proposal {pid}: BallotCast of {hex0x(voter)} carries another digest",
+                    f"proposal {pid}: BallotCast of {to_hex(voter)} carries another digest",
                 )
         elif topic == BALLOT_SKIPPED:
             p.skipped += 1
@@ -458,14 +458,14 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
                     call,
                     expected,
                     f"skipped ({found})",
-                    f"proposal {pid}: ballot of {hex0x(voter)} judged differently by the contract",
+                    f"proposal {pid}: ballot of {to_hex(voter)} judged differently by the contract",
                 )
         elif strict:
             ctx.find(
                 "event.unexplained",
                 call,
                 "BallotCast or BallotSkipped",
-                hex0x(topic),
+                to_hex(topic),
                 "castBallots emitted an unexpected event",
             )
     p.relayed += counted
@@ -488,7 +488,7 @@ def cast_vote(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
             call,
             f"refused ({SKIP_REASONS[reason]})",
             "counted",
-            f"proposal {pid}: direct vote of {hex0x(voter)} counted though the rules "
+            f"proposal {pid}: direct vote of {to_hex(voter)} counted though the rules "
             f"refuse it as {SKIP_REASONS[reason]}",
         )
     else:
@@ -507,7 +507,7 @@ def cast_vote(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
         ctx.find(
             "council.ballot_event",
             call,
-            f"one BallotCast of {hex0x(voter)} for {option}",
+            f"one BallotCast of {to_hex(voter)} for {option}",
             f"{len(casts)} BallotCast events",
             f"castVote on proposal {pid}",
         )
@@ -517,7 +517,7 @@ def cast_vote(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
             call,
             digest,
             casts[0].data[32:64],
-            f"proposal {pid}: BallotCast of {hex0x(voter)} carries another digest",
+            f"proposal {pid}: BallotCast of {to_hex(voter)} carries another digest",
         )
     for log in casts[:1]:
         if log.data[31] < len(p.event_tally):
@@ -559,7 +559,7 @@ def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
             call,
             f"skipped ({SKIP_REASONS[reason]})",
             "counted",
-            f"proposal {pid}: ballot of {hex0x(voter)} counted though the rules skip it",
+            f"proposal {pid}: ballot of {to_hex(voter)} counted though the rules skip it",
         )
     else:
         p.voted.add(voter)
@@ -573,11 +573,11 @@ def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
             call,
             digest,
             log.data[32:64],
-            f"proposal {pid}: BallotCast of {hex0x(voter)} carries another digest",
+            f"proposal {pid}: BallotCast of {to_hex(voter)} carries another digest",
         )
     ctx.warn(
         "council",
         call,
-        f"ballot of {hex0x(voter)} on proposal {pid}: signature not "
+        f"ballot of {to_hex(voter)} on proposal {pid}: signature not "
         "re-verified (its call could not be decoded)",
     )

@@ -26,9 +26,9 @@ from typing import Any
 
 import pyrevm
 
-from ledger.audit.ethcodec import hb, hi, int_bytes, rlp_encode, trie_root
+from ledger.audit.ethcodec import hex_bytes, hex_int, int_bytes, rlp_encode, trie_root
 from ledger.audit.fetch import VerifiedChunk
-from ledger.audit.model import Finding, Warning_
+from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.proofs import ProofError, verify_account, verify_storage
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.slots import Keys, SlotNamer
@@ -95,7 +95,7 @@ class Replayer:
         # The blocks run so far, to run them again up to an earlier block (bisection).
         self.history: list[ReplayBlock] = []
         self.findings: list[Finding] = []
-        self.warnings: list[Warning_] = []
+        self.warnings: list[AuditWarning] = []
         self.transactions = 0
         self.blocks = 0
         self.next_block: int | None = None
@@ -172,7 +172,7 @@ class Replayer:
             # A creation's address comes from the sender's nonce: the chain's, not revm's.
             self.evm.insert_account_info(sender, pyrevm.AccountInfo(nonce=tx.nonce))
             try:
-                made = hb(self.evm.deploy(sender, tx.input, tx.value or None, tx.gas))
+                made = hex_bytes(self.evm.deploy(sender, tx.input, tx.value or None, tx.gas))
             except RuntimeError:
                 made, ok = None, False
             if ok and tx.created is not None and made != tx.created:
@@ -182,7 +182,7 @@ class Replayer:
         else:
             if tx.to not in self.ours:
                 self.warnings.append(
-                    Warning_("reexec", number, tx.hash, "reached our contracts through another "
+                    AuditWarning("reexec", number, tx.hash, "reached our contracts through another "
                              "contract: not re-executed (the storage check says if it mattered)")
                 )  # fmt: skip
                 return
@@ -301,8 +301,8 @@ def check_storage(
 ) -> tuple[list[StorageCheck], list[Finding], list[dict[str, str]]]:
     """Each contract's replayed storage and code against what the node proves at `header`;
     and the contracts it could not check, with why."""
-    number = hi(header["number"])
-    state_root = hb(header["stateRoot"])
+    number = hex_int(header["number"])
+    state_root = hex_bytes(header["stateRoot"])
     checks: list[StorageCheck] = []
     findings: list[Finding] = []
     skipped: list[dict[str, str]] = []
@@ -317,7 +317,9 @@ def check_storage(
             )
             continue
         try:
-            account = verify_account(state_root, address, [hb(p) for p in proof["accountProof"]])
+            account = verify_account(
+                state_root, address, [hex_bytes(p) for p in proof["accountProof"]]
+            )
         except (ProofError, KeyError, ValueError) as exc:
             # The node's state is not the state its block commits to (written without a block).
             findings.append(
@@ -396,7 +398,7 @@ def _agrees(replayer: Replayer, rpc: RpcClient, address: bytes, number: int) -> 
         return None
     try:
         account = verify_account(
-            hb(header["stateRoot"]), address, [hb(p) for p in proof["accountProof"]]
+            hex_bytes(header["stateRoot"]), address, [hex_bytes(p) for p in proof["accountProof"]]
         )
     except (ProofError, KeyError, ValueError):
         return False
@@ -447,7 +449,7 @@ def _differing(
             ],
         )
         for slot, item in zip(chunk, proof["storageProof"], strict=True):
-            proven = verify_storage(root, slot, [hb(p) for p in item["proof"]])
+            proven = verify_storage(root, slot, [hex_bytes(p) for p in item["proof"]])
             if proven != words[slot]:
                 out.append({"slot": hex(slot), "expected": hex(words[slot]), "found": hex(proven)})
     return out

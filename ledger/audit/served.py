@@ -16,8 +16,8 @@ from typing import Any, Final
 
 import httpx
 
-from ledger.audit.chain import hex0x
-from ledger.audit.model import Finding, Warning_
+from ledger.audit.chain import to_hex
+from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.state import AuditState
 from ledger.clients.fund import TRAIL_EVENTS
@@ -49,9 +49,9 @@ class ServedCheck:
         self.first_block = first_block
         self.to_block = to_block
         self.findings: list[Finding] = []
-        self.warnings: list[Warning_] = []
+        self.warnings: list[AuditWarning] = []
 
-    def run(self, state: AuditState) -> tuple[list[Finding], list[Warning_]]:
+    def run(self, state: AuditState) -> tuple[list[Finding], list[AuditWarning]]:
         logs = self._chain_events()
         with httpx.Client(base_url=self.api_url, timeout=HTTP_TIMEOUT_S) as http:
             self.http = http
@@ -66,7 +66,7 @@ class ServedCheck:
                     check()
                 except _Unserved as exc:
                     self.warnings.append(
-                        Warning_("api.served", None, None, f"{name} not compared: {exc}")
+                        AuditWarning("api.served", None, None, f"{name} not compared: {exc}")
                     )
         return self.findings, self.warnings
 
@@ -99,7 +99,7 @@ class ServedCheck:
     def _chain_events(self) -> dict[str, list[tuple[int, str, str, dict[str, Any]]]]:
         """(block, tx, event, args) of the council's and the fund's logs, in chain order."""
         out: dict[str, list[tuple[int, str, str, dict[str, Any]]]] = {k: [] for k in self.decoders}
-        by_address = {hex0x(self.contracts[k]): k for k in self.decoders}
+        by_address = {to_hex(self.contracts[k]): k for k in self.decoders}
         for start in range(self.first_block, self.to_block + 1, LOG_SPAN):
             query = {
                 "address": list(by_address),
@@ -200,7 +200,7 @@ class ServedCheck:
     def _balances(self, state: AuditState) -> None:
         for community in sorted(state.timebanks):
             book = state.timebanks[community]
-            expected = {hex0x(a): v for a, v in book.balances.items() if v != 0}
+            expected = {to_hex(a): v for a, v in book.balances.items() if v != 0}
             served = {
                 str(b["account"]).lower(): int(b["minutes"])
                 for b in self._pages(f"/v1/communities/{community}/balances")

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import ujson
 
-from ledger.audit.model import Finding, Warning_
+from ledger.audit.model import AuditWarning, Finding
 from ledger.build import atomic_write
 
 STATE_VERSION: Final = 2  # 2: auditor keys
@@ -219,7 +219,7 @@ class AuditState:
     auditor_keys: dict[bytes, AuditorKey] = field(default_factory=dict)
     trail: list[dict[str, Any]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    warnings: list[Warning_] = field(default_factory=list)
+    warnings: list[AuditWarning] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
 
     def bump(self, name: str, by: int = 1) -> None:
@@ -248,7 +248,7 @@ _CLASSES: Final = {
         TimeBankBook,
         AuditState,
         Finding,
-        Warning_,
+        AuditWarning,
     )
 }
 

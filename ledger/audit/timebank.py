@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from eth_abi.abi import encode as abi_encode
 
-from ledger.audit.chain import Call, hex0x
+from ledger.audit.chain import Call, to_hex
 from ledger.audit.context import Ctx, addr
 from ledger.audit.ethcodec import recover_compact
 from ledger.audit.fetch import Log
@@ -190,18 +190,18 @@ def record_services(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None
                     call,
                     f"skipped ({error})",
                     "recorded",
-                    f"service {hex0x(rid)} recorded though the rules refuse it as {error}",
+                    f"service {to_hex(rid)} recorded though the rules refuse it as {error}",
                 )
         else:
             reason = log.data[64 + 32 : 64 + 32 + 4] if len(log.data) >= 100 else b""
-            named = ctx.error_names.get(bytes(reason), hex0x(bytes(reason)))
+            named = ctx.error_names.get(bytes(reason), to_hex(bytes(reason)))
             if error is None:
                 ctx.find(
                     "timebank.record_event",
                     call,
                     "recorded",
                     f"skipped ({named})",
-                    f"service {hex0x(rid)} skipped though the rules accept it",
+                    f"service {to_hex(rid)} skipped though the rules accept it",
                 )
             elif named != error:
                 ctx.find(
@@ -209,7 +209,7 @@ def record_services(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None
                     call,
                     f"skipped ({error})",
                     f"skipped ({named})",
-                    f"service {hex0x(rid)} skipped for another reason",
+                    f"service {to_hex(rid)} skipped for another reason",
                 )
     _check_commit(ctx, call, cid, landed, commits, call.logs[-1:] == commits[-1:])
     ctx.state.bump("service_records_checked", len(items))
@@ -234,7 +234,7 @@ def _check_commit(
     batch_id = max(ctx.state.timebank_batches, default=0) + 1
     root = batch_root(landed)
     ctx.state.timebank_batches[batch_id] = root
-    expected = f"batch {batch_id}: {hex0x(root)} ({len(landed)} ids), last event"
+    expected = f"batch {batch_id}: {to_hex(root)} ({len(landed)} ids), last event"
     if len(commits) != 1 or not last:
         ctx.find(
             "timebank.batch",
@@ -256,7 +256,7 @@ def _check_commit(
             "timebank.batch",
             call,
             expected,
-            f"community {found[0]}, batch {found[1]}: {hex0x(found[2])} ({found[3]} ids)",
+            f"community {found[0]}, batch {found[1]}: {to_hex(found[2])} ({found[3]} ids)",
             "ServiceBatchCommitted differs from the records the call recorded",
         )
 
@@ -288,7 +288,7 @@ def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
             call,
             "both sides' signatures, members on the roll",
             error,
-            f"reversal of {hex0x(rid)} without both residents' consent",
+            f"reversal of {to_hex(rid)} without both residents' consent",
         )
     _check_proof(ctx, call, rid, tuple(args["proof"]))
     service = book.services.get(rid)
@@ -297,10 +297,10 @@ def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
         ctx.find(
             "timebank.reversal",
             call,
-            hex0x(recorded_id) if recorded_id else "a recorded service",
-            hex0x(rid),
+            to_hex(recorded_id) if recorded_id else "a recorded service",
+            to_hex(rid),
             f"reversal of a service that was never recorded with these fields "
-            f"(provider {hex0x(provider)}, nonce {int(original[5])})",
+            f"(provider {to_hex(provider)}, nonce {int(original[5])})",
         )
     elif service.reversed:
         ctx.find(
@@ -308,7 +308,7 @@ def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
             call,
             "reversed at most once",
             "reversed again",
-            f"service {hex0x(rid)} reversed twice",
+            f"service {to_hex(rid)} reversed twice",
         )
     else:
         service.reversed = True
@@ -320,7 +320,7 @@ def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
             call,
             "within the limits",
             limit,
-            f"reversal of {hex0x(rid)} takes a balance past its limit",
+            f"reversal of {to_hex(rid)} takes a balance past its limit",
         )
         book.balances[recipient] = book.balances.get(recipient, 0) + minutes
         book.balances[provider] = book.balances.get(provider, 0) - minutes
@@ -335,17 +335,17 @@ def _check_proof(ctx: Ctx, call: Call, rid: bytes, proof: tuple[Any, ...]) -> No
         ctx.find(
             "timebank.reversal",
             call,
-            hex0x(root) if root else f"a committed batch {batch_id}",
-            hex0x(batch_root(ids)),
-            f"reversal of {hex0x(rid)} with record ids that are not batch {batch_id}'s",
+            to_hex(root) if root else f"a committed batch {batch_id}",
+            to_hex(batch_root(ids)),
+            f"reversal of {to_hex(rid)} with record ids that are not batch {batch_id}'s",
         )
     elif index >= len(ids) or ids[index] != rid:
         ctx.find(
             "timebank.reversal",
             call,
-            hex0x(rid),
-            hex0x(ids[index]) if index < len(ids) else f"index {index} of {len(ids)}",
-            f"reversal of {hex0x(rid)}: not the record at index {index} of batch {batch_id}",
+            to_hex(rid),
+            to_hex(ids[index]) if index < len(ids) else f"index {index} of {len(ids)}",
+            f"reversal of {to_hex(rid)}: not the record at index {index} of batch {batch_id}",
         )
 
 
@@ -397,7 +397,7 @@ def handle_event(
         )
         if book.nonce_used(provider, nonce):
             ctx.find(
-                "timebank.nonce", call, "an unused nonce", nonce, f"service {hex0x(rid)} replayed"
+                "timebank.nonce", call, "an unused nonce", nonce, f"service {to_hex(rid)} replayed"
             )
         error = _move(book, provider, recipient, minutes)
         if error:
@@ -406,7 +406,7 @@ def handle_event(
                 call,
                 "within the limits",
                 error,
-                f"service {hex0x(rid)} takes a balance past its limit",
+                f"service {to_hex(rid)} takes a balance past its limit",
             )
             book.balances[provider] = book.balances.get(provider, 0) + minutes
             book.balances[recipient] = book.balances.get(recipient, 0) - minutes
@@ -415,7 +415,7 @@ def handle_event(
         book.services[rid] = Service(rid, recipient, minutes)
         book.by_nonce[(provider, nonce)] = rid
         book.recorded += 1
-        ctx.warn("timebank", call, f"service {hex0x(rid)}: signatures not re-verified")
+        ctx.warn("timebank", call, f"service {to_hex(rid)}: signatures not re-verified")
     elif name == "ServiceBatchCommitted":
         _commit_from_events(ctx, call, cid, log)
     elif name == "ServiceReversed":
@@ -427,14 +427,14 @@ def handle_event(
                 "timebank.reversal",
                 call,
                 "a recorded, unreversed service",
-                hex0x(rid),
+                to_hex(rid),
                 "reversal of an unknown or already reversed service",
             )
         else:
             service.reversed = True
         book.balances[recipient] = book.balances.get(recipient, 0) + minutes
         book.balances[provider] = book.balances.get(provider, 0) - minutes
-        ctx.warn("timebank", call, f"reversal of {hex0x(rid)}: signatures not re-verified")
+        ctx.warn("timebank", call, f"reversal of {to_hex(rid)}: signatures not re-verified")
 
 
 def _commit_from_events(ctx: Ctx, call: Call, cid: int, log: Log) -> None:

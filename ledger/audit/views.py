@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.audit.bytecode import Build
-from ledger.audit.chain import hex0x
+from ledger.audit.chain import to_hex
 from ledger.audit.context import Ctx, addr, show
-from ledger.audit.ethcodec import hb
+from ledger.audit.ethcodec import hex_bytes
 from ledger.audit.proofs import ProofError, check_get_proof
 from ledger.audit.recount import outcome_name
 from ledger.audit.rpc import RpcClient, RpcFailure
@@ -41,7 +41,7 @@ def _eth_call(rpc: RpcClient, ctx: Ctx, block: int, calls: list[ViewCall]) -> No
     for c in calls:
         data = ctx.abis[c.role].by_name[c.fn].encode_call(*c.args)
         requests.append(
-            ("eth_call", [{"to": hex0x(ctx.contracts[c.role]), "data": hex0x(data)}, hex(block)])
+            ("eth_call", [{"to": to_hex(ctx.contracts[c.role]), "data": to_hex(data)}, hex(block)])
         )
     answers = rpc.batch(requests, allow_errors=True)
     for c, answer in zip(calls, answers, strict=True):
@@ -49,7 +49,7 @@ def _eth_call(rpc: RpcClient, ctx: Ctx, block: int, calls: list[ViewCall]) -> No
             c.check(None)
             continue
         try:
-            outputs = ctx.abis[c.role].by_name[c.fn].decode_output(hb(answer))
+            outputs = ctx.abis[c.role].by_name[c.fn].decode_output(hex_bytes(answer))
         except Exception:
             outputs = None
         c.check(outputs)
@@ -143,7 +143,7 @@ def compare_views(ctx: Ctx, rpc: RpcClient, block: int) -> dict[str, Any]:
         ViewCall(
             "timebank",
             "serviceDigest",
-            (1, (hex0x(probe[0]), hex0x(probe[1]), *probe[2:])),
+            (1, (to_hex(probe[0]), to_hex(probe[1]), *probe[2:])),
             tb_domain,
         )
     )
@@ -374,7 +374,7 @@ def compare_views(ctx: Ctx, rpc: RpcClient, block: int) -> dict[str, Any]:
                         "rebuilt balance",
                     )
 
-            calls.append(ViewCall("timebank", "balanceOf", (cid, hex0x(account)), balance_view))
+            calls.append(ViewCall("timebank", "balanceOf", (cid, to_hex(account)), balance_view))
 
         def limits(out: Any, b: Any = book) -> None:
             if out is None or (int(out[0]), int(out[1])) != (b.floor, b.ceiling):
@@ -525,7 +525,7 @@ def _expected_words(
                 value |= (join << (64 + 64 * k)) | (leave << (96 + 64 * k))
             slot, _ = registry.mapping("_records", cid, account)
             out.append(
-                Expected("registry", slot, value, f"roll record of {hex0x(account)} in {cid}")
+                Expected("registry", slot, value, f"roll record of {to_hex(account)} in {cid}")
             )
     timebank = Layout(build.contracts["TimeBank"].layout)
     for cid, book in state.timebanks.items():
@@ -540,7 +540,7 @@ def _expected_words(
                     "timebank",
                     slot,
                     (balance << 192) | (stamp << 160) | (base << 128) | window,
-                    f"time-bank account {hex0x(account)} in {cid}",
+                    f"time-bank account {to_hex(account)} in {cid}",
                 )
             )
     # The roots a reversal is judged against: a word set by hand would let one through.
@@ -566,8 +566,10 @@ def check_proofs(
 ) -> list[dict[str, Any]]:
     """Prove the sampled words (and each contract's code hash) against the block's stateRoot."""
     number = int(block["number"], 16)
-    state_root = hb(block["stateRoot"])
-    expected = _expected_words(ctx.state, build, None if all_proofs else SAMPLE, hb(block["hash"]))
+    state_root = hex_bytes(block["stateRoot"])
+    expected = _expected_words(
+        ctx.state, build, None if all_proofs else SAMPLE, hex_bytes(block["hash"])
+    )
     by_role: dict[str, list[Expected]] = {}
     for e in expected:
         by_role.setdefault(e.role, []).append(e)
@@ -582,7 +584,7 @@ def check_proofs(
             answer, error = rpc.try_call(
                 "eth_getProof",
                 [
-                    hex0x(ctx.contracts[role]),
+                    to_hex(ctx.contracts[role]),
                     ["0x" + s.to_bytes(32, "big").hex() for s in chunk],
                     hex(number),
                 ],

@@ -13,8 +13,8 @@ from ledger.audit.chain import domain_separator
 from ledger.audit.ethcodec import (
     encode_log,
     encode_receipt,
-    hb,
     header_hash,
+    hex_bytes,
     ordered_trie_root,
     tx_envelope,
     tx_sender,
@@ -43,24 +43,24 @@ def busy_chain(w3: Web3, system: Deployment, accounts: list[LocalAccount]) -> in
 def test_every_block_rehashes_to_its_hash_and_roots(w3: Web3, busy_chain: int) -> None:
     for number in range(busy_chain + 1):
         block = rpc(w3, "eth_getBlockByNumber", [hex(number), True])
-        assert header_hash(block) == hb(block["hash"])
+        assert header_hash(block) == hex_bytes(block["hash"])
         envelopes = []
         for tx in block["transactions"]:
             tx_hash, sender = tx_sender(tx)
-            assert (tx_hash, sender) == (hb(tx["hash"]), hb(tx["from"]))
+            assert (tx_hash, sender) == (hex_bytes(tx["hash"]), hex_bytes(tx["from"]))
             envelopes.append(tx_envelope(tx)[0])
-        assert ordered_trie_root(envelopes) == hb(block["transactionsRoot"])
+        assert ordered_trie_root(envelopes) == hex_bytes(block["transactionsRoot"])
         receipts = rpc(w3, "eth_getBlockReceipts", [hex(number)])
         encoded = [
-            encode_receipt(r, [encode_log(hb(x["address"]), [hb(t) for t in x["topics"]], hb(x["data"]))
+            encode_receipt(r, [encode_log(hex_bytes(x["address"]), [hex_bytes(t) for t in x["topics"]], hex_bytes(x["data"]))
                                for x in r["logs"]])
             for r in receipts
         ]  # fmt: skip
-        assert ordered_trie_root(encoded) == hb(block["receiptsRoot"])
+        assert ordered_trie_root(encoded) == hex_bytes(block["receiptsRoot"])
 
 
 def _job(anvil: AnvilProcess, system: Deployment, start: int, stop: int) -> ChunkJob:
-    contracts = {k: hb(c.address) for k, c in system.contracts.items()}
+    contracts = {k: hex_bytes(c.address) for k, c in system.contracts.items()}
     return ChunkJob(
         url=anvil.url, start=start, stop=stop,
         watched=frozenset(a for k, a in contracts.items() if k != "forwarder"),

@@ -7,7 +7,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.audit.ethcodec import EMPTY_TRIE_ROOT, hb, rlp_decode, rlp_encode
+from ledger.audit.ethcodec import EMPTY_TRIE_ROOT, hex_bytes, rlp_decode, rlp_encode
 from ledger.audit.proofs import ProofError, check_get_proof, verify_account, verify_proof
 from ledger.deploy import Deployment
 from ledger.hashing import keccak
@@ -18,7 +18,7 @@ from ledger.tx import send
 def _proof(w3: Web3, address: str, slots: list[int]) -> tuple[bytes, dict]:  # type: ignore[type-arg]
     block = rpc(w3, "eth_getBlockByNumber", ["latest", False])
     keys = ["0x" + s.to_bytes(32, "big").hex() for s in slots]
-    return hb(block["stateRoot"]), rpc(w3, "eth_getProof", [address, keys, block["number"]])
+    return hex_bytes(block["stateRoot"]), rpc(w3, "eth_getProof", [address, keys, block["number"]])
 
 
 @pytest.fixture
@@ -57,11 +57,11 @@ def test_proof_against_another_state_root_is_refused(
 
 def test_edited_proof_node_is_refused(w3: Web3, registry_with_communities: str) -> None:
     root, answer = _proof(w3, registry_with_communities, [0])
-    nodes = [hb(n) for n in answer["accountProof"]]
+    nodes = [hex_bytes(n) for n in answer["accountProof"]]
     last = bytearray(nodes[-1])
     last[-5] ^= 0x01  # inside the account's RLP: a forged balance or code hash
     with pytest.raises(ProofError):
-        verify_account(root, hb(registry_with_communities), [*nodes[:-1], bytes(last)])
+        verify_account(root, hex_bytes(registry_with_communities), [*nodes[:-1], bytes(last)])
 
 
 def test_node_claiming_another_value_is_refused(w3: Web3, registry_with_communities: str) -> None:
@@ -75,8 +75,8 @@ def test_leftover_or_missing_proof_nodes_are_refused(
     w3: Web3, registry_with_communities: str
 ) -> None:
     root, answer = _proof(w3, registry_with_communities, [0])
-    nodes = [hb(n) for n in answer["accountProof"]]
-    key = keccak(hb(registry_with_communities))
+    nodes = [hex_bytes(n) for n in answer["accountProof"]]
+    key = keccak(hex_bytes(registry_with_communities))
     assert verify_proof(root, key, nodes) is not None
     with pytest.raises(ProofError, match="ends before"):
         verify_proof(root, key, nodes[:-1])

@@ -22,10 +22,10 @@ from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.deploy import Deployment, deploy_system, load_deployment
-from ledger.forwarding import ForwardKind, sign_forward_request
+from ledger.forwarding import ForwardRelay, sign_forward_request
 from ledger.node import free_port, make_web3, rpc
 from ledger.relay import Outbox, Relayer
-from ledger.relay_kinds import BallotKind
+from ledger.relay_kinds import BallotRelay
 from ledger.signing.ballots import make_ballot, sign_ballot
 from ledger.tx import ErrorDecoder
 from ledger.worker import open_index
@@ -101,8 +101,8 @@ def test_deploy_relay_index_and_a_clean_audit_on_hardhats_node(
     proposal, residents = open_election(h.w3, system, accounts, voters=3, tag=80)
     decoder = ErrorDecoder(a.abi for a in artifacts.values())
     outbox = Outbox(h.settings.data_dir / "relay.sqlite")
-    ballots = BallotKind(h.w3, system.council, system.registry)
-    forward = ForwardKind(
+    ballots = BallotRelay(h.w3, system.council, system.registry)
+    forward = ForwardRelay(
         h.w3,
         system.forwarder,
         [c.address for k, c in system.contracts.items() if k != "forwarder"],

@@ -14,7 +14,7 @@ from web3 import Web3
 
 from ledger import relay_kinds
 from ledger.deploy import Deployment
-from ledger.relay_kinds import BallotKind, ServiceKind
+from ledger.relay_kinds import BallotRelay, ServiceRelay
 from ledger.signing.ballots import make_ballot, sign_ballot
 from tests.ledger.conftest import Bank
 from tests.ledger.test_service_checks import record
@@ -41,11 +41,11 @@ def node_away(w3: Web3, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[]
     monkeypatch.setattr(w3.provider, "_request_func_cache", (None, None))
     # Every cached answer is past its time to live: each check would ask the node again.
     monkeypatch.setattr(relay_kinds, "CHAIN_TIME_REFRESH_S", 0.0)
-    monkeypatch.setattr(ServiceKind, "ROLL_VERSION_TTL_S", 0.0)
+    monkeypatch.setattr(ServiceRelay, "ROLL_VERSION_TTL_S", 0.0)
     yield go_away
 
 
-def ballot(kind: BallotKind, proposal: int, voter: LocalAccount, option: int) -> Any:
+def ballot(kind: BallotRelay, proposal: int, voter: LocalAccount, option: int) -> Any:
     signature = sign_ballot(voter, make_ballot(proposal, voter.address, option), kind.domain)
     return kind.parse(
         {
@@ -64,7 +64,7 @@ def test_ballots_are_checked_from_memory_while_the_node_is_away(
     node_away: Callable[[], None],
 ) -> None:
     proposal, residents = open_election(w3, system, accounts, voters=3, tag=60)
-    kind = BallotKind(w3, system.council, system.registry)
+    kind = BallotRelay(w3, system.council, system.registry)
     kind.check(ballot(kind, proposal, residents[0], 0))  # schedule, roll and voters loaded
     node_away()
     kind.check(ballot(kind, proposal, residents[1], 1))

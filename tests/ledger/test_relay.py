@@ -16,7 +16,7 @@ from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage, QueueFull
 from ledger.node import rpc
 from ledger.relay import Message, Outbox, Relayer
-from ledger.relay_kinds import BallotKind
+from ledger.relay_kinds import BallotRelay
 from ledger.signing.ballots import make_ballot, sign_ballot
 from ledger.tx import ErrorDecoder, send
 from tests.relay_support import open_election, settle
@@ -26,7 +26,7 @@ from tests.relay_support import open_election, settle
 class Election:
     proposal: int
     residents: list[LocalAccount]
-    kind: BallotKind
+    kind: BallotRelay
     relayer: LocalAccount
 
 
@@ -34,7 +34,7 @@ class Election:
 def election(w3: Web3, system: Deployment, accounts: list[LocalAccount]) -> Election:
     proposal, residents = open_election(w3, system, accounts, voters=8, tag=1)
     return Election(
-        proposal, residents, BallotKind(w3, system.council, system.registry), accounts[9]
+        proposal, residents, BallotRelay(w3, system.council, system.registry), accounts[9]
     )
 
 
@@ -115,7 +115,7 @@ def test_concurrent_submissions_are_group_committed_and_all_acknowledged(
 def test_a_receipt_is_released_once_rejected_or_if_never_stored(
     tmp_path: Path, election: Election
 ) -> None:
-    """What lets a service record's nonce go (ServiceKind.released)."""
+    """What lets a service record's nonce go (ServiceRelay.released)."""
     outbox = Outbox(tmp_path / "relay.sqlite")
     message = ballot(election, election.residents[0], 0)
     assert outbox.released(message.receipt_id)  # never stored
@@ -295,7 +295,7 @@ def test_check_refuses_a_second_ballot_of_a_voter_but_not_the_same_one(election:
 def test_warming_makes_the_first_ballot_of_an_open_proposal_checkable_inline(
     w3: Web3, system: Deployment, election: Election
 ) -> None:
-    cold = BallotKind(w3, system.council, system.registry)
+    cold = BallotRelay(w3, system.council, system.registry)
     message = cold.parse(ballot(election, election.residents[0], 1).payload)
     assert not cold.check_is_local(message)  # it would have to ask the chain first
     assert election.proposal in cold.warm()
@@ -308,7 +308,7 @@ def test_a_ballot_is_not_refused_as_early_by_a_clock_the_chain_moved_past(
     """The relay's chain clock is a reading up to a second old, carried forward by the wall
     clock; the chain's own clock can jump (anvil's does). A proposal that opened after the jump
     looks not yet open by the old reading: that "no" is confirmed with a fresh reading first."""
-    kind = BallotKind(w3, system.council, system.registry)
+    kind = BallotRelay(w3, system.council, system.registry)
     kind.clock.now()  # read before the chain's clock moves
     rpc(w3, "evm_increaseTime", [600])
     rpc(w3, "evm_mine")

@@ -17,10 +17,10 @@ from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage
-from ledger.forwarding import ForwardKind, sign_forward_request
+from ledger.forwarding import ForwardRelay, sign_forward_request
 from ledger.node import rpc
 from ledger.relay import TX_GAS_CAP, Outbox, Receipt, Relayer
-from ledger.relay_kinds import BallotKind
+from ledger.relay_kinds import BallotRelay
 from ledger.signing.ballots import make_ballot, sign_ballot
 from ledger.signing.eip712 import recover_digest
 from ledger.tx import ErrorDecoder, send
@@ -32,11 +32,11 @@ ROLL_CHUNK = 380  # what the outsider sent: ~9.2M gas each
 @dataclass
 class Relay:
     outbox: Outbox
-    forward: ForwardKind
-    ballots: BallotKind
+    forward: ForwardRelay
+    ballots: BallotRelay
     relayer: Relayer
 
-    def accept(self, kind: ForwardKind | BallotKind, payload: dict) -> Receipt:
+    def accept(self, kind: ForwardRelay | BallotRelay, payload: dict) -> Receipt:
         message = kind.parse(payload)
         kind.check(message)
         return self.outbox.submit(message).result(5)
@@ -63,7 +63,7 @@ def make_relay(
     decoder = ErrorDecoder(a.abi for a in artifacts.values())
     outbox = Outbox(path)
     settings = Settings()
-    forward = ForwardKind(
+    forward = ForwardRelay(
         w3,
         system.forwarder,
         [c.address for k, c in system.contracts.items() if k != "forwarder"],
@@ -74,7 +74,7 @@ def make_relay(
         max_ttl_s=settings.forward_max_ttl_s,
     )
     forward.pending = lambda: outbox.pending("forward")
-    ballots = BallotKind(w3, system.council, system.registry)
+    ballots = BallotRelay(w3, system.council, system.registry)
     relayer = Relayer(w3, relayer_key, outbox, [ballots, forward], decoder=decoder, patience_s=0)
     return Relay(outbox, forward, ballots, relayer)
 
@@ -293,7 +293,7 @@ def test_a_batch_reverted_on_chain_is_requeued_and_split_not_rejected_whole(
 class _Unsimulated:
     """The forward kind, but vouching for its batch's gas (so the relayer skips simulation)."""
 
-    def __init__(self, kind: ForwardKind) -> None:
+    def __init__(self, kind: ForwardRelay) -> None:
         self._kind = kind
 
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]

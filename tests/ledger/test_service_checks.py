@@ -16,7 +16,7 @@ from web3 import Web3
 from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage
 from ledger.relay import Message
-from ledger.relay_kinds import RollCache, ServiceKind
+from ledger.relay_kinds import RollCache, ServiceRelay
 from ledger.signing.eip712 import recover_digest, sign_typed_data
 from ledger.signing.services import (
     SERVICE_TYPES,
@@ -123,7 +123,7 @@ def test_after_a_restart_nonces_of_records_still_queued_are_held(
 ) -> None:
     alice, bob = bank.residents[0], bank.residents[1]
     queued = record(bank, alice, bob, 0)
-    restarted = ServiceKind(w3, system.timebank, system.registry)
+    restarted = ServiceRelay(w3, system.timebank, system.registry)
     restarted.in_flight = lambda signer: [queued.payload] if signer == alice.address else []
     bank.kind = restarted
     assert refused(bank, record(bank, alice, bob, 0, note=4)) == "NonceAlreadyUsed"

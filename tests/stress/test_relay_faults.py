@@ -17,7 +17,7 @@ from ledger.build import Artifact
 from ledger.deploy import Deployment
 from ledger.node import AnvilProcess, make_web3, rpc
 from ledger.relay import Outbox, Relayer
-from ledger.relay_kinds import BallotKind
+from ledger.relay_kinds import BallotRelay
 from ledger.signing.ballots import make_ballot, sign_ballot
 from ledger.tx import ErrorDecoder
 from tests.relay_support import open_election, settle
@@ -35,7 +35,7 @@ def test_batch_lost_in_a_rewind_is_landed_again_though_the_node_failed_during_th
     monkeypatch.setattr(ledger.relay, "REORG_CHECK_INTERVAL_S", 0.0)
     proposal, residents = open_election(w3, system, accounts, voters=6, tag=5)
     relay_w3 = make_web3(anvil.url)  # the relay's own connection, so it alone can be made to fail
-    kind = BallotKind(relay_w3, system.council, system.registry)
+    kind = BallotRelay(relay_w3, system.council, system.registry)
     outbox = Outbox(tmp_path / "relay.sqlite")
     relayer = Relayer(
         relay_w3,
