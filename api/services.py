@@ -15,12 +15,14 @@ from api.security import TokenAuthority
 from ledger.build import load_artifacts
 from ledger.config import Settings
 from ledger.deploy import Deployment, load_deployment
-from ledger.forwarding import ForwardRelay
 from ledger.index import EventIndex
 from ledger.node import connect
 from ledger.offchain import OffchainStore
-from ledger.relay import Message, MessageRelay, Outbox
-from ledger.relay_kinds import BallotRelay, ServiceRelay
+from ledger.relay.ballots import BallotRelay
+from ledger.relay.forwards import ForwardRelay
+from ledger.relay.message import Message, MessageRelay
+from ledger.relay.outbox import Outbox
+from ledger.relay.services import ServiceRelay
 from ledger.signing.acks import AckSigner
 from ledger.tx import ErrorDecoder
 from ledger.worker import RelayWorker, message_kinds, open_index, relayer_account

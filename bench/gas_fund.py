@@ -33,7 +33,7 @@ from ledger.clients.timebank import TimeBankClient
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import Deployment, deploy_system
 from ledger.node import ephemeral_node, rpc
-from ledger.relay_kinds import ServiceRelay
+from ledger.relay.services import ServiceRelay
 from ledger.signing.services import (
     ServiceRecord,
     category_code,

@@ -115,7 +115,7 @@ class Settings(BaseSettings):
         default=0.15, ge=0, description="how long a message may wait for a fuller batch"
     )
     # A 380-resident roll chunk needs ~9.2M gas; a batch carries one such request at most
-    # (ledger.relay.TX_GAS_CAP), so a request this large always fits a transaction.
+    # (ledger.tx.TX_GAS_CAP), so a request this large always fits a transaction.
     forward_max_gas: int = Field(
         default=10_000_000,
         gt=0,

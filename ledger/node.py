@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 from web3 import Web3
 from web3.types import RPCEndpoint
 
@@ -41,6 +42,8 @@ DUMP_ATTEMPTS = 4
 QUIET_POLLS, QUIET_POLL_S = 40, 0.05
 PRUNE_HISTORY_STATES = 64
 WATCH_POLL_S = 0.25
+# The node is away (refused, reset, timed out): what was read before stands in for it.
+NODE_AWAY = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

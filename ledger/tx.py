@@ -19,6 +19,9 @@ from ledger.hashing import checksum_address, keccak
 from ledger.node import rpc
 
 RECEIPT_TIMEOUT_S = 60
+# EIP-7825's cap on one transaction's gas: a batch is bounded by it on every network, and by the
+# node's block gas limit where that is lower.
+TX_GAS_CAP = 16_777_216
 
 
 def _abi_type(item: dict[str, Any]) -> str:

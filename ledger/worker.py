@@ -36,11 +36,15 @@ from ledger.build import load_artifacts
 from ledger.config import Settings, configured_account
 from ledger.deploy import Deployment, load_deployment
 from ledger.errors import NodeError
-from ledger.forwarding import ForwardRelay
 from ledger.index import EventIndex
 from ledger.node import connect, rpc
-from ledger.relay import MessageRelay, Outbox, Relayer
-from ledger.relay_kinds import BallotRelay, RollCache, ServiceRelay
+from ledger.relay.ballots import BallotRelay
+from ledger.relay.forwards import ForwardRelay
+from ledger.relay.message import MessageRelay
+from ledger.relay.outbox import Outbox
+from ledger.relay.relayer import Relayer
+from ledger.relay.rolls import RollCache
+from ledger.relay.services import ServiceRelay
 from ledger.tx import ErrorDecoder
 
 log = logging.getLogger("ledger.worker")

@@ -19,8 +19,8 @@ from eth_account import Account
 from web3 import Web3
 
 from ledger.deploy import load_deployment
-from ledger.forwarding import sign_forward_request
 from ledger.node import rpc
+from ledger.signing.forwards import sign_forward_request
 from ledger.tx import send
 from stress.system import RELAYER_FUNDS_WEI, Stack, log
 

@@ -8,7 +8,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger.deploy import Deployment
-from ledger.relay import Relayer
+from ledger.relay.relayer import Relayer
 from ledger.tx import send
 
 COMMITTEE = Web3.keccak(text="COMMITTEE")

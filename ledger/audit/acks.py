@@ -39,15 +39,15 @@ from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import ballot_digest
 from ledger.errors import InvalidMessage
-from ledger.forwarding import (
+from ledger.hashing import checksum_address, keccak
+from ledger.signing.acks import Acknowledgement, verify_ack
+from ledger.signing.eip712 import SignatureError, digest, domain_for, domain_separator
+from ledger.signing.forwards import (
     FORWARD_REQUEST_TYPES,
     FORWARDER_NAME,
     FORWARDER_VERSION,
     ForwardRequest,
 )
-from ledger.hashing import checksum_address, keccak
-from ledger.signing.acks import Acknowledgement, verify_ack
-from ledger.signing.eip712 import SignatureError, digest, domain_for, domain_separator
 from ledger.signing.services import ServiceRecord, record_id, timebank_domain
 
 BALLOT_CAST: Final = keccak(b"BallotCast(uint256,address,uint8,bytes32)")

@@ -21,7 +21,7 @@ from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.state import AuditState
 from ledger.clients.fund import TRAIL_EVENTS
-from ledger.index import EventDecoder
+from ledger.index.codec import EventDecoder
 
 PAGE: Final = 100
 LOG_SPAN: Final = 10_000

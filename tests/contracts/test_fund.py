@@ -20,7 +20,7 @@ from ledger.clients.fund import (
 )
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
-from ledger.forwarding import sign_forward_request
+from ledger.signing.forwards import sign_forward_request
 from ledger.tx import send
 from tests.contracts.conftest import ROLE_COMMITTEE, ProposalFactory, Town
 

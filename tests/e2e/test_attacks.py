@@ -36,9 +36,8 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from ledger.clients.timebank import TimeBankClient
 from ledger.errors import ContractRuleBroken
-from ledger.forwarding import FORWARD_REQUEST_TYPES, sign_forward_request
 from ledger.offchain import text_hash
-from ledger.relay_kinds import SKIP_REASONS
+from ledger.relay.ballots import SKIP_REASONS
 from ledger.signing.ballots import (
     BallotDomain,
     make_ballot,
@@ -47,6 +46,7 @@ from ledger.signing.ballots import (
     typed_data_parts,
 )
 from ledger.signing.eip712 import SECP256K1_N, domain_for, sign_typed_data, to_compact
+from ledger.signing.forwards import FORWARD_REQUEST_TYPES, sign_forward_request
 from ledger.signing.services import (
     SERVICE_TYPES,
     CompactSignature,

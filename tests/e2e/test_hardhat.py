@@ -22,11 +22,13 @@ from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.deploy import Deployment, deploy_system, load_deployment
-from ledger.forwarding import ForwardRelay, sign_forward_request
 from ledger.node import free_port, make_web3, rpc
-from ledger.relay import Outbox, Relayer
-from ledger.relay_kinds import BallotRelay
+from ledger.relay.ballots import BallotRelay
+from ledger.relay.forwards import ForwardRelay
+from ledger.relay.outbox import Outbox
+from ledger.relay.relayer import Relayer
 from ledger.signing.ballots import make_ballot, sign_ballot
+from ledger.signing.forwards import sign_forward_request
 from ledger.tx import ErrorDecoder
 from ledger.worker import open_index
 from tests.relay_support import open_election

@@ -45,7 +45,7 @@ from web3.types import TxReceipt
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.node import rpc
-from ledger.relay_kinds import SKIP_REASONS
+from ledger.relay.ballots import SKIP_REASONS
 from ledger.signing.ballots import BallotDomain, make_ballot, sign_ballot
 from ledger.signing.eip712 import SECP256K1_N, sign_typed_data
 from ledger.signing.services import (

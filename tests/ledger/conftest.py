@@ -10,7 +10,7 @@ from web3 import Web3
 from ledger.build import Artifact, compile_sources
 from ledger.config import Settings
 from ledger.deploy import Deployment
-from ledger.relay_kinds import ServiceRelay
+from ledger.relay.services import ServiceRelay
 from tests.relay_support import open_election
 
 FIXTURES = Path(__file__).parent / "fixtures"

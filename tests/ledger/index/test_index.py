@@ -24,10 +24,11 @@ from ledger.build import Artifact, compile_sources
 from ledger.config import Settings
 from ledger.deploy import PLAN, Deployment
 from ledger.errors import IndexInconsistent, NodeError
-from ledger.index import EventDecoder, EventIndex, IndexedEvent
+from ledger.index import EventIndex
+from ledger.index.codec import EventDecoder, IndexedEvent
 from ledger.node import ephemeral_node, rpc
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 UINT256_MAX = 2**256 - 1
 INT256_MIN = -(2**255)
 CNY = b"CNY"

@@ -17,13 +17,16 @@ from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage
-from ledger.forwarding import ForwardRelay, sign_forward_request
 from ledger.node import rpc
-from ledger.relay import TX_GAS_CAP, Outbox, Receipt, Relayer
-from ledger.relay_kinds import BallotRelay
+from ledger.relay.ballots import BallotRelay
+from ledger.relay.forwards import ForwardRelay
+from ledger.relay.message import Receipt
+from ledger.relay.outbox import Outbox
+from ledger.relay.relayer import Relayer
 from ledger.signing.ballots import make_ballot, sign_ballot
 from ledger.signing.eip712 import recover_digest
-from ledger.tx import ErrorDecoder, send
+from ledger.signing.forwards import sign_forward_request
+from ledger.tx import TX_GAS_CAP, ErrorDecoder, send
 from tests.relay_support import REGISTRAR, open_election, settle
 
 ROLL_CHUNK = 380  # what the outsider sent: ~9.2M gas each
@@ -310,7 +313,7 @@ def test_a_lone_message_that_keeps_failing_is_parked_and_others_go_on(
 ) -> None:
     """A failure the contract does not name (the node errs on this batch alone) is retried a
     few times, then parked with its reason; the other groups are not held up meanwhile."""
-    from ledger import relay as relay_module
+    from ledger.relay import relayer as relay_module
 
     monkeypatch.setattr(relay_module, "RETRY_BASE_S", 0.0)
     proposal, residents = open_election(w3, system, accounts, voters=2, tag=9)

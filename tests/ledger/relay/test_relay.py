@@ -15,8 +15,10 @@ from ledger.build import Artifact
 from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage, QueueFull
 from ledger.node import rpc
-from ledger.relay import Message, Outbox, Relayer
-from ledger.relay_kinds import BallotRelay
+from ledger.relay.ballots import BallotRelay
+from ledger.relay.message import Message
+from ledger.relay.outbox import Outbox
+from ledger.relay.relayer import Relayer
 from ledger.signing.ballots import make_ballot, sign_ballot
 from ledger.tx import ErrorDecoder, send
 from tests.relay_support import open_election, settle

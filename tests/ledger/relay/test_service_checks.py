@@ -1,7 +1,7 @@
 """The relay's checks of a service record before acknowledging it: answered from memory once
 both members and the provider have been seen, a "no" from memory confirmed on-chain, and the
 two answers that may lag the chain (the published roll version, nonces recorded by another
-path) lagging only toward acknowledging, as ledger/relay_kinds.py says."""
+path) lagging only toward acknowledging, as ledger/relay/services.py says."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from web3 import Web3
 
 from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage
-from ledger.relay import Message
-from ledger.relay_kinds import RollCache, ServiceRelay
+from ledger.relay.message import Message
+from ledger.relay.rolls import RollCache
+from ledger.relay.services import ServiceRelay
 from ledger.signing.eip712 import recover_digest, sign_typed_data
 from ledger.signing.services import (
     SERVICE_TYPES,
