@@ -31,7 +31,16 @@ from web3.types import TxReceipt
 from ledger.relay.message import INCLUDED, REJECTED, MessageRelay, Outcome
 from ledger.relay.outbox import Outbox
 from ledger.transport import log_retry
-from ledger.tx import TX_GAS_CAP, ErrorDecoder, fetch_receipt, revert_data
+from ledger.tx import (
+    TX_GAS_CAP,
+    ErrorDecoder,
+    broadcast,
+    fees,
+    fetch_receipt,
+    pending_nonce,
+    revert_data,
+    sign,
+)
 
 log = logging.getLogger("ledger.relay")
 
@@ -117,7 +126,7 @@ class Relayer:
     def _next_nonce(self) -> int:
         # Asked of the chain only after a failure reset it; otherwise counted here.
         if self._nonce is None:
-            self._nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
+            self._nonce = pending_nonce(self.w3, self.account.address)
         return self._nonce
 
     def reconcile(self) -> int:
@@ -144,7 +153,7 @@ class Relayer:
                 chain_nonce = self.w3.eth.get_transaction_count(self.account.address, "latest")
             if nonce >= chain_nonce:
                 try:
-                    self.w3.eth.send_raw_transaction(raw)
+                    broadcast(self.w3, raw)
                     log.info("rebroadcast %s (nonce %d)", tx_hash, nonce)
                     continue
                 except Exception as exc:
@@ -335,8 +344,6 @@ class Relayer:
                 return ""
             gas = gas * 5 // 4 + 50_000
         nonce = self._next_nonce()
-        base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas", 0)
-        tip = self.w3.eth.max_priority_fee if base_fee else 0
         tx |= {
             "nonce": nonce,
             "chainId": self.chain_id,
@@ -344,15 +351,14 @@ class Relayer:
             # that was stale then (a forward request whose nonce a pending batch is about to
             # use) may need all its gas once mined — short of it, the forwarder reverts it all.
             "gas": min(self.tx_gas_cap, max(gas, bound)),
-            "maxFeePerGas": 2 * base_fee + tip,
-            "maxPriorityFeePerGas": tip,
+            **fees(self.w3),
         }
         del tx["from"]
-        signed = self.account.sign_transaction(tx)
-        tx_hash = "0x" + bytes(signed.hash).hex()
-        self.outbox.record_sent(ids, tx_hash, nonce, bytes(signed.raw_transaction))
+        signed = sign(self.account, tx)
+        tx_hash = signed.hash
+        self.outbox.record_sent(ids, tx_hash, nonce, signed.raw)
         try:
-            self._broadcast(bytes(signed.raw_transaction))
+            self._broadcast(signed.raw)
         except Exception as exc:
             self._nonce = None
             if not batch_at_fault(exc):
@@ -377,7 +383,7 @@ class Relayer:
         return False, str(exc)
 
     def _broadcast(self, raw: bytes) -> None:
-        self.w3.eth.send_raw_transaction(raw)
+        broadcast(self.w3, raw)
 
     def step(self, max_batches: int = 4) -> int:
         """One round: settle what was sent, then send up to `max_batches` of what is queued.
