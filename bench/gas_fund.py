@@ -33,7 +33,6 @@ from ledger.clients.timebank import TimeBankClient
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import Deployment, deploy_system
 from ledger.node import ephemeral_node, rpc
-from ledger.relay.services import ServiceRelay
 from ledger.signing.services import (
     ServiceRecord,
     category_code,
@@ -50,7 +49,7 @@ SAFE_DIR = Path("node_modules/@safe-global/safe-contracts/contracts")
 COMMITTEE = Web3.keccak(text="COMMITTEE")
 REGISTRAR = Web3.keccak(text="REGISTRAR")
 BATCH = 100
-RELAY_BATCH = ServiceRelay.max_batch
+RELAY_BATCH = Settings().relay_service_batch
 SIZES = (10, 20, 50, 100, 200)
 TARGET_PER_RECORD = 20_000
 ZERO = "0x" + "00" * 20

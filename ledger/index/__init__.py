@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from web3 import Web3
 
+from ledger.config import Settings
 from ledger.index.queries import IndexQueries
 from ledger.index.store import ContractSpec
 from ledger.index.sync import IndexSync
@@ -28,9 +29,11 @@ class EventIndex(IndexSync, IndexQueries):
     """
 
     @classmethod
-    def for_deployment(cls, db_path: Path | str, w3: Web3, deployment: Deployment) -> EventIndex:
+    def for_deployment(
+        cls, db_path: Path | str, w3: Web3, deployment: Deployment, settings: Settings
+    ) -> EventIndex:
         """The index of every contract of a deployment, from its first block."""
         contracts: dict[str, ContractSpec] = {
             key: (c.address, list(c.abi)) for key, c in deployment.contracts.items()
         }
-        return cls(db_path, w3, contracts, deployment.start_block)
+        return cls(db_path, w3, contracts, deployment.start_block, settings)

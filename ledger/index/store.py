@@ -19,6 +19,7 @@ from typing import Any, Self
 
 from web3 import Web3
 
+from ledger.config import Settings
 from ledger.errors import IndexInconsistent
 from ledger.hashing import checksum_address
 from ledger.index.codec import AbiItem, EventDecoder, json_text
@@ -80,12 +81,14 @@ class IndexStore:
         w3: Web3,
         contracts: Mapping[str, ContractSpec],
         start_block: int,
+        settings: Settings,
     ) -> None:
         if start_block < 0:
             raise ValueError("start_block must be >= 0")
         self.db_path = Path(db_path)
         self.w3 = w3
         self.start_block = start_block
+        self.settings = settings
         self._decoders: dict[str, EventDecoder] = {}
         self._key_by_address: dict[str, str] = {}
         config: dict[str, Any] = {}

@@ -37,20 +37,6 @@ from ledger.transport import log_retry
 
 log = logging.getLogger("ledger.index")
 
-# Headers per JSON-RPC batch: large enough to be cheap, small enough for any node's limits.
-HEADER_BATCH = 500
-# Blocks compared per step when walking back to a fork point.
-FORK_WINDOW = 128
-# A range is retried this many times while the chain moves under it before sync gives up.
-MAX_CHAIN_MOVES = 8
-MAX_FOLLOW_BACKOFF_S = 30.0
-# Each check round compares the newest blocks and the next slice of the whole history, each
-# at most CHECK_EVENTS events: ~80 us an event (decoded from the chain's logs, digested on both
-# sides), so a round every 10 s (the default) costs a busy index a fiftieth of a core.
-CHECK_RECENT_BLOCKS = 64
-CHECK_SWEEP_BLOCKS = 512
-CHECK_EVENTS = 1000
-
 
 class _ChainMoved(Exception):
     """The chain changed while a range was being read; read it again."""
@@ -77,9 +63,10 @@ class _Header(NamedTuple):
 class IndexSync(IndexStore):
     """Brings the index up to the chain (one thread at a time) and checks it against the chain."""
 
-    def sync(self, to_block: int | None = None, batch: int = 2000) -> SyncResult:
+    def sync(self, to_block: int | None = None, batch: int | None = None) -> SyncResult:
         """Catch up with the chain (up to `to_block` if given), first undoing any blocks the
         chain no longer has. Safe to call again after any failure."""
+        batch = batch or self.settings.index_sync_batch
         if batch < 1:
             raise ValueError("batch must be >= 1")
         with self._sync_lock:
@@ -99,7 +86,7 @@ class IndexSync(IndexStore):
                     headers, logs = self._fetch(start, end, parent)
                 except _ChainMoved as moved:
                     moves = 0 if undone else moves + 1
-                    if moves > MAX_CHAIN_MOVES:
+                    if moves > self.settings.index_max_chain_moves:
                         raise IndexerError(
                             f"the chain kept changing while indexing blocks {start}-{end}: {moved}"
                         ) from moved
@@ -119,7 +106,7 @@ class IndexSync(IndexStore):
                 ranges=ranges,
             )
 
-    def rebuild(self, batch: int = 2000) -> SyncResult:
+    def rebuild(self, batch: int | None = None) -> SyncResult:
         """Forget everything and index from `start_block` again."""
         with self._sync_lock:
             with self._transaction() as conn:
@@ -131,21 +118,21 @@ class IndexSync(IndexStore):
                 conn.execute("DELETE FROM meta WHERE key = ?", (INCONSISTENT,))
             return result
 
-    def follow(self, stop: threading.Event, interval: float = 0.5, batch: int = 2000) -> None:
-        """Sync every `interval` seconds until `stop` is set (run it in a background thread).
+    def follow(self, stop: threading.Event) -> None:
+        """Sync every `index_interval_s` until `stop` is set (run it in a background thread).
 
         A failed round (node down, RPC error) is logged and retried with backoff: the API must
         keep serving what is indexed while the chain is away.
         """
         failures = 0
         while not stop.is_set():
-            delay = interval
+            interval = delay = self.settings.index_interval_s
             try:
-                self.sync(batch=batch)
+                self.sync()
                 failures = 0
             except Exception as exc:
                 failures += 1
-                delay = min(interval * 2 ** min(failures, 8), MAX_FOLLOW_BACKOFF_S)
+                delay = min(interval * 2 ** min(failures, 8), self.settings.index_max_backoff_s)
                 log_retry(log, "index sync", failures, delay, exc)
             stop.wait(delay)
 
@@ -180,7 +167,7 @@ class IndexSync(IndexStore):
         """The highest stored block at or below `top` whose hash the chain still has."""
         high = top
         while high >= self.start_block:
-            low = max(self.start_block, high - FORK_WINDOW + 1)
+            low = max(self.start_block, high - self.settings.index_fork_window + 1)
             chain = {h.number: h.hash for h in self._headers(range(low, high + 1), required=False)}
             with self._db_lock:
                 stored = dict(
@@ -220,8 +207,9 @@ class IndexSync(IndexStore):
         """Block headers by number, via batch requests (never served from web3's cache).
         A block the chain does not have is skipped, or raises `_ChainMoved` if `required`."""
         headers: list[_Header] = []
-        for chunk_start in range(numbers.start, numbers.stop, HEADER_BATCH):
-            chunk = range(chunk_start, min(chunk_start + HEADER_BATCH, numbers.stop))
+        step = self.settings.index_header_batch
+        for chunk_start in range(numbers.start, numbers.stop, step):
+            chunk = range(chunk_start, min(chunk_start + step, numbers.stop))
             for number, block in zip(chunk, self._get_blocks(chunk), strict=True):
                 if block is None:
                     if required:
@@ -397,39 +385,41 @@ class IndexSync(IndexStore):
 
     def check_round(self, cursor: int) -> tuple[str | None, int]:
         """One cheap round: the newest blocks, and the slice of history from `cursor`, each at
-        most CHECK_EVENTS events (a block more if one block holds more); returns (what differs
-        or None, the cursor for the next round, wrapping round to the start)."""
+        most `index_check_events` events (a block more if one block holds more); returns (what
+        differs or None, the cursor for the next round, wrapping round to the start)."""
         head = self.head()
         if head is None:
             return None, self.start_block
+        events = self.settings.index_check_events
         with self._db_lock:
             beyond_recent = self._conn.execute(
                 "SELECT block_number FROM events ORDER BY block_number DESC, log_index DESC "
                 "LIMIT 1 OFFSET ?",
-                (CHECK_EVENTS,),
+                (events,),
             ).fetchone()
             beyond_sweep = self._conn.execute(
                 "SELECT block_number FROM events WHERE block_number >= ? "
                 "ORDER BY block_number, log_index LIMIT 1 OFFSET ?",
-                (cursor, CHECK_EVENTS),
+                (cursor, events),
             ).fetchone()
-        low = max(self.start_block, head - CHECK_RECENT_BLOCKS + 1)
+        low = max(self.start_block, head - self.settings.index_check_recent_blocks + 1)
         if beyond_recent is not None:
             low = min(head, max(low, int(beyond_recent[0]) + 1))
         problem = self.check(low, head)
         if problem is None:
-            end = min(cursor + CHECK_SWEEP_BLOCKS - 1, head)
+            end = min(cursor + self.settings.index_check_sweep_blocks - 1, head)
             if beyond_sweep is not None:
                 end = max(cursor, min(end, int(beyond_sweep[0]) - 1))
             problem = self.check(cursor, end)
             cursor = end + 1 if end < head else self.start_block
         return problem, cursor
 
-    def watch(self, stop: threading.Event, interval: float) -> None:
-        """Check the index against the chain every `interval` seconds until `stop`: a
+    def watch(self, stop: threading.Event) -> None:
+        """Check the index against the chain every `index_check_s` until `stop`: a
         disagreement is marked at once (reads then answer `IndexInconsistent`), and the next
         round rebuilds the index from the chain, which clears the mark."""
         cursor, failures = self.start_block, 0
+        interval = self.settings.index_check_s
         while not stop.wait(interval):
             try:
                 reason = self.inconsistency()

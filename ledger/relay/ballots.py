@@ -20,11 +20,11 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.types import TxReceipt
 
+from ledger.config import Settings
 from ledger.errors import InvalidMessage
 from ledger.hashing import checksum_address, keccak
 from ledger.relay.clock import ChainClock
 from ledger.relay.message import (
-    BATCH_BASE_GAS,
     COUNTED,
     REJECTED,
     BatchCall,
@@ -48,9 +48,6 @@ SKIP_REASONS = (
 BALLOT_TYPEHASH = keccak(b"Ballot(uint256 proposalId,address voter,uint8 option)")
 BALLOT_CAST = keccak(b"BallotCast(uint256,address,uint8,bytes32)")
 BALLOT_SKIPPED = keccak(b"BallotSkipped(uint256,address,uint8)")
-# Measured cost is ~14k per relayed ballot, ~21k on a fresh ballot box (bench/gas_council.py);
-# the bound leaves room for a cold registry and a first tally write.
-BALLOT_GAS_BOUND = 40_000
 CAST_BALLOTS = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
 
 
@@ -67,23 +64,26 @@ class BallotRelay:
     """Signed council ballots, batched per proposal into `castBallots`."""
 
     name = "ballot"
-    # anvil re-hashes its whole state trie for every block (~45% of its CPU under load, and more
-    # as the roll grows), and each batch is a block: 250 ballots a batch (about 3.4M gas) cost
-    # the node ~40% less per ballot than 100 did at 1,000 ballots/s (bench/api_load.py).
-    max_batch = 250
-    base_gas = BATCH_BASE_GAS
 
     def __init__(
-        self, w3: Web3, council: Contract, registry: Contract, rolls: RollCache | None = None
+        self,
+        w3: Web3,
+        council: Contract,
+        registry: Contract,
+        settings: Settings,
+        rolls: RollCache | None = None,
     ) -> None:
+        self.max_batch = settings.relay_ballot_batch
+        self.base_gas = settings.relay_batch_base_gas
+        self.gas = settings.relay_ballot_gas
         self.w3 = w3
         self.council = council
         self.registry = registry
         self.domain = BallotDomain(w3.eth.chain_id, checksum_address(council.address))
         self._separator = domain_separator(self.domain.as_dict())
-        self.clock = ChainClock(w3)
+        self.clock = ChainClock(w3, settings)
         self._schedules: dict[int, _Schedule] = {}
-        self.rolls = rolls or RollCache(w3, registry)
+        self.rolls = rolls or RollCache(w3, registry, settings.relay_rolls_kept)
         # Lowercase hex, as in RollCache (a proposal's voters can number tens of thousands).
         self._voted: dict[int, dict[str, str]] = {}
         self._lock = threading.Lock()
@@ -240,7 +240,7 @@ class BallotRelay:
     # --- batching --------------------------------------------------------------------------------
 
     def gas_bound(self, payload: dict[str, Any]) -> int:
-        return BALLOT_GAS_BOUND
+        return self.gas
 
     def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> BatchCall:
         ballots = [
@@ -250,7 +250,7 @@ class BallotRelay:
         return BatchCall(
             self.council.address,
             CAST_BALLOTS + args,
-            BATCH_BASE_GAS + BALLOT_GAS_BOUND * len(ballots),
+            self.base_gas + self.gas * len(ballots),
         )
 
     def outcomes(self, receipt: TxReceipt, payloads: Sequence[dict[str, Any]]) -> list[Outcome]:

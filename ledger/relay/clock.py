@@ -8,23 +8,22 @@ import time
 
 from web3 import Web3
 
+from ledger.config import Settings
 from ledger.node import NODE_AWAY
-
-CHAIN_TIME_REFRESH_S = 1.0
 
 
 class ChainClock:
     """The chain's notion of now (anvil's clock can be moved): read once, then again every
-    second by a thread of its own while the clock is in use, and carried forward by the wall
-    clock in between — also while the node is away or slow, so that checks answered from memory
-    never wait on it (an acknowledgement that waited for a busy node's block took up to ~120
-    ms, bench/api_load.py)."""
+    `chain_clock_refresh_s` by a thread of its own while the clock is in use, and carried
+    forward by the wall clock in between — also while the node is away or slow, so that checks
+    answered from memory never wait on it (an acknowledgement that waited for a busy node's
+    block took up to ~120 ms, bench/api_load.py). The refreshing thread stops after
+    `chain_clock_idle_s` without a question, and starts again at the next."""
 
-    # The refreshing thread stops after this long without a question (and starts again).
-    IDLE_S = 60.0
-
-    def __init__(self, w3: Web3) -> None:
+    def __init__(self, w3: Web3, settings: Settings) -> None:
         self.w3 = w3
+        self.refresh_s = settings.chain_clock_refresh_s
+        self.idle_s = settings.chain_clock_idle_s
         # (the chain's time, the monotonic time it was read at); swapped in whole.
         self._reading: tuple[float, float] | None = None
         self.head = 0  # the newest block number read
@@ -64,8 +63,8 @@ class ChainClock:
 
     def _tick(self) -> None:
         try:
-            while time.monotonic() - self._asked_at < self.IDLE_S:
-                time.sleep(CHAIN_TIME_REFRESH_S)
+            while time.monotonic() - self._asked_at < self.idle_s:
+                time.sleep(self.refresh_s)
                 # The node away or slow: the clock carries on meanwhile.
                 with contextlib.suppress(Exception):
                     self._read()

@@ -19,6 +19,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from ledger.config import Settings
 from ledger.errors import InvalidMessage, NodeError
 from ledger.node import rpc
 from ledger.relay.message import COUNTED, REJECTED, BatchCall, Message, Outcome
@@ -31,19 +32,12 @@ from ledger.signing.forwards import (
 )
 from ledger.tx import TX_GAS_CAP, ErrorDecoder, revert_data
 
-# Gas of a forward batch besides its requests: the transaction and executeBatch's frame; and per
-# request what the forwarder spends around the call (signature, nonce word, event) plus calldata.
-FORWARD_BATCH_BASE_GAS = 60_000
-FORWARD_REQUEST_OVERHEAD_GAS = 60_000
-
 
 class ForwardRelay:
     """Relay kind for ERC-2771 requests: batched through `executeBatch`, which skips (rather
     than reverts on) a request that went stale between acknowledgement and inclusion."""
 
     name = "forward"
-    max_batch = 50
-    base_gas = FORWARD_BATCH_BASE_GAS
 
     def __init__(
         self,
@@ -52,18 +46,19 @@ class ForwardRelay:
         targets: Sequence[str],
         decoder: ErrorDecoder,
         refund_receiver: str,
+        settings: Settings,
         in_flight: Callable[[str], list[dict[str, Any]]] = lambda _: [],
-        *,
-        max_gas: int,
-        max_ttl_s: int,
     ) -> None:
+        self.max_batch = settings.relay_forward_batch
+        self.base_gas = settings.forward_batch_base_gas
+        self.request_overhead_gas = settings.forward_request_overhead_gas
         self.w3 = w3
         # A signer's requests acknowledged and not yet settled, oldest first ...
         self.in_flight = in_flight
         # ... and everybody's: a request is simulated after all of them, as it will run.
         self.pending: Callable[[], list[dict[str, Any]]] = lambda: []
-        self.max_gas = max_gas
-        self.max_ttl_s = max_ttl_s
+        self.max_gas = settings.forward_max_gas
+        self.max_ttl_s = settings.forward_max_ttl_s
         self.domain = domain_for(
             FORWARDER_NAME, FORWARDER_VERSION, w3.eth.chain_id, forwarder.address
         )
@@ -134,7 +129,7 @@ class ForwardRelay:
 
     def gas_bound(self, payload: dict[str, Any]) -> int:
         calldata = len(HexBytes(payload["data"])) + 32 * 10  # the struct's words around the data
-        return int(payload["gas"]) * 64 // 63 + FORWARD_REQUEST_OVERHEAD_GAS + 16 * calldata
+        return int(payload["gas"]) * 64 // 63 + self.request_overhead_gas + 16 * calldata
 
     def next_nonce(self, sender: str, chain_nonce: int | None = None) -> int:
         """The nonce `sender`'s next request must carry: after the chain's and after every one of

@@ -16,8 +16,6 @@ from web3.types import TxReceipt
 from ledger.hashing import keccak
 
 QUEUED, SENT, INCLUDED, COUNTED, REJECTED = "queued", "sent", "included", "counted", "rejected"
-# Gas of a ballot or service batch besides its messages: the transaction and the call's frame.
-BATCH_BASE_GAS = 150_000
 
 
 def _canonical(value: Any) -> str:

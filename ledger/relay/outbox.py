@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ledger.config import Settings
 from ledger.errors import QueueFull, RelayError, UnknownReceipt
 from ledger.relay.message import QUEUED, REJECTED, SENT, Message, Outcome, Receipt
 
@@ -76,22 +77,14 @@ def _row_to_receipt(row: sqlite3.Row) -> Receipt:
     )
 
 
-WRITE_WAIT_S = 30.0
-# How often a writer tries again for the write lock the other process holds. SQLite's own busy
-# handler sleeps 1, 2, 5, 10, 15, 20... ms between tries: a 3 ms commit of the worker's became
-# an 18-80 ms wait for an acknowledgement (bench/api_load.py at 1,000 ballots/s).
-LOCK_RETRY_S = 0.0005
-
-
 class Outbox:
     """The SQLite outbox. Thread-safe; `submit` returns once the message is durable."""
 
     def __init__(
         self,
         path: Path,
+        settings: Settings,
         *,
-        max_queued: int = 50_000,
-        group_window_s: float = 0.002,
         checkpoints: bool = True,
     ) -> None:
         """`checkpoints=False`: this connection's commits never copy the WAL back into the
@@ -99,11 +92,13 @@ class Outbox:
         (the worker's, whose commits nobody waits on) must keep checkpointing."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.max_queued = max_queued
-        self.group_window_s = group_window_s
+        self.max_queued = settings.relay_max_queued
+        self.group_window_s = settings.relay_group_commit_s
+        self.write_wait_s = settings.relay_write_wait_s
+        self.lock_retry_s = settings.relay_lock_retry_s
         # Two processes write (the API accepts, ledger.worker sends): wait out the other's commit.
         self._db = sqlite3.connect(
-            path, check_same_thread=False, isolation_level=None, timeout=WRITE_WAIT_S
+            path, check_same_thread=False, isolation_level=None, timeout=self.write_wait_s
         )
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -131,12 +126,12 @@ class Outbox:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction of this process (under its lock): committed, or rolled back
-        if the body raises. The other process's write lock is waited for in LOCK_RETRY_S steps,
-        up to WRITE_WAIT_S, rather than by SQLite's coarse busy handler."""
+        if the body raises. The other process's write lock is waited for in `lock_retry_s` steps,
+        up to `write_wait_s`, rather than by SQLite's coarse busy handler."""
         with self._lock:
             self._db.execute("PRAGMA busy_timeout = 0")
             try:
-                deadline = time.monotonic() + WRITE_WAIT_S
+                deadline = time.monotonic() + self.write_wait_s
                 while True:
                     try:
                         self._db.execute("BEGIN IMMEDIATE")
@@ -144,9 +139,9 @@ class Outbox:
                     except sqlite3.OperationalError as exc:
                         if "locked" not in str(exc) or time.monotonic() > deadline:
                             raise
-                    time.sleep(LOCK_RETRY_S)
+                    time.sleep(self.lock_retry_s)
             finally:
-                self._db.execute(f"PRAGMA busy_timeout = {int(WRITE_WAIT_S * 1000)}")
+                self._db.execute(f"PRAGMA busy_timeout = {int(self.write_wait_s * 1000)}")
             try:
                 yield self._db
                 self._db.execute("COMMIT")

@@ -28,6 +28,7 @@ from web3.exceptions import (
 )
 from web3.types import TxReceipt
 
+from ledger.config import Settings
 from ledger.relay.message import INCLUDED, REJECTED, MessageRelay, Outcome
 from ledger.relay.outbox import Outbox
 from ledger.transport import log_retry
@@ -43,18 +44,6 @@ from ledger.tx import (
 )
 
 log = logging.getLogger("ledger.relay")
-
-BUSY_PAUSE_S = 0.02
-# A settled batch is watched this many blocks deep for a reorg that takes it off the chain (a
-# managed anvil keeps this many recent states: it cannot reorg deeper).
-REORG_DEPTH = 64
-REORG_CHECK_INTERVAL_S = 0.25
-# A message that fails this many times alone, for no reason the contract names, is parked
-# (rejected with the last reason) rather than retried for ever; between tries its group waits
-# RETRY_BASE_S, doubled each time.
-MAX_ATTEMPTS = 5
-RETRY_BASE_S = 1.0
-
 
 # What a node says when it refuses a transaction for the sender's sake, not for what it does:
 # the relayer's balance, nonce or fee, or the node's own load. Anything else it answers to a
@@ -92,16 +81,13 @@ class Relayer:
         account: LocalAccount,
         outbox: Outbox,
         kinds: Sequence[MessageRelay],
+        settings: Settings,
         *,
         decoder: ErrorDecoder | None = None,
         tx_gas_cap: int = TX_GAS_CAP,
-        max_wait_s: float = 0.0,
-        patience_s: float = 3.0,
         on_included: Callable[[str, int], None] | None = None,
     ) -> None:
-        # Up to max_wait_s a message waits for company: full batches cost far less per message.
-        self.max_wait_s = max_wait_s
-        self.patience_s = patience_s
+        self.settings = settings
         self.w3 = w3
         self.account = account
         self.outbox = outbox
@@ -120,7 +106,7 @@ class Relayer:
         # (number, hash) of the block of the newest settled batch: while that block is still on
         # the chain, so is every older one (each block commits to its parent).
         self._anchor: tuple[int, bytes] | None = None
-        self._anchor_checked_at = -REORG_CHECK_INTERVAL_S
+        self._anchor_checked_at = -settings.relay_reorg_check_s
         self._reorg_checked = False
 
     def _next_nonce(self) -> int:
@@ -142,7 +128,7 @@ class Relayer:
                 self._settle(tx_hash, receipt)
                 settled += 1
                 continue
-            if now - sent_at < self.patience_s:
+            if now - sent_at < self.settings.relay_patience_s:
                 continue  # just sent: give the node time to mine it before suspecting a loss
             try:
                 self.w3.eth.get_transaction(HexBytes(tx_hash))
@@ -169,7 +155,7 @@ class Relayer:
         One block lookup per check in the common case (the newest settled batch's block is
         unchanged); the receipts of the recent batches are read again only after a change, and
         once at start (a reorg may have happened while the relay was down)."""
-        if time.monotonic() - self._anchor_checked_at < REORG_CHECK_INTERVAL_S:
+        if time.monotonic() - self._anchor_checked_at < self.settings.relay_reorg_check_s:
             return
         self._anchor_checked_at = time.monotonic()
         if self._reorg_checked:
@@ -188,7 +174,9 @@ class Relayer:
         self._anchor = None
         try:
             head = self.w3.eth.block_number
-            for tx_hash, block in self.outbox.mined_since(max(0, head - REORG_DEPTH)):
+            for tx_hash, block in self.outbox.mined_since(
+                max(0, head - self.settings.relay_reorg_depth)
+            ):
                 receipt = fetch_receipt(self.w3, tx_hash)
                 if receipt is None:
                     n = self.outbox.unsettle_tx(tx_hash)
@@ -286,28 +274,30 @@ class Relayer:
     def _failed(self, key: tuple[str, str], ids: list[str], reason: str, *, ruled: bool) -> None:
         """A batch could not be simulated, sent or mined. More than one message: split it. One
         message: the contract's own reason (`ruled`) rejects it at once; anything else is tried
-        again later, and parked (rejected) after MAX_ATTEMPTS."""
+        again later, and parked (rejected) after `relay_max_attempts`."""
         kind, group = key
         if len(ids) > 1:
             self._split(key, len(ids))
             log.warning("batch of %d %s (%s) failed: %s; splitting it", len(ids), kind, group,
                         reason)  # fmt: skip
             return
-        attempts = MAX_ATTEMPTS if ruled else self.outbox.record_attempt(ids[0])
-        if attempts >= MAX_ATTEMPTS:
+        most = self.settings.relay_max_attempts
+        attempts = most if ruled else self.outbox.record_attempt(ids[0])
+        if attempts >= most:
             detail = reason if ruled else f"parked after {attempts} failed attempts: {reason}"
             self.outbox.reject(ids, detail)
             log.warning("%s message %s rejected: %s", kind, ids[0], detail)
             return
-        delay = RETRY_BASE_S * 2 ** (attempts - 1)
+        delay = self.settings.relay_retry_base_s * 2 ** (attempts - 1)
         self._retry_at[key] = time.monotonic() + delay
         log.warning("%s message %s failed (%d of %d tries): %s; again in %.0f s",
-                    kind, ids[0], attempts, MAX_ATTEMPTS, reason, delay)  # fmt: skip
+                    kind, ids[0], attempts, most, reason, delay)  # fmt: skip
 
     def send_one_batch(self) -> str | None:
         """Send the next batch. Returns its tx hash; "" when the batch failed (it was split,
         deferred or rejected, and the next one may go); None when nothing is ready to go."""
-        batch = self.outbox.next_batch(self._limit_of, self.max_wait_s)
+        # Up to relay_max_wait_s a message waits for company: full batches cost far less a message.
+        batch = self.outbox.next_batch(self._limit_of, self.settings.relay_max_wait_s)
         if batch is None:
             return None
         kind_name, group, items = batch
@@ -394,7 +384,8 @@ class Relayer:
             sent += 1
         return sent
 
-    def run(self, stop: threading.Event, interval: float = 0.2) -> None:
+    def run(self, stop: threading.Event) -> None:
+        interval, busy_pause = self.settings.relay_interval_s, self.settings.relay_busy_pause_s
         failures = 0
         while not stop.is_set():
             try:
@@ -405,6 +396,4 @@ class Relayer:
                 stop.wait(1.0)
                 continue
             failures = 0
-            # Even when busy, pause a little: what was just sent needs a moment to be mined, and
-            # asking for its receipt at once only spends the GIL the API needs.
-            stop.wait(min(interval, BUSY_PAUSE_S) if busy else interval)
+            stop.wait(min(interval, busy_pause) if busy else interval)

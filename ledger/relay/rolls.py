@@ -34,7 +34,7 @@ class RollCache:
     thousands). The `keep` most recently loaded rolls are kept (each publication of each
     community is a new entry, and a large roll takes megabytes)."""
 
-    def __init__(self, w3: Web3, registry: Contract, keep: int = 32) -> None:
+    def __init__(self, w3: Web3, registry: Contract, keep: int) -> None:
         self.w3 = w3
         self.registry = registry
         self.keep = keep

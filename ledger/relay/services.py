@@ -21,11 +21,11 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from ledger.config import Settings
 from ledger.errors import InvalidMessage, LedgerError
 from ledger.hashing import checksum_address, keccak
 from ledger.node import NODE_AWAY
 from ledger.relay.message import (
-    BATCH_BASE_GAS,
     COUNTED,
     REJECTED,
     BatchCall,
@@ -46,9 +46,6 @@ from ledger.signing.services import (
 from ledger.tx import ErrorDecoder
 
 COORDINATOR = Web3.keccak(text="COORDINATOR")
-# A service record in a batch: measured up to ~27,000 (200 members, the first batch after a roll
-# publication, bench/gas_fund.py); the bound adds a cold Registry look-up for each side.
-SERVICE_GAS_BOUND = 45_000
 # TimeBank's replay window: which of the nonces above a provider's nonceBase are recorded.
 NONCE_WINDOW = 128
 # TimeBank's nonces stay below 2^32 - 1 (its nonceBase is 32 bits wide).
@@ -73,26 +70,21 @@ class ServiceRelay:
     """Time-bank service records signed by both sides, batched per community."""
 
     name = "service"
-    # A record's gas grows with the distinct members its batch touches (each one's first touch
-    # rewrites a cold storage word, 5,000 gas); in a big community, larger batches touch fewer
-    # new members per record: at 200 members ~25,000 gas a record in batches of 100, under
-    # 20,000 in batches of 250 (bench/gas_fund.py). Fewer blocks also spare anvil (see BallotRelay).
-    max_batch = 250
-    base_gas = BATCH_BASE_GAS
-
-    # How long the published roll version of a community is trusted before it is read again. A
-    # removal published within this window may still be acknowledged; the contract then skips
-    # the record (NotResident), and its receipt says so.
-    ROLL_VERSION_TTL_S = 2.0
 
     def __init__(
         self,
         w3: Web3,
         timebank: Contract,
         registry: Contract,
+        settings: Settings,
         decoder: ErrorDecoder | None = None,
         rolls: RollCache | None = None,
     ) -> None:
+        self.max_batch = settings.relay_service_batch
+        self.base_gas = settings.relay_batch_base_gas
+        self.gas = settings.relay_service_gas
+        # How long a community's published roll version (and its limits) is trusted.
+        self.version_ttl_s = settings.relay_roll_version_ttl_s
         self.w3 = w3
         self.timebank = timebank
         self.registry = registry
@@ -100,7 +92,7 @@ class ServiceRelay:
         self.community_account = checksum_address(timebank.functions.COMMUNITY_ACCOUNT().call())
         self.decoder = decoder or ErrorDecoder([timebank.abi])
         self._separator = domain_separator(self.domain)
-        self.rolls = rolls or RollCache(w3, registry)
+        self.rolls = rolls or RollCache(w3, registry, settings.relay_rolls_kept)
         self._versions: dict[int, tuple[int, float]] = {}
         self._limit_cache: dict[int, tuple[tuple[int, int], float]] = {}
         self._nonces: dict[tuple[int, str], _ProviderNonces] = {}
@@ -215,10 +207,10 @@ class ServiceRelay:
 
     def _limits_fresh(self, community: int) -> bool:
         cached = self._limit_cache.get(community)
-        return cached is not None and time.monotonic() - cached[1] < self.ROLL_VERSION_TTL_S
+        return cached is not None and time.monotonic() - cached[1] < self.version_ttl_s
 
     def _limits(self, community: int) -> tuple[int, int]:
-        """The community's (floor, ceiling), read again after ROLL_VERSION_TTL_S like the roll's
+        """The community's (floor, ceiling), read again after `version_ttl_s` like the roll's
         version (an admin may change them)."""
         cached = self._limit_cache.get(community)
         if cached is None or not self._limits_fresh(community):
@@ -249,7 +241,7 @@ class ServiceRelay:
     def _fresh_version(self, community: int) -> int | None:
         """The community's published roll version if read within the time to live, else None."""
         cached = self._versions.get(community)
-        if cached is None or time.monotonic() - cached[1] >= self.ROLL_VERSION_TTL_S:
+        if cached is None or time.monotonic() - cached[1] >= self.version_ttl_s:
             return None
         return cached[0]
 
@@ -306,7 +298,7 @@ class ServiceRelay:
             nonces.held[nonce] = receipt_id
 
     def gas_bound(self, payload: dict[str, Any]) -> int:
-        return SERVICE_GAS_BOUND
+        return self.gas
 
     def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> BatchCall:
         items = [self.read(p)[1].as_tuple() for p in payloads]

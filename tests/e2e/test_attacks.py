@@ -911,7 +911,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_status(
         if os.environ.get("CI"):
             pytest.fail(f"{tool} is missing: `make lint-tools` must run before the tests")
         pytest.skip("no lint tool venv: run `make lint-tools`")
-    examples = os.environ.get("COMMONS_HOSTILE_EXAMPLES", "8")
+    examples = os.environ.get("COMMONS_TEST_HOSTILE_EXAMPLES", "8")
     out = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "lint" / "hostile_api.py"), "--url", live.url,
          "--token", login(live, town.registrar), "--examples", examples],

@@ -14,6 +14,7 @@ from web3 import Web3
 
 import ledger.relay.relayer
 from ledger.build import Artifact
+from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.node import AnvilProcess, make_web3, rpc
 from ledger.relay.ballots import BallotRelay
@@ -21,7 +22,7 @@ from ledger.relay.outbox import Outbox
 from ledger.relay.relayer import Relayer
 from ledger.signing.ballots import make_ballot, sign_ballot
 from ledger.tx import ErrorDecoder
-from tests.relay_support import open_election, settle
+from tests.relay_support import open_election, settle, stepped
 
 
 def test_batch_lost_in_a_rewind_is_landed_again_though_the_node_failed_during_the_search(
@@ -32,19 +33,19 @@ def test_batch_lost_in_a_rewind_is_landed_again_though_the_node_failed_during_th
     accounts: list[LocalAccount],
     artifacts: dict[str, Artifact],
     monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
 ) -> None:
-    monkeypatch.setattr(ledger.relay.relayer, "REORG_CHECK_INTERVAL_S", 0.0)
     proposal, residents = open_election(w3, system, accounts, voters=6, tag=5)
     relay_w3 = make_web3(anvil.url)  # the relay's own connection, so it alone can be made to fail
-    kind = BallotRelay(relay_w3, system.council, system.registry)
-    outbox = Outbox(tmp_path / "relay.sqlite")
+    kind = BallotRelay(relay_w3, system.council, system.registry, settings)
+    outbox = Outbox(tmp_path / "relay.sqlite", settings)
     relayer = Relayer(
         relay_w3,
         accounts[9],
         outbox,
         [kind],
+        stepped(settings, relay_reorg_check_s=0.0),
         decoder=ErrorDecoder(a.abi for a in artifacts.values()),
-        patience_s=0.0,
     )
     receipts = []
     for voter in residents:

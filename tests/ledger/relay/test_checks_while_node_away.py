@@ -12,9 +12,9 @@ import requests
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage
-from ledger.relay import clock
 from ledger.relay.ballots import BallotRelay
 from ledger.relay.services import ServiceRelay
 from ledger.signing.ballots import make_ballot, sign_ballot
@@ -41,10 +41,15 @@ def node_away(w3: Web3, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[]
     monkeypatch.setattr(w3.provider, "make_request", request)
     # web3 keeps the request function it built around the provider's make_request: build anew.
     monkeypatch.setattr(w3.provider, "_request_func_cache", (None, None))
-    # Every cached answer is past its time to live: each check would ask the node again.
-    monkeypatch.setattr(clock, "CHAIN_TIME_REFRESH_S", 0.0)
-    monkeypatch.setattr(ServiceRelay, "ROLL_VERSION_TTL_S", 0.0)
     yield go_away
+
+
+@pytest.fixture
+def expiring(settings: Settings) -> Settings:
+    """Every cached answer is past its time to live: each check would ask the node again."""
+    return settings.model_copy(
+        update={"chain_clock_refresh_s": 0.0, "relay_roll_version_ttl_s": 0.0}
+    )
 
 
 def ballot(kind: BallotRelay, proposal: int, voter: LocalAccount, option: int) -> Any:
@@ -64,9 +69,10 @@ def test_ballots_are_checked_from_memory_while_the_node_is_away(
     system: Deployment,
     accounts: list[LocalAccount],
     node_away: Callable[[], None],
+    expiring: Settings,
 ) -> None:
     proposal, residents = open_election(w3, system, accounts, voters=3, tag=60)
-    kind = BallotRelay(w3, system.council, system.registry)
+    kind = BallotRelay(w3, system.council, system.registry, expiring)
     kind.check(ballot(kind, proposal, residents[0], 0))  # schedule, roll and voters loaded
     node_away()
     kind.check(ballot(kind, proposal, residents[1], 1))
@@ -80,8 +86,9 @@ def test_ballots_are_checked_from_memory_while_the_node_is_away(
 
 
 def test_service_records_are_checked_from_memory_while_the_node_is_away(
-    bank: Bank, node_away: Callable[[], None]
+    w3: Web3, system: Deployment, bank: Bank, node_away: Callable[[], None], expiring: Settings
 ) -> None:
+    bank.kind = ServiceRelay(w3, system.timebank, system.registry, expiring)
     alice, bob = bank.residents[0], bank.residents[1]
     bank.kind.check(record(bank, alice, bob, 0))
     node_away()

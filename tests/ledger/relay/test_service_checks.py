@@ -13,6 +13,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage
 from ledger.relay.message import Message
@@ -120,11 +121,11 @@ def test_a_nonce_another_acknowledged_record_holds_is_refused(bank: Bank) -> Non
 
 
 def test_after_a_restart_nonces_of_records_still_queued_are_held(
-    w3: Web3, system: Deployment, bank: Bank
+    w3: Web3, system: Deployment, bank: Bank, settings: Settings
 ) -> None:
     alice, bob = bank.residents[0], bank.residents[1]
     queued = record(bank, alice, bob, 0)
-    restarted = ServiceRelay(w3, system.timebank, system.registry)
+    restarted = ServiceRelay(w3, system.timebank, system.registry, settings)
     restarted.in_flight = lambda signer: [queued.payload] if signer == alice.address else []
     bank.kind = restarted
     assert refused(bank, record(bank, alice, bob, 0, note=4)) == "NonceAlreadyUsed"
@@ -168,7 +169,7 @@ def test_a_removal_counts_once_the_published_version_is_read_again(
     # then skips the record, NotResident) ...
     bank.kind.check(record(bank, alice, bob, 1))
     # ... and once it is read again, it is.
-    bank.kind.ROLL_VERSION_TTL_S = 0.0
+    bank.kind.version_ttl_s = 0.0
     assert refused(bank, record(bank, carol, bob, 0)) == "NotResident"
     assert not bank.kind.check_is_local(record(bank, alice, carol, 2))
 
