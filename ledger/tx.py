@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from eth_abi.abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
@@ -37,6 +37,11 @@ def _abi_type(item: dict[str, Any]) -> str:
     return str(item["type"])
 
 
+class DecodedError(NamedTuple):
+    name: str  # the custom error's, or "Error" for a plain require message
+    args: tuple[Any, ...]
+
+
 class ErrorDecoder:
     """Decodes revert data into a custom error name and arguments, from any of our ABIs
     (a call into one contract can revert with another's error)."""
@@ -55,19 +60,19 @@ class ErrorDecoder:
                     names = [str(i.get("name") or f"arg{n}") for n, i in enumerate(item["inputs"])]
                     self._names[(item["name"], len(names))] = names
 
-    def decode(self, data: bytes) -> tuple[str, tuple[Any, ...]] | None:
+    def decode(self, data: bytes) -> DecodedError | None:
         if len(data) < 4:
             return None
         if data[:4] == bytes.fromhex("08c379a0"):  # Error(string): a plain require message
-            return "Error", tuple(abi_decode(["string"], data[4:]))
+            return DecodedError("Error", tuple(abi_decode(["string"], data[4:])))
         entry = self._errors.get(bytes(data[:4]))
         if entry is None:
             return None
         name, types = entry
         try:
-            return name, tuple(abi_decode(types, data[4:]))
+            return DecodedError(name, tuple(abi_decode(types, data[4:])))
         except Exception:
-            return name, ()
+            return DecodedError(name, ())
 
     def describe(self, name: str, args: tuple[Any, ...]) -> str:
         """A decoded error for people: `MissingRole(communityId=1, role=0xd6..., account=0x...)`
@@ -98,6 +103,14 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def view(call: ContractFunction) -> dict[str, Any]:
+    """A view's return values by the names its ABI gives them:
+    `view(registry.functions.rollSnapshot(1))["version"]`, never a position."""
+    values = call.call()
+    names = [str(o["name"]) for o in call.abi["outputs"]]
+    return dict(zip(names, values if len(names) > 1 else [values], strict=True))
+
+
 def revert_data(exc: Exception) -> bytes | None:
     """The raw revert bytes carried by web3's exceptions, if any."""
     data: Any = getattr(exc, "data", None)
@@ -112,7 +125,7 @@ def raise_decoded(exc: Exception, decoder: ErrorDecoder, tx_hash: str | None = N
     data = revert_data(exc)
     decoded = decoder.decode(data) if data else None
     if decoded is not None:
-        raise ContractRuleBroken(decoded[0], decoded[1], tx_hash) from exc
+        raise ContractRuleBroken(decoded.name, decoded.args, tx_hash) from exc
     raise TxReverted(f"reverted: {exc}", tx_hash) from exc
 
 

@@ -23,6 +23,7 @@ from web3.types import TxReceipt
 from ledger.config import Settings
 from ledger.errors import InvalidMessage
 from ledger.hashing import checksum_address, keccak
+from ledger.protocol.generated import Events, Functions, ProposalView, SkipReason, Types
 from ledger.relay.clock import ChainClock
 from ledger.relay.message import (
     COUNTED,
@@ -36,19 +37,7 @@ from ledger.relay.rolls import RollCache, raw_logs
 from ledger.signing.ballots import BallotDomain, make_ballot, to_compact
 from ledger.signing.eip712 import SECP256K1_N, domain_separator, recover_address_bytes
 
-# ICouncil.SkipReason, in declaration order.
-SKIP_REASONS = (
-    "ProposalNotOpen",
-    "InvalidOption",
-    "BadSignature",
-    "MalleableSignature",
-    "NotOnRoll",
-    "AlreadyVoted",
-)
-BALLOT_TYPEHASH = keccak(b"Ballot(uint256 proposalId,address voter,uint8 option)")
-BALLOT_CAST = keccak(b"BallotCast(uint256,address,uint8,bytes32)")
-BALLOT_SKIPPED = keccak(b"BallotSkipped(uint256,address,uint8)")
-CAST_BALLOTS = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
+BALLOT_CAST, BALLOT_SKIPPED = Events.BallotCast.topic, Events.BallotSkipped.topic
 
 
 @dataclass(frozen=True)
@@ -194,7 +183,7 @@ class BallotRelay:
         """The ballot's EIP-712 digest, hashed directly (the relay's hot path): the struct's
         three static fields are each one 32-byte word, so they are laid out by hand."""
         struct = keccak(
-            BALLOT_TYPEHASH
+            Types.Ballot.typehash
             + proposal_id.to_bytes(32, "big")
             + bytes(12)
             + bytes.fromhex(voter[2:])
@@ -207,22 +196,22 @@ class BallotRelay:
         if cached is not None:
             return cached
         try:
-            view = self.council.functions.getProposal(proposal_id).call()
+            view = ProposalView(*self.council.functions.getProposal(proposal_id).call())
         except (ContractCustomError, ContractLogicError) as exc:
             raise InvalidMessage("UnknownProposal", f"no proposal {proposal_id}") from exc
-        # ProposalView: communityId, proposer, textHash, kind, optionCount, opensAt, closesAt, ...
-        # rollVersion is the 12th field.
-        schedule = _Schedule(view[0], view[5], view[6], view[4], view[11])
+        schedule = _Schedule(
+            view.communityId, view.opensAt, view.closesAt, view.optionCount, view.rollVersion
+        )
         self._schedules[proposal_id] = schedule
         return schedule
 
     def _eligible(self, schedule: _Schedule, voter: str) -> bool:
-        key = (schedule.community_id, schedule.roll_version)
-        if voter.lower() in self.rolls.members(*key):
+        community, version = schedule.community_id, schedule.roll_version
+        if voter.lower() in self.rolls.members(community, version):
             return True
         # The cache only ever says no too often (e.g. an unusual log history): ask the chain.
         try:
-            found: bool = self.registry.functions.wasResident(key[0], voter, key[1]).call()
+            found: bool = self.registry.functions.wasResident(community, voter, version).call()
         except (ContractCustomError, ContractLogicError):
             return False
         return found
@@ -249,7 +238,7 @@ class BallotRelay:
         args = abi_encode(["uint256", "(address,uint8,bytes32,bytes32)[]"], [int(group), ballots])
         return BatchCall(
             self.council.address,
-            CAST_BALLOTS + args,
+            Functions.castBallots.selector + args,
             self.base_gas + self.gas * len(ballots),
         )
 
@@ -269,7 +258,7 @@ class BallotRelay:
                 results[voter].append(Outcome(COUNTED, "0x" + data[32:64].hex()))
             else:
                 results[voter].append(
-                    Outcome(REJECTED, SKIP_REASONS[int.from_bytes(data[:32], "big")])
+                    Outcome(REJECTED, SkipReason(int.from_bytes(data[:32], "big")).name)
                 )
         missing = Outcome(REJECTED, "no event for this ballot in its transaction")
         return [results[p["voter"]].popleft() if results[p["voter"]] else missing for p in payloads]

@@ -23,13 +23,8 @@ from ledger.config import Settings
 from ledger.errors import InvalidMessage, NodeError
 from ledger.node import rpc
 from ledger.relay.message import COUNTED, REJECTED, BatchCall, Message, Outcome
-from ledger.signing.eip712 import SECP256K1_N, digest, domain_for, recover_typed_data
-from ledger.signing.forwards import (
-    FORWARD_REQUEST_TYPES,
-    FORWARDER_NAME,
-    FORWARDER_VERSION,
-    ForwardRequest,
-)
+from ledger.signing.eip712 import SECP256K1_N, recover_typed_data
+from ledger.signing.forwards import FORWARD_REQUEST_TYPES, ForwardRequest, forwarder_domain
 from ledger.tx import TX_GAS_CAP, ErrorDecoder, revert_data
 
 
@@ -59,9 +54,7 @@ class ForwardRelay:
         self.pending: Callable[[], list[dict[str, Any]]] = lambda: []
         self.max_gas = settings.forward_max_gas
         self.max_ttl_s = settings.forward_max_ttl_s
-        self.domain = domain_for(
-            FORWARDER_NAME, FORWARDER_VERSION, w3.eth.chain_id, forwarder.address
-        )
+        self.domain = forwarder_domain(w3.eth.chain_id, forwarder.address)
         self.forwarder = forwarder
         self.targets = {to_checksum_address(t) for t in targets}
         self.decoder = decoder
@@ -122,7 +115,7 @@ class ForwardRelay:
 
     def signed_digest(self, message: Message) -> bytes:
         request = ForwardRequest.from_payload(message.payload)
-        return digest(self.domain, FORWARD_REQUEST_TYPES, "ForwardRequest", request.typed_message())
+        return request.digest(self.domain)
 
     def release(self, message: Message) -> None:
         """Nothing to forget: a request's nonce is read from the outbox and the chain."""
@@ -204,7 +197,7 @@ class ForwardRelay:
             # The node's own words (e.g. out of gas) where the call left no revert data.
             reason = self.decoder.describe_data(raw) if raw or not message else message
             raise InvalidMessage("CallReverted", reason)
-        raise InvalidMessage(decoded[0], self.decoder.describe(*decoded))
+        raise InvalidMessage(decoded.name, self.decoder.describe(*decoded))
 
     def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> BatchCall:
         # No gas given: a forward batch is always simulated (estimated) before it is sent, so

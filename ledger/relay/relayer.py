@@ -249,7 +249,7 @@ class Relayer:
             data = revert_data(exc)
             decoded = self.decoder.decode(data) if data else None
             if decoded is not None:
-                return f"transaction reverted: {decoded[0]}"
+                return f"transaction reverted: {decoded.name}"
         except Exception:  # the replay is only a courtesy
             pass
         return "transaction reverted"
@@ -369,7 +369,7 @@ class Relayer:
         data = revert_data(exc) if reverted else None
         decoded = self.decoder.decode(data) if data else None
         if decoded is not None:
-            return True, decoded[0]
+            return True, decoded.name
         return False, str(exc)
 
     def _broadcast(self, raw: bytes) -> None:

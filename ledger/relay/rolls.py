@@ -9,10 +9,8 @@ from eth_abi.abi import decode as abi_decode
 from web3 import Web3
 from web3.contract import Contract
 
-from ledger.hashing import keccak
 from ledger.node import rpc
-
-ROLL_UPDATED = keccak(b"RollUpdated(uint256,uint32,address[],address[])")
+from ledger.protocol.generated import Events
 
 
 def raw_logs(w3: Web3, address: str, topics: list[bytes]) -> list[dict[str, Any]]:
@@ -63,7 +61,9 @@ class RollCache:
     def _load(self, community_id: int, version: int) -> frozenset[str]:
         members: set[str] = set()
         for entry in raw_logs(
-            self.w3, self.registry.address, [ROLL_UPDATED, community_id.to_bytes(32, "big")]
+            self.w3,
+            self.registry.address,
+            [Events.RollUpdated.topic, community_id.to_bytes(32, "big")],
         ):
             if int(entry["topics"][2], 16) > version:
                 continue

@@ -25,6 +25,7 @@ from ledger.config import Settings
 from ledger.errors import InvalidMessage, LedgerError
 from ledger.hashing import checksum_address, keccak
 from ledger.node import NODE_AWAY
+from ledger.protocol.generated import Roles
 from ledger.relay.message import (
     COUNTED,
     REJECTED,
@@ -43,9 +44,8 @@ from ledger.signing.services import (
     service_body,
     timebank_domain,
 )
-from ledger.tx import ErrorDecoder
+from ledger.tx import ErrorDecoder, view
 
-COORDINATOR = Web3.keccak(text="COORDINATOR")
 # TimeBank's replay window: which of the nonces above a provider's nonceBase are recorded.
 NONCE_WINDOW = 128
 # TimeBank's nonces stay below 2^32 - 1 (its nonceBase is 32 bits wide).
@@ -168,7 +168,7 @@ class ServiceRelay:
         record = signed.record
         if record.recipient == self.community_account:
             confirmer = self._signer(self._digest(community, record), recipient_sig)
-            if not self.registry.functions.hasRole(community, COORDINATOR, confirmer).call():
+            if not self.registry.functions.hasRole(community, Roles.COORDINATOR, confirmer).call():
                 raise InvalidMessage("NotCoordinator", f"{confirmer} is not a coordinator")
             # The contract's rule too: a coordinator cannot confirm their own service.
             if confirmer == record.provider:
@@ -215,8 +215,8 @@ class ServiceRelay:
         cached = self._limit_cache.get(community)
         if cached is None or not self._limits_fresh(community):
             try:
-                floor, ceiling = self.timebank.functions.limitsOf(community).call()
-                limits = (int(floor), int(ceiling))
+                found = view(self.timebank.functions.limitsOf(community))
+                limits = (int(found["floor"]), int(found["ceiling"]))
             except NODE_AWAY:
                 if cached is None:
                     raise
@@ -249,7 +249,7 @@ class ServiceRelay:
         version = self._fresh_version(community)
         if version is None:
             try:
-                version = int(self.registry.functions.rollSnapshot(community).call()[0])
+                version = int(view(self.registry.functions.rollSnapshot(community))["version"])
             except NODE_AWAY:
                 # The version known before: a removal published since is skipped on-chain.
                 stale = self._versions.get(community)
@@ -276,8 +276,8 @@ class ServiceRelay:
         key = (community, provider.lower())
         nonces = self._nonces.get(key)
         if nonces is None:
-            base, window = self.timebank.functions.nonceState(community, provider).call()
-            seen = _ProviderNonces(int(base), int(window))
+            state = view(self.timebank.functions.nonceState(community, provider))
+            seen = _ProviderNonces(int(state["nonceBase"]), int(state["window"]))
             for payload in self.in_flight(provider):
                 if int(payload["communityId"]) == community:
                     queued = Message(self.name, str(community), payload, provider)
@@ -315,7 +315,7 @@ class ServiceRelay:
         for event in self.timebank.events.ServiceSkipped().process_receipt(receipt, errors=DISCARD):
             decoded = self.decoder.decode(bytes(event["args"]["reason"]))
             key = (event["args"]["provider"], int(event["args"]["nonce"]))
-            found[key] = Outcome(REJECTED, decoded[0] if decoded else "skipped")
+            found[key] = Outcome(REJECTED, decoded.name if decoded else "skipped")
         results = []
         for p in payloads:
             community, signed, _, _ = self.read(p)

@@ -18,21 +18,10 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from ledger.errors import InvalidMessage
-from ledger.signing.eip712 import domain_for, sign_typed_data
+from ledger.protocol.generated import Domains, ForwardRequestData, Types
+from ledger.signing.eip712 import digest, domain_for, sign_typed_data
 
-FORWARDER_NAME = "CommonsForwarder"
-FORWARDER_VERSION = "1"
-FORWARD_REQUEST_TYPES = {
-    "ForwardRequest": [
-        {"name": "from", "type": "address"},
-        {"name": "to", "type": "address"},
-        {"name": "value", "type": "uint256"},
-        {"name": "gas", "type": "uint256"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint48"},
-        {"name": "data", "type": "bytes"},
-    ]
-}
+FORWARD_REQUEST_TYPES = Types.ForwardRequest.eip712_types()
 DEFAULT_GAS = 1_000_000
 DEFAULT_TTL_S = 3600
 
@@ -91,16 +80,29 @@ class ForwardRequest:
         }
 
     def as_struct(self) -> tuple[Any, ...]:
-        """ForwardRequestData(from, to, value, gas, deadline, data, signature)."""
-        return (
-            self.sender,
-            self.to,
-            self.value,
-            self.gas,
-            self.deadline,
-            HexBytes(self.data),
-            HexBytes(self.signature),
+        """What the forwarder's execute and executeBatch take (a plain tuple: web3's encoder
+        cannot rebuild a NamedTuple)."""
+        return tuple(
+            ForwardRequestData(
+                from_=self.sender,
+                to=self.to,
+                value=self.value,
+                gas=self.gas,
+                deadline=self.deadline,
+                data=HexBytes(self.data),
+                signature=HexBytes(self.signature),
+            )
         )
+
+    def digest(self, domain: dict[str, Any]) -> bytes:
+        """The EIP-712 digest the sender signed, in the forwarder's `domain`."""
+        return digest(domain, FORWARD_REQUEST_TYPES, "ForwardRequest", self.typed_message())
+
+
+def forwarder_domain(chain_id: int, forwarder: str) -> dict[str, Any]:
+    """The EIP-712 domain of the deployment's forwarder."""
+    name, version = Domains.CommonsForwarder
+    return domain_for(name, version, chain_id, forwarder)
 
 
 def sign_forward_request(
@@ -130,7 +132,7 @@ def sign_forward_request(
         "deadline": deadline,
         "data": HexBytes(data),
     }
-    domain = domain_for(FORWARDER_NAME, FORWARDER_VERSION, w3.eth.chain_id, forwarder.address)
+    domain = forwarder_domain(w3.eth.chain_id, forwarder.address)
     signature = sign_typed_data(signer, domain, FORWARD_REQUEST_TYPES, "ForwardRequest", message)
     return ForwardRequest(
         sender=signer.address,

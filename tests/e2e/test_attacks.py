@@ -37,7 +37,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from ledger.clients.timebank import TimeBankClient
 from ledger.errors import ContractRuleBroken
 from ledger.offchain import text_hash
-from ledger.relay.ballots import SKIP_REASONS
+from ledger.protocol.generated import SkipReason
 from ledger.signing.ballots import (
     BallotDomain,
     make_ballot,
@@ -159,7 +159,7 @@ def decoder(live: LiveSystem) -> ErrorDecoder:
 def skip_reasons(live: LiveSystem, receipt: Any) -> list[str]:
     council = live.client.contracts["council"]
     events = council.events.BallotSkipped().process_receipt(receipt)
-    return [SKIP_REASONS[int(e["args"]["reason"])] for e in events]
+    return [SkipReason(int(e["args"]["reason"])).name for e in events]
 
 
 def casts(live: LiveSystem, proposal: int) -> list[str]:

@@ -45,7 +45,7 @@ from web3.types import TxReceipt
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.node import rpc
-from ledger.relay.ballots import SKIP_REASONS
+from ledger.protocol.generated import SkipReason
 from ledger.signing.ballots import BallotDomain, make_ballot, sign_ballot
 from ledger.signing.eip712 import SECP256K1_N, sign_typed_data
 from ledger.signing.services import (
@@ -314,7 +314,7 @@ def test_contracts_keep_their_invariants_under_long_adversarial_histories(
             for e in sorted([*casts, *skips], key=lambda e: e["logIndex"]):
                 a = e["args"]
                 seen.append((a["voter"], int(a["option"]) if e["event"] == "BallotCast"
-                             else SKIP_REASONS[int(a["reason"])]))  # fmt: skip
+                             else SkipReason(int(a["reason"])).name))  # fmt: skip
             assert seen == expected
 
         @action(weight=3, which=ints(0, 7))
