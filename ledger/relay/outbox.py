@@ -249,39 +249,34 @@ class Outbox:
         receipt = self.get(receipt_id, missing_ok=True)
         return receipt is None or receipt.status == REJECTED
 
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self._reader().execute(sql, params).fetchall()
+
     def count(self, status: str | None = None) -> int:
-        db = self._reader()
         if status is None:
-            return int(db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
-        sql = "SELECT COUNT(*) FROM messages WHERE status = ?"
-        return int(db.execute(sql, (status,)).fetchone()[0])
+            return int(self._read("SELECT COUNT(*) AS n FROM messages")[0]["n"])
+        return int(
+            self._read("SELECT COUNT(*) AS n FROM messages WHERE status = ?", (status,))[0]["n"]
+        )
 
     def in_flight(self, kind: str, signer: str) -> list[dict[str, Any]]:
         """Payloads of `signer` acknowledged but not yet settled, oldest first."""
-        rows = (
-            self._reader()
-            .execute(
-                "SELECT payload FROM messages WHERE kind = ? AND signer = ? AND status IN (?, ?)"
-                " ORDER BY seq",
-                (kind, signer, QUEUED, SENT),
-            )
-            .fetchall()
+        rows = self._read(
+            "SELECT payload FROM messages WHERE kind = ? AND signer = ? AND status IN (?, ?)"
+            " ORDER BY seq",
+            (kind, signer, QUEUED, SENT),
         )
-        return [json.loads(r[0]) for r in rows]
+        return [json.loads(r["payload"]) for r in rows]
 
     def pending(self, kind: str, newest: int = 100) -> list[dict[str, Any]]:
         """Payloads of `kind` acknowledged but not yet settled, oldest first: the `newest` of
         them (the older ones are the next to go out)."""
-        rows = (
-            self._reader()
-            .execute(
-                "SELECT payload FROM (SELECT seq, payload FROM messages WHERE kind = ?"
-                " AND status IN (?, ?) ORDER BY seq DESC LIMIT ?) ORDER BY seq",
-                (kind, QUEUED, SENT, newest),
-            )
-            .fetchall()
+        rows = self._read(
+            "SELECT payload FROM (SELECT seq, payload FROM messages WHERE kind = ?"
+            " AND status IN (?, ?) ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            (kind, QUEUED, SENT, newest),
         )
-        return [json.loads(r[0]) for r in rows]
+        return [json.loads(r["payload"]) for r in rows]
 
     def acknowledged(
         self, since: float, after: int = 0, limit: int = 100
@@ -294,24 +289,16 @@ class Outbox:
         Paged by rowid, which the one writer assigns in acceptance order: a page reads its rows
         straight off the table's B-tree. `seq` has no index; ordered by it, a page of 1,000 from
         an outbox of 200,000 took 66 ms and all of them 15.8 s; by rowid 11-22 ms and 1.9 s."""
-        rows = (
-            self._reader()
-            .execute(
-                "SELECT rowid AS position, * FROM messages WHERE rowid > ? AND ack IS NOT NULL"
-                " AND accepted_at >= ? ORDER BY rowid LIMIT ?",
-                (after, since, limit),
-            )
-            .fetchall()
+        rows = self._read(
+            "SELECT rowid AS position, * FROM messages WHERE rowid > ? AND ack IS NOT NULL"
+            " AND accepted_at >= ? ORDER BY rowid LIMIT ?",
+            (after, since, limit),
         )
         return [(int(r["position"]), _row_to_receipt(r), json.loads(r["payload"])) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        rows = (
-            self._reader()
-            .execute("SELECT status, COUNT(*) FROM messages GROUP BY status")
-            .fetchall()
-        )
-        return {status: n for status, n in rows}
+        rows = self._read("SELECT status, COUNT(*) AS n FROM messages GROUP BY status")
+        return {r["status"]: r["n"] for r in rows}
 
     # --- the sender's side ------------------------------------------------------------------------
 

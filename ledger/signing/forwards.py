@@ -6,6 +6,7 @@ our contracts; any relayer submits it; the contract sees the signer as `_msgSend
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -120,27 +121,18 @@ def sign_forward_request(
 
     The deadline is `deadline` if given (e.g. from a chain whose clock was moved), else now +
     `ttl_s` by the wall clock."""
-    data = call._encode_transaction_data()
-    nonce = forwarder.functions.nonces(signer.address).call() if nonce is None else nonce
-    deadline = int(time.time()) + ttl_s if deadline is None else deadline
-    message = {
-        "from": signer.address,
-        "to": call.address,
-        "value": 0,
-        "gas": gas,
-        "nonce": nonce,
-        "deadline": deadline,
-        "data": HexBytes(data),
-    }
-    domain = forwarder_domain(w3.eth.chain_id, forwarder.address)
-    signature = sign_typed_data(signer, domain, FORWARD_REQUEST_TYPES, "ForwardRequest", message)
-    return ForwardRequest(
+    unsigned = ForwardRequest(
         sender=signer.address,
         to=to_checksum_address(call.address),
         value=0,
         gas=gas,
-        nonce=nonce,
-        deadline=deadline,
-        data="0x" + bytes(HexBytes(data)).hex(),
-        signature="0x" + signature.hex(),
+        nonce=forwarder.functions.nonces(signer.address).call() if nonce is None else nonce,
+        deadline=int(time.time()) + ttl_s if deadline is None else deadline,
+        data="0x" + bytes(HexBytes(call._encode_transaction_data())).hex(),
+        signature="0x",
     )
+    domain = forwarder_domain(w3.eth.chain_id, forwarder.address)
+    signature = sign_typed_data(
+        signer, domain, FORWARD_REQUEST_TYPES, "ForwardRequest", unsigned.typed_message()
+    )
+    return dataclasses.replace(unsigned, signature="0x" + signature.hex())
