@@ -146,6 +146,9 @@ class Settings(BaseSettings):
     # Even when busy it pauses a little: what was just sent needs a moment to be mined, and
     # asking for its receipt at once only spends the GIL the API needs.
     relay_busy_pause_s: float = Field(default=0.02, ge=0)
+    relay_failure_pause_s: float = Field(
+        default=1.0, ge=0, description="pause after a round that failed (the node away, say)"
+    )
     relay_patience_s: float = Field(
         default=3.0, ge=0, description="how long a sent tx may go unmined before it is suspected"
     )
@@ -270,6 +273,9 @@ class Settings(BaseSettings):
     restart_window_s: float = Field(
         default=60.0, gt=0, description="... than restart_max times within this many seconds"
     )
+    # The second death in a window waits this long, each further one twice as long, up to the cap.
+    restart_first_delay_s: float = Field(default=0.5, ge=0)
+    restart_max_delay_s: float = Field(default=8.0, ge=0)
 
     @model_validator(mode="after")
     def _reorg_within_history(self) -> Settings:

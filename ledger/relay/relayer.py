@@ -392,8 +392,9 @@ class Relayer:
                 busy = self.step() > 0
             except Exception as exc:
                 failures += 1
-                log_retry(log, "relay step", failures, 1.0, exc)
-                stop.wait(1.0)
+                pause = self.settings.relay_failure_pause_s
+                log_retry(log, "relay step", failures, pause, exc)
+                stop.wait(pause)
                 continue
             failures = 0
             stop.wait(min(interval, busy_pause) if busy else interval)
