@@ -196,49 +196,42 @@ def _namespace(title: str, doc: str, rows: list[tuple[str, str, list[str]]]) -> 
     return out
 
 
+def _member_row(
+    key: str, constructor: str, signature: str, entry: dict[str, Any], digest: bytes, inputs: str
+) -> tuple[str, str, list[str]]:
+    """An Event, Function or CustomError constant; `inputs` is empty where it has none."""
+    args = [repr(entry["name"]), repr(signature), f"bytes.fromhex({_hex(digest)!r})"]
+    return key, constructor, [*args, *([inputs] if inputs else []), repr(tuple(entry["contracts"]))]
+
+
 def _py_members(spec: dict[str, Any]) -> list[str]:
     events = _keyed(spec["events"])
     errors = _keyed(spec["errors"])
     event_rows = [
-        (
+        _member_row(
             key,
             "Event",
-            [
-                repr(entry["name"]),
-                repr(signature),
-                f"bytes.fromhex({_hex(keccak(signature.encode()))!r})",
-                "(" + "".join(f"({n!r}, {t!r}, {i!r}), " for n, t, i in entry["inputs"]) + ")",
-                repr(tuple(entry["contracts"])),
-            ],
+            sig,
+            entry,
+            keccak(sig.encode()),
+            "(" + "".join(f"({n!r}, {t!r}, {i!r}), " for n, t, i in entry["inputs"]) + ")",
         )
-        for key, signature, entry in events
+        for key, sig, entry in events
     ]
     function_rows = [
-        (
-            key,
-            "Function",
-            [
-                repr(entry["name"]),
-                repr(signature),
-                f"bytes.fromhex({_hex(_selector(signature))!r})",
-                repr(tuple(entry["contracts"])),
-            ],
-        )
-        for key, signature, entry in _keyed(spec["functions"])
+        _member_row(key, "Function", sig, entry, _selector(sig), "")
+        for key, sig, entry in _keyed(spec["functions"])
     ]
     error_rows = [
-        (
+        _member_row(
             key,
             "CustomError",
-            [
-                repr(entry["name"]),
-                repr(signature),
-                f"bytes.fromhex({_hex(_selector(signature))!r})",
-                "(" + "".join(f"({n!r}, {t!r}), " for n, t, _ in entry["inputs"]) + ")",
-                repr(tuple(entry["contracts"])),
-            ],
+            sig,
+            entry,
+            _selector(sig),
+            "(" + "".join(f"({n!r}, {t!r}), " for n, t, _ in entry["inputs"]) + ")",
         )
-        for key, signature, entry in errors
+        for key, sig, entry in errors
     ]
     by_topic = ", ".join(f"Events.{k}.topic: Events.{k}" for k, _, _ in events)
     by_selector = ", ".join(f"Errors.{k}.selector: Errors.{k}" for k, _, _ in errors)
