@@ -31,7 +31,7 @@ from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import deploy_system
 from ledger.hashing import address_bytes
 from ledger.node import child_pids, cpu_seconds, ephemeral_node, free_port, rpc
-from ledger.protocol.generated import Roles
+from ledger.protocol.generated import BallotKind, ProposalParams, Roles
 from ledger.signing.digests import ballot_digest
 from ledger.tx import send
 
@@ -100,7 +100,18 @@ def main() -> None:
             publish = start + ROLL_CHUNK >= len(addresses)
             send(w3, member, system.registry.functions.updateRoll(community, chunk, [], publish))
         now = w3.eth.get_block("latest")["timestamp"]
-        params = (community, b"\x02" * 32, 0, 3, now - 1, now + 86_400, 0, 5000, 0, b"\x00" * 3)
+        params = ProposalParams(
+            communityId=community,
+            textHash=b"\x02" * 32,
+            kind=BallotKind.YesNoAbstain,
+            optionCount=3,
+            opensAt=now - 1,
+            closesAt=now + 86_400,
+            quorumBps=0,
+            thresholdBps=5000,
+            budgetAmount=0,
+            budgetCurrency=bytes(3),
+        )
         send(w3, member, system.council.functions.openProposal(params))
         proposal = system.council.functions.proposalCount().call()
         separator = bytes(system.council.functions.DOMAIN_SEPARATOR().call())

@@ -34,7 +34,7 @@ from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import deploy_system
 from ledger.hashing import keccak
 from ledger.node import ephemeral_node, rpc
-from ledger.protocol.generated import Domains, Functions, Roles
+from ledger.protocol.generated import BallotKind, Domains, Functions, ProposalParams, Roles
 from ledger.signing.digests import ballot_digest, domain_separator
 from ledger.signing.eip712 import to_compact
 from ledger.tx import send
@@ -159,7 +159,18 @@ def build_election(w3: Web3, settings: Settings) -> dict[str, Any]:
     roll_s = time.perf_counter() - started
 
     now = w3.eth.get_block("latest")["timestamp"]
-    params = (community, b"\x01" * 32, 0, 3, now - 1, now + 86_400, 1_000, 5_000, 0, b"\0\0\0")
+    params = ProposalParams(
+        communityId=community,
+        textHash=b"\x01" * 32,
+        kind=BallotKind.YesNoAbstain,
+        optionCount=3,
+        opensAt=now - 1,
+        closesAt=now + 86_400,
+        quorumBps=1_000,
+        thresholdBps=5_000,
+        budgetAmount=0,
+        budgetCurrency=bytes(3),
+    )
     send(w3, admin, council.functions.openProposal(params))
     proposal = council.functions.proposalCount().call()
     name, version = Domains.Council

@@ -33,7 +33,7 @@ from ledger.clients.timebank import TimeBankClient
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import Deployment, deploy_system
 from ledger.node import ephemeral_node, rpc
-from ledger.protocol.generated import Roles
+from ledger.protocol.generated import BallotKind, ProposalParams, Roles
 from ledger.relay_kinds import ServiceRelay
 from ledger.signing.services import (
     ServiceRecord,
@@ -94,7 +94,18 @@ def _passed_proposal(
     w3: Web3, d: Deployment, community_id: int, opener: LocalAccount, voters: list[LocalAccount]
 ) -> int:
     now = int(w3.eth.get_block("latest")["timestamp"])
-    params = (community_id, b"\x02" * 32, 0, 3, now, now + 3600, 5000, 5000, 1_000_000, b"CNY")
+    params = ProposalParams(
+        communityId=community_id,
+        textHash=b"\x02" * 32,
+        kind=BallotKind.YesNoAbstain,
+        optionCount=3,
+        opensAt=now,
+        closesAt=now + 3600,
+        quorumBps=5000,
+        thresholdBps=5000,
+        budgetAmount=1_000_000,
+        budgetCurrency=b"CNY",
+    )
     receipt = send(w3, opener, d.council.functions.openProposal(params))
     (opened,) = d.council.events.ProposalOpened().process_receipt(receipt)
     proposal_id = int(opened["args"]["proposalId"])

@@ -206,7 +206,7 @@ def jam(stack: Stack, hold_s: float) -> dict[str, Any]:
         "acknowledged_in_s": round(acked_s, 3),
         "statuses": statuses,
         "settled_in_s": round(time.monotonic() - t, 2),
-        "roll_size": int(registry.functions.rollSnapshot(community).call()[1]),
+        "roll_size": int(registry.functions.rollSnapshot(community).call().size),
     }
 
 

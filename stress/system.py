@@ -28,7 +28,7 @@ from web3 import Web3
 from ledger.config import DEV_MNEMONIC, PROJECT_ROOT, Settings
 from ledger.deploy import Deployment, deploy_system
 from ledger.node import NodeInfo, free_port, make_web3, pid_alive, rpc
-from ledger.protocol.generated import Roles
+from ledger.protocol.generated import BallotKind, ProposalParams, Roles
 from ledger.tx import send
 
 ROLL_CHUNK = 1000
@@ -250,8 +250,7 @@ class Stack:
         community = Community(cid, admin, member)
         now = self.w3.eth.get_block("latest")["timestamp"]
         for n in range(proposals):
-            params = (cid, Web3.keccak(text=f"stress proposal {n}"), 0, 3, now - 1,
-                      now + 30 * 86_400, 0, 5000, 0, b"\x00" * 3)  # fmt: skip
+            params = month_long_vote(cid, f"stress proposal {n}", now)
             send(self.w3, member, d.council.functions.openProposal(params))
             community.proposals.append(d.council.functions.proposalCount().call())
         rpc(self.w3, "anvil_setBalance", [self.relayer.address, hex(RELAYER_FUNDS_WEI)])
@@ -323,6 +322,22 @@ class Stack:
             else:
                 # Something still holds a file there: detach it now, freed when released.
                 subprocess.run(["umount", "-l", str(self.data_dir)], check=False)
+
+
+def month_long_vote(community: int, text: str, now: int) -> ProposalParams:
+    """A yes/no/abstain proposal open from now for 30 days, no quorum, simple majority."""
+    return ProposalParams(
+        communityId=community,
+        textHash=Web3.keccak(text=text),
+        kind=BallotKind.YesNoAbstain,
+        optionCount=3,
+        opensAt=now - 1,
+        closesAt=now + 30 * 86_400,
+        quorumBps=0,
+        thresholdBps=5000,
+        budgetAmount=0,
+        budgetCurrency=bytes(3),
+    )
 
 
 def dev_account(index: int) -> LocalAccount:
