@@ -26,8 +26,9 @@ MAX_CLIENTS = 100_000
 
 
 def client_key(connection: HTTPConnection) -> str:
-    """Who a quota counts against: the peer address. The one place to change when the server
-    moves behind a trusted proxy and takes the client from its header instead."""
+    """Who a quota counts against: the client's address. That is the socket's peer, unless the
+    peer is a trusted proxy (COMMONS_TRUSTED_PROXIES): then uvicorn's ProxyHeadersMiddleware
+    (api/main.py) has put the address the proxy names in X-Forwarded-For in its place."""
     client = connection.client
     return client.host if client is not None else "unknown"
 
