@@ -41,6 +41,34 @@ async function need(name, extra) {
   return JSON.parse(value);
 }
 
+// FastAPI's /docs under its own policy: Swagger UI comes from a CDN this machine cannot reach, so
+// a stand-in answers for it, recording what the page's inline script hands it. Whether that
+// script ran at all is the policy's doing (its hash), and a refusal would be a console error.
+const SWAGGER_STANDIN = `window.SwaggerUIBundle = Object.assign(
+  (config) => { document.body.dataset.swaggerUrl = config.url; return { initOAuth() {} }; },
+  { presets: { apis: {} }, SwaggerUIStandalonePreset: {} },
+);`;
+
+async function openDocs(page) {
+  const errors = [];
+  const onConsole = (m) => m.type() === "error" && errors.push(m.text());
+  page.on("console", onConsole);
+  const cdn = [];
+  await page.route((url) => !url.href.startsWith(`${BASE}/`), (route) => {
+    const url = route.request().url();
+    cdn.push(url);
+    if (url.endsWith(".js")) return route.fulfill({ contentType: "text/javascript", body: SWAGGER_STANDIN });
+    if (url.endsWith(".css")) return route.fulfill({ contentType: "text/css", body: "" });
+    return route.fulfill({ status: 204, body: "" }); // the favicon
+  });
+  await page.goto(`${BASE}/docs`);
+  await page.waitForFunction(() => document.body.dataset.swaggerUrl !== undefined, null, { timeout: 10_000 }).catch(() => {});
+  const booted = await page.evaluate(() => document.body.dataset.swaggerUrl ?? null);
+  page.off("console", onConsole);
+  await page.unrouteAll();
+  return { booted, cdn, consoleErrors: errors };
+}
+
 async function main() {
   const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "commons-tls-")), {
     executablePath: args.chromium,
@@ -63,15 +91,16 @@ async function main() {
   context.setDefaultTimeout(TIMEOUT);
   const page = context.pages()[0] ?? (await context.newPage());
   const result = { ok: false, external: [], consoleErrors: [], requests: 0 };
-  page.on("pageerror", (e) => result.consoleErrors.push(String(e)));
+  let onThePage = true; // until /docs is opened
+  page.on("pageerror", (e) => onThePage && result.consoleErrors.push(String(e)));
   page.on("console", (m) => {
-    if (m.type() === "error") result.consoleErrors.push(m.text());
+    if (onThePage && m.type() === "error") result.consoleErrors.push(m.text());
   });
   const typed = `${args.http.replace(/\/$/, "")}/`;
   context.on("request", (r) => {
     result.requests += 1;
     const redirect = r.isNavigationRequest() && r.url().startsWith(typed);
-    if (!r.url().startsWith(`${BASE}/`) && !redirect) result.external.push(r.url());
+    if (onThePage && !r.url().startsWith(`${BASE}/`) && !redirect) result.external.push(r.url());
   });
   async function settled(action) {
     const before = await page.evaluate(() => Number(document.documentElement.dataset.renders ?? 0));
@@ -109,6 +138,8 @@ async function main() {
     const failed = page.locator(`${tid("vote-status")}[data-status="rejected"], ${tid("vote-status")}[data-status="error"]`);
     await counted.or(failed).first().waitFor();
     if (await failed.count()) throw new Error(`ballot not counted: ${await failed.first().innerText()}`);
+    onThePage = false;
+    result.docs = await openDocs(page);
     result.ok = true;
   } catch (error) {
     result.error = String(error?.stack ?? error);
