@@ -40,6 +40,7 @@ from web3 import Web3
 
 from ledger.node import child_pids, free_port
 from ledger.offchain import text_hash
+from ledger.protocol.generated import BallotKind, ProposalParams, Roles
 from ledger.signing.ballots import make_ballot, sign_ballot
 from tests.e2e.conftest import LiveSystem, new_accounts
 
@@ -48,7 +49,6 @@ NGINX = Path(shutil.which("nginx") or "/usr/sbin/nginx")
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 PROXY_ADDRESS = "127.0.0.2"
 CHALLENGES_PER_MINUTE = 3
-ROLE = {name: Web3.keccak(text=name) for name in ("COMMITTEE", "REGISTRAR")}
 SERVER_NAME = "localhost"
 
 # Locally a missing nginx skips, naming the make target; in CI (`make test` installs it) it fails.
@@ -277,9 +277,20 @@ class Community:
         text = f"Plant trees by the gate ({time.monotonic()})."
         live.client.post("/v1/texts", {"text": text})
         now = live.w3.eth.get_block("latest")["timestamp"]
-        params = (self.id, bytes.fromhex(text_hash(text)[2:]), 0, 3, now - 1, now + 30 * 86_400,
-                  2000, 5000, 0, b"\x00" * 3)  # fmt: skip
-        done = live.client.act(self.chair, council.functions.openProposal(params))
+        params = ProposalParams(
+            communityId=self.id,
+            textHash=bytes.fromhex(text_hash(text)[2:]),
+            kind=BallotKind.YesNoAbstain,
+            optionCount=3,
+            opensAt=now - 1,
+            closesAt=now + 30 * 86_400,
+            quorumBps=2000,
+            thresholdBps=5000,
+            budgetAmount=0,
+            budgetCurrency=b"\x00" * 3,
+        )
+        # A plain tuple: web3 takes a struct as one, not as a NamedTuple.
+        done = live.client.act(self.chair, council.functions.openProposal(tuple(params)))
         live.client.wait_indexed(done["block"])
         proposal: int = council.functions.proposalCount().call()
         return proposal
@@ -292,9 +303,9 @@ def community(proxy: Proxy, live: LiveSystem) -> Community:
     registry = live.client.contracts["registry"]
     live.client.act(admin, registry.functions.createCommunity(Web3.keccak(text="tls")))
     cid: int = registry.functions.communityCount().call()
-    live.client.forward(admin, registry.functions.grantRole(cid, ROLE["COMMITTEE"], chair.address))
+    live.client.forward(admin, registry.functions.grantRole(cid, Roles.COMMITTEE, chair.address))
     last = live.client.forward(
-        admin, registry.functions.grantRole(cid, ROLE["REGISTRAR"], registrar.address)
+        admin, registry.functions.grantRole(cid, Roles.REGISTRAR, registrar.address)
     )
     live.client.wait(last["id"])
     roll = [r.address for r in residents]
