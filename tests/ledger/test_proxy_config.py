@@ -54,6 +54,7 @@ def test_the_site_serves_tls_redirects_http_and_names_the_client_from_its_own_ad
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in text
     assert "keepalive_timeout 4s;" in text, "closed before the API's 5 s idle timeout"
     assert "client_max_body_size 262144;" in text
+    assert text.count("access_log off;") == 2, "no record of who asked for what"
     on_443 = render_site(site(), settings())
     assert "return 308 https://vote.example$request_uri;" in on_443
 
