@@ -56,6 +56,10 @@ COMMON: Headers = [
     (b"x-frame-options", b"DENY"),
     # The page uses none of these; a script that got in could not ask for them either.
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+    # The page holds residents' (encrypted) keys: no window of another site keeps a handle on
+    # it, and no other site may load our responses as its own scripts, images or styles.
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
 ]
 API_PATHS = frozenset({"/health", "/openapi.json"})
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})

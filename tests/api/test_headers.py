@@ -57,6 +57,8 @@ def assert_common(headers: httpx.Headers) -> None:
     assert headers["x-frame-options"] == "DENY"
     assert headers["permissions-policy"].startswith("camera=()")
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["cross-origin-opener-policy"] == "same-origin"
+    assert headers["cross-origin-resource-policy"] == "same-origin"
 
 
 def directives(csp: str) -> dict[str, list[str]]:

@@ -337,6 +337,7 @@ def assert_strict_headers(response: httpx.Response, *, page: bool) -> None:
     assert headers["x-frame-options"] == "DENY"
     assert headers["referrer-policy"] == "no-referrer"
     assert "camera=()" in headers["permissions-policy"]
+    assert headers["cross-origin-opener-policy"] == "same-origin"
 
 
 # --- the tests ----------------------------------------------------------------------------------
