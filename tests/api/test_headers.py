@@ -167,6 +167,13 @@ def test_clients_behind_the_trusted_proxy_have_a_quota_each(make: Any) -> None:
     assert _challenges(client, 1, "198.51.100.1, 203.0.113.7") == [429]
 
 
+def test_an_ipv6_client_has_one_quota_for_its_whole_64(make: Any) -> None:
+    client = make(peer=PROXY, trusted_proxies=PROXY, challenges_per_minute=2)
+    assert _challenges(client, 1, "2001:db8:1:2::1") == [200]
+    assert _challenges(client, 2, "2001:db8:1:2:ffff::9") == [200, 429], "the same /64"
+    assert _challenges(client, 1, "2001:db8:1:3::1") == [200], "the next /64"
+
+
 def test_a_trusted_network_covers_every_proxy_in_it(make: Any) -> None:
     client = make(peer="10.1.2.3", trusted_proxies="10.0.0.0/8", challenges_per_minute=1)
     assert _challenges(client, 1, "203.0.113.9") + _challenges(client, 1, "203.0.113.10") == [
