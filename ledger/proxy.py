@@ -64,7 +64,8 @@ def render_site(site: ProxySite, settings: Settings) -> str:
         "HTTP_LISTEN": site.http_listen,
         "HTTPS_PORT_SUFFIX": "" if https_port == 443 else f":{https_port}",
         "UPSTREAM": f"{upstream}:{settings.api_port}",
-        "UPSTREAM_IDLE_S": str(max(1, int(settings.idle_timeout_s) - 1)),
+        # A second under the API's idle timeout, so nginx never reuses one it is closing.
+        "UPSTREAM_IDLE_MS": str(max(100, round(settings.idle_timeout_s * 1000) - 1000)),
         "PROXY_ADDRESS": site.proxy_address,
         "MAX_BODY_BYTES": str(settings.max_body_bytes),
     }

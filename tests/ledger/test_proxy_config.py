@@ -52,7 +52,9 @@ def test_the_site_serves_tls_redirects_http_and_names_the_client_from_its_own_ad
     assert "server 127.0.0.1:8123;" in text
     assert "proxy_bind 127.0.0.2;" in text
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in text
-    assert "keepalive_timeout 4s;" in text, "closed before the API's 5 s idle timeout"
+    assert "keepalive_timeout 4000ms;" in text, "closed before the API's 5 s idle timeout"
+    quick = render_site(site(), settings(idle_timeout_s=1.5))
+    assert "keepalive_timeout 500ms;" in quick
     assert "client_max_body_size 262144;" in text
     assert text.count("access_log off;") == 2, "no record of who asked for what"
     on_443 = render_site(site(), settings())
