@@ -177,7 +177,9 @@ http {{
 """
 
 
-def render_site(live: LiveSystem, certs: Certs, https_port: int, http_port: int, out: Path) -> None:
+def write_site_with_cli(
+    live: LiveSystem, certs: Certs, https_port: int, http_port: int, out: Path
+) -> None:
     """`commons proxy-config`, as an operator runs it, with the API's own settings."""
     run = subprocess.run(
         [sys.executable, "-m", "ledger.cli", "proxy-config", "--server-name", SERVER_NAME,
@@ -249,7 +251,7 @@ def proxy(live: LiveSystem, certs: Certs, tmp_path_factory: pytest.TempPathFacto
     live.start_api(trusted_proxies=PROXY_ADDRESS, challenges_per_minute=str(CHALLENGES_PER_MINUTE))
     prefix = tmp_path_factory.mktemp("nginx")
     https_port, http_port = free_port(), free_port()
-    render_site(live, certs, https_port, http_port, prefix / "commons.conf")
+    write_site_with_cli(live, certs, https_port, http_port, prefix / "commons.conf")
     proc = start_nginx(prefix)
     try:
         wait_listening(https_port, proc, prefix / "error.log")
