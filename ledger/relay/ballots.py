@@ -34,8 +34,9 @@ from ledger.relay.message import (
     fixed_bytes,
 )
 from ledger.relay.rolls import RollCache, raw_logs
-from ledger.signing.ballots import BallotDomain, make_ballot, to_compact
-from ledger.signing.eip712 import SECP256K1_N, domain_separator, recover_address_bytes
+from ledger.signing.ballots import BallotDomain, make_ballot
+from ledger.signing.eip712 import domain_separator, recover_address_bytes, to_compact
+from ledger.signing.secp256k1 import HALF_N
 
 BALLOT_CAST, BALLOT_SKIPPED = Events.BallotCast.topic, Events.BallotSkipped.topic
 
@@ -87,7 +88,7 @@ class BallotRelay:
             signature = fixed_bytes(payload["signature"], 65)
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidMessage("MalformedBallot", f"bad ballot: {exc}") from exc
-        if int.from_bytes(signature[32:64], "big") > SECP256K1_N // 2:
+        if int.from_bytes(signature[32:64], "big") > HALF_N:
             raise InvalidMessage("MalleableSignature", "s is in the upper half of the curve order")
         try:
             signer = recover_address_bytes(

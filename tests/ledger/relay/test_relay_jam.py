@@ -17,6 +17,7 @@ from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage
+from ledger.hashing import checksum_address
 from ledger.node import rpc
 from ledger.relay.ballots import BallotRelay
 from ledger.relay.forwards import ForwardRelay
@@ -24,7 +25,7 @@ from ledger.relay.message import Receipt
 from ledger.relay.outbox import Outbox
 from ledger.relay.relayer import Relayer
 from ledger.signing.ballots import make_ballot, sign_ballot
-from ledger.signing.eip712 import recover_digest
+from ledger.signing.eip712 import recover_address_bytes
 from ledger.signing.forwards import sign_forward_request
 from ledger.tx import TX_GAS_CAP, ErrorDecoder, send
 from tests.relay_support import REGISTRAR, open_election, settle, stepped
@@ -352,7 +353,10 @@ def test_the_digest_an_acknowledgement_names_is_the_one_the_sender_signed(
     call = system.registry.functions.updateRoll(community, [Account.create().address], [], True)
     message = relay.forward.parse(signed(w3, system, outsider, call))
     signature = bytes.fromhex(message.payload["signature"][2:])
-    assert recover_digest(relay.forward.signed_digest(message), signature) == outsider.address
+    assert (
+        checksum_address(recover_address_bytes(relay.forward.signed_digest(message), signature))
+        == outsider.address
+    )
 
 
 def test_a_request_simulated_while_the_one_before_is_pending_still_gets_its_gas(

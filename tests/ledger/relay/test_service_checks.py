@@ -16,10 +16,11 @@ from web3 import Web3
 from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage
+from ledger.hashing import checksum_address
 from ledger.relay.message import Message
 from ledger.relay.rolls import RollCache
 from ledger.relay.services import ServiceRelay
-from ledger.signing.eip712 import recover_digest, sign_typed_data
+from ledger.signing.eip712 import recover_address_bytes, sign_typed_data
 from ledger.signing.services import (
     SERVICE_TYPES,
     ServiceRecord,
@@ -235,4 +236,4 @@ def test_the_digest_an_acknowledgement_names_is_the_one_both_sides_signed(bank: 
     digest = bank.kind.signed_digest(message)
     for side, party in (("providerSig", alice), ("recipientSig", bob)):
         signature = bytes.fromhex(message.payload[side][2:])
-        assert recover_digest(digest, signature) == party.address
+        assert checksum_address(recover_address_bytes(digest, signature)) == party.address
