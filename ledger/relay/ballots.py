@@ -22,8 +22,8 @@ from web3.types import TxReceipt
 
 from ledger.config import Settings
 from ledger.errors import InvalidMessage
-from ledger.hashing import checksum_address, keccak
-from ledger.protocol.generated import Events, Functions, ProposalView, SkipReason, Types
+from ledger.hashing import checksum_address
+from ledger.protocol.generated import Events, Functions, ProposalView, SkipReason
 from ledger.relay.clock import ChainClock
 from ledger.relay.message import (
     COUNTED,
@@ -35,6 +35,7 @@ from ledger.relay.message import (
 )
 from ledger.relay.rolls import RollCache, raw_logs
 from ledger.signing.ballots import BallotDomain, make_ballot
+from ledger.signing.digests import ballot_digest
 from ledger.signing.eip712 import domain_separator, recover_address_bytes, to_compact
 from ledger.signing.secp256k1 import HALF_N
 
@@ -181,16 +182,8 @@ class BallotRelay:
         return warmed
 
     def digest(self, proposal_id: int, voter: str, option: int) -> bytes:
-        """The ballot's EIP-712 digest, hashed directly (the relay's hot path): the struct's
-        three static fields are each one 32-byte word, so they are laid out by hand."""
-        struct = keccak(
-            Types.Ballot.typehash
-            + proposal_id.to_bytes(32, "big")
-            + bytes(12)
-            + bytes.fromhex(voter[2:])
-            + option.to_bytes(32, "big")
-        )
-        return keccak(b"\x19\x01" + self._separator + struct)
+        """The ballot's EIP-712 digest, laid out by hand (the relay's hot path)."""
+        return ballot_digest(self._separator, proposal_id, bytes.fromhex(voter[2:]), option)
 
     def _schedule(self, proposal_id: int) -> _Schedule:
         cached = self._schedules.get(proposal_id)

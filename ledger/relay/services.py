@@ -23,7 +23,7 @@ from web3.types import TxReceipt
 
 from ledger.config import Settings
 from ledger.errors import InvalidMessage, LedgerError
-from ledger.hashing import checksum_address, keccak
+from ledger.hashing import checksum_address
 from ledger.node import NODE_AWAY
 from ledger.protocol.generated import Roles
 from ledger.relay.message import (
@@ -35,6 +35,7 @@ from ledger.relay.message import (
     fixed_bytes,
 )
 from ledger.relay.rolls import RollCache
+from ledger.signing.digests import typed_digest
 from ledger.signing.eip712 import domain_separator, recover_address_bytes
 from ledger.signing.services import (
     CompactSignature,
@@ -131,7 +132,7 @@ class ServiceRelay:
     def _digest(self, community: int, record: ServiceRecord) -> bytes:
         """What both sides sign, laid out by hand as for ballots (eth-account's typed-data
         path cost ~1 ms a signature)."""
-        return keccak(b"\x19\x01" + self._separator + record_id(community, record))
+        return typed_digest(self._separator, record_id(community, record))
 
     @staticmethod
     def _signer(digest: bytes, signature: bytes) -> str:

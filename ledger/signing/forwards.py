@@ -19,8 +19,10 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from ledger.errors import InvalidMessage
+from ledger.hashing import address_bytes
 from ledger.protocol.generated import Domains, ForwardRequestData, Types
-from ledger.signing.eip712 import digest, domain_for, sign_typed_data
+from ledger.signing.digests import forward_request_hash, typed_digest
+from ledger.signing.eip712 import domain_for, domain_separator, sign_typed_data
 
 FORWARD_REQUEST_TYPES = Types.ForwardRequest.eip712_types()
 DEFAULT_GAS = 1_000_000
@@ -97,7 +99,16 @@ class ForwardRequest:
 
     def digest(self, domain: dict[str, Any]) -> bytes:
         """The EIP-712 digest the sender signed, in the forwarder's `domain`."""
-        return digest(domain, FORWARD_REQUEST_TYPES, "ForwardRequest", self.typed_message())
+        struct = forward_request_hash(
+            address_bytes(self.sender),
+            address_bytes(self.to),
+            self.value,
+            self.gas,
+            self.nonce,
+            self.deadline,
+            bytes(HexBytes(self.data)),
+        )
+        return typed_digest(domain_separator(domain), struct)
 
 
 def forwarder_domain(chain_id: int, forwarder: str) -> dict[str, Any]:
