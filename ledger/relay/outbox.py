@@ -20,7 +20,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.config import Settings
 from ledger.errors import QueueFull, RelayError, UnknownReceipt
@@ -53,6 +53,15 @@ CREATE TABLE IF NOT EXISTS txs (
     sent_at REAL NOT NULL
 );
 """
+
+
+class Batched(NamedTuple):
+    """A message as a sent transaction carries it."""
+
+    id: str
+    kind: str
+    group: str
+    payload: dict[str, Any]
 
 
 @dataclass
@@ -419,12 +428,13 @@ class Outbox:
             ).fetchall()
         return [(r["hash"], r["nonce"], bytes(r["raw"]), r["sent_at"]) for r in rows]
 
-    def messages_of(self, tx_hash: str) -> list[tuple[str, str, dict[str, Any]]]:
+    def messages_of(self, tx_hash: str) -> list[Batched]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, kind, payload FROM messages WHERE tx_hash = ? ORDER BY seq", (tx_hash,)
+                "SELECT id, kind, grp, payload FROM messages WHERE tx_hash = ? ORDER BY seq",
+                (tx_hash,),
             ).fetchall()
-        return [(r["id"], r["kind"], json.loads(r["payload"])) for r in rows]
+        return [Batched(r["id"], r["kind"], r["grp"], json.loads(r["payload"])) for r in rows]
 
     def close(self) -> None:
         self._inbox.put(None)

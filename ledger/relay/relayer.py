@@ -30,7 +30,7 @@ from web3.types import TxReceipt
 
 from ledger.config import Settings
 from ledger.relay.message import INCLUDED, REJECTED, MessageRelay, Outcome
-from ledger.relay.outbox import Outbox
+from ledger.relay.outbox import Batched, Outbox
 from ledger.transport import log_retry
 from ledger.tx import (
     TX_GAS_CAP,
@@ -204,8 +204,8 @@ class Relayer:
             self._reverted(tx_hash, receipt, rows)
             return
         by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-        for i, kind, payload in rows:
-            by_kind.setdefault(kind, []).append((i, payload))
+        for row in rows:
+            by_kind.setdefault(row.kind, []).append((row.id, row.payload))
         outcomes = {}
         for kind, items in by_kind.items():
             try:
@@ -218,21 +218,19 @@ class Relayer:
         if self.on_included is not None:
             self.on_included(tx_hash, receipt["blockNumber"])
 
-    def _reverted(
-        self, tx_hash: str, receipt: TxReceipt, rows: list[tuple[str, str, dict[str, Any]]]
-    ) -> None:
+    def _reverted(self, tx_hash: str, receipt: TxReceipt, rows: list[Batched]) -> None:
         """A batch mined but reverted as a whole: the messages it carried go back to the queue,
         to be sent again in halves simulated first, so the revert costs this one transaction and
         the message at fault is found for free; a lone message is rejected with the reason."""
         if len(rows) == 1:
             reason = self._revert_reason(tx_hash, receipt)
             self.outbox.record_outcomes(
-                tx_hash, receipt["blockNumber"], {rows[0][0]: Outcome(REJECTED, reason)}
+                tx_hash, receipt["blockNumber"], {rows[0].id: Outcome(REJECTED, reason)}
             )
             return
         self.outbox.requeue_tx(tx_hash)
-        kind, group = rows[0][1], self._group_of(rows[0][0])
-        self._split((kind, group), len(rows))
+        kind = rows[0].kind
+        self._split((kind, rows[0].group), len(rows))
         log.warning(
             "batch %s of %d %s messages reverted on-chain (block %d); sending it in halves",
             tx_hash, len(rows), kind, receipt["blockNumber"],
@@ -253,9 +251,6 @@ class Relayer:
         except Exception:  # the replay is only a courtesy
             pass
         return "transaction reverted"
-
-    def _group_of(self, receipt_id: str) -> str:
-        return self.outbox.get(receipt_id).group
 
     # --- batches that fail ----------------------------------------------------------------------
 
