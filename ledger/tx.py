@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, cast
 
 from eth_abi.abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
+from eth_utils.abi import collapse_if_tuple
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
@@ -28,13 +29,6 @@ RECEIPT_TIMEOUT_S = 60
 # EIP-7825's cap on one transaction's gas: a batch is bounded by it on every network, and by the
 # node's block gas limit where that is lower.
 TX_GAS_CAP = 16_777_216
-
-
-def _abi_type(item: dict[str, Any]) -> str:
-    if item["type"].startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in item["components"])
-        return f"({inner}){item['type'][5:]}"
-    return str(item["type"])
 
 
 class DecodedError(NamedTuple):
@@ -54,7 +48,7 @@ class ErrorDecoder:
         for abi in abis:
             for item in abi:
                 if item.get("type") == "error":
-                    types = [_abi_type(i) for i in item.get("inputs", [])]
+                    types = [collapse_if_tuple(i) for i in item.get("inputs", [])]
                     selector = keccak(f"{item['name']}({','.join(types)})".encode())[:4]
                     self._errors[selector] = (item["name"], types)
                     names = [str(i.get("name") or f"arg{n}") for n, i in enumerate(item["inputs"])]

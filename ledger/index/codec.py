@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
+from eth_utils.abi import collapse_if_tuple
 from hexbytes import HexBytes
 
 from ledger.hashing import checksum_address, keccak
@@ -59,11 +60,8 @@ class DecodedLog(NamedTuple):
 
 
 def canonical_type(item: AbiItem) -> str:
-    kind = str(item["type"])
-    if kind.startswith("tuple"):
-        inner = ",".join(canonical_type(c) for c in item["components"])
-        return f"({inner}){kind[5:]}"
-    return kind
+    """The type as a signature spells it: a struct as (t1,t2,...)."""
+    return collapse_if_tuple(dict(item))
 
 
 def arg_name(item: AbiItem, position: int) -> str:
