@@ -346,18 +346,18 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         }
     }
 
-    /// @dev Records, from the `count` records starting at `first` in calldata, as many in a row as it
-    /// can show valid the common way, and returns how many: `_verify` and `_apply` in one pass
-    /// without Solidity's calling and decoding overhead (which cost up to 9,100 gas more a
-    /// record: bench/gas_fund.py). The common way: two members (not the
-    /// community's account), both signatures theirs, both on the roll (from the stamps; the
-    /// Registry only for a side not stamped with the roll's current version), a fresh nonce in
-    /// the window, both balances within the limits. A record is written (both account words,
-    /// stamping both sides), its ServiceRecorded emitted and its id appended to the call's list
-    /// (as `_slowRecord` appends what it records) only if every check passes; the
-    /// first it cannot show valid is left untouched for the slow path to judge (it may still be
-    /// valid). Before the first publication (version 0) nobody is resident, and the zero stamp
-    /// of an untouched account must not pass for one: version 0 takes nothing.
+    /// @dev Records, from the `count` records starting at `first` in calldata, as many in a row
+    /// as it can show valid the common way, and returns how many: `_verify` and `_apply` in one
+    /// pass without Solidity's calling and decoding overhead (which cost up to 9,100 gas more a
+    /// record: bench/gas_fund.py). The common way: two members (not the community's account),
+    /// both signatures theirs, both on the roll (from the stamps; the Registry only for a side
+    /// not stamped with the roll's current version), a fresh nonce in the window, both balances
+    /// within the limits. A record is written (both account words, stamping both sides), its
+    /// ServiceRecorded emitted and its id appended to the call's list (as `_slowRecord` appends
+    /// what it records) only if every check passes; the first it cannot show valid is left
+    /// untouched for the slow path to judge (it may still be valid). Before the first
+    /// publication (version 0) nobody is resident, and the zero stamp of an untouched account
+    /// must not pass for one: version 0 takes nothing.
     function _fastRun(uint256 ctx, SignedRecord calldata first, uint256 count) private returns (uint256 taken) {
         assembly ("memory-safe") {
             // Whether `who` signed the digest at `buf` with the EIP-2098 signature at calldata
