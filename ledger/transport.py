@@ -184,7 +184,6 @@ class RpcClient:
     A node that does not answer, or refuses a call that must succeed, raises NodeError."""
 
     def __init__(self, url: str, *, timeout: float = 120.0) -> None:
-        self.url = url
         try:
             self._node = NodeConnection(url, timeout)
         except requests.exceptions.InvalidURL as exc:

@@ -21,9 +21,8 @@ import rlp
 from rlp.codec import length_prefix
 
 from ledger.hashing import keccak
+from ledger.signing.secp256k1 import HALF_N, SECP256K1_N
 
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-HALF_N = SECP256K1_N // 2
 EMPTY_TRIE_ROOT = keccak(rlp.encode(b""))
 
 
@@ -104,7 +103,9 @@ def tx_envelope(tx: dict[str, Any]) -> tuple[bytes, bytes, int, int, int]:
     """(signed envelope, signing payload, recovery id, r, s) of a JSON-RPC transaction.
 
     The envelope is what the transaction hash and the block's transaction trie are computed over;
-    the payload is what the sender signed.
+    the payload is what the sender signed. Written out rather than through eth-account's
+    TypedTransaction.from_dict (checked against it in tests/audit/test_codec_differential.py):
+    328 µs against 732 µs for a castBallots batch of 250, and it has no public legacy form.
     """
     kind = hex_int(tx.get("type", "0x0"))
     to = hex_bytes(tx.get("to"))
@@ -226,6 +227,11 @@ def _rlp_bytes(data: bytes) -> bytes:
     return _prefix(len(data), 0x80) + data
 
 
+def _list(payload: bytes) -> bytes:
+    """An RLP list around already-encoded items."""
+    return _prefix(len(payload), 0xC0) + payload
+
+
 def encode_log(address: bytes, topics: Sequence[bytes], data: bytes) -> bytes:
     """RLP of one log [address, [topics], data], written out for speed: 250 receipts of 250
     ballot logs encode in 237 ms here against 2,650 ms with `rlp.encode` (one log per ballot,
@@ -259,11 +265,6 @@ def encode_receipt(receipt: dict[str, Any], encoded_logs: Sequence[bytes]) -> by
     kind = hex_int(receipt.get("type", "0x0"))
     body = _list(payload)
     return body if kind == 0 else bytes([kind]) + body
-
-
-def _list(payload: bytes) -> bytes:
-    """An RLP list around already-encoded items."""
-    return _prefix(len(payload), 0xC0) + payload
 
 
 def _hex_prefix(nibbles: str, leaf: bool) -> bytes:

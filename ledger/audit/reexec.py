@@ -31,9 +31,10 @@ from ledger.audit.ethcodec import hex_bytes, hex_int, trie_root
 from ledger.audit.fetch import VerifiedChunk
 from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.proofs import ProofError, verify_account, verify_storage
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.slots import Keys, SlotNamer
+from ledger.errors import AuditInfraError
 from ledger.hashing import checksum_address, keccak
+from ledger.transport import RpcClient
 
 # A bound on any replayed transaction's gas, should a header say 0.
 MAX_GAS = 2**63 - 1
