@@ -18,6 +18,7 @@ import http.client
 import logging
 import ssl
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -97,6 +98,8 @@ class NodeConnection:
         self._https = parts.scheme == "https"
         self._timeout = timeout
         self._local = threading.local()
+        # Every live thread's connection, for close(); a thread's goes when the thread does.
+        self._opened: weakref.WeakSet[http.client.HTTPConnection] = weakref.WeakSet()
 
     def post(self, body: bytes) -> bytes:
         for attempt in range(2):
@@ -104,12 +107,15 @@ class NodeConnection:
             reused = conn is not None
             if conn is None:
                 conn = self._local.conn = self._connect()
+            self._opened.add(conn)
             try:
                 conn.request("POST", self.path, body, {"Content-Type": "application/json"})
                 response = conn.getresponse()
                 answer = response.read()
             except (OSError, http.client.HTTPException) as exc:
-                self.close()
+                conn.close()
+                self._opened.discard(conn)
+                self._local.conn = None
                 if reused and attempt == 0 and isinstance(exc, _STALE):
                     continue  # the node closed an idle connection (or restarted): once more
                 if isinstance(exc, TimeoutError):
@@ -121,11 +127,10 @@ class NodeConnection:
         raise AssertionError("unreachable")  # the second attempt returns or raises
 
     def close(self) -> None:
-        """Close this thread's connection (the next post opens another)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close every thread's connection (a post after this opens another)."""
+        for conn in list(self._opened):
             conn.close()
-            self._local.conn = None
+        self._opened.clear()
 
     def _connect(self) -> http.client.HTTPConnection:
         if self._https:
@@ -191,7 +196,6 @@ class RpcClient:
         self._id = 0
 
     def close(self) -> None:
-        """Close this thread's connection to the node."""
         self._node.close()
 
     def __enter__(self) -> RpcClient:

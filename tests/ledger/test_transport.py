@@ -143,6 +143,29 @@ def test_rpc_client_batches_over_a_kept_alive_connection(anvil: AnvilProcess) ->
         assert client._node._local.conn is connection, "one connection, kept alive"
 
 
+def test_rpc_client_close_closes_every_threads_connection(anvil: AnvilProcess) -> None:
+    client = RpcClient(anvil.url)
+    called, closed = threading.Event(), threading.Event()
+
+    def call_then_wait() -> None:
+        client.call("eth_chainId")
+        called.set()
+        closed.wait(10)
+
+    elsewhere = threading.Thread(target=call_then_wait)
+    elsewhere.start()
+    called.wait(10)
+    client.call("eth_chainId")
+    opened = set(client._node._opened)
+    assert len(opened) == 2, "one connection per thread"
+    client.close()
+    closed.set()
+    elsewhere.join()
+    assert all(conn.sock is None for conn in opened)
+    assert client.call("eth_chainId") == "0x7a69", "a call after close opens another"
+    client.close()
+
+
 def test_rpc_client_reports_failed_calls_in_their_slot_or_raises(anvil: AnvilProcess) -> None:
     with RpcClient(anvil.url) as client:
         ok, failed = client.batch([("eth_chainId", []), ("no_such_method", [])], allow_errors=True)
