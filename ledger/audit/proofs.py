@@ -47,7 +47,7 @@ def verify_proof(root: bytes, key: bytes, proof: list[bytes]) -> bytes | None:
     # The empty trie's root is known: its node (0x80) needs no reading, and may be left out.
     needed = [node for node in proof if not (root == EMPTY_TRIE_ROOT and node == _EMPTY_NODE)]
     nodes = _ProofNodes(needed)
-    try:
+    try:  # HexaryTrie.get_from_proof, but on nodes that say which ones the walk read
         value = HexaryTrie(nodes, root_hash=root).get(key)
     except MissingTrieNode as exc:
         if exc.missing_node_hash == root:

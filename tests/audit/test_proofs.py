@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 import rlp
 from eth_account.signers.local import LocalAccount
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from trie import HexaryTrie
 from web3 import Web3
 
 from ledger.audit.ethcodec import EMPTY_TRIE_ROOT, hex_bytes
@@ -92,3 +95,24 @@ def test_rlp_roundtrip_and_refusals() -> None:
         rlp.decode(rlp.encode(item) + b"\x00")
     with pytest.raises(rlp.DecodingError):
         rlp.decode(b"\xb8\x40abc")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.dictionaries(
+        st.binary(min_size=32, max_size=32), st.binary(min_size=30, max_size=60), min_size=1
+    ),
+    st.binary(min_size=32, max_size=32),
+)
+def test_proofs_of_any_trie_verify_to_its_values_and_to_absence(
+    items: dict[bytes, bytes], other: bytes
+) -> None:
+    trie = HexaryTrie({})
+    for key, value in items.items():
+        trie[key] = rlp.encode(value)
+    for key in [*items, other]:
+        proof = [rlp.encode(node) for node in trie.get_proof(key)]
+        expected = rlp.encode(items[key]) if key in items else None
+        assert verify_proof(trie.root_hash, key, proof) == expected
+        with pytest.raises(ProofError):
+            verify_proof(trie.root_hash, key, proof[:-1])
