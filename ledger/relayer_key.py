@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import SecretStr
 
@@ -97,7 +98,15 @@ def relayer_banner(settings: Settings, relayer: KeystoreRelayer | None) -> str:
     if relayer is not None:
         return f"relayer:   {relayer.address} (key {relayer.name!r} from the keystore)"
     if settings.relayer_key is not None:
-        return "relayer:   the key in COMMONS_RELAYER_KEY"
+        try:
+            address = Account.from_key(settings.relayer_key.get_secret_value()).address
+        except ValueError:
+            raise ConfigError("COMMONS_RELAYER_KEY is not a private key") from None
+        return f"relayer:   {address} (COMMONS_RELAYER_KEY)"
+    if not settings.embedded:
+        return (
+            "relayer:   none (--relayer-key NAME, COMMONS_RELAYER_KEYSTORE or COMMONS_RELAYER_KEY)"
+        )
     return (
         "DEVELOPMENT ONLY: the relayer and the demo sign with public or throwaway keys on a "
         "local chain; for a real network see README, Keys"

@@ -1,0 +1,166 @@
+"""`commons run --relayer-key NAME`: the relayer pays gas with a key from the keystore, unlocked
+with a passphrase given once and handed to the API on a pipe (never in an environment, a
+command line or a log), and a relayer that cannot last the day is warned about at start."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from ledger.config import DEV_MNEMONIC, Settings
+from ledger.node import AnvilProcess, child_pids, ephemeral_node, free_port, rpc
+
+COMMONS = str(Path(sys.executable).parent / "commons")
+PASSPHRASE = "relayer passphrase for the test"
+GWEI = 10**9
+
+
+@pytest.fixture
+def paid_chain() -> Iterator[AnvilProcess]:
+    """A chain of its own that charges for gas (10 gwei a gas; the managed anvil charges 0)."""
+    with ephemeral_node(Settings()) as node:
+        rpc(node.w3, "anvil_setNextBlockBaseFeePerGas", [hex(10 * GWEI)])
+        rpc(node.w3, "evm_mine")
+        yield node
+
+
+@pytest.fixture
+def env(tmp_path: Path, paid_chain: AnvilProcess) -> dict[str, str]:
+    Account.enable_unaudited_hdwallet_features()
+    deployer = Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/0")
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("COMMONS_")},
+        "COMMONS_DATA_DIR": str(tmp_path / "var"),
+        "COMMONS_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
+        "COMMONS_KEYSTORE_DIR": str(tmp_path / "keys"),
+        "COMMONS_KEYSTORE_SCRYPT_N": "1024",
+        "COMMONS_RPC_URL": paid_chain.url,
+        "COMMONS_API_PORT": str(free_port()),
+        "COMMONS_DEPLOYER_KEY": "0x" + bytes(deployer.key).hex(),
+    }
+
+
+def _passphrase_pipe() -> int:
+    read_end, write_end = os.pipe()
+    os.write(write_end, PASSPHRASE.encode() + b"\n")
+    os.close(write_end)
+    return read_end
+
+
+def _import(env: dict[str, str], name: str, account: LocalAccount) -> None:
+    fd = _passphrase_pipe()
+    try:
+        result = subprocess.run(
+            [COMMONS, "key", "import", name, "--passphrase-fd", str(fd)],
+            env=env, input=bytes(account.key).hex(), capture_output=True, text=True,
+            pass_fds=(fd,), timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(fd)
+    assert result.returncode == 0, result.stderr
+
+
+def _wait_for(path: Path, text: str, proc: subprocess.Popen[bytes], timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = path.read_text(errors="replace")
+        if text in seen:
+            return seen
+        assert proc.poll() is None, f"commons run exited {proc.returncode}: {seen[-2000:]}"
+        time.sleep(0.3)
+    raise AssertionError(f"{text!r} not seen within {timeout:.0f}s: {path.read_text()[-2000:]}")
+
+
+def _proc_text(pid: int, what: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/{what}").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_run_relays_with_a_keystore_key_and_warns_when_it_is_nearly_empty(
+    env: dict[str, str], paid_chain: AnvilProcess, tmp_path: Path
+) -> None:
+    relayer: LocalAccount = Account.create()
+    _import(env, "relayer", relayer)
+    rpc(paid_chain.w3, "anvil_setBalance", [relayer.address, hex(10**16)])  # 0.01 ETH
+    out, err = tmp_path / "run.out", tmp_path / "run.err"
+    fd = _passphrase_pipe()
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        proc = subprocess.Popen(
+            [COMMONS, "run", "--no-demo", "--relayer-key", "relayer", "--passphrase-fd", str(fd)],
+            env=env, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, pass_fds=(fd,),
+        )  # fmt: skip
+    os.close(fd)
+    try:
+        _wait_for(out, "Ctrl-C stops", proc, 120)
+        logs = _wait_for(err, "less than one full batch", proc, 60)
+        assert f"relaying for {relayer.address}" in logs
+        assert f"the relayer {relayer.address} holds 0.01 ETH" in logs
+        shown = out.read_text()
+        assert f"relayer:   {relayer.address} (key 'relayer' from the keystore)" in shown
+        assert "DEVELOPMENT ONLY" not in shown
+        api_pid = json.loads((tmp_path / "var" / "run.json").read_text())["api_pid"]
+        for pid in [proc.pid, api_pid, *child_pids(api_pid)]:
+            for what in ("environ", "cmdline"):
+                seen = _proc_text(pid, what)
+                assert PASSPHRASE.encode() not in seen
+                assert bytes(relayer.key).hex().encode() not in seen.lower()
+        assert b"COMMONS_RELAYER_KEYSTORE=relayer" in _proc_text(api_pid, "environ")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    assert proc.returncode == 0, err.read_text()[-2000:]
+    everything = out.read_text() + err.read_text()
+    assert PASSPHRASE not in everything
+    assert bytes(relayer.key).hex() not in everything.lower()
+
+
+def test_run_with_a_wrong_relayer_passphrase_starts_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    _import(env, "relayer", Account.create())
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"not the passphrase\n")
+    os.close(write_end)
+    try:
+        result = subprocess.run(
+            [COMMONS, "run", "--relayer-key", "relayer", "--passphrase-fd", str(read_end)],
+            env=env, capture_output=True, text=True, pass_fds=(read_end,), timeout=60,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    finally:
+        os.close(read_end)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["error: wrong passphrase for key 'relayer'"]
+    assert not (tmp_path / "var" / "run.json").exists()
+    assert not (tmp_path / "deployments").exists()
+
+
+def test_api_refuses_a_keystore_key_and_a_plain_key_at_once(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "api"],
+        env={
+            **env,
+            "COMMONS_RELAYER_KEYSTORE": "relayer",
+            "COMMONS_RELAYER_KEY": "0x" + "11" * 32,
+        },
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: set COMMONS_RELAYER_KEY or a relayer keystore key, not both"
+    )
+    assert "11" * 32 not in result.stderr
