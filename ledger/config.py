@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     keystore_dir: Path | None = Field(
         default=None, description="encrypted key files (`commons key`); default <data dir>/keys"
     )
-    # The standard scrypt cost takes ~1 s a key; tests lower it, production keeps it.
+    # The standard scrypt cost takes ~0.5 s a key; tests lower it, production keeps it.
     keystore_scrypt_n: int = Field(
         default=262_144, ge=2, le=1 << 20, description="scrypt cost of new key files"
     )
