@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import re
+import select
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,6 +69,35 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: st
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert fragment in lines[0]
+
+
+def at_terminal(
+    env: dict[str, str], args: list[str], prompts: list[tuple[str, str]], timeout: float = 60
+) -> tuple[int, str]:
+    """`commons *args` on a terminal of its own: each prompt answered as it appears. Its exit
+    status and everything the terminal showed."""
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: its controlling terminal is the pty
+        os.execve(COMMONS, [COMMONS, *args], env)
+    shown, waiting = b"", list(prompts)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if not select.select([terminal], [], [], 0.2)[0]:
+                continue
+            try:
+                chunk = os.read(terminal, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if waiting and shown.endswith(waiting[0][0].encode()):
+                os.write(terminal, waiting.pop(0)[1].encode() + b"\n")
+    finally:
+        os.close(terminal)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
 
 
 def ethers(payload: dict[str, object]) -> str:
@@ -132,6 +165,26 @@ def test_new_key_opens_with_eth_account_and_ethers_to_the_address_it_printed(
     opened = json.loads(ethers({"op": "decrypt", "json": document, "password": PASSPHRASE}))
     assert opened["address"] == address
     assert opened["privateKey"] == "0x" + key.hex()
+
+
+def test_new_key_asks_twice_at_the_terminal_without_echo(env: dict[str, str], keys: Path) -> None:
+    asked = [("passphrase for the new key 'admin': ", PASSPHRASE), ("again: ", PASSPHRASE)]
+    code, shown = at_terminal(env, ["key", "new", "admin"], asked)
+    assert code == 0, shown
+    assert PASSPHRASE not in shown  # never echoed
+    [address] = re.findall(r"new key 'admin': (0x[0-9a-fA-F]{40})", shown)
+    document = (keys / "admin.json").read_text()
+    assert Account.from_key(Account.decrypt(document, PASSPHRASE)).address == address
+
+
+def test_two_different_passphrases_at_the_terminal_write_nothing(
+    env: dict[str, str], keys: Path
+) -> None:
+    asked = [("passphrase for the new key 'admin': ", PASSPHRASE), ("again: ", PASSPHRASE + "!")]
+    code, shown = at_terminal(env, ["key", "new", "admin"], asked)
+    assert code == 1
+    assert "error: the two passphrases differ; nothing was written" in shown
+    assert not (keys / "admin.json").exists()
 
 
 def test_new_key_has_the_standard_scrypt_cost_unless_told(env: dict[str, str], keys: Path) -> None:

@@ -3,6 +3,7 @@ chain whichever way a key is configured."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -43,6 +44,23 @@ def test_api_settings_hold_the_unlocked_keystore_key_and_no_longer_the_descripto
     assert unlocked.relayer_key.get_secret_value() == "0x" + KEY.hex()
     assert unlocked.relayer_keystore is None and unlocked.relayer_passphrase_fd is None
     assert KEY.hex() not in repr(unlocked) and KEY.hex() not in str(unlocked)
+
+
+def test_unlocking_logs_and_prints_nothing_secret(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = _settings(tmp_path)
+    Keystore.of(settings).add("relayer", KEY, PASSPHRASE)
+    with caplog.at_level(logging.DEBUG), handed_over(PASSPHRASE) as fd:
+        relayer = relayer_for_run(settings, "relayer", os.dup(fd))
+        with api_environment(relayer):
+            pass
+    with caplog.at_level(logging.DEBUG), handed_over(PASSPHRASE) as fd:
+        update = {"relayer_keystore": "relayer", "relayer_passphrase_fd": os.dup(fd)}
+        with_keystore_relayer(settings.model_copy(update=update))
+    captured = capsys.readouterr()
+    seen = caplog.text + captured.out + captured.err
+    assert PASSPHRASE not in seen and KEY.hex() not in seen.lower()
 
 
 def test_settings_without_a_keystore_relayer_are_left_as_they_are(tmp_path: Path) -> None:
