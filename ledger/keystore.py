@@ -144,7 +144,10 @@ class Keystore:
         account = account_of(private_key)
         document = Account.encrypt(account.key, passphrase, kdf="scrypt", iterations=self.scrypt_n)
         document["address"] = account.address[2:].lower()
-        _write_new(path, json.dumps(document, indent=2).encode())
+        try:
+            _write_new(path, json.dumps(document, indent=2).encode())
+        except OSError as exc:
+            raise KeystoreError(f"cannot write {path}: {exc.strerror or exc}") from None
         return KeyEntry(name, account.address, path)
 
     def unlock(self, name: str, passphrase: str) -> LocalAccount:

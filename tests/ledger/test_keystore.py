@@ -18,6 +18,7 @@ from ledger.keystore import (
     BadKeyName,
     KeyNameTaken,
     Keystore,
+    KeystoreError,
     MalformedKeyFile,
     MalformedPrivateKey,
     UnknownKey,
@@ -95,6 +96,13 @@ def test_a_taken_name_is_refused_and_the_first_key_kept(store: Keystore) -> None
 def test_names_that_are_not_plain_file_names_are_refused(store: Keystore, name: str) -> None:
     with pytest.raises(BadKeyName):
         store.add(name, KEY, PASSPHRASE)
+
+
+def test_a_keystore_that_cannot_be_written_is_one_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    store = Keystore(tmp_path / "file" / "keys", scrypt_n=TEST_N)  # under a plain file
+    with pytest.raises(KeystoreError, match="cannot write"):
+        store.add("admin", KEY, PASSPHRASE)
 
 
 def test_unknown_name_is_named(store: Keystore) -> None:
