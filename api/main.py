@@ -30,7 +30,7 @@ from api.routers import (
 from api.server import protocol_for
 from api.services import Services
 from ledger.config import Settings
-from ledger.relayer_key import with_keystore_relayer
+from ledger.operator_keys import with_keystore_relayer
 
 STATIC_DIR = Path(__file__).parent / "static"
 WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"

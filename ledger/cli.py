@@ -19,19 +19,18 @@ from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
-from eth_account.signers.local import LocalAccount
 from pydantic import ValidationError
 
 from ledger.api_client import CommonsClient
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
-from ledger.config import Settings, configured_account
+from ledger.config import Settings
 from ledger.demo import demo_keys, seed_demo
 from ledger.deploy import deploy_system, deployment_path, load_deployment
 from ledger.errors import LedgerError, NodeError, WrongChain
 from ledger.key_cli import PASSPHRASE_FD_OPTION, RELAYER_KEY_OPTION, key_app
 from ledger.node import ManagedNode, connect, pid_alive, running_info
+from ledger.operator_keys import deployer_account, relayer_banner, relayer_for_run
 from ledger.protocol.render import write_modules
-from ledger.relayer_key import relayer_banner, relayer_for_run
 from ledger.restarts import RestartPolicy, describe_exit
 from ledger.supervise import ApiProcess, relay_backlog, report
 
@@ -72,12 +71,6 @@ def handles_errors(fn: F) -> F:
 
 def load_settings() -> Settings:
     return Settings()
-
-
-def deployer_account(settings: Settings) -> LocalAccount:
-    return configured_account(
-        settings.deployer_key, settings, dev_index=0, variable="COMMONS_DEPLOYER_KEY"
-    )
 
 
 @app.command()

@@ -90,9 +90,15 @@ class Settings(BaseSettings):
         default=None,
         description="gas-paying relayer key; on the embedded chain a development key is used",
     )
-    # The relayer's key from the keystore instead (ledger/relayer_key.py): its name there, and
-    # the file descriptor its passphrase is read from (else the terminal is asked). Never the
-    # passphrase itself: an environment is readable by anyone who can read /proc/<pid>/environ.
+    # The deployer's and the relayer's keys from the keystore instead (ledger/operator_keys.py):
+    # a name there, and the file descriptor its passphrase is read from (else the terminal is
+    # asked). Never the passphrase itself: anyone who can read /proc/<pid>/environ reads that.
+    deployer_keystore: str | None = Field(
+        default=None, description="name of the deployer's key in the keystore (`commons key`)"
+    )
+    deployer_passphrase_fd: int | None = Field(
+        default=None, ge=0, description="read the deployer key's passphrase from this descriptor"
+    )
     relayer_keystore: str | None = Field(
         default=None, description="name of the relayer's key in the keystore (`commons key`)"
     )

@@ -17,7 +17,7 @@ from ledger.build import atomic_write
 from ledger.config import Settings
 from ledger.errors import LedgerError
 from ledger.node import child_pids, pid_alive
-from ledger.relayer_key import KeystoreRelayer, api_environment
+from ledger.operator_keys import KeystoreRelayer, api_environment
 
 API_STOP_TIMEOUT_S = 20.0
 

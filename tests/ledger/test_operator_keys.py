@@ -14,14 +14,15 @@ from pydantic import SecretStr
 from ledger.config import DEV_MNEMONIC, Settings, configured_account
 from ledger.errors import ConfigError
 from ledger.keystore import Keystore, WrongPassphrase
-from ledger.passphrase import handed_over
-from ledger.relayer_key import (
+from ledger.operator_keys import (
     KeystoreRelayer,
     api_environment,
+    deployer_account,
     relayer_banner,
     relayer_for_run,
     with_keystore_relayer,
 )
+from ledger.passphrase import handed_over
 
 PASSPHRASE = "relayer passphrase"
 KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
@@ -142,3 +143,31 @@ def test_run_says_development_only_when_the_relayer_key_is_public(tmp_path: Path
     configured = _settings(tmp_path, relayer_key=SecretStr("0x" + KEY.hex()))
     banner = relayer_banner(configured, None)
     assert "DEVELOPMENT ONLY" not in banner and KEY.hex() not in banner
+
+
+def test_deployer_comes_from_the_keystore_when_named(tmp_path: Path) -> None:
+    Keystore.of(_settings(tmp_path)).add("admin", KEY, PASSPHRASE)
+    with handed_over(PASSPHRASE) as fd:
+        named = _settings(tmp_path, deployer_keystore="admin", deployer_passphrase_fd=os.dup(fd))
+        assert bytes(deployer_account(named).key) == KEY
+    development = deployer_account(_settings(tmp_path))
+    assert development.address == Account.from_mnemonic(DEV_MNEMONIC).address  # m/.../0
+
+
+def test_deployer_named_twice_is_refused(tmp_path: Path) -> None:
+    both = _settings(tmp_path, deployer_keystore="admin", deployer_key=SecretStr("0x" + KEY.hex()))
+    with pytest.raises(ConfigError, match="not both"):
+        deployer_account(both)
+
+
+def test_a_development_deployer_from_the_keystore_is_refused_off_the_development_chain(
+    tmp_path: Path,
+) -> None:
+    attached = _settings(tmp_path, rpc_url="http://127.0.0.1:9", chain_id=1)
+    Keystore.of(attached).add("dev", DEV_KEY, PASSPHRASE)
+    with handed_over(PASSPHRASE) as fd:
+        named = attached.model_copy(
+            update={"deployer_keystore": "dev", "deployer_passphrase_fd": os.dup(fd)}
+        )
+        with pytest.raises(ConfigError, match="the deployer key 'dev' is one of the public"):
+            deployer_account(named)

@@ -1,6 +1,7 @@
-"""`commons run --relayer-key NAME`: the relayer pays gas with a key from the keystore, unlocked
-with a passphrase given once and handed to the API on a pipe (never in an environment, a
-command line or a log), and a relayer that cannot last the day is warned about at start."""
+"""The operator's keys from the keystore: `commons deploy` with the deployer's, and
+`commons run --relayer-key NAME`, whose relayer pays gas with a key unlocked with a passphrase
+given once and handed to the API on a pipe (never in an environment, a command line or a log);
+a relayer that cannot last the day is warned about at start."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from ledger.config import DEV_MNEMONIC, Settings
+from ledger.config import Settings
 from ledger.node import AnvilProcess, child_pids, ephemeral_node, free_port, rpc
 
 COMMONS = str(Path(sys.executable).parent / "commons")
@@ -36,8 +37,6 @@ def paid_chain() -> Iterator[AnvilProcess]:
 
 @pytest.fixture
 def env(tmp_path: Path, paid_chain: AnvilProcess) -> dict[str, str]:
-    Account.enable_unaudited_hdwallet_features()
-    deployer = Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/0")
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("COMMONS_")},
         "COMMONS_DATA_DIR": str(tmp_path / "var"),
@@ -46,8 +45,17 @@ def env(tmp_path: Path, paid_chain: AnvilProcess) -> dict[str, str]:
         "COMMONS_KEYSTORE_SCRYPT_N": "1024",
         "COMMONS_RPC_URL": paid_chain.url,
         "COMMONS_API_PORT": str(free_port()),
-        "COMMONS_DEPLOYER_KEY": "0x" + bytes(deployer.key).hex(),
     }
+
+
+@pytest.fixture
+def admin(env: dict[str, str], paid_chain: AnvilProcess) -> LocalAccount:
+    """A funded deployer kept in the keystore as 'admin', named by COMMONS_DEPLOYER_KEYSTORE."""
+    account: LocalAccount = Account.create()
+    _import(env, "admin", account)
+    rpc(paid_chain.w3, "anvil_setBalance", [account.address, hex(100 * 10**18)])
+    env["COMMONS_DEPLOYER_KEYSTORE"] = "admin"
+    return account
 
 
 def _passphrase_pipe() -> int:
@@ -88,20 +96,65 @@ def _proc_text(pid: int, what: str) -> bytes:
         return b""
 
 
+def test_deploy_signs_with_the_deployers_keystore_key(
+    env: dict[str, str], admin: LocalAccount, paid_chain: AnvilProcess, tmp_path: Path
+) -> None:
+    fd = _passphrase_pipe()
+    try:
+        result = subprocess.run(
+            [COMMONS, "deploy"],
+            env={**env, "COMMONS_DEPLOYER_PASSPHRASE_FD": str(fd)},
+            capture_output=True, text=True, pass_fds=(fd,), timeout=120, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    finally:
+        os.close(fd)
+    assert result.returncode == 0, result.stderr
+    assert PASSPHRASE not in result.stdout + result.stderr
+    [record] = (tmp_path / "deployments").glob("*.json")
+    tx_hashes = [c["tx_hash"] for c in json.loads(record.read_text())["contracts"].values()]
+    assert tx_hashes
+    for tx_hash in tx_hashes:
+        assert paid_chain.w3.eth.get_transaction(tx_hash)["from"] == admin.address
+
+
+def test_deploy_with_a_wrong_deployer_passphrase_sends_nothing(
+    env: dict[str, str], admin: LocalAccount, paid_chain: AnvilProcess
+) -> None:
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"not the passphrase\n")
+    os.close(write_end)
+    head = paid_chain.w3.eth.block_number
+    try:
+        result = subprocess.run(
+            [COMMONS, "deploy"],
+            env={**env, "COMMONS_DEPLOYER_PASSPHRASE_FD": str(read_end)},
+            capture_output=True, text=True, pass_fds=(read_end,), timeout=120,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    finally:
+        os.close(read_end)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["error: wrong passphrase for key 'admin'"]
+    assert paid_chain.w3.eth.block_number == head
+
+
 def test_run_relays_with_a_keystore_key_and_warns_when_it_is_nearly_empty(
-    env: dict[str, str], paid_chain: AnvilProcess, tmp_path: Path
+    env: dict[str, str], admin: LocalAccount, paid_chain: AnvilProcess, tmp_path: Path
 ) -> None:
     relayer: LocalAccount = Account.create()
     _import(env, "relayer", relayer)
     rpc(paid_chain.w3, "anvil_setBalance", [relayer.address, hex(10**16)])  # 0.01 ETH
     out, err = tmp_path / "run.out", tmp_path / "run.err"
-    fd = _passphrase_pipe()
+    fds = (_passphrase_pipe(), _passphrase_pipe())  # the relayer's, the deployer's
+    run_env = {**env, "COMMONS_DEPLOYER_PASSPHRASE_FD": str(fds[1])}
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
         proc = subprocess.Popen(
-            [COMMONS, "run", "--no-demo", "--relayer-key", "relayer", "--passphrase-fd", str(fd)],
-            env=env, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, pass_fds=(fd,),
+            [COMMONS, "run", "--no-demo", "--relayer-key", "relayer", "--passphrase-fd",
+             str(fds[0])],
+            env=run_env, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, pass_fds=fds,
         )  # fmt: skip
-    os.close(fd)
+    for fd in fds:
+        os.close(fd)
     try:
         _wait_for(out, "Ctrl-C stops", proc, 120)
         logs = _wait_for(err, "less than one full batch", proc, 60)
@@ -115,7 +168,8 @@ def test_run_relays_with_a_keystore_key_and_warns_when_it_is_nearly_empty(
             for what in ("environ", "cmdline"):
                 seen = _proc_text(pid, what)
                 assert PASSPHRASE.encode() not in seen
-                assert bytes(relayer.key).hex().encode() not in seen.lower()
+                for key in (relayer.key, admin.key):
+                    assert bytes(key).hex().encode() not in seen.lower()
         assert b"COMMONS_RELAYER_KEYSTORE=relayer" in _proc_text(api_pid, "environ")
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -124,6 +178,7 @@ def test_run_relays_with_a_keystore_key_and_warns_when_it_is_nearly_empty(
     everything = out.read_text() + err.read_text()
     assert PASSPHRASE not in everything
     assert bytes(relayer.key).hex() not in everything.lower()
+    assert bytes(admin.key).hex() not in everything.lower()
 
 
 def test_run_with_a_wrong_relayer_passphrase_starts_nothing(

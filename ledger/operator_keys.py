@@ -1,9 +1,12 @@
-"""The relayer's gas key from the keystore, for the API (`python -m api`) and `commons run`.
+"""The keys the operator's own processes sign with, from the keystore: the deployer's (the
+admin's, for `commons deploy` and `commons run`'s first deployment) and the relayer's (for the
+API, `python -m api`, and `commons run`).
 
-The API unlocks the key named by COMMONS_RELAYER_KEYSTORE once at start, its passphrase read
-from COMMONS_RELAYER_PASSPHRASE_FD or asked at the terminal, and from then on holds it in its
-settings like a configured COMMONS_RELAYER_KEY (its relay worker receives those settings over
-the private pipe `multiprocessing` starts it with, never through the environment).
+A key named by COMMONS_DEPLOYER_KEYSTORE / COMMONS_RELAYER_KEYSTORE is unlocked once, its
+passphrase read from COMMONS_DEPLOYER_PASSPHRASE_FD / COMMONS_RELAYER_PASSPHRASE_FD or asked
+at the terminal. The API then holds the relayer's key in its settings like a configured
+COMMONS_RELAYER_KEY (its relay worker receives those settings over the private pipe
+`multiprocessing` starts it with, never through the environment).
 
 `commons run --relayer-key NAME` asks for the passphrase once, checks that it opens the key,
 and hands it to each API it starts on a pipe of its own (the API runs in a session without a
@@ -21,7 +24,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import SecretStr
 
-from ledger.config import Settings, refuse_development_key
+from ledger.config import Settings, configured_account, refuse_development_key
 from ledger.errors import ConfigError
 from ledger.keystore import Keystore
 from ledger.passphrase import handed_over, read_passphrase
@@ -39,15 +42,33 @@ class KeystoreRelayer:
     passphrase: str = field(repr=False)
 
 
-def unlock_relayer(settings: Settings, name: str, fd: int | None) -> tuple[LocalAccount, str]:
-    """The relayer's key `name` and its passphrase, read from descriptor `fd` or asked at the
+def unlock(settings: Settings, role: str, name: str, fd: int | None) -> tuple[LocalAccount, str]:
+    """The `role`'s key `name` and its passphrase, read from descriptor `fd` or asked at the
     terminal; a public development key is refused off the development chain."""
+    passphrase = read_passphrase(f"passphrase of the {role} key {name!r}: ", fd)
+    account = Keystore.of(settings).unlock(name, passphrase)
+    refuse_development_key(account.address, settings, f"the {role} key {name!r}")
+    return account, passphrase
+
+
+def deployer_account(settings: Settings) -> LocalAccount:
+    """The deployer: its keystore key (COMMONS_DEPLOYER_KEYSTORE), else COMMONS_DEPLOYER_KEY,
+    else on the embedded chain the first development key."""
+    name = settings.deployer_keystore
+    if name is None:
+        return configured_account(
+            settings.deployer_key, settings, dev_index=0, variable="COMMONS_DEPLOYER_KEY"
+        )
+    if settings.deployer_key is not None:
+        raise ConfigError("set COMMONS_DEPLOYER_KEY or COMMONS_DEPLOYER_KEYSTORE, not both")
+    account, _ = unlock(settings, "deployer", name, settings.deployer_passphrase_fd)
+    return account
+
+
+def unlock_relayer(settings: Settings, name: str, fd: int | None) -> tuple[LocalAccount, str]:
     if settings.relayer_key is not None:
         raise ConfigError("set COMMONS_RELAYER_KEY or a relayer keystore key, not both")
-    passphrase = read_passphrase(f"passphrase of the relayer key {name!r}: ", fd)
-    account = Keystore.of(settings).unlock(name, passphrase)
-    refuse_development_key(account.address, settings, f"the relayer key {name!r}")
-    return account, passphrase
+    return unlock(settings, "relayer", name, fd)
 
 
 def with_keystore_relayer(settings: Settings) -> Settings:
