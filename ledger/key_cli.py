@@ -96,8 +96,9 @@ def _say_written(verb: str, entry: KeyEntry, keystore: Keystore) -> None:
 @key_app.command()
 @one_line_errors
 def new(name: Name, passphrase_fd: PassphraseFd = None) -> None:
-    """Make a new random key NAME, encrypted with a passphrase asked twice at the terminal (or
-    read once from --passphrase-fd); print its address."""
+    """Make a new random key NAME and print its address.
+
+    Its passphrase is asked twice at the terminal, or read once from --passphrase-fd."""
     keystore = _keystore()
     keystore.check_free(name)  # before the passphrase is asked
     prompt = f"passphrase for the new key {name!r}: "
@@ -120,9 +121,11 @@ def import_key(
     ] = None,
     passphrase_fd: PassphraseFd = None,
 ) -> None:
-    """Keep an existing key as NAME: a private key (64 hex digits) read from stdin — asked
-    without echo at a terminal — and encrypted with a new passphrase (asked twice); or, with
-    --from-file, a keystore file, opened with its passphrase."""
+    """Keep an existing key as NAME: a private key, or a keystore file.
+
+    Without --from-file, a private key (64 hex digits) is read from stdin (asked without echo
+    at a terminal) and encrypted with a new passphrase (asked twice). With --from-file, the
+    file is opened with its passphrase, which the key keeps."""
     keystore = _keystore()
     keystore.check_free(name)  # before anything secret is read
     if from_file is not None:
@@ -159,7 +162,7 @@ def _read_private_key() -> str:
 def list_keys(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Show every key's name and address (read from its file, no passphrase needed)."""
+    """Show every key's name and address (no passphrase needed)."""
     keystore = _keystore()
     entries = keystore.entries()
     if as_json:
@@ -176,5 +179,7 @@ def list_keys(
 @key_app.command()
 @one_line_errors
 def address(name: Name) -> None:
-    """Print the address of key NAME (no passphrase needed), e.g. to fund or grant it a role."""
+    """Print the address of key NAME, e.g. to fund it or grant it a role.
+
+    No passphrase is needed: the address is kept in the clear in the key's file."""
     typer.echo(_keystore().entry(name).address)
