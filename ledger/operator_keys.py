@@ -66,6 +66,7 @@ def deployer_account(settings: Settings) -> LocalAccount:
 
 
 def unlock_relayer(settings: Settings, name: str, fd: int | None) -> tuple[LocalAccount, str]:
+    """The relayer's keystore key and its passphrase; never beside a plain COMMONS_RELAYER_KEY."""
     if settings.relayer_key is not None:
         raise ConfigError("set COMMONS_RELAYER_KEY or a relayer keystore key, not both")
     return unlock(settings, "relayer", name, fd)
@@ -92,6 +93,8 @@ def relayer_for_run(settings: Settings, name: str | None, fd: int | None) -> Key
     checked to open now rather than in every API it starts; None without one."""
     name = name or settings.relayer_keystore
     if name is None:
+        if fd is not None:
+            raise ConfigError("--passphrase-fd is for a relayer key: name one (--relayer-key)")
         return None
     fd = fd if fd is not None else settings.relayer_passphrase_fd
     account, passphrase = unlock_relayer(settings, name, fd)

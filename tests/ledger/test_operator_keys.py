@@ -95,6 +95,8 @@ def test_run_with_a_wrong_passphrase_is_refused(tmp_path: Path) -> None:
 
 def test_run_without_a_keystore_relayer_has_none(tmp_path: Path) -> None:
     assert relayer_for_run(_settings(tmp_path), None, None) is None
+    with pytest.raises(ConfigError, match="name one"):  # a descriptor for no key is a mistake
+        relayer_for_run(_settings(tmp_path), None, 3)
 
 
 def test_a_development_key_from_the_keystore_is_refused_off_the_development_chain(
