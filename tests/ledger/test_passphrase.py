@@ -10,6 +10,7 @@ import pytest
 from ledger.passphrase import (
     NoPassphrase,
     PassphraseMismatch,
+    PassphraseTooLong,
     WeakPassphrase,
     handed_over,
     read_from_fd,
@@ -36,6 +37,14 @@ def test_passphrase_handed_over_reads_back_once() -> None:
 def test_new_passphrase_shorter_than_eight_characters_is_refused() -> None:
     with handed_over("short") as fd, pytest.raises(WeakPassphrase):
         read_passphrase("unused", os.dup(fd), confirm=True)
+
+
+def test_a_passphrase_longer_than_a_kilobyte_is_refused() -> None:
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"x" * 5000 + b"\n")
+    os.close(write_end)
+    with pytest.raises(PassphraseTooLong):
+        read_passphrase("unused", read_end)
 
 
 def test_without_a_terminal_or_descriptor_nothing_is_asked(
