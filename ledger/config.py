@@ -98,7 +98,8 @@ class Settings(BaseSettings):
         default=None,
         description="gas-paying relayer key; on the embedded chain a development key is used",
     )
-    # The deployer's and the relayer's keys from the keystore instead (ledger/operator_keys.py):
+    # The deployer's, the auditor's and the relayer's keys from the keystore instead
+    # (ledger/operator_keys.py):
     # a name there, and the file descriptor its passphrase is read from (else the terminal is
     # asked). Never the passphrase itself: anyone who can read /proc/<pid>/environ reads that.
     deployer_keystore: str | None = Field(
@@ -106,6 +107,12 @@ class Settings(BaseSettings):
     )
     deployer_passphrase_fd: int | None = Field(
         default=None, ge=0, description="read the deployer key's passphrase from this descriptor"
+    )
+    auditor_account_keystore: str | None = Field(
+        default=None, description="name of the auditor account's key in the keystore"
+    )
+    auditor_account_passphrase_fd: int | None = Field(
+        default=None, ge=0, description="read that key's passphrase from this descriptor"
     )
     relayer_keystore: str | None = Field(
         default=None, description="name of the relayer's key in the keystore (`commons key`)"
