@@ -1,7 +1,8 @@
-"""The operator's keys from the keystore: `commons deploy` with the deployer's,
-`commons audit register-key` with the auditor's account, and `commons run --relayer-key NAME`, whose relayer pays gas with a key unlocked with a passphrase
-given once and handed to the API on a pipe (never in an environment, a command line or a log);
-a relayer that cannot last the day is warned about at start."""
+"""The operator's keys from the keystore: `commons deploy` with the deployer's, `commons audit
+register-key` with the auditor's account, and `commons run --relayer-key NAME`, whose relayer
+pays gas with a key unlocked with a passphrase given once and handed to the API on a pipe
+(never in an environment, a command line or a log); a relayer that cannot last the day is
+warned about at start."""
 
 from __future__ import annotations
 
