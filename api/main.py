@@ -32,6 +32,7 @@ from api.routers import (
 from api.server import protocol_for
 from api.services import Services
 from ledger.config import Settings
+from ledger.operator_keys import with_keystore_relayer
 
 STATIC_DIR = Path(__file__).parent / "static"
 WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
@@ -131,7 +132,7 @@ class BodyLimit:
 def serve(settings: Settings | None = None) -> None:
     import uvicorn
 
-    settings = settings or Settings()
+    settings = with_keystore_relayer(settings or Settings())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Each RPC call of an audit would be logged with the node's whole URL (httpx logs requests
     # at INFO), and a provider's URL often carries its key.
