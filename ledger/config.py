@@ -6,6 +6,7 @@ brownie-config.yaml is the single source of truth for compiler settings: brownie
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,35 @@ class Settings(BaseSettings):
     relayer_key: SecretStr | None = Field(
         default=None,
         description="gas-paying relayer key; on the embedded chain a development key is used",
+    )
+    # The deployer's, the auditor's and the relayer's keys from the keystore instead
+    # (ledger/operator_keys.py):
+    # a name there, and the file descriptor its passphrase is read from (else the terminal is
+    # asked). Never the passphrase itself: anyone who can read /proc/<pid>/environ reads that.
+    deployer_keystore: str | None = Field(
+        default=None, description="name of the deployer's key in the keystore (`commons key`)"
+    )
+    deployer_passphrase_fd: int | None = Field(
+        default=None, ge=0, description="read the deployer key's passphrase from this descriptor"
+    )
+    auditor_account_keystore: str | None = Field(
+        default=None, description="name of the auditor account's key in the keystore"
+    )
+    auditor_account_passphrase_fd: int | None = Field(
+        default=None, ge=0, description="read that key's passphrase from this descriptor"
+    )
+    relayer_keystore: str | None = Field(
+        default=None, description="name of the relayer's key in the keystore (`commons key`)"
+    )
+    relayer_passphrase_fd: int | None = Field(
+        default=None, ge=0, description="read the relayer key's passphrase from this descriptor"
+    )
+    keystore_dir: Path | None = Field(
+        default=None, description="encrypted key files (`commons key`); default <data dir>/keys"
+    )
+    # The standard scrypt cost takes ~0.5 s a key; tests lower it, production keeps it.
+    keystore_scrypt_n: int = Field(
+        default=262_144, ge=2, le=1 << 20, description="scrypt cost of new key files"
     )
     auditor_account_key: SecretStr | None = Field(
         default=None,
@@ -345,6 +375,7 @@ def configured_account(
     of the development mnemonic. An attached network without the key is a ConfigError."""
     if key is not None:
         account: LocalAccount = Account.from_key(key.get_secret_value())
+        refuse_development_key(account.address, settings, variable)
         return account
     if not settings.embedded:
         raise ConfigError(f"an attached network needs {variable}")
@@ -353,3 +384,27 @@ def configured_account(
         DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{dev_index}"
     )
     return dev
+
+
+# anvil funds the first ten, the relay's own development key is the eleventh, Hardhat funds 20.
+DEV_KEYS_REFUSED = 20
+
+
+@functools.cache
+def development_addresses() -> frozenset[str]:
+    """The addresses of the development mnemonic's first keys: anyone can sign with them."""
+    Account.enable_unaudited_hdwallet_features()
+    return frozenset(
+        Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}").address
+        for i in range(DEV_KEYS_REFUSED)
+    )
+
+
+def refuse_development_key(address: str, settings: Settings, what: str) -> None:
+    """A well-known development key signs only on the development chain id (anvil's and
+    Hardhat's 31337): anywhere else, whatever it holds is anybody's."""
+    if settings.chain_id != DEV_CHAIN_ID and address in development_addresses():
+        raise ConfigError(
+            f"{what} is one of the public development keys ({address}); "
+            f"refused on chain {settings.chain_id}"
+        )
