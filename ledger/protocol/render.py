@@ -190,7 +190,9 @@ def _namespace(title: str, doc: str, rows: list[tuple[str, str, list[str]]]) -> 
     """A class of Final constants, one line each (a table to read down): `key: Final =
     Constructor(arg, ...)` for each row."""
     out = ["", "", f"class {title}:", f'    """{doc}"""', ""]
-    out += [f"    {key}: Final = {constructor}({', '.join(args)})" for key, constructor, args in rows]
+    out += [
+        f"    {key}: Final = {constructor}({', '.join(args)})" for key, constructor, args in rows
+    ]
     return out
 
 
