@@ -256,6 +256,13 @@ class Settings(BaseSettings):
     index_check_sweep_blocks: int = Field(default=512, gt=0)
     index_check_events: int = Field(default=1000, gt=0)
     worker_stop_timeout_s: float = Field(default=15.0, gt=0)
+    # anvil mines only for transactions: without a block at a proposal's closing time it would
+    # read "voting" until something else happened (ledger/schedule.py). None: on the embedded
+    # chain only.
+    schedule_bell: bool | None = Field(
+        default=None, description="mine a block at each proposal's opening and closing time"
+    )
+    schedule_bell_s: float = Field(default=1.0, gt=0, description="how often the bell looks")
     api_stop_timeout_s: float = Field(
         default=20.0, gt=0, description="`commons run` waits this long for the API to stop"
     )

@@ -46,6 +46,7 @@ from ledger.relay.relayer import Relayer
 from ledger.relay.rolls import RollCache
 from ledger.relay.services import ServiceRelay
 from ledger.runway import warn_if_short
+from ledger.schedule import ScheduleBell
 from ledger.tx import ErrorDecoder
 
 log = logging.getLogger("ledger.worker")
@@ -221,6 +222,9 @@ def worker_main(settings: Settings, parent: Connection) -> None:
         ]
         if settings.index_check_s > 0:
             threads.append(threading.Thread(target=index.watch, args=(stop,), name="index-check"))
+        if settings.embedded if settings.schedule_bell is None else settings.schedule_bell:
+            bell = ScheduleBell(w3, index, settings)
+            threads.append(threading.Thread(target=bell.run, args=(stop,), name="schedule-bell"))
         for thread in threads:
             thread.start()
         log.info("relaying for %s (pid %d)", account.address, os.getpid())
