@@ -34,13 +34,14 @@ from ledger.audit.ethcodec import hex_bytes, hex_int
 from ledger.audit.fetch import ChunkJob, Log, VerifiedChunk, verify_chunk
 from ledger.audit.model import RULES, AuditResult, AuditWarning, Finding
 from ledger.audit.page import check_page
+from ledger.audit.proven_storage import check_proofs
 from ledger.audit.recount import CAST_BALLOTS, decide, outcome_name
 from ledger.audit.reexec import Replayer, check_storage, spec_of
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.served import ServedCheck
 from ledger.audit.sigs import POOL_THRESHOLD, BallotVerifier, parse_batch
 from ledger.audit.state import STATE_VERSION, AuditState, Checkpoint
-from ledger.audit.views import check_proofs, compare_views
+from ledger.audit.views import compare_views
 from ledger.build import manifest_hash
 from ledger.config import Settings
 from ledger.deploy import PLAN
