@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from ledger.audit.chain import EXECUTED_FORWARD_REQUEST, to_hex
+from ledger.audit.chain import EXECUTED_FORWARD_REQUEST
 from ledger.audit.chain import domain_separator as council_domain_of
-from ledger.audit.ethcodec import hex_bytes, hex_int
+from ledger.audit.ethcodec import hex_bytes, hex_int, to_hex
 from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import ballot_digest

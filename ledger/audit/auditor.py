@@ -28,9 +28,9 @@ from ledger.audit import pins as pinning
 from ledger.audit.abi import ContractAbi, address_arrays, error_selectors
 from ledger.audit.acks import AckEntry, check_acks
 from ledger.audit.bytecode import Build, DeploymentCheck, check_deployment, fresh_build
-from ledger.audit.chain import Call, ChainWalker, ChunkResult, domain_separator, to_hex
+from ledger.audit.chain import Call, ChainWalker, ChunkResult, domain_separator
 from ledger.audit.context import Ctx
-from ledger.audit.ethcodec import hex_bytes, hex_int
+from ledger.audit.ethcodec import hex_bytes, hex_int, to_hex
 from ledger.audit.fetch import ChunkJob, Log, VerifiedChunk, verify_chunk
 from ledger.audit.model import RULES, AuditResult, AuditWarning, Finding
 from ledger.audit.page import check_page

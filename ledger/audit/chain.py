@@ -20,7 +20,7 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 
-from ledger.audit.ethcodec import HALF_N, hex_bytes, recover_address
+from ledger.audit.ethcodec import HALF_N, hex_bytes, recover_address, to_hex
 from ledger.audit.fetch import Log, TxData, VerifiedChunk
 from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.rpc import RpcClient
@@ -47,10 +47,6 @@ def domain_separator(name: str, version: str, chain_id: int, contract: bytes) ->
         + chain_id.to_bytes(32, "big")
         + contract.rjust(32, b"\x00")
     )
-
-
-def to_hex(data: bytes) -> str:
-    return "0x" + data.hex()
 
 
 @dataclass(slots=True)

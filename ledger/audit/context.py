@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.audit.abi import ContractAbi
-from ledger.audit.chain import Call, domain_separator, to_hex
+from ledger.audit.chain import Call, domain_separator
+from ledger.audit.ethcodec import to_hex
 from ledger.audit.fetch import Log
 from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.sigs import BallotVerifier

@@ -25,6 +25,7 @@ from ledger.audit.ethcodec import (
     hex_int,
     ordered_trie_root,
     recover_address,
+    to_hex,
     tx_envelope,
 )
 from ledger.audit.model import AuditWarning, Finding
@@ -33,10 +34,6 @@ from ledger.audit.sigs import parse_batch, verify_ballots
 from ledger.hashing import keccak
 
 CAST_BALLOTS = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
-
-
-def to_hex(data: bytes) -> str:
-    return "0x" + data.hex()
 
 
 class Log(NamedTuple):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ledger.audit.chain import Call, to_hex
+from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, addr
+from ledger.audit.ethcodec import to_hex
 from ledger.audit.recount import PASSED, decide, outcome_name
 from ledger.audit.state import Community, Grant, Payout
 from ledger.currency import is_currency_code

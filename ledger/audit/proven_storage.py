@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.audit.bytecode import Build
-from ledger.audit.chain import to_hex
 from ledger.audit.context import Ctx
-from ledger.audit.ethcodec import hex_bytes
+from ledger.audit.ethcodec import hex_bytes, to_hex
 from ledger.audit.layout import Layout, pack
 from ledger.audit.proofs import ProofError, check_get_proof
 from ledger.audit.rpc import RpcClient

@@ -23,9 +23,8 @@ from ledger.audit.chain import (
     EXECUTED_FORWARD_REQUEST,
     domain_separator,
     forward_request_signer,
-    to_hex,
 )
-from ledger.audit.ethcodec import hex_bytes, hex_int, recover_compact, tx_sender
+from ledger.audit.ethcodec import hex_bytes, hex_int, recover_compact, to_hex, tx_sender
 from ledger.audit.recount import BALLOT_CAST, CAST_BALLOTS
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import BALLOT_BYTES, ballot_digest, parse_batch

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ledger.audit.chain import Call, to_hex
+from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, addr
+from ledger.audit.ethcodec import to_hex
 from ledger.audit.fetch import Log
 from ledger.audit.sigs import BALLOT_BYTES, RESULT_BYTES, ballot_digest, parse_batch
 from ledger.audit.state import Proposal

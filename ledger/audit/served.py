@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import httpx
 
-from ledger.audit.chain import to_hex
+from ledger.audit.ethcodec import to_hex
 from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.state import AuditState

@@ -17,9 +17,9 @@ from typing import Any, Final
 
 from eth_abi.abi import encode as abi_encode
 
-from ledger.audit.chain import Call, to_hex
+from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, addr
-from ledger.audit.ethcodec import recover_compact
+from ledger.audit.ethcodec import recover_compact, to_hex
 from ledger.audit.fetch import Log
 from ledger.audit.state import INT64_MAX, INT64_MIN, Service, TimeBankBook
 from ledger.hashing import keccak

@@ -8,9 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.audit.chain import to_hex
 from ledger.audit.context import Ctx, addr, show
-from ledger.audit.ethcodec import hex_bytes
+from ledger.audit.ethcodec import hex_bytes, to_hex
 from ledger.audit.recount import outcome_name
 from ledger.audit.rpc import RpcClient, RpcFailure
 from ledger.audit.timebank import record_id
