@@ -94,8 +94,11 @@ def decide(p: Proposal, tally: list[int]) -> tuple[int, int, int]:
 # ------------------------------------------------------------------------------- proposals
 
 
-def _params_fault(params: tuple[Any, ...], timestamp: int) -> str | None:
-    (_, text_hash, kind, options, opens, closes, quorum, threshold, budget, currency) = params
+def _params_fault(params: dict[str, Any], timestamp: int) -> str | None:
+    text_hash, kind, options = params["textHash"], params["kind"], params["optionCount"]
+    opens, closes = params["opensAt"], params["closesAt"]
+    quorum, threshold = params["quorumBps"], params["thresholdBps"]
+    budget, currency = params["budgetAmount"], params["budgetCurrency"]
     if bytes(text_hash) == bytes(32):
         return "no text hash"
     if (kind == 0 and options != 3) or (kind == 1 and not 2 <= options <= MAX_OPTIONS):
@@ -115,7 +118,7 @@ def proposal_opened(
     state = ctx.state
     pid, cid = int(ev["proposalId"]), int(ev["communityId"])
     proposer = addr(ev["proposer"])
-    params = tuple(ev["params"])
+    params = ev["params"]
     ctx.actor_is(call, proposer, "ProposalOpened")
     if pid != len(state.proposals) + 1 or pid in state.proposals:
         ctx.find(
@@ -143,7 +146,7 @@ def proposal_opened(
             proposer,
             f"proposal {pid} opened by an account outside the committee",
         )
-    if fn == "openProposal" and args is not None and tuple(args["params"]) != params:
+    if fn == "openProposal" and args is not None and args["params"] != params:
         ctx.find(
             "council.proposal",
             call,
@@ -169,20 +172,20 @@ def proposal_opened(
             f"roll v{version} of {size}",
             f"proposal {pid} snapshots another roll than the published one",
         )
-    options = int(params[3])
+    options = int(params["optionCount"])
     state.proposals[pid] = Proposal(
         id=pid,
         community=cid,
         proposer=proposer,
-        text_hash=bytes(params[1]),
-        kind=int(params[2]),
+        text_hash=bytes(params["textHash"]),
+        kind=int(params["kind"]),
         option_count=options,
-        opens_at=int(params[4]),
-        closes_at=int(params[5]),
-        quorum_bps=int(params[6]),
-        threshold_bps=int(params[7]),
-        budget_amount=int(params[8]),
-        budget_currency=bytes(params[9]),
+        opens_at=int(params["opensAt"]),
+        closes_at=int(params["closesAt"]),
+        quorum_bps=int(params["quorumBps"]),
+        threshold_bps=int(params["thresholdBps"]),
+        budget_amount=int(params["budgetAmount"]),
+        budget_currency=bytes(params["budgetCurrency"]),
         roll_version=version,
         roll_size=size,
         opened_block=call.block,

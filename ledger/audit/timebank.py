@@ -34,6 +34,7 @@ SERVICE_RECORDED: Final = keccak(
 )
 SERVICE_SKIPPED: Final = keccak(b"ServiceSkipped(uint256,bytes32,address,uint256,bytes)")
 BATCH_COMMITTED: Final = keccak(b"ServiceBatchCommitted(uint256,uint256,bytes32,uint256)")
+RECORD_FIELDS: Final = ("provider", "recipient", "minutesServed", "category", "noteHash", "nonce")
 COMMUNITY: Final = bytes(20)
 WINDOW: Final = 128
 NONCE_LIMIT: Final = 2**32 - 1  # nonceBase is 32 bits in the account word
@@ -57,6 +58,7 @@ def batch_root(record_ids: list[bytes]) -> bytes:
 
 
 def record_id(cid: int, record: tuple[Any, ...]) -> bytes:
+    """A ServiceRecord's id (its EIP-712 struct hash) from its fields in the struct's order."""
     provider, recipient, minutes, category, note, nonce = record
     return keccak(
         SERVICE_TYPEHASH
@@ -65,6 +67,12 @@ def record_id(cid: int, record: tuple[Any, ...]) -> bytes:
             [cid, provider, recipient, minutes, bytes(category), bytes(note), nonce],
         )
     )
+
+
+def id_of(cid: int, record: dict[str, Any]) -> bytes:
+    """The id of a record read by name: a call's ServiceRecord and a ServiceRecorded event name
+    its fields alike."""
+    return record_id(cid, tuple(record[name] for name in RECORD_FIELDS))
 
 
 def _digest(ctx: Ctx, struct_hash: bytes) -> bytes:
@@ -77,10 +85,10 @@ def _side(
     party: bytes,
     other: bytes,
     digest: bytes,
-    sig: tuple[Any, Any],
+    sig: dict[str, Any],
     require_resident: bool,
 ) -> str | None:
-    signer, low_s = recover_compact(digest, bytes(sig[0]), bytes(sig[1]))
+    signer, low_s = recover_compact(digest, bytes(sig["r"]), bytes(sig["vs"]))
     signer = signer if low_s and signer is not None else COMMUNITY
     community = ctx.state.communities.get(cid)
     if party == COMMUNITY:
@@ -113,12 +121,12 @@ def _move(book: TimeBankBook, creditor: bytes, debtor: bytes, minutes: int) -> s
     return None
 
 
-def _judge(ctx: Ctx, cid: int, item: tuple[Any, ...]) -> tuple[str | None, bytes]:
+def _judge(ctx: Ctx, cid: int, item: dict[str, Any]) -> tuple[str | None, bytes]:
     """(the error TimeBank would give, or None once applied to the books; the record id)."""
-    record, provider_sig, recipient_sig = item
-    provider, recipient = addr(record[0]), addr(record[1])
-    minutes, nonce = int(record[2]), int(record[5])
-    rid = record_id(cid, record)
+    record, provider_sig, recipient_sig = item["record"], item["providerSig"], item["recipientSig"]
+    provider, recipient = addr(record["provider"]), addr(record["recipient"])
+    minutes, nonce = int(record["minutesServed"]), int(record["nonce"])
+    rid = id_of(cid, record)
     if minutes == 0:
         return "ZeroMinutes", rid
     if provider == recipient:
@@ -167,13 +175,14 @@ def record_services(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None
         if log is None:
             continue
         recorded = log.topics[0] == SERVICE_RECORDED
-        provider, nonce = addr(item[0][0]), int(item[0][5])
+        record = item["record"]
+        provider, nonce = addr(record["provider"]), int(record["nonce"])
         if recorded:
             landed.append(rid)
             same = (
                 log.topics[2][12:] == provider
-                and log.topics[3][12:] == addr(item[0][1])
-                and int.from_bytes(log.data[:32], "big") == int(item[0][2])
+                and log.topics[3][12:] == addr(record["recipient"])
+                and int.from_bytes(log.data[:32], "big") == int(record["minutesServed"])
                 and int.from_bytes(log.data[96:128], "big") == nonce
             )
             if not same:
@@ -263,10 +272,10 @@ def _check_commit(
 
 def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
     cid = int(args["communityId"])
-    original = tuple(args["original"])
-    provider, recipient = addr(original[0]), addr(original[1])
-    minutes = int(original[2])
-    rid = record_id(cid, original)
+    original = args["original"]
+    provider, recipient = addr(original["provider"]), addr(original["recipient"])
+    minutes = int(original["minutesServed"])
+    rid = id_of(cid, original)
     reason_hash = bytes(args["reasonHash"])
     digest = _digest(ctx, keccak(REVERSAL_TYPEHASH + rid + reason_hash))
     book = ctx.state.timebank(cid)
@@ -290,17 +299,18 @@ def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
             error,
             f"reversal of {to_hex(rid)} without both residents' consent",
         )
-    _check_proof(ctx, call, rid, tuple(args["proof"]))
+    proof = args["proof"]
+    _check_proof(ctx, call, rid, (proof["batchId"], proof["recordIds"], proof["index"]))
     service = book.services.get(rid)
     if service is None:
-        recorded_id = book.by_nonce.get((provider, int(original[5])))
+        recorded_id = book.by_nonce.get((provider, int(original["nonce"])))
         ctx.find(
             "timebank.reversal",
             call,
             to_hex(recorded_id) if recorded_id else "a recorded service",
             to_hex(rid),
             f"reversal of a service that was never recorded with these fields "
-            f"(provider {to_hex(provider)}, nonce {int(original[5])})",
+            f"(provider {to_hex(provider)}, nonce {int(original['nonce'])})",
         )
     elif service.reversed:
         ctx.find(
@@ -327,8 +337,9 @@ def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
     book.reversals += 1
 
 
-def _check_proof(ctx: Ctx, call: Call, rid: bytes, proof: tuple[Any, ...]) -> None:
-    """The reversal's batch proof against the root the audit rebuilt (not the chain's word)."""
+def _check_proof(ctx: Ctx, call: Call, rid: bytes, proof: tuple[Any, Any, Any]) -> None:
+    """The reversal's batch proof (batch id, record ids, index) against the root the audit
+    rebuilt (not the chain's word)."""
     batch_id, ids, index = int(proof[0]), [bytes(i) for i in proof[1]], int(proof[2])
     root = ctx.state.timebank_batches.get(batch_id)
     if root is None or batch_root(ids) != root:
@@ -392,9 +403,7 @@ def handle_event(
     if name == "ServiceRecorded":
         provider, recipient = addr(ev["provider"]), addr(ev["recipient"])
         minutes, nonce = int(ev["minutesServed"]), int(ev["nonce"])
-        rid = record_id(
-            cid, (ev["provider"], ev["recipient"], minutes, ev["category"], ev["noteHash"], nonce)
-        )
+        rid = id_of(cid, ev)
         if book.nonce_used(provider, nonce):
             ctx.find(
                 "timebank.nonce", call, "an unused nonce", nonce, f"service {to_hex(rid)} replayed"
@@ -448,7 +457,7 @@ def _commit_from_events(ctx: Ctx, call: Call, cid: int, log: Log) -> None:
         if earlier.topics[:1] == [BATCH_COMMITTED]:
             landed = []
         elif earlier.topics[:1] == [SERVICE_RECORDED]:
-            data = earlier.data
+            data = earlier.data  # decoded by hand: the call's ABI could not be, nor trusted
             landed.append(
                 record_id(
                     cid,
