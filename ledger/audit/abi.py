@@ -10,6 +10,7 @@ from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 
 from ledger.hashing import keccak
+from ledger.protocol.generated import Event as ProtocolEvent
 
 
 def abi_type(item: dict[str, Any]) -> str:
@@ -131,6 +132,12 @@ class ContractAbi:
 
     def topic(self, event_name: str) -> bytes:
         return self.event_by_name[event_name].topic
+
+
+def event_data(event: ProtocolEvent, data: bytes) -> dict[str, Any]:
+    """An event's non-indexed values by name, from the protocol's description of it."""
+    names, types = zip(*((n, t) for n, t, indexed in event.inputs if not indexed), strict=True)
+    return dict(zip(names, abi_decode(list(types), data), strict=True))
 
 
 def error_selectors(abis: list[list[dict[str, Any]]]) -> dict[bytes, str]:

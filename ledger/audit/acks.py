@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from ledger.audit.chain import EXECUTED_FORWARD_REQUEST
 from ledger.audit.chain import domain_separator as council_domain_of
 from ledger.audit.ethcodec import hex_bytes, hex_int, to_hex
 from ledger.audit.model import AuditWarning, Finding
@@ -46,16 +45,11 @@ from ledger.forwarding import (
     ForwardRequest,
 )
 from ledger.hashing import checksum_address, keccak
+from ledger.protocol.generated import Domains, Events
 from ledger.signing.acks import Acknowledgement, verify_ack
 from ledger.signing.eip712 import SignatureError, digest, domain_for, domain_separator
 from ledger.signing.services import ServiceRecord, record_id, timebank_domain
 
-BALLOT_CAST: Final = keccak(b"BallotCast(uint256,address,uint8,bytes32)")
-SERVICE_RECORDED: Final = keccak(
-    b"ServiceRecorded(uint256,address,address,uint256,bytes8,bytes32,uint256)"
-)
-BALLOT_SKIPPED: Final = keccak(b"BallotSkipped(uint256,address,uint8)")
-SERVICE_SKIPPED: Final = keccak(b"ServiceSkipped(uint256,bytes32,address,uint256,bytes)")
 LOG_SPAN: Final = 10_000  # blocks per eth_getLogs: within what public nodes answer
 KINDS: Final = ("ballot", "service", "forward")
 
@@ -218,27 +212,27 @@ def landed(
 ) -> Landed:
     """Every ballot, service record and forward request on the chain in [first, last]."""
     out = Landed()
-    for log in _logs(rpc, contracts["council"], BALLOT_CAST, first, last):
+    for log in _logs(rpc, contracts["council"], Events.BallotCast.topic, first, last):
         data = hex_bytes(log["data"])
         if len(data) >= 64:
             _first(out.digests, data[32:64], log)
     timebank = checksum_address(contracts["timebank"])
     separator = domain_separator(timebank_domain(chain_id, timebank))
-    for log in _logs(rpc, contracts["timebank"], SERVICE_RECORDED, first, last):
+    for log in _logs(rpc, contracts["timebank"], Events.ServiceRecorded.topic, first, last):
         service = _service_digest(separator, log)
         if service is not None:
             _first(out.digests, service, log)
-    for log in _logs(rpc, contracts["timebank"], SERVICE_SKIPPED, first, last):
+    for log in _logs(rpc, contracts["timebank"], Events.ServiceSkipped.topic, first, last):
         topics = [hex_bytes(t) for t in log["topics"]]
         if len(topics) == 4:
             _first(out.skipped, keccak(b"\x19\x01" + separator + topics[2]), log)
-    for log in _logs(rpc, contracts["council"], BALLOT_SKIPPED, first, last):
+    for log in _logs(rpc, contracts["council"], Events.BallotSkipped.topic, first, last):
         topics = [hex_bytes(t) for t in log["topics"]]
         if len(topics) == 3:
             ballot = (int.from_bytes(topics[1], "big"), checksum_address(topics[2][12:]))
             _first(out.skipped_ballots, ballot, log)
-    out.council_domain = council_domain_of("CommonsCouncil", "1", chain_id, contracts["council"])
-    for log in _logs(rpc, contracts["forwarder"], EXECUTED_FORWARD_REQUEST, first, last):
+    out.council_domain = council_domain_of(*Domains.Council, chain_id, contracts["council"])
+    for log in _logs(rpc, contracts["forwarder"], Events.ExecutedForwardRequest.topic, first, last):
         topics, data = [hex_bytes(t) for t in log["topics"]], hex_bytes(log["data"])
         if len(topics) == 2 and len(data) >= 32:
             key = (checksum_address(topics[1][12:]), int.from_bytes(data[:32], "big"))

@@ -35,7 +35,7 @@ from ledger.audit.fetch import ChunkJob, Log, VerifiedChunk, verify_chunk
 from ledger.audit.model import RULES, AuditResult, AuditWarning, Finding
 from ledger.audit.page import check_page
 from ledger.audit.proven_storage import check_proofs
-from ledger.audit.recount import CAST_BALLOTS, decide, outcome_name
+from ledger.audit.recount import decide, outcome_name
 from ledger.audit.reexec import Replayer, check_storage, spec_of
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.served import ServedCheck
@@ -45,7 +45,7 @@ from ledger.audit.views import compare_views
 from ledger.build import manifest_hash
 from ledger.config import Settings
 from ledger.deploy import PLAN
-from ledger.hashing import keccak
+from ledger.protocol.generated import Domains, Events, Functions
 from ledger.transport import node_name
 
 TOOL: Final = "commons-ledger audit/1"
@@ -503,7 +503,7 @@ class _Auditor:
             watched=frozenset(a for k, a in contracts.items() if k != "forwarder"),
             forwarder=contracts["forwarder"],
             council=council,
-            council_domain=domain_separator("CommonsCouncil", "1", chain_id, council),
+            council_domain=domain_separator(*Domains.Council, chain_id, council),
             strict_from=from_block,
         )
 
@@ -515,7 +515,7 @@ class _Auditor:
             for call in result.calls
             if call.input is not None
             and call.target == ctx.contracts["council"]
-            and call.input[:4] == CAST_BALLOTS
+            and call.input[:4] == Functions.castBallots.selector
         ]
         prepared: dict[tuple[str, int], Any] = {}
         rest = []
@@ -788,7 +788,9 @@ def process_call(ctx: Ctx, call: Call, prepared: dict[tuple[str, int], Any]) -> 
             )
             continue
         decoded = (
-            _roll_updated(log) if role == "registry" and log.topics[:1] == [ROLL_UPDATED] else None
+            _roll_updated(log)
+            if role == "registry" and log.topics[:1] == [Events.RollUpdated.topic]
+            else None
         ) or ctx.decode(role, log)
         if decoded is None:
             ctx.find(
@@ -843,9 +845,6 @@ def process_call(ctx: Ctx, call: Call, prepared: dict[tuple[str, int], Any]) -> 
             funds.handle(ctx, call, name, args, event, values)
         elif role == "timebank":
             timebank.handle_event(ctx, call, name, event, values, log)
-
-
-ROLL_UPDATED: Final = keccak(b"RollUpdated(uint256,uint32,address[],address[])")
 
 
 def _update_roll_args(data: bytes) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.sigs import BallotVerifier
 from ledger.audit.state import AuditState
 from ledger.hashing import checksum_address
+from ledger.protocol.generated import Domains
 
 
 def addr(value: Any) -> bytes:
@@ -54,10 +55,10 @@ class Ctx:
         self.warnings: list[AuditWarning] = self.state.warnings
         self.role_of = {address: key for key, address in self.contracts.items()}
         self.council_domain = domain_separator(
-            "CommonsCouncil", "1", self.chain_id, self.contracts["council"]
+            *Domains.Council, self.chain_id, self.contracts["council"]
         )
         self.timebank_domain = domain_separator(
-            "CommonsTimeBank", "1", self.chain_id, self.contracts["timebank"]
+            *Domains.TimeBank, self.chain_id, self.contracts["timebank"]
         )
 
     def find(

@@ -12,10 +12,11 @@ from typing import Any, Final
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, addr
 from ledger.audit.ethcodec import to_hex
-from ledger.audit.recount import PASSED, decide, outcome_name
+from ledger.audit.recount import decide, outcome_name
 from ledger.audit.state import Community, Grant, Payout
 from ledger.currency import is_currency_code
 from ledger.hashing import checksum_address
+from ledger.protocol.generated import Outcome
 
 MAX_AMOUNT: Final = 2**96 - 1
 SOURCE_KINDS: Final = ("GovernmentGrant", "Donation", "Company", "Other")
@@ -297,7 +298,7 @@ def _grant_opened(
         )
     else:
         recount = decide(p, p.tally)[0] if p.outcome != 0 else 0
-        if p.outcome != PASSED or recount != PASSED:
+        if p.outcome != Outcome.Passed or recount != Outcome.Passed:
             ctx.find(
                 "fund.grant",
                 call,

@@ -13,29 +13,24 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from eth_abi.abi import decode as abi_decode
 
-from ledger.audit.chain import (
-    EXECUTE,
-    EXECUTE_BATCH,
-    EXECUTED_FORWARD_REQUEST,
-    domain_separator,
-    forward_request_signer,
-)
+from ledger.audit.abi import event_data
+from ledger.audit.chain import REQUEST_TUPLE, domain_separator, forward_request_signer
 from ledger.audit.ethcodec import hex_bytes, hex_int, recover_compact, to_hex, tx_sender
-from ledger.audit.recount import BALLOT_CAST, CAST_BALLOTS
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import BALLOT_BYTES, ballot_digest, parse_batch
 from ledger.errors import LedgerError
-from ledger.hashing import keccak
+from ledger.protocol.generated import Domains, Events, ForwardRequestData, Functions, ProposalView
 
-PROPOSAL_FINALIZED_SIG = b"ProposalFinalized(uint256,uint8,uint256[],uint256,uint8)"
-GET_PROPOSAL_SIG = b"getProposal(uint256)"
-
-
-CAST_VOTE = keccak(b"castVote(uint256,uint8)")[:4]
+BALLOT_CAST: Final = Events.BallotCast.topic
+# ICouncil.ProposalView, as getProposal returns it
+PROPOSAL_VIEW: Final = (
+    "(uint256,address,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3,uint32,"
+    "uint32,uint8,uint8,uint8,uint256[],uint8,uint256)"
+)
 
 
 class ReceiptInputError(LedgerError):
@@ -163,7 +158,7 @@ def verify_ballot_receipt(
     if target is None:
         # Not pinned: the contract the resident's ballot went to, as the transaction shows it.
         selector = hex_bytes(tx.get("input"))[:4]
-        if selector in (CAST_BALLOTS, CAST_VOTE):
+        if selector in (Functions.castBallots.selector, Functions.castVote.selector):
             target = tx.get("to")
         else:
             emitters = {
@@ -208,7 +203,7 @@ def verify_ballot_receipt(
     data = hex_bytes(event["data"])
     option = data[31]
     verdict.proposal, verdict.option = proposal, option
-    domain = domain_separator("CommonsCouncil", "1", chain_id, council_address)
+    domain = domain_separator(*Domains.Council, chain_id, council_address)
     digest = ballot_digest(domain, proposal, voter, option)
     verdict.add(
         "digest",
@@ -267,43 +262,40 @@ def _council_calls(
         return [(data, sender)]
     calls = []
     try:
-        if data[:4] == EXECUTE_BATCH:
-            requests = abi_decode(
-                ["(address,address,uint256,uint256,uint48,bytes,bytes)[]", "address"], data[4:]
-            )[0]
-        elif data[:4] == EXECUTE:
-            requests = [
-                abi_decode(["(address,address,uint256,uint256,uint48,bytes,bytes)"], data[4:])[0]
-            ]
+        if data[:4] == Functions.executeBatch.selector:
+            decoded = abi_decode([f"{REQUEST_TUPLE}[]", "address"], data[4:])[0]
+        elif data[:4] == Functions.execute.selector:
+            decoded = [abi_decode([REQUEST_TUPLE], data[4:])[0]]
         else:
-            requests = []
+            decoded = []
     except Exception:
-        requests = []
+        decoded = []
+    requests = [ForwardRequestData(*r) for r in decoded]
     # Each executed request's event names its signer and nonce: recover the signature with it.
     executed = [
         (hex_bytes(log["topics"][1])[12:], int.from_bytes(hex_bytes(log["data"])[:32], "big"))
         for log in mined["logs"]
-        if log["topics"] and hex_bytes(log["topics"][0]) == EXECUTED_FORWARD_REQUEST
+        if log["topics"] and hex_bytes(log["topics"][0]) == Events.ExecutedForwardRequest.topic
     ]
-    domain = domain_separator("CommonsForwarder", "1", chain_id, hex_bytes(tx.get("to")))
+    domain = domain_separator(*Domains.CommonsForwarder, chain_id, hex_bytes(tx.get("to")))
     for request in requests:
-        sender, to, value, gas, deadline, inner, signature = request
-        if council is not None and hex_bytes(to) != hex_bytes(council):
+        sender, to = hex_bytes(request.from_), hex_bytes(request.to)
+        if council is not None and to != hex_bytes(council):
             continue
         for signer, nonce in executed:
             recovered = forward_request_signer(
                 domain,
-                hex_bytes(sender),
-                hex_bytes(to),
-                value,
-                gas,
+                sender,
+                to,
+                request.value,
+                request.gas,
                 nonce,
-                deadline,
-                bytes(inner),
-                bytes(signature),
+                request.deadline,
+                bytes(request.data),
+                bytes(request.signature),
             )
-            if signer == hex_bytes(sender) and recovered == signer:
-                calls.append((bytes(inner), signer))
+            if signer == sender and recovered == signer:
+                calls.append((bytes(request.data), signer))
                 break
     return calls
 
@@ -312,7 +304,7 @@ def _signature_in_calls(
     calls: list[tuple[bytes, bytes]], proposal: int, voter: bytes, option: int, digest: bytes
 ) -> tuple[bool, str]:
     for data, actor in calls:
-        if data[:4] == CAST_BALLOTS:
+        if data[:4] == Functions.castBallots.selector:
             parsed = parse_batch(data)
             if parsed is None or parsed[0] != proposal:
                 continue
@@ -327,7 +319,7 @@ def _signature_in_calls(
                             "the relayed ballot in the calldata is signed by you (low-s EIP-712)",
                         )
                     return False, "the relayed ballot in the calldata is NOT validly signed by you"
-        if data[:4] == CAST_VOTE and actor == voter:
+        if data[:4] == Functions.castVote.selector and actor == voter:
             pid, opt = abi_decode(["uint256", "uint8"], data[4:])
             if pid == proposal and opt == option:
                 return True, "a direct vote sent by you (or forwarded with your EIP-712 signature)"
@@ -355,7 +347,7 @@ def _published_tally(
             }
         ],
     )
-    finalized_topic = to_hex(keccak(PROPOSAL_FINALIZED_SIG))
+    finalized_topic = to_hex(Events.ProposalFinalized.topic)
     finals = rpc.call(
         "eth_getLogs",
         [
@@ -379,7 +371,7 @@ def _published_tally(
         [
             {
                 "to": to_hex(council),
-                "data": to_hex(keccak(GET_PROPOSAL_SIG)[:4] + proposal.to_bytes(32, "big")),
+                "data": to_hex(Functions.getProposal.selector + proposal.to_bytes(32, "big")),
             },
             "latest",
         ],
@@ -387,14 +379,8 @@ def _published_tally(
     if error or result is None:
         verdict.add("published tally", False, f"the council's getProposal failed: {error}")
         return
-    view = abi_decode(
-        [
-            "(uint256,address,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3,"
-            "uint32,uint32,uint8,uint8,uint8,uint256[],uint8,uint256)"
-        ],
-        hex_bytes(result),
-    )[0]
-    tally = [int(t) for t in view[16]]
+    view = ProposalView(*abi_decode([PROPOSAL_VIEW], hex_bytes(result))[0])
+    tally = [int(t) for t in view.tally]
     recount = [counts.get(i, 0) for i in range(len(tally))]
     verdict.add(
         "published tally",
@@ -402,13 +388,11 @@ def _published_tally(
         f"on-chain tally {tally}; recounted from every BallotCast event {recount}",
     )
     if finals:
-        final = abi_decode(
-            ["uint8", "uint256[]", "uint256", "uint8"], hex_bytes(finals[-1]["data"])
-        )
+        final = event_data(Events.ProposalFinalized, hex_bytes(finals[-1]["data"]))
         verdict.add(
             "final result",
-            [int(t) for t in final[1]] == recount,
-            f"finalized with tally {list(final[1])}",
+            [int(t) for t in final["tally"]] == recount,
+            f"finalized with tally {list(final['tally'])}",
         )
 
 

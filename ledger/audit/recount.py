@@ -20,38 +20,44 @@ from ledger.audit.fetch import Log
 from ledger.audit.sigs import BALLOT_BYTES, RESULT_BYTES, ballot_digest, parse_batch
 from ledger.audit.state import Proposal
 from ledger.currency import is_currency_code
-from ledger.hashing import keccak
+from ledger.protocol.generated import (
+    BallotKind,
+    Events,
+    ExecutionStatus,
+    Outcome,
+    ProposalState,
+    SkipReason,
+)
 
-BALLOT_CAST: Final = keccak(b"BallotCast(uint256,address,uint8,bytes32)")
-BALLOT_SKIPPED: Final = keccak(b"BallotSkipped(uint256,address,uint8)")
-CAST_BALLOTS: Final = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
-
-PENDING, OPEN, CLOSED, FINALIZED = range(4)
-NONE, PASSED, REJECTED, NO_QUORUM = range(4)
-OUTCOMES: Final = ("None", "Passed", "Rejected", "NoQuorum")
+# Read in the ballot loops: a module global is cheaper than an attribute.
+BALLOT_CAST: Final = Events.BallotCast.topic
+BALLOT_SKIPPED: Final = Events.BallotSkipped.topic
 
 
 def outcome_name(value: int) -> str:
     """ICouncil.Outcome's name (or the raw number, from code that is not ours)."""
-    return OUTCOMES[value] if 0 <= value < len(OUTCOMES) else f"Outcome({value})"
+    try:
+        return Outcome(value).name.rstrip("_")
+    except ValueError:
+        return f"Outcome({value})"
 
 
-SKIP_REASONS: Final = (
-    "ProposalNotOpen",
-    "InvalidOption",
-    "BadSignature",
-    "MalleableSignature",
-    "NotOnRoll",
-    "AlreadyVoted",
-)
+def skip_name(value: int) -> str:
+    """ICouncil.SkipReason's name (or the raw number, from code that is not ours)."""
+    try:
+        return SkipReason(value).name
+    except ValueError:
+        return str(value)
+
+
 # The rule a counted ballot broke, by the reason the rules would have skipped it for.
-RULE_FOR_SKIP: Final = {
-    0: "council.ballot_window",
-    1: "council.ballot_option",
-    2: "council.ballot_signature",
-    3: "council.ballot_signature",
-    4: "council.ballot_eligibility",
-    5: "council.double_vote",
+RULE_FOR_SKIP: Final[dict[int, str]] = {
+    SkipReason.ProposalNotOpen: "council.ballot_window",
+    SkipReason.InvalidOption: "council.ballot_option",
+    SkipReason.BadSignature: "council.ballot_signature",
+    SkipReason.MalleableSignature: "council.ballot_signature",
+    SkipReason.NotOnRoll: "council.ballot_eligibility",
+    SkipReason.AlreadyVoted: "council.double_vote",
 }
 MAX_OPTIONS: Final = 8
 BPS: Final = 10_000
@@ -59,14 +65,14 @@ ROLL_SNAPSHOT_LIFETIME: Final = 400 * 86_400
 NO_WINNER: Final = 255
 
 
-def phase(p: Proposal, timestamp: int) -> int:
-    if p.outcome != NONE:
-        return FINALIZED
+def phase(p: Proposal, timestamp: int) -> ProposalState:
+    if p.outcome != Outcome.None_:
+        return ProposalState.Finalized
     if timestamp < p.opens_at:
-        return PENDING
+        return ProposalState.Pending
     if timestamp < p.closes_at:
-        return OPEN
-    return CLOSED
+        return ProposalState.Open
+    return ProposalState.Closed
 
 
 def decide(p: Proposal, tally: list[int]) -> tuple[int, int, int]:
@@ -79,16 +85,16 @@ def decide(p: Proposal, tally: list[int]) -> tuple[int, int, int]:
         elif votes == tally[leader]:
             tie = True
     if turnout * BPS < p.quorum_bps * p.roll_size:
-        return NO_QUORUM, NO_WINNER, turnout
-    if p.kind == 0:
+        return Outcome.NoQuorum, NO_WINNER, turnout
+    if p.kind == BallotKind.YesNoAbstain:
         # Abstentions count for quorum only.
         passed = tally[0] * BPS > p.threshold_bps * (tally[0] + tally[1])
         leader = 0
     else:
         passed = not tie and tally[leader] * BPS > p.threshold_bps * turnout
     if not passed:
-        return REJECTED, NO_WINNER, turnout
-    return PASSED, leader, turnout
+        return Outcome.Rejected, NO_WINNER, turnout
+    return Outcome.Passed, leader, turnout
 
 
 # ------------------------------------------------------------------------------- proposals
@@ -101,11 +107,12 @@ def _params_fault(params: dict[str, Any], timestamp: int) -> str | None:
     budget, currency = params["budgetAmount"], params["budgetCurrency"]
     if bytes(text_hash) == bytes(32):
         return "no text hash"
-    if (kind == 0 and options != 3) or (kind == 1 and not 2 <= options <= MAX_OPTIONS):
+    yes_no, multiple = kind == BallotKind.YesNoAbstain, kind == BallotKind.MultipleChoice
+    if (yes_no and options != 3) or (multiple and not 2 <= options <= MAX_OPTIONS):
         return f"{options} options for ballot kind {kind}"
     if not (opens < closes and closes > timestamp and closes <= timestamp + ROLL_SNAPSHOT_LIFETIME):
         return f"schedule {opens}..{closes} at time {timestamp}"
-    if quorum > BPS or threshold >= BPS or (kind == 0 and threshold < BPS // 2):
+    if quorum > BPS or threshold >= BPS or (yes_no and threshold < BPS // 2):
         return f"quorum {quorum} / threshold {threshold} basis points"
     if budget and not is_currency_code(bytes(currency)):
         return f"budget without an ISO currency code ({bytes(currency)!r})"
@@ -207,7 +214,7 @@ def proposal_finalized(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
             "a proposal that was never opened was finalized",
         )
         return
-    if p.outcome != NONE:
+    if p.outcome != Outcome.None_:
         ctx.find(
             "council.outcome",
             call,
@@ -273,7 +280,7 @@ def milestone_recorded(
             recorder,
             f"milestone of proposal {pid} recorded outside the committee",
         )
-    if p.outcome != PASSED or decide(p, p.tally)[0] != PASSED:
+    if p.outcome != Outcome.Passed or decide(p, p.tally)[0] != Outcome.Passed:
         ctx.find(
             "council.milestone",
             call,
@@ -281,7 +288,7 @@ def milestone_recorded(
             outcome_name(p.outcome),
             f"milestone recorded for proposal {pid}, which did not pass",
         )
-    if p.execution == 2:
+    if p.execution == ExecutionStatus.Completed:
         ctx.find(
             "council.milestone",
             call,
@@ -298,7 +305,10 @@ def milestone_recorded(
             f"milestone {index}",
             f"proposal {pid}'s milestones out of order or unevidenced",
         )
-    if args is not None and status != (2 if args.get("completed") else 1):
+    done = (
+        ExecutionStatus.Completed if args and args.get("completed") else ExecutionStatus.InProgress
+    )
+    if args is not None and status != done:
         ctx.find(
             "council.milestone",
             call,
@@ -317,17 +327,17 @@ def _judge(
     ctx: Ctx, p: Proposal, voter: bytes, option: int, timestamp: int, signature_status: int
 ) -> int | None:
     """The skip reason the rules give this ballot, or None if it counts."""
-    if phase(p, timestamp) != OPEN:
-        return 0
+    if phase(p, timestamp) != ProposalState.Open:
+        return SkipReason.ProposalNotOpen
     if option >= p.option_count:
-        return 1
+        return SkipReason.InvalidOption
     if signature_status:
         return signature_status
     member = ctx.state.communities[p.community].members.get(voter)
     if member is None or not member.member_at(p.roll_version):
-        return 4
+        return SkipReason.NotOnRoll
     if voter in p.voted:
-        return 5
+        return SkipReason.AlreadyVoted
     return None
 
 
@@ -376,7 +386,7 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
         )
     pid_topic = pid.to_bytes(32, "big")
     ts = call.timestamp
-    open_ = phase(p, ts) == OPEN
+    open_ = phase(p, ts) == ProposalState.Open
     members = ctx.state.communities[p.community].members
     version, options, voted = p.roll_version, p.option_count, p.voted
     tally, event_tally = p.tally, p.event_tally
@@ -389,17 +399,17 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
         # Council's order of checks (see _countBallots).
         reason: int | None
         if not open_:
-            reason = 0
+            reason = SkipReason.ProposalNotOpen
         elif option >= options:
-            reason = 1
+            reason = SkipReason.InvalidOption
         elif result[32]:
-            reason = result[32]
+            reason = result[32]  # BadSignature or MalleableSignature (sigs.py)
         else:
             member = members.get(voter)
             if member is None or not member.member_at(version):
-                reason = 4
+                reason = SkipReason.NotOnRoll
             elif voter in voted:
-                reason = 5
+                reason = SkipReason.AlreadyVoted
             else:
                 reason = None
         if reason is None:
@@ -430,10 +440,10 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
                 ctx.find(
                     RULE_FOR_SKIP[reason],
                     call,
-                    f"skipped ({SKIP_REASONS[reason]})",
+                    f"skipped ({skip_name(reason)})",
                     "counted",
                     f"proposal {pid}: ballot {i} of {to_hex(voter)} was counted "
-                    f"though the rules skip it as {SKIP_REASONS[reason]}",
+                    f"though the rules skip it as {skip_name(reason)}",
                 )
             elif event_option != option:
                 ctx.find(
@@ -455,8 +465,8 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
             p.skipped += 1
             event_reason = int.from_bytes(entry.data[:32], "big")
             if strict and event_reason != reason:
-                expected = "counted" if reason is None else SKIP_REASONS[reason]
-                found = SKIP_REASONS[event_reason] if event_reason < 6 else str(event_reason)
+                expected = "counted" if reason is None else skip_name(reason)
+                found = skip_name(event_reason)
                 ctx.find(
                     "council.ballot_event",
                     call,
@@ -490,10 +500,10 @@ def cast_vote(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
         ctx.find(
             RULE_FOR_SKIP[reason],
             call,
-            f"refused ({SKIP_REASONS[reason]})",
+            f"refused ({skip_name(reason)})",
             "counted",
             f"proposal {pid}: direct vote of {to_hex(voter)} counted though the rules "
-            f"refuse it as {SKIP_REASONS[reason]}",
+            f"refuse it as {skip_name(reason)}",
         )
     else:
         p.voted.add(voter)
@@ -561,7 +571,7 @@ def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
         ctx.find(
             RULE_FOR_SKIP[reason],
             call,
-            f"skipped ({SKIP_REASONS[reason]})",
+            f"skipped ({skip_name(reason)})",
             "counted",
             f"proposal {pid}: ballot of {to_hex(voter)} counted though the rules skip it",
         )

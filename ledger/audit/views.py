@@ -20,8 +20,9 @@ from ledger.audit.ethcodec import hex_bytes, to_hex
 from ledger.audit.recount import outcome_name
 from ledger.audit.rpc import RpcClient, RpcFailure
 from ledger.audit.state import Payout
-from ledger.audit.timebank import id_of
+from ledger.audit.timebank import record_id
 from ledger.hashing import checksum_address, keccak
+from ledger.protocol.generated import GrantState, PayoutStatus, ServiceRecord
 
 Key = tuple[str, str, tuple[Any, ...]]  # (role, function, arguments): one eth_call
 Asked = Iterable[tuple[tuple[Any, ...], Any]]  # (the call's arguments, the rebuilt record)
@@ -77,19 +78,19 @@ def _balances(ctx: Ctx) -> Asked:
             yield (cid, checksum_address(account)), balance
 
 
-PROBE: Final = {
-    "provider": to_hex(bytes(20)),
-    "recipient": to_hex(bytes(19) + b"\x01"),
-    "minutesServed": 1,
-    "category": b"AUDIT\x00\x00\x00",
-    "noteHash": bytes(32),
-    "nonce": 0,
-}
+PROBE: Final = ServiceRecord(
+    provider=to_hex(bytes(20)),
+    recipient=to_hex(bytes(19) + b"\x01"),
+    minutesServed=1,
+    category=b"AUDIT\x00\x00\x00",
+    noteHash=bytes(32),
+    nonce=0,
+)
 
 
 def _probe(ctx: Ctx) -> Asked:
     """The time bank has no separator getter: its digest of a probe record tells its domain."""
-    return [((1, tuple(PROBE.values())), None)]
+    return [((1, PROBE), None)]
 
 
 def _pair(first: str, second: str) -> Callable[[dict[str, Any]], tuple[int, int]]:
@@ -116,12 +117,15 @@ def _tally(out: dict[str, Any]) -> list[int]:
 
 
 FUND_FIELDS: Final = ("approvalThreshold", "totalIncome", "available", "reserved", "totalPaid")
-LAPSED: Final = 4  # ICommunityFund.PayoutStatus.Lapsed: reported, never stored
 
 
 def _payout_status(ctx: Ctx, r: Payout) -> int:
     grant = ctx.state.grants.get(r.proposal)
-    return LAPSED if r.status == 1 and grant is not None and grant.state == 2 else r.status
+    # Lapsed (a pending payout of a closed grant) is reported, never stored.
+    lapsed = (
+        r.status == PayoutStatus.Pending and grant is not None and grant.state == GrantState.Closed
+    )
+    return PayoutStatus.Lapsed if lapsed else r.status
 
 
 def _wired(role: str, fn: str, target: str, detail: str) -> View:
@@ -155,7 +159,7 @@ VIEWS: Final[tuple[View, ...]] = (
          lambda ctx, _: ctx.council_domain, bytes,
          "the council's EIP-712 domain separator is not (CommonsCouncil, 1, chain, council)"),
     View("timebank", "serviceDigest", "deploy.wiring", _probe,
-         lambda ctx, _: keccak(b"\x19\x01" + ctx.timebank_domain + id_of(1, PROBE)), bytes,
+         lambda ctx, _: keccak(b"\x19\x01" + ctx.timebank_domain + record_id(1, PROBE)), bytes,
          "the time bank's EIP-712 domain is not (CommonsTimeBank, 1, chain, timebank)"),
     # registry
     _count("registry", "communityCount", "registry.community", "communities",
