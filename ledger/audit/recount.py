@@ -11,6 +11,7 @@ the recount counts what the rules count, so a tally that differs names the ballo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from ledger.audit.chain import Call
@@ -202,7 +203,9 @@ def proposal_opened(
     )
 
 
-def proposal_finalized(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
+def proposal_finalized(
+    ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, ev: dict[str, Any]
+) -> None:
     pid = int(ev["proposalId"])
     p = ctx.state.proposals.get(pid)
     if p is None:
@@ -256,7 +259,7 @@ def proposal_finalized(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
 
 
 def milestone_recorded(
-    ctx: Ctx, call: Call, args: dict[str, Any] | None, ev: dict[str, Any]
+    ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, ev: dict[str, Any]
 ) -> None:
     pid = int(ev["proposalId"])
     recorder = addr(ev["recorder"])
@@ -486,7 +489,7 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
     ctx.state.bump("ballots_checked", count)
 
 
-def cast_vote(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
+def cast_vote(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None:
     pid, option = int(args["proposalId"]), int(args["option"])
     casts = [log for log in call.logs if log.topics[:1] == [BALLOT_CAST]]
     p = ctx.state.proposals.get(pid)
@@ -595,3 +598,49 @@ def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
         f"ballot of {to_hex(voter)} on proposal {pid}: signature not "
         "re-verified (its call could not be decoded)",
     )
+
+
+Handler = Callable[[Ctx, Call, str | None, dict[str, Any] | None, dict[str, Any]], None]
+# Each proposal event: the call that emits it (any other emitting it is unexplained), and what
+# it does to the proposal.
+EVENTS: Final[dict[str, tuple[str, Handler]]] = {
+    "ProposalOpened": ("openProposal", proposal_opened),
+    "ProposalFinalized": ("finalize", proposal_finalized),
+    "MilestoneRecorded": ("recordMilestone", milestone_recorded),
+}
+BALLOT_EVENTS: Final = ("BallotCast", "BallotSkipped")
+
+
+def handle_event(
+    ctx: Ctx,
+    call: Call,
+    fn: str | None,
+    args: dict[str, Any] | None,
+    name: str,
+    ev: dict[str, Any],
+    log: Log,
+) -> None:
+    """A council event outside castVote and castBallots (whose ballots their calldata judges)."""
+    if name in BALLOT_EVENTS:
+        if fn is None:
+            ballot_event_only(ctx, call, log)
+        else:
+            ctx.find(
+                "event.unexplained",
+                call,
+                "castVote or castBallots",
+                fn,
+                f"{name} emitted by another function",
+            )
+        return
+    emitter, apply = EVENTS.get(name, (None, None))
+    if fn is not None and fn != emitter:
+        ctx.find(
+            "event.unexplained",
+            call,
+            emitter,
+            fn,
+            f"{name} emitted by a call that does not emit it",
+        )
+    if apply is not None:
+        apply(ctx, call, fn, args, ev)

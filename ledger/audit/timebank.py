@@ -264,7 +264,7 @@ def _check_commit(
         )
 
 
-def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
+def reverse_service(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None:
     cid = int(args["communityId"])
     original = args["original"]
     provider, recipient = addr(original["provider"]), addr(original["recipient"])
