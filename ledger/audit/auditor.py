@@ -289,8 +289,7 @@ class _Auditor:
         served_findings: list[Finding] = []
         page_digests: dict[str, str] = {}
         if o.api_url is not None:
-            abis = {key: b.contracts[name].abi for key, name, _ in PLAN}
-            served = ServedCheck(o.api_url, self.rpc, contracts, abis, deploy_block, to_block)
+            served = ServedCheck(o.api_url, self.rpc, contracts, ctx.abis, deploy_block, to_block)
             served_findings, served_warnings = served.run(state)
             pin_warnings += served_warnings
             page_findings, page_warnings, page_digests = check_page(o.settings, o.api_url)

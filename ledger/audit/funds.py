@@ -20,6 +20,17 @@ from ledger.hashing import checksum_address
 from ledger.protocol.generated import GrantState, Outcome, PayoutStatus, SourceKind
 
 MAX_AMOUNT: Final = 2**96 - 1
+# The steps of a cent's trail (income -> fund -> grant -> payout -> recipient): the events that
+# move or commit money, as the report lists them and `commons audit --api` checks them.
+TRAIL_EVENTS: Final = (
+    "IncomeRecorded",
+    "GrantOpened",
+    "GrantClosed",
+    "PayoutRequested",
+    "PayoutApproved",
+    "PayoutCancelled",
+    "PayoutExecuted",
+)
 SOURCE_KINDS: Final = frozenset(k.value for k in SourceKind)
 
 
