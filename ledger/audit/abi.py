@@ -134,10 +134,16 @@ class ContractAbi:
         return self.event_by_name[event_name].topic
 
 
-def event_data(event: ProtocolEvent, data: bytes) -> dict[str, Any]:
-    """An event's non-indexed values by name, from the protocol's description of it."""
-    names, types = zip(*((n, t) for n, t, indexed in event.inputs if not indexed), strict=True)
-    return dict(zip(names, abi_decode(list(types), data), strict=True))
+def event_of(spec: ProtocolEvent) -> Event:
+    """A decoder of the logs of an event ledger.protocol describes (its values by name)."""
+    data = tuple((name, kind) for name, kind, indexed in spec.inputs if not indexed)
+    return Event(
+        spec.name,
+        spec.topic,
+        tuple((name, kind) for name, kind, indexed in spec.inputs if indexed),
+        data,
+        tuple((name, _same) for name, _ in data),
+    )
 
 
 def error_selectors(abis: list[list[dict[str, Any]]]) -> dict[bytes, str]:

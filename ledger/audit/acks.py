@@ -32,24 +32,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from ledger.audit.chain import domain_separator as council_domain_of
+from eth_abi.exceptions import DecodingError
+
+from ledger.audit.abi import Event, event_of
+from ledger.audit.chain import domain_separator
 from ledger.audit.ethcodec import hex_bytes, hex_int, to_hex
 from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import ballot_digest
+from ledger.audit.timebank import id_of
 from ledger.errors import InvalidMessage
-from ledger.forwarding import (
-    FORWARD_REQUEST_TYPES,
-    FORWARDER_NAME,
-    FORWARDER_VERSION,
-    ForwardRequest,
-)
+from ledger.forwarding import ForwardRequest
 from ledger.hashing import checksum_address, keccak
-from ledger.protocol.generated import Domains, Events
+from ledger.protocol.generated import Domains, Events, Types
 from ledger.signing.acks import Acknowledgement, verify_ack
-from ledger.signing.eip712 import SignatureError, digest, domain_for, domain_separator
-from ledger.signing.services import ServiceRecord, record_id, timebank_domain
+from ledger.signing.eip712 import SignatureError, digest, domain_for
 
+BALLOT_CAST: Final = event_of(Events.BallotCast)
+BALLOT_SKIPPED: Final = event_of(Events.BallotSkipped)
+SERVICE_RECORDED: Final = event_of(Events.ServiceRecorded)
+SERVICE_SKIPPED: Final = event_of(Events.ServiceSkipped)
+EXECUTED: Final = event_of(Events.ExecutedForwardRequest)
 LOG_SPAN: Final = 10_000  # blocks per eth_getLogs: within what public nodes answer
 KINDS: Final = ("ballot", "service", "forward")
 
@@ -166,13 +169,13 @@ class Landed:
 
 
 def _logs(
-    rpc: RpcClient, address: bytes, topic: bytes, first: int, last: int
+    rpc: RpcClient, address: bytes, event: Event, first: int, last: int
 ) -> Iterator[dict[str, Any]]:
     for start in range(first, last + 1, LOG_SPAN):
         stop = min(start + LOG_SPAN - 1, last)
         query = {
             "address": to_hex(address),
-            "topics": [to_hex(topic)],
+            "topics": [to_hex(event.topic)],
             "fromBlock": hex(start),
             "toBlock": hex(stop),
         }
@@ -187,24 +190,20 @@ def _first(seen: dict[Any, tuple[int, str]], key: Any, log: dict[str, Any]) -> N
         seen[key] = (block, str(log["transactionHash"]))
 
 
-def _service_digest(separator: bytes, log: dict[str, Any]) -> bytes | None:
-    topics = [hex_bytes(t) for t in log["topics"]]
-    data = hex_bytes(log["data"])
-    if len(topics) != 4 or len(data) != 128:
-        return None
+def _values(event: Event, log: dict[str, Any]) -> dict[str, Any] | None:
+    """The log's values by name; None if it is no log the contract would emit (the walk names
+    it)."""
     try:
-        record = ServiceRecord(
-            checksum_address(topics[2][12:]),
-            checksum_address(topics[3][12:]),
-            int.from_bytes(data[:32], "big"),
-            data[32:40],
-            data[64:96],
-            int.from_bytes(data[96:128], "big"),
-        )
-    except ValueError:
-        return None  # no record the contract would emit: the walk names it
-    rid = record_id(int.from_bytes(topics[1], "big"), record)
-    return keccak(b"\x19\x01" + separator + rid)
+        return event.decode([hex_bytes(t) for t in log["topics"]], hex_bytes(log["data"]))
+    except (ValueError, DecodingError):
+        return None
+
+
+def _service_digest(separator: bytes, log: dict[str, Any]) -> bytes | None:
+    record = _values(SERVICE_RECORDED, log)
+    if record is None:
+        return None
+    return keccak(b"\x19\x01" + separator + id_of(int(record["communityId"]), record))
 
 
 def landed(
@@ -212,31 +211,24 @@ def landed(
 ) -> Landed:
     """Every ballot, service record and forward request on the chain in [first, last]."""
     out = Landed()
-    for log in _logs(rpc, contracts["council"], Events.BallotCast.topic, first, last):
-        data = hex_bytes(log["data"])
-        if len(data) >= 64:
-            _first(out.digests, data[32:64], log)
-    timebank = checksum_address(contracts["timebank"])
-    separator = domain_separator(timebank_domain(chain_id, timebank))
-    for log in _logs(rpc, contracts["timebank"], Events.ServiceRecorded.topic, first, last):
-        service = _service_digest(separator, log)
-        if service is not None:
+    for log in _logs(rpc, contracts["council"], BALLOT_CAST, first, last):
+        if (cast := _values(BALLOT_CAST, log)) is not None:
+            _first(out.digests, bytes(cast["digest"]), log)
+    separator = domain_separator(*Domains.TimeBank, chain_id, contracts["timebank"])
+    for log in _logs(rpc, contracts["timebank"], SERVICE_RECORDED, first, last):
+        if (service := _service_digest(separator, log)) is not None:
             _first(out.digests, service, log)
-    for log in _logs(rpc, contracts["timebank"], Events.ServiceSkipped.topic, first, last):
-        topics = [hex_bytes(t) for t in log["topics"]]
-        if len(topics) == 4:
-            _first(out.skipped, keccak(b"\x19\x01" + separator + topics[2]), log)
-    for log in _logs(rpc, contracts["council"], Events.BallotSkipped.topic, first, last):
-        topics = [hex_bytes(t) for t in log["topics"]]
-        if len(topics) == 3:
-            ballot = (int.from_bytes(topics[1], "big"), checksum_address(topics[2][12:]))
+    for log in _logs(rpc, contracts["timebank"], SERVICE_SKIPPED, first, last):
+        if (skip := _values(SERVICE_SKIPPED, log)) is not None:
+            _first(out.skipped, keccak(b"\x19\x01" + separator + bytes(skip["recordId"])), log)
+    for log in _logs(rpc, contracts["council"], BALLOT_SKIPPED, first, last):
+        if (skip := _values(BALLOT_SKIPPED, log)) is not None:
+            ballot = (int(skip["proposalId"]), checksum_address(skip["voter"]))
             _first(out.skipped_ballots, ballot, log)
-    out.council_domain = council_domain_of(*Domains.Council, chain_id, contracts["council"])
-    for log in _logs(rpc, contracts["forwarder"], Events.ExecutedForwardRequest.topic, first, last):
-        topics, data = [hex_bytes(t) for t in log["topics"]], hex_bytes(log["data"])
-        if len(topics) == 2 and len(data) >= 32:
-            key = (checksum_address(topics[1][12:]), int.from_bytes(data[:32], "big"))
-            _first(out.forwards, key, log)
+    out.council_domain = domain_separator(*Domains.Council, chain_id, contracts["council"])
+    for log in _logs(rpc, contracts["forwarder"], EXECUTED, first, last):
+        if (done := _values(EXECUTED, log)) is not None:
+            _first(out.forwards, (checksum_address(done["signer"]), int(done["nonce"])), log)
     return out
 
 
@@ -257,8 +249,9 @@ def _forward_key(
         request = ForwardRequest.from_payload(entry.payload)
     except InvalidMessage as exc:
         return None, f"its payload is not a forward request ({exc})"
-    domain = domain_for(FORWARDER_NAME, FORWARDER_VERSION, chain_id, forwarder)
-    signed = digest(domain, FORWARD_REQUEST_TYPES, "ForwardRequest", request.typed_message())
+    domain = domain_for(*Domains.CommonsForwarder, chain_id, forwarder)
+    types = Types.ForwardRequest.eip712_types()
+    signed = digest(domain, types, Types.ForwardRequest.name, request.typed_message())
     if signed != entry.ack.message:
         return None, "its payload is not the request acknowledged (another digest)"
     return (request.sender, request.nonce), None

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from eth_abi.abi import decode as abi_decode
 
-from ledger.audit.abi import event_data
+from ledger.audit.abi import event_of
 from ledger.audit.chain import REQUEST_TUPLE, domain_separator, forward_request_signer
 from ledger.audit.ethcodec import hex_bytes, hex_int, recover_compact, to_hex, tx_sender
 from ledger.audit.rpc import AuditInfraError, RpcClient
@@ -388,7 +388,8 @@ def _published_tally(
         f"on-chain tally {tally}; recounted from every BallotCast event {recount}",
     )
     if finals:
-        final = event_data(Events.ProposalFinalized, hex_bytes(finals[-1]["data"]))
+        topics = [hex_bytes(t) for t in finals[-1]["topics"]]
+        final = event_of(Events.ProposalFinalized).decode(topics, hex_bytes(finals[-1]["data"]))
         verdict.add(
             "final result",
             [int(t) for t in final["tally"]] == recount,
