@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.audit.abi import ContractAbi
 from ledger.audit.chain import Call, domain_separator
@@ -36,6 +36,16 @@ def show(value: Any) -> str:
         items = sorted(value, key=repr) if not isinstance(value, list) else value
         return "[" + ", ".join(show(v) for v in items) + "]"
     return str(value)
+
+
+class Emitted(NamedTuple):
+    """An event as a call emitted it: the call's function and arguments by name (None where the
+    call could not be decoded), the event's name and its values by name."""
+
+    fn: str | None
+    args: dict[str, Any] | None
+    name: str
+    ev: dict[str, Any]
 
 
 @dataclass

@@ -12,15 +12,13 @@ from typing import Any, Final
 from ledger.audit import funds, recount, registry, timebank
 from ledger.audit.abi import Function
 from ledger.audit.chain import Call
-from ledger.audit.context import Ctx
+from ledger.audit.context import Ctx, Emitted
 from ledger.audit.ethcodec import to_hex
 from ledger.audit.fetch import Log
 from ledger.protocol.generated import Events
 
 CallHandler = Callable[[Ctx, Call, str, dict[str, Any]], None]
-EventHandler = Callable[
-    [Ctx, Call, str | None, dict[str, Any] | None, str, dict[str, Any], Log], None
-]
+EventHandler = Callable[[Ctx, Call, Emitted, Log], None]
 
 # Judged by their calldata (the signed messages it carries); their events are checked there.
 BY_CALLDATA: Final[dict[tuple[str, str], CallHandler]] = {
@@ -31,16 +29,10 @@ BY_CALLDATA: Final[dict[tuple[str, str], CallHandler]] = {
 }
 # Each contract's events, by the handler that rebuilds its state from them.
 BY_EVENT: Final[dict[str, EventHandler]] = {
-    "registry": lambda ctx, call, fn, args, event, ev, log: registry.handle(
-        ctx, call, fn, args, event, ev
-    ),
+    "registry": lambda ctx, call, e, log: registry.handle(ctx, call, *e),
     "council": recount.handle_event,
-    "fund": lambda ctx, call, fn, args, event, ev, log: funds.handle(
-        ctx, call, fn, args, event, ev
-    ),
-    "timebank": lambda ctx, call, fn, args, event, ev, log: timebank.handle_event(
-        ctx, call, fn, event, ev, log
-    ),
+    "fund": lambda ctx, call, e, log: funds.handle(ctx, call, *e),
+    "timebank": timebank.handle_event,
 }
 # Decoded by hand: a 100,000-resident roll is 100,000 addresses in its calldata and its event.
 FAST_CALLS: Final[dict[tuple[str, str], Callable[[bytes], dict[str, Any] | None]]] = {
@@ -120,5 +112,4 @@ def _judge_event(
             f"{role} emitted an event its ABI does not declare",
         )
         return
-    event, values = decoded
-    BY_EVENT[role](ctx, call, fn, args, event, values, log)
+    BY_EVENT[role](ctx, call, Emitted(fn, args, *decoded), log)

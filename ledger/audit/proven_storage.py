@@ -32,6 +32,15 @@ class Expected:
     what: str
 
 
+def _struct(
+    role: str, layout: Layout, label: str, key: int, values: dict[str, int], what: str
+) -> list[Expected]:
+    """The words of a struct in a mapping, packed from its members' rebuilt values."""
+    slot, struct = layout.mapping(label, key)
+    words = pack(layout.members(struct), values)
+    return [Expected(role, slot + k, v, f"{what} (word {k})") for k, v in words.items()]
+
+
 def _expected_words(
     state: AuditState, build: Build, sample: int | None, seed: bytes
 ) -> list[Expected]:
@@ -52,58 +61,38 @@ def _expected_words(
         out.append(Expected("council", slot + offset, packed, f"proposal {pid} tally (recount)"))
     fund = Layout(build.contracts["CommunityFund"].layout)
     for cid, f in state.funds.items():
-        slot, struct = fund.mapping("_funds", cid)
-        words = pack(
-            fund.members(struct),
-            {
-                "available": f.available,
-                "reserved": f.reserved,
-                "totalIncome": f.total_income,
-                "totalPaid": f.total_paid,
-                "currency": int.from_bytes(f.currency or b"", "big"),
-                "threshold": f.threshold,
-            },
-        )
-        for k, v in words.items():
-            out.append(Expected("fund", slot + k, v, f"fund of community {cid} (word {k})"))
+        values = {
+            "available": f.available,
+            "reserved": f.reserved,
+            "totalIncome": f.total_income,
+            "totalPaid": f.total_paid,
+            "currency": int.from_bytes(f.currency or b"", "big"),
+            "threshold": f.threshold,
+        }
+        out += _struct("fund", fund, "_funds", cid, values, f"fund of community {cid}")
     for pid, g in state.grants.items():
-        slot, struct = fund.mapping("_grants", pid)
-        words = pack(
-            fund.members(struct),
-            {"communityId": g.community, "amount": g.amount, "paid": g.paid, "state": g.state},
-        )
-        for k, v in words.items():
-            out.append(Expected("fund", slot + k, v, f"grant of proposal {pid} (word {k})"))
+        values = {"communityId": g.community, "amount": g.amount, "paid": g.paid, "state": g.state}
+        out += _struct("fund", fund, "_grants", pid, values, f"grant of proposal {pid}")
     for rid, r in state.payouts.items():
-        slot, struct = fund.mapping("_payouts", rid)
-        words = pack(
-            fund.members(struct),
-            {
-                "proposalId": r.proposal,
-                "recipient": int.from_bytes(r.recipient, "big"),
-                "amount": r.amount,
-                "requester": int.from_bytes(r.requester, "big"),
-                "status": r.status,
-                "approvalCount": len(r.approvers),
-            },
-        )
-        for k, v in words.items():
-            out.append(Expected("fund", slot + k, v, f"payout {rid} (word {k})"))
+        values = {
+            "proposalId": r.proposal,
+            "recipient": int.from_bytes(r.recipient, "big"),
+            "amount": r.amount,
+            "requester": int.from_bytes(r.requester, "big"),
+            "status": r.status,
+            "approvalCount": len(r.approvers),
+        }
+        out += _struct("fund", fund, "_payouts", rid, values, f"payout {rid}")
     registry = Layout(build.contracts["Registry"].layout)
     for cid, c in state.communities.items():
-        slot, struct = registry.mapping("_communities", cid)
-        words = pack(
-            registry.members(struct),
-            {
-                "admin": int.from_bytes(c.admin, "big"),
-                "rollVersion": c.roll_version,
-                "rollSize": c.roll_size,
-                "pendingSize": c.pending_size,
-                "nextIndex": c.next_index,
-            },
-        )
-        for k, v in words.items():
-            out.append(Expected("registry", slot + k, v, f"community {cid} (word {k})"))
+        values = {
+            "admin": int.from_bytes(c.admin, "big"),
+            "rollVersion": c.roll_version,
+            "rollSize": c.roll_size,
+            "pendingSize": c.pending_size,
+            "nextIndex": c.next_index,
+        }
+        out += _struct("registry", registry, "_communities", cid, values, f"community {cid}")
         slot, _ = registry.mapping("_pendingAdmins", cid)
         pending = int.from_bytes(c.pending_admin, "big")
         out.append(Expected("registry", slot, pending, f"community {cid}'s pending admin"))

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from ledger.audit.chain import Call
-from ledger.audit.context import Ctx, addr
+from ledger.audit.context import Ctx, Emitted, addr
 from ledger.audit.ethcodec import to_hex
 from ledger.audit.fetch import Log
 from ledger.audit.sigs import BALLOT_BYTES, RESULT_BYTES, ballot_digest, parse_batch
@@ -120,10 +120,8 @@ def _params_fault(params: dict[str, Any], timestamp: int) -> str | None:
     return None
 
 
-def proposal_opened(
-    ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, ev: dict[str, Any]
-) -> None:
-    state = ctx.state
+def proposal_opened(ctx: Ctx, call: Call, e: Emitted) -> None:
+    state, fn, args, ev = ctx.state, e.fn, e.args, e.ev
     pid, cid = int(ev["proposalId"]), int(ev["communityId"])
     proposer = addr(ev["proposer"])
     params = ev["params"]
@@ -203,9 +201,8 @@ def proposal_opened(
     )
 
 
-def proposal_finalized(
-    ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, ev: dict[str, Any]
-) -> None:
+def proposal_finalized(ctx: Ctx, call: Call, e: Emitted) -> None:
+    ev = e.ev
     pid = int(ev["proposalId"])
     p = ctx.state.proposals.get(pid)
     if p is None:
@@ -258,9 +255,8 @@ def proposal_finalized(
     p.finalized_block, p.finalized_tx = call.block, call.tx
 
 
-def milestone_recorded(
-    ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, ev: dict[str, Any]
-) -> None:
+def milestone_recorded(ctx: Ctx, call: Call, e: Emitted) -> None:
+    args, ev = e.args, e.ev
     pid = int(ev["proposalId"])
     recorder = addr(ev["recorder"])
     ctx.actor_is(call, recorder, "MilestoneRecorded")
@@ -600,7 +596,7 @@ def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
     )
 
 
-Handler = Callable[[Ctx, Call, str | None, dict[str, Any] | None, dict[str, Any]], None]
+Handler = Callable[[Ctx, Call, Emitted], None]
 # Each proposal event: the call that emits it (any other emitting it is unexplained), and what
 # it does to the proposal.
 EVENTS: Final[dict[str, tuple[str, Handler]]] = {
@@ -611,16 +607,9 @@ EVENTS: Final[dict[str, tuple[str, Handler]]] = {
 BALLOT_EVENTS: Final = ("BallotCast", "BallotSkipped")
 
 
-def handle_event(
-    ctx: Ctx,
-    call: Call,
-    fn: str | None,
-    args: dict[str, Any] | None,
-    name: str,
-    ev: dict[str, Any],
-    log: Log,
-) -> None:
+def handle_event(ctx: Ctx, call: Call, e: Emitted, log: Log) -> None:
     """A council event outside castVote and castBallots (whose ballots their calldata judges)."""
+    fn, name = e.fn, e.name
     if name in BALLOT_EVENTS:
         if fn is None:
             ballot_event_only(ctx, call, log)
@@ -643,4 +632,4 @@ def handle_event(
             f"{name} emitted by a call that does not emit it",
         )
     if apply is not None:
-        apply(ctx, call, fn, args, ev)
+        apply(ctx, call, e)

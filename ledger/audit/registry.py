@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from ledger.audit.abi import address_arrays
 from ledger.audit.chain import Call
-from ledger.audit.context import Ctx, addr
+from ledger.audit.context import Ctx, Emitted, addr
 from ledger.audit.fetch import Log
 from ledger.audit.state import AuditorKey, Community, Member
 from ledger.protocol.generated import ROLE_NAMES
@@ -62,17 +62,10 @@ def _registrar(ctx: Ctx, call: Call, community: Community, what: str) -> None:
         )
 
 
-def _admin_handover(
-    ctx: Ctx,
-    call: Call,
-    community: Community,
-    fn: str | None,
-    args: dict[str, Any] | None,
-    name: str,
-    ev: dict[str, Any],
-) -> None:
+def _admin_handover(ctx: Ctx, call: Call, community: Community, e: Emitted) -> None:
     """Two steps: the admin names a pending admin (or withdraws the offer); only the account
     named then takes the role, by its own call."""
+    name, ev = e.name, e.ev
     if name == "AdminTransferred":
         new, previous = addr(ev["newAdmin"]), addr(ev["previousAdmin"])
         ctx.actor_is(call, new, name)
@@ -122,11 +115,9 @@ def _admin_handover(
     community.pending_admin = NOBODY
 
 
-def _created(
-    ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, name: str, ev: dict[str, Any]
-) -> None:
+def _created(ctx: Ctx, call: Call, e: Emitted) -> None:
     state = ctx.state
-    cid, admin = int(ev["communityId"]), addr(ev["admin"])
+    cid, admin = int(e.ev["communityId"]), addr(e.ev["admin"])
     expected = len(state.communities) + 1
     if cid != expected or cid in state.communities:
         ctx.find(
@@ -136,19 +127,12 @@ def _created(
             cid,
             "communities must be numbered sequentially from 1",
         )
-    ctx.actor_is(call, admin, name)
+    ctx.actor_is(call, admin, e.name)
     state.communities[cid] = Community(cid, admin)
 
 
-def _role_changed(
-    ctx: Ctx,
-    call: Call,
-    community: Community,
-    fn: str | None,
-    args: dict[str, Any] | None,
-    name: str,
-    ev: dict[str, Any],
-) -> None:
+def _role_changed(ctx: Ctx, call: Call, community: Community, e: Emitted) -> None:
+    name, ev = e.name, e.ev
     account = addr(ev["account"])
     ctx.actor_is(call, addr(ev["sender"]), name)
     _admin(ctx, call, community, "role changed")
@@ -185,15 +169,8 @@ def _role_changed(
     members.discard(account)
 
 
-def _roll_updated(
-    ctx: Ctx,
-    call: Call,
-    community: Community,
-    fn: str | None,
-    args: dict[str, Any] | None,
-    name: str,
-    ev: dict[str, Any],
-) -> None:
+def _roll_updated(ctx: Ctx, call: Call, community: Community, e: Emitted) -> None:
+    fn, args, ev = e.fn, e.args, e.ev
     _registrar(ctx, call, community, "roll changed")
     version = int(ev["version"])
     added = _addresses(ev["added"])
@@ -221,15 +198,8 @@ def _roll_updated(
     stage(ctx, call, community, version, added, removed)
 
 
-def _roll_published(
-    ctx: Ctx,
-    call: Call,
-    community: Community,
-    fn: str | None,
-    args: dict[str, Any] | None,
-    name: str,
-    ev: dict[str, Any],
-) -> None:
+def _roll_published(ctx: Ctx, call: Call, community: Community, e: Emitted) -> None:
+    ev = e.ev
     _registrar(ctx, call, community, "roll published")
     version, size = int(ev["version"]), int(ev["size"])
     if version != community.roll_version + 1:
@@ -257,15 +227,8 @@ def _key_finding(ctx: Ctx, call: Call, expected: Any, found: Any, detail: str) -
     ctx.find("registry.auditor_key", call, expected, found, detail)
 
 
-def _auditor_key(
-    ctx: Ctx,
-    call: Call,
-    community: Community,
-    fn: str | None,
-    args: dict[str, Any] | None,
-    name: str,
-    ev: dict[str, Any],
-) -> None:
+def _auditor_key(ctx: Ctx, call: Call, community: Community, e: Emitted) -> None:
+    fn, args, name, ev = e.fn, e.args, e.name, e.ev
     keys = ctx.state.auditor_keys
     auditor, fingerprint = addr(ev["auditor"]), bytes(ev["keyFingerprint"])
     short = "0x" + fingerprint.hex()
@@ -395,26 +358,16 @@ def stage(
         community.pending_size -= 1
 
 
-Handler = Callable[[Ctx, Call, str | None, dict[str, Any] | None, str, dict[str, Any]], None]
-InCommunity = Callable[
-    [Ctx, Call, Community, str | None, dict[str, Any] | None, str, dict[str, Any]], None
-]
+Handler = Callable[[Ctx, Call, Emitted], None]
 
 
-def _in_community(apply: InCommunity) -> Handler:
+def _in_community(apply: Callable[[Ctx, Call, Community, Emitted], None]) -> Handler:
     """A handler of an event about an existing community (one never created is named)."""
 
-    def handle(
-        ctx: Ctx,
-        call: Call,
-        fn: str | None,
-        args: dict[str, Any] | None,
-        name: str,
-        ev: dict[str, Any],
-    ) -> None:
-        community = _community(ctx, call, int(ev.get("communityId", 0)), name)
+    def handle(ctx: Ctx, call: Call, e: Emitted) -> None:
+        community = _community(ctx, call, int(e.ev.get("communityId", 0)), e.name)
         if community is not None:
-            apply(ctx, call, community, fn, args, name, ev)
+            apply(ctx, call, community, e)
 
     return handle
 
@@ -450,7 +403,7 @@ def handle(
     if apply is None:
         ctx.find("event.unexplained", call, "a Registry event", name, "unexpected Registry event")
         return
-    apply(ctx, call, fn, args, name, ev)
+    apply(ctx, call, Emitted(fn, args, name, ev))
 
 
 def update_roll_args(data: bytes) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from typing import Any, Final
 from eth_abi.abi import encode as abi_encode
 
 from ledger.audit.chain import Call
-from ledger.audit.context import Ctx, addr
+from ledger.audit.context import Ctx, Emitted, addr
 from ledger.audit.ethcodec import recover_compact, to_hex
 from ledger.audit.fetch import Log
 from ledger.audit.state import INT64_MAX, INT64_MIN, Service, TimeBankBook
@@ -354,10 +354,9 @@ def _check_proof(ctx: Ctx, call: Call, rid: bytes, proof: tuple[Any, Any, Any]) 
         )
 
 
-def handle_event(
-    ctx: Ctx, call: Call, fn: str | None, name: str, ev: dict[str, Any], log: Log
-) -> None:
+def handle_event(ctx: Ctx, call: Call, e: Emitted, log: Log) -> None:
     """Events not covered by a decoded record/reversal call."""
+    fn, _, name, ev = e
     cid = int(ev.get("communityId", 0))
     if name == "LimitsSet":
         setter = addr(ev["setBy"])

@@ -44,32 +44,9 @@ def _once(ctx: Ctx) -> Asked:
     return [((), None)]
 
 
-def _communities(ctx: Ctx) -> Asked:
-    return (((cid,), c) for cid, c in ctx.state.communities.items())
-
-
-def _proposals(ctx: Ctx) -> Asked:
-    return (((pid,), p) for pid, p in ctx.state.proposals.items())
-
-
-def _auditor_keys(ctx: Ctx) -> Asked:
-    return (((fp,), k) for fp, k in ctx.state.auditor_keys.items())
-
-
-def _funds(ctx: Ctx) -> Asked:
-    return (((cid,), f) for cid, f in ctx.state.funds.items())
-
-
-def _grants(ctx: Ctx) -> Asked:
-    return (((pid,), g) for pid, g in ctx.state.grants.items())
-
-
-def _payouts(ctx: Ctx) -> Asked:
-    return (((rid,), r) for rid, r in ctx.state.payouts.items())
-
-
-def _timebanks(ctx: Ctx) -> Asked:
-    return (((cid,), book) for cid, book in ctx.state.timebanks.items())
+def _each(collection: str) -> Callable[[Ctx], Asked]:
+    """Every record of one of the rebuilt state's collections, asked about by its key."""
+    return lambda ctx: (((key,), record) for key, record in getattr(ctx.state, collection).items())
 
 
 def _balances(ctx: Ctx) -> Asked:
@@ -78,19 +55,11 @@ def _balances(ctx: Ctx) -> Asked:
             yield (cid, checksum_address(account)), balance
 
 
+# The time bank has no separator getter: its digest of a probe record tells its domain.
 PROBE: Final = ServiceRecord(
-    provider=to_hex(bytes(20)),
-    recipient=to_hex(bytes(19) + b"\x01"),
-    minutesServed=1,
-    category=b"AUDIT\x00\x00\x00",
-    noteHash=bytes(32),
-    nonce=0,
-)
-
-
-def _probe(ctx: Ctx) -> Asked:
-    """The time bank has no separator getter: its digest of a probe record tells its domain."""
-    return [((1, PROBE), None)]
+    provider=to_hex(bytes(20)), recipient=to_hex(bytes(19) + b"\x01"), minutesServed=1,
+    category=b"AUDIT\0\0\0", noteHash=bytes(32), nonce=0,
+)  # fmt: skip
 
 
 def _pair(first: str, second: str) -> Callable[[dict[str, Any]], tuple[int, int]]:
@@ -158,19 +127,19 @@ VIEWS: Final[tuple[View, ...]] = (
     View("council", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
          lambda ctx, _: ctx.council_domain, bytes,
          "the council's EIP-712 domain separator is not (CommonsCouncil, 1, chain, council)"),
-    View("timebank", "serviceDigest", "deploy.wiring", _probe,
+    View("timebank", "serviceDigest", "deploy.wiring", lambda ctx: [((1, PROBE), None)],
          lambda ctx, _: keccak(b"\x19\x01" + ctx.timebank_domain + record_id(1, PROBE)), bytes,
          "the time bank's EIP-712 domain is not (CommonsTimeBank, 1, chain, timebank)"),
     # registry
     _count("registry", "communityCount", "registry.community", "communities",
            lambda ctx: len(ctx.state.communities)),
-    View("registry", "rollSnapshot", "registry.roll", _communities,
+    View("registry", "rollSnapshot", "registry.roll", _each("communities"),
          lambda ctx, c: (c.roll_version, c.roll_size), _pair("version", "size"),
          "community {}'s published roll differs from the rebuilt roll", _roll_text),
-    View("registry", "committeeSize", "registry.permission", _communities,
+    View("registry", "committeeSize", "registry.permission", _each("communities"),
          lambda ctx, c: len(c.roles["COMMITTEE"]), int,
          "community {}'s committee size differs from its role events"),
-    View("registry", "auditorKey", "registry.auditor_key_view", _auditor_keys,
+    View("registry", "auditorKey", "registry.auditor_key_view", _each("auditor_keys"),
          lambda ctx, k: (k.community, k.auditor, k.registered_at, k.revoked_at),
          lambda out: (int(out["communityId"]), addr(out["auditor"]), int(out["registeredAt"]),
                       int(out["revokedAt"])),
@@ -178,15 +147,15 @@ VIEWS: Final[tuple[View, ...]] = (
     # council
     _count("council", "proposalCount", "council.tally", "proposals",
            lambda ctx: len(ctx.state.proposals)),
-    View("council", "getProposal", "council.tally", _proposals, lambda ctx, p: p.tally, _tally,
-         "proposal {}: the contract's tally is not the recount of its ballots"),
-    View("council", "getProposal", "council.outcome", _proposals, lambda ctx, p: p.outcome,
+    View("council", "getProposal", "council.tally", _each("proposals"), lambda ctx, p: p.tally,
+         _tally, "proposal {}: the contract's tally is not the recount of its ballots"),
+    View("council", "getProposal", "council.outcome", _each("proposals"), lambda ctx, p: p.outcome,
          lambda out: int(out["outcome"]),
          "proposal {}: the contract's outcome is not the one it finalized with", outcome_name),
-    View("council", "getProposal", "council.proposal", _proposals,
+    View("council", "getProposal", "council.proposal", _each("proposals"),
          lambda ctx, p: (p.roll_version, p.roll_size), _pair("rollVersion", "rollSize"),
          "proposal {}: the contract's roll snapshot changed", _roll_text),
-    View("council", "getProposal", "council.milestone", _proposals,
+    View("council", "getProposal", "council.milestone", _each("proposals"),
          lambda ctx, p: (p.milestones, p.execution), _pair("milestoneCount", "execution"),
          "proposal {}: the contract's execution record differs",
          lambda pair: f"{pair[0]} milestones, status {pair[1]}"),
@@ -195,17 +164,17 @@ VIEWS: Final[tuple[View, ...]] = (
            lambda ctx: ctx.state.income_count),
     _count("fund", "payoutCount", "fund.balance", "payout requests",
            lambda ctx: len(ctx.state.payouts)),
-    View("fund", "fundOf", "fund.balance", _funds,
+    View("fund", "fundOf", "fund.balance", _each("funds"),
          lambda ctx, f: (f.currency.ljust(3, b"\x00"), f.threshold, f.total_income, f.available,
                          f.reserved, f.total_paid),
          lambda out: (bytes(out["currency"]), *(int(out[name]) for name in FUND_FIELDS)),
          "community {}: fundOf differs from the books rebuilt from events", _books_text),
-    View("fund", "grantOf", "fund.balance", _grants,
+    View("fund", "grantOf", "fund.balance", _each("grants"),
          lambda ctx, g: (g.community, g.amount, g.paid, g.state),
          lambda out: (int(out["communityId"]), int(out["amount"]), int(out["paid"]),
                       int(out["state"])),
          "grant of proposal {}: grantOf differs from the rebuilt grant"),
-    View("fund", "payoutOf", "fund.balance", _payouts,
+    View("fund", "payoutOf", "fund.balance", _each("payouts"),
          lambda ctx, r: (r.proposal, r.recipient, r.amount, r.requester, _payout_status(ctx, r),
                          r.approvers),
          lambda out: (int(out["proposalId"]), addr(out["recipient"]), int(out["amount"]),
@@ -215,7 +184,7 @@ VIEWS: Final[tuple[View, ...]] = (
     # time bank
     View("timebank", "balanceOf", "timebank.balance", _balances, lambda ctx, b: b, int,
          "community {}: balanceOf({}) differs from the rebuilt balance"),
-    View("timebank", "limitsOf", "timebank.limit", _timebanks,
+    View("timebank", "limitsOf", "timebank.limit", _each("timebanks"),
          lambda ctx, b: (b.floor, b.ceiling), _pair("floor", "ceiling"),
          "community {}: limitsOf differs from LimitsSet"),
 )  # fmt: skip
