@@ -46,7 +46,7 @@ from ledger.audit.views import compare_views
 from ledger.build import manifest_hash
 from ledger.config import Settings
 from ledger.deploy import PLAN
-from ledger.protocol.generated import Domains, Functions
+from ledger.protocol.generated import BallotKind, Domains, Functions, GrantState, PayoutStatus
 from ledger.transport import node_name
 
 TOOL: Final = "commons-ledger audit/1"
@@ -577,7 +577,7 @@ class _Auditor:
                 {
                     "id": p.id,
                     "community": p.community,
-                    "kind": ["YesNoAbstain", "MultipleChoice"][p.kind],
+                    "kind": BallotKind(p.kind).name,
                     "options": p.option_count,
                     "roll_version": p.roll_version,
                     "roll_size": p.roll_size,
@@ -618,7 +618,7 @@ class _Auditor:
                 "community": g.community,
                 "amount": g.amount,
                 "paid": g.paid,
-                "state": ["None", "Open", "Closed"][g.state],
+                "state": GrantState(g.state).name,
                 "opened": {"block": g.opened_block, "tx": g.opened_tx},
             }
             for g in sorted(state.grants.values(), key=lambda g: g.proposal)
@@ -631,7 +631,7 @@ class _Auditor:
                 "recipient": to_hex(r.recipient),
                 "amount": r.amount,
                 "requester": to_hex(r.requester),
-                "status": ["None", "Pending", "Executed", "Cancelled"][r.status],
+                "status": PayoutStatus(r.status).name,
                 "approvers": [to_hex(a) for a in r.approvers],
             }
             for r in sorted(state.payouts.values(), key=lambda r: r.id)

@@ -31,6 +31,18 @@ from ledger.protocol.generated import Events, ForwardRequestData, Functions, Typ
 REQUEST_TUPLE: Final = "(address,address,uint256,uint256,uint48,bytes,bytes)"
 
 
+def forward_requests(data: bytes) -> list[ForwardRequestData] | None:
+    """The requests an execute or executeBatch call carries (None: another function); raises
+    if the calldata is malformed."""
+    if data[:4] == Functions.executeBatch.selector:
+        decoded = abi_decode([f"{REQUEST_TUPLE}[]", "address"], data[4:])[0]
+    elif data[:4] == Functions.execute.selector:
+        decoded = [abi_decode([REQUEST_TUPLE], data[4:])[0]]
+    else:
+        return None
+    return [ForwardRequestData(*r) for r in decoded]
+
+
 def domain_separator(name: str, version: str, chain_id: int, contract: bytes) -> bytes:
     return keccak(
         Types.EIP712Domain.typehash
@@ -193,13 +205,9 @@ class ChainWalker:
         timestamp: int,
         out: ChunkResult,
     ) -> None:
-        selector = data[:4]
         try:
-            if selector == Functions.executeBatch.selector:
-                decoded = abi_decode([f"{REQUEST_TUPLE}[]", "address"], data[4:])[0]
-            elif selector == Functions.execute.selector:
-                decoded = [abi_decode([REQUEST_TUPLE], data[4:])[0]]
-            else:
+            requests = forward_requests(data)
+            if requests is None:
                 if logs:
                     out.findings.append(
                         Finding(
@@ -217,7 +225,6 @@ class ChainWalker:
                 AuditWarning("forward", number, tx.hash, f"forwarder call not decoded: {exc}")
             )
             return
-        requests = [ForwardRequestData(*r) for r in decoded]
         segment: list[Log] = []
         executed: list[tuple[bytes, int, bool, list[Log]]] = []
         for log in logs:

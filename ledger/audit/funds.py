@@ -103,7 +103,6 @@ def _amount(ctx: Ctx, call: Call, amount: int, what: str) -> None:
 
 def _currency_set(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
     fund, setter = ctx.state.fund(cid), addr(ev["setBy"])
-    ctx.actor_is(call, setter, "FundCurrencySet")
     if fn == "setCurrency":
         _admin(ctx, call, ctx.state.communities.get(cid), setter, "fund currency set")
     if fund.currency:
@@ -127,7 +126,6 @@ def _currency_set(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, 
 
 def _threshold_set(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
     community, setter = ctx.state.communities.get(cid), addr(ev["setBy"])
-    ctx.actor_is(call, setter, "ApprovalThresholdSet")
     _admin(ctx, call, community, setter, "approval threshold set")
     size = len(community.roles["COMMITTEE"]) if community else 0
     threshold = int(ev["threshold"])
@@ -145,7 +143,6 @@ def _threshold_set(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str,
 def _income_recorded(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
     state, fund = ctx.state, ctx.state.fund(cid)
     recorder = addr(ev["recordedBy"])
-    ctx.actor_is(call, recorder, "IncomeRecorded")
     _committee(ctx, call, state.communities.get(cid), recorder, "income recorded")
     amount, currency = int(ev["amount"]), bytes(ev["currency"])
     _amount(ctx, call, amount, "income")
@@ -186,7 +183,6 @@ def _income_recorded(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[st
 def _grant_closed(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
     state = ctx.state
     pid, closer = int(ev["proposalId"]), addr(ev["closedBy"])
-    ctx.actor_is(call, closer, "GrantClosed")
     grant = state.grants.get(pid)
     if grant is None or grant.state != GrantState.Open:
         ctx.find(
@@ -228,7 +224,6 @@ def _grant_closed(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, 
 def _payout_cancelled(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
     state = ctx.state
     rid, canceller = int(ev["requestId"]), addr(ev["cancelledBy"])
-    ctx.actor_is(call, canceller, "PayoutCancelled")
     payout = state.payouts.get(rid)
     if payout is None or payout.status != PayoutStatus.Pending:
         ctx.find(
@@ -268,7 +263,6 @@ def _grant_opened(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, 
     pid, amount = int(ev["proposalId"]), int(ev["amount"])
     currency = bytes(ev["currency"])
     opener = addr(ev["openedBy"])
-    ctx.actor_is(call, opener, "GrantOpened")
     fund = state.fund(cid)
     p = state.proposals.get(pid)
     if p is None:
@@ -363,7 +357,6 @@ def _payout_requested(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[s
     pid, rid = int(ev["proposalId"]), int(ev["requestId"])
     requester, recipient = addr(ev["requester"]), addr(ev["recipient"])
     amount = int(ev["amount"])
-    ctx.actor_is(call, requester, "PayoutRequested")
     grant = state.grants.get(pid)
     if grant is None or grant.state != GrantState.Open or grant.community != cid:
         ctx.find(
@@ -432,7 +425,6 @@ def _payout_approved(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[st
     state = ctx.state
     rid = int(ev["requestId"])
     approver = addr(ev["approver"])
-    ctx.actor_is(call, approver, "PayoutApproved")
     payout = state.payouts.get(rid)
     if payout is None or payout.status != PayoutStatus.Pending:
         ctx.find(
@@ -495,7 +487,6 @@ def _payout_executed(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[st
     state = ctx.state
     rid, pid = int(ev["requestId"]), int(ev["proposalId"])
     executor = addr(ev["executedBy"])
-    ctx.actor_is(call, executor, "PayoutExecuted")
     payout = state.payouts.get(rid)
     if payout is None or payout.status != PayoutStatus.Pending:
         ctx.find(
@@ -581,25 +572,25 @@ def _never_negative(ctx: Ctx, call: Call, cid: int) -> None:
 
 
 Handler = Callable[[Ctx, Call, str | None, int, dict[str, Any]], None]
-# Each event: the calls that may emit it (any other call emitting it is unexplained), and what
-# it does to the books.
-EVENTS: Final[dict[str, tuple[frozenset[str], Handler]]] = {
-    "FundCurrencySet": (frozenset({"setCurrency", "recordIncome"}), _currency_set),
-    "ApprovalThresholdSet": (frozenset({"setApprovalThreshold"}), _threshold_set),
-    "IncomeRecorded": (frozenset({"recordIncome"}), _income_recorded),
-    "GrantOpened": (frozenset({"openGrant"}), _grant_opened),
-    "GrantClosed": (frozenset({"closeGrant"}), _grant_closed),
-    "PayoutRequested": (frozenset({"requestPayout"}), _payout_requested),
-    "PayoutApproved": (frozenset({"approvePayout"}), _payout_approved),
-    "PayoutExecuted": (frozenset({"executePayout"}), _payout_executed),
-    "PayoutCancelled": (frozenset({"cancelPayout"}), _payout_cancelled),
+# Each event: the calls that may emit it (any other call emitting it is unexplained), the field
+# naming who acted (the call's sender), and what it does to the books.
+EVENTS: Final[dict[str, tuple[frozenset[str], str, Handler]]] = {
+    "FundCurrencySet": (frozenset({"setCurrency", "recordIncome"}), "setBy", _currency_set),
+    "ApprovalThresholdSet": (frozenset({"setApprovalThreshold"}), "setBy", _threshold_set),
+    "IncomeRecorded": (frozenset({"recordIncome"}), "recordedBy", _income_recorded),
+    "GrantOpened": (frozenset({"openGrant"}), "openedBy", _grant_opened),
+    "GrantClosed": (frozenset({"closeGrant"}), "closedBy", _grant_closed),
+    "PayoutRequested": (frozenset({"requestPayout"}), "requester", _payout_requested),
+    "PayoutApproved": (frozenset({"approvePayout"}), "approver", _payout_approved),
+    "PayoutExecuted": (frozenset({"executePayout"}), "executedBy", _payout_executed),
+    "PayoutCancelled": (frozenset({"cancelPayout"}), "cancelledBy", _payout_cancelled),
 }
 
 
 def handle(
     ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, name: str, ev: dict[str, Any]
 ) -> None:
-    emitters, apply = EVENTS.get(name, (frozenset(), None))
+    emitters, actor, apply = EVENTS.get(name, (frozenset(), "", None))
     if apply is None or (fn is not None and fn not in emitters):
         ctx.find(
             "event.unexplained",
@@ -611,6 +602,7 @@ def handle(
     cid = int(ev.get("communityId", 0))
     ctx.state.fund(cid)
     if apply is not None:
+        ctx.actor_is(call, addr(ev[actor]), name)
         apply(ctx, call, fn, cid, ev)
     _never_negative(ctx, call, cid)
 

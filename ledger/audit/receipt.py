@@ -18,12 +18,12 @@ from typing import Any, Final
 from eth_abi.abi import decode as abi_decode
 
 from ledger.audit.abi import event_of
-from ledger.audit.chain import REQUEST_TUPLE, domain_separator, forward_request_signer
+from ledger.audit.chain import domain_separator, forward_request_signer, forward_requests
 from ledger.audit.ethcodec import hex_bytes, hex_int, recover_compact, to_hex, tx_sender
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import BALLOT_BYTES, ballot_digest, parse_batch
 from ledger.errors import LedgerError
-from ledger.protocol.generated import Domains, Events, ForwardRequestData, Functions, ProposalView
+from ledger.protocol.generated import Domains, Events, Functions, ProposalView
 
 BALLOT_CAST: Final = Events.BallotCast.topic
 # ICouncil.ProposalView, as getProposal returns it
@@ -262,15 +262,9 @@ def _council_calls(
         return [(data, sender)]
     calls = []
     try:
-        if data[:4] == Functions.executeBatch.selector:
-            decoded = abi_decode([f"{REQUEST_TUPLE}[]", "address"], data[4:])[0]
-        elif data[:4] == Functions.execute.selector:
-            decoded = [abi_decode([REQUEST_TUPLE], data[4:])[0]]
-        else:
-            decoded = []
+        requests = forward_requests(data) or []
     except Exception:
-        decoded = []
-    requests = [ForwardRequestData(*r) for r in decoded]
+        requests = []
     # Each executed request's event names its signer and nonce: recover the signature with it.
     executed = [
         (hex_bytes(log["topics"][1])[12:], int.from_bytes(hex_bytes(log["data"])[:32], "big"))

@@ -12,8 +12,11 @@ the recount counts what the rules count, so a tally that differs names the ballo
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
+from eth_abi.exceptions import DecodingError
+
+from ledger.audit.abi import event_of
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted, addr
 from ledger.audit.ethcodec import to_hex
@@ -509,14 +512,8 @@ def cast_vote(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None:
         p.tally[option] += 1
         p.direct += 1
     digest = ballot_digest(ctx.council_domain, pid, voter, option)
-    ok = (
-        len(casts) == 1
-        and len(call.logs) == 1
-        and casts[0].topics[1] == pid.to_bytes(32, "big")
-        and casts[0].topics[2][12:] == voter
-        and casts[0].data[31] == option
-    )
-    if not ok:
+    cast = _ballot_values(casts[0]) if len(casts) == 1 and len(call.logs) == 1 else None
+    if cast is None or (cast.pid, cast.voter, cast.option) != (pid, voter, option):
         ctx.find(
             "council.ballot_event",
             call,
@@ -524,23 +521,50 @@ def cast_vote(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None:
             f"{len(casts)} BallotCast events",
             f"castVote on proposal {pid}",
         )
-    elif casts[0].data[32:64] != digest:
+    elif cast.digest != digest:
         ctx.find(
             "council.ballot_digest",
             call,
             digest,
-            casts[0].data[32:64],
+            cast.digest,
             f"proposal {pid}: BallotCast of {to_hex(voter)} carries another digest",
         )
-    for log in casts[:1]:
-        if log.data[31] < len(p.event_tally):
-            p.event_tally[log.data[31]] += 1
+    first = _ballot_values(casts[0]) if casts else None
+    if first is not None and first.option < len(p.event_tally):
+        p.event_tally[first.option] += 1
     ctx.state.bump("ballots_checked")
+
+
+class Ballot(NamedTuple):
+    """A BallotCast or BallotSkipped log read by name (digest None: skipped; option: its reason
+    then)."""
+
+    pid: int
+    voter: bytes
+    option: int
+    digest: bytes | None
+
+
+BALLOT_LOGS: Final = {e.topic: e for e in map(event_of, (Events.BallotCast, Events.BallotSkipped))}
+
+
+def _ballot_values(log: Log) -> Ballot | None:
+    event = BALLOT_LOGS.get(log.topics[0]) if log.topics else None
+    try:
+        values = event.decode(log.topics, log.data) if event is not None else None
+    except (ValueError, DecodingError):
+        values = None
+    if values is None:
+        return None
+    digest = bytes(values["digest"]) if "digest" in values else None
+    option = int(values["option"] if digest is not None else values["reason"])
+    return Ballot(int(values["proposalId"]), addr(values["voter"]), option, digest)
 
 
 def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
     """A ballot event whose call could not be decoded: judged on everything but the signature."""
-    if not log.topics or log.topics[0] not in (BALLOT_CAST, BALLOT_SKIPPED) or len(log.topics) != 3:
+    ballot = _ballot_values(log)
+    if ballot is None:
         ctx.find(
             "event.unexplained",
             call,
@@ -549,8 +573,7 @@ def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
             "an undecodable ballot call emitted an unexpected event",
         )
         return
-    pid = int.from_bytes(log.topics[1], "big")
-    voter = log.topics[2][12:]
+    pid, voter, option = ballot.pid, ballot.voter, ballot.option
     p = ctx.state.proposals.get(pid)
     if p is None:
         ctx.find(
@@ -561,10 +584,9 @@ def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
             "ballot event for a proposal that was never opened",
         )
         return
-    if log.topics[0] == BALLOT_SKIPPED:
+    if ballot.digest is None:  # BallotSkipped
         p.skipped += 1
         return
-    option = log.data[31]
     reason = _judge(ctx, p, voter, option, call.timestamp, 0)
     if reason is not None:
         ctx.find(
@@ -580,12 +602,12 @@ def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
     if option < len(p.event_tally):
         p.event_tally[option] += 1
     digest = ballot_digest(ctx.council_domain, pid, voter, option)
-    if log.data[32:64] != digest:
+    if ballot.digest != digest:
         ctx.find(
             "council.ballot_digest",
             call,
             digest,
-            log.data[32:64],
+            ballot.digest,
             f"proposal {pid}: BallotCast of {to_hex(voter)} carries another digest",
         )
     ctx.warn(

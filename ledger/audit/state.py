@@ -19,6 +19,7 @@ import ujson
 
 from ledger.audit.model import AuditWarning, Finding
 from ledger.build import atomic_write
+from ledger.protocol.generated import GrantState, PayoutStatus
 
 STATE_VERSION: Final = 2  # 2: auditor keys
 ROLES: Final = ("COMMITTEE", "REGISTRAR", "COORDINATOR", "AUDITOR")
@@ -114,7 +115,7 @@ class Grant:
     amount: int
     currency: bytes
     paid: int = 0
-    state: int = 1  # ICommunityFund.GrantState: 1 Open, 2 Closed
+    state: int = GrantState.Open
     opened_block: int = 0
     opened_tx: str = ""
 
@@ -127,7 +128,7 @@ class Payout:
     recipient: bytes
     amount: int
     requester: bytes
-    status: int = 1  # ICommunityFund.PayoutStatus: 1 Pending, 2 Executed, 3 Cancelled
+    status: int = PayoutStatus.Pending
     approvers: list[bytes] = field(default_factory=list)
     purpose: bytes = b""
     invoice: bytes = b""

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from eth_abi.abi import encode as abi_encode
 
+from ledger.audit.abi import event_of
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted, addr
 from ledger.audit.ethcodec import recover_compact, to_hex
@@ -29,6 +30,8 @@ from ledger.protocol.generated import Events, ServiceRecord, Types
 SERVICE_RECORDED: Final = Events.ServiceRecorded.topic
 SERVICE_SKIPPED: Final = Events.ServiceSkipped.topic
 BATCH_COMMITTED: Final = Events.ServiceBatchCommitted.topic
+RECORDED_LOG: Final = event_of(Events.ServiceRecorded)
+COMMITTED_LOG: Final = event_of(Events.ServiceBatchCommitted)
 COMMUNITY: Final = bytes(20)
 WINDOW: Final = 128
 NONCE_LIMIT: Final = 2**32 - 1  # nonceBase is 32 bits in the account word
@@ -247,12 +250,12 @@ def _check_commit(
             f"a recording call in community {cid} did not commit its records once, last",
         )
         return
-    log = commits[0]
+    said = COMMITTED_LOG.decode(commits[0].topics, commits[0].data)
     found = (
-        int.from_bytes(log.topics[1], "big"),
-        int.from_bytes(log.topics[2], "big"),
-        bytes(log.data[:32]),
-        int.from_bytes(log.data[32:64], "big"),
+        int(said["communityId"]),
+        int(said["batchId"]),
+        bytes(said["root"]),
+        int(said["count"]),
     )
     if found != (cid, batch_id, root, len(landed)):
         ctx.find(
@@ -450,20 +453,7 @@ def _commit_from_events(ctx: Ctx, call: Call, cid: int, log: Log) -> None:
         if earlier.topics[:1] == [BATCH_COMMITTED]:
             landed = []
         elif earlier.topics[:1] == [SERVICE_RECORDED]:
-            data = earlier.data  # decoded by hand: the call's ABI could not be, nor trusted
-            landed.append(
-                record_id(
-                    cid,
-                    (
-                        earlier.topics[2][12:],
-                        earlier.topics[3][12:],
-                        int.from_bytes(data[:32], "big"),
-                        data[32:40],
-                        data[64:96],
-                        int.from_bytes(data[96:128], "big"),
-                    ),
-                )
-            )
+            landed.append(id_of(cid, RECORDED_LOG.decode(earlier.topics, earlier.data)))
     _check_commit(ctx, call, cid, landed, [log], True)
 
 
