@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
+from eth_abi.exceptions import DecodingError
 
 from ledger.hashing import keccak
 from ledger.protocol.generated import Event as ProtocolEvent
@@ -144,6 +145,17 @@ def event_of(spec: ProtocolEvent) -> Event:
         data,
         tuple((name, _same) for name, _ in data),
     )
+
+
+def log_values(event: Event, log: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A JSON-RPC log's values by name, if it is a well-formed log of `event` (else None)."""
+    topics = [bytes.fromhex(str(t)[2:]) for t in log.get("topics") or []]
+    if not topics or topics[0] != event.topic:
+        return None
+    try:
+        return event.decode(topics, bytes.fromhex(str(log["data"])[2:]))
+    except (ValueError, DecodingError):
+        return None
 
 
 def error_selectors(abis: list[list[dict[str, Any]]]) -> dict[bytes, str]:

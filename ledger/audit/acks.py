@@ -32,9 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from eth_abi.exceptions import DecodingError
-
-from ledger.audit.abi import Event, event_of
+from ledger.audit.abi import Event, event_of, log_values
 from ledger.audit.chain import domain_separator
 from ledger.audit.ethcodec import hex_bytes, hex_int, to_hex
 from ledger.audit.model import AuditWarning, Finding
@@ -190,17 +188,8 @@ def _first(seen: dict[Any, tuple[int, str]], key: Any, log: dict[str, Any]) -> N
         seen[key] = (block, str(log["transactionHash"]))
 
 
-def _values(event: Event, log: dict[str, Any]) -> dict[str, Any] | None:
-    """The log's values by name; None if it is no log the contract would emit (the walk names
-    it)."""
-    try:
-        return event.decode([hex_bytes(t) for t in log["topics"]], hex_bytes(log["data"]))
-    except (ValueError, DecodingError):
-        return None
-
-
 def _service_digest(separator: bytes, log: dict[str, Any]) -> bytes | None:
-    record = _values(SERVICE_RECORDED, log)
+    record = log_values(SERVICE_RECORDED, log)
     if record is None:
         return None
     return keccak(b"\x19\x01" + separator + id_of(int(record["communityId"]), record))
@@ -212,22 +201,22 @@ def landed(
     """Every ballot, service record and forward request on the chain in [first, last]."""
     out = Landed()
     for log in _logs(rpc, contracts["council"], BALLOT_CAST, first, last):
-        if (cast := _values(BALLOT_CAST, log)) is not None:
+        if (cast := log_values(BALLOT_CAST, log)) is not None:
             _first(out.digests, bytes(cast["digest"]), log)
     separator = domain_separator(*Domains.TimeBank, chain_id, contracts["timebank"])
     for log in _logs(rpc, contracts["timebank"], SERVICE_RECORDED, first, last):
         if (service := _service_digest(separator, log)) is not None:
             _first(out.digests, service, log)
     for log in _logs(rpc, contracts["timebank"], SERVICE_SKIPPED, first, last):
-        if (skip := _values(SERVICE_SKIPPED, log)) is not None:
+        if (skip := log_values(SERVICE_SKIPPED, log)) is not None:
             _first(out.skipped, keccak(b"\x19\x01" + separator + bytes(skip["recordId"])), log)
     for log in _logs(rpc, contracts["council"], BALLOT_SKIPPED, first, last):
-        if (skip := _values(BALLOT_SKIPPED, log)) is not None:
+        if (skip := log_values(BALLOT_SKIPPED, log)) is not None:
             ballot = (int(skip["proposalId"]), checksum_address(skip["voter"]))
             _first(out.skipped_ballots, ballot, log)
     out.council_domain = domain_separator(*Domains.Council, chain_id, contracts["council"])
     for log in _logs(rpc, contracts["forwarder"], EXECUTED, first, last):
-        if (done := _values(EXECUTED, log)) is not None:
+        if (done := log_values(EXECUTED, log)) is not None:
             _first(out.forwards, (checksum_address(done["signer"]), int(done["nonce"])), log)
     return out
 

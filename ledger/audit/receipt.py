@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from eth_abi.abi import decode as abi_decode
 
-from ledger.audit.abi import event_of
+from ledger.audit.abi import event_of, log_values
 from ledger.audit.chain import domain_separator, forward_request_signer, forward_requests
 from ledger.audit.ethcodec import hex_bytes, hex_int, recover_compact, to_hex, tx_sender
 from ledger.audit.rpc import AuditInfraError, RpcClient
@@ -25,7 +25,8 @@ from ledger.audit.sigs import BALLOT_BYTES, ballot_digest, parse_batch
 from ledger.errors import LedgerError
 from ledger.protocol.generated import Domains, Events, Functions, ProposalView
 
-BALLOT_CAST: Final = Events.BallotCast.topic
+CAST: Final = event_of(Events.BallotCast)
+EXECUTED: Final = event_of(Events.ExecutedForwardRequest)
 # ICouncil.ProposalView, as getProposal returns it
 PROPOSAL_VIEW: Final = (
     "(uint256,address,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3,uint32,"
@@ -162,9 +163,7 @@ def verify_ballot_receipt(
             target = tx.get("to")
         else:
             emitters = {
-                log["address"].lower()
-                for log in mined["logs"]
-                if log["topics"] and hex_bytes(log["topics"][0]) == BALLOT_CAST
+                log["address"].lower() for log in mined["logs"] if log_values(CAST, log) is not None
             }
             target = emitters.pop() if len(emitters) == 1 else tx.get("to")
         verdict.add(
@@ -177,19 +176,18 @@ def verify_ballot_receipt(
     council_address = hex_bytes(target)
     verdict.council = to_hex(council_address)
     casts = [
-        log
+        _ballot(cast)
         for log in mined["logs"]
         if hex_bytes(log["address"]) == council_address
-        and log["topics"]
-        and hex_bytes(log["topics"][0]) == BALLOT_CAST
+        and (cast := log_values(CAST, log)) is not None
     ]
     voter = hex_bytes(receipt.voter) if receipt.voter else None
     mine = [
-        log
-        for log in casts
-        if (voter is None or hex_bytes(log["topics"][2])[12:] == voter)
-        and (receipt.digest is None or hex_bytes(log["data"])[32:64] == hex_bytes(receipt.digest))
-        and (receipt.proposal is None or hex_int(log["topics"][1]) == receipt.proposal)
+        (proposal, voter_, option, digest)
+        for proposal, voter_, option, digest in casts
+        if (voter is None or voter_ == voter)
+        and (receipt.digest is None or digest == hex_bytes(receipt.digest))
+        and (receipt.proposal is None or proposal == receipt.proposal)
     ]
     if not verdict.add(
         "ballot counted in its transaction",
@@ -197,17 +195,13 @@ def verify_ballot_receipt(
         f"{len(mine)} matching BallotCast events in the transaction",
     ):
         return verdict
-    event = mine[0]
-    proposal = hex_int(event["topics"][1])
-    voter = hex_bytes(event["topics"][2])[12:]
-    data = hex_bytes(event["data"])
-    option = data[31]
+    proposal, voter, option, cast_digest = mine[0]
     verdict.proposal, verdict.option = proposal, option
     domain = domain_separator(*Domains.Council, chain_id, council_address)
     digest = ballot_digest(domain, proposal, voter, option)
     verdict.add(
         "digest",
-        data[32:64] == digest and (receipt.digest is None or hex_bytes(receipt.digest) == digest),
+        cast_digest == digest and (receipt.digest is None or hex_bytes(receipt.digest) == digest),
         f"EIP-712 digest {to_hex(digest)} recomputed from (proposal {proposal}, "
         f"voter {to_hex(voter)}, option {option}) under the council's domain",
     )
@@ -221,23 +215,29 @@ def verify_ballot_receipt(
     return verdict
 
 
+def _ballot(cast: dict[str, Any]) -> tuple[int, bytes, int, bytes]:
+    """(proposal, voter, option, digest) of a BallotCast."""
+    return (
+        int(cast["proposalId"]),
+        hex_bytes(cast["voter"]),
+        int(cast["option"]),
+        bytes(cast["digest"]),
+    )
+
+
 def _carries(mined: dict[str, Any] | None, digest: str) -> bool:
     """Whether a mined, successful transaction emitted a BallotCast carrying `digest`."""
     if mined is None or hex_int(mined["status"]) != 1:
         return False
-    return any(
-        log["topics"]
-        and hex_bytes(log["topics"][0]) == BALLOT_CAST
-        and hex_bytes(log["data"])[32:64] == hex_bytes(digest)
-        for log in mined["logs"]
-    )
+    casts = (log_values(CAST, log) for log in mined["logs"])
+    return any(cast is not None and cast["digest"] == hex_bytes(digest) for cast in casts)
 
 
 def _follow_digest(
     rpc: RpcClient, digest: str, voter: str | None, council: str | None
 ) -> str | None:
     """The one transaction whose BallotCast (of `voter`, when known) carries `digest`."""
-    topics: list[str | None] = [to_hex(BALLOT_CAST)]
+    topics: list[str | None] = [to_hex(CAST.topic)]
     if voter is not None:
         topics += [None, to_hex(hex_bytes(voter).rjust(32, b"\0"))]
     query: dict[str, Any] = {"fromBlock": "0x0", "toBlock": "latest", "topics": topics}
@@ -267,9 +267,9 @@ def _council_calls(
         requests = []
     # Each executed request's event names its signer and nonce: recover the signature with it.
     executed = [
-        (hex_bytes(log["topics"][1])[12:], int.from_bytes(hex_bytes(log["data"])[:32], "big"))
+        (hex_bytes(done["signer"]), int(done["nonce"]))
         for log in mined["logs"]
-        if log["topics"] and hex_bytes(log["topics"][0]) == Events.ExecutedForwardRequest.topic
+        if (done := log_values(EXECUTED, log)) is not None
     ]
     domain = domain_separator(*Domains.CommonsForwarder, chain_id, hex_bytes(tx.get("to")))
     for request in requests:
@@ -337,7 +337,7 @@ def _published_tally(
                 "address": to_hex(council),
                 "fromBlock": "0x0",
                 "toBlock": "latest",
-                "topics": [to_hex(BALLOT_CAST), topic],
+                "topics": [to_hex(CAST.topic), topic],
             }
         ],
     )
@@ -355,10 +355,9 @@ def _published_tally(
     )
     counts: dict[int, int] = {}
     mine = 0
-    for log in logs:
-        o = hex_bytes(log["data"])[31]
-        counts[o] = counts.get(o, 0) + 1
-        mine += hex_bytes(log["topics"][2])[12:] == voter
+    for cast in filter(None, (log_values(CAST, log) for log in logs)):
+        counts[int(cast["option"])] = counts.get(int(cast["option"]), 0) + 1
+        mine += hex_bytes(cast["voter"]) == voter
     verdict.add("counted once", mine == 1, f"{mine} ballots of yours on proposal {proposal}")
     result, error = rpc.try_call(
         "eth_call",

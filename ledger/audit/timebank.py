@@ -32,6 +32,7 @@ SERVICE_SKIPPED: Final = Events.ServiceSkipped.topic
 BATCH_COMMITTED: Final = Events.ServiceBatchCommitted.topic
 RECORDED_LOG: Final = event_of(Events.ServiceRecorded)
 COMMITTED_LOG: Final = event_of(Events.ServiceBatchCommitted)
+SKIPPED_LOG: Final = event_of(Events.ServiceSkipped)
 COMMUNITY: Final = bytes(20)
 WINDOW: Final = 128
 NONCE_LIMIT: Final = 2**32 - 1  # nonceBase is 32 bits in the account word
@@ -173,16 +174,11 @@ def record_services(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None
             continue
         recorded = log.topics[0] == SERVICE_RECORDED
         record = item["record"]
-        provider, nonce = addr(record["provider"]), int(record["nonce"])
+        said = (RECORDED_LOG if recorded else SKIPPED_LOG).decode(log.topics, log.data)
         if recorded:
             landed.append(rid)
-            same = (
-                log.topics[2][12:] == provider
-                and log.topics[3][12:] == addr(record["recipient"])
-                and int.from_bytes(log.data[:32], "big") == int(record["minutesServed"])
-                and int.from_bytes(log.data[96:128], "big") == nonce
-            )
-            if not same:
+            fields = ("provider", "recipient", "minutesServed", "nonce")
+            if [said[f] for f in fields] != [record[f] for f in fields]:
                 ctx.find(
                     "timebank.record_event",
                     call,
@@ -199,7 +195,7 @@ def record_services(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None
                     f"service {to_hex(rid)} recorded though the rules refuse it as {error}",
                 )
         else:
-            reason = log.data[64 + 32 : 64 + 32 + 4] if len(log.data) >= 100 else b""
+            reason = bytes(said["reason"])[:4]  # the custom error's selector
             named = ctx.error_names.get(bytes(reason), to_hex(bytes(reason)))
             if error is None:
                 ctx.find(
