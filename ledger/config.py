@@ -6,15 +6,16 @@ brownie-config.yaml is the single source of truth for compiler settings: brownie
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ledger.errors import ConfigError
 
@@ -85,6 +86,13 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # The TLS proxy in front of the API (docs/security.md "Behind the TLS proxy"): only a peer
+    # at one of these addresses may name the client (X-Forwarded-For) and the scheme
+    # (X-Forwarded-Proto); for everyone else the socket's peer is the client.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="comma-separated addresses or networks whose X-Forwarded-For is believed",
+    )
     relayer_key: SecretStr | None = Field(
         default=None,
         description="gas-paying relayer key; on the embedded chain a development key is used",
@@ -168,6 +176,14 @@ class Settings(BaseSettings):
     restart_window_s: float = Field(
         default=60.0, gt=0, description="... than restart_max times within this many seconds"
     )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_addresses(cls, value: Any) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value
+        # Addresses only: a host name or "*" would let any client name itself.
+        networks = [ipaddress.ip_network(str(item).strip()) for item in items if str(item).strip()]
+        return tuple(str(n.network_address if n.num_addresses == 1 else n) for n in networks)
 
     @model_validator(mode="after")
     def _loopback_only(self) -> Settings:

@@ -26,7 +26,7 @@ from ledger.clients.timebank import TimeBankClient
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.node import rpc
-from ledger.signing.eip712 import SECP256K1_N
+from ledger.signing.secp256k1 import SECP256K1_N
 from ledger.signing.services import (
     COMMUNITY_ACCOUNT,
     CompactSignature,
