@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.audit.abi import Event, event_of, log_values
-from ledger.audit.chain import domain_separator
 from ledger.audit.ethcodec import hex_bytes, hex_int, to_hex
 from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.rpc import AuditInfraError, RpcClient
@@ -41,9 +40,10 @@ from ledger.audit.sigs import ballot_digest
 from ledger.audit.timebank import id_of
 from ledger.errors import InvalidMessage
 from ledger.forwarding import ForwardRequest
-from ledger.hashing import checksum_address, keccak
+from ledger.hashing import checksum_address
 from ledger.protocol.generated import Domains, Events, Types
 from ledger.signing.acks import Acknowledgement, verify_ack
+from ledger.signing.digests import domain_separator, typed_digest
 from ledger.signing.eip712 import SignatureError, digest, domain_for
 
 BALLOT_CAST: Final = event_of(Events.BallotCast)
@@ -192,7 +192,7 @@ def _service_digest(separator: bytes, log: dict[str, Any]) -> bytes | None:
     record = log_values(SERVICE_RECORDED, log)
     if record is None:
         return None
-    return keccak(b"\x19\x01" + separator + id_of(int(record["communityId"]), record))
+    return typed_digest(separator, id_of(int(record["communityId"]), record))
 
 
 def landed(
@@ -209,7 +209,7 @@ def landed(
             _first(out.digests, service, log)
     for log in _logs(rpc, contracts["timebank"], SERVICE_SKIPPED, first, last):
         if (skip := log_values(SERVICE_SKIPPED, log)) is not None:
-            _first(out.skipped, keccak(b"\x19\x01" + separator + bytes(skip["recordId"])), log)
+            _first(out.skipped, typed_digest(separator, bytes(skip["recordId"])), log)
     for log in _logs(rpc, contracts["council"], BALLOT_SKIPPED, first, last):
         if (skip := log_values(BALLOT_SKIPPED, log)) is not None:
             ballot = (int(skip["proposalId"]), checksum_address(skip["voter"]))

@@ -28,7 +28,7 @@ from ledger.audit import pins as pinning
 from ledger.audit.abi import ContractAbi, error_selectors
 from ledger.audit.acks import AckEntry, check_acks
 from ledger.audit.bytecode import Build, DeploymentCheck, check_deployment, fresh_build
-from ledger.audit.chain import ChainWalker, ChunkResult, domain_separator
+from ledger.audit.chain import ChainWalker, ChunkResult
 from ledger.audit.context import Ctx
 from ledger.audit.dispatch import process_call
 from ledger.audit.ethcodec import hex_bytes, hex_int, to_hex
@@ -47,6 +47,7 @@ from ledger.build import manifest_hash
 from ledger.config import Settings
 from ledger.deploy import PLAN
 from ledger.protocol.generated import BallotKind, Domains, Functions, GrantState, PayoutStatus
+from ledger.signing.digests import domain_separator
 from ledger.transport import node_name
 
 TOOL: Final = "commons-ledger audit/1"

@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from eth_abi.abi import decode as abi_decode
-from eth_abi.abi import encode as abi_encode
 
 from ledger.audit.ethcodec import HALF_N, hex_bytes, recover_address, to_hex
 from ledger.audit.fetch import Log, TxData, VerifiedChunk
 from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.rpc import RpcClient
-from ledger.hashing import keccak
-from ledger.protocol.generated import Events, ForwardRequestData, Functions, Types
+from ledger.protocol.generated import Domains, Events, ForwardRequestData, Functions
+from ledger.signing.digests import domain_separator, forward_request_hash, typed_digest
 
 # ERC2771Forwarder.ForwardRequestData, as execute and executeBatch take it
 REQUEST_TUPLE: Final = "(address,address,uint256,uint256,uint48,bytes,bytes)"
@@ -41,16 +40,6 @@ def forward_requests(data: bytes) -> list[ForwardRequestData] | None:
     else:
         return None
     return [ForwardRequestData(*r) for r in decoded]
-
-
-def domain_separator(name: str, version: str, chain_id: int, contract: bytes) -> bytes:
-    return keccak(
-        Types.EIP712Domain.typehash
-        + keccak(name.encode())
-        + keccak(version.encode())
-        + chain_id.to_bytes(32, "big")
-        + contract.rjust(32, b"\x00")
-    )
 
 
 @dataclass(slots=True)
@@ -104,14 +93,8 @@ def forward_request_signer(
     v = signature[64]
     if s > HALF_N or v not in (27, 28):
         return None
-    struct = keccak(
-        Types.ForwardRequest.typehash
-        + abi_encode(
-            ["address", "address", "uint256", "uint256", "uint256", "uint48", "bytes32"],
-            [to_hex(sender), to_hex(to), value, gas, nonce, deadline, keccak(bytes(data))],
-        )
-    )
-    return recover_address(keccak(b"\x19\x01" + domain + struct), v - 27, r, s)
+    struct = forward_request_hash(sender, to, value, gas, nonce, deadline, bytes(data))
+    return recover_address(typed_digest(domain, struct), v - 27, r, s)
 
 
 class ChainWalker:
@@ -133,7 +116,7 @@ class ChainWalker:
         self.domain = {v for k, v in contracts.items() if k != "forwarder"}
         self.nonces = dict(nonces)  # walked ahead of the state; committed per chunk
         self.in_range = in_range
-        self.forward_domain = domain_separator("CommonsForwarder", "1", chain_id, self.forwarder)
+        self.forward_domain = domain_separator(*Domains.CommonsForwarder, chain_id, self.forwarder)
         self._traced_unavailable = False
 
     # ------------------------------------------------------------------------------ blocks

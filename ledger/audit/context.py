@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ledger.audit.abi import ContractAbi
-from ledger.audit.chain import Call, domain_separator
+from ledger.audit.chain import Call
 from ledger.audit.ethcodec import to_hex
 from ledger.audit.fetch import Log
 from ledger.audit.model import AuditWarning, Finding
@@ -16,6 +16,7 @@ from ledger.audit.sigs import BallotVerifier
 from ledger.audit.state import AuditState
 from ledger.hashing import checksum_address
 from ledger.protocol.generated import Domains
+from ledger.signing.digests import domain_separator
 
 
 def addr(value: Any) -> bytes:

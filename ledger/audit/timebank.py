@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from eth_abi.abi import encode as abi_encode
-
 from ledger.audit.abi import event_of
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted, addr
@@ -24,7 +22,8 @@ from ledger.audit.ethcodec import recover_compact, to_hex
 from ledger.audit.fetch import Log
 from ledger.audit.state import INT64_MAX, INT64_MIN, Service, TimeBankBook
 from ledger.hashing import keccak
-from ledger.protocol.generated import Events, ServiceRecord, Types
+from ledger.protocol.generated import Events, ServiceRecord
+from ledger.signing.digests import service_record_hash, service_reversal_hash, typed_digest
 
 # Read for every log of a recording call: a module global is cheaper than an attribute.
 SERVICE_RECORDED: Final = Events.ServiceRecorded.topic
@@ -58,12 +57,8 @@ def batch_root(record_ids: list[bytes]) -> bytes:
 def record_id(cid: int, record: tuple[Any, ...]) -> bytes:
     """A ServiceRecord's id (its EIP-712 struct hash) from its fields in the struct's order."""
     provider, recipient, minutes, category, note, nonce = record
-    return keccak(
-        Types.ServiceRecord.typehash
-        + abi_encode(
-            ["uint256", "address", "address", "uint32", "bytes8", "bytes32", "uint256"],
-            [cid, provider, recipient, minutes, bytes(category), bytes(note), nonce],
-        )
+    return service_record_hash(
+        cid, addr(provider), addr(recipient), minutes, bytes(category), bytes(note), nonce
     )
 
 
@@ -74,7 +69,7 @@ def id_of(cid: int, record: dict[str, Any]) -> bytes:
 
 
 def _digest(ctx: Ctx, struct_hash: bytes) -> bytes:
-    return keccak(b"\x19\x01" + ctx.timebank_domain + struct_hash)
+    return typed_digest(ctx.timebank_domain, struct_hash)
 
 
 def _side(
@@ -270,7 +265,7 @@ def reverse_service(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None
     minutes = int(original["minutesServed"])
     rid = id_of(cid, original)
     reason_hash = bytes(args["reasonHash"])
-    digest = _digest(ctx, keccak(Types.ServiceReversal.typehash + rid + reason_hash))
+    digest = _digest(ctx, service_reversal_hash(rid, reason_hash))
     book = ctx.state.timebank(cid)
     events = [log for log in call.logs if log.topics[:1] != []]
     if len(events) != 1:

@@ -21,8 +21,9 @@ from ledger.audit.recount import outcome_name
 from ledger.audit.rpc import RpcClient, RpcFailure
 from ledger.audit.state import Payout
 from ledger.audit.timebank import record_id
-from ledger.hashing import checksum_address, keccak
+from ledger.hashing import checksum_address
 from ledger.protocol.generated import GrantState, PayoutStatus, ServiceRecord
+from ledger.signing.digests import typed_digest
 
 Key = tuple[str, str, tuple[Any, ...]]  # (role, function, arguments): one eth_call
 Asked = Iterable[tuple[tuple[Any, ...], Any]]  # (the call's arguments, the rebuilt record)
@@ -128,7 +129,7 @@ VIEWS: Final[tuple[View, ...]] = (
          lambda ctx, _: ctx.council_domain, bytes,
          "the council's EIP-712 domain separator is not (CommonsCouncil, 1, chain, council)"),
     View("timebank", "serviceDigest", "deploy.wiring", lambda ctx: [((1, PROBE), None)],
-         lambda ctx, _: keccak(b"\x19\x01" + ctx.timebank_domain + record_id(1, PROBE)), bytes,
+         lambda ctx, _: typed_digest(ctx.timebank_domain, record_id(1, PROBE)), bytes,
          "the time bank's EIP-712 domain is not (CommonsTimeBank, 1, chain, timebank)"),
     # registry
     _count("registry", "communityCount", "registry.community", "communities",
