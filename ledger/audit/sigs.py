@@ -17,11 +17,12 @@ from typing import Final
 
 from ledger.audit.ethcodec import recover_compact
 from ledger.hashing import keccak
-from ledger.protocol.generated import Types
+from ledger.protocol.generated import SkipReason, Types
 
 BALLOT_BYTES: Final = 128  # SignedBallot: voter, option, r, vs: four static words
 RESULT_BYTES: Final = 53  # digest (32), status (1), recovered signer (20)
-OK, BAD_SIGNATURE, MALLEABLE = 0, 2, 3  # Council's SkipReason values for signature faults
+# A ballot's signature status: OK, or Council's SkipReason for a signature fault.
+OK, BAD_SIGNATURE, MALLEABLE = 0, int(SkipReason.BadSignature), int(SkipReason.MalleableSignature)
 POOL_THRESHOLD: Final = 4_000
 PIECE: Final = 5_000
 

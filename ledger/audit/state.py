@@ -19,10 +19,9 @@ import ujson
 
 from ledger.audit.model import AuditWarning, Finding
 from ledger.build import atomic_write
-from ledger.protocol.generated import GrantState, PayoutStatus
+from ledger.protocol.generated import ROLE_NAMES, GrantState, PayoutStatus
 
 STATE_VERSION: Final = 2  # 2: auditor keys
-ROLES: Final = ("COMMITTEE", "REGISTRAR", "COORDINATOR", "AUDITOR")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -52,7 +51,9 @@ class Community:
     roll_size: int = 0
     pending_size: int = 0
     next_index: int = 0
-    roles: dict[str, set[bytes]] = field(default_factory=lambda: {r: set() for r in ROLES})
+    roles: dict[str, set[bytes]] = field(
+        default_factory=lambda: {r: set() for r in ROLE_NAMES.values()}
+    )
     members: dict[bytes, Member] = field(default_factory=dict)
     published_at: dict[int, int] = field(default_factory=dict)
 
