@@ -274,7 +274,7 @@ def _grant_opened(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, 
             f"grant opened for proposal {pid}, which was never opened",
         )
     else:
-        recount = decide(p, p.tally)[0] if p.outcome != 0 else 0
+        recount = decide(p, p.tally)[0] if p.outcome != Outcome.None_ else Outcome.None_
         if p.outcome != Outcome.Passed or recount != Outcome.Passed:
             ctx.find(
                 "fund.grant",
