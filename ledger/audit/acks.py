@@ -35,16 +35,16 @@ from typing import Any, Final
 from ledger.audit.abi import Event, event_of, log_values
 from ledger.audit.ethcodec import hex_bytes, hex_int, to_hex
 from ledger.audit.model import AuditWarning, Finding
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import ballot_digest
 from ledger.audit.timebank import id_of
-from ledger.errors import InvalidMessage
-from ledger.forwarding import ForwardRequest
+from ledger.errors import AuditInfraError, InvalidMessage
 from ledger.hashing import checksum_address
-from ledger.protocol.generated import Domains, Events, Types
+from ledger.protocol.generated import Domains, Events
 from ledger.signing.acks import Acknowledgement, verify_ack
 from ledger.signing.digests import domain_separator, typed_digest
-from ledger.signing.eip712 import SignatureError, digest, domain_for
+from ledger.signing.eip712 import SignatureError
+from ledger.signing.forwards import ForwardRequest, forwarder_domain
+from ledger.transport import RpcClient
 
 BALLOT_CAST: Final = event_of(Events.BallotCast)
 BALLOT_SKIPPED: Final = event_of(Events.BallotSkipped)
@@ -238,9 +238,7 @@ def _forward_key(
         request = ForwardRequest.from_payload(entry.payload)
     except InvalidMessage as exc:
         return None, f"its payload is not a forward request ({exc})"
-    domain = domain_for(*Domains.CommonsForwarder, chain_id, forwarder)
-    types = Types.ForwardRequest.eip712_types()
-    signed = digest(domain, types, Types.ForwardRequest.name, request.typed_message())
+    signed = request.digest(forwarder_domain(chain_id, forwarder))
     if signed != entry.ack.message:
         return None, "its payload is not the request acknowledged (another digest)"
     return (request.sender, request.nonce), None

@@ -38,7 +38,6 @@ from ledger.audit.page import check_page
 from ledger.audit.proven_storage import check_proofs
 from ledger.audit.recount import decide, outcome_name
 from ledger.audit.reexec import Replayer, check_storage, spec_of
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.served import ServedCheck
 from ledger.audit.sigs import POOL_THRESHOLD, BallotVerifier, parse_batch
 from ledger.audit.state import STATE_VERSION, AuditState, Checkpoint
@@ -46,9 +45,10 @@ from ledger.audit.views import compare_views
 from ledger.build import manifest_hash
 from ledger.config import Settings
 from ledger.deploy import PLAN
+from ledger.errors import AuditInfraError, NodeError
 from ledger.protocol.generated import BallotKind, Domains, Functions, GrantState, PayoutStatus
 from ledger.signing.digests import domain_separator
-from ledger.transport import node_name
+from ledger.transport import RpcClient, node_name
 
 TOOL: Final = "commons-ledger audit/1"
 REPORT_FORMAT: Final = "commons-audit-report/1"
@@ -538,7 +538,7 @@ class _Auditor:
         for call in result.calls:
             try:
                 process_call(ctx, call, prepared)
-            except (AuditInfraError, KeyboardInterrupt):
+            except (AuditInfraError, NodeError, KeyboardInterrupt):
                 raise
             except Exception as exc:
                 # Data no rule anticipates (an enum out of range, a malformed event from code

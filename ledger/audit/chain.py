@@ -19,12 +19,13 @@ from typing import Any, Final
 
 from eth_abi.abi import decode as abi_decode
 
-from ledger.audit.ethcodec import HALF_N, hex_bytes, recover_address, to_hex
+from ledger.audit.ethcodec import hex_bytes, recover_address, to_hex
 from ledger.audit.fetch import Log, TxData, VerifiedChunk
 from ledger.audit.model import AuditWarning, Finding
-from ledger.audit.rpc import RpcClient
 from ledger.protocol.generated import Domains, Events, ForwardRequestData, Functions
 from ledger.signing.digests import domain_separator, forward_request_hash, typed_digest
+from ledger.signing.secp256k1 import HALF_N
+from ledger.transport import RpcClient
 
 # ERC2771Forwarder.ForwardRequestData, as execute and executeBatch take it
 REQUEST_TUPLE: Final = "(address,address,uint256,uint256,uint48,bytes,bytes)"

@@ -29,10 +29,11 @@ from ledger.audit.ethcodec import (
     tx_envelope,
 )
 from ledger.audit.model import AuditWarning, Finding
-from ledger.audit.rpc import AuditInfraError, RpcClient, RpcFailure
 from ledger.audit.sigs import parse_batch, verify_ballots
+from ledger.errors import AuditInfraError
 from ledger.hashing import keccak
 from ledger.protocol.generated import Functions
+from ledger.transport import RpcClient, RpcFailure
 
 
 class Log(NamedTuple):

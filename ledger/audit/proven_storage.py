@@ -17,9 +17,9 @@ from ledger.audit.context import Ctx
 from ledger.audit.ethcodec import hex_bytes, to_hex
 from ledger.audit.layout import Layout, pack
 from ledger.audit.proofs import ProofError, check_get_proof
-from ledger.audit.rpc import RpcClient
 from ledger.audit.state import AuditState
 from ledger.hashing import keccak
+from ledger.transport import RpcClient
 
 SAMPLE = 48
 

@@ -21,8 +21,9 @@ from ledger.audit.abi import ContractAbi
 from ledger.audit.ethcodec import hex_bytes, to_hex
 from ledger.audit.funds import TRAIL_EVENTS
 from ledger.audit.model import AuditWarning, Finding
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.state import AuditState
+from ledger.errors import AuditInfraError
+from ledger.transport import RpcClient
 
 PAGE: Final = 100
 LOG_SPAN: Final = 10_000

@@ -18,12 +18,12 @@ from typing import Any, Final
 from ledger.audit.context import Ctx, addr, show
 from ledger.audit.ethcodec import hex_bytes, to_hex
 from ledger.audit.recount import outcome_name
-from ledger.audit.rpc import RpcClient, RpcFailure
 from ledger.audit.state import Payout
 from ledger.audit.timebank import record_id
 from ledger.hashing import checksum_address
 from ledger.protocol.generated import GrantState, PayoutStatus, ServiceRecord
 from ledger.signing.digests import typed_digest
+from ledger.transport import RpcClient, RpcFailure
 
 Key = tuple[str, str, tuple[Any, ...]]  # (role, function, arguments): one eth_call
 Asked = Iterable[tuple[tuple[Any, ...], Any]]  # (the call's arguments, the rebuilt record)
