@@ -21,6 +21,7 @@ import httpx
 import typer
 from pydantic import ValidationError
 
+from ledger.admin_cli import admin_app
 from ledger.api_client import CommonsClient
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
 from ledger.config import Settings
@@ -507,6 +508,7 @@ from ledger.audit.cli import anchor, audit_app, verify_receipt  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
 app.add_typer(key_app, name="key")
+app.add_typer(admin_app, name="admin")
 app.command("verify-receipt")(verify_receipt)
 app.command("anchor")(anchor)
 
