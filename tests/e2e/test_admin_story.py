@@ -1,0 +1,217 @@
+"""A real community's first hour, from an empty data directory, without the demo: keys made
+with `commons key new`, the system deployed and served by `commons run --no-demo`, the
+community created by `brownie run scripts/create_community.py` and handed to the admin's
+keystore key, every role granted and every parameter set with `commons admin` (through the
+relay, directly, and with brownie), the roll published by the registrar, a proposal opened
+and voted on through the API, and `commons audit` of the chain clean. Each step is a
+subprocess, as an admin would type it; the test prints how long each took."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from ledger.api_client import CommonsClient
+from ledger.build import Artifact
+from ledger.config import Settings
+from ledger.keystore import Keystore
+from ledger.node import make_web3, rpc
+from ledger.offchain import text_hash
+from tests.e2e.test_supervision import Running, start, stop_by_pid
+
+BIN = Path(sys.executable).parent
+COMMONS, BROWNIE = str(BIN / "commons"), str(BIN / "brownie")
+PASSPHRASE = "the estate's first passphrase"
+TEST_N = 1024  # scrypt cost of the test's key files: the format matters here, not the cost
+OFFICERS = ("admin", "chair", "treasurer", "secretary", "registrar", "coordinator", "auditor")
+COMMITTEE = ("chair", "treasurer", "secretary")
+
+
+class Story:
+    """The community's machine: `commons` and `brownie` run against one `commons run`."""
+
+    def __init__(self, running: Running, tmp_path: Path, network: str) -> None:
+        self.running = running
+        self.tmp_path = tmp_path
+        self.network = network
+        self.env = running.env
+        self.durations: list[tuple[str, float]] = []
+
+    def commons(
+        self, *args: str, passphrase: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """`commons *args`, a passphrase given on a pipe as --passphrase-fd."""
+        fds: tuple[int, ...] = ()
+        if passphrase is not None:
+            read_end, write_end = os.pipe()
+            os.write(write_end, passphrase.encode() + b"\n")
+            os.close(write_end)
+            args, fds = (*args, "--passphrase-fd", str(read_end)), (read_end,)
+        try:
+            result = subprocess.run(
+                [COMMONS, *args], env=self.env, capture_output=True, text=True, timeout=180,
+                stdin=subprocess.DEVNULL, pass_fds=fds,
+            )  # fmt: skip
+        finally:
+            for fd in fds:
+                os.close(fd)
+        if check:
+            assert result.returncode == 0, (args, result.stdout, result.stderr)
+        return result
+
+    def act(self, *args: str, key: str = "admin", check: bool = True) -> str:
+        """`commons admin *args` signed by keystore key `key`."""
+        result = self.commons("admin", *args, "--key", key, passphrase=PASSPHRASE, check=check)
+        return result.stdout
+
+    def brownie(self, script: str, *args: str, stdin: str | None = None) -> str:
+        result = subprocess.run(
+            [BROWNIE, "run", f"scripts/{script}", "main", *args, "--network", self.network],
+            cwd=self.running.settings.project_root, env=self.env, capture_output=True,
+            text=True, timeout=900, input=stdin, start_new_session=True,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        return result.stdout
+
+    def address(self, name: str) -> str:
+        return self.commons("key", "address", name).stdout.strip()
+
+    def timed(self, step: str, started: float) -> None:
+        self.durations.append((step, time.monotonic() - started))
+
+
+@pytest.fixture
+def story(tmp_path: Path, settings: Settings) -> Iterator[Story]:
+    running = start(
+        tmp_path,
+        keystore_dir=str(tmp_path / "keys"),
+        keystore_scrypt_n=str(TEST_N),
+    )
+    network = f"commons-admin-{uuid.uuid4().hex[:8]}"
+    env = {**running.env, "SOLCX_BINARY_PATH": str(settings.solc_binary_dir)}
+    running.env = env
+    add = [BROWNIE, "networks", "add", "Ethereum", network,
+           f"host=http://127.0.0.1:{running.settings.anvil_port}", "chainid=31337"]  # fmt: skip
+    subprocess.run(add, env=env, check=True, capture_output=True, timeout=120)
+    try:
+        yield Story(running, tmp_path, network)
+    finally:
+        subprocess.run(
+            [BROWNIE, "networks", "delete", network], env=env, capture_output=True, timeout=120
+        )
+        stop_by_pid(running)
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_and_brownie(
+    story: Story, artifacts: dict[str, Artifact]
+) -> None:
+    began = time.monotonic()
+    w3 = make_web3(f"http://127.0.0.1:{story.running.settings.anvil_port}")
+
+    started = time.monotonic()
+    for name in OFFICERS:
+        story.commons("key", "new", name, passphrase=PASSPHRASE)
+    officer = {name: story.address(name) for name in OFFICERS}
+    story.timed("keys for the admin and six officers (commons key new)", started)
+
+    started = time.monotonic()
+    out = story.brownie(
+        "create_community.py", "Riverside Estate residents' council", officer["admin"]
+    )
+    community = int(re.search(r"community (\d+) created", out).group(1))  # type: ignore[union-attr]
+    assert "AdminTransferStarted" in out
+    story.act("accept-admin", "--community", str(community))
+    story.timed("community created with brownie, handed to the admin's key", started)
+
+    started = time.monotonic()
+    for name in COMMITTEE:
+        story.act("grant", "COMMITTEE", name, "--community", str(community))
+    story.act("grant", "REGISTRAR", "registrar", "--community", str(community))
+    story.act("grant", "COORDINATOR", "coordinator", "--community", str(community))
+    story.act("grant", "AUDITOR", officer["auditor"], "--community", str(community))
+    story.timed("six roles granted through the relay (gasless)", started)
+
+    started = time.monotonic()
+    story.act("set-threshold", "2", "--community", str(community))
+    # A direct transaction: the admin's account pays, so it is funded first.
+    rpc(w3, "anvil_setBalance", [officer["admin"], hex(10**18)])
+    story.act("set-currency", "CNY", "--community", str(community), "--via", "direct")
+    admin_file = story.tmp_path / "keys" / "admin.json"
+    out = story.brownie("set_limits.py", str(community), "-600", "6000", str(admin_file),
+                        stdin=PASSPHRASE + "\n")  # fmt: skip
+    assert "LimitsSet" in out
+    story.timed("threshold (relay), currency (direct), limits (brownie, keystore file)", started)
+
+    started = time.monotonic()
+    residents = [Account.create() for _ in range(3)]
+    roll_file = story.tmp_path / "roll.txt"
+    roll_file.write_text("".join(f"{r.address}\n" for r in residents))
+    add_committee = [arg for name in COMMITTEE for arg in ("--add", name)]
+    out = story.act("roll", "--community", str(community), "--add-file", str(roll_file),
+                    *add_committee, key="registrar")  # fmt: skip
+    assert "roll version 1 in force: 6 residents" in out
+    story.timed("roll of six residents published by the registrar", started)
+
+    started = time.monotonic()
+    report_key = story.tmp_path / "report.pem"
+    story.commons("audit", "keygen", str(report_key))
+    story.act("register-auditor-key", "--community", str(community), "--report-key",
+              str(report_key), key="auditor")  # fmt: skip
+    story.timed("auditor's report key made and registered", started)
+
+    shown = story.commons("admin", "show", "--community", str(community)).stdout
+    assert officer["admin"] in shown
+    assert "AUDITOR 1, COMMITTEE 3, COORDINATOR 1, REGISTRAR 1" in shown
+    assert "CNY" in shown and "threshold:  2" in shown and "-600..6000" in shown
+    assert "version 1, 6 residents" in shown
+
+    started = time.monotonic()
+    client = CommonsClient(story.running.api_url, w3, artifacts)
+    try:
+        chair = Keystore(story.tmp_path / "keys", TEST_N).unlock("chair", PASSPHRASE)
+        text = "Plant twelve trees along the estate's east path."
+        client.post("/v1/texts", {"text": text})
+        now = int(w3.eth.get_block("latest")["timestamp"])
+        params = (community, bytes.fromhex(text_hash(text)[2:]), 0, 3, now - 1, now + 86_400,
+                  3000, 5000, 0, b"\x00\x00\x00")  # fmt: skip
+        client.act(chair, client.contracts["council"].functions.openProposal(params))
+        proposal = client.contracts["council"].functions.proposalCount().call()
+        receipt = client.wait(client.ballot(residents[0], proposal, 0)["id"])
+        assert receipt["status"] == "counted", receipt
+    finally:
+        client.close()
+    story.timed("proposal opened by the chair, a resident's ballot counted", started)
+
+    started = time.monotonic()
+    audit = story.commons("audit", "--out", str(story.tmp_path / "audit"), "--quiet", check=False)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "CLEAN" in audit.stdout
+    report = (story.tmp_path / "audit" / "report.md").read_text()
+    # The audit re-derived the community the acts made: fund, time bank, roll.
+    assert f"| {community} | CNY | 0 | 0 | 0 | 0 | 2 |" in report
+    assert "-600..6000" in report and "v1 (6)" in report
+    story.timed("commons audit of the chain", started)
+    print(audit.stdout)
+
+    total = time.monotonic() - began
+    print("\nfirst hour of a real community, as measured:")
+    for step, seconds in story.durations:
+        print(f"  {seconds:6.1f} s  {step}")
+    print(f"  {total:6.1f} s  in all")
