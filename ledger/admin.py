@@ -32,7 +32,7 @@ from web3.logs import DISCARD
 
 from ledger.currency import is_currency_code
 from ledger.deploy import Deployment
-from ledger.errors import ContractRuleBroken, LedgerError, TxError, WrongChain
+from ledger.errors import LedgerError, TxError, WrongChain
 from ledger.forwarding import sign_forward_request
 from ledger.hashing import checksum_address
 from ledger.protocol.generated import ROLE_NAMES, Function, Functions, Roles
@@ -54,6 +54,15 @@ ROLES: dict[str, bytes] = {name: role for role, name in ROLE_NAMES.items()}
 
 class AdminRefused(LedgerError):
     """The act would be refused by the contract (or cannot be sent): one sentence saying why."""
+
+
+class RefusedByContract(AdminRefused):
+    """The simulation reverted: `error` names the contract's custom error, `args_` its values."""
+
+    def __init__(self, function: str, error: str, args: tuple[Any, ...], described: str) -> None:
+        super().__init__(f"the contract would refuse {function}: {described}")
+        self.error = error
+        self.args_ = args
 
 
 class Signer(Enum):
@@ -447,7 +456,7 @@ def _check_arguments(chain: AdminChain, call: AdminCall, signer: str) -> None:
 
 def simulate(chain: AdminChain, call: AdminCall, signer: str) -> int:
     """eth_estimateGas of the call from `signer` (what the contract sees as its sender, directly
-    or through the forwarder): a revert raises ContractRuleBroken with the custom error."""
+    or through the forwarder): a revert raises RefusedByContract naming the custom error."""
     try:
         return int(
             chain.w3.eth.estimate_gas(
@@ -463,7 +472,8 @@ def simulate(chain: AdminChain, call: AdminCall, signer: str) -> int:
         decoded = chain.decoder.decode(data) if data else None
         if decoded is None:
             raise TxError(f"{call.function.name} would fail: {exc}") from None
-        raise ContractRuleBroken(*decoded) from None
+        described = chain.decoder.describe(*decoded)
+        raise RefusedByContract(call.function.name, *decoded, described) from None
 
 
 def community_summary(chain: AdminChain, community: int) -> list[str]:
