@@ -505,12 +505,14 @@ def _seed_once(settings: Settings, w3: Any, url: str) -> None:
 
 
 from ledger.audit.cli import anchor, audit_app, verify_receipt  # noqa: E402
+from ledger.proxy import proxy_config  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
 app.add_typer(key_app, name="key")
 app.add_typer(admin_app, name="admin")
 app.command("verify-receipt")(verify_receipt)
 app.command("anchor")(anchor)
+app.command("proxy-config")(proxy_config)
 
 
 def main() -> None:

@@ -7,15 +7,16 @@ brownie-config.yaml is the single source of truth for compiler settings: brownie
 from __future__ import annotations
 
 import functools
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ledger.errors import ConfigError
 
@@ -86,11 +87,19 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # The TLS proxy in front of the API (docs/security.md "Behind the TLS proxy"): only a peer
+    # at one of these addresses may name the client (X-Forwarded-For) and the scheme
+    # (X-Forwarded-Proto); for everyone else the socket's peer is the client.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="comma-separated addresses or networks whose X-Forwarded-For is believed",
+    )
     relayer_key: SecretStr | None = Field(
         default=None,
         description="gas-paying relayer key; on the embedded chain a development key is used",
     )
-    # The deployer's and the relayer's keys from the keystore instead (ledger/operator_keys.py):
+    # The deployer's, the auditor's and the relayer's keys from the keystore instead
+    # (ledger/operator_keys.py):
     # a name there, and the file descriptor its passphrase is read from (else the terminal is
     # asked). Never the passphrase itself: anyone who can read /proc/<pid>/environ reads that.
     deployer_keystore: str | None = Field(
@@ -98,6 +107,12 @@ class Settings(BaseSettings):
     )
     deployer_passphrase_fd: int | None = Field(
         default=None, ge=0, description="read the deployer key's passphrase from this descriptor"
+    )
+    auditor_account_keystore: str | None = Field(
+        default=None, description="name of the auditor account's key in the keystore"
+    )
+    auditor_account_passphrase_fd: int | None = Field(
+        default=None, ge=0, description="read that key's passphrase from this descriptor"
     )
     relayer_keystore: str | None = Field(
         default=None, description="name of the relayer's key in the keystore (`commons key`)"
@@ -191,6 +206,14 @@ class Settings(BaseSettings):
     restart_window_s: float = Field(
         default=60.0, gt=0, description="... than restart_max times within this many seconds"
     )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_addresses(cls, value: Any) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value
+        # Addresses only: a host name or "*" would let any client name itself.
+        networks = [ipaddress.ip_network(str(item).strip()) for item in items if str(item).strip()]
+        return tuple(str(n.network_address if n.num_addresses == 1 else n) for n in networks)
 
     @model_validator(mode="after")
     def _loopback_only(self) -> Settings:

@@ -24,9 +24,9 @@ from ledger.keystore import (
     STANDARD_SCRYPT_N,
     KeyEntry,
     Keystore,
-    checked_document,
     open_key_file,
     parse_private_key,
+    read_key_file,
 )
 from ledger.passphrase import read_passphrase
 
@@ -129,7 +129,7 @@ def import_key(
     keystore = _keystore()
     keystore.check_free(name)  # before anything secret is read
     if from_file is not None:
-        document = _read_document(from_file)
+        document = read_key_file(from_file)
         passphrase = read_passphrase(f"passphrase of {from_file.name}: ", passphrase_fd)
         account = open_key_file(document, passphrase, str(from_file), from_file)
         key = bytes(account.key)
@@ -139,16 +139,6 @@ def import_key(
             f"passphrase for the key {name!r}: ", passphrase_fd, confirm=True
         )
     _say_written("imported", keystore.add(name, key, passphrase), keystore)
-
-
-def _read_document(path: Path) -> dict[str, Any]:
-    try:
-        raw = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise LedgerError(f"cannot read {path}: {exc.strerror}") from None
-    except ValueError:
-        raw = None
-    return checked_document(raw, path)
 
 
 def _read_private_key() -> str:

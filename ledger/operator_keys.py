@@ -1,12 +1,13 @@
-"""The keys the operator's own processes sign with, from the keystore: the deployer's (the
-admin's, for `commons deploy` and `commons run`'s first deployment) and the relayer's (for the
-API, `python -m api`, and `commons run`).
+"""The keys the operator's own commands sign with, from the keystore: the deployer's (the
+admin's, for `commons deploy` and `commons run`'s first deployment), the auditor's account
+(`commons audit register-key` / `revoke-key`) and the relayer's (for the API, `python -m api`,
+and `commons run`).
 
-A key named by COMMONS_DEPLOYER_KEYSTORE / COMMONS_RELAYER_KEYSTORE is unlocked once, its
-passphrase read from COMMONS_DEPLOYER_PASSPHRASE_FD / COMMONS_RELAYER_PASSPHRASE_FD or asked
-at the terminal. The API then holds the relayer's key in its settings like a configured
-COMMONS_RELAYER_KEY (its relay worker receives those settings over the private pipe
-`multiprocessing` starts it with, never through the environment).
+A key named by COMMONS_<ROLE>_KEYSTORE (DEPLOYER, AUDITOR_ACCOUNT, RELAYER) is unlocked once,
+its passphrase read from COMMONS_<ROLE>_PASSPHRASE_FD or asked at the terminal. The API then
+holds the relayer's key in its settings like a configured COMMONS_RELAYER_KEY (its relay
+worker receives those settings over the private pipe `multiprocessing` starts it with, never
+through the environment).
 
 `commons run --relayer-key NAME` asks for the passphrase once, checks that it opens the key,
 and hands it to each API it starts on a pipe of its own (the API runs in a session without a
@@ -54,18 +55,50 @@ def unlock(settings: Settings, role: str, name: str, fd: int | None) -> tuple[Lo
 def deployer_account(settings: Settings) -> LocalAccount:
     """The deployer: its keystore key (COMMONS_DEPLOYER_KEYSTORE), else COMMONS_DEPLOYER_KEY,
     else on the embedded chain the first development key."""
-    name = settings.deployer_keystore
+    return _account(
+        settings,
+        "deployer",
+        settings.deployer_keystore,
+        settings.deployer_passphrase_fd,
+        settings.deployer_key,
+        dev_index=0,
+    )
+
+
+def auditor_account(settings: Settings, *, dev_index: int) -> LocalAccount:
+    """The auditor's account (holds AUDITOR): its keystore key
+    (COMMONS_AUDITOR_ACCOUNT_KEYSTORE), else COMMONS_AUDITOR_ACCOUNT_KEY, else on the embedded
+    chain development key `dev_index`."""
+    return _account(
+        settings,
+        "auditor_account",
+        settings.auditor_account_keystore,
+        settings.auditor_account_passphrase_fd,
+        settings.auditor_account_key,
+        dev_index=dev_index,
+    )
+
+
+def _account(
+    settings: Settings,
+    role: str,
+    name: str | None,
+    fd: int | None,
+    key: SecretStr | None,
+    *,
+    dev_index: int,
+) -> LocalAccount:
+    variable = f"COMMONS_{role.upper()}"
     if name is None:
-        return configured_account(
-            settings.deployer_key, settings, dev_index=0, variable="COMMONS_DEPLOYER_KEY"
-        )
-    if settings.deployer_key is not None:
-        raise ConfigError("set COMMONS_DEPLOYER_KEY or COMMONS_DEPLOYER_KEYSTORE, not both")
-    account, _ = unlock(settings, "deployer", name, settings.deployer_passphrase_fd)
+        return configured_account(key, settings, dev_index=dev_index, variable=f"{variable}_KEY")
+    if key is not None:
+        raise ConfigError(f"set {variable}_KEY or {variable}_KEYSTORE, not both")
+    account, _ = unlock(settings, role.replace("_", " "), name, fd)
     return account
 
 
 def unlock_relayer(settings: Settings, name: str, fd: int | None) -> tuple[LocalAccount, str]:
+    """The relayer's keystore key and its passphrase; never beside a plain COMMONS_RELAYER_KEY."""
     if settings.relayer_key is not None:
         raise ConfigError("set COMMONS_RELAYER_KEY or a relayer keystore key, not both")
     return unlock(settings, "relayer", name, fd)
@@ -92,6 +125,8 @@ def relayer_for_run(settings: Settings, name: str | None, fd: int | None) -> Key
     checked to open now rather than in every API it starts; None without one."""
     name = name or settings.relayer_keystore
     if name is None:
+        if fd is not None:
+            raise ConfigError("--passphrase-fd is for a relayer key: name one (--relayer-key)")
         return None
     fd = fd if fd is not None else settings.relayer_passphrase_fd
     account, passphrase = unlock_relayer(settings, name, fd)

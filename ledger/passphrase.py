@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from ledger.keystore import KeystoreError
 
 MIN_PASSPHRASE_CHARS = 8
-MAX_PASSPHRASE_BYTES = 64 * 1024
+# Well inside a pipe's 64 KiB, so handing one over never blocks.
+MAX_PASSPHRASE_BYTES = 1024
 
 
 class NoPassphrase(KeystoreError):
@@ -29,6 +30,11 @@ class WeakPassphrase(KeystoreError):
         super().__init__(f"a passphrase needs at least {MIN_PASSPHRASE_CHARS} characters")
 
 
+class PassphraseTooLong(KeystoreError):
+    def __init__(self) -> None:
+        super().__init__(f"a passphrase may have at most {MAX_PASSPHRASE_BYTES} bytes")
+
+
 class PassphraseMismatch(KeystoreError):
     def __init__(self) -> None:
         super().__init__("the two passphrases differ; nothing was written")
@@ -36,20 +42,23 @@ class PassphraseMismatch(KeystoreError):
 
 def read_passphrase(prompt: str, fd: int | None, *, confirm: bool = False) -> str:
     """The passphrase from descriptor `fd` (its first line; a descriptor above 2 is closed
-    after), else asked at the terminal without echo, twice when `confirm`. A new passphrase
-    (`confirm`) must be at least MIN_PASSPHRASE_CHARS long."""
+    after), else asked at the terminal without echo, twice when `confirm`. At most
+    MAX_PASSPHRASE_BYTES; a new one (`confirm`) at least MIN_PASSPHRASE_CHARS long."""
     if fd is not None:
         passphrase = read_from_fd(fd)
     else:
         passphrase = _ask(prompt)
         if confirm and _ask("again: ") != passphrase:
             raise PassphraseMismatch()
+    if len(passphrase.encode()) > MAX_PASSPHRASE_BYTES:
+        raise PassphraseTooLong()
     if confirm and len(passphrase) < MIN_PASSPHRASE_CHARS:
         raise WeakPassphrase()
     return passphrase
 
 
 def read_from_fd(fd: int) -> str:
+    """The first line on `fd` (read no further than a passphrase may be long)."""
     chunks: list[bytes] = []
     size = 0
     try:

@@ -171,6 +171,13 @@ def test_run_relays_with_a_keystore_key_and_warns_when_it_is_nearly_empty(
                 for key in (relayer.key, admin.key):
                     assert bytes(key).hex().encode() not in seen.lower()
         assert b"COMMONS_RELAYER_KEYSTORE=relayer" in _proc_text(api_pid, "environ")
+        # An API killed -9 is started again, and unlocks the key again from a fresh pipe.
+        os.kill(api_pid, signal.SIGKILL)
+        _wait_for(err, f"API (pid {api_pid}) was killed by SIGKILL", proc, 60)
+        deadline = time.monotonic() + 60
+        while err.read_text().count(f"relaying for {relayer.address}") < 2:
+            assert time.monotonic() < deadline, err.read_text()[-2000:]
+            time.sleep(0.3)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)

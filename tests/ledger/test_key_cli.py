@@ -296,7 +296,7 @@ def test_import_from_file_with_a_wrong_passphrase_writes_nothing(
     [
         (("address", "ghost"), None, "no key named 'ghost'"),
         (("new", "../escape"), None, "bad key name '../escape'"),
-        (("import", "k", "--from-file", "/nonexistent/key.json"), None, "cannot read"),
+        (("import", "k", "--from-file", "/nonexistent/key.json"), None, "No such file"),
         (("import", "k"), "not a key\n", "not a private key: expected 64 hex digits"),
         (("import", "k"), "00" * 32, "not a private key"),
     ],

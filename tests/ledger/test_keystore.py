@@ -4,7 +4,6 @@ passphrase, and refused when they are not what they claim to be."""
 from __future__ import annotations
 
 import json
-import os
 import stat
 from pathlib import Path
 
@@ -24,14 +23,6 @@ from ledger.keystore import (
     UnknownKey,
     WrongPassphrase,
     parse_private_key,
-)
-from ledger.passphrase import (
-    NoPassphrase,
-    PassphraseMismatch,
-    WeakPassphrase,
-    handed_over,
-    read_from_fd,
-    read_passphrase,
 )
 
 TEST_N = 1024  # the standard 262,144 costs ~1 s a file; tests need the format, not the cost
@@ -166,42 +157,3 @@ def test_what_is_not_a_private_key_is_refused_without_repeating_it(text: str) ->
 def test_private_key_text_may_carry_0x_and_a_newline() -> None:
     assert parse_private_key("0x" + KEY.hex() + "\n") == KEY
     assert parse_private_key(KEY.hex().upper()) == KEY
-
-
-def test_passphrase_is_the_first_line_of_its_descriptor() -> None:
-    read_end, write_end = os.pipe()
-    os.write(write_end, b"first line\nsecond line\n")
-    os.close(write_end)
-    assert read_from_fd(read_end) == "first line"
-    with pytest.raises(OSError):
-        os.fstat(read_end)  # closed after reading
-
-
-def test_passphrase_handed_over_reads_back_once() -> None:
-    with handed_over(PASSPHRASE) as fd:
-        assert read_passphrase("unused", os.dup(fd)) == PASSPHRASE
-
-
-def test_new_passphrase_shorter_than_eight_characters_is_refused() -> None:
-    with handed_over("short") as fd, pytest.raises(WeakPassphrase):
-        read_passphrase("unused", os.dup(fd), confirm=True)
-
-
-def test_without_a_terminal_or_descriptor_nothing_is_asked(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    def no_tty(path: str, flags: int) -> int:
-        raise OSError("no tty")
-
-    monkeypatch.setattr("ledger.passphrase.os.open", no_tty)
-    with pytest.raises(NoPassphrase, match="--passphrase-fd"):
-        read_passphrase("passphrase: ", None)
-
-
-def test_two_different_passphrases_at_the_terminal_write_nothing(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    answers = iter([PASSPHRASE, PASSPHRASE + "!"])
-    monkeypatch.setattr("ledger.passphrase._ask", lambda prompt: next(answers))
-    with pytest.raises(PassphraseMismatch):
-        read_passphrase("passphrase: ", None, confirm=True)

@@ -17,6 +17,7 @@ from ledger.keystore import Keystore, WrongPassphrase
 from ledger.operator_keys import (
     KeystoreRelayer,
     api_environment,
+    auditor_account,
     deployer_account,
     relayer_banner,
     relayer_for_run,
@@ -95,6 +96,8 @@ def test_run_with_a_wrong_passphrase_is_refused(tmp_path: Path) -> None:
 
 def test_run_without_a_keystore_relayer_has_none(tmp_path: Path) -> None:
     assert relayer_for_run(_settings(tmp_path), None, None) is None
+    with pytest.raises(ConfigError, match="name one"):  # a descriptor for no key is a mistake
+        relayer_for_run(_settings(tmp_path), None, 3)
 
 
 def test_a_development_key_from_the_keystore_is_refused_off_the_development_chain(
@@ -171,3 +174,19 @@ def test_a_development_deployer_from_the_keystore_is_refused_off_the_development
         )
         with pytest.raises(ConfigError, match="the deployer key 'dev' is one of the public"):
             deployer_account(named)
+
+
+def test_auditor_account_comes_from_the_keystore_when_named(tmp_path: Path) -> None:
+    Keystore.of(_settings(tmp_path)).add("auditor", KEY, PASSPHRASE)
+    with handed_over(PASSPHRASE) as fd:
+        named = _settings(
+            tmp_path, auditor_account_keystore="auditor", auditor_account_passphrase_fd=os.dup(fd)
+        )
+        assert bytes(auditor_account(named, dev_index=9).key) == KEY
+    development = auditor_account(_settings(tmp_path), dev_index=9)
+    assert development.address == (
+        Account.from_mnemonic(DEV_MNEMONIC, account_path="m/44'/60'/0'/0/9").address
+    )
+    both = named.model_copy(update={"auditor_account_key": SecretStr("0x" + KEY.hex())})
+    with pytest.raises(ConfigError, match="COMMONS_AUDITOR_ACCOUNT_KEYSTORE, not both"):
+        auditor_account(both, dev_index=9)
