@@ -69,7 +69,7 @@ class Signer(Enum):
     """Who the contract lets make a call."""
 
     ANYONE = "anyone"
-    ADMIN = "the community's admin"
+    ADMIN = "the admin"
     PENDING_ADMIN = "the pending admin"
     ROLE = "a holder of the role"
     KEY_AUDITOR_OR_ADMIN = "the key's auditor or its community's admin"

@@ -24,7 +24,7 @@ from ledger.api_client import CommonsClient
 from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.keystore import Keystore
-from ledger.node import make_web3, rpc
+from ledger.node import ephemeral_node, make_web3, rpc
 from ledger.offchain import text_hash
 from tests.e2e.test_supervision import Running, start, stop_by_pid
 
@@ -68,10 +68,11 @@ class Story:
             assert result.returncode == 0, (args, result.stdout, result.stderr)
         return result
 
-    def act(self, *args: str, key: str = "admin", check: bool = True) -> str:
+    def act(
+        self, *args: str, key: str = "admin", check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         """`commons admin *args` signed by keystore key `key`."""
-        result = self.commons("admin", *args, "--key", key, passphrase=PASSPHRASE, check=check)
-        return result.stdout
+        return self.commons("admin", *args, "--key", key, passphrase=PASSPHRASE, check=check)
 
     def brownie(self, script: str, *args: str, stdin: str | None = None) -> str:
         result = subprocess.run(
@@ -91,24 +92,29 @@ class Story:
 
 @pytest.fixture
 def story(tmp_path: Path, settings: Settings) -> Iterator[Story]:
-    running = start(
-        tmp_path,
-        keystore_dir=str(tmp_path / "keys"),
-        keystore_scrypt_n=str(TEST_N),
-    )
-    network = f"commons-admin-{uuid.uuid4().hex[:8]}"
-    env = {**running.env, "SOLCX_BINARY_PATH": str(settings.solc_binary_dir)}
-    running.env = env
-    add = [BROWNIE, "networks", "add", "Ethereum", network,
-           f"host=http://127.0.0.1:{running.settings.anvil_port}", "chainid=31337"]  # fmt: skip
-    subprocess.run(add, env=env, check=True, capture_output=True, timeout=120)
+    """`commons run --no-demo` from an empty data dir, with its own keystore directory."""
+    running = start(tmp_path, keystore_dir=str(tmp_path / "keys"), keystore_scrypt_n=str(TEST_N))
+    running.env = {**running.env, "SOLCX_BINARY_PATH": str(settings.solc_binary_dir)}
     try:
-        yield Story(running, tmp_path, network)
+        yield Story(running, tmp_path, network="")
+    finally:
+        stop_by_pid(running)
+
+
+@pytest.fixture
+def brownie_story(story: Story) -> Iterator[Story]:
+    """`story` with a brownie network named for its chain."""
+    story.network = f"commons-admin-{uuid.uuid4().hex[:8]}"
+    add = [BROWNIE, "networks", "add", "Ethereum", story.network,
+           f"host=http://127.0.0.1:{story.running.settings.anvil_port}", "chainid=31337"]  # fmt: skip
+    subprocess.run(add, env=story.env, check=True, capture_output=True, timeout=120)
+    try:
+        yield story
     finally:
         subprocess.run(
-            [BROWNIE, "networks", "delete", network], env=env, capture_output=True, timeout=120
-        )
-        stop_by_pid(running)
+            [BROWNIE, "networks", "delete", story.network],
+            env=story.env, capture_output=True, timeout=120,
+        )  # fmt: skip
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -120,8 +126,9 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_and_brownie(
-    story: Story, artifacts: dict[str, Artifact]
+    brownie_story: Story, artifacts: dict[str, Artifact]
 ) -> None:
+    story = brownie_story
     began = time.monotonic()
     w3 = make_web3(f"http://127.0.0.1:{story.running.settings.anvil_port}")
 
@@ -145,19 +152,23 @@ def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_and_brown
         story.act("grant", "COMMITTEE", name, "--community", str(community))
     story.act("grant", "REGISTRAR", "registrar", "--community", str(community))
     story.act("grant", "COORDINATOR", "coordinator", "--community", str(community))
-    story.act("grant", "AUDITOR", officer["auditor"], "--community", str(community))
-    story.timed("six roles granted through the relay (gasless)", started)
+    story.timed("five roles granted through the relay (gasless)", started)
 
     started = time.monotonic()
-    story.act("set-threshold", "2", "--community", str(community))
-    # A direct transaction: the admin's account pays, so it is funded first.
+    # Direct transactions from the admin's key (by `commons admin --via direct`, or brownie
+    # with the key's file): its account pays, so it is funded first.
     rpc(w3, "anvil_setBalance", [officer["admin"], hex(10**18)])
     story.act("set-currency", "CNY", "--community", str(community), "--via", "direct")
-    admin_file = story.tmp_path / "keys" / "admin.json"
-    out = story.brownie("set_limits.py", str(community), "-600", "6000", str(admin_file),
-                        stdin=PASSPHRASE + "\n")  # fmt: skip
+    admin_file = str(story.tmp_path / "keys" / "admin.json")
+    unlock = PASSPHRASE + "\n"
+    out = story.brownie("grant_role.py", str(community), "AUDITOR", officer["auditor"],
+                        admin_file, stdin=unlock)  # fmt: skip
+    assert "RoleGranted" in out
+    out = story.brownie("set_fund.py", str(community), "-", "2", admin_file, stdin=unlock)
+    assert "ApprovalThresholdSet" in out
+    out = story.brownie("set_limits.py", str(community), "-600", "6000", admin_file, stdin=unlock)
     assert "LimitsSet" in out
-    story.timed("threshold (relay), currency (direct), limits (brownie, keystore file)", started)
+    story.timed("currency (direct), AUDITOR, threshold and limits (brownie, key file)", started)
 
     started = time.monotonic()
     residents = [Account.create() for _ in range(3)]
@@ -165,7 +176,7 @@ def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_and_brown
     roll_file.write_text("".join(f"{r.address}\n" for r in residents))
     add_committee = [arg for name in COMMITTEE for arg in ("--add", name)]
     out = story.act("roll", "--community", str(community), "--add-file", str(roll_file),
-                    *add_committee, key="registrar")  # fmt: skip
+                    *add_committee, key="registrar").stdout  # fmt: skip
     assert "roll version 1 in force: 6 residents" in out
     story.timed("roll of six residents published by the registrar", started)
 
@@ -215,3 +226,50 @@ def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_and_brown
     for step, seconds in story.durations:
         print(f"  {seconds:6.1f} s  {step}")
     print(f"  {total:6.1f} s  in all")
+
+
+def test_refusals_are_one_line_with_exit_1_and_a_dry_run_changes_nothing(story: Story) -> None:
+    for name in ("admin", "neighbour"):
+        story.commons("key", "new", name, passphrase=PASSPHRASE)
+    out = story.act("create-community", "Hillside Court").stdout
+    assert "community 1 created" in out
+    neighbour = story.address("neighbour")
+
+    refused = one_error_line(story.act("grant", "COMMITTEE", neighbour, "--community", "1",
+                                       key="neighbour", check=False))  # fmt: skip
+    assert f"{neighbour} is not the admin of community 1" in refused
+
+    # A dry run asks no passphrase (none is given here) and signs nothing.
+    dry = story.commons(
+        "admin", "grant", "COMMITTEE", "neighbour", "--community", "1", "--key", "admin",
+        "--dry-run",
+    )  # fmt: skip
+    assert "function: grantRole(uint256,bytes32,address)" in dry.stdout
+    assert f"account={neighbour}" in dry.stdout
+    assert "must be signed by: the admin of community 1" in dry.stdout
+    assert "nothing was signed or sent" in dry.stdout
+    shown = story.commons("admin", "show", "--community", "1").stdout
+    assert "COMMITTEE 0" in shown
+
+    wrong = story.commons(
+        "admin", "grant", "COMMITTEE", neighbour, "--community", "1", "--key", "admin",
+        passphrase="not the passphrase", check=False,
+    )  # fmt: skip
+    assert "passphrase" in one_error_line(wrong)
+    assert "COMMITTEE 0" in story.commons("admin", "show", "--community", "1").stdout
+
+    unknown = story.act("set-limits", "--community", "99", "--floor", "-60", "--ceiling", "60",
+                        check=False)  # fmt: skip
+    assert "there is no community 99 (communities: 1 to 1)" in one_error_line(unknown)
+
+    early = story.act("set-threshold", "2", "--community", "1", check=False)
+    assert "grant COMMITTEE first" in one_error_line(early)
+
+    bad_role = story.act("grant", "TREASURER", neighbour, "--community", "1", check=False)
+    assert "unknown role 'TREASURER'" in one_error_line(bad_role)
+
+    with ephemeral_node(story.running.settings.model_copy(update={"chain_id": 5})) as other:
+        elsewhere = story.act(
+            "grant", "COMMITTEE", neighbour, "--community", "1", "--rpc", other.url, check=False
+        )
+    assert "node reports chain id 5, configured chain id is 31337" in one_error_line(elsewhere)
