@@ -22,6 +22,7 @@ from web3 import Web3
 
 from ledger import admin
 from ledger.admin import AdminCall, AdminChain, DirectSender, RelaySender, Sender
+from ledger.audit.jobs import default_key_path
 from ledger.audit.report import load_public_key, raw_public_key
 from ledger.audit.signers import fingerprint as key_fingerprint
 from ledger.config import Settings
@@ -358,13 +359,15 @@ def set_limits(
     _act(signing, admin.set_limits(community, floor, ceiling), dry_run)
 
 
-def _fingerprint(fingerprint: str | None, report_key: Path | None) -> bytes:
-    if (fingerprint is None) == (report_key is None):
+def _fingerprint(fingerprint: str | None, report_key: Path | None, settings: Settings) -> bytes:
+    if fingerprint is not None and report_key is not None:
         raise admin.AdminRefused("give the key as one of --fingerprint or --report-key")
     if fingerprint is not None:
         return _bytes32(fingerprint, "--fingerprint")
-    assert report_key is not None
-    return key_fingerprint(raw_public_key(load_public_key(report_key)))
+    path = report_key or default_key_path(settings)
+    if not path.exists():
+        raise admin.AdminRefused(f"no report key at {path}: create one with `commons audit keygen`")
+    return key_fingerprint(raw_public_key(load_public_key(path)))
 
 
 Fingerprint = Annotated[
@@ -378,7 +381,9 @@ Fingerprint = Annotated[
 ReportKey = Annotated[
     Path | None,
     typer.Option(
-        "--report-key", metavar="PEM", help="the report key (`commons audit keygen`'s file)"
+        "--report-key",
+        metavar="PEM",
+        help="the report key (`commons audit keygen`'s file; default: its default path)",
     ),
 ]
 
@@ -399,7 +404,8 @@ def register_auditor_key(
     """Register the signer's audit report key, so verify-report names it. AUDITOR only: --key
     is the auditor's own key (the admin grants AUDITOR first)."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
-    call = admin.register_auditor_key(community, _fingerprint(fingerprint, report_key))
+    key_fp = _fingerprint(fingerprint, report_key, signing.settings)
+    call = admin.register_auditor_key(community, key_fp)
     _act(signing, call, dry_run)
 
 
@@ -418,7 +424,8 @@ def revoke_auditor_key(
     """Revoke an audit report key for good (lost, or the auditor let go). By the key's
     auditor or its community's admin."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
-    _act(signing, admin.revoke_auditor_key(_fingerprint(fingerprint, report_key)), dry_run)
+    key_fp = _fingerprint(fingerprint, report_key, signing.settings)
+    _act(signing, admin.revoke_auditor_key(key_fp), dry_run)
 
 
 def _addresses(signing: Signing, given: list[str], files: list[Path]) -> list[str]:
