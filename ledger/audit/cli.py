@@ -284,7 +284,8 @@ def register_key(
     ] = None,
 ) -> None:
     """Register your report key's fingerprint in the Registry, sent from your auditor account
-    (COMMONS_AUDITOR_ACCOUNT_KEY), so verify-report names you as the signer."""
+    (COMMONS_AUDITOR_ACCOUNT_KEYSTORE or COMMONS_AUDITOR_ACCOUNT_KEY), so verify-report names
+    you as the signer."""
     fp, account, client = _auditor_action(key)
     receipt = client.register_auditor_key(account, community, fp)
     typer.echo(

@@ -1,7 +1,8 @@
-"""The operator's keys from the keystore: `commons deploy` with the deployer's, and
-`commons run --relayer-key NAME`, whose relayer pays gas with a key unlocked with a passphrase
-given once and handed to the API on a pipe (never in an environment, a command line or a log);
-a relayer that cannot last the day is warned about at start."""
+"""The operator's keys from the keystore: `commons deploy` with the deployer's, `commons audit
+register-key` with the auditor's account, and `commons run --relayer-key NAME`, whose relayer
+pays gas with a key unlocked with a passphrase given once and handed to the API on a pipe
+(never in an environment, a command line or a log); a relayer that cannot last the day is
+warned about at start."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from ledger.audit.report import generate_key
+from ledger.clients.registry import RegistryClient, Role
 from ledger.config import Settings
+from ledger.deploy import load_deployment
 from ledger.node import AnvilProcess, child_pids, ephemeral_node, free_port, rpc
 
 COMMONS = str(Path(sys.executable).parent / "commons")
@@ -226,3 +230,43 @@ def test_api_refuses_a_keystore_key_and_a_plain_key_at_once(
         "error: set COMMONS_RELAYER_KEY or a relayer keystore key, not both"
     )
     assert "11" * 32 not in result.stderr
+
+
+def test_register_key_sends_from_the_auditors_keystore_account(
+    env: dict[str, str], admin: LocalAccount, paid_chain: AnvilProcess, tmp_path: Path
+) -> None:
+    fd = _passphrase_pipe()
+    try:
+        deployed = subprocess.run(
+            [COMMONS, "deploy"], env={**env, "COMMONS_DEPLOYER_PASSPHRASE_FD": str(fd)},
+            capture_output=True, text=True, pass_fds=(fd,), timeout=120, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    finally:
+        os.close(fd)
+    assert deployed.returncode == 0, deployed.stderr
+    auditor: LocalAccount = Account.create()
+    _import(env, "auditor", auditor)
+    rpc(paid_chain.w3, "anvil_setBalance", [auditor.address, hex(10**18)])
+    settings = Settings(rpc_url=paid_chain.url, deployments_dir=tmp_path / "deployments")
+    registry = RegistryClient(paid_chain.w3, load_deployment(paid_chain.w3, settings).registry)
+    community = registry.create_community(admin, b"\x01" * 32)
+    registry.grant_role(admin, community, Role.AUDITOR, auditor.address)
+    report_key = tmp_path / "report.pem"
+    generate_key(report_key)
+    fd = _passphrase_pipe()
+    try:
+        result = subprocess.run(
+            [COMMONS, "audit", "register-key", "--community", str(community), "--key",
+             str(report_key)],
+            env={
+                **env,
+                "COMMONS_AUDITOR_ACCOUNT_KEYSTORE": "auditor",
+                "COMMONS_AUDITOR_ACCOUNT_PASSPHRASE_FD": str(fd),
+            },
+            capture_output=True, text=True, pass_fds=(fd,), timeout=120, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    finally:
+        os.close(fd)
+    assert result.returncode == 0, result.stderr
+    assert f"for auditor {auditor.address} of community {community}" in result.stdout
+    assert PASSPHRASE not in result.stdout + result.stderr
