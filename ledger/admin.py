@@ -498,6 +498,48 @@ def community_summary(chain: AdminChain, community: int) -> list[str]:
     ]
 
 
+# Every event an administrative act emits, by the contract that emits it.
+ADMIN_EVENTS: tuple[tuple[str, str], ...] = (
+    ("registry", "CommunityCreated"),
+    ("registry", "AdminTransferStarted"),
+    ("registry", "AdminTransferCancelled"),
+    ("registry", "AdminTransferred"),
+    ("registry", "RoleGranted"),
+    ("registry", "RoleRevoked"),
+    ("registry", "AuditorKeyRegistered"),
+    ("registry", "AuditorKeyRevoked"),
+    ("registry", "RollPublished"),
+    ("fund", "FundCurrencySet"),
+    ("fund", "ApprovalThresholdSet"),
+    ("timebank", "LimitsSet"),
+)
+
+
+def community_history(chain: AdminChain, community: int) -> list[str]:
+    """Every administrative act recorded for `community`, oldest first, one line each."""
+    chain.admin_of(community)  # the community exists
+    found: list[tuple[int, int, str]] = []
+    for key, name in ADMIN_EVENTS:
+        event = chain.deployment.contracts[key].events[name]()
+        logs = event.get_logs(
+            from_block=chain.deployment.start_block, argument_filters={"communityId": community}
+        )
+        order = [i["name"] for i in event.abi["inputs"] if i["name"] != "communityId"]
+        for log in logs:
+            args = ", ".join(f"{k}={_event_value(k, log['args'][k])}" for k in order)
+            line = f"block {log['blockNumber']:>6}  {name}({args})"
+            found.append((int(log["blockNumber"]), int(log["logIndex"]), line))
+    return [line for _, _, line in sorted(found)]
+
+
+def _event_value(name: str, value: Any) -> str:
+    if name == "role" and isinstance(value, bytes):
+        return role_name(value)
+    if name == "currency" and isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return _plain(value)
+
+
 # --- sending ----------------------------------------------------------------------------------
 
 

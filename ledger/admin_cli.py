@@ -498,3 +498,18 @@ def show(
     chain = AdminChain(w3, load_deployment(w3, settings))
     for line in admin.community_summary(chain, community):
         typer.echo(line)
+
+
+@admin_app.command("history")
+@one_line_errors
+def history(
+    community: Community,
+    rpc: Rpc = None,
+) -> None:
+    """Print every administrative act recorded for a community, oldest first (from the chain's
+    events; no key needed)."""
+    settings = Settings(rpc_url=rpc) if rpc else Settings()
+    w3 = connect(settings)
+    chain = AdminChain(w3, load_deployment(w3, settings))
+    for line in admin.community_history(chain, community):
+        typer.echo(line)

@@ -193,6 +193,14 @@ def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_and_brown
     assert "AUDITOR 1, COMMITTEE 3, COORDINATOR 1, REGISTRAR 1" in shown
     assert "CNY" in shown and "threshold:  2" in shown and "-600..6000" in shown
     assert "version 1, 6 residents" in shown
+    history = story.commons("admin", "history", "--community", str(community)).stdout
+    acts = [line.split()[2].split("(")[0] for line in history.splitlines()]
+    assert acts == [
+        "CommunityCreated", "AdminTransferStarted", "AdminTransferred",
+        *["RoleGranted"] * 5, "FundCurrencySet", "RoleGranted", "ApprovalThresholdSet",
+        "LimitsSet", "RollPublished", "AuditorKeyRegistered",
+    ], history  # fmt: skip
+    assert f"RoleGranted(role=AUDITOR, account={officer['auditor']}" in history
 
     started = time.monotonic()
     client = CommonsClient(story.running.api_url, w3, artifacts)

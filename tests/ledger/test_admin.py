@@ -128,6 +128,14 @@ def test_roles_and_settings_sent_directly_show_in_the_summary(
     summary = "\n".join(admin.community_summary(chain, community))
     assert "COMMITTEE 2" in summary and "CNY" in summary and "threshold:  2" in summary
     assert "-600..6000 minutes" in summary
+    acts = [line.split()[2].split("(")[0] for line in admin.community_history(chain, community)]
+    assert acts == [
+        "CommunityCreated", "RoleGranted", "RoleGranted", "ApprovalThresholdSet",
+        "FundCurrencySet", "LimitsSet",
+    ]  # fmt: skip
+    history = admin.community_history(chain, community)
+    assert f"RoleGranted(role=COMMITTEE, account={accounts[2].address}" in history[1]
+    assert "FundCurrencySet(currency=CNY" in history[4]
 
 
 def test_role_names_and_currency_codes_are_checked_before_anything_is_built() -> None:

@@ -15,10 +15,10 @@ ACTS = (
 )  # fmt: skip
 
 
-def test_admin_help_lists_every_act_and_show() -> None:
+def test_admin_help_lists_every_act_show_and_history() -> None:
     result = CliRunner().invoke(admin_app, ["--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    for act in (*ACTS, "show"):
+    for act in (*ACTS, "show", "history"):
         assert act in result.output
 
 
