@@ -144,3 +144,21 @@ def test_role_names_and_currency_codes_are_checked_before_anything_is_built() ->
         admin.role_id("TREASURER")
     with pytest.raises(AdminRefused, match="three capital letters"):
         admin.currency_code("cny")
+
+
+def test_an_auditor_registers_its_key_and_the_admin_revokes_it(
+    chain: AdminChain, accounts: list[LocalAccount], community: int
+) -> None:
+    admin_sender, auditor = DirectSender(accounts[1]), DirectSender(accounts[4])
+    key = b"\x07" * 32
+    with pytest.raises(AdminRefused, match="does not hold AUDITOR"):
+        admin.preflight(chain, admin.register_auditor_key(community, key), auditor.address)
+    admin.execute(chain, admin.grant_role(community, Roles.AUDITOR, auditor.address), admin_sender)
+    done = admin.execute(chain, admin.register_auditor_key(community, key), auditor)
+    assert done.event["auditor"] == auditor.address
+    with pytest.raises(AdminRefused, match="is neither the key's auditor"):
+        admin.preflight(chain, admin.revoke_auditor_key(key), accounts[5].address)
+    admin.execute(chain, admin.revoke_auditor_key(key), admin_sender)
+    with pytest.raises(AdminRefused, match="was revoked in block"):
+        admin.preflight(chain, admin.revoke_auditor_key(key), admin_sender.address)
+    assert admin.community_history(chain, community)[-1].split()[2].startswith("AuditorKeyRevoked(")
