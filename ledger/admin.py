@@ -368,7 +368,7 @@ def preflight(chain: AdminChain, call: AdminCall, signer: str) -> int:
     `signer`. Returns the gas the simulation used."""
     signer = checksum_address(signer)
     _check_signer(chain, call, signer)
-    _check_arguments(chain, call, signer)
+    _check_arguments(chain, call)
     return simulate(chain, call, signer)
 
 
@@ -415,7 +415,7 @@ def _check_key_revoker(chain: AdminChain, key_fingerprint: bytes, signer: str) -
         )
 
 
-def _check_arguments(chain: AdminChain, call: AdminCall, signer: str) -> None:
+def _check_arguments(chain: AdminChain, call: AdminCall) -> None:
     name, args = call.function.name, call.args
     if name in ("grantRole", "revokeRole"):
         community, role, account = args
