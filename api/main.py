@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api import errors
+from api import docs, errors
 from api.fastpath import BallotFastPath
 from api.headers import SecurityHeaders
 from api.limits import Quotas, RequireJson
@@ -68,6 +68,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             "gas. Errors are JSON `{code, detail}`; a contract's custom error name is the code."
         ),
         lifespan=lifespan,
+        # Served by api/docs.py from a pinned package, not FastAPI's CDN.
+        docs_url=None,
+        redoc_url=None,
         # No OpenTelemetry here; off, it is not asked for a provider on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
@@ -90,6 +93,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(module.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)
+    docs.install(app, settings.project_root)
     if WEB_DIST.is_dir():
         app.mount("/", StaticFiles(directory=WEB_DIST, html=True), name="web")
     return app

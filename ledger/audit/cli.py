@@ -36,14 +36,14 @@ from ledger.audit.report import (
     read_document,
     verify,
 )
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.signers import Signer, fingerprint, judge
 from ledger.clients.registry import RegistryClient
 from ledger.config import Settings
 from ledger.deploy import load_deployment
-from ledger.errors import LedgerError
+from ledger.errors import AuditInfraError, LedgerError
 from ledger.node import connect, running_info
 from ledger.operator_keys import auditor_account
+from ledger.transport import RpcClient
 
 # On the embedded chain without COMMONS_AUDITOR_ACCOUNT_KEY: the last funded development account.
 AUDITOR_DEV_INDEX = 9
