@@ -218,8 +218,9 @@ def transfer_admin(
     rpc: Rpc = None,
     dry_run: DryRun = False,
 ) -> None:
-    """Offer the admin role to ACCOUNT (step 1 of 2; the role moves when they run
-    accept-admin). Admin only."""
+    """Offer the admin role to ACCOUNT (step 1 of 2). Admin only.
+
+    The role moves only when ACCOUNT runs accept-admin, so a mistyped address loses nothing."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
     _act(signing, admin.transfer_admin(community, signing.address_of(new_admin)), dry_run)
 
@@ -311,8 +312,9 @@ def set_threshold(
     rpc: Rpc = None,
     dry_run: DryRun = False,
 ) -> None:
-    """Set how many committee members must approve a payout (N of the committee). Admin only;
-    grant COMMITTEE first."""
+    """Set how many committee members must approve each payout. Admin only.
+
+    N is at most the committee's size: grant COMMITTEE first."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
     _act(signing, admin.set_approval_threshold(community, threshold), dry_run)
 
@@ -353,8 +355,9 @@ def set_limits(
     rpc: Rpc = None,
     dry_run: DryRun = False,
 ) -> None:
-    """Set the time bank's balance limits: no one may owe more than --floor minutes nor hold
-    more than --ceiling. Admin only; can be changed later."""
+    """Set the time bank's balance limits, in minutes. Admin only.
+
+    No one may owe more than --floor nor hold more than --ceiling; they can be changed later."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
     _act(signing, admin.set_limits(community, floor, ceiling), dry_run)
 
@@ -401,8 +404,9 @@ def register_auditor_key(
     rpc: Rpc = None,
     dry_run: DryRun = False,
 ) -> None:
-    """Register the signer's audit report key, so verify-report names it. AUDITOR only: --key
-    is the auditor's own key (the admin grants AUDITOR first)."""
+    """Register the auditor's report key, so verify-report names its reports' signer.
+
+    AUDITOR only: --key is the auditor's own key (the admin grants AUDITOR first)."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
     key_fp = _fingerprint(fingerprint, report_key, signing.settings)
     call = admin.register_auditor_key(community, key_fp)
@@ -421,8 +425,9 @@ def revoke_auditor_key(
     rpc: Rpc = None,
     dry_run: DryRun = False,
 ) -> None:
-    """Revoke an audit report key for good (lost, or the auditor let go). By the key's
-    auditor or its community's admin."""
+    """Revoke an audit report key for good. By its auditor or its community's admin.
+
+    For a lost key, or an auditor let go: reports it signs from this block on are refused."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
     key_fp = _fingerprint(fingerprint, report_key, signing.settings)
     _act(signing, admin.revoke_auditor_key(key_fp), dry_run)
@@ -471,8 +476,10 @@ def roll(
     rpc: Rpc = None,
     dry_run: DryRun = False,
 ) -> None:
-    """Change the roll of residents (who may vote and trade time) and publish it. REGISTRAR
-    only: --key is the registrar's key."""
+    """Change the roll of residents and publish it. REGISTRAR only.
+
+    The roll says who may vote and trade time. --key is the registrar's key. With neither
+    --add, --add-file nor --remove, the staged changes are published."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
     added = _addresses(signing, add or [], add_file or [])
     removed = _addresses(signing, remove or [], [])
@@ -491,8 +498,9 @@ def show(
     community: Community,
     rpc: Rpc = None,
 ) -> None:
-    """Print a community's admin, pending admin, role counts, fund settings, time-bank limits
-    and roll (read from the chain; no key needed)."""
+    """Print a community's admin, roles, fund settings, limits and roll.
+
+    Read from the chain; no key needed."""
     settings = Settings(rpc_url=rpc) if rpc else Settings()
     w3 = connect(settings)
     chain = AdminChain(w3, load_deployment(w3, settings))
@@ -506,8 +514,9 @@ def history(
     community: Community,
     rpc: Rpc = None,
 ) -> None:
-    """Print every administrative act recorded for a community, oldest first (from the chain's
-    events; no key needed)."""
+    """Print every administrative act of a community, oldest first.
+
+    Read from the chain's events; no key needed."""
     settings = Settings(rpc_url=rpc) if rpc else Settings()
     w3 = connect(settings)
     chain = AdminChain(w3, load_deployment(w3, settings))
