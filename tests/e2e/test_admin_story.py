@@ -24,7 +24,7 @@ from ledger.api_client import CommonsClient
 from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.keystore import Keystore
-from ledger.node import ephemeral_node, make_web3, rpc
+from ledger.node import ephemeral_node, free_port, make_web3, rpc
 from ledger.offchain import text_hash
 from tests.e2e.test_supervision import Running, start, stop_by_pid
 
@@ -276,6 +276,11 @@ def test_refusals_are_one_line_with_exit_1_and_a_dry_run_changes_nothing(story: 
 
     bad_role = story.act("grant", "TREASURER", neighbour, "--community", "1", check=False)
     assert "unknown role 'TREASURER'" in one_error_line(bad_role)
+
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    unreachable = story.act("grant", "COMMITTEE", neighbour, "--community", "1", "--api", nowhere,
+                            check=False)  # fmt: skip
+    assert f"cannot reach the API at {nowhere}" in one_error_line(unreachable)
 
     with ephemeral_node(story.running.settings.model_copy(update={"chain_id": 5})) as other:
         elsewhere = story.act(

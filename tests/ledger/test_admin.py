@@ -162,3 +162,30 @@ def test_an_auditor_registers_its_key_and_the_admin_revokes_it(
     with pytest.raises(AdminRefused, match="was revoked in block"):
         admin.preflight(chain, admin.revoke_auditor_key(key), admin_sender.address)
     assert admin.community_history(chain, community)[-1].split()[2].startswith("AuditorKeyRevoked(")
+
+
+def test_a_revoked_role_is_gone_and_revoking_it_again_is_refused(
+    chain: AdminChain, accounts: list[LocalAccount], community: int
+) -> None:
+    sender, member = DirectSender(accounts[1]), accounts[6].address
+    admin.execute(chain, admin.grant_role(community, Roles.COORDINATOR, member), sender)
+    done = admin.execute(chain, admin.revoke_role(community, Roles.COORDINATOR, member), sender)
+    assert done.event["account"] == member
+    assert not chain.has_role(community, Roles.COORDINATOR, member)
+    with pytest.raises(AdminRefused, match=f"{member} does not hold COORDINATOR"):
+        admin.preflight(
+            chain, admin.revoke_role(community, Roles.COORDINATOR, member), sender.address
+        )
+
+
+def test_a_withdrawn_admin_offer_cannot_be_accepted(
+    chain: AdminChain, accounts: list[LocalAccount], community: int
+) -> None:
+    sender, offered = DirectSender(accounts[1]), accounts[7].address
+    with pytest.raises(AdminRefused, match="has no admin transfer pending"):
+        admin.preflight(chain, admin.cancel_admin_transfer(community), sender.address)
+    admin.execute(chain, admin.transfer_admin(community, offered), sender)
+    admin.execute(chain, admin.cancel_admin_transfer(community), sender)
+    with pytest.raises(AdminRefused, match="has no admin transfer pending"):
+        admin.preflight(chain, admin.accept_admin(community), offered)
+    assert chain.admin_of(community) == sender.address
