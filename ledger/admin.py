@@ -571,18 +571,16 @@ class DirectSender:
         return "0x" + bytes(receipt["transactionHash"]).hex()
 
 
-class RelaySender:
-    """An ERC-2771 request signed by the signer and relayed by the API (the relayer pays)."""
+class RelayApi:
+    """The API's relay, over HTTP: what it serves, its nonces, requests and receipts."""
 
-    def __init__(self, account: LocalAccount, api_url: str, *, timeout: float = 30.0) -> None:
-        self.account = account
-        self.address: str = account.address
+    def __init__(self, api_url: str, *, timeout: float = 30.0) -> None:
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
 
     def check_serves(self, chain: AdminChain) -> None:
         """The API relays for this very deployment (chain id and forwarder)."""
-        served = self._get("/v1/chain")
+        served = self.get("/v1/chain")
         if served["chain_id"] != chain.deployment.chain_id:
             raise AdminRefused(
                 f"the API at {self.api_url} serves chain {served['chain_id']}, the node is "
@@ -595,29 +593,11 @@ class RelaySender:
                 f"{served['contracts']['forwarder']}, expected {forwarder})"
             )
 
-    def submit(self, chain: AdminChain, call: AdminCall, gas: int) -> str:
-        self.check_serves(chain)
-        nonce = int(self._get(NONCE_PATH.format(address=self.address))["nonce"])
-        deadline = int(chain.w3.eth.get_block("latest")["timestamp"]) + FORWARD_TTL_S
-        request = sign_forward_request(
-            chain.w3,
-            chain.deployment.forwarder,
-            self.account,
-            call.bound(chain.deployment),
-            gas=gas,
-            nonce=nonce,
-            deadline=deadline,
-        )
-        receipt = self._post(FORWARD_PATH, request.to_payload())
-        done = self._wait(receipt["id"])
-        if done["status"] != "counted":
-            raise AdminRefused(f"the relay did not execute {call.function.name}: {done['detail']}")
-        return str(done["tx_hash"])
-
-    def _wait(self, receipt_id: str) -> dict[str, Any]:
+    def wait(self, receipt_id: str) -> dict[str, Any]:
+        """The receipt once counted or rejected."""
         deadline = time.monotonic() + RELAY_TIMEOUT_S
         while True:
-            receipt = self._get(RECEIPT_PATH.format(id=receipt_id))
+            receipt = self.get(RECEIPT_PATH.format(id=receipt_id))
             if receipt["status"] in ("counted", "rejected"):
                 return receipt
             if time.monotonic() > deadline:
@@ -627,10 +607,10 @@ class RelaySender:
                 )
             time.sleep(RELAY_POLL_S)
 
-    def _get(self, path: str) -> dict[str, Any]:
+    def get(self, path: str) -> dict[str, Any]:
         return self._answer(lambda c: c.get(path))
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._answer(lambda c: c.post(path, json=body))
 
     def _answer(self, request: Callable[[httpx.Client], httpx.Response]) -> dict[str, Any]:
@@ -647,6 +627,33 @@ class RelaySender:
             code = body.get("code", f"HTTP {response.status_code}")
             raise AdminRefused(f"the API refused the request: {code}: {body.get('detail')}")
         return body
+
+
+class RelaySender:
+    """An ERC-2771 request signed by the signer and relayed by the API (the relayer pays)."""
+
+    def __init__(self, account: LocalAccount, relay: RelayApi) -> None:
+        self.account = account
+        self.address: str = account.address
+        self.relay = relay
+
+    def submit(self, chain: AdminChain, call: AdminCall, gas: int) -> str:
+        self.relay.check_serves(chain)
+        nonce = int(self.relay.get(NONCE_PATH.format(address=self.address))["nonce"])
+        deadline = int(chain.w3.eth.get_block("latest")["timestamp"]) + FORWARD_TTL_S
+        request = sign_forward_request(
+            chain.w3,
+            chain.deployment.forwarder,
+            self.account,
+            call.bound(chain.deployment),
+            gas=gas,
+            nonce=nonce,
+            deadline=deadline,
+        )
+        done = self.relay.wait(self.relay.post(FORWARD_PATH, request.to_payload())["id"])
+        if done["status"] != "counted":
+            raise AdminRefused(f"the relay did not execute {call.function.name}: {done['detail']}")
+        return str(done["tx_hash"])
 
 
 def execute(chain: AdminChain, call: AdminCall, sender: Sender) -> Done:

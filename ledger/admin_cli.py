@@ -21,7 +21,7 @@ from requests.exceptions import RequestException
 from web3 import Web3
 
 from ledger import admin
-from ledger.admin import AdminCall, AdminChain, DirectSender, RelaySender, Sender
+from ledger.admin import AdminCall, AdminChain, DirectSender, RelayApi, RelaySender, Sender
 from ledger.audit.jobs import default_key_path
 from ledger.audit.report import load_public_key, raw_public_key
 from ledger.audit.signers import fingerprint as key_fingerprint
@@ -143,12 +143,14 @@ class Signing:
         w3: Web3 = connect(self.settings)
         return AdminChain(w3, load_deployment(w3, self.settings))
 
-    def sender(self) -> Sender:
+    def sender(self, chain: AdminChain) -> Sender:
+        """The signer, unlocked; for the relay, once it is known to serve `chain`."""
+        relay = RelayApi(self.api) if self.via is Via.relay else None
+        if relay is not None:
+            relay.check_serves(chain)  # before the passphrase is asked
         prompt = f"passphrase of key {self.key!r}: "
         account = self.keystore.unlock(self.key, read_passphrase(prompt, self.passphrase_fd))
-        if self.via is Via.direct:
-            return DirectSender(account)
-        return RelaySender(account, self.api)
+        return DirectSender(account) if relay is None else RelaySender(account, relay)
 
     def address_of(self, text: str) -> str:
         """An address given as 0x..., or the address of a keystore key of that name."""
@@ -167,9 +169,7 @@ def _act(signing: Signing, call: AdminCall, dry_run: bool) -> admin.Done | None:
         typer.echo("dry run: checked and simulated; nothing was signed or sent")
         return None
     admin.preflight(chain, call, signer)  # before the passphrase is asked
-    sender = signing.sender()
-    if isinstance(sender, RelaySender):
-        sender.check_serves(chain)
+    sender = signing.sender(chain)
     done = admin.execute(chain, call, sender)
     typer.echo(f"done: {call.what}")
     typer.echo(f"  {call.event} in block {done.block}, transaction {done.tx_hash}")
