@@ -74,12 +74,17 @@ class Story:
         """`commons admin *args` signed by keystore key `key`."""
         return self.commons("admin", *args, "--key", key, passphrase=PASSPHRASE, check=check)
 
-    def brownie(self, script: str, *args: str, stdin: str | None = None) -> str:
-        result = subprocess.run(
+    def brownie(
+        self, script: str, *args: str, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
             [BROWNIE, "run", f"scripts/{script}", "main", *args, "--network", self.network],
             cwd=self.running.settings.project_root, env=self.env, capture_output=True,
             text=True, timeout=900, input=stdin, start_new_session=True,
         )  # fmt: skip
+
+    def brownie_ok(self, script: str, *args: str, stdin: str | None = None) -> str:
+        result = self.brownie(script, *args, stdin=stdin)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         return result.stdout
 
@@ -139,7 +144,7 @@ def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_and_brown
     story.timed("keys for the admin and six officers (commons key new)", started)
 
     started = time.monotonic()
-    out = story.brownie(
+    out = story.brownie_ok(
         "create_community.py", "Riverside Estate residents' council", officer["admin"]
     )
     community = int(re.search(r"community (\d+) created", out).group(1))  # type: ignore[union-attr]
@@ -153,6 +158,11 @@ def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_and_brown
     story.act("grant", "REGISTRAR", "registrar", "--community", str(community))
     story.act("grant", "COORDINATOR", "coordinator", "--community", str(community))
     story.timed("five roles granted through the relay (gasless)", started)
+    # brownie's first account created the community but handed it on: it is refused, in a line.
+    refused = story.brownie("grant_role.py", str(community), "AUDITOR", officer["auditor"])
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert f"is not the admin of community {community} (it is {officer['admin']})" in refused.stderr
     assert w3.eth.get_balance(officer["admin"]) == 0  # the relayer paid for all of it
 
     started = time.monotonic()
@@ -162,12 +172,14 @@ def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_and_brown
     story.act("set-currency", "CNY", "--community", str(community), "--via", "direct")
     admin_file = str(story.tmp_path / "keys" / "admin.json")
     unlock = PASSPHRASE + "\n"
-    out = story.brownie("grant_role.py", str(community), "AUDITOR", officer["auditor"],
+    out = story.brownie_ok("grant_role.py", str(community), "AUDITOR", officer["auditor"],
                         admin_file, stdin=unlock)  # fmt: skip
     assert "RoleGranted" in out
-    out = story.brownie("set_fund.py", str(community), "-", "2", admin_file, stdin=unlock)
+    out = story.brownie_ok("set_fund.py", str(community), "-", "2", admin_file, stdin=unlock)
     assert "ApprovalThresholdSet" in out
-    out = story.brownie("set_limits.py", str(community), "-600", "6000", admin_file, stdin=unlock)
+    out = story.brownie_ok(
+        "set_limits.py", str(community), "-600", "6000", admin_file, stdin=unlock
+    )
     assert "LimitsSet" in out
     story.timed("currency (direct), AUDITOR, threshold and limits (brownie, key file)", started)
 
