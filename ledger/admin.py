@@ -33,9 +33,9 @@ from web3.logs import DISCARD
 from ledger.currency import is_currency_code
 from ledger.deploy import Deployment
 from ledger.errors import LedgerError, TxError, WrongChain
-from ledger.forwarding import sign_forward_request
 from ledger.hashing import checksum_address
 from ledger.protocol.generated import ROLE_NAMES, Function, Functions, Roles
+from ledger.signing.forwards import sign_forward_request
 from ledger.tx import ErrorDecoder, revert_data, send
 
 ZERO_ADDRESS = "0x" + "00" * 20

@@ -366,7 +366,7 @@ def run(
             _seed_once(settings, w3, api.url)
         _stop_point(stop)
         _say_ready(api, chain)
-        _supervise(api, chain, stop, RestartPolicy(settings.restart_max, settings.restart_window_s))
+        _supervise(api, chain, stop, RestartPolicy(settings))
     except _Stopped:
         pass
     finally:
@@ -388,7 +388,7 @@ class ChainWatch(threading.Thread):
     def __init__(self, node: ManagedNode, settings: Settings) -> None:
         super().__init__(name="chain", daemon=True)
         self.node = node
-        self.policy = RestartPolicy(settings.restart_max, settings.restart_window_s)
+        self.policy = RestartPolicy(settings)
         self.stop_event = threading.Event()
         self.error: Exception | None = None
         self.anvil_pid: int | None = None

@@ -38,15 +38,10 @@ from ledger.audit.ethcodec import hex_bytes, hex_int
 from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.sigs import ballot_digest
 from ledger.errors import AuditInfraError, InvalidMessage
-from ledger.forwarding import (
-    FORWARD_REQUEST_TYPES,
-    FORWARDER_NAME,
-    FORWARDER_VERSION,
-    ForwardRequest,
-)
 from ledger.hashing import checksum_address, keccak
 from ledger.signing.acks import Acknowledgement, verify_ack
-from ledger.signing.eip712 import SignatureError, digest, domain_for, domain_separator
+from ledger.signing.eip712 import SignatureError, domain_separator
+from ledger.signing.forwards import ForwardRequest, forwarder_domain
 from ledger.signing.services import ServiceRecord, record_id, timebank_domain
 from ledger.transport import RpcClient
 
@@ -263,8 +258,7 @@ def _forward_key(
         request = ForwardRequest.from_payload(entry.payload)
     except InvalidMessage as exc:
         return None, f"its payload is not a forward request ({exc})"
-    domain = domain_for(FORWARDER_NAME, FORWARDER_VERSION, chain_id, forwarder)
-    signed = digest(domain, FORWARD_REQUEST_TYPES, "ForwardRequest", request.typed_message())
+    signed = request.digest(forwarder_domain(chain_id, forwarder))
     if signed != entry.ack.message:
         return None, "its payload is not the request acknowledged (another digest)"
     return (request.sender, request.nonce), None

@@ -21,7 +21,7 @@ from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.state import AuditState
 from ledger.clients.fund import TRAIL_EVENTS
 from ledger.errors import AuditInfraError
-from ledger.index import EventDecoder
+from ledger.index.codec import EventDecoder
 from ledger.transport import RpcClient
 
 PAGE: Final = 100

@@ -20,8 +20,8 @@ from ledger.clients.fund import (
 )
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
-from ledger.forwarding import sign_forward_request
 from ledger.protocol.generated import Roles
+from ledger.signing.forwards import sign_forward_request
 from ledger.tx import send
 from tests.contracts.conftest import ProposalFactory, Town
 
