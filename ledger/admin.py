@@ -45,8 +45,9 @@ RECEIPT_PATH = "/v1/receipts/{id}"
 RELAY_TIMEOUT_S = 60.0
 RELAY_POLL_S = 0.1
 FORWARD_TTL_S = 3600
-# A forwarded call gets the gas the simulation measured plus a margin: the forwarder's own work
-# around the call is paid by the relay's batch, not from this budget.
+# A forwarded call gets the gas the simulation measured (a whole transaction's, so more than the
+# call alone spends) plus a margin for state that changes before it runs; the forwarder's own
+# work around the call is the relay's, not taken from this budget.
 GAS_MARGIN = 1.25
 GAS_FLOOR = 100_000
 ROLES: dict[str, bytes] = {name: role for role, name in ROLE_NAMES.items()}
