@@ -15,6 +15,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
+from commons.demo import demo_keys, seed_demo
 from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.audit.bytecode import Build, fresh_build
 from ledger.audit.model import AuditResult
@@ -24,7 +25,6 @@ from ledger.build import compiler_version
 from ledger.clients.registry import RegistryClient, Role
 from ledger.clients.timebank import TimeBankClient
 from ledger.config import Settings
-from ledger.demo import demo_keys, seed_demo
 from ledger.node import rpc
 from ledger.signing.services import (
     ServiceRecord,

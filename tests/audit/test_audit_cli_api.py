@@ -13,9 +13,9 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
+from commons.cli import app
 from ledger.audit.jobs import AuditBusy, AuditJob, AuditJobs, default_key_path
 from ledger.audit.report import generate_key, load_key, read_document, sign
-from ledger.cli import app
 from ledger.clients.registry import Role
 from ledger.node import rpc
 from tests.audit.conftest import (

@@ -19,7 +19,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.api_client import CommonsClient
+from commons.api_client import CommonsClient
 from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.deploy import Deployment, deploy_system

@@ -21,7 +21,7 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.api_client import ApiClientError
+from commons.api_client import ApiClientError
 from ledger.forwarding import sign_forward_request
 from ledger.node import pid_alive
 from ledger.offchain import text_hash

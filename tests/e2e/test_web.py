@@ -26,10 +26,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from commons.demo import demo_keys, seed_demo
 from ledger.audit.report import generate_key, load_key, load_public_key, raw_public_key, sign
 from ledger.audit.signers import fingerprint
 from ledger.clients.registry import RegistryClient, Role
-from ledger.demo import demo_keys, seed_demo
 from tests.e2e.conftest import LiveSystem
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -235,10 +235,10 @@ def own_system() -> Iterator[tuple[str, str]]:
     from eth_account import Account
     from eth_account.messages import encode_defunct
 
-    from ledger.api_client import CommonsClient
+    from commons.api_client import CommonsClient
+    from commons.demo import demo_keys, seed_demo
     from ledger.build import compile_project
     from ledger.config import DEV_MNEMONIC, Settings
-    from ledger.demo import demo_keys, seed_demo
     from ledger.deploy import deploy_system
     from ledger.node import ephemeral_node, free_port, rpc
 

@@ -18,7 +18,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.api_client import CommonsClient
+from commons.api_client import CommonsClient
 from ledger.build import atomic_write
 from ledger.offchain import text_hash
 from ledger.signing.services import ServiceRecord, category_code

@@ -22,10 +22,10 @@ import typer
 from eth_account.signers.local import LocalAccount
 from pydantic import ValidationError
 
-from ledger.api_client import CommonsClient
+from commons.api_client import CommonsClient
+from commons.demo import demo_keys, seed_demo
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest
 from ledger.config import Settings, configured_account
-from ledger.demo import demo_keys, seed_demo
 from ledger.deploy import deploy_system, deployment_path, load_deployment
 from ledger.errors import LedgerError, NodeError, WrongChain
 from ledger.node import ManagedNode, connect, pid_alive, running_info
