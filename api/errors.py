@@ -25,6 +25,7 @@ from ledger.errors import (
     RelayError,
     UnknownReceipt,
 )
+from ledger.protocol.statuses import status_of
 from ledger.tx import ErrorDecoder, revert_data
 
 log = logging.getLogger("api")
@@ -60,40 +61,6 @@ class QuotaExceeded(Exception):
     @property
     def retry_after(self) -> str:
         return str(max(1, math.ceil(self.retry_after_s)))
-
-
-# Contract rules that mean "the thing is in the wrong state" rather than "your input is bad".
-CONFLICT_RULES = {
-    "AlreadyVoted",
-    "AlreadyApproved",
-    "AlreadyExecuted",
-    "AlreadyReversed",
-    "AlreadyFinalized",
-    "GrantAlreadyOpen",
-    "ProposalClosed",
-    "ProposalNotOpen",
-    "ProposalNotClosed",
-    "InvalidNonce",
-    "NoPendingAdmin",
-}
-FORBIDDEN_RULES = {
-    "NotAdmin",
-    "MissingRole",
-    "NotCommittee",
-    "NotRegistrar",
-    "NotCoordinator",
-    "SelfApproval",
-}
-
-
-def status_for_rule(code: str) -> int:
-    if code in FORBIDDEN_RULES or (code.startswith("Not") and code.endswith(("Admin", "Member"))):
-        return 403
-    # "Already" anywhere: the contracts' AlreadyVoted, NonceAlreadyUsed, RoleAlreadyGranted,
-    # GrantAlreadyOpened, CurrencyAlreadySet... all mean "done before", whatever comes first.
-    if code in CONFLICT_RULES or "Already" in code:
-        return 409
-    return 422
 
 
 def error_response(
@@ -132,13 +99,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidMessage)
     async def _invalid(request: Request, exc: InvalidMessage) -> JSONResponse:
-        return error_response(status_for_rule(exc.code), exc.code, _detail(request, exc))
+        return error_response(status_of(exc.code), exc.code, _detail(request, exc))
 
     @app.exception_handler(ContractRuleBroken)
     async def _rule(request: Request, exc: ContractRuleBroken) -> JSONResponse:
         decoder = _decoder(request)
         detail = str(exc) if decoder is None else decoder.describe(exc.error, exc.args_)
-        return error_response(status_for_rule(exc.error), exc.error, detail)
+        return error_response(status_of(exc.error), exc.error, detail)
 
     @app.exception_handler(QueueFull)
     async def _full(_: Request, exc: QueueFull) -> JSONResponse:

@@ -24,11 +24,12 @@ from pydantic import ValidationError
 
 from commons.api_client import CommonsClient
 from commons.demo import demo_keys, seed_demo
-from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest
+from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
 from ledger.config import Settings, configured_account
 from ledger.deploy import deploy_system, deployment_path, load_deployment
 from ledger.errors import LedgerError, NodeError, WrongChain
 from ledger.node import ManagedNode, connect, pid_alive, running_info
+from ledger.protocol.render import write_modules
 from ledger.restarts import RestartPolicy, describe_exit
 from ledger.supervise import ApiProcess, relay_backlog, report
 
@@ -85,6 +86,8 @@ def build(
     """Compile contracts/ with brownie-config.yaml's settings; write artifacts and manifest."""
     settings = load_settings()
     artifacts = compile_project(settings, force=force)
+    for path in write_modules(load_protocol(settings), settings.project_root):
+        typer.echo(f"protocol changed: rewrote {path}")
     manifest = load_manifest(settings)
     count, version = len(manifest["runtime_bytecode"]), manifest["compiler"]["version"]
     typer.echo(f"compiled {count} contracts with solc {version}")

@@ -22,16 +22,19 @@ from eth_utils.crypto import keccak
 
 from ledger.config import Settings
 from ledger.errors import BuildError
+from ledger.protocol.extract import describe
 
 OUTPUT_SELECTION = {
     "*": {
+        # Source ASTs: enum members, EIP-712 type strings, domains and roles (ledger.protocol).
+        "": ["ast"],
         "*": [
             "abi",
             "evm.bytecode.object",
             "evm.deployedBytecode.object",
             "evm.deployedBytecode.immutableReferences",
             "metadata",
-        ]
+        ],
     }
 }
 
@@ -131,7 +134,7 @@ def compile_project(
     digest.update(lock.read_bytes() if lock.exists() else b"")
     input_hash = "0x" + digest.hexdigest()
     manifest_path = settings.build_dir / "manifest.json"
-    if not force and manifest_path.exists():
+    if not force and manifest_path.exists() and protocol_path(settings).exists():
         try:
             manifest = json.loads(manifest_path.read_text())
             if manifest.get("input_hash") == input_hash:
@@ -141,7 +144,23 @@ def compile_project(
     output = _run_solc(settings, input_json)
     artifacts = _artifacts(output, set(input_json["sources"]))
     _write_build(settings, input_json, input_hash, artifacts, _all_source_hashes(output))
+    atomic_write(protocol_path(settings), json.dumps(describe(output), indent=1) + "\n")
     return artifacts
+
+
+def protocol_path(settings: Settings) -> Path:
+    """The protocol facts the last build read from the contracts (ledger.protocol.extract)."""
+    return settings.build_dir / "protocol.json"
+
+
+def load_protocol(settings: Settings) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(protocol_path(settings).read_text())
+    except (OSError, ValueError) as exc:
+        raise BuildError(
+            f"no protocol description in {settings.build_dir}: run `commons build`"
+        ) from exc
+    return data
 
 
 def load_artifacts(settings: Settings) -> dict[str, Artifact]:

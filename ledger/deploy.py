@@ -58,7 +58,10 @@ def deployment_path(settings: Settings, chain_id: int) -> Path:
 
 def _bind(w3: Web3, record: dict[str, Any], artifacts: dict[str, Artifact]) -> Deployment:
     contracts = {
-        key: w3.eth.contract(address=record["contracts"][key]["address"], abi=artifacts[name].abi)
+        # decode_tuples: a struct a view returns reads by field name (`proposal.closesAt`).
+        key: w3.eth.contract(
+            address=record["contracts"][key]["address"], abi=artifacts[name].abi, decode_tuples=True
+        )
         for key, name, _ in PLAN
     }
     return Deployment(chain_id=int(record["chain_id"]), record=record, **contracts)

@@ -1,0 +1,139 @@
+"""The HTTP status of every refusal the API can answer with: each contract custom error, and
+each code the relay refuses a signed message with before it reaches the chain.
+
+Written by hand, because a status is a judgement about what the client should do next, which
+no ABI says. tests/ledger/test_protocol.py fails when a contract error has no status here or
+this table names an error no contract has.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+
+class Status(NamedTuple):
+    code: int
+    why: str
+
+
+# The sender lacks the role or standing the rule asks for: another account could do it.
+FORBIDDEN: Final = Status(403, "the sender lacks the role or standing this needs")
+# Done before, or the thing's state refuses it now: sending the same again will not help.
+CONFLICT: Final = Status(409, "already done, or the thing's state refuses it")
+# The values sent break a rule: the request must change.
+INVALID: Final = Status(422, "the values sent break a rule")
+
+CONTRACT_ERRORS: Final[dict[str, Status]] = {
+    "AboveCeiling": INVALID,
+    "AlreadyApproved": CONFLICT,
+    "AlreadyFinalized": CONFLICT,
+    "AlreadyOnRoll": CONFLICT,
+    "AlreadyReversed": CONFLICT,
+    "AlreadyVoted": CONFLICT,
+    "AmountTooLarge": INVALID,
+    "AuditorKeyAlreadyRegistered": CONFLICT,
+    "AuditorKeyAlreadyRevoked": CONFLICT,
+    "BallotBoxRecycled": INVALID,
+    "BatchRootMismatch": INVALID,
+    "BelowFloor": INVALID,
+    "CoordinatorIsParty": INVALID,
+    "CurrencyAlreadySet": CONFLICT,
+    "CurrencyMismatch": INVALID,
+    "CurrencyNotSet": INVALID,
+    "ERC2771ForwarderExpiredRequest": INVALID,
+    "ERC2771ForwarderInvalidSigner": INVALID,
+    "ERC2771ForwarderMismatchedValue": INVALID,
+    "ERC2771ForwarderNoRefundReceiver": INVALID,
+    "ERC2771UntrustfulTarget": INVALID,
+    "EmptyRoll": INVALID,
+    "ExecutionAlreadyCompleted": CONFLICT,
+    "FailedCall": INVALID,
+    "GrantAlreadyOpened": CONFLICT,
+    "GrantExceedsBudget": INVALID,
+    "GrantIsClosed": INVALID,
+    "GrantNotFound": INVALID,
+    "InsufficientBalance": INVALID,
+    "InsufficientFund": INVALID,
+    "InsufficientGrant": INVALID,
+    "InvalidAccountNonce": INVALID,
+    "InvalidBasisPoints": INVALID,
+    "InvalidBudget": INVALID,
+    "InvalidCurrency": INVALID,
+    "InvalidLimits": INVALID,
+    "InvalidOption": INVALID,
+    "InvalidOptions": INVALID,
+    "InvalidRecipient": INVALID,
+    "InvalidSchedule": INVALID,
+    "InvalidShortString": INVALID,
+    "InvalidThreshold": INVALID,
+    "MissingEvidence": INVALID,
+    "MissingRole": FORBIDDEN,
+    "MissingTextHash": INVALID,
+    "NoPendingAdmin": CONFLICT,
+    "NonceAlreadyUsed": CONFLICT,
+    "NonceTooFarAhead": INVALID,
+    "NotCommittee": FORBIDDEN,
+    "NotCommitteeMember": FORBIDDEN,
+    "NotCommunityAdmin": FORBIDDEN,
+    "NotCoordinator": FORBIDDEN,
+    "NotEnoughApprovals": INVALID,
+    "NotKeyAuditorOrAdmin": FORBIDDEN,
+    # Not a role: the roll says who is a resident, and the request names them.
+    "NotOnRoll": INVALID,
+    "NotPendingAdmin": FORBIDDEN,
+    "NotRequesterOrAdmin": FORBIDDEN,
+    "NotResident": INVALID,
+    "PayoutNotFound": INVALID,
+    "PayoutNotPending": INVALID,
+    "ProposalNotOpen": CONFLICT,
+    "ProposalNotPassed": INVALID,
+    "RecordNotFound": INVALID,
+    "RecordNotInBatch": INVALID,
+    "RoleAlreadyGranted": CONFLICT,
+    "RoleNotGranted": INVALID,
+    "RollHistoryFull": INVALID,
+    "RollHistoryPruned": INVALID,
+    "RollTooLarge": INVALID,
+    "SameParty": INVALID,
+    # The requester may not be one of the approvers: someone else must approve.
+    "SelfApproval": FORBIDDEN,
+    "StringTooLong": INVALID,
+    "ThresholdNotSet": INVALID,
+    "TooManyProposals": INVALID,
+    "UnknownAuditorKey": INVALID,
+    "UnknownCommunity": INVALID,
+    "UnknownProposal": INVALID,
+    "UnknownRole": INVALID,
+    "UnknownRollVersion": INVALID,
+    "VoterNotOnRoll": INVALID,
+    "VotingNotClosed": INVALID,
+    "WrongSigner": INVALID,
+    "ZeroAddress": INVALID,
+    "ZeroAmount": INVALID,
+    "ZeroKeyFingerprint": INVALID,
+    "ZeroMinutes": INVALID,
+}
+
+# Codes the relay refuses a message with before simulation (ledger.errors.InvalidMessage).
+RELAY_REFUSALS: Final[dict[str, Status]] = {
+    "BadSignature": INVALID,
+    "CallReverted": INVALID,
+    "DeadlineTooFar": INVALID,
+    "ExpiredRequest": INVALID,
+    "GasOutOfRange": INVALID,
+    # The forwarder's nonce moved on since the request was signed: sign again with the new one.
+    "InvalidNonce": CONFLICT,
+    "InvalidSignature": INVALID,
+    "MalformedBallot": INVALID,
+    "MalformedRecord": INVALID,
+    "MalformedRequest": INVALID,
+    "MalleableSignature": INVALID,
+    "UnknownTarget": INVALID,
+    "ValueNotAccepted": INVALID,
+}
+
+
+def status_of(code: str) -> int:
+    """The HTTP status for a refusal code; a code in neither table is an invalid request."""
+    status = CONTRACT_ERRORS.get(code) or RELAY_REFUSALS.get(code) or INVALID
+    return status.code
