@@ -15,7 +15,7 @@ from api.errors import ApiError, responses
 from api.routers.communities import _require_community
 from api.schemas import MAX_OFFSET, FundOut, GrantOut, OnChainId, Page, PayoutOut, TrailEntryOut
 from api.services import Services
-from ledger.clients.fund import TRAIL_EVENTS
+from ledger.fund_trail import TRAIL_EVENTS
 from ledger.index import IndexedEvent
 
 router = APIRouter(tags=["fund"])

@@ -20,7 +20,7 @@ from ledger.audit.chain import to_hex
 from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.state import AuditState
-from ledger.clients.fund import TRAIL_EVENTS
+from ledger.fund_trail import TRAIL_EVENTS
 from ledger.index import EventDecoder
 
 PAGE: Final = 100

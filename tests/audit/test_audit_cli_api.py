@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from commons.cli import app
 from ledger.audit.jobs import AuditBusy, AuditJob, AuditJobs, default_key_path
 from ledger.audit.report import generate_key, load_key, read_document, sign
-from ledger.clients.registry import Role
 from ledger.node import rpc
+from ledger.protocol.generated import Roles
 from tests.audit.conftest import (
     History,
     audit_data_dir,
@@ -330,7 +330,7 @@ def test_an_auditor_let_go_is_refused_for_reports_of_the_blocks_from_then_on(
     registry = fresh.live.client.contracts["registry"].functions
     auditor = auditor_account(accounts).address
     done = fresh.live.client.act(
-        fresh.keys["admin"], registry.revokeRole(fresh.community, Role.AUDITOR.value, auditor)
+        fresh.keys["admin"], registry.revokeRole(fresh.community, Roles.AUDITOR, auditor)
     )
     at = int(done["block"])
     before = _resigned(document, key, tmp_path / "before.json", to_block=at - 1)

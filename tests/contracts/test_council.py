@@ -9,22 +9,23 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.clients.council import (
+from ledger.deploy import Deployment
+from ledger.errors import ContractRuleBroken
+from ledger.forwarding import sign_forward_request
+from ledger.protocol.generated import Roles
+from tests.contract_wrappers.council import (
     ABSTAIN,
     NO,
     NO_WINNER,
     YES,
     BallotKind,
-    CouncilClient,
+    CouncilContract,
     ExecutionStatus,
     Outcome,
     ProposalParams,
     ProposalState,
 )
-from ledger.clients.registry import RegistryClient, Role
-from ledger.deploy import Deployment
-from ledger.errors import ContractRuleBroken
-from ledger.forwarding import sign_forward_request
+from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import Clock, Hall
 
 OpenProposal = Callable[..., int]
@@ -43,8 +44,8 @@ def _close(clock: Clock, hours: int = 1) -> None:
 
 
 def test_open_proposal_by_committee_snapshots_the_published_roll(
-    council_client: CouncilClient,
-    registry_client: RegistryClient,
+    council_client: CouncilContract,
+    registry_client: RegistryContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
     system: Deployment,
@@ -61,7 +62,7 @@ def test_open_proposal_by_committee_snapshots_the_published_roll(
 
 
 def test_open_proposal_emits_every_parameter(
-    council_client: CouncilClient, hall: Hall, clock: Clock, system: Deployment
+    council_client: CouncilContract, hall: Hall, clock: Clock, system: Deployment
 ) -> None:
     now = clock.now()
     params = ProposalParams(hall.id, b"\x55" * 32, now + 60, now + 7200, quorum_bps=100)
@@ -75,7 +76,7 @@ def test_open_proposal_emits_every_parameter(
 
 
 def test_open_proposal_refused_for_non_committee(
-    council_client: CouncilClient, hall: Hall, clock: Clock
+    council_client: CouncilContract, hall: Hall, clock: Clock
 ) -> None:
     now = clock.now()
     with _refused("NotCommittee"):
@@ -119,14 +120,14 @@ def test_open_proposal_refused_for_invalid_parameters(
 
 @pytest.mark.parametrize("code", [b"AAA", b"ZZZ", b"XOF"])
 def test_open_proposal_accepts_a_budget_in_three_letters_a_to_z(
-    open_hall_proposal: OpenProposal, council_client: CouncilClient, code: bytes
+    open_hall_proposal: OpenProposal, council_client: CouncilContract, code: bytes
 ) -> None:
     pid = open_hall_proposal(budget_amount=1, budget_currency=code)
     assert council_client.proposal(pid).budget_currency == code
 
 
 def test_open_proposal_accepts_multiple_choice_lower_threshold_and_longest_schedule(
-    open_hall_proposal: OpenProposal, council_client: CouncilClient, clock: Clock
+    open_hall_proposal: OpenProposal, council_client: CouncilContract, clock: Clock
 ) -> None:
     now = clock.now()
     pid = open_hall_proposal(
@@ -139,13 +140,13 @@ def test_open_proposal_accepts_multiple_choice_lower_threshold_and_longest_sched
 
 
 def test_open_proposal_refused_when_roll_is_empty(
-    council_client: CouncilClient,
-    registry_client: RegistryClient,
+    council_client: CouncilContract,
+    registry_client: RegistryContract,
     accounts: list[LocalAccount],
     clock: Clock,
 ) -> None:
     cid = registry_client.create_community(accounts[0], b"\x01" * 32)
-    registry_client.grant_role(accounts[0], cid, Role.COMMITTEE, accounts[1].address)
+    registry_client.grant_role(accounts[0], cid, Roles.COMMITTEE, accounts[1].address)
     now = clock.now()
     with _refused("EmptyRoll"):
         council_client.open_proposal(accounts[1], ProposalParams(cid, b"\x01" * 32, now, now + 60))
@@ -155,7 +156,7 @@ def test_open_proposal_refused_when_roll_is_empty(
 
 
 def test_cast_vote_counts_resident_ballot_and_logs_digest(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     receipt = council_client.cast_vote(hall.voters[0], pid, NO)
@@ -169,7 +170,7 @@ def test_cast_vote_counts_resident_ballot_and_logs_digest(
 
 
 def test_cast_vote_refused_when_already_voted(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     council_client.cast_vote(hall.voters[0], pid, YES)
@@ -179,7 +180,7 @@ def test_cast_vote_refused_when_already_voted(
 
 
 def test_cast_vote_refused_for_someone_not_on_the_roll(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     with _refused("VoterNotOnRoll"):
@@ -187,7 +188,7 @@ def test_cast_vote_refused_for_someone_not_on_the_roll(
 
 
 def test_cast_vote_refused_for_option_out_of_range(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     with _refused("InvalidOption"):
@@ -195,7 +196,7 @@ def test_cast_vote_refused_for_option_out_of_range(
 
 
 def test_cast_vote_refused_before_opening_and_after_closing(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
 ) -> None:
     now = clock.now()
     pid = open_hall_proposal(opens_at=now + 600, closes_at=now + 1200)
@@ -211,8 +212,8 @@ def test_cast_vote_refused_before_opening_and_after_closing(
 
 
 def test_resident_who_leaves_after_opening_still_votes_and_newcomer_does_not(
-    council_client: CouncilClient,
-    registry_client: RegistryClient,
+    council_client: CouncilContract,
+    registry_client: RegistryContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
 ) -> None:
@@ -230,8 +231,8 @@ def test_resident_who_leaves_after_opening_still_votes_and_newcomer_does_not(
 
 
 def test_eligibility_follows_the_snapshot_across_leaving_and_rejoining(
-    council_client: CouncilClient,
-    registry_client: RegistryClient,
+    council_client: CouncilContract,
+    registry_client: RegistryContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
 ) -> None:
@@ -247,8 +248,8 @@ def test_eligibility_follows_the_snapshot_across_leaving_and_rejoining(
 
 
 def test_staged_but_unpublished_roll_change_does_not_count(
-    council_client: CouncilClient,
-    registry_client: RegistryClient,
+    council_client: CouncilContract,
+    registry_client: RegistryContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
 ) -> None:
@@ -262,7 +263,7 @@ def test_staged_but_unpublished_roll_change_does_not_count(
 def test_cast_vote_relayed_through_trusted_forwarder_counts_the_signer(
     w3: Web3,
     system: Deployment,
-    council_client: CouncilClient,
+    council_client: CouncilContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
     clock: Clock,
@@ -289,7 +290,7 @@ def test_cast_vote_relayed_through_trusted_forwarder_counts_the_signer(
 # ---------------------------------------------------------------- finalization
 
 
-def _vote(council: CouncilClient, hall: Hall, pid: int, options: list[int]) -> None:
+def _vote(council: CouncilContract, hall: Hall, pid: int, options: list[int]) -> None:
     """Residents sign, in roll order, the given options; the admin relays them in one batch."""
     signed = [council.sign_ballot(v, pid, o) for v, o in zip(hall.residents, options, strict=False)]
     result = council.cast_ballots(hall.admin, pid, signed)
@@ -310,7 +311,7 @@ def _vote(council: CouncilClient, hall: Hall, pid: int, options: list[int]) -> N
     ],
 )
 def test_finalize_yes_no_abstain_decides_outcome_from_tally(
-    council_client: CouncilClient,
+    council_client: CouncilContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
     clock: Clock,
@@ -340,7 +341,7 @@ def test_finalize_yes_no_abstain_decides_outcome_from_tally(
     ],
 )
 def test_finalize_multiple_choice_needs_a_sole_leader_above_threshold(
-    council_client: CouncilClient,
+    council_client: CouncilContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
     clock: Clock,
@@ -359,7 +360,7 @@ def test_finalize_multiple_choice_needs_a_sole_leader_above_threshold(
 
 
 def test_finalize_emits_tally_and_turnout(
-    council_client: CouncilClient,
+    council_client: CouncilContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
     clock: Clock,
@@ -376,7 +377,7 @@ def test_finalize_emits_tally_and_turnout(
 
 
 def test_finalize_refused_before_close_and_twice(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
 ) -> None:
     pid = open_hall_proposal()
     with _refused("VotingNotClosed"):
@@ -390,7 +391,7 @@ def test_finalize_refused_before_close_and_twice(
 
 
 def test_budget_of_reports_passed_budget_and_zeros_for_unknown_proposal(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
 ) -> None:
     pid = open_hall_proposal(budget_amount=12_345, budget_currency=b"EUR")
     _vote(council_client, hall, pid, [YES] * 5)
@@ -406,7 +407,7 @@ def test_budget_of_reports_passed_budget_and_zeros_for_unknown_proposal(
 
 @pytest.fixture
 def passed_proposal(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
 ) -> int:
     pid = open_hall_proposal()
     _vote(council_client, hall, pid, [YES] * 5)
@@ -416,7 +417,7 @@ def passed_proposal(
 
 
 def test_record_milestones_until_completed(
-    council_client: CouncilClient, hall: Hall, passed_proposal: int, system: Deployment
+    council_client: CouncilContract, hall: Hall, passed_proposal: int, system: Deployment
 ) -> None:
     pid = passed_proposal
     assert council_client.record_milestone(hall.committee, pid, b"\x01" * 32, completed=False) == 0
@@ -430,7 +431,7 @@ def test_record_milestones_until_completed(
 
 
 def test_record_milestone_refused_for_non_committee_and_missing_evidence(
-    council_client: CouncilClient, hall: Hall, passed_proposal: int
+    council_client: CouncilContract, hall: Hall, passed_proposal: int
 ) -> None:
     with _refused("NotCommittee"):
         council_client.record_milestone(
@@ -443,7 +444,7 @@ def test_record_milestone_refused_for_non_committee_and_missing_evidence(
 
 
 def test_record_milestone_refused_unless_proposal_passed(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
 ) -> None:
     pid = open_hall_proposal()
     with _refused("ProposalNotPassed"):

@@ -11,13 +11,6 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 
 from ledger.build import Artifact
-from ledger.clients.council import (
-    NO,
-    YES,
-    BallotReceipt,
-    CouncilClient,
-    SkipReason,
-)
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.signing.ballots import (
@@ -31,6 +24,13 @@ from ledger.signing.ballots import (
 )
 from ledger.signing.eip712 import SECP256K1_N, SignatureError
 from ledger.tx import send
+from tests.contract_wrappers.council import (
+    NO,
+    YES,
+    BallotReceipt,
+    CouncilContract,
+    SkipReason,
+)
 from tests.contracts.conftest import Clock, Hall
 
 OpenProposal = Callable[..., int]
@@ -38,7 +38,7 @@ HALF_N = SECP256K1_N // 2
 
 
 def _relay(
-    council: CouncilClient, relayer: LocalAccount, pid: int, ballots: list[tuple[object, ...]]
+    council: CouncilContract, relayer: LocalAccount, pid: int, ballots: list[tuple[object, ...]]
 ) -> tuple[list[tuple[str, int]], list[tuple[str, SkipReason]]]:
     """Send raw SignedBallot tuples; return (cast (voter, option), skipped (voter, reason))."""
     receipt = send(council.w3, relayer, council.contract.functions.castBallots(pid, ballots))
@@ -50,7 +50,7 @@ def _relay(
 
 
 def test_batch_counts_every_good_ballot_with_its_digest(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     options = [YES, NO, YES, YES, NO, YES, NO, YES]
@@ -72,7 +72,7 @@ def test_batch_counts_every_good_ballot_with_its_digest(
 
 
 def test_bad_ballots_are_skipped_with_reason_and_the_rest_counted(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     r = hall.residents
@@ -113,7 +113,7 @@ def test_bad_ballots_are_skipped_with_reason_and_the_rest_counted(
 
 
 def test_duplicate_ballot_within_one_batch_counts_once(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     ballot = council_client.sign_ballot(hall.signers[0], pid, NO)
@@ -124,7 +124,7 @@ def test_duplicate_ballot_within_one_batch_counts_once(
 
 
 def test_direct_and_relayed_votes_share_one_ballot_box(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     voter = hall.voters[0]
@@ -141,7 +141,7 @@ def test_direct_and_relayed_votes_share_one_ballot_box(
 
 
 def test_ballots_after_closing_are_skipped_as_not_open(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
 ) -> None:
     pid = open_hall_proposal()
     late = [council_client.sign_ballot(s, pid, YES) for s in hall.signers[:2]]
@@ -153,7 +153,7 @@ def test_ballots_after_closing_are_skipped_as_not_open(
 
 
 def test_batch_for_unknown_proposal_is_refused(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     ballot = council_client.sign_ballot(hall.signers[0], pid + 1, YES)
@@ -165,7 +165,7 @@ def test_batch_for_unknown_proposal_is_refused(
 
 
 def test_signature_replayed_on_another_proposal_is_skipped(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     first, second = open_hall_proposal(), open_hall_proposal()
     signed = council_client.sign_ballot(hall.signers[1], first, YES)
@@ -179,7 +179,7 @@ def test_signature_replayed_on_another_council_contract_is_skipped(
     w3: Web3,
     system: Deployment,
     artifacts: dict[str, Artifact],
-    council_client: CouncilClient,
+    council_client: CouncilContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
     clock: Clock,
@@ -189,9 +189,9 @@ def test_signature_replayed_on_another_council_contract_is_skipped(
     receipt = send(
         w3, hall.admin, factory.constructor(system.forwarder.address, system.registry.address)
     )
-    twin = CouncilClient(w3, w3.eth.contract(address=receipt["contractAddress"], abi=art.abi))
+    twin = CouncilContract(w3, w3.eth.contract(address=receipt["contractAddress"], abi=art.abi))
     now = clock.now()
-    from ledger.clients.council import ProposalParams
+    from tests.contract_wrappers.council import ProposalParams
 
     twin_pid = twin.open_proposal(
         hall.committee, ProposalParams(hall.id, b"\x01" * 32, now, now + 600)
@@ -206,7 +206,7 @@ def test_signature_replayed_on_another_council_contract_is_skipped(
 
 
 def test_signature_for_another_chain_id_is_skipped(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     domain = council_client.domain
@@ -219,7 +219,7 @@ def test_signature_for_another_chain_id_is_skipped(
 
 
 def test_high_s_twin_of_a_ballot_signature_is_refused(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     voter = hall.signers[4]
@@ -244,7 +244,7 @@ def test_high_s_twin_of_a_ballot_signature_is_refused(
 
 
 def test_high_s_value_is_refused_before_recovery(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     voter = hall.signers[0]
@@ -264,7 +264,7 @@ def test_high_s_value_is_refused_before_recovery(
 
 
 def test_zero_signature_and_zero_voter_are_bad_signatures(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     zero = b"\x00" * 32
@@ -279,7 +279,7 @@ def test_zero_signature_and_zero_voter_are_bad_signatures(
 
 
 def test_malformed_calldata_reverts_the_batch(
-    w3: Web3, council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    w3: Web3, council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     signed = council_client.sign_ballot(hall.signers[0], pid, YES)
@@ -299,7 +299,7 @@ def test_malformed_calldata_reverts_the_batch(
 
 
 def test_receipt_verifies_from_chain_and_tampering_is_detected(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     signed = [council_client.sign_ballot(s, pid, NO) for s in hall.signers]
@@ -319,7 +319,7 @@ def test_receipt_verifies_from_chain_and_tampering_is_detected(
 
 
 def test_receipt_digest_is_the_eip712_digest_of_the_voters_ballot(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     result = council_client.cast_ballots(
@@ -334,7 +334,7 @@ def test_receipt_digest_is_the_eip712_digest_of_the_voters_ballot(
 
 
 def test_closed_proposals_ballot_box_is_reused_without_leaking_votes(
-    council_client: CouncilClient,
+    council_client: CouncilContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
     clock: Clock,
@@ -362,7 +362,7 @@ def test_closed_proposals_ballot_box_is_reused_without_leaking_votes(
 
 
 def test_more_open_proposals_than_shared_boxes_each_keep_their_own_votes(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pids = [open_hall_proposal() for _ in range(10)]  # 8 shared boxes, then boxes of their own
     for k, pid in enumerate(pids):
@@ -377,7 +377,7 @@ def test_more_open_proposals_than_shared_boxes_each_keep_their_own_votes(
 
 
 def test_cast_ballots_client_refuses_mixed_proposals(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     mixed: list[SignedBallot] = [

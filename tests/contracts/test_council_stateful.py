@@ -21,17 +21,18 @@ from hypothesis.stateful import (
 )
 from web3 import Web3
 
-from ledger.clients.council import (
+from ledger.errors import ContractRuleBroken
+from ledger.node import rpc
+from ledger.protocol.generated import Roles
+from ledger.signing.ballots import make_ballot, sign_ballot, to_compact
+from tests.contract_wrappers.council import (
     BallotKind,
-    CouncilClient,
+    CouncilContract,
     Outcome,
     ProposalParams,
     SkipReason,
 )
-from ledger.clients.registry import RegistryClient, Role
-from ledger.errors import ContractRuleBroken
-from ledger.node import rpc
-from ledger.signing.ballots import make_ballot, sign_ballot, to_compact
+from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import signer_keys
 
 PEOPLE = 6  # residents come and go among these; index PEOPLE is a stranger who never joins
@@ -71,7 +72,7 @@ class ModelProposal:
 
 
 def _machine(
-    w3: Web3, registry: RegistryClient, council: CouncilClient, accounts: list[LocalAccount]
+    w3: Web3, registry: RegistryContract, council: CouncilContract, accounts: list[LocalAccount]
 ) -> type[RuleBasedStateMachine]:
     people = signer_keys(PEOPLE + 1, "stateful")
     admin, committee, relayer = accounts[0], accounts[1], accounts[2]
@@ -91,8 +92,8 @@ def _machine(
         @initialize()
         def community(self) -> None:
             self.cid = registry.create_community(admin, b"\x77" * 32)
-            registry.grant_role(admin, self.cid, Role.REGISTRAR, admin.address)
-            registry.grant_role(admin, self.cid, Role.COMMITTEE, committee.address)
+            registry.grant_role(admin, self.cid, Roles.REGISTRAR, admin.address)
+            registry.grant_role(admin, self.cid, Roles.COMMITTEE, committee.address)
             # Start from a published roll of four, so proposals and ballots happen early.
             registry.update_roll(admin, self.cid, [p.address for p in people[:4]])
             self.published = 1
@@ -280,8 +281,8 @@ def _machine(
 @pytest.mark.slow
 def test_chain_agrees_with_model_over_random_histories(
     w3: Web3,
-    registry_client: RegistryClient,
-    council_client: CouncilClient,
+    registry_client: RegistryContract,
+    council_client: CouncilContract,
     accounts: list[LocalAccount],
 ) -> None:
     machine = _machine(w3, registry_client, council_client, accounts)

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from web3 import Web3
 
-from ledger.clients.fund import FundClient, GrantState, SourceKind
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.node import rpc
+from tests.contract_wrappers.fund import FundContract, GrantState, SourceKind
 from tests.contracts.conftest import ProposalFactory, Town
 
 BUDGETS = (50_000, 80_000, 30_000)
@@ -42,7 +42,7 @@ class RequestModel:
 def test_fund_matches_shadow_model(
     w3: Web3, system: Deployment, town: Town, make_proposal: ProposalFactory
 ) -> None:
-    fund = FundClient(w3, system.fund)
+    fund = FundContract(w3, system.fund)
     fund.set_currency(town.admin, town.id, "CNY")
     fund.set_approval_threshold(town.admin, town.id, THRESHOLD)
     proposals = [make_proposal(town, outcome="passed", budget=b) for b in BUDGETS]

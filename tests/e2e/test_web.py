@@ -29,7 +29,8 @@ from web3 import Web3
 from commons.demo import demo_keys, seed_demo
 from ledger.audit.report import generate_key, load_key, load_public_key, raw_public_key, sign
 from ledger.audit.signers import fingerprint
-from ledger.clients.registry import RegistryClient, Role
+from ledger.protocol.generated import Roles
+from tests.contract_wrappers.registry import RegistryContract
 from tests.e2e.conftest import LiveSystem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,10 +228,10 @@ def test_resident_votes_committee_publishes_and_pays_out_in_the_browser(
     def register_report_key(_: dict[str, Any]) -> None:
         registry = c["registry"].functions
         live.client.act(
-            keys["admin"], registry.grantRole(community, Role.AUDITOR.value, auditor.address)
+            keys["admin"], registry.grantRole(community, Roles.AUDITOR, auditor.address)
         )
         fp = fingerprint(raw_public_key(load_public_key(report_key)))
-        RegistryClient(live.w3, c["registry"]).register_auditor_key(auditor, community, fp)
+        RegistryContract(live.w3, c["registry"]).register_auditor_key(auditor, community, fp)
 
     story = Story(
         [

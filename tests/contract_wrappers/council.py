@@ -196,7 +196,7 @@ class ReceiptCheck:
     confirmations: int = 0
 
 
-class CouncilClient:
+class CouncilContract:
     """One Council deployment. Transactions go through `ledger.tx.send`: a broken rule raises
     `ContractRuleBroken` naming the custom error (e.g. "AlreadyVoted")."""
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Final
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -20,9 +20,10 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import EventData, TxReceipt
 
-from ledger.clients.timebank import EventRef
 from ledger.errors import LedgerError
+from ledger.fund_trail import TRAIL_EVENTS
 from ledger.tx import ErrorDecoder, send
+from tests.contract_wrappers.timebank import EventRef
 
 
 class InvalidCurrencyCode(LedgerError):
@@ -107,20 +108,10 @@ class FundEvent:
 
 # The steps of a cent's trail (income -> fund -> grant -> payout -> recipient), as the API
 # serves them and as `commons audit --api` checks them.
-TRAIL_EVENTS: Final = (
-    "IncomeRecorded",
-    "GrantOpened",
-    "GrantClosed",
-    "PayoutRequested",
-    "PayoutApproved",
-    "PayoutCancelled",
-    "PayoutExecuted",
-)
-
 _EVENTS = ("FundCurrencySet", "ApprovalThresholdSet", *TRAIL_EVENTS)
 
 
-class FundClient:
+class FundContract:
     """One CommunityFund deployment. Transactions go through `ledger.tx.send`, so a broken rule
     raises `ContractRuleBroken` naming the contract's custom error."""
 
