@@ -28,10 +28,9 @@ from api.routers import (
     timebank,
 )
 from api.server import protocol_for
-from api.services import Services
+from api.services.container import Services
 from ledger.config import Settings
 
-STATIC_DIR = Path(__file__).parent / "static"
 WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 

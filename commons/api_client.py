@@ -49,7 +49,7 @@ class ApiClientError(LedgerError):
         self.detail = detail
 
 
-class CommonsClient:
+class ApiClient:
     def __init__(
         self,
         base_url: str,
@@ -63,7 +63,9 @@ class CommonsClient:
         chain = self.get("/v1/chain")
         self.chain_id: int = chain["chain_id"]
         self.contracts: dict[str, Contract] = {
-            key: w3.eth.contract(address=address, abi=artifacts[CONTRACT_NAMES[key]].abi)
+            key: w3.eth.contract(
+                address=address, abi=artifacts[CONTRACT_NAMES[key]].abi, decode_tuples=True
+            )
             for key, address in chain["contracts"].items()
         }
         self.ballot_domain = BallotDomain(self.chain_id, self.contracts["council"].address)

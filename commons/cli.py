@@ -22,7 +22,7 @@ import typer
 from eth_account.signers.local import LocalAccount
 from pydantic import ValidationError
 
-from commons.api_client import CommonsClient
+from commons.api_client import ApiClient
 from commons.demo import demo_keys, seed_demo
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
 from ledger.config import Settings, configured_account
@@ -494,7 +494,7 @@ def _seed_once(settings: Settings, w3: Any, url: str) -> None:
     if marker.exists():
         typer.echo(f"demo community already seeded ({marker.name})")
         return
-    client = CommonsClient(url, w3, load_artifacts(settings))
+    client = ApiClient(url, w3, load_artifacts(settings))
     try:
         made = seed_demo(client, demo_keys(demo_dir / "keys.json"), typer.echo)
     finally:

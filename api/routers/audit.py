@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from api.deps import ServicesDep
 from api.errors import ApiError, QuotaExceeded, responses
 from api.schemas import STRICT
-from api.services import Services
+from api.services.container import Services
 from ledger.audit.jobs import AuditBusy, AuditJob, AuditJobs, AuditTooSoon, UnknownJob
 from ledger.audit.report import Verification, read_document, render
 from ledger.audit.signers import Signer, judge
