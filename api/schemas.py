@@ -315,7 +315,7 @@ class PendingServiceIn(Strict):
 class PendingServiceOut(BaseModel):
     id: str = Field(description="the record id (its EIP-712 struct hash)")
     communityId: int
-    record: dict[str, Any]
+    record: ServiceRecordIn = Field(description="the record as its provider signed it")
     providerSig: str
     created_at: float
 

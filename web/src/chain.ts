@@ -14,7 +14,8 @@ import {
   type TypedDataDomain,
   type TypedDataField,
 } from "ethers";
-import { api, type AckOut, type ChainOut, type ReceiptOut, type ServiceRecordJson } from "./api";
+import { api } from "./api";
+import type { AckOut, ChainOut, ReceiptOut, ServiceRecordIn } from "./schemas";
 
 export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank";
 
@@ -178,11 +179,11 @@ export function categoryLabel(code: string): string {
   return out;
 }
 
-export function serviceMessage(communityId: number, record: ServiceRecordJson): Record<string, unknown> {
+export function serviceMessage(communityId: number, record: ServiceRecordIn): Record<string, unknown> {
   return { communityId, ...record, provider: getAddress(record.provider), recipient: getAddress(record.recipient) };
 }
 
-export async function signService(wallet: Wallet, communityId: number, record: ServiceRecordJson): Promise<string> {
+export async function signService(wallet: Wallet, communityId: number, record: ServiceRecordIn): Promise<string> {
   const c = await chain();
   return wallet.signTypedData(timebankDomain(c), SERVICE_TYPES, serviceMessage(communityId, record));
 }

@@ -1,6 +1,7 @@
 // The page: one HTML document, hash routes, Simplified Chinese by default and English on request.
 
-import { api, onConnection, type ChainOut, type Trouble } from "./api";
+import { api, onConnection, type Trouble } from "./api";
+import type { ChainOut } from "./schemas";
 import { byId, h, replace } from "./dom";
 import { lang, onLangChange, setLang, t } from "./i18n";
 import { activeAddress, isUnlocked, listKeys, lock, onKeysChanged, setActive } from "./keys";

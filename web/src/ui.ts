@@ -2,7 +2,8 @@
 // and receipt tracking.
 
 import type { Wallet } from "ethers";
-import { ApiError, api, type ChainOut, type ReceiptOut } from "./api";
+import { ApiError, api } from "./api";
+import type { ChainOut, ReceiptOut } from "./schemas";
 import { h, replace, type Child } from "./dom";
 import { lang, t, hasKey } from "./i18n";
 import { KeyError, activeAddress, listKeys, unlock, unlockedWallet } from "./keys";

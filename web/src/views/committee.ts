@@ -3,7 +3,8 @@
 // this page with the member's own key; the relay pays the gas and the contract sees the member.
 
 import { getAddress, isAddress } from "ethers";
-import { allPages, api, type FundOut, type GrantOut, type Page, type PayoutOut, type ProposalOut, type ReceiptOut, type TextOut, type TrailEntryOut } from "../api";
+import { allPages, api } from "../api";
+import type { FundOut, GrantOut, Page, PayoutOut, ProposalOut, ReceiptOut, TextOut, TrailEntryOut } from "../schemas";
 import { bytesHash, currencyBytes, forward, textHash } from "../chain";
 import { h, replace, type Child } from "../dom";
 import { t } from "../i18n";

@@ -1,6 +1,7 @@
 // Anyone: where every cent of the community fund came from and went, from the chain's events.
 
-import { allPages, api, type FundOut, type TrailEntryOut } from "../api";
+import { allPages, api } from "../api";
+import type { FundOut, TrailEntryOut } from "../schemas";
 import { barChart, type Bar } from "../charts";
 import { h } from "../dom";
 import { t } from "../i18n";

@@ -1,7 +1,8 @@
 // Anyone: proposals with their full text and hash check, live tallies and published results.
 // Residents: vote here (EIP-712 ballot signed in the page).
 
-import { allPages, api, type EventOut, type Page, type ProposalOut, type ReceiptOut } from "../api";
+import { allPages, api } from "../api";
+import type { EventOut, Page, ProposalOut, ReceiptOut } from "../schemas";
 import { barChart, type Bar } from "../charts";
 import { castBallot, textHash } from "../chain";
 import { h, replace } from "../dom";

@@ -2,7 +2,8 @@
 // receipt says counted with the digest this page computed, and the chain's BallotCast event for
 // this voter carries the same digest.
 
-import { allPages, api, type EventOut, type ReceiptOut } from "../api";
+import { allPages, api } from "../api";
+import type { EventOut, ReceiptOut } from "../schemas";
 import { ackIsSigned, ballotDigest, chain } from "../chain";
 import { h, replace } from "../dom";
 import { t, tOr } from "../i18n";

@@ -2,7 +2,8 @@
 // (the other half), and see balances. Minutes move only when both sides have signed.
 
 import { getAddress, isAddress } from "ethers";
-import { allPages, api, type BalanceOut, type EventOut, type Page, type PendingServiceOut, type ReceiptOut } from "../api";
+import { allPages, api } from "../api";
+import type { BalanceOut, EventOut, Page, PendingServiceOut, ReceiptOut } from "../schemas";
 import { COMMUNITY_ACCOUNT, categoryCode, categoryLabel, signService, signedIn, textHash } from "../chain";
 import { h, replace } from "../dom";
 import { t, tOr } from "../i18n";
