@@ -6,6 +6,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
 
 Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
 Hex32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$")]
@@ -32,7 +33,16 @@ class Strict(BaseModel):
     model_config = STRICT
 
 
-class Page(BaseModel, Generic[T]):
+class CamelOut(BaseModel):
+    """A response whose fields are camelCase on the wire, as the signed messages (EIP-712) and the
+    page name them; Python code builds it with the snake_case names."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, serialize_by_alias=True
+    )
+
+
+class Page(CamelOut, Generic[T]):
     items: list[T]
     total: int
     limit: int
@@ -191,7 +201,7 @@ class TextIn(Strict):
     text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
 
 
-class TextOut(BaseModel):
+class TextOut(CamelOut):
     hash: str = Field(
         description="keccak256 of the UTF-8 text; what a proposal's textHash commits to"
     )
@@ -203,7 +213,7 @@ class PersonIn(Strict):
     person: Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
-class PersonOut(BaseModel):
+class PersonOut(CamelOut):
     address: str
     person: str
     recorded_by: str
@@ -213,7 +223,7 @@ class PersonOut(BaseModel):
 # --- events, proposals, communities, fund, time bank --------------------------------------------
 
 
-class EventOut(BaseModel):
+class EventOut(CamelOut):
     """One contract event as indexed from the chain (ints as decimal strings where > 2^53)."""
 
     block: int
@@ -223,13 +233,13 @@ class EventOut(BaseModel):
     args: dict[str, Any]
 
 
-class ProposalOut(BaseModel):
+class ProposalOut(CamelOut):
     id: int
     community_id: int
     proposer: str
     text_hash: str
     text: str | None = Field(description="the full text if this service holds it")
-    text_matches: bool | None = Field(description="keccak256(text) == text_hash; null without text")
+    text_matches: bool | None = Field(description="keccak256(text) == textHash; null without text")
     kind: Literal["YesNoAbstain", "MultipleChoice"]
     option_count: int
     opens_at: int
@@ -249,7 +259,7 @@ class ProposalOut(BaseModel):
     milestone_count: int
 
 
-class CommunityOut(BaseModel):
+class CommunityOut(CamelOut):
     id: int
     admin: str
     roll_version: int
@@ -258,7 +268,7 @@ class CommunityOut(BaseModel):
     roles: dict[str, list[str]]
 
 
-class FundOut(BaseModel):
+class FundOut(CamelOut):
     community_id: int
     currency: str
     approval_threshold: int
@@ -268,7 +278,7 @@ class FundOut(BaseModel):
     total_paid: int
 
 
-class GrantOut(BaseModel):
+class GrantOut(CamelOut):
     proposal_id: int
     community_id: int
     amount: int
@@ -276,7 +286,7 @@ class GrantOut(BaseModel):
     state: str
 
 
-class PayoutOut(BaseModel):
+class PayoutOut(CamelOut):
     request_id: int
     proposal_id: int
     recipient: str
@@ -286,7 +296,7 @@ class PayoutOut(BaseModel):
     approvers: list[str]
 
 
-class TrailEntryOut(BaseModel):
+class TrailEntryOut(CamelOut):
     """One step of a cent's trail: income -> fund -> grant -> payout -> recipient."""
 
     block: int
@@ -299,7 +309,7 @@ class TrailEntryOut(BaseModel):
     reference: str | None = Field(description="document / invoice hash where the step has one")
 
 
-class BalanceOut(BaseModel):
+class BalanceOut(CamelOut):
     account: str
     minutes: int
 
@@ -312,11 +322,11 @@ class PendingServiceIn(Strict):
     providerSig: Signature65
 
 
-class PendingServiceOut(BaseModel):
+class PendingServiceOut(CamelOut):
     id: str = Field(description="the record id (its EIP-712 struct hash)")
-    communityId: int
+    community_id: int
     record: ServiceRecordIn = Field(description="the record as its provider signed it")
-    providerSig: str
+    provider_sig: str
     created_at: float
 
 

@@ -110,8 +110,10 @@ def trail(
 
 
 def trail_csv(entries: list[TrailEntryOut]) -> str:
+    """The trail as CSV, its columns named as in the JSON."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(TrailEntryOut.model_fields))
+    columns = [field.alias or name for name, field in TrailEntryOut.model_fields.items()]
+    writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()
     for entry in entries:
         writer.writerow(entry.model_dump())

@@ -758,7 +758,7 @@ def test_unicode_texts_are_stored_and_hashed_exactly_never_normalized(
     live.client.act(town.committee[0], council.functions.openProposal(params))
     view = live.client.get(f"/v1/proposals/{council.functions.proposalCount().call()}")
     assert view["text"] == TRICKS["nfd"] and view["text"] != TRICKS["nfc"]
-    assert view["text_matches"] is True
+    assert view["textMatches"] is True
 
 
 def test_text_with_a_lone_surrogate_is_refused_not_a_server_error(live: LiveSystem) -> None:

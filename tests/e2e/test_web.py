@@ -211,7 +211,7 @@ def test_resident_votes_committee_publishes_and_pays_out_in_the_browser(
         live.client.wait_indexed(done["block"])
 
     def close_voting(need: dict[str, Any]) -> None:
-        closes = live.client.get(f"/v1/proposals/{need['proposal']}")["closes_at"]
+        closes = live.client.get(f"/v1/proposals/{need['proposal']}")["closesAt"]
         now = live.w3.eth.get_block("latest")["timestamp"]
         live.rpc("evm_increaseTime", [max(1, closes - now + 2)])
         live.rpc("evm_mine")

@@ -119,9 +119,9 @@ export interface ChallengeOut {
 export interface CommunityOut {
   id: number;
   admin: string;
-  roll_version: number;
-  roll_size: number;
-  committee_size: number;
+  rollVersion: number;
+  rollSize: number;
+  committeeSize: number;
   roles: Record<string, string[]>;
 }
 
@@ -138,8 +138,8 @@ export interface ErrorOut {
 /** One contract event as indexed from the chain (ints as decimal strings where > 2^53). */
 export interface EventOut {
   block: number;
-  tx_hash: string;
-  log_index: number;
+  txHash: string;
+  logIndex: number;
   event: string;
   args: Record<string, unknown>;
 }
@@ -157,18 +157,18 @@ export interface ForwardRequestIn {
 }
 
 export interface FundOut {
-  community_id: number;
+  communityId: number;
   currency: string;
-  approval_threshold: number;
-  total_income: number;
+  approvalThreshold: number;
+  totalIncome: number;
   available: number;
   reserved: number;
-  total_paid: number;
+  totalPaid: number;
 }
 
 export interface GrantOut {
-  proposal_id: number;
-  community_id: number;
+  proposalId: number;
+  communityId: number;
   amount: number;
   paid: number;
   state: string;
@@ -210,8 +210,8 @@ export interface NonceOut {
 }
 
 export interface PayoutOut {
-  request_id: number;
-  proposal_id: number;
+  requestId: number;
+  proposalId: number;
   recipient: string;
   amount: number;
   requester: string;
@@ -233,7 +233,7 @@ export interface PendingServiceOut {
   /** the record as its provider signed it */
   record: ServiceRecordIn;
   providerSig: string;
-  created_at: number;
+  createdAt: number;
 }
 
 export interface PersonIn {
@@ -244,36 +244,36 @@ export interface PersonIn {
 export interface PersonOut {
   address: string;
   person: string;
-  recorded_by: string;
-  recorded_at: number;
+  recordedBy: string;
+  recordedAt: number;
 }
 
 export interface ProposalOut {
   id: number;
-  community_id: number;
+  communityId: number;
   proposer: string;
-  text_hash: string;
+  textHash: string;
   /** the full text if this service holds it */
   text: string | null;
-  /** keccak256(text) == text_hash; null without text */
-  text_matches: boolean | null;
+  /** keccak256(text) == textHash; null without text */
+  textMatches: boolean | null;
   kind: "YesNoAbstain" | "MultipleChoice";
-  option_count: number;
-  opens_at: number;
-  closes_at: number;
-  quorum_bps: number;
-  threshold_bps: number;
-  budget_amount: number;
-  budget_currency: string;
-  roll_version: number;
-  roll_size: number;
+  optionCount: number;
+  opensAt: number;
+  closesAt: number;
+  quorumBps: number;
+  thresholdBps: number;
+  budgetAmount: number;
+  budgetCurrency: string;
+  rollVersion: number;
+  rollSize: number;
   state: "Pending" | "Open" | "Closed" | "Finalized";
   outcome: "None" | "Passed" | "Rejected" | "NoQuorum";
-  winning_option: number;
+  winningOption: number;
   tally: number[];
   turnout: number;
   execution: "NotStarted" | "InProgress" | "Completed";
-  milestone_count: number;
+  milestoneCount: number;
 }
 
 /** What the relay knows of one acknowledged message. */
@@ -341,10 +341,10 @@ export interface TextOut {
 /** One step of a cent's trail: income -> fund -> grant -> payout -> recipient. */
 export interface TrailEntryOut {
   block: number;
-  tx_hash: string;
+  txHash: string;
   step: string;
-  proposal_id: number | null;
-  request_id: number | null;
+  proposalId: number | null;
+  requestId: number | null;
   amount: number;
   /** recipient, approver or recorder, as the step has it */
   party: string | null;

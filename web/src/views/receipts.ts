@@ -40,7 +40,7 @@ async function verify(r: BallotReceipt): Promise<{ ok: boolean; checks: Check[];
       detail: t("check.landBy", { block: r.ack.land_by }),
     });
   }
-  return { ok: checks.every((x) => x.ok), checks, block: mine?.block, tx: mine?.tx_hash };
+  return { ok: checks.every((x) => x.ok), checks, block: mine?.block, tx: mine?.txHash };
 }
 
 function row(r: BallotReceipt): HTMLElement {

@@ -106,7 +106,7 @@ function pendingCard(item: PendingServiceOut, cid: number, onDone: () => void): 
       " · ",
       tOr(`cat.${categoryLabel(r.category)}`, categoryLabel(r.category)),
     ),
-    h("p", { class: "muted" }, t("tb.noteHash"), " ", mono(r.noteHash, 8), " · ", when(item.created_at)),
+    h("p", { class: "muted" }, t("tb.noteHash"), " ", mono(r.noteHash, 8), " · ", when(item.createdAt)),
     h("div", { class: "row" }, button),
     line,
   );
