@@ -159,7 +159,7 @@ class SignedServiceIn(Strict):
 # --- chain ------------------------------------------------------------------------------------
 
 
-class ChainOut(BaseModel):
+class ChainOut(CamelOut):
     chain_id: int
     head: int
     head_timestamp: int = Field(description="the head block's time: the chain's clock")
@@ -177,7 +177,7 @@ class ChallengeIn(Strict):
     address: Address
 
 
-class ChallengeOut(BaseModel):
+class ChallengeOut(CamelOut):
     nonce: str
     message: str = Field(description="sign this text with personal_sign (EIP-191)")
     expires_at: float
@@ -188,7 +188,7 @@ class LoginIn(Strict):
     signature: Signature65
 
 
-class LoginOut(BaseModel):
+class LoginOut(CamelOut):
     address: str
     token: str
     expires_at: float

@@ -61,7 +61,7 @@ class ApiClient:
         self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
         self.w3 = w3
         chain = self.get("/v1/chain")
-        self.chain_id: int = chain["chain_id"]
+        self.chain_id: int = chain["chainId"]
         self.contracts: dict[str, Contract] = {
             key: w3.eth.contract(
                 address=address, abi=artifacts[CONTRACT_NAMES[key]].abi, decode_tuples=True
@@ -190,7 +190,7 @@ class ApiClient:
     def wait_indexed(self, block: int, *, timeout: float = 30.0) -> None:
         """Wait until the API's index has caught up with `block` (for reads after writes)."""
         deadline = time.monotonic() + timeout
-        while (self.get("/v1/chain")["indexed_head"] or -1) < block:
+        while (self.get("/v1/chain")["indexedHead"] or -1) < block:
             if time.monotonic() > deadline:
                 raise LedgerError(f"index did not reach block {block} within {timeout:.0f}s")
             time.sleep(0.05)

@@ -81,7 +81,7 @@ export function chain(): Promise<Chain> {
       ]);
       const keys = Object.keys(contracts) as ContractKey[];
       return {
-        chainId: info.chain_id,
+        chainId: info.chainId,
         addresses: Object.fromEntries(keys.map((k) => [k, getAddress(contracts[k].address)])) as Record<
           ContractKey,
           string

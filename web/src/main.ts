@@ -156,11 +156,11 @@ function renderFooter(info: ChainOut | null): void {
       ? h(
           "p",
           { class: "muted" },
-          t("footer.chain", { id: info.chain_id, head: info.head, indexed: info.indexed_head ?? "—" }),
+          t("footer.chain", { id: info.chainId, head: info.head, indexed: info.indexedHead ?? "—" }),
           " · ",
           t("footer.build"),
           " ",
-          mono(info.build_manifest_hash, 8),
+          mono(info.buildManifestHash, 8),
         )
       : null,
   );

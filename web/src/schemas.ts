@@ -93,14 +93,14 @@ export interface BallotIn {
 }
 
 export interface ChainOut {
-  chain_id: number;
+  chainId: number;
   head: number;
   /** the head block's time: the chain's clock */
-  head_timestamp: number;
-  indexed_head: number | null;
-  deployment_block: number;
+  headTimestamp: number;
+  indexedHead: number | null;
+  deploymentBlock: number;
   contracts: Record<string, string>;
-  build_manifest_hash: string;
+  buildManifestHash: string;
   /** messages per receipt status */
   relay: Record<string, number>;
 }
@@ -113,7 +113,7 @@ export interface ChallengeOut {
   nonce: string;
   /** sign this text with personal_sign (EIP-191) */
   message: string;
-  expires_at: number;
+  expiresAt: number;
 }
 
 export interface CommunityOut {
@@ -200,7 +200,7 @@ export interface LoginIn {
 export interface LoginOut {
   address: string;
   token: string;
-  expires_at: number;
+  expiresAt: number;
 }
 
 export interface NonceOut {

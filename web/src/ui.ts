@@ -262,7 +262,7 @@ export async function waitIndexed(block: number | null, timeoutMs = 15_000): Pro
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const c = await api<ChainOut>("/v1/chain");
-    if ((c.indexed_head ?? -1) >= block) return;
+    if ((c.indexedHead ?? -1) >= block) return;
     await new Promise((r) => setTimeout(r, 200));
   }
 }
