@@ -332,3 +332,81 @@ class PendingServiceOut(CamelOut):
 
 class ConfirmServiceIn(Strict):
     recipientSig: Signature65
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+AuditBlock = Annotated[int, Field(ge=0, lt=2**63)]
+
+
+class AuditIn(Strict):
+    """Which blocks to audit (default: from the deployment block to the head)."""
+
+    from_block: AuditBlock | None = None
+    to_block: AuditBlock | None = None
+    all_proofs: bool = Field(
+        default=False, description="prove every recomputed storage word, not a sample"
+    )
+
+
+class AuditProgressOut(BaseModel):
+    phase: str = Field(description="compile, walk, views, proofs or done")
+    block: int
+    first: int
+    last: int
+    fraction: float
+    ballots: int = Field(description="ballots judged so far")
+    findings: int = Field(description="findings so far")
+
+
+class AuditJobOut(BaseModel):
+    job_id: str
+    status: Literal["queued", "running", "done", "failed"]
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    progress: AuditProgressOut | None
+    ok: bool | None = Field(description="true when the audit found nothing wrong")
+    findings: int | None
+    warnings: int | None
+    error: str | None = Field(description="why the audit could not be carried out")
+
+
+class SignerOut(BaseModel):
+    """Who signed the report, by the report keys auditors registered in the Registry."""
+
+    registered: bool = Field(
+        description="the key is registered by an AUDITOR and was not revoked at or before the "
+        "report's last audited block"
+    )
+    key_fingerprint: str | None = Field(description="sha256 of the raw Ed25519 public key")
+    auditor: str | None = Field(description="the auditor who registered the key")
+    community: int | None = Field(description="the community whose AUDITOR it is")
+    registered_at_block: int | None
+    revoked_at_block: int | None
+    detail: str = Field(description="one line: the registered auditor, or why not")
+
+
+class LatestReportOut(BaseModel):
+    signature_valid: bool = Field(
+        description="the Ed25519 signature matches the report as stored on the server; says "
+        "nothing of who signed it (see `signer`)"
+    )
+    signature_detail: str = Field(
+        description="whether the signature matches and which registered auditor signed it, or "
+        "that an unregistered key did"
+    )
+    signed_by_registered_auditor: bool = Field(
+        description="the signature matches and its key is a registered auditor's (`signer`)"
+    )
+    signer: SignerOut
+    key_id: str | None
+    generated_at: int
+    ok: bool = Field(description="the report found nothing wrong")
+    report: dict[str, Any]
+    signature: dict[str, Any] | None
+    redacted: list[str] = Field(
+        description="fields this server took out of the report before serving it (the node's "
+        "URL beyond scheme, host and port; server file paths): empty for reports written by "
+        "this version, whose signature covers exactly what is served"
+    )

@@ -17,7 +17,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from api import errors
 from api.main import create_app
-from api.routers.audit import public_document
+from api.services.audit import public_document
 from ledger.audit.jobs import reports_dir
 from ledger.audit.report import generate_key, load_key, sign
 from ledger.config import Settings
