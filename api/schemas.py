@@ -170,6 +170,22 @@ class ChainOut(CamelOut):
     relay: dict[str, int] = Field(description="messages per receipt status")
 
 
+class IndexHealthOut(CamelOut):
+    consistent: bool = Field(description="the index agrees with the chain's logs")
+    problem: str | None = Field(description="what disagrees, while it does")
+
+
+class HealthOut(CamelOut):
+    ok: bool
+    head: int = Field(description="the node's newest block")
+    index: IndexHealthOut
+
+
+class ContractOut(CamelOut):
+    address: str
+    abi: list[dict[str, Any]]
+
+
 # --- auth -------------------------------------------------------------------------------------
 
 

@@ -18,19 +18,23 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
-@router.get("/communities", response_model=Page[EventOut])
+@router.get("/communities", response_model=Page[EventOut], responses=responses(503))
 def list_communities(
     services: ServicesDep, limit: Limit = 100, offset: Offset = 0
 ) -> Page[EventOut]:
     return event_page(services, "registry", "CommunityCreated", None, limit, offset)
 
 
-@router.get("/communities/{community_id}", response_model=CommunityOut, responses=responses(404))
+@router.get(
+    "/communities/{community_id}", response_model=CommunityOut, responses=responses(404, 503)
+)
 def get_community(community_id: OnChainId, services: ServicesDep) -> CommunityOut:
     return communities.community(services, community_id)
 
 
-@router.get("/communities/{community_id}/roll", response_model=Page[str], responses=responses(404))
+@router.get(
+    "/communities/{community_id}/roll", response_model=Page[str], responses=responses(404, 503)
+)
 def get_roll(
     community_id: OnChainId,
     services: ServicesDep,
@@ -45,7 +49,7 @@ def get_roll(
 @router.put(
     "/communities/{community_id}/people",
     response_model=PersonOut,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 503),
     summary="Link a roll address to a person (registrar only; kept off-chain)",
 )
 def put_person(
@@ -57,7 +61,7 @@ def put_person(
 @router.get(
     "/communities/{community_id}/people",
     response_model=Page[PersonOut],
-    responses=responses(401, 403, 404),
+    responses=responses(401, 403, 404, 503),
     summary="The private address-to-person links (registrar only)",
 )
 def get_people(

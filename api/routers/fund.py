@@ -18,17 +18,19 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
-@router.get("/communities/{community_id}/fund", response_model=FundOut, responses=responses(404))
+@router.get(
+    "/communities/{community_id}/fund", response_model=FundOut, responses=responses(404, 503)
+)
 def get_fund(community_id: OnChainId, services: ServicesDep) -> FundOut:
     return fund.fund(services, community_id)
 
 
-@router.get("/grants/{proposal_id}", response_model=GrantOut, responses=responses(404))
+@router.get("/grants/{proposal_id}", response_model=GrantOut, responses=responses(404, 503))
 def get_grant(proposal_id: OnChainId, services: ServicesDep) -> GrantOut:
     return fund.grant(services, proposal_id)
 
 
-@router.get("/payouts/{request_id}", response_model=PayoutOut, responses=responses(404))
+@router.get("/payouts/{request_id}", response_model=PayoutOut, responses=responses(404, 503))
 def get_payout(request_id: OnChainId, services: ServicesDep) -> PayoutOut:
     return fund.payout(services, request_id)
 
@@ -36,7 +38,7 @@ def get_payout(request_id: OnChainId, services: ServicesDep) -> PayoutOut:
 @router.get(
     "/communities/{community_id}/fund/trail",
     response_model=Page[TrailEntryOut],
-    responses=responses(404, 422),
+    responses=responses(404, 422, 503),
 )
 def fund_trail(
     community_id: OnChainId,
@@ -59,7 +61,7 @@ def fund_trail(
     "/communities/{community_id}/fund/trail.csv",
     response_class=PlainTextResponse,
     responses={
-        **responses(404),
+        **responses(404, 503),
         200: {"content": {"text/csv": {}}, "description": "the trail as CSV"},
     },
 )

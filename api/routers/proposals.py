@@ -42,14 +42,16 @@ def list_proposals(
     return proposals.proposals(services, community, limit, offset)
 
 
-@router.get("/proposals/{proposal_id}", response_model=ProposalOut, responses=responses(404))
+@router.get("/proposals/{proposal_id}", response_model=ProposalOut, responses=responses(404, 503))
 def get_proposal(proposal_id: OnChainId, services: ServicesDep) -> ProposalOut:
     """A proposal with its tally and outcome from the chain, and its text with the hash check."""
     return proposals.proposal(services, proposal_id)
 
 
 @router.get(
-    "/proposals/{proposal_id}/ballots", response_model=Page[EventOut], responses=responses(404)
+    "/proposals/{proposal_id}/ballots",
+    response_model=Page[EventOut],
+    responses=responses(404, 503),
 )
 def proposal_ballots(
     proposal_id: OnChainId, services: ServicesDep, limit: Limit = 100, offset: Offset = 0
@@ -59,7 +61,11 @@ def proposal_ballots(
     return event_page(services, "council", "BallotCast", where, limit, offset)
 
 
-@router.get("/proposals/{proposal_id}/milestones", response_model=Page[EventOut])
+@router.get(
+    "/proposals/{proposal_id}/milestones",
+    response_model=Page[EventOut],
+    responses=responses(503),
+)
 def proposal_milestones(
     proposal_id: OnChainId, services: ServicesDep, limit: Limit = 100, offset: Offset = 0
 ) -> Page[EventOut]:

@@ -83,7 +83,7 @@ async def confirm_service(
 @router.get(
     "/communities/{community_id}/balances",
     response_model=Page[BalanceOut],
-    responses=responses(404),
+    responses=responses(404, 503),
 )
 def balances(
     community_id: OnChainId, services: ServicesDep, limit: Limit = 200, offset: Offset = 0
@@ -96,7 +96,7 @@ def balances(
 @router.get(
     "/communities/{community_id}/balances/{account}",
     response_model=BalanceOut,
-    responses=responses(404, 422),
+    responses=responses(404, 422, 503),
 )
 def balance(community_id: OnChainId, account: str, services: ServicesDep) -> BalanceOut:
     """One account's balance, read from the contract itself."""
@@ -104,7 +104,9 @@ def balance(community_id: OnChainId, account: str, services: ServicesDep) -> Bal
 
 
 @router.get(
-    "/communities/{community_id}/services", response_model=Page[EventOut], responses=responses(404)
+    "/communities/{community_id}/services",
+    response_model=Page[EventOut],
+    responses=responses(404, 503),
 )
 def service_records(
     community_id: OnChainId, services: ServicesDep, limit: Limit = 100, offset: Offset = 0

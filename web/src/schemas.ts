@@ -129,6 +129,11 @@ export interface ConfirmServiceIn {
   recipientSig: string;
 }
 
+export interface ContractOut {
+  address: string;
+  abi: Record<string, unknown>[];
+}
+
 /** Every error response: a machine code (a contract's custom error name where there is one) and a human reason. */
 export interface ErrorOut {
   code: string;
@@ -172,6 +177,20 @@ export interface GrantOut {
   amount: number;
   paid: number;
   state: string;
+}
+
+export interface HealthOut {
+  ok: boolean;
+  /** the node's newest block */
+  head: number;
+  index: IndexHealthOut;
+}
+
+export interface IndexHealthOut {
+  /** the index agrees with the chain's logs */
+  consistent: boolean;
+  /** what disagrees, while it does */
+  problem: string | null;
 }
 
 export interface LatestReportOut {
