@@ -31,6 +31,7 @@ from ledger.build import compile_sources
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import Deployment, deploy_system
 from ledger.node import ephemeral_node, rpc
+from ledger.protocol.generated import SourceKind
 from ledger.relay_kinds import ServiceRelay
 from ledger.signing.services import (
     ServiceRecord,
@@ -40,7 +41,7 @@ from ledger.signing.services import (
     sign_reversal,
 )
 from ledger.tx import send
-from tests.contract_wrappers.fund import FundContract, SourceKind
+from tests.contract_wrappers.fund import FundContract
 from tests.contract_wrappers.timebank import TimeBankContract
 
 Account.enable_unaudited_hdwallet_features()
@@ -111,7 +112,7 @@ def bench_fund(w3: Web3, d: Deployment, dev: list[LocalAccount]) -> dict[str, An
     admin, committee, voters = dev[0], dev[1:4], dev[4:8]
     community_id = _community(w3, d, admin, committee, [v.address for v in voters])
     fund = FundContract(w3, d.fund)
-    fund.record_income(committee[0], community_id, SourceKind.DONATION, 10**9, "CNY", b"\x03" * 32)
+    fund.record_income(committee[0], community_id, SourceKind.Donation, 10**9, "CNY", b"\x03" * 32)
     fund.set_approval_threshold(admin, community_id, 2)
     proposal_id = _passed_proposal(w3, d, community_id, committee[0], voters)
     fund.open_grant(committee[0], proposal_id, 1_000_000)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any, Final, NewType
 
 from eth_account.signers.local import LocalAccount
@@ -20,6 +19,13 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from ledger.errors import LedgerError
+from ledger.protocol.generated import (
+    BallotKind,
+    ExecutionStatus,
+    Outcome,
+    ProposalState,
+    SkipReason,
+)
 from ledger.signing.ballots import (
     BallotDomain,
     SignedBallot,
@@ -35,40 +41,6 @@ NO_WINNER: Final = 255
 YES, NO, ABSTAIN = 0, 1, 2
 
 
-class BallotKind(IntEnum):
-    YES_NO_ABSTAIN = 0
-    MULTIPLE_CHOICE = 1
-
-
-class ProposalState(IntEnum):
-    PENDING = 0
-    OPEN = 1
-    CLOSED = 2
-    FINALIZED = 3
-
-
-class Outcome(IntEnum):
-    NONE = 0
-    PASSED = 1
-    REJECTED = 2
-    NO_QUORUM = 3
-
-
-class ExecutionStatus(IntEnum):
-    NOT_STARTED = 0
-    IN_PROGRESS = 1
-    COMPLETED = 2
-
-
-class SkipReason(IntEnum):
-    PROPOSAL_NOT_OPEN = 0
-    INVALID_OPTION = 1
-    BAD_SIGNATURE = 2
-    MALLEABLE_SIGNATURE = 3
-    NOT_ON_ROLL = 4
-    ALREADY_VOTED = 5
-
-
 class ReceiptNotFound(LedgerError):
     """The node does not know the receipt's transaction (yet, or on this chain)."""
 
@@ -81,7 +53,7 @@ class ProposalParams:
     text_hash: bytes
     opens_at: int
     closes_at: int
-    kind: BallotKind = BallotKind.YES_NO_ABSTAIN
+    kind: BallotKind = BallotKind.YesNoAbstain
     option_count: int = 3
     quorum_bps: int = 0
     threshold_bps: int = 5000

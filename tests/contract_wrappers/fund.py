@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -22,33 +21,13 @@ from web3.types import EventData, TxReceipt
 
 from ledger.errors import LedgerError
 from ledger.fund_trail import TRAIL_EVENTS
+from ledger.protocol.generated import GrantState, PayoutStatus, SourceKind
 from ledger.tx import ErrorDecoder, send
 from tests.contract_wrappers.timebank import EventRef
 
 
 class InvalidCurrencyCode(LedgerError):
     """A currency code is not three ASCII letters (the contract's bytes3)."""
-
-
-class SourceKind(IntEnum):
-    GOVERNMENT_GRANT = 0
-    DONATION = 1
-    COMPANY = 2
-    OTHER = 3
-
-
-class GrantState(IntEnum):
-    NONE = 0
-    OPEN = 1
-    CLOSED = 2
-
-
-class PayoutStatus(IntEnum):
-    NONE = 0
-    PENDING = 1
-    EXECUTED = 2
-    CANCELLED = 3
-    LAPSED = 4  # reported by views only: pending, but its grant was closed
 
 
 def currency_code(code: str | bytes) -> bytes:

@@ -12,18 +12,14 @@ from web3 import Web3
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.forwarding import sign_forward_request
-from ledger.protocol.generated import Roles
+from ledger.protocol.generated import BallotKind, ExecutionStatus, Outcome, ProposalState, Roles
 from tests.contract_wrappers.council import (
     ABSTAIN,
     NO,
     NO_WINNER,
     YES,
-    BallotKind,
     CouncilContract,
-    ExecutionStatus,
-    Outcome,
     ProposalParams,
-    ProposalState,
 )
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import Clock, Hall
@@ -55,7 +51,7 @@ def test_open_proposal_by_committee_snapshots_the_published_roll(
     info = council_client.proposal(pid)
     assert (info.community_id, info.proposer) == (hall.id, hall.committee.address)
     assert (info.roll_version, info.roll_size) == (snap.version, snap.size) == (snap.version, 8)
-    assert info.state is ProposalState.OPEN and info.outcome is Outcome.NONE
+    assert info.state is ProposalState.Open and info.outcome is Outcome.None_
     assert info.tally == (0, 0, 0) and info.winning_option == NO_WINNER
     assert (info.budget_amount, info.budget_currency, info.quorum_bps) == (25000, b"CNY", 3000)
     assert council_client.budget_of(pid) == (hall.id, False, 25000, b"CNY")
@@ -90,8 +86,8 @@ def test_open_proposal_refused_for_non_committee(
     [
         ({"text_hash": b"\x00" * 32}, "MissingTextHash"),
         ({"option_count": 2}, "InvalidOptions"),
-        ({"kind": BallotKind.MULTIPLE_CHOICE, "option_count": 1}, "InvalidOptions"),
-        ({"kind": BallotKind.MULTIPLE_CHOICE, "option_count": 9}, "InvalidOptions"),
+        ({"kind": BallotKind.MultipleChoice, "option_count": 1}, "InvalidOptions"),
+        ({"kind": BallotKind.MultipleChoice, "option_count": 9}, "InvalidOptions"),
         ({"closes_at": 0}, "InvalidSchedule"),
         ({"opens_at": "late"}, "InvalidSchedule"),
         ({"closes_at": "beyond_lifetime"}, "InvalidSchedule"),
@@ -131,7 +127,7 @@ def test_open_proposal_accepts_multiple_choice_lower_threshold_and_longest_sched
 ) -> None:
     now = clock.now()
     pid = open_hall_proposal(
-        kind=BallotKind.MULTIPLE_CHOICE,
+        kind=BallotKind.MultipleChoice,
         option_count=8,
         threshold_bps=0,
         closes_at=now + LIFETIME - 60,
@@ -300,14 +296,14 @@ def _vote(council: CouncilContract, hall: Hall, pid: int, options: list[int]) ->
 @pytest.mark.parametrize(
     ("options", "quorum_bps", "threshold_bps", "outcome"),
     [
-        ([YES, YES, NO, ABSTAIN], 5000, 5000, Outcome.PASSED),  # 2 of 3 decisive
-        ([YES, NO, ABSTAIN, ABSTAIN], 5000, 5000, Outcome.REJECTED),  # a tie is not a majority
-        ([YES, YES, NO], 3000, 6666, Outcome.PASSED),  # exactly two-thirds passes 6666
-        ([YES, YES, YES, NO, NO], 5000, 6666, Outcome.REJECTED),  # 60 % does not
-        ([YES, YES, YES], 5000, 5000, Outcome.NO_QUORUM),  # 3 of 8 < 50 %
-        ([YES, YES, YES, ABSTAIN], 5000, 5000, Outcome.PASSED),  # abstentions make the quorum
-        ([ABSTAIN] * 8, 5000, 5000, Outcome.REJECTED),  # nobody decided
-        ([], 0, 5000, Outcome.REJECTED),
+        ([YES, YES, NO, ABSTAIN], 5000, 5000, Outcome.Passed),  # 2 of 3 decisive
+        ([YES, NO, ABSTAIN, ABSTAIN], 5000, 5000, Outcome.Rejected),  # a tie is not a majority
+        ([YES, YES, NO], 3000, 6666, Outcome.Passed),  # exactly two-thirds passes 6666
+        ([YES, YES, YES, NO, NO], 5000, 6666, Outcome.Rejected),  # 60 % does not
+        ([YES, YES, YES], 5000, 5000, Outcome.NoQuorum),  # 3 of 8 < 50 %
+        ([YES, YES, YES, ABSTAIN], 5000, 5000, Outcome.Passed),  # abstentions make the quorum
+        ([ABSTAIN] * 8, 5000, 5000, Outcome.Rejected),  # nobody decided
+        ([], 0, 5000, Outcome.Rejected),
     ],
 )
 def test_finalize_yes_no_abstain_decides_outcome_from_tally(
@@ -326,18 +322,18 @@ def test_finalize_yes_no_abstain_decides_outcome_from_tally(
     _close(clock)
     assert council_client.finalize(hall.outsider, pid) is outcome
     info = council_client.proposal(pid)
-    assert info.state is ProposalState.FINALIZED and info.outcome is outcome
+    assert info.state is ProposalState.Finalized and info.outcome is outcome
     assert info.tally == tuple(options.count(o) for o in (YES, NO, ABSTAIN))
-    assert info.winning_option == (YES if outcome is Outcome.PASSED else NO_WINNER)
+    assert info.winning_option == (YES if outcome is Outcome.Passed else NO_WINNER)
 
 
 @pytest.mark.parametrize(
     ("options", "threshold_bps", "outcome", "winner"),
     [
-        ([2, 2, 0, 1], 0, Outcome.PASSED, 2),  # plurality
-        ([2, 2, 0, 0], 0, Outcome.REJECTED, NO_WINNER),  # tie for first
-        ([2, 2, 0, 1], 5000, Outcome.REJECTED, NO_WINNER),  # 50 % is not more than half
-        ([3, 3, 3, 1], 5000, Outcome.PASSED, 3),
+        ([2, 2, 0, 1], 0, Outcome.Passed, 2),  # plurality
+        ([2, 2, 0, 0], 0, Outcome.Rejected, NO_WINNER),  # tie for first
+        ([2, 2, 0, 1], 5000, Outcome.Rejected, NO_WINNER),  # 50 % is not more than half
+        ([3, 3, 3, 1], 5000, Outcome.Passed, 3),
     ],
 )
 def test_finalize_multiple_choice_needs_a_sole_leader_above_threshold(
@@ -351,7 +347,7 @@ def test_finalize_multiple_choice_needs_a_sole_leader_above_threshold(
     winner: int,
 ) -> None:
     pid = open_hall_proposal(
-        kind=BallotKind.MULTIPLE_CHOICE, option_count=4, threshold_bps=threshold_bps
+        kind=BallotKind.MultipleChoice, option_count=4, threshold_bps=threshold_bps
     )
     _vote(council_client, hall, pid, options)
     _close(clock)
@@ -373,7 +369,7 @@ def test_finalize_emits_tally_and_turnout(
     (event,) = system.council.events.ProposalFinalized().process_receipt(receipt)
     assert event["args"]["tally"] == [2, 1, 0]
     assert event["args"]["turnout"] == 3
-    assert (event["args"]["outcome"], event["args"]["winningOption"]) == (Outcome.PASSED, YES)
+    assert (event["args"]["outcome"], event["args"]["winningOption"]) == (Outcome.Passed, YES)
 
 
 def test_finalize_refused_before_close_and_twice(
@@ -412,7 +408,7 @@ def passed_proposal(
     pid = open_hall_proposal()
     _vote(council_client, hall, pid, [YES] * 5)
     _close(clock)
-    assert council_client.finalize(hall.outsider, pid) is Outcome.PASSED
+    assert council_client.finalize(hall.outsider, pid) is Outcome.Passed
     return pid
 
 
@@ -421,10 +417,10 @@ def test_record_milestones_until_completed(
 ) -> None:
     pid = passed_proposal
     assert council_client.record_milestone(hall.committee, pid, b"\x01" * 32, completed=False) == 0
-    assert council_client.proposal(pid).execution is ExecutionStatus.IN_PROGRESS
+    assert council_client.proposal(pid).execution is ExecutionStatus.InProgress
     assert council_client.record_milestone(hall.committee, pid, b"\x02" * 32, completed=True) == 1
     info = council_client.proposal(pid)
-    assert (info.execution, info.milestone_count) == (ExecutionStatus.COMPLETED, 2)
+    assert (info.execution, info.milestone_count) == (ExecutionStatus.Completed, 2)
     assert council_client.milestones(pid) == (b"\x01" * 32, b"\x02" * 32)
     with _refused("ExecutionAlreadyCompleted"):
         council_client.record_milestone(hall.committee, pid, b"\x03" * 32, completed=False)
@@ -454,4 +450,4 @@ def test_record_milestone_refused_unless_proposal_passed(
     council_client.finalize(hall.outsider, pid)
     with _refused("ProposalNotPassed") as info:
         council_client.record_milestone(hall.committee, pid, b"\x01" * 32, completed=False)
-    assert info.value.args_ == (pid, Outcome.REJECTED)
+    assert info.value.args_ == (pid, Outcome.Rejected)

@@ -13,6 +13,7 @@ from web3 import Web3
 from ledger.build import Artifact
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
+from ledger.protocol.generated import SkipReason
 from ledger.signing.ballots import (
     BallotDomain,
     SignedBallot,
@@ -24,13 +25,7 @@ from ledger.signing.ballots import (
 )
 from ledger.signing.eip712 import SECP256K1_N, SignatureError
 from ledger.tx import send
-from tests.contract_wrappers.council import (
-    NO,
-    YES,
-    BallotReceipt,
-    CouncilContract,
-    SkipReason,
-)
+from tests.contract_wrappers.council import NO, YES, BallotReceipt, CouncilContract
 from tests.contracts.conftest import Clock, Hall
 
 OpenProposal = Callable[..., int]
@@ -104,10 +99,10 @@ def test_bad_ballots_are_skipped_with_reason_and_the_rest_counted(
         (r[4].address, YES),
     ]
     assert skipped == [
-        (r[3].address, SkipReason.INVALID_OPTION),
-        (r[4].address, SkipReason.BAD_SIGNATURE),
-        (hall.stranger.address, SkipReason.NOT_ON_ROLL),
-        (r[0].address, SkipReason.ALREADY_VOTED),
+        (r[3].address, SkipReason.InvalidOption),
+        (r[4].address, SkipReason.BadSignature),
+        (hall.stranger.address, SkipReason.NotOnRoll),
+        (r[0].address, SkipReason.AlreadyVoted),
     ]
     assert council_client.tally(pid) == (4, 0, 0)
 
@@ -119,7 +114,7 @@ def test_duplicate_ballot_within_one_batch_counts_once(
     ballot = council_client.sign_ballot(hall.signers[0], pid, NO)
     result = council_client.cast_ballots(hall.admin, pid, [ballot, ballot])
     assert len(result.cast) == 1
-    assert [s.reason for s in result.skipped] == [SkipReason.ALREADY_VOTED]
+    assert [s.reason for s in result.skipped] == [SkipReason.AlreadyVoted]
     assert council_client.tally(pid) == (0, 1, 0)
 
 
@@ -132,7 +127,7 @@ def test_direct_and_relayed_votes_share_one_ballot_box(
     result = council_client.cast_ballots(
         hall.admin, pid, [council_client.sign_ballot(voter, pid, NO)]
     )
-    assert [s.reason for s in result.skipped] == [SkipReason.ALREADY_VOTED]
+    assert [s.reason for s in result.skipped] == [SkipReason.AlreadyVoted]
     other = hall.voters[1]
     council_client.cast_ballots(hall.admin, pid, [council_client.sign_ballot(other, pid, NO)])
     with pytest.raises(ContractRuleBroken, match=r"^AlreadyVoted\("):
@@ -148,7 +143,7 @@ def test_ballots_after_closing_are_skipped_as_not_open(
     clock.advance(3601)
     result = council_client.cast_ballots(hall.admin, pid, late)
     assert result.cast == ()
-    assert [s.reason for s in result.skipped] == [SkipReason.PROPOSAL_NOT_OPEN] * 2
+    assert [s.reason for s in result.skipped] == [SkipReason.ProposalNotOpen] * 2
     assert council_client.tally(pid) == (0, 0, 0)
 
 
@@ -170,7 +165,7 @@ def test_signature_replayed_on_another_proposal_is_skipped(
     first, second = open_hall_proposal(), open_hall_proposal()
     signed = council_client.sign_ballot(hall.signers[1], first, YES)
     cast, skipped = _relay(council_client, hall.admin, second, [signed.call_arg()])
-    assert cast == [] and skipped == [(hall.signers[1].address, SkipReason.BAD_SIGNATURE)]
+    assert cast == [] and skipped == [(hall.signers[1].address, SkipReason.BadSignature)]
     cast, _ = _relay(council_client, hall.admin, first, [signed.call_arg()])
     assert cast == [(hall.signers[1].address, YES)]
 
@@ -200,7 +195,7 @@ def test_signature_replayed_on_another_council_contract_is_skipped(
     assert twin_pid == pid == 1
     signed = council_client.sign_ballot(hall.signers[2], pid, NO)
     cast, skipped = _relay(twin, hall.admin, twin_pid, [signed.call_arg()])
-    assert cast == [] and skipped == [(hall.signers[2].address, SkipReason.BAD_SIGNATURE)]
+    assert cast == [] and skipped == [(hall.signers[2].address, SkipReason.BadSignature)]
     cast, _ = _relay(council_client, hall.admin, pid, [signed.call_arg()])
     assert cast == [(hall.signers[2].address, NO)]
 
@@ -215,7 +210,7 @@ def test_signature_for_another_chain_id_is_skipped(
         hall.signers[3], make_ballot(pid, hall.signers[3].address, YES), other_chain
     )
     cast, skipped = _relay(council_client, hall.admin, pid, [signed.call_arg()])
-    assert cast == [] and skipped == [(hall.signers[3].address, SkipReason.BAD_SIGNATURE)]
+    assert cast == [] and skipped == [(hall.signers[3].address, SkipReason.BadSignature)]
 
 
 def test_high_s_twin_of_a_ballot_signature_is_refused(
@@ -238,7 +233,7 @@ def test_high_s_twin_of_a_ballot_signature_is_refused(
     assert s_twin > HALF_N
     forced = (voter.address, YES, r_, (s_twin | (1 << 255)).to_bytes(32, "big"))
     cast, skipped = _relay(council_client, hall.admin, pid, [forced])
-    assert cast == [] and skipped == [(voter.address, SkipReason.BAD_SIGNATURE)]
+    assert cast == [] and skipped == [(voter.address, SkipReason.BadSignature)]
     cast, _ = _relay(council_client, hall.admin, pid, [signed.call_arg()])
     assert cast == [(voter.address, YES)]
 
@@ -255,12 +250,12 @@ def test_high_s_value_is_refused_before_recovery(
         cast, skipped = _relay(
             council_client, hall.admin, pid, [(voter.address, YES, r_, s.to_bytes(32, "big"))]
         )
-        assert cast == [] and skipped == [(voter.address, SkipReason.MALLEABLE_SIGNATURE)]
+        assert cast == [] and skipped == [(voter.address, SkipReason.MalleableSignature)]
     # s == n/2 exactly is still canonical (it just recovers someone else here).
     cast, skipped = _relay(
         council_client, hall.admin, pid, [(voter.address, YES, r_, HALF_N.to_bytes(32, "big"))]
     )
-    assert skipped == [(voter.address, SkipReason.BAD_SIGNATURE)]
+    assert skipped == [(voter.address, SkipReason.BadSignature)]
 
 
 def test_zero_signature_and_zero_voter_are_bad_signatures(
@@ -275,7 +270,7 @@ def test_zero_signature_and_zero_voter_are_bad_signatures(
         [("0x" + "00" * 20, YES, zero, zero), (hall.signers[0].address, YES, zero, zero)],
     )
     assert cast == []
-    assert [reason for _, reason in skipped] == [SkipReason.BAD_SIGNATURE] * 2
+    assert [reason for _, reason in skipped] == [SkipReason.BadSignature] * 2
 
 
 def test_malformed_calldata_reverts_the_batch(
@@ -356,7 +351,7 @@ def test_closed_proposals_ballot_box_is_reused_without_leaking_votes(
     again = council_client.cast_ballots(
         hall.admin, second, [council_client.sign_ballot(hall.signers[0], second, YES)]
     )
-    assert [s.reason for s in again.skipped] == [SkipReason.ALREADY_VOTED]
+    assert [s.reason for s in again.skipped] == [SkipReason.AlreadyVoted]
     assert council_client.tally(first) == (5, 0, 0)
     assert council_client.tally(second) == (0, 3, 0)
 

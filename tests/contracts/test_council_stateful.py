@@ -23,15 +23,9 @@ from web3 import Web3
 
 from ledger.errors import ContractRuleBroken
 from ledger.node import rpc
-from ledger.protocol.generated import Roles
+from ledger.protocol.generated import BallotKind, Outcome, Roles, SkipReason
 from ledger.signing.ballots import make_ballot, sign_ballot, to_compact
-from tests.contract_wrappers.council import (
-    BallotKind,
-    CouncilContract,
-    Outcome,
-    ProposalParams,
-    SkipReason,
-)
+from tests.contract_wrappers.council import CouncilContract, ProposalParams
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import signer_keys
 
@@ -48,7 +42,7 @@ class ModelProposal:
     electorate: frozenset[int]
     closes_at: int
     votes: dict[int, int] = field(default_factory=dict)
-    outcome: Outcome = Outcome.NONE
+    outcome: Outcome = Outcome.None_
 
     def tally(self) -> tuple[int, ...]:
         return tuple(list(self.votes.values()).count(o) for o in range(self.options))
@@ -57,18 +51,18 @@ class ModelProposal:
         tally = self.tally()
         turnout = sum(tally)
         if turnout * 10_000 < self.quorum_bps * len(self.electorate):
-            return Outcome.NO_QUORUM
-        if self.kind is BallotKind.YES_NO_ABSTAIN:
+            return Outcome.NoQuorum
+        if self.kind is BallotKind.YesNoAbstain:
             yes, no = tally[0], tally[1]
             return (
-                Outcome.PASSED
+                Outcome.Passed
                 if yes * 10_000 > self.threshold_bps * (yes + no)
-                else Outcome.REJECTED
+                else Outcome.Rejected
             )
         top = max(tally)
         sole = tally.count(top) == 1
         passed = sole and top * 10_000 > self.threshold_bps * turnout
-        return Outcome.PASSED if passed else Outcome.REJECTED
+        return Outcome.Passed if passed else Outcome.Rejected
 
 
 def _machine(
@@ -162,7 +156,7 @@ def _machine(
         def open_proposal(
             self, multiple: bool, options: int, quorum_bps: int, threshold_bps: int, minutes: int
         ) -> None:
-            kind = BallotKind.MULTIPLE_CHOICE if multiple else BallotKind.YES_NO_ABSTAIN
+            kind = BallotKind.MultipleChoice if multiple else BallotKind.YesNoAbstain
             options = options if multiple else 3
             threshold_bps = threshold_bps if multiple else max(threshold_bps, 5000)
             now = self.now()
@@ -212,15 +206,15 @@ def _machine(
                 calls.append((voter.address, option, r, vs))
                 # The block's timestamp is decided when mined; guard the boundary below.
                 if not now_open:
-                    reason: SkipReason | None = SkipReason.PROPOSAL_NOT_OPEN
+                    reason: SkipReason | None = SkipReason.ProposalNotOpen
                 elif option >= proposal.options:
-                    reason = SkipReason.INVALID_OPTION
+                    reason = SkipReason.InvalidOption
                 elif how != "good":
-                    reason = SkipReason.BAD_SIGNATURE
+                    reason = SkipReason.BadSignature
                 elif person not in proposal.electorate:
-                    reason = SkipReason.NOT_ON_ROLL
+                    reason = SkipReason.NotOnRoll
                 elif person in voted:
-                    reason = SkipReason.ALREADY_VOTED
+                    reason = SkipReason.AlreadyVoted
                 else:
                     reason = None
                     voted[person] = option
@@ -246,7 +240,7 @@ def _machine(
         @rule(which=st.integers(0, 50))
         def finalize(self, which: int) -> None:
             proposal = self.proposals[which % len(self.proposals)]
-            if proposal.outcome is not Outcome.NONE:
+            if proposal.outcome is not Outcome.None_:
                 with pytest.raises(ContractRuleBroken, match=r"^AlreadyFinalized\("):
                     council.finalize(relayer, proposal.pid)
             elif self.now() + 5 < proposal.closes_at:

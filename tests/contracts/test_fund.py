@@ -14,14 +14,9 @@ from web3.types import Wei
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.forwarding import sign_forward_request
+from ledger.protocol.generated import GrantState, PayoutStatus, SourceKind
 from ledger.tx import send
-from tests.contract_wrappers.fund import (
-    FundContract,
-    GrantState,
-    PayoutStatus,
-    SourceKind,
-    books_from_events,
-)
+from tests.contract_wrappers.fund import FundContract, books_from_events
 from tests.contracts.conftest import ROLE_COMMITTEE, ProposalFactory, Town
 
 DOC = b"\xd0" * 32
@@ -62,7 +57,7 @@ class Granted:
 
 @pytest.fixture
 def funded(fund: FundContract, town: Town) -> Town:
-    fund.record_income(town.committee[0], town.id, SourceKind.DONATION, INCOME, "CNY", DOC)
+    fund.record_income(town.committee[0], town.id, SourceKind.Donation, INCOME, "CNY", DOC)
     fund.set_approval_threshold(town.admin, town.id, 2)
     return town
 
@@ -87,7 +82,7 @@ def test_record_income_by_committee_member_adds_to_available(
     fund: FundContract, town: Town
 ) -> None:
     income_id = fund.record_income(
-        town.committee[1], town.id, SourceKind.GOVERNMENT_GRANT, 5_000, "CNY", DOC
+        town.committee[1], town.id, SourceKind.GovernmentGrant, 5_000, "CNY", DOC
     )
     assert income_id == 1
     view = fund.fund_of(town.id)
@@ -96,23 +91,23 @@ def test_record_income_by_committee_member_adds_to_available(
 
 def test_record_income_refused_for_non_committee(fund: FundContract, town: Town) -> None:
     with refused("NotCommitteeMember"):
-        fund.record_income(town.residents[1], town.id, SourceKind.DONATION, 5_000, "CNY", DOC)
+        fund.record_income(town.residents[1], town.id, SourceKind.Donation, 5_000, "CNY", DOC)
 
 
 def test_record_income_refused_for_other_currency(fund: FundContract, town: Town) -> None:
-    fund.record_income(town.committee[0], town.id, SourceKind.COMPANY, 5_000, "CNY", DOC)
+    fund.record_income(town.committee[0], town.id, SourceKind.Company, 5_000, "CNY", DOC)
     with refused("CurrencyMismatch"):
-        fund.record_income(town.committee[0], town.id, SourceKind.COMPANY, 5_000, "USD", DOC)
+        fund.record_income(town.committee[0], town.id, SourceKind.Company, 5_000, "USD", DOC)
 
 
 def test_record_income_refused_for_zero_amount(fund: FundContract, town: Town) -> None:
     with refused("ZeroAmount"):
-        fund.record_income(town.committee[0], town.id, SourceKind.OTHER, 0, "CNY", DOC)
+        fund.record_income(town.committee[0], town.id, SourceKind.Other, 0, "CNY", DOC)
 
 
 def test_record_income_refused_for_blank_currency(fund: FundContract, town: Town) -> None:
     with refused("InvalidCurrency"):
-        fund.record_income(town.committee[0], town.id, SourceKind.OTHER, 1, b"\x00\x00\x00", DOC)  # type: ignore[arg-type]
+        fund.record_income(town.committee[0], town.id, SourceKind.Other, 1, b"\x00\x00\x00", DOC)  # type: ignore[arg-type]
 
 
 INVALID_CODES = [b"cny", b"Cny", b"CN1", b"123", b"CN\x00", b"\x00\x00\x00", b"C Y", b"\xc9UR"]
@@ -141,7 +136,7 @@ def test_set_currency_by_admin_fixes_it_before_income(fund: FundContract, town: 
     fund.set_currency(town.admin, town.id, "EUR")
     assert fund.fund_of(town.id).currency == b"EUR"
     with refused("CurrencyMismatch"):
-        fund.record_income(town.committee[0], town.id, SourceKind.DONATION, 1, "CNY", DOC)
+        fund.record_income(town.committee[0], town.id, SourceKind.Donation, 1, "CNY", DOC)
     with refused("CurrencyAlreadySet"):
         fund.set_currency(town.admin, town.id, "CNY")
 
@@ -185,7 +180,7 @@ def test_open_grant_for_passed_proposal_reserves_amount(
         funded.id,
         BUDGET - 1,
         0,
-        GrantState.OPEN,
+        GrantState.Open,
     )
     view = fund.fund_of(funded.id)
     assert (view.available, view.reserved) == (INCOME - BUDGET + 1, BUDGET - 1)
@@ -229,7 +224,7 @@ def test_open_grant_refused_twice_for_one_proposal(fund: FundContract, granted: 
 def test_open_grant_refused_beyond_unreserved_balance(
     fund: FundContract, town: Town, make_proposal: ProposalFactory
 ) -> None:
-    fund.record_income(town.committee[0], town.id, SourceKind.DONATION, BUDGET - 1, "CNY", DOC)
+    fund.record_income(town.committee[0], town.id, SourceKind.Donation, BUDGET - 1, "CNY", DOC)
     proposal_id = make_proposal(town, outcome="passed", budget=BUDGET)
     with refused("InsufficientFund"):
         fund.open_grant(town.committee[0], proposal_id, BUDGET)
@@ -289,7 +284,7 @@ def test_close_grant_releases_unpaid_remainder(fund: FundContract, granted: Gran
     fund.approve_payout(g.approvers[1], request_id)
     fund.execute_payout(g.requester, request_id)
     fund.close_grant(g.town.committee[2], g.proposal_id)
-    assert fund.grant_of(g.proposal_id).state == GrantState.CLOSED
+    assert fund.grant_of(g.proposal_id).state == GrantState.Closed
     view = fund.fund_of(g.town.id)
     assert (view.available, view.reserved, view.total_paid) == (INCOME - 30_000, 0, 30_000)
 
@@ -315,7 +310,7 @@ def test_payout_executes_after_two_distinct_approvals(fund: FundContract, grante
     fund.approve_payout(g.approvers[1], request_id)
     fund.execute_payout(g.approvers[0], request_id)
     payout = fund.payout_of(request_id)
-    assert payout.status == PayoutStatus.EXECUTED
+    assert payout.status == PayoutStatus.Executed
     assert payout.approvers == (g.approvers[0].address, g.approvers[1].address)
     assert fund.grant_of(g.proposal_id).paid == 40_000
     view = fund.fund_of(g.town.id)
@@ -382,7 +377,7 @@ def test_request_refused_for_proposal_without_grant(
 def test_request_refused_before_threshold_is_set(
     fund: FundContract, town: Town, make_proposal: ProposalFactory
 ) -> None:
-    fund.record_income(town.committee[0], town.id, SourceKind.DONATION, INCOME, "CNY", DOC)
+    fund.record_income(town.committee[0], town.id, SourceKind.Donation, INCOME, "CNY", DOC)
     proposal_id = make_proposal(town, outcome="passed", budget=BUDGET)
     fund.open_grant(town.committee[0], proposal_id, BUDGET)
     with refused("ThresholdNotSet"):
@@ -443,7 +438,7 @@ def test_closed_grant_lapses_pending_requests(fund: FundContract, granted: Grant
     fund.approve_payout(g.approvers[0], request_id)
     fund.approve_payout(g.approvers[1], request_id)
     fund.close_grant(g.requester, g.proposal_id)
-    assert fund.payout_of(request_id).status == PayoutStatus.LAPSED
+    assert fund.payout_of(request_id).status == PayoutStatus.Lapsed
     with refused("GrantIsClosed"):
         fund.execute_payout(g.requester, request_id)
     with refused("GrantIsClosed"):
@@ -451,7 +446,7 @@ def test_closed_grant_lapses_pending_requests(fund: FundContract, granted: Grant
     with refused("GrantIsClosed"):
         _request(fund, g, 1)
     fund.cancel_payout(g.requester, request_id)
-    assert fund.payout_of(request_id).status == PayoutStatus.CANCELLED
+    assert fund.payout_of(request_id).status == PayoutStatus.Cancelled
 
 
 def test_cancelled_request_stays_visible_and_cannot_execute(
@@ -463,7 +458,7 @@ def test_cancelled_request_stays_visible_and_cannot_execute(
     fund.cancel_payout(g.requester, request_id)
     payout = fund.payout_of(request_id)
     assert (payout.status, payout.amount, payout.recipient) == (
-        PayoutStatus.CANCELLED,
+        PayoutStatus.Cancelled,
         1_000,
         g.recipient.address,
     )
@@ -476,7 +471,7 @@ def test_cancelled_request_stays_visible_and_cannot_execute(
 def test_cancel_by_admin_allowed(fund: FundContract, granted: Granted) -> None:
     request_id = _request(fund, granted, 1_000)
     fund.cancel_payout(granted.town.admin, request_id)
-    assert fund.payout_of(request_id).status == PayoutStatus.CANCELLED
+    assert fund.payout_of(request_id).status == PayoutStatus.Cancelled
 
 
 def test_cancel_refused_for_other_committee_member(fund: FundContract, granted: Granted) -> None:
@@ -534,7 +529,7 @@ def test_income_relayed_through_forwarder_is_recorded_by_signer(
         w3,
         forwarder,
         member,
-        fund.contract.functions.recordIncome(town.id, int(SourceKind.COMPANY), 7_000, b"CNY", DOC),
+        fund.contract.functions.recordIncome(town.id, int(SourceKind.Company), 7_000, b"CNY", DOC),
         gas=300_000,
         deadline=int(w3.eth.get_block("latest")["timestamp"]) + 3600,
     )
