@@ -358,6 +358,8 @@ AuditBlock = Annotated[int, Field(ge=0, lt=2**63)]
 class AuditIn(Strict):
     """Which blocks to audit (default: from the deployment block to the head)."""
 
+    model_config = ConfigDict(**STRICT, alias_generator=to_camel)
+
     from_block: AuditBlock | None = None
     to_block: AuditBlock | None = None
     all_proofs: bool = Field(
@@ -365,7 +367,7 @@ class AuditIn(Strict):
     )
 
 
-class AuditProgressOut(BaseModel):
+class AuditProgressOut(CamelOut):
     phase: str = Field(description="compile, walk, views, proofs or done")
     block: int
     first: int
@@ -375,7 +377,7 @@ class AuditProgressOut(BaseModel):
     findings: int = Field(description="findings so far")
 
 
-class AuditJobOut(BaseModel):
+class AuditJobOut(CamelOut):
     job_id: str
     status: Literal["queued", "running", "done", "failed"]
     created_at: float
@@ -388,7 +390,7 @@ class AuditJobOut(BaseModel):
     error: str | None = Field(description="why the audit could not be carried out")
 
 
-class SignerOut(BaseModel):
+class SignerOut(CamelOut):
     """Who signed the report, by the report keys auditors registered in the Registry."""
 
     registered: bool = Field(
@@ -403,7 +405,7 @@ class SignerOut(BaseModel):
     detail: str = Field(description="one line: the registered auditor, or why not")
 
 
-class LatestReportOut(BaseModel):
+class LatestReportOut(CamelOut):
     signature_valid: bool = Field(
         description="the Ed25519 signature matches the report as stored on the server; says "
         "nothing of who signed it (see `signer`)"

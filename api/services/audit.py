@@ -125,12 +125,12 @@ def start(request: Request, services: Services, body: AuditIn) -> AuditJobOut:
 
 
 def _check_range(body: AuditIn, head: int) -> None:
-    for name, block in (("from_block", body.from_block), ("to_block", body.to_block)):
+    for name, block in (("fromBlock", body.from_block), ("toBlock", body.to_block)):
         if block is not None and block > head:
             raise ApiError(422, "BlockBeyondHead", f"{name} {block} is past the head ({head})")
     first, last = body.from_block, body.to_block
     if first is not None and last is not None and first > last:
-        raise ApiError(422, "InvalidBlockRange", f"from_block {first} > to_block {last}")
+        raise ApiError(422, "InvalidBlockRange", f"fromBlock {first} > toBlock {last}")
 
 
 def latest_report(request: Request, services: Services) -> LatestReportOut:

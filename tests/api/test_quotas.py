@@ -157,9 +157,9 @@ def test_an_audit_soon_after_the_previous_one_gets_429_with_the_wait(make: Any) 
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        ({"to_block": HEAD + 1}, "BlockBeyondHead"),
-        ({"from_block": HEAD + 5}, "BlockBeyondHead"),
-        ({"from_block": 7, "to_block": 6}, "InvalidBlockRange"),
+        ({"toBlock": HEAD + 1}, "BlockBeyondHead"),
+        ({"fromBlock": HEAD + 5}, "BlockBeyondHead"),
+        ({"fromBlock": 7, "toBlock": 6}, "InvalidBlockRange"),
     ],
 )
 def test_an_audit_of_blocks_past_the_head_is_refused_at_once(

@@ -45,18 +45,18 @@ export interface AcksPage {
 
 /** Which blocks to audit (default: from the deployment block to the head). */
 export interface AuditIn {
-  from_block?: number | null;
-  to_block?: number | null;
+  fromBlock?: number | null;
+  toBlock?: number | null;
   /** prove every recomputed storage word, not a sample */
-  all_proofs?: boolean;
+  allProofs?: boolean;
 }
 
 export interface AuditJobOut {
-  job_id: string;
+  jobId: string;
   status: "queued" | "running" | "done" | "failed";
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
   progress: AuditProgressOut | null;
   /** true when the audit found nothing wrong */
   ok: boolean | null;
@@ -195,14 +195,14 @@ export interface IndexHealthOut {
 
 export interface LatestReportOut {
   /** the Ed25519 signature matches the report as stored on the server; says nothing of who signed it (see `signer`) */
-  signature_valid: boolean;
+  signatureValid: boolean;
   /** whether the signature matches and which registered auditor signed it, or that an unregistered key did */
-  signature_detail: string;
+  signatureDetail: string;
   /** the signature matches and its key is a registered auditor's (`signer`) */
-  signed_by_registered_auditor: boolean;
+  signedByRegisteredAuditor: boolean;
   signer: SignerOut;
-  key_id: string | null;
-  generated_at: number;
+  keyId: string | null;
+  generatedAt: number;
   /** the report found nothing wrong */
   ok: boolean;
   report: Record<string, unknown>;
@@ -336,13 +336,13 @@ export interface SignerOut {
   /** the key is registered by an AUDITOR and was not revoked at or before the report's last audited block */
   registered: boolean;
   /** sha256 of the raw Ed25519 public key */
-  key_fingerprint: string | null;
+  keyFingerprint: string | null;
   /** the auditor who registered the key */
   auditor: string | null;
   /** the community whose AUDITOR it is */
   community: number | null;
-  registered_at_block: number | null;
-  revoked_at_block: number | null;
+  registeredAtBlock: number | null;
+  revokedAtBlock: number | null;
   /** one line: the registered auditor, or why not */
   detail: string;
 }
