@@ -10,7 +10,7 @@ SOLC_BIN := .tools/solcx/solc-v$(SOLC_VERSION)
 export SOLCX_BINARY_PATH := $(CURDIR)/.tools/solcx
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-contracts test-ledger lint bench clean down hardhat
+.PHONY: help setup run test test-contracts test-ledger lint bench clean down hardhat nginx
 
 include web/web.mk
 include tools/lint/lint.mk
@@ -53,8 +53,12 @@ $(HARDHAT_DIR)/node_modules/.stamp: $(HARDHAT_DIR)/package.json $(HARDHAT_DIR)/p
 
 hardhat: $(HARDHAT_DIR)/node_modules/.stamp ## install Hardhat's node for the attach-mode tests
 
+# Debian's nginx: the TLS proxy in front of the API (deploy/nginx/, tests/e2e/test_tls_proxy.py).
+nginx: ## install Debian's nginx (nginx-light) for the TLS proxy test
+	test -x /usr/sbin/nginx || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light)
+
 # `lint` first: CI (.ci/run → make test) also runs ruff, mypy, the page's checks, slither, solhint.
-test: setup web-browser hardhat lint ## lint, then the whole test suite
+test: setup web-browser hardhat nginx lint ## lint, then the whole test suite
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-contracts: setup ## contract tests only

@@ -21,6 +21,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.headers import api_headers
 from api.limits import is_json
 from api.schemas import BallotIn
 from api.services.container import Services
@@ -58,6 +59,7 @@ class BallotFastPath:
                         "headers": [
                             (b"content-type", b"application/json"),
                             (b"content-length", str(len(response)).encode()),
+                            *api_headers(scope),
                         ],
                     }
                 )

@@ -6,6 +6,8 @@ A quota answers 429 with `Retry-After` and says which quota and why (`api/errors
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import math
 import threading
 import time
@@ -26,10 +28,26 @@ MAX_CLIENTS = 100_000
 
 
 def client_key(connection: HTTPConnection) -> str:
-    """Who a quota counts against: the peer address. The one place to change when the server
-    moves behind a trusted proxy and takes the client from its header instead."""
+    """Who a quota counts against: the client's address. That is the socket's peer, unless the
+    peer is a trusted proxy (COMMONS_TRUSTED_PROXIES): then uvicorn's ProxyHeadersMiddleware
+    (api/main.py) has put the address the proxy names in X-Forwarded-For in its place."""
     client = connection.client
-    return client.host if client is not None else "unknown"
+    return client_network(client.host) if client is not None else "unknown"
+
+
+@functools.lru_cache(maxsize=4096)
+def client_network(host: str) -> str:
+    """An IPv4 address as it is; an IPv6 address as its /64: a phone or a home is given a whole
+    /64 and may send from any address in it, so one address each would be a fresh quota each."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 class RateLimit:

@@ -12,9 +12,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api import errors
+from api import docs, errors
 from api.fastpath import BallotFastPath
+from api.headers import SecurityHeaders
 from api.limits import Quotas, RequireJson
 from api.routers import (
     audit,
@@ -30,6 +32,7 @@ from api.routers import (
 from api.server import protocol_for
 from api.services.container import Services
 from ledger.config import Settings
+from ledger.operator_keys import with_keystore_relayer
 
 WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
@@ -64,6 +67,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             "gas. Errors are JSON `{code, detail}`; a contract's custom error name is the code."
         ),
         lifespan=lifespan,
+        # Served by api/docs.py from a pinned package, not FastAPI's CDN.
+        docs_url=None,
+        redoc_url=None,
         # No OpenTelemetry here; off, it is not asked for a provider on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
@@ -72,13 +78,21 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequireJson)
-    # Added last, so outside BodyLimit: it takes only bodies whose length is declared and within
-    # the limit, and hands anything else (and any ballot it does not acknowledge) to the app.
+    app.add_middleware(SecurityHeaders)
+    # Added after those, so outside BodyLimit: it takes only bodies whose length is declared and
+    # within the limit, and hands anything else (and any ballot it does not acknowledge) to the
+    # app. It sets its own response's security headers (api/headers.py `api_headers`).
     app.add_middleware(BallotFastPath, max_bytes=settings.max_body_bytes)
+    if settings.trusted_proxies:
+        # Outermost: from a trusted proxy's peer address only, the client and the scheme are
+        # taken from X-Forwarded-For/-Proto, for everything inside (quotas key on the client,
+        # HSTS on the scheme). Anyone else's forwarded headers change nothing.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     for module in (chain, auth, relay, ballots, proposals, communities, fund, timebank, audit):
         app.include_router(module.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)
+    docs.install(app, settings.project_root)
     if WEB_DIST.is_dir():
         app.mount("/", StaticFiles(directory=WEB_DIST, html=True), name="web")
     return app
@@ -121,7 +135,7 @@ class BodyLimit:
 def serve(settings: Settings | None = None) -> None:
     import uvicorn
 
-    settings = settings or Settings()
+    settings = with_keystore_relayer(settings or Settings())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Each RPC call of an audit would be logged with the node's whole URL (httpx logs requests
     # at INFO), and a provider's URL often carries its key.
@@ -132,7 +146,7 @@ def serve(settings: Settings | None = None) -> None:
         port=settings.api_port,
         log_level="warning",
         access_log=False,
-        # Loopback only, never behind a proxy: nothing to rewrite, and it costs every request.
+        # Forwarded headers are read by the app itself, from COMMONS_TRUSTED_PROXIES only.
         proxy_headers=False,
         # Head limits, the read deadline, idle connections, JSON 400s (api/server.py).
         http=protocol_for(settings),

@@ -24,19 +24,18 @@ from typing import Any
 
 import coincurve
 import httpx
-from eth_abi.abi import encode
 from eth_account import Account
-from eth_utils.crypto import keccak
-from web3 import Web3
 
 from bench import process_cpu
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import deploy_system
+from ledger.hashing import address_bytes
 from ledger.node import child_pids, cpu_seconds, ephemeral_node, free_port, rpc
+from ledger.protocol.generated import BallotKind, ProposalParams, Roles
+from ledger.signing.digests import ballot_digest
 from ledger.tx import send
 
 RESULTS = Path(__file__).parent / "results"
-BALLOT_TYPEHASH = keccak(text="Ballot(uint256 proposalId,address voter,uint8 option)")
 ROLL_CHUNK = 1000
 
 
@@ -47,13 +46,7 @@ def _sign_chunk(job: tuple[bytes, int, list[tuple[str, int]]]) -> list[dict[str,
     for key_hex, option in items:
         key = coincurve.PrivateKey(bytes.fromhex(key_hex))
         voter = Account.from_key(key.secret).address
-        struct = keccak(
-            encode(
-                ["bytes32", "uint256", "address", "uint8"],
-                [BALLOT_TYPEHASH, proposal, voter, option],
-            )
-        )
-        digest = keccak(b"\x19\x01" + separator + struct)
+        digest = ballot_digest(separator, proposal, address_bytes(voter), option)
         sig = key.sign_recoverable(digest, hasher=None)
         signature = sig[:64] + bytes([sig[64] + 27])
         out.append(
@@ -98,14 +91,8 @@ def main() -> None:
         admin, member = dev[1], dev[2]
         send(w3, admin, system.registry.functions.createCommunity(b"\x01" * 32))
         community = system.registry.functions.communityCount().call()
-        for role in ("COMMITTEE", "REGISTRAR"):
-            send(
-                w3,
-                admin,
-                system.registry.functions.grantRole(
-                    community, Web3.keccak(text=role), member.address
-                ),
-            )
+        for role in (Roles.COMMITTEE, Roles.REGISTRAR):
+            send(w3, admin, system.registry.functions.grantRole(community, role, member.address))
         keys = [os.urandom(32) for _ in range(args.ballots)]
         addresses = [Account.from_key(k).address for k in keys]
         for start in range(0, len(addresses), ROLL_CHUNK):
@@ -113,7 +100,18 @@ def main() -> None:
             publish = start + ROLL_CHUNK >= len(addresses)
             send(w3, member, system.registry.functions.updateRoll(community, chunk, [], publish))
         now = w3.eth.get_block("latest")["timestamp"]
-        params = (community, b"\x02" * 32, 0, 3, now - 1, now + 86_400, 0, 5000, 0, b"\x00" * 3)
+        params = ProposalParams(
+            communityId=community,
+            textHash=b"\x02" * 32,
+            kind=BallotKind.YesNoAbstain,
+            optionCount=3,
+            opensAt=now - 1,
+            closesAt=now + 86_400,
+            quorumBps=0,
+            thresholdBps=5000,
+            budgetAmount=0,
+            budgetCurrency=bytes(3),
+        )
         send(w3, member, system.council.functions.openProposal(params))
         proposal = system.council.functions.proposalCount().call()
         separator = bytes(system.council.functions.DOMAIN_SEPARATOR().call())

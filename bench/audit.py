@@ -30,12 +30,13 @@ from web3 import Web3
 
 from bench import process_cpu
 from ledger.audit.auditor import AuditOptions, run_audit
-from ledger.audit.chain import domain_separator
-from ledger.audit.sigs import ballot_digest
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import deploy_system
 from ledger.hashing import keccak
 from ledger.node import ephemeral_node, rpc
+from ledger.protocol.generated import BallotKind, Domains, Functions, ProposalParams, Roles
+from ledger.signing.digests import ballot_digest, domain_separator
+from ledger.signing.eip712 import to_compact
 from ledger.tx import send
 
 Account.enable_unaudited_hdwallet_features()
@@ -46,8 +47,6 @@ ROLL_BATCH = 2_000
 BALLOT_BATCH = 400
 GAS_LIMIT = 100_000_000
 TARGET_S = 15.0
-CAST_BALLOTS = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
-HALF = 1 << 255
 
 
 def _voter_keys(start: int, count: int) -> list[bytes]:
@@ -74,13 +73,8 @@ def _ballots(start: int, count: int, domain: bytes, proposal: int) -> bytes:
         signature = private.sign_recoverable(
             ballot_digest(domain, proposal, voter, option), hasher=None
         )
-        r, s, recid = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
-        out += (
-            voter.rjust(32, b"\0")
-            + option.to_bytes(32, "big")
-            + r
-            + (s | (HALF if recid else 0)).to_bytes(32, "big")
-        )
+        r, vs = to_compact(signature)
+        out += voter.rjust(32, b"\0") + option.to_bytes(32, "big") + r + vs
     return bytes(out)
 
 
@@ -138,12 +132,8 @@ def build_election(w3: Web3, settings: Settings) -> dict[str, Any]:
     registry, council = deployment.registry, deployment.council
     send(w3, admin, registry.functions.createCommunity(b"\x42" * 32))
     community = registry.functions.communityCount().call()
-    for role in ("REGISTRAR", "COMMITTEE"):
-        send(
-            w3,
-            admin,
-            registry.functions.grantRole(community, Web3.keccak(text=role), admin.address),
-        )
+    for role in (Roles.REGISTRAR, Roles.COMMITTEE):
+        send(w3, admin, registry.functions.grantRole(community, role, admin.address))
 
     pieces = [(s, min(5_000, VOTERS - s)) for s in range(0, VOTERS, 5_000)]
     addresses = b"".join(_parallel(_addresses, pieces))
@@ -169,10 +159,22 @@ def build_election(w3: Web3, settings: Settings) -> dict[str, Any]:
     roll_s = time.perf_counter() - started
 
     now = w3.eth.get_block("latest")["timestamp"]
-    params = (community, b"\x01" * 32, 0, 3, now - 1, now + 86_400, 1_000, 5_000, 0, b"\0\0\0")
+    params = ProposalParams(
+        communityId=community,
+        textHash=b"\x01" * 32,
+        kind=BallotKind.YesNoAbstain,
+        optionCount=3,
+        opensAt=now - 1,
+        closesAt=now + 86_400,
+        quorumBps=1_000,
+        thresholdBps=5_000,
+        budgetAmount=0,
+        budgetCurrency=bytes(3),
+    )
     send(w3, admin, council.functions.openProposal(params))
     proposal = council.functions.proposalCount().call()
-    domain = domain_separator("CommonsCouncil", "1", chain_id, bytes.fromhex(council.address[2:]))
+    name, version = Domains.Council
+    domain = domain_separator(name, version, chain_id, bytes.fromhex(council.address[2:]))
     sign_started = time.perf_counter()
     signed = b"".join(_parallel(_ballots, [(s, n, domain, proposal) for s, n in pieces]))
     sign_s = time.perf_counter() - sign_started
@@ -184,7 +186,7 @@ def build_election(w3: Web3, settings: Settings) -> dict[str, Any]:
         count = min(BALLOT_BATCH, VOTERS - start)
         body = signed[start * 128 : (start + count) * 128]
         data = (
-            CAST_BALLOTS
+            Functions.castBallots.selector
             + proposal.to_bytes(32, "big")
             + (64).to_bytes(32, "big")
             + count.to_bytes(32, "big")

@@ -31,7 +31,7 @@ from ledger.build import compile_sources
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import Deployment, deploy_system
 from ledger.node import ephemeral_node, rpc
-from ledger.protocol.generated import SourceKind
+from ledger.protocol.generated import BallotKind, ProposalParams, Roles, SourceKind
 from ledger.relay_kinds import ServiceRelay
 from ledger.signing.services import (
     ServiceRecord,
@@ -48,8 +48,6 @@ Account.enable_unaudited_hdwallet_features()
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SAFE_DIR = Path("node_modules/@safe-global/safe-contracts/contracts")
-COMMITTEE = Web3.keccak(text="COMMITTEE")
-REGISTRAR = Web3.keccak(text="REGISTRAR")
 BATCH = 100
 RELAY_BATCH = ServiceRelay.max_batch
 SIZES = (10, 20, 50, 100, 200)
@@ -79,9 +77,9 @@ def _community(
     receipt = send(w3, admin, registry.functions.createCommunity(b"\x01" * 32))
     (created,) = registry.events.CommunityCreated().process_receipt(receipt)
     community_id = int(created["args"]["communityId"])
-    send(w3, admin, registry.functions.grantRole(community_id, REGISTRAR, admin.address))
+    send(w3, admin, registry.functions.grantRole(community_id, Roles.REGISTRAR, admin.address))
     for member in committee:
-        send(w3, admin, registry.functions.grantRole(community_id, COMMITTEE, member.address))
+        send(w3, admin, registry.functions.grantRole(community_id, Roles.COMMITTEE, member.address))
     for start in range(0, len(roll), 200):
         chunk = roll[start : start + 200]
         last = start + 200 >= len(roll)
@@ -96,7 +94,18 @@ def _passed_proposal(
     w3: Web3, d: Deployment, community_id: int, opener: LocalAccount, voters: list[LocalAccount]
 ) -> int:
     now = int(w3.eth.get_block("latest")["timestamp"])
-    params = (community_id, b"\x02" * 32, 0, 3, now, now + 3600, 5000, 5000, 1_000_000, b"CNY")
+    params = ProposalParams(
+        communityId=community_id,
+        textHash=b"\x02" * 32,
+        kind=BallotKind.YesNoAbstain,
+        optionCount=3,
+        opensAt=now,
+        closesAt=now + 3600,
+        quorumBps=5000,
+        thresholdBps=5000,
+        budgetAmount=1_000_000,
+        budgetCurrency=b"CNY",
+    )
     receipt = send(w3, opener, d.council.functions.openProposal(params))
     (opened,) = d.council.events.ProposalOpened().process_receipt(receipt)
     proposal_id = int(opened["args"]["proposalId"])

@@ -6,15 +6,17 @@ brownie-config.yaml is the single source of truth for compiler settings: brownie
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ledger.errors import ConfigError
 
@@ -85,9 +87,45 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # The TLS proxy in front of the API (docs/security.md "Behind the TLS proxy"): only a peer
+    # at one of these addresses may name the client (X-Forwarded-For) and the scheme
+    # (X-Forwarded-Proto); for everyone else the socket's peer is the client.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="comma-separated addresses or networks whose X-Forwarded-For is believed",
+    )
     relayer_key: SecretStr | None = Field(
         default=None,
         description="gas-paying relayer key; on the embedded chain a development key is used",
+    )
+    # The deployer's, the auditor's and the relayer's keys from the keystore instead
+    # (ledger/operator_keys.py):
+    # a name there, and the file descriptor its passphrase is read from (else the terminal is
+    # asked). Never the passphrase itself: anyone who can read /proc/<pid>/environ reads that.
+    deployer_keystore: str | None = Field(
+        default=None, description="name of the deployer's key in the keystore (`commons key`)"
+    )
+    deployer_passphrase_fd: int | None = Field(
+        default=None, ge=0, description="read the deployer key's passphrase from this descriptor"
+    )
+    auditor_account_keystore: str | None = Field(
+        default=None, description="name of the auditor account's key in the keystore"
+    )
+    auditor_account_passphrase_fd: int | None = Field(
+        default=None, ge=0, description="read that key's passphrase from this descriptor"
+    )
+    relayer_keystore: str | None = Field(
+        default=None, description="name of the relayer's key in the keystore (`commons key`)"
+    )
+    relayer_passphrase_fd: int | None = Field(
+        default=None, ge=0, description="read the relayer key's passphrase from this descriptor"
+    )
+    keystore_dir: Path | None = Field(
+        default=None, description="encrypted key files (`commons key`); default <data dir>/keys"
+    )
+    # The standard scrypt cost takes ~0.5 s a key; tests lower it, production keeps it.
+    keystore_scrypt_n: int = Field(
+        default=262_144, ge=2, le=1 << 20, description="scrypt cost of new key files"
     )
     auditor_account_key: SecretStr | None = Field(
         default=None,
@@ -169,6 +207,14 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="... than restart_max times within this many seconds"
     )
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_addresses(cls, value: Any) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value
+        # Addresses only: a host name or "*" would let any client name itself.
+        networks = [ipaddress.ip_network(str(item).strip()) for item in items if str(item).strip()]
+        return tuple(str(n.network_address if n.num_addresses == 1 else n) for n in networks)
+
     @model_validator(mode="after")
     def _loopback_only(self) -> Settings:
         for name in ("host", "api_host"):
@@ -215,6 +261,7 @@ def configured_account(
     of the development mnemonic. An attached network without the key is a ConfigError."""
     if key is not None:
         account: LocalAccount = Account.from_key(key.get_secret_value())
+        refuse_development_key(account.address, settings, variable)
         return account
     if not settings.embedded:
         raise ConfigError(f"an attached network needs {variable}")
@@ -223,3 +270,27 @@ def configured_account(
         DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{dev_index}"
     )
     return dev
+
+
+# anvil funds the first ten, the relay's own development key is the eleventh, Hardhat funds 20.
+DEV_KEYS_REFUSED = 20
+
+
+@functools.cache
+def development_addresses() -> frozenset[str]:
+    """The addresses of the development mnemonic's first keys: anyone can sign with them."""
+    Account.enable_unaudited_hdwallet_features()
+    return frozenset(
+        Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}").address
+        for i in range(DEV_KEYS_REFUSED)
+    )
+
+
+def refuse_development_key(address: str, settings: Settings, what: str) -> None:
+    """A well-known development key signs only on the development chain id (anvil's and
+    Hardhat's 31337): anywhere else, whatever it holds is anybody's."""
+    if settings.chain_id != DEV_CHAIN_ID and address in development_addresses():
+        raise ConfigError(
+            f"{what} is one of the public development keys ({address}); "
+            f"refused on chain {settings.chain_id}"
+        )

@@ -26,13 +26,8 @@ from web3.types import TxReceipt
 from ledger.errors import InvalidMessage, NodeError
 from ledger.node import rpc
 from ledger.relay import COUNTED, REJECTED, TX_GAS_CAP, BatchCall, Message, Outcome
-from ledger.signing.eip712 import (
-    SECP256K1_N,
-    digest,
-    domain_for,
-    recover_typed_data,
-    sign_typed_data,
-)
+from ledger.signing.eip712 import digest, domain_for, recover_typed_data, sign_typed_data
+from ledger.signing.secp256k1 import HALF_N
 from ledger.tx import ErrorDecoder, revert_data
 
 FORWARDER_NAME = "CommonsForwarder"
@@ -212,7 +207,7 @@ class ForwardRelay:
             )
         # The forwarder (OpenZeppelin ECDSA) refuses the high-s twin of a signature: so do we,
         # rather than acknowledge a request that can only be skipped on-chain.
-        if int.from_bytes(bytes(HexBytes(request.signature))[32:64], "big") > SECP256K1_N // 2:
+        if int.from_bytes(bytes(HexBytes(request.signature))[32:64], "big") > HALF_N:
             raise InvalidMessage("MalleableSignature", "s is in the upper half of the curve order")
         # Recovered here rather than by the forwarder's verify(), which knows only the current
         # nonce: a signer may queue several requests, each with the next nonce.

@@ -47,3 +47,12 @@ def checksum_address(address: str | bytes) -> ChecksumAddress:
     )
     checksummed = (int.from_bytes(ascii_, "big") ^ flip).to_bytes(40, "big").decode()
     return ChecksumAddress(HexAddress(HexStr("0x" + checksummed)))
+
+
+def address_bytes(address: str) -> bytes:
+    """The 20 bytes of an address given as 40 hex digits (0x optional, any case, checksum not
+    judged). ValueError for anything that is not an address."""
+    match = _HEX_ADDRESS.fullmatch(address) if isinstance(address, str) else None
+    if match is None:
+        raise ValueError(f"not an address: {address!r}")
+    return bytes.fromhex(match.group(1))

@@ -34,12 +34,9 @@ from ledger.errors import InvalidMessage, LedgerError
 from ledger.hashing import checksum_address, keccak
 from ledger.node import rpc
 from ledger.relay import COUNTED, REJECTED, BatchCall, Message, Outcome
-from ledger.signing.ballots import BallotDomain, make_ballot, to_compact
-from ledger.signing.eip712 import (
-    SECP256K1_N,
-    domain_separator,
-    recover_address_bytes,
-)
+from ledger.signing.ballots import BallotDomain, make_ballot
+from ledger.signing.eip712 import domain_separator, recover_address_bytes, to_compact
+from ledger.signing.secp256k1 import SECP256K1_N
 from ledger.signing.services import (
     CompactSignature,
     ServiceRecord,

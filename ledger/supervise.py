@@ -17,6 +17,7 @@ from ledger.build import atomic_write
 from ledger.config import Settings
 from ledger.errors import LedgerError
 from ledger.node import child_pids, pid_alive
+from ledger.operator_keys import KeystoreRelayer, api_environment
 
 API_STOP_TIMEOUT_S = 20.0
 
@@ -33,8 +34,9 @@ class ApiProcess:
     In a session of its own: a Ctrl-C at the terminal reaches only the supervisor, which stops
     the API first (so its worker sends nothing more) and the chain after it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, relayer: KeystoreRelayer | None = None) -> None:
         self.settings = settings
+        self.relayer = relayer  # a keystore key's passphrase is handed to each API started
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -47,12 +49,15 @@ class ApiProcess:
         return self.proc.pid
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api"],
-            cwd=self.settings.project_root,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        with api_environment(self.relayer) as (env, fds):
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "api"],
+                cwd=self.settings.project_root,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=env,
+                pass_fds=fds,
+            )
 
     @property
     def record_path(self) -> Path:

@@ -41,6 +41,7 @@ from ledger.index import EventIndex
 from ledger.node import connect, rpc
 from ledger.relay import MessageRelay, Outbox, Relayer
 from ledger.relay_kinds import BallotRelay, RollCache, ServiceRelay
+from ledger.runway import warn_if_short
 from ledger.tx import ErrorDecoder
 
 log = logging.getLogger("ledger.worker")
@@ -236,6 +237,7 @@ def worker_main(settings: Settings, parent: Connection) -> None:
         for thread in threads:
             thread.start()
         log.info("relaying for %s (pid %d)", account.address, os.getpid())
+        warn_if_short(w3, account.address, settings.data_dir / "relay.sqlite")
         started = time.monotonic()
         while not stop.is_set() and not _parent_says_stop(parent, 0.5):
             if not all(t.is_alive() for t in threads):

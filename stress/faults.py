@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 from eth_account import Account
-from web3 import Web3
 
 from ledger.deploy import load_deployment
 from ledger.forwarding import sign_forward_request
 from ledger.node import rpc
+from ledger.protocol.generated import Roles
 from ledger.tx import send
 from stress.system import RELAYER_FUNDS_WEI, Stack, log
 
@@ -178,8 +178,7 @@ def jam(stack: Stack, hold_s: float) -> dict[str, Any]:
     registry = deployment.registry
     send(w3, outsider, registry.functions.createCommunity(b"\x7a" * 32))
     community = int(registry.functions.communityCount().call())
-    registrar = Web3.keccak(text="REGISTRAR")
-    send(w3, outsider, registry.functions.grantRole(community, registrar, outsider.address))
+    send(w3, outsider, registry.functions.grantRole(community, Roles.REGISTRAR, outsider.address))
     nonce = int(deployment.forwarder.functions.nonces(outsider.address).call())
     t = time.monotonic()
     receipts = []
@@ -207,7 +206,7 @@ def jam(stack: Stack, hold_s: float) -> dict[str, Any]:
         "acknowledged_in_s": round(acked_s, 3),
         "statuses": statuses,
         "settled_in_s": round(time.monotonic() - t, 2),
-        "roll_size": int(registry.functions.rollSnapshot(community).call()[1]),
+        "roll_size": int(registry.functions.rollSnapshot(community).call().size),
     }
 
 

@@ -14,13 +14,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from web3 import Web3
-
 from ledger.deploy import Deployment
 from ledger.tx import send
 from stress import faults, verify, workload
 from stress.sampler import Sampler
-from stress.system import Community, Stack, log
+from stress.system import Community, Stack, log, month_long_vote
 
 RESULTS = Path(__file__).parent / "results"
 DRAIN_TIMEOUT_S = 300.0
@@ -119,8 +117,7 @@ class Run:
             now = w3.eth.get_block("latest")["timestamp"]
             ids = []
             for n in range(plan.proposals):
-                params = (cid, Web3.keccak(text=f"stress round proposal {n}"), 0, 3, now - 1,
-                          now + 30 * 86_400, 0, 5000, 0, b"\x00" * 3)  # fmt: skip
+                params = month_long_vote(cid, f"stress round proposal {n}", now)
                 send(w3, member, d.council.functions.openProposal(params))
                 ids.append(d.council.functions.proposalCount().call())
         self.proposals += ids

@@ -10,7 +10,6 @@ by PID (and unmounts the tmpfs), also when the run fails half way.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -29,13 +28,12 @@ from web3 import Web3
 from ledger.config import DEV_MNEMONIC, PROJECT_ROOT, Settings
 from ledger.deploy import Deployment, deploy_system
 from ledger.node import NodeInfo, free_port, make_web3, pid_alive, rpc
+from ledger.protocol.generated import BallotKind, ProposalParams, Roles
 from ledger.tx import send
 
 ROLL_CHUNK = 1000
 START_TIMEOUT_S = 60.0
 RELAYER_FUNDS_WEI = 10**24
-COMMITTEE = Web3.keccak(text="COMMITTEE")
-REGISTRAR = Web3.keccak(text="REGISTRAR")
 
 
 def log(message: str) -> None:
@@ -243,8 +241,8 @@ class Stack:
         admin, member = dev_account(1), dev_account(2)
         send(self.w3, admin, d.registry.functions.createCommunity(os.urandom(32)))
         cid: int = d.registry.functions.communityCount().call()
-        send(self.w3, admin, d.registry.functions.grantRole(cid, COMMITTEE, member.address))
-        send(self.w3, admin, d.registry.functions.grantRole(cid, REGISTRAR, member.address))
+        send(self.w3, admin, d.registry.functions.grantRole(cid, Roles.COMMITTEE, member.address))
+        send(self.w3, admin, d.registry.functions.grantRole(cid, Roles.REGISTRAR, member.address))
         for start in range(0, len(roll), ROLL_CHUNK):
             chunk = roll[start : start + ROLL_CHUNK]
             publish = start + ROLL_CHUNK >= len(roll)
@@ -252,8 +250,7 @@ class Stack:
         community = Community(cid, admin, member)
         now = self.w3.eth.get_block("latest")["timestamp"]
         for n in range(proposals):
-            params = (cid, Web3.keccak(text=f"stress proposal {n}"), 0, 3, now - 1,
-                      now + 30 * 86_400, 0, 5000, 0, b"\x00" * 3)  # fmt: skip
+            params = month_long_vote(cid, f"stress proposal {n}", now)
             send(self.w3, member, d.council.functions.openProposal(params))
             community.proposals.append(d.council.functions.proposalCount().call())
         rpc(self.w3, "anvil_setBalance", [self.relayer.address, hex(RELAYER_FUNDS_WEI)])
@@ -327,13 +324,25 @@ class Stack:
                 subprocess.run(["umount", "-l", str(self.data_dir)], check=False)
 
 
+def month_long_vote(community: int, text: str, now: int) -> ProposalParams:
+    """A yes/no/abstain proposal open from now for 30 days, no quorum, simple majority."""
+    return ProposalParams(
+        communityId=community,
+        textHash=Web3.keccak(text=text),
+        kind=BallotKind.YesNoAbstain,
+        optionCount=3,
+        opensAt=now - 1,
+        closesAt=now + 30 * 86_400,
+        quorumBps=0,
+        thresholdBps=5000,
+        budgetAmount=0,
+        budgetCurrency=bytes(3),
+    )
+
+
 def dev_account(index: int) -> LocalAccount:
     Account.enable_unaudited_hdwallet_features()
     account: LocalAccount = Account.from_mnemonic(
         DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}"
     )
     return account
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())

@@ -17,17 +17,15 @@ from typing import Any
 
 import httpx
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 
 from ledger.deploy import Deployment
+from ledger.protocol.generated import Events
 from stress.workload import SERVICE_MINUTES, Key, Message
 
-BALLOT_CAST = HexBytes(keccak(text="BallotCast(uint256,address,uint8,bytes32)"))
-SERVICE_RECORDED = HexBytes(
-    keccak(text="ServiceRecorded(uint256,address,address,uint256,bytes8,bytes32,uint256)")
-)
+BALLOT_CAST = HexBytes(Events.BallotCast.topic)
+SERVICE_RECORDED = HexBytes(Events.ServiceRecorded.topic)
 LOG_CHUNK = 2000
 HEADER_BATCH = 200
 

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import coincurve
-from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from ledger.hashing import address_bytes
+from ledger.signing.digests import ballot_digest, typed_digest
 from ledger.signing.eip712 import domain_separator
 from ledger.signing.services import (
     ServiceRecord,
@@ -35,7 +36,6 @@ from ledger.signing.services import (
     timebank_domain,
 )
 
-BALLOT_TYPEHASH = keccak(text="Ballot(uint256 proposalId,address voter,uint8 option)")
 SERVICE_MINUTES = 5
 MAX_NONCES_PER_PROVIDER = 60  # well inside the contract's 128-nonce window
 CATEGORY = category_code("STRESS")
@@ -111,14 +111,9 @@ def _ballot_chunk(job: tuple[bytes, Sequence[Any]]) -> list[Message]:
     out = []
     for proposal, secret, option in items:
         voter = address_of(secret)
-        struct = keccak(
-            abi_encode(
-                ["bytes32", "uint256", "address", "uint8"],
-                [BALLOT_TYPEHASH, proposal, voter, option],
-            )
-        )
+        digest = ballot_digest(separator, proposal, address_bytes(voter), option)
         body = {"proposalId": proposal, "voter": voter, "option": option,
-                "signature": _sign(secret, keccak(b"\x19\x01" + separator + struct))}  # fmt: skip
+                "signature": _sign(secret, digest)}  # fmt: skip
         out.append(Message(("ballot", proposal, voter), "/v1/ballots", body))
     return out
 
@@ -135,7 +130,7 @@ def _service_chunk(job: tuple[bytes, int, Sequence[Any]]) -> list[Message]:
             note_hash=NOTE,
             nonce=nonce,
         )
-        digest = keccak(b"\x19\x01" + separator + record_id(community, record))
+        digest = typed_digest(separator, record_id(community, record))
         body = service_body(
             community, record, _sign(provider_key, digest), _sign(recipient_key, digest)
         )

@@ -36,9 +36,8 @@ from ledger.audit.chain import EXECUTED_FORWARD_REQUEST, to_hex
 from ledger.audit.chain import domain_separator as council_domain_of
 from ledger.audit.ethcodec import hex_bytes, hex_int
 from ledger.audit.model import AuditWarning, Finding
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import ballot_digest
-from ledger.errors import InvalidMessage
+from ledger.errors import AuditInfraError, InvalidMessage
 from ledger.forwarding import (
     FORWARD_REQUEST_TYPES,
     FORWARDER_NAME,
@@ -49,6 +48,7 @@ from ledger.hashing import checksum_address, keccak
 from ledger.signing.acks import Acknowledgement, verify_ack
 from ledger.signing.eip712 import SignatureError, digest, domain_for, domain_separator
 from ledger.signing.services import ServiceRecord, record_id, timebank_domain
+from ledger.transport import RpcClient
 
 BALLOT_CAST: Final = keccak(b"BallotCast(uint256,address,uint8,bytes32)")
 SERVICE_RECORDED: Final = keccak(

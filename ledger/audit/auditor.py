@@ -36,7 +36,6 @@ from ledger.audit.model import RULES, AuditResult, AuditWarning, Finding
 from ledger.audit.page import check_page
 from ledger.audit.recount import CAST_BALLOTS, decide, outcome_name
 from ledger.audit.reexec import Replayer, check_storage, spec_of
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.served import ServedCheck
 from ledger.audit.sigs import POOL_THRESHOLD, BallotVerifier, parse_batch
 from ledger.audit.state import STATE_VERSION, AuditState, Checkpoint
@@ -44,8 +43,9 @@ from ledger.audit.views import check_proofs, compare_views
 from ledger.build import manifest_hash
 from ledger.config import Settings
 from ledger.deploy import PLAN
+from ledger.errors import AuditInfraError, NodeError
 from ledger.hashing import keccak
-from ledger.transport import node_name
+from ledger.transport import RpcClient, node_name
 
 TOOL: Final = "commons-ledger audit/1"
 REPORT_FORMAT: Final = "commons-audit-report/1"
@@ -553,7 +553,7 @@ class _Auditor:
         for call in result.calls:
             try:
                 process_call(ctx, call, prepared)
-            except (AuditInfraError, KeyboardInterrupt):
+            except (AuditInfraError, NodeError, KeyboardInterrupt):
                 raise
             except Exception as exc:
                 # Data no rule anticipates (an enum out of range, a malformed event from code

@@ -20,11 +20,12 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 
-from ledger.audit.ethcodec import HALF_N, hex_bytes, recover_address
+from ledger.audit.ethcodec import hex_bytes, recover_address
 from ledger.audit.fetch import Log, TxData, VerifiedChunk
 from ledger.audit.model import AuditWarning, Finding
-from ledger.audit.rpc import RpcClient
 from ledger.hashing import keccak
+from ledger.signing.secp256k1 import HALF_N
+from ledger.transport import RpcClient
 
 FORWARD_REQUEST_TYPEHASH = keccak(
     b"ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,"

@@ -28,9 +28,10 @@ from ledger.audit.ethcodec import (
     tx_envelope,
 )
 from ledger.audit.model import AuditWarning, Finding
-from ledger.audit.rpc import AuditInfraError, RpcClient, RpcFailure
 from ledger.audit.sigs import parse_batch, verify_ballots
+from ledger.errors import AuditInfraError
 from ledger.hashing import keccak
+from ledger.transport import RpcClient, RpcFailure
 
 CAST_BALLOTS = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
 

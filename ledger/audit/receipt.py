@@ -27,10 +27,10 @@ from ledger.audit.chain import (
 )
 from ledger.audit.ethcodec import hex_bytes, hex_int, recover_compact, tx_sender
 from ledger.audit.recount import BALLOT_CAST, CAST_BALLOTS
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import BALLOT_BYTES, ballot_digest, parse_batch
-from ledger.errors import LedgerError
+from ledger.errors import AuditInfraError, LedgerError
 from ledger.hashing import keccak
+from ledger.transport import RpcClient
 
 PROPOSAL_FINALIZED_SIG = b"ProposalFinalized(uint256,uint8,uint256[],uint256,uint8)"
 GET_PROPOSAL_SIG = b"getProposal(uint256)"

@@ -18,10 +18,11 @@ import httpx
 
 from ledger.audit.chain import to_hex
 from ledger.audit.model import AuditWarning, Finding
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.state import AuditState
+from ledger.errors import AuditInfraError
 from ledger.fund_trail import TRAIL_EVENTS
 from ledger.index import EventDecoder
+from ledger.transport import RpcClient
 
 PAGE: Final = 100
 LOG_SPAN: Final = 10_000

@@ -18,9 +18,9 @@ from ledger.audit.context import Ctx, addr, show
 from ledger.audit.ethcodec import hex_bytes
 from ledger.audit.proofs import ProofError, check_get_proof
 from ledger.audit.recount import outcome_name
-from ledger.audit.rpc import RpcClient, RpcFailure
 from ledger.audit.state import AuditState
 from ledger.hashing import checksum_address, keccak
+from ledger.transport import RpcClient, RpcFailure
 
 SAMPLE = 48
 

@@ -152,18 +152,20 @@ def render_python(spec: dict[str, Any]) -> str:
     ]
     for key, domain in spec["domains"].items():
         out.append(f"    {key}: Final = Domain({domain['name']!r}, {domain['version']!r})")
-    out += ["", "", "class Types:", '    """EIP-712 struct types by name."""', ""]
-    for name, typed in spec["types"].items():
-        fields = ", ".join(f"({n!r}, {t!r})" for n, t in typed["fields"])
-        typehash = _hex(keccak(typed["type"].encode()))
-        out += [
-            f"    {name}: Final = TypedStruct(",
-            f"        {name!r},",
-            f"        {typed['type']!r},",
-            f"        bytes.fromhex({typehash!r}),",
-            f"        ({fields},),",
-            "    )",
-        ]
+    type_rows = [
+        (
+            name,
+            "TypedStruct",
+            [
+                repr(name),
+                repr(typed["type"]),
+                f"bytes.fromhex({_hex(keccak(typed['type'].encode()))!r})",
+                "(" + ", ".join(f"({n!r}, {t!r})" for n, t in typed["fields"]) + ",)",
+            ],
+        )
+        for name, typed in spec["types"].items()
+    ]
+    out += _namespace("Types", "EIP-712 struct types by name.", type_rows)
     out += ["", "", "class Roles:", '    """Role ids: keccak256 of the role\'s name."""', ""]
     for role in spec["roles"]:
         out.append(f"    {role}: Final = bytes.fromhex({_hex(keccak(role.encode()))!r})")
@@ -184,58 +186,64 @@ def render_python(spec: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def _namespace(title: str, doc: str, rows: list[tuple[str, str, list[str]]]) -> list[str]:
+    """A class of Final constants: `key: Final = Constructor(arg, ...)` for each row."""
+    out = ["", "", f"class {title}:", f'    """{doc}"""', ""]
+    for key, constructor, args in rows:
+        out.append(f"    {key}: Final = {constructor}(")
+        out += [f"        {arg}," for arg in args]
+        out.append("    )")
+    return out
+
+
+def _member_row(
+    key: str, constructor: str, signature: str, entry: dict[str, Any], digest: bytes, inputs: str
+) -> tuple[str, str, list[str]]:
+    """An Event, Function or CustomError constant; `inputs` is empty where it has none."""
+    args = [repr(entry["name"]), repr(signature), f"bytes.fromhex({_hex(digest)!r})"]
+    return key, constructor, [*args, *([inputs] if inputs else []), repr(tuple(entry["contracts"]))]
+
+
 def _py_members(spec: dict[str, Any]) -> list[str]:
-    out = [
-        "",
-        "",
-        "class Events:",
-        '    """Events of the deployed contracts; `topic` is topic 0."""',
-        "",
-    ]
     events = _keyed(spec["events"])
-    for key, signature, entry in events:
-        inputs = "".join(f"({n!r}, {t!r}, {i!r}), " for n, t, i in entry["inputs"])
-        out += [
-            f"    {key}: Final = Event(",
-            f"        {entry['name']!r},",
-            f"        {signature!r},",
-            f"        bytes.fromhex({_hex(keccak(signature.encode()))!r}),",
-            f"        ({inputs}),",
-            f"        {tuple(entry['contracts'])!r},",
-            "    )",
-        ]
-    out += ["", "", "class Functions:", '    """Functions of the deployed contracts."""', ""]
-    for key, signature, entry in _keyed(spec["functions"]):
-        out += [
-            f"    {key}: Final = Function(",
-            f"        {entry['name']!r},",
-            f"        {signature!r},",
-            f"        bytes.fromhex({_hex(_selector(signature))!r}),",
-            f"        {tuple(entry['contracts'])!r},",
-            "    )",
-        ]
-    out += ["", "", "class Errors:", '    """Custom errors of the deployed contracts."""', ""]
     errors = _keyed(spec["errors"])
-    for key, signature, entry in errors:
-        inputs = "".join(f"({n!r}, {t!r}), " for n, t, _ in entry["inputs"])
-        out += [
-            f"    {key}: Final = CustomError(",
-            f"        {entry['name']!r},",
-            f"        {signature!r},",
-            f"        bytes.fromhex({_hex(_selector(signature))!r}),",
-            f"        ({inputs}),",
-            f"        {tuple(entry['contracts'])!r},",
-            "    )",
-        ]
+    event_rows = [
+        _member_row(
+            key,
+            "Event",
+            sig,
+            entry,
+            keccak(sig.encode()),
+            "(" + "".join(f"({n!r}, {t!r}, {i!r}), " for n, t, i in entry["inputs"]) + ")",
+        )
+        for key, sig, entry in events
+    ]
+    function_rows = [
+        _member_row(key, "Function", sig, entry, _selector(sig), "")
+        for key, sig, entry in _keyed(spec["functions"])
+    ]
+    error_rows = [
+        _member_row(
+            key,
+            "CustomError",
+            sig,
+            entry,
+            _selector(sig),
+            "(" + "".join(f"({n!r}, {t!r}), " for n, t, _ in entry["inputs"]) + ")",
+        )
+        for key, sig, entry in errors
+    ]
     by_topic = ", ".join(f"Events.{k}.topic: Events.{k}" for k, _, _ in events)
     by_selector = ", ".join(f"Errors.{k}.selector: Errors.{k}" for k, _, _ in errors)
-    out += [
+    return [
+        *_namespace("Events", "Events of the deployed contracts; `topic` is topic 0.", event_rows),
+        *_namespace("Functions", "Functions of the deployed contracts.", function_rows),
+        *_namespace("Errors", "Custom errors of the deployed contracts.", error_rows),
         "",
         "",
         f"EVENTS_BY_TOPIC: Final[dict[bytes, Event]] = {{{by_topic}}}",
         f"ERRORS_BY_SELECTOR: Final[dict[bytes, CustomError]] = {{{by_selector}}}",
     ]
-    return out
 
 
 def render_typescript(spec: dict[str, Any]) -> str:

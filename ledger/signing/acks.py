@@ -19,28 +19,21 @@ request's), `acceptedAt` unix seconds, `landBy` a block number.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import coincurve
 
 from ledger.hashing import checksum_address, keccak
+from ledger.protocol.generated import Domains, Types
+from ledger.signing.digests import acknowledgement_hash, typed_digest
 from ledger.signing.eip712 import SignatureError, domain_for, domain_separator
 from ledger.signing.eip712 import recover_address_bytes as _recover
 
-ACK_NAME = "CommonsRelay"
-ACK_VERSION = "1"
-ACK_TYPES = {
-    "Acknowledgement": [
-        {"name": "message", "type": "bytes32"},
-        {"name": "acceptedAt", "type": "uint64"},
-        {"name": "landBy", "type": "uint64"},
-    ]
-}
-ACK_TYPEHASH = keccak(b"Acknowledgement(bytes32 message,uint64 acceptedAt,uint64 landBy)")
+ACK_TYPES: Final = Types.Acknowledgement.eip712_types()
 
 
 def ack_domain(chain_id: int, forwarder: str) -> dict[str, Any]:
-    return domain_for(ACK_NAME, ACK_VERSION, chain_id, forwarder)
+    return domain_for(Domains.Relay.name, Domains.Relay.version, chain_id, forwarder)
 
 
 @dataclass(frozen=True)
@@ -75,12 +68,7 @@ class Acknowledgement:
 
 
 def ack_digest(separator: bytes, message: bytes, accepted_at: int, land_by: int) -> bytes:
-    """Laid out by hand (three static words), as the relay's other hot-path digests are;
-    tests/ledger/test_acks.py checks it against eth-account's typed-data encoding."""
-    struct = keccak(
-        ACK_TYPEHASH + message + accepted_at.to_bytes(32, "big") + land_by.to_bytes(32, "big")
-    )
-    return keccak(b"\x19\x01" + separator + struct)
+    return typed_digest(separator, acknowledgement_hash(message, accepted_at, land_by))
 
 
 class AckSigner:

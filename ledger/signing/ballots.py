@@ -10,39 +10,23 @@ twins; `to_compact` refuses high-s signatures outright, as the contract does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 
-from ledger.hashing import checksum_address, keccak
+from ledger.hashing import address_bytes, checksum_address
+from ledger.protocol.generated import Domains, Types
+from ledger.signing import digests
 from ledger.signing.eip712 import (
-    SECP256K1_N,
     SignatureError,
-    digest,
     domain_for,
-    from_compact,
+    domain_separator,
     recover_typed_data,
     sign_typed_data,
     to_compact,
 )
-
-__all__ = ["BallotSignatureError", "from_compact", "to_compact"]
-
-DOMAIN_NAME: Final = "CommonsCouncil"
-DOMAIN_VERSION: Final = "1"
-PRIMARY_TYPE: Final = "Ballot"
-BALLOT_TYPES: Final[dict[str, list[dict[str, str]]]] = {
-    "Ballot": [
-        {"name": "proposalId", "type": "uint256"},
-        {"name": "voter", "type": "address"},
-        {"name": "option", "type": "uint8"},
-    ]
-}
-BALLOT_TYPEHASH: Final = keccak(b"Ballot(uint256 proposalId,address voter,uint8 option)")
-
-_HALF_N: Final = SECP256K1_N // 2
-_TOP_BIT: Final = 1 << 255
+from ledger.signing.secp256k1 import SECP256K1_N
 
 
 class BallotSignatureError(SignatureError):
@@ -69,7 +53,9 @@ class BallotDomain:
     council: ChecksumAddress
 
     def as_dict(self) -> dict[str, Any]:
-        return domain_for(DOMAIN_NAME, DOMAIN_VERSION, self.chain_id, self.council)
+        return domain_for(
+            Domains.Council.name, Domains.Council.version, self.chain_id, self.council
+        )
 
 
 @dataclass(frozen=True)
@@ -100,12 +86,14 @@ def typed_data_parts(
     ballot: Ballot, domain: BallotDomain
 ) -> tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]:
     """(domain, types, primary type, message) as eth-account and ethers.js take them."""
-    return domain.as_dict(), dict(BALLOT_TYPES), PRIMARY_TYPE, ballot.message()
+    return domain.as_dict(), Types.Ballot.eip712_types(), Types.Ballot.name, ballot.message()
 
 
 def ballot_digest(ballot: Ballot, domain: BallotDomain) -> bytes:
     """The 32-byte EIP-712 digest (what BallotCast carries, and what the voter signs)."""
-    return digest(*typed_data_parts(ballot, domain))
+    separator = domain_separator(domain.as_dict())
+    voter = address_bytes(ballot.voter)
+    return digests.ballot_digest(separator, ballot.proposal_id, voter, ballot.option)
 
 
 def sign_ballot(account: LocalAccount, ballot: Ballot, domain: BallotDomain) -> SignedBallot:

@@ -5,23 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import coincurve
-from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 
 from ledger.errors import LedgerError
-from ledger.hashing import checksum_address, keccak
+from ledger.hashing import address_bytes, keccak
+from ledger.protocol.generated import Types
+from ledger.signing import digests
+from ledger.signing.secp256k1 import HALF_N
 
-DOMAIN_TYPEHASH = keccak(
-    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-)
-# secp256k1 group order; signatures with s above half of it are the malleable twins.
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-
-
-_HALF_N = SECP256K1_N // 2
-_TOP_BIT = 1 << 255
+_TOP_BIT = 1 << 255  # where EIP-2098 keeps v's parity in `vs`
 
 
 class SignatureError(LedgerError):
@@ -39,16 +33,9 @@ def to_compact(signature: bytes) -> tuple[bytes, bytes]:
     v = v - 27 if v >= 27 else v
     if v not in (0, 1):
         raise SignatureError(f"invalid recovery id v={signature[64]}")
-    if not 0 < s <= _HALF_N:
+    if not 0 < s <= HALF_N:
         raise SignatureError("malleable signature: s is in the upper half of the curve order")
     return r, (s | (_TOP_BIT if v else 0)).to_bytes(32, "big")
-
-
-def from_compact(r: bytes, vs: bytes) -> bytes:
-    """EIP-2098 (r, vs) back to 65-byte r ‖ s ‖ v with v = 27/28."""
-    value = int.from_bytes(vs, "big")
-    s = value & (_TOP_BIT - 1)
-    return bytes(r) + s.to_bytes(32, "big") + bytes([27 + (value >> 255)])
 
 
 def domain_for(name: str, version: str, chain_id: int, contract_address: str) -> dict[str, Any]:
@@ -64,14 +51,8 @@ def typed_data(
     domain: dict[str, Any], types: dict[str, Any], primary_type: str, message: dict[str, Any]
 ) -> dict[str, Any]:
     """The full EIP-712 document (as ethers.js and wallets take it)."""
-    domain_fields = [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ]
     return {
-        "types": {"EIP712Domain": domain_fields, **types},
+        "types": {**Types.EIP712Domain.eip712_types(), **types},
         "domain": domain,
         "primaryType": primary_type,
         "message": message,
@@ -100,24 +81,10 @@ def sign_typed_data(
 
 def domain_separator(domain: dict[str, Any]) -> bytes:
     """hashStruct(EIP712Domain) for a (name, version, chainId, verifyingContract) domain."""
-    return keccak(
-        abi_encode(
-            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-            [
-                DOMAIN_TYPEHASH,
-                keccak(domain["name"].encode()),
-                keccak(domain["version"].encode()),
-                domain["chainId"],
-                domain["verifyingContract"],
-            ],
-        )
+    contract = address_bytes(str(domain["verifyingContract"]))
+    return digests.domain_separator(
+        domain["name"], domain["version"], int(domain["chainId"]), contract
     )
-
-
-def recover_digest(digest: bytes, signature: bytes) -> str:
-    """The checksummed address that signed a 32-byte digest (65-byte r ‖ s ‖ v signature).
-    Raises ValueError for a malformed signature."""
-    return checksum_address(recover_address_bytes(digest, signature))
 
 
 def recover_address_bytes(digest: bytes, signature: bytes) -> bytes:
@@ -154,6 +121,6 @@ def recover_typed_data(
         address: str = Account.recover_message(signable, signature=signature)
     except Exception as exc:
         # eth-keys raises its own BadSignature (not a ValueError) when no key recovers: the
-        # same contract as recover_digest, so callers handle one exception for bad input.
+        # same contract as recover_address_bytes, so callers handle one exception for bad input.
         raise ValueError(f"unrecoverable signature: {exc}") from exc
     return address

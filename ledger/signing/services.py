@@ -10,42 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
 from ledger.errors import LedgerError
-from ledger.hashing import checksum_address, keccak
+from ledger.hashing import address_bytes
+from ledger.protocol.generated import Domains, Types
+from ledger.signing import digests
 from ledger.signing.eip712 import SignatureError, domain_for, sign_typed_data, to_compact
-
-DOMAIN_NAME: Final = "CommonsTimeBank"
-DOMAIN_VERSION: Final = "1"
 
 # The community's own account in TimeBank (ITimeBank.COMMUNITY_ACCOUNT).
 COMMUNITY_ACCOUNT: Final = "0x0000000000000000000000000000000000000000"
 
-SERVICE_TYPES: Final[dict[str, list[dict[str, str]]]] = {
-    "ServiceRecord": [
-        {"name": "communityId", "type": "uint256"},
-        {"name": "provider", "type": "address"},
-        {"name": "recipient", "type": "address"},
-        {"name": "minutesServed", "type": "uint32"},
-        {"name": "category", "type": "bytes8"},
-        {"name": "noteHash", "type": "bytes32"},
-        {"name": "nonce", "type": "uint256"},
-    ]
-}
-REVERSAL_TYPES: Final[dict[str, list[dict[str, str]]]] = {
-    "ServiceReversal": [
-        {"name": "recordId", "type": "bytes32"},
-        {"name": "reasonHash", "type": "bytes32"},
-    ]
-}
-SERVICE_TYPE: Final = (
-    "ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,"
-    "bytes8 category,bytes32 noteHash,uint256 nonce)"
-)
-SERVICE_TYPEHASH: Final = keccak(SERVICE_TYPE.encode())
+SERVICE_TYPES: Final = Types.ServiceRecord.eip712_types()
+REVERSAL_TYPES: Final = Types.ServiceReversal.eip712_types()
 
 MAX_MINUTES: Final = 2**32 - 1
 
@@ -55,7 +33,7 @@ class ServiceRecordError(LedgerError):
 
 
 def timebank_domain(chain_id: int, timebank_address: str) -> dict[str, Any]:
-    return domain_for(DOMAIN_NAME, DOMAIN_VERSION, chain_id, timebank_address)
+    return domain_for(Domains.TimeBank.name, Domains.TimeBank.version, chain_id, timebank_address)
 
 
 def category_code(label: str | bytes) -> bytes:
@@ -152,20 +130,14 @@ class SignedRecord:
 
 def record_id(community_id: int, record: ServiceRecord) -> bytes:
     """The record's id as the contract computes it: its EIP-712 struct hash."""
-    return keccak(
-        abi_encode(
-            ["bytes32", "uint256", "address", "address", "uint32", "bytes8", "bytes32", "uint256"],
-            [
-                SERVICE_TYPEHASH,
-                community_id,
-                checksum_address(record.provider),
-                checksum_address(record.recipient),
-                record.minutes_served,
-                record.category,
-                record.note_hash,
-                record.nonce,
-            ],
-        )
+    return digests.service_record_hash(
+        community_id,
+        address_bytes(record.provider),
+        address_bytes(record.recipient),
+        record.minutes_served,
+        record.category,
+        record.note_hash,
+        record.nonce,
     )
 
 
@@ -194,7 +166,7 @@ def sign_service(
 ) -> CompactSignature:
     """One side's signature (provider, recipient, or a coordinator for the community's side)."""
     signature = sign_typed_data(
-        account, domain, SERVICE_TYPES, "ServiceRecord", record.message(community_id)
+        account, domain, SERVICE_TYPES, Types.ServiceRecord.name, record.message(community_id)
     )
     return CompactSignature.from_rsv(signature)
 
@@ -219,5 +191,7 @@ def sign_reversal(
 ) -> CompactSignature:
     """One side's consent to reverse record `record_id_`, for the reason hashed in `reason_hash`."""
     message = {"recordId": record_id_, "reasonHash": reason_hash}
-    signature = sign_typed_data(account, domain, REVERSAL_TYPES, "ServiceReversal", message)
+    signature = sign_typed_data(
+        account, domain, REVERSAL_TYPES, Types.ServiceReversal.name, message
+    )
     return CompactSignature.from_rsv(signature)

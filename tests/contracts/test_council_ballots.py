@@ -23,13 +23,13 @@ from ledger.signing.ballots import (
     sign_ballot,
     to_compact,
 )
-from ledger.signing.eip712 import SECP256K1_N, SignatureError
+from ledger.signing.eip712 import SignatureError
+from ledger.signing.secp256k1 import HALF_N
 from ledger.tx import send
 from tests.contract_wrappers.council import NO, YES, BallotReceipt, CouncilContract
 from tests.contracts.conftest import Clock, Hall
 
 OpenProposal = Callable[..., int]
-HALF_N = SECP256K1_N // 2
 
 
 def _relay(

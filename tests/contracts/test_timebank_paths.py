@@ -25,7 +25,7 @@ from web3 import Web3
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.node import rpc
-from ledger.signing.eip712 import SECP256K1_N
+from ledger.signing.secp256k1 import SECP256K1_N
 from ledger.signing.services import (
     COMMUNITY_ACCOUNT,
     CompactSignature,

@@ -45,7 +45,8 @@ from ledger.signing.ballots import (
     sign_ballot,
     typed_data_parts,
 )
-from ledger.signing.eip712 import SECP256K1_N, domain_for, sign_typed_data, to_compact
+from ledger.signing.eip712 import domain_for, sign_typed_data, to_compact
+from ledger.signing.secp256k1 import HALF_N
 from ledger.signing.services import (
     SERVICE_TYPES,
     CompactSignature,
@@ -63,7 +64,6 @@ from tests.e2e.conftest import LiveSystem, new_accounts
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = {name: Web3.keccak(text=name) for name in ("COMMITTEE", "REGISTRAR", "COORDINATOR")}
 CNY = b"CNY"
-HALF_N = SECP256K1_N // 2
 ZERO = "0x" + "00" * 20
 
 

@@ -47,7 +47,8 @@ from ledger.errors import ContractRuleBroken
 from ledger.node import rpc
 from ledger.relay_kinds import SKIP_REASONS
 from ledger.signing.ballots import BallotDomain, make_ballot, sign_ballot
-from ledger.signing.eip712 import SECP256K1_N, sign_typed_data
+from ledger.signing.eip712 import sign_typed_data
+from ledger.signing.secp256k1 import SECP256K1_N
 from ledger.signing.services import (
     COMMUNITY_ACCOUNT,
     SERVICE_TYPES,

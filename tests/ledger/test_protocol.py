@@ -5,7 +5,9 @@ error has an HTTP status and a line in docs/errors.md."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -21,6 +23,7 @@ from ledger.protocol.generated import (
     ERRORS_BY_SELECTOR,
     EVENTS_BY_TOPIC,
     BallotKind,
+    Domain,
     Domains,
     Errors,
     Events,
@@ -37,15 +40,14 @@ from tests.relay_support import open_election
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _abi_entries(artifacts: dict[str, Artifact], kind: str) -> set[str]:
-    spec = load_protocol_for(artifacts)
+@pytest.fixture(scope="module")
+def spec(settings: Settings, artifacts: dict[str, Artifact]) -> dict[str, Any]:
+    """What the current build read from the contracts (`artifacts` brings the build up to date)."""
+    return load_protocol(settings)
+
+
+def _names(spec: dict[str, Any], kind: str) -> set[str]:
     return {entry["name"] for entry in spec[kind].values()}
-
-
-def load_protocol_for(artifacts: dict[str, Artifact]) -> dict[str, object]:
-    # `artifacts` makes sure the build (and so build/ledger/protocol.json) is current.
-    assert artifacts
-    return load_protocol(Settings())
 
 
 @pytest.mark.parametrize(
@@ -56,10 +58,8 @@ def load_protocol_for(artifacts: dict[str, Artifact]) -> dict[str, object]:
     ],
 )
 def test_checked_in_protocol_module_is_what_the_contracts_render(
-    artifacts: dict[str, Artifact], path: Path, renderer: object
+    spec: dict[str, Any], path: Path, renderer: Callable[[dict[str, Any]], str]
 ) -> None:
-    spec = load_protocol_for(artifacts)
-    assert callable(renderer)
     expected = renderer(spec)
     assert (ROOT / path).read_text() == expected, (
         f"{path} is out of date with the contracts: run `commons build`"
@@ -89,17 +89,19 @@ def test_ballot_typehash_and_roles_are_the_deployed_contracts(system: Deployment
     ],
 )
 def test_domains_are_what_the_deployed_contracts_report(
-    system: Deployment, key: str, domain: object
+    system: Deployment, key: str, domain: Domain
 ) -> None:
     reported = system.contracts[key].functions.eip712Domain().call()  # ERC-5267
-    assert (reported.name, reported.version) == tuple(domain)  # type: ignore[arg-type]
+    assert (reported.name, reported.version) == domain
 
 
-def test_topics_and_selectors_agree_with_eth_utils(artifacts: dict[str, Artifact]) -> None:
+def test_topics_and_selectors_agree_with_eth_utils(
+    spec: dict[str, Any], artifacts: dict[str, Artifact]
+) -> None:
     topics = set(EVENTS_BY_TOPIC)
     selectors = set(ERRORS_BY_SELECTOR)
     functions = {f.selector for f in vars(Functions).values() if isinstance(f, tuple)}
-    for name in load_protocol_for(artifacts)["contracts"]:  # type: ignore[attr-defined]
+    for name in spec["contracts"]:
         for entry in artifacts[name].abi:
             if entry["type"] == "event":
                 assert event_abi_to_log_topic(entry) in topics, entry["name"]  # type: ignore[arg-type]
@@ -129,9 +131,9 @@ def test_enums_keep_solidity_member_names_and_values() -> None:
 
 
 def test_every_contract_error_has_a_status_and_the_table_names_no_other(
-    artifacts: dict[str, Artifact],
+    spec: dict[str, Any],
 ) -> None:
-    errors = _abi_entries(artifacts, "errors")
+    errors = _names(spec, "errors")
     assert set(CONTRACT_ERRORS) - errors == set(), "the table names errors no contract has"
     assert errors - set(CONTRACT_ERRORS) == set(), "contract errors without an HTTP status"
     assert not set(RELAY_REFUSALS) & errors
@@ -152,7 +154,7 @@ def test_every_relay_refusal_code_has_a_status() -> None:
     assert raised - set(RELAY_REFUSALS) - set(CONTRACT_ERRORS) == set()
 
 
-def test_docs_errors_names_every_error(artifacts: dict[str, Artifact]) -> None:
+def test_docs_errors_names_every_error(spec: dict[str, Any]) -> None:
     documented = set(re.findall(r"`(\w+)[(`]", (ROOT / "docs" / "errors.md").read_text()))
-    missing = (_abi_entries(artifacts, "errors") | set(RELAY_REFUSALS)) - documented
+    missing = (_names(spec, "errors") | set(RELAY_REFUSALS)) - documented
     assert missing == set(), f"docs/errors.md does not list {sorted(missing)}"

@@ -18,11 +18,12 @@ from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage
 from ledger.forwarding import ForwardRelay, sign_forward_request
+from ledger.hashing import checksum_address
 from ledger.node import rpc
 from ledger.relay import TX_GAS_CAP, Outbox, Receipt, Relayer
 from ledger.relay_kinds import BallotRelay
 from ledger.signing.ballots import make_ballot, sign_ballot
-from ledger.signing.eip712 import recover_digest
+from ledger.signing.eip712 import recover_address_bytes
 from ledger.tx import ErrorDecoder, send
 from tests.relay_support import REGISTRAR, open_election, settle
 
@@ -346,7 +347,10 @@ def test_the_digest_an_acknowledgement_names_is_the_one_the_sender_signed(
     call = system.registry.functions.updateRoll(community, [Account.create().address], [], True)
     message = relay.forward.parse(signed(w3, system, outsider, call))
     signature = bytes.fromhex(message.payload["signature"][2:])
-    assert recover_digest(relay.forward.signed_digest(message), signature) == outsider.address
+    assert (
+        checksum_address(recover_address_bytes(relay.forward.signed_digest(message), signature))
+        == outsider.address
+    )
 
 
 def test_a_request_simulated_while_the_one_before_is_pending_still_gets_its_gas(

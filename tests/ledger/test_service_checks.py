@@ -15,9 +15,10 @@ from web3 import Web3
 
 from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage
+from ledger.hashing import checksum_address
 from ledger.relay import Message
 from ledger.relay_kinds import RollCache, ServiceRelay
-from ledger.signing.eip712 import recover_digest, sign_typed_data
+from ledger.signing.eip712 import recover_address_bytes, sign_typed_data
 from ledger.signing.services import (
     SERVICE_TYPES,
     ServiceRecord,
@@ -139,7 +140,7 @@ def test_nonces_the_chain_recorded_before_the_provider_was_seen_are_refused(
     landed = [signed_record(bank, alice, bob, n)[1].as_tuple() for n in (0, 2)]
     timebank = system.timebank.functions
     send(w3, bank.admin, timebank.recordServices(bank.community, landed))
-    assert timebank.nonceState(bank.community, alice.address).call() == [1, 0b10]
+    assert tuple(timebank.nonceState(bank.community, alice.address).call()) == (1, 0b10)
     assert refused(bank, record(bank, alice, bob, 0, note=3)) == "NonceAlreadyUsed"
     assert refused(bank, record(bank, alice, bob, 2, note=3)) == "NonceAlreadyUsed"
     bank.kind.check(record(bank, alice, bob, 1))
@@ -232,4 +233,4 @@ def test_the_digest_an_acknowledgement_names_is_the_one_both_sides_signed(bank: 
     digest = bank.kind.signed_digest(message)
     for side, party in (("providerSig", alice), ("recipientSig", bob)):
         signature = bytes.fromhex(message.payload[side][2:])
-        assert recover_digest(digest, signature) == party.address
+        assert checksum_address(recover_address_bytes(digest, signature)) == party.address

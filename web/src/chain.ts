@@ -1,4 +1,4 @@
-// What gets signed, exactly as the contracts and ledger/signing/*.py define it, and the calls
+// What gets signed, exactly as the contracts define it (protocol.ts), and the calls
 // that carry it to the relay. Signatures are made here, in the page, with the member's own key.
 
 import {
@@ -15,6 +15,7 @@ import {
   type TypedDataField,
 } from "ethers";
 import { api } from "./api";
+import { DOMAINS, EIP712_FIELDS } from "./protocol";
 import type { AckOut, ChainOut, ReceiptOut, ServiceRecordIn } from "./schemas";
 
 export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank";
@@ -25,46 +26,12 @@ export interface Chain {
   ifaces: Record<ContractKey, Interface>;
 }
 
-// ledger/signing/ballots.py
-export const BALLOT_TYPES: Record<string, TypedDataField[]> = {
-  Ballot: [
-    { name: "proposalId", type: "uint256" },
-    { name: "voter", type: "address" },
-    { name: "option", type: "uint8" },
-  ],
-};
-// ledger/signing/services.py
-export const SERVICE_TYPES: Record<string, TypedDataField[]> = {
-  ServiceRecord: [
-    { name: "communityId", type: "uint256" },
-    { name: "provider", type: "address" },
-    { name: "recipient", type: "address" },
-    { name: "minutesServed", type: "uint32" },
-    { name: "category", type: "bytes8" },
-    { name: "noteHash", type: "bytes32" },
-    { name: "nonce", type: "uint256" },
-  ],
-};
-// ledger/forwarding.py (OpenZeppelin ERC2771Forwarder)
-export const FORWARD_TYPES: Record<string, TypedDataField[]> = {
-  ForwardRequest: [
-    { name: "from", type: "address" },
-    { name: "to", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "gas", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint48" },
-    { name: "data", type: "bytes" },
-  ],
-};
-// ledger/signing/acks.py: the relay's signed acknowledgement.
-export const ACK_TYPES: Record<string, TypedDataField[]> = {
-  Acknowledgement: [
-    { name: "message", type: "bytes32" },
-    { name: "acceptedAt", type: "uint64" },
-    { name: "landBy", type: "uint64" },
-  ],
-};
+// EIP-712 types as the contracts declare them (protocol.ts is generated from the build).
+export const BALLOT_TYPES: Record<string, TypedDataField[]> = { Ballot: EIP712_FIELDS.Ballot };
+export const SERVICE_TYPES: Record<string, TypedDataField[]> = { ServiceRecord: EIP712_FIELDS.ServiceRecord };
+export const FORWARD_TYPES: Record<string, TypedDataField[]> = { ForwardRequest: EIP712_FIELDS.ForwardRequest };
+// The relay's signed acknowledgement (ledger/signing/acks.py).
+export const ACK_TYPES: Record<string, TypedDataField[]> = { Acknowledgement: EIP712_FIELDS.Acknowledgement };
 export const FORWARD_GAS = 1_000_000;
 export const FORWARD_TTL_S = 3600;
 export const COMMUNITY_ACCOUNT = "0x0000000000000000000000000000000000000000";
@@ -107,20 +74,26 @@ export async function bytesHash(data: ArrayBuffer): Promise<string> {
   return keccak256(new Uint8Array(data));
 }
 
-function domain(name: string, c: Chain, contract: ContractKey): TypedDataDomain {
-  return { name, version: "1", chainId: c.chainId, verifyingContract: c.addresses[contract] };
+function domain(of: keyof typeof DOMAINS, c: Chain, contract: ContractKey): TypedDataDomain {
+  const { name, version } = DOMAINS[of];
+  return { name, version, chainId: c.chainId, verifyingContract: c.addresses[contract] };
 }
 
 export function ballotDomain(c: Chain): TypedDataDomain {
-  return domain("CommonsCouncil", c, "council");
+  return domain("Council", c, "council");
 }
 
 export function timebankDomain(c: Chain): TypedDataDomain {
-  return domain("CommonsTimeBank", c, "timebank");
+  return domain("TimeBank", c, "timebank");
 }
 
 export function forwarderDomain(c: Chain): TypedDataDomain {
   return domain("CommonsForwarder", c, "forwarder");
+}
+
+/** The relay signs acknowledgements under its own domain, with the forwarder as contract. */
+function relayDomain(c: Chain): TypedDataDomain {
+  return domain("Relay", c, "forwarder");
 }
 
 /** The EIP-712 digest of a ballot: what BallotCast records and the receipt reports. */
@@ -196,10 +169,9 @@ export function currencyBytes(code: string): string {
 
 /** Whether `ack` is signed by the relayer it names, for this chain and deployment. */
 export function ackIsSigned(c: Chain, ack: AckOut): boolean {
-  const domain = { name: "CommonsRelay", version: "1", chainId: c.chainId, verifyingContract: c.addresses.forwarder };
   const value = { message: ack.message, acceptedAt: ack.accepted_at, landBy: ack.land_by };
   try {
-    return getAddress(verifyTypedData(domain, ACK_TYPES, value, ack.signature)) === getAddress(ack.relayer);
+    return getAddress(verifyTypedData(relayDomain(c), ACK_TYPES, value, ack.signature)) === getAddress(ack.relayer);
   } catch {
     return false;
   }

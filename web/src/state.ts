@@ -2,6 +2,7 @@
 // in it (resident on the roll, committee, registrar, coordinator).
 
 import { allPages, api } from "./api";
+import { ROLES, type Role } from "./protocol";
 import type { CommunityOut, EventOut } from "./schemas";
 
 const COMMUNITY = "commons.community";
@@ -34,12 +35,12 @@ export interface Standing {
 
 export async function standing(address: string, id = communityId()): Promise<Standing> {
   const [c, roll] = await Promise.all([community(id), allPages<string>(`/v1/communities/${id}/roll`)]);
-  const has = (role: string): boolean => (c.roles[role] ?? []).includes(address);
+  const has = (role: Role): boolean => (c.roles[role] ?? []).includes(address);
   return {
     resident: roll.includes(address),
-    committee: has("COMMITTEE"),
-    registrar: has("REGISTRAR"),
-    coordinator: has("COORDINATOR"),
+    committee: has(ROLES.COMMITTEE),
+    registrar: has(ROLES.REGISTRAR),
+    coordinator: has(ROLES.COORDINATOR),
     admin: c.admin === address,
   };
 }

@@ -25,7 +25,8 @@ globalThis.localStorage = {
 
 const entry = `
 export { parseMoney } from "./ui";
-export { categoryCode, categoryLabel, textHash, currencyBytes, BALLOT_TYPES, SERVICE_TYPES, FORWARD_TYPES } from "./chain";
+export { categoryCode, categoryLabel, textHash, currencyBytes, BALLOT_TYPES, SERVICE_TYPES, FORWARD_TYPES, ACK_TYPES } from "./chain";
+export { DOMAINS, TYPE_STRINGS } from "./protocol";
 export { canonicalJson } from "./views/audit";
 export { KEYS, t, setLang } from "./i18n";
 export { importKeystore, KeyError } from "./keys";
@@ -81,6 +82,15 @@ test("the EIP-712 types are the ones the contracts hash", () => {
     encode(m.FORWARD_TYPES, "ForwardRequest"),
     "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)",
   );
+});
+
+test("the page's EIP-712 types and domains are the generated protocol's", () => {
+  const encode = (types, primary) => TypedDataEncoder.from(types).encodeType(primary);
+  assert.equal(encode(m.BALLOT_TYPES, "Ballot"), m.TYPE_STRINGS.Ballot);
+  assert.equal(encode(m.SERVICE_TYPES, "ServiceRecord"), m.TYPE_STRINGS.ServiceRecord);
+  assert.equal(encode(m.FORWARD_TYPES, "ForwardRequest"), m.TYPE_STRINGS.ForwardRequest);
+  assert.equal(encode(m.ACK_TYPES, "Acknowledgement"), m.TYPE_STRINGS.Acknowledgement);
+  assert.deepEqual(m.DOMAINS.Council, { name: "CommonsCouncil", version: "1" });
 });
 
 test("a ballot signed with these types recovers to its voter", async () => {
