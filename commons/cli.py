@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from commons.api_client import ApiClient
 from commons.demo import demo_keys, seed_demo
+from ledger.audit.cli import anchor, audit_app, verify_receipt
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
 from ledger.config import Settings
 from ledger.deploy import deploy_system, deployment_path, load_deployment
@@ -31,6 +32,7 @@ from ledger.key_cli import PASSPHRASE_FD_OPTION, RELAYER_KEY_OPTION, key_app
 from ledger.node import ManagedNode, connect, pid_alive, running_info
 from ledger.operator_keys import deployer_account, relayer_banner, relayer_for_run
 from ledger.protocol.render import write_modules
+from ledger.proxy import proxy_config
 from ledger.restarts import RestartPolicy, describe_exit
 from ledger.supervise import ApiProcess, relay_backlog, report
 
@@ -503,9 +505,7 @@ def _seed_once(settings: Settings, w3: Any, url: str) -> None:
     atomic_write(marker, json.dumps(made, indent=2))
 
 
-from ledger.audit.cli import anchor, audit_app, verify_receipt  # noqa: E402
-from ledger.proxy import proxy_config  # noqa: E402
-
+# Commands kept beside what they serve, registered after the core ones (the order of --help).
 app.add_typer(audit_app, name="audit")
 app.add_typer(key_app, name="key")
 app.command("verify-receipt")(verify_receipt)
