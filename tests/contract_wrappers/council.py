@@ -24,6 +24,7 @@ from ledger.protocol.generated import (
     ExecutionStatus,
     Outcome,
     ProposalState,
+    ProposalView,
     SkipReason,
 )
 from ledger.signing.ballots import (
@@ -174,7 +175,10 @@ class CouncilContract:
 
     def __init__(self, w3: Web3, contract: Contract, decoder: ErrorDecoder | None = None) -> None:
         self.w3 = w3
-        self.contract = contract
+        # decode_tuples: a struct a view returns reads by field name.
+        self.contract = w3.eth.contract(
+            address=contract.address, abi=contract.abi, decode_tuples=True
+        )
         self.decoder = decoder or ErrorDecoder([contract.abi])
 
     def _call(self, fn: Any) -> Any:
@@ -266,28 +270,28 @@ class CouncilContract:
     # ------------------------------------------------------------ views
 
     def proposal(self, proposal_id: int) -> ProposalInfo:
-        v = self._call(self.contract.functions.getProposal(proposal_id))
+        v = ProposalView(**self._call(self.contract.functions.getProposal(proposal_id))._asdict())
         return ProposalInfo(
             proposal_id=ProposalId(proposal_id),
-            community_id=int(v[0]),
-            proposer=to_checksum_address(v[1]),
-            text_hash=bytes(v[2]),
-            kind=BallotKind(v[3]),
-            option_count=int(v[4]),
-            opens_at=int(v[5]),
-            closes_at=int(v[6]),
-            quorum_bps=int(v[7]),
-            threshold_bps=int(v[8]),
-            budget_amount=int(v[9]),
-            budget_currency=bytes(v[10]),
-            roll_version=int(v[11]),
-            roll_size=int(v[12]),
-            state=ProposalState(v[13]),
-            outcome=Outcome(v[14]),
-            winning_option=int(v[15]),
-            tally=tuple(int(x) for x in v[16]),
-            execution=ExecutionStatus(v[17]),
-            milestone_count=int(v[18]),
+            community_id=int(v.communityId),
+            proposer=to_checksum_address(v.proposer),
+            text_hash=bytes(v.textHash),
+            kind=BallotKind(v.kind),
+            option_count=int(v.optionCount),
+            opens_at=int(v.opensAt),
+            closes_at=int(v.closesAt),
+            quorum_bps=int(v.quorumBps),
+            threshold_bps=int(v.thresholdBps),
+            budget_amount=int(v.budgetAmount),
+            budget_currency=bytes(v.budgetCurrency),
+            roll_version=int(v.rollVersion),
+            roll_size=int(v.rollSize),
+            state=ProposalState(v.state),
+            outcome=Outcome(v.outcome),
+            winning_option=int(v.winningOption),
+            tally=tuple(int(x) for x in v.tally),
+            execution=ExecutionStatus(v.execution),
+            milestone_count=int(v.milestoneCount),
         )
 
     def tally(self, proposal_id: int) -> tuple[int, ...]:

@@ -21,6 +21,7 @@ from web3.types import EventData, TxReceipt
 
 from ledger.errors import LedgerError
 from ledger.fund_trail import TRAIL_EVENTS
+from ledger.protocol import generated as protocol
 from ledger.protocol.generated import GrantState, PayoutStatus, SourceKind
 from ledger.tx import ErrorDecoder, send
 from tests.contract_wrappers.timebank import EventRef
@@ -96,7 +97,10 @@ class FundContract:
 
     def __init__(self, w3: Web3, contract: Contract, decoder: ErrorDecoder | None = None) -> None:
         self.w3 = w3
-        self.contract = contract
+        # decode_tuples: a struct a view returns reads by field name.
+        self.contract = w3.eth.contract(
+            address=contract.address, abi=contract.abi, decode_tuples=True
+        )
         self.decoder = decoder or ErrorDecoder([[dict(item) for item in contract.abi]])
 
     # ------------------------------------------------------------------ transactions
@@ -160,32 +164,35 @@ class FundContract:
     # ------------------------------------------------------------------ views
 
     def fund_of(self, community_id: int) -> FundView:
-        f = self.contract.functions.fundOf(community_id).call()
+        f = protocol.FundView(**self.contract.functions.fundOf(community_id).call()._asdict())
         return FundView(
-            currency=bytes(f[0]),
-            approval_threshold=int(f[1]),
-            total_income=int(f[2]),
-            available=int(f[3]),
-            reserved=int(f[4]),
-            total_paid=int(f[5]),
+            currency=bytes(f.currency),
+            approval_threshold=int(f.approvalThreshold),
+            total_income=int(f.totalIncome),
+            available=int(f.available),
+            reserved=int(f.reserved),
+            total_paid=int(f.totalPaid),
         )
 
     def grant_of(self, proposal_id: int) -> GrantView:
-        g = self.contract.functions.grantOf(proposal_id).call()
+        g = protocol.GrantView(**self.contract.functions.grantOf(proposal_id).call()._asdict())
         return GrantView(
-            community_id=int(g[0]), amount=int(g[1]), paid=int(g[2]), state=GrantState(g[3])
+            community_id=int(g.communityId),
+            amount=int(g.amount),
+            paid=int(g.paid),
+            state=GrantState(g.state),
         )
 
     def payout_of(self, request_id: int) -> PayoutView:
-        p = self.contract.functions.payoutOf(request_id).call()
+        p = protocol.PayoutView(**self.contract.functions.payoutOf(request_id).call()._asdict())
         return PayoutView(
             request_id=request_id,
-            proposal_id=int(p[0]),
-            recipient=to_checksum_address(p[1]),
-            amount=int(p[2]),
-            requester=to_checksum_address(p[3]),
-            status=PayoutStatus(p[4]),
-            approvers=tuple(to_checksum_address(a) for a in p[5]),
+            proposal_id=int(p.proposalId),
+            recipient=to_checksum_address(p.recipient),
+            amount=int(p.amount),
+            requester=to_checksum_address(p.requester),
+            status=PayoutStatus(p.status),
+            approvers=tuple(to_checksum_address(a) for a in p.approvers),
         )
 
     def has_approved(self, request_id: int, account: str) -> bool:
