@@ -8,7 +8,8 @@ from fastapi import APIRouter
 
 from api.deps import ServicesDep
 from api.errors import responses
-from api.schemas import ChainOut, ContractOut, HealthOut, IndexHealthOut
+from api.schemas import ChainOut, ContractOut, HealthOut
+from api.services import chain
 from ledger.build import load_manifest
 
 router = APIRouter(prefix="/chain", tags=["chain"])
@@ -22,30 +23,12 @@ health_router = APIRouter(tags=["chain"])
     summary="Liveness and chain reachability",
 )
 def health(services: ServicesDep) -> HealthOut:
-    problem = services.index.inconsistency()
-    return HealthOut(
-        ok=True,
-        head=services.w3.eth.block_number,
-        # The index is checked against the chain's logs by the relay worker; while it disagrees
-        # the reads it serves answer 503 IndexInconsistent until it is rebuilt.
-        index=IndexHealthOut(consistent=problem is None, problem=problem),
-    )
+    return chain.health(services)
 
 
 @router.get("", response_model=ChainOut, responses=responses(503))
 def chain_status(services: ServicesDep) -> ChainOut:
-    d = services.deployment
-    head = services.w3.eth.get_block("latest")
-    return ChainOut(
-        chain_id=d.chain_id,
-        head=head["number"],
-        head_timestamp=head["timestamp"],
-        indexed_head=services.index.head(),
-        deployment_block=d.start_block,
-        contracts={k: c.address for k, c in d.contracts.items()},
-        build_manifest_hash=d.record["build_manifest_hash"],
-        relay=services.outbox.counts(),
-    )
+    return chain.status(services)
 
 
 @router.get("/deployment", responses=responses(503))
@@ -64,7 +47,4 @@ def manifest(services: ServicesDep) -> dict[str, Any]:
 def contracts(services: ServicesDep) -> dict[str, ContractOut]:
     """Each deployed contract's address and ABI, so a browser or wallet can build and sign
     calls (EIP-712 forward requests, ballots) itself."""
-    return {
-        key: ContractOut(address=c.address, abi=[dict(item) for item in c.abi])
-        for key, c in services.deployment.contracts.items()
-    }
+    return chain.contracts(services)
