@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from commons.api_client import ApiClient
 from commons.demo import demo_keys, seed_demo
+from ledger.admin_cli import admin_app
 from ledger.audit.cli import anchor, audit_app, verify_receipt
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
 from ledger.config import Settings
@@ -367,7 +368,7 @@ def run(
             _seed_once(settings, w3, api.url)
         _stop_point(stop)
         _say_ready(api, chain)
-        _supervise(api, chain, stop, RestartPolicy(settings.restart_max, settings.restart_window_s))
+        _supervise(api, chain, stop, RestartPolicy(settings))
     except _Stopped:
         pass
     finally:
@@ -389,7 +390,7 @@ class ChainWatch(threading.Thread):
     def __init__(self, node: ManagedNode, settings: Settings) -> None:
         super().__init__(name="chain", daemon=True)
         self.node = node
-        self.policy = RestartPolicy(settings.restart_max, settings.restart_window_s)
+        self.policy = RestartPolicy(settings)
         self.stop_event = threading.Event()
         self.error: Exception | None = None
         self.anvil_pid: int | None = None
@@ -508,6 +509,7 @@ def _seed_once(settings: Settings, w3: Any, url: str) -> None:
 # Commands kept beside what they serve, registered after the core ones (the order of --help).
 app.add_typer(audit_app, name="audit")
 app.add_typer(key_app, name="key")
+app.add_typer(admin_app, name="admin")
 app.command("verify-receipt")(verify_receipt)
 app.command("anchor")(anchor)
 app.command("proxy-config")(proxy_config)

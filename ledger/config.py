@@ -153,7 +153,7 @@ class Settings(BaseSettings):
         default=0.15, ge=0, description="how long a message may wait for a fuller batch"
     )
     # A 380-resident roll chunk needs ~9.2M gas; a batch carries one such request at most
-    # (ledger.relay.TX_GAS_CAP), so a request this large always fits a transaction.
+    # (ledger.tx.TX_GAS_CAP), so a request this large always fits a transaction.
     forward_max_gas: int = Field(
         default=10_000_000,
         gt=0,
@@ -169,6 +169,118 @@ class Settings(BaseSettings):
     # block is a batch (up to 250 messages); on a 12 s chain 1,000 blocks are 3 h 20 min.
     relay_land_within_blocks: int = Field(
         default=1_000, gt=0, description="a signed acknowledgement promises landing within this"
+    )
+    # --- the outbox (ledger/relay/outbox.py) ---
+    relay_group_commit_s: float = Field(
+        default=0.002, ge=0, description="how long the writer gathers messages for one fsync"
+    )
+    relay_write_wait_s: float = Field(
+        default=30.0, gt=0, description="how long a write waits for the other process's commit"
+    )
+    # SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20... ms between tries: a 3 ms commit of
+    # the worker's became an 18-80 ms wait for an acknowledgement (bench/api_load.py, 1,000/s).
+    relay_lock_retry_s: float = Field(default=0.0005, gt=0)
+    # --- the relayer (ledger/relay/relayer.py) ---
+    # Even when busy it pauses a little: what was just sent needs a moment to be mined, and
+    # asking for its receipt at once only spends the GIL the API needs.
+    relay_busy_pause_s: float = Field(default=0.02, ge=0)
+    relay_failure_pause_s: float = Field(
+        default=1.0, ge=0, description="pause after a round that failed (the node away, say)"
+    )
+    relay_patience_s: float = Field(
+        default=3.0, ge=0, description="how long a sent tx may go unmined before it is suspected"
+    )
+    # A managed anvil keeps this many recent states (node_prune_history): it cannot reorg deeper.
+    relay_reorg_depth: int = Field(
+        default=64, gt=0, description="how many blocks deep a settled batch is watched for a reorg"
+    )
+    relay_reorg_check_s: float = Field(default=0.25, ge=0)
+    # A message that fails alone, for no reason the contract names, is parked (rejected with the
+    # last reason) after this many tries rather than retried for ever; between tries its group
+    # waits relay_retry_base_s, doubled each time.
+    relay_max_attempts: int = Field(default=5, gt=0)
+    relay_retry_base_s: float = Field(default=1.0, ge=0)
+    # anvil re-hashes its whole state trie for every block, and each batch is a block: 250
+    # ballots a batch (~3.4M gas) cost the node ~40% less per ballot than 100 did at 1,000
+    # ballots/s (bench/api_load.py). A record's gas falls in larger batches too (fewer cold
+    # members per record: ~25,000 at 100 a batch, under 20,000 at 250; bench/gas_fund.py).
+    relay_ballot_batch: int = Field(default=250, gt=0)
+    relay_service_batch: int = Field(default=250, gt=0)
+    relay_forward_batch: int = Field(default=50, gt=0)
+    # Batches are packed by these bounds, so no batch needs more than a transaction may carry.
+    relay_batch_base_gas: int = Field(
+        default=150_000, gt=0, description="a ballot or service batch's gas besides its messages"
+    )
+    # Measured ~14k a relayed ballot, ~21k on a fresh ballot box (bench/gas_council.py); the
+    # bound leaves room for a cold registry and a first tally write.
+    relay_ballot_gas: int = Field(default=40_000, gt=0)
+    # Measured up to ~27,000 (200 members, the first batch after a roll publication,
+    # bench/gas_fund.py); the bound adds a cold Registry look-up for each side.
+    relay_service_gas: int = Field(default=45_000, gt=0)
+    # A forward batch's transaction and executeBatch's frame; and per request what the forwarder
+    # spends around the call (signature, nonce word, event), besides its gas and calldata.
+    forward_batch_base_gas: int = Field(default=60_000, gt=0)
+    forward_request_overhead_gas: int = Field(default=60_000, gt=0)
+    # --- the checks before acknowledgement (ledger/relay/ballots.py, services.py, clock.py) ---
+    # A removal published within this window may still be acknowledged; the contract then skips
+    # the record (NotResident), and its receipt says so.
+    relay_roll_version_ttl_s: float = Field(
+        default=2.0, ge=0, description="how long a community's published roll version is trusted"
+    )
+    relay_rolls_kept: int = Field(
+        default=32, gt=0, description="rolls kept in memory (a large one takes megabytes)"
+    )
+    chain_clock_refresh_s: float = Field(
+        default=1.0, ge=0, description="how often the chain clock is read while in use"
+    )
+    chain_clock_idle_s: float = Field(
+        default=60.0, gt=0, description="the chain clock's thread stops after this long unasked"
+    )
+    # --- the index (ledger/index/) and the worker (ledger/worker.py) ---
+    index_interval_s: float = Field(default=0.25, gt=0, description="how often the worker syncs")
+    index_sync_batch: int = Field(default=2000, gt=0, description="blocks written in one range")
+    index_header_batch: int = Field(
+        default=500, gt=0, description="headers per JSON-RPC batch (within any node's limits)"
+    )
+    index_fork_window: int = Field(
+        default=128, gt=0, description="blocks compared per step back to a fork point"
+    )
+    index_max_chain_moves: int = Field(
+        default=8, ge=0, description="tries at a range while the chain moves under it"
+    )
+    index_max_backoff_s: float = Field(default=30.0, gt=0)
+    # Each check round compares the newest blocks and the next slice of the whole history, each
+    # at most index_check_events events: ~80 us an event (decoded from the chain's logs,
+    # digested on both sides), so a round every 10 s costs a busy index a fiftieth of a core.
+    index_check_recent_blocks: int = Field(default=64, gt=0)
+    index_check_sweep_blocks: int = Field(default=512, gt=0)
+    index_check_events: int = Field(default=1000, gt=0)
+    worker_stop_timeout_s: float = Field(default=15.0, gt=0)
+    # anvil mines only for transactions: without a block at a proposal's closing time it would
+    # read "voting" until something else happened (ledger/schedule.py). None: on the embedded
+    # chain only.
+    schedule_bell: bool | None = Field(
+        default=None, description="mine a block at each proposal's opening and closing time"
+    )
+    schedule_bell_s: float = Field(default=1.0, gt=0, description="how often the bell looks")
+    api_stop_timeout_s: float = Field(
+        default=20.0, gt=0, description="`commons run` waits this long for the API to stop"
+    )
+    worker_check_s: float = Field(
+        default=1.0, gt=0, description="how often the API checks that its worker lives"
+    )
+    # Acknowledgements are what people wait on; a batch has seconds to spare (inclusion p99
+    # target 5 s). So when the cores are contended, the API process goes first.
+    worker_niceness: int = Field(default=10, ge=0, le=19)
+    worker_lock_poll_s: float = Field(default=0.2, gt=0)
+    worker_chain_wait_s: float = Field(
+        default=0.5, gt=0, description="the first pause while the chain is away; grows per try"
+    )
+    worker_chain_wait_max_s: float = Field(default=5.0, gt=0)
+    # --- the managed chain (ledger/node.py) ---
+    node_startup_timeout_s: float = Field(default=20.0, gt=0)
+    node_prune_history: int = Field(
+        default=64, gt=0, description="recent states anvil keeps: the deepest reorg it can make"
     )
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     # --- what one connection may hold (api/server.py; docs/security.md "Limits") ---
@@ -206,6 +318,15 @@ class Settings(BaseSettings):
     restart_window_s: float = Field(
         default=60.0, gt=0, description="... than restart_max times within this many seconds"
     )
+    # The second death in a window waits this long, each further one twice as long, up to the cap.
+    restart_first_delay_s: float = Field(default=0.5, ge=0)
+    restart_max_delay_s: float = Field(default=8.0, ge=0)
+
+    @model_validator(mode="after")
+    def _reorg_within_history(self) -> Settings:
+        if self.relay_reorg_depth > self.node_prune_history:
+            raise ValueError("the relay watches for reorgs deeper than the managed chain keeps")
+        return self
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

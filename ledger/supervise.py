@@ -19,8 +19,6 @@ from ledger.errors import LedgerError
 from ledger.node import child_pids, pid_alive
 from ledger.operator_keys import KeystoreRelayer, api_environment
 
-API_STOP_TIMEOUT_S = 20.0
-
 
 def report(message: str) -> None:
     """One supervisor line on stderr, beside the API's own log lines."""
@@ -88,7 +86,10 @@ class ApiProcess:
         self.record_path.unlink(missing_ok=True)
         if not pid_alive(api) or b"-m\0api" not in _cmdline(api):
             return None
-        for sig, wait_s in ((signal.SIGTERM, API_STOP_TIMEOUT_S), (signal.SIGKILL, 5.0)):
+        for sig, wait_s in (
+            (signal.SIGTERM, self.settings.api_stop_timeout_s),
+            (signal.SIGKILL, 5.0),
+        ):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(api, sig)
             deadline = time.monotonic() + wait_s
@@ -114,11 +115,11 @@ class ApiProcess:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(API_STOP_TIMEOUT_S)
+                self.proc.wait(self.settings.api_stop_timeout_s)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        deadline = time.monotonic() + API_STOP_TIMEOUT_S
+        deadline = time.monotonic() + self.settings.api_stop_timeout_s
         while any(pid_alive(p) for p in children) and time.monotonic() < deadline:
             time.sleep(0.1)
         for pid in children:

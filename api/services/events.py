@@ -6,7 +6,7 @@ from typing import Any
 
 from api.schemas import EventOut, Page
 from api.services.container import Services
-from ledger.index import IndexedEvent
+from ledger.index.codec import IndexedEvent
 
 JS_SAFE = 2**53
 

@@ -13,7 +13,7 @@ from api.schemas import FundOut, GrantOut, PayoutOut, TrailEntryOut
 from api.services.communities import require_community
 from api.services.container import Services
 from ledger.fund_trail import TRAIL_EVENTS
-from ledger.index import IndexedEvent
+from ledger.index.codec import IndexedEvent
 from ledger.protocol.generated import FundView, GrantState, GrantView, PayoutStatus, PayoutView
 
 

@@ -10,7 +10,7 @@ from web3 import Web3
 from api.schemas import AckedOut, AckOut, AcksPage, NonceOut, ReceiptOut
 from api.services.container import Services
 from ledger.errors import InvalidMessage, LedgerError
-from ledger.relay import Receipt
+from ledger.relay.message import Receipt
 
 
 def receipt_out(r: Receipt) -> ReceiptOut:

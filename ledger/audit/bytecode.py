@@ -21,8 +21,7 @@ import solcx
 from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 
-from ledger.audit.chain import to_hex
-from ledger.audit.ethcodec import hex_bytes, hex_int, tx_sender
+from ledger.audit.ethcodec import hex_bytes, hex_int, to_hex, tx_sender
 from ledger.audit.model import AuditWarning, Finding
 from ledger.config import Settings
 from ledger.deploy import PLAN

@@ -40,6 +40,11 @@ def hex_bytes(value: str | None) -> bytes:
     return bytes.fromhex(value[2:] if value.startswith("0x") else value)
 
 
+def to_hex(data: bytes) -> str:
+    """bytes to 0x-hex, as JSON-RPC wants data."""
+    return "0x" + data.hex()
+
+
 def hex_int(value: str | int | None) -> int:
     """0x-hex quantity to int (None to 0)."""
     if value is None:

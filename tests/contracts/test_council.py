@@ -11,8 +11,8 @@ from web3 import Web3
 
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
-from ledger.forwarding import sign_forward_request
 from ledger.protocol.generated import BallotKind, ExecutionStatus, Outcome, ProposalState, Roles
+from ledger.signing.forwards import sign_forward_request
 from tests.contract_wrappers.council import (
     ABSTAIN,
     NO,

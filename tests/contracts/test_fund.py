@@ -13,8 +13,8 @@ from web3.types import Wei
 
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
-from ledger.forwarding import sign_forward_request
 from ledger.protocol.generated import GrantState, PayoutStatus, Roles, SourceKind
+from ledger.signing.forwards import sign_forward_request
 from ledger.tx import send
 from tests.contract_wrappers.fund import FundContract, books_from_events
 from tests.contracts.conftest import ProposalFactory, Town

@@ -13,8 +13,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from ledger.config import Settings
 from ledger.node import rpc
-from ledger.relay import Outbox
+from ledger.relay.outbox import Outbox
 from ledger.runway import DAY_S, FULL_BATCH_GAS, Runway, relayer_runway, warn_if_short
 
 GWEI = 10**9
@@ -51,7 +52,7 @@ def _transfer(w3: Web3, sender: LocalAccount, nonce: int) -> str:
 
 
 def _outbox_with(path: Path, rows: list[tuple[str, str, float]]) -> Path:
-    Outbox(path).close()  # the relay's own schema
+    Outbox(path, Settings()).close()  # the relay's own schema
     db = sqlite3.connect(path)
     with db:
         db.executemany(

@@ -73,5 +73,5 @@ hostile-api: setup $(LINT_VENV)/.stamp ## schemathesis vs the live API: no 5xx, 
 	$(PY) tools/lint/hostile_api.py --examples $(HOSTILE_EXAMPLES) --max-time $(HOSTILE_MAX_TIME)
 
 fuzz-long: setup ## contract invariants under long random call sequences (tests/fuzz)
-	COMMONS_FUZZ_EXAMPLES=$(FUZZ_LONG_EXAMPLES) COMMONS_FUZZ_STEPS=$(FUZZ_LONG_STEPS) COMMONS_FUZZ_TIMEOUT=14400 \
+	COMMONS_TEST_FUZZ_EXAMPLES=$(FUZZ_LONG_EXAMPLES) COMMONS_TEST_FUZZ_STEPS=$(FUZZ_LONG_STEPS) COMMONS_TEST_FUZZ_TIMEOUT=14400 \
 		$(VENV)/bin/pytest -q tests/fuzz $(PYTEST_ARGS)
