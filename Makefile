@@ -64,13 +64,13 @@ test: setup web-browser hardhat nginx lint ## lint, then the whole test suite
 test-contracts: setup ## contract tests only
 	$(VENV)/bin/pytest -q tests/contracts $(PYTEST_ARGS)
 
-test-ledger: setup ## ledger tests only
-	$(VENV)/bin/pytest -q tests/ledger $(PYTEST_ARGS)
+test-ledger: setup ## ledger and app (commons/) tests only
+	$(VENV)/bin/pytest -q tests/ledger tests/commons $(PYTEST_ARGS)
 
 lint: setup web-check lint-contracts ## ruff, mypy, the web page's type check, slither + solhint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy ledger api bench stress
+	$(VENV)/bin/mypy ledger commons api bench stress
 
 bench: setup ## gas and speed benchmarks; results in bench/results/
 	$(PY) -m bench

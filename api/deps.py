@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from api.errors import ApiError
-from api.services import Services
+from api.services.container import Services
 
 
 # Both async: a plain `def` dependency costs every request a hop through the thread pool.

@@ -23,9 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.headers import api_headers
 from api.limits import is_json
-from api.routers.relay import accept
 from api.schemas import BallotIn
-from api.services import Services
+from api.services.container import Services
+from api.services.relay import accept
 
 PATH = "/v1/ballots"
 

@@ -30,11 +30,10 @@ from api.routers import (
     timebank,
 )
 from api.server import protocol_for
-from api.services import Services
+from api.services.container import Services
 from ledger.config import Settings
 from ledger.operator_keys import with_keystore_relayer
 
-STATIC_DIR = Path(__file__).parent / "static"
 WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
 
 Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
 Hex32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$")]
@@ -32,7 +33,16 @@ class Strict(BaseModel):
     model_config = STRICT
 
 
-class Page(BaseModel, Generic[T]):
+class CamelOut(BaseModel):
+    """A response whose fields are camelCase on the wire, as the signed messages (EIP-712) and the
+    page name them; Python code builds it with the snake_case names."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, serialize_by_alias=True
+    )
+
+
+class Page(CamelOut, Generic[T]):
     items: list[T]
     total: int
     limit: int
@@ -149,7 +159,7 @@ class SignedServiceIn(Strict):
 # --- chain ------------------------------------------------------------------------------------
 
 
-class ChainOut(BaseModel):
+class ChainOut(CamelOut):
     chain_id: int
     head: int
     head_timestamp: int = Field(description="the head block's time: the chain's clock")
@@ -160,6 +170,22 @@ class ChainOut(BaseModel):
     relay: dict[str, int] = Field(description="messages per receipt status")
 
 
+class IndexHealthOut(CamelOut):
+    consistent: bool = Field(description="the index agrees with the chain's logs")
+    problem: str | None = Field(description="what disagrees, while it does")
+
+
+class HealthOut(CamelOut):
+    ok: bool
+    head: int = Field(description="the node's newest block")
+    index: IndexHealthOut
+
+
+class ContractOut(CamelOut):
+    address: str
+    abi: list[dict[str, Any]]
+
+
 # --- auth -------------------------------------------------------------------------------------
 
 
@@ -167,7 +193,7 @@ class ChallengeIn(Strict):
     address: Address
 
 
-class ChallengeOut(BaseModel):
+class ChallengeOut(CamelOut):
     nonce: str
     message: str = Field(description="sign this text with personal_sign (EIP-191)")
     expires_at: float
@@ -178,7 +204,7 @@ class LoginIn(Strict):
     signature: Signature65
 
 
-class LoginOut(BaseModel):
+class LoginOut(CamelOut):
     address: str
     token: str
     expires_at: float
@@ -191,7 +217,7 @@ class TextIn(Strict):
     text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
 
 
-class TextOut(BaseModel):
+class TextOut(CamelOut):
     hash: str = Field(
         description="keccak256 of the UTF-8 text; what a proposal's textHash commits to"
     )
@@ -203,7 +229,7 @@ class PersonIn(Strict):
     person: Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
-class PersonOut(BaseModel):
+class PersonOut(CamelOut):
     address: str
     person: str
     recorded_by: str
@@ -213,7 +239,7 @@ class PersonOut(BaseModel):
 # --- events, proposals, communities, fund, time bank --------------------------------------------
 
 
-class EventOut(BaseModel):
+class EventOut(CamelOut):
     """One contract event as indexed from the chain (ints as decimal strings where > 2^53)."""
 
     block: int
@@ -223,13 +249,13 @@ class EventOut(BaseModel):
     args: dict[str, Any]
 
 
-class ProposalOut(BaseModel):
+class ProposalOut(CamelOut):
     id: int
     community_id: int
     proposer: str
     text_hash: str
     text: str | None = Field(description="the full text if this service holds it")
-    text_matches: bool | None = Field(description="keccak256(text) == text_hash; null without text")
+    text_matches: bool | None = Field(description="keccak256(text) == textHash; null without text")
     kind: Literal["YesNoAbstain", "MultipleChoice"]
     option_count: int
     opens_at: int
@@ -249,7 +275,7 @@ class ProposalOut(BaseModel):
     milestone_count: int
 
 
-class CommunityOut(BaseModel):
+class CommunityOut(CamelOut):
     id: int
     admin: str
     roll_version: int
@@ -258,7 +284,7 @@ class CommunityOut(BaseModel):
     roles: dict[str, list[str]]
 
 
-class FundOut(BaseModel):
+class FundOut(CamelOut):
     community_id: int
     currency: str
     approval_threshold: int
@@ -268,7 +294,7 @@ class FundOut(BaseModel):
     total_paid: int
 
 
-class GrantOut(BaseModel):
+class GrantOut(CamelOut):
     proposal_id: int
     community_id: int
     amount: int
@@ -276,7 +302,7 @@ class GrantOut(BaseModel):
     state: str
 
 
-class PayoutOut(BaseModel):
+class PayoutOut(CamelOut):
     request_id: int
     proposal_id: int
     recipient: str
@@ -286,7 +312,7 @@ class PayoutOut(BaseModel):
     approvers: list[str]
 
 
-class TrailEntryOut(BaseModel):
+class TrailEntryOut(CamelOut):
     """One step of a cent's trail: income -> fund -> grant -> payout -> recipient."""
 
     block: int
@@ -299,7 +325,7 @@ class TrailEntryOut(BaseModel):
     reference: str | None = Field(description="document / invoice hash where the step has one")
 
 
-class BalanceOut(BaseModel):
+class BalanceOut(CamelOut):
     account: str
     minutes: int
 
@@ -312,13 +338,93 @@ class PendingServiceIn(Strict):
     providerSig: Signature65
 
 
-class PendingServiceOut(BaseModel):
+class PendingServiceOut(CamelOut):
     id: str = Field(description="the record id (its EIP-712 struct hash)")
-    communityId: int
-    record: dict[str, Any]
-    providerSig: str
+    community_id: int
+    record: ServiceRecordIn = Field(description="the record as its provider signed it")
+    provider_sig: str
     created_at: float
 
 
 class ConfirmServiceIn(Strict):
     recipientSig: Signature65
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+AuditBlock = Annotated[int, Field(ge=0, lt=2**63)]
+
+
+class AuditIn(Strict):
+    """Which blocks to audit (default: from the deployment block to the head)."""
+
+    model_config = ConfigDict(**STRICT, alias_generator=to_camel)
+
+    from_block: AuditBlock | None = None
+    to_block: AuditBlock | None = None
+    all_proofs: bool = Field(
+        default=False, description="prove every recomputed storage word, not a sample"
+    )
+
+
+class AuditProgressOut(CamelOut):
+    phase: str = Field(description="compile, walk, views, proofs or done")
+    block: int
+    first: int
+    last: int
+    fraction: float
+    ballots: int = Field(description="ballots judged so far")
+    findings: int = Field(description="findings so far")
+
+
+class AuditJobOut(CamelOut):
+    job_id: str
+    status: Literal["queued", "running", "done", "failed"]
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    progress: AuditProgressOut | None
+    ok: bool | None = Field(description="true when the audit found nothing wrong")
+    findings: int | None
+    warnings: int | None
+    error: str | None = Field(description="why the audit could not be carried out")
+
+
+class SignerOut(CamelOut):
+    """Who signed the report, by the report keys auditors registered in the Registry."""
+
+    registered: bool = Field(
+        description="the key is registered by an AUDITOR and was not revoked at or before the "
+        "report's last audited block"
+    )
+    key_fingerprint: str | None = Field(description="sha256 of the raw Ed25519 public key")
+    auditor: str | None = Field(description="the auditor who registered the key")
+    community: int | None = Field(description="the community whose AUDITOR it is")
+    registered_at_block: int | None
+    revoked_at_block: int | None
+    detail: str = Field(description="one line: the registered auditor, or why not")
+
+
+class LatestReportOut(CamelOut):
+    signature_valid: bool = Field(
+        description="the Ed25519 signature matches the report as stored on the server; says "
+        "nothing of who signed it (see `signer`)"
+    )
+    signature_detail: str = Field(
+        description="whether the signature matches and which registered auditor signed it, or "
+        "that an unregistered key did"
+    )
+    signed_by_registered_auditor: bool = Field(
+        description="the signature matches and its key is a registered auditor's (`signer`)"
+    )
+    signer: SignerOut
+    key_id: str | None
+    generated_at: int
+    ok: bool = Field(description="the report found nothing wrong")
+    report: dict[str, Any]
+    signature: dict[str, Any] | None
+    redacted: list[str] = Field(
+        description="fields this server took out of the report before serving it (the node's "
+        "URL beyond scheme, host and port; server file paths): empty for reports written by "
+        "this version, whose signature covers exactly what is served"
+    )

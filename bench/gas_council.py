@@ -31,13 +31,14 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from ledger.build import Artifact, compile_sources
-from ledger.clients.council import CouncilClient, ProposalParams
-from ledger.clients.registry import RegistryClient, Role
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.node import ephemeral_node, rpc
+from ledger.protocol.generated import Roles
 from ledger.signing.ballots import SignedBallot
 from ledger.signing.eip712 import domain_for, sign_typed_data
 from ledger.tx import send
+from tests.contract_wrappers.council import CouncilContract, ProposalParams
+from tests.contract_wrappers.registry import RegistryContract
 
 Account.enable_unaudited_hdwallet_features()
 
@@ -68,11 +69,11 @@ def _residents(dev: list[LocalAccount]) -> list[LocalAccount]:
 
 
 def _publish_roll(
-    registry: RegistryClient, admin: LocalAccount, residents: list[LocalAccount], batch_size: int
+    registry: RegistryContract, admin: LocalAccount, residents: list[LocalAccount], batch_size: int
 ) -> tuple[int, dict[str, Any]]:
     community = registry.create_community(admin, Web3.keccak(text=f"bench-{batch_size}"))
-    registry.grant_role(admin, community, Role.REGISTRAR, admin.address)
-    registry.grant_role(admin, community, Role.COMMITTEE, admin.address)
+    registry.grant_role(admin, community, Roles.REGISTRAR, admin.address)
+    registry.grant_role(admin, community, Roles.COMMITTEE, admin.address)
     updates = registry.publish_roll_in_batches(
         admin, community, [r.address for r in residents], batch_size=batch_size
     )
@@ -88,7 +89,7 @@ def _publish_roll(
 
 
 def _election(
-    council: CouncilClient,
+    council: CouncilContract,
     relayer: LocalAccount,
     proposal_id: int,
     voters: list[LocalAccount],
@@ -193,8 +194,8 @@ def measure() -> dict[str, Any]:
         council_contract = _deploy(
             w3, admin, artifacts["Council"], forwarder.address, registry_contract.address
         )
-        registry = RegistryClient(w3, registry_contract)
-        council = CouncilClient(w3, council_contract)
+        registry = RegistryContract(w3, registry_contract)
+        council = CouncilContract(w3, council_contract)
 
         roll = []
         community = 0

@@ -28,12 +28,10 @@ from web3.contract import Contract
 from web3.types import TxReceipt, Wei
 
 from ledger.build import compile_sources
-from ledger.clients.fund import FundClient, SourceKind
-from ledger.clients.timebank import TimeBankClient
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import Deployment, deploy_system
 from ledger.node import ephemeral_node, rpc
-from ledger.protocol.generated import BallotKind, ProposalParams, Roles
+from ledger.protocol.generated import BallotKind, ProposalParams, Roles, SourceKind
 from ledger.signing.services import (
     ServiceRecord,
     category_code,
@@ -42,6 +40,8 @@ from ledger.signing.services import (
     sign_reversal,
 )
 from ledger.tx import send
+from tests.contract_wrappers.fund import FundContract
+from tests.contract_wrappers.timebank import TimeBankContract
 
 Account.enable_unaudited_hdwallet_features()
 
@@ -119,8 +119,8 @@ def _passed_proposal(
 def bench_fund(w3: Web3, d: Deployment, dev: list[LocalAccount]) -> dict[str, Any]:
     admin, committee, voters = dev[0], dev[1:4], dev[4:8]
     community_id = _community(w3, d, admin, committee, [v.address for v in voters])
-    fund = FundClient(w3, d.fund)
-    fund.record_income(committee[0], community_id, SourceKind.DONATION, 10**9, "CNY", b"\x03" * 32)
+    fund = FundContract(w3, d.fund)
+    fund.record_income(committee[0], community_id, SourceKind.Donation, 10**9, "CNY", b"\x03" * 32)
     fund.set_approval_threshold(admin, community_id, 2)
     proposal_id = _passed_proposal(w3, d, community_id, committee[0], voters)
     fund.open_grant(committee[0], proposal_id, 1_000_000)
@@ -193,7 +193,7 @@ def bench_safe(w3: Web3, dev: list[LocalAccount], settings: Settings) -> dict[st
 
 
 def _batch(
-    bank: TimeBankClient,
+    bank: TimeBankContract,
     community_id: int,
     members: list[LocalAccount],
     rng: random.Random,
@@ -219,7 +219,7 @@ def _batch(
 
 
 def bench_timebank(w3: Web3, d: Deployment, dev: list[LocalAccount]) -> dict[str, Any]:
-    bank = TimeBankClient(w3, d.timebank)
+    bank = TimeBankContract(w3, d.timebank)
     relayer = dev[5]
     out: dict[str, Any] = {}
     for size in SIZES:
@@ -278,7 +278,7 @@ def bench_timebank(w3: Web3, d: Deployment, dev: list[LocalAccount]) -> dict[str
 
 
 def _single_and_reversal(
-    bank: TimeBankClient,
+    bank: TimeBankContract,
     relayer: LocalAccount,
     community_id: int,
     members: list[LocalAccount],
@@ -299,7 +299,7 @@ def _single_and_reversal(
 
 
 def _reversal_gas(
-    bank: TimeBankClient,
+    bank: TimeBankContract,
     relayer: LocalAccount,
     community_id: int,
     record: ServiceRecord,

@@ -582,7 +582,7 @@ class RelayApi:
     def check_serves(self, chain: AdminChain) -> None:
         """The API relays for this very deployment (chain id and forwarder)."""
         served = self.get("/v1/chain")
-        if served["chain_id"] != chain.deployment.chain_id:
+        if served["chainId"] != chain.deployment.chain_id:
             raise AdminRefused(
                 f"the API at {self.api_url} serves chain {served['chain_id']}, the node is "
                 f"chain {chain.deployment.chain_id}"

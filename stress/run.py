@@ -320,7 +320,7 @@ class Run:
                 import httpx
 
                 chain = httpx.get(f"{stack.api_url}/v1/chain", timeout=10).json()
-                if (chain.get("indexed_head") or 0) >= head:
+                if (chain.get("indexedHead") or 0) >= head:
                     index_ok = verify.index_matches(stack.api_url, self.proposals, view)
                     break
             time.sleep(1)

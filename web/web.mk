@@ -2,9 +2,10 @@
 # serves at "/". Included from the top Makefile (`include web/web.mk`).
 #   make web          install web/node_modules (npm ci) and build web/dist/
 #   make web-check    type-check the page (tsc --noEmit) and run its unit tests (node --test)
+#   make api-types    render src/schemas.ts from the API's OpenAPI document (tools/api_types.py)
 #   make web-browser  Debian's Chromium (+ a CJK font for readable screenshots) for the browser test
 #   make test-web     the browser story (tests/e2e/test_web.py); screenshots in test-artifacts/web/
-.PHONY: web web-check web-browser test-web web-clean
+.PHONY: web web-check web-browser test-web web-clean api-types
 
 WEB_DIR := web
 WEB_SOURCES := $(shell find $(WEB_DIR)/src -type f 2>/dev/null) $(WEB_DIR)/build.mjs $(WEB_DIR)/tsconfig.json
@@ -23,6 +24,9 @@ web: $(WEB_DIR)/dist/index.html ## install the web page's npm packages and build
 web-check: $(WEB_DIR)/node_modules/.stamp ## type-check the web page and run its unit tests
 	cd $(WEB_DIR) && ./node_modules/.bin/tsc --noEmit -p .
 	cd $(WEB_DIR) && node --test tests/unit.test.mjs
+
+api-types: setup ## render web/src/schemas.ts (the page's API types) from the API's OpenAPI document
+	$(VENV)/bin/python -m tools.api_types
 
 web-browser: ## install Debian's chromium (and a CJK font) for the browser test
 	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 
 from api.deps import ServicesDep
 from api.errors import responses
-from api.routers.relay import accept
 from api.schemas import BallotIn, ReceiptOut
+from api.services.relay import accept
 
 router = APIRouter(tags=["ballots"])
 

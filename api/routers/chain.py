@@ -8,39 +8,27 @@ from fastapi import APIRouter
 
 from api.deps import ServicesDep
 from api.errors import responses
-from api.schemas import ChainOut
+from api.schemas import ChainOut, ContractOut, HealthOut
+from api.services import chain
 from ledger.build import load_manifest
 
 router = APIRouter(prefix="/chain", tags=["chain"])
 health_router = APIRouter(tags=["chain"])
 
 
-@health_router.get("/health", summary="Liveness and chain reachability")
-def health(services: ServicesDep) -> dict[str, Any]:
-    problem = services.index.inconsistency()
-    return {
-        "ok": True,
-        "head": services.w3.eth.block_number,
-        # The index is checked against the chain's logs by the relay worker; while it disagrees
-        # the reads it serves answer 503 IndexInconsistent until it is rebuilt.
-        "index": {"consistent": problem is None, "problem": problem},
-    }
+@health_router.get(
+    "/health",
+    response_model=HealthOut,
+    responses=responses(503),
+    summary="Liveness and chain reachability",
+)
+def health(services: ServicesDep) -> HealthOut:
+    return chain.health(services)
 
 
 @router.get("", response_model=ChainOut, responses=responses(503))
 def chain_status(services: ServicesDep) -> ChainOut:
-    d = services.deployment
-    head = services.w3.eth.get_block("latest")
-    return ChainOut(
-        chain_id=d.chain_id,
-        head=head["number"],
-        head_timestamp=head["timestamp"],
-        indexed_head=services.index.head(),
-        deployment_block=d.start_block,
-        contracts={k: c.address for k, c in d.contracts.items()},
-        build_manifest_hash=d.record["build_manifest_hash"],
-        relay=services.outbox.counts(),
-    )
+    return chain.status(services)
 
 
 @router.get("/deployment", responses=responses(503))
@@ -55,11 +43,8 @@ def manifest(services: ServicesDep) -> dict[str, Any]:
     return load_manifest(services.settings)
 
 
-@router.get("/contracts", responses=responses(503))
-def contracts(services: ServicesDep) -> dict[str, Any]:
+@router.get("/contracts", response_model=dict[str, ContractOut], responses=responses(503))
+def contracts(services: ServicesDep) -> dict[str, ContractOut]:
     """Each deployed contract's address and ABI, so a browser or wallet can build and sign
     calls (EIP-712 forward requests, ballots) itself."""
-    return {
-        key: {"address": c.address, "abi": list(c.abi)}
-        for key, c in services.deployment.contracts.items()
-    }
+    return chain.contracts(services)

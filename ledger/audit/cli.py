@@ -19,6 +19,8 @@ import typer
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import ValidationError
+from web3 import Web3
+from web3.contract import Contract
 
 from ledger.audit.acks import load_acks
 from ledger.audit.anchor import anchors_path, post
@@ -37,13 +39,13 @@ from ledger.audit.report import (
     verify,
 )
 from ledger.audit.signers import Signer, fingerprint, judge
-from ledger.clients.registry import RegistryClient
 from ledger.config import Settings
 from ledger.deploy import load_deployment
 from ledger.errors import AuditInfraError, LedgerError
 from ledger.node import connect, running_info
 from ledger.operator_keys import auditor_account
 from ledger.transport import RpcClient
+from ledger.tx import send
 
 # On the embedded chain without COMMONS_AUDITOR_ACCOUNT_KEY: the last funded development account.
 AUDITOR_DEV_INDEX = 9
@@ -286,21 +288,21 @@ def register_key(
     """Register your report key's fingerprint in the Registry, sent from your auditor account
     (COMMONS_AUDITOR_ACCOUNT_KEYSTORE or COMMONS_AUDITOR_ACCOUNT_KEY), so verify-report names
     you as the signer."""
-    fp, account, client = _auditor_action(key)
-    receipt = client.register_auditor_key(account, community, fp)
+    fp, account, w3, registry = _auditor_action(key)
+    receipt = send(w3, account, registry.functions.registerAuditorKey(community, fp))
     typer.echo(
         f"registered key 0x{fp.hex()} for auditor {account.address} of community {community} "
         f"in block {receipt['blockNumber']}"
     )
 
 
-def _auditor_action(key: Path | None) -> tuple[bytes, LocalAccount, RegistryClient]:
-    """The report key's fingerprint, the auditor's account that signs, and the Registry."""
+def _auditor_action(key: Path | None) -> tuple[bytes, LocalAccount, Web3, Contract]:
+    """The report key's fingerprint, the auditor's account that signs, the node and the Registry."""
     settings = Settings()
     fp = _key_fingerprint(key, settings)
     account = auditor_account(settings, dev_index=AUDITOR_DEV_INDEX)
     w3 = connect(settings)
-    return fp, account, RegistryClient(w3, load_deployment(w3, settings).registry)
+    return fp, account, w3, load_deployment(w3, settings).registry
 
 
 @audit_app.command("revoke-key")
@@ -312,8 +314,8 @@ def revoke_key(
 ) -> None:
     """Revoke a registered report key for good (a lost key, or a key replaced): reports of the
     blocks from the revoking one on, signed with it, are refused."""
-    fp, account, client = _auditor_action(key)
-    receipt = client.revoke_auditor_key(account, fp)
+    fp, account, w3, registry = _auditor_action(key)
+    receipt = send(w3, account, registry.functions.revokeAuditorKey(fp))
     typer.echo(f"revoked key 0x{fp.hex()} in block {receipt['blockNumber']}")
 
 

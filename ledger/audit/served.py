@@ -175,7 +175,7 @@ class ServedCheck:
                 served.append(
                     (
                         int(e["block"]),
-                        str(e["tx_hash"]).lower(),
+                        str(e["txHash"]).lower(),
                         None if voter is None else str(voter).lower(),
                         None if option is None else int(option),
                     )
@@ -220,7 +220,7 @@ class ServedCheck:
                 if event in TRAIL_EVENTS and int(a["communityId"]) == community
             ]
             served = [
-                (int(e["block"]), str(e["tx_hash"]).lower(), str(e["step"]), int(e["amount"]))
+                (int(e["block"]), str(e["txHash"]).lower(), str(e["step"]), int(e["amount"]))
                 for e in self._pages(f"/v1/communities/{community}/fund/trail")
                 if int(e["block"]) <= self.to_block
             ]

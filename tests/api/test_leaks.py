@@ -17,7 +17,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from api import errors
 from api.main import create_app
-from api.routers.audit import public_document
+from api.services.audit import public_document
 from ledger.audit.jobs import reports_dir
 from ledger.audit.report import generate_key, load_key, sign
 from ledger.config import Settings
@@ -106,9 +106,9 @@ def test_the_latest_report_is_served_without_paths_and_says_what_it_took_out(
     assert answer.status_code == 200, answer.text
     assert str(tmp_path) not in answer.text and "SECRET" not in answer.text
     body = answer.json()
-    assert body["signature_valid"] is True  # of the stored report
-    assert body["signed_by_registered_auditor"] is False
-    assert "signed by an unregistered key" in body["signature_detail"]
+    assert body["signatureValid"] is True  # of the stored report
+    assert body["signedByRegisteredAuditor"] is False
+    assert "signed by an unregistered key" in body["signatureDetail"]
     assert "report.chain.rpc_url" in body["redacted"]
 
 

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 
 from api.errors import QuotaExceeded
 from api.main import create_app
-from api.routers.timebank import _check_inbox
 from api.security import TokenAuthority
+from api.services.timebank import check_inbox
 from ledger.audit.jobs import AuditJob, AuditJobs
 from ledger.config import Settings
 from ledger.offchain import OffchainStore
@@ -157,9 +157,9 @@ def test_an_audit_soon_after_the_previous_one_gets_429_with_the_wait(make: Any) 
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        ({"to_block": HEAD + 1}, "BlockBeyondHead"),
-        ({"from_block": HEAD + 5}, "BlockBeyondHead"),
-        ({"from_block": 7, "to_block": 6}, "InvalidBlockRange"),
+        ({"toBlock": HEAD + 1}, "BlockBeyondHead"),
+        ({"fromBlock": HEAD + 5}, "BlockBeyondHead"),
+        ({"fromBlock": 7, "toBlock": 6}, "InvalidBlockRange"),
     ],
 )
 def test_an_audit_of_blocks_past_the_head_is_refused_at_once(
@@ -187,12 +187,12 @@ def test_the_inbox_is_bounded_per_provider_and_per_recipient(tmp_path: Path) -> 
     alice, bob, carol, dave = (Account.create().address for _ in range(4))
     _pending(store, 2, alice, bob)
     with pytest.raises(QuotaExceeded, match=f"{alice} has 2 services waiting"):
-        _check_inbox(services, alice, carol)
-    _check_inbox(services, carol, bob)  # bob has 2 of 3
+        check_inbox(services, alice, carol)
+    check_inbox(services, carol, bob)  # bob has 2 of 3
     _pending(store, 1, carol, bob)
     with pytest.raises(QuotaExceeded, match=f"{bob} has 3 services waiting") as full:
-        _check_inbox(services, dave, bob)
+        check_inbox(services, dave, bob)
     assert full.value.code == "TooManyPending"
     store.mark_confirmed(f"0x{alice[-4:]}{bob[-4:]}0000")
-    _check_inbox(services, alice, carol)  # a confirmed record no longer counts
+    check_inbox(services, alice, carol)  # a confirmed record no longer counts
     store.close()

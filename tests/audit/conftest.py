@@ -15,17 +15,16 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
+from commons.demo import demo_keys, seed_demo
 from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.audit.bytecode import Build, fresh_build
 from ledger.audit.model import AuditResult
 from ledger.audit.report import load_public_key, raw_public_key
 from ledger.audit.signers import fingerprint
 from ledger.build import compiler_version
-from ledger.clients.registry import RegistryClient, Role
-from ledger.clients.timebank import TimeBankClient
 from ledger.config import Settings
-from ledger.demo import demo_keys, seed_demo
 from ledger.node import rpc
+from ledger.protocol.generated import Roles
 from ledger.signing.services import (
     ServiceRecord,
     category_code,
@@ -34,6 +33,8 @@ from ledger.signing.services import (
     timebank_domain,
 )
 from ledger.tx import send
+from tests.contract_wrappers.registry import RegistryContract
+from tests.contract_wrappers.timebank import TimeBankContract
 from tests.e2e.conftest import LiveSystem
 from tests.e2e.conftest import live as live
 
@@ -106,7 +107,7 @@ def audit_data_dir(base: Path, build_cache: Path) -> Path:
 
 def _proof(w3: Web3, timebank: Contract, community: int, record: ServiceRecord) -> Any:
     """The batch proof of a recorded record, as the contract takes it."""
-    proof = TimeBankClient(w3, timebank).batch_proof(community, record)
+    proof = TimeBankContract(w3, timebank).batch_proof(community, record)
     assert proof is not None, "the record is in no batch"
     return proof.as_tuple()
 
@@ -217,11 +218,11 @@ def register_report_key(history: History, auditor: LocalAccount, key_path: Path)
     and register the report key at `key_path` from its account; the registration's block."""
     registry = history.live.client.contracts["registry"]
     cid = history.community
-    if not registry.functions.hasRole(cid, Role.AUDITOR.value, auditor.address).call():
+    if not registry.functions.hasRole(cid, Roles.AUDITOR, auditor.address).call():
         history.live.client.act(
             history.keys["admin"],
-            registry.functions.grantRole(cid, Role.AUDITOR.value, auditor.address),
+            registry.functions.grantRole(cid, Roles.AUDITOR, auditor.address),
         )
     fp = fingerprint(raw_public_key(load_public_key(key_path)))
-    receipt = RegistryClient(history.w3, registry).register_auditor_key(auditor, cid, fp)
+    receipt = RegistryContract(history.w3, registry).register_auditor_key(auditor, cid, fp)
     return int(receipt["blockNumber"])

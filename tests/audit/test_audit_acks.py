@@ -14,9 +14,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
+from commons.cli import app
 from ledger.audit.acks import AckCheck, AckEntry, check_acks, entries_from_report, load_acks
 from ledger.audit.auditor import _addresses
-from ledger.cli import app
 from ledger.node import rpc
 from ledger.signing.acks import Acknowledgement, AckSigner
 from ledger.signing.ballots import make_ballot, sign_ballot

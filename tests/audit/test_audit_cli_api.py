@@ -13,11 +13,11 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
+from commons.cli import app
 from ledger.audit.jobs import AuditBusy, AuditJob, AuditJobs, default_key_path
 from ledger.audit.report import generate_key, load_key, read_document, sign
-from ledger.cli import app
-from ledger.clients.registry import Role
 from ledger.node import rpc
+from ledger.protocol.generated import Roles
 from tests.audit.conftest import (
     History,
     audit_data_dir,
@@ -268,7 +268,7 @@ def test_api_runs_an_audit_job_and_serves_its_signed_report(
     http = httpx.Client(base_url=history.live.url, timeout=30)
     started = http.post("/v1/audit", json={})
     assert started.status_code == 202, started.text
-    job_id = started.json()["job_id"]
+    job_id = started.json()["jobId"]
     deadline = time.monotonic() + 120
     while (job := http.get(f"/v1/audit/{job_id}").json())["status"] in ("queued", "running"):
         assert time.monotonic() < deadline, job
@@ -285,28 +285,28 @@ def test_api_runs_an_audit_job_and_serves_its_signed_report(
         "block,tx"
     )
     latest = http.get("/v1/audit/reports/latest").json()
-    assert latest["signature_valid"] is True and latest["ok"] is True
+    assert latest["signatureValid"] is True and latest["ok"] is True
     # The server signed it with a key nobody registered: it does not vouch for it.
-    assert latest["signed_by_registered_auditor"] is False
+    assert latest["signedByRegisteredAuditor"] is False
     assert latest["signer"]["registered"] is False and latest["signer"]["auditor"] is None
-    assert "signed by an unregistered key" in latest["signature_detail"]
+    assert "signed by an unregistered key" in latest["signatureDetail"]
     # Published as signed: no server path, the node by scheme, host and port; nothing redacted.
     assert latest["redacted"] == [] and latest["report"] == document["report"]
     served = json.dumps(document)
     assert str(history.live.data_dir) not in served
     assert document["report"]["deployment"]["source"] == f"{history.live.client.chain_id}.json"
     assert "HTTP Request" not in history.live.log_path.read_text()  # httpx's per-call lines
-    assert latest["key_id"] == document["signature"]["key_id"]
+    assert latest["keyId"] == document["signature"]["key_id"]
     server_key = default_key_path(history.settings.model_copy(update={"data_dir": api_data}))
     block = register_report_key(history, auditor_account(accounts), server_key)
     named = http.get("/v1/audit/reports/latest").json()
-    assert named["signed_by_registered_auditor"] is True
+    assert named["signedByRegisteredAuditor"] is True
     assert named["signer"]["auditor"] == auditor_account(accounts).address
     assert named["signer"]["community"] == history.community
-    assert named["signer"]["registered_at_block"] == block
+    assert named["signer"]["registeredAtBlock"] == block
     assert (
         "signed by registered auditor " + auditor_account(accounts).address
-        in (named["signature_detail"])
+        in (named["signatureDetail"])
     )
     missing = http.get("/v1/audit/nope")
     assert missing.status_code == 404 and missing.json()["code"] == "UnknownAuditJob"
@@ -330,7 +330,7 @@ def test_an_auditor_let_go_is_refused_for_reports_of_the_blocks_from_then_on(
     registry = fresh.live.client.contracts["registry"].functions
     auditor = auditor_account(accounts).address
     done = fresh.live.client.act(
-        fresh.keys["admin"], registry.revokeRole(fresh.community, Role.AUDITOR.value, auditor)
+        fresh.keys["admin"], registry.revokeRole(fresh.community, Roles.AUDITOR, auditor)
     )
     at = int(done["block"])
     before = _resigned(document, key, tmp_path / "before.json", to_block=at - 1)

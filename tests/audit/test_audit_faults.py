@@ -10,8 +10,8 @@ from typing import Any
 from eth_account import Account
 from typer.testing import CliRunner
 
+from commons.cli import app
 from ledger.audit.bytecode import Build
-from ledger.cli import app
 from ledger.node import rpc
 from tests.audit.conftest import History, cli_env, findings_of
 from tests.audit.test_audit_live import _set_storage, _slot, _storage

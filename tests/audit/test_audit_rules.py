@@ -16,7 +16,6 @@ from web3 import Web3
 
 from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.audit.model import AuditResult
-from ledger.clients.timebank import TimeBankClient
 from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.node import AnvilProcess, rpc
@@ -40,6 +39,7 @@ from ledger.signing.services import (
 )
 from ledger.tx import send
 from tests.audit.conftest import audit_data_dir
+from tests.contract_wrappers.timebank import TimeBankContract
 
 ROLE = {name: Web3.keccak(text=name) for name in ("COMMITTEE", "REGISTRAR", "COORDINATOR")}
 CNY = b"CNY"
@@ -217,7 +217,7 @@ def rich_history(w3: Web3, system: Deployment, accounts: list[LocalAccount]) -> 
     )
     reason = Web3.keccak(text="wrong day")
     sigs = [sign_reversal(k, tb, record_id(cid, second), reason).as_tuple() for k in (b, c)]
-    proof = TimeBankClient(w3, timebank).batch_proof(cid, second)
+    proof = TimeBankContract(w3, timebank).batch_proof(cid, second)
     assert proof is not None
     send(w3, relayer, timebank.functions.reverseService(cid, second.as_tuple(), proof.as_tuple(),
                                                          reason, *sigs))  # fmt: skip

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from ledger.cli import app
+from commons.cli import app
 from tests.audit.conftest import History, cli_env
 
 runner = CliRunner()

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner
 
+from commons.cli import app
 from ledger.audit.report import sign
-from ledger.cli import app
 from ledger.config import Settings
 from ledger.node import ephemeral_node, rpc
 from tests.audit.conftest import History, cli_env, findings_of

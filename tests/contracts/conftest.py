@@ -105,10 +105,9 @@ def make_proposal(w3: _Web3, system: _Deployment) -> ProposalFactory:
 # A community ("hall") whose roll mixes funded accounts (who can vote directly) with keys that
 # only ever sign ballots (residents pay no gas), plus typed clients and a clock.
 
-from ledger.clients.council import CouncilClient as _CouncilClient  # noqa: E402
-from ledger.clients.council import ProposalParams as _ProposalParams  # noqa: E402
-from ledger.clients.registry import RegistryClient as _RegistryClient  # noqa: E402
-from ledger.clients.registry import Role as _Role  # noqa: E402
+from tests.contract_wrappers.council import CouncilContract as _CouncilContract  # noqa: E402
+from tests.contract_wrappers.council import ProposalParams as _ProposalParams  # noqa: E402
+from tests.contract_wrappers.registry import RegistryContract as _RegistryContract  # noqa: E402
 
 
 @_dataclass(frozen=True)
@@ -136,21 +135,21 @@ def signer_keys(count: int, salt: str = "hall") -> list[_LocalAccount]:
 
 
 @_pytest.fixture
-def registry_client(w3: _Web3, system: _Deployment) -> _RegistryClient:
-    return _RegistryClient(w3, system.registry)
+def registry_client(w3: _Web3, system: _Deployment) -> _RegistryContract:
+    return _RegistryContract(w3, system.registry)
 
 
 @_pytest.fixture
-def council_client(w3: _Web3, system: _Deployment) -> _CouncilClient:
-    return _CouncilClient(w3, system.council)
+def council_client(w3: _Web3, system: _Deployment) -> _CouncilContract:
+    return _CouncilContract(w3, system.council)
 
 
 @_pytest.fixture
-def hall(registry_client: _RegistryClient, accounts: list[_LocalAccount]) -> Hall:
+def hall(registry_client: _RegistryContract, accounts: list[_LocalAccount]) -> Hall:
     admin = accounts[0]
     community_id = registry_client.create_community(admin, b"\x33" * 32)
-    registry_client.grant_role(admin, community_id, _Role.REGISTRAR, admin.address)
-    registry_client.grant_role(admin, community_id, _Role.COMMITTEE, accounts[1].address)
+    registry_client.grant_role(admin, community_id, _Roles.REGISTRAR, admin.address)
+    registry_client.grant_role(admin, community_id, _Roles.COMMITTEE, accounts[1].address)
     voters = tuple(accounts[2:5])
     signers = tuple(signer_keys(5))
     registry_client.update_roll(admin, community_id, [a.address for a in voters + signers])
@@ -177,7 +176,7 @@ def clock(w3: _Web3) -> Clock:
 
 @_pytest.fixture
 def open_hall_proposal(
-    council_client: _CouncilClient, hall: Hall, clock: Clock
+    council_client: _CouncilContract, hall: Hall, clock: Clock
 ) -> _Callable[..., int]:
     """Open a proposal in `hall` (yes/no/abstain, open now for an hour unless overridden)."""
 

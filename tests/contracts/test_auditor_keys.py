@@ -9,9 +9,10 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.clients.registry import RegistryClient, Role
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
+from ledger.protocol.generated import Roles
+from tests.contract_wrappers.registry import RegistryContract
 
 ZERO = "0x" + "00" * 20
 
@@ -25,28 +26,28 @@ def _fp(seed: str) -> bytes:
 
 
 @pytest.fixture
-def community(registry_client: RegistryClient, accounts: list[LocalAccount]) -> int:
+def community(registry_client: RegistryContract, accounts: list[LocalAccount]) -> int:
     """A community administered by accounts[0] with accounts[1] as its AUDITOR."""
     cid = int(registry_client.create_community(accounts[0], b"\x05" * 32))
-    registry_client.grant_role(accounts[0], cid, Role.AUDITOR, accounts[1].address)
+    registry_client.grant_role(accounts[0], cid, Roles.AUDITOR, accounts[1].address)
     return cid
 
 
 def test_auditor_role_is_granted_and_revoked_by_the_admin_like_the_others(
-    registry_client: RegistryClient, system: Deployment, accounts: list[LocalAccount]
+    registry_client: RegistryContract, system: Deployment, accounts: list[LocalAccount]
 ) -> None:
     cid = registry_client.create_community(accounts[0], b"\x05" * 32)
     assert system.registry.functions.AUDITOR().call() == Web3.keccak(text="AUDITOR")
     with _refused("NotCommunityAdmin"):
-        registry_client.grant_role(accounts[1], cid, Role.AUDITOR, accounts[1].address)
-    registry_client.grant_role(accounts[0], cid, Role.AUDITOR, accounts[2].address)
-    assert registry_client.has_role(cid, Role.AUDITOR, accounts[2].address)
-    registry_client.revoke_role(accounts[0], cid, Role.AUDITOR, accounts[2].address)
-    assert not registry_client.has_role(cid, Role.AUDITOR, accounts[2].address)
+        registry_client.grant_role(accounts[1], cid, Roles.AUDITOR, accounts[1].address)
+    registry_client.grant_role(accounts[0], cid, Roles.AUDITOR, accounts[2].address)
+    assert registry_client.has_role(cid, Roles.AUDITOR, accounts[2].address)
+    registry_client.revoke_role(accounts[0], cid, Roles.AUDITOR, accounts[2].address)
+    assert not registry_client.has_role(cid, Roles.AUDITOR, accounts[2].address)
 
 
 def test_auditor_registers_its_key_with_an_event_naming_it(
-    registry_client: RegistryClient,
+    registry_client: RegistryContract,
     system: Deployment,
     accounts: list[LocalAccount],
     community: int,
@@ -68,11 +69,11 @@ def test_auditor_registers_its_key_with_an_event_naming_it(
 
 
 def test_register_key_refused_without_the_auditor_role(
-    registry_client: RegistryClient, accounts: list[LocalAccount], community: int
+    registry_client: RegistryContract, accounts: list[LocalAccount], community: int
 ) -> None:
     with _refused("MissingRole") as info:
         registry_client.register_auditor_key(accounts[2], community, _fp("k2"))
-    assert info.value.args_[1] == Role.AUDITOR.value
+    assert info.value.args_[1] == Roles.AUDITOR
     # Not even the admin: it grants AUDITOR, it is not one.
     with _refused("MissingRole"):
         registry_client.register_auditor_key(accounts[0], community, _fp("k2"))
@@ -82,19 +83,19 @@ def test_register_key_refused_without_the_auditor_role(
 
 
 def test_register_key_refused_for_zero_or_an_already_registered_fingerprint(
-    registry_client: RegistryClient, accounts: list[LocalAccount], community: int
+    registry_client: RegistryContract, accounts: list[LocalAccount], community: int
 ) -> None:
     with _refused("ZeroKeyFingerprint"):
         registry_client.register_auditor_key(accounts[1], community, bytes(32))
     registry_client.register_auditor_key(accounts[1], community, _fp("k3"))
-    registry_client.grant_role(accounts[0], community, Role.AUDITOR, accounts[2].address)
+    registry_client.grant_role(accounts[0], community, Roles.AUDITOR, accounts[2].address)
     with _refused("AuditorKeyAlreadyRegistered") as info:
         registry_client.register_auditor_key(accounts[2], community, _fp("k3"))
     assert Web3.to_checksum_address(info.value.args_[1]) == accounts[1].address
 
 
 def test_auditor_or_admin_revokes_a_key_once_and_it_stays_revoked(
-    registry_client: RegistryClient,
+    registry_client: RegistryContract,
     system: Deployment,
     accounts: list[LocalAccount],
     community: int,
@@ -116,7 +117,7 @@ def test_auditor_or_admin_revokes_a_key_once_and_it_stays_revoked(
         registry_client.revoke_auditor_key(accounts[0], _fp("k4"))
     with _refused("AuditorKeyAlreadyRegistered"):
         registry_client.register_auditor_key(accounts[1], community, _fp("k4"))
-    registry_client.revoke_role(accounts[0], community, Role.AUDITOR, accounts[1].address)
+    registry_client.revoke_role(accounts[0], community, Roles.AUDITOR, accounts[1].address)
     by_admin = registry_client.revoke_auditor_key(accounts[0], _fp("k5"))
     assert registry_client.auditor_key(_fp("k5"))[3] == by_admin["blockNumber"]
     with _refused("UnknownAuditorKey"):

@@ -9,22 +9,19 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.clients.council import (
+from ledger.deploy import Deployment
+from ledger.errors import ContractRuleBroken
+from ledger.protocol.generated import BallotKind, ExecutionStatus, Outcome, ProposalState, Roles
+from ledger.signing.forwards import sign_forward_request
+from tests.contract_wrappers.council import (
     ABSTAIN,
     NO,
     NO_WINNER,
     YES,
-    BallotKind,
-    CouncilClient,
-    ExecutionStatus,
-    Outcome,
+    CouncilContract,
     ProposalParams,
-    ProposalState,
 )
-from ledger.clients.registry import RegistryClient, Role
-from ledger.deploy import Deployment
-from ledger.errors import ContractRuleBroken
-from ledger.signing.forwards import sign_forward_request
+from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import Clock, Hall
 
 OpenProposal = Callable[..., int]
@@ -43,8 +40,8 @@ def _close(clock: Clock, hours: int = 1) -> None:
 
 
 def test_open_proposal_by_committee_snapshots_the_published_roll(
-    council_client: CouncilClient,
-    registry_client: RegistryClient,
+    council_client: CouncilContract,
+    registry_client: RegistryContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
     system: Deployment,
@@ -54,14 +51,14 @@ def test_open_proposal_by_committee_snapshots_the_published_roll(
     info = council_client.proposal(pid)
     assert (info.community_id, info.proposer) == (hall.id, hall.committee.address)
     assert (info.roll_version, info.roll_size) == (snap.version, snap.size) == (snap.version, 8)
-    assert info.state is ProposalState.OPEN and info.outcome is Outcome.NONE
+    assert info.state is ProposalState.Open and info.outcome is Outcome.None_
     assert info.tally == (0, 0, 0) and info.winning_option == NO_WINNER
     assert (info.budget_amount, info.budget_currency, info.quorum_bps) == (25000, b"CNY", 3000)
     assert council_client.budget_of(pid) == (hall.id, False, 25000, b"CNY")
 
 
 def test_open_proposal_emits_every_parameter(
-    council_client: CouncilClient, hall: Hall, clock: Clock, system: Deployment
+    council_client: CouncilContract, hall: Hall, clock: Clock, system: Deployment
 ) -> None:
     now = clock.now()
     params = ProposalParams(hall.id, b"\x55" * 32, now + 60, now + 7200, quorum_bps=100)
@@ -75,7 +72,7 @@ def test_open_proposal_emits_every_parameter(
 
 
 def test_open_proposal_refused_for_non_committee(
-    council_client: CouncilClient, hall: Hall, clock: Clock
+    council_client: CouncilContract, hall: Hall, clock: Clock
 ) -> None:
     now = clock.now()
     with _refused("NotCommittee"):
@@ -89,8 +86,8 @@ def test_open_proposal_refused_for_non_committee(
     [
         ({"text_hash": b"\x00" * 32}, "MissingTextHash"),
         ({"option_count": 2}, "InvalidOptions"),
-        ({"kind": BallotKind.MULTIPLE_CHOICE, "option_count": 1}, "InvalidOptions"),
-        ({"kind": BallotKind.MULTIPLE_CHOICE, "option_count": 9}, "InvalidOptions"),
+        ({"kind": BallotKind.MultipleChoice, "option_count": 1}, "InvalidOptions"),
+        ({"kind": BallotKind.MultipleChoice, "option_count": 9}, "InvalidOptions"),
         ({"closes_at": 0}, "InvalidSchedule"),
         ({"opens_at": "late"}, "InvalidSchedule"),
         ({"closes_at": "beyond_lifetime"}, "InvalidSchedule"),
@@ -119,18 +116,18 @@ def test_open_proposal_refused_for_invalid_parameters(
 
 @pytest.mark.parametrize("code", [b"AAA", b"ZZZ", b"XOF"])
 def test_open_proposal_accepts_a_budget_in_three_letters_a_to_z(
-    open_hall_proposal: OpenProposal, council_client: CouncilClient, code: bytes
+    open_hall_proposal: OpenProposal, council_client: CouncilContract, code: bytes
 ) -> None:
     pid = open_hall_proposal(budget_amount=1, budget_currency=code)
     assert council_client.proposal(pid).budget_currency == code
 
 
 def test_open_proposal_accepts_multiple_choice_lower_threshold_and_longest_schedule(
-    open_hall_proposal: OpenProposal, council_client: CouncilClient, clock: Clock
+    open_hall_proposal: OpenProposal, council_client: CouncilContract, clock: Clock
 ) -> None:
     now = clock.now()
     pid = open_hall_proposal(
-        kind=BallotKind.MULTIPLE_CHOICE,
+        kind=BallotKind.MultipleChoice,
         option_count=8,
         threshold_bps=0,
         closes_at=now + LIFETIME - 60,
@@ -139,13 +136,13 @@ def test_open_proposal_accepts_multiple_choice_lower_threshold_and_longest_sched
 
 
 def test_open_proposal_refused_when_roll_is_empty(
-    council_client: CouncilClient,
-    registry_client: RegistryClient,
+    council_client: CouncilContract,
+    registry_client: RegistryContract,
     accounts: list[LocalAccount],
     clock: Clock,
 ) -> None:
     cid = registry_client.create_community(accounts[0], b"\x01" * 32)
-    registry_client.grant_role(accounts[0], cid, Role.COMMITTEE, accounts[1].address)
+    registry_client.grant_role(accounts[0], cid, Roles.COMMITTEE, accounts[1].address)
     now = clock.now()
     with _refused("EmptyRoll"):
         council_client.open_proposal(accounts[1], ProposalParams(cid, b"\x01" * 32, now, now + 60))
@@ -155,7 +152,7 @@ def test_open_proposal_refused_when_roll_is_empty(
 
 
 def test_cast_vote_counts_resident_ballot_and_logs_digest(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     receipt = council_client.cast_vote(hall.voters[0], pid, NO)
@@ -169,7 +166,7 @@ def test_cast_vote_counts_resident_ballot_and_logs_digest(
 
 
 def test_cast_vote_refused_when_already_voted(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     council_client.cast_vote(hall.voters[0], pid, YES)
@@ -179,7 +176,7 @@ def test_cast_vote_refused_when_already_voted(
 
 
 def test_cast_vote_refused_for_someone_not_on_the_roll(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     with _refused("VoterNotOnRoll"):
@@ -187,7 +184,7 @@ def test_cast_vote_refused_for_someone_not_on_the_roll(
 
 
 def test_cast_vote_refused_for_option_out_of_range(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     with _refused("InvalidOption"):
@@ -195,7 +192,7 @@ def test_cast_vote_refused_for_option_out_of_range(
 
 
 def test_cast_vote_refused_before_opening_and_after_closing(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
 ) -> None:
     now = clock.now()
     pid = open_hall_proposal(opens_at=now + 600, closes_at=now + 1200)
@@ -211,8 +208,8 @@ def test_cast_vote_refused_before_opening_and_after_closing(
 
 
 def test_resident_who_leaves_after_opening_still_votes_and_newcomer_does_not(
-    council_client: CouncilClient,
-    registry_client: RegistryClient,
+    council_client: CouncilContract,
+    registry_client: RegistryContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
 ) -> None:
@@ -230,8 +227,8 @@ def test_resident_who_leaves_after_opening_still_votes_and_newcomer_does_not(
 
 
 def test_eligibility_follows_the_snapshot_across_leaving_and_rejoining(
-    council_client: CouncilClient,
-    registry_client: RegistryClient,
+    council_client: CouncilContract,
+    registry_client: RegistryContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
 ) -> None:
@@ -247,8 +244,8 @@ def test_eligibility_follows_the_snapshot_across_leaving_and_rejoining(
 
 
 def test_staged_but_unpublished_roll_change_does_not_count(
-    council_client: CouncilClient,
-    registry_client: RegistryClient,
+    council_client: CouncilContract,
+    registry_client: RegistryContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
 ) -> None:
@@ -262,7 +259,7 @@ def test_staged_but_unpublished_roll_change_does_not_count(
 def test_cast_vote_relayed_through_trusted_forwarder_counts_the_signer(
     w3: Web3,
     system: Deployment,
-    council_client: CouncilClient,
+    council_client: CouncilContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
     clock: Clock,
@@ -289,7 +286,7 @@ def test_cast_vote_relayed_through_trusted_forwarder_counts_the_signer(
 # ---------------------------------------------------------------- finalization
 
 
-def _vote(council: CouncilClient, hall: Hall, pid: int, options: list[int]) -> None:
+def _vote(council: CouncilContract, hall: Hall, pid: int, options: list[int]) -> None:
     """Residents sign, in roll order, the given options; the admin relays them in one batch."""
     signed = [council.sign_ballot(v, pid, o) for v, o in zip(hall.residents, options, strict=False)]
     result = council.cast_ballots(hall.admin, pid, signed)
@@ -299,18 +296,18 @@ def _vote(council: CouncilClient, hall: Hall, pid: int, options: list[int]) -> N
 @pytest.mark.parametrize(
     ("options", "quorum_bps", "threshold_bps", "outcome"),
     [
-        ([YES, YES, NO, ABSTAIN], 5000, 5000, Outcome.PASSED),  # 2 of 3 decisive
-        ([YES, NO, ABSTAIN, ABSTAIN], 5000, 5000, Outcome.REJECTED),  # a tie is not a majority
-        ([YES, YES, NO], 3000, 6666, Outcome.PASSED),  # exactly two-thirds passes 6666
-        ([YES, YES, YES, NO, NO], 5000, 6666, Outcome.REJECTED),  # 60 % does not
-        ([YES, YES, YES], 5000, 5000, Outcome.NO_QUORUM),  # 3 of 8 < 50 %
-        ([YES, YES, YES, ABSTAIN], 5000, 5000, Outcome.PASSED),  # abstentions make the quorum
-        ([ABSTAIN] * 8, 5000, 5000, Outcome.REJECTED),  # nobody decided
-        ([], 0, 5000, Outcome.REJECTED),
+        ([YES, YES, NO, ABSTAIN], 5000, 5000, Outcome.Passed),  # 2 of 3 decisive
+        ([YES, NO, ABSTAIN, ABSTAIN], 5000, 5000, Outcome.Rejected),  # a tie is not a majority
+        ([YES, YES, NO], 3000, 6666, Outcome.Passed),  # exactly two-thirds passes 6666
+        ([YES, YES, YES, NO, NO], 5000, 6666, Outcome.Rejected),  # 60 % does not
+        ([YES, YES, YES], 5000, 5000, Outcome.NoQuorum),  # 3 of 8 < 50 %
+        ([YES, YES, YES, ABSTAIN], 5000, 5000, Outcome.Passed),  # abstentions make the quorum
+        ([ABSTAIN] * 8, 5000, 5000, Outcome.Rejected),  # nobody decided
+        ([], 0, 5000, Outcome.Rejected),
     ],
 )
 def test_finalize_yes_no_abstain_decides_outcome_from_tally(
-    council_client: CouncilClient,
+    council_client: CouncilContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
     clock: Clock,
@@ -325,22 +322,22 @@ def test_finalize_yes_no_abstain_decides_outcome_from_tally(
     _close(clock)
     assert council_client.finalize(hall.outsider, pid) is outcome
     info = council_client.proposal(pid)
-    assert info.state is ProposalState.FINALIZED and info.outcome is outcome
+    assert info.state is ProposalState.Finalized and info.outcome is outcome
     assert info.tally == tuple(options.count(o) for o in (YES, NO, ABSTAIN))
-    assert info.winning_option == (YES if outcome is Outcome.PASSED else NO_WINNER)
+    assert info.winning_option == (YES if outcome is Outcome.Passed else NO_WINNER)
 
 
 @pytest.mark.parametrize(
     ("options", "threshold_bps", "outcome", "winner"),
     [
-        ([2, 2, 0, 1], 0, Outcome.PASSED, 2),  # plurality
-        ([2, 2, 0, 0], 0, Outcome.REJECTED, NO_WINNER),  # tie for first
-        ([2, 2, 0, 1], 5000, Outcome.REJECTED, NO_WINNER),  # 50 % is not more than half
-        ([3, 3, 3, 1], 5000, Outcome.PASSED, 3),
+        ([2, 2, 0, 1], 0, Outcome.Passed, 2),  # plurality
+        ([2, 2, 0, 0], 0, Outcome.Rejected, NO_WINNER),  # tie for first
+        ([2, 2, 0, 1], 5000, Outcome.Rejected, NO_WINNER),  # 50 % is not more than half
+        ([3, 3, 3, 1], 5000, Outcome.Passed, 3),
     ],
 )
 def test_finalize_multiple_choice_needs_a_sole_leader_above_threshold(
-    council_client: CouncilClient,
+    council_client: CouncilContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
     clock: Clock,
@@ -350,7 +347,7 @@ def test_finalize_multiple_choice_needs_a_sole_leader_above_threshold(
     winner: int,
 ) -> None:
     pid = open_hall_proposal(
-        kind=BallotKind.MULTIPLE_CHOICE, option_count=4, threshold_bps=threshold_bps
+        kind=BallotKind.MultipleChoice, option_count=4, threshold_bps=threshold_bps
     )
     _vote(council_client, hall, pid, options)
     _close(clock)
@@ -359,7 +356,7 @@ def test_finalize_multiple_choice_needs_a_sole_leader_above_threshold(
 
 
 def test_finalize_emits_tally_and_turnout(
-    council_client: CouncilClient,
+    council_client: CouncilContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
     clock: Clock,
@@ -372,11 +369,11 @@ def test_finalize_emits_tally_and_turnout(
     (event,) = system.council.events.ProposalFinalized().process_receipt(receipt)
     assert event["args"]["tally"] == [2, 1, 0]
     assert event["args"]["turnout"] == 3
-    assert (event["args"]["outcome"], event["args"]["winningOption"]) == (Outcome.PASSED, YES)
+    assert (event["args"]["outcome"], event["args"]["winningOption"]) == (Outcome.Passed, YES)
 
 
 def test_finalize_refused_before_close_and_twice(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
 ) -> None:
     pid = open_hall_proposal()
     with _refused("VotingNotClosed"):
@@ -390,7 +387,7 @@ def test_finalize_refused_before_close_and_twice(
 
 
 def test_budget_of_reports_passed_budget_and_zeros_for_unknown_proposal(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
 ) -> None:
     pid = open_hall_proposal(budget_amount=12_345, budget_currency=b"EUR")
     _vote(council_client, hall, pid, [YES] * 5)
@@ -406,31 +403,31 @@ def test_budget_of_reports_passed_budget_and_zeros_for_unknown_proposal(
 
 @pytest.fixture
 def passed_proposal(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
 ) -> int:
     pid = open_hall_proposal()
     _vote(council_client, hall, pid, [YES] * 5)
     _close(clock)
-    assert council_client.finalize(hall.outsider, pid) is Outcome.PASSED
+    assert council_client.finalize(hall.outsider, pid) is Outcome.Passed
     return pid
 
 
 def test_record_milestones_until_completed(
-    council_client: CouncilClient, hall: Hall, passed_proposal: int, system: Deployment
+    council_client: CouncilContract, hall: Hall, passed_proposal: int, system: Deployment
 ) -> None:
     pid = passed_proposal
     assert council_client.record_milestone(hall.committee, pid, b"\x01" * 32, completed=False) == 0
-    assert council_client.proposal(pid).execution is ExecutionStatus.IN_PROGRESS
+    assert council_client.proposal(pid).execution is ExecutionStatus.InProgress
     assert council_client.record_milestone(hall.committee, pid, b"\x02" * 32, completed=True) == 1
     info = council_client.proposal(pid)
-    assert (info.execution, info.milestone_count) == (ExecutionStatus.COMPLETED, 2)
+    assert (info.execution, info.milestone_count) == (ExecutionStatus.Completed, 2)
     assert council_client.milestones(pid) == (b"\x01" * 32, b"\x02" * 32)
     with _refused("ExecutionAlreadyCompleted"):
         council_client.record_milestone(hall.committee, pid, b"\x03" * 32, completed=False)
 
 
 def test_record_milestone_refused_for_non_committee_and_missing_evidence(
-    council_client: CouncilClient, hall: Hall, passed_proposal: int
+    council_client: CouncilContract, hall: Hall, passed_proposal: int
 ) -> None:
     with _refused("NotCommittee"):
         council_client.record_milestone(
@@ -443,7 +440,7 @@ def test_record_milestone_refused_for_non_committee_and_missing_evidence(
 
 
 def test_record_milestone_refused_unless_proposal_passed(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
 ) -> None:
     pid = open_hall_proposal()
     with _refused("ProposalNotPassed"):
@@ -453,4 +450,4 @@ def test_record_milestone_refused_unless_proposal_passed(
     council_client.finalize(hall.outsider, pid)
     with _refused("ProposalNotPassed") as info:
         council_client.record_milestone(hall.committee, pid, b"\x01" * 32, completed=False)
-    assert info.value.args_ == (pid, Outcome.REJECTED)
+    assert info.value.args_ == (pid, Outcome.Rejected)

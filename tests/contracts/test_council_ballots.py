@@ -11,15 +11,9 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 
 from ledger.build import Artifact
-from ledger.clients.council import (
-    NO,
-    YES,
-    BallotReceipt,
-    CouncilClient,
-    SkipReason,
-)
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
+from ledger.protocol.generated import SkipReason
 from ledger.signing.ballots import (
     BallotDomain,
     SignedBallot,
@@ -32,13 +26,14 @@ from ledger.signing.ballots import (
 from ledger.signing.eip712 import SignatureError
 from ledger.signing.secp256k1 import HALF_N
 from ledger.tx import send
+from tests.contract_wrappers.council import NO, YES, BallotReceipt, CouncilContract
 from tests.contracts.conftest import Clock, Hall
 
 OpenProposal = Callable[..., int]
 
 
 def _relay(
-    council: CouncilClient, relayer: LocalAccount, pid: int, ballots: list[tuple[object, ...]]
+    council: CouncilContract, relayer: LocalAccount, pid: int, ballots: list[tuple[object, ...]]
 ) -> tuple[list[tuple[str, int]], list[tuple[str, SkipReason]]]:
     """Send raw SignedBallot tuples; return (cast (voter, option), skipped (voter, reason))."""
     receipt = send(council.w3, relayer, council.contract.functions.castBallots(pid, ballots))
@@ -50,7 +45,7 @@ def _relay(
 
 
 def test_batch_counts_every_good_ballot_with_its_digest(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     options = [YES, NO, YES, YES, NO, YES, NO, YES]
@@ -72,7 +67,7 @@ def test_batch_counts_every_good_ballot_with_its_digest(
 
 
 def test_bad_ballots_are_skipped_with_reason_and_the_rest_counted(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     r = hall.residents
@@ -104,27 +99,27 @@ def test_bad_ballots_are_skipped_with_reason_and_the_rest_counted(
         (r[4].address, YES),
     ]
     assert skipped == [
-        (r[3].address, SkipReason.INVALID_OPTION),
-        (r[4].address, SkipReason.BAD_SIGNATURE),
-        (hall.stranger.address, SkipReason.NOT_ON_ROLL),
-        (r[0].address, SkipReason.ALREADY_VOTED),
+        (r[3].address, SkipReason.InvalidOption),
+        (r[4].address, SkipReason.BadSignature),
+        (hall.stranger.address, SkipReason.NotOnRoll),
+        (r[0].address, SkipReason.AlreadyVoted),
     ]
     assert council_client.tally(pid) == (4, 0, 0)
 
 
 def test_duplicate_ballot_within_one_batch_counts_once(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     ballot = council_client.sign_ballot(hall.signers[0], pid, NO)
     result = council_client.cast_ballots(hall.admin, pid, [ballot, ballot])
     assert len(result.cast) == 1
-    assert [s.reason for s in result.skipped] == [SkipReason.ALREADY_VOTED]
+    assert [s.reason for s in result.skipped] == [SkipReason.AlreadyVoted]
     assert council_client.tally(pid) == (0, 1, 0)
 
 
 def test_direct_and_relayed_votes_share_one_ballot_box(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     voter = hall.voters[0]
@@ -132,7 +127,7 @@ def test_direct_and_relayed_votes_share_one_ballot_box(
     result = council_client.cast_ballots(
         hall.admin, pid, [council_client.sign_ballot(voter, pid, NO)]
     )
-    assert [s.reason for s in result.skipped] == [SkipReason.ALREADY_VOTED]
+    assert [s.reason for s in result.skipped] == [SkipReason.AlreadyVoted]
     other = hall.voters[1]
     council_client.cast_ballots(hall.admin, pid, [council_client.sign_ballot(other, pid, NO)])
     with pytest.raises(ContractRuleBroken, match=r"^AlreadyVoted\("):
@@ -141,19 +136,19 @@ def test_direct_and_relayed_votes_share_one_ballot_box(
 
 
 def test_ballots_after_closing_are_skipped_as_not_open(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal, clock: Clock
 ) -> None:
     pid = open_hall_proposal()
     late = [council_client.sign_ballot(s, pid, YES) for s in hall.signers[:2]]
     clock.advance(3601)
     result = council_client.cast_ballots(hall.admin, pid, late)
     assert result.cast == ()
-    assert [s.reason for s in result.skipped] == [SkipReason.PROPOSAL_NOT_OPEN] * 2
+    assert [s.reason for s in result.skipped] == [SkipReason.ProposalNotOpen] * 2
     assert council_client.tally(pid) == (0, 0, 0)
 
 
 def test_batch_for_unknown_proposal_is_refused(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     ballot = council_client.sign_ballot(hall.signers[0], pid + 1, YES)
@@ -165,12 +160,12 @@ def test_batch_for_unknown_proposal_is_refused(
 
 
 def test_signature_replayed_on_another_proposal_is_skipped(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     first, second = open_hall_proposal(), open_hall_proposal()
     signed = council_client.sign_ballot(hall.signers[1], first, YES)
     cast, skipped = _relay(council_client, hall.admin, second, [signed.call_arg()])
-    assert cast == [] and skipped == [(hall.signers[1].address, SkipReason.BAD_SIGNATURE)]
+    assert cast == [] and skipped == [(hall.signers[1].address, SkipReason.BadSignature)]
     cast, _ = _relay(council_client, hall.admin, first, [signed.call_arg()])
     assert cast == [(hall.signers[1].address, YES)]
 
@@ -179,7 +174,7 @@ def test_signature_replayed_on_another_council_contract_is_skipped(
     w3: Web3,
     system: Deployment,
     artifacts: dict[str, Artifact],
-    council_client: CouncilClient,
+    council_client: CouncilContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
     clock: Clock,
@@ -189,9 +184,9 @@ def test_signature_replayed_on_another_council_contract_is_skipped(
     receipt = send(
         w3, hall.admin, factory.constructor(system.forwarder.address, system.registry.address)
     )
-    twin = CouncilClient(w3, w3.eth.contract(address=receipt["contractAddress"], abi=art.abi))
+    twin = CouncilContract(w3, w3.eth.contract(address=receipt["contractAddress"], abi=art.abi))
     now = clock.now()
-    from ledger.clients.council import ProposalParams
+    from tests.contract_wrappers.council import ProposalParams
 
     twin_pid = twin.open_proposal(
         hall.committee, ProposalParams(hall.id, b"\x01" * 32, now, now + 600)
@@ -200,13 +195,13 @@ def test_signature_replayed_on_another_council_contract_is_skipped(
     assert twin_pid == pid == 1
     signed = council_client.sign_ballot(hall.signers[2], pid, NO)
     cast, skipped = _relay(twin, hall.admin, twin_pid, [signed.call_arg()])
-    assert cast == [] and skipped == [(hall.signers[2].address, SkipReason.BAD_SIGNATURE)]
+    assert cast == [] and skipped == [(hall.signers[2].address, SkipReason.BadSignature)]
     cast, _ = _relay(council_client, hall.admin, pid, [signed.call_arg()])
     assert cast == [(hall.signers[2].address, NO)]
 
 
 def test_signature_for_another_chain_id_is_skipped(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     domain = council_client.domain
@@ -215,11 +210,11 @@ def test_signature_for_another_chain_id_is_skipped(
         hall.signers[3], make_ballot(pid, hall.signers[3].address, YES), other_chain
     )
     cast, skipped = _relay(council_client, hall.admin, pid, [signed.call_arg()])
-    assert cast == [] and skipped == [(hall.signers[3].address, SkipReason.BAD_SIGNATURE)]
+    assert cast == [] and skipped == [(hall.signers[3].address, SkipReason.BadSignature)]
 
 
 def test_high_s_twin_of_a_ballot_signature_is_refused(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     voter = hall.signers[4]
@@ -238,13 +233,13 @@ def test_high_s_twin_of_a_ballot_signature_is_refused(
     assert s_twin > HALF_N
     forced = (voter.address, YES, r_, (s_twin | (1 << 255)).to_bytes(32, "big"))
     cast, skipped = _relay(council_client, hall.admin, pid, [forced])
-    assert cast == [] and skipped == [(voter.address, SkipReason.BAD_SIGNATURE)]
+    assert cast == [] and skipped == [(voter.address, SkipReason.BadSignature)]
     cast, _ = _relay(council_client, hall.admin, pid, [signed.call_arg()])
     assert cast == [(voter.address, YES)]
 
 
 def test_high_s_value_is_refused_before_recovery(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     voter = hall.signers[0]
@@ -255,16 +250,16 @@ def test_high_s_value_is_refused_before_recovery(
         cast, skipped = _relay(
             council_client, hall.admin, pid, [(voter.address, YES, r_, s.to_bytes(32, "big"))]
         )
-        assert cast == [] and skipped == [(voter.address, SkipReason.MALLEABLE_SIGNATURE)]
+        assert cast == [] and skipped == [(voter.address, SkipReason.MalleableSignature)]
     # s == n/2 exactly is still canonical (it just recovers someone else here).
     cast, skipped = _relay(
         council_client, hall.admin, pid, [(voter.address, YES, r_, HALF_N.to_bytes(32, "big"))]
     )
-    assert skipped == [(voter.address, SkipReason.BAD_SIGNATURE)]
+    assert skipped == [(voter.address, SkipReason.BadSignature)]
 
 
 def test_zero_signature_and_zero_voter_are_bad_signatures(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     zero = b"\x00" * 32
@@ -275,11 +270,11 @@ def test_zero_signature_and_zero_voter_are_bad_signatures(
         [("0x" + "00" * 20, YES, zero, zero), (hall.signers[0].address, YES, zero, zero)],
     )
     assert cast == []
-    assert [reason for _, reason in skipped] == [SkipReason.BAD_SIGNATURE] * 2
+    assert [reason for _, reason in skipped] == [SkipReason.BadSignature] * 2
 
 
 def test_malformed_calldata_reverts_the_batch(
-    w3: Web3, council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    w3: Web3, council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     signed = council_client.sign_ballot(hall.signers[0], pid, YES)
@@ -299,7 +294,7 @@ def test_malformed_calldata_reverts_the_batch(
 
 
 def test_receipt_verifies_from_chain_and_tampering_is_detected(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     signed = [council_client.sign_ballot(s, pid, NO) for s in hall.signers]
@@ -319,7 +314,7 @@ def test_receipt_verifies_from_chain_and_tampering_is_detected(
 
 
 def test_receipt_digest_is_the_eip712_digest_of_the_voters_ballot(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     result = council_client.cast_ballots(
@@ -334,7 +329,7 @@ def test_receipt_digest_is_the_eip712_digest_of_the_voters_ballot(
 
 
 def test_closed_proposals_ballot_box_is_reused_without_leaking_votes(
-    council_client: CouncilClient,
+    council_client: CouncilContract,
     hall: Hall,
     open_hall_proposal: OpenProposal,
     clock: Clock,
@@ -356,13 +351,13 @@ def test_closed_proposals_ballot_box_is_reused_without_leaking_votes(
     again = council_client.cast_ballots(
         hall.admin, second, [council_client.sign_ballot(hall.signers[0], second, YES)]
     )
-    assert [s.reason for s in again.skipped] == [SkipReason.ALREADY_VOTED]
+    assert [s.reason for s in again.skipped] == [SkipReason.AlreadyVoted]
     assert council_client.tally(first) == (5, 0, 0)
     assert council_client.tally(second) == (0, 3, 0)
 
 
 def test_more_open_proposals_than_shared_boxes_each_keep_their_own_votes(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pids = [open_hall_proposal() for _ in range(10)]  # 8 shared boxes, then boxes of their own
     for k, pid in enumerate(pids):
@@ -377,7 +372,7 @@ def test_more_open_proposals_than_shared_boxes_each_keep_their_own_votes(
 
 
 def test_cast_ballots_client_refuses_mixed_proposals(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: OpenProposal
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: OpenProposal
 ) -> None:
     pid = open_hall_proposal()
     mixed: list[SignedBallot] = [

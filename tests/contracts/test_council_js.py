@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.clients.council import NO, CouncilClient
 from ledger.signing.ballots import attach_signature, make_ballot, typed_data_parts
+from tests.contract_wrappers.council import NO, CouncilContract
 from tests.contracts.conftest import Hall
 
 SCRIPT = Path(__file__).parent.parent / "js" / "sign_typed_data.mjs"
@@ -43,7 +43,7 @@ def _ethers_sign(private_key: bytes, typed: tuple[dict, dict, str, dict]) -> dic
 
 
 def test_ballot_signed_by_ethers_is_accepted_and_equals_eth_account_signature(
-    council_client: CouncilClient, hall: Hall, open_hall_proposal: Callable[..., int]
+    council_client: CouncilContract, hall: Hall, open_hall_proposal: Callable[..., int]
 ) -> None:
     pid = open_hall_proposal()
     voter = hall.signers[1]

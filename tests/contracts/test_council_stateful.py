@@ -21,17 +21,12 @@ from hypothesis.stateful import (
 )
 from web3 import Web3
 
-from ledger.clients.council import (
-    BallotKind,
-    CouncilClient,
-    Outcome,
-    ProposalParams,
-    SkipReason,
-)
-from ledger.clients.registry import RegistryClient, Role
 from ledger.errors import ContractRuleBroken
 from ledger.node import rpc
+from ledger.protocol.generated import BallotKind, Outcome, Roles, SkipReason
 from ledger.signing.ballots import make_ballot, sign_ballot, to_compact
+from tests.contract_wrappers.council import CouncilContract, ProposalParams
+from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import signer_keys
 
 PEOPLE = 6  # residents come and go among these; index PEOPLE is a stranger who never joins
@@ -47,7 +42,7 @@ class ModelProposal:
     electorate: frozenset[int]
     closes_at: int
     votes: dict[int, int] = field(default_factory=dict)
-    outcome: Outcome = Outcome.NONE
+    outcome: Outcome = Outcome.None_
 
     def tally(self) -> tuple[int, ...]:
         return tuple(list(self.votes.values()).count(o) for o in range(self.options))
@@ -56,22 +51,22 @@ class ModelProposal:
         tally = self.tally()
         turnout = sum(tally)
         if turnout * 10_000 < self.quorum_bps * len(self.electorate):
-            return Outcome.NO_QUORUM
-        if self.kind is BallotKind.YES_NO_ABSTAIN:
+            return Outcome.NoQuorum
+        if self.kind is BallotKind.YesNoAbstain:
             yes, no = tally[0], tally[1]
             return (
-                Outcome.PASSED
+                Outcome.Passed
                 if yes * 10_000 > self.threshold_bps * (yes + no)
-                else Outcome.REJECTED
+                else Outcome.Rejected
             )
         top = max(tally)
         sole = tally.count(top) == 1
         passed = sole and top * 10_000 > self.threshold_bps * turnout
-        return Outcome.PASSED if passed else Outcome.REJECTED
+        return Outcome.Passed if passed else Outcome.Rejected
 
 
 def _machine(
-    w3: Web3, registry: RegistryClient, council: CouncilClient, accounts: list[LocalAccount]
+    w3: Web3, registry: RegistryContract, council: CouncilContract, accounts: list[LocalAccount]
 ) -> type[RuleBasedStateMachine]:
     people = signer_keys(PEOPLE + 1, "stateful")
     admin, committee, relayer = accounts[0], accounts[1], accounts[2]
@@ -91,8 +86,8 @@ def _machine(
         @initialize()
         def community(self) -> None:
             self.cid = registry.create_community(admin, b"\x77" * 32)
-            registry.grant_role(admin, self.cid, Role.REGISTRAR, admin.address)
-            registry.grant_role(admin, self.cid, Role.COMMITTEE, committee.address)
+            registry.grant_role(admin, self.cid, Roles.REGISTRAR, admin.address)
+            registry.grant_role(admin, self.cid, Roles.COMMITTEE, committee.address)
             # Start from a published roll of four, so proposals and ballots happen early.
             registry.update_roll(admin, self.cid, [p.address for p in people[:4]])
             self.published = 1
@@ -161,7 +156,7 @@ def _machine(
         def open_proposal(
             self, multiple: bool, options: int, quorum_bps: int, threshold_bps: int, minutes: int
         ) -> None:
-            kind = BallotKind.MULTIPLE_CHOICE if multiple else BallotKind.YES_NO_ABSTAIN
+            kind = BallotKind.MultipleChoice if multiple else BallotKind.YesNoAbstain
             options = options if multiple else 3
             threshold_bps = threshold_bps if multiple else max(threshold_bps, 5000)
             now = self.now()
@@ -211,15 +206,15 @@ def _machine(
                 calls.append((voter.address, option, r, vs))
                 # The block's timestamp is decided when mined; guard the boundary below.
                 if not now_open:
-                    reason: SkipReason | None = SkipReason.PROPOSAL_NOT_OPEN
+                    reason: SkipReason | None = SkipReason.ProposalNotOpen
                 elif option >= proposal.options:
-                    reason = SkipReason.INVALID_OPTION
+                    reason = SkipReason.InvalidOption
                 elif how != "good":
-                    reason = SkipReason.BAD_SIGNATURE
+                    reason = SkipReason.BadSignature
                 elif person not in proposal.electorate:
-                    reason = SkipReason.NOT_ON_ROLL
+                    reason = SkipReason.NotOnRoll
                 elif person in voted:
-                    reason = SkipReason.ALREADY_VOTED
+                    reason = SkipReason.AlreadyVoted
                 else:
                     reason = None
                     voted[person] = option
@@ -245,7 +240,7 @@ def _machine(
         @rule(which=st.integers(0, 50))
         def finalize(self, which: int) -> None:
             proposal = self.proposals[which % len(self.proposals)]
-            if proposal.outcome is not Outcome.NONE:
+            if proposal.outcome is not Outcome.None_:
                 with pytest.raises(ContractRuleBroken, match=r"^AlreadyFinalized\("):
                     council.finalize(relayer, proposal.pid)
             elif self.now() + 5 < proposal.closes_at:
@@ -280,8 +275,8 @@ def _machine(
 @pytest.mark.slow
 def test_chain_agrees_with_model_over_random_histories(
     w3: Web3,
-    registry_client: RegistryClient,
-    council_client: CouncilClient,
+    registry_client: RegistryContract,
+    council_client: CouncilContract,
     accounts: list[LocalAccount],
 ) -> None:
     machine = _machine(w3, registry_client, council_client, accounts)

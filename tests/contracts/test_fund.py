@@ -11,18 +11,12 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.types import Wei
 
-from ledger.clients.fund import (
-    FundClient,
-    GrantState,
-    PayoutStatus,
-    SourceKind,
-    books_from_events,
-)
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
-from ledger.protocol.generated import Roles
+from ledger.protocol.generated import GrantState, PayoutStatus, Roles, SourceKind
 from ledger.signing.forwards import sign_forward_request
 from ledger.tx import send
+from tests.contract_wrappers.fund import FundContract, books_from_events
 from tests.contracts.conftest import ProposalFactory, Town
 
 DOC = b"\xd0" * 32
@@ -40,8 +34,8 @@ def refused(error: str) -> Iterator[None]:
 
 
 @pytest.fixture
-def fund(w3: Web3, system: Deployment) -> FundClient:
-    return FundClient(w3, system.fund)
+def fund(w3: Web3, system: Deployment) -> FundContract:
+    return FundContract(w3, system.fund)
 
 
 @dataclass(frozen=True)
@@ -62,20 +56,20 @@ class Granted:
 
 
 @pytest.fixture
-def funded(fund: FundClient, town: Town) -> Town:
-    fund.record_income(town.committee[0], town.id, SourceKind.DONATION, INCOME, "CNY", DOC)
+def funded(fund: FundContract, town: Town) -> Town:
+    fund.record_income(town.committee[0], town.id, SourceKind.Donation, INCOME, "CNY", DOC)
     fund.set_approval_threshold(town.admin, town.id, 2)
     return town
 
 
 @pytest.fixture
-def granted(fund: FundClient, funded: Town, make_proposal: ProposalFactory) -> Granted:
+def granted(fund: FundContract, funded: Town, make_proposal: ProposalFactory) -> Granted:
     proposal_id = make_proposal(funded, outcome="passed", budget=BUDGET)
     fund.open_grant(funded.committee[0], proposal_id, BUDGET)
     return Granted(funded, proposal_id, funded.residents[-1])
 
 
-def _request(fund: FundClient, g: Granted, amount: int, by: LocalAccount | None = None) -> int:
+def _request(fund: FundContract, g: Granted, amount: int, by: LocalAccount | None = None) -> int:
     return fund.request_payout(
         by or g.requester, g.proposal_id, g.recipient.address, amount, PURPOSE, INVOICE
     )
@@ -84,34 +78,36 @@ def _request(fund: FundClient, g: Granted, amount: int, by: LocalAccount | None 
 # ---------------------------------------------------------------- income and currency
 
 
-def test_record_income_by_committee_member_adds_to_available(fund: FundClient, town: Town) -> None:
+def test_record_income_by_committee_member_adds_to_available(
+    fund: FundContract, town: Town
+) -> None:
     income_id = fund.record_income(
-        town.committee[1], town.id, SourceKind.GOVERNMENT_GRANT, 5_000, "CNY", DOC
+        town.committee[1], town.id, SourceKind.GovernmentGrant, 5_000, "CNY", DOC
     )
     assert income_id == 1
     view = fund.fund_of(town.id)
     assert (view.currency, view.total_income, view.available) == (b"CNY", 5_000, 5_000)
 
 
-def test_record_income_refused_for_non_committee(fund: FundClient, town: Town) -> None:
+def test_record_income_refused_for_non_committee(fund: FundContract, town: Town) -> None:
     with refused("NotCommitteeMember"):
-        fund.record_income(town.residents[1], town.id, SourceKind.DONATION, 5_000, "CNY", DOC)
+        fund.record_income(town.residents[1], town.id, SourceKind.Donation, 5_000, "CNY", DOC)
 
 
-def test_record_income_refused_for_other_currency(fund: FundClient, town: Town) -> None:
-    fund.record_income(town.committee[0], town.id, SourceKind.COMPANY, 5_000, "CNY", DOC)
+def test_record_income_refused_for_other_currency(fund: FundContract, town: Town) -> None:
+    fund.record_income(town.committee[0], town.id, SourceKind.Company, 5_000, "CNY", DOC)
     with refused("CurrencyMismatch"):
-        fund.record_income(town.committee[0], town.id, SourceKind.COMPANY, 5_000, "USD", DOC)
+        fund.record_income(town.committee[0], town.id, SourceKind.Company, 5_000, "USD", DOC)
 
 
-def test_record_income_refused_for_zero_amount(fund: FundClient, town: Town) -> None:
+def test_record_income_refused_for_zero_amount(fund: FundContract, town: Town) -> None:
     with refused("ZeroAmount"):
-        fund.record_income(town.committee[0], town.id, SourceKind.OTHER, 0, "CNY", DOC)
+        fund.record_income(town.committee[0], town.id, SourceKind.Other, 0, "CNY", DOC)
 
 
-def test_record_income_refused_for_blank_currency(fund: FundClient, town: Town) -> None:
+def test_record_income_refused_for_blank_currency(fund: FundContract, town: Town) -> None:
     with refused("InvalidCurrency"):
-        fund.record_income(town.committee[0], town.id, SourceKind.OTHER, 1, b"\x00\x00\x00", DOC)  # type: ignore[arg-type]
+        fund.record_income(town.committee[0], town.id, SourceKind.Other, 1, b"\x00\x00\x00", DOC)  # type: ignore[arg-type]
 
 
 INVALID_CODES = [b"cny", b"Cny", b"CN1", b"123", b"CN\x00", b"\x00\x00\x00", b"C Y", b"\xc9UR"]
@@ -119,7 +115,7 @@ INVALID_CODES = [b"cny", b"Cny", b"CN1", b"123", b"CN\x00", b"\x00\x00\x00", b"C
 
 @pytest.mark.parametrize("code", INVALID_CODES)
 def test_currency_refused_unless_three_letters_a_to_z(
-    fund: FundClient, town: Town, w3: Web3, code: bytes
+    fund: FundContract, town: Town, w3: Web3, code: bytes
 ) -> None:
     functions = fund.contract.functions
     with refused("InvalidCurrency"):
@@ -130,22 +126,22 @@ def test_currency_refused_unless_three_letters_a_to_z(
 
 @pytest.mark.parametrize("code", [b"CNY", b"AAA", b"ZZZ"])
 def test_currency_of_three_letters_a_to_z_is_taken(
-    fund: FundClient, town: Town, w3: Web3, code: bytes
+    fund: FundContract, town: Town, w3: Web3, code: bytes
 ) -> None:
     send(w3, town.admin, fund.contract.functions.setCurrency(town.id, code))
     assert fund.fund_of(town.id).currency == code
 
 
-def test_set_currency_by_admin_fixes_it_before_income(fund: FundClient, town: Town) -> None:
+def test_set_currency_by_admin_fixes_it_before_income(fund: FundContract, town: Town) -> None:
     fund.set_currency(town.admin, town.id, "EUR")
     assert fund.fund_of(town.id).currency == b"EUR"
     with refused("CurrencyMismatch"):
-        fund.record_income(town.committee[0], town.id, SourceKind.DONATION, 1, "CNY", DOC)
+        fund.record_income(town.committee[0], town.id, SourceKind.Donation, 1, "CNY", DOC)
     with refused("CurrencyAlreadySet"):
         fund.set_currency(town.admin, town.id, "CNY")
 
 
-def test_set_currency_refused_for_non_admin(fund: FundClient, town: Town) -> None:
+def test_set_currency_refused_for_non_admin(fund: FundContract, town: Town) -> None:
     with refused("NotCommunityAdmin"):
         fund.set_currency(town.committee[0], town.id, "EUR")
 
@@ -153,20 +149,20 @@ def test_set_currency_refused_for_non_admin(fund: FundClient, town: Town) -> Non
 # ---------------------------------------------------------------- threshold
 
 
-def test_set_approval_threshold_up_to_committee_size(fund: FundClient, town: Town) -> None:
+def test_set_approval_threshold_up_to_committee_size(fund: FundContract, town: Town) -> None:
     fund.set_approval_threshold(town.admin, town.id, 3)
     assert fund.fund_of(town.id).approval_threshold == 3
 
 
 @pytest.mark.parametrize("threshold", [0, 4])
 def test_set_approval_threshold_refused_outside_one_to_m(
-    fund: FundClient, town: Town, threshold: int
+    fund: FundContract, town: Town, threshold: int
 ) -> None:
     with refused("InvalidThreshold"):
         fund.set_approval_threshold(town.admin, town.id, threshold)
 
 
-def test_set_approval_threshold_refused_for_non_admin(fund: FundClient, town: Town) -> None:
+def test_set_approval_threshold_refused_for_non_admin(fund: FundContract, town: Town) -> None:
     with refused("NotCommunityAdmin"):
         fund.set_approval_threshold(town.committee[0], town.id, 2)
 
@@ -175,7 +171,7 @@ def test_set_approval_threshold_refused_for_non_admin(fund: FundClient, town: To
 
 
 def test_open_grant_for_passed_proposal_reserves_amount(
-    fund: FundClient, funded: Town, make_proposal: ProposalFactory
+    fund: FundContract, funded: Town, make_proposal: ProposalFactory
 ) -> None:
     proposal_id = make_proposal(funded, outcome="passed", budget=BUDGET)
     fund.open_grant(funded.committee[0], proposal_id, BUDGET - 1)
@@ -184,7 +180,7 @@ def test_open_grant_for_passed_proposal_reserves_amount(
         funded.id,
         BUDGET - 1,
         0,
-        GrantState.OPEN,
+        GrantState.Open,
     )
     view = fund.fund_of(funded.id)
     assert (view.available, view.reserved) == (INCOME - BUDGET + 1, BUDGET - 1)
@@ -192,20 +188,20 @@ def test_open_grant_for_passed_proposal_reserves_amount(
 
 @pytest.mark.parametrize("outcome", ["rejected", "no_quorum", "open", "closed"])
 def test_open_grant_refused_unless_proposal_passed(
-    fund: FundClient, funded: Town, make_proposal: ProposalFactory, outcome: str
+    fund: FundContract, funded: Town, make_proposal: ProposalFactory, outcome: str
 ) -> None:
     proposal_id = make_proposal(funded, outcome=outcome, budget=BUDGET)
     with refused("ProposalNotPassed"):
         fund.open_grant(funded.committee[0], proposal_id, BUDGET)
 
 
-def test_open_grant_refused_for_unknown_proposal(fund: FundClient, funded: Town) -> None:
+def test_open_grant_refused_for_unknown_proposal(fund: FundContract, funded: Town) -> None:
     with refused("ProposalNotPassed"):
         fund.open_grant(funded.committee[0], 999, 1)
 
 
 def test_open_grant_refused_over_budget(
-    fund: FundClient, funded: Town, make_proposal: ProposalFactory
+    fund: FundContract, funded: Town, make_proposal: ProposalFactory
 ) -> None:
     proposal_id = make_proposal(funded, outcome="passed", budget=BUDGET)
     with refused("GrantExceedsBudget"):
@@ -213,29 +209,29 @@ def test_open_grant_refused_over_budget(
 
 
 def test_open_grant_refused_when_proposal_requested_no_budget(
-    fund: FundClient, funded: Town, make_proposal: ProposalFactory
+    fund: FundContract, funded: Town, make_proposal: ProposalFactory
 ) -> None:
     proposal_id = make_proposal(funded, outcome="passed", budget=0, currency=b"\x00\x00\x00")
     with refused("GrantExceedsBudget"):
         fund.open_grant(funded.committee[0], proposal_id, 1)
 
 
-def test_open_grant_refused_twice_for_one_proposal(fund: FundClient, granted: Granted) -> None:
+def test_open_grant_refused_twice_for_one_proposal(fund: FundContract, granted: Granted) -> None:
     with refused("GrantAlreadyOpened"):
         fund.open_grant(granted.town.committee[1], granted.proposal_id, 1)
 
 
 def test_open_grant_refused_beyond_unreserved_balance(
-    fund: FundClient, town: Town, make_proposal: ProposalFactory
+    fund: FundContract, town: Town, make_proposal: ProposalFactory
 ) -> None:
-    fund.record_income(town.committee[0], town.id, SourceKind.DONATION, BUDGET - 1, "CNY", DOC)
+    fund.record_income(town.committee[0], town.id, SourceKind.Donation, BUDGET - 1, "CNY", DOC)
     proposal_id = make_proposal(town, outcome="passed", budget=BUDGET)
     with refused("InsufficientFund"):
         fund.open_grant(town.committee[0], proposal_id, BUDGET)
 
 
 def test_open_grant_refused_in_other_currency(
-    fund: FundClient, funded: Town, make_proposal: ProposalFactory
+    fund: FundContract, funded: Town, make_proposal: ProposalFactory
 ) -> None:
     proposal_id = make_proposal(funded, outcome="passed", budget=BUDGET, currency=b"USD")
     with refused("CurrencyMismatch"):
@@ -243,7 +239,7 @@ def test_open_grant_refused_in_other_currency(
 
 
 def test_open_grant_refused_before_fund_has_currency(
-    fund: FundClient, town: Town, make_proposal: ProposalFactory
+    fund: FundContract, town: Town, make_proposal: ProposalFactory
 ) -> None:
     proposal_id = make_proposal(town, outcome="passed", budget=BUDGET)
     with refused("CurrencyNotSet"):
@@ -251,7 +247,7 @@ def test_open_grant_refused_before_fund_has_currency(
 
 
 def test_open_grant_refused_for_non_committee(
-    fund: FundClient, funded: Town, make_proposal: ProposalFactory
+    fund: FundContract, funded: Town, make_proposal: ProposalFactory
 ) -> None:
     proposal_id = make_proposal(funded, outcome="passed", budget=BUDGET)
     with refused("NotCommitteeMember"):
@@ -259,7 +255,7 @@ def test_open_grant_refused_for_non_committee(
 
 
 def test_open_grant_refused_for_committee_of_another_community(
-    fund: FundClient,
+    fund: FundContract,
     funded: Town,
     make_town: Callable[[], Town],
     make_proposal: ProposalFactory,
@@ -281,25 +277,25 @@ def test_open_grant_refused_for_committee_of_another_community(
         fund.open_grant(outsider_member, proposal_id, BUDGET)
 
 
-def test_close_grant_releases_unpaid_remainder(fund: FundClient, granted: Granted) -> None:
+def test_close_grant_releases_unpaid_remainder(fund: FundContract, granted: Granted) -> None:
     g = granted
     request_id = _request(fund, g, 30_000)
     fund.approve_payout(g.approvers[0], request_id)
     fund.approve_payout(g.approvers[1], request_id)
     fund.execute_payout(g.requester, request_id)
     fund.close_grant(g.town.committee[2], g.proposal_id)
-    assert fund.grant_of(g.proposal_id).state == GrantState.CLOSED
+    assert fund.grant_of(g.proposal_id).state == GrantState.Closed
     view = fund.fund_of(g.town.id)
     assert (view.available, view.reserved, view.total_paid) == (INCOME - 30_000, 0, 30_000)
 
 
-def test_close_grant_refused_twice(fund: FundClient, granted: Granted) -> None:
+def test_close_grant_refused_twice(fund: FundContract, granted: Granted) -> None:
     fund.close_grant(granted.requester, granted.proposal_id)
     with refused("GrantIsClosed"):
         fund.close_grant(granted.requester, granted.proposal_id)
 
 
-def test_close_grant_refused_for_non_committee(fund: FundClient, granted: Granted) -> None:
+def test_close_grant_refused_for_non_committee(fund: FundContract, granted: Granted) -> None:
     with refused("NotCommitteeMember"):
         fund.close_grant(granted.recipient, granted.proposal_id)
 
@@ -307,14 +303,14 @@ def test_close_grant_refused_for_non_committee(fund: FundClient, granted: Grante
 # ---------------------------------------------------------------- payouts
 
 
-def test_payout_executes_after_two_distinct_approvals(fund: FundClient, granted: Granted) -> None:
+def test_payout_executes_after_two_distinct_approvals(fund: FundContract, granted: Granted) -> None:
     g = granted
     request_id = _request(fund, g, 40_000)
     fund.approve_payout(g.approvers[0], request_id)
     fund.approve_payout(g.approvers[1], request_id)
     fund.execute_payout(g.approvers[0], request_id)
     payout = fund.payout_of(request_id)
-    assert payout.status == PayoutStatus.EXECUTED
+    assert payout.status == PayoutStatus.Executed
     assert payout.approvers == (g.approvers[0].address, g.approvers[1].address)
     assert fund.grant_of(g.proposal_id).paid == 40_000
     view = fund.fund_of(g.town.id)
@@ -322,7 +318,7 @@ def test_payout_executes_after_two_distinct_approvals(fund: FundClient, granted:
 
 
 def test_execute_refused_with_fewer_approvals_than_threshold(
-    fund: FundClient, granted: Granted
+    fund: FundContract, granted: Granted
 ) -> None:
     request_id = _request(fund, granted, 1_000)
     fund.approve_payout(granted.approvers[0], request_id)
@@ -330,13 +326,13 @@ def test_execute_refused_with_fewer_approvals_than_threshold(
         fund.execute_payout(granted.requester, request_id)
 
 
-def test_approve_refused_for_requester(fund: FundClient, granted: Granted) -> None:
+def test_approve_refused_for_requester(fund: FundContract, granted: Granted) -> None:
     request_id = _request(fund, granted, 1_000)
     with refused("SelfApproval"):
         fund.approve_payout(granted.requester, request_id)
 
 
-def test_approve_refused_twice_by_same_member(fund: FundClient, granted: Granted) -> None:
+def test_approve_refused_twice_by_same_member(fund: FundContract, granted: Granted) -> None:
     request_id = _request(fund, granted, 1_000)
     fund.approve_payout(granted.approvers[0], request_id)
     with refused("AlreadyApproved"):
@@ -345,23 +341,23 @@ def test_approve_refused_twice_by_same_member(fund: FundClient, granted: Granted
     assert not fund.has_approved(request_id, granted.approvers[1].address)
 
 
-def test_approve_refused_for_non_committee(fund: FundClient, granted: Granted) -> None:
+def test_approve_refused_for_non_committee(fund: FundContract, granted: Granted) -> None:
     request_id = _request(fund, granted, 1_000)
     with refused("NotCommitteeMember"):
         fund.approve_payout(granted.recipient, request_id)
 
 
-def test_request_refused_for_non_committee(fund: FundClient, granted: Granted) -> None:
+def test_request_refused_for_non_committee(fund: FundContract, granted: Granted) -> None:
     with refused("NotCommitteeMember"):
         _request(fund, granted, 1_000, by=granted.recipient)
 
 
-def test_request_refused_over_grant_remainder(fund: FundClient, granted: Granted) -> None:
+def test_request_refused_over_grant_remainder(fund: FundContract, granted: Granted) -> None:
     with refused("InsufficientGrant"):
         _request(fund, granted, BUDGET + 1)
 
 
-def test_request_refused_without_recipient(fund: FundClient, granted: Granted) -> None:
+def test_request_refused_without_recipient(fund: FundContract, granted: Granted) -> None:
     with refused("InvalidRecipient"):
         fund.request_payout(
             granted.requester, granted.proposal_id, "0x" + "00" * 20, 1, PURPOSE, INVOICE
@@ -369,7 +365,7 @@ def test_request_refused_without_recipient(fund: FundClient, granted: Granted) -
 
 
 def test_request_refused_for_proposal_without_grant(
-    fund: FundClient, funded: Town, make_proposal: ProposalFactory
+    fund: FundContract, funded: Town, make_proposal: ProposalFactory
 ) -> None:
     proposal_id = make_proposal(funded, outcome="passed", budget=BUDGET)
     with refused("GrantNotFound"):
@@ -379,9 +375,9 @@ def test_request_refused_for_proposal_without_grant(
 
 
 def test_request_refused_before_threshold_is_set(
-    fund: FundClient, town: Town, make_proposal: ProposalFactory
+    fund: FundContract, town: Town, make_proposal: ProposalFactory
 ) -> None:
-    fund.record_income(town.committee[0], town.id, SourceKind.DONATION, INCOME, "CNY", DOC)
+    fund.record_income(town.committee[0], town.id, SourceKind.Donation, INCOME, "CNY", DOC)
     proposal_id = make_proposal(town, outcome="passed", budget=BUDGET)
     fund.open_grant(town.committee[0], proposal_id, BUDGET)
     with refused("ThresholdNotSet"):
@@ -390,7 +386,7 @@ def test_request_refused_before_threshold_is_set(
         )
 
 
-def test_tranches_pay_up_to_grant_and_no_further(fund: FundClient, granted: Granted) -> None:
+def test_tranches_pay_up_to_grant_and_no_further(fund: FundContract, granted: Granted) -> None:
     g = granted
     first, second, third = (_request(fund, g, amount) for amount in (60_000, 40_000, 1))
     for request_id in (first, second, third):
@@ -404,7 +400,7 @@ def test_tranches_pay_up_to_grant_and_no_further(fund: FundClient, granted: Gran
     assert fund.grant_of(g.proposal_id).paid == BUDGET
 
 
-def test_execute_refused_twice(fund: FundClient, granted: Granted) -> None:
+def test_execute_refused_twice(fund: FundContract, granted: Granted) -> None:
     g = granted
     request_id = _request(fund, g, 1_000)
     fund.approve_payout(g.approvers[0], request_id)
@@ -414,7 +410,7 @@ def test_execute_refused_twice(fund: FundClient, granted: Granted) -> None:
         fund.execute_payout(g.requester, request_id)
 
 
-def test_execute_refused_for_non_committee(fund: FundClient, granted: Granted) -> None:
+def test_execute_refused_for_non_committee(fund: FundContract, granted: Granted) -> None:
     g = granted
     request_id = _request(fund, g, 1_000)
     fund.approve_payout(g.approvers[0], request_id)
@@ -424,7 +420,7 @@ def test_execute_refused_for_non_committee(fund: FundClient, granted: Granted) -
 
 
 def test_approval_of_revoked_member_no_longer_counts(
-    fund: FundClient, granted: Granted, w3: Web3, system: Deployment
+    fund: FundContract, granted: Granted, w3: Web3, system: Deployment
 ) -> None:
     g = granted
     request_id = _request(fund, g, 1_000)
@@ -436,13 +432,13 @@ def test_approval_of_revoked_member_no_longer_counts(
         fund.execute_payout(g.requester, request_id)
 
 
-def test_closed_grant_lapses_pending_requests(fund: FundClient, granted: Granted) -> None:
+def test_closed_grant_lapses_pending_requests(fund: FundContract, granted: Granted) -> None:
     g = granted
     request_id = _request(fund, g, 1_000)
     fund.approve_payout(g.approvers[0], request_id)
     fund.approve_payout(g.approvers[1], request_id)
     fund.close_grant(g.requester, g.proposal_id)
-    assert fund.payout_of(request_id).status == PayoutStatus.LAPSED
+    assert fund.payout_of(request_id).status == PayoutStatus.Lapsed
     with refused("GrantIsClosed"):
         fund.execute_payout(g.requester, request_id)
     with refused("GrantIsClosed"):
@@ -450,11 +446,11 @@ def test_closed_grant_lapses_pending_requests(fund: FundClient, granted: Granted
     with refused("GrantIsClosed"):
         _request(fund, g, 1)
     fund.cancel_payout(g.requester, request_id)
-    assert fund.payout_of(request_id).status == PayoutStatus.CANCELLED
+    assert fund.payout_of(request_id).status == PayoutStatus.Cancelled
 
 
 def test_cancelled_request_stays_visible_and_cannot_execute(
-    fund: FundClient, granted: Granted
+    fund: FundContract, granted: Granted
 ) -> None:
     g = granted
     request_id = _request(fund, g, 1_000)
@@ -462,7 +458,7 @@ def test_cancelled_request_stays_visible_and_cannot_execute(
     fund.cancel_payout(g.requester, request_id)
     payout = fund.payout_of(request_id)
     assert (payout.status, payout.amount, payout.recipient) == (
-        PayoutStatus.CANCELLED,
+        PayoutStatus.Cancelled,
         1_000,
         g.recipient.address,
     )
@@ -472,19 +468,19 @@ def test_cancelled_request_stays_visible_and_cannot_execute(
         fund.execute_payout(g.requester, request_id)
 
 
-def test_cancel_by_admin_allowed(fund: FundClient, granted: Granted) -> None:
+def test_cancel_by_admin_allowed(fund: FundContract, granted: Granted) -> None:
     request_id = _request(fund, granted, 1_000)
     fund.cancel_payout(granted.town.admin, request_id)
-    assert fund.payout_of(request_id).status == PayoutStatus.CANCELLED
+    assert fund.payout_of(request_id).status == PayoutStatus.Cancelled
 
 
-def test_cancel_refused_for_other_committee_member(fund: FundClient, granted: Granted) -> None:
+def test_cancel_refused_for_other_committee_member(fund: FundContract, granted: Granted) -> None:
     request_id = _request(fund, granted, 1_000)
     with refused("NotRequesterOrAdmin"):
         fund.cancel_payout(granted.approvers[0], request_id)
 
 
-def test_unknown_request_refused(fund: FundClient, granted: Granted) -> None:
+def test_unknown_request_refused(fund: FundContract, granted: Granted) -> None:
     with refused("PayoutNotFound"):
         fund.approve_payout(granted.approvers[0], 77)
 
@@ -492,7 +488,9 @@ def test_unknown_request_refused(fund: FundClient, granted: Granted) -> None:
 # ---------------------------------------------------------------- trail
 
 
-def test_events_rebuild_balances_and_name_the_proposal(fund: FundClient, granted: Granted) -> None:
+def test_events_rebuild_balances_and_name_the_proposal(
+    fund: FundContract, granted: Granted
+) -> None:
     g = granted
     request_id = _request(fund, g, 25_000)
     fund.approve_payout(g.approvers[0], request_id)
@@ -523,7 +521,7 @@ def test_events_rebuild_balances_and_name_the_proposal(fund: FundClient, granted
 
 
 def test_income_relayed_through_forwarder_is_recorded_by_signer(
-    fund: FundClient, town: Town, w3: Web3, system: Deployment
+    fund: FundContract, town: Town, w3: Web3, system: Deployment
 ) -> None:
     member, relayer = town.committee[1], town.residents[0]
     forwarder = system.forwarder
@@ -531,7 +529,7 @@ def test_income_relayed_through_forwarder_is_recorded_by_signer(
         w3,
         forwarder,
         member,
-        fund.contract.functions.recordIncome(town.id, int(SourceKind.COMPANY), 7_000, b"CNY", DOC),
+        fund.contract.functions.recordIncome(town.id, int(SourceKind.Company), 7_000, b"CNY", DOC),
         gas=300_000,
         deadline=int(w3.eth.get_block("latest")["timestamp"]) + 3600,
     )

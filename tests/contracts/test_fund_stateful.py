@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from web3 import Web3
 
-from ledger.clients.fund import FundClient, GrantState, SourceKind
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.node import rpc
+from ledger.protocol.generated import GrantState, SourceKind
+from tests.contract_wrappers.fund import FundContract
 from tests.contracts.conftest import ProposalFactory, Town
 
 BUDGETS = (50_000, 80_000, 30_000)
@@ -26,7 +27,7 @@ DOC = b"\xd0" * 32
 class GrantModel:
     amount: int = 0
     paid: int = 0
-    state: GrantState = GrantState.NONE
+    state: GrantState = GrantState.None_
 
 
 @dataclass
@@ -42,7 +43,7 @@ class RequestModel:
 def test_fund_matches_shadow_model(
     w3: Web3, system: Deployment, town: Town, make_proposal: ProposalFactory
 ) -> None:
-    fund = FundClient(w3, system.fund)
+    fund = FundContract(w3, system.fund)
     fund.set_currency(town.admin, town.id, "CNY")
     fund.set_approval_threshold(town.admin, town.id, THRESHOLD)
     proposals = [make_proposal(town, outcome="passed", budget=b) for b in BUDGETS]
@@ -81,7 +82,7 @@ def test_fund_matches_shadow_model(
 
         @rule(member=st.integers(0, 2), amount=st.integers(1, 40_000))
         def record_income(self, member: int, amount: int) -> None:
-            fund.record_income(committee[member], town.id, SourceKind.DONATION, amount, "CNY", DOC)
+            fund.record_income(committee[member], town.id, SourceKind.Donation, amount, "CNY", DOC)
             self.income += amount
             self.available += amount
 
@@ -89,14 +90,14 @@ def test_fund_matches_shadow_model(
         def open_grant(self, p: int, amount: int) -> None:
             g = self.grants[p]
             error = None
-            if g.state != GrantState.NONE:
+            if g.state != GrantState.None_:
                 error = "GrantAlreadyOpened"
             elif amount > BUDGETS[p]:
                 error = "GrantExceedsBudget"
             elif amount > self.available:
                 error = "InsufficientFund"
             if self.expect(error, lambda: fund.open_grant(committee[0], proposals[p], amount)):
-                g.amount, g.state = amount, GrantState.OPEN
+                g.amount, g.state = amount, GrantState.Open
                 self.available -= amount
 
         @rule(p=st.integers(0, 2), member=st.integers(0, 2), amount=st.integers(1, 25_000))
@@ -161,14 +162,14 @@ def test_fund_matches_shadow_model(
             if self.expect(
                 self._grant_error(g), lambda: fund.close_grant(committee[1], proposals[p])
             ):
-                g.state = GrantState.CLOSED
+                g.state = GrantState.Closed
                 self.available += g.amount - g.paid
 
         @staticmethod
         def _grant_error(g: GrantModel) -> str | None:
-            if g.state == GrantState.NONE:
+            if g.state == GrantState.None_:
                 return "GrantNotFound"
-            return "GrantIsClosed" if g.state == GrantState.CLOSED else None
+            return "GrantIsClosed" if g.state == GrantState.Closed else None
 
         @staticmethod
         def _pending_error(r: RequestModel) -> str | None:
@@ -177,7 +178,7 @@ def test_fund_matches_shadow_model(
         @invariant()
         def books_match_model(self) -> None:
             view = fund.fund_of(town.id)
-            reserved = sum(g.amount - g.paid for g in self.grants if g.state == GrantState.OPEN)
+            reserved = sum(g.amount - g.paid for g in self.grants if g.state == GrantState.Open)
             assert (view.total_income, view.available, view.reserved, view.total_paid) == (
                 self.income,
                 self.available,

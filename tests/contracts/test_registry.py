@@ -6,9 +6,10 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.clients.registry import RegistryClient, Role
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
+from ledger.protocol.generated import Roles
+from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import Clock, Hall, signer_keys
 
 ZERO = "0x" + "00" * 20
@@ -31,7 +32,7 @@ def _args(info: pytest.ExceptionInfo[ContractRuleBroken]) -> tuple[object, ...]:
 
 
 def test_create_community_numbers_from_one_and_makes_creator_admin(
-    registry_client: RegistryClient, accounts: list[LocalAccount]
+    registry_client: RegistryContract, accounts: list[LocalAccount]
 ) -> None:
     first = registry_client.create_community(accounts[3], b"\x01" * 32)
     second = registry_client.create_community(accounts[4], b"\x02" * 32)
@@ -42,34 +43,34 @@ def test_create_community_numbers_from_one_and_makes_creator_admin(
 
 
 def test_grant_role_by_admin_is_recorded_with_event(
-    registry_client: RegistryClient, system: Deployment, accounts: list[LocalAccount]
+    registry_client: RegistryContract, system: Deployment, accounts: list[LocalAccount]
 ) -> None:
     cid = registry_client.create_community(accounts[0], b"\x01" * 32)
-    receipt = registry_client.grant_role(accounts[0], cid, Role.COMMITTEE, accounts[1].address)
+    receipt = registry_client.grant_role(accounts[0], cid, Roles.COMMITTEE, accounts[1].address)
     (event,) = system.registry.events.RoleGranted().process_receipt(receipt)
     assert event["args"]["communityId"] == cid
-    assert event["args"]["role"] == Role.COMMITTEE.value
+    assert event["args"]["role"] == Roles.COMMITTEE
     assert event["args"]["account"] == accounts[1].address
     assert event["args"]["sender"] == accounts[0].address
-    assert registry_client.has_role(cid, Role.COMMITTEE, accounts[1].address)
+    assert registry_client.has_role(cid, Roles.COMMITTEE, accounts[1].address)
     assert registry_client.committee_size(cid) == 1
 
 
 def test_grant_role_refused_when_caller_is_not_admin(
-    registry_client: RegistryClient, accounts: list[LocalAccount]
+    registry_client: RegistryContract, accounts: list[LocalAccount]
 ) -> None:
     cid = registry_client.create_community(accounts[0], b"\x01" * 32)
     with _refused("NotCommunityAdmin") as info:
-        registry_client.grant_role(accounts[1], cid, Role.COMMITTEE, accounts[1].address)
+        registry_client.grant_role(accounts[1], cid, Roles.COMMITTEE, accounts[1].address)
     assert _args(info) == (cid, accounts[1].address)
 
 
 def test_grant_role_refused_for_unknown_community_role_or_zero_address(
-    registry_client: RegistryClient, accounts: list[LocalAccount], system: Deployment, w3: Web3
+    registry_client: RegistryContract, accounts: list[LocalAccount], system: Deployment, w3: Web3
 ) -> None:
     cid = registry_client.create_community(accounts[0], b"\x01" * 32)
     with _refused("UnknownCommunity"):
-        registry_client.grant_role(accounts[0], cid + 1, Role.COMMITTEE, accounts[1].address)
+        registry_client.grant_role(accounts[0], cid + 1, Roles.COMMITTEE, accounts[1].address)
     from ledger.tx import send
 
     with _refused("UnknownRole"):
@@ -79,47 +80,47 @@ def test_grant_role_refused_for_unknown_community_role_or_zero_address(
             system.registry.functions.grantRole(cid, Web3.keccak(text="KING"), accounts[1].address),
         )
     with _refused("ZeroAddress"):
-        registry_client.grant_role(accounts[0], cid, Role.COMMITTEE, ZERO)
+        registry_client.grant_role(accounts[0], cid, Roles.COMMITTEE, ZERO)
 
 
 def test_grant_role_refused_when_already_granted_and_revoke_when_not_granted(
-    registry_client: RegistryClient, accounts: list[LocalAccount]
+    registry_client: RegistryContract, accounts: list[LocalAccount]
 ) -> None:
     cid = registry_client.create_community(accounts[0], b"\x01" * 32)
-    registry_client.grant_role(accounts[0], cid, Role.REGISTRAR, accounts[2].address)
+    registry_client.grant_role(accounts[0], cid, Roles.REGISTRAR, accounts[2].address)
     with _refused("RoleAlreadyGranted"):
-        registry_client.grant_role(accounts[0], cid, Role.REGISTRAR, accounts[2].address)
+        registry_client.grant_role(accounts[0], cid, Roles.REGISTRAR, accounts[2].address)
     with _refused("RoleNotGranted"):
-        registry_client.revoke_role(accounts[0], cid, Role.COORDINATOR, accounts[2].address)
+        registry_client.revoke_role(accounts[0], cid, Roles.COORDINATOR, accounts[2].address)
 
 
 def test_revoke_role_by_admin_removes_it_with_event(
-    registry_client: RegistryClient, system: Deployment, accounts: list[LocalAccount]
+    registry_client: RegistryContract, system: Deployment, accounts: list[LocalAccount]
 ) -> None:
     cid = registry_client.create_community(accounts[0], b"\x01" * 32)
     for member in accounts[1:4]:
-        registry_client.grant_role(accounts[0], cid, Role.COMMITTEE, member.address)
-    receipt = registry_client.revoke_role(accounts[0], cid, Role.COMMITTEE, accounts[2].address)
+        registry_client.grant_role(accounts[0], cid, Roles.COMMITTEE, member.address)
+    receipt = registry_client.revoke_role(accounts[0], cid, Roles.COMMITTEE, accounts[2].address)
     (event,) = system.registry.events.RoleRevoked().process_receipt(receipt)
     assert event["args"]["account"] == accounts[2].address
-    assert not registry_client.has_role(cid, Role.COMMITTEE, accounts[2].address)
+    assert not registry_client.has_role(cid, Roles.COMMITTEE, accounts[2].address)
     assert registry_client.committee_size(cid) == 2
     with _refused("NotCommunityAdmin"):
-        registry_client.revoke_role(accounts[1], cid, Role.COMMITTEE, accounts[3].address)
+        registry_client.revoke_role(accounts[1], cid, Roles.COMMITTEE, accounts[3].address)
 
 
 def test_roles_are_per_community(
-    registry_client: RegistryClient, accounts: list[LocalAccount]
+    registry_client: RegistryContract, accounts: list[LocalAccount]
 ) -> None:
     a = registry_client.create_community(accounts[0], b"\x01" * 32)
     b = registry_client.create_community(accounts[0], b"\x02" * 32)
-    registry_client.grant_role(accounts[0], a, Role.COORDINATOR, accounts[1].address)
-    assert registry_client.has_role(a, Role.COORDINATOR, accounts[1].address)
-    assert not registry_client.has_role(b, Role.COORDINATOR, accounts[1].address)
+    registry_client.grant_role(accounts[0], a, Roles.COORDINATOR, accounts[1].address)
+    assert registry_client.has_role(a, Roles.COORDINATOR, accounts[1].address)
+    assert not registry_client.has_role(b, Roles.COORDINATOR, accounts[1].address)
 
 
 def test_transfer_admin_hands_over_role_management_once_accepted(
-    registry_client: RegistryClient, system: Deployment, accounts: list[LocalAccount]
+    registry_client: RegistryContract, system: Deployment, accounts: list[LocalAccount]
 ) -> None:
     cid = registry_client.create_community(accounts[0], b"\x01" * 32)
     receipt = registry_client.transfer_admin(accounts[0], cid, accounts[5].address)
@@ -135,15 +136,15 @@ def test_transfer_admin_hands_over_role_management_once_accepted(
         accounts[5].address,
     )
     assert registry_client.pending_admin(cid) == ZERO
-    registry_client.grant_role(accounts[5], cid, Role.COMMITTEE, accounts[1].address)
+    registry_client.grant_role(accounts[5], cid, Roles.COMMITTEE, accounts[1].address)
     with _refused("NotCommunityAdmin"):
-        registry_client.grant_role(accounts[0], cid, Role.COMMITTEE, accounts[2].address)
+        registry_client.grant_role(accounts[0], cid, Roles.COMMITTEE, accounts[2].address)
     with _refused("ZeroAddress"):
         registry_client.transfer_admin(accounts[5], cid, ZERO)
 
 
 def test_transfer_admin_to_a_mistyped_address_leaves_the_admin_in_place(
-    registry_client: RegistryClient, system: Deployment, accounts: list[LocalAccount]
+    registry_client: RegistryContract, system: Deployment, accounts: list[LocalAccount]
 ) -> None:
     cid = registry_client.create_community(accounts[0], b"\x01" * 32)
     mistyped = "0x000000000000000000000000000000000000dEaD"
@@ -151,7 +152,7 @@ def test_transfer_admin_to_a_mistyped_address_leaves_the_admin_in_place(
     assert system.registry.functions.communityAdmin(cid).call() == accounts[0].address
     assert registry_client.pending_admin(cid) == Web3.to_checksum_address(mistyped)
     # Still the admin: the offer can be withdrawn and made to the right account.
-    registry_client.grant_role(accounts[0], cid, Role.COMMITTEE, accounts[1].address)
+    registry_client.grant_role(accounts[0], cid, Roles.COMMITTEE, accounts[1].address)
     receipt = registry_client.cancel_admin_transfer(accounts[0], cid)
     (cancelled,) = system.registry.events.AdminTransferCancelled().process_receipt(receipt)
     assert cancelled["args"]["pendingAdmin"] == Web3.to_checksum_address(mistyped)
@@ -159,7 +160,7 @@ def test_transfer_admin_to_a_mistyped_address_leaves_the_admin_in_place(
 
 
 def test_accept_admin_refused_for_anyone_but_the_pending_admin(
-    registry_client: RegistryClient, system: Deployment, accounts: list[LocalAccount]
+    registry_client: RegistryContract, system: Deployment, accounts: list[LocalAccount]
 ) -> None:
     cid = registry_client.create_community(accounts[0], b"\x01" * 32)
     with _refused("NotPendingAdmin"):
@@ -174,7 +175,7 @@ def test_accept_admin_refused_for_anyone_but_the_pending_admin(
 
 
 def test_admin_replaces_or_cancels_the_pending_admin(
-    registry_client: RegistryClient, system: Deployment, accounts: list[LocalAccount]
+    registry_client: RegistryContract, system: Deployment, accounts: list[LocalAccount]
 ) -> None:
     cid = registry_client.create_community(accounts[0], b"\x01" * 32)
     registry_client.transfer_admin(accounts[0], cid, accounts[5].address)
@@ -199,7 +200,7 @@ def test_admin_replaces_or_cancels_the_pending_admin(
 
 
 def test_update_roll_refused_without_registrar_role(
-    registry_client: RegistryClient, hall: Hall
+    registry_client: RegistryContract, hall: Hall
 ) -> None:
     with _refused("MissingRole"):
         registry_client.update_roll(hall.committee, hall.id, [hall.outsider.address])
@@ -208,7 +209,7 @@ def test_update_roll_refused_without_registrar_role(
 
 
 def test_staged_roll_changes_take_effect_only_when_published(
-    registry_client: RegistryClient, hall: Hall
+    registry_client: RegistryContract, hall: Hall
 ) -> None:
     before = registry_client.roll_snapshot(hall.id)
     update = registry_client.update_roll(
@@ -230,7 +231,7 @@ def test_staged_roll_changes_take_effect_only_when_published(
 
 
 def test_update_roll_refused_when_adding_resident_twice_or_removing_non_resident(
-    registry_client: RegistryClient, hall: Hall
+    registry_client: RegistryContract, hall: Hall
 ) -> None:
     with _refused("AlreadyOnRoll") as info:
         registry_client.update_roll(hall.admin, hall.id, [hall.voters[0].address])
@@ -246,7 +247,7 @@ def test_update_roll_refused_when_adding_resident_twice_or_removing_non_resident
 
 
 def test_resident_index_is_stable_across_leaving_and_rejoining(
-    registry_client: RegistryClient, hall: Hall
+    registry_client: RegistryContract, hall: Hall
 ) -> None:
     who = hall.signers[2].address
     index = registry_client.resident_index(hall.id, who)
@@ -260,7 +261,7 @@ def test_resident_index_is_stable_across_leaving_and_rejoining(
 
 
 def test_was_resident_answers_for_every_published_version(
-    registry_client: RegistryClient, hall: Hall
+    registry_client: RegistryContract, hall: Hall
 ) -> None:
     who = hall.outsider.address
     v_joined = registry_client.update_roll(hall.admin, hall.id, [who]).version
@@ -274,7 +275,7 @@ def test_was_resident_answers_for_every_published_version(
 
 
 def test_join_and_leave_within_one_pending_version_cancel_out(
-    registry_client: RegistryClient, hall: Hall
+    registry_client: RegistryContract, hall: Hall
 ) -> None:
     who = hall.outsider.address
     size = registry_client.roll_snapshot(hall.id).size
@@ -290,7 +291,7 @@ def test_join_and_leave_within_one_pending_version_cancel_out(
 
 
 def test_fourth_membership_interval_refused_until_oldest_is_past_snapshot_lifetime(
-    registry_client: RegistryClient, hall: Hall, clock: Clock
+    registry_client: RegistryContract, hall: Hall, clock: Clock
 ) -> None:
     who = hall.outsider.address
     registry_client.update_roll(hall.admin, hall.id, [who])
@@ -312,7 +313,7 @@ def test_fourth_membership_interval_refused_until_oldest_is_past_snapshot_lifeti
 
 
 def test_publish_roll_in_batches_publishes_once_with_the_last_batch(
-    registry_client: RegistryClient, hall: Hall, system: Deployment
+    registry_client: RegistryContract, hall: Hall, system: Deployment
 ) -> None:
     people = [a.address for a in signer_keys(25, "batch")]
     before = registry_client.roll_snapshot(hall.id)

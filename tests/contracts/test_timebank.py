@@ -9,7 +9,6 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.clients.timebank import BatchProof, TimeBankClient, balances_from_events
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.hashing import keccak
@@ -26,6 +25,7 @@ from ledger.signing.services import (
     sign_service,
 )
 from ledger.tx import send
+from tests.contract_wrappers.timebank import BatchProof, TimeBankContract, balances_from_events
 from tests.contracts.conftest import Town
 
 NOTE = b"\x4e" * 32
@@ -48,8 +48,8 @@ def refused(error: str) -> Iterator[None]:
 
 
 @pytest.fixture
-def bank(w3: Web3, system: Deployment) -> TimeBankClient:
-    return TimeBankClient(w3, system.timebank)
+def bank(w3: Web3, system: Deployment) -> TimeBankContract:
+    return TimeBankContract(w3, system.timebank)
 
 
 def service(provider: str, recipient: str, minutes: int, nonce: int | None = None) -> ServiceRecord:
@@ -67,7 +67,7 @@ def service(provider: str, recipient: str, minutes: int, nonce: int | None = Non
 
 
 def signed(
-    bank: TimeBankClient,
+    bank: TimeBankContract,
     town: Town,
     provider: LocalAccount,
     recipient: LocalAccount,
@@ -78,7 +78,7 @@ def signed(
     return sign_both(provider, recipient, bank.domain(), town.id, record)
 
 
-def total(bank: TimeBankClient, town: Town) -> int:
+def total(bank: TimeBankContract, town: Town) -> int:
     holders = [COMMUNITY_ACCOUNT, *(r.address for r in town.residents), town.outsider.address]
     return sum(bank.balance_of(town.id, a) for a in holders)
 
@@ -86,7 +86,9 @@ def total(bank: TimeBankClient, town: Town) -> int:
 # ---------------------------------------------------------------- recording
 
 
-def test_record_signed_by_both_moves_minutes_to_provider(bank: TimeBankClient, town: Town) -> None:
+def test_record_signed_by_both_moves_minutes_to_provider(
+    bank: TimeBankContract, town: Town
+) -> None:
     alice, bob = town.residents[1], town.residents[2]
     item = signed(bank, town, alice, bob, 90)
     event = bank.record_service(town.residents[0], town.id, item)
@@ -102,7 +104,7 @@ def test_record_signed_by_both_moves_minutes_to_provider(bank: TimeBankClient, t
     assert bank.is_recorded(town.id, alice.address, item.record.nonce)
 
 
-def test_record_refused_when_recipient_did_not_sign(bank: TimeBankClient, town: Town) -> None:
+def test_record_refused_when_recipient_did_not_sign(bank: TimeBankContract, town: Town) -> None:
     alice, bob = town.residents[1], town.residents[2]
     record = service(alice.address, bob.address, 30)
     sig = sign_service(alice, bank.domain(), town.id, record)
@@ -111,7 +113,7 @@ def test_record_refused_when_recipient_did_not_sign(bank: TimeBankClient, town: 
         bank.record_service(alice, town.id, SignedRecord(record, sig, sig))
 
 
-def test_record_refused_when_provider_did_not_sign(bank: TimeBankClient, town: Town) -> None:
+def test_record_refused_when_provider_did_not_sign(bank: TimeBankContract, town: Town) -> None:
     alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
     record = service(alice.address, bob.address, 30)
     item = sign_both(carol, bob, bank.domain(), town.id, record)
@@ -119,7 +121,7 @@ def test_record_refused_when_provider_did_not_sign(bank: TimeBankClient, town: T
         bank.record_service(bob, town.id, item)
 
 
-def test_record_refused_with_malformed_signature(bank: TimeBankClient, town: Town) -> None:
+def test_record_refused_with_malformed_signature(bank: TimeBankContract, town: Town) -> None:
     alice, bob = town.residents[1], town.residents[2]
     item = signed(bank, town, alice, bob, 30)
     broken = SignedRecord(
@@ -130,7 +132,7 @@ def test_record_refused_with_malformed_signature(bank: TimeBankClient, town: Tow
 
 
 def test_record_refused_when_signed_for_another_community(
-    bank: TimeBankClient, town: Town, make_town: Callable[[], Town]
+    bank: TimeBankContract, town: Town, make_town: Callable[[], Town]
 ) -> None:
     other = make_town()
     alice, bob = town.residents[1], town.residents[2]
@@ -139,7 +141,7 @@ def test_record_refused_when_signed_for_another_community(
         bank.record_service(bob, other.id, item)
 
 
-def test_replayed_record_refused(bank: TimeBankClient, town: Town) -> None:
+def test_replayed_record_refused(bank: TimeBankContract, town: Town) -> None:
     alice, bob = town.residents[1], town.residents[2]
     item = signed(bank, town, alice, bob, 45)
     bank.record_service(alice, town.id, item)
@@ -148,14 +150,14 @@ def test_replayed_record_refused(bank: TimeBankClient, town: Town) -> None:
     assert bank.balance_of(town.id, alice.address) == 45
 
 
-def test_identical_service_with_new_nonce_counts_again(bank: TimeBankClient, town: Town) -> None:
+def test_identical_service_with_new_nonce_counts_again(bank: TimeBankContract, town: Town) -> None:
     alice, bob = town.residents[1], town.residents[2]
     bank.record_service(alice, town.id, signed(bank, town, alice, bob, 45))
     bank.record_service(alice, town.id, signed(bank, town, alice, bob, 45))
     assert bank.balance_of(town.id, alice.address) == 90
 
 
-def test_records_may_arrive_out_of_order_within_window(bank: TimeBankClient, town: Town) -> None:
+def test_records_may_arrive_out_of_order_within_window(bank: TimeBankContract, town: Town) -> None:
     alice, bob = town.residents[1], town.residents[2]
     for nonce in (2, 0, 127, 1):
         bank.record_service(alice, town.id, signed(bank, town, alice, bob, 5, nonce=nonce))
@@ -170,13 +172,13 @@ def test_records_may_arrive_out_of_order_within_window(bank: TimeBankClient, tow
         bank.record_service(alice, town.id, signed(bank, town, alice, bob, 5, nonce=1))
 
 
-def test_record_refused_beyond_nonce_window(bank: TimeBankClient, town: Town) -> None:
+def test_record_refused_beyond_nonce_window(bank: TimeBankContract, town: Town) -> None:
     alice, bob = town.residents[1], town.residents[2]
     with refused("NonceTooFarAhead"):
         bank.record_service(alice, town.id, signed(bank, town, alice, bob, 5, nonce=128))
 
 
-def test_record_refused_for_non_resident(bank: TimeBankClient, town: Town) -> None:
+def test_record_refused_for_non_resident(bank: TimeBankContract, town: Town) -> None:
     alice = town.residents[1]
     item = signed(bank, town, alice, town.outsider, 10)
     with refused("NotResident"):
@@ -184,7 +186,7 @@ def test_record_refused_for_non_resident(bank: TimeBankClient, town: Town) -> No
 
 
 def test_record_refused_after_member_left_roll(
-    bank: TimeBankClient, town: Town, w3: Web3, system: Deployment
+    bank: TimeBankContract, town: Town, w3: Web3, system: Deployment
 ) -> None:
     alice, bob = town.residents[1], town.residents[2]
     registry = system.registry.functions
@@ -193,13 +195,13 @@ def test_record_refused_after_member_left_roll(
         bank.record_service(alice, town.id, signed(bank, town, alice, bob, 10))
 
 
-def test_record_refused_for_zero_minutes(bank: TimeBankClient, town: Town) -> None:
+def test_record_refused_for_zero_minutes(bank: TimeBankContract, town: Town) -> None:
     alice, bob = town.residents[1], town.residents[2]
     with refused("ZeroMinutes"):
         bank.record_service(alice, town.id, signed(bank, town, alice, bob, 0))
 
 
-def test_record_refused_for_service_to_oneself(bank: TimeBankClient, town: Town) -> None:
+def test_record_refused_for_service_to_oneself(bank: TimeBankContract, town: Town) -> None:
     alice = town.residents[1]
     with refused("SameParty"):
         bank.record_service(alice, town.id, signed(bank, town, alice, alice, 10))
@@ -209,7 +211,7 @@ def test_record_refused_for_service_to_oneself(bank: TimeBankClient, town: Town)
 
 
 def _community_service(
-    bank: TimeBankClient,
+    bank: TimeBankContract,
     town: Town,
     provider: LocalAccount,
     coordinator: LocalAccount,
@@ -224,7 +226,7 @@ def _community_service(
     )
 
 
-def test_service_to_community_confirmed_by_coordinator(bank: TimeBankClient, town: Town) -> None:
+def test_service_to_community_confirmed_by_coordinator(bank: TimeBankContract, town: Town) -> None:
     alice = town.residents[1]
     bank.record_service(
         alice, town.id, _community_service(bank, town, alice, town.coordinator, 120)
@@ -234,7 +236,9 @@ def test_service_to_community_confirmed_by_coordinator(bank: TimeBankClient, tow
     assert total(bank, town) == 0
 
 
-def test_service_from_community_confirmed_by_coordinator(bank: TimeBankClient, town: Town) -> None:
+def test_service_from_community_confirmed_by_coordinator(
+    bank: TimeBankContract, town: Town
+) -> None:
     alice = town.residents[1]
     record = service(COMMUNITY_ACCOUNT, alice.address, 30)
     item = sign_both(town.coordinator, alice, bank.domain(), town.id, record)
@@ -243,14 +247,16 @@ def test_service_from_community_confirmed_by_coordinator(bank: TimeBankClient, t
     assert bank.balance_of(town.id, COMMUNITY_ACCOUNT) == 30
 
 
-def test_service_to_community_refused_without_coordinator(bank: TimeBankClient, town: Town) -> None:
+def test_service_to_community_refused_without_coordinator(
+    bank: TimeBankContract, town: Town
+) -> None:
     alice, bob = town.residents[1], town.residents[2]
     with refused("NotCoordinator"):
         bank.record_service(alice, town.id, _community_service(bank, town, alice, bob, 60))
 
 
 def test_coordinator_cannot_confirm_own_service_to_community(
-    bank: TimeBankClient, town: Town
+    bank: TimeBankContract, town: Town
 ) -> None:
     coordinator = town.coordinator
     item = _community_service(bank, town, coordinator, coordinator, 60)
@@ -261,11 +267,11 @@ def test_coordinator_cannot_confirm_own_service_to_community(
 # ---------------------------------------------------------------- limits
 
 
-def test_default_limits_apply_until_admin_sets_them(bank: TimeBankClient, town: Town) -> None:
+def test_default_limits_apply_until_admin_sets_them(bank: TimeBankContract, town: Town) -> None:
     assert bank.limits_of(town.id) == (-600, 6000)
 
 
-def test_record_refused_below_floor(bank: TimeBankClient, town: Town) -> None:
+def test_record_refused_below_floor(bank: TimeBankContract, town: Town) -> None:
     alice, bob = town.residents[1], town.residents[2]
     bank.record_service(alice, town.id, signed(bank, town, alice, bob, 600))
     with refused("BelowFloor"):
@@ -273,7 +279,7 @@ def test_record_refused_below_floor(bank: TimeBankClient, town: Town) -> None:
     assert bank.balance_of(town.id, bob.address) == -600
 
 
-def test_record_refused_above_ceiling(bank: TimeBankClient, town: Town) -> None:
+def test_record_refused_above_ceiling(bank: TimeBankContract, town: Town) -> None:
     alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
     bank.set_limits(town.admin, town.id, -100, 150)
     bank.record_service(alice, town.id, signed(bank, town, alice, bob, 100))
@@ -283,7 +289,7 @@ def test_record_refused_above_ceiling(bank: TimeBankClient, town: Town) -> None:
     assert bank.balance_of(town.id, alice.address) == 150
 
 
-def test_balance_outside_new_limits_may_move_back(bank: TimeBankClient, town: Town) -> None:
+def test_balance_outside_new_limits_may_move_back(bank: TimeBankContract, town: Town) -> None:
     alice, bob = town.residents[1], town.residents[2]
     bank.record_service(alice, town.id, signed(bank, town, alice, bob, 500))
     bank.set_limits(town.admin, town.id, -100, 100)
@@ -292,14 +298,14 @@ def test_balance_outside_new_limits_may_move_back(bank: TimeBankClient, town: To
     assert bank.balance_of(town.id, bob.address) == -450
 
 
-def test_set_limits_refused_for_non_admin(bank: TimeBankClient, town: Town) -> None:
+def test_set_limits_refused_for_non_admin(bank: TimeBankContract, town: Town) -> None:
     with refused("NotCommunityAdmin"):
         bank.set_limits(town.coordinator, town.id, -10, 10)
 
 
 @pytest.mark.parametrize(("floor", "ceiling"), [(1, 10), (-10, -1)])
 def test_set_limits_refused_unless_floor_below_zero_below_ceiling(
-    bank: TimeBankClient, town: Town, floor: int, ceiling: int
+    bank: TimeBankContract, town: Town, floor: int, ceiling: int
 ) -> None:
     with refused("InvalidLimits"):
         bank.set_limits(town.admin, town.id, floor, ceiling)
@@ -309,7 +315,7 @@ def test_set_limits_refused_unless_floor_below_zero_below_ceiling(
 
 
 def test_batch_records_good_entries_and_skips_bad_with_reason(
-    bank: TimeBankClient, town: Town
+    bank: TimeBankContract, town: Town
 ) -> None:
     alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
     good1 = signed(bank, town, alice, bob, 10)
@@ -339,7 +345,7 @@ def test_batch_records_good_entries_and_skips_bad_with_reason(
 
 
 def test_batch_goes_on_in_order_after_a_record_only_the_slow_path_takes(
-    bank: TimeBankClient, town: Town
+    bank: TimeBankContract, town: Town
 ) -> None:
     """Service to the community is valid but not the batch fast path's case: the records after
     it must still be read from their own place in the call, each once, in order."""
@@ -362,7 +368,7 @@ def test_batch_goes_on_in_order_after_a_record_only_the_slow_path_takes(
 
 
 def test_batch_fast_path_resumes_after_a_record_only_the_slow_path_takes(
-    bank: TimeBankClient, town: Town
+    bank: TimeBankContract, town: Town
 ) -> None:
     """Gas is the only outward sign of which path judged a record, so this compares it: four
     members' records behind a service to the community cost what they cost alone, plus what that
@@ -389,7 +395,7 @@ def test_batch_fast_path_resumes_after_a_record_only_the_slow_path_takes(
 
 
 def test_batch_asks_the_roll_again_once_a_new_version_is_published(
-    bank: TimeBankClient, town: Town, w3: Web3, system: Deployment
+    bank: TimeBankContract, town: Town, w3: Web3, system: Deployment
 ) -> None:
     """A batch trusts the roll version a member's word was stamped with only while that version
     is the published one: a staged removal changes nothing, its publication does."""
@@ -414,7 +420,7 @@ def test_batch_asks_the_roll_again_once_a_new_version_is_published(
 
 
 def test_batch_before_any_roll_is_published_records_nobody(
-    bank: TimeBankClient, town: Town, w3: Web3, system: Deployment
+    bank: TimeBankContract, town: Town, w3: Web3, system: Deployment
 ) -> None:
     """Roll version 0 must not match the zero stamp of a never-touched account."""
     alice, bob = town.residents[1], town.residents[2]
@@ -428,7 +434,7 @@ def test_batch_before_any_roll_is_published_records_nobody(
     assert bank.balance_of(unrolled, alice.address) == 0
 
 
-def _account_slot(w3: Web3, bank: TimeBankClient, town: Town, member: LocalAccount) -> int:
+def _account_slot(w3: Web3, bank: TimeBankContract, town: Town, member: LocalAccount) -> int:
     """The storage slot of `member`'s account word, found rather than assumed: the mapping whose
     entry for `member` holds the word `nonceState` reads."""
     wanted = bank.nonce_state(town.id, member.address)
@@ -442,7 +448,7 @@ def _account_slot(w3: Web3, bank: TimeBankClient, town: Town, member: LocalAccou
     raise AssertionError("no account word found")
 
 
-def test_nonces_stop_below_the_32_bit_base(bank: TimeBankClient, town: Town, w3: Web3) -> None:
+def test_nonces_stop_below_the_32_bit_base(bank: TimeBankContract, town: Town, w3: Web3) -> None:
     """nonceBase has 32 bits in the account word: the last nonce it can pass is 2**32 - 2."""
     alice, bob = town.residents[1], town.residents[2]
     bank.record_service(alice, town.id, signed(bank, town, alice, bob, 10))
@@ -468,7 +474,7 @@ def test_nonces_stop_below_the_32_bit_base(bank: TimeBankClient, town: Town, w3:
 
 
 def _reverse(
-    bank: TimeBankClient,
+    bank: TimeBankContract,
     town: Town,
     item: SignedRecord,
     provider: LocalAccount,
@@ -486,7 +492,7 @@ def _reverse(
     )
 
 
-def test_reversal_signed_by_both_restores_balances(bank: TimeBankClient, town: Town) -> None:
+def test_reversal_signed_by_both_restores_balances(bank: TimeBankContract, town: Town) -> None:
     alice, bob = town.residents[1], town.residents[2]
     item = signed(bank, town, alice, bob, 75)
     bank.record_service(alice, town.id, item)
@@ -498,7 +504,7 @@ def test_reversal_signed_by_both_restores_balances(bank: TimeBankClient, town: T
     assert bank.is_recorded(town.id, alice.address, item.record.nonce)
 
 
-def test_reversal_refused_twice(bank: TimeBankClient, town: Town) -> None:
+def test_reversal_refused_twice(bank: TimeBankContract, town: Town) -> None:
     alice, bob = town.residents[1], town.residents[2]
     item = signed(bank, town, alice, bob, 75)
     bank.record_service(alice, town.id, item)
@@ -507,14 +513,14 @@ def test_reversal_refused_twice(bank: TimeBankClient, town: Town) -> None:
         _reverse(bank, town, item, alice, bob)
 
 
-def test_reversal_refused_for_unrecorded_service(bank: TimeBankClient, town: Town) -> None:
+def test_reversal_refused_for_unrecorded_service(bank: TimeBankContract, town: Town) -> None:
     alice, bob = town.residents[1], town.residents[2]
     item = signed(bank, town, alice, bob, 75)
     with refused("RecordNotFound"):
         _reverse(bank, town, item, alice, bob)
 
 
-def test_reversal_refused_when_one_side_did_not_sign(bank: TimeBankClient, town: Town) -> None:
+def test_reversal_refused_when_one_side_did_not_sign(bank: TimeBankContract, town: Town) -> None:
     alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
     item = signed(bank, town, alice, bob, 75)
     bank.record_service(alice, town.id, item)
@@ -522,7 +528,7 @@ def test_reversal_refused_when_one_side_did_not_sign(bank: TimeBankClient, town:
         _reverse(bank, town, item, alice, carol)
 
 
-def test_reversal_refused_when_it_would_break_floor(bank: TimeBankClient, town: Town) -> None:
+def test_reversal_refused_when_it_would_break_floor(bank: TimeBankContract, town: Town) -> None:
     alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
     item = signed(bank, town, alice, bob, 300)
     bank.record_service(alice, town.id, item)
@@ -534,7 +540,7 @@ def test_reversal_refused_when_it_would_break_floor(bank: TimeBankClient, town: 
 
 
 def test_a_reversal_breaking_both_limits_names_the_ceiling(
-    bank: TimeBankClient, town: Town
+    bank: TimeBankContract, town: Town
 ) -> None:
     """Credit before debit, as for a record: the original recipient's ceiling is judged first
     (the stateful model had the order the other way round for reversals)."""
@@ -551,7 +557,7 @@ def test_a_reversal_breaking_both_limits_names_the_ceiling(
 
 
 def _reversal_sigs(
-    bank: TimeBankClient, town: Town, record: ServiceRecord, *signers: LocalAccount
+    bank: TimeBankContract, town: Town, record: ServiceRecord, *signers: LocalAccount
 ) -> tuple[CompactSignature, CompactSignature]:
     rid = record_id(town.id, record)
     first, second = (sign_reversal(s, bank.domain(), rid, REASON) for s in signers)
@@ -559,7 +565,7 @@ def _reversal_sigs(
 
 
 def test_batch_commits_to_the_ids_it_recorded_in_order_from_both_paths(
-    bank: TimeBankClient, town: Town
+    bank: TimeBankContract, town: Town
 ) -> None:
     """Fast-path records, a slow-path record (service to the community) and skipped records in
     one batch: the root is the hash of exactly the recorded ids, in event order."""
@@ -582,7 +588,7 @@ def test_batch_commits_to_the_ids_it_recorded_in_order_from_both_paths(
     assert bank.contract.functions.batchRoot(before + 1).call() == keccak(b"".join(ids))
 
 
-def test_single_record_is_a_batch_of_one(bank: TimeBankClient, town: Town) -> None:
+def test_single_record_is_a_batch_of_one(bank: TimeBankContract, town: Town) -> None:
     alice, bob = town.residents[1], town.residents[2]
     item = signed(bank, town, alice, bob, 10)
     bank.record_service(alice, town.id, item)
@@ -592,7 +598,7 @@ def test_single_record_is_a_batch_of_one(bank: TimeBankClient, town: Town) -> No
     assert bank.contract.functions.batchRoot(proof.batch_id).call() == keccak(proof.record_ids[0])
 
 
-def test_batch_that_records_nothing_commits_nothing(bank: TimeBankClient, town: Town) -> None:
+def test_batch_that_records_nothing_commits_nothing(bank: TimeBankContract, town: Town) -> None:
     alice, bob = town.residents[1], town.residents[2]
     before = bank.contract.functions.batchCount().call()
     result = bank.record_services(alice, town.id, [signed(bank, town, alice, bob, 0)])
@@ -601,7 +607,7 @@ def test_batch_that_records_nothing_commits_nothing(bank: TimeBankClient, town: 
 
 
 def test_reversal_of_a_record_inside_a_batch_restores_balances(
-    bank: TimeBankClient, town: Town
+    bank: TimeBankContract, town: Town
 ) -> None:
     alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
     items = [signed(bank, town, carol, bob, 5), signed(bank, town, alice, bob, 30)]
@@ -616,7 +622,7 @@ def test_reversal_of_a_record_inside_a_batch_restores_balances(
 
 
 def test_reversal_refused_when_original_differs_from_the_recorded_record(
-    bank: TimeBankClient, town: Town
+    bank: TimeBankContract, town: Town
 ) -> None:
     """Alice's real nonce, a made-up recipient and minutes, signed by both: the batch of the
     real record holds another id."""
@@ -639,7 +645,7 @@ def test_reversal_refused_when_original_differs_from_the_recorded_record(
 
 
 def test_reversal_refused_when_the_proof_points_at_another_index(
-    bank: TimeBankClient, town: Town
+    bank: TimeBankContract, town: Town
 ) -> None:
     alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
     items = [signed(bank, town, alice, bob, 10), signed(bank, town, carol, bob, 20)]
@@ -653,7 +659,7 @@ def test_reversal_refused_when_the_proof_points_at_another_index(
             bank.reverse_service(alice, town.id, items[0].record, REASON, *sigs, proof=moved)
 
 
-def test_reversal_refused_for_a_party_never_on_the_roll(bank: TimeBankClient, town: Town) -> None:
+def test_reversal_refused_for_a_party_never_on_the_roll(bank: TimeBankContract, town: Town) -> None:
     """A resident and an outsider sign the reversal of a record that never was (the resident's
     real nonce, the outsider as recipient): nobody off the roll takes part in a reversal."""
     alice, bob, outsider = town.residents[1], town.residents[2], town.outsider
@@ -667,7 +673,7 @@ def test_reversal_refused_for_a_party_never_on_the_roll(bank: TimeBankClient, to
 
 
 def test_reversal_refused_after_a_party_left_the_roll(
-    bank: TimeBankClient, town: Town, w3: Web3, system: Deployment
+    bank: TimeBankContract, town: Town, w3: Web3, system: Deployment
 ) -> None:
     alice, bob = town.residents[1], town.residents[2]
     item = signed(bank, town, alice, bob, 10)
@@ -682,7 +688,7 @@ def test_reversal_refused_after_a_party_left_the_roll(
     assert bank.balance_of(town.id, bob.address) == 0
 
 
-def test_events_rebuild_every_balance(bank: TimeBankClient, town: Town) -> None:
+def test_events_rebuild_every_balance(bank: TimeBankContract, town: Town) -> None:
     alice, bob, carol = town.residents[1], town.residents[2], town.residents[3]
     first = signed(bank, town, alice, bob, 40)
     bank.record_services(alice, town.id, [first, signed(bank, town, bob, carol, 25)])

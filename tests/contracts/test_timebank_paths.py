@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 
-from ledger.clients.timebank import TimeBankClient
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.node import rpc
@@ -36,6 +35,7 @@ from ledger.signing.services import (
     sign_both,
     sign_service,
 )
+from tests.contract_wrappers.timebank import TimeBankContract
 from tests.contracts.conftest import Town
 
 Outcome = tuple[str, tuple[Any, ...]]  # ("recorded", ()) or (error, args)
@@ -45,7 +45,7 @@ TOP_BIT = 1 << 255
 
 @dataclass(frozen=True)
 class Parties:
-    bank: TimeBankClient
+    bank: TimeBankContract
     town: Town
 
     @property
@@ -240,7 +240,7 @@ def _judged_from(w3: Web3, p: Parties, item: SignedRecord, how: Callable[..., Ou
 def test_fast_and_slow_paths_judge_every_malformed_record_alike(
     w3: Web3, system: Deployment, town: Town, kind: str, x: int
 ) -> None:
-    p = Parties(TimeBankClient(w3, system.timebank), town)
+    p = Parties(TimeBankContract(w3, system.timebank), town)
     item, expected = _fault(kind, p, x)
     alone = _judged_from(w3, p, item, _alone)
     in_batch = _judged_from(w3, p, item, _in_batch)
@@ -254,7 +254,7 @@ def test_minutes_beyond_32_bits_in_raw_calldata_revert_alone_and_in_a_batch(
     """A minutes word with bits above uint32 (only hand-made calldata has one): the fast path
     declines it and the slow path's ABI decoder reverts the whole call, alone or in a batch;
     nothing is recorded either way."""
-    p = Parties(TimeBankClient(w3, system.timebank), town)
+    p = Parties(TimeBankContract(w3, system.timebank), town)
     item = p.both(p.record(30, 0))
     fn = system.timebank.functions
     batch = [*_prefix(p)[1:], item]

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from web3 import Web3
 
-from ledger.clients.timebank import TimeBankClient
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.node import rpc
@@ -28,6 +27,7 @@ from ledger.signing.services import (
     sign_reversal,
 )
 from ledger.tx import send
+from tests.contract_wrappers.timebank import TimeBankContract
 from tests.contracts.conftest import Town
 
 COMMUNITY = -1  # party index of the community's own account
@@ -46,7 +46,7 @@ class Recorded:
 
 
 def test_timebank_matches_shadow_model(w3: Web3, system: Deployment, town: Town) -> None:
-    bank = TimeBankClient(w3, system.timebank)
+    bank = TimeBankContract(w3, system.timebank)
     bank.set_limits(town.admin, town.id, FLOOR, CEILING)
     residents = town.residents
     coordinator_index = residents.index(town.coordinator)

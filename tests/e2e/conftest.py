@@ -19,7 +19,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.api_client import CommonsClient
+from commons.api_client import ApiClient
 from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.deploy import Deployment, deploy_system
@@ -37,7 +37,7 @@ class LiveSystem:
     env: dict[str, str]
     url: str
     proc: subprocess.Popen[bytes] | None = None
-    client: CommonsClient = field(init=False)
+    client: ApiClient = field(init=False)
     log_path: Path = field(init=False)
 
     @property
@@ -61,7 +61,7 @@ class LiveSystem:
                 raise RuntimeError(f"API exited on start:\n{self.log_path.read_text()[-3000:]}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    self.client = CommonsClient(self.url, self.w3, self.artifacts)
+                    self.client = ApiClient(self.url, self.w3, self.artifacts)
                     return
             except httpx.HTTPError:
                 pass

@@ -21,7 +21,7 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.api_client import ApiClientError
+from commons.api_client import ApiClientError
 from ledger.node import pid_alive
 from ledger.offchain import text_hash
 from ledger.signing.acks import Acknowledgement, verify_ack
@@ -132,7 +132,7 @@ def test_signed_ballot_is_acknowledged_lands_and_reads_back_as_on_chain(
     live.client.wait_indexed(done["block"])
     api_view = live.client.get(f"/v1/proposals/{community.open_proposal}")
     chain_view = council.functions.getProposal(community.open_proposal).call()
-    assert api_view["tally"] == list(chain_view[16]) and api_view["tally"][0] >= 1
+    assert api_view["tally"] == list(chain_view.tally) and api_view["tally"][0] >= 1
     ballots = live.client.get(f"/v1/proposals/{community.open_proposal}/ballots", limit=500)
     assert {"voter": voter.address, "option": 0, "digest": done["detail"]}.items() <= next(
         b["args"] for b in ballots["items"] if b["args"]["voter"] == voter.address
@@ -358,8 +358,8 @@ def test_proposal_text_is_served_with_its_hash_check(
     live: LiveSystem, community: Community
 ) -> None:
     view = live.client.get(f"/v1/proposals/{community.open_proposal}")
-    assert view["text"] and view["text_matches"] is True
-    assert text_hash(view["text"]) == view["text_hash"]
+    assert view["text"] and view["textMatches"] is True
+    assert text_hash(view["text"]) == view["textHash"]
 
 
 def login(live: LiveSystem, account: LocalAccount) -> str:
@@ -500,12 +500,12 @@ def test_fund_trail_follows_income_grant_and_approved_payout(
     csv_text = httpx.get(
         f"{live.url}/v1/communities/{community.id}/fund/trail.csv", params={"recipient": recipient}
     ).text
-    assert (
-        csv_text.splitlines()[0].startswith("block,tx_hash,step") and "PayoutExecuted" in csv_text
-    )
+    assert csv_text.splitlines()[0].startswith("block,txHash,step") and "PayoutExecuted" in csv_text
     view = live.client.get(f"/v1/communities/{community.id}/fund")
-    assert (view["total_income"], view["total_paid"]) == tuple(
-        fund.functions.fundOf(community.id).call()[2:6:3]
+    chain_fund = fund.functions.fundOf(community.id).call()
+    assert (view["totalIncome"], view["totalPaid"]) == (
+        chain_fund.totalIncome,
+        chain_fund.totalPaid,
     )
 
 

@@ -34,7 +34,6 @@ from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
 
-from ledger.clients.timebank import TimeBankClient
 from ledger.errors import ContractRuleBroken
 from ledger.offchain import text_hash
 from ledger.protocol.generated import SkipReason
@@ -59,6 +58,7 @@ from ledger.signing.services import (
     sign_reversal,
 )
 from ledger.tx import ErrorDecoder, revert_data, send
+from tests.contract_wrappers.timebank import TimeBankContract
 from tests.e2e.conftest import LiveSystem, new_accounts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -443,7 +443,7 @@ def test_a_reversal_of_a_record_that_never_was_moves_no_minutes(
     real nonce, the accomplice as recipient, 200 minutes. Sent straight to the chain, it is
     refused whether the accomplice was never on the roll or is a resident with a proof of the
     real record's batch; no minutes move."""
-    bank = TimeBankClient(live.w3, live.client.contracts["timebank"])
+    bank = TimeBankContract(live.w3, live.client.contracts["timebank"])
     attacker, resident, neighbour = accounts[5], town.residents[3], town.residents[2]
     nonce = bank.free_nonces(town.id, resident.address)[0]
     real = sign_both(resident, neighbour, bank.domain(), town.id,
@@ -758,7 +758,7 @@ def test_unicode_texts_are_stored_and_hashed_exactly_never_normalized(
     live.client.act(town.committee[0], council.functions.openProposal(params))
     view = live.client.get(f"/v1/proposals/{council.functions.proposalCount().call()}")
     assert view["text"] == TRICKS["nfd"] and view["text"] != TRICKS["nfc"]
-    assert view["text_matches"] is True
+    assert view["textMatches"] is True
 
 
 def test_text_with_a_lone_surrogate_is_refused_not_a_server_error(live: LiveSystem) -> None:

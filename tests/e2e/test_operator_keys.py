@@ -20,10 +20,11 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from ledger.audit.report import generate_key
-from ledger.clients.registry import RegistryClient, Role
 from ledger.config import Settings
 from ledger.deploy import load_deployment
 from ledger.node import AnvilProcess, child_pids, ephemeral_node, free_port, rpc
+from ledger.protocol.generated import Roles
+from tests.contract_wrappers.registry import RegistryContract
 
 COMMONS = str(Path(sys.executable).parent / "commons")
 PASSPHRASE = "relayer passphrase for the test"
@@ -248,9 +249,9 @@ def test_register_key_sends_from_the_auditors_keystore_account(
     _import(env, "auditor", auditor)
     rpc(paid_chain.w3, "anvil_setBalance", [auditor.address, hex(10**18)])
     settings = Settings(rpc_url=paid_chain.url, deployments_dir=tmp_path / "deployments")
-    registry = RegistryClient(paid_chain.w3, load_deployment(paid_chain.w3, settings).registry)
+    registry = RegistryContract(paid_chain.w3, load_deployment(paid_chain.w3, settings).registry)
     community = registry.create_community(admin, b"\x01" * 32)
-    registry.grant_role(admin, community, Role.AUDITOR, auditor.address)
+    registry.grant_role(admin, community, Roles.AUDITOR, auditor.address)
     report_key = tmp_path / "report.pem"
     generate_key(report_key)
     fd = _passphrase_pipe()

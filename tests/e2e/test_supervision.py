@@ -18,7 +18,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.api_client import CommonsClient
+from commons.api_client import ApiClient
 from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.deploy import load_deployment
@@ -165,7 +165,7 @@ def stop_by_pid(system: Running) -> None:
 
 @dataclass
 class Election:
-    client: CommonsClient
+    client: ApiClient
     w3: Web3
     proposal: int
     voters: list[LocalAccount]
@@ -181,7 +181,7 @@ def election(
     w3 = make_web3(f"http://127.0.0.1:{system.settings.anvil_port}")
     deployment = load_deployment(w3, system.settings)
     proposal, voters = open_election(w3, deployment, accounts, voters=6, tag=7)
-    return Election(CommonsClient(system.api_url, w3, artifacts), w3, proposal, voters)
+    return Election(ApiClient(system.api_url, w3, artifacts), w3, proposal, voters)
 
 
 def snapshot_holds(system: Running, block: int) -> bool:

@@ -182,7 +182,7 @@ def write_site_with_cli(
 ) -> None:
     """`commons proxy-config`, as an operator runs it, with the API's own settings."""
     run = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "proxy-config", "--server-name", SERVER_NAME,
+        [sys.executable, "-m", "commons.cli", "proxy-config", "--server-name", SERVER_NAME,
          "--cert", str(certs.cert), "--key", str(certs.key),
          "--listen", f"127.0.0.1:{https_port}", "--http-listen", f"127.0.0.1:{http_port}",
          "--out", str(out)],

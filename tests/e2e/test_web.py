@@ -26,10 +26,11 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from commons.demo import demo_keys, seed_demo
 from ledger.audit.report import generate_key, load_key, load_public_key, raw_public_key, sign
 from ledger.audit.signers import fingerprint
-from ledger.clients.registry import RegistryClient, Role
-from ledger.demo import demo_keys, seed_demo
+from ledger.protocol.generated import Roles
+from tests.contract_wrappers.registry import RegistryContract
 from tests.e2e.conftest import LiveSystem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,7 +211,7 @@ def test_resident_votes_committee_publishes_and_pays_out_in_the_browser(
         live.client.wait_indexed(done["block"])
 
     def close_voting(need: dict[str, Any]) -> None:
-        closes = live.client.get(f"/v1/proposals/{need['proposal']}")["closes_at"]
+        closes = live.client.get(f"/v1/proposals/{need['proposal']}")["closesAt"]
         now = live.w3.eth.get_block("latest")["timestamp"]
         live.rpc("evm_increaseTime", [max(1, closes - now + 2)])
         live.rpc("evm_mine")
@@ -227,10 +228,10 @@ def test_resident_votes_committee_publishes_and_pays_out_in_the_browser(
     def register_report_key(_: dict[str, Any]) -> None:
         registry = c["registry"].functions
         live.client.act(
-            keys["admin"], registry.grantRole(community, Role.AUDITOR.value, auditor.address)
+            keys["admin"], registry.grantRole(community, Roles.AUDITOR, auditor.address)
         )
         fp = fingerprint(raw_public_key(load_public_key(report_key)))
-        RegistryClient(live.w3, c["registry"]).register_auditor_key(auditor, community, fp)
+        RegistryContract(live.w3, c["registry"]).register_auditor_key(auditor, community, fp)
 
     story = Story(
         [

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from ledger.cli import app
+from commons.cli import app
 from ledger.config import Settings
 from ledger.errors import ConfigError
 from ledger.proxy import ProxySite, render_site

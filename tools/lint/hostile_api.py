@@ -235,10 +235,10 @@ def own_system() -> Iterator[tuple[str, str]]:
     from eth_account import Account
     from eth_account.messages import encode_defunct
 
-    from ledger.api_client import CommonsClient
+    from commons.api_client import ApiClient
+    from commons.demo import demo_keys, seed_demo
     from ledger.build import compile_project
     from ledger.config import DEV_MNEMONIC, Settings
-    from ledger.demo import demo_keys, seed_demo
     from ledger.deploy import deploy_system
     from ledger.node import ephemeral_node, free_port, rpc
 
@@ -289,7 +289,7 @@ def own_system() -> Iterator[tuple[str, str]]:
                 if time.monotonic() > deadline:
                     raise SystemExit("the API did not become healthy within 60 s")
                 time.sleep(0.1)
-            client = CommonsClient(url, node.w3, artifacts)
+            client = ApiClient(url, node.w3, artifacts)
             keys = demo_keys(data / "demo-keys.json")
             seed_demo(client, keys, print)
             registrar = keys["registrar"]

@@ -1,6 +1,9 @@
 // The only way the page talks to the outside: same-origin calls to the Commons Ledger API.
+// Its request and response shapes are in schemas.ts, rendered from the API's OpenAPI document.
 // Errors are classified so the page can say, in the reader's language, whether the API is
 // unreachable, the chain behind it is down, or a contract rule refused the request.
+
+import type { Page } from "./schemas";
 
 export type Trouble = "down" | "chain" | "index" | "server" | null;
 
@@ -80,158 +83,6 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   }
   report(null, null);
   return (await response.json()) as T;
-}
-
-// --- response shapes (api/schemas.py) ----------------------------------------------------------
-
-export interface Page<T> {
-  items: T[];
-  total: number;
-  limit: number;
-  offset: number;
-}
-
-export interface ChainOut {
-  chain_id: number;
-  head: number;
-  indexed_head: number | null;
-  deployment_block: number;
-  contracts: Record<string, string>;
-  build_manifest_hash: string;
-  relay: Record<string, number>;
-}
-
-export type ReceiptStatus = "queued" | "sent" | "included" | "counted" | "rejected";
-
-/** The relay's signed promise (ledger/signing/acks.py). */
-export interface AckOut {
-  message: string;
-  accepted_at: number;
-  land_by: number;
-  relayer: string;
-  signature: string;
-}
-
-export interface ReceiptOut {
-  id: string;
-  kind: "ballot" | "service" | "forward";
-  status: ReceiptStatus;
-  signer: string;
-  tx_hash: string | null;
-  block: number | null;
-  detail: string | null;
-  accepted_at: number;
-  updated_at: number;
-  ack?: AckOut | null;
-}
-
-export interface ProposalOut {
-  id: number;
-  community_id: number;
-  proposer: string;
-  text_hash: string;
-  text: string | null;
-  text_matches: boolean | null;
-  kind: "YesNoAbstain" | "MultipleChoice";
-  option_count: number;
-  opens_at: number;
-  closes_at: number;
-  quorum_bps: number;
-  threshold_bps: number;
-  budget_amount: number;
-  budget_currency: string;
-  roll_version: number;
-  roll_size: number;
-  state: "Pending" | "Open" | "Closed" | "Finalized";
-  outcome: "None" | "Passed" | "Rejected" | "NoQuorum";
-  winning_option: number;
-  tally: number[];
-  turnout: number;
-  execution: "NotStarted" | "InProgress" | "Completed";
-  milestone_count: number;
-}
-
-export interface EventOut {
-  block: number;
-  tx_hash: string;
-  log_index: number;
-  event: string;
-  args: Record<string, unknown>;
-}
-
-export interface CommunityOut {
-  id: number;
-  admin: string;
-  roll_version: number;
-  roll_size: number;
-  committee_size: number;
-  roles: Record<string, string[]>;
-}
-
-export interface FundOut {
-  community_id: number;
-  currency: string;
-  approval_threshold: number;
-  total_income: number;
-  available: number;
-  reserved: number;
-  total_paid: number;
-}
-
-export interface GrantOut {
-  proposal_id: number;
-  community_id: number;
-  amount: number;
-  paid: number;
-  state: string;
-}
-
-export interface PayoutOut {
-  request_id: number;
-  proposal_id: number;
-  recipient: string;
-  amount: number;
-  requester: string;
-  status: string;
-  approvers: string[];
-}
-
-export interface TrailEntryOut {
-  block: number;
-  tx_hash: string;
-  step: string;
-  proposal_id: number | null;
-  request_id: number | null;
-  amount: number;
-  party: string | null;
-  reference: string | null;
-}
-
-export interface BalanceOut {
-  account: string;
-  minutes: number;
-}
-
-export interface ServiceRecordJson {
-  provider: string;
-  recipient: string;
-  minutesServed: number;
-  category: string;
-  noteHash: string;
-  nonce: number;
-}
-
-export interface PendingServiceOut {
-  id: string;
-  communityId: number;
-  record: ServiceRecordJson;
-  providerSig: string;
-  created_at: number;
-}
-
-export interface TextOut {
-  hash: string;
-  text: string;
 }
 
 /** Every item of a paged list (bounded: the page never asks for more than `max`). */

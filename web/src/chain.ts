@@ -14,8 +14,9 @@ import {
   type TypedDataDomain,
   type TypedDataField,
 } from "ethers";
-import { api, type AckOut, type ChainOut, type ReceiptOut, type ServiceRecordJson } from "./api";
+import { api } from "./api";
 import { DOMAINS, EIP712_FIELDS } from "./protocol";
+import type { AckOut, ChainOut, ReceiptOut, ServiceRecordIn } from "./schemas";
 
 export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank";
 
@@ -47,7 +48,7 @@ export function chain(): Promise<Chain> {
       ]);
       const keys = Object.keys(contracts) as ContractKey[];
       return {
-        chainId: info.chain_id,
+        chainId: info.chainId,
         addresses: Object.fromEntries(keys.map((k) => [k, getAddress(contracts[k].address)])) as Record<
           ContractKey,
           string
@@ -151,11 +152,11 @@ export function categoryLabel(code: string): string {
   return out;
 }
 
-export function serviceMessage(communityId: number, record: ServiceRecordJson): Record<string, unknown> {
+export function serviceMessage(communityId: number, record: ServiceRecordIn): Record<string, unknown> {
   return { communityId, ...record, provider: getAddress(record.provider), recipient: getAddress(record.recipient) };
 }
 
-export async function signService(wallet: Wallet, communityId: number, record: ServiceRecordJson): Promise<string> {
+export async function signService(wallet: Wallet, communityId: number, record: ServiceRecordIn): Promise<string> {
   const c = await chain();
   return wallet.signTypedData(timebankDomain(c), SERVICE_TYPES, serviceMessage(communityId, record));
 }

@@ -1,6 +1,7 @@
 // The page: one HTML document, hash routes, Simplified Chinese by default and English on request.
 
-import { api, onConnection, type ChainOut, type Trouble } from "./api";
+import { api, onConnection, type Trouble } from "./api";
+import type { ChainOut } from "./schemas";
 import { byId, h, replace } from "./dom";
 import { lang, onLangChange, setLang, t } from "./i18n";
 import { activeAddress, isUnlocked, listKeys, lock, onKeysChanged, setActive } from "./keys";
@@ -155,11 +156,11 @@ function renderFooter(info: ChainOut | null): void {
       ? h(
           "p",
           { class: "muted" },
-          t("footer.chain", { id: info.chain_id, head: info.head, indexed: info.indexed_head ?? "—" }),
+          t("footer.chain", { id: info.chainId, head: info.head, indexed: info.indexedHead ?? "—" }),
           " · ",
           t("footer.build"),
           " ",
-          mono(info.build_manifest_hash, 8),
+          mono(info.buildManifestHash, 8),
         )
       : null,
   );

@@ -1,7 +1,7 @@
 // A resident's ballot receipts, kept in this browser so they can re-check later that their
 // ballot is on-chain and counted. Receipts hold nothing secret (they are public facts).
 
-import type { AckOut } from "./api";
+import type { AckOut } from "./schemas";
 
 const STORE = "commons.receipts.v1";
 const SERVICE_NONCES = "commons.serviceNonces.v1";

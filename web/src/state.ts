@@ -1,8 +1,9 @@
 // Which community the reader is looking at (kept in localStorage), and what the active key is
 // in it (resident on the roll, committee, registrar, coordinator).
 
-import { allPages, api, type CommunityOut, type EventOut } from "./api";
+import { allPages, api } from "./api";
 import { ROLES, type Role } from "./protocol";
+import type { CommunityOut, EventOut } from "./schemas";
 
 const COMMUNITY = "commons.community";
 

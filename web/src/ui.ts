@@ -2,7 +2,8 @@
 // and receipt tracking.
 
 import type { Wallet } from "ethers";
-import { ApiError, api, type ChainOut, type ReceiptOut } from "./api";
+import { ApiError, api } from "./api";
+import type { ChainOut, ReceiptOut } from "./schemas";
 import { h, replace, type Child } from "./dom";
 import { lang, t, hasKey } from "./i18n";
 import { KeyError, activeAddress, listKeys, unlock, unlockedWallet } from "./keys";
@@ -261,7 +262,7 @@ export async function waitIndexed(block: number | null, timeoutMs = 15_000): Pro
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const c = await api<ChainOut>("/v1/chain");
-    if ((c.indexed_head ?? -1) >= block) return;
+    if ((c.indexedHead ?? -1) >= block) return;
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -111,7 +111,7 @@ function signerLine(signer: Report | null, registered: boolean): HTMLElement {
       `✓ ${t("audit.signedBy")} `,
       mono(auditor, 10),
       " ",
-      t("audit.signerWhere", { community: String(pick(signer ?? {}, "community") ?? "?"), block: String(pick(signer ?? {}, "registered_at_block") ?? "?") }),
+      t("audit.signerWhere", { community: String(pick(signer ?? {}, "community") ?? "?"), block: String(pick(signer ?? {}, "registeredAtBlock") ?? "?") }),
     );
   }
   return h(
@@ -135,7 +135,7 @@ export async function auditView(): Promise<HTMLElement> {
     );
   }
   const local = await verifyInBrowser(report);
-  const remote = pick(report, "verified", "signature_valid", "valid");
+  const remote = pick(report, "verified", "signatureValid", "valid");
   const verification = typeof report.verification === "object" && report.verification && !Array.isArray(report.verification) ? (report.verification as Report) : null;
   const apiSays = typeof remote === "boolean" ? remote : typeof verification?.ok === "boolean" ? verification.ok : null;
   const signer = asObject(report.signer);

@@ -3,7 +3,8 @@
 // this page with the member's own key; the relay pays the gas and the contract sees the member.
 
 import { getAddress, isAddress } from "ethers";
-import { allPages, api, type FundOut, type GrantOut, type Page, type PayoutOut, type ProposalOut, type ReceiptOut, type TextOut, type TrailEntryOut } from "../api";
+import { allPages, api } from "../api";
+import type { FundOut, GrantOut, Page, PayoutOut, ProposalOut, ReceiptOut, TextOut, TrailEntryOut } from "../schemas";
 import { bytesHash, currencyBytes, forward, textHash } from "../chain";
 import { h, replace, type Child } from "../dom";
 import { t } from "../i18n";
@@ -114,7 +115,7 @@ function openProposalForm(cid: number, fund: FundOut | null, rerender: () => voi
 async function findProposal(cid: number, hash: string, proposer: string): Promise<number | null> {
   for (let i = 0; i < 50; i++) {
     const page = await api<Page<ProposalOut>>(`/v1/proposals?community=${cid}&limit=20`);
-    const found = page.items.find((p) => p.text_hash.toLowerCase() === hash.toLowerCase() && p.proposer === proposer);
+    const found = page.items.find((p) => p.textHash.toLowerCase() === hash.toLowerCase() && p.proposer === proposer);
     if (found) return found.id;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -144,7 +145,7 @@ function finalizeForm(proposals: ProposalOut[], rerender: () => void): HTMLEleme
             return [
               t("fin.done", { id }),
               " ",
-              h("a", { href: `#/proposals/${id}`, "data-testid": "fin-outcome", "data-outcome": p.outcome }, t(`outcome.long.${p.outcome}`, { option: optionLabel(p, p.winning_option) })),
+              h("a", { href: `#/proposals/${id}`, "data-testid": "fin-outcome", "data-outcome": p.outcome }, t(`outcome.long.${p.outcome}`, { option: optionLabel(p, p.winningOption) })),
             ];
           }),
         );
@@ -197,10 +198,10 @@ function milestoneForm(proposals: ProposalOut[], rerender: () => void): HTMLElem
 }
 
 function grantForm(proposals: ProposalOut[], grants: Map<number, GrantOut>, rerender: () => void): HTMLElement {
-  const candidates = proposals.filter((p) => p.outcome === "Passed" && p.budget_amount > 0 && !grants.has(p.id));
+  const candidates = proposals.filter((p) => p.outcome === "Passed" && p.budgetAmount > 0 && !grants.has(p.id));
   const choice = select(
     "grant-proposal",
-    candidates.map((p) => ({ value: p.id, label: `#${p.id} · ${money(p.budget_amount, p.budget_currency)} · ${title(p)}` })),
+    candidates.map((p) => ({ value: p.id, label: `#${p.id} · ${money(p.budgetAmount, p.budgetCurrency)} · ${title(p)}` })),
     t("grant.none"),
   );
   const amount = h("input", { type: "text", inputmode: "decimal", placeholder: t("grant.fullBudget"), "data-testid": "grant-amount" });
@@ -215,9 +216,9 @@ function grantForm(proposals: ProposalOut[], grants: Map<number, GrantOut>, rere
         const p = candidates.find((x) => x.id === Number(choice.value));
         if (!p) return;
         void act(button, line, async () => {
-          const minor = amount.value.trim() ? parseMoney(amount.value) : p.budget_amount;
+          const minor = amount.value.trim() ? parseMoney(amount.value) : p.budgetAmount;
           if (!minor) throw new RangeError(t("grant.amount"));
-          await run("grant", line, "fund", "openGrant", [p.id, minor], rerender, () => t("grant.done", { id: p.id, amount: money(minor, p.budget_currency) }));
+          await run("grant", line, "fund", "openGrant", [p.id, minor], rerender, () => t("grant.done", { id: p.id, amount: money(minor, p.budgetCurrency) }));
         });
       },
     },
@@ -231,13 +232,13 @@ function grantForm(proposals: ProposalOut[], grants: Map<number, GrantOut>, rere
 }
 
 function requestForm(proposals: ProposalOut[], grants: Map<number, GrantOut>, currency: string, rerender: () => void): HTMLElement {
-  const open = [...grants.values()].filter((g) => g.state === "Open").sort((a, b) => b.proposal_id - a.proposal_id);
+  const open = [...grants.values()].filter((g) => g.state === "Open").sort((a, b) => b.proposalId - a.proposalId);
   const byId = new Map(proposals.map((p) => [p.id, p]));
   const choice = select(
     "pay-proposal",
     open.map((g) => ({
-      value: g.proposal_id,
-      label: `#${g.proposal_id} · ${t("grant.left", { amount: money(g.amount - g.paid, currency) })} · ${byId.get(g.proposal_id) ? title(byId.get(g.proposal_id) as ProposalOut) : ""}`,
+      value: g.proposalId,
+      label: `#${g.proposalId} · ${t("grant.left", { amount: money(g.amount - g.paid, currency) })} · ${byId.get(g.proposalId) ? title(byId.get(g.proposalId) as ProposalOut) : ""}`,
     })),
     t("pay.noGrant"),
   );
@@ -265,8 +266,8 @@ function requestForm(proposals: ProposalOut[], grants: Map<number, GrantOut>, cu
           const args = [pid, getAddress(recipient.value.trim()), minor, textHash(purpose.value), invoiceHash];
           await run("request", line, "fund", "requestPayout", args, rerender, async (receipt) => {
             const trail = await allPages<TrailEntryOut>(`/v1/communities/${communityId()}/fund/trail?proposal=${pid}`);
-            const entry = trail.find((e) => e.step === "PayoutRequested" && e.tx_hash === receipt.tx_hash);
-            return [t("pay.done"), " ", entry ? h("strong", { "data-testid": "pay-request-id", "data-id": entry.request_id }, `#${entry.request_id}`) : null];
+            const entry = trail.find((e) => e.step === "PayoutRequested" && e.txHash === receipt.tx_hash);
+            return [t("pay.done"), " ", entry ? h("strong", { "data-testid": "pay-request-id", "data-id": entry.requestId }, `#${entry.requestId}`) : null];
           });
         });
       },
@@ -291,20 +292,20 @@ function payoutRow(p: PayoutOut, fund: FundOut, me: string | null, rerender: () 
   const button = (testid: string, label: string, fn: string, action: string): HTMLButtonElement => {
     const b = h("button", { type: "button", class: "secondary", "data-testid": testid }, label);
     b.addEventListener("click", () => {
-      void act(b, line, () => run(action, line, "fund", fn, [p.request_id], rerender, () => t(`pay.${action}Done`, { id: p.request_id })));
+      void act(b, line, () => run(action, line, "fund", fn, [p.requestId], rerender, () => t(`pay.${action}Done`, { id: p.requestId })));
     });
     return b;
   };
   const iApproved = me !== null && p.approvers.includes(me);
   return h(
     "tr",
-    { "data-testid": "payout-row", "data-id": p.request_id, "data-status": p.status, "data-approvals": approvals },
-    h("td", null, `#${p.request_id}`),
-    h("td", null, h("a", { href: `#/proposals/${p.proposal_id}` }, `#${p.proposal_id}`)),
+    { "data-testid": "payout-row", "data-id": p.requestId, "data-status": p.status, "data-approvals": approvals },
+    h("td", null, `#${p.requestId}`),
+    h("td", null, h("a", { href: `#/proposals/${p.proposalId}` }, `#${p.proposalId}`)),
     h("td", null, mono(p.recipient)),
     h("td", { class: "num" }, money(p.amount, fund.currency)),
     h("td", null, mono(p.requester)),
-    h("td", null, `${approvals} / ${fund.approval_threshold}`, iApproved ? ` (${t("pay.youApproved")})` : ""),
+    h("td", null, `${approvals} / ${fund.approvalThreshold}`, iApproved ? ` (${t("pay.youApproved")})` : ""),
     h("td", null, badge(t(`payout.${p.status}`), p.status === "Executed" ? "good" : pending ? "info" : "neutral")),
     h(
       "td",
@@ -313,7 +314,7 @@ function payoutRow(p: PayoutOut, fund: FundOut, me: string | null, rerender: () 
         "div",
         { class: "row tight" },
         pending && !iApproved && me !== p.requester ? button("payout-approve", t("pay.approve"), "approvePayout", "approve") : null,
-        pending && approvals >= fund.approval_threshold ? button("payout-execute", t("pay.execute"), "executePayout", "execute") : null,
+        pending && approvals >= fund.approvalThreshold ? button("payout-execute", t("pay.execute"), "executePayout", "execute") : null,
         pending && me === p.requester ? button("payout-cancel", t("pay.cancel"), "cancelPayout", "cancel") : null,
       ),
       line,
@@ -323,13 +324,13 @@ function payoutRow(p: PayoutOut, fund: FundOut, me: string | null, rerender: () 
 
 async function payoutsSection(cid: number, fund: FundOut, me: string | null, rerender: () => void): Promise<HTMLElement> {
   const trail = await allPages<TrailEntryOut>(`/v1/communities/${cid}/fund/trail`);
-  const ids = [...new Set(trail.filter((e) => e.step === "PayoutRequested" && e.request_id !== null).map((e) => e.request_id as number))];
+  const ids = [...new Set(trail.filter((e) => e.step === "PayoutRequested" && e.requestId !== null).map((e) => e.requestId as number))];
   const payouts = await Promise.all(ids.reverse().map((id) => api<PayoutOut>(`/v1/payouts/${id}`)));
   return h(
     "section",
     { class: "panel", "data-testid": "payouts" },
     h("h2", null, t("pay.listHeading"), " ", badge(String(payouts.length))),
-    h("p", { class: "hint" }, t("pay.listHint", { n: fund.approval_threshold })),
+    h("p", { class: "hint" }, t("pay.listHint", { n: fund.approvalThreshold })),
     h(
       "div",
       { class: "table-wrap" },
@@ -354,7 +355,7 @@ export async function committeeView(rerender: () => void): Promise<HTMLElement> 
   const grants = new Map<number, GrantOut>();
   await Promise.all(
     proposals
-      .filter((p) => p.outcome === "Passed" && p.budget_amount > 0)
+      .filter((p) => p.outcome === "Passed" && p.budgetAmount > 0)
       .map(async (p) => {
         const g = await api<GrantOut | null>(`/v1/grants/${p.id}`, { allow404: true });
         if (g) grants.set(p.id, g);

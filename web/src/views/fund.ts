@@ -1,6 +1,7 @@
 // Anyone: where every cent of the community fund came from and went, from the chain's events.
 
-import { allPages, api, type FundOut, type TrailEntryOut } from "../api";
+import { allPages, api } from "../api";
+import type { FundOut, TrailEntryOut } from "../schemas";
 import { barChart, type Bar } from "../charts";
 import { h } from "../dom";
 import { t } from "../i18n";
@@ -27,7 +28,7 @@ function trailChart(entries: TrailEntryOut[], currency: string): SVGElement {
     else if (e.step !== "GrantOpened" && e.step !== "GrantClosed") continue;
     const sign = e.step === "PayoutExecuted" ? "−" : e.step === "IncomeRecorded" ? "+" : "";
     bars.push({
-      label: `${t(`step.${e.step}`)}${e.proposal_id ? ` #${e.proposal_id}` : ""}`,
+      label: `${t(`step.${e.step}`)}${e.proposalId ? ` #${e.proposalId}` : ""}`,
       value: e.amount,
       tone: TONE[e.step] ?? "neutral",
       text: `${sign}${money(e.amount, currency)}`,
@@ -41,16 +42,16 @@ export async function fundView(): Promise<HTMLElement> {
   const [fund, trail] = await Promise.all([api<FundOut>(`/v1/communities/${cid}/fund`), allPages<TrailEntryOut>(`/v1/communities/${cid}/fund/trail`)]);
   const c = fund.currency;
   const summary: Bar[] = [
-    { label: t("fund.income"), value: fund.total_income, tone: "in", text: money(fund.total_income, c) },
+    { label: t("fund.income"), value: fund.totalIncome, tone: "in", text: money(fund.totalIncome, c) },
     { label: t("fund.available"), value: fund.available, tone: "neutral", text: money(fund.available, c) },
     { label: t("fund.reserved"), value: fund.reserved, tone: "reserve", text: money(fund.reserved, c) },
-    { label: t("fund.paid"), value: fund.total_paid, tone: "out", text: money(fund.total_paid, c) },
+    { label: t("fund.paid"), value: fund.totalPaid, tone: "out", text: money(fund.totalPaid, c) },
   ];
   return h(
     "section",
     { "data-testid": "fund" },
     h("h1", { tabindex: "-1" }, t("fund.heading")),
-    h("p", { class: "lead" }, t("fund.intro", { n: fund.approval_threshold })),
+    h("p", { class: "lead" }, t("fund.intro", { n: fund.approvalThreshold })),
     h("div", { class: "panel" }, h("h2", null, t("fund.summary")), barChart(summary, { title: t("fund.summary"), testid: "fund-summary-chart" })),
     h("div", { class: "panel" }, h("h2", null, t("fund.chartTitle")), trailChart(trail, c), h("p", { class: "hint" }, t("fund.chartHint"))),
     h(
@@ -76,15 +77,15 @@ export async function fundView(): Promise<HTMLElement> {
             trail.map((e) =>
               h(
                 "tr",
-                { "data-step": e.step, "data-request": e.request_id ?? "", "data-amount": e.amount },
+                { "data-step": e.step, "data-request": e.requestId ?? "", "data-amount": e.amount },
                 h("td", null, String(e.block)),
                 h("td", null, t(`step.${e.step}`)),
-                h("td", null, e.proposal_id ? h("a", { href: `#/proposals/${e.proposal_id}` }, `#${e.proposal_id}`) : "—"),
-                h("td", null, e.request_id ? `#${e.request_id}` : "—"),
+                h("td", null, e.proposalId ? h("a", { href: `#/proposals/${e.proposalId}` }, `#${e.proposalId}`) : "—"),
+                h("td", null, e.requestId ? `#${e.requestId}` : "—"),
                 h("td", { class: "num" }, e.amount ? money(e.amount, c) : "—"),
                 h("td", null, mono(e.party)),
                 h("td", null, mono(e.reference, 6)),
-                h("td", null, mono(e.tx_hash, 6)),
+                h("td", null, mono(e.txHash, 6)),
               ),
             ),
           ),

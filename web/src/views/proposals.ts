@@ -1,7 +1,8 @@
 // Anyone: proposals with their full text and hash check, live tallies and published results.
 // Residents: vote here (EIP-712 ballot signed in the page).
 
-import { allPages, api, type EventOut, type Page, type ProposalOut, type ReceiptOut } from "../api";
+import { allPages, api } from "../api";
+import type { EventOut, Page, ProposalOut, ReceiptOut } from "../schemas";
 import { barChart, type Bar } from "../charts";
 import { castBallot, textHash } from "../chain";
 import { h, replace } from "../dom";
@@ -40,23 +41,23 @@ function tallyBars(p: ProposalOut): Bar[] {
   return p.tally.map((votes, i) => ({
     label: optionLabel(p, i),
     value: votes,
-    tone: p.outcome === "Passed" && p.winning_option === i ? "win" : (tones[i] ?? "neutral"),
+    tone: p.outcome === "Passed" && p.winningOption === i ? "win" : (tones[i] ?? "neutral"),
     text: `${votes} (${percent(votes, p.turnout)})`,
   }));
 }
 
 export function resultCharts(p: ProposalOut): HTMLElement {
-  const quorumVotes = Math.ceil((p.quorum_bps * p.roll_size) / 10_000);
+  const quorumVotes = Math.ceil((p.quorumBps * p.rollSize) / 10_000);
   return h(
     "div",
     { class: "charts" },
     barChart(tallyBars(p), { title: t("prop.tallyTitle", { id: p.id }), testid: "tally-chart" }),
     barChart(
-      [{ label: t("prop.turnout"), value: p.turnout, tone: "in", text: `${p.turnout} / ${p.roll_size} (${percent(p.turnout, p.roll_size)})` }],
+      [{ label: t("prop.turnout"), value: p.turnout, tone: "in", text: `${p.turnout} / ${p.rollSize} (${percent(p.turnout, p.rollSize)})` }],
       {
         title: t("prop.turnoutTitle"),
-        max: p.roll_size,
-        marker: { value: quorumVotes, label: t("prop.quorumMark", { q: bps(p.quorum_bps) }) },
+        max: p.rollSize,
+        marker: { value: quorumVotes, label: t("prop.quorumMark", { q: bps(p.quorumBps) }) },
         testid: "turnout-chart",
       },
     ),
@@ -76,10 +77,10 @@ function card(p: ProposalOut): HTMLElement {
     h(
       "p",
       { class: "muted" },
-      p.state === "Open" || p.state === "Pending" ? t("prop.closesAt", { when: when(p.closes_at) }) : t("prop.closedAt", { when: when(p.closes_at) }),
+      p.state === "Open" || p.state === "Pending" ? t("prop.closesAt", { when: when(p.closesAt) }) : t("prop.closedAt", { when: when(p.closesAt) }),
       " · ",
-      t("prop.turnoutLine", { n: p.turnout, of: p.roll_size, pct: percent(p.turnout, p.roll_size) }),
-      p.budget_amount ? [" · ", t("prop.budget"), " ", money(p.budget_amount, p.budget_currency)] : null,
+      t("prop.turnoutLine", { n: p.turnout, of: p.rollSize, pct: percent(p.turnout, p.rollSize) }),
+      p.budgetAmount ? [" · ", t("prop.budget"), " ", money(p.budgetAmount, p.budgetCurrency)] : null,
     ),
     resultCharts(p),
     h("p", null, h("a", { href: `#/proposals/${p.id}`, class: "button-link" }, p.state === "Open" ? t("prop.readAndVote") : t("prop.read"))),
@@ -105,10 +106,10 @@ export async function proposalsView(): Promise<HTMLElement> {
 
 function textCheck(p: ProposalOut): HTMLElement {
   if (p.text === null) {
-    return h("p", { class: "notice", "data-testid": "text-check", "data-ok": "unknown" }, t("prop.noText"), " ", mono(p.text_hash, 10));
+    return h("p", { class: "notice", "data-testid": "text-check", "data-ok": "unknown" }, t("prop.noText"), " ", mono(p.textHash, 10));
   }
   const local = textHash(p.text);
-  const ok = local === p.text_hash.toLowerCase() && p.text_matches === true;
+  const ok = local === p.textHash.toLowerCase() && p.textMatches === true;
   return h(
     "div",
     { class: `check ${ok ? "check-ok" : "check-bad"}`, "data-testid": "text-check", "data-ok": String(ok) },
@@ -116,9 +117,9 @@ function textCheck(p: ProposalOut): HTMLElement {
     h(
       "ul",
       null,
-      h("li", null, t("prop.hashOnChain"), " ", mono(p.text_hash, 10)),
-      h("li", null, t("prop.hashBrowser"), " ", mono(local, 10), " ", local === p.text_hash.toLowerCase() ? "✓" : "✗"),
-      h("li", null, t("prop.hashApi"), " ", p.text_matches ? "✓" : "✗"),
+      h("li", null, t("prop.hashOnChain"), " ", mono(p.textHash, 10)),
+      h("li", null, t("prop.hashBrowser"), " ", mono(local, 10), " ", local === p.textHash.toLowerCase() ? "✓" : "✗"),
+      h("li", null, t("prop.hashApi"), " ", p.textMatches ? "✓" : "✗"),
     ),
   );
 }
@@ -133,7 +134,7 @@ function votePanel(p: ProposalOut, rerender: () => void): HTMLElement {
   voteFlash = null;
   const line = statusLine("vote-status");
   if (flashed) showReceipt(line, flashed.receipt);
-  const options = Array.from({ length: p.option_count }, (_, i) =>
+  const options = Array.from({ length: p.optionCount }, (_, i) =>
     h(
       "label",
       { class: "option" },
@@ -158,7 +159,7 @@ function votePanel(p: ProposalOut, rerender: () => void): HTMLElement {
           saveReceipt({
             id: receipt.id,
             proposalId: p.id,
-            communityId: p.community_id,
+            communityId: p.communityId,
             voter: wallet.address,
             option,
             label: optionLabel(p, option),
@@ -200,7 +201,7 @@ function votePanel(p: ProposalOut, rerender: () => void): HTMLElement {
 }
 
 async function milestones(p: ProposalOut): Promise<HTMLElement | null> {
-  if (p.milestone_count === 0) return null;
+  if (p.milestoneCount === 0) return null;
   const events = await allPages<EventOut>(`/v1/proposals/${p.id}/milestones`);
   return h(
     "section",
@@ -279,24 +280,24 @@ export async function proposalView(params: string[], rerender: () => void): Prom
       h("dt", null, t("prop.proposer")),
       h("dd", null, mono(p.proposer)),
       h("dt", null, t("prop.opens")),
-      h("dd", null, when(p.opens_at)),
+      h("dd", null, when(p.opensAt)),
       h("dt", null, t("prop.closes")),
-      h("dd", null, when(p.closes_at)),
+      h("dd", null, when(p.closesAt)),
       h("dt", null, t("prop.quorum")),
-      h("dd", null, bps(p.quorum_bps)),
+      h("dd", null, bps(p.quorumBps)),
       h("dt", null, t("prop.threshold")),
-      h("dd", null, bps(p.threshold_bps)),
+      h("dd", null, bps(p.thresholdBps)),
       h("dt", null, t("prop.budget")),
-      h("dd", null, p.budget_amount ? money(p.budget_amount, p.budget_currency) : t("prop.noBudget")),
+      h("dd", null, p.budgetAmount ? money(p.budgetAmount, p.budgetCurrency) : t("prop.noBudget")),
       h("dt", null, t("prop.roll")),
-      h("dd", null, t("prop.rollLine", { v: p.roll_version, n: p.roll_size })),
+      h("dd", null, t("prop.rollLine", { v: p.rollVersion, n: p.rollSize })),
     ),
     p.state === "Open" ? votePanel(p, rerender) : null,
     h(
       "section",
       { class: "panel", "aria-labelledby": "res-h" },
       h("h2", { id: "res-h" }, p.state === "Finalized" ? t("prop.published") : t("prop.live")),
-      p.state === "Finalized" ? h("p", { "data-testid": "result-line" }, t(`outcome.long.${p.outcome}`, { option: optionLabel(p, p.winning_option) })) : null,
+      p.state === "Finalized" ? h("p", { "data-testid": "result-line" }, t(`outcome.long.${p.outcome}`, { option: optionLabel(p, p.winningOption) })) : null,
       resultCharts(p),
     ),
     extra,

@@ -2,7 +2,8 @@
 // receipt says counted with the digest this page computed, and the chain's BallotCast event for
 // this voter carries the same digest.
 
-import { allPages, api, type EventOut, type ReceiptOut } from "../api";
+import { allPages, api } from "../api";
+import type { EventOut, ReceiptOut } from "../schemas";
 import { ackIsSigned, ballotDigest, chain } from "../chain";
 import { h, replace } from "../dom";
 import { t, tOr } from "../i18n";
@@ -39,7 +40,7 @@ async function verify(r: BallotReceipt): Promise<{ ok: boolean; checks: Check[];
       detail: t("check.landBy", { block: r.ack.land_by }),
     });
   }
-  return { ok: checks.every((x) => x.ok), checks, block: mine?.block, tx: mine?.tx_hash };
+  return { ok: checks.every((x) => x.ok), checks, block: mine?.block, tx: mine?.txHash };
 }
 
 function row(r: BallotReceipt): HTMLElement {

@@ -2,7 +2,8 @@
 // (the other half), and see balances. Minutes move only when both sides have signed.
 
 import { getAddress, isAddress } from "ethers";
-import { allPages, api, type BalanceOut, type EventOut, type Page, type PendingServiceOut, type ReceiptOut } from "../api";
+import { allPages, api } from "../api";
+import type { BalanceOut, EventOut, Page, PendingServiceOut, ReceiptOut } from "../schemas";
 import { COMMUNITY_ACCOUNT, categoryCode, categoryLabel, signService, signedIn, textHash } from "../chain";
 import { h, replace } from "../dom";
 import { t, tOr } from "../i18n";
@@ -105,7 +106,7 @@ function pendingCard(item: PendingServiceOut, cid: number, onDone: () => void): 
       " · ",
       tOr(`cat.${categoryLabel(r.category)}`, categoryLabel(r.category)),
     ),
-    h("p", { class: "muted" }, t("tb.noteHash"), " ", mono(r.noteHash, 8), " · ", when(item.created_at)),
+    h("p", { class: "muted" }, t("tb.noteHash"), " ", mono(r.noteHash, 8), " · ", when(item.createdAt)),
     h("div", { class: "row" }, button),
     line,
   );

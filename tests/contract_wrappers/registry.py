@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Final, NewType
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError
@@ -27,13 +25,6 @@ CommunityId = NewType("CommunityId", int)
 
 # Registry entries are ~24k gas each; 500 per transaction stays far below a 30M block.
 DEFAULT_ROLL_BATCH: Final = 500
-
-
-class Role(Enum):
-    COMMITTEE = keccak(text="COMMITTEE")
-    REGISTRAR = keccak(text="REGISTRAR")
-    COORDINATOR = keccak(text="COORDINATOR")
-    AUDITOR = keccak(text="AUDITOR")
 
 
 @dataclass(frozen=True)
@@ -54,7 +45,7 @@ class RollUpdate:
     receipt: TxReceipt
 
 
-class RegistryClient:
+class RegistryContract:
     """One Registry deployment. Every transaction goes through `ledger.tx.send`, so a broken rule
     raises `ContractRuleBroken` naming the custom error (e.g. "AlreadyOnRoll")."""
 
@@ -98,19 +89,15 @@ class RegistryClient:
         return to_checksum_address(self.contract.functions.pendingAdmin(community_id).call())
 
     def grant_role(
-        self, sender: LocalAccount, community_id: int, role: Role, account: str
+        self, sender: LocalAccount, community_id: int, role: bytes, account: str
     ) -> TxReceipt:
-        call = self.contract.functions.grantRole(
-            community_id, role.value, to_checksum_address(account)
-        )
+        call = self.contract.functions.grantRole(community_id, role, to_checksum_address(account))
         return self._send(sender, call)
 
     def revoke_role(
-        self, sender: LocalAccount, community_id: int, role: Role, account: str
+        self, sender: LocalAccount, community_id: int, role: bytes, account: str
     ) -> TxReceipt:
-        call = self.contract.functions.revokeRole(
-            community_id, role.value, to_checksum_address(account)
-        )
+        call = self.contract.functions.revokeRole(community_id, role, to_checksum_address(account))
         return self._send(sender, call)
 
     # ------------------------------------------------------------ auditor keys
@@ -200,8 +187,8 @@ class RegistryClient:
     def community_admin(self, community_id: int) -> ChecksumAddress:
         return to_checksum_address(self._call(self.contract.functions.communityAdmin(community_id)))
 
-    def has_role(self, community_id: int, role: Role, account: str) -> bool:
-        fn = self.contract.functions.hasRole(community_id, role.value, to_checksum_address(account))
+    def has_role(self, community_id: int, role: bytes, account: str) -> bool:
+        fn = self.contract.functions.hasRole(community_id, role, to_checksum_address(account))
         return bool(self._call(fn))
 
     def committee_size(self, community_id: int) -> int:

@@ -143,7 +143,7 @@ class BatchResult:
         return int(self.receipt["gasUsed"])
 
 
-class TimeBankClient:
+class TimeBankContract:
     """One TimeBank deployment. Transactions go through `ledger.tx.send`, so a broken rule
     raises `ContractRuleBroken` naming the contract's custom error."""
 

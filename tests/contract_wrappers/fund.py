@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import IntEnum
-from typing import Any, Final
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -20,34 +19,16 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import EventData, TxReceipt
 
-from ledger.clients.timebank import EventRef
 from ledger.errors import LedgerError
+from ledger.fund_trail import TRAIL_EVENTS
+from ledger.protocol import generated as protocol
+from ledger.protocol.generated import GrantState, PayoutStatus, SourceKind
 from ledger.tx import ErrorDecoder, send
+from tests.contract_wrappers.timebank import EventRef
 
 
 class InvalidCurrencyCode(LedgerError):
     """A currency code is not three ASCII letters (the contract's bytes3)."""
-
-
-class SourceKind(IntEnum):
-    GOVERNMENT_GRANT = 0
-    DONATION = 1
-    COMPANY = 2
-    OTHER = 3
-
-
-class GrantState(IntEnum):
-    NONE = 0
-    OPEN = 1
-    CLOSED = 2
-
-
-class PayoutStatus(IntEnum):
-    NONE = 0
-    PENDING = 1
-    EXECUTED = 2
-    CANCELLED = 3
-    LAPSED = 4  # reported by views only: pending, but its grant was closed
 
 
 def currency_code(code: str | bytes) -> bytes:
@@ -107,26 +88,19 @@ class FundEvent:
 
 # The steps of a cent's trail (income -> fund -> grant -> payout -> recipient), as the API
 # serves them and as `commons audit --api` checks them.
-TRAIL_EVENTS: Final = (
-    "IncomeRecorded",
-    "GrantOpened",
-    "GrantClosed",
-    "PayoutRequested",
-    "PayoutApproved",
-    "PayoutCancelled",
-    "PayoutExecuted",
-)
-
 _EVENTS = ("FundCurrencySet", "ApprovalThresholdSet", *TRAIL_EVENTS)
 
 
-class FundClient:
+class FundContract:
     """One CommunityFund deployment. Transactions go through `ledger.tx.send`, so a broken rule
     raises `ContractRuleBroken` naming the contract's custom error."""
 
     def __init__(self, w3: Web3, contract: Contract, decoder: ErrorDecoder | None = None) -> None:
         self.w3 = w3
-        self.contract = contract
+        # decode_tuples: a struct a view returns reads by field name.
+        self.contract = w3.eth.contract(
+            address=contract.address, abi=contract.abi, decode_tuples=True
+        )
         self.decoder = decoder or ErrorDecoder([[dict(item) for item in contract.abi]])
 
     # ------------------------------------------------------------------ transactions
@@ -190,32 +164,35 @@ class FundClient:
     # ------------------------------------------------------------------ views
 
     def fund_of(self, community_id: int) -> FundView:
-        f = self.contract.functions.fundOf(community_id).call()
+        f = protocol.FundView(**self.contract.functions.fundOf(community_id).call()._asdict())
         return FundView(
-            currency=bytes(f[0]),
-            approval_threshold=int(f[1]),
-            total_income=int(f[2]),
-            available=int(f[3]),
-            reserved=int(f[4]),
-            total_paid=int(f[5]),
+            currency=bytes(f.currency),
+            approval_threshold=int(f.approvalThreshold),
+            total_income=int(f.totalIncome),
+            available=int(f.available),
+            reserved=int(f.reserved),
+            total_paid=int(f.totalPaid),
         )
 
     def grant_of(self, proposal_id: int) -> GrantView:
-        g = self.contract.functions.grantOf(proposal_id).call()
+        g = protocol.GrantView(**self.contract.functions.grantOf(proposal_id).call()._asdict())
         return GrantView(
-            community_id=int(g[0]), amount=int(g[1]), paid=int(g[2]), state=GrantState(g[3])
+            community_id=int(g.communityId),
+            amount=int(g.amount),
+            paid=int(g.paid),
+            state=GrantState(g.state),
         )
 
     def payout_of(self, request_id: int) -> PayoutView:
-        p = self.contract.functions.payoutOf(request_id).call()
+        p = protocol.PayoutView(**self.contract.functions.payoutOf(request_id).call()._asdict())
         return PayoutView(
             request_id=request_id,
-            proposal_id=int(p[0]),
-            recipient=to_checksum_address(p[1]),
-            amount=int(p[2]),
-            requester=to_checksum_address(p[3]),
-            status=PayoutStatus(p[4]),
-            approvers=tuple(to_checksum_address(a) for a in p[5]),
+            proposal_id=int(p.proposalId),
+            recipient=to_checksum_address(p.recipient),
+            amount=int(p.amount),
+            requester=to_checksum_address(p.requester),
+            status=PayoutStatus(p.status),
+            approvers=tuple(to_checksum_address(a) for a in p.approvers),
         )
 
     def has_approved(self, request_id: int, account: str) -> bool:

@@ -49,7 +49,7 @@ class ApiClientError(LedgerError):
         self.detail = detail
 
 
-class CommonsClient:
+class ApiClient:
     def __init__(
         self,
         base_url: str,
@@ -61,9 +61,11 @@ class CommonsClient:
         self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
         self.w3 = w3
         chain = self.get("/v1/chain")
-        self.chain_id: int = chain["chain_id"]
+        self.chain_id: int = chain["chainId"]
         self.contracts: dict[str, Contract] = {
-            key: w3.eth.contract(address=address, abi=artifacts[CONTRACT_NAMES[key]].abi)
+            key: w3.eth.contract(
+                address=address, abi=artifacts[CONTRACT_NAMES[key]].abi, decode_tuples=True
+            )
             for key, address in chain["contracts"].items()
         }
         self.ballot_domain = BallotDomain(self.chain_id, self.contracts["council"].address)
@@ -188,7 +190,7 @@ class CommonsClient:
     def wait_indexed(self, block: int, *, timeout: float = 30.0) -> None:
         """Wait until the API's index has caught up with `block` (for reads after writes)."""
         deadline = time.monotonic() + timeout
-        while (self.get("/v1/chain")["indexed_head"] or -1) < block:
+        while (self.get("/v1/chain")["indexedHead"] or -1) < block:
             if time.monotonic() > deadline:
                 raise LedgerError(f"index did not reach block {block} within {timeout:.0f}s")
             time.sleep(0.05)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any, Final, NewType
 
 from eth_account.signers.local import LocalAccount
@@ -20,6 +19,14 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from ledger.errors import LedgerError
+from ledger.protocol.generated import (
+    BallotKind,
+    ExecutionStatus,
+    Outcome,
+    ProposalState,
+    ProposalView,
+    SkipReason,
+)
 from ledger.signing.ballots import (
     BallotDomain,
     SignedBallot,
@@ -35,40 +42,6 @@ NO_WINNER: Final = 255
 YES, NO, ABSTAIN = 0, 1, 2
 
 
-class BallotKind(IntEnum):
-    YES_NO_ABSTAIN = 0
-    MULTIPLE_CHOICE = 1
-
-
-class ProposalState(IntEnum):
-    PENDING = 0
-    OPEN = 1
-    CLOSED = 2
-    FINALIZED = 3
-
-
-class Outcome(IntEnum):
-    NONE = 0
-    PASSED = 1
-    REJECTED = 2
-    NO_QUORUM = 3
-
-
-class ExecutionStatus(IntEnum):
-    NOT_STARTED = 0
-    IN_PROGRESS = 1
-    COMPLETED = 2
-
-
-class SkipReason(IntEnum):
-    PROPOSAL_NOT_OPEN = 0
-    INVALID_OPTION = 1
-    BAD_SIGNATURE = 2
-    MALLEABLE_SIGNATURE = 3
-    NOT_ON_ROLL = 4
-    ALREADY_VOTED = 5
-
-
 class ReceiptNotFound(LedgerError):
     """The node does not know the receipt's transaction (yet, or on this chain)."""
 
@@ -81,7 +54,7 @@ class ProposalParams:
     text_hash: bytes
     opens_at: int
     closes_at: int
-    kind: BallotKind = BallotKind.YES_NO_ABSTAIN
+    kind: BallotKind = BallotKind.YesNoAbstain
     option_count: int = 3
     quorum_bps: int = 0
     threshold_bps: int = 5000
@@ -196,13 +169,16 @@ class ReceiptCheck:
     confirmations: int = 0
 
 
-class CouncilClient:
+class CouncilContract:
     """One Council deployment. Transactions go through `ledger.tx.send`: a broken rule raises
     `ContractRuleBroken` naming the custom error (e.g. "AlreadyVoted")."""
 
     def __init__(self, w3: Web3, contract: Contract, decoder: ErrorDecoder | None = None) -> None:
         self.w3 = w3
-        self.contract = contract
+        # decode_tuples: a struct a view returns reads by field name.
+        self.contract = w3.eth.contract(
+            address=contract.address, abi=contract.abi, decode_tuples=True
+        )
         self.decoder = decoder or ErrorDecoder([contract.abi])
 
     def _call(self, fn: Any) -> Any:
@@ -294,28 +270,28 @@ class CouncilClient:
     # ------------------------------------------------------------ views
 
     def proposal(self, proposal_id: int) -> ProposalInfo:
-        v = self._call(self.contract.functions.getProposal(proposal_id))
+        v = ProposalView(**self._call(self.contract.functions.getProposal(proposal_id))._asdict())
         return ProposalInfo(
             proposal_id=ProposalId(proposal_id),
-            community_id=int(v[0]),
-            proposer=to_checksum_address(v[1]),
-            text_hash=bytes(v[2]),
-            kind=BallotKind(v[3]),
-            option_count=int(v[4]),
-            opens_at=int(v[5]),
-            closes_at=int(v[6]),
-            quorum_bps=int(v[7]),
-            threshold_bps=int(v[8]),
-            budget_amount=int(v[9]),
-            budget_currency=bytes(v[10]),
-            roll_version=int(v[11]),
-            roll_size=int(v[12]),
-            state=ProposalState(v[13]),
-            outcome=Outcome(v[14]),
-            winning_option=int(v[15]),
-            tally=tuple(int(x) for x in v[16]),
-            execution=ExecutionStatus(v[17]),
-            milestone_count=int(v[18]),
+            community_id=int(v.communityId),
+            proposer=to_checksum_address(v.proposer),
+            text_hash=bytes(v.textHash),
+            kind=BallotKind(v.kind),
+            option_count=int(v.optionCount),
+            opens_at=int(v.opensAt),
+            closes_at=int(v.closesAt),
+            quorum_bps=int(v.quorumBps),
+            threshold_bps=int(v.thresholdBps),
+            budget_amount=int(v.budgetAmount),
+            budget_currency=bytes(v.budgetCurrency),
+            roll_version=int(v.rollVersion),
+            roll_size=int(v.rollSize),
+            state=ProposalState(v.state),
+            outcome=Outcome(v.outcome),
+            winning_option=int(v.winningOption),
+            tally=tuple(int(x) for x in v.tally),
+            execution=ExecutionStatus(v.execution),
+            milestone_count=int(v.milestoneCount),
         )
 
     def tally(self, proposal_id: int) -> tuple[int, ...]:

@@ -18,9 +18,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.api_client import CommonsClient
+from commons.api_client import ApiClient
 from ledger.build import atomic_write
 from ledger.offchain import text_hash
+from ledger.protocol.generated import Roles
 from ledger.signing.services import ServiceRecord, category_code
 
 ROLES = ("admin", "chair", "treasurer", "secretary", "registrar", "coordinator")
@@ -46,7 +47,7 @@ def _h(text: str) -> bytes:
 
 
 def seed_demo(
-    client: CommonsClient, keys: dict[str, LocalAccount], log: Callable[[str], None]
+    client: ApiClient, keys: dict[str, LocalAccount], log: Callable[[str], None]
 ) -> dict[str, Any]:
     """Create the demo community; returns what was made (ids) for the caller to print."""
     c = client.contracts
@@ -62,16 +63,15 @@ def seed_demo(
         admin, registry.functions.createCommunity(_h("Riverside Estate residents' council (demo)"))
     )
     community = registry.functions.communityCount().call()
-    role = {name: Web3.keccak(text=name) for name in ("COMMITTEE", "REGISTRAR", "COORDINATOR")}
     for member in (chair, treasurer, secretary):
         client.forward(
-            admin, registry.functions.grantRole(community, role["COMMITTEE"], member.address)
+            admin, registry.functions.grantRole(community, Roles.COMMITTEE, member.address)
         )
     client.forward(
-        admin, registry.functions.grantRole(community, role["REGISTRAR"], registrar.address)
+        admin, registry.functions.grantRole(community, Roles.REGISTRAR, registrar.address)
     )
     last = client.forward(
-        admin, registry.functions.grantRole(community, role["COORDINATOR"], coordinator.address)
+        admin, registry.functions.grantRole(community, Roles.COORDINATOR, coordinator.address)
     )
     client.wait(last["id"])
 

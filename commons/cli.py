@@ -21,17 +21,19 @@ import httpx
 import typer
 from pydantic import ValidationError
 
+from commons.api_client import ApiClient
+from commons.demo import demo_keys, seed_demo
 from ledger.admin_cli import admin_app
-from ledger.api_client import CommonsClient
+from ledger.audit.cli import anchor, audit_app, verify_receipt
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
 from ledger.config import Settings
-from ledger.demo import demo_keys, seed_demo
 from ledger.deploy import deploy_system, deployment_path, load_deployment
 from ledger.errors import LedgerError, NodeError, WrongChain
 from ledger.key_cli import PASSPHRASE_FD_OPTION, RELAYER_KEY_OPTION, key_app
 from ledger.node import ManagedNode, connect, pid_alive, running_info
 from ledger.operator_keys import deployer_account, relayer_banner, relayer_for_run
 from ledger.protocol.render import write_modules
+from ledger.proxy import proxy_config
 from ledger.restarts import RestartPolicy, describe_exit
 from ledger.supervise import ApiProcess, relay_backlog, report
 
@@ -496,7 +498,7 @@ def _seed_once(settings: Settings, w3: Any, url: str) -> None:
     if marker.exists():
         typer.echo(f"demo community already seeded ({marker.name})")
         return
-    client = CommonsClient(url, w3, load_artifacts(settings))
+    client = ApiClient(url, w3, load_artifacts(settings))
     try:
         made = seed_demo(client, demo_keys(demo_dir / "keys.json"), typer.echo)
     finally:
@@ -504,9 +506,7 @@ def _seed_once(settings: Settings, w3: Any, url: str) -> None:
     atomic_write(marker, json.dumps(made, indent=2))
 
 
-from ledger.audit.cli import anchor, audit_app, verify_receipt  # noqa: E402
-from ledger.proxy import proxy_config  # noqa: E402
-
+# Commands kept beside what they serve, registered after the core ones (the order of --help).
 app.add_typer(audit_app, name="audit")
 app.add_typer(key_app, name="key")
 app.add_typer(admin_app, name="admin")

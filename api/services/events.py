@@ -1,10 +1,11 @@
-"""Rendering indexed events for responses."""
+"""Indexed events as responses: one event, and a page of them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from api.schemas import EventOut
+from api.schemas import EventOut, Page
+from api.services.container import Services
 from ledger.index.codec import IndexedEvent
 
 JS_SAFE = 2**53
@@ -32,3 +33,19 @@ def event_out(e: IndexedEvent) -> EventOut:
         event=e.event,
         args=_plain(e.args),
     )
+
+
+def event_page(
+    services: Services,
+    contract: str,
+    event: str | tuple[str, ...],
+    where: dict[str, Any] | None,
+    limit: int,
+    offset: int,
+) -> Page[EventOut]:
+    """A page of one contract's indexed events, in chain order, with the total."""
+    rows = services.index.events(
+        contract=contract, event=event, where=where, limit=limit, offset=offset
+    )
+    total = services.index.count(contract=contract, event=event, where=where)
+    return Page(items=[event_out(e) for e in rows], total=total, limit=limit, offset=offset)

@@ -1,0 +1,372 @@
+// The API's request and response shapes, rendered from its OpenAPI document by
+// tools/api_types.py (`python -m tools.api_types`). Do not edit by hand:
+// tests/api/test_api_types.py fails when this file differs from the API.
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+/** The relay's signed promise (EIP-712 `Acknowledgement(bytes32 message, uint64 acceptedAt, uint64 landBy)`, domain "CommonsRelay" v1 on this chain and forwarder): keep it; a message acknowledged and not on the chain by `land_by` is provable with it. */
+export interface AckOut {
+  /** the EIP-712 digest the sender signed */
+  message: string;
+  /** unix seconds */
+  accepted_at: number;
+  /** the block by which the message will be on the chain */
+  land_by: number;
+  /** the relayer address that signed this acknowledgement */
+  relayer: string;
+  /** 65 bytes r ‖ s ‖ v, by `relayer` */
+  signature: string;
+}
+
+/** One acknowledged message as the relay exports it: the signed acknowledgement with what it names (the receipt, its kind and the signed payload), so anyone can check it landed. */
+export interface AckedOut {
+  /** its place in the outbox, in acceptance order */
+  position: number;
+  /** receipt id */
+  id: string;
+  kind: "ballot" | "service" | "forward";
+  status: "queued" | "sent" | "included" | "counted" | "rejected";
+  /** the signed message, as it was accepted */
+  payload: Record<string, unknown>;
+  ack: AckOut;
+}
+
+/** A page of acknowledgements, oldest first. */
+export interface AcksPage {
+  items: AckedOut[];
+  /** `after` for the next page (the last item's position); null on the last page */
+  next_after: number | null;
+}
+
+/** Which blocks to audit (default: from the deployment block to the head). */
+export interface AuditIn {
+  fromBlock?: number | null;
+  toBlock?: number | null;
+  /** prove every recomputed storage word, not a sample */
+  allProofs?: boolean;
+}
+
+export interface AuditJobOut {
+  jobId: string;
+  status: "queued" | "running" | "done" | "failed";
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  progress: AuditProgressOut | null;
+  /** true when the audit found nothing wrong */
+  ok: boolean | null;
+  findings: number | null;
+  warnings: number | null;
+  /** why the audit could not be carried out */
+  error: string | null;
+}
+
+export interface AuditProgressOut {
+  /** compile, walk, views, proofs or done */
+  phase: string;
+  block: number;
+  first: number;
+  last: number;
+  fraction: number;
+  /** ballots judged so far */
+  ballots: number;
+  /** findings so far */
+  findings: number;
+}
+
+export interface BalanceOut {
+  account: string;
+  minutes: number;
+}
+
+/** A resident's EIP-712 ballot: Ballot(uint256 proposalId,address voter,uint8 option) under the domain ("CommonsCouncil", "1", chainId, council address). */
+export interface BallotIn {
+  proposalId: number;
+  voter: string;
+  option: number;
+  signature: string;
+}
+
+export interface ChainOut {
+  chainId: number;
+  head: number;
+  /** the head block's time: the chain's clock */
+  headTimestamp: number;
+  indexedHead: number | null;
+  deploymentBlock: number;
+  contracts: Record<string, string>;
+  buildManifestHash: string;
+  /** messages per receipt status */
+  relay: Record<string, number>;
+}
+
+export interface ChallengeIn {
+  address: string;
+}
+
+export interface ChallengeOut {
+  nonce: string;
+  /** sign this text with personal_sign (EIP-191) */
+  message: string;
+  expiresAt: number;
+}
+
+export interface CommunityOut {
+  id: number;
+  admin: string;
+  rollVersion: number;
+  rollSize: number;
+  committeeSize: number;
+  roles: Record<string, string[]>;
+}
+
+export interface ConfirmServiceIn {
+  recipientSig: string;
+}
+
+export interface ContractOut {
+  address: string;
+  abi: Record<string, unknown>[];
+}
+
+/** Every error response: a machine code (a contract's custom error name where there is one) and a human reason. */
+export interface ErrorOut {
+  code: string;
+  detail: string;
+}
+
+/** One contract event as indexed from the chain (ints as decimal strings where > 2^53). */
+export interface EventOut {
+  block: number;
+  txHash: string;
+  logIndex: number;
+  event: string;
+  args: Record<string, unknown>;
+}
+
+/** An ERC-2771 ForwardRequest signed (EIP-712, domain "CommonsForwarder" v1) by `from`. */
+export interface ForwardRequestIn {
+  from: string;
+  to: string;
+  value?: number;
+  gas: number;
+  nonce: number;
+  deadline: number;
+  data: string;
+  signature: string;
+}
+
+export interface FundOut {
+  communityId: number;
+  currency: string;
+  approvalThreshold: number;
+  totalIncome: number;
+  available: number;
+  reserved: number;
+  totalPaid: number;
+}
+
+export interface GrantOut {
+  proposalId: number;
+  communityId: number;
+  amount: number;
+  paid: number;
+  state: string;
+}
+
+export interface HealthOut {
+  ok: boolean;
+  /** the node's newest block */
+  head: number;
+  index: IndexHealthOut;
+}
+
+export interface IndexHealthOut {
+  /** the index agrees with the chain's logs */
+  consistent: boolean;
+  /** what disagrees, while it does */
+  problem: string | null;
+}
+
+export interface LatestReportOut {
+  /** the Ed25519 signature matches the report as stored on the server; says nothing of who signed it (see `signer`) */
+  signatureValid: boolean;
+  /** whether the signature matches and which registered auditor signed it, or that an unregistered key did */
+  signatureDetail: string;
+  /** the signature matches and its key is a registered auditor's (`signer`) */
+  signedByRegisteredAuditor: boolean;
+  signer: SignerOut;
+  keyId: string | null;
+  generatedAt: number;
+  /** the report found nothing wrong */
+  ok: boolean;
+  report: Record<string, unknown>;
+  signature: Record<string, unknown> | null;
+  /** fields this server took out of the report before serving it (the node's URL beyond scheme, host and port; server file paths): empty for reports written by this version, whose signature covers exactly what is served */
+  redacted: string[];
+}
+
+export interface LoginIn {
+  nonce: string;
+  signature: string;
+}
+
+export interface LoginOut {
+  address: string;
+  token: string;
+  expiresAt: number;
+}
+
+export interface NonceOut {
+  address: string;
+  /** the nonce the next ForwardRequest of this address must carry */
+  nonce: number;
+}
+
+export interface PayoutOut {
+  requestId: number;
+  proposalId: number;
+  recipient: string;
+  amount: number;
+  requester: string;
+  status: string;
+  approvers: string[];
+}
+
+/** The provider's half: a record signed by its provider, waiting for the other side. */
+export interface PendingServiceIn {
+  communityId: number;
+  record: ServiceRecordIn;
+  providerSig: string;
+}
+
+export interface PendingServiceOut {
+  /** the record id (its EIP-712 struct hash) */
+  id: string;
+  communityId: number;
+  /** the record as its provider signed it */
+  record: ServiceRecordIn;
+  providerSig: string;
+  createdAt: number;
+}
+
+export interface PersonIn {
+  address: string;
+  person: string;
+}
+
+export interface PersonOut {
+  address: string;
+  person: string;
+  recordedBy: string;
+  recordedAt: number;
+}
+
+export interface ProposalOut {
+  id: number;
+  communityId: number;
+  proposer: string;
+  textHash: string;
+  /** the full text if this service holds it */
+  text: string | null;
+  /** keccak256(text) == textHash; null without text */
+  textMatches: boolean | null;
+  kind: "YesNoAbstain" | "MultipleChoice";
+  optionCount: number;
+  opensAt: number;
+  closesAt: number;
+  quorumBps: number;
+  thresholdBps: number;
+  budgetAmount: number;
+  budgetCurrency: string;
+  rollVersion: number;
+  rollSize: number;
+  state: "Pending" | "Open" | "Closed" | "Finalized";
+  outcome: "None" | "Passed" | "Rejected" | "NoQuorum";
+  winningOption: number;
+  tally: number[];
+  turnout: number;
+  execution: "NotStarted" | "InProgress" | "Completed";
+  milestoneCount: number;
+}
+
+/** What the relay knows of one acknowledged message. */
+export interface ReceiptOut {
+  /** receipt id: keccak256 of the kind and the canonical message */
+  id: string;
+  kind: "ballot" | "service" | "forward";
+  status: "queued" | "sent" | "included" | "counted" | "rejected";
+  signer: string;
+  tx_hash: string | null;
+  block: number | null;
+  /** ballot digest when counted; the reason when rejected */
+  detail: string | null;
+  /** unix time the message was stored and acknowledged */
+  accepted_at: number;
+  /** unix time of the latest status change */
+  updated_at: number;
+  /** the relayer's signed acknowledgement (absent for messages acknowledged before acknowledgements were signed) */
+  ack?: AckOut | null;
+}
+
+export interface ServiceRecordIn {
+  provider: string;
+  recipient: string;
+  minutesServed: number;
+  category: string;
+  noteHash: string;
+  nonce: number;
+}
+
+/** A service record with both sides' EIP-712 signatures (the recipient's, or for service to the community a coordinator's). */
+export interface SignedServiceIn {
+  communityId: number;
+  record: ServiceRecordIn;
+  providerSig: string;
+  recipientSig: string;
+}
+
+/** Who signed the report, by the report keys auditors registered in the Registry. */
+export interface SignerOut {
+  /** the key is registered by an AUDITOR and was not revoked at or before the report's last audited block */
+  registered: boolean;
+  /** sha256 of the raw Ed25519 public key */
+  keyFingerprint: string | null;
+  /** the auditor who registered the key */
+  auditor: string | null;
+  /** the community whose AUDITOR it is */
+  community: number | null;
+  registeredAtBlock: number | null;
+  revokedAtBlock: number | null;
+  /** one line: the registered auditor, or why not */
+  detail: string;
+}
+
+export interface TextIn {
+  text: string;
+}
+
+export interface TextOut {
+  /** keccak256 of the UTF-8 text; what a proposal's textHash commits to */
+  hash: string;
+  text: string;
+}
+
+/** One step of a cent's trail: income -> fund -> grant -> payout -> recipient. */
+export interface TrailEntryOut {
+  block: number;
+  txHash: string;
+  step: string;
+  proposalId: number | null;
+  requestId: number | null;
+  amount: number;
+  /** recipient, approver or recorder, as the step has it */
+  party: string | null;
+  /** document / invoice hash where the step has one */
+  reference: string | null;
+}
