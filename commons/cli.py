@@ -21,19 +21,19 @@ import httpx
 import typer
 from pydantic import ValidationError
 
+from commons.admin_cli import admin_app
 from commons.api_client import ApiClient
+from commons.audit_cli import anchor, audit_app, verify_receipt
 from commons.demo import demo_keys, seed_demo
-from ledger.admin_cli import admin_app
-from ledger.audit.cli import anchor, audit_app, verify_receipt
+from commons.key_cli import PASSPHRASE_FD_OPTION, RELAYER_KEY_OPTION, key_app
+from commons.proxy import proxy_config
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
 from ledger.config import Settings
 from ledger.deploy import deploy_system, deployment_path, load_deployment
 from ledger.errors import LedgerError, NodeError, WrongChain
-from ledger.key_cli import PASSPHRASE_FD_OPTION, RELAYER_KEY_OPTION, key_app
 from ledger.node import ManagedNode, connect, pid_alive, running_info
 from ledger.operator_keys import deployer_account, relayer_banner, relayer_for_run
 from ledger.protocol.render import write_modules
-from ledger.proxy import proxy_config
 from ledger.restarts import RestartPolicy, describe_exit
 from ledger.supervise import ApiProcess, relay_backlog, report
 

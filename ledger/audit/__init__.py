@@ -5,7 +5,7 @@ deployed code against a fresh compile and the storage against state proofs, and 
     result = run_audit(AuditOptions(rpc_url=url, record=deployment_record))
     result.ok, result.findings  # Finding(rule, block, tx, expected, found, detail)
 
-`commons audit` (ledger.audit.cli) and `POST /v1/audit` (api/routers/audit.py) run it.
+`commons audit` (commons.audit_cli) and `POST /v1/audit` (api/routers/audit.py) run it.
 """
 
 from ledger.audit.auditor import AuditOptions, Progress, run_audit

@@ -1,4 +1,4 @@
-"""`commons proxy-config` (ledger/proxy.py) and the COMMONS_TRUSTED_PROXIES setting: a site file
+"""`commons proxy-config` (commons/proxy.py) and the COMMONS_TRUSTED_PROXIES setting: a site file
 with every placeholder filled, and nothing a value could smuggle into nginx's configuration."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from commons.cli import app
+from commons.proxy import ProxySite, render_site
 from ledger.config import Settings
 from ledger.errors import ConfigError
-from ledger.proxy import ProxySite, render_site
 
 CERT, KEY = Path("/etc/ssl/commons/fullchain.pem"), Path("/etc/ssl/commons/key.pem")
 

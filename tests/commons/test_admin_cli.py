@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from ledger.admin_cli import admin_app
+from commons.admin_cli import admin_app
 
 ACTS = (
     "create-community", "transfer-admin", "accept-admin", "cancel-admin-transfer", "grant",
