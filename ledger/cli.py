@@ -503,12 +503,14 @@ def _seed_once(settings: Settings, w3: Any, url: str) -> None:
 
 
 from ledger.audit.cli import anchor, audit_app, verify_receipt  # noqa: E402
+from ledger.backup_cli import register_backup  # noqa: E402
 from ledger.proxy import proxy_config  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
 app.command("verify-receipt")(verify_receipt)
 app.command("anchor")(anchor)
 app.command("proxy-config")(proxy_config)
+register_backup(app)
 
 
 def main() -> None:
