@@ -6,7 +6,8 @@ chain: anvil's state dump, blocks, transactions and receipts included), `data/..
 dir: SQLite databases copied through SQLite's online backup API, everything else as it is,
 keystores included — they are encrypted, and stay so) and `deployments/<chain-id>.json`.
 What belongs to one run of the processes is left out: run.json, chain/node.json, the relay's
-lock, logs, and the rotating snapshots (the chain member replaces them).
+lock, logs, and the rotating snapshots (the chain member replaces them); so are the private
+keys the data dir holds in plaintext (the auditor's report key, the demo residents' keys).
 
 Consistency while `commons run` is running, in the order the copies are taken:
 
@@ -56,6 +57,7 @@ from typing import Any
 import rlp
 from eth_utils.crypto import keccak
 
+from ledger.audit.jobs import default_key_path
 from ledger.build import atomic_write
 from ledger.config import Settings
 from ledger.deploy import deployment_path
@@ -116,7 +118,18 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _skipped(relative: Path) -> bool:
+def _plaintext_keys(settings: Settings) -> set[Path]:
+    """Private keys the data dir holds unencrypted: the auditor's report-signing key and the
+    demo residents' keys. A backup travels further than the machine: they stay behind."""
+    return {
+        default_key_path(settings).relative_to(settings.data_dir),
+        Path("demo") / "keys.json",
+    }
+
+
+def _skipped(relative: Path, plaintext_keys: set[Path]) -> bool:
+    if relative in plaintext_keys:
+        return True
     if relative.name in SKIPPED_NAMES or relative.name.endswith(SKIPPED_SUFFIXES):
         return True
     return any(relative.is_relative_to(d) for d in SKIPPED_DIRS)
@@ -159,8 +172,10 @@ def _chain_state(settings: Settings, say: Progress) -> bytes | None:
 
 def _data_members(settings: Settings, say: Progress) -> Iterator[tuple[str, bytes]]:
     """The data dir's files, databases last so that they are copied after the chain dump."""
-    root = settings.data_dir
-    files = sorted(p for p in root.rglob("*") if p.is_file() and not _skipped(p.relative_to(root)))
+    root, keys = settings.data_dir, _plaintext_keys(settings)
+    files = sorted(
+        p for p in root.rglob("*") if p.is_file() and not _skipped(p.relative_to(root), keys)
+    )
     databases = [p for p in files if p.name.endswith(SQLITE_SUFFIXES)]
     for path in files:
         if path not in databases:

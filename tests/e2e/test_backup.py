@@ -29,6 +29,12 @@ from tests.e2e.test_supervision import COMMONS, Running, start, stop_by_pid, wai
 from tests.relay_support import open_election
 
 RESIDENTS = 40
+# What a data dir's key files look like: an encrypted keystore, and two plaintext keys.
+KEY_FILES = {
+    "keys/resident.json": '{"version": 3, "crypto": {"cipher": "aes-128-ctr"}}',
+    "audit/auditor-key.pem": "-----BEGIN PRIVATE KEY-----\n",
+    "demo/keys.json": '{"0xabc": "0x01"}',
+}
 
 
 def commons(
@@ -183,6 +189,10 @@ def stopped_backup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
     home = tmp_path_factory.mktemp("stopped")
     system = start(home)
     stop_by_pid(system)
+    data = system.settings.data_dir
+    for name, body in KEY_FILES.items():
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).write_text(body)
     backup_file = home / "stopped.backup"
     taken = commons(system.env, "backup", str(backup_file))
     assert taken.returncode == 0, taken.stderr
@@ -275,6 +285,24 @@ def test_restore_into_a_data_dir_that_is_not_empty_needs_force_and_keeps_the_old
     assert (tmp_path / "var" / "relay.sqlite").exists()
     assert list((tmp_path / "var" / "chain" / "snapshots").glob("state-*.json"))
     assert (tmp_path / "deployments").is_dir()
+    assert (tmp_path / "var" / "keys" / "resident.json").read_text() == KEY_FILES[
+        "keys/resident.json"
+    ]
+
+
+def test_a_backup_holds_the_encrypted_keystores_and_no_plaintext_key(
+    stopped_backup: tuple[Path, dict[str, str]],
+) -> None:
+    backup_file, _ = stopped_backup
+    with tarfile.open(backup_file) as tar:
+        names = tar.getnames()
+        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+    assert names[0] == "manifest.json" and sorted(names[1:]) == sorted(manifest["members"])
+    assert "data/keys/resident.json" in names
+    assert "data/audit/auditor-key.pem" not in names and "data/demo/keys.json" not in names
+    assert {"chain/state.json.gz", "data/relay.sqlite", "deployments/31337.json"} <= set(names)
+    assert not [n for n in names if n.endswith(("run.json", "node.json", ".log", "-wal"))]
+    assert (backup_file.stat().st_mode & 0o777) == 0o600
 
 
 def test_backup_and_restore_help_say_what_they_do() -> None:
