@@ -9,9 +9,9 @@ is reached. Three Content-Security-Policies, chosen by path:
 - the API (`/v1/...`, `/health`, `/openapi.json`): nothing may load at all. The one exception is
   inline style, for the audit report rendered as HTML (`?format=html`), whose stylesheet is a
   `<style>` block; a style cannot run code, and with `default-src 'none'` it cannot fetch;
-- the docs (`/docs`, `/redoc`): FastAPI's pages load Swagger UI and ReDoc from a CDN and start
-  them with an inline script; the policy names the CDN and allows exactly the inline scripts of
-  the page being sent (their SHA-256), never `'unsafe-inline'` for scripts.
+- the docs (`/docs`, api/docs.py): Swagger UI from this server and one inline script that
+  starts it; the policy allows exactly the inline scripts of the page being sent (their
+  SHA-256), never `'unsafe-inline'` for scripts, and no other origin.
 
 `Strict-Transport-Security` is sent only when the request came over TLS, which here means a
 trusted proxy said so (`X-Forwarded-Proto: https`, read by uvicorn's ProxyHeadersMiddleware
@@ -39,15 +39,12 @@ API_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; base-uri 'none'; "
     "frame-ancestors 'none'"
 )
-# What FastAPI's /docs (Swagger UI) and /redoc (ReDoc, Google's fonts) load; `{scripts}` are
-# the hashes of the page's own inline scripts.
-DOCS_CDN = "https://cdn.jsdelivr.net"
+# What /docs (Swagger UI, api/docs.py) loads; `{scripts}` are the hashes of the page's own
+# inline scripts. Swagger UI sets style attributes as it renders: a style cannot run code.
 DOCS_CSP = (
-    "default-src 'none'; script-src " + DOCS_CDN + "{scripts}; "
-    "style-src 'self' 'unsafe-inline' " + DOCS_CDN + " https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "worker-src blob:; connect-src 'self'; form-action 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'{scripts}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src blob:; connect-src 'self'; form-action 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
 )
 HSTS = b"max-age=63072000; includeSubDomains"
 COMMON: Headers = [
@@ -62,7 +59,7 @@ COMMON: Headers = [
     (b"cross-origin-resource-policy", b"same-origin"),
 ]
 API_PATHS = frozenset({"/health", "/openapi.json"})
-DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+DOCS_PATHS = frozenset({"/docs"})
 INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 
 

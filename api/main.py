@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api import errors
+from api import docs, errors
 from api.fastpath import BallotFastPath
 from api.headers import SecurityHeaders
 from api.limits import Quotas, RequireJson
@@ -32,6 +32,7 @@ from api.routers import (
 from api.server import protocol_for
 from api.services import Services
 from ledger.config import Settings
+from ledger.operator_keys import with_keystore_relayer
 
 STATIC_DIR = Path(__file__).parent / "static"
 WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
@@ -67,6 +68,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             "gas. Errors are JSON `{code, detail}`; a contract's custom error name is the code."
         ),
         lifespan=lifespan,
+        # Served by api/docs.py from a pinned package, not FastAPI's CDN.
+        docs_url=None,
+        redoc_url=None,
         # No OpenTelemetry here; off, it is not asked for a provider on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
@@ -89,6 +93,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(module.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)
+    docs.install(app, settings.project_root)
     if WEB_DIST.is_dir():
         app.mount("/", StaticFiles(directory=WEB_DIST, html=True), name="web")
     return app
@@ -131,7 +136,7 @@ class BodyLimit:
 def serve(settings: Settings | None = None) -> None:
     import uvicorn
 
-    settings = settings or Settings()
+    settings = with_keystore_relayer(settings or Settings())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Each RPC call of an audit would be logged with the node's whole URL (httpx logs requests
     # at INFO), and a provider's URL often carries its key.

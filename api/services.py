@@ -15,19 +15,20 @@ from api.security import TokenAuthority
 from ledger.build import load_artifacts
 from ledger.config import Settings
 from ledger.deploy import Deployment, load_deployment
-from ledger.forwarding import ForwardRelay
 from ledger.index import EventIndex
 from ledger.node import connect
 from ledger.offchain import OffchainStore
-from ledger.relay import Message, MessageRelay, Outbox
-from ledger.relay_kinds import BallotRelay, ServiceRelay
+from ledger.relay.ballots import BallotRelay
+from ledger.relay.forwards import ForwardRelay
+from ledger.relay.message import Message, MessageRelay
+from ledger.relay.outbox import Outbox
+from ledger.relay.services import ServiceRelay
 from ledger.signing.acks import AckSigner
 from ledger.tx import ErrorDecoder
 from ledger.worker import RelayWorker, message_kinds, open_index, relayer_account
 
 log = logging.getLogger("api")
 
-WORKER_CHECK_S = 1.0
 WORKER_RESTART_MAX_S = 30.0
 
 
@@ -61,9 +62,7 @@ class Services:
         )
         data = settings.data_dir
         # The worker's connection checkpoints the WAL; this one only acknowledges.
-        outbox = Outbox(
-            data / "relay.sqlite", max_queued=settings.relay_max_queued, checkpoints=False
-        )
+        outbox = Outbox(data / "relay.sqlite", settings, checkpoints=False)
         forward_kind.in_flight = lambda signer: outbox.in_flight("forward", signer)
         forward_kind.pending = lambda: outbox.pending("forward")
         service_kind.released = outbox.released
@@ -128,10 +127,10 @@ class Services:
     def _supervise(self) -> None:
         """A worker that died (its node went away for good, a bug) is started again: without
         it nothing acknowledged would ever be sent."""
-        delay = WORKER_CHECK_S
+        delay = check_s = self.settings.worker_check_s
         while not self._stop.wait(delay):
             if self.worker.alive():
-                delay = WORKER_CHECK_S
+                delay = check_s
                 continue
             log.error("the relay worker exited; starting it again")
             self.worker.stop()

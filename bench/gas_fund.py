@@ -34,7 +34,6 @@ from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import Deployment, deploy_system
 from ledger.node import ephemeral_node, rpc
 from ledger.protocol.generated import BallotKind, ProposalParams, Roles
-from ledger.relay_kinds import ServiceRelay
 from ledger.signing.services import (
     ServiceRecord,
     category_code,
@@ -49,7 +48,7 @@ Account.enable_unaudited_hdwallet_features()
 RESULTS = Path(__file__).resolve().parent / "results"
 SAFE_DIR = Path("node_modules/@safe-global/safe-contracts/contracts")
 BATCH = 100
-RELAY_BATCH = ServiceRelay.max_batch
+RELAY_BATCH = Settings().relay_service_batch
 SIZES = (10, 20, 50, 100, 200)
 TARGET_PER_RECORD = 20_000
 ZERO = "0x" + "00" * 20

@@ -9,5 +9,6 @@ import {ERC2771Forwarder} from "@openzeppelin/contracts/metatx/ERC2771Forwarder.
 /// but can never act in someone's name without their signature.
 /// @dev OpenZeppelin's audited ERC-2771 forwarder as is; only the EIP-712 domain name is ours.
 contract CommonsForwarder is ERC2771Forwarder {
+    /// @notice A forwarder whose EIP-712 domain is named "CommonsForwarder".
     constructor() ERC2771Forwarder("CommonsForwarder") {}
 }

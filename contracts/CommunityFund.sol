@@ -53,6 +53,11 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
     uint256 private _incomeCount;
     uint256 private _payoutCount;
 
+    /// @notice Wires the fund to its forwarder, to the Registry it reads roles from and to the
+    /// Council whose passed proposals open its grants.
+    /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
+    /// @param registry_ The Registry holding communities and roles.
+    /// @param council_ The Council whose proposals' budgets become grants.
     constructor(address trustedForwarder, address registry_, address council_) ERC2771Context(trustedForwarder) {
         _registry = IRegistryView(registry_);
         _council = ICouncilView(council_);
@@ -351,7 +356,6 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
         returns (uint256 valid)
     {
         for (uint256 i = 0; i < count; ++i) {
-            // slither-disable-next-line calls-loop -- our own immutable Registry; approvers are distinct members
             if (_registry.hasRole(communityId, COMMITTEE, _approvers[requestId][i])) ++valid;
         }
     }

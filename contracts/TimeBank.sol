@@ -2,11 +2,14 @@
 pragma solidity 0.8.28;
 
 import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {LowLevelCall} from "@openzeppelin/contracts/utils/LowLevelCall.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {IRegistryView} from "./interfaces/IRegistryView.sol";
 import {ITimeBank} from "./interfaces/ITimeBank.sol";
+import {HALF_N} from "./libraries/Secp256k1.sol";
 
 /// @title TimeBank
 /// @notice Minute balances of each community's residents, moved only by service records that
@@ -22,17 +25,12 @@ import {ITimeBank} from "./interfaces/ITimeBank.sol";
 /// path may be slow: it ABI-encodes the broken rule.
 contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     bytes32 private constant COORDINATOR = keccak256("COORDINATOR");
-    // Lint: EIP-712 type strings are spelled out in full; their keccak256 is folded at compile time.
-    // solhint-disable-next-line gas-small-strings
     bytes32 private constant SERVICE_TYPEHASH = keccak256(
         "ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)"
     );
-    // solhint-disable-next-line gas-small-strings
     bytes32 private constant REVERSAL_TYPEHASH = keccak256("ServiceReversal(bytes32 recordId,bytes32 reasonHash)");
     int64 private constant DEFAULT_FLOOR = -600;
     int64 private constant DEFAULT_CEILING = 6000;
-    // secp256k1n / 2: a larger s is the malleable twin of a valid signature.
-    uint256 private constant HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
     uint256 private constant WINDOW = 128;
     uint256 private constant WINDOW_MASK = (1 << 128) - 1;
     uint256 private constant REPLAY_MASK = (1 << 160) - 1;
@@ -84,6 +82,9 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     mapping(uint256 batchId => bytes32 root) private _batchRoots;
     uint256 private _batchCount;
 
+    /// @notice Wires the time bank to its forwarder and to the Registry it reads rolls and roles from.
+    /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
+    /// @param registry_ The Registry holding communities, roles and rolls.
     constructor(address trustedForwarder, address registry_)
         ERC2771Context(trustedForwarder)
         EIP712("CommonsTimeBank", "1")
@@ -109,12 +110,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     /// @inheritdoc ITimeBank
     function recordService(uint256 communityId, SignedRecord calldata item) external returns (bytes32 recordId) {
         uint256 ctx = _batchContext(communityId, 1);
-        uint256 first;
-        // slither-disable-next-line assembly -- the record's calldata offset, for the fast path
-        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
-            first := item
-        }
-        if (_fastRun(ctx, first, 1) == 0) _revertWith(_slowRecord(ctx, item));
+        if (_fastRun(ctx, item, 1) == 0) _revertWith(_slowRecord(ctx, item));
         _commitBatch(ctx);
         return _recordId(communityId, item.record);
     }
@@ -123,15 +119,10 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     function recordServices(uint256 communityId, SignedRecord[] calldata items) external returns (uint256 recorded) {
         uint256 n = items.length;
         uint256 ctx = _batchContext(communityId, n);
-        uint256 first;
-        // slither-disable-next-line assembly -- the records' calldata offset, for the fast path
-        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
-            first := items.offset
-        }
         uint256 i = 0;
         while (i < n) {
             // The fast path takes records until one it cannot show valid; the slow path judges that one.
-            uint256 taken = _fastRun(ctx, first + i * RECORD_SIZE, n - i);
+            uint256 taken = _fastRun(ctx, items[i], n - i);
             recorded += taken;
             i += taken;
             if (i == n) break;
@@ -251,8 +242,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
 
     /// @dev Appends a recorded record's id to the call's list (as `_fastRun`'s settle does).
     function _pushRecordId(uint256 ctx, bytes32 recordId) private pure {
-        // slither-disable-next-line assembly -- the id list laid out after _batchContext's block
-        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
+        assembly ("memory-safe") {
             let next := mload(add(ctx, CTX_IDS))
             mstore(next, recordId)
             mstore(add(ctx, CTX_IDS), add(next, 0x20))
@@ -265,8 +255,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         uint256 communityId;
         uint256 count;
         bytes32 root;
-        // slither-disable-next-line assembly -- hashes the id list laid out after _batchContext's block
-        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
+        assembly ("memory-safe") {
             communityId := mload(add(ctx, CTX_COMMUNITY))
             let start := add(ctx, CTX_SIZE)
             let size := sub(mload(add(ctx, CTX_IDS)), start)
@@ -322,8 +311,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         bytes32 typehash = SERVICE_TYPEHASH;
         bytes32 topic = ServiceRecorded.selector;
         bytes4 isResident = IRegistryView.isResident.selector;
-        // slither-disable-next-line assembly -- one memory block read by the batch fast path
-        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
+        assembly ("memory-safe") {
             ctx := mload(0x40)
             mstore(0x40, add(add(ctx, CTX_SIZE), shl(5, records)))
             mstore(add(ctx, CTX_IDS), add(ctx, CTX_SIZE))
@@ -350,8 +338,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         pure
         returns (uint256 communityId, int256 floor, int256 ceiling, uint256 version)
     {
-        // slither-disable-next-line assembly -- reads back _batchContext's block
-        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
+        assembly ("memory-safe") {
             communityId := mload(add(ctx, CTX_COMMUNITY))
             floor := mload(add(ctx, CTX_FLOOR))
             ceiling := mload(add(ctx, CTX_CEILING))
@@ -359,23 +346,22 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         }
     }
 
-    /// @dev Records, from the `count` records at calldata offset `first`, as many in a row as it
-    /// can show valid the common way, and returns how many: `_verify` and `_apply` in one pass
-    /// without Solidity's calling and decoding overhead. The common way: two members (not the
-    /// community's account), both signatures theirs, both on the roll (from the stamps; the
-    /// Registry only for a side not stamped with the roll's current version), a fresh nonce in
-    /// the window, both balances within the limits. A record is written (both account words,
-    /// stamping both sides), its ServiceRecorded emitted and its id appended to the call's list
-    /// (as `_slowRecord` appends what it records) only if every check passes; the
-    /// first it cannot show valid is left untouched for the slow path to judge (it may still be
-    /// valid). Before the first publication (version 0) nobody is resident, and the zero stamp
-    /// of an untouched account must not pass for one: version 0 takes nothing.
-    function _fastRun(uint256 ctx, uint256 first, uint256 count) private returns (uint256 taken) { // solhint-disable-line function-max-lines
-        // slither-disable-next-line assembly -- the batch fast path: under 20,000 gas a record (see the contract @dev)
-        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
+    /// @dev Records, from the `count` records starting at `first` in calldata, as many in a row
+    /// as it can show valid the common way, and returns how many: `_verify` and `_apply` in one
+    /// pass without Solidity's calling and decoding overhead (which cost up to 9,100 gas more a
+    /// record: bench/gas_fund.py). The common way: two members (not the community's account),
+    /// both signatures theirs, both on the roll (from the stamps; the Registry only for a side
+    /// not stamped with the roll's current version), a fresh nonce in the window, both balances
+    /// within the limits. A record is written (both account words, stamping both sides), its
+    /// ServiceRecorded emitted and its id appended to the call's list (as `_slowRecord` appends
+    /// what it records) only if every check passes; the first it cannot show valid is left
+    /// untouched for the slow path to judge (it may still be valid). Before the first
+    /// publication (version 0) nobody is resident, and the zero stamp of an untouched account
+    /// must not pass for one: version 0 takes nothing.
+    function _fastRun(uint256 ctx, SignedRecord calldata first, uint256 count) private returns (uint256 taken) {
+        assembly ("memory-safe") {
             // Whether `who` signed the digest at `buf` with the EIP-2098 signature at calldata
             // `sig` (low s only); the digest stays in place for the next signature.
-            // slither-disable-next-line assembly -- a Yul helper of the fast path above
             function signs(buf, sig, who) -> yes {
                 let vs := calldataload(add(sig, 0x20))
                 let s := and(vs, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
@@ -385,12 +371,10 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
                 mstore(0x00, 0)
                 // The precompile returns nothing for an invalid signature: 0x00 then stays zero.
                 pop(staticcall(gas(), 0x01, buf, 0x80, 0x00, 0x20))
-                yes := and(eq(mload(0x00), who),
-                    iszero(gt(s, 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0)))
+                yes := and(eq(mload(0x00), who), iszero(gt(s, HALF_N)))
             }
             // Whether the Registry has `who` on the community's roll (asked only of a member whose
             // account word is not stamped with the roll's current version).
-            // slither-disable-next-line assembly -- a Yul helper of the fast path above
             function onRoll(ctx_, who) -> yes {
                 let buf := add(ctx_, CTX_BUF)
                 mstore(buf, mload(add(ctx_, CTX_IS_RESIDENT)))
@@ -406,7 +390,6 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
             // SignedRecord is static: provider, recipient, minutes, category, noteHash, nonce,
             // providerSig.r, providerSig.vs, recipientSig.r, recipientSig.vs (one word each). The
             // minutes and nonce words are not validated by the ABI decoder here: bound them.
-            // slither-disable-next-line assembly -- a Yul helper of the fast path above
             function verify(ctx_, rec) -> yes {
                 let provider := calldataload(rec)
                 let recipient := calldataload(add(rec, 0x20))
@@ -427,7 +410,6 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
             }
             // Residency, replay window and limits from the two account words; if all hold, the
             // writes and the event.
-            // slither-disable-next-line assembly -- a Yul helper of the fast path above
             function settle(ctx_, rec) -> yes {
                 mstore(0x20, mload(add(ctx_, CTX_ACCOUNTS)))
                 mstore(0x00, calldataload(rec))
@@ -444,7 +426,6 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
                 }
                 let base := and(shr(128, p), 0xffffffff)
                 // 1 << (nonce - base); a nonce below the base wraps around to a huge shift (0).
-                // slither-disable-next-line incorrect-shift -- shl(shift, value): this is 1 << offset
                 let bit := shl(sub(calldataload(add(rec, 0xa0)), base), 1)
                 // The bit must fall in the window (offset < 128) on a nonce not yet recorded.
                 yes := and(yes, and(iszero(iszero(and(bit, WINDOW_MASK))), iszero(and(p, bit))))
@@ -499,9 +480,9 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         bytes32 vs,
         bool requireResident
     ) private view returns (bytes memory err) {
-        address signer = _recover(digest, r, vs);
+        // address(0) for an invalid or high-s signature: never a member, and refused for the community.
+        (address signer,,) = ECDSA.tryRecover(digest, r, vs);
         if (party == COMMUNITY_ACCOUNT) {
-            // slither-disable-next-line calls-loop -- our own immutable Registry; only a skipped record's slow path
             if (signer == address(0) || !_registry.hasRole(communityId, COORDINATOR, signer)) {
                 return abi.encodeWithSelector(NotCoordinator.selector, communityId, signer);
             }
@@ -509,7 +490,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
             return err;
         }
         if (signer != party) return abi.encodeWithSelector(WrongSigner.selector, party, signer);
-        if (requireResident && !_isResident(communityId, party)) {
+        if (requireResident && !_registry.isResident(communityId, party)) {
             return abi.encodeWithSelector(NotResident.selector, communityId, party);
         }
     }
@@ -652,11 +633,12 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     // ---------------------------------------------------------------- low level
 
     /// @dev The struct hash of `rec` (its record id): the record's six static fields are copied
-    /// as they sit in calldata, which is their ABI encoding (the signed values).
+    /// as they sit in calldata, which is their ABI encoding (the signed values). By hand because
+    /// `keccak256(abi.encode(SERVICE_TYPEHASH, communityId, rec))` cost 575 gas more a call
+    /// (recordService alone 85,432 against 84,857 in bench/gas_fund.py).
     function _recordId(uint256 communityId, ServiceRecord calldata rec) private pure returns (bytes32 id) {
         bytes32 typehash = SERVICE_TYPEHASH;
-        // slither-disable-next-line assembly -- hashes the record's calldata words as they are, which is their ABI encoding
-        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
+        assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, typehash)
             mstore(add(ptr, 0x20), communityId)
@@ -665,48 +647,9 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
         }
     }
 
-    /// @dev ecrecover of an EIP-2098 (r, vs) signature into scratch memory; address(0) if the
-    /// signature is invalid or high-s.
-    function _recover(bytes32 digest, bytes32 r, bytes32 vs) private view returns (address signer) {
-        uint256 s = uint256(vs) & ((1 << 255) - 1);
-        if (s > HALF_N) return address(0);
-        uint256 v = (uint256(vs) >> 255) + 27;
-        // slither-disable-next-line assembly -- ecrecover into scratch memory: no allocation per signature
-        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
-            let ptr := mload(0x40)
-            mstore(ptr, digest)
-            mstore(add(ptr, 0x20), v)
-            mstore(add(ptr, 0x40), r)
-            mstore(add(ptr, 0x60), s)
-            mstore(0x00, 0)
-            // The precompile returns nothing for an invalid signature: 0x00 then stays zero.
-            pop(staticcall(gas(), 0x01, ptr, 0x80, 0x00, 0x20))
-            signer := mload(0x00)
-        }
-    }
-
     /// @dev The version of `communityId`'s published roll (0 before the first publication).
     function _rollVersion(uint256 communityId) private view returns (uint256 version) {
-        // slither-disable-next-line unused-return -- only the version matters here, not the roll's size
         (version,) = _registry.rollSnapshot(communityId);
-    }
-
-    /// @dev isResident without ABI allocations (runs for each member a batch meets unstamped).
-    function _isResident(uint256 communityId, address account) private view returns (bool resident) {
-        address registry_ = address(_registry);
-        bytes4 selector = IRegistryView.isResident.selector;
-        // slither-disable-next-line assembly -- a Registry staticcall without ABI allocations
-        assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
-            let ptr := mload(0x40)
-            mstore(ptr, selector)
-            mstore(add(ptr, 0x04), communityId)
-            mstore(add(ptr, 0x24), account)
-            if iszero(staticcall(gas(), registry_, ptr, 0x44, 0x00, 0x20)) {
-                returndatacopy(ptr, 0, returndatasize())
-                revert(ptr, returndatasize())
-            }
-            resident := and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1))
-        }
     }
 
     function _limitsOf(uint256 communityId) private view returns (int256 floor, int256 ceiling) {
@@ -716,11 +659,7 @@ contract TimeBank is ITimeBank, ERC2771Context, EIP712 {
     }
 
     function _revertWith(bytes memory err) private pure {
-        if (err.length != 0) {
-            // slither-disable-next-line assembly -- rethrows an ABI-encoded custom error as it is
-            assembly ("memory-safe") { // solhint-disable-line no-inline-assembly
-                revert(add(err, 0x20), mload(err))
-            }
-        }
+        // The ABI-encoded custom error, rethrown as it is.
+        if (err.length != 0) LowLevelCall.bubbleRevert(err);
     }
 }

@@ -19,9 +19,9 @@ from web3.contract.contract import ContractFunction
 
 from ledger.build import Artifact
 from ledger.errors import LedgerError
-from ledger.forwarding import sign_forward_request
 from ledger.signing.ballots import BallotDomain, make_ballot, sign_ballot
 from ledger.signing.eip712 import sign_typed_data
+from ledger.signing.forwards import sign_forward_request
 from ledger.signing.services import (
     SERVICE_TYPES,
     ServiceRecord,

@@ -19,16 +19,17 @@ from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
-from eth_account.signers.local import LocalAccount
 from pydantic import ValidationError
 
 from ledger.api_client import CommonsClient
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
-from ledger.config import Settings, configured_account
+from ledger.config import Settings
 from ledger.demo import demo_keys, seed_demo
 from ledger.deploy import deploy_system, deployment_path, load_deployment
 from ledger.errors import LedgerError, NodeError, WrongChain
+from ledger.key_cli import PASSPHRASE_FD_OPTION, RELAYER_KEY_OPTION, key_app
 from ledger.node import ManagedNode, connect, pid_alive, running_info
+from ledger.operator_keys import deployer_account, relayer_banner, relayer_for_run
 from ledger.protocol.render import write_modules
 from ledger.restarts import RestartPolicy, describe_exit
 from ledger.supervise import ApiProcess, relay_backlog, report
@@ -70,12 +71,6 @@ def handles_errors(fn: F) -> F:
 
 def load_settings() -> Settings:
     return Settings()
-
-
-def deployer_account(settings: Settings) -> LocalAccount:
-    return configured_account(
-        settings.deployer_key, settings, dev_index=0, variable="COMMONS_DEPLOYER_KEY"
-    )
 
 
 @app.command()
@@ -332,13 +327,19 @@ def run(
             help="seed the demo community on first start (default: COMMONS_SEED_DEMO, on)",
         ),
     ] = None,
+    relayer_key: Annotated[str | None, RELAYER_KEY_OPTION] = None,
+    passphrase_fd: Annotated[int | None, PASSPHRASE_FD_OPTION] = None,
 ) -> None:
     """Start the chain and deploy if needed, serve the API on loopback, seed the demo community
     on first start, and keep them up: a chain or API that dies is restarted (from the newest
     good snapshot, for the chain), with a pause when it keeps dying, and given up on after
     COMMONS_RESTART_MAX deaths within COMMONS_RESTART_WINDOW_S (exit 1). Ctrl-C or SIGTERM
-    stops everything it started, saving the chain's state, and exits 0."""
+    stops everything it started, saving the chain's state, and exits 0. Without a relayer key
+    (--relayer-key, COMMONS_RELAYER_KEYSTORE or COMMONS_RELAYER_KEY) on the embedded chain,
+    the relayer pays with a public development key: development only."""
     settings = load_settings()
+    relayer = relayer_for_run(settings, relayer_key, passphrase_fd)
+    typer.echo(relayer_banner(settings, relayer))
     seed = settings.seed_demo if demo is None else demo
     # The chain's warnings (a failed snapshot, an orphan saved) in the API's log format.
     logging.basicConfig(
@@ -347,7 +348,7 @@ def run(
     stop = _install_stop_handler()
     # A chain someone else started (`commons up`) is theirs to keep up: used, not supervised.
     chain = ChainWatch(ManagedNode(settings), settings) if _chain_is_ours(settings) else None
-    api = ApiProcess(settings)
+    api = ApiProcess(settings, relayer)
     orphan = api.retire_orphan()
     if orphan is not None:
         report(f"stopped the API (pid {orphan}) a killed `commons run` left behind")
@@ -364,7 +365,7 @@ def run(
             _seed_once(settings, w3, api.url)
         _stop_point(stop)
         _say_ready(api, chain)
-        _supervise(api, chain, stop, RestartPolicy(settings.restart_max, settings.restart_window_s))
+        _supervise(api, chain, stop, RestartPolicy(settings))
     except _Stopped:
         pass
     finally:
@@ -386,7 +387,7 @@ class ChainWatch(threading.Thread):
     def __init__(self, node: ManagedNode, settings: Settings) -> None:
         super().__init__(name="chain", daemon=True)
         self.node = node
-        self.policy = RestartPolicy(settings.restart_max, settings.restart_window_s)
+        self.policy = RestartPolicy(settings)
         self.stop_event = threading.Event()
         self.error: Exception | None = None
         self.anvil_pid: int | None = None
@@ -507,6 +508,7 @@ from ledger.backup_cli import register_backup  # noqa: E402
 from ledger.proxy import proxy_config  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
+app.add_typer(key_app, name="key")
 app.command("verify-receipt")(verify_receipt)
 app.command("anchor")(anchor)
 app.command("proxy-config")(proxy_config)

@@ -33,6 +33,12 @@ class WrongChain(NodeError):
         self.found = found
 
 
+class AuditInfraError(LedgerError):
+    """The audit could not be carried out (a compiler missing, a record unreadable, an answer
+    from the node it cannot use): nothing is known about the chain, which is different from a
+    finding about it. A node that does not answer at all raises NodeError."""
+
+
 class DeploymentError(LedgerError):
     """Deployment record missing, stale, or inconsistent with the chain."""
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 from web3 import Web3
 from web3.types import RPCEndpoint
 
@@ -36,11 +37,11 @@ from ledger.transport import keep_alive_provider
 
 log = logging.getLogger("ledger.node")
 
-STARTUP_TIMEOUT_S = 20.0
 DUMP_ATTEMPTS = 4
 QUIET_POLLS, QUIET_POLL_S = 40, 0.05
-PRUNE_HISTORY_STATES = 64
 WATCH_POLL_S = 0.25
+# The node is away (refused, reset, timed out): what was read before stands in for it.
+NODE_AWAY = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -87,6 +88,8 @@ class AnvilProcess:
         host: str = "127.0.0.1",
         port: int | None = None,
         chain_id: int = DEV_CHAIN_ID,
+        prune_history: int,
+        startup_timeout_s: float,
         load_state: Path | None = None,
         log_file: Path | None = None,
         extra_args: tuple[str, ...] = (),
@@ -96,6 +99,7 @@ class AnvilProcess:
         self.host = host
         self.port = port or free_port(host)
         self.url = f"http://{host}:{self.port}"
+        self.startup_timeout_s = startup_timeout_s
         args = [
             str(binary),
             "--host", host,
@@ -104,7 +108,7 @@ class AnvilProcess:
             "--mnemonic", DEV_MNEMONIC,
             # Bounded history: no per-block state files on disk, yet recent states stay in memory
             # for historical calls, eth_getProof and anvil_reorg.
-            "--prune-history", str(PRUNE_HISTORY_STATES),
+            "--prune-history", str(prune_history),
             "--block-base-fee-per-gas", "0",
             "--silent",
             *extra_args,
@@ -129,7 +133,7 @@ class AnvilProcess:
         return self.proc.pid
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise NodeError(f"anvil exited with status {self.proc.returncode} on start")
@@ -139,7 +143,7 @@ class AnvilProcess:
             except Exception:
                 time.sleep(0.05)
         self.kill()
-        raise NodeError(f"anvil did not answer on {self.url} within {STARTUP_TIMEOUT_S:.0f}s")
+        raise NodeError(f"anvil did not answer on {self.url} within {self.startup_timeout_s:.0f}s")
 
     def dump_state(self) -> bytes:
         """The whole chain as anvil's state JSON (blocks, transactions, receipts, accounts)."""
@@ -405,6 +409,8 @@ class ManagedNode:
                 host=self.settings.host,
                 port=self.port,
                 chain_id=self.settings.chain_id,
+                prune_history=self.settings.node_prune_history,
+                startup_timeout_s=self.settings.node_startup_timeout_s,
                 load_state=load,
                 log_file=self.dir / "anvil.log",
             )
@@ -609,6 +615,8 @@ def ephemeral_node(
         node = AnvilProcess(
             settings.anvil_binary,
             chain_id=settings.chain_id,
+            prune_history=settings.node_prune_history,
+            startup_timeout_s=settings.node_startup_timeout_s,
             log_file=Path(tmp) / "anvil.log",
             extra_args=extra_args,
         )

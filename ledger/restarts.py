@@ -13,28 +13,24 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-FIRST_DELAY_S = 0.5
-MAX_DELAY_S = 8.0
+from ledger.config import Settings
 
 
 class RestartPolicy:
     """Counts deaths within a sliding window and says how long to wait before the next try."""
 
-    def __init__(
-        self,
-        max_restarts: int,
-        window_s: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.max_restarts = max_restarts
-        self.window_s = window_s
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_restarts = settings.restart_max
+        self.window_s = settings.restart_window_s
+        self.first_delay_s = settings.restart_first_delay_s
+        self.max_delay_s = settings.restart_max_delay_s
         self._clock = clock
         self._deaths: deque[float] = deque()
 
     def died(self) -> float | None:
         """Record a death (or a failed start); the pause before the next try, or None to give
-        up. The first death in a window is restarted at once; then 0.5 s, 1 s, 2 s, ... 8 s."""
+        up. The first death in a window is restarted at once; then 0.5 s, 1 s, 2 s, ... 8 s (by
+        default)."""
         now = self._clock()
         self._deaths.append(now)
         while self._deaths and now - self._deaths[0] > self.window_s:
@@ -44,7 +40,7 @@ class RestartPolicy:
             return None
         if recent == 1:
             return 0.0
-        return float(min(MAX_DELAY_S, FIRST_DELAY_S * 2 ** (recent - 2)))
+        return float(min(self.max_delay_s, self.first_delay_s * 2 ** (recent - 2)))
 
     def giving_up(self, what: str, last: str) -> str:
         return (

@@ -17,8 +17,7 @@ from ledger.build import atomic_write
 from ledger.config import Settings
 from ledger.errors import LedgerError
 from ledger.node import child_pids, pid_alive
-
-API_STOP_TIMEOUT_S = 20.0
+from ledger.operator_keys import KeystoreRelayer, api_environment
 
 
 def report(message: str) -> None:
@@ -33,8 +32,9 @@ class ApiProcess:
     In a session of its own: a Ctrl-C at the terminal reaches only the supervisor, which stops
     the API first (so its worker sends nothing more) and the chain after it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, relayer: KeystoreRelayer | None = None) -> None:
         self.settings = settings
+        self.relayer = relayer  # a keystore key's passphrase is handed to each API started
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -47,12 +47,15 @@ class ApiProcess:
         return self.proc.pid
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api"],
-            cwd=self.settings.project_root,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        with api_environment(self.relayer) as (env, fds):
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "api"],
+                cwd=self.settings.project_root,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=env,
+                pass_fds=fds,
+            )
 
     @property
     def record_path(self) -> Path:
@@ -83,7 +86,10 @@ class ApiProcess:
         self.record_path.unlink(missing_ok=True)
         if not pid_alive(api) or b"-m\0api" not in _cmdline(api):
             return None
-        for sig, wait_s in ((signal.SIGTERM, API_STOP_TIMEOUT_S), (signal.SIGKILL, 5.0)):
+        for sig, wait_s in (
+            (signal.SIGTERM, self.settings.api_stop_timeout_s),
+            (signal.SIGKILL, 5.0),
+        ):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(api, sig)
             deadline = time.monotonic() + wait_s
@@ -109,11 +115,11 @@ class ApiProcess:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(API_STOP_TIMEOUT_S)
+                self.proc.wait(self.settings.api_stop_timeout_s)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        deadline = time.monotonic() + API_STOP_TIMEOUT_S
+        deadline = time.monotonic() + self.settings.api_stop_timeout_s
         while any(pid_alive(p) for p in children) and time.monotonic() < deadline:
             time.sleep(0.1)
         for pid in children:

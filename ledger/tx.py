@@ -1,13 +1,20 @@
-"""The one send path: every transaction goes build → simulate → sign → send → wait here, so
-custom-error decoding, nonces and failure handling live in one place."""
+"""The one send path: every transaction is built, simulated, signed and sent through here, so
+custom-error decoding, nonces, fees and failure handling live in one place.
+
+`send` and `send_data` go build → simulate → sign → send → wait in one call. The relayer builds
+its batches from raw calldata and bounds their gas itself, and needs a step between signing and
+sending (the signed transaction is recorded in the outbox before the node hears of it): it takes
+the same steps one by one, `pending_nonce`, `fees`, `sign`, `broadcast`, `fetch_receipt`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, NamedTuple, cast
 
 from eth_abi.abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
+from eth_utils.abi import collapse_if_tuple
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
@@ -19,13 +26,14 @@ from ledger.hashing import checksum_address, keccak
 from ledger.node import rpc
 
 RECEIPT_TIMEOUT_S = 60
+# EIP-7825's cap on one transaction's gas: a batch is bounded by it on every network, and by the
+# node's block gas limit where that is lower.
+TX_GAS_CAP = 16_777_216
 
 
-def _abi_type(item: dict[str, Any]) -> str:
-    if item["type"].startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in item["components"])
-        return f"({inner}){item['type'][5:]}"
-    return str(item["type"])
+class DecodedError(NamedTuple):
+    name: str  # the custom error's, or "Error" for a plain require message
+    args: tuple[Any, ...]
 
 
 class ErrorDecoder:
@@ -40,25 +48,25 @@ class ErrorDecoder:
         for abi in abis:
             for item in abi:
                 if item.get("type") == "error":
-                    types = [_abi_type(i) for i in item.get("inputs", [])]
+                    types = [collapse_if_tuple(i) for i in item.get("inputs", [])]
                     selector = keccak(f"{item['name']}({','.join(types)})".encode())[:4]
                     self._errors[selector] = (item["name"], types)
                     names = [str(i.get("name") or f"arg{n}") for n, i in enumerate(item["inputs"])]
                     self._names[(item["name"], len(names))] = names
 
-    def decode(self, data: bytes) -> tuple[str, tuple[Any, ...]] | None:
+    def decode(self, data: bytes) -> DecodedError | None:
         if len(data) < 4:
             return None
         if data[:4] == bytes.fromhex("08c379a0"):  # Error(string): a plain require message
-            return "Error", tuple(abi_decode(["string"], data[4:]))
+            return DecodedError("Error", tuple(abi_decode(["string"], data[4:])))
         entry = self._errors.get(bytes(data[:4]))
         if entry is None:
             return None
         name, types = entry
         try:
-            return name, tuple(abi_decode(types, data[4:]))
+            return DecodedError(name, tuple(abi_decode(types, data[4:])))
         except Exception:
-            return name, ()
+            return DecodedError(name, ())
 
     def describe(self, name: str, args: tuple[Any, ...]) -> str:
         """A decoded error for people: `MissingRole(communityId=1, role=0xd6..., account=0x...)`
@@ -89,6 +97,14 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def view(call: ContractFunction) -> dict[str, Any]:
+    """A view's return values by the names its ABI gives them:
+    `view(registry.functions.rollSnapshot(1))["version"]`, never a position."""
+    values = call.call()
+    names = [str(o["name"]) for o in call.abi["outputs"]]
+    return dict(zip(names, values if len(names) > 1 else [values], strict=True))
+
+
 def revert_data(exc: Exception) -> bytes | None:
     """The raw revert bytes carried by web3's exceptions, if any."""
     data: Any = getattr(exc, "data", None)
@@ -103,7 +119,7 @@ def raise_decoded(exc: Exception, decoder: ErrorDecoder, tx_hash: str | None = N
     data = revert_data(exc)
     decoded = decoder.decode(data) if data else None
     if decoded is not None:
-        raise ContractRuleBroken(decoded[0], decoded[1], tx_hash) from exc
+        raise ContractRuleBroken(decoded.name, decoded.args, tx_hash) from exc
     raise TxReverted(f"reverted: {exc}", tx_hash) from exc
 
 
@@ -125,9 +141,7 @@ def send(
     decoder = decoder or ErrorDecoder([list(abi)])
     params: dict[str, Any] = {
         "from": account.address,
-        "nonce": nonce
-        if nonce is not None
-        else w3.eth.get_transaction_count(account.address, "pending"),
+        "nonce": nonce if nonce is not None else pending_nonce(w3, account.address),
         "chainId": w3.eth.chain_id,
     }
     if gas is not None:
@@ -146,26 +160,54 @@ def send_data(w3: Web3, account: LocalAccount, to: str, data: bytes) -> TxReceip
         "to": to,
         "data": "0x" + data.hex(),
         "value": 0,
-        "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+        "nonce": pending_nonce(w3, account.address),
         "chainId": w3.eth.chain_id,
     }
     params["gas"] = w3.eth.estimate_gas(params)  # type: ignore[arg-type]
-    base_fee = w3.eth.get_block("latest").get("baseFeePerGas") or 0
-    params["maxPriorityFeePerGas"] = w3.eth.max_priority_fee
-    params["maxFeePerGas"] = 2 * base_fee + params["maxPriorityFeePerGas"]
-    return _sign_send_wait(w3, account, params)
+    return _sign_send_wait(w3, account, params | fees(w3))
 
 
 def _sign_send_wait(w3: Web3, account: LocalAccount, tx: Any) -> TxReceipt:
-    signed = account.sign_transaction(tx)
+    signed = sign(account, tx)
     try:
-        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        broadcast(w3, signed.raw)
     except Web3RPCError as exc:
         raise TxError(f"node refused the transaction: {exc}") from exc
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=RECEIPT_TIMEOUT_S)
+    receipt = w3.eth.wait_for_transaction_receipt(HexBytes(signed.hash), timeout=RECEIPT_TIMEOUT_S)
     if receipt["status"] != 1:
-        raise TxReverted("transaction reverted", "0x" + bytes(tx_hash).hex())
+        raise TxReverted("transaction reverted", signed.hash)
     return receipt
+
+
+def pending_nonce(w3: Web3, address: str) -> int:
+    """The nonce `address`'s next transaction takes, counting those still in the node's pool."""
+    return int(w3.eth.get_transaction_count(address, "pending"))  # type: ignore[arg-type]
+
+
+def fees(w3: Web3) -> dict[str, int]:
+    """EIP-1559 fee fields that stay good for a few blocks: twice the latest base fee plus the
+    node's suggested tip (no tip on a chain without a base fee)."""
+    base_fee = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
+    tip = int(w3.eth.max_priority_fee) if base_fee else 0
+    return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    hash: str  # 0x-hex
+    raw: bytes
+
+
+def sign(account: LocalAccount, tx: dict[str, Any]) -> SignedTx:
+    """Sign a complete transaction (nonce, chain id, gas and fees set); nothing is sent."""
+    signed = account.sign_transaction(tx)
+    return SignedTx("0x" + bytes(signed.hash).hex(), bytes(signed.raw_transaction))
+
+
+def broadcast(w3: Web3, raw: bytes) -> None:
+    """Hand a signed transaction to the node. The node's refusal is raised as it came (its
+    words say whose fault it is: see relay.relayer.batch_at_fault)."""
+    w3.eth.send_raw_transaction(raw)
 
 
 def fetch_receipt(w3: Web3, tx_hash: str | bytes) -> TxReceipt | None:

@@ -36,22 +36,23 @@ from ledger.build import load_artifacts
 from ledger.config import Settings, configured_account
 from ledger.deploy import Deployment, load_deployment
 from ledger.errors import NodeError
-from ledger.forwarding import ForwardRelay
 from ledger.index import EventIndex
 from ledger.node import connect, rpc
-from ledger.relay import MessageRelay, Outbox, Relayer
-from ledger.relay_kinds import BallotRelay, RollCache, ServiceRelay
+from ledger.relay.ballots import BallotRelay
+from ledger.relay.forwards import ForwardRelay
+from ledger.relay.message import MessageRelay
+from ledger.relay.outbox import Outbox
+from ledger.relay.relayer import Relayer
+from ledger.relay.rolls import RollCache
+from ledger.relay.services import ServiceRelay
+from ledger.runway import warn_if_short
+from ledger.schedule import ScheduleBell
 from ledger.tx import ErrorDecoder
 
 log = logging.getLogger("ledger.worker")
 
 RELAYER_DEV_INDEX = 10  # beyond anvil's ten funded accounts, so its nonces are the relay's alone
 RELAYER_DEV_BALANCE_WEI = 10**24
-STOP_TIMEOUT_S = 15.0
-INDEX_INTERVAL_S = 0.25
-LOCK_POLL_S = 0.2
-WORKER_NICENESS = 10
-CHAIN_WAIT_S, CHAIN_WAIT_MAX_S = 0.5, 5.0
 
 
 def relayer_account(settings: Settings, w3: Web3) -> LocalAccount:
@@ -72,18 +73,17 @@ def message_kinds(
     settings: Settings,
 ) -> tuple[BallotRelay, ServiceRelay, ForwardRelay]:
     """The three kinds of signed message, the same in the API (checks) and the worker (batches)."""
-    rolls = RollCache(w3, deployment.registry)
+    rolls = RollCache(w3, deployment.registry, settings.relay_rolls_kept)
     return (
-        BallotRelay(w3, deployment.council, deployment.registry, rolls),
-        ServiceRelay(w3, deployment.timebank, deployment.registry, decoder, rolls),
+        BallotRelay(w3, deployment.council, deployment.registry, settings, rolls),
+        ServiceRelay(w3, deployment.timebank, deployment.registry, settings, decoder, rolls),
         ForwardRelay(
             w3,
             deployment.forwarder,
             [c.address for k, c in deployment.contracts.items() if k != "forwarder"],
             decoder,
             relayer_address,
-            max_gas=settings.forward_max_gas,
-            max_ttl_s=settings.forward_max_ttl_s,
+            settings,
         ),
     )
 
@@ -94,6 +94,7 @@ def open_index(settings: Settings, w3: Web3, deployment: Deployment) -> EventInd
         w3,
         {k: (c.address, c.abi) for k, c in deployment.contracts.items()},
         deployment.start_block,
+        settings,
     )
 
 
@@ -126,16 +127,17 @@ class RelayWorker:
         with contextlib.suppress(OSError):  # already gone
             pipe.send("stop")
         pipe.close()
-        process.join(STOP_TIMEOUT_S)
+        wait_s = self.settings.worker_stop_timeout_s
+        process.join(wait_s)
         if process.is_alive():
-            log.warning("relay worker did not stop in %.0f s; terminating it", STOP_TIMEOUT_S)
+            log.warning("relay worker did not stop in %.0f s; terminating it", wait_s)
             process.terminate()
             process.join(5)
         self._process = self._to_child = None
 
 
 @contextmanager
-def relay_lock(path: Path, parent: Connection) -> Iterator[IO[str] | None]:
+def relay_lock(path: Path, parent: Connection, poll_s: float) -> Iterator[IO[str] | None]:
     """Hold `path` exclusively; wait while another worker holds it. Yields None when the
     parent went away (or asked to stop) before the lock came free."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,7 +151,7 @@ def relay_lock(path: Path, parent: Connection) -> Iterator[IO[str] | None]:
                 if not waited:
                     log.info("waiting for the previous relay worker to exit")
                     waited = True
-                if _parent_says_stop(parent, LOCK_POLL_S):
+                if _parent_says_stop(parent, poll_s):
                     yield None
                     return
         try:
@@ -181,7 +183,7 @@ def wait_for_chain(
             return w3, load_deployment(w3, settings), relayer_account(settings, w3)
         except (NodeError, requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             failures += 1
-            delay = min(CHAIN_WAIT_MAX_S, CHAIN_WAIT_S * failures)
+            delay = min(settings.worker_chain_wait_max_s, settings.worker_chain_wait_s * failures)
             log.warning("waiting for the chain (try %d): %s; again in %.1fs", failures, exc, delay)
             if _parent_says_stop(parent, delay):
                 return None
@@ -192,9 +194,7 @@ def worker_main(settings: Settings, parent: Connection) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s[worker] %(levelname)s %(message)s"
     )
-    # Acknowledgements are what people wait on; a batch has seconds to spare (inclusion p99
-    # target 5 s). So when the cores are contended, the API process goes first.
-    os.nice(WORKER_NICENESS)
+    os.nice(settings.worker_niceness)  # the API process goes first: see Settings
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -202,7 +202,7 @@ def worker_main(settings: Settings, parent: Connection) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the API, which stops us
-    with relay_lock(settings.data_dir / "relay.lock", parent) as held:
+    with relay_lock(settings.data_dir / "relay.lock", parent, settings.worker_lock_poll_s) as held:
         if held is None:
             return
         ready = wait_for_chain(settings, parent)
@@ -210,32 +210,25 @@ def worker_main(settings: Settings, parent: Connection) -> None:
             return
         w3, deployment, account = ready
         decoder = ErrorDecoder(a.abi for a in load_artifacts(settings).values())
-        outbox = Outbox(settings.data_dir / "relay.sqlite", max_queued=settings.relay_max_queued)
+        outbox = Outbox(settings.data_dir / "relay.sqlite", settings)
         kinds: list[MessageRelay] = list(
             message_kinds(w3, deployment, decoder, account.address, settings)
         )
-        relayer = Relayer(
-            w3, account, outbox, kinds, decoder=decoder, max_wait_s=settings.relay_max_wait_s
-        )
+        relayer = Relayer(w3, account, outbox, kinds, settings, decoder=decoder)
         index = open_index(settings, w3, deployment)
         threads = [
-            threading.Thread(
-                target=relayer.run, args=(stop, settings.relay_interval_s), name="relayer"
-            ),
-            threading.Thread(
-                target=index.follow, args=(stop,), kwargs={"interval": INDEX_INTERVAL_S},
-                name="indexer",
-            ),
-        ]  # fmt: skip
+            threading.Thread(target=relayer.run, args=(stop,), name="relayer"),
+            threading.Thread(target=index.follow, args=(stop,), name="indexer"),
+        ]
         if settings.index_check_s > 0:
-            threads.append(
-                threading.Thread(
-                    target=index.watch, args=(stop, settings.index_check_s), name="index-check"
-                )
-            )
+            threads.append(threading.Thread(target=index.watch, args=(stop,), name="index-check"))
+        if settings.embedded if settings.schedule_bell is None else settings.schedule_bell:
+            bell = ScheduleBell(w3, index, settings)
+            threads.append(threading.Thread(target=bell.run, args=(stop,), name="schedule-bell"))
         for thread in threads:
             thread.start()
         log.info("relaying for %s (pid %d)", account.address, os.getpid())
+        warn_if_short(w3, account.address, settings.data_dir / "relay.sqlite")
         started = time.monotonic()
         while not stop.is_set() and not _parent_says_stop(parent, 0.5):
             if not all(t.is_alive() for t in threads):

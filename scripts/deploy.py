@@ -2,7 +2,9 @@
 
 Calls the same `ledger.deploy.deploy_system` as `commons deploy`, with brownie's network and
 account: one implementation, two entry points. The deployer is brownie's first account on a
-development network, or the key in COMMONS_DEPLOYER_KEY (read through ledger's Settings).
+development network, or the keystore key named by COMMONS_DEPLOYER_KEYSTORE (its passphrase
+asked at the terminal or read from COMMONS_DEPLOYER_PASSPHRASE_FD), or the key in
+COMMONS_DEPLOYER_KEY (read through ledger's Settings).
 """
 
 from __future__ import annotations
@@ -13,16 +15,18 @@ from eth_account.signers.local import LocalAccount
 
 from ledger.config import Settings
 from ledger.deploy import deploy_system, deployment_path
+from ledger.operator_keys import deployer_account
 
 
 def _deployer(settings: Settings) -> LocalAccount:
-    if settings.deployer_key is not None:
-        key = settings.deployer_key.get_secret_value()
-    elif network.show_active() == "development":
-        key = accounts[0].private_key
-    else:
-        raise SystemExit("error: set COMMONS_DEPLOYER_KEY to deploy to a live network")
-    account: LocalAccount = Account.from_key(key)
+    if settings.deployer_keystore is not None or settings.deployer_key is not None:
+        return deployer_account(settings)
+    if network.show_active() != "development":
+        raise SystemExit(
+            "error: set COMMONS_DEPLOYER_KEYSTORE (or COMMONS_DEPLOYER_KEY) to deploy to a live "
+            "network"
+        )
+    account: LocalAccount = Account.from_key(accounts[0].private_key)
     return account
 
 

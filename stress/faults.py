@@ -18,9 +18,9 @@ import httpx
 from eth_account import Account
 
 from ledger.deploy import load_deployment
-from ledger.forwarding import sign_forward_request
 from ledger.node import rpc
 from ledger.protocol.generated import Roles
+from ledger.signing.forwards import sign_forward_request
 from ledger.tx import send
 from stress.system import RELAYER_FUNDS_WEI, Stack, log
 

@@ -3,12 +3,15 @@ a way to settle what the relayer sent without racing the node's mining."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from ledger.config import Settings
 from ledger.deploy import Deployment
-from ledger.relay import Relayer
+from ledger.relay.relayer import Relayer
 from ledger.tx import send
 
 COMMITTEE = Web3.keccak(text="COMMITTEE")
@@ -33,6 +36,13 @@ def open_election(
     send(w3, member, system.council.functions.openProposal(params))
     proposal: int = system.council.functions.proposalCount().call()
     return proposal, residents
+
+
+def stepped(settings: Settings, **changes: Any) -> Settings:
+    """Settings for a relayer driven a step at a time: a queued message goes at once (no wait
+    for a fuller batch) and a transaction not mined yet is suspected at once (these tests
+    reconcile right after the crash they stage)."""
+    return settings.model_copy(update={"relay_max_wait_s": 0.0, "relay_patience_s": 0.0, **changes})
 
 
 def settle(relayer: Relayer) -> None:

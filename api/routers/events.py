@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.schemas import EventOut
-from ledger.index import IndexedEvent
+from ledger.index.codec import IndexedEvent
 
 JS_SAFE = 2**53
 

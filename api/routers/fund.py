@@ -16,7 +16,7 @@ from api.routers.communities import _require_community
 from api.schemas import MAX_OFFSET, FundOut, GrantOut, OnChainId, Page, PayoutOut, TrailEntryOut
 from api.services import Services
 from ledger.clients.fund import TRAIL_EVENTS
-from ledger.index import IndexedEvent
+from ledger.index.codec import IndexedEvent
 
 router = APIRouter(tags=["fund"])
 

@@ -21,7 +21,7 @@ from api.schemas import (
 )
 from api.services import Services
 from ledger.errors import InvalidMessage, LedgerError
-from ledger.relay import Receipt
+from ledger.relay.message import Receipt
 
 router = APIRouter(tags=["relay"])
 

@@ -93,9 +93,8 @@ interface ICouncil {
         bytes32 vs;
     }
 
-    // Lint: a view returned in memory, ordered for readers; storage packing does not apply.
     /// @notice Everything known about a proposal.
-    struct ProposalView { // solhint-disable-line gas-struct-packing
+    struct ProposalView {
         uint256 communityId;
         address proposer;
         bytes32 textHash;
@@ -253,9 +252,6 @@ interface ICouncil {
 
     // ---------------------------------------------------------------- views
 
-    // Lint: constants exposed as getters keep their constant names, as OpenZeppelin's do
-    // (DOMAIN_SEPARATOR is EIP-2612's name).
-    // slither-disable-start naming-convention
     /// @notice The most options a proposal may have (tallies are packed, 32 bits each, in one word).
     function MAX_OPTIONS() external view returns (uint8);
 
@@ -267,7 +263,6 @@ interface ICouncil {
 
     /// @notice The EIP-712 domain separator of this contract on this chain.
     function DOMAIN_SEPARATOR() external view returns (bytes32);
-    // slither-disable-end naming-convention
 
     /// @notice The Registry whose rolls and roles this council uses.
     function registry() external view returns (address);

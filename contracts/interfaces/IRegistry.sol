@@ -185,8 +185,6 @@ interface IRegistry {
 
     // ---------------------------------------------------------------- views
 
-    // Lint: constants exposed as getters keep their constant names, as OpenZeppelin's do.
-    // slither-disable-start naming-convention
     /// @notice The committee role id, `keccak256("COMMITTEE")`: opens proposals, tracks execution.
     function COMMITTEE() external view returns (bytes32);
 
@@ -204,7 +202,6 @@ interface IRegistry {
 
     /// @notice Seconds a roll snapshot must stay answerable (the longest a proposal may run).
     function ROLL_SNAPSHOT_LIFETIME() external view returns (uint256);
-    // slither-disable-end naming-convention
 
     /// @notice The number of communities created so far (ids are 1..communityCount).
     function communityCount() external view returns (uint256);

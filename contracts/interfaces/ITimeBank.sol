@@ -171,11 +171,8 @@ interface ITimeBank {
 
     // ---------------------------------------------------------------- functions
 
-    // Lint: a constant exposed as a getter keeps its constant name, as OpenZeppelin's do.
-    // slither-disable-start naming-convention
     /// @notice The pseudo-account of the community itself (address(0)).
     function COMMUNITY_ACCOUNT() external view returns (address);
-    // slither-disable-end naming-convention
 
     /// @notice Set the balance limits of `communityId`'s members. Community admin only. Balances
     /// already outside new limits stay as they are, but can only move back towards them.

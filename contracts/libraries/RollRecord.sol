@@ -47,7 +47,8 @@ library RollRecord {
 
     /// @dev Membership at a published `version` (callers never ask about unpublished versions).
     /// Intervals are newest first and disjoint, so the first one starting at or before `version`
-    /// decides. Runs once per relayed ballot: written out without a loop.
+    /// decides. Runs once per relayed ballot: the loop takes at most INTERVALS steps and stops at
+    /// the first interval that is unused or starts at or before `version`.
     function isMemberAt(uint256 record, uint32 version) internal pure returns (bool) {
         unchecked {
             uint256 v = version;

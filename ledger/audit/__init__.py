@@ -10,7 +10,7 @@ deployed code against a fresh compile and the storage against state proofs, and 
 
 from ledger.audit.auditor import AuditOptions, Progress, run_audit
 from ledger.audit.model import RULES, AuditResult, AuditWarning, Finding
-from ledger.audit.rpc import AuditInfraError
+from ledger.errors import AuditInfraError
 
 __all__ = [
     "RULES",

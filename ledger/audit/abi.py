@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
+from eth_abi.exceptions import DecodingError
 
 from ledger.hashing import keccak
+from ledger.protocol.generated import Event as ProtocolEvent
 
 
 def abi_type(item: dict[str, Any]) -> str:
@@ -18,23 +21,55 @@ def abi_type(item: dict[str, Any]) -> str:
     return str(item["type"])
 
 
+Namer = Callable[[Any], Any]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def namer(item: dict[str, Any]) -> Namer:
+    """What turns eth-abi's decoding of `item` into one read by name: a struct (tuple) becomes a
+    dict keyed by its members' names, through arrays and nested structs; anything else is
+    left as it is."""
+    kind = str(item["type"])
+    if kind.endswith("]"):
+        inner = namer({**item, "type": kind[: kind.rindex("[")]})
+        return _same if inner is _same else lambda values: [inner(v) for v in values]
+    if kind != "tuple":
+        return _same
+    members = tuple((c["name"], namer(c)) for c in item["components"])
+    return lambda values: {name: read(v) for (name, read), v in zip(members, values, strict=True)}
+
+
+def _named(items: list[dict[str, Any]]) -> tuple[tuple[str, Namer], ...]:
+    return tuple((i["name"] or f"arg{n}", namer(i)) for n, i in enumerate(items))
+
+
 @dataclass(frozen=True)
 class Function:
     name: str
     selector: bytes
     inputs: tuple[str, ...]
-    input_names: tuple[str, ...]
+    input_names: tuple[tuple[str, Namer], ...]
     outputs: tuple[str, ...]
+    output_names: tuple[tuple[str, Namer], ...]
 
     def decode_input(self, data: bytes) -> dict[str, Any]:
+        """The call's arguments by name (structs as dicts by member name)."""
         values = abi_decode(list(self.inputs), data[4:])
-        return dict(zip(self.input_names, values, strict=True))
+        return {name: read(v) for (name, read), v in zip(self.input_names, values, strict=True)}
 
     def encode_call(self, *args: Any) -> bytes:
         return self.selector + abi_encode(list(self.inputs), list(args))
 
-    def decode_output(self, data: bytes) -> tuple[Any, ...]:
-        return tuple(abi_decode(list(self.outputs), data))
+    def decode_output(self, data: bytes) -> Any:
+        """A view's answer read by name: its one value (a struct as a dict by member name), or
+        a dict of its named values when it returns several."""
+        values = abi_decode(list(self.outputs), data)
+        if len(values) == 1:
+            return self.output_names[0][1](values[0])
+        return {name: read(v) for (name, read), v in zip(self.output_names, values, strict=True)}
 
 
 @dataclass(frozen=True)
@@ -43,6 +78,7 @@ class Event:
     topic: bytes
     indexed: tuple[tuple[str, str], ...]  # (name, type)
     data: tuple[tuple[str, str], ...]
+    data_names: tuple[tuple[str, Namer], ...]
 
     def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
         if len(topics) != len(self.indexed) + 1:
@@ -54,7 +90,7 @@ class Event:
             # Indexed dynamic values are only their hash; ours are all static.
             out[name] = abi_decode([kind], topic)[0]
         values = abi_decode([t for _, t in self.data], data)
-        out.update(zip((n for n, _ in self.data), values, strict=True))
+        out.update((name, read(v)) for (name, read), v in zip(self.data_names, values, strict=True))
         return out
 
 
@@ -73,8 +109,9 @@ class ContractAbi:
                     item["name"],
                     keccak(signature.encode())[:4],
                     inputs,
-                    tuple(i["name"] or f"arg{n}" for n, i in enumerate(item.get("inputs", []))),
+                    _named(item.get("inputs", [])),
                     tuple(abi_type(o) for o in item.get("outputs", [])),
+                    _named(item.get("outputs", [])),
                 )
                 self.functions[fn.selector] = fn
                 self.by_name[fn.name] = fn
@@ -86,6 +123,7 @@ class ContractAbi:
                     keccak(signature.encode()),
                     tuple((i["name"], abi_type(i)) for i in params if i.get("indexed")),
                     tuple((i["name"], abi_type(i)) for i in params if not i.get("indexed")),
+                    _named([i for i in params if not i.get("indexed")]),
                 )
                 self.events[event.topic] = event
                 self.event_by_name[event.name] = event
@@ -95,6 +133,29 @@ class ContractAbi:
 
     def topic(self, event_name: str) -> bytes:
         return self.event_by_name[event_name].topic
+
+
+def event_of(spec: ProtocolEvent) -> Event:
+    """A decoder of the logs of an event ledger.protocol describes (its values by name)."""
+    data = tuple((name, kind) for name, kind, indexed in spec.inputs if not indexed)
+    return Event(
+        spec.name,
+        spec.topic,
+        tuple((name, kind) for name, kind, indexed in spec.inputs if indexed),
+        data,
+        tuple((name, _same) for name, _ in data),
+    )
+
+
+def log_values(event: Event, log: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A JSON-RPC log's values by name, if it is a well-formed log of `event` (else None)."""
+    topics = [bytes.fromhex(str(t)[2:]) for t in log.get("topics") or []]
+    if not topics or topics[0] != event.topic:
+        return None
+    try:
+        return event.decode(topics, bytes.fromhex(str(log["data"])[2:]))
+    except (ValueError, DecodingError):
+        return None
 
 
 def error_selectors(abis: list[list[dict[str, Any]]]) -> dict[bytes, str]:

@@ -32,30 +32,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from ledger.audit.chain import EXECUTED_FORWARD_REQUEST, to_hex
-from ledger.audit.chain import domain_separator as council_domain_of
-from ledger.audit.ethcodec import hex_bytes, hex_int
+from ledger.audit.abi import Event, event_of, log_values
+from ledger.audit.ethcodec import hex_bytes, hex_int, to_hex
 from ledger.audit.model import AuditWarning, Finding
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.sigs import ballot_digest
-from ledger.errors import InvalidMessage
-from ledger.forwarding import (
-    FORWARD_REQUEST_TYPES,
-    FORWARDER_NAME,
-    FORWARDER_VERSION,
-    ForwardRequest,
-)
-from ledger.hashing import checksum_address, keccak
+from ledger.audit.timebank import id_of
+from ledger.errors import AuditInfraError, InvalidMessage
+from ledger.hashing import checksum_address
+from ledger.protocol.generated import Domains, Events
 from ledger.signing.acks import Acknowledgement, verify_ack
-from ledger.signing.eip712 import SignatureError, digest, domain_for, domain_separator
-from ledger.signing.services import ServiceRecord, record_id, timebank_domain
+from ledger.signing.digests import domain_separator, typed_digest
+from ledger.signing.eip712 import SignatureError
+from ledger.signing.forwards import ForwardRequest, forwarder_domain
+from ledger.transport import RpcClient
 
-BALLOT_CAST: Final = keccak(b"BallotCast(uint256,address,uint8,bytes32)")
-SERVICE_RECORDED: Final = keccak(
-    b"ServiceRecorded(uint256,address,address,uint256,bytes8,bytes32,uint256)"
-)
-BALLOT_SKIPPED: Final = keccak(b"BallotSkipped(uint256,address,uint8)")
-SERVICE_SKIPPED: Final = keccak(b"ServiceSkipped(uint256,bytes32,address,uint256,bytes)")
+BALLOT_CAST: Final = event_of(Events.BallotCast)
+BALLOT_SKIPPED: Final = event_of(Events.BallotSkipped)
+SERVICE_RECORDED: Final = event_of(Events.ServiceRecorded)
+SERVICE_SKIPPED: Final = event_of(Events.ServiceSkipped)
+EXECUTED: Final = event_of(Events.ExecutedForwardRequest)
 LOG_SPAN: Final = 10_000  # blocks per eth_getLogs: within what public nodes answer
 KINDS: Final = ("ballot", "service", "forward")
 
@@ -172,13 +167,13 @@ class Landed:
 
 
 def _logs(
-    rpc: RpcClient, address: bytes, topic: bytes, first: int, last: int
+    rpc: RpcClient, address: bytes, event: Event, first: int, last: int
 ) -> Iterator[dict[str, Any]]:
     for start in range(first, last + 1, LOG_SPAN):
         stop = min(start + LOG_SPAN - 1, last)
         query = {
             "address": to_hex(address),
-            "topics": [to_hex(topic)],
+            "topics": [to_hex(event.topic)],
             "fromBlock": hex(start),
             "toBlock": hex(stop),
         }
@@ -194,23 +189,10 @@ def _first(seen: dict[Any, tuple[int, str]], key: Any, log: dict[str, Any]) -> N
 
 
 def _service_digest(separator: bytes, log: dict[str, Any]) -> bytes | None:
-    topics = [hex_bytes(t) for t in log["topics"]]
-    data = hex_bytes(log["data"])
-    if len(topics) != 4 or len(data) != 128:
+    record = log_values(SERVICE_RECORDED, log)
+    if record is None:
         return None
-    try:
-        record = ServiceRecord(
-            checksum_address(topics[2][12:]),
-            checksum_address(topics[3][12:]),
-            int.from_bytes(data[:32], "big"),
-            data[32:40],
-            data[64:96],
-            int.from_bytes(data[96:128], "big"),
-        )
-    except ValueError:
-        return None  # no record the contract would emit: the walk names it
-    rid = record_id(int.from_bytes(topics[1], "big"), record)
-    return keccak(b"\x19\x01" + separator + rid)
+    return typed_digest(separator, id_of(int(record["communityId"]), record))
 
 
 def landed(
@@ -219,30 +201,23 @@ def landed(
     """Every ballot, service record and forward request on the chain in [first, last]."""
     out = Landed()
     for log in _logs(rpc, contracts["council"], BALLOT_CAST, first, last):
-        data = hex_bytes(log["data"])
-        if len(data) >= 64:
-            _first(out.digests, data[32:64], log)
-    timebank = checksum_address(contracts["timebank"])
-    separator = domain_separator(timebank_domain(chain_id, timebank))
+        if (cast := log_values(BALLOT_CAST, log)) is not None:
+            _first(out.digests, bytes(cast["digest"]), log)
+    separator = domain_separator(*Domains.TimeBank, chain_id, contracts["timebank"])
     for log in _logs(rpc, contracts["timebank"], SERVICE_RECORDED, first, last):
-        service = _service_digest(separator, log)
-        if service is not None:
+        if (service := _service_digest(separator, log)) is not None:
             _first(out.digests, service, log)
     for log in _logs(rpc, contracts["timebank"], SERVICE_SKIPPED, first, last):
-        topics = [hex_bytes(t) for t in log["topics"]]
-        if len(topics) == 4:
-            _first(out.skipped, keccak(b"\x19\x01" + separator + topics[2]), log)
+        if (skip := log_values(SERVICE_SKIPPED, log)) is not None:
+            _first(out.skipped, typed_digest(separator, bytes(skip["recordId"])), log)
     for log in _logs(rpc, contracts["council"], BALLOT_SKIPPED, first, last):
-        topics = [hex_bytes(t) for t in log["topics"]]
-        if len(topics) == 3:
-            ballot = (int.from_bytes(topics[1], "big"), checksum_address(topics[2][12:]))
+        if (skip := log_values(BALLOT_SKIPPED, log)) is not None:
+            ballot = (int(skip["proposalId"]), checksum_address(skip["voter"]))
             _first(out.skipped_ballots, ballot, log)
-    out.council_domain = council_domain_of("CommonsCouncil", "1", chain_id, contracts["council"])
-    for log in _logs(rpc, contracts["forwarder"], EXECUTED_FORWARD_REQUEST, first, last):
-        topics, data = [hex_bytes(t) for t in log["topics"]], hex_bytes(log["data"])
-        if len(topics) == 2 and len(data) >= 32:
-            key = (checksum_address(topics[1][12:]), int.from_bytes(data[:32], "big"))
-            _first(out.forwards, key, log)
+    out.council_domain = domain_separator(*Domains.Council, chain_id, contracts["council"])
+    for log in _logs(rpc, contracts["forwarder"], EXECUTED, first, last):
+        if (done := log_values(EXECUTED, log)) is not None:
+            _first(out.forwards, (checksum_address(done["signer"]), int(done["nonce"])), log)
     return out
 
 
@@ -263,8 +238,7 @@ def _forward_key(
         request = ForwardRequest.from_payload(entry.payload)
     except InvalidMessage as exc:
         return None, f"its payload is not a forward request ({exc})"
-    domain = domain_for(FORWARDER_NAME, FORWARDER_VERSION, chain_id, forwarder)
-    signed = digest(domain, FORWARD_REQUEST_TYPES, "ForwardRequest", request.typed_message())
+    signed = request.digest(forwarder_domain(chain_id, forwarder))
     if signed != entry.ack.message:
         return None, "its payload is not the request acknowledged (another digest)"
     return (request.sender, request.nonce), None

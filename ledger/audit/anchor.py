@@ -20,9 +20,9 @@ from web3 import Web3
 from ledger.audit.ethcodec import hex_bytes, hex_int
 from ledger.audit.model import AuditWarning
 from ledger.audit.pins import Pin
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.config import Settings
-from ledger.transport import node_name
+from ledger.errors import AuditInfraError, NodeError
+from ledger.transport import RpcClient, node_name
 from ledger.tx import send_data
 
 TAG: Final = b"CLA\x01"  # Commons Ledger Anchor, version 1
@@ -100,7 +100,7 @@ def collect(path: Path | None, chain_id: int) -> tuple[list[Pin], list[AuditWarn
             with RpcClient(network, timeout=30) as rpc:
                 found = rpc.call("eth_getTransactionByHash", [tx])
                 receipt = rpc.call("eth_getTransactionReceipt", [tx]) if found else None
-        except AuditInfraError as exc:
+        except (AuditInfraError, NodeError) as exc:
             warnings.append(AuditWarning("chain.pin", None, None, f"{where} not checked: {exc}"))
             continue
         anchored = parse(hex_bytes(found.get("input", "0x"))) if found else None

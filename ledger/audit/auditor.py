@@ -23,51 +23,37 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.audit import anchor as anchoring
-from ledger.audit import funds, recount, registry, timebank
+from ledger.audit import funds, recount, timebank
 from ledger.audit import pins as pinning
-from ledger.audit.abi import ContractAbi, address_arrays, error_selectors
+from ledger.audit.abi import ContractAbi, error_selectors
 from ledger.audit.acks import AckEntry, check_acks
 from ledger.audit.bytecode import Build, DeploymentCheck, check_deployment, fresh_build
-from ledger.audit.chain import Call, ChainWalker, ChunkResult, domain_separator, to_hex
+from ledger.audit.chain import ChainWalker, ChunkResult
 from ledger.audit.context import Ctx
-from ledger.audit.ethcodec import hex_bytes, hex_int
-from ledger.audit.fetch import ChunkJob, Log, VerifiedChunk, verify_chunk
+from ledger.audit.dispatch import process_call
+from ledger.audit.ethcodec import hex_bytes, hex_int, to_hex
+from ledger.audit.fetch import ChunkJob, VerifiedChunk, verify_chunk
 from ledger.audit.model import RULES, AuditResult, AuditWarning, Finding
 from ledger.audit.page import check_page
-from ledger.audit.recount import CAST_BALLOTS, decide, outcome_name
+from ledger.audit.proven_storage import check_proofs
+from ledger.audit.recount import decide, outcome_name
 from ledger.audit.reexec import Replayer, check_storage, spec_of
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.served import ServedCheck
 from ledger.audit.sigs import POOL_THRESHOLD, BallotVerifier, parse_batch
 from ledger.audit.state import STATE_VERSION, AuditState, Checkpoint
-from ledger.audit.views import check_proofs, compare_views
+from ledger.audit.views import compare_views
 from ledger.build import manifest_hash
 from ledger.config import Settings
 from ledger.deploy import PLAN
-from ledger.hashing import keccak
-from ledger.transport import node_name
+from ledger.errors import AuditInfraError, NodeError
+from ledger.protocol.generated import BallotKind, Domains, Functions, GrantState, PayoutStatus
+from ledger.signing.digests import domain_separator
+from ledger.transport import RpcClient, node_name
 
 TOOL: Final = "commons-ledger audit/1"
 REPORT_FORMAT: Final = "commons-audit-report/1"
 CHECKPOINT_EVERY_S: Final = 30.0
 POOLED_BLOCKS: Final = 150  # from this many blocks on, chunks are verified in worker processes
-REGISTRY_EMITTERS: Final = {
-    "CommunityCreated": {"createCommunity"},
-    "AdminTransferStarted": {"transferAdmin"},
-    "AdminTransferCancelled": {"cancelAdminTransfer"},
-    "AdminTransferred": {"acceptAdmin"},
-    "RoleGranted": {"grantRole"},
-    "RoleRevoked": {"revokeRole"},
-    "RollUpdated": {"updateRoll"},
-    "RollPublished": {"updateRoll", "publishRoll"},
-    "AuditorKeyRegistered": {"registerAuditorKey"},
-    "AuditorKeyRevoked": {"revokeAuditorKey"},
-}
-COUNCIL_EMITTERS: Final = {
-    "ProposalOpened": "openProposal",
-    "ProposalFinalized": "finalize",
-    "MilestoneRecorded": "recordMilestone",
-}
 
 
 @dataclass(frozen=True)
@@ -304,8 +290,7 @@ class _Auditor:
         served_findings: list[Finding] = []
         page_digests: dict[str, str] = {}
         if o.api_url is not None:
-            abis = {key: b.contracts[name].abi for key, name, _ in PLAN}
-            served = ServedCheck(o.api_url, self.rpc, contracts, abis, deploy_block, to_block)
+            served = ServedCheck(o.api_url, self.rpc, contracts, ctx.abis, deploy_block, to_block)
             served_findings, served_warnings = served.run(state)
             pin_warnings += served_warnings
             page_findings, page_warnings, page_digests = check_page(o.settings, o.api_url)
@@ -502,7 +487,7 @@ class _Auditor:
             watched=frozenset(a for k, a in contracts.items() if k != "forwarder"),
             forwarder=contracts["forwarder"],
             council=council,
-            council_domain=domain_separator("CommonsCouncil", "1", chain_id, council),
+            council_domain=domain_separator(*Domains.Council, chain_id, council),
             strict_from=from_block,
         )
 
@@ -514,7 +499,7 @@ class _Auditor:
             for call in result.calls
             if call.input is not None
             and call.target == ctx.contracts["council"]
-            and call.input[:4] == CAST_BALLOTS
+            and call.input[:4] == Functions.castBallots.selector
         ]
         prepared: dict[tuple[str, int], Any] = {}
         rest = []
@@ -553,7 +538,7 @@ class _Auditor:
         for call in result.calls:
             try:
                 process_call(ctx, call, prepared)
-            except (AuditInfraError, KeyboardInterrupt):
+            except (AuditInfraError, NodeError, KeyboardInterrupt):
                 raise
             except Exception as exc:
                 # Data no rule anticipates (an enum out of range, a malformed event from code
@@ -593,7 +578,7 @@ class _Auditor:
                 {
                     "id": p.id,
                     "community": p.community,
-                    "kind": ["YesNoAbstain", "MultipleChoice"][p.kind],
+                    "kind": BallotKind(p.kind).name,
                     "options": p.option_count,
                     "roll_version": p.roll_version,
                     "roll_size": p.roll_size,
@@ -634,7 +619,7 @@ class _Auditor:
                 "community": g.community,
                 "amount": g.amount,
                 "paid": g.paid,
-                "state": ["None", "Open", "Closed"][g.state],
+                "state": GrantState(g.state).name,
                 "opened": {"block": g.opened_block, "tx": g.opened_tx},
             }
             for g in sorted(state.grants.values(), key=lambda g: g.proposal)
@@ -647,7 +632,7 @@ class _Auditor:
                 "recipient": to_hex(r.recipient),
                 "amount": r.amount,
                 "requester": to_hex(r.requester),
-                "status": ["None", "Pending", "Executed", "Cancelled"][r.status],
+                "status": PayoutStatus(r.status).name,
                 "approvers": [to_hex(a) for a in r.approvers],
             }
             for r in sorted(state.payouts.values(), key=lambda r: r.id)
@@ -734,143 +719,6 @@ class _Auditor:
             "fund_trail": state.trail,
             "checkpoint": {"file": checkpoint.path.name, "resumed_from_block": self.resumed_from},
         }
-
-
-def process_call(ctx: Ctx, call: Call, prepared: dict[tuple[str, int], Any]) -> None:
-    """Judge one call into one of our contracts: by its calldata where that carries signed
-    messages (ballots, service records, reversals), and by its events otherwise."""
-    role = ctx.role_of.get(call.target)
-    if role is None or role == "forwarder":
-        return
-    abi = ctx.abis[role]
-    fn = abi.function_of(call.input) if call.input is not None else None
-    name = fn.name if fn is not None else None
-    if call.input is not None and fn is None:
-        if call.logs:
-            ctx.find(
-                "event.unexplained",
-                call,
-                "a known function",
-                to_hex(call.input[:4]),
-                f"{role}: events from a call to no known function",
-            )
-        return
-    if role == "council" and name == "castBallots":
-        recount.cast_ballots(ctx, call, prepared.get((call.tx, call.position)))
-        return
-    args: dict[str, Any] | None = None
-    if name == "updateRoll" and role == "registry" and call.input is not None:
-        args = _update_roll_args(call.input)
-    if args is None and fn is not None and call.input is not None:
-        try:
-            args = fn.decode_input(call.input)
-        except Exception as exc:
-            ctx.warn(role, call, f"{name} calldata not decodable ({exc}); judged from its events")
-    if args is not None:
-        if role == "council" and name == "castVote":
-            recount.cast_vote(ctx, call, args)
-            return
-        if role == "timebank" and name in ("recordService", "recordServices"):
-            timebank.record_services(ctx, call, name, args)
-            return
-        if role == "timebank" and name == "reverseService":
-            timebank.reverse_service(ctx, call, args)
-            return
-    for log in call.logs:
-        if log.address != call.target:
-            ctx.find(
-                "event.unexplained",
-                call,
-                call.target,
-                log.address,
-                "an event of another contract inside this call",
-            )
-            continue
-        decoded = (
-            _roll_updated(log) if role == "registry" and log.topics[:1] == [ROLL_UPDATED] else None
-        ) or ctx.decode(role, log)
-        if decoded is None:
-            ctx.find(
-                "event.unexplained",
-                call,
-                f"an event of {abi.name}",
-                to_hex(log.topics[0]) if log.topics else "no topic",
-                f"{role} emitted an event its ABI does not declare",
-            )
-            continue
-        event, values = decoded
-        if role == "registry":
-            allowed = REGISTRY_EMITTERS.get(event, set())
-            if name is not None and name not in allowed:
-                ctx.find(
-                    "event.unexplained",
-                    call,
-                    sorted(allowed),
-                    name,
-                    f"{event} emitted by a call that does not emit it",
-                )
-            registry.handle(ctx, call, name, args, event, values)
-        elif role == "council":
-            expected_fn = COUNCIL_EMITTERS.get(event)
-            if event in ("BallotCast", "BallotSkipped"):
-                if name is None:
-                    recount.ballot_event_only(ctx, call, log)
-                else:
-                    ctx.find(
-                        "event.unexplained",
-                        call,
-                        "castVote or castBallots",
-                        name,
-                        f"{event} emitted by another function",
-                    )
-                continue
-            if name is not None and name != expected_fn:
-                ctx.find(
-                    "event.unexplained",
-                    call,
-                    expected_fn,
-                    name,
-                    f"{event} emitted by a call that does not emit it",
-                )
-            if event == "ProposalOpened":
-                recount.proposal_opened(ctx, call, name, args, values)
-            elif event == "ProposalFinalized":
-                recount.proposal_finalized(ctx, call, values)
-            elif event == "MilestoneRecorded":
-                recount.milestone_recorded(ctx, call, args, values)
-        elif role == "fund":
-            funds.handle(ctx, call, name, args, event, values)
-        elif role == "timebank":
-            timebank.handle_event(ctx, call, name, event, values, log)
-
-
-ROLL_UPDATED: Final = keccak(b"RollUpdated(uint256,uint32,address[],address[])")
-
-
-def _update_roll_args(data: bytes) -> dict[str, Any] | None:
-    """updateRoll(communityId, added, removed, publish), decoded by hand (large rolls)."""
-    body = data[4:]
-    arrays = address_arrays(body, (32, 64)) if len(body) >= 128 else None
-    if arrays is None:
-        return None
-    return {
-        "communityId": int.from_bytes(body[:32], "big"),
-        "added": arrays[0],
-        "removed": arrays[1],
-        "publish": int.from_bytes(body[96:128], "big") != 0,
-    }
-
-
-def _roll_updated(log: Log) -> tuple[str, dict[str, Any]] | None:
-    arrays = address_arrays(log.data, (0, 32)) if len(log.topics) == 3 else None
-    if arrays is None:
-        return None
-    return "RollUpdated", {
-        "communityId": int.from_bytes(log.topics[1], "big"),
-        "version": int.from_bytes(log.topics[2], "big"),
-        "added": arrays[0],
-        "removed": arrays[1],
-    }
 
 
 def run_audit(options: AuditOptions) -> AuditResult:

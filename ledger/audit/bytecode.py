@@ -21,13 +21,13 @@ import solcx
 from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 
-from ledger.audit.chain import to_hex
-from ledger.audit.ethcodec import hex_bytes, hex_int, tx_sender
+from ledger.audit.ethcodec import hex_bytes, hex_int, to_hex, tx_sender
 from ledger.audit.model import AuditWarning, Finding
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.config import Settings
 from ledger.deploy import PLAN
+from ledger.errors import AuditInfraError
 from ledger.hashing import keccak
+from ledger.transport import RpcClient
 
 OUTPUT = [
     "abi",

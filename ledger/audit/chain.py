@@ -15,42 +15,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from eth_abi.abi import decode as abi_decode
-from eth_abi.abi import encode as abi_encode
 
-from ledger.audit.ethcodec import HALF_N, hex_bytes, recover_address
+from ledger.audit.ethcodec import hex_bytes, recover_address, to_hex
 from ledger.audit.fetch import Log, TxData, VerifiedChunk
 from ledger.audit.model import AuditWarning, Finding
-from ledger.audit.rpc import RpcClient
-from ledger.hashing import keccak
+from ledger.protocol.generated import Domains, Events, ForwardRequestData, Functions
+from ledger.signing.digests import domain_separator, forward_request_hash, typed_digest
+from ledger.signing.secp256k1 import HALF_N
+from ledger.transport import RpcClient
 
-FORWARD_REQUEST_TYPEHASH = keccak(
-    b"ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,"
-    b"uint48 deadline,bytes data)"
-)
-EXECUTED_FORWARD_REQUEST = keccak(b"ExecutedForwardRequest(address,uint256,bool)")
-_REQUEST_TUPLE = "(address,address,uint256,uint256,uint48,bytes,bytes)"
-EXECUTE = keccak(f"execute({_REQUEST_TUPLE})".encode())[:4]
-EXECUTE_BATCH = keccak(f"executeBatch({_REQUEST_TUPLE}[],address)".encode())[:4]
-DOMAIN_TYPEHASH = keccak(
-    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-)
+# ERC2771Forwarder.ForwardRequestData, as execute and executeBatch take it
+REQUEST_TUPLE: Final = "(address,address,uint256,uint256,uint48,bytes,bytes)"
 
 
-def domain_separator(name: str, version: str, chain_id: int, contract: bytes) -> bytes:
-    return keccak(
-        DOMAIN_TYPEHASH
-        + keccak(name.encode())
-        + keccak(version.encode())
-        + chain_id.to_bytes(32, "big")
-        + contract.rjust(32, b"\x00")
-    )
-
-
-def to_hex(data: bytes) -> str:
-    return "0x" + data.hex()
+def forward_requests(data: bytes) -> list[ForwardRequestData] | None:
+    """The requests an execute or executeBatch call carries (None: another function); raises
+    if the calldata is malformed."""
+    if data[:4] == Functions.executeBatch.selector:
+        decoded = abi_decode([f"{REQUEST_TUPLE}[]", "address"], data[4:])[0]
+    elif data[:4] == Functions.execute.selector:
+        decoded = [abi_decode([REQUEST_TUPLE], data[4:])[0]]
+    else:
+        return None
+    return [ForwardRequestData(*r) for r in decoded]
 
 
 @dataclass(slots=True)
@@ -104,14 +94,8 @@ def forward_request_signer(
     v = signature[64]
     if s > HALF_N or v not in (27, 28):
         return None
-    struct = keccak(
-        FORWARD_REQUEST_TYPEHASH
-        + abi_encode(
-            ["address", "address", "uint256", "uint256", "uint256", "uint48", "bytes32"],
-            [to_hex(sender), to_hex(to), value, gas, nonce, deadline, keccak(bytes(data))],
-        )
-    )
-    return recover_address(keccak(b"\x19\x01" + domain + struct), v - 27, r, s)
+    struct = forward_request_hash(sender, to, value, gas, nonce, deadline, bytes(data))
+    return recover_address(typed_digest(domain, struct), v - 27, r, s)
 
 
 class ChainWalker:
@@ -133,7 +117,7 @@ class ChainWalker:
         self.domain = {v for k, v in contracts.items() if k != "forwarder"}
         self.nonces = dict(nonces)  # walked ahead of the state; committed per chunk
         self.in_range = in_range
-        self.forward_domain = domain_separator("CommonsForwarder", "1", chain_id, self.forwarder)
+        self.forward_domain = domain_separator(*Domains.CommonsForwarder, chain_id, self.forwarder)
         self._traced_unavailable = False
 
     # ------------------------------------------------------------------------------ blocks
@@ -205,13 +189,9 @@ class ChainWalker:
         timestamp: int,
         out: ChunkResult,
     ) -> None:
-        selector = data[:4]
         try:
-            if selector == EXECUTE_BATCH:
-                requests = list(abi_decode([f"{_REQUEST_TUPLE}[]", "address"], data[4:])[0])
-            elif selector == EXECUTE:
-                requests = [abi_decode([_REQUEST_TUPLE], data[4:])[0]]
-            else:
+            requests = forward_requests(data)
+            if requests is None:
                 if logs:
                     out.findings.append(
                         Finding(
@@ -232,7 +212,9 @@ class ChainWalker:
         segment: list[Log] = []
         executed: list[tuple[bytes, int, bool, list[Log]]] = []
         for log in logs:
-            if log.address == self.forwarder and log.topics[:1] == [EXECUTED_FORWARD_REQUEST]:
+            if log.address == self.forwarder and log.topics[:1] == [
+                Events.ExecutedForwardRequest.topic
+            ]:
                 signer = log.topics[1][12:]
                 nonce = int.from_bytes(log.data[:32], "big")
                 success = int.from_bytes(log.data[32:64], "big") == 1
@@ -254,13 +236,12 @@ class ChainWalker:
         queue = list(executed)
         strict = self.in_range(number)
         for position, request in enumerate(requests):
-            sender_s, to_s, value, gas, deadline, inner, signature = request
-            sender = hex_bytes(sender_s)
-            to = hex_bytes(to_s)
+            sender, to, deadline = hex_bytes(request.from_), hex_bytes(request.to), request.deadline
             nonce = self.nonces.get(sender, 0)
             signed_by = self._forward_signer(
-                sender, to, value, gas, nonce, deadline, inner, signature
-            )
+                sender, to, request.value, request.gas, nonce, deadline, request.data,
+                request.signature,
+            )  # fmt: skip
             valid = signed_by == sender and deadline >= timestamp and to in self.domain
             head = queue[0] if queue else None
             matches = head is not None and head[0] == sender and head[1] == nonce
@@ -315,7 +296,7 @@ class ChainWalker:
                         position,
                         sender,
                         to,
-                        bytes(inner),
+                        bytes(request.data),
                         request_logs,
                         "forwarder",
                     )

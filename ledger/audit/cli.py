@@ -36,13 +36,14 @@ from ledger.audit.report import (
     read_document,
     verify,
 )
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.signers import Signer, fingerprint, judge
 from ledger.clients.registry import RegistryClient
-from ledger.config import Settings, configured_account
+from ledger.config import Settings
 from ledger.deploy import load_deployment
-from ledger.errors import LedgerError
+from ledger.errors import AuditInfraError, LedgerError
 from ledger.node import connect, running_info
+from ledger.operator_keys import auditor_account
+from ledger.transport import RpcClient
 
 # On the embedded chain without COMMONS_AUDITOR_ACCOUNT_KEY: the last funded development account.
 AUDITOR_DEV_INDEX = 9
@@ -283,7 +284,8 @@ def register_key(
     ] = None,
 ) -> None:
     """Register your report key's fingerprint in the Registry, sent from your auditor account
-    (COMMONS_AUDITOR_ACCOUNT_KEY), so verify-report names you as the signer."""
+    (COMMONS_AUDITOR_ACCOUNT_KEYSTORE or COMMONS_AUDITOR_ACCOUNT_KEY), so verify-report names
+    you as the signer."""
     fp, account, client = _auditor_action(key)
     receipt = client.register_auditor_key(account, community, fp)
     typer.echo(
@@ -296,12 +298,7 @@ def _auditor_action(key: Path | None) -> tuple[bytes, LocalAccount, RegistryClie
     """The report key's fingerprint, the auditor's account that signs, and the Registry."""
     settings = Settings()
     fp = _key_fingerprint(key, settings)
-    account = configured_account(
-        settings.auditor_account_key,
-        settings,
-        dev_index=AUDITOR_DEV_INDEX,
-        variable="COMMONS_AUDITOR_ACCOUNT_KEY",
-    )
+    account = auditor_account(settings, dev_index=AUDITOR_DEV_INDEX)
     w3 = connect(settings)
     return fp, account, RegistryClient(w3, load_deployment(w3, settings).registry)
 

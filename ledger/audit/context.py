@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.audit.abi import ContractAbi
-from ledger.audit.chain import Call, domain_separator, to_hex
+from ledger.audit.chain import Call
+from ledger.audit.ethcodec import to_hex
 from ledger.audit.fetch import Log
 from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.sigs import BallotVerifier
 from ledger.audit.state import AuditState
 from ledger.hashing import checksum_address
+from ledger.protocol.generated import Domains
+from ledger.signing.digests import domain_separator
 
 
 def addr(value: Any) -> bytes:
@@ -36,6 +39,16 @@ def show(value: Any) -> str:
     return str(value)
 
 
+class Emitted(NamedTuple):
+    """An event as a call emitted it: the call's function and arguments by name (None where the
+    call could not be decoded), the event's name and its values by name."""
+
+    fn: str | None
+    args: dict[str, Any] | None
+    name: str
+    ev: dict[str, Any]
+
+
 @dataclass
 class Ctx:
     state: AuditState
@@ -53,10 +66,10 @@ class Ctx:
         self.warnings: list[AuditWarning] = self.state.warnings
         self.role_of = {address: key for key, address in self.contracts.items()}
         self.council_domain = domain_separator(
-            "CommonsCouncil", "1", self.chain_id, self.contracts["council"]
+            *Domains.Council, self.chain_id, self.contracts["council"]
         )
         self.timebank_domain = domain_separator(
-            "CommonsTimeBank", "1", self.chain_id, self.contracts["timebank"]
+            *Domains.TimeBank, self.chain_id, self.contracts["timebank"]
         )
 
     def find(

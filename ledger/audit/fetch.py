@@ -25,18 +25,15 @@ from ledger.audit.ethcodec import (
     hex_int,
     ordered_trie_root,
     recover_address,
+    to_hex,
     tx_envelope,
 )
 from ledger.audit.model import AuditWarning, Finding
-from ledger.audit.rpc import AuditInfraError, RpcClient, RpcFailure
 from ledger.audit.sigs import parse_batch, verify_ballots
+from ledger.errors import AuditInfraError
 from ledger.hashing import keccak
-
-CAST_BALLOTS = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
-
-
-def to_hex(data: bytes) -> str:
-    return "0x" + data.hex()
+from ledger.protocol.generated import Functions
+from ledger.transport import RpcClient, RpcFailure
 
 
 class Log(NamedTuple):
@@ -217,7 +214,7 @@ def _verify_block(
             created=created,
         )
         data.txs.append(item)
-        if success and to == job.council and item.input[:4] == CAST_BALLOTS:
+        if success and to == job.council and item.input[:4] == Functions.castBallots.selector:
             parsed = parse_batch(item.input)
             if parsed is not None:
                 out.ballots[tx["hash"]] = verify_ballots(job.council_domain, parsed[0], parsed[1])

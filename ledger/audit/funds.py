@@ -7,29 +7,31 @@ and the committee whose approvals count is the one rebuilt from the Registry's r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
-from ledger.audit.chain import Call, to_hex
+from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, addr
-from ledger.audit.recount import PASSED, decide, outcome_name
+from ledger.audit.ethcodec import to_hex
+from ledger.audit.recount import decide, outcome_name
 from ledger.audit.state import Community, Grant, Payout
 from ledger.currency import is_currency_code
 from ledger.hashing import checksum_address
+from ledger.protocol.generated import GrantState, Outcome, PayoutStatus, SourceKind
 
 MAX_AMOUNT: Final = 2**96 - 1
-SOURCE_KINDS: Final = ("GovernmentGrant", "Donation", "Company", "Other")
-# Which call may emit which event (anything else is unexplained).
-EMITTERS: Final = {
-    "FundCurrencySet": {"setCurrency", "recordIncome"},
-    "ApprovalThresholdSet": {"setApprovalThreshold"},
-    "IncomeRecorded": {"recordIncome"},
-    "GrantOpened": {"openGrant"},
-    "GrantClosed": {"closeGrant"},
-    "PayoutRequested": {"requestPayout"},
-    "PayoutApproved": {"approvePayout"},
-    "PayoutExecuted": {"executePayout"},
-    "PayoutCancelled": {"cancelPayout"},
-}
+# The steps of a cent's trail (income -> fund -> grant -> payout -> recipient): the events that
+# move or commit money, as the report lists them and `commons audit --api` checks them.
+TRAIL_EVENTS: Final = (
+    "IncomeRecorded",
+    "GrantOpened",
+    "GrantClosed",
+    "PayoutRequested",
+    "PayoutApproved",
+    "PayoutCancelled",
+    "PayoutExecuted",
+)
+SOURCE_KINDS: Final = frozenset(k.value for k in SourceKind)
 
 
 def _currency(value: Any) -> str:
@@ -99,191 +101,168 @@ def _amount(ctx: Ctx, call: Call, amount: int, what: str) -> None:
         ctx.find("fund.negative", call, f"1..{MAX_AMOUNT}", amount, f"{what}: amount out of range")
 
 
-def handle(
-    ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, name: str, ev: dict[str, Any]
-) -> None:
-    state = ctx.state
-    allowed = EMITTERS.get(name)
-    if allowed is None or (fn is not None and fn not in allowed):
+def _currency_set(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
+    fund, setter = ctx.state.fund(cid), addr(ev["setBy"])
+    if fn == "setCurrency":
+        _admin(ctx, call, ctx.state.communities.get(cid), setter, "fund currency set")
+    if fund.currency:
         ctx.find(
-            "event.unexplained",
+            "fund.currency",
             call,
-            f"{name} from {sorted(allowed or [])}",
-            fn,
-            f"{name} emitted by a call that does not emit it",
+            "no currency yet",
+            _currency(fund.currency),
+            f"community {cid}'s fund currency changed after it was fixed",
         )
-    cid = int(ev.get("communityId", 0))
-    community = state.communities.get(cid)
-    fund = state.fund(cid)
-    if name == "FundCurrencySet":
-        setter = addr(ev["setBy"])
-        ctx.actor_is(call, setter, name)
-        if fn == "setCurrency":
-            _admin(ctx, call, community, setter, "fund currency set")
-        if fund.currency:
-            ctx.find(
-                "fund.currency",
-                call,
-                "no currency yet",
-                _currency(fund.currency),
-                f"community {cid}'s fund currency changed after it was fixed",
-            )
-        if not is_currency_code(bytes(ev["currency"])):
-            ctx.find(
-                "fund.currency",
-                call,
-                "three letters A-Z (ISO 4217)",
-                bytes(ev["currency"]),
-                f"community {cid}'s fund currency is not a currency code",
-            )
-        fund.currency = bytes(ev["currency"])
-    elif name == "ApprovalThresholdSet":
-        setter = addr(ev["setBy"])
-        ctx.actor_is(call, setter, name)
-        _admin(ctx, call, community, setter, "approval threshold set")
-        size = len(community.roles["COMMITTEE"]) if community else 0
-        threshold = int(ev["threshold"])
-        if int(ev["committeeSize"]) != size or not 1 <= threshold <= min(size, 255):
-            ctx.find(
-                "fund.approvals",
-                call,
-                f"1..{size} of a committee of {size}",
-                f"{threshold} of {int(ev['committeeSize'])}",
-                f"community {cid}'s approval threshold outside the committee size",
-            )
-        fund.threshold = threshold
-    elif name == "IncomeRecorded":
-        recorder = addr(ev["recordedBy"])
-        ctx.actor_is(call, recorder, name)
-        _committee(ctx, call, community, recorder, "income recorded")
-        amount, currency = int(ev["amount"]), bytes(ev["currency"])
-        _amount(ctx, call, amount, "income")
-        if currency != fund.currency:
-            ctx.find(
-                "fund.currency",
-                call,
-                _currency(fund.currency),
-                _currency(currency),
-                f"income in another currency than community {cid}'s fund",
-            )
-        state.income_count += 1
-        if int(ev["incomeId"]) != state.income_count:
-            ctx.find(
-                "fund.balance",
-                call,
-                state.income_count,
-                int(ev["incomeId"]),
-                "income records must be numbered sequentially",
-            )
-        fund.total_income += amount
-        fund.available += amount
-        kind = int(ev["kind"])
-        _trail(
-            ctx,
+    if not is_currency_code(bytes(ev["currency"])):
+        ctx.find(
+            "fund.currency",
             call,
-            "income",
-            cid,
-            amount,
-            currency,
-            source=SOURCE_KINDS[kind] if kind < 4 else str(kind),
-            destination="fund",
-            party=recorder,
-            reference=bytes(ev["documentHash"]),
+            "three letters A-Z (ISO 4217)",
+            bytes(ev["currency"]),
+            f"community {cid}'s fund currency is not a currency code",
         )
-    elif name == "GrantOpened":
-        _grant_opened(ctx, call, cid, community, ev)
-    elif name == "GrantClosed":
-        pid = int(ev["proposalId"])
-        closer = addr(ev["closedBy"])
-        ctx.actor_is(call, closer, name)
-        grant = state.grants.get(pid)
-        if grant is None or grant.state != 1:
-            ctx.find(
-                "fund.grant",
-                call,
-                "an open grant",
-                "none" if grant is None else "closed",
-                f"grant of proposal {pid} closed without being open",
-            )
-            return
-        _committee(ctx, call, state.communities.get(grant.community), closer, "grant closed")
-        released = grant.amount - grant.paid
-        if int(ev["released"]) != released:
-            ctx.find(
-                "fund.balance",
-                call,
-                released,
-                int(ev["released"]),
-                f"grant of proposal {pid} released another amount than it had left",
-            )
-        grant.state = 2
-        fund = state.fund(grant.community)
-        fund.reserved -= released
-        fund.available += released
-        _trail(
-            ctx,
-            call,
-            "grant_closed",
-            grant.community,
-            released,
-            grant.currency,
-            proposal=pid,
-            source=f"grant {pid}",
-            destination="fund",
-            party=closer,
-        )
-    elif name == "PayoutRequested":
-        _payout_requested(ctx, call, cid, ev)
-    elif name == "PayoutApproved":
-        _payout_approved(ctx, call, ev)
-    elif name == "PayoutExecuted":
-        _payout_executed(ctx, call, ev)
-    elif name == "PayoutCancelled":
-        rid = int(ev["requestId"])
-        canceller = addr(ev["cancelledBy"])
-        ctx.actor_is(call, canceller, name)
-        payout = state.payouts.get(rid)
-        if payout is None or payout.status != 1:
-            ctx.find(
-                "fund.approvals",
-                call,
-                "a pending payout",
-                "none" if payout is None else payout.status,
-                f"payout {rid} cancelled though not pending",
-            )
-            return
-        owner = state.communities.get(payout.community)
-        if canceller != payout.requester and (owner is None or canceller != owner.admin):
-            ctx.find(
-                "fund.permission",
-                call,
-                "the requester or the admin",
-                canceller,
-                f"payout {rid} cancelled by someone else",
-            )
-        payout.status = 3
-        _trail(
-            ctx,
-            call,
-            "payout_cancelled",
-            payout.community,
-            payout.amount,
-            state.fund(payout.community).currency,
-            proposal=payout.proposal,
-            request=rid,
-            party=canceller,
-        )
-    _never_negative(ctx, call, cid)
+    fund.currency = bytes(ev["currency"])
 
 
-def _grant_opened(
-    ctx: Ctx, call: Call, cid: int, community: Community | None, ev: dict[str, Any]
-) -> None:
+def _threshold_set(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
+    community, setter = ctx.state.communities.get(cid), addr(ev["setBy"])
+    _admin(ctx, call, community, setter, "approval threshold set")
+    size = len(community.roles["COMMITTEE"]) if community else 0
+    threshold = int(ev["threshold"])
+    if int(ev["committeeSize"]) != size or not 1 <= threshold <= min(size, 255):
+        ctx.find(
+            "fund.approvals",
+            call,
+            f"1..{size} of a committee of {size}",
+            f"{threshold} of {int(ev['committeeSize'])}",
+            f"community {cid}'s approval threshold outside the committee size",
+        )
+    ctx.state.fund(cid).threshold = threshold
+
+
+def _income_recorded(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
+    state, fund = ctx.state, ctx.state.fund(cid)
+    recorder = addr(ev["recordedBy"])
+    _committee(ctx, call, state.communities.get(cid), recorder, "income recorded")
+    amount, currency = int(ev["amount"]), bytes(ev["currency"])
+    _amount(ctx, call, amount, "income")
+    if currency != fund.currency:
+        ctx.find(
+            "fund.currency",
+            call,
+            _currency(fund.currency),
+            _currency(currency),
+            f"income in another currency than community {cid}'s fund",
+        )
+    state.income_count += 1
+    if int(ev["incomeId"]) != state.income_count:
+        ctx.find(
+            "fund.balance",
+            call,
+            state.income_count,
+            int(ev["incomeId"]),
+            "income records must be numbered sequentially",
+        )
+    fund.total_income += amount
+    fund.available += amount
+    kind = int(ev["kind"])
+    _trail(
+        ctx,
+        call,
+        "income",
+        cid,
+        amount,
+        currency,
+        source=SourceKind(kind).name if kind in SOURCE_KINDS else str(kind),
+        destination="fund",
+        party=recorder,
+        reference=bytes(ev["documentHash"]),
+    )
+
+
+def _grant_closed(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
     state = ctx.state
+    pid, closer = int(ev["proposalId"]), addr(ev["closedBy"])
+    grant = state.grants.get(pid)
+    if grant is None or grant.state != GrantState.Open:
+        ctx.find(
+            "fund.grant",
+            call,
+            "an open grant",
+            "none" if grant is None else "closed",
+            f"grant of proposal {pid} closed without being open",
+        )
+        return
+    _committee(ctx, call, state.communities.get(grant.community), closer, "grant closed")
+    released = grant.amount - grant.paid
+    if int(ev["released"]) != released:
+        ctx.find(
+            "fund.balance",
+            call,
+            released,
+            int(ev["released"]),
+            f"grant of proposal {pid} released another amount than it had left",
+        )
+    grant.state = GrantState.Closed
+    fund = state.fund(grant.community)
+    fund.reserved -= released
+    fund.available += released
+    _trail(
+        ctx,
+        call,
+        "grant_closed",
+        grant.community,
+        released,
+        grant.currency,
+        proposal=pid,
+        source=f"grant {pid}",
+        destination="fund",
+        party=closer,
+    )
+
+
+def _payout_cancelled(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
+    state = ctx.state
+    rid, canceller = int(ev["requestId"]), addr(ev["cancelledBy"])
+    payout = state.payouts.get(rid)
+    if payout is None or payout.status != PayoutStatus.Pending:
+        ctx.find(
+            "fund.approvals",
+            call,
+            "a pending payout",
+            "none" if payout is None else payout.status,
+            f"payout {rid} cancelled though not pending",
+        )
+        return
+    owner = state.communities.get(payout.community)
+    if canceller != payout.requester and (owner is None or canceller != owner.admin):
+        ctx.find(
+            "fund.permission",
+            call,
+            "the requester or the admin",
+            canceller,
+            f"payout {rid} cancelled by someone else",
+        )
+    payout.status = PayoutStatus.Cancelled
+    _trail(
+        ctx,
+        call,
+        "payout_cancelled",
+        payout.community,
+        payout.amount,
+        state.fund(payout.community).currency,
+        proposal=payout.proposal,
+        request=rid,
+        party=canceller,
+    )
+
+
+def _grant_opened(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
+    state = ctx.state
+    community = state.communities.get(cid)
     pid, amount = int(ev["proposalId"]), int(ev["amount"])
     currency = bytes(ev["currency"])
     opener = addr(ev["openedBy"])
-    ctx.actor_is(call, opener, "GrantOpened")
     fund = state.fund(cid)
     p = state.proposals.get(pid)
     if p is None:
@@ -295,8 +274,8 @@ def _grant_opened(
             f"grant opened for proposal {pid}, which was never opened",
         )
     else:
-        recount = decide(p, p.tally)[0] if p.outcome != 0 else 0
-        if p.outcome != PASSED or recount != PASSED:
+        recount = decide(p, p.tally)[0] if p.outcome != Outcome.None_ else Outcome.None_
+        if p.outcome != Outcome.Passed or recount != Outcome.Passed:
             ctx.find(
                 "fund.grant",
                 call,
@@ -373,14 +352,13 @@ def _grant_opened(
     )
 
 
-def _payout_requested(ctx: Ctx, call: Call, cid: int, ev: dict[str, Any]) -> None:
+def _payout_requested(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
     state = ctx.state
     pid, rid = int(ev["proposalId"]), int(ev["requestId"])
     requester, recipient = addr(ev["requester"]), addr(ev["recipient"])
     amount = int(ev["amount"])
-    ctx.actor_is(call, requester, "PayoutRequested")
     grant = state.grants.get(pid)
-    if grant is None or grant.state != 1 or grant.community != cid:
+    if grant is None or grant.state != GrantState.Open or grant.community != cid:
         ctx.find(
             "fund.grant",
             call,
@@ -443,13 +421,12 @@ def _payout_requested(ctx: Ctx, call: Call, cid: int, ev: dict[str, Any]) -> Non
     )
 
 
-def _payout_approved(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
+def _payout_approved(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
     state = ctx.state
     rid = int(ev["requestId"])
     approver = addr(ev["approver"])
-    ctx.actor_is(call, approver, "PayoutApproved")
     payout = state.payouts.get(rid)
-    if payout is None or payout.status != 1:
+    if payout is None or payout.status != PayoutStatus.Pending:
         ctx.find(
             "fund.approvals",
             call,
@@ -459,7 +436,7 @@ def _payout_approved(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
         )
         return
     grant = state.grants.get(payout.proposal)
-    if grant is None or grant.state != 1:
+    if grant is None or grant.state != GrantState.Open:
         ctx.find(
             "fund.grant",
             call,
@@ -506,13 +483,12 @@ def _payout_approved(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
     )
 
 
-def _payout_executed(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
+def _payout_executed(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
     state = ctx.state
     rid, pid = int(ev["requestId"]), int(ev["proposalId"])
     executor = addr(ev["executedBy"])
-    ctx.actor_is(call, executor, "PayoutExecuted")
     payout = state.payouts.get(rid)
-    if payout is None or payout.status != 1:
+    if payout is None or payout.status != PayoutStatus.Pending:
         ctx.find(
             "fund.approvals",
             call,
@@ -544,7 +520,7 @@ def _payout_executed(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
             f"payout {rid} executed without enough distinct approvals",
         )
     grant = state.grants.get(payout.proposal)
-    if grant is None or grant.state != 1:
+    if grant is None or grant.state != GrantState.Open:
         ctx.find(
             "fund.grant",
             call,
@@ -561,7 +537,7 @@ def _payout_executed(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
             payout.amount,
             f"payout {rid} pays more than proposal {grant.proposal}'s grant has left",
         )
-    payout.status = 2
+    payout.status = PayoutStatus.Executed
     grant.paid += payout.amount
     fund.reserved -= payout.amount
     fund.total_paid += payout.amount
@@ -595,6 +571,42 @@ def _never_negative(ctx: Ctx, call: Call, cid: int) -> None:
         )
 
 
+Handler = Callable[[Ctx, Call, str | None, int, dict[str, Any]], None]
+# Each event: the calls that may emit it (any other call emitting it is unexplained), the field
+# naming who acted (the call's sender), and what it does to the books.
+EVENTS: Final[dict[str, tuple[frozenset[str], str, Handler]]] = {
+    "FundCurrencySet": (frozenset({"setCurrency", "recordIncome"}), "setBy", _currency_set),
+    "ApprovalThresholdSet": (frozenset({"setApprovalThreshold"}), "setBy", _threshold_set),
+    "IncomeRecorded": (frozenset({"recordIncome"}), "recordedBy", _income_recorded),
+    "GrantOpened": (frozenset({"openGrant"}), "openedBy", _grant_opened),
+    "GrantClosed": (frozenset({"closeGrant"}), "closedBy", _grant_closed),
+    "PayoutRequested": (frozenset({"requestPayout"}), "requester", _payout_requested),
+    "PayoutApproved": (frozenset({"approvePayout"}), "approver", _payout_approved),
+    "PayoutExecuted": (frozenset({"executePayout"}), "executedBy", _payout_executed),
+    "PayoutCancelled": (frozenset({"cancelPayout"}), "cancelledBy", _payout_cancelled),
+}
+
+
+def handle(
+    ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, name: str, ev: dict[str, Any]
+) -> None:
+    emitters, actor, apply = EVENTS.get(name, (frozenset(), "", None))
+    if apply is None or (fn is not None and fn not in emitters):
+        ctx.find(
+            "event.unexplained",
+            call,
+            f"{name} from {sorted(emitters)}",
+            fn,
+            f"{name} emitted by a call that does not emit it",
+        )
+    cid = int(ev.get("communityId", 0))
+    ctx.state.fund(cid)
+    if apply is not None:
+        ctx.actor_is(call, addr(ev[actor]), name)
+        apply(ctx, call, fn, cid, ev)
+    _never_negative(ctx, call, cid)
+
+
 def final_checks(ctx: Ctx, block: int) -> None:
     """The books balance: income = available + reserved + paid, and reserved = what open grants
     have left (ICommunityFund's invariants)."""
@@ -611,7 +623,7 @@ def final_checks(ctx: Ctx, block: int) -> None:
         open_left = sum(
             g.amount - g.paid
             for g in ctx.state.grants.values()
-            if g.community == cid and g.state == 1
+            if g.community == cid and g.state == GrantState.Open
         )
         if open_left != fund.reserved:
             ctx.find(

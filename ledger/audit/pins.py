@@ -16,8 +16,8 @@ from typing import Any
 
 from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.report import read_document, verify
-from ledger.audit.rpc import AuditInfraError, RpcClient
-from ledger.errors import LedgerError
+from ledger.errors import AuditInfraError, LedgerError
+from ledger.transport import RpcClient
 
 
 @dataclass(frozen=True)

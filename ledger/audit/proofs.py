@@ -1,4 +1,4 @@
-"""Merkle-Patricia proofs (EIP-1186 `eth_getProof`) checked in Python against a state root.
+"""Merkle-Patricia proofs (EIP-1186 `eth_getProof`) checked against a state root with py-trie.
 
 A node can answer `eth_getStorageAt` with anything; a proof cannot lie without breaking a hash.
 `verify_account` walks the account proof from the block's stateRoot to the account's
@@ -12,94 +12,52 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.audit.ethcodec import (
-    EMPTY_TRIE_ROOT,
-    CodecError,
-    hex_bytes,
-    hex_int,
-    int_bytes,
-    rlp_decode,
-    rlp_encode,
-)
+import rlp
+from trie import HexaryTrie
+from trie.exceptions import InvalidNode, MissingTrieNode, ValidationError
+
+from ledger.audit.ethcodec import EMPTY_TRIE_ROOT, hex_bytes, hex_int
 from ledger.hashing import keccak
 
 EMPTY_CODE_HASH = keccak(b"")
+_EMPTY_NODE = rlp.encode(b"")
 
 
 class ProofError(ValueError):
     """The proof does not prove anything about the root it is checked against."""
 
 
-def _nibbles(key: bytes) -> list[int]:
-    out: list[int] = []
-    for byte in key:
-        out += (byte >> 4, byte & 0x0F)
-    return out
+class _ProofNodes(dict[bytes, bytes]):
+    """A proof's nodes by hash, noting which ones the walk reads."""
 
+    def __init__(self, proof: list[bytes]) -> None:
+        super().__init__((keccak(node), node) for node in proof)
+        self.read: set[bytes] = set()
 
-def _decode_path(encoded: bytes) -> tuple[list[int], bool]:
-    """Hex-prefix decoding: (nibbles, is_leaf)."""
-    if not encoded:
-        raise ProofError("empty hex-prefix path")
-    flag = encoded[0] >> 4
-    if flag > 3:
-        raise ProofError(f"bad hex-prefix flag {flag}")
-    nibbles = _nibbles(encoded)[2 - (flag & 1) :]
-    return nibbles, flag >= 2
+    def __getitem__(self, key: bytes) -> bytes:
+        self.read.add(key)
+        return super().__getitem__(key)
 
 
 def verify_proof(root: bytes, key: bytes, proof: list[bytes]) -> bytes | None:
     """The value stored under `key` (already hashed: keccak(address) or keccak(slot)) in the trie
-    with `root`, or None if the proof shows there is none. Every proof node must be used."""
-    path = _nibbles(key)
-    pos = 0
-    used = 0
-    ref: Any = root
-    node: Any
-    while True:
-        if isinstance(ref, list):
-            node = ref  # a node under 32 bytes is embedded in its parent, not hashed
-        elif isinstance(ref, bytes) and len(ref) == 32:
-            if used >= len(proof):
-                raise ProofError("proof ends before the path does")
-            encoded = proof[used]
-            used += 1
-            if keccak(encoded) != ref:
-                raise ProofError(f"proof node {used - 1} does not hash to its reference")
-            try:
-                node = rlp_decode(encoded)
-            except CodecError as exc:
-                raise ProofError(f"proof node {used - 1} is not RLP: {exc}") from exc
-        elif ref == b"":
-            return _finish(None, used, proof)
-        else:
-            raise ProofError("malformed node reference")
-        if node == b"":
-            return _finish(None, used, proof)  # the empty trie (its root is keccak(0x80))
-        if not isinstance(node, list):
-            raise ProofError("a trie node must be an RLP list")
-        if len(node) == 17:
-            if pos == len(path):
-                return _finish(node[16] or None, used, proof)
-            ref = node[path[pos]]
-            pos += 1
-        elif len(node) == 2:
-            nibbles, leaf = _decode_path(node[0])
-            if leaf:
-                found = node[1] if path[pos:] == nibbles else None
-                return _finish(found, used, proof)
-            if path[pos : pos + len(nibbles)] != nibbles:
-                return _finish(None, used, proof)
-            pos += len(nibbles)
-            ref = node[1]
-        else:
-            raise ProofError(f"a trie node has 2 or 17 items, not {len(node)}")
-
-
-def _finish(value: bytes | None, used: int, proof: list[bytes]) -> bytes | None:
-    if used != len(proof):
-        raise ProofError(f"{len(proof) - used} proof nodes left over")
-    return value
+    with `root`, or None if the proof shows there is none. Every proof node must be used: nodes a
+    proof does not need prove nothing, and a node that sends them is not answering the question.
+    """
+    # The empty trie's root is known: its node (0x80) needs no reading, and may be left out.
+    needed = [node for node in proof if not (root == EMPTY_TRIE_ROOT and node == _EMPTY_NODE)]
+    nodes = _ProofNodes(needed)
+    try:  # HexaryTrie.get_from_proof, but on nodes that say which ones the walk read
+        value = HexaryTrie(nodes, root_hash=root).get(key)
+    except MissingTrieNode as exc:
+        if exc.missing_node_hash == root:
+            raise ProofError("no proof node hashes to the root: the first does not hash") from exc
+        raise ProofError("proof ends before the path does, or a node does not hash") from exc
+    except (rlp.DecodingError, InvalidNode, ValidationError) as exc:
+        raise ProofError(f"a proof node is not a trie node: {exc}") from exc
+    if len(needed) > len(nodes.read):
+        raise ProofError(f"{len(needed) - len(nodes.read)} proof nodes left over")
+    return value or None
 
 
 @dataclass(frozen=True)
@@ -118,9 +76,8 @@ def verify_account(state_root: bytes, address: bytes, proof: list[bytes]) -> Acc
     if value is None:
         return EMPTY_ACCOUNT
     try:
-        fields = rlp_decode(value)
-        nonce, balance, storage_root, code_hash = fields
-    except (CodecError, ValueError, TypeError) as exc:
+        nonce, balance, storage_root, code_hash = rlp.decode(value)
+    except (rlp.DecodingError, ValueError, TypeError) as exc:
         raise ProofError(f"account value is not [nonce, balance, root, codeHash]: {exc}") from exc
     return Account(
         int.from_bytes(nonce, "big"), int.from_bytes(balance, "big"), storage_root, code_hash
@@ -132,8 +89,8 @@ def verify_storage(storage_root: bytes, slot: int, proof: list[bytes]) -> int:
     if value is None:
         return 0
     try:
-        raw = rlp_decode(value)
-    except CodecError as exc:
+        raw = rlp.decode(value)
+    except rlp.DecodingError as exc:
         raise ProofError(f"storage value is not RLP: {exc}") from exc
     if not isinstance(raw, bytes) or len(raw) > 32 or raw[:1] == b"\x00":
         raise ProofError("storage value is not a minimal 32-byte integer")
@@ -172,8 +129,3 @@ def check_get_proof(state_root: bytes, answer: dict[str, Any]) -> ProvenAccount:
             )
         storage[slot] = value
     return ProvenAccount(address, account, storage)
-
-
-def storage_leaf(value: int) -> bytes:
-    """The trie value of a storage word (exposed for tests)."""
-    return rlp_encode(int_bytes(value))

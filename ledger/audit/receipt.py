@@ -13,30 +13,26 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from eth_abi.abi import decode as abi_decode
 
-from ledger.audit.chain import (
-    EXECUTE,
-    EXECUTE_BATCH,
-    EXECUTED_FORWARD_REQUEST,
-    domain_separator,
-    forward_request_signer,
-    to_hex,
-)
-from ledger.audit.ethcodec import hex_bytes, hex_int, recover_compact, tx_sender
-from ledger.audit.recount import BALLOT_CAST, CAST_BALLOTS
-from ledger.audit.rpc import AuditInfraError, RpcClient
+from ledger.audit.abi import event_of, log_values
+from ledger.audit.chain import forward_request_signer, forward_requests
+from ledger.audit.ethcodec import hex_bytes, hex_int, recover_compact, to_hex, tx_sender
 from ledger.audit.sigs import BALLOT_BYTES, ballot_digest, parse_batch
-from ledger.errors import LedgerError
-from ledger.hashing import keccak
+from ledger.errors import AuditInfraError, LedgerError
+from ledger.protocol.generated import Domains, Events, Functions, ProposalView
+from ledger.signing.digests import domain_separator
+from ledger.transport import RpcClient
 
-PROPOSAL_FINALIZED_SIG = b"ProposalFinalized(uint256,uint8,uint256[],uint256,uint8)"
-GET_PROPOSAL_SIG = b"getProposal(uint256)"
-
-
-CAST_VOTE = keccak(b"castVote(uint256,uint8)")[:4]
+CAST: Final = event_of(Events.BallotCast)
+EXECUTED: Final = event_of(Events.ExecutedForwardRequest)
+# ICouncil.ProposalView, as getProposal returns it
+PROPOSAL_VIEW: Final = (
+    "(uint256,address,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3,uint32,"
+    "uint32,uint8,uint8,uint8,uint256[],uint8,uint256)"
+)
 
 
 class ReceiptInputError(LedgerError):
@@ -164,13 +160,11 @@ def verify_ballot_receipt(
     if target is None:
         # Not pinned: the contract the resident's ballot went to, as the transaction shows it.
         selector = hex_bytes(tx.get("input"))[:4]
-        if selector in (CAST_BALLOTS, CAST_VOTE):
+        if selector in (Functions.castBallots.selector, Functions.castVote.selector):
             target = tx.get("to")
         else:
             emitters = {
-                log["address"].lower()
-                for log in mined["logs"]
-                if log["topics"] and hex_bytes(log["topics"][0]) == BALLOT_CAST
+                log["address"].lower() for log in mined["logs"] if log_values(CAST, log) is not None
             }
             target = emitters.pop() if len(emitters) == 1 else tx.get("to")
         verdict.add(
@@ -183,19 +177,18 @@ def verify_ballot_receipt(
     council_address = hex_bytes(target)
     verdict.council = to_hex(council_address)
     casts = [
-        log
+        _ballot(cast)
         for log in mined["logs"]
         if hex_bytes(log["address"]) == council_address
-        and log["topics"]
-        and hex_bytes(log["topics"][0]) == BALLOT_CAST
+        and (cast := log_values(CAST, log)) is not None
     ]
     voter = hex_bytes(receipt.voter) if receipt.voter else None
     mine = [
-        log
-        for log in casts
-        if (voter is None or hex_bytes(log["topics"][2])[12:] == voter)
-        and (receipt.digest is None or hex_bytes(log["data"])[32:64] == hex_bytes(receipt.digest))
-        and (receipt.proposal is None or hex_int(log["topics"][1]) == receipt.proposal)
+        (proposal, voter_, option, digest)
+        for proposal, voter_, option, digest in casts
+        if (voter is None or voter_ == voter)
+        and (receipt.digest is None or digest == hex_bytes(receipt.digest))
+        and (receipt.proposal is None or proposal == receipt.proposal)
     ]
     if not verdict.add(
         "ballot counted in its transaction",
@@ -203,17 +196,13 @@ def verify_ballot_receipt(
         f"{len(mine)} matching BallotCast events in the transaction",
     ):
         return verdict
-    event = mine[0]
-    proposal = hex_int(event["topics"][1])
-    voter = hex_bytes(event["topics"][2])[12:]
-    data = hex_bytes(event["data"])
-    option = data[31]
+    proposal, voter, option, cast_digest = mine[0]
     verdict.proposal, verdict.option = proposal, option
-    domain = domain_separator("CommonsCouncil", "1", chain_id, council_address)
+    domain = domain_separator(*Domains.Council, chain_id, council_address)
     digest = ballot_digest(domain, proposal, voter, option)
     verdict.add(
         "digest",
-        data[32:64] == digest and (receipt.digest is None or hex_bytes(receipt.digest) == digest),
+        cast_digest == digest and (receipt.digest is None or hex_bytes(receipt.digest) == digest),
         f"EIP-712 digest {to_hex(digest)} recomputed from (proposal {proposal}, "
         f"voter {to_hex(voter)}, option {option}) under the council's domain",
     )
@@ -227,23 +216,29 @@ def verify_ballot_receipt(
     return verdict
 
 
+def _ballot(cast: dict[str, Any]) -> tuple[int, bytes, int, bytes]:
+    """(proposal, voter, option, digest) of a BallotCast."""
+    return (
+        int(cast["proposalId"]),
+        hex_bytes(cast["voter"]),
+        int(cast["option"]),
+        bytes(cast["digest"]),
+    )
+
+
 def _carries(mined: dict[str, Any] | None, digest: str) -> bool:
     """Whether a mined, successful transaction emitted a BallotCast carrying `digest`."""
     if mined is None or hex_int(mined["status"]) != 1:
         return False
-    return any(
-        log["topics"]
-        and hex_bytes(log["topics"][0]) == BALLOT_CAST
-        and hex_bytes(log["data"])[32:64] == hex_bytes(digest)
-        for log in mined["logs"]
-    )
+    casts = (log_values(CAST, log) for log in mined["logs"])
+    return any(cast is not None and cast["digest"] == hex_bytes(digest) for cast in casts)
 
 
 def _follow_digest(
     rpc: RpcClient, digest: str, voter: str | None, council: str | None
 ) -> str | None:
     """The one transaction whose BallotCast (of `voter`, when known) carries `digest`."""
-    topics: list[str | None] = [to_hex(BALLOT_CAST)]
+    topics: list[str | None] = [to_hex(CAST.topic)]
     if voter is not None:
         topics += [None, to_hex(hex_bytes(voter).rjust(32, b"\0"))]
     query: dict[str, Any] = {"fromBlock": "0x0", "toBlock": "latest", "topics": topics}
@@ -268,43 +263,34 @@ def _council_calls(
         return [(data, sender)]
     calls = []
     try:
-        if data[:4] == EXECUTE_BATCH:
-            requests = abi_decode(
-                ["(address,address,uint256,uint256,uint48,bytes,bytes)[]", "address"], data[4:]
-            )[0]
-        elif data[:4] == EXECUTE:
-            requests = [
-                abi_decode(["(address,address,uint256,uint256,uint48,bytes,bytes)"], data[4:])[0]
-            ]
-        else:
-            requests = []
+        requests = forward_requests(data) or []
     except Exception:
         requests = []
     # Each executed request's event names its signer and nonce: recover the signature with it.
     executed = [
-        (hex_bytes(log["topics"][1])[12:], int.from_bytes(hex_bytes(log["data"])[:32], "big"))
+        (hex_bytes(done["signer"]), int(done["nonce"]))
         for log in mined["logs"]
-        if log["topics"] and hex_bytes(log["topics"][0]) == EXECUTED_FORWARD_REQUEST
+        if (done := log_values(EXECUTED, log)) is not None
     ]
-    domain = domain_separator("CommonsForwarder", "1", chain_id, hex_bytes(tx.get("to")))
+    domain = domain_separator(*Domains.CommonsForwarder, chain_id, hex_bytes(tx.get("to")))
     for request in requests:
-        sender, to, value, gas, deadline, inner, signature = request
-        if council is not None and hex_bytes(to) != hex_bytes(council):
+        sender, to = hex_bytes(request.from_), hex_bytes(request.to)
+        if council is not None and to != hex_bytes(council):
             continue
         for signer, nonce in executed:
             recovered = forward_request_signer(
                 domain,
-                hex_bytes(sender),
-                hex_bytes(to),
-                value,
-                gas,
+                sender,
+                to,
+                request.value,
+                request.gas,
                 nonce,
-                deadline,
-                bytes(inner),
-                bytes(signature),
+                request.deadline,
+                bytes(request.data),
+                bytes(request.signature),
             )
-            if signer == hex_bytes(sender) and recovered == signer:
-                calls.append((bytes(inner), signer))
+            if signer == sender and recovered == signer:
+                calls.append((bytes(request.data), signer))
                 break
     return calls
 
@@ -313,7 +299,7 @@ def _signature_in_calls(
     calls: list[tuple[bytes, bytes]], proposal: int, voter: bytes, option: int, digest: bytes
 ) -> tuple[bool, str]:
     for data, actor in calls:
-        if data[:4] == CAST_BALLOTS:
+        if data[:4] == Functions.castBallots.selector:
             parsed = parse_batch(data)
             if parsed is None or parsed[0] != proposal:
                 continue
@@ -328,7 +314,7 @@ def _signature_in_calls(
                             "the relayed ballot in the calldata is signed by you (low-s EIP-712)",
                         )
                     return False, "the relayed ballot in the calldata is NOT validly signed by you"
-        if data[:4] == CAST_VOTE and actor == voter:
+        if data[:4] == Functions.castVote.selector and actor == voter:
             pid, opt = abi_decode(["uint256", "uint8"], data[4:])
             if pid == proposal and opt == option:
                 return True, "a direct vote sent by you (or forwarded with your EIP-712 signature)"
@@ -352,11 +338,11 @@ def _published_tally(
                 "address": to_hex(council),
                 "fromBlock": "0x0",
                 "toBlock": "latest",
-                "topics": [to_hex(BALLOT_CAST), topic],
+                "topics": [to_hex(CAST.topic), topic],
             }
         ],
     )
-    finalized_topic = to_hex(keccak(PROPOSAL_FINALIZED_SIG))
+    finalized_topic = to_hex(Events.ProposalFinalized.topic)
     finals = rpc.call(
         "eth_getLogs",
         [
@@ -370,17 +356,16 @@ def _published_tally(
     )
     counts: dict[int, int] = {}
     mine = 0
-    for log in logs:
-        o = hex_bytes(log["data"])[31]
-        counts[o] = counts.get(o, 0) + 1
-        mine += hex_bytes(log["topics"][2])[12:] == voter
+    for cast in filter(None, (log_values(CAST, log) for log in logs)):
+        counts[int(cast["option"])] = counts.get(int(cast["option"]), 0) + 1
+        mine += hex_bytes(cast["voter"]) == voter
     verdict.add("counted once", mine == 1, f"{mine} ballots of yours on proposal {proposal}")
     result, error = rpc.try_call(
         "eth_call",
         [
             {
                 "to": to_hex(council),
-                "data": to_hex(keccak(GET_PROPOSAL_SIG)[:4] + proposal.to_bytes(32, "big")),
+                "data": to_hex(Functions.getProposal.selector + proposal.to_bytes(32, "big")),
             },
             "latest",
         ],
@@ -388,14 +373,8 @@ def _published_tally(
     if error or result is None:
         verdict.add("published tally", False, f"the council's getProposal failed: {error}")
         return
-    view = abi_decode(
-        [
-            "(uint256,address,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3,"
-            "uint32,uint32,uint8,uint8,uint8,uint256[],uint8,uint256)"
-        ],
-        hex_bytes(result),
-    )[0]
-    tally = [int(t) for t in view[16]]
+    view = ProposalView(*abi_decode([PROPOSAL_VIEW], hex_bytes(result))[0])
+    tally = [int(t) for t in view.tally]
     recount = [counts.get(i, 0) for i in range(len(tally))]
     verdict.add(
         "published tally",
@@ -403,13 +382,12 @@ def _published_tally(
         f"on-chain tally {tally}; recounted from every BallotCast event {recount}",
     )
     if finals:
-        final = abi_decode(
-            ["uint8", "uint256[]", "uint256", "uint8"], hex_bytes(finals[-1]["data"])
-        )
+        topics = [hex_bytes(t) for t in finals[-1]["topics"]]
+        final = event_of(Events.ProposalFinalized).decode(topics, hex_bytes(finals[-1]["data"]))
         verdict.add(
             "final result",
-            [int(t) for t in final[1]] == recount,
-            f"finalized with tally {list(final[1])}",
+            [int(t) for t in final["tally"]] == recount,
+            f"finalized with tally {list(final['tally'])}",
         )
 
 

@@ -11,46 +11,57 @@ the recount counts what the rules count, so a tally that differs names the ballo
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, NamedTuple
 
-from ledger.audit.chain import Call, to_hex
-from ledger.audit.context import Ctx, addr
+from eth_abi.exceptions import DecodingError
+
+from ledger.audit.abi import event_of
+from ledger.audit.chain import Call
+from ledger.audit.context import Ctx, Emitted, addr
+from ledger.audit.ethcodec import to_hex
 from ledger.audit.fetch import Log
 from ledger.audit.sigs import BALLOT_BYTES, RESULT_BYTES, ballot_digest, parse_batch
 from ledger.audit.state import Proposal
 from ledger.currency import is_currency_code
-from ledger.hashing import keccak
+from ledger.protocol.generated import (
+    BallotKind,
+    Events,
+    ExecutionStatus,
+    Outcome,
+    ProposalState,
+    SkipReason,
+)
 
-BALLOT_CAST: Final = keccak(b"BallotCast(uint256,address,uint8,bytes32)")
-BALLOT_SKIPPED: Final = keccak(b"BallotSkipped(uint256,address,uint8)")
-CAST_BALLOTS: Final = keccak(b"castBallots(uint256,(address,uint8,bytes32,bytes32)[])")[:4]
-
-PENDING, OPEN, CLOSED, FINALIZED = range(4)
-NONE, PASSED, REJECTED, NO_QUORUM = range(4)
-OUTCOMES: Final = ("None", "Passed", "Rejected", "NoQuorum")
+# Read in the ballot loops: a module global is cheaper than an attribute.
+BALLOT_CAST: Final = Events.BallotCast.topic
+BALLOT_SKIPPED: Final = Events.BallotSkipped.topic
 
 
 def outcome_name(value: int) -> str:
     """ICouncil.Outcome's name (or the raw number, from code that is not ours)."""
-    return OUTCOMES[value] if 0 <= value < len(OUTCOMES) else f"Outcome({value})"
+    try:
+        return Outcome(value).name.rstrip("_")
+    except ValueError:
+        return f"Outcome({value})"
 
 
-SKIP_REASONS: Final = (
-    "ProposalNotOpen",
-    "InvalidOption",
-    "BadSignature",
-    "MalleableSignature",
-    "NotOnRoll",
-    "AlreadyVoted",
-)
+def skip_name(value: int) -> str:
+    """ICouncil.SkipReason's name (or the raw number, from code that is not ours)."""
+    try:
+        return SkipReason(value).name
+    except ValueError:
+        return str(value)
+
+
 # The rule a counted ballot broke, by the reason the rules would have skipped it for.
-RULE_FOR_SKIP: Final = {
-    0: "council.ballot_window",
-    1: "council.ballot_option",
-    2: "council.ballot_signature",
-    3: "council.ballot_signature",
-    4: "council.ballot_eligibility",
-    5: "council.double_vote",
+RULE_FOR_SKIP: Final[dict[int, str]] = {
+    SkipReason.ProposalNotOpen: "council.ballot_window",
+    SkipReason.InvalidOption: "council.ballot_option",
+    SkipReason.BadSignature: "council.ballot_signature",
+    SkipReason.MalleableSignature: "council.ballot_signature",
+    SkipReason.NotOnRoll: "council.ballot_eligibility",
+    SkipReason.AlreadyVoted: "council.double_vote",
 }
 MAX_OPTIONS: Final = 8
 BPS: Final = 10_000
@@ -58,14 +69,14 @@ ROLL_SNAPSHOT_LIFETIME: Final = 400 * 86_400
 NO_WINNER: Final = 255
 
 
-def phase(p: Proposal, timestamp: int) -> int:
-    if p.outcome != NONE:
-        return FINALIZED
+def phase(p: Proposal, timestamp: int) -> ProposalState:
+    if p.outcome != Outcome.None_:
+        return ProposalState.Finalized
     if timestamp < p.opens_at:
-        return PENDING
+        return ProposalState.Pending
     if timestamp < p.closes_at:
-        return OPEN
-    return CLOSED
+        return ProposalState.Open
+    return ProposalState.Closed
 
 
 def decide(p: Proposal, tally: list[int]) -> tuple[int, int, int]:
@@ -78,43 +89,45 @@ def decide(p: Proposal, tally: list[int]) -> tuple[int, int, int]:
         elif votes == tally[leader]:
             tie = True
     if turnout * BPS < p.quorum_bps * p.roll_size:
-        return NO_QUORUM, NO_WINNER, turnout
-    if p.kind == 0:
+        return Outcome.NoQuorum, NO_WINNER, turnout
+    if p.kind == BallotKind.YesNoAbstain:
         # Abstentions count for quorum only.
         passed = tally[0] * BPS > p.threshold_bps * (tally[0] + tally[1])
         leader = 0
     else:
         passed = not tie and tally[leader] * BPS > p.threshold_bps * turnout
     if not passed:
-        return REJECTED, NO_WINNER, turnout
-    return PASSED, leader, turnout
+        return Outcome.Rejected, NO_WINNER, turnout
+    return Outcome.Passed, leader, turnout
 
 
 # ------------------------------------------------------------------------------- proposals
 
 
-def _params_fault(params: tuple[Any, ...], timestamp: int) -> str | None:
-    (_, text_hash, kind, options, opens, closes, quorum, threshold, budget, currency) = params
+def _params_fault(params: dict[str, Any], timestamp: int) -> str | None:
+    text_hash, kind, options = params["textHash"], params["kind"], params["optionCount"]
+    opens, closes = params["opensAt"], params["closesAt"]
+    quorum, threshold = params["quorumBps"], params["thresholdBps"]
+    budget, currency = params["budgetAmount"], params["budgetCurrency"]
     if bytes(text_hash) == bytes(32):
         return "no text hash"
-    if (kind == 0 and options != 3) or (kind == 1 and not 2 <= options <= MAX_OPTIONS):
+    yes_no, multiple = kind == BallotKind.YesNoAbstain, kind == BallotKind.MultipleChoice
+    if (yes_no and options != 3) or (multiple and not 2 <= options <= MAX_OPTIONS):
         return f"{options} options for ballot kind {kind}"
     if not (opens < closes and closes > timestamp and closes <= timestamp + ROLL_SNAPSHOT_LIFETIME):
         return f"schedule {opens}..{closes} at time {timestamp}"
-    if quorum > BPS or threshold >= BPS or (kind == 0 and threshold < BPS // 2):
+    if quorum > BPS or threshold >= BPS or (yes_no and threshold < BPS // 2):
         return f"quorum {quorum} / threshold {threshold} basis points"
     if budget and not is_currency_code(bytes(currency)):
         return f"budget without an ISO currency code ({bytes(currency)!r})"
     return None
 
 
-def proposal_opened(
-    ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, ev: dict[str, Any]
-) -> None:
-    state = ctx.state
+def proposal_opened(ctx: Ctx, call: Call, e: Emitted) -> None:
+    state, fn, args, ev = ctx.state, e.fn, e.args, e.ev
     pid, cid = int(ev["proposalId"]), int(ev["communityId"])
     proposer = addr(ev["proposer"])
-    params = tuple(ev["params"])
+    params = ev["params"]
     ctx.actor_is(call, proposer, "ProposalOpened")
     if pid != len(state.proposals) + 1 or pid in state.proposals:
         ctx.find(
@@ -142,7 +155,7 @@ def proposal_opened(
             proposer,
             f"proposal {pid} opened by an account outside the committee",
         )
-    if fn == "openProposal" and args is not None and tuple(args["params"]) != params:
+    if fn == "openProposal" and args is not None and args["params"] != params:
         ctx.find(
             "council.proposal",
             call,
@@ -168,20 +181,20 @@ def proposal_opened(
             f"roll v{version} of {size}",
             f"proposal {pid} snapshots another roll than the published one",
         )
-    options = int(params[3])
+    options = int(params["optionCount"])
     state.proposals[pid] = Proposal(
         id=pid,
         community=cid,
         proposer=proposer,
-        text_hash=bytes(params[1]),
-        kind=int(params[2]),
+        text_hash=bytes(params["textHash"]),
+        kind=int(params["kind"]),
         option_count=options,
-        opens_at=int(params[4]),
-        closes_at=int(params[5]),
-        quorum_bps=int(params[6]),
-        threshold_bps=int(params[7]),
-        budget_amount=int(params[8]),
-        budget_currency=bytes(params[9]),
+        opens_at=int(params["opensAt"]),
+        closes_at=int(params["closesAt"]),
+        quorum_bps=int(params["quorumBps"]),
+        threshold_bps=int(params["thresholdBps"]),
+        budget_amount=int(params["budgetAmount"]),
+        budget_currency=bytes(params["budgetCurrency"]),
         roll_version=version,
         roll_size=size,
         opened_block=call.block,
@@ -191,7 +204,8 @@ def proposal_opened(
     )
 
 
-def proposal_finalized(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
+def proposal_finalized(ctx: Ctx, call: Call, e: Emitted) -> None:
+    ev = e.ev
     pid = int(ev["proposalId"])
     p = ctx.state.proposals.get(pid)
     if p is None:
@@ -203,7 +217,7 @@ def proposal_finalized(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
             "a proposal that was never opened was finalized",
         )
         return
-    if p.outcome != NONE:
+    if p.outcome != Outcome.None_:
         ctx.find(
             "council.outcome",
             call,
@@ -244,9 +258,8 @@ def proposal_finalized(ctx: Ctx, call: Call, ev: dict[str, Any]) -> None:
     p.finalized_block, p.finalized_tx = call.block, call.tx
 
 
-def milestone_recorded(
-    ctx: Ctx, call: Call, args: dict[str, Any] | None, ev: dict[str, Any]
-) -> None:
+def milestone_recorded(ctx: Ctx, call: Call, e: Emitted) -> None:
+    args, ev = e.args, e.ev
     pid = int(ev["proposalId"])
     recorder = addr(ev["recorder"])
     ctx.actor_is(call, recorder, "MilestoneRecorded")
@@ -269,7 +282,7 @@ def milestone_recorded(
             recorder,
             f"milestone of proposal {pid} recorded outside the committee",
         )
-    if p.outcome != PASSED or decide(p, p.tally)[0] != PASSED:
+    if p.outcome != Outcome.Passed or decide(p, p.tally)[0] != Outcome.Passed:
         ctx.find(
             "council.milestone",
             call,
@@ -277,7 +290,7 @@ def milestone_recorded(
             outcome_name(p.outcome),
             f"milestone recorded for proposal {pid}, which did not pass",
         )
-    if p.execution == 2:
+    if p.execution == ExecutionStatus.Completed:
         ctx.find(
             "council.milestone",
             call,
@@ -294,7 +307,10 @@ def milestone_recorded(
             f"milestone {index}",
             f"proposal {pid}'s milestones out of order or unevidenced",
         )
-    if args is not None and status != (2 if args.get("completed") else 1):
+    done = (
+        ExecutionStatus.Completed if args and args.get("completed") else ExecutionStatus.InProgress
+    )
+    if args is not None and status != done:
         ctx.find(
             "council.milestone",
             call,
@@ -313,17 +329,17 @@ def _judge(
     ctx: Ctx, p: Proposal, voter: bytes, option: int, timestamp: int, signature_status: int
 ) -> int | None:
     """The skip reason the rules give this ballot, or None if it counts."""
-    if phase(p, timestamp) != OPEN:
-        return 0
+    if phase(p, timestamp) != ProposalState.Open:
+        return SkipReason.ProposalNotOpen
     if option >= p.option_count:
-        return 1
+        return SkipReason.InvalidOption
     if signature_status:
         return signature_status
     member = ctx.state.communities[p.community].members.get(voter)
     if member is None or not member.member_at(p.roll_version):
-        return 4
+        return SkipReason.NotOnRoll
     if voter in p.voted:
-        return 5
+        return SkipReason.AlreadyVoted
     return None
 
 
@@ -372,7 +388,7 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
         )
     pid_topic = pid.to_bytes(32, "big")
     ts = call.timestamp
-    open_ = phase(p, ts) == OPEN
+    open_ = phase(p, ts) == ProposalState.Open
     members = ctx.state.communities[p.community].members
     version, options, voted = p.roll_version, p.option_count, p.voted
     tally, event_tally = p.tally, p.event_tally
@@ -385,17 +401,17 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
         # Council's order of checks (see _countBallots).
         reason: int | None
         if not open_:
-            reason = 0
+            reason = SkipReason.ProposalNotOpen
         elif option >= options:
-            reason = 1
+            reason = SkipReason.InvalidOption
         elif result[32]:
-            reason = result[32]
+            reason = result[32]  # BadSignature or MalleableSignature (sigs.py)
         else:
             member = members.get(voter)
             if member is None or not member.member_at(version):
-                reason = 4
+                reason = SkipReason.NotOnRoll
             elif voter in voted:
-                reason = 5
+                reason = SkipReason.AlreadyVoted
             else:
                 reason = None
         if reason is None:
@@ -426,10 +442,10 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
                 ctx.find(
                     RULE_FOR_SKIP[reason],
                     call,
-                    f"skipped ({SKIP_REASONS[reason]})",
+                    f"skipped ({skip_name(reason)})",
                     "counted",
                     f"proposal {pid}: ballot {i} of {to_hex(voter)} was counted "
-                    f"though the rules skip it as {SKIP_REASONS[reason]}",
+                    f"though the rules skip it as {skip_name(reason)}",
                 )
             elif event_option != option:
                 ctx.find(
@@ -451,8 +467,8 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
             p.skipped += 1
             event_reason = int.from_bytes(entry.data[:32], "big")
             if strict and event_reason != reason:
-                expected = "counted" if reason is None else SKIP_REASONS[reason]
-                found = SKIP_REASONS[event_reason] if event_reason < 6 else str(event_reason)
+                expected = "counted" if reason is None else skip_name(reason)
+                found = skip_name(event_reason)
                 ctx.find(
                     "council.ballot_event",
                     call,
@@ -472,7 +488,7 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
     ctx.state.bump("ballots_checked", count)
 
 
-def cast_vote(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
+def cast_vote(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None:
     pid, option = int(args["proposalId"]), int(args["option"])
     casts = [log for log in call.logs if log.topics[:1] == [BALLOT_CAST]]
     p = ctx.state.proposals.get(pid)
@@ -486,24 +502,18 @@ def cast_vote(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
         ctx.find(
             RULE_FOR_SKIP[reason],
             call,
-            f"refused ({SKIP_REASONS[reason]})",
+            f"refused ({skip_name(reason)})",
             "counted",
             f"proposal {pid}: direct vote of {to_hex(voter)} counted though the rules "
-            f"refuse it as {SKIP_REASONS[reason]}",
+            f"refuse it as {skip_name(reason)}",
         )
     else:
         p.voted.add(voter)
         p.tally[option] += 1
         p.direct += 1
     digest = ballot_digest(ctx.council_domain, pid, voter, option)
-    ok = (
-        len(casts) == 1
-        and len(call.logs) == 1
-        and casts[0].topics[1] == pid.to_bytes(32, "big")
-        and casts[0].topics[2][12:] == voter
-        and casts[0].data[31] == option
-    )
-    if not ok:
+    cast = _ballot_values(casts[0]) if len(casts) == 1 and len(call.logs) == 1 else None
+    if cast is None or (cast.pid, cast.voter, cast.option) != (pid, voter, option):
         ctx.find(
             "council.ballot_event",
             call,
@@ -511,23 +521,50 @@ def cast_vote(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
             f"{len(casts)} BallotCast events",
             f"castVote on proposal {pid}",
         )
-    elif casts[0].data[32:64] != digest:
+    elif cast.digest != digest:
         ctx.find(
             "council.ballot_digest",
             call,
             digest,
-            casts[0].data[32:64],
+            cast.digest,
             f"proposal {pid}: BallotCast of {to_hex(voter)} carries another digest",
         )
-    for log in casts[:1]:
-        if log.data[31] < len(p.event_tally):
-            p.event_tally[log.data[31]] += 1
+    first = _ballot_values(casts[0]) if casts else None
+    if first is not None and first.option < len(p.event_tally):
+        p.event_tally[first.option] += 1
     ctx.state.bump("ballots_checked")
+
+
+class Ballot(NamedTuple):
+    """A BallotCast or BallotSkipped log read by name (digest None: skipped; option: its reason
+    then)."""
+
+    pid: int
+    voter: bytes
+    option: int
+    digest: bytes | None
+
+
+BALLOT_LOGS: Final = {e.topic: e for e in map(event_of, (Events.BallotCast, Events.BallotSkipped))}
+
+
+def _ballot_values(log: Log) -> Ballot | None:
+    event = BALLOT_LOGS.get(log.topics[0]) if log.topics else None
+    try:
+        values = event.decode(log.topics, log.data) if event is not None else None
+    except (ValueError, DecodingError):
+        values = None
+    if values is None:
+        return None
+    digest = bytes(values["digest"]) if "digest" in values else None
+    option = int(values["option"] if digest is not None else values["reason"])
+    return Ballot(int(values["proposalId"]), addr(values["voter"]), option, digest)
 
 
 def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
     """A ballot event whose call could not be decoded: judged on everything but the signature."""
-    if not log.topics or log.topics[0] not in (BALLOT_CAST, BALLOT_SKIPPED) or len(log.topics) != 3:
+    ballot = _ballot_values(log)
+    if ballot is None:
         ctx.find(
             "event.unexplained",
             call,
@@ -536,8 +573,7 @@ def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
             "an undecodable ballot call emitted an unexpected event",
         )
         return
-    pid = int.from_bytes(log.topics[1], "big")
-    voter = log.topics[2][12:]
+    pid, voter, option = ballot.pid, ballot.voter, ballot.option
     p = ctx.state.proposals.get(pid)
     if p is None:
         ctx.find(
@@ -548,16 +584,15 @@ def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
             "ballot event for a proposal that was never opened",
         )
         return
-    if log.topics[0] == BALLOT_SKIPPED:
+    if ballot.digest is None:  # BallotSkipped
         p.skipped += 1
         return
-    option = log.data[31]
     reason = _judge(ctx, p, voter, option, call.timestamp, 0)
     if reason is not None:
         ctx.find(
             RULE_FOR_SKIP[reason],
             call,
-            f"skipped ({SKIP_REASONS[reason]})",
+            f"skipped ({skip_name(reason)})",
             "counted",
             f"proposal {pid}: ballot of {to_hex(voter)} counted though the rules skip it",
         )
@@ -567,12 +602,12 @@ def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
     if option < len(p.event_tally):
         p.event_tally[option] += 1
     digest = ballot_digest(ctx.council_domain, pid, voter, option)
-    if log.data[32:64] != digest:
+    if ballot.digest != digest:
         ctx.find(
             "council.ballot_digest",
             call,
             digest,
-            log.data[32:64],
+            ballot.digest,
             f"proposal {pid}: BallotCast of {to_hex(voter)} carries another digest",
         )
     ctx.warn(
@@ -581,3 +616,42 @@ def ballot_event_only(ctx: Ctx, call: Call, log: Log) -> None:
         f"ballot of {to_hex(voter)} on proposal {pid}: signature not "
         "re-verified (its call could not be decoded)",
     )
+
+
+Handler = Callable[[Ctx, Call, Emitted], None]
+# Each proposal event: the call that emits it (any other emitting it is unexplained), and what
+# it does to the proposal.
+EVENTS: Final[dict[str, tuple[str, Handler]]] = {
+    "ProposalOpened": ("openProposal", proposal_opened),
+    "ProposalFinalized": ("finalize", proposal_finalized),
+    "MilestoneRecorded": ("recordMilestone", milestone_recorded),
+}
+BALLOT_EVENTS: Final = ("BallotCast", "BallotSkipped")
+
+
+def handle_event(ctx: Ctx, call: Call, e: Emitted, log: Log) -> None:
+    """A council event outside castVote and castBallots (whose ballots their calldata judges)."""
+    fn, name = e.fn, e.name
+    if name in BALLOT_EVENTS:
+        if fn is None:
+            ballot_event_only(ctx, call, log)
+        else:
+            ctx.find(
+                "event.unexplained",
+                call,
+                "castVote or castBallots",
+                fn,
+                f"{name} emitted by another function",
+            )
+        return
+    emitter, apply = EVENTS.get(name, (None, None))
+    if fn is not None and fn != emitter:
+        ctx.find(
+            "event.unexplained",
+            call,
+            emitter,
+            fn,
+            f"{name} emitted by a call that does not emit it",
+        )
+    if apply is not None:
+        apply(ctx, call, e)

@@ -25,14 +25,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyrevm
+import rlp
 
-from ledger.audit.ethcodec import hex_bytes, hex_int, int_bytes, rlp_encode, trie_root
+from ledger.audit.ethcodec import hex_bytes, hex_int, trie_root
 from ledger.audit.fetch import VerifiedChunk
 from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.proofs import ProofError, verify_account, verify_storage
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.slots import Keys, SlotNamer
+from ledger.errors import AuditInfraError
 from ledger.hashing import checksum_address, keccak
+from ledger.transport import RpcClient
 
 # A bound on any replayed transaction's gas, should a header say 0.
 MAX_GAS = 2**63 - 1
@@ -275,8 +277,8 @@ def storage_root(words: dict[int, int], cleared: Iterable[int] = ()) -> bytes:
     """The Merkle-Patricia root of a contract's storage: keccak(slot) -> rlp(value). Ethereum
     drops a word set to zero from the trie; anvil keeps it, as an empty value: `cleared` are
     the words to keep so (re-execution names them, the node does not)."""
-    items = {keccak(s.to_bytes(32, "big")): rlp_encode(int_bytes(v)) for s, v in words.items()}
-    items.update({keccak(s.to_bytes(32, "big")): rlp_encode(b"") for s in cleared})
+    items = {keccak(s.to_bytes(32, "big")): rlp.encode(v) for s, v in words.items()}
+    items.update({keccak(s.to_bytes(32, "big")): rlp.encode(b"") for s in cleared})
     return trie_root(items)
 
 

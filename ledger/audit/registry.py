@@ -14,17 +14,17 @@ community's admin. `commons audit verify-report` trusts a report's signer only t
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
+from ledger.audit.abi import address_arrays
 from ledger.audit.chain import Call
-from ledger.audit.context import Ctx, addr
-from ledger.audit.state import ROLES, AuditorKey, Community, Member
-from ledger.hashing import keccak
+from ledger.audit.context import Ctx, Emitted, addr
+from ledger.audit.fetch import Log
+from ledger.audit.state import AuditorKey, Community, Member
+from ledger.protocol.generated import ROLE_NAMES
 
-ROLE_NAMES = {keccak(name.encode()): name for name in ROLES}
-ADMIN_EVENTS = ("AdminTransferStarted", "AdminTransferCancelled", "AdminTransferred")
 NOBODY = bytes(20)
-KEY_EVENTS = ("AuditorKeyRegistered", "AuditorKeyRevoked")
 
 
 def _community(ctx: Ctx, call: Call, community_id: int, event: str) -> Community | None:
@@ -62,11 +62,10 @@ def _registrar(ctx: Ctx, call: Call, community: Community, what: str) -> None:
         )
 
 
-def _admin_handover(
-    ctx: Ctx, call: Call, community: Community, name: str, ev: dict[str, Any]
-) -> None:
+def _admin_handover(ctx: Ctx, call: Call, community: Community, e: Emitted) -> None:
     """Two steps: the admin names a pending admin (or withdraws the offer); only the account
     named then takes the role, by its own call."""
+    name, ev = e.name, e.ev
     if name == "AdminTransferred":
         new, previous = addr(ev["newAdmin"]), addr(ev["previousAdmin"])
         ctx.actor_is(call, new, name)
@@ -116,132 +115,120 @@ def _admin_handover(
     community.pending_admin = NOBODY
 
 
-def handle(
-    ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, name: str, ev: dict[str, Any]
-) -> None:
+def _created(ctx: Ctx, call: Call, e: Emitted) -> None:
     state = ctx.state
-    cid = int(ev.get("communityId", 0))
-    if name == "CommunityCreated":
-        admin = addr(ev["admin"])
-        expected = len(state.communities) + 1
-        if cid != expected or cid in state.communities:
-            ctx.find(
-                "registry.community",
-                call,
-                expected,
-                cid,
-                "communities must be numbered sequentially from 1",
-            )
-        ctx.actor_is(call, admin, name)
-        state.communities[cid] = Community(cid, admin)
+    cid, admin = int(e.ev["communityId"]), addr(e.ev["admin"])
+    expected = len(state.communities) + 1
+    if cid != expected or cid in state.communities:
+        ctx.find(
+            "registry.community",
+            call,
+            expected,
+            cid,
+            "communities must be numbered sequentially from 1",
+        )
+    ctx.actor_is(call, admin, e.name)
+    state.communities[cid] = Community(cid, admin)
+
+
+def _role_changed(ctx: Ctx, call: Call, community: Community, e: Emitted) -> None:
+    name, ev = e.name, e.ev
+    account = addr(ev["account"])
+    ctx.actor_is(call, addr(ev["sender"]), name)
+    _admin(ctx, call, community, "role changed")
+    role = ROLE_NAMES.get(bytes(ev["role"]))
+    if role is None:
+        ctx.find(
+            "registry.permission",
+            call,
+            "COMMITTEE, REGISTRAR, COORDINATOR or AUDITOR",
+            bytes(ev["role"]),
+            "a role outside the four known ones changed",
+        )
         return
-    community = _community(ctx, call, cid, name)
-    if community is None:
-        return
-    if name in ADMIN_EVENTS:
-        _admin_handover(ctx, call, community, name, ev)
-    elif name in KEY_EVENTS:
-        _auditor_key(ctx, call, community, fn, args, name, ev)
-    elif name in ("RoleGranted", "RoleRevoked"):
-        account = addr(ev["account"])
-        ctx.actor_is(call, addr(ev["sender"]), name)
-        _admin(ctx, call, community, "role changed")
-        role = ROLE_NAMES.get(bytes(ev["role"]))
-        if role is None:
+    members = community.roles[role]
+    if name == "RoleGranted":
+        if account in members:
             ctx.find(
                 "registry.permission",
                 call,
-                "COMMITTEE, REGISTRAR, COORDINATOR or AUDITOR",
-                bytes(ev["role"]),
-                "a role outside the four known ones changed",
+                "not yet granted",
+                "already granted",
+                f"{role} granted twice to one account",
             )
-            return
-        members = community.roles[role]
-        if name == "RoleGranted":
-            if account in members:
-                ctx.find(
-                    "registry.permission",
-                    call,
-                    "not yet granted",
-                    "already granted",
-                    f"{role} granted twice to one account",
-                )
-            members.add(account)
-        else:
-            if account not in members:
-                ctx.find(
-                    "registry.permission",
-                    call,
-                    "granted",
-                    "not granted",
-                    f"{role} revoked from an account that did not hold it",
-                )
-            members.discard(account)
-    elif name == "RollUpdated":
-        _registrar(ctx, call, community, "roll changed")
-        version = int(ev["version"])
-        added = _addresses(ev["added"])
-        removed = _addresses(ev["removed"])
-        if (
-            fn == "updateRoll"
-            and args is not None
-            and (_addresses(args["added"]) != added or _addresses(args["removed"]) != removed)
-        ):
-            ctx.find(
-                "registry.roll",
-                call,
-                "the call's added/removed lists",
-                "other lists",
-                "RollUpdated differs from the updateRoll call",
-            )
-        if version != community.roll_version + 1:
-            ctx.find(
-                "registry.roll",
-                call,
-                community.roll_version + 1,
-                version,
-                "roll changes must go into the version after the published one",
-            )
-        stage(ctx, call, community, version, added, removed)
-    elif name == "RollPublished":
-        _registrar(ctx, call, community, "roll published")
-        version, size = int(ev["version"]), int(ev["size"])
-        if version != community.roll_version + 1:
-            ctx.find(
-                "registry.roll",
-                call,
-                community.roll_version + 1,
-                version,
-                "a publication must put the next version in force",
-            )
-        if size != community.pending_size:
-            ctx.find(
-                "registry.roll",
-                call,
-                community.pending_size,
-                size,
-                f"roll version {version} published with a size its changes do not imply",
-            )
-        community.roll_version = version
-        community.roll_size = community.pending_size
-        community.published_at[version] = call.timestamp
-    else:
-        ctx.find("event.unexplained", call, "a Registry event", name, "unexpected Registry event")
+        members.add(account)
+        return
+    if account not in members:
+        ctx.find(
+            "registry.permission",
+            call,
+            "granted",
+            "not granted",
+            f"{role} revoked from an account that did not hold it",
+        )
+    members.discard(account)
+
+
+def _roll_updated(ctx: Ctx, call: Call, community: Community, e: Emitted) -> None:
+    fn, args, ev = e.fn, e.args, e.ev
+    _registrar(ctx, call, community, "roll changed")
+    version = int(ev["version"])
+    added = _addresses(ev["added"])
+    removed = _addresses(ev["removed"])
+    if (
+        fn == "updateRoll"
+        and args is not None
+        and (_addresses(args["added"]) != added or _addresses(args["removed"]) != removed)
+    ):
+        ctx.find(
+            "registry.roll",
+            call,
+            "the call's added/removed lists",
+            "other lists",
+            "RollUpdated differs from the updateRoll call",
+        )
+    if version != community.roll_version + 1:
+        ctx.find(
+            "registry.roll",
+            call,
+            community.roll_version + 1,
+            version,
+            "roll changes must go into the version after the published one",
+        )
+    stage(ctx, call, community, version, added, removed)
+
+
+def _roll_published(ctx: Ctx, call: Call, community: Community, e: Emitted) -> None:
+    ev = e.ev
+    _registrar(ctx, call, community, "roll published")
+    version, size = int(ev["version"]), int(ev["size"])
+    if version != community.roll_version + 1:
+        ctx.find(
+            "registry.roll",
+            call,
+            community.roll_version + 1,
+            version,
+            "a publication must put the next version in force",
+        )
+    if size != community.pending_size:
+        ctx.find(
+            "registry.roll",
+            call,
+            community.pending_size,
+            size,
+            f"roll version {version} published with a size its changes do not imply",
+        )
+    community.roll_version = version
+    community.roll_size = community.pending_size
+    community.published_at[version] = call.timestamp
 
 
 def _key_finding(ctx: Ctx, call: Call, expected: Any, found: Any, detail: str) -> None:
     ctx.find("registry.auditor_key", call, expected, found, detail)
 
 
-def _auditor_key(
-    ctx: Ctx,
-    call: Call,
-    community: Community,
-    fn: str | None,
-    args: dict[str, Any] | None,
-    name: str,
-    ev: dict[str, Any],
-) -> None:
+def _auditor_key(ctx: Ctx, call: Call, community: Community, e: Emitted) -> None:
+    fn, args, name, ev = e.fn, e.args, e.name, e.ev
     keys = ctx.state.auditor_keys
     auditor, fingerprint = addr(ev["auditor"]), bytes(ev["keyFingerprint"])
     short = "0x" + fingerprint.hex()
@@ -369,3 +356,78 @@ def stage(
         else:
             member.intervals[-1][1] = version
         community.pending_size -= 1
+
+
+Handler = Callable[[Ctx, Call, Emitted], None]
+
+
+def _in_community(apply: Callable[[Ctx, Call, Community, Emitted], None]) -> Handler:
+    """A handler of an event about an existing community (one never created is named)."""
+
+    def handle(ctx: Ctx, call: Call, e: Emitted) -> None:
+        community = _community(ctx, call, int(e.ev.get("communityId", 0)), e.name)
+        if community is not None:
+            apply(ctx, call, community, e)
+
+    return handle
+
+
+# Each event: the calls that may emit it (any other call emitting it is unexplained), and what it
+# does to the communities, roles, rolls and report keys.
+EVENTS: Final[dict[str, tuple[frozenset[str], Handler]]] = {
+    "CommunityCreated": (frozenset({"createCommunity"}), _created),
+    "AdminTransferStarted": (frozenset({"transferAdmin"}), _in_community(_admin_handover)),
+    "AdminTransferCancelled": (frozenset({"cancelAdminTransfer"}), _in_community(_admin_handover)),
+    "AdminTransferred": (frozenset({"acceptAdmin"}), _in_community(_admin_handover)),
+    "RoleGranted": (frozenset({"grantRole"}), _in_community(_role_changed)),
+    "RoleRevoked": (frozenset({"revokeRole"}), _in_community(_role_changed)),
+    "RollUpdated": (frozenset({"updateRoll"}), _in_community(_roll_updated)),
+    "RollPublished": (frozenset({"updateRoll", "publishRoll"}), _in_community(_roll_published)),
+    "AuditorKeyRegistered": (frozenset({"registerAuditorKey"}), _in_community(_auditor_key)),
+    "AuditorKeyRevoked": (frozenset({"revokeAuditorKey"}), _in_community(_auditor_key)),
+}
+
+
+def handle(
+    ctx: Ctx, call: Call, fn: str | None, args: dict[str, Any] | None, name: str, ev: dict[str, Any]
+) -> None:
+    emitters, apply = EVENTS.get(name, (frozenset(), None))
+    if fn is not None and fn not in emitters:
+        ctx.find(
+            "event.unexplained",
+            call,
+            sorted(emitters),
+            fn,
+            f"{name} emitted by a call that does not emit it",
+        )
+    if apply is None:
+        ctx.find("event.unexplained", call, "a Registry event", name, "unexpected Registry event")
+        return
+    apply(ctx, call, Emitted(fn, args, name, ev))
+
+
+def update_roll_args(data: bytes) -> dict[str, Any] | None:
+    """updateRoll(communityId, added, removed, publish), decoded by hand (large rolls)."""
+    body = data[4:]
+    arrays = address_arrays(body, (32, 64)) if len(body) >= 128 else None
+    if arrays is None:
+        return None
+    return {
+        "communityId": int.from_bytes(body[:32], "big"),
+        "added": arrays[0],
+        "removed": arrays[1],
+        "publish": int.from_bytes(body[96:128], "big") != 0,
+    }
+
+
+def roll_updated_event(log: Log) -> tuple[str, dict[str, Any]] | None:
+    """RollUpdated(communityId, version, added, removed), decoded by hand (large rolls)."""
+    arrays = address_arrays(log.data, (0, 32)) if len(log.topics) == 3 else None
+    if arrays is None:
+        return None
+    return "RollUpdated", {
+        "communityId": int.from_bytes(log.topics[1], "big"),
+        "version": int.from_bytes(log.topics[2], "big"),
+        "added": arrays[0],
+        "removed": arrays[1],
+    }

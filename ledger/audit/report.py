@@ -209,9 +209,43 @@ def _status_line(report: dict[str, Any]) -> str:
     return f"FINDINGS: {summary['findings']} ({', '.join(summary['rules_broken'])})"
 
 
+Table = tuple[str, list[str], list[list[Any]]]  # (title, headers, rows)
+
+
+def _tables(report: dict[str, Any]) -> list[Table]:
+    """The report's tables, as both the Markdown and the HTML rendering show them."""
+    p_rows = [
+        [p["id"], p["community"], f"v{p['roll_version']} ({p['roll_size']})", p["recount_tally"],
+         p["onchain_tally"], f"{p['recount_outcome'] or 'open'} / {p['onchain_outcome']}",
+         f"{p['ballots']['relayed']} relayed, {p['ballots']['direct']} direct, "
+         f"{p['ballots']['skipped']} skipped"]
+        for p in report["proposals"]
+    ]  # fmt: skip
+    return [
+        ("Findings", ["rule", "block", "tx", "expected", "found", "detail"],
+         [[f["rule"], f["block"], f["tx"], f["expected"], f["found"], f["detail"]]
+          for f in report["findings"]]),
+        ("Warnings (not checked)", ["topic", "block", "tx", "detail"],
+         [[w["topic"], w["block"], w["tx"], w["detail"]] for w in report["warnings"][:200]]),
+        ("Proposals", ["id", "community", "roll", "recount", "on-chain",
+                       "outcome (recount / on-chain)", "ballots"], p_rows),
+        ("Funds", ["community", "currency", "income", "available", "reserved", "paid", "threshold"],
+         [[f["community"], f["currency"], f["total_income"], f["available"], f["reserved"],
+           f["total_paid"], f["threshold"]] for f in report["funds"]]),
+        ("Time bank", ["community", "accounts", "records", "reversals", "sum", "limits"],
+         [[b["community"], b["accounts"], b["records"], b["reversals"], b["sum"],
+           f"{b['floor']}..{b['ceiling']}"] for b in report["timebank"]]),
+        ("Deployed code", ["contract", "address", "code", "creation", "detail"],
+         [[c["contract"], c["address"], "matches" if c["code_matches"] else "DIFFERS",
+           "ok" if c.get("creation_ok") else "NOT OK", c["detail"]]
+          for c in report["bytecode"]["contracts"]]),
+    ]  # fmt: skip
+
+
 def markdown(document: dict[str, Any]) -> str:
     report = document["report"]
     chain, summary = report["chain"], report["summary"]
+    signature = document.get("signature")
     lines = [
         "# Commons Ledger audit report",
         "",
@@ -228,88 +262,16 @@ def markdown(document: dict[str, Any]) -> str:
         f"- {summary['proofs_checked']} storage words proven against the state root "
         f"({summary['proofs_failed']} failed)",
         f"- tool {report['tool']}, generated at unix time {report['generated_at']}",
-    ]
-    signature = document.get("signature")
-    lines.append(
         f"- signed by `{signature['key_id']}` ({signature['algorithm']})"
         if signature
-        else "- unsigned"
-    )
-    lines += ["", "## Findings", ""]
-    if report["findings"]:
-        lines += ["| rule | block | tx | expected | found | detail |", "|---|---|---|---|---|---|"]
-        for f in report["findings"]:
-            cells = [f["rule"], f["block"], f["tx"], f["expected"], f["found"], f["detail"]]
-            lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
-    else:
-        lines.append("None.")
-    if report["warnings"]:
-        lines += [
-            "",
-            "## Warnings (not checked)",
-            "",
-            "| topic | block | tx | detail |",
-            "|---|---|---|---|",
-        ]
-        for w in report["warnings"][:200]:
-            lines.append(
-                "| "
-                + " | ".join(_md(c) for c in (w["topic"], w["block"], w["tx"], w["detail"]))
-                + " |"
-            )
-    lines += [
-        "",
-        "## Proposals",
-        "",
-        "| id | community | roll | recount | on-chain | outcome (recount / on-chain) | ballots |",
-        "|---|---|---|---|---|---|---|",
+        else "- unsigned",
     ]
-    for p in report["proposals"]:
-        lines.append(
-            f"| {p['id']} | {p['community']} | v{p['roll_version']} ({p['roll_size']}) | "
-            f"{p['recount_tally']} | {p['onchain_tally']} | {p['recount_outcome'] or 'open'} / "
-            f"{p['onchain_outcome']} | {p['ballots']['relayed']} relayed, {p['ballots']['direct']} "
-            f"direct, {p['ballots']['skipped']} skipped |"
-        )
-    lines += [
-        "",
-        "## Funds",
-        "",
-        "| community | currency | income | available | reserved | paid | threshold |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for f in report["funds"]:
-        lines.append(
-            f"| {f['community']} | {f['currency']} | {f['total_income']} | {f['available']} | "
-            f"{f['reserved']} | {f['total_paid']} | {f['threshold']} |"
-        )
-    lines += [
-        "",
-        "## Time bank",
-        "",
-        "| community | accounts | records | reversals | sum | limits |",
-        "|---|---|---|---|---|---|",
-    ]
-    for b in report["timebank"]:
-        lines.append(
-            f"| {b['community']} | {b['accounts']} | {b['records']} | {b['reversals']} | "
-            f"{b['sum']} | {b['floor']}..{b['ceiling']} |"
-        )
-    lines += [
-        "",
-        "## Deployed code",
-        "",
-        f"Compiler {report['bytecode']['compiler']}.",
-        "",
-        "| contract | address | code | creation | detail |",
-        "|---|---|---|---|---|",
-    ]
-    for c in report["bytecode"]["contracts"]:
-        lines.append(
-            f"| {c['contract']} | `{c['address']}` | "
-            f"{'matches' if c['code_matches'] else 'DIFFERS'} | "
-            f"{'ok' if c.get('creation_ok') else 'NOT OK'} | {_md(c['detail'])} |"
-        )
+    for title, headers, rows in _tables(report):
+        lines += ["", f"## {title}", ""]
+        if title == "Deployed code":
+            lines += [f"Compiler {report['bytecode']['compiler']}.", ""]
+        lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] if rows else []
+        lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows] or ["None."]
     lines += ["", "## Rules checked", ""]
     lines += [f"- `{rule}`: {text}" for rule, text in RULES.items()]
     return "\n".join(lines) + "\n"
@@ -320,11 +282,13 @@ def _md(value: Any) -> str:
 
 
 def render_html(document: dict[str, Any]) -> str:
-    """A self-contained page: the Markdown sections as HTML tables, everything escaped."""
+    """A self-contained page: the Markdown's tables and the fund trail, everything escaped."""
     report = document["report"]
     e = html.escape
 
     def table(headers: list[str], rows: list[list[Any]]) -> str:
+        if not rows:
+            return "<p>None.</p>"
         head = "".join(f"<th>{e(h)}</th>" for h in headers)
         body = "".join(
             "<tr>" + "".join(f"<td>{e('' if c is None else str(c))}</td>" for c in row) + "</tr>"
@@ -334,7 +298,8 @@ def render_html(document: dict[str, Any]) -> str:
 
     chain, summary = report["chain"], report["summary"]
     signature = document.get("signature")
-    status = _status_line(report)
+    trail = ("Fund trail", list(TRAIL_COLUMNS), [[r.get(k) for k in TRAIL_COLUMNS]
+                                                 for r in report["fund_trail"]])  # fmt: skip
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<title>Commons Ledger audit report</title>",
@@ -343,90 +308,19 @@ def render_html(document: dict[str, Any]) -> str:
         "td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;font-size:.9rem}"
         ".ok{color:#175e17}.bad{color:#a11}</style></head><body>",
         "<h1>Commons Ledger audit report</h1>",
-        f"<p class='{'ok' if report['ok'] else 'bad'}'><strong>{e(status)}</strong></p>",
-        "<ul>",
+        f"<p class='{'ok' if report['ok'] else 'bad'}'><strong>{e(_status_line(report))}</strong>"
+        "</p><ul>",
         f"<li>chain {chain['chain_id']}, blocks {chain['from_block']}-{chain['to_block']}, "
         f"block hash <code>{e(chain['block_hash'])}</code></li>",
         f"<li>{summary['ballots_checked']} ballots judged, {summary['signatures_verified']} "
         f"signatures verified; {summary['proofs_checked']} storage words proven</li>",
         "<li>"
         + (f"signed by <code>{e(signature['key_id'])}</code>" if signature else "unsigned")
-        + "</li>",
-        "</ul><h2>Findings</h2>",
-        table(
-            ["rule", "block", "tx", "expected", "found", "detail"],
-            [
-                [f["rule"], f["block"], f["tx"], f["expected"], f["found"], f["detail"]]
-                for f in report["findings"]
-            ],
-        )
-        if report["findings"]
-        else "<p>None.</p>",
-        "<h2>Proposals</h2>",
-        table(
-            [
-                "id",
-                "community",
-                "recount tally",
-                "on-chain tally",
-                "recount outcome",
-                "on-chain outcome",
-            ],
-            [
-                [
-                    p["id"],
-                    p["community"],
-                    p["recount_tally"],
-                    p["onchain_tally"],
-                    p["recount_outcome"],
-                    p["onchain_outcome"],
-                ]
-                for p in report["proposals"]
-            ],
-        ),
-        "<h2>Funds</h2>",
-        table(
-            ["community", "currency", "income", "available", "reserved", "paid"],
-            [
-                [
-                    f["community"],
-                    f["currency"],
-                    f["total_income"],
-                    f["available"],
-                    f["reserved"],
-                    f["total_paid"],
-                ]
-                for f in report["funds"]
-            ],
-        ),
-        "<h2>Time bank</h2>",
-        table(
-            ["community", "accounts", "records", "reversals", "sum"],
-            [
-                [b["community"], b["accounts"], b["records"], b["reversals"], b["sum"]]
-                for b in report["timebank"]
-            ],
-        ),
-        "<h2>Deployed code</h2>",
-        table(
-            ["contract", "address", "code", "creation", "detail"],
-            [
-                [
-                    c["contract"],
-                    c["address"],
-                    "matches" if c["code_matches"] else "DIFFERS",
-                    "ok" if c.get("creation_ok") else "NOT OK",
-                    c["detail"],
-                ]
-                for c in report["bytecode"]["contracts"]
-            ],
-        ),
-        "<h2>Fund trail</h2>",
-        table(
-            list(TRAIL_COLUMNS), [[r.get(k) for k in TRAIL_COLUMNS] for r in report["fund_trail"]]
-        ),
+        + "</li></ul>",
+        *(f"<h2>{e(title)}</h2>" + table(headers, rows) for title, headers, rows in
+          [*_tables(report), trail]),
         "</body></html>",
-    ]
+    ]  # fmt: skip
     return "".join(parts)
 
 

@@ -11,17 +11,19 @@ Entries the API serves from blocks after the audited one are left out: the chain
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import httpx
+from eth_abi.exceptions import DecodingError
 
-from ledger.audit.chain import to_hex
+from ledger.audit.abi import ContractAbi
+from ledger.audit.ethcodec import hex_bytes, to_hex
+from ledger.audit.funds import TRAIL_EVENTS
 from ledger.audit.model import AuditWarning, Finding
-from ledger.audit.rpc import AuditInfraError, RpcClient
 from ledger.audit.state import AuditState
-from ledger.clients.fund import TRAIL_EVENTS
-from ledger.index import EventDecoder
+from ledger.errors import AuditInfraError
+from ledger.transport import RpcClient
 
 PAGE: Final = 100
 LOG_SPAN: Final = 10_000
@@ -38,14 +40,14 @@ class ServedCheck:
         api_url: str,
         rpc: RpcClient,
         contracts: Mapping[str, bytes],
-        abis: Mapping[str, Sequence[Mapping[str, Any]]],
+        abis: Mapping[str, ContractAbi],
         first_block: int,
         to_block: int,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.rpc = rpc
         self.contracts = contracts
-        self.decoders = {k: EventDecoder(abis[k]) for k in ("council", "fund")}
+        self.abis = {k: abis[k] for k in ("council", "fund")}
         self.first_block = first_block
         self.to_block = to_block
         self.findings: list[Finding] = []
@@ -98,8 +100,8 @@ class ServedCheck:
 
     def _chain_events(self) -> dict[str, list[tuple[int, str, str, dict[str, Any]]]]:
         """(block, tx, event, args) of the council's and the fund's logs, in chain order."""
-        out: dict[str, list[tuple[int, str, str, dict[str, Any]]]] = {k: [] for k in self.decoders}
-        by_address = {to_hex(self.contracts[k]): k for k in self.decoders}
+        out: dict[str, list[tuple[int, str, str, dict[str, Any]]]] = {k: [] for k in self.abis}
+        by_address = {to_hex(self.contracts[k]): k for k in self.abis}
         for start in range(self.first_block, self.to_block + 1, LOG_SPAN):
             query = {
                 "address": list(by_address),
@@ -108,20 +110,16 @@ class ServedCheck:
             }
             for entry in self.rpc.call("eth_getLogs", [query]):
                 key = by_address.get(str(entry["address"]).lower())
-                if key is None:
-                    continue
-                decoded = self.decoders[key].decode(
-                    [bytes.fromhex(t[2:]) for t in entry["topics"]],
-                    bytes.fromhex(str(entry["data"])[2:]),
-                )
-                out[key].append(
-                    (
-                        int(entry["blockNumber"], 16),
-                        str(entry["transactionHash"]).lower(),
-                        decoded.event,
-                        decoded.args,
-                    )
-                )
+                topics = [hex_bytes(t) for t in entry["topics"]]
+                event = self.abis[key].events.get(topics[0]) if key and topics else None
+                if key is None or event is None:
+                    continue  # not an event of ours: nothing the API serves
+                try:
+                    args = event.decode(topics, hex_bytes(entry["data"]))
+                except (ValueError, DecodingError):
+                    continue  # malformed: the walk names it, and the API cannot serve it
+                block, tx = int(entry["blockNumber"], 16), str(entry["transactionHash"]).lower()
+                out[key].append((block, tx, event.name, args))
         return out
 
     def _differs(

@@ -20,12 +20,11 @@ from typing import Any, Final
 
 from eth_utils.address import to_checksum_address
 
-from ledger.hashing import keccak
+from ledger.protocol.generated import Functions, Roles
 
-# selectors of IRegistry.auditorKey(bytes32) and hasRole(uint256,bytes32,address)
-AUDITOR_KEY_SELECTOR: Final = keccak(b"auditorKey(bytes32)")[:4]
-HAS_ROLE_SELECTOR: Final = keccak(b"hasRole(uint256,bytes32,address)")[:4]
-AUDITOR_ROLE: Final = keccak(b"AUDITOR")
+AUDITOR_KEY_SELECTOR: Final = Functions.auditorKey.selector
+HAS_ROLE_SELECTOR: Final = Functions.hasRole.selector
+AUDITOR_ROLE: Final = Roles.AUDITOR
 
 # (contract address, calldata, block or None for the latest) -> return data
 EthCall = Callable[[str, bytes, int | None], bytes]

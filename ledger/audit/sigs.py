@@ -17,18 +17,19 @@ from typing import Final
 
 from ledger.audit.ethcodec import recover_compact
 from ledger.hashing import keccak
+from ledger.protocol.generated import SkipReason, Types
 
-BALLOT_TYPEHASH: Final = keccak(b"Ballot(uint256 proposalId,address voter,uint8 option)")
 BALLOT_BYTES: Final = 128  # SignedBallot: voter, option, r, vs: four static words
 RESULT_BYTES: Final = 53  # digest (32), status (1), recovered signer (20)
-OK, BAD_SIGNATURE, MALLEABLE = 0, 2, 3  # Council's SkipReason values for signature faults
+# A ballot's signature status: OK, or Council's SkipReason for a signature fault.
+OK, BAD_SIGNATURE, MALLEABLE = 0, int(SkipReason.BadSignature), int(SkipReason.MalleableSignature)
 POOL_THRESHOLD: Final = 4_000
 PIECE: Final = 5_000
 
 
 def ballot_digest(domain: bytes, proposal_id: int, voter: bytes, option: int) -> bytes:
     struct = keccak(
-        BALLOT_TYPEHASH
+        Types.Ballot.typehash
         + proposal_id.to_bytes(32, "big")
         + voter.rjust(32, b"\x00")
         + option.to_bytes(32, "big")
@@ -54,7 +55,7 @@ def parse_batch(data: bytes) -> tuple[int, bytes] | None:
 def verify_ballots(domain: bytes, proposal_id: int, raw: bytes) -> bytes:
     """For each 128-byte ballot in `raw`: digest, status (OK, BAD_SIGNATURE, MALLEABLE) and the
     recovered signer (zeros if none), packed."""
-    prefix = BALLOT_TYPEHASH + proposal_id.to_bytes(32, "big")
+    prefix = Types.Ballot.typehash + proposal_id.to_bytes(32, "big")
     out = bytearray()
     for start in range(0, len(raw), BALLOT_BYTES):
         words = raw[start : start + BALLOT_BYTES]

@@ -19,9 +19,9 @@ import ujson
 
 from ledger.audit.model import AuditWarning, Finding
 from ledger.build import atomic_write
+from ledger.protocol.generated import ROLE_NAMES, GrantState, PayoutStatus
 
 STATE_VERSION: Final = 2  # 2: auditor keys
-ROLES: Final = ("COMMITTEE", "REGISTRAR", "COORDINATOR", "AUDITOR")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -51,7 +51,9 @@ class Community:
     roll_size: int = 0
     pending_size: int = 0
     next_index: int = 0
-    roles: dict[str, set[bytes]] = field(default_factory=lambda: {r: set() for r in ROLES})
+    roles: dict[str, set[bytes]] = field(
+        default_factory=lambda: {r: set() for r in ROLE_NAMES.values()}
+    )
     members: dict[bytes, Member] = field(default_factory=dict)
     published_at: dict[int, int] = field(default_factory=dict)
 
@@ -114,7 +116,7 @@ class Grant:
     amount: int
     currency: bytes
     paid: int = 0
-    state: int = 1  # ICommunityFund.GrantState: 1 Open, 2 Closed
+    state: int = GrantState.Open
     opened_block: int = 0
     opened_tx: str = ""
 
@@ -127,7 +129,7 @@ class Payout:
     recipient: bytes
     amount: int
     requester: bytes
-    status: int = 1  # ICommunityFund.PayoutStatus: 1 Pending, 2 Executed, 3 Cancelled
+    status: int = PayoutStatus.Pending
     approvers: list[bytes] = field(default_factory=list)
     purpose: bytes = b""
     invoice: bytes = b""

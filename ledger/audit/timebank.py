@@ -15,25 +15,23 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from eth_abi.abi import encode as abi_encode
-
-from ledger.audit.chain import Call, to_hex
-from ledger.audit.context import Ctx, addr
-from ledger.audit.ethcodec import recover_compact
+from ledger.audit.abi import event_of
+from ledger.audit.chain import Call
+from ledger.audit.context import Ctx, Emitted, addr
+from ledger.audit.ethcodec import recover_compact, to_hex
 from ledger.audit.fetch import Log
 from ledger.audit.state import INT64_MAX, INT64_MIN, Service, TimeBankBook
 from ledger.hashing import keccak
+from ledger.protocol.generated import Events, ServiceRecord
+from ledger.signing.digests import service_record_hash, service_reversal_hash, typed_digest
 
-SERVICE_TYPEHASH: Final = keccak(
-    b"ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,"
-    b"bytes8 category,bytes32 noteHash,uint256 nonce)"
-)
-REVERSAL_TYPEHASH: Final = keccak(b"ServiceReversal(bytes32 recordId,bytes32 reasonHash)")
-SERVICE_RECORDED: Final = keccak(
-    b"ServiceRecorded(uint256,address,address,uint256,bytes8,bytes32,uint256)"
-)
-SERVICE_SKIPPED: Final = keccak(b"ServiceSkipped(uint256,bytes32,address,uint256,bytes)")
-BATCH_COMMITTED: Final = keccak(b"ServiceBatchCommitted(uint256,uint256,bytes32,uint256)")
+# Read for every log of a recording call: a module global is cheaper than an attribute.
+SERVICE_RECORDED: Final = Events.ServiceRecorded.topic
+SERVICE_SKIPPED: Final = Events.ServiceSkipped.topic
+BATCH_COMMITTED: Final = Events.ServiceBatchCommitted.topic
+RECORDED_LOG: Final = event_of(Events.ServiceRecorded)
+COMMITTED_LOG: Final = event_of(Events.ServiceBatchCommitted)
+SKIPPED_LOG: Final = event_of(Events.ServiceSkipped)
 COMMUNITY: Final = bytes(20)
 WINDOW: Final = 128
 NONCE_LIMIT: Final = 2**32 - 1  # nonceBase is 32 bits in the account word
@@ -57,18 +55,21 @@ def batch_root(record_ids: list[bytes]) -> bytes:
 
 
 def record_id(cid: int, record: tuple[Any, ...]) -> bytes:
+    """A ServiceRecord's id (its EIP-712 struct hash) from its fields in the struct's order."""
     provider, recipient, minutes, category, note, nonce = record
-    return keccak(
-        SERVICE_TYPEHASH
-        + abi_encode(
-            ["uint256", "address", "address", "uint32", "bytes8", "bytes32", "uint256"],
-            [cid, provider, recipient, minutes, bytes(category), bytes(note), nonce],
-        )
+    return service_record_hash(
+        cid, addr(provider), addr(recipient), minutes, bytes(category), bytes(note), nonce
     )
 
 
+def id_of(cid: int, record: dict[str, Any]) -> bytes:
+    """The id of a record read by name: a call's ServiceRecord and a ServiceRecorded event name
+    its fields alike."""
+    return record_id(cid, tuple(record[name] for name in ServiceRecord._fields))
+
+
 def _digest(ctx: Ctx, struct_hash: bytes) -> bytes:
-    return keccak(b"\x19\x01" + ctx.timebank_domain + struct_hash)
+    return typed_digest(ctx.timebank_domain, struct_hash)
 
 
 def _side(
@@ -77,10 +78,10 @@ def _side(
     party: bytes,
     other: bytes,
     digest: bytes,
-    sig: tuple[Any, Any],
+    sig: dict[str, Any],
     require_resident: bool,
 ) -> str | None:
-    signer, low_s = recover_compact(digest, bytes(sig[0]), bytes(sig[1]))
+    signer, low_s = recover_compact(digest, bytes(sig["r"]), bytes(sig["vs"]))
     signer = signer if low_s and signer is not None else COMMUNITY
     community = ctx.state.communities.get(cid)
     if party == COMMUNITY:
@@ -113,12 +114,12 @@ def _move(book: TimeBankBook, creditor: bytes, debtor: bytes, minutes: int) -> s
     return None
 
 
-def _judge(ctx: Ctx, cid: int, item: tuple[Any, ...]) -> tuple[str | None, bytes]:
+def _judge(ctx: Ctx, cid: int, item: dict[str, Any]) -> tuple[str | None, bytes]:
     """(the error TimeBank would give, or None once applied to the books; the record id)."""
-    record, provider_sig, recipient_sig = item
-    provider, recipient = addr(record[0]), addr(record[1])
-    minutes, nonce = int(record[2]), int(record[5])
-    rid = record_id(cid, record)
+    record, provider_sig, recipient_sig = item["record"], item["providerSig"], item["recipientSig"]
+    provider, recipient = addr(record["provider"]), addr(record["recipient"])
+    minutes, nonce = int(record["minutesServed"]), int(record["nonce"])
+    rid = id_of(cid, record)
     if minutes == 0:
         return "ZeroMinutes", rid
     if provider == recipient:
@@ -167,16 +168,12 @@ def record_services(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None
         if log is None:
             continue
         recorded = log.topics[0] == SERVICE_RECORDED
-        provider, nonce = addr(item[0][0]), int(item[0][5])
+        record = item["record"]
+        said = (RECORDED_LOG if recorded else SKIPPED_LOG).decode(log.topics, log.data)
         if recorded:
             landed.append(rid)
-            same = (
-                log.topics[2][12:] == provider
-                and log.topics[3][12:] == addr(item[0][1])
-                and int.from_bytes(log.data[:32], "big") == int(item[0][2])
-                and int.from_bytes(log.data[96:128], "big") == nonce
-            )
-            if not same:
+            fields = ("provider", "recipient", "minutesServed", "nonce")
+            if [said[f] for f in fields] != [record[f] for f in fields]:
                 ctx.find(
                     "timebank.record_event",
                     call,
@@ -193,7 +190,7 @@ def record_services(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None
                     f"service {to_hex(rid)} recorded though the rules refuse it as {error}",
                 )
         else:
-            reason = log.data[64 + 32 : 64 + 32 + 4] if len(log.data) >= 100 else b""
+            reason = bytes(said["reason"])[:4]  # the custom error's selector
             named = ctx.error_names.get(bytes(reason), to_hex(bytes(reason)))
             if error is None:
                 ctx.find(
@@ -244,12 +241,12 @@ def _check_commit(
             f"a recording call in community {cid} did not commit its records once, last",
         )
         return
-    log = commits[0]
+    said = COMMITTED_LOG.decode(commits[0].topics, commits[0].data)
     found = (
-        int.from_bytes(log.topics[1], "big"),
-        int.from_bytes(log.topics[2], "big"),
-        bytes(log.data[:32]),
-        int.from_bytes(log.data[32:64], "big"),
+        int(said["communityId"]),
+        int(said["batchId"]),
+        bytes(said["root"]),
+        int(said["count"]),
     )
     if found != (cid, batch_id, root, len(landed)):
         ctx.find(
@@ -261,14 +258,14 @@ def _check_commit(
         )
 
 
-def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
+def reverse_service(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None:
     cid = int(args["communityId"])
-    original = tuple(args["original"])
-    provider, recipient = addr(original[0]), addr(original[1])
-    minutes = int(original[2])
-    rid = record_id(cid, original)
+    original = args["original"]
+    provider, recipient = addr(original["provider"]), addr(original["recipient"])
+    minutes = int(original["minutesServed"])
+    rid = id_of(cid, original)
     reason_hash = bytes(args["reasonHash"])
-    digest = _digest(ctx, keccak(REVERSAL_TYPEHASH + rid + reason_hash))
+    digest = _digest(ctx, service_reversal_hash(rid, reason_hash))
     book = ctx.state.timebank(cid)
     events = [log for log in call.logs if log.topics[:1] != []]
     if len(events) != 1:
@@ -290,17 +287,18 @@ def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
             error,
             f"reversal of {to_hex(rid)} without both residents' consent",
         )
-    _check_proof(ctx, call, rid, tuple(args["proof"]))
+    proof = args["proof"]
+    _check_proof(ctx, call, rid, (proof["batchId"], proof["recordIds"], proof["index"]))
     service = book.services.get(rid)
     if service is None:
-        recorded_id = book.by_nonce.get((provider, int(original[5])))
+        recorded_id = book.by_nonce.get((provider, int(original["nonce"])))
         ctx.find(
             "timebank.reversal",
             call,
             to_hex(recorded_id) if recorded_id else "a recorded service",
             to_hex(rid),
             f"reversal of a service that was never recorded with these fields "
-            f"(provider {to_hex(provider)}, nonce {int(original[5])})",
+            f"(provider {to_hex(provider)}, nonce {int(original['nonce'])})",
         )
     elif service.reversed:
         ctx.find(
@@ -327,8 +325,9 @@ def reverse_service(ctx: Ctx, call: Call, args: dict[str, Any]) -> None:
     book.reversals += 1
 
 
-def _check_proof(ctx: Ctx, call: Call, rid: bytes, proof: tuple[Any, ...]) -> None:
-    """The reversal's batch proof against the root the audit rebuilt (not the chain's word)."""
+def _check_proof(ctx: Ctx, call: Call, rid: bytes, proof: tuple[Any, Any, Any]) -> None:
+    """The reversal's batch proof (batch id, record ids, index) against the root the audit
+    rebuilt (not the chain's word)."""
     batch_id, ids, index = int(proof[0]), [bytes(i) for i in proof[1]], int(proof[2])
     root = ctx.state.timebank_batches.get(batch_id)
     if root is None or batch_root(ids) != root:
@@ -349,10 +348,9 @@ def _check_proof(ctx: Ctx, call: Call, rid: bytes, proof: tuple[Any, ...]) -> No
         )
 
 
-def handle_event(
-    ctx: Ctx, call: Call, fn: str | None, name: str, ev: dict[str, Any], log: Log
-) -> None:
+def handle_event(ctx: Ctx, call: Call, e: Emitted, log: Log) -> None:
     """Events not covered by a decoded record/reversal call."""
+    fn, _, name, ev = e
     cid = int(ev.get("communityId", 0))
     if name == "LimitsSet":
         setter = addr(ev["setBy"])
@@ -392,9 +390,7 @@ def handle_event(
     if name == "ServiceRecorded":
         provider, recipient = addr(ev["provider"]), addr(ev["recipient"])
         minutes, nonce = int(ev["minutesServed"]), int(ev["nonce"])
-        rid = record_id(
-            cid, (ev["provider"], ev["recipient"], minutes, ev["category"], ev["noteHash"], nonce)
-        )
+        rid = id_of(cid, ev)
         if book.nonce_used(provider, nonce):
             ctx.find(
                 "timebank.nonce", call, "an unused nonce", nonce, f"service {to_hex(rid)} replayed"
@@ -448,20 +444,7 @@ def _commit_from_events(ctx: Ctx, call: Call, cid: int, log: Log) -> None:
         if earlier.topics[:1] == [BATCH_COMMITTED]:
             landed = []
         elif earlier.topics[:1] == [SERVICE_RECORDED]:
-            data = earlier.data
-            landed.append(
-                record_id(
-                    cid,
-                    (
-                        earlier.topics[2][12:],
-                        earlier.topics[3][12:],
-                        int.from_bytes(data[:32], "big"),
-                        data[32:40],
-                        data[64:96],
-                        int.from_bytes(data[96:128], "big"),
-                    ),
-                )
-            )
+            landed.append(id_of(cid, RECORDED_LOG.decode(earlier.topics, earlier.data)))
     _check_commit(ctx, call, cid, landed, [log], True)
 
 

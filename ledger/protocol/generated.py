@@ -65,42 +65,12 @@ class Domains:
 class Types:
     """EIP-712 struct types by name."""
 
-    Acknowledgement: Final = TypedStruct(
-        'Acknowledgement',
-        'Acknowledgement(bytes32 message,uint64 acceptedAt,uint64 landBy)',
-        bytes.fromhex('2f2f86e39b3f8a100c04e871015a721cfc652bdac0842aa2d10454e5133f931b'),
-        (('message', 'bytes32'), ('acceptedAt', 'uint64'), ('landBy', 'uint64'),),
-    )
-    Ballot: Final = TypedStruct(
-        'Ballot',
-        'Ballot(uint256 proposalId,address voter,uint8 option)',
-        bytes.fromhex('f1e75f2d3af41b6516350ffc4b1148f3f5e67d3e4fed3a97a73fb47fffcd2433'),
-        (('proposalId', 'uint256'), ('voter', 'address'), ('option', 'uint8'),),
-    )
-    EIP712Domain: Final = TypedStruct(
-        'EIP712Domain',
-        'EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)',
-        bytes.fromhex('8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f'),
-        (('name', 'string'), ('version', 'string'), ('chainId', 'uint256'), ('verifyingContract', 'address'),),
-    )
-    ForwardRequest: Final = TypedStruct(
-        'ForwardRequest',
-        'ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)',
-        bytes.fromhex('7f96328b83274ebc7c1cf4f7a3abda602b51a78b7fa1d86a2ce353d75e587cac'),
-        (('from', 'address'), ('to', 'address'), ('value', 'uint256'), ('gas', 'uint256'), ('nonce', 'uint256'), ('deadline', 'uint48'), ('data', 'bytes'),),
-    )
-    ServiceRecord: Final = TypedStruct(
-        'ServiceRecord',
-        'ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)',
-        bytes.fromhex('368f5e3f59d63298e1c19211e4a8bdb50ef031e5f75fbba74b4c42e58aff654a'),
-        (('communityId', 'uint256'), ('provider', 'address'), ('recipient', 'address'), ('minutesServed', 'uint32'), ('category', 'bytes8'), ('noteHash', 'bytes32'), ('nonce', 'uint256'),),
-    )
-    ServiceReversal: Final = TypedStruct(
-        'ServiceReversal',
-        'ServiceReversal(bytes32 recordId,bytes32 reasonHash)',
-        bytes.fromhex('94c0d08c54204fe24eaf026c68da23b7cfa13a290a22373f1c48d3cd7e833e1a'),
-        (('recordId', 'bytes32'), ('reasonHash', 'bytes32'),),
-    )
+    Acknowledgement: Final = TypedStruct('Acknowledgement', 'Acknowledgement(bytes32 message,uint64 acceptedAt,uint64 landBy)', bytes.fromhex('2f2f86e39b3f8a100c04e871015a721cfc652bdac0842aa2d10454e5133f931b'), (('message', 'bytes32'), ('acceptedAt', 'uint64'), ('landBy', 'uint64'),))
+    Ballot: Final = TypedStruct('Ballot', 'Ballot(uint256 proposalId,address voter,uint8 option)', bytes.fromhex('f1e75f2d3af41b6516350ffc4b1148f3f5e67d3e4fed3a97a73fb47fffcd2433'), (('proposalId', 'uint256'), ('voter', 'address'), ('option', 'uint8'),))
+    EIP712Domain: Final = TypedStruct('EIP712Domain', 'EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)', bytes.fromhex('8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f'), (('name', 'string'), ('version', 'string'), ('chainId', 'uint256'), ('verifyingContract', 'address'),))
+    ForwardRequest: Final = TypedStruct('ForwardRequest', 'ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)', bytes.fromhex('7f96328b83274ebc7c1cf4f7a3abda602b51a78b7fa1d86a2ce353d75e587cac'), (('from', 'address'), ('to', 'address'), ('value', 'uint256'), ('gas', 'uint256'), ('nonce', 'uint256'), ('deadline', 'uint48'), ('data', 'bytes'),))
+    ServiceRecord: Final = TypedStruct('ServiceRecord', 'ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)', bytes.fromhex('368f5e3f59d63298e1c19211e4a8bdb50ef031e5f75fbba74b4c42e58aff654a'), (('communityId', 'uint256'), ('provider', 'address'), ('recipient', 'address'), ('minutesServed', 'uint32'), ('category', 'bytes8'), ('noteHash', 'bytes32'), ('nonce', 'uint256'),))
+    ServiceReversal: Final = TypedStruct('ServiceReversal', 'ServiceReversal(bytes32 recordId,bytes32 reasonHash)', bytes.fromhex('94c0d08c54204fe24eaf026c68da23b7cfa13a290a22373f1c48d3cd7e833e1a'), (('recordId', 'bytes32'), ('reasonHash', 'bytes32'),))
 
 
 class Roles:
@@ -314,1370 +284,222 @@ class SignedRecord(NamedTuple):
 class Events:
     """Events of the deployed contracts; `topic` is topic 0."""
 
-    AdminTransferCancelled: Final = Event(
-        'AdminTransferCancelled',
-        'AdminTransferCancelled(uint256,address,address)',
-        bytes.fromhex('f89ef2e26e4e71a23190527a6ef6d65ba10311a0bfe0dc127fd65d26c5e83717'),
-        (('communityId', 'uint256', True), ('admin', 'address', True), ('pendingAdmin', 'address', True), ),
-        ('Registry',),
-    )
-    AdminTransferStarted: Final = Event(
-        'AdminTransferStarted',
-        'AdminTransferStarted(uint256,address,address)',
-        bytes.fromhex('47feda7f07eaea941b96c4e91d44b0dcdaa8066e0bd34bb12dc565f7ea4e5e98'),
-        (('communityId', 'uint256', True), ('admin', 'address', True), ('pendingAdmin', 'address', True), ),
-        ('Registry',),
-    )
-    AdminTransferred: Final = Event(
-        'AdminTransferred',
-        'AdminTransferred(uint256,address,address)',
-        bytes.fromhex('c71e1ee5a8eaabd19a8310bf0d00cd39dc4b82eba691fc224fa516a08b174926'),
-        (('communityId', 'uint256', True), ('previousAdmin', 'address', True), ('newAdmin', 'address', True), ),
-        ('Registry',),
-    )
-    ApprovalThresholdSet: Final = Event(
-        'ApprovalThresholdSet',
-        'ApprovalThresholdSet(uint256,uint256,uint256,address)',
-        bytes.fromhex('570332317f30bdfc6b6f4b13ffc3bc1fecddf4c99daccf920e6a399de3f01562'),
-        (('communityId', 'uint256', True), ('threshold', 'uint256', False), ('committeeSize', 'uint256', False), ('setBy', 'address', True), ),
-        ('CommunityFund',),
-    )
-    AuditorKeyRegistered: Final = Event(
-        'AuditorKeyRegistered',
-        'AuditorKeyRegistered(uint256,address,bytes32)',
-        bytes.fromhex('340179f482c5d6e4af48d31228412d62580353b1ccfad6f8c28489f3dc7f70fd'),
-        (('communityId', 'uint256', True), ('auditor', 'address', True), ('keyFingerprint', 'bytes32', True), ),
-        ('Registry',),
-    )
-    AuditorKeyRevoked: Final = Event(
-        'AuditorKeyRevoked',
-        'AuditorKeyRevoked(uint256,address,bytes32,address)',
-        bytes.fromhex('c328f3019be4242f78e9b1e979b2723787581d69c294c97e3679eefc1acbfe85'),
-        (('communityId', 'uint256', True), ('auditor', 'address', True), ('keyFingerprint', 'bytes32', True), ('sender', 'address', False), ),
-        ('Registry',),
-    )
-    BallotCast: Final = Event(
-        'BallotCast',
-        'BallotCast(uint256,address,uint8,bytes32)',
-        bytes.fromhex('f55dfc8c2f8703f54f82839acc8bfbfd171de67d75473672571d31c815c8544e'),
-        (('proposalId', 'uint256', True), ('voter', 'address', True), ('option', 'uint8', False), ('digest', 'bytes32', False), ),
-        ('Council',),
-    )
-    BallotSkipped: Final = Event(
-        'BallotSkipped',
-        'BallotSkipped(uint256,address,uint8)',
-        bytes.fromhex('9985999a44cc68ee0e04868976b7007bf054f01155fe7bfe711e983e32c40a26'),
-        (('proposalId', 'uint256', True), ('voter', 'address', True), ('reason', 'uint8', False), ),
-        ('Council',),
-    )
-    CommunityCreated: Final = Event(
-        'CommunityCreated',
-        'CommunityCreated(uint256,address,bytes32)',
-        bytes.fromhex('728c15e21af6067abd156762eebaac08a18d9e162853ba1953e4022dc87fdcad'),
-        (('communityId', 'uint256', True), ('admin', 'address', True), ('metadataHash', 'bytes32', False), ),
-        ('Registry',),
-    )
-    EIP712DomainChanged: Final = Event(
-        'EIP712DomainChanged',
-        'EIP712DomainChanged()',
-        bytes.fromhex('0a6387c9ea3628b88a633bb4f3b151770f70085117a15f9bf3787cda53f13d31'),
-        (),
-        ('CommonsForwarder', 'Council', 'TimeBank'),
-    )
-    ExecutedForwardRequest: Final = Event(
-        'ExecutedForwardRequest',
-        'ExecutedForwardRequest(address,uint256,bool)',
-        bytes.fromhex('842fb24a83793558587a3dab2be7674da4a51d09c5542d6dd354e5d0ea70813c'),
-        (('signer', 'address', True), ('nonce', 'uint256', False), ('success', 'bool', False), ),
-        ('CommonsForwarder',),
-    )
-    FundCurrencySet: Final = Event(
-        'FundCurrencySet',
-        'FundCurrencySet(uint256,bytes3,address)',
-        bytes.fromhex('b088d9d00323c35fe43ac76031ec6fe8b0487b4865381ac57b6f09577cfc5eb9'),
-        (('communityId', 'uint256', True), ('currency', 'bytes3', False), ('setBy', 'address', True), ),
-        ('CommunityFund',),
-    )
-    GrantClosed: Final = Event(
-        'GrantClosed',
-        'GrantClosed(uint256,uint256,uint256,address)',
-        bytes.fromhex('c551aa0e893cde5d8278a503706a8815e760f6559a2c37e431160c9cd404df3c'),
-        (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('released', 'uint256', False), ('closedBy', 'address', True), ),
-        ('CommunityFund',),
-    )
-    GrantOpened: Final = Event(
-        'GrantOpened',
-        'GrantOpened(uint256,uint256,uint256,bytes3,address)',
-        bytes.fromhex('19f67943246bcc212d97693d2ade058178fd6105e71ea4127888360bc78d5fab'),
-        (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('amount', 'uint256', False), ('currency', 'bytes3', False), ('openedBy', 'address', True), ),
-        ('CommunityFund',),
-    )
-    IncomeRecorded: Final = Event(
-        'IncomeRecorded',
-        'IncomeRecorded(uint256,uint256,uint8,uint256,bytes3,bytes32,address)',
-        bytes.fromhex('1821e272c9b2e2bf164c14f461f08ddcd3710c69e31fb8c436ba4ec421532e5e'),
-        (('communityId', 'uint256', True), ('incomeId', 'uint256', True), ('kind', 'uint8', False), ('amount', 'uint256', False), ('currency', 'bytes3', False), ('documentHash', 'bytes32', False), ('recordedBy', 'address', True), ),
-        ('CommunityFund',),
-    )
-    LimitsSet: Final = Event(
-        'LimitsSet',
-        'LimitsSet(uint256,int256,int256,address)',
-        bytes.fromhex('4fe9397dec40efac0a6b0ac27d927ffa38c42f3ce8c262e0489a2e2b0c4087a7'),
-        (('communityId', 'uint256', True), ('floor', 'int256', False), ('ceiling', 'int256', False), ('setBy', 'address', True), ),
-        ('TimeBank',),
-    )
-    MilestoneRecorded: Final = Event(
-        'MilestoneRecorded',
-        'MilestoneRecorded(uint256,uint256,bytes32,uint8,address)',
-        bytes.fromhex('87d5a93aba4739a1bfe794b5b52f9934c6e67a40b3a40cdab5197ca05662fa50'),
-        (('proposalId', 'uint256', True), ('milestoneIndex', 'uint256', True), ('evidenceHash', 'bytes32', False), ('status', 'uint8', False), ('recorder', 'address', False), ),
-        ('Council',),
-    )
-    PayoutApproved: Final = Event(
-        'PayoutApproved',
-        'PayoutApproved(uint256,uint256,uint256,address,uint256)',
-        bytes.fromhex('63f3dfba664fba4c90db23b9efa18a965c50d584241a96a732a825088aa46e4a'),
-        (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('approver', 'address', False), ('approvals', 'uint256', False), ),
-        ('CommunityFund',),
-    )
-    PayoutCancelled: Final = Event(
-        'PayoutCancelled',
-        'PayoutCancelled(uint256,uint256,uint256,address)',
-        bytes.fromhex('b465bc03431a70e8240131adbc3d9e3b9a84a8a20d656045a16112ae09569069'),
-        (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('cancelledBy', 'address', False), ),
-        ('CommunityFund',),
-    )
-    PayoutExecuted: Final = Event(
-        'PayoutExecuted',
-        'PayoutExecuted(uint256,uint256,uint256,address,uint256,address)',
-        bytes.fromhex('db2862328bf58f5cca4ccb81122a51100caf1c56754a0ad4ded9e36f7699515b'),
-        (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('recipient', 'address', False), ('amount', 'uint256', False), ('executedBy', 'address', False), ),
-        ('CommunityFund',),
-    )
-    PayoutRequested: Final = Event(
-        'PayoutRequested',
-        'PayoutRequested(uint256,uint256,uint256,address,uint256,bytes32,bytes32,address)',
-        bytes.fromhex('4111478aa9439116f5dbde57a1e9adcce5e6912dc6dbb3be284bd8e84237e275'),
-        (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('recipient', 'address', False), ('amount', 'uint256', False), ('purposeHash', 'bytes32', False), ('invoiceHash', 'bytes32', False), ('requester', 'address', False), ),
-        ('CommunityFund',),
-    )
-    ProposalFinalized: Final = Event(
-        'ProposalFinalized',
-        'ProposalFinalized(uint256,uint8,uint256[],uint256,uint8)',
-        bytes.fromhex('78f46188e2ed5e5a18b9e1bdf86860aefe91bb993bb7f5fa7e306024740d5cea'),
-        (('proposalId', 'uint256', True), ('outcome', 'uint8', False), ('tally', 'uint256[]', False), ('turnout', 'uint256', False), ('winningOption', 'uint8', False), ),
-        ('Council',),
-    )
-    ProposalOpened: Final = Event(
-        'ProposalOpened',
-        'ProposalOpened(uint256,uint256,address,(uint256,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3),uint32,uint32)',
-        bytes.fromhex('2c73d09d9e893cf5ecacca281d8ecf05c0e08191a29f71aed5c3c731af79b908'),
-        (('proposalId', 'uint256', True), ('communityId', 'uint256', True), ('proposer', 'address', True), ('params', '(uint256,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3)', False), ('rollVersion', 'uint32', False), ('rollSize', 'uint32', False), ),
-        ('Council',),
-    )
-    RoleGranted: Final = Event(
-        'RoleGranted',
-        'RoleGranted(uint256,bytes32,address,address)',
-        bytes.fromhex('d9dfff7752b7a810e2b646c0c96b76bc9ed817f6c6f7848bbe68163f7e8b4378'),
-        (('communityId', 'uint256', True), ('role', 'bytes32', True), ('account', 'address', True), ('sender', 'address', False), ),
-        ('Registry',),
-    )
-    RoleRevoked: Final = Event(
-        'RoleRevoked',
-        'RoleRevoked(uint256,bytes32,address,address)',
-        bytes.fromhex('7b00293d63517946aeba2f56c6b4c5dec87b67393ac48520994d3d8ce776335a'),
-        (('communityId', 'uint256', True), ('role', 'bytes32', True), ('account', 'address', True), ('sender', 'address', False), ),
-        ('Registry',),
-    )
-    RollPublished: Final = Event(
-        'RollPublished',
-        'RollPublished(uint256,uint32,uint32)',
-        bytes.fromhex('6af0e096e4fb5cd0cdcacb42adde0868c61c4541fb81852cf10f3a82a4e11fa5'),
-        (('communityId', 'uint256', True), ('version', 'uint32', True), ('size', 'uint32', False), ),
-        ('Registry',),
-    )
-    RollUpdated: Final = Event(
-        'RollUpdated',
-        'RollUpdated(uint256,uint32,address[],address[])',
-        bytes.fromhex('057e85932073bc67d12fc07cdd8f27b60d742488a4bc362fd206ba600d2cc5a1'),
-        (('communityId', 'uint256', True), ('version', 'uint32', True), ('added', 'address[]', False), ('removed', 'address[]', False), ),
-        ('Registry',),
-    )
-    ServiceBatchCommitted: Final = Event(
-        'ServiceBatchCommitted',
-        'ServiceBatchCommitted(uint256,uint256,bytes32,uint256)',
-        bytes.fromhex('f5f65161d14e30f3b1b5f9dcec02ef42ecf1d03ac505693e4886f846d89617a6'),
-        (('communityId', 'uint256', True), ('batchId', 'uint256', True), ('root', 'bytes32', False), ('count', 'uint256', False), ),
-        ('TimeBank',),
-    )
-    ServiceRecorded: Final = Event(
-        'ServiceRecorded',
-        'ServiceRecorded(uint256,address,address,uint256,bytes8,bytes32,uint256)',
-        bytes.fromhex('ef09cdda3a06dae1c5f0785b8bec0ce48b5c83bae6099986b7e33a42b4ed9a7f'),
-        (('communityId', 'uint256', True), ('provider', 'address', True), ('recipient', 'address', True), ('minutesServed', 'uint256', False), ('category', 'bytes8', False), ('noteHash', 'bytes32', False), ('nonce', 'uint256', False), ),
-        ('TimeBank',),
-    )
-    ServiceReversed: Final = Event(
-        'ServiceReversed',
-        'ServiceReversed(uint256,address,address,bytes32,uint256,bytes32)',
-        bytes.fromhex('baab7ebee05c243a53a7014f5f9f17cddc67fddf835545e41aa22eda84c7aee0'),
-        (('communityId', 'uint256', True), ('provider', 'address', True), ('recipient', 'address', True), ('recordId', 'bytes32', False), ('minutesServed', 'uint256', False), ('reasonHash', 'bytes32', False), ),
-        ('TimeBank',),
-    )
-    ServiceSkipped: Final = Event(
-        'ServiceSkipped',
-        'ServiceSkipped(uint256,bytes32,address,uint256,bytes)',
-        bytes.fromhex('0628616a4c3b29d7929150d2cee9e8aa3a5af6855cf62d1b9b033d3ab38623ee'),
-        (('communityId', 'uint256', True), ('recordId', 'bytes32', True), ('provider', 'address', True), ('nonce', 'uint256', False), ('reason', 'bytes', False), ),
-        ('TimeBank',),
-    )
+    AdminTransferCancelled: Final = Event('AdminTransferCancelled', 'AdminTransferCancelled(uint256,address,address)', bytes.fromhex('f89ef2e26e4e71a23190527a6ef6d65ba10311a0bfe0dc127fd65d26c5e83717'), (('communityId', 'uint256', True), ('admin', 'address', True), ('pendingAdmin', 'address', True), ), ('Registry',))
+    AdminTransferStarted: Final = Event('AdminTransferStarted', 'AdminTransferStarted(uint256,address,address)', bytes.fromhex('47feda7f07eaea941b96c4e91d44b0dcdaa8066e0bd34bb12dc565f7ea4e5e98'), (('communityId', 'uint256', True), ('admin', 'address', True), ('pendingAdmin', 'address', True), ), ('Registry',))
+    AdminTransferred: Final = Event('AdminTransferred', 'AdminTransferred(uint256,address,address)', bytes.fromhex('c71e1ee5a8eaabd19a8310bf0d00cd39dc4b82eba691fc224fa516a08b174926'), (('communityId', 'uint256', True), ('previousAdmin', 'address', True), ('newAdmin', 'address', True), ), ('Registry',))
+    ApprovalThresholdSet: Final = Event('ApprovalThresholdSet', 'ApprovalThresholdSet(uint256,uint256,uint256,address)', bytes.fromhex('570332317f30bdfc6b6f4b13ffc3bc1fecddf4c99daccf920e6a399de3f01562'), (('communityId', 'uint256', True), ('threshold', 'uint256', False), ('committeeSize', 'uint256', False), ('setBy', 'address', True), ), ('CommunityFund',))
+    AuditorKeyRegistered: Final = Event('AuditorKeyRegistered', 'AuditorKeyRegistered(uint256,address,bytes32)', bytes.fromhex('340179f482c5d6e4af48d31228412d62580353b1ccfad6f8c28489f3dc7f70fd'), (('communityId', 'uint256', True), ('auditor', 'address', True), ('keyFingerprint', 'bytes32', True), ), ('Registry',))
+    AuditorKeyRevoked: Final = Event('AuditorKeyRevoked', 'AuditorKeyRevoked(uint256,address,bytes32,address)', bytes.fromhex('c328f3019be4242f78e9b1e979b2723787581d69c294c97e3679eefc1acbfe85'), (('communityId', 'uint256', True), ('auditor', 'address', True), ('keyFingerprint', 'bytes32', True), ('sender', 'address', False), ), ('Registry',))
+    BallotCast: Final = Event('BallotCast', 'BallotCast(uint256,address,uint8,bytes32)', bytes.fromhex('f55dfc8c2f8703f54f82839acc8bfbfd171de67d75473672571d31c815c8544e'), (('proposalId', 'uint256', True), ('voter', 'address', True), ('option', 'uint8', False), ('digest', 'bytes32', False), ), ('Council',))
+    BallotSkipped: Final = Event('BallotSkipped', 'BallotSkipped(uint256,address,uint8)', bytes.fromhex('9985999a44cc68ee0e04868976b7007bf054f01155fe7bfe711e983e32c40a26'), (('proposalId', 'uint256', True), ('voter', 'address', True), ('reason', 'uint8', False), ), ('Council',))
+    CommunityCreated: Final = Event('CommunityCreated', 'CommunityCreated(uint256,address,bytes32)', bytes.fromhex('728c15e21af6067abd156762eebaac08a18d9e162853ba1953e4022dc87fdcad'), (('communityId', 'uint256', True), ('admin', 'address', True), ('metadataHash', 'bytes32', False), ), ('Registry',))
+    EIP712DomainChanged: Final = Event('EIP712DomainChanged', 'EIP712DomainChanged()', bytes.fromhex('0a6387c9ea3628b88a633bb4f3b151770f70085117a15f9bf3787cda53f13d31'), (), ('CommonsForwarder', 'Council', 'TimeBank'))
+    ExecutedForwardRequest: Final = Event('ExecutedForwardRequest', 'ExecutedForwardRequest(address,uint256,bool)', bytes.fromhex('842fb24a83793558587a3dab2be7674da4a51d09c5542d6dd354e5d0ea70813c'), (('signer', 'address', True), ('nonce', 'uint256', False), ('success', 'bool', False), ), ('CommonsForwarder',))
+    FundCurrencySet: Final = Event('FundCurrencySet', 'FundCurrencySet(uint256,bytes3,address)', bytes.fromhex('b088d9d00323c35fe43ac76031ec6fe8b0487b4865381ac57b6f09577cfc5eb9'), (('communityId', 'uint256', True), ('currency', 'bytes3', False), ('setBy', 'address', True), ), ('CommunityFund',))
+    GrantClosed: Final = Event('GrantClosed', 'GrantClosed(uint256,uint256,uint256,address)', bytes.fromhex('c551aa0e893cde5d8278a503706a8815e760f6559a2c37e431160c9cd404df3c'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('released', 'uint256', False), ('closedBy', 'address', True), ), ('CommunityFund',))
+    GrantOpened: Final = Event('GrantOpened', 'GrantOpened(uint256,uint256,uint256,bytes3,address)', bytes.fromhex('19f67943246bcc212d97693d2ade058178fd6105e71ea4127888360bc78d5fab'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('amount', 'uint256', False), ('currency', 'bytes3', False), ('openedBy', 'address', True), ), ('CommunityFund',))
+    IncomeRecorded: Final = Event('IncomeRecorded', 'IncomeRecorded(uint256,uint256,uint8,uint256,bytes3,bytes32,address)', bytes.fromhex('1821e272c9b2e2bf164c14f461f08ddcd3710c69e31fb8c436ba4ec421532e5e'), (('communityId', 'uint256', True), ('incomeId', 'uint256', True), ('kind', 'uint8', False), ('amount', 'uint256', False), ('currency', 'bytes3', False), ('documentHash', 'bytes32', False), ('recordedBy', 'address', True), ), ('CommunityFund',))
+    LimitsSet: Final = Event('LimitsSet', 'LimitsSet(uint256,int256,int256,address)', bytes.fromhex('4fe9397dec40efac0a6b0ac27d927ffa38c42f3ce8c262e0489a2e2b0c4087a7'), (('communityId', 'uint256', True), ('floor', 'int256', False), ('ceiling', 'int256', False), ('setBy', 'address', True), ), ('TimeBank',))
+    MilestoneRecorded: Final = Event('MilestoneRecorded', 'MilestoneRecorded(uint256,uint256,bytes32,uint8,address)', bytes.fromhex('87d5a93aba4739a1bfe794b5b52f9934c6e67a40b3a40cdab5197ca05662fa50'), (('proposalId', 'uint256', True), ('milestoneIndex', 'uint256', True), ('evidenceHash', 'bytes32', False), ('status', 'uint8', False), ('recorder', 'address', False), ), ('Council',))
+    PayoutApproved: Final = Event('PayoutApproved', 'PayoutApproved(uint256,uint256,uint256,address,uint256)', bytes.fromhex('63f3dfba664fba4c90db23b9efa18a965c50d584241a96a732a825088aa46e4a'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('approver', 'address', False), ('approvals', 'uint256', False), ), ('CommunityFund',))
+    PayoutCancelled: Final = Event('PayoutCancelled', 'PayoutCancelled(uint256,uint256,uint256,address)', bytes.fromhex('b465bc03431a70e8240131adbc3d9e3b9a84a8a20d656045a16112ae09569069'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('cancelledBy', 'address', False), ), ('CommunityFund',))
+    PayoutExecuted: Final = Event('PayoutExecuted', 'PayoutExecuted(uint256,uint256,uint256,address,uint256,address)', bytes.fromhex('db2862328bf58f5cca4ccb81122a51100caf1c56754a0ad4ded9e36f7699515b'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('recipient', 'address', False), ('amount', 'uint256', False), ('executedBy', 'address', False), ), ('CommunityFund',))
+    PayoutRequested: Final = Event('PayoutRequested', 'PayoutRequested(uint256,uint256,uint256,address,uint256,bytes32,bytes32,address)', bytes.fromhex('4111478aa9439116f5dbde57a1e9adcce5e6912dc6dbb3be284bd8e84237e275'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('recipient', 'address', False), ('amount', 'uint256', False), ('purposeHash', 'bytes32', False), ('invoiceHash', 'bytes32', False), ('requester', 'address', False), ), ('CommunityFund',))
+    ProposalFinalized: Final = Event('ProposalFinalized', 'ProposalFinalized(uint256,uint8,uint256[],uint256,uint8)', bytes.fromhex('78f46188e2ed5e5a18b9e1bdf86860aefe91bb993bb7f5fa7e306024740d5cea'), (('proposalId', 'uint256', True), ('outcome', 'uint8', False), ('tally', 'uint256[]', False), ('turnout', 'uint256', False), ('winningOption', 'uint8', False), ), ('Council',))
+    ProposalOpened: Final = Event('ProposalOpened', 'ProposalOpened(uint256,uint256,address,(uint256,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3),uint32,uint32)', bytes.fromhex('2c73d09d9e893cf5ecacca281d8ecf05c0e08191a29f71aed5c3c731af79b908'), (('proposalId', 'uint256', True), ('communityId', 'uint256', True), ('proposer', 'address', True), ('params', '(uint256,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3)', False), ('rollVersion', 'uint32', False), ('rollSize', 'uint32', False), ), ('Council',))
+    RoleGranted: Final = Event('RoleGranted', 'RoleGranted(uint256,bytes32,address,address)', bytes.fromhex('d9dfff7752b7a810e2b646c0c96b76bc9ed817f6c6f7848bbe68163f7e8b4378'), (('communityId', 'uint256', True), ('role', 'bytes32', True), ('account', 'address', True), ('sender', 'address', False), ), ('Registry',))
+    RoleRevoked: Final = Event('RoleRevoked', 'RoleRevoked(uint256,bytes32,address,address)', bytes.fromhex('7b00293d63517946aeba2f56c6b4c5dec87b67393ac48520994d3d8ce776335a'), (('communityId', 'uint256', True), ('role', 'bytes32', True), ('account', 'address', True), ('sender', 'address', False), ), ('Registry',))
+    RollPublished: Final = Event('RollPublished', 'RollPublished(uint256,uint32,uint32)', bytes.fromhex('6af0e096e4fb5cd0cdcacb42adde0868c61c4541fb81852cf10f3a82a4e11fa5'), (('communityId', 'uint256', True), ('version', 'uint32', True), ('size', 'uint32', False), ), ('Registry',))
+    RollUpdated: Final = Event('RollUpdated', 'RollUpdated(uint256,uint32,address[],address[])', bytes.fromhex('057e85932073bc67d12fc07cdd8f27b60d742488a4bc362fd206ba600d2cc5a1'), (('communityId', 'uint256', True), ('version', 'uint32', True), ('added', 'address[]', False), ('removed', 'address[]', False), ), ('Registry',))
+    ServiceBatchCommitted: Final = Event('ServiceBatchCommitted', 'ServiceBatchCommitted(uint256,uint256,bytes32,uint256)', bytes.fromhex('f5f65161d14e30f3b1b5f9dcec02ef42ecf1d03ac505693e4886f846d89617a6'), (('communityId', 'uint256', True), ('batchId', 'uint256', True), ('root', 'bytes32', False), ('count', 'uint256', False), ), ('TimeBank',))
+    ServiceRecorded: Final = Event('ServiceRecorded', 'ServiceRecorded(uint256,address,address,uint256,bytes8,bytes32,uint256)', bytes.fromhex('ef09cdda3a06dae1c5f0785b8bec0ce48b5c83bae6099986b7e33a42b4ed9a7f'), (('communityId', 'uint256', True), ('provider', 'address', True), ('recipient', 'address', True), ('minutesServed', 'uint256', False), ('category', 'bytes8', False), ('noteHash', 'bytes32', False), ('nonce', 'uint256', False), ), ('TimeBank',))
+    ServiceReversed: Final = Event('ServiceReversed', 'ServiceReversed(uint256,address,address,bytes32,uint256,bytes32)', bytes.fromhex('baab7ebee05c243a53a7014f5f9f17cddc67fddf835545e41aa22eda84c7aee0'), (('communityId', 'uint256', True), ('provider', 'address', True), ('recipient', 'address', True), ('recordId', 'bytes32', False), ('minutesServed', 'uint256', False), ('reasonHash', 'bytes32', False), ), ('TimeBank',))
+    ServiceSkipped: Final = Event('ServiceSkipped', 'ServiceSkipped(uint256,bytes32,address,uint256,bytes)', bytes.fromhex('0628616a4c3b29d7929150d2cee9e8aa3a5af6855cf62d1b9b033d3ab38623ee'), (('communityId', 'uint256', True), ('recordId', 'bytes32', True), ('provider', 'address', True), ('nonce', 'uint256', False), ('reason', 'bytes', False), ), ('TimeBank',))
 
 
 class Functions:
     """Functions of the deployed contracts."""
 
-    AUDITOR: Final = Function(
-        'AUDITOR',
-        'AUDITOR()',
-        bytes.fromhex('aa375a8a'),
-        ('Registry',),
-    )
-    BALLOT_TYPEHASH: Final = Function(
-        'BALLOT_TYPEHASH',
-        'BALLOT_TYPEHASH()',
-        bytes.fromhex('deaaa7cc'),
-        ('Council',),
-    )
-    COMMITTEE: Final = Function(
-        'COMMITTEE',
-        'COMMITTEE()',
-        bytes.fromhex('e1c54e71'),
-        ('Registry',),
-    )
-    COMMUNITY_ACCOUNT: Final = Function(
-        'COMMUNITY_ACCOUNT',
-        'COMMUNITY_ACCOUNT()',
-        bytes.fromhex('a3fd3f0c'),
-        ('TimeBank',),
-    )
-    COORDINATOR: Final = Function(
-        'COORDINATOR',
-        'COORDINATOR()',
-        bytes.fromhex('3b2bcbf1'),
-        ('Registry',),
-    )
-    DOMAIN_SEPARATOR: Final = Function(
-        'DOMAIN_SEPARATOR',
-        'DOMAIN_SEPARATOR()',
-        bytes.fromhex('3644e515'),
-        ('Council',),
-    )
-    MAX_OPTIONS: Final = Function(
-        'MAX_OPTIONS',
-        'MAX_OPTIONS()',
-        bytes.fromhex('0da183d6'),
-        ('Council',),
-    )
-    NO_WINNER: Final = Function(
-        'NO_WINNER',
-        'NO_WINNER()',
-        bytes.fromhex('0606d17a'),
-        ('Council',),
-    )
-    REGISTRAR: Final = Function(
-        'REGISTRAR',
-        'REGISTRAR()',
-        bytes.fromhex('cb609077'),
-        ('Registry',),
-    )
-    ROLL_INTERVALS: Final = Function(
-        'ROLL_INTERVALS',
-        'ROLL_INTERVALS()',
-        bytes.fromhex('118c4ce8'),
-        ('Registry',),
-    )
-    ROLL_SNAPSHOT_LIFETIME: Final = Function(
-        'ROLL_SNAPSHOT_LIFETIME',
-        'ROLL_SNAPSHOT_LIFETIME()',
-        bytes.fromhex('44fc13cc'),
-        ('Registry',),
-    )
-    acceptAdmin: Final = Function(
-        'acceptAdmin',
-        'acceptAdmin(uint256)',
-        bytes.fromhex('97059ba9'),
-        ('Registry',),
-    )
-    approvePayout: Final = Function(
-        'approvePayout',
-        'approvePayout(uint256)',
-        bytes.fromhex('51e9c42b'),
-        ('CommunityFund',),
-    )
-    auditorKey: Final = Function(
-        'auditorKey',
-        'auditorKey(bytes32)',
-        bytes.fromhex('274b4026'),
-        ('Registry',),
-    )
-    balanceOf: Final = Function(
-        'balanceOf',
-        'balanceOf(uint256,address)',
-        bytes.fromhex('3656eec2'),
-        ('TimeBank',),
-    )
-    ballotDigest: Final = Function(
-        'ballotDigest',
-        'ballotDigest(uint256,address,uint8)',
-        bytes.fromhex('52131271'),
-        ('Council',),
-    )
-    batchCount: Final = Function(
-        'batchCount',
-        'batchCount()',
-        bytes.fromhex('06f13056'),
-        ('TimeBank',),
-    )
-    batchRoot: Final = Function(
-        'batchRoot',
-        'batchRoot(uint256)',
-        bytes.fromhex('509b368c'),
-        ('TimeBank',),
-    )
-    budgetOf: Final = Function(
-        'budgetOf',
-        'budgetOf(uint256)',
-        bytes.fromhex('1e5ef1f8'),
-        ('Council',),
-    )
-    cancelAdminTransfer: Final = Function(
-        'cancelAdminTransfer',
-        'cancelAdminTransfer(uint256)',
-        bytes.fromhex('bb886c9d'),
-        ('Registry',),
-    )
-    cancelPayout: Final = Function(
-        'cancelPayout',
-        'cancelPayout(uint256)',
-        bytes.fromhex('70f32217'),
-        ('CommunityFund',),
-    )
-    castBallots: Final = Function(
-        'castBallots',
-        'castBallots(uint256,(address,uint8,bytes32,bytes32)[])',
-        bytes.fromhex('bc26cb8d'),
-        ('Council',),
-    )
-    castVote: Final = Function(
-        'castVote',
-        'castVote(uint256,uint8)',
-        bytes.fromhex('56781388'),
-        ('Council',),
-    )
-    closeGrant: Final = Function(
-        'closeGrant',
-        'closeGrant(uint256)',
-        bytes.fromhex('d9591eec'),
-        ('CommunityFund',),
-    )
-    committeeSize: Final = Function(
-        'committeeSize',
-        'committeeSize(uint256)',
-        bytes.fromhex('a6bec03f'),
-        ('Registry',),
-    )
-    communityAdmin: Final = Function(
-        'communityAdmin',
-        'communityAdmin(uint256)',
-        bytes.fromhex('6017324a'),
-        ('Registry',),
-    )
-    communityCount: Final = Function(
-        'communityCount',
-        'communityCount()',
-        bytes.fromhex('aee84613'),
-        ('Registry',),
-    )
-    council: Final = Function(
-        'council',
-        'council()',
-        bytes.fromhex('e2c6d41c'),
-        ('CommunityFund',),
-    )
-    createCommunity: Final = Function(
-        'createCommunity',
-        'createCommunity(bytes32)',
-        bytes.fromhex('d816beae'),
-        ('Registry',),
-    )
-    eip712Domain: Final = Function(
-        'eip712Domain',
-        'eip712Domain()',
-        bytes.fromhex('84b0196e'),
-        ('CommonsForwarder', 'Council', 'TimeBank'),
-    )
-    execute: Final = Function(
-        'execute',
-        'execute((address,address,uint256,uint256,uint48,bytes,bytes))',
-        bytes.fromhex('df905caf'),
-        ('CommonsForwarder',),
-    )
-    executeBatch: Final = Function(
-        'executeBatch',
-        'executeBatch((address,address,uint256,uint256,uint48,bytes,bytes)[],address)',
-        bytes.fromhex('ccf96b4a'),
-        ('CommonsForwarder',),
-    )
-    executePayout: Final = Function(
-        'executePayout',
-        'executePayout(uint256)',
-        bytes.fromhex('21814f90'),
-        ('CommunityFund',),
-    )
-    finalize: Final = Function(
-        'finalize',
-        'finalize(uint256)',
-        bytes.fromhex('05261aea'),
-        ('Council',),
-    )
-    fundOf: Final = Function(
-        'fundOf',
-        'fundOf(uint256)',
-        bytes.fromhex('e77985ea'),
-        ('CommunityFund',),
-    )
-    getProposal: Final = Function(
-        'getProposal',
-        'getProposal(uint256)',
-        bytes.fromhex('c7f758a8'),
-        ('Council',),
-    )
-    grantOf: Final = Function(
-        'grantOf',
-        'grantOf(uint256)',
-        bytes.fromhex('3b86c0ed'),
-        ('CommunityFund',),
-    )
-    grantRole: Final = Function(
-        'grantRole',
-        'grantRole(uint256,bytes32,address)',
-        bytes.fromhex('fb42204d'),
-        ('Registry',),
-    )
-    hasApproved: Final = Function(
-        'hasApproved',
-        'hasApproved(uint256,address)',
-        bytes.fromhex('2358d5a8'),
-        ('CommunityFund',),
-    )
-    hasRole: Final = Function(
-        'hasRole',
-        'hasRole(uint256,bytes32,address)',
-        bytes.fromhex('119345aa'),
-        ('Registry',),
-    )
-    hasVoted: Final = Function(
-        'hasVoted',
-        'hasVoted(uint256,address)',
-        bytes.fromhex('43859632'),
-        ('Council',),
-    )
-    incomeCount: Final = Function(
-        'incomeCount',
-        'incomeCount()',
-        bytes.fromhex('afb7afbb'),
-        ('CommunityFund',),
-    )
-    isRecorded: Final = Function(
-        'isRecorded',
-        'isRecorded(uint256,address,uint256)',
-        bytes.fromhex('830bb64d'),
-        ('TimeBank',),
-    )
-    isResident: Final = Function(
-        'isResident',
-        'isResident(uint256,address)',
-        bytes.fromhex('0305b303'),
-        ('Registry',),
-    )
-    isReversed: Final = Function(
-        'isReversed',
-        'isReversed(uint256,address,uint256)',
-        bytes.fromhex('54609fc9'),
-        ('TimeBank',),
-    )
-    isTrustedForwarder: Final = Function(
-        'isTrustedForwarder',
-        'isTrustedForwarder(address)',
-        bytes.fromhex('572b6c05'),
-        ('CommunityFund', 'Council', 'Registry', 'TimeBank'),
-    )
-    limitsOf: Final = Function(
-        'limitsOf',
-        'limitsOf(uint256)',
-        bytes.fromhex('33cc8ab1'),
-        ('TimeBank',),
-    )
-    milestones: Final = Function(
-        'milestones',
-        'milestones(uint256)',
-        bytes.fromhex('e89e4ed6'),
-        ('Council',),
-    )
-    nonceState: Final = Function(
-        'nonceState',
-        'nonceState(uint256,address)',
-        bytes.fromhex('44cc7d26'),
-        ('TimeBank',),
-    )
-    nonces: Final = Function(
-        'nonces',
-        'nonces(address)',
-        bytes.fromhex('7ecebe00'),
-        ('CommonsForwarder',),
-    )
-    openGrant: Final = Function(
-        'openGrant',
-        'openGrant(uint256,uint256)',
-        bytes.fromhex('14246579'),
-        ('CommunityFund',),
-    )
-    openProposal: Final = Function(
-        'openProposal',
-        'openProposal((uint256,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3))',
-        bytes.fromhex('e8a33b4d'),
-        ('Council',),
-    )
-    payoutCount: Final = Function(
-        'payoutCount',
-        'payoutCount()',
-        bytes.fromhex('57831809'),
-        ('CommunityFund',),
-    )
-    payoutOf: Final = Function(
-        'payoutOf',
-        'payoutOf(uint256)',
-        bytes.fromhex('dd14fde2'),
-        ('CommunityFund',),
-    )
-    pendingAdmin: Final = Function(
-        'pendingAdmin',
-        'pendingAdmin(uint256)',
-        bytes.fromhex('5ec37715'),
-        ('Registry',),
-    )
-    pendingRoll: Final = Function(
-        'pendingRoll',
-        'pendingRoll(uint256)',
-        bytes.fromhex('010f0b69'),
-        ('Registry',),
-    )
-    proposalCount: Final = Function(
-        'proposalCount',
-        'proposalCount()',
-        bytes.fromhex('da35c664'),
-        ('Council',),
-    )
-    publishRoll: Final = Function(
-        'publishRoll',
-        'publishRoll(uint256)',
-        bytes.fromhex('70e6b3e8'),
-        ('Registry',),
-    )
-    recordIdOf: Final = Function(
-        'recordIdOf',
-        'recordIdOf(uint256,(address,address,uint32,bytes8,bytes32,uint256))',
-        bytes.fromhex('7ed60c00'),
-        ('TimeBank',),
-    )
-    recordIncome: Final = Function(
-        'recordIncome',
-        'recordIncome(uint256,uint8,uint256,bytes3,bytes32)',
-        bytes.fromhex('05caae9a'),
-        ('CommunityFund',),
-    )
-    recordMilestone: Final = Function(
-        'recordMilestone',
-        'recordMilestone(uint256,bytes32,bool)',
-        bytes.fromhex('d3fec071'),
-        ('Council',),
-    )
-    recordService: Final = Function(
-        'recordService',
-        'recordService(uint256,((address,address,uint32,bytes8,bytes32,uint256),(bytes32,bytes32),(bytes32,bytes32)))',
-        bytes.fromhex('3bbb6670'),
-        ('TimeBank',),
-    )
-    recordServices: Final = Function(
-        'recordServices',
-        'recordServices(uint256,((address,address,uint32,bytes8,bytes32,uint256),(bytes32,bytes32),(bytes32,bytes32))[])',
-        bytes.fromhex('1d4689e2'),
-        ('TimeBank',),
-    )
-    registerAuditorKey: Final = Function(
-        'registerAuditorKey',
-        'registerAuditorKey(uint256,bytes32)',
-        bytes.fromhex('48cca66b'),
-        ('Registry',),
-    )
-    registry: Final = Function(
-        'registry',
-        'registry()',
-        bytes.fromhex('7b103999'),
-        ('CommunityFund', 'Council', 'TimeBank'),
-    )
-    requestPayout: Final = Function(
-        'requestPayout',
-        'requestPayout(uint256,address,uint256,bytes32,bytes32)',
-        bytes.fromhex('0060bfff'),
-        ('CommunityFund',),
-    )
-    residentIndex: Final = Function(
-        'residentIndex',
-        'residentIndex(uint256,address)',
-        bytes.fromhex('96376ed4'),
-        ('Registry',),
-    )
-    reversalDigest: Final = Function(
-        'reversalDigest',
-        'reversalDigest(bytes32,bytes32)',
-        bytes.fromhex('e4b062ce'),
-        ('TimeBank',),
-    )
-    reverseService: Final = Function(
-        'reverseService',
-        'reverseService(uint256,(address,address,uint32,bytes8,bytes32,uint256),(uint256,bytes32[],uint256),bytes32,(bytes32,bytes32),(bytes32,bytes32))',
-        bytes.fromhex('606f998d'),
-        ('TimeBank',),
-    )
-    revokeAuditorKey: Final = Function(
-        'revokeAuditorKey',
-        'revokeAuditorKey(bytes32)',
-        bytes.fromhex('26680788'),
-        ('Registry',),
-    )
-    revokeRole: Final = Function(
-        'revokeRole',
-        'revokeRole(uint256,bytes32,address)',
-        bytes.fromhex('4a120dd7'),
-        ('Registry',),
-    )
-    roleMemberCount: Final = Function(
-        'roleMemberCount',
-        'roleMemberCount(uint256,bytes32)',
-        bytes.fromhex('0eeec014'),
-        ('Registry',),
-    )
-    rollIndexAt: Final = Function(
-        'rollIndexAt',
-        'rollIndexAt(uint256,uint32,address)',
-        bytes.fromhex('915c0a75'),
-        ('Registry',),
-    )
-    rollIndexesAt: Final = Function(
-        'rollIndexesAt',
-        'rollIndexesAt(uint256,uint32,address[])',
-        bytes.fromhex('329980e8'),
-        ('Registry',),
-    )
-    rollPublishedAt: Final = Function(
-        'rollPublishedAt',
-        'rollPublishedAt(uint256,uint32)',
-        bytes.fromhex('9e031974'),
-        ('Registry',),
-    )
-    rollRecord: Final = Function(
-        'rollRecord',
-        'rollRecord(uint256,address)',
-        bytes.fromhex('4b56f734'),
-        ('Registry',),
-    )
-    rollSnapshot: Final = Function(
-        'rollSnapshot',
-        'rollSnapshot(uint256)',
-        bytes.fromhex('118d5c21'),
-        ('Registry',),
-    )
-    serviceDigest: Final = Function(
-        'serviceDigest',
-        'serviceDigest(uint256,(address,address,uint32,bytes8,bytes32,uint256))',
-        bytes.fromhex('19c134ea'),
-        ('TimeBank',),
-    )
-    setApprovalThreshold: Final = Function(
-        'setApprovalThreshold',
-        'setApprovalThreshold(uint256,uint256)',
-        bytes.fromhex('77bb901d'),
-        ('CommunityFund',),
-    )
-    setCurrency: Final = Function(
-        'setCurrency',
-        'setCurrency(uint256,bytes3)',
-        bytes.fromhex('44c125d3'),
-        ('CommunityFund',),
-    )
-    setLimits: Final = Function(
-        'setLimits',
-        'setLimits(uint256,int64,int64)',
-        bytes.fromhex('b2a0e713'),
-        ('TimeBank',),
-    )
-    state: Final = Function(
-        'state',
-        'state(uint256)',
-        bytes.fromhex('3e4f49e6'),
-        ('Council',),
-    )
-    tallyOf: Final = Function(
-        'tallyOf',
-        'tallyOf(uint256)',
-        bytes.fromhex('da897cd1'),
-        ('Council',),
-    )
-    transferAdmin: Final = Function(
-        'transferAdmin',
-        'transferAdmin(uint256,address)',
-        bytes.fromhex('b4abcd92'),
-        ('Registry',),
-    )
-    trustedForwarder: Final = Function(
-        'trustedForwarder',
-        'trustedForwarder()',
-        bytes.fromhex('7da0a877'),
-        ('CommunityFund', 'Council', 'Registry', 'TimeBank'),
-    )
-    updateRoll: Final = Function(
-        'updateRoll',
-        'updateRoll(uint256,address[],address[],bool)',
-        bytes.fromhex('78f16d35'),
-        ('Registry',),
-    )
-    verify: Final = Function(
-        'verify',
-        'verify((address,address,uint256,uint256,uint48,bytes,bytes))',
-        bytes.fromhex('19d8d38c'),
-        ('CommonsForwarder',),
-    )
-    wasResident: Final = Function(
-        'wasResident',
-        'wasResident(uint256,address,uint32)',
-        bytes.fromhex('82a6ea16'),
-        ('Registry',),
-    )
+    AUDITOR: Final = Function('AUDITOR', 'AUDITOR()', bytes.fromhex('aa375a8a'), ('Registry',))
+    BALLOT_TYPEHASH: Final = Function('BALLOT_TYPEHASH', 'BALLOT_TYPEHASH()', bytes.fromhex('deaaa7cc'), ('Council',))
+    COMMITTEE: Final = Function('COMMITTEE', 'COMMITTEE()', bytes.fromhex('e1c54e71'), ('Registry',))
+    COMMUNITY_ACCOUNT: Final = Function('COMMUNITY_ACCOUNT', 'COMMUNITY_ACCOUNT()', bytes.fromhex('a3fd3f0c'), ('TimeBank',))
+    COORDINATOR: Final = Function('COORDINATOR', 'COORDINATOR()', bytes.fromhex('3b2bcbf1'), ('Registry',))
+    DOMAIN_SEPARATOR: Final = Function('DOMAIN_SEPARATOR', 'DOMAIN_SEPARATOR()', bytes.fromhex('3644e515'), ('Council',))
+    MAX_OPTIONS: Final = Function('MAX_OPTIONS', 'MAX_OPTIONS()', bytes.fromhex('0da183d6'), ('Council',))
+    NO_WINNER: Final = Function('NO_WINNER', 'NO_WINNER()', bytes.fromhex('0606d17a'), ('Council',))
+    REGISTRAR: Final = Function('REGISTRAR', 'REGISTRAR()', bytes.fromhex('cb609077'), ('Registry',))
+    ROLL_INTERVALS: Final = Function('ROLL_INTERVALS', 'ROLL_INTERVALS()', bytes.fromhex('118c4ce8'), ('Registry',))
+    ROLL_SNAPSHOT_LIFETIME: Final = Function('ROLL_SNAPSHOT_LIFETIME', 'ROLL_SNAPSHOT_LIFETIME()', bytes.fromhex('44fc13cc'), ('Registry',))
+    acceptAdmin: Final = Function('acceptAdmin', 'acceptAdmin(uint256)', bytes.fromhex('97059ba9'), ('Registry',))
+    approvePayout: Final = Function('approvePayout', 'approvePayout(uint256)', bytes.fromhex('51e9c42b'), ('CommunityFund',))
+    auditorKey: Final = Function('auditorKey', 'auditorKey(bytes32)', bytes.fromhex('274b4026'), ('Registry',))
+    balanceOf: Final = Function('balanceOf', 'balanceOf(uint256,address)', bytes.fromhex('3656eec2'), ('TimeBank',))
+    ballotDigest: Final = Function('ballotDigest', 'ballotDigest(uint256,address,uint8)', bytes.fromhex('52131271'), ('Council',))
+    batchCount: Final = Function('batchCount', 'batchCount()', bytes.fromhex('06f13056'), ('TimeBank',))
+    batchRoot: Final = Function('batchRoot', 'batchRoot(uint256)', bytes.fromhex('509b368c'), ('TimeBank',))
+    budgetOf: Final = Function('budgetOf', 'budgetOf(uint256)', bytes.fromhex('1e5ef1f8'), ('Council',))
+    cancelAdminTransfer: Final = Function('cancelAdminTransfer', 'cancelAdminTransfer(uint256)', bytes.fromhex('bb886c9d'), ('Registry',))
+    cancelPayout: Final = Function('cancelPayout', 'cancelPayout(uint256)', bytes.fromhex('70f32217'), ('CommunityFund',))
+    castBallots: Final = Function('castBallots', 'castBallots(uint256,(address,uint8,bytes32,bytes32)[])', bytes.fromhex('bc26cb8d'), ('Council',))
+    castVote: Final = Function('castVote', 'castVote(uint256,uint8)', bytes.fromhex('56781388'), ('Council',))
+    closeGrant: Final = Function('closeGrant', 'closeGrant(uint256)', bytes.fromhex('d9591eec'), ('CommunityFund',))
+    committeeSize: Final = Function('committeeSize', 'committeeSize(uint256)', bytes.fromhex('a6bec03f'), ('Registry',))
+    communityAdmin: Final = Function('communityAdmin', 'communityAdmin(uint256)', bytes.fromhex('6017324a'), ('Registry',))
+    communityCount: Final = Function('communityCount', 'communityCount()', bytes.fromhex('aee84613'), ('Registry',))
+    council: Final = Function('council', 'council()', bytes.fromhex('e2c6d41c'), ('CommunityFund',))
+    createCommunity: Final = Function('createCommunity', 'createCommunity(bytes32)', bytes.fromhex('d816beae'), ('Registry',))
+    eip712Domain: Final = Function('eip712Domain', 'eip712Domain()', bytes.fromhex('84b0196e'), ('CommonsForwarder', 'Council', 'TimeBank'))
+    execute: Final = Function('execute', 'execute((address,address,uint256,uint256,uint48,bytes,bytes))', bytes.fromhex('df905caf'), ('CommonsForwarder',))
+    executeBatch: Final = Function('executeBatch', 'executeBatch((address,address,uint256,uint256,uint48,bytes,bytes)[],address)', bytes.fromhex('ccf96b4a'), ('CommonsForwarder',))
+    executePayout: Final = Function('executePayout', 'executePayout(uint256)', bytes.fromhex('21814f90'), ('CommunityFund',))
+    finalize: Final = Function('finalize', 'finalize(uint256)', bytes.fromhex('05261aea'), ('Council',))
+    fundOf: Final = Function('fundOf', 'fundOf(uint256)', bytes.fromhex('e77985ea'), ('CommunityFund',))
+    getProposal: Final = Function('getProposal', 'getProposal(uint256)', bytes.fromhex('c7f758a8'), ('Council',))
+    grantOf: Final = Function('grantOf', 'grantOf(uint256)', bytes.fromhex('3b86c0ed'), ('CommunityFund',))
+    grantRole: Final = Function('grantRole', 'grantRole(uint256,bytes32,address)', bytes.fromhex('fb42204d'), ('Registry',))
+    hasApproved: Final = Function('hasApproved', 'hasApproved(uint256,address)', bytes.fromhex('2358d5a8'), ('CommunityFund',))
+    hasRole: Final = Function('hasRole', 'hasRole(uint256,bytes32,address)', bytes.fromhex('119345aa'), ('Registry',))
+    hasVoted: Final = Function('hasVoted', 'hasVoted(uint256,address)', bytes.fromhex('43859632'), ('Council',))
+    incomeCount: Final = Function('incomeCount', 'incomeCount()', bytes.fromhex('afb7afbb'), ('CommunityFund',))
+    isRecorded: Final = Function('isRecorded', 'isRecorded(uint256,address,uint256)', bytes.fromhex('830bb64d'), ('TimeBank',))
+    isResident: Final = Function('isResident', 'isResident(uint256,address)', bytes.fromhex('0305b303'), ('Registry',))
+    isReversed: Final = Function('isReversed', 'isReversed(uint256,address,uint256)', bytes.fromhex('54609fc9'), ('TimeBank',))
+    isTrustedForwarder: Final = Function('isTrustedForwarder', 'isTrustedForwarder(address)', bytes.fromhex('572b6c05'), ('CommunityFund', 'Council', 'Registry', 'TimeBank'))
+    limitsOf: Final = Function('limitsOf', 'limitsOf(uint256)', bytes.fromhex('33cc8ab1'), ('TimeBank',))
+    milestones: Final = Function('milestones', 'milestones(uint256)', bytes.fromhex('e89e4ed6'), ('Council',))
+    nonceState: Final = Function('nonceState', 'nonceState(uint256,address)', bytes.fromhex('44cc7d26'), ('TimeBank',))
+    nonces: Final = Function('nonces', 'nonces(address)', bytes.fromhex('7ecebe00'), ('CommonsForwarder',))
+    openGrant: Final = Function('openGrant', 'openGrant(uint256,uint256)', bytes.fromhex('14246579'), ('CommunityFund',))
+    openProposal: Final = Function('openProposal', 'openProposal((uint256,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3))', bytes.fromhex('e8a33b4d'), ('Council',))
+    payoutCount: Final = Function('payoutCount', 'payoutCount()', bytes.fromhex('57831809'), ('CommunityFund',))
+    payoutOf: Final = Function('payoutOf', 'payoutOf(uint256)', bytes.fromhex('dd14fde2'), ('CommunityFund',))
+    pendingAdmin: Final = Function('pendingAdmin', 'pendingAdmin(uint256)', bytes.fromhex('5ec37715'), ('Registry',))
+    pendingRoll: Final = Function('pendingRoll', 'pendingRoll(uint256)', bytes.fromhex('010f0b69'), ('Registry',))
+    proposalCount: Final = Function('proposalCount', 'proposalCount()', bytes.fromhex('da35c664'), ('Council',))
+    publishRoll: Final = Function('publishRoll', 'publishRoll(uint256)', bytes.fromhex('70e6b3e8'), ('Registry',))
+    recordIdOf: Final = Function('recordIdOf', 'recordIdOf(uint256,(address,address,uint32,bytes8,bytes32,uint256))', bytes.fromhex('7ed60c00'), ('TimeBank',))
+    recordIncome: Final = Function('recordIncome', 'recordIncome(uint256,uint8,uint256,bytes3,bytes32)', bytes.fromhex('05caae9a'), ('CommunityFund',))
+    recordMilestone: Final = Function('recordMilestone', 'recordMilestone(uint256,bytes32,bool)', bytes.fromhex('d3fec071'), ('Council',))
+    recordService: Final = Function('recordService', 'recordService(uint256,((address,address,uint32,bytes8,bytes32,uint256),(bytes32,bytes32),(bytes32,bytes32)))', bytes.fromhex('3bbb6670'), ('TimeBank',))
+    recordServices: Final = Function('recordServices', 'recordServices(uint256,((address,address,uint32,bytes8,bytes32,uint256),(bytes32,bytes32),(bytes32,bytes32))[])', bytes.fromhex('1d4689e2'), ('TimeBank',))
+    registerAuditorKey: Final = Function('registerAuditorKey', 'registerAuditorKey(uint256,bytes32)', bytes.fromhex('48cca66b'), ('Registry',))
+    registry: Final = Function('registry', 'registry()', bytes.fromhex('7b103999'), ('CommunityFund', 'Council', 'TimeBank'))
+    requestPayout: Final = Function('requestPayout', 'requestPayout(uint256,address,uint256,bytes32,bytes32)', bytes.fromhex('0060bfff'), ('CommunityFund',))
+    residentIndex: Final = Function('residentIndex', 'residentIndex(uint256,address)', bytes.fromhex('96376ed4'), ('Registry',))
+    reversalDigest: Final = Function('reversalDigest', 'reversalDigest(bytes32,bytes32)', bytes.fromhex('e4b062ce'), ('TimeBank',))
+    reverseService: Final = Function('reverseService', 'reverseService(uint256,(address,address,uint32,bytes8,bytes32,uint256),(uint256,bytes32[],uint256),bytes32,(bytes32,bytes32),(bytes32,bytes32))', bytes.fromhex('606f998d'), ('TimeBank',))
+    revokeAuditorKey: Final = Function('revokeAuditorKey', 'revokeAuditorKey(bytes32)', bytes.fromhex('26680788'), ('Registry',))
+    revokeRole: Final = Function('revokeRole', 'revokeRole(uint256,bytes32,address)', bytes.fromhex('4a120dd7'), ('Registry',))
+    roleMemberCount: Final = Function('roleMemberCount', 'roleMemberCount(uint256,bytes32)', bytes.fromhex('0eeec014'), ('Registry',))
+    rollIndexAt: Final = Function('rollIndexAt', 'rollIndexAt(uint256,uint32,address)', bytes.fromhex('915c0a75'), ('Registry',))
+    rollIndexesAt: Final = Function('rollIndexesAt', 'rollIndexesAt(uint256,uint32,address[])', bytes.fromhex('329980e8'), ('Registry',))
+    rollPublishedAt: Final = Function('rollPublishedAt', 'rollPublishedAt(uint256,uint32)', bytes.fromhex('9e031974'), ('Registry',))
+    rollRecord: Final = Function('rollRecord', 'rollRecord(uint256,address)', bytes.fromhex('4b56f734'), ('Registry',))
+    rollSnapshot: Final = Function('rollSnapshot', 'rollSnapshot(uint256)', bytes.fromhex('118d5c21'), ('Registry',))
+    serviceDigest: Final = Function('serviceDigest', 'serviceDigest(uint256,(address,address,uint32,bytes8,bytes32,uint256))', bytes.fromhex('19c134ea'), ('TimeBank',))
+    setApprovalThreshold: Final = Function('setApprovalThreshold', 'setApprovalThreshold(uint256,uint256)', bytes.fromhex('77bb901d'), ('CommunityFund',))
+    setCurrency: Final = Function('setCurrency', 'setCurrency(uint256,bytes3)', bytes.fromhex('44c125d3'), ('CommunityFund',))
+    setLimits: Final = Function('setLimits', 'setLimits(uint256,int64,int64)', bytes.fromhex('b2a0e713'), ('TimeBank',))
+    state: Final = Function('state', 'state(uint256)', bytes.fromhex('3e4f49e6'), ('Council',))
+    tallyOf: Final = Function('tallyOf', 'tallyOf(uint256)', bytes.fromhex('da897cd1'), ('Council',))
+    transferAdmin: Final = Function('transferAdmin', 'transferAdmin(uint256,address)', bytes.fromhex('b4abcd92'), ('Registry',))
+    trustedForwarder: Final = Function('trustedForwarder', 'trustedForwarder()', bytes.fromhex('7da0a877'), ('CommunityFund', 'Council', 'Registry', 'TimeBank'))
+    updateRoll: Final = Function('updateRoll', 'updateRoll(uint256,address[],address[],bool)', bytes.fromhex('78f16d35'), ('Registry',))
+    verify: Final = Function('verify', 'verify((address,address,uint256,uint256,uint48,bytes,bytes))', bytes.fromhex('19d8d38c'), ('CommonsForwarder',))
+    wasResident: Final = Function('wasResident', 'wasResident(uint256,address,uint32)', bytes.fromhex('82a6ea16'), ('Registry',))
 
 
 class Errors:
     """Custom errors of the deployed contracts."""
 
-    AboveCeiling: Final = CustomError(
-        'AboveCeiling',
-        'AboveCeiling(uint256,address,int256,int256)',
-        bytes.fromhex('60447915'),
-        (('communityId', 'uint256'), ('account', 'address'), ('balance', 'int256'), ('ceiling', 'int256'), ),
-        ('TimeBank',),
-    )
-    AlreadyApproved: Final = CustomError(
-        'AlreadyApproved',
-        'AlreadyApproved(uint256,address)',
-        bytes.fromhex('094775b0'),
-        (('requestId', 'uint256'), ('approver', 'address'), ),
-        ('CommunityFund',),
-    )
-    AlreadyFinalized: Final = CustomError(
-        'AlreadyFinalized',
-        'AlreadyFinalized(uint256,uint8)',
-        bytes.fromhex('c91049f3'),
-        (('proposalId', 'uint256'), ('outcome', 'uint8'), ),
-        ('Council',),
-    )
-    AlreadyOnRoll: Final = CustomError(
-        'AlreadyOnRoll',
-        'AlreadyOnRoll(uint256,address)',
-        bytes.fromhex('7800d312'),
-        (('communityId', 'uint256'), ('account', 'address'), ),
-        ('Registry',),
-    )
-    AlreadyReversed: Final = CustomError(
-        'AlreadyReversed',
-        'AlreadyReversed(uint256,bytes32)',
-        bytes.fromhex('c3f62e42'),
-        (('communityId', 'uint256'), ('recordId', 'bytes32'), ),
-        ('TimeBank',),
-    )
-    AlreadyVoted: Final = CustomError(
-        'AlreadyVoted',
-        'AlreadyVoted(uint256,address)',
-        bytes.fromhex('04f9da63'),
-        (('proposalId', 'uint256'), ('voter', 'address'), ),
-        ('Council',),
-    )
-    AmountTooLarge: Final = CustomError(
-        'AmountTooLarge',
-        'AmountTooLarge(uint256,uint256)',
-        bytes.fromhex('7f162703'),
-        (('amount', 'uint256'), ('max', 'uint256'), ),
-        ('CommunityFund',),
-    )
-    AuditorKeyAlreadyRegistered: Final = CustomError(
-        'AuditorKeyAlreadyRegistered',
-        'AuditorKeyAlreadyRegistered(bytes32,address)',
-        bytes.fromhex('e800fde1'),
-        (('keyFingerprint', 'bytes32'), ('auditor', 'address'), ),
-        ('Registry',),
-    )
-    AuditorKeyAlreadyRevoked: Final = CustomError(
-        'AuditorKeyAlreadyRevoked',
-        'AuditorKeyAlreadyRevoked(bytes32,uint256)',
-        bytes.fromhex('43a6e929'),
-        (('keyFingerprint', 'bytes32'), ('revokedAt', 'uint256'), ),
-        ('Registry',),
-    )
-    BallotBoxRecycled: Final = CustomError(
-        'BallotBoxRecycled',
-        'BallotBoxRecycled(uint256)',
-        bytes.fromhex('f72d7809'),
-        (('proposalId', 'uint256'), ),
-        ('Council',),
-    )
-    BatchRootMismatch: Final = CustomError(
-        'BatchRootMismatch',
-        'BatchRootMismatch(uint256,bytes32,bytes32)',
-        bytes.fromhex('13efa2b9'),
-        (('batchId', 'uint256'), ('root', 'bytes32'), ('given', 'bytes32'), ),
-        ('TimeBank',),
-    )
-    BelowFloor: Final = CustomError(
-        'BelowFloor',
-        'BelowFloor(uint256,address,int256,int256)',
-        bytes.fromhex('f246e907'),
-        (('communityId', 'uint256'), ('account', 'address'), ('balance', 'int256'), ('floor', 'int256'), ),
-        ('TimeBank',),
-    )
-    CoordinatorIsParty: Final = CustomError(
-        'CoordinatorIsParty',
-        'CoordinatorIsParty(uint256,address)',
-        bytes.fromhex('ad879853'),
-        (('communityId', 'uint256'), ('coordinator', 'address'), ),
-        ('TimeBank',),
-    )
-    CurrencyAlreadySet: Final = CustomError(
-        'CurrencyAlreadySet',
-        'CurrencyAlreadySet(uint256,bytes3)',
-        bytes.fromhex('8a00d118'),
-        (('communityId', 'uint256'), ('currency', 'bytes3'), ),
-        ('CommunityFund',),
-    )
-    CurrencyMismatch: Final = CustomError(
-        'CurrencyMismatch',
-        'CurrencyMismatch(uint256,bytes3,bytes3)',
-        bytes.fromhex('60208cf4'),
-        (('communityId', 'uint256'), ('expected', 'bytes3'), ('given', 'bytes3'), ),
-        ('CommunityFund',),
-    )
-    CurrencyNotSet: Final = CustomError(
-        'CurrencyNotSet',
-        'CurrencyNotSet(uint256)',
-        bytes.fromhex('a212108c'),
-        (('communityId', 'uint256'), ),
-        ('CommunityFund',),
-    )
-    ERC2771ForwarderExpiredRequest: Final = CustomError(
-        'ERC2771ForwarderExpiredRequest',
-        'ERC2771ForwarderExpiredRequest(uint48)',
-        bytes.fromhex('94eef58a'),
-        (('deadline', 'uint48'), ),
-        ('CommonsForwarder',),
-    )
-    ERC2771ForwarderInvalidSigner: Final = CustomError(
-        'ERC2771ForwarderInvalidSigner',
-        'ERC2771ForwarderInvalidSigner(address,address)',
-        bytes.fromhex('c845a056'),
-        (('signer', 'address'), ('from', 'address'), ),
-        ('CommonsForwarder',),
-    )
-    ERC2771ForwarderMismatchedValue: Final = CustomError(
-        'ERC2771ForwarderMismatchedValue',
-        'ERC2771ForwarderMismatchedValue(uint256,uint256)',
-        bytes.fromhex('70647f79'),
-        (('requestedValue', 'uint256'), ('msgValue', 'uint256'), ),
-        ('CommonsForwarder',),
-    )
-    ERC2771ForwarderNoRefundReceiver: Final = CustomError(
-        'ERC2771ForwarderNoRefundReceiver',
-        'ERC2771ForwarderNoRefundReceiver()',
-        bytes.fromhex('39c6e3b7'),
-        (),
-        ('CommonsForwarder',),
-    )
-    ERC2771UntrustfulTarget: Final = CustomError(
-        'ERC2771UntrustfulTarget',
-        'ERC2771UntrustfulTarget(address,address)',
-        bytes.fromhex('d2650cd1'),
-        (('target', 'address'), ('forwarder', 'address'), ),
-        ('CommonsForwarder',),
-    )
-    EmptyRoll: Final = CustomError(
-        'EmptyRoll',
-        'EmptyRoll(uint256)',
-        bytes.fromhex('cfc5f06d'),
-        (('communityId', 'uint256'), ),
-        ('Council',),
-    )
-    ExecutionAlreadyCompleted: Final = CustomError(
-        'ExecutionAlreadyCompleted',
-        'ExecutionAlreadyCompleted(uint256)',
-        bytes.fromhex('6e33fb71'),
-        (('proposalId', 'uint256'), ),
-        ('Council',),
-    )
-    FailedCall: Final = CustomError(
-        'FailedCall',
-        'FailedCall()',
-        bytes.fromhex('d6bda275'),
-        (),
-        ('CommonsForwarder',),
-    )
-    GrantAlreadyOpened: Final = CustomError(
-        'GrantAlreadyOpened',
-        'GrantAlreadyOpened(uint256)',
-        bytes.fromhex('5455113c'),
-        (('proposalId', 'uint256'), ),
-        ('CommunityFund',),
-    )
-    GrantExceedsBudget: Final = CustomError(
-        'GrantExceedsBudget',
-        'GrantExceedsBudget(uint256,uint256,uint256)',
-        bytes.fromhex('703275d7'),
-        (('proposalId', 'uint256'), ('amount', 'uint256'), ('budget', 'uint256'), ),
-        ('CommunityFund',),
-    )
-    GrantIsClosed: Final = CustomError(
-        'GrantIsClosed',
-        'GrantIsClosed(uint256)',
-        bytes.fromhex('7805e33e'),
-        (('proposalId', 'uint256'), ),
-        ('CommunityFund',),
-    )
-    GrantNotFound: Final = CustomError(
-        'GrantNotFound',
-        'GrantNotFound(uint256)',
-        bytes.fromhex('b514e1c7'),
-        (('proposalId', 'uint256'), ),
-        ('CommunityFund',),
-    )
-    InsufficientBalance: Final = CustomError(
-        'InsufficientBalance',
-        'InsufficientBalance(uint256,uint256)',
-        bytes.fromhex('cf479181'),
-        (('balance', 'uint256'), ('needed', 'uint256'), ),
-        ('CommonsForwarder',),
-    )
-    InsufficientFund: Final = CustomError(
-        'InsufficientFund',
-        'InsufficientFund(uint256,uint256,uint256)',
-        bytes.fromhex('d21c3e11'),
-        (('communityId', 'uint256'), ('amount', 'uint256'), ('available', 'uint256'), ),
-        ('CommunityFund',),
-    )
-    InsufficientGrant: Final = CustomError(
-        'InsufficientGrant',
-        'InsufficientGrant(uint256,uint256,uint256)',
-        bytes.fromhex('2117129f'),
-        (('proposalId', 'uint256'), ('amount', 'uint256'), ('remaining', 'uint256'), ),
-        ('CommunityFund',),
-    )
-    InvalidAccountNonce: Final = CustomError(
-        'InvalidAccountNonce',
-        'InvalidAccountNonce(address,uint256)',
-        bytes.fromhex('752d88c0'),
-        (('account', 'address'), ('currentNonce', 'uint256'), ),
-        ('CommonsForwarder',),
-    )
-    InvalidBasisPoints: Final = CustomError(
-        'InvalidBasisPoints',
-        'InvalidBasisPoints(uint16,uint16)',
-        bytes.fromhex('866f978b'),
-        (('quorumBps', 'uint16'), ('thresholdBps', 'uint16'), ),
-        ('Council',),
-    )
-    InvalidBudget: Final = CustomError(
-        'InvalidBudget',
-        'InvalidBudget(uint128,bytes3)',
-        bytes.fromhex('7da3512d'),
-        (('amount', 'uint128'), ('currency', 'bytes3'), ),
-        ('Council',),
-    )
-    InvalidCurrency: Final = CustomError(
-        'InvalidCurrency',
-        'InvalidCurrency(bytes3)',
-        bytes.fromhex('025f9bb6'),
-        (('currency', 'bytes3'), ),
-        ('CommunityFund',),
-    )
-    InvalidLimits: Final = CustomError(
-        'InvalidLimits',
-        'InvalidLimits(int256,int256)',
-        bytes.fromhex('60329b28'),
-        (('floor', 'int256'), ('ceiling', 'int256'), ),
-        ('TimeBank',),
-    )
-    InvalidOption: Final = CustomError(
-        'InvalidOption',
-        'InvalidOption(uint256,uint8,uint8)',
-        bytes.fromhex('103f002f'),
-        (('proposalId', 'uint256'), ('option', 'uint8'), ('optionCount', 'uint8'), ),
-        ('Council',),
-    )
-    InvalidOptions: Final = CustomError(
-        'InvalidOptions',
-        'InvalidOptions(uint8,uint8)',
-        bytes.fromhex('f6f82603'),
-        (('kind', 'uint8'), ('optionCount', 'uint8'), ),
-        ('Council',),
-    )
-    InvalidRecipient: Final = CustomError(
-        'InvalidRecipient',
-        'InvalidRecipient(address)',
-        bytes.fromhex('17858bbe'),
-        (('recipient', 'address'), ),
-        ('CommunityFund',),
-    )
-    InvalidSchedule: Final = CustomError(
-        'InvalidSchedule',
-        'InvalidSchedule(uint64,uint64,uint256)',
-        bytes.fromhex('46876ad5'),
-        (('opensAt', 'uint64'), ('closesAt', 'uint64'), ('now', 'uint256'), ),
-        ('Council',),
-    )
-    InvalidShortString: Final = CustomError(
-        'InvalidShortString',
-        'InvalidShortString()',
-        bytes.fromhex('b3512b0c'),
-        (),
-        ('CommonsForwarder', 'Council', 'TimeBank'),
-    )
-    InvalidThreshold: Final = CustomError(
-        'InvalidThreshold',
-        'InvalidThreshold(uint256,uint256,uint256)',
-        bytes.fromhex('e765bf55'),
-        (('communityId', 'uint256'), ('threshold', 'uint256'), ('committeeSize', 'uint256'), ),
-        ('CommunityFund',),
-    )
-    MissingEvidence: Final = CustomError(
-        'MissingEvidence',
-        'MissingEvidence()',
-        bytes.fromhex('ea8acc1f'),
-        (),
-        ('Council',),
-    )
-    MissingRole: Final = CustomError(
-        'MissingRole',
-        'MissingRole(uint256,bytes32,address)',
-        bytes.fromhex('7b769e71'),
-        (('communityId', 'uint256'), ('role', 'bytes32'), ('account', 'address'), ),
-        ('Registry',),
-    )
-    MissingTextHash: Final = CustomError(
-        'MissingTextHash',
-        'MissingTextHash()',
-        bytes.fromhex('4f5e75fa'),
-        (),
-        ('Council',),
-    )
-    NoPendingAdmin: Final = CustomError(
-        'NoPendingAdmin',
-        'NoPendingAdmin(uint256)',
-        bytes.fromhex('ddd9012c'),
-        (('communityId', 'uint256'), ),
-        ('Registry',),
-    )
-    NonceAlreadyUsed: Final = CustomError(
-        'NonceAlreadyUsed',
-        'NonceAlreadyUsed(uint256,address,uint256)',
-        bytes.fromhex('34d44a32'),
-        (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ),
-        ('TimeBank',),
-    )
-    NonceTooFarAhead: Final = CustomError(
-        'NonceTooFarAhead',
-        'NonceTooFarAhead(uint256,address,uint256,uint256)',
-        bytes.fromhex('4c4d68c5'),
-        (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ('nonceBase', 'uint256'), ),
-        ('TimeBank',),
-    )
-    NotCommittee: Final = CustomError(
-        'NotCommittee',
-        'NotCommittee(uint256,address)',
-        bytes.fromhex('4337b7f7'),
-        (('communityId', 'uint256'), ('account', 'address'), ),
-        ('Council',),
-    )
-    NotCommitteeMember: Final = CustomError(
-        'NotCommitteeMember',
-        'NotCommitteeMember(uint256,address)',
-        bytes.fromhex('38ba437a'),
-        (('communityId', 'uint256'), ('account', 'address'), ),
-        ('CommunityFund',),
-    )
-    NotCommunityAdmin: Final = CustomError(
-        'NotCommunityAdmin',
-        'NotCommunityAdmin(uint256,address)',
-        bytes.fromhex('80586ba5'),
-        (('communityId', 'uint256'), ('account', 'address'), ),
-        ('CommunityFund', 'Registry', 'TimeBank'),
-    )
-    NotCoordinator: Final = CustomError(
-        'NotCoordinator',
-        'NotCoordinator(uint256,address)',
-        bytes.fromhex('0409f3fb'),
-        (('communityId', 'uint256'), ('account', 'address'), ),
-        ('TimeBank',),
-    )
-    NotEnoughApprovals: Final = CustomError(
-        'NotEnoughApprovals',
-        'NotEnoughApprovals(uint256,uint256,uint256)',
-        bytes.fromhex('db880e14'),
-        (('requestId', 'uint256'), ('approvals', 'uint256'), ('threshold', 'uint256'), ),
-        ('CommunityFund',),
-    )
-    NotKeyAuditorOrAdmin: Final = CustomError(
-        'NotKeyAuditorOrAdmin',
-        'NotKeyAuditorOrAdmin(bytes32,address)',
-        bytes.fromhex('a17c5e6f'),
-        (('keyFingerprint', 'bytes32'), ('account', 'address'), ),
-        ('Registry',),
-    )
-    NotOnRoll: Final = CustomError(
-        'NotOnRoll',
-        'NotOnRoll(uint256,address)',
-        bytes.fromhex('9d732f79'),
-        (('communityId', 'uint256'), ('account', 'address'), ),
-        ('Registry',),
-    )
-    NotPendingAdmin: Final = CustomError(
-        'NotPendingAdmin',
-        'NotPendingAdmin(uint256,address,address)',
-        bytes.fromhex('c8b4603a'),
-        (('communityId', 'uint256'), ('account', 'address'), ('pendingAdmin', 'address'), ),
-        ('Registry',),
-    )
-    NotRequesterOrAdmin: Final = CustomError(
-        'NotRequesterOrAdmin',
-        'NotRequesterOrAdmin(uint256,address)',
-        bytes.fromhex('058b48c9'),
-        (('requestId', 'uint256'), ('account', 'address'), ),
-        ('CommunityFund',),
-    )
-    NotResident: Final = CustomError(
-        'NotResident',
-        'NotResident(uint256,address)',
-        bytes.fromhex('738e37d0'),
-        (('communityId', 'uint256'), ('account', 'address'), ),
-        ('TimeBank',),
-    )
-    PayoutNotFound: Final = CustomError(
-        'PayoutNotFound',
-        'PayoutNotFound(uint256)',
-        bytes.fromhex('7d0a2d3e'),
-        (('requestId', 'uint256'), ),
-        ('CommunityFund',),
-    )
-    PayoutNotPending: Final = CustomError(
-        'PayoutNotPending',
-        'PayoutNotPending(uint256,uint8)',
-        bytes.fromhex('2102b12f'),
-        (('requestId', 'uint256'), ('status', 'uint8'), ),
-        ('CommunityFund',),
-    )
-    ProposalNotOpen: Final = CustomError(
-        'ProposalNotOpen',
-        'ProposalNotOpen(uint256,uint8)',
-        bytes.fromhex('52509ccc'),
-        (('proposalId', 'uint256'), ('state', 'uint8'), ),
-        ('Council',),
-    )
-    ProposalNotPassed_CommunityFund: Final = CustomError(
-        'ProposalNotPassed',
-        'ProposalNotPassed(uint256)',
-        bytes.fromhex('a2434484'),
-        (('proposalId', 'uint256'), ),
-        ('CommunityFund',),
-    )
-    ProposalNotPassed_Council: Final = CustomError(
-        'ProposalNotPassed',
-        'ProposalNotPassed(uint256,uint8)',
-        bytes.fromhex('2687b1ed'),
-        (('proposalId', 'uint256'), ('outcome', 'uint8'), ),
-        ('Council',),
-    )
-    RecordNotFound: Final = CustomError(
-        'RecordNotFound',
-        'RecordNotFound(uint256,address,uint256)',
-        bytes.fromhex('e97b4bcc'),
-        (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ),
-        ('TimeBank',),
-    )
-    RecordNotInBatch: Final = CustomError(
-        'RecordNotInBatch',
-        'RecordNotInBatch(uint256,bytes32,uint256,uint256)',
-        bytes.fromhex('d2e02b52'),
-        (('communityId', 'uint256'), ('recordId', 'bytes32'), ('batchId', 'uint256'), ('index', 'uint256'), ),
-        ('TimeBank',),
-    )
-    RoleAlreadyGranted: Final = CustomError(
-        'RoleAlreadyGranted',
-        'RoleAlreadyGranted(uint256,bytes32,address)',
-        bytes.fromhex('546999c2'),
-        (('communityId', 'uint256'), ('role', 'bytes32'), ('account', 'address'), ),
-        ('Registry',),
-    )
-    RoleNotGranted: Final = CustomError(
-        'RoleNotGranted',
-        'RoleNotGranted(uint256,bytes32,address)',
-        bytes.fromhex('936ff93c'),
-        (('communityId', 'uint256'), ('role', 'bytes32'), ('account', 'address'), ),
-        ('Registry',),
-    )
-    RollHistoryFull: Final = CustomError(
-        'RollHistoryFull',
-        'RollHistoryFull(uint256,address,uint256)',
-        bytes.fromhex('7c6f5d9a'),
-        (('communityId', 'uint256'), ('account', 'address'), ('prunableAt', 'uint256'), ),
-        ('Registry',),
-    )
-    RollHistoryPruned: Final = CustomError(
-        'RollHistoryPruned',
-        'RollHistoryPruned(uint256,address,uint32,uint32)',
-        bytes.fromhex('7b6726f8'),
-        (('communityId', 'uint256'), ('account', 'address'), ('version', 'uint32'), ('historyFrom', 'uint32'), ),
-        ('Registry',),
-    )
-    RollTooLarge: Final = CustomError(
-        'RollTooLarge',
-        'RollTooLarge(uint256)',
-        bytes.fromhex('37884b8e'),
-        (('communityId', 'uint256'), ),
-        ('Registry',),
-    )
-    SameParty: Final = CustomError(
-        'SameParty',
-        'SameParty(address)',
-        bytes.fromhex('284f658d'),
-        (('account', 'address'), ),
-        ('TimeBank',),
-    )
-    SelfApproval: Final = CustomError(
-        'SelfApproval',
-        'SelfApproval(uint256,address)',
-        bytes.fromhex('c37547cc'),
-        (('requestId', 'uint256'), ('approver', 'address'), ),
-        ('CommunityFund',),
-    )
-    StringTooLong: Final = CustomError(
-        'StringTooLong',
-        'StringTooLong(string)',
-        bytes.fromhex('305a27a9'),
-        (('str', 'string'), ),
-        ('CommonsForwarder', 'Council', 'TimeBank'),
-    )
-    ThresholdNotSet: Final = CustomError(
-        'ThresholdNotSet',
-        'ThresholdNotSet(uint256)',
-        bytes.fromhex('4930b760'),
-        (('communityId', 'uint256'), ),
-        ('CommunityFund',),
-    )
-    TooManyProposals: Final = CustomError(
-        'TooManyProposals',
-        'TooManyProposals()',
-        bytes.fromhex('188f201e'),
-        (),
-        ('Council',),
-    )
-    UnknownAuditorKey: Final = CustomError(
-        'UnknownAuditorKey',
-        'UnknownAuditorKey(bytes32)',
-        bytes.fromhex('8ab8bbf9'),
-        (('keyFingerprint', 'bytes32'), ),
-        ('Registry',),
-    )
-    UnknownCommunity: Final = CustomError(
-        'UnknownCommunity',
-        'UnknownCommunity(uint256)',
-        bytes.fromhex('aee205cc'),
-        (('communityId', 'uint256'), ),
-        ('Registry',),
-    )
-    UnknownProposal: Final = CustomError(
-        'UnknownProposal',
-        'UnknownProposal(uint256)',
-        bytes.fromhex('28e0cf5a'),
-        (('proposalId', 'uint256'), ),
-        ('Council',),
-    )
-    UnknownRole: Final = CustomError(
-        'UnknownRole',
-        'UnknownRole(bytes32)',
-        bytes.fromhex('74cc4fed'),
-        (('role', 'bytes32'), ),
-        ('Registry',),
-    )
-    UnknownRollVersion: Final = CustomError(
-        'UnknownRollVersion',
-        'UnknownRollVersion(uint256,uint32,uint32)',
-        bytes.fromhex('b5e9b68d'),
-        (('communityId', 'uint256'), ('version', 'uint32'), ('published', 'uint32'), ),
-        ('Registry',),
-    )
-    VoterNotOnRoll: Final = CustomError(
-        'VoterNotOnRoll',
-        'VoterNotOnRoll(uint256,address,uint32)',
-        bytes.fromhex('750d5cfa'),
-        (('proposalId', 'uint256'), ('voter', 'address'), ('rollVersion', 'uint32'), ),
-        ('Council',),
-    )
-    VotingNotClosed: Final = CustomError(
-        'VotingNotClosed',
-        'VotingNotClosed(uint256,uint64)',
-        bytes.fromhex('54456fcc'),
-        (('proposalId', 'uint256'), ('closesAt', 'uint64'), ),
-        ('Council',),
-    )
-    WrongSigner: Final = CustomError(
-        'WrongSigner',
-        'WrongSigner(address,address)',
-        bytes.fromhex('366d29f7'),
-        (('party', 'address'), ('recovered', 'address'), ),
-        ('TimeBank',),
-    )
-    ZeroAddress: Final = CustomError(
-        'ZeroAddress',
-        'ZeroAddress()',
-        bytes.fromhex('d92e233d'),
-        (),
-        ('Registry',),
-    )
-    ZeroAmount: Final = CustomError(
-        'ZeroAmount',
-        'ZeroAmount()',
-        bytes.fromhex('1f2a2005'),
-        (),
-        ('CommunityFund',),
-    )
-    ZeroKeyFingerprint: Final = CustomError(
-        'ZeroKeyFingerprint',
-        'ZeroKeyFingerprint()',
-        bytes.fromhex('a091e7fa'),
-        (),
-        ('Registry',),
-    )
-    ZeroMinutes: Final = CustomError(
-        'ZeroMinutes',
-        'ZeroMinutes()',
-        bytes.fromhex('2d08242c'),
-        (),
-        ('TimeBank',),
-    )
+    AboveCeiling: Final = CustomError('AboveCeiling', 'AboveCeiling(uint256,address,int256,int256)', bytes.fromhex('60447915'), (('communityId', 'uint256'), ('account', 'address'), ('balance', 'int256'), ('ceiling', 'int256'), ), ('TimeBank',))
+    AlreadyApproved: Final = CustomError('AlreadyApproved', 'AlreadyApproved(uint256,address)', bytes.fromhex('094775b0'), (('requestId', 'uint256'), ('approver', 'address'), ), ('CommunityFund',))
+    AlreadyFinalized: Final = CustomError('AlreadyFinalized', 'AlreadyFinalized(uint256,uint8)', bytes.fromhex('c91049f3'), (('proposalId', 'uint256'), ('outcome', 'uint8'), ), ('Council',))
+    AlreadyOnRoll: Final = CustomError('AlreadyOnRoll', 'AlreadyOnRoll(uint256,address)', bytes.fromhex('7800d312'), (('communityId', 'uint256'), ('account', 'address'), ), ('Registry',))
+    AlreadyReversed: Final = CustomError('AlreadyReversed', 'AlreadyReversed(uint256,bytes32)', bytes.fromhex('c3f62e42'), (('communityId', 'uint256'), ('recordId', 'bytes32'), ), ('TimeBank',))
+    AlreadyVoted: Final = CustomError('AlreadyVoted', 'AlreadyVoted(uint256,address)', bytes.fromhex('04f9da63'), (('proposalId', 'uint256'), ('voter', 'address'), ), ('Council',))
+    AmountTooLarge: Final = CustomError('AmountTooLarge', 'AmountTooLarge(uint256,uint256)', bytes.fromhex('7f162703'), (('amount', 'uint256'), ('max', 'uint256'), ), ('CommunityFund',))
+    AuditorKeyAlreadyRegistered: Final = CustomError('AuditorKeyAlreadyRegistered', 'AuditorKeyAlreadyRegistered(bytes32,address)', bytes.fromhex('e800fde1'), (('keyFingerprint', 'bytes32'), ('auditor', 'address'), ), ('Registry',))
+    AuditorKeyAlreadyRevoked: Final = CustomError('AuditorKeyAlreadyRevoked', 'AuditorKeyAlreadyRevoked(bytes32,uint256)', bytes.fromhex('43a6e929'), (('keyFingerprint', 'bytes32'), ('revokedAt', 'uint256'), ), ('Registry',))
+    BallotBoxRecycled: Final = CustomError('BallotBoxRecycled', 'BallotBoxRecycled(uint256)', bytes.fromhex('f72d7809'), (('proposalId', 'uint256'), ), ('Council',))
+    BatchRootMismatch: Final = CustomError('BatchRootMismatch', 'BatchRootMismatch(uint256,bytes32,bytes32)', bytes.fromhex('13efa2b9'), (('batchId', 'uint256'), ('root', 'bytes32'), ('given', 'bytes32'), ), ('TimeBank',))
+    BelowFloor: Final = CustomError('BelowFloor', 'BelowFloor(uint256,address,int256,int256)', bytes.fromhex('f246e907'), (('communityId', 'uint256'), ('account', 'address'), ('balance', 'int256'), ('floor', 'int256'), ), ('TimeBank',))
+    CoordinatorIsParty: Final = CustomError('CoordinatorIsParty', 'CoordinatorIsParty(uint256,address)', bytes.fromhex('ad879853'), (('communityId', 'uint256'), ('coordinator', 'address'), ), ('TimeBank',))
+    CurrencyAlreadySet: Final = CustomError('CurrencyAlreadySet', 'CurrencyAlreadySet(uint256,bytes3)', bytes.fromhex('8a00d118'), (('communityId', 'uint256'), ('currency', 'bytes3'), ), ('CommunityFund',))
+    CurrencyMismatch: Final = CustomError('CurrencyMismatch', 'CurrencyMismatch(uint256,bytes3,bytes3)', bytes.fromhex('60208cf4'), (('communityId', 'uint256'), ('expected', 'bytes3'), ('given', 'bytes3'), ), ('CommunityFund',))
+    CurrencyNotSet: Final = CustomError('CurrencyNotSet', 'CurrencyNotSet(uint256)', bytes.fromhex('a212108c'), (('communityId', 'uint256'), ), ('CommunityFund',))
+    ERC2771ForwarderExpiredRequest: Final = CustomError('ERC2771ForwarderExpiredRequest', 'ERC2771ForwarderExpiredRequest(uint48)', bytes.fromhex('94eef58a'), (('deadline', 'uint48'), ), ('CommonsForwarder',))
+    ERC2771ForwarderInvalidSigner: Final = CustomError('ERC2771ForwarderInvalidSigner', 'ERC2771ForwarderInvalidSigner(address,address)', bytes.fromhex('c845a056'), (('signer', 'address'), ('from', 'address'), ), ('CommonsForwarder',))
+    ERC2771ForwarderMismatchedValue: Final = CustomError('ERC2771ForwarderMismatchedValue', 'ERC2771ForwarderMismatchedValue(uint256,uint256)', bytes.fromhex('70647f79'), (('requestedValue', 'uint256'), ('msgValue', 'uint256'), ), ('CommonsForwarder',))
+    ERC2771ForwarderNoRefundReceiver: Final = CustomError('ERC2771ForwarderNoRefundReceiver', 'ERC2771ForwarderNoRefundReceiver()', bytes.fromhex('39c6e3b7'), (), ('CommonsForwarder',))
+    ERC2771UntrustfulTarget: Final = CustomError('ERC2771UntrustfulTarget', 'ERC2771UntrustfulTarget(address,address)', bytes.fromhex('d2650cd1'), (('target', 'address'), ('forwarder', 'address'), ), ('CommonsForwarder',))
+    EmptyRoll: Final = CustomError('EmptyRoll', 'EmptyRoll(uint256)', bytes.fromhex('cfc5f06d'), (('communityId', 'uint256'), ), ('Council',))
+    ExecutionAlreadyCompleted: Final = CustomError('ExecutionAlreadyCompleted', 'ExecutionAlreadyCompleted(uint256)', bytes.fromhex('6e33fb71'), (('proposalId', 'uint256'), ), ('Council',))
+    FailedCall: Final = CustomError('FailedCall', 'FailedCall()', bytes.fromhex('d6bda275'), (), ('CommonsForwarder',))
+    GrantAlreadyOpened: Final = CustomError('GrantAlreadyOpened', 'GrantAlreadyOpened(uint256)', bytes.fromhex('5455113c'), (('proposalId', 'uint256'), ), ('CommunityFund',))
+    GrantExceedsBudget: Final = CustomError('GrantExceedsBudget', 'GrantExceedsBudget(uint256,uint256,uint256)', bytes.fromhex('703275d7'), (('proposalId', 'uint256'), ('amount', 'uint256'), ('budget', 'uint256'), ), ('CommunityFund',))
+    GrantIsClosed: Final = CustomError('GrantIsClosed', 'GrantIsClosed(uint256)', bytes.fromhex('7805e33e'), (('proposalId', 'uint256'), ), ('CommunityFund',))
+    GrantNotFound: Final = CustomError('GrantNotFound', 'GrantNotFound(uint256)', bytes.fromhex('b514e1c7'), (('proposalId', 'uint256'), ), ('CommunityFund',))
+    InsufficientBalance: Final = CustomError('InsufficientBalance', 'InsufficientBalance(uint256,uint256)', bytes.fromhex('cf479181'), (('balance', 'uint256'), ('needed', 'uint256'), ), ('CommonsForwarder',))
+    InsufficientFund: Final = CustomError('InsufficientFund', 'InsufficientFund(uint256,uint256,uint256)', bytes.fromhex('d21c3e11'), (('communityId', 'uint256'), ('amount', 'uint256'), ('available', 'uint256'), ), ('CommunityFund',))
+    InsufficientGrant: Final = CustomError('InsufficientGrant', 'InsufficientGrant(uint256,uint256,uint256)', bytes.fromhex('2117129f'), (('proposalId', 'uint256'), ('amount', 'uint256'), ('remaining', 'uint256'), ), ('CommunityFund',))
+    InvalidAccountNonce: Final = CustomError('InvalidAccountNonce', 'InvalidAccountNonce(address,uint256)', bytes.fromhex('752d88c0'), (('account', 'address'), ('currentNonce', 'uint256'), ), ('CommonsForwarder',))
+    InvalidBasisPoints: Final = CustomError('InvalidBasisPoints', 'InvalidBasisPoints(uint16,uint16)', bytes.fromhex('866f978b'), (('quorumBps', 'uint16'), ('thresholdBps', 'uint16'), ), ('Council',))
+    InvalidBudget: Final = CustomError('InvalidBudget', 'InvalidBudget(uint128,bytes3)', bytes.fromhex('7da3512d'), (('amount', 'uint128'), ('currency', 'bytes3'), ), ('Council',))
+    InvalidCurrency: Final = CustomError('InvalidCurrency', 'InvalidCurrency(bytes3)', bytes.fromhex('025f9bb6'), (('currency', 'bytes3'), ), ('CommunityFund',))
+    InvalidLimits: Final = CustomError('InvalidLimits', 'InvalidLimits(int256,int256)', bytes.fromhex('60329b28'), (('floor', 'int256'), ('ceiling', 'int256'), ), ('TimeBank',))
+    InvalidOption: Final = CustomError('InvalidOption', 'InvalidOption(uint256,uint8,uint8)', bytes.fromhex('103f002f'), (('proposalId', 'uint256'), ('option', 'uint8'), ('optionCount', 'uint8'), ), ('Council',))
+    InvalidOptions: Final = CustomError('InvalidOptions', 'InvalidOptions(uint8,uint8)', bytes.fromhex('f6f82603'), (('kind', 'uint8'), ('optionCount', 'uint8'), ), ('Council',))
+    InvalidRecipient: Final = CustomError('InvalidRecipient', 'InvalidRecipient(address)', bytes.fromhex('17858bbe'), (('recipient', 'address'), ), ('CommunityFund',))
+    InvalidSchedule: Final = CustomError('InvalidSchedule', 'InvalidSchedule(uint64,uint64,uint256)', bytes.fromhex('46876ad5'), (('opensAt', 'uint64'), ('closesAt', 'uint64'), ('now', 'uint256'), ), ('Council',))
+    InvalidShortString: Final = CustomError('InvalidShortString', 'InvalidShortString()', bytes.fromhex('b3512b0c'), (), ('CommonsForwarder', 'Council', 'TimeBank'))
+    InvalidThreshold: Final = CustomError('InvalidThreshold', 'InvalidThreshold(uint256,uint256,uint256)', bytes.fromhex('e765bf55'), (('communityId', 'uint256'), ('threshold', 'uint256'), ('committeeSize', 'uint256'), ), ('CommunityFund',))
+    MissingEvidence: Final = CustomError('MissingEvidence', 'MissingEvidence()', bytes.fromhex('ea8acc1f'), (), ('Council',))
+    MissingRole: Final = CustomError('MissingRole', 'MissingRole(uint256,bytes32,address)', bytes.fromhex('7b769e71'), (('communityId', 'uint256'), ('role', 'bytes32'), ('account', 'address'), ), ('Registry',))
+    MissingTextHash: Final = CustomError('MissingTextHash', 'MissingTextHash()', bytes.fromhex('4f5e75fa'), (), ('Council',))
+    NoPendingAdmin: Final = CustomError('NoPendingAdmin', 'NoPendingAdmin(uint256)', bytes.fromhex('ddd9012c'), (('communityId', 'uint256'), ), ('Registry',))
+    NonceAlreadyUsed: Final = CustomError('NonceAlreadyUsed', 'NonceAlreadyUsed(uint256,address,uint256)', bytes.fromhex('34d44a32'), (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ), ('TimeBank',))
+    NonceTooFarAhead: Final = CustomError('NonceTooFarAhead', 'NonceTooFarAhead(uint256,address,uint256,uint256)', bytes.fromhex('4c4d68c5'), (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ('nonceBase', 'uint256'), ), ('TimeBank',))
+    NotCommittee: Final = CustomError('NotCommittee', 'NotCommittee(uint256,address)', bytes.fromhex('4337b7f7'), (('communityId', 'uint256'), ('account', 'address'), ), ('Council',))
+    NotCommitteeMember: Final = CustomError('NotCommitteeMember', 'NotCommitteeMember(uint256,address)', bytes.fromhex('38ba437a'), (('communityId', 'uint256'), ('account', 'address'), ), ('CommunityFund',))
+    NotCommunityAdmin: Final = CustomError('NotCommunityAdmin', 'NotCommunityAdmin(uint256,address)', bytes.fromhex('80586ba5'), (('communityId', 'uint256'), ('account', 'address'), ), ('CommunityFund', 'Registry', 'TimeBank'))
+    NotCoordinator: Final = CustomError('NotCoordinator', 'NotCoordinator(uint256,address)', bytes.fromhex('0409f3fb'), (('communityId', 'uint256'), ('account', 'address'), ), ('TimeBank',))
+    NotEnoughApprovals: Final = CustomError('NotEnoughApprovals', 'NotEnoughApprovals(uint256,uint256,uint256)', bytes.fromhex('db880e14'), (('requestId', 'uint256'), ('approvals', 'uint256'), ('threshold', 'uint256'), ), ('CommunityFund',))
+    NotKeyAuditorOrAdmin: Final = CustomError('NotKeyAuditorOrAdmin', 'NotKeyAuditorOrAdmin(bytes32,address)', bytes.fromhex('a17c5e6f'), (('keyFingerprint', 'bytes32'), ('account', 'address'), ), ('Registry',))
+    NotOnRoll: Final = CustomError('NotOnRoll', 'NotOnRoll(uint256,address)', bytes.fromhex('9d732f79'), (('communityId', 'uint256'), ('account', 'address'), ), ('Registry',))
+    NotPendingAdmin: Final = CustomError('NotPendingAdmin', 'NotPendingAdmin(uint256,address,address)', bytes.fromhex('c8b4603a'), (('communityId', 'uint256'), ('account', 'address'), ('pendingAdmin', 'address'), ), ('Registry',))
+    NotRequesterOrAdmin: Final = CustomError('NotRequesterOrAdmin', 'NotRequesterOrAdmin(uint256,address)', bytes.fromhex('058b48c9'), (('requestId', 'uint256'), ('account', 'address'), ), ('CommunityFund',))
+    NotResident: Final = CustomError('NotResident', 'NotResident(uint256,address)', bytes.fromhex('738e37d0'), (('communityId', 'uint256'), ('account', 'address'), ), ('TimeBank',))
+    PayoutNotFound: Final = CustomError('PayoutNotFound', 'PayoutNotFound(uint256)', bytes.fromhex('7d0a2d3e'), (('requestId', 'uint256'), ), ('CommunityFund',))
+    PayoutNotPending: Final = CustomError('PayoutNotPending', 'PayoutNotPending(uint256,uint8)', bytes.fromhex('2102b12f'), (('requestId', 'uint256'), ('status', 'uint8'), ), ('CommunityFund',))
+    ProposalNotOpen: Final = CustomError('ProposalNotOpen', 'ProposalNotOpen(uint256,uint8)', bytes.fromhex('52509ccc'), (('proposalId', 'uint256'), ('state', 'uint8'), ), ('Council',))
+    ProposalNotPassed_CommunityFund: Final = CustomError('ProposalNotPassed', 'ProposalNotPassed(uint256)', bytes.fromhex('a2434484'), (('proposalId', 'uint256'), ), ('CommunityFund',))
+    ProposalNotPassed_Council: Final = CustomError('ProposalNotPassed', 'ProposalNotPassed(uint256,uint8)', bytes.fromhex('2687b1ed'), (('proposalId', 'uint256'), ('outcome', 'uint8'), ), ('Council',))
+    RecordNotFound: Final = CustomError('RecordNotFound', 'RecordNotFound(uint256,address,uint256)', bytes.fromhex('e97b4bcc'), (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ), ('TimeBank',))
+    RecordNotInBatch: Final = CustomError('RecordNotInBatch', 'RecordNotInBatch(uint256,bytes32,uint256,uint256)', bytes.fromhex('d2e02b52'), (('communityId', 'uint256'), ('recordId', 'bytes32'), ('batchId', 'uint256'), ('index', 'uint256'), ), ('TimeBank',))
+    RoleAlreadyGranted: Final = CustomError('RoleAlreadyGranted', 'RoleAlreadyGranted(uint256,bytes32,address)', bytes.fromhex('546999c2'), (('communityId', 'uint256'), ('role', 'bytes32'), ('account', 'address'), ), ('Registry',))
+    RoleNotGranted: Final = CustomError('RoleNotGranted', 'RoleNotGranted(uint256,bytes32,address)', bytes.fromhex('936ff93c'), (('communityId', 'uint256'), ('role', 'bytes32'), ('account', 'address'), ), ('Registry',))
+    RollHistoryFull: Final = CustomError('RollHistoryFull', 'RollHistoryFull(uint256,address,uint256)', bytes.fromhex('7c6f5d9a'), (('communityId', 'uint256'), ('account', 'address'), ('prunableAt', 'uint256'), ), ('Registry',))
+    RollHistoryPruned: Final = CustomError('RollHistoryPruned', 'RollHistoryPruned(uint256,address,uint32,uint32)', bytes.fromhex('7b6726f8'), (('communityId', 'uint256'), ('account', 'address'), ('version', 'uint32'), ('historyFrom', 'uint32'), ), ('Registry',))
+    RollTooLarge: Final = CustomError('RollTooLarge', 'RollTooLarge(uint256)', bytes.fromhex('37884b8e'), (('communityId', 'uint256'), ), ('Registry',))
+    SameParty: Final = CustomError('SameParty', 'SameParty(address)', bytes.fromhex('284f658d'), (('account', 'address'), ), ('TimeBank',))
+    SelfApproval: Final = CustomError('SelfApproval', 'SelfApproval(uint256,address)', bytes.fromhex('c37547cc'), (('requestId', 'uint256'), ('approver', 'address'), ), ('CommunityFund',))
+    StringTooLong: Final = CustomError('StringTooLong', 'StringTooLong(string)', bytes.fromhex('305a27a9'), (('str', 'string'), ), ('CommonsForwarder', 'Council', 'TimeBank'))
+    ThresholdNotSet: Final = CustomError('ThresholdNotSet', 'ThresholdNotSet(uint256)', bytes.fromhex('4930b760'), (('communityId', 'uint256'), ), ('CommunityFund',))
+    TooManyProposals: Final = CustomError('TooManyProposals', 'TooManyProposals()', bytes.fromhex('188f201e'), (), ('Council',))
+    UnknownAuditorKey: Final = CustomError('UnknownAuditorKey', 'UnknownAuditorKey(bytes32)', bytes.fromhex('8ab8bbf9'), (('keyFingerprint', 'bytes32'), ), ('Registry',))
+    UnknownCommunity: Final = CustomError('UnknownCommunity', 'UnknownCommunity(uint256)', bytes.fromhex('aee205cc'), (('communityId', 'uint256'), ), ('Registry',))
+    UnknownProposal: Final = CustomError('UnknownProposal', 'UnknownProposal(uint256)', bytes.fromhex('28e0cf5a'), (('proposalId', 'uint256'), ), ('Council',))
+    UnknownRole: Final = CustomError('UnknownRole', 'UnknownRole(bytes32)', bytes.fromhex('74cc4fed'), (('role', 'bytes32'), ), ('Registry',))
+    UnknownRollVersion: Final = CustomError('UnknownRollVersion', 'UnknownRollVersion(uint256,uint32,uint32)', bytes.fromhex('b5e9b68d'), (('communityId', 'uint256'), ('version', 'uint32'), ('published', 'uint32'), ), ('Registry',))
+    VoterNotOnRoll: Final = CustomError('VoterNotOnRoll', 'VoterNotOnRoll(uint256,address,uint32)', bytes.fromhex('750d5cfa'), (('proposalId', 'uint256'), ('voter', 'address'), ('rollVersion', 'uint32'), ), ('Council',))
+    VotingNotClosed: Final = CustomError('VotingNotClosed', 'VotingNotClosed(uint256,uint64)', bytes.fromhex('54456fcc'), (('proposalId', 'uint256'), ('closesAt', 'uint64'), ), ('Council',))
+    WrongSigner: Final = CustomError('WrongSigner', 'WrongSigner(address,address)', bytes.fromhex('366d29f7'), (('party', 'address'), ('recovered', 'address'), ), ('TimeBank',))
+    ZeroAddress: Final = CustomError('ZeroAddress', 'ZeroAddress()', bytes.fromhex('d92e233d'), (), ('Registry',))
+    ZeroAmount: Final = CustomError('ZeroAmount', 'ZeroAmount()', bytes.fromhex('1f2a2005'), (), ('CommunityFund',))
+    ZeroKeyFingerprint: Final = CustomError('ZeroKeyFingerprint', 'ZeroKeyFingerprint()', bytes.fromhex('a091e7fa'), (), ('Registry',))
+    ZeroMinutes: Final = CustomError('ZeroMinutes', 'ZeroMinutes()', bytes.fromhex('2d08242c'), (), ('TimeBank',))
 
 
 EVENTS_BY_TOPIC: Final[dict[bytes, Event]] = {Events.AdminTransferCancelled.topic: Events.AdminTransferCancelled, Events.AdminTransferStarted.topic: Events.AdminTransferStarted, Events.AdminTransferred.topic: Events.AdminTransferred, Events.ApprovalThresholdSet.topic: Events.ApprovalThresholdSet, Events.AuditorKeyRegistered.topic: Events.AuditorKeyRegistered, Events.AuditorKeyRevoked.topic: Events.AuditorKeyRevoked, Events.BallotCast.topic: Events.BallotCast, Events.BallotSkipped.topic: Events.BallotSkipped, Events.CommunityCreated.topic: Events.CommunityCreated, Events.EIP712DomainChanged.topic: Events.EIP712DomainChanged, Events.ExecutedForwardRequest.topic: Events.ExecutedForwardRequest, Events.FundCurrencySet.topic: Events.FundCurrencySet, Events.GrantClosed.topic: Events.GrantClosed, Events.GrantOpened.topic: Events.GrantOpened, Events.IncomeRecorded.topic: Events.IncomeRecorded, Events.LimitsSet.topic: Events.LimitsSet, Events.MilestoneRecorded.topic: Events.MilestoneRecorded, Events.PayoutApproved.topic: Events.PayoutApproved, Events.PayoutCancelled.topic: Events.PayoutCancelled, Events.PayoutExecuted.topic: Events.PayoutExecuted, Events.PayoutRequested.topic: Events.PayoutRequested, Events.ProposalFinalized.topic: Events.ProposalFinalized, Events.ProposalOpened.topic: Events.ProposalOpened, Events.RoleGranted.topic: Events.RoleGranted, Events.RoleRevoked.topic: Events.RoleRevoked, Events.RollPublished.topic: Events.RollPublished, Events.RollUpdated.topic: Events.RollUpdated, Events.ServiceBatchCommitted.topic: Events.ServiceBatchCommitted, Events.ServiceRecorded.topic: Events.ServiceRecorded, Events.ServiceReversed.topic: Events.ServiceReversed, Events.ServiceSkipped.topic: Events.ServiceSkipped}

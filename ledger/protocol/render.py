@@ -187,12 +187,12 @@ def render_python(spec: dict[str, Any]) -> str:
 
 
 def _namespace(title: str, doc: str, rows: list[tuple[str, str, list[str]]]) -> list[str]:
-    """A class of Final constants: `key: Final = Constructor(arg, ...)` for each row."""
+    """A class of Final constants, one line each (a table to read down): `key: Final =
+    Constructor(arg, ...)` for each row."""
     out = ["", "", f"class {title}:", f'    """{doc}"""', ""]
-    for key, constructor, args in rows:
-        out.append(f"    {key}: Final = {constructor}(")
-        out += [f"        {arg}," for arg in args]
-        out.append("    )")
+    out += [
+        f"    {key}: Final = {constructor}({', '.join(args)})" for key, constructor, args in rows
+    ]
     return out
 
 

@@ -102,9 +102,11 @@ def test_the_page_policy_is_the_pages_own_meta_policy_plus_frame_ancestors(make:
     assert_common(answer.headers)
 
 
-def test_the_docs_allow_their_cdn_and_exactly_their_own_inline_scripts(make: Any) -> None:
+def test_the_docs_load_only_from_this_server_and_exactly_their_own_inline_scripts(
+    make: Any,
+) -> None:
     client = make()
-    for path in ("/docs", "/docs/oauth2-redirect"):
+    for path in ("/docs",):
         answer = client.get(path)
         assert answer.status_code == 200
         assert_common(answer.headers)
@@ -115,12 +117,15 @@ def test_the_docs_allow_their_cdn_and_exactly_their_own_inline_scripts(make: Any
             "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'"
             for s in inline
         }
-        assert set(scripts) == {"https://cdn.jsdelivr.net", *hashes}
+        assert set(scripts) == {"'self'", *hashes}
+        assert "http" not in answer.headers["content-security-policy"], "no other origin"
         assert int(answer.headers["content-length"]) == len(answer.content)
-    redoc = client.get("/redoc")
-    assert (
-        "'unsafe-inline'" not in directives(redoc.headers["content-security-policy"])["script-src"]
-    )
+        assets = re.findall(r'(?:src|href)="([^"]+)"', answer.text)
+        assert assets and all(a.startswith("/docs-assets/") for a in assets), assets
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
+    assert client.get("/docs-assets/index.html").status_code == 404
+    assert client.get("/redoc").status_code == 404
 
 
 # --- HSTS and the trusted proxy -----------------------------------------------------------------

@@ -1,1 +1,1 @@
-"""Tests of the auditor (issue 6): unit, property and fault-injection against real anvil."""
+"""Tests of the auditor: unit, property and fault-injection against real anvil."""

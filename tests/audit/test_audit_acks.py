@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 from ledger.audit.acks import AckCheck, AckEntry, check_acks, entries_from_report, load_acks
 from ledger.audit.auditor import _addresses
-from ledger.audit.rpc import RpcClient
 from ledger.cli import app
 from ledger.node import rpc
 from ledger.signing.acks import Acknowledgement, AckSigner
 from ledger.signing.ballots import make_ballot, sign_ballot
+from ledger.transport import RpcClient
 from ledger.tx import send
 from tests.audit.conftest import History, cli_env, findings_of
 

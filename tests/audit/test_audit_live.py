@@ -13,10 +13,10 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger.audit.bytecode import Build, split_metadata
+from ledger.audit.layout import Layout
 from ledger.audit.model import AuditResult
 from ledger.audit.report import comparable, generate_key, load_public_key, raw_public_key
 from ledger.audit.signers import fingerprint
-from ledger.audit.views import Layout
 from ledger.hashing import keccak
 from ledger.node import rpc
 from ledger.signing.ballots import make_ballot, sign_ballot

@@ -20,10 +20,10 @@ from ledger.audit.ethcodec import (
     tx_sender,
 )
 from ledger.audit.fetch import ChunkJob, verify_chunk
-from ledger.audit.rpc import RpcClient, RpcFailure
 from ledger.audit.state import AuditState, Checkpoint, Community, Member, Proposal
 from ledger.deploy import Deployment
 from ledger.node import AnvilProcess, rpc
+from ledger.transport import RpcClient, RpcFailure
 from ledger.tx import send
 
 

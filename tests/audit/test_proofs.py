@@ -4,10 +4,14 @@ verifies to the value in storage; any edit to a node, the root or the claimed va
 from __future__ import annotations
 
 import pytest
+import rlp
 from eth_account.signers.local import LocalAccount
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from trie import HexaryTrie
 from web3 import Web3
 
-from ledger.audit.ethcodec import EMPTY_TRIE_ROOT, hex_bytes, rlp_decode, rlp_encode
+from ledger.audit.ethcodec import EMPTY_TRIE_ROOT, hex_bytes
 from ledger.audit.proofs import ProofError, check_get_proof, verify_account, verify_proof
 from ledger.deploy import Deployment
 from ledger.hashing import keccak
@@ -81,13 +85,34 @@ def test_leftover_or_missing_proof_nodes_are_refused(
     with pytest.raises(ProofError, match="ends before"):
         verify_proof(root, key, nodes[:-1])
     with pytest.raises(ProofError, match="left over"):
-        verify_proof(root, key, [*nodes, rlp_encode([b"", b""])])
+        verify_proof(root, key, [*nodes, rlp.encode([b"", b""])])
 
 
 def test_rlp_roundtrip_and_refusals() -> None:
     item = [b"", b"\x01", b"\x80" * 60, [b"abc", [b""]], b"x" * 100]
-    assert rlp_decode(rlp_encode(item)) == item
-    with pytest.raises(ValueError):
-        rlp_decode(rlp_encode(item) + b"\x00")
-    with pytest.raises(ValueError):
-        rlp_decode(b"\xb8\x40abc")
+    assert rlp.decode(rlp.encode(item)) == item
+    with pytest.raises(rlp.DecodingError):
+        rlp.decode(rlp.encode(item) + b"\x00")
+    with pytest.raises(rlp.DecodingError):
+        rlp.decode(b"\xb8\x40abc")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.dictionaries(
+        st.binary(min_size=32, max_size=32), st.binary(min_size=30, max_size=60), min_size=1
+    ),
+    st.binary(min_size=32, max_size=32),
+)
+def test_proofs_of_any_trie_verify_to_its_values_and_to_absence(
+    items: dict[bytes, bytes], other: bytes
+) -> None:
+    trie = HexaryTrie({})
+    for key, value in items.items():
+        trie[key] = rlp.encode(value)
+    for key in [*items, other]:
+        proof = [rlp.encode(node) for node in trie.get_proof(key)]
+        expected = rlp.encode(items[key]) if key in items else None
+        assert verify_proof(trie.root_hash, key, proof) == expected
+        with pytest.raises(ProofError):
+            verify_proof(trie.root_hash, key, proof[:-1])

@@ -11,12 +11,12 @@ import pytest
 
 from ledger.audit.bytecode import Build
 from ledger.audit.fetch import ChunkJob, verify_chunk
+from ledger.audit.layout import Layout
 from ledger.audit.model import AuditResult
 from ledger.audit.reexec import Replayer, check_storage, spec_of, storage_root
-from ledger.audit.rpc import RpcClient
-from ledger.audit.views import Layout
 from ledger.deploy import PLAN
 from ledger.node import rpc
+from ledger.transport import RpcClient
 from tests.audit.conftest import History
 
 

@@ -1,7 +1,7 @@
 """Fixtures shared by the contract tests (domain helpers are appended below by each domain)."""
 
 
-# ---------------------------------------------------------------- fund and time bank (issue 4)
+# ---------------------------------------------------------------- fund and time bank
 # A community with roles and a roll, and council proposals driven to a chosen outcome, built
 # with the real Registry and Council of the `system` deployment.
 
@@ -14,11 +14,8 @@ from web3 import Web3 as _Web3
 
 from ledger.deploy import Deployment as _Deployment
 from ledger.node import rpc as _rpc
+from ledger.protocol.generated import Roles as _Roles
 from ledger.tx import send as _send
-
-ROLE_COMMITTEE = _Web3.keccak(text="COMMITTEE")
-ROLE_REGISTRAR = _Web3.keccak(text="REGISTRAR")
-ROLE_COORDINATOR = _Web3.keccak(text="COORDINATOR")
 
 
 @_dataclass(frozen=True)
@@ -43,8 +40,8 @@ def _make_town(w3: _Web3, system: _Deployment, accounts: list[_LocalAccount]) ->
     committee = tuple(accounts[1:4])
     coordinator = accounts[4]
     residents = tuple(accounts[4:10])
-    grants = [(ROLE_REGISTRAR, admin)] + [(ROLE_COMMITTEE, m) for m in committee]
-    grants.append((ROLE_COORDINATOR, coordinator))
+    grants = [(_Roles.REGISTRAR, admin)] + [(_Roles.COMMITTEE, m) for m in committee]
+    grants.append((_Roles.COORDINATOR, coordinator))
     for role, member in grants:
         _send(w3, admin, registry.functions.grantRole(community_id, role, member.address))
     added = [r.address for r in residents]
@@ -104,7 +101,7 @@ def make_proposal(w3: _Web3, system: _Deployment) -> ProposalFactory:
     return make
 
 
-# ---------------------------------------------------------------- registry and council (issue 3)
+# ---------------------------------------------------------------- registry and council
 # A community ("hall") whose roll mixes funded accounts (who can vote directly) with keys that
 # only ever sign ballots (residents pay no gas), plus typed clients and a clock.
 

@@ -24,7 +24,7 @@ from ledger.clients.council import (
 from ledger.clients.registry import RegistryClient, Role
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
-from ledger.forwarding import sign_forward_request
+from ledger.signing.forwards import sign_forward_request
 from tests.contracts.conftest import Clock, Hall
 
 OpenProposal = Callable[..., int]

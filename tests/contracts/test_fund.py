@@ -20,9 +20,10 @@ from ledger.clients.fund import (
 )
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
-from ledger.forwarding import sign_forward_request
+from ledger.protocol.generated import Roles
+from ledger.signing.forwards import sign_forward_request
 from ledger.tx import send
-from tests.contracts.conftest import ROLE_COMMITTEE, ProposalFactory, Town
+from tests.contracts.conftest import ProposalFactory, Town
 
 DOC = b"\xd0" * 32
 PURPOSE = b"\xa1" * 32
@@ -270,7 +271,7 @@ def test_open_grant_refused_for_committee_of_another_community(
     send(
         w3,
         other.admin,
-        system.registry.functions.grantRole(other.id, ROLE_COMMITTEE, outsider_member.address),
+        system.registry.functions.grantRole(other.id, Roles.COMMITTEE, outsider_member.address),
     )
     w3.eth.send_transaction(
         {"from": other.admin.address, "to": outsider_member.address, "value": Wei(10**18)}
@@ -430,7 +431,7 @@ def test_approval_of_revoked_member_no_longer_counts(
     fund.approve_payout(g.approvers[0], request_id)
     fund.approve_payout(g.approvers[1], request_id)
     registry = system.registry.functions
-    send(w3, g.town.admin, registry.revokeRole(g.town.id, ROLE_COMMITTEE, g.approvers[1].address))
+    send(w3, g.town.admin, registry.revokeRole(g.town.id, Roles.COMMITTEE, g.approvers[1].address))
     with refused("NotEnoughApprovals"):
         fund.execute_payout(g.requester, request_id)
 

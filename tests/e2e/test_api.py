@@ -22,7 +22,6 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger.api_client import ApiClientError
-from ledger.forwarding import sign_forward_request
 from ledger.node import pid_alive
 from ledger.offchain import text_hash
 from ledger.signing.acks import Acknowledgement, verify_ack
@@ -33,6 +32,7 @@ from ledger.signing.ballots import (
     sign_ballot,
     typed_data_parts,
 )
+from ledger.signing.forwards import sign_forward_request
 from ledger.signing.services import ServiceRecord, category_code
 from tests.e2e.conftest import LiveSystem, new_accounts
 

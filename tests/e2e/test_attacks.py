@@ -36,9 +36,8 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from ledger.clients.timebank import TimeBankClient
 from ledger.errors import ContractRuleBroken
-from ledger.forwarding import FORWARD_REQUEST_TYPES, sign_forward_request
 from ledger.offchain import text_hash
-from ledger.relay_kinds import SKIP_REASONS
+from ledger.protocol.generated import SkipReason
 from ledger.signing.ballots import (
     BallotDomain,
     make_ballot,
@@ -47,6 +46,7 @@ from ledger.signing.ballots import (
     typed_data_parts,
 )
 from ledger.signing.eip712 import domain_for, sign_typed_data, to_compact
+from ledger.signing.forwards import FORWARD_REQUEST_TYPES, sign_forward_request
 from ledger.signing.secp256k1 import HALF_N
 from ledger.signing.services import (
     SERVICE_TYPES,
@@ -159,7 +159,7 @@ def decoder(live: LiveSystem) -> ErrorDecoder:
 def skip_reasons(live: LiveSystem, receipt: Any) -> list[str]:
     council = live.client.contracts["council"]
     events = council.events.BallotSkipped().process_receipt(receipt)
-    return [SKIP_REASONS[int(e["args"]["reason"])] for e in events]
+    return [SkipReason(int(e["args"]["reason"])).name for e in events]
 
 
 def casts(live: LiveSystem, proposal: int) -> list[str]:
@@ -911,7 +911,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_status(
         if os.environ.get("CI"):
             pytest.fail(f"{tool} is missing: `make lint-tools` must run before the tests")
         pytest.skip("no lint tool venv: run `make lint-tools`")
-    examples = os.environ.get("COMMONS_HOSTILE_EXAMPLES", "8")
+    examples = os.environ.get("COMMONS_TEST_HOSTILE_EXAMPLES", "8")
     out = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "lint" / "hostile_api.py"), "--url", live.url,
          "--token", login(live, town.registrar), "--examples", examples],

@@ -22,14 +22,16 @@ from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.deploy import Deployment, deploy_system, load_deployment
-from ledger.forwarding import ForwardRelay, sign_forward_request
 from ledger.node import free_port, make_web3, rpc
-from ledger.relay import Outbox, Relayer
-from ledger.relay_kinds import BallotRelay
+from ledger.relay.ballots import BallotRelay
+from ledger.relay.forwards import ForwardRelay
+from ledger.relay.outbox import Outbox
+from ledger.relay.relayer import Relayer
 from ledger.signing.ballots import make_ballot, sign_ballot
+from ledger.signing.forwards import sign_forward_request
 from ledger.tx import ErrorDecoder
 from ledger.worker import open_index
-from tests.relay_support import open_election
+from tests.relay_support import open_election, stepped
 
 HARDHAT_DIR = Path(__file__).resolve().parents[2] / "tools" / "hardhat"
 HARDHAT = HARDHAT_DIR / "node_modules" / ".bin" / "hardhat"
@@ -100,20 +102,21 @@ def test_deploy_relay_index_and_a_clean_audit_on_hardhats_node(
     h, system = hardhat, hardhat.deployment
     proposal, residents = open_election(h.w3, system, accounts, voters=3, tag=80)
     decoder = ErrorDecoder(a.abi for a in artifacts.values())
-    outbox = Outbox(h.settings.data_dir / "relay.sqlite")
-    ballots = BallotRelay(h.w3, system.council, system.registry)
+    outbox = Outbox(h.settings.data_dir / "relay.sqlite", h.settings)
+    ballots = BallotRelay(h.w3, system.council, system.registry, h.settings)
     forward = ForwardRelay(
         h.w3,
         system.forwarder,
         [c.address for k, c in system.contracts.items() if k != "forwarder"],
         decoder,
         accounts[9].address,
+        h.settings,
         lambda signer: outbox.in_flight("forward", signer),
-        max_gas=h.settings.forward_max_gas,
-        max_ttl_s=h.settings.forward_max_ttl_s,
     )
     forward.pending = lambda: outbox.pending("forward")
-    relayer = Relayer(h.w3, accounts[9], outbox, [ballots, forward], decoder=decoder, patience_s=0)
+    relayer = Relayer(
+        h.w3, accounts[9], outbox, [ballots, forward], stepped(h.settings), decoder=decoder
+    )
     receipts = []
     for option, voter in enumerate(residents):
         signed = sign_ballot(voter, make_ballot(proposal, voter.address, option), ballots.domain)

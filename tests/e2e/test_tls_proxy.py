@@ -485,10 +485,10 @@ def test_a_resident_votes_from_the_browser_through_the_tls_proxy(
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert done["external"] == [], "the page fetched something from outside its own server"
     assert done["consoleErrors"] == []
-    # FastAPI's docs under their own policy: the inline script that starts Swagger UI ran.
-    assert done["docs"]["booted"] == "/openapi.json", done["docs"]
+    # The API's docs under their own policy: Swagger UI rendered the OpenAPI document, from
+    # this server alone.
+    assert (done["docs"]["booted"] or "").startswith("Commons Ledger"), done["docs"]
     assert done["docs"]["consoleErrors"] == []
-    assert all(url.startswith("https://cdn.jsdelivr.net/") or "fastapi.tiangolo.com" in url
-               for url in done["docs"]["cdn"])  # fmt: skip
+    assert done["docs"]["elsewhere"] == []
     resident = Web3.to_checksum_address(done["resident"])
     assert live.client.contracts["council"].functions.hasVoted(done["proposal"], resident).call()

@@ -1,7 +1,7 @@
 """Fixtures of the contract fuzzing: how long to fuzz, and one community to fuzz in.
 
 `make test` runs a short version; `make fuzz-long` (part of `make stress`) a long one, through
-COMMONS_FUZZ_EXAMPLES (random histories) and COMMONS_FUZZ_STEPS (calls per history).
+COMMONS_TEST_FUZZ_EXAMPLES (random histories) and COMMONS_TEST_FUZZ_STEPS (calls per history).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ BUDGET = 300_000
 
 @pytest.fixture(scope="session")
 def fuzz_settings() -> settings:
-    examples = int(os.environ.get("COMMONS_FUZZ_EXAMPLES", "5"))
-    steps = int(os.environ.get("COMMONS_FUZZ_STEPS", "60"))
+    examples = int(os.environ.get("COMMONS_TEST_FUZZ_EXAMPLES", "5"))
+    steps = int(os.environ.get("COMMONS_TEST_FUZZ_STEPS", "60"))
     return settings(
         max_examples=examples,
         stateful_step_count=steps,

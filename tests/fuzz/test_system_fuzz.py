@@ -15,13 +15,13 @@ from the chain:
 - council: every tally equals the model's count of distinct eligible voters;
 - registry: the committee size equals the model's.
 
-Each history is exactly COMMONS_FUZZ_STEPS calls long, played from a seed. Hypothesis's own
+Each history is exactly COMMONS_TEST_FUZZ_STEPS calls long, played from a seed. Hypothesis's own
 state machines (and long runs of `data.draw`) mostly try short or near-empty histories first
 (measured with hypothesis 6.27: of twenty RuleBasedStateMachine runs of up to 100 steps most ran
 0, 1 or 7 steps, and half of long `data.draw` histories were zero-filled), which would leave long
 ones untried in a short run; its integers also repeat values between examples, so a seed already
 played (and passed) is skipped. A failure prints its seed and every step taken (hypothesis
-`note`); COMMONS_FUZZ_SEED=<seed> replays exactly that history. `make test` runs a few
+`note`); COMMONS_TEST_FUZZ_SEED=<seed> replays exactly that history. `make test` runs a few
 histories; `make fuzz-long` many (tests/fuzz/conftest.py).
 """
 
@@ -45,7 +45,7 @@ from web3.types import TxReceipt
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.node import rpc
-from ledger.relay_kinds import SKIP_REASONS
+from ledger.protocol.generated import SkipReason
 from ledger.signing.ballots import BallotDomain, make_ballot, sign_ballot
 from ledger.signing.eip712 import sign_typed_data
 from ledger.signing.secp256k1 import SECP256K1_N
@@ -315,7 +315,7 @@ def test_contracts_keep_their_invariants_under_long_adversarial_histories(
             for e in sorted([*casts, *skips], key=lambda e: e["logIndex"]):
                 a = e["args"]
                 seen.append((a["voter"], int(a["option"]) if e["event"] == "BallotCast"
-                             else SKIP_REASONS[int(a["reason"])]))  # fmt: skip
+                             else SkipReason(int(a["reason"])).name))  # fmt: skip
             assert seen == expected
 
         @action(weight=3, which=ints(0, 7))
@@ -706,7 +706,7 @@ def test_contracts_keep_their_invariants_under_long_adversarial_histories(
     names = [name for name in ACTIONS for _ in range(WEIGHTS[name])]
 
     passed: set[int] = set()
-    replay = os.environ.get("COMMONS_FUZZ_SEED")
+    replay = os.environ.get("COMMONS_TEST_FUZZ_SEED")
 
     @settings(fuzz_settings, max_examples=1 if replay else fuzz_settings.max_examples)
     @given(drawn=st.integers(0, 2**64 - 1))
@@ -715,7 +715,7 @@ def test_contracts_keep_their_invariants_under_long_adversarial_histories(
         # since hypothesis favours small integers.
         seed = int(replay) if replay else (drawn * 0x9E3779B97F4A7C15 + 1) % 2**64
         assume(seed not in passed)
-        note(f"COMMONS_FUZZ_SEED={seed}")
+        note(f"COMMONS_TEST_FUZZ_SEED={seed}")
         rng = Random(seed)
         machine = Machine()
         try:
@@ -736,5 +736,5 @@ def test_contracts_keep_their_invariants_under_long_adversarial_histories(
 # A long run outlasts pyproject's per-test timeout; `make fuzz-long` sets its own.
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.timeout(int(os.environ.get("COMMONS_FUZZ_TIMEOUT", "300"))),
+    pytest.mark.timeout(int(os.environ.get("COMMONS_TEST_FUZZ_TIMEOUT", "300"))),
 ]

@@ -10,7 +10,7 @@ from web3 import Web3
 from ledger.build import Artifact, compile_sources
 from ledger.config import Settings
 from ledger.deploy import Deployment
-from ledger.relay_kinds import ServiceRelay
+from ledger.relay.services import ServiceRelay
 from tests.relay_support import open_election
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -30,9 +30,12 @@ class Bank:
 
 
 @pytest.fixture
-def bank(w3: Web3, system: Deployment, accounts: list[LocalAccount]) -> Bank:
+def bank(w3: Web3, system: Deployment, accounts: list[LocalAccount], settings: Settings) -> Bank:
     _, residents = open_election(w3, system, accounts, voters=4, tag=40)
     community = int(system.registry.functions.communityCount().call())
     return Bank(
-        community, accounts[1], residents, ServiceRelay(w3, system.timebank, system.registry)
+        community,
+        accounts[1],
+        residents,
+        ServiceRelay(w3, system.timebank, system.registry, settings),
     )

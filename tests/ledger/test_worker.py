@@ -26,7 +26,7 @@ def _wait_in_thread(path: Path, parent: Connection) -> tuple[threading.Thread, l
     got: list[object] = []
 
     def run() -> None:
-        with relay_lock(path, parent) as held:
+        with relay_lock(path, parent, 0.2) as held:
             got.append(held)
 
     thread = threading.Thread(target=run)
@@ -38,7 +38,7 @@ def _wait_in_thread(path: Path, parent: Connection) -> tuple[threading.Thread, l
 
 def test_a_free_lock_is_taken_at_once(tmp_path: Path) -> None:
     from_parent, _to_child = multiprocessing.Pipe(duplex=False)
-    with relay_lock(tmp_path / "relay.lock", from_parent) as held:
+    with relay_lock(tmp_path / "relay.lock", from_parent, 0.2) as held:
         assert held is not None
         with open(tmp_path / "relay.lock") as other:
             try:

@@ -10,16 +10,19 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger.config import Settings
 from ledger.deploy import PLAN
+from ledger.keystore import Keystore
 from ledger.node import ephemeral_node
 
 
+@pytest.mark.parametrize("key_from", ["env", "keystore"])
 def test_brownie_deploy_script_deploys_the_system(
-    settings: Settings, accounts: list[LocalAccount], tmp_path: Path
+    settings: Settings, accounts: list[LocalAccount], tmp_path: Path, key_from: str
 ) -> None:
     brownie = str(Path(sys.executable).parent / "brownie")
     name = f"commons-smoke-{uuid.uuid4().hex[:8]}"
@@ -27,9 +30,23 @@ def test_brownie_deploy_script_deploys_the_system(
         **os.environ,
         "SOLCX_BINARY_PATH": str(settings.solc_binary_dir),
         "COMMONS_DEPLOYMENTS_DIR": str(tmp_path),
-        # anvil's first development key: public, valid only on this throwaway chain
-        "COMMONS_DEPLOYER_KEY": "0x" + accounts[0].key.hex().removeprefix("0x"),
     }
+    # anvil's first development key: public, valid only on this throwaway chain
+    key = bytes(accounts[0].key)
+    passphrase_fds: tuple[int, ...] = ()
+    if key_from == "env":
+        env["COMMONS_DEPLOYER_KEY"] = "0x" + key.hex()
+    else:  # kept encrypted in a keystore, its passphrase on a pipe
+        Keystore(tmp_path / "keys", scrypt_n=1024).add("admin", key, "admin passphrase")
+        read_end, write_end = os.pipe()
+        os.write(write_end, b"admin passphrase\n")
+        os.close(write_end)
+        passphrase_fds = (read_end,)
+        env |= {
+            "COMMONS_KEYSTORE_DIR": str(tmp_path / "keys"),
+            "COMMONS_DEPLOYER_KEYSTORE": "admin",
+            "COMMONS_DEPLOYER_PASSPHRASE_FD": str(read_end),
+        }
     with ephemeral_node(settings) as node:
         add = [brownie, "networks", "add", "Ethereum", name, f"host={node.url}", "chainid=31337"]
         subprocess.run(add, env=env, check=True, capture_output=True, timeout=120)
@@ -42,8 +59,11 @@ def test_brownie_deploy_script_deploys_the_system(
                 text=True,
                 timeout=900,
                 stdin=subprocess.DEVNULL,
+                pass_fds=passphrase_fds,
             )
         finally:
+            for fd in passphrase_fds:
+                os.close(fd)
             subprocess.run(
                 [brownie, "networks", "delete", name], env=env, capture_output=True, timeout=120
             )

@@ -12,15 +12,17 @@ from eth_account.signers.local import LocalAccount
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from web3 import Web3
 
-import ledger.relay
+import ledger.relay.relayer
 from ledger.build import Artifact
+from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.node import AnvilProcess, make_web3, rpc
-from ledger.relay import Outbox, Relayer
-from ledger.relay_kinds import BallotRelay
+from ledger.relay.ballots import BallotRelay
+from ledger.relay.outbox import Outbox
+from ledger.relay.relayer import Relayer
 from ledger.signing.ballots import make_ballot, sign_ballot
 from ledger.tx import ErrorDecoder
-from tests.relay_support import open_election, settle
+from tests.relay_support import open_election, settle, stepped
 
 
 def test_batch_lost_in_a_rewind_is_landed_again_though_the_node_failed_during_the_search(
@@ -31,19 +33,19 @@ def test_batch_lost_in_a_rewind_is_landed_again_though_the_node_failed_during_th
     accounts: list[LocalAccount],
     artifacts: dict[str, Artifact],
     monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
 ) -> None:
-    monkeypatch.setattr(ledger.relay, "REORG_CHECK_INTERVAL_S", 0.0)
     proposal, residents = open_election(w3, system, accounts, voters=6, tag=5)
     relay_w3 = make_web3(anvil.url)  # the relay's own connection, so it alone can be made to fail
-    kind = BallotRelay(relay_w3, system.council, system.registry)
-    outbox = Outbox(tmp_path / "relay.sqlite")
+    kind = BallotRelay(relay_w3, system.council, system.registry, settings)
+    outbox = Outbox(tmp_path / "relay.sqlite", settings)
     relayer = Relayer(
         relay_w3,
         accounts[9],
         outbox,
         [kind],
+        stepped(settings, relay_reorg_check_s=0.0),
         decoder=ErrorDecoder(a.abi for a in artifacts.values()),
-        patience_s=0.0,
     )
     receipts = []
     for voter in residents:
@@ -65,15 +67,15 @@ def test_batch_lost_in_a_rewind_is_landed_again_though_the_node_failed_during_th
         rpc(w3, "evm_mine")
 
     # ... and goes away again while the relay reads the receipts of its recent batches.
-    real = ledger.relay.fetch_receipt
+    real = ledger.relay.relayer.fetch_receipt
 
     def down(*args: Any, **kwargs: Any) -> Any:
         raise RequestsConnectionError("connection refused")
 
-    monkeypatch.setattr(ledger.relay, "fetch_receipt", down)
+    monkeypatch.setattr(ledger.relay.relayer, "fetch_receipt", down)
     with pytest.raises(RequestsConnectionError):
         relayer.reconcile()
-    monkeypatch.setattr(ledger.relay, "fetch_receipt", real)
+    monkeypatch.setattr(ledger.relay.relayer, "fetch_receipt", real)
 
     for _ in range(3):
         relayer.step()

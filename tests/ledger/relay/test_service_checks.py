@@ -1,7 +1,7 @@
 """The relay's checks of a service record before acknowledging it: answered from memory once
 both members and the provider have been seen, a "no" from memory confirmed on-chain, and the
 two answers that may lag the chain (the published roll version, nonces recorded by another
-path) lagging only toward acknowledging, as ledger/relay_kinds.py says."""
+path) lagging only toward acknowledging, as ledger/relay/services.py says."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage
 from ledger.hashing import checksum_address
-from ledger.relay import Message
-from ledger.relay_kinds import RollCache, ServiceRelay
+from ledger.relay.message import Message
+from ledger.relay.rolls import RollCache
+from ledger.relay.services import ServiceRelay
 from ledger.signing.eip712 import recover_address_bytes, sign_typed_data
 from ledger.signing.services import (
     SERVICE_TYPES,
@@ -120,11 +122,11 @@ def test_a_nonce_another_acknowledged_record_holds_is_refused(bank: Bank) -> Non
 
 
 def test_after_a_restart_nonces_of_records_still_queued_are_held(
-    w3: Web3, system: Deployment, bank: Bank
+    w3: Web3, system: Deployment, bank: Bank, settings: Settings
 ) -> None:
     alice, bob = bank.residents[0], bank.residents[1]
     queued = record(bank, alice, bob, 0)
-    restarted = ServiceRelay(w3, system.timebank, system.registry)
+    restarted = ServiceRelay(w3, system.timebank, system.registry, settings)
     restarted.in_flight = lambda signer: [queued.payload] if signer == alice.address else []
     bank.kind = restarted
     assert refused(bank, record(bank, alice, bob, 0, note=4)) == "NonceAlreadyUsed"
@@ -140,7 +142,8 @@ def test_nonces_the_chain_recorded_before_the_provider_was_seen_are_refused(
     landed = [signed_record(bank, alice, bob, n)[1].as_tuple() for n in (0, 2)]
     timebank = system.timebank.functions
     send(w3, bank.admin, timebank.recordServices(bank.community, landed))
-    assert tuple(timebank.nonceState(bank.community, alice.address).call()) == (1, 0b10)
+    state = timebank.nonceState(bank.community, alice.address).call()
+    assert (state.nonceBase, state.window) == (1, 0b10)
     assert refused(bank, record(bank, alice, bob, 0, note=3)) == "NonceAlreadyUsed"
     assert refused(bank, record(bank, alice, bob, 2, note=3)) == "NonceAlreadyUsed"
     bank.kind.check(record(bank, alice, bob, 1))
@@ -168,7 +171,7 @@ def test_a_removal_counts_once_the_published_version_is_read_again(
     # then skips the record, NotResident) ...
     bank.kind.check(record(bank, alice, bob, 1))
     # ... and once it is read again, it is.
-    bank.kind.ROLL_VERSION_TTL_S = 0.0
+    bank.kind.version_ttl_s = 0.0
     assert refused(bank, record(bank, carol, bob, 0)) == "NotResident"
     assert not bank.kind.check_is_local(record(bank, alice, carol, 2))
 

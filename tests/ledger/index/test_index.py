@@ -24,10 +24,11 @@ from ledger.build import Artifact, compile_sources
 from ledger.config import Settings
 from ledger.deploy import PLAN, Deployment
 from ledger.errors import IndexInconsistent, NodeError
-from ledger.index import EventDecoder, EventIndex, IndexedEvent
+from ledger.index import EventIndex
+from ledger.index.codec import EventDecoder, IndexedEvent
 from ledger.node import ephemeral_node, rpc
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 UINT256_MAX = 2**256 - 1
 INT256_MIN = -(2**255)
 CNY = b"CNY"
@@ -61,8 +62,11 @@ def mine(w3: Web3, blocks: int) -> None:
     rpc(w3, "anvil_mine", [hex(blocks)])
 
 
-def open_index(path: Path, w3: Web3, emitter: Contract, start: int) -> EventIndex:
-    return EventIndex(path, w3, {"emitter": (emitter.address, list(emitter.abi))}, start)
+def open_index(
+    path: Path, w3: Web3, emitter: Contract, start: int, settings: Settings | None = None
+) -> EventIndex:
+    contracts = {"emitter": (emitter.address, list(emitter.abi))}
+    return EventIndex(path, w3, contracts, start, settings or Settings())
 
 
 def fresh_fingerprint(path: Path, w3: Web3, emitter: Contract, start: int) -> str:
@@ -290,7 +294,11 @@ def test_pages_filters_and_counts_agree(
 
 
 def test_for_deployment_indexes_every_contract_under_its_key_in_chain_order(
-    w3: Web3, accounts: list[LocalAccount], emitter_artifact: Artifact, tmp_path: Path
+    w3: Web3,
+    accounts: list[LocalAccount],
+    emitter_artifact: Artifact,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     sender = accounts[1].address
     contracts: dict[str, Contract] = {}
@@ -302,7 +310,7 @@ def test_for_deployment_indexes_every_contract_under_its_key_in_chain_order(
     for n, key in enumerate(reversed(list(contracts))):
         send(w3, contracts[key].functions.deposit(n, n, CNY, b"\x00" * 32), sender)
 
-    with EventIndex.for_deployment(tmp_path / "index.db", w3, deployment) as index:
+    with EventIndex.for_deployment(tmp_path / "index.db", w3, deployment, settings) as index:
         assert index.sync().events == len(PLAN)
         assert [(e.contract, e.args["communityId"]) for e in index.events()] == [
             (key, n) for n, key in enumerate(reversed(list(contracts)))
@@ -565,7 +573,8 @@ def test_follow_keeps_up_in_the_background_and_outlives_rpc_failures(
 ) -> None:
     sender = accounts[1].address
     emitter, start = deploy(w3, emitter_artifact, sender)
-    with open_index(tmp_path / "index.db", w3, emitter, start) as index:
+    every_20ms = Settings(index_interval_s=0.02)
+    with open_index(tmp_path / "index.db", w3, emitter, start, every_20ms) as index:
         real_head = index._chain_head
         failures = iter([True, True])
 
@@ -576,7 +585,7 @@ def test_follow_keeps_up_in_the_background_and_outlives_rpc_failures(
 
         index._chain_head = flaky_head  # type: ignore[method-assign]
         stop = threading.Event()
-        follower = threading.Thread(target=index.follow, args=(stop, 0.02), daemon=True)
+        follower = threading.Thread(target=index.follow, args=(stop,), daemon=True)
         follower.start()
         try:
             for i in range(5):
@@ -636,12 +645,13 @@ def test_marked_index_refuses_reads_until_rebuilt_from_the_chain(
     sender = accounts[1].address
     emitter, start = deploy(w3, emitter_artifact, sender)
     send(w3, emitter.functions.depositMany(1, 3, 5), sender)
-    with open_index(tmp_path / "index.db", w3, emitter, start) as index:
+    every_50ms = Settings(index_check_s=0.05)
+    with open_index(tmp_path / "index.db", w3, emitter, start, every_50ms) as index:
         index.sync()
         truth = index.fingerprint()
         index._conn.execute("DELETE FROM events")
         stop = threading.Event()
-        watcher = threading.Thread(target=index.watch, args=(stop, 0.05))
+        watcher = threading.Thread(target=index.watch, args=(stop,))
         watcher.start()
         try:
             deadline = time.monotonic() + 10

@@ -12,12 +12,14 @@ import requests
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger import relay_kinds
+from ledger.config import Settings
 from ledger.deploy import Deployment
-from ledger.relay_kinds import BallotRelay, ServiceRelay
+from ledger.errors import InvalidMessage
+from ledger.relay.ballots import BallotRelay
+from ledger.relay.services import ServiceRelay
 from ledger.signing.ballots import make_ballot, sign_ballot
 from tests.ledger.conftest import Bank
-from tests.ledger.test_service_checks import record
+from tests.ledger.relay.test_service_checks import record
 from tests.relay_support import open_election
 
 
@@ -39,10 +41,15 @@ def node_away(w3: Web3, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[]
     monkeypatch.setattr(w3.provider, "make_request", request)
     # web3 keeps the request function it built around the provider's make_request: build anew.
     monkeypatch.setattr(w3.provider, "_request_func_cache", (None, None))
-    # Every cached answer is past its time to live: each check would ask the node again.
-    monkeypatch.setattr(relay_kinds, "CHAIN_TIME_REFRESH_S", 0.0)
-    monkeypatch.setattr(ServiceRelay, "ROLL_VERSION_TTL_S", 0.0)
     yield go_away
+
+
+@pytest.fixture
+def expiring(settings: Settings) -> Settings:
+    """Every cached answer is past its time to live: each check would ask the node again."""
+    return settings.model_copy(
+        update={"chain_clock_refresh_s": 0.0, "relay_roll_version_ttl_s": 0.0}
+    )
 
 
 def ballot(kind: BallotRelay, proposal: int, voter: LocalAccount, option: int) -> Any:
@@ -62,14 +69,15 @@ def test_ballots_are_checked_from_memory_while_the_node_is_away(
     system: Deployment,
     accounts: list[LocalAccount],
     node_away: Callable[[], None],
+    expiring: Settings,
 ) -> None:
     proposal, residents = open_election(w3, system, accounts, voters=3, tag=60)
-    kind = BallotRelay(w3, system.council, system.registry)
+    kind = BallotRelay(w3, system.council, system.registry, expiring)
     kind.check(ballot(kind, proposal, residents[0], 0))  # schedule, roll and voters loaded
     node_away()
     kind.check(ballot(kind, proposal, residents[1], 1))
     # Still judged: a second ballot of the same voter is refused from memory too.
-    with pytest.raises(relay_kinds.InvalidMessage) as again:
+    with pytest.raises(InvalidMessage) as again:
         kind.check(ballot(kind, proposal, residents[1], 2))
     assert again.value.code == "AlreadyVoted"
     # What memory cannot answer (someone off the roll: only the chain can say) is not guessed.
@@ -78,13 +86,14 @@ def test_ballots_are_checked_from_memory_while_the_node_is_away(
 
 
 def test_service_records_are_checked_from_memory_while_the_node_is_away(
-    bank: Bank, node_away: Callable[[], None]
+    w3: Web3, system: Deployment, bank: Bank, node_away: Callable[[], None], expiring: Settings
 ) -> None:
+    bank.kind = ServiceRelay(w3, system.timebank, system.registry, expiring)
     alice, bob = bank.residents[0], bank.residents[1]
     bank.kind.check(record(bank, alice, bob, 0))
     node_away()
     bank.kind.check(record(bank, alice, bob, 1))
-    with pytest.raises(relay_kinds.InvalidMessage) as held:
+    with pytest.raises(InvalidMessage) as held:
         bank.kind.check(record(bank, alice, bob, 1, note=2))
     assert held.value.code == "NonceAlreadyUsed"
     # A provider never seen: their nonces are only on the chain.

@@ -1,161 +1,32 @@
-"""ERC-2771 forwarding: how a resident or committee member acts without paying gas.
+"""The relay's kind for ERC-2771 forward requests (the message itself: ledger/signing/forwards.py).
 
-They sign a `ForwardRequest` (EIP-712, OpenZeppelin's ERC2771Forwarder) for one call to one of
-our contracts; any relayer submits it; the contract sees the signer as `_msgSender()`. The relay
-checks the request and simulates the call before acknowledging it, so a broken rule is refused
-up front with the contract's own error name.
+The relay checks a request and simulates its call after every acknowledged request ahead of it
+before acknowledging it, so a broken rule is refused up front with the contract's own error
+name; requests are batched through the forwarder's `executeBatch`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from ledger.config import Settings
 from ledger.errors import InvalidMessage, NodeError
 from ledger.node import rpc
-from ledger.relay import COUNTED, REJECTED, TX_GAS_CAP, BatchCall, Message, Outcome
-from ledger.signing.eip712 import digest, domain_for, recover_typed_data, sign_typed_data
+from ledger.relay.message import COUNTED, REJECTED, BatchCall, Message, Outcome
+from ledger.signing.eip712 import recover_typed_data
+from ledger.signing.forwards import FORWARD_REQUEST_TYPES, ForwardRequest, forwarder_domain
 from ledger.signing.secp256k1 import HALF_N
-from ledger.tx import ErrorDecoder, revert_data
-
-FORWARDER_NAME = "CommonsForwarder"
-FORWARDER_VERSION = "1"
-FORWARD_REQUEST_TYPES = {
-    "ForwardRequest": [
-        {"name": "from", "type": "address"},
-        {"name": "to", "type": "address"},
-        {"name": "value", "type": "uint256"},
-        {"name": "gas", "type": "uint256"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint48"},
-        {"name": "data", "type": "bytes"},
-    ]
-}
-DEFAULT_GAS = 1_000_000
-DEFAULT_TTL_S = 3600
-# Gas of a forward batch besides its requests: the transaction and executeBatch's frame; and per
-# request what the forwarder spends around the call (signature, nonce word, event) plus calldata.
-FORWARD_BATCH_BASE_GAS = 60_000
-FORWARD_REQUEST_OVERHEAD_GAS = 60_000
-
-
-@dataclass(frozen=True)
-class ForwardRequest:
-    """A signed request, as the relay stores it (JSON-safe) and the forwarder takes it."""
-
-    sender: str
-    to: str
-    value: int
-    gas: int
-    nonce: int
-    deadline: int
-    data: str  # 0x-hex calldata
-    signature: str  # 0x-hex, 65 bytes
-
-    def to_payload(self) -> dict[str, Any]:
-        return {
-            "from": self.sender,
-            "to": self.to,
-            "value": self.value,
-            "gas": self.gas,
-            "nonce": self.nonce,
-            "deadline": self.deadline,
-            "data": self.data,
-            "signature": self.signature,
-        }
-
-    @classmethod
-    def from_payload(cls, p: dict[str, Any]) -> ForwardRequest:
-        try:
-            return cls(
-                sender=to_checksum_address(p["from"]),
-                to=to_checksum_address(p["to"]),
-                value=int(p.get("value", 0)),
-                gas=int(p["gas"]),
-                nonce=int(p["nonce"]),
-                deadline=int(p["deadline"]),
-                data="0x" + bytes(HexBytes(p["data"])).hex(),
-                signature="0x" + bytes(HexBytes(p["signature"])).hex(),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidMessage("MalformedRequest", f"bad forward request: {exc}") from exc
-
-    def typed_message(self) -> dict[str, Any]:
-        """The EIP-712 message the sender signed."""
-        return {
-            "from": self.sender,
-            "to": self.to,
-            "value": self.value,
-            "gas": self.gas,
-            "nonce": self.nonce,
-            "deadline": self.deadline,
-            "data": HexBytes(self.data),
-        }
-
-    def as_struct(self) -> tuple[Any, ...]:
-        """ForwardRequestData(from, to, value, gas, deadline, data, signature)."""
-        return (
-            self.sender,
-            self.to,
-            self.value,
-            self.gas,
-            self.deadline,
-            HexBytes(self.data),
-            HexBytes(self.signature),
-        )
-
-
-def sign_forward_request(
-    w3: Web3,
-    forwarder: Contract,
-    signer: LocalAccount,
-    call: ContractFunction,
-    *,
-    gas: int = DEFAULT_GAS,
-    ttl_s: int = DEFAULT_TTL_S,
-    nonce: int | None = None,
-    deadline: int | None = None,
-) -> ForwardRequest:
-    """Sign `call` (e.g. council.functions.finalize(7)) for relaying through the forwarder.
-
-    The deadline is `deadline` if given (e.g. from a chain whose clock was moved), else now +
-    `ttl_s` by the wall clock."""
-    data = call._encode_transaction_data()
-    nonce = forwarder.functions.nonces(signer.address).call() if nonce is None else nonce
-    deadline = int(time.time()) + ttl_s if deadline is None else deadline
-    message = {
-        "from": signer.address,
-        "to": call.address,
-        "value": 0,
-        "gas": gas,
-        "nonce": nonce,
-        "deadline": deadline,
-        "data": HexBytes(data),
-    }
-    domain = domain_for(FORWARDER_NAME, FORWARDER_VERSION, w3.eth.chain_id, forwarder.address)
-    signature = sign_typed_data(signer, domain, FORWARD_REQUEST_TYPES, "ForwardRequest", message)
-    return ForwardRequest(
-        sender=signer.address,
-        to=to_checksum_address(call.address),
-        value=0,
-        gas=gas,
-        nonce=nonce,
-        deadline=deadline,
-        data="0x" + bytes(HexBytes(data)).hex(),
-        signature="0x" + signature.hex(),
-    )
+from ledger.tx import TX_GAS_CAP, ErrorDecoder, revert_data
 
 
 class ForwardRelay:
@@ -163,8 +34,6 @@ class ForwardRelay:
     than reverts on) a request that went stale between acknowledgement and inclusion."""
 
     name = "forward"
-    max_batch = 50
-    base_gas = FORWARD_BATCH_BASE_GAS
 
     def __init__(
         self,
@@ -173,21 +42,20 @@ class ForwardRelay:
         targets: Sequence[str],
         decoder: ErrorDecoder,
         refund_receiver: str,
+        settings: Settings,
         in_flight: Callable[[str], list[dict[str, Any]]] = lambda _: [],
-        *,
-        max_gas: int,
-        max_ttl_s: int,
     ) -> None:
+        self.max_batch = settings.relay_forward_batch
+        self.base_gas = settings.forward_batch_base_gas
+        self.request_overhead_gas = settings.forward_request_overhead_gas
         self.w3 = w3
         # A signer's requests acknowledged and not yet settled, oldest first ...
         self.in_flight = in_flight
         # ... and everybody's: a request is simulated after all of them, as it will run.
         self.pending: Callable[[], list[dict[str, Any]]] = lambda: []
-        self.max_gas = max_gas
-        self.max_ttl_s = max_ttl_s
-        self.domain = domain_for(
-            FORWARDER_NAME, FORWARDER_VERSION, w3.eth.chain_id, forwarder.address
-        )
+        self.max_gas = settings.forward_max_gas
+        self.max_ttl_s = settings.forward_max_ttl_s
+        self.domain = forwarder_domain(w3.eth.chain_id, forwarder.address)
         self.forwarder = forwarder
         self.targets = {to_checksum_address(t) for t in targets}
         self.decoder = decoder
@@ -248,14 +116,14 @@ class ForwardRelay:
 
     def signed_digest(self, message: Message) -> bytes:
         request = ForwardRequest.from_payload(message.payload)
-        return digest(self.domain, FORWARD_REQUEST_TYPES, "ForwardRequest", request.typed_message())
+        return request.digest(self.domain)
 
     def release(self, message: Message) -> None:
         """Nothing to forget: a request's nonce is read from the outbox and the chain."""
 
     def gas_bound(self, payload: dict[str, Any]) -> int:
         calldata = len(HexBytes(payload["data"])) + 32 * 10  # the struct's words around the data
-        return int(payload["gas"]) * 64 // 63 + FORWARD_REQUEST_OVERHEAD_GAS + 16 * calldata
+        return int(payload["gas"]) * 64 // 63 + self.request_overhead_gas + 16 * calldata
 
     def next_nonce(self, sender: str, chain_nonce: int | None = None) -> int:
         """The nonce `sender`'s next request must carry: after the chain's and after every one of
@@ -330,7 +198,7 @@ class ForwardRelay:
             # The node's own words (e.g. out of gas) where the call left no revert data.
             reason = self.decoder.describe_data(raw) if raw or not message else message
             raise InvalidMessage("CallReverted", reason)
-        raise InvalidMessage(decoded[0], self.decoder.describe(*decoded))
+        raise InvalidMessage(decoded.name, self.decoder.describe(*decoded))
 
     def batch_call(self, group: str, payloads: Sequence[dict[str, Any]]) -> BatchCall:
         # No gas given: a forward batch is always simulated (estimated) before it is sent, so

@@ -17,15 +17,18 @@ from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.errors import InvalidMessage
-from ledger.forwarding import ForwardRelay, sign_forward_request
 from ledger.hashing import checksum_address
 from ledger.node import rpc
-from ledger.relay import TX_GAS_CAP, Outbox, Receipt, Relayer
-from ledger.relay_kinds import BallotRelay
+from ledger.relay.ballots import BallotRelay
+from ledger.relay.forwards import ForwardRelay
+from ledger.relay.message import Receipt
+from ledger.relay.outbox import Outbox
+from ledger.relay.relayer import Relayer
 from ledger.signing.ballots import make_ballot, sign_ballot
 from ledger.signing.eip712 import recover_address_bytes
-from ledger.tx import ErrorDecoder, send
-from tests.relay_support import REGISTRAR, open_election, settle
+from ledger.signing.forwards import sign_forward_request
+from ledger.tx import TX_GAS_CAP, ErrorDecoder, send
+from tests.relay_support import REGISTRAR, open_election, settle, stepped
 
 ROLL_CHUNK = 380  # what the outsider sent: ~9.2M gas each
 
@@ -58,25 +61,26 @@ def make_relay(
     artifacts: dict[str, Artifact],
     relayer_key: LocalAccount,
     path: Path,
+    settings: Settings,
     *,
     refund_receiver: str | None = None,
 ) -> Relay:
     decoder = ErrorDecoder(a.abi for a in artifacts.values())
-    outbox = Outbox(path)
-    settings = Settings()
+    outbox = Outbox(path, settings)
     forward = ForwardRelay(
         w3,
         system.forwarder,
         [c.address for k, c in system.contracts.items() if k != "forwarder"],
         decoder,
         relayer_key.address if refund_receiver is None else refund_receiver,
+        settings,
         lambda signer: outbox.in_flight("forward", signer),
-        max_gas=settings.forward_max_gas,
-        max_ttl_s=settings.forward_max_ttl_s,
     )
     forward.pending = lambda: outbox.pending("forward")
-    ballots = BallotRelay(w3, system.council, system.registry)
-    relayer = Relayer(w3, relayer_key, outbox, [ballots, forward], decoder=decoder, patience_s=0)
+    ballots = BallotRelay(w3, system.council, system.registry, settings)
+    relayer = Relayer(
+        w3, relayer_key, outbox, [ballots, forward], stepped(settings), decoder=decoder
+    )
     return Relay(outbox, forward, ballots, relayer)
 
 
@@ -87,8 +91,9 @@ def relay(
     artifacts: dict[str, Artifact],
     accounts: list[LocalAccount],
     tmp_path: Path,
+    settings: Settings,
 ) -> Relay:
-    r = make_relay(w3, system, artifacts, accounts[9], tmp_path / "relay.sqlite")
+    r = make_relay(w3, system, artifacts, accounts[9], tmp_path / "relay.sqlite", settings)
     yield r
     r.outbox.close()
 
@@ -206,12 +211,13 @@ def test_a_batch_that_fails_as_a_whole_is_split_and_only_the_offender_refused(
     accounts: list[LocalAccount],
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    settings: Settings,
 ) -> None:
     """With no refund receiver, OpenZeppelin's executeBatch is all-or-nothing: one request
     gone stale (its deadline passed after acknowledgement) makes the whole batch revert. The
     relay must still land the others and name the stale one's reason."""
     relay = make_relay(
-        w3, system, artifacts, accounts[9], tmp_path / "atomic.sqlite",
+        w3, system, artifacts, accounts[9], tmp_path / "atomic.sqlite", settings,
         refund_receiver="0x" + "00" * 20,
     )  # fmt: skip
     try:
@@ -249,9 +255,10 @@ def test_a_batch_reverted_on_chain_is_requeued_and_split_not_rejected_whole(
     artifacts: dict[str, Artifact],
     accounts: list[LocalAccount],
     tmp_path: Path,
+    settings: Settings,
 ) -> None:
     relay = make_relay(
-        w3, system, artifacts, accounts[9], tmp_path / "atomic.sqlite",
+        w3, system, artifacts, accounts[9], tmp_path / "atomic.sqlite", settings,
         refund_receiver="0x" + "00" * 20,
     )  # fmt: skip
     try:
@@ -311,9 +318,8 @@ def test_a_lone_message_that_keeps_failing_is_parked_and_others_go_on(
 ) -> None:
     """A failure the contract does not name (the node errs on this batch alone) is retried a
     few times, then parked with its reason; the other groups are not held up meanwhile."""
-    from ledger import relay as relay_module
-
-    monkeypatch.setattr(relay_module, "RETRY_BASE_S", 0.0)
+    no_pause = relay.relayer.settings.model_copy(update={"relay_retry_base_s": 0.0})
+    monkeypatch.setattr(relay.relayer, "settings", no_pause)
     proposal, residents = open_election(w3, system, accounts, voters=2, tag=9)
     outsider, community = outsider_registrar(w3, system)
     poison = relay.accept(

@@ -1,0 +1,10 @@
+"""The relay: signed messages from the API to the chain.
+
+    API → kind.parse/check (ballots.py, services.py, forwards.py; rolls.py, clock.py)
+        → Outbox.submit (outbox.py: durable before acknowledged)
+        → Relayer (relayer.py: batch, sign, record, broadcast, settle, split)
+        → chain → receipts (outbox.py)
+
+message.py holds what they share: Message, Receipt, Outcome, BatchCall and the MessageRelay
+protocol each kind implements.
+"""

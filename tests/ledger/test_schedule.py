@@ -1,0 +1,82 @@
+"""The bell (ledger/schedule.py): on a chain that mines only for transactions, a proposal still
+closes at its closing time, with nothing else happening; and the bell adds no other blocks."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from ledger.config import Settings
+from ledger.deploy import Deployment
+from ledger.index import EventIndex
+from ledger.protocol.generated import ProposalParams, ProposalState
+from ledger.schedule import ScheduleBell
+from ledger.tx import send
+from tests.relay_support import open_election
+
+
+def _index(path: Path, w3: Web3, system: Deployment, settings: Settings) -> EventIndex:
+    council = system.council
+    return EventIndex(path, w3, {"council": (council.address, list(council.abi))}, 0, settings)
+
+
+def test_a_proposal_closes_at_its_time_with_no_other_activity_and_no_block_is_mined_early(
+    w3: Web3, system: Deployment, accounts: list[LocalAccount], settings: Settings, tmp_path: Path
+) -> None:
+    first, _ = open_election(w3, system, accounts, voters=3, tag=71)
+    community = system.council.functions.getProposal(first).call().communityId
+    now = w3.eth.get_block("latest")["timestamp"]
+    closes = now + 4
+    params = ProposalParams(community, b"\x48" * 32, 0, 3, now - 1, closes, 0, 5000, 0, b"\0" * 3)
+    send(w3, accounts[2], system.council.functions.openProposal(params))
+    proposal = system.council.functions.proposalCount().call()
+    assert system.council.functions.state(proposal).call() == ProposalState.Open
+
+    with _index(tmp_path / "index.db", w3, system, settings) as index:
+        index.sync()
+        bell = ScheduleBell(w3, index, settings)
+        # The first ring learns the chain's clock (anvil's may run ahead of the wall clock).
+        assert bell.ring_if_due()
+        mined = w3.eth.block_number
+        offset = w3.eth.get_block("latest")["timestamp"] - time.time()  # the chain's clock, ±1 s
+        while time.time() + offset < closes - 1.5:
+            assert not bell.ring_if_due(), "a block before the closing time"
+            assert w3.eth.block_number == mined
+            time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while w3.eth.get_block("latest")["timestamp"] < closes:
+            assert time.monotonic() < deadline, "no block passed the closing time"
+            bell.ring_if_due()
+            time.sleep(0.2)
+        assert w3.eth.block_number == mined + 1, "one block, at the closing time"
+        state = system.council.functions.state(proposal).call()
+        assert state == ProposalState.Closed
+        # Nothing more to ring for that proposal; the other one closes in an hour.
+        assert not bell.ring_if_due()
+        assert w3.eth.block_number == mined + 1
+
+
+def test_the_bell_turns_itself_off_on_a_chain_without_evm_mine(
+    w3: Web3, system: Deployment, accounts: list[LocalAccount], settings: Settings, tmp_path: Path
+) -> None:
+    open_election(w3, system, accounts, voters=1, tag=73)
+    with _index(tmp_path / "index.db", w3, system, settings) as index:
+        index.sync()
+        bell = ScheduleBell(w3, index, settings)
+        real = w3.provider.make_request
+
+        def no_evm_mine(method, params):  # type: ignore[no-untyped-def]
+            if method == "evm_mine":
+                return {"jsonrpc": "2.0", "id": 1, "error": {"code": -32601, "message": "no"}}
+            return real(method, params)
+
+        w3.provider.make_request = no_evm_mine  # type: ignore[method-assign]
+        try:
+            head = w3.eth.block_number
+            assert not bell.ring_if_due()
+            assert bell.off and w3.eth.block_number == head
+        finally:
+            w3.provider.make_request = real  # type: ignore[method-assign]
