@@ -62,11 +62,14 @@ from ledger.build import atomic_write
 from ledger.config import Settings
 from ledger.deploy import deployment_path
 from ledger.errors import LedgerError
+from ledger.keystore import Keystore
 from ledger.node import ManagedNode, consistent_state, make_web3, running_info
 
 FORMAT = 1
 MANIFEST = "manifest.json"
 CHAIN_MEMBER = "chain/state.json.gz"
+# The keystore directory's files when COMMONS_KEYSTORE_DIR puts it outside the data dir.
+KEYSTORE_PREFIX = "keystore/"
 SQLITE_SUFFIXES = (".sqlite", ".db")
 # Belong to one run of the processes, or are rebuilt by it: never restored.
 SKIPPED_NAMES = {"run.json", "node.json", "relay.lock", "load-state.json"}
@@ -185,6 +188,20 @@ def _data_members(settings: Settings, say: Progress) -> Iterator[tuple[str, byte
         yield f"data/{path.relative_to(root).as_posix()}", _copy_sqlite(path)
 
 
+def _outside_keystore(settings: Settings) -> Path | None:
+    """The keystore directory when it is not inside the data dir (COMMONS_KEYSTORE_DIR)."""
+    directory = Keystore.of(settings).directory.resolve()
+    return None if directory.is_relative_to(settings.data_dir.resolve()) else directory
+
+
+def _keystore_members(settings: Settings) -> Iterator[tuple[str, bytes]]:
+    directory = _outside_keystore(settings)
+    if directory is None or not directory.is_dir():
+        return
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        yield f"{KEYSTORE_PREFIX}{path.relative_to(directory).as_posix()}", path.read_bytes()
+
+
 def _versions() -> dict[str, str]:
     versions = {"format": str(FORMAT)}
     with contextlib.suppress(metadata.PackageNotFoundError):
@@ -204,6 +221,8 @@ def backup(settings: Settings, out_path: Path, say: Progress = _quiet) -> dict[s
         say(f"chain dumped at block {head.number} ({len(state) // 1024} KiB)")
         members[CHAIN_MEMBER] = gzip.compress(state, compresslevel=6, mtime=0)
     for name, data in _data_members(settings, say):
+        members[name] = data
+    for name, data in _keystore_members(settings):
         members[name] = data
     deployment = deployment_path(settings, settings.chain_id)
     if deployment.exists():
@@ -304,6 +323,9 @@ def _occupied(settings: Settings, chain_id: int) -> list[Path]:
         found.append(settings.data_dir)
     if deployment_path(settings, chain_id).exists():
         found.append(deployment_path(settings, chain_id))
+    keystore = _outside_keystore(settings)
+    if keystore is not None and keystore.is_dir() and any(keystore.iterdir()):
+        found.append(keystore)
     return found
 
 
@@ -335,7 +357,7 @@ def restore(
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=data_dir.parent, prefix=f".{data_dir.name}.restore-"))
     try:
-        _unpack(staging, files, head, say)
+        _unpack(settings, staging, files, head, say)
         replaced = _swap_in(staging, data_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -343,8 +365,29 @@ def restore(
     deployment = files.get(f"deployments/{chain_id}.json")
     if deployment is not None:
         atomic_write(deployment_path(settings, chain_id), deployment)
+    _restore_outside_keystore(settings, files)
     say(f"restored {len(files)} members into {data_dir}")
     return Restored(chain_id, head, len(files), replaced)
+
+
+def _keystore_target(settings: Settings, staging: Path, name: str) -> Path:
+    """Where a keystore member goes when this machine keeps its keystore in the data dir."""
+    directory = Keystore.of(settings).directory.resolve()
+    inside = directory.relative_to(settings.data_dir.resolve())
+    return staging / inside / name.removeprefix(KEYSTORE_PREFIX)
+
+
+def _restore_outside_keystore(settings: Settings, files: dict[str, bytes]) -> None:
+    directory = _outside_keystore(settings)
+    if directory is None:
+        return
+    for name, data in files.items():
+        if name.startswith(KEYSTORE_PREFIX):
+            target = directory / name.removeprefix(KEYSTORE_PREFIX)
+            if not target.resolve().is_relative_to(directory):
+                raise BackupError(f"member {name} points outside the keystore directory")
+            atomic_write(target, data)
+            os.chmod(target, 0o600)
 
 
 def _check_chain(manifest: dict[str, Any], files: dict[str, bytes]) -> Head | None:
@@ -365,7 +408,9 @@ def _check_chain(manifest: dict[str, Any], files: dict[str, bytes]) -> Head | No
     return head
 
 
-def _unpack(staging: Path, files: dict[str, bytes], head: Head | None, say: Progress) -> None:
+def _unpack(
+    settings: Settings, staging: Path, files: dict[str, bytes], head: Head | None, say: Progress
+) -> None:
     for name, data in files.items():
         if name == CHAIN_MEMBER:
             assert head is not None
@@ -373,6 +418,8 @@ def _unpack(staging: Path, files: dict[str, bytes], head: Head | None, say: Prog
             target = staging / "chain" / "snapshots" / f"state-{1:010d}-{head.number:012d}.json"
         elif name.startswith("data/"):
             target = staging / name.removeprefix("data/")
+        elif name.startswith(KEYSTORE_PREFIX) and _outside_keystore(settings) is None:
+            target = _keystore_target(settings, staging, name)
         else:
             continue
         if not target.resolve().is_relative_to(staging.resolve()):

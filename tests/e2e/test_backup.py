@@ -22,7 +22,7 @@ from eth_account.signers.local import LocalAccount
 from ledger.api_client import CommonsClient
 from ledger.build import Artifact
 from ledger.deploy import load_deployment
-from ledger.node import child_pids, make_web3
+from ledger.node import child_pids, ephemeral_node, make_web3
 from ledger.signing.services import ServiceRecord, category_code
 from ledger.tx import send
 from tests.e2e.test_supervision import COMMONS, Running, start, stop_by_pid, wait_for
@@ -303,6 +303,38 @@ def test_a_backup_holds_the_encrypted_keystores_and_no_plaintext_key(
     assert {"chain/state.json.gz", "data/relay.sqlite", "deployments/31337.json"} <= set(names)
     assert not [n for n in names if n.endswith(("run.json", "node.json", ".log", "-wal"))]
     assert (backup_file.stat().st_mode & 0o777) == 0o600
+
+
+def test_a_keystore_kept_outside_the_data_dir_is_backed_up_and_restored_where_configured(
+    tmp_path: Path,
+) -> None:
+    source = {**restore_env(dict(os.environ), tmp_path / "source")}
+    source["COMMONS_KEYSTORE_DIR"] = str(tmp_path / "source-keys")
+    (tmp_path / "source-keys").mkdir()
+    (tmp_path / "source-keys" / "relayer.json").write_text(KEY_FILES["keys/resident.json"])
+    snapshots = tmp_path / "source" / "var" / "chain" / "snapshots"
+    snapshots.mkdir(parents=True)
+    with ephemeral_node() as node:  # a chain to back up, without starting `commons run`
+        state = node.dump_state()
+    (snapshots / "state-0000000001-000000000000.json").write_bytes(state)
+    backup_file = tmp_path / "keys.backup"
+    taken = commons(source, "backup", str(backup_file))
+    assert taken.returncode == 0, taken.stderr
+    with tarfile.open(backup_file) as tar:
+        assert "keystore/relayer.json" in tar.getnames()
+
+    target = restore_env(dict(os.environ), tmp_path / "target")
+    target["COMMONS_KEYSTORE_DIR"] = str(tmp_path / "target-keys")
+    done = commons(target, "restore", str(backup_file))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "target-keys" / "relayer.json").read_text() == KEY_FILES[
+        "keys/resident.json"
+    ]
+    # A machine without COMMONS_KEYSTORE_DIR keeps them in the data dir's keys/.
+    inside = restore_env(dict(os.environ), tmp_path / "inside")
+    done = commons(inside, "restore", str(backup_file))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "inside" / "var" / "keys" / "relayer.json").exists()
 
 
 def test_backup_and_restore_help_say_what_they_do() -> None:
