@@ -45,6 +45,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import tarfile
 import tempfile
 import time
@@ -173,11 +174,14 @@ def _chain_state(settings: Settings, say: Progress) -> bytes | None:
     return newest.read_bytes()
 
 
-def _data_members(settings: Settings, say: Progress) -> Iterator[tuple[str, bytes]]:
-    """The data dir's files, databases last so that they are copied after the chain dump."""
+def _data_members(settings: Settings, out_path: Path, say: Progress) -> Iterator[tuple[str, bytes]]:
+    """The data dir's files, databases last so that they are copied after the chain dump (an
+    earlier backup file written into the data dir is not one of them)."""
     root, keys = settings.data_dir, _plaintext_keys(settings)
     files = sorted(
-        p for p in root.rglob("*") if p.is_file() and not _skipped(p.relative_to(root), keys)
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not _skipped(p.relative_to(root), keys) and p.resolve() != out_path
     )
     databases = [p for p in files if p.name.endswith(SQLITE_SUFFIXES)]
     for path in files:
@@ -202,10 +206,17 @@ def _keystore_members(settings: Settings) -> Iterator[tuple[str, bytes]]:
         yield f"{KEYSTORE_PREFIX}{path.relative_to(directory).as_posix()}", path.read_bytes()
 
 
-def _versions() -> dict[str, str]:
+def _versions(settings: Settings) -> dict[str, str]:
+    """What wrote the file; anvil's version because the chain member is its state format."""
     versions = {"format": str(FORMAT)}
     with contextlib.suppress(metadata.PackageNotFoundError):
         versions["commons-ledger"] = metadata.version("commons-ledger")
+    if settings.embedded:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            said = subprocess.run(
+                [settings.anvil_binary, "--version"], capture_output=True, text=True, timeout=10
+            )
+            versions["anvil"] = said.stdout.strip().splitlines()[0] if said.stdout else "?"
     return versions
 
 
@@ -220,7 +231,7 @@ def backup(settings: Settings, out_path: Path, say: Progress = _quiet) -> dict[s
         head = head_of(state)
         say(f"chain dumped at block {head.number} ({len(state) // 1024} KiB)")
         members[CHAIN_MEMBER] = gzip.compress(state, compresslevel=6, mtime=0)
-    for name, data in _data_members(settings, say):
+    for name, data in _data_members(settings, out_path.resolve(), say):
         members[name] = data
     for name, data in _keystore_members(settings):
         members[name] = data
@@ -229,7 +240,7 @@ def backup(settings: Settings, out_path: Path, say: Progress = _quiet) -> dict[s
         members[f"deployments/{deployment.name}"] = deployment.read_bytes()
     manifest = {
         "format": FORMAT,
-        "versions": _versions(),
+        "versions": _versions(settings),
         "created_at": int(time.time()),
         "chain_id": settings.chain_id,
         "head": None if head is None else {"number": head.number, "hash": head.hash},

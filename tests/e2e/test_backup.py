@@ -299,6 +299,8 @@ def test_a_backup_holds_the_encrypted_keystores_and_no_plaintext_key(
         manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
     assert names[0] == "manifest.json" and sorted(names[1:]) == sorted(manifest["members"])
     assert "data/keys/resident.json" in names
+    assert manifest["versions"]["anvil"].startswith("anvil")
+    assert manifest["versions"]["commons-ledger"] and manifest["format"] == 1
     assert "data/audit/auditor-key.pem" not in names and "data/demo/keys.json" not in names
     assert {"chain/state.json.gz", "data/relay.sqlite", "deployments/31337.json"} <= set(names)
     assert not [n for n in names if n.endswith(("run.json", "node.json", ".log", "-wal"))]
@@ -330,6 +332,12 @@ def test_a_keystore_kept_outside_the_data_dir_is_backed_up_and_restored_where_co
     assert (tmp_path / "target-keys" / "relayer.json").read_text() == KEY_FILES[
         "keys/resident.json"
     ]
+    # A backup written into the data dir is not in the next one.
+    inner = tmp_path / "source" / "var" / "inner.backup"
+    for _ in range(2):
+        assert commons(source, "backup", str(inner)).returncode == 0
+    with tarfile.open(inner) as tar:
+        assert "data/inner.backup" not in tar.getnames()
     # A machine without COMMONS_KEYSTORE_DIR keeps them in the data dir's keys/.
     inside = restore_env(dict(os.environ), tmp_path / "inside")
     done = commons(inside, "restore", str(backup_file))
