@@ -6,8 +6,9 @@ chain: anvil's state dump, blocks, transactions and receipts included), `data/..
 dir: SQLite databases copied through SQLite's online backup API, everything else as it is,
 keystores included — they are encrypted, and stay so) and `deployments/<chain-id>.json`.
 What belongs to one run of the processes is left out: run.json, chain/node.json, the relay's
-lock, logs, and the rotating snapshots (the chain member replaces them); so are the private
-keys the data dir holds in plaintext (the auditor's report key, the demo residents' keys).
+lock, logs, the audit's resume checkpoints, and the rotating snapshots (the chain member
+replaces them); so are the private keys the data dir holds in plaintext (the auditor's report
+key, the demo residents' keys).
 
 Consistency while `commons run` is running, in the order the copies are taken:
 
@@ -76,6 +77,8 @@ SQLITE_SUFFIXES = (".sqlite", ".db")
 SKIPPED_NAMES = {"run.json", "node.json", "relay.lock", "load-state.json"}
 SKIPPED_SUFFIXES = (".log", ".lock", ".torn", ".tmp", "-wal", "-shm", "-journal")
 SKIPPED_DIRS = {Path("chain") / "snapshots"}
+# The audit's resume checkpoints: a cache of a chain the restored one may have left behind.
+SKIPPED_PREFIXES = ("checkpoint-",)
 # Header fields anvil's dump holds as quantities; the others are byte strings. The dump lists
 # a header's fields in the order the block hash encodes them.
 _QUANTITIES = {
@@ -134,7 +137,12 @@ def _plaintext_keys(settings: Settings) -> set[Path]:
 def _skipped(relative: Path, plaintext_keys: set[Path]) -> bool:
     if relative in plaintext_keys:
         return True
-    if relative.name in SKIPPED_NAMES or relative.name.endswith(SKIPPED_SUFFIXES):
+    name = relative.name
+    if (
+        name in SKIPPED_NAMES
+        or name.endswith(SKIPPED_SUFFIXES)
+        or name.startswith(SKIPPED_PREFIXES)
+    ):
         return True
     return any(relative.is_relative_to(d) for d in SKIPPED_DIRS)
 

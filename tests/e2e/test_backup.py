@@ -193,6 +193,7 @@ def stopped_backup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
     for name, body in KEY_FILES.items():
         (data / name).parent.mkdir(parents=True, exist_ok=True)
         (data / name).write_text(body)
+    (data / "audit" / "checkpoint-31337-0123456789abcdef.json.gz").write_bytes(b"cache")
     backup_file = home / "stopped.backup"
     taken = commons(system.env, "backup", str(backup_file))
     assert taken.returncode == 0, taken.stderr
@@ -304,6 +305,7 @@ def test_a_backup_holds_the_encrypted_keystores_and_no_plaintext_key(
     assert "data/audit/auditor-key.pem" not in names and "data/demo/keys.json" not in names
     assert {"chain/state.json.gz", "data/relay.sqlite", "deployments/31337.json"} <= set(names)
     assert not [n for n in names if n.endswith(("run.json", "node.json", ".log", "-wal"))]
+    assert not [n for n in names if "checkpoint-" in n]
     assert (backup_file.stat().st_mode & 0o777) == 0o600
 
 
