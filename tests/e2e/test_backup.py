@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from eth_account.signers.local import LocalAccount
 
+from ledger import backup as backup_module
 from ledger.api_client import CommonsClient
 from ledger.build import Artifact
 from ledger.deploy import load_deployment
@@ -136,6 +137,10 @@ def test_backup_under_load_restores_every_message_acknowledged_before_it_exactly
     landed = {r["id"]: r["block"] for r in final}
     assert any(landed[ack["id"]] <= dumped for _, ack in before)
     assert any(landed[ack["id"]] > dumped for _, ack in before), "some wait in the outbox copy"
+    busy = commons(source.env, "restore", str(backup_file), "--force")
+    assert busy.returncode == 1 and f"a node is running on {source.settings.data_dir}" in (
+        busy.stderr
+    )
     stop_by_pid(source)
 
     target = tmp_path / "restored"
@@ -181,6 +186,59 @@ def test_backup_under_load_restores_every_message_acknowledged_before_it_exactly
     audit = commons(restored.env, "audit", "--quiet", "--fresh", timeout=300)
     assert audit.returncode == 0, audit.stdout + audit.stderr
     assert "Traceback" not in audit.stderr
+
+
+def test_messages_counted_after_the_dump_but_before_the_outbox_copy_land_once_after_restore(
+    tmp_path: Path,
+    systems: list[Running],
+    accounts: list[LocalAccount],
+    artifacts: dict[str, Artifact],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The narrowest window: the outbox copy says counted, in blocks the chain copy lacks."""
+    (tmp_path / "source").mkdir()
+    source = start(tmp_path / "source")
+    systems.append(source)
+    load = open_community(source, accounts, artifacts)
+    workers = child_pids(source.api_pid())
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    acks = [load.client.ballot(r, load.proposal, 1) for r in load.residents[:6]]
+    dump = backup_module.consistent_state
+
+    def dump_then_let_them_land(w3: Any) -> tuple[bytes, int]:
+        state = dump(w3)
+        for pid in workers:
+            os.kill(pid, signal.SIGCONT)
+        load.client.wait_all(acks, timeout=60)
+        return state
+
+    monkeypatch.setattr(backup_module, "consistent_state", dump_then_let_them_land)
+    manifest = backup_module.backup(source.settings, tmp_path / "narrow.backup")
+    landed = load.client.wait_all(acks)
+    assert min(r["block"] for r in landed) > manifest["head"]["number"]
+    stop_by_pid(source)
+
+    target = tmp_path / "restored"
+    assert (
+        commons(
+            restore_env(source.env, target), "restore", str(tmp_path / "narrow.backup")
+        ).returncode
+        == 0
+    )
+    restored = start(target)
+    systems.append(restored)
+    w3 = make_web3(f"http://127.0.0.1:{restored.settings.anvil_port}")
+    council = load_deployment(w3, restored.settings).council
+    wait_for(
+        "the six ballots counted again",
+        lambda: council.functions.tallyOf(load.proposal).call()[1] == 6,
+        60,
+    )
+    time.sleep(1)  # nothing lands twice: a second copy would be refused, not counted
+    assert list(council.functions.tallyOf(load.proposal).call()) == [0, 6, 0]
+    client = CommonsClient(restored.api_url, w3, artifacts)
+    assert {r["status"] for r in client.wait_all(acks)} == {"counted"}
 
 
 @pytest.fixture(scope="module")
