@@ -304,6 +304,8 @@ def read_backup(in_path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
                 files[info.name] = extracted.read()
     except FileNotFoundError as exc:
         raise BackupError(f"no backup file at {in_path}") from exc
+    except IsADirectoryError as exc:
+        raise BackupError(f"{in_path} is a directory, not a backup file") from exc
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise BackupError(f"{in_path} is not a whole backup file (truncated?): {exc}") from exc
     manifest = _manifest(in_path, files.pop(MANIFEST, None))
