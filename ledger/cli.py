@@ -21,6 +21,7 @@ import httpx
 import typer
 from pydantic import ValidationError
 
+from ledger.admin_cli import admin_app
 from ledger.api_client import CommonsClient
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
 from ledger.config import Settings
@@ -509,6 +510,7 @@ from ledger.proxy import proxy_config  # noqa: E402
 
 app.add_typer(audit_app, name="audit")
 app.add_typer(key_app, name="key")
+app.add_typer(admin_app, name="admin")
 app.command("verify-receipt")(verify_receipt)
 app.command("anchor")(anchor)
 app.command("proxy-config")(proxy_config)

@@ -717,6 +717,7 @@ class _Auditor:
                 "sample": proofs if len(proofs) <= 200 else proofs[:200],
             },
             "fund_trail": state.trail,
+            "admin_acts": state.admin_acts,
             "checkpoint": {"file": checkpoint.path.name, "resumed_from_block": self.resumed_from},
         }
 

@@ -15,7 +15,7 @@ from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted
 from ledger.audit.ethcodec import to_hex
 from ledger.audit.fetch import Log
-from ledger.protocol.generated import Events
+from ledger.protocol.generated import ROLE_NAMES, Events
 
 CallHandler = Callable[[Ctx, Call, str, dict[str, Any]], None]
 EventHandler = Callable[[Ctx, Call, Emitted, Log], None]
@@ -34,6 +34,24 @@ BY_EVENT: Final[dict[str, EventHandler]] = {
     "fund": lambda ctx, call, e, log: funds.handle(ctx, call, *e),
     "timebank": timebank.handle_event,
 }
+# What a community's admin (or its registrar, for the roll) does: listed in the report, one row
+# an act, so that anyone sees who set up and changed the community, and when.
+ADMIN_ACTS: Final = frozenset(
+    {
+        "CommunityCreated",
+        "AdminTransferStarted",
+        "AdminTransferCancelled",
+        "AdminTransferred",
+        "RoleGranted",
+        "RoleRevoked",
+        "RollPublished",
+        "AuditorKeyRegistered",
+        "AuditorKeyRevoked",
+        "FundCurrencySet",
+        "ApprovalThresholdSet",
+        "LimitsSet",
+    }
+)
 # Decoded by hand: a 100,000-resident roll is 100,000 addresses in its calldata and its event.
 FAST_CALLS: Final[dict[tuple[str, str], Callable[[bytes], dict[str, Any] | None]]] = {
     ("registry", "updateRoll"): registry.update_roll_args,
@@ -113,3 +131,24 @@ def _judge_event(
         )
         return
     BY_EVENT[role](ctx, call, Emitted(fn, args, *decoded), log)
+    if decoded[0] in ADMIN_ACTS:
+        ctx.state.admin_acts.append(admin_act(call, *decoded))
+
+
+def admin_act(call: Call, event: str, values: dict[str, Any]) -> dict[str, Any]:
+    """One row of the report's admin acts: the event, who acted and what it said."""
+    shown = {k: _shown(v) for k, v in values.items() if k != "communityId"}
+    return {
+        "block": call.block,
+        "tx": call.tx,
+        "community": values.get("communityId"),
+        "act": event,
+        "by": None if call.actor is None else to_hex(call.actor),
+        "detail": ", ".join(f"{k}={v}" for k, v in shown.items()),
+    }
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return ROLE_NAMES.get(value) or to_hex(value)
+    return value

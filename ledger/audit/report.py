@@ -227,6 +227,9 @@ def _tables(report: dict[str, Any]) -> list[Table]:
           for f in report["findings"]]),
         ("Warnings (not checked)", ["topic", "block", "tx", "detail"],
          [[w["topic"], w["block"], w["tx"], w["detail"]] for w in report["warnings"][:200]]),
+        ("Admin acts", ["block", "tx", "community", "act", "by", "detail"],
+         [[a["block"], a["tx"], a["community"], a["act"], a["by"], a["detail"]]
+          for a in report.get("admin_acts", [])]),
         ("Proposals", ["id", "community", "roll", "recount", "on-chain",
                        "outcome (recount / on-chain)", "ballots"], p_rows),
         ("Funds", ["community", "currency", "income", "available", "reserved", "paid", "threshold"],

@@ -21,7 +21,7 @@ from ledger.audit.model import AuditWarning, Finding
 from ledger.build import atomic_write
 from ledger.protocol.generated import ROLE_NAMES, GrantState, PayoutStatus
 
-STATE_VERSION: Final = 2  # 2: auditor keys
+STATE_VERSION: Final = 3  # 2: auditor keys; 3: admin acts
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -220,6 +220,7 @@ class AuditState:
     # sha256 of the raw Ed25519 public key -> its registration (IRegistry.registerAuditorKey)
     auditor_keys: dict[bytes, AuditorKey] = field(default_factory=dict)
     trail: list[dict[str, Any]] = field(default_factory=list)
+    admin_acts: list[dict[str, Any]] = field(default_factory=list)  # dispatch.admin_act rows
     findings: list[Finding] = field(default_factory=list)
     warnings: list[AuditWarning] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)

@@ -15,7 +15,13 @@ from web3 import Web3
 from ledger.audit.bytecode import Build, split_metadata
 from ledger.audit.layout import Layout
 from ledger.audit.model import AuditResult
-from ledger.audit.report import comparable, generate_key, load_public_key, raw_public_key
+from ledger.audit.report import (
+    comparable,
+    generate_key,
+    load_public_key,
+    markdown,
+    raw_public_key,
+)
 from ledger.audit.signers import fingerprint
 from ledger.hashing import keccak
 from ledger.node import rpc
@@ -70,6 +76,29 @@ def test_clean_history_gives_a_clean_report(clean: AuditResult) -> None:
     )
     steps = [row["step"] for row in clean.report["fund_trail"]]
     assert steps[:2] == ["income", "income"] and "payout_executed" in steps
+
+
+def test_the_report_names_every_admin_act_in_order_with_who_acted(
+    clean: AuditResult, history: History
+) -> None:
+    acts = clean.report["admin_acts"]
+    registry = history.live.client.contracts["registry"]
+    events = [
+        (log["blockNumber"], log["logIndex"], name)
+        for name in ("CommunityCreated", "RoleGranted", "RollPublished")
+        for log in getattr(registry.events, name).get_logs(from_block=0)
+    ]
+    expected = [name for *_, name in sorted(events)]
+    assert [a["act"] for a in acts if a["act"] in set(expected)] == expected
+    granted = [a for a in acts if a["act"] == "RoleGranted"]
+    assert {"COMMITTEE", "REGISTRAR", "COORDINATOR"} <= {
+        a["detail"].split("role=")[1].split(",")[0] for a in granted
+    }
+    admin = history.keys["admin"].address.lower()
+    assert all(a["by"] == admin for a in granted), "each grant names the admin who signed it"
+    assert {"FundCurrencySet", "ApprovalThresholdSet", "LimitsSet"} <= {a["act"] for a in acts}
+    rendered = markdown({"report": clean.report})
+    assert "## Admin acts" in rendered and rendered.count("| RoleGranted |") == len(granted)
 
 
 def test_tally_changed_in_storage_is_named_at_the_audited_block(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,11 +24,13 @@ ETH = 10**18
 
 
 @pytest.fixture
-def fees(w3: Web3) -> int:
-    """A chain that charges 10 gwei a gas from the next block on (the managed anvil charges 0)."""
+def fees(w3: Web3) -> Iterator[int]:
+    """A chain that charges 10 gwei a gas from the next block on (the managed anvil charges 0).
+    Free again afterwards: reverting to a snapshot does not restore anvil's next base fee."""
     rpc(w3, "anvil_setNextBlockBaseFeePerGas", [hex(10 * GWEI)])
     rpc(w3, "evm_mine")
-    return 10 * GWEI
+    yield 10 * GWEI
+    rpc(w3, "anvil_setNextBlockBaseFeePerGas", ["0x0"])
 
 
 def _funded(w3: Web3, wei: int) -> LocalAccount:

@@ -1,0 +1,524 @@
+"""`commons admin`: a community's administrative acts from the admin's (or registrar's, or
+auditor's) key in the keystore, through the API's relay (gasless) or as a direct transaction.
+
+Every command checks first what the contract will check and simulates the call, so a refusal
+is one line on stderr and exit status 1 before anything is signed; `--dry-run` stops there
+and prints the call. The passphrase is asked at the terminal or read from `--passphrase-fd`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from requests.exceptions import RequestException
+from web3 import Web3
+
+from ledger import admin
+from ledger.admin import AdminCall, AdminChain, DirectSender, RelayApi, RelaySender, Sender
+from ledger.audit.jobs import default_key_path
+from ledger.audit.report import load_public_key, raw_public_key
+from ledger.audit.signers import fingerprint as key_fingerprint
+from ledger.config import Settings
+from ledger.deploy import load_deployment
+from ledger.errors import LedgerError
+from ledger.keystore import Keystore
+from ledger.node import connect
+from ledger.passphrase import read_passphrase
+
+F = TypeVar("F", bound=Callable[..., Any])
+ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
+
+admin_app = typer.Typer(
+    name="admin",
+    help="A community's administrative acts: create it, hand over its admin role, grant and "
+    "revoke roles, set the payout approval threshold, the fund's currency and the time bank's "
+    "limits, publish the roll, register report keys. Each is checked and simulated before "
+    "it is signed with --key (a name in the keystore, `commons key list`).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+class Via(StrEnum):
+    relay = "relay"
+    direct = "direct"
+
+
+Key = Annotated[
+    str,
+    typer.Option(
+        "--key", metavar="NAME", help="sign with key NAME from the keystore (`commons key list`)"
+    ),
+]
+PassphraseFd = Annotated[
+    int | None,
+    typer.Option(
+        "--passphrase-fd",
+        metavar="N",
+        help="read the key's passphrase from file descriptor N instead of the terminal",
+    ),
+]
+ViaOption = Annotated[
+    Via,
+    typer.Option(
+        "--via",
+        help="relay: a signed request the API's relayer sends and pays for (gasless for you); "
+        "direct: a transaction from your key, which pays the gas",
+    ),
+]
+Api = Annotated[
+    str | None,
+    typer.Option(
+        "--api", metavar="URL", help="the API relaying for --via relay (default: the configured)"
+    ),
+]
+Rpc = Annotated[
+    str | None,
+    typer.Option(
+        "--rpc",
+        metavar="URL",
+        help="the chain's node (default: the configured one; its chain id must be "
+        "COMMONS_CHAIN_ID and have a deployment record)",
+    ),
+]
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="check and simulate, print the call and who signs it; sign and send nothing",
+    ),
+]
+Community = Annotated[int, typer.Option("--community", metavar="ID", help="the community's id")]
+Account = Annotated[
+    str, typer.Argument(metavar="ACCOUNT", help="an address (0x...) or a key name in the keystore")
+]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def one_line_errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LedgerError as exc:
+            _fail(str(exc))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            _fail(f"bad setting {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+        except RequestException as exc:
+            _fail(f"the node stopped answering: {exc}")
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing was sent")
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Signing:
+    """Where an act goes (node, API) and who signs it, from a command's options."""
+
+    def __init__(
+        self, key: str, passphrase_fd: int | None, via: Via, api: str | None, rpc: str | None
+    ) -> None:
+        self.settings = Settings(rpc_url=rpc) if rpc else Settings()
+        self.keystore = Keystore.of(self.settings)
+        self.key = key
+        self.passphrase_fd = passphrase_fd
+        self.via = via
+        self.api = api or f"http://{self.settings.api_host}:{self.settings.api_port}"
+
+    def chain(self) -> AdminChain:
+        w3: Web3 = connect(self.settings)
+        return AdminChain(w3, load_deployment(w3, self.settings))
+
+    def sender(self, chain: AdminChain) -> Sender:
+        """The signer, unlocked; for the relay, once it is known to serve `chain`."""
+        relay = RelayApi(self.api) if self.via is Via.relay else None
+        if relay is not None:
+            relay.check_serves(chain)  # before the passphrase is asked
+        prompt = f"passphrase of key {self.key!r}: "
+        account = self.keystore.unlock(self.key, read_passphrase(prompt, self.passphrase_fd))
+        return DirectSender(account) if relay is None else RelaySender(account, relay)
+
+    def address_of(self, text: str) -> str:
+        """An address given as 0x..., or the address of a keystore key of that name."""
+        return text if ADDRESS.match(text) else self.keystore.entry(text).address
+
+
+def _act(signing: Signing, call: AdminCall, dry_run: bool) -> admin.Done | None:
+    chain = signing.chain()
+    signer = signing.keystore.entry(signing.key).address
+    if dry_run:
+        admin.preflight(chain, call, signer)
+        for line in call.describe(chain.deployment):
+            typer.echo(line)
+        how = "a direct transaction" if signing.via is Via.direct else f"the relay {signing.api}"
+        typer.echo(f"signer: key {signing.key!r} {signer}, via {how}")
+        typer.echo("dry run: checked and simulated; nothing was signed or sent")
+        return None
+    admin.preflight(chain, call, signer)  # before the passphrase is asked
+    sender = signing.sender(chain)
+    done = admin.execute(chain, call, sender)
+    typer.echo(f"done: {call.what}")
+    typer.echo(f"  {call.event} in block {done.block}, transaction {done.tx_hash}")
+    return done
+
+
+def _bytes32(text: str, what: str) -> bytes:
+    if not BYTES32.match(text):
+        raise admin.AdminRefused(f"{what} must be 0x and 64 hex digits, got {text!r}")
+    return bytes.fromhex(text[2:])
+
+
+@admin_app.command("create-community")
+@one_line_errors
+def create_community(
+    description: Annotated[
+        str,
+        typer.Argument(
+            metavar="TEXT",
+            help="the community's public description; its keccak256 is recorded on-chain",
+        ),
+    ],
+    key: Key,
+    passphrase_fd: PassphraseFd = None,
+    via: ViaOption = Via.relay,
+    api: Api = None,
+    rpc: Rpc = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Create a community whose admin is the signer; prints its id."""
+    call = admin.create_community(Web3.keccak(text=description))
+    done = _act(Signing(key, passphrase_fd, via, api, rpc), call, dry_run)
+    if done is not None:
+        typer.echo(f"community {done.event['communityId']} created, admin {done.event['admin']}")
+
+
+@admin_app.command("transfer-admin")
+@one_line_errors
+def transfer_admin(
+    new_admin: Account,
+    community: Community,
+    key: Key,
+    passphrase_fd: PassphraseFd = None,
+    via: ViaOption = Via.relay,
+    api: Api = None,
+    rpc: Rpc = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Offer the admin role to ACCOUNT (step 1 of 2). Admin only.
+
+    The role moves only when ACCOUNT runs accept-admin, so a mistyped address loses nothing."""
+    signing = Signing(key, passphrase_fd, via, api, rpc)
+    _act(signing, admin.transfer_admin(community, signing.address_of(new_admin)), dry_run)
+
+
+@admin_app.command("accept-admin")
+@one_line_errors
+def accept_admin(
+    community: Community,
+    key: Key,
+    passphrase_fd: PassphraseFd = None,
+    via: ViaOption = Via.relay,
+    api: Api = None,
+    rpc: Rpc = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Take the admin role offered to the signer (step 2 of 2). Pending admin only."""
+    _act(Signing(key, passphrase_fd, via, api, rpc), admin.accept_admin(community), dry_run)
+
+
+@admin_app.command("cancel-admin-transfer")
+@one_line_errors
+def cancel_admin_transfer(
+    community: Community,
+    key: Key,
+    passphrase_fd: PassphraseFd = None,
+    via: ViaOption = Via.relay,
+    api: Api = None,
+    rpc: Rpc = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Withdraw a pending admin offer. Admin only."""
+    signing = Signing(key, passphrase_fd, via, api, rpc)
+    _act(signing, admin.cancel_admin_transfer(community), dry_run)
+
+
+ROLE_HELP = f"one of {', '.join(sorted(admin.ROLES))}"
+
+
+@admin_app.command("grant")
+@one_line_errors
+def grant(
+    role: Annotated[str, typer.Argument(metavar="ROLE", help=ROLE_HELP)],
+    account: Account,
+    community: Community,
+    key: Key,
+    passphrase_fd: PassphraseFd = None,
+    via: ViaOption = Via.relay,
+    api: Api = None,
+    rpc: Rpc = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Grant ROLE in the community to ACCOUNT. Admin only."""
+    signing = Signing(key, passphrase_fd, via, api, rpc)
+    call = admin.grant_role(community, admin.role_id(role), signing.address_of(account))
+    _act(signing, call, dry_run)
+
+
+@admin_app.command("revoke")
+@one_line_errors
+def revoke(
+    role: Annotated[str, typer.Argument(metavar="ROLE", help=ROLE_HELP)],
+    account: Account,
+    community: Community,
+    key: Key,
+    passphrase_fd: PassphraseFd = None,
+    via: ViaOption = Via.relay,
+    api: Api = None,
+    rpc: Rpc = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Revoke ROLE in the community from ACCOUNT. Admin only."""
+    signing = Signing(key, passphrase_fd, via, api, rpc)
+    call = admin.revoke_role(community, admin.role_id(role), signing.address_of(account))
+    _act(signing, call, dry_run)
+
+
+@admin_app.command("set-threshold")
+@one_line_errors
+def set_threshold(
+    threshold: Annotated[
+        int,
+        typer.Argument(metavar="N", help="approvals each payout needs: 1 to the committee's size"),
+    ],
+    community: Community,
+    key: Key,
+    passphrase_fd: PassphraseFd = None,
+    via: ViaOption = Via.relay,
+    api: Api = None,
+    rpc: Rpc = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Set how many committee members must approve each payout. Admin only.
+
+    N is at most the committee's size: grant COMMITTEE first."""
+    signing = Signing(key, passphrase_fd, via, api, rpc)
+    _act(signing, admin.set_approval_threshold(community, threshold), dry_run)
+
+
+@admin_app.command("set-currency")
+@one_line_errors
+def set_currency(
+    code: Annotated[
+        str, typer.Argument(metavar="CODE", help="three capital letters (ISO 4217), e.g. CNY")
+    ],
+    community: Community,
+    key: Key,
+    passphrase_fd: PassphraseFd = None,
+    via: ViaOption = Via.relay,
+    api: Api = None,
+    rpc: Rpc = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Set the currency the community's fund is kept in, once and for good. Admin only."""
+    signing = Signing(key, passphrase_fd, via, api, rpc)
+    _act(signing, admin.set_currency(community, admin.currency_code(code)), dry_run)
+
+
+@admin_app.command("set-limits")
+@one_line_errors
+def set_limits(
+    community: Community,
+    floor: Annotated[
+        int, typer.Option("--floor", help="lowest time-bank balance, in minutes (0 or less)")
+    ],
+    ceiling: Annotated[
+        int, typer.Option("--ceiling", help="highest time-bank balance, in minutes (0 or more)")
+    ],
+    key: Key,
+    passphrase_fd: PassphraseFd = None,
+    via: ViaOption = Via.relay,
+    api: Api = None,
+    rpc: Rpc = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Set the time bank's balance limits, in minutes. Admin only.
+
+    No one may owe more than --floor nor hold more than --ceiling; they can be changed later."""
+    signing = Signing(key, passphrase_fd, via, api, rpc)
+    _act(signing, admin.set_limits(community, floor, ceiling), dry_run)
+
+
+def _fingerprint(fingerprint: str | None, report_key: Path | None, settings: Settings) -> bytes:
+    if fingerprint is not None and report_key is not None:
+        raise admin.AdminRefused("give the key as one of --fingerprint or --report-key")
+    if fingerprint is not None:
+        return _bytes32(fingerprint, "--fingerprint")
+    path = report_key or default_key_path(settings)
+    if not path.exists():
+        raise admin.AdminRefused(f"no report key at {path}: create one with `commons audit keygen`")
+    return key_fingerprint(raw_public_key(load_public_key(path)))
+
+
+Fingerprint = Annotated[
+    str | None,
+    typer.Option(
+        "--fingerprint",
+        metavar="0x…",
+        help="sha256 of the raw Ed25519 report key (as `commons audit keygen` reports it)",
+    ),
+]
+ReportKey = Annotated[
+    Path | None,
+    typer.Option(
+        "--report-key",
+        metavar="PEM",
+        help="the report key (`commons audit keygen`'s file; default: its default path)",
+    ),
+]
+
+
+@admin_app.command("register-auditor-key")
+@one_line_errors
+def register_auditor_key(
+    community: Community,
+    key: Key,
+    fingerprint: Fingerprint = None,
+    report_key: ReportKey = None,
+    passphrase_fd: PassphraseFd = None,
+    via: ViaOption = Via.relay,
+    api: Api = None,
+    rpc: Rpc = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Register the auditor's report key, so verify-report names its reports' signer.
+
+    AUDITOR only: --key is the auditor's own key (the admin grants AUDITOR first)."""
+    signing = Signing(key, passphrase_fd, via, api, rpc)
+    key_fp = _fingerprint(fingerprint, report_key, signing.settings)
+    call = admin.register_auditor_key(community, key_fp)
+    _act(signing, call, dry_run)
+
+
+@admin_app.command("revoke-auditor-key")
+@one_line_errors
+def revoke_auditor_key(
+    key: Key,
+    fingerprint: Fingerprint = None,
+    report_key: ReportKey = None,
+    passphrase_fd: PassphraseFd = None,
+    via: ViaOption = Via.relay,
+    api: Api = None,
+    rpc: Rpc = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Revoke an audit report key for good. By its auditor or its community's admin.
+
+    For a lost key, or an auditor let go: reports it signs from this block on are refused."""
+    signing = Signing(key, passphrase_fd, via, api, rpc)
+    key_fp = _fingerprint(fingerprint, report_key, signing.settings)
+    _act(signing, admin.revoke_auditor_key(key_fp), dry_run)
+
+
+def _addresses(signing: Signing, given: list[str], files: list[Path]) -> list[str]:
+    found = [signing.address_of(a) for a in given]
+    for path in files:
+        try:
+            lines = path.read_text().split()
+        except OSError as exc:
+            raise admin.AdminRefused(f"cannot read {path}: {exc.strerror}") from None
+        for n, line in enumerate(lines, start=1):
+            if not ADDRESS.match(line):
+                raise admin.AdminRefused(f"{path}: entry {n} is not an address: {line!r}")
+            found.append(line)
+    return found
+
+
+@admin_app.command("roll")
+@one_line_errors
+def roll(
+    community: Community,
+    key: Key,
+    add: Annotated[
+        list[str] | None,
+        typer.Option("--add", metavar="ACCOUNT", help="a resident joining (repeatable)"),
+    ] = None,
+    remove: Annotated[
+        list[str] | None,
+        typer.Option("--remove", metavar="ACCOUNT", help="a resident leaving (repeatable)"),
+    ] = None,
+    add_file: Annotated[
+        list[Path] | None,
+        typer.Option("--add-file", metavar="FILE", help="residents joining: one address per line"),
+    ] = None,
+    publish: Annotated[
+        bool,
+        typer.Option(
+            "--publish/--stage", help="put the roll in force now, or only stage the changes"
+        ),
+    ] = True,
+    passphrase_fd: PassphraseFd = None,
+    via: ViaOption = Via.relay,
+    api: Api = None,
+    rpc: Rpc = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Change the roll of residents and publish it. REGISTRAR only.
+
+    The roll says who may vote and trade time. --key is the registrar's key. With neither
+    --add, --add-file nor --remove, the staged changes are published."""
+    signing = Signing(key, passphrase_fd, via, api, rpc)
+    added = _addresses(signing, add or [], add_file or [])
+    removed = _addresses(signing, remove or [], [])
+    if not added and not removed:
+        call = admin.publish_roll(community)
+    else:
+        call = admin.update_roll(community, added, removed, publish)
+    done = _act(signing, call, dry_run)
+    if done is not None and "size" in done.event:
+        typer.echo(f"roll version {done.event['version']} in force: {done.event['size']} residents")
+
+
+@admin_app.command("show")
+@one_line_errors
+def show(
+    community: Community,
+    rpc: Rpc = None,
+) -> None:
+    """Print a community's admin, roles, fund settings, limits and roll.
+
+    Read from the chain; no key needed."""
+    settings = Settings(rpc_url=rpc) if rpc else Settings()
+    w3 = connect(settings)
+    chain = AdminChain(w3, load_deployment(w3, settings))
+    for line in admin.community_summary(chain, community):
+        typer.echo(line)
+
+
+@admin_app.command("history")
+@one_line_errors
+def history(
+    community: Community,
+    rpc: Rpc = None,
+) -> None:
+    """Print every administrative act of a community, oldest first.
+
+    Read from the chain's events; no key needed."""
+    settings = Settings(rpc_url=rpc) if rpc else Settings()
+    w3 = connect(settings)
+    chain = AdminChain(w3, load_deployment(w3, settings))
+    for line in admin.community_history(chain, community):
+        typer.echo(line)
