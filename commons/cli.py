@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from commons.admin_cli import admin_app
 from commons.api_client import ApiClient
 from commons.audit_cli import anchor, audit_app, verify_receipt
+from commons.backup_cli import register_backup
 from commons.demo import demo_keys, seed_demo
 from commons.key_cli import PASSPHRASE_FD_OPTION, RELAYER_KEY_OPTION, key_app
 from commons.proxy import proxy_config
@@ -513,6 +514,7 @@ app.add_typer(admin_app, name="admin")
 app.command("verify-receipt")(verify_receipt)
 app.command("anchor")(anchor)
 app.command("proxy-config")(proxy_config)
+register_backup(app)
 
 
 def main() -> None:

@@ -147,8 +147,7 @@ class AnvilProcess:
 
     def dump_state(self) -> bytes:
         """The whole chain as anvil's state JSON (blocks, transactions, receipts, accounts)."""
-        raw = rpc(self.w3, "anvil_dumpState")
-        return gzip.decompress(bytes.fromhex(raw.removeprefix("0x")))
+        return dump_state(self.w3)
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.proc.poll() is None:
@@ -245,6 +244,46 @@ def consistent_dump(w3: Web3, state: bytes, best: int, depth: int = 64) -> bool:
             tx = txs[-1]
             return bool(_dumped_nonce(state, tx["from"], accounts_end) > tx["nonce"])
     return True
+
+
+def dump_state(w3: Web3) -> bytes:
+    """The whole chain as anvil's state JSON (blocks, transactions, receipts, accounts)."""
+    raw = rpc(w3, "anvil_dumpState")
+    return gzip.decompress(bytes.fromhex(raw.removeprefix("0x")))
+
+
+def consistent_state(w3: Web3) -> tuple[bytes, int]:
+    """A dump of the whole chain whose accounts are the state after exactly its blocks, and
+    its head block's number. Under heavy load a block lands inside most dumps: the last try
+    stops mining for it."""
+    for attempt in range(1, DUMP_ATTEMPTS + 1):
+        quiet = attempt == DUMP_ATTEMPTS
+        state = _dump_quietly(w3) if quiet else dump_state(w3)
+        best = dumped_head(state)
+        if consistent_dump(w3, state, best):
+            return state, best
+        log.warning("dump of block %d caught a block half-way (try %d)", best, attempt)
+    raise NodeError(f"no consistent dump in {DUMP_ATTEMPTS} attempts")
+
+
+def _dump_quietly(w3: Web3) -> bytes:
+    """A dump with automine off and the block being mined (if any) finished: nothing can
+    land inside it. Transactions sent meanwhile wait in the pool and are mined after."""
+    rpc(w3, "evm_setAutomine", [False])
+    try:
+        head, stable = w3.eth.block_number, 0
+        for _ in range(QUIET_POLLS):
+            time.sleep(QUIET_POLL_S)
+            now = w3.eth.block_number
+            stable = stable + 1 if now == head else 0
+            if stable == 2:
+                break
+            head = now
+        return dump_state(w3)
+    finally:
+        rpc(w3, "evm_setAutomine", [True])
+        if int(rpc(w3, "txpool_status")["pending"], 16):
+            rpc(w3, "evm_mine")
 
 
 def without_regenerated_genesis(state: bytes) -> str | None:
@@ -413,7 +452,7 @@ class ManagedNode:
         try:
             rpc(w3, "evm_setAutomine", [False])  # nothing lands inside the dump; it stops next
             time.sleep(QUIET_POLL_S * 4)  # a block being mined is finished meanwhile
-            state = gzip.decompress(bytes.fromhex(rpc(w3, "anvil_dumpState").removeprefix("0x")))
+            state = dump_state(w3)
             saved = self.snapshots.write(state, dumped_head(state))
             log.warning(
                 "anvil pid %d outlived its supervisor: saved %s", info.anvil_pid, saved.name
@@ -439,41 +478,11 @@ class ManagedNode:
             block = self.anvil.w3.eth.block_number
             if block == self._last_snapshot_block and not force:
                 return None
-            for attempt in range(1, DUMP_ATTEMPTS + 1):
-                # Under heavy load a block lands inside most dumps: the last try stops mining.
-                quiet = attempt == DUMP_ATTEMPTS
-                state = self._dump_quietly() if quiet else self.anvil.dump_state()
-                best = dumped_head(state)
-                if consistent_dump(self.anvil.w3, state, best):
-                    break
-                log.warning("dump of block %d caught a block half-way (try %d)", best, attempt)
-            else:
-                raise NodeError(f"no consistent dump in {DUMP_ATTEMPTS} attempts")
+            state, best = consistent_state(self.anvil.w3)
             path = self.snapshots.write(state, best)
             self._last_snapshot_block = best
             self.last_snapshot = path
             return path
-
-    def _dump_quietly(self) -> bytes:
-        """A dump with automine off and the block being mined (if any) finished: nothing can
-        land inside it. Transactions sent meanwhile wait in the pool and are mined after."""
-        assert self.anvil is not None
-        w3 = self.anvil.w3
-        rpc(w3, "evm_setAutomine", [False])
-        try:
-            head, stable = w3.eth.block_number, 0
-            for _ in range(QUIET_POLLS):
-                time.sleep(QUIET_POLL_S)
-                now = w3.eth.block_number
-                stable = stable + 1 if now == head else 0
-                if stable == 2:
-                    break
-                head = now
-            return self.anvil.dump_state()
-        finally:
-            rpc(w3, "evm_setAutomine", [True])
-            if int(rpc(w3, "txpool_status")["pending"], 16):
-                rpc(w3, "evm_mine")
 
     def stop(self) -> None:
         if self.anvil is None:
