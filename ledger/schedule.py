@@ -7,8 +7,8 @@ rings a bell: at each proposal's opening and closing time it mines one empty blo
 (`evm_mine`), so that the chain's time passes those moments when they do. It adds at most two
 blocks a proposal, never a block a tick: the audit walks every block.
 
-anvil's clock may run apart from the wall clock (`evm_increaseTime`); the bell learns by how
-much from the block it mines first and from each one after, and rings by the chain's time.
+anvil's clock is the wall clock unless moved ahead (`evm_increaseTime`, tests only): the bell
+rings by the wall clock, plus what a new block shows the chain's clock to be ahead of it.
 A chain that does not answer `evm_mine` (a real network: its blocks come on their own) turns
 the bell off with one log line.
 """
@@ -38,8 +38,9 @@ class ScheduleBell:
         self.tick_s = settings.schedule_bell_s
         self._times: list[int] = []  # opening and closing times still to ring, a heap
         self._next_block = 0  # the first block whose ProposalOpened events are not read yet
-        self._offset: float | None = None  # the chain's clock minus the wall clock
         self.off = False  # the chain mines its own blocks
+        self._head = -1  # the newest block number seen
+        self._ahead = 0.0  # how far the chain's clock ran ahead of the wall's at that block
 
     def run(self, stop: threading.Event) -> None:
         # Lives as long as the worker (its other threads stop it if this one ends).
@@ -54,14 +55,16 @@ class ScheduleBell:
         self._learn()
         if not self._times:
             return False
-        head = int(self.w3.eth.get_block("latest")["timestamp"])
+        block = self.w3.eth.get_block("latest")
+        head = int(block["timestamp"])
+        if block["number"] != self._head:
+            self._head, self._ahead = block["number"], max(0.0, head - time.time())
         while self._times and self._times[0] <= head:
             heapq.heappop(self._times)  # a block already passed it
         if not self._times:
             return False
-        if self._offset is not None and self._times[0] > time.time() + self._offset:
+        if self._times[0] > time.time() + self._ahead:
             return False
-        # Due, or the chain's clock is not known yet: a block now is what tells it.
         return self._mine()
 
     def _learn(self) -> None:
@@ -80,6 +83,4 @@ class ScheduleBell:
             log.info("the chain mines its own blocks (evm_mine: %s): no bell", answer["error"])
             self.off = True
             return False
-        mined_at = time.time()
-        self._offset = int(self.w3.eth.get_block("latest")["timestamp"]) - mined_at
         return True

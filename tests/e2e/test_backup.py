@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from ledger.api_client import CommonsClient
 
+from commons.api_client import ApiClient
 from ledger import backup as backup_module
 from ledger.build import Artifact
 from ledger.deploy import load_deployment
@@ -52,7 +52,7 @@ class Load:
     10+i minutes, nonce 1) sent through the API one after another; each acknowledgement is
     kept with the moment it came back."""
 
-    client: CommonsClient
+    client: ApiClient
     community: int
     proposal: int
     residents: list[LocalAccount]
@@ -99,7 +99,7 @@ def open_community(
     proposal, residents = open_election(w3, deployment, accounts, voters=RESIDENTS, tag=9)
     community = deployment.registry.functions.communityCount().call()
     send(w3, accounts[1], deployment.timebank.functions.setLimits(community, -600, 6000))
-    client = CommonsClient(system.api_url, w3, artifacts)
+    client = ApiClient(system.api_url, w3, artifacts)
     return Load(client, community, proposal, residents)
 
 
@@ -161,7 +161,7 @@ def test_backup_under_load_restores_every_message_acknowledged_before_it_exactly
     w3 = make_web3(f"http://127.0.0.1:{restored.settings.anvil_port}")
     deployment = load_deployment(w3, restored.settings)
     assert "0x" + w3.eth.get_block(dumped)["hash"].hex() == manifest["head"]["hash"]
-    client = CommonsClient(restored.api_url, w3, artifacts)
+    client = ApiClient(restored.api_url, w3, artifacts)
     # The relay settles: every message acknowledged before the backup is counted again.
     settled = client.wait_all([ack for _, ack in before], timeout=90)
     assert {r["status"] for r in settled} == {"counted"}, settled
@@ -242,7 +242,7 @@ def test_messages_counted_after_the_dump_but_before_the_outbox_copy_land_once_af
     )
     time.sleep(1)  # nothing lands twice: a second copy would be refused, not counted
     assert list(council.functions.tallyOf(load.proposal).call()) == [0, 6, 0]
-    client = CommonsClient(restored.api_url, w3, artifacts)
+    client = ApiClient(restored.api_url, w3, artifacts)
     assert {r["status"] for r in client.wait_all(acks)} == {"counted"}
 
 

@@ -28,9 +28,11 @@ def test_a_proposal_closes_at_its_time_with_no_other_activity_and_no_block_is_mi
 ) -> None:
     first, _ = open_election(w3, system, accounts, voters=3, tag=71)
     community = system.council.functions.getProposal(first).call().communityId
-    now = w3.eth.get_block("latest")["timestamp"]
-    closes = now + 4
-    params = ProposalParams(community, b"\x48" * 32, 0, 3, now - 1, closes, 0, 5000, 0, b"\0" * 3)
+    # The newest block may be older than the wall clock (nothing mined since), or ahead of it;
+    # open at its time (passed), close a few seconds from now.
+    head = w3.eth.get_block("latest")["timestamp"]
+    closes = max(head, int(time.time())) + 4
+    params = ProposalParams(community, b"\x48" * 32, 0, 3, head, closes, 0, 5000, 0, b"\0" * 3)
     send(w3, accounts[2], system.council.functions.openProposal(params))
     proposal = system.council.functions.proposalCount().call()
     assert system.council.functions.state(proposal).call() == ProposalState.Open
@@ -38,10 +40,10 @@ def test_a_proposal_closes_at_its_time_with_no_other_activity_and_no_block_is_mi
     with _index(tmp_path / "index.db", w3, system, settings) as index:
         index.sync()
         bell = ScheduleBell(w3, index, settings)
-        # The first ring learns the chain's clock (anvil's may run ahead of the wall clock).
-        assert bell.ring_if_due()
         mined = w3.eth.block_number
-        offset = w3.eth.get_block("latest")["timestamp"] - time.time()  # the chain's clock, ±1 s
+        # The chain's clock, to a second (the session's anvil may run ahead of the wall clock).
+        offset = max(0.0, w3.eth.get_block("latest")["timestamp"] - time.time())
+        assert not bell.ring_if_due(), "nothing due yet"
         while time.time() + offset < closes - 1.5:
             assert not bell.ring_if_due(), "a block before the closing time"
             assert w3.eth.block_number == mined
@@ -62,10 +64,17 @@ def test_a_proposal_closes_at_its_time_with_no_other_activity_and_no_block_is_mi
 def test_the_bell_turns_itself_off_on_a_chain_without_evm_mine(
     w3: Web3, system: Deployment, accounts: list[LocalAccount], settings: Settings, tmp_path: Path
 ) -> None:
-    open_election(w3, system, accounts, voters=1, tag=73)
+    first, _ = open_election(w3, system, accounts, voters=1, tag=73)
+    community = system.council.functions.getProposal(first).call().communityId
+    head = w3.eth.get_block("latest")["timestamp"]
+    closes = max(head, int(time.time())) + 2
+    params = ProposalParams(community, b"\x49" * 32, 0, 3, head, closes, 0, 5000, 0, b"\0" * 3)
+    send(w3, accounts[2], system.council.functions.openProposal(params))
     with _index(tmp_path / "index.db", w3, system, settings) as index:
         index.sync()
         bell = ScheduleBell(w3, index, settings)
+        assert not bell.ring_if_due()  # sees the head, and how far the chain's clock is ahead
+        time.sleep(3)
         real = w3.provider.make_request
 
         def no_evm_mine(method, params):  # type: ignore[no-untyped-def]
