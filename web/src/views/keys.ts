@@ -2,6 +2,7 @@
 // keystore backup. Every secret stays in this page; see keys.ts for how they are kept.
 
 import { h } from "../dom";
+import { Problem } from "../errors";
 import { t } from "../i18n";
 import {
   MIN_PASSPHRASE,
@@ -34,7 +35,7 @@ function passphraseInputs(prefix: string): { pass: HTMLInputElement; confirm: HT
 
 function checkPair(pass: HTMLInputElement, confirm: HTMLInputElement): string {
   if (pass.value.length < MIN_PASSPHRASE) throw new KeyError("WeakPassphrase");
-  if (pass.value !== confirm.value) throw new Error(t("key.mismatch"));
+  if (pass.value !== confirm.value) throw new KeyError("Mismatch");
   return pass.value;
 }
 
@@ -167,7 +168,7 @@ function importKeystoreForm(): HTMLElement {
         event.preventDefault();
         void act(button, line, async () => {
           const chosen = file.files?.[0];
-          if (!chosen) throw new Error(t("key.noFile"));
+          if (!chosen) throw new Problem(t("key.noFile"));
           const local = checkPair(pass, confirm);
           const wallet = await importKeystore(await chosen.text(), password.value, label.value, local, (f) => {
             line.textContent = t("key.decrypting", { pct: Math.round(f * 100) });
