@@ -250,8 +250,15 @@ export function showReceipt(line: HTMLElement, r: ReceiptOut): void {
     " ",
     mono(r.id),
     r.tx_hash ? [" · ", t("receipt.block"), " ", String(r.block ?? "—")] : null,
-    r.status === "rejected" && r.detail ? [" · ", r.detail] : null,
   );
+  if (r.status === "rejected") line.appendChild(errorBox(refusal(r)));
+}
+
+/** Why a receipt was not counted: the rule its detail names, said as the API would say it. */
+function refusal(r: ReceiptOut): Error {
+  const code = codeIn(r.detail ?? "");
+  if (code) return new ApiError(422, code, r.detail ?? code);
+  return new Problem(t("receipt.notCounted", { status: t(`receipt.status.${r.status}`), detail: r.detail ?? "" }));
 }
 
 /**
@@ -288,12 +295,7 @@ export async function act(
 export async function relayed(line: HTMLElement, send: () => Promise<ReceiptOut>): Promise<ReceiptOut> {
   const receipt = await send();
   const final = await track(receipt, line);
-  if (final.status !== "counted") {
-    // A refusal on-chain names its rule in the receipt's detail: say it as the API would.
-    const code = codeIn(final.detail ?? "");
-    if (code) throw new ApiError(422, code, final.detail ?? code);
-    throw new Problem(t("receipt.notCounted", { status: t(`receipt.status.${final.status}`), detail: final.detail ?? "" }));
-  }
+  if (final.status !== "counted") throw refusal(final);
   return final;
 }
 
