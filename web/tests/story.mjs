@@ -687,6 +687,7 @@ async function main() {
           await tabsOnScreen();
           await accessible(`large-${name}-${lang}-phone`);
           await shot(`phone-large-${name}-${lang}`);
+          if (name === "committee") await shot(`phone-large-first-screen-${lang}`, { fullPage: false });
         }
       }
       await setLanguage("zh");
