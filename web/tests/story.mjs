@@ -249,6 +249,8 @@ async function main() {
       await page.click(tid("create-submit"));
       await page.locator(tid("key-card")).first().waitFor();
       state.resident = await page.locator(tid("active-address")).textContent();
+      const confirmed = await page.locator(tid("flash")).innerText();
+      expect(confirmed.includes("已生成") && confirmed.includes(state.resident.slice(0, 8)), `the new key is confirmed on screen: ${confirmed}`);
       expect(/^0x[0-9a-fA-F]{40}$/.test(state.resident), "the page shows the new address");
       // Back it up as a standard keystore; the story decrypts it to learn the key it must
       // never see in a request.
