@@ -32,7 +32,8 @@ const unlocked = new Map<string, Wallet>();
 export const AUTO_LOCK_MS = 15 * 60 * 1000;
 let idleTimer: ReturnType<typeof setTimeout> | undefined;
 /** What changed: an unlock changes no view's content (only the header's lock button), so the
- * page need not redraw the view an action is running in; the rest do. */
+ * page need not redraw the view an action is running in; a key added or removed ("list")
+ * changes the keys view, which redraws itself; a lock or another active key change any view. */
 export type KeysChange = "unlocked" | "locked" | "active" | "list";
 type Listener = (change: KeysChange) => void;
 const listeners: Listener[] = [];

@@ -254,8 +254,9 @@ async function start(): Promise<void> {
     void refresh();
   });
   // An unlock redraws only the header: the view may be running the action that asked for it,
-  // and its outcome (a refusal, most of all) must stay on screen.
-  onKeysChanged((change) => (change === "unlocked" ? renderHeader(currentNavKey()) : void render()));
+  // and its outcome (a refusal, most of all) must stay on screen. Keys are added and removed
+  // only on the keys view, which redraws itself with its confirmation.
+  onKeysChanged((change) => (change === "unlocked" || change === "list" ? renderHeader(currentNavKey()) : void render()));
   document.addEventListener("commons:autolock", () => announce(t("key.autoLocked")));
   window.addEventListener("hashchange", () => {
     clearProblem();

@@ -321,6 +321,21 @@ async function main() {
       expect(await error.locator(tid("error-code")).isVisible(), "the code is under details");
       await accessible("refusal-en");
       await shot("refusal-not-on-roll-en");
+      // Should the view be redrawn while the action waits (here: under the unlock dialog), the
+      // refusal is shown above the view instead of going with the old one.
+      await settled(() => page.click(tid("key-lock")));
+      await page.check(tid("vote-option-0"));
+      await page.click(tid("vote-submit"));
+      await page.locator(tid("unlock-dialog")).waitFor();
+      await settled(() => page.evaluate(() => window.dispatchEvent(new HashChangeEvent("hashchange"))));
+      await page.fill(tid("unlock-passphrase"), RESIDENT_PASS);
+      await page.click(tid("unlock-submit"));
+      const above = page.locator(`${tid("problem")} ${tid("error")}[data-code="VoterNotOnRoll"]`);
+      await above.waitFor();
+      expect((await above.innerText()).includes("community office"), "the refusal above the redrawn view says what to do");
+      await accessible("refusal-above-view-en");
+      await page.click(tid("problem-dismiss"));
+      expect(await page.locator(tid("problem")).isHidden(), "the reader can dismiss it");
       await setLanguage("zh");
     });
 

@@ -48,8 +48,8 @@ function download(name: string, text: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-// A new key redraws the view (its card appears), which would take the form's status line with
-// it: the confirmation is shown at the top of the redrawn view instead.
+// A new key redraws the view (its card appears), which takes the form's status line with it:
+// the confirmation is shown at the top of the redrawn view instead.
 let flash: Child = null;
 
 function added(what: string, address: string, rerender: () => void): Child {
@@ -119,7 +119,9 @@ function keyRow(k: StoredKey, active: string | null, rerender: () => void): HTML
           type: "button",
           class: "danger",
           onclick: () => {
-            if (confirm(t("key.forgetConfirm", { address: k.address }))) forget(k.address);
+            if (!confirm(t("key.forgetConfirm", { address: k.address }))) return;
+            forget(k.address);
+            rerender();
           },
         },
         t("key.forget"),
