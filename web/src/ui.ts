@@ -271,6 +271,7 @@ export async function act(
   work: () => Promise<Child | void>,
 ): Promise<boolean> {
   if (button) button.disabled = true;
+  clearProblem(); // a new attempt supersedes what the last one left above the view
   line.className = "status";
   line.dataset.status = "working";
   replace(line, t("working"));
