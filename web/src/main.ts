@@ -118,30 +118,6 @@ function renderHeader(currentNav: string): void {
         communitySelect,
         h(
           "div",
-          { class: "keybar" },
-          keySelect,
-          active
-            ? h(
-                "button",
-                {
-                  type: "button",
-                  class: "small secondary",
-                  "data-testid": unlocked ? "key-lock" : "key-unlock",
-                  onclick: () =>
-                    unlocked
-                      ? lock(active)
-                      : void askPassphrase(active).then(
-                          () => (currentNavKey() === "nav.keys" ? void render() : undefined), // the cards show lock state
-                          () => undefined,
-                        ),
-                },
-                unlocked ? t("key.lock") : t("key.unlock"),
-              )
-            : h("a", { class: "button-link small", href: "#/keys" }, t("key.createShort")),
-          active ? h("code", { class: "sr-only", "data-testid": "active-address" }, active) : null,
-        ),
-        h(
-          "div",
           { class: "prefs" },
           h(
             "button",
@@ -164,6 +140,30 @@ function renderHeader(currentNav: string): void {
             h("span", { "aria-hidden": "true", class: "toggle-mark" }, largeText() ? "☑ " : "☐ "),
             t("display.large"),
           ),
+        ),
+        h(
+          "div",
+          { class: "keybar" },
+          keySelect,
+          active
+            ? h(
+                "button",
+                {
+                  type: "button",
+                  class: "small secondary",
+                  "data-testid": unlocked ? "key-lock" : "key-unlock",
+                  onclick: () =>
+                    unlocked
+                      ? lock(active)
+                      : void askPassphrase(active).then(
+                          () => (currentNavKey() === "nav.keys" ? void render() : undefined), // the cards show lock state
+                          () => undefined,
+                        ),
+                },
+                unlocked ? t("key.lock") : t("key.unlock"),
+              )
+            : h("a", { class: "button-link small", href: "#/keys" }, t("key.createShort")),
+          active ? h("code", { class: "sr-only", "data-testid": "active-address" }, active) : null,
         ),
       ),
     ),
