@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "test-artifacts" / "web"
-STORY_TIMEOUT_S = 180
+STORY_TIMEOUT_S = 420
 KEYSTORE_PASSWORD = "chair's keystore password"
 
 
@@ -151,6 +151,9 @@ def seeded(served: LiveSystem, tmp_path_factory: pytest.TempPathFactory) -> dict
     made = seed_demo(served.client, keys, log=lambda _: None)
     return {"keys": keys, **made}
 
+
+# The page's views, as the story names them in its axe-core figures and screenshots.
+PAGE_VIEWS = ("proposals", "proposal", "receipts", "timebank", "committee", "fund", "audit", "keys")
 
 AUDITOR_INDEX = 7  # a funded development account the story does not otherwise use
 
@@ -272,6 +275,23 @@ def test_resident_votes_committee_publishes_and_pays_out_in_the_browser(
     assert all(not view["violations"] for view in result["a11y"].values())
     assert len(result["screenshots"]) >= 15
     assert all((ARTIFACTS / name).stat().st_size > 10_000 for name in result["screenshots"])
+    print(f"screenshots and story.json (axe figures by view) in {ARTIFACTS}")
+
+    # Every view, in both languages, at phone and desktop size: checked by axe-core, and
+    # photographed at phone size.
+    for view in PAGE_VIEWS:
+        for lang in ("zh", "en"):
+            for size in ("phone", "desktop"):
+                assert f"{view}-{lang}-{size}" in result["a11y"], f"axe-core checked {view}"
+            assert any(name.endswith(f"-phone-{view}-{lang}.png") for name in result["screenshots"])
+    steps = {s["name"] for s in result["steps"]}
+    assert {
+        "key-mistakes-said-plainly",
+        "refusal-after-unlock-is-said",
+        "keyboard-alone",
+        "every-view-both-languages-phone-and-desktop",
+        "large-text-persists",
+    } <= steps
 
     # The audit view: the browser checks the signature itself, and names a signer only once its
     # key is registered by an auditor on-chain.

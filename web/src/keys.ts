@@ -22,7 +22,7 @@ export interface StoredKey {
 }
 
 export class KeyError extends Error {
-  constructor(readonly code: "WrongPassphrase" | "WeakPassphrase" | "BadKey" | "NoCrypto" | "Exists") {
+  constructor(readonly code: "WrongPassphrase" | "WeakPassphrase" | "BadKey" | "InvalidKey" | "Mismatch" | "NoCrypto" | "Exists") {
     super(code);
   }
 }
@@ -31,15 +31,19 @@ const unlocked = new Map<string, Wallet>();
 // Decrypted keys are dropped after this long without a signature or an unlock.
 export const AUTO_LOCK_MS = 15 * 60 * 1000;
 let idleTimer: ReturnType<typeof setTimeout> | undefined;
-type Listener = () => void;
+/** What changed: an unlock changes no view's content (only the header's lock button), so the
+ * page need not redraw the view an action is running in; a key added or removed ("list")
+ * changes the keys view, which redraws itself; a lock or another active key change any view. */
+export type KeysChange = "unlocked" | "locked" | "active" | "list";
+type Listener = (change: KeysChange) => void;
 const listeners: Listener[] = [];
 
 export function onKeysChanged(listener: Listener): void {
   listeners.push(listener);
 }
 
-function changed(): void {
-  for (const l of listeners) l();
+function changed(change: KeysChange): void {
+  for (const l of listeners) l(change);
 }
 
 function b64(bytes: Uint8Array): string {
@@ -103,7 +107,7 @@ export function activeAddress(): string | null {
 
 export function setActive(address: string): void {
   localStorage.setItem(ACTIVE, address);
-  changed();
+  changed("active");
 }
 
 export function isUnlocked(address: string): boolean {
@@ -122,7 +126,7 @@ function touch(): void {
   idleTimer = setTimeout(() => {
     if (unlocked.size === 0) return;
     unlocked.clear();
-    changed();
+    changed("locked");
     document.dispatchEvent(new CustomEvent("commons:autolock"));
   }, AUTO_LOCK_MS);
 }
@@ -130,7 +134,7 @@ function touch(): void {
 export function lock(address?: string): void {
   if (address) unlocked.delete(address);
   else unlocked.clear();
-  changed();
+  changed("locked");
 }
 
 /** Encrypt `privateKey` under `passphrase` and keep it; the key becomes active and unlocked. */
@@ -140,7 +144,7 @@ export async function storeKey(privateKey: string, label: string, passphrase: st
   try {
     wallet = new Wallet(privateKey.trim().startsWith("0x") ? privateKey.trim() : `0x${privateKey.trim()}`);
   } catch {
-    throw new KeyError("BadKey");
+    throw new KeyError("InvalidKey");
   }
   const address = getAddress(wallet.address);
   const keys = listKeys();
@@ -166,7 +170,7 @@ export async function storeKey(privateKey: string, label: string, passphrase: st
   unlocked.set(address, wallet);
   touch();
   localStorage.setItem(ACTIVE, address);
-  changed();
+  changed("list");
   return wallet;
 }
 
@@ -196,7 +200,7 @@ export async function unlock(address: string, passphrase: string): Promise<Walle
   if (getAddress(wallet.address) !== address) throw new KeyError("BadKey");
   unlocked.set(address, wallet);
   touch();
-  changed();
+  changed("unlocked");
   return wallet;
 }
 
@@ -204,7 +208,7 @@ export function forget(address: string): void {
   saveKeys(listKeys().filter((k) => k.address !== address));
   unlocked.delete(address);
   if (localStorage.getItem(ACTIVE) === address) localStorage.removeItem(ACTIVE);
-  changed();
+  changed("list");
 }
 
 /** An Ethereum (Web3 Secret Storage v3) keystore of an unlocked key, for a backup or a wallet. */

@@ -6,7 +6,8 @@ import { byId, h, replace } from "./dom";
 import { lang, onLangChange, setLang, t } from "./i18n";
 import { activeAddress, isUnlocked, listKeys, lock, onKeysChanged, setActive } from "./keys";
 import { communities, communityId, setCommunityId } from "./state";
-import { announce, askPassphrase, errorBox, loading, mono } from "./ui";
+import { applyDisplay, largeText, setLargeText } from "./display";
+import { announce, askPassphrase, clearProblem, errorBox, loading, mono } from "./ui";
 import { auditView } from "./views/audit";
 import { committeeView } from "./views/committee";
 import { fundView } from "./views/fund";
@@ -117,6 +118,31 @@ function renderHeader(currentNav: string): void {
         communitySelect,
         h(
           "div",
+          { class: "prefs" },
+          h(
+            "button",
+            { type: "button", class: "small secondary", "data-testid": "lang-toggle", lang: lang() === "zh" ? "en" : "zh-CN", onclick: () => setLang(lang() === "zh" ? "en" : "zh") },
+            lang() === "zh" ? "English" : "中文",
+          ),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "small secondary",
+              "data-testid": "display-toggle",
+              "aria-pressed": String(largeText()),
+              title: t("display.largeHint"),
+              onclick: () => {
+                setLargeText(!largeText());
+                void render(); // charts are drawn for the text size
+              },
+            },
+            h("span", { "aria-hidden": "true", class: "toggle-mark" }, largeText() ? "☑ " : "☐ "),
+            t("display.large"),
+          ),
+        ),
+        h(
+          "div",
           { class: "keybar" },
           keySelect,
           active
@@ -126,17 +152,18 @@ function renderHeader(currentNav: string): void {
                   type: "button",
                   class: "small secondary",
                   "data-testid": unlocked ? "key-lock" : "key-unlock",
-                  onclick: () => (unlocked ? lock(active) : void askPassphrase(active).catch(() => undefined)),
+                  onclick: () =>
+                    unlocked
+                      ? lock(active)
+                      : void askPassphrase(active).then(
+                          () => (currentNavKey() === "nav.keys" ? void render() : undefined), // the cards show lock state
+                          () => undefined,
+                        ),
                 },
                 unlocked ? t("key.lock") : t("key.unlock"),
               )
             : h("a", { class: "button-link small", href: "#/keys" }, t("key.createShort")),
           active ? h("code", { class: "sr-only", "data-testid": "active-address" }, active) : null,
-        ),
-        h(
-          "button",
-          { type: "button", class: "small secondary", "data-testid": "lang-toggle", lang: lang() === "zh" ? "en" : "zh-CN", onclick: () => setLang(lang() === "zh" ? "en" : "zh") },
-          lang() === "zh" ? "English" : "中文",
         ),
       ),
     ),
@@ -218,6 +245,7 @@ function applyLang(): void {
 }
 
 async function start(): Promise<void> {
+  applyDisplay();
   applyLang();
   skipLink();
   onConnection((trouble) => showTrouble(trouble));
@@ -225,9 +253,15 @@ async function start(): Promise<void> {
     applyLang();
     void refresh();
   });
-  onKeysChanged(() => void render());
+  // An unlock redraws only the header: the view may be running the action that asked for it,
+  // and its outcome (a refusal, most of all) must stay on screen. Keys are added and removed
+  // only on the keys view, which redraws itself with its confirmation.
+  onKeysChanged((change) => (change === "unlocked" || change === "list" ? renderHeader(currentNavKey()) : void render()));
   document.addEventListener("commons:autolock", () => announce(t("key.autoLocked")));
-  window.addEventListener("hashchange", () => void refresh());
+  window.addEventListener("hashchange", () => {
+    clearProblem();
+    void refresh();
+  });
   await loadCommunities();
   await refresh();
   // Keep the head block and the connection banner current while the page is open.

@@ -5,7 +5,8 @@ import type { Wallet } from "ethers";
 import { ApiError, api } from "./api";
 import type { ChainOut, ReceiptOut } from "./schemas";
 import { h, replace, type Child } from "./dom";
-import { lang, t, hasKey } from "./i18n";
+import { lang, t } from "./i18n";
+import { Problem, codeIn, reasonOf, type Reason } from "./errors";
 import { KeyError, activeAddress, listKeys, unlock, unlockedWallet } from "./keys";
 
 export function short(value: string | null | undefined, keep = 6): string {
@@ -54,25 +55,75 @@ export function bps(value: number): string {
   return percent(value, 10_000);
 }
 
-/** The reader's-language reason for a failure (a contract rule's own name is kept alongside). */
-export function errorText(error: unknown): string {
-  if (error instanceof ApiError) {
-    if (error.trouble === "down") return t("err.down");
-    if (error.code === "ChainUnavailable") return t("err.chain");
-    if (error.code === "NotDeployed") return t("err.notDeployed");
-    if (error.trouble === "server") return t("err.server");
-    const known = `rule.${error.code}`;
-    const reason = hasKey(known) ? t(known) : error.detail;
-    return `${reason} (${error.code})`;
-  }
-  if (error instanceof KeyError) return t(`key.err.${error.code}`);
-  if (error instanceof RangeError) return t("err.input", { what: error.message });
-  if (error instanceof Error && error.name === "AbortError") return t("err.cancelled");
-  return t("err.unexpected", { detail: error instanceof Error ? error.message : String(error) });
+/** What went wrong and what to do, in the reader's language (the code is kept for "details"). */
+export interface Failure {
+  what: string;
+  todo: string | null;
+  code: string | null;
+  detail: string | null;
+  reason: Reason | null;
 }
 
+export function failure(error: unknown): Failure {
+  if (error instanceof ApiError) {
+    const reason = reasonOf(error.code, error.status);
+    const detail = error.detail && error.detail !== error.code ? error.detail : null;
+    return { what: t(`why.${reason}`), todo: t(`todo.${reason}`), code: error.code, detail, reason };
+  }
+  const plain = (what: string): Failure => ({ what, todo: null, code: null, detail: null, reason: null });
+  if (error instanceof KeyError) return plain(t(`key.err.${error.code}`));
+  if (error instanceof Problem) return plain(error.message);
+  if (error instanceof RangeError) return plain(t("err.input", { what: error.message }));
+  if (error instanceof Error && error.name === "AbortError") return plain(t("err.cancelled"));
+  const detail = error instanceof Error ? error.message : String(error);
+  return { what: t("err.unexpected", { detail }), todo: null, code: null, detail: null, reason: null };
+}
+
+/** The failure as one line of text (for the unlock dialog and the live region). */
+export function errorText(error: unknown): string {
+  const f = failure(error);
+  return f.todo ? `${f.what} ${f.todo}` : f.what;
+}
+
+// Reasons the reader can act on only by showing who they are (to the office, the admin).
+const SHOW_ADDRESS = new Set<Reason>(["notOnRoll", "committeeOnly", "missingRole", "adminOnly", "coordinatorOnly"]);
+
 export function errorBox(error: unknown): HTMLElement {
-  return h("p", { class: "error", role: "alert", "data-testid": "error" }, errorText(error));
+  const f = failure(error);
+  const me = f.reason && SHOW_ADDRESS.has(f.reason) ? activeAddress() : null;
+  return h(
+    "div",
+    { class: "error", role: "alert", "data-testid": "error", "data-code": f.code ?? undefined, "data-reason": f.reason ?? undefined },
+    h("p", { class: "error-what" }, h("span", { "aria-hidden": "true" }, "⚠ "), h("strong", null, f.what)),
+    f.todo ? h("p", { class: "error-todo", "data-testid": "error-todo" }, f.todo) : null,
+    me ? h("p", null, t("fail.yourAddress"), " ", h("code", { class: "mono wrap", "data-testid": "error-address" }, me)) : null,
+    f.code
+      ? h(
+          "details",
+          { class: "error-details" },
+          h("summary", null, t("fail.details")),
+          h("p", null, t("fail.code"), " ", h("code", { "data-testid": "error-code" }, f.code)),
+          f.detail ? h("p", { class: "wrap" }, t("fail.server"), " ", f.detail) : null,
+        )
+      : null,
+  );
+}
+
+/** A failure shown above the view (kept until dismissed or the reader moves on). */
+export function showProblem(error: unknown): void {
+  const region = document.getElementById("problem");
+  if (!region) return;
+  const close = h("button", { type: "button", class: "secondary small", "data-testid": "problem-dismiss" }, t("fail.dismiss"));
+  close.addEventListener("click", () => clearProblem());
+  replace(region, errorBox(error), close);
+  region.hidden = false;
+}
+
+export function clearProblem(): void {
+  const region = document.getElementById("problem");
+  if (!region) return;
+  region.hidden = true;
+  region.replaceChildren();
 }
 
 export function loading(): HTMLElement {
@@ -199,8 +250,15 @@ export function showReceipt(line: HTMLElement, r: ReceiptOut): void {
     " ",
     mono(r.id),
     r.tx_hash ? [" · ", t("receipt.block"), " ", String(r.block ?? "—")] : null,
-    r.status === "rejected" && r.detail ? [" · ", r.detail] : null,
   );
+  if (r.status === "rejected") line.appendChild(errorBox(refusal(r)));
+}
+
+/** Why a receipt was not counted: the rule its detail names, said as the API would say it. */
+function refusal(r: ReceiptOut): Error {
+  const code = codeIn(r.detail ?? "");
+  if (code) return new ApiError(422, code, r.detail ?? code);
+  return new Problem(t("receipt.notCounted", { status: t(`receipt.status.${r.status}`), detail: r.detail ?? "" }));
 }
 
 /**
@@ -213,6 +271,7 @@ export async function act(
   work: () => Promise<Child | void>,
 ): Promise<boolean> {
   if (button) button.disabled = true;
+  clearProblem(); // a new attempt supersedes what the last one left above the view
   line.className = "status";
   line.dataset.status = "working";
   replace(line, t("working"));
@@ -225,6 +284,8 @@ export async function act(
     line.dataset.status = "error";
     line.className = "status status-error";
     replace(line, errorBox(error));
+    // The view may have been redrawn while the action ran: never let a refusal go unsaid.
+    if (!line.isConnected) showProblem(error);
     return false;
   } finally {
     if (button) button.disabled = false;
@@ -235,9 +296,7 @@ export async function act(
 export async function relayed(line: HTMLElement, send: () => Promise<ReceiptOut>): Promise<ReceiptOut> {
   const receipt = await send();
   const final = await track(receipt, line);
-  if (final.status !== "counted") {
-    throw new Error(t("receipt.notCounted", { status: t(`receipt.status.${final.status}`), detail: final.detail ?? "" }));
-  }
+  if (final.status !== "counted") throw refusal(final);
   return final;
 }
 
@@ -265,4 +324,26 @@ export async function waitIndexed(block: number | null, timeoutMs = 15_000): Pro
     if ((c.indexedHead ?? -1) >= block) return;
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * A data table that becomes one card per row on a phone (styles.css, `table.cards`): each cell
+ * is labelled with its column's header, and the table's roles are set explicitly, since a
+ * browser may drop a table's semantics once CSS lays its rows out as blocks.
+ */
+export function cardTable(table: HTMLTableElement): HTMLTableElement {
+  table.classList.add("cards");
+  table.setAttribute("role", "table");
+  const heads = Array.from(table.querySelectorAll("thead th"), (th) => th.textContent ?? "");
+  for (const group of table.querySelectorAll("thead, tbody")) group.setAttribute("role", "rowgroup");
+  for (const th of table.querySelectorAll("thead th")) th.setAttribute("role", "columnheader");
+  for (const row of table.querySelectorAll("tr")) {
+    row.setAttribute("role", "row");
+    Array.from(row.children).forEach((cell, i) => {
+      if (cell.tagName !== "TD") return;
+      cell.setAttribute("role", "cell");
+      cell.setAttribute("data-label", heads[i] ?? "");
+    });
+  }
+  return table;
 }

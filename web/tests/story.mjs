@@ -1,8 +1,10 @@
 // The page end to end, in a real browser (Debian's Chromium, headless), against a real API:
 // a resident creates a key and votes, checks the receipt; committee members open a proposal,
 // publish the result, fund it and pay it out with two approvals; the fund trail shows it.
-// Screenshots of every step go to --out. No secret may leave the browser: every request the
-// page makes is recorded and searched for the private keys and passphrases used.
+// Screenshots of every step go to --out, and of every view at phone size in both languages. No
+// secret may leave the browser: every request the page makes is recorded and searched for the
+// private keys and passphrases used. axe-core checks every view in both languages at phone and
+// desktop size (story.json's "a11y" keeps its figures, by view and by impact).
 //
 //   node web/tests/story.mjs --base-url URL --out DIR --seed seed.json
 //
@@ -92,7 +94,9 @@ async function accessible(name) {
     window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } }),
   );
   const violations = report.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
-  result.a11y[name] = { passes: report.passes.length, violations };
+  const impacts = { critical: 0, serious: 0, moderate: 0, minor: 0 };
+  for (const v of report.violations) impacts[v.impact ?? "minor"] += 1;
+  result.a11y[name] = { passes: report.passes.length, impacts, violations };
   expect(violations.length === 0, `accessibility of ${name}: ${JSON.stringify(violations)}`);
 }
 
@@ -116,6 +120,57 @@ async function go(hash) {
       else location.hash = h;
     }, hash),
   );
+}
+
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 900 };
+
+async function setLanguage(lang) {
+  const want = lang === "zh" ? "zh-CN" : "en";
+  if ((await page.getAttribute("html", "lang")) === want) return;
+  await settled(() => page.click(tid("lang-toggle")));
+  await page.waitForFunction((w) => document.documentElement.lang === w, want);
+}
+
+/** Sideways overflow of the page body, in CSS pixels (a phone must have none). */
+function overflow() {
+  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+}
+
+/** The elements reaching past the right edge (for a failure's message). */
+function widest() {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll("body *"))
+      .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+      .slice(-5)
+      .map((el) => `${el.tagName.toLowerCase()}.${el.className?.baseVal ?? el.className}[${el.dataset?.testid ?? ""}] ${Math.round(el.getBoundingClientRect().right)}`)
+      .join(", "),
+  );
+}
+
+/** Every tab of the main navigation on the first screen, inside the viewport, big enough to tap. */
+async function tabsOnScreen() {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const tabs = await page.$$eval("nav a", (links) =>
+    links.map((a) => {
+      const r = a.getBoundingClientRect();
+      return { href: a.getAttribute("href"), left: r.left, right: r.right, top: r.top, bottom: r.bottom, height: r.height, vw: window.innerWidth, vh: window.innerHeight };
+    }),
+  );
+  expect(tabs.length === 7, `seven tabs (${tabs.length})`);
+  const off = tabs.filter((b) => b.left < 0 || b.right > b.vw + 0.5 || b.top < 0 || b.bottom > b.vh || b.height < 44);
+  expect(off.length === 0, `every tab visible and tappable on the first screen: ${JSON.stringify(off)}`);
+}
+
+/** Controls smaller than 44×44 CSS px (WCAG 2.5.5's size; inline links in text are exempt). */
+function smallTargets() {
+  return page.evaluate(() => {
+    const selector = 'button, select, input:not([type="checkbox"]):not([type="radio"]):not([type="hidden"]), nav a, a.button-link, summary, label.option';
+    return Array.from(document.querySelectorAll(selector))
+      .map((el) => ({ el, r: el.getBoundingClientRect() }))
+      .filter(({ r }) => r.width > 0 && r.height > 0 && (r.width < 43.5 || r.height < 43.5))
+      .map(({ el, r }) => `${el.tagName.toLowerCase()}[${el.dataset.testid ?? el.textContent.trim().slice(0, 24)}] ${Math.round(r.width)}x${Math.round(r.height)}`);
+  });
 }
 
 async function useKey(address) {
@@ -194,6 +249,8 @@ async function main() {
       await page.click(tid("create-submit"));
       await page.locator(tid("key-card")).first().waitFor();
       state.resident = await page.locator(tid("active-address")).textContent();
+      const confirmed = await page.locator(tid("flash")).innerText();
+      expect(confirmed.includes("已生成") && confirmed.includes(state.resident.slice(0, 8)), `the new key is confirmed on screen: ${confirmed}`);
       expect(/^0x[0-9a-fA-F]{40}$/.test(state.resident), "the page shows the new address");
       // Back it up as a standard keystore; the story decrypts it to learn the key it must
       // never see in a request.
@@ -210,6 +267,76 @@ async function main() {
       await accessible("keys");
       await shot("resident-key-created");
       return { address: state.resident };
+    });
+
+    await step("key-mistakes-said-plainly", async () => {
+      await go("#/keys");
+      await page.fill(tid("create-passphrase"), RESIDENT_PASS);
+      await page.fill(tid("create-confirm"), `${RESIDENT_PASS} typo`);
+      await page.click(tid("create-submit"));
+      const mismatch = page.locator(`${tid("create-status")}[data-status="error"]`);
+      await mismatch.waitFor();
+      const said = await mismatch.innerText();
+      expect(said.includes("两次输入的口令不一样") && !said.includes("意外"), `mismatched passphrases said as such: ${said}`);
+      await page.fill(tid("import-raw-key"), "0x1234 this is not a key");
+      await page.fill(tid("import-raw-passphrase"), COMMITTEE_PASS);
+      await page.fill(tid("import-raw-confirm"), COMMITTEE_PASS);
+      await page.click(tid("import-raw-submit"));
+      const invalid = page.locator(`${tid("import-raw-status")}[data-status="error"]`);
+      await invalid.waitFor();
+      const text = await invalid.innerText();
+      expect(text.includes("不是有效的私钥") && !text.includes("没有选择密钥"), `an invalid raw key said as such: ${text}`);
+      await page.fill(tid("import-raw-key"), "");
+      await shot("key-mistakes");
+    });
+
+    await step("refusal-after-unlock-is-said", async () => {
+      // The usual state after reopening the page: the key is locked. Voting asks for the
+      // passphrase, the API refuses (not on the roll yet), and the refusal must stay on screen.
+      await setLanguage("en");
+      await page.reload();
+      await page.locator(tid("key-unlock")).waitFor();
+      const open = await page.evaluate(
+        async (cid) => (await (await fetch(`/v1/proposals?community=${cid}&limit=100`)).json()).items.find((p) => p.state === "Open")?.id,
+        SEED.community,
+      );
+      expect(open > 0, "an open proposal to vote on");
+      await go(`#/proposals/${open}`);
+      await page.check(tid("vote-option-0"));
+      await page.click(tid("vote-submit"));
+      await page.locator(tid("unlock-dialog")).waitFor();
+      await page.fill(tid("unlock-passphrase"), RESIDENT_PASS);
+      await page.click(tid("unlock-submit"));
+      const error = page.locator(`${tid("vote-status")}[data-status="error"] ${tid("error")}`);
+      await error.waitFor();
+      // Give a late redraw the chance to wipe it, as one used to.
+      await page.waitForTimeout(1500);
+      expect((await error.count()) === 1 && (await error.isVisible()), "the refusal is still on screen after the unlock");
+      expect((await error.getAttribute("data-code")) === "VoterNotOnRoll", `the refusal's code: ${await error.getAttribute("data-code")}`);
+      const text = await error.innerText();
+      expect(text.includes("not on this community's roll") && text.includes("community office"), `what happened and what to do, in English: ${text}`);
+      expect(!text.includes("VoterNotOnRoll"), `the code only under details: ${text}`);
+      expect((await error.locator(tid("error-address")).innerText()) === state.resident, "the address to bring to the office");
+      await error.locator("summary").click();
+      expect(await error.locator(tid("error-code")).isVisible(), "the code is under details");
+      await accessible("refusal-en");
+      await shot("refusal-not-on-roll-en");
+      // Should the view be redrawn while the action waits (here: under the unlock dialog), the
+      // refusal is shown above the view instead of going with the old one.
+      await settled(() => page.click(tid("key-lock")));
+      await page.check(tid("vote-option-0"));
+      await page.click(tid("vote-submit"));
+      await page.locator(tid("unlock-dialog")).waitFor();
+      await settled(() => page.evaluate(() => window.dispatchEvent(new HashChangeEvent("hashchange"))));
+      await page.fill(tid("unlock-passphrase"), RESIDENT_PASS);
+      await page.click(tid("unlock-submit"));
+      const above = page.locator(`${tid("problem")} ${tid("error")}[data-code="VoterNotOnRoll"]`);
+      await above.waitFor();
+      expect((await above.innerText()).includes("community office"), "the refusal above the redrawn view says what to do");
+      await accessible("refusal-above-view-en");
+      await page.click(tid("problem-dismiss"));
+      expect(await page.locator(tid("problem")).isHidden(), "the reader can dismiss it");
+      await setLanguage("zh");
     });
 
     await step("registrar-adds-resident", async () => {
@@ -292,7 +419,11 @@ async function main() {
       const error = page.locator(`${tid("fin-status")}[data-status="error"]`);
       await error.waitFor();
       const text = await error.innerText();
-      expect(text.includes("VotingNotClosed") && text.includes("投票尚未结束"), `refused with the rule, in Chinese: ${text}`);
+      expect(
+        (await error.locator(tid("error")).getAttribute("data-code")) === "VotingNotClosed" && text.includes("投票还没有结束") && text.includes("截止时间"),
+        `refused with the rule, in Chinese, saying what to do: ${text}`,
+      );
+      expect((await error.locator(tid("error-code")).textContent()) === "VotingNotClosed", "the rule's name is under details");
       await shot("result-refused-while-voting");
     });
 
@@ -351,8 +482,17 @@ async function main() {
       await row.waitFor();
       expect((await row.getAttribute("data-approvals")) === "2", "two approvals recorded");
       await shot("payout-approved-by-two");
-      await row.locator(tid("payout-execute")).click();
+      // On a phone the payouts are cards, and their buttons are on screen, not off to the right.
+      await page.setViewportSize(PHONE);
+      const execute = row.locator(tid("payout-execute"));
+      await execute.scrollIntoViewIfNeeded();
+      const box = await execute.boundingBox();
+      expect(box && box.x >= 0 && box.x + box.width <= PHONE.width && box.height >= 44, `the execute button is within a phone's screen: ${JSON.stringify(box)}`);
+      expect((await overflow()) <= 1, "the committee page fits a phone");
+      await shot("phone-committee-payout", { fullPage: false });
+      await execute.click();
       await committeeOutcome("execute", "payout-status");
+      await page.setViewportSize(DESKTOP);
       await page.locator(`${tid("payout-row")}[data-id="${state.request}"][data-status="Executed"]`).waitFor();
       await accessible("committee");
     });
@@ -452,7 +592,7 @@ async function main() {
       await page.locator(`${tid("unlock-dialog")} [role="alert"]`, { hasText: "Wrong passphrase" }).waitFor();
       await shot("unlock-wrong-passphrase", { fullPage: false });
       await page.fill(tid("unlock-passphrase"), RESIDENT_PASS);
-      await settled(() => page.click(tid("unlock-submit")));
+      await page.click(tid("unlock-submit"));
       await page.locator(tid("key-lock")).waitFor();
       await go(`#/proposals/${state.proposal}`);
       await page.locator(tid("result-line")).waitFor();
@@ -476,6 +616,101 @@ async function main() {
       expect(fundOverflow <= 1, `fund page fits a phone (overflow ${fundOverflow}px)`);
       await shot("phone-fund", { fullPage: false });
       await page.setViewportSize({ width: 1280, height: 900 });
+    });
+
+    await step("keyboard-alone", async () => {
+      await go("#/");
+      await page.keyboard.press("Tab"); // from here on the browser knows the reader uses the keyboard
+      await page.evaluate(() => document.getElementById("skip").focus());
+      const outline = await page.evaluate(() => {
+        const cs = getComputedStyle(document.activeElement);
+        return { id: document.activeElement.id, style: cs.outlineStyle, width: parseFloat(cs.outlineWidth) };
+      });
+      expect(outline.id === "skip" && outline.style !== "none" && outline.width >= 2, `the skip link shows its focus: ${JSON.stringify(outline)}`);
+      const reached = new Set();
+      for (let i = 0; i < 40 && reached.size < 9; i++) {
+        await page.keyboard.press("Tab");
+        const at = await page.evaluate(() => {
+          const el = document.activeElement;
+          const cs = getComputedStyle(el);
+          const key = el.closest("nav") ? el.getAttribute("href") : (el.dataset.testid ?? el.id);
+          return { key, shown: cs.outlineStyle !== "none" && parseFloat(cs.outlineWidth) >= 2 };
+        });
+        expect(at.shown, `focus is visible on ${at.key}`);
+        if (at.key?.startsWith("#/") || at.key === "display-toggle" || at.key === "lang-toggle") reached.add(at.key);
+      }
+      expect(reached.size === 9, `Tab reaches every tab and both toggles: ${[...reached].join(" ")}`);
+      // Enter on a focused tab opens its view and puts the focus on its heading.
+      await page.locator('nav a[href="#/fund"]').focus();
+      await settled(() => page.keyboard.press("Enter"));
+      expect((await page.evaluate(() => document.activeElement.tagName)) === "H1", "the new view's heading has the focus");
+    });
+
+    await step("every-view-both-languages-phone-and-desktop", async () => {
+      const views = [
+        ["proposals", "#/", [tid("proposal-card")]],
+        ["proposal", `#/proposals/${state.proposal}`, [tid("tally-chart"), tid("ballots")]],
+        ["receipts", "#/receipts", [tid("receipt-card")]],
+        ["timebank", "#/timebank", [tid("svc-pending-list"), tid("svc-records")]],
+        ["committee", "#/committee", [tid("payouts")]],
+        ["fund", "#/fund", [tid("trail-table")]],
+        ["audit", "#/audit", [tid("audit-verification")]],
+        ["keys", "#/keys", [tid("key-card")]],
+      ];
+      const small = {};
+      for (const [size, viewport] of [["phone", PHONE], ["desktop", DESKTOP]]) {
+        await page.setViewportSize(viewport);
+        for (const lang of ["zh", "en"]) {
+          await setLanguage(lang);
+          for (const [name, hash, ready] of views) {
+            await go(hash);
+            for (const selector of ready) await page.locator(selector).first().waitFor();
+            await accessible(`${name}-${lang}-${size}`);
+            if (size === "phone") {
+              expect((await overflow()) <= 1, `${name} (${lang}) has no sideways scrolling on a phone: ${await widest()}`);
+              await tabsOnScreen();
+              const tiny = await smallTargets();
+              if (tiny.length) small[`${name}-${lang}`] = tiny;
+              await shot(`phone-${name}-${lang}`);
+            }
+          }
+        }
+      }
+      expect(Object.keys(small).length === 0, `touch targets of at least 44×44 px: ${JSON.stringify(small)}`);
+      await setLanguage("zh");
+    });
+
+    await step("large-text-persists", async () => {
+      await page.setViewportSize(PHONE);
+      await go("#/committee");
+      await page.locator(tid("payouts")).waitFor();
+      expect((await page.getAttribute(tid("display-toggle"), "aria-pressed")) === "false", "large text starts off");
+      await settled(() => page.click(tid("display-toggle")));
+      expect(await page.evaluate(() => document.documentElement.classList.contains("large")), "large text on");
+      await page.reload();
+      await page.locator(tid("payouts")).waitFor();
+      expect(await page.evaluate(() => document.documentElement.classList.contains("large")), "large text survives a reload");
+      expect((await page.getAttribute(tid("display-toggle"), "aria-pressed")) === "true", "the toggle says it is on");
+      for (const lang of ["zh", "en"]) {
+        await setLanguage(lang);
+        for (const [name, hash, ready] of [
+          ["committee", "#/committee", tid("payouts")],
+          ["proposals", "#/", tid("proposal-card")],
+          ["fund", "#/fund", tid("trail-table")],
+        ]) {
+          await go(hash);
+          await page.locator(ready).first().waitFor();
+          expect((await overflow()) <= 1, `${name} in large text fits a phone: ${await widest()}`);
+          await tabsOnScreen();
+          await accessible(`large-${name}-${lang}-phone`);
+          await shot(`phone-large-${name}-${lang}`);
+          if (name === "committee") await shot(`phone-large-first-screen-${lang}`, { fullPage: false });
+        }
+      }
+      await setLanguage("zh");
+      await settled(() => page.click(tid("display-toggle")));
+      expect(!(await page.evaluate(() => document.documentElement.classList.contains("large"))), "large text off again");
+      await page.setViewportSize(DESKTOP);
     });
 
     await step("chain-down", async () => {

@@ -3,6 +3,7 @@
 //   node --test web/tests/unit.test.mjs
 // The TypeScript sources are bundled on the fly by esbuild, as the page build does.
 import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -10,6 +11,7 @@ import * as esbuild from "esbuild";
 import { TypedDataEncoder, Wallet, encryptKeystoreJsonSync, keccak256, toUtf8Bytes, verifyTypedData } from "ethers";
 
 const src = join(dirname(fileURLToPath(import.meta.url)), "..", "src");
+const repo = join(src, "..", "..");
 globalThis.localStorage = {
   store: new Map(),
   getItem(k) {
@@ -29,7 +31,11 @@ export { categoryCode, categoryLabel, textHash, currencyBytes, BALLOT_TYPES, SER
 export { DOMAINS, TYPE_STRINGS } from "./protocol";
 export { canonicalJson } from "./views/audit";
 export { KEYS, t, setLang } from "./i18n";
-export { importKeystore, KeyError } from "./keys";
+export { importKeystore, storeKey, KeyError } from "./keys";
+export { ERRORS } from "./protocol";
+export { API_CODES, REASON, REASONS, codeIn, reasonOf } from "./errors";
+export { failure } from "./ui";
+export { ApiError } from "./api";
 `;
 const built = await esbuild.build({
   stdin: { contents: entry, resolveDir: src, loader: "ts" },
@@ -133,4 +139,76 @@ test("keystore import calls only a wrong password a wrong password", async () =>
     m.importKeystore('{"not": "a keystore"}', "the right password", "label", "a local passphrase"),
     (error) => !(error instanceof m.KeyError),
   );
+});
+
+const CJK = /[\u4e00-\u9fff]/;
+
+function textsOf(reason, lang) {
+  m.setLang(lang);
+  return [m.t(`why.${reason}`), m.t(`todo.${reason}`)];
+}
+
+test("every contract error has words for what happened and what to do, in both languages", () => {
+  const missing = [];
+  for (const code of [...m.ERRORS, ...m.API_CODES]) {
+    const reason = m.REASON[code];
+    if (!reason) {
+      missing.push(`${code}: no reason`);
+      continue;
+    }
+    const [zhWhy, zhTodo] = textsOf(reason, "zh");
+    const [enWhy, enTodo] = textsOf(reason, "en");
+    for (const [text, lang] of [[zhWhy, "zh"], [zhTodo, "zh"], [enWhy, "en"], [enTodo, "en"]]) {
+      if (!text || text.startsWith("why.") || text.startsWith("todo.")) missing.push(`${code} (${reason}): no ${lang} text`);
+      else if ((lang === "zh") !== CJK.test(text)) missing.push(`${code} (${reason}): ${lang} text in the wrong language: ${text}`);
+      else if (text.includes(code)) missing.push(`${code}: the code itself is in the plain words`);
+    }
+  }
+  m.setLang("zh");
+  assert.deepEqual(missing, []);
+  assert.ok(m.ERRORS.length > 50, "the generated protocol's error list is read");
+  for (const reason of m.REASONS) assert.ok(Object.values(m.REASON).includes(reason), `reason ${reason} is used`);
+});
+
+test("every refusal code the API and the relay answer with has a reason", () => {
+  // The codes are read from the server's sources, so a new one without words here fails.
+  const py = (dir) => readdirSync(join(repo, dir), { recursive: true }).filter((f) => f.endsWith(".py")).map((f) => readFileSync(join(repo, dir, f), "utf8"));
+  const sources = [...py("api"), ...py("ledger")].join("\n");
+  const codes = new Set();
+  for (const re of [/ApiError\(\s*\d+,\s*"(\w+)"/g, /InvalidMessage\(\s*"(\w+)"/g, /QuotaExceeded\(\s*"(\w+)"/g, /error_response\(\s*\d+,\s*"(\w+)"/g]) {
+    for (const match of sources.matchAll(re)) codes.add(match[1]);
+  }
+  const statuses = readFileSync(join(repo, "ledger", "protocol", "statuses.py"), "utf8");
+  const relay = statuses.slice(statuses.indexOf("RELAY_REFUSALS"));
+  for (const match of relay.matchAll(/^\s+"(\w+)": /gm)) codes.add(match[1]);
+  assert.ok(codes.size > 30, `found the server's codes (${codes.size})`);
+  const unknown = [...codes].filter((c) => !(c in m.REASON));
+  assert.deepEqual(unknown, []);
+});
+
+test("a refusal says what happened and what to do; its code is kept apart for the details", () => {
+  m.setLang("zh");
+  const zh = m.failure(new m.ApiError(422, "VoterNotOnRoll", "VoterNotOnRoll(voter=0xabc)"));
+  assert.equal(zh.code, "VoterNotOnRoll");
+  assert.ok(zh.what.includes("名册") && zh.todo.includes("社区办公室"), `${zh.what} ${zh.todo}`);
+  assert.ok(!zh.what.includes("VoterNotOnRoll") && !zh.todo.includes("VoterNotOnRoll"));
+  m.setLang("en");
+  const en = m.failure(new m.ApiError(422, "VotingNotClosed", ""));
+  assert.ok(en.what.includes("not ended") && en.todo.includes("closing time"), `${en.what} ${en.todo}`);
+  // A code the page has never met is still worded, by its HTTP status.
+  assert.equal(m.reasonOf("SomethingNew", 429), "busy");
+  assert.equal(m.reasonOf("SomethingNew", 503), "server");
+  assert.equal(m.reasonOf("SomethingNew", 422), "pageFault");
+  assert.equal(m.codeIn("reverted: NotEnoughApprovals(2, 1)"), "NotEnoughApprovals");
+  m.setLang("zh");
+});
+
+test("mismatched passphrases and a malformed raw key are said as such, not as unexpected or missing", async () => {
+  m.setLang("en");
+  const mismatch = m.failure(new m.KeyError("Mismatch"));
+  assert.ok(/not the same/.test(mismatch.what) && !/unexpected/i.test(mismatch.what), mismatch.what);
+  await assert.rejects(m.storeKey("0x1234 not a key", "label", "a local passphrase"), (error) => error instanceof m.KeyError && error.code === "InvalidKey");
+  const invalid = m.failure(new m.KeyError("InvalidKey"));
+  assert.ok(/not a valid private key/.test(invalid.what) && !/no key/i.test(invalid.what), invalid.what);
+  m.setLang("zh");
 });

@@ -7,10 +7,11 @@ import { allPages, api } from "../api";
 import type { FundOut, GrantOut, Page, PayoutOut, ProposalOut, ReceiptOut, TextOut, TrailEntryOut } from "../schemas";
 import { bytesHash, currencyBytes, forward, textHash } from "../chain";
 import { h, replace, type Child } from "../dom";
+import { Problem } from "../errors";
 import { t } from "../i18n";
 import { activeAddress } from "../keys";
 import { communityId, standing } from "../state";
-import { act, badge, errorBox, field, loading, money, mono, parseMoney, relayed, requireWallet, statusLine, waitIndexed } from "../ui";
+import { act, badge, cardTable, errorBox, field, loading, money, mono, parseMoney, relayed, requireWallet, statusLine, waitIndexed } from "../ui";
 import { optionLabel, title } from "./proposals";
 
 interface Flash {
@@ -76,7 +77,7 @@ function openProposalForm(cid: number, fund: FundOut | null, rerender: () => voi
           // The text is stored first; its hash is what the proposal commits to on-chain, and the
           // page checks the service stored exactly what was typed.
           const stored = await api<TextOut>("/v1/texts", { json: { text: body } });
-          if (stored.hash.toLowerCase() !== textHash(body)) throw new Error(t("op.hashMismatch"));
+          if (stored.hash.toLowerCase() !== textHash(body)) throw new Problem(t("op.hashMismatch"));
           const params = [
             cid,
             stored.hash,
@@ -178,7 +179,7 @@ function milestoneForm(proposals: ProposalOut[], rerender: () => void): HTMLElem
           const chosen = file.files?.[0];
           // Evidence is hashed here; the file or text itself stays with the member.
           const hash = chosen ? await bytesHash(await chosen.arrayBuffer()) : evidence.value.trim() ? textHash(evidence.value) : null;
-          if (!hash) throw new Error(t("ms.noEvidence"));
+          if (!hash) throw new Problem(t("ms.noEvidence"));
           await run("milestone", line, "council", "recordMilestone", [id, hash, completed.checked], rerender, () => [
             t("ms.done", { id }),
             " ",
@@ -262,7 +263,7 @@ function requestForm(proposals: ProposalOut[], grants: Map<number, GrantOut>, cu
           if (!minor) throw new RangeError(t("pay.amount"));
           const chosen = invoiceFile.files?.[0];
           const invoiceHash = chosen ? await bytesHash(await chosen.arrayBuffer()) : invoice.value.trim() ? textHash(invoice.value) : null;
-          if (!invoiceHash) throw new Error(t("pay.noInvoice"));
+          if (!invoiceHash) throw new Problem(t("pay.noInvoice"));
           const args = [pid, getAddress(recipient.value.trim()), minor, textHash(purpose.value), invoiceHash];
           await run("request", line, "fund", "requestPayout", args, rerender, async (receipt) => {
             const trail = await allPages<TrailEntryOut>(`/v1/communities/${communityId()}/fund/trail?proposal=${pid}`);
@@ -309,7 +310,7 @@ function payoutRow(p: PayoutOut, fund: FundOut, me: string | null, rerender: () 
     h("td", null, badge(t(`payout.${p.status}`), p.status === "Executed" ? "good" : pending ? "info" : "neutral")),
     h(
       "td",
-      null,
+      { class: "actions" },
       h(
         "div",
         { class: "row tight" },
@@ -334,12 +335,12 @@ async function payoutsSection(cid: number, fund: FundOut, me: string | null, rer
     h(
       "div",
       { class: "table-wrap" },
-      h(
+      cardTable(h(
         "table",
         null,
         h("thead", null, h("tr", null, ["pay.request", "fin.proposal", "pay.recipient", "pay.amount", "pay.requester", "pay.approvals", "pay.status", "pay.actions"].map((k) => h("th", { scope: "col" }, t(k))))),
         h("tbody", null, payouts.map((p) => payoutRow(p, fund, me, rerender))),
-      ),
+      )),
     ),
   );
 }

@@ -6,7 +6,7 @@ import { barChart, type Bar } from "../charts";
 import { h } from "../dom";
 import { t } from "../i18n";
 import { communityId } from "../state";
-import { money, mono } from "../ui";
+import { cardTable, money, mono } from "../ui";
 
 const TONE: Record<string, Bar["tone"]> = {
   IncomeRecorded: "in",
@@ -66,7 +66,7 @@ export async function fundView(): Promise<HTMLElement> {
       h(
         "div",
         { class: "table-wrap" },
-        h(
+        cardTable(h(
           "table",
           { "data-testid": "trail-table" },
           h("caption", { class: "sr-only" }, t("fund.trail")),
@@ -89,7 +89,7 @@ export async function fundView(): Promise<HTMLElement> {
               ),
             ),
           ),
-        ),
+        )),
       ),
     ),
   );

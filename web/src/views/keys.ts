@@ -1,7 +1,8 @@
 // A resident's keys: create one in the browser, import a keystore file or a raw key, export a
 // keystore backup. Every secret stays in this page; see keys.ts for how they are kept.
 
-import { h } from "../dom";
+import { h, type Child } from "../dom";
+import { Problem } from "../errors";
 import { t } from "../i18n";
 import {
   MIN_PASSPHRASE,
@@ -34,7 +35,7 @@ function passphraseInputs(prefix: string): { pass: HTMLInputElement; confirm: HT
 
 function checkPair(pass: HTMLInputElement, confirm: HTMLInputElement): string {
   if (pass.value.length < MIN_PASSPHRASE) throw new KeyError("WeakPassphrase");
-  if (pass.value !== confirm.value) throw new Error(t("key.mismatch"));
+  if (pass.value !== confirm.value) throw new KeyError("Mismatch");
   return pass.value;
 }
 
@@ -45,6 +46,17 @@ function download(name: string, text: string): void {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+// A new key redraws the view (its card appears), which takes the form's status line with it:
+// the confirmation is shown at the top of the redrawn view instead.
+let flash: Child = null;
+
+function added(what: string, address: string, rerender: () => void): Child {
+  const said = [what, " ", mono(address)];
+  flash = said;
+  rerender();
+  return said;
 }
 
 function keyRow(k: StoredKey, active: string | null, rerender: () => void): HTMLElement {
@@ -107,7 +119,9 @@ function keyRow(k: StoredKey, active: string | null, rerender: () => void): HTML
           type: "button",
           class: "danger",
           onclick: () => {
-            if (confirm(t("key.forgetConfirm", { address: k.address }))) forget(k.address);
+            if (!confirm(t("key.forgetConfirm", { address: k.address }))) return;
+            forget(k.address);
+            rerender();
           },
         },
         t("key.forget"),
@@ -125,7 +139,7 @@ function keyRow(k: StoredKey, active: string | null, rerender: () => void): HTML
   );
 }
 
-function createForm(): HTMLElement {
+function createForm(rerender: () => void): HTMLElement {
   const label = h("input", { type: "text", autocomplete: "off", "data-testid": "create-label", maxlength: 40 });
   const { pass, confirm, nodes } = passphraseInputs("create");
   const line = statusLine("create-status");
@@ -139,7 +153,7 @@ function createForm(): HTMLElement {
         void act(button, line, async () => {
           const wallet = await createKey(label.value, checkPair(pass, confirm));
           pass.value = confirm.value = "";
-          return [t("key.created"), " ", mono(wallet.address)];
+          return added(t("key.created"), wallet.address, rerender);
         });
       },
     },
@@ -152,7 +166,7 @@ function createForm(): HTMLElement {
   );
 }
 
-function importKeystoreForm(): HTMLElement {
+function importKeystoreForm(rerender: () => void): HTMLElement {
   const file = h("input", { type: "file", accept: ".json,application/json", required: true, "data-testid": "import-file" });
   const password = h("input", { type: "password", autocomplete: "off", required: true, "data-testid": "import-file-password" });
   const label = h("input", { type: "text", autocomplete: "off", "data-testid": "import-file-label", maxlength: 40 });
@@ -167,14 +181,14 @@ function importKeystoreForm(): HTMLElement {
         event.preventDefault();
         void act(button, line, async () => {
           const chosen = file.files?.[0];
-          if (!chosen) throw new Error(t("key.noFile"));
+          if (!chosen) throw new Problem(t("key.noFile"));
           const local = checkPair(pass, confirm);
           const wallet = await importKeystore(await chosen.text(), password.value, label.value, local, (f) => {
             line.textContent = t("key.decrypting", { pct: Math.round(f * 100) });
           });
           password.value = pass.value = confirm.value = "";
           file.value = "";
-          return [t("key.imported"), " ", mono(wallet.address)];
+          return added(t("key.imported"), wallet.address, rerender);
         });
       },
     },
@@ -189,7 +203,7 @@ function importKeystoreForm(): HTMLElement {
   );
 }
 
-function importRawForm(): HTMLElement {
+function importRawForm(rerender: () => void): HTMLElement {
   const raw = h("input", { type: "password", autocomplete: "off", spellcheck: "false", required: true, "data-testid": "import-raw-key" });
   const label = h("input", { type: "text", autocomplete: "off", "data-testid": "import-raw-label", maxlength: 40 });
   const { pass, confirm, nodes } = passphraseInputs("import-raw");
@@ -204,7 +218,7 @@ function importRawForm(): HTMLElement {
         void act(button, line, async () => {
           const wallet = await storeKey(raw.value, label.value, checkPair(pass, confirm));
           raw.value = pass.value = confirm.value = "";
-          return [t("key.imported"), " ", mono(wallet.address)];
+          return added(t("key.imported"), wallet.address, rerender);
         });
       },
     },
@@ -221,14 +235,17 @@ function importRawForm(): HTMLElement {
 export async function keysView(rerender: () => void): Promise<HTMLElement> {
   const keys = listKeys();
   const active = activeAddress();
+  const shown = flash;
+  flash = null;
   return h(
     "section",
     { "data-testid": "keys" },
     h("h1", { tabindex: "-1" }, t("key.heading")),
     h("p", { class: "lead" }, t("key.intro")),
+    shown ? h("div", { class: "flash", role: "status", "data-testid": "flash" }, h("strong", null, "✓ "), shown) : null,
     cryptoAvailable() ? null : h("p", { class: "error", role: "alert" }, t("key.err.NoCrypto")),
     h("h2", null, t("key.mine"), " ", badge(String(keys.length))),
     keys.length ? keys.map((k) => keyRow(k, active, rerender)) : h("p", { class: "muted" }, t("key.none")),
-    h("div", { class: "grid" }, createForm(), importKeystoreForm(), importRawForm()),
+    h("div", { class: "grid" }, createForm(rerender), importKeystoreForm(rerender), importRawForm(rerender)),
   );
 }

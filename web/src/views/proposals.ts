@@ -10,7 +10,7 @@ import { t } from "../i18n";
 import { activeAddress } from "../keys";
 import { receipts, saveReceipt, updateStatus } from "../receipts";
 import { communityId } from "../state";
-import { act, badge, bps, errorBox, loading, money, mono, percent, requireWallet, showReceipt, statusLine, track, waitIndexed, when } from "../ui";
+import { act, badge, bps, cardTable, errorBox, loading, money, mono, percent, requireWallet, showReceipt, statusLine, track, waitIndexed, when } from "../ui";
 
 export function optionLabel(p: ProposalOut, option: number): string {
   if (p.kind === "YesNoAbstain") return t(["opt.yes", "opt.no", "opt.abstain"][option] ?? "opt.n", { n: option + 1 });
@@ -233,12 +233,12 @@ async function ballots(p: ProposalOut): Promise<HTMLElement> {
   const page = await api<Page<EventOut>>(`/v1/proposals/${p.id}/ballots?limit=200`);
   return h(
     "details",
-    { class: "panel" },
+    { class: "panel", "data-testid": "ballots" },
     h("summary", null, t("ballots.heading", { n: page.total })),
     h(
       "div",
       { class: "table-wrap" },
-      h(
+      cardTable(h(
         "table",
         null,
         h("thead", null, h("tr", null, h("th", { scope: "col" }, t("ballots.voter")), h("th", { scope: "col" }, t("ballots.option")), h("th", { scope: "col" }, t("ballots.digest")), h("th", { scope: "col" }, t("receipt.block")))),
@@ -249,7 +249,7 @@ async function ballots(p: ProposalOut): Promise<HTMLElement> {
             h("tr", null, h("td", null, mono(String(e.args.voter))), h("td", null, optionLabel(p, Number(e.args.option))), h("td", null, mono(String(e.args.digest), 8)), h("td", null, String(e.block))),
           ),
         ),
-      ),
+      )),
     ),
   );
 }

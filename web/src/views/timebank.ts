@@ -10,7 +10,7 @@ import { t, tOr } from "../i18n";
 import { activeAddress } from "../keys";
 import { rememberServiceNonce, usedServiceNonces } from "../receipts";
 import { communityId, standing } from "../state";
-import { act, badge, errorBox, field, loading, mono, relayed, requireWallet, statusLine, when } from "../ui";
+import { act, badge, cardTable, errorBox, field, loading, mono, relayed, requireWallet, statusLine, when } from "../ui";
 
 const CATEGORIES = ["CARE", "REPAIR", "TEACH", "GARDEN", "ERRAND", "COOK", "OTHER"];
 
@@ -136,7 +136,7 @@ async function recent(cid: number): Promise<HTMLElement> {
     h(
       "div",
       { class: "table-wrap" },
-      h(
+      cardTable(h(
         "table",
         null,
         h("thead", null, h("tr", null, ["tb.provider", "tb.recipient", "tb.minutesLabel", "tb.category", "receipt.block"].map((k) => h("th", { scope: "col" }, t(k))))),
@@ -155,7 +155,7 @@ async function recent(cid: number): Promise<HTMLElement> {
             ),
           ),
         ),
-      ),
+      )),
     ),
   );
 }
