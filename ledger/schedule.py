@@ -7,8 +7,10 @@ rings a bell: at each proposal's opening and closing time it mines one empty blo
 (`evm_mine`), so that the chain's time passes those moments when they do. It adds at most two
 blocks a proposal, never a block a tick: the audit walks every block.
 
-anvil's clock is the wall clock unless moved ahead (`evm_increaseTime`, tests only): the bell
-rings by the wall clock, plus what a new block shows the chain's clock to be ahead of it.
+anvil's clock is the wall clock unless moved (`evm_increaseTime`, tests only): the bell rings
+by the wall clock, plus what a new block shows the chain's clock to be ahead of it. Should
+anvil's own clock lag behind the chain's newest block (a plain `evm_mine` then adds a second),
+a second block is stamped with the moment rung for.
 A chain that does not answer `evm_mine` (a real network: its blocks come on their own) turns
 the bell off with one log line.
 """
@@ -65,7 +67,7 @@ class ScheduleBell:
             return False
         if self._times[0] > time.time() + self._ahead:
             return False
-        return self._mine()
+        return self._mine(self._times[0])
 
     def _learn(self) -> None:
         events = self.index.events(
@@ -77,10 +79,12 @@ class ScheduleBell:
             heapq.heappush(self._times, int(params["closesAt"]))
             self._next_block = event.block_number + 1
 
-    def _mine(self) -> bool:
+    def _mine(self, moment: int) -> bool:
         answer = self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
         if "error" in answer:
             log.info("the chain mines its own blocks (evm_mine: %s): no bell", answer["error"])
             self.off = True
             return False
+        if int(self.w3.eth.get_block("latest")["timestamp"]) < moment:
+            self.w3.provider.make_request("evm_mine", [moment])  # type: ignore[arg-type]
         return True
