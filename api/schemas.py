@@ -52,10 +52,10 @@ class Page(CamelOut, Generic[T]):
 # --- relay ------------------------------------------------------------------------------------
 
 
-class AckOut(BaseModel):
+class AckOut(CamelOut):
     """The relay's signed promise (EIP-712 `Acknowledgement(bytes32 message, uint64 acceptedAt,
     uint64 landBy)`, domain "CommonsRelay" v1 on this chain and forwarder): keep it; a message
-    acknowledged and not on the chain by `land_by` is provable with it."""
+    acknowledged and not on the chain by `landBy` is provable with it."""
 
     message: str = Field(description="the EIP-712 digest the sender signed")
     accepted_at: int = Field(description="unix seconds")
@@ -64,7 +64,7 @@ class AckOut(BaseModel):
     signature: str = Field(description="65 bytes r ‖ s ‖ v, by `relayer`")
 
 
-class ReceiptOut(BaseModel):
+class ReceiptOut(CamelOut):
     """What the relay knows of one acknowledged message."""
 
     id: str = Field(description="receipt id: keccak256 of the kind and the canonical message")
@@ -83,7 +83,7 @@ class ReceiptOut(BaseModel):
     )
 
 
-class AckedOut(BaseModel):
+class AckedOut(CamelOut):
     """One acknowledged message as the relay exports it: the signed acknowledgement with what
     it names (the receipt, its kind and the signed payload), so anyone can check it landed."""
 
@@ -95,7 +95,7 @@ class AckedOut(BaseModel):
     ack: AckOut
 
 
-class AcksPage(BaseModel):
+class AcksPage(CamelOut):
     """A page of acknowledgements, oldest first."""
 
     items: list[AckedOut]

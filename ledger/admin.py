@@ -654,7 +654,7 @@ class RelaySender:
         done = self.relay.wait(self.relay.post(FORWARD_PATH, request.to_payload())["id"])
         if done["status"] != "counted":
             raise AdminRefused(f"the relay did not execute {call.function.name}: {done['detail']}")
-        return str(done["tx_hash"])
+        return str(done["txHash"])
 
 
 def execute(chain: AdminChain, call: AdminCall, sender: Sender) -> Done:

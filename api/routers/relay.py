@@ -49,7 +49,7 @@ def get_receipt(receipt_id: str, services: ServicesDep) -> ReceiptOut:
 def relay_acks(
     services: ServicesDep,
     since: Annotated[float, Query(ge=0, description="unix time: acknowledged at or after")] = 0,
-    after: Annotated[int, Query(ge=0, description="the previous page's `next_after`")] = 0,
+    after: Annotated[int, Query(ge=0, description="the previous page's `nextAfter`")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AcksPage:
     """What the relay promised, so a resident or an observer can save it: `commons audit

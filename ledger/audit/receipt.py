@@ -69,7 +69,7 @@ def parse_receipt(text: str) -> ReceiptInput:
                 raise ReceiptInputError(f"expected key=value, got {part!r}")
             k, v = part.split("=", 1)
             raw[k.strip()] = v.strip()
-    tx = raw.get("tx_hash") or raw.get("tx")
+    tx = raw.get("txHash") or raw.get("tx_hash") or raw.get("tx")
     if not tx:
         raise ReceiptInputError("the receipt has no tx_hash (is the ballot counted yet?)")
     if raw.get("kind") not in (None, "ballot"):

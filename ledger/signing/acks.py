@@ -47,19 +47,23 @@ class Acknowledgement:
     def to_json(self) -> dict[str, Any]:
         return {
             "message": "0x" + self.message.hex(),
-            "accepted_at": self.accepted_at,
-            "land_by": self.land_by,
+            "acceptedAt": self.accepted_at,
+            "landBy": self.land_by,
             "relayer": self.relayer,
             "signature": "0x" + self.signature.hex(),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Acknowledgement:
+        """The JSON the API answers (its EIP-712 field names), or the snake_case it answered
+        before: residents and auditors keep acknowledgements in files and in their browser."""
         try:
             return cls(
                 message=bytes.fromhex(str(data["message"]).removeprefix("0x")),
-                accepted_at=int(data["accepted_at"]),
-                land_by=int(data["land_by"]),
+                accepted_at=int(
+                    data["acceptedAt"] if "acceptedAt" in data else data["accepted_at"]
+                ),
+                land_by=int(data["landBy"] if "landBy" in data else data["land_by"]),
                 relayer=checksum_address(str(data["relayer"])),
                 signature=bytes.fromhex(str(data["signature"]).removeprefix("0x")),
             )

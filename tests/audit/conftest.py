@@ -167,7 +167,7 @@ def history(
         made,
         community,
         ballot_receipt,
-        str(direct["tx_hash"]),
+        str(direct["txHash"]),
         live.data_dir / "deployments" / "31337.json",
         audit_settings,
     )

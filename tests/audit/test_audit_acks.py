@@ -44,9 +44,9 @@ def all_acks(history: History, limit: int = 1000) -> list[dict[str, Any]]:
     while True:
         page = export(history, limit=limit, after=after)
         items += page["items"]
-        if page["next_after"] is None:
+        if page["nextAfter"] is None:
             return items
-        after = page["next_after"]
+        after = page["nextAfter"]
 
 
 def judge(history: History, entries: list[AckEntry], relayer: str | None = None) -> AckCheck:
@@ -74,7 +74,7 @@ def entry_of(item: dict[str, Any]) -> AckEntry:
 
 def test_export_pages_through_every_acknowledgement_once_in_order(history: History) -> None:
     everything = export(history, limit=1000)
-    assert everything["next_after"] is None
+    assert everything["nextAfter"] is None
     items = everything["items"]
     assert len(items) > 10 and {i["kind"] for i in items} == {"ballot", "service", "forward"}
     paged = all_acks(history, limit=3)
@@ -83,7 +83,7 @@ def test_export_pages_through_every_acknowledgement_once_in_order(history: Histo
     assert history.ballot_receipt["id"] in {i["id"] for i in items}
     assert export(history, since=time.time() + 3600)["items"] == []
     first = export(history, limit=2)
-    assert len(first["items"]) == 2 and first["next_after"] == first["items"][1]["position"]
+    assert len(first["items"]) == 2 and first["nextAfter"] == first["items"][1]["position"]
     bad = httpx.get(f"{history.live.url}/v1/relay/acks", params={"limit": 0}, timeout=10)
     assert bad.status_code == 422 and bad.json()["code"]
 
@@ -124,7 +124,7 @@ def test_a_ballot_landed_after_the_block_promised_is_named_late(history: History
     result = judge(history, [AckEntry(promised, receipt["id"], "ballot", None)])
     late = findings_of(result, "relay.late")  # type: ignore[arg-type]
     assert len(late) == 1 and late[0].block == receipt["block"]
-    assert late[0].tx == receipt["tx_hash"] and findings_of(result, "relay.censored") == []  # type: ignore[arg-type]
+    assert late[0].tx == receipt["txHash"] and findings_of(result, "relay.censored") == []  # type: ignore[arg-type]
 
 
 def test_a_ballot_sent_and_skipped_by_the_contract_kept_the_promise(
@@ -190,7 +190,7 @@ def test_a_ballot_dropped_from_the_outbox_is_named_censored_by_the_audit(
     with sqlite3.connect(Path(live.env["COMMONS_DATA_DIR"]) / "relay.sqlite") as db:
         assert db.execute("DELETE FROM messages WHERE id = ?", (dropped["id"],)).rowcount == 1
     live.start_api()
-    land_by = dropped["ack"]["land_by"]
+    land_by = dropped["ack"]["landBy"]
     pending = judge(history, [entry_of({**dropped, "payload": None})])
     if history.w3.eth.block_number <= land_by:
         assert pending.findings == [] and pending.entries[0]["verdict"] == "pending"

@@ -242,7 +242,7 @@ def test_verify_receipt_confirms_a_relayed_ballot(history: History) -> None:
 
 
 def test_verify_receipt_refuses_a_receipt_whose_digest_is_not_on_chain(history: History) -> None:
-    fields = f"tx={history.ballot_receipt['tx_hash']},voter={history.ballot_receipt['signer']},digest=0x{'ab' * 32}"
+    fields = f"tx={history.ballot_receipt['txHash']},voter={history.ballot_receipt['signer']},digest=0x{'ab' * 32}"
     result = commons(history, "verify-receipt", fields, "--rpc-url", history.live.node.url)
     assert result.exit_code == 1 and "[FAIL] ballot counted in its transaction" in result.output
 

@@ -89,13 +89,13 @@ def test_verify_receipt_follows_the_digest_when_its_transaction_was_replaced(
 ) -> None:
     # A batch the chain lost whose nonce another transaction took is sent again in a new
     # transaction: the receipt the resident kept names a hash the chain never mined.
-    kept = {**history.ballot_receipt, "tx_hash": "0x" + "ee" * 32}
+    kept = {**history.ballot_receipt, "txHash": "0x" + "ee" * 32}
     council = history.record["contracts"]["council"]["address"]
     result = runner.invoke(app, ["verify-receipt", json.dumps(kept), "--rpc-url",
                                  history.live.node.url, "--council", council],
                            env=cli_env(history), catch_exceptions=False)  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "[ok] followed" in result.output and history.ballot_receipt["tx_hash"] in result.output
+    assert "[ok] followed" in result.output and history.ballot_receipt["txHash"] in result.output
 
 
 def test_verify_receipt_follows_a_digest_given_alone_to_its_transaction(history: History) -> None:
@@ -104,4 +104,4 @@ def test_verify_receipt_follows_a_digest_given_alone_to_its_transaction(history:
     result = runner.invoke(app, ["verify-receipt", fields, "--rpc-url", history.live.node.url],
                            env=cli_env(history), catch_exceptions=False)  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "[ok] followed" in result.output and history.ballot_receipt["tx_hash"] in result.output
+    assert "[ok] followed" in result.output and history.ballot_receipt["txHash"] in result.output

@@ -124,7 +124,7 @@ def test_signed_ballot_is_acknowledged_lands_and_reads_back_as_on_chain(
         "counted",
     }
     done = live.client.wait(ack.json()["id"])
-    assert done["status"] == "counted" and done["tx_hash"] and done["block"]
+    assert done["status"] == "counted" and done["txHash"] and done["block"]
     council = live.client.contracts["council"]
     digest = council.functions.ballotDigest(community.open_proposal, voter.address, 0).call()
     assert done["detail"] == "0x" + bytes(digest).hex()
@@ -174,7 +174,7 @@ def test_every_acknowledgement_is_signed_by_the_relayer_for_the_digest_the_voter
     # Counted from the newest block the API has seen (read at most a second before).
     assert 0 < ack.land_by - 1_000 <= live.w3.eth.block_number
     # Signed (whole seconds) just before the write whose time the receipt gives.
-    assert ack.accepted_at <= first["accepted_at"] < ack.accepted_at + 2
+    assert ack.accepted_at <= first["acceptedAt"] < ack.accepted_at + 2
     # The same message again, and the receipt read later, carry the very same promise.
     assert again["ack"] == first["ack"] == live.client.get(f"/v1/receipts/{first['id']}")["ack"]
     landed = live.client.wait(first["id"])

@@ -873,7 +873,7 @@ def test_reorg_dropping_a_landed_batch_is_noticed_and_its_ballots_land_again_exa
     live.rpc("anvil_reorg", [head - first + 1, [[other, 0]]])
     assert live.w3.eth.block_number == head
     relanded = _wait_relanded(live, done, head)
-    assert {r["tx_hash"] for r in relanded} == {d["tx_hash"] for d in done}  # rebroadcast as is
+    assert {r["txHash"] for r in relanded} == {d["txHash"] for d in done}  # rebroadcast as is
     _assert_counted_once(live, town, proposal)
 
 
@@ -882,7 +882,7 @@ def test_reorg_that_spends_the_relayers_nonce_requeues_the_ballots_which_land_on
 ) -> None:
     proposal = open_proposal(live, town, closes_in=86_400)
     done = _land_ballots(live, town, proposal)
-    tx_hash = done[0]["tx_hash"]
+    tx_hash = done[0]["txHash"]
     tx = live.w3.eth.get_transaction(HexBytes(tx_hash))
     head = live.w3.eth.block_number
     # The new branch spends the batch's nonce on another tx of the relayer's key, so the
@@ -894,7 +894,7 @@ def test_reorg_that_spends_the_relayers_nonce_requeues_the_ballots_which_land_on
     live.rpc("anvil_reorg", [head - tx["blockNumber"] + 1,
                              [["0x" + bytes(spend.raw_transaction).hex(), 0]]])  # fmt: skip
     relanded = _wait_relanded(live, done, head)
-    assert tx_hash not in {r["tx_hash"] for r in relanded}
+    assert tx_hash not in {r["txHash"] for r in relanded}
     _assert_counted_once(live, town, proposal)
 
 

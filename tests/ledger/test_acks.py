@@ -88,3 +88,16 @@ def test_an_acknowledgement_binds_the_chain_and_the_deployment(relayer) -> None:
         verify_ack(ack, CHAIN_ID + 1, FORWARDER)
     with pytest.raises(SignatureError):
         verify_ack(ack, CHAIN_ID, "0x" + "12" * 20)
+
+
+def test_an_acknowledgement_kept_with_the_former_snake_case_names_still_reads(relayer) -> None:
+    _, signer = relayer
+    ack = signer.sign(bytes(range(32)), 1_764_000_000, 12_345)
+    now = ack.to_json()
+    assert {"acceptedAt", "landBy"} <= set(now) and "land_by" not in now
+    kept = {k: v for k, v in now.items() if k not in ("acceptedAt", "landBy")}
+    kept |= {"accepted_at": ack.accepted_at, "land_by": ack.land_by}
+    assert Acknowledgement.from_json(kept) == ack
+    verify_ack(Acknowledgement.from_json(kept), CHAIN_ID, FORWARDER)
+    with pytest.raises(SignatureError, match="not an acknowledgement"):
+        Acknowledgement.from_json({k: v for k, v in now.items() if k != "landBy"})

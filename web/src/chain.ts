@@ -169,7 +169,7 @@ export function currencyBytes(code: string): string {
 
 /** Whether `ack` is signed by the relayer it names, for this chain and deployment. */
 export function ackIsSigned(c: Chain, ack: AckOut): boolean {
-  const value = { message: ack.message, acceptedAt: ack.accepted_at, landBy: ack.land_by };
+  const value = { message: ack.message, acceptedAt: ack.acceptedAt, landBy: ack.landBy };
   try {
     return getAddress(verifyTypedData(relayDomain(c), ACK_TYPES, value, ack.signature)) === getAddress(ack.relayer);
   } catch {

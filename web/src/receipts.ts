@@ -21,9 +21,22 @@ export interface BallotReceipt {
   ack?: AckOut | null;
 }
 
+/** An acknowledgement kept before the API named its fields as the signed message does
+ * (`accepted_at`, `land_by`): read either way. */
+function storedAck(ack: unknown): AckOut | null {
+  if (!ack || typeof ack !== "object") return null;
+  const a = ack as Record<string, unknown>;
+  return {
+    ...(a as unknown as AckOut),
+    acceptedAt: Number(a.acceptedAt ?? a.accepted_at),
+    landBy: Number(a.landBy ?? a.land_by),
+  };
+}
+
 export function receipts(): BallotReceipt[] {
   try {
-    return JSON.parse(localStorage.getItem(STORE) ?? "[]") as BallotReceipt[];
+    const kept = JSON.parse(localStorage.getItem(STORE) ?? "[]") as BallotReceipt[];
+    return kept.map((r) => (r.ack ? { ...r, ack: storedAck(r.ack) } : r));
   } catch {
     return [];
   }

@@ -9,14 +9,14 @@ export interface Page<T> {
   offset: number;
 }
 
-/** The relay's signed promise (EIP-712 `Acknowledgement(bytes32 message, uint64 acceptedAt, uint64 landBy)`, domain "CommonsRelay" v1 on this chain and forwarder): keep it; a message acknowledged and not on the chain by `land_by` is provable with it. */
+/** The relay's signed promise (EIP-712 `Acknowledgement(bytes32 message, uint64 acceptedAt, uint64 landBy)`, domain "CommonsRelay" v1 on this chain and forwarder): keep it; a message acknowledged and not on the chain by `landBy` is provable with it. */
 export interface AckOut {
   /** the EIP-712 digest the sender signed */
   message: string;
   /** unix seconds */
-  accepted_at: number;
+  acceptedAt: number;
   /** the block by which the message will be on the chain */
-  land_by: number;
+  landBy: number;
   /** the relayer address that signed this acknowledgement */
   relayer: string;
   /** 65 bytes r ‖ s ‖ v, by `relayer` */
@@ -40,7 +40,7 @@ export interface AckedOut {
 export interface AcksPage {
   items: AckedOut[];
   /** `after` for the next page (the last item's position); null on the last page */
-  next_after: number | null;
+  nextAfter: number | null;
 }
 
 /** Which blocks to audit (default: from the deployment block to the head). */
@@ -302,14 +302,14 @@ export interface ReceiptOut {
   kind: "ballot" | "service" | "forward";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   signer: string;
-  tx_hash: string | null;
+  txHash: string | null;
   block: number | null;
   /** ballot digest when counted; the reason when rejected */
   detail: string | null;
   /** unix time the message was stored and acknowledged */
-  accepted_at: number;
+  acceptedAt: number;
   /** unix time of the latest status change */
-  updated_at: number;
+  updatedAt: number;
   /** the relayer's signed acknowledgement (absent for messages acknowledged before acknowledgements were signed) */
   ack?: AckOut | null;
 }

@@ -249,7 +249,7 @@ export function showReceipt(line: HTMLElement, r: ReceiptOut): void {
     t("receipt.id"),
     " ",
     mono(r.id),
-    r.tx_hash ? [" · ", t("receipt.block"), " ", String(r.block ?? "—")] : null,
+    r.txHash ? [" · ", t("receipt.block"), " ", String(r.block ?? "—")] : null,
   );
   if (r.status === "rejected") line.appendChild(errorBox(refusal(r)));
 }

@@ -267,7 +267,7 @@ function requestForm(proposals: ProposalOut[], grants: Map<number, GrantOut>, cu
           const args = [pid, getAddress(recipient.value.trim()), minor, textHash(purpose.value), invoiceHash];
           await run("request", line, "fund", "requestPayout", args, rerender, async (receipt) => {
             const trail = await allPages<TrailEntryOut>(`/v1/communities/${communityId()}/fund/trail?proposal=${pid}`);
-            const entry = trail.find((e) => e.step === "PayoutRequested" && e.txHash === receipt.tx_hash);
+            const entry = trail.find((e) => e.step === "PayoutRequested" && e.txHash === receipt.txHash);
             return [t("pay.done"), " ", entry ? h("strong", { "data-testid": "pay-request-id", "data-id": entry.requestId }, `#${entry.requestId}`) : null];
           });
         });

@@ -164,7 +164,7 @@ function votePanel(p: ProposalOut, rerender: () => void): HTMLElement {
             option,
             label: optionLabel(p, option),
             digest,
-            acceptedAt: receipt.accepted_at,
+            acceptedAt: receipt.acceptedAt,
             status: receipt.status,
             ack: receipt.ack ?? null,
           });

@@ -37,7 +37,7 @@ async function verify(r: BallotReceipt): Promise<{ ok: boolean; checks: Check[];
     checks.push({
       label: t("check.ackSigned"),
       ok: ackIsSigned(c, r.ack) && r.ack.message.toLowerCase() === expected,
-      detail: t("check.landBy", { block: r.ack.land_by }),
+      detail: t("check.landBy", { block: r.ack.landBy }),
     });
   }
   return { ok: checks.every((x) => x.ok), checks, block: mine?.block, tx: mine?.txHash };
@@ -86,7 +86,7 @@ function row(r: BallotReceipt): HTMLElement {
       h("dt", null, t("receipts.accepted")),
       h("dd", null, when(r.acceptedAt)),
       r.ack ? h("dt", null, t("receipts.promise")) : null,
-      r.ack ? h("dd", { "data-testid": "receipt-promise" }, t("check.landBy", { block: r.ack.land_by })) : null,
+      r.ack ? h("dd", { "data-testid": "receipt-promise" }, t("check.landBy", { block: r.ack.landBy })) : null,
     ),
     h("div", { class: "row" }, button),
     line,
