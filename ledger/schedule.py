@@ -7,12 +7,9 @@ rings a bell: at each proposal's opening and closing time it mines one empty blo
 (`evm_mine`), so that the chain's time passes those moments when they do. It adds at most two
 blocks a proposal, never a block a tick: the audit walks every block.
 
-anvil's clock is the wall clock unless moved (`evm_increaseTime`, tests only): the bell rings
-by the wall clock, plus what a new block shows the chain's clock to be ahead of it. Should
-anvil's own clock lag behind the chain's newest block (a plain `evm_mine` then adds a second),
-a second block is stamped with the moment rung for.
-A chain that does not answer `evm_mine` (a real network: its blocks come on their own) turns
-the bell off with one log line.
+The bell goes by the chain's own clock: the time the node would stamp its next block with (the
+`pending` block's timestamp; anvil's clock can be moved or set back by tests), or the wall
+clock where a node does not say.
 """
 
 from __future__ import annotations
@@ -24,6 +21,7 @@ import threading
 import time
 
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from ledger.config import Settings
 from ledger.errors import IndexInconsistent
@@ -41,8 +39,6 @@ class ScheduleBell:
         self._times: list[int] = []  # opening and closing times still to ring, a heap
         self._next_block = 0  # the first block whose ProposalOpened events are not read yet
         self.off = False  # the chain mines its own blocks
-        self._head = -1  # the newest block number seen
-        self._ahead = 0.0  # how far the chain's clock ran ahead of the wall's at that block
 
     def run(self, stop: threading.Event) -> None:
         # Lives as long as the worker (its other threads stop it if this one ends).
@@ -57,17 +53,14 @@ class ScheduleBell:
         self._learn()
         if not self._times:
             return False
-        block = self.w3.eth.get_block("latest")
-        head = int(block["timestamp"])
-        if block["number"] != self._head:
-            self._head, self._ahead = block["number"], max(0.0, head - time.time())
+        head = int(self.w3.eth.get_block("latest")["timestamp"])
         while self._times and self._times[0] <= head:
             heapq.heappop(self._times)  # a block already passed it
         if not self._times:
             return False
-        if self._times[0] > time.time() + self._ahead:
+        if self._times[0] > self._chain_now():
             return False
-        return self._mine(self._times[0])
+        return self._mine()
 
     def _learn(self) -> None:
         events = self.index.events(
@@ -79,12 +72,17 @@ class ScheduleBell:
             heapq.heappush(self._times, int(params["closesAt"]))
             self._next_block = event.block_number + 1
 
-    def _mine(self, moment: int) -> bool:
-        answer = self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    def _chain_now(self) -> float:
+        answer = self.w3.provider.make_request(
+            RPCEndpoint("eth_getBlockByNumber"), ["pending", False]
+        )
+        pending = answer.get("result") or {}
+        return int(pending["timestamp"], 16) if "timestamp" in pending else time.time()
+
+    def _mine(self) -> bool:
+        answer = self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
         if "error" in answer:
             log.info("the chain mines its own blocks (evm_mine: %s): no bell", answer["error"])
             self.off = True
             return False
-        if int(self.w3.eth.get_block("latest")["timestamp"]) < moment:
-            self.w3.provider.make_request("evm_mine", [moment])  # type: ignore[arg-type]
         return True

@@ -20,45 +20,55 @@ from ledger.tx import send
 from tests.relay_support import open_election
 
 
-def _index(path: Path, w3: Web3, system: Deployment, settings: Settings) -> EventIndex:
+def _index(path: Path, w3: Web3, system: Deployment, settings: Settings, start: int) -> EventIndex:
+    """The council's events from block `start` (the session chain's whole history is long)."""
     council = system.council
-    return EventIndex(path, w3, {"council": (council.address, list(council.abi))}, 0, settings)
+    return EventIndex(path, w3, {"council": (council.address, list(council.abi))}, start, settings)
 
 
-@pytest.mark.parametrize("lag_s", [0, 2.5], ids=["anvil-clock", "anvil-clock-lagging"])
+def _chain_now(w3: Web3) -> int:
+    """anvil's clock: the time its next block would be stamped with."""
+    return int(rpc(w3, "eth_getBlockByNumber", ["pending", False])["timestamp"], 16)
+
+
+def _open(w3: Web3, system: Deployment, accounts: list[LocalAccount], tag: int, in_s: int) -> int:
+    """A proposal open from the newest block's time (passed) to `in_s` seconds from now."""
+    first, _ = open_election(w3, system, accounts, voters=3, tag=tag)
+    community = system.council.functions.getProposal(first).call().communityId
+    head = w3.eth.get_block("latest")["timestamp"]
+    closes = _chain_now(w3) + in_s
+    params = ProposalParams(community, bytes([tag]) * 32, 0, 3, head, closes, 0, 5000, 0, b"\0" * 3)
+    send(w3, accounts[2], system.council.functions.openProposal(params))
+    return int(system.council.functions.proposalCount().call())
+
+
+@pytest.mark.parametrize("clock", ["as-is", "set-back", "moved-ahead"])
 def test_a_proposal_closes_at_its_time_with_no_other_activity_and_no_block_is_mined_early(
     w3: Web3,
     system: Deployment,
     accounts: list[LocalAccount],
     settings: Settings,
     tmp_path: Path,
-    lag_s: float,
+    clock: str,
 ) -> None:
-    if lag_s:
-        # anvil's revert sets its clock back to the snapshot's time: its next block is stamped
-        # behind the wall clock, as on a test chain reverted to older snapshots.
+    if clock == "set-back":
+        # anvil's revert sets its clock back to the snapshot's time: its clock then lags the
+        # wall clock, as on a long test session.
         snapshot = rpc(w3, "evm_snapshot")
-        time.sleep(lag_s)
+        time.sleep(2.5)
         rpc(w3, "evm_revert", [snapshot])
-    first, _ = open_election(w3, system, accounts, voters=3, tag=71)
-    community = system.council.functions.getProposal(first).call().communityId
-    # The newest block may be older than the wall clock (nothing mined since), or ahead of it;
-    # open at its time (passed), close a few seconds from now.
-    head = w3.eth.get_block("latest")["timestamp"]
-    closes = max(head, int(time.time())) + 4
-    params = ProposalParams(community, b"\x48" * 32, 0, 3, head, closes, 0, 5000, 0, b"\0" * 3)
-    send(w3, accounts[2], system.council.functions.openProposal(params))
-    proposal = system.council.functions.proposalCount().call()
+    elif clock == "moved-ahead":
+        rpc(w3, "evm_increaseTime", [3600])
+    start = w3.eth.block_number
+    proposal = _open(w3, system, accounts, tag=71, in_s=4)
+    closes = system.council.functions.getProposal(proposal).call().closesAt
     assert system.council.functions.state(proposal).call() == ProposalState.Open
 
-    with _index(tmp_path / "index.db", w3, system, settings) as index:
+    with _index(tmp_path / "index.db", w3, system, settings, start) as index:
         index.sync()
         bell = ScheduleBell(w3, index, settings)
         mined = w3.eth.block_number
-        # The chain's clock, to a second (the session's anvil may run ahead of the wall clock).
-        offset = max(0.0, w3.eth.get_block("latest")["timestamp"] - time.time())
-        assert not bell.ring_if_due(), "nothing due yet"
-        while time.time() + offset < closes - 1.5:
+        while _chain_now(w3) < closes - 1:
             assert not bell.ring_if_due(), "a block before the closing time"
             assert w3.eth.block_number == mined
             time.sleep(0.2)
@@ -67,28 +77,22 @@ def test_a_proposal_closes_at_its_time_with_no_other_activity_and_no_block_is_mi
             assert time.monotonic() < deadline, "no block passed the closing time"
             bell.ring_if_due()
             time.sleep(0.2)
-        # One block at the closing time; two where anvil's clock lags (the second stamped).
-        assert w3.eth.block_number == mined + (2 if lag_s else 1)
-        state = system.council.functions.state(proposal).call()
-        assert state == ProposalState.Closed
+        assert w3.eth.block_number == mined + 1, "one block, at the closing time"
+        assert system.council.functions.state(proposal).call() == ProposalState.Closed
         # Nothing more to ring for that proposal; the other one closes in an hour.
         assert not bell.ring_if_due()
-        assert w3.eth.block_number == mined + (2 if lag_s else 1)
+        assert w3.eth.block_number == mined + 1
+    assert start < mined
 
 
 def test_the_bell_turns_itself_off_on_a_chain_without_evm_mine(
     w3: Web3, system: Deployment, accounts: list[LocalAccount], settings: Settings, tmp_path: Path
 ) -> None:
-    first, _ = open_election(w3, system, accounts, voters=1, tag=73)
-    community = system.council.functions.getProposal(first).call().communityId
-    head = w3.eth.get_block("latest")["timestamp"]
-    closes = max(head, int(time.time())) + 2
-    params = ProposalParams(community, b"\x49" * 32, 0, 3, head, closes, 0, 5000, 0, b"\0" * 3)
-    send(w3, accounts[2], system.council.functions.openProposal(params))
-    with _index(tmp_path / "index.db", w3, system, settings) as index:
+    with _index(tmp_path / "index.db", w3, system, settings, w3.eth.block_number) as index:
+        _open(w3, system, accounts, tag=73, in_s=2)
         index.sync()
         bell = ScheduleBell(w3, index, settings)
-        assert not bell.ring_if_due()  # sees the head, and how far the chain's clock is ahead
+        assert not bell.ring_if_due()
         time.sleep(3)
         real = w3.provider.make_request
 
