@@ -8,18 +8,15 @@ and prints the call. The passphrase is asked at the terminal or read from `--pas
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from requests.exceptions import RequestException
 from web3 import Web3
 
+from commons.errors import one_line_errors
 from ledger import admin
 from ledger.admin import AdminCall, AdminChain, DirectSender, RelayApi, RelaySender, Sender
 from ledger.audit.jobs import default_key_path
@@ -27,12 +24,10 @@ from ledger.audit.report import load_public_key, raw_public_key
 from ledger.audit.signers import fingerprint as key_fingerprint
 from ledger.config import Settings
 from ledger.deploy import load_deployment
-from ledger.errors import LedgerError
 from ledger.keystore import Keystore
 from ledger.node import connect
 from ledger.passphrase import read_passphrase
 
-F = TypeVar("F", bound=Callable[..., Any])
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
@@ -103,29 +98,6 @@ Account = Annotated[
 ]
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def one_line_errors(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except LedgerError as exc:
-            _fail(str(exc))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            _fail(f"bad setting {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
-        except RequestException as exc:
-            _fail(f"the node stopped answering: {exc}")
-        except KeyboardInterrupt:
-            _fail("interrupted; nothing was sent")
-
-    return wrapper  # type: ignore[return-value]
-
-
 class Signing:
     """Where an act goes (node, API) and who signs it, from a command's options."""
 
@@ -183,7 +155,7 @@ def _bytes32(text: str, what: str) -> bytes:
 
 
 @admin_app.command("create-community")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was sent")
 def create_community(
     description: Annotated[
         str,
@@ -207,7 +179,7 @@ def create_community(
 
 
 @admin_app.command("transfer-admin")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was sent")
 def transfer_admin(
     new_admin: Account,
     community: Community,
@@ -226,7 +198,7 @@ def transfer_admin(
 
 
 @admin_app.command("accept-admin")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was sent")
 def accept_admin(
     community: Community,
     key: Key,
@@ -241,7 +213,7 @@ def accept_admin(
 
 
 @admin_app.command("cancel-admin-transfer")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was sent")
 def cancel_admin_transfer(
     community: Community,
     key: Key,
@@ -260,7 +232,7 @@ ROLE_HELP = f"one of {', '.join(sorted(admin.ROLES))}"
 
 
 @admin_app.command("grant")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was sent")
 def grant(
     role: Annotated[str, typer.Argument(metavar="ROLE", help=ROLE_HELP)],
     account: Account,
@@ -279,7 +251,7 @@ def grant(
 
 
 @admin_app.command("revoke")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was sent")
 def revoke(
     role: Annotated[str, typer.Argument(metavar="ROLE", help=ROLE_HELP)],
     account: Account,
@@ -298,7 +270,7 @@ def revoke(
 
 
 @admin_app.command("set-threshold")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was sent")
 def set_threshold(
     threshold: Annotated[
         int,
@@ -320,7 +292,7 @@ def set_threshold(
 
 
 @admin_app.command("set-currency")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was sent")
 def set_currency(
     code: Annotated[
         str, typer.Argument(metavar="CODE", help="three capital letters (ISO 4217), e.g. CNY")
@@ -339,7 +311,7 @@ def set_currency(
 
 
 @admin_app.command("set-limits")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was sent")
 def set_limits(
     community: Community,
     floor: Annotated[
@@ -392,7 +364,7 @@ ReportKey = Annotated[
 
 
 @admin_app.command("register-auditor-key")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was sent")
 def register_auditor_key(
     community: Community,
     key: Key,
@@ -414,7 +386,7 @@ def register_auditor_key(
 
 
 @admin_app.command("revoke-auditor-key")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was sent")
 def revoke_auditor_key(
     key: Key,
     fingerprint: Fingerprint = None,
@@ -448,7 +420,7 @@ def _addresses(signing: Signing, given: list[str], files: list[Path]) -> list[st
 
 
 @admin_app.command("roll")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was sent")
 def roll(
     community: Community,
     key: Key,
@@ -493,7 +465,7 @@ def roll(
 
 
 @admin_app.command("show")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was sent")
 def show(
     community: Community,
     rpc: Rpc = None,
@@ -509,7 +481,7 @@ def show(
 
 
 @admin_app.command("history")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was sent")
 def history(
     community: Community,
     rpc: Rpc = None,

@@ -7,21 +7,19 @@ failure is one line on stderr; progress goes to stderr too, so stdout stays the 
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from pydantic import ValidationError
 from web3 import Web3
 from web3.contract import Contract
 
+from commons.errors import one_line_errors
 from ledger.audit.acks import load_acks
 from ledger.audit.anchor import anchors_path, post
 from ledger.audit.auditor import AuditOptions, Progress, load_record, run_audit
@@ -50,7 +48,6 @@ from ledger.tx import send
 # On the embedded chain without COMMONS_AUDITOR_ACCOUNT_KEY: the last funded development account.
 AUDITOR_DEV_INDEX = 9
 
-F = TypeVar("F", bound=Callable[..., Any])
 FINDINGS, INFRA = 1, 2
 
 audit_app = typer.Typer(
@@ -59,33 +56,13 @@ audit_app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-
-def _fail(message: str, code: int = INFRA) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def exits_cleanly(fn: F) -> F:
-    """One line and exit status 2 for anything that stopped the audit itself; never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            _fail(f"bad setting {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
-        except LedgerError as exc:
-            _fail(str(exc))
-        except KeyboardInterrupt:
-            _fail("interrupted (a re-run continues from the last checkpoint)", 130)
-        except Exception as exc:  # a bug: still one line, with its type to report it by
-            _fail(f"internal error ({type(exc).__name__}): {exc}")
-
-    return wrapper  # type: ignore[return-value]
+# Exit 2 for anything that stopped the audit itself (1 is for findings).
+exits_cleanly = one_line_errors(
+    code=INFRA,
+    interrupted="interrupted (a re-run continues from the last checkpoint)",
+    interrupted_code=130,
+    unexpected=True,
+)
 
 
 def _rpc_url(settings: Settings, given: str | None) -> str:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from commons.errors import fail
 from ledger.backup import backup, restore
 from ledger.config import Settings
 from ledger.errors import LedgerError
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
 
 
 def _settings() -> Settings:
@@ -23,7 +19,7 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        _fail(f"bad setting {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+        fail(f"bad setting {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
 
 
 def backup_command(
@@ -38,7 +34,7 @@ def backup_command(
     try:
         manifest = backup(settings, file, say=typer.echo)
     except (LedgerError, OSError) as exc:
-        _fail(f"backup failed: {exc}")
+        fail(f"backup failed: {exc}")
     head = manifest["head"]
     at = f"block {head['number']} ({head['hash']})" if head else "no chain (attached network)"
     typer.echo(f"backup of chain {manifest['chain_id']} at {at} written to {file}")
@@ -62,7 +58,7 @@ def restore_command(
     try:
         done = restore(settings, file, force=force, say=typer.echo)
     except (LedgerError, OSError) as exc:
-        _fail(f"restore failed: {exc}")
+        fail(f"restore failed: {exc}")
     if done.replaced is not None:
         typer.echo(f"the previous data dir was moved to {done.replaced}")
     at = f"block {done.head.number} ({done.head.hash})" if done.head else "no chain"

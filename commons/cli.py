@@ -5,7 +5,6 @@ Every failure is one line on stderr and a non-zero exit; tracebacks are for bugs
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -14,18 +13,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import httpx
 import typer
-from pydantic import ValidationError
 
 from commons.admin_cli import admin_app
 from commons.api_client import ApiClient
 from commons.audit_cli import anchor, audit_app, verify_receipt
 from commons.backup_cli import register_backup
 from commons.demo import demo_keys, seed_demo
+from commons.errors import fail, one_line_errors
 from commons.key_cli import PASSPHRASE_FD_OPTION, RELAYER_KEY_OPTION, key_app
 from commons.proxy import proxy_config
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
@@ -46,31 +44,9 @@ app = typer.Typer(
     add_completion=False,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
 UP_TIMEOUT_S = 30.0
 SUPERVISE_POLL_S = 0.25
 STATUS_PROBE_S = 2.0
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def handles_errors(fn: F) -> F:
-    """Turn the ledger's errors (and bad settings) into one line and exit status 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except LedgerError as exc:
-            fail(str(exc))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            fail(f"bad setting {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
-
-    return wrapper  # type: ignore[return-value]
 
 
 def load_settings() -> Settings:
@@ -78,7 +54,7 @@ def load_settings() -> Settings:
 
 
 @app.command()
-@handles_errors
+@one_line_errors()
 def build(
     force: Annotated[bool, typer.Option(help="recompile even if nothing changed")] = False,
 ) -> None:
@@ -94,7 +70,7 @@ def build(
 
 
 @app.command()
-@handles_errors
+@one_line_errors()
 def up() -> None:
     """Start the embedded chain in the background (or check the attached node)."""
     settings = load_settings()
@@ -135,7 +111,7 @@ def up() -> None:
 
 
 @app.command()
-@handles_errors
+@one_line_errors()
 def down() -> None:
     """Stop the embedded chain, taking a final snapshot first; under `commons run`, that stops
     the API with it."""
@@ -158,7 +134,7 @@ def down() -> None:
 
 
 @app.command()
-@handles_errors
+@one_line_errors()
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
@@ -304,7 +280,7 @@ def _print_status(out: dict[str, Any], as_json: bool) -> None:
 
 
 @app.command()
-@handles_errors
+@one_line_errors()
 def deploy(
     force: Annotated[
         bool, typer.Option(help="deploy again even if a deployment is recorded")
@@ -322,7 +298,7 @@ def deploy(
 
 
 @app.command()
-@handles_errors
+@one_line_errors()
 def run(
     demo: Annotated[
         bool | None,

@@ -7,19 +7,16 @@ or from a descriptor (`--passphrase-fd N`, for scripts), never from the command 
 
 from __future__ import annotations
 
-import functools
 import getpass
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
+from commons.errors import one_line_errors
 from ledger.config import Settings
-from ledger.errors import LedgerError
 from ledger.keystore import (
     STANDARD_SCRYPT_N,
     KeyEntry,
@@ -29,8 +26,6 @@ from ledger.keystore import (
     read_key_file,
 )
 from ledger.passphrase import read_passphrase
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 key_app = typer.Typer(
     name="key",
@@ -57,27 +52,6 @@ PassphraseFd = Annotated[int | None, PASSPHRASE_FD_OPTION]
 Name = Annotated[str, typer.Argument(metavar="NAME", help="the key's name (its file is NAME.json)")]
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def one_line_errors(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except LedgerError as exc:
-            _fail(str(exc))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            _fail(f"bad setting {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
-        except KeyboardInterrupt:
-            _fail("interrupted; nothing was written")
-
-    return wrapper  # type: ignore[return-value]
-
-
 def _keystore() -> Keystore:
     return Keystore.of(Settings())
 
@@ -94,7 +68,7 @@ def _say_written(verb: str, entry: KeyEntry, keystore: Keystore) -> None:
 
 
 @key_app.command()
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was written")
 def new(name: Name, passphrase_fd: PassphraseFd = None) -> None:
     """Make a new random key NAME and print its address.
 
@@ -107,7 +81,7 @@ def new(name: Name, passphrase_fd: PassphraseFd = None) -> None:
 
 
 @key_app.command("import")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was written")
 def import_key(
     name: Name,
     from_file: Annotated[
@@ -148,7 +122,7 @@ def _read_private_key() -> str:
 
 
 @key_app.command("list")
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was written")
 def list_keys(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
@@ -167,7 +141,7 @@ def list_keys(
 
 
 @key_app.command()
-@one_line_errors
+@one_line_errors(interrupted="interrupted; nothing was written")
 def address(name: Name) -> None:
     """Print the address of key NAME, e.g. to fund it or grant it a role.
 

@@ -11,11 +11,12 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from commons.errors import fail
 from ledger.build import atomic_write
 from ledger.config import Settings
 from ledger.errors import ConfigError
@@ -119,15 +120,10 @@ def proxy_config(
         text = render_site(site, Settings())
     except ValidationError as exc:
         first = exc.errors()[0]
-        _fail(f"bad setting {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+        fail(f"bad setting {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if out is None:
         typer.echo(text, nl=False)
     else:
         atomic_write(out, text)
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
