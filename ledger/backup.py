@@ -266,29 +266,16 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mtime: int) -> None:
 
 
 def _write_archive(out_path: Path, manifest: dict[str, Any], members: dict[str, bytes]) -> None:
-    out_path = out_path.resolve()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            # The backup holds the encrypted keystores and personal data (docs/security.md).
-            os.fchmod(fh.fileno(), 0o600)
-            with tarfile.open(fileobj=fh, mode="w", format=tarfile.PAX_FORMAT) as tar:
-                mtime = int(manifest["created_at"])
-                _add(tar, MANIFEST, json.dumps(manifest, indent=2).encode(), mtime)
-                for name, data in members.items():
-                    _add(tar, name, data, mtime)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(out_path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    # The members are in memory already; the archive is written whole or not at all, readable
+    # by its owner only (atomic_write's temp file is made 0600 by mkstemp): the backup holds
+    # the encrypted keystores and personal data (docs/security.md).
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        mtime = int(manifest["created_at"])
+        _add(tar, MANIFEST, json.dumps(manifest, indent=2).encode(), mtime)
+        for name, data in members.items():
+            _add(tar, name, data, mtime)
+    atomic_write(out_path.resolve(), buffer.getvalue())
 
 
 def read_backup(in_path: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
