@@ -9,6 +9,7 @@ and prints the call. The passphrase is asked at the terminal or read from `--pas
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -129,8 +130,17 @@ class Signing:
         return text if ADDRESS.match(text) else self.keystore.entry(text).address
 
 
-def _act(signing: Signing, call: AdminCall, dry_run: bool) -> admin.Done | None:
-    chain = signing.chain()
+def act(
+    signing: Signing,
+    call: AdminCall,
+    dry_run: bool,
+    *,
+    chain: AdminChain | None = None,
+    prepare: Callable[[], None] | None = None,
+) -> admin.Done | None:
+    """Check and simulate `call` as the key's address; unless a dry run, run `prepare` (what
+    must exist before anything is signed), ask the passphrase, sign and send it."""
+    chain = chain or signing.chain()
     signer = signing.keystore.entry(signing.key).address
     if dry_run:
         admin.preflight(chain, call, signer)
@@ -141,6 +151,8 @@ def _act(signing: Signing, call: AdminCall, dry_run: bool) -> admin.Done | None:
         typer.echo("dry run: checked and simulated; nothing was signed or sent")
         return None
     admin.preflight(chain, call, signer)  # before the passphrase is asked
+    if prepare is not None:
+        prepare()
     sender = signing.sender(chain)
     done = admin.execute(chain, call, sender)
     typer.echo(f"done: {call.what}")
@@ -173,7 +185,7 @@ def create_community(
 ) -> None:
     """Create a community whose admin is the signer; prints its id."""
     call = admin.create_community(Web3.keccak(text=description))
-    done = _act(Signing(key, passphrase_fd, via, api, rpc), call, dry_run)
+    done = act(Signing(key, passphrase_fd, via, api, rpc), call, dry_run)
     if done is not None:
         typer.echo(f"community {done.event['communityId']} created, admin {done.event['admin']}")
 
@@ -194,7 +206,7 @@ def transfer_admin(
 
     The role moves only when ACCOUNT runs accept-admin, so a mistyped address loses nothing."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
-    _act(signing, admin.transfer_admin(community, signing.address_of(new_admin)), dry_run)
+    act(signing, admin.transfer_admin(community, signing.address_of(new_admin)), dry_run)
 
 
 @admin_app.command("accept-admin")
@@ -209,7 +221,7 @@ def accept_admin(
     dry_run: DryRun = False,
 ) -> None:
     """Take the admin role offered to the signer (step 2 of 2). Pending admin only."""
-    _act(Signing(key, passphrase_fd, via, api, rpc), admin.accept_admin(community), dry_run)
+    act(Signing(key, passphrase_fd, via, api, rpc), admin.accept_admin(community), dry_run)
 
 
 @admin_app.command("cancel-admin-transfer")
@@ -225,7 +237,7 @@ def cancel_admin_transfer(
 ) -> None:
     """Withdraw a pending admin offer. Admin only."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
-    _act(signing, admin.cancel_admin_transfer(community), dry_run)
+    act(signing, admin.cancel_admin_transfer(community), dry_run)
 
 
 ROLE_HELP = f"one of {', '.join(sorted(admin.ROLES))}"
@@ -247,7 +259,7 @@ def grant(
     """Grant ROLE in the community to ACCOUNT. Admin only."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
     call = admin.grant_role(community, admin.role_id(role), signing.address_of(account))
-    _act(signing, call, dry_run)
+    act(signing, call, dry_run)
 
 
 @admin_app.command("revoke")
@@ -266,7 +278,7 @@ def revoke(
     """Revoke ROLE in the community from ACCOUNT. Admin only."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
     call = admin.revoke_role(community, admin.role_id(role), signing.address_of(account))
-    _act(signing, call, dry_run)
+    act(signing, call, dry_run)
 
 
 @admin_app.command("set-threshold")
@@ -288,7 +300,7 @@ def set_threshold(
 
     N is at most the committee's size: grant COMMITTEE first."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
-    _act(signing, admin.set_approval_threshold(community, threshold), dry_run)
+    act(signing, admin.set_approval_threshold(community, threshold), dry_run)
 
 
 @admin_app.command("set-currency")
@@ -307,7 +319,7 @@ def set_currency(
 ) -> None:
     """Set the currency the community's fund is kept in, once and for good. Admin only."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
-    _act(signing, admin.set_currency(community, admin.currency_code(code)), dry_run)
+    act(signing, admin.set_currency(community, admin.currency_code(code)), dry_run)
 
 
 @admin_app.command("set-limits")
@@ -331,7 +343,7 @@ def set_limits(
 
     No one may owe more than --floor nor hold more than --ceiling; they can be changed later."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
-    _act(signing, admin.set_limits(community, floor, ceiling), dry_run)
+    act(signing, admin.set_limits(community, floor, ceiling), dry_run)
 
 
 def _fingerprint(fingerprint: str | None, report_key: Path | None, settings: Settings) -> bytes:
@@ -382,7 +394,7 @@ def register_auditor_key(
     signing = Signing(key, passphrase_fd, via, api, rpc)
     key_fp = _fingerprint(fingerprint, report_key, signing.settings)
     call = admin.register_auditor_key(community, key_fp)
-    _act(signing, call, dry_run)
+    act(signing, call, dry_run)
 
 
 @admin_app.command("revoke-auditor-key")
@@ -402,7 +414,7 @@ def revoke_auditor_key(
     For a lost key, or an auditor let go: reports it signs from this block on are refused."""
     signing = Signing(key, passphrase_fd, via, api, rpc)
     key_fp = _fingerprint(fingerprint, report_key, signing.settings)
-    _act(signing, admin.revoke_auditor_key(key_fp), dry_run)
+    act(signing, admin.revoke_auditor_key(key_fp), dry_run)
 
 
 def _addresses(signing: Signing, given: list[str], files: list[Path]) -> list[str]:
@@ -459,7 +471,7 @@ def roll(
         call = admin.publish_roll(community)
     else:
         call = admin.update_roll(community, added, removed, publish)
-    done = _act(signing, call, dry_run)
+    done = act(signing, call, dry_run)
     if done is not None and "size" in done.event:
         typer.echo(f"roll version {done.event['version']} in force: {done.event['size']} residents")
 
