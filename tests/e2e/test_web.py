@@ -192,11 +192,13 @@ def test_resident_votes_committee_publishes_and_pays_out_in_the_browser(
     council, fund, timebank = c["council"].functions, c["fund"].functions, c["timebank"].functions
     assert council.hasVoted(proposal, resident).call()
     view = council.getProposal(proposal).call()
-    assert view[14] == 1, "the proposal was finalized as Passed"
-    assert view[17] in (1, 2) and view[18] == 1, "one execution milestone was recorded"
+    assert view.outcome == 1, "the proposal was finalized as Passed"
+    assert view.execution in (1, 2) and view.milestoneCount == 1, (
+        "one execution milestone was recorded"
+    )
     payout = fund.payoutOf(request).call()
-    assert payout[1] == keys["contractor"].address and payout[2] == 60_000
-    assert payout[4] == 2, "the payout was executed"
-    assert set(payout[5]) == {chair.address, secretary.address}
-    assert payout[3] == treasurer.address
+    assert payout.recipient == keys["contractor"].address and payout.amount == 60_000
+    assert payout.status == 2, "the payout was executed"
+    assert set(payout.approvers) == {chair.address, secretary.address}
+    assert payout.requester == treasurer.address
     assert timebank.balanceOf(community, resident).call() == 30
