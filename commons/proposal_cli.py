@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from commons.admin_cli import Api, DryRun, Key, PassphraseFd, Rpc, Signing, Via, ViaOption, act
+from commons.acts import Signing, signed_act
 from commons.errors import one_line_errors
 from ledger import proposal_acts
 from ledger.admin import AdminRefused, RelayApi
@@ -51,7 +51,9 @@ def read_text(source: Path) -> str:
 
 @proposal_app.command("open")
 @one_line_errors(interrupted="interrupted; nothing was sent")
+@signed_act
 def open_proposal(
+    signing: Signing,
     community: Annotated[int, typer.Option("--community", metavar="ID", help="the community")],
     text: Annotated[
         Path,
@@ -62,7 +64,6 @@ def open_proposal(
             "its keccak256 recorded on-chain",
         ),
     ],
-    key: Key,
     kind: Annotated[
         Kind,
         typer.Option("--kind", help="yes-no: yes / no / abstain; multi: --options choices"),
@@ -96,11 +97,6 @@ def open_proposal(
     currency: Annotated[
         str | None, typer.Option("--currency", metavar="CODE", help="the budget's, e.g. CNY")
     ] = None,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Open a proposal residents vote on. COMMITTEE only: --key is the member's key.
 
@@ -119,19 +115,14 @@ def open_proposal(
         budget=budget,
         currency=currency,
     )
-    signing = Signing(key, passphrase_fd, via, api, rpc)
     chain = signing.chain()
     proposal_acts.check_draft(chain, draft)
     now = int(chain.w3.eth.get_block("latest")["timestamp"])
     call = proposal_acts.open_proposal(draft, now)
-    done = act(
-        signing,
-        call,
-        dry_run,
-        chain=chain,
-        prepare=lambda: proposal_acts.store_text(RelayApi(signing.api), draft),
+    done = signing.act(
+        call, chain=chain, prepare=lambda: proposal_acts.store_text(RelayApi(signing.api), draft)
     )
-    if dry_run:
+    if signing.dry_run:
         typer.echo(f"text: {len(draft.text)} characters, not stored")
     if done is not None:
         typer.echo(f"proposal {done.event['proposalId']} opened in community {community}")
@@ -139,21 +130,15 @@ def open_proposal(
 
 @proposal_app.command("publish")
 @one_line_errors(interrupted="interrupted; nothing was sent")
+@signed_act
 def publish(
+    signing: Signing,
     proposal: Annotated[int, typer.Argument(metavar="ID", help="the proposal")],
-    key: Key,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Publish a proposal's result once voting has closed: the contract counts the ballots and
     records passed, rejected or no quorum. Anyone may."""
-    signing = Signing(key, passphrase_fd, via, api, rpc)
     chain = signing.chain()
-    call = proposal_acts.publish_result(chain, proposal)
-    done = act(signing, call, dry_run, chain=chain)
+    done = signing.act(proposal_acts.publish_result(chain, proposal), chain=chain)
     if done is not None:
         outcome = Outcome(done.event["outcome"]).name
         tally = ", ".join(str(n) for n in done.event["tally"])
