@@ -8,6 +8,7 @@ import { activeAddress, isUnlocked, listKeys, lock, onKeysChanged, setActive } f
 import { communities, communityId, setCommunityId } from "./state";
 import { applyDisplay, largeText, setLargeText } from "./display";
 import { announce, askPassphrase, clearProblem, errorBox, loading, mono } from "./ui";
+import { adminView } from "./views/admin";
 import { auditView } from "./views/audit";
 import { committeeView } from "./views/committee";
 import { fundView } from "./views/fund";
@@ -27,6 +28,7 @@ const ROUTES: [RegExp, View, string][] = [
   [/^\/fund$/, () => fundView(), "nav.fund"],
   [/^\/audit$/, () => auditView(), "nav.audit"],
   [/^\/keys$/, (_, r) => keysView(r), "nav.keys"],
+  [/^\/admin$/, (_, r) => adminView(r), "nav.admin"],
 ];
 const NAV: [string, string][] = [
   ["#/", "nav.proposals"],
@@ -36,6 +38,7 @@ const NAV: [string, string][] = [
   ["#/fund", "nav.fund"],
   ["#/audit", "nav.audit"],
   ["#/keys", "nav.keys"],
+  ["#/admin", "nav.admin"],
 ];
 
 let generation = 0;
