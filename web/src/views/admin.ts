@@ -97,6 +97,8 @@ function actForm(name: string, heading: string, s: CommunitySettingsOut, rerende
     {
       class: "panel",
       "data-testid": `adm-${name}`,
+      // The page's own checks say what is wrong, in the reader's language, next to the button.
+      novalidate: true,
       onsubmit: (event: Event) => {
         event.preventDefault();
         void act(review, line, async () => {
