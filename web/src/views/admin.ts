@@ -76,9 +76,13 @@ function statement(s: CommunitySettingsOut, a: Act, area: HTMLElement, line: HTM
     void act(sign, line, async () => {
       checkSigner(s, a.as);
       const wallet = await requireWallet();
-      back.disabled = true;
-      const receipt = await relayed(line, () => forward(wallet, a.target, a.fn, a.args));
-      await waitIndexed(receipt.block);
+      back.disabled = true; // what is being signed stays on screen until it is settled
+      try {
+        const receipt = await relayed(line, () => forward(wallet, a.target, a.fn, a.args));
+        await waitIndexed(receipt.block);
+      } finally {
+        back.disabled = false;
+      }
       flash = { act: a.name, what: a.what };
       confirming = null;
       rerender();
