@@ -13,9 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 from eth_account import Account
+from typer.testing import CliRunner
 from web3 import Web3
 from web3.contract import Contract
 
+from commons.proposal_cli import proposal_app
 from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.node import make_web3, rpc
@@ -79,6 +81,14 @@ def council(
         yield Council(story, 1, text_file, w3, contract)
     finally:
         stop_by_pid(running)
+
+
+@pytest.mark.parametrize("command", ["open", "publish"])
+def test_each_command_offers_a_dry_run_relay_or_direct_and_a_key(command: str) -> None:
+    result = CliRunner().invoke(proposal_app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for option in ("--dry-run", "--via", "--key", "--passphrase-fd", "--api", "--rpc"):
+        assert option in result.output, (command, option)
 
 
 def test_a_dry_run_prints_the_proposal_and_stores_signs_and_sends_nothing(
