@@ -18,17 +18,7 @@ from typing import Annotated
 import typer
 from eth_account.signers.local import LocalAccount
 
-from commons.admin_cli import (
-    Api,
-    Community,
-    DryRun,
-    Key,
-    PassphraseFd,
-    Rpc,
-    Signing,
-    Via,
-    ViaOption,
-)
+from commons.acts import Api, Community, Key, PassphraseFd, Rpc, Signing, Via, signed_act
 from commons.errors import one_line_errors
 from ledger import admin, roll
 from ledger.admin import AdminCall, AdminChain, DirectSender, RelayApi, RelaySender, Sender
@@ -87,12 +77,10 @@ def _dry_run(signing: Signing, chain: AdminChain, calls: list[AdminCall]) -> Non
 
 
 def _send(
-    signing: Signing, chain: AdminChain, calls: list[AdminCall], account: LocalAccount | None
+    signing: Signing, chain: AdminChain, calls: list[AdminCall], account: LocalAccount
 ) -> list[admin.Done]:
-    """Check every call, then unlock the key (unless given) and send them in order."""
-    if calls and account is None:  # checked before the passphrase is asked
-        admin.preflight(chain, calls[0], signing.keystore.entry(signing.key).address)
-    sender = _sender(signing, chain, account or _unlock(signing))
+    """Send checked calls in order, each once the one before it is on the chain."""
+    sender = _sender(signing, chain, account)
     done = []
     for n, call in enumerate(calls, start=1):
         result = admin.execute(chain, call, sender)
@@ -169,10 +157,11 @@ def _resolve(signing: Signing, chain: AdminChain, community: int, accounts: list
 
 @roll_app.command("add")
 @one_line_errors(interrupted=INTERRUPTED)
+@signed_act
 def add(
+    signing: Signing,
     accounts: Accounts,
     community: Community,
-    key: Key,
     person: Annotated[
         str | None,
         typer.Option(
@@ -183,23 +172,17 @@ def add(
         ),
     ] = None,
     publish: Publish = True,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Add residents to the roll (and publish it). REGISTRAR only."""
     if person is not None and len(accounts) != 1:
         raise admin.AdminRefused("--person names one resident: add one account with it")
-    signing = Signing(key, passphrase_fd, via, api, rpc)
     chain = signing.chain()
     added = _resolve(signing, chain, community, accounts)
     call = admin.update_roll(community, added, [], publish)
-    if dry_run:
+    if signing.dry_run:
         _dry_run(signing, chain, [call])
         return
-    admin.preflight(chain, call, signing.keystore.entry(key).address)
+    admin.preflight(chain, call, signing.keystore.entry(signing.key).address)
     account = _unlock(signing)
     _send(signing, chain, [call], account)
     if person is not None:
@@ -210,54 +193,30 @@ def add(
 
 @roll_app.command("remove")
 @one_line_errors(interrupted=INTERRUPTED)
+@signed_act
 def remove(
-    accounts: Accounts,
-    community: Community,
-    key: Key,
-    publish: Publish = True,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
+    signing: Signing, accounts: Accounts, community: Community, publish: Publish = True
 ) -> None:
     """Take residents off the roll (and publish it). REGISTRAR only."""
-    signing = Signing(key, passphrase_fd, via, api, rpc)
-    chain = signing.chain()
     removed = [signing.address_of(a) for a in accounts]
-    call = admin.update_roll(community, [], removed, publish)
-    if dry_run:
-        _dry_run(signing, chain, [call])
-        return
-    _send(signing, chain, [call], None)
-    _in_force(chain, community)
+    if signing.act(admin.update_roll(community, [], removed, publish)):
+        _in_force(signing.chain(), community)
 
 
 @roll_app.command("publish")
 @one_line_errors(interrupted=INTERRUPTED)
-def publish_staged(
-    community: Community,
-    key: Key,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
-) -> None:
+@signed_act
+def publish_staged(signing: Signing, community: Community) -> None:
     """Put the staged changes in force as the next roll version. REGISTRAR only."""
-    signing = Signing(key, passphrase_fd, via, api, rpc)
-    chain = signing.chain()
-    call = admin.publish_roll(community)
-    if dry_run:
-        _dry_run(signing, chain, [call])
-        return
-    _send(signing, chain, [call], None)
-    _in_force(chain, community)
+    if signing.act(admin.publish_roll(community)):
+        _in_force(signing.chain(), community)
 
 
 @roll_app.command("import")
 @one_line_errors(interrupted=INTERRUPTED)
+@signed_act
 def import_csv(
+    signing: Signing,
     file: Annotated[
         Path,
         typer.Argument(
@@ -266,17 +225,11 @@ def import_csv(
         ),
     ],
     community: Community,
-    key: Key,
     batch_size: Annotated[
         int,
         typer.Option("--batch-size", min=1, max=roll.BATCH_SIZE, help="residents per transaction"),
     ] = roll.BATCH_SIZE,
     publish: Publish = True,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Add every resident of a CSV file, in batches, then publish. REGISTRAR only.
 
@@ -284,7 +237,6 @@ def import_csv(
     Residents already on the roll (in force or staged) are skipped and counted, so a run that
     was interrupted can be run again. A `person` column is recorded off-chain through the API."""
     rows = roll.read_csv(file)
-    signing = Signing(key, passphrase_fd, via, api, rpc)
     chain = signing.chain()
     now = roll.read_roll(chain, community)
     new = [r.address for r in rows if r.address not in now.staged]
@@ -299,13 +251,15 @@ def import_csv(
     ]
     if publish and not calls and now.staged != now.published:
         calls = [admin.publish_roll(community)]  # an earlier run staged them all, then stopped
-    if dry_run:
+    if signing.dry_run:
         _dry_run(signing, chain, calls)
         return
     people = [r for r in rows if r.person is not None]
     if not calls and not people:
         _in_force(chain, community)
         return
+    if calls:  # refused in one line before the passphrase is asked
+        admin.preflight(chain, calls[0], signing.keystore.entry(signing.key).address)
     account = _unlock(signing)
     registrar = RegistrarApi(signing.api, account)
     if people:
