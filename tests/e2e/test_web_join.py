@@ -1,6 +1,7 @@
 """Joining the roll in the page, end to end: Debian's Chromium at phone size, in Chinese, against
 the real API, contracts and anvil. A new person makes a key and asks to join; the registrar finds
-the request by its code (and from a photo of its QR code), records the person, adds and publishes;
+the request by its code (and from a photo of its QR code; a forged one is refused by the page
+alone), records the person, adds and publishes;
 the person then votes and checks the receipt. The browser half is web/tests/join.mjs; what the page
 claims is checked again here against the chain and the API. Screenshots: test-artifacts/web-join/.
 """
@@ -24,8 +25,8 @@ from tests.e2e.conftest import LiveSystem, new_accounts
 
 ARTIFACTS = ARTIFACTS_ROOT / "web-join"
 PERSON = "王芳 3号楼2单元402"
-NEW_VIEWS = ("join-ask-zh", "join-zh", "join-en", "roll-pending-zh", "roll-zh", "roll-en",
-             "join-on-roll-zh")  # fmt: skip
+NEW_VIEWS = ("join-ask-zh", "join-zh", "join-en", "roll-pending-zh", "roll-refused-zh",
+             "roll-zh", "roll-en", "join-on-roll-zh")  # fmt: skip
 
 
 def _office(live: LiveSystem) -> tuple[int, LocalAccount, LocalAccount]:

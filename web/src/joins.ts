@@ -13,6 +13,9 @@ const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 // What a person may type: any case, dashes and spaces, O for 0, I or L for 1.
 const READ_AS: Record<string, string> = { O: "0", I: "1", L: "1" };
 const STORE = "commons.joins";
+// Half the secp256k1 group order: a signature's s above it is the twin of a low-s one, which every
+// signer makes; the API refuses it (ledger/signing/eip712.py `to_compact`), and so does the page.
+const HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
 
 export function joinDomain(c: Chain): TypedDataDomain {
   const { name, version } = DOMAINS.Join;
@@ -63,7 +66,7 @@ export function checkJoin(c: Chain, req: JoinRequestIn, communityId: number): st
   if (req.communityId !== communityId) throw new JoinRefused("community");
   let signer: string;
   try {
-    Signature.from(req.signature); // refuses a malformed or high-s signature
+    if (BigInt(Signature.from(req.signature).s) > HALF_N) throw new JoinRefused("signature");
     signer = verifyTypedData(joinDomain(c), JOIN_TYPES, message(req), req.signature);
   } catch {
     throw new JoinRefused("signature");

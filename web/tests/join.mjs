@@ -11,6 +11,7 @@
 // Needs: "open-proposal" (a committee member opens a proposal now; answers {"proposal": id}).
 
 import { join } from "node:path";
+import qrcode from "qrcode-generator";
 import {
   BASE,
   OUT,
@@ -129,6 +130,33 @@ async function main() {
         await card.waitFor();
         expect((await card.getAttribute("data-address")) === state.resident, "the QR code carries the whole request");
         expect((await card.getAttribute("data-code")) === state.code, "the code the page computes is the resident's");
+      });
+
+      await step("registrar-refuses-a-forged-qr-code", async () => {
+        // The resident's own signed request with another address put in: the API never saw it,
+        // and the registrar's page must refuse it by the signature alone.
+        const mine = await page.evaluate(() => Object.values(JSON.parse(localStorage.getItem("commons.joins") ?? "{}"))[0]);
+        const forged = JSON.stringify({ ...mine, resident: SEED.registrar.address });
+        const code = qrcode(0, "M");
+        code.addData(forged, "Byte");
+        code.make();
+        await page.evaluate((svg) => {
+          const holder = document.createElement("div");
+          holder.id = "forged-qr";
+          holder.style.cssText = "position:fixed;top:0;left:0;background:#fff;z-index:99";
+          holder.innerHTML = svg;
+          document.body.appendChild(holder);
+        }, code.createSvgTag({ cellSize: 6, margin: 4 }));
+        const photo = join(OUT, "forged-qr-photo.png");
+        await page.locator("#forged-qr").screenshot({ path: photo });
+        await page.evaluate(() => document.getElementById("forged-qr")?.remove());
+        await page.setInputFiles(tid("roll-scan"), photo);
+        const card = page.locator(`${tid("roll-found")} ${tid("roll-request")}[data-ok="false"]`);
+        await card.waitFor();
+        expect((await card.locator(tid("roll-add")).count()) === 0, "no way to add a forged request");
+        expect((await card.innerText()).includes("签名不对"), `the refusal in plain words: ${await card.innerText()}`);
+        await accessible("roll-refused-zh");
+        await shot("phone-roll-forged-refused-zh");
       });
 
       await step("registrar-finds-by-code", async () => {

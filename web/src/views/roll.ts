@@ -34,6 +34,15 @@ function asRequest(j: JoinOut): JoinRequestIn {
   return { communityId: j.communityId, resident: j.resident, issuedAt: j.issuedAt, signature: j.signature };
 }
 
+function refusedCard(error: unknown): HTMLElement {
+  if (!(error instanceof JoinRefused)) throw error;
+  return h(
+    "article",
+    { class: "card join-card", "data-testid": "roll-request", "data-ok": "false" },
+    h("p", { class: "error", role: "alert", "data-testid": "roll-refused" }, t(`roll.refused.${error.why}`)),
+  );
+}
+
 /** One request, checked in this page; the person and the add button only once it holds. */
 async function requestCard(cid: number, req: JoinRequestIn, typed: string | null, status: JoinOut["status"] | null, rerender: () => void): Promise<HTMLElement> {
   const c = await chain();
@@ -43,8 +52,7 @@ async function requestCard(cid: number, req: JoinRequestIn, typed: string | null
     // The service answered a request for this code: it must be one whose code this is.
     if (typed !== null && code !== typed) throw new JoinRefused("signature");
   } catch (error) {
-    const why = error instanceof JoinRefused ? error.why : "format";
-    return h("article", { class: "card join-card", "data-testid": "roll-request", "data-ok": "false" }, h("p", { class: "error", role: "alert", "data-testid": "roll-refused" }, t(`roll.refused.${why}`)));
+    return refusedCard(error);
   }
   const onRoll = status === "onRoll";
   const person = h("input", { type: "text", maxlength: 500, autocomplete: "off", "data-testid": "roll-person" });
@@ -79,7 +87,7 @@ function findPanel(cid: number, rerender: () => void): HTMLElement {
   const photo = h("input", { type: "file", accept: "image/*", capture: "environment", "data-testid": "roll-scan" });
   const show = async (req: JoinRequestIn, typed: string | null, status: JoinOut["status"] | null): Promise<Child> => {
     replace(result, await requestCard(cid, req, typed, status, rerender));
-    return t("roll.shown");
+    return result.querySelector('[data-ok="true"]') ? t("roll.shown") : t("roll.shownRefused");
   };
   photo.addEventListener("change", () => {
     const chosen = photo.files?.[0];
@@ -88,10 +96,17 @@ function findPanel(cid: number, rerender: () => void): HTMLElement {
       const text = await readQr(chosen);
       photo.value = "";
       if (!text) throw new Problem(t("roll.noQr"));
-      const req = parseJoinQr(text);
-      // Not from the API: its status is asked for by the code the page computes itself.
-      const known = await lookupJoin(cid, shortCode(checkJoin(await chain(), req, cid))).catch(() => null);
-      return show(req, null, known?.status ?? null);
+      let req: JoinRequestIn;
+      let status: JoinOut["status"] | null = null;
+      try {
+        req = parseJoinQr(text);
+        // Not from the API: its status is asked for by the code the page computes itself.
+        status = (await lookupJoin(cid, shortCode(checkJoin(await chain(), req, cid))))?.status ?? null;
+      } catch (error) {
+        replace(result, refusedCard(error));
+        return t("roll.shownRefused");
+      }
+      return show(req, null, status);
     }).catch(() => undefined);
   });
   return h(
