@@ -1,9 +1,9 @@
 """Joining the roll in the page, end to end: Debian's Chromium at phone size, in Chinese, against
 the real API, contracts and anvil. A new person makes a key and asks to join; the registrar finds
 the request by its code (and from a photo of its QR code; a forged one is refused by the page
-alone), records the person, adds and publishes;
-the person then votes and checks the receipt. The browser half is web/tests/join.mjs; what the page
-claims is checked again here against the chain and the API. Screenshots: test-artifacts/web-join/.
+alone), records the person, adds and publishes; the person then votes and checks the receipt. The
+browser half is web/tests/join.mjs; what the page claims is checked again here against the chain
+and the API. Screenshots: test-artifacts/web-join/.
 """
 
 from __future__ import annotations
