@@ -188,6 +188,10 @@ async function main() {
         expect(version === before + 1, `a new roll version (${before} → ${version})`);
         const members = await page.locator(tid("roll-members")).innerText();
         expect(members.includes(state.resident), "the resident is listed on the roll");
+        await page.click(tid("roll-show-people"));
+        const named = page.locator(`${tid("roll-members")} li[data-address="${state.resident}"] ${tid("roll-person-name")}`);
+        await named.waitFor();
+        expect((await named.innerText()) === PERSON, "who the person is, shown to the registrar");
         await shot("phone-roll-published-zh");
         await setLanguage("en");
         await page.locator(tid("roll-count")).waitFor();

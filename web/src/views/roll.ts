@@ -166,14 +166,35 @@ function publishPanel(cid: number, rerender: () => void): HTMLElement {
 
 const SHOWN = 200;
 
-function rollList(members: string[]): HTMLElement {
+function rollList(cid: number, members: string[], registrar: boolean): HTMLElement {
+  const items = members.slice(0, SHOWN).map((m) => h("li", { class: "card", "data-address": m }, h("code", { class: "mono wrap" }, m)));
+  const line = statusLine("roll-people-status");
+  const people = h("button", { type: "button", class: "secondary", "data-testid": "roll-show-people" }, t("roll.showPeople"));
+  people.addEventListener("click", () => {
+    void act(people, line, async () => {
+      // Registrars only, signed in: who each address is stays off the chain and out of this list
+      // until asked for.
+      const token = await signedIn(await requireWallet());
+      const known = new Map<string, string>();
+      for (let offset = 0; ; offset += 1000) {
+        const page = await api<Page<PersonOut>>(`/v1/communities/${cid}/people?limit=1000&offset=${offset}`, { token });
+        for (const p of page.items) known.set(p.address, p.person);
+        if (!page.items.length || known.size >= page.total) break;
+      }
+      for (const li of items) {
+        const who = known.get(li.dataset.address ?? "");
+        if (who) li.append(h("p", { class: "roll-person", "data-testid": "roll-person-name" }, who));
+      }
+      people.remove();
+      return t("roll.peopleShown", { n: known.size });
+    });
+  });
   return h(
     "section",
     { "aria-labelledby": "roll-members" },
     h("h2", { id: "roll-members" }, t("roll.members"), " ", badge(String(members.length))),
-    members.length
-      ? h("ul", { class: "roll-list", "data-testid": "roll-members" }, members.slice(0, SHOWN).map((m) => h("li", { class: "card" }, h("code", { class: "mono wrap" }, m))))
-      : h("p", { class: "muted" }, t("roll.empty")),
+    registrar && members.length ? [h("div", { class: "row" }, people), line] : null,
+    members.length ? h("ul", { class: "roll-list", "data-testid": "roll-members" }, items) : h("p", { class: "muted" }, t("roll.empty")),
     members.length > SHOWN ? h("p", { class: "muted" }, t("roll.more", { n: members.length - SHOWN })) : null,
   );
 }
@@ -195,6 +216,6 @@ export async function rollView(rerender: () => void): Promise<HTMLElement> {
     shown ? h("div", { class: "flash", role: "status", "data-testid": "flash", "data-action": shown.action }, h("strong", null, "✓ "), shown.content) : null,
     h("p", { class: "notice", "data-testid": "roll-count", "data-version": c.rollVersion, "data-size": c.rollSize }, t("roll.count", { v: c.rollVersion, n: c.rollSize })),
     tools,
-    rollList(members),
+    rollList(cid, members, Boolean(who?.registrar)),
   );
 }

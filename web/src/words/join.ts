@@ -61,6 +61,8 @@ export const zh = {
   "roll.published": "已公布第 {v} 版名册，共 {n} 位居民。",
   "roll.members": "名册上的居民",
   "roll.empty": "名册上还没有居民。",
+  "roll.showPeople": "显示登记的姓名与门牌",
+  "roll.peopleShown": "已登记 {n} 位居民的姓名与门牌。",
   "roll.more": "另有 {n} 位未列出。",
 };
 
@@ -124,5 +126,7 @@ export const en: Record<keyof typeof zh, string> = {
   "roll.published": "Roll version {v} published: {n} residents.",
   "roll.members": "Residents on the roll",
   "roll.empty": "No residents on the roll yet.",
+  "roll.showPeople": "Show the names and flats recorded",
+  "roll.peopleShown": "Names and flats recorded for {n} residents.",
   "roll.more": "{n} more not listed.",
 };
