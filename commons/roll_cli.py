@@ -22,6 +22,9 @@ from commons.acts import Api, Community, Key, PassphraseFd, Rpc, Signing, Via, s
 from commons.errors import one_line_errors
 from ledger import admin, roll
 from ledger.admin import AdminCall, AdminChain, DirectSender, RelayApi, RelaySender, Sender
+from ledger.config import Settings
+from ledger.deploy import load_deployment
+from ledger.node import connect
 from ledger.passphrase import read_passphrase
 from ledger.roll import RegistrarApi
 
@@ -99,8 +102,9 @@ def _in_force(chain: AdminChain, community: int) -> None:
 @one_line_errors(interrupted="interrupted")
 def show(community: Community, rpc: Rpc = None) -> None:
     """Print the roll in force and the staged changes, from the chain. No key needed."""
-    chain = Signing("", None, Via.direct, None, rpc).chain()
-    now = roll.read_roll(chain, community)
+    settings = Settings(rpc_url=rpc) if rpc else Settings()
+    w3 = connect(settings)
+    now = roll.read_roll(AdminChain(w3, load_deployment(w3, settings)), community)
     joining, leaving = now.staged - now.published, now.published - now.staged
     typer.echo(
         f"community {community}: roll version {now.version}, {len(now.published)} residents; "

@@ -103,6 +103,8 @@ def test_a_join_request_is_listed_checked_and_added_by_its_code_with_the_person(
     assert f"join request {code}: {resident.address}, signature checked" in added
     assert f"recorded who {resident.address} is (off-chain)" in added
     assert office.live.deployment.registry.functions.isResident(office.id, resident.address).call()
+    # The API reads the roll from its index, which follows the chain within a moment.
+    office.live.client.wait_indexed(office.live.w3.eth.block_number)
     assert code not in office.ok("pending", "--key", "registrar")
     registrar = roll.RegistrarApi(office.live.url, office.registrar)
     people = httpx.get(
