@@ -90,6 +90,9 @@ class Quotas:
         self.challenges = RateLimit(
             "ChallengeQuotaExceeded", "sign-in challenges", settings.challenges_per_minute, 60
         )
+        self.joins = RateLimit(
+            "JoinQuotaExceeded", "join requests", settings.join_requests_per_hour, 3600
+        )
 
 
 def quotas(connection: HTTPConnection) -> Quotas:

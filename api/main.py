@@ -26,6 +26,7 @@ from api.routers import (
     communities,
     community_settings,
     fund,
+    joins,
     proposals,
     relay,
     timebank,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     for module in (chain, auth, relay, ballots, proposals, communities, fund, timebank, audit):
         app.include_router(module.router, prefix="/v1")
+    app.include_router(joins.router, prefix="/v1")
     app.include_router(community_settings.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)

@@ -1,6 +1,7 @@
 // Two languages: Simplified Chinese (the default) and English, switchable, kept in localStorage.
 // Both dictionaries have exactly the same keys (the type of `en` enforces it).
 
+import * as joinWords from "./words/join";
 import * as adminWords from "./words/admin";
 
 export type Lang = "zh" | "en";
@@ -470,6 +471,7 @@ const zh = {
   "audit.signerWhere": "（社区 {community}，自区块 {block} 起登记此密钥）",
   "audit.unregistered": "警告：此报告并非由已登记的审计员签名",
   "audit.unregisteredHint": "签名所用的密钥未在链上登记，或在所审计的区块之前已被撤销。任何人都能用自己的密钥签署报告，请勿信任此报告。",
+  ...joinWords.zh,
   ...adminWords.zh,
 };
 
@@ -937,6 +939,7 @@ const en: Record<keyof typeof zh, string> = {
   "audit.signerWhere": "(community {community}, key registered in block {block})",
   "audit.unregistered": "Warning: not signed by a registered auditor",
   "audit.unregisteredHint": "The signing key is not registered on-chain, or was revoked at or before the audited blocks. Anyone can sign a report with a key of their own: do not trust this one.",
+  ...joinWords.en,
   ...adminWords.en,
 };
 
