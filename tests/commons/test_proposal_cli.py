@@ -178,3 +178,14 @@ def test_the_chair_opens_a_proposal_through_the_relay_and_its_result_is_publishe
         "proposal", "publish", "1", "--key", "neighbour", passphrase=PASSPHRASE, check=False
     )
     assert "proposal 1's result is already published: NoQuorum" in one_error_line(again)
+
+
+def test_a_proposal_opened_directly_is_paid_for_by_the_members_own_key(council: Council) -> None:
+    chair = council.story.address("chair")
+    rpc(council.w3, "anvil_setBalance", [chair, hex(10**18)])
+    before = council.proposals()
+    out = council.open("--kind", "multi", "--options", "4", "--threshold", "30", "--via", "direct")
+    assert f"proposal {before + 1} opened in community 1" in out
+    assert council.w3.eth.get_balance(chair) < 10**18
+    proposal = council.council.functions.getProposal(before + 1).call()
+    assert (proposal.optionCount, proposal.thresholdBps, proposal.proposer) == (4, 3000, chair)
