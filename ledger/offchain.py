@@ -1,5 +1,6 @@
 """Off-chain records the chain only holds hashes of: proposal texts, and the registrar's link
-between roll addresses and people (personal data: never on-chain, never in logs)."""
+between roll addresses and people; and members' display names (personal data: never on-chain,
+never in logs)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from eth_utils.crypto import keccak
+
+from ledger.names import search_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS texts (
@@ -36,6 +39,14 @@ CREATE TABLE IF NOT EXISTS people (
     recorded_at REAL NOT NULL,
     PRIMARY KEY (community, address)
 );
+CREATE TABLE IF NOT EXISTS display_names (
+    community INTEGER NOT NULL,
+    address TEXT NOT NULL,        -- checksummed
+    name TEXT NOT NULL,           -- as its owner set it (ledger/names.py normalise_name)
+    search TEXT NOT NULL,         -- ledger/names.py search_key(name)
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (community, address)
+);
 """
 
 
@@ -51,6 +62,14 @@ class Person:
     person: str
     recorded_by: str
     recorded_at: float
+
+
+@dataclass(frozen=True)
+class DisplayName:
+    community: int
+    address: str
+    name: str
+    updated_at: float
 
 
 class OffchainStore:
@@ -168,6 +187,46 @@ class OffchainStore:
     def mark_confirmed(self, record_id: str) -> None:
         with self._lock:
             self._db.execute("UPDATE pending_services SET confirmed = 1 WHERE id = ?", (record_id,))
+
+    # --- display names ------------------------------------------------------------------------
+
+    def put_name(self, community: int, address: str, name: str) -> DisplayName:
+        """Set `address`'s name in `community` (already normalised: ledger/names.py)."""
+        stored = DisplayName(community, address, name, time.time())
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO display_names VALUES (?,?,?,?,?)",
+                (community, address, name, search_key(name), stored.updated_at),
+            )
+        return stored
+
+    def get_name(self, community: int, address: str) -> DisplayName | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT community, address, name, updated_at FROM display_names"
+                " WHERE community = ? AND address = ?",
+                (community, address),
+            ).fetchone()
+        return None if row is None else DisplayName(*row)
+
+    def find_names(
+        self, community: int, query: str, limit: int, offset: int
+    ) -> tuple[list[DisplayName], int]:
+        """Names in `community` holding `query` (compared by search_key), by name then address;
+        an empty query lists them all."""
+        # instr, not LIKE: a query's % and _ are characters to find, not patterns.
+        where = "community = ? AND instr(search, ?) > 0"
+        args = (community, search_key(query))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT community, address, name, updated_at FROM display_names"
+                f" WHERE {where} ORDER BY search, address LIMIT ? OFFSET ?",
+                (*args, limit, offset),
+            ).fetchall()
+            total = self._db.execute(
+                f"SELECT COUNT(*) FROM display_names WHERE {where}", args
+            ).fetchone()[0]
+        return [DisplayName(*r) for r in rows], int(total)
 
     def close(self) -> None:
         with self._lock:
