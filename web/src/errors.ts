@@ -29,6 +29,7 @@ export const API_CODES = [
   "InternalError",
   "InvalidAddress",
   "InvalidBlockRange",
+  "InvalidName",
   "InvalidNonce",
   "InvalidRequest",
   "InvalidSignature",
@@ -37,9 +38,12 @@ export const API_CODES = [
   "MalformedRequest",
   "MalleableSignature",
   "MethodNotAllowed",
+  "NameQuotaExceeded",
   "NoAuditReport",
+  "NoDisplayName",
   "NotDeployed",
   "NotFound",
+  "NotMember",
   "NotProvider",
   "NotSignedIn",
   "QueueFull",
@@ -109,6 +113,7 @@ export const REASONS = [
   "index",
   "notDeployed",
   "server",
+  "badName",
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -252,6 +257,11 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   IndexInconsistent: "index",
   NotDeployed: "notDeployed",
   InternalError: "server",
+  // display names
+  NotMember: "notOnRoll",
+  InvalidName: "badName",
+  NoDisplayName: "notFound",
+  NameQuotaExceeded: "busy",
 };
 
 /** The reason for a refusal `code`, by HTTP status when the code is one the page has not met. */
