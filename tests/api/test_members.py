@@ -5,6 +5,7 @@ returned as text that the page never parses as HTML."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -239,3 +240,14 @@ def test_a_role_grant_is_membership_enough_to_set_a_name(
     registry = system.registry.functions
     send(w3, accounts[1], registry.grantRole(town.community, COMMITTEE, newcomer.address))
     assert set_name(town, newcomer, "New").status_code == 200
+
+
+def test_a_name_never_reaches_the_log(town: Town, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    set_name(town, town.residents[0], "Secret Neighbour")
+    refused(set_name(town, town.residents[0], "Secret\nNeighbour"), 422, "InvalidName")
+    town.client.get(town.path("?q=Secret"), headers=sign_in(town.client, town.residents[1]))
+    # httpx here is the test's own client; the server (uvicorn runs with access_log=False, the
+    # TLS proxy with access_log off) logs through every other logger.
+    server = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]
+    assert not any("Secret" in m for m in server)
