@@ -209,24 +209,18 @@ class OffchainStore:
             ).fetchone()
         return None if row is None else DisplayName(*row)
 
-    def find_names(
-        self, community: int, query: str, limit: int, offset: int
-    ) -> tuple[list[DisplayName], int]:
-        """Names in `community` holding `query` (compared by search_key), by name then address;
-        an empty query lists them all."""
+    def find_names(self, community: int, query: str) -> list[DisplayName]:
+        """Every name in `community` holding `query` (compared by search_key), by name then
+        address; an empty query lists them all. (A community's names are a neighbourhood's:
+        the caller keeps those of current members and pages them.)"""
         # instr, not LIKE: a query's % and _ are characters to find, not patterns.
-        where = "community = ? AND instr(search, ?) > 0"
-        args = (community, search_key(query))
         with self._lock:
             rows = self._db.execute(
                 "SELECT community, address, name, updated_at FROM display_names"
-                f" WHERE {where} ORDER BY search, address LIMIT ? OFFSET ?",
-                (*args, limit, offset),
+                " WHERE community = ? AND instr(search, ?) > 0 ORDER BY search, address",
+                (community, search_key(query)),
             ).fetchall()
-            total = self._db.execute(
-                f"SELECT COUNT(*) FROM display_names WHERE {where}", args
-            ).fetchone()[0]
-        return [DisplayName(*r) for r in rows], int(total)
+        return [DisplayName(*r) for r in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -55,7 +55,8 @@ def find_members(
     offset: Offset = 0,
 ) -> Page[MemberOut]:
     """Names holding `q`, ignoring case and full/half width (full-width WANG finds `Wang`); all
-    names when `q` is empty. Members without a name are not listed."""
+    names when `q` is empty. Members without a name, and anyone no longer on the roll nor
+    holding a role, are not listed."""
     return members.find(services, community_id, user, q, limit, offset)
 
 

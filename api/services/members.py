@@ -7,7 +7,7 @@ from web3 import Web3
 
 from api.errors import ApiError
 from api.schemas import MemberOut, Page
-from api.services.communities import require_community
+from api.services.communities import require_community, roles_of, roll_at
 from api.services.container import Services
 from ledger.names import InvalidName, name_tag, normalise_name
 from ledger.offchain import DisplayName
@@ -29,6 +29,15 @@ def require_member(services: Services, community_id: int, user: str) -> None:
         raise ApiError(
             403, "NotMember", f"{user} is neither on the roll nor holds a role in {community_id}"
         )
+
+
+def current_members(services: Services, community_id: int) -> set[str]:
+    """Everyone on the published roll or holding a role now, replayed from the index."""
+    published = services.deployment.registry.functions.rollSnapshot(community_id).call().version
+    members = set(roll_at(services, community_id, published))
+    for holders in roles_of(services, community_id).values():
+        members.update(holders)
+    return members
 
 
 def member_out(stored: DisplayName) -> MemberOut:
@@ -53,9 +62,13 @@ def set_own_name(services: Services, community_id: int, user: str, raw: str) -> 
 def find(
     services: Services, community_id: int, user: str, query: str, limit: int, offset: int
 ) -> Page[MemberOut]:
+    """Current members only: someone taken off the roll (and holding no role) is not found,
+    though records naming their address still show their name (`name_of`)."""
     require_member(services, community_id, user)
-    rows, total = services.store.find_names(community_id, query, limit, offset)
-    return Page(items=[member_out(r) for r in rows], total=total, limit=limit, offset=offset)
+    members = current_members(services, community_id)
+    rows = [r for r in services.store.find_names(community_id, query) if r.address in members]
+    items = [member_out(r) for r in rows[offset : offset + limit]]
+    return Page(items=items, total=len(rows), limit=limit, offset=offset)
 
 
 def name_of(services: Services, community_id: int, user: str, address: str) -> MemberOut:

@@ -24,8 +24,10 @@ from api.main import create_app
 from api.security import TokenAuthority
 from ledger.config import Settings
 from ledger.deploy import Deployment
+from ledger.index import EventIndex
 from ledger.offchain import OffchainStore
 from ledger.tx import send
+from ledger.worker import open_index
 from tests.relay_support import COMMITTEE, open_election
 
 WEB_SRC = Path(__file__).resolve().parents[2] / "web" / "src"
@@ -43,6 +45,7 @@ class Town:
     residents: list[LocalAccount]
     committee: LocalAccount
     outsider: LocalAccount
+    index: EventIndex
 
     def path(self, tail: str = "") -> str:
         return f"/v1/communities/{self.community}/members{tail}"
@@ -66,17 +69,21 @@ def town(
     community = int(system.registry.functions.communityCount().call())
     settings = Settings(data_dir=tmp_path, name_changes_per_hour=QUOTA)
     store = OffchainStore(tmp_path / "api.sqlite")
+    index = open_index(settings, w3, system)
+    index.sync()
     services: Any = SimpleNamespace(
         settings=settings,
         store=store,
         deployment=system,
         decoder=None,
         w3=w3,
+        index=index,
         auth=TokenAuthority(b"k" * 32, domain="t", chain_id=31337, token_ttl_s=600),
     )
     with TestClient(create_app(settings, services=services)) as client:
-        yield Town(client, community, residents, accounts[2], Account.create())
+        yield Town(client, community, residents, accounts[2], Account.create(), index)
     store.close()
+    index.close()
 
 
 def refused(response: Any, status: int, code: str) -> None:
@@ -240,6 +247,30 @@ def test_a_role_grant_is_membership_enough_to_set_a_name(
     registry = system.registry.functions
     send(w3, accounts[1], registry.grantRole(town.community, COMMITTEE, newcomer.address))
     assert set_name(town, newcomer, "New").status_code == 200
+    town.index.sync()
+    headers = sign_in(town.client, town.residents[0])
+    assert town.client.get(town.path("?q=new"), headers=headers).json()["total"] == 1
+
+
+def test_someone_taken_off_the_roll_is_no_longer_found_but_old_records_still_name_them(
+    town: Town, w3: Web3, system: Deployment, accounts: list[LocalAccount]
+) -> None:
+    leaving, staying = town.residents[0], town.residents[1]
+    set_name(town, leaving, "Moving Away")
+    headers = sign_in(town.client, staying)
+    assert town.client.get(town.path("?q=moving"), headers=headers).json()["total"] == 1
+    registry = system.registry.functions
+    send(w3, accounts[1], registry.updateRoll(town.community, [], [leaving.address], True))
+    town.index.sync()
+    assert town.client.get(town.path("?q=moving"), headers=headers).json() == {
+        "items": [],
+        "total": 0,
+        "limit": 20,
+        "offset": 0,
+    }
+    named = town.client.get(town.path(f"/{leaving.address}"), headers=headers)
+    assert named.json()["name"] == "Moving Away"
+    refused(set_name(town, leaving, "Back Again"), 403, "NotMember")
 
 
 def test_a_name_never_reaches_the_log(town: Town, caplog: pytest.LogCaptureFixture) -> None:

@@ -69,11 +69,11 @@ def test_search_ignores_case_and_width_and_finds_chinese_substrings(
     store.put_name(1, A, "Wang Fang")
     store.put_name(1, B, "王小明")
     store.put_name(1, C, "Li Wei")
-    assert [n.address for n in store.find_names(1, "wang", 10, 0)[0]] == [A]
-    assert [n.address for n in store.find_names(1, FULL_WIDTH_WANG, 10, 0)[0]] == [A]
-    assert [n.address for n in store.find_names(1, "小明", 10, 0)[0]] == [B]
-    assert store.find_names(1, "%", 10, 0) == ([], 0)  # a character to find, not a pattern
-    assert store.find_names(1, "", 10, 0)[1] == 3
+    assert [n.address for n in store.find_names(1, "wang")] == [A]
+    assert [n.address for n in store.find_names(1, FULL_WIDTH_WANG)] == [A]
+    assert [n.address for n in store.find_names(1, "小明")] == [B]
+    assert store.find_names(1, "%") == []  # a character to find, not a pattern
+    assert len(store.find_names(1, "")) == 3
 
 
 def test_names_belong_to_one_community_and_a_new_name_replaces_the_old(
@@ -83,19 +83,16 @@ def test_names_belong_to_one_community_and_a_new_name_replaces_the_old(
     store.put_name(2, A, "Fang")
     store.put_name(1, A, "Auntie Wang")
     assert store.get_name(1, A) is not None and store.get_name(1, A).name == "Auntie Wang"  # type: ignore[union-attr]
-    assert store.find_names(1, "", 10, 0)[1] == 1
+    assert len(store.find_names(1, "")) == 1
     assert store.get_name(3, A) is None
 
 
-def test_pages_are_ordered_by_name_then_address_and_count_every_match(
-    store: OffchainStore,
-) -> None:
+def test_matches_are_ordered_by_name_then_address(store: OffchainStore) -> None:
     for address in (C, A, B):
         store.put_name(1, address, "Chen")
     store.put_name(1, "0x" + "D4" * 20, "Anna Chen")
-    page, total = store.find_names(1, "chen", 2, 1)
-    assert total == 4
-    assert [n.address for n in page] == [A, B]  # after "Anna Chen"; equal names by address
+    found = [n.address for n in store.find_names(1, "chen")]
+    assert found == ["0x" + "D4" * 20, A, B, C]  # "Anna Chen" first; equal names by address
 
 
 def test_names_survive_reopening_the_store(tmp_path: Path) -> None:
@@ -104,6 +101,6 @@ def test_names_survive_reopening_the_store(tmp_path: Path) -> None:
     first.close()
     again = OffchainStore(tmp_path / "api.sqlite")
     try:
-        assert [n.name for n in again.find_names(1, "王", 10, 0)[0]] == ["王芳"]
+        assert [n.name for n in again.find_names(1, "王")] == ["王芳"]
     finally:
         again.close()
