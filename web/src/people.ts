@@ -120,7 +120,9 @@ export function personPicker(cid: number, label: string, testid: string): Person
   const scanLine = statusLine(`${testid}-scan-status`);
   const scan = h("button", { type: "button", class: "secondary", "data-testid": `${testid}-scan` }, t("names.scan"));
 
-  function choose(address: string | null, member?: MemberOut | null): void {
+  /** `address` chosen (null: none); `focus` when the control that chose it goes away with the
+   * results (a card, the scan), so a keyboard or screen-reader user lands on the choice. */
+  function choose(address: string | null, member?: MemberOut | null, focus = false): void {
     chosen = address;
     searchNo += 1;
     results.replaceChildren();
@@ -132,8 +134,15 @@ export function personPicker(cid: number, label: string, testid: string): Person
     if (raw.value.trim() !== address) raw.value = address;
     search.value = "";
     const who = h("strong", null, short(address));
-    replace(chosenLine, t("names.chosen"), " ", who, " ", h("button", { type: "button", class: "secondary small", onclick: () => { choose(null); raw.value = ""; search.focus(); } }, t("names.change")));
+    const change = h("button", { type: "button", class: "secondary small", "data-testid": `${testid}-change` }, t("names.change"));
+    change.addEventListener("click", () => {
+      choose(null);
+      raw.value = "";
+      search.focus();
+    });
+    replace(chosenLine, t("names.chosen"), " ", who, " ", change);
     chosenLine.dataset.address = address;
+    if (focus) change.focus();
     const show = (m: MemberOut | null): void => {
       if (m && chosen === address) who.replaceChildren(...nameWithTag(m));
     };
@@ -145,7 +154,7 @@ export function personPicker(cid: number, label: string, testid: string): Person
     return h(
       "li",
       null,
-      h("button", { type: "button", class: "person-card", "data-testid": "person-card", "data-address": m.address, onclick: () => choose(m.address, m) }, ...nameWithTag(m)),
+      h("button", { type: "button", class: "person-card", "data-testid": "person-card", "data-address": m.address, onclick: () => choose(m.address, m, true) }, ...nameWithTag(m)),
     );
   }
 
@@ -186,6 +195,13 @@ export function personPicker(cid: number, label: string, testid: string): Person
     clearTimeout(timer);
     timer = setTimeout(() => void runSearch(), SEARCH_DELAY_MS);
   });
+  // Enter searches now; it must not submit the form the picker sits in (with nobody chosen yet).
+  search.addEventListener("keydown", (event: KeyboardEvent) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    clearTimeout(timer);
+    void runSearch();
+  });
   raw.addEventListener("input", () => {
     const text = raw.value.trim();
     if (isAddress(text)) choose(getAddress(text));
@@ -199,7 +215,7 @@ export function personPicker(cid: number, label: string, testid: string): Person
     void act(scan, scanLine, async () => {
       const address = addressFromQr((await readQr(file)) ?? "");
       if (!address) throw new Problem(t("names.scanFailed"));
-      choose(address);
+      choose(address, undefined, true);
       return "";
     });
   });

@@ -93,6 +93,7 @@ async function main() {
         await go("#/timebank");
         state.giverBefore = await balance();
         await page.fill(tid("svc-recipient-search"), "小明");
+        await page.press(tid("svc-recipient-search"), "Enter"); // searches; does not submit the form
         const card = page.locator(`${tid("svc-recipient-results")} ${tid("person-card")}[data-address="${neighbour.address}"]`);
         await card.waitFor();
         const text = await card.innerText();
@@ -102,10 +103,13 @@ async function main() {
         await accessible("timebank-search-zh");
         await phoneFit("time bank with search results");
         await shot("names-search-zh");
+        expect((await page.getAttribute(tid("svc-log-status"), "data-status")) === null, "Enter in the search logged nothing");
         await card.click();
         const chosen = page.locator(`${tid("svc-recipient-chosen")}[data-address="${neighbour.address}"]`);
         await chosen.waitFor();
         expect((await chosen.innerText()).includes(NEIGHBOUR_NAME), "the chosen person is named");
+        const focused = await page.evaluate(() => document.activeElement?.dataset.testid);
+        expect(focused === "svc-recipient-change", `focus lands on the choice, not lost with the cards: ${focused}`);
         expect((await page.getAttribute(tid("svc-recipient-details"), "open")) === null, "the address stays folded under details");
         await page.fill(tid("svc-minutes"), "30");
         await page.selectOption(tid("svc-category"), "REPAIR");
