@@ -63,7 +63,10 @@ export function nameOf(cid: number, address: string): Promise<MemberOut | null> 
       .then((token) =>
         token ? api<MemberOut | null>(`/v1/communities/${cid}/members/${address}`, { token, allow404: true }) : null,
       )
-      .catch(() => null);
+      .catch(() => {
+        known.delete(key); // a failed read (the API away) is asked again next time
+        return null;
+      });
     known.set(key, found);
   }
   return found;
