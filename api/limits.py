@@ -93,6 +93,9 @@ class Quotas:
         self.joins = RateLimit(
             "JoinQuotaExceeded", "join requests", settings.join_requests_per_hour, 3600
         )
+        self.names = RateLimit(
+            "NameQuotaExceeded", "display name changes", settings.name_changes_per_hour, 3600
+        )
 
 
 def quotas(connection: HTTPConnection) -> Quotas:

@@ -27,6 +27,7 @@ from api.routers import (
     community_settings,
     fund,
     joins,
+    members,
     proposals,
     relay,
     timebank,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for module in (chain, auth, relay, ballots, proposals, communities, fund, timebank, audit):
         app.include_router(module.router, prefix="/v1")
     app.include_router(joins.router, prefix="/v1")
+    app.include_router(members.router, prefix="/v1")
     app.include_router(community_settings.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)

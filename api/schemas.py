@@ -458,6 +458,26 @@ class JoinOut(CamelOut):
     status: Literal["pending", "staged", "onRoll"]
 
 
+# --- members' display names ---------------------------------------------------------------------
+
+
+class NameIn(Strict):
+    """A display name: 1-40 characters once in NFC and trimmed, nothing that hides or reorders
+    text (422 `InvalidName` otherwise)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class MemberOut(CamelOut):
+    """A member as other members see them: always show `tag` beside the name, since two members
+    may choose the same one."""
+
+    address: str
+    name: str
+    tag: str = Field(description="the address's last four hex digits, lower case")
+    updated_at: float
+
+
 # --- a community's administration -------------------------------------------------------------
 
 

@@ -323,6 +323,8 @@ class Settings(BaseSettings):
     # The second death in a window waits this long, each further one twice as long, up to the cap.
     restart_first_delay_s: float = Field(default=0.5, ge=0)
     restart_max_delay_s: float = Field(default=8.0, ge=0)
+    # Display names: how often one client may set a name (api/limits.py).
+    name_changes_per_hour: int = Field(default=30, gt=0)
 
     @model_validator(mode="after")
     def _reorg_within_history(self) -> Settings:

@@ -1,6 +1,6 @@
 """Off-chain records the chain only holds hashes of: proposal texts, and the registrar's link
-between roll addresses and people (personal data: never on-chain, never in logs); and the
-residents' signed requests to join a roll, until the registrar adds them."""
+between roll addresses and people; the residents' signed requests to join a roll, until the
+registrar adds them; and members' display names (personal data: never on-chain, never in logs)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from eth_utils.crypto import keccak
+
+from ledger.names import search_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS texts (
@@ -35,6 +37,14 @@ CREATE TABLE IF NOT EXISTS people (
     person TEXT NOT NULL,
     recorded_by TEXT NOT NULL,
     recorded_at REAL NOT NULL,
+    PRIMARY KEY (community, address)
+);
+CREATE TABLE IF NOT EXISTS display_names (
+    community INTEGER NOT NULL,
+    address TEXT NOT NULL,        -- checksummed
+    name TEXT NOT NULL,           -- as its owner set it (ledger/names.py normalise_name)
+    search TEXT NOT NULL,         -- ledger/names.py search_key(name)
+    updated_at REAL NOT NULL,
     PRIMARY KEY (community, address)
 );
 """
@@ -79,6 +89,14 @@ class StoredJoin:
     issued_at: int
     signature: str
     received_at: float
+
+
+@dataclass(frozen=True)
+class DisplayName:
+    community: int
+    address: str
+    name: str
+    updated_at: float
 
 
 class OffchainStore:
@@ -232,6 +250,40 @@ class OffchainStore:
                 (community,),
             ).fetchall()
         return [StoredJoin(*r) for r in rows]
+
+    # --- display names ------------------------------------------------------------------------
+
+    def put_name(self, community: int, address: str, name: str) -> DisplayName:
+        """Set `address`'s name in `community` (already normalised: ledger/names.py)."""
+        stored = DisplayName(community, address, name, time.time())
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO display_names VALUES (?,?,?,?,?)",
+                (community, address, name, search_key(name), stored.updated_at),
+            )
+        return stored
+
+    def get_name(self, community: int, address: str) -> DisplayName | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT community, address, name, updated_at FROM display_names"
+                " WHERE community = ? AND address = ?",
+                (community, address),
+            ).fetchone()
+        return None if row is None else DisplayName(*row)
+
+    def find_names(self, community: int, query: str) -> list[DisplayName]:
+        """Every name in `community` holding `query` (compared by search_key), by name then
+        address; an empty query lists them all. (A community's names are a neighbourhood's:
+        the caller keeps those of current members and pages them.)"""
+        # instr, not LIKE: a query's % and _ are characters to find, not patterns.
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT community, address, name, updated_at FROM display_names"
+                " WHERE community = ? AND instr(search, ?) > 0 ORDER BY search, address",
+                (community, search_key(query)),
+            ).fetchall()
+        return [DisplayName(*r) for r in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -30,6 +30,7 @@ export const API_CODES = [
   "InternalError",
   "InvalidAddress",
   "InvalidBlockRange",
+  "InvalidName",
   "InvalidNonce",
   "InvalidRequest",
   "InvalidSignature",
@@ -41,9 +42,12 @@ export const API_CODES = [
   "MalformedRequest",
   "MalleableSignature",
   "MethodNotAllowed",
+  "NameQuotaExceeded",
   "NoAuditReport",
+  "NoDisplayName",
   "NotDeployed",
   "NotFound",
+  "NotMember",
   "NotProvider",
   "NotSignedIn",
   "QueueFull",
@@ -114,6 +118,7 @@ export const REASONS = [
   "index",
   "notDeployed",
   "server",
+  "badName",
   // administrative acts (words/admin.ts)
   "roleHeld",
   "roleNotHeld",
@@ -271,6 +276,11 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   IndexInconsistent: "index",
   NotDeployed: "notDeployed",
   InternalError: "server",
+  // display names
+  NotMember: "notOnRoll",
+  InvalidName: "badName",
+  NoDisplayName: "notFound",
+  NameQuotaExceeded: "busy",
 };
 
 /** The reason for a refusal `code`, by HTTP status when the code is one the page has not met. */

@@ -263,6 +263,20 @@ export interface LoginOut {
   expiresAt: number;
 }
 
+/** A member as other members see them: always show `tag` beside the name, since two members may choose the same one. */
+export interface MemberOut {
+  address: string;
+  name: string;
+  /** the address's last four hex digits, lower case */
+  tag: string;
+  updatedAt: number;
+}
+
+/** A display name: 1-40 characters once in NFC and trimmed, nothing that hides or reorders text (422 `InvalidName` otherwise). */
+export interface NameIn {
+  name: string;
+}
+
 export interface NonceOut {
   address: string;
   /** the nonce the next ForwardRequest of this address must carry */

@@ -302,6 +302,7 @@ async function main() {
       await page.click(tid("grant-submit"));
       await committeeOutcome("grant", "grant-status");
       await page.selectOption(tid("pay-proposal"), String(state.proposal));
+      await page.click(`${tid("pay-recipient-details")} > summary`); // a contractor: no name to find
       await page.fill(tid("pay-recipient"), SEED.contractor);
       await page.fill(tid("pay-amount"), "600.00");
       await page.fill(tid("pay-purpose"), "购买菜园工具与种子");
@@ -374,6 +375,7 @@ async function main() {
     await step("time-bank-service-logged-and-confirmed", async () => {
       await useKey(state.resident);
       await go("#/timebank");
+      await page.click(`${tid("svc-recipient-details")} > summary`);
       await page.fill(tid("svc-recipient"), SEED.chair.address);
       await page.fill(tid("svc-minutes"), "30");
       await page.selectOption(tid("svc-category"), "CARE");
