@@ -6,6 +6,7 @@ with exit status 1 before a passphrase is asked; the result is published once vo
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.node import make_web3, rpc
 from ledger.offchain import text_hash
-from tests.e2e.test_admin_story import PASSPHRASE, TEST_N, Story, one_error_line
+from tests.e2e.test_admin_story import COMMONS, PASSPHRASE, TEST_N, Story, one_error_line
 from tests.e2e.test_supervision import start, stop_by_pid
 
 TEXT = "Repaint the bicycle shed by the north gate in the estate's green."
@@ -109,6 +110,18 @@ def test_a_dry_run_prints_the_proposal_and_stores_signs_and_sends_nothing(
     assert "nothing was signed or sent" in dry and "not stored" in dry
     assert council.proposals() == before
     assert not council.stored(TEXT)
+
+
+def test_the_text_may_come_from_stdin(council: Council) -> None:
+    body = "从标准输入读取的提案全文, 修缮南门的自行车棚"
+    dry = subprocess.run(
+        [COMMONS, "proposal", "open", "--community", "1", "--text", "-", "--key", "chair",
+         "--dry-run"],
+        env=council.story.env, input=body, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    assert f"on the text with hash {text_hash(body)}" in dry.stdout
+    assert f"text: {len(body)} characters, not stored" in dry.stdout
 
 
 def test_a_key_off_the_committee_is_refused_in_one_line_before_anything_is_stored(
