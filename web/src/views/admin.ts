@@ -143,6 +143,7 @@ function actButton(testid: string, label: string, s: CommunitySettingsOut, a: Ac
 
 function stateSection(s: CommunitySettingsOut, rerender: () => void): HTMLElement {
   const cid = s.id;
+  const isAdmin = activeAddress() === s.admin;
   const row = (key: string, testid: string, value: Child): HTMLElement[] => [h("dt", null, t(key)), h("dd", { "data-testid": testid }, value)];
   return h(
     "section",
@@ -173,6 +174,7 @@ function stateSection(s: CommunitySettingsOut, rerender: () => void): HTMLElemen
                   "li",
                   { "data-testid": "adm-holder", "data-account": account },
                   mono(account, 20),
+                  isAdmin &&
                   actButton(
                     "adm-revoke",
                     t("adm.revoke"),
@@ -323,6 +325,7 @@ function standingLine(s: CommunitySettingsOut): HTMLElement {
 
 export async function adminView(rerender: () => void): Promise<HTMLElement> {
   const s = await api<CommunitySettingsOut>(`/v1/communities/${communityId()}/settings`);
+  const me = activeAddress();
   const shown = flash;
   flash = null;
   confirming = null;
@@ -334,6 +337,11 @@ export async function adminView(rerender: () => void): Promise<HTMLElement> {
     shown ? h("div", { class: "flash", role: "status", "data-testid": "flash", "data-action": shown.act }, h("strong", null, "✓ ", t("adm.done")), " ", shown.what) : null,
     standingLine(s),
     stateSection(s, rerender),
-    h("div", { class: "grid" }, grantForm(s, rerender), limitsForm(s, rerender), thresholdForm(s, rerender), currencyForm(s, rerender), transferSection(s, rerender)),
+    // The acts are offered to the admin; to the one the role is offered to, only accepting it.
+    me === s.admin
+      ? h("div", { class: "grid" }, grantForm(s, rerender), limitsForm(s, rerender), thresholdForm(s, rerender), currencyForm(s, rerender), transferSection(s, rerender))
+      : me !== null && me === s.pendingAdmin
+        ? transferSection(s, rerender)
+        : null,
   );
 }
