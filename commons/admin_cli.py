@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from web3 import Web3
 
-from commons.acts import ADDRESS, Account, Community, Rpc, Signing, signed_act
+from commons.acts import Account, Community, Rpc, Signing, signed_act
 from commons.errors import one_line_errors
 from ledger import admin
 from ledger.admin import AdminChain
@@ -32,8 +32,8 @@ admin_app = typer.Typer(
     name="admin",
     help="A community's administrative acts: create it, hand over its admin role, grant and "
     "revoke roles, set the payout approval threshold, the fund's currency and the time bank's "
-    "limits, publish the roll, register report keys. Each is checked and simulated before "
-    "it is signed with --key (a name in the keystore, `commons key list`).",
+    "limits, register report keys (the roll is `commons roll`). Each is checked and simulated "
+    "before it is signed with --key (a name in the keystore, `commons key list`).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -242,60 +242,6 @@ def revoke_auditor_key(
     For a lost key, or an auditor let go: reports it signs from this block on are refused."""
     key_fp = _fingerprint(fingerprint, report_key, signing.settings)
     signing.act(admin.revoke_auditor_key(key_fp))
-
-
-def _addresses(signing: Signing, given: list[str], files: list[Path]) -> list[str]:
-    found = [signing.address_of(a) for a in given]
-    for path in files:
-        try:
-            lines = path.read_text().split()
-        except OSError as exc:
-            raise admin.AdminRefused(f"cannot read {path}: {exc.strerror}") from None
-        for n, line in enumerate(lines, start=1):
-            if not ADDRESS.match(line):
-                raise admin.AdminRefused(f"{path}: entry {n} is not an address: {line!r}")
-            found.append(line)
-    return found
-
-
-@admin_app.command("roll")
-@one_line_errors(interrupted="interrupted; nothing was sent")
-@signed_act
-def roll(
-    signing: Signing,
-    community: Community,
-    add: Annotated[
-        list[str] | None,
-        typer.Option("--add", metavar="ACCOUNT", help="a resident joining (repeatable)"),
-    ] = None,
-    remove: Annotated[
-        list[str] | None,
-        typer.Option("--remove", metavar="ACCOUNT", help="a resident leaving (repeatable)"),
-    ] = None,
-    add_file: Annotated[
-        list[Path] | None,
-        typer.Option("--add-file", metavar="FILE", help="residents joining: one address per line"),
-    ] = None,
-    publish: Annotated[
-        bool,
-        typer.Option(
-            "--publish/--stage", help="put the roll in force now, or only stage the changes"
-        ),
-    ] = True,
-) -> None:
-    """Change the roll of residents and publish it. REGISTRAR only.
-
-    The roll says who may vote and trade time. --key is the registrar's key. With neither
-    --add, --add-file nor --remove, the staged changes are published."""
-    added = _addresses(signing, add or [], add_file or [])
-    removed = _addresses(signing, remove or [], [])
-    if not added and not removed:
-        call = admin.publish_roll(community)
-    else:
-        call = admin.update_roll(community, added, removed, publish)
-    done = signing.act(call)
-    if done is not None and "size" in done.event:
-        typer.echo(f"roll version {done.event['version']} in force: {done.event['size']} residents")
 
 
 @admin_app.command("show")

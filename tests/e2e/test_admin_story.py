@@ -218,11 +218,9 @@ def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_brownie_a
 
     started = time.monotonic()
     residents = [Account.create() for _ in range(3)]
-    roll_file = story.tmp_path / "roll.txt"
-    roll_file.write_text("".join(f"{r.address}\n" for r in residents))
-    add_committee = [arg for name in COMMITTEE for arg in ("--add", name)]
-    out = story.act("roll", "--community", str(community), "--add-file", str(roll_file),
-                    *add_committee, key="registrar").stdout  # fmt: skip
+    out = story.commons("roll", "add", *(r.address for r in residents), *COMMITTEE,
+                        "--community", str(community), "--key", "registrar",
+                        passphrase=PASSPHRASE).stdout  # fmt: skip
     assert "roll version 1 in force: 6 residents" in out
     story.timed("roll of six residents published by the registrar", started)
 
