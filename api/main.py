@@ -27,6 +27,7 @@ from api.routers import (
     fund,
     proposals,
     relay,
+    rotation,
     timebank,
 )
 from api.server import protocol_for
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     for module in (chain, auth, relay, ballots, proposals, communities, fund, timebank, audit):
         app.include_router(module.router, prefix="/v1")
+    app.include_router(rotation.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)
     docs.install(app, settings.project_root)

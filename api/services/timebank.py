@@ -86,10 +86,15 @@ def balances(services: Services, community_id: int, limit: int, offset: int) -> 
     totals: dict[str, int] = {}
     for e in services.index.events(
         contract="timebank",
-        event=("ServiceRecorded", "ServiceReversed"),
+        event=("ServiceRecorded", "ServiceReversed", "BalanceCarriedOver"),
         where={"communityId": community_id},
         limit=None,
     ):
+        if e.event == "BalanceCarriedOver":  # a replaced key's balance, moved to its new key
+            moved = int(e.args["minutesMoved"])
+            totals[e.args["oldAccount"]] = totals.get(e.args["oldAccount"], 0) - moved
+            totals[e.args["newAccount"]] = totals.get(e.args["newAccount"], 0) + moved
+            continue
         minutes = int(e.args["minutesServed"])
         sign = 1 if e.event == "ServiceRecorded" else -1
         totals[e.args["provider"]] = totals.get(e.args["provider"], 0) + sign * minutes
