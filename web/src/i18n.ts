@@ -1,6 +1,8 @@
 // Two languages: Simplified Chinese (the default) and English, switchable, kept in localStorage.
 // Both dictionaries have exactly the same keys (the type of `en` enforces it).
 
+import * as rotationWords from "./words/rotation";
+
 export type Lang = "zh" | "en";
 const STORE = "commons.lang";
 
@@ -468,6 +470,7 @@ const zh = {
   "audit.signerWhere": "（社区 {community}，自区块 {block} 起登记此密钥）",
   "audit.unregistered": "警告：此报告并非由已登记的审计员签名",
   "audit.unregisteredHint": "签名所用的密钥未在链上登记，或在所审计的区块之前已被撤销。任何人都能用自己的密钥签署报告，请勿信任此报告。",
+  ...rotationWords.zh,
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -934,6 +937,7 @@ const en: Record<keyof typeof zh, string> = {
   "audit.signerWhere": "(community {community}, key registered in block {block})",
   "audit.unregistered": "Warning: not signed by a registered auditor",
   "audit.unregisteredHint": "The signing key is not registered on-chain, or was revoked at or before the audited blocks. Anyone can sign a report with a key of their own: do not trust this one.",
+  ...rotationWords.en,
 };
 
 const DICTS: Record<Lang, Record<string, string>> = { zh, en };
