@@ -6,8 +6,11 @@
 //
 //   node web/tests/rotation.mjs --base-url URL --out DIR --seed SEED.json
 
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import qrcode from "qrcode-generator";
 import {
-  BASE, PHONE, SEED, accessible, createKey, expect, go, importRaw, launch, noSecretLeft, overflow, run, setLanguage,
+  BASE, OUT, PHONE, SEED, accessible, createKey, expect, go, importRaw, launch, noSecretLeft, overflow, run, setLanguage,
   shot, step, tid, useKey, widest,
 } from "./harness.mjs";
 
@@ -40,7 +43,14 @@ async function main() {
       const form = page.locator(tid("rotation"));
       await form.waitFor();
       await page.fill(tid("rot-old"), state.old);
-      await page.fill(tid("rot-new"), state.fresh);
+      // The new phone shows its address as a QR code; the registrar photographs it.
+      const code = qrcode(0, "M");
+      code.addData(state.fresh);
+      code.make();
+      const photo = join(OUT, "new-key-qr.gif");
+      writeFileSync(photo, Buffer.from(code.createDataURL(8, 4).split(",")[1], "base64"));
+      await page.setInputFiles(tid("rot-new-qr"), photo);
+      await page.waitForFunction((a) => document.querySelector('[data-testid="rot-new"]')?.value === a, state.fresh);
       await accessible("rotation-form-zh-phone");
       expect((await overflow()) <= 0, `no sideways scrolling on a phone: ${await widest()}`);
       await shot("rotation-form");

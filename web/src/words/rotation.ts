@@ -15,7 +15,7 @@ export const zh = {
   "rot.replacing": "第 1 步：在名册上更换密钥…",
   "rot.carrying": "第 2 步：把时间银行余额转到新密钥…",
   "rot.done": "已更换。新密钥的余额：{minutes} 分钟，转自旧密钥",
-  "rot.carriedFrom": "{date}从旧密钥转来 {minutes} 分钟：",
+  "rot.carriedFrom": "{date} 从旧密钥转来 {minutes} 分钟：",
   "rot.history": "密钥更换记录",
   "why.keyRetired": "这个密钥已经被登记员更换（手机丢失或换新），不能再签任何记录。",
   "todo.keyRetired": "请用新手机上的新密钥重新签名。",
