@@ -1,7 +1,7 @@
-"""`commons admin replace-resident OLD NEW`: a resident lost or replaced their phone; the
-registrar replaces the old key with the fresh one on the roll and carries the time-bank balance
-over (ledger.rotation: two calls, sent one after the other). `commons admin carry-over OLD`
-sends the second call alone, for a rotation whose first call is mined and whose second was not.
+"""`commons roll replace OLD NEW`: a resident lost or replaced their phone; the registrar
+replaces the old key with the fresh one on the roll and carries the time-bank balance over
+(ledger.rotation: two calls, sent one after the other). `commons roll carry-over OLD` sends the
+second call alone, for a rotation whose first call is mined and whose second was not.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ NewKey = Annotated[
 ]
 
 
-@one_line_errors(interrupted="interrupted; check `commons admin history` for what was sent")
+@one_line_errors(interrupted="interrupted; check `commons roll show` for what was sent")
 @signed_act
 def replace_resident(signing: Signing, old: OldKey, new: NewKey, community: Community) -> None:
     """Replace resident key OLD with the fresh key NEW (a lost or replaced phone) and carry its
     time-bank balance over. Registrar only.
 
-    OLD leaves the roll and NEW joins it in a version put in force at once; OLD signs nothing
-    more, and records it signed that were not yet sent must be signed again with NEW."""
+    OLD leaves the roll and NEW joins it in a version put in force at once; OLD signs nothing more,
+    and records it signed that were not yet sent must be signed again with NEW."""
     chain = signing.chain()
     plan = rotation.Rotation(community, signing.address_of(old), signing.address_of(new))
     signer = signing.keystore.entry(signing.key).address
@@ -50,11 +50,11 @@ def replace_resident(signing: Signing, old: OldKey, new: NewKey, community: Comm
     )
 
 
-@one_line_errors(interrupted="interrupted; check `commons admin history` for what was sent")
+@one_line_errors(interrupted="interrupted; check `commons roll show` for what was sent")
 @signed_act
 def carry_over(signing: Signing, old: OldKey, community: Community) -> None:
     """Carry the time-bank balance of the replaced key OLD over to its replacement (the second
-    step of replace-resident, if it was not sent). Registrar only."""
+    step of `replace`, if it was not sent). Registrar only."""
     signing.act(rotation.carry_over(community, signing.address_of(old)))
 
 
@@ -69,5 +69,5 @@ def _describe(signing: Signing, chain: AdminChain, plan: rotation.Rotation, sign
 
 
 def register_rotation(app: typer.Typer) -> None:
-    app.command("replace-resident")(replace_resident)
+    app.command("replace")(replace_resident)
     app.command("carry-over")(carry_over)

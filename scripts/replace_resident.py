@@ -1,7 +1,7 @@
 """`brownie run scripts/replace_resident.py main COMMUNITY OLD NEW [SIGNER]`: a resident lost
 or replaced their phone; replace key OLD with the fresh key NEW on the roll and carry OLD's
 time-bank balance over to NEW (ledger.rotation, the same code as
-`commons admin replace-resident`). Registrar only."""
+`commons roll replace`). Registrar only."""
 
 from __future__ import annotations
 

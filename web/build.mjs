@@ -5,7 +5,7 @@
 //   node build.mjs --out DIR  build into web/DIR instead (the audit's fresh build to compare
 //                             with what a running API serves; same depth, same bytes)
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -16,15 +16,13 @@ const outAt = process.argv.indexOf("--out");
 const dist = join(root, outAt > 0 ? process.argv[outAt + 1] : "dist");
 
 function checkI18n() {
-  const dict = readFileSync(join(src, "i18n.ts"), "utf8");
-  // i18n.ts and each area's words/<area>.ts (spread into it): their zh blocks name every key.
-  const words = join(src, "words");
-  const blocks = [dict.slice(dict.indexOf("const zh = {"), dict.indexOf("const en:"))];
-  for (const file of existsSync(words) ? readdirSync(words).filter((f) => f.endsWith(".ts")) : []) {
-    const text = readFileSync(join(words, file), "utf8");
-    blocks.push(text.slice(text.indexOf("export const zh = {"), text.indexOf("export const en:")));
-  }
-  const defined = new Set(blocks.flatMap((b) => [...b.matchAll(/^\s*"?([\w.]+)"?:\s*"/gm)].map((m) => m[1])));
+  // i18n.ts and each area's words/<area>.ts (spread into it) define keys in their `zh` block.
+  const wordFiles = readdirSync(join(src, "words")).map((f) => join(src, "words", f));
+  const zhBlocks = [join(src, "i18n.ts"), ...wordFiles].map((file) => {
+    const dict = readFileSync(file, "utf8");
+    return dict.slice(dict.indexOf("const zh = {"), dict.indexOf("const en:"));
+  });
+  const defined = new Set(zhBlocks.flatMap((block) => [...block.matchAll(/^\s*"?([\w.]+)"?:\s*"/gm)].map((m) => m[1])));
   const missing = new Set();
   const files = readdirSync(src, { recursive: true }).filter((f) => f.endsWith(".ts") && !f.endsWith("i18n.ts"));
   const namespaces = new Set([...defined].map((k) => k.split(".")[0]));

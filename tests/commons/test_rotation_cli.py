@@ -1,4 +1,4 @@
-"""`commons admin replace-resident OLD NEW` against a live chain and API (the demo community;
+"""`commons roll replace OLD NEW` against a live chain and API (the demo community;
 each test replaces other residents, as the relay would resend what a chain revert dropped):
 a dry run prints both steps and changes nothing; through the relay (gasless) or directly the
 old key is replaced and its balance follows the new one; a refusal is one line with exit 1."""
@@ -35,11 +35,11 @@ class Town:
     env: dict[str, str]
 
     def commons(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """`commons admin *args --key registrar`, the passphrase on a pipe."""
+        """`commons roll *args --key registrar`, the passphrase on a pipe."""
         read_end, write_end = os.pipe()
         os.write(write_end, PASSPHRASE.encode() + b"\n")
         os.close(write_end)
-        argv = [COMMONS, "admin", *args, "--community", str(self.community), "--key",
+        argv = [COMMONS, "roll", *args, "--community", str(self.community), "--key",
                 "registrar", "--passphrase-fd", str(read_end), "--api", self.live.url]  # fmt: skip
         try:
             result = subprocess.run(
@@ -75,7 +75,7 @@ def test_replace_resident_through_the_relay_moves_the_balance_gaslessly(town: To
     old, new = town.keys["resident1"].address, Account.create().address
     balance = town.balance(old)
     assert balance != 0
-    out = town.commons("replace-resident", old, new).stdout
+    out = town.commons("replace", old, new).stdout
     assert f"{old} replaced by {new}" in out and f"({balance} minutes)" in out
     assert town.new_key_of(old) == new
     assert (town.balance(new), town.balance(old)) == (balance, 0)
@@ -92,13 +92,13 @@ def test_replace_resident_directly_from_the_registrars_account(town: Town) -> No
     rpc(town.live.w3, "anvil_setBalance", [registrar, hex(10**18)])
     old, new = town.keys["resident2"].address, Account.create().address
     balance = town.balance(old)
-    town.commons("replace-resident", old, new, "--via", "direct")
+    town.commons("replace", old, new, "--via", "direct")
     assert (town.balance(new), town.new_key_of(old)) == (balance, new)
 
 
 def test_dry_run_prints_both_steps_and_changes_nothing(town: Town) -> None:
     old, new = town.keys["resident5"].address, Account.create().address
-    out = town.commons("replace-resident", old, new, "--dry-run").stdout
+    out = town.commons("replace", old, new, "--dry-run").stdout
     assert "step 1:" in out and "replaceResident(uint256,address,address)" in out
     assert "step 2, once 1 is mined:" in out and "carryOver(uint256,address)" in out
     assert "nothing was signed or sent" in out
@@ -107,7 +107,7 @@ def test_dry_run_prints_both_steps_and_changes_nothing(town: Town) -> None:
 
 def test_new_key_that_was_on_the_roll_refused_in_one_line(town: Town) -> None:
     old, taken = town.keys["resident5"].address, town.keys["resident6"].address
-    result = town.commons("replace-resident", old, taken, check=False)
+    result = town.commons("replace", old, taken, check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: ") and "must be a fresh one" in line
@@ -115,8 +115,8 @@ def test_new_key_that_was_on_the_roll_refused_in_one_line(town: Town) -> None:
 
 def test_second_replacement_of_the_same_key_refused_in_one_line(town: Town) -> None:
     old = town.keys["resident3"].address
-    town.commons("replace-resident", old, Account.create().address)
-    result = town.commons("replace-resident", old, Account.create().address, check=False)
+    town.commons("replace", old, Account.create().address)
+    result = town.commons("replace", old, Account.create().address, check=False)
     assert result.returncode == 1
     assert "was already replaced by" in result.stderr
 
@@ -128,9 +128,9 @@ def test_carry_over_alone_refused_without_a_rotation(town: Town) -> None:
 
 
 def test_both_commands_offer_a_dry_run_relay_or_direct_and_a_key() -> None:
-    for act in ("replace-resident", "carry-over"):
+    for act in ("replace", "carry-over"):
         shown = subprocess.run(
-            [COMMONS, "admin", act, "--help"], capture_output=True, text=True, timeout=60,
+            [COMMONS, "roll", act, "--help"], capture_output=True, text=True, timeout=60,
             env={**os.environ, "COLUMNS": "200"}, check=True,
         ).stdout  # fmt: skip
         for option in ("--dry-run", "--via", "--key", "--passphrase-fd", "--community"):

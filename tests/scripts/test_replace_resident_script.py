@@ -1,5 +1,5 @@
 """`brownie run scripts/replace_resident.py` replaces a demo resident's key and carries the
-balance over through the same ledger.rotation code as `commons admin replace-resident`, from
+balance over through the same ledger.rotation code as `commons roll replace`, from
 brownie's first account (made a REGISTRAR of the demo community first)."""
 
 from __future__ import annotations
