@@ -1,5 +1,5 @@
 """A lost phone in the browser (web/tests/rotation.mjs, phone, Chinese): a resident with a
-time-bank balance makes a new key, the registrar replaces the old key with it in the page, the
+time-bank balance makes a new key, the registrar replaces the old key with it on the Roll tab, the
 new key shows the same balance, and the old key's record is refused in plain words. Here: the
 community the story starts from, and the chain's side afterwards (the rotation recorded, the
 balance moved, the sum still zero, the audit's view of it). Screenshots in

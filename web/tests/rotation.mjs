@@ -1,5 +1,5 @@
 // A lost phone (phone size, Chinese): a resident with a time-bank balance makes a new key on the
-// new phone; the registrar replaces the old key with it in the page (two forward requests,
+// new phone; the registrar replaces the old key with it on the Roll tab (two forward requests,
 // signed in the page, relayed gasless); the new key shows the same balance and where it came
 // from; and a record the old key tries to log is refused with a plain message. The driver
 // (tests/e2e/test_web_rotation.py) makes the community and checks the chain side.
@@ -39,7 +39,7 @@ async function main() {
     await step("registrar-replaces-the-key", async () => {
       state.registrar = await importRaw(SEED.registrar.key, "登记员", REGISTRAR_PASS);
       await useKey(state.registrar);
-      await go("#/timebank");
+      await go("#/roll");
       const form = page.locator(tid("rotation"));
       await form.waitFor();
       await page.fill(tid("rot-old"), state.old);
@@ -78,6 +78,7 @@ async function main() {
       await useKey(state.old);
       await go("#/timebank");
       await page.locator(`${tid("tb-balance")}[data-minutes="0"]`).waitFor();
+      await page.click(`${tid("svc-recipient-details")} summary`);
       await page.fill(tid("svc-recipient"), SEED.neighbour);
       await page.fill(tid("svc-minutes"), "20");
       await page.click(tid("svc-log-submit"));
@@ -90,6 +91,7 @@ async function main() {
       await accessible("rotation-refusal-zh-phone");
       await shot("old-key-refused-zh");
       await setLanguage("en");
+      await page.click(`${tid("svc-recipient-details")} summary`);
       await page.fill(tid("svc-recipient"), SEED.neighbour);
       await page.fill(tid("svc-minutes"), "20");
       await page.click(tid("svc-log-submit"));

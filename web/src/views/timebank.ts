@@ -13,7 +13,7 @@ import { person, personPicker } from "../people";
 import { rememberServiceNonce, usedServiceNonces } from "../receipts";
 import { communityId, standing } from "../state";
 import { act, badge, cardTable, errorBox, field, loading, mono, relayed, requireWallet, statusLine, when } from "../ui";
-import { carriedOverNote, rotationPanel } from "./rotation";
+import { carriedOverNote } from "./rotation";
 
 const CATEGORIES = ["CARE", "REPAIR", "TEACH", "GARDEN", "ERRAND", "COOK", "OTHER"];
 
@@ -170,11 +170,9 @@ export async function timebankView(rerender: () => void): Promise<HTMLElement> {
   const pending = h("div", null, me ? loading() : null);
   const records = h("div", null, loading());
   if (me) void pendingSection(me, cid, rerender).then((n) => replace(pending, n), (e) => replace(pending, errorBox(e)));
-  // A replaced key's balance carried over, and the registrar's form (a lost or new phone).
+  // Where a replaced key's balance came from (a lost or new phone).
   const carried = h("div", null);
-  const rotation = h("div", null);
   if (me) void carriedOverNote(cid, me).then((n) => replace(carried, n), (e) => replace(carried, errorBox(e)));
-  if (me) void standing(me, cid).then((s) => replace(rotation, s.registrar ? rotationPanel(cid, rerender) : null), (e) => replace(rotation, errorBox(e)));
   void recent(cid).then((n) => replace(records, n), (e) => replace(records, errorBox(e)));
   return h(
     "section",
@@ -195,6 +193,5 @@ export async function timebankView(rerender: () => void): Promise<HTMLElement> {
     carried,
     h("div", { class: "grid" }, logForm(me, cid), pending),
     records,
-    rotation,
   );
 }
