@@ -28,7 +28,7 @@ from ledger.signing.services import (
 )
 from ledger.tx import ErrorDecoder, send
 from tests.contract_wrappers.timebank import TimeBankContract
-from tests.contracts.conftest import Town
+from tests.contracts.conftest import ProposalFactory, Town
 
 NOTE = b"\x4e" * 32
 CARE = category_code("CARE")
@@ -155,6 +155,28 @@ def test_replacement_recorded_and_roll_swapped_in_the_new_version(
     was = system.registry.functions.wasResident
     assert was(town.id, alice.address, before).call()
     assert not was(town.id, new_phone.address, before).call()
+
+
+def test_proposal_opened_before_the_rotation_counts_the_old_key_not_the_new(
+    rotation: Rotation,
+    system: Deployment,
+    town: Town,
+    new_phone: LocalAccount,
+    make_proposal: ProposalFactory,
+    w3: Web3,
+) -> None:
+    alice = town.residents[5]  # one who has not voted in an "open" proposal
+    proposal = make_proposal(town, outcome="open")
+    rotation.replace(alice.address, new_phone.address)
+    later = make_proposal(town, outcome="open")
+    vote = system.council.functions.castVote
+    with refused("VoterNotOnRoll"):
+        send(w3, new_phone, vote(proposal, 0), decoder=rotation.decoder)
+    send(w3, alice, vote(proposal, 0), decoder=rotation.decoder)
+    # A proposal opened after it: the new key votes, the old one is off the roll.
+    send(w3, new_phone, vote(later, 0), decoder=rotation.decoder)
+    with refused("VoterNotOnRoll"):
+        send(w3, alice, vote(later, 0), decoder=rotation.decoder)
 
 
 def test_replacement_refused_for_non_registrar(
