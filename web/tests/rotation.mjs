@@ -42,6 +42,7 @@ async function main() {
       await go("#/roll");
       const form = page.locator(tid("rotation"));
       await form.waitFor();
+      await page.click(`${tid("rot-old-details")} summary`);
       await page.fill(tid("rot-old"), state.old);
       // The new phone shows its address as a QR code; the registrar photographs it.
       const code = qrcode(0, "M");

@@ -1,13 +1,15 @@
 // A lost or replaced phone: the registrar replaces a resident's key. Two forward requests signed
 // in this page with the registrar's own key and relayed gasless: Registry.replaceResident (the
 // old key leaves the roll, the fresh one joins), then TimeBank.carryOver (the balance follows).
-// The new address can be typed or read from a photo of the QR code the new phone shows.
+// The resident is found by name; the new address can be typed or read from a photo of the QR
+// code the new phone shows. Mounted on the Roll tab for a registrar.
 
 import { getAddress, isAddress } from "ethers";
 import { api } from "../api";
 import { forward } from "../chain";
 import { h } from "../dom";
 import { t } from "../i18n";
+import { personPicker } from "../people";
 import { readQr } from "../qr";
 import type { MemberHistoryOut } from "../schemas";
 import { act, field, mono, relayed, requireWallet, statusLine, waitIndexed, when } from "../ui";
@@ -39,7 +41,8 @@ function qrInput(target: HTMLInputElement, line: HTMLElement): HTMLElement {
 
 /** The registrar's "replace a resident's key" form for community `cid`. */
 export function rotationPanel(cid: number, rerender: () => void): HTMLElement {
-  const old = h("input", { type: "text", autocomplete: "off", spellcheck: "false", placeholder: "0x…", "data-testid": "rot-old" });
+  // The resident is found by name (or their old address typed under "details").
+  const old = personPicker(cid, t("rot.old"), "rot-old");
   const fresh = h("input", { type: "text", autocomplete: "off", spellcheck: "false", placeholder: "0x…", "data-testid": "rot-new" });
   const line = statusLine("rot-status");
   const button = h("button", { type: "submit", "data-testid": "rot-submit" }, t("rot.sign"));
@@ -51,7 +54,8 @@ export function rotationPanel(cid: number, rerender: () => void): HTMLElement {
       onsubmit: (event: Event) => {
         event.preventDefault();
         void act(button, line, async () => {
-          const from = addressOf(old);
+          const from = old.value();
+          if (!from) throw new RangeError(t("rot.notAddress"));
           const to = addressOf(fresh);
           if (from === to) throw new RangeError(t("rot.same"));
           const wallet = await requireWallet();
@@ -61,7 +65,6 @@ export function rotationPanel(cid: number, rerender: () => void): HTMLElement {
           const carried = await relayed(line, () => forward(wallet, "timebank", "carryOver", [cid, from]));
           await waitIndexed(carried.block);
           const history = await api<MemberHistoryOut>(`/v1/communities/${cid}/members/${to}/history`);
-          old.value = "";
           fresh.value = "";
           line.dataset.status = "replaced";
           window.setTimeout(rerender, 4000);
@@ -71,7 +74,7 @@ export function rotationPanel(cid: number, rerender: () => void): HTMLElement {
     },
     h("h2", null, t("rot.heading")),
     h("p", { class: "hint" }, t("rot.hint")),
-    field(t("rot.old"), old),
+    old.element,
     field(t("rot.new"), fresh, t("rot.newHint")),
     qrInput(fresh, line),
     h("div", { class: "row" }, button),
