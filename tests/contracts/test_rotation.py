@@ -391,6 +391,10 @@ def test_old_key_replay_still_refused_by_nonce(
         max_size=8,
     ),
     lost=st.integers(0, 5),
+    after=st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(1, 120)),
+        max_size=4,
+    ),
 )
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_any_services_then_rotation_keep_the_balance_and_the_zero_sum(
@@ -401,6 +405,7 @@ def test_any_services_then_rotation_keep_the_balance_and_the_zero_sum(
     new_phone: LocalAccount,
     services: list[tuple[int, int, int]],
     lost: int,
+    after: list[tuple[int, int, int]],
 ) -> None:
     snapshot = rpc(w3, "evm_snapshot")
     _nonces.clear()
@@ -422,6 +427,30 @@ def test_any_services_then_rotation_keep_the_balance_and_the_zero_sum(
         for account in people:
             if account != owner:
                 assert bank.balance_of(town.id, account.address) == balances[account.address]
+        assert holders_total(bank, town, new_phone.address) == 0
+        # Then more services, the new key in the owner's place: the old key's are all skipped
+        # as KeyRetired, and a shadow of the balances stays exact and sums to zero.
+        shadow = {a.address: bank.balance_of(town.id, a.address) for a in people}
+        shadow[owner.address], shadow[new_phone.address] = 0, balances[owner.address]
+        now = [new_phone if a == owner else a for a in people]
+        for p, r, minutes in after:
+            provider, recipient = now[p % len(now)], now[r % len(now)]
+            if provider == recipient:
+                continue
+            batch = [signed(bank, town, provider, recipient, minutes)]
+            if p % 2:  # and the old key tries too
+                other = recipient if recipient != new_phone else provider
+                batch.append(signed(bank, town, owner, other, 5))
+            result = bank.record_services(provider, town.id, batch)
+            refused = [s.error for s in result.skipped if s.provider == owner.address]
+            assert refused == ["KeyRetired"] * (len(batch) - 1)
+            for rec in result.recorded:
+                assert rec.provider != owner.address and rec.recipient != owner.address
+                shadow[rec.provider] += rec.minutes_served
+                shadow[rec.recipient] -= rec.minutes_served
+        for address, minutes in shadow.items():
+            assert bank.balance_of(town.id, address) == minutes
+        assert bank.balance_of(town.id, owner.address) == 0
         assert holders_total(bank, town, new_phone.address) == 0
     finally:
         rpc(w3, "evm_revert", [snapshot])
