@@ -30,6 +30,7 @@ from api.routers import (
     members,
     proposals,
     relay,
+    rotation,
     timebank,
 )
 from api.server import protocol_for
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     for module in (chain, auth, relay, ballots, proposals, communities, fund, timebank, audit):
         app.include_router(module.router, prefix="/v1")
+    app.include_router(rotation.router, prefix="/v1")
     app.include_router(joins.router, prefix="/v1")
     app.include_router(members.router, prefix="/v1")
     app.include_router(community_settings.router, prefix="/v1")

@@ -330,6 +330,27 @@ class BalanceOut(CamelOut):
     minutes: int
 
 
+class CarriedOverOut(CamelOut):
+    """A balance carried over from a replaced key to its replacement (BalanceCarriedOver)."""
+
+    from_account: str
+    to_account: str
+    minutes: int
+    block: int
+    timestamp: int  # the block's, unix seconds
+    tx_hash: str
+
+
+class MemberHistoryOut(CamelOut):
+    """A member's balance (from the contract) and time-bank history across key rotations."""
+
+    account: str
+    minutes: int
+    keys: list[str]  # the account, then each key it replaced, newest first
+    carried_over: list[CarriedOverOut]
+    records: list[EventOut]  # ServiceRecorded / ServiceReversed of any of `keys`, chain order
+
+
 class PendingServiceIn(Strict):
     """The provider's half: a record signed by its provider, waiting for the other side."""
 

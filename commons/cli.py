@@ -28,6 +28,7 @@ from commons.key_cli import PASSPHRASE_FD_OPTION, RELAYER_KEY_OPTION, key_app
 from commons.proposal_cli import proposal_app
 from commons.proxy import proxy_config
 from commons.roll_cli import roll_app
+from commons.rotation_cli import register_rotation
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
 from ledger.config import Settings
 from ledger.deploy import deploy_system, deployment_path, load_deployment
@@ -495,6 +496,7 @@ app.command("verify-receipt")(verify_receipt)
 app.command("anchor")(anchor)
 app.command("proxy-config")(proxy_config)
 register_backup(app)
+register_rotation(roll_app)
 
 
 def main() -> None:

@@ -512,9 +512,11 @@ ADMIN_EVENTS: tuple[tuple[str, str], ...] = (
     ("registry", "AuditorKeyRegistered"),
     ("registry", "AuditorKeyRevoked"),
     ("registry", "RollPublished"),
+    ("registry", "ResidentReplaced"),
     ("fund", "FundCurrencySet"),
     ("fund", "ApprovalThresholdSet"),
     ("timebank", "LimitsSet"),
+    ("timebank", "BalanceCarriedOver"),
 )
 
 

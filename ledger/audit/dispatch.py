@@ -45,6 +45,8 @@ ADMIN_ACTS: Final = frozenset(
         "RoleGranted",
         "RoleRevoked",
         "RollPublished",
+        "ResidentReplaced",
+        "BalanceCarriedOver",
         "AuditorKeyRegistered",
         "AuditorKeyRevoked",
         "FundCurrencySet",

@@ -71,6 +71,9 @@ export type ApiCode = (typeof API_CODES)[number];
 export const REASONS = [
   "notOnRoll",
   "notResident",
+  "keyRetired",
+  "keyReplaced",
+  "keyNotFresh",
   "alreadyVoted",
   "notOpen",
   "votingNotClosed",
@@ -135,6 +138,13 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   VoterNotOnRoll: "notOnRoll",
   NotOnRoll: "notOnRoll",
   NotResident: "notResident",
+  // a replaced key (a lost or new phone)
+  KeyRetired: "keyRetired",
+  KeyAlreadyReplaced: "keyReplaced",
+  ReplacementKeyNotFresh: "keyNotFresh",
+  NotRegistrar: "missingRole",
+  RotationNotRecorded: "setup",
+  AlreadyCarriedOver: "keyReplaced",
   AlreadyOnRoll: "setup",
   EmptyRoll: "setup",
   RollHistoryFull: "setup",

@@ -4,6 +4,7 @@
 import * as joinWords from "./words/join";
 import * as namesWords from "./words/names";
 import * as adminWords from "./words/admin";
+import * as rotationWords from "./words/rotation";
 
 export type Lang = "zh" | "en";
 const STORE = "commons.lang";
@@ -475,6 +476,7 @@ const zh = {
   ...joinWords.zh,
   ...namesWords.zh,
   ...adminWords.zh,
+  ...rotationWords.zh,
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -944,6 +946,7 @@ const en: Record<keyof typeof zh, string> = {
   ...joinWords.en,
   ...namesWords.en,
   ...adminWords.en,
+  ...rotationWords.en,
 };
 
 const DICTS: Record<Lang, Record<string, string>> = { zh, en };

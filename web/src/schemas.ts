@@ -92,6 +92,16 @@ export interface BallotIn {
   signature: string;
 }
 
+/** A balance carried over from a replaced key to its replacement (BalanceCarriedOver). */
+export interface CarriedOverOut {
+  fromAccount: string;
+  toAccount: string;
+  minutes: number;
+  block: number;
+  timestamp: number;
+  txHash: string;
+}
+
 export interface ChainOut {
   chainId: number;
   head: number;
@@ -261,6 +271,15 @@ export interface LoginOut {
   address: string;
   token: string;
   expiresAt: number;
+}
+
+/** A member's balance (from the contract) and time-bank history across key rotations. */
+export interface MemberHistoryOut {
+  account: string;
+  minutes: number;
+  keys: string[];
+  carriedOver: CarriedOverOut[];
+  records: EventOut[];
 }
 
 /** A member as other members see them: always show `tag` beside the name, since two members may choose the same one. */

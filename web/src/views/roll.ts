@@ -14,6 +14,7 @@ import { readQr } from "../qr";
 import type { JoinOut, JoinRequestIn, Page, PersonOut } from "../schemas";
 import { community, communityId, standing } from "../state";
 import { act, badge, field, mono, relayed, requireWallet, statusLine, waitIndexed, when } from "../ui";
+import { rotationPanel } from "./rotation";
 
 interface Flash {
   action: string;
@@ -206,7 +207,7 @@ export async function rollView(rerender: () => void): Promise<HTMLElement> {
   const shown = flash;
   flash = null;
   const tools = who?.registrar
-    ? [h("div", { class: "grid" }, findPanel(cid, rerender), publishPanel(cid, rerender)), pendingPanel(cid, rerender)]
+    ? [h("div", { class: "grid" }, findPanel(cid, rerender), publishPanel(cid, rerender)), pendingPanel(cid, rerender), rotationPanel(cid, rerender)]
     : h("p", { class: "notice", "data-testid": "roll-not-registrar" }, t("roll.notRegistrar"), " ", h("a", { href: "#/keys" }, t("roll.joinLink")));
   return h(
     "section",

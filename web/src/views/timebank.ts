@@ -13,6 +13,7 @@ import { person, personPicker } from "../people";
 import { rememberServiceNonce, usedServiceNonces } from "../receipts";
 import { communityId, standing } from "../state";
 import { act, badge, cardTable, errorBox, field, loading, mono, relayed, requireWallet, statusLine, when } from "../ui";
+import { carriedOverNote } from "./rotation";
 
 const CATEGORIES = ["CARE", "REPAIR", "TEACH", "GARDEN", "ERRAND", "COOK", "OTHER"];
 
@@ -169,6 +170,9 @@ export async function timebankView(rerender: () => void): Promise<HTMLElement> {
   const pending = h("div", null, me ? loading() : null);
   const records = h("div", null, loading());
   if (me) void pendingSection(me, cid, rerender).then((n) => replace(pending, n), (e) => replace(pending, errorBox(e)));
+  // Where a replaced key's balance came from (a lost or new phone).
+  const carried = h("div", null);
+  if (me) void carriedOverNote(cid, me).then((n) => replace(carried, n), (e) => replace(carried, errorBox(e)));
   void recent(cid).then((n) => replace(records, n), (e) => replace(records, errorBox(e)));
   return h(
     "section",
@@ -186,6 +190,7 @@ export async function timebankView(rerender: () => void): Promise<HTMLElement> {
           person(cid, balance.account),
         )
       : h("p", { class: "notice" }, t("vote.needKey"), " ", h("a", { href: "#/keys" }, t("nav.keys"))),
+    carried,
     h("div", { class: "grid" }, logForm(me, cid), pending),
     records,
   );
