@@ -410,10 +410,13 @@ def verify_receipt(
     receipt: Annotated[
         str,
         typer.Argument(
-            help="the API's receipt JSON (inline or a file), or tx=..,voter=..,digest=.."
+            help="the API's receipt JSON or the page's saved receipt file (inline or a file),"
+            " or tx=..,voter=..,digest=.."
         ),
     ],
-    rpc_url: Annotated[str, typer.Option(help="any node of the chain")],
+    rpc_url: Annotated[
+        str | None, typer.Option(help="any node of the chain (default: the configured one)")
+    ] = None,
     council: Annotated[
         str | None, typer.Option(help="the council address your community publishes")
     ] = None,
@@ -427,7 +430,7 @@ def verify_receipt(
             if text.strip().startswith("{") or Path(text).is_file()
             else f"{text},option={option}"
         )
-    verdict = run_receipt(text, rpc_url, council)
+    verdict = run_receipt(text, _rpc_url(Settings(), rpc_url), council)
     if option is not None and verdict.option is not None and verdict.option != option:
         verdict.add("my choice", False, f"counted for option {verdict.option}, not {option}")
     for check in verdict.checks:
