@@ -25,6 +25,8 @@ from api.routers import (
     chain,
     communities,
     fund,
+    joins,
+    members,
     proposals,
     relay,
     timebank,
@@ -90,6 +92,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     for module in (chain, auth, relay, ballots, proposals, communities, fund, timebank, audit):
         app.include_router(module.router, prefix="/v1")
+    app.include_router(joins.router, prefix="/v1")
+    app.include_router(members.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)
     docs.install(app, settings.project_root)

@@ -428,3 +428,51 @@ class LatestReportOut(CamelOut):
         "URL beyond scheme, host and port; server file paths): empty for reports written by "
         "this version, whose signature covers exactly what is served"
     )
+
+
+# --- joining the roll ---------------------------------------------------------------------------
+
+
+class JoinRequestIn(Strict):
+    """A resident's EIP-712 join request: JoinRequest(uint256 communityId,address resident,uint64
+    issuedAt) under the domain ("CommonsJoin", "1", chainId, Registry address), signed by
+    `resident`. The QR code the page shows carries exactly this object."""
+
+    communityId: Annotated[int, Field(ge=1, lt=2**256)]
+    resident: Address
+    issuedAt: Annotated[int, Field(ge=0, lt=2**64, description="unix seconds")]
+    signature: Signature65
+
+
+class JoinOut(CamelOut):
+    """A stored join request and where its resident stands: `pending` (not on the roll),
+    `staged` (added, the roll not yet published) or `onRoll` (on the published roll)."""
+
+    code: str = Field(description="the short code, XXXX-XXXX: the digest's first 40 bits")
+    digest: str = Field(description="the EIP-712 digest the resident signed")
+    community_id: int
+    resident: str
+    issued_at: int
+    signature: str
+    received_at: float
+    status: Literal["pending", "staged", "onRoll"]
+
+
+# --- members' display names ---------------------------------------------------------------------
+
+
+class NameIn(Strict):
+    """A display name: 1-40 characters once in NFC and trimmed, nothing that hides or reorders
+    text (422 `InvalidName` otherwise)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class MemberOut(CamelOut):
+    """A member as other members see them: always show `tag` beside the name, since two members
+    may choose the same one."""
+
+    address: str
+    name: str
+    tag: str = Field(description="the address's last four hex digits, lower case")
+    updated_at: float

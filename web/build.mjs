@@ -16,9 +16,13 @@ const outAt = process.argv.indexOf("--out");
 const dist = join(root, outAt > 0 ? process.argv[outAt + 1] : "dist");
 
 function checkI18n() {
-  const dict = readFileSync(join(src, "i18n.ts"), "utf8");
-  const zhBlock = dict.slice(dict.indexOf("const zh = {"), dict.indexOf("const en:"));
-  const defined = new Set([...zhBlock.matchAll(/^\s*"?([\w.]+)"?:\s*"/gm)].map((m) => m[1]));
+  // i18n.ts and each area's words/<area>.ts (spread into it) define keys in their `zh` block.
+  const wordFiles = readdirSync(join(src, "words")).map((f) => join(src, "words", f));
+  const zhBlocks = [join(src, "i18n.ts"), ...wordFiles].map((file) => {
+    const dict = readFileSync(file, "utf8");
+    return dict.slice(dict.indexOf("const zh = {"), dict.indexOf("const en:"));
+  });
+  const defined = new Set(zhBlocks.flatMap((block) => [...block.matchAll(/^\s*"?([\w.]+)"?:\s*"/gm)].map((m) => m[1])));
   const missing = new Set();
   const files = readdirSync(src, { recursive: true }).filter((f) => f.endsWith(".ts") && !f.endsWith("i18n.ts"));
   const namespaces = new Set([...defined].map((k) => k.split(".")[0]));

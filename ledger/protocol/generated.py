@@ -54,12 +54,13 @@ class CustomError(NamedTuple):
 
 
 class Domains:
-    """EIP-712 domains by contract (Relay: the relay's acknowledgements)."""
+    """EIP-712 domains by contract (Relay, Join: off-chain messages)."""
 
     CommonsForwarder: Final = Domain('CommonsForwarder', '1')
     Council: Final = Domain('CommonsCouncil', '1')
     TimeBank: Final = Domain('CommonsTimeBank', '1')
     Relay: Final = Domain('CommonsRelay', '1')
+    Join: Final = Domain('CommonsJoin', '1')
 
 
 class Types:
@@ -69,6 +70,7 @@ class Types:
     Ballot: Final = TypedStruct('Ballot', 'Ballot(uint256 proposalId,address voter,uint8 option)', bytes.fromhex('f1e75f2d3af41b6516350ffc4b1148f3f5e67d3e4fed3a97a73fb47fffcd2433'), (('proposalId', 'uint256'), ('voter', 'address'), ('option', 'uint8'),))
     EIP712Domain: Final = TypedStruct('EIP712Domain', 'EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)', bytes.fromhex('8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f'), (('name', 'string'), ('version', 'string'), ('chainId', 'uint256'), ('verifyingContract', 'address'),))
     ForwardRequest: Final = TypedStruct('ForwardRequest', 'ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)', bytes.fromhex('7f96328b83274ebc7c1cf4f7a3abda602b51a78b7fa1d86a2ce353d75e587cac'), (('from', 'address'), ('to', 'address'), ('value', 'uint256'), ('gas', 'uint256'), ('nonce', 'uint256'), ('deadline', 'uint48'), ('data', 'bytes'),))
+    JoinRequest: Final = TypedStruct('JoinRequest', 'JoinRequest(uint256 communityId,address resident,uint64 issuedAt)', bytes.fromhex('6d65b4f09f513bc15f2607e76f9dc67b36cb17154399a9f0dcb295f51ddb73ac'), (('communityId', 'uint256'), ('resident', 'address'), ('issuedAt', 'uint64'),))
     ServiceRecord: Final = TypedStruct('ServiceRecord', 'ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)', bytes.fromhex('368f5e3f59d63298e1c19211e4a8bdb50ef031e5f75fbba74b4c42e58aff654a'), (('communityId', 'uint256'), ('provider', 'address'), ('recipient', 'address'), ('minutesServed', 'uint32'), ('category', 'bytes8'), ('noteHash', 'bytes32'), ('nonce', 'uint256'),))
     ServiceReversal: Final = TypedStruct('ServiceReversal', 'ServiceReversal(bytes32 recordId,bytes32 reasonHash)', bytes.fromhex('94c0d08c54204fe24eaf026c68da23b7cfa13a290a22373f1c48d3cd7e833e1a'), (('recordId', 'bytes32'), ('reasonHash', 'bytes32'),))
 

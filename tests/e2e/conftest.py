@@ -24,6 +24,7 @@ from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.deploy import Deployment, deploy_system
 from ledger.node import AnvilProcess, child_pids, ephemeral_node, free_port, rpc
+from tests.e2e.browser import build_page
 
 
 @dataclass
@@ -121,3 +122,15 @@ def live(tmp_path_factory: pytest.TempPathFactory, accounts: list[LocalAccount],
             yield system
         finally:
             system.stop_api()
+
+
+@pytest.fixture(scope="module")
+def web_dist() -> Path:
+    """web/dist, fresh (the API mounts it when it starts)."""
+    return build_page()
+
+
+@pytest.fixture(scope="module")
+def served(web_dist: Path, live: LiveSystem) -> LiveSystem:
+    """The live system, started after web/dist exists so the API serves the page at /."""
+    return live

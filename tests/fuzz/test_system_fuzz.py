@@ -45,7 +45,7 @@ from web3.types import TxReceipt
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.node import rpc
-from ledger.protocol.generated import SkipReason
+from ledger.protocol.generated import Outcome, SkipReason
 from ledger.signing.ballots import BallotDomain, make_ballot, sign_ballot
 from ledger.signing.eip712 import sign_typed_data
 from ledger.signing.secp256k1 import SECP256K1_N
@@ -333,10 +333,8 @@ def test_contracts_keep_their_invariants_under_long_adversarial_histories(
                 expected = None
             if self.call(world.outsider, council.functions.finalize(pid), expected) is not None:
                 p.outcome = p.decide()
-                outcome = ("None", "Passed", "Rejected", "NoQuorum")[
-                    council.functions.getProposal(pid).call()[14]
-                ]
-                assert outcome == p.outcome
+                outcome = Outcome(council.functions.getProposal(pid).call().outcome)
+                assert outcome.name == p.outcome
 
         @action(weight=2, seconds=ints(600, 8_000))
         def time_passes(self, seconds: int) -> None:
@@ -534,8 +532,8 @@ def test_contracts_keep_their_invariants_under_long_adversarial_histories(
             self.paid += rq.amount
             # Read back from the chain: who approved, and that they were entitled to.
             view = fund.functions.payoutOf(rid).call()
-            approvers = list(view[5])
-            assert len(set(approvers)) == len(approvers) and view[3] not in approvers
+            approvers = list(view.approvers)
+            assert len(set(approvers)) == len(approvers) and view.requester not in approvers
             current = [a for a in approvers
                        if registry.functions.hasRole(cid, ROLE["COMMITTEE"], a).call()]  # fmt: skip
             assert len(current) >= THRESHOLD

@@ -21,6 +21,7 @@ export const API_CODES = [
   "BodyTooLarge",
   "CallReverted",
   "ChainUnavailable",
+  "CommunityMismatch",
   "DeadlineTooFar",
   "ExpiredRequest",
   "GasOutOfRange",
@@ -29,17 +30,24 @@ export const API_CODES = [
   "InternalError",
   "InvalidAddress",
   "InvalidBlockRange",
+  "InvalidName",
   "InvalidNonce",
   "InvalidRequest",
   "InvalidSignature",
+  "IssuedInFuture",
+  "JoinQuotaExceeded",
   "MalformedBallot",
+  "MalformedJoinCode",
   "MalformedRecord",
   "MalformedRequest",
   "MalleableSignature",
   "MethodNotAllowed",
+  "NameQuotaExceeded",
   "NoAuditReport",
+  "NoDisplayName",
   "NotDeployed",
   "NotFound",
+  "NotMember",
   "NotProvider",
   "NotSignedIn",
   "QueueFull",
@@ -48,6 +56,7 @@ export const API_CODES = [
   "TooManyPending",
   "UnknownAuditJob",
   "UnknownGrant",
+  "UnknownJoin",
   "UnknownPayout",
   "UnknownReceipt",
   "UnknownRecord",
@@ -109,6 +118,7 @@ export const REASONS = [
   "index",
   "notDeployed",
   "server",
+  "badName",
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -200,6 +210,12 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   RecordNotInBatch: "setup",
   BatchRootMismatch: "setup",
   UnknownRecord: "notFound",
+  // joining the roll
+  UnknownJoin: "notFound",
+  MalformedJoinCode: "pageFault",
+  CommunityMismatch: "signature",
+  IssuedInFuture: "stale",
+  JoinQuotaExceeded: "busy",
   TooManyPending: "busy",
   // signatures and signed requests
   WrongSigner: "signature",
@@ -252,6 +268,11 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   IndexInconsistent: "index",
   NotDeployed: "notDeployed",
   InternalError: "server",
+  // display names
+  NotMember: "notOnRoll",
+  InvalidName: "badName",
+  NoDisplayName: "notFound",
+  NameQuotaExceeded: "busy",
 };
 
 /** The reason for a refusal `code`, by HTTP status when the code is one the page has not met. */

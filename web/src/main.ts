@@ -14,6 +14,7 @@ import { fundView } from "./views/fund";
 import { keysView } from "./views/keys";
 import { proposalView, proposalsView } from "./views/proposals";
 import { receiptsView } from "./views/receipts";
+import { rollView } from "./views/roll";
 import { timebankView } from "./views/timebank";
 
 type View = (params: string[], rerender: () => void) => Promise<HTMLElement>;
@@ -26,6 +27,7 @@ const ROUTES: [RegExp, View, string][] = [
   [/^\/committee$/, (_, r) => committeeView(r), "nav.committee"],
   [/^\/fund$/, () => fundView(), "nav.fund"],
   [/^\/audit$/, () => auditView(), "nav.audit"],
+  [/^\/roll$/, (_, r) => rollView(r), "nav.roll"],
   [/^\/keys$/, (_, r) => keysView(r), "nav.keys"],
 ];
 const NAV: [string, string][] = [
@@ -35,6 +37,7 @@ const NAV: [string, string][] = [
   ["#/committee", "nav.committee"],
   ["#/fund", "nav.fund"],
   ["#/audit", "nav.audit"],
+  ["#/roll", "nav.roll"],
   ["#/keys", "nav.keys"],
 ];
 

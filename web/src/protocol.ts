@@ -8,6 +8,7 @@ export const DOMAINS = {
   Council: { name: "CommonsCouncil", version: "1" },
   TimeBank: { name: "CommonsTimeBank", version: "1" },
   Relay: { name: "CommonsRelay", version: "1" },
+  Join: { name: "CommonsJoin", version: "1" },
 } as const;
 
 export const EIP712_FIELDS = {
@@ -30,6 +31,11 @@ export const EIP712_FIELDS = {
     { name: "deadline", type: "uint48" },
     { name: "data", type: "bytes" },
   ],
+  JoinRequest: [
+    { name: "communityId", type: "uint256" },
+    { name: "resident", type: "address" },
+    { name: "issuedAt", type: "uint64" },
+  ],
   ServiceRecord: [
     { name: "communityId", type: "uint256" },
     { name: "provider", type: "address" },
@@ -50,6 +56,7 @@ export const TYPE_STRINGS = {
   Ballot: "Ballot(uint256 proposalId,address voter,uint8 option)",
   EIP712Domain: "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
   ForwardRequest: "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)",
+  JoinRequest: "JoinRequest(uint256 communityId,address resident,uint64 issuedAt)",
   ServiceRecord: "ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)",
   ServiceReversal: "ServiceReversal(bytes32 recordId,bytes32 reasonHash)",
 } as const;

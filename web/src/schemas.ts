@@ -193,6 +193,29 @@ export interface IndexHealthOut {
   problem: string | null;
 }
 
+/** A stored join request and where its resident stands: `pending` (not on the roll), `staged` (added, the roll not yet published) or `onRoll` (on the published roll). */
+export interface JoinOut {
+  /** the short code, XXXX-XXXX: the digest's first 40 bits */
+  code: string;
+  /** the EIP-712 digest the resident signed */
+  digest: string;
+  communityId: number;
+  resident: string;
+  issuedAt: number;
+  signature: string;
+  receivedAt: number;
+  status: "pending" | "staged" | "onRoll";
+}
+
+/** A resident's EIP-712 join request: JoinRequest(uint256 communityId,address resident,uint64 issuedAt) under the domain ("CommonsJoin", "1", chainId, Registry address), signed by `resident`. The QR code the page shows carries exactly this object. */
+export interface JoinRequestIn {
+  communityId: number;
+  resident: string;
+  /** unix seconds */
+  issuedAt: number;
+  signature: string;
+}
+
 export interface LatestReportOut {
   /** the Ed25519 signature matches the report as stored on the server; says nothing of who signed it (see `signer`) */
   signatureValid: boolean;
@@ -220,6 +243,20 @@ export interface LoginOut {
   address: string;
   token: string;
   expiresAt: number;
+}
+
+/** A member as other members see them: always show `tag` beside the name, since two members may choose the same one. */
+export interface MemberOut {
+  address: string;
+  name: string;
+  /** the address's last four hex digits, lower case */
+  tag: string;
+  updatedAt: number;
+}
+
+/** A display name: 1-40 characters once in NFC and trimmed, nothing that hides or reorders text (422 `InvalidName` otherwise). */
+export interface NameIn {
+  name: string;
 }
 
 export interface NonceOut {
