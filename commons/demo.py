@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - the demo's Chinese texts take full-width punctuation
 """A demo community a newcomer can explore, seeded through the public signed paths.
 
 Every step is a signed request, ballot or service record sent to the API — exactly what a
@@ -44,13 +45,28 @@ TIME_LIMITS = (-600, 6000)
 APPROVALS = 2
 PLAYGROUND_BUDGET = 500_000
 FIRST_TRANCHE = 200_000
+
+
+def bilingual(en: str, zh: str) -> str:
+    """An off-chain text in both languages: the JSON body the page shows in the reader's
+    language (web/src/bilingual.ts). Its hash, the one on the chain, is over the whole body."""
+    return json.dumps({"en": en, "zh": zh}, ensure_ascii=False, sort_keys=True)
+
+
 TEXTS = {
-    "playground": "Repair the playground's swings and resurface the ground under them. "
-    "Budget: 5,000.00 CNY from the micro-renewal fund.",
-    "fence": "Paint the estate's fence bright pink.",
-    "garden": "Turn the unused lot behind building 3 into a community garden, "
-    "tended by time-bank volunteers.",
+    "playground": bilingual(
+        "Repair the playground's swings and resurface the ground under them. "
+        "Budget: 5,000.00 CNY from the micro-renewal fund.",
+        "修理游乐场的秋千，并重新铺设秋千下方的地面。预算：从微更新基金支出 5,000.00 元。",
+    ),
+    "fence": bilingual("Paint the estate's fence bright pink.", "把小区的围栏刷成亮粉色。"),
+    "garden": bilingual(
+        "Turn the unused lot behind building 3 into a community garden, "
+        "tended by time-bank volunteers.",
+        "把 3 号楼后面的空地改建成社区花园，由时间银行的志愿者照料。",
+    ),
 }
+MILESTONE = bilingual("Photos: the new swings are installed.", "照片：新秋千已经装好。")
 VOTES = {
     "playground": [0, 0, 0, 0, 0, 0, 1, 2, 0],
     "fence": [1, 1, 1, 0, 1, 0, 1, 1],
@@ -185,7 +201,7 @@ class _Seeder:
 
     def _proposals(self) -> dict[str, int]:
         self._step("demo: opening three proposals")
-        for text in TEXTS.values():
+        for text in (*TEXTS.values(), MILESTONE):
             self.client.post("/v1/texts", {"text": text})
         # The next block's clock: after a restart the newest block can be long past.
         now = int(self.client.w3.eth.get_block("pending")["timestamp"])
@@ -356,6 +372,6 @@ class _Seeder:
         self.client.act(
             self.keys["secretary"],
             self.council.functions.recordMilestone(
-                playground, _h("photos: new swings installed"), False
+                playground, bytes.fromhex(text_hash(MILESTONE)[2:]), False
             ),
         )

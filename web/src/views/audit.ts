@@ -87,7 +87,7 @@ function summary(report: Report): HTMLElement {
     h(
       "dl",
       { class: "facts" },
-      facts.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [h("dt", null, t(k)), h("dd", null, typeof v === "string" && v.startsWith("0x") ? mono(v, 10) : String(v))]),
+      facts.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [h("dt", null, t(k)), h("dd", k === "audit.generated" ? { "data-testid": "audit-generated" } : null, typeof v === "string" && v.startsWith("0x") ? mono(v, 10) : String(v))]),
     ),
     list.length
       ? h(
