@@ -24,6 +24,7 @@ from commons.api_client import ApiClient
 from commons.audit_cli import anchor, audit_app, verify_receipt
 from commons.backup_cli import register_backup
 from commons.demo import demo_keys, seed_demo
+from commons.entry import INTERRUPTED
 from commons.errors import fail, one_line_errors
 from commons.key_cli import PASSPHRASE_FD_OPTION, RELAYER_KEY_OPTION, key_app
 from commons.proxy import proxy_config
@@ -49,7 +50,6 @@ app = typer.Typer(
 UP_TIMEOUT_S = 30.0
 SUPERVISE_POLL_S = 0.25
 STATUS_PROBE_S = 2.0
-INTERRUPTED = 130  # a shell's status for a command stopped by Ctrl-C (128 + SIGINT)
 
 
 def load_settings() -> Settings:

@@ -168,3 +168,19 @@ def test_api_port_held_by_another_program_is_one_line_naming_the_setting(
     )
     assert result.stdout == ""
     assert not (tmp_path / "var" / "chain" / "node.json").exists()  # nothing was started
+
+
+@pytest.mark.parametrize("after_s", [0.3, 1.5, 3.0])  # loading, starting the chain, deploying
+def test_ctrl_c_while_starting_says_one_line_exits_130_and_leaves_nothing_running(
+    after_s: float, start: object, env: dict[str, str]
+) -> None:
+    run = start("--no-demo")  # type: ignore[operator]
+    time.sleep(after_s)
+    assert run.ctrl_c() == 130
+    said = run.stderr_lines()
+    assert len(said) == 1 and said[0].startswith(("stopped", "error: stopped")), said
+    assert "Traceback" not in run.err.read_text() + run.stdout()
+    node = Path(env["COMMONS_DATA_DIR"]) / "chain" / "node.json"
+    if node.exists():
+        assert not pid_alive(json.loads(node.read_text())["anvil_pid"])
+    assert not (Path(env["COMMONS_DATA_DIR"]) / "run.json").exists()
