@@ -8,6 +8,7 @@ test-artifacts/web-polish/."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -20,7 +21,8 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from commons.demo import demo_keys, seed_demo
-from ledger.audit.report import generate_key, load_key, sign
+from ledger.audit.report import generate_key, load_key, render_html, sign
+from tests.audit.test_report import _report as _base_report
 from tests.e2e.browser import ARTIFACTS_ROOT, needs_browser, run_story
 from tests.e2e.conftest import LiveSystem
 
@@ -52,6 +54,19 @@ def _report(live: LiveSystem, key: Path | None, folder: str, generated_at: int) 
     (where / "report.json").write_text(json.dumps(sign(report, load_key(key) if key else None)))
 
 
+def _wide_report() -> dict[str, Any]:
+    """A report whose tables are wider than a phone: long hashes and many columns."""
+    report = copy.deepcopy(_base_report())
+    report["funds"] = [{"community": 1, "currency": "CNY", "total_income": 920_000,
+                        "available": 420_000, "reserved": 300_000, "total_paid": 200_000,
+                        "threshold": 2}]  # fmt: skip
+    row = {"block": 5, "tx": "0x" + "ab" * 32, "step": "income", "community": 1, "proposal": 1,
+           "request": 1, "amount": 920_000, "currency": "CNY", "from": "0x" + "cd" * 20,
+           "to": "fund", "party": "0x" + "ef" * 20, "reference": "0x" + "12" * 32}  # fmt: skip
+    report["fund_trail"] = [row] * 20
+    return report
+
+
 @needs_browser
 def test_audit_receipts_and_chinese_demo_work_for_a_resident_on_a_phone(
     served: LiveSystem, seeded: dict[str, Any], tmp_path: Path
@@ -76,7 +91,10 @@ def test_audit_receipts_and_chinese_demo_work_for_a_resident_on_a_phone(
         "acceptedAt": generated,
         "status": "queued",
     }
+    html_report = tmp_path / "report.zh.html"
+    html_report.write_text(render_html(sign(_wide_report(), None), "zh"))
     seed = {
+        "htmlReport": str(html_report),
         "community": seeded["community"],
         "garden": garden,
         "playground": seeded["proposals"]["playground"],
@@ -101,6 +119,7 @@ def test_audit_receipts_and_chinese_demo_work_for_a_resident_on_a_phone(
     assert audit["browser"] == "true" and audit["overflow"] <= 0
     assert str(generated) not in audit["generated"] and audit["generated"].strip()
     assert steps["unsigned-report-says-unsigned"]["browser"] == "unsigned"
+    assert steps["html-report-in-chinese-fits-a-phone"]["overflow"] <= 0
     demo = steps["chinese-demo-proposal-and-milestone"]
     assert "社区花园" in demo["text"] and "照片" in demo["milestone"]
     assert "0x" not in demo["visible"] and "keccak" not in demo["visible"].lower()

@@ -7,8 +7,10 @@
 //   node web/tests/polish.mjs --base-url URL --out DIR --seed seed.json
 //
 // seed.json (written by tests/e2e/test_web_polish.py): community, garden and playground (proposal
-// ids), receipt (a ballot receipt as the page keeps it), generatedAt (the signed report's time).
+// ids), receipt (a ballot receipt as the page keeps it), generatedAt (the signed report's time),
+// htmlReport (a file: an HTML audit report in Chinese with wide tables).
 
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BASE, PHONE, OUT, SEED, accessible, expect, go, launch, need, noSecretLeft, overflow, run, setLanguage, shot, step, tid, widest } from "./harness.mjs";
 
@@ -91,6 +93,19 @@ async function main() {
       await accessible("receipts-zh");
       await shot("receipt-qr-zh");
       return { file };
+    });
+
+    await step("html-report-in-chinese-fits-a-phone", async () => {
+      // A document of its own (as the API serves it, with its inline stylesheet allowed), not
+      // written into the page, whose policy refuses inline styles.
+      await page.goto(`data:text/html;base64,${readFileSync(SEED.htmlReport).toString("base64")}`);
+      const sideways = await overflow();
+      expect(sideways <= 0, `the HTML report does not scroll sideways at 390 px (${sideways} px: ${await widest()})`);
+      const text = await page.locator("body").innerText();
+      expect(text.includes("¥9,200.00") && text.includes("资金流向"), "money in yuan, headings in Chinese");
+      await shot("html-report-zh");
+      await page.goto(`${BASE}/#/`);
+      return { overflow: sideways };
     });
 
     await step("no-secret-left", async () => {
