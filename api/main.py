@@ -24,6 +24,7 @@ from api.routers import (
     ballots,
     chain,
     communities,
+    community_settings,
     fund,
     joins,
     members,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(module.router, prefix="/v1")
     app.include_router(joins.router, prefix="/v1")
     app.include_router(members.router, prefix="/v1")
+    app.include_router(community_settings.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)
     docs.install(app, settings.project_root)

@@ -482,3 +482,22 @@ class MemberOut(CamelOut):
     name: str
     tag: str = Field(description="the address's last four hex digits, lower case")
     updated_at: float
+
+
+# --- a community's administration -------------------------------------------------------------
+
+
+class CommunitySettingsOut(CamelOut):
+    """What a community's admin decides, as it stands: who holds each role (from the index), the
+    admin role's pending transfer, the fund's currency and payout approvals, the time bank's
+    balance limits (from the chain)."""
+
+    id: int
+    admin: str
+    pending_admin: str | None = Field(description="offered the admin role, until they accept")
+    roles: dict[str, list[str]]
+    committee_size: int
+    currency: str = Field(description='the fund\'s ISO 4217 code; "" until the admin sets it')
+    approval_threshold: int = Field(description="committee approvals each payout needs; 0: unset")
+    floor_minutes: int = Field(description="the lowest time-bank balance (0 or less)")
+    ceiling_minutes: int = Field(description="the highest time-bank balance (0 or more)")

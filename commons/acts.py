@@ -118,10 +118,17 @@ class Signing:
         """An address given as 0x..., or the address of a keystore key of that name."""
         return text if ADDRESS.match(text) else self.keystore.entry(text).address
 
-    def act(self, call: AdminCall) -> admin.Done | None:
-        """Check and simulate `call`; unless this is a dry run, sign it, send it, wait for it.
-        None for a dry run (which prints the call and who would sign it)."""
-        chain = self.chain()
+    def act(
+        self,
+        call: AdminCall,
+        *,
+        chain: AdminChain | None = None,
+        prepare: Callable[[], None] | None = None,
+    ) -> admin.Done | None:
+        """Check and simulate `call`; unless this is a dry run, run `prepare` (what must exist
+        before anything is signed), sign it, send it, wait for it. None for a dry run (which
+        prints the call and who would sign it)."""
+        chain = chain or self.chain()
         signer = self.keystore.entry(self.key).address
         admin.preflight(chain, call, signer)  # before the passphrase is asked
         if self.dry_run:
@@ -131,6 +138,8 @@ class Signing:
             typer.echo(f"signer: key {self.key!r} {signer}, via {how}")
             typer.echo("dry run: checked and simulated; nothing was signed or sent")
             return None
+        if prepare is not None:
+            prepare()
         done = admin.execute(chain, call, self.sender(chain))
         typer.echo(f"done: {call.what}")
         typer.echo(f"  {call.event} in block {done.block}, transaction {done.tx_hash}")

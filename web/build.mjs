@@ -1,4 +1,5 @@
-// Builds the page into dist/: one JS bundle (ethers included), one stylesheet, index.html.
+// Builds the page into dist/: the JS bundle (ethers included) and the chunks it loads on demand
+// (the QR reader), one stylesheet, index.html.
 // Everything the page needs at run time is in dist/; nothing is fetched from elsewhere.
 //   node build.mjs            production build
 //   node build.mjs --check    also fail on i18n keys used but not defined
@@ -47,6 +48,8 @@ const result = await esbuild.build({
   entryPoints: { app: join(src, "main.ts") },
   bundle: true,
   format: "esm",
+  splitting: true,
+  chunkNames: "[name]-[hash]",
   target: ["chrome109", "firefox115", "safari16"],
   minify: true,
   sourcemap: "linked",

@@ -273,7 +273,12 @@ def render_typescript(spec: dict[str, Any]) -> str:
     out += ["} as const;", "", "export const ROLES = {"]
     for role in spec["roles"]:
         out.append(f"  {role}: {json.dumps(role)},")
-    out += ["} as const;", "export type Role = keyof typeof ROLES;"]
+    out += ["} as const;", "export type Role = keyof typeof ROLES;", ""]
+    out += ["/** Role ids as the contracts take them: keccak256 of the role's name. */"]
+    out += ["export const ROLE_IDS: Record<Role, string> = {"]
+    for role in spec["roles"]:
+        out.append(f"  {role}: {json.dumps('0x' + _hex(keccak(role.encode())))},")
+    out += ["};"]
     for name, enum in spec["enums"].items():
         members = ", ".join(json.dumps(m) for m in enum["members"])
         out += [

@@ -3,6 +3,7 @@
 
 import * as joinWords from "./words/join";
 import * as namesWords from "./words/names";
+import * as adminWords from "./words/admin";
 import * as polishWords from "./words/polish";
 
 export type Lang = "zh" | "en";
@@ -474,6 +475,7 @@ const zh = {
   "audit.unregisteredHint": "签名所用的密钥未在链上登记，或在所审计的区块之前已被撤销。任何人都能用自己的密钥签署报告，请勿信任此报告。",
   ...joinWords.zh,
   ...namesWords.zh,
+  ...adminWords.zh,
   ...polishWords.zh,
 };
 
@@ -943,6 +945,7 @@ const en: Record<keyof typeof zh, string> = {
   "audit.unregisteredHint": "The signing key is not registered on-chain, or was revoked at or before the audited blocks. Anyone can sign a report with a key of their own: do not trust this one.",
   ...joinWords.en,
   ...namesWords.en,
+  ...adminWords.en,
   ...polishWords.en,
 };
 

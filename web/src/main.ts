@@ -8,6 +8,7 @@ import { activeAddress, isUnlocked, listKeys, lock, onKeysChanged, setActive } f
 import { communities, communityId, setCommunityId } from "./state";
 import { applyDisplay, largeText, setLargeText } from "./display";
 import { announce, askPassphrase, clearProblem, errorBox, loading, mono } from "./ui";
+import { adminView } from "./views/admin";
 import { auditView } from "./views/audit";
 import { committeeView } from "./views/committee";
 import { fundView } from "./views/fund";
@@ -29,6 +30,7 @@ const ROUTES: [RegExp, View, string][] = [
   [/^\/audit$/, () => auditView(), "nav.audit"],
   [/^\/roll$/, (_, r) => rollView(r), "nav.roll"],
   [/^\/keys$/, (_, r) => keysView(r), "nav.keys"],
+  [/^\/admin$/, (_, r) => adminView(r), "nav.admin"],
 ];
 const NAV: [string, string][] = [
   ["#/", "nav.proposals"],
@@ -39,6 +41,7 @@ const NAV: [string, string][] = [
   ["#/audit", "nav.audit"],
   ["#/roll", "nav.roll"],
   ["#/keys", "nav.keys"],
+  ["#/admin", "nav.admin"],
 ];
 
 let generation = 0;

@@ -69,6 +69,14 @@ export const ROLES = {
 } as const;
 export type Role = keyof typeof ROLES;
 
+/** Role ids as the contracts take them: keccak256 of the role's name. */
+export const ROLE_IDS: Record<Role, string> = {
+  AUDITOR: "0xd8994f6d76f930dc5ea8c60e38e6334a87bb8539cc3082ac6828681c33316e3d",
+  COMMITTEE: "0xed7ead75dab2b778f814bef3e24d121e608a2464b0363d0d34b193757e18edb8",
+  COORDINATOR: "0xd578563424ab02f85ec03c6b1aee04947ebdd4a30db46cba3bcd7f56ef40b199",
+  REGISTRAR: "0xd6b769dbdbf190871759edfb79bd17eda0005e1b8c3b6b3f5b480b5604ad5014",
+};
+
 /** ICouncil.BallotKind, by value. */
 export const BallotKind = ["YesNoAbstain", "MultipleChoice"] as const;
 export type BallotKind = (typeof BallotKind)[number];

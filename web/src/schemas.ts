@@ -125,6 +125,24 @@ export interface CommunityOut {
   roles: Record<string, string[]>;
 }
 
+/** What a community's admin decides, as it stands: who holds each role (from the index), the admin role's pending transfer, the fund's currency and payout approvals, the time bank's balance limits (from the chain). */
+export interface CommunitySettingsOut {
+  id: number;
+  admin: string;
+  /** offered the admin role, until they accept */
+  pendingAdmin: string | null;
+  roles: Record<string, string[]>;
+  committeeSize: number;
+  /** the fund's ISO 4217 code; "" until the admin sets it */
+  currency: string;
+  /** committee approvals each payout needs; 0: unset */
+  approvalThreshold: number;
+  /** the lowest time-bank balance (0 or less) */
+  floorMinutes: number;
+  /** the highest time-bank balance (0 or more) */
+  ceilingMinutes: number;
+}
+
 export interface ConfirmServiceIn {
   recipientSig: string;
 }
