@@ -184,3 +184,27 @@ def test_ctrl_c_while_starting_says_one_line_exits_130_and_leaves_nothing_runnin
     if node.exists():
         assert not pid_alive(json.loads(node.read_text())["anvil_pid"])
     assert not (Path(env["COMMONS_DATA_DIR"]) / "run.json").exists()
+
+
+def test_ctrl_c_in_make_run_is_one_line_without_makes_own(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    out, err = tmp_path / "make.out", tmp_path / "make.err"
+    root = Path(__file__).resolve().parents[2]
+    with open(out, "wb") as o, open(err, "wb") as e:
+        proc = subprocess.Popen(
+            ["make", "-s", "run"], cwd=root, env={**env, "COMMONS_SEED_DEMO": "false"},
+            stdout=o, stderr=e, stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    run = Run(proc, out, err)
+    try:
+        run.wait_for(READY)
+        # make dies by the SIGINT it got too: a shell reports that as status 130.
+        assert run.ctrl_c() == -signal.SIGINT
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(60)
+    said = run.stderr_lines()
+    assert len(said) == 1 and said[0].startswith("stopped the API"), said
+    assert "make: ***" not in err.read_text()
