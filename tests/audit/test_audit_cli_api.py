@@ -266,6 +266,7 @@ def test_verify_receipt_confirms_the_pages_saved_file_on_the_configured_node(
     assert ok.exit_code == 0, ok.output
     assert f"[ok] found: ballot {api['detail']} is in transaction {api['txHash']}" in ok.output
     assert "[ok] my signature" in ok.output and "[ok] published tally" in ok.output
+    assert "taken from the transaction" not in ok.output  # pinned: the configured deployment's
     lost = path.with_name("lost.json")
     lost.write_text(json.dumps({**saved, "digest": "0x" + "ab" * 32}))
     refused = commons(history, "verify-receipt", str(lost))
