@@ -226,7 +226,9 @@ interface ICouncil {
 
     // ---------------------------------------------------------------- actions
 
-    /// @notice Opens a proposal and snapshots the community's published roll. Committee only.
+    /// @notice Opens a proposal and snapshots the community's published roll. Committee only, or
+    /// the Initiatives contract fixed at deployment, opening what a reached initiative becomes
+    /// (then it is the `proposer`).
     /// @return proposalId Sequential id, from 1.
     function openProposal(ProposalParams calldata params) external returns (uint256 proposalId);
 
@@ -266,6 +268,9 @@ interface ICouncil {
 
     /// @notice The Registry whose rolls and roles this council uses.
     function registry() external view returns (address);
+
+    /// @notice The Initiatives contract that may open proposals without the committee role.
+    function initiatives() external view returns (address);
 
     /// @notice The number of proposals opened so far (ids are 1..proposalCount).
     function proposalCount() external view returns (uint256);

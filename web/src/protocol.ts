@@ -6,6 +6,7 @@ import type { TypedDataField } from "ethers";
 export const DOMAINS = {
   CommonsForwarder: { name: "CommonsForwarder", version: "1" },
   Council: { name: "CommonsCouncil", version: "1" },
+  Initiatives: { name: "CommonsInitiatives", version: "1" },
   TimeBank: { name: "CommonsTimeBank", version: "1" },
   Relay: { name: "CommonsRelay", version: "1" },
 } as const;
@@ -20,6 +21,10 @@ export const EIP712_FIELDS = {
     { name: "proposalId", type: "uint256" },
     { name: "voter", type: "address" },
     { name: "option", type: "uint8" },
+  ],
+  CoSignature: [
+    { name: "initiativeId", type: "uint256" },
+    { name: "signer", type: "address" },
   ],
   ForwardRequest: [
     { name: "from", type: "address" },
@@ -48,6 +53,7 @@ export const EIP712_FIELDS = {
 export const TYPE_STRINGS = {
   Acknowledgement: "Acknowledgement(bytes32 message,uint64 acceptedAt,uint64 landBy)",
   Ballot: "Ballot(uint256 proposalId,address voter,uint8 option)",
+  CoSignature: "CoSignature(uint256 initiativeId,address signer)",
   EIP712Domain: "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
   ForwardRequest: "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)",
   ServiceRecord: "ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)",
@@ -66,6 +72,10 @@ export type Role = keyof typeof ROLES;
 export const BallotKind = ["YesNoAbstain", "MultipleChoice"] as const;
 export type BallotKind = (typeof BallotKind)[number];
 
+/** IInitiatives.CoSignatureSkipReason, by value. */
+export const CoSignatureSkipReason = ["InitiativeNotCollecting", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyCoSigned"] as const;
+export type CoSignatureSkipReason = (typeof CoSignatureSkipReason)[number];
+
 /** ICouncil.ExecutionStatus, by value. */
 export const ExecutionStatus = ["NotStarted", "InProgress", "Completed"] as const;
 export type ExecutionStatus = (typeof ExecutionStatus)[number];
@@ -73,6 +83,10 @@ export type ExecutionStatus = (typeof ExecutionStatus)[number];
 /** ICommunityFund.GrantState, by value. */
 export const GrantState = ["None", "Open", "Closed"] as const;
 export type GrantState = (typeof GrantState)[number];
+
+/** IInitiatives.InitiativeState, by value. */
+export const InitiativeState = ["Collecting", "Promoted", "Expired"] as const;
+export type InitiativeState = (typeof InitiativeState)[number];
 
 /** ICouncil.Outcome, by value. */
 export const Outcome = ["None", "Passed", "Rejected", "NoQuorum"] as const;
@@ -105,6 +119,7 @@ export const ERRORS = [
   "AmountTooLarge",
   "AuditorKeyAlreadyRegistered",
   "AuditorKeyAlreadyRevoked",
+  "AuthorNotOnRoll",
   "BallotBoxRecycled",
   "BatchRootMismatch",
   "BelowFloor",
@@ -124,6 +139,7 @@ export const ERRORS = [
   "GrantExceedsBudget",
   "GrantIsClosed",
   "GrantNotFound",
+  "InitiativesNotEnabled",
   "InsufficientBalance",
   "InsufficientFund",
   "InsufficientGrant",
@@ -131,6 +147,7 @@ export const ERRORS = [
   "InvalidBasisPoints",
   "InvalidBudget",
   "InvalidCurrency",
+  "InvalidInitiativeRules",
   "InvalidLimits",
   "InvalidOption",
   "InvalidOptions",
@@ -169,9 +186,11 @@ export const ERRORS = [
   "SelfApproval",
   "StringTooLong",
   "ThresholdNotSet",
+  "TooManyInitiatives",
   "TooManyProposals",
   "UnknownAuditorKey",
   "UnknownCommunity",
+  "UnknownInitiative",
   "UnknownProposal",
   "UnknownRole",
   "UnknownRollVersion",
