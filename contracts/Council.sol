@@ -221,11 +221,6 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     }
 
     /// @inheritdoc ICouncil
-    function initiatives() external view returns (address) {
-        return _initiatives;
-    }
-
-    /// @inheritdoc ICouncil
     function proposalCount() external view returns (uint256) {
         return _proposalCount;
     }

@@ -269,9 +269,6 @@ interface ICouncil {
     /// @notice The Registry whose rolls and roles this council uses.
     function registry() external view returns (address);
 
-    /// @notice The Initiatives contract that may open proposals without the committee role.
-    function initiatives() external view returns (address);
-
     /// @notice The number of proposals opened so far (ids are 1..proposalCount).
     function proposalCount() external view returns (uint256);
 

@@ -430,7 +430,6 @@ class Functions:
     hasVoted: Final = Function('hasVoted', 'hasVoted(uint256,address)', bytes.fromhex('43859632'), ('Council',))
     incomeCount: Final = Function('incomeCount', 'incomeCount()', bytes.fromhex('afb7afbb'), ('CommunityFund',))
     initiativeCount: Final = Function('initiativeCount', 'initiativeCount()', bytes.fromhex('7824f84e'), ('Initiatives',))
-    initiatives: Final = Function('initiatives', 'initiatives()', bytes.fromhex('426b2e42'), ('Council',))
     isRecorded: Final = Function('isRecorded', 'isRecorded(uint256,address,uint256)', bytes.fromhex('830bb64d'), ('TimeBank',))
     isResident: Final = Function('isResident', 'isResident(uint256,address)', bytes.fromhex('0305b303'), ('Registry',))
     isReversed: Final = Function('isReversed', 'isReversed(uint256,address,uint256)', bytes.fromhex('54609fc9'), ('TimeBank',))
