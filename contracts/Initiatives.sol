@@ -15,8 +15,10 @@ import {HALF_N} from "./libraries/Secp256k1.sol";
 /// @notice Resident initiatives for Commons Ledger communities: submitted by a resident, co-signed
 /// by residents in relayed batches, turned into a council proposal at the community's threshold.
 /// @dev Gas layout: everything a co-signature batch reads and writes sits in one initiative word;
-/// who co-signed is a bitmap by stable roll index (256 residents per word); eligibility for a
-/// whole batch is one call into the Registry. Measured in bench/gas_initiatives.py.
+/// who co-signed is a bitmap by stable roll index (224 residents per word, under a 32-bit tag
+/// naming the initiative) that a community's initiatives reuse once its holder stops collecting,
+/// as the Council reuses ballot boxes; eligibility for a whole batch is one call into the
+/// Registry. Measured in bench/gas_initiatives.py.
 contract Initiatives is IInitiatives, EIP712, ERC2771Context {
     /// @inheritdoc IInitiatives
     bytes32 public constant COSIGNATURE_TYPEHASH = keccak256("CoSignature(uint256 initiativeId,address signer)");
@@ -24,6 +26,11 @@ contract Initiatives is IInitiatives, EIP712, ERC2771Context {
     uint256 private constant BPS = 10_000;
     /// @dev The council proposal an initiative becomes: yes / no / abstain.
     uint8 private constant YES_NO_ABSTAIN_OPTIONS = 3;
+    /// @dev Co-signer bits per bitmap word (the other 32 bits tag the word's initiative).
+    uint256 private constant BOX_BITS = 224;
+    /// @dev Co-signer bitmaps each community reuses; a community with more initiatives collecting
+    /// at once gives the extra ones a bitmap of their own.
+    uint256 private constant SHARED_BOXES = 8;
 
     /// @dev Laid out by word: a co-signature batch reads and writes word 0 only.
     struct Initiative {
@@ -34,6 +41,7 @@ contract Initiatives is IInitiatives, EIP712, ERC2771Context {
         uint32 coSignatures;
         uint40 closesAt;
         bool promoted;
+        uint8 box; // 0: a bitmap of its own; k > 0: the community's shared bitmap k - 1
         // word 1
         bytes32 textHash;
         // word 2
@@ -53,8 +61,15 @@ contract Initiatives is IInitiatives, EIP712, ERC2771Context {
     uint256 private _initiativeCount;
     mapping(uint256 initiativeId => Initiative) private _initiatives;
     mapping(uint256 communityId => InitiativeRules) private _rules;
-    /// @dev Who co-signed, by roll index: word `i / 256`, bit `i % 256`.
-    mapping(uint256 initiativeId => mapping(uint256 word => uint256)) private _coSigners;
+    /// @dev Who co-signed, by roll index: word `i / 224` holds the bit of index `i` at position
+    /// `i % 224`, under a 32-bit tag (the top bits) naming the initiative that wrote it; a word
+    /// with another tag is empty for this initiative. The tag lets a community's next initiative
+    /// take over a bitmap without clearing it: its words are rewritten nonzero to nonzero (5,000
+    /// gas) instead of zero to nonzero (22,100).
+    mapping(uint256 communityId => mapping(uint256 box => mapping(uint256 word => uint256))) private _sharedBoxes;
+    mapping(uint256 initiativeId => mapping(uint256 word => uint256)) private _ownBoxes;
+    /// @dev Per community, SHARED_BOXES lanes of 32 bits: the initiative holding each shared bitmap.
+    mapping(uint256 communityId => uint256 holders) private _boxHolders;
 
     /// @notice Wires the contract to its forwarder, the Registry it reads rolls and admins from, and
     /// the Council that trusts it to open proposals.
@@ -95,8 +110,10 @@ contract Initiatives is IInitiatives, EIP712, ERC2771Context {
             revert AuthorNotOnRoll(communityId, author, rollVersion);
         }
         initiativeId = ++_initiativeCount;
-        if (initiativeId > type(uint64).max) revert TooManyInitiatives();
+        // Bitmap words are tagged with 32 bits of the initiative id.
+        if (initiativeId > type(uint32).max) revert TooManyInitiatives();
         Initiative storage i = _initiatives[initiativeId];
+        i.box = _takeBox(communityId, initiativeId);
         // The author is on a roll, so the community exists and its id is below the Registry's count.
         i.communityId = uint64(communityId);
         i.rollVersion = rollVersion;
@@ -186,8 +203,14 @@ contract Initiatives is IInitiatives, EIP712, ERC2771Context {
     /// @inheritdoc IInitiatives
     function hasCoSigned(uint256 initiativeId, address signer) external view returns (bool) {
         Initiative storage i = _existing(initiativeId);
+        uint256 box = i.box;
+        if (box != 0 && uint32(_boxHolders[i.communityId] >> ((box - 1) * 32)) != initiativeId) {
+            revert CoSignerBitmapRecycled(initiativeId);
+        }
         (bool assigned, uint32 index) = _registry.residentIndex(i.communityId, signer);
-        return assigned && _coSigners[initiativeId][index / 256] & (1 << (index % 256)) != 0;
+        if (!assigned) return false;
+        uint256 word = _box(i, initiativeId)[index / BOX_BITS];
+        return word >> BOX_BITS == initiativeId && word & (1 << (index % BOX_BITS)) != 0;
     }
 
     /// @inheritdoc IInitiatives
@@ -266,14 +289,14 @@ contract Initiatives is IInitiatives, EIP712, ERC2771Context {
         uint256[] memory indexesPlusOne
     ) private returns (uint256 counted) {
         bytes32 domainSeparator = _domainSeparatorV4();
-        mapping(uint256 word => uint256) storage box = _coSigners[initiativeId];
+        mapping(uint256 word => uint256) storage box = _box(_initiatives[initiativeId], initiativeId);
         uint256 n = coSignatures.length;
         for (uint256 k; k < n; ++k) {
             SignedCoSignature calldata c = coSignatures[k];
             address signer = c.signer;
             bytes32 digest = _digest(domainSeparator, initiativeId, signer);
             (bool skipped, CoSignatureSkipReason reason) = _signatureFault(digest, signer, c.r, c.vs);
-            if (!skipped) (skipped, reason) = _mark(box, indexesPlusOne[k]);
+            if (!skipped) (skipped, reason) = _mark(box, initiativeId, indexesPlusOne[k]);
             if (skipped) {
                 emit CoSignatureSkipped(initiativeId, signer, reason);
             } else {
@@ -283,19 +306,48 @@ contract Initiatives is IInitiatives, EIP712, ERC2771Context {
         }
     }
 
-    /// @dev Sets the bit of the co-signer with roll index `indexPlusOne - 1`; refuses one not on
-    /// the roll at the snapshot (0) and one whose bit is already set.
-    function _mark(mapping(uint256 word => uint256) storage box, uint256 indexPlusOne)
+    /// @dev Sets the bit of the co-signer with roll index `indexPlusOne - 1` for initiative
+    /// `tag`; refuses one not on the roll at the snapshot (0) and one whose bit is already set. A
+    /// word tagged for another initiative (one that stopped collecting) counts as empty.
+    function _mark(mapping(uint256 word => uint256) storage box, uint256 tag, uint256 indexPlusOne)
         private
         returns (bool skipped, CoSignatureSkipReason reason)
     {
         if (indexPlusOne == 0) return (true, CoSignatureSkipReason.NotOnRoll);
         uint256 index = indexPlusOne - 1;
-        uint256 bit = 1 << (index % 256);
-        uint256 word = box[index / 256];
+        uint256 bit = 1 << (index % BOX_BITS);
+        uint256 word = box[index / BOX_BITS];
+        if (word >> BOX_BITS != tag) word = tag << BOX_BITS;
         if (word & bit != 0) return (true, CoSignatureSkipReason.AlreadyCoSigned);
-        box[index / 256] = word | bit;
+        box[index / BOX_BITS] = word | bit;
         return (false, reason);
+    }
+
+    /// @dev Hands the community's first free shared bitmap (never used, or held by an initiative
+    /// that stopped collecting and so can take no more co-signatures) to `initiativeId`; 0 if all
+    /// are busy.
+    function _takeBox(uint256 communityId, uint256 initiativeId) private returns (uint8) {
+        uint256 holders = _boxHolders[communityId];
+        for (uint256 k; k < SHARED_BOXES; ++k) {
+            uint256 shift = k * 32;
+            uint256 holder = uint32(holders >> shift);
+            if (holder == 0 || _state(_initiatives[holder]) != InitiativeState.Collecting) {
+                _boxHolders[communityId] =
+                    (holders & ~(uint256(type(uint32).max) << shift)) | (initiativeId << shift);
+                return uint8(k + 1);
+            }
+        }
+        return 0;
+    }
+
+    /// @dev `initiativeId`'s co-signer bitmap: its own, or the community's shared one it holds.
+    function _box(Initiative storage i, uint256 initiativeId)
+        private
+        view
+        returns (mapping(uint256 word => uint256) storage)
+    {
+        uint256 box = i.box;
+        return box == 0 ? _ownBoxes[initiativeId] : _sharedBoxes[i.communityId][box - 1];
     }
 
     /// @dev keccak256(0x1901 ‖ domainSeparator ‖ keccak256(abi.encode(COSIGNATURE_TYPEHASH,

@@ -144,8 +144,12 @@ interface IInitiatives {
     /// @notice A budget needs a currency code of three upper-case ASCII letters A-Z (ISO 4217).
     error InvalidBudget(uint128 amount, bytes3 currency);
 
-    /// @notice Initiative ids are limited to 64 bits.
+    /// @notice Initiative ids are limited to 32 bits (they tag co-signer bitmap words).
     error TooManyInitiatives();
+
+    /// @notice `initiativeId` stopped collecting and its co-signer bitmap now serves a later
+    /// initiative: who co-signed it is in its {CoSigned} events (and its count is unaffected).
+    error CoSignerBitmapRecycled(uint256 initiativeId);
 
     // ---------------------------------------------------------------- actions
 
@@ -192,6 +196,7 @@ interface IInitiatives {
     function getInitiative(uint256 initiativeId) external view returns (InitiativeView memory);
 
     /// @notice Whether `signer` has a co-signature counted on `initiativeId`.
+    /// @dev Reverts with {CoSignerBitmapRecycled} once a later initiative took over its bitmap.
     function hasCoSigned(uint256 initiativeId, address signer) external view returns (bool);
 
     /// @notice The EIP-712 digest a resident signs to co-sign `initiativeId`.

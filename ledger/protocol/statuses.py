@@ -38,6 +38,7 @@ CONTRACT_ERRORS: Final[dict[str, Status]] = {
     "BallotBoxRecycled": INVALID,
     "BatchRootMismatch": INVALID,
     "BelowFloor": INVALID,
+    "CoSignerBitmapRecycled": INVALID,
     "CoordinatorIsParty": INVALID,
     "CurrencyAlreadySet": CONFLICT,
     "CurrencyMismatch": INVALID,

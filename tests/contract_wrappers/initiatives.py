@@ -11,12 +11,13 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from ledger.protocol.generated import CoSignatureSkipReason, InitiativeRules, InitiativeView
 from ledger.signing.cosignatures import CoSignatureDomain, SignedCoSignature, sign_cosignature
-from ledger.tx import ErrorDecoder, send
+from ledger.tx import ErrorDecoder, raise_decoded, send
 
 RULES = InitiativeRules(
     thresholdBps=5000, signingPeriod=3600, votingPeriod=3600, quorumBps=0, passBps=5000
@@ -108,4 +109,9 @@ class InitiativesContract:
         return InitiativeView(**view._asdict())
 
     def has_cosigned(self, initiative_id: int, signer: str) -> bool:
-        return bool(self.contract.functions.hasCoSigned(initiative_id, signer).call())
+        """A custom-error revert raises `ContractRuleBroken`, as a send would."""
+        try:
+            return bool(self.contract.functions.hasCoSigned(initiative_id, signer).call())
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise_decoded(exc, self.decoder)
+            raise  # raise_decoded always raises

@@ -359,8 +359,9 @@ def test_nobody_but_the_initiatives_contract_opens_proposals_without_the_committ
         )
 
 
-def test_council_names_the_initiatives_contract_it_trusts(system: Deployment) -> None:
-    assert system.council.functions.initiatives().call() == system.initiatives.address
+def test_initiatives_names_the_council_and_registry_it_was_deployed_with(
+    system: Deployment,
+) -> None:
     assert system.initiatives.functions.council().call() == system.council.address
     assert system.initiatives.functions.registry().call() == system.registry.address
 
@@ -389,3 +390,39 @@ def test_a_co_signature_in_a_batch_of_100_costs_at_most_15000_gas(
         assert len(batch.cosigned) == 100
         per_cosignature.append(batch.gas_used / 100)
     assert max(per_cosignature) <= GAS_TARGET_PER_COSIGNATURE, per_cosignature
+
+
+# ---------------------------------------------------------------- co-signer bitmaps
+
+
+def test_a_later_initiative_reuses_a_finished_ones_bitmap_and_counts_afresh(
+    initiatives: InitiativesContract, enabled: Hall, clock: Clock, accounts: list[LocalAccount]
+) -> None:
+    first = initiatives.submit(enabled.voters[0], enabled.id)
+    signed = [initiatives.sign(r, first) for r in enabled.signers[:2]]
+    initiatives.co_sign(accounts[9], first, signed)
+    assert initiatives.has_cosigned(first, enabled.signers[0].address)
+    clock.advance(RULES.signingPeriod)  # the first expires: its bitmap is free again
+    second = initiatives.submit(enabled.voters[1], enabled.id)
+    assert not initiatives.has_cosigned(second, enabled.signers[0].address)
+    batch = initiatives.co_sign(
+        accounts[9], second, [initiatives.sign(r, second) for r in enabled.signers[:3]]
+    )
+    assert len(batch.cosigned) == 3 and batch.skipped == ()
+    assert initiatives.get(second).coSignatures == 3
+    assert initiatives.get(first).coSignatures == 2  # the count stays
+    with _refused("CoSignerBitmapRecycled"):
+        initiatives.has_cosigned(first, enabled.signers[0].address)
+
+
+def test_initiatives_collecting_at_once_keep_their_own_co_signers(
+    initiatives: InitiativesContract, enabled: Hall, accounts: list[LocalAccount]
+) -> None:
+    # More initiatives than shared bitmaps (8): the ninth gets one of its own.
+    ids = [initiatives.submit(enabled.voters[k % 3], enabled.id) for k in range(9)]
+    for iid in ids:
+        initiatives.co_sign(accounts[9], iid, [initiatives.sign(enabled.signers[0], iid)])
+    for iid in ids:
+        assert initiatives.get(iid).coSignatures == 1
+        assert initiatives.has_cosigned(iid, enabled.signers[0].address)
+        assert not initiatives.has_cosigned(iid, enabled.signers[1].address)

@@ -123,6 +123,7 @@ export const ERRORS = [
   "BallotBoxRecycled",
   "BatchRootMismatch",
   "BelowFloor",
+  "CoSignerBitmapRecycled",
   "CoordinatorIsParty",
   "CurrencyAlreadySet",
   "CurrencyMismatch",
