@@ -5,6 +5,7 @@ import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol"
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {ICouncil} from "./interfaces/ICouncil.sol";
+import {IInitiatives} from "./interfaces/IInitiatives.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
 import {CurrencyCode} from "./libraries/CurrencyCode.sol";
 import {ROLL_SNAPSHOT_LIFETIME} from "./libraries/RollRecord.sol";
@@ -64,7 +65,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     IRegistry private immutable _registry;
     /// @dev The Initiatives contract: it opens the proposal a reached initiative becomes, in any
     /// community, without the committee role (see IInitiatives).
-    address private immutable _initiatives;
+    IInitiatives private immutable _initiatives;
     uint256 private _proposalCount;
     mapping(uint256 proposalId => Proposal) private _proposals;
     /// @dev Ballot boxes: bitmaps of who voted, by roll index. Word `i / 224` holds the bit of
@@ -89,7 +90,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         ERC2771Context(trustedForwarder)
     {
         _registry = IRegistry(registry_);
-        _initiatives = initiatives_;
+        _initiatives = IInitiatives(initiatives_);
     }
 
     // ---------------------------------------------------------------- actions
@@ -99,7 +100,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         address proposer = _msgSender();
         uint256 communityId = params.communityId;
         // A reached initiative opens its proposal by itself: no committee member can hold it back.
-        if (proposer != _initiatives && !_registry.hasRole(communityId, COMMITTEE, proposer)) {
+        if (proposer != address(_initiatives) && !_registry.hasRole(communityId, COMMITTEE, proposer)) {
             revert NotCommittee(communityId, proposer);
         }
         _checkParams(params);

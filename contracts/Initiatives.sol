@@ -375,7 +375,7 @@ contract Initiatives is IInitiatives, EIP712, ERC2771Context {
     /// and why.
     function _signatureFault(bytes32 digest, address signer, bytes32 r, bytes32 vs)
         private
-        view
+        pure
         returns (bool skipped, CoSignatureSkipReason reason)
     {
         uint256 s = uint256(vs) & ((1 << 255) - 1);
@@ -387,10 +387,16 @@ contract Initiatives is IInitiatives, EIP712, ERC2771Context {
         return (false, reason);
     }
 
-    /// @dev Opens the council proposal a reached initiative becomes (Effects before the call:
-    /// marked promoted first, so the Council cannot be re-entered into promoting it twice).
+    /// @dev Opens the council proposal a reached initiative becomes. Checks-effects-interactions:
+    /// the proposal's id is the Council's next (proposals are numbered in order, and nothing runs
+    /// between the read and the call), so the initiative is marked promoted with it and the event
+    /// emitted before the call; a Council answering another id reverts the batch.
     function _promote(Initiative storage i, uint256 initiativeId, uint32 total) private {
+        uint256 proposalId = _council.proposalCount() + 1;
         i.promoted = true;
+        // Council ids are at most 32 bits.
+        i.proposalId = uint64(proposalId);
+        emit InitiativePromoted(initiativeId, proposalId, total);
         InitiativeRules memory rules = i.rules;
         ICouncil.ProposalParams memory params = ICouncil.ProposalParams({
             communityId: i.communityId,
@@ -404,9 +410,6 @@ contract Initiatives is IInitiatives, EIP712, ERC2771Context {
             budgetAmount: i.budgetAmount,
             budgetCurrency: i.budgetCurrency
         });
-        uint256 proposalId = _council.openProposal(params);
-        // Council ids are at most 32 bits.
-        i.proposalId = uint64(proposalId);
-        emit InitiativePromoted(initiativeId, proposalId, total);
+        if (_council.openProposal(params) != proposalId) revert PromotionMismatch(initiativeId, proposalId);
     }
 }

@@ -32,6 +32,7 @@ PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
     ("initiatives", "Initiatives", lambda a: [a["forwarder"], a["registry"], a["council"]]),
     ("fund", "CommunityFund", lambda a: [a["forwarder"], a["registry"], a["council"]]),
     ("timebank", "TimeBank", lambda a: [a["forwarder"], a["registry"]]),
+    ("ratings", "Ratings", lambda a: [a["registry"], a["council"]]),
 )
 
 
@@ -47,6 +48,7 @@ class Deployment:
     initiatives: Contract
     fund: Contract
     timebank: Contract
+    ratings: Contract
 
     @property
     def contracts(self) -> dict[str, Contract]:

@@ -151,6 +151,10 @@ interface IInitiatives {
     /// initiative: who co-signed it is in its {CoSigned} events (and its count is unaffected).
     error CoSignerBitmapRecycled(uint256 initiativeId);
 
+    /// @notice The Council opened another proposal id than `expected` for `initiativeId` (it never
+    /// does: proposals are numbered in order); the batch is reverted.
+    error PromotionMismatch(uint256 initiativeId, uint256 expected);
+
     // ---------------------------------------------------------------- actions
 
     /// @notice Sets `communityId`'s initiative rules. Admin only.

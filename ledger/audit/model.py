@@ -52,6 +52,13 @@ RULES: Final[dict[str, str]] = {
     "council.tally": "the on-chain tally equals the recount of the ballots",
     "council.outcome": "the finalized outcome follows from the tally, quorum and threshold",
     "council.milestone": "milestones are recorded by the committee for passed proposals only",
+    # ratings
+    "rating.open": "a proposal's ratings open only once it passed and its execution was marked "
+    "completed, on the roll published then, for the rating period",
+    "rating.judged": "each relayed rating is counted or skipped exactly as the rules say (window, "
+    "score 1..5, EIP-712 signature by its rater, roll at the snapshot, once a resident)",
+    "rating.digest": "Rated carries the rating's EIP-712 digest",
+    "rating.count": "a proposal's on-chain rating count and score sum equal the recount",
     # initiatives
     "initiative.rules": "only a community's admin sets its initiative rules, within their bounds",
     "initiative.submission": "a resident on the published roll submits an initiative, which "

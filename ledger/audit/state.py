@@ -124,6 +124,21 @@ class Initiative:
 
 
 @dataclass
+class RatingRound:
+    """A completed proposal's ratings (IRatings.RatingsOpened) and their recount."""
+
+    proposal: int
+    community: int
+    roll_version: int
+    roll_size: int
+    closes_at: int
+    raters: set[bytes] = field(default_factory=set)  # the recount: who rated
+    score_sum: int = 0  # the recount
+    event_count: int = 0  # what Rated events counted
+    event_sum: int = 0
+
+
+@dataclass
 class Fund:
     community: int
     currency: bytes = b""
@@ -241,6 +256,7 @@ class AuditState:
     timebanks: dict[int, TimeBankBook] = field(default_factory=dict)
     initiatives: dict[int, Initiative] = field(default_factory=dict)
     initiative_rules: dict[int, list[int]] = field(default_factory=dict)  # by community
+    rating_rounds: dict[int, RatingRound] = field(default_factory=dict)  # by proposal
     # TimeBank batch id -> the root rebuilt from the ids the recording call recorded
     timebank_batches: dict[int, bytes] = field(default_factory=dict)
     forward_nonces: dict[bytes, int] = field(default_factory=dict)
@@ -272,6 +288,7 @@ _CLASSES: Final = {
         Community,
         Proposal,
         Initiative,
+        RatingRound,
         Fund,
         Grant,
         Payout,

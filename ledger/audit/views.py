@@ -125,7 +125,9 @@ VIEWS: Final[tuple[View, ...]] = (
                                  ("fund", "council", "council"),
                                  ("timebank", "registry", "registry"),
                                  ("initiatives", "registry", "registry"),
-                                 ("initiatives", "council", "council"))
+                                 ("initiatives", "council", "council"),
+                                 ("ratings", "registry", "registry"),
+                                 ("ratings", "council", "council"))
     ),
     View("council", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
          lambda ctx, _: ctx.council_domain, bytes,
@@ -174,6 +176,14 @@ VIEWS: Final[tuple[View, ...]] = (
          lambda ctx, i: (len(i.signed), i.proposal), _pair("coSignatures", "proposalId"),
          "initiative {}: the contract's count or proposal is not the recount",
          lambda pair: f"{pair[0]} co-signatures, proposal {pair[1]}"),
+    # ratings
+    View("ratings", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
+         lambda ctx, _: domain_separator(*Domains.Ratings, ctx.chain_id, ctx.contracts["ratings"]),
+         bytes, "the ratings' EIP-712 domain separator is not (CommonsRatings, 1, chain, ratings)"),
+    View("ratings", "ratingsOf", "rating.count", _each("rating_rounds"),
+         lambda ctx, r: (len(r.raters), r.score_sum), _pair("count", "scoreSum"),
+         "proposal {}: the contract's rating count or score sum is not the recount",
+         lambda pair: f"{pair[0]} ratings, sum {pair[1]}"),
     # fund
     _count("fund", "incomeCount", "fund.balance", "income records",
            lambda ctx: ctx.state.income_count),

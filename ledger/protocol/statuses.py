@@ -91,6 +91,8 @@ CONTRACT_ERRORS: Final[dict[str, Status]] = {
     "NotResident": INVALID,
     "PayoutNotFound": INVALID,
     "PayoutNotPending": INVALID,
+    "PromotionMismatch": CONFLICT,
+    "ProposalNotCompleted": CONFLICT,
     "ProposalNotOpen": CONFLICT,
     "ProposalNotPassed": INVALID,
     "RecordNotFound": INVALID,

@@ -17,6 +17,7 @@ from ledger.protocol.generated import Types
 _DOMAIN: bytes = Types.EIP712Domain.typehash
 _BALLOT: bytes = Types.Ballot.typehash
 _COSIGNATURE: bytes = Types.CoSignature.typehash
+_RATING: bytes = Types.Rating.typehash
 _SERVICE: bytes = Types.ServiceRecord.typehash
 _REVERSAL: bytes = Types.ServiceReversal.typehash
 _ACK: bytes = Types.Acknowledgement.typehash
@@ -56,6 +57,23 @@ def cosignature_digest(separator: bytes, initiative_id: int, signer: bytes) -> b
     """The digest a resident signs to co-sign an initiative, and CoSigned carries."""
     return typed_digest(
         separator, keccak(_COSIGNATURE + initiative_id.to_bytes(32, "big") + _PAD + signer)
+    )
+
+
+def rating_digest(
+    separator: bytes, proposal_id: int, rater: bytes, score: int, comment_hash: bytes
+) -> bytes:
+    """The digest a resident signs to rate a completed proposal, and Rated carries."""
+    return typed_digest(
+        separator,
+        keccak(
+            _RATING
+            + proposal_id.to_bytes(32, "big")
+            + _PAD
+            + rater
+            + score.to_bytes(32, "big")
+            + comment_hash
+        ),
     )
 
 

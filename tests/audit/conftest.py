@@ -35,6 +35,7 @@ from ledger.signing.services import (
 )
 from ledger.tx import send
 from tests.contract_wrappers.initiatives import RULES, InitiativesContract
+from tests.contract_wrappers.ratings import RatingsContract
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contract_wrappers.timebank import TimeBankContract
 from tests.e2e.conftest import LiveSystem
@@ -144,6 +145,26 @@ def _initiatives(
     initiatives.co_sign(relayer, waiting, [initiatives.sign(keys["resident5"], waiting)])
 
 
+def _ratings(
+    live: LiveSystem,
+    client: ApiClient,
+    keys: dict[str, LocalAccount],
+    proposal: int,
+    relayer: LocalAccount,
+) -> None:
+    """The playground's execution marked completed; residents rate it (one rating skipped)."""
+    council = client.contracts["council"]
+    done = council.functions.recordMilestone(proposal, Web3.keccak(text="handed over"), True)
+    client.act(keys["secretary"], done)
+    ratings = RatingsContract(live.w3, client.contracts["ratings"])
+    scores = {"resident1": 5, "resident2": 4, "resident3": 4}
+    signed = [ratings.sign(keys[k], proposal, score) for k, score in scores.items()]
+    batch = ratings.rate(
+        relayer, proposal, [*signed, ratings.sign(keys["contractor"], proposal, 1)]
+    )
+    assert batch.opened and len(batch.rated) == 3 and len(batch.skipped) == 1
+
+
 @pytest.fixture(scope="module")
 def history(
     live: LiveSystem,
@@ -188,6 +209,7 @@ def history(
         ),
     )
     _initiatives(live, client, keys, community, accounts[0])
+    _ratings(live, client, keys, made["proposals"]["playground"], accounts[0])
     # A ballot whose API receipt a resident keeps (for verify-receipt).
     garden = made["proposals"]["garden"]
     ballot_receipt = client.wait(client.ballot(keys["resident6"], garden, 2)["id"])

@@ -7,6 +7,7 @@ export const DOMAINS = {
   CommonsForwarder: { name: "CommonsForwarder", version: "1" },
   Council: { name: "CommonsCouncil", version: "1" },
   Initiatives: { name: "CommonsInitiatives", version: "1" },
+  Ratings: { name: "CommonsRatings", version: "1" },
   TimeBank: { name: "CommonsTimeBank", version: "1" },
   Relay: { name: "CommonsRelay", version: "1" },
 } as const;
@@ -35,6 +36,12 @@ export const EIP712_FIELDS = {
     { name: "deadline", type: "uint48" },
     { name: "data", type: "bytes" },
   ],
+  Rating: [
+    { name: "proposalId", type: "uint256" },
+    { name: "rater", type: "address" },
+    { name: "score", type: "uint8" },
+    { name: "commentHash", type: "bytes32" },
+  ],
   ServiceRecord: [
     { name: "communityId", type: "uint256" },
     { name: "provider", type: "address" },
@@ -56,6 +63,7 @@ export const TYPE_STRINGS = {
   CoSignature: "CoSignature(uint256 initiativeId,address signer)",
   EIP712Domain: "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
   ForwardRequest: "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)",
+  Rating: "Rating(uint256 proposalId,address rater,uint8 score,bytes32 commentHash)",
   ServiceRecord: "ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)",
   ServiceReversal: "ServiceReversal(bytes32 recordId,bytes32 reasonHash)",
 } as const;
@@ -99,6 +107,10 @@ export type PayoutStatus = (typeof PayoutStatus)[number];
 /** ICouncil.ProposalState, by value. */
 export const ProposalState = ["Pending", "Open", "Closed", "Finalized"] as const;
 export type ProposalState = (typeof ProposalState)[number];
+
+/** IRatings.RatingSkipReason, by value. */
+export const RatingSkipReason = ["RatingsClosed", "InvalidScore", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyRated"] as const;
+export type RatingSkipReason = (typeof RatingSkipReason)[number];
 
 /** ICouncil.SkipReason, by value. */
 export const SkipReason = ["ProposalNotOpen", "InvalidOption", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted"] as const;
@@ -174,6 +186,8 @@ export const ERRORS = [
   "NotResident",
   "PayoutNotFound",
   "PayoutNotPending",
+  "PromotionMismatch",
+  "ProposalNotCompleted",
   "ProposalNotOpen",
   "ProposalNotPassed",
   "RecordNotFound",
