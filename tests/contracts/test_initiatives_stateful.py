@@ -65,6 +65,7 @@ def _machine(
             super().__init__()
             self.snapshot = rpc(w3, "evm_snapshot")
             self.on_roll: set[int] = set()
+            self.joins = dict.fromkeys(range(PEOPLE), 0)
             self.threshold_bps = 0
             self.items: list[ModelInitiative] = []
 
@@ -81,6 +82,8 @@ def _machine(
             initial = [a.address for a in authors] + [p.address for p in people[:3]]
             registry.update_roll(admin, self.cid, initial)
             self.on_roll = {0, 1, 2}
+            for person in self.on_roll:
+                self.joins[person] = 1
 
         def roll_size(self) -> int:
             return len(authors) + len(self.on_roll)
@@ -97,7 +100,8 @@ def _machine(
             if person in self.on_roll:
                 registry.update_roll(admin, self.cid, [], [address])
                 self.on_roll.discard(person)
-            else:
+            elif self.joins[person] < 3:  # the Registry keeps three membership intervals
+                self.joins[person] += 1
                 registry.update_roll(admin, self.cid, [address], [])
                 self.on_roll.add(person)
 
