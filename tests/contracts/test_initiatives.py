@@ -260,6 +260,21 @@ def test_the_last_second_of_the_window_still_counts(
     assert batch.cosigned == (enabled.signers[0].address,)
 
 
+def test_a_batch_with_a_dirty_signer_word_reverts_as_malformed_calldata(
+    w3: Web3, initiatives: InitiativesContract, enabled: Hall
+) -> None:
+    iid = initiatives.submit(enabled.voters[0], enabled.id)
+    signed = initiatives.sign(enabled.signers[0], iid)
+    call = initiatives.contract.functions.coSign(iid, [signed.call_arg()])
+    data = bytearray(bytes.fromhex(call._encode_transaction_data()[2:]))
+    clean = bytes(data)
+    # selector, initiativeId, offset, length, then the signer word: a dirty high byte in it.
+    data[4 + 32 * 3] = 0xFF
+    w3.eth.call({"to": initiatives.contract.address, "data": clean})
+    with pytest.raises(Exception):  # noqa: B017 - any revert: the node refuses to run it
+        w3.eth.call({"to": initiatives.contract.address, "data": bytes(data)})
+
+
 def test_unknown_initiative_reverts(initiatives: InitiativesContract, enabled: Hall) -> None:
     with _refused("UnknownInitiative"):
         initiatives.co_sign(enabled.admin, 99, [])
