@@ -273,7 +273,12 @@ class _Seeder:
         if fund.approvalThreshold != APPROVALS:
             call = self.fund.functions.setApprovalThreshold(self.community, APPROVALS)
             sent.append(self.client.forward(admin, call))
-        if tuple(self.timebank.functions.limitsOf(self.community).call()) != TIME_LIMITS:
+        # By the event, not the values: the demo's limits are the time bank's defaults, which a
+        # community reads before its admin ever sets them.
+        limits_set = self.timebank.events.LimitsSet().get_logs(
+            from_block=0, argument_filters={"communityId": self.community}
+        )
+        if not limits_set:
             call = self.timebank.functions.setLimits(self.community, *TIME_LIMITS)
             sent.append(self.client.forward(admin, call))
         for receipt in sent:
