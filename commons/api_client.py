@@ -18,6 +18,7 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from ledger.build import Artifact
+from ledger.deploy import PLAN
 from ledger.errors import LedgerError
 from ledger.signing.ballots import BallotDomain, make_ballot, sign_ballot
 from ledger.signing.eip712 import sign_typed_data
@@ -29,13 +30,8 @@ from ledger.signing.services import (
     timebank_domain,
 )
 
-CONTRACT_NAMES = {
-    "forwarder": "CommonsForwarder",
-    "registry": "Registry",
-    "council": "Council",
-    "fund": "CommunityFund",
-    "timebank": "TimeBank",
-}
+# The deployment's keys and contract names, as deploy.PLAN records them.
+CONTRACT_NAMES = {key: name for key, name, _ in PLAN}
 FINAL = frozenset({"counted", "rejected"})
 
 

@@ -28,6 +28,7 @@ PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
     ("council", "Council", lambda a: [a["forwarder"], a["registry"]]),
     ("fund", "CommunityFund", lambda a: [a["forwarder"], a["registry"], a["council"]]),
     ("timebank", "TimeBank", lambda a: [a["forwarder"], a["registry"]]),
+    ("elections", "Elections", lambda a: [a["forwarder"], a["registry"]]),
 )
 
 
@@ -42,6 +43,7 @@ class Deployment:
     council: Contract
     fund: Contract
     timebank: Contract
+    elections: Contract
 
     @property
     def contracts(self) -> dict[str, Contract]:

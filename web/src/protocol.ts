@@ -6,6 +6,7 @@ import type { TypedDataField } from "ethers";
 export const DOMAINS = {
   CommonsForwarder: { name: "CommonsForwarder", version: "1" },
   Council: { name: "CommonsCouncil", version: "1" },
+  Elections: { name: "CommonsElections", version: "1" },
   TimeBank: { name: "CommonsTimeBank", version: "1" },
   Relay: { name: "CommonsRelay", version: "1" },
 } as const;
@@ -20,6 +21,11 @@ export const EIP712_FIELDS = {
     { name: "proposalId", type: "uint256" },
     { name: "voter", type: "address" },
     { name: "option", type: "uint8" },
+  ],
+  ElectionBallot: [
+    { name: "electionId", type: "uint256" },
+    { name: "voter", type: "address" },
+    { name: "choices", type: "uint64" },
   ],
   ForwardRequest: [
     { name: "from", type: "address" },
@@ -49,6 +55,7 @@ export const TYPE_STRINGS = {
   Acknowledgement: "Acknowledgement(bytes32 message,uint64 acceptedAt,uint64 landBy)",
   Ballot: "Ballot(uint256 proposalId,address voter,uint8 option)",
   EIP712Domain: "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
+  ElectionBallot: "ElectionBallot(uint256 electionId,address voter,uint64 choices)",
   ForwardRequest: "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)",
   ServiceRecord: "ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)",
   ServiceReversal: "ServiceReversal(bytes32 recordId,bytes32 reasonHash)",
@@ -65,6 +72,18 @@ export type Role = keyof typeof ROLES;
 /** ICouncil.BallotKind, by value. */
 export const BallotKind = ["YesNoAbstain", "MultipleChoice"] as const;
 export type BallotKind = (typeof BallotKind)[number];
+
+/** IElections.ElectionKind, by value. */
+export const ElectionKind = ["Ranked", "Approval"] as const;
+export type ElectionKind = (typeof ElectionKind)[number];
+
+/** IElections.ElectionSkipReason, by value. */
+export const ElectionSkipReason = ["ElectionNotOpen", "UnknownCandidate", "RepeatedCandidate", "TooManyChoices", "EmptyBallot", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted"] as const;
+export type ElectionSkipReason = (typeof ElectionSkipReason)[number];
+
+/** IElections.ElectionState, by value. */
+export const ElectionState = ["Pending", "Open", "Closed", "Counted"] as const;
+export type ElectionState = (typeof ElectionState)[number];
 
 /** ICouncil.ExecutionStatus, by value. */
 export const ExecutionStatus = ["NotStarted", "InProgress", "Completed"] as const;
@@ -98,6 +117,7 @@ export type SourceKind = (typeof SourceKind)[number];
 export const ERRORS = [
   "AboveCeiling",
   "AlreadyApproved",
+  "AlreadyCounted",
   "AlreadyFinalized",
   "AlreadyOnRoll",
   "AlreadyReversed",
@@ -117,6 +137,8 @@ export const ERRORS = [
   "ERC2771ForwarderMismatchedValue",
   "ERC2771ForwarderNoRefundReceiver",
   "ERC2771UntrustfulTarget",
+  "ElectionNotClosed",
+  "EmptyCountStep",
   "EmptyRoll",
   "ExecutionAlreadyCompleted",
   "FailedCall",
@@ -130,14 +152,18 @@ export const ERRORS = [
   "InvalidAccountNonce",
   "InvalidBasisPoints",
   "InvalidBudget",
+  "InvalidCandidateCount",
   "InvalidCurrency",
   "InvalidLimits",
+  "InvalidMaxChoices",
   "InvalidOption",
   "InvalidOptions",
   "InvalidRecipient",
   "InvalidSchedule",
+  "InvalidSeats",
   "InvalidShortString",
   "InvalidThreshold",
+  "MissingCandidateHash",
   "MissingEvidence",
   "MissingRole",
   "MissingTextHash",
@@ -172,6 +198,7 @@ export const ERRORS = [
   "TooManyProposals",
   "UnknownAuditorKey",
   "UnknownCommunity",
+  "UnknownElection",
   "UnknownProposal",
   "UnknownRole",
   "UnknownRollVersion",
