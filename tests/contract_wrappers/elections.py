@@ -112,13 +112,15 @@ class ElectionsContract:
             tuple((e["args"]["voter"], ElectionSkipReason(e["args"]["reason"])) for e in skipped),
         )
 
-    def count(self, sender: LocalAccount, election_id: int, step: int = 20_000) -> CountRecord:
-        """Calls countStep until the count is done."""
+    def count(
+        self, sender: LocalAccount, election_id: int, step: int = 20_000, gas: int | None = None
+    ) -> CountRecord:
+        """Calls countStep until the count is done (each with gas limit `gas`, if given)."""
         receipts = []
         done = False
         while not done:
             call = self.contract.functions.countStep(election_id, step)
-            receipts.append(self._send(sender, call))
+            receipts.append(self._send(sender, call, gas=gas))
             done = self.election(election_id).state == ElectionState.Counted
         events = self.contract.events
 
