@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from ledger.audit import funds, recount, registry, timebank
+from ledger.audit import elections, funds, recount, registry, timebank
 from ledger.audit.abi import Function
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted
@@ -33,6 +33,7 @@ BY_EVENT: Final[dict[str, EventHandler]] = {
     "council": recount.handle_event,
     "fund": lambda ctx, call, e, log: funds.handle(ctx, call, *e),
     "timebank": timebank.handle_event,
+    "elections": elections.handle_event,
 }
 # What a community's admin (or its registrar, for the roll) does: listed in the report, one row
 # an act, so that anyone sees who set up and changed the community, and when.
