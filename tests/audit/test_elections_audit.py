@@ -122,7 +122,7 @@ def test_counted_elections_with_skipped_ballots_audit_clean(
     assert elections.count(accounts[9], ranked, step=3).winners
     assert elections.count(accounts[9], approval).winners
     result = _audit(anvil, system, settings, audit_dir)
-    assert _elections_findings(result) == []
+    assert result.findings == []
     rows = {e["id"]: e for e in result.report["elections"]}
     assert rows[ranked]["ballots"] == rows[approval]["ballots"] == len(RANKINGS)
     assert rows[ranked]["skipped"] == rows[approval]["skipped"] == 3
