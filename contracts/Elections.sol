@@ -29,6 +29,9 @@ contract Elections is IElections, EIP712, ERC2771Context {
     bytes32 public constant BALLOT_TYPEHASH = keccak256("ElectionBallot(uint256 electionId,address voter,uint64 choices)");
 
     bytes32 private constant COMMITTEE = keccak256("COMMITTEE");
+    /// @dev Ballot areas that ranked elections reuse once their holder is counted; more ranked
+    /// elections uncounted at once give the extra ones an area of their own.
+    uint256 private constant SHARED_AREAS = 8;
 
     /// @dev Laid out by word: a ballot batch reads word 0 and writes word 1 (ranked) or the tally
     /// words (approval); a count step reads and writes words 1, 3 and 4.
@@ -52,7 +55,8 @@ contract Elections is IElections, EIP712, ERC2771Context {
         uint8 lastEliminated;
         uint16 eliminated; // bitmap, for the seat being counted
         uint16 elected; // bitmap
-        uint128 winners; // 8 bits per seat, in the order filled
+        uint120 winners; // 8 bits per seat, in the order filled
+        uint8 area; // ranked: 0, an area of its own; k > 0, the shared area k - 1
         // word 2
         address opener;
         // words 3-4: approval: approvals per candidate; ranked: the round in progress so far.
@@ -69,8 +73,16 @@ contract Elections is IElections, EIP712, ERC2771Context {
     /// @dev Who voted: bit `i % 256` of word `i / 256` for roll index `i`.
     mapping(uint256 electionId => mapping(uint256 word => uint256)) private _boxes;
     /// @dev Ranked ballots: ballot `i` at bits `(i % perWord) * width` of word `i / perWord`, where
-    /// width = 4 * maxChoices and perWord = 256 / width.
+    /// width = 4 * maxChoices and perWord = 256 / width, in an area of the election's own or in a
+    /// shared one. A shared area is handed to the next ranked election once its holder is
+    /// counted: its words are then rewritten nonzero to nonzero (5,000 gas) instead of zero to
+    /// nonzero (22,100). Every word is written whole from its first ballot on, and the count
+    /// reads only the words and positions below the election's ballot count, so nothing an
+    /// earlier holder left is ever read.
     mapping(uint256 electionId => mapping(uint256 word => uint256)) private _ballots;
+    mapping(uint256 area => mapping(uint256 word => uint256)) private _sharedBallots;
+    /// @dev The election holding each shared area (0: never used).
+    uint256[SHARED_AREAS] private _areaHolders;
 
     /// @notice Wires the elections to their forwarder and to the Registry they read rolls and roles from.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
@@ -106,6 +118,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
         e.kind = params.kind;
         e.maxChoices = params.maxChoices;
         e.opener = opener;
+        if (params.kind == ElectionKind.Ranked) e.area = _takeArea(electionId);
         _candidates[electionId] = params.candidates;
         emit ElectionOpened(electionId, communityId, opener, params, rollVersion, rollSize);
     }
@@ -214,12 +227,14 @@ contract Elections is IElections, EIP712, ERC2771Context {
         returns (uint64[] memory ballots)
     {
         Election storage e = _existing(electionId);
+        uint256 area = e.area;
+        if (area != 0 && _areaHolders[area - 1] != electionId) revert BallotsRecycled(electionId);
         uint256 held = e.ballotCount;
         uint256 end = start + count > held ? held : start + count;
         ballots = new uint64[](end > start ? end - start : 0);
         uint256 width = uint256(e.maxChoices) * 4;
         uint256 perWord = 256 / width;
-        mapping(uint256 => uint256) storage words = _ballots[electionId];
+        mapping(uint256 => uint256) storage words = _ballotWords(e, electionId);
         for (uint256 i = start; i < end; ++i) {
             ballots[i - start] = uint64((words[i / perWord] >> ((i % perWord) * width)) & ((1 << width) - 1));
         }
@@ -259,6 +274,29 @@ contract Elections is IElections, EIP712, ERC2771Context {
         ) revert InvalidSchedule(params.opensAt, params.closesAt, block.timestamp);
     }
 
+    /// @dev Hands the first free shared area (never used, or held by a counted election) to
+    /// `electionId`; 0 if all are busy.
+    function _takeArea(uint256 electionId) private returns (uint8) {
+        for (uint256 k; k < SHARED_AREAS; ++k) {
+            uint256 holder = _areaHolders[k];
+            if (holder == 0 || _elections[holder].counted) {
+                _areaHolders[k] = electionId;
+                return uint8(k + 1);
+            }
+        }
+        return 0;
+    }
+
+    /// @dev Where `electionId`'s ranked ballots are stored.
+    function _ballotWords(Election storage e, uint256 electionId)
+        private
+        view
+        returns (mapping(uint256 word => uint256) storage)
+    {
+        uint256 area = e.area;
+        return area == 0 ? _ballots[electionId] : _sharedBallots[area - 1];
+    }
+
     // ---------------------------------------------------------------- internals: ballots
 
     /// @dev Eligibility of every ballot's voter at the election's snapshot, in one Registry call.
@@ -287,7 +325,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
         bytes32 castTopic = ElectionBallotCast.selector;
         bytes32 skipTopic = ElectionBallotSkipped.selector;
         mapping(uint256 => uint256) storage box = _boxes[electionId];
-        mapping(uint256 => uint256) storage words = _ballots[electionId];
+        mapping(uint256 => uint256) storage words = _ballotWords(e, electionId);
         uint256 candidateCount = e.candidateCount;
         uint256 maxChoices = e.maxChoices;
         uint256 kind = uint256(e.kind);
@@ -561,7 +599,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
             emit CandidateElected(electionId, uint8(s + 1), uint8(best), tally[best]);
         }
         e.elected = uint16(elected);
-        e.winners = uint128(winners);
+        e.winners = uint120(winners);
         e.seatsFilled = uint8(seats);
         e.round = 1;
         e.counted = true;
@@ -610,7 +648,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
         uint256 perWord = 256 / width;
         uint256 low = lanes[0];
         uint256 high = lanes[1];
-        mapping(uint256 => uint256) storage words = _ballots[electionId];
+        mapping(uint256 => uint256) storage words = _ballotWords(e, electionId);
         assembly ("memory-safe") {
             mstore(0x20, words.slot)
             let mask := sub(shl(width, 1), 1)
@@ -697,7 +735,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
         returns (bool)
     {
         e.elected |= uint16(1 << winner);
-        e.winners |= uint128(winner << (8 * (seat - 1)));
+        e.winners |= uint120(winner << (8 * (seat - 1)));
         e.seatsFilled = seat;
         emit CandidateElected(electionId, seat, uint8(winner), votes);
         if (seat < e.seats) {

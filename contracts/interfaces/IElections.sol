@@ -216,6 +216,10 @@ interface IElections {
     /// @notice A count step must be allowed to read at least one ballot.
     error EmptyCountStep();
 
+    /// @notice `electionId` is counted and the storage of its ballots now serves a later
+    /// election: its ballots are in its {ElectionBallotCast} events (and its result is unaffected).
+    error BallotsRecycled(uint256 electionId);
+
     // ---------------------------------------------------------------- actions
 
     /// @notice Opens an election and snapshots the community's published roll. Committee only
@@ -266,6 +270,7 @@ interface IElections {
 
     /// @notice Ranked: the stored ballots `start`..`start + count - 1` (those that exist), each the
     /// first maxChoices nibbles of what was cast, in the order they were counted.
+    /// @dev Reverts with {BallotsRecycled} once a counted election's storage was reused.
     function storedBallots(uint256 electionId, uint256 start, uint256 count)
         external
         view

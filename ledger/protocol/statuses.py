@@ -35,6 +35,7 @@ CONTRACT_ERRORS: Final[dict[str, Status]] = {
     "AuditorKeyAlreadyRegistered": CONFLICT,
     "AuditorKeyAlreadyRevoked": CONFLICT,
     "BallotBoxRecycled": INVALID,
+    "BallotsRecycled": INVALID,
     "BatchRootMismatch": INVALID,
     "BelowFloor": INVALID,
     "CoordinatorIsParty": INVALID,

@@ -74,14 +74,16 @@ def _elect(
 
 
 def _first_ballot_word(w3: Web3, address: str, eid: int, stored: int) -> int:
-    """The slot of `_ballots[eid][0]`: the one mapping base whose word 0 holds the first ballot
-    (its low 12 bits) among the contract's first storage slots."""
+    """The slot of the election's first ballot word: word 0 of the mapping (its own, keyed by
+    the election id, or a shared area, keyed 0..7) that holds the first ballot (its low 12
+    bits), among the contract's first storage slots."""
     for base in range(3, 16):
-        inner = Web3.keccak(eid.to_bytes(32, "big") + base.to_bytes(32, "big"))
-        slot = int.from_bytes(Web3.keccak(bytes(32) + inner), "big")
-        value = int.from_bytes(w3.eth.get_storage_at(address, slot), "big")
-        if value and value & 0xFFF == stored:
-            return slot
+        for key in (eid, *range(8)):
+            inner = Web3.keccak(key.to_bytes(32, "big") + base.to_bytes(32, "big"))
+            slot = int.from_bytes(Web3.keccak(bytes(32) + inner), "big")
+            value = int.from_bytes(w3.eth.get_storage_at(address, slot), "big")
+            if value and value & 0xFFF == stored:
+                return slot
     raise AssertionError("no ballot word found")
 
 

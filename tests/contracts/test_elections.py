@@ -8,8 +8,11 @@ from collections.abc import Callable
 
 import pytest
 from eth_account.signers.local import LocalAccount
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from web3 import Web3
 
+from ledger.audit.election_rules import BallotFault, approvals_of, ranking_of
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.protocol.generated import ElectionKind, ElectionSkipReason, ElectionState
@@ -358,6 +361,43 @@ def test_a_count_split_into_small_steps_gives_the_same_result_as_one_step(
     ]
 
 
+def test_a_later_election_reuses_a_counted_elections_ballot_storage_and_reads_none_of_it(
+    elections: ElectionsContract, hall: Hall, open_election: OpenElection, clock: Clock
+) -> None:
+    first = open_election(count=5)
+    long_rankings = [[4, 3, 2, 1, 0], [3, 4, 0, 1, 2], [4, 0, 1, 2, 3], [2, 4, 3, 1, 0]]
+    signed = [
+        elections.sign(v, first, encode_ranking(r))
+        for v, r in zip(hall.residents, long_rankings, strict=False)
+    ]
+    fresh = elections.cast_ballots(hall.outsider, first, signed)
+    clock.advance(3600)
+    elections.count(hall.outsider, first)
+    second = open_election(count=5)
+    short = [[0], [1, 0], [0]]
+    signed = [
+        elections.sign(v, second, encode_ranking(r))
+        for v, r in zip(hall.residents, short, strict=False)
+    ]
+    reused = elections.cast_ballots(hall.outsider, second, signed)
+    assert reused.gas_used < fresh.gas_used
+    assert elections.contract.functions.storedBallots(second, 0, 10).call() == [
+        encode_ranking(r) & 0xFFFFF for r in short
+    ]
+    assert (
+        _rule(
+            lambda: elections._send(
+                hall.outsider, elections.contract.functions.storedBallots(first, 0, 1)
+            )
+        )
+        == "BallotsRecycled"
+    )
+    clock.advance(3600)
+    record = elections.count(hall.outsider, second)
+    assert [list(r["tally"]) for r in record.rounds] == [[2, 1, 0, 0, 0]]
+    assert record.winners == (0,)
+
+
 def test_an_election_without_ballots_elects_by_the_tie_rule(
     elections: ElectionsContract, hall: Hall, open_election: OpenElection, clock: Clock
 ) -> None:
@@ -407,3 +447,48 @@ def test_a_ballot_in_a_batch_of_100_stays_within_its_gas_budget(
         assert len(ranked_batch.cast) == len(approval_batch.cast) == 100
         assert ranked_batch.gas_used / 100 <= 16_000
         assert approval_batch.gas_used / 100 <= 15_000
+
+
+_CHOICES = st.one_of(
+    st.integers(0, 2**64 - 1),
+    st.lists(st.integers(0, 15), min_size=1, max_size=16).map(encode_ranking),
+    st.permutations(range(8)).flatmap(
+        lambda order: st.integers(1, 8).map(lambda n: encode_ranking(list(order[:n])))
+    ),
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    count=st.integers(2, 8),
+    max_choices=st.integers(1, 8),
+    kind=st.sampled_from(list(ElectionKind)),
+    words=st.lists(_CHOICES, min_size=8, max_size=8),
+)
+def test_the_contract_judges_any_choices_as_the_rules_model_does(
+    elections: ElectionsContract,
+    hall: Hall,
+    open_election: OpenElection,
+    count: int,
+    max_choices: int,
+    kind: ElectionKind,
+    words: list[int],
+) -> None:
+    max_choices = min(max_choices, count)
+    eid = open_election(count=count, kind=kind, max_choices=max_choices)
+    if kind == ElectionKind.Approval:
+        words = [w & 0xFFFF for w in words]
+    signed = [elections.sign(v, eid, w) for v, w in zip(hall.residents, words, strict=True)]
+    batch = elections.cast_ballots(hall.outsider, eid, signed)
+    judge = ranking_of if kind == ElectionKind.Ranked else approvals_of
+    expected = []
+    for voter, word in zip(hall.residents, words, strict=True):
+        try:
+            judge(word, count, max_choices)
+        except BallotFault as fault:
+            expected.append((voter.address, fault.reason))
+    assert list(batch.skipped) == expected

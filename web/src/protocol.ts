@@ -126,6 +126,7 @@ export const ERRORS = [
   "AuditorKeyAlreadyRegistered",
   "AuditorKeyAlreadyRevoked",
   "BallotBoxRecycled",
+  "BallotsRecycled",
   "BatchRootMismatch",
   "BelowFloor",
   "CoordinatorIsParty",
