@@ -24,6 +24,7 @@ from api.routers import (
     ballots,
     chain,
     communities,
+    elections,
     fund,
     proposals,
     relay,
@@ -88,7 +89,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # taken from X-Forwarded-For/-Proto, for everything inside (quotas key on the client,
         # HSTS on the scheme). Anyone else's forwarded headers change nothing.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
-    for module in (chain, auth, relay, ballots, proposals, communities, fund, timebank, audit):
+    for module in (
+        chain,
+        auth,
+        relay,
+        ballots,
+        proposals,
+        communities,
+        fund,
+        timebank,
+        audit,
+        elections,
+    ):
         app.include_router(module.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)

@@ -284,6 +284,23 @@ class CommunityOut(CamelOut):
     roles: dict[str, list[str]]
 
 
+class ElectionOut(CamelOut):
+    election_id: int
+    community_id: int
+    candidates: list[str]  # keccak256 of each candidate's statement, 0x-hex
+    seats: int
+    kind: str  # Ranked / Approval
+    max_choices: int
+    opens_at: int
+    closes_at: int
+    roll_version: int
+    roll_size: int
+    state: str  # Pending / Open / Closed / Counted
+    ballot_count: int
+    tally: list[int]  # approval: approvals; ranked: the last completed round
+    winners: list[int]  # in the order seats were filled
+
+
 class FundOut(CamelOut):
     community_id: int
     currency: str

@@ -134,6 +134,23 @@ export interface ContractOut {
   abi: Record<string, unknown>[];
 }
 
+export interface ElectionOut {
+  electionId: number;
+  communityId: number;
+  candidates: string[];
+  seats: number;
+  kind: string;
+  maxChoices: number;
+  opensAt: number;
+  closesAt: number;
+  rollVersion: number;
+  rollSize: number;
+  state: string;
+  ballotCount: number;
+  tally: number[];
+  winners: number[];
+}
+
 /** Every error response: a machine code (a contract's custom error name where there is one) and a human reason. */
 export interface ErrorOut {
   code: string;

@@ -1,0 +1,43 @@
+"""Elections: one election, and its ballots and round-by-round count as CSV."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse
+
+from api.deps import ServicesDep
+from api.errors import responses
+from api.schemas import ElectionOut, OnChainId
+from api.services import elections
+
+router = APIRouter(tags=["elections"])
+
+_CSV = {**responses(404, 503), 200: {"content": {"text/csv": {}}, "description": "CSV"}}
+
+
+def _csv(body: str, name: str) -> PlainTextResponse:
+    disposition = f'attachment; filename="{name}"'
+    return PlainTextResponse(
+        body, media_type="text/csv", headers={"Content-Disposition": disposition}
+    )
+
+
+@router.get("/elections/{election_id}", response_model=ElectionOut, responses=responses(404, 503))
+def get_election(election_id: OnChainId, services: ServicesDep) -> ElectionOut:
+    return elections.election(services, election_id)
+
+
+@router.get(
+    "/elections/{election_id}/ballots.csv", response_class=PlainTextResponse, responses=_CSV
+)
+def election_ballots_csv(election_id: OnChainId, services: ServicesDep) -> PlainTextResponse:
+    """Every counted ballot, in the order the contract stored and counts them."""
+    body = elections.ballots_csv(services, election_id)
+    return _csv(body, f"election-{election_id}-ballots.csv")
+
+
+@router.get("/elections/{election_id}/rounds.csv", response_class=PlainTextResponse, responses=_CSV)
+def election_rounds_csv(election_id: OnChainId, services: ServicesDep) -> PlainTextResponse:
+    """The count round by round: votes, transfers, exhausted ballots, eliminations."""
+    body = elections.rounds_csv(services, election_id)
+    return _csv(body, f"election-{election_id}-rounds.csv")
