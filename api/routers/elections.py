@@ -7,8 +7,9 @@ from fastapi.responses import PlainTextResponse
 
 from api.deps import ServicesDep
 from api.errors import responses
-from api.schemas import ElectionOut, OnChainId
+from api.schemas import ElectionBallotIn, ElectionOut, OnChainId, ReceiptOut
 from api.services import elections
+from api.services.relay import accept
 
 router = APIRouter(tags=["elections"])
 
@@ -20,6 +21,21 @@ def _csv(body: str, name: str) -> PlainTextResponse:
     return PlainTextResponse(
         body, media_type="text/csv", headers={"Content-Disposition": disposition}
     )
+
+
+@router.post(
+    "/election-ballots",
+    status_code=202,
+    response_model=ReceiptOut,
+    responses=responses(409, 413, 422, 429, 503),
+    summary="Cast a signed election ballot (gasless for the resident)",
+)
+async def cast_election_ballot(body: ElectionBallotIn, services: ServicesDep) -> ReceiptOut:
+    """Checked before acknowledgement: signature (low-s, by the voter), election open, the
+    choices well formed for its kind, voter on the roll at its snapshot, not already voted. The
+    same signed ballot sent twice gets the same receipt and lands once; a ballot the contract
+    skips gets its reason in the receipt."""
+    return await accept(services, "election-ballot", body.model_dump())
 
 
 @router.get("/elections/{election_id}", response_model=ElectionOut, responses=responses(404, 503))

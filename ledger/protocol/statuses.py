@@ -128,6 +128,9 @@ RELAY_REFUSALS: Final[dict[str, Status]] = {
     "BadSignature": INVALID,
     "CallReverted": INVALID,
     "DeadlineTooFar": INVALID,
+    # An election ballot refused before the chain, for the reason the contract would skip it.
+    "ElectionNotOpen": CONFLICT,
+    "EmptyBallot": INVALID,
     "ExpiredRequest": INVALID,
     "GasOutOfRange": INVALID,
     # The forwarder's nonce moved on since the request was signed: sign again with the new one.
@@ -137,6 +140,9 @@ RELAY_REFUSALS: Final[dict[str, Status]] = {
     "MalformedRecord": INVALID,
     "MalformedRequest": INVALID,
     "MalleableSignature": INVALID,
+    "RepeatedCandidate": INVALID,
+    "TooManyChoices": INVALID,
+    "UnknownCandidate": INVALID,
     "UnknownTarget": INVALID,
     "ValueNotAccepted": INVALID,
 }

@@ -85,3 +85,46 @@ def test_an_election_its_ballots_and_its_rounds_are_served(
         ("2", "2", "0", "0", ""),
     ]
     assert {r["exhausted"] for r in rounds if r["round"] == "2"} == {"1"}
+
+
+def test_signed_election_ballots_are_checked_acknowledged_relayed_and_receipted(
+    live: LiveSystem, accounts: list[LocalAccount]
+) -> None:
+    w3 = live.w3
+    registry = RegistryContract(w3, live.deployment.registry)
+    elections = ElectionsContract(w3, live.deployment.elections)
+    admin, committee = accounts[0], accounts[1]
+    community = registry.create_community(admin, Web3.keccak(text="elections relay"))
+    registry.grant_role(admin, community, Roles.REGISTRAR, admin.address)
+    registry.grant_role(admin, community, Roles.COMMITTEE, committee.address)
+    voters = signer_keys(4, "elections-relay")
+    registry.update_roll(admin, community, [v.address for v in voters])
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    eid = elections.open_election(
+        committee, ElectionParams(community, candidates(3), now, now + 600, max_choices=2)
+    )
+
+    def post(voter: LocalAccount, choices: int) -> httpx.Response:
+        signed = elections.sign(voter, eid, choices)
+        body = {
+            "electionId": eid,
+            "voter": voter.address,
+            "choices": choices,
+            "signature": "0x" + signed.signature.hex(),
+        }
+        return httpx.post(f"{live.url}/v1/election-ballots", json=body)
+
+    accepted = [
+        post(v, encode_ranking(r)) for v, r in zip(voters, [[2, 0], [1], [2]], strict=False)
+    ]
+    assert [a.status_code for a in accepted] == [202, 202, 202]
+    receipts = live.client.wait_all([a.json() for a in accepted])
+    assert [r["status"] for r in receipts] == ["counted"] * 3
+    # Refused before the chain, each for the rule it breaks.
+    again = post(voters[0], encode_ranking([1]))
+    too_many = post(voters[3], encode_ranking([0, 1, 2]))
+    repeated = post(voters[3], encode_ranking([0, 1, 0]))
+    assert (again.status_code, again.json()["code"]) == (409, "AlreadyVoted")
+    assert (too_many.status_code, too_many.json()["code"]) == (422, "TooManyChoices")
+    assert (repeated.status_code, repeated.json()["code"]) == (422, "RepeatedCandidate")
+    assert elections.election(eid).ballotCount == 3
