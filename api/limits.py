@@ -90,6 +90,12 @@ class Quotas:
         self.challenges = RateLimit(
             "ChallengeQuotaExceeded", "sign-in challenges", settings.challenges_per_minute, 60
         )
+        self.joins = RateLimit(
+            "JoinQuotaExceeded", "join requests", settings.join_requests_per_hour, 3600
+        )
+        self.names = RateLimit(
+            "NameQuotaExceeded", "display name changes", settings.name_changes_per_hour, 3600
+        )
 
 
 def quotas(connection: HTTPConnection) -> Quotas:

@@ -24,10 +24,14 @@ from api.routers import (
     ballots,
     chain,
     communities,
+    community_settings,
     elections,
     fund,
+    joins,
+    members,
     proposals,
     relay,
+    rotation,
     timebank,
 )
 from api.server import protocol_for
@@ -89,19 +93,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # taken from X-Forwarded-For/-Proto, for everything inside (quotas key on the client,
         # HSTS on the scheme). Anyone else's forwarded headers change nothing.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
-    for module in (
-        chain,
-        auth,
-        relay,
-        ballots,
-        proposals,
-        communities,
-        fund,
-        timebank,
-        audit,
-        elections,
-    ):
+    for module in (chain, auth, relay, ballots, proposals, communities, fund, timebank, audit):
         app.include_router(module.router, prefix="/v1")
+    app.include_router(rotation.router, prefix="/v1")
+    app.include_router(joins.router, prefix="/v1")
+    app.include_router(members.router, prefix="/v1")
+    app.include_router(community_settings.router, prefix="/v1")
+    app.include_router(elections.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)
     docs.install(app, settings.project_root)

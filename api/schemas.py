@@ -358,6 +358,27 @@ class BalanceOut(CamelOut):
     minutes: int
 
 
+class CarriedOverOut(CamelOut):
+    """A balance carried over from a replaced key to its replacement (BalanceCarriedOver)."""
+
+    from_account: str
+    to_account: str
+    minutes: int
+    block: int
+    timestamp: int  # the block's, unix seconds
+    tx_hash: str
+
+
+class MemberHistoryOut(CamelOut):
+    """A member's balance (from the contract) and time-bank history across key rotations."""
+
+    account: str
+    minutes: int
+    keys: list[str]  # the account, then each key it replaced, newest first
+    carried_over: list[CarriedOverOut]
+    records: list[EventOut]  # ServiceRecorded / ServiceReversed of any of `keys`, chain order
+
+
 class PendingServiceIn(Strict):
     """The provider's half: a record signed by its provider, waiting for the other side."""
 
@@ -456,3 +477,70 @@ class LatestReportOut(CamelOut):
         "URL beyond scheme, host and port; server file paths): empty for reports written by "
         "this version, whose signature covers exactly what is served"
     )
+
+
+# --- joining the roll ---------------------------------------------------------------------------
+
+
+class JoinRequestIn(Strict):
+    """A resident's EIP-712 join request: JoinRequest(uint256 communityId,address resident,uint64
+    issuedAt) under the domain ("CommonsJoin", "1", chainId, Registry address), signed by
+    `resident`. The QR code the page shows carries exactly this object."""
+
+    communityId: Annotated[int, Field(ge=1, lt=2**256)]
+    resident: Address
+    issuedAt: Annotated[int, Field(ge=0, lt=2**64, description="unix seconds")]
+    signature: Signature65
+
+
+class JoinOut(CamelOut):
+    """A stored join request and where its resident stands: `pending` (not on the roll),
+    `staged` (added, the roll not yet published) or `onRoll` (on the published roll)."""
+
+    code: str = Field(description="the short code, XXXX-XXXX: the digest's first 40 bits")
+    digest: str = Field(description="the EIP-712 digest the resident signed")
+    community_id: int
+    resident: str
+    issued_at: int
+    signature: str
+    received_at: float
+    status: Literal["pending", "staged", "onRoll"]
+
+
+# --- members' display names ---------------------------------------------------------------------
+
+
+class NameIn(Strict):
+    """A display name: 1-40 characters once in NFC and trimmed, nothing that hides or reorders
+    text (422 `InvalidName` otherwise)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class MemberOut(CamelOut):
+    """A member as other members see them: always show `tag` beside the name, since two members
+    may choose the same one."""
+
+    address: str
+    name: str
+    tag: str = Field(description="the address's last four hex digits, lower case")
+    updated_at: float
+
+
+# --- a community's administration -------------------------------------------------------------
+
+
+class CommunitySettingsOut(CamelOut):
+    """What a community's admin decides, as it stands: who holds each role (from the index), the
+    admin role's pending transfer, the fund's currency and payout approvals, the time bank's
+    balance limits (from the chain)."""
+
+    id: int
+    admin: str
+    pending_admin: str | None = Field(description="offered the admin role, until they accept")
+    roles: dict[str, list[str]]
+    committee_size: int
+    currency: str = Field(description='the fund\'s ISO 4217 code; "" until the admin sets it')
+    approval_threshold: int = Field(description="committee approvals each payout needs; 0: unset")
+    floor_minutes: int = Field(description="the lowest time-bank balance (0 or less)")
+    ceiling_minutes: int = Field(description="the highest time-bank balance (0 or more)")

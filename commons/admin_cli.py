@@ -9,143 +9,35 @@ and prints the call. The passphrase is asked at the terminal or read from `--pas
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from web3 import Web3
 
+from commons.acts import Account, Community, Rpc, Signing, signed_act
 from commons.errors import one_line_errors
 from ledger import admin
-from ledger.admin import AdminCall, AdminChain, DirectSender, RelayApi, RelaySender, Sender
+from ledger.admin import AdminChain
 from ledger.audit.jobs import default_key_path
 from ledger.audit.report import load_public_key, raw_public_key
 from ledger.audit.signers import fingerprint as key_fingerprint
 from ledger.config import Settings
 from ledger.deploy import load_deployment
-from ledger.keystore import Keystore
 from ledger.node import connect
-from ledger.passphrase import read_passphrase
 
-ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 BYTES32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
 admin_app = typer.Typer(
     name="admin",
     help="A community's administrative acts: create it, hand over its admin role, grant and "
     "revoke roles, set the payout approval threshold, the fund's currency and the time bank's "
-    "limits, publish the roll, register report keys. Each is checked and simulated before "
-    "it is signed with --key (a name in the keystore, `commons key list`).",
+    "limits, register report keys (the roll is `commons roll`). Each is checked and simulated "
+    "before it is signed with --key (a name in the keystore, `commons key list`).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-
-class Via(StrEnum):
-    relay = "relay"
-    direct = "direct"
-
-
-Key = Annotated[
-    str,
-    typer.Option(
-        "--key", metavar="NAME", help="sign with key NAME from the keystore (`commons key list`)"
-    ),
-]
-PassphraseFd = Annotated[
-    int | None,
-    typer.Option(
-        "--passphrase-fd",
-        metavar="N",
-        help="read the key's passphrase from file descriptor N instead of the terminal",
-    ),
-]
-ViaOption = Annotated[
-    Via,
-    typer.Option(
-        "--via",
-        help="relay: a signed request the API's relayer sends and pays for (gasless for you); "
-        "direct: a transaction from your key, which pays the gas",
-    ),
-]
-Api = Annotated[
-    str | None,
-    typer.Option(
-        "--api", metavar="URL", help="the API relaying for --via relay (default: the configured)"
-    ),
-]
-Rpc = Annotated[
-    str | None,
-    typer.Option(
-        "--rpc",
-        metavar="URL",
-        help="the chain's node (default: the configured one; its chain id must be "
-        "COMMONS_CHAIN_ID and have a deployment record)",
-    ),
-]
-DryRun = Annotated[
-    bool,
-    typer.Option(
-        "--dry-run",
-        help="check and simulate, print the call and who signs it; sign and send nothing",
-    ),
-]
-Community = Annotated[int, typer.Option("--community", metavar="ID", help="the community's id")]
-Account = Annotated[
-    str, typer.Argument(metavar="ACCOUNT", help="an address (0x...) or a key name in the keystore")
-]
-
-
-class Signing:
-    """Where an act goes (node, API) and who signs it, from a command's options."""
-
-    def __init__(
-        self, key: str, passphrase_fd: int | None, via: Via, api: str | None, rpc: str | None
-    ) -> None:
-        self.settings = Settings(rpc_url=rpc) if rpc else Settings()
-        self.keystore = Keystore.of(self.settings)
-        self.key = key
-        self.passphrase_fd = passphrase_fd
-        self.via = via
-        self.api = api or f"http://{self.settings.api_host}:{self.settings.api_port}"
-
-    def chain(self) -> AdminChain:
-        w3: Web3 = connect(self.settings)
-        return AdminChain(w3, load_deployment(w3, self.settings))
-
-    def sender(self, chain: AdminChain) -> Sender:
-        """The signer, unlocked; for the relay, once it is known to serve `chain`."""
-        relay = RelayApi(self.api) if self.via is Via.relay else None
-        if relay is not None:
-            relay.check_serves(chain)  # before the passphrase is asked
-        prompt = f"passphrase of key {self.key!r}: "
-        account = self.keystore.unlock(self.key, read_passphrase(prompt, self.passphrase_fd))
-        return DirectSender(account) if relay is None else RelaySender(account, relay)
-
-    def address_of(self, text: str) -> str:
-        """An address given as 0x..., or the address of a keystore key of that name."""
-        return text if ADDRESS.match(text) else self.keystore.entry(text).address
-
-
-def _act(signing: Signing, call: AdminCall, dry_run: bool) -> admin.Done | None:
-    chain = signing.chain()
-    signer = signing.keystore.entry(signing.key).address
-    if dry_run:
-        admin.preflight(chain, call, signer)
-        for line in call.describe(chain.deployment):
-            typer.echo(line)
-        how = "a direct transaction" if signing.via is Via.direct else f"the relay {signing.api}"
-        typer.echo(f"signer: key {signing.key!r} {signer}, via {how}")
-        typer.echo("dry run: checked and simulated; nothing was signed or sent")
-        return None
-    admin.preflight(chain, call, signer)  # before the passphrase is asked
-    sender = signing.sender(chain)
-    done = admin.execute(chain, call, sender)
-    typer.echo(f"done: {call.what}")
-    typer.echo(f"  {call.event} in block {done.block}, transaction {done.tx_hash}")
-    return done
 
 
 def _bytes32(text: str, what: str) -> bytes:
@@ -156,7 +48,9 @@ def _bytes32(text: str, what: str) -> bytes:
 
 @admin_app.command("create-community")
 @one_line_errors(interrupted="interrupted; nothing was sent")
+@signed_act
 def create_community(
+    signing: Signing,
     description: Annotated[
         str,
         typer.Argument(
@@ -164,68 +58,48 @@ def create_community(
             help="the community's public description; its keccak256 is recorded on-chain",
         ),
     ],
-    key: Key,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Create a community whose admin is the signer; prints its id."""
     call = admin.create_community(Web3.keccak(text=description))
-    done = _act(Signing(key, passphrase_fd, via, api, rpc), call, dry_run)
+    done = signing.act(call)
     if done is not None:
         typer.echo(f"community {done.event['communityId']} created, admin {done.event['admin']}")
 
 
 @admin_app.command("transfer-admin")
 @one_line_errors(interrupted="interrupted; nothing was sent")
+@signed_act
 def transfer_admin(
+    signing: Signing,
     new_admin: Account,
     community: Community,
-    key: Key,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Offer the admin role to ACCOUNT (step 1 of 2). Admin only.
 
     The role moves only when ACCOUNT runs accept-admin, so a mistyped address loses nothing."""
-    signing = Signing(key, passphrase_fd, via, api, rpc)
-    _act(signing, admin.transfer_admin(community, signing.address_of(new_admin)), dry_run)
+    signing.act(admin.transfer_admin(community, signing.address_of(new_admin)))
 
 
 @admin_app.command("accept-admin")
 @one_line_errors(interrupted="interrupted; nothing was sent")
+@signed_act
 def accept_admin(
+    signing: Signing,
     community: Community,
-    key: Key,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Take the admin role offered to the signer (step 2 of 2). Pending admin only."""
-    _act(Signing(key, passphrase_fd, via, api, rpc), admin.accept_admin(community), dry_run)
+    signing.act(admin.accept_admin(community))
 
 
 @admin_app.command("cancel-admin-transfer")
 @one_line_errors(interrupted="interrupted; nothing was sent")
+@signed_act
 def cancel_admin_transfer(
+    signing: Signing,
     community: Community,
-    key: Key,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Withdraw a pending admin offer. Admin only."""
-    signing = Signing(key, passphrase_fd, via, api, rpc)
-    _act(signing, admin.cancel_admin_transfer(community), dry_run)
+    signing.act(admin.cancel_admin_transfer(community))
 
 
 ROLE_HELP = f"one of {', '.join(sorted(admin.ROLES))}"
@@ -233,86 +107,68 @@ ROLE_HELP = f"one of {', '.join(sorted(admin.ROLES))}"
 
 @admin_app.command("grant")
 @one_line_errors(interrupted="interrupted; nothing was sent")
+@signed_act
 def grant(
+    signing: Signing,
     role: Annotated[str, typer.Argument(metavar="ROLE", help=ROLE_HELP)],
     account: Account,
     community: Community,
-    key: Key,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Grant ROLE in the community to ACCOUNT. Admin only."""
-    signing = Signing(key, passphrase_fd, via, api, rpc)
     call = admin.grant_role(community, admin.role_id(role), signing.address_of(account))
-    _act(signing, call, dry_run)
+    signing.act(call)
 
 
 @admin_app.command("revoke")
 @one_line_errors(interrupted="interrupted; nothing was sent")
+@signed_act
 def revoke(
+    signing: Signing,
     role: Annotated[str, typer.Argument(metavar="ROLE", help=ROLE_HELP)],
     account: Account,
     community: Community,
-    key: Key,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Revoke ROLE in the community from ACCOUNT. Admin only."""
-    signing = Signing(key, passphrase_fd, via, api, rpc)
     call = admin.revoke_role(community, admin.role_id(role), signing.address_of(account))
-    _act(signing, call, dry_run)
+    signing.act(call)
 
 
 @admin_app.command("set-threshold")
 @one_line_errors(interrupted="interrupted; nothing was sent")
+@signed_act
 def set_threshold(
+    signing: Signing,
     threshold: Annotated[
         int,
         typer.Argument(metavar="N", help="approvals each payout needs: 1 to the committee's size"),
     ],
     community: Community,
-    key: Key,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Set how many committee members must approve each payout. Admin only.
 
     N is at most the committee's size: grant COMMITTEE first."""
-    signing = Signing(key, passphrase_fd, via, api, rpc)
-    _act(signing, admin.set_approval_threshold(community, threshold), dry_run)
+    signing.act(admin.set_approval_threshold(community, threshold))
 
 
 @admin_app.command("set-currency")
 @one_line_errors(interrupted="interrupted; nothing was sent")
+@signed_act
 def set_currency(
+    signing: Signing,
     code: Annotated[
         str, typer.Argument(metavar="CODE", help="three capital letters (ISO 4217), e.g. CNY")
     ],
     community: Community,
-    key: Key,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Set the currency the community's fund is kept in, once and for good. Admin only."""
-    signing = Signing(key, passphrase_fd, via, api, rpc)
-    _act(signing, admin.set_currency(community, admin.currency_code(code)), dry_run)
+    signing.act(admin.set_currency(community, admin.currency_code(code)))
 
 
 @admin_app.command("set-limits")
 @one_line_errors(interrupted="interrupted; nothing was sent")
+@signed_act
 def set_limits(
+    signing: Signing,
     community: Community,
     floor: Annotated[
         int, typer.Option("--floor", help="lowest time-bank balance, in minutes (0 or less)")
@@ -320,18 +176,11 @@ def set_limits(
     ceiling: Annotated[
         int, typer.Option("--ceiling", help="highest time-bank balance, in minutes (0 or more)")
     ],
-    key: Key,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Set the time bank's balance limits, in minutes. Admin only.
 
     No one may owe more than --floor nor hold more than --ceiling; they can be changed later."""
-    signing = Signing(key, passphrase_fd, via, api, rpc)
-    _act(signing, admin.set_limits(community, floor, ceiling), dry_run)
+    signing.act(admin.set_limits(community, floor, ceiling))
 
 
 def _fingerprint(fingerprint: str | None, report_key: Path | None, settings: Settings) -> bytes:
@@ -365,103 +214,34 @@ ReportKey = Annotated[
 
 @admin_app.command("register-auditor-key")
 @one_line_errors(interrupted="interrupted; nothing was sent")
+@signed_act
 def register_auditor_key(
+    signing: Signing,
     community: Community,
-    key: Key,
     fingerprint: Fingerprint = None,
     report_key: ReportKey = None,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Register the auditor's report key, so verify-report names its reports' signer.
 
     AUDITOR only: --key is the auditor's own key (the admin grants AUDITOR first)."""
-    signing = Signing(key, passphrase_fd, via, api, rpc)
     key_fp = _fingerprint(fingerprint, report_key, signing.settings)
     call = admin.register_auditor_key(community, key_fp)
-    _act(signing, call, dry_run)
+    signing.act(call)
 
 
 @admin_app.command("revoke-auditor-key")
 @one_line_errors(interrupted="interrupted; nothing was sent")
+@signed_act
 def revoke_auditor_key(
-    key: Key,
+    signing: Signing,
     fingerprint: Fingerprint = None,
     report_key: ReportKey = None,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
 ) -> None:
     """Revoke an audit report key for good. By its auditor or its community's admin.
 
     For a lost key, or an auditor let go: reports it signs from this block on are refused."""
-    signing = Signing(key, passphrase_fd, via, api, rpc)
     key_fp = _fingerprint(fingerprint, report_key, signing.settings)
-    _act(signing, admin.revoke_auditor_key(key_fp), dry_run)
-
-
-def _addresses(signing: Signing, given: list[str], files: list[Path]) -> list[str]:
-    found = [signing.address_of(a) for a in given]
-    for path in files:
-        try:
-            lines = path.read_text().split()
-        except OSError as exc:
-            raise admin.AdminRefused(f"cannot read {path}: {exc.strerror}") from None
-        for n, line in enumerate(lines, start=1):
-            if not ADDRESS.match(line):
-                raise admin.AdminRefused(f"{path}: entry {n} is not an address: {line!r}")
-            found.append(line)
-    return found
-
-
-@admin_app.command("roll")
-@one_line_errors(interrupted="interrupted; nothing was sent")
-def roll(
-    community: Community,
-    key: Key,
-    add: Annotated[
-        list[str] | None,
-        typer.Option("--add", metavar="ACCOUNT", help="a resident joining (repeatable)"),
-    ] = None,
-    remove: Annotated[
-        list[str] | None,
-        typer.Option("--remove", metavar="ACCOUNT", help="a resident leaving (repeatable)"),
-    ] = None,
-    add_file: Annotated[
-        list[Path] | None,
-        typer.Option("--add-file", metavar="FILE", help="residents joining: one address per line"),
-    ] = None,
-    publish: Annotated[
-        bool,
-        typer.Option(
-            "--publish/--stage", help="put the roll in force now, or only stage the changes"
-        ),
-    ] = True,
-    passphrase_fd: PassphraseFd = None,
-    via: ViaOption = Via.relay,
-    api: Api = None,
-    rpc: Rpc = None,
-    dry_run: DryRun = False,
-) -> None:
-    """Change the roll of residents and publish it. REGISTRAR only.
-
-    The roll says who may vote and trade time. --key is the registrar's key. With neither
-    --add, --add-file nor --remove, the staged changes are published."""
-    signing = Signing(key, passphrase_fd, via, api, rpc)
-    added = _addresses(signing, add or [], add_file or [])
-    removed = _addresses(signing, remove or [], [])
-    if not added and not removed:
-        call = admin.publish_roll(community)
-    else:
-        call = admin.update_roll(community, added, removed, publish)
-    done = _act(signing, call, dry_run)
-    if done is not None and "size" in done.event:
-        typer.echo(f"roll version {done.event['version']} in force: {done.event['size']} residents")
+    signing.act(admin.revoke_auditor_key(key_fp))
 
 
 @admin_app.command("show")

@@ -25,7 +25,10 @@ from commons.backup_cli import register_backup
 from commons.demo import demo_keys, seed_demo
 from commons.errors import fail, one_line_errors
 from commons.key_cli import PASSPHRASE_FD_OPTION, RELAYER_KEY_OPTION, key_app
+from commons.proposal_cli import proposal_app
 from commons.proxy import proxy_config
+from commons.roll_cli import roll_app
+from commons.rotation_cli import register_rotation
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
 from ledger.config import Settings
 from ledger.deploy import deploy_system, deployment_path, load_deployment
@@ -487,10 +490,13 @@ def _seed_once(settings: Settings, w3: Any, url: str) -> None:
 app.add_typer(audit_app, name="audit")
 app.add_typer(key_app, name="key")
 app.add_typer(admin_app, name="admin")
+app.add_typer(roll_app, name="roll")
+app.add_typer(proposal_app, name="proposal")
 app.command("verify-receipt")(verify_receipt)
 app.command("anchor")(anchor)
 app.command("proxy-config")(proxy_config)
 register_backup(app)
+register_rotation(roll_app)
 
 
 def main() -> None:

@@ -48,6 +48,7 @@ contract Registry is IRegistry, ERC2771Context {
     mapping(uint256 communityId => mapping(uint32 version => uint256 timestamp)) private _publishedAt;
     mapping(uint256 communityId => address pendingAdmin) private _pendingAdmins;
     mapping(bytes32 keyFingerprint => AuditorKey) private _auditorKeys;
+    mapping(uint256 communityId => mapping(address account => address replacement)) private _replacements;
 
     /// @notice Wires the Registry to the forwarder that relays signed requests.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
@@ -162,6 +163,39 @@ contract Registry is IRegistry, ERC2771Context {
     }
 
     /// @inheritdoc IRegistry
+    function replaceResident(uint256 communityId, address oldAccount, address newAccount)
+        external
+        returns (uint32 version)
+    {
+        Community storage community = _registrarCommunity(communityId);
+        if (newAccount == address(0)) revert ZeroAddress();
+        mapping(address => uint256) storage records = _records[communityId];
+        address replacement = _replacements[communityId][oldAccount];
+        if (replacement != address(0)) revert KeyAlreadyReplaced(communityId, oldAccount, replacement);
+        uint256 oldRecord = records[oldAccount];
+        if (!oldRecord.isActive()) revert NotOnRoll(communityId, oldAccount);
+        // A key ever on the roll may have time-bank history (or be someone's): only a fresh one
+        // takes over a resident's balance.
+        if (records[newAccount].indexPlusOne() != 0) revert ReplacementKeyNotFresh(communityId, newAccount);
+        uint256 nextIndex = community.nextIndex;
+        if (nextIndex == type(uint32).max) revert RollTooLarge(communityId);
+        version = community.rollVersion + 1;
+
+        _replacements[communityId][oldAccount] = newAccount;
+        records[oldAccount] =
+            oldRecord.joinAt(0) == version ? oldRecord.popInterval() : oldRecord.withLeave0(version);
+        records[newAccount] = uint256(0).withIndexPlusOne(++nextIndex).pushInterval(version);
+        community.nextIndex = uint32(nextIndex);
+        address[] memory added = new address[](1);
+        address[] memory removed = new address[](1);
+        added[0] = newAccount;
+        removed[0] = oldAccount;
+        emit RollUpdated(communityId, version, added, removed);
+        _publish(communityId, community, version);
+        emit ResidentReplaced(communityId, oldAccount, newAccount, _msgSender(), version);
+    }
+
+    /// @inheritdoc IRegistry
     function publishRoll(uint256 communityId) external returns (uint32 version) {
         Community storage community = _registrarCommunity(communityId);
         version = community.rollVersion + 1;
@@ -250,6 +284,11 @@ contract Registry is IRegistry, ERC2771Context {
     }
 
     /// @inheritdoc IRegistry
+    function newKeyOf(uint256 communityId, address account) external view returns (address) {
+        return _replacements[communityId][account];
+    }
+
+    /// @inheritdoc IRegistry
     function rollRecord(uint256 communityId, address account) external view returns (uint256) {
         return _records[communityId][account];
     }
@@ -324,8 +363,7 @@ contract Registry is IRegistry, ERC2771Context {
                 // Left earlier in this same pending version: the leave is undone.
                 record = record.withLeave0(0);
             } else {
-                if (record.joinAt(RollRecord.INTERVALS - 1) != 0) record = _prune(communityId, account, record);
-                record = record.pushInterval(version);
+                record = _rejoin(communityId, account, record, version);
             }
             records[account] = record;
             ++size;
@@ -339,6 +377,20 @@ contract Registry is IRegistry, ERC2771Context {
             records[account] = record;
             --size;
         }
+    }
+
+    /// @dev `account`'s record with a new interval opened at `version`, for an account that was
+    /// on the roll before. Only a rejoin asks whether the key was replaced: a first addition
+    /// costs nothing more.
+    function _rejoin(uint256 communityId, address account, uint256 record, uint32 version)
+        private
+        view
+        returns (uint256)
+    {
+        address replacement = _replacements[communityId][account];
+        if (replacement != address(0)) revert KeyAlreadyReplaced(communityId, account, replacement);
+        if (record.joinAt(RollRecord.INTERVALS - 1) != 0) record = _prune(communityId, account, record);
+        return record.pushInterval(version);
     }
 
     /// @dev Drops the oldest kept interval of `account`, which is only safe once every proposal

@@ -79,7 +79,8 @@ class Signer(Enum):
 @dataclass(frozen=True)
 class AdminCall:
     """One act, ready to check and send: `contract` is the deployment's key ("registry", "fund",
-    "timebank"); `args` are in the ABI's order; `event` is what the contract emits for it."""
+    "timebank", "council"); `args` are in the ABI's order; `event` is what the contract emits
+    for it, and `matches` the values that event carries for this act and no other."""
 
     contract: str
     function: Function
@@ -89,6 +90,7 @@ class AdminCall:
     event: str
     community: int | None = None
     role: bytes | None = None
+    matches: tuple[tuple[str, Any], ...] = ()
 
     def bound(self, deployment: Deployment) -> ContractFunction:
         contract: Contract = deployment.contracts[self.contract]
@@ -510,9 +512,11 @@ ADMIN_EVENTS: tuple[tuple[str, str], ...] = (
     ("registry", "AuditorKeyRegistered"),
     ("registry", "AuditorKeyRevoked"),
     ("registry", "RollPublished"),
+    ("registry", "ResidentReplaced"),
     ("fund", "FundCurrencySet"),
     ("fund", "ApprovalThresholdSet"),
     ("timebank", "LimitsSet"),
+    ("timebank", "BalanceCarriedOver"),
 )
 
 
@@ -683,6 +687,8 @@ def recorded(chain: AdminChain, call: AdminCall, tx_hash: str, signer: str) -> D
 
 def _is_mine(args: dict[str, Any], call: AdminCall, signer: str) -> bool:
     if call.community is not None and args.get("communityId") != call.community:
+        return False
+    if any(args.get(name) != value for name, value in call.matches):
         return False
     signers = {checksum_address(v) for v in args.values() if isinstance(v, str) and len(v) == 42}
     return signer in signers or not signers

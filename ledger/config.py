@@ -311,6 +311,8 @@ class Settings(BaseSettings):
     # Pending services (the provider's half): waiting entries per provider and per recipient.
     max_pending_per_provider: int = Field(default=50, gt=0)
     max_pending_per_recipient: int = Field(default=200, gt=0)
+    # Join requests each client may store an hour (a new one; sending one again costs nothing).
+    join_requests_per_hour: int = Field(default=20, gt=0)
     seed_demo: bool = Field(default=True, description="seed a demo community on first start")
     restart_max: int = Field(
         default=5, ge=0, description="`commons run` gives up on a process that died more often"
@@ -321,6 +323,8 @@ class Settings(BaseSettings):
     # The second death in a window waits this long, each further one twice as long, up to the cap.
     restart_first_delay_s: float = Field(default=0.5, ge=0)
     restart_max_delay_s: float = Field(default=8.0, ge=0)
+    # Display names: how often one client may set a name (api/limits.py).
+    name_changes_per_hour: int = Field(default=30, gt=0)
 
     @model_validator(mode="after")
     def _reorg_within_history(self) -> Settings:

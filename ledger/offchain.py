@@ -1,5 +1,6 @@
 """Off-chain records the chain only holds hashes of: proposal texts, and the registrar's link
-between roll addresses and people (personal data: never on-chain, never in logs)."""
+between roll addresses and people; the residents' signed requests to join a roll, until the
+registrar adds them; and members' display names (personal data: never on-chain, never in logs)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from eth_utils.crypto import keccak
+
+from ledger.names import search_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS texts (
@@ -36,6 +39,14 @@ CREATE TABLE IF NOT EXISTS people (
     recorded_at REAL NOT NULL,
     PRIMARY KEY (community, address)
 );
+CREATE TABLE IF NOT EXISTS display_names (
+    community INTEGER NOT NULL,
+    address TEXT NOT NULL,        -- checksummed
+    name TEXT NOT NULL,           -- as its owner set it (ledger/names.py normalise_name)
+    search TEXT NOT NULL,         -- ledger/names.py search_key(name)
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (community, address)
+);
 """
 
 
@@ -53,6 +64,41 @@ class Person:
     recorded_at: float
 
 
+JOINS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS joins (
+    digest TEXT PRIMARY KEY,      -- the EIP-712 digest the resident signed
+    code TEXT NOT NULL,           -- its short code, XXXX-XXXX
+    community INTEGER NOT NULL,
+    resident TEXT NOT NULL,       -- checksummed
+    issued_at INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    received_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS joins_by_code ON joins (community, code);
+"""
+
+
+@dataclass(frozen=True)
+class StoredJoin:
+    """A join request as stored: whether it is still pending is the roll's to say."""
+
+    digest: str
+    code: str
+    community: int
+    resident: str
+    issued_at: int
+    signature: str
+    received_at: float
+
+
+@dataclass(frozen=True)
+class DisplayName:
+    community: int
+    address: str
+    name: str
+    updated_at: float
+
+
 class OffchainStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,6 +106,7 @@ class OffchainStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        self._db.executescript(JOINS_SCHEMA)
         self._text_bytes: int | None = None
         self._lock = threading.Lock()
 
@@ -168,6 +215,75 @@ class OffchainStore:
     def mark_confirmed(self, record_id: str) -> None:
         with self._lock:
             self._db.execute("UPDATE pending_services SET confirmed = 1 WHERE id = ?", (record_id,))
+
+    # --- join requests ---------------------------------------------------------------------
+
+    def put_join(self, join: StoredJoin) -> bool:
+        """Store a verified join request; False when its digest was stored before."""
+        with self._lock:
+            added = self._db.execute(
+                "INSERT OR IGNORE INTO joins VALUES (?,?,?,?,?,?,?)",
+                (join.digest, join.code, join.community, join.resident, join.issued_at,
+                 join.signature, join.received_at),
+            ).rowcount  # fmt: skip
+        return bool(added)
+
+    def get_join(self, digest: str) -> StoredJoin | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM joins WHERE digest = ?", (digest,)).fetchone()
+        return None if row is None else StoredJoin(*row)
+
+    def joins_by_code(self, community: int, code: str) -> list[StoredJoin]:
+        """Requests with this short code, newest first (two sharing a code: one in 10^12)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM joins WHERE community = ? AND code = ? ORDER BY received_at DESC",
+                (community, code),
+            ).fetchall()
+        return [StoredJoin(*r) for r in rows]
+
+    def joins(self, community: int) -> list[StoredJoin]:
+        """Every stored request of a community, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM joins WHERE community = ? ORDER BY received_at, digest",
+                (community,),
+            ).fetchall()
+        return [StoredJoin(*r) for r in rows]
+
+    # --- display names ------------------------------------------------------------------------
+
+    def put_name(self, community: int, address: str, name: str) -> DisplayName:
+        """Set `address`'s name in `community` (already normalised: ledger/names.py)."""
+        stored = DisplayName(community, address, name, time.time())
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO display_names VALUES (?,?,?,?,?)",
+                (community, address, name, search_key(name), stored.updated_at),
+            )
+        return stored
+
+    def get_name(self, community: int, address: str) -> DisplayName | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT community, address, name, updated_at FROM display_names"
+                " WHERE community = ? AND address = ?",
+                (community, address),
+            ).fetchone()
+        return None if row is None else DisplayName(*row)
+
+    def find_names(self, community: int, query: str) -> list[DisplayName]:
+        """Every name in `community` holding `query` (compared by search_key), by name then
+        address; an empty query lists them all. (A community's names are a neighbourhood's:
+        the caller keeps those of current members and pages them.)"""
+        # instr, not LIKE: a query's % and _ are characters to find, not patterns.
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT community, address, name, updated_at FROM display_names"
+                " WHERE community = ? AND instr(search, ?) > 0 ORDER BY search, address",
+                (community, search_key(query)),
+            ).fetchall()
+        return [DisplayName(*r) for r in rows]
 
     def close(self) -> None:
         with self._lock:

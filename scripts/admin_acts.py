@@ -10,11 +10,13 @@ brownie loads (`accounts.load`: a name in ~/.brownie/accounts, or a path such as
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from brownie import accounts, web3
 
-from ledger.admin import AdminCall, AdminChain, Done, execute
+from ledger.admin import AdminCall, AdminChain, Done, execute, preflight
 from ledger.config import Settings
 from ledger.deploy import load_deployment
 from ledger.errors import LedgerError
@@ -37,15 +39,38 @@ def signer_account(signer: str) -> Any:
     return accounts[int(signer)] if signer.isdigit() else accounts.load(signer)
 
 
-def run_act(call: AdminCall, signer: str) -> Done:
-    """Check, simulate and send `call` from brownie account `signer`; print what happened."""
+def api_url(settings: Settings) -> str:
+    return f"http://{settings.api_host}:{settings.api_port}"
+
+
+def connected() -> tuple[AdminChain, Settings]:
+    """The deployment brownie's chain holds, with the settings it was found by."""
     # brownie's chain is whatever it is connected to: trust its chain id, not the default.
     settings = Settings(chain_id=web3.eth.chain_id)
+    return AdminChain(web3, load_deployment(web3, settings)), settings
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """A refusal as one line on stderr and exit status 1, as `commons` says it."""
     try:
-        chain = AdminChain(web3, load_deployment(web3, settings))
-        done = execute(chain, call, BrownieSender(signer_account(signer)))
+        yield
     except LedgerError as exc:
         raise SystemExit(f"error: {exc}") from None
+
+
+def run_act(
+    call: AdminCall, signer: str, *, prepare: Callable[[AdminChain], None] | None = None
+) -> Done:
+    """Check, simulate and send `call` from brownie account `signer`; print what happened.
+    `prepare` runs once the call is known to pass, before it is sent."""
+    with one_line_errors():
+        chain, _ = connected()
+        sender = BrownieSender(signer_account(signer))
+        if prepare is not None:
+            preflight(chain, call, sender.address)
+            prepare(chain)
+        done = execute(chain, call, sender)
     print(f"done: {call.what}")
     print(f"  {call.event} in block {done.block}, transaction {done.tx_hash}")
     return done

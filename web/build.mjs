@@ -1,4 +1,5 @@
-// Builds the page into dist/: one JS bundle (ethers included), one stylesheet, index.html.
+// Builds the page into dist/: the JS bundle (ethers included) and the chunks it loads on demand
+// (the QR reader), one stylesheet, index.html.
 // Everything the page needs at run time is in dist/; nothing is fetched from elsewhere.
 //   node build.mjs            production build
 //   node build.mjs --check    also fail on i18n keys used but not defined
@@ -16,9 +17,13 @@ const outAt = process.argv.indexOf("--out");
 const dist = join(root, outAt > 0 ? process.argv[outAt + 1] : "dist");
 
 function checkI18n() {
-  const dict = readFileSync(join(src, "i18n.ts"), "utf8");
-  const zhBlock = dict.slice(dict.indexOf("const zh = {"), dict.indexOf("const en:"));
-  const defined = new Set([...zhBlock.matchAll(/^\s*"?([\w.]+)"?:\s*"/gm)].map((m) => m[1]));
+  // i18n.ts and each area's words/<area>.ts (spread into it) define keys in their `zh` block.
+  const wordFiles = readdirSync(join(src, "words")).map((f) => join(src, "words", f));
+  const zhBlocks = [join(src, "i18n.ts"), ...wordFiles].map((file) => {
+    const dict = readFileSync(file, "utf8");
+    return dict.slice(dict.indexOf("const zh = {"), dict.indexOf("const en:"));
+  });
+  const defined = new Set(zhBlocks.flatMap((block) => [...block.matchAll(/^\s*"?([\w.]+)"?:\s*"/gm)].map((m) => m[1])));
   const missing = new Set();
   const files = readdirSync(src, { recursive: true }).filter((f) => f.endsWith(".ts") && !f.endsWith("i18n.ts"));
   const namespaces = new Set([...defined].map((k) => k.split(".")[0]));
@@ -43,6 +48,8 @@ const result = await esbuild.build({
   entryPoints: { app: join(src, "main.ts") },
   bundle: true,
   format: "esm",
+  splitting: true,
+  chunkNames: "[name]-[hash]",
   target: ["chrome109", "firefox115", "safari16"],
   minify: true,
   sourcemap: "linked",

@@ -38,6 +38,7 @@ def log_service(services: Services, body: dict[str, Any], user: str) -> PendingS
         raise InvalidMessage("BadSignature", str(exc)) from exc
     if signer != signed.record.provider:
         raise InvalidMessage("WrongSigner", f"provider side signed by {signer}")
+    check_not_replaced(services, community, signed.record.provider)
     rid = "0x" + record_id(community, signed.record).hex()
     check_inbox(services, signed.record.provider, signed.record.recipient)
     # Stored checksummed, as the per-provider count looks it up.
@@ -46,6 +47,17 @@ def log_service(services: Services, body: dict[str, Any], user: str) -> PendingS
     pending = services.store.get_pending(rid)
     assert pending is not None
     return PendingServiceOut(id=rid, **pending[0], created_at=pending[1])
+
+
+def check_not_replaced(services: Services, community: int, provider: str) -> None:
+    """403 `KeyRetired` for a key a registrar replaced (a lost phone): said now, not when the
+    other side confirms and the contract refuses it."""
+    registry = services.deployment.registry.functions
+    replacement = registry.newKeyOf(community, provider).call()
+    if int(replacement, 16):
+        raise ApiError(
+            403, "KeyRetired", f"{provider} was replaced by {replacement}: sign with the new key"
+        )
 
 
 def check_inbox(services: Services, provider: str, recipient: str) -> None:
@@ -86,10 +98,15 @@ def balances(services: Services, community_id: int, limit: int, offset: int) -> 
     totals: dict[str, int] = {}
     for e in services.index.events(
         contract="timebank",
-        event=("ServiceRecorded", "ServiceReversed"),
+        event=("ServiceRecorded", "ServiceReversed", "BalanceCarriedOver"),
         where={"communityId": community_id},
         limit=None,
     ):
+        if e.event == "BalanceCarriedOver":  # a replaced key's balance, moved to its new key
+            moved = int(e.args["minutesMoved"])
+            totals[e.args["oldAccount"]] = totals.get(e.args["oldAccount"], 0) - moved
+            totals[e.args["newAccount"]] = totals.get(e.args["newAccount"], 0) + moved
+            continue
         minutes = int(e.args["minutesServed"])
         sign = 1 if e.event == "ServiceRecorded" else -1
         totals[e.args["provider"]] = totals.get(e.args["provider"], 0) + sign * minutes

@@ -63,6 +63,19 @@ interface IRegistry {
         uint256 indexed communityId, address indexed auditor, bytes32 indexed keyFingerprint, address sender
     );
 
+    /// @notice `registrar` replaced the key `oldAccount` of a resident of `communityId` with
+    /// `newAccount` (a lost or replaced phone) and put roll version `version` in force: `oldAccount`
+    /// left the roll and `newAccount` joined it in `version` (announced by this call's RollUpdated
+    /// and RollPublished too). `oldAccount` is retired for good; the time bank carries its balance
+    /// over to `newAccount` (ITimeBank.carryOver).
+    event ResidentReplaced(
+        uint256 indexed communityId,
+        address indexed oldAccount,
+        address indexed newAccount,
+        address registrar,
+        uint32 version
+    );
+
     // ---------------------------------------------------------------- errors
 
     /// @notice No community has id `communityId`.
@@ -111,6 +124,14 @@ interface IRegistry {
 
     /// @notice A community's roll, or its resident indexes, cannot grow past 2^32 - 1.
     error RollTooLarge(uint256 communityId);
+
+    /// @notice `account` was replaced by `replacement` in `communityId`: a replaced key is retired
+    /// for good and can neither be replaced again nor rejoin the roll (replace `replacement` instead).
+    error KeyAlreadyReplaced(uint256 communityId, address account, address replacement);
+
+    /// @notice A replacement key must be new to `communityId`'s roll; `account` was on it (or is
+    /// staged for it) before, so it may carry history of its own: make a fresh key.
+    error ReplacementKeyNotFresh(uint256 communityId, address account);
 
     /// @notice A report key's fingerprint cannot be zero (no sha256 of a key is).
     error ZeroKeyFingerprint();
@@ -176,6 +197,19 @@ interface IRegistry {
     /// @param publish Whether this batch completes the version (see {publishRoll}).
     /// @return version The pending version the changes went into.
     function updateRoll(uint256 communityId, address[] calldata added, address[] calldata removed, bool publish)
+        external
+        returns (uint32 version);
+
+    /// @notice Replaces the key `oldAccount` of a resident with `newAccount` (a lost or replaced
+    /// phone) and puts the pending roll version in force (ResidentReplaced, with RollUpdated and
+    /// RollPublished). Registrar only. `oldAccount` leaves and `newAccount` joins in the pending
+    /// version, so a proposal snapshotted before still judges by its own version (the old key may
+    /// still vote there, the new one may not). Anything else staged is published with it.
+    /// @dev `oldAccount` must be on the staged roll (NotOnRoll) and not already replaced
+    /// (KeyAlreadyReplaced); `newAccount` must never have been on this roll (ReplacementKeyNotFresh),
+    /// so it has no time-bank history. `oldAccount` is retired for good: it cannot rejoin the roll.
+    /// @return version The roll version now published.
+    function replaceResident(uint256 communityId, address oldAccount, address newAccount)
         external
         returns (uint32 version);
 
@@ -251,6 +285,9 @@ interface IRegistry {
     /// @return assigned Whether the account was ever added.
     /// @return index The index (0-based), meaningful only if `assigned`.
     function residentIndex(uint256 communityId, address account) external view returns (bool assigned, uint32 index);
+
+    /// @notice The key that replaced `account` in `communityId` (address(0) if it was never replaced).
+    function newKeyOf(uint256 communityId, address account) external view returns (address);
 
     /// @notice The raw roll record of `account` in `communityId` (see RollRecord for the layout).
     function rollRecord(uint256 communityId, address account) external view returns (uint256);

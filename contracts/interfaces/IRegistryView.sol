@@ -23,6 +23,9 @@ interface IRegistryView {
     /// publishing the next one.
     function rollSnapshot(uint256 communityId) external view returns (uint32 version, uint32 size);
 
+    /// @notice The key that replaced `account` in `communityId` (address(0) if it was never replaced).
+    function newKeyOf(uint256 communityId, address account) external view returns (address);
+
     /// @notice How many accounts currently hold the COMMITTEE role in `communityId` (the M of N-of-M).
     function committeeSize(uint256 communityId) external view returns (uint256);
 }

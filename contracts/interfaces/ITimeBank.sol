@@ -23,6 +23,15 @@ pragma solidity 0.8.28;
 /// last found resident, so a batch asks the Registry only about members it has not seen since
 /// the roll was last published.
 ///
+/// A resident whose key is replaced (a lost or replaced phone: IRegistry.replaceResident) keeps
+/// their balance: a registrar then carries it over from the old key to the new (`carryOver`),
+/// which retires the old key's account. A retired key signs nothing more: records and reversals
+/// naming it are refused with `KeyRetired`, including ones both sides signed before the rotation
+/// and nobody relayed yet (they are signed again with the new key). Its recorded nonces stay
+/// recorded, so nothing it signed can be replayed, and its past records stay where they are, in
+/// its name; they can no longer be reversed (a new record between the new key and the other side
+/// corrects a mistake instead).
+///
 /// Mistakes are corrected by a reversing record that both sides sign; nothing is edited or
 /// deleted and each record is reversed at most once. The contract keeps no copy of a record (a
 /// word per record would cost more than a batch's whole budget per record); instead each
@@ -113,6 +122,17 @@ interface ITimeBank {
         bytes32 reasonHash
     );
 
+    /// @notice `registrar` carried the balance of `oldAccount`, `minutesMoved` (negative for a
+    /// debt), over to `newAccount`, the key that replaced it in the Registry; `oldAccount`'s
+    /// balance is now zero and its account retired.
+    event BalanceCarriedOver(
+        uint256 indexed communityId,
+        address indexed oldAccount,
+        address indexed newAccount,
+        int256 minutesMoved,
+        address registrar
+    );
+
     // ---------------------------------------------------------------- errors
 
     /// @notice Only the community admin may do this.
@@ -169,6 +189,20 @@ interface ITimeBank {
     /// @notice The record was already reversed (each record is reversed at most once).
     error AlreadyReversed(uint256 communityId, bytes32 recordId);
 
+    /// @notice Only a REGISTRAR of `communityId` may carry a balance over; `account` is none.
+    error NotRegistrar(uint256 communityId, address account);
+
+    /// @notice The Registry records no replacement of `account` in `communityId`: a balance moves
+    /// only to the key a registrar recorded in its place (IRegistry.replaceResident).
+    error RotationNotRecorded(uint256 communityId, address account);
+
+    /// @notice The balance of `account` was already carried over to `replacement`, once and for good.
+    error AlreadyCarriedOver(uint256 communityId, address account, address replacement);
+
+    /// @notice `account` was replaced by `replacement` and signs nothing more in `communityId`: sign
+    /// the record again with the new key.
+    error KeyRetired(uint256 communityId, address account, address replacement);
+
     // ---------------------------------------------------------------- functions
 
     /// @notice The pseudo-account of the community itself (address(0)).
@@ -209,6 +243,20 @@ interface ITimeBank {
         Signature calldata providerSig,
         Signature calldata recipientSig
     ) external;
+
+    /// @notice Moves the whole balance of `oldAccount` to the key that replaced it in the Registry
+    /// (BalanceCarriedOver) and retires `oldAccount`'s account. REGISTRAR of `communityId` only
+    /// (`NotRegistrar`); the replacement must be recorded (`RotationNotRecorded`); once per key
+    /// (`AlreadyCarriedOver`). The balances' sum is unchanged, and the limits do not apply: the
+    /// minutes are the same person's (a total outside them can only move back towards them).
+    /// @dev The new key may already have recorded services since the rotation: the carried
+    /// balance is added to its own. Only the int64 range bounds the sum (`AboveCeiling` /
+    /// `BelowFloor` with those bounds).
+    /// @return minutesMoved The balance moved (negative for a debt).
+    function carryOver(uint256 communityId, address oldAccount) external returns (int256 minutesMoved);
+
+    /// @notice Whether `account`'s balance was carried over to its replacement (its account retired).
+    function isRetired(uint256 communityId, address account) external view returns (bool);
 
     /// @notice The balance of `account` (or of the community, for COMMUNITY_ACCOUNT) in minutes.
     function balanceOf(uint256 communityId, address account) external view returns (int256);

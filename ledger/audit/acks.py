@@ -35,13 +35,12 @@ from typing import Any, Final
 from ledger.audit.abi import Event, event_of, log_values
 from ledger.audit.ethcodec import hex_bytes, hex_int, to_hex
 from ledger.audit.model import AuditWarning, Finding
-from ledger.audit.sigs import ballot_digest
 from ledger.audit.timebank import id_of
 from ledger.errors import AuditInfraError, InvalidMessage
 from ledger.hashing import checksum_address
 from ledger.protocol.generated import Domains, Events
 from ledger.signing.acks import Acknowledgement, verify_ack
-from ledger.signing.digests import domain_separator, typed_digest
+from ledger.signing.digests import ballot_digest, domain_separator, typed_digest
 from ledger.signing.eip712 import SignatureError
 from ledger.signing.election_ballots import (
     ElectionBallot,

@@ -722,6 +722,7 @@ class _Auditor:
             },
             "fund_trail": state.trail,
             "admin_acts": state.admin_acts,
+            "rotations": state.rotations,
             "checkpoint": {"file": checkpoint.path.name, "resumed_from_block": self.resumed_from},
         }
 

@@ -46,6 +46,8 @@ ADMIN_ACTS: Final = frozenset(
         "RoleGranted",
         "RoleRevoked",
         "RollPublished",
+        "ResidentReplaced",
+        "BalanceCarriedOver",
         "AuditorKeyRegistered",
         "AuditorKeyRevoked",
         "FundCurrencySet",

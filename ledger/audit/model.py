@@ -34,6 +34,8 @@ RULES: Final[dict[str, str]] = {
     # registry
     "registry.permission": "only the admin changes roles; only a registrar changes the roll",
     "registry.roll": "roll changes and publications follow the roll rules and sizes",
+    "registry.rotation": "a registrar replaces a resident's key once, with a fresh key, swapping "
+    "them on the roll in a published version; a replaced key never rejoins",
     "registry.community": "communities are numbered from 1 with the creator as admin",
     "registry.auditor_key": "a report key is registered once, by a current AUDITOR of its "
     "community for itself, and revoked at most once, by its auditor or the community's admin",
@@ -75,6 +77,8 @@ RULES: Final[dict[str, str]] = {
     "is reversed, at most once",
     "timebank.batch": "each recording call commits once, last, to the ids it recorded, in order",
     "timebank.record_event": "each relayed record is recorded or skipped exactly as the rules say",
+    "timebank.rotation": "a balance moves only along a recorded key rotation, once, by a "
+    "registrar, and whole",
     "timebank.sum": "a community's balances sum to zero",
     "timebank.balance": "the contract's balanceOf equals the rebuilt balance",
     # the relay's signed acknowledgements (given with --acks)

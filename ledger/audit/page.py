@@ -20,9 +20,6 @@ from ledger.audit.model import AuditWarning, Finding
 from ledger.config import Settings
 from ledger.transport import node_name
 
-# What the page is made of (web/build.mjs writes them all); the source map and licence text are
-# served too, and checked like the rest.
-PAGE_FILES = ("index.html", "app.js", "app.css", "app.js.LEGAL.txt", "app.js.map")
 BUILD_TIMEOUT_S = 120.0
 HTTP_TIMEOUT_S = 30.0
 
@@ -40,7 +37,9 @@ def fresh_page(settings: Settings) -> dict[str, bytes]:
             capture_output=True,
             timeout=BUILD_TIMEOUT_S,
         )
-        return {name: (out / name).read_bytes() for name in PAGE_FILES}
+        # Every file the build writes is served (the chunks loaded later, source maps and licence
+        # texts too) and checked like the rest.
+        return {path.name: path.read_bytes() for path in sorted(out.iterdir()) if path.is_file()}
     finally:
         shutil.rmtree(out, ignore_errors=True)
 

@@ -96,6 +96,16 @@ def _expected_words(
         slot, _ = registry.mapping("_pendingAdmins", cid)
         pending = int.from_bytes(c.pending_admin, "big")
         out.append(Expected("registry", slot, pending, f"community {cid}'s pending admin"))
+        for old, new in c.replacements.items():
+            slot, _ = registry.mapping("_replacements", cid, old)
+            out.append(
+                Expected(
+                    "registry",
+                    slot,
+                    int.from_bytes(new, "big"),
+                    f"replacement of {to_hex(old)} in {cid}",
+                )
+            )
         for account in pick(list(c.members)):
             member = c.members[account]
             if len(member.intervals) > 3:

@@ -20,10 +20,10 @@ from eth_abi.abi import decode as abi_decode
 from ledger.audit.abi import event_of, log_values
 from ledger.audit.chain import forward_request_signer, forward_requests
 from ledger.audit.ethcodec import hex_bytes, hex_int, recover_compact, to_hex, tx_sender
-from ledger.audit.sigs import BALLOT_BYTES, ballot_digest, parse_batch
+from ledger.audit.sigs import BALLOT_BYTES, parse_batch
 from ledger.errors import AuditInfraError, LedgerError
 from ledger.protocol.generated import Domains, Events, Functions, ProposalView
-from ledger.signing.digests import domain_separator
+from ledger.signing.digests import ballot_digest, domain_separator
 from ledger.transport import RpcClient
 
 CAST: Final = event_of(Events.BallotCast)

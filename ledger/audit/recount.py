@@ -21,7 +21,7 @@ from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted, addr
 from ledger.audit.ethcodec import to_hex
 from ledger.audit.fetch import Log
-from ledger.audit.sigs import BALLOT_BYTES, RESULT_BYTES, ballot_digest, parse_batch
+from ledger.audit.sigs import BALLOT_BYTES, RESULT_BYTES, parse_batch
 from ledger.audit.state import Proposal
 from ledger.currency import is_currency_code
 from ledger.protocol.generated import (
@@ -32,6 +32,7 @@ from ledger.protocol.generated import (
     ProposalState,
     SkipReason,
 )
+from ledger.signing.digests import ballot_digest
 
 # Read in the ballot loops: a module global is cheaper than an attribute.
 BALLOT_CAST: Final = Events.BallotCast.topic

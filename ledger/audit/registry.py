@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from ledger.audit import rotation
 from ledger.audit.abi import address_arrays
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted, addr
@@ -337,6 +338,7 @@ def stage(
         elif member.intervals and member.intervals[-1][1] == version:
             member.intervals[-1][1] = 0  # left earlier in this same pending version: undone
         else:
+            rotation.rejoin(ctx, call, community, account)
             member.intervals.append([version, 0])
         community.pending_size += 1
     community.next_index = next_index
@@ -381,8 +383,12 @@ EVENTS: Final[dict[str, tuple[frozenset[str], Handler]]] = {
     "AdminTransferred": (frozenset({"acceptAdmin"}), _in_community(_admin_handover)),
     "RoleGranted": (frozenset({"grantRole"}), _in_community(_role_changed)),
     "RoleRevoked": (frozenset({"revokeRole"}), _in_community(_role_changed)),
-    "RollUpdated": (frozenset({"updateRoll"}), _in_community(_roll_updated)),
-    "RollPublished": (frozenset({"updateRoll", "publishRoll"}), _in_community(_roll_published)),
+    "RollUpdated": (frozenset({"updateRoll", "replaceResident"}), _in_community(_roll_updated)),
+    "RollPublished": (
+        frozenset({"updateRoll", "publishRoll", "replaceResident"}),
+        _in_community(_roll_published),
+    ),
+    "ResidentReplaced": (frozenset({"replaceResident"}), _in_community(rotation.replaced)),
     "AuditorKeyRegistered": (frozenset({"registerAuditorKey"}), _in_community(_auditor_key)),
     "AuditorKeyRevoked": (frozenset({"revokeAuditorKey"}), _in_community(_auditor_key)),
 }

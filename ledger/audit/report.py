@@ -230,6 +230,12 @@ def _tables(report: dict[str, Any]) -> list[Table]:
         ("Admin acts", ["block", "tx", "community", "act", "by", "detail"],
          [[a["block"], a["tx"], a["community"], a["act"], a["by"], a["detail"]]
           for a in report.get("admin_acts", [])]),
+        ("Key rotations", ["block", "tx", "community", "old key", "new key", "registrar",
+                           "roll version", "minutes carried over"],
+         [[r["block"], r["tx"], r["community"], r["old"], r["new"], r["registrar"], r["version"],
+           "not yet" if r["carried_block"] is None
+           else f"{r['carried_minutes']} (block {r['carried_block']})"]
+          for r in report.get("rotations", [])]),
         ("Proposals", ["id", "community", "roll", "recount", "on-chain",
                        "outcome (recount / on-chain)", "ballots"], p_rows),
         ("Funds", ["community", "currency", "income", "available", "reserved", "paid", "threshold"],

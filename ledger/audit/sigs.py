@@ -27,16 +27,6 @@ POOL_THRESHOLD: Final = 4_000
 PIECE: Final = 5_000
 
 
-def ballot_digest(domain: bytes, proposal_id: int, voter: bytes, option: int) -> bytes:
-    struct = keccak(
-        Types.Ballot.typehash
-        + proposal_id.to_bytes(32, "big")
-        + voter.rjust(32, b"\x00")
-        + option.to_bytes(32, "big")
-    )
-    return keccak(b"\x19\x01" + domain + struct)
-
-
 def parse_batch(data: bytes) -> tuple[int, bytes] | None:
     """(proposal id, the ballots' raw 128-byte records) of castBallots calldata, or None."""
     if len(data) < 100:

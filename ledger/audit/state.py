@@ -21,7 +21,7 @@ from ledger.audit.model import AuditWarning, Finding
 from ledger.build import atomic_write
 from ledger.protocol.generated import ROLE_NAMES, GrantState, PayoutStatus
 
-STATE_VERSION: Final = 3  # 2: auditor keys; 3: admin acts
+STATE_VERSION: Final = 4  # 2: auditor keys; 3: admin acts; 4: key rotations
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -56,6 +56,8 @@ class Community:
     )
     members: dict[bytes, Member] = field(default_factory=dict)
     published_at: dict[int, int] = field(default_factory=dict)
+    # replaced key -> the key that replaced it (IRegistry.replaceResident)
+    replacements: dict[bytes, bytes] = field(default_factory=dict)
 
     def has(self, role: str, account: bytes | None) -> bool:
         return account is not None and account in self.roles[role]
@@ -178,6 +180,8 @@ class TimeBankBook:
     # keeps it in the account word so that a batch need not ask the Registry again)
     stamps: dict[bytes, int] = field(default_factory=dict)
     by_nonce: dict[tuple[bytes, int], bytes] = field(default_factory=dict)
+    # replaced key -> the key its balance was carried over to (ITimeBank.carryOver)
+    carried: dict[bytes, bytes] = field(default_factory=dict)
     recorded: int = 0
     reversals: int = 0
 
@@ -244,6 +248,7 @@ class AuditState:
     auditor_keys: dict[bytes, AuditorKey] = field(default_factory=dict)
     trail: list[dict[str, Any]] = field(default_factory=list)
     admin_acts: list[dict[str, Any]] = field(default_factory=list)  # dispatch.admin_act rows
+    rotations: list[dict[str, Any]] = field(default_factory=list)  # rotation.replaced rows
     findings: list[Finding] = field(default_factory=list)
     warnings: list[AuditWarning] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)

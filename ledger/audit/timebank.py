@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ledger.audit import rotation
 from ledger.audit.abi import event_of
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted, addr
@@ -40,6 +41,7 @@ RULE_FOR_ERROR: Final = {
     "NotCoordinator": "timebank.signature",
     "CoordinatorIsParty": "timebank.signature",
     "NotResident": "timebank.resident",
+    "KeyRetired": "timebank.resident",
     "NonceAlreadyUsed": "timebank.nonce",
     "NonceTooFarAhead": "timebank.nonce",
     "BelowFloor": "timebank.limit",
@@ -93,7 +95,7 @@ def _side(
     if signer != party:
         return "WrongSigner"
     if require_resident and (community is None or not community.resident_now(party)):
-        return "NotResident"
+        return "KeyRetired" if rotation.retired_replacement(ctx, cid, party) else "NotResident"
     return None
 
 
@@ -375,6 +377,9 @@ def handle_event(ctx: Ctx, call: Call, e: Emitted, log: Log) -> None:
             )
         book = ctx.state.timebank(cid)
         book.floor, book.ceiling = floor, ceiling
+        return
+    if name == "BalanceCarriedOver":
+        rotation.carried_over(ctx, call, fn, ev)
         return
     if fn is not None:
         ctx.find(

@@ -56,6 +56,18 @@ def _balances(ctx: Ctx) -> Asked:
             yield (cid, checksum_address(account)), balance
 
 
+def _replacements(ctx: Ctx) -> Asked:
+    for cid, community in ctx.state.communities.items():
+        for old, new in community.replacements.items():
+            yield (cid, checksum_address(old)), new
+
+
+def _carried(ctx: Ctx) -> Asked:
+    for cid, book in ctx.state.timebanks.items():
+        for old in book.carried:
+            yield (cid, checksum_address(old)), old
+
+
 # The time bank has no separator getter: its digest of a probe record tells its domain.
 PROBE: Final = ServiceRecord(
     provider=to_hex(bytes(20)), recipient=to_hex(bytes(19) + b"\x01"), minutesServed=1,
@@ -134,6 +146,9 @@ VIEWS: Final[tuple[View, ...]] = (
     # registry
     _count("registry", "communityCount", "registry.community", "communities",
            lambda ctx: len(ctx.state.communities)),
+    View("registry", "newKeyOf", "registry.rotation", _replacements,
+         lambda ctx, new: new, addr,
+         "community {}: newKeyOf({}) differs from ResidentReplaced"),
     View("registry", "rollSnapshot", "registry.roll", _each("communities"),
          lambda ctx, c: (c.roll_version, c.roll_size), _pair("version", "size"),
          "community {}'s published roll differs from the rebuilt roll", _roll_text),
@@ -185,6 +200,8 @@ VIEWS: Final[tuple[View, ...]] = (
     # time bank
     View("timebank", "balanceOf", "timebank.balance", _balances, lambda ctx, b: b, int,
          "community {}: balanceOf({}) differs from the rebuilt balance"),
+    View("timebank", "isRetired", "timebank.rotation", _carried, lambda ctx, _: True, bool,
+         "community {}: isRetired({}) is false for a key whose balance was carried over"),
     View("timebank", "limitsOf", "timebank.limit", _each("timebanks"),
          lambda ctx, b: (b.floor, b.ceiling), _pair("floor", "ceiling"),
          "community {}: limitsOf differs from LimitsSet"),

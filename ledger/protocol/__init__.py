@@ -6,6 +6,7 @@
   (`ProposalView`...), `Events` (topics), `Functions` (selectors), `Errors` (selectors and
   arguments), `EVENTS_BY_TOPIC`, `ERRORS_BY_SELECTOR`.
 - `ledger.protocol.statuses`: the HTTP status of each custom error and relay refusal, by hand.
-- `ledger.protocol.offchain`: the relay's acknowledgement type, the one no contract declares.
+- `ledger.protocol.offchain`: the types no contract declares (the relay's acknowledgement, a
+  resident's join request).
 - `ledger.protocol.extract` (at build time) and `ledger.protocol.render` (by `commons build`).
 """

@@ -32,15 +32,15 @@ _TUPLE_METHODS = frozenset(("count", "index"))
 
 
 def with_offchain(spec: dict[str, Any]) -> dict[str, Any]:
-    """The contracts' facts plus the relay's acknowledgement type and domain."""
-    key, name, version = offchain.RELAY_DOMAIN
-    primary, _, body = offchain.ACKNOWLEDGEMENT_TYPE.partition("(")
-    fields = [f.rsplit(" ", 1) for f in body.rstrip(")").split(",")]
-    types = {
-        **spec["types"],
-        primary: {"type": offchain.ACKNOWLEDGEMENT_TYPE, "fields": [[n, t] for t, n in fields]},
-    }
-    domains = {**spec["domains"], key: {"name": name, "version": version}}
+    """The contracts' facts plus the off-chain types and domains (acknowledgement, join request)."""
+    types = dict(spec["types"])
+    for type_string in offchain.TYPES:
+        primary, _, body = type_string.partition("(")
+        fields = [f.rsplit(" ", 1) for f in body.rstrip(")").split(",")]
+        types[primary] = {"type": type_string, "fields": [[n, t] for t, n in fields]}
+    domains = dict(spec["domains"])
+    for key, name, version in offchain.DOMAINS:
+        domains[key] = {"name": name, "version": version}
     return {**spec, "types": dict(sorted(types.items())), "domains": domains}
 
 
@@ -147,7 +147,7 @@ def render_python(spec: dict[str, Any]) -> str:
         "",
         "",
         "class Domains:",
-        '    """EIP-712 domains by contract (Relay: the relay\'s acknowledgements)."""',
+        '    """EIP-712 domains by contract (Relay, Join: off-chain messages)."""',
         "",
     ]
     for key, domain in spec["domains"].items():
@@ -273,7 +273,12 @@ def render_typescript(spec: dict[str, Any]) -> str:
     out += ["} as const;", "", "export const ROLES = {"]
     for role in spec["roles"]:
         out.append(f"  {role}: {json.dumps(role)},")
-    out += ["} as const;", "export type Role = keyof typeof ROLES;"]
+    out += ["} as const;", "export type Role = keyof typeof ROLES;", ""]
+    out += ["/** Role ids as the contracts take them: keccak256 of the role's name. */"]
+    out += ["export const ROLE_IDS: Record<Role, string> = {"]
+    for role in spec["roles"]:
+        out.append(f"  {role}: {json.dumps('0x' + _hex(keccak(role.encode())))},")
+    out += ["};"]
     for name, enum in spec["enums"].items():
         members = ", ".join(json.dumps(m) for m in enum["members"])
         out += [

@@ -26,6 +26,7 @@ INVALID: Final = Status(422, "the values sent break a rule")
 CONTRACT_ERRORS: Final[dict[str, Status]] = {
     "AboveCeiling": INVALID,
     "AlreadyApproved": CONFLICT,
+    "AlreadyCarriedOver": CONFLICT,
     "AlreadyCounted": CONFLICT,
     "AlreadyFinalized": CONFLICT,
     "AlreadyOnRoll": CONFLICT,
@@ -73,6 +74,8 @@ CONTRACT_ERRORS: Final[dict[str, Status]] = {
     "InvalidSeats": INVALID,
     "InvalidShortString": INVALID,
     "InvalidThreshold": INVALID,
+    "KeyAlreadyReplaced": CONFLICT,
+    "KeyRetired": FORBIDDEN,
     "MissingCandidateHash": INVALID,
     "MissingEvidence": INVALID,
     "MissingRole": FORBIDDEN,
@@ -89,6 +92,7 @@ CONTRACT_ERRORS: Final[dict[str, Status]] = {
     # Not a role: the roll says who is a resident, and the request names them.
     "NotOnRoll": INVALID,
     "NotPendingAdmin": FORBIDDEN,
+    "NotRegistrar": FORBIDDEN,
     "NotRequesterOrAdmin": FORBIDDEN,
     "NotResident": INVALID,
     "PayoutNotFound": INVALID,
@@ -97,11 +101,13 @@ CONTRACT_ERRORS: Final[dict[str, Status]] = {
     "ProposalNotPassed": INVALID,
     "RecordNotFound": INVALID,
     "RecordNotInBatch": INVALID,
+    "ReplacementKeyNotFresh": INVALID,
     "RoleAlreadyGranted": CONFLICT,
     "RoleNotGranted": INVALID,
     "RollHistoryFull": INVALID,
     "RollHistoryPruned": INVALID,
     "RollTooLarge": INVALID,
+    "RotationNotRecorded": CONFLICT,
     "SameParty": INVALID,
     # The requester may not be one of the approvers: someone else must approve.
     "SelfApproval": FORBIDDEN,

@@ -12,10 +12,10 @@ from ledger.audit import funds, recount, registry, timebank
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx
 from ledger.audit.fetch import Log
-from ledger.audit.sigs import ballot_digest
 from ledger.audit.state import AuditState, Community, Member, Proposal
 from ledger.currency import is_currency_code
 from ledger.hashing import keccak
+from ledger.signing.digests import ballot_digest
 
 ADMIN, HEIR, STRANGER = b"\xaa" * 20, b"\xbb" * 20, b"\xcc" * 20
 TIMEBANK = b"\x7b" * 20

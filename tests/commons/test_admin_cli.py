@@ -11,7 +11,7 @@ from commons.admin_cli import admin_app
 ACTS = (
     "create-community", "transfer-admin", "accept-admin", "cancel-admin-transfer", "grant",
     "revoke", "set-threshold", "set-currency", "set-limits", "register-auditor-key",
-    "revoke-auditor-key", "roll",
+    "revoke-auditor-key",
 )  # fmt: skip
 
 

@@ -3,8 +3,11 @@ with `commons key new`, the system deployed and served by `commons run --no-demo
 community created by `brownie run scripts/create_community.py` and handed to the admin's
 keystore key, every role granted and every parameter set with `commons admin` (through the
 relay, directly, and with brownie), the roll published by the registrar, a proposal opened
-by the chair and voted on through the API, and `commons audit` of the chain clean. Each step is a
-subprocess, as an admin would type it; the test prints how long each took."""
+by the chair with `commons proposal open` and voted on through the API and, by a resident on a
+phone, through the page behind nginx over TLS, where the admin also grants a role in the page's
+Admin view (web/tests/admin_story.mjs); `commons audit` of the chain is clean and its "Admin
+acts" table names every act, the page's too. Each step is a subprocess, as an admin would type
+it; the test prints how long each took. Screenshots go to test-artifacts/admin-story/."""
 
 from __future__ import annotations
 
@@ -28,8 +31,11 @@ from ledger.config import Settings
 from ledger.keystore import Keystore
 from ledger.node import ephemeral_node, free_port, make_web3, rpc
 from ledger.offchain import text_hash
+from ledger.protocol.generated import Roles
 from ledger.signing.ballots import BallotDomain, make_ballot, sign_ballot
+from tests.e2e.browser import ARTIFACTS_ROOT, build_page, missing_tool, needs_browser, run_story
 from tests.e2e.test_supervision import Running, start, stop_by_pid
+from tests.e2e.tls import NGINX, PROXY_ADDRESS, make_certs, tls_proxy
 
 BIN = Path(sys.executable).parent
 COMMONS, BROWNIE = str(BIN / "commons"), str(BIN / "brownie")
@@ -37,6 +43,10 @@ PASSPHRASE = "the estate's first passphrase"
 TEST_N = 1024  # scrypt cost of the test's key files: the format matters here, not the cost
 OFFICERS = ("admin", "chair", "treasurer", "secretary", "registrar", "coordinator", "auditor")
 COMMITTEE = ("chair", "treasurer", "secretary")
+ARTIFACTS = ARTIFACTS_ROOT / "admin-story"
+needs_nginx = pytest.mark.skipif(
+    not NGINX.exists() and not os.environ.get("CI"), reason="needs nginx (make nginx)"
+)
 
 
 class Story:
@@ -100,8 +110,16 @@ class Story:
 
 @pytest.fixture
 def story(tmp_path: Path, settings: Settings) -> Iterator[Story]:
-    """`commons run --no-demo` from an empty data dir, with its own keystore directory."""
-    running = start(tmp_path, keystore_dir=str(tmp_path / "keys"), keystore_scrypt_n=str(TEST_N))
+    """`commons run --no-demo` from an empty data dir, with its own keystore directory, serving
+    the page as built now and trusting the TLS proxy's address."""
+    if missing_tool() is None:
+        build_page()
+    running = start(
+        tmp_path,
+        keystore_dir=str(tmp_path / "keys"),
+        keystore_scrypt_n=str(TEST_N),
+        trusted_proxies=PROXY_ADDRESS,
+    )
     running.env = {**running.env, "SOLCX_BINARY_PATH": str(settings.solc_binary_dir)}
     try:
         yield Story(running, tmp_path, network="")
@@ -143,7 +161,9 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_and_brownie(
+@needs_browser
+@needs_nginx
+def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_brownie_and_the_page(
     brownie_story: Story, artifacts: dict[str, Artifact]
 ) -> None:
     story = brownie_story
@@ -198,11 +218,9 @@ def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_and_brown
 
     started = time.monotonic()
     residents = [Account.create() for _ in range(3)]
-    roll_file = story.tmp_path / "roll.txt"
-    roll_file.write_text("".join(f"{r.address}\n" for r in residents))
-    add_committee = [arg for name in COMMITTEE for arg in ("--add", name)]
-    out = story.act("roll", "--community", str(community), "--add-file", str(roll_file),
-                    *add_committee, key="registrar").stdout  # fmt: skip
+    out = story.commons("roll", "add", *(r.address for r in residents), *COMMITTEE,
+                        "--community", str(community), "--key", "registrar",
+                        passphrase=PASSPHRASE).stdout  # fmt: skip
     assert "roll version 1 in force: 6 residents" in out
     story.timed("roll of six residents published by the registrar", started)
 
@@ -228,28 +246,25 @@ def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_and_brown
     assert f"RoleGranted(role=AUDITOR, account={officer['auditor']}" in history
 
     started = time.monotonic()
-    # The chair opens a proposal with a transaction of its own; a resident votes through the API.
+    # The chair opens a proposal with `commons proposal open` (its text stored through the API,
+    # the request relayed: the chair pays nothing); a resident votes through the API.
     record = json.loads((story.running.settings.deployments_dir / "31337.json").read_text())
-    council = w3.eth.contract(
-        address=record["contracts"]["council"]["address"], abi=artifacts["Council"].abi
-    )
-    chair = Keystore(story.tmp_path / "keys", TEST_N).unlock("chair", PASSPHRASE)
-    rpc(w3, "anvil_setBalance", [chair.address, hex(10**18)])
+    contracts = {key: w3.eth.contract(address=record["contracts"][key]["address"], abi=artifacts[name].abi,
+                                 decode_tuples=True)
+                 for key, name in (("council", "Council"), ("registry", "Registry"))}  # fmt: skip
+    council = contracts["council"]
     text = "Plant twelve trees along the estate's east path."
+    text_file = story.tmp_path / "proposal.txt"
+    text_file.write_text(text, encoding="utf-8")
+    out = story.commons("proposal", "open", "--community", str(community), "--text",
+                        str(text_file), "--period", "1d", "--quorum", "30", "--threshold", "50",
+                        "--key", "chair", passphrase=PASSPHRASE).stdout  # fmt: skip
+    proposal = int(re.search(r"proposal (\d+) opened", out).group(1))  # type: ignore[union-attr]
+    assert proposal == council.functions.proposalCount().call()
+    assert w3.eth.get_balance(officer["chair"]) == 0
     api = story.running.api_url
-    httpx.post(f"{api}/v1/texts", json={"text": text}, timeout=10).raise_for_status()
-    now = int(w3.eth.get_block("latest")["timestamp"])
-    params = {
-        "communityId": community, "textHash": bytes.fromhex(text_hash(text)[2:]), "kind": 0,
-        "optionCount": 3, "opensAt": now - 1, "closesAt": now + 86_400, "quorumBps": 3000,
-        "thresholdBps": 5000, "budgetAmount": 0, "budgetCurrency": b"\x00\x00\x00",
-    }  # fmt: skip
-    tx = council.functions.openProposal(params).build_transaction(
-        {"from": chair.address, "nonce": w3.eth.get_transaction_count(chair.address)}
-    )
-    sent = w3.eth.send_raw_transaction(chair.sign_transaction(tx).raw_transaction)
-    assert w3.eth.wait_for_transaction_receipt(sent, timeout=30)["status"] == 1
-    proposal = council.functions.proposalCount().call()
+    stored = httpx.get(f"{api}/v1/texts/{text_hash(text)}", timeout=10).json()
+    assert stored["text"] == text
     domain = BallotDomain(w3.eth.chain_id, council.address)
     signed = sign_ballot(residents[0], make_ballot(proposal, residents[0].address, 0), domain)
     body = {"proposalId": proposal, "voter": residents[0].address, "option": 0,
@@ -257,7 +272,46 @@ def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_and_brown
     accepted = httpx.post(f"{api}/v1/ballots", json=body, timeout=10)
     assert accepted.status_code == 202, accepted.text
     assert wait_counted(api, accepted.json()["id"])["status"] == "counted"
-    story.timed("proposal opened by the chair, a resident's ballot counted", started)
+    story.timed("proposal opened with commons proposal open, a resident's ballot counted", started)
+
+    started = time.monotonic()
+    # The same act from brownie, with the chair's key file: its account pays the gas.
+    rpc(w3, "anvil_setBalance", [officer["chair"], hex(10**18)])
+    chair_file = str(story.tmp_path / "keys" / "chair.json")
+    out = story.brownie_ok("open_proposal.py", str(community), str(text_file), "3", "2d", "20",
+                           "40", chair_file, stdin=unlock)  # fmt: skip
+    assert f"proposal {proposal + 1} opened in community {community}" in out
+    assert council.functions.getProposal(proposal + 1).call().optionCount == 3
+    story.timed("a three-option proposal opened with brownie (scripts/open_proposal.py)", started)
+
+    started = time.monotonic()
+    # nginx over TLS in front of the API; on a phone, a resident votes in the page and the admin
+    # grants AUDITOR to a second auditor in the Admin view, signed in the page.
+    second_auditor = Account.create().address
+    admin_key = Keystore(story.tmp_path / "keys", TEST_N).unlock("admin", PASSPHRASE).key
+    (story.tmp_path / "nginx").mkdir()
+    with tls_proxy(story.env, make_certs(story.tmp_path), story.tmp_path / "nginx") as proxy:
+        story.timed("nginx started over TLS (commons proxy-config)", started)
+        started = time.monotonic()
+        answers = {
+            "resident": lambda _: {"key": "0x" + bytes(residents[1].key).hex(), "proposal": proposal},
+            "admin": lambda _: {"key": "0x" + bytes(admin_key).hex(), "grant": second_auditor,
+                                "held": officer["auditor"]},
+        }  # fmt: skip
+        browser = run_story("admin_story.mjs", proxy.https, ARTIFACTS, answers,
+                            extra_args=("--spki", proxy.certs.spki_sha256))  # fmt: skip
+    for done in browser["steps"]:
+        story.durations.append((f"  in the page: {done['name']}", done["ms"] / 1000))
+    story.timed("the page over TLS: a resident's vote, the admin's grant", started)
+    assert council.functions.hasVoted(proposal, residents[1].address).call()
+    registry = contracts["registry"].functions
+    assert registry.hasRole(community, Roles.AUDITOR, second_auditor).call()
+    refusal = next(s for s in browser["steps"] if s["name"].startswith("refused"))["refusal"]
+    assert f"{officer['auditor']} already holds" in refusal
+    history = story.commons("admin", "history", "--community", str(community)).stdout
+    assert history.splitlines()[-1].endswith(
+        f"RoleGranted(role=AUDITOR, account={second_auditor}, sender={officer['admin']})"
+    ), history
 
     started = time.monotonic()
     audit = story.commons("audit", "--out", str(story.tmp_path / "audit"), "--quiet", check=False)
@@ -267,6 +321,15 @@ def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_and_brown
     # The audit re-derived the community the acts made: fund, time bank, roll.
     assert f"| {community} | CNY | 0 | 0 | 0 | 0 | 2 |" in report
     assert "-600..6000" in report and "v1 (6)" in report
+    # The audit names every administrative act, the one signed in the page too, and who acted.
+    acts_table = json.loads((story.tmp_path / "audit" / "report.json").read_text())
+    audited = acts_table["report"]["admin_acts"]
+    in_history = [line.split()[2].split("(")[0] for line in history.splitlines()]
+    assert [a["act"] for a in audited] == in_history, (audited, history)
+    page_act = audited[-1]
+    assert (page_act["act"], page_act["by"].lower()) == ("RoleGranted", officer["admin"].lower())
+    assert f"role=AUDITOR, account={second_auditor.lower()}" in page_act["detail"]
+    assert "Admin acts" in report and second_auditor.lower() in report
     story.timed("commons audit of the chain", started)
     print(audit.stdout)
 

@@ -16,7 +16,7 @@ import {
 } from "ethers";
 import { api } from "./api";
 import { DOMAINS, EIP712_FIELDS } from "./protocol";
-import type { AckOut, ChainOut, ReceiptOut, ServiceRecordIn } from "./schemas";
+import type { AckOut, ChainOut, LoginOut, ReceiptOut, ServiceRecordIn } from "./schemas";
 
 export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank";
 
@@ -187,7 +187,7 @@ export async function signedIn(wallet: Wallet): Promise<string> {
   if (session && session.address === address && session.expiresAt > Date.now() / 1000 + 30) return session.token;
   const challenge = await api<{ nonce: string; message: string }>("/v1/auth/challenge", { json: { address } });
   const signature = await wallet.signMessage(challenge.message);
-  const login = await api<{ token: string; expires_at: number }>("/v1/auth/login", { json: { nonce: challenge.nonce, signature } });
-  session = { address, token: login.token, expiresAt: login.expires_at };
+  const login = await api<LoginOut>("/v1/auth/login", { json: { nonce: challenge.nonce, signature } });
+  session = { address, token: login.token, expiresAt: login.expiresAt };
   return login.token;
 }

@@ -1,6 +1,11 @@
 // Two languages: Simplified Chinese (the default) and English, switchable, kept in localStorage.
 // Both dictionaries have exactly the same keys (the type of `en` enforces it).
 
+import * as joinWords from "./words/join";
+import * as namesWords from "./words/names";
+import * as adminWords from "./words/admin";
+import * as rotationWords from "./words/rotation";
+
 export type Lang = "zh" | "en";
 const STORE = "commons.lang";
 
@@ -324,7 +329,7 @@ const zh = {
   "tb.minutes": "{n} 分钟",
   "tb.logHeading": "登记我提供的服务",
   "tb.logHint": "你先签名登记，对方确认（也签名）后才记账。备注只在本机计算哈希，原文不上传。",
-  "tb.recipient": "接受服务的人（地址）",
+  "tb.recipient": "接受服务的人",
   "tb.toCommunity": "为社区服务（由协调员确认）",
   "tb.minutesLabel": "分钟数",
   "tb.category": "类别",
@@ -395,7 +400,7 @@ const zh = {
   "pay.heading": "申请付款",
   "pay.hint": "付款需要其他委员会成员批准，申请人不能自己批准。",
   "pay.noGrant": "（没有开立中的拨款）",
-  "pay.recipient": "收款人地址",
+  "pay.recipient": "收款人",
   "pay.amount": "金额",
   "pay.amountHint": "单位：{currency}，例如 1200.00",
   "pay.purpose": "用途说明（只上链其哈希）",
@@ -468,6 +473,10 @@ const zh = {
   "audit.signerWhere": "（社区 {community}，自区块 {block} 起登记此密钥）",
   "audit.unregistered": "警告：此报告并非由已登记的审计员签名",
   "audit.unregisteredHint": "签名所用的密钥未在链上登记，或在所审计的区块之前已被撤销。任何人都能用自己的密钥签署报告，请勿信任此报告。",
+  ...joinWords.zh,
+  ...namesWords.zh,
+  ...adminWords.zh,
+  ...rotationWords.zh,
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -790,7 +799,7 @@ const en: Record<keyof typeof zh, string> = {
   "tb.minutes": "{n} min",
   "tb.logHeading": "Log a service I gave",
   "tb.logHint": "You sign first; it counts once the other side confirms (signs too). The note is only hashed here; its text is not uploaded.",
-  "tb.recipient": "Who received it (address)",
+  "tb.recipient": "Who received it",
   "tb.toCommunity": "Service to the community (a coordinator confirms)",
   "tb.minutesLabel": "Minutes",
   "tb.category": "Category",
@@ -861,7 +870,7 @@ const en: Record<keyof typeof zh, string> = {
   "pay.heading": "Request a payout",
   "pay.hint": "Other committee members must approve a payout; the requester cannot approve their own.",
   "pay.noGrant": "(no open grant)",
-  "pay.recipient": "Recipient address",
+  "pay.recipient": "Recipient",
   "pay.amount": "Amount",
   "pay.amountHint": "In {currency}, e.g. 1200.00",
   "pay.purpose": "Purpose (only its hash goes on-chain)",
@@ -934,6 +943,10 @@ const en: Record<keyof typeof zh, string> = {
   "audit.signerWhere": "(community {community}, key registered in block {block})",
   "audit.unregistered": "Warning: not signed by a registered auditor",
   "audit.unregisteredHint": "The signing key is not registered on-chain, or was revoked at or before the audited blocks. Anyone can sign a report with a key of their own: do not trust this one.",
+  ...joinWords.en,
+  ...namesWords.en,
+  ...adminWords.en,
+  ...rotationWords.en,
 };
 
 const DICTS: Record<Lang, Record<string, string>> = { zh, en };

@@ -8,12 +8,14 @@ import { activeAddress, isUnlocked, listKeys, lock, onKeysChanged, setActive } f
 import { communities, communityId, setCommunityId } from "./state";
 import { applyDisplay, largeText, setLargeText } from "./display";
 import { announce, askPassphrase, clearProblem, errorBox, loading, mono } from "./ui";
+import { adminView } from "./views/admin";
 import { auditView } from "./views/audit";
 import { committeeView } from "./views/committee";
 import { fundView } from "./views/fund";
 import { keysView } from "./views/keys";
 import { proposalView, proposalsView } from "./views/proposals";
 import { receiptsView } from "./views/receipts";
+import { rollView } from "./views/roll";
 import { timebankView } from "./views/timebank";
 
 type View = (params: string[], rerender: () => void) => Promise<HTMLElement>;
@@ -26,7 +28,9 @@ const ROUTES: [RegExp, View, string][] = [
   [/^\/committee$/, (_, r) => committeeView(r), "nav.committee"],
   [/^\/fund$/, () => fundView(), "nav.fund"],
   [/^\/audit$/, () => auditView(), "nav.audit"],
+  [/^\/roll$/, (_, r) => rollView(r), "nav.roll"],
   [/^\/keys$/, (_, r) => keysView(r), "nav.keys"],
+  [/^\/admin$/, (_, r) => adminView(r), "nav.admin"],
 ];
 const NAV: [string, string][] = [
   ["#/", "nav.proposals"],
@@ -35,7 +39,9 @@ const NAV: [string, string][] = [
   ["#/committee", "nav.committee"],
   ["#/fund", "nav.fund"],
   ["#/audit", "nav.audit"],
+  ["#/roll", "nav.roll"],
   ["#/keys", "nav.keys"],
+  ["#/admin", "nav.admin"],
 ];
 
 let generation = 0;

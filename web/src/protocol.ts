@@ -9,6 +9,7 @@ export const DOMAINS = {
   Elections: { name: "CommonsElections", version: "1" },
   TimeBank: { name: "CommonsTimeBank", version: "1" },
   Relay: { name: "CommonsRelay", version: "1" },
+  Join: { name: "CommonsJoin", version: "1" },
 } as const;
 
 export const EIP712_FIELDS = {
@@ -36,6 +37,11 @@ export const EIP712_FIELDS = {
     { name: "deadline", type: "uint48" },
     { name: "data", type: "bytes" },
   ],
+  JoinRequest: [
+    { name: "communityId", type: "uint256" },
+    { name: "resident", type: "address" },
+    { name: "issuedAt", type: "uint64" },
+  ],
   ServiceRecord: [
     { name: "communityId", type: "uint256" },
     { name: "provider", type: "address" },
@@ -57,6 +63,7 @@ export const TYPE_STRINGS = {
   EIP712Domain: "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
   ElectionBallot: "ElectionBallot(uint256 electionId,address voter,uint64 choices)",
   ForwardRequest: "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)",
+  JoinRequest: "JoinRequest(uint256 communityId,address resident,uint64 issuedAt)",
   ServiceRecord: "ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)",
   ServiceReversal: "ServiceReversal(bytes32 recordId,bytes32 reasonHash)",
 } as const;
@@ -68,6 +75,14 @@ export const ROLES = {
   REGISTRAR: "REGISTRAR",
 } as const;
 export type Role = keyof typeof ROLES;
+
+/** Role ids as the contracts take them: keccak256 of the role's name. */
+export const ROLE_IDS: Record<Role, string> = {
+  AUDITOR: "0xd8994f6d76f930dc5ea8c60e38e6334a87bb8539cc3082ac6828681c33316e3d",
+  COMMITTEE: "0xed7ead75dab2b778f814bef3e24d121e608a2464b0363d0d34b193757e18edb8",
+  COORDINATOR: "0xd578563424ab02f85ec03c6b1aee04947ebdd4a30db46cba3bcd7f56ef40b199",
+  REGISTRAR: "0xd6b769dbdbf190871759edfb79bd17eda0005e1b8c3b6b3f5b480b5604ad5014",
+};
 
 /** ICouncil.BallotKind, by value. */
 export const BallotKind = ["YesNoAbstain", "MultipleChoice"] as const;
@@ -117,6 +132,7 @@ export type SourceKind = (typeof SourceKind)[number];
 export const ERRORS = [
   "AboveCeiling",
   "AlreadyApproved",
+  "AlreadyCarriedOver",
   "AlreadyCounted",
   "AlreadyFinalized",
   "AlreadyOnRoll",
@@ -164,6 +180,8 @@ export const ERRORS = [
   "InvalidSeats",
   "InvalidShortString",
   "InvalidThreshold",
+  "KeyAlreadyReplaced",
+  "KeyRetired",
   "MissingCandidateHash",
   "MissingEvidence",
   "MissingRole",
@@ -179,6 +197,7 @@ export const ERRORS = [
   "NotKeyAuditorOrAdmin",
   "NotOnRoll",
   "NotPendingAdmin",
+  "NotRegistrar",
   "NotRequesterOrAdmin",
   "NotResident",
   "PayoutNotFound",
@@ -187,11 +206,13 @@ export const ERRORS = [
   "ProposalNotPassed",
   "RecordNotFound",
   "RecordNotInBatch",
+  "ReplacementKeyNotFresh",
   "RoleAlreadyGranted",
   "RoleNotGranted",
   "RollHistoryFull",
   "RollHistoryPruned",
   "RollTooLarge",
+  "RotationNotRecorded",
   "SameParty",
   "SelfApproval",
   "StringTooLong",

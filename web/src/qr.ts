@@ -2,7 +2,6 @@
 // service with. Drawn as inline SVG (no image from anywhere) and read from a photo the phone's
 // camera takes through a file input, which needs no camera permission and works in every browser.
 import qrcode from "qrcode-generator";
-import jsQR from "jsqr";
 import { s } from "./dom";
 
 /** `text` as a QR code (error correction M, a four-module quiet zone), labelled for screen readers. */
@@ -35,6 +34,9 @@ export function qrSvg(text: string, label: string): SVGElement {
 
 /** The text of the first QR code found in an image file (a photo), or null if none is readable. */
 export async function readQr(file: Blob): Promise<string | null> {
+  // The reader is two fifths of the page's code and only registrars and neighbours scanning a
+  // code need it: it comes in its own file, fetched the first time a photo is read.
+  const { default: jsQR } = await import("jsqr");
   const bitmap = await createImageBitmap(file);
   // Phone photos are large; a QR code stays readable at 1,024 px and jsQR is far faster there.
   const scale = Math.min(1, 1024 / Math.max(bitmap.width, bitmap.height));

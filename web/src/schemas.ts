@@ -92,6 +92,16 @@ export interface BallotIn {
   signature: string;
 }
 
+/** A balance carried over from a replaced key to its replacement (BalanceCarriedOver). */
+export interface CarriedOverOut {
+  fromAccount: string;
+  toAccount: string;
+  minutes: number;
+  block: number;
+  timestamp: number;
+  txHash: string;
+}
+
 export interface ChainOut {
   chainId: number;
   head: number;
@@ -123,6 +133,24 @@ export interface CommunityOut {
   rollSize: number;
   committeeSize: number;
   roles: Record<string, string[]>;
+}
+
+/** What a community's admin decides, as it stands: who holds each role (from the index), the admin role's pending transfer, the fund's currency and payout approvals, the time bank's balance limits (from the chain). */
+export interface CommunitySettingsOut {
+  id: number;
+  admin: string;
+  /** offered the admin role, until they accept */
+  pendingAdmin: string | null;
+  roles: Record<string, string[]>;
+  committeeSize: number;
+  /** the fund's ISO 4217 code; "" until the admin sets it */
+  currency: string;
+  /** committee approvals each payout needs; 0: unset */
+  approvalThreshold: number;
+  /** the lowest time-bank balance (0 or less) */
+  floorMinutes: number;
+  /** the highest time-bank balance (0 or more) */
+  ceilingMinutes: number;
 }
 
 export interface ConfirmServiceIn {
@@ -218,6 +246,29 @@ export interface IndexHealthOut {
   problem: string | null;
 }
 
+/** A stored join request and where its resident stands: `pending` (not on the roll), `staged` (added, the roll not yet published) or `onRoll` (on the published roll). */
+export interface JoinOut {
+  /** the short code, XXXX-XXXX: the digest's first 40 bits */
+  code: string;
+  /** the EIP-712 digest the resident signed */
+  digest: string;
+  communityId: number;
+  resident: string;
+  issuedAt: number;
+  signature: string;
+  receivedAt: number;
+  status: "pending" | "staged" | "onRoll";
+}
+
+/** A resident's EIP-712 join request: JoinRequest(uint256 communityId,address resident,uint64 issuedAt) under the domain ("CommonsJoin", "1", chainId, Registry address), signed by `resident`. The QR code the page shows carries exactly this object. */
+export interface JoinRequestIn {
+  communityId: number;
+  resident: string;
+  /** unix seconds */
+  issuedAt: number;
+  signature: string;
+}
+
 export interface LatestReportOut {
   /** the Ed25519 signature matches the report as stored on the server; says nothing of who signed it (see `signer`) */
   signatureValid: boolean;
@@ -245,6 +296,29 @@ export interface LoginOut {
   address: string;
   token: string;
   expiresAt: number;
+}
+
+/** A member's balance (from the contract) and time-bank history across key rotations. */
+export interface MemberHistoryOut {
+  account: string;
+  minutes: number;
+  keys: string[];
+  carriedOver: CarriedOverOut[];
+  records: EventOut[];
+}
+
+/** A member as other members see them: always show `tag` beside the name, since two members may choose the same one. */
+export interface MemberOut {
+  address: string;
+  name: string;
+  /** the address's last four hex digits, lower case */
+  tag: string;
+  updatedAt: number;
+}
+
+/** A display name: 1-40 characters once in NFC and trimmed, nothing that hides or reorders text (422 `InvalidName` otherwise). */
+export interface NameIn {
+  name: string;
 }
 
 export interface NonceOut {

@@ -67,8 +67,9 @@ export function expect(condition, message) {
 
 export const tid = (id) => `[data-testid="${id}"]`;
 
-/** Debian's Chromium, headless, with a fresh profile; the flags keep it off the network. */
-export async function launch({ locale = "zh-CN", viewport = DESKTOP, ignoreHTTPSErrors = false } = {}) {
+/** Debian's Chromium, headless, with a fresh profile; the flags keep it off the network.
+ * `extraArgs` adds flags (a TLS story trusts its proxy's key with --ignore-certificate-errors-spki-list). */
+export async function launch({ locale = "zh-CN", viewport = DESKTOP, ignoreHTTPSErrors = false, extraArgs = [] } = {}) {
   profile = mkdtempSync(join(tmpdir(), "commons-web-"));
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -87,6 +88,7 @@ export async function launch({ locale = "zh-CN", viewport = DESKTOP, ignoreHTTPS
       "--no-first-run",
       "--disable-quic",
       "--disable-dev-shm-usage",
+      ...extraArgs,
     ],
   });
   context.setDefaultTimeout(TIMEOUT);

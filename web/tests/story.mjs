@@ -61,7 +61,7 @@ async function tabsOnScreen() {
       return { href: a.getAttribute("href"), left: r.left, right: r.right, top: r.top, bottom: r.bottom, height: r.height, vw: window.innerWidth, vh: window.innerHeight };
     }),
   );
-  expect(tabs.length === 7, `seven tabs (${tabs.length})`);
+  expect(tabs.length === 9, `nine tabs (${tabs.length})`);
   const off = tabs.filter((b) => b.left < 0 || b.right > b.vw + 0.5 || b.top < 0 || b.bottom > b.vh || b.height < 44);
   expect(off.length === 0, `every tab visible and tappable on the first screen: ${JSON.stringify(off)}`);
 }
@@ -302,6 +302,7 @@ async function main() {
       await page.click(tid("grant-submit"));
       await committeeOutcome("grant", "grant-status");
       await page.selectOption(tid("pay-proposal"), String(state.proposal));
+      await page.click(`${tid("pay-recipient-details")} > summary`); // a contractor: no name to find
       await page.fill(tid("pay-recipient"), SEED.contractor);
       await page.fill(tid("pay-amount"), "600.00");
       await page.fill(tid("pay-purpose"), "购买菜园工具与种子");
@@ -374,6 +375,7 @@ async function main() {
     await step("time-bank-service-logged-and-confirmed", async () => {
       await useKey(state.resident);
       await go("#/timebank");
+      await page.click(`${tid("svc-recipient-details")} > summary`);
       await page.fill(tid("svc-recipient"), SEED.chair.address);
       await page.fill(tid("svc-minutes"), "30");
       await page.selectOption(tid("svc-category"), "CARE");
@@ -508,6 +510,7 @@ async function main() {
         ["fund", "#/fund", [tid("trail-table")]],
         ["audit", "#/audit", [tid("audit-verification")]],
         ["keys", "#/keys", [tid("key-card")]],
+        ["admin", "#/admin", [tid("adm-state")]],
       ];
       const small = {};
       for (const [size, viewport] of [["phone", PHONE], ["desktop", DESKTOP]]) {

@@ -2,7 +2,7 @@
 // and request / approve / execute payouts. Each action is an ERC-2771 forward request signed in
 // this page with the member's own key; the relay pays the gas and the contract sees the member.
 
-import { getAddress, isAddress } from "ethers";
+import { getAddress } from "ethers";
 import { allPages, api } from "../api";
 import type { FundOut, GrantOut, Page, PayoutOut, ProposalOut, ReceiptOut, TextOut, TrailEntryOut } from "../schemas";
 import { bytesHash, currencyBytes, forward, textHash } from "../chain";
@@ -10,6 +10,7 @@ import { h, replace, type Child } from "../dom";
 import { Problem } from "../errors";
 import { t } from "../i18n";
 import { activeAddress } from "../keys";
+import { person, personPicker } from "../people";
 import { communityId, standing } from "../state";
 import { act, badge, cardTable, errorBox, field, loading, money, mono, parseMoney, relayed, requireWallet, statusLine, waitIndexed } from "../ui";
 import { optionLabel, title } from "./proposals";
@@ -243,7 +244,7 @@ function requestForm(proposals: ProposalOut[], grants: Map<number, GrantOut>, cu
     })),
     t("pay.noGrant"),
   );
-  const recipient = h("input", { type: "text", spellcheck: "false", placeholder: "0x…", required: true, "data-testid": "pay-recipient" });
+  const recipient = personPicker(communityId(), t("pay.recipient"), "pay-recipient");
   const amount = h("input", { type: "text", inputmode: "decimal", required: true, placeholder: "0.00", "data-testid": "pay-amount" });
   const purpose = h("textarea", { rows: 2, required: true, maxlength: 2000, "data-testid": "pay-purpose" });
   const invoice = h("textarea", { rows: 2, maxlength: 5000, "data-testid": "pay-invoice" });
@@ -258,13 +259,14 @@ function requestForm(proposals: ProposalOut[], grants: Map<number, GrantOut>, cu
         event.preventDefault();
         const pid = Number(choice.value);
         void act(button, line, async () => {
-          if (!isAddress(recipient.value.trim())) throw new RangeError(t("pay.recipient"));
+          const to = recipient.value();
+          if (to === null) throw new Problem(t("names.noPerson"));
           const minor = parseMoney(amount.value);
           if (!minor) throw new RangeError(t("pay.amount"));
           const chosen = invoiceFile.files?.[0];
           const invoiceHash = chosen ? await bytesHash(await chosen.arrayBuffer()) : invoice.value.trim() ? textHash(invoice.value) : null;
           if (!invoiceHash) throw new Problem(t("pay.noInvoice"));
-          const args = [pid, getAddress(recipient.value.trim()), minor, textHash(purpose.value), invoiceHash];
+          const args = [pid, to, minor, textHash(purpose.value), invoiceHash];
           await run("request", line, "fund", "requestPayout", args, rerender, async (receipt) => {
             const trail = await allPages<TrailEntryOut>(`/v1/communities/${communityId()}/fund/trail?proposal=${pid}`);
             const entry = trail.find((e) => e.step === "PayoutRequested" && e.txHash === receipt.txHash);
@@ -276,7 +278,7 @@ function requestForm(proposals: ProposalOut[], grants: Map<number, GrantOut>, cu
     h("h2", null, t("pay.heading")),
     h("p", { class: "hint" }, t("pay.hint")),
     field(t("fin.proposal"), choice),
-    field(t("pay.recipient"), recipient),
+    recipient.element,
     field(t("pay.amount"), amount, t("pay.amountHint", { currency })),
     field(t("pay.purpose"), purpose),
     field(t("pay.invoice"), invoice, t("pay.invoiceHint")),
@@ -303,9 +305,9 @@ function payoutRow(p: PayoutOut, fund: FundOut, me: string | null, rerender: () 
     { "data-testid": "payout-row", "data-id": p.requestId, "data-status": p.status, "data-approvals": approvals },
     h("td", null, `#${p.requestId}`),
     h("td", null, h("a", { href: `#/proposals/${p.proposalId}` }, `#${p.proposalId}`)),
-    h("td", null, mono(p.recipient)),
+    h("td", null, person(communityId(), p.recipient)),
     h("td", { class: "num" }, money(p.amount, fund.currency)),
-    h("td", null, mono(p.requester)),
+    h("td", null, person(communityId(), p.requester)),
     h("td", null, `${approvals} / ${fund.approvalThreshold}`, iApproved ? ` (${t("pay.youApproved")})` : ""),
     h("td", null, badge(t(`payout.${p.status}`), p.status === "Executed" ? "good" : pending ? "info" : "neutral")),
     h(
@@ -378,7 +380,7 @@ export async function committeeView(rerender: () => void): Promise<HTMLElement> 
           { class: who?.committee ? "notice" : "notice warn", "data-testid": "cm-standing", "data-committee": String(Boolean(who?.committee)) },
           t("cm.actingAs"),
           " ",
-          mono(me),
+          person(cid, me),
           " · ",
           who?.committee ? t("cm.isMember") : t("cm.notMember"),
         )

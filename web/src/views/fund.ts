@@ -5,6 +5,7 @@ import type { FundOut, TrailEntryOut } from "../schemas";
 import { barChart, type Bar } from "../charts";
 import { h } from "../dom";
 import { t } from "../i18n";
+import { person } from "../people";
 import { communityId } from "../state";
 import { cardTable, money, mono } from "../ui";
 
@@ -83,7 +84,7 @@ export async function fundView(): Promise<HTMLElement> {
                 h("td", null, e.proposalId ? h("a", { href: `#/proposals/${e.proposalId}` }, `#${e.proposalId}`) : "—"),
                 h("td", null, e.requestId ? `#${e.requestId}` : "—"),
                 h("td", { class: "num" }, e.amount ? money(e.amount, c) : "—"),
-                h("td", null, mono(e.party)),
+                h("td", null, e.party ? person(cid, e.party) : "—"),
                 h("td", null, mono(e.reference, 6)),
                 h("td", null, mono(e.txHash, 6)),
               ),

@@ -22,6 +22,8 @@ import {
 } from "../keys";
 import { standing } from "../state";
 import { act, askPassphrase, badge, field, mono, statusLine } from "../ui";
+import { joinStep } from "./join";
+import { mePanel } from "./me";
 
 function passphraseInputs(prefix: string): { pass: HTMLInputElement; confirm: HTMLInputElement; nodes: HTMLElement[] } {
   const pass = h("input", { type: "password", autocomplete: "new-password", minlength: MIN_PASSPHRASE, required: true, "data-testid": `${prefix}-passphrase` });
@@ -246,6 +248,8 @@ export async function keysView(rerender: () => void): Promise<HTMLElement> {
     cryptoAvailable() ? null : h("p", { class: "error", role: "alert" }, t("key.err.NoCrypto")),
     h("h2", null, t("key.mine"), " ", badge(String(keys.length))),
     keys.length ? keys.map((k) => keyRow(k, active, rerender)) : h("p", { class: "muted" }, t("key.none")),
+    joinStep(active, rerender),
+    mePanel(),
     h("div", { class: "grid" }, createForm(rerender), importKeystoreForm(rerender), importRawForm(rerender)),
   );
 }

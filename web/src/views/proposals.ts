@@ -8,6 +8,7 @@ import { castBallot, textHash } from "../chain";
 import { h, replace } from "../dom";
 import { t } from "../i18n";
 import { activeAddress } from "../keys";
+import { person } from "../people";
 import { receipts, saveReceipt, updateStatus } from "../receipts";
 import { communityId } from "../state";
 import { act, badge, bps, cardTable, errorBox, loading, money, mono, percent, requireWallet, showReceipt, statusLine, track, waitIndexed, when } from "../ui";
@@ -181,7 +182,7 @@ function votePanel(p: ProposalOut, rerender: () => void): HTMLElement {
     },
     h("fieldset", null, h("legend", null, t("vote.choose")), options),
     h("p", { class: "hint" }, t("vote.privacy")),
-    me ? h("p", null, t("vote.as"), " ", mono(me)) : h("p", { class: "notice" }, t("vote.needKey"), " ", h("a", { href: "#/keys" }, t("nav.keys"))),
+    me ? h("p", null, t("vote.as"), " ", person(p.communityId, me)) : h("p", { class: "notice" }, t("vote.needKey"), " ", h("a", { href: "#/keys" }, t("nav.keys"))),
     h("div", { class: "row" }, button),
     line,
   );
@@ -278,7 +279,7 @@ export async function proposalView(params: string[], rerender: () => void): Prom
       "dl",
       { class: "facts" },
       h("dt", null, t("prop.proposer")),
-      h("dd", null, mono(p.proposer)),
+      h("dd", null, person(p.communityId, p.proposer)),
       h("dt", null, t("prop.opens")),
       h("dd", null, when(p.opensAt)),
       h("dt", null, t("prop.closes")),

@@ -1,16 +1,19 @@
 // Time bank: log a service you gave (your signed half), confirm services others logged for you
 // (the other half), and see balances. Minutes move only when both sides have signed.
 
-import { getAddress, isAddress } from "ethers";
+import { getAddress } from "ethers";
 import { allPages, api } from "../api";
 import type { BalanceOut, EventOut, Page, PendingServiceOut, ReceiptOut } from "../schemas";
 import { COMMUNITY_ACCOUNT, categoryCode, categoryLabel, signService, signedIn, textHash } from "../chain";
 import { h, replace } from "../dom";
+import { Problem } from "../errors";
 import { t, tOr } from "../i18n";
 import { activeAddress } from "../keys";
+import { person, personPicker } from "../people";
 import { rememberServiceNonce, usedServiceNonces } from "../receipts";
 import { communityId, standing } from "../state";
 import { act, badge, cardTable, errorBox, field, loading, mono, relayed, requireWallet, statusLine, when } from "../ui";
+import { carriedOverNote } from "./rotation";
 
 const CATEGORIES = ["CARE", "REPAIR", "TEACH", "GARDEN", "ERRAND", "COOK", "OTHER"];
 
@@ -25,7 +28,7 @@ function minutesText(m: number): string {
 }
 
 function logForm(me: string | null, cid: number): HTMLElement {
-  const recipient = h("input", { type: "text", autocomplete: "off", spellcheck: "false", placeholder: "0x…", "data-testid": "svc-recipient" });
+  const recipient = personPicker(cid, t("tb.recipient"), "svc-recipient");
   const toCommunity = h("input", { type: "checkbox", "data-testid": "svc-community" });
   const minutes = h("input", { type: "number", min: 1, max: 6000, step: 1, value: 60, required: true, "data-testid": "svc-minutes" });
   const category = h("select", { "data-testid": "svc-category" }, CATEGORIES.map((c) => h("option", { value: c }, t(`cat.${c}`))));
@@ -33,7 +36,7 @@ function logForm(me: string | null, cid: number): HTMLElement {
   const line = statusLine("svc-log-status");
   const button = h("button", { type: "submit", "data-testid": "svc-log-submit" }, t("tb.logSign"));
   toCommunity.addEventListener("change", () => {
-    recipient.disabled = toCommunity.checked;
+    recipient.setDisabled(toCommunity.checked);
   });
   return h(
     "form",
@@ -43,8 +46,8 @@ function logForm(me: string | null, cid: number): HTMLElement {
         event.preventDefault();
         void act(button, line, async () => {
           const wallet = await requireWallet();
-          const to = toCommunity.checked ? COMMUNITY_ACCOUNT : recipient.value.trim();
-          if (!isAddress(to)) throw new RangeError(t("tb.recipient"));
+          const to = toCommunity.checked ? COMMUNITY_ACCOUNT : recipient.value();
+          if (to === null) throw new Problem(t("names.noPerson"));
           const provider = getAddress(wallet.address);
           const nonce = await nextNonce(cid, provider);
           const record = {
@@ -69,7 +72,7 @@ function logForm(me: string | null, cid: number): HTMLElement {
     h("h2", null, t("tb.logHeading")),
     h("p", { class: "hint" }, t("tb.logHint")),
     me ? null : h("p", { class: "notice" }, t("vote.needKey"), " ", h("a", { href: "#/keys" }, t("nav.keys"))),
-    field(t("tb.recipient"), recipient),
+    recipient.element,
     h("label", { class: "option" }, toCommunity, " ", t("tb.toCommunity")),
     field(t("tb.minutesLabel"), minutes),
     field(t("tb.category"), category),
@@ -98,9 +101,9 @@ function pendingCard(item: PendingServiceOut, cid: number, onDone: () => void): 
     h(
       "p",
       null,
-      mono(r.provider),
+      person(cid, r.provider),
       " → ",
-      r.recipient === COMMUNITY_ACCOUNT ? t("tb.communityAccount") : mono(r.recipient),
+      r.recipient === COMMUNITY_ACCOUNT ? t("tb.communityAccount") : person(cid, r.recipient),
       " · ",
       h("strong", null, minutesText(r.minutesServed)),
       " · ",
@@ -147,8 +150,8 @@ async function recent(cid: number): Promise<HTMLElement> {
             h(
               "tr",
               null,
-              h("td", null, mono(String(e.args.provider))),
-              h("td", null, e.args.recipient === COMMUNITY_ACCOUNT ? t("tb.communityAccount") : mono(String(e.args.recipient))),
+              h("td", null, person(cid, String(e.args.provider))),
+              h("td", null, e.args.recipient === COMMUNITY_ACCOUNT ? t("tb.communityAccount") : person(cid, String(e.args.recipient))),
               h("td", null, `${e.event === "ServiceReversed" ? "−" : ""}${String(e.args.minutesServed)}`),
               h("td", null, e.args.category ? tOr(`cat.${categoryLabel(String(e.args.category))}`, categoryLabel(String(e.args.category))) : t("tb.reversal")),
               h("td", null, String(e.block)),
@@ -167,6 +170,9 @@ export async function timebankView(rerender: () => void): Promise<HTMLElement> {
   const pending = h("div", null, me ? loading() : null);
   const records = h("div", null, loading());
   if (me) void pendingSection(me, cid, rerender).then((n) => replace(pending, n), (e) => replace(pending, errorBox(e)));
+  // Where a replaced key's balance came from (a lost or new phone).
+  const carried = h("div", null);
+  if (me) void carriedOverNote(cid, me).then((n) => replace(carried, n), (e) => replace(carried, errorBox(e)));
   void recent(cid).then((n) => replace(records, n), (e) => replace(records, errorBox(e)));
   return h(
     "section",
@@ -181,9 +187,10 @@ export async function timebankView(rerender: () => void): Promise<HTMLElement> {
           " ",
           h("strong", null, minutesText(balance.minutes)),
           " ",
-          mono(balance.account),
+          person(cid, balance.account),
         )
       : h("p", { class: "notice" }, t("vote.needKey"), " ", h("a", { href: "#/keys" }, t("nav.keys"))),
+    carried,
     h("div", { class: "grid" }, logForm(me, cid), pending),
     records,
   );

@@ -1,0 +1,204 @@
+"""`commons proposal open` and `publish` against `commons run --no-demo`: a committee member's
+key opens a proposal through the relay with its text stored by the API; a dry run stores,
+signs and sends nothing; any other key, and every impossible proposal, is refused in one line
+with exit status 1 before a passphrase is asked; the result is published once voting closed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from eth_account import Account
+from typer.testing import CliRunner
+from web3 import Web3
+from web3.contract import Contract
+
+from commons.proposal_cli import proposal_app
+from ledger.build import Artifact
+from ledger.config import Settings
+from ledger.node import make_web3, rpc
+from ledger.offchain import text_hash
+from tests.e2e.test_admin_story import COMMONS, PASSPHRASE, TEST_N, Story, one_error_line
+from tests.e2e.test_supervision import start, stop_by_pid
+
+TEXT = "Repaint the bicycle shed by the north gate in the estate's green."
+
+
+@dataclass
+class Council:
+    story: Story
+    community: int
+    text_file: Path
+
+    def open(self, *args: str) -> str:
+        """`commons proposal open` on the text file by the chair; what it printed."""
+        return self.story.commons(
+            "proposal", "open", "--community", str(self.community), "--text",
+            str(self.text_file), "--key", "chair", *args, passphrase=PASSPHRASE,
+        ).stdout  # fmt: skip
+
+    w3: Web3
+    council: Contract
+
+    def stored(self, text: str) -> bool:
+        url = f"{self.story.running.api_url}/v1/texts/{text_hash(text)}"
+        return httpx.get(url, timeout=10).status_code == 200
+
+    def proposals(self) -> int:
+        count: int = self.council.functions.proposalCount().call()
+        return count
+
+
+@pytest.fixture(scope="module")
+def council(
+    tmp_path_factory: pytest.TempPathFactory, settings: Settings, artifacts: dict[str, Artifact]
+) -> Iterator[Council]:
+    """A community with a chair on its committee and a published roll of two residents."""
+    tmp_path = tmp_path_factory.mktemp("proposal-cli")
+    running = start(tmp_path, keystore_dir=str(tmp_path / "keys"), keystore_scrypt_n=str(TEST_N))
+    running.env = {**running.env, "SOLCX_BINARY_PATH": str(settings.solc_binary_dir)}
+    story = Story(running, tmp_path, network="")
+    try:
+        for name in ("admin", "chair", "neighbour"):
+            story.commons("key", "new", name, passphrase=PASSPHRASE)
+        assert "community 1 created" in story.act("create-community", "Elm Row").stdout
+        story.act("grant", "COMMITTEE", "chair", "--community", "1")
+        story.act("grant", "REGISTRAR", "admin", "--community", "1")
+        residents = [Account.create().address for _ in range(2)]
+        story.act("roll", "--community", "1", *[a for r in residents for a in ("--add", r)])
+        text_file = tmp_path / "proposal.txt"
+        text_file.write_text(TEXT, encoding="utf-8")
+        w3 = make_web3(f"http://127.0.0.1:{running.settings.anvil_port}")
+        record = json.loads((running.settings.deployments_dir / "31337.json").read_text())
+        address = record["contracts"]["council"]["address"]
+        contract = w3.eth.contract(
+            address=address, abi=artifacts["Council"].abi, decode_tuples=True
+        )
+        yield Council(story, 1, text_file, w3, contract)
+    finally:
+        stop_by_pid(running)
+
+
+@pytest.mark.parametrize("command", ["open", "publish"])
+def test_each_command_offers_a_dry_run_relay_or_direct_and_a_key(command: str) -> None:
+    result = CliRunner().invoke(proposal_app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for option in ("--dry-run", "--via", "--key", "--passphrase-fd", "--api", "--rpc"):
+        assert option in result.output, (command, option)
+
+
+def test_a_dry_run_prints_the_proposal_and_stores_signs_and_sends_nothing(
+    council: Council,
+) -> None:
+    before = council.proposals()
+    # No passphrase is given: a dry run never asks for one.
+    dry = council.story.commons(
+        "proposal", "open", "--community", "1", "--text", str(council.text_file), "--key",
+        "chair", "--kind", "multi", "--options", "4", "--period", "3d", "--quorum", "25",
+        "--threshold", "40", "--budget", "1200.50", "--currency", "CNY", "--dry-run",
+    ).stdout  # fmt: skip
+    assert "open a 4-option proposal in community 1" in dry
+    assert f"on the text with hash {text_hash(TEXT)}" in dry
+    assert "quorum 25% of the roll, passing above 40%, asking 1200.50 CNY" in dry
+    assert "function: openProposal((uint256,bytes32,uint8,uint8," in dry
+    assert "must be signed by: a COMMITTEE of community 1" in dry
+    assert "nothing was signed or sent" in dry and "not stored" in dry
+    assert council.proposals() == before
+    assert not council.stored(TEXT)
+
+
+def test_the_text_may_come_from_stdin(council: Council) -> None:
+    body = "从标准输入读取的提案全文, 修缮南门的自行车棚"
+    dry = subprocess.run(
+        [COMMONS, "proposal", "open", "--community", "1", "--text", "-", "--key", "chair",
+         "--dry-run"],
+        env=council.story.env, input=body, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    assert f"on the text with hash {text_hash(body)}" in dry.stdout
+    assert f"text: {len(body)} characters, not stored" in dry.stdout
+
+
+def test_a_key_off_the_committee_is_refused_in_one_line_before_anything_is_stored(
+    council: Council,
+) -> None:
+    neighbour = council.story.address("neighbour")
+    refused = council.story.commons(
+        "proposal", "open", "--community", "1", "--text", str(council.text_file), "--key",
+        "neighbour", check=False,
+    )  # fmt: skip
+    assert one_error_line(refused) == f"error: {neighbour} does not hold COMMITTEE in community 1"
+    assert not council.stored(TEXT)
+
+
+@pytest.mark.parametrize(
+    ("args", "text", "said"),
+    [
+        ((), "   \n", "the proposal's text is empty"),
+        (("--kind", "multi", "--options", "1"), TEXT, "has 2 to 8 options, not 1"),
+        (("--kind", "multi", "--options", "9"), TEXT, "has 2 to 8 options, not 9"),
+        (("--quorum", "101"), TEXT, "a quorum of 101% is more than the whole roll"),
+        (("--period", "0"), TEXT, "a voting period of 0 would close the proposal"),
+        (("--period", "0h"), TEXT, "a voting period of 0 would close the proposal"),
+        (("--threshold", "40"), TEXT, "would let both yes and no pass"),
+        (("--budget", "12.345", "--currency", "CNY"), TEXT, "is not an amount such as 1200.50"),
+        (("--budget", "100"), TEXT, "a budget needs its currency"),
+    ],
+    ids=["empty text", "1 option", "9 options", "quorum 101", "period 0", "period 0h",
+         "yes-no threshold 40", "budget of 3 decimals", "budget without currency"],
+)  # fmt: skip
+def test_an_impossible_proposal_is_refused_in_one_line_with_exit_1(
+    council: Council, tmp_path: Path, args: tuple[str, ...], text: str, said: str
+) -> None:
+    source = tmp_path / "text.txt"
+    source.write_text(text, encoding="utf-8")
+    result = council.story.commons(
+        "proposal", "open", "--community", "1", "--text", str(source), "--key", "chair", *args,
+        check=False,
+    )  # fmt: skip
+    assert said in one_error_line(result)
+    assert council.proposals() == 0
+
+
+def test_the_chair_opens_a_proposal_through_the_relay_and_its_result_is_published_after_close(
+    council: Council,
+) -> None:
+    out = council.open("--period", "1h", "--quorum", "50")
+    assert "ProposalOpened in block" in out and "proposal 1 opened in community 1" in out
+    assert council.stored(TEXT)
+    assert council.w3.eth.get_balance(council.story.address("chair")) == 0  # the relayer paid
+    proposal = council.council.functions.getProposal(1).call()
+    assert proposal.textHash == bytes.fromhex(text_hash(TEXT)[2:])
+    assert (proposal.quorumBps, proposal.thresholdBps) == (5000, 5000)
+    assert proposal.closesAt - proposal.opensAt == 3600 + 1
+
+    early = council.story.commons(
+        "proposal", "publish", "1", "--key", "neighbour", passphrase=PASSPHRASE, check=False
+    )
+    assert "proposal 1 is still open until" in one_error_line(early)
+    rpc(council.w3, "evm_increaseTime", [3601])
+    rpc(council.w3, "evm_mine")
+    published = council.story.commons(
+        "proposal", "publish", "1", "--key", "neighbour", passphrase=PASSPHRASE
+    ).stdout
+    assert "proposal 1: NoQuorum (ballots per option: 0, 0, 0)" in published
+    again = council.story.commons(
+        "proposal", "publish", "1", "--key", "neighbour", passphrase=PASSPHRASE, check=False
+    )
+    assert "proposal 1's result is already published: NoQuorum" in one_error_line(again)
+
+
+def test_a_proposal_opened_directly_is_paid_for_by_the_members_own_key(council: Council) -> None:
+    chair = council.story.address("chair")
+    rpc(council.w3, "anvil_setBalance", [chair, hex(10**18)])
+    before = council.proposals()
+    out = council.open("--kind", "multi", "--options", "4", "--threshold", "30", "--via", "direct")
+    assert f"proposal {before + 1} opened in community 1" in out
+    assert council.w3.eth.get_balance(chair) < 10**18
+    proposal = council.council.functions.getProposal(before + 1).call()
+    assert (proposal.optionCount, proposal.thresholdBps, proposal.proposer) == (4, 3000, chair)
