@@ -39,8 +39,11 @@ $(SOLC_BIN): tools/solc.js node_modules/.stamp
 setup: $(VENV)/.stamp node_modules/.stamp $(SOLC_BIN) web ## install Python venv, npm packages, compiler, web page
 	$(VENV)/bin/commons build
 
+# `-@` keeps make from adding its own "Interrupt" line to Ctrl-C's one line; the exit status is
+# carried through a file instead (make exits by the SIGINT it got itself after a Ctrl-C).
 run: setup ## chain + deploy + API on http://127.0.0.1:8000 (demo seeded on first start)
-	$(VENV)/bin/commons run
+	-@$(VENV)/bin/commons run; echo $$? > $(VENV)/.run-status
+	@status=$$(cat $(VENV)/.run-status); rm -f $(VENV)/.run-status; exit $$status
 
 down: ## stop `make run` (the API and the chain) or a chain started alone; state is saved
 	$(VENV)/bin/commons down

@@ -472,6 +472,12 @@ class LatestReportOut(CamelOut):
     ok: bool = Field(description="the report found nothing wrong")
     report: dict[str, Any]
     signature: dict[str, Any] | None
+    signed_text: str | None = Field(
+        description="exactly the text the signature covers (the report's canonical JSON: sorted "
+        "keys, no whitespace, ASCII), for a client to check the signature without re-encoding "
+        "the report (numbers such as 2.0 do not survive a JSON round trip in every language); "
+        "null when the report is unsigned"
+    )
     redacted: list[str] = Field(
         description="fields this server took out of the report before serving it (the node's "
         "URL beyond scheme, host and port; server file paths): empty for reports written by "

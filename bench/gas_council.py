@@ -192,7 +192,12 @@ def measure() -> dict[str, Any]:
         forwarder = _deploy(w3, admin, artifacts["CommonsForwarder"])
         registry_contract = _deploy(w3, admin, artifacts["Registry"], forwarder.address)
         council_contract = _deploy(
-            w3, admin, artifacts["Council"], forwarder.address, registry_contract.address
+            w3,
+            admin,
+            artifacts["Council"],
+            forwarder.address,
+            registry_contract.address,
+            "0x" + "00" * 20,  # no Initiatives contract: only the committee opens proposals
         )
         registry = RegistryContract(w3, registry_contract)
         council = CouncilContract(w3, council_contract)

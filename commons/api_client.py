@@ -30,7 +30,6 @@ from ledger.signing.services import (
     timebank_domain,
 )
 
-# The deployment's keys and contract names, as deploy.PLAN records them.
 CONTRACT_NAMES = {key: name for key, name, _ in PLAN}
 FINAL = frozenset({"counted", "rejected"})
 

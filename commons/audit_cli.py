@@ -84,6 +84,16 @@ def _record(settings: Settings, rpc_url: str, given: Path | None) -> tuple[dict[
     return load_record(given), given
 
 
+def _deployed_council(settings: Settings, rpc_url: str) -> str | None:
+    """The council this installation deployed on that chain (its deployment record), to check a
+    receipt against; None without a record (the receipt's own transaction names it then)."""
+    try:
+        record, _ = _record(settings, rpc_url, None)
+        return str(record["contracts"]["council"]["address"])
+    except (LedgerError, KeyError, TypeError):
+        return None
+
+
 class _ProgressPrinter:
     """At most one line a second (on a terminal, rewritten in place; else every 5 s)."""
 
@@ -410,10 +420,13 @@ def verify_receipt(
     receipt: Annotated[
         str,
         typer.Argument(
-            help="the API's receipt JSON (inline or a file), or tx=..,voter=..,digest=.."
+            help="the API's receipt JSON or the page's saved receipt file (inline or a file),"
+            " or tx=..,voter=..,digest=.."
         ),
     ],
-    rpc_url: Annotated[str, typer.Option(help="any node of the chain")],
+    rpc_url: Annotated[
+        str | None, typer.Option(help="any node of the chain (default: the configured one)")
+    ] = None,
     council: Annotated[
         str | None, typer.Option(help="the council address your community publishes")
     ] = None,
@@ -427,7 +440,11 @@ def verify_receipt(
             if text.strip().startswith("{") or Path(text).is_file()
             else f"{text},option={option}"
         )
-    verdict = run_receipt(text, rpc_url, council)
+    settings = Settings()
+    node = _rpc_url(settings, rpc_url)
+    if council is None and rpc_url is None:
+        council = _deployed_council(settings, node)
+    verdict = run_receipt(text, node, council)
     if option is not None and verdict.option is not None and verdict.option != option:
         verdict.add("my choice", False, f"counted for option {verdict.option}, not {option}")
     for check in verdict.checks:

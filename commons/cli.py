@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -23,6 +24,7 @@ from commons.api_client import ApiClient
 from commons.audit_cli import anchor, audit_app, verify_receipt
 from commons.backup_cli import register_backup
 from commons.demo import demo_keys, seed_demo
+from commons.entry import INTERRUPTED
 from commons.errors import fail, one_line_errors
 from commons.key_cli import PASSPHRASE_FD_OPTION, RELAYER_KEY_OPTION, key_app
 from commons.proposal_cli import proposal_app
@@ -33,7 +35,7 @@ from ledger.build import atomic_write, compile_project, load_artifacts, load_man
 from ledger.config import Settings
 from ledger.deploy import deploy_system, deployment_path, load_deployment
 from ledger.errors import LedgerError, NodeError, WrongChain
-from ledger.node import ManagedNode, connect, pid_alive, running_info
+from ledger.node import ManagedNode, connect, pid_alive, port_free, running_info
 from ledger.operator_keys import deployer_account, relayer_banner, relayer_for_run
 from ledger.protocol.render import write_modules
 from ledger.restarts import RestartPolicy, describe_exit
@@ -73,9 +75,10 @@ def build(
 
 
 @app.command()
-@one_line_errors()
+@one_line_errors(interrupted="stopped; the chain was not started", interrupted_code=INTERRUPTED)
 def up() -> None:
-    """Start the embedded chain in the background (or check the attached node)."""
+    """Start the embedded chain in the background (or check the attached node). Ctrl-C while
+    it starts stops it again (exit 130)."""
     settings = load_settings()
     if not settings.embedded:
         w3 = connect(settings)
@@ -97,6 +100,16 @@ def up() -> None:
             start_new_session=True,
             cwd=settings.project_root,
         )
+    try:
+        _wait_up(settings, proc, chain_dir)
+    except BaseException:
+        # In a session of its own, it did not see the Ctrl-C: stopped here, by its PID.
+        proc.terminate()
+        proc.wait(UP_TIMEOUT_S)
+        raise
+
+
+def _wait_up(settings: Settings, proc: subprocess.Popen[bytes], chain_dir: Path) -> None:
     deadline = time.monotonic() + UP_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -107,14 +120,16 @@ def up() -> None:
             typer.echo(f"chain running at {info.url} (chain {info.chain_id}, data in {chain_dir})")
             return
         time.sleep(0.1)
-    proc.terminate()
     raise NodeError(
         f"chain did not start within {UP_TIMEOUT_S:.0f}s; see {chain_dir / 'supervisor.log'}"
     )
 
 
 @app.command()
-@one_line_errors()
+@one_line_errors(
+    interrupted="stopped waiting; `commons status` says whether the chain has stopped",
+    interrupted_code=INTERRUPTED,
+)
 def down() -> None:
     """Stop the embedded chain, taking a final snapshot first; under `commons run`, that stops
     the API with it."""
@@ -301,7 +316,7 @@ def deploy(
 
 
 @app.command()
-@one_line_errors()
+@one_line_errors(interrupted="stopped; nothing was started", interrupted_code=INTERRUPTED)
 def run(
     demo: Annotated[
         bool | None,
@@ -316,12 +331,23 @@ def run(
     """Start the chain and deploy if needed, serve the API on loopback, seed the demo community
     on first start, and keep them up: a chain or API that dies is restarted (from the newest
     good snapshot, for the chain), with a pause when it keeps dying, and given up on after
-    COMMONS_RESTART_MAX deaths within COMMONS_RESTART_WINDOW_S (exit 1). Ctrl-C or SIGTERM
-    stops everything it started, saving the chain's state, and exits 0. Without a relayer key
-    (--relayer-key, COMMONS_RELAYER_KEYSTORE or COMMONS_RELAYER_KEY) on the embedded chain,
-    the relayer pays with a public development key: development only."""
+    COMMONS_RESTART_MAX deaths within COMMONS_RESTART_WINDOW_S (exit 1). SIGTERM (`make down`)
+    stops everything it started, saving the chain's state, and exits 0; Ctrl-C does the same
+    and exits 130 with one line on stderr. A stopped demo seeding is finished by the next start,
+    in the same community. Already running on this data dir: says where, exits 0. Without a
+    relayer key (--relayer-key, COMMONS_RELAYER_KEYSTORE or COMMONS_RELAYER_KEY) on the embedded
+    chain, the relayer pays with a public development key: development only."""
     settings = load_settings()
+    api = ApiProcess(settings)
+    _exit_if_already_running(api)
+    # A chain someone else started (`commons up`) is theirs to keep up: used, not supervised.
+    chain = ChainWatch(ManagedNode(settings), settings) if _chain_is_ours(settings) else None
+    orphan = api.retire_orphan()
+    if orphan is not None:
+        report(f"stopped the API (pid {orphan}) a killed `commons run` left behind")
+    _refuse_taken_ports(settings, chain)
     relayer = relayer_for_run(settings, relayer_key, passphrase_fd)
+    api.relayer = relayer
     typer.echo(relayer_banner(settings, relayer))
     seed = settings.seed_demo if demo is None else demo
     # The chain's warnings (a failed snapshot, an orphan saved) in the API's log format.
@@ -329,12 +355,8 @@ def run(
         level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
     stop = _install_stop_handler()
-    # A chain someone else started (`commons up`) is theirs to keep up: used, not supervised.
-    chain = ChainWatch(ManagedNode(settings), settings) if _chain_is_ours(settings) else None
-    api = ApiProcess(settings, relayer)
-    orphan = api.retire_orphan()
-    if orphan is not None:
-        report(f"stopped the API (pid {orphan}) a killed `commons run` left behind")
+    api.claim()
+    seeding = False
     try:
         if chain is not None:
             chain.begin()
@@ -345,7 +367,9 @@ def run(
         api.record()
         _wait_healthy(api, stop)
         if seed:
-            _seed_once(settings, w3, api.url)
+            seeding = True
+            _seed_once(settings, w3, api.url, stop)
+            seeding = False
         _stop_point(stop)
         _say_ready(api, chain)
         _supervise(api, chain, stop, RestartPolicy(settings))
@@ -356,7 +380,32 @@ def run(
         api.forget()
         if chain is not None:
             chain.end()
-    _say_stopped(api, chain)
+    _say_stopped(api, chain, stop, seeding)
+
+
+def _exit_if_already_running(api: ApiProcess) -> None:
+    """Our own `commons run` on this data dir: say where it is and exit 0 (starting a second
+    would only fail on its ports)."""
+    other = api.live_run()
+    if other is None:
+        return
+    answers = _api_status(api.settings)["up"]
+    state = "" if answers else f", starting: not answering yet; pid {other.supervisor_pid}"
+    typer.echo(f"already running at {other.url} (stop it with `make down`{state})")
+    raise typer.Exit(0)
+
+
+def _refuse_taken_ports(settings: Settings, chain: ChainWatch | None) -> None:
+    """A port another program holds, named with the setting that moves ours, before anything
+    is started (rather than an 'address already in use' from deep inside)."""
+    ports = [(settings.api_host, settings.api_port, "COMMONS_API_PORT")]
+    if chain is not None and chain.node.orphan() is None:  # an orphan's port is freed on start
+        ports.append((settings.host, settings.anvil_port, "COMMONS_ANVIL_PORT"))
+    for host, port, setting in ports:
+        if not port_free(host, port):
+            fail(
+                f"port {port} on {host} is in use by another program: set {setting} to a free port"
+            )
 
 
 def _chain_is_ours(settings: Settings) -> bool:
@@ -439,20 +488,40 @@ def _say_ready(api: ApiProcess, chain: ChainWatch | None) -> None:
     typer.echo(f"Ctrl-C stops {stops} (supervisor pid {os.getpid()})")
 
 
-def _say_stopped(api: ApiProcess, chain: ChainWatch | None) -> None:
+def _say_stopped(
+    api: ApiProcess, chain: ChainWatch | None, stop: StopSignal, seeding: bool
+) -> None:
+    """What was stopped, in one line: on stdout after SIGTERM (exit 0); on stderr after Ctrl-C,
+    with exit status 130 as a shell expects of an interrupted command."""
     what = f"stopped the API (pid {api.pid})" if api.proc is not None else "stopped"
+    if seeding:
+        what += " while seeding the demo community (the next start finishes it)"
     if chain is None:
-        typer.echo(f"{what}; the chain was not started here and keeps running")
-        return
-    saved = chain.node.last_snapshot
-    state = f"chain state saved in {saved}" if saved else "no chain state to save"
-    typer.echo(f"{what} and the chain (anvil pid {chain.anvil_pid}); {state}")
+        line = f"{what}; the chain was not started here and keeps running"
+    else:
+        saved = chain.node.last_snapshot
+        state = f"chain state saved in {saved}" if saved else "no chain state to save"
+        line = f"{what} and the chain (anvil pid {chain.anvil_pid}); {state}"
+    if stop.signum == signal.SIGINT:
+        typer.echo(line, err=True)
+        raise typer.Exit(INTERRUPTED)
+    typer.echo(line)
 
 
-def _install_stop_handler() -> threading.Event:
-    stop = threading.Event()
+class StopSignal(threading.Event):
+    """Set by Ctrl-C or SIGTERM; remembers which, for the exit status."""
+
+    signum: int | None = None
+
+    def arrived(self, signum: int) -> None:
+        self.signum = signum
+        self.set()
+
+
+def _install_stop_handler() -> StopSignal:
+    stop = StopSignal()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda signum, _frame: stop.arrived(signum))
     return stop
 
 
@@ -471,19 +540,35 @@ def _wait_healthy(api: ApiProcess, stop: threading.Event, timeout: float = 60.0)
     raise LedgerError(f"the API did not answer on {api.url} within {timeout:.0f}s")
 
 
-def _seed_once(settings: Settings, w3: Any, url: str) -> None:
+def _seed_once(settings: Settings, w3: Any, url: str, stop: threading.Event) -> None:
+    """Seed the demo community unless the marker says it was seeded completely; the marker is
+    written only then, so a stopped seeding is resumed (in the same community) next time."""
     demo_dir = settings.data_dir / "demo"
     registry = load_deployment(w3, settings).registry.address
     marker = demo_dir / f"seeded-{w3.eth.chain_id}-{registry}.json"
     if marker.exists():
         typer.echo(f"demo community already seeded ({marker.name})")
         return
+    _wait_relay_drained(settings, stop)
     client = ApiClient(url, w3, load_artifacts(settings))
     try:
-        made = seed_demo(client, demo_keys(demo_dir / "keys.json"), typer.echo)
+        keys = demo_keys(demo_dir / "keys.json")
+        made = seed_demo(client, keys, typer.echo, checkpoint=lambda: _stop_point(stop))
     finally:
         client.close()
     atomic_write(marker, json.dumps(made, indent=2))
+
+
+def _wait_relay_drained(settings: Settings, stop: threading.Event, timeout: float = 60.0) -> None:
+    """What a stopped seeding left in the relay lands first, so the seeding sees it on-chain."""
+    deadline = time.monotonic() + timeout
+    while (backlog := relay_backlog(settings.data_dir)) and (
+        backlog.get("queued", 0) + backlog.get("sent", 0)
+    ):
+        _stop_point(stop)
+        if time.monotonic() > deadline:
+            raise LedgerError(f"the relay's backlog did not land within {timeout:.0f}s")
+        time.sleep(0.2)
 
 
 # Commands kept beside what they serve, registered after the core ones (the order of --help).

@@ -1,8 +1,14 @@
-"""A demo community a newcomer can explore, seeded once through the public signed paths.
+# ruff: noqa: RUF001 - the demo's Chinese texts take full-width punctuation
+"""A demo community a newcomer can explore, seeded through the public signed paths.
 
 Every step is a signed request, ballot or service record sent to the API — exactly what a
 resident, registrar or committee member does. The demo's keys are generated on first run and
 kept in the data directory (development chain only; never in the repository).
+
+Seeding is restartable: each step first reads from the chain what it would make and makes only
+what is missing. The demo's community is the one whose admin is the demo's admin key (the keys
+are this data directory's own), so a start stopped anywhere is finished by the next start in
+that same community, never by creating a second one.
 """
 
 from __future__ import annotations
@@ -21,13 +27,56 @@ from web3 import Web3
 from commons.api_client import ApiClient
 from ledger.build import atomic_write
 from ledger.offchain import text_hash
-from ledger.protocol.generated import Roles
+from ledger.protocol.generated import GrantState, PayoutStatus, ProposalState, Roles
 from ledger.signing.services import ServiceRecord, category_code
 
 ROLES = ("admin", "chair", "treasurer", "secretary", "registrar", "coordinator")
 RESIDENTS = 8
 VOTING_WINDOW_S = 12
+GARDEN_WINDOW_S = 7 * 86_400
+BALLOTS_LAND_S = 6  # time the demo's ballots need to land: a vote closing sooner is not reused
 CNY = b"CNY"
+COMMUNITY_NAME = "Riverside Estate residents' council (demo)"
+INCOME = (
+    (0, 800_000, "district micro-renewal grant 2026"),
+    (1, 120_000, "donations, spring fair"),
+)
+TIME_LIMITS = (-600, 6000)
+APPROVALS = 2
+PLAYGROUND_BUDGET = 500_000
+FIRST_TRANCHE = 200_000
+
+
+def bilingual(en: str, zh: str) -> str:
+    """An off-chain text in both languages: the JSON body the page shows in the reader's
+    language (web/src/bilingual.ts). Its hash, the one on the chain, is over the whole body."""
+    return json.dumps({"en": en, "zh": zh}, ensure_ascii=False, sort_keys=True)
+
+
+TEXTS = {
+    "playground": bilingual(
+        "Repair the playground's swings and resurface the ground under them. "
+        "Budget: 5,000.00 CNY from the micro-renewal fund.",
+        "修理游乐场的秋千，并重新铺设秋千下方的地面。预算：从微更新基金支出 5,000.00 元。",
+    ),
+    "fence": bilingual("Paint the estate's fence bright pink.", "把小区的围栏刷成亮粉色。"),
+    "garden": bilingual(
+        "Turn the unused lot behind building 3 into a community garden, "
+        "tended by time-bank volunteers.",
+        "把 3 号楼后面的空地改建成社区花园，由时间银行的志愿者照料。",
+    ),
+}
+MILESTONE = bilingual("Photos: the new swings are installed.", "照片：新秋千已经装好。")
+VOTES = {
+    "playground": [0, 0, 0, 0, 0, 0, 1, 2, 0],
+    "fence": [1, 1, 1, 0, 1, 0, 1, 1],
+    "garden": [0, 0, 2, 0],
+}
+SERVICES = [
+    ("resident1", "resident2", 90, "CARE", "walked resident2's dog for a week"),
+    ("resident3", "resident1", 45, "REPAIR", "fixed resident1's bicycle"),
+    ("resident2", "resident4", 60, "TEACH", "maths tutoring"),
+]
 
 
 def demo_keys(path: Path) -> dict[str, LocalAccount]:
@@ -47,158 +96,282 @@ def _h(text: str) -> bytes:
 
 
 def seed_demo(
-    client: ApiClient, keys: dict[str, LocalAccount], log: Callable[[str], None]
+    client: ApiClient,
+    keys: dict[str, LocalAccount],
+    log: Callable[[str], None],
+    checkpoint: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
-    """Create the demo community; returns what was made (ids) for the caller to print."""
-    c = client.contracts
-    admin, chair, treasurer, secretary = (
-        keys[k] for k in ("admin", "chair", "treasurer", "secretary")
-    )
-    registrar, coordinator = keys["registrar"], keys["coordinator"]
-    residents = [keys[f"resident{i}"] for i in range(1, RESIDENTS + 1)]
-    registry, council, fund, timebank = c["registry"], c["council"], c["fund"], c["timebank"]
+    """Create the demo community, or finish the one a stopped start left half-made; returns
+    what was made (ids). `checkpoint` is called between steps: it raises to stop there. Messages
+    a stopped start left in the relay must have landed before this is called (the caller
+    waits), or a step would not see them and make its change twice."""
+    return _Seeder(client, keys, log, checkpoint).seed()
 
-    log("demo: creating the community and its roles")
-    client.act(
-        admin, registry.functions.createCommunity(_h("Riverside Estate residents' council (demo)"))
-    )
-    community = registry.functions.communityCount().call()
-    for member in (chair, treasurer, secretary):
-        client.forward(
-            admin, registry.functions.grantRole(community, Roles.COMMITTEE, member.address)
+
+class _Seeder:
+    def __init__(
+        self,
+        client: ApiClient,
+        keys: dict[str, LocalAccount],
+        log: Callable[[str], None],
+        checkpoint: Callable[[], None],
+    ) -> None:
+        self.client = client
+        self.keys = keys
+        self.log = log
+        self.checkpoint = checkpoint
+        c = client.contracts
+        self.registry, self.council = c["registry"], c["council"]
+        self.fund, self.timebank = c["fund"], c["timebank"]
+        self.community = 0
+
+    def seed(self) -> dict[str, Any]:
+        self.community = self._community()
+        self._roles()
+        self._roll()
+        proposals = self._proposals()
+        self._votes(proposals)
+        self._fund_and_time_bank()
+        self._services()
+        self._finalize(proposals)
+        payout = self._payout(proposals["playground"])
+        self._milestone(proposals["playground"])
+        self.log(f"demo: community {self.community} ready (proposals {sorted(proposals.values())})")
+        return {"community": self.community, "proposals": proposals, "payout": payout}
+
+    def _step(self, message: str) -> None:
+        self.checkpoint()
+        self.log(message)
+
+    def _community(self) -> int:
+        admin = self.keys["admin"].address
+        self.checkpoint()
+        found = self._find_community(admin)
+        if found:
+            self.log(f"demo: finishing community {found}, which a stopped start left half-made")
+            return found
+        self.log("demo: creating the community and its roles")
+        self.client.act(
+            self.keys["admin"], self.registry.functions.createCommunity(_h(COMMUNITY_NAME))
         )
-    client.forward(
-        admin, registry.functions.grantRole(community, Roles.REGISTRAR, registrar.address)
-    )
-    last = client.forward(
-        admin, registry.functions.grantRole(community, Roles.COORDINATOR, coordinator.address)
-    )
-    client.wait(last["id"])
+        made = self._find_community(admin)
+        assert made, "createCommunity was counted, so the community is on-chain"
+        return made
 
-    log(f"demo: publishing a roll of {len(residents) + 3} residents")
-    roll = [m.address for m in (*residents, chair, treasurer, secretary)]
-    client.act(registrar, registry.functions.updateRoll(community, roll, [], True))
+    def _find_community(self, admin: str) -> int:
+        count = self.registry.functions.communityCount().call()
+        for community in range(count, 0, -1):
+            if self.registry.functions.communityAdmin(community).call() == admin:
+                return int(community)
+        return 0
 
-    log("demo: opening three proposals")
-    now = int(client.w3.eth.get_block("latest")["timestamp"])
-    texts = {
-        "playground": "Repair the playground's swings and resurface the ground under them. "
-        "Budget: 5,000.00 CNY from the micro-renewal fund.",
-        "fence": "Paint the estate's fence bright pink.",
-        "garden": "Turn the unused lot behind building 3 into a community garden, "
-        "tended by time-bank volunteers.",
-    }
-    for text in texts.values():
-        client.post("/v1/texts", {"text": text})
+    def _roles(self) -> None:
+        self.checkpoint()
+        grants = [(Roles.COMMITTEE, self.keys[k]) for k in ("chair", "treasurer", "secretary")]
+        grants += [(Roles.REGISTRAR, self.keys["registrar"])]
+        grants += [(Roles.COORDINATOR, self.keys["coordinator"])]
+        sent = [
+            self.client.forward(
+                self.keys["admin"],
+                self.registry.functions.grantRole(self.community, role, member.address),
+            )
+            for role, member in grants
+            if not self.registry.functions.hasRole(self.community, role, member.address).call()
+        ]
+        for receipt in sent:
+            self.client.wait(receipt["id"])
 
-    def params(key: str, closes: int, budget: int = 0) -> tuple[Any, ...]:
-        return (
-            community,
-            bytes.fromhex(text_hash(texts[key])[2:]),
-            0,
-            3,
-            now - 1,
-            closes,
-            3000,
-            5000,
-            budget,
-            CNY if budget else b"\x00\x00\x00",
+    def _roll_members(self) -> list[str]:
+        residents = [f"resident{i}" for i in range(1, RESIDENTS + 1)]
+        return [self.keys[k].address for k in (*residents, "chair", "treasurer", "secretary")]
+
+    def _roll(self) -> None:
+        roll = self._roll_members()
+        # One transaction puts the whole roll in force (or none of it): one check suffices.
+        if self.registry.functions.isResident(self.community, roll[0]).call():
+            return
+        self._step(f"demo: publishing a roll of {len(roll)} residents")
+        self.client.act(
+            self.keys["registrar"],
+            self.registry.functions.updateRoll(self.community, roll, [], True),
         )
 
-    proposal_ids = {}
-    for key, closes, budget in (
-        ("playground", now + VOTING_WINDOW_S, 500_000),
-        ("fence", now + VOTING_WINDOW_S, 0),
-        ("garden", now + 7 * 86_400, 0),
-    ):
-        client.act(chair, council.functions.openProposal(params(key, closes, budget)))
-        proposal_ids[key] = council.functions.proposalCount().call()
+    def _voters(self) -> list[LocalAccount]:
+        return [*(self.keys[f"resident{i}"] for i in range(1, RESIDENTS + 1)), self.keys["chair"]]
 
-    log("demo: residents vote (signed ballots, relayed in batches)")
-    votes = {
-        "playground": [0, 0, 0, 0, 0, 0, 1, 2, 0],
-        "fence": [1, 1, 1, 0, 1, 0, 1, 1],
-        "garden": [0, 0, 2, 0],
-    }
-    voters = [*residents, chair]
-    receipts = [
-        client.ballot(voter, proposal_ids[key], option)
-        for key, options in votes.items()
-        for voter, option in zip(voters, options, strict=False)
-    ]
-    client.wait_all(receipts)
-
-    log("demo: setting up the fund and the time bank")
-    client.forward(admin, fund.functions.setCurrency(community, CNY))
-    client.forward(admin, fund.functions.setApprovalThreshold(community, 2))
-    last = client.forward(admin, timebank.functions.setLimits(community, -600, 6000))
-    client.wait(last["id"])
-    client.forward(
-        treasurer,
-        fund.functions.recordIncome(
-            community, 0, 800_000, CNY, _h("district micro-renewal grant 2026")
-        ),
-    )
-    last = client.forward(
-        treasurer,
-        fund.functions.recordIncome(community, 1, 120_000, CNY, _h("donations, spring fair")),
-    )
-    client.wait(last["id"])
-
-    services = [
-        ("resident1", "resident2", 90, "CARE", "walked resident2's dog for a week"),
-        ("resident3", "resident1", 45, "REPAIR", "fixed resident1's bicycle"),
-        ("resident2", "resident4", 60, "TEACH", "maths tutoring"),
-    ]
-    for nonce, (provider, recipient, minutes, category, note) in enumerate(services, start=1):
-        record = ServiceRecord(
-            keys[provider].address,
-            keys[recipient].address,
-            minutes,
-            category_code(category),
-            _h(note),
-            nonce,
+    def _proposals(self) -> dict[str, int]:
+        self._step("demo: opening three proposals")
+        for text in (*TEXTS.values(), MILESTONE):
+            self.client.post("/v1/texts", {"text": text})
+        # The next block's clock: after a restart the newest block can be long past.
+        now = int(self.client.w3.eth.get_block("pending")["timestamp"])
+        plan = (
+            ("playground", VOTING_WINDOW_S, PLAYGROUND_BUDGET),
+            ("fence", VOTING_WINDOW_S, 0),
+            ("garden", GARDEN_WINDOW_S, 0),
         )
-        client.wait(client.service(community, record, keys[provider], keys[recipient])["id"])
-    community_account = timebank.functions.COMMUNITY_ACCOUNT().call()
-    record = ServiceRecord(
-        keys["resident5"].address,
-        community_account,
-        120,
-        category_code("GARDEN"),
-        _h("cleared the garden lot"),
-        1,
-    )
-    client.wait(client.service(community, record, keys["resident5"], coordinator)["id"])
+        ids: dict[str, int] = {}
+        for key, window, budget in plan:
+            found = self._usable_proposal(key)
+            if found:
+                ids[key] = found
+                continue
+            params = (
+                self.community,
+                bytes.fromhex(text_hash(TEXTS[key])[2:]),
+                0,
+                3,
+                now - 1,
+                now + window,
+                3000,
+                5000,
+                budget,
+                CNY if budget else b"\x00\x00\x00",
+            )
+            self.client.act(self.keys["chair"], self.council.functions.openProposal(params))
+            ids[key] = self._usable_proposal(key)
+        return ids
 
-    log("demo: waiting for two proposals to close, then finalizing them")
-    closes = now + VOTING_WINDOW_S
-    while int(client.w3.eth.get_block("latest")["timestamp"]) < closes:
-        time.sleep(0.5)
-        client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # let time show on-chain
-    client.act(secretary, council.functions.finalize(proposal_ids["playground"]))
-    client.act(secretary, council.functions.finalize(proposal_ids["fence"]))
+    def _usable_proposal(self, key: str) -> int:
+        """The newest of this community's proposals with `key`'s text that has every demo
+        ballot, or is open long enough to get them; 0 if none. One a stopped start opened but
+        whose vote closed before its ballots came stays as it is (closed without them), and a
+        new one is opened."""
+        digest = bytes.fromhex(text_hash(TEXTS[key])[2:])
+        voters = self._voters()[: len(VOTES[key])]
+        # The next block's clock decides whether a ballot is still in time.
+        now = int(self.client.w3.eth.get_block("pending")["timestamp"])
+        for pid in range(self.council.functions.proposalCount().call(), 0, -1):
+            view = self.council.functions.getProposal(pid).call()
+            if view.communityId != self.community or view.textHash != digest:
+                continue
+            if view.closesAt >= now + BALLOTS_LAND_S or all(
+                self.council.functions.hasVoted(pid, v.address).call() for v in voters
+            ):
+                return pid
+        return 0
 
-    log("demo: a grant for the passed proposal, a payout approved by two members, a milestone")
-    playground = proposal_ids["playground"]
-    client.act(treasurer, fund.functions.openGrant(playground, 500_000))
-    client.act(
-        treasurer,
-        fund.functions.requestPayout(
-            playground,
-            keys["contractor"].address,
-            200_000,
-            _h("first tranche: swings"),
-            _h("invoice 2026-114"),
-        ),
-    )
-    request_id = fund.functions.payoutCount().call()
-    client.act(chair, fund.functions.approvePayout(request_id))
-    client.act(secretary, fund.functions.approvePayout(request_id))
-    client.act(chair, fund.functions.executePayout(request_id))
-    client.act(
-        secretary,
-        council.functions.recordMilestone(playground, _h("photos: new swings installed"), False),
-    )
-    log(f"demo: community {community} ready (proposals {sorted(proposal_ids.values())})")
-    return {"community": community, "proposals": proposal_ids, "payout": request_id}
+    def _votes(self, proposals: dict[str, int]) -> None:
+        self._step("demo: residents vote (signed ballots, relayed in batches)")
+        receipts = [
+            self.client.ballot(voter, proposals[key], option)
+            for key, options in VOTES.items()
+            for voter, option in zip(self._voters(), options, strict=False)
+            if not self.council.functions.hasVoted(proposals[key], voter.address).call()
+        ]
+        self.client.wait_all(receipts)
+
+    def _fund_and_time_bank(self) -> None:
+        self._step("demo: setting up the fund and the time bank")
+        admin, treasurer = self.keys["admin"], self.keys["treasurer"]
+        fund = self.fund.functions.fundOf(self.community).call()
+        sent = []
+        if fund.currency != CNY:
+            sent.append(
+                self.client.forward(admin, self.fund.functions.setCurrency(self.community, CNY))
+            )
+        if fund.approvalThreshold != APPROVALS:
+            call = self.fund.functions.setApprovalThreshold(self.community, APPROVALS)
+            sent.append(self.client.forward(admin, call))
+        if tuple(self.timebank.functions.limitsOf(self.community).call()) != TIME_LIMITS:
+            call = self.timebank.functions.setLimits(self.community, *TIME_LIMITS)
+            sent.append(self.client.forward(admin, call))
+        for receipt in sent:
+            self.client.wait(receipt["id"])
+        # The income is recorded in order, so what is already in says which entries are.
+        recorded = self.fund.functions.fundOf(self.community).call().totalIncome
+        for source, amount, memo in INCOME:
+            if recorded >= amount:
+                recorded -= amount
+                continue
+            self.checkpoint()
+            self.client.act(
+                treasurer,
+                self.fund.functions.recordIncome(self.community, source, amount, CNY, _h(memo)),
+            )
+
+    def _services(self) -> None:
+        community_account = self.timebank.functions.COMMUNITY_ACCOUNT().call()
+        records = [
+            (self.keys[provider], self.keys[recipient].address, minutes, category, note,
+             self.keys[recipient], nonce)
+            for nonce, (provider, recipient, minutes, category, note) in enumerate(SERVICES, 1)
+        ]  # fmt: skip
+        records.append(
+            (self.keys["resident5"], community_account, 120, "GARDEN", "cleared the garden lot",
+             self.keys["coordinator"], 1)
+        )  # fmt: skip
+        for provider, recipient, minutes, category, note, confirmer, nonce in records:
+            self.checkpoint()
+            if self.timebank.functions.isRecorded(self.community, provider.address, nonce).call():
+                continue
+            record = ServiceRecord(
+                provider.address, recipient, minutes, category_code(category), _h(note), nonce
+            )
+            receipt = self.client.service(self.community, record, provider, confirmer)
+            self.client.wait(receipt["id"])
+
+    def _finalize(self, proposals: dict[str, int]) -> None:
+        self._step("demo: waiting for two proposals to close, then finalizing them")
+        w3 = self.client.w3
+        for key in ("playground", "fence"):
+            pid = proposals[key]
+            if self.council.functions.state(pid).call() == ProposalState.Finalized:
+                continue
+            closes = self.council.functions.getProposal(pid).call().closesAt
+            while int(w3.eth.get_block("latest")["timestamp"]) < closes:
+                self.checkpoint()
+                time.sleep(0.5)
+                w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # let time show on-chain
+            self.client.act(self.keys["secretary"], self.council.functions.finalize(pid))
+
+    def _payout(self, playground: int) -> int:
+        self._step(
+            "demo: a grant for the passed proposal, a payout approved by two members, a milestone"
+        )
+        treasurer, chair, secretary = (self.keys[k] for k in ("treasurer", "chair", "secretary"))
+        if self.fund.functions.grantOf(playground).call().state == GrantState.None_:
+            self.client.act(treasurer, self.fund.functions.openGrant(playground, PLAYGROUND_BUDGET))
+        request = self._find_payout(playground)
+        if not request:
+            self.checkpoint()
+            self.client.act(
+                treasurer,
+                self.fund.functions.requestPayout(
+                    playground,
+                    self.keys["contractor"].address,
+                    FIRST_TRANCHE,
+                    _h("first tranche: swings"),
+                    _h("invoice 2026-114"),
+                ),
+            )
+            request = self._find_payout(playground)
+        for member in (chair, secretary):
+            self.checkpoint()
+            if not self.fund.functions.hasApproved(request, member.address).call():
+                self.client.act(member, self.fund.functions.approvePayout(request))
+        if self.fund.functions.payoutOf(request).call().status == PayoutStatus.Pending:
+            self.checkpoint()
+            self.client.act(chair, self.fund.functions.executePayout(request))
+        return request
+
+    def _find_payout(self, playground: int) -> int:
+        for request in range(self.fund.functions.payoutCount().call(), 0, -1):
+            payout = self.fund.functions.payoutOf(request).call()
+            if payout.proposalId == playground and payout.status in (
+                PayoutStatus.Pending,
+                PayoutStatus.Executed,
+            ):
+                return int(request)
+        return 0
+
+    def _milestone(self, playground: int) -> None:
+        self.checkpoint()
+        if self.council.functions.milestones(playground).call():
+            return
+        self.client.act(
+            self.keys["secretary"],
+            self.council.functions.recordMilestone(
+                playground, bytes.fromhex(text_hash(MILESTONE)[2:]), False
+            ),
+        )

@@ -5,6 +5,7 @@ import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol"
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {ICouncil} from "./interfaces/ICouncil.sol";
+import {IInitiatives} from "./interfaces/IInitiatives.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
 import {CurrencyCode} from "./libraries/CurrencyCode.sol";
 import {ROLL_SNAPSHOT_LIFETIME} from "./libraries/RollRecord.sol";
@@ -62,6 +63,9 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     }
 
     IRegistry private immutable _registry;
+    /// @dev The Initiatives contract: it opens the proposal a reached initiative becomes, in any
+    /// community, without the committee role (see IInitiatives).
+    IInitiatives private immutable _initiatives;
     uint256 private _proposalCount;
     mapping(uint256 proposalId => Proposal) private _proposals;
     /// @dev Ballot boxes: bitmaps of who voted, by roll index. Word `i / 224` holds the bit of
@@ -79,11 +83,14 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     /// @notice Wires the council to its forwarder and to the Registry it reads rolls and roles from.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
     /// @param registry_ The Registry holding communities, roles and rolls.
-    constructor(address trustedForwarder, address registry_)
+    /// @param initiatives_ The Initiatives contract, trusted to open proposals without the
+    /// committee role (its address is known before it is deployed: see ledger/deploy.py).
+    constructor(address trustedForwarder, address registry_, address initiatives_)
         EIP712("CommonsCouncil", "1")
         ERC2771Context(trustedForwarder)
     {
         _registry = IRegistry(registry_);
+        _initiatives = IInitiatives(initiatives_);
     }
 
     // ---------------------------------------------------------------- actions
@@ -92,7 +99,10 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     function openProposal(ProposalParams calldata params) external returns (uint256 proposalId) {
         address proposer = _msgSender();
         uint256 communityId = params.communityId;
-        if (!_registry.hasRole(communityId, COMMITTEE, proposer)) revert NotCommittee(communityId, proposer);
+        // A reached initiative opens its proposal by itself: no committee member can hold it back.
+        if (proposer != address(_initiatives) && !_registry.hasRole(communityId, COMMITTEE, proposer)) {
+            revert NotCommittee(communityId, proposer);
+        }
         _checkParams(params);
         (uint32 rollVersion, uint32 rollSize) = _registry.rollSnapshot(communityId);
         if (rollSize == 0) revert EmptyRoll(communityId);
@@ -102,7 +112,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         if (proposalId > type(uint32).max) revert TooManyProposals();
         Proposal storage p = _proposals[proposalId];
         p.box = _takeBox(communityId, proposalId);
-        // A committee member exists, so the community does, so its id is below the Registry's count.
+        // The roll is not empty, so the community exists, so its id is below the Registry's count.
         p.communityId = uint64(communityId);
         p.rollVersion = rollVersion;
         p.rollSize = rollSize;

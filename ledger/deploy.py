@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import rlp
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
@@ -21,14 +22,18 @@ from ledger.config import Settings
 from ledger.errors import DeploymentError
 from ledger.tx import ErrorDecoder, send
 
-# Deployment order and each constructor's arguments, by the addresses deployed before it.
+# Deployment order and each constructor's arguments, by the addresses of the whole plan: the
+# Council and Initiatives name each other, so every address is computed from the deployer's nonce
+# before the first deployment (`planned_addresses`) and each one checked as it lands.
 PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
     ("forwarder", "CommonsForwarder", lambda a: []),
     ("registry", "Registry", lambda a: [a["forwarder"]]),
-    ("council", "Council", lambda a: [a["forwarder"], a["registry"]]),
+    ("council", "Council", lambda a: [a["forwarder"], a["registry"], a["initiatives"]]),
+    ("initiatives", "Initiatives", lambda a: [a["forwarder"], a["registry"], a["council"]]),
     ("fund", "CommunityFund", lambda a: [a["forwarder"], a["registry"], a["council"]]),
     ("timebank", "TimeBank", lambda a: [a["forwarder"], a["registry"]]),
     ("elections", "Elections", lambda a: [a["forwarder"], a["registry"]]),
+    ("ratings", "Ratings", lambda a: [a["registry"], a["council"]]),
 )
 
 
@@ -41,9 +46,11 @@ class Deployment:
     forwarder: Contract
     registry: Contract
     council: Contract
+    initiatives: Contract
     fund: Contract
     timebank: Contract
     elections: Contract
+    ratings: Contract
 
     @property
     def contracts(self) -> dict[str, Contract]:
@@ -52,6 +59,17 @@ class Deployment:
     @property
     def start_block(self) -> int:
         return int(self.record["block"])
+
+
+def create_address(deployer: str, nonce: int) -> str:
+    """The address a contract created by `deployer`'s transaction number `nonce` gets."""
+    encoded = rlp.encode([bytes.fromhex(deployer.removeprefix("0x")), nonce])
+    return Web3.to_checksum_address(Web3.keccak(encoded)[12:])
+
+
+def planned_addresses(deployer: str, first_nonce: int) -> dict[str, str]:
+    """Every contract's address, when the plan is deployed from `first_nonce` on, one a nonce."""
+    return {key: create_address(deployer, first_nonce + k) for k, (key, _, _) in enumerate(PLAN)}
 
 
 def deployment_path(settings: Settings, chain_id: int) -> Path:
@@ -113,7 +131,9 @@ def deploy_system(
             log(f"{exc}; redeploying")
     artifacts = compile_project(settings)
     decoder = ErrorDecoder(a.abi for a in artifacts.values())
-    addresses: dict[str, str] = {}
+    addresses = planned_addresses(
+        deployer.address, w3.eth.get_transaction_count(deployer.address, "pending")
+    )
     entries: dict[str, dict[str, Any]] = {}
     for key, name, args in PLAN:
         if name not in artifacts:
@@ -122,8 +142,10 @@ def deploy_system(
         factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
         receipt = send(w3, deployer, factory.constructor(*args(addresses)), decoder=decoder)
         address = receipt["contractAddress"]
-        assert address is not None
-        addresses[key] = address
+        if address != addresses[key]:
+            # Another transaction from the deployer took a nonce: the constructor arguments
+            # already given name addresses nothing will be deployed at.
+            raise DeploymentError(f"{name} landed at {address}, not the planned {addresses[key]}")
         entries[key] = {
             "contract": name,
             "address": address,

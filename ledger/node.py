@@ -51,6 +51,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def port_free(host: str, port: int) -> bool:
+    """Whether a listener could bind `host:port` now (nothing else holds it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As uvicorn and anvil bind: a port left in TIME_WAIT by our own last run is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def make_web3(url: str) -> Web3:
     # Caching eth_chainId saves two round trips per eth_call (measured). Nothing else is cached:
     # web3 would otherwise serve old blocks by number after the chain rewinds (a restart from an

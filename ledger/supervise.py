@@ -11,11 +11,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.build import atomic_write
 from ledger.config import Settings
-from ledger.errors import LedgerError
 from ledger.node import child_pids, pid_alive
 from ledger.operator_keys import KeystoreRelayer, api_environment
 
@@ -24,6 +24,15 @@ def report(message: str) -> None:
     """One supervisor line on stderr, beside the API's own log lines."""
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     print(f"{stamp} supervisor: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """`<data_dir>/run.json`: the `commons run` serving a data dir, and its API once started."""
+
+    supervisor_pid: int
+    url: str
+    api_pid: int | None
 
 
 class ApiProcess:
@@ -61,30 +70,49 @@ class ApiProcess:
     def record_path(self) -> Path:
         return self.settings.data_dir / "run.json"
 
+    def claim(self) -> None:
+        """Mark this data dir as served by this supervisor (and where), before anything starts:
+        a second `commons run` finds it here and says so instead of fighting over the ports."""
+        self._write_record(None)
+
     def record(self) -> None:
         """Where a later `commons run` finds this API should this supervisor be killed -9."""
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write(
-            self.record_path, json.dumps({"supervisor_pid": os.getpid(), "api_pid": self.pid})
-        )
+        self._write_record(self.pid)
 
-    def retire_orphan(self) -> int | None:
-        """Refuse to run beside a live `commons run` on the same data dir; stop the API a killed
-        one left behind (its worker stops with it). The orphan's PID, if there was one."""
+    def _write_record(self, api_pid: int | None) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        record = {"supervisor_pid": os.getpid(), "url": self.url, "api_pid": api_pid}
+        atomic_write(self.record_path, json.dumps(record))
+
+    def _read_record(self) -> RunRecord | None:
         try:
             left = json.loads(self.record_path.read_text())
-            supervisor, api = int(left["supervisor_pid"]), int(left["api_pid"])
-        except (OSError, ValueError, KeyError, TypeError):
+            api = left.get("api_pid")
+            return RunRecord(
+                int(left["supervisor_pid"]), str(left["url"]), None if api is None else int(api)
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def live_run(self) -> RunRecord | None:
+        """The `commons run` serving this data dir, if it is alive and is not this process."""
+        record = self._read_record()
+        if record is None or record.supervisor_pid == os.getpid():
             return None
         # After a reboot the PID may name another program: only a `commons` counts.
-        if (
-            supervisor != os.getpid()
-            and pid_alive(supervisor)
-            and b"commons" in _cmdline(supervisor)
-        ):
-            raise LedgerError(f"`commons run` is already running here (pid {supervisor})")
+        if pid_alive(record.supervisor_pid) and b"commons" in _cmdline(record.supervisor_pid):
+            return record
+        return None
+
+    def retire_orphan(self) -> int | None:
+        """Stop the API a killed `commons run` left behind (its worker stops with it); the
+        orphan's PID, if there was one. Never one of a live `commons run`."""
+        record = self._read_record()
+        if record is None or self.live_run() is not None:
+            return None
         self.record_path.unlink(missing_ok=True)
-        if not pid_alive(api) or b"-m\0api" not in _cmdline(api):
+        api = record.api_pid
+        if api is None or not pid_alive(api) or b"-m\0api" not in _cmdline(api):
             return None
         for sig, wait_s in (
             (signal.SIGTERM, self.settings.api_stop_timeout_s),

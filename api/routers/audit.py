@@ -77,8 +77,9 @@ def get_audit_report(
     request: Request,
     services: ServicesDep,
     format: Annotated[Literal["json", "md", "html", "csv"], Query()] = "json",
+    lang: Annotated[Literal["en", "zh"], Query(description="the HTML report's language")] = "en",
 ) -> Response:
-    content, media_type, name = audit.report_file(request, services, job_id, format)
+    content, media_type, name = audit.report_file(request, services, job_id, format, lang)
     return Response(
         content,
         media_type=media_type,

@@ -13,7 +13,7 @@ from api.errors import ApiError, QuotaExceeded
 from api.schemas import AuditIn, AuditJobOut, AuditProgressOut, LatestReportOut, SignerOut
 from api.services.container import Services
 from ledger.audit.jobs import AuditBusy, AuditJob, AuditJobs, AuditTooSoon, UnknownJob
-from ledger.audit.report import Verification, read_document, render
+from ledger.audit.report import Verification, canonical, read_document, render
 from ledger.audit.signers import Signer, judge
 from ledger.config import Settings
 from ledger.deploy import deployment_path
@@ -153,6 +153,7 @@ def latest_report(request: Request, services: Services) -> LatestReportOut:
         ok=bool(report.get("ok")),
         report=report,
         signature=document.get("signature"),
+        signed_text=canonical(report).decode() if document.get("signature") else None,
         redacted=redacted,
     )
 
@@ -175,7 +176,7 @@ def _detail(verification: Verification, signer: Signer) -> str:
 
 
 def report_file(
-    request: Request, services: Services, job_id: str, format: str
+    request: Request, services: Services, job_id: str, format: str, lang: str = "en"
 ) -> tuple[str, str, str]:
     """A finished audit's report rendered as `format`: (content, media type, file name); 409
     while it runs or when it failed."""
@@ -185,7 +186,7 @@ def report_file(
     if found.status != "done" or "json" not in found.files:
         raise ApiError(409, "AuditNotFinished", f"audit job {job_id} is {found.status}")
     document, _ = public_document(read_document(found.files["json"]), services.settings)
-    content, media_type = render(document, format)
+    content, media_type = render(document, format, lang)
     suffix = {"json": "json", "md": "md", "html": "html", "csv": "csv"}[format]
     name = "fund-trail.csv" if format == "csv" else f"audit-report.{suffix}"
     return content, media_type, name

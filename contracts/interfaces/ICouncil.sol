@@ -226,7 +226,9 @@ interface ICouncil {
 
     // ---------------------------------------------------------------- actions
 
-    /// @notice Opens a proposal and snapshots the community's published roll. Committee only.
+    /// @notice Opens a proposal and snapshots the community's published roll. Committee only, or
+    /// the Initiatives contract fixed at deployment, opening what a reached initiative becomes
+    /// (then it is the `proposer`).
     /// @return proposalId Sequential id, from 1.
     function openProposal(ProposalParams calldata params) external returns (uint256 proposalId);
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.audit import anchor as anchoring
-from ledger.audit import elections, funds, recount, timebank
+from ledger.audit import elections, funds, initiatives, ratings, recount, timebank
 from ledger.audit import pins as pinning
 from ledger.audit.abi import ContractAbi, error_selectors
 from ledger.audit.acks import AckEntry, check_acks
@@ -264,6 +264,8 @@ class _Auditor:
         checks_started = time.perf_counter()
         funds.final_checks(ctx, to_block)
         timebank.final_checks(ctx, to_block)
+        initiatives.final_checks(ctx, to_block)
+        ratings.final_checks(ctx, to_block)
         self._progress("views", to_block, from_block, to_block, state, 0)
         seen = compare_views(ctx, self.rpc, to_block)
         code = {

@@ -162,10 +162,14 @@ class ChainWalker:
         ours = tx.logs
         if to in self.domain:
             assert to is not None
+            foreign = [log for log in ours if log.address != to]
+            # One of our contracts calling another (a reached initiative opening its proposal):
+            # each frame is judged as its own call, with its own logs.
+            if foreign and self._split_frames(tx, number, timestamp, ours, out):
+                return
             out.calls.append(
                 Call(number, timestamp, tx.hash, 0, tx.sender, to, tx.input, ours, "tx")
             )
-            foreign = [log for log in ours if log.address != to]
             if foreign:
                 out.warnings.append(
                     AuditWarning(
@@ -339,6 +343,30 @@ class ChainWalker:
         return forward_request_signer(
             self.forward_domain, sender, to, value, gas, nonce, deadline, data, signature
         )
+
+    def _split_frames(
+        self, tx: TxData, number: int, timestamp: int, logs: list[Log], out: ChunkResult
+    ) -> bool:
+        """A direct call into our contracts that called another of them, as one Call a frame
+        (the transaction's own first); False when the node cannot trace it."""
+        if self._traced_unavailable:
+            return False
+        trace, _ = self.rpc.try_call(
+            "debug_traceTransaction",
+            [tx.hash, {"tracer": "callTracer", "tracerConfig": {"withLog": True}}],
+        )
+        frames: list[tuple[bytes, bytes, bytes, list[Log]]] = []
+        if trace is not None:
+            self._frames(trace, frames, logs)
+        if not frames or sum(len(f[3]) for f in frames) != len(logs):
+            return False
+        for position, (actor, target, data, frame_logs) in enumerate(frames):
+            # The first frame is the transaction itself: its actor is the recovered sender.
+            by, via = (tx.sender, "tx") if position == 0 else (actor, "trace")
+            out.calls.append(
+                Call(number, timestamp, tx.hash, position, by, target, data, frame_logs, via)
+            )
+        return True
 
     def _traced(
         self, tx: TxData, number: int, timestamp: int, logs: list[Log], out: ChunkResult

@@ -1,7 +1,7 @@
 """Which rule check judges a call into one of our contracts: a call whose calldata carries signed
 messages (ballots, service records, reversals) by that calldata, any other by its events, each
 event by its contract's handler. Adding a function or an event is a row here or in the
-contract's own table (registry.EVENTS, recount.EVENTS, funds.EVENTS).
+contract's own table (registry.EVENTS, recount.EVENTS, funds.EVENTS, initiatives.EVENTS).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from ledger.audit import elections, funds, recount, registry, timebank
+from ledger.audit import elections, funds, initiatives, ratings, recount, registry, timebank
 from ledger.audit.abi import Function
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted
@@ -23,6 +23,8 @@ EventHandler = Callable[[Ctx, Call, Emitted, Log], None]
 # Judged by their calldata (the signed messages it carries); their events are checked there.
 BY_CALLDATA: Final[dict[tuple[str, str], CallHandler]] = {
     ("council", "castVote"): recount.cast_vote,
+    ("initiatives", "coSign"): initiatives.co_sign,
+    ("ratings", "rate"): ratings.rate,
     ("timebank", "recordService"): timebank.record_services,
     ("timebank", "recordServices"): timebank.record_services,
     ("timebank", "reverseService"): timebank.reverse_service,
@@ -34,6 +36,8 @@ BY_EVENT: Final[dict[str, EventHandler]] = {
     "fund": lambda ctx, call, e, log: funds.handle(ctx, call, *e),
     "timebank": timebank.handle_event,
     "elections": elections.handle_event,
+    "initiatives": initiatives.handle_event,
+    "ratings": ratings.handle_event,
 }
 # What a community's admin (or its registrar, for the roll) does: listed in the report, one row
 # an act, so that anyone sees who set up and changed the community, and when.
@@ -53,6 +57,7 @@ ADMIN_ACTS: Final = frozenset(
         "FundCurrencySet",
         "ApprovalThresholdSet",
         "LimitsSet",
+        "InitiativeRulesSet",
     }
 )
 # Decoded by hand: a 100,000-resident roll is 100,000 addresses in its calldata and its event.

@@ -42,7 +42,8 @@ RULES: Final[dict[str, str]] = {
     "registry.auditor_key_view": "the Registry's auditorKey view of every registered key equals "
     "the registration rebuilt from its events",
     # council
-    "council.proposal": "a committee member opens a proposal, with the current roll snapshot",
+    "council.proposal": "a committee member (or the Initiatives contract, for a reached "
+    "initiative) opens a proposal, with the current roll snapshot",
     "council.ballot_window": "ballots count only while their proposal is open",
     "council.ballot_option": "a ballot's option is one of its proposal's options",
     "council.ballot_signature": "a relayed ballot is signed (EIP-712, low s) by its voter",
@@ -60,6 +61,23 @@ RULES: Final[dict[str, str]] = {
     "(EIP-712, low s) by a voter on the roll at the snapshot, once",
     "elections.count": "every round, transfer and winner of an election follows from the "
     "recount of its ballots by IElections' rules",
+    # ratings
+    "rating.open": "a proposal's ratings open only once it passed and its execution was marked "
+    "completed, on the roll published then, for the rating period",
+    "rating.judged": "each relayed rating is counted or skipped exactly as the rules say (window, "
+    "score 1..5, EIP-712 signature by its rater, roll at the snapshot, once a resident)",
+    "rating.digest": "Rated carries the rating's EIP-712 digest",
+    "rating.count": "a proposal's on-chain rating count and score sum equal the recount",
+    # initiatives
+    "initiative.rules": "only a community's admin sets its initiative rules, within their bounds",
+    "initiative.submission": "a resident on the published roll submits an initiative, which "
+    "snapshots that roll and the community's rules",
+    "initiative.cosignature": "each relayed co-signature is counted or skipped exactly as the "
+    "rules say (window, EIP-712 signature by its signer, roll at the snapshot, once a resident)",
+    "initiative.digest": "CoSigned carries the co-signature's EIP-712 digest",
+    "initiative.count": "an initiative's on-chain count equals the recount of its co-signatures",
+    "initiative.promotion": "the batch that reaches the threshold opens the council proposal "
+    "the initiative describes; no proposal is opened in an initiative's name otherwise",
     # fund
     "fund.permission": "fund actions are taken by the admin / committee members they require",
     "fund.currency": "every amount of a fund is in its one currency, a code of three letters A-Z",

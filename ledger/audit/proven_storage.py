@@ -18,6 +18,7 @@ from ledger.audit.ethcodec import hex_bytes, to_hex
 from ledger.audit.layout import Layout, pack
 from ledger.audit.proofs import ProofError, check_get_proof
 from ledger.audit.state import AuditState
+from ledger.deploy import PLAN
 from ledger.hashing import keccak
 from ledger.transport import RpcClient
 
@@ -164,7 +165,7 @@ def check_proofs(
     for e in expected:
         by_role.setdefault(e.role, []).append(e)
     rows: list[dict[str, Any]] = []
-    for role in ("forwarder", "registry", "council", "fund", "timebank"):
+    for role, _, _ in PLAN:
         wanted = by_role.get(role, [])
         slots = sorted({e.slot for e in wanted})
         proven: dict[int, int] = {}

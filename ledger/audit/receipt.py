@@ -41,7 +41,9 @@ class ReceiptInputError(LedgerError):
 
 @dataclass
 class ReceiptInput:
-    tx_hash: str
+    # None for a receipt saved before its ballot landed (the page's file): the transaction is
+    # then the one whose BallotCast carries the receipt's digest.
+    tx_hash: str | None
     voter: str | None = None
     digest: str | None = None
     proposal: int | None = None
@@ -50,8 +52,9 @@ class ReceiptInput:
 
 
 def parse_receipt(text: str) -> ReceiptInput:
-    """A receipt as the API's JSON (inline or a file path), or `key=value` fields separated by
-    commas or spaces: tx=0x.., voter=0x.., digest=0x.., proposal=N, option=N."""
+    """A receipt as the API's JSON or the page's saved receipt file (inline or a file path),
+    or `key=value` fields separated by commas or spaces: tx=0x.., voter=0x.., digest=0x..,
+    proposal=N, option=N. A digest alone (with its voter) names the ballot too."""
     raw: dict[str, Any]
     candidate = text.strip()
     path = Path(candidate)
@@ -70,8 +73,11 @@ def parse_receipt(text: str) -> ReceiptInput:
             k, v = part.split("=", 1)
             raw[k.strip()] = v.strip()
     tx = raw.get("txHash") or raw.get("tx_hash") or raw.get("tx")
-    if not tx:
-        raise ReceiptInputError("the receipt has no tx_hash (is the ballot counted yet?)")
+    digest = raw.get("digest") or raw.get("detail")
+    if not tx and not digest:
+        raise ReceiptInputError(
+            "the receipt has neither a tx_hash nor the ballot's digest (is it a ballot's?)"
+        )
     if raw.get("kind") not in (None, "ballot"):
         raise ReceiptInputError(f"this is a {raw.get('kind')} receipt, not a ballot's")
 
@@ -80,9 +86,9 @@ def parse_receipt(text: str) -> ReceiptInput:
         return None if value in (None, "") else int(str(value), 0)
 
     return ReceiptInput(
-        tx_hash=str(tx),
+        tx_hash=str(tx) if tx else None,
         voter=raw.get("voter") or raw.get("signer"),
-        digest=raw.get("digest") or raw.get("detail"),
+        digest=digest,
         proposal=number("proposal") if "proposal" in raw else number("proposalId"),
         option=number("option"),
         block=number("block"),
@@ -116,13 +122,25 @@ def verify_ballot_receipt(
     rpc: RpcClient, receipt: ReceiptInput, *, council: str | None = None
 ) -> ReceiptVerdict:
     verdict = ReceiptVerdict()
+    if receipt.tx_hash is None:
+        assert receipt.digest is not None  # parse_receipt requires one or the other
+        found = _follow_digest(rpc, receipt.digest, receipt.voter, council)
+        if not verdict.add(
+            "found",
+            found is not None,
+            f"ballot {receipt.digest} is in transaction {found}"
+            if found
+            else f"no transaction on this chain carries ballot {receipt.digest}",
+        ):
+            return verdict
+        receipt = dataclasses.replace(receipt, tx_hash=found)
     tx = rpc.call("eth_getTransactionByHash", [receipt.tx_hash])
     mined = rpc.call("eth_getTransactionReceipt", [receipt.tx_hash]) if tx else None
     if receipt.digest and not _carries(mined, receipt.digest):
         # A reorg took the batch off the chain and the relay sent the ballot again, in another
         # transaction or block: the ballot is named by its digest, the transaction is not.
         moved = _follow_digest(rpc, receipt.digest, receipt.voter, council)
-        if moved is not None and moved != receipt.tx_hash.lower():
+        if moved is not None and moved != str(receipt.tx_hash).lower():
             verdict.add(
                 "followed",
                 True,

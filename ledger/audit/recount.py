@@ -148,7 +148,9 @@ def proposal_opened(ctx: Ctx, call: Call, e: Emitted) -> None:
             f"proposal {pid} opened for a community that does not exist",
         )
         return
-    if not community.has("COMMITTEE", proposer):
+    # The Initiatives contract opens a reached initiative's proposal without the role; that it
+    # was reached and that the proposal is the initiative's is judged in ledger.audit.initiatives.
+    if not community.has("COMMITTEE", proposer) and proposer != ctx.contracts["initiatives"]:
         ctx.find(
             "council.proposal",
             call,

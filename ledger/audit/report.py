@@ -16,6 +16,7 @@ import html
 import io
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -25,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger.audit.model import RULES
+from ledger.audit.report_words import LANGUAGES, word
 from ledger.errors import LedgerError
 
 ALGORITHM: Final = "Ed25519"
@@ -290,64 +292,130 @@ def _md(value: Any) -> str:
     return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def render_html(document: dict[str, Any]) -> str:
-    """A self-contained page: the Markdown's tables and the fund trail, everything escaped."""
+MONEY_COLUMNS: Final = frozenset({"income", "available", "reserved", "paid", "amount"})
+CURRENCY_SIGNS: Final = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+# Amounts are kept in the currency's minor unit (fen for CNY); ISO 4217's exceptions to 2.
+MINOR_DIGITS: Final = {"JPY": 0, "KRW": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3}
+# Wide tables scroll inside their own box; the page itself never scrolls sideways on a phone.
+HTML_STYLE: Final = (
+    "body{font-family:system-ui,sans-serif;margin:1rem;max-width:72rem;overflow-wrap:anywhere}"
+    ".scroll{overflow-x:auto;max-width:100%;margin:1rem 0}"
+    "table{border-collapse:collapse}"
+    "td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;font-size:.9rem;"
+    "vertical-align:top}"
+    "td{max-width:22rem;overflow-wrap:anywhere}td.money{text-align:right;white-space:nowrap}"
+    "code{overflow-wrap:anywhere}nav a{margin-right:1rem}"
+    ".ok{color:#175e17}.bad{color:#a11}"
+)
+
+
+def money(amount: Any, currency: Any) -> str:
+    """An amount in minor units as people read it: 920000 CNY is ¥9,200.00."""
+    if not isinstance(amount, int) or not currency:
+        return "" if amount is None else str(amount)
+    code = str(currency)
+    digits = MINOR_DIGITS.get(code, 2)
+    major = f"{abs(amount) / 10**digits:,.{digits}f}"
+    sign = "-" if amount < 0 else ""
+    symbol = CURRENCY_SIGNS.get(code)
+    return f"{sign}{symbol}{major}" if symbol else f"{sign}{major} {code}"
+
+
+def _with_money(headers: list[str], rows: list[list[Any]]) -> list[list[Any]]:
+    if "currency" not in headers:
+        return rows
+    where = headers.index("currency")
+    spots = [i for i, name in enumerate(headers) if name in MONEY_COLUMNS]
+    return [[money(c, row[where]) if i in spots else c for i, c in enumerate(row)] for row in rows]
+
+
+def render_html(document: dict[str, Any], lang: str = "en") -> str:
+    """A self-contained page in `lang` (en or zh): the Markdown's tables and the fund trail,
+    money in major units with its currency, everything escaped; readable on a phone."""
+    if lang not in LANGUAGES:
+        raise ReportError(f"unknown report language {lang!r} ({', '.join(LANGUAGES)})")
     report = document["report"]
     e = html.escape
 
+    def w(text: str, **values: Any) -> str:
+        return e(word(text, lang).format(**values))
+
     def table(headers: list[str], rows: list[list[Any]]) -> str:
         if not rows:
-            return "<p>None.</p>"
-        head = "".join(f"<th>{e(h)}</th>" for h in headers)
+            return f"<p>{w('None.')}</p>"
+        money_at = {i for i, name in enumerate(headers) if name in MONEY_COLUMNS}
+        head = "".join(f"<th>{w(h)}</th>" for h in headers)
         body = "".join(
-            "<tr>" + "".join(f"<td>{e('' if c is None else str(c))}</td>" for c in row) + "</tr>"
-            for row in rows
+            "<tr>"
+            + "".join(
+                f"<td{' class=money' if i in money_at else ''}>{e('' if c is None else str(c))}"
+                "</td>"
+                for i, c in enumerate(row)
+            )
+            + "</tr>"
+            for row in _with_money(headers, rows)
         )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return (
+            f"<div class='scroll'><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table></div>"
+        )
 
     chain, summary = report["chain"], report["summary"]
     signature = document.get("signature")
+    status = _status_line(report)
+    verdict, _, rest = status.partition(":")
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(report.get("generated_at", 0))))
     trail = ("Fund trail", list(TRAIL_COLUMNS), [[r.get(k) for k in TRAIL_COLUMNS]
                                                  for r in report["fund_trail"]])  # fmt: skip
+    other = "zh" if lang == "en" else "en"
+    span = w("chain {chain}, blocks {first}-{last}", chain=chain["chain_id"],
+             first=chain["from_block"], last=chain["to_block"])  # fmt: skip
+    counted = w(
+        "{ballots} ballots judged, {signatures} signatures verified; {proofs} storage words proven",
+        ballots=summary["ballots_checked"],
+        signatures=summary["signatures_verified"],
+        proofs=summary["proofs_checked"],
+    )
     parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<title>Commons Ledger audit report</title>",
-        "<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem}"
-        "table{border-collapse:collapse;margin:1rem 0}"
-        "td,th{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;font-size:.9rem}"
-        ".ok{color:#175e17}.bad{color:#a11}</style></head><body>",
-        "<h1>Commons Ledger audit report</h1>",
-        f"<p class='{'ok' if report['ok'] else 'bad'}'><strong>{e(_status_line(report))}</strong>"
+        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>{w('Commons Ledger audit report')}</title>",
+        f"<style>{HTML_STYLE}</style></head><body>",
+        f"<nav><a href='?format=html&amp;lang={other}' hreflang='{other}'>"
+        f"{'中文' if other == 'zh' else 'English'}</a></nav>",
+        f"<h1>{w('Commons Ledger audit report')}</h1>",
+        f"<p class='{'ok' if report['ok'] else 'bad'}'><strong>{w(verdict)}:{e(rest)}</strong>"
         "</p><ul>",
-        f"<li>chain {chain['chain_id']}, blocks {chain['from_block']}-{chain['to_block']}, "
-        f"block hash <code>{e(chain['block_hash'])}</code></li>",
-        f"<li>{summary['ballots_checked']} ballots judged, {summary['signatures_verified']} "
-        f"signatures verified; {summary['proofs_checked']} storage words proven</li>",
+        f"<li>{span}, {w('block hash')} <code>{e(chain['block_hash'])}</code></li>",
+        f"<li>{counted}</li>",
+        f"<li>{w('generated {when} (UTC)', when=when)}</li>",
         "<li>"
-        + (f"signed by <code>{e(signature['key_id'])}</code>" if signature else "unsigned")
+        + (f"{w('signed by')} <code>{e(signature['key_id'])}</code>" if signature
+           else w("unsigned"))
         + "</li></ul>",
-        *(f"<h2>{e(title)}</h2>" + table(headers, rows) for title, headers, rows in
+        *(f"<h2>{w(title)}</h2>" + table(headers, rows) for title, headers, rows in
           [*_tables(report), trail]),
         "</body></html>",
     ]  # fmt: skip
     return "".join(parts)
 
 
-def render(document: dict[str, Any], fmt: str) -> tuple[str, str]:
-    """(content, media type) of the report in `fmt`: json, md, html or csv."""
+def render(document: dict[str, Any], fmt: str, lang: str = "en") -> tuple[str, str]:
+    """(content, media type) of the report in `fmt`: json, md, html (in `lang`) or csv."""
     if fmt == "json":
         return json.dumps(document, indent=2, sort_keys=True) + "\n", "application/json"
     if fmt == "md":
         return markdown(document), "text/markdown; charset=utf-8"
     if fmt == "html":
-        return render_html(document), "text/html; charset=utf-8"
+        return render_html(document, lang), "text/html; charset=utf-8"
     if fmt == "csv":
         return fund_trail_csv(document["report"]), "text/csv; charset=utf-8"
     raise ReportError(f"unknown report format {fmt!r} (json, md, html, csv)")
 
 
 def write_all(document: dict[str, Any], directory: Path) -> dict[str, Path]:
-    """report.json (the signed document), report.md, report.html, fund-trail.csv."""
+    """report.json (the signed document), report.md, report.html, fund-trail.csv (the HTML in
+    Chinese is served by the API: `?format=html&lang=zh`)."""
     directory.mkdir(parents=True, exist_ok=True)
     names = {
         "json": "report.json",

@@ -123,6 +123,46 @@ class Election:
 
 
 @dataclass
+class Initiative:
+    """An initiative as submitted (IInitiatives.InitiativeSubmitted) and recounted since."""
+
+    id: int
+    community: int
+    author: bytes
+    text_hash: bytes
+    budget_amount: int
+    budget_currency: bytes
+    roll_version: int
+    roll_size: int
+    needed: int
+    opens_at: int
+    closes_at: int
+    rules: list[int]  # IInitiatives.InitiativeRules in field order
+    opened_tx: str
+    signed: set[bytes] = field(default_factory=set)  # the recount: who co-signed
+    counted: int = 0  # what CoSigned events counted
+    skipped: int = 0
+    proposal: int = 0  # the council proposal it became (InitiativePromoted)
+    promoted_tx: str | None = None
+    promoted_block: int | None = None
+
+
+@dataclass
+class RatingRound:
+    """A completed proposal's ratings (IRatings.RatingsOpened) and their recount."""
+
+    proposal: int
+    community: int
+    roll_version: int
+    roll_size: int
+    closes_at: int
+    raters: set[bytes] = field(default_factory=set)  # the recount: who rated
+    score_sum: int = 0  # the recount
+    event_count: int = 0  # what Rated events counted
+    event_sum: int = 0
+
+
+@dataclass
 class Fund:
     community: int
     currency: bytes = b""
@@ -241,6 +281,9 @@ class AuditState:
     payouts: dict[int, Payout] = field(default_factory=dict)
     income_count: int = 0
     timebanks: dict[int, TimeBankBook] = field(default_factory=dict)
+    initiatives: dict[int, Initiative] = field(default_factory=dict)
+    initiative_rules: dict[int, list[int]] = field(default_factory=dict)  # by community
+    rating_rounds: dict[int, RatingRound] = field(default_factory=dict)  # by proposal
     # TimeBank batch id -> the root rebuilt from the ids the recording call recorded
     timebank_batches: dict[int, bytes] = field(default_factory=dict)
     forward_nonces: dict[bytes, int] = field(default_factory=dict)
@@ -273,6 +316,8 @@ _CLASSES: Final = {
         Community,
         Proposal,
         Election,
+        Initiative,
+        RatingRound,
         Fund,
         Grant,
         Payout,

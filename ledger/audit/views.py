@@ -21,8 +21,8 @@ from ledger.audit.recount import outcome_name
 from ledger.audit.state import Payout
 from ledger.audit.timebank import record_id
 from ledger.hashing import checksum_address
-from ledger.protocol.generated import GrantState, PayoutStatus, ServiceRecord
-from ledger.signing.digests import typed_digest
+from ledger.protocol.generated import Domains, GrantState, PayoutStatus, ServiceRecord
+from ledger.signing.digests import domain_separator, typed_digest
 from ledger.transport import RpcClient, RpcFailure
 
 Key = tuple[str, str, tuple[Any, ...]]  # (role, function, arguments): one eth_call
@@ -128,14 +128,18 @@ VIEWS: Final[tuple[View, ...]] = (
     *(
         _wired(role, "trustedForwarder", "forwarder",
                f"{role}'s trusted forwarder is not the recorded forwarder")
-        for role in ("registry", "council", "fund", "timebank")
+        for role in ("registry", "council", "fund", "timebank", "initiatives")
     ),
     *(
         _wired(role, fn, target, f"{role}.{fn}() is not the recorded {target}")
         for role, fn, target in (("council", "registry", "registry"),
                                  ("fund", "registry", "registry"),
                                  ("fund", "council", "council"),
-                                 ("timebank", "registry", "registry"))
+                                 ("timebank", "registry", "registry"),
+                                 ("initiatives", "registry", "registry"),
+                                 ("initiatives", "council", "council"),
+                                 ("ratings", "registry", "registry"),
+                                 ("ratings", "council", "council"))
     ),
     View("council", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
          lambda ctx, _: ctx.council_domain, bytes,
@@ -175,6 +179,26 @@ VIEWS: Final[tuple[View, ...]] = (
          lambda ctx, p: (p.milestones, p.execution), _pair("milestoneCount", "execution"),
          "proposal {}: the contract's execution record differs",
          lambda pair: f"{pair[0]} milestones, status {pair[1]}"),
+    # initiatives
+    View("initiatives", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
+         lambda ctx, _: domain_separator(*Domains.Initiatives, ctx.chain_id,
+                                         ctx.contracts["initiatives"]), bytes,
+         "the initiatives' EIP-712 domain separator is not (CommonsInitiatives, 1, chain, "
+         "initiatives)"),
+    _count("initiatives", "initiativeCount", "initiative.submission", "initiatives",
+           lambda ctx: len(ctx.state.initiatives)),
+    View("initiatives", "getInitiative", "initiative.count", _each("initiatives"),
+         lambda ctx, i: (len(i.signed), i.proposal), _pair("coSignatures", "proposalId"),
+         "initiative {}: the contract's count or proposal is not the recount",
+         lambda pair: f"{pair[0]} co-signatures, proposal {pair[1]}"),
+    # ratings
+    View("ratings", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
+         lambda ctx, _: domain_separator(*Domains.Ratings, ctx.chain_id, ctx.contracts["ratings"]),
+         bytes, "the ratings' EIP-712 domain separator is not (CommonsRatings, 1, chain, ratings)"),
+    View("ratings", "ratingsOf", "rating.count", _each("rating_rounds"),
+         lambda ctx, r: (len(r.raters), r.score_sum), _pair("count", "scoreSum"),
+         "proposal {}: the contract's rating count or score sum is not the recount",
+         lambda pair: f"{pair[0]} ratings, sum {pair[1]}"),
     # fund
     _count("fund", "incomeCount", "fund.balance", "income records",
            lambda ctx: ctx.state.income_count),

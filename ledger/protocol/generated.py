@@ -59,6 +59,8 @@ class Domains:
     CommonsForwarder: Final = Domain('CommonsForwarder', '1')
     Council: Final = Domain('CommonsCouncil', '1')
     Elections: Final = Domain('CommonsElections', '1')
+    Initiatives: Final = Domain('CommonsInitiatives', '1')
+    Ratings: Final = Domain('CommonsRatings', '1')
     TimeBank: Final = Domain('CommonsTimeBank', '1')
     Relay: Final = Domain('CommonsRelay', '1')
     Join: Final = Domain('CommonsJoin', '1')
@@ -69,10 +71,12 @@ class Types:
 
     Acknowledgement: Final = TypedStruct('Acknowledgement', 'Acknowledgement(bytes32 message,uint64 acceptedAt,uint64 landBy)', bytes.fromhex('2f2f86e39b3f8a100c04e871015a721cfc652bdac0842aa2d10454e5133f931b'), (('message', 'bytes32'), ('acceptedAt', 'uint64'), ('landBy', 'uint64'),))
     Ballot: Final = TypedStruct('Ballot', 'Ballot(uint256 proposalId,address voter,uint8 option)', bytes.fromhex('f1e75f2d3af41b6516350ffc4b1148f3f5e67d3e4fed3a97a73fb47fffcd2433'), (('proposalId', 'uint256'), ('voter', 'address'), ('option', 'uint8'),))
+    CoSignature: Final = TypedStruct('CoSignature', 'CoSignature(uint256 initiativeId,address signer)', bytes.fromhex('139d77fbcf075f6b500dbeef6a9e837a53304c4a49d7637c8eed83effd6c2113'), (('initiativeId', 'uint256'), ('signer', 'address'),))
     EIP712Domain: Final = TypedStruct('EIP712Domain', 'EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)', bytes.fromhex('8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f'), (('name', 'string'), ('version', 'string'), ('chainId', 'uint256'), ('verifyingContract', 'address'),))
     ElectionBallot: Final = TypedStruct('ElectionBallot', 'ElectionBallot(uint256 electionId,address voter,uint64 choices)', bytes.fromhex('bcdad9f97203c9c71d22dc7d84eaceeac3d3a596956245bcecad5c1441e06e10'), (('electionId', 'uint256'), ('voter', 'address'), ('choices', 'uint64'),))
     ForwardRequest: Final = TypedStruct('ForwardRequest', 'ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)', bytes.fromhex('7f96328b83274ebc7c1cf4f7a3abda602b51a78b7fa1d86a2ce353d75e587cac'), (('from', 'address'), ('to', 'address'), ('value', 'uint256'), ('gas', 'uint256'), ('nonce', 'uint256'), ('deadline', 'uint48'), ('data', 'bytes'),))
     JoinRequest: Final = TypedStruct('JoinRequest', 'JoinRequest(uint256 communityId,address resident,uint64 issuedAt)', bytes.fromhex('6d65b4f09f513bc15f2607e76f9dc67b36cb17154399a9f0dcb295f51ddb73ac'), (('communityId', 'uint256'), ('resident', 'address'), ('issuedAt', 'uint64'),))
+    Rating: Final = TypedStruct('Rating', 'Rating(uint256 proposalId,address rater,uint8 score,bytes32 commentHash)', bytes.fromhex('0f04794b821b615b505e2d637eb4e6618694715584a41a35430d4c26acd29a1e'), (('proposalId', 'uint256'), ('rater', 'address'), ('score', 'uint8'), ('commentHash', 'bytes32'),))
     ServiceRecord: Final = TypedStruct('ServiceRecord', 'ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)', bytes.fromhex('368f5e3f59d63298e1c19211e4a8bdb50ef031e5f75fbba74b4c42e58aff654a'), (('communityId', 'uint256'), ('provider', 'address'), ('recipient', 'address'), ('minutesServed', 'uint32'), ('category', 'bytes8'), ('noteHash', 'bytes32'), ('nonce', 'uint256'),))
     ServiceReversal: Final = TypedStruct('ServiceReversal', 'ServiceReversal(bytes32 recordId,bytes32 reasonHash)', bytes.fromhex('94c0d08c54204fe24eaf026c68da23b7cfa13a290a22373f1c48d3cd7e833e1a'), (('recordId', 'bytes32'), ('reasonHash', 'bytes32'),))
 
@@ -94,6 +98,16 @@ class BallotKind(IntEnum):
 
     YesNoAbstain = 0
     MultipleChoice = 1
+
+
+class CoSignatureSkipReason(IntEnum):
+    """IInitiatives.CoSignatureSkipReason"""
+
+    InitiativeNotCollecting = 0
+    BadSignature = 1
+    MalleableSignature = 2
+    NotOnRoll = 3
+    AlreadyCoSigned = 4
 
 
 class ElectionKind(IntEnum):
@@ -142,6 +156,14 @@ class GrantState(IntEnum):
     Closed = 2
 
 
+class InitiativeState(IntEnum):
+    """IInitiatives.InitiativeState"""
+
+    Collecting = 0
+    Promoted = 1
+    Expired = 2
+
+
 class Outcome(IntEnum):
     """ICouncil.Outcome"""
 
@@ -168,6 +190,17 @@ class ProposalState(IntEnum):
     Open = 1
     Closed = 2
     Finalized = 3
+
+
+class RatingSkipReason(IntEnum):
+    """IRatings.RatingSkipReason"""
+
+    RatingsClosed = 0
+    InvalidScore = 1
+    BadSignature = 2
+    MalleableSignature = 3
+    NotOnRoll = 4
+    AlreadyRated = 5
 
 
 class SkipReason(IntEnum):
@@ -263,6 +296,35 @@ class GrantView(NamedTuple):
     state: int  # ICommunityFund.GrantState
 
 
+class InitiativeRules(NamedTuple):
+    """IInitiatives.InitiativeRules"""
+
+    thresholdBps: int
+    signingPeriod: int
+    votingPeriod: int
+    quorumBps: int
+    passBps: int
+
+
+class InitiativeView(NamedTuple):
+    """IInitiatives.InitiativeView"""
+
+    communityId: int
+    author: str
+    textHash: bytes
+    budgetAmount: int
+    budgetCurrency: bytes
+    rollVersion: int
+    rollSize: int
+    needed: int
+    coSignatures: int
+    opensAt: int
+    closesAt: int
+    rules: InitiativeRules
+    state: int  # IInitiatives.InitiativeState
+    proposalId: int
+
+
 class PayoutView(NamedTuple):
     """ICommunityFund.PayoutView"""
 
@@ -313,6 +375,18 @@ class ProposalView(NamedTuple):
     milestoneCount: int
 
 
+class RatingSummary(NamedTuple):
+    """IRatings.RatingSummary"""
+
+    communityId: int
+    rollVersion: int
+    rollSize: int
+    closesAt: int
+    count: int  # type: ignore[assignment]  # the contract's name shadows tuple's method
+    scoreSum: int
+    average: int
+
+
 class ServiceRecord(NamedTuple):
     """ITimeBank.ServiceRecord"""
 
@@ -340,11 +414,29 @@ class SignedBallot(NamedTuple):
     vs: bytes
 
 
+class SignedCoSignature(NamedTuple):
+    """IInitiatives.SignedCoSignature"""
+
+    signer: str
+    r: bytes
+    vs: bytes
+
+
 class SignedElectionBallot(NamedTuple):
     """IElections.SignedElectionBallot"""
 
     voter: str
     choices: int
+    r: bytes
+    vs: bytes
+
+
+class SignedRating(NamedTuple):
+    """IRatings.SignedRating"""
+
+    rater: str
+    score: int
+    commentHash: bytes
     r: bytes
     vs: bytes
 
@@ -370,8 +462,10 @@ class Events:
     BallotCast: Final = Event('BallotCast', 'BallotCast(uint256,address,uint8,bytes32)', bytes.fromhex('f55dfc8c2f8703f54f82839acc8bfbfd171de67d75473672571d31c815c8544e'), (('proposalId', 'uint256', True), ('voter', 'address', True), ('option', 'uint8', False), ('digest', 'bytes32', False), ), ('Council',))
     BallotSkipped: Final = Event('BallotSkipped', 'BallotSkipped(uint256,address,uint8)', bytes.fromhex('9985999a44cc68ee0e04868976b7007bf054f01155fe7bfe711e983e32c40a26'), (('proposalId', 'uint256', True), ('voter', 'address', True), ('reason', 'uint8', False), ), ('Council',))
     CandidateElected: Final = Event('CandidateElected', 'CandidateElected(uint256,uint8,uint8,uint256)', bytes.fromhex('6e5d9745f8753fca8339299e0b7b9dc62e620a295710a7af6a0e9e4f29f5248b'), (('electionId', 'uint256', True), ('seat', 'uint8', False), ('candidate', 'uint8', False), ('votes', 'uint256', False), ), ('Elections',))
+    CoSignatureSkipped: Final = Event('CoSignatureSkipped', 'CoSignatureSkipped(uint256,address,uint8)', bytes.fromhex('466e4f1c210870d186f7922a74ee3bf66cbd4ba26d91d63f4619b853047aa57b'), (('initiativeId', 'uint256', True), ('signer', 'address', True), ('reason', 'uint8', False), ), ('Initiatives',))
+    CoSigned: Final = Event('CoSigned', 'CoSigned(uint256,address,bytes32)', bytes.fromhex('4c985007149220bd42f798c0a6331f3dc554aac64b93fd0c712abfbfd01851e0'), (('initiativeId', 'uint256', True), ('signer', 'address', True), ('digest', 'bytes32', False), ), ('Initiatives',))
     CommunityCreated: Final = Event('CommunityCreated', 'CommunityCreated(uint256,address,bytes32)', bytes.fromhex('728c15e21af6067abd156762eebaac08a18d9e162853ba1953e4022dc87fdcad'), (('communityId', 'uint256', True), ('admin', 'address', True), ('metadataHash', 'bytes32', False), ), ('Registry',))
-    EIP712DomainChanged: Final = Event('EIP712DomainChanged', 'EIP712DomainChanged()', bytes.fromhex('0a6387c9ea3628b88a633bb4f3b151770f70085117a15f9bf3787cda53f13d31'), (), ('CommonsForwarder', 'Council', 'Elections', 'TimeBank'))
+    EIP712DomainChanged: Final = Event('EIP712DomainChanged', 'EIP712DomainChanged()', bytes.fromhex('0a6387c9ea3628b88a633bb4f3b151770f70085117a15f9bf3787cda53f13d31'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Ratings', 'TimeBank'))
     ElectionBallotCast: Final = Event('ElectionBallotCast', 'ElectionBallotCast(uint256,address,uint64)', bytes.fromhex('ec6c3b7e1b4a6c41b62b23ce086195cb3d7aeb06afc0bb174ecfe38211e91eb2'), (('electionId', 'uint256', True), ('voter', 'address', True), ('choices', 'uint64', False), ), ('Elections',))
     ElectionBallotSkipped: Final = Event('ElectionBallotSkipped', 'ElectionBallotSkipped(uint256,address,uint8)', bytes.fromhex('06d1311a3708f1669f5c482cfc51e23a3bf0cc4932e0ae95073cbbd255677451'), (('electionId', 'uint256', True), ('voter', 'address', True), ('reason', 'uint8', False), ), ('Elections',))
     ElectionCounted: Final = Event('ElectionCounted', 'ElectionCounted(uint256,uint8[])', bytes.fromhex('199601bcccce3a6db914ce14618218485d543fb83f35af6b05d4a8972fe411c8'), (('electionId', 'uint256', True), ('winners', 'uint8[]', False), ), ('Elections',))
@@ -381,6 +475,9 @@ class Events:
     GrantClosed: Final = Event('GrantClosed', 'GrantClosed(uint256,uint256,uint256,address)', bytes.fromhex('c551aa0e893cde5d8278a503706a8815e760f6559a2c37e431160c9cd404df3c'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('released', 'uint256', False), ('closedBy', 'address', True), ), ('CommunityFund',))
     GrantOpened: Final = Event('GrantOpened', 'GrantOpened(uint256,uint256,uint256,bytes3,address)', bytes.fromhex('19f67943246bcc212d97693d2ade058178fd6105e71ea4127888360bc78d5fab'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('amount', 'uint256', False), ('currency', 'bytes3', False), ('openedBy', 'address', True), ), ('CommunityFund',))
     IncomeRecorded: Final = Event('IncomeRecorded', 'IncomeRecorded(uint256,uint256,uint8,uint256,bytes3,bytes32,address)', bytes.fromhex('1821e272c9b2e2bf164c14f461f08ddcd3710c69e31fb8c436ba4ec421532e5e'), (('communityId', 'uint256', True), ('incomeId', 'uint256', True), ('kind', 'uint8', False), ('amount', 'uint256', False), ('currency', 'bytes3', False), ('documentHash', 'bytes32', False), ('recordedBy', 'address', True), ), ('CommunityFund',))
+    InitiativePromoted: Final = Event('InitiativePromoted', 'InitiativePromoted(uint256,uint256,uint32)', bytes.fromhex('9a032ee1c67af4397ebd57204023d7b71e393e366d0710311eff809483abf9dd'), (('initiativeId', 'uint256', True), ('proposalId', 'uint256', True), ('coSignatures', 'uint32', False), ), ('Initiatives',))
+    InitiativeRulesSet: Final = Event('InitiativeRulesSet', 'InitiativeRulesSet(uint256,(uint16,uint32,uint32,uint16,uint16),address)', bytes.fromhex('dd89b629ebd4894c3e88abbf07bd8a3fb8e92d20e14b42daa57285fb445b75de'), (('communityId', 'uint256', True), ('rules', '(uint16,uint32,uint32,uint16,uint16)', False), ('setBy', 'address', True), ), ('Initiatives',))
+    InitiativeSubmitted: Final = Event('InitiativeSubmitted', 'InitiativeSubmitted(uint256,uint256,address,bytes32,uint128,bytes3,uint32,uint32,uint32,uint64,(uint16,uint32,uint32,uint16,uint16))', bytes.fromhex('c70e4a64af8c97e701a9e3d26c7d3bbae48a0bb23aff7bf970e3e0d0c47b11dd'), (('initiativeId', 'uint256', True), ('communityId', 'uint256', True), ('author', 'address', True), ('textHash', 'bytes32', False), ('budgetAmount', 'uint128', False), ('budgetCurrency', 'bytes3', False), ('rollVersion', 'uint32', False), ('rollSize', 'uint32', False), ('needed', 'uint32', False), ('closesAt', 'uint64', False), ('rules', '(uint16,uint32,uint32,uint16,uint16)', False), ), ('Initiatives',))
     LimitsSet: Final = Event('LimitsSet', 'LimitsSet(uint256,int256,int256,address)', bytes.fromhex('4fe9397dec40efac0a6b0ac27d927ffa38c42f3ce8c262e0489a2e2b0c4087a7'), (('communityId', 'uint256', True), ('floor', 'int256', False), ('ceiling', 'int256', False), ('setBy', 'address', True), ), ('TimeBank',))
     MilestoneRecorded: Final = Event('MilestoneRecorded', 'MilestoneRecorded(uint256,uint256,bytes32,uint8,address)', bytes.fromhex('87d5a93aba4739a1bfe794b5b52f9934c6e67a40b3a40cdab5197ca05662fa50'), (('proposalId', 'uint256', True), ('milestoneIndex', 'uint256', True), ('evidenceHash', 'bytes32', False), ('status', 'uint8', False), ('recorder', 'address', False), ), ('Council',))
     PayoutApproved: Final = Event('PayoutApproved', 'PayoutApproved(uint256,uint256,uint256,address,uint256)', bytes.fromhex('63f3dfba664fba4c90db23b9efa18a965c50d584241a96a732a825088aa46e4a'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('approver', 'address', False), ('approvals', 'uint256', False), ), ('CommunityFund',))
@@ -389,6 +486,9 @@ class Events:
     PayoutRequested: Final = Event('PayoutRequested', 'PayoutRequested(uint256,uint256,uint256,address,uint256,bytes32,bytes32,address)', bytes.fromhex('4111478aa9439116f5dbde57a1e9adcce5e6912dc6dbb3be284bd8e84237e275'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('recipient', 'address', False), ('amount', 'uint256', False), ('purposeHash', 'bytes32', False), ('invoiceHash', 'bytes32', False), ('requester', 'address', False), ), ('CommunityFund',))
     ProposalFinalized: Final = Event('ProposalFinalized', 'ProposalFinalized(uint256,uint8,uint256[],uint256,uint8)', bytes.fromhex('78f46188e2ed5e5a18b9e1bdf86860aefe91bb993bb7f5fa7e306024740d5cea'), (('proposalId', 'uint256', True), ('outcome', 'uint8', False), ('tally', 'uint256[]', False), ('turnout', 'uint256', False), ('winningOption', 'uint8', False), ), ('Council',))
     ProposalOpened: Final = Event('ProposalOpened', 'ProposalOpened(uint256,uint256,address,(uint256,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3),uint32,uint32)', bytes.fromhex('2c73d09d9e893cf5ecacca281d8ecf05c0e08191a29f71aed5c3c731af79b908'), (('proposalId', 'uint256', True), ('communityId', 'uint256', True), ('proposer', 'address', True), ('params', '(uint256,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3)', False), ('rollVersion', 'uint32', False), ('rollSize', 'uint32', False), ), ('Council',))
+    Rated: Final = Event('Rated', 'Rated(uint256,address,uint8,bytes32,bytes32)', bytes.fromhex('1e9aae12b4d83b2e2fef99712b1a7e440e4fa876dd465d1d48dc94b65f3e4329'), (('proposalId', 'uint256', True), ('rater', 'address', True), ('score', 'uint8', False), ('commentHash', 'bytes32', False), ('digest', 'bytes32', False), ), ('Ratings',))
+    RatingSkipped: Final = Event('RatingSkipped', 'RatingSkipped(uint256,address,uint8)', bytes.fromhex('f9e935920843304e306b63dba4280922a7a4799be19142a0adacc40b1684b366'), (('proposalId', 'uint256', True), ('rater', 'address', True), ('reason', 'uint8', False), ), ('Ratings',))
+    RatingsOpened: Final = Event('RatingsOpened', 'RatingsOpened(uint256,uint256,uint32,uint32,uint64)', bytes.fromhex('6baa36ee01f91cd784c65b69e3215a115f5df63cb50981f8b4e478396b66b59f'), (('proposalId', 'uint256', True), ('communityId', 'uint256', True), ('rollVersion', 'uint32', False), ('rollSize', 'uint32', False), ('closesAt', 'uint64', False), ), ('Ratings',))
     ResidentReplaced: Final = Event('ResidentReplaced', 'ResidentReplaced(uint256,address,address,address,uint32)', bytes.fromhex('e38de8ffb95e84b341fb287102d6eaa57051788d79bf0f067a0185081b503d12'), (('communityId', 'uint256', True), ('oldAccount', 'address', True), ('newAccount', 'address', True), ('registrar', 'address', False), ('version', 'uint32', False), ), ('Registry',))
     RoleGranted: Final = Event('RoleGranted', 'RoleGranted(uint256,bytes32,address,address)', bytes.fromhex('d9dfff7752b7a810e2b646c0c96b76bc9ed817f6c6f7848bbe68163f7e8b4378'), (('communityId', 'uint256', True), ('role', 'bytes32', True), ('account', 'address', True), ('sender', 'address', False), ), ('Registry',))
     RoleRevoked: Final = Event('RoleRevoked', 'RoleRevoked(uint256,bytes32,address,address)', bytes.fromhex('7b00293d63517946aeba2f56c6b4c5dec87b67393ac48520994d3d8ce776335a'), (('communityId', 'uint256', True), ('role', 'bytes32', True), ('account', 'address', True), ('sender', 'address', False), ), ('Registry',))
@@ -410,11 +510,14 @@ class Functions:
     COMMITTEE: Final = Function('COMMITTEE', 'COMMITTEE()', bytes.fromhex('e1c54e71'), ('Registry',))
     COMMUNITY_ACCOUNT: Final = Function('COMMUNITY_ACCOUNT', 'COMMUNITY_ACCOUNT()', bytes.fromhex('a3fd3f0c'), ('TimeBank',))
     COORDINATOR: Final = Function('COORDINATOR', 'COORDINATOR()', bytes.fromhex('3b2bcbf1'), ('Registry',))
-    DOMAIN_SEPARATOR: Final = Function('DOMAIN_SEPARATOR', 'DOMAIN_SEPARATOR()', bytes.fromhex('3644e515'), ('Council', 'Elections'))
+    COSIGNATURE_TYPEHASH: Final = Function('COSIGNATURE_TYPEHASH', 'COSIGNATURE_TYPEHASH()', bytes.fromhex('bbe29b92'), ('Initiatives',))
+    DOMAIN_SEPARATOR: Final = Function('DOMAIN_SEPARATOR', 'DOMAIN_SEPARATOR()', bytes.fromhex('3644e515'), ('Council', 'Elections', 'Initiatives', 'Ratings'))
     MAX_CANDIDATES: Final = Function('MAX_CANDIDATES', 'MAX_CANDIDATES()', bytes.fromhex('f0786096'), ('Elections',))
     MAX_OPTIONS: Final = Function('MAX_OPTIONS', 'MAX_OPTIONS()', bytes.fromhex('0da183d6'), ('Council',))
     NONE: Final = Function('NONE', 'NONE()', bytes.fromhex('83525394'), ('Elections',))
     NO_WINNER: Final = Function('NO_WINNER', 'NO_WINNER()', bytes.fromhex('0606d17a'), ('Council',))
+    RATING_PERIOD: Final = Function('RATING_PERIOD', 'RATING_PERIOD()', bytes.fromhex('d1e9bf8e'), ('Ratings',))
+    RATING_TYPEHASH: Final = Function('RATING_TYPEHASH', 'RATING_TYPEHASH()', bytes.fromhex('57c7ca81'), ('Ratings',))
     REGISTRAR: Final = Function('REGISTRAR', 'REGISTRAR()', bytes.fromhex('cb609077'), ('Registry',))
     ROLL_INTERVALS: Final = Function('ROLL_INTERVALS', 'ROLL_INTERVALS()', bytes.fromhex('118c4ce8'), ('Registry',))
     ROLL_SNAPSHOT_LIFETIME: Final = Function('ROLL_SNAPSHOT_LIFETIME', 'ROLL_SNAPSHOT_LIFETIME()', bytes.fromhex('44fc13cc'), ('Registry',))
@@ -434,13 +537,15 @@ class Functions:
     castElectionBallots: Final = Function('castElectionBallots', 'castElectionBallots(uint256,(address,uint64,bytes32,bytes32)[])', bytes.fromhex('cf5908f9'), ('Elections',))
     castVote: Final = Function('castVote', 'castVote(uint256,uint8)', bytes.fromhex('56781388'), ('Council',))
     closeGrant: Final = Function('closeGrant', 'closeGrant(uint256)', bytes.fromhex('d9591eec'), ('CommunityFund',))
+    coSign: Final = Function('coSign', 'coSign(uint256,(address,bytes32,bytes32)[])', bytes.fromhex('9382879b'), ('Initiatives',))
+    coSignatureDigest: Final = Function('coSignatureDigest', 'coSignatureDigest(uint256,address)', bytes.fromhex('8042d1f3'), ('Initiatives',))
     committeeSize: Final = Function('committeeSize', 'committeeSize(uint256)', bytes.fromhex('a6bec03f'), ('Registry',))
     communityAdmin: Final = Function('communityAdmin', 'communityAdmin(uint256)', bytes.fromhex('6017324a'), ('Registry',))
     communityCount: Final = Function('communityCount', 'communityCount()', bytes.fromhex('aee84613'), ('Registry',))
-    council: Final = Function('council', 'council()', bytes.fromhex('e2c6d41c'), ('CommunityFund',))
+    council: Final = Function('council', 'council()', bytes.fromhex('e2c6d41c'), ('CommunityFund', 'Initiatives', 'Ratings'))
     countStep: Final = Function('countStep', 'countStep(uint256,uint256)', bytes.fromhex('be60aaea'), ('Elections',))
     createCommunity: Final = Function('createCommunity', 'createCommunity(bytes32)', bytes.fromhex('d816beae'), ('Registry',))
-    eip712Domain: Final = Function('eip712Domain', 'eip712Domain()', bytes.fromhex('84b0196e'), ('CommonsForwarder', 'Council', 'Elections', 'TimeBank'))
+    eip712Domain: Final = Function('eip712Domain', 'eip712Domain()', bytes.fromhex('84b0196e'), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Ratings', 'TimeBank'))
     electionCount: Final = Function('electionCount', 'electionCount()', bytes.fromhex('997d2830'), ('Elections',))
     execute: Final = Function('execute', 'execute((address,address,uint256,uint256,uint48,bytes,bytes))', bytes.fromhex('df905caf'), ('CommonsForwarder',))
     executeBatch: Final = Function('executeBatch', 'executeBatch((address,address,uint256,uint256,uint48,bytes,bytes)[],address)', bytes.fromhex('ccf96b4a'), ('CommonsForwarder',))
@@ -448,18 +553,22 @@ class Functions:
     finalize: Final = Function('finalize', 'finalize(uint256)', bytes.fromhex('05261aea'), ('Council',))
     fundOf: Final = Function('fundOf', 'fundOf(uint256)', bytes.fromhex('e77985ea'), ('CommunityFund',))
     getElection: Final = Function('getElection', 'getElection(uint256)', bytes.fromhex('9d710777'), ('Elections',))
+    getInitiative: Final = Function('getInitiative', 'getInitiative(uint256)', bytes.fromhex('a497ebc3'), ('Initiatives',))
     getProposal: Final = Function('getProposal', 'getProposal(uint256)', bytes.fromhex('c7f758a8'), ('Council',))
     grantOf: Final = Function('grantOf', 'grantOf(uint256)', bytes.fromhex('3b86c0ed'), ('CommunityFund',))
     grantRole: Final = Function('grantRole', 'grantRole(uint256,bytes32,address)', bytes.fromhex('fb42204d'), ('Registry',))
     hasApproved: Final = Function('hasApproved', 'hasApproved(uint256,address)', bytes.fromhex('2358d5a8'), ('CommunityFund',))
+    hasCoSigned: Final = Function('hasCoSigned', 'hasCoSigned(uint256,address)', bytes.fromhex('6fb1b97c'), ('Initiatives',))
+    hasRated: Final = Function('hasRated', 'hasRated(uint256,address)', bytes.fromhex('76454486'), ('Ratings',))
     hasRole: Final = Function('hasRole', 'hasRole(uint256,bytes32,address)', bytes.fromhex('119345aa'), ('Registry',))
     hasVoted: Final = Function('hasVoted', 'hasVoted(uint256,address)', bytes.fromhex('43859632'), ('Council', 'Elections'))
     incomeCount: Final = Function('incomeCount', 'incomeCount()', bytes.fromhex('afb7afbb'), ('CommunityFund',))
+    initiativeCount: Final = Function('initiativeCount', 'initiativeCount()', bytes.fromhex('7824f84e'), ('Initiatives',))
     isRecorded: Final = Function('isRecorded', 'isRecorded(uint256,address,uint256)', bytes.fromhex('830bb64d'), ('TimeBank',))
     isResident: Final = Function('isResident', 'isResident(uint256,address)', bytes.fromhex('0305b303'), ('Registry',))
     isRetired: Final = Function('isRetired', 'isRetired(uint256,address)', bytes.fromhex('c96a3980'), ('TimeBank',))
     isReversed: Final = Function('isReversed', 'isReversed(uint256,address,uint256)', bytes.fromhex('54609fc9'), ('TimeBank',))
-    isTrustedForwarder: Final = Function('isTrustedForwarder', 'isTrustedForwarder(address)', bytes.fromhex('572b6c05'), ('CommunityFund', 'Council', 'Elections', 'Registry', 'TimeBank'))
+    isTrustedForwarder: Final = Function('isTrustedForwarder', 'isTrustedForwarder(address)', bytes.fromhex('572b6c05'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Registry', 'TimeBank'))
     limitsOf: Final = Function('limitsOf', 'limitsOf(uint256)', bytes.fromhex('33cc8ab1'), ('TimeBank',))
     milestones: Final = Function('milestones', 'milestones(uint256)', bytes.fromhex('e89e4ed6'), ('Council',))
     newKeyOf: Final = Function('newKeyOf', 'newKeyOf(uint256,address)', bytes.fromhex('20d30a45'), ('Registry',))
@@ -474,13 +583,16 @@ class Functions:
     pendingRoll: Final = Function('pendingRoll', 'pendingRoll(uint256)', bytes.fromhex('010f0b69'), ('Registry',))
     proposalCount: Final = Function('proposalCount', 'proposalCount()', bytes.fromhex('da35c664'), ('Council',))
     publishRoll: Final = Function('publishRoll', 'publishRoll(uint256)', bytes.fromhex('70e6b3e8'), ('Registry',))
+    rate: Final = Function('rate', 'rate(uint256,(address,uint8,bytes32,bytes32,bytes32)[])', bytes.fromhex('4bbb3dbe'), ('Ratings',))
+    ratingDigest: Final = Function('ratingDigest', 'ratingDigest(uint256,address,uint8,bytes32)', bytes.fromhex('9fa813fc'), ('Ratings',))
+    ratingsOf: Final = Function('ratingsOf', 'ratingsOf(uint256)', bytes.fromhex('32b944ec'), ('Ratings',))
     recordIdOf: Final = Function('recordIdOf', 'recordIdOf(uint256,(address,address,uint32,bytes8,bytes32,uint256))', bytes.fromhex('7ed60c00'), ('TimeBank',))
     recordIncome: Final = Function('recordIncome', 'recordIncome(uint256,uint8,uint256,bytes3,bytes32)', bytes.fromhex('05caae9a'), ('CommunityFund',))
     recordMilestone: Final = Function('recordMilestone', 'recordMilestone(uint256,bytes32,bool)', bytes.fromhex('d3fec071'), ('Council',))
     recordService: Final = Function('recordService', 'recordService(uint256,((address,address,uint32,bytes8,bytes32,uint256),(bytes32,bytes32),(bytes32,bytes32)))', bytes.fromhex('3bbb6670'), ('TimeBank',))
     recordServices: Final = Function('recordServices', 'recordServices(uint256,((address,address,uint32,bytes8,bytes32,uint256),(bytes32,bytes32),(bytes32,bytes32))[])', bytes.fromhex('1d4689e2'), ('TimeBank',))
     registerAuditorKey: Final = Function('registerAuditorKey', 'registerAuditorKey(uint256,bytes32)', bytes.fromhex('48cca66b'), ('Registry',))
-    registry: Final = Function('registry', 'registry()', bytes.fromhex('7b103999'), ('CommunityFund', 'Council', 'Elections', 'TimeBank'))
+    registry: Final = Function('registry', 'registry()', bytes.fromhex('7b103999'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Ratings', 'TimeBank'))
     replaceResident: Final = Function('replaceResident', 'replaceResident(uint256,address,address)', bytes.fromhex('a804a359'), ('Registry',))
     requestPayout: Final = Function('requestPayout', 'requestPayout(uint256,address,uint256,bytes32,bytes32)', bytes.fromhex('0060bfff'), ('CommunityFund',))
     residentIndex: Final = Function('residentIndex', 'residentIndex(uint256,address)', bytes.fromhex('96376ed4'), ('Registry',))
@@ -494,15 +606,18 @@ class Functions:
     rollPublishedAt: Final = Function('rollPublishedAt', 'rollPublishedAt(uint256,uint32)', bytes.fromhex('9e031974'), ('Registry',))
     rollRecord: Final = Function('rollRecord', 'rollRecord(uint256,address)', bytes.fromhex('4b56f734'), ('Registry',))
     rollSnapshot: Final = Function('rollSnapshot', 'rollSnapshot(uint256)', bytes.fromhex('118d5c21'), ('Registry',))
+    rulesOf: Final = Function('rulesOf', 'rulesOf(uint256)', bytes.fromhex('46025811'), ('Initiatives',))
     serviceDigest: Final = Function('serviceDigest', 'serviceDigest(uint256,(address,address,uint32,bytes8,bytes32,uint256))', bytes.fromhex('19c134ea'), ('TimeBank',))
     setApprovalThreshold: Final = Function('setApprovalThreshold', 'setApprovalThreshold(uint256,uint256)', bytes.fromhex('77bb901d'), ('CommunityFund',))
     setCurrency: Final = Function('setCurrency', 'setCurrency(uint256,bytes3)', bytes.fromhex('44c125d3'), ('CommunityFund',))
     setLimits: Final = Function('setLimits', 'setLimits(uint256,int64,int64)', bytes.fromhex('b2a0e713'), ('TimeBank',))
+    setRules: Final = Function('setRules', 'setRules(uint256,(uint16,uint32,uint32,uint16,uint16))', bytes.fromhex('42f095bd'), ('Initiatives',))
     state: Final = Function('state', 'state(uint256)', bytes.fromhex('3e4f49e6'), ('Council', 'Elections'))
     storedBallots: Final = Function('storedBallots', 'storedBallots(uint256,uint256,uint256)', bytes.fromhex('f62f4059'), ('Elections',))
+    submit: Final = Function('submit', 'submit(uint256,bytes32,uint128,bytes3)', bytes.fromhex('540e41cf'), ('Initiatives',))
     tallyOf: Final = Function('tallyOf', 'tallyOf(uint256)', bytes.fromhex('da897cd1'), ('Council',))
     transferAdmin: Final = Function('transferAdmin', 'transferAdmin(uint256,address)', bytes.fromhex('b4abcd92'), ('Registry',))
-    trustedForwarder: Final = Function('trustedForwarder', 'trustedForwarder()', bytes.fromhex('7da0a877'), ('CommunityFund', 'Council', 'Elections', 'Registry', 'TimeBank'))
+    trustedForwarder: Final = Function('trustedForwarder', 'trustedForwarder()', bytes.fromhex('7da0a877'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Registry', 'TimeBank'))
     updateRoll: Final = Function('updateRoll', 'updateRoll(uint256,address[],address[],bool)', bytes.fromhex('78f16d35'), ('Registry',))
     verify: Final = Function('verify', 'verify((address,address,uint256,uint256,uint48,bytes,bytes))', bytes.fromhex('19d8d38c'), ('CommonsForwarder',))
     wasResident: Final = Function('wasResident', 'wasResident(uint256,address,uint32)', bytes.fromhex('82a6ea16'), ('Registry',))
@@ -522,10 +637,12 @@ class Errors:
     AmountTooLarge: Final = CustomError('AmountTooLarge', 'AmountTooLarge(uint256,uint256)', bytes.fromhex('7f162703'), (('amount', 'uint256'), ('max', 'uint256'), ), ('CommunityFund',))
     AuditorKeyAlreadyRegistered: Final = CustomError('AuditorKeyAlreadyRegistered', 'AuditorKeyAlreadyRegistered(bytes32,address)', bytes.fromhex('e800fde1'), (('keyFingerprint', 'bytes32'), ('auditor', 'address'), ), ('Registry',))
     AuditorKeyAlreadyRevoked: Final = CustomError('AuditorKeyAlreadyRevoked', 'AuditorKeyAlreadyRevoked(bytes32,uint256)', bytes.fromhex('43a6e929'), (('keyFingerprint', 'bytes32'), ('revokedAt', 'uint256'), ), ('Registry',))
+    AuthorNotOnRoll: Final = CustomError('AuthorNotOnRoll', 'AuthorNotOnRoll(uint256,address,uint32)', bytes.fromhex('b6dd07ea'), (('communityId', 'uint256'), ('author', 'address'), ('rollVersion', 'uint32'), ), ('Initiatives',))
     BallotBoxRecycled: Final = CustomError('BallotBoxRecycled', 'BallotBoxRecycled(uint256)', bytes.fromhex('f72d7809'), (('proposalId', 'uint256'), ), ('Council',))
     BallotsRecycled: Final = CustomError('BallotsRecycled', 'BallotsRecycled(uint256)', bytes.fromhex('5994c599'), (('electionId', 'uint256'), ), ('Elections',))
     BatchRootMismatch: Final = CustomError('BatchRootMismatch', 'BatchRootMismatch(uint256,bytes32,bytes32)', bytes.fromhex('13efa2b9'), (('batchId', 'uint256'), ('root', 'bytes32'), ('given', 'bytes32'), ), ('TimeBank',))
     BelowFloor: Final = CustomError('BelowFloor', 'BelowFloor(uint256,address,int256,int256)', bytes.fromhex('f246e907'), (('communityId', 'uint256'), ('account', 'address'), ('balance', 'int256'), ('floor', 'int256'), ), ('TimeBank',))
+    CoSignerBitmapRecycled: Final = CustomError('CoSignerBitmapRecycled', 'CoSignerBitmapRecycled(uint256)', bytes.fromhex('dbd9b5f1'), (('initiativeId', 'uint256'), ), ('Initiatives',))
     CoordinatorIsParty: Final = CustomError('CoordinatorIsParty', 'CoordinatorIsParty(uint256,address)', bytes.fromhex('ad879853'), (('communityId', 'uint256'), ('coordinator', 'address'), ), ('TimeBank',))
     CurrencyAlreadySet: Final = CustomError('CurrencyAlreadySet', 'CurrencyAlreadySet(uint256,bytes3)', bytes.fromhex('8a00d118'), (('communityId', 'uint256'), ('currency', 'bytes3'), ), ('CommunityFund',))
     CurrencyMismatch: Final = CustomError('CurrencyMismatch', 'CurrencyMismatch(uint256,bytes3,bytes3)', bytes.fromhex('60208cf4'), (('communityId', 'uint256'), ('expected', 'bytes3'), ('given', 'bytes3'), ), ('CommunityFund',))
@@ -544,14 +661,16 @@ class Errors:
     GrantExceedsBudget: Final = CustomError('GrantExceedsBudget', 'GrantExceedsBudget(uint256,uint256,uint256)', bytes.fromhex('703275d7'), (('proposalId', 'uint256'), ('amount', 'uint256'), ('budget', 'uint256'), ), ('CommunityFund',))
     GrantIsClosed: Final = CustomError('GrantIsClosed', 'GrantIsClosed(uint256)', bytes.fromhex('7805e33e'), (('proposalId', 'uint256'), ), ('CommunityFund',))
     GrantNotFound: Final = CustomError('GrantNotFound', 'GrantNotFound(uint256)', bytes.fromhex('b514e1c7'), (('proposalId', 'uint256'), ), ('CommunityFund',))
+    InitiativesNotEnabled: Final = CustomError('InitiativesNotEnabled', 'InitiativesNotEnabled(uint256)', bytes.fromhex('cd5d9b9b'), (('communityId', 'uint256'), ), ('Initiatives',))
     InsufficientBalance: Final = CustomError('InsufficientBalance', 'InsufficientBalance(uint256,uint256)', bytes.fromhex('cf479181'), (('balance', 'uint256'), ('needed', 'uint256'), ), ('CommonsForwarder',))
     InsufficientFund: Final = CustomError('InsufficientFund', 'InsufficientFund(uint256,uint256,uint256)', bytes.fromhex('d21c3e11'), (('communityId', 'uint256'), ('amount', 'uint256'), ('available', 'uint256'), ), ('CommunityFund',))
     InsufficientGrant: Final = CustomError('InsufficientGrant', 'InsufficientGrant(uint256,uint256,uint256)', bytes.fromhex('2117129f'), (('proposalId', 'uint256'), ('amount', 'uint256'), ('remaining', 'uint256'), ), ('CommunityFund',))
     InvalidAccountNonce: Final = CustomError('InvalidAccountNonce', 'InvalidAccountNonce(address,uint256)', bytes.fromhex('752d88c0'), (('account', 'address'), ('currentNonce', 'uint256'), ), ('CommonsForwarder',))
     InvalidBasisPoints: Final = CustomError('InvalidBasisPoints', 'InvalidBasisPoints(uint16,uint16)', bytes.fromhex('866f978b'), (('quorumBps', 'uint16'), ('thresholdBps', 'uint16'), ), ('Council',))
-    InvalidBudget: Final = CustomError('InvalidBudget', 'InvalidBudget(uint128,bytes3)', bytes.fromhex('7da3512d'), (('amount', 'uint128'), ('currency', 'bytes3'), ), ('Council',))
+    InvalidBudget: Final = CustomError('InvalidBudget', 'InvalidBudget(uint128,bytes3)', bytes.fromhex('7da3512d'), (('amount', 'uint128'), ('currency', 'bytes3'), ), ('Council', 'Initiatives'))
     InvalidCandidateCount: Final = CustomError('InvalidCandidateCount', 'InvalidCandidateCount(uint256)', bytes.fromhex('20502a58'), (('count', 'uint256'), ), ('Elections',))
     InvalidCurrency: Final = CustomError('InvalidCurrency', 'InvalidCurrency(bytes3)', bytes.fromhex('025f9bb6'), (('currency', 'bytes3'), ), ('CommunityFund',))
+    InvalidInitiativeRules: Final = CustomError('InvalidInitiativeRules', 'InvalidInitiativeRules((uint16,uint32,uint32,uint16,uint16))', bytes.fromhex('4a358b62'), (('rules', '(uint16,uint32,uint32,uint16,uint16)'), ), ('Initiatives',))
     InvalidLimits: Final = CustomError('InvalidLimits', 'InvalidLimits(int256,int256)', bytes.fromhex('60329b28'), (('floor', 'int256'), ('ceiling', 'int256'), ), ('TimeBank',))
     InvalidMaxChoices: Final = CustomError('InvalidMaxChoices', 'InvalidMaxChoices(uint8,uint256)', bytes.fromhex('4afb53fc'), (('maxChoices', 'uint8'), ('candidateCount', 'uint256'), ), ('Elections',))
     InvalidOption: Final = CustomError('InvalidOption', 'InvalidOption(uint256,uint8,uint8)', bytes.fromhex('103f002f'), (('proposalId', 'uint256'), ('option', 'uint8'), ('optionCount', 'uint8'), ), ('Council',))
@@ -559,20 +678,20 @@ class Errors:
     InvalidRecipient: Final = CustomError('InvalidRecipient', 'InvalidRecipient(address)', bytes.fromhex('17858bbe'), (('recipient', 'address'), ), ('CommunityFund',))
     InvalidSchedule: Final = CustomError('InvalidSchedule', 'InvalidSchedule(uint64,uint64,uint256)', bytes.fromhex('46876ad5'), (('opensAt', 'uint64'), ('closesAt', 'uint64'), ('now', 'uint256'), ), ('Council', 'Elections'))
     InvalidSeats: Final = CustomError('InvalidSeats', 'InvalidSeats(uint8,uint256)', bytes.fromhex('708fb3c6'), (('seats', 'uint8'), ('candidateCount', 'uint256'), ), ('Elections',))
-    InvalidShortString: Final = CustomError('InvalidShortString', 'InvalidShortString()', bytes.fromhex('b3512b0c'), (), ('CommonsForwarder', 'Council', 'Elections', 'TimeBank'))
+    InvalidShortString: Final = CustomError('InvalidShortString', 'InvalidShortString()', bytes.fromhex('b3512b0c'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Ratings', 'TimeBank'))
     InvalidThreshold: Final = CustomError('InvalidThreshold', 'InvalidThreshold(uint256,uint256,uint256)', bytes.fromhex('e765bf55'), (('communityId', 'uint256'), ('threshold', 'uint256'), ('committeeSize', 'uint256'), ), ('CommunityFund',))
     KeyAlreadyReplaced: Final = CustomError('KeyAlreadyReplaced', 'KeyAlreadyReplaced(uint256,address,address)', bytes.fromhex('2f27ef22'), (('communityId', 'uint256'), ('account', 'address'), ('replacement', 'address'), ), ('Registry',))
     KeyRetired: Final = CustomError('KeyRetired', 'KeyRetired(uint256,address,address)', bytes.fromhex('5a32859a'), (('communityId', 'uint256'), ('account', 'address'), ('replacement', 'address'), ), ('TimeBank',))
     MissingCandidateHash: Final = CustomError('MissingCandidateHash', 'MissingCandidateHash(uint256)', bytes.fromhex('0067d054'), (('index', 'uint256'), ), ('Elections',))
     MissingEvidence: Final = CustomError('MissingEvidence', 'MissingEvidence()', bytes.fromhex('ea8acc1f'), (), ('Council',))
     MissingRole: Final = CustomError('MissingRole', 'MissingRole(uint256,bytes32,address)', bytes.fromhex('7b769e71'), (('communityId', 'uint256'), ('role', 'bytes32'), ('account', 'address'), ), ('Registry',))
-    MissingTextHash: Final = CustomError('MissingTextHash', 'MissingTextHash()', bytes.fromhex('4f5e75fa'), (), ('Council',))
+    MissingTextHash: Final = CustomError('MissingTextHash', 'MissingTextHash()', bytes.fromhex('4f5e75fa'), (), ('Council', 'Initiatives'))
     NoPendingAdmin: Final = CustomError('NoPendingAdmin', 'NoPendingAdmin(uint256)', bytes.fromhex('ddd9012c'), (('communityId', 'uint256'), ), ('Registry',))
     NonceAlreadyUsed: Final = CustomError('NonceAlreadyUsed', 'NonceAlreadyUsed(uint256,address,uint256)', bytes.fromhex('34d44a32'), (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ), ('TimeBank',))
     NonceTooFarAhead: Final = CustomError('NonceTooFarAhead', 'NonceTooFarAhead(uint256,address,uint256,uint256)', bytes.fromhex('4c4d68c5'), (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ('nonceBase', 'uint256'), ), ('TimeBank',))
     NotCommittee: Final = CustomError('NotCommittee', 'NotCommittee(uint256,address)', bytes.fromhex('4337b7f7'), (('communityId', 'uint256'), ('account', 'address'), ), ('Council', 'Elections'))
     NotCommitteeMember: Final = CustomError('NotCommitteeMember', 'NotCommitteeMember(uint256,address)', bytes.fromhex('38ba437a'), (('communityId', 'uint256'), ('account', 'address'), ), ('CommunityFund',))
-    NotCommunityAdmin: Final = CustomError('NotCommunityAdmin', 'NotCommunityAdmin(uint256,address)', bytes.fromhex('80586ba5'), (('communityId', 'uint256'), ('account', 'address'), ), ('CommunityFund', 'Registry', 'TimeBank'))
+    NotCommunityAdmin: Final = CustomError('NotCommunityAdmin', 'NotCommunityAdmin(uint256,address)', bytes.fromhex('80586ba5'), (('communityId', 'uint256'), ('account', 'address'), ), ('CommunityFund', 'Initiatives', 'Registry', 'TimeBank'))
     NotCoordinator: Final = CustomError('NotCoordinator', 'NotCoordinator(uint256,address)', bytes.fromhex('0409f3fb'), (('communityId', 'uint256'), ('account', 'address'), ), ('TimeBank',))
     NotEnoughApprovals: Final = CustomError('NotEnoughApprovals', 'NotEnoughApprovals(uint256,uint256,uint256)', bytes.fromhex('db880e14'), (('requestId', 'uint256'), ('approvals', 'uint256'), ('threshold', 'uint256'), ), ('CommunityFund',))
     NotKeyAuditorOrAdmin: Final = CustomError('NotKeyAuditorOrAdmin', 'NotKeyAuditorOrAdmin(bytes32,address)', bytes.fromhex('a17c5e6f'), (('keyFingerprint', 'bytes32'), ('account', 'address'), ), ('Registry',))
@@ -583,6 +702,8 @@ class Errors:
     NotResident: Final = CustomError('NotResident', 'NotResident(uint256,address)', bytes.fromhex('738e37d0'), (('communityId', 'uint256'), ('account', 'address'), ), ('TimeBank',))
     PayoutNotFound: Final = CustomError('PayoutNotFound', 'PayoutNotFound(uint256)', bytes.fromhex('7d0a2d3e'), (('requestId', 'uint256'), ), ('CommunityFund',))
     PayoutNotPending: Final = CustomError('PayoutNotPending', 'PayoutNotPending(uint256,uint8)', bytes.fromhex('2102b12f'), (('requestId', 'uint256'), ('status', 'uint8'), ), ('CommunityFund',))
+    PromotionMismatch: Final = CustomError('PromotionMismatch', 'PromotionMismatch(uint256,uint256)', bytes.fromhex('91bc79a7'), (('initiativeId', 'uint256'), ('expected', 'uint256'), ), ('Initiatives',))
+    ProposalNotCompleted: Final = CustomError('ProposalNotCompleted', 'ProposalNotCompleted(uint256)', bytes.fromhex('edfe4bb3'), (('proposalId', 'uint256'), ), ('Ratings',))
     ProposalNotOpen: Final = CustomError('ProposalNotOpen', 'ProposalNotOpen(uint256,uint8)', bytes.fromhex('52509ccc'), (('proposalId', 'uint256'), ('state', 'uint8'), ), ('Council',))
     ProposalNotPassed_CommunityFund: Final = CustomError('ProposalNotPassed', 'ProposalNotPassed(uint256)', bytes.fromhex('a2434484'), (('proposalId', 'uint256'), ), ('CommunityFund',))
     ProposalNotPassed_Council: Final = CustomError('ProposalNotPassed', 'ProposalNotPassed(uint256,uint8)', bytes.fromhex('2687b1ed'), (('proposalId', 'uint256'), ('outcome', 'uint8'), ), ('Council',))
@@ -597,12 +718,14 @@ class Errors:
     RotationNotRecorded: Final = CustomError('RotationNotRecorded', 'RotationNotRecorded(uint256,address)', bytes.fromhex('51a9ca84'), (('communityId', 'uint256'), ('account', 'address'), ), ('TimeBank',))
     SameParty: Final = CustomError('SameParty', 'SameParty(address)', bytes.fromhex('284f658d'), (('account', 'address'), ), ('TimeBank',))
     SelfApproval: Final = CustomError('SelfApproval', 'SelfApproval(uint256,address)', bytes.fromhex('c37547cc'), (('requestId', 'uint256'), ('approver', 'address'), ), ('CommunityFund',))
-    StringTooLong: Final = CustomError('StringTooLong', 'StringTooLong(string)', bytes.fromhex('305a27a9'), (('str', 'string'), ), ('CommonsForwarder', 'Council', 'Elections', 'TimeBank'))
+    StringTooLong: Final = CustomError('StringTooLong', 'StringTooLong(string)', bytes.fromhex('305a27a9'), (('str', 'string'), ), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Ratings', 'TimeBank'))
     ThresholdNotSet: Final = CustomError('ThresholdNotSet', 'ThresholdNotSet(uint256)', bytes.fromhex('4930b760'), (('communityId', 'uint256'), ), ('CommunityFund',))
+    TooManyInitiatives: Final = CustomError('TooManyInitiatives', 'TooManyInitiatives()', bytes.fromhex('d4daa3c4'), (), ('Initiatives',))
     TooManyProposals: Final = CustomError('TooManyProposals', 'TooManyProposals()', bytes.fromhex('188f201e'), (), ('Council',))
     UnknownAuditorKey: Final = CustomError('UnknownAuditorKey', 'UnknownAuditorKey(bytes32)', bytes.fromhex('8ab8bbf9'), (('keyFingerprint', 'bytes32'), ), ('Registry',))
     UnknownCommunity: Final = CustomError('UnknownCommunity', 'UnknownCommunity(uint256)', bytes.fromhex('aee205cc'), (('communityId', 'uint256'), ), ('Registry',))
     UnknownElection: Final = CustomError('UnknownElection', 'UnknownElection(uint256)', bytes.fromhex('c3ea6267'), (('electionId', 'uint256'), ), ('Elections',))
+    UnknownInitiative: Final = CustomError('UnknownInitiative', 'UnknownInitiative(uint256)', bytes.fromhex('230b78c2'), (('initiativeId', 'uint256'), ), ('Initiatives',))
     UnknownProposal: Final = CustomError('UnknownProposal', 'UnknownProposal(uint256)', bytes.fromhex('28e0cf5a'), (('proposalId', 'uint256'), ), ('Council',))
     UnknownRole: Final = CustomError('UnknownRole', 'UnknownRole(bytes32)', bytes.fromhex('74cc4fed'), (('role', 'bytes32'), ), ('Registry',))
     UnknownRollVersion: Final = CustomError('UnknownRollVersion', 'UnknownRollVersion(uint256,uint32,uint32)', bytes.fromhex('b5e9b68d'), (('communityId', 'uint256'), ('version', 'uint32'), ('published', 'uint32'), ), ('Registry',))
@@ -615,5 +738,5 @@ class Errors:
     ZeroMinutes: Final = CustomError('ZeroMinutes', 'ZeroMinutes()', bytes.fromhex('2d08242c'), (), ('TimeBank',))
 
 
-EVENTS_BY_TOPIC: Final[dict[bytes, Event]] = {Events.AdminTransferCancelled.topic: Events.AdminTransferCancelled, Events.AdminTransferStarted.topic: Events.AdminTransferStarted, Events.AdminTransferred.topic: Events.AdminTransferred, Events.ApprovalThresholdSet.topic: Events.ApprovalThresholdSet, Events.AuditorKeyRegistered.topic: Events.AuditorKeyRegistered, Events.AuditorKeyRevoked.topic: Events.AuditorKeyRevoked, Events.BalanceCarriedOver.topic: Events.BalanceCarriedOver, Events.BallotCast.topic: Events.BallotCast, Events.BallotSkipped.topic: Events.BallotSkipped, Events.CandidateElected.topic: Events.CandidateElected, Events.CommunityCreated.topic: Events.CommunityCreated, Events.EIP712DomainChanged.topic: Events.EIP712DomainChanged, Events.ElectionBallotCast.topic: Events.ElectionBallotCast, Events.ElectionBallotSkipped.topic: Events.ElectionBallotSkipped, Events.ElectionCounted.topic: Events.ElectionCounted, Events.ElectionOpened.topic: Events.ElectionOpened, Events.ExecutedForwardRequest.topic: Events.ExecutedForwardRequest, Events.FundCurrencySet.topic: Events.FundCurrencySet, Events.GrantClosed.topic: Events.GrantClosed, Events.GrantOpened.topic: Events.GrantOpened, Events.IncomeRecorded.topic: Events.IncomeRecorded, Events.LimitsSet.topic: Events.LimitsSet, Events.MilestoneRecorded.topic: Events.MilestoneRecorded, Events.PayoutApproved.topic: Events.PayoutApproved, Events.PayoutCancelled.topic: Events.PayoutCancelled, Events.PayoutExecuted.topic: Events.PayoutExecuted, Events.PayoutRequested.topic: Events.PayoutRequested, Events.ProposalFinalized.topic: Events.ProposalFinalized, Events.ProposalOpened.topic: Events.ProposalOpened, Events.ResidentReplaced.topic: Events.ResidentReplaced, Events.RoleGranted.topic: Events.RoleGranted, Events.RoleRevoked.topic: Events.RoleRevoked, Events.RollPublished.topic: Events.RollPublished, Events.RollUpdated.topic: Events.RollUpdated, Events.RoundCounted.topic: Events.RoundCounted, Events.ServiceBatchCommitted.topic: Events.ServiceBatchCommitted, Events.ServiceRecorded.topic: Events.ServiceRecorded, Events.ServiceReversed.topic: Events.ServiceReversed, Events.ServiceSkipped.topic: Events.ServiceSkipped, Events.VotesTransferred.topic: Events.VotesTransferred}
-ERRORS_BY_SELECTOR: Final[dict[bytes, CustomError]] = {Errors.AboveCeiling.selector: Errors.AboveCeiling, Errors.AlreadyApproved.selector: Errors.AlreadyApproved, Errors.AlreadyCarriedOver.selector: Errors.AlreadyCarriedOver, Errors.AlreadyCounted.selector: Errors.AlreadyCounted, Errors.AlreadyFinalized.selector: Errors.AlreadyFinalized, Errors.AlreadyOnRoll.selector: Errors.AlreadyOnRoll, Errors.AlreadyReversed.selector: Errors.AlreadyReversed, Errors.AlreadyVoted.selector: Errors.AlreadyVoted, Errors.AmountTooLarge.selector: Errors.AmountTooLarge, Errors.AuditorKeyAlreadyRegistered.selector: Errors.AuditorKeyAlreadyRegistered, Errors.AuditorKeyAlreadyRevoked.selector: Errors.AuditorKeyAlreadyRevoked, Errors.BallotBoxRecycled.selector: Errors.BallotBoxRecycled, Errors.BallotsRecycled.selector: Errors.BallotsRecycled, Errors.BatchRootMismatch.selector: Errors.BatchRootMismatch, Errors.BelowFloor.selector: Errors.BelowFloor, Errors.CoordinatorIsParty.selector: Errors.CoordinatorIsParty, Errors.CurrencyAlreadySet.selector: Errors.CurrencyAlreadySet, Errors.CurrencyMismatch.selector: Errors.CurrencyMismatch, Errors.CurrencyNotSet.selector: Errors.CurrencyNotSet, Errors.ERC2771ForwarderExpiredRequest.selector: Errors.ERC2771ForwarderExpiredRequest, Errors.ERC2771ForwarderInvalidSigner.selector: Errors.ERC2771ForwarderInvalidSigner, Errors.ERC2771ForwarderMismatchedValue.selector: Errors.ERC2771ForwarderMismatchedValue, Errors.ERC2771ForwarderNoRefundReceiver.selector: Errors.ERC2771ForwarderNoRefundReceiver, Errors.ERC2771UntrustfulTarget.selector: Errors.ERC2771UntrustfulTarget, Errors.ElectionNotClosed.selector: Errors.ElectionNotClosed, Errors.EmptyCountStep.selector: Errors.EmptyCountStep, Errors.EmptyRoll.selector: Errors.EmptyRoll, Errors.ExecutionAlreadyCompleted.selector: Errors.ExecutionAlreadyCompleted, Errors.FailedCall.selector: Errors.FailedCall, Errors.GrantAlreadyOpened.selector: Errors.GrantAlreadyOpened, Errors.GrantExceedsBudget.selector: Errors.GrantExceedsBudget, Errors.GrantIsClosed.selector: Errors.GrantIsClosed, Errors.GrantNotFound.selector: Errors.GrantNotFound, Errors.InsufficientBalance.selector: Errors.InsufficientBalance, Errors.InsufficientFund.selector: Errors.InsufficientFund, Errors.InsufficientGrant.selector: Errors.InsufficientGrant, Errors.InvalidAccountNonce.selector: Errors.InvalidAccountNonce, Errors.InvalidBasisPoints.selector: Errors.InvalidBasisPoints, Errors.InvalidBudget.selector: Errors.InvalidBudget, Errors.InvalidCandidateCount.selector: Errors.InvalidCandidateCount, Errors.InvalidCurrency.selector: Errors.InvalidCurrency, Errors.InvalidLimits.selector: Errors.InvalidLimits, Errors.InvalidMaxChoices.selector: Errors.InvalidMaxChoices, Errors.InvalidOption.selector: Errors.InvalidOption, Errors.InvalidOptions.selector: Errors.InvalidOptions, Errors.InvalidRecipient.selector: Errors.InvalidRecipient, Errors.InvalidSchedule.selector: Errors.InvalidSchedule, Errors.InvalidSeats.selector: Errors.InvalidSeats, Errors.InvalidShortString.selector: Errors.InvalidShortString, Errors.InvalidThreshold.selector: Errors.InvalidThreshold, Errors.KeyAlreadyReplaced.selector: Errors.KeyAlreadyReplaced, Errors.KeyRetired.selector: Errors.KeyRetired, Errors.MissingCandidateHash.selector: Errors.MissingCandidateHash, Errors.MissingEvidence.selector: Errors.MissingEvidence, Errors.MissingRole.selector: Errors.MissingRole, Errors.MissingTextHash.selector: Errors.MissingTextHash, Errors.NoPendingAdmin.selector: Errors.NoPendingAdmin, Errors.NonceAlreadyUsed.selector: Errors.NonceAlreadyUsed, Errors.NonceTooFarAhead.selector: Errors.NonceTooFarAhead, Errors.NotCommittee.selector: Errors.NotCommittee, Errors.NotCommitteeMember.selector: Errors.NotCommitteeMember, Errors.NotCommunityAdmin.selector: Errors.NotCommunityAdmin, Errors.NotCoordinator.selector: Errors.NotCoordinator, Errors.NotEnoughApprovals.selector: Errors.NotEnoughApprovals, Errors.NotKeyAuditorOrAdmin.selector: Errors.NotKeyAuditorOrAdmin, Errors.NotOnRoll.selector: Errors.NotOnRoll, Errors.NotPendingAdmin.selector: Errors.NotPendingAdmin, Errors.NotRegistrar.selector: Errors.NotRegistrar, Errors.NotRequesterOrAdmin.selector: Errors.NotRequesterOrAdmin, Errors.NotResident.selector: Errors.NotResident, Errors.PayoutNotFound.selector: Errors.PayoutNotFound, Errors.PayoutNotPending.selector: Errors.PayoutNotPending, Errors.ProposalNotOpen.selector: Errors.ProposalNotOpen, Errors.ProposalNotPassed_CommunityFund.selector: Errors.ProposalNotPassed_CommunityFund, Errors.ProposalNotPassed_Council.selector: Errors.ProposalNotPassed_Council, Errors.RecordNotFound.selector: Errors.RecordNotFound, Errors.RecordNotInBatch.selector: Errors.RecordNotInBatch, Errors.ReplacementKeyNotFresh.selector: Errors.ReplacementKeyNotFresh, Errors.RoleAlreadyGranted.selector: Errors.RoleAlreadyGranted, Errors.RoleNotGranted.selector: Errors.RoleNotGranted, Errors.RollHistoryFull.selector: Errors.RollHistoryFull, Errors.RollHistoryPruned.selector: Errors.RollHistoryPruned, Errors.RollTooLarge.selector: Errors.RollTooLarge, Errors.RotationNotRecorded.selector: Errors.RotationNotRecorded, Errors.SameParty.selector: Errors.SameParty, Errors.SelfApproval.selector: Errors.SelfApproval, Errors.StringTooLong.selector: Errors.StringTooLong, Errors.ThresholdNotSet.selector: Errors.ThresholdNotSet, Errors.TooManyProposals.selector: Errors.TooManyProposals, Errors.UnknownAuditorKey.selector: Errors.UnknownAuditorKey, Errors.UnknownCommunity.selector: Errors.UnknownCommunity, Errors.UnknownElection.selector: Errors.UnknownElection, Errors.UnknownProposal.selector: Errors.UnknownProposal, Errors.UnknownRole.selector: Errors.UnknownRole, Errors.UnknownRollVersion.selector: Errors.UnknownRollVersion, Errors.VoterNotOnRoll.selector: Errors.VoterNotOnRoll, Errors.VotingNotClosed.selector: Errors.VotingNotClosed, Errors.WrongSigner.selector: Errors.WrongSigner, Errors.ZeroAddress.selector: Errors.ZeroAddress, Errors.ZeroAmount.selector: Errors.ZeroAmount, Errors.ZeroKeyFingerprint.selector: Errors.ZeroKeyFingerprint, Errors.ZeroMinutes.selector: Errors.ZeroMinutes}
+EVENTS_BY_TOPIC: Final[dict[bytes, Event]] = {Events.AdminTransferCancelled.topic: Events.AdminTransferCancelled, Events.AdminTransferStarted.topic: Events.AdminTransferStarted, Events.AdminTransferred.topic: Events.AdminTransferred, Events.ApprovalThresholdSet.topic: Events.ApprovalThresholdSet, Events.AuditorKeyRegistered.topic: Events.AuditorKeyRegistered, Events.AuditorKeyRevoked.topic: Events.AuditorKeyRevoked, Events.BalanceCarriedOver.topic: Events.BalanceCarriedOver, Events.BallotCast.topic: Events.BallotCast, Events.BallotSkipped.topic: Events.BallotSkipped, Events.CandidateElected.topic: Events.CandidateElected, Events.CoSignatureSkipped.topic: Events.CoSignatureSkipped, Events.CoSigned.topic: Events.CoSigned, Events.CommunityCreated.topic: Events.CommunityCreated, Events.EIP712DomainChanged.topic: Events.EIP712DomainChanged, Events.ElectionBallotCast.topic: Events.ElectionBallotCast, Events.ElectionBallotSkipped.topic: Events.ElectionBallotSkipped, Events.ElectionCounted.topic: Events.ElectionCounted, Events.ElectionOpened.topic: Events.ElectionOpened, Events.ExecutedForwardRequest.topic: Events.ExecutedForwardRequest, Events.FundCurrencySet.topic: Events.FundCurrencySet, Events.GrantClosed.topic: Events.GrantClosed, Events.GrantOpened.topic: Events.GrantOpened, Events.IncomeRecorded.topic: Events.IncomeRecorded, Events.InitiativePromoted.topic: Events.InitiativePromoted, Events.InitiativeRulesSet.topic: Events.InitiativeRulesSet, Events.InitiativeSubmitted.topic: Events.InitiativeSubmitted, Events.LimitsSet.topic: Events.LimitsSet, Events.MilestoneRecorded.topic: Events.MilestoneRecorded, Events.PayoutApproved.topic: Events.PayoutApproved, Events.PayoutCancelled.topic: Events.PayoutCancelled, Events.PayoutExecuted.topic: Events.PayoutExecuted, Events.PayoutRequested.topic: Events.PayoutRequested, Events.ProposalFinalized.topic: Events.ProposalFinalized, Events.ProposalOpened.topic: Events.ProposalOpened, Events.Rated.topic: Events.Rated, Events.RatingSkipped.topic: Events.RatingSkipped, Events.RatingsOpened.topic: Events.RatingsOpened, Events.ResidentReplaced.topic: Events.ResidentReplaced, Events.RoleGranted.topic: Events.RoleGranted, Events.RoleRevoked.topic: Events.RoleRevoked, Events.RollPublished.topic: Events.RollPublished, Events.RollUpdated.topic: Events.RollUpdated, Events.RoundCounted.topic: Events.RoundCounted, Events.ServiceBatchCommitted.topic: Events.ServiceBatchCommitted, Events.ServiceRecorded.topic: Events.ServiceRecorded, Events.ServiceReversed.topic: Events.ServiceReversed, Events.ServiceSkipped.topic: Events.ServiceSkipped, Events.VotesTransferred.topic: Events.VotesTransferred}
+ERRORS_BY_SELECTOR: Final[dict[bytes, CustomError]] = {Errors.AboveCeiling.selector: Errors.AboveCeiling, Errors.AlreadyApproved.selector: Errors.AlreadyApproved, Errors.AlreadyCarriedOver.selector: Errors.AlreadyCarriedOver, Errors.AlreadyCounted.selector: Errors.AlreadyCounted, Errors.AlreadyFinalized.selector: Errors.AlreadyFinalized, Errors.AlreadyOnRoll.selector: Errors.AlreadyOnRoll, Errors.AlreadyReversed.selector: Errors.AlreadyReversed, Errors.AlreadyVoted.selector: Errors.AlreadyVoted, Errors.AmountTooLarge.selector: Errors.AmountTooLarge, Errors.AuditorKeyAlreadyRegistered.selector: Errors.AuditorKeyAlreadyRegistered, Errors.AuditorKeyAlreadyRevoked.selector: Errors.AuditorKeyAlreadyRevoked, Errors.AuthorNotOnRoll.selector: Errors.AuthorNotOnRoll, Errors.BallotBoxRecycled.selector: Errors.BallotBoxRecycled, Errors.BallotsRecycled.selector: Errors.BallotsRecycled, Errors.BatchRootMismatch.selector: Errors.BatchRootMismatch, Errors.BelowFloor.selector: Errors.BelowFloor, Errors.CoSignerBitmapRecycled.selector: Errors.CoSignerBitmapRecycled, Errors.CoordinatorIsParty.selector: Errors.CoordinatorIsParty, Errors.CurrencyAlreadySet.selector: Errors.CurrencyAlreadySet, Errors.CurrencyMismatch.selector: Errors.CurrencyMismatch, Errors.CurrencyNotSet.selector: Errors.CurrencyNotSet, Errors.ERC2771ForwarderExpiredRequest.selector: Errors.ERC2771ForwarderExpiredRequest, Errors.ERC2771ForwarderInvalidSigner.selector: Errors.ERC2771ForwarderInvalidSigner, Errors.ERC2771ForwarderMismatchedValue.selector: Errors.ERC2771ForwarderMismatchedValue, Errors.ERC2771ForwarderNoRefundReceiver.selector: Errors.ERC2771ForwarderNoRefundReceiver, Errors.ERC2771UntrustfulTarget.selector: Errors.ERC2771UntrustfulTarget, Errors.ElectionNotClosed.selector: Errors.ElectionNotClosed, Errors.EmptyCountStep.selector: Errors.EmptyCountStep, Errors.EmptyRoll.selector: Errors.EmptyRoll, Errors.ExecutionAlreadyCompleted.selector: Errors.ExecutionAlreadyCompleted, Errors.FailedCall.selector: Errors.FailedCall, Errors.GrantAlreadyOpened.selector: Errors.GrantAlreadyOpened, Errors.GrantExceedsBudget.selector: Errors.GrantExceedsBudget, Errors.GrantIsClosed.selector: Errors.GrantIsClosed, Errors.GrantNotFound.selector: Errors.GrantNotFound, Errors.InitiativesNotEnabled.selector: Errors.InitiativesNotEnabled, Errors.InsufficientBalance.selector: Errors.InsufficientBalance, Errors.InsufficientFund.selector: Errors.InsufficientFund, Errors.InsufficientGrant.selector: Errors.InsufficientGrant, Errors.InvalidAccountNonce.selector: Errors.InvalidAccountNonce, Errors.InvalidBasisPoints.selector: Errors.InvalidBasisPoints, Errors.InvalidBudget.selector: Errors.InvalidBudget, Errors.InvalidCandidateCount.selector: Errors.InvalidCandidateCount, Errors.InvalidCurrency.selector: Errors.InvalidCurrency, Errors.InvalidInitiativeRules.selector: Errors.InvalidInitiativeRules, Errors.InvalidLimits.selector: Errors.InvalidLimits, Errors.InvalidMaxChoices.selector: Errors.InvalidMaxChoices, Errors.InvalidOption.selector: Errors.InvalidOption, Errors.InvalidOptions.selector: Errors.InvalidOptions, Errors.InvalidRecipient.selector: Errors.InvalidRecipient, Errors.InvalidSchedule.selector: Errors.InvalidSchedule, Errors.InvalidSeats.selector: Errors.InvalidSeats, Errors.InvalidShortString.selector: Errors.InvalidShortString, Errors.InvalidThreshold.selector: Errors.InvalidThreshold, Errors.KeyAlreadyReplaced.selector: Errors.KeyAlreadyReplaced, Errors.KeyRetired.selector: Errors.KeyRetired, Errors.MissingCandidateHash.selector: Errors.MissingCandidateHash, Errors.MissingEvidence.selector: Errors.MissingEvidence, Errors.MissingRole.selector: Errors.MissingRole, Errors.MissingTextHash.selector: Errors.MissingTextHash, Errors.NoPendingAdmin.selector: Errors.NoPendingAdmin, Errors.NonceAlreadyUsed.selector: Errors.NonceAlreadyUsed, Errors.NonceTooFarAhead.selector: Errors.NonceTooFarAhead, Errors.NotCommittee.selector: Errors.NotCommittee, Errors.NotCommitteeMember.selector: Errors.NotCommitteeMember, Errors.NotCommunityAdmin.selector: Errors.NotCommunityAdmin, Errors.NotCoordinator.selector: Errors.NotCoordinator, Errors.NotEnoughApprovals.selector: Errors.NotEnoughApprovals, Errors.NotKeyAuditorOrAdmin.selector: Errors.NotKeyAuditorOrAdmin, Errors.NotOnRoll.selector: Errors.NotOnRoll, Errors.NotPendingAdmin.selector: Errors.NotPendingAdmin, Errors.NotRegistrar.selector: Errors.NotRegistrar, Errors.NotRequesterOrAdmin.selector: Errors.NotRequesterOrAdmin, Errors.NotResident.selector: Errors.NotResident, Errors.PayoutNotFound.selector: Errors.PayoutNotFound, Errors.PayoutNotPending.selector: Errors.PayoutNotPending, Errors.PromotionMismatch.selector: Errors.PromotionMismatch, Errors.ProposalNotCompleted.selector: Errors.ProposalNotCompleted, Errors.ProposalNotOpen.selector: Errors.ProposalNotOpen, Errors.ProposalNotPassed_CommunityFund.selector: Errors.ProposalNotPassed_CommunityFund, Errors.ProposalNotPassed_Council.selector: Errors.ProposalNotPassed_Council, Errors.RecordNotFound.selector: Errors.RecordNotFound, Errors.RecordNotInBatch.selector: Errors.RecordNotInBatch, Errors.ReplacementKeyNotFresh.selector: Errors.ReplacementKeyNotFresh, Errors.RoleAlreadyGranted.selector: Errors.RoleAlreadyGranted, Errors.RoleNotGranted.selector: Errors.RoleNotGranted, Errors.RollHistoryFull.selector: Errors.RollHistoryFull, Errors.RollHistoryPruned.selector: Errors.RollHistoryPruned, Errors.RollTooLarge.selector: Errors.RollTooLarge, Errors.RotationNotRecorded.selector: Errors.RotationNotRecorded, Errors.SameParty.selector: Errors.SameParty, Errors.SelfApproval.selector: Errors.SelfApproval, Errors.StringTooLong.selector: Errors.StringTooLong, Errors.ThresholdNotSet.selector: Errors.ThresholdNotSet, Errors.TooManyInitiatives.selector: Errors.TooManyInitiatives, Errors.TooManyProposals.selector: Errors.TooManyProposals, Errors.UnknownAuditorKey.selector: Errors.UnknownAuditorKey, Errors.UnknownCommunity.selector: Errors.UnknownCommunity, Errors.UnknownElection.selector: Errors.UnknownElection, Errors.UnknownInitiative.selector: Errors.UnknownInitiative, Errors.UnknownProposal.selector: Errors.UnknownProposal, Errors.UnknownRole.selector: Errors.UnknownRole, Errors.UnknownRollVersion.selector: Errors.UnknownRollVersion, Errors.VoterNotOnRoll.selector: Errors.VoterNotOnRoll, Errors.VotingNotClosed.selector: Errors.VotingNotClosed, Errors.WrongSigner.selector: Errors.WrongSigner, Errors.ZeroAddress.selector: Errors.ZeroAddress, Errors.ZeroAmount.selector: Errors.ZeroAmount, Errors.ZeroKeyFingerprint.selector: Errors.ZeroKeyFingerprint, Errors.ZeroMinutes.selector: Errors.ZeroMinutes}

@@ -16,6 +16,8 @@ from ledger.protocol.generated import Types
 
 _DOMAIN: bytes = Types.EIP712Domain.typehash
 _BALLOT: bytes = Types.Ballot.typehash
+_COSIGNATURE: bytes = Types.CoSignature.typehash
+_RATING: bytes = Types.Rating.typehash
 _SERVICE: bytes = Types.ServiceRecord.typehash
 _REVERSAL: bytes = Types.ServiceReversal.typehash
 _ACK: bytes = Types.Acknowledgement.typehash
@@ -49,6 +51,30 @@ def ballot_hash(proposal_id: int, voter: bytes, option: int) -> bytes:
 def ballot_digest(separator: bytes, proposal_id: int, voter: bytes, option: int) -> bytes:
     """The digest a voter signs and BallotCast carries."""
     return typed_digest(separator, ballot_hash(proposal_id, voter, option))
+
+
+def cosignature_digest(separator: bytes, initiative_id: int, signer: bytes) -> bytes:
+    """The digest a resident signs to co-sign an initiative, and CoSigned carries."""
+    return typed_digest(
+        separator, keccak(_COSIGNATURE + initiative_id.to_bytes(32, "big") + _PAD + signer)
+    )
+
+
+def rating_digest(
+    separator: bytes, proposal_id: int, rater: bytes, score: int, comment_hash: bytes
+) -> bytes:
+    """The digest a resident signs to rate a completed proposal, and Rated carries."""
+    return typed_digest(
+        separator,
+        keccak(
+            _RATING
+            + proposal_id.to_bytes(32, "big")
+            + _PAD
+            + rater
+            + score.to_bytes(32, "big")
+            + comment_hash
+        ),
+    )
 
 
 def service_record_hash(

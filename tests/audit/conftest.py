@@ -15,6 +15,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
+from commons.api_client import ApiClient
 from commons.demo import demo_keys, seed_demo
 from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.audit.bytecode import Build, fresh_build
@@ -33,6 +34,8 @@ from ledger.signing.services import (
     timebank_domain,
 )
 from ledger.tx import send
+from tests.contract_wrappers.initiatives import RULES, InitiativesContract
+from tests.contract_wrappers.ratings import RatingsContract
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contract_wrappers.timebank import TimeBankContract
 from tests.e2e.conftest import LiveSystem
@@ -112,6 +115,56 @@ def _proof(w3: Web3, timebank: Contract, community: int, record: ServiceRecord) 
     return proof.as_tuple()
 
 
+def _initiatives(
+    live: LiveSystem,
+    client: ApiClient,
+    keys: dict[str, LocalAccount],
+    community: int,
+    relayer: LocalAccount,
+) -> None:
+    """Rules set by the admin; one initiative promoted by a relayed batch (with a co-signature
+    from outside the roll and a repeated one skipped), one still collecting with one."""
+    initiatives = InitiativesContract(live.w3, client.contracts["initiatives"])
+    client.act(
+        keys["admin"],
+        initiatives.contract.functions.setRules(
+            community, tuple(RULES._replace(thresholdBps=2500))
+        ),
+    )
+
+    def submit(author: str) -> int:
+        call = initiatives.contract.functions.submit(community, Web3.keccak(text=author), 0, b"CNY")
+        client.act(keys[author], call)
+        return int(initiatives.contract.functions.initiativeCount().call())
+
+    promoted, waiting = submit("resident1"), submit("resident2")
+    signed = [initiatives.sign(keys[f"resident{i}"], promoted) for i in (2, 3, 4)]
+    outsider = initiatives.sign(keys["contractor"], promoted)
+    batch = initiatives.co_sign(relayer, promoted, [*signed, outsider, signed[0]])
+    assert batch.promoted_to is not None and len(batch.skipped) == 2
+    initiatives.co_sign(relayer, waiting, [initiatives.sign(keys["resident5"], waiting)])
+
+
+def _ratings(
+    live: LiveSystem,
+    client: ApiClient,
+    keys: dict[str, LocalAccount],
+    proposal: int,
+    relayer: LocalAccount,
+) -> None:
+    """The playground's execution marked completed; residents rate it (one rating skipped)."""
+    council = client.contracts["council"]
+    done = council.functions.recordMilestone(proposal, Web3.keccak(text="handed over"), True)
+    client.act(keys["secretary"], done)
+    ratings = RatingsContract(live.w3, client.contracts["ratings"])
+    scores = {"resident1": 5, "resident2": 4, "resident3": 4}
+    signed = [ratings.sign(keys[k], proposal, score) for k, score in scores.items()]
+    batch = ratings.rate(
+        relayer, proposal, [*signed, ratings.sign(keys["contractor"], proposal, 1)]
+    )
+    assert batch.opened and len(batch.rated) == 3 and len(batch.skipped) == 1
+
+
 @pytest.fixture(scope="module")
 def history(
     live: LiveSystem,
@@ -155,6 +208,8 @@ def history(
             *sigs,
         ),
     )
+    _initiatives(live, client, keys, community, accounts[0])
+    _ratings(live, client, keys, made["proposals"]["playground"], accounts[0])
     # A ballot whose API receipt a resident keeps (for verify-receipt).
     garden = made["proposals"]["garden"]
     ballot_receipt = client.wait(client.ballot(keys["resident6"], garden, 2)["id"])

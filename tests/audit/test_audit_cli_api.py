@@ -241,6 +241,40 @@ def test_verify_receipt_confirms_a_relayed_ballot(history: History) -> None:
     assert wrong.exit_code == 1 and "[FAIL] my choice" in wrong.output
 
 
+def test_verify_receipt_confirms_the_pages_saved_file_on_the_configured_node(
+    history: History, tmp_path: Path
+) -> None:
+    # As the page's "save as file" writes it: no transaction hash, the configured node (no
+    # --rpc-url) is asked which transaction carries the ballot's digest.
+    api = history.ballot_receipt
+    saved = {
+        "kind": "ballot",
+        "receiptId": api["id"],
+        "chainId": 31337,
+        "communityId": history.community,
+        "proposalId": history.made["proposals"]["garden"],
+        "voter": api["signer"],
+        "option": 2,
+        "label": "Abstain",
+        "digest": api["detail"],
+        "acceptedAt": 1_700_000_000,
+        "status": "queued",
+    }
+    path = tmp_path / "ballot-receipt.json"
+    path.write_text(json.dumps(saved))
+    ok = commons(history, "verify-receipt", str(path))
+    assert ok.exit_code == 0, ok.output
+    assert f"[ok] found: ballot {api['detail']} is in transaction {api['txHash']}" in ok.output
+    assert "[ok] my signature" in ok.output and "[ok] published tally" in ok.output
+    assert "taken from the transaction" not in ok.output  # pinned: the configured deployment's
+    lost = path.with_name("lost.json")
+    lost.write_text(json.dumps({**saved, "digest": "0x" + "ab" * 32}))
+    refused = commons(history, "verify-receipt", str(lost))
+    assert refused.exit_code == 1 and "[FAIL] found: no transaction on this chain" in (
+        refused.output
+    )
+
+
 def test_verify_receipt_refuses_a_receipt_whose_digest_is_not_on_chain(history: History) -> None:
     fields = f"tx={history.ballot_receipt['txHash']},voter={history.ballot_receipt['signer']},digest=0x{'ab' * 32}"
     result = commons(history, "verify-receipt", fields, "--rpc-url", history.live.node.url)

@@ -95,6 +95,17 @@ def test_status_without_a_chain_exits_3_and_suggests_make_run(env: dict[str, str
     assert "commons up" not in result.stdout
 
 
+def test_status_with_the_chain_up_and_the_api_down_says_so_and_suggests_make_run(
+    env: dict[str, str],
+) -> None:
+    assert run(env, "up").returncode == 0
+    result = run(env, "status")
+    assert result.returncode == 0
+    assert f"api:        down at http://127.0.0.1:{env['COMMONS_API_PORT']}" in result.stdout
+    assert "hint:       the API is down: `make run` starts it" in result.stdout
+    assert "commons up" not in result.stdout
+
+
 def test_status_names_a_wrong_chain_id_and_the_api_that_is_down(
     env: dict[str, str], settings: Settings
 ) -> None:

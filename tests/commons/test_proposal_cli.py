@@ -70,7 +70,8 @@ def council(
         story.act("grant", "COMMITTEE", "chair", "--community", "1")
         story.act("grant", "REGISTRAR", "admin", "--community", "1")
         residents = [Account.create().address for _ in range(2)]
-        story.act("roll", "--community", "1", *[a for r in residents for a in ("--add", r)])
+        story.commons("roll", "add", *residents, "--community", "1", "--key", "admin",
+                      passphrase=PASSPHRASE)  # fmt: skip
         text_file = tmp_path / "proposal.txt"
         text_file.write_text(TEXT, encoding="utf-8")
         w3 = make_web3(f"http://127.0.0.1:{running.settings.anvil_port}")

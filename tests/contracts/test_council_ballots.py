@@ -182,7 +182,11 @@ def test_signature_replayed_on_another_council_contract_is_skipped(
     art = artifacts["Council"]
     factory = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
     receipt = send(
-        w3, hall.admin, factory.constructor(system.forwarder.address, system.registry.address)
+        w3,
+        hall.admin,
+        factory.constructor(
+            system.forwarder.address, system.registry.address, system.initiatives.address
+        ),
     )
     twin = CouncilContract(w3, w3.eth.contract(address=receipt["contractAddress"], abi=art.abi))
     now = clock.now()

@@ -48,9 +48,7 @@ def ranked_elections(draw: st.DrawFn) -> tuple[int, int, int, list[list[int]]]:
     count = draw(st.integers(2, 7))
     seats = draw(st.integers(1, min(3, count - 1)))
     max_choices = draw(st.integers(1, count))
-    ranking = st.permutations(range(count)).flatmap(
-        lambda order: st.integers(1, max_choices).map(lambda n: list(order[:n]))
-    )
+    ranking = st.lists(st.integers(0, count - 1), min_size=1, max_size=max_choices, unique=True)
     ballots = draw(st.lists(ranking, max_size=VOTERS))
     return count, seats, max_choices, ballots
 
@@ -122,7 +120,11 @@ def _continuing(count: Count, r: Round, candidate: int) -> bool:
 @settings(
     max_examples=40,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 @given(election=ranked_elections(), step=st.sampled_from([3, 20_000]))
 def test_the_ranked_count_matches_the_model_round_by_round_and_pyrankvote_where_unambiguous(
@@ -163,7 +165,11 @@ def test_the_ranked_count_matches_the_model_round_by_round_and_pyrankvote_where_
 @settings(
     max_examples=15,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 @given(data=st.data())
 def test_the_approval_count_matches_the_model(

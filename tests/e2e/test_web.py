@@ -35,7 +35,7 @@ ARTIFACTS = ARTIFACTS_ROOT / "web"
 
 @needs_node
 def test_page_units_pass_under_node() -> None:
-    """Money parsing, EIP-712 type strings, i18n parity, canonical JSON (web/tests/unit.test.mjs)."""
+    """Money parsing, EIP-712 type strings, i18n parity, the audit signature check (web/tests/unit.test.mjs)."""
     run = subprocess.run(
         ["node", "--test", str(WEB / "tests" / "unit.test.mjs")],
         cwd=ROOT,

@@ -179,6 +179,16 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   NotCommitteeMember: "committeeOnly",
   MissingRole: "missingRole",
   NotCommunityAdmin: "adminOnly",
+  // residents' initiatives and ratings (the page has no screen for them yet; the words say what
+  // went wrong all the same)
+  AuthorNotOnRoll: "notOnRoll",
+  InitiativesNotEnabled: "setup",
+  InvalidInitiativeRules: "setup",
+  TooManyInitiatives: "busy",
+  UnknownInitiative: "notFound",
+  ProposalNotCompleted: "notPassed",
+  CoSignerBitmapRecycled: "stale",
+  PromotionMismatch: "stale",
   NotPendingAdmin: "notPendingAdmin",
   NoPendingAdmin: "noTransfer",
   NotKeyAuditorOrAdmin: "adminOnly",

@@ -5,6 +5,7 @@ import * as joinWords from "./words/join";
 import * as namesWords from "./words/names";
 import * as adminWords from "./words/admin";
 import * as rotationWords from "./words/rotation";
+import * as polishWords from "./words/polish";
 
 export type Lang = "zh" | "en";
 const STORE = "commons.lang";
@@ -212,7 +213,7 @@ const zh = {
   "role.none": "不在名册上",
 
   "prop.heading": "提案与结果",
-  "prop.intro": "每个提案的全文都可以对照链上的哈希核验；投票结果由链上合约计票，任何人都可以复核。",
+  "prop.intro": "每个提案的全文都可以核对：链上登记了它的“指纹”，改动一个字都会被发现；投票结果由链上合约计票，任何人都可以复核。",
   "prop.open": "正在投票",
   "prop.results": "已结束与结果",
   "prop.noneOpen": "目前没有正在投票的提案。",
@@ -271,14 +272,14 @@ const zh = {
   "vote.heading": "投票",
   "vote.choose": "你的选择",
   "vote.sign": "签名并投票",
-  "vote.privacy": "选票在本页面中用你的密钥签名（EIP-712）后提交，私钥不会离开浏览器。你无需支付任何费用。",
+  "vote.privacy": "选票在本页面中用你的密钥签名后提交，私钥不会离开浏览器。你无需支付任何费用。",
   "vote.as": "投票地址：",
   "vote.needKey": "需要先有一个密钥：",
   "vote.already": "本浏览器记录你已投票（{option}）。可在回执页核验：",
 
   "ms.heading": "执行进展",
   "ms.formHeading": "登记执行进展",
-  "ms.evidence": "证据哈希",
+  "ms.evidence": "证明材料（链上只登记了它的指纹）",
   "ms.evidenceText": "证据说明（只上链其哈希）",
   "ms.evidenceHint": "例如照片或验收单的描述；原文不上传。",
   "ms.evidenceFile": "或选择证据文件（只在本机计算哈希）",
@@ -328,13 +329,13 @@ const zh = {
   "tb.balance": "我的时间余额：",
   "tb.minutes": "{n} 分钟",
   "tb.logHeading": "登记我提供的服务",
-  "tb.logHint": "你先签名登记，对方确认（也签名）后才记账。备注只在本机计算哈希，原文不上传。",
+  "tb.logHint": "你先签名登记，对方确认（也签名）后才记账。备注只在本机生成“指纹”，原文不上传。",
   "tb.recipient": "接受服务的人",
   "tb.toCommunity": "为社区服务（由协调员确认）",
   "tb.minutesLabel": "分钟数",
   "tb.category": "类别",
   "tb.note": "备注（不上传）",
-  "tb.noteHint": "只有备注的哈希会上链。",
+  "tb.noteHint": "链上只登记备注的“指纹”，不登记原文。",
   "tb.logSign": "签名并登记",
   "tb.logged": "已登记，等待对方确认。记录编号：",
   "tb.pendingHeading": "等我确认的服务",
@@ -477,6 +478,7 @@ const zh = {
   ...namesWords.zh,
   ...adminWords.zh,
   ...rotationWords.zh,
+  ...polishWords.zh,
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -682,7 +684,7 @@ const en: Record<keyof typeof zh, string> = {
   "role.none": "not on the roll",
 
   "prop.heading": "Proposals and results",
-  "prop.intro": "Each proposal's full text can be checked against the hash on the chain; ballots are counted by the contract on-chain, and anyone can recount.",
+  "prop.intro": "Each proposal's full text can be checked: the chain records its fingerprint, so a change of one letter shows; ballots are counted by the contract on-chain, and anyone can recount.",
   "prop.open": "Open for voting",
   "prop.results": "Closed and results",
   "prop.noneOpen": "No proposal is open for voting now.",
@@ -741,14 +743,14 @@ const en: Record<keyof typeof zh, string> = {
   "vote.heading": "Vote",
   "vote.choose": "Your choice",
   "vote.sign": "Sign and vote",
-  "vote.privacy": "Your ballot is signed in this page with your key (EIP-712) and then sent; the key never leaves the browser. Voting costs you nothing.",
+  "vote.privacy": "Your ballot is signed in this page with your key and then sent; the key never leaves the browser. Voting costs you nothing.",
   "vote.as": "Voting as",
   "vote.needKey": "You need a key first:",
   "vote.already": "This browser recorded your vote ({option}). Check it on the receipts page:",
 
   "ms.heading": "Execution progress",
   "ms.formHeading": "Record execution progress",
-  "ms.evidence": "Evidence hash",
+  "ms.evidence": "Evidence (the chain records only its fingerprint)",
   "ms.evidenceText": "Evidence description (only its hash goes on-chain)",
   "ms.evidenceHint": "E.g. describe the photos or the acceptance form; the text is not uploaded.",
   "ms.evidenceFile": "Or choose an evidence file (hashed on this device)",
@@ -798,13 +800,13 @@ const en: Record<keyof typeof zh, string> = {
   "tb.balance": "My balance:",
   "tb.minutes": "{n} min",
   "tb.logHeading": "Log a service I gave",
-  "tb.logHint": "You sign first; it counts once the other side confirms (signs too). The note is only hashed here; its text is not uploaded.",
+  "tb.logHint": "You sign first; it counts once the other side confirms (signs too). Only a fingerprint of the note is made here; its text is not uploaded.",
   "tb.recipient": "Who received it",
   "tb.toCommunity": "Service to the community (a coordinator confirms)",
   "tb.minutesLabel": "Minutes",
   "tb.category": "Category",
   "tb.note": "Note (not uploaded)",
-  "tb.noteHint": "Only the note's hash goes on-chain.",
+  "tb.noteHint": "Only a fingerprint of the note goes on-chain, never its text.",
   "tb.logSign": "Sign and log",
   "tb.logged": "Logged; waiting for the other side to confirm. Record id:",
   "tb.pendingHeading": "Services waiting for my confirmation",
@@ -947,6 +949,7 @@ const en: Record<keyof typeof zh, string> = {
   ...namesWords.en,
   ...adminWords.en,
   ...rotationWords.en,
+  ...polishWords.en,
 };
 
 const DICTS: Record<Lang, Record<string, string>> = { zh, en };

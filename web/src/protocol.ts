@@ -7,6 +7,8 @@ export const DOMAINS = {
   CommonsForwarder: { name: "CommonsForwarder", version: "1" },
   Council: { name: "CommonsCouncil", version: "1" },
   Elections: { name: "CommonsElections", version: "1" },
+  Initiatives: { name: "CommonsInitiatives", version: "1" },
+  Ratings: { name: "CommonsRatings", version: "1" },
   TimeBank: { name: "CommonsTimeBank", version: "1" },
   Relay: { name: "CommonsRelay", version: "1" },
   Join: { name: "CommonsJoin", version: "1" },
@@ -22,6 +24,10 @@ export const EIP712_FIELDS = {
     { name: "proposalId", type: "uint256" },
     { name: "voter", type: "address" },
     { name: "option", type: "uint8" },
+  ],
+  CoSignature: [
+    { name: "initiativeId", type: "uint256" },
+    { name: "signer", type: "address" },
   ],
   ElectionBallot: [
     { name: "electionId", type: "uint256" },
@@ -42,6 +48,12 @@ export const EIP712_FIELDS = {
     { name: "resident", type: "address" },
     { name: "issuedAt", type: "uint64" },
   ],
+  Rating: [
+    { name: "proposalId", type: "uint256" },
+    { name: "rater", type: "address" },
+    { name: "score", type: "uint8" },
+    { name: "commentHash", type: "bytes32" },
+  ],
   ServiceRecord: [
     { name: "communityId", type: "uint256" },
     { name: "provider", type: "address" },
@@ -60,10 +72,12 @@ export const EIP712_FIELDS = {
 export const TYPE_STRINGS = {
   Acknowledgement: "Acknowledgement(bytes32 message,uint64 acceptedAt,uint64 landBy)",
   Ballot: "Ballot(uint256 proposalId,address voter,uint8 option)",
+  CoSignature: "CoSignature(uint256 initiativeId,address signer)",
   EIP712Domain: "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
   ElectionBallot: "ElectionBallot(uint256 electionId,address voter,uint64 choices)",
   ForwardRequest: "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)",
   JoinRequest: "JoinRequest(uint256 communityId,address resident,uint64 issuedAt)",
+  Rating: "Rating(uint256 proposalId,address rater,uint8 score,bytes32 commentHash)",
   ServiceRecord: "ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)",
   ServiceReversal: "ServiceReversal(bytes32 recordId,bytes32 reasonHash)",
 } as const;
@@ -88,6 +102,10 @@ export const ROLE_IDS: Record<Role, string> = {
 export const BallotKind = ["YesNoAbstain", "MultipleChoice"] as const;
 export type BallotKind = (typeof BallotKind)[number];
 
+/** IInitiatives.CoSignatureSkipReason, by value. */
+export const CoSignatureSkipReason = ["InitiativeNotCollecting", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyCoSigned"] as const;
+export type CoSignatureSkipReason = (typeof CoSignatureSkipReason)[number];
+
 /** IElections.ElectionKind, by value. */
 export const ElectionKind = ["Ranked", "Approval"] as const;
 export type ElectionKind = (typeof ElectionKind)[number];
@@ -108,6 +126,10 @@ export type ExecutionStatus = (typeof ExecutionStatus)[number];
 export const GrantState = ["None", "Open", "Closed"] as const;
 export type GrantState = (typeof GrantState)[number];
 
+/** IInitiatives.InitiativeState, by value. */
+export const InitiativeState = ["Collecting", "Promoted", "Expired"] as const;
+export type InitiativeState = (typeof InitiativeState)[number];
+
 /** ICouncil.Outcome, by value. */
 export const Outcome = ["None", "Passed", "Rejected", "NoQuorum"] as const;
 export type Outcome = (typeof Outcome)[number];
@@ -119,6 +141,10 @@ export type PayoutStatus = (typeof PayoutStatus)[number];
 /** ICouncil.ProposalState, by value. */
 export const ProposalState = ["Pending", "Open", "Closed", "Finalized"] as const;
 export type ProposalState = (typeof ProposalState)[number];
+
+/** IRatings.RatingSkipReason, by value. */
+export const RatingSkipReason = ["RatingsClosed", "InvalidScore", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyRated"] as const;
+export type RatingSkipReason = (typeof RatingSkipReason)[number];
 
 /** ICouncil.SkipReason, by value. */
 export const SkipReason = ["ProposalNotOpen", "InvalidOption", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted"] as const;
@@ -141,10 +167,12 @@ export const ERRORS = [
   "AmountTooLarge",
   "AuditorKeyAlreadyRegistered",
   "AuditorKeyAlreadyRevoked",
+  "AuthorNotOnRoll",
   "BallotBoxRecycled",
   "BallotsRecycled",
   "BatchRootMismatch",
   "BelowFloor",
+  "CoSignerBitmapRecycled",
   "CoordinatorIsParty",
   "CurrencyAlreadySet",
   "CurrencyMismatch",
@@ -163,6 +191,7 @@ export const ERRORS = [
   "GrantExceedsBudget",
   "GrantIsClosed",
   "GrantNotFound",
+  "InitiativesNotEnabled",
   "InsufficientBalance",
   "InsufficientFund",
   "InsufficientGrant",
@@ -171,6 +200,7 @@ export const ERRORS = [
   "InvalidBudget",
   "InvalidCandidateCount",
   "InvalidCurrency",
+  "InvalidInitiativeRules",
   "InvalidLimits",
   "InvalidMaxChoices",
   "InvalidOption",
@@ -202,6 +232,8 @@ export const ERRORS = [
   "NotResident",
   "PayoutNotFound",
   "PayoutNotPending",
+  "PromotionMismatch",
+  "ProposalNotCompleted",
   "ProposalNotOpen",
   "ProposalNotPassed",
   "RecordNotFound",
@@ -217,10 +249,12 @@ export const ERRORS = [
   "SelfApproval",
   "StringTooLong",
   "ThresholdNotSet",
+  "TooManyInitiatives",
   "TooManyProposals",
   "UnknownAuditorKey",
   "UnknownCommunity",
   "UnknownElection",
+  "UnknownInitiative",
   "UnknownProposal",
   "UnknownRole",
   "UnknownRollVersion",

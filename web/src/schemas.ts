@@ -283,6 +283,8 @@ export interface LatestReportOut {
   ok: boolean;
   report: Record<string, unknown>;
   signature: Record<string, unknown> | null;
+  /** exactly the text the signature covers (the report's canonical JSON: sorted keys, no whitespace, ASCII), for a client to check the signature without re-encoding the report (numbers such as 2.0 do not survive a JSON round trip in every language); null when the report is unsigned */
+  signedText: string | null;
   /** fields this server took out of the report before serving it (the node's URL beyond scheme, host and port; server file paths): empty for reports written by this version, whose signature covers exactly what is served */
   redacted: string[];
 }

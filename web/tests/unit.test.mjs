@@ -1,5 +1,5 @@
 // Unit checks of the page's pure pieces (money parsing, EIP-712 encodings, i18n parity, the
-// audit report's canonical JSON), run with node's own test runner:
+// audit report's signature check), run with node's own test runner:
 //   node --test web/tests/unit.test.mjs
 // The TypeScript sources are bundled on the fly by esbuild, as the page build does.
 import assert from "node:assert/strict";
@@ -29,7 +29,7 @@ const entry = `
 export { parseMoney } from "./ui";
 export { categoryCode, categoryLabel, textHash, currencyBytes, BALLOT_TYPES, SERVICE_TYPES, FORWARD_TYPES, ACK_TYPES } from "./chain";
 export { DOMAINS, TYPE_STRINGS } from "./protocol";
-export { canonicalJson } from "./views/audit";
+export { verifySignature } from "./views/audit";
 export { KEYS, t, setLang } from "./i18n";
 export { importKeystore, storeKey, KeyError } from "./keys";
 export { ERRORS } from "./protocol";
@@ -110,8 +110,16 @@ test("a ballot signed with these types recovers to its voter", async () => {
   assert.ok(s <= 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n);
 });
 
-test("canonical JSON matches Python's json.dumps(sort_keys=True, separators=(',', ':'))", () => {
-  assert.equal(m.canonicalJson({ b: 1, a: [true, null, "é"], c: { z: "x", y: 2 } }), '{"a":[true,null,"\\u00e9"],"b":1,"c":{"y":2,"z":"x"}}');
+test("the report's signature is checked over the signed text: valid, edited, unsigned", async () => {
+  const { generateKeyPairSync, sign } = await import("node:crypto");
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  // 2.0 and an integer above 2^53: what a JSON round trip in the browser would have changed.
+  const text = '{"a":[true,null,"\\u00e9"],"b":2.0,"c":{"big":123456789012345678901}}';
+  const raw = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
+  const block = { algorithm: "Ed25519", public_key: raw.toString("base64"), value: sign(null, Buffer.from(text), privateKey).toString("base64") };
+  assert.equal(await m.verifySignature(block, text), "valid");
+  assert.equal(await m.verifySignature(block, text.replace("2.0", "3.0")), "invalid");
+  assert.equal(await m.verifySignature(null, text), "unsigned");
 });
 
 test("every text exists in both languages and differs where it should", () => {

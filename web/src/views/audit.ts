@@ -7,7 +7,7 @@
 import { api } from "../api";
 import { h } from "../dom";
 import { t } from "../i18n";
-import { badge, mono } from "../ui";
+import { badge, mono, when } from "../ui";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Report = Record<string, Json>;
@@ -31,39 +31,39 @@ function decode(text: string): Uint8Array<ArrayBuffer> | null {
   }
 }
 
-/** JSON as Python writes it with sort_keys=True, separators=(",", ":"), ensure_ascii=True. */
-export function canonicalJson(value: Json): string {
-  if (value === null || typeof value !== "object") {
-    return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${canonicalJson(k)}:${canonicalJson(value[k] as Json)}`).join(",")}}`;
-}
-
 function asObject(value: Json | undefined): Report | null {
   return typeof value === "object" && value !== null && !Array.isArray(value) ? value : null;
 }
 
-async function verifyInBrowser(report: Report): Promise<boolean | null> {
-  // The signed document's block is {algorithm, public_key, key_id, value}.
-  const block = asObject(report.signature);
-  const sig = block ? pick(block, "value") : pick(report, "signature", "sig");
-  const key = block ? pick(block, "public_key") : pick(report, "public_key", "publicKey", "signer_public_key", "key");
-  if (typeof sig !== "string" || typeof key !== "string" || !crypto.subtle) return null;
-  const signed = pick(report, "signed_text", "signed", "payload", "canonical");
-  const body = pick(report, "report", "body");
-  const message =
-    typeof signed === "string" ? signed : body !== undefined ? (typeof body === "string" ? body : canonicalJson(body)) : null;
+/** What this browser makes of the signature: "unsigned" (the report carries none), "unavailable"
+ * (no WebCrypto here: a page not served over HTTPS or from this machine), or the verdict. */
+export type SigState = "valid" | "invalid" | "unsigned" | "unavailable";
+
+/** Check the Ed25519 signature over exactly the text it covers (the API's `signedText`), never
+ * over a re-encoding of the parsed report: JSON.stringify writes Python's 2.0 as 2 and rounds
+ * integers above 2^53, so a re-encoded real report never matched its signature. */
+export async function verifySignature(signature: Json | undefined, signedText: Json | undefined): Promise<SigState> {
+  const block = asObject(signature);
+  if (!block) return "unsigned";
+  const sig = pick(block, "value");
+  const key = pick(block, "public_key");
+  if (typeof sig !== "string" || typeof key !== "string" || typeof signedText !== "string") return "invalid";
+  if (!globalThis.crypto?.subtle) return "unavailable";
   const sigBytes = decode(sig);
   const keyBytes = decode(key);
-  if (message === null || !sigBytes || !keyBytes) return null;
+  if (!sigBytes || !keyBytes) return "invalid";
   try {
     const pub = await crypto.subtle.importKey("raw", keyBytes, { name: "Ed25519" }, false, ["verify"]);
-    return await crypto.subtle.verify({ name: "Ed25519" }, pub, sigBytes, new TextEncoder().encode(message));
-  } catch {
-    return null;
+    return (await crypto.subtle.verify({ name: "Ed25519" }, pub, sigBytes, new TextEncoder().encode(signedText))) ? "valid" : "invalid";
+  } catch (error) {
+    // A browser without Ed25519 in WebCrypto throws NotSupportedError: it cannot say.
+    return error instanceof DOMException && error.name === "NotSupportedError" ? "unavailable" : "invalid";
   }
+}
+
+function sigText(state: SigState | null): string {
+  if (state === null) return "—";
+  return { valid: `✓ ${t("audit.valid")}`, invalid: `✗ ${t("audit.invalid")}`, unsigned: t("polish.audit.unsigned"), unavailable: t("audit.cannotCheck") }[state];
 }
 
 function summary(report: Report): HTMLElement {
@@ -71,7 +71,7 @@ function summary(report: Report): HTMLElement {
   const findings = pick(body, "findings");
   const list = Array.isArray(findings) ? findings : [];
   const facts: [string, Json | undefined][] = [
-    ["audit.generated", pick(body, "generated_at", "created_at", "timestamp")],
+    ["audit.generated", typeof body.generated_at === "number" ? when(body.generated_at) : undefined],
     ["audit.chain", pick(body, "chain_id")],
     ["audit.blocks", pick(body, "to_block", "head", "block")],
     ["audit.build", pick(body, "build_manifest_hash")],
@@ -87,7 +87,7 @@ function summary(report: Report): HTMLElement {
     h(
       "dl",
       { class: "facts" },
-      facts.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [h("dt", null, t(k)), h("dd", null, typeof v === "string" && v.startsWith("0x") ? mono(v, 10) : String(v))]),
+      facts.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [h("dt", null, t(k)), h("dd", k === "audit.generated" ? { "data-testid": "audit-generated" } : null, typeof v === "string" && v.startsWith("0x") ? mono(v, 10) : String(v))]),
     ),
     list.length
       ? h(
@@ -134,12 +134,16 @@ export async function auditView(): Promise<HTMLElement> {
       h("p", { class: "hint" }, t("audit.howto")),
     );
   }
-  const local = await verifyInBrowser(report);
-  const remote = pick(report, "verified", "signatureValid", "valid");
-  const verification = typeof report.verification === "object" && report.verification && !Array.isArray(report.verification) ? (report.verification as Report) : null;
-  const apiSays = typeof remote === "boolean" ? remote : typeof verification?.ok === "boolean" ? verification.ok : null;
+  const signedText = pick(report, "signedText");
+  const local = await verifySignature(report.signature, signedText);
+  // Shown is what was verified: the signed text itself, parsed, when there is one.
+  const shown = typeof signedText === "string" && local === "valid" ? { ...report, report: JSON.parse(signedText) as Json } : report;
+  const unsigned = local === "unsigned";
+  const apiValid = pick(report, "signatureValid");
+  const apiSays: SigState | null = unsigned ? "unsigned" : typeof apiValid === "boolean" ? (apiValid ? "valid" : "invalid") : null;
   const signer = asObject(report.signer);
-  const registered = signer?.registered === true && local !== false && apiSays !== false;
+  const registered = signer?.registered === true && local !== "invalid" && apiSays === "valid";
+  const tone = unsigned ? "" : local === "invalid" || apiSays === "invalid" || !registered ? "check-bad" : "check-ok";
   return h(
     "section",
     { "data-testid": "audit" },
@@ -147,12 +151,14 @@ export async function auditView(): Promise<HTMLElement> {
     h("p", { class: "lead" }, t("audit.intro")),
     h(
       "div",
-      { class: `check ${local === false || apiSays === false || !registered ? "check-bad" : local || apiSays ? "check-ok" : ""}`, "data-testid": "audit-verification", "data-browser": String(local), "data-api": String(apiSays) },
-      h("p", null, t("audit.sigBrowser"), " ", local === null ? t("audit.cannotCheck") : local ? `✓ ${t("audit.valid")}` : `✗ ${t("audit.invalid")}`),
-      h("p", null, t("audit.sigApi"), " ", apiSays === null ? "—" : apiSays ? `✓ ${t("audit.valid")}` : `✗ ${t("audit.invalid")}`),
-      signerLine(signer, registered),
+      { class: `check ${tone}`, "data-testid": "audit-verification", "data-browser": local === "valid" ? "true" : local === "invalid" ? "false" : local, "data-api": String(apiSays) },
+      h("p", null, t("audit.sigBrowser"), " ", sigText(local)),
+      h("p", null, t("audit.sigApi"), " ", sigText(apiSays)),
+      unsigned
+        ? h("p", { class: "notice", "data-testid": "audit-unsigned" }, t("polish.audit.unsignedHint"))
+        : signerLine(signer, registered),
     ),
-    summary(report),
-    h("details", null, h("summary", null, t("audit.raw")), h("pre", { class: "raw" }, JSON.stringify(report, null, 2).slice(0, 50_000))),
+    summary(shown),
+    h("details", null, h("summary", null, t("audit.raw")), h("pre", { class: "raw" }, JSON.stringify(shown, null, 2).slice(0, 50_000))),
   );
 }

@@ -2,7 +2,8 @@
 // Residents: vote here (EIP-712 ballot signed in the page).
 
 import { allPages, api } from "../api";
-import type { EventOut, Page, ProposalOut, ReceiptOut } from "../schemas";
+import type { EventOut, Page, ProposalOut, ReceiptOut, TextOut } from "../schemas";
+import { textIn } from "../bilingual";
 import { barChart, type Bar } from "../charts";
 import { castBallot, textHash } from "../chain";
 import { h, replace } from "../dom";
@@ -19,7 +20,7 @@ export function optionLabel(p: ProposalOut, option: number): string {
 }
 
 export function title(p: ProposalOut): string {
-  const first = (p.text ?? "").split(/\r?\n/)[0]?.trim() ?? "";
+  const first = textIn(p.text ?? "").split(/\r?\n/)[0]?.trim() ?? "";
   if (!first) return t("prop.untitled", { id: p.id });
   return first.length > 90 ? `${first.slice(0, 88)}…` : first;
 }
@@ -105,19 +106,22 @@ export async function proposalsView(): Promise<HTMLElement> {
   );
 }
 
+/** The hashes behind a check, under "details" with what a hash is in plain words. */
+function hashDetails(...lines: HTMLElement[]): HTMLElement {
+  return h("details", { "data-testid": "hash-details" }, h("summary", null, t("polish.details")), h("p", { class: "hint" }, t("polish.hashExplain")), h("ul", null, lines));
+}
+
 function textCheck(p: ProposalOut): HTMLElement {
   if (p.text === null) {
-    return h("p", { class: "notice", "data-testid": "text-check", "data-ok": "unknown" }, t("prop.noText"), " ", mono(p.textHash, 10));
+    return h("div", { class: "notice", "data-testid": "text-check", "data-ok": "unknown" }, h("p", null, t("polish.noText")), hashDetails(h("li", null, t("prop.hashOnChain"), " ", mono(p.textHash, 10))));
   }
   const local = textHash(p.text);
   const ok = local === p.textHash.toLowerCase() && p.textMatches === true;
   return h(
     "div",
     { class: `check ${ok ? "check-ok" : "check-bad"}`, "data-testid": "text-check", "data-ok": String(ok) },
-    h("p", null, h("strong", null, ok ? `✓ ${t("prop.textOk")}` : `✗ ${t("prop.textBad")}`)),
-    h(
-      "ul",
-      null,
+    h("p", null, h("strong", null, ok ? `✓ ${t("polish.textOk")}` : `✗ ${t("polish.textBad")}`)),
+    hashDetails(
       h("li", null, t("prop.hashOnChain"), " ", mono(p.textHash, 10)),
       h("li", null, t("prop.hashBrowser"), " ", mono(local, 10), " ", local === p.textHash.toLowerCase() ? "✓" : "✗"),
       h("li", null, t("prop.hashApi"), " ", p.textMatches ? "✓" : "✗"),
@@ -201,9 +205,16 @@ function votePanel(p: ProposalOut, rerender: () => void): HTMLElement {
   );
 }
 
+async function milestoneText(hash: string): Promise<string | null> {
+  const found = await api<TextOut | null>(`/v1/texts/${hash}`, { allow404: true }).catch(() => null);
+  // Shown only when it is the text the chain committed to.
+  return found && textHash(found.text) === hash.toLowerCase() ? textIn(found.text) : null;
+}
+
 async function milestones(p: ProposalOut): Promise<HTMLElement | null> {
   if (p.milestoneCount === 0) return null;
   const events = await allPages<EventOut>(`/v1/proposals/${p.id}/milestones`);
+  const texts = await Promise.all(events.map((e) => milestoneText(String(e.args.evidenceHash))));
   return h(
     "section",
     { class: "panel", "data-testid": "milestones" },
@@ -211,19 +222,14 @@ async function milestones(p: ProposalOut): Promise<HTMLElement | null> {
     h(
       "ol",
       null,
-      events.map((e) =>
+      events.map((e, i) =>
         h(
           "li",
-          null,
-          t("ms.evidence"),
-          " ",
-          mono(String(e.args.evidenceHash), 10),
+          { "data-testid": "milestone" },
+          texts[i] ? h("span", { "data-testid": "milestone-text" }, texts[i]) : t("ms.evidence"),
           " · ",
           t(Number(e.args.status) === 2 ? "exec.Completed" : "exec.InProgress"),
-          " · ",
-          t("receipt.block"),
-          " ",
-          String(e.block),
+          h("details", null, h("summary", null, t("polish.details")), h("p", { class: "muted" }, t("polish.evidenceHash"), " ", mono(String(e.args.evidenceHash), 10), " · ", t("receipt.block"), " ", String(e.block))),
         ),
       ),
     ),
@@ -272,7 +278,7 @@ export async function proposalView(params: string[], rerender: () => void): Prom
       "section",
       { class: "panel", "aria-labelledby": "text-h" },
       h("h2", { id: "text-h" }, t("prop.fullText")),
-      p.text !== null ? h("div", { class: "fulltext", "data-testid": "proposal-text", lang: "" }, p.text) : null,
+      p.text !== null ? h("div", { class: "fulltext", "data-testid": "proposal-text", lang: "" }, textIn(p.text)) : null,
       textCheck(p),
     ),
     h(

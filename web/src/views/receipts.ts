@@ -8,6 +8,7 @@ import { ackIsSigned, ballotDigest, chain } from "../chain";
 import { h, replace } from "../dom";
 import { t, tOr } from "../i18n";
 import { receipts, updateStatus, type BallotReceipt } from "../receipts";
+import { qrSvg } from "../qr";
 import { act, badge, mono, statusLine, when } from "../ui";
 
 interface Check {
@@ -43,8 +44,56 @@ async function verify(r: BallotReceipt): Promise<{ ok: boolean; checks: Check[];
   return { ok: checks.every((x) => x.ok), checks, block: mine?.block, tx: mine?.txHash };
 }
 
+/** The receipt as `commons verify-receipt FILE` reads it: the ballot named by its voter and
+ * digest (the transaction, if any, is found on the chain by the digest). Nothing secret. */
+export function receiptFile(r: BallotReceipt, chainId: number, council: string): Record<string, unknown> {
+  return {
+    kind: "ballot",
+    receiptId: r.id,
+    chainId,
+    council,
+    communityId: r.communityId,
+    proposalId: r.proposalId,
+    voter: r.voter,
+    option: r.option,
+    label: r.label ?? null,
+    digest: r.digest,
+    acceptedAt: r.acceptedAt,
+    status: r.status,
+    ack: r.ack ?? null,
+  };
+}
+
+function saveFile(r: BallotReceipt): void {
+  void chain().then((c) => {
+    const text = `${JSON.stringify(receiptFile(r, c.chainId, c.addresses.council), null, 2)}\n`;
+    const link = h("a", { href: URL.createObjectURL(new Blob([text], { type: "application/json" })), download: `ballot-receipt-${r.proposalId}-${r.id.slice(0, 10)}.json` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  });
+}
+
+function qrToggle(r: BallotReceipt): HTMLElement[] {
+  const box = h("div", { class: "receipt-qr", "data-testid": "receipt-qr", hidden: true });
+  const button = h("button", { type: "button", class: "secondary", "data-testid": "receipt-show-qr", "aria-expanded": "false" }, t("polish.receipt.qr"));
+  button.addEventListener("click", () => {
+    const opening = box.hidden;
+    box.hidden = !opening;
+    button.setAttribute("aria-expanded", String(opening));
+    button.textContent = t(opening ? "polish.receipt.hideQr" : "polish.receipt.qr");
+    // Small enough for a phone's camera: what verify-receipt needs, no more.
+    const compact = { kind: "ballot", proposalId: r.proposalId, voter: r.voter, option: r.option, digest: r.digest };
+    if (opening) replace(box, qrSvg(JSON.stringify(compact), t("polish.receipt.qrLabel")));
+  });
+  return [button, box];
+}
+
 function row(r: BallotReceipt): HTMLElement {
   const line = statusLine("receipt-check-status");
+  const save = h("button", { type: "button", class: "secondary", "data-testid": "receipt-save" }, t("polish.receipt.save"));
+  save.addEventListener("click", () => saveFile(r));
+  const [qrButton, qrBox] = qrToggle(r);
   const button = h("button", { type: "button", class: "secondary", "data-testid": "receipt-recheck" }, t("receipts.recheck"));
   button.addEventListener("click", () => {
     void act(button, line, async () => {
@@ -88,7 +137,9 @@ function row(r: BallotReceipt): HTMLElement {
       r.ack ? h("dt", null, t("receipts.promise")) : null,
       r.ack ? h("dd", { "data-testid": "receipt-promise" }, t("check.landBy", { block: r.ack.landBy })) : null,
     ),
-    h("div", { class: "row" }, button),
+    h("div", { class: "row" }, button, save, qrButton),
+    qrBox,
+    h("p", { class: "hint" }, t("polish.receipt.saveHint")),
     line,
   );
 }

@@ -109,7 +109,8 @@ function pendingCard(item: PendingServiceOut, cid: number, onDone: () => void): 
       " · ",
       tOr(`cat.${categoryLabel(r.category)}`, categoryLabel(r.category)),
     ),
-    h("p", { class: "muted" }, t("tb.noteHash"), " ", mono(r.noteHash, 8), " · ", when(item.createdAt)),
+    h("p", { class: "muted" }, when(item.createdAt)),
+    h("details", null, h("summary", null, t("polish.details")), h("p", { class: "muted" }, t("tb.noteHash"), " ", mono(r.noteHash, 8))),
     h("div", { class: "row" }, button),
     line,
   );
