@@ -25,6 +25,7 @@ from api.routers import (
     chain,
     communities,
     community_settings,
+    elections,
     fund,
     joins,
     members,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(joins.router, prefix="/v1")
     app.include_router(members.router, prefix="/v1")
     app.include_router(community_settings.router, prefix="/v1")
+    app.include_router(elections.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)
     docs.install(app, settings.project_root)

@@ -68,7 +68,7 @@ class ReceiptOut(CamelOut):
     """What the relay knows of one acknowledged message."""
 
     id: str = Field(description="receipt id: keccak256 of the kind and the canonical message")
-    kind: Literal["ballot", "service", "forward"]
+    kind: Literal["ballot", "service", "forward", "election-ballot"]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     signer: str
     tx_hash: str | None
@@ -89,7 +89,7 @@ class AckedOut(CamelOut):
 
     position: int = Field(description="its place in the outbox, in acceptance order")
     id: str = Field(description="receipt id")
-    kind: Literal["ballot", "service", "forward"]
+    kind: Literal["ballot", "service", "forward", "election-ballot"]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     payload: dict[str, Any] = Field(description="the signed message, as it was accepted")
     ack: AckOut
@@ -116,6 +116,17 @@ class BallotIn(Strict):
     proposalId: Annotated[int, Field(ge=1, lt=2**256)]
     voter: Address
     option: Annotated[int, Field(ge=0, le=255)]
+    signature: Signature65
+
+
+class ElectionBallotIn(Strict):
+    """A resident's EIP-712 election ballot: ElectionBallot(uint256 electionId,address voter,
+    uint64 choices) under the domain ("CommonsElections", "1", chainId, elections address);
+    `choices` as docs/elections.md encodes a ranking or an approval set."""
+
+    electionId: Annotated[int, Field(ge=1, lt=2**256)]
+    voter: Address
+    choices: Annotated[int, Field(ge=0, lt=2**64)]
     signature: Signature65
 
 
@@ -282,6 +293,23 @@ class CommunityOut(CamelOut):
     roll_size: int
     committee_size: int
     roles: dict[str, list[str]]
+
+
+class ElectionOut(CamelOut):
+    election_id: int
+    community_id: int
+    candidates: list[str]  # keccak256 of each candidate's statement, 0x-hex
+    seats: int
+    kind: str  # Ranked / Approval
+    max_choices: int
+    opens_at: int
+    closes_at: int
+    roll_version: int
+    roll_size: int
+    state: str  # Pending / Open / Closed / Counted
+    ballot_count: int
+    tally: list[int]  # approval: approvals; ranked: the last completed round
+    winners: list[int]  # in the order seats were filled
 
 
 class FundOut(CamelOut):

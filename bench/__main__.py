@@ -1,7 +1,9 @@
 """`make bench` / `python -m bench`: every benchmark in turn, each writing its own
 bench/results/<name>.json and .md; then bench/results/SUMMARY.md gathers the Markdown.
 
-    python -m bench [NAME ...]     (names: gas_council gas_fund gas_initiatives api_load audit)
+    python -m bench [NAME ...]
+
+(names: gas_council gas_elections gas_fund gas_initiatives api_load audit)
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHES = ("gas_council", "gas_fund", "gas_initiatives", "api_load", "audit")
+BENCHES = ("gas_council", "gas_elections", "gas_fund", "gas_initiatives", "api_load", "audit")
 RESULTS = Path(__file__).parent / "results"
 
 

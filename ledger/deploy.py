@@ -32,6 +32,7 @@ PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
     ("initiatives", "Initiatives", lambda a: [a["forwarder"], a["registry"], a["council"]]),
     ("fund", "CommunityFund", lambda a: [a["forwarder"], a["registry"], a["council"]]),
     ("timebank", "TimeBank", lambda a: [a["forwarder"], a["registry"]]),
+    ("elections", "Elections", lambda a: [a["forwarder"], a["registry"]]),
     ("ratings", "Ratings", lambda a: [a["registry"], a["council"]]),
 )
 
@@ -48,6 +49,7 @@ class Deployment:
     initiatives: Contract
     fund: Contract
     timebank: Contract
+    elections: Contract
     ratings: Contract
 
     @property

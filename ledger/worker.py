@@ -39,6 +39,7 @@ from ledger.errors import NodeError
 from ledger.index import EventIndex
 from ledger.node import connect, rpc
 from ledger.relay.ballots import BallotRelay
+from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
 from ledger.relay.message import MessageRelay
 from ledger.relay.outbox import Outbox
@@ -71,8 +72,8 @@ def message_kinds(
     decoder: ErrorDecoder,
     relayer_address: str,
     settings: Settings,
-) -> tuple[BallotRelay, ServiceRelay, ForwardRelay]:
-    """The three kinds of signed message, the same in the API (checks) and the worker (batches)."""
+) -> tuple[BallotRelay, ServiceRelay, ForwardRelay, ElectionBallotRelay]:
+    """The kinds of signed message, the same in the API (checks) and the worker (batches)."""
     rolls = RollCache(w3, deployment.registry, settings.relay_rolls_kept)
     return (
         BallotRelay(w3, deployment.council, deployment.registry, settings, rolls),
@@ -85,6 +86,7 @@ def message_kinds(
             relayer_address,
             settings,
         ),
+        ElectionBallotRelay(w3, deployment.elections, deployment.registry, settings, rolls),
     )
 
 

@@ -19,6 +19,7 @@ from ledger.index import EventIndex
 from ledger.node import connect
 from ledger.offchain import OffchainStore
 from ledger.relay.ballots import BallotRelay
+from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
 from ledger.relay.message import Message, MessageRelay
 from ledger.relay.outbox import Outbox
@@ -46,6 +47,7 @@ class Services:
     ballot_kind: BallotRelay
     service_kind: ServiceRelay
     forward_kind: ForwardRelay
+    election_kind: ElectionBallotRelay
     acks: AckSigner
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -57,7 +59,7 @@ class Services:
         artifacts = load_artifacts(settings)
         decoder = ErrorDecoder(a.abi for a in artifacts.values())
         relayer_key = relayer_account(settings, w3)
-        ballot_kind, service_kind, forward_kind = message_kinds(
+        ballot_kind, service_kind, forward_kind, election_kind = message_kinds(
             w3, deployment, decoder, relayer_key.address, settings
         )
         data = settings.data_dir
@@ -91,6 +93,7 @@ class Services:
             ballot_kind=ballot_kind,
             service_kind=service_kind,
             forward_kind=forward_kind,
+            election_kind=election_kind,
             acks=AckSigner(
                 bytes(relayer_key.key), deployment.chain_id, deployment.forwarder.address
             ),
@@ -109,7 +112,8 @@ class Services:
 
     @property
     def kinds(self) -> dict[str, MessageRelay]:
-        return {k.name: k for k in (self.ballot_kind, self.service_kind, self.forward_kind)}
+        kinds = (self.ballot_kind, self.service_kind, self.forward_kind, self.election_kind)
+        return {k.name: k for k in kinds}
 
     def start(self) -> None:
         # Reads are current from the first request; the worker follows from here on.

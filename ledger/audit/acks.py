@@ -42,6 +42,11 @@ from ledger.protocol.generated import Domains, Events
 from ledger.signing.acks import Acknowledgement, verify_ack
 from ledger.signing.digests import ballot_digest, domain_separator, typed_digest
 from ledger.signing.eip712 import SignatureError
+from ledger.signing.election_ballots import (
+    ElectionBallot,
+    ElectionDomain,
+    election_ballot_digest,
+)
 from ledger.signing.forwards import ForwardRequest, forwarder_domain
 from ledger.transport import RpcClient
 
@@ -51,7 +56,8 @@ SERVICE_RECORDED: Final = event_of(Events.ServiceRecorded)
 SERVICE_SKIPPED: Final = event_of(Events.ServiceSkipped)
 EXECUTED: Final = event_of(Events.ExecutedForwardRequest)
 LOG_SPAN: Final = 10_000  # blocks per eth_getLogs: within what public nodes answer
-KINDS: Final = ("ballot", "service", "forward")
+ELECTION_BALLOT_CAST: Final = event_of(Events.ElectionBallotCast)
+KINDS: Final = ("ballot", "service", "forward", "election-ballot")
 
 
 @dataclass(frozen=True)
@@ -213,6 +219,12 @@ def landed(
         if (skip := log_values(BALLOT_SKIPPED, log)) is not None:
             ballot = (int(skip["proposalId"]), checksum_address(skip["voter"]))
             _first(out.skipped_ballots, ballot, log)
+    election_domain = ElectionDomain(chain_id, checksum_address(contracts["elections"]))
+    for log in _logs(rpc, contracts["elections"], ELECTION_BALLOT_CAST, first, last):
+        if (cast := log_values(ELECTION_BALLOT_CAST, log)) is not None:
+            voter = checksum_address(cast["voter"])
+            signed = ElectionBallot(int(cast["electionId"]), voter, int(cast["choices"]))
+            _first(out.digests, election_ballot_digest(signed, election_domain), log)
     out.council_domain = domain_separator(*Domains.Council, chain_id, contracts["council"])
     for log in _logs(rpc, contracts["forwarder"], EXECUTED, first, last):
         if (done := log_values(EXECUTED, log)) is not None:

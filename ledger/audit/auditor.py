@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.audit import anchor as anchoring
-from ledger.audit import funds, initiatives, ratings, recount, timebank
+from ledger.audit import elections, funds, initiatives, ratings, recount, timebank
 from ledger.audit import pins as pinning
 from ledger.audit.abi import ContractAbi, error_selectors
 from ledger.audit.acks import AckEntry, check_acks
@@ -708,6 +708,10 @@ class _Auditor:
             "grants": grants,
             "payouts": payouts,
             "timebank": banks,
+            "elections": [
+                elections.report_row(e)
+                for e in sorted(state.elections.values(), key=lambda e: e.id)
+            ],
             "bytecode": {
                 "compiler": build.compiler_version,
                 "settings": build.settings,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from ledger.audit import funds, initiatives, ratings, recount, registry, timebank
+from ledger.audit import elections, funds, initiatives, ratings, recount, registry, timebank
 from ledger.audit.abi import Function
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted
@@ -35,6 +35,7 @@ BY_EVENT: Final[dict[str, EventHandler]] = {
     "council": recount.handle_event,
     "fund": lambda ctx, call, e, log: funds.handle(ctx, call, *e),
     "timebank": timebank.handle_event,
+    "elections": elections.handle_event,
     "initiatives": initiatives.handle_event,
     "ratings": ratings.handle_event,
 }

@@ -54,6 +54,13 @@ RULES: Final[dict[str, str]] = {
     "council.tally": "the on-chain tally equals the recount of the ballots",
     "council.outcome": "the finalized outcome follows from the tally, quorum and threshold",
     "council.milestone": "milestones are recorded by the committee for passed proposals only",
+    # elections
+    "elections.election": "a committee member opens an election with valid parameters and the "
+    "current roll snapshot",
+    "elections.ballot": "a counted election ballot is well formed, cast in its window, signed "
+    "(EIP-712, low s) by a voter on the roll at the snapshot, once",
+    "elections.count": "every round, transfer and winner of an election follows from the "
+    "recount of its ballots by IElections' rules",
     # ratings
     "rating.open": "a proposal's ratings open only once it passed and its execution was marked "
     "completed, on the roll published then, for the rating period",

@@ -101,6 +101,28 @@ class Proposal:
 
 
 @dataclass
+class Election:
+    """An election rebuilt from IElections' events: its parameters, the ballots counted (in the
+    order the contract stored them) and the count's events as emitted."""
+
+    id: int
+    community: int
+    kind: int
+    candidate_count: int
+    seats: int
+    max_choices: int
+    opens_at: int
+    closes_at: int
+    roll_version: int
+    ballots: list[int] = field(default_factory=list)  # choices, as signed
+    voted: set[bytes] = field(default_factory=set)
+    skipped: int = 0
+    rounds: list[list[int]] = field(default_factory=list)  # seat, round, tally.., exhausted, out
+    transfers: list[list[int]] = field(default_factory=list)  # seat, round, from, gains.., lost
+    winners: list[int] | None = None
+
+
+@dataclass
 class Initiative:
     """An initiative as submitted (IInitiatives.InitiativeSubmitted) and recounted since."""
 
@@ -253,6 +275,7 @@ class AuditState:
     last_timestamp: int = 0
     communities: dict[int, Community] = field(default_factory=dict)
     proposals: dict[int, Proposal] = field(default_factory=dict)
+    elections: dict[int, Election] = field(default_factory=dict)
     funds: dict[int, Fund] = field(default_factory=dict)
     grants: dict[int, Grant] = field(default_factory=dict)
     payouts: dict[int, Payout] = field(default_factory=dict)
@@ -292,6 +315,7 @@ _CLASSES: Final = {
         AuditorKey,
         Community,
         Proposal,
+        Election,
         Initiative,
         RatingRound,
         Fund,

@@ -58,6 +58,7 @@ class Domains:
 
     CommonsForwarder: Final = Domain('CommonsForwarder', '1')
     Council: Final = Domain('CommonsCouncil', '1')
+    Elections: Final = Domain('CommonsElections', '1')
     Initiatives: Final = Domain('CommonsInitiatives', '1')
     Ratings: Final = Domain('CommonsRatings', '1')
     TimeBank: Final = Domain('CommonsTimeBank', '1')
@@ -72,6 +73,7 @@ class Types:
     Ballot: Final = TypedStruct('Ballot', 'Ballot(uint256 proposalId,address voter,uint8 option)', bytes.fromhex('f1e75f2d3af41b6516350ffc4b1148f3f5e67d3e4fed3a97a73fb47fffcd2433'), (('proposalId', 'uint256'), ('voter', 'address'), ('option', 'uint8'),))
     CoSignature: Final = TypedStruct('CoSignature', 'CoSignature(uint256 initiativeId,address signer)', bytes.fromhex('139d77fbcf075f6b500dbeef6a9e837a53304c4a49d7637c8eed83effd6c2113'), (('initiativeId', 'uint256'), ('signer', 'address'),))
     EIP712Domain: Final = TypedStruct('EIP712Domain', 'EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)', bytes.fromhex('8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f'), (('name', 'string'), ('version', 'string'), ('chainId', 'uint256'), ('verifyingContract', 'address'),))
+    ElectionBallot: Final = TypedStruct('ElectionBallot', 'ElectionBallot(uint256 electionId,address voter,uint64 choices)', bytes.fromhex('bcdad9f97203c9c71d22dc7d84eaceeac3d3a596956245bcecad5c1441e06e10'), (('electionId', 'uint256'), ('voter', 'address'), ('choices', 'uint64'),))
     ForwardRequest: Final = TypedStruct('ForwardRequest', 'ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)', bytes.fromhex('7f96328b83274ebc7c1cf4f7a3abda602b51a78b7fa1d86a2ce353d75e587cac'), (('from', 'address'), ('to', 'address'), ('value', 'uint256'), ('gas', 'uint256'), ('nonce', 'uint256'), ('deadline', 'uint48'), ('data', 'bytes'),))
     JoinRequest: Final = TypedStruct('JoinRequest', 'JoinRequest(uint256 communityId,address resident,uint64 issuedAt)', bytes.fromhex('6d65b4f09f513bc15f2607e76f9dc67b36cb17154399a9f0dcb295f51ddb73ac'), (('communityId', 'uint256'), ('resident', 'address'), ('issuedAt', 'uint64'),))
     Rating: Final = TypedStruct('Rating', 'Rating(uint256 proposalId,address rater,uint8 score,bytes32 commentHash)', bytes.fromhex('0f04794b821b615b505e2d637eb4e6618694715584a41a35430d4c26acd29a1e'), (('proposalId', 'uint256'), ('rater', 'address'), ('score', 'uint8'), ('commentHash', 'bytes32'),))
@@ -106,6 +108,36 @@ class CoSignatureSkipReason(IntEnum):
     MalleableSignature = 2
     NotOnRoll = 3
     AlreadyCoSigned = 4
+
+
+class ElectionKind(IntEnum):
+    """IElections.ElectionKind"""
+
+    Ranked = 0
+    Approval = 1
+
+
+class ElectionSkipReason(IntEnum):
+    """IElections.ElectionSkipReason"""
+
+    ElectionNotOpen = 0
+    UnknownCandidate = 1
+    RepeatedCandidate = 2
+    TooManyChoices = 3
+    EmptyBallot = 4
+    BadSignature = 5
+    MalleableSignature = 6
+    NotOnRoll = 7
+    AlreadyVoted = 8
+
+
+class ElectionState(IntEnum):
+    """IElections.ElectionState"""
+
+    Pending = 0
+    Open = 1
+    Closed = 2
+    Counted = 3
 
 
 class ExecutionStatus(IntEnum):
@@ -197,6 +229,39 @@ class BatchProof(NamedTuple):
     batchId: int
     recordIds: tuple[bytes, ...]
     index: int  # type: ignore[assignment]  # the contract's name shadows tuple's method
+
+
+class ElectionParams(NamedTuple):
+    """IElections.ElectionParams"""
+
+    communityId: int
+    candidates: tuple[bytes, ...]
+    seats: int
+    kind: int  # IElections.ElectionKind
+    maxChoices: int
+    opensAt: int
+    closesAt: int
+
+
+class ElectionView(NamedTuple):
+    """IElections.ElectionView"""
+
+    communityId: int
+    opener: str
+    candidates: tuple[bytes, ...]
+    seats: int
+    kind: int  # IElections.ElectionKind
+    maxChoices: int
+    opensAt: int
+    closesAt: int
+    rollVersion: int
+    rollSize: int
+    state: int  # IElections.ElectionState
+    ballotCount: int
+    tally: tuple[int, ...]
+    winners: tuple[int, ...]
+    seatsFilled: int
+    round: int
 
 
 class ForwardRequestData(NamedTuple):
@@ -357,6 +422,15 @@ class SignedCoSignature(NamedTuple):
     vs: bytes
 
 
+class SignedElectionBallot(NamedTuple):
+    """IElections.SignedElectionBallot"""
+
+    voter: str
+    choices: int
+    r: bytes
+    vs: bytes
+
+
 class SignedRating(NamedTuple):
     """IRatings.SignedRating"""
 
@@ -387,10 +461,15 @@ class Events:
     BalanceCarriedOver: Final = Event('BalanceCarriedOver', 'BalanceCarriedOver(uint256,address,address,int256,address)', bytes.fromhex('5672195709aee5521b0cdbb34bd7a602622da6d5a2b33e0070ab5bb5f1a5f399'), (('communityId', 'uint256', True), ('oldAccount', 'address', True), ('newAccount', 'address', True), ('minutesMoved', 'int256', False), ('registrar', 'address', False), ), ('TimeBank',))
     BallotCast: Final = Event('BallotCast', 'BallotCast(uint256,address,uint8,bytes32)', bytes.fromhex('f55dfc8c2f8703f54f82839acc8bfbfd171de67d75473672571d31c815c8544e'), (('proposalId', 'uint256', True), ('voter', 'address', True), ('option', 'uint8', False), ('digest', 'bytes32', False), ), ('Council',))
     BallotSkipped: Final = Event('BallotSkipped', 'BallotSkipped(uint256,address,uint8)', bytes.fromhex('9985999a44cc68ee0e04868976b7007bf054f01155fe7bfe711e983e32c40a26'), (('proposalId', 'uint256', True), ('voter', 'address', True), ('reason', 'uint8', False), ), ('Council',))
+    CandidateElected: Final = Event('CandidateElected', 'CandidateElected(uint256,uint8,uint8,uint256)', bytes.fromhex('6e5d9745f8753fca8339299e0b7b9dc62e620a295710a7af6a0e9e4f29f5248b'), (('electionId', 'uint256', True), ('seat', 'uint8', False), ('candidate', 'uint8', False), ('votes', 'uint256', False), ), ('Elections',))
     CoSignatureSkipped: Final = Event('CoSignatureSkipped', 'CoSignatureSkipped(uint256,address,uint8)', bytes.fromhex('466e4f1c210870d186f7922a74ee3bf66cbd4ba26d91d63f4619b853047aa57b'), (('initiativeId', 'uint256', True), ('signer', 'address', True), ('reason', 'uint8', False), ), ('Initiatives',))
     CoSigned: Final = Event('CoSigned', 'CoSigned(uint256,address,bytes32)', bytes.fromhex('4c985007149220bd42f798c0a6331f3dc554aac64b93fd0c712abfbfd01851e0'), (('initiativeId', 'uint256', True), ('signer', 'address', True), ('digest', 'bytes32', False), ), ('Initiatives',))
     CommunityCreated: Final = Event('CommunityCreated', 'CommunityCreated(uint256,address,bytes32)', bytes.fromhex('728c15e21af6067abd156762eebaac08a18d9e162853ba1953e4022dc87fdcad'), (('communityId', 'uint256', True), ('admin', 'address', True), ('metadataHash', 'bytes32', False), ), ('Registry',))
-    EIP712DomainChanged: Final = Event('EIP712DomainChanged', 'EIP712DomainChanged()', bytes.fromhex('0a6387c9ea3628b88a633bb4f3b151770f70085117a15f9bf3787cda53f13d31'), (), ('CommonsForwarder', 'Council', 'Initiatives', 'Ratings', 'TimeBank'))
+    EIP712DomainChanged: Final = Event('EIP712DomainChanged', 'EIP712DomainChanged()', bytes.fromhex('0a6387c9ea3628b88a633bb4f3b151770f70085117a15f9bf3787cda53f13d31'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Ratings', 'TimeBank'))
+    ElectionBallotCast: Final = Event('ElectionBallotCast', 'ElectionBallotCast(uint256,address,uint64)', bytes.fromhex('ec6c3b7e1b4a6c41b62b23ce086195cb3d7aeb06afc0bb174ecfe38211e91eb2'), (('electionId', 'uint256', True), ('voter', 'address', True), ('choices', 'uint64', False), ), ('Elections',))
+    ElectionBallotSkipped: Final = Event('ElectionBallotSkipped', 'ElectionBallotSkipped(uint256,address,uint8)', bytes.fromhex('06d1311a3708f1669f5c482cfc51e23a3bf0cc4932e0ae95073cbbd255677451'), (('electionId', 'uint256', True), ('voter', 'address', True), ('reason', 'uint8', False), ), ('Elections',))
+    ElectionCounted: Final = Event('ElectionCounted', 'ElectionCounted(uint256,uint8[])', bytes.fromhex('199601bcccce3a6db914ce14618218485d543fb83f35af6b05d4a8972fe411c8'), (('electionId', 'uint256', True), ('winners', 'uint8[]', False), ), ('Elections',))
+    ElectionOpened: Final = Event('ElectionOpened', 'ElectionOpened(uint256,uint256,address,(uint256,bytes32[],uint8,uint8,uint8,uint64,uint64),uint32,uint32)', bytes.fromhex('7bdc129d55493862ddd1746e51718fc5b7eb826ad91efc192682687095df21d8'), (('electionId', 'uint256', True), ('communityId', 'uint256', True), ('opener', 'address', True), ('params', '(uint256,bytes32[],uint8,uint8,uint8,uint64,uint64)', False), ('rollVersion', 'uint32', False), ('rollSize', 'uint32', False), ), ('Elections',))
     ExecutedForwardRequest: Final = Event('ExecutedForwardRequest', 'ExecutedForwardRequest(address,uint256,bool)', bytes.fromhex('842fb24a83793558587a3dab2be7674da4a51d09c5542d6dd354e5d0ea70813c'), (('signer', 'address', True), ('nonce', 'uint256', False), ('success', 'bool', False), ), ('CommonsForwarder',))
     FundCurrencySet: Final = Event('FundCurrencySet', 'FundCurrencySet(uint256,bytes3,address)', bytes.fromhex('b088d9d00323c35fe43ac76031ec6fe8b0487b4865381ac57b6f09577cfc5eb9'), (('communityId', 'uint256', True), ('currency', 'bytes3', False), ('setBy', 'address', True), ), ('CommunityFund',))
     GrantClosed: Final = Event('GrantClosed', 'GrantClosed(uint256,uint256,uint256,address)', bytes.fromhex('c551aa0e893cde5d8278a503706a8815e760f6559a2c37e431160c9cd404df3c'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('released', 'uint256', False), ('closedBy', 'address', True), ), ('CommunityFund',))
@@ -415,23 +494,27 @@ class Events:
     RoleRevoked: Final = Event('RoleRevoked', 'RoleRevoked(uint256,bytes32,address,address)', bytes.fromhex('7b00293d63517946aeba2f56c6b4c5dec87b67393ac48520994d3d8ce776335a'), (('communityId', 'uint256', True), ('role', 'bytes32', True), ('account', 'address', True), ('sender', 'address', False), ), ('Registry',))
     RollPublished: Final = Event('RollPublished', 'RollPublished(uint256,uint32,uint32)', bytes.fromhex('6af0e096e4fb5cd0cdcacb42adde0868c61c4541fb81852cf10f3a82a4e11fa5'), (('communityId', 'uint256', True), ('version', 'uint32', True), ('size', 'uint32', False), ), ('Registry',))
     RollUpdated: Final = Event('RollUpdated', 'RollUpdated(uint256,uint32,address[],address[])', bytes.fromhex('057e85932073bc67d12fc07cdd8f27b60d742488a4bc362fd206ba600d2cc5a1'), (('communityId', 'uint256', True), ('version', 'uint32', True), ('added', 'address[]', False), ('removed', 'address[]', False), ), ('Registry',))
+    RoundCounted: Final = Event('RoundCounted', 'RoundCounted(uint256,uint8,uint8,uint256[],uint256,uint8)', bytes.fromhex('ca496b714e394a0896e692f995c9961891ab639cf12b3a7e5eb5772b296fb6a7'), (('electionId', 'uint256', True), ('seat', 'uint8', False), ('round', 'uint8', False), ('tally', 'uint256[]', False), ('exhausted', 'uint256', False), ('eliminated', 'uint8', False), ), ('Elections',))
     ServiceBatchCommitted: Final = Event('ServiceBatchCommitted', 'ServiceBatchCommitted(uint256,uint256,bytes32,uint256)', bytes.fromhex('f5f65161d14e30f3b1b5f9dcec02ef42ecf1d03ac505693e4886f846d89617a6'), (('communityId', 'uint256', True), ('batchId', 'uint256', True), ('root', 'bytes32', False), ('count', 'uint256', False), ), ('TimeBank',))
     ServiceRecorded: Final = Event('ServiceRecorded', 'ServiceRecorded(uint256,address,address,uint256,bytes8,bytes32,uint256)', bytes.fromhex('ef09cdda3a06dae1c5f0785b8bec0ce48b5c83bae6099986b7e33a42b4ed9a7f'), (('communityId', 'uint256', True), ('provider', 'address', True), ('recipient', 'address', True), ('minutesServed', 'uint256', False), ('category', 'bytes8', False), ('noteHash', 'bytes32', False), ('nonce', 'uint256', False), ), ('TimeBank',))
     ServiceReversed: Final = Event('ServiceReversed', 'ServiceReversed(uint256,address,address,bytes32,uint256,bytes32)', bytes.fromhex('baab7ebee05c243a53a7014f5f9f17cddc67fddf835545e41aa22eda84c7aee0'), (('communityId', 'uint256', True), ('provider', 'address', True), ('recipient', 'address', True), ('recordId', 'bytes32', False), ('minutesServed', 'uint256', False), ('reasonHash', 'bytes32', False), ), ('TimeBank',))
     ServiceSkipped: Final = Event('ServiceSkipped', 'ServiceSkipped(uint256,bytes32,address,uint256,bytes)', bytes.fromhex('0628616a4c3b29d7929150d2cee9e8aa3a5af6855cf62d1b9b033d3ab38623ee'), (('communityId', 'uint256', True), ('recordId', 'bytes32', True), ('provider', 'address', True), ('nonce', 'uint256', False), ('reason', 'bytes', False), ), ('TimeBank',))
+    VotesTransferred: Final = Event('VotesTransferred', 'VotesTransferred(uint256,uint8,uint8,uint8,uint256[],uint256)', bytes.fromhex('9f770bb47323a619162ad77cfa9b054940fdcd954b7dd6258e4bd07acda48d74'), (('electionId', 'uint256', True), ('seat', 'uint8', False), ('round', 'uint8', False), ('from', 'uint8', False), ('received', 'uint256[]', False), ('exhausted', 'uint256', False), ), ('Elections',))
 
 
 class Functions:
     """Functions of the deployed contracts."""
 
     AUDITOR: Final = Function('AUDITOR', 'AUDITOR()', bytes.fromhex('aa375a8a'), ('Registry',))
-    BALLOT_TYPEHASH: Final = Function('BALLOT_TYPEHASH', 'BALLOT_TYPEHASH()', bytes.fromhex('deaaa7cc'), ('Council',))
+    BALLOT_TYPEHASH: Final = Function('BALLOT_TYPEHASH', 'BALLOT_TYPEHASH()', bytes.fromhex('deaaa7cc'), ('Council', 'Elections'))
     COMMITTEE: Final = Function('COMMITTEE', 'COMMITTEE()', bytes.fromhex('e1c54e71'), ('Registry',))
     COMMUNITY_ACCOUNT: Final = Function('COMMUNITY_ACCOUNT', 'COMMUNITY_ACCOUNT()', bytes.fromhex('a3fd3f0c'), ('TimeBank',))
     COORDINATOR: Final = Function('COORDINATOR', 'COORDINATOR()', bytes.fromhex('3b2bcbf1'), ('Registry',))
     COSIGNATURE_TYPEHASH: Final = Function('COSIGNATURE_TYPEHASH', 'COSIGNATURE_TYPEHASH()', bytes.fromhex('bbe29b92'), ('Initiatives',))
-    DOMAIN_SEPARATOR: Final = Function('DOMAIN_SEPARATOR', 'DOMAIN_SEPARATOR()', bytes.fromhex('3644e515'), ('Council', 'Initiatives', 'Ratings'))
+    DOMAIN_SEPARATOR: Final = Function('DOMAIN_SEPARATOR', 'DOMAIN_SEPARATOR()', bytes.fromhex('3644e515'), ('Council', 'Elections', 'Initiatives', 'Ratings'))
+    MAX_CANDIDATES: Final = Function('MAX_CANDIDATES', 'MAX_CANDIDATES()', bytes.fromhex('f0786096'), ('Elections',))
     MAX_OPTIONS: Final = Function('MAX_OPTIONS', 'MAX_OPTIONS()', bytes.fromhex('0da183d6'), ('Council',))
+    NONE: Final = Function('NONE', 'NONE()', bytes.fromhex('83525394'), ('Elections',))
     NO_WINNER: Final = Function('NO_WINNER', 'NO_WINNER()', bytes.fromhex('0606d17a'), ('Council',))
     RATING_PERIOD: Final = Function('RATING_PERIOD', 'RATING_PERIOD()', bytes.fromhex('d1e9bf8e'), ('Ratings',))
     RATING_TYPEHASH: Final = Function('RATING_TYPEHASH', 'RATING_TYPEHASH()', bytes.fromhex('57c7ca81'), ('Ratings',))
@@ -442,7 +525,8 @@ class Functions:
     approvePayout: Final = Function('approvePayout', 'approvePayout(uint256)', bytes.fromhex('51e9c42b'), ('CommunityFund',))
     auditorKey: Final = Function('auditorKey', 'auditorKey(bytes32)', bytes.fromhex('274b4026'), ('Registry',))
     balanceOf: Final = Function('balanceOf', 'balanceOf(uint256,address)', bytes.fromhex('3656eec2'), ('TimeBank',))
-    ballotDigest: Final = Function('ballotDigest', 'ballotDigest(uint256,address,uint8)', bytes.fromhex('52131271'), ('Council',))
+    ballotDigest_Council: Final = Function('ballotDigest', 'ballotDigest(uint256,address,uint8)', bytes.fromhex('52131271'), ('Council',))
+    ballotDigest_Elections: Final = Function('ballotDigest', 'ballotDigest(uint256,address,uint64)', bytes.fromhex('e813c042'), ('Elections',))
     batchCount: Final = Function('batchCount', 'batchCount()', bytes.fromhex('06f13056'), ('TimeBank',))
     batchRoot: Final = Function('batchRoot', 'batchRoot(uint256)', bytes.fromhex('509b368c'), ('TimeBank',))
     budgetOf: Final = Function('budgetOf', 'budgetOf(uint256)', bytes.fromhex('1e5ef1f8'), ('Council',))
@@ -450,6 +534,7 @@ class Functions:
     cancelPayout: Final = Function('cancelPayout', 'cancelPayout(uint256)', bytes.fromhex('70f32217'), ('CommunityFund',))
     carryOver: Final = Function('carryOver', 'carryOver(uint256,address)', bytes.fromhex('68743c22'), ('TimeBank',))
     castBallots: Final = Function('castBallots', 'castBallots(uint256,(address,uint8,bytes32,bytes32)[])', bytes.fromhex('bc26cb8d'), ('Council',))
+    castElectionBallots: Final = Function('castElectionBallots', 'castElectionBallots(uint256,(address,uint64,bytes32,bytes32)[])', bytes.fromhex('cf5908f9'), ('Elections',))
     castVote: Final = Function('castVote', 'castVote(uint256,uint8)', bytes.fromhex('56781388'), ('Council',))
     closeGrant: Final = Function('closeGrant', 'closeGrant(uint256)', bytes.fromhex('d9591eec'), ('CommunityFund',))
     coSign: Final = Function('coSign', 'coSign(uint256,(address,bytes32,bytes32)[])', bytes.fromhex('9382879b'), ('Initiatives',))
@@ -458,13 +543,16 @@ class Functions:
     communityAdmin: Final = Function('communityAdmin', 'communityAdmin(uint256)', bytes.fromhex('6017324a'), ('Registry',))
     communityCount: Final = Function('communityCount', 'communityCount()', bytes.fromhex('aee84613'), ('Registry',))
     council: Final = Function('council', 'council()', bytes.fromhex('e2c6d41c'), ('CommunityFund', 'Initiatives', 'Ratings'))
+    countStep: Final = Function('countStep', 'countStep(uint256,uint256)', bytes.fromhex('be60aaea'), ('Elections',))
     createCommunity: Final = Function('createCommunity', 'createCommunity(bytes32)', bytes.fromhex('d816beae'), ('Registry',))
-    eip712Domain: Final = Function('eip712Domain', 'eip712Domain()', bytes.fromhex('84b0196e'), ('CommonsForwarder', 'Council', 'Initiatives', 'Ratings', 'TimeBank'))
+    eip712Domain: Final = Function('eip712Domain', 'eip712Domain()', bytes.fromhex('84b0196e'), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Ratings', 'TimeBank'))
+    electionCount: Final = Function('electionCount', 'electionCount()', bytes.fromhex('997d2830'), ('Elections',))
     execute: Final = Function('execute', 'execute((address,address,uint256,uint256,uint48,bytes,bytes))', bytes.fromhex('df905caf'), ('CommonsForwarder',))
     executeBatch: Final = Function('executeBatch', 'executeBatch((address,address,uint256,uint256,uint48,bytes,bytes)[],address)', bytes.fromhex('ccf96b4a'), ('CommonsForwarder',))
     executePayout: Final = Function('executePayout', 'executePayout(uint256)', bytes.fromhex('21814f90'), ('CommunityFund',))
     finalize: Final = Function('finalize', 'finalize(uint256)', bytes.fromhex('05261aea'), ('Council',))
     fundOf: Final = Function('fundOf', 'fundOf(uint256)', bytes.fromhex('e77985ea'), ('CommunityFund',))
+    getElection: Final = Function('getElection', 'getElection(uint256)', bytes.fromhex('9d710777'), ('Elections',))
     getInitiative: Final = Function('getInitiative', 'getInitiative(uint256)', bytes.fromhex('a497ebc3'), ('Initiatives',))
     getProposal: Final = Function('getProposal', 'getProposal(uint256)', bytes.fromhex('c7f758a8'), ('Council',))
     grantOf: Final = Function('grantOf', 'grantOf(uint256)', bytes.fromhex('3b86c0ed'), ('CommunityFund',))
@@ -473,19 +561,20 @@ class Functions:
     hasCoSigned: Final = Function('hasCoSigned', 'hasCoSigned(uint256,address)', bytes.fromhex('6fb1b97c'), ('Initiatives',))
     hasRated: Final = Function('hasRated', 'hasRated(uint256,address)', bytes.fromhex('76454486'), ('Ratings',))
     hasRole: Final = Function('hasRole', 'hasRole(uint256,bytes32,address)', bytes.fromhex('119345aa'), ('Registry',))
-    hasVoted: Final = Function('hasVoted', 'hasVoted(uint256,address)', bytes.fromhex('43859632'), ('Council',))
+    hasVoted: Final = Function('hasVoted', 'hasVoted(uint256,address)', bytes.fromhex('43859632'), ('Council', 'Elections'))
     incomeCount: Final = Function('incomeCount', 'incomeCount()', bytes.fromhex('afb7afbb'), ('CommunityFund',))
     initiativeCount: Final = Function('initiativeCount', 'initiativeCount()', bytes.fromhex('7824f84e'), ('Initiatives',))
     isRecorded: Final = Function('isRecorded', 'isRecorded(uint256,address,uint256)', bytes.fromhex('830bb64d'), ('TimeBank',))
     isResident: Final = Function('isResident', 'isResident(uint256,address)', bytes.fromhex('0305b303'), ('Registry',))
     isRetired: Final = Function('isRetired', 'isRetired(uint256,address)', bytes.fromhex('c96a3980'), ('TimeBank',))
     isReversed: Final = Function('isReversed', 'isReversed(uint256,address,uint256)', bytes.fromhex('54609fc9'), ('TimeBank',))
-    isTrustedForwarder: Final = Function('isTrustedForwarder', 'isTrustedForwarder(address)', bytes.fromhex('572b6c05'), ('CommunityFund', 'Council', 'Initiatives', 'Registry', 'TimeBank'))
+    isTrustedForwarder: Final = Function('isTrustedForwarder', 'isTrustedForwarder(address)', bytes.fromhex('572b6c05'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Registry', 'TimeBank'))
     limitsOf: Final = Function('limitsOf', 'limitsOf(uint256)', bytes.fromhex('33cc8ab1'), ('TimeBank',))
     milestones: Final = Function('milestones', 'milestones(uint256)', bytes.fromhex('e89e4ed6'), ('Council',))
     newKeyOf: Final = Function('newKeyOf', 'newKeyOf(uint256,address)', bytes.fromhex('20d30a45'), ('Registry',))
     nonceState: Final = Function('nonceState', 'nonceState(uint256,address)', bytes.fromhex('44cc7d26'), ('TimeBank',))
     nonces: Final = Function('nonces', 'nonces(address)', bytes.fromhex('7ecebe00'), ('CommonsForwarder',))
+    openElection: Final = Function('openElection', 'openElection((uint256,bytes32[],uint8,uint8,uint8,uint64,uint64))', bytes.fromhex('ddc11462'), ('Elections',))
     openGrant: Final = Function('openGrant', 'openGrant(uint256,uint256)', bytes.fromhex('14246579'), ('CommunityFund',))
     openProposal: Final = Function('openProposal', 'openProposal((uint256,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3))', bytes.fromhex('e8a33b4d'), ('Council',))
     payoutCount: Final = Function('payoutCount', 'payoutCount()', bytes.fromhex('57831809'), ('CommunityFund',))
@@ -503,7 +592,7 @@ class Functions:
     recordService: Final = Function('recordService', 'recordService(uint256,((address,address,uint32,bytes8,bytes32,uint256),(bytes32,bytes32),(bytes32,bytes32)))', bytes.fromhex('3bbb6670'), ('TimeBank',))
     recordServices: Final = Function('recordServices', 'recordServices(uint256,((address,address,uint32,bytes8,bytes32,uint256),(bytes32,bytes32),(bytes32,bytes32))[])', bytes.fromhex('1d4689e2'), ('TimeBank',))
     registerAuditorKey: Final = Function('registerAuditorKey', 'registerAuditorKey(uint256,bytes32)', bytes.fromhex('48cca66b'), ('Registry',))
-    registry: Final = Function('registry', 'registry()', bytes.fromhex('7b103999'), ('CommunityFund', 'Council', 'Initiatives', 'Ratings', 'TimeBank'))
+    registry: Final = Function('registry', 'registry()', bytes.fromhex('7b103999'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Ratings', 'TimeBank'))
     replaceResident: Final = Function('replaceResident', 'replaceResident(uint256,address,address)', bytes.fromhex('a804a359'), ('Registry',))
     requestPayout: Final = Function('requestPayout', 'requestPayout(uint256,address,uint256,bytes32,bytes32)', bytes.fromhex('0060bfff'), ('CommunityFund',))
     residentIndex: Final = Function('residentIndex', 'residentIndex(uint256,address)', bytes.fromhex('96376ed4'), ('Registry',))
@@ -523,11 +612,12 @@ class Functions:
     setCurrency: Final = Function('setCurrency', 'setCurrency(uint256,bytes3)', bytes.fromhex('44c125d3'), ('CommunityFund',))
     setLimits: Final = Function('setLimits', 'setLimits(uint256,int64,int64)', bytes.fromhex('b2a0e713'), ('TimeBank',))
     setRules: Final = Function('setRules', 'setRules(uint256,(uint16,uint32,uint32,uint16,uint16))', bytes.fromhex('42f095bd'), ('Initiatives',))
-    state: Final = Function('state', 'state(uint256)', bytes.fromhex('3e4f49e6'), ('Council',))
+    state: Final = Function('state', 'state(uint256)', bytes.fromhex('3e4f49e6'), ('Council', 'Elections'))
+    storedBallots: Final = Function('storedBallots', 'storedBallots(uint256,uint256,uint256)', bytes.fromhex('f62f4059'), ('Elections',))
     submit: Final = Function('submit', 'submit(uint256,bytes32,uint128,bytes3)', bytes.fromhex('540e41cf'), ('Initiatives',))
     tallyOf: Final = Function('tallyOf', 'tallyOf(uint256)', bytes.fromhex('da897cd1'), ('Council',))
     transferAdmin: Final = Function('transferAdmin', 'transferAdmin(uint256,address)', bytes.fromhex('b4abcd92'), ('Registry',))
-    trustedForwarder: Final = Function('trustedForwarder', 'trustedForwarder()', bytes.fromhex('7da0a877'), ('CommunityFund', 'Council', 'Initiatives', 'Registry', 'TimeBank'))
+    trustedForwarder: Final = Function('trustedForwarder', 'trustedForwarder()', bytes.fromhex('7da0a877'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Registry', 'TimeBank'))
     updateRoll: Final = Function('updateRoll', 'updateRoll(uint256,address[],address[],bool)', bytes.fromhex('78f16d35'), ('Registry',))
     verify: Final = Function('verify', 'verify((address,address,uint256,uint256,uint48,bytes,bytes))', bytes.fromhex('19d8d38c'), ('CommonsForwarder',))
     wasResident: Final = Function('wasResident', 'wasResident(uint256,address,uint32)', bytes.fromhex('82a6ea16'), ('Registry',))
@@ -539,6 +629,7 @@ class Errors:
     AboveCeiling: Final = CustomError('AboveCeiling', 'AboveCeiling(uint256,address,int256,int256)', bytes.fromhex('60447915'), (('communityId', 'uint256'), ('account', 'address'), ('balance', 'int256'), ('ceiling', 'int256'), ), ('TimeBank',))
     AlreadyApproved: Final = CustomError('AlreadyApproved', 'AlreadyApproved(uint256,address)', bytes.fromhex('094775b0'), (('requestId', 'uint256'), ('approver', 'address'), ), ('CommunityFund',))
     AlreadyCarriedOver: Final = CustomError('AlreadyCarriedOver', 'AlreadyCarriedOver(uint256,address,address)', bytes.fromhex('1a13a91e'), (('communityId', 'uint256'), ('account', 'address'), ('replacement', 'address'), ), ('TimeBank',))
+    AlreadyCounted: Final = CustomError('AlreadyCounted', 'AlreadyCounted(uint256)', bytes.fromhex('23f12c29'), (('electionId', 'uint256'), ), ('Elections',))
     AlreadyFinalized: Final = CustomError('AlreadyFinalized', 'AlreadyFinalized(uint256,uint8)', bytes.fromhex('c91049f3'), (('proposalId', 'uint256'), ('outcome', 'uint8'), ), ('Council',))
     AlreadyOnRoll: Final = CustomError('AlreadyOnRoll', 'AlreadyOnRoll(uint256,address)', bytes.fromhex('7800d312'), (('communityId', 'uint256'), ('account', 'address'), ), ('Registry',))
     AlreadyReversed: Final = CustomError('AlreadyReversed', 'AlreadyReversed(uint256,bytes32)', bytes.fromhex('c3f62e42'), (('communityId', 'uint256'), ('recordId', 'bytes32'), ), ('TimeBank',))
@@ -548,6 +639,7 @@ class Errors:
     AuditorKeyAlreadyRevoked: Final = CustomError('AuditorKeyAlreadyRevoked', 'AuditorKeyAlreadyRevoked(bytes32,uint256)', bytes.fromhex('43a6e929'), (('keyFingerprint', 'bytes32'), ('revokedAt', 'uint256'), ), ('Registry',))
     AuthorNotOnRoll: Final = CustomError('AuthorNotOnRoll', 'AuthorNotOnRoll(uint256,address,uint32)', bytes.fromhex('b6dd07ea'), (('communityId', 'uint256'), ('author', 'address'), ('rollVersion', 'uint32'), ), ('Initiatives',))
     BallotBoxRecycled: Final = CustomError('BallotBoxRecycled', 'BallotBoxRecycled(uint256)', bytes.fromhex('f72d7809'), (('proposalId', 'uint256'), ), ('Council',))
+    BallotsRecycled: Final = CustomError('BallotsRecycled', 'BallotsRecycled(uint256)', bytes.fromhex('5994c599'), (('electionId', 'uint256'), ), ('Elections',))
     BatchRootMismatch: Final = CustomError('BatchRootMismatch', 'BatchRootMismatch(uint256,bytes32,bytes32)', bytes.fromhex('13efa2b9'), (('batchId', 'uint256'), ('root', 'bytes32'), ('given', 'bytes32'), ), ('TimeBank',))
     BelowFloor: Final = CustomError('BelowFloor', 'BelowFloor(uint256,address,int256,int256)', bytes.fromhex('f246e907'), (('communityId', 'uint256'), ('account', 'address'), ('balance', 'int256'), ('floor', 'int256'), ), ('TimeBank',))
     CoSignerBitmapRecycled: Final = CustomError('CoSignerBitmapRecycled', 'CoSignerBitmapRecycled(uint256)', bytes.fromhex('dbd9b5f1'), (('initiativeId', 'uint256'), ), ('Initiatives',))
@@ -560,7 +652,9 @@ class Errors:
     ERC2771ForwarderMismatchedValue: Final = CustomError('ERC2771ForwarderMismatchedValue', 'ERC2771ForwarderMismatchedValue(uint256,uint256)', bytes.fromhex('70647f79'), (('requestedValue', 'uint256'), ('msgValue', 'uint256'), ), ('CommonsForwarder',))
     ERC2771ForwarderNoRefundReceiver: Final = CustomError('ERC2771ForwarderNoRefundReceiver', 'ERC2771ForwarderNoRefundReceiver()', bytes.fromhex('39c6e3b7'), (), ('CommonsForwarder',))
     ERC2771UntrustfulTarget: Final = CustomError('ERC2771UntrustfulTarget', 'ERC2771UntrustfulTarget(address,address)', bytes.fromhex('d2650cd1'), (('target', 'address'), ('forwarder', 'address'), ), ('CommonsForwarder',))
-    EmptyRoll: Final = CustomError('EmptyRoll', 'EmptyRoll(uint256)', bytes.fromhex('cfc5f06d'), (('communityId', 'uint256'), ), ('Council',))
+    ElectionNotClosed: Final = CustomError('ElectionNotClosed', 'ElectionNotClosed(uint256,uint64)', bytes.fromhex('b85f6b13'), (('electionId', 'uint256'), ('closesAt', 'uint64'), ), ('Elections',))
+    EmptyCountStep: Final = CustomError('EmptyCountStep', 'EmptyCountStep()', bytes.fromhex('b7070244'), (), ('Elections',))
+    EmptyRoll: Final = CustomError('EmptyRoll', 'EmptyRoll(uint256)', bytes.fromhex('cfc5f06d'), (('communityId', 'uint256'), ), ('Council', 'Elections'))
     ExecutionAlreadyCompleted: Final = CustomError('ExecutionAlreadyCompleted', 'ExecutionAlreadyCompleted(uint256)', bytes.fromhex('6e33fb71'), (('proposalId', 'uint256'), ), ('Council',))
     FailedCall: Final = CustomError('FailedCall', 'FailedCall()', bytes.fromhex('d6bda275'), (), ('CommonsForwarder',))
     GrantAlreadyOpened: Final = CustomError('GrantAlreadyOpened', 'GrantAlreadyOpened(uint256)', bytes.fromhex('5455113c'), (('proposalId', 'uint256'), ), ('CommunityFund',))
@@ -574,24 +668,28 @@ class Errors:
     InvalidAccountNonce: Final = CustomError('InvalidAccountNonce', 'InvalidAccountNonce(address,uint256)', bytes.fromhex('752d88c0'), (('account', 'address'), ('currentNonce', 'uint256'), ), ('CommonsForwarder',))
     InvalidBasisPoints: Final = CustomError('InvalidBasisPoints', 'InvalidBasisPoints(uint16,uint16)', bytes.fromhex('866f978b'), (('quorumBps', 'uint16'), ('thresholdBps', 'uint16'), ), ('Council',))
     InvalidBudget: Final = CustomError('InvalidBudget', 'InvalidBudget(uint128,bytes3)', bytes.fromhex('7da3512d'), (('amount', 'uint128'), ('currency', 'bytes3'), ), ('Council', 'Initiatives'))
+    InvalidCandidateCount: Final = CustomError('InvalidCandidateCount', 'InvalidCandidateCount(uint256)', bytes.fromhex('20502a58'), (('count', 'uint256'), ), ('Elections',))
     InvalidCurrency: Final = CustomError('InvalidCurrency', 'InvalidCurrency(bytes3)', bytes.fromhex('025f9bb6'), (('currency', 'bytes3'), ), ('CommunityFund',))
     InvalidInitiativeRules: Final = CustomError('InvalidInitiativeRules', 'InvalidInitiativeRules((uint16,uint32,uint32,uint16,uint16))', bytes.fromhex('4a358b62'), (('rules', '(uint16,uint32,uint32,uint16,uint16)'), ), ('Initiatives',))
     InvalidLimits: Final = CustomError('InvalidLimits', 'InvalidLimits(int256,int256)', bytes.fromhex('60329b28'), (('floor', 'int256'), ('ceiling', 'int256'), ), ('TimeBank',))
+    InvalidMaxChoices: Final = CustomError('InvalidMaxChoices', 'InvalidMaxChoices(uint8,uint256)', bytes.fromhex('4afb53fc'), (('maxChoices', 'uint8'), ('candidateCount', 'uint256'), ), ('Elections',))
     InvalidOption: Final = CustomError('InvalidOption', 'InvalidOption(uint256,uint8,uint8)', bytes.fromhex('103f002f'), (('proposalId', 'uint256'), ('option', 'uint8'), ('optionCount', 'uint8'), ), ('Council',))
     InvalidOptions: Final = CustomError('InvalidOptions', 'InvalidOptions(uint8,uint8)', bytes.fromhex('f6f82603'), (('kind', 'uint8'), ('optionCount', 'uint8'), ), ('Council',))
     InvalidRecipient: Final = CustomError('InvalidRecipient', 'InvalidRecipient(address)', bytes.fromhex('17858bbe'), (('recipient', 'address'), ), ('CommunityFund',))
-    InvalidSchedule: Final = CustomError('InvalidSchedule', 'InvalidSchedule(uint64,uint64,uint256)', bytes.fromhex('46876ad5'), (('opensAt', 'uint64'), ('closesAt', 'uint64'), ('now', 'uint256'), ), ('Council',))
-    InvalidShortString: Final = CustomError('InvalidShortString', 'InvalidShortString()', bytes.fromhex('b3512b0c'), (), ('CommonsForwarder', 'Council', 'Initiatives', 'Ratings', 'TimeBank'))
+    InvalidSchedule: Final = CustomError('InvalidSchedule', 'InvalidSchedule(uint64,uint64,uint256)', bytes.fromhex('46876ad5'), (('opensAt', 'uint64'), ('closesAt', 'uint64'), ('now', 'uint256'), ), ('Council', 'Elections'))
+    InvalidSeats: Final = CustomError('InvalidSeats', 'InvalidSeats(uint8,uint256)', bytes.fromhex('708fb3c6'), (('seats', 'uint8'), ('candidateCount', 'uint256'), ), ('Elections',))
+    InvalidShortString: Final = CustomError('InvalidShortString', 'InvalidShortString()', bytes.fromhex('b3512b0c'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Ratings', 'TimeBank'))
     InvalidThreshold: Final = CustomError('InvalidThreshold', 'InvalidThreshold(uint256,uint256,uint256)', bytes.fromhex('e765bf55'), (('communityId', 'uint256'), ('threshold', 'uint256'), ('committeeSize', 'uint256'), ), ('CommunityFund',))
     KeyAlreadyReplaced: Final = CustomError('KeyAlreadyReplaced', 'KeyAlreadyReplaced(uint256,address,address)', bytes.fromhex('2f27ef22'), (('communityId', 'uint256'), ('account', 'address'), ('replacement', 'address'), ), ('Registry',))
     KeyRetired: Final = CustomError('KeyRetired', 'KeyRetired(uint256,address,address)', bytes.fromhex('5a32859a'), (('communityId', 'uint256'), ('account', 'address'), ('replacement', 'address'), ), ('TimeBank',))
+    MissingCandidateHash: Final = CustomError('MissingCandidateHash', 'MissingCandidateHash(uint256)', bytes.fromhex('0067d054'), (('index', 'uint256'), ), ('Elections',))
     MissingEvidence: Final = CustomError('MissingEvidence', 'MissingEvidence()', bytes.fromhex('ea8acc1f'), (), ('Council',))
     MissingRole: Final = CustomError('MissingRole', 'MissingRole(uint256,bytes32,address)', bytes.fromhex('7b769e71'), (('communityId', 'uint256'), ('role', 'bytes32'), ('account', 'address'), ), ('Registry',))
     MissingTextHash: Final = CustomError('MissingTextHash', 'MissingTextHash()', bytes.fromhex('4f5e75fa'), (), ('Council', 'Initiatives'))
     NoPendingAdmin: Final = CustomError('NoPendingAdmin', 'NoPendingAdmin(uint256)', bytes.fromhex('ddd9012c'), (('communityId', 'uint256'), ), ('Registry',))
     NonceAlreadyUsed: Final = CustomError('NonceAlreadyUsed', 'NonceAlreadyUsed(uint256,address,uint256)', bytes.fromhex('34d44a32'), (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ), ('TimeBank',))
     NonceTooFarAhead: Final = CustomError('NonceTooFarAhead', 'NonceTooFarAhead(uint256,address,uint256,uint256)', bytes.fromhex('4c4d68c5'), (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ('nonceBase', 'uint256'), ), ('TimeBank',))
-    NotCommittee: Final = CustomError('NotCommittee', 'NotCommittee(uint256,address)', bytes.fromhex('4337b7f7'), (('communityId', 'uint256'), ('account', 'address'), ), ('Council',))
+    NotCommittee: Final = CustomError('NotCommittee', 'NotCommittee(uint256,address)', bytes.fromhex('4337b7f7'), (('communityId', 'uint256'), ('account', 'address'), ), ('Council', 'Elections'))
     NotCommitteeMember: Final = CustomError('NotCommitteeMember', 'NotCommitteeMember(uint256,address)', bytes.fromhex('38ba437a'), (('communityId', 'uint256'), ('account', 'address'), ), ('CommunityFund',))
     NotCommunityAdmin: Final = CustomError('NotCommunityAdmin', 'NotCommunityAdmin(uint256,address)', bytes.fromhex('80586ba5'), (('communityId', 'uint256'), ('account', 'address'), ), ('CommunityFund', 'Initiatives', 'Registry', 'TimeBank'))
     NotCoordinator: Final = CustomError('NotCoordinator', 'NotCoordinator(uint256,address)', bytes.fromhex('0409f3fb'), (('communityId', 'uint256'), ('account', 'address'), ), ('TimeBank',))
@@ -620,12 +718,13 @@ class Errors:
     RotationNotRecorded: Final = CustomError('RotationNotRecorded', 'RotationNotRecorded(uint256,address)', bytes.fromhex('51a9ca84'), (('communityId', 'uint256'), ('account', 'address'), ), ('TimeBank',))
     SameParty: Final = CustomError('SameParty', 'SameParty(address)', bytes.fromhex('284f658d'), (('account', 'address'), ), ('TimeBank',))
     SelfApproval: Final = CustomError('SelfApproval', 'SelfApproval(uint256,address)', bytes.fromhex('c37547cc'), (('requestId', 'uint256'), ('approver', 'address'), ), ('CommunityFund',))
-    StringTooLong: Final = CustomError('StringTooLong', 'StringTooLong(string)', bytes.fromhex('305a27a9'), (('str', 'string'), ), ('CommonsForwarder', 'Council', 'Initiatives', 'Ratings', 'TimeBank'))
+    StringTooLong: Final = CustomError('StringTooLong', 'StringTooLong(string)', bytes.fromhex('305a27a9'), (('str', 'string'), ), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Ratings', 'TimeBank'))
     ThresholdNotSet: Final = CustomError('ThresholdNotSet', 'ThresholdNotSet(uint256)', bytes.fromhex('4930b760'), (('communityId', 'uint256'), ), ('CommunityFund',))
     TooManyInitiatives: Final = CustomError('TooManyInitiatives', 'TooManyInitiatives()', bytes.fromhex('d4daa3c4'), (), ('Initiatives',))
     TooManyProposals: Final = CustomError('TooManyProposals', 'TooManyProposals()', bytes.fromhex('188f201e'), (), ('Council',))
     UnknownAuditorKey: Final = CustomError('UnknownAuditorKey', 'UnknownAuditorKey(bytes32)', bytes.fromhex('8ab8bbf9'), (('keyFingerprint', 'bytes32'), ), ('Registry',))
     UnknownCommunity: Final = CustomError('UnknownCommunity', 'UnknownCommunity(uint256)', bytes.fromhex('aee205cc'), (('communityId', 'uint256'), ), ('Registry',))
+    UnknownElection: Final = CustomError('UnknownElection', 'UnknownElection(uint256)', bytes.fromhex('c3ea6267'), (('electionId', 'uint256'), ), ('Elections',))
     UnknownInitiative: Final = CustomError('UnknownInitiative', 'UnknownInitiative(uint256)', bytes.fromhex('230b78c2'), (('initiativeId', 'uint256'), ), ('Initiatives',))
     UnknownProposal: Final = CustomError('UnknownProposal', 'UnknownProposal(uint256)', bytes.fromhex('28e0cf5a'), (('proposalId', 'uint256'), ), ('Council',))
     UnknownRole: Final = CustomError('UnknownRole', 'UnknownRole(bytes32)', bytes.fromhex('74cc4fed'), (('role', 'bytes32'), ), ('Registry',))
@@ -639,5 +738,5 @@ class Errors:
     ZeroMinutes: Final = CustomError('ZeroMinutes', 'ZeroMinutes()', bytes.fromhex('2d08242c'), (), ('TimeBank',))
 
 
-EVENTS_BY_TOPIC: Final[dict[bytes, Event]] = {Events.AdminTransferCancelled.topic: Events.AdminTransferCancelled, Events.AdminTransferStarted.topic: Events.AdminTransferStarted, Events.AdminTransferred.topic: Events.AdminTransferred, Events.ApprovalThresholdSet.topic: Events.ApprovalThresholdSet, Events.AuditorKeyRegistered.topic: Events.AuditorKeyRegistered, Events.AuditorKeyRevoked.topic: Events.AuditorKeyRevoked, Events.BalanceCarriedOver.topic: Events.BalanceCarriedOver, Events.BallotCast.topic: Events.BallotCast, Events.BallotSkipped.topic: Events.BallotSkipped, Events.CoSignatureSkipped.topic: Events.CoSignatureSkipped, Events.CoSigned.topic: Events.CoSigned, Events.CommunityCreated.topic: Events.CommunityCreated, Events.EIP712DomainChanged.topic: Events.EIP712DomainChanged, Events.ExecutedForwardRequest.topic: Events.ExecutedForwardRequest, Events.FundCurrencySet.topic: Events.FundCurrencySet, Events.GrantClosed.topic: Events.GrantClosed, Events.GrantOpened.topic: Events.GrantOpened, Events.IncomeRecorded.topic: Events.IncomeRecorded, Events.InitiativePromoted.topic: Events.InitiativePromoted, Events.InitiativeRulesSet.topic: Events.InitiativeRulesSet, Events.InitiativeSubmitted.topic: Events.InitiativeSubmitted, Events.LimitsSet.topic: Events.LimitsSet, Events.MilestoneRecorded.topic: Events.MilestoneRecorded, Events.PayoutApproved.topic: Events.PayoutApproved, Events.PayoutCancelled.topic: Events.PayoutCancelled, Events.PayoutExecuted.topic: Events.PayoutExecuted, Events.PayoutRequested.topic: Events.PayoutRequested, Events.ProposalFinalized.topic: Events.ProposalFinalized, Events.ProposalOpened.topic: Events.ProposalOpened, Events.Rated.topic: Events.Rated, Events.RatingSkipped.topic: Events.RatingSkipped, Events.RatingsOpened.topic: Events.RatingsOpened, Events.ResidentReplaced.topic: Events.ResidentReplaced, Events.RoleGranted.topic: Events.RoleGranted, Events.RoleRevoked.topic: Events.RoleRevoked, Events.RollPublished.topic: Events.RollPublished, Events.RollUpdated.topic: Events.RollUpdated, Events.ServiceBatchCommitted.topic: Events.ServiceBatchCommitted, Events.ServiceRecorded.topic: Events.ServiceRecorded, Events.ServiceReversed.topic: Events.ServiceReversed, Events.ServiceSkipped.topic: Events.ServiceSkipped}
-ERRORS_BY_SELECTOR: Final[dict[bytes, CustomError]] = {Errors.AboveCeiling.selector: Errors.AboveCeiling, Errors.AlreadyApproved.selector: Errors.AlreadyApproved, Errors.AlreadyCarriedOver.selector: Errors.AlreadyCarriedOver, Errors.AlreadyFinalized.selector: Errors.AlreadyFinalized, Errors.AlreadyOnRoll.selector: Errors.AlreadyOnRoll, Errors.AlreadyReversed.selector: Errors.AlreadyReversed, Errors.AlreadyVoted.selector: Errors.AlreadyVoted, Errors.AmountTooLarge.selector: Errors.AmountTooLarge, Errors.AuditorKeyAlreadyRegistered.selector: Errors.AuditorKeyAlreadyRegistered, Errors.AuditorKeyAlreadyRevoked.selector: Errors.AuditorKeyAlreadyRevoked, Errors.AuthorNotOnRoll.selector: Errors.AuthorNotOnRoll, Errors.BallotBoxRecycled.selector: Errors.BallotBoxRecycled, Errors.BatchRootMismatch.selector: Errors.BatchRootMismatch, Errors.BelowFloor.selector: Errors.BelowFloor, Errors.CoSignerBitmapRecycled.selector: Errors.CoSignerBitmapRecycled, Errors.CoordinatorIsParty.selector: Errors.CoordinatorIsParty, Errors.CurrencyAlreadySet.selector: Errors.CurrencyAlreadySet, Errors.CurrencyMismatch.selector: Errors.CurrencyMismatch, Errors.CurrencyNotSet.selector: Errors.CurrencyNotSet, Errors.ERC2771ForwarderExpiredRequest.selector: Errors.ERC2771ForwarderExpiredRequest, Errors.ERC2771ForwarderInvalidSigner.selector: Errors.ERC2771ForwarderInvalidSigner, Errors.ERC2771ForwarderMismatchedValue.selector: Errors.ERC2771ForwarderMismatchedValue, Errors.ERC2771ForwarderNoRefundReceiver.selector: Errors.ERC2771ForwarderNoRefundReceiver, Errors.ERC2771UntrustfulTarget.selector: Errors.ERC2771UntrustfulTarget, Errors.EmptyRoll.selector: Errors.EmptyRoll, Errors.ExecutionAlreadyCompleted.selector: Errors.ExecutionAlreadyCompleted, Errors.FailedCall.selector: Errors.FailedCall, Errors.GrantAlreadyOpened.selector: Errors.GrantAlreadyOpened, Errors.GrantExceedsBudget.selector: Errors.GrantExceedsBudget, Errors.GrantIsClosed.selector: Errors.GrantIsClosed, Errors.GrantNotFound.selector: Errors.GrantNotFound, Errors.InitiativesNotEnabled.selector: Errors.InitiativesNotEnabled, Errors.InsufficientBalance.selector: Errors.InsufficientBalance, Errors.InsufficientFund.selector: Errors.InsufficientFund, Errors.InsufficientGrant.selector: Errors.InsufficientGrant, Errors.InvalidAccountNonce.selector: Errors.InvalidAccountNonce, Errors.InvalidBasisPoints.selector: Errors.InvalidBasisPoints, Errors.InvalidBudget.selector: Errors.InvalidBudget, Errors.InvalidCurrency.selector: Errors.InvalidCurrency, Errors.InvalidInitiativeRules.selector: Errors.InvalidInitiativeRules, Errors.InvalidLimits.selector: Errors.InvalidLimits, Errors.InvalidOption.selector: Errors.InvalidOption, Errors.InvalidOptions.selector: Errors.InvalidOptions, Errors.InvalidRecipient.selector: Errors.InvalidRecipient, Errors.InvalidSchedule.selector: Errors.InvalidSchedule, Errors.InvalidShortString.selector: Errors.InvalidShortString, Errors.InvalidThreshold.selector: Errors.InvalidThreshold, Errors.KeyAlreadyReplaced.selector: Errors.KeyAlreadyReplaced, Errors.KeyRetired.selector: Errors.KeyRetired, Errors.MissingEvidence.selector: Errors.MissingEvidence, Errors.MissingRole.selector: Errors.MissingRole, Errors.MissingTextHash.selector: Errors.MissingTextHash, Errors.NoPendingAdmin.selector: Errors.NoPendingAdmin, Errors.NonceAlreadyUsed.selector: Errors.NonceAlreadyUsed, Errors.NonceTooFarAhead.selector: Errors.NonceTooFarAhead, Errors.NotCommittee.selector: Errors.NotCommittee, Errors.NotCommitteeMember.selector: Errors.NotCommitteeMember, Errors.NotCommunityAdmin.selector: Errors.NotCommunityAdmin, Errors.NotCoordinator.selector: Errors.NotCoordinator, Errors.NotEnoughApprovals.selector: Errors.NotEnoughApprovals, Errors.NotKeyAuditorOrAdmin.selector: Errors.NotKeyAuditorOrAdmin, Errors.NotOnRoll.selector: Errors.NotOnRoll, Errors.NotPendingAdmin.selector: Errors.NotPendingAdmin, Errors.NotRegistrar.selector: Errors.NotRegistrar, Errors.NotRequesterOrAdmin.selector: Errors.NotRequesterOrAdmin, Errors.NotResident.selector: Errors.NotResident, Errors.PayoutNotFound.selector: Errors.PayoutNotFound, Errors.PayoutNotPending.selector: Errors.PayoutNotPending, Errors.PromotionMismatch.selector: Errors.PromotionMismatch, Errors.ProposalNotCompleted.selector: Errors.ProposalNotCompleted, Errors.ProposalNotOpen.selector: Errors.ProposalNotOpen, Errors.ProposalNotPassed_CommunityFund.selector: Errors.ProposalNotPassed_CommunityFund, Errors.ProposalNotPassed_Council.selector: Errors.ProposalNotPassed_Council, Errors.RecordNotFound.selector: Errors.RecordNotFound, Errors.RecordNotInBatch.selector: Errors.RecordNotInBatch, Errors.ReplacementKeyNotFresh.selector: Errors.ReplacementKeyNotFresh, Errors.RoleAlreadyGranted.selector: Errors.RoleAlreadyGranted, Errors.RoleNotGranted.selector: Errors.RoleNotGranted, Errors.RollHistoryFull.selector: Errors.RollHistoryFull, Errors.RollHistoryPruned.selector: Errors.RollHistoryPruned, Errors.RollTooLarge.selector: Errors.RollTooLarge, Errors.RotationNotRecorded.selector: Errors.RotationNotRecorded, Errors.SameParty.selector: Errors.SameParty, Errors.SelfApproval.selector: Errors.SelfApproval, Errors.StringTooLong.selector: Errors.StringTooLong, Errors.ThresholdNotSet.selector: Errors.ThresholdNotSet, Errors.TooManyInitiatives.selector: Errors.TooManyInitiatives, Errors.TooManyProposals.selector: Errors.TooManyProposals, Errors.UnknownAuditorKey.selector: Errors.UnknownAuditorKey, Errors.UnknownCommunity.selector: Errors.UnknownCommunity, Errors.UnknownInitiative.selector: Errors.UnknownInitiative, Errors.UnknownProposal.selector: Errors.UnknownProposal, Errors.UnknownRole.selector: Errors.UnknownRole, Errors.UnknownRollVersion.selector: Errors.UnknownRollVersion, Errors.VoterNotOnRoll.selector: Errors.VoterNotOnRoll, Errors.VotingNotClosed.selector: Errors.VotingNotClosed, Errors.WrongSigner.selector: Errors.WrongSigner, Errors.ZeroAddress.selector: Errors.ZeroAddress, Errors.ZeroAmount.selector: Errors.ZeroAmount, Errors.ZeroKeyFingerprint.selector: Errors.ZeroKeyFingerprint, Errors.ZeroMinutes.selector: Errors.ZeroMinutes}
+EVENTS_BY_TOPIC: Final[dict[bytes, Event]] = {Events.AdminTransferCancelled.topic: Events.AdminTransferCancelled, Events.AdminTransferStarted.topic: Events.AdminTransferStarted, Events.AdminTransferred.topic: Events.AdminTransferred, Events.ApprovalThresholdSet.topic: Events.ApprovalThresholdSet, Events.AuditorKeyRegistered.topic: Events.AuditorKeyRegistered, Events.AuditorKeyRevoked.topic: Events.AuditorKeyRevoked, Events.BalanceCarriedOver.topic: Events.BalanceCarriedOver, Events.BallotCast.topic: Events.BallotCast, Events.BallotSkipped.topic: Events.BallotSkipped, Events.CandidateElected.topic: Events.CandidateElected, Events.CoSignatureSkipped.topic: Events.CoSignatureSkipped, Events.CoSigned.topic: Events.CoSigned, Events.CommunityCreated.topic: Events.CommunityCreated, Events.EIP712DomainChanged.topic: Events.EIP712DomainChanged, Events.ElectionBallotCast.topic: Events.ElectionBallotCast, Events.ElectionBallotSkipped.topic: Events.ElectionBallotSkipped, Events.ElectionCounted.topic: Events.ElectionCounted, Events.ElectionOpened.topic: Events.ElectionOpened, Events.ExecutedForwardRequest.topic: Events.ExecutedForwardRequest, Events.FundCurrencySet.topic: Events.FundCurrencySet, Events.GrantClosed.topic: Events.GrantClosed, Events.GrantOpened.topic: Events.GrantOpened, Events.IncomeRecorded.topic: Events.IncomeRecorded, Events.InitiativePromoted.topic: Events.InitiativePromoted, Events.InitiativeRulesSet.topic: Events.InitiativeRulesSet, Events.InitiativeSubmitted.topic: Events.InitiativeSubmitted, Events.LimitsSet.topic: Events.LimitsSet, Events.MilestoneRecorded.topic: Events.MilestoneRecorded, Events.PayoutApproved.topic: Events.PayoutApproved, Events.PayoutCancelled.topic: Events.PayoutCancelled, Events.PayoutExecuted.topic: Events.PayoutExecuted, Events.PayoutRequested.topic: Events.PayoutRequested, Events.ProposalFinalized.topic: Events.ProposalFinalized, Events.ProposalOpened.topic: Events.ProposalOpened, Events.Rated.topic: Events.Rated, Events.RatingSkipped.topic: Events.RatingSkipped, Events.RatingsOpened.topic: Events.RatingsOpened, Events.ResidentReplaced.topic: Events.ResidentReplaced, Events.RoleGranted.topic: Events.RoleGranted, Events.RoleRevoked.topic: Events.RoleRevoked, Events.RollPublished.topic: Events.RollPublished, Events.RollUpdated.topic: Events.RollUpdated, Events.RoundCounted.topic: Events.RoundCounted, Events.ServiceBatchCommitted.topic: Events.ServiceBatchCommitted, Events.ServiceRecorded.topic: Events.ServiceRecorded, Events.ServiceReversed.topic: Events.ServiceReversed, Events.ServiceSkipped.topic: Events.ServiceSkipped, Events.VotesTransferred.topic: Events.VotesTransferred}
+ERRORS_BY_SELECTOR: Final[dict[bytes, CustomError]] = {Errors.AboveCeiling.selector: Errors.AboveCeiling, Errors.AlreadyApproved.selector: Errors.AlreadyApproved, Errors.AlreadyCarriedOver.selector: Errors.AlreadyCarriedOver, Errors.AlreadyCounted.selector: Errors.AlreadyCounted, Errors.AlreadyFinalized.selector: Errors.AlreadyFinalized, Errors.AlreadyOnRoll.selector: Errors.AlreadyOnRoll, Errors.AlreadyReversed.selector: Errors.AlreadyReversed, Errors.AlreadyVoted.selector: Errors.AlreadyVoted, Errors.AmountTooLarge.selector: Errors.AmountTooLarge, Errors.AuditorKeyAlreadyRegistered.selector: Errors.AuditorKeyAlreadyRegistered, Errors.AuditorKeyAlreadyRevoked.selector: Errors.AuditorKeyAlreadyRevoked, Errors.AuthorNotOnRoll.selector: Errors.AuthorNotOnRoll, Errors.BallotBoxRecycled.selector: Errors.BallotBoxRecycled, Errors.BallotsRecycled.selector: Errors.BallotsRecycled, Errors.BatchRootMismatch.selector: Errors.BatchRootMismatch, Errors.BelowFloor.selector: Errors.BelowFloor, Errors.CoSignerBitmapRecycled.selector: Errors.CoSignerBitmapRecycled, Errors.CoordinatorIsParty.selector: Errors.CoordinatorIsParty, Errors.CurrencyAlreadySet.selector: Errors.CurrencyAlreadySet, Errors.CurrencyMismatch.selector: Errors.CurrencyMismatch, Errors.CurrencyNotSet.selector: Errors.CurrencyNotSet, Errors.ERC2771ForwarderExpiredRequest.selector: Errors.ERC2771ForwarderExpiredRequest, Errors.ERC2771ForwarderInvalidSigner.selector: Errors.ERC2771ForwarderInvalidSigner, Errors.ERC2771ForwarderMismatchedValue.selector: Errors.ERC2771ForwarderMismatchedValue, Errors.ERC2771ForwarderNoRefundReceiver.selector: Errors.ERC2771ForwarderNoRefundReceiver, Errors.ERC2771UntrustfulTarget.selector: Errors.ERC2771UntrustfulTarget, Errors.ElectionNotClosed.selector: Errors.ElectionNotClosed, Errors.EmptyCountStep.selector: Errors.EmptyCountStep, Errors.EmptyRoll.selector: Errors.EmptyRoll, Errors.ExecutionAlreadyCompleted.selector: Errors.ExecutionAlreadyCompleted, Errors.FailedCall.selector: Errors.FailedCall, Errors.GrantAlreadyOpened.selector: Errors.GrantAlreadyOpened, Errors.GrantExceedsBudget.selector: Errors.GrantExceedsBudget, Errors.GrantIsClosed.selector: Errors.GrantIsClosed, Errors.GrantNotFound.selector: Errors.GrantNotFound, Errors.InitiativesNotEnabled.selector: Errors.InitiativesNotEnabled, Errors.InsufficientBalance.selector: Errors.InsufficientBalance, Errors.InsufficientFund.selector: Errors.InsufficientFund, Errors.InsufficientGrant.selector: Errors.InsufficientGrant, Errors.InvalidAccountNonce.selector: Errors.InvalidAccountNonce, Errors.InvalidBasisPoints.selector: Errors.InvalidBasisPoints, Errors.InvalidBudget.selector: Errors.InvalidBudget, Errors.InvalidCandidateCount.selector: Errors.InvalidCandidateCount, Errors.InvalidCurrency.selector: Errors.InvalidCurrency, Errors.InvalidInitiativeRules.selector: Errors.InvalidInitiativeRules, Errors.InvalidLimits.selector: Errors.InvalidLimits, Errors.InvalidMaxChoices.selector: Errors.InvalidMaxChoices, Errors.InvalidOption.selector: Errors.InvalidOption, Errors.InvalidOptions.selector: Errors.InvalidOptions, Errors.InvalidRecipient.selector: Errors.InvalidRecipient, Errors.InvalidSchedule.selector: Errors.InvalidSchedule, Errors.InvalidSeats.selector: Errors.InvalidSeats, Errors.InvalidShortString.selector: Errors.InvalidShortString, Errors.InvalidThreshold.selector: Errors.InvalidThreshold, Errors.KeyAlreadyReplaced.selector: Errors.KeyAlreadyReplaced, Errors.KeyRetired.selector: Errors.KeyRetired, Errors.MissingCandidateHash.selector: Errors.MissingCandidateHash, Errors.MissingEvidence.selector: Errors.MissingEvidence, Errors.MissingRole.selector: Errors.MissingRole, Errors.MissingTextHash.selector: Errors.MissingTextHash, Errors.NoPendingAdmin.selector: Errors.NoPendingAdmin, Errors.NonceAlreadyUsed.selector: Errors.NonceAlreadyUsed, Errors.NonceTooFarAhead.selector: Errors.NonceTooFarAhead, Errors.NotCommittee.selector: Errors.NotCommittee, Errors.NotCommitteeMember.selector: Errors.NotCommitteeMember, Errors.NotCommunityAdmin.selector: Errors.NotCommunityAdmin, Errors.NotCoordinator.selector: Errors.NotCoordinator, Errors.NotEnoughApprovals.selector: Errors.NotEnoughApprovals, Errors.NotKeyAuditorOrAdmin.selector: Errors.NotKeyAuditorOrAdmin, Errors.NotOnRoll.selector: Errors.NotOnRoll, Errors.NotPendingAdmin.selector: Errors.NotPendingAdmin, Errors.NotRegistrar.selector: Errors.NotRegistrar, Errors.NotRequesterOrAdmin.selector: Errors.NotRequesterOrAdmin, Errors.NotResident.selector: Errors.NotResident, Errors.PayoutNotFound.selector: Errors.PayoutNotFound, Errors.PayoutNotPending.selector: Errors.PayoutNotPending, Errors.PromotionMismatch.selector: Errors.PromotionMismatch, Errors.ProposalNotCompleted.selector: Errors.ProposalNotCompleted, Errors.ProposalNotOpen.selector: Errors.ProposalNotOpen, Errors.ProposalNotPassed_CommunityFund.selector: Errors.ProposalNotPassed_CommunityFund, Errors.ProposalNotPassed_Council.selector: Errors.ProposalNotPassed_Council, Errors.RecordNotFound.selector: Errors.RecordNotFound, Errors.RecordNotInBatch.selector: Errors.RecordNotInBatch, Errors.ReplacementKeyNotFresh.selector: Errors.ReplacementKeyNotFresh, Errors.RoleAlreadyGranted.selector: Errors.RoleAlreadyGranted, Errors.RoleNotGranted.selector: Errors.RoleNotGranted, Errors.RollHistoryFull.selector: Errors.RollHistoryFull, Errors.RollHistoryPruned.selector: Errors.RollHistoryPruned, Errors.RollTooLarge.selector: Errors.RollTooLarge, Errors.RotationNotRecorded.selector: Errors.RotationNotRecorded, Errors.SameParty.selector: Errors.SameParty, Errors.SelfApproval.selector: Errors.SelfApproval, Errors.StringTooLong.selector: Errors.StringTooLong, Errors.ThresholdNotSet.selector: Errors.ThresholdNotSet, Errors.TooManyInitiatives.selector: Errors.TooManyInitiatives, Errors.TooManyProposals.selector: Errors.TooManyProposals, Errors.UnknownAuditorKey.selector: Errors.UnknownAuditorKey, Errors.UnknownCommunity.selector: Errors.UnknownCommunity, Errors.UnknownElection.selector: Errors.UnknownElection, Errors.UnknownInitiative.selector: Errors.UnknownInitiative, Errors.UnknownProposal.selector: Errors.UnknownProposal, Errors.UnknownRole.selector: Errors.UnknownRole, Errors.UnknownRollVersion.selector: Errors.UnknownRollVersion, Errors.VoterNotOnRoll.selector: Errors.VoterNotOnRoll, Errors.VotingNotClosed.selector: Errors.VotingNotClosed, Errors.WrongSigner.selector: Errors.WrongSigner, Errors.ZeroAddress.selector: Errors.ZeroAddress, Errors.ZeroAmount.selector: Errors.ZeroAmount, Errors.ZeroKeyFingerprint.selector: Errors.ZeroKeyFingerprint, Errors.ZeroMinutes.selector: Errors.ZeroMinutes}

@@ -6,6 +6,7 @@ import type { TypedDataField } from "ethers";
 export const DOMAINS = {
   CommonsForwarder: { name: "CommonsForwarder", version: "1" },
   Council: { name: "CommonsCouncil", version: "1" },
+  Elections: { name: "CommonsElections", version: "1" },
   Initiatives: { name: "CommonsInitiatives", version: "1" },
   Ratings: { name: "CommonsRatings", version: "1" },
   TimeBank: { name: "CommonsTimeBank", version: "1" },
@@ -27,6 +28,11 @@ export const EIP712_FIELDS = {
   CoSignature: [
     { name: "initiativeId", type: "uint256" },
     { name: "signer", type: "address" },
+  ],
+  ElectionBallot: [
+    { name: "electionId", type: "uint256" },
+    { name: "voter", type: "address" },
+    { name: "choices", type: "uint64" },
   ],
   ForwardRequest: [
     { name: "from", type: "address" },
@@ -68,6 +74,7 @@ export const TYPE_STRINGS = {
   Ballot: "Ballot(uint256 proposalId,address voter,uint8 option)",
   CoSignature: "CoSignature(uint256 initiativeId,address signer)",
   EIP712Domain: "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
+  ElectionBallot: "ElectionBallot(uint256 electionId,address voter,uint64 choices)",
   ForwardRequest: "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)",
   JoinRequest: "JoinRequest(uint256 communityId,address resident,uint64 issuedAt)",
   Rating: "Rating(uint256 proposalId,address rater,uint8 score,bytes32 commentHash)",
@@ -98,6 +105,18 @@ export type BallotKind = (typeof BallotKind)[number];
 /** IInitiatives.CoSignatureSkipReason, by value. */
 export const CoSignatureSkipReason = ["InitiativeNotCollecting", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyCoSigned"] as const;
 export type CoSignatureSkipReason = (typeof CoSignatureSkipReason)[number];
+
+/** IElections.ElectionKind, by value. */
+export const ElectionKind = ["Ranked", "Approval"] as const;
+export type ElectionKind = (typeof ElectionKind)[number];
+
+/** IElections.ElectionSkipReason, by value. */
+export const ElectionSkipReason = ["ElectionNotOpen", "UnknownCandidate", "RepeatedCandidate", "TooManyChoices", "EmptyBallot", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted"] as const;
+export type ElectionSkipReason = (typeof ElectionSkipReason)[number];
+
+/** IElections.ElectionState, by value. */
+export const ElectionState = ["Pending", "Open", "Closed", "Counted"] as const;
+export type ElectionState = (typeof ElectionState)[number];
 
 /** ICouncil.ExecutionStatus, by value. */
 export const ExecutionStatus = ["NotStarted", "InProgress", "Completed"] as const;
@@ -140,6 +159,7 @@ export const ERRORS = [
   "AboveCeiling",
   "AlreadyApproved",
   "AlreadyCarriedOver",
+  "AlreadyCounted",
   "AlreadyFinalized",
   "AlreadyOnRoll",
   "AlreadyReversed",
@@ -149,6 +169,7 @@ export const ERRORS = [
   "AuditorKeyAlreadyRevoked",
   "AuthorNotOnRoll",
   "BallotBoxRecycled",
+  "BallotsRecycled",
   "BatchRootMismatch",
   "BelowFloor",
   "CoSignerBitmapRecycled",
@@ -161,6 +182,8 @@ export const ERRORS = [
   "ERC2771ForwarderMismatchedValue",
   "ERC2771ForwarderNoRefundReceiver",
   "ERC2771UntrustfulTarget",
+  "ElectionNotClosed",
+  "EmptyCountStep",
   "EmptyRoll",
   "ExecutionAlreadyCompleted",
   "FailedCall",
@@ -175,17 +198,21 @@ export const ERRORS = [
   "InvalidAccountNonce",
   "InvalidBasisPoints",
   "InvalidBudget",
+  "InvalidCandidateCount",
   "InvalidCurrency",
   "InvalidInitiativeRules",
   "InvalidLimits",
+  "InvalidMaxChoices",
   "InvalidOption",
   "InvalidOptions",
   "InvalidRecipient",
   "InvalidSchedule",
+  "InvalidSeats",
   "InvalidShortString",
   "InvalidThreshold",
   "KeyAlreadyReplaced",
   "KeyRetired",
+  "MissingCandidateHash",
   "MissingEvidence",
   "MissingRole",
   "MissingTextHash",
@@ -226,6 +253,7 @@ export const ERRORS = [
   "TooManyProposals",
   "UnknownAuditorKey",
   "UnknownCommunity",
+  "UnknownElection",
   "UnknownInitiative",
   "UnknownProposal",
   "UnknownRole",

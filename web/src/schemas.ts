@@ -29,7 +29,7 @@ export interface AckedOut {
   position: number;
   /** receipt id */
   id: string;
-  kind: "ballot" | "service" | "forward";
+  kind: "ballot" | "service" | "forward" | "election-ballot";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   /** the signed message, as it was accepted */
   payload: Record<string, unknown>;
@@ -160,6 +160,31 @@ export interface ConfirmServiceIn {
 export interface ContractOut {
   address: string;
   abi: Record<string, unknown>[];
+}
+
+/** A resident's EIP-712 election ballot: ElectionBallot(uint256 electionId,address voter, uint64 choices) under the domain ("CommonsElections", "1", chainId, elections address); `choices` as docs/elections.md encodes a ranking or an approval set. */
+export interface ElectionBallotIn {
+  electionId: number;
+  voter: string;
+  choices: number;
+  signature: string;
+}
+
+export interface ElectionOut {
+  electionId: number;
+  communityId: number;
+  candidates: string[];
+  seats: number;
+  kind: string;
+  maxChoices: number;
+  opensAt: number;
+  closesAt: number;
+  rollVersion: number;
+  rollSize: number;
+  state: string;
+  ballotCount: number;
+  tally: number[];
+  winners: number[];
 }
 
 /** Every error response: a machine code (a contract's custom error name where there is one) and a human reason. */
@@ -375,7 +400,7 @@ export interface ProposalOut {
 export interface ReceiptOut {
   /** receipt id: keccak256 of the kind and the canonical message */
   id: string;
-  kind: "ballot" | "service" | "forward";
+  kind: "ballot" | "service" | "forward" | "election-ballot";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   signer: string;
   txHash: string | null;

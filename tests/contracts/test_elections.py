@@ -1,0 +1,496 @@
+"""Elections: opening rules, relayed ranked and approval ballots (every encoding, signature, roll
+and double-vote rule both ways, as skip reasons), the stepwise count and its round events, and
+gas per ballot in batches of 100."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from web3 import Web3
+
+from ledger.audit.election_rules import BallotFault, approvals_of, ranking_of
+from ledger.deploy import Deployment
+from ledger.errors import ContractRuleBroken
+from ledger.protocol.generated import ElectionKind, ElectionSkipReason, ElectionState
+from ledger.signing.eip712 import to_compact
+from ledger.signing.election_ballots import encode_approval, encode_ranking
+from ledger.signing.secp256k1 import HALF_N
+from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
+from tests.contract_wrappers.registry import RegistryContract
+from tests.contracts.conftest import Clock, Hall, signer_keys
+
+R = ElectionSkipReason
+OpenElection = Callable[..., int]
+
+
+@pytest.fixture
+def elections(w3: Web3, system: Deployment) -> ElectionsContract:
+    return ElectionsContract(w3, system.elections)
+
+
+@pytest.fixture
+def open_election(elections: ElectionsContract, hall: Hall, clock: Clock) -> OpenElection:
+    """Open an election in `hall`: 4 candidates, one seat, ranked, open now for an hour."""
+
+    def open_(count: int = 4, **overrides: object) -> int:
+        now = clock.now()
+        fields: dict[str, object] = {
+            "community_id": hall.id,
+            "candidates": candidates(count),
+            "opens_at": now,
+            "closes_at": now + 3600,
+        }
+        fields.update(overrides)
+        return elections.open_election(hall.committee, ElectionParams(**fields))  # type: ignore[arg-type]
+
+    return open_
+
+
+def _rule(call: Callable[[], object]) -> str:
+    with pytest.raises(ContractRuleBroken) as broken:
+        call()
+    return broken.value.error
+
+
+# ---------------------------------------------------------------- opening
+
+
+def test_only_a_committee_member_opens_an_election(
+    elections: ElectionsContract, hall: Hall, clock: Clock
+) -> None:
+    now = clock.now()
+    params = ElectionParams(hall.id, candidates(3), now, now + 60)
+    assert _rule(lambda: elections.open_election(hall.voters[0], params)) == "NotCommittee"
+    election_id = elections.open_election(hall.committee, params)
+    view = elections.election(election_id)
+    assert view.opener == hall.committee.address
+    assert view.state == ElectionState.Open
+    assert list(view.candidates) == list(candidates(3))
+    assert view.rollSize == len(hall.residents)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"count": 1}, "InvalidCandidateCount"),
+        ({"count": 17}, "InvalidCandidateCount"),
+        ({"candidates": (b"\x01" * 32, bytes(32))}, "MissingCandidateHash"),
+        ({"seats": 0}, "InvalidSeats"),
+        ({"seats": 4}, "InvalidSeats"),
+        ({"max_choices": 5}, "InvalidMaxChoices"),
+        ({"opens_at": 10**10, "closes_at": 10**10}, "InvalidSchedule"),
+        ({"closes_at": 1}, "InvalidSchedule"),
+    ],
+)
+def test_an_election_breaking_an_opening_rule_is_refused(
+    open_election: OpenElection, overrides: dict[str, object], error: str
+) -> None:
+    count = overrides.pop("count", 4)
+    if count != 4:
+        overrides["candidates"] = candidates(int(count))  # type: ignore[call-overload]
+    assert _rule(lambda: open_election(**overrides)) == error
+
+
+def test_an_election_with_an_empty_roll_is_refused(
+    elections: ElectionsContract,
+    registry_client: RegistryContract,
+    hall: Hall,
+    clock: Clock,
+) -> None:
+    community = registry_client.create_community(hall.admin, b"\x55" * 32)
+    from ledger.protocol.generated import Roles
+
+    registry_client.grant_role(hall.admin, community, Roles.COMMITTEE, hall.committee.address)
+    now = clock.now()
+    params = ElectionParams(community, candidates(3), now, now + 60)
+    assert _rule(lambda: elections.open_election(hall.committee, params)) == "EmptyRoll"
+
+
+# ---------------------------------------------------------------- ranked ballots
+
+
+def test_the_ranking_encoding_pads_with_the_last_candidate() -> None:
+    assert encode_ranking([2, 0]) == 0x0000000000000002
+    assert encode_ranking([1, 3, 2]) == 0x2222222222222231
+    assert encode_ranking(list(range(16))) == 0xFEDCBA9876543210
+
+
+def test_valid_rankings_are_counted_and_stored_as_cast(
+    elections: ElectionsContract, hall: Hall, open_election: OpenElection
+) -> None:
+    eid = open_election(max_choices=3)
+    rankings = [[0], [1, 0], [3, 2, 1], [2, 3], [0, 1, 2], [1]]
+    signed = [
+        elections.sign(v, eid, encode_ranking(r))
+        for v, r in zip(hall.residents, rankings, strict=False)
+    ]
+    batch = elections.cast_ballots(hall.outsider, eid, signed)
+    assert batch.skipped == ()
+    assert [c for _, c in batch.cast] == [encode_ranking(r) for r in rankings]
+    stored = elections.contract.functions.storedBallots(eid, 0, 10).call()
+    assert stored == [encode_ranking(r) & 0xFFF for r in rankings]  # 3 ranks: 12 bits each
+    assert all(
+        elections.contract.functions.hasVoted(eid, v.address).call() for v in hall.residents[:6]
+    )
+    assert not elections.contract.functions.hasVoted(eid, hall.residents[6].address).call()
+
+
+@pytest.mark.parametrize(
+    ("choices", "reason"),
+    [
+        (encode_ranking([1, 2, 1]), R.RepeatedCandidate),
+        (0x1111111111111101, R.RepeatedCandidate),  # [1, 0, 1]: the padding is not the last
+        (encode_ranking([0, 4]), R.UnknownCandidate),
+        (encode_ranking([15]), R.UnknownCandidate),
+        (encode_ranking([0, 1, 2, 3]), R.TooManyChoices),
+    ],
+)
+def test_a_ranking_breaking_an_encoding_rule_is_skipped(
+    elections: ElectionsContract,
+    hall: Hall,
+    open_election: OpenElection,
+    choices: int,
+    reason: ElectionSkipReason,
+) -> None:
+    eid = open_election(max_choices=3)
+    voter = hall.signers[0]
+    batch = elections.cast_ballots(hall.outsider, eid, [elections.sign(voter, eid, choices)])
+    assert batch.cast == () and batch.skipped == ((voter.address, reason),)
+    # The rule, not the voter, was at fault: a valid ballot still counts.
+    good = elections.cast_ballots(
+        hall.outsider, eid, [elections.sign(voter, eid, encode_ranking([3, 0]))]
+    )
+    assert good.cast == ((voter.address, encode_ranking([3, 0])),)
+
+
+def test_a_voter_off_the_roll_or_voting_twice_is_skipped(
+    elections: ElectionsContract, hall: Hall, open_election: OpenElection
+) -> None:
+    eid = open_election()
+    voter = hall.signers[1]
+    first = elections.sign(voter, eid, encode_ranking([0]))
+    again = elections.sign(voter, eid, encode_ranking([1]))
+    stranger = elections.sign(hall.stranger, eid, encode_ranking([0]))
+    batch = elections.cast_ballots(hall.outsider, eid, [first, again, stranger])
+    assert batch.cast == ((voter.address, encode_ranking([0])),)
+    assert batch.skipped == ((voter.address, R.AlreadyVoted), (hall.stranger.address, R.NotOnRoll))
+    later = elections.cast_ballots(hall.outsider, eid, [again, first])
+    assert later.skipped == ((voter.address, R.AlreadyVoted), (voter.address, R.AlreadyVoted))
+
+
+def test_a_ballot_outside_the_window_is_skipped(
+    elections: ElectionsContract, hall: Hall, open_election: OpenElection, clock: Clock
+) -> None:
+    now = clock.now()
+    eid = open_election(opens_at=now + 600, closes_at=now + 1200)
+    ballot = elections.sign(hall.signers[0], eid, encode_ranking([0]))
+    assert elections.cast_ballots(hall.outsider, eid, [ballot]).skipped == (
+        (hall.signers[0].address, R.ElectionNotOpen),
+    )
+    clock.advance(700)
+    assert elections.cast_ballots(hall.outsider, eid, [ballot]).skipped == ()
+    clock.advance(600)
+    late = elections.sign(hall.signers[1], eid, encode_ranking([0]))
+    assert elections.cast_ballots(hall.outsider, eid, [late]).skipped == (
+        (hall.signers[1].address, R.ElectionNotOpen),
+    )
+
+
+def test_a_wrong_signer_a_replay_and_a_malleable_signature_are_skipped(
+    elections: ElectionsContract, hall: Hall, open_election: OpenElection
+) -> None:
+    first, second = open_election(), open_election()
+    voter, other = hall.signers[2], hall.signers[3]
+    signed = elections.sign(voter, first, encode_ranking([2, 1]))
+    # Another resident's signature over a ballot naming `voter`.
+    forged = elections.sign(other, first, encode_ranking([2, 1]))
+    forged_arg = (voter.address, *forged.call_arg()[1:])
+    # The same ballot, changed choices: the signature no longer matches.
+    altered = (voter.address, encode_ranking([1, 2]), *signed.call_arg()[2:])
+    # A signature for the first election relayed to the second.
+    replayed = signed.call_arg()
+    # s above n/2 (expressible in the compact form up to 2^255): refused before recovery.
+    r_ = to_compact(signed.signature)[0]
+    malleable = (voter.address, signed.ballot.choices, r_, (HALF_N + 1).to_bytes(32, "big"))
+    batch = elections.cast_ballots(hall.outsider, first, [forged_arg, altered, malleable])
+    assert [r for _, r in batch.skipped] == [R.BadSignature, R.BadSignature, R.MalleableSignature]
+    assert elections.cast_ballots(hall.outsider, second, [replayed]).skipped == (
+        (voter.address, R.BadSignature),
+    )
+    assert elections.cast_ballots(hall.outsider, first, [signed]).skipped == ()
+
+
+def test_ballot_digest_view_matches_what_the_voter_signs(
+    elections: ElectionsContract, hall: Hall, open_election: OpenElection
+) -> None:
+    eid = open_election()
+    signed = elections.sign(hall.signers[0], eid, encode_ranking([3, 1]))
+    digest = elections.contract.functions.ballotDigest(
+        eid, hall.signers[0].address, encode_ranking([3, 1])
+    ).call()
+    assert bytes(digest) == signed.digest
+
+
+# ---------------------------------------------------------------- approval ballots
+
+
+@pytest.mark.parametrize(
+    ("choices", "reason"),
+    [
+        (0, R.EmptyBallot),
+        (encode_approval([0, 4]), R.UnknownCandidate),
+        (encode_approval([0, 1, 2]), R.TooManyChoices),
+    ],
+)
+def test_an_approval_set_breaking_a_rule_is_skipped(
+    elections: ElectionsContract,
+    hall: Hall,
+    open_election: OpenElection,
+    choices: int,
+    reason: ElectionSkipReason,
+) -> None:
+    eid = open_election(kind=ElectionKind.Approval, seats=2, max_choices=2)
+    voter = hall.signers[0]
+    batch = elections.cast_ballots(hall.outsider, eid, [elections.sign(voter, eid, choices)])
+    assert batch.skipped == ((voter.address, reason),)
+
+
+def test_approval_elects_the_most_approved_with_ties_to_the_lower_index(
+    elections: ElectionsContract, hall: Hall, open_election: OpenElection, clock: Clock
+) -> None:
+    eid = open_election(kind=ElectionKind.Approval, seats=2, max_choices=2)
+    sets = [[3], [3, 1], [2, 1], [2, 0], [3, 2], [0]]  # 0:2 1:2 2:3 3:3
+    signed = [
+        elections.sign(v, eid, encode_approval(s))
+        for v, s in zip(hall.residents, sets, strict=False)
+    ]
+    assert len(elections.cast_ballots(hall.outsider, eid, signed).cast) == 6
+    assert list(elections.election(eid).tally) == [2, 2, 3, 3]
+    assert _rule(lambda: elections.count(hall.outsider, eid)) == "ElectionNotClosed"
+    clock.advance(3600)
+    record = elections.count(hall.outsider, eid)
+    assert record.winners == (2, 3)
+    assert [(e["seat"], e["candidate"], e["votes"]) for e in record.elected] == [
+        (1, 2, 3),
+        (2, 3, 3),
+    ]
+    assert elections.election(eid).state == ElectionState.Counted
+    assert _rule(lambda: elections.count(hall.outsider, eid)) == "AlreadyCounted"
+
+
+# ---------------------------------------------------------------- the ranked count
+
+
+def test_instant_runoff_transfers_and_exhausts_round_by_round(
+    elections: ElectionsContract, hall: Hall, open_election: OpenElection, clock: Clock
+) -> None:
+    eid = open_election(count=3)
+    # 8 ballots: A 3, B 3, C 2 -> C out (highest index among... fewest), its ballots: one to A,
+    # one exhausted -> A 4 of 7 active wins.
+    rankings = [[0], [0], [0, 1], [1], [1], [1, 0], [2, 0], [2]]
+    signed = [
+        elections.sign(v, eid, encode_ranking(r))
+        for v, r in zip(hall.residents, rankings, strict=True)
+    ]
+    assert len(elections.cast_ballots(hall.outsider, eid, signed).cast) == 8
+    clock.advance(3600)
+    assert _rule(lambda: elections.count(hall.outsider, eid, step=0)) == "EmptyCountStep"
+    record = elections.count(hall.outsider, eid)
+    assert [
+        (r["round"], list(r["tally"]), r["exhausted"], r["eliminated"]) for r in record.rounds
+    ] == [
+        (1, [3, 3, 2], 0, 2),
+        (2, [4, 3, 0], 1, 255),
+    ]
+    (moved,) = record.transfers
+    assert (moved["round"], moved["from"], list(moved["received"]), moved["exhausted"]) == (
+        2,
+        2,
+        [1, 0, 0],
+        1,
+    )
+    assert record.winners == (0,)
+
+
+def test_a_tie_for_last_eliminates_the_higher_index_and_a_tie_for_a_seat_needs_a_majority(
+    elections: ElectionsContract, hall: Hall, open_election: OpenElection, clock: Clock
+) -> None:
+    eid = open_election(count=3, seats=2)
+    # A 2, B 2, C 2: C (highest index) goes; then A 3 B 3 ties: B goes; A wins seat 1.
+    # Seat 2 afresh among B and C: B 4 (2 own + 2 from A's second choices), C 2... as below.
+    rankings = [[0, 1], [0, 1], [1], [1], [2, 0], [2]]
+    signed = [
+        elections.sign(v, eid, encode_ranking(r))
+        for v, r in zip(hall.residents, rankings, strict=False)
+    ]
+    elections.cast_ballots(hall.outsider, eid, signed)
+    clock.advance(3600)
+    record = elections.count(hall.outsider, eid)
+    assert [(r["seat"], r["round"], list(r["tally"]), r["eliminated"]) for r in record.rounds] == [
+        (1, 1, [2, 2, 2], 2),
+        (1, 2, [3, 2, 0], 255),
+        (2, 1, [0, 4, 2], 255),
+    ]
+    assert record.winners == (0, 1)
+    assert list(elections.election(eid).winners) == [0, 1]
+
+
+def test_a_count_split_into_small_steps_gives_the_same_result_as_one_step(
+    elections: ElectionsContract, hall: Hall, open_election: OpenElection, clock: Clock
+) -> None:
+    first, second = open_election(count=4, seats=2), open_election(count=4, seats=2)
+    rankings = [[3, 1], [2, 3, 0], [1, 0], [0, 2], [3], [1, 3, 2], [2, 1], [0, 1, 3]]
+    for eid in (first, second):
+        signed = [
+            elections.sign(v, eid, encode_ranking(r))
+            for v, r in zip(hall.residents, rankings, strict=True)
+        ]
+        elections.cast_ballots(hall.outsider, eid, signed)
+    clock.advance(3600)
+    whole = elections.count(hall.outsider, first, step=1000)
+    steps = elections.count(hall.outsider, second, step=1)
+    assert len(whole.receipts) == 1
+    assert len(steps.receipts) == 8 * len(whole.rounds)  # a step per ballot
+    assert whole.winners == steps.winners
+    assert [(r["seat"], r["round"], r["tally"]) for r in whole.rounds] == [
+        (r["seat"], r["round"], r["tally"]) for r in steps.rounds
+    ]
+
+
+def test_a_later_election_reuses_a_counted_elections_ballot_storage_and_reads_none_of_it(
+    elections: ElectionsContract, hall: Hall, open_election: OpenElection, clock: Clock
+) -> None:
+    first = open_election(count=5)
+    long_rankings = [[4, 3, 2, 1, 0], [3, 4, 0, 1, 2], [4, 0, 1, 2, 3], [2, 4, 3, 1, 0]]
+    signed = [
+        elections.sign(v, first, encode_ranking(r))
+        for v, r in zip(hall.residents, long_rankings, strict=False)
+    ]
+    fresh = elections.cast_ballots(hall.outsider, first, signed)
+    clock.advance(3600)
+    elections.count(hall.outsider, first)
+    second = open_election(count=5)
+    short = [[0], [1, 0], [0]]
+    signed = [
+        elections.sign(v, second, encode_ranking(r))
+        for v, r in zip(hall.residents, short, strict=False)
+    ]
+    reused = elections.cast_ballots(hall.outsider, second, signed)
+    assert reused.gas_used < fresh.gas_used
+    assert elections.contract.functions.storedBallots(second, 0, 10).call() == [
+        encode_ranking(r) & 0xFFFFF for r in short
+    ]
+    assert (
+        _rule(
+            lambda: elections._send(
+                hall.outsider, elections.contract.functions.storedBallots(first, 0, 1)
+            )
+        )
+        == "BallotsRecycled"
+    )
+    clock.advance(3600)
+    record = elections.count(hall.outsider, second)
+    assert [list(r["tally"]) for r in record.rounds] == [[2, 1, 0, 0, 0]]
+    assert record.winners == (0,)
+
+
+def test_an_election_without_ballots_elects_by_the_tie_rule(
+    elections: ElectionsContract, hall: Hall, open_election: OpenElection, clock: Clock
+) -> None:
+    eid = open_election(count=3)
+    clock.advance(3600)
+    assert elections.count(hall.outsider, eid).winners == (0,)
+
+
+# ---------------------------------------------------------------- gas
+
+
+def test_a_ballot_in_a_batch_of_100_stays_within_its_gas_budget(
+    elections: ElectionsContract,
+    registry_client: RegistryContract,
+    hall: Hall,
+    clock: Clock,
+    accounts: list[LocalAccount],
+) -> None:
+    """Ranked ballots of up to 5 ranks over 10 candidates (12 stored per word) and approval
+    ballots of 3 approvals; bench/gas_elections.py measures 10 ranks on a 10,000 roll."""
+    voters = signer_keys(200, "gas")
+    registry_client.update_roll(hall.admin, hall.id, [v.address for v in voters])
+    now = clock.now()
+    ranked = elections.open_election(
+        hall.committee, ElectionParams(hall.id, candidates(10), now, now + 3600, max_choices=5)
+    )
+    approval = elections.open_election(
+        hall.committee,
+        ElectionParams(
+            hall.id, candidates(10), now, now + 3600, 3, ElectionKind.Approval, max_choices=3
+        ),
+    )
+    for start in (0, 100):
+        group = voters[start : start + 100]
+        rankings = [encode_ranking([(i + k) % 10 for k in range(5)]) for i in range(100)]
+        sets = [encode_approval({i % 10, (i + 3) % 10, (i + 7) % 10}) for i in range(100)]
+        ranked_batch = elections.cast_ballots(
+            accounts[9],
+            ranked,
+            [elections.sign(v, ranked, c) for v, c in zip(group, rankings, strict=True)],
+        )
+        approval_batch = elections.cast_ballots(
+            accounts[9],
+            approval,
+            [elections.sign(v, approval, c) for v, c in zip(group, sets, strict=True)],
+        )
+        assert len(ranked_batch.cast) == len(approval_batch.cast) == 100
+        assert ranked_batch.gas_used / 100 <= 16_000
+        assert approval_batch.gas_used / 100 <= 15_000
+
+
+_CHOICES = st.one_of(
+    st.integers(0, 2**64 - 1),
+    st.lists(st.integers(0, 15), min_size=1, max_size=16).map(encode_ranking),
+    st.lists(st.integers(0, 7), min_size=1, max_size=8, unique=True).map(encode_ranking),
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(
+    count=st.integers(2, 8),
+    max_choices=st.integers(1, 8),
+    kind=st.sampled_from(list(ElectionKind)),
+    words=st.lists(_CHOICES, min_size=8, max_size=8),
+)
+def test_the_contract_judges_any_choices_as_the_rules_model_does(
+    elections: ElectionsContract,
+    hall: Hall,
+    open_election: OpenElection,
+    count: int,
+    max_choices: int,
+    kind: ElectionKind,
+    words: list[int],
+) -> None:
+    max_choices = min(max_choices, count)
+    eid = open_election(count=count, kind=kind, max_choices=max_choices)
+    if kind == ElectionKind.Approval:
+        words = [w & 0xFFFF for w in words]
+    signed = [elections.sign(v, eid, w) for v, w in zip(hall.residents, words, strict=True)]
+    batch = elections.cast_ballots(hall.outsider, eid, signed)
+    judge = ranking_of if kind == ElectionKind.Ranked else approvals_of
+    expected = []
+    for voter, word in zip(hall.residents, words, strict=True):
+        try:
+            judge(word, count, max_choices)
+        except BallotFault as fault:
+            expected.append((voter.address, fault.reason))
+    assert list(batch.skipped) == expected
