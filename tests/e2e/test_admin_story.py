@@ -11,6 +11,7 @@ it; the test prints how long each took. Screenshots go to test-artifacts/admin-s
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -218,11 +219,15 @@ def test_an_admin_runs_a_community_from_an_empty_data_dir_with_the_cli_brownie_a
 
     started = time.monotonic()
     residents = [Account.create() for _ in range(3)]
-    out = story.commons("roll", "add", *(r.address for r in residents), *COMMITTEE,
-                        "--community", str(community), "--key", "registrar",
-                        passphrase=PASSPHRASE).stdout  # fmt: skip
+    roll_csv = story.tmp_path / "residents.csv"
+    rows = [(r.address, f"Resident {n}, 2-{n}01") for n, r in enumerate(residents, 1)]
+    rows += [(story.address(name), f"{name}, committee") for name in COMMITTEE]
+    with roll_csv.open("w", newline="") as f:
+        csv.writer(f).writerows([("address", "person"), *rows])
+    out = story.commons("roll", "import", str(roll_csv), "--community", str(community),
+                        "--key", "registrar", passphrase=PASSPHRASE).stdout  # fmt: skip
     assert "roll version 1 in force: 6 residents" in out
-    story.timed("roll of six residents published by the registrar", started)
+    story.timed("roll of six residents imported from a CSV and published by the registrar", started)
 
     started = time.monotonic()
     report_key = story.tmp_path / "report.pem"
