@@ -25,7 +25,8 @@ from ledger.audit.signers import fingerprint
 from ledger.build import compiler_version
 from ledger.config import Settings
 from ledger.node import rpc
-from ledger.protocol.generated import Roles
+from ledger.protocol.generated import ElectionKind, Roles
+from ledger.signing.election_ballots import encode_ranking
 from ledger.signing.services import (
     ServiceRecord,
     category_code,
@@ -34,6 +35,7 @@ from ledger.signing.services import (
     timebank_domain,
 )
 from ledger.tx import send
+from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
 from tests.contract_wrappers.initiatives import RULES, InitiativesContract
 from tests.contract_wrappers.ratings import RatingsContract
 from tests.contract_wrappers.registry import RegistryContract
@@ -165,6 +167,27 @@ def _ratings(
     assert batch.opened and len(batch.rated) == 3 and len(batch.skipped) == 1
 
 
+def _election(
+    live: LiveSystem,
+    client: ApiClient,
+    keys: dict[str, LocalAccount],
+    community: int,
+    relayer: LocalAccount,
+) -> None:
+    """A ranked election the chair opens; three residents' ballots relayed and an outsider's
+    skipped; still open when the history ends (counted elections: test_elections_audit.py)."""
+    elections = ElectionsContract(live.w3, client.contracts["elections"])
+    now = int(live.w3.eth.get_block("latest")["timestamp"])
+    params = ElectionParams(community, candidates(3), now, now + 7 * 86_400, 1, ElectionKind.Ranked)
+    client.act(keys["chair"], elections.contract.functions.openElection(params.as_tuple()))
+    election = int(elections.contract.functions.electionCount().call())
+    rankings = {"resident1": [0, 1], "resident2": [1, 0, 2], "resident3": [2]}
+    signed = [elections.sign(keys[k], election, encode_ranking(r)) for k, r in rankings.items()]
+    outsider = elections.sign(keys["contractor"], election, encode_ranking([0]))
+    batch = elections.cast_ballots(relayer, election, [*signed, outsider])
+    assert len(batch.cast) == 3 and len(batch.skipped) == 1
+
+
 @pytest.fixture(scope="module")
 def history(
     live: LiveSystem,
@@ -210,6 +233,7 @@ def history(
     )
     _initiatives(live, client, keys, community, accounts[0])
     _ratings(live, client, keys, made["proposals"]["playground"], accounts[0])
+    _election(live, client, keys, community, accounts[0])
     # A ballot whose API receipt a resident keeps (for verify-receipt).
     garden = made["proposals"]["garden"]
     ballot_receipt = client.wait(client.ballot(keys["resident6"], garden, 2)["id"])
