@@ -12,7 +12,7 @@
 // coordinator: addresses}.
 
 import { Wallet } from "ethers";
-import { BASE, PHONE, TIMEOUT, expect, go, importRaw, launch, need, noSecretLeft, run, setLanguage, shot, step, tid } from "./harness.mjs";
+import { BASE, PHONE, TIMEOUT, expect, go, importRaw, launch, need, noSecretLeft, run, setLanguage, shot, step, tid, typeAddress } from "./harness.mjs";
 
 const PASS = "admin page passphrase";
 const ERROR = '[data-testid$="-status"][data-status="error"]';
@@ -54,7 +54,7 @@ async function refused(form, review, words) {
 
 async function grant(role, account) {
   await page.selectOption(tid("adm-grant-role"), role);
-  await page.fill(tid("adm-grant-account"), account);
+  await typeAddress("adm-grant-account", account);
   return signed("grant", tid("adm-grant-review"), [account]);
 }
 
@@ -108,12 +108,12 @@ run(async () => {
   });
   await step("handover-offered-withdrawn-offered", async () => {
     const heir = new Wallet(keys.heir).address;
-    await page.fill(tid("adm-transfer-account"), heir);
+    await typeAddress("adm-transfer-account", heir);
     said.transfer = await signed("transfer", tid("adm-transfer-review"), [heir]);
     expect((await text("adm-pending")).length > 3, "the pending admin is shown");
     said.cancel = await signed("cancel", tid("adm-cancel"), []);
     expect((await text("adm-pending")) === "nobody", "the offer is withdrawn");
-    await page.fill(tid("adm-transfer-account"), heir);
+    await typeAddress("adm-transfer-account", heir);
     await signed("transfer", tid("adm-transfer-review"), [heir]);
     await shot("admin-offer-pending");
   });

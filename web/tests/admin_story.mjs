@@ -30,6 +30,7 @@ import {
   tid,
   args,
   widest,
+  typeAddress,
 } from "./harness.mjs";
 
 const PASS = "admin story passphrase 管理口令";
@@ -76,7 +77,7 @@ async function adminScreen(held) {
 
 async function refusedBeforeSigning(held) {
   await page.selectOption(tid("adm-grant-role"), "AUDITOR");
-  await page.fill(tid("adm-grant-account"), held);
+  await typeAddress("adm-grant-account", held);
   await page.click(tid("adm-grant-review"));
   const status = page.locator(`${tid("adm-grant-status")}[data-status="error"]`);
   await status.waitFor();
@@ -87,7 +88,7 @@ async function refusedBeforeSigning(held) {
 }
 
 async function grantAuditor(grant, admin) {
-  await page.fill(tid("adm-grant-account"), grant);
+  await typeAddress("adm-grant-account", grant);
   await page.click(tid("adm-grant-review"));
   const confirm = page.locator(`${tid("adm-confirm")}[data-act="grant"]`);
   await confirm.waitFor();

@@ -197,6 +197,14 @@ export function smallTargets() {
   });
 }
 
+/** Type `address` into the person picker `testid` (its "details", opened if closed): for
+ * someone with no name to find, such as a new officer or a contractor. */
+export async function typeAddress(testid, address) {
+  const details = page.locator(tid(`${testid}-details`));
+  if (!(await details.evaluate((d) => d.open))) await page.click(`${tid(`${testid}-details`)} > summary`);
+  await page.fill(tid(testid), address);
+}
+
 /** Make `address` (a key already in the page) the active one. */
 export async function useKey(address) {
   await settled(() => page.selectOption(tid("key-select"), address));

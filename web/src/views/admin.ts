@@ -5,11 +5,11 @@
 // the gas and the contract sees the admin. Before anything is signed the page says, in plain
 // words, what will be signed and by whom; what the contract would refuse is refused here first.
 
-import { getAddress, isAddress } from "ethers";
 import { api } from "../api";
 import { currencyBytes, forward, type ContractKey } from "../chain";
 import { h, replace, type Child } from "../dom";
 import { Problem } from "../errors";
+import { personPicker, type PersonPicker } from "../people";
 import { t } from "../i18n";
 import { activeAddress, listKeys } from "../keys";
 import { ROLE_IDS, ROLES, type Role } from "../protocol";
@@ -38,10 +38,11 @@ function roleName(role: Role): string {
   return t(`adm.role.${role}`);
 }
 
-function address(text: string): string {
-  const value = text.trim();
-  if (!isAddress(value)) throw new Problem(t("adm.badAddress"));
-  return getAddress(value);
+/** The person chosen (found by name, read from their QR code, or typed under "details"). */
+function picked(picker: PersonPicker): string {
+  const who = picker.value();
+  if (who === null) throw new Problem(t("adm.badAddress"));
+  return who;
 }
 
 /** The signer the contract will accept for `act`, or a refusal in plain words. */
@@ -201,7 +202,7 @@ function stateSection(s: CommunitySettingsOut, rerender: () => void): HTMLElemen
 
 function grantForm(s: CommunitySettingsOut, rerender: () => void): HTMLElement {
   const role = h("select", { "data-testid": "adm-grant-role" }, ROLE_ORDER.map((r) => h("option", { value: r }, roleName(r))));
-  const account = h("input", { type: "text", autocomplete: "off", spellcheck: "false", required: true, "data-testid": "adm-grant-account" });
+  const account = personPicker(s.id, t("adm.account"), "adm-grant-account");
   return actForm(
     "grant",
     t("adm.grantHeading"),
@@ -209,7 +210,7 @@ function grantForm(s: CommunitySettingsOut, rerender: () => void): HTMLElement {
     rerender,
     () => {
       const chosen = role.value as Role;
-      const who = address(account.value);
+      const who = picked(account);
       if ((s.roles[ROLES[chosen]] ?? []).includes(who)) throw new Problem(t("adm.alreadyHolds", { account: who, role: roleName(chosen) }));
       return {
         name: "grant",
@@ -221,7 +222,7 @@ function grantForm(s: CommunitySettingsOut, rerender: () => void): HTMLElement {
       };
     },
     field(t("adm.role"), role),
-    field(t("adm.account"), account, t("adm.accountHint")),
+    account.element,
   );
 }
 
@@ -291,19 +292,19 @@ function transferSection(s: CommunitySettingsOut, rerender: () => void): HTMLEle
         : actButton("adm-cancel", t("adm.cancelTransfer"), s, { name: "cancel", target: "registry", fn: "cancelAdminTransfer", args: [cid], what: t("adm.what.cancel", { community: cid }), as: "admin" }, rerender),
     );
   }
-  const account = h("input", { type: "text", autocomplete: "off", spellcheck: "false", required: true, "data-testid": "adm-transfer-account" });
+  const account = personPicker(cid, t("adm.newAdmin"), "adm-transfer-account");
   return actForm(
     "transfer",
     t("adm.transferHeading"),
     s,
     rerender,
     () => {
-      const who = address(account.value);
+      const who = picked(account);
       if (who === s.admin || who === ZERO) throw new Problem(t("adm.sameAdmin", { account: who }));
       return { name: "transfer", target: "registry", fn: "transferAdmin", args: [cid, who], what: t("adm.what.transfer", { community: cid, account: who }), as: "admin" };
     },
     h("p", { class: "hint" }, t("adm.transferHint")),
-    field(t("adm.newAdmin"), account),
+    account.element,
   );
 }
 
