@@ -48,6 +48,19 @@ needs_node = pytest.mark.skipif(
 )
 
 
+def node_tests(name: str) -> None:
+    """web/tests/`name` under `node --test`: every test passes."""
+    run = subprocess.run(
+        ["node", "--test", str(WEB / "tests" / name)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "# fail 0" in run.stdout
+
+
 def build_page() -> Path:
     """web/dist, rebuilt when any source is newer (the API mounts it when it starts)."""
     missing = missing_tool()

@@ -20,6 +20,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from commons.api_client import ApiClient
+from commons.demo import demo_keys, seed_demo
 from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.deploy import Deployment, deploy_system
@@ -134,3 +135,12 @@ def web_dist() -> Path:
 def served(web_dist: Path, live: LiveSystem) -> LiveSystem:
     """The live system, started after web/dist exists so the API serves the page at /."""
     return live
+
+
+@pytest.fixture(scope="module")
+def seeded(served: LiveSystem, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The demo community (roles, roll, proposals, fund, time bank) through the signed paths,
+    on the module's live system: {"keys": the demo's accounts, "community": id, ...}."""
+    keys = demo_keys(tmp_path_factory.mktemp("demo") / "keys.json")
+    made = seed_demo(served.client, keys, log=lambda _: None)
+    return {"keys": keys, **made}

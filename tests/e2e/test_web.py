@@ -11,22 +11,25 @@ roll, let voting time pass, stop the API. Screenshots go to test-artifacts/web/.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from commons.demo import demo_keys, seed_demo
 from ledger.audit.report import generate_key, load_key, load_public_key, raw_public_key, sign
 from ledger.audit.signers import fingerprint
 from ledger.protocol.generated import Roles
 from tests.contract_wrappers.registry import RegistryContract
-from tests.e2e.browser import ARTIFACTS_ROOT, ROOT, WEB, needs_browser, needs_node, run_story
+from tests.e2e.browser import (
+    ARTIFACTS_ROOT,
+    needs_browser,
+    needs_node,
+    node_tests,
+    run_story,
+)
 from tests.e2e.conftest import LiveSystem
 
 KEYSTORE_PASSWORD = "chair's keystore password"
@@ -36,23 +39,7 @@ ARTIFACTS = ARTIFACTS_ROOT / "web"
 @needs_node
 def test_page_units_pass_under_node() -> None:
     """Money parsing, EIP-712 type strings, i18n parity, the audit signature check (web/tests/unit.test.mjs)."""
-    run = subprocess.run(
-        ["node", "--test", str(WEB / "tests" / "unit.test.mjs")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert "# fail 0" in run.stdout
-
-
-@pytest.fixture(scope="module")
-def seeded(served: LiveSystem, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The demo community (roles, roll, proposals, fund, time bank) through the signed paths."""
-    keys = demo_keys(tmp_path_factory.mktemp("web") / "keys.json")
-    made = seed_demo(served.client, keys, log=lambda _: None)
-    return {"keys": keys, **made}
+    node_tests("unit.test.mjs")
 
 
 # The page's views, as the story names them in its axe-core figures and screenshots.

@@ -7,15 +7,18 @@ The minutes are read back here from the contract itself. Screenshots in test-art
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 from eth_account.signers.local import LocalAccount
 
-from commons.demo import demo_keys, seed_demo
-from tests.e2e.browser import ARTIFACTS_ROOT, ROOT, WEB, needs_browser, needs_node, run_story
+from tests.e2e.browser import (
+    ARTIFACTS_ROOT,
+    needs_browser,
+    needs_node,
+    node_tests,
+    run_story,
+)
 from tests.e2e.conftest import LiveSystem
 
 ARTIFACTS = ARTIFACTS_ROOT / "web-names"
@@ -23,22 +26,7 @@ ARTIFACTS = ARTIFACTS_ROOT / "web-names"
 
 @needs_node
 def test_qr_codes_are_read_as_eip681_or_plain_addresses_under_node() -> None:
-    run = subprocess.run(
-        ["node", "--test", str(WEB / "tests" / "names.unit.test.mjs")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert "# fail 0" in run.stdout
-
-
-@pytest.fixture(scope="module")
-def seeded(served: LiveSystem, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    keys = demo_keys(tmp_path_factory.mktemp("web-names") / "keys.json")
-    made = seed_demo(served.client, keys, log=lambda _: None)
-    return {"keys": keys, **made}
+    node_tests("names.unit.test.mjs")
 
 
 def _who(account: LocalAccount) -> dict[str, str]:

@@ -17,10 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from eth_account.signers.local import LocalAccount
 
-from commons.demo import demo_keys, seed_demo
 from ledger.audit.report import generate_key, load_key, render_html, sign
 from tests.audit.test_report import _report as _base_report
 from tests.e2e.browser import ARTIFACTS_ROOT, needs_browser, run_story
@@ -28,13 +26,6 @@ from tests.e2e.conftest import LiveSystem
 
 ARTIFACTS = ARTIFACTS_ROOT / "web-polish"
 COMMONS = str(Path(sys.executable).parent / "commons")
-
-
-@pytest.fixture(scope="module")
-def seeded(served: LiveSystem, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    keys = demo_keys(tmp_path_factory.mktemp("web-polish") / "keys.json")
-    made = seed_demo(served.client, keys, log=lambda _: None)
-    return {"keys": keys, **made}
 
 
 def _report(live: LiveSystem, key: Path | None, folder: str, generated_at: int) -> None:
