@@ -22,13 +22,11 @@ from ledger.audit.state import Election
 from ledger.hashing import keccak
 from ledger.protocol.generated import Domains, ElectionKind, Types
 from ledger.signing.digests import domain_separator
-from ledger.signing.eip712 import recover_address_bytes
-from ledger.signing.secp256k1 import HALF_N
+from ledger.signing.eip712 import recover_compact
 
 NONE: Final = 255
 MAX_CANDIDATES: Final = 16
 ROLL_SNAPSHOT_LIFETIME: Final = 400 * 86_400
-_LOW_BITS: Final = (1 << 255) - 1
 
 
 def handle_event(ctx: Ctx, call: Call, e: Emitted, log: Log) -> None:
@@ -123,14 +121,9 @@ def _signature_fault(ctx: Ctx, e: Emitted, eid: int, voter: bytes, choices: int)
         if addr(ballot["voter"]) != voter or int(ballot["choices"]) != choices:
             continue
         vs = int.from_bytes(bytes(ballot["vs"]), "big")
-        s = vs & _LOW_BITS
-        if s > HALF_N:
+        signer = recover_compact(_digest(ctx, eid, voter, choices), bytes(ballot["r"]), vs)
+        if signer is None:
             return "a high-s signature"
-        signature = bytes(ballot["r"]) + s.to_bytes(32, "big") + bytes([27 + (vs >> 255)])
-        try:
-            signer = recover_address_bytes(_digest(ctx, eid, voter, choices), signature)
-        except ValueError:
-            continue
         if signer == voter:
             return None
     return "no ballot in the call signed by the voter for these choices"

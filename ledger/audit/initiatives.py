@@ -31,8 +31,7 @@ from ledger.protocol.generated import (
     InitiativeRules,
 )
 from ledger.signing.digests import cosignature_digest, domain_separator
-from ledger.signing.eip712 import recover_address_bytes
-from ledger.signing.secp256k1 import HALF_N
+from ledger.signing.eip712 import recover_compact
 
 Skip = CoSignatureSkipReason
 BPS: Final = recount.BPS
@@ -164,13 +163,9 @@ def _judge(
     digest = cosignature_digest(separator, item.id, signer)
     if not collecting:
         return Skip.InitiativeNotCollecting, digest
-    s = vs & ((1 << 255) - 1)
-    if s > HALF_N:
+    recovered = recover_compact(digest, r, vs)
+    if recovered is None:
         return Skip.MalleableSignature, digest
-    try:
-        recovered = recover_address_bytes(digest, r + s.to_bytes(32, "big") + bytes([vs >> 255]))
-    except ValueError:
-        recovered = b""
     if recovered != signer:
         return Skip.BadSignature, digest
     member = ctx.state.communities[item.community].members.get(signer)

@@ -20,8 +20,7 @@ from ledger.audit.fetch import Log
 from ledger.audit.state import RatingRound
 from ledger.protocol.generated import Domains, Events, ExecutionStatus, Outcome, RatingSkipReason
 from ledger.signing.digests import domain_separator, rating_digest
-from ledger.signing.eip712 import recover_address_bytes
-from ledger.signing.secp256k1 import HALF_N
+from ledger.signing.eip712 import recover_compact
 
 Skip = RatingSkipReason
 RATING_PERIOD: Final = 30 * 86_400
@@ -91,13 +90,9 @@ def _judge(
     if not 1 <= score <= MAX_SCORE:
         return Skip.InvalidScore, b""
     digest = rating_digest(separator, round_.proposal, rater, score, comment)
-    s = vs & ((1 << 255) - 1)
-    if s > HALF_N:
+    recovered = recover_compact(digest, r, vs)
+    if recovered is None:
         return Skip.MalleableSignature, digest
-    try:
-        recovered = recover_address_bytes(digest, r + s.to_bytes(32, "big") + bytes([vs >> 255]))
-    except ValueError:
-        recovered = b""
     if recovered != rater:
         return Skip.BadSignature, digest
     member = ctx.state.communities[round_.community].members.get(rater)

@@ -109,6 +109,19 @@ def recover_address_bytes(digest: bytes, signature: bytes) -> bytes:
     return keccak(public.format(compressed=False)[1:])[12:]
 
 
+def recover_compact(digest: bytes, r: bytes, vs: int) -> bytes | None:
+    """The 20-byte signer of an EIP-2098 compact signature (`vs`: s with v's parity in its top
+    bit); None for the high-s twin, which the contracts refuse as OpenZeppelin's ECDSA does;
+    b"" when no key recovers."""
+    s = vs & ((1 << 255) - 1)
+    if s > HALF_N:
+        return None
+    try:
+        return recover_address_bytes(digest, r + s.to_bytes(32, "big") + bytes([27 + (vs >> 255)]))
+    except ValueError:
+        return b""
+
+
 def recover_typed_data(
     signature: bytes,
     domain: dict[str, Any],
