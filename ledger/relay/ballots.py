@@ -9,7 +9,6 @@ slips through is skipped there, with its reason, and its receipt says so.
 from __future__ import annotations
 
 import threading
-from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,16 +23,15 @@ from ledger.config import Settings
 from ledger.errors import InvalidMessage
 from ledger.hashing import checksum_address
 from ledger.protocol.generated import Events, Functions, ProposalView, SkipReason
+from ledger.relay.ballot_events import outcomes_by_voter, voted_on_chain
 from ledger.relay.clock import ChainClock
 from ledger.relay.message import (
-    COUNTED,
-    REJECTED,
     BatchCall,
     Message,
     Outcome,
     fixed_bytes,
 )
-from ledger.relay.rolls import RollCache, raw_logs
+from ledger.relay.rolls import RollCache
 from ledger.signing.ballots import BallotDomain, make_ballot
 from ledger.signing.digests import ballot_digest
 from ledger.signing.eip712 import domain_separator, recover_address_bytes, to_compact
@@ -200,23 +198,12 @@ class BallotRelay:
         return schedule
 
     def _eligible(self, schedule: _Schedule, voter: str) -> bool:
-        community, version = schedule.community_id, schedule.roll_version
-        if voter.lower() in self.rolls.members(community, version):
-            return True
-        # The cache only ever says no too often (e.g. an unusual log history): ask the chain.
-        try:
-            found: bool = self.registry.functions.wasResident(community, voter, version).call()
-        except (ContractCustomError, ContractLogicError):
-            return False
-        return found
+        return self.rolls.was_resident(schedule.community_id, schedule.roll_version, voter)
 
     def _voters(self, proposal_id: int) -> dict[str, str]:
         voted = self._voted.get(proposal_id)
         if voted is None:
-            logs = raw_logs(
-                self.w3, self.council.address, [BALLOT_CAST, proposal_id.to_bytes(32, "big")]
-            )
-            voted = {"0x" + e["topics"][2][-40:].lower(): "on-chain" for e in logs}
+            voted = voted_on_chain(self.w3, self.council.address, BALLOT_CAST, proposal_id)
             self._voted[proposal_id] = voted
         return voted
 
@@ -237,22 +224,12 @@ class BallotRelay:
         )
 
     def outcomes(self, receipt: TxReceipt, payloads: Sequence[dict[str, Any]]) -> list[Outcome]:
-        # Decoded by hand: web3's generic log processing costs more than the rest of the relay.
-        results: dict[str, deque[Outcome]] = defaultdict(deque)
-        council = self.council.address.lower()
-        for log_ in sorted(receipt["logs"], key=lambda entry: entry["logIndex"]):
-            if log_["address"].lower() != council or not log_["topics"]:
-                continue
-            topic = bytes(log_["topics"][0])
-            data = bytes(log_["data"])
-            if topic not in (BALLOT_CAST, BALLOT_SKIPPED):
-                continue
-            voter = checksum_address(bytes(log_["topics"][2])[12:])
-            if topic == BALLOT_CAST:
-                results[voter].append(Outcome(COUNTED, "0x" + data[32:64].hex()))
-            else:
-                results[voter].append(
-                    Outcome(REJECTED, SkipReason(int.from_bytes(data[:32], "big")).name)
-                )
-        missing = Outcome(REJECTED, "no event for this ballot in its transaction")
-        return [results[p["voter"]].popleft() if results[p["voter"]] else missing for p in payloads]
+        return outcomes_by_voter(
+            receipt,
+            self.council.address,
+            BALLOT_CAST,
+            BALLOT_SKIPPED,
+            lambda data: "0x" + data[32:64].hex(),
+            lambda code: SkipReason(code).name,
+            payloads,
+        )

@@ -10,7 +10,6 @@ that slips through is skipped there with its reason, which its receipt then carr
 from __future__ import annotations
 
 import threading
-from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +31,10 @@ from ledger.protocol.generated import (
     Events,
     Functions,
 )
+from ledger.relay.ballot_events import outcomes_by_voter, voted_on_chain
 from ledger.relay.clock import ChainClock
-from ledger.relay.message import COUNTED, REJECTED, BatchCall, Message, Outcome, fixed_bytes
-from ledger.relay.rolls import RollCache, raw_logs
+from ledger.relay.message import BatchCall, Message, Outcome, fixed_bytes
+from ledger.relay.rolls import RollCache
 from ledger.signing.eip712 import recover_address_bytes, to_compact
 from ledger.signing.election_ballots import ElectionBallot, ElectionDomain, election_ballot_digest
 from ledger.signing.secp256k1 import HALF_N
@@ -183,22 +183,12 @@ class ElectionBallotRelay:
         return election
 
     def _eligible(self, election: _Election, voter: str) -> bool:
-        community, version = election.community_id, election.roll_version
-        if voter.lower() in self.rolls.members(community, version):
-            return True
-        try:
-            found: bool = self.registry.functions.wasResident(community, voter, version).call()
-        except (ContractCustomError, ContractLogicError):
-            return False
-        return found
+        return self.rolls.was_resident(election.community_id, election.roll_version, voter)
 
     def _voters(self, election_id: int) -> dict[str, str]:
         voted = self._voted.get(election_id)
         if voted is None:
-            logs = raw_logs(
-                self.w3, self.elections.address, [CAST, election_id.to_bytes(32, "big")]
-            )
-            voted = {"0x" + e["topics"][2][-40:].lower(): "on-chain" for e in logs}
+            voted = voted_on_chain(self.w3, self.elections.address, CAST, election_id)
             self._voted[election_id] = voted
         return voted
 
@@ -219,20 +209,12 @@ class ElectionBallotRelay:
         )
 
     def outcomes(self, receipt: TxReceipt, payloads: Sequence[dict[str, Any]]) -> list[Outcome]:
-        results: dict[str, deque[Outcome]] = defaultdict(deque)
-        address = self.elections.address.lower()
-        for log_ in sorted(receipt["logs"], key=lambda entry: entry["logIndex"]):
-            if log_["address"].lower() != address or not log_["topics"]:
-                continue
-            topic = bytes(log_["topics"][0])
-            if topic not in (CAST, SKIPPED):
-                continue
-            voter = checksum_address(bytes(log_["topics"][2])[12:])
-            data = bytes(log_["data"])
-            if topic == CAST:
-                results[voter].append(Outcome(COUNTED, None))
-            else:
-                reason = ElectionSkipReason(int.from_bytes(data[:32], "big")).name
-                results[voter].append(Outcome(REJECTED, reason))
-        missing = Outcome(REJECTED, "no event for this ballot in its transaction")
-        return [results[p["voter"]].popleft() if results[p["voter"]] else missing for p in payloads]
+        return outcomes_by_voter(
+            receipt,
+            self.elections.address,
+            CAST,
+            SKIPPED,
+            lambda _: None,
+            lambda code: ElectionSkipReason(code).name,
+            payloads,
+        )

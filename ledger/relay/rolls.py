@@ -8,6 +8,7 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import ContractCustomError, ContractLogicError
 
 from ledger.node import rpc
 from ledger.protocol.generated import Events
@@ -57,6 +58,17 @@ class RollCache:
                         del kept[next(iter(kept))]
                     self._rolls = kept
         return roll
+
+    def was_resident(self, community_id: int, version: int, voter: str) -> bool:
+        """Whether `voter` was on roll `version`: from the cache, and a "no" from it confirmed
+        on-chain (the cache only ever says no too often, e.g. after an unusual log history)."""
+        if voter.lower() in self.members(community_id, version):
+            return True
+        try:
+            found: bool = self.registry.functions.wasResident(community_id, voter, version).call()
+        except (ContractCustomError, ContractLogicError):
+            return False
+        return found
 
     def _load(self, community_id: int, version: int) -> frozenset[str]:
         members: set[str] = set()
