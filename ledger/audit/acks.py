@@ -57,7 +57,7 @@ SERVICE_SKIPPED: Final = event_of(Events.ServiceSkipped)
 EXECUTED: Final = event_of(Events.ExecutedForwardRequest)
 LOG_SPAN: Final = 10_000  # blocks per eth_getLogs: within what public nodes answer
 ELECTION_BALLOT_CAST: Final = event_of(Events.ElectionBallotCast)
-KINDS: Final = ("ballot", "service", "forward", "election-ballot")
+KINDS: Final = ("ballot", "service", "forward", "election-ballot", "cosignature", "rating")
 
 
 @dataclass(frozen=True)
