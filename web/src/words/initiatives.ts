@@ -88,7 +88,7 @@ export const en: Record<keyof typeof zh, string> = {
   "ini.badBudget": "The budget cannot be read: write it as 1200 or 1200.50.",
   "rate.heading": "Residents' ratings",
   "rate.intro": "This proposal passed and its work is completed. Residents on the roll may rate the result from 1 to 5 within 30 days, once each.",
-  "rate.summary": "{n} ratings, {avg} on average",
+  "rate.summary": "{n} rated, {avg} on average",
   "rate.none": "Nobody has rated it yet.",
   "rate.chartTitle": "Ratings of proposal #{id}",
   "rate.score": "{n} points",
