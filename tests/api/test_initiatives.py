@@ -14,6 +14,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from commons.api_client import ApiClientError
+from ledger.config import Settings
 from ledger.protocol.generated import InitiativeRules
 from ledger.signing.cosignatures import CoSignatureDomain, sign_cosignature
 from tests.contract_wrappers.initiatives import InitiativesContract
@@ -98,6 +99,14 @@ def test_an_initiative_reaching_its_threshold_becomes_a_council_proposal(
         2,
         True,
     )
+    # The batch that opened the proposal stayed within the bound the relay packs batches by.
+    settings = Settings()
+    for tx in {d["txHash"] for d in done}:
+        items = sum(d["txHash"] == tx for d in done)
+        bound = settings.relay_batch_base_gas + settings.relay_promotion_gas
+        used = int(live.w3.eth.get_transaction_receipt(tx)["gasUsed"])
+        print(f"co-signature batch of {items}: {used} gas")
+        assert used < bound + settings.relay_cosignature_gas * items, (used, items)
     proposal = live.client.get(f"/v1/proposals/{promoted['proposalId']}")
     assert (proposal["text"], proposal["state"]) == (text, "Open")
     assert proposal["proposer"] == live.deployment.initiatives.address
