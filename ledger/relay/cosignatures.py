@@ -119,7 +119,7 @@ class CoSignatureRelay:
             initiative_id,
             signer,
             message.receipt_id,
-            InvalidMessage(
+            lambda: InvalidMessage(
                 "AlreadyCoSigned", f"{signer} already co-signed initiative {initiative_id}"
             ),
         )

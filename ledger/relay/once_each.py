@@ -5,6 +5,7 @@ from the box's "counted" events, grown by every message the relay acknowledges s
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from web3 import Web3
 
@@ -27,14 +28,22 @@ class OnceEach:
     def loaded(self, box: int) -> bool:
         return box in self._held
 
-    def claim(self, box: int, signer: str, receipt_id: str, refusal: InvalidMessage) -> None:
-        """Hold `signer`'s place in `box` for `receipt_id`; raise `refusal` when another
-        message (or the chain) holds it. The same message again keeps its place."""
+    def load(self, box: int) -> None:
+        """Read who counted in `box` now, so that its first check answers from memory."""
+        with self._lock:
+            self._signers(box)
+
+    def claim(
+        self, box: int, signer: str, receipt_id: str, refusal: Callable[[], InvalidMessage]
+    ) -> None:
+        """Hold `signer`'s place in `box` for `receipt_id`; raise `refusal()` when another
+        message (or the chain) holds it. The same message again keeps its place. (The refusal
+        is made only when needed: this runs for every ballot.)"""
         with self._lock:
             held = self._signers(box)
             previous = held.get(signer.lower())
             if previous is not None and previous != receipt_id:
-                raise refusal
+                raise refusal()
             held[signer.lower()] = receipt_id
 
     def release(self, box: int, signer: str, receipt_id: str) -> None:

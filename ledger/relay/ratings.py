@@ -136,7 +136,7 @@ class RatingRelay:
             proposal_id,
             rater,
             message.receipt_id,
-            InvalidMessage("AlreadyRated", f"{rater} already rated proposal {proposal_id}"),
+            lambda: InvalidMessage("AlreadyRated", f"{rater} already rated proposal {proposal_id}"),
         )
 
     def _window(self, proposal_id: int) -> _Window:
