@@ -51,7 +51,7 @@ function cosignPanel(i: InitiativeOut, rerender: () => void): HTMLElement | null
     },
     t("ini.cosign"),
   );
-  return h("div", null, h("p", { class: "hint" }, t("ini.cosignAs", { who: "" }), person(i.communityId, me)), h("div", { class: "row" }, button), line);
+  return h("div", null, h("p", { class: "hint" }, t("ini.cosignAs"), " ", person(i.communityId, me)), h("div", { class: "row" }, button), line);
 }
 
 function card(i: InitiativeOut, rerender: () => void): HTMLElement {

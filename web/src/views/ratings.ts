@@ -8,7 +8,7 @@ import { h } from "../dom";
 import { t } from "../i18n";
 import { rate } from "../initiatives";
 import { activeAddress } from "../keys";
-import { act, relayed, requireWallet, statusLine, when } from "../ui";
+import { act, relayed, requireWallet, statusLine, waitIndexed, when } from "../ui";
 
 export function rated(p: ProposalOut): boolean {
   return p.outcome === "Passed" && p.execution === "Completed";
@@ -48,7 +48,8 @@ function rateForm(p: ProposalOut, rerender: () => void): HTMLElement {
         onclick: () =>
           void act(button, line, async () => {
             const wallet = await requireWallet();
-            await relayed(line, () => rate(wallet, p.id, score, comment.value));
+            const done = await relayed(line, () => rate(wallet, p.id, score, comment.value));
+            await waitIndexed(done.block); // the histogram comes from the index
             rerender();
           }),
       },
