@@ -41,6 +41,8 @@ export const API_CODES = [
   "InvalidScore",
   "InvalidSignature",
   "IssuedInFuture",
+  "JoinExpired",
+  "JoinLookupQuotaExceeded",
   "JoinQuotaExceeded",
   "MalformedBallot",
   "MalformedCoSignature",
@@ -278,6 +280,8 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   CommunityMismatch: "signature",
   IssuedInFuture: "stale",
   JoinQuotaExceeded: "busy",
+  JoinLookupQuotaExceeded: "busy",
+  JoinExpired: "stale",
   TooManyPending: "busy",
   // signatures and signed requests
   WrongSigner: "signature",
