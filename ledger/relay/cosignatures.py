@@ -103,11 +103,11 @@ class CoSignatureRelay:
         if collecting and self.clock.now() >= view.closesAt:
             collecting = self.clock.confirmed() < view.closesAt
         if not collecting:
-            state = InitiativeState(view.state).name if view.state != 0 else "Expired"
             raise InvalidMessage(
                 "InitiativeNotCollecting",
-                f"initiative {initiative_id} is {state}: it took co-signatures until "
-                f"{view.closesAt}",
+                f"initiative {initiative_id} became proposal {view.proposalId}"
+                if view.state == InitiativeState.Promoted
+                else f"initiative {initiative_id} took co-signatures until {view.closesAt}",
             )
         if not self.rolls.was_resident(view.communityId, view.rollVersion, signer):
             raise InvalidMessage(
