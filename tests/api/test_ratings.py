@@ -12,6 +12,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from ledger.config import Settings
 from ledger.signing.ratings import RatingDomain, sign_rating
 from tests.contracts.conftest import signer_keys
 from tests.e2e.conftest import LiveSystem, new_accounts
@@ -89,7 +90,15 @@ def test_residents_rate_a_completed_proposal_and_its_ratings_are_served(
         live.client.rate(r, done.completed, s, c)
         for r, s, c in zip(done.residents[:3], (5, 4, 4), (None, "Well built.", None), strict=True)
     ]
-    assert [d["status"] for d in live.client.wait_all(receipts)] == ["counted"] * 3
+    landed = live.client.wait_all(receipts)
+    assert [d["status"] for d in landed] == ["counted"] * 3
+    # Each batch stayed within the bound the relay packs batches by.
+    settings = Settings()
+    for tx in {d["txHash"] for d in landed}:
+        items = sum(d["txHash"] == tx for d in landed)
+        used = int(live.w3.eth.get_transaction_receipt(tx)["gasUsed"])
+        print(f"rating batch of {items}: {used} gas")
+        assert used < settings.relay_batch_base_gas + settings.relay_rating_gas * items
     live.client.wait_indexed(live.client.wait(receipts[-1]["id"])["block"])
     after = live.client.get(
         f"/v1/proposals/{done.completed}/ratings", rater=done.residents[0].address
