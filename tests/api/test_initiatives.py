@@ -223,3 +223,26 @@ def test_an_expired_initiative_stays_listed_and_refuses_cosignatures(live: LiveS
     assert (late.status_code, late.json()["code"]) == (409, "InitiativeNotCollecting")
     (listed,) = live.client.get("/v1/initiatives", community=short.id)["items"]
     assert (listed["id"], listed["state"], listed["coSignatures"]) == (initiative, "expired", 0)
+
+
+def test_cosignatures_acknowledged_before_a_kill_9_land_once_after_the_restart(
+    live: LiveSystem, hall: Community
+) -> None:
+    """Durable before acknowledged: the outbox holds them across the API's death."""
+    initiative = _submitted(live, hall.residents[2], hall.id, "Recycling bins by each gate.")
+    live.stop_api()
+    # A relay that waits an hour for a fuller batch: what is acknowledged stays queued.
+    live.start_api(relay_interval_s="3600", relay_max_wait_s="3600")
+    try:
+        acks = [
+            httpx.post(f"{live.url}/v1/cosignatures", json=_cosignature(live, r, initiative))
+            for r in hall.residents[3:5]
+        ]
+        assert [(a.status_code, a.json()["status"]) for a in acks] == [(202, "queued")] * 2
+        live.stop_api(kill=True)
+    finally:
+        live.start_api()
+    done = [live.client.wait(a.json()["id"]) for a in acks]
+    assert [d["status"] for d in done] == ["counted", "counted"]
+    shown = live.client.get(f"/v1/initiatives/{initiative}")
+    assert (shown["state"], shown["coSignatures"]) == ("promoted", 2)
