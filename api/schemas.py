@@ -300,13 +300,13 @@ class ElectionOut(CamelOut):
     community_id: int
     candidates: list[str]  # keccak256 of each candidate's statement, 0x-hex
     seats: int
-    kind: str  # Ranked / Approval
+    kind: Literal["Ranked", "Approval"]
     max_choices: int
     opens_at: int
     closes_at: int
     roll_version: int
     roll_size: int
-    state: str  # Pending / Open / Closed / Counted
+    state: Literal["Pending", "Open", "Closed", "Counted"]
     ballot_count: int
     tally: list[int]  # approval: approvals; ranked: the last completed round
     winners: list[int]  # in the order seats were filled
@@ -337,7 +337,7 @@ class ElectionRoundsOut(CamelOut):
     """The count so far, seat by seat and round by round, replayed from the index."""
 
     election_id: int
-    kind: str
+    kind: Literal["Ranked", "Approval"]
     seats: list[ElectionSeatOut]
 
 

@@ -42,13 +42,13 @@ def election(services: Services, election_id: int) -> ElectionOut:
         candidates=candidates,
         statements=[services.store.get_text(c) for c in candidates],
         seats=v.seats,
-        kind=ElectionKind(v.kind).name,
+        kind=ElectionKind(v.kind).name,  # type: ignore[arg-type]
         max_choices=v.maxChoices,
         opens_at=v.opensAt,
         closes_at=v.closesAt,
         roll_version=v.rollVersion,
         roll_size=v.rollSize,
-        state=ElectionState(v.state).name,
+        state=ElectionState(v.state).name,  # type: ignore[arg-type]
         ballot_count=v.ballotCount,
         tally=list(v.tally),
         winners=list(v.winners),
@@ -178,4 +178,4 @@ def rounds(services: Services, election_id: int) -> ElectionRoundsOut:
         )
         for seat in sorted(by_seat)
     ]
-    return ElectionRoundsOut(election_id=election_id, kind=kind, seats=seats)
+    return ElectionRoundsOut(election_id=election_id, kind=kind, seats=seats)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ import { announce, askPassphrase, clearProblem, errorBox, loading, mono } from "
 import { adminView } from "./views/admin";
 import { auditView } from "./views/audit";
 import { committeeView } from "./views/committee";
+import { electionView, electionsView } from "./views/elections";
 import { fundView } from "./views/fund";
 import { keysView } from "./views/keys";
 import { proposalView, proposalsView } from "./views/proposals";
@@ -23,6 +24,8 @@ type View = (params: string[], rerender: () => void) => Promise<HTMLElement>;
 const ROUTES: [RegExp, View, string][] = [
   [/^\/?$/, () => proposalsView(), "nav.proposals"],
   [/^\/proposals\/(\d+)$/, (p, r) => proposalView(p, r), "nav.proposals"],
+  [/^\/elections$/, () => electionsView(), "nav.elections"],
+  [/^\/elections\/(\d+)$/, (p, r) => electionView(p, r), "nav.elections"],
   [/^\/receipts$/, () => receiptsView(), "nav.receipts"],
   [/^\/timebank$/, (_, r) => timebankView(r), "nav.timebank"],
   [/^\/committee$/, (_, r) => committeeView(r), "nav.committee"],
@@ -34,6 +37,7 @@ const ROUTES: [RegExp, View, string][] = [
 ];
 const NAV: [string, string][] = [
   ["#/", "nav.proposals"],
+  ["#/elections", "nav.elections"],
   ["#/receipts", "nav.receipts"],
   ["#/timebank", "nav.timebank"],
   ["#/committee", "nav.committee"],

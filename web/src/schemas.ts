@@ -175,13 +175,13 @@ export interface ElectionOut {
   communityId: number;
   candidates: string[];
   seats: number;
-  kind: string;
+  kind: "Ranked" | "Approval";
   maxChoices: number;
   opensAt: number;
   closesAt: number;
   rollVersion: number;
   rollSize: number;
-  state: string;
+  state: "Pending" | "Open" | "Closed" | "Counted";
   ballotCount: number;
   tally: number[];
   winners: number[];
@@ -201,7 +201,7 @@ export interface ElectionRoundOut {
 /** The count so far, seat by seat and round by round, replayed from the index. */
 export interface ElectionRoundsOut {
   electionId: number;
-  kind: string;
+  kind: "Ranked" | "Approval";
   seats: ElectionSeatOut[];
 }
 
