@@ -329,11 +329,11 @@ function roundText(e: ElectionOut, seat: ElectionSeatOut, round: ElectionRoundOu
   const parts = [t("el.roundLine", { round: round.round, tally: running.map((c) => `${candidateName(e, c)} ${t("el.votes", { n: round.tally[c] ?? 0 })}`).join(", ") })];
   if (round.transferredFrom !== null && round.received) {
     const moves = running.filter((c) => (round.received?.[c] ?? 0) > 0).map((c) => `+${round.received?.[c]} ${candidateName(e, c)}`);
-    parts.push(t("el.roundFrom", { name: candidateName(e, round.transferredFrom), moves: moves.join(", ") || "—" }) + ".");
+    parts.push(t("el.roundFrom", { name: candidateName(e, round.transferredFrom), moves: moves.join(", ") || "—" }));
   }
-  if (round.exhausted > 0) parts.push(t("el.roundExhausted", { n: round.exhausted }) + ".");
-  if (round.eliminated !== null) parts.push(t("el.roundOut", { name: candidateName(e, round.eliminated) }) + ".");
-  else if (seat.elected !== null) parts.push(t("el.roundWon", { name: candidateName(e, seat.elected) }) + ".");
+  if (round.exhausted > 0) parts.push(t("el.roundExhausted", { n: round.exhausted }));
+  if (round.eliminated !== null) parts.push(t("el.roundOut", { name: candidateName(e, round.eliminated) }));
+  else if (seat.elected !== null) parts.push(t("el.roundWon", { name: candidateName(e, seat.elected) }));
   return parts.join(" ");
 }
 
@@ -344,7 +344,8 @@ function roundChart(e: ElectionOut, seats: ElectionSeatOut[], seat: ElectionSeat
     label: candidateName(e, c),
     value: round.tally[c] ?? 0,
     tone: round.eliminated === c ? "out" : last && seat.elected === c ? "win" : "neutral",
-    text: t("el.votes", { n: round.tally[c] ?? 0 }) + (round.received?.[c] ? ` (+${round.received[c]})` : ""),
+    // What moved in is said in the round's sentence: the bar's figure stays short enough for a phone.
+    text: t("el.votes", { n: round.tally[c] ?? 0 }),
   }));
   const title = t("el.roundTitle", { seat: seat.seat, round: round.round });
   return h(
