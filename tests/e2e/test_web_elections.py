@@ -13,7 +13,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from commons.demo import bilingual
+from commons.demo import CANDIDATES, bilingual
 from ledger.offchain import text_hash
 from ledger.protocol.generated import ElectionKind, Roles
 from ledger.signing.election_ballots import encode_approval, encode_ranking
@@ -116,3 +116,25 @@ def test_a_ranking_tapped_reviewed_and_signed_is_counted_and_its_rounds_shown(
     shots = {name.split("-", 1)[1] for name in result["screenshots"]}
     assert {"ranked-ballot-zh.png", "ballot-review-zh.png", "results-zh.png"} <= shots
     assert {"results-zh-360", "results-en-large-360", "ranked-ballot-zh-360"} <= set(result["a11y"])
+
+
+def test_the_demo_elects_building_4s_leader_by_ranked_choice_in_three_rounds(
+    seeded: dict[str, Any], served: LiveSystem
+) -> None:
+    election = served.client.get(f"/v1/elections/{seeded['election']}")
+    assert (election["state"], election["kind"], election["communityId"]) == (
+        "Counted",
+        "Ranked",
+        seeded["community"],
+    )
+    assert election["statements"] == CANDIDATES  # every statement stored, as committed
+    assert election["winners"] == [1]  # Zhou Lei
+    listed = served.client.get("/v1/elections", community=seeded["community"])
+    assert [e["electionId"] for e in listed["items"]] == [seeded["election"]]
+    [seat] = served.client.get(f"/v1/elections/{seeded['election']}/rounds")["seats"]
+    assert [(r["tally"], r["eliminated"]) for r in seat["rounds"]] == [
+        ([3, 3, 2, 1], 3),
+        ([3, 3, 3, 0], 2),
+        ([3, 4, 0, 0], None),
+    ]
+    assert seat["rounds"][2]["exhausted"] == 2
