@@ -19,7 +19,7 @@ from ledger.protocol.generated import ElectionKind, Roles
 from ledger.signing.election_ballots import encode_approval, encode_ranking
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract
 from tests.contract_wrappers.registry import RegistryContract
-from tests.e2e.browser import ARTIFACTS_ROOT, needs_browser, run_story
+from tests.e2e.browser import ARTIFACTS_ROOT, needs_browser, needs_node, node_tests, run_story
 from tests.e2e.conftest import LiveSystem, new_accounts
 
 ARTIFACTS = ARTIFACTS_ROOT / "web-elections"
@@ -34,6 +34,11 @@ OTHERS = [[0], [0, 1], [2, 1]]
 RANKING = [1, 2, 0]
 APPROVE = [0, 2]
 WINDOW_S = 600
+
+
+@needs_node
+def test_the_pages_ballots_are_encoded_as_the_contract_reads_them_under_node() -> None:
+    node_tests("elections.unit.test.mjs")
 
 
 def _elections(live: LiveSystem, accounts: list[LocalAccount]) -> dict[str, Any]:
