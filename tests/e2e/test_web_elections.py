@@ -1,6 +1,7 @@
 """An election in the browser (web/tests/elections.mjs, a 360 px phone, Chinese then English):
-a resident ranks three candidates by tapping, reviews and signs; another approves two; after
-the close and the count the results show every round. Here: the elections the story starts from
+a resident ranks three candidates by tapping, reviews and signs; another approves two; someone
+not on the roll is refused in plain words; after the close and the count the results show every
+round. Here: the elections the story starts from
 (statements stored, other residents' ballots already cast), the close and the count it asks for,
 and the chain's side afterwards. Screenshots in test-artifacts/web-elections/."""
 
@@ -48,7 +49,7 @@ def _elections(live: LiveSystem, accounts: list[LocalAccount]) -> dict[str, Any]
     registry = RegistryContract(w3, live.deployment.registry)
     elections = ElectionsContract(w3, live.deployment.elections)
     admin, committee = accounts[0], accounts[1]
-    ranker, approver, *others = new_accounts(2 + len(OTHERS))
+    ranker, approver, outsider, *others = new_accounts(3 + len(OTHERS))
     community = registry.create_community(admin, Web3.keccak(text="building 4"))
     registry.grant_role(admin, community, Roles.REGISTRAR, admin.address)
     registry.grant_role(admin, community, Roles.COMMITTEE, committee.address)
@@ -82,6 +83,7 @@ def _elections(live: LiveSystem, accounts: list[LocalAccount]) -> dict[str, Any]
         "winner": 0,
         "ranker": {"key": ranker.key.hex(), "address": ranker.address},
         "approver": {"key": approver.key.hex(), "address": approver.address},
+        "outsider": {"key": outsider.key.hex(), "address": outsider.address},
     }
 
 
@@ -121,6 +123,9 @@ def test_a_ranking_tapped_reviewed_and_signed_is_counted_and_its_rounds_shown(
     shots = {name.split("-", 1)[1] for name in result["screenshots"]}
     assert {"ranked-ballot-zh.png", "ballot-review-zh.png", "results-zh.png"} <= shots
     assert {"results-zh-360", "results-en-large-360", "ranked-ballot-zh-360"} <= set(result["a11y"])
+    assert not elections.contract.functions.hasVoted(
+        seed["ranked"], seed["outsider"]["address"]
+    ).call()
 
 
 def test_the_demo_elects_building_4s_leader_by_ranked_choice_in_three_rounds(

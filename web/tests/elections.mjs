@@ -1,7 +1,7 @@
 // An election on a small phone (360 px wide, Chinese, then English): a resident ranks three
 // candidates by tapping them in order (taking one off again renumbers the rest), reviews the
 // ballot and signs it in the page; another resident approves two candidates of an approval
-// election; once voting has closed and the count has run on the chain, the results show each
+// election; someone not on the roll is refused in plain words; once voting has closed and the count has run on the chain, the results show each
 // round as a chart and a sentence. The driver (tests/e2e/test_web_elections.py) opens the
 // elections, closes and counts them, and checks the chain side.
 //
@@ -15,6 +15,7 @@ import {
 const SMALL_PHONE = { width: 360, height: 740 };
 const RANKER_PASS = "排序投票的口令 ranker";
 const APPROVER_PASS = "认可投票的口令 approver";
+const OUTSIDER_PASS = "不在名册上的口令 outsider";
 
 async function ranks() {
   return page.evaluate(() =>
@@ -112,6 +113,28 @@ async function main() {
       await shot("approval-receipt-zh");
     });
 
+    await step("an-outsider-is-refused-in-plain-words", async () => {
+      state.outsider = await importRaw(SEED.outsider.key, "外人", OUTSIDER_PASS);
+      await useKey(state.outsider);
+      await go(`#/elections/${SEED.ranked}`);
+      await page.click(tid("rank-candidate-0"));
+      await page.click(tid("ballot-review-open"));
+      await page.click(tid("ballot-sign"));
+      const dialog = page.locator(tid("unlock-dialog"));
+      const error = page.locator(`${tid("ballot-status")}[data-status="error"] ${tid("error")}`);
+      await Promise.race([dialog.waitFor(), error.waitFor({ timeout: 60_000 })]);
+      if (await dialog.isVisible()) {
+        await page.fill(tid("unlock-passphrase"), OUTSIDER_PASS);
+        await page.click(tid("unlock-submit"));
+      }
+      await error.waitFor({ timeout: 60_000 });
+      expect((await error.getAttribute("data-code")) === "VoterNotOnRoll", `the refusal's code: ${await error.getAttribute("data-code")}`);
+      const zh = await error.innerText();
+      expect(zh.includes("名册") && !zh.includes("NotOnRoll"), `what happened and what to do, the code only under details: ${zh}`);
+      await accessible("outsider-refused-zh-360");
+      await shot("outsider-refused-zh");
+    });
+
     await step("closed-and-counted", async () => {
       await need("close-and-count");
     });
@@ -154,7 +177,7 @@ async function main() {
     });
 
     await step("no-secret-left-the-browser", async () => {
-      await noSecretLeft([SEED.ranker.key, SEED.approver.key, RANKER_PASS, APPROVER_PASS]);
+      await noSecretLeft([SEED.ranker.key, SEED.approver.key, SEED.outsider.key, RANKER_PASS, APPROVER_PASS, OUTSIDER_PASS]);
     });
   }, () => ({ state }));
 }
