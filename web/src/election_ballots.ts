@@ -7,7 +7,7 @@
 
 import { TypedDataEncoder, getAddress, type TypedDataField, type Wallet } from "ethers";
 import { api } from "./api";
-import { chain, electionDomain } from "./chain";
+import { chain, electionDomain, type Chain } from "./chain";
 import { EIP712_FIELDS } from "./protocol";
 import type { AckOut, ReceiptOut } from "./schemas";
 
@@ -34,6 +34,11 @@ export function encodeApproval(approved: readonly number[]): bigint {
   return choices;
 }
 
+/** The EIP-712 digest of an election ballot: what the relay's receipt reports once counted. */
+export function electionBallotDigest(c: Chain, electionId: number, voter: string, choices: bigint): string {
+  return TypedDataEncoder.hash(electionDomain(c), ELECTION_BALLOT_TYPES, { electionId, voter: getAddress(voter), choices });
+}
+
 export async function castElectionBallot(
   wallet: Wallet,
   electionId: number,
@@ -46,7 +51,7 @@ export async function castElectionBallot(
   // Written by hand: a ranking's choices are often past 2^53, where a JSON number loses digits.
   const rawJson = `{"electionId":${electionId},"voter":"${voter}","choices":${choices.toString()},"signature":"${signature}"}`;
   const receipt = await api<ReceiptOut>("/v1/election-ballots", { rawJson });
-  return { receipt, digest: TypedDataEncoder.hash(electionDomain(c), ELECTION_BALLOT_TYPES, message) };
+  return { receipt, digest: electionBallotDigest(c, electionId, voter, choices) };
 }
 
 export interface ElectionReceipt {
@@ -76,4 +81,13 @@ export function saveElectionReceipt(receipt: ElectionReceipt): void {
   const all = electionReceipts().filter((r) => r.id !== receipt.id);
   all.unshift(receipt);
   localStorage.setItem(STORE, JSON.stringify(all));
+}
+
+export function updateElectionStatus(id: string, status: string): void {
+  const all = electionReceipts();
+  const kept = all.find((r) => r.id === id);
+  if (kept) {
+    kept.status = status;
+    localStorage.setItem(STORE, JSON.stringify(all));
+  }
 }

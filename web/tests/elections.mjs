@@ -1,9 +1,10 @@
 // An election on a small phone (360 px wide, Chinese, then English): a resident ranks three
 // candidates by tapping them in order (taking one off again renumbers the rest), reviews the
 // ballot and signs it in the page; another resident approves two candidates of an approval
-// election; someone not on the roll is refused in plain words; once voting has closed and the count has run on the chain, the results show each
-// round as a chart and a sentence. The driver (tests/e2e/test_web_elections.py) opens the
-// elections, closes and counts them, and checks the chain side.
+// election; someone not on the roll is refused in plain words; once voting has closed and the
+// count has run on the chain, the results show each round as a chart and a sentence, and the
+// resident's receipt checks out against the chain. The driver (tests/e2e/test_web_elections.py)
+// opens the elections, closes and counts them, and checks the chain side.
 //
 //   node web/tests/elections.mjs --base-url URL --out DIR --seed SEED.json
 
@@ -174,6 +175,21 @@ async function main() {
       expect(approvals.includes("approvals"), `the approval count: ${approvals}`);
       await shot("approval-results-en");
       await setLanguage("zh");
+    });
+
+    await step("the-receipt-checks-out-on-the-chain", async () => {
+      await useKey(state.ranker);
+      await go("#/receipts");
+      const card = page.locator(tid("election-receipt-card")).filter({ hasText: `#${SEED.ranked}` });
+      expect((await card.innerText()).includes("已上链并计入"), `the receipt kept its counted status: ${await card.innerText()}`);
+      await card.locator(tid("election-receipt-recheck")).click();
+      const verdict = card.locator(tid("election-receipt-verdict"));
+      await verdict.waitFor({ timeout: 30_000 });
+      const said = await verdict.innerText();
+      expect((await verdict.getAttribute("data-ok")) === "true" && said.includes("ElectionBallotCast") && said.includes("承诺"), `every check passes: ${said}`);
+      await accessible("election-receipts-360");
+      await fitsThePhone("receipts");
+      await shot("election-receipt-checked");
     });
 
     await step("no-secret-left-the-browser", async () => {

@@ -8,7 +8,7 @@ import { textIn } from "../bilingual";
 import { barChart, type Bar } from "../charts";
 import { textHash } from "../chain";
 import { h, replace } from "../dom";
-import { castElectionBallot, electionReceipts, encodeApproval, encodeRanking, saveElectionReceipt } from "../election_ballots";
+import { castElectionBallot, electionReceipts, encodeApproval, encodeRanking, saveElectionReceipt, updateElectionStatus } from "../election_ballots";
 import { t } from "../i18n";
 import { activeAddress } from "../keys";
 import { person } from "../people";
@@ -279,6 +279,7 @@ function ballotPanel(e: ElectionOut, rerender: () => void): HTMLElement {
           ack: receipt.ack ?? null,
         });
         const final = await track(receipt, line);
+        updateElectionStatus(final.id, final.status);
         if (final.status === "counted") {
           await waitIndexed(final.block);
           ballotFlash = { electionId: e.electionId, receipt: final };

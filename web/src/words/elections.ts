@@ -66,6 +66,10 @@ export const zh = {
   "el.downloads": "下载：",
   "el.ballotsCsv": "所有选票（CSV）",
   "el.roundsCsv": "每一轮（CSV）",
+  "el.receiptsHeading": "选举的选票",
+  "el.receiptFor": "选举 #{id} 的选票",
+  "el.check.onChain": "链上有这位投票人的选票事件（ElectionBallotCast）",
+  "el.check.choices": "链上记录的选票与你签名的完全相同",
 };
 
 export const en: Record<keyof typeof zh, string> = {
@@ -132,4 +136,8 @@ export const en: Record<keyof typeof zh, string> = {
   "el.downloads": "Download:",
   "el.ballotsCsv": "every ballot (CSV)",
   "el.roundsCsv": "every round (CSV)",
+  "el.receiptsHeading": "Election ballots",
+  "el.receiptFor": "Ballot in election #{id}",
+  "el.check.onChain": "The chain has this voter's ballot event (ElectionBallotCast)",
+  "el.check.choices": "The ballot on the chain is exactly the one you signed",
 };
