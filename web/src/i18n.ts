@@ -7,6 +7,7 @@ import * as adminWords from "./words/admin";
 import * as rotationWords from "./words/rotation";
 import * as polishWords from "./words/polish";
 import * as initiativesWords from "./words/initiatives";
+import * as electionsWords from "./words/elections";
 
 export type Lang = "zh" | "en";
 const STORE = "commons.lang";
@@ -481,6 +482,7 @@ const zh = {
   ...rotationWords.zh,
   ...polishWords.zh,
   ...initiativesWords.zh,
+  ...electionsWords.zh,
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -953,6 +955,7 @@ const en: Record<keyof typeof zh, string> = {
   ...rotationWords.en,
   ...polishWords.en,
   ...initiativesWords.en,
+  ...electionsWords.en,
 };
 
 const DICTS: Record<Lang, Record<string, string>> = { zh, en };
