@@ -100,6 +100,39 @@ class BallotKind(IntEnum):
     MultipleChoice = 1
 
 
+class BudgetRoundState(IntEnum):
+    """IParticipatoryBudget.BudgetRoundState"""
+
+    Pending = 0
+    Submission = 1
+    Review = 2
+    Voting = 3
+    Closed = 4
+    Selected = 5
+
+
+class BudgetRule(IntEnum):
+    """IParticipatoryBudget.BudgetRule"""
+
+    Knapsack = 0
+    KApproval = 1
+
+
+class BudgetSkipReason(IntEnum):
+    """IParticipatoryBudget.BudgetSkipReason"""
+
+    VotingNotOpen = 0
+    MalleableSignature = 1
+    BadSignature = 2
+    NotOnRoll = 3
+    AlreadyVoted = 4
+    UnknownProject = 5
+    IneligibleProject = 6
+    TooFewProjects = 7
+    TooManyProjects = 8
+    OverBudget = 9
+
+
 class CoSignatureSkipReason(IntEnum):
     """IInitiatives.CoSignatureSkipReason"""
 

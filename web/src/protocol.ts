@@ -102,6 +102,18 @@ export const ROLE_IDS: Record<Role, string> = {
 export const BallotKind = ["YesNoAbstain", "MultipleChoice"] as const;
 export type BallotKind = (typeof BallotKind)[number];
 
+/** IParticipatoryBudget.BudgetRoundState, by value. */
+export const BudgetRoundState = ["Pending", "Submission", "Review", "Voting", "Closed", "Selected"] as const;
+export type BudgetRoundState = (typeof BudgetRoundState)[number];
+
+/** IParticipatoryBudget.BudgetRule, by value. */
+export const BudgetRule = ["Knapsack", "KApproval"] as const;
+export type BudgetRule = (typeof BudgetRule)[number];
+
+/** IParticipatoryBudget.BudgetSkipReason, by value. */
+export const BudgetSkipReason = ["VotingNotOpen", "MalleableSignature", "BadSignature", "NotOnRoll", "AlreadyVoted", "UnknownProject", "IneligibleProject", "TooFewProjects", "TooManyProjects", "OverBudget"] as const;
+export type BudgetSkipReason = (typeof BudgetSkipReason)[number];
+
 /** IInitiatives.CoSignatureSkipReason, by value. */
 export const CoSignatureSkipReason = ["InitiativeNotCollecting", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyCoSigned"] as const;
 export type CoSignatureSkipReason = (typeof CoSignatureSkipReason)[number];
