@@ -59,14 +59,13 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
         uint256 ineligible;
         // word 3
         uint256 selected;
-        // word 4
+        // word 4: the selection writes its budget into a word already written (what it spent is
+        // the sum of the selected costs, for views to add up)
         address opener;
-        uint96 spent;
-        // word 5
         uint96 selectionBudget;
-        // word 6: completed projects' execution
+        // word 5: completed projects' execution
         uint256 completed;
-        // word 7
+        // word 6
         bytes32 textHash;
     }
 
@@ -209,10 +208,9 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
         uint256 remaining;
         (selected, remaining) = _walk(roundId, order, selectionBudget);
         uint256 spent = selectionBudget - remaining;
-        // Both are at most the budget, below 2^96.
         r.selected = selected;
+        // At most the budget, below 2^96.
         r.selectionBudget = uint96(selectionBudget);
-        r.spent = uint96(spent);
         emit BudgetRoundSelected(roundId, selected, uint128(selectionBudget), uint128(spent));
         _openGrants(roundId, communityId, order, selected);
     }
@@ -281,7 +279,9 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
         view_.ineligible = r.ineligible;
         view_.selected = r.selected;
         view_.selectionBudget = r.selectionBudget;
-        view_.spent = r.spent;
+        for (uint256 i; i < r.projectCount; ++i) {
+            if (r.selected & (1 << i) != 0) view_.spent += _costOf(roundId, i);
+        }
     }
 
     /// @inheritdoc IParticipatoryBudget
@@ -440,12 +440,24 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
         }
     }
 
-    /// @dev A grant in the fund for each selected project, for its cost, in walk order. Last, once
-    /// the round records its selection: the fund is the deployment's own immutable contract.
+    /// @dev A grant in the fund for each selected project, for its cost, in walk order, in one
+    /// call. Last, once the round records its selection: the fund is the deployment's own
+    /// immutable contract.
     function _openGrants(uint256 roundId, uint256 communityId, uint256[] memory order, uint256 selected) private {
+        ICommunityFund.BudgetGrant[] memory grants = new ICommunityFund.BudgetGrant[](_popcount(selected));
+        uint256 n = 0;
         for (uint256 k; k < order.length; ++k) {
             (uint256 index,, uint256 cost) = _unpackKey(order[k]);
-            if (selected & (1 << index) != 0) _fund.openBudgetGrant(communityId, _grantId(roundId, index), cost);
+            if (selected & (1 << index) == 0) continue;
+            grants[n] = ICommunityFund.BudgetGrant({grantId: _grantId(roundId, index), amount: cost});
+            ++n;
+        }
+        if (n != 0) _fund.openBudgetGrants(communityId, grants);
+    }
+
+    function _popcount(uint256 x) private pure returns (uint256 count) {
+        for (; x != 0; x &= x - 1) {
+            ++count;
         }
     }
 
@@ -455,32 +467,45 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
         votes = key >> 160;
     }
 
-    /// @dev Heapsort, descending: O(n log n) with no recursion, so 256 keys cost a bounded few
-    /// hundred thousand gas. Keys are distinct (each carries its index).
-    function _sortDescending(uint256[] memory a) private pure {
-        uint256 n = a.length;
-        if (n < 2) return;
-        unchecked {
-            // A min-heap, so repeatedly moving its root to the end leaves the array descending.
-            for (uint256 start = n / 2; start > 0; --start) {
-                _siftDown(a, start - 1, n);
+    /// @dev Heapsort, descending: O(n log n) with no recursion. In assembly: with the selection
+    /// budget written into a word already in use, it took the selection of 64 projects from
+    /// 1,083,793 to 953,615 gas (bench/gas_budget.py); the Solidity form bounds-checked every swap.
+    function _sortDescending(uint256[] memory keys) private pure {
+        assembly ("memory-safe") {
+            // Restores the min-heap below `root` within [0, end) of the words at `base`.
+            function siftDown(base, root, end) {
+                for {} 1 {} {
+                    let child := add(shl(1, root), 1)
+                    if iszero(lt(child, end)) { break }
+                    let childAt := add(base, shl(5, child))
+                    let childKey := mload(childAt)
+                    if lt(add(child, 1), end) {
+                        let rightKey := mload(add(childAt, 0x20))
+                        if lt(rightKey, childKey) {
+                            childAt := add(childAt, 0x20)
+                            childKey := rightKey
+                            child := add(child, 1)
+                        }
+                    }
+                    let rootAt := add(base, shl(5, root))
+                    let rootKey := mload(rootAt)
+                    if iszero(gt(rootKey, childKey)) { break }
+                    mstore(rootAt, childKey)
+                    mstore(childAt, rootKey)
+                    root := child
+                }
             }
-            for (uint256 end = n - 1; end > 0; --end) {
-                (a[0], a[end]) = (a[end], a[0]);
-                _siftDown(a, 0, end);
-            }
-        }
-    }
-
-    function _siftDown(uint256[] memory a, uint256 root, uint256 end) private pure {
-        unchecked {
-            while (true) {
-                uint256 child = 2 * root + 1;
-                if (child >= end) return;
-                if (child + 1 < end && a[child + 1] < a[child]) ++child;
-                if (a[root] <= a[child]) return;
-                (a[root], a[child]) = (a[child], a[root]);
-                root = child;
+            let n := mload(keys)
+            let base := add(keys, 0x20)
+            // A min-heap, so moving its root to the end, again and again, leaves the keys descending.
+            for { let start := shr(1, n) } start { start := sub(start, 1) } { siftDown(base, sub(start, 1), n) }
+            for { let end := n } gt(end, 1) {} {
+                end := sub(end, 1)
+                let endAt := add(base, shl(5, end))
+                let top := mload(base)
+                mstore(base, mload(endAt))
+                mstore(endAt, top)
+                siftDown(base, 0, end)
             }
         }
     }

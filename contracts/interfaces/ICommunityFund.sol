@@ -66,6 +66,12 @@ interface ICommunityFund {
         GrantState state;
     }
 
+    /// @notice A grant the participatory budget's selection asks the fund to open.
+    struct BudgetGrant {
+        uint256 grantId;
+        uint256 amount;
+    }
+
     /// @notice A payout request. Its purpose and invoice hashes are in `PayoutRequested`.
     struct PayoutView {
         uint256 proposalId;
@@ -257,13 +263,14 @@ interface ICommunityFund {
     /// budget it requested, in the fund's currency. A committee member of the proposal's community only.
     function openGrant(uint256 proposalId, uint256 amount) external;
 
-    /// @notice Reserve `amount` out of `communityId`'s fund for a participatory budget project
-    /// selected on-chain, as the grant `grantId` (IParticipatoryBudget.grantIdOf: 2**255 | roundId
-    /// << 8 | index, never a council proposal id). Only the ParticipatoryBudget contract, which
-    /// checked the round's currency against the fund's and never selects more than `available`.
-    /// Emits {GrantOpened} with `grantId` as the proposal id and the budget contract as opener;
-    /// payouts then use `grantId` as their proposal id.
-    function openBudgetGrant(uint256 communityId, uint256 grantId, uint256 amount) external;
+    /// @notice Reserve, out of `communityId`'s fund, a grant for each participatory budget project
+    /// the on-chain selection chose: `grants[k].amount` as the grant `grants[k].grantId`
+    /// (IParticipatoryBudget.grantIdOf: 2**255 | roundId << 8 | index, never a council proposal
+    /// id). Only the ParticipatoryBudget contract, which checked the round's currency against the
+    /// fund's and never selects more than `available` in total. Emits {GrantOpened} for each, with
+    /// the grant id as the proposal id and the budget contract as opener; payouts then use the
+    /// grant id as their proposal id.
+    function openBudgetGrants(uint256 communityId, BudgetGrant[] calldata grants) external;
 
     /// @notice Close the grant of `proposalId`: its unpaid remainder returns to the fund and its
     /// pending payout requests can no longer execute. Committee members only.

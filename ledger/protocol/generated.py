@@ -266,6 +266,13 @@ class BatchProof(NamedTuple):
     index: int  # type: ignore[assignment]  # the contract's name shadows tuple's method
 
 
+class BudgetGrant(NamedTuple):
+    """ICommunityFund.BudgetGrant"""
+
+    grantId: int
+    amount: int
+
+
 class BudgetProjectView(NamedTuple):
     """IParticipatoryBudget.BudgetProjectView"""
 
@@ -690,7 +697,7 @@ class Functions:
     newKeyOf: Final = Function('newKeyOf', 'newKeyOf(uint256,address)', bytes.fromhex('20d30a45'), ('Registry',))
     nonceState: Final = Function('nonceState', 'nonceState(uint256,address)', bytes.fromhex('44cc7d26'), ('TimeBank',))
     nonces: Final = Function('nonces', 'nonces(address)', bytes.fromhex('7ecebe00'), ('CommonsForwarder',))
-    openBudgetGrant: Final = Function('openBudgetGrant', 'openBudgetGrant(uint256,uint256,uint256)', bytes.fromhex('48fad122'), ('CommunityFund',))
+    openBudgetGrants: Final = Function('openBudgetGrants', 'openBudgetGrants(uint256,(uint256,uint256)[])', bytes.fromhex('d531f9f1'), ('CommunityFund',))
     openBudgetRound: Final = Function('openBudgetRound', 'openBudgetRound((uint256,bytes32,uint128,bytes3,uint8,uint16,uint16,uint64,uint64,uint64,uint64))', bytes.fromhex('25b2d10b'), ('ParticipatoryBudget',))
     openElection: Final = Function('openElection', 'openElection((uint256,bytes32[],uint8,uint8,uint8,uint64,uint64))', bytes.fromhex('ddc11462'), ('Elections',))
     openGrant: Final = Function('openGrant', 'openGrant(uint256,uint256)', bytes.fromhex('14246579'), ('CommunityFund',))

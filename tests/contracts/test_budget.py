@@ -654,7 +654,7 @@ def test_each_selected_project_gets_a_grant_for_its_cost_paid_on_the_n_of_m_path
 def test_only_the_budget_contract_opens_a_budget_grant(
     w3: Web3, system: Deployment, ward: Ward
 ) -> None:
-    call = system.fund.functions.openBudgetGrant(ward.id, 2**255 | 1 << 8, 10)
+    call = system.fund.functions.openBudgetGrants(ward.id, [(2**255 | 1 << 8, 10)])
     budget = BudgetContract(w3, system.budget, system.fund)
     assert _rule(lambda: send(w3, ward.committee[0], call, decoder=budget.decoder)) == (
         "NotParticipatoryBudget"
