@@ -9,6 +9,8 @@ import type { ContractError } from "./protocol";
 /** Codes the API answers with that are not contract errors (api/errors.py, api/routers/,
  * ledger/protocol/statuses.py RELAY_REFUSALS), and the page's own for an unreachable API. */
 export const API_CODES = [
+  "AlreadyCoSigned",
+  "AlreadyRated",
   "ApiUnreachable",
   "AuditFailed",
   "AuditNotFinished",
@@ -29,17 +31,23 @@ export const API_CODES = [
   "GasOutOfRange",
   "HttpError",
   "IndexInconsistent",
+  "InitiativeNotCollecting",
   "InternalError",
   "InvalidAddress",
   "InvalidBlockRange",
   "InvalidName",
   "InvalidNonce",
   "InvalidRequest",
+  "InvalidScore",
   "InvalidSignature",
   "IssuedInFuture",
+  "JoinExpired",
+  "JoinLookupQuotaExceeded",
   "JoinQuotaExceeded",
   "MalformedBallot",
+  "MalformedCoSignature",
   "MalformedJoinCode",
+  "MalformedRating",
   "MalformedRecord",
   "MalformedRequest",
   "MalleableSignature",
@@ -47,14 +55,17 @@ export const API_CODES = [
   "NameQuotaExceeded",
   "NoAuditReport",
   "NoDisplayName",
+  "NotASubmission",
   "NotDeployed",
   "NotFound",
   "NotMember",
   "NotProvider",
   "NotSignedIn",
   "QueueFull",
+  "RatingsClosed",
   "RelayUnavailable",
   "RepeatedCandidate",
+  "TextMismatch",
   "TextStoreFull",
   "TooManyChoices",
   "TooManyPending",
@@ -135,6 +146,11 @@ export const REASONS = [
   "currencySet",
   "noTransfer",
   "notPendingAdmin",
+  // initiatives and ratings (words/initiatives.ts)
+  "notCollecting",
+  "alreadyCoSigned",
+  "alreadyRated",
+  "ratingsClosed",
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -281,6 +297,8 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   CommunityMismatch: "signature",
   IssuedInFuture: "stale",
   JoinQuotaExceeded: "busy",
+  JoinLookupQuotaExceeded: "busy",
+  JoinExpired: "stale",
   TooManyPending: "busy",
   // signatures and signed requests
   WrongSigner: "signature",
@@ -338,6 +356,16 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   InvalidName: "badName",
   NoDisplayName: "notFound",
   NameQuotaExceeded: "busy",
+  // initiatives and ratings
+  InitiativeNotCollecting: "notCollecting",
+  AlreadyCoSigned: "alreadyCoSigned",
+  AlreadyRated: "alreadyRated",
+  RatingsClosed: "ratingsClosed",
+  InvalidScore: "pageFault",
+  MalformedCoSignature: "pageFault",
+  MalformedRating: "pageFault",
+  NotASubmission: "pageFault",
+  TextMismatch: "pageFault",
 };
 
 /** The reason for a refusal `code`, by HTTP status when the code is one the page has not met. */
