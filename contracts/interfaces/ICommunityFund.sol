@@ -3,7 +3,8 @@ pragma solidity 0.8.28;
 
 /// @title ICommunityFund
 /// @notice A community's fund as a public ledger: income in, grants reserved for passed council
-/// proposals, and payouts to recipients after N-of-M committee approvals.
+/// proposals and for the projects a participatory budget round selected, and payouts to
+/// recipients after N-of-M committee approvals.
 /// @dev The money itself sits in an ordinary bank account kept off-chain; this contract moves no
 /// tokens. It records, in integer minor units of one currency per community, what came in, what
 /// was set aside for which proposal, and what was paid to whom against which invoice, so that

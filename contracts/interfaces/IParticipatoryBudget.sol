@@ -45,10 +45,10 @@ pragma solidity 0.8.28;
 /// Every counted ballot emits {BudgetBallotCast} and adds one vote to each project it names.
 ///
 /// Selection. Once voting has closed, anyone calls {selectProjects}, once, in one transaction
-/// (bounded: 256 projects stay under 16,777,216 gas, measured in bench/gas_budget.py). The
-/// selection's budget is min(round budget, the fund's `available` at that moment): the grants
-/// are reserved in the same transaction, so the fund always covers what is selected and the
-/// round can never be blocked by the fund. Eligible projects with at least one vote are walked in
+/// (bounded: 256 projects, all selected, take 8,634,443 gas, under 16,777,216;
+/// bench/gas_budget.py). The selection's budget is min(round budget, the fund's `available` at
+/// that moment): the grants are reserved in the same transaction, so the fund always covers what
+/// is selected and the round can never be blocked by the fund. Eligible projects with at least one vote are walked in
 /// order of votes descending; ties go to the lower cost, then to the lower index. With
 /// `remaining = selection budget`, a project is selected iff cost <= remaining (then
 /// remaining -= cost); a project that does not fit is passed over and the walk goes on to the
@@ -58,7 +58,7 @@ pragma solidity 0.8.28;
 /// order; {BudgetRoundSelected} closes the selection, and the grants are then opened in walk order.
 ///
 /// Grants. Each selected project gets a grant in the CommunityFund for exactly its cost, opened
-/// by this contract (the only caller the fund accepts for {ICommunityFund-openBudgetGrant}) under
+/// by this contract (the only caller the fund accepts for {ICommunityFund-openBudgetGrants}) under
 /// the grant id `grantIdOf(roundId, index) = 2**255 | roundId << 8 | index`, disjoint from council
 /// proposal ids. Payouts then follow the fund's N-of-M path with that id as `proposalId`, and
 /// the committee records the project's execution milestones with {recordProjectMilestone}.
