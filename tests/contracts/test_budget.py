@@ -9,12 +9,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.exceptions import ContractCustomError
 
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
-from ledger.protocol.generated import BudgetRoundState, BudgetRule, BudgetSkipReason, Roles
+from ledger.protocol.generated import (
+    BudgetRoundState,
+    BudgetRule,
+    BudgetSkipReason,
+    Domains,
+    Errors,
+    Roles,
+    Types,
+)
+from ledger.signing.eip712 import domain_for, typed_data
 from ledger.signing.forwards import sign_forward_request
 from ledger.signing.secp256k1 import HALF_N
 from ledger.tx import send
@@ -714,3 +725,35 @@ def test_a_round_holds_256_projects_and_a_ballot_may_name_the_last(
     clock.advance(1_000)
     walk = budget.select(ward.admin, round_id)
     assert walk.steps == ((0, 1, 1, 10**6 - 1, True), (255, 1, 256, 10**6 - 257, True))
+
+
+def test_the_ballot_digest_is_the_eip712_digest_residents_sign(
+    w3: Web3, budget: BudgetContract, ward: Ward, open_round: OpenRound
+) -> None:
+    round_id = open_round()
+    voter = ward.signers[0].address
+    name, version = Domains.ParticipatoryBudget
+    domain = domain_for(name, version, w3.eth.chain_id, budget.contract.address)
+    message = {"roundId": round_id, "voter": voter, "projects": bitmap(0, 7, 255)}
+    document = typed_data(domain, Types.BudgetBallot.eip712_types(), "BudgetBallot", message)
+    signable = encode_typed_data(full_message=document)
+    expected = Web3.keccak(b"\x19" + signable.version + signable.header + signable.body)
+    digest = budget.contract.functions.ballotDigest(round_id, voter, bitmap(0, 7, 255)).call()
+    assert digest == expected
+
+
+def test_views_name_every_project_and_who_voted(
+    budget: BudgetContract, ward: Ward, voting_round: int
+) -> None:
+    voter, other = ward.signers[:2]
+    budget.cast(ward.admin, voting_round, [budget.sign(voter, voting_round, bitmap(2))])
+    assert budget.contract.functions.hasVoted(voting_round, voter.address).call()
+    assert not budget.contract.functions.hasVoted(voting_round, other.address).call()
+    assert not budget.contract.functions.hasVoted(voting_round, ward.outsider.address).call()
+    listed = budget.contract.functions.projects(voting_round).call()
+    assert [p.cost for p in listed] == [600, 300, 200, 100, 50]
+    assert [p.votes for p in listed] == [0, 0, 1, 0, 0]
+    assert listed[4].ineligibleReason == b"\x66" * 32
+    with pytest.raises(ContractCustomError) as refused:
+        budget.project(voting_round, 5)
+    assert str(refused.value.data).startswith("0x" + Errors.UnknownBudgetProject.selector.hex())
