@@ -3,7 +3,7 @@ bench/results/<name>.json and .md; then bench/results/SUMMARY.md gathers the Mar
 
     python -m bench [NAME ...]
 
-(names: gas_council gas_elections gas_fund gas_initiatives api_load audit secret_crypto)
+(names: gas_council gas_elections gas_budget gas_fund gas_initiatives api_load audit secret_crypto)
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 BENCHES = (
     "gas_council",
     "gas_elections",
+    "gas_budget",
     "gas_fund",
     "gas_initiatives",
     "api_load",

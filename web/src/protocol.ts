@@ -8,6 +8,7 @@ export const DOMAINS = {
   Council: { name: "CommonsCouncil", version: "1" },
   Elections: { name: "CommonsElections", version: "1" },
   Initiatives: { name: "CommonsInitiatives", version: "1" },
+  ParticipatoryBudget: { name: "CommonsBudget", version: "1" },
   Ratings: { name: "CommonsRatings", version: "1" },
   TimeBank: { name: "CommonsTimeBank", version: "1" },
   Relay: { name: "CommonsRelay", version: "1" },
@@ -24,6 +25,11 @@ export const EIP712_FIELDS = {
     { name: "proposalId", type: "uint256" },
     { name: "voter", type: "address" },
     { name: "option", type: "uint8" },
+  ],
+  BudgetBallot: [
+    { name: "roundId", type: "uint256" },
+    { name: "voter", type: "address" },
+    { name: "projects", type: "uint256" },
   ],
   CoSignature: [
     { name: "initiativeId", type: "uint256" },
@@ -72,6 +78,7 @@ export const EIP712_FIELDS = {
 export const TYPE_STRINGS = {
   Acknowledgement: "Acknowledgement(bytes32 message,uint64 acceptedAt,uint64 landBy)",
   Ballot: "Ballot(uint256 proposalId,address voter,uint8 option)",
+  BudgetBallot: "BudgetBallot(uint256 roundId,address voter,uint256 projects)",
   CoSignature: "CoSignature(uint256 initiativeId,address signer)",
   EIP712Domain: "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
   ElectionBallot: "ElectionBallot(uint256 electionId,address voter,uint64 choices)",
@@ -101,6 +108,18 @@ export const ROLE_IDS: Record<Role, string> = {
 /** ICouncil.BallotKind, by value. */
 export const BallotKind = ["YesNoAbstain", "MultipleChoice"] as const;
 export type BallotKind = (typeof BallotKind)[number];
+
+/** IParticipatoryBudget.BudgetRoundState, by value. */
+export const BudgetRoundState = ["Pending", "Submission", "Review", "Voting", "Closed", "Selected"] as const;
+export type BudgetRoundState = (typeof BudgetRoundState)[number];
+
+/** IParticipatoryBudget.BudgetRule, by value. */
+export const BudgetRule = ["Knapsack", "KApproval"] as const;
+export type BudgetRule = (typeof BudgetRule)[number];
+
+/** IParticipatoryBudget.BudgetSkipReason, by value. */
+export const BudgetSkipReason = ["VotingNotOpen", "MalleableSignature", "BadSignature", "NotOnRoll", "AlreadyVoted", "UnknownProject", "IneligibleProject", "TooFewProjects", "TooManyProjects", "OverBudget"] as const;
+export type BudgetSkipReason = (typeof BudgetSkipReason)[number];
 
 /** IInitiatives.CoSignatureSkipReason, by value. */
 export const CoSignatureSkipReason = ["InitiativeNotCollecting", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyCoSigned"] as const;
@@ -183,6 +202,7 @@ export const ERRORS = [
   "ERC2771ForwarderNoRefundReceiver",
   "ERC2771UntrustfulTarget",
   "ElectionNotClosed",
+  "EligibilityFrozen",
   "EmptyCountStep",
   "EmptyRoll",
   "ExecutionAlreadyCompleted",
@@ -205,7 +225,10 @@ export const ERRORS = [
   "InvalidMaxChoices",
   "InvalidOption",
   "InvalidOptions",
+  "InvalidProjectCost",
+  "InvalidProjectLimits",
   "InvalidRecipient",
+  "InvalidRoundSchedule",
   "InvalidSchedule",
   "InvalidSeats",
   "InvalidShortString",
@@ -214,6 +237,7 @@ export const ERRORS = [
   "KeyRetired",
   "MissingCandidateHash",
   "MissingEvidence",
+  "MissingReasonHash",
   "MissingRole",
   "MissingTextHash",
   "NoPendingAdmin",
@@ -226,16 +250,21 @@ export const ERRORS = [
   "NotEnoughApprovals",
   "NotKeyAuditorOrAdmin",
   "NotOnRoll",
+  "NotParticipatoryBudget",
   "NotPendingAdmin",
   "NotRegistrar",
   "NotRequesterOrAdmin",
   "NotResident",
   "PayoutNotFound",
   "PayoutNotPending",
+  "ProjectAlreadyCompleted",
+  "ProjectAlreadyIneligible",
+  "ProjectNotSelected",
   "PromotionMismatch",
   "ProposalNotCompleted",
   "ProposalNotOpen",
   "ProposalNotPassed",
+  "ProposerNotOnRoll",
   "RecordNotFound",
   "RecordNotInBatch",
   "ReplacementKeyNotFresh",
@@ -245,13 +274,19 @@ export const ERRORS = [
   "RollHistoryPruned",
   "RollTooLarge",
   "RotationNotRecorded",
+  "RoundAlreadySelected",
+  "RoundFull",
+  "RoundVotingNotClosed",
   "SameParty",
   "SelfApproval",
   "StringTooLong",
+  "SubmissionNotOpen",
   "ThresholdNotSet",
   "TooManyInitiatives",
   "TooManyProposals",
   "UnknownAuditorKey",
+  "UnknownBudgetProject",
+  "UnknownBudgetRound",
   "UnknownCommunity",
   "UnknownElection",
   "UnknownInitiative",
