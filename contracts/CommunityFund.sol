@@ -45,6 +45,9 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
 
     IRegistryView private immutable _registry;
     ICouncilView private immutable _council;
+    /// @dev Trusted as the Council trusts Initiatives: it opens grants for the projects its
+    /// on-chain selection chose, checked there (see IParticipatoryBudget).
+    address private immutable _participatoryBudget;
 
     mapping(uint256 communityId => Fund) private _funds;
     mapping(uint256 proposalId => Grant) private _grants;
@@ -53,14 +56,19 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
     uint256 private _incomeCount;
     uint256 private _payoutCount;
 
-    /// @notice Wires the fund to its forwarder, to the Registry it reads roles from and to the
-    /// Council whose passed proposals open its grants.
+    /// @notice Wires the fund to its forwarder, to the Registry it reads roles from, to the
+    /// Council whose passed proposals open its grants and to the ParticipatoryBudget whose
+    /// selected projects do.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
     /// @param registry_ The Registry holding communities and roles.
     /// @param council_ The Council whose proposals' budgets become grants.
-    constructor(address trustedForwarder, address registry_, address council_) ERC2771Context(trustedForwarder) {
+    /// @param participatoryBudget_ The ParticipatoryBudget whose selected projects become grants.
+    constructor(address trustedForwarder, address registry_, address council_, address participatoryBudget_)
+        ERC2771Context(trustedForwarder)
+    {
         _registry = IRegistryView(registry_);
         _council = ICouncilView(council_);
+        _participatoryBudget = participatoryBudget_;
     }
 
     // ---------------------------------------------------------------- admin
@@ -139,6 +147,24 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
         grant.amount = uint128(amount);
         grant.state = GrantState.Open;
         emit GrantOpened(communityId, proposalId, amount, currency, sender);
+    }
+
+    /// @inheritdoc ICommunityFund
+    function openBudgetGrant(uint256 communityId, uint256 grantId, uint256 amount) external {
+        // Called by the contract itself, never relayed: msg.sender, not _msgSender().
+        if (msg.sender != _participatoryBudget) revert NotParticipatoryBudget(msg.sender);
+        Grant storage grant = _grants[grantId];
+        if (grant.state != GrantState.None) revert GrantAlreadyOpened(grantId);
+        _requireAmount(amount);
+        Fund storage fund = _funds[communityId];
+        if (amount > fund.available) revert InsufficientFund(communityId, amount, fund.available);
+
+        fund.available -= uint128(amount);
+        fund.reserved += uint128(amount);
+        grant.communityId = communityId;
+        grant.amount = uint128(amount);
+        grant.state = GrantState.Open;
+        emit GrantOpened(communityId, grantId, amount, fund.currency, msg.sender);
     }
 
     /// @inheritdoc ICommunityFund
@@ -306,6 +332,11 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
     /// @notice The Council whose passed proposals this fund's grants serve.
     function council() external view returns (address) {
         return address(_council);
+    }
+
+    /// @inheritdoc ICommunityFund
+    function participatoryBudget() external view returns (address) {
+        return _participatoryBudget;
     }
 
     // ---------------------------------------------------------------- internals

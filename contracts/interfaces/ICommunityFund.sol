@@ -228,6 +228,9 @@ interface ICommunityFund {
     /// @notice Only the requester or the community admin may cancel a payout request.
     error NotRequesterOrAdmin(uint256 requestId, address account);
 
+    /// @notice Only the ParticipatoryBudget contract may open a budget project's grant.
+    error NotParticipatoryBudget(address account);
+
     // ---------------------------------------------------------------- admin
 
     /// @notice Fix the currency of `communityId`'s fund before its first income. Community admin only.
@@ -253,6 +256,14 @@ interface ICommunityFund {
     /// @notice Reserve `amount` out of the fund for the passed proposal `proposalId`, up to the
     /// budget it requested, in the fund's currency. A committee member of the proposal's community only.
     function openGrant(uint256 proposalId, uint256 amount) external;
+
+    /// @notice Reserve `amount` out of `communityId`'s fund for a participatory budget project
+    /// selected on-chain, as the grant `grantId` (IParticipatoryBudget.grantIdOf: 2**255 | roundId
+    /// << 8 | index, never a council proposal id). Only the ParticipatoryBudget contract, which
+    /// checked the round's currency against the fund's and never selects more than `available`.
+    /// Emits {GrantOpened} with `grantId` as the proposal id and the budget contract as opener;
+    /// payouts then use `grantId` as their proposal id.
+    function openBudgetGrant(uint256 communityId, uint256 grantId, uint256 amount) external;
 
     /// @notice Close the grant of `proposalId`: its unpaid remainder returns to the fund and its
     /// pending payout requests can no longer execute. Committee members only.
@@ -302,4 +313,7 @@ interface ICommunityFund {
 
     /// @notice How many payout requests exist (ids run from 1 to this).
     function payoutCount() external view returns (uint256);
+
+    /// @notice The ParticipatoryBudget contract, the only opener of budget project grants.
+    function participatoryBudget() external view returns (address);
 }
