@@ -39,6 +39,7 @@ from ledger.errors import NodeError
 from ledger.index import EventIndex
 from ledger.node import connect, rpc
 from ledger.relay.ballots import BallotRelay
+from ledger.relay.budget_ballots import BudgetBallotRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
 from ledger.relay.message import MessageRelay
@@ -72,7 +73,7 @@ def message_kinds(
     decoder: ErrorDecoder,
     relayer_address: str,
     settings: Settings,
-) -> tuple[BallotRelay, ServiceRelay, ForwardRelay, ElectionBallotRelay]:
+) -> tuple[BallotRelay, ServiceRelay, ForwardRelay, ElectionBallotRelay, BudgetBallotRelay]:
     """The kinds of signed message, the same in the API (checks) and the worker (batches)."""
     rolls = RollCache(w3, deployment.registry, settings.relay_rolls_kept)
     return (
@@ -87,6 +88,7 @@ def message_kinds(
             settings,
         ),
         ElectionBallotRelay(w3, deployment.elections, deployment.registry, settings, rolls),
+        BudgetBallotRelay(w3, deployment.budget, deployment.registry, settings, rolls),
     )
 
 

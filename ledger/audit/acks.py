@@ -40,6 +40,7 @@ from ledger.errors import AuditInfraError, InvalidMessage
 from ledger.hashing import checksum_address
 from ledger.protocol.generated import Domains, Events
 from ledger.signing.acks import Acknowledgement, verify_ack
+from ledger.signing.budget_ballots import BudgetBallot, BudgetDomain, budget_ballot_digest
 from ledger.signing.digests import ballot_digest, domain_separator, typed_digest
 from ledger.signing.eip712 import SignatureError
 from ledger.signing.election_ballots import (
@@ -57,7 +58,8 @@ SERVICE_SKIPPED: Final = event_of(Events.ServiceSkipped)
 EXECUTED: Final = event_of(Events.ExecutedForwardRequest)
 LOG_SPAN: Final = 10_000  # blocks per eth_getLogs: within what public nodes answer
 ELECTION_BALLOT_CAST: Final = event_of(Events.ElectionBallotCast)
-KINDS: Final = ("ballot", "service", "forward", "election-ballot")
+BUDGET_BALLOT_CAST: Final = event_of(Events.BudgetBallotCast)
+KINDS: Final = ("ballot", "service", "forward", "election-ballot", "budget-ballot")
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,12 @@ def landed(
             voter = checksum_address(cast["voter"])
             signed = ElectionBallot(int(cast["electionId"]), voter, int(cast["choices"]))
             _first(out.digests, election_ballot_digest(signed, election_domain), log)
+    budget_domain = BudgetDomain(chain_id, checksum_address(contracts["budget"]))
+    for log in _logs(rpc, contracts["budget"], BUDGET_BALLOT_CAST, first, last):
+        if (cast := log_values(BUDGET_BALLOT_CAST, log)) is not None:
+            voter = checksum_address(cast["voter"])
+            budget_ballot = BudgetBallot(int(cast["roundId"]), voter, int(cast["projects"]))
+            _first(out.digests, budget_ballot_digest(budget_ballot, budget_domain), log)
     out.council_domain = domain_separator(*Domains.Council, chain_id, contracts["council"])
     for log in _logs(rpc, contracts["forwarder"], EXECUTED, first, last):
         if (done := log_values(EXECUTED, log)) is not None:

@@ -7,6 +7,7 @@ grant in the CommunityFund for its cost (and nothing else a grant under a round'
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Final
 
 from ledger.audit.chain import Call
@@ -153,11 +154,13 @@ def project_marked_ineligible(ctx: Ctx, call: Call, e: Emitted) -> None:
 # ------------------------------------------------------------------------------- ballots
 
 
+@lru_cache(maxsize=8)
+def _separator(chain_id: int, contract: bytes) -> bytes:
+    return domain_separator(*Domains.ParticipatoryBudget, chain_id, contract)
+
+
 def ballot_digest(ctx: Ctx, round_id: int, voter: bytes, projects: int) -> bytes:
     """The EIP-712 digest of a budget ballot, as the contract builds it."""
-    separator = domain_separator(
-        *Domains.ParticipatoryBudget, ctx.chain_id, ctx.contracts["budget"]
-    )
     struct_hash = keccak(
         Types.BudgetBallot.typehash
         + round_id.to_bytes(32, "big")
@@ -165,7 +168,24 @@ def ballot_digest(ctx: Ctx, round_id: int, voter: bytes, projects: int) -> bytes
         + voter
         + projects.to_bytes(32, "big")
     )
-    return keccak(b"\x19\x01" + separator + struct_hash)
+    return keccak(b"\x19\x01" + _separator(ctx.chain_id, ctx.contracts["budget"]) + struct_hash)
+
+
+_signed_in_call: dict[int, tuple[Any, dict[tuple[bytes, int], list[Any]]]] = {}
+
+
+def _signed(args: dict[str, Any]) -> dict[tuple[bytes, int], list[Any]]:
+    """The call's relayed ballots by (voter, projects), built once per call: a batch of n
+    ballots emits n events, and scanning the batch for each would cost n^2."""
+    cached = _signed_in_call.get(id(args))
+    if cached is not None and cached[0] is args:
+        return cached[1]
+    by_key: dict[tuple[bytes, int], list[Any]] = {}
+    for ballot in args["ballots"]:
+        by_key.setdefault((addr(ballot["voter"]), int(ballot["projects"])), []).append(ballot)
+    _signed_in_call.clear()  # calls are judged one after another: keep only the current one
+    _signed_in_call[id(args)] = (args, by_key)
+    return by_key
 
 
 def _signature_fault(ctx: Ctx, e: Emitted, rid: int, voter: bytes, projects: int) -> str | None:
@@ -174,11 +194,10 @@ def _signature_fault(ctx: Ctx, e: Emitted, rid: int, voter: bytes, projects: int
         return None  # not traceable: the event alone is judged
     if e.fn != "castBudgetBallots":
         return f"a ballot counted by {e.fn}, which takes no signed ballots"
-    for ballot in e.args["ballots"]:
-        if addr(ballot["voter"]) != voter or int(ballot["projects"]) != projects:
-            continue
+    digest = ballot_digest(ctx, rid, voter, projects)
+    for ballot in _signed(e.args).get((voter, projects), []):
         vs = int.from_bytes(bytes(ballot["vs"]), "big")
-        signer = recover_compact(ballot_digest(ctx, rid, voter, projects), bytes(ballot["r"]), vs)
+        signer = recover_compact(digest, bytes(ballot["r"]), vs)
         if signer is None:
             return "a high-s signature"
         if signer == voter:
