@@ -610,3 +610,8 @@ class BudgetRoundOut(CamelOut):
     walk: list[BudgetStepOut] = Field(
         description="the selection step by step, in walk order (empty until it runs)"
     )
+
+
+class BudgetRoundsOut(CamelOut):
+    community_id: int
+    round_ids: list[int] = Field(description="the community's rounds, newest first")

@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 from api.deps import ServicesDep
 from api.errors import responses
-from api.schemas import BudgetBallotIn, BudgetRoundOut, OnChainId, ReceiptOut
+from api.schemas import BudgetBallotIn, BudgetRoundOut, BudgetRoundsOut, OnChainId, ReceiptOut
 from api.services import budget
 from api.services.relay import accept
 from ledger.budget.pabulib import round_as_pb
@@ -44,6 +44,16 @@ async def cast_budget_ballot(body: BudgetBallotIn, services: ServicesDep) -> Rec
     twice gets the same receipt and lands once; a ballot the contract skips gets its reason in
     the receipt."""
     return await accept(services, "budget-ballot", body.model_dump())
+
+
+@router.get(
+    "/communities/{community_id}/budget-rounds",
+    response_model=BudgetRoundsOut,
+    responses=responses(503),
+)
+def list_budget_rounds(community_id: OnChainId, services: ServicesDep) -> BudgetRoundsOut:
+    """The community's participatory budgeting rounds, newest first (from the index)."""
+    return budget.rounds_of(services, community_id)
 
 
 @router.get(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from api.errors import ApiError
-from api.schemas import BudgetProjectOut, BudgetRoundOut, BudgetStepOut
+from api.schemas import BudgetProjectOut, BudgetRoundOut, BudgetRoundsOut, BudgetStepOut
 from api.services.container import Services
 from ledger.budget.record import BallotRecord, ProjectRecord, RoundRecord
 from ledger.budget.selection import select
@@ -100,3 +100,13 @@ def round_record(services: Services, round_id: int) -> RoundRecord:
         ),
         ballots=tuple(BallotRecord(str(e.args["voter"]), int(e.args["projects"])) for e in events),
     )
+
+
+def rounds_of(services: Services, community_id: int) -> BudgetRoundsOut:
+    """The community's rounds by their BudgetRoundOpened events, newest first."""
+    events = services.index.events(
+        contract="budget", event="BudgetRoundOpened", where={"communityId": community_id},
+        limit=None,
+    )  # fmt: skip
+    ids = sorted((int(e.args["roundId"]) for e in events), reverse=True)
+    return BudgetRoundsOut(community_id=community_id, round_ids=ids)

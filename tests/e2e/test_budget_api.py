@@ -94,6 +94,8 @@ def test_budget_ballots_are_checked_relayed_counted_and_the_round_served_and_exp
         (3, 10, True),
     ]
     assert served["spent"] == 90
+    listed = httpx.get(f"{url}/communities/{town.community}/budget-rounds").json()
+    assert listed["roundIds"] == [r.id]
     missing = httpx.get(f"{url}/budget-rounds/999")
     assert (missing.status_code, missing.json()["code"]) == (404, "UnknownBudgetRound")
 

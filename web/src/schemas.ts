@@ -135,6 +135,12 @@ export interface BudgetRoundOut {
   walk: BudgetStepOut[];
 }
 
+export interface BudgetRoundsOut {
+  communityId: number;
+  /** the community's rounds, newest first */
+  roundIds: number[];
+}
+
 /** One project's turn in the selection's walk; `remaining` is the budget left after it. */
 export interface BudgetStepOut {
   index: number;
