@@ -5,6 +5,7 @@ import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol"
 
 import {ICommunityFund} from "./interfaces/ICommunityFund.sol";
 import {ICouncilView} from "./interfaces/ICouncilView.sol";
+import {IParticipatoryBudget} from "./interfaces/IParticipatoryBudget.sol";
 import {IRegistryView} from "./interfaces/IRegistryView.sol";
 import {CurrencyCode} from "./libraries/CurrencyCode.sol";
 
@@ -47,7 +48,7 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
     ICouncilView private immutable _council;
     /// @dev Trusted as the Council trusts Initiatives: it opens grants for the projects its
     /// on-chain selection chose, checked there (see IParticipatoryBudget).
-    address private immutable _participatoryBudget;
+    IParticipatoryBudget private immutable _participatoryBudget;
 
     mapping(uint256 communityId => Fund) private _funds;
     mapping(uint256 proposalId => Grant) private _grants;
@@ -68,7 +69,7 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
     {
         _registry = IRegistryView(registry_);
         _council = ICouncilView(council_);
-        _participatoryBudget = participatoryBudget_;
+        _participatoryBudget = IParticipatoryBudget(participatoryBudget_);
     }
 
     // ---------------------------------------------------------------- admin
@@ -152,7 +153,7 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
     /// @inheritdoc ICommunityFund
     function openBudgetGrant(uint256 communityId, uint256 grantId, uint256 amount) external {
         // Called by the contract itself, never relayed: msg.sender, not _msgSender().
-        if (msg.sender != _participatoryBudget) revert NotParticipatoryBudget(msg.sender);
+        if (msg.sender != address(_participatoryBudget)) revert NotParticipatoryBudget(msg.sender);
         Grant storage grant = _grants[grantId];
         if (grant.state != GrantState.None) revert GrantAlreadyOpened(grantId);
         _requireAmount(amount);
@@ -336,7 +337,7 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
 
     /// @inheritdoc ICommunityFund
     function participatoryBudget() external view returns (address) {
-        return _participatoryBudget;
+        return address(_participatoryBudget);
     }
 
     // ---------------------------------------------------------------- internals

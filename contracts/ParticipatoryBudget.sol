@@ -33,6 +33,8 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
     uint256 private constant CTX_TALLIES = 0x2c0;
     /// @dev Tally words: 8 projects of 32 bits each.
     uint256 private constant TALLY_WORDS = 32;
+    /// @dev Scratch memory of a ballot batch after its tallies: the project costs.
+    uint256 private constant CTX_COSTS = CTX_TALLIES + TALLY_WORDS * 0x20;
 
     /// @dev Laid out by word: a ballot batch reads words 0-2 and writes word 1's ballot count.
     struct Round {
@@ -203,14 +205,16 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
         uint256 available = _fund.fundOf(communityId).available;
         uint256 budget = r.budget;
         uint256 selectionBudget = available < budget ? available : budget;
+        uint256[] memory order = _walkOrder(roundId, r);
         uint256 remaining;
-        (selected, remaining) = _select(roundId, communityId, _walkOrder(roundId, r), selectionBudget);
+        (selected, remaining) = _walk(roundId, order, selectionBudget);
         uint256 spent = selectionBudget - remaining;
         // Both are at most the budget, below 2^96.
         r.selected = selected;
         r.selectionBudget = uint96(selectionBudget);
         r.spent = uint96(spent);
         emit BudgetRoundSelected(roundId, selected, uint128(selectionBudget), uint128(spent));
+        _openGrants(roundId, communityId, order, selected);
     }
 
     /// @inheritdoc IParticipatoryBudget
@@ -322,8 +326,8 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
     }
 
     /// @inheritdoc IParticipatoryBudget
-    function ballotDigest(uint256 roundId, address voter, uint256 projects_) external view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(BALLOT_TYPEHASH, roundId, voter, projects_)));
+    function ballotDigest(uint256 roundId, address voter, uint256 chosen) external view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(BALLOT_TYPEHASH, roundId, voter, chosen)));
     }
 
     // ---------------------------------------------------------------- internals: rounds and projects
@@ -408,7 +412,8 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
             uint256 votes = uint32(votesWord >> ((i % 8) * 32));
             if (votes == 0 || ineligible & (1 << i) != 0) continue;
             uint256 cost = uint128(costsWord >> ((i % 2) * 128));
-            keys[n++] = (votes << 160) | ((MAX_BUDGET - cost) << 8) | (255 - i);
+            keys[n] = (votes << 160) | ((MAX_BUDGET - cost) << 8) | (255 - i);
+            ++n;
         }
         assembly ("memory-safe") {
             mstore(keys, n)
@@ -416,9 +421,9 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
         _sortDescending(keys);
     }
 
-    /// @dev Walks `order` with `remaining` from `selectionBudget`: takes what fits (opening its
-    /// grant), passes over what does not and goes on.
-    function _select(uint256 roundId, uint256 communityId, uint256[] memory order, uint256 selectionBudget)
+    /// @dev Walks `order` with `remaining` from `selectionBudget`: takes what fits, passes over
+    /// what does not and goes on, emitting each step.
+    function _walk(uint256 roundId, uint256[] memory order, uint256 selectionBudget)
         private
         returns (uint256 selected, uint256 remaining)
     {
@@ -432,7 +437,15 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
             remaining -= cost;
             selected |= 1 << index;
             emit BudgetProjectSelected(roundId, index, votes, uint128(cost), uint128(remaining));
-            _fund.openBudgetGrant(communityId, _grantId(roundId, index), cost);
+        }
+    }
+
+    /// @dev A grant in the fund for each selected project, for its cost, in walk order. Last, once
+    /// the round records its selection: the fund is the deployment's own immutable contract.
+    function _openGrants(uint256 roundId, uint256 communityId, uint256[] memory order, uint256 selected) private {
+        for (uint256 k; k < order.length; ++k) {
+            (uint256 index,, uint256 cost) = _unpackKey(order[k]);
+            if (selected & (1 << index) != 0) _fund.openBudgetGrant(communityId, _grantId(roundId, index), cost);
         }
     }
 
@@ -496,12 +509,12 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
     ///   0x180 BudgetBallotCast topic | 0x1a0 BudgetBallotSkipped topic | 0x1c0 projectCount
     ///   0x1e0 the ballot box's slot | 0x200 minProjects | 0x220 maxProjects | 0x240 ineligible
     ///   0x260 1 for Knapsack | 0x280 budget | 0x2a0 (unused)
-    ///   0x2c0 .. 0x4c0 votes added by the batch (32 words, 8 projects of 32 bits each)
-    ///   0x4c0 .. project costs, one word a project (Knapsack only)
+    ///   0x2c0 .. 0x6c0 votes added by the batch (32 words, 8 projects of 32 bits each)
+    ///   0x6c0 .. project costs, one word a project (Knapsack only)
     function _batchContext(uint256 roundId, Round storage r) private view returns (uint256 ctx) {
         uint256 count = r.projectCount;
         bool knapsack = r.rule == BudgetRule.Knapsack;
-        uint256 size = CTX_TALLIES + TALLY_WORDS * 0x20 + (knapsack ? count * 0x20 : 0);
+        uint256 size = CTX_COSTS + (knapsack ? count * 0x20 : 0);
         assembly ("memory-safe") {
             ctx := mload(0x40)
             mstore(0x40, add(ctx, size))
@@ -510,7 +523,7 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
         }
         _writeHashing(ctx, roundId);
         _writeRules(ctx, r);
-        if (knapsack) _loadCosts(_costs[roundId], count, ctx + 0x4c0);
+        if (knapsack) _loadCosts(_costs[roundId], count, ctx + CTX_COSTS);
     }
 
     /// @dev The batch context's typehash, round id, digest prefix, domain, topics and ballot box.
@@ -579,48 +592,14 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
         }
     }
 
-    /// @dev The relayed-ballot loop. For each ballot, in IParticipatoryBudget's order: a low-s
-    /// signature by the named voter over the EIP-712 digest, on the roll at the snapshot, not yet
-    /// voted, then the bitmap (known, eligible projects, within the limits, within the budget for
-    /// Knapsack); then {BudgetBallotCast}, the box marked and one vote added to each project in
-    /// the batch's tallies, or {BudgetBallotSkipped} with the first rule broken (reasons are
-    /// BudgetSkipReason's values). In assembly, as Council's and Elections' loops are: it runs
-    /// for every ballot.
-    function _countBallots(uint256 ctx, SignedBudgetBallot[] calldata ballots, uint256[] memory indexesPlusOne)
+    /// @dev Marks each ballot's bitmap fault (BudgetSkipReason UnknownProject..OverBudget, by the
+    /// rules of IParticipatoryBudget) in the top byte of its roll index entry, which is below
+    /// 2^32; {_countBallots} reports it only after the signature, roll and box checks.
+    function _markBitmapFaults(uint256 ctx, SignedBudgetBallot[] calldata ballots, uint256[] memory indexesPlusOne)
         private
-        returns (uint256 counted)
+        pure
     {
         assembly ("memory-safe") {
-            function skip(c, reason, voter) {
-                mstore(add(c, 0xe0), reason)
-                log3(add(c, 0xe0), 0x20, mload(add(c, 0x1a0)), mload(add(c, 0x20)), voter)
-            }
-            // 0 if `voter` signed the ballot at c+0x40 with a low-s signature, else the reason.
-            function signatureFault(c, src, voter) -> fault {
-                mstore(add(c, 0xa2), keccak256(c, 0x80))
-                mstore(add(c, 0x100), keccak256(add(c, 0x80), 0x42))
-                let vs := calldataload(add(src, 0x60))
-                let s := and(vs, sub(shl(255, 1), 1))
-                // ecrecover accepts the high-s twin of every signature: refuse it first.
-                if gt(s, HALF_N) {
-                    fault := 1
-                    leave
-                }
-                mstore(add(c, 0x120), add(shr(255, vs), 27))
-                mstore(add(c, 0x140), calldataload(add(src, 0x40)))
-                mstore(add(c, 0x160), s)
-                mstore(0x00, 0)
-                pop(staticcall(gas(), 0x01, add(c, 0x100), 0x80, 0x00, 0x20))
-                let signer := mload(0x00)
-                if or(iszero(signer), iszero(eq(signer, voter))) { fault := 2 }
-            }
-            // The slot of roll index `index`'s word in the round's ballot box, and its bit.
-            function boxSlot(c, index) -> slot, bit {
-                mstore(0x00, shr(8, index))
-                mstore(0x20, mload(add(c, 0x1e0)))
-                slot := keccak256(0x00, 0x40)
-                bit := shl(and(index, 0xff), 1)
-            }
             // 0 if the bitmap is a valid ballot of the round, else the reason.
             function bitmapFault(c, projects) -> fault {
                 if shr(mload(add(c, 0x1c0)), projects) {
@@ -632,7 +611,7 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
                     leave
                 }
                 let knapsack := mload(add(c, 0x260))
-                let costs := add(c, 0x4c0)
+                let costs := add(c, 0x6c0)
                 let chosen := 0
                 let total := 0
                 for {
@@ -661,6 +640,77 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
                 }
                 if and(knapsack, gt(total, mload(add(c, 0x280)))) { fault := 9 }
             }
+            let out := add(indexesPlusOne, 0x20)
+            for {
+                let src := ballots.offset
+                let end := add(src, shl(7, ballots.length)) // a SignedBudgetBallot is 4 static words
+            } lt(src, end) {
+                src := add(src, 0x80)
+                out := add(out, 0x20)
+            } {
+                mstore(out, or(mload(out), shl(248, bitmapFault(ctx, calldataload(add(src, 0x20))))))
+            }
+        }
+    }
+
+    /// @dev The relayed-ballot loop. For each ballot, in IParticipatoryBudget's order: a low-s
+    /// signature by the named voter over the EIP-712 digest, on the roll at the snapshot, not yet
+    /// voted, then the bitmap fault {_markBitmapFaults} found; then {BudgetBallotCast}, the box
+    /// marked and one vote added to each project in the batch's tallies, or {BudgetBallotSkipped}
+    /// with the first rule broken (reasons are BudgetSkipReason's values). In assembly, as
+    /// Council's and Elections' loops are: it runs for every ballot.
+    function _countBallots(uint256 ctx, SignedBudgetBallot[] calldata ballots, uint256[] memory indexesPlusOne)
+        private
+        returns (uint256 counted)
+    {
+        _markBitmapFaults(ctx, ballots, indexesPlusOne);
+        assembly ("memory-safe") {
+            function skip(c, reason, voter) {
+                mstore(add(c, 0xe0), reason)
+                log3(add(c, 0xe0), 0x20, mload(add(c, 0x1a0)), mload(add(c, 0x20)), voter)
+            }
+            // 0 if `voter` signed the ballot at c+0x40 with a low-s signature, else the reason.
+            function signatureFault(c, src, voter) -> fault {
+                mstore(add(c, 0xa2), keccak256(c, 0x80))
+                mstore(add(c, 0x100), keccak256(add(c, 0x80), 0x42))
+                let vs := calldataload(add(src, 0x60))
+                let s := and(vs, sub(shl(255, 1), 1))
+                // ecrecover accepts the high-s twin of every signature: refuse it first.
+                if gt(s, HALF_N) {
+                    fault := 1
+                    leave
+                }
+                mstore(add(c, 0x120), add(shr(255, vs), 27))
+                mstore(add(c, 0x140), calldataload(add(src, 0x40)))
+                mstore(add(c, 0x160), s)
+                mstore(0x00, 0)
+                pop(staticcall(gas(), 0x01, add(c, 0x100), 0x80, 0x00, 0x20))
+                let signer := mload(0x00)
+                if or(iszero(signer), iszero(eq(signer, voter))) { fault := 2 }
+            }
+            // 0 if the ballot at `src` counts, else the reason; with the box word to write.
+            // `entry` is the roll index + 1 (0: not on the roll) with the bitmap fault on top.
+            function judge(c, src, entry, voter) -> fault, slot, marked {
+                fault := signatureFault(c, src, voter)
+                if fault { leave }
+                let indexPlusOne := and(entry, sub(shl(248, 1), 1))
+                if iszero(indexPlusOne) {
+                    fault := 3
+                    leave
+                }
+                mstore(0x00, shr(8, sub(indexPlusOne, 1)))
+                mstore(0x20, mload(add(c, 0x1e0)))
+                let boxWord := keccak256(0x00, 0x40)
+                let bit := shl(and(sub(indexPlusOne, 1), 0xff), 1)
+                let bits := sload(boxWord)
+                switch and(bits, bit)
+                case 0 {
+                    fault := shr(248, entry)
+                    slot := boxWord
+                    marked := or(bits, bit)
+                }
+                default { fault := 4 }
+            }
             // One vote to each project in `projects`, in the batch's packed tallies.
             function tally(c, projects) {
                 let lanes := add(c, 0x2c0)
@@ -682,25 +732,6 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
                 }
             }
 
-            // 0 if the ballot at `src` counts, else the reason; with the box word to write.
-            function judge(c, src, indexPlusOne, voter, projects) -> fault, slot, marked {
-                fault := signatureFault(c, src, voter)
-                if fault { leave }
-                if iszero(indexPlusOne) {
-                    fault := 3
-                    leave
-                }
-                let bit := 0
-                slot, bit := boxSlot(c, sub(indexPlusOne, 1))
-                let bits := sload(slot)
-                if and(bits, bit) {
-                    fault := 4
-                    leave
-                }
-                fault := bitmapFault(c, projects)
-                marked := or(bits, bit)
-            }
-
             let next := add(indexesPlusOne, 0x20)
             for {
                 let src := ballots.offset
@@ -715,7 +746,7 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
                 if shr(160, voter) { revert(0, 0) }
                 mstore(add(ctx, 0x40), voter)
                 mstore(add(ctx, 0x60), projects)
-                let fault, slot, marked := judge(ctx, src, mload(next), voter, projects)
+                let fault, slot, marked := judge(ctx, src, mload(next), voter)
                 if fault {
                     skip(ctx, fault, voter)
                     continue

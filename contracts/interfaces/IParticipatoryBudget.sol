@@ -55,7 +55,7 @@ pragma solidity 0.8.28;
 /// next (a cheaper one may still fit). Projects with zero votes and ineligible projects are not
 /// walked and never selected. Each walked project emits {BudgetProjectSelected} or
 /// {BudgetProjectPassedOver} with its votes, cost and the remaining budget after it, in walk
-/// order; {BudgetRoundSelected} closes the selection.
+/// order; {BudgetRoundSelected} closes the selection, and the grants are then opened in walk order.
 ///
 /// Grants. Each selected project gets a grant in the CommunityFund for exactly its cost, opened
 /// by this contract (the only caller the fund accepts for {ICommunityFund-openBudgetGrant}) under
@@ -387,6 +387,6 @@ interface IParticipatoryBudget {
     /// @notice The CommunityFund grant id of project `index` of `roundId`: 2**255 | roundId << 8 | index.
     function grantIdOf(uint256 roundId, uint256 index) external pure returns (uint256);
 
-    /// @notice The EIP-712 digest a voter signs for this ballot.
-    function ballotDigest(uint256 roundId, address voter, uint256 projects) external view returns (bytes32);
+    /// @notice The EIP-712 digest a voter signs for the ballot choosing the projects in `chosen`.
+    function ballotDigest(uint256 roundId, address voter, uint256 chosen) external view returns (bytes32);
 }
