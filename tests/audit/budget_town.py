@@ -1,4 +1,4 @@
-"""A participatory budgeting round played on the session chain for the audit and API tests:
+"""A participatory budgeting round played on the session chain for the audit, API and page tests:
 a community with a fund, projects submitted by residents, signed ballots relayed in one batch,
 then the selection with its grants."""
 
@@ -8,15 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
-from eth_utils.address import to_checksum_address
 from web3 import Web3
-from web3.logs import DISCARD
 
 from ledger.deploy import Deployment
 from ledger.node import rpc
 from ledger.protocol.generated import BudgetRule, Roles, SourceKind
-from ledger.signing.budget_ballots import BudgetBallot, BudgetDomain, sign_budget_ballot
-from ledger.tx import ErrorDecoder, send
+from tests.contract_wrappers.budget import BudgetContract, RoundParams
 from tests.contract_wrappers.fund import FundContract
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import signer_keys
@@ -52,7 +49,8 @@ def budget_town(
 
 
 class Round:
-    """One round of `town`: open now, submissions for 60 s, voting for 600 s after that."""
+    """One round of `town` through the contract's test client: open now, submissions for 60 s,
+    voting for 600 s after that."""
 
     def __init__(
         self,
@@ -64,47 +62,34 @@ class Round:
         limits: tuple[int, int] = (1, 8),
     ) -> None:
         self.w3, self.town = w3, town
-        self.contract = w3.eth.contract(
-            address=system.budget.address, abi=system.budget.abi, decode_tuples=True
-        )
-        self.decoder = ErrorDecoder([system.budget.abi])
+        self.client = BudgetContract(w3, system.budget, system.fund)
+        self.contract = self.client.contract
         now = int(w3.eth.get_block("latest")["timestamp"])
-        params = (
-            town.community, Web3.keccak(text="round"), budget, b"CNY", int(rule), *limits,
-            now - 1, now + 60, now + 60, now + 660,
+        params = RoundParams(
+            town.community, now - 1, now + 60, now + 60, now + 660, budget=budget, rule=rule,
+            min_projects=limits[0], max_projects=limits[1],
         )  # fmt: skip
-        receipt = self._send(town.committee, self.contract.functions.openBudgetRound(params))
-        (opened,) = self.contract.events.BudgetRoundOpened().process_receipt(
-            receipt, errors=DISCARD
-        )
-        self.id = int(opened["args"]["roundId"])
-
-    def _send(self, sender: LocalAccount, call: object) -> dict[str, object]:
-        return dict(send(self.w3, sender, call, decoder=self.decoder))
+        self.id = self.client.open_round(town.committee, params)
 
     def submit(self, costs: Sequence[int]) -> None:
         for i, cost in enumerate(costs):
             proposer = self.town.proposers[i % len(self.town.proposers)]
-            text = Web3.keccak(text=f"round {self.id} project {i}")
-            self._send(proposer, self.contract.functions.submitProject(self.id, text, cost))
+            self.client.submit(proposer, self.id, cost, f"round {self.id} project {i}".encode())
 
     def mark_ineligible(self, index: int) -> None:
-        call = self.contract.functions.markIneligible(self.id, index, b"\x02" * 32)
-        self._send(self.town.committee, call)
+        self.client.mark_ineligible(self.town.committee, self.id, index)
 
     def advance(self, seconds: int) -> None:
         rpc(self.w3, "evm_increaseTime", [seconds])
         rpc(self.w3, "evm_mine")
 
     def sign(self, voter: LocalAccount, projects: int) -> tuple[str, int, bytes, bytes]:
-        domain = BudgetDomain(int(self.w3.eth.chain_id), to_checksum_address(self.contract.address))
-        ballot = BudgetBallot(self.id, to_checksum_address(voter.address), projects)
-        return sign_budget_ballot(voter, ballot, domain).call_arg()
+        return self.client.sign(voter, self.id, projects)
 
     def cast(self, relayer: LocalAccount, ballots: Sequence[tuple[str, int, bytes, bytes]]) -> int:
-        receipt = self._send(relayer, self.contract.functions.castBudgetBallots(self.id, ballots))
-        return len(self.contract.events.BudgetBallotCast().process_receipt(receipt, errors=DISCARD))
+        """How many of `ballots` were counted."""
+        return len(self.client.cast(relayer, self.id, ballots).cast)
 
     def select(self, sender: LocalAccount) -> int:
-        self._send(sender, self.contract.functions.selectProjects(self.id))
-        return int(self.contract.functions.getRound(self.id).call().selected)
+        """The bitmap of selected projects."""
+        return self.client.select(sender, self.id).selected
