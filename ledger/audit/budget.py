@@ -306,6 +306,32 @@ def reselect(r: BudgetRound) -> tuple[list[list[int]], int, int]:
     return walk, selection.bitmap, selection.spent
 
 
+def milestone_recorded(ctx: Ctx, call: Call, e: Emitted) -> None:
+    r = _round(ctx, call, e, "budget.milestone")
+    if r is None:
+        return
+    ev = e.ev
+    index, by = int(ev["index"]), addr(ev["recordedBy"])
+    ctx.actor_is(call, by, e.name)
+    fault = None
+    if r.selected is None or not r.selected >> index & 1:
+        fault = f"a milestone of project {index}, which was not selected"
+    elif index in r.completed:
+        fault = f"a milestone of project {index} after its completion"
+    elif int(ev["milestoneIndex"]) != r.milestones.get(index, 0):
+        fault = f"milestone {ev['milestoneIndex']} where {r.milestones.get(index, 0)} was next"
+    elif not ctx.state.communities[r.community].has("COMMITTEE", by):
+        fault = "recorded by an account outside the committee"
+    elif bytes(ev["evidenceHash"]) == bytes(32):
+        fault = "a milestone without evidence"
+    if fault:
+        ctx.find("budget.milestone", call, "a committee milestone of a selected project", fault,
+                 f"round {r.id}")  # fmt: skip
+    r.milestones[index] = r.milestones.get(index, 0) + 1
+    if ev["completed"]:
+        r.completed.add(index)
+
+
 # ------------------------------------------------------------------------------- grants
 
 
@@ -373,4 +399,5 @@ _HANDLERS: Final = {
     "BudgetProjectSelected": project_selected,
     "BudgetProjectPassedOver": project_passed_over,
     "BudgetRoundSelected": round_selected,
+    "BudgetProjectMilestoneRecorded": milestone_recorded,
 }

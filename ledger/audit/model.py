@@ -73,6 +73,8 @@ RULES: Final[dict[str, str]] = {
     "available), and its walk equals the reference greedy selection over the recount",
     "budget.grant": "each selected project gets one CommunityFund grant for its cost, opened by "
     "the ParticipatoryBudget contract, and no other grant carries a budget grant id",
+    "budget.milestone": "a committee member records a selected project's milestones in order, "
+    "with evidence, none after the one that completes it",
     # ratings
     "rating.open": "a proposal's ratings open only once it passed and its execution was marked "
     "completed, on the roll published then, for the rating period",

@@ -149,6 +149,8 @@ class BudgetRound:
     selection_budget: int = 0
     spent: int = 0
     granted: dict[int, int] = field(default_factory=dict)  # project index -> grant amount
+    milestones: dict[int, int] = field(default_factory=dict)  # project index -> recorded
+    completed: set[int] = field(default_factory=set)  # project indexes
 
 
 @dataclass

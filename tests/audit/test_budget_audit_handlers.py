@@ -137,3 +137,23 @@ def test_a_selection_budget_above_the_funds_available_is_named() -> None:
     ctx.state.fund(CID).available = 80
     _walk(ctx, HONEST, 0b101, 90)
     assert "budget.selection" in _rules(ctx)
+
+
+def _milestone(ctx: Ctx, by: bytes, index: int, n: int, completed: bool = False) -> None:
+    _emit(ctx, by, 400, "BudgetProjectMilestoneRecorded", index=index, milestoneIndex=n,
+          evidenceHash=b"\x09" * 32, completed=completed, recordedBy=by)  # fmt: skip
+
+
+def test_milestones_of_a_passed_over_project_after_completion_or_by_a_stranger_are_named() -> None:
+    ctx = _voted(BALLOTS)
+    _walk(ctx, HONEST, 0b101, 90)
+    _milestone(ctx, COMMITTEE, 0, 0)
+    _milestone(ctx, COMMITTEE, 0, 1, completed=True)
+    assert ctx.findings == []
+    _milestone(ctx, COMMITTEE, 0, 2)
+    _milestone(ctx, COMMITTEE, 1, 0)
+    _milestone(ctx, VOTERS[0], 2, 0)
+    found = [str(f.found) for f in ctx.findings if f.rule == "budget.milestone"]
+    assert len(found) == 3
+    assert "after its completion" in found[0] and "not selected" in found[1]
+    assert "outside the committee" in found[2]
