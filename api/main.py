@@ -22,6 +22,7 @@ from api.routers import (
     audit,
     auth,
     ballots,
+    budget,
     chain,
     communities,
     community_settings,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(elections.router, prefix="/v1")
     app.include_router(initiatives.router, prefix="/v1")
     app.include_router(ratings.router, prefix="/v1")
+    app.include_router(budget.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)
     docs.install(app, settings.project_root)

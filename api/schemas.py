@@ -68,7 +68,9 @@ class ReceiptOut(CamelOut):
     """What the relay knows of one acknowledged message."""
 
     id: str = Field(description="receipt id: keccak256 of the kind and the canonical message")
-    kind: Literal["ballot", "service", "forward", "election-ballot", "cosignature", "rating"]
+    kind: Literal[
+        "ballot", "service", "forward", "election-ballot", "cosignature", "rating", "budget-ballot"
+    ]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     signer: str
     tx_hash: str | None
@@ -89,7 +91,9 @@ class AckedOut(CamelOut):
 
     position: int = Field(description="its place in the outbox, in acceptance order")
     id: str = Field(description="receipt id")
-    kind: Literal["ballot", "service", "forward", "election-ballot", "cosignature", "rating"]
+    kind: Literal[
+        "ballot", "service", "forward", "election-ballot", "cosignature", "rating", "budget-ballot"
+    ]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     payload: dict[str, Any] = Field(description="the signed message, as it was accepted")
     ack: AckOut
@@ -647,3 +651,68 @@ class RatingsOut(CamelOut):
     rated: bool | None = Field(
         default=None, description="whether `rater` (asked for) has a rating counted"
     )
+
+
+# --- participatory budgeting --------------------------------------------------------------------
+
+
+class BudgetBallotIn(Strict):
+    """A resident's EIP-712 budget ballot: BudgetBallot(uint256 roundId,address voter,uint256
+    projects) under the domain ("CommonsBudget", "1", chainId, ParticipatoryBudget address);
+    `projects` is the bitmap of chosen projects (bit i = project i in submission order)."""
+
+    roundId: Annotated[int, Field(ge=1, lt=2**256)]
+    voter: Address
+    projects: Uint256
+    signature: Signature65
+
+
+class BudgetProjectOut(CamelOut):
+    index: int
+    proposer: str
+    text_hash: str
+    cost: int
+    votes: int
+    eligible: bool
+    selected: bool
+    completed: bool
+
+
+class BudgetStepOut(CamelOut):
+    """One project's turn in the selection's walk; `remaining` is the budget left after it."""
+
+    index: int
+    votes: int
+    cost: int
+    remaining: int
+    selected: bool
+
+
+class BudgetRoundOut(CamelOut):
+    round_id: int
+    community_id: int
+    text_hash: str
+    budget: int
+    currency: str
+    rule: str  # Knapsack / KApproval
+    min_projects: int
+    max_projects: int
+    submission_opens_at: int
+    submission_closes_at: int
+    voting_opens_at: int
+    voting_closes_at: int
+    roll_version: int
+    roll_size: int
+    state: str  # Pending / Submission / Review / Voting / Closed / Selected
+    ballot_count: int
+    selection_budget: int  # min(budget, the fund's available) when the selection ran; else 0
+    spent: int
+    projects: list[BudgetProjectOut]
+    walk: list[BudgetStepOut] = Field(
+        description="the selection step by step, in walk order (empty until it runs)"
+    )
+
+
+class BudgetRoundsOut(CamelOut):
+    community_id: int
+    round_ids: list[int] = Field(description="the community's rounds, newest first")

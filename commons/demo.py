@@ -28,6 +28,8 @@ from commons.api_client import ApiClient
 from ledger.build import atomic_write
 from ledger.offchain import text_hash
 from ledger.protocol.generated import (
+    BudgetRoundState,
+    BudgetRule,
     ElectionKind,
     ElectionState,
     ExecutionStatus,
@@ -38,6 +40,7 @@ from ledger.protocol.generated import (
     ProposalState,
     Roles,
 )
+from ledger.signing.budget_ballots import BudgetBallot, BudgetDomain, sign_budget_ballot
 from ledger.signing.election_ballots import (
     ElectionBallot,
     ElectionDomain,
@@ -61,6 +64,13 @@ TIME_LIMITS = (-600, 6000)
 APPROVALS = 2
 PLAYGROUND_BUDGET = 500_000
 FIRST_TRANCHE = 200_000
+# The participatory budgeting round: a budget, four residents' projects, eight knapsack ballots.
+# Votes 6, 5, 4, 3: the shelter and the benches are taken, the lights no longer fit and are
+# passed over, the book corner still fits.
+ROUND_BUDGET = 300_000
+SUBMISSION_WINDOW_S = 8
+ROUND_VOTING_WINDOW_S = 12
+BUDGET_BALLOTS = (0b0011, 0b0011, 0b0011, 0b0101, 0b1001, 0b0101, 0b1110, 0b1110)
 
 
 def bilingual(en: str, zh: str) -> str:
@@ -110,6 +120,20 @@ INITIATIVES = {
 }
 RATINGS = {"resident4": (5, None), "resident5": (4, "孩子们很喜欢 / the children love it"),
            "resident6": (4, None), "resident7": (3, None)}  # fmt: skip
+PROJECTS = (
+    (
+        "resident1",
+        150_000,
+        bilingual("A covered bicycle shelter by gate 2.", "2 号门旁的带顶自行车棚。"),
+    ),
+    (
+        "resident2",
+        120_000,
+        bilingual("Six benches along the river path.", "河边步道上的六张长椅。"),
+    ),
+    ("resident3", 90_000, bilingual("Solar lights for the back lane.", "后巷的太阳能路灯。")),
+    ("resident4", 30_000, bilingual("A book-swap corner in the lobby.", "大堂的换书角。")),
+)
 VOTES = {
     "playground": [0, 0, 0, 0, 0, 0, 1, 2, 0],
     "fence": [1, 1, 1, 0, 1, 0, 1, 1],
@@ -194,7 +218,7 @@ class _Seeder:
         self.checkpoint = checkpoint
         c = client.contracts
         self.registry, self.council = c["registry"], c["council"]
-        self.fund, self.timebank = c["fund"], c["timebank"]
+        self.fund, self.timebank, self.budget = c["fund"], c["timebank"], c["budget"]
         self.elections = c["elections"]
         self.community = 0
 
@@ -214,6 +238,7 @@ class _Seeder:
         self._milestone(proposals["playground"])
         initiatives = self._initiatives()
         self._completed_and_rated(proposals["playground"])
+        budget_round = self._budget_round()
         self.log(f"demo: community {self.community} ready (proposals {sorted(proposals.values())})")
         return {
             "community": self.community,
@@ -221,6 +246,7 @@ class _Seeder:
             "payout": payout,
             "initiatives": initiatives,
             "election": election,
+            "budget_round": budget_round,
         }
 
     def _step(self, message: str) -> None:
@@ -605,3 +631,86 @@ class _Seeder:
             self.checkpoint()
             call = self.elections.functions.countStep(election, COUNT_STEP_BALLOTS)
             self.client.act(self.keys["secretary"], call)
+
+    # --- participatory budgeting -------------------------------------------------------------
+
+    def _budget_round(self) -> int:
+        """A round with the demo's projects and ballots, selected, its grants opened."""
+        self._step("demo: a participatory budgeting round: projects, ballots, the selection")
+        round_id = self._usable_round() or self._open_round()
+        self._submit_projects(round_id)
+        self._budget_ballots(round_id)
+        self._select(round_id)
+        return round_id
+
+    def _usable_round(self) -> int:
+        """The newest round of this community that has (or can still get) every demo project
+        and ballot; 0 if none. One a stopped start left short stays as it is."""
+        now = int(self.client.w3.eth.get_block("pending")["timestamp"])
+        voters = self._voters()[: len(BUDGET_BALLOTS)]
+        for rid in range(self.budget.functions.roundCount().call(), 0, -1):
+            view = self.budget.functions.getRound(rid).call()
+            if view.communityId != self.community:
+                continue
+            projects_in = view.projectCount == len(PROJECTS) or (
+                view.submissionClosesAt >= now + BALLOTS_LAND_S
+            )
+            ballots_in = view.votingClosesAt >= now + BALLOTS_LAND_S or all(
+                self.budget.functions.hasVoted(rid, v.address).call() for v in voters
+            )
+            if projects_in and ballots_in:
+                return int(rid)
+        return 0
+
+    def _open_round(self) -> int:
+        for _, _, text in PROJECTS:
+            self.client.post("/v1/texts", {"text": text})
+        now = int(self.client.w3.eth.get_block("pending")["timestamp"])
+        closes = now + SUBMISSION_WINDOW_S
+        params = (
+            self.community, _h("demo round"), ROUND_BUDGET, CNY, int(BudgetRule.Knapsack), 1, 4,
+            now - 1, closes, closes, closes + ROUND_VOTING_WINDOW_S,
+        )  # fmt: skip
+        self.client.act(self.keys["chair"], self.budget.functions.openBudgetRound(params))
+        return int(self.budget.functions.roundCount().call())
+
+    def _submit_projects(self, round_id: int) -> None:
+        count = self.budget.functions.getRound(round_id).call().projectCount
+        for proposer, cost, text in PROJECTS[count:]:  # submitted in order: the rest is missing
+            self.checkpoint()
+            digest = bytes.fromhex(text_hash(text)[2:])
+            call = self.budget.functions.submitProject(round_id, digest, cost)
+            self.client.act(self.keys[proposer], call)
+
+    def _budget_ballots(self, round_id: int) -> None:
+        self._wait_until(self.budget.functions.getRound(round_id).call().votingOpensAt)
+        domain = BudgetDomain(self.client.chain_id, self.budget.address)
+        receipts = []
+        for voter, projects in zip(self._voters(), BUDGET_BALLOTS, strict=False):
+            if self.budget.functions.hasVoted(round_id, voter.address).call():
+                continue
+            signed = sign_budget_ballot(
+                voter, BudgetBallot(round_id, voter.address, projects), domain
+            )
+            body = {
+                "roundId": round_id,
+                "voter": voter.address,
+                "projects": projects,
+                "signature": "0x" + signed.signature.hex(),
+            }
+            receipts.append(self.client.post("/v1/budget-ballots", body))
+        self.client.wait_all(receipts)
+
+    def _select(self, round_id: int) -> None:
+        if self.budget.functions.state(round_id).call() == BudgetRoundState.Selected:
+            return
+        self._wait_until(self.budget.functions.getRound(round_id).call().votingClosesAt)
+        self.client.act(self.keys["secretary"], self.budget.functions.selectProjects(round_id))
+
+    def _wait_until(self, unix: int) -> None:
+        """Until the chain's clock reaches `unix` (mining, so that time shows on-chain)."""
+        w3 = self.client.w3
+        while int(w3.eth.get_block("latest")["timestamp"]) < unix:
+            self.checkpoint()
+            time.sleep(0.5)
+            w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]

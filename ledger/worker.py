@@ -39,6 +39,7 @@ from ledger.errors import NodeError
 from ledger.index import EventIndex
 from ledger.node import connect, rpc
 from ledger.relay.ballots import BallotRelay
+from ledger.relay.budget_ballots import BudgetBallotRelay
 from ledger.relay.cosignatures import CoSignatureRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
@@ -75,7 +76,13 @@ def message_kinds(
     relayer_address: str,
     settings: Settings,
 ) -> tuple[
-    BallotRelay, ServiceRelay, ForwardRelay, ElectionBallotRelay, CoSignatureRelay, RatingRelay
+    BallotRelay,
+    ServiceRelay,
+    ForwardRelay,
+    ElectionBallotRelay,
+    CoSignatureRelay,
+    RatingRelay,
+    BudgetBallotRelay,
 ]:
     """The kinds of signed message, the same in the API (checks) and the worker (batches)."""
     rolls = RollCache(w3, deployment.registry, settings.relay_rolls_kept)
@@ -95,6 +102,7 @@ def message_kinds(
         RatingRelay(
             w3, deployment.ratings, deployment.council, deployment.registry, settings, rolls
         ),
+        BudgetBallotRelay(w3, deployment.budget, deployment.registry, settings, rolls),
     )
 
 

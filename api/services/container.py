@@ -19,6 +19,7 @@ from ledger.index import EventIndex
 from ledger.node import connect
 from ledger.offchain import OffchainStore
 from ledger.relay.ballots import BallotRelay
+from ledger.relay.budget_ballots import BudgetBallotRelay
 from ledger.relay.cosignatures import CoSignatureRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
@@ -52,6 +53,7 @@ class Services:
     election_kind: ElectionBallotRelay
     cosignature_kind: CoSignatureRelay
     rating_kind: RatingRelay
+    budget_kind: BudgetBallotRelay
     acks: AckSigner
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -63,9 +65,15 @@ class Services:
         artifacts = load_artifacts(settings)
         decoder = ErrorDecoder(a.abi for a in artifacts.values())
         relayer_key = relayer_account(settings, w3)
-        ballot_kind, service_kind, forward_kind, election_kind, cosignature_kind, rating_kind = (
-            message_kinds(w3, deployment, decoder, relayer_key.address, settings)
-        )
+        (
+            ballot_kind,
+            service_kind,
+            forward_kind,
+            election_kind,
+            cosignature_kind,
+            rating_kind,
+            budget_kind,
+        ) = message_kinds(w3, deployment, decoder, relayer_key.address, settings)
         data = settings.data_dir
         # The worker's connection checkpoints the WAL; this one only acknowledges.
         outbox = Outbox(data / "relay.sqlite", settings, checkpoints=False)
@@ -100,6 +108,7 @@ class Services:
             election_kind=election_kind,
             cosignature_kind=cosignature_kind,
             rating_kind=rating_kind,
+            budget_kind=budget_kind,
             acks=AckSigner(
                 bytes(relayer_key.key), deployment.chain_id, deployment.forwarder.address
             ),
@@ -125,6 +134,7 @@ class Services:
             self.election_kind,
             self.cosignature_kind,
             self.rating_kind,
+            self.budget_kind,
         )
         return {k.name: k for k in kinds}
 

@@ -41,6 +41,7 @@ from ledger.errors import AuditInfraError, InvalidMessage
 from ledger.hashing import checksum_address
 from ledger.protocol.generated import Domains, Events
 from ledger.signing.acks import Acknowledgement, verify_ack
+from ledger.signing.budget_ballots import BudgetBallot, BudgetDomain, budget_ballot_digest
 from ledger.signing.digests import (
     ballot_digest,
     cosignature_digest,
@@ -68,7 +69,16 @@ COSIGNED: Final = event_of(Events.CoSigned)
 COSIGNATURE_SKIPPED: Final = event_of(Events.CoSignatureSkipped)
 RATED: Final = event_of(Events.Rated)
 RATING_SKIPPED: Final = event_of(Events.RatingSkipped)
-KINDS: Final = ("ballot", "service", "forward", "election-ballot", "cosignature", "rating")
+BUDGET_BALLOT_CAST: Final = event_of(Events.BudgetBallotCast)
+KINDS: Final = (
+    "ballot",
+    "service",
+    "forward",
+    "election-ballot",
+    "cosignature",
+    "rating",
+    "budget-ballot",
+)
 
 
 @dataclass(frozen=True)
@@ -240,6 +250,12 @@ def landed(
             voter = checksum_address(cast["voter"])
             signed = ElectionBallot(int(cast["electionId"]), voter, int(cast["choices"]))
             _first(out.digests, election_ballot_digest(signed, election_domain), log)
+    budget_domain = BudgetDomain(chain_id, checksum_address(contracts["budget"]))
+    for log in _logs(rpc, contracts["budget"], BUDGET_BALLOT_CAST, first, last):
+        if (cast := log_values(BUDGET_BALLOT_CAST, log)) is not None:
+            voter = checksum_address(cast["voter"])
+            budget_ballot = BudgetBallot(int(cast["roundId"]), voter, int(cast["projects"]))
+            _first(out.digests, budget_ballot_digest(budget_ballot, budget_domain), log)
     out.council_domain = domain_separator(*Domains.Council, chain_id, contracts["council"])
     _signed_once(rpc, out, contracts, first, last)
     out.initiatives_domain = domain_separator(

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.audit import anchor as anchoring
-from ledger.audit import elections, funds, initiatives, ratings, recount, timebank
+from ledger.audit import budget, elections, funds, initiatives, ratings, recount, timebank
 from ledger.audit import pins as pinning
 from ledger.audit.abi import ContractAbi, error_selectors
 from ledger.audit.acks import AckEntry, check_acks
@@ -266,6 +266,7 @@ class _Auditor:
         timebank.final_checks(ctx, to_block)
         initiatives.final_checks(ctx, to_block)
         ratings.final_checks(ctx, to_block)
+        budget.final_checks(ctx, to_block)
         self._progress("views", to_block, from_block, to_block, state, 0)
         seen = compare_views(ctx, self.rpc, to_block)
         code = {
@@ -711,6 +712,10 @@ class _Auditor:
             "elections": [
                 elections.report_row(e)
                 for e in sorted(state.elections.values(), key=lambda e: e.id)
+            ],
+            "budget_rounds": [
+                budget.report_row(r)
+                for r in sorted(state.budget_rounds.values(), key=lambda r: r.id)
             ],
             "bytecode": {
                 "compiler": build.compiler_version,

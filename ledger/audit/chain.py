@@ -292,6 +292,7 @@ class ChainWalker:
                 )
             _, _, success, request_logs = head
             if success and to in self.domain:
+                own = [log for log in request_logs if log.address == to]
                 out.calls.append(
                     Call(
                         number,
@@ -301,9 +302,12 @@ class ChainWalker:
                         sender,
                         to,
                         bytes(request.data),
-                        request_logs,
+                        own,
                         "forwarder",
                     )
+                )
+                out.calls.extend(
+                    self._nested(tx.hash, number, timestamp, position, to, request_logs)
                 )
             elif request_logs:
                 out.findings.append(
@@ -328,6 +332,22 @@ class ChainWalker:
                 )
             )
             self.nonces[signer] = max(self.nonces.get(signer, 0), nonce + 1)
+
+    @staticmethod
+    def _nested(
+        tx_hash: str, number: int, timestamp: int, position: int, caller: bytes, logs: list[Log]
+    ) -> list[Call]:
+        """The logs another of our contracts emitted inside a forwarded call (the budget's
+        selection opening grants in the fund): one untraced call each, made by the contract the
+        request called, judged by its events after the request's own."""
+        by_target: dict[bytes, list[Log]] = {}
+        for log in logs:
+            if log.address != caller:
+                by_target.setdefault(log.address, []).append(log)
+        return [
+            Call(number, timestamp, tx_hash, position, caller, target, None, group, "trace")
+            for target, group in by_target.items()
+        ]
 
     def _forward_signer(
         self,

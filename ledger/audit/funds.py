@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from ledger.audit import budget
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, addr
 from ledger.audit.ethcodec import to_hex
@@ -259,11 +260,65 @@ def _payout_cancelled(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[s
 
 def _grant_opened(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
     state = ctx.state
-    community = state.communities.get(cid)
     pid, amount = int(ev["proposalId"]), int(ev["amount"])
     currency = bytes(ev["currency"])
     opener = addr(ev["openedBy"])
     fund = state.fund(cid)
+    if pid >> 255:  # IParticipatoryBudget.grantIdOf: a selected project's grant
+        budget.grant_opened(ctx, call, cid, pid, amount)
+    else:
+        _proposal_grant(ctx, call, cid, pid, amount, currency, opener)
+    _amount(ctx, call, amount, "grant")
+    if currency != fund.currency:
+        ctx.find(
+            "fund.currency",
+            call,
+            _currency(fund.currency),
+            _currency(currency),
+            f"grant in another currency than community {cid}'s fund",
+        )
+    if pid in state.grants:
+        ctx.find(
+            "fund.grant",
+            call,
+            "one grant per proposal",
+            "a second grant",
+            f"a second grant opened for proposal {pid}",
+        )
+    if amount > fund.available:
+        ctx.find(
+            "fund.negative",
+            call,
+            f"at most {fund.available} available",
+            amount,
+            f"grant for proposal {pid} reserves more than community {cid}'s fund holds",
+        )
+    fund.available -= amount
+    fund.reserved += amount
+    state.grants[pid] = Grant(
+        pid, cid, amount, currency, opened_block=call.block, opened_tx=call.tx
+    )
+    _trail(
+        ctx,
+        call,
+        "grant_opened",
+        cid,
+        amount,
+        currency,
+        proposal=pid,
+        source="fund",
+        destination=f"grant {pid}",
+        party=opener,
+    )
+
+
+def _proposal_grant(
+    ctx: Ctx, call: Call, cid: int, pid: int, amount: int, currency: bytes, opener: bytes
+) -> None:
+    """A council grant: for a passed proposal of the fund's community, within its budget, opened
+    by a committee member."""
+    state = ctx.state
+    community = state.communities.get(cid)
     p = state.proposals.get(pid)
     if p is None:
         ctx.find(
@@ -308,48 +363,6 @@ def _grant_opened(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, 
                 f"grant in another currency than proposal {pid}'s budget",
             )
     _committee(ctx, call, community, opener, "grant opened")
-    _amount(ctx, call, amount, "grant")
-    if currency != fund.currency:
-        ctx.find(
-            "fund.currency",
-            call,
-            _currency(fund.currency),
-            _currency(currency),
-            f"grant in another currency than community {cid}'s fund",
-        )
-    if pid in state.grants:
-        ctx.find(
-            "fund.grant",
-            call,
-            "one grant per proposal",
-            "a second grant",
-            f"a second grant opened for proposal {pid}",
-        )
-    if amount > fund.available:
-        ctx.find(
-            "fund.negative",
-            call,
-            f"at most {fund.available} available",
-            amount,
-            f"grant for proposal {pid} reserves more than community {cid}'s fund holds",
-        )
-    fund.available -= amount
-    fund.reserved += amount
-    state.grants[pid] = Grant(
-        pid, cid, amount, currency, opened_block=call.block, opened_tx=call.tx
-    )
-    _trail(
-        ctx,
-        call,
-        "grant_opened",
-        cid,
-        amount,
-        currency,
-        proposal=pid,
-        source="fund",
-        destination=f"grant {pid}",
-        party=opener,
-    )
 
 
 def _payout_requested(ctx: Ctx, call: Call, fn: str | None, cid: int, ev: dict[str, Any]) -> None:
@@ -578,7 +591,7 @@ EVENTS: Final[dict[str, tuple[frozenset[str], str, Handler]]] = {
     "FundCurrencySet": (frozenset({"setCurrency", "recordIncome"}), "setBy", _currency_set),
     "ApprovalThresholdSet": (frozenset({"setApprovalThreshold"}), "setBy", _threshold_set),
     "IncomeRecorded": (frozenset({"recordIncome"}), "recordedBy", _income_recorded),
-    "GrantOpened": (frozenset({"openGrant"}), "openedBy", _grant_opened),
+    "GrantOpened": (frozenset({"openGrant", "openBudgetGrant"}), "openedBy", _grant_opened),
     "GrantClosed": (frozenset({"closeGrant"}), "closedBy", _grant_closed),
     "PayoutRequested": (frozenset({"requestPayout"}), "requester", _payout_requested),
     "PayoutApproved": (frozenset({"approvePayout"}), "approver", _payout_approved),

@@ -61,6 +61,20 @@ RULES: Final[dict[str, str]] = {
     "(EIP-712, low s) by a voter on the roll at the snapshot, once",
     "elections.count": "every round, transfer and winner of an election follows from the "
     "recount of its ballots by IElections' rules",
+    # participatory budgeting
+    "budget.round": "a committee member opens a round with valid parameters and the current "
+    "roll snapshot",
+    "budget.project": "a resident on the round's roll submits a project in the submission window "
+    "for 1..budget; only the committee marks one ineligible, before voting opens",
+    "budget.ballot": "a counted budget ballot is cast in its window, signed (EIP-712, low s) by a "
+    "voter on the roll at the snapshot, once, naming eligible projects within the rule's limits",
+    "budget.count": "the contract's ballot count and each project's votes equal the recount",
+    "budget.selection": "the selection runs once after voting closes, on min(budget, the fund's "
+    "available), and its walk equals the reference greedy selection over the recount",
+    "budget.grant": "each selected project gets one CommunityFund grant for its cost, opened by "
+    "the ParticipatoryBudget contract, and no other grant carries a budget grant id",
+    "budget.milestone": "a committee member records a selected project's milestones in order, "
+    "with evidence, none after the one that completes it",
     # ratings
     "rating.open": "a proposal's ratings open only once it passed and its execution was marked "
     "completed, on the roll published then, for the rating period",

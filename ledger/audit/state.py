@@ -123,6 +123,37 @@ class Election:
 
 
 @dataclass
+class BudgetRound:
+    """A participatory budgeting round rebuilt from IParticipatoryBudget's events: its rules, its
+    projects' costs (by index), the ballots counted, and the selection's steps as emitted."""
+
+    id: int
+    community: int
+    budget: int
+    currency: bytes
+    rule: int
+    min_projects: int
+    max_projects: int
+    submission_opens_at: int
+    submission_closes_at: int
+    voting_opens_at: int
+    voting_closes_at: int
+    roll_version: int
+    costs: list[int] = field(default_factory=list)
+    ineligible: int = 0  # bitmap
+    ballots: list[int] = field(default_factory=list)  # bitmaps, in the order counted
+    voted: set[bytes] = field(default_factory=set)
+    skipped: int = 0
+    walk: list[list[int]] = field(default_factory=list)  # index, votes, cost, remaining, selected
+    selected: int | None = None  # bitmap; None until BudgetRoundSelected
+    selection_budget: int = 0
+    spent: int = 0
+    granted: dict[int, int] = field(default_factory=dict)  # project index -> grant amount
+    milestones: dict[int, int] = field(default_factory=dict)  # project index -> recorded
+    completed: set[int] = field(default_factory=set)  # project indexes
+
+
+@dataclass
 class Initiative:
     """An initiative as submitted (IInitiatives.InitiativeSubmitted) and recounted since."""
 
@@ -276,6 +307,7 @@ class AuditState:
     communities: dict[int, Community] = field(default_factory=dict)
     proposals: dict[int, Proposal] = field(default_factory=dict)
     elections: dict[int, Election] = field(default_factory=dict)
+    budget_rounds: dict[int, BudgetRound] = field(default_factory=dict)
     funds: dict[int, Fund] = field(default_factory=dict)
     grants: dict[int, Grant] = field(default_factory=dict)
     payouts: dict[int, Payout] = field(default_factory=dict)
@@ -316,6 +348,7 @@ _CLASSES: Final = {
         Community,
         Proposal,
         Election,
+        BudgetRound,
         Initiative,
         RatingRound,
         Fund,

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ledger.audit.budget import votes_of
 from ledger.audit.context import Ctx, addr, show
 from ledger.audit.ethcodec import hex_bytes, to_hex
 from ledger.audit.recount import outcome_name
@@ -98,6 +99,9 @@ def _tally(out: dict[str, Any]) -> list[int]:
     return [int(t) for t in out["tally"]]
 
 
+BUDGET_ROUND_FIELDS: Final = (
+    "projectCount", "ballotCount", "ineligible", "selected", "selectionBudget", "spent",
+)  # fmt: skip
 FUND_FIELDS: Final = ("approvalThreshold", "totalIncome", "available", "reserved", "totalPaid")
 
 
@@ -128,7 +132,7 @@ VIEWS: Final[tuple[View, ...]] = (
     *(
         _wired(role, "trustedForwarder", "forwarder",
                f"{role}'s trusted forwarder is not the recorded forwarder")
-        for role in ("registry", "council", "fund", "timebank", "initiatives")
+        for role in ("registry", "council", "fund", "timebank", "initiatives", "budget")
     ),
     *(
         _wired(role, fn, target, f"{role}.{fn}() is not the recorded {target}")
@@ -139,7 +143,10 @@ VIEWS: Final[tuple[View, ...]] = (
                                  ("initiatives", "registry", "registry"),
                                  ("initiatives", "council", "council"),
                                  ("ratings", "registry", "registry"),
-                                 ("ratings", "council", "council"))
+                                 ("ratings", "council", "council"),
+                                 ("budget", "registry", "registry"),
+                                 ("budget", "fund", "fund"),
+                                 ("fund", "participatoryBudget", "budget"))
     ),
     View("council", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
          lambda ctx, _: ctx.council_domain, bytes,
@@ -199,6 +206,22 @@ VIEWS: Final[tuple[View, ...]] = (
          lambda ctx, r: (len(r.raters), r.score_sum), _pair("count", "scoreSum"),
          "proposal {}: the contract's rating count or score sum is not the recount",
          lambda pair: f"{pair[0]} ratings, sum {pair[1]}"),
+    # participatory budgeting
+    View("budget", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
+         lambda ctx, _: domain_separator(*Domains.ParticipatoryBudget, ctx.chain_id,
+                                         ctx.contracts["budget"]), bytes,
+         "the budget's EIP-712 domain separator is not (CommonsBudget, 1, chain, budget)"),
+    _count("budget", "roundCount", "budget.round", "budgeting rounds",
+           lambda ctx: len(ctx.state.budget_rounds)),
+    View("budget", "getRound", "budget.count", _each("budget_rounds"),
+         lambda ctx, r: (len(r.costs), len(r.ballots), r.ineligible, r.selected or 0,
+                         r.selection_budget, r.spent),
+         lambda out: tuple(int(out[name]) for name in BUDGET_ROUND_FIELDS),
+         "round {}: getRound's projects, ballots, ineligible, selection or spending differ from "
+         "the recount"),
+    View("budget", "projects", "budget.count", _each("budget_rounds"),
+         lambda ctx, r: votes_of(r), lambda out: [int(p["votes"]) for p in out],
+         "round {}: the projects' votes differ from the recount of the ballots"),
     # fund
     _count("fund", "incomeCount", "fund.balance", "income records",
            lambda ctx: ctx.state.income_count),

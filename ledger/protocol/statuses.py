@@ -180,6 +180,13 @@ RELAY_REFUSALS: Final[dict[str, Status]] = {
     "MalformedRecord": INVALID,
     "MalformedRequest": INVALID,
     "MalleableSignature": INVALID,
+    # A budget ballot refused before the chain, for the reason the contract would skip it.
+    "IneligibleProject": INVALID,
+    "OverBudget": INVALID,
+    "TooFewProjects": INVALID,
+    "TooManyProjects": INVALID,
+    "UnknownProject": INVALID,
+    "VotingNotOpen": CONFLICT,
     "RepeatedCandidate": INVALID,
     "TooManyChoices": INVALID,
     "UnknownCandidate": INVALID,

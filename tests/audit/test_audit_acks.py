@@ -86,6 +86,7 @@ def test_export_pages_through_every_acknowledgement_once_in_order(history: Histo
         "cosignature",
         "rating",
         "election-ballot",
+        "budget-ballot",
     }
     paged = all_acks(history, limit=3)
     assert [i["id"] for i in paged] == [i["id"] for i in items]

@@ -8,6 +8,7 @@ import * as rotationWords from "./words/rotation";
 import * as polishWords from "./words/polish";
 import * as initiativesWords from "./words/initiatives";
 import * as electionsWords from "./words/elections";
+import * as budgetWords from "./words/budget";
 
 export type Lang = "zh" | "en";
 const STORE = "commons.lang";
@@ -483,6 +484,7 @@ const zh = {
   ...polishWords.zh,
   ...initiativesWords.zh,
   ...electionsWords.zh,
+  ...budgetWords.zh,
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -956,6 +958,7 @@ const en: Record<keyof typeof zh, string> = {
   ...polishWords.en,
   ...initiativesWords.en,
   ...electionsWords.en,
+  ...budgetWords.en,
 };
 
 const DICTS: Record<Lang, Record<string, string>> = { zh, en };

@@ -10,6 +10,7 @@ import { applyDisplay, largeText, setLargeText } from "./display";
 import { announce, askPassphrase, clearProblem, errorBox, loading, mono } from "./ui";
 import { adminView } from "./views/admin";
 import { auditView } from "./views/audit";
+import { budgetRoundView, budgetRoundsView } from "./views/budget";
 import { committeeView } from "./views/committee";
 import { electionView, electionsView } from "./views/elections";
 import { fundView } from "./views/fund";
@@ -32,6 +33,8 @@ const ROUTES: [RegExp, View, string][] = [
   [/^\/timebank$/, (_, r) => timebankView(r), "nav.timebank"],
   [/^\/committee$/, (_, r) => committeeView(r), "nav.committee"],
   [/^\/fund$/, () => fundView(), "nav.fund"],
+  [/^\/budget$/, () => budgetRoundsView(), "nav.budget"],
+  [/^\/budget\/(\d+)$/, (p, r) => budgetRoundView(p, r), "nav.budget"],
   [/^\/audit$/, () => auditView(), "nav.audit"],
   [/^\/roll$/, (_, r) => rollView(r), "nav.roll"],
   [/^\/keys$/, (_, r) => keysView(r), "nav.keys"],
@@ -45,6 +48,7 @@ const NAV: [string, string][] = [
   ["#/timebank", "nav.timebank"],
   ["#/committee", "nav.committee"],
   ["#/fund", "nav.fund"],
+  ["#/budget", "nav.budget"],
   ["#/audit", "nav.audit"],
   ["#/roll", "nav.roll"],
   ["#/keys", "nav.keys"],

@@ -29,7 +29,7 @@ export interface AckedOut {
   position: number;
   /** receipt id */
   id: string;
-  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating";
+  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "budget-ballot";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   /** the signed message, as it was accepted */
   payload: Record<string, unknown>;
@@ -90,6 +90,64 @@ export interface BallotIn {
   voter: string;
   option: number;
   signature: string;
+}
+
+/** A resident's EIP-712 budget ballot: BudgetBallot(uint256 roundId,address voter,uint256 projects) under the domain ("CommonsBudget", "1", chainId, ParticipatoryBudget address); `projects` is the bitmap of chosen projects (bit i = project i in submission order). */
+export interface BudgetBallotIn {
+  roundId: number;
+  voter: string;
+  projects: number;
+  signature: string;
+}
+
+export interface BudgetProjectOut {
+  index: number;
+  proposer: string;
+  textHash: string;
+  cost: number;
+  votes: number;
+  eligible: boolean;
+  selected: boolean;
+  completed: boolean;
+}
+
+export interface BudgetRoundOut {
+  roundId: number;
+  communityId: number;
+  textHash: string;
+  budget: number;
+  currency: string;
+  rule: string;
+  minProjects: number;
+  maxProjects: number;
+  submissionOpensAt: number;
+  submissionClosesAt: number;
+  votingOpensAt: number;
+  votingClosesAt: number;
+  rollVersion: number;
+  rollSize: number;
+  state: string;
+  ballotCount: number;
+  selectionBudget: number;
+  spent: number;
+  projects: BudgetProjectOut[];
+  /** the selection step by step, in walk order (empty until it runs) */
+  walk: BudgetStepOut[];
+}
+
+export interface BudgetRoundsOut {
+  communityId: number;
+  /** the community's rounds, newest first */
+  roundIds: number[];
+}
+
+/** One project's turn in the selection's walk; `remaining` is the budget left after it. */
+export interface BudgetStepOut {
+  index: number;
+  votes: number;
+  cost: number;
+  remaining: number;
+  selected: boolean;
 }
 
 /** A balance carried over from a replaced key to its replacement (BalanceCarriedOver). */
@@ -489,7 +547,7 @@ export interface RatingsOut {
 export interface ReceiptOut {
   /** receipt id: keccak256 of the kind and the canonical message */
   id: string;
-  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating";
+  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "budget-ballot";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   signer: string;
   txHash: string | null;

@@ -1,0 +1,112 @@
+"""Participatory budgeting rounds: one round read from the chain by name with its projects and
+the selection's walk, and the round as CSV and pabulib .pb, its ballots replayed from the index
+(the BudgetBallotCast events)."""
+
+from __future__ import annotations
+
+from web3.exceptions import ContractCustomError, ContractLogicError
+
+from api.errors import ApiError
+from api.schemas import BudgetProjectOut, BudgetRoundOut, BudgetRoundsOut, BudgetStepOut
+from api.services.container import Services
+from ledger.budget.record import BallotRecord, ProjectRecord, RoundRecord
+from ledger.budget.selection import select
+from ledger.protocol.generated import (
+    BudgetProjectView,
+    BudgetRoundState,
+    BudgetRoundView,
+    BudgetRule,
+)
+
+
+def _views(services: Services, round_id: int) -> tuple[BudgetRoundView, list[BudgetProjectView]]:
+    """404 `UnknownBudgetRound` for an id no round has."""
+    functions = services.deployment.budget.functions
+    try:
+        raw = functions.getRound(round_id).call()
+        projects = functions.projects(round_id).call()
+    except (ContractCustomError, ContractLogicError) as exc:
+        raise ApiError(404, "UnknownBudgetRound", f"no round {round_id}") from exc
+    return BudgetRoundView(*raw), [BudgetProjectView(*p) for p in projects]
+
+
+def _walk(v: BudgetRoundView, projects: list[BudgetProjectView]) -> list[BudgetStepOut]:
+    """The walk the contract ran, re-derived from its views (the audit checks it against the
+    emitted steps): empty until the selection has run."""
+    if v.state != BudgetRoundState.Selected:
+        return []
+    eligible = [not v.ineligible >> i & 1 for i in range(len(projects))]
+    selection = select(v.selectionBudget, [p.cost for p in projects], [p.votes for p in projects],
+                       eligible)  # fmt: skip
+    return [BudgetStepOut(**step.__dict__) for step in selection.walk]
+
+
+def budget_round(services: Services, round_id: int) -> BudgetRoundOut:
+    v, projects = _views(services, round_id)
+    return BudgetRoundOut(
+        round_id=round_id,
+        community_id=v.communityId,
+        text_hash="0x" + bytes(v.textHash).hex(),
+        budget=v.budget,
+        currency=bytes(v.currency).decode("ascii", "replace"),
+        rule=BudgetRule(v.rule).name,
+        min_projects=v.minProjects,
+        max_projects=v.maxProjects,
+        submission_opens_at=v.submissionOpensAt,
+        submission_closes_at=v.submissionClosesAt,
+        voting_opens_at=v.votingOpensAt,
+        voting_closes_at=v.votingClosesAt,
+        roll_version=v.rollVersion,
+        roll_size=v.rollSize,
+        state=BudgetRoundState(v.state).name,
+        ballot_count=v.ballotCount,
+        selection_budget=v.selectionBudget,
+        spent=v.spent,
+        projects=[
+            BudgetProjectOut(
+                index=i,
+                proposer=p.proposer,
+                text_hash="0x" + bytes(p.textHash).hex(),
+                cost=p.cost,
+                votes=p.votes,
+                eligible=not v.ineligible >> i & 1,
+                selected=p.selected,
+                completed=p.completed,
+            )
+            for i, p in enumerate(projects)
+        ],
+        walk=_walk(v, projects),
+    )
+
+
+def round_record(services: Services, round_id: int) -> RoundRecord:
+    """The round for the exports: its rules and projects from the views, its counted ballots
+    from the index; the selection budget is the one the selection used (before it: the round's)."""
+    v, projects = _views(services, round_id)
+    events = services.index.events(
+        contract="budget", event="BudgetBallotCast", where={"roundId": round_id}, limit=None
+    )
+    return RoundRecord(
+        round_id=round_id,
+        budget=v.budget,
+        selection_budget=v.selectionBudget if v.state == BudgetRoundState.Selected else v.budget,
+        currency=bytes(v.currency).decode("ascii", "replace"),
+        rule=BudgetRule(v.rule),
+        min_projects=v.minProjects,
+        max_projects=v.maxProjects,
+        projects=tuple(
+            ProjectRecord(p.cost, "0x" + bytes(p.textHash).hex(), not v.ineligible >> i & 1)
+            for i, p in enumerate(projects)
+        ),
+        ballots=tuple(BallotRecord(str(e.args["voter"]), int(e.args["projects"])) for e in events),
+    )
+
+
+def rounds_of(services: Services, community_id: int) -> BudgetRoundsOut:
+    """The community's rounds by their BudgetRoundOpened events, newest first."""
+    events = services.index.events(
+        contract="budget", event="BudgetRoundOpened", where={"communityId": community_id},
+        limit=None,
+    )  # fmt: skip
+    ids = sorted((int(e.args["roundId"]) for e in events), reverse=True)
+    return BudgetRoundsOut(community_id=community_id, round_ids=ids)

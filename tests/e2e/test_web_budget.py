@@ -1,0 +1,56 @@
+"""A participatory budgeting round in the browser (web/tests/budget.mjs, phone, Chinese): the
+basket refuses an over-budget choice before signing, a ballot signed in the page is relayed and
+counted, and after the selection the page explains the walk step by step. Here: the round the
+story starts from, the selection when the story asks for it, and the chain's side afterwards.
+Screenshots in test-artifacts/web-budget/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from tests.audit.budget_town import Round, budget_town
+from tests.e2e.browser import ARTIFACTS_ROOT, needs_browser, run_story
+from tests.e2e.conftest import LiveSystem
+
+ARTIFACTS = ARTIFACTS_ROOT / "web-budget"
+COSTS = [60, 50, 30, 10]
+# Cast before the story; the resident in the page adds projects 0 and 2. Votes then 2, 2, 3, 1:
+# 2 first, then 1 (the cheaper of the tie), 0 no longer fits, 3 does.
+OTHERS = [0b0110, 0b0101, 0b1010]
+
+
+@needs_browser
+def test_a_basket_is_refused_over_budget_signed_within_it_and_the_selection_explained(
+    served: LiveSystem, accounts: list[LocalAccount], tmp_path: Path
+) -> None:
+    live = served
+    town = budget_town(live.w3, live.deployment, accounts, "budget page", 4, 1_000)
+    assert town.community == 1, "the page opens on community 1"
+    r = Round(live.w3, live.deployment, town, budget=100)
+    r.submit(COSTS)
+    r.advance(61)
+    others = [r.sign(v, b) for v, b in zip(town.voters[1:], OTHERS, strict=True)]
+    assert r.cast(accounts[9], others) == len(OTHERS)
+    voter = town.voters[0]
+    seed = {"round": r.id, "voter": {"key": voter.key.hex(), "address": voter.address}}
+    seed_file = tmp_path / "seed.json"
+    seed_file.write_text(json.dumps(seed))
+
+    def close_and_select(_: dict[str, Any]) -> None:
+        r.advance(601)
+        r.select(accounts[9])
+        live.client.wait_indexed(int(live.w3.eth.block_number))
+
+    result = run_story(
+        "budget.mjs", live.url, ARTIFACTS, {"close-and-select": close_and_select}, seed=seed_file
+    )
+
+    assert r.contract.functions.hasVoted(r.id, voter.address).call()
+    assert int(r.contract.functions.getRound(r.id).call().selected) == 0b1110
+    assert result["state"]["walk"] == [["2", "true"], ["1", "true"], ["0", "false"], ["3", "true"]]
+    shots = {name.split("-", 1)[1] for name in result["screenshots"]}
+    assert {"basket-over-budget.png", "ballot-counted.png", "selection-walk.png"} <= shots

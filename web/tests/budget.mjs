@@ -1,0 +1,70 @@
+// A participatory budgeting round in the browser (phone, Chinese): a resident opens the round
+// from the Budgeting tab, fills a basket past the budget and is refused before signing (the
+// running total says by how much), takes a project out, signs and sees the ballot counted; once
+// the driver closes voting and runs the selection, the page explains the walk step by step.
+// The driver (tests/e2e/test_web_budget.py) makes the round and checks the chain side.
+//
+//   node web/tests/budget.mjs --base-url URL --out DIR --seed SEED.json
+
+import { BASE, PHONE, SEED, accessible, expect, go, importRaw, launch, need, noSecretLeft, overflow, page, run, shot, step, tid, useKey, widest } from "./harness.mjs";
+
+const PASS = "居民的口令 resident";
+
+async function main() {
+  await launch({ viewport: PHONE });
+  const state = {};
+  await run(async () => {
+    await step("resident-opens-the-round", async () => {
+      await page.goto(`${BASE}/#/`);
+      state.voter = await importRaw(SEED.voter.key, "居民", PASS);
+      await useKey(state.voter);
+      await go("#/budget");
+      await page.click(tid(`open-round-${SEED.round}`));
+      await page.locator(tid("basket-total")).waitFor();
+      await accessible("budget-basket-zh-phone");
+      expect((await overflow()) <= 0, `no sideways scrolling on a phone: ${await widest()}`);
+    });
+
+    await step("over-budget-basket-refused-before-signing", async () => {
+      await page.check(tid("basket-0"));
+      await page.check(tid("basket-1"));
+      const refusal = page.locator(tid("basket-refusal"));
+      await refusal.waitFor();
+      const said = await refusal.innerText();
+      expect(said.includes("超出预算"), `the refusal says it is over the budget: ${said}`);
+      expect(await page.isDisabled(tid("basket-sign")), "the sign button is off for an over-budget basket");
+      const total = await page.locator(tid("basket-total")).innerText();
+      expect(total.includes("2"), `the running total counts the basket: ${total}`);
+      await shot("basket-over-budget");
+    });
+
+    await step("within-budget-basket-signed-and-counted", async () => {
+      await page.uncheck(tid("basket-1"));
+      await page.check(tid("basket-2"));
+      expect(await page.locator(tid("basket-refusal")).isHidden(), "no refusal within the budget");
+      await page.click(tid("basket-sign"));
+      await page.locator(tid("ballot-counted")).waitFor({ timeout: 90_000 });
+      await shot("ballot-counted");
+    });
+
+    await step("selection-explained-step-by-step", async () => {
+      await need("close-and-select");
+      await go(`#/budget/${SEED.round}`);
+      const walk = page.locator(tid("budget-walk"));
+      await walk.waitFor();
+      const steps = await page.locator(`${tid("budget-walk")} li`).evaluateAll((items) => items.map((li) => [li.dataset.step, li.dataset.selected]));
+      state.walk = steps;
+      expect(JSON.stringify(steps) === JSON.stringify([["2", "true"], ["1", "true"], ["0", "false"], ["3", "true"]]), `the walk: ${JSON.stringify(steps)}`);
+      const text = await walk.innerText();
+      expect(text.includes("跳过") && text.includes("入选"), `each step says what happened: ${text}`);
+      await accessible("budget-walk-zh-phone");
+      await shot("selection-walk");
+    });
+
+    await step("no-secret-left-the-browser", async () => {
+      await noSecretLeft([SEED.voter.key, PASS]);
+    });
+  }, () => ({ state }));
+}
+
+main();
