@@ -591,7 +591,7 @@ EVENTS: Final[dict[str, tuple[frozenset[str], str, Handler]]] = {
     "FundCurrencySet": (frozenset({"setCurrency", "recordIncome"}), "setBy", _currency_set),
     "ApprovalThresholdSet": (frozenset({"setApprovalThreshold"}), "setBy", _threshold_set),
     "IncomeRecorded": (frozenset({"recordIncome"}), "recordedBy", _income_recorded),
-    "GrantOpened": (frozenset({"openGrant", "openBudgetGrant"}), "openedBy", _grant_opened),
+    "GrantOpened": (frozenset({"openGrant", "openBudgetGrants"}), "openedBy", _grant_opened),
     "GrantClosed": (frozenset({"closeGrant"}), "closedBy", _grant_closed),
     "PayoutRequested": (frozenset({"requestPayout"}), "requester", _payout_requested),
     "PayoutApproved": (frozenset({"approvePayout"}), "approver", _payout_approved),
