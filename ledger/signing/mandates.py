@@ -1,0 +1,168 @@
+"""EIP-712 proxy mandates and proxy ballots: what a resident signs to appoint or revoke a proxy,
+and what the proxy signs to vote for them.
+
+An appointment is `Mandate(uint256 communityId,address resident,address proxy,uint8 scope,
+uint256 voteId,uint256 nonce)` and a revocation `MandateRevocation(uint256 communityId,address
+resident,uint256 nonce)`, both under ("CommonsMandates", "1", chain id, mandates address); the
+nonce (the resident's next, `Mandates.nonceOf`) makes each count once, in order. A proxy ballot is
+`ProxyBallot(uint256 proposalId,address voter,address proxy,uint8 option)` under the council's
+ballot domain, signed by the proxy. All are relayed in EIP-2098 compact form (r, vs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+
+from ledger.hashing import checksum_address
+from ledger.protocol.generated import Domains, MandateScope, Types
+from ledger.signing.ballots import BallotDomain
+from ledger.signing.eip712 import digest, domain_for, sign_typed_data, to_compact
+
+
+@dataclass(frozen=True)
+class MandateDomain:
+    """Where appointments and revocations are valid: one Mandates contract on one chain."""
+
+    chain_id: int
+    mandates: ChecksumAddress
+
+    def as_dict(self) -> dict[str, Any]:
+        return domain_for(
+            Domains.Mandates.name, Domains.Mandates.version, self.chain_id, self.mandates
+        )
+
+
+@dataclass(frozen=True)
+class Mandate:
+    """A resident's appointment of `proxy` for `scope` / `vote_id` (0 with AllVotes)."""
+
+    community_id: int
+    resident: ChecksumAddress
+    proxy: ChecksumAddress
+    scope: MandateScope
+    vote_id: int
+    nonce: int
+
+    def message(self) -> dict[str, Any]:
+        return {
+            "communityId": self.community_id,
+            "resident": self.resident,
+            "proxy": self.proxy,
+            "scope": int(self.scope),
+            "voteId": self.vote_id,
+            "nonce": self.nonce,
+        }
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """A resident's revocation of their live mandate in a community."""
+
+    community_id: int
+    resident: ChecksumAddress
+    nonce: int
+
+    def message(self) -> dict[str, Any]:
+        return {"communityId": self.community_id, "resident": self.resident, "nonce": self.nonce}
+
+
+@dataclass(frozen=True)
+class ProxyBallot:
+    """A proxy's ballot on `option` of `proposal_id`, counted for `voter`."""
+
+    proposal_id: int
+    voter: ChecksumAddress
+    proxy: ChecksumAddress
+    option: int
+
+    def message(self) -> dict[str, Any]:
+        return {
+            "proposalId": self.proposal_id,
+            "voter": self.voter,
+            "proxy": self.proxy,
+            "option": self.option,
+        }
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A signed message's 65-byte signature (r ‖ s ‖ v) and EIP-712 digest."""
+
+    signature: bytes
+    digest: bytes
+
+    @property
+    def compact(self) -> tuple[bytes, bytes]:
+        return to_compact(self.signature)
+
+
+def make_mandate(
+    community_id: int, resident: str, proxy: str, scope: MandateScope, vote_id: int, nonce: int
+) -> Mandate:
+    return Mandate(
+        community_id, checksum_address(resident), checksum_address(proxy), scope, vote_id, nonce
+    )
+
+
+def make_proxy_ballot(proposal_id: int, voter: str, proxy: str, option: int) -> ProxyBallot:
+    return ProxyBallot(proposal_id, checksum_address(voter), checksum_address(proxy), option)
+
+
+def mandate_parts(
+    mandate: Mandate, domain: MandateDomain
+) -> tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]:
+    return domain.as_dict(), Types.Mandate.eip712_types(), Types.Mandate.name, mandate.message()
+
+
+def revocation_parts(
+    revocation: Revocation, domain: MandateDomain
+) -> tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]:
+    types = Types.MandateRevocation.eip712_types()
+    return domain.as_dict(), types, Types.MandateRevocation.name, revocation.message()
+
+
+def proxy_ballot_parts(
+    ballot: ProxyBallot, domain: BallotDomain
+) -> tuple[dict[str, Any], dict[str, Any], str, dict[str, Any]]:
+    types = Types.ProxyBallot.eip712_types()
+    return domain.as_dict(), types, Types.ProxyBallot.name, ballot.message()
+
+
+def sign_mandate(account: LocalAccount, mandate: Mandate, domain: MandateDomain) -> Signed:
+    """Appoint, as `account` (the resident)."""
+    parts = mandate_parts(mandate, domain)
+    return Signed(sign_typed_data(account, *parts), digest(*parts))
+
+
+def sign_revocation(account: LocalAccount, revocation: Revocation, domain: MandateDomain) -> Signed:
+    """Revoke, as `account` (the resident)."""
+    parts = revocation_parts(revocation, domain)
+    return Signed(sign_typed_data(account, *parts), digest(*parts))
+
+
+def sign_proxy_ballot(account: LocalAccount, ballot: ProxyBallot, domain: BallotDomain) -> Signed:
+    """Vote for `ballot.voter`, as `account` (the proxy)."""
+    parts = proxy_ballot_parts(ballot, domain)
+    return Signed(sign_typed_data(account, *parts), digest(*parts))
+
+
+def mandate_call_arg(mandate: Mandate, signed: Signed) -> tuple[Any, ...]:
+    """The `SignedMandate` struct tuple `appoint` takes."""
+    r, vs = signed.compact
+    return (*mandate.message().values(), r, vs)
+
+
+def revocation_call_arg(revocation: Revocation, signed: Signed) -> tuple[Any, ...]:
+    """The `SignedRevocation` struct tuple `revoke` takes."""
+    r, vs = signed.compact
+    return (*revocation.message().values(), r, vs)
+
+
+def proxy_ballot_call_arg(ballot: ProxyBallot, signed: Signed) -> tuple[Any, ...]:
+    """The `SignedProxyBallot` tuple `castProxyBallots` takes: (voter, proxy, option, r, vs)."""
+    r, vs = signed.compact
+    return (ballot.voter, ballot.proxy, ballot.option, r, vs)
