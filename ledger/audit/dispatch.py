@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from ledger.audit import elections, funds, initiatives, ratings, recount, registry, timebank
+from ledger.audit import (
+    elections,
+    funds,
+    initiatives,
+    mandates,
+    ratings,
+    recount,
+    registry,
+    timebank,
+)
 from ledger.audit.abi import Function
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted
@@ -23,6 +32,9 @@ EventHandler = Callable[[Ctx, Call, Emitted, Log], None]
 # Judged by their calldata (the signed messages it carries); their events are checked there.
 BY_CALLDATA: Final[dict[tuple[str, str], CallHandler]] = {
     ("council", "castVote"): recount.cast_vote,
+    ("council", "castProxyBallots"): mandates.cast_proxy_ballots,
+    ("mandates", "appoint"): mandates.appoint,
+    ("mandates", "revoke"): mandates.revoke,
     ("initiatives", "coSign"): initiatives.co_sign,
     ("ratings", "rate"): ratings.rate,
     ("timebank", "recordService"): timebank.record_services,
@@ -38,6 +50,7 @@ BY_EVENT: Final[dict[str, EventHandler]] = {
     "elections": elections.handle_event,
     "initiatives": initiatives.handle_event,
     "ratings": ratings.handle_event,
+    "mandates": mandates.handle_event,
 }
 # What a community's admin (or its registrar, for the roll) does: listed in the report, one row
 # an act, so that anyone sees who set up and changed the community, and when.
@@ -58,6 +71,7 @@ ADMIN_ACTS: Final = frozenset(
         "ApprovalThresholdSet",
         "LimitsSet",
         "InitiativeRulesSet",
+        "ProxyLimitSet",
     }
 )
 # Decoded by hand: a 100,000-resident roll is 100,000 addresses in its calldata and its event.

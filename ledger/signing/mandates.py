@@ -17,10 +17,13 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 
-from ledger.hashing import checksum_address
+from ledger.hashing import address_bytes, checksum_address, keccak
 from ledger.protocol.generated import Domains, MandateScope, Types
 from ledger.signing.ballots import BallotDomain
-from ledger.signing.eip712 import digest, domain_for, sign_typed_data, to_compact
+from ledger.signing.digests import typed_digest
+from ledger.signing.eip712 import domain_for, domain_separator, sign_typed_data, to_compact
+
+_PAD = bytes(12)
 
 
 @dataclass(frozen=True)
@@ -132,22 +135,46 @@ def proxy_ballot_parts(
     return domain.as_dict(), types, Types.ProxyBallot.name, ballot.message()
 
 
+def _word(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
+def mandate_digest(separator: bytes, m: Mandate) -> bytes:
+    """The digest a resident signs to appoint (laid out by hand, as ledger.signing.digests)."""
+    fields = _word(m.community_id) + _PAD + address_bytes(m.resident) + _PAD
+    fields += address_bytes(m.proxy) + _word(int(m.scope)) + _word(m.vote_id) + _word(m.nonce)
+    return typed_digest(separator, keccak(Types.Mandate.typehash + fields))
+
+
+def revocation_digest(separator: bytes, v: Revocation) -> bytes:
+    """The digest a resident signs to revoke."""
+    fields = _word(v.community_id) + _PAD + address_bytes(v.resident) + _word(v.nonce)
+    return typed_digest(separator, keccak(Types.MandateRevocation.typehash + fields))
+
+
+def proxy_ballot_digest(separator: bytes, b: ProxyBallot) -> bytes:
+    """The digest a proxy signs and ProxyBallotCast carries."""
+    fields = _word(b.proposal_id) + _PAD + address_bytes(b.voter) + _PAD
+    fields += address_bytes(b.proxy) + _word(b.option)
+    return typed_digest(separator, keccak(Types.ProxyBallot.typehash + fields))
+
+
 def sign_mandate(account: LocalAccount, mandate: Mandate, domain: MandateDomain) -> Signed:
     """Appoint, as `account` (the resident)."""
-    parts = mandate_parts(mandate, domain)
-    return Signed(sign_typed_data(account, *parts), digest(*parts))
+    signature = sign_typed_data(account, *mandate_parts(mandate, domain))
+    return Signed(signature, mandate_digest(domain_separator(domain.as_dict()), mandate))
 
 
 def sign_revocation(account: LocalAccount, revocation: Revocation, domain: MandateDomain) -> Signed:
     """Revoke, as `account` (the resident)."""
-    parts = revocation_parts(revocation, domain)
-    return Signed(sign_typed_data(account, *parts), digest(*parts))
+    signature = sign_typed_data(account, *revocation_parts(revocation, domain))
+    return Signed(signature, revocation_digest(domain_separator(domain.as_dict()), revocation))
 
 
 def sign_proxy_ballot(account: LocalAccount, ballot: ProxyBallot, domain: BallotDomain) -> Signed:
     """Vote for `ballot.voter`, as `account` (the proxy)."""
-    parts = proxy_ballot_parts(ballot, domain)
-    return Signed(sign_typed_data(account, *parts), digest(*parts))
+    signature = sign_typed_data(account, *proxy_ballot_parts(ballot, domain))
+    return Signed(signature, proxy_ballot_digest(domain_separator(domain.as_dict()), ballot))
 
 
 def mandate_call_arg(mandate: Mandate, signed: Signed) -> tuple[Any, ...]:

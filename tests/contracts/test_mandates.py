@@ -182,3 +182,26 @@ def test_proxies_for_covers_the_scoped_vote_only(proxies: Proxies, hall: Hall) -
     ]
     assert of(hall.id, MandateScope.Proposal, 6, residents).call() == [proxy.address, ZERO, ZERO]
     assert of(hall.id, MandateScope.Election, 5, residents).call() == [proxy.address, ZERO, ZERO]
+
+
+def test_hand_laid_digests_equal_the_contracts(proxies: Proxies, hall: Hall) -> None:
+    from ledger.signing.eip712 import domain_separator
+    from ledger.signing.mandates import (
+        make_mandate,
+        make_proxy_ballot,
+        mandate_digest,
+        proxy_ballot_digest,
+        revocation_digest,
+    )
+
+    a, b = hall.signers[0].address, hall.signers[1].address
+    m = make_mandate(hall.id, a, b, MandateScope.Proposal, 9, 3)
+    v = Revocation(hall.id, a, 4)  # type: ignore[arg-type]
+    p = make_proxy_ballot(5, a, b, 2)
+    msep = domain_separator(proxies.mandate_domain.as_dict())
+    csep = domain_separator(proxies.ballot_domain.as_dict())
+    on_chain = proxies.mandates.functions
+    assert mandate_digest(msep, m) == on_chain.mandateDigest(hall.id, a, b, 1, 9, 3).call()
+    assert revocation_digest(msep, v) == on_chain.revocationDigest(hall.id, a, 4).call()
+    council = proxies.council.functions
+    assert proxy_ballot_digest(csep, p) == council.proxyBallotDigest(5, a, b, 2).call()
