@@ -128,7 +128,7 @@ VIEWS: Final[tuple[View, ...]] = (
     *(
         _wired(role, "trustedForwarder", "forwarder",
                f"{role}'s trusted forwarder is not the recorded forwarder")
-        for role in ("registry", "council", "fund", "timebank", "initiatives")
+        for role in ("registry", "council", "fund", "timebank", "initiatives", "mandates")
     ),
     *(
         _wired(role, fn, target, f"{role}.{fn}() is not the recorded {target}")
@@ -139,7 +139,9 @@ VIEWS: Final[tuple[View, ...]] = (
                                  ("initiatives", "registry", "registry"),
                                  ("initiatives", "council", "council"),
                                  ("ratings", "registry", "registry"),
-                                 ("ratings", "council", "council"))
+                                 ("ratings", "council", "council"),
+                                 ("council", "mandates", "mandates"),
+                                 ("mandates", "registry", "registry"))
     ),
     View("council", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
          lambda ctx, _: ctx.council_domain, bytes,
