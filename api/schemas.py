@@ -68,7 +68,7 @@ class ReceiptOut(CamelOut):
     """What the relay knows of one acknowledged message."""
 
     id: str = Field(description="receipt id: keccak256 of the kind and the canonical message")
-    kind: Literal["ballot", "service", "forward", "election-ballot"]
+    kind: Literal["ballot", "service", "forward", "election-ballot", "mandate", "proxy-ballot"]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     signer: str
     tx_hash: str | None
@@ -89,7 +89,7 @@ class AckedOut(CamelOut):
 
     position: int = Field(description="its place in the outbox, in acceptance order")
     id: str = Field(description="receipt id")
-    kind: Literal["ballot", "service", "forward", "election-ballot"]
+    kind: Literal["ballot", "service", "forward", "election-ballot", "mandate", "proxy-ballot"]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     payload: dict[str, Any] = Field(description="the signed message, as it was accepted")
     ack: AckOut

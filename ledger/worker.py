@@ -41,6 +41,7 @@ from ledger.node import connect, rpc
 from ledger.relay.ballots import BallotRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
+from ledger.relay.mandates import MandateRelay, ProxyBallotRelay
 from ledger.relay.message import MessageRelay
 from ledger.relay.outbox import Outbox
 from ledger.relay.relayer import Relayer
@@ -72,7 +73,9 @@ def message_kinds(
     decoder: ErrorDecoder,
     relayer_address: str,
     settings: Settings,
-) -> tuple[BallotRelay, ServiceRelay, ForwardRelay, ElectionBallotRelay]:
+) -> tuple[
+    BallotRelay, ServiceRelay, ForwardRelay, ElectionBallotRelay, MandateRelay, ProxyBallotRelay
+]:
     """The kinds of signed message, the same in the API (checks) and the worker (batches)."""
     rolls = RollCache(w3, deployment.registry, settings.relay_rolls_kept)
     return (
@@ -87,6 +90,10 @@ def message_kinds(
             settings,
         ),
         ElectionBallotRelay(w3, deployment.elections, deployment.registry, settings, rolls),
+        MandateRelay(w3, deployment.mandates, deployment.registry, settings),
+        ProxyBallotRelay(
+            w3, deployment.council, deployment.mandates, deployment.registry, settings, rolls
+        ),
     )
 
 

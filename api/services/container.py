@@ -21,6 +21,7 @@ from ledger.offchain import OffchainStore
 from ledger.relay.ballots import BallotRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
+from ledger.relay.mandates import MandateRelay, ProxyBallotRelay
 from ledger.relay.message import Message, MessageRelay
 from ledger.relay.outbox import Outbox
 from ledger.relay.services import ServiceRelay
@@ -48,6 +49,8 @@ class Services:
     service_kind: ServiceRelay
     forward_kind: ForwardRelay
     election_kind: ElectionBallotRelay
+    mandate_kind: MandateRelay
+    proxy_ballot_kind: ProxyBallotRelay
     acks: AckSigner
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -59,8 +62,8 @@ class Services:
         artifacts = load_artifacts(settings)
         decoder = ErrorDecoder(a.abi for a in artifacts.values())
         relayer_key = relayer_account(settings, w3)
-        ballot_kind, service_kind, forward_kind, election_kind = message_kinds(
-            w3, deployment, decoder, relayer_key.address, settings
+        ballot_kind, service_kind, forward_kind, election_kind, mandate_kind, proxy_kind = (
+            message_kinds(w3, deployment, decoder, relayer_key.address, settings)
         )
         data = settings.data_dir
         # The worker's connection checkpoints the WAL; this one only acknowledges.
@@ -94,6 +97,8 @@ class Services:
             service_kind=service_kind,
             forward_kind=forward_kind,
             election_kind=election_kind,
+            mandate_kind=mandate_kind,
+            proxy_ballot_kind=proxy_kind,
             acks=AckSigner(
                 bytes(relayer_key.key), deployment.chain_id, deployment.forwarder.address
             ),
@@ -112,7 +117,14 @@ class Services:
 
     @property
     def kinds(self) -> dict[str, MessageRelay]:
-        kinds = (self.ballot_kind, self.service_kind, self.forward_kind, self.election_kind)
+        kinds = (
+            self.ballot_kind,
+            self.service_kind,
+            self.forward_kind,
+            self.election_kind,
+            self.mandate_kind,
+            self.proxy_ballot_kind,
+        )
         return {k.name: k for k in kinds}
 
     def start(self) -> None:
