@@ -2,6 +2,18 @@
 // same keys.
 
 export const zh = {
+  "proxy.heading": "我的代理人",
+  "proxy.hint": "您可以委托社区里的一位邻居在每一次表决中代您投票，随时可以撤销。您自己投的票总是优先：无论在代理人投票之前还是之后。代理人不能再转委托。",
+  "proxy.holder": "替我投票的代理人：",
+  "proxy.noHolder": "您还没有委托代理人。",
+  "proxy.unknown": "暂时读不到委托情况。",
+  "proxy.choose": "选择代理人",
+  "proxy.appoint": "签名并委托这个人",
+  "proxy.revoke": "撤销委托",
+  "proxy.reload": "刷新",
+  "proxy.sent": "已签名并提交，上链后显示在这里（请点“刷新”）。",
+  "proxy.holdHeading": "委托我代为投票的居民",
+  "proxy.holdNone": "目前没有人委托您。",
   "why.noMandate": "这位居民没有委托这个人代为投票（或委托已撤销、只针对另一项表决）。代理人不能再转委托。",
   "todo.noMandate": "请居民本人先委托代理人，或由居民自己投票。",
   "why.selfProxy": "居民不能委托自己做代理人。",
@@ -11,6 +23,18 @@ export const zh = {
 };
 
 export const en: Record<keyof typeof zh, string> = {
+  "proxy.heading": "My proxy",
+  "proxy.hint": "You may let a neighbour in the community vote for you in every vote, and take it back at any time. Your own ballot always wins, before or after your proxy's. A proxy cannot pass your mandate on.",
+  "proxy.holder": "Voting for me:",
+  "proxy.noHolder": "You have not appointed a proxy.",
+  "proxy.unknown": "The mandate cannot be read just now.",
+  "proxy.choose": "Choose a proxy",
+  "proxy.appoint": "Sign and appoint this person",
+  "proxy.revoke": "Revoke my mandate",
+  "proxy.reload": "Refresh",
+  "proxy.sent": "Signed and sent; it shows here once on the chain (press Refresh).",
+  "proxy.holdHeading": "Residents who asked me to vote for them",
+  "proxy.holdNone": "Nobody has appointed you.",
   "why.noMandate": "This resident has not appointed this person as their proxy (or revoked it, or appointed them for another vote). A proxy cannot pass a mandate on.",
   "todo.noMandate": "Ask the resident to appoint the proxy first, or to vote themself.",
   "why.selfProxy": "A resident cannot be their own proxy.",
