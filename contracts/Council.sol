@@ -754,7 +754,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         unchecked {
             // Each lane of `overridden` counts ballots that are in the tally's same lane.
             p.tally -= overridden;
-            uint32 overrides;
+            uint32 overrides = 0;
             for (uint256 lane = overridden; lane != 0; lane >>= 32) {
                 overrides += uint32(lane);
             }

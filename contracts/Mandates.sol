@@ -38,6 +38,7 @@ contract Mandates is IMandates, EIP712, ERC2771Context {
     mapping(uint256 communityId => uint256) private _limitPlusOne;
     mapping(address resident => uint256) private _nonces;
 
+    /// @notice Wires the mandates to their forwarder and to the Registry they read rolls and admins from.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay the admin's signed requests.
     /// @param registry_ The Registry holding rolls and community admins.
     constructor(address trustedForwarder, address registry_)
