@@ -390,3 +390,36 @@ def test_tally_always_equals_the_model_of_own_and_proxy_ballots(
             database=None,
         ),
     )
+
+
+def test_batches_stay_within_the_relays_gas_bounds(
+    proxies: Proxies, hall: Hall, open_hall_proposal: OpenProposal
+) -> None:
+    """The relay packs batches by base + n * bound (ledger/relay/mandates.py): measured here."""
+    from ledger.config import Settings
+    from ledger.relay.mandates import MANDATE_GAS, PROXY_BALLOT_GAS
+
+    base = Settings().relay_batch_base_gas
+    s = hall.signers
+    proxies.appoint_one(hall.id, s[0], s[1].address)
+    replacing = proxies.appoint(proxies.mandate_arg(hall.id, s[0], s[3].address))
+    three = proxies.appoint(
+        proxies.mandate_arg(hall.id, s[1], s[3].address),
+        proxies.mandate_arg(hall.id, s[2], s[4].address),
+        proxies.mandate_arg(hall.id, s[4], s[2].address),
+    )
+    assert replacing["gasUsed"] <= base + MANDATE_GAS
+    assert three["gasUsed"] <= base + 3 * MANDATE_GAS
+    first, second = open_hall_proposal(), open_hall_proposal()
+    one = proxies.cast(first, [proxies.proxy_ballot_arg(first, s[0].address, s[3], YES)])
+    pairs = [(s[0], s[3]), (s[1], s[3]), (s[2], s[4])]
+    batch = proxies.cast(
+        second, [proxies.proxy_ballot_arg(second, v.address, p, NO) for v, p in pairs]
+    )
+    assert proxies.proxy_outcomes(batch) == ["cast"] * 3
+    assert one["gasUsed"] <= base + PROXY_BALLOT_GAS
+    assert batch["gasUsed"] <= base + 3 * PROXY_BALLOT_GAS
+    print(
+        f"gas: replacing appointment {replacing['gasUsed']}, three {three['gasUsed']}; "
+        f"one proxy ballot {one['gasUsed']}, three {batch['gasUsed']}"
+    )
