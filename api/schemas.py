@@ -68,7 +68,16 @@ class ReceiptOut(CamelOut):
     """What the relay knows of one acknowledged message."""
 
     id: str = Field(description="receipt id: keccak256 of the kind and the canonical message")
-    kind: Literal["ballot", "service", "forward", "election-ballot", "mandate", "proxy-ballot"]
+    kind: Literal[
+        "ballot",
+        "service",
+        "forward",
+        "election-ballot",
+        "cosignature",
+        "rating",
+        "mandate",
+        "proxy-ballot",
+    ]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     signer: str
     tx_hash: str | None
@@ -89,7 +98,16 @@ class AckedOut(CamelOut):
 
     position: int = Field(description="its place in the outbox, in acceptance order")
     id: str = Field(description="receipt id")
-    kind: Literal["ballot", "service", "forward", "election-ballot", "mandate", "proxy-ballot"]
+    kind: Literal[
+        "ballot",
+        "service",
+        "forward",
+        "election-ballot",
+        "cosignature",
+        "rating",
+        "mandate",
+        "proxy-ballot",
+    ]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     payload: dict[str, Any] = Field(description="the signed message, as it was accepted")
     ack: AckOut
@@ -300,16 +318,45 @@ class ElectionOut(CamelOut):
     community_id: int
     candidates: list[str]  # keccak256 of each candidate's statement, 0x-hex
     seats: int
-    kind: str  # Ranked / Approval
+    kind: Literal["Ranked", "Approval"]
     max_choices: int
     opens_at: int
     closes_at: int
     roll_version: int
     roll_size: int
-    state: str  # Pending / Open / Closed / Counted
+    state: Literal["Pending", "Open", "Closed", "Counted"]
     ballot_count: int
     tally: list[int]  # approval: approvals; ranked: the last completed round
     winners: list[int]  # in the order seats were filled
+    # Each candidate's statement from the text store (keyed by its keccak256, so a text found
+    # is the one the chain committed to), or None when nobody stored it.
+    statements: list[str | None]
+
+
+class ElectionRoundOut(CamelOut):
+    """One round of a seat's count, as the RoundCounted (and VotesTransferred) events say."""
+
+    round: int
+    tally: list[int]  # votes per candidate (0 for those no longer continuing)
+    exhausted: int
+    eliminated: int | None  # the candidate out after this round; None if it filled the seat
+    transferred_from: int | None  # the candidate whose ballots moved into this round
+    received: list[int] | None  # what each candidate gained from them
+
+
+class ElectionSeatOut(CamelOut):
+    seat: int  # 1-based
+    rounds: list[ElectionRoundOut]
+    elected: int | None  # None while the seat's count is under way
+    votes: int | None
+
+
+class ElectionRoundsOut(CamelOut):
+    """The count so far, seat by seat and round by round, replayed from the index."""
+
+    election_id: int
+    kind: Literal["Ranked", "Approval"]
+    seats: list[ElectionSeatOut]
 
 
 class FundOut(CamelOut):
@@ -550,3 +597,71 @@ class CommunitySettingsOut(CamelOut):
     approval_threshold: int = Field(description="committee approvals each payout needs; 0: unset")
     floor_minutes: int = Field(description="the lowest time-bank balance (0 or less)")
     ceiling_minutes: int = Field(description="the highest time-bank balance (0 or more)")
+
+
+# --- initiatives and ratings ------------------------------------------------------------------
+
+
+class CoSignatureIn(Strict):
+    """A resident's EIP-712 co-signature: CoSignature(uint256 initiativeId,address signer) under
+    the domain ("CommonsInitiatives", "1", chainId, initiatives address)."""
+
+    initiativeId: Annotated[int, Field(ge=1, lt=2**256)]
+    signer: Address
+    signature: Signature65
+
+
+class InitiativeIn(Strict):
+    """An initiative's full text and the author's signed ERC-2771 request calling
+    `Initiatives.submit(communityId, keccak256(text), budgetAmount, budgetCurrency)`."""
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+    request: ForwardRequestIn
+
+
+class InitiativeOut(CamelOut):
+    id: int
+    community_id: int
+    author: str
+    text_hash: str
+    text: str | None = Field(description="the full text if this service holds it")
+    text_matches: bool | None = Field(description="keccak256(text) == textHash; null without text")
+    budget_amount: int
+    budget_currency: str
+    roll_version: int
+    roll_size: int
+    needed: int = Field(description="co-signatures that make it a council proposal")
+    co_signatures: int
+    opens_at: int
+    closes_at: int = Field(description="co-signatures are taken until then (unix seconds)")
+    state: Literal["open", "promoted", "expired"]
+    proposal_id: int | None = Field(description="the council proposal it became, once promoted")
+    cosigned: bool | None = Field(
+        default=None, description="whether `signer` (asked for) has a co-signature counted"
+    )
+
+
+class RatingIn(Strict):
+    """A resident's EIP-712 rating: Rating(uint256 proposalId,address rater,uint8 score,bytes32
+    commentHash) under the domain ("CommonsRatings", "1", chainId, ratings address)."""
+
+    proposalId: Annotated[int, Field(ge=1, lt=2**256)]
+    rater: Address
+    score: Annotated[int, Field(ge=0, le=255)]
+    commentHash: Hex32
+    signature: Signature65
+
+
+class RatingsOut(CamelOut):
+    proposal_id: int
+    opened: bool = Field(description="whether the first ratings were relayed (the window runs)")
+    closes_at: int | None = Field(description="ratings are taken until then (unix seconds)")
+    roll_version: int | None
+    count: int
+    average: float | None = Field(
+        description="the mean score, 1 to 5, as the chain has it (to two decimals, rounded down)"
+    )
+    histogram: list[int] = Field(description="how many rated 1, 2, 3, 4 and 5")
+    rated: bool | None = Field(
+        default=None, description="whether `rater` (asked for) has a rating counted"
+    )

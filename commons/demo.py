@@ -27,7 +27,23 @@ from web3 import Web3
 from commons.api_client import ApiClient
 from ledger.build import atomic_write
 from ledger.offchain import text_hash
-from ledger.protocol.generated import GrantState, PayoutStatus, ProposalState, Roles
+from ledger.protocol.generated import (
+    ElectionKind,
+    ElectionState,
+    ExecutionStatus,
+    GrantState,
+    InitiativeRules,
+    InitiativeState,
+    PayoutStatus,
+    ProposalState,
+    Roles,
+)
+from ledger.signing.election_ballots import (
+    ElectionBallot,
+    ElectionDomain,
+    encode_ranking,
+    sign_election_ballot,
+)
 from ledger.signing.services import ServiceRecord, category_code
 
 ROLES = ("admin", "chair", "treasurer", "secretary", "registrar", "coordinator")
@@ -67,6 +83,33 @@ TEXTS = {
     ),
 }
 MILESTONE = bilingual("Photos: the new swings are installed.", "照片：新秋千已经装好。")
+# The hand-over certificate's hash: the committee keeps the document, the chain its fingerprint.
+HANDED_OVER = "playground hand-over certificate 2026-07"
+# A quarter of the roll (11): three co-signatures make an initiative a council proposal.
+INITIATIVE_RULES = InitiativeRules(
+    thresholdBps=2500, signingPeriod=14 * 86_400, votingPeriod=7 * 86_400, quorumBps=3000,
+    passBps=5000,
+)  # fmt: skip
+INITIATIVES = {
+    "lights": (
+        "resident2",
+        bilingual(
+            "Motion-sensor lights in every stairwell, so nobody climbs the stairs in the dark.",
+            "每个楼梯间装上感应灯，晚上上下楼不再摸黑。",
+        ),
+        ("resident3", "resident4", "resident6"),
+    ),
+    "benches": (
+        "resident7",
+        bilingual(
+            "Two benches by the canal path for older neighbours to rest on.",
+            "在河边小路旁放两张长椅，方便老人歇脚。",
+        ),
+        ("resident8",),
+    ),
+}
+RATINGS = {"resident4": (5, None), "resident5": (4, "孩子们很喜欢 / the children love it"),
+           "resident6": (4, None), "resident7": (3, None)}  # fmt: skip
 VOTES = {
     "playground": [0, 0, 0, 0, 0, 0, 1, 2, 0],
     "fence": [1, 1, 1, 0, 1, 0, 1, 1],
@@ -77,6 +120,35 @@ SERVICES = [
     ("resident3", "resident1", 45, "REPAIR", "fixed resident1's bicycle"),
     ("resident2", "resident4", 60, "TEACH", "maths tutoring"),
 ]
+
+
+# Building 4 elects its leader by ranked choice. Each candidate's statement is stored off-chain
+# and the election commits to its hash; its first line is the candidate's name on the page.
+CANDIDATES = [
+    bilingual(
+        "Chen Jing\nRetired nurse, on the stairwell rota for ten years. I will get the lift "
+        "repaired and keep the bike shed tidy.",
+        "陈静\n退休护士，在楼道值日十年。我会把电梯修好，让车棚保持整洁。",
+    ),
+    bilingual(
+        "Zhou Lei\nRuns the corner shop. I will hold a building meeting every month and post "
+        "the notes on the door.",
+        "周磊\n在楼下开小卖部。我会每月开一次楼栋会，会议记录贴在门口。",
+    ),
+    bilingual(
+        "Huang Min\nTeacher. I will start a homework corner for the building's children.",
+        "黄敏\n教师。我会为楼里的孩子办一个作业角。",
+    ),
+    bilingual(
+        "Liu Yang\nElectrician. I will fix the corridor lights within a week of any report.",
+        "刘洋\n电工。楼道灯坏了，报修后一周内修好。",
+    ),
+]
+ELECTION_WINDOW_S = 12
+# Rankings of residents 1-8 and the chair: round 1 Chen 3, Zhou 3, Huang 2, Liu 1 (Liu out);
+# round 2 a three-way tie at 3 (Huang out, the higher index); round 3 Zhou 4 of 7 is elected.
+COUNT_STEP_BALLOTS = 100  # each step reads at most this many ballots: one step for the demo
+RANKINGS = [[0, 1], [0, 2], [0], [1, 0], [1, 2], [2, 1], [2, 3], [3, 2], [1]]
 
 
 def demo_keys(path: Path) -> dict[str, LocalAccount]:
@@ -123,6 +195,7 @@ class _Seeder:
         c = client.contracts
         self.registry, self.council = c["registry"], c["council"]
         self.fund, self.timebank = c["fund"], c["timebank"]
+        self.elections = c["elections"]
         self.community = 0
 
     def seed(self) -> dict[str, Any]:
@@ -131,13 +204,24 @@ class _Seeder:
         self._roll()
         proposals = self._proposals()
         self._votes(proposals)
+        election = self._election()
+        self._election_ballots(election)
         self._fund_and_time_bank()
         self._services()
         self._finalize(proposals)
+        self._count(election)
         payout = self._payout(proposals["playground"])
         self._milestone(proposals["playground"])
+        initiatives = self._initiatives()
+        self._completed_and_rated(proposals["playground"])
         self.log(f"demo: community {self.community} ready (proposals {sorted(proposals.values())})")
-        return {"community": self.community, "proposals": proposals, "payout": payout}
+        return {
+            "community": self.community,
+            "proposals": proposals,
+            "payout": payout,
+            "initiatives": initiatives,
+            "election": election,
+        }
 
     def _step(self, message: str) -> None:
         self.checkpoint()
@@ -245,17 +329,29 @@ class _Seeder:
             view = self.council.functions.getProposal(pid).call()
             if view.communityId != self.community or view.textHash != digest:
                 continue
-            if view.closesAt >= now + BALLOTS_LAND_S or all(
-                self.council.functions.hasVoted(pid, v.address).call() for v in voters
-            ):
+            if view.closesAt >= now + BALLOTS_LAND_S or self._has_every_ballot(pid, view, voters):
                 return pid
         return 0
 
+    def _has_every_ballot(self, pid: int, view: Any, voters: list[LocalAccount]) -> bool:
+        if view.state == ProposalState.Finalized:
+            # Its ballot box may serve a later proposal now (one an initiative opened, say),
+            # which makes hasVoted revert: its tally says how many came.
+            return bool(sum(view.tally) >= len(voters))
+        return all(bool(self.council.functions.hasVoted(pid, v.address).call()) for v in voters)
+
     def _votes(self, proposals: dict[str, int]) -> None:
         self._step("demo: residents vote (signed ballots, relayed in batches)")
+        # Only open ones: a finalized proposal's ballot box may serve a later one now.
+        open_ = {
+            key
+            for key, pid in proposals.items()
+            if self.council.functions.state(pid).call() == ProposalState.Open
+        }
         receipts = [
             self.client.ballot(voter, proposals[key], option)
             for key, options in VOTES.items()
+            if key in open_
             for voter, option in zip(self._voters(), options, strict=False)
             if not self.council.functions.hasVoted(proposals[key], voter.address).call()
         ]
@@ -380,3 +476,132 @@ class _Seeder:
                 playground, bytes.fromhex(text_hash(MILESTONE)[2:]), False
             ),
         )
+
+    def _initiatives(self) -> dict[str, int]:
+        """One initiative that reached its threshold (now a council proposal) and one still
+        gathering co-signatures."""
+        self._step("demo: two initiatives, co-signed by residents (one reaches its threshold)")
+        initiatives = self.client.contracts["initiatives"]
+        if initiatives.functions.rulesOf(self.community).call().thresholdBps == 0:
+            call = initiatives.functions.setRules(self.community, tuple(INITIATIVE_RULES))
+            self.client.act(self.keys["admin"], call)
+        ids: dict[str, int] = {}
+        for key, (author, text, cosigners) in INITIATIVES.items():
+            self.checkpoint()
+            found = self._find_initiative(text)
+            if not found:
+                self.client.wait(
+                    self.client.initiative(self.keys[author], self.community, text)["id"]
+                )
+                found = self._find_initiative(text)
+            ids[key] = found
+            view = initiatives.functions.getInitiative(found).call()
+            if view.state != InitiativeState.Collecting:
+                continue
+            missing = [
+                self.keys[k]
+                for k in cosigners
+                if not initiatives.functions.hasCoSigned(found, self.keys[k].address).call()
+            ]
+            self.client.wait_all([self.client.cosign(k, found) for k in missing])
+        return ids
+
+    def _find_initiative(self, text: str) -> int:
+        """The newest of this community's initiatives with `text` that is not expired; 0 if
+        none (an expired one a stopped start left stays as it is)."""
+        initiatives = self.client.contracts["initiatives"]
+        digest = bytes.fromhex(text_hash(text)[2:])
+        for iid in range(initiatives.functions.initiativeCount().call(), 0, -1):
+            view = initiatives.functions.getInitiative(iid).call()
+            if view.communityId != self.community or view.textHash != digest:
+                continue
+            if view.state != InitiativeState.Expired:
+                return int(iid)
+        return 0
+
+    def _completed_and_rated(self, playground: int) -> None:
+        """The playground's work marked completed, and residents' ratings of it."""
+        self._step("demo: the playground is completed, and residents rate it")
+        if self.council.functions.getProposal(playground).call().execution != (
+            ExecutionStatus.Completed
+        ):
+            call = self.council.functions.recordMilestone(playground, _h(HANDED_OVER), True)
+            self.client.act(self.keys["secretary"], call)
+        ratings = self.client.contracts["ratings"]
+        self.client.wait_all(
+            [
+                self.client.rate(self.keys[k], playground, score, comment)
+                for k, (score, comment) in RATINGS.items()
+                if not ratings.functions.hasRated(playground, self.keys[k].address).call()
+            ]
+        )
+
+    def _election(self) -> int:
+        """The building-leader election, opened unless a usable one is there."""
+        self._step("demo: opening building 4's election of its leader (ranked choice)")
+        found = self._usable_election()
+        if found:
+            return found
+        for text in CANDIDATES:
+            self.client.post("/v1/texts", {"text": text})
+        now = int(self.client.w3.eth.get_block("pending")["timestamp"])
+        params = (
+            self.community,
+            [bytes.fromhex(text_hash(c)[2:]) for c in CANDIDATES],
+            1,
+            int(ElectionKind.Ranked),
+            len(CANDIDATES),
+            now - 1,
+            now + ELECTION_WINDOW_S,
+        )
+        self.client.act(self.keys["chair"], self.elections.functions.openElection(params))
+        made = self._usable_election()
+        assert made, "openElection was counted, so the election is on-chain"
+        return made
+
+    def _usable_election(self) -> int:
+        """The newest of this community's elections on the demo's candidates that has every
+        demo ballot, or is open long enough to get them; 0 if none (as _usable_proposal)."""
+        first = bytes.fromhex(text_hash(CANDIDATES[0])[2:])
+        now = int(self.client.w3.eth.get_block("pending")["timestamp"])
+        for eid in range(self.elections.functions.electionCount().call(), 0, -1):
+            view = self.elections.functions.getElection(eid).call()
+            if view.communityId != self.community or bytes(view.candidates[0]) != first:
+                continue
+            if view.closesAt >= now + BALLOTS_LAND_S or all(
+                self.elections.functions.hasVoted(eid, v.address).call() for v in self._voters()
+            ):
+                return int(eid)
+        return 0
+
+    def _election_ballots(self, election: int) -> None:
+        self._step("demo: residents rank the candidates (signed ballots, relayed in a batch)")
+        domain = ElectionDomain(self.client.chain_id, self.elections.address)
+        receipts = []
+        for voter, ranking in zip(self._voters(), RANKINGS, strict=True):
+            if self.elections.functions.hasVoted(election, voter.address).call():
+                continue
+            ballot = ElectionBallot(election, voter.address, encode_ranking(ranking))
+            signed = sign_election_ballot(voter, ballot, domain)
+            body = {
+                "electionId": election,
+                "voter": voter.address,
+                "choices": ballot.choices,
+                "signature": "0x" + signed.signature.hex(),
+            }
+            receipts.append(self.client.post("/v1/election-ballots", body))
+        self.client.wait_all(receipts)
+
+    def _count(self, election: int) -> None:
+        """Once ballots close, the count on the chain, step by step, by the secretary."""
+        self._step("demo: counting the election round by round once it closes")
+        w3 = self.client.w3
+        closes = self.elections.functions.getElection(election).call().closesAt
+        while int(w3.eth.get_block("latest")["timestamp"]) < closes:
+            self.checkpoint()
+            time.sleep(0.5)
+            w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # let time show on-chain
+        while self.elections.functions.state(election).call() != ElectionState.Counted:
+            self.checkpoint()
+            call = self.elections.functions.countStep(election, COUNT_STEP_BALLOTS)
+            self.client.act(self.keys["secretary"], call)

@@ -313,6 +313,12 @@ class Settings(BaseSettings):
     max_pending_per_recipient: int = Field(default=200, gt=0)
     # Join requests each client may store an hour (a new one; sending one again costs nothing).
     join_requests_per_hour: int = Field(default=20, gt=0)
+    # Join codes each client may look up a minute: a code is 40 bits, and this keeps guessing
+    # one a matter of centuries, not hours.
+    join_lookups_per_minute: int = Field(default=30, gt=0)
+    # A join request not acted on within this long is expired: the registrar no longer sees it
+    # and its code answers 410; the resident simply asks again.
+    join_request_ttl_s: float = Field(default=30 * 86400, gt=0)
     seed_demo: bool = Field(default=True, description="seed a demo community on first start")
     restart_max: int = Field(
         default=5, ge=0, description="`commons run` gives up on a process that died more often"
@@ -325,6 +331,13 @@ class Settings(BaseSettings):
     restart_max_delay_s: float = Field(default=8.0, ge=0)
     # Display names: how often one client may set a name (api/limits.py).
     name_changes_per_hour: int = Field(default=30, gt=0)
+    # --- initiatives and ratings (ledger/relay/cosignatures.py, ratings.py) ---
+    # Per co-signature measured up to ~20,000 gas on a fresh bitmap (bench/gas_initiatives.py);
+    # a batch's bound adds the council proposal its last co-signature may open.
+    relay_cosignature_gas: int = Field(default=40_000, gt=0)
+    relay_promotion_gas: int = Field(default=400_000, gt=0)
+    # A rating: a signature, a cold roll look-up and a bitmap word, as a ballot.
+    relay_rating_gas: int = Field(default=45_000, gt=0)
 
     @model_validator(mode="after")
     def _reorg_within_history(self) -> Settings:

@@ -39,11 +39,13 @@ from ledger.errors import NodeError
 from ledger.index import EventIndex
 from ledger.node import connect, rpc
 from ledger.relay.ballots import BallotRelay
+from ledger.relay.cosignatures import CoSignatureRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
 from ledger.relay.mandates import MandateRelay, ProxyBallotRelay
 from ledger.relay.message import MessageRelay
 from ledger.relay.outbox import Outbox
+from ledger.relay.ratings import RatingRelay
 from ledger.relay.relayer import Relayer
 from ledger.relay.rolls import RollCache
 from ledger.relay.services import ServiceRelay
@@ -74,7 +76,14 @@ def message_kinds(
     relayer_address: str,
     settings: Settings,
 ) -> tuple[
-    BallotRelay, ServiceRelay, ForwardRelay, ElectionBallotRelay, MandateRelay, ProxyBallotRelay
+    BallotRelay,
+    ServiceRelay,
+    ForwardRelay,
+    ElectionBallotRelay,
+    CoSignatureRelay,
+    RatingRelay,
+    MandateRelay,
+    ProxyBallotRelay,
 ]:
     """The kinds of signed message, the same in the API (checks) and the worker (batches)."""
     rolls = RollCache(w3, deployment.registry, settings.relay_rolls_kept)
@@ -90,6 +99,10 @@ def message_kinds(
             settings,
         ),
         ElectionBallotRelay(w3, deployment.elections, deployment.registry, settings, rolls),
+        CoSignatureRelay(w3, deployment.initiatives, deployment.registry, settings, rolls),
+        RatingRelay(
+            w3, deployment.ratings, deployment.council, deployment.registry, settings, rolls
+        ),
         MandateRelay(w3, deployment.mandates, deployment.registry, settings),
         ProxyBallotRelay(
             w3, deployment.council, deployment.mandates, deployment.registry, settings, rolls

@@ -19,11 +19,13 @@ from ledger.index import EventIndex
 from ledger.node import connect
 from ledger.offchain import OffchainStore
 from ledger.relay.ballots import BallotRelay
+from ledger.relay.cosignatures import CoSignatureRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
 from ledger.relay.mandates import MandateRelay, ProxyBallotRelay
 from ledger.relay.message import Message, MessageRelay
 from ledger.relay.outbox import Outbox
+from ledger.relay.ratings import RatingRelay
 from ledger.relay.services import ServiceRelay
 from ledger.signing.acks import AckSigner
 from ledger.tx import ErrorDecoder
@@ -49,6 +51,8 @@ class Services:
     service_kind: ServiceRelay
     forward_kind: ForwardRelay
     election_kind: ElectionBallotRelay
+    cosignature_kind: CoSignatureRelay
+    rating_kind: RatingRelay
     mandate_kind: MandateRelay
     proxy_ballot_kind: ProxyBallotRelay
     acks: AckSigner
@@ -62,9 +66,16 @@ class Services:
         artifacts = load_artifacts(settings)
         decoder = ErrorDecoder(a.abi for a in artifacts.values())
         relayer_key = relayer_account(settings, w3)
-        ballot_kind, service_kind, forward_kind, election_kind, mandate_kind, proxy_kind = (
-            message_kinds(w3, deployment, decoder, relayer_key.address, settings)
-        )
+        (
+            ballot_kind,
+            service_kind,
+            forward_kind,
+            election_kind,
+            cosignature_kind,
+            rating_kind,
+            mandate_kind,
+            proxy_kind,
+        ) = message_kinds(w3, deployment, decoder, relayer_key.address, settings)
         data = settings.data_dir
         # The worker's connection checkpoints the WAL; this one only acknowledges.
         outbox = Outbox(data / "relay.sqlite", settings, checkpoints=False)
@@ -97,6 +108,8 @@ class Services:
             service_kind=service_kind,
             forward_kind=forward_kind,
             election_kind=election_kind,
+            cosignature_kind=cosignature_kind,
+            rating_kind=rating_kind,
             mandate_kind=mandate_kind,
             proxy_ballot_kind=proxy_kind,
             acks=AckSigner(
@@ -122,6 +135,8 @@ class Services:
             self.service_kind,
             self.forward_kind,
             self.election_kind,
+            self.cosignature_kind,
+            self.rating_kind,
             self.mandate_kind,
             self.proxy_ballot_kind,
         )

@@ -6,6 +6,8 @@ import * as namesWords from "./words/names";
 import * as adminWords from "./words/admin";
 import * as rotationWords from "./words/rotation";
 import * as polishWords from "./words/polish";
+import * as initiativesWords from "./words/initiatives";
+import * as electionsWords from "./words/elections";
 import * as proxiesWords from "./words/proxies";
 
 export type Lang = "zh" | "en";
@@ -480,6 +482,8 @@ const zh = {
   ...adminWords.zh,
   ...rotationWords.zh,
   ...polishWords.zh,
+  ...initiativesWords.zh,
+  ...electionsWords.zh,
   ...proxiesWords.zh,
 };
 
@@ -952,6 +956,8 @@ const en: Record<keyof typeof zh, string> = {
   ...adminWords.en,
   ...rotationWords.en,
   ...polishWords.en,
+  ...initiativesWords.en,
+  ...electionsWords.en,
   ...proxiesWords.en,
 };
 
