@@ -32,6 +32,7 @@ from api.routers import (
     joins,
     members,
     proposals,
+    proxies,
     ratings,
     relay,
     rotation,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(initiatives.router, prefix="/v1")
     app.include_router(ratings.router, prefix="/v1")
     app.include_router(budget.router, prefix="/v1")
+    app.include_router(proxies.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)
     docs.install(app, settings.project_root)

@@ -69,7 +69,15 @@ class ReceiptOut(CamelOut):
 
     id: str = Field(description="receipt id: keccak256 of the kind and the canonical message")
     kind: Literal[
-        "ballot", "service", "forward", "election-ballot", "cosignature", "rating", "budget-ballot"
+        "ballot",
+        "service",
+        "forward",
+        "election-ballot",
+        "cosignature",
+        "rating",
+        "mandate",
+        "proxy-ballot",
+        "budget-ballot",
     ]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     signer: str
@@ -92,7 +100,15 @@ class AckedOut(CamelOut):
     position: int = Field(description="its place in the outbox, in acceptance order")
     id: str = Field(description="receipt id")
     kind: Literal[
-        "ballot", "service", "forward", "election-ballot", "cosignature", "rating", "budget-ballot"
+        "ballot",
+        "service",
+        "forward",
+        "election-ballot",
+        "cosignature",
+        "rating",
+        "mandate",
+        "proxy-ballot",
+        "budget-ballot",
     ]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     payload: dict[str, Any] = Field(description="the signed message, as it was accepted")

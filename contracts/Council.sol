@@ -6,6 +6,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {ICouncil} from "./interfaces/ICouncil.sol";
 import {IInitiatives} from "./interfaces/IInitiatives.sol";
+import {IMandates} from "./interfaces/IMandates.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
 import {CurrencyCode} from "./libraries/CurrencyCode.sol";
 import {ROLL_SNAPSHOT_LIFETIME} from "./libraries/RollRecord.sol";
@@ -26,6 +27,9 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     uint8 public constant NO_WINNER = type(uint8).max;
     /// @inheritdoc ICouncil
     bytes32 public constant BALLOT_TYPEHASH = keccak256("Ballot(uint256 proposalId,address voter,uint8 option)");
+    /// @inheritdoc ICouncil
+    bytes32 public constant PROXY_BALLOT_TYPEHASH =
+        keccak256("ProxyBallot(uint256 proposalId,address voter,address proxy,uint8 option)");
 
     bytes32 private constant COMMITTEE = keccak256("COMMITTEE");
     uint256 private constant BPS = 10_000;
@@ -60,6 +64,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         // word 4
         uint128 budgetAmount;
         bytes3 budgetCurrency;
+        uint32 proxyBallots; // ballots in the tally cast by proxy
     }
 
     IRegistry private immutable _registry;
@@ -80,17 +85,27 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     mapping(uint256 communityId => uint256 holders) private _boxHolders;
     mapping(uint256 proposalId => bytes32[] evidenceHashes) private _milestones;
 
+    // ---------------------------------------------------------------- proxy ballots: state
+    /// @dev A proxy ballot record: the proxy (low 160 bits), its option (next 8), and
+    /// PROXY_OVERRIDDEN once the voter's own ballot took its place. Nonzero once cast.
+    uint256 private constant PROXY_OVERRIDDEN = 1 << 168;
+    IMandates private immutable _mandates;
+    mapping(uint256 proposalId => mapping(address voter => uint256 record)) private _proxyBallots;
+    mapping(uint256 proposalId => mapping(address proxy => uint256)) private _proxyBallotsBy;
+
     /// @notice Wires the council to its forwarder and to the Registry it reads rolls and roles from.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
     /// @param registry_ The Registry holding communities, roles and rolls.
     /// @param initiatives_ The Initiatives contract, trusted to open proposals without the
     /// committee role (its address is known before it is deployed: see ledger/deploy.py).
-    constructor(address trustedForwarder, address registry_, address initiatives_)
+    /// @param mandates_ The Mandates contract proxy ballots are checked against.
+    constructor(address trustedForwarder, address registry_, address initiatives_, address mandates_)
         EIP712("CommonsCouncil", "1")
         ERC2771Context(trustedForwarder)
     {
         _registry = IRegistry(registry_);
         _initiatives = IInitiatives(initiatives_);
+        _mandates = IMandates(mandates_);
     }
 
     // ---------------------------------------------------------------- actions
@@ -140,12 +155,13 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         uint32 rollVersion = p.rollVersion;
         uint256 indexPlusOne = _registry.rollIndexAt(p.communityId, rollVersion, voter);
         if (indexPlusOne == 0) revert VoterNotOnRoll(proposalId, voter, rollVersion);
-        if (!_markVoted(_ballotBox(p, proposalId), proposalId, indexPlusOne - 1)) {
+        if (_markVoted(_ballotBox(p, proposalId), proposalId, indexPlusOne - 1)) {
+            unchecked {
+                // A lane holds at most the roll size (< 2^32) ballots, so it never carries over.
+                p.tally += 1 << (uint256(option) * 32);
+            }
+        } else if (!_overrideProxyBallot(p, proposalId, voter, option)) {
             revert AlreadyVoted(proposalId, voter);
-        }
-        unchecked {
-            // A lane holds at most the roll size (< 2^32) ballots, so it never carries over.
-            p.tally += 1 << (uint256(option) * 32);
         }
         emit BallotCast(proposalId, voter, option, _ballotDigest(proposalId, voter, option));
     }
@@ -172,6 +188,32 @@ contract Council is ICouncil, EIP712, ERC2771Context {
                 for (uint256 lane = tallyDelta; lane != 0; lane >>= 32) {
                     counted += uint32(lane);
                 }
+            }
+            uint256 overridden = _overriddenIn(ctx);
+            if (overridden != 0) _settleOverrides(p, overridden);
+        }
+    }
+
+    /// @inheritdoc ICouncil
+    function castProxyBallots(uint256 proposalId, SignedProxyBallot[] calldata ballots)
+        external
+        returns (uint256 counted)
+    {
+        Proposal storage p = _existing(proposalId);
+        if (_state(p) != ProposalState.Open) {
+            for (uint256 i; i < ballots.length; ++i) {
+                _skipProxyBallot(proposalId, ballots[i], ProxyBallotSkipReason.ProposalNotOpen);
+            }
+            return 0;
+        }
+        ProxyBatch memory batch = _proxyBatch(p, proposalId, ballots);
+        for (uint256 i; i < ballots.length; ++i) {
+            (bool ok, ProxyBallotSkipReason reason) = _proxyBallotFault(p, proposalId, ballots[i], batch, i);
+            if (ok) {
+                _countProxyBallot(p, proposalId, ballots[i], batch.digests[i], batch.voterIndexes[i] - 1);
+                ++counted;
+            } else {
+                _skipProxyBallot(proposalId, ballots[i], reason);
             }
         }
     }
@@ -219,6 +261,11 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     /// @inheritdoc ICouncil
     function registry() external view returns (address) {
         return address(_registry);
+    }
+
+    /// @inheritdoc ICouncil
+    function mandates() external view returns (address) {
+        return address(_mandates);
     }
 
     /// @inheritdoc ICouncil
@@ -272,6 +319,30 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         if (!assigned) return false;
         uint256 word = _ballotBox(p, proposalId)[index / BOX_BITS];
         return word >> BOX_BITS == proposalId && word & (1 << (index % BOX_BITS)) != 0;
+    }
+
+    /// @inheritdoc ICouncil
+    function proxyBallotCount(uint256 proposalId) external view returns (uint256) {
+        return _existing(proposalId).proxyBallots;
+    }
+
+    /// @inheritdoc ICouncil
+    function proxyBallotOf(uint256 proposalId, address voter)
+        external
+        view
+        returns (address proxy, uint8 option, bool overridden)
+    {
+        uint256 record = _proxyBallots[proposalId][voter];
+        return (address(uint160(record)), uint8(record >> 160), record & PROXY_OVERRIDDEN != 0);
+    }
+
+    /// @inheritdoc ICouncil
+    function proxyBallotDigest(uint256 proposalId, address voter, address proxy, uint8 option)
+        external
+        view
+        returns (bytes32)
+    {
+        return _proxyBallotDigest(proposalId, voter, proxy, option);
     }
 
     /// @inheritdoc ICouncil
@@ -400,6 +471,8 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     ///                                                   0x0e0..0x120 is BallotCast's data)
     ///   0x180 BallotCast topic | 0x1a0 BallotSkipped topic | 0x1c0 optionCount
     ///   0x1e0 the ballot box's slot (where its words are mapped)
+    ///   0x200 ProxyBallotOverridden topic | 0x220 the overridden proxy ballots' options, packed as
+    ///   the tally (kept in memory, not on the stack, so that a plain ballot pays nothing for it)
     function _batchContext(uint256 proposalId, uint256 optionCount, mapping(uint256 word => uint256) storage box)
         private
         view
@@ -409,9 +482,10 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         bytes32 domainSeparator = _domainSeparatorV4();
         bytes32 castTopic = BallotCast.selector;
         bytes32 skipTopic = BallotSkipped.selector;
+        bytes32 overrideTopic = ProxyBallotOverridden.selector;
         assembly ("memory-safe") {
             ctx := mload(0x40)
-            mstore(0x40, add(ctx, 0x200))
+            mstore(0x40, add(ctx, 0x240))
             mstore(ctx, typeHash)
             mstore(add(ctx, 0x20), proposalId)
             mstore(add(ctx, 0x80), hex"1901")
@@ -420,6 +494,15 @@ contract Council is ICouncil, EIP712, ERC2771Context {
             mstore(add(ctx, 0x1a0), skipTopic)
             mstore(add(ctx, 0x1c0), optionCount)
             mstore(add(ctx, 0x1e0), box.slot)
+            mstore(add(ctx, 0x200), overrideTopic)
+            mstore(add(ctx, 0x220), 0)
+        }
+    }
+
+    /// @dev The packed options of the proxy ballots {_countBallots} overrode.
+    function _overriddenIn(uint256 ctx) private pure returns (uint256 overridden) {
+        assembly ("memory-safe") {
+            overridden := mload(add(ctx, 0x220))
         }
     }
 
@@ -430,7 +513,11 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     /// form (calls, bounds checks, ABI copies) cost 1,925 gas more per ballot; the tests pin
     /// both paths to the same digests and the same ballot box. Skip reasons are SkipReason's
     /// values: 1 InvalidOption, 2 BadSignature, 3 MalleableSignature, 4 NotOnRoll, 5 AlreadyVoted.
-    /// Returns the increments of the packed tally (its lanes sum to the ballots counted).
+    /// A voter already marked whose mark is a proxy ballot not yet overridden is not skipped: their
+    /// own ballot takes its place ({ProxyBallotOverridden}, then {BallotCast}), the only path that
+    /// reads proxy records, so a plain ballot pays nothing for proxies.
+    /// Returns the increments of the packed tally (its lanes sum to the ballots counted); the
+    /// overridden proxy ballots' options are left in the context ({_overriddenIn}).
     function _countBallots(uint256 ctx, SignedBallot[] calldata ballots, uint256[] memory indexesPlusOne)
         private
         returns (uint256 tallyDelta)
@@ -474,6 +561,24 @@ contract Council is ICouncil, EIP712, ERC2771Context {
                     marked := 1
                 }
             }
+            // Marks `voter`'s live proxy ballot overridden, logs it and adds its option to the
+            // context's overridden tally; false if the voter has no live proxy ballot.
+            function overrideProxy(c, voter) -> overrode {
+                mstore(0x00, mload(add(c, 0x20)))
+                mstore(0x20, _proxyBallots.slot)
+                mstore(0x20, keccak256(0x00, 0x40))
+                mstore(0x00, voter)
+                let slot := keccak256(0x00, 0x40)
+                let record := sload(slot)
+                if or(iszero(record), and(record, PROXY_OVERRIDDEN)) { leave }
+                sstore(slot, or(record, PROXY_OVERRIDDEN))
+                let option := and(shr(160, record), 0xff)
+                mstore(add(c, 0xe0), option)
+                let proxy := and(record, sub(shl(160, 1), 1))
+                log4(add(c, 0xe0), 0x20, mload(add(c, 0x200)), mload(add(c, 0x20)), voter, proxy)
+                mstore(add(c, 0x220), add(mload(add(c, 0x220)), shl(shl(5, option), 1)))
+                overrode := 1
+            }
 
             let next := add(indexesPlusOne, 0x20)
             for {
@@ -504,8 +609,10 @@ contract Council is ICouncil, EIP712, ERC2771Context {
                     continue
                 }
                 if iszero(mark(ctx, sub(indexPlusOne, 1))) {
-                    skip(ctx, 5, voter)
-                    continue
+                    if iszero(overrideProxy(ctx, voter)) {
+                        skip(ctx, 5, voter)
+                        continue
+                    }
                 }
                 tallyDelta := add(tallyDelta, shl(shl(5, option), 1))
                 mstore(add(ctx, 0xe0), option)
@@ -536,6 +643,131 @@ contract Council is ICouncil, EIP712, ERC2771Context {
             mstore(add(ptr, 0x22), structHash)
             digest := keccak256(ptr, 0x42)
         }
+    }
+
+    // ---------------------------------------------------------------- proxy ballots: internals
+
+    /// @dev What a proxy-ballot batch reads once: roll indexes of voters and proxies at the
+    /// snapshot, each voter's mandated proxy for this proposal, the proxy limit, the digests.
+    struct ProxyBatch {
+        uint256[] voterIndexes;
+        uint256[] proxyIndexes;
+        address[] mandated;
+        uint256 limit;
+        bytes32[] digests;
+    }
+
+    function _proxyBatch(Proposal storage p, uint256 proposalId, SignedProxyBallot[] calldata ballots)
+        private
+        view
+        returns (ProxyBatch memory batch)
+    {
+        uint256 n = ballots.length;
+        address[] memory voters = new address[](n);
+        address[] memory proxies = new address[](n);
+        batch.digests = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            voters[i] = ballots[i].voter;
+            proxies[i] = ballots[i].proxy;
+            batch.digests[i] = _proxyBallotDigest(proposalId, voters[i], proxies[i], ballots[i].option);
+        }
+        batch.voterIndexes = _registry.rollIndexesAt(p.communityId, p.rollVersion, voters);
+        batch.proxyIndexes = _registry.rollIndexesAt(p.communityId, p.rollVersion, proxies);
+        batch.mandated = _mandates.proxiesFor(p.communityId, IMandates.MandateScope.Proposal, proposalId, voters);
+        batch.limit = _mandates.proxyLimit(p.communityId);
+    }
+
+    /// @dev The first rule ballot `i` breaks, in the order {ICouncil-castProxyBallots} lists them.
+    function _proxyBallotFault(
+        Proposal storage p,
+        uint256 proposalId,
+        SignedProxyBallot calldata b,
+        ProxyBatch memory batch,
+        uint256 i
+    ) private view returns (bool ok, ProxyBallotSkipReason reason) {
+        if (b.option >= p.optionCount) return (false, ProxyBallotSkipReason.InvalidOption);
+        bytes32 s = b.vs & bytes32(type(uint256).max >> 1);
+        // ecrecover accepts the high-s twin of every signature: refuse it first.
+        if (uint256(s) > HALF_N) return (false, ProxyBallotSkipReason.MalleableSignature);
+        address signer = ecrecover(batch.digests[i], uint8((uint256(b.vs) >> 255) + 27), b.r, s);
+        if (signer == address(0) || signer != b.proxy) return (false, ProxyBallotSkipReason.BadSignature);
+        if (batch.voterIndexes[i] == 0) return (false, ProxyBallotSkipReason.NotOnRoll);
+        if (batch.proxyIndexes[i] == 0) return (false, ProxyBallotSkipReason.ProxyNotOnRoll);
+        if (batch.mandated[i] != b.proxy) return (false, ProxyBallotSkipReason.NoMandate);
+        uint256 index = batch.voterIndexes[i] - 1;
+        uint256 word = _ballotBox(p, proposalId)[index / BOX_BITS];
+        if (word >> BOX_BITS == proposalId && word & (1 << (index % BOX_BITS)) != 0) {
+            uint256 record = _proxyBallots[proposalId][b.voter];
+            bool byProxy = record != 0 && record & PROXY_OVERRIDDEN == 0;
+            return (false, byProxy ? ProxyBallotSkipReason.AlreadyVotedByProxy : ProxyBallotSkipReason.VotedThemself);
+        }
+        // Checked here as well as at appointment: see IMandates on why both.
+        if (_proxyBallotsBy[proposalId][b.proxy] >= batch.limit) return (false, ProxyBallotSkipReason.ProxyOverLimit);
+        return (true, reason);
+    }
+
+    function _countProxyBallot(
+        Proposal storage p,
+        uint256 proposalId,
+        SignedProxyBallot calldata b,
+        bytes32 digest,
+        uint256 index
+    ) private {
+        _markVoted(_ballotBox(p, proposalId), proposalId, index);
+        _proxyBallots[proposalId][b.voter] = uint256(uint160(b.proxy)) | (uint256(b.option) << 160);
+        ++_proxyBallotsBy[proposalId][b.proxy];
+        unchecked {
+            // At most the roll size (< 2^32) ballots per lane and in all.
+            p.tally += 1 << (uint256(b.option) * 32);
+            ++p.proxyBallots;
+        }
+        emit ProxyBallotCast(proposalId, b.voter, b.proxy, b.option, digest);
+    }
+
+    function _skipProxyBallot(uint256 proposalId, SignedProxyBallot calldata b, ProxyBallotSkipReason reason)
+        private
+    {
+        emit ProxyBallotSkipped(proposalId, b.voter, b.proxy, reason);
+    }
+
+    /// @dev `voter`'s own ballot on `option` takes the place of their live proxy ballot, if any.
+    function _overrideProxyBallot(Proposal storage p, uint256 proposalId, address voter, uint8 option)
+        private
+        returns (bool)
+    {
+        uint256 record = _proxyBallots[proposalId][voter];
+        if (record == 0 || record & PROXY_OVERRIDDEN != 0) return false;
+        _proxyBallots[proposalId][voter] = record | PROXY_OVERRIDDEN;
+        uint8 proxyOption = uint8(record >> 160);
+        unchecked {
+            // The lane of `proxyOption` holds the ballot being taken out.
+            p.tally = p.tally + (1 << (uint256(option) * 32)) - (1 << (uint256(proxyOption) * 32));
+            --p.proxyBallots;
+        }
+        emit ProxyBallotOverridden(proposalId, voter, address(uint160(record)), proxyOption);
+        return true;
+    }
+
+    /// @dev Takes the overridden proxy ballots (`overridden`: one packed unit per override, on the
+    /// proxy's option) out of the tally, which a batch already credited with the voters' own.
+    function _settleOverrides(Proposal storage p, uint256 overridden) private {
+        unchecked {
+            // Each lane of `overridden` counts ballots that are in the tally's same lane.
+            p.tally -= overridden;
+            uint32 overrides = 0;
+            for (uint256 lane = overridden; lane != 0; lane >>= 32) {
+                overrides += uint32(lane);
+            }
+            p.proxyBallots -= overrides;
+        }
+    }
+
+    function _proxyBallotDigest(uint256 proposalId, address voter, address proxy, uint8 option)
+        private
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(keccak256(abi.encode(PROXY_BALLOT_TYPEHASH, proposalId, voter, proxy, option)));
     }
 
     function _unpack(uint256 packed, uint8 optionCount) private pure returns (uint256[] memory tally) {

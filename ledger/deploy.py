@@ -29,7 +29,12 @@ from ledger.tx import ErrorDecoder, send
 PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
     ("forwarder", "CommonsForwarder", lambda a: []),
     ("registry", "Registry", lambda a: [a["forwarder"]]),
-    ("council", "Council", lambda a: [a["forwarder"], a["registry"], a["initiatives"]]),
+    ("mandates", "Mandates", lambda a: [a["forwarder"], a["registry"]]),
+    (
+        "council",
+        "Council",
+        lambda a: [a["forwarder"], a["registry"], a["initiatives"], a["mandates"]],
+    ),
     ("initiatives", "Initiatives", lambda a: [a["forwarder"], a["registry"], a["council"]]),
     ("fund", "CommunityFund", lambda a: [a["forwarder"], a["registry"], a["council"], a["budget"]]),
     ("timebank", "TimeBank", lambda a: [a["forwarder"], a["registry"]]),
@@ -47,6 +52,7 @@ class Deployment:
     record: dict[str, Any]
     forwarder: Contract
     registry: Contract
+    mandates: Contract
     council: Contract
     initiatives: Contract
     fund: Contract

@@ -43,6 +43,7 @@ from ledger.relay.budget_ballots import BudgetBallotRelay
 from ledger.relay.cosignatures import CoSignatureRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
+from ledger.relay.mandates import MandateRelay, ProxyBallotRelay
 from ledger.relay.message import MessageRelay
 from ledger.relay.outbox import Outbox
 from ledger.relay.ratings import RatingRelay
@@ -83,6 +84,8 @@ def message_kinds(
     CoSignatureRelay,
     RatingRelay,
     BudgetBallotRelay,
+    MandateRelay,
+    ProxyBallotRelay,
 ]:
     """The kinds of signed message, the same in the API (checks) and the worker (batches)."""
     rolls = RollCache(w3, deployment.registry, settings.relay_rolls_kept)
@@ -103,6 +106,10 @@ def message_kinds(
             w3, deployment.ratings, deployment.council, deployment.registry, settings, rolls
         ),
         BudgetBallotRelay(w3, deployment.budget, deployment.registry, settings, rolls),
+        MandateRelay(w3, deployment.mandates, deployment.registry, settings),
+        ProxyBallotRelay(
+            w3, deployment.council, deployment.mandates, deployment.registry, settings, rolls
+        ),
     )
 
 

@@ -23,6 +23,7 @@ from ledger.relay.budget_ballots import BudgetBallotRelay
 from ledger.relay.cosignatures import CoSignatureRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
+from ledger.relay.mandates import MandateRelay, ProxyBallotRelay
 from ledger.relay.message import Message, MessageRelay
 from ledger.relay.outbox import Outbox
 from ledger.relay.ratings import RatingRelay
@@ -54,6 +55,8 @@ class Services:
     cosignature_kind: CoSignatureRelay
     rating_kind: RatingRelay
     budget_kind: BudgetBallotRelay
+    mandate_kind: MandateRelay
+    proxy_ballot_kind: ProxyBallotRelay
     acks: AckSigner
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -73,6 +76,8 @@ class Services:
             cosignature_kind,
             rating_kind,
             budget_kind,
+            mandate_kind,
+            proxy_kind,
         ) = message_kinds(w3, deployment, decoder, relayer_key.address, settings)
         data = settings.data_dir
         # The worker's connection checkpoints the WAL; this one only acknowledges.
@@ -109,6 +114,8 @@ class Services:
             cosignature_kind=cosignature_kind,
             rating_kind=rating_kind,
             budget_kind=budget_kind,
+            mandate_kind=mandate_kind,
+            proxy_ballot_kind=proxy_kind,
             acks=AckSigner(
                 bytes(relayer_key.key), deployment.chain_id, deployment.forwarder.address
             ),
@@ -135,6 +142,8 @@ class Services:
             self.cosignature_kind,
             self.rating_kind,
             self.budget_kind,
+            self.mandate_kind,
+            self.proxy_ballot_kind,
         )
         return {k.name: k for k in kinds}
 

@@ -11,6 +11,13 @@ pragma solidity 0.8.28;
 /// breaks a rule is skipped with a {BallotSkipped} reason instead of reverting the batch.
 /// Every counted ballot emits {BallotCast} with its EIP-712 digest: a resident's receipt
 /// (tx hash, proposal id, digest) can be checked against any node.
+///
+/// Proxy ballots: a resident's proxy (see IMandates) signs
+/// `ProxyBallot(uint256 proposalId,address voter,address proxy,uint8 option)` under the same
+/// domain, relayed by {castProxyBallots}; it counts for `voter` while the resident has not voted
+/// themself. The resident's own ballot always wins: cast later, it takes the proxy ballot's place in
+/// the tally ({ProxyBallotOverridden}, then {BallotCast}); cast earlier, the proxy ballot is
+/// skipped. The tally therefore always holds one ballot per resident who voted either way.
 interface ICouncil {
     // ---------------------------------------------------------------- types
 
@@ -56,6 +63,24 @@ interface ICouncil {
         AlreadyVoted
     }
 
+    /// @notice Why a relayed proxy ballot was not counted.
+    /// @dev NotOnRoll / ProxyNotOnRoll: at the proposal's roll snapshot. NoMandate: the resident's
+    /// live mandate does not name this proxy for this proposal (mandates do not pass on: a proxy's
+    /// own proxy is not the resident's). VotedThemself: the resident's own ballot is counted.
+    /// ProxyOverLimit: the proxy already cast the community's proxy limit of proxy ballots here.
+    enum ProxyBallotSkipReason {
+        ProposalNotOpen,
+        InvalidOption,
+        BadSignature,
+        MalleableSignature,
+        NotOnRoll,
+        ProxyNotOnRoll,
+        NoMandate,
+        VotedThemself,
+        AlreadyVotedByProxy,
+        ProxyOverLimit
+    }
+
     /// @notice What a committee member gives to open a proposal.
     /// @param communityId The community whose roll votes.
     /// @param textHash keccak256 of the full proposal text (kept off-chain).
@@ -88,6 +113,17 @@ interface ICouncil {
     /// @param vs Signature s with v's parity in the top bit (EIP-2098 compact form).
     struct SignedBallot {
         address voter;
+        uint8 option;
+        bytes32 r;
+        bytes32 vs;
+    }
+
+    /// @notice A proxy's signed ballot for a resident, as a relayer submits it.
+    /// @param voter The resident the ballot counts for.
+    /// @param proxy The resident's proxy, who signed.
+    struct SignedProxyBallot {
+        address voter;
+        address proxy;
         uint8 option;
         bytes32 r;
         bytes32 vs;
@@ -142,6 +178,24 @@ interface ICouncil {
     /// and turnout and tallies count only {BallotCast}. Indexers and auditors must not treat it
     /// as the voter's act (the audit counts skips per proposal only).
     event BallotSkipped(uint256 indexed proposalId, address indexed voter, SkipReason reason);
+
+    /// @notice A proxy ballot was counted for `voter`.
+    /// @param digest The EIP-712 digest of ProxyBallot(proposalId, voter, proxy, option) the proxy signed.
+    event ProxyBallotCast(
+        uint256 indexed proposalId, address indexed voter, address indexed proxy, uint8 option, bytes32 digest
+    );
+
+    /// @notice `voter`'s own ballot took the place of the proxy ballot `proxy` cast for them on
+    /// `proxyOption`: the tally lost that ballot; the {BallotCast} that follows adds the voter's own.
+    event ProxyBallotOverridden(
+        uint256 indexed proposalId, address indexed voter, address indexed proxy, uint8 proxyOption
+    );
+
+    /// @notice A relayed proxy ballot was not counted, for `reason`; the rest of its batch went on.
+    /// Like {BallotSkipped}, it proves nothing about the voter or the proxy and changes nothing.
+    event ProxyBallotSkipped(
+        uint256 indexed proposalId, address indexed voter, address indexed proxy, ProxyBallotSkipReason reason
+    );
 
     /// @notice A proposal was finalized with its on-chain tally.
     /// @param tally Ballots per option.
@@ -241,6 +295,17 @@ interface ICouncil {
     /// @return counted How many ballots were counted.
     function castBallots(uint256 proposalId, SignedBallot[] calldata ballots) external returns (uint256 counted);
 
+    /// @notice Counts many proxy ballots on one proposal; anyone may relay them.
+    /// @dev For each, in this order: option in range, low-s signature by `proxy`, voter and proxy on
+    /// the roll at the snapshot, the voter's live mandate naming `proxy` for this proposal (or for
+    /// every vote), the voter not yet voted (themself or by proxy), fewer than the community's proxy
+    /// limit of proxy ballots by `proxy` on this proposal; else {ProxyBallotSkipped} and the batch
+    /// goes on.
+    /// @return counted How many proxy ballots were counted.
+    function castProxyBallots(uint256 proposalId, SignedProxyBallot[] calldata ballots)
+        external
+        returns (uint256 counted);
+
     /// @notice Finalizes a closed proposal: Passed, Rejected or NoQuorum. Anyone may call.
     function finalize(uint256 proposalId) external returns (Outcome outcome);
 
@@ -263,11 +328,17 @@ interface ICouncil {
     /// @notice keccak256("Ballot(uint256 proposalId,address voter,uint8 option)").
     function BALLOT_TYPEHASH() external view returns (bytes32);
 
+    /// @notice keccak256("ProxyBallot(uint256 proposalId,address voter,address proxy,uint8 option)").
+    function PROXY_BALLOT_TYPEHASH() external view returns (bytes32);
+
     /// @notice The EIP-712 domain separator of this contract on this chain.
     function DOMAIN_SEPARATOR() external view returns (bytes32);
 
     /// @notice The Registry whose rolls and roles this council uses.
     function registry() external view returns (address);
+
+    /// @notice The Mandates contract proxy ballots are checked against.
+    function mandates() external view returns (address);
 
     /// @notice The number of proposals opened so far (ids are 1..proposalCount).
     function proposalCount() external view returns (uint256);
@@ -284,6 +355,24 @@ interface ICouncil {
     /// @notice Whether `voter` has a ballot counted on `proposalId`.
     /// @dev Reverts with {BallotBoxRecycled} once a closed proposal's ballot box was reused.
     function hasVoted(uint256 proposalId, address voter) external view returns (bool);
+
+    /// @notice How many ballots in `proposalId`'s tally were cast by proxy (overridden ones not).
+    function proxyBallotCount(uint256 proposalId) external view returns (uint256);
+
+    /// @notice The proxy ballot counted for `voter` on `proposalId`, if any.
+    /// @return proxy Who cast it (address(0): none).
+    /// @return option Its option.
+    /// @return overridden Whether the voter's own ballot has since taken its place.
+    function proxyBallotOf(uint256 proposalId, address voter)
+        external
+        view
+        returns (address proxy, uint8 option, bool overridden);
+
+    /// @notice The EIP-712 digest a proxy signs for this ballot.
+    function proxyBallotDigest(uint256 proposalId, address voter, address proxy, uint8 option)
+        external
+        view
+        returns (bytes32);
 
     /// @notice The evidence hashes of `proposalId`'s milestones, in order.
     function milestones(uint256 proposalId) external view returns (bytes32[] memory);

@@ -595,7 +595,13 @@ class _Auditor:
                     "onchain_tally": onchain.get("tally"),
                     "recount_outcome": outcome_name(outcome[0]) if outcome else None,
                     "onchain_outcome": outcome_name(p.outcome),
-                    "ballots": {"relayed": p.relayed, "direct": p.direct, "skipped": p.skipped},
+                    "ballots": {
+                        "relayed": p.relayed,
+                        "direct": p.direct,
+                        "skipped": p.skipped,
+                        "by_proxy": len(p.proxy_ballots),
+                        "proxy_overridden": p.overridden,
+                    },
                     "opened": {"block": p.opened_block, "tx": p.opened_tx},
                     "finalized": {"block": p.finalized_block, "tx": p.finalized_tx}
                     if p.finalized_block

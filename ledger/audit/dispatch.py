@@ -14,6 +14,7 @@ from ledger.audit import (
     elections,
     funds,
     initiatives,
+    mandates,
     ratings,
     recount,
     registry,
@@ -32,6 +33,9 @@ EventHandler = Callable[[Ctx, Call, Emitted, Log], None]
 # Judged by their calldata (the signed messages it carries); their events are checked there.
 BY_CALLDATA: Final[dict[tuple[str, str], CallHandler]] = {
     ("council", "castVote"): recount.cast_vote,
+    ("council", "castProxyBallots"): mandates.cast_proxy_ballots,
+    ("mandates", "appoint"): mandates.appoint,
+    ("mandates", "revoke"): mandates.revoke,
     ("initiatives", "coSign"): initiatives.co_sign,
     ("ratings", "rate"): ratings.rate,
     ("timebank", "recordService"): timebank.record_services,
@@ -48,6 +52,7 @@ BY_EVENT: Final[dict[str, EventHandler]] = {
     "initiatives": initiatives.handle_event,
     "ratings": ratings.handle_event,
     "budget": budget.handle_event,
+    "mandates": mandates.handle_event,
 }
 # What a community's admin (or its registrar, for the roll) does: listed in the report, one row
 # an act, so that anyone sees who set up and changed the community, and when.
@@ -68,6 +73,7 @@ ADMIN_ACTS: Final = frozenset(
         "ApprovalThresholdSet",
         "LimitsSet",
         "InitiativeRulesSet",
+        "ProxyLimitSet",
     }
 )
 # Decoded by hand: a 100,000-resident roll is 100,000 addresses in its calldata and its event.

@@ -82,6 +82,15 @@ RULES: Final[dict[str, str]] = {
     "score 1..5, EIP-712 signature by its rater, roll at the snapshot, once a resident)",
     "rating.digest": "Rated carries the rating's EIP-712 digest",
     "rating.count": "a proposal's on-chain rating count and score sum equal the recount",
+    # proxies
+    "mandate.judgement": "each relayed appointment or revocation is counted or skipped exactly "
+    "as the mandate rules say (signed by the resident, in nonce order, residents only, no self "
+    "proxy, the proxy under the limit)",
+    "mandate.limit": "only a community's admin sets its proxy limit",
+    "council.proxy_ballot": "each proxy ballot is counted or skipped exactly as the rules say "
+    "(signed by the proxy the resident's live mandate names, not after the resident's own "
+    "ballot, the proxy under the limit on that proposal)",
+    "council.proxy_override": "a resident's own ballot takes the place of their proxy ballot",
     # initiatives
     "initiative.rules": "only a community's admin sets its initiative rules, within their bounds",
     "initiative.submission": "a resident on the published roll submits an initiative, which "

@@ -37,6 +37,7 @@ from ledger.signing.digests import ballot_digest
 # Read in the ballot loops: a module global is cheaper than an attribute.
 BALLOT_CAST: Final = Events.BallotCast.topic
 BALLOT_SKIPPED: Final = Events.BallotSkipped.topic
+PROXY_OVERRIDDEN: Final = Events.ProxyBallotOverridden.topic
 
 
 def outcome_name(value: int) -> str:
@@ -346,6 +347,30 @@ def _judge(
     return None
 
 
+def override(p: Proposal, voter: bytes, option: int) -> tuple[bytes, int] | None:
+    """The voter's own ballot on `option` takes the place of their live proxy ballot, if any:
+    the tally moves from the proxy's option to the voter's. Returns (proxy, proxy's option)."""
+    replaced = p.proxy_ballots.pop(voter, None)
+    if replaced is not None:
+        p.tally[replaced[1]] -= 1
+        p.tally[option] += 1
+        p.overridden += 1
+    return replaced
+
+
+def _override_fault(log: Log | None, pid: int, voter: bytes, replaced: tuple[bytes, int]) -> bool:
+    """Whether `log` is not the ProxyBallotOverridden the override of `replaced` emits."""
+    return (
+        log is None
+        or log.topics[:1] != [PROXY_OVERRIDDEN]
+        or len(log.topics) != 4
+        or int.from_bytes(log.topics[1], "big") != pid
+        or log.topics[2][12:] != voter
+        or log.topics[3][12:] != replaced[0]
+        or int.from_bytes(log.data[:32], "big") != replaced[1]
+    )
+
+
 def submit_batch(ctx: Ctx, call: Call, *, pooled: bool = False) -> Any:
     """Start verifying a castBallots call's signatures (in the pool when many)."""
     assert call.input is not None
@@ -381,13 +406,14 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
     results = wait()
     count = len(raw) // BALLOT_BYTES
     strict = ctx.in_range(call.block)
-    if len(logs) != count:
+    overrides = sum(1 for log in logs if log.topics[:1] == [PROXY_OVERRIDDEN])
+    if len(logs) != count + overrides:
         ctx.find(
             "council.ballot_event",
             call,
             f"{count} ballot events",
-            f"{len(logs)}",
-            f"castBallots on proposal {pid}: one event per ballot expected",
+            f"{len(logs) - overrides}",
+            f"castBallots on proposal {pid}: one event per ballot expected (and one per override)",
         )
     pid_topic = pid.to_bytes(32, "big")
     ts = call.timestamp
@@ -396,6 +422,7 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
     version, options, voted = p.roll_version, p.option_count, p.voted
     tally, event_tally = p.tally, p.event_tally
     counted = 0
+    at = 0  # the next log: a ballot's event, after its ProxyBallotOverridden when it overrides
     for i in range(count):
         record = raw[i * BALLOT_BYTES : (i + 1) * BALLOT_BYTES]
         voter = record[12:32]
@@ -413,15 +440,34 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
             member = members.get(voter)
             if member is None or not member.member_at(version):
                 reason = SkipReason.NotOnRoll
-            elif voter in voted:
+            elif voter in voted and voter not in p.proxy_ballots:
                 reason = SkipReason.AlreadyVoted
             else:
                 reason = None
+        replaced = None
         if reason is None:
-            voted.add(voter)
-            tally[option] += 1
             counted += 1
-        entry = logs[i] if i < len(logs) else None
+            if voter in voted:
+                replaced = override(p, voter, option)
+            else:
+                voted.add(voter)
+                tally[option] += 1
+        if replaced is not None:
+            entry = logs[at] if at < len(logs) else None
+            if strict and _override_fault(entry, pid, voter, replaced):
+                ctx.find(
+                    "council.proxy_override",
+                    call,
+                    f"ProxyBallotOverridden of {to_hex(voter)}",
+                    "another event" if entry is not None else "no event",
+                    f"proposal {pid}: the own ballot of {to_hex(voter)} must override their "
+                    "proxy ballot",
+                )
+            if entry is not None and entry.topics[:1] == [PROXY_OVERRIDDEN]:
+                event_tally[replaced[1]] -= 1
+                at += 1
+        entry = logs[at] if at < len(logs) else None
+        at += 1
         if entry is None:
             continue
         topic = entry.topics[0] if entry.topics else b""
@@ -501,6 +547,22 @@ def cast_vote(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None:
         return
     voter = call.actor
     reason = _judge(ctx, p, voter, option, call.timestamp, 0)
+    replaced = override(p, voter, option) if reason == SkipReason.AlreadyVoted else None
+    if replaced is not None:
+        reason = None
+        p.direct += 1
+        logs = list(call.logs)
+        if _override_fault(logs[0] if logs else None, pid, voter, replaced):
+            ctx.find(
+                "council.proxy_override",
+                call,
+                f"ProxyBallotOverridden of {to_hex(voter)}",
+                "another event",
+                f"proposal {pid}: the direct vote of {to_hex(voter)} must override their "
+                "proxy ballot",
+            )
+        else:
+            p.event_tally[replaced[1]] -= 1
     if reason is not None:
         ctx.find(
             RULE_FOR_SKIP[reason],
@@ -510,12 +572,13 @@ def cast_vote(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None:
             f"proposal {pid}: direct vote of {to_hex(voter)} counted though the rules "
             f"refuse it as {skip_name(reason)}",
         )
-    else:
+    elif replaced is None:
         p.voted.add(voter)
         p.tally[option] += 1
         p.direct += 1
     digest = ballot_digest(ctx.council_domain, pid, voter, option)
-    cast = _ballot_values(casts[0]) if len(casts) == 1 and len(call.logs) == 1 else None
+    expected_logs = 1 if replaced is None else 2
+    cast = _ballot_values(casts[0]) if len(casts) == 1 and len(call.logs) == expected_logs else None
     if cast is None or (cast.pid, cast.voter, cast.option) != (pid, voter, option):
         ctx.find(
             "council.ballot_event",
@@ -630,11 +693,26 @@ EVENTS: Final[dict[str, tuple[str, Handler]]] = {
     "MilestoneRecorded": ("recordMilestone", milestone_recorded),
 }
 BALLOT_EVENTS: Final = ("BallotCast", "BallotSkipped")
+# Judged with the calls that emit them (castVote, castBallots; castProxyBallots in
+# ledger.audit.mandates), never alone.
+PROXY_EVENTS: Final = ("ProxyBallotCast", "ProxyBallotSkipped", "ProxyBallotOverridden")
 
 
 def handle_event(ctx: Ctx, call: Call, e: Emitted, log: Log) -> None:
     """A council event outside castVote and castBallots (whose ballots their calldata judges)."""
     fn, name = e.fn, e.name
+    if name in PROXY_EVENTS:
+        if fn is None:
+            ctx.warn("council", call, f"{name} without its calldata: not re-judged")
+        else:
+            ctx.find(
+                "event.unexplained",
+                call,
+                "castProxyBallots, castVote or castBallots",
+                fn,
+                f"{name} emitted by another function",
+            )
+        return
     if name in BALLOT_EVENTS:
         if fn is None:
             ballot_event_only(ctx, call, log)

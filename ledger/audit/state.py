@@ -21,7 +21,7 @@ from ledger.audit.model import AuditWarning, Finding
 from ledger.build import atomic_write
 from ledger.protocol.generated import ROLE_NAMES, GrantState, PayoutStatus
 
-STATE_VERSION: Final = 4  # 2: auditor keys; 3: admin acts; 4: key rotations
+STATE_VERSION: Final = 5  # 2: auditor keys; 3: admin acts; 4: key rotations; 5: proxies
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -98,6 +98,10 @@ class Proposal:
     finalized_tx: str | None = None
     execution: int = 0
     milestones: int = 0
+    # proxy ballots: voter -> (proxy, option) while not overridden; ballots each proxy cast here
+    proxy_ballots: dict[bytes, tuple[bytes, int]] = field(default_factory=dict)
+    proxy_used: dict[bytes, int] = field(default_factory=dict)
+    overridden: int = 0
 
 
 @dataclass
@@ -316,6 +320,10 @@ class AuditState:
     initiatives: dict[int, Initiative] = field(default_factory=dict)
     initiative_rules: dict[int, list[int]] = field(default_factory=dict)  # by community
     rating_rounds: dict[int, RatingRound] = field(default_factory=dict)  # by proposal
+    # (community, resident) -> (proxy, scope, vote id): the live mandates (IMandates)
+    mandates: dict[tuple[int, bytes], tuple[bytes, int, int]] = field(default_factory=dict)
+    mandate_nonces: dict[bytes, int] = field(default_factory=dict)
+    proxy_limits: dict[int, int] = field(default_factory=dict)  # set by the admin
     # TimeBank batch id -> the root rebuilt from the ids the recording call recorded
     timebank_batches: dict[int, bytes] = field(default_factory=dict)
     forward_nonces: dict[bytes, int] = field(default_factory=dict)

@@ -132,7 +132,7 @@ VIEWS: Final[tuple[View, ...]] = (
     *(
         _wired(role, "trustedForwarder", "forwarder",
                f"{role}'s trusted forwarder is not the recorded forwarder")
-        for role in ("registry", "council", "fund", "timebank", "initiatives", "budget")
+        for role in ("registry", "council", "fund", "timebank", "initiatives", "budget", "mandates")
     ),
     *(
         _wired(role, fn, target, f"{role}.{fn}() is not the recorded {target}")
@@ -146,7 +146,9 @@ VIEWS: Final[tuple[View, ...]] = (
                                  ("ratings", "council", "council"),
                                  ("budget", "registry", "registry"),
                                  ("budget", "fund", "fund"),
-                                 ("fund", "participatoryBudget", "budget"))
+                                 ("fund", "participatoryBudget", "budget"),
+                                 ("council", "mandates", "mandates"),
+                                 ("mandates", "registry", "registry"))
     ),
     View("council", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
          lambda ctx, _: ctx.council_domain, bytes,

@@ -60,6 +60,7 @@ class Domains:
     Council: Final = Domain('CommonsCouncil', '1')
     Elections: Final = Domain('CommonsElections', '1')
     Initiatives: Final = Domain('CommonsInitiatives', '1')
+    Mandates: Final = Domain('CommonsMandates', '1')
     ParticipatoryBudget: Final = Domain('CommonsBudget', '1')
     Ratings: Final = Domain('CommonsRatings', '1')
     TimeBank: Final = Domain('CommonsTimeBank', '1')
@@ -78,6 +79,9 @@ class Types:
     ElectionBallot: Final = TypedStruct('ElectionBallot', 'ElectionBallot(uint256 electionId,address voter,uint64 choices)', bytes.fromhex('bcdad9f97203c9c71d22dc7d84eaceeac3d3a596956245bcecad5c1441e06e10'), (('electionId', 'uint256'), ('voter', 'address'), ('choices', 'uint64'),))
     ForwardRequest: Final = TypedStruct('ForwardRequest', 'ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)', bytes.fromhex('7f96328b83274ebc7c1cf4f7a3abda602b51a78b7fa1d86a2ce353d75e587cac'), (('from', 'address'), ('to', 'address'), ('value', 'uint256'), ('gas', 'uint256'), ('nonce', 'uint256'), ('deadline', 'uint48'), ('data', 'bytes'),))
     JoinRequest: Final = TypedStruct('JoinRequest', 'JoinRequest(uint256 communityId,address resident,uint64 issuedAt)', bytes.fromhex('6d65b4f09f513bc15f2607e76f9dc67b36cb17154399a9f0dcb295f51ddb73ac'), (('communityId', 'uint256'), ('resident', 'address'), ('issuedAt', 'uint64'),))
+    Mandate: Final = TypedStruct('Mandate', 'Mandate(uint256 communityId,address resident,address proxy,uint8 scope,uint256 voteId,uint256 nonce)', bytes.fromhex('a7e6229bfe025e8f7e8cff554605a2334ba329aba227a12f55d2dd81f25556d2'), (('communityId', 'uint256'), ('resident', 'address'), ('proxy', 'address'), ('scope', 'uint8'), ('voteId', 'uint256'), ('nonce', 'uint256'),))
+    MandateRevocation: Final = TypedStruct('MandateRevocation', 'MandateRevocation(uint256 communityId,address resident,uint256 nonce)', bytes.fromhex('fbf2e2938fd96150d46ed3d3a037d5db5bf743c2b5efc5a32dd093271648ef10'), (('communityId', 'uint256'), ('resident', 'address'), ('nonce', 'uint256'),))
+    ProxyBallot: Final = TypedStruct('ProxyBallot', 'ProxyBallot(uint256 proposalId,address voter,address proxy,uint8 option)', bytes.fromhex('538eca9a08fd9936c77117bcc8f272d9b44748be8a935f5a04aa3324287244d8'), (('proposalId', 'uint256'), ('voter', 'address'), ('proxy', 'address'), ('option', 'uint8'),))
     Rating: Final = TypedStruct('Rating', 'Rating(uint256 proposalId,address rater,uint8 score,bytes32 commentHash)', bytes.fromhex('0f04794b821b615b505e2d637eb4e6618694715584a41a35430d4c26acd29a1e'), (('proposalId', 'uint256'), ('rater', 'address'), ('score', 'uint8'), ('commentHash', 'bytes32'),))
     ServiceRecord: Final = TypedStruct('ServiceRecord', 'ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)', bytes.fromhex('368f5e3f59d63298e1c19211e4a8bdb50ef031e5f75fbba74b4c42e58aff654a'), (('communityId', 'uint256'), ('provider', 'address'), ('recipient', 'address'), ('minutesServed', 'uint32'), ('category', 'bytes8'), ('noteHash', 'bytes32'), ('nonce', 'uint256'),))
     ServiceReversal: Final = TypedStruct('ServiceReversal', 'ServiceReversal(bytes32 recordId,bytes32 reasonHash)', bytes.fromhex('94c0d08c54204fe24eaf026c68da23b7cfa13a290a22373f1c48d3cd7e833e1a'), (('recordId', 'bytes32'), ('reasonHash', 'bytes32'),))
@@ -199,6 +203,28 @@ class InitiativeState(IntEnum):
     Expired = 2
 
 
+class MandateScope(IntEnum):
+    """IMandates.MandateScope"""
+
+    AllVotes = 0
+    Proposal = 1
+    Election = 2
+
+
+class MandateSkipReason(IntEnum):
+    """IMandates.MandateSkipReason"""
+
+    BadSignature = 0
+    MalleableSignature = 1
+    StaleNonce = 2
+    ResidentNotOnRoll = 3
+    ProxyNotOnRoll = 4
+    SelfProxy = 5
+    InvalidScope = 6
+    ProxyOverLimit = 7
+    NoMandate = 8
+
+
 class Outcome(IntEnum):
     """ICouncil.Outcome"""
 
@@ -225,6 +251,21 @@ class ProposalState(IntEnum):
     Open = 1
     Closed = 2
     Finalized = 3
+
+
+class ProxyBallotSkipReason(IntEnum):
+    """ICouncil.ProxyBallotSkipReason"""
+
+    ProposalNotOpen = 0
+    InvalidOption = 1
+    BadSignature = 2
+    MalleableSignature = 3
+    NotOnRoll = 4
+    ProxyNotOnRoll = 5
+    NoMandate = 6
+    VotedThemself = 7
+    AlreadyVotedByProxy = 8
+    ProxyOverLimit = 9
 
 
 class RatingSkipReason(IntEnum):
@@ -422,6 +463,14 @@ class InitiativeView(NamedTuple):
     proposalId: int
 
 
+class MandateView(NamedTuple):
+    """IMandates.MandateView"""
+
+    proxy: str
+    scope: int  # IMandates.MandateScope
+    voteId: int
+
+
 class PayoutView(NamedTuple):
     """ICommunityFund.PayoutView"""
 
@@ -537,6 +586,29 @@ class SignedElectionBallot(NamedTuple):
     vs: bytes
 
 
+class SignedMandate(NamedTuple):
+    """IMandates.SignedMandate"""
+
+    communityId: int
+    resident: str
+    proxy: str
+    scope: int  # IMandates.MandateScope
+    voteId: int
+    nonce: int
+    r: bytes
+    vs: bytes
+
+
+class SignedProxyBallot(NamedTuple):
+    """ICouncil.SignedProxyBallot"""
+
+    voter: str
+    proxy: str
+    option: int
+    r: bytes
+    vs: bytes
+
+
 class SignedRating(NamedTuple):
     """IRatings.SignedRating"""
 
@@ -553,6 +625,16 @@ class SignedRecord(NamedTuple):
     record: ServiceRecord
     providerSig: Signature
     recipientSig: Signature
+
+
+class SignedRevocation(NamedTuple):
+    """IMandates.SignedRevocation"""
+
+    communityId: int
+    resident: str
+    nonce: int
+    r: bytes
+    vs: bytes
 
 
 class Events:
@@ -580,7 +662,7 @@ class Events:
     CoSignatureSkipped: Final = Event('CoSignatureSkipped', 'CoSignatureSkipped(uint256,address,uint8)', bytes.fromhex('466e4f1c210870d186f7922a74ee3bf66cbd4ba26d91d63f4619b853047aa57b'), (('initiativeId', 'uint256', True), ('signer', 'address', True), ('reason', 'uint8', False), ), ('Initiatives',))
     CoSigned: Final = Event('CoSigned', 'CoSigned(uint256,address,bytes32)', bytes.fromhex('4c985007149220bd42f798c0a6331f3dc554aac64b93fd0c712abfbfd01851e0'), (('initiativeId', 'uint256', True), ('signer', 'address', True), ('digest', 'bytes32', False), ), ('Initiatives',))
     CommunityCreated: Final = Event('CommunityCreated', 'CommunityCreated(uint256,address,bytes32)', bytes.fromhex('728c15e21af6067abd156762eebaac08a18d9e162853ba1953e4022dc87fdcad'), (('communityId', 'uint256', True), ('admin', 'address', True), ('metadataHash', 'bytes32', False), ), ('Registry',))
-    EIP712DomainChanged: Final = Event('EIP712DomainChanged', 'EIP712DomainChanged()', bytes.fromhex('0a6387c9ea3628b88a633bb4f3b151770f70085117a15f9bf3787cda53f13d31'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
+    EIP712DomainChanged: Final = Event('EIP712DomainChanged', 'EIP712DomainChanged()', bytes.fromhex('0a6387c9ea3628b88a633bb4f3b151770f70085117a15f9bf3787cda53f13d31'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
     ElectionBallotCast: Final = Event('ElectionBallotCast', 'ElectionBallotCast(uint256,address,uint64)', bytes.fromhex('ec6c3b7e1b4a6c41b62b23ce086195cb3d7aeb06afc0bb174ecfe38211e91eb2'), (('electionId', 'uint256', True), ('voter', 'address', True), ('choices', 'uint64', False), ), ('Elections',))
     ElectionBallotSkipped: Final = Event('ElectionBallotSkipped', 'ElectionBallotSkipped(uint256,address,uint8)', bytes.fromhex('06d1311a3708f1669f5c482cfc51e23a3bf0cc4932e0ae95073cbbd255677451'), (('electionId', 'uint256', True), ('voter', 'address', True), ('reason', 'uint8', False), ), ('Elections',))
     ElectionCounted: Final = Event('ElectionCounted', 'ElectionCounted(uint256,uint8[])', bytes.fromhex('199601bcccce3a6db914ce14618218485d543fb83f35af6b05d4a8972fe411c8'), (('electionId', 'uint256', True), ('winners', 'uint8[]', False), ), ('Elections',))
@@ -594,6 +676,9 @@ class Events:
     InitiativeRulesSet: Final = Event('InitiativeRulesSet', 'InitiativeRulesSet(uint256,(uint16,uint32,uint32,uint16,uint16),address)', bytes.fromhex('dd89b629ebd4894c3e88abbf07bd8a3fb8e92d20e14b42daa57285fb445b75de'), (('communityId', 'uint256', True), ('rules', '(uint16,uint32,uint32,uint16,uint16)', False), ('setBy', 'address', True), ), ('Initiatives',))
     InitiativeSubmitted: Final = Event('InitiativeSubmitted', 'InitiativeSubmitted(uint256,uint256,address,bytes32,uint128,bytes3,uint32,uint32,uint32,uint64,(uint16,uint32,uint32,uint16,uint16))', bytes.fromhex('c70e4a64af8c97e701a9e3d26c7d3bbae48a0bb23aff7bf970e3e0d0c47b11dd'), (('initiativeId', 'uint256', True), ('communityId', 'uint256', True), ('author', 'address', True), ('textHash', 'bytes32', False), ('budgetAmount', 'uint128', False), ('budgetCurrency', 'bytes3', False), ('rollVersion', 'uint32', False), ('rollSize', 'uint32', False), ('needed', 'uint32', False), ('closesAt', 'uint64', False), ('rules', '(uint16,uint32,uint32,uint16,uint16)', False), ), ('Initiatives',))
     LimitsSet: Final = Event('LimitsSet', 'LimitsSet(uint256,int256,int256,address)', bytes.fromhex('4fe9397dec40efac0a6b0ac27d927ffa38c42f3ce8c262e0489a2e2b0c4087a7'), (('communityId', 'uint256', True), ('floor', 'int256', False), ('ceiling', 'int256', False), ('setBy', 'address', True), ), ('TimeBank',))
+    MandateAppointed: Final = Event('MandateAppointed', 'MandateAppointed(uint256,address,address,uint8,uint256,uint256)', bytes.fromhex('208a98830a1c96796f18f4b5fa7f26a7641267bbd12b4cb3ec02979e36996186'), (('communityId', 'uint256', True), ('resident', 'address', True), ('proxy', 'address', True), ('scope', 'uint8', False), ('voteId', 'uint256', False), ('nonce', 'uint256', False), ), ('Mandates',))
+    MandateRevoked: Final = Event('MandateRevoked', 'MandateRevoked(uint256,address,address,uint256)', bytes.fromhex('4a8d277ec47f8b310823c67ac923619a03ba552eea31f207a1825189ca85f496'), (('communityId', 'uint256', True), ('resident', 'address', True), ('proxy', 'address', True), ('nonce', 'uint256', False), ), ('Mandates',))
+    MandateSkipped: Final = Event('MandateSkipped', 'MandateSkipped(uint256,address,bool,uint8)', bytes.fromhex('6f45a1d1bfbe83ff0a2ed06e81bd80ca50fc49862336e5dbd0d2d47196586032'), (('communityId', 'uint256', True), ('resident', 'address', True), ('isRevocation', 'bool', False), ('reason', 'uint8', False), ), ('Mandates',))
     MilestoneRecorded: Final = Event('MilestoneRecorded', 'MilestoneRecorded(uint256,uint256,bytes32,uint8,address)', bytes.fromhex('87d5a93aba4739a1bfe794b5b52f9934c6e67a40b3a40cdab5197ca05662fa50'), (('proposalId', 'uint256', True), ('milestoneIndex', 'uint256', True), ('evidenceHash', 'bytes32', False), ('status', 'uint8', False), ('recorder', 'address', False), ), ('Council',))
     PayoutApproved: Final = Event('PayoutApproved', 'PayoutApproved(uint256,uint256,uint256,address,uint256)', bytes.fromhex('63f3dfba664fba4c90db23b9efa18a965c50d584241a96a732a825088aa46e4a'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('approver', 'address', False), ('approvals', 'uint256', False), ), ('CommunityFund',))
     PayoutCancelled: Final = Event('PayoutCancelled', 'PayoutCancelled(uint256,uint256,uint256,address)', bytes.fromhex('b465bc03431a70e8240131adbc3d9e3b9a84a8a20d656045a16112ae09569069'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('cancelledBy', 'address', False), ), ('CommunityFund',))
@@ -601,6 +686,10 @@ class Events:
     PayoutRequested: Final = Event('PayoutRequested', 'PayoutRequested(uint256,uint256,uint256,address,uint256,bytes32,bytes32,address)', bytes.fromhex('4111478aa9439116f5dbde57a1e9adcce5e6912dc6dbb3be284bd8e84237e275'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('recipient', 'address', False), ('amount', 'uint256', False), ('purposeHash', 'bytes32', False), ('invoiceHash', 'bytes32', False), ('requester', 'address', False), ), ('CommunityFund',))
     ProposalFinalized: Final = Event('ProposalFinalized', 'ProposalFinalized(uint256,uint8,uint256[],uint256,uint8)', bytes.fromhex('78f46188e2ed5e5a18b9e1bdf86860aefe91bb993bb7f5fa7e306024740d5cea'), (('proposalId', 'uint256', True), ('outcome', 'uint8', False), ('tally', 'uint256[]', False), ('turnout', 'uint256', False), ('winningOption', 'uint8', False), ), ('Council',))
     ProposalOpened: Final = Event('ProposalOpened', 'ProposalOpened(uint256,uint256,address,(uint256,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3),uint32,uint32)', bytes.fromhex('2c73d09d9e893cf5ecacca281d8ecf05c0e08191a29f71aed5c3c731af79b908'), (('proposalId', 'uint256', True), ('communityId', 'uint256', True), ('proposer', 'address', True), ('params', '(uint256,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3)', False), ('rollVersion', 'uint32', False), ('rollSize', 'uint32', False), ), ('Council',))
+    ProxyBallotCast: Final = Event('ProxyBallotCast', 'ProxyBallotCast(uint256,address,address,uint8,bytes32)', bytes.fromhex('24b7646a6aa2ff1cdd166dd195fc2b03e947a481e5b3081b25b3ec42f82f8891'), (('proposalId', 'uint256', True), ('voter', 'address', True), ('proxy', 'address', True), ('option', 'uint8', False), ('digest', 'bytes32', False), ), ('Council',))
+    ProxyBallotOverridden: Final = Event('ProxyBallotOverridden', 'ProxyBallotOverridden(uint256,address,address,uint8)', bytes.fromhex('fc20d3701177c4d41aae11359709f45be5fbf4a0d4e36c420a9d511edf82419b'), (('proposalId', 'uint256', True), ('voter', 'address', True), ('proxy', 'address', True), ('proxyOption', 'uint8', False), ), ('Council',))
+    ProxyBallotSkipped: Final = Event('ProxyBallotSkipped', 'ProxyBallotSkipped(uint256,address,address,uint8)', bytes.fromhex('cbaf127cc36fa78a7840f01993a2ed5f654ee67c26ac10adf7584e78cbbb1406'), (('proposalId', 'uint256', True), ('voter', 'address', True), ('proxy', 'address', True), ('reason', 'uint8', False), ), ('Council',))
+    ProxyLimitSet: Final = Event('ProxyLimitSet', 'ProxyLimitSet(uint256,uint8,address)', bytes.fromhex('24712b81a5d711baccc1779b05e9c5fc021cd5817dd1ebe1bd75e5c58d735782'), (('communityId', 'uint256', True), ('limit', 'uint8', False), ('setBy', 'address', False), ), ('Mandates',))
     Rated: Final = Event('Rated', 'Rated(uint256,address,uint8,bytes32,bytes32)', bytes.fromhex('1e9aae12b4d83b2e2fef99712b1a7e440e4fa876dd465d1d48dc94b65f3e4329'), (('proposalId', 'uint256', True), ('rater', 'address', True), ('score', 'uint8', False), ('commentHash', 'bytes32', False), ('digest', 'bytes32', False), ), ('Ratings',))
     RatingSkipped: Final = Event('RatingSkipped', 'RatingSkipped(uint256,address,uint8)', bytes.fromhex('f9e935920843304e306b63dba4280922a7a4799be19142a0adacc40b1684b366'), (('proposalId', 'uint256', True), ('rater', 'address', True), ('reason', 'uint8', False), ), ('Ratings',))
     RatingsOpened: Final = Event('RatingsOpened', 'RatingsOpened(uint256,uint256,uint32,uint32,uint64)', bytes.fromhex('6baa36ee01f91cd784c65b69e3215a115f5df63cb50981f8b4e478396b66b59f'), (('proposalId', 'uint256', True), ('communityId', 'uint256', True), ('rollVersion', 'uint32', False), ('rollSize', 'uint32', False), ('closesAt', 'uint64', False), ), ('Ratings',))
@@ -626,18 +715,23 @@ class Functions:
     COMMUNITY_ACCOUNT: Final = Function('COMMUNITY_ACCOUNT', 'COMMUNITY_ACCOUNT()', bytes.fromhex('a3fd3f0c'), ('TimeBank',))
     COORDINATOR: Final = Function('COORDINATOR', 'COORDINATOR()', bytes.fromhex('3b2bcbf1'), ('Registry',))
     COSIGNATURE_TYPEHASH: Final = Function('COSIGNATURE_TYPEHASH', 'COSIGNATURE_TYPEHASH()', bytes.fromhex('bbe29b92'), ('Initiatives',))
-    DOMAIN_SEPARATOR: Final = Function('DOMAIN_SEPARATOR', 'DOMAIN_SEPARATOR()', bytes.fromhex('3644e515'), ('Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Ratings'))
+    DEFAULT_PROXY_LIMIT: Final = Function('DEFAULT_PROXY_LIMIT', 'DEFAULT_PROXY_LIMIT()', bytes.fromhex('c076d951'), ('Mandates',))
+    DOMAIN_SEPARATOR: Final = Function('DOMAIN_SEPARATOR', 'DOMAIN_SEPARATOR()', bytes.fromhex('3644e515'), ('Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings'))
+    MANDATE_TYPEHASH: Final = Function('MANDATE_TYPEHASH', 'MANDATE_TYPEHASH()', bytes.fromhex('4d39c481'), ('Mandates',))
     MAX_CANDIDATES: Final = Function('MAX_CANDIDATES', 'MAX_CANDIDATES()', bytes.fromhex('f0786096'), ('Elections',))
     MAX_OPTIONS: Final = Function('MAX_OPTIONS', 'MAX_OPTIONS()', bytes.fromhex('0da183d6'), ('Council',))
     MAX_PROJECTS: Final = Function('MAX_PROJECTS', 'MAX_PROJECTS()', bytes.fromhex('25422071'), ('ParticipatoryBudget',))
     NONE: Final = Function('NONE', 'NONE()', bytes.fromhex('83525394'), ('Elections',))
     NO_WINNER: Final = Function('NO_WINNER', 'NO_WINNER()', bytes.fromhex('0606d17a'), ('Council',))
+    PROXY_BALLOT_TYPEHASH: Final = Function('PROXY_BALLOT_TYPEHASH', 'PROXY_BALLOT_TYPEHASH()', bytes.fromhex('07096a17'), ('Council',))
     RATING_PERIOD: Final = Function('RATING_PERIOD', 'RATING_PERIOD()', bytes.fromhex('d1e9bf8e'), ('Ratings',))
     RATING_TYPEHASH: Final = Function('RATING_TYPEHASH', 'RATING_TYPEHASH()', bytes.fromhex('57c7ca81'), ('Ratings',))
     REGISTRAR: Final = Function('REGISTRAR', 'REGISTRAR()', bytes.fromhex('cb609077'), ('Registry',))
+    REVOCATION_TYPEHASH: Final = Function('REVOCATION_TYPEHASH', 'REVOCATION_TYPEHASH()', bytes.fromhex('d590ac7e'), ('Mandates',))
     ROLL_INTERVALS: Final = Function('ROLL_INTERVALS', 'ROLL_INTERVALS()', bytes.fromhex('118c4ce8'), ('Registry',))
     ROLL_SNAPSHOT_LIFETIME: Final = Function('ROLL_SNAPSHOT_LIFETIME', 'ROLL_SNAPSHOT_LIFETIME()', bytes.fromhex('44fc13cc'), ('Registry',))
     acceptAdmin: Final = Function('acceptAdmin', 'acceptAdmin(uint256)', bytes.fromhex('97059ba9'), ('Registry',))
+    appoint: Final = Function('appoint', 'appoint((uint256,address,address,uint8,uint256,uint256,bytes32,bytes32)[])', bytes.fromhex('78d6ef71'), ('Mandates',))
     approvePayout: Final = Function('approvePayout', 'approvePayout(uint256)', bytes.fromhex('51e9c42b'), ('CommunityFund',))
     auditorKey: Final = Function('auditorKey', 'auditorKey(bytes32)', bytes.fromhex('274b4026'), ('Registry',))
     balanceOf: Final = Function('balanceOf', 'balanceOf(uint256,address)', bytes.fromhex('3656eec2'), ('TimeBank',))
@@ -653,6 +747,7 @@ class Functions:
     castBallots: Final = Function('castBallots', 'castBallots(uint256,(address,uint8,bytes32,bytes32)[])', bytes.fromhex('bc26cb8d'), ('Council',))
     castBudgetBallots: Final = Function('castBudgetBallots', 'castBudgetBallots(uint256,(address,uint256,bytes32,bytes32)[])', bytes.fromhex('0b2a6786'), ('ParticipatoryBudget',))
     castElectionBallots: Final = Function('castElectionBallots', 'castElectionBallots(uint256,(address,uint64,bytes32,bytes32)[])', bytes.fromhex('cf5908f9'), ('Elections',))
+    castProxyBallots: Final = Function('castProxyBallots', 'castProxyBallots(uint256,(address,address,uint8,bytes32,bytes32)[])', bytes.fromhex('196eed9b'), ('Council',))
     castVote: Final = Function('castVote', 'castVote(uint256,uint8)', bytes.fromhex('56781388'), ('Council',))
     closeGrant: Final = Function('closeGrant', 'closeGrant(uint256)', bytes.fromhex('d9591eec'), ('CommunityFund',))
     coSign: Final = Function('coSign', 'coSign(uint256,(address,bytes32,bytes32)[])', bytes.fromhex('9382879b'), ('Initiatives',))
@@ -663,7 +758,7 @@ class Functions:
     council: Final = Function('council', 'council()', bytes.fromhex('e2c6d41c'), ('CommunityFund', 'Initiatives', 'Ratings'))
     countStep: Final = Function('countStep', 'countStep(uint256,uint256)', bytes.fromhex('be60aaea'), ('Elections',))
     createCommunity: Final = Function('createCommunity', 'createCommunity(bytes32)', bytes.fromhex('d816beae'), ('Registry',))
-    eip712Domain: Final = Function('eip712Domain', 'eip712Domain()', bytes.fromhex('84b0196e'), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
+    eip712Domain: Final = Function('eip712Domain', 'eip712Domain()', bytes.fromhex('84b0196e'), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
     electionCount: Final = Function('electionCount', 'electionCount()', bytes.fromhex('997d2830'), ('Elections',))
     execute: Final = Function('execute', 'execute((address,address,uint256,uint256,uint48,bytes,bytes))', bytes.fromhex('df905caf'), ('CommonsForwarder',))
     executeBatch: Final = Function('executeBatch', 'executeBatch((address,address,uint256,uint256,uint48,bytes,bytes)[],address)', bytes.fromhex('ccf96b4a'), ('CommonsForwarder',))
@@ -690,11 +785,16 @@ class Functions:
     isResident: Final = Function('isResident', 'isResident(uint256,address)', bytes.fromhex('0305b303'), ('Registry',))
     isRetired: Final = Function('isRetired', 'isRetired(uint256,address)', bytes.fromhex('c96a3980'), ('TimeBank',))
     isReversed: Final = Function('isReversed', 'isReversed(uint256,address,uint256)', bytes.fromhex('54609fc9'), ('TimeBank',))
-    isTrustedForwarder: Final = Function('isTrustedForwarder', 'isTrustedForwarder(address)', bytes.fromhex('572b6c05'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Registry', 'TimeBank'))
+    isTrustedForwarder: Final = Function('isTrustedForwarder', 'isTrustedForwarder(address)', bytes.fromhex('572b6c05'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Registry', 'TimeBank'))
     limitsOf: Final = Function('limitsOf', 'limitsOf(uint256)', bytes.fromhex('33cc8ab1'), ('TimeBank',))
+    mandateDigest: Final = Function('mandateDigest', 'mandateDigest(uint256,address,address,uint8,uint256,uint256)', bytes.fromhex('eecbd0c2'), ('Mandates',))
+    mandateOf: Final = Function('mandateOf', 'mandateOf(uint256,address)', bytes.fromhex('d37d8cb0'), ('Mandates',))
+    mandates: Final = Function('mandates', 'mandates()', bytes.fromhex('d34d9d16'), ('Council',))
+    mandatesHeld: Final = Function('mandatesHeld', 'mandatesHeld(uint256,address)', bytes.fromhex('7f3c8ddc'), ('Mandates',))
     markIneligible: Final = Function('markIneligible', 'markIneligible(uint256,uint256,bytes32)', bytes.fromhex('8e5ae14e'), ('ParticipatoryBudget',))
     milestones: Final = Function('milestones', 'milestones(uint256)', bytes.fromhex('e89e4ed6'), ('Council',))
     newKeyOf: Final = Function('newKeyOf', 'newKeyOf(uint256,address)', bytes.fromhex('20d30a45'), ('Registry',))
+    nonceOf: Final = Function('nonceOf', 'nonceOf(address)', bytes.fromhex('ed2a2d64'), ('Mandates',))
     nonceState: Final = Function('nonceState', 'nonceState(uint256,address)', bytes.fromhex('44cc7d26'), ('TimeBank',))
     nonces: Final = Function('nonces', 'nonces(address)', bytes.fromhex('7ecebe00'), ('CommonsForwarder',))
     openBudgetGrants: Final = Function('openBudgetGrants', 'openBudgetGrants(uint256,(uint256,uint256)[])', bytes.fromhex('d531f9f1'), ('CommunityFund',))
@@ -710,6 +810,11 @@ class Functions:
     projectMilestones: Final = Function('projectMilestones', 'projectMilestones(uint256,uint256)', bytes.fromhex('6cb0adba'), ('ParticipatoryBudget',))
     projects: Final = Function('projects', 'projects(uint256)', bytes.fromhex('107046bd'), ('ParticipatoryBudget',))
     proposalCount: Final = Function('proposalCount', 'proposalCount()', bytes.fromhex('da35c664'), ('Council',))
+    proxiesFor: Final = Function('proxiesFor', 'proxiesFor(uint256,uint8,uint256,address[])', bytes.fromhex('7dd88262'), ('Mandates',))
+    proxyBallotCount: Final = Function('proxyBallotCount', 'proxyBallotCount(uint256)', bytes.fromhex('c143971b'), ('Council',))
+    proxyBallotDigest: Final = Function('proxyBallotDigest', 'proxyBallotDigest(uint256,address,address,uint8)', bytes.fromhex('8362e09a'), ('Council',))
+    proxyBallotOf: Final = Function('proxyBallotOf', 'proxyBallotOf(uint256,address)', bytes.fromhex('59c43df9'), ('Council',))
+    proxyLimit: Final = Function('proxyLimit', 'proxyLimit(uint256)', bytes.fromhex('4f7f7528'), ('Mandates',))
     publishRoll: Final = Function('publishRoll', 'publishRoll(uint256)', bytes.fromhex('70e6b3e8'), ('Registry',))
     rate: Final = Function('rate', 'rate(uint256,(address,uint8,bytes32,bytes32,bytes32)[])', bytes.fromhex('4bbb3dbe'), ('Ratings',))
     ratingDigest: Final = Function('ratingDigest', 'ratingDigest(uint256,address,uint8,bytes32)', bytes.fromhex('9fa813fc'), ('Ratings',))
@@ -721,12 +826,14 @@ class Functions:
     recordService: Final = Function('recordService', 'recordService(uint256,((address,address,uint32,bytes8,bytes32,uint256),(bytes32,bytes32),(bytes32,bytes32)))', bytes.fromhex('3bbb6670'), ('TimeBank',))
     recordServices: Final = Function('recordServices', 'recordServices(uint256,((address,address,uint32,bytes8,bytes32,uint256),(bytes32,bytes32),(bytes32,bytes32))[])', bytes.fromhex('1d4689e2'), ('TimeBank',))
     registerAuditorKey: Final = Function('registerAuditorKey', 'registerAuditorKey(uint256,bytes32)', bytes.fromhex('48cca66b'), ('Registry',))
-    registry: Final = Function('registry', 'registry()', bytes.fromhex('7b103999'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
+    registry: Final = Function('registry', 'registry()', bytes.fromhex('7b103999'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
     replaceResident: Final = Function('replaceResident', 'replaceResident(uint256,address,address)', bytes.fromhex('a804a359'), ('Registry',))
     requestPayout: Final = Function('requestPayout', 'requestPayout(uint256,address,uint256,bytes32,bytes32)', bytes.fromhex('0060bfff'), ('CommunityFund',))
     residentIndex: Final = Function('residentIndex', 'residentIndex(uint256,address)', bytes.fromhex('96376ed4'), ('Registry',))
     reversalDigest: Final = Function('reversalDigest', 'reversalDigest(bytes32,bytes32)', bytes.fromhex('e4b062ce'), ('TimeBank',))
     reverseService: Final = Function('reverseService', 'reverseService(uint256,(address,address,uint32,bytes8,bytes32,uint256),(uint256,bytes32[],uint256),bytes32,(bytes32,bytes32),(bytes32,bytes32))', bytes.fromhex('606f998d'), ('TimeBank',))
+    revocationDigest: Final = Function('revocationDigest', 'revocationDigest(uint256,address,uint256)', bytes.fromhex('0938f266'), ('Mandates',))
+    revoke: Final = Function('revoke', 'revoke((uint256,address,uint256,bytes32,bytes32)[])', bytes.fromhex('95f5c866'), ('Mandates',))
     revokeAuditorKey: Final = Function('revokeAuditorKey', 'revokeAuditorKey(bytes32)', bytes.fromhex('26680788'), ('Registry',))
     revokeRole: Final = Function('revokeRole', 'revokeRole(uint256,bytes32,address)', bytes.fromhex('4a120dd7'), ('Registry',))
     roleMemberCount: Final = Function('roleMemberCount', 'roleMemberCount(uint256,bytes32)', bytes.fromhex('0eeec014'), ('Registry',))
@@ -742,6 +849,7 @@ class Functions:
     setApprovalThreshold: Final = Function('setApprovalThreshold', 'setApprovalThreshold(uint256,uint256)', bytes.fromhex('77bb901d'), ('CommunityFund',))
     setCurrency: Final = Function('setCurrency', 'setCurrency(uint256,bytes3)', bytes.fromhex('44c125d3'), ('CommunityFund',))
     setLimits: Final = Function('setLimits', 'setLimits(uint256,int64,int64)', bytes.fromhex('b2a0e713'), ('TimeBank',))
+    setProxyLimit: Final = Function('setProxyLimit', 'setProxyLimit(uint256,uint8)', bytes.fromhex('41a3f71c'), ('Mandates',))
     setRules: Final = Function('setRules', 'setRules(uint256,(uint16,uint32,uint32,uint16,uint16))', bytes.fromhex('42f095bd'), ('Initiatives',))
     state: Final = Function('state', 'state(uint256)', bytes.fromhex('3e4f49e6'), ('Council', 'Elections', 'ParticipatoryBudget'))
     storedBallots: Final = Function('storedBallots', 'storedBallots(uint256,uint256,uint256)', bytes.fromhex('f62f4059'), ('Elections',))
@@ -749,7 +857,7 @@ class Functions:
     submitProject: Final = Function('submitProject', 'submitProject(uint256,bytes32,uint128)', bytes.fromhex('4fec972f'), ('ParticipatoryBudget',))
     tallyOf: Final = Function('tallyOf', 'tallyOf(uint256)', bytes.fromhex('da897cd1'), ('Council',))
     transferAdmin: Final = Function('transferAdmin', 'transferAdmin(uint256,address)', bytes.fromhex('b4abcd92'), ('Registry',))
-    trustedForwarder: Final = Function('trustedForwarder', 'trustedForwarder()', bytes.fromhex('7da0a877'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Registry', 'TimeBank'))
+    trustedForwarder: Final = Function('trustedForwarder', 'trustedForwarder()', bytes.fromhex('7da0a877'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Registry', 'TimeBank'))
     updateRoll: Final = Function('updateRoll', 'updateRoll(uint256,address[],address[],bool)', bytes.fromhex('78f16d35'), ('Registry',))
     verify: Final = Function('verify', 'verify((address,address,uint256,uint256,uint48,bytes,bytes))', bytes.fromhex('19d8d38c'), ('CommonsForwarder',))
     wasResident: Final = Function('wasResident', 'wasResident(uint256,address,uint32)', bytes.fromhex('82a6ea16'), ('Registry',))
@@ -814,7 +922,7 @@ class Errors:
     InvalidRoundSchedule: Final = CustomError('InvalidRoundSchedule', 'InvalidRoundSchedule(uint64,uint64,uint64,uint64,uint256)', bytes.fromhex('c8a605e5'), (('submissionOpensAt', 'uint64'), ('submissionClosesAt', 'uint64'), ('votingOpensAt', 'uint64'), ('votingClosesAt', 'uint64'), ('now', 'uint256'), ), ('ParticipatoryBudget',))
     InvalidSchedule: Final = CustomError('InvalidSchedule', 'InvalidSchedule(uint64,uint64,uint256)', bytes.fromhex('46876ad5'), (('opensAt', 'uint64'), ('closesAt', 'uint64'), ('now', 'uint256'), ), ('Council', 'Elections'))
     InvalidSeats: Final = CustomError('InvalidSeats', 'InvalidSeats(uint8,uint256)', bytes.fromhex('708fb3c6'), (('seats', 'uint8'), ('candidateCount', 'uint256'), ), ('Elections',))
-    InvalidShortString: Final = CustomError('InvalidShortString', 'InvalidShortString()', bytes.fromhex('b3512b0c'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
+    InvalidShortString: Final = CustomError('InvalidShortString', 'InvalidShortString()', bytes.fromhex('b3512b0c'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
     InvalidThreshold: Final = CustomError('InvalidThreshold', 'InvalidThreshold(uint256,uint256,uint256)', bytes.fromhex('e765bf55'), (('communityId', 'uint256'), ('threshold', 'uint256'), ('committeeSize', 'uint256'), ), ('CommunityFund',))
     KeyAlreadyReplaced: Final = CustomError('KeyAlreadyReplaced', 'KeyAlreadyReplaced(uint256,address,address)', bytes.fromhex('2f27ef22'), (('communityId', 'uint256'), ('account', 'address'), ('replacement', 'address'), ), ('Registry',))
     KeyRetired: Final = CustomError('KeyRetired', 'KeyRetired(uint256,address,address)', bytes.fromhex('5a32859a'), (('communityId', 'uint256'), ('account', 'address'), ('replacement', 'address'), ), ('TimeBank',))
@@ -828,7 +936,7 @@ class Errors:
     NonceTooFarAhead: Final = CustomError('NonceTooFarAhead', 'NonceTooFarAhead(uint256,address,uint256,uint256)', bytes.fromhex('4c4d68c5'), (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ('nonceBase', 'uint256'), ), ('TimeBank',))
     NotCommittee: Final = CustomError('NotCommittee', 'NotCommittee(uint256,address)', bytes.fromhex('4337b7f7'), (('communityId', 'uint256'), ('account', 'address'), ), ('Council', 'Elections', 'ParticipatoryBudget'))
     NotCommitteeMember: Final = CustomError('NotCommitteeMember', 'NotCommitteeMember(uint256,address)', bytes.fromhex('38ba437a'), (('communityId', 'uint256'), ('account', 'address'), ), ('CommunityFund',))
-    NotCommunityAdmin: Final = CustomError('NotCommunityAdmin', 'NotCommunityAdmin(uint256,address)', bytes.fromhex('80586ba5'), (('communityId', 'uint256'), ('account', 'address'), ), ('CommunityFund', 'Initiatives', 'Registry', 'TimeBank'))
+    NotCommunityAdmin: Final = CustomError('NotCommunityAdmin', 'NotCommunityAdmin(uint256,address)', bytes.fromhex('80586ba5'), (('communityId', 'uint256'), ('account', 'address'), ), ('CommunityFund', 'Initiatives', 'Mandates', 'Registry', 'TimeBank'))
     NotCoordinator: Final = CustomError('NotCoordinator', 'NotCoordinator(uint256,address)', bytes.fromhex('0409f3fb'), (('communityId', 'uint256'), ('account', 'address'), ), ('TimeBank',))
     NotEnoughApprovals: Final = CustomError('NotEnoughApprovals', 'NotEnoughApprovals(uint256,uint256,uint256)', bytes.fromhex('db880e14'), (('requestId', 'uint256'), ('approvals', 'uint256'), ('threshold', 'uint256'), ), ('CommunityFund',))
     NotKeyAuditorOrAdmin: Final = CustomError('NotKeyAuditorOrAdmin', 'NotKeyAuditorOrAdmin(bytes32,address)', bytes.fromhex('a17c5e6f'), (('keyFingerprint', 'bytes32'), ('account', 'address'), ), ('Registry',))
@@ -863,7 +971,7 @@ class Errors:
     RoundVotingNotClosed: Final = CustomError('RoundVotingNotClosed', 'RoundVotingNotClosed(uint256,uint64)', bytes.fromhex('106343a3'), (('roundId', 'uint256'), ('votingClosesAt', 'uint64'), ), ('ParticipatoryBudget',))
     SameParty: Final = CustomError('SameParty', 'SameParty(address)', bytes.fromhex('284f658d'), (('account', 'address'), ), ('TimeBank',))
     SelfApproval: Final = CustomError('SelfApproval', 'SelfApproval(uint256,address)', bytes.fromhex('c37547cc'), (('requestId', 'uint256'), ('approver', 'address'), ), ('CommunityFund',))
-    StringTooLong: Final = CustomError('StringTooLong', 'StringTooLong(string)', bytes.fromhex('305a27a9'), (('str', 'string'), ), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
+    StringTooLong: Final = CustomError('StringTooLong', 'StringTooLong(string)', bytes.fromhex('305a27a9'), (('str', 'string'), ), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
     SubmissionNotOpen: Final = CustomError('SubmissionNotOpen', 'SubmissionNotOpen(uint256,uint64,uint64)', bytes.fromhex('dad09b22'), (('roundId', 'uint256'), ('opensAt', 'uint64'), ('closesAt', 'uint64'), ), ('ParticipatoryBudget',))
     ThresholdNotSet: Final = CustomError('ThresholdNotSet', 'ThresholdNotSet(uint256)', bytes.fromhex('4930b760'), (('communityId', 'uint256'), ), ('CommunityFund',))
     TooManyInitiatives: Final = CustomError('TooManyInitiatives', 'TooManyInitiatives()', bytes.fromhex('d4daa3c4'), (), ('Initiatives',))
@@ -886,5 +994,5 @@ class Errors:
     ZeroMinutes: Final = CustomError('ZeroMinutes', 'ZeroMinutes()', bytes.fromhex('2d08242c'), (), ('TimeBank',))
 
 
-EVENTS_BY_TOPIC: Final[dict[bytes, Event]] = {Events.AdminTransferCancelled.topic: Events.AdminTransferCancelled, Events.AdminTransferStarted.topic: Events.AdminTransferStarted, Events.AdminTransferred.topic: Events.AdminTransferred, Events.ApprovalThresholdSet.topic: Events.ApprovalThresholdSet, Events.AuditorKeyRegistered.topic: Events.AuditorKeyRegistered, Events.AuditorKeyRevoked.topic: Events.AuditorKeyRevoked, Events.BalanceCarriedOver.topic: Events.BalanceCarriedOver, Events.BallotCast.topic: Events.BallotCast, Events.BallotSkipped.topic: Events.BallotSkipped, Events.BudgetBallotCast.topic: Events.BudgetBallotCast, Events.BudgetBallotSkipped.topic: Events.BudgetBallotSkipped, Events.BudgetProjectMarkedIneligible.topic: Events.BudgetProjectMarkedIneligible, Events.BudgetProjectMilestoneRecorded.topic: Events.BudgetProjectMilestoneRecorded, Events.BudgetProjectPassedOver.topic: Events.BudgetProjectPassedOver, Events.BudgetProjectSelected.topic: Events.BudgetProjectSelected, Events.BudgetProjectSubmitted.topic: Events.BudgetProjectSubmitted, Events.BudgetRoundOpened.topic: Events.BudgetRoundOpened, Events.BudgetRoundSelected.topic: Events.BudgetRoundSelected, Events.CandidateElected.topic: Events.CandidateElected, Events.CoSignatureSkipped.topic: Events.CoSignatureSkipped, Events.CoSigned.topic: Events.CoSigned, Events.CommunityCreated.topic: Events.CommunityCreated, Events.EIP712DomainChanged.topic: Events.EIP712DomainChanged, Events.ElectionBallotCast.topic: Events.ElectionBallotCast, Events.ElectionBallotSkipped.topic: Events.ElectionBallotSkipped, Events.ElectionCounted.topic: Events.ElectionCounted, Events.ElectionOpened.topic: Events.ElectionOpened, Events.ExecutedForwardRequest.topic: Events.ExecutedForwardRequest, Events.FundCurrencySet.topic: Events.FundCurrencySet, Events.GrantClosed.topic: Events.GrantClosed, Events.GrantOpened.topic: Events.GrantOpened, Events.IncomeRecorded.topic: Events.IncomeRecorded, Events.InitiativePromoted.topic: Events.InitiativePromoted, Events.InitiativeRulesSet.topic: Events.InitiativeRulesSet, Events.InitiativeSubmitted.topic: Events.InitiativeSubmitted, Events.LimitsSet.topic: Events.LimitsSet, Events.MilestoneRecorded.topic: Events.MilestoneRecorded, Events.PayoutApproved.topic: Events.PayoutApproved, Events.PayoutCancelled.topic: Events.PayoutCancelled, Events.PayoutExecuted.topic: Events.PayoutExecuted, Events.PayoutRequested.topic: Events.PayoutRequested, Events.ProposalFinalized.topic: Events.ProposalFinalized, Events.ProposalOpened.topic: Events.ProposalOpened, Events.Rated.topic: Events.Rated, Events.RatingSkipped.topic: Events.RatingSkipped, Events.RatingsOpened.topic: Events.RatingsOpened, Events.ResidentReplaced.topic: Events.ResidentReplaced, Events.RoleGranted.topic: Events.RoleGranted, Events.RoleRevoked.topic: Events.RoleRevoked, Events.RollPublished.topic: Events.RollPublished, Events.RollUpdated.topic: Events.RollUpdated, Events.RoundCounted.topic: Events.RoundCounted, Events.ServiceBatchCommitted.topic: Events.ServiceBatchCommitted, Events.ServiceRecorded.topic: Events.ServiceRecorded, Events.ServiceReversed.topic: Events.ServiceReversed, Events.ServiceSkipped.topic: Events.ServiceSkipped, Events.VotesTransferred.topic: Events.VotesTransferred}
+EVENTS_BY_TOPIC: Final[dict[bytes, Event]] = {Events.AdminTransferCancelled.topic: Events.AdminTransferCancelled, Events.AdminTransferStarted.topic: Events.AdminTransferStarted, Events.AdminTransferred.topic: Events.AdminTransferred, Events.ApprovalThresholdSet.topic: Events.ApprovalThresholdSet, Events.AuditorKeyRegistered.topic: Events.AuditorKeyRegistered, Events.AuditorKeyRevoked.topic: Events.AuditorKeyRevoked, Events.BalanceCarriedOver.topic: Events.BalanceCarriedOver, Events.BallotCast.topic: Events.BallotCast, Events.BallotSkipped.topic: Events.BallotSkipped, Events.BudgetBallotCast.topic: Events.BudgetBallotCast, Events.BudgetBallotSkipped.topic: Events.BudgetBallotSkipped, Events.BudgetProjectMarkedIneligible.topic: Events.BudgetProjectMarkedIneligible, Events.BudgetProjectMilestoneRecorded.topic: Events.BudgetProjectMilestoneRecorded, Events.BudgetProjectPassedOver.topic: Events.BudgetProjectPassedOver, Events.BudgetProjectSelected.topic: Events.BudgetProjectSelected, Events.BudgetProjectSubmitted.topic: Events.BudgetProjectSubmitted, Events.BudgetRoundOpened.topic: Events.BudgetRoundOpened, Events.BudgetRoundSelected.topic: Events.BudgetRoundSelected, Events.CandidateElected.topic: Events.CandidateElected, Events.CoSignatureSkipped.topic: Events.CoSignatureSkipped, Events.CoSigned.topic: Events.CoSigned, Events.CommunityCreated.topic: Events.CommunityCreated, Events.EIP712DomainChanged.topic: Events.EIP712DomainChanged, Events.ElectionBallotCast.topic: Events.ElectionBallotCast, Events.ElectionBallotSkipped.topic: Events.ElectionBallotSkipped, Events.ElectionCounted.topic: Events.ElectionCounted, Events.ElectionOpened.topic: Events.ElectionOpened, Events.ExecutedForwardRequest.topic: Events.ExecutedForwardRequest, Events.FundCurrencySet.topic: Events.FundCurrencySet, Events.GrantClosed.topic: Events.GrantClosed, Events.GrantOpened.topic: Events.GrantOpened, Events.IncomeRecorded.topic: Events.IncomeRecorded, Events.InitiativePromoted.topic: Events.InitiativePromoted, Events.InitiativeRulesSet.topic: Events.InitiativeRulesSet, Events.InitiativeSubmitted.topic: Events.InitiativeSubmitted, Events.LimitsSet.topic: Events.LimitsSet, Events.MandateAppointed.topic: Events.MandateAppointed, Events.MandateRevoked.topic: Events.MandateRevoked, Events.MandateSkipped.topic: Events.MandateSkipped, Events.MilestoneRecorded.topic: Events.MilestoneRecorded, Events.PayoutApproved.topic: Events.PayoutApproved, Events.PayoutCancelled.topic: Events.PayoutCancelled, Events.PayoutExecuted.topic: Events.PayoutExecuted, Events.PayoutRequested.topic: Events.PayoutRequested, Events.ProposalFinalized.topic: Events.ProposalFinalized, Events.ProposalOpened.topic: Events.ProposalOpened, Events.ProxyBallotCast.topic: Events.ProxyBallotCast, Events.ProxyBallotOverridden.topic: Events.ProxyBallotOverridden, Events.ProxyBallotSkipped.topic: Events.ProxyBallotSkipped, Events.ProxyLimitSet.topic: Events.ProxyLimitSet, Events.Rated.topic: Events.Rated, Events.RatingSkipped.topic: Events.RatingSkipped, Events.RatingsOpened.topic: Events.RatingsOpened, Events.ResidentReplaced.topic: Events.ResidentReplaced, Events.RoleGranted.topic: Events.RoleGranted, Events.RoleRevoked.topic: Events.RoleRevoked, Events.RollPublished.topic: Events.RollPublished, Events.RollUpdated.topic: Events.RollUpdated, Events.RoundCounted.topic: Events.RoundCounted, Events.ServiceBatchCommitted.topic: Events.ServiceBatchCommitted, Events.ServiceRecorded.topic: Events.ServiceRecorded, Events.ServiceReversed.topic: Events.ServiceReversed, Events.ServiceSkipped.topic: Events.ServiceSkipped, Events.VotesTransferred.topic: Events.VotesTransferred}
 ERRORS_BY_SELECTOR: Final[dict[bytes, CustomError]] = {Errors.AboveCeiling.selector: Errors.AboveCeiling, Errors.AlreadyApproved.selector: Errors.AlreadyApproved, Errors.AlreadyCarriedOver.selector: Errors.AlreadyCarriedOver, Errors.AlreadyCounted.selector: Errors.AlreadyCounted, Errors.AlreadyFinalized.selector: Errors.AlreadyFinalized, Errors.AlreadyOnRoll.selector: Errors.AlreadyOnRoll, Errors.AlreadyReversed.selector: Errors.AlreadyReversed, Errors.AlreadyVoted.selector: Errors.AlreadyVoted, Errors.AmountTooLarge.selector: Errors.AmountTooLarge, Errors.AuditorKeyAlreadyRegistered.selector: Errors.AuditorKeyAlreadyRegistered, Errors.AuditorKeyAlreadyRevoked.selector: Errors.AuditorKeyAlreadyRevoked, Errors.AuthorNotOnRoll.selector: Errors.AuthorNotOnRoll, Errors.BallotBoxRecycled.selector: Errors.BallotBoxRecycled, Errors.BallotsRecycled.selector: Errors.BallotsRecycled, Errors.BatchRootMismatch.selector: Errors.BatchRootMismatch, Errors.BelowFloor.selector: Errors.BelowFloor, Errors.CoSignerBitmapRecycled.selector: Errors.CoSignerBitmapRecycled, Errors.CoordinatorIsParty.selector: Errors.CoordinatorIsParty, Errors.CurrencyAlreadySet.selector: Errors.CurrencyAlreadySet, Errors.CurrencyMismatch.selector: Errors.CurrencyMismatch, Errors.CurrencyNotSet.selector: Errors.CurrencyNotSet, Errors.ERC2771ForwarderExpiredRequest.selector: Errors.ERC2771ForwarderExpiredRequest, Errors.ERC2771ForwarderInvalidSigner.selector: Errors.ERC2771ForwarderInvalidSigner, Errors.ERC2771ForwarderMismatchedValue.selector: Errors.ERC2771ForwarderMismatchedValue, Errors.ERC2771ForwarderNoRefundReceiver.selector: Errors.ERC2771ForwarderNoRefundReceiver, Errors.ERC2771UntrustfulTarget.selector: Errors.ERC2771UntrustfulTarget, Errors.ElectionNotClosed.selector: Errors.ElectionNotClosed, Errors.EligibilityFrozen.selector: Errors.EligibilityFrozen, Errors.EmptyCountStep.selector: Errors.EmptyCountStep, Errors.EmptyRoll.selector: Errors.EmptyRoll, Errors.ExecutionAlreadyCompleted.selector: Errors.ExecutionAlreadyCompleted, Errors.FailedCall.selector: Errors.FailedCall, Errors.GrantAlreadyOpened.selector: Errors.GrantAlreadyOpened, Errors.GrantExceedsBudget.selector: Errors.GrantExceedsBudget, Errors.GrantIsClosed.selector: Errors.GrantIsClosed, Errors.GrantNotFound.selector: Errors.GrantNotFound, Errors.InitiativesNotEnabled.selector: Errors.InitiativesNotEnabled, Errors.InsufficientBalance.selector: Errors.InsufficientBalance, Errors.InsufficientFund.selector: Errors.InsufficientFund, Errors.InsufficientGrant.selector: Errors.InsufficientGrant, Errors.InvalidAccountNonce.selector: Errors.InvalidAccountNonce, Errors.InvalidBasisPoints.selector: Errors.InvalidBasisPoints, Errors.InvalidBudget.selector: Errors.InvalidBudget, Errors.InvalidCandidateCount.selector: Errors.InvalidCandidateCount, Errors.InvalidCurrency.selector: Errors.InvalidCurrency, Errors.InvalidInitiativeRules.selector: Errors.InvalidInitiativeRules, Errors.InvalidLimits.selector: Errors.InvalidLimits, Errors.InvalidMaxChoices.selector: Errors.InvalidMaxChoices, Errors.InvalidOption.selector: Errors.InvalidOption, Errors.InvalidOptions.selector: Errors.InvalidOptions, Errors.InvalidProjectCost.selector: Errors.InvalidProjectCost, Errors.InvalidProjectLimits.selector: Errors.InvalidProjectLimits, Errors.InvalidRecipient.selector: Errors.InvalidRecipient, Errors.InvalidRoundSchedule.selector: Errors.InvalidRoundSchedule, Errors.InvalidSchedule.selector: Errors.InvalidSchedule, Errors.InvalidSeats.selector: Errors.InvalidSeats, Errors.InvalidShortString.selector: Errors.InvalidShortString, Errors.InvalidThreshold.selector: Errors.InvalidThreshold, Errors.KeyAlreadyReplaced.selector: Errors.KeyAlreadyReplaced, Errors.KeyRetired.selector: Errors.KeyRetired, Errors.MissingCandidateHash.selector: Errors.MissingCandidateHash, Errors.MissingEvidence.selector: Errors.MissingEvidence, Errors.MissingReasonHash.selector: Errors.MissingReasonHash, Errors.MissingRole.selector: Errors.MissingRole, Errors.MissingTextHash.selector: Errors.MissingTextHash, Errors.NoPendingAdmin.selector: Errors.NoPendingAdmin, Errors.NonceAlreadyUsed.selector: Errors.NonceAlreadyUsed, Errors.NonceTooFarAhead.selector: Errors.NonceTooFarAhead, Errors.NotCommittee.selector: Errors.NotCommittee, Errors.NotCommitteeMember.selector: Errors.NotCommitteeMember, Errors.NotCommunityAdmin.selector: Errors.NotCommunityAdmin, Errors.NotCoordinator.selector: Errors.NotCoordinator, Errors.NotEnoughApprovals.selector: Errors.NotEnoughApprovals, Errors.NotKeyAuditorOrAdmin.selector: Errors.NotKeyAuditorOrAdmin, Errors.NotOnRoll.selector: Errors.NotOnRoll, Errors.NotParticipatoryBudget.selector: Errors.NotParticipatoryBudget, Errors.NotPendingAdmin.selector: Errors.NotPendingAdmin, Errors.NotRegistrar.selector: Errors.NotRegistrar, Errors.NotRequesterOrAdmin.selector: Errors.NotRequesterOrAdmin, Errors.NotResident.selector: Errors.NotResident, Errors.PayoutNotFound.selector: Errors.PayoutNotFound, Errors.PayoutNotPending.selector: Errors.PayoutNotPending, Errors.ProjectAlreadyCompleted.selector: Errors.ProjectAlreadyCompleted, Errors.ProjectAlreadyIneligible.selector: Errors.ProjectAlreadyIneligible, Errors.ProjectNotSelected.selector: Errors.ProjectNotSelected, Errors.PromotionMismatch.selector: Errors.PromotionMismatch, Errors.ProposalNotCompleted.selector: Errors.ProposalNotCompleted, Errors.ProposalNotOpen.selector: Errors.ProposalNotOpen, Errors.ProposalNotPassed_CommunityFund.selector: Errors.ProposalNotPassed_CommunityFund, Errors.ProposalNotPassed_Council.selector: Errors.ProposalNotPassed_Council, Errors.ProposerNotOnRoll.selector: Errors.ProposerNotOnRoll, Errors.RecordNotFound.selector: Errors.RecordNotFound, Errors.RecordNotInBatch.selector: Errors.RecordNotInBatch, Errors.ReplacementKeyNotFresh.selector: Errors.ReplacementKeyNotFresh, Errors.RoleAlreadyGranted.selector: Errors.RoleAlreadyGranted, Errors.RoleNotGranted.selector: Errors.RoleNotGranted, Errors.RollHistoryFull.selector: Errors.RollHistoryFull, Errors.RollHistoryPruned.selector: Errors.RollHistoryPruned, Errors.RollTooLarge.selector: Errors.RollTooLarge, Errors.RotationNotRecorded.selector: Errors.RotationNotRecorded, Errors.RoundAlreadySelected.selector: Errors.RoundAlreadySelected, Errors.RoundFull.selector: Errors.RoundFull, Errors.RoundVotingNotClosed.selector: Errors.RoundVotingNotClosed, Errors.SameParty.selector: Errors.SameParty, Errors.SelfApproval.selector: Errors.SelfApproval, Errors.StringTooLong.selector: Errors.StringTooLong, Errors.SubmissionNotOpen.selector: Errors.SubmissionNotOpen, Errors.ThresholdNotSet.selector: Errors.ThresholdNotSet, Errors.TooManyInitiatives.selector: Errors.TooManyInitiatives, Errors.TooManyProposals.selector: Errors.TooManyProposals, Errors.UnknownAuditorKey.selector: Errors.UnknownAuditorKey, Errors.UnknownBudgetProject.selector: Errors.UnknownBudgetProject, Errors.UnknownBudgetRound.selector: Errors.UnknownBudgetRound, Errors.UnknownCommunity.selector: Errors.UnknownCommunity, Errors.UnknownElection.selector: Errors.UnknownElection, Errors.UnknownInitiative.selector: Errors.UnknownInitiative, Errors.UnknownProposal.selector: Errors.UnknownProposal, Errors.UnknownRole.selector: Errors.UnknownRole, Errors.UnknownRollVersion.selector: Errors.UnknownRollVersion, Errors.VoterNotOnRoll.selector: Errors.VoterNotOnRoll, Errors.VotingNotClosed.selector: Errors.VotingNotClosed, Errors.WrongSigner.selector: Errors.WrongSigner, Errors.ZeroAddress.selector: Errors.ZeroAddress, Errors.ZeroAmount.selector: Errors.ZeroAmount, Errors.ZeroKeyFingerprint.selector: Errors.ZeroKeyFingerprint, Errors.ZeroMinutes.selector: Errors.ZeroMinutes}

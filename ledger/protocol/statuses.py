@@ -172,11 +172,17 @@ RELAY_REFUSALS: Final[dict[str, Status]] = {
     "ElectionNotOpen": CONFLICT,
     "EmptyBallot": INVALID,
     "ExpiredRequest": INVALID,
+    # Proxies (ledger/relay/mandates.py), refused for the reason the contracts would skip them.
+    "InvalidScope": INVALID,
+    "NoMandate": CONFLICT,
+    "ProxyOverLimit": CONFLICT,
+    "SelfProxy": INVALID,
     "GasOutOfRange": INVALID,
     # The forwarder's nonce moved on since the request was signed: sign again with the new one.
     "InvalidNonce": CONFLICT,
     "InvalidSignature": INVALID,
     "MalformedBallot": INVALID,
+    "MalformedMandate": INVALID,
     "MalformedRecord": INVALID,
     "MalformedRequest": INVALID,
     "MalleableSignature": INVALID,

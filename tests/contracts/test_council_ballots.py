@@ -185,7 +185,10 @@ def test_signature_replayed_on_another_council_contract_is_skipped(
         w3,
         hall.admin,
         factory.constructor(
-            system.forwarder.address, system.registry.address, system.initiatives.address
+            system.forwarder.address,
+            system.registry.address,
+            system.initiatives.address,
+            system.mandates.address,
         ),
     )
     twin = CouncilContract(w3, w3.eth.contract(address=receipt["contractAddress"], abi=art.abi))

@@ -18,7 +18,7 @@ import { api } from "./api";
 import { DOMAINS, EIP712_FIELDS } from "./protocol";
 import type { AckOut, ChainOut, LoginOut, ReceiptOut, ServiceRecordIn } from "./schemas";
 
-export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank" | "initiatives" | "ratings" | "elections";
+export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank" | "initiatives" | "ratings" | "elections" | "mandates";
 
 export interface Chain {
   chainId: number;
@@ -85,6 +85,10 @@ export function ballotDomain(c: Chain): TypedDataDomain {
 
 export function electionDomain(c: Chain): TypedDataDomain {
   return domain("Elections", c, "elections");
+}
+
+export function mandatesDomain(c: Chain): TypedDataDomain {
+  return domain("Mandates", c, "mandates");
 }
 
 export function timebankDomain(c: Chain): TypedDataDomain {

@@ -9,6 +9,7 @@ import * as polishWords from "./words/polish";
 import * as initiativesWords from "./words/initiatives";
 import * as electionsWords from "./words/elections";
 import * as budgetWords from "./words/budget";
+import * as proxiesWords from "./words/proxies";
 
 export type Lang = "zh" | "en";
 const STORE = "commons.lang";
@@ -485,6 +486,7 @@ const zh = {
   ...initiativesWords.zh,
   ...electionsWords.zh,
   ...budgetWords.zh,
+  ...proxiesWords.zh,
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -959,6 +961,7 @@ const en: Record<keyof typeof zh, string> = {
   ...initiativesWords.en,
   ...electionsWords.en,
   ...budgetWords.en,
+  ...proxiesWords.en,
 };
 
 const DICTS: Record<Lang, Record<string, string>> = { zh, en };

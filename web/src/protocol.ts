@@ -8,6 +8,7 @@ export const DOMAINS = {
   Council: { name: "CommonsCouncil", version: "1" },
   Elections: { name: "CommonsElections", version: "1" },
   Initiatives: { name: "CommonsInitiatives", version: "1" },
+  Mandates: { name: "CommonsMandates", version: "1" },
   ParticipatoryBudget: { name: "CommonsBudget", version: "1" },
   Ratings: { name: "CommonsRatings", version: "1" },
   TimeBank: { name: "CommonsTimeBank", version: "1" },
@@ -54,6 +55,25 @@ export const EIP712_FIELDS = {
     { name: "resident", type: "address" },
     { name: "issuedAt", type: "uint64" },
   ],
+  Mandate: [
+    { name: "communityId", type: "uint256" },
+    { name: "resident", type: "address" },
+    { name: "proxy", type: "address" },
+    { name: "scope", type: "uint8" },
+    { name: "voteId", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+  ],
+  MandateRevocation: [
+    { name: "communityId", type: "uint256" },
+    { name: "resident", type: "address" },
+    { name: "nonce", type: "uint256" },
+  ],
+  ProxyBallot: [
+    { name: "proposalId", type: "uint256" },
+    { name: "voter", type: "address" },
+    { name: "proxy", type: "address" },
+    { name: "option", type: "uint8" },
+  ],
   Rating: [
     { name: "proposalId", type: "uint256" },
     { name: "rater", type: "address" },
@@ -84,6 +104,9 @@ export const TYPE_STRINGS = {
   ElectionBallot: "ElectionBallot(uint256 electionId,address voter,uint64 choices)",
   ForwardRequest: "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)",
   JoinRequest: "JoinRequest(uint256 communityId,address resident,uint64 issuedAt)",
+  Mandate: "Mandate(uint256 communityId,address resident,address proxy,uint8 scope,uint256 voteId,uint256 nonce)",
+  MandateRevocation: "MandateRevocation(uint256 communityId,address resident,uint256 nonce)",
+  ProxyBallot: "ProxyBallot(uint256 proposalId,address voter,address proxy,uint8 option)",
   Rating: "Rating(uint256 proposalId,address rater,uint8 score,bytes32 commentHash)",
   ServiceRecord: "ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)",
   ServiceReversal: "ServiceReversal(bytes32 recordId,bytes32 reasonHash)",
@@ -149,6 +172,14 @@ export type GrantState = (typeof GrantState)[number];
 export const InitiativeState = ["Collecting", "Promoted", "Expired"] as const;
 export type InitiativeState = (typeof InitiativeState)[number];
 
+/** IMandates.MandateScope, by value. */
+export const MandateScope = ["AllVotes", "Proposal", "Election"] as const;
+export type MandateScope = (typeof MandateScope)[number];
+
+/** IMandates.MandateSkipReason, by value. */
+export const MandateSkipReason = ["BadSignature", "MalleableSignature", "StaleNonce", "ResidentNotOnRoll", "ProxyNotOnRoll", "SelfProxy", "InvalidScope", "ProxyOverLimit", "NoMandate"] as const;
+export type MandateSkipReason = (typeof MandateSkipReason)[number];
+
 /** ICouncil.Outcome, by value. */
 export const Outcome = ["None", "Passed", "Rejected", "NoQuorum"] as const;
 export type Outcome = (typeof Outcome)[number];
@@ -160,6 +191,10 @@ export type PayoutStatus = (typeof PayoutStatus)[number];
 /** ICouncil.ProposalState, by value. */
 export const ProposalState = ["Pending", "Open", "Closed", "Finalized"] as const;
 export type ProposalState = (typeof ProposalState)[number];
+
+/** ICouncil.ProxyBallotSkipReason, by value. */
+export const ProxyBallotSkipReason = ["ProposalNotOpen", "InvalidOption", "BadSignature", "MalleableSignature", "NotOnRoll", "ProxyNotOnRoll", "NoMandate", "VotedThemself", "AlreadyVotedByProxy", "ProxyOverLimit"] as const;
+export type ProxyBallotSkipReason = (typeof ProxyBallotSkipReason)[number];
 
 /** IRatings.RatingSkipReason, by value. */
 export const RatingSkipReason = ["RatingsClosed", "InvalidScore", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyRated"] as const;

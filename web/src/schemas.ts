@@ -29,7 +29,7 @@ export interface AckedOut {
   position: number;
   /** receipt id */
   id: string;
-  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "budget-ballot";
+  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   /** the signed message, as it was accepted */
   payload: Record<string, unknown>;
@@ -329,6 +329,20 @@ export interface HealthOut {
   index: IndexHealthOut;
 }
 
+export interface HeldMandateOut {
+  resident: string;
+  scope: "AllVotes" | "Proposal" | "Election";
+  voteId: number;
+}
+
+/** The residents whose live mandates a proxy holds in a community. */
+export interface HeldOut {
+  communityId: number;
+  proxy: string;
+  mandates: HeldMandateOut[];
+  limit: number;
+}
+
 export interface IndexHealthOut {
   /** the index agrees with the chain's logs */
   consistent: boolean;
@@ -420,6 +434,32 @@ export interface LoginOut {
   address: string;
   token: string;
   expiresAt: number;
+}
+
+/** A resident's signed appointment (`act` "appoint": EIP-712 Mandate(uint256 communityId, address resident,address proxy,uint8 scope,uint256 voteId,uint256 nonce)) or revocation ("revoke": MandateRevocation(uint256 communityId,address resident,uint256 nonce)) under ("CommonsMandates", "1", chainId, mandates address). `scope`: 0 every vote (voteId 0), 1 one council proposal, 2 one election; `nonce`: the resident's next (GET /v1/communities/{id}/mandates/{address}). */
+export interface MandateIn {
+  act: "appoint" | "revoke";
+  communityId: number;
+  resident: string;
+  proxy?: string | null;
+  scope?: number | null;
+  voteId?: number | null;
+  nonce: number;
+  signature: string;
+}
+
+/** Who holds a resident's mandate in a community, read from the chain. */
+export interface MandateOut {
+  communityId: number;
+  resident: string;
+  /** the proxy; null when the resident has appointed none */
+  proxy: string | null;
+  scope: "AllVotes" | "Proposal" | "Election" | null;
+  voteId: number | null;
+  /** the nonce the resident's next appointment or revocation uses */
+  nonce: number;
+  /** the community's proxy limit */
+  limit: number;
 }
 
 /** A member's balance (from the contract) and time-bank history across key rotations. */
@@ -518,6 +558,22 @@ export interface ProposalOut {
   milestoneCount: number;
 }
 
+/** A proxy's EIP-712 ballot for a resident: ProxyBallot(uint256 proposalId,address voter, address proxy,uint8 option) under the council's ballot domain, signed by `proxy`. */
+export interface ProxyBallotIn {
+  proposalId: number;
+  voter: string;
+  proxy: string;
+  option: number;
+  signature: string;
+}
+
+/** How many of a proposal's counted ballots were cast by proxy (overridden ones not). */
+export interface ProxyCountOut {
+  proposalId: number;
+  byProxy: number;
+  tally: number[];
+}
+
 /** A resident's EIP-712 rating: Rating(uint256 proposalId,address rater,uint8 score,bytes32 commentHash) under the domain ("CommonsRatings", "1", chainId, ratings address). */
 export interface RatingIn {
   proposalId: number;
@@ -547,7 +603,7 @@ export interface RatingsOut {
 export interface ReceiptOut {
   /** receipt id: keccak256 of the kind and the canonical message */
   id: string;
-  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "budget-ballot";
+  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   signer: string;
   txHash: string | null;

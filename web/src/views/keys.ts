@@ -24,6 +24,7 @@ import { standing } from "../state";
 import { act, askPassphrase, badge, field, mono, statusLine } from "../ui";
 import { joinStep } from "./join";
 import { mePanel } from "./me";
+import { proxyPanel } from "./proxies";
 
 function passphraseInputs(prefix: string): { pass: HTMLInputElement; confirm: HTMLInputElement; nodes: HTMLElement[] } {
   const pass = h("input", { type: "password", autocomplete: "new-password", minlength: MIN_PASSPHRASE, required: true, "data-testid": `${prefix}-passphrase` });
@@ -250,6 +251,7 @@ export async function keysView(rerender: () => void): Promise<HTMLElement> {
     keys.length ? keys.map((k) => keyRow(k, active, rerender)) : h("p", { class: "muted" }, t("key.none")),
     joinStep(active, rerender),
     mePanel(),
+    proxyPanel(),
     h("div", { class: "grid" }, createForm(rerender), importKeystoreForm(rerender), importRawForm(rerender)),
   );
 }
