@@ -34,6 +34,7 @@ PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
     ("timebank", "TimeBank", lambda a: [a["forwarder"], a["registry"]]),
     ("elections", "Elections", lambda a: [a["forwarder"], a["registry"]]),
     ("ratings", "Ratings", lambda a: [a["registry"], a["council"]]),
+    ("secret", "SecretBallot", lambda a: [a["forwarder"], a["registry"]]),
 )
 
 
@@ -51,6 +52,7 @@ class Deployment:
     timebank: Contract
     elections: Contract
     ratings: Contract
+    secret: Contract
 
     @property
     def contracts(self) -> dict[str, Contract]:

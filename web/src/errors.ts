@@ -135,6 +135,10 @@ export const REASONS = [
   "currencySet",
   "noTransfer",
   "notPendingAdmin",
+  // secret ballots (words/secretBallot.ts)
+  "trusteeOnly",
+  "secretPhase",
+  "secretRefused",
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -258,6 +262,27 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   RecordNotInBatch: "setup",
   BatchRootMismatch: "setup",
   UnknownRecord: "notFound",
+  // secret ballots (the page has no secret-vote screen yet)
+  UnknownSecretVote: "notFound",
+  InvalidOptionCount: "option",
+  InvalidTrustees: "setup",
+  InvalidSecretSchedule: "schedule",
+  NotTrustee: "trusteeOnly",
+  NotQualified: "trusteeOnly",
+  WrongPhase: "secretPhase",
+  AlreadyDone: "secretPhase",
+  NoCommunicationKey: "secretPhase",
+  BallotAlreadyVoided: "secretPhase",
+  NotEnoughPartials: "secretPhase",
+  InvalidPoint: "secretRefused",
+  MalformedDeal: "secretRefused",
+  InvalidComplaint: "secretRefused",
+  NoComplaint: "secretRefused",
+  BallotNotInBatch: "secretRefused",
+  BallotProofsValid: "secretRefused",
+  MalformedPartials: "secretRefused",
+  InvalidPartialDecryption: "secretRefused",
+  WrongTally: "secretRefused",
   // joining the roll
   UnknownJoin: "notFound",
   MalformedJoinCode: "pageFault",

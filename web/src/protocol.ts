@@ -9,6 +9,7 @@ export const DOMAINS = {
   Elections: { name: "CommonsElections", version: "1" },
   Initiatives: { name: "CommonsInitiatives", version: "1" },
   Ratings: { name: "CommonsRatings", version: "1" },
+  SecretBallot: { name: "CommonsSecretBallot", version: "1" },
   TimeBank: { name: "CommonsTimeBank", version: "1" },
   Relay: { name: "CommonsRelay", version: "1" },
   Join: { name: "CommonsJoin", version: "1" },
@@ -54,6 +55,11 @@ export const EIP712_FIELDS = {
     { name: "score", type: "uint8" },
     { name: "commentHash", type: "bytes32" },
   ],
+  SecretBallot: [
+    { name: "voteId", type: "uint256" },
+    { name: "voter", type: "address" },
+    { name: "ballotHash", type: "bytes32" },
+  ],
   ServiceRecord: [
     { name: "communityId", type: "uint256" },
     { name: "provider", type: "address" },
@@ -78,6 +84,7 @@ export const TYPE_STRINGS = {
   ForwardRequest: "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)",
   JoinRequest: "JoinRequest(uint256 communityId,address resident,uint64 issuedAt)",
   Rating: "Rating(uint256 proposalId,address rater,uint8 score,bytes32 commentHash)",
+  SecretBallot: "SecretBallot(uint256 voteId,address voter,bytes32 ballotHash)",
   ServiceRecord: "ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)",
   ServiceReversal: "ServiceReversal(bytes32 recordId,bytes32 reasonHash)",
 } as const;
@@ -146,6 +153,18 @@ export type ProposalState = (typeof ProposalState)[number];
 export const RatingSkipReason = ["RatingsClosed", "InvalidScore", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyRated"] as const;
 export type RatingSkipReason = (typeof RatingSkipReason)[number];
 
+/** ISecretBallot.SecretDisqualifyReason, by value. */
+export const SecretDisqualifyReason = ["NoKey", "NoDeal", "BadAnswer", "NoAnswer"] as const;
+export type SecretDisqualifyReason = (typeof SecretDisqualifyReason)[number];
+
+/** ISecretBallot.SecretSkipReason, by value. */
+export const SecretSkipReason = ["SecretVoteNotOpen", "MalformedBallot", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted", "InvalidPoint"] as const;
+export type SecretSkipReason = (typeof SecretSkipReason)[number];
+
+/** ISecretBallot.SecretVoteState, by value. */
+export const SecretVoteState = ["Keys", "Dealing", "Complaints", "Answers", "KeyPending", "KeyFailed", "Pending", "Open", "Challenges", "Decryption", "Finalized"] as const;
+export type SecretVoteState = (typeof SecretVoteState)[number];
+
 /** ICouncil.SkipReason, by value. */
 export const SkipReason = ["ProposalNotOpen", "InvalidOption", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted"] as const;
 export type SkipReason = (typeof SkipReason)[number];
@@ -160,6 +179,7 @@ export const ERRORS = [
   "AlreadyApproved",
   "AlreadyCarriedOver",
   "AlreadyCounted",
+  "AlreadyDone",
   "AlreadyFinalized",
   "AlreadyOnRoll",
   "AlreadyReversed",
@@ -168,7 +188,10 @@ export const ERRORS = [
   "AuditorKeyAlreadyRegistered",
   "AuditorKeyAlreadyRevoked",
   "AuthorNotOnRoll",
+  "BallotAlreadyVoided",
   "BallotBoxRecycled",
+  "BallotNotInBatch",
+  "BallotProofsValid",
   "BallotsRecycled",
   "BatchRootMismatch",
   "BelowFloor",
@@ -199,23 +222,33 @@ export const ERRORS = [
   "InvalidBasisPoints",
   "InvalidBudget",
   "InvalidCandidateCount",
+  "InvalidComplaint",
   "InvalidCurrency",
   "InvalidInitiativeRules",
   "InvalidLimits",
   "InvalidMaxChoices",
   "InvalidOption",
+  "InvalidOptionCount",
   "InvalidOptions",
+  "InvalidPartialDecryption",
+  "InvalidPoint",
   "InvalidRecipient",
   "InvalidSchedule",
   "InvalidSeats",
+  "InvalidSecretSchedule",
   "InvalidShortString",
   "InvalidThreshold",
+  "InvalidTrustees",
   "KeyAlreadyReplaced",
   "KeyRetired",
+  "MalformedDeal",
+  "MalformedPartials",
   "MissingCandidateHash",
   "MissingEvidence",
   "MissingRole",
   "MissingTextHash",
+  "NoCommunicationKey",
+  "NoComplaint",
   "NoPendingAdmin",
   "NonceAlreadyUsed",
   "NonceTooFarAhead",
@@ -224,12 +257,15 @@ export const ERRORS = [
   "NotCommunityAdmin",
   "NotCoordinator",
   "NotEnoughApprovals",
+  "NotEnoughPartials",
   "NotKeyAuditorOrAdmin",
   "NotOnRoll",
   "NotPendingAdmin",
+  "NotQualified",
   "NotRegistrar",
   "NotRequesterOrAdmin",
   "NotResident",
+  "NotTrustee",
   "PayoutNotFound",
   "PayoutNotPending",
   "PromotionMismatch",
@@ -258,9 +294,12 @@ export const ERRORS = [
   "UnknownProposal",
   "UnknownRole",
   "UnknownRollVersion",
+  "UnknownSecretVote",
   "VoterNotOnRoll",
   "VotingNotClosed",
+  "WrongPhase",
   "WrongSigner",
+  "WrongTally",
   "ZeroAddress",
   "ZeroAmount",
   "ZeroKeyFingerprint",
