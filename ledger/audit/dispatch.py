@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from ledger.audit import elections, funds, initiatives, ratings, recount, registry, timebank
+from ledger.audit import (
+    elections,
+    funds,
+    initiatives,
+    ratings,
+    recount,
+    registry,
+    secret,
+    timebank,
+)
 from ledger.audit.abi import Function
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted
@@ -38,6 +47,7 @@ BY_EVENT: Final[dict[str, EventHandler]] = {
     "elections": elections.handle_event,
     "initiatives": initiatives.handle_event,
     "ratings": ratings.handle_event,
+    "secret": secret.handle_event,
 }
 # What a community's admin (or its registrar, for the roll) does: listed in the report, one row
 # an act, so that anyone sees who set up and changed the community, and when.

@@ -97,6 +97,7 @@ class Batch:
     skipped: tuple[tuple[str, SecretSkipReason], ...]
     batch: int | None  # the recorded batch number, if any ballot counted
     entries: tuple[bytes, ...]  # the counted ballots' struct hashes, in order
+    ballots: tuple[tuple[Any, ...], ...]  # the call's arguments, as relayed
 
     @property
     def gas_used(self) -> int:
@@ -280,6 +281,7 @@ class SecretBallotContract:
             tuple((e["voter"], SecretSkipReason(e["reason"])) for e in skipped),
             int(recorded[0]["batch"]) if recorded else None,
             entries,
+            tuple(tuple(a) for a in args),
         )
 
     def challenge(
