@@ -196,7 +196,7 @@ contract SecretBallot is ISecretBallot, EIP712, ERC2771Context {
         uint8 bit = accuser < 8 ? uint8(1 << accuser) : 0;
         if (d.complaints & bit == 0 || d.answered & bit != 0) revert NoComplaint(voteId, uint8(dealer), accuser);
         d.answered |= bit;
-        bool valid = share < SecretProofs.R && _shareMatches(_commitments[voteId][dealer], accuser, share);
+        bool valid = SecretProofs.shareMatches(_commitmentPoints(voteId, dealer), accuser, share);
         emit ComplaintAnswered(voteId, uint8(dealer), accuser, share, valid);
         if (!valid && d.flags & DISQUALIFIED == 0) {
             d.flags |= DISQUALIFIED;
@@ -217,16 +217,18 @@ contract SecretBallot is ISecretBallot, EIP712, ERC2771Context {
             emit KeyGenerationFailed(voteId, count);
             return;
         }
-        uint256[] memory summed = _sumCommitments(voteId, v.threshold, n, qualified);
+        SecretProofs.Point[] memory dealt = _qualifiedCommitments(voteId, n, qualified);
         uint256[] memory keys = new uint256[](2 * n);
         for (uint256 k = 1; k <= n; ++k) {
             if (qualified & (1 << k) == 0) continue;
-            (uint256 x, uint256 y) = SecretProofs.verificationKey(summed, k);
-            _trustees[voteId][k].verificationKey = [x, y];
-            keys[2 * k - 2] = x;
-            keys[2 * k - 1] = y;
+            SecretProofs.Point memory yk = SecretProofs.verificationKey(dealt, v.threshold, k);
+            _trustees[voteId][k].verificationKey = [yk.x, yk.y];
+            keys[2 * k - 2] = yk.x;
+            keys[2 * k - 1] = yk.y;
         }
-        v.electionKey = [summed[0], summed[1]];
+        // Y = f(0)·g: the verification key at 0.
+        SecretProofs.Point memory key = SecretProofs.verificationKey(dealt, v.threshold, 0);
+        v.electionKey = [key.x, key.y];
         v.qualified = uint8(qualified);
         v.keyFixed = true;
         emit KeyGenerated(voteId, v.electionKey, qualified, keys);
@@ -333,11 +335,12 @@ contract SecretBallot is ISecretBallot, EIP712, ERC2771Context {
         uint256[] memory aggregate = _loadAggregate(voteId, 2 * options);
         uint256 sum = 0;
         for (uint256 j; j < options; ++j) {
-            (uint256 mx, uint256 my) = SecretProofs.add(
-                aggregate[4 * j + 2], aggregate[4 * j + 3], decrypted[2 * j], _negY(decrypted[2 * j + 1])
+            SecretProofs.Point memory m = SecretProofs.sub(
+                SecretProofs.Point(aggregate[4 * j + 2], aggregate[4 * j + 3]),
+                SecretProofs.Point(decrypted[2 * j], decrypted[2 * j + 1])
             );
-            (uint256 tx_, uint256 ty) = SecretProofs.mulG(tally[j]);
-            if (tally[j] > ballots || tx_ != mx || ty != my) revert WrongTally(voteId, j, ballots);
+            SecretProofs.Point memory counted = SecretProofs.mul(SecretProofs.Point(1, 2), tally[j]);
+            if (tally[j] > ballots || counted.x != m.x || counted.y != m.y) revert WrongTally(voteId, j, ballots);
             sum += tally[j];
         }
         if (sum != ballots) revert WrongTally(voteId, options, ballots);
@@ -395,17 +398,6 @@ contract SecretBallot is ISecretBallot, EIP712, ERC2771Context {
     /// @inheritdoc ISecretBallot
     function secretVoteState(uint256 voteId) external view returns (SecretVoteState) {
         return _state(_existing(voteId));
-    }
-
-    /// @inheritdoc ISecretBallot
-    function trustee(uint256 voteId, uint8 trustee_)
-        external
-        view
-        returns (uint256[2] memory communicationKey, uint256[] memory commitments, uint256[2] memory verificationKey)
-    {
-        _existing(voteId);
-        Trustee storage t = _trustees[voteId][trustee_];
-        return (t.communicationKey, _commitments[voteId][trustee_], t.verificationKey);
     }
 
     /// @inheritdoc ISecretBallot
@@ -503,27 +495,32 @@ contract SecretBallot is ISecretBallot, EIP712, ERC2771Context {
         }
     }
 
-    /// @dev Σ over the qualified dealers of their commitments, coefficient by coefficient.
-    function _sumCommitments(uint256 voteId, uint256 threshold, uint256 n, uint256 qualified)
+    /// @dev The qualified dealers' commitments one after another, in trustee order.
+    function _qualifiedCommitments(uint256 voteId, uint256 n, uint256 qualified)
         private
         view
-        returns (uint256[] memory summed)
+        returns (SecretProofs.Point[] memory dealt)
     {
-        summed = new uint256[](2 * threshold);
+        uint256 threshold = _votes[voteId].threshold;
+        dealt = new SecretProofs.Point[](_popcount(qualified) * threshold);
+        uint256 at = 0;
         for (uint256 k = 1; k <= n; ++k) {
             if (qualified & (1 << k) == 0) continue;
-            uint256[] storage c = _commitments[voteId][k];
-            for (uint256 w; w < summed.length; w += 2) {
-                (summed[w], summed[w + 1]) = SecretProofs.add(summed[w], summed[w + 1], c[w], c[w + 1]);
+            SecretProofs.Point[] memory own = _commitmentPoints(voteId, k);
+            for (uint256 c; c < threshold; ++c) {
+                dealt[at] = own[c];
+                ++at;
             }
         }
     }
 
-    /// @dev Feldman's check: share·g == Σ_l accuser^l·C_l.
-    function _shareMatches(uint256[] storage commitments, uint256 accuser, uint256 share) private view returns (bool) {
-        (uint256 ex, uint256 ey) = SecretProofs.verificationKey(commitments, accuser);
-        (uint256 sx, uint256 sy) = SecretProofs.mulG(share);
-        return ex == sx && ey == sy;
+    /// @dev Trustee `k`'s Feldman commitments as points.
+    function _commitmentPoints(uint256 voteId, uint256 k) private view returns (SecretProofs.Point[] memory points) {
+        uint256[] storage words = _commitments[voteId][k];
+        points = new SecretProofs.Point[](words.length / 2);
+        for (uint256 c; c < points.length; ++c) {
+            points[c] = SecretProofs.Point(words[2 * c], words[2 * c + 1]);
+        }
     }
 
     // ---------------------------------------------------------------- internals: ballots
@@ -662,13 +659,11 @@ contract SecretBallot is ISecretBallot, EIP712, ERC2771Context {
     function _subtractBallot(uint256 voteId, uint256 options, uint256[] calldata words) private {
         uint256[4 * MAX_SECRET_OPTIONS] storage stored = _aggregates[voteId];
         for (uint256 w; w < 4 * options; w += 2) {
-            (stored[w], stored[w + 1]) = SecretProofs.add(stored[w], stored[w + 1], words[w], _negY(words[w + 1]));
+            SecretProofs.Point memory left = SecretProofs.sub(
+                SecretProofs.Point(stored[w], stored[w + 1]), SecretProofs.Point(words[w], words[w + 1])
+            );
+            (stored[w], stored[w + 1]) = (left.x, left.y);
         }
-    }
-
-    /// @dev The y of -P for P = (x, y): p - y, and 0 for the point at infinity.
-    function _negY(uint256 y) private pure returns (uint256) {
-        return y == 0 ? 0 : SecretProofs.P - y;
     }
 
     function _ballotProofsHold(uint256 voteId, SecretVote storage v, address voter, uint256[] calldata words)
@@ -676,12 +671,15 @@ contract SecretBallot is ISecretBallot, EIP712, ERC2771Context {
         view
         returns (bool)
     {
-        return SecretProofs.verifyBallot(
-            block.chainid, address(this), voteId, v.electionKey, voter, v.questionHash, v.optionCount, words
-        );
+        SecretProofs.Point memory key = SecretProofs.Point(v.electionKey[0], v.electionKey[1]);
+        return SecretProofs.verifyBallot(_proofContext(voteId), key, voter, v.questionHash, words);
     }
 
     // ---------------------------------------------------------------- internals: the tally
+
+    function _proofContext(uint256 voteId) private view returns (SecretProofs.Context memory) {
+        return SecretProofs.Context(block.chainid, address(this), voteId);
+    }
 
     function _partialHolds(
         uint256 voteId,
@@ -691,10 +689,15 @@ contract SecretBallot is ISecretBallot, EIP712, ERC2771Context {
         uint256[] memory aggregate,
         uint256[] calldata partials
     ) private view returns (bool) {
-        uint256[2] memory sa = [aggregate[4 * j], aggregate[4 * j + 1]];
-        uint256[4] memory proven = [partials[4 * j], partials[4 * j + 1], partials[4 * j + 2], partials[4 * j + 3]];
         return SecretProofs.verifyPartial(
-            [block.chainid, uint256(uint160(address(this))), voteId, k, j], verificationKey, sa, proven
+            _proofContext(voteId),
+            k,
+            j,
+            SecretProofs.Point(verificationKey[0], verificationKey[1]),
+            SecretProofs.Point(aggregate[4 * j], aggregate[4 * j + 1]),
+            SecretProofs.Point(partials[4 * j], partials[4 * j + 1]),
+            partials[4 * j + 2],
+            partials[4 * j + 3]
         );
     }
 
@@ -712,48 +715,26 @@ contract SecretBallot is ISecretBallot, EIP712, ERC2771Context {
     /// @dev Σ_k λ_k·D_kj over the trustees in `used`, for every option j (Lagrange at 0).
     function _combine(uint256 voteId, uint256 used, uint256 options) private view returns (uint256[] memory sums) {
         sums = new uint256[](2 * options);
+        uint256[] memory indices = new uint256[](_popcount(used));
+        uint256 at = 0;
         for (uint256 k = 1; k <= MAX_TRUSTEES; ++k) {
             if (used & (1 << k) == 0) continue;
-            uint256 lambda = _lagrangeAtZero(used, k);
-            uint256[] storage d = _partials[voteId][k];
+            indices[at] = k;
+            ++at;
+        }
+        for (uint256 i; i < indices.length; ++i) {
+            uint256 lambda = SecretProofs.lagrangeAtZero(indices, indices[i]);
+            uint256[] storage d = _partials[voteId][indices[i]];
             for (uint256 w; w < 2 * options; w += 2) {
-                (uint256 x, uint256 y) = SecretProofs.mul(d[w], d[w + 1], lambda);
-                (sums[w], sums[w + 1]) = SecretProofs.add(sums[w], sums[w + 1], x, y);
+                SecretProofs.Point memory part = SecretProofs.mul(SecretProofs.Point(d[w], d[w + 1]), lambda);
+                SecretProofs.Point memory total = SecretProofs.add(SecretProofs.Point(sums[w], sums[w + 1]), part);
+                (sums[w], sums[w + 1]) = (total.x, total.y);
             }
         }
     }
 
-    /// @dev λ_k = Π_{m in used, m != k} m / (m - k) mod r.
-    function _lagrangeAtZero(uint256 used, uint256 k) private view returns (uint256) {
-        uint256 num = 1;
-        uint256 den = 1;
-        for (uint256 m = 1; m <= MAX_TRUSTEES; ++m) {
-            if (m == k || used & (1 << m) == 0) continue;
-            num = mulmod(num, m, SecretProofs.R);
-            den = mulmod(den, addmod(m, SecretProofs.R - k, SecretProofs.R), SecretProofs.R);
-        }
-        return mulmod(num, _inverse(den), SecretProofs.R);
-    }
-
-    /// @dev den^(r-2) mod r by the modexp precompile (r is prime, den is not 0 mod r).
-    function _inverse(uint256 den) private view returns (uint256 inverse) {
-        uint256 r = SecretProofs.R;
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            mstore(m, 0x20)
-            mstore(add(m, 0x20), 0x20)
-            mstore(add(m, 0x40), 0x20)
-            mstore(add(m, 0x60), den)
-            mstore(add(m, 0x80), sub(r, 2))
-            mstore(add(m, 0xa0), r)
-            // Fails only when out of gas.
-            if iszero(staticcall(gas(), 0x05, m, 0xc0, m, 0x20)) { revert(0, 0) }
-            inverse := mload(m)
-        }
-    }
-
     function _requirePoint(uint256 x, uint256 y) private pure {
-        if (!SecretProofs.isPoint(x, y)) revert InvalidPoint(x, y);
+        if (!SecretProofs.isOnCurve(x, y)) revert InvalidPoint(x, y);
     }
 
     function _popcount(uint256 bits) private pure returns (uint256 count) {

@@ -352,13 +352,6 @@ interface ISecretBallot {
     /// @notice The state of `voteId`.
     function secretVoteState(uint256 voteId) external view returns (SecretVoteState);
 
-    /// @notice Trustee `trustee`'s communication key, Feldman commitments (2 words each) and
-    /// verification key Y_k (zero until the key is generated, or if not qualified).
-    function trustee(uint256 voteId, uint8 trustee_)
-        external
-        view
-        returns (uint256[2] memory communicationKey, uint256[] memory commitments, uint256[2] memory verificationKey);
-
     /// @notice Whether `voter` has a ballot counted (or voided) on `voteId`.
     function hasVotedSecretly(uint256 voteId, address voter) external view returns (bool);
 
