@@ -3,7 +3,7 @@ bench/results/<name>.json and .md; then bench/results/SUMMARY.md gathers the Mar
 
     python -m bench [NAME ...]
 
-(names: gas_council gas_elections gas_fund gas_initiatives api_load audit)
+(names: gas_council gas_elections gas_fund gas_initiatives gas_secret api_load audit)
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ import sys
 import time
 from pathlib import Path
 
-BENCHES = ("gas_council", "gas_elections", "gas_fund", "gas_initiatives", "api_load", "audit")
+BENCHES = (
+    "gas_council",
+    "gas_elections",
+    "gas_fund",
+    "gas_initiatives",
+    "gas_secret",
+    "api_load",
+    "audit",
+)
 RESULTS = Path(__file__).parent / "results"
 
 
