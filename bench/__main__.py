@@ -3,7 +3,8 @@ bench/results/<name>.json and .md; then bench/results/SUMMARY.md gathers the Mar
 
     python -m bench [NAME ...]
 
-(names: gas_council gas_elections gas_fund gas_initiatives gas_secret api_load audit)
+(names: gas_council gas_elections gas_fund gas_initiatives gas_secret api_load audit
+secret_crypto)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ BENCHES = (
     "gas_secret",
     "api_load",
     "audit",
+    "secret_crypto",
 )
 RESULTS = Path(__file__).parent / "results"
 

@@ -212,12 +212,14 @@ contract SecretBallot is ISecretBallot, EIP712, ERC2771Context {
         uint256 n = v.trusteeCount;
         uint256 qualified = _qualify(voteId, n);
         uint256 count = _popcount(qualified);
-        if (count < v.threshold) {
+        SecretProofs.Point[] memory dealt = _qualifiedCommitments(voteId, n, qualified);
+        // Y = f(0)·g: the verification key at 0. At infinity every ballot would be in clear.
+        SecretProofs.Point memory key = SecretProofs.verificationKey(dealt, v.threshold, 0);
+        if (count < v.threshold || (key.x == 0 && key.y == 0)) {
             v.keyFailed = true;
             emit KeyGenerationFailed(voteId, count);
             return;
         }
-        SecretProofs.Point[] memory dealt = _qualifiedCommitments(voteId, n, qualified);
         uint256[] memory keys = new uint256[](2 * n);
         for (uint256 k = 1; k <= n; ++k) {
             if (qualified & (1 << k) == 0) continue;
@@ -226,8 +228,6 @@ contract SecretBallot is ISecretBallot, EIP712, ERC2771Context {
             keys[2 * k - 2] = yk.x;
             keys[2 * k - 1] = yk.y;
         }
-        // Y = f(0)·g: the verification key at 0.
-        SecretProofs.Point memory key = SecretProofs.verificationKey(dealt, v.threshold, 0);
         v.electionKey = [key.x, key.y];
         v.qualified = uint8(qualified);
         v.keyFixed = true;

@@ -19,7 +19,7 @@ pragma solidity 0.8.28;
 ///   on-chain. Anyone then calls {closeKeyGeneration}: the qualified trustees are those who
 ///   dealt, were not disqualified and answered every complaint; with at least t of them the
 ///   election key is Y = Σ C_i0 and trustee k's verification key Y_k = Σ_i Σ_l k^l·C_il, else
-///   the vote fails ({SecretVoteState.KeyFailed}).
+///   (or if Y is the point at infinity) the vote fails ({SecretVoteState.KeyFailed}).
 /// - A ballot is `words`: for each option j, A_j.x, A_j.y, B_j.x, B_j.y (4 * options words), then
 ///   the proof c, (c0_j, z0_j, z1_j) for each j, z_s (3 * options + 2 words). The voter signs the
 ///   EIP-712 struct `SecretBallot(uint256 voteId,address voter,bytes32 ballotHash)`, ballotHash
@@ -171,7 +171,8 @@ interface ISecretBallot {
     event KeyGenerated(uint256 indexed voteId, uint256[2] electionKey, uint256 qualified, uint256[] verificationKeys);
 
     /// @notice The key generation closed with only `qualifiedCount` qualified trustees, fewer
-    /// than the threshold: the vote cannot open.
+    /// than the threshold, or with the election key at infinity (the qualified dealers' secrets
+    /// cancel out, and every ballot would be in clear): the vote cannot open.
     event KeyGenerationFailed(uint256 indexed voteId, uint256 qualifiedCount);
 
     /// @notice A ballot was counted in batch `batch`; `ballotHash` is keccak256 of its words.

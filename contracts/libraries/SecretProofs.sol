@@ -120,7 +120,7 @@ library SecretProofs {
     }
 
     /// @notice Whether `words` is a ballot, under election key `key`, that encrypts one 1 among
-    /// 0s for `voter` in this vote, with every proof right.
+    /// 0s for `voter` in this vote, with every proof right. False under a key at infinity.
     /// @param words The ballot as sent: for each option j, A_j.x, A_j.y, B_j.x, B_j.y; then the
     /// proof c, for each option (c0_j, z0_j, z1_j), then z_s (7n + 2 words, 2 <= n <= 8).
     /// @dev Recomputes a_kj = z_kj·g - c_kj·A_j, b_kj = z_kj·Y - c_kj·(B_j - k·g) (c1_j = c - c0_j),
@@ -135,7 +135,7 @@ library SecretProofs {
         uint256[] memory words
     ) internal view returns (bool) {
         uint256 options = optionsOf(words.length);
-        if (options == 0 || !_wellFormed(words, options) || !isOnCurve(key.x, key.y)) return false;
+        if (options == 0 || !_wellFormed(words, options) || !_isKey(key)) return false;
         uint256[] memory transcript = new uint256[](HEADER_WORDS + 12 * options + 4);
         _writeHeader(transcript, context, key, voter, question, options);
         for (uint256 i; i < 4 * options; ++i) {
@@ -196,6 +196,12 @@ library SecretProofs {
             denominator = mulmod(denominator, addmod(m, R - (k % R), R), R);
         }
         return mulmod(numerator, _inverse(denominator), R);
+    }
+
+    /// @dev An election key is a point other than infinity (under which B_j = m_j·g: a vote in
+    /// clear).
+    function _isKey(Point memory key) private pure returns (bool) {
+        return (key.x != 0 || key.y != 0) && isOnCurve(key.x, key.y);
     }
 
     /// @dev Whether every point of the ballot is a point and every proof word a scalar.

@@ -301,9 +301,13 @@ def key_generation_failed(ctx: Ctx, call: Call, e: Emitted) -> None:
     if vote is None:
         return
     vote.key_state = "failed"
-    count = len(vote.qualified or [])
-    if count >= vote.threshold or count != int(e.ev["qualifiedCount"]):
-        ctx.find("secret.dkg", call, count, int(e.ev["qualifiedCount"]), "a failed key")
+    q = vote.qualified or []
+    at_infinity = (
+        len(q) >= vote.threshold
+        and dkg.election_key({k: _points(vote.commitments[k]) for k in q}, q).is_infinity()
+    )
+    if (len(q) >= vote.threshold and not at_infinity) or len(q) != int(e.ev["qualifiedCount"]):
+        ctx.find("secret.dkg", call, len(q), int(e.ev["qualifiedCount"]), "a failed key")
 
 
 # ------------------------------------------------------------------------------- ballots

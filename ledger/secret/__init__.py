@@ -2,5 +2,6 @@
 distributed key generation and the proven threshold decryption (docs/secret-ballots.md).
 
 One concept a module: `group` (points and scalars), `transcript` (the Fiat-Shamir hash),
-`ballot`, `dkg`, `tally`; the native library behind `group` lives in `mcl`.
+`ballot`, `dkg`, `tally`, `many` (a whole vote's ballots checked for the audit); the native
+library behind `group` lives in `mcl`.
 """

@@ -37,6 +37,9 @@ class BallotStatement:
     def __post_init__(self) -> None:
         if not MIN_OPTIONS <= self.options <= MAX_OPTIONS:
             raise ValueError(f"a secret ballot has {MIN_OPTIONS}..{MAX_OPTIONS} options")
+        # Under the point at infinity B_j = m_j·g: the vote would be in clear.
+        if self.key.is_infinity():
+            raise ValueError("the election key is the point at infinity")
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,7 @@ def verification_key(
     commitments: Mapping[int, Sequence[Point]], qualified: Iterable[int], k: int
 ) -> Point:
     """Y_k = Σ_{i∈Q} Σ_l k^l·C_il (= x_k·g), from public commitments alone."""
+    qualified = list(qualified)
     points = [point for i in qualified for point in commitments[i]]
     scalars = [pow(k, power, R) for i in qualified for power in range(len(commitments[i]))]
     return multi_mul(points, scalars)

@@ -251,6 +251,22 @@ def test_too_few_qualified_trustees_fail_the_vote(
     assert batch.skipped == ((hall.signers[0].address, S.SecretVoteNotOpen),)
 
 
+def test_an_election_key_at_infinity_fails_the_vote(
+    secret: SecretBallotContract, open_vote: OpenVote, trustees: list[Trustee], clock: Clock
+) -> None:
+    from ledger.secret.dkg import Dealer
+    from ledger.secret.group import R
+
+    # Dealer 2 cancels dealer 1's secret: with dealer 3 silent, Y = C_10 + C_20 = infinity.
+    first = trustees[0].dealer.coefficients
+    trustees[1].dealer = Dealer(2, ((R - first[0]) % R, 5))
+    vote_id = open_vote()
+    receipt = secret.run_key_generation(vote_id, trustees, clock, no_deal=[3])
+    (failed,) = secret.events(receipt, "KeyGenerationFailed")
+    assert failed["qualifiedCount"] == 2
+    assert secret.vote(vote_id).state == State.KeyFailed
+
+
 # ---------------------------------------------------------------- ballots
 
 

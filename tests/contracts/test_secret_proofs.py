@@ -112,6 +112,7 @@ def test_ballot_bound_to_the_contract_and_chain_it_names(harness: Contract) -> N
         assert not check_ballot(harness, other, VECTOR_KEY, voter, words)[0]
     assert not check_ballot(harness, VECTOR_CONTEXT, VECTOR_KEY, voter + 1, words)[0]
     assert not check_ballot(harness, VECTOR_CONTEXT, pt(TWO_G), voter, words)[0]
+    assert not check_ballot(harness, VECTOR_CONTEXT, (0, 0), voter, words)[0]
     assert not check_ballot(harness, VECTOR_CONTEXT, VECTOR_KEY, voter, words[:-1])[0]
     assert not check_ballot(harness, VECTOR_CONTEXT, VECTOR_KEY, voter, [])[0]
 

@@ -24,7 +24,7 @@ from ledger.secret.ballot import (
     word_count,
 )
 from ledger.secret.errors import SecretBallotError
-from ledger.secret.group import G, P, R, random_scalar
+from ledger.secret.group import G, P, Point, R, random_scalar
 from ledger.secret.transcript import VoteContext
 
 KEY = random_scalar() * G
@@ -188,3 +188,8 @@ def test_ballot_of_the_wrong_size_is_refused() -> None:
         statement(MAX_OPTIONS + 1)
     with pytest.raises(ValueError):
         encrypt(statement(3), 3)
+
+
+def test_election_key_at_infinity_is_refused() -> None:
+    with pytest.raises(ValueError, match="infinity"):
+        statement(key=Point.infinity())

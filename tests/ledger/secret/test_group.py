@@ -11,7 +11,8 @@ from py_ecc.optimized_bn128 import add as ecc_add
 from py_ecc.optimized_bn128 import multiply as ecc_multiply
 from py_ecc.optimized_bn128 import normalize as ecc_normalize
 
-from ledger.secret.errors import InvalidPoint, InvalidScalar
+from ledger.secret import group, mcl
+from ledger.secret.errors import CurveLibraryUntrusted, InvalidPoint, InvalidScalar
 from ledger.secret.group import (
     INFINITY,
     TWO_G,
@@ -37,6 +38,19 @@ def ecc_words(scalar: int) -> tuple[int, int]:
 def test_library_passes_its_self_test_on_alt_bn128() -> None:
     self_test()
     assert G.words() == (1, 2)
+    assert (2 * G).words() == TWO_G
+
+
+def test_library_left_on_the_wrappers_curve_is_refused() -> None:
+    # What the mclbn256 wheel's own wrapper does on import: mcl on Fp254BNb, not alt_bn128.
+    lib = group._lib
+    try:
+        assert lib.mclBn_init(0, mcl.COMPILED_TIME_VAR) == 0
+        with pytest.raises(CurveLibraryUntrusted, match="field prime"):
+            self_test()
+    finally:
+        assert lib.mclBn_init(mcl.CURVE_SNARK1, mcl.COMPILED_TIME_VAR) == 0
+    self_test()
     assert (2 * G).words() == TWO_G
 
 

@@ -29,7 +29,7 @@ def test_same_draws_give_the_same_ballot_words(options: int, choice: int) -> Non
     secret = random_scalar()
     st = BallotStatement(CONTEXT, secret * G, VOTER, QUESTION, options)
     ours = encrypt(st, choice, counter_draw(1)).words()
-    key = reference.mul(reference.G1, secret)
+    key = reference.mul(reference.GENERATOR, secret)
     theirs = reference.prove_ballot(HEAD, key, choice, options, counter_draw(1))
     assert ours == theirs
     assert reference.verify_ballot(HEAD, key, options, ours)
@@ -37,7 +37,7 @@ def test_same_draws_give_the_same_ballot_words(options: int, choice: int) -> Non
 
 def test_ballot_made_by_reference_verifies_here_and_tampering_fails_in_both() -> None:
     secret = random_scalar()
-    key = reference.mul(reference.G1, secret)
+    key = reference.mul(reference.GENERATOR, secret)
     words = reference.prove_ballot(HEAD, key, 1, 2, random_scalar)
     st = BallotStatement(CONTEXT, secret * G, VOTER, QUESTION, 2)
     assert verify(st, parse_ballot(words, 2))
@@ -53,7 +53,7 @@ def test_partial_made_here_verifies_in_the_reference() -> None:
     share = random_scalar()
     sa = random_scalar() * G
     partial = tally.decrypt_partial(CONTEXT, 2, 1, share, sa)
-    vkey = reference.mul(reference.G1, share)
+    vkey = reference.mul(reference.GENERATOR, share)
     sa_ref = reference.point(*sa.words())
     assert reference.verify_partial(CONTEXT.words(), 2, 1, vkey, sa_ref, partial.words())
     assert not reference.verify_partial(CONTEXT.words(), 3, 1, vkey, sa_ref, partial.words())
