@@ -199,6 +199,20 @@ VIEWS: Final[tuple[View, ...]] = (
          lambda ctx, r: (len(r.raters), r.score_sum), _pair("count", "scoreSum"),
          "proposal {}: the contract's rating count or score sum is not the recount",
          lambda pair: f"{pair[0]} ratings, sum {pair[1]}"),
+    # secret ballots
+    _wired("secret", "trustedForwarder", "forwarder",
+           "the secret ballot's trusted forwarder is not the recorded forwarder"),
+    _wired("secret", "registry", "registry", "secret.registry() is not the recorded registry"),
+    View("secret", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
+         lambda ctx, _: domain_separator(*Domains.SecretBallot, ctx.chain_id,
+                                         ctx.contracts["secret"]), bytes,
+         "the secret ballot's EIP-712 domain separator is not (CommonsSecretBallot, 1, chain, "
+         "secret)"),
+    _count("secret", "secretVoteCount", "secret.vote", "secret votes",
+           lambda ctx: len(ctx.state.secret_votes)),
+    View("secret", "getSecretVote", "secret.tally", _each("secret_votes"),
+         lambda ctx, v: v.tally or [], lambda out: [int(t) for t in out["tally"]],
+         "secret vote {}: the contract's tally is not the one it was finalized with"),
     # fund
     _count("fund", "incomeCount", "fund.balance", "income records",
            lambda ctx: ctx.state.income_count),
