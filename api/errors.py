@@ -177,6 +177,7 @@ ERROR_TEXT = {
     403: "Signed in, but without the role this needs",
     404: "No such thing",
     409: "The thing is in a state that refuses this (a contract rule)",
+    410: "It was here but has expired (code says what to do instead)",
     408: "The request did not arrive whole in time; the connection is closed",
     413: "Body too large, or the store it would go into is full",
     415: "The body is not declared as JSON (Content-Type: application/json)",

@@ -93,6 +93,9 @@ class Quotas:
         self.joins = RateLimit(
             "JoinQuotaExceeded", "join requests", settings.join_requests_per_hour, 3600
         )
+        self.join_lookups = RateLimit(
+            "JoinLookupQuotaExceeded", "join code lookups", settings.join_lookups_per_minute, 60
+        )
         self.names = RateLimit(
             "NameQuotaExceeded", "display name changes", settings.name_changes_per_hour, 3600
         )

@@ -10,9 +10,11 @@ TARGET: the audit of 10,000 ballots of 3 options in at most 15 s on the 2-core m
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -68,20 +70,25 @@ def audit_of_a_vote() -> dict[str, float]:
         claims.append(BallotClaim(voter, tuple(encrypt(statement, voter % OPTIONS).words())))
     facts = VoteFacts(CONTEXT, key.words(), QUESTION, OPTIONS)
     timings = {}
-    for workers in (1, 2):
-        started, cpu_before = time.perf_counter(), _cpu_seconds()
-        valid = check_ballots(facts, claims, workers=workers)
-        timings[f"audit_{workers}_process_s"] = time.perf_counter() - started
-        timings[f"audit_{workers}_process_cpu_s"] = _cpu_seconds() - cpu_before
-        assert all(valid)
+    started, cpu_before = time.perf_counter(), _cpu_seconds()
+    assert all(check_ballots(facts, claims))
+    timings["audit_1_process_s"] = time.perf_counter() - started
+    timings["audit_1_process_cpu_s"] = _cpu_seconds() - cpu_before
+    # Two forkserver workers, as the audit's pool; starting them is counted.
+    # (Their CPU time is the forkserver's children's, not ours: only the wall clock is kept.)
+    started = time.perf_counter()
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        assert all(check_ballots(facts, claims, pool))
+    timings["audit_2_process_s"] = time.perf_counter() - started
     return timings
 
 
 def _cpu_seconds() -> float:
-    """CPU time of this process and of its finished workers: on a shared machine the wall
-    clock also counts other people's work."""
+    """CPU time of this process: on a shared machine the wall clock also counts other people's
+    work."""
     t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    return t.user + t.system
 
 
 def main() -> None:
@@ -114,8 +121,8 @@ def main() -> None:
         f"Audit of {BALLOTS:,} ballots (parse, check every point and scalar, verify): "
         f"{figures['audit_1_process_s']:.1f} s on one process "
         f"({figures['audit_1_process_cpu_s']:.1f} CPU s), "
-        f"{figures['audit_2_process_s']:.1f} s on two "
-        f"({figures['audit_2_process_cpu_s']:.1f} CPU s); target "
+        f"{figures['audit_2_process_s']:.1f} s on two forkserver workers (their start "
+        f"included); target "
         f"{TARGET_S:.0f} s: {'yes' if best <= TARGET_S else '**no**'} (by one process's CPU time). "
         f"Load average during the run: {load:.1f} on 2 cores (wall times grow with it).",
         "",

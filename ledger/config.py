@@ -313,6 +313,12 @@ class Settings(BaseSettings):
     max_pending_per_recipient: int = Field(default=200, gt=0)
     # Join requests each client may store an hour (a new one; sending one again costs nothing).
     join_requests_per_hour: int = Field(default=20, gt=0)
+    # Join codes each client may look up a minute: a code is 40 bits, and this keeps guessing
+    # one a matter of centuries, not hours.
+    join_lookups_per_minute: int = Field(default=30, gt=0)
+    # A join request not acted on within this long is expired: the registrar no longer sees it
+    # and its code answers 410; the resident simply asks again.
+    join_request_ttl_s: float = Field(default=30 * 86400, gt=0)
     seed_demo: bool = Field(default=True, description="seed a demo community on first start")
     restart_max: int = Field(
         default=5, ge=0, description="`commons run` gives up on a process that died more often"

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from brownie import accounts, web3
 
-from ledger.admin import AdminCall, AdminChain, Done, execute, preflight
+from ledger.admin import AdminCall, AdminChain, AdminRefused, Done, execute, preflight
 from ledger.config import Settings
 from ledger.deploy import load_deployment
 from ledger.errors import LedgerError
@@ -57,6 +58,14 @@ def one_line_errors() -> Iterator[None]:
         yield
     except LedgerError as exc:
         raise SystemExit(f"error: {exc}") from None
+
+
+def read_text(path: str) -> str:
+    """The text of the file at `path`, or a refusal naming it (never a traceback)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AdminRefused(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def run_act(

@@ -6,11 +6,9 @@ COMMITTEE only: SIGNER is the member's brownie account or key file."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ledger import proposal_acts
 from ledger.admin import AdminChain, AdminRefused, RelayApi
-from scripts.admin_acts import api_url, connected, one_line_errors, run_act
+from scripts.admin_acts import api_url, connected, one_line_errors, read_text, run_act
 
 
 def main(
@@ -27,7 +25,7 @@ def main(
             raise AdminRefused(f"OPTIONS is yes-no or a number of choices, not {options!r}")
         draft = proposal_acts.draft(
             int(community),
-            Path(text_file).read_text(encoding="utf-8"),
+            read_text(text_file),
             multi=None if options == "yes-no" else int(options),
             period=period,
             quorum_percent=quorum,

@@ -5,21 +5,16 @@ CSV in batches, with the people recorded off-chain."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from commons.acts import ADDRESS
 from ledger import admin
-from scripts.admin_acts import one_line_errors, run_act
+from scripts.admin_acts import one_line_errors, read_text, run_act
 
 
 def _addresses(path: str) -> list[str]:
     if path == "-":
         return []
     with one_line_errors():
-        try:
-            lines = Path(path).read_text().split()
-        except OSError as exc:
-            raise admin.AdminRefused(f"cannot read {path}: {exc.strerror}") from None
+        lines = read_text(path).split()
         for n, line in enumerate(lines, start=1):
             if not ADDRESS.match(line):
                 raise admin.AdminRefused(f"{path}: entry {n} is not an address: {line!r}")

@@ -39,7 +39,7 @@ def post_join(
     "/communities/{community_id}/joins",
     response_model=Page[JoinOut],
     responses=responses(401, 403, 404, 503),
-    summary="Join requests whose resident is not on the published roll (registrar only)",
+    summary="Unexpired join requests whose resident is not on the published roll (registrar only)",
 )
 def list_joins(
     community_id: OnChainId,
@@ -54,9 +54,14 @@ def list_joins(
 @router.get(
     "/communities/{community_id}/joins/{code}",
     response_model=JoinOut,
-    responses=responses(404, 422, 503),
+    responses=responses(404, 410, 422, 429, 503),
     summary="A join request by its short code, and whether its resident is on the roll",
 )
-def get_join(community_id: OnChainId, code: Code, services: ServicesDep) -> JoinOut:
-    """Check the signature yourself before adding the resident: this service is not trusted."""
-    return joins.by_code(services, community_id, code)
+def get_join(
+    community_id: OnChainId, code: Code, request: Request, services: ServicesDep
+) -> JoinOut:
+    """Check the signature yourself before adding the resident: this service is not trusted.
+    Each lookup counts against the client's quota (429 `JoinLookupQuotaExceeded`); a request
+    older than `COMMONS_JOIN_REQUEST_TTL_S` whose resident is not on the roll answers 410
+    `JoinExpired` (the resident asks again)."""
+    return joins.by_code(services, request, community_id, code)

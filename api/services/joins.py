@@ -47,6 +47,12 @@ def submit(services: Services, request: Request, community_id: int, body: JoinRe
     require_community(services, community_id)
     join, digest = _verified(services, community_id, body)
     stored = services.store.get_join(digest)
+    if (
+        stored is not None
+        and _expired(services, stored)
+        and join.resident not in _standing(services, community_id)[0]
+    ):
+        raise ApiError(410, "JoinExpired", "this request expired unanswered: sign a new one")
     if stored is None:
         quotas(request).joins.take(client_key(request))
         stored = StoredJoin(
@@ -66,13 +72,13 @@ def submit(services: Services, request: Request, community_id: int, body: JoinRe
 def pending(
     services: Services, community_id: int, user: str, limit: int, offset: int
 ) -> Page[JoinOut]:
-    """Requests whose resident is not on the published roll (registrar only), oldest first; a
-    resident who asked more than once is listed once, by their newest request."""
+    """Unexpired requests whose resident is not on the published roll (registrar only), oldest
+    first; a resident who asked more than once is listed once, by their newest request."""
     require_registrar(services, community_id, user)
     published, staged = _standing(services, community_id)
     newest: dict[str, StoredJoin] = {}
     for join in services.store.joins(community_id):
-        if join.resident not in published:
+        if join.resident not in published and not _expired(services, join):
             newest.pop(join.resident, None)
             newest[join.resident] = join
     rows = sorted(newest.values(), key=lambda j: j.received_at)
@@ -80,8 +86,10 @@ def pending(
     return Page(items=items, total=len(rows), limit=limit, offset=offset)
 
 
-def by_code(services: Services, community_id: int, code: str) -> JoinOut:
-    """The newest request with this short code (the code is what the resident shows)."""
+def by_code(services: Services, request: Request, community_id: int, code: str) -> JoinOut:
+    """The newest request with this short code (the code is what the resident shows), unless it
+    expired before its resident was put on the roll."""
+    quotas(request).join_lookups.take(client_key(request))
     require_community(services, community_id)
     try:
         normal = read_code(code)
@@ -90,7 +98,16 @@ def by_code(services: Services, community_id: int, code: str) -> JoinOut:
     found = services.store.joins_by_code(community_id, normal)
     if not found:
         raise ApiError(404, "UnknownJoin", f"no join request {normal} in community {community_id}")
-    return _out(found[0], _standing(services, community_id))
+    standing = _standing(services, community_id)
+    if found[0].resident not in standing[0] and _expired(services, found[0]):
+        raise ApiError(
+            410, "JoinExpired", f"join request {normal} expired unanswered: the resident asks again"
+        )
+    return _out(found[0], standing)
+
+
+def _expired(services: Services, join: StoredJoin) -> bool:
+    return time.time() - join.received_at > services.settings.join_request_ttl_s
 
 
 def _standing(services: Services, community_id: int) -> tuple[set[str], set[str]]:

@@ -1,5 +1,5 @@
-"""Checking many ballots at once, for the audit: every ballot of a vote parsed and verified, in
-worker processes when there are enough of them to pay for starting the workers.
+"""Checking many ballots at once, for the audit: every ballot of a vote parsed and verified, on
+the audit's worker processes when there are enough of them to pay.
 
 The proofs cannot be batched by a random linear combination (the challenge hashes the
 commitments, which the verifier must recompute one by one), so the gain is from the cores:
@@ -9,7 +9,7 @@ bench/secret_crypto.py measures both ways.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Final
 
@@ -18,10 +18,12 @@ from ledger.secret.errors import SecretBallotError
 from ledger.secret.group import Point
 from ledger.secret.transcript import VoteContext
 
-# A pool of two workers costs 40-70 ms to start and stop (under load), the time of about 100
-# ballots (0.75 ms of CPU each, bench/secret_crypto.py); below this many ballots the saving is
-# a second at most and one process keeps the audit's other work its core.
+# Starting two forkserver workers took 1.3-2.2 s at load 9.5 on 2 cores (their imports; fork
+# took 0.04 s but is unsafe in a threaded process); a pool the audit already has costs nothing.
+# Below this many ballots (1.5 s of CPU at 0.75 ms each, bench/secret_crypto.py) the saving
+# would not pay for the round trips.
 MIN_PARALLEL: Final = 2_000
+PIECE: Final = 500
 
 
 @dataclass(frozen=True)
@@ -61,15 +63,17 @@ def _check_chunk(facts: VoteFacts, claims: Sequence[BallotClaim]) -> list[bool]:
 def check_ballots(
     facts: VoteFacts,
     claims: Sequence[BallotClaim],
-    workers: int = 2,
+    pool: Executor | None = None,
     min_parallel: int = MIN_PARALLEL,
 ) -> list[bool]:
-    """For each ballot, in order, whether it is valid; on `workers` processes when there are
-    at least `min_parallel` ballots."""
-    if workers <= 1 or len(claims) < min_parallel:
+    """For each ballot, in order, whether it is valid: in this process, or in pieces on `pool`
+    (the audit's worker processes: ledger.audit.sigs.BallotVerifier.pool(), forkserver, as the
+    API runs audits in a thread and forking a threaded process can deadlock) when there are at
+    least `min_parallel` ballots."""
+    if pool is None or len(claims) < min_parallel:
         return _check_chunk(facts, claims)
-    size = -(-len(claims) // (workers * 4))
-    chunks = [claims[i : i + size] for i in range(0, len(claims), size)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(_check_chunk, [facts] * len(chunks), chunks)
-        return [valid for chunk in results for valid in chunk]
+    futures = [
+        pool.submit(_check_chunk, facts, claims[i : i + PIECE])
+        for i in range(0, len(claims), PIECE)
+    ]
+    return [valid for future in futures for valid in future.result()]

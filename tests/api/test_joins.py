@@ -241,3 +241,47 @@ def test_new_requests_beyond_the_hourly_quota_are_refused_but_resending_is_free(
     finally:
         live.stop_api()
         live.start_api()
+
+
+def test_a_request_left_unanswered_expires_and_its_resident_may_ask_anew(
+    live: LiveSystem,
+    office: Office,
+) -> None:
+    live.stop_api()
+    live.start_api(join_request_ttl_s="1")
+    try:
+        resident = Account.create()
+        old = signed(live, resident, office.id)
+        code = post(live, office.id, old).json()["code"]
+        time.sleep(1.5)
+        found = httpx.get(f"{live.url}/v1/communities/{office.id}/joins/{code}")
+        assert found.status_code == 410 and found.json()["code"] == "JoinExpired"
+        listed = httpx.get(
+            f"{live.url}/v1/communities/{office.id}/joins",
+            headers=login(live, office.registrar),
+            params={"limit": 1000},
+        ).json()["items"]
+        assert all(j["resident"] != resident.address for j in listed)
+        assert post(live, office.id, old).status_code == 410, "the expired one stays expired"
+        fresh = signed(live, resident, office.id)  # signed a second or more later
+        answer = post(live, office.id, fresh)
+        assert answer.status_code == 200 and answer.json()["status"] == "pending"
+        assert answer.json()["code"] != code
+    finally:
+        live.stop_api()
+        live.start_api()
+
+
+def test_code_lookups_beyond_the_quota_are_refused(live: LiveSystem, office: Office) -> None:
+    code = post(live, office.id, signed(live, Account.create(), office.id)).json()["code"]
+    live.stop_api()
+    live.start_api(join_lookups_per_minute="2")
+    try:
+        url = f"{live.url}/v1/communities/{office.id}/joins/{code}"
+        assert [httpx.get(url).status_code for _ in range(2)] == [200, 200]
+        refused = httpx.get(url)
+        assert refused.status_code == 429 and refused.json()["code"] == "JoinLookupQuotaExceeded"
+        assert "Retry-After" in refused.headers
+    finally:
+        live.stop_api()
+        live.start_api()

@@ -222,3 +222,29 @@ def test_point_checks_and_arithmetic_match_ledger_secret(harness: Contract) -> N
     assert tuple(harness.functions.sub(pa, pa).call()) == (0, 0)
     assert tuple(harness.functions.mul(pa, b).call()) == (b * (a * G)).words()
     assert tuple(harness.functions.mul(pa, R).call()) == (0, 0)
+
+
+def test_valid_ballot_short_of_gas_reverts_and_is_never_called_invalid(
+    harness: Contract,
+) -> None:
+    # A challenger who sends too little gas must not get "invalid" for a valid ballot.
+    case = VECTORS["ballots"][0]
+    call = harness.functions.verifyBallot(
+        ctx(VECTOR_CONTEXT),
+        VECTOR_KEY,
+        Web3.to_checksum_address(int(case["voter"], 16).to_bytes(20, "big")),
+        QUESTION.to_bytes(32, "big"),
+        ints(case["words"]),
+    )
+    # Every gas limit from well short to enough, finely near the end, where a failed last
+    # precompile would come closest to leaving gas to hash and return.
+    needed = call.estimate_gas()
+    answers = set()
+    for gas in [*range(60_000, needed - 12_000, 8_000), *range(needed - 12_000, needed + 200, 200)]:
+        try:
+            valid, _ = call.call({"gas": gas})
+        except Exception:  # reverted or out of gas: both leave the ballot counted
+            answers.add("reverted")
+            continue
+        answers.add("valid" if valid else "INVALID")
+    assert answers == {"reverted", "valid"}

@@ -1,7 +1,8 @@
 """Joining the roll in the page, end to end: Debian's Chromium at phone size, in Chinese, against
 the real API, contracts and anvil. A new person makes a key and asks to join; the registrar finds
 the request by its code (and from a photo of its QR code; a forged one is refused by the page
-alone), records the person, adds and publishes; the person then votes and checks the receipt. The
+alone), records the person, adds and publishes; the person then votes and checks the receipt, and
+the registrar takes someone who moved away off the roll (asked once more) and publishes. The
 browser half is web/tests/join.mjs; what the page claims is checked again here against the chain
 and the API. Screenshots: test-artifacts/web-join/.
 """
@@ -26,17 +27,19 @@ from tests.e2e.conftest import LiveSystem, new_accounts
 ARTIFACTS = ARTIFACTS_ROOT / "web-join"
 PERSON = "王芳 3号楼2单元402"
 NEW_VIEWS = ("join-ask-zh", "join-zh", "join-en", "roll-pending-zh", "roll-refused-zh",
-             "roll-zh", "roll-en", "join-on-roll-zh")  # fmt: skip
+             "roll-zh", "roll-en", "join-on-roll-zh", "roll-remove-zh")  # fmt: skip
 
 
-def _office(live: LiveSystem) -> tuple[int, LocalAccount, LocalAccount]:
-    """A community with a registrar and a committee member, and nobody on its roll."""
+def _office(live: LiveSystem, leaver: str) -> tuple[int, LocalAccount, LocalAccount]:
+    """A community with a registrar and a committee member, and on its roll only someone about to
+    move away."""
     admin, registrar, chair = new_accounts(3)
     registry = live.client.contracts["registry"]
     live.client.act(admin, registry.functions.createCommunity(Web3.keccak(text="join story")))
     cid: int = registry.functions.communityCount().call()
     for role, account in ((Roles.REGISTRAR, registrar), (Roles.COMMITTEE, chair)):
-        done = live.client.act(admin, registry.functions.grantRole(cid, role, account.address))
+        live.client.act(admin, registry.functions.grantRole(cid, role, account.address))
+    done = live.client.act(registrar, registry.functions.updateRoll(cid, [leaver], [], True))
     live.client.wait_indexed(done["block"])
     return cid, registrar, chair
 
@@ -61,9 +64,11 @@ def test_a_new_person_joins_in_the_page_is_added_by_the_registrar_and_votes(
     served: LiveSystem, tmp_path: Path
 ) -> None:
     live = served
-    community, registrar, chair = _office(live)
+    leaver = Account.create().address
+    community, registrar, chair = _office(live, leaver)
     seed = {
         "community": community,
+        "leaver": leaver,
         "registrar": {"address": registrar.address, "key": "0x" + bytes(registrar.key).hex()},
     }
     (tmp_path / "seed.json").write_text(json.dumps(seed))
@@ -98,6 +103,7 @@ def test_a_new_person_joins_in_the_page_is_added_by_the_registrar_and_votes(
     resident = Web3.to_checksum_address(result["resident"])
     registry = live.client.contracts["registry"].functions
     assert registry.isResident(community, resident).call()
+    assert not registry.isResident(community, leaver).call(), "removed in the page"
     assert council.functions.hasVoted(result["proposal"], resident).call()
     people = {p["address"]: p for p in _people(live, community, registrar)}
     assert people[resident]["person"] == PERSON

@@ -1,7 +1,8 @@
 """Every admin act also as a brownie script, on the same ledger.admin code as `commons admin`:
 the admin handed over in two steps (offered, withdrawn, offered again, accepted), a role
 revoked, the roll updated from a file, an auditor's report key registered and revoked; each read
-back from the chain, and a bad file refused in one line before anything is sent."""
+back from the chain; a bad file, and a proposal its signer may not open, refused in one line
+before anything is sent."""
 
 from __future__ import annotations
 
@@ -107,3 +108,21 @@ def test_every_admin_act_runs_as_a_brownie_script(
     assert "AuditorKeyRevoked" in brownie.ok("auditor_key.py", "revoke", fingerprint, "4")
     _, _, _, revoked_at = registry.auditorKey(bytes.fromhex(fingerprint[2:])).call()
     assert revoked_at > 0
+
+    # A proposal is refused in one line before its text is stored or anything is sent: a text
+    # file that is not there, options that are neither yes-no nor a number, a signer who is not
+    # on the committee.
+    council = live.client.contracts["council"].functions
+    before = council.proposalCount().call()
+    refused = brownie.run("open_proposal.py", "main", c, str(tmp_path / "missing.md"))
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "cannot read" in refused.stderr and "missing.md" in refused.stderr
+    text = tmp_path / "racks.md"
+    text.write_text("# Bike racks by the gate\n", encoding="utf-8")
+    refused = brownie.run("open_proposal.py", "main", c, str(text), "maybe")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "OPTIONS is yes-no or a number of choices" in refused.stderr
+    refused = brownie.run("open_proposal.py", "main", c, str(text), "yes-no", "7d", "30", "50", "4")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert council.proposalCount().call() == before

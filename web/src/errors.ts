@@ -37,6 +37,8 @@ export const API_CODES = [
   "InvalidRequest",
   "InvalidSignature",
   "IssuedInFuture",
+  "JoinExpired",
+  "JoinLookupQuotaExceeded",
   "JoinQuotaExceeded",
   "MalformedBallot",
   "MalformedJoinCode",
@@ -289,6 +291,8 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   CommunityMismatch: "signature",
   IssuedInFuture: "stale",
   JoinQuotaExceeded: "busy",
+  JoinLookupQuotaExceeded: "busy",
+  JoinExpired: "stale",
   TooManyPending: "busy",
   // signatures and signed requests
   WrongSigner: "signature",

@@ -120,6 +120,13 @@ export function myJoin(communityId: number, address: string): JoinRequestIn | nu
   return stored()[`${communityId}:${getAddress(address)}`] ?? null;
 }
 
+/** Forget a request the service says has expired, so the resident is offered a new one. */
+export function dropJoin(req: JoinRequestIn): void {
+  const kept = stored();
+  delete kept[`${req.communityId}:${getAddress(req.resident)}`];
+  localStorage.setItem(STORE, JSON.stringify(kept));
+}
+
 export function keepJoin(req: JoinRequestIn): void {
   localStorage.setItem(STORE, JSON.stringify({ ...stored(), [`${req.communityId}:${getAddress(req.resident)}`]: req }));
 }

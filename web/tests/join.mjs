@@ -233,6 +233,26 @@ async function main() {
         await shot("phone-receipt-checked-zh");
       });
 
+      await step("registrar-removes-a-leaver", async () => {
+        // Someone who moved away: asked once more, taken off, and gone once the roll is published.
+        await useKey(state.registrar);
+        await go("#/roll");
+        const leaver = page.locator(`${tid("roll-members")} li[data-address="${SEED.leaver}"]`);
+        await leaver.locator(tid("roll-remove")).click();
+        await leaver.locator(tid("roll-remove-cancel")).click();
+        expect((await leaver.locator(tid("roll-remove-confirm")).count()) === 0, "keeping them asks nothing more");
+        await leaver.locator(tid("roll-remove")).click();
+        await accessible("roll-remove-zh");
+        await shot("phone-roll-remove-confirm-zh");
+        await leaver.locator(tid("roll-remove-confirm")).click();
+        await registrarOutcome("remove", "roll-remove-status");
+        await page.click(tid("roll-publish"));
+        await registrarOutcome("publish", "roll-publish-status");
+        const members = await page.locator(tid("roll-members")).innerText();
+        expect(!members.includes(SEED.leaver), "the leaver is off the published roll");
+        expect(members.includes(state.resident), "the new resident stays on it");
+      });
+
       await step("no-secret-left-the-browser", async () => {
         await noSecretLeft([SEED.registrar.key, RESIDENT_PASS, REGISTRAR_PASS]);
         // Who the person is went to the API once, to the registrar-only people record, and nowhere else.

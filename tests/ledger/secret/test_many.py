@@ -3,6 +3,9 @@ on two."""
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
 from ledger.secret.ballot import BallotStatement, encrypt
 from ledger.secret.group import G, R, random_scalar
 from ledger.secret.many import BallotClaim, VoteFacts, check_ballots
@@ -24,5 +27,7 @@ def test_verdicts_are_in_order_and_the_same_on_one_and_two_processes() -> None:
     claims[17] = BallotClaim(claims[17].voter, tuple(tampered))
     claims[30] = BallotClaim(claims[30].voter, claims[30].words[:-1])  # too short
     expected = [i not in (5, 17, 30) for i in range(40)]
-    assert check_ballots(facts, claims, workers=1) == expected
-    assert check_ballots(facts, claims, workers=2, min_parallel=10) == expected
+    assert check_ballots(facts, claims) == expected
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        assert check_ballots(facts, claims, pool, min_parallel=10) == expected

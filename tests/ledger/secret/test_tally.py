@@ -6,10 +6,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.secret import dkg, tally
 from ledger.secret.ballot import BallotStatement, encrypt
-from ledger.secret.errors import DecryptionFailed
+from ledger.secret.errors import DecryptionFailed, SecretBallotError
 from ledger.secret.group import G, Point, R, random_scalar
 from ledger.secret.transcript import VoteContext
 from tests.ledger.secret.trustees import Ceremony, ceremony
@@ -94,3 +96,16 @@ def test_discrete_log_beyond_the_bound_fails() -> None:
     with pytest.raises(DecryptionFailed):
         tally.discrete_log(random_scalar() * G, 1000)
     assert tally.discrete_log(Point.infinity(), 0) == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=0, max_value=3), st.integers(min_value=1, max_value=2**256 - 1))
+def test_any_changed_word_of_a_partial_is_refused(index: int, delta: int) -> None:
+    share, sa = random_scalar(), random_scalar() * G
+    words = tally.decrypt_partial(CONTEXT, 3, 2, share, sa).words()
+    words[index] = (words[index] + delta) % 2**256
+    try:
+        partial = tally.parse_partial(3, 2, words)
+    except SecretBallotError:
+        return
+    assert not tally.verify_partial(CONTEXT, share * G, sa, partial)

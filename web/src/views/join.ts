@@ -5,7 +5,8 @@
 import { h } from "../dom";
 import { t } from "../i18n";
 import { chain } from "../chain";
-import { joinDigest, joinQrText, keepJoin, lookupJoin, myJoin, sendJoin, shortCode, signJoin } from "../joins";
+import { dropJoin, joinDigest, joinQrText, keepJoin, lookupJoin, myJoin, sendJoin, shortCode, signJoin } from "../joins";
+import { ApiError } from "../api";
 import { qrSvg } from "../qr";
 import type { JoinRequestIn } from "../schemas";
 import { communityId, standing } from "../state";
@@ -29,7 +30,15 @@ function askButton(cid: number, label: string, rerender: () => void): HTMLElemen
 async function requestShown(cid: number, req: JoinRequestIn, rerender: () => void): Promise<HTMLElement[]> {
   const code = shortCode(joinDigest(await chain(), req));
   // The service may have lost it (or never had it, offline): the signed request is sent again.
-  const found = (await lookupJoin(cid, code)) ?? (await sendJoin(req));
+  // One left unanswered too long has expired: it is forgotten and the resident asks anew.
+  let found;
+  try {
+    found = (await lookupJoin(cid, code)) ?? (await sendJoin(req));
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === "JoinExpired")) throw error;
+    dropJoin(req);
+    return [h("p", { class: "notice", "data-testid": "join-expired" }, t("join.expired")), askButton(cid, t("join.ask"), rerender)];
+  }
   const status = found.status;
   return [
     h("p", null, t("join.bring")),

@@ -167,8 +167,31 @@ function publishPanel(cid: number, rerender: () => void): HTMLElement {
 
 const SHOWN = 200;
 
-function rollList(cid: number, members: string[], registrar: boolean): HTMLElement {
-  const items = members.slice(0, SHOWN).map((m) => h("li", { class: "card", "data-address": m }, h("code", { class: "mono wrap" }, m)));
+/** A registrar's way to take one address off the roll: asked once more, then signed and relayed;
+ * like an addition it counts once the roll is published. */
+function removeControl(cid: number, address: string, rerender: () => void): HTMLElement {
+  const line = statusLine("roll-remove-status");
+  const area = h("div", { class: "roll-remove" });
+  const ask = h("button", { type: "button", class: "secondary", "data-testid": "roll-remove" }, t("roll.remove"));
+  ask.addEventListener("click", () => {
+    const yes = h("button", { type: "button", class: "danger", "data-testid": "roll-remove-confirm" }, t("roll.removeYes"));
+    const no = h("button", { type: "button", class: "secondary", "data-testid": "roll-remove-cancel" }, t("roll.removeNo"));
+    no.addEventListener("click", () => replace(area, ask, line));
+    yes.addEventListener("click", () => {
+      void act(yes, line, () =>
+        registryAct("remove", line, "updateRoll", [cid, [], [address], false], rerender, async () => [t("roll.removed"), " ", mono(address, 10)]),
+      );
+    });
+    replace(area, h("p", { role: "alert" }, t("roll.removeConfirm")), h("div", { class: "row" }, yes, no), line);
+  });
+  replace(area, ask, line);
+  return area;
+}
+
+function rollList(cid: number, members: string[], registrar: boolean, rerender: () => void): HTMLElement {
+  const items = members
+    .slice(0, SHOWN)
+    .map((m) => h("li", { class: "card", "data-address": m }, h("code", { class: "mono wrap" }, m), registrar ? removeControl(cid, m, rerender) : null));
   const line = statusLine("roll-people-status");
   const people = h("button", { type: "button", class: "secondary", "data-testid": "roll-show-people" }, t("roll.showPeople"));
   people.addEventListener("click", () => {
@@ -217,6 +240,6 @@ export async function rollView(rerender: () => void): Promise<HTMLElement> {
     shown ? h("div", { class: "flash", role: "status", "data-testid": "flash", "data-action": shown.action }, h("strong", null, "✓ "), shown.content) : null,
     h("p", { class: "notice", "data-testid": "roll-count", "data-version": c.rollVersion, "data-size": c.rollSize }, t("roll.count", { v: c.rollVersion, n: c.rollSize })),
     tools,
-    rollList(cid, members, Boolean(who?.registrar)),
+    rollList(cid, members, Boolean(who?.registrar), rerender),
   );
 }
