@@ -252,7 +252,7 @@ contract SecretBallot is ISecretBallot, EIP712, ERC2771Context {
         bytes32[] memory entries = new bytes32[](n);
         uint256 batch = v.batchCount;
         for (uint256 i; i < n; ++i) {
-            bytes32 entry = _castOne(voteId, v, ballots[i], indexesPlusOne[i], aggregate, batch);
+            bytes32 entry = _castOne(voteId, v, ballots[i], indexesPlusOne[i], aggregate);
             if (entry != 0) {
                 entries[counted] = entry;
                 ++counted;
@@ -564,8 +564,7 @@ contract SecretBallot is ISecretBallot, EIP712, ERC2771Context {
         SecretVote storage v,
         SignedSecretBallot calldata b,
         uint256 indexPlusOne,
-        uint256[] memory aggregate,
-        uint256 batch
+        uint256[] memory aggregate
     ) private returns (bytes32 entry) {
         address voter = b.voter;
         SecretSkipReason reason;
@@ -577,7 +576,7 @@ contract SecretBallot is ISecretBallot, EIP712, ERC2771Context {
             reason = _signatureFault(_hashTypedDataV4(entry), voter, b.r, b.vs);
             if (reason == SecretSkipReason.SecretVoteNotOpen) reason = _admit(voteId, indexPlusOne, b.words, aggregate);
             if (reason == SecretSkipReason.SecretVoteNotOpen) {
-                emit SecretBallotCast(voteId, voter, batch, ballotHash);
+                emit SecretBallotCast(voteId, voter, ballotHash);
                 return entry;
             }
         }

@@ -175,8 +175,9 @@ interface ISecretBallot {
     /// cancel out, and every ballot would be in clear): the vote cannot open.
     event KeyGenerationFailed(uint256 indexed voteId, uint256 qualifiedCount);
 
-    /// @notice A ballot was counted in batch `batch`; `ballotHash` is keccak256 of its words.
-    event SecretBallotCast(uint256 indexed voteId, address indexed voter, uint256 batch, bytes32 ballotHash);
+    /// @notice A ballot was counted; `ballotHash` is keccak256 of its words. Its batch is the one
+    /// {SecretBatchRecorded} names later in the same transaction.
+    event SecretBallotCast(uint256 indexed voteId, address indexed voter, bytes32 ballotHash);
 
     /// @notice A relayed ballot was not counted, for `reason`; the rest of its batch went on.
     /// @dev As with the council's skips, anyone can make this name any `voter`: it changes nothing.
