@@ -2,7 +2,8 @@
 invalid ballot challenged and voided, partials and a finalized tally audits clean (every share
 answer, key, ballot, proof, batch, partial and the tally checked again off-chain); an invalid
 ballot nobody challenged is named, and so is an aggregate changed in storage before the
-decryption (the tally then decrypts a vote nobody cast)."""
+decryption (the tally then decrypts a vote nobody cast), and a trustee's verification key
+changed in storage (its partials prove on-chain against the forged key, not the real one)."""
 
 from __future__ import annotations
 
@@ -194,3 +195,53 @@ def test_an_aggregate_changed_in_storage_is_named_by_the_tally(
     found = _secret_findings(_audit(anvil, system, settings, audit_dir))
     assert {f.rule for f in found} == {"secret.tally"}, found
     assert any(f"option {j}" in f.detail for f in found for j in (0, 1))
+
+
+def _verification_key_slot(w3: Web3, address: str, vid: int, k: int, x: int) -> int:
+    """The slot of trustee k's verification key (x first) in the contract's trustee records."""
+    for base in range(16):
+        outer = Web3.keccak(vid.to_bytes(32, "big") + base.to_bytes(32, "big"))
+        record = int.from_bytes(Web3.keccak(k.to_bytes(32, "big") + outer), "big")
+        if int.from_bytes(w3.eth.get_storage_at(address, record + 2), "big") == x:
+            return record + 2
+    raise AssertionError("no verification key found")
+
+
+def test_a_verification_key_changed_in_storage_is_named_by_its_partials(
+    w3: Web3,
+    anvil: AnvilProcess,
+    system: Deployment,
+    settings: Settings,
+    audit_dir: Path,
+    accounts: list[LocalAccount],
+    town: tuple[int, list[LocalAccount]],
+) -> None:
+    from ledger.secret.group import random_scalar
+    from ledger.secret.tally import decrypt_partial
+
+    secret = SecretBallotContract(w3, system.secret)
+    vid, trustees, batch = _vote(w3, secret, accounts, town)
+    secret.challenge(accounts[9], vid, batch, town[1][-1].address, _copied_words(batch))
+    # Trustee 3's key is swapped for one whose secret the operator knows: its partials then
+    # prove on-chain, and decrypt nothing.
+    forged = random_scalar()
+    address = system.secret.address
+    real = secret.contract.events.KeyGenerated().get_logs(from_block=0)
+    keys = next(e for e in real if e["args"]["voteId"] == vid)["args"]["verificationKeys"]
+    slot = _verification_key_slot(w3, address, vid, 3, int(keys[4]))
+    for offset, word in enumerate((forged * G).words()):
+        value = "0x" + word.to_bytes(32, "big").hex()
+        rpc(w3, "anvil_setStorageAt", [address, hex(slot + offset), value])
+    Clock(w3).advance(CHALLENGES)
+    context = secret.context(vid)
+    sums = secret.aggregate(vid)
+    words = [
+        w for j, s in enumerate(sums) for w in decrypt_partial(context, 3, j, forged, s.a).words()
+    ]
+    secret.publish(vid, trustees[0])
+    secret.publish(vid, trustees[1])
+    secret.publish(vid, trustees[2], words)  # proven on-chain against the forged key
+    secret.finalize(accounts[9], vid, secret.tally(vid, [trustees[0], trustees[1]]))
+    found = _secret_findings(_audit(anvil, system, settings, audit_dir))
+    assert {f.rule for f in found} == {"secret.partial"}, found
+    assert all("trustee 3" in f.detail for f in found)
