@@ -27,9 +27,11 @@ from api.routers import (
     community_settings,
     elections,
     fund,
+    initiatives,
     joins,
     members,
     proposals,
+    ratings,
     relay,
     rotation,
     timebank,
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(members.router, prefix="/v1")
     app.include_router(community_settings.router, prefix="/v1")
     app.include_router(elections.router, prefix="/v1")
+    app.include_router(initiatives.router, prefix="/v1")
+    app.include_router(ratings.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)
     docs.install(app, settings.project_root)

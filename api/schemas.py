@@ -68,7 +68,7 @@ class ReceiptOut(CamelOut):
     """What the relay knows of one acknowledged message."""
 
     id: str = Field(description="receipt id: keccak256 of the kind and the canonical message")
-    kind: Literal["ballot", "service", "forward", "election-ballot"]
+    kind: Literal["ballot", "service", "forward", "election-ballot", "cosignature", "rating"]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     signer: str
     tx_hash: str | None
@@ -89,7 +89,7 @@ class AckedOut(CamelOut):
 
     position: int = Field(description="its place in the outbox, in acceptance order")
     id: str = Field(description="receipt id")
-    kind: Literal["ballot", "service", "forward", "election-ballot"]
+    kind: Literal["ballot", "service", "forward", "election-ballot", "cosignature", "rating"]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     payload: dict[str, Any] = Field(description="the signed message, as it was accepted")
     ack: AckOut
@@ -550,3 +550,71 @@ class CommunitySettingsOut(CamelOut):
     approval_threshold: int = Field(description="committee approvals each payout needs; 0: unset")
     floor_minutes: int = Field(description="the lowest time-bank balance (0 or less)")
     ceiling_minutes: int = Field(description="the highest time-bank balance (0 or more)")
+
+
+# --- initiatives and ratings ------------------------------------------------------------------
+
+
+class CoSignatureIn(Strict):
+    """A resident's EIP-712 co-signature: CoSignature(uint256 initiativeId,address signer) under
+    the domain ("CommonsInitiatives", "1", chainId, initiatives address)."""
+
+    initiativeId: Annotated[int, Field(ge=1, lt=2**256)]
+    signer: Address
+    signature: Signature65
+
+
+class InitiativeIn(Strict):
+    """An initiative's full text and the author's signed ERC-2771 request calling
+    `Initiatives.submit(communityId, keccak256(text), budgetAmount, budgetCurrency)`."""
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+    request: ForwardRequestIn
+
+
+class InitiativeOut(CamelOut):
+    id: int
+    community_id: int
+    author: str
+    text_hash: str
+    text: str | None = Field(description="the full text if this service holds it")
+    text_matches: bool | None = Field(description="keccak256(text) == textHash; null without text")
+    budget_amount: int
+    budget_currency: str
+    roll_version: int
+    roll_size: int
+    needed: int = Field(description="co-signatures that make it a council proposal")
+    co_signatures: int
+    opens_at: int
+    closes_at: int = Field(description="co-signatures are taken until then (unix seconds)")
+    state: Literal["open", "promoted", "expired"]
+    proposal_id: int | None = Field(description="the council proposal it became, once promoted")
+    cosigned: bool | None = Field(
+        default=None, description="whether `signer` (asked for) has a co-signature counted"
+    )
+
+
+class RatingIn(Strict):
+    """A resident's EIP-712 rating: Rating(uint256 proposalId,address rater,uint8 score,bytes32
+    commentHash) under the domain ("CommonsRatings", "1", chainId, ratings address)."""
+
+    proposalId: Annotated[int, Field(ge=1, lt=2**256)]
+    rater: Address
+    score: Annotated[int, Field(ge=0, le=255)]
+    commentHash: Hex32
+    signature: Signature65
+
+
+class RatingsOut(CamelOut):
+    proposal_id: int
+    opened: bool = Field(description="whether the first ratings were relayed (the window runs)")
+    closes_at: int | None = Field(description="ratings are taken until then (unix seconds)")
+    roll_version: int | None
+    count: int
+    average: float | None = Field(
+        description="the mean score, 1 to 5, as the chain has it (to two decimals, rounded down)"
+    )
+    histogram: list[int] = Field(description="how many rated 1, 2, 3, 4 and 5")
+    rated: bool | None = Field(
+        default=None, description="whether `rater` (asked for) has a rating counted"
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
@@ -21,8 +21,10 @@ from ledger.build import Artifact
 from ledger.deploy import PLAN
 from ledger.errors import LedgerError
 from ledger.signing.ballots import BallotDomain, make_ballot, sign_ballot
+from ledger.signing.cosignatures import CoSignatureDomain, sign_cosignature
 from ledger.signing.eip712 import sign_typed_data
 from ledger.signing.forwards import sign_forward_request
+from ledger.signing.ratings import RatingDomain, sign_rating
 from ledger.signing.services import (
     SERVICE_TYPES,
     ServiceRecord,
@@ -94,17 +96,26 @@ class ApiClient:
     # --- signed actions ---------------------------------------------------------------------------
 
     def forward(
-        self, signer: LocalAccount, call: ContractFunction, *, gas: int = 1_000_000
+        self,
+        signer: LocalAccount,
+        call: ContractFunction,
+        *,
+        gas: int = 1_000_000,
+        wrap: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]] | None = None,
     ) -> dict[str, Any]:
-        """Sign `call` as `signer` (ERC-2771) and hand it to the relay; returns the receipt."""
+        """Sign `call` as `signer` (ERC-2771) and hand it to the relay; returns the receipt.
+        `wrap` posts the signed request elsewhere than /v1/forward: (path, body) for it."""
         forwarder = self.contracts["forwarder"]
         with self._lock:
             nonce = self._nonces.get(signer.address)
             if nonce is None:
                 nonce = forwarder.functions.nonces(signer.address).call()
             request = sign_forward_request(self.w3, forwarder, signer, call, gas=gas, nonce=nonce)
+            path, body = ("/v1/forward", request.to_payload())
+            if wrap is not None:
+                path, body = wrap(body)
             try:
-                receipt: dict[str, Any] = self.post("/v1/forward", request.to_payload())
+                receipt: dict[str, Any] = self.post(path, body)
             except ApiClientError:
                 self._nonces.pop(signer.address, None)  # resynchronise from the chain next time
                 raise
@@ -122,6 +133,55 @@ class ApiClient:
             "signature": "0x" + signed.signature.hex(),
         }
         receipt: dict[str, Any] = self.post("/v1/ballots", body)
+        return receipt
+
+    def initiative(
+        self,
+        author: LocalAccount,
+        community_id: int,
+        text: str,
+        budget: int = 0,
+        currency: str = "",
+    ) -> dict[str, Any]:
+        """Submit an initiative: its text and the author's signed submit of its hash."""
+        code = currency.encode("ascii").ljust(3, b"\x00")
+        call = self.contracts["initiatives"].functions.submit(
+            community_id, Web3.keccak(text=text), budget, code
+        )
+        return self.forward(
+            author,
+            call,
+            wrap=lambda request: ("/v1/initiatives", {"text": text, "request": request}),
+        )
+
+    def cosign(self, signer: LocalAccount, initiative_id: int) -> dict[str, Any]:
+        domain = CoSignatureDomain(self.chain_id, self.contracts["initiatives"].address)
+        signed = sign_cosignature(signer, initiative_id, domain)
+        body = {
+            "initiativeId": initiative_id,
+            "signer": signer.address,
+            "signature": "0x" + signed.signature.hex(),
+        }
+        receipt: dict[str, Any] = self.post("/v1/cosignatures", body)
+        return receipt
+
+    def rate(
+        self, rater: LocalAccount, proposal_id: int, score: int, comment: str | None = None
+    ) -> dict[str, Any]:
+        """Rate a completed proposal; a comment is stored as a text and its hash signed."""
+        comment_hash = bytes(32)
+        if comment is not None:
+            comment_hash = bytes.fromhex(self.post("/v1/texts", {"text": comment})["hash"][2:])
+        domain = RatingDomain(self.chain_id, self.contracts["ratings"].address)
+        signed = sign_rating(rater, proposal_id, score, comment_hash, domain)
+        body = {
+            "proposalId": proposal_id,
+            "rater": rater.address,
+            "score": score,
+            "commentHash": "0x" + comment_hash.hex(),
+            "signature": "0x" + signed.signature.hex(),
+        }
+        receipt: dict[str, Any] = self.post("/v1/ratings", body)
         return receipt
 
     def service_body(

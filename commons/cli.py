@@ -26,6 +26,7 @@ from commons.backup_cli import register_backup
 from commons.demo import demo_keys, seed_demo
 from commons.entry import INTERRUPTED
 from commons.errors import fail, one_line_errors
+from commons.initiative_cli import initiative_app
 from commons.key_cli import PASSPHRASE_FD_OPTION, RELAYER_KEY_OPTION, key_app
 from commons.proposal_cli import proposal_app
 from commons.proxy import proxy_config
@@ -577,6 +578,7 @@ app.add_typer(key_app, name="key")
 app.add_typer(admin_app, name="admin")
 app.add_typer(roll_app, name="roll")
 app.add_typer(proposal_app, name="proposal")
+app.add_typer(initiative_app, name="initiative")
 app.command("verify-receipt")(verify_receipt)
 app.command("anchor")(anchor)
 app.command("proxy-config")(proxy_config)

@@ -27,7 +27,15 @@ from web3 import Web3
 from commons.api_client import ApiClient
 from ledger.build import atomic_write
 from ledger.offchain import text_hash
-from ledger.protocol.generated import GrantState, PayoutStatus, ProposalState, Roles
+from ledger.protocol.generated import (
+    ExecutionStatus,
+    GrantState,
+    InitiativeRules,
+    InitiativeState,
+    PayoutStatus,
+    ProposalState,
+    Roles,
+)
 from ledger.signing.services import ServiceRecord, category_code
 
 ROLES = ("admin", "chair", "treasurer", "secretary", "registrar", "coordinator")
@@ -67,6 +75,33 @@ TEXTS = {
     ),
 }
 MILESTONE = bilingual("Photos: the new swings are installed.", "照片：新秋千已经装好。")
+# The hand-over certificate's hash: the committee keeps the document, the chain its fingerprint.
+HANDED_OVER = "playground hand-over certificate 2026-07"
+# A quarter of the roll (11): three co-signatures make an initiative a council proposal.
+INITIATIVE_RULES = InitiativeRules(
+    thresholdBps=2500, signingPeriod=14 * 86_400, votingPeriod=7 * 86_400, quorumBps=3000,
+    passBps=5000,
+)  # fmt: skip
+INITIATIVES = {
+    "lights": (
+        "resident2",
+        bilingual(
+            "Motion-sensor lights in every stairwell, so nobody climbs the stairs in the dark.",
+            "每个楼梯间装上感应灯，晚上上下楼不再摸黑。",
+        ),
+        ("resident3", "resident4", "resident6"),
+    ),
+    "benches": (
+        "resident7",
+        bilingual(
+            "Two benches by the canal path for older neighbours to rest on.",
+            "在河边小路旁放两张长椅，方便老人歇脚。",
+        ),
+        ("resident8",),
+    ),
+}
+RATINGS = {"resident4": (5, None), "resident5": (4, "孩子们很喜欢 / the children love it"),
+           "resident6": (4, None), "resident7": (3, None)}  # fmt: skip
 VOTES = {
     "playground": [0, 0, 0, 0, 0, 0, 1, 2, 0],
     "fence": [1, 1, 1, 0, 1, 0, 1, 1],
@@ -136,8 +171,15 @@ class _Seeder:
         self._finalize(proposals)
         payout = self._payout(proposals["playground"])
         self._milestone(proposals["playground"])
+        initiatives = self._initiatives()
+        self._completed_and_rated(proposals["playground"])
         self.log(f"demo: community {self.community} ready (proposals {sorted(proposals.values())})")
-        return {"community": self.community, "proposals": proposals, "payout": payout}
+        return {
+            "community": self.community,
+            "proposals": proposals,
+            "payout": payout,
+            "initiatives": initiatives,
+        }
 
     def _step(self, message: str) -> None:
         self.checkpoint()
@@ -245,17 +287,29 @@ class _Seeder:
             view = self.council.functions.getProposal(pid).call()
             if view.communityId != self.community or view.textHash != digest:
                 continue
-            if view.closesAt >= now + BALLOTS_LAND_S or all(
-                self.council.functions.hasVoted(pid, v.address).call() for v in voters
-            ):
+            if view.closesAt >= now + BALLOTS_LAND_S or self._has_every_ballot(pid, view, voters):
                 return pid
         return 0
 
+    def _has_every_ballot(self, pid: int, view: Any, voters: list[LocalAccount]) -> bool:
+        if view.state == ProposalState.Finalized:
+            # Its ballot box may serve a later proposal now (one an initiative opened, say),
+            # which makes hasVoted revert: its tally says how many came.
+            return bool(sum(view.tally) >= len(voters))
+        return all(bool(self.council.functions.hasVoted(pid, v.address).call()) for v in voters)
+
     def _votes(self, proposals: dict[str, int]) -> None:
         self._step("demo: residents vote (signed ballots, relayed in batches)")
+        # Only open ones: a finalized proposal's ballot box may serve a later one now.
+        open_ = {
+            key
+            for key, pid in proposals.items()
+            if self.council.functions.state(pid).call() == ProposalState.Open
+        }
         receipts = [
             self.client.ballot(voter, proposals[key], option)
             for key, options in VOTES.items()
+            if key in open_
             for voter, option in zip(self._voters(), options, strict=False)
             if not self.council.functions.hasVoted(proposals[key], voter.address).call()
         ]
@@ -379,4 +433,63 @@ class _Seeder:
             self.council.functions.recordMilestone(
                 playground, bytes.fromhex(text_hash(MILESTONE)[2:]), False
             ),
+        )
+
+    def _initiatives(self) -> dict[str, int]:
+        """One initiative that reached its threshold (now a council proposal) and one still
+        gathering co-signatures."""
+        self._step("demo: two initiatives, co-signed by residents (one reaches its threshold)")
+        initiatives = self.client.contracts["initiatives"]
+        if initiatives.functions.rulesOf(self.community).call().thresholdBps == 0:
+            call = initiatives.functions.setRules(self.community, tuple(INITIATIVE_RULES))
+            self.client.act(self.keys["admin"], call)
+        ids: dict[str, int] = {}
+        for key, (author, text, cosigners) in INITIATIVES.items():
+            self.checkpoint()
+            found = self._find_initiative(text)
+            if not found:
+                self.client.wait(
+                    self.client.initiative(self.keys[author], self.community, text)["id"]
+                )
+                found = self._find_initiative(text)
+            ids[key] = found
+            view = initiatives.functions.getInitiative(found).call()
+            if view.state != InitiativeState.Collecting:
+                continue
+            missing = [
+                self.keys[k]
+                for k in cosigners
+                if not initiatives.functions.hasCoSigned(found, self.keys[k].address).call()
+            ]
+            self.client.wait_all([self.client.cosign(k, found) for k in missing])
+        return ids
+
+    def _find_initiative(self, text: str) -> int:
+        """The newest of this community's initiatives with `text` that is not expired; 0 if
+        none (an expired one a stopped start left stays as it is)."""
+        initiatives = self.client.contracts["initiatives"]
+        digest = bytes.fromhex(text_hash(text)[2:])
+        for iid in range(initiatives.functions.initiativeCount().call(), 0, -1):
+            view = initiatives.functions.getInitiative(iid).call()
+            if view.communityId != self.community or view.textHash != digest:
+                continue
+            if view.state != InitiativeState.Expired:
+                return int(iid)
+        return 0
+
+    def _completed_and_rated(self, playground: int) -> None:
+        """The playground's work marked completed, and residents' ratings of it."""
+        self._step("demo: the playground is completed, and residents rate it")
+        if self.council.functions.getProposal(playground).call().execution != (
+            ExecutionStatus.Completed
+        ):
+            call = self.council.functions.recordMilestone(playground, _h(HANDED_OVER), True)
+            self.client.act(self.keys["secretary"], call)
+        ratings = self.client.contracts["ratings"]
+        self.client.wait_all(
+            [
+                self.client.rate(self.keys[k], playground, score, comment)
+                for k, (score, comment) in RATINGS.items()
+                if not ratings.functions.hasRated(playground, self.keys[k].address).call()
+            ]
         )

@@ -331,6 +331,13 @@ class Settings(BaseSettings):
     restart_max_delay_s: float = Field(default=8.0, ge=0)
     # Display names: how often one client may set a name (api/limits.py).
     name_changes_per_hour: int = Field(default=30, gt=0)
+    # --- initiatives and ratings (ledger/relay/cosignatures.py, ratings.py) ---
+    # Per co-signature measured up to ~20,000 gas on a fresh bitmap (bench/gas_initiatives.py);
+    # a batch's bound adds the council proposal its last co-signature may open.
+    relay_cosignature_gas: int = Field(default=40_000, gt=0)
+    relay_promotion_gas: int = Field(default=400_000, gt=0)
+    # A rating: a signature, a cold roll look-up and a bitmap word, as a ballot.
+    relay_rating_gas: int = Field(default=45_000, gt=0)
 
     @model_validator(mode="after")
     def _reorg_within_history(self) -> Settings:

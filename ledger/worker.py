@@ -39,10 +39,12 @@ from ledger.errors import NodeError
 from ledger.index import EventIndex
 from ledger.node import connect, rpc
 from ledger.relay.ballots import BallotRelay
+from ledger.relay.cosignatures import CoSignatureRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
 from ledger.relay.message import MessageRelay
 from ledger.relay.outbox import Outbox
+from ledger.relay.ratings import RatingRelay
 from ledger.relay.relayer import Relayer
 from ledger.relay.rolls import RollCache
 from ledger.relay.services import ServiceRelay
@@ -72,7 +74,9 @@ def message_kinds(
     decoder: ErrorDecoder,
     relayer_address: str,
     settings: Settings,
-) -> tuple[BallotRelay, ServiceRelay, ForwardRelay, ElectionBallotRelay]:
+) -> tuple[
+    BallotRelay, ServiceRelay, ForwardRelay, ElectionBallotRelay, CoSignatureRelay, RatingRelay
+]:
     """The kinds of signed message, the same in the API (checks) and the worker (batches)."""
     rolls = RollCache(w3, deployment.registry, settings.relay_rolls_kept)
     return (
@@ -87,6 +91,10 @@ def message_kinds(
             settings,
         ),
         ElectionBallotRelay(w3, deployment.elections, deployment.registry, settings, rolls),
+        CoSignatureRelay(w3, deployment.initiatives, deployment.registry, settings, rolls),
+        RatingRelay(
+            w3, deployment.ratings, deployment.council, deployment.registry, settings, rolls
+        ),
     )
 
 

@@ -19,10 +19,12 @@ from ledger.index import EventIndex
 from ledger.node import connect
 from ledger.offchain import OffchainStore
 from ledger.relay.ballots import BallotRelay
+from ledger.relay.cosignatures import CoSignatureRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
 from ledger.relay.message import Message, MessageRelay
 from ledger.relay.outbox import Outbox
+from ledger.relay.ratings import RatingRelay
 from ledger.relay.services import ServiceRelay
 from ledger.signing.acks import AckSigner
 from ledger.tx import ErrorDecoder
@@ -48,6 +50,8 @@ class Services:
     service_kind: ServiceRelay
     forward_kind: ForwardRelay
     election_kind: ElectionBallotRelay
+    cosignature_kind: CoSignatureRelay
+    rating_kind: RatingRelay
     acks: AckSigner
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -59,8 +63,8 @@ class Services:
         artifacts = load_artifacts(settings)
         decoder = ErrorDecoder(a.abi for a in artifacts.values())
         relayer_key = relayer_account(settings, w3)
-        ballot_kind, service_kind, forward_kind, election_kind = message_kinds(
-            w3, deployment, decoder, relayer_key.address, settings
+        ballot_kind, service_kind, forward_kind, election_kind, cosignature_kind, rating_kind = (
+            message_kinds(w3, deployment, decoder, relayer_key.address, settings)
         )
         data = settings.data_dir
         # The worker's connection checkpoints the WAL; this one only acknowledges.
@@ -94,6 +98,8 @@ class Services:
             service_kind=service_kind,
             forward_kind=forward_kind,
             election_kind=election_kind,
+            cosignature_kind=cosignature_kind,
+            rating_kind=rating_kind,
             acks=AckSigner(
                 bytes(relayer_key.key), deployment.chain_id, deployment.forwarder.address
             ),
@@ -112,7 +118,14 @@ class Services:
 
     @property
     def kinds(self) -> dict[str, MessageRelay]:
-        kinds = (self.ballot_kind, self.service_kind, self.forward_kind, self.election_kind)
+        kinds = (
+            self.ballot_kind,
+            self.service_kind,
+            self.forward_kind,
+            self.election_kind,
+            self.cosignature_kind,
+            self.rating_kind,
+        )
         return {k.name: k for k in kinds}
 
     def start(self) -> None:

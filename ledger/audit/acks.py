@@ -11,11 +11,12 @@ Where a message lands is read from our contracts' events, by the digest the send
 - a ballot: Council's `BallotCast` carries its EIP-712 digest (the event's second data word);
 - a service record: TimeBank's `ServiceRecorded` carries the record's fields, not its digest;
   the digest is recomputed from them (record id under the time bank's domain);
+- a co-signature or a rating: Initiatives' `CoSigned` and Ratings' `Rated` carry its digest;
 - a forward request: the forwarder's `ExecutedForwardRequest(signer, nonce, success)` names
   no digest, so the request is matched by its signer and nonce, which needs its payload (and
   the payload must hash to the digest acknowledged).
-A ballot or record the contract skipped by its own rule (`BallotSkipped`, `ServiceSkipped`) was
-sent: the promise was kept.
+A ballot, record, co-signature or rating the contract skipped by its own rule (`BallotSkipped`,
+`ServiceSkipped`, `CoSignatureSkipped`, `RatingSkipped`) was sent: the promise was kept.
 
 The events are read with `eth_getLogs` from the node audited, like the rest of the audit reads
 the chain; they are not re-derived from the receipts the walk checks against each block's
@@ -40,7 +41,13 @@ from ledger.errors import AuditInfraError, InvalidMessage
 from ledger.hashing import checksum_address
 from ledger.protocol.generated import Domains, Events
 from ledger.signing.acks import Acknowledgement, verify_ack
-from ledger.signing.digests import ballot_digest, domain_separator, typed_digest
+from ledger.signing.digests import (
+    ballot_digest,
+    cosignature_digest,
+    domain_separator,
+    rating_digest,
+    typed_digest,
+)
 from ledger.signing.eip712 import SignatureError
 from ledger.signing.election_ballots import (
     ElectionBallot,
@@ -57,7 +64,11 @@ SERVICE_SKIPPED: Final = event_of(Events.ServiceSkipped)
 EXECUTED: Final = event_of(Events.ExecutedForwardRequest)
 LOG_SPAN: Final = 10_000  # blocks per eth_getLogs: within what public nodes answer
 ELECTION_BALLOT_CAST: Final = event_of(Events.ElectionBallotCast)
-KINDS: Final = ("ballot", "service", "forward", "election-ballot")
+COSIGNED: Final = event_of(Events.CoSigned)
+COSIGNATURE_SKIPPED: Final = event_of(Events.CoSignatureSkipped)
+RATED: Final = event_of(Events.Rated)
+RATING_SKIPPED: Final = event_of(Events.RatingSkipped)
+KINDS: Final = ("ballot", "service", "forward", "election-ballot", "cosignature", "rating")
 
 
 @dataclass(frozen=True)
@@ -169,6 +180,10 @@ class Landed:
     skipped: dict[bytes, tuple[int, str]] = field(default_factory=dict)
     skipped_ballots: dict[tuple[int, str], tuple[int, str]] = field(default_factory=dict)
     council_domain: bytes = b""
+    # Likewise (initiative or proposal, signer) for skipped co-signatures and ratings, by kind.
+    skipped_signed: dict[tuple[str, int, str], tuple[int, str]] = field(default_factory=dict)
+    initiatives_domain: bytes = b""
+    ratings_domain: bytes = b""
 
 
 def _logs(
@@ -226,10 +241,33 @@ def landed(
             signed = ElectionBallot(int(cast["electionId"]), voter, int(cast["choices"]))
             _first(out.digests, election_ballot_digest(signed, election_domain), log)
     out.council_domain = domain_separator(*Domains.Council, chain_id, contracts["council"])
+    _signed_once(rpc, out, contracts, first, last)
+    out.initiatives_domain = domain_separator(
+        *Domains.Initiatives, chain_id, contracts["initiatives"]
+    )
+    out.ratings_domain = domain_separator(*Domains.Ratings, chain_id, contracts["ratings"])
     for log in _logs(rpc, contracts["forwarder"], EXECUTED, first, last):
         if (done := log_values(EXECUTED, log)) is not None:
             _first(out.forwards, (checksum_address(done["signer"]), int(done["nonce"])), log)
     return out
+
+
+def _signed_once(
+    rpc: RpcClient, out: Landed, contracts: dict[str, bytes], first: int, last: int
+) -> None:
+    """Co-signatures and ratings: counted ones by the digest their event carries, skipped ones
+    by (kind, initiative or proposal, signer)."""
+    for kind, key, cast, skipped, box_name, signer_name in (
+        ("cosignature", "initiatives", COSIGNED, COSIGNATURE_SKIPPED, "initiativeId", "signer"),
+        ("rating", "ratings", RATED, RATING_SKIPPED, "proposalId", "rater"),
+    ):
+        for log in _logs(rpc, contracts[key], cast, first, last):
+            if (counted := log_values(cast, log)) is not None:
+                _first(out.digests, bytes(counted["digest"]), log)
+        for log in _logs(rpc, contracts[key], skipped, first, last):
+            if (skip := log_values(skipped, log)) is not None:
+                signed = (kind, int(skip[box_name]), checksum_address(skip[signer_name]))
+                _first(out.skipped_signed, signed, log)
 
 
 # ------------------------------------------------------------------------------- judging
@@ -269,6 +307,29 @@ def _skipped_ballot(entry: AckEntry, chain: Landed) -> tuple[int, str] | None:
     if signed != entry.ack.message:
         return None
     return chain.skipped_ballots.get((proposal, voter))
+
+
+def _skipped_signed(entry: AckEntry, chain: Landed) -> tuple[int, str] | None:
+    """Where the contract skipped the acknowledged co-signature or rating, when its payload is
+    the one acknowledged (its digest recomputed) and a skip event names its box and signer."""
+    p = entry.payload
+    if entry.kind not in ("cosignature", "rating") or p is None:
+        return None
+    try:
+        if entry.kind == "cosignature":
+            box, signer = int(p["initiativeId"]), checksum_address(p["signer"])
+            signed = cosignature_digest(chain.initiatives_domain, box, hex_bytes(signer))
+        else:
+            box, signer = int(p["proposalId"]), checksum_address(p["rater"])
+            comment = hex_bytes(p["commentHash"])
+            signed = rating_digest(
+                chain.ratings_domain, box, hex_bytes(signer), int(p["score"]), comment
+            )
+    except (KeyError, TypeError, ValueError):
+        return None
+    if signed != entry.ack.message:
+        return None
+    return chain.skipped_signed.get((entry.kind, box, signer))
 
 
 def _refusal(entry: AckEntry, chain_id: int, forwarder: str, relayer: str | None) -> str | None:
@@ -359,7 +420,11 @@ def _judge(
     where: tuple[int, str] | None = chain.digests.get(ack.message)
     how = "counted"
     if where is None:
-        where = chain.skipped.get(ack.message) or _skipped_ballot(entry, chain)
+        where = (
+            chain.skipped.get(ack.message)
+            or _skipped_ballot(entry, chain)
+            or _skipped_signed(entry, chain)
+        )
         how = "skipped"
     if where is None and entry.kind == "forward":
         key, unknown = _forward_key(entry, chain_id, forwarder)

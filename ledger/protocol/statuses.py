@@ -161,6 +161,14 @@ CONTRACT_ERRORS: Final[dict[str, Status]] = {
 
 # Codes the relay refuses a message with before simulation (ledger.errors.InvalidMessage).
 RELAY_REFUSALS: Final[dict[str, Status]] = {
+    # Initiatives and ratings, refused before the chain for the reason the contract would skip.
+    "AlreadyCoSigned": CONFLICT,
+    "AlreadyRated": CONFLICT,
+    "InitiativeNotCollecting": CONFLICT,
+    "InvalidScore": INVALID,
+    "MalformedCoSignature": INVALID,
+    "MalformedRating": INVALID,
+    "RatingsClosed": CONFLICT,
     "BadSignature": INVALID,
     "CallReverted": INVALID,
     "DeadlineTooFar": INVALID,

@@ -8,7 +8,6 @@ slips through is skipped there, with its reason, and its receipt says so.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from ledger.config import Settings
 from ledger.errors import InvalidMessage
 from ledger.hashing import checksum_address
 from ledger.protocol.generated import Events, Functions, ProposalView, SkipReason
-from ledger.relay.ballot_events import outcomes_by_voter, voted_on_chain
+from ledger.relay.ballot_events import outcomes_by_voter
 from ledger.relay.clock import ChainClock
 from ledger.relay.message import (
     BatchCall,
@@ -31,6 +30,7 @@ from ledger.relay.message import (
     Outcome,
     fixed_bytes,
 )
+from ledger.relay.once_each import OnceEach
 from ledger.relay.rolls import RollCache
 from ledger.signing.ballots import BallotDomain, make_ballot
 from ledger.signing.digests import ballot_digest
@@ -73,9 +73,7 @@ class BallotRelay:
         self.clock = ChainClock(w3, settings)
         self._schedules: dict[int, _Schedule] = {}
         self.rolls = rolls or RollCache(w3, registry, settings.relay_rolls_kept)
-        # Lowercase hex, as in RollCache (a proposal's voters can number tens of thousands).
-        self._voted: dict[int, dict[str, str]] = {}
-        self._lock = threading.Lock()
+        self.voted = OnceEach(w3, council.address, BALLOT_CAST)
 
     # --- verification ---------------------------------------------------------------------------
 
@@ -130,14 +128,14 @@ class BallotRelay:
                 f"{voter} was not on the roll (version {schedule.roll_version}) "
                 f"when proposal {proposal_id} opened",
             )
-        with self._lock:
-            voted = self._voters(proposal_id)
-            previous = voted.get(voter.lower())
-            if previous is not None and previous != message.receipt_id:
-                raise InvalidMessage(
-                    "AlreadyVoted", f"{voter} already voted on proposal {proposal_id}"
-                )
-            voted[voter.lower()] = message.receipt_id
+        self.voted.claim(
+            proposal_id,
+            voter,
+            message.receipt_id,
+            lambda: InvalidMessage(
+                "AlreadyVoted", f"{voter} already voted on proposal {proposal_id}"
+            ),
+        )
 
     def signed_digest(self, message: Message) -> bytes:
         p = message.payload
@@ -145,10 +143,8 @@ class BallotRelay:
 
     def release(self, message: Message) -> None:
         """The outbox did not store this ballot: its voter has not voted after all."""
-        with self._lock:
-            voted = self._voted.get(message.payload["proposalId"], {})
-            if voted.get(message.payload["voter"].lower()) == message.receipt_id:
-                del voted[message.payload["voter"].lower()]
+        p = message.payload
+        self.voted.release(p["proposalId"], p["voter"], message.receipt_id)
 
     def check_is_local(self, message: Message) -> bool:
         proposal_id = message.payload["proposalId"]
@@ -158,7 +154,7 @@ class BallotRelay:
         roll = self.rolls.cached(schedule.community_id, schedule.roll_version)
         return (
             roll is not None
-            and proposal_id in self._voted
+            and self.voted.loaded(proposal_id)
             and message.payload["voter"].lower() in roll
             and self.clock.fresh()
         )
@@ -174,8 +170,7 @@ class BallotRelay:
             schedule = self._schedule(proposal_id)
             if schedule.opens_at <= now < schedule.closes_at:
                 self.rolls.members(schedule.community_id, schedule.roll_version)
-                with self._lock:
-                    self._voters(proposal_id)
+                self.voted.load(proposal_id)
                 warmed.append(proposal_id)
         return warmed
 
@@ -199,13 +194,6 @@ class BallotRelay:
 
     def _eligible(self, schedule: _Schedule, voter: str) -> bool:
         return self.rolls.was_resident(schedule.community_id, schedule.roll_version, voter)
-
-    def _voters(self, proposal_id: int) -> dict[str, str]:
-        voted = self._voted.get(proposal_id)
-        if voted is None:
-            voted = voted_on_chain(self.w3, self.council.address, BALLOT_CAST, proposal_id)
-            self._voted[proposal_id] = voted
-        return voted
 
     # --- batching --------------------------------------------------------------------------------
 

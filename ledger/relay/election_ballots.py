@@ -9,7 +9,6 @@ that slips through is skipped there with its reason, which its receipt then carr
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,9 +30,10 @@ from ledger.protocol.generated import (
     Events,
     Functions,
 )
-from ledger.relay.ballot_events import outcomes_by_voter, voted_on_chain
+from ledger.relay.ballot_events import outcomes_by_voter
 from ledger.relay.clock import ChainClock
 from ledger.relay.message import BatchCall, Message, Outcome, fixed_bytes
+from ledger.relay.once_each import OnceEach
 from ledger.relay.rolls import RollCache
 from ledger.signing.eip712 import recover_address_bytes, to_compact
 from ledger.signing.election_ballots import ElectionBallot, ElectionDomain, election_ballot_digest
@@ -77,8 +77,7 @@ class ElectionBallotRelay:
         self.clock = ChainClock(w3, settings)
         self.rolls = rolls or RollCache(w3, registry, settings.relay_rolls_kept)
         self._elections: dict[int, _Election] = {}
-        self._voted: dict[int, dict[str, str]] = {}
-        self._lock = threading.Lock()
+        self.voted = OnceEach(w3, elections.address, CAST)
 
     # --- verification ---------------------------------------------------------------------------
 
@@ -138,14 +137,14 @@ class ElectionBallotRelay:
                 f"{voter} was not on the roll (version {election.roll_version}) "
                 f"when election {election_id} opened",
             )
-        with self._lock:
-            voted = self._voters(election_id)
-            previous = voted.get(voter.lower())
-            if previous is not None and previous != message.receipt_id:
-                raise InvalidMessage(
-                    "AlreadyVoted", f"{voter} already voted in election {election_id}"
-                )
-            voted[voter.lower()] = message.receipt_id
+        self.voted.claim(
+            election_id,
+            voter,
+            message.receipt_id,
+            lambda: InvalidMessage(
+                "AlreadyVoted", f"{voter} already voted in election {election_id}"
+            ),
+        )
 
     def check_is_local(self, message: Message) -> bool:
         return False  # elections are rare: every check may ask the chain, in a thread
@@ -156,10 +155,8 @@ class ElectionBallotRelay:
         return election_ballot_digest(ballot, self.domain)
 
     def release(self, message: Message) -> None:
-        with self._lock:
-            voted = self._voted.get(message.payload["electionId"], {})
-            if voted.get(message.payload["voter"].lower()) == message.receipt_id:
-                del voted[message.payload["voter"].lower()]
+        p = message.payload
+        self.voted.release(p["electionId"], p["voter"], message.receipt_id)
 
     def _election(self, election_id: int) -> _Election:
         cached = self._elections.get(election_id)
@@ -184,13 +181,6 @@ class ElectionBallotRelay:
 
     def _eligible(self, election: _Election, voter: str) -> bool:
         return self.rolls.was_resident(election.community_id, election.roll_version, voter)
-
-    def _voters(self, election_id: int) -> dict[str, str]:
-        voted = self._voted.get(election_id)
-        if voted is None:
-            voted = voted_on_chain(self.w3, self.elections.address, CAST, election_id)
-            self._voted[election_id] = voted
-        return voted
 
     # --- batching --------------------------------------------------------------------------------
 

@@ -20,6 +20,8 @@ from ledger.audit.auditor import _addresses
 from ledger.node import rpc
 from ledger.signing.acks import Acknowledgement, AckSigner
 from ledger.signing.ballots import make_ballot, sign_ballot
+from ledger.signing.cosignatures import CoSignatureDomain, sign_cosignature
+from ledger.signing.ratings import RatingDomain, sign_rating
 from ledger.transport import RpcClient
 from ledger.tx import send
 from tests.audit.conftest import History, cli_env, findings_of
@@ -76,7 +78,13 @@ def test_export_pages_through_every_acknowledgement_once_in_order(history: Histo
     everything = export(history, limit=1000)
     assert everything["nextAfter"] is None
     items = everything["items"]
-    assert len(items) > 10 and {i["kind"] for i in items} == {"ballot", "service", "forward"}
+    assert len(items) > 10 and {i["kind"] for i in items} == {
+        "ballot",
+        "service",
+        "forward",
+        "cosignature",
+        "rating",
+    }
     paged = all_acks(history, limit=3)
     assert [i["id"] for i in paged] == [i["id"] for i in items]
     assert [i["position"] for i in paged] == sorted({i["position"] for i in paged})
@@ -142,6 +150,49 @@ def test_a_ballot_sent_and_skipped_by_the_contract_kept_the_promise(
     )
     payload = {"proposalId": garden, "voter": voter.address, "option": 2, "signature": "0x"}
     result = judge(history, [AckEntry(promised, None, "ballot", payload)], relayer_of(history))
+    assert result.findings == []
+    assert [(e["verdict"], e.get("outcome")) for e in result.entries] == [("landed", "skipped")]
+
+
+def test_a_cosignature_sent_and_skipped_by_the_contract_kept_the_promise(
+    history: History, accounts: list[LocalAccount]
+) -> None:
+    promoted = history.made["initiatives"]["lights"]  # promoted in the seeded demo
+    late = history.keys["resident8"]
+    initiatives = history.live.client.contracts["initiatives"]
+    domain = CoSignatureDomain(history.w3.eth.chain_id, initiatives.address)
+    signed = sign_cosignature(late, promoted, domain)
+    send(history.w3, accounts[0], initiatives.functions.coSign(promoted, [signed.call_arg()]))
+    promised = relayer_signer(history).sign(
+        signed.digest, int(time.time()), history.w3.eth.block_number
+    )
+    payload = {"initiativeId": promoted, "signer": late.address, "signature": "0x"}
+    entry = AckEntry(promised, None, "cosignature", payload)
+    result = judge(history, [entry], relayer_of(history))
+    assert result.findings == []
+    assert [(e["verdict"], e.get("outcome")) for e in result.entries] == [("landed", "skipped")]
+
+
+def test_a_rating_sent_and_skipped_by_the_contract_kept_the_promise(
+    history: History, accounts: list[LocalAccount]
+) -> None:
+    playground = history.made["proposals"]["playground"]
+    rater = history.keys["resident4"]  # rated it in the seeded demo
+    ratings = history.live.client.contracts["ratings"]
+    domain = RatingDomain(history.w3.eth.chain_id, ratings.address)
+    signed = sign_rating(rater, playground, 1, bytes(32), domain)
+    send(history.w3, accounts[0], ratings.functions.rate(playground, [signed.call_arg()]))
+    promised = relayer_signer(history).sign(
+        signed.digest, int(time.time()), history.w3.eth.block_number
+    )
+    payload = {
+        "proposalId": playground,
+        "rater": rater.address,
+        "score": 1,
+        "commentHash": "0x" + bytes(32).hex(),
+        "signature": "0x",
+    }
+    result = judge(history, [AckEntry(promised, None, "rating", payload)], relayer_of(history))
     assert result.findings == []
     assert [(e["verdict"], e.get("outcome")) for e in result.entries] == [("landed", "skipped")]
 

@@ -6,6 +6,7 @@ import * as namesWords from "./words/names";
 import * as adminWords from "./words/admin";
 import * as rotationWords from "./words/rotation";
 import * as polishWords from "./words/polish";
+import * as initiativesWords from "./words/initiatives";
 import * as secretBallotWords from "./words/secretBallot";
 
 export type Lang = "zh" | "en";
@@ -480,6 +481,7 @@ const zh = {
   ...adminWords.zh,
   ...rotationWords.zh,
   ...polishWords.zh,
+  ...initiativesWords.zh,
   ...secretBallotWords.zh,
 };
 
@@ -952,6 +954,7 @@ const en: Record<keyof typeof zh, string> = {
   ...adminWords.en,
   ...rotationWords.en,
   ...polishWords.en,
+  ...initiativesWords.en,
   ...secretBallotWords.en,
 };
 

@@ -12,6 +12,7 @@ import { adminView } from "./views/admin";
 import { auditView } from "./views/audit";
 import { committeeView } from "./views/committee";
 import { fundView } from "./views/fund";
+import { initiativesView } from "./views/initiatives";
 import { keysView } from "./views/keys";
 import { proposalView, proposalsView } from "./views/proposals";
 import { receiptsView } from "./views/receipts";
@@ -24,6 +25,7 @@ const ROUTES: [RegExp, View, string][] = [
   [/^\/?$/, () => proposalsView(), "nav.proposals"],
   [/^\/proposals\/(\d+)$/, (p, r) => proposalView(p, r), "nav.proposals"],
   [/^\/receipts$/, () => receiptsView(), "nav.receipts"],
+  [/^\/initiatives$/, (_, r) => initiativesView(r), "nav.initiatives"],
   [/^\/timebank$/, (_, r) => timebankView(r), "nav.timebank"],
   [/^\/committee$/, (_, r) => committeeView(r), "nav.committee"],
   [/^\/fund$/, () => fundView(), "nav.fund"],
@@ -34,6 +36,7 @@ const ROUTES: [RegExp, View, string][] = [
 ];
 const NAV: [string, string][] = [
   ["#/", "nav.proposals"],
+  ["#/initiatives", "nav.initiatives"],
   ["#/receipts", "nav.receipts"],
   ["#/timebank", "nav.timebank"],
   ["#/committee", "nav.committee"],

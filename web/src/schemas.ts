@@ -29,7 +29,7 @@ export interface AckedOut {
   position: number;
   /** receipt id */
   id: string;
-  kind: "ballot" | "service" | "forward" | "election-ballot";
+  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   /** the signed message, as it was accepted */
   payload: Record<string, unknown>;
@@ -124,6 +124,13 @@ export interface ChallengeOut {
   /** sign this text with personal_sign (EIP-191) */
   message: string;
   expiresAt: number;
+}
+
+/** A resident's EIP-712 co-signature: CoSignature(uint256 initiativeId,address signer) under the domain ("CommonsInitiatives", "1", chainId, initiatives address). */
+export interface CoSignatureIn {
+  initiativeId: number;
+  signer: string;
+  signature: string;
 }
 
 export interface CommunityOut {
@@ -244,6 +251,38 @@ export interface IndexHealthOut {
   consistent: boolean;
   /** what disagrees, while it does */
   problem: string | null;
+}
+
+/** An initiative's full text and the author's signed ERC-2771 request calling `Initiatives.submit(communityId, keccak256(text), budgetAmount, budgetCurrency)`. */
+export interface InitiativeIn {
+  text: string;
+  request: ForwardRequestIn;
+}
+
+export interface InitiativeOut {
+  id: number;
+  communityId: number;
+  author: string;
+  textHash: string;
+  /** the full text if this service holds it */
+  text: string | null;
+  /** keccak256(text) == textHash; null without text */
+  textMatches: boolean | null;
+  budgetAmount: number;
+  budgetCurrency: string;
+  rollVersion: number;
+  rollSize: number;
+  /** co-signatures that make it a council proposal */
+  needed: number;
+  coSignatures: number;
+  opensAt: number;
+  /** co-signatures are taken until then (unix seconds) */
+  closesAt: number;
+  state: "open" | "promoted" | "expired";
+  /** the council proposal it became, once promoted */
+  proposalId: number | null;
+  /** whether `signer` (asked for) has a co-signature counted */
+  cosigned?: boolean | null;
 }
 
 /** A stored join request and where its resident stands: `pending` (not on the roll), `staged` (added, the roll not yet published) or `onRoll` (on the published roll). */
@@ -396,11 +435,36 @@ export interface ProposalOut {
   milestoneCount: number;
 }
 
+/** A resident's EIP-712 rating: Rating(uint256 proposalId,address rater,uint8 score,bytes32 commentHash) under the domain ("CommonsRatings", "1", chainId, ratings address). */
+export interface RatingIn {
+  proposalId: number;
+  rater: string;
+  score: number;
+  commentHash: string;
+  signature: string;
+}
+
+export interface RatingsOut {
+  proposalId: number;
+  /** whether the first ratings were relayed (the window runs) */
+  opened: boolean;
+  /** ratings are taken until then (unix seconds) */
+  closesAt: number | null;
+  rollVersion: number | null;
+  count: number;
+  /** the mean score, 1 to 5, as the chain has it (to two decimals, rounded down) */
+  average: number | null;
+  /** how many rated 1, 2, 3, 4 and 5 */
+  histogram: number[];
+  /** whether `rater` (asked for) has a rating counted */
+  rated?: boolean | null;
+}
+
 /** What the relay knows of one acknowledged message. */
 export interface ReceiptOut {
   /** receipt id: keccak256 of the kind and the canonical message */
   id: string;
-  kind: "ballot" | "service" | "forward" | "election-ballot";
+  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   signer: string;
   txHash: string | null;

@@ -14,6 +14,7 @@ import { person, personPicker } from "../people";
 import { communityId, standing } from "../state";
 import { act, badge, cardTable, errorBox, field, loading, money, mono, parseMoney, relayed, requireWallet, statusLine, waitIndexed } from "../ui";
 import { optionLabel, title } from "./proposals";
+import { rated, ratingSummary, ratingsOf } from "./ratings";
 
 interface Flash {
   action: string;
@@ -347,6 +348,18 @@ async function payoutsSection(cid: number, fund: FundOut, me: string | null, rer
   );
 }
 
+/** The residents' ratings of each completed project: the committee's record shows them. */
+async function ratingsRecord(proposals: ProposalOut[]): Promise<HTMLElement> {
+  const done = proposals.filter(rated);
+  const all = await Promise.all(done.map((p) => ratingsOf(p)));
+  return h(
+    "section",
+    { class: "panel", "data-testid": "cm-ratings" },
+    h("h2", null, t("cm.ratingsHeading")),
+    done.length ? done.map((p, i) => h("div", { "data-id": p.id }, h("h3", null, h("a", { href: `#/proposals/${p.id}` }, `#${p.id} · ${title(p)}`)), ratingSummary(p, all[i]))) : h("p", { class: "muted" }, t("cm.noRatings")),
+  );
+}
+
 export async function committeeView(rerender: () => void): Promise<HTMLElement> {
   const cid = communityId();
   const me = activeAddress();
@@ -366,6 +379,8 @@ export async function committeeView(rerender: () => void): Promise<HTMLElement> 
   );
   const payouts = h("div", null, loading());
   void payoutsSection(cid, fund, me, rerender).then((n) => replace(payouts, n), (e) => replace(payouts, errorBox(e)));
+  const ratingsShown = h("div", null, loading());
+  void ratingsRecord(proposals).then((n) => replace(ratingsShown, n), (e) => replace(ratingsShown, errorBox(e)));
   const shown = flash;
   flash = null;
   return h(
@@ -388,5 +403,6 @@ export async function committeeView(rerender: () => void): Promise<HTMLElement> 
     payouts,
     h("div", { class: "grid" }, openProposalForm(cid, fund, rerender), finalizeForm(proposals, rerender), milestoneForm(proposals, rerender)),
     h("div", { class: "grid" }, grantForm(proposals, grants, rerender), requestForm(proposals, grants, fund.currency, rerender)),
+    ratingsShown,
   );
 }

@@ -1,0 +1,156 @@
+"""Ratings through the real API, relay and chain: residents rate a passed proposal marked
+completed, once each, within the window; count and average come from the chain, the histogram
+from its events; each rule the contract would skip a rating for is answered before
+acknowledgement with its reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from ledger.config import Settings
+from ledger.signing.ratings import RatingDomain, sign_rating
+from tests.contracts.conftest import signer_keys
+from tests.e2e.conftest import LiveSystem, new_accounts
+from tests.e2e.conftest import live as _live  # noqa: F401  (the live system, as a fixture)
+
+REGISTRAR, COMMITTEE = Web3.keccak(text="REGISTRAR"), Web3.keccak(text="COMMITTEE")
+THIRTY_DAYS = 30 * 86_400
+
+
+@dataclass
+class Done:
+    community: int
+    completed: int
+    open_: int
+    residents: list[LocalAccount]
+
+
+@pytest.fixture(scope="module")
+def live(request: pytest.FixtureRequest) -> LiveSystem:
+    system: LiveSystem = request.getfixturevalue("_live")
+    return system
+
+
+@pytest.fixture(scope="module")
+def done(live: LiveSystem) -> Done:
+    """A community with a passed proposal marked completed, and one still open."""
+    admin, chair = new_accounts(2)
+    client = live.client
+    registry, council = client.contracts["registry"], client.contracts["council"]
+    client.act(admin, registry.functions.createCommunity(Web3.keccak(text="ratings")))
+    community: int = registry.functions.communityCount().call()
+    client.act(admin, registry.functions.grantRole(community, REGISTRAR, admin.address))
+    client.act(admin, registry.functions.grantRole(community, COMMITTEE, chair.address))
+    residents = signer_keys(6, "ratings")
+    roll = [r.address for r in residents]
+    client.act(admin, registry.functions.updateRoll(community, roll, [], True))
+    now = int(live.w3.eth.get_block("latest")["timestamp"])
+    ids = []
+    for n, closes in enumerate((now + 60, now + 10 * THIRTY_DAYS)):
+        params = (community, bytes([n + 1]) * 32, 0, 3, now, closes, 0, 5000, 0, b"\x00" * 3)
+        client.act(chair, council.functions.openProposal(params))
+        ids.append(int(council.functions.proposalCount().call()))
+    client.wait_all([client.ballot(r, ids[0], 0) for r in residents[:3]])
+    live.rpc("evm_increaseTime", [61])
+    live.rpc("evm_mine")
+    client.act(chair, council.functions.finalize(ids[0]))
+    client.act(chair, council.functions.recordMilestone(ids[0], b"\x07" * 32, True))
+    return Done(community, ids[0], ids[1], residents)
+
+
+def _rating(
+    live: LiveSystem, rater: LocalAccount, proposal: int, score: int, comment: bytes = bytes(32)
+) -> dict[str, object]:
+    domain = RatingDomain(live.client.chain_id, live.deployment.ratings.address)
+    signed = sign_rating(rater, proposal, score, comment, domain)
+    return {
+        "proposalId": proposal,
+        "rater": rater.address,
+        "score": score,
+        "commentHash": "0x" + comment.hex(),
+        "signature": "0x" + signed.signature.hex(),
+    }
+
+
+def _post(live: LiveSystem, body: dict[str, object]) -> httpx.Response:
+    return httpx.post(f"{live.url}/v1/ratings", json=body)
+
+
+def test_residents_rate_a_completed_proposal_and_its_ratings_are_served(
+    live: LiveSystem, done: Done
+) -> None:
+    before = live.client.get(f"/v1/proposals/{done.completed}/ratings")
+    assert (before["opened"], before["count"], before["average"]) == (False, 0, None)
+    receipts = [
+        live.client.rate(r, done.completed, s, c)
+        for r, s, c in zip(done.residents[:3], (5, 4, 4), (None, "Well built.", None), strict=True)
+    ]
+    landed = live.client.wait_all(receipts)
+    assert [d["status"] for d in landed] == ["counted"] * 3
+    # Each batch stayed within the bound the relay packs batches by.
+    settings = Settings()
+    for tx in {d["txHash"] for d in landed}:
+        items = sum(d["txHash"] == tx for d in landed)
+        used = int(live.w3.eth.get_transaction_receipt(tx)["gasUsed"])
+        print(f"rating batch of {items}: {used} gas")
+        assert used < settings.relay_batch_base_gas + settings.relay_rating_gas * items
+    live.client.wait_indexed(live.client.wait(receipts[-1]["id"])["block"])
+    after = live.client.get(
+        f"/v1/proposals/{done.completed}/ratings", rater=done.residents[0].address
+    )
+    assert (after["opened"], after["count"], after["average"], after["rated"]) == (
+        True,
+        3,
+        4.33,
+        True,
+    )
+    assert after["histogram"] == [0, 0, 0, 2, 1]
+
+
+def test_the_same_rating_twice_gets_one_receipt_and_another_score_is_refused(
+    live: LiveSystem, done: Done
+) -> None:
+    body = _rating(live, done.residents[3], done.completed, 3)
+    first, again = _post(live, body).json(), _post(live, body).json()
+    assert first["id"] == again["id"]
+    assert live.client.wait(first["id"])["status"] == "counted"
+    changed = _post(live, _rating(live, done.residents[3], done.completed, 1))
+    assert (changed.status_code, changed.json()["code"]) == (409, "AlreadyRated")
+
+
+def test_ratings_refused_off_the_roll_by_another_signer_out_of_range_or_not_completed(
+    live: LiveSystem, done: Done
+) -> None:
+    (outsider,) = new_accounts(1)
+    stranger = _post(live, _rating(live, outsider, done.completed, 5))
+    assert (stranger.status_code, stranger.json()["code"]) == (422, "NotOnRoll")
+    forged = {**_rating(live, outsider, done.completed, 5), "rater": done.residents[4].address}
+    assert _post(live, forged).json()["code"] == "BadSignature"
+    too_high = _post(live, _rating(live, done.residents[4], done.completed, 6))
+    assert (too_high.status_code, too_high.json()["code"]) == (422, "InvalidScore")
+    still_open = _post(live, _rating(live, done.residents[4], done.open_, 5))
+    assert (still_open.status_code, still_open.json()["code"]) == (409, "ProposalNotCompleted")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"score": "5"}, {"commentHash": "0x12"}, {"signature": "0x00"}, {"rater": "me"}, {"x": 1}],
+)
+def test_malformed_ratings_are_invalid_requests(
+    live: LiveSystem, done: Done, change: dict[str, object]
+) -> None:
+    answer = _post(live, {**_rating(live, done.residents[5], done.completed, 5), **change})
+    assert (answer.status_code, answer.json()["code"]) == (422, "InvalidRequest")
+
+
+def test_a_rating_after_the_window_is_refused(live: LiveSystem, done: Done) -> None:
+    # A minute past: anvil's blocks run ahead of the wall clock when many come in a second.
+    live.rpc("evm_increaseTime", [THIRTY_DAYS + 60])
+    live.rpc("evm_mine")
+    late = _post(live, _rating(live, done.residents[5], done.completed, 5))
+    assert (late.status_code, late.json()["code"]) == (409, "RatingsClosed")

@@ -1,0 +1,40 @@
+"""The demo's initiatives and ratings through the real API: one initiative reached its threshold
+and became a council proposal, one is still gathering co-signatures, and the completed
+playground carries residents' ratings; seeding again (a restart) makes nothing twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from commons.demo import INITIATIVES, RATINGS, demo_keys, seed_demo
+from tests.e2e.conftest import LiveSystem
+
+
+def test_the_demo_has_a_promoted_initiative_a_gathering_one_and_a_rated_completed_proposal(
+    live: LiveSystem, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    keys = demo_keys(Path(tmp_path_factory.mktemp("demo")) / "keys.json")
+    made = seed_demo(live.client, keys, log=lambda _: None)
+    community, playground = made["community"], made["proposals"]["playground"]
+
+    page = live.client.get("/v1/initiatives", community=community)
+    by_id = {i["id"]: i for i in page["items"]}
+    lights, benches = (by_id[made["initiatives"][k]] for k in ("lights", "benches"))
+    assert (lights["state"], lights["coSignatures"], lights["needed"]) == ("promoted", 3, 3)
+    assert lights["textMatches"] is True
+    proposal = live.client.get(f"/v1/proposals/{lights['proposalId']}")
+    assert (proposal["state"], proposal["textHash"]) == ("Open", lights["textHash"])
+    assert (benches["state"], benches["coSignatures"]) == ("open", len(INITIATIVES["benches"][2]))
+
+    ratings = live.client.get(f"/v1/proposals/{playground}/ratings")
+    scores = [score for score, _ in RATINGS.values()]
+    assert (ratings["count"], ratings["opened"]) == (len(scores), True)
+    assert ratings["average"] == int(sum(scores) * 100 / len(scores)) / 100
+    assert live.client.get(f"/v1/proposals/{playground}")["execution"] == "Completed"
+
+    again = seed_demo(live.client, keys, log=lambda _: None)
+    assert again["initiatives"] == made["initiatives"]
+    assert live.client.get("/v1/initiatives", community=community)["total"] == 2
+    assert live.client.get(f"/v1/proposals/{playground}/ratings")["count"] == len(scores)

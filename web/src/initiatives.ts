@@ -1,0 +1,47 @@
+// What a resident signs to put forward or co-sign an initiative and to rate a completed proposal,
+// exactly as the contracts define it (protocol.ts), and the calls that carry it to the relay.
+
+import { Wallet, getAddress, type TypedDataDomain, type TypedDataField } from "ethers";
+import { api } from "./api";
+import { FORWARD_GAS, FORWARD_TTL_S, FORWARD_TYPES, chain, currencyBytes, forwarderDomain, textHash, type Chain } from "./chain";
+import { DOMAINS, EIP712_FIELDS } from "./protocol";
+import type { ReceiptOut, TextOut } from "./schemas";
+
+const COSIGNATURE_TYPES: Record<string, TypedDataField[]> = { CoSignature: EIP712_FIELDS.CoSignature };
+const RATING_TYPES: Record<string, TypedDataField[]> = { Rating: EIP712_FIELDS.Rating };
+const NO_COMMENT = `0x${"00".repeat(32)}`;
+
+function domainOf(c: Chain, of: "Initiatives" | "Ratings"): TypedDataDomain {
+  const { name, version } = DOMAINS[of];
+  return { name, version, chainId: c.chainId, verifyingContract: c.addresses[of === "Initiatives" ? "initiatives" : "ratings"] };
+}
+
+/** The text and the author's signed `submit` of its hash, in one request: the text is on the
+ * server before anyone is asked to co-sign. */
+export async function submitInitiative(wallet: Wallet, communityId: number, text: string, budget: number, currency: string): Promise<ReceiptOut> {
+  const c = await chain();
+  const from = getAddress(wallet.address);
+  const data = c.ifaces.initiatives.encodeFunctionData("submit", [communityId, textHash(text), budget, currencyBytes(budget ? currency : "")]);
+  const { nonce } = await api<{ nonce: number }>(`/v1/forward/nonce/${from}`);
+  const deadline = Math.floor(Date.now() / 1000) + FORWARD_TTL_S;
+  const message = { from, to: c.addresses.initiatives, value: 0, gas: FORWARD_GAS, nonce, deadline, data };
+  const signature = await wallet.signTypedData(forwarderDomain(c), FORWARD_TYPES, message);
+  return api<ReceiptOut>("/v1/initiatives", { json: { text, request: { ...message, signature } } });
+}
+
+export async function coSign(wallet: Wallet, initiativeId: number): Promise<ReceiptOut> {
+  const c = await chain();
+  const signer = getAddress(wallet.address);
+  const signature = await wallet.signTypedData(domainOf(c, "Initiatives"), COSIGNATURE_TYPES, { initiativeId, signer });
+  return api<ReceiptOut>("/v1/cosignatures", { json: { initiativeId, signer, signature } });
+}
+
+/** A rating of 1 to 5; a comment is stored as a text and its hash signed with the score. */
+export async function rate(wallet: Wallet, proposalId: number, score: number, comment: string): Promise<ReceiptOut> {
+  const c = await chain();
+  const rater = getAddress(wallet.address);
+  const commentHash = comment.trim() ? (await api<TextOut>("/v1/texts", { json: { text: comment.trim() } })).hash : NO_COMMENT;
+  const message = { proposalId, rater, score, commentHash };
+  const signature = await wallet.signTypedData(domainOf(c, "Ratings"), RATING_TYPES, message);
+  return api<ReceiptOut>("/v1/ratings", { json: { ...message, signature } });
+}
