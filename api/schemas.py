@@ -300,16 +300,45 @@ class ElectionOut(CamelOut):
     community_id: int
     candidates: list[str]  # keccak256 of each candidate's statement, 0x-hex
     seats: int
-    kind: str  # Ranked / Approval
+    kind: Literal["Ranked", "Approval"]
     max_choices: int
     opens_at: int
     closes_at: int
     roll_version: int
     roll_size: int
-    state: str  # Pending / Open / Closed / Counted
+    state: Literal["Pending", "Open", "Closed", "Counted"]
     ballot_count: int
     tally: list[int]  # approval: approvals; ranked: the last completed round
     winners: list[int]  # in the order seats were filled
+    # Each candidate's statement from the text store (keyed by its keccak256, so a text found
+    # is the one the chain committed to), or None when nobody stored it.
+    statements: list[str | None]
+
+
+class ElectionRoundOut(CamelOut):
+    """One round of a seat's count, as the RoundCounted (and VotesTransferred) events say."""
+
+    round: int
+    tally: list[int]  # votes per candidate (0 for those no longer continuing)
+    exhausted: int
+    eliminated: int | None  # the candidate out after this round; None if it filled the seat
+    transferred_from: int | None  # the candidate whose ballots moved into this round
+    received: list[int] | None  # what each candidate gained from them
+
+
+class ElectionSeatOut(CamelOut):
+    seat: int  # 1-based
+    rounds: list[ElectionRoundOut]
+    elected: int | None  # None while the seat's count is under way
+    votes: int | None
+
+
+class ElectionRoundsOut(CamelOut):
+    """The count so far, seat by seat and round by round, replayed from the index."""
+
+    election_id: int
+    kind: Literal["Ranked", "Approval"]
+    seats: list[ElectionSeatOut]
 
 
 class FundOut(CamelOut):

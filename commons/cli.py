@@ -24,6 +24,7 @@ from commons.api_client import ApiClient
 from commons.audit_cli import anchor, audit_app, verify_receipt
 from commons.backup_cli import register_backup
 from commons.demo import demo_keys, seed_demo
+from commons.election_cli import election_app
 from commons.entry import INTERRUPTED
 from commons.errors import fail, one_line_errors
 from commons.initiative_cli import initiative_app
@@ -579,6 +580,7 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(roll_app, name="roll")
 app.add_typer(proposal_app, name="proposal")
 app.add_typer(initiative_app, name="initiative")
+app.add_typer(election_app, name="election")
 app.command("verify-receipt")(verify_receipt)
 app.command("anchor")(anchor)
 app.command("proxy-config")(proxy_config)

@@ -28,6 +28,8 @@ from commons.api_client import ApiClient
 from ledger.build import atomic_write
 from ledger.offchain import text_hash
 from ledger.protocol.generated import (
+    ElectionKind,
+    ElectionState,
     ExecutionStatus,
     GrantState,
     InitiativeRules,
@@ -35,6 +37,12 @@ from ledger.protocol.generated import (
     PayoutStatus,
     ProposalState,
     Roles,
+)
+from ledger.signing.election_ballots import (
+    ElectionBallot,
+    ElectionDomain,
+    encode_ranking,
+    sign_election_ballot,
 )
 from ledger.signing.services import ServiceRecord, category_code
 
@@ -114,6 +122,35 @@ SERVICES = [
 ]
 
 
+# Building 4 elects its leader by ranked choice. Each candidate's statement is stored off-chain
+# and the election commits to its hash; its first line is the candidate's name on the page.
+CANDIDATES = [
+    bilingual(
+        "Chen Jing\nRetired nurse, on the stairwell rota for ten years. I will get the lift "
+        "repaired and keep the bike shed tidy.",
+        "陈静\n退休护士，在楼道值日十年。我会把电梯修好，让车棚保持整洁。",
+    ),
+    bilingual(
+        "Zhou Lei\nRuns the corner shop. I will hold a building meeting every month and post "
+        "the notes on the door.",
+        "周磊\n在楼下开小卖部。我会每月开一次楼栋会，会议记录贴在门口。",
+    ),
+    bilingual(
+        "Huang Min\nTeacher. I will start a homework corner for the building's children.",
+        "黄敏\n教师。我会为楼里的孩子办一个作业角。",
+    ),
+    bilingual(
+        "Liu Yang\nElectrician. I will fix the corridor lights within a week of any report.",
+        "刘洋\n电工。楼道灯坏了，报修后一周内修好。",
+    ),
+]
+ELECTION_WINDOW_S = 12
+# Rankings of residents 1-8 and the chair: round 1 Chen 3, Zhou 3, Huang 2, Liu 1 (Liu out);
+# round 2 a three-way tie at 3 (Huang out, the higher index); round 3 Zhou 4 of 7 is elected.
+COUNT_STEP_BALLOTS = 100  # each step reads at most this many ballots: one step for the demo
+RANKINGS = [[0, 1], [0, 2], [0], [1, 0], [1, 2], [2, 1], [2, 3], [3, 2], [1]]
+
+
 def demo_keys(path: Path) -> dict[str, LocalAccount]:
     """The demo's keys, created on first use (random; stored with the chain data)."""
     if path.exists():
@@ -158,6 +195,7 @@ class _Seeder:
         c = client.contracts
         self.registry, self.council = c["registry"], c["council"]
         self.fund, self.timebank = c["fund"], c["timebank"]
+        self.elections = c["elections"]
         self.community = 0
 
     def seed(self) -> dict[str, Any]:
@@ -166,9 +204,12 @@ class _Seeder:
         self._roll()
         proposals = self._proposals()
         self._votes(proposals)
+        election = self._election()
+        self._election_ballots(election)
         self._fund_and_time_bank()
         self._services()
         self._finalize(proposals)
+        self._count(election)
         payout = self._payout(proposals["playground"])
         self._milestone(proposals["playground"])
         initiatives = self._initiatives()
@@ -179,6 +220,7 @@ class _Seeder:
             "proposals": proposals,
             "payout": payout,
             "initiatives": initiatives,
+            "election": election,
         }
 
     def _step(self, message: str) -> None:
@@ -493,3 +535,73 @@ class _Seeder:
                 if not ratings.functions.hasRated(playground, self.keys[k].address).call()
             ]
         )
+
+    def _election(self) -> int:
+        """The building-leader election, opened unless a usable one is there."""
+        self._step("demo: opening building 4's election of its leader (ranked choice)")
+        found = self._usable_election()
+        if found:
+            return found
+        for text in CANDIDATES:
+            self.client.post("/v1/texts", {"text": text})
+        now = int(self.client.w3.eth.get_block("pending")["timestamp"])
+        params = (
+            self.community,
+            [bytes.fromhex(text_hash(c)[2:]) for c in CANDIDATES],
+            1,
+            int(ElectionKind.Ranked),
+            len(CANDIDATES),
+            now - 1,
+            now + ELECTION_WINDOW_S,
+        )
+        self.client.act(self.keys["chair"], self.elections.functions.openElection(params))
+        made = self._usable_election()
+        assert made, "openElection was counted, so the election is on-chain"
+        return made
+
+    def _usable_election(self) -> int:
+        """The newest of this community's elections on the demo's candidates that has every
+        demo ballot, or is open long enough to get them; 0 if none (as _usable_proposal)."""
+        first = bytes.fromhex(text_hash(CANDIDATES[0])[2:])
+        now = int(self.client.w3.eth.get_block("pending")["timestamp"])
+        for eid in range(self.elections.functions.electionCount().call(), 0, -1):
+            view = self.elections.functions.getElection(eid).call()
+            if view.communityId != self.community or bytes(view.candidates[0]) != first:
+                continue
+            if view.closesAt >= now + BALLOTS_LAND_S or all(
+                self.elections.functions.hasVoted(eid, v.address).call() for v in self._voters()
+            ):
+                return int(eid)
+        return 0
+
+    def _election_ballots(self, election: int) -> None:
+        self._step("demo: residents rank the candidates (signed ballots, relayed in a batch)")
+        domain = ElectionDomain(self.client.chain_id, self.elections.address)
+        receipts = []
+        for voter, ranking in zip(self._voters(), RANKINGS, strict=True):
+            if self.elections.functions.hasVoted(election, voter.address).call():
+                continue
+            ballot = ElectionBallot(election, voter.address, encode_ranking(ranking))
+            signed = sign_election_ballot(voter, ballot, domain)
+            body = {
+                "electionId": election,
+                "voter": voter.address,
+                "choices": ballot.choices,
+                "signature": "0x" + signed.signature.hex(),
+            }
+            receipts.append(self.client.post("/v1/election-ballots", body))
+        self.client.wait_all(receipts)
+
+    def _count(self, election: int) -> None:
+        """Once ballots close, the count on the chain, step by step, by the secretary."""
+        self._step("demo: counting the election round by round once it closes")
+        w3 = self.client.w3
+        closes = self.elections.functions.getElection(election).call().closesAt
+        while int(w3.eth.get_block("latest")["timestamp"]) < closes:
+            self.checkpoint()
+            time.sleep(0.5)
+            w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # let time show on-chain
+        while self.elections.functions.state(election).call() != ElectionState.Counted:
+            self.checkpoint()
+            call = self.elections.functions.countStep(election, COUNT_STEP_BALLOTS)
+            self.client.act(self.keys["secretary"], call)

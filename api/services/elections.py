@@ -1,5 +1,7 @@
-"""Elections: one election read from the chain by name, and its ballots and rounds as CSV
-replayed from the index (the ElectionBallotCast, RoundCounted and VotesTransferred events)."""
+"""Elections: a community's elections and one election read from the chain by name, with its
+candidates' statements from the text store; its ballots as CSV and its count round by round (as
+CSV and as JSON for the page's charts) replayed from the index (the ElectionBallotCast,
+RoundCounted, VotesTransferred and CandidateElected events)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,13 @@ from typing import Any
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from api.errors import ApiError
-from api.schemas import ElectionOut
+from api.schemas import (
+    ElectionOut,
+    ElectionRoundOut,
+    ElectionRoundsOut,
+    ElectionSeatOut,
+    Page,
+)
 from api.services.container import Services
 from ledger.protocol.generated import ElectionKind, ElectionState, ElectionView
 from ledger.signing.election_ballots import nibbles
@@ -27,22 +35,42 @@ def _view(services: Services, election_id: int) -> ElectionView:
 
 def election(services: Services, election_id: int) -> ElectionOut:
     v = _view(services, election_id)
+    candidates = ["0x" + bytes(c).hex() for c in v.candidates]
     return ElectionOut(
         election_id=election_id,
         community_id=v.communityId,
-        candidates=["0x" + bytes(c).hex() for c in v.candidates],
+        candidates=candidates,
+        statements=[services.store.get_text(c) for c in candidates],
         seats=v.seats,
-        kind=ElectionKind(v.kind).name,
+        kind=ElectionKind(v.kind).name,  # type: ignore[arg-type]
         max_choices=v.maxChoices,
         opens_at=v.opensAt,
         closes_at=v.closesAt,
         roll_version=v.rollVersion,
         roll_size=v.rollSize,
-        state=ElectionState(v.state).name,
+        state=ElectionState(v.state).name,  # type: ignore[arg-type]
         ballot_count=v.ballotCount,
         tally=list(v.tally),
         winners=list(v.winners),
     )
+
+
+def elections(
+    services: Services, community: int | None, limit: int, offset: int
+) -> Page[ElectionOut]:
+    """Elections, newest first: which ones from the index, each one's state from the chain."""
+    where = {"communityId": community} if community is not None else None
+    opened = services.index.events(
+        contract="elections",
+        event="ElectionOpened",
+        where=where,
+        limit=limit,
+        offset=offset,
+        order="desc",
+    )
+    total = services.index.count(contract="elections", event="ElectionOpened", where=where)
+    items = [election(services, int(e.args["electionId"])) for e in opened]
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 def _choices_text(kind: int, choices: int) -> str:
@@ -111,3 +139,43 @@ def rounds_csv(services: Services, election_id: int) -> str:
             )
     header = ["seat", "round", "candidate", "votes", "received", "exhausted", "eliminated"]
     return _csv(header, rows)
+
+
+def rounds(services: Services, election_id: int) -> ElectionRoundsOut:
+    """The count so far as the chain's events record it, seat by seat: each round's votes,
+    exhausted ballots and elimination, where the eliminated candidate's ballots went, and who
+    won the seat with how many votes."""
+    kind = ElectionKind(_view(services, election_id).kind).name
+    none = services.deployment.elections.functions.NONE().call()  # "filled the seat"
+    moved = {
+        (int(e.args["seat"]), int(e.args["round"])): e.args
+        for e in _events(services, election_id, "VotesTransferred")
+    }
+    elected = {
+        int(e.args["seat"]): e.args for e in _events(services, election_id, "CandidateElected")
+    }
+    by_seat: dict[int, list[ElectionRoundOut]] = {}
+    for e in _events(services, election_id, "RoundCounted"):
+        seat, number = int(e.args["seat"]), int(e.args["round"])
+        transfer = moved.get((seat, number))
+        eliminated = int(e.args["eliminated"])
+        by_seat.setdefault(seat, []).append(
+            ElectionRoundOut(
+                round=number,
+                tally=[int(v) for v in e.args["tally"]],
+                exhausted=int(e.args["exhausted"]),
+                eliminated=None if eliminated == none else eliminated,
+                transferred_from=None if transfer is None else int(transfer["from"]),
+                received=None if transfer is None else [int(v) for v in transfer["received"]],
+            )
+        )
+    seats = [
+        ElectionSeatOut(
+            seat=seat,
+            rounds=by_seat[seat],
+            elected=int(elected[seat]["candidate"]) if seat in elected else None,
+            votes=int(elected[seat]["votes"]) if seat in elected else None,
+        )
+        for seat in sorted(by_seat)
+    ]
+    return ElectionRoundsOut(election_id=election_id, kind=kind, seats=seats)  # type: ignore[arg-type]

@@ -106,6 +106,7 @@ def commons(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
         "demo: creating the community",  # the community is (being) made, nothing else
         "demo: publishing a roll",  # mid-roll
         "demo: residents vote",  # proposals open, ballots in the relay
+        "demo: residents rank the candidates",  # the election open, its ballots in the relay
     ],
 )
 def test_ctrl_c_while_seeding_says_one_line_and_the_next_start_finishes_the_same_community(
@@ -134,6 +135,8 @@ def test_ctrl_c_while_seeding_says_one_line_and_the_next_start_finishes_the_same
     assert playground.json()["outcome"] == "Passed"
     payout = httpx.get(f"{api}/v1/payouts/{made['payout']}", timeout=10).json()
     assert payout["status"] == "Executed"
+    election = httpx.get(f"{api}/v1/elections/{made['election']}", timeout=10).json()
+    assert (election["state"], election["communityId"]) == ("Counted", 1)
 
     audit = commons(env, "audit", "--quiet", "--out", str(tmp_path / "audit"))
     assert audit.returncode == 0, audit.stdout + audit.stderr

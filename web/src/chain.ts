@@ -18,7 +18,7 @@ import { api } from "./api";
 import { DOMAINS, EIP712_FIELDS } from "./protocol";
 import type { AckOut, ChainOut, LoginOut, ReceiptOut, ServiceRecordIn } from "./schemas";
 
-export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank" | "initiatives" | "ratings";
+export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank" | "initiatives" | "ratings" | "elections";
 
 export interface Chain {
   chainId: number;
@@ -81,6 +81,10 @@ function domain(of: keyof typeof DOMAINS, c: Chain, contract: ContractKey): Type
 
 export function ballotDomain(c: Chain): TypedDataDomain {
   return domain("Council", c, "council");
+}
+
+export function electionDomain(c: Chain): TypedDataDomain {
+  return domain("Elections", c, "elections");
 }
 
 export function timebankDomain(c: Chain): TypedDataDomain {

@@ -7,6 +7,7 @@ import * as adminWords from "./words/admin";
 import * as rotationWords from "./words/rotation";
 import * as polishWords from "./words/polish";
 import * as initiativesWords from "./words/initiatives";
+import * as electionsWords from "./words/elections";
 import * as secretBallotWords from "./words/secretBallot";
 
 export type Lang = "zh" | "en";
@@ -482,6 +483,7 @@ const zh = {
   ...rotationWords.zh,
   ...polishWords.zh,
   ...initiativesWords.zh,
+  ...electionsWords.zh,
   ...secretBallotWords.zh,
 };
 
@@ -955,6 +957,7 @@ const en: Record<keyof typeof zh, string> = {
   ...rotationWords.en,
   ...polishWords.en,
   ...initiativesWords.en,
+  ...electionsWords.en,
   ...secretBallotWords.en,
 };
 

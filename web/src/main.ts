@@ -11,6 +11,7 @@ import { announce, askPassphrase, clearProblem, errorBox, loading, mono } from "
 import { adminView } from "./views/admin";
 import { auditView } from "./views/audit";
 import { committeeView } from "./views/committee";
+import { electionView, electionsView } from "./views/elections";
 import { fundView } from "./views/fund";
 import { initiativesView } from "./views/initiatives";
 import { keysView } from "./views/keys";
@@ -24,6 +25,8 @@ type View = (params: string[], rerender: () => void) => Promise<HTMLElement>;
 const ROUTES: [RegExp, View, string][] = [
   [/^\/?$/, () => proposalsView(), "nav.proposals"],
   [/^\/proposals\/(\d+)$/, (p, r) => proposalView(p, r), "nav.proposals"],
+  [/^\/elections$/, () => electionsView(), "nav.elections"],
+  [/^\/elections\/(\d+)$/, (p, r) => electionView(p, r), "nav.elections"],
   [/^\/receipts$/, () => receiptsView(), "nav.receipts"],
   [/^\/initiatives$/, (_, r) => initiativesView(r), "nav.initiatives"],
   [/^\/timebank$/, (_, r) => timebankView(r), "nav.timebank"],
@@ -37,6 +40,7 @@ const ROUTES: [RegExp, View, string][] = [
 const NAV: [string, string][] = [
   ["#/", "nav.proposals"],
   ["#/initiatives", "nav.initiatives"],
+  ["#/elections", "nav.elections"],
   ["#/receipts", "nav.receipts"],
   ["#/timebank", "nav.timebank"],
   ["#/committee", "nav.committee"],

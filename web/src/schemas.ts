@@ -182,16 +182,41 @@ export interface ElectionOut {
   communityId: number;
   candidates: string[];
   seats: number;
-  kind: string;
+  kind: "Ranked" | "Approval";
   maxChoices: number;
   opensAt: number;
   closesAt: number;
   rollVersion: number;
   rollSize: number;
-  state: string;
+  state: "Pending" | "Open" | "Closed" | "Counted";
   ballotCount: number;
   tally: number[];
   winners: number[];
+  statements: (string | null)[];
+}
+
+/** One round of a seat's count, as the RoundCounted (and VotesTransferred) events say. */
+export interface ElectionRoundOut {
+  round: number;
+  tally: number[];
+  exhausted: number;
+  eliminated: number | null;
+  transferredFrom: number | null;
+  received: number[] | null;
+}
+
+/** The count so far, seat by seat and round by round, replayed from the index. */
+export interface ElectionRoundsOut {
+  electionId: number;
+  kind: "Ranked" | "Approval";
+  seats: ElectionSeatOut[];
+}
+
+export interface ElectionSeatOut {
+  seat: number;
+  rounds: ElectionRoundOut[];
+  elected: number | null;
+  votes: number | null;
 }
 
 /** Every error response: a machine code (a contract's custom error name where there is one) and a human reason. */

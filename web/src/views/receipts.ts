@@ -10,6 +10,7 @@ import { t, tOr } from "../i18n";
 import { receipts, updateStatus, type BallotReceipt } from "../receipts";
 import { qrSvg } from "../qr";
 import { act, badge, mono, statusLine, when } from "../ui";
+import { electionReceiptsSection } from "./election_receipts";
 
 interface Check {
   label: string;
@@ -147,12 +148,14 @@ function row(r: BallotReceipt): HTMLElement {
 export async function receiptsView(): Promise<HTMLElement> {
   const all = receipts();
   const list = h("div", null);
-  replace(list, all.length ? all.map(row) : h("p", { class: "muted" }, t("receipts.none")));
+  const elections = electionReceiptsSection();
+  replace(list, all.length ? all.map(row) : elections ? null : h("p", { class: "muted" }, t("receipts.none")));
   return h(
     "section",
     { "data-testid": "receipts" },
     h("h1", { tabindex: "-1" }, t("receipts.heading")),
     h("p", { class: "lead" }, t("receipts.intro")),
     list,
+    elections,
   );
 }
