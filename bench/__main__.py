@@ -3,8 +3,8 @@ bench/results/<name>.json and .md; then bench/results/SUMMARY.md gathers the Mar
 
     python -m bench [NAME ...]
 
-(names: gas_council gas_elections gas_fund gas_initiatives gas_secret api_load audit
-secret_crypto)
+(names: gas_council gas_elections gas_budget gas_fund gas_initiatives gas_secret api_load
+audit secret_crypto)
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 BENCHES = (
     "gas_council",
     "gas_elections",
+    "gas_budget",
     "gas_fund",
     "gas_initiatives",
     "gas_secret",

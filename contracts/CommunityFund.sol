@@ -5,6 +5,7 @@ import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol"
 
 import {ICommunityFund} from "./interfaces/ICommunityFund.sol";
 import {ICouncilView} from "./interfaces/ICouncilView.sol";
+import {IParticipatoryBudget} from "./interfaces/IParticipatoryBudget.sol";
 import {IRegistryView} from "./interfaces/IRegistryView.sol";
 import {CurrencyCode} from "./libraries/CurrencyCode.sol";
 
@@ -27,10 +28,14 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
         uint8 threshold;
     }
 
+    /// @dev One word: opening a grant writes one fresh slot (22,100 gas), which keeps the
+    /// selection of a 256-project budget round, 256 grants, in one transaction (bench/gas_budget.py).
+    /// An amount is at most MAX_AMOUNT (2^96 - 1) and `paid` never exceeds it; community ids are
+    /// the Registry's, sequential from 1, far below 2^56.
     struct Grant {
-        uint256 communityId;
-        uint128 amount;
-        uint128 paid;
+        uint96 amount;
+        uint96 paid;
+        uint56 communityId;
         GrantState state;
     }
 
@@ -45,6 +50,9 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
 
     IRegistryView private immutable _registry;
     ICouncilView private immutable _council;
+    /// @dev Trusted as the Council trusts Initiatives: it opens grants for the projects its
+    /// on-chain selection chose, checked there (see IParticipatoryBudget).
+    IParticipatoryBudget private immutable _participatoryBudget;
 
     mapping(uint256 communityId => Fund) private _funds;
     mapping(uint256 proposalId => Grant) private _grants;
@@ -53,14 +61,19 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
     uint256 private _incomeCount;
     uint256 private _payoutCount;
 
-    /// @notice Wires the fund to its forwarder, to the Registry it reads roles from and to the
-    /// Council whose passed proposals open its grants.
+    /// @notice Wires the fund to its forwarder, to the Registry it reads roles from, to the
+    /// Council whose passed proposals open its grants and to the ParticipatoryBudget whose
+    /// selected projects do.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
     /// @param registry_ The Registry holding communities and roles.
     /// @param council_ The Council whose proposals' budgets become grants.
-    constructor(address trustedForwarder, address registry_, address council_) ERC2771Context(trustedForwarder) {
+    /// @param participatoryBudget_ The ParticipatoryBudget whose selected projects become grants.
+    constructor(address trustedForwarder, address registry_, address council_, address participatoryBudget_)
+        ERC2771Context(trustedForwarder)
+    {
         _registry = IRegistryView(registry_);
         _council = ICouncilView(council_);
+        _participatoryBudget = IParticipatoryBudget(participatoryBudget_);
     }
 
     // ---------------------------------------------------------------- admin
@@ -133,12 +146,30 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
         if (budgetCurrency != currency) revert CurrencyMismatch(communityId, currency, budgetCurrency);
         if (amount > fund.available) revert InsufficientFund(communityId, amount, fund.available);
 
-        fund.available -= uint128(amount);
-        fund.reserved += uint128(amount);
-        grant.communityId = communityId;
-        grant.amount = uint128(amount);
-        grant.state = GrantState.Open;
+        _reserve(fund, grant, communityId, amount);
         emit GrantOpened(communityId, proposalId, amount, currency, sender);
+    }
+
+    /// @inheritdoc ICommunityFund
+    function openBudgetGrants(uint256 communityId, BudgetGrant[] calldata grants) external {
+        // Called by the contract itself, never relayed: msg.sender, not _msgSender().
+        if (msg.sender != address(_participatoryBudget)) revert NotParticipatoryBudget(msg.sender);
+        Fund storage fund = _funds[communityId];
+        bytes3 currency = fund.currency;
+        uint256 total = 0;
+        for (uint256 k; k < grants.length; ++k) {
+            (uint256 grantId, uint256 amount) = (grants[k].grantId, grants[k].amount);
+            Grant storage grant = _grants[grantId];
+            if (grant.state != GrantState.None) revert GrantAlreadyOpened(grantId);
+            _requireAmount(amount);
+            total += amount;
+            _fill(grant, communityId, amount);
+            emit GrantOpened(communityId, grantId, amount, currency, msg.sender);
+        }
+        // The fund's totals are written once for the whole selection.
+        if (total > fund.available) revert InsufficientFund(communityId, total, fund.available);
+        fund.available -= uint128(total);
+        fund.reserved += uint128(total);
     }
 
     /// @inheritdoc ICommunityFund
@@ -308,6 +339,11 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
         return address(_council);
     }
 
+    /// @inheritdoc ICommunityFund
+    function participatoryBudget() external view returns (address) {
+        return address(_participatoryBudget);
+    }
+
     // ---------------------------------------------------------------- internals
 
     function _requireAdmin(uint256 communityId, address account) private view {
@@ -327,6 +363,21 @@ contract CommunityFund is ICommunityFund, ERC2771Context {
 
     function _requireCurrencyCode(bytes3 currency) private pure {
         if (!CurrencyCode.isValid(currency)) revert InvalidCurrency(currency);
+    }
+
+    /// @dev Moves `amount` (checked: positive, at most MAX_AMOUNT and the fund's available) from
+    /// the fund's available balance into the new grant.
+    function _reserve(Fund storage fund, Grant storage grant, uint256 communityId, uint256 amount) private {
+        fund.available -= uint128(amount);
+        fund.reserved += uint128(amount);
+        _fill(grant, communityId, amount);
+    }
+
+    /// @dev Writes a new open grant of `amount` (checked: positive, at most MAX_AMOUNT).
+    function _fill(Grant storage grant, uint256 communityId, uint256 amount) private {
+        grant.amount = uint96(amount);
+        grant.communityId = uint56(communityId);
+        grant.state = GrantState.Open;
     }
 
     function _openGrant(uint256 proposalId) private view returns (Grant storage grant) {

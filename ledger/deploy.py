@@ -23,17 +23,19 @@ from ledger.errors import DeploymentError
 from ledger.tx import ErrorDecoder, send
 
 # Deployment order and each constructor's arguments, by the addresses of the whole plan: the
-# Council and Initiatives name each other, so every address is computed from the deployer's nonce
-# before the first deployment (`planned_addresses`) and each one checked as it lands.
+# Council and Initiatives name each other, as do the CommunityFund and ParticipatoryBudget, so
+# every address is computed from the deployer's nonce before the first deployment
+# (`planned_addresses`) and each one checked as it lands.
 PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
     ("forwarder", "CommonsForwarder", lambda a: []),
     ("registry", "Registry", lambda a: [a["forwarder"]]),
     ("council", "Council", lambda a: [a["forwarder"], a["registry"], a["initiatives"]]),
     ("initiatives", "Initiatives", lambda a: [a["forwarder"], a["registry"], a["council"]]),
-    ("fund", "CommunityFund", lambda a: [a["forwarder"], a["registry"], a["council"]]),
+    ("fund", "CommunityFund", lambda a: [a["forwarder"], a["registry"], a["council"], a["budget"]]),
     ("timebank", "TimeBank", lambda a: [a["forwarder"], a["registry"]]),
     ("elections", "Elections", lambda a: [a["forwarder"], a["registry"]]),
     ("ratings", "Ratings", lambda a: [a["registry"], a["council"]]),
+    ("budget", "ParticipatoryBudget", lambda a: [a["forwarder"], a["registry"], a["fund"]]),
     ("secret", "SecretBallot", lambda a: [a["forwarder"], a["registry"]]),
 )
 
@@ -52,6 +54,7 @@ class Deployment:
     timebank: Contract
     elections: Contract
     ratings: Contract
+    budget: Contract
     secret: Contract
 
     @property

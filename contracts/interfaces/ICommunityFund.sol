@@ -3,7 +3,8 @@ pragma solidity 0.8.28;
 
 /// @title ICommunityFund
 /// @notice A community's fund as a public ledger: income in, grants reserved for passed council
-/// proposals, and payouts to recipients after N-of-M committee approvals.
+/// proposals and for the projects a participatory budget round selected, and payouts to
+/// recipients after N-of-M committee approvals.
 /// @dev The money itself sits in an ordinary bank account kept off-chain; this contract moves no
 /// tokens. It records, in integer minor units of one currency per community, what came in, what
 /// was set aside for which proposal, and what was paid to whom against which invoice, so that
@@ -64,6 +65,12 @@ interface ICommunityFund {
         uint256 amount;
         uint256 paid;
         GrantState state;
+    }
+
+    /// @notice A grant the participatory budget's selection asks the fund to open.
+    struct BudgetGrant {
+        uint256 grantId;
+        uint256 amount;
     }
 
     /// @notice A payout request. Its purpose and invoice hashes are in `PayoutRequested`.
@@ -228,6 +235,9 @@ interface ICommunityFund {
     /// @notice Only the requester or the community admin may cancel a payout request.
     error NotRequesterOrAdmin(uint256 requestId, address account);
 
+    /// @notice Only the ParticipatoryBudget contract may open a budget project's grant.
+    error NotParticipatoryBudget(address account);
+
     // ---------------------------------------------------------------- admin
 
     /// @notice Fix the currency of `communityId`'s fund before its first income. Community admin only.
@@ -253,6 +263,15 @@ interface ICommunityFund {
     /// @notice Reserve `amount` out of the fund for the passed proposal `proposalId`, up to the
     /// budget it requested, in the fund's currency. A committee member of the proposal's community only.
     function openGrant(uint256 proposalId, uint256 amount) external;
+
+    /// @notice Reserve, out of `communityId`'s fund, a grant for each participatory budget project
+    /// the on-chain selection chose: `grants[k].amount` as the grant `grants[k].grantId`
+    /// (IParticipatoryBudget.grantIdOf: 2**255 | roundId << 8 | index, never a council proposal
+    /// id). Only the ParticipatoryBudget contract, which checked the round's currency against the
+    /// fund's and never selects more than `available` in total. Emits {GrantOpened} for each, with
+    /// the grant id as the proposal id and the budget contract as opener; payouts then use the
+    /// grant id as their proposal id.
+    function openBudgetGrants(uint256 communityId, BudgetGrant[] calldata grants) external;
 
     /// @notice Close the grant of `proposalId`: its unpaid remainder returns to the fund and its
     /// pending payout requests can no longer execute. Committee members only.
@@ -302,4 +321,7 @@ interface ICommunityFund {
 
     /// @notice How many payout requests exist (ids run from 1 to this).
     function payoutCount() external view returns (uint256);
+
+    /// @notice The ParticipatoryBudget contract, the only opener of budget project grants.
+    function participatoryBudget() external view returns (address);
 }

@@ -60,6 +60,7 @@ class Domains:
     Council: Final = Domain('CommonsCouncil', '1')
     Elections: Final = Domain('CommonsElections', '1')
     Initiatives: Final = Domain('CommonsInitiatives', '1')
+    ParticipatoryBudget: Final = Domain('CommonsBudget', '1')
     Ratings: Final = Domain('CommonsRatings', '1')
     SecretBallot: Final = Domain('CommonsSecretBallot', '1')
     TimeBank: Final = Domain('CommonsTimeBank', '1')
@@ -72,6 +73,7 @@ class Types:
 
     Acknowledgement: Final = TypedStruct('Acknowledgement', 'Acknowledgement(bytes32 message,uint64 acceptedAt,uint64 landBy)', bytes.fromhex('2f2f86e39b3f8a100c04e871015a721cfc652bdac0842aa2d10454e5133f931b'), (('message', 'bytes32'), ('acceptedAt', 'uint64'), ('landBy', 'uint64'),))
     Ballot: Final = TypedStruct('Ballot', 'Ballot(uint256 proposalId,address voter,uint8 option)', bytes.fromhex('f1e75f2d3af41b6516350ffc4b1148f3f5e67d3e4fed3a97a73fb47fffcd2433'), (('proposalId', 'uint256'), ('voter', 'address'), ('option', 'uint8'),))
+    BudgetBallot: Final = TypedStruct('BudgetBallot', 'BudgetBallot(uint256 roundId,address voter,uint256 projects)', bytes.fromhex('db65e375e8f994c60b0fb6bb980c304bb7d89b078c56a06c34d70662211a7342'), (('roundId', 'uint256'), ('voter', 'address'), ('projects', 'uint256'),))
     CoSignature: Final = TypedStruct('CoSignature', 'CoSignature(uint256 initiativeId,address signer)', bytes.fromhex('139d77fbcf075f6b500dbeef6a9e837a53304c4a49d7637c8eed83effd6c2113'), (('initiativeId', 'uint256'), ('signer', 'address'),))
     EIP712Domain: Final = TypedStruct('EIP712Domain', 'EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)', bytes.fromhex('8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f'), (('name', 'string'), ('version', 'string'), ('chainId', 'uint256'), ('verifyingContract', 'address'),))
     ElectionBallot: Final = TypedStruct('ElectionBallot', 'ElectionBallot(uint256 electionId,address voter,uint64 choices)', bytes.fromhex('bcdad9f97203c9c71d22dc7d84eaceeac3d3a596956245bcecad5c1441e06e10'), (('electionId', 'uint256'), ('voter', 'address'), ('choices', 'uint64'),))
@@ -100,6 +102,39 @@ class BallotKind(IntEnum):
 
     YesNoAbstain = 0
     MultipleChoice = 1
+
+
+class BudgetRoundState(IntEnum):
+    """IParticipatoryBudget.BudgetRoundState"""
+
+    Pending = 0
+    Submission = 1
+    Review = 2
+    Voting = 3
+    Closed = 4
+    Selected = 5
+
+
+class BudgetRule(IntEnum):
+    """IParticipatoryBudget.BudgetRule"""
+
+    Knapsack = 0
+    KApproval = 1
+
+
+class BudgetSkipReason(IntEnum):
+    """IParticipatoryBudget.BudgetSkipReason"""
+
+    VotingNotOpen = 0
+    MalleableSignature = 1
+    BadSignature = 2
+    NotOnRoll = 3
+    AlreadyVoted = 4
+    UnknownProject = 5
+    IneligibleProject = 6
+    TooFewProjects = 7
+    TooManyProjects = 8
+    OverBudget = 9
 
 
 class CoSignatureSkipReason(IntEnum):
@@ -268,6 +303,68 @@ class BatchProof(NamedTuple):
     batchId: int
     recordIds: tuple[bytes, ...]
     index: int  # type: ignore[assignment]  # the contract's name shadows tuple's method
+
+
+class BudgetGrant(NamedTuple):
+    """ICommunityFund.BudgetGrant"""
+
+    grantId: int
+    amount: int
+
+
+class BudgetProjectView(NamedTuple):
+    """IParticipatoryBudget.BudgetProjectView"""
+
+    proposer: str
+    textHash: bytes
+    cost: int
+    votes: int
+    ineligibleReason: bytes
+    selected: bool
+    milestoneCount: int
+    completed: bool
+
+
+class BudgetRoundParams(NamedTuple):
+    """IParticipatoryBudget.BudgetRoundParams"""
+
+    communityId: int
+    textHash: bytes
+    budget: int
+    currency: bytes
+    rule: int  # IParticipatoryBudget.BudgetRule
+    minProjects: int
+    maxProjects: int
+    submissionOpensAt: int
+    submissionClosesAt: int
+    votingOpensAt: int
+    votingClosesAt: int
+
+
+class BudgetRoundView(NamedTuple):
+    """IParticipatoryBudget.BudgetRoundView"""
+
+    communityId: int
+    opener: str
+    textHash: bytes
+    budget: int
+    currency: bytes
+    rule: int  # IParticipatoryBudget.BudgetRule
+    minProjects: int
+    maxProjects: int
+    submissionOpensAt: int
+    submissionClosesAt: int
+    votingOpensAt: int
+    votingClosesAt: int
+    rollVersion: int
+    rollSize: int
+    state: int  # IParticipatoryBudget.BudgetRoundState
+    projectCount: int
+    ballotCount: int
+    ineligible: int
+    selected: int
+    selectionBudget: int
+    spent: int
 
 
 class ElectionParams(NamedTuple):
@@ -496,6 +593,15 @@ class SignedBallot(NamedTuple):
     vs: bytes
 
 
+class SignedBudgetBallot(NamedTuple):
+    """IParticipatoryBudget.SignedBudgetBallot"""
+
+    voter: str
+    projects: int
+    r: bytes
+    vs: bytes
+
+
 class SignedCoSignature(NamedTuple):
     """IInitiatives.SignedCoSignature"""
 
@@ -552,6 +658,15 @@ class Events:
     BalanceCarriedOver: Final = Event('BalanceCarriedOver', 'BalanceCarriedOver(uint256,address,address,int256,address)', bytes.fromhex('5672195709aee5521b0cdbb34bd7a602622da6d5a2b33e0070ab5bb5f1a5f399'), (('communityId', 'uint256', True), ('oldAccount', 'address', True), ('newAccount', 'address', True), ('minutesMoved', 'int256', False), ('registrar', 'address', False), ), ('TimeBank',))
     BallotCast: Final = Event('BallotCast', 'BallotCast(uint256,address,uint8,bytes32)', bytes.fromhex('f55dfc8c2f8703f54f82839acc8bfbfd171de67d75473672571d31c815c8544e'), (('proposalId', 'uint256', True), ('voter', 'address', True), ('option', 'uint8', False), ('digest', 'bytes32', False), ), ('Council',))
     BallotSkipped: Final = Event('BallotSkipped', 'BallotSkipped(uint256,address,uint8)', bytes.fromhex('9985999a44cc68ee0e04868976b7007bf054f01155fe7bfe711e983e32c40a26'), (('proposalId', 'uint256', True), ('voter', 'address', True), ('reason', 'uint8', False), ), ('Council',))
+    BudgetBallotCast: Final = Event('BudgetBallotCast', 'BudgetBallotCast(uint256,address,uint256)', bytes.fromhex('b0a4a4ad71ad2b9e2707fdae85aefa51884f556aa7a129d31ccd05fdd2d86041'), (('roundId', 'uint256', True), ('voter', 'address', True), ('projects', 'uint256', False), ), ('ParticipatoryBudget',))
+    BudgetBallotSkipped: Final = Event('BudgetBallotSkipped', 'BudgetBallotSkipped(uint256,address,uint8)', bytes.fromhex('75d2b86ad994cf4584de0a554325e17a7f5c6d522d67ff7eec2bb60689caf2b7'), (('roundId', 'uint256', True), ('voter', 'address', True), ('reason', 'uint8', False), ), ('ParticipatoryBudget',))
+    BudgetProjectMarkedIneligible: Final = Event('BudgetProjectMarkedIneligible', 'BudgetProjectMarkedIneligible(uint256,uint256,bytes32,address)', bytes.fromhex('460b0dd55af13daa6ab94bab227928956a25aab5e62d5bc8ff475d8d5f58e0df'), (('roundId', 'uint256', True), ('index', 'uint256', False), ('reasonHash', 'bytes32', False), ('markedBy', 'address', True), ), ('ParticipatoryBudget',))
+    BudgetProjectMilestoneRecorded: Final = Event('BudgetProjectMilestoneRecorded', 'BudgetProjectMilestoneRecorded(uint256,uint256,uint256,bytes32,bool,address)', bytes.fromhex('23df527bba42d2eafc3b24ecd1b9a78384ed25b01def728406f75aaebb131e35'), (('roundId', 'uint256', True), ('index', 'uint256', False), ('milestoneIndex', 'uint256', False), ('evidenceHash', 'bytes32', False), ('completed', 'bool', False), ('recordedBy', 'address', True), ), ('ParticipatoryBudget',))
+    BudgetProjectPassedOver: Final = Event('BudgetProjectPassedOver', 'BudgetProjectPassedOver(uint256,uint256,uint256,uint128,uint128)', bytes.fromhex('14cbb5998eddde6d9ae62c8ce3acdb3dd5977f5793e9df7d18dd256279ff02f8'), (('roundId', 'uint256', True), ('index', 'uint256', False), ('votes', 'uint256', False), ('cost', 'uint128', False), ('remaining', 'uint128', False), ), ('ParticipatoryBudget',))
+    BudgetProjectSelected: Final = Event('BudgetProjectSelected', 'BudgetProjectSelected(uint256,uint256,uint256,uint128,uint128)', bytes.fromhex('af1832483052cc23cf47845691169ee820b06fc354f56e618b2e1e85365ea151'), (('roundId', 'uint256', True), ('index', 'uint256', False), ('votes', 'uint256', False), ('cost', 'uint128', False), ('remaining', 'uint128', False), ), ('ParticipatoryBudget',))
+    BudgetProjectSubmitted: Final = Event('BudgetProjectSubmitted', 'BudgetProjectSubmitted(uint256,uint256,address,bytes32,uint128)', bytes.fromhex('4294fe9f3b74fa918cbdcab567b231f9d1ca7b23c3ba73dd880b61e873c62a19'), (('roundId', 'uint256', True), ('index', 'uint256', False), ('proposer', 'address', True), ('textHash', 'bytes32', False), ('cost', 'uint128', False), ), ('ParticipatoryBudget',))
+    BudgetRoundOpened: Final = Event('BudgetRoundOpened', 'BudgetRoundOpened(uint256,uint256,address,(uint256,bytes32,uint128,bytes3,uint8,uint16,uint16,uint64,uint64,uint64,uint64),uint32,uint32)', bytes.fromhex('62561d8984a866f4c92f8024271a82918d251e630aad48fa55b4aa3dfffaf286'), (('roundId', 'uint256', True), ('communityId', 'uint256', True), ('opener', 'address', True), ('params', '(uint256,bytes32,uint128,bytes3,uint8,uint16,uint16,uint64,uint64,uint64,uint64)', False), ('rollVersion', 'uint32', False), ('rollSize', 'uint32', False), ), ('ParticipatoryBudget',))
+    BudgetRoundSelected: Final = Event('BudgetRoundSelected', 'BudgetRoundSelected(uint256,uint256,uint128,uint128)', bytes.fromhex('27773594ee87595284d893ff8047a0eb47b502946faf8e162faab474f2570d7b'), (('roundId', 'uint256', True), ('selected', 'uint256', False), ('selectionBudget', 'uint128', False), ('spent', 'uint128', False), ), ('ParticipatoryBudget',))
     CandidateElected: Final = Event('CandidateElected', 'CandidateElected(uint256,uint8,uint8,uint256)', bytes.fromhex('6e5d9745f8753fca8339299e0b7b9dc62e620a295710a7af6a0e9e4f29f5248b'), (('electionId', 'uint256', True), ('seat', 'uint8', False), ('candidate', 'uint8', False), ('votes', 'uint256', False), ), ('Elections',))
     CoSignatureSkipped: Final = Event('CoSignatureSkipped', 'CoSignatureSkipped(uint256,address,uint8)', bytes.fromhex('466e4f1c210870d186f7922a74ee3bf66cbd4ba26d91d63f4619b853047aa57b'), (('initiativeId', 'uint256', True), ('signer', 'address', True), ('reason', 'uint8', False), ), ('Initiatives',))
     CoSigned: Final = Event('CoSigned', 'CoSigned(uint256,address,bytes32)', bytes.fromhex('4c985007149220bd42f798c0a6331f3dc554aac64b93fd0c712abfbfd01851e0'), (('initiativeId', 'uint256', True), ('signer', 'address', True), ('digest', 'bytes32', False), ), ('Initiatives',))
@@ -559,7 +674,7 @@ class Events:
     CommunityCreated: Final = Event('CommunityCreated', 'CommunityCreated(uint256,address,bytes32)', bytes.fromhex('728c15e21af6067abd156762eebaac08a18d9e162853ba1953e4022dc87fdcad'), (('communityId', 'uint256', True), ('admin', 'address', True), ('metadataHash', 'bytes32', False), ), ('Registry',))
     ComplaintAnswered: Final = Event('ComplaintAnswered', 'ComplaintAnswered(uint256,uint8,uint8,uint256,bool)', bytes.fromhex('97ad794ecbafe31b7fdaaa1039637557c5ff0a508e88f0b2c1b9fc7f522a4cf8'), (('voteId', 'uint256', True), ('dealer', 'uint8', True), ('accuser', 'uint8', True), ('share', 'uint256', False), ('valid', 'bool', False), ), ('SecretBallot',))
     DealComplained: Final = Event('DealComplained', 'DealComplained(uint256,uint8,uint8)', bytes.fromhex('8917b9fc7893cc78217e3bd08a1c1276334bc62a1f0047d2129e2baae87fde71'), (('voteId', 'uint256', True), ('dealer', 'uint8', True), ('accuser', 'uint8', True), ), ('SecretBallot',))
-    EIP712DomainChanged: Final = Event('EIP712DomainChanged', 'EIP712DomainChanged()', bytes.fromhex('0a6387c9ea3628b88a633bb4f3b151770f70085117a15f9bf3787cda53f13d31'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Ratings', 'SecretBallot', 'TimeBank'))
+    EIP712DomainChanged: Final = Event('EIP712DomainChanged', 'EIP712DomainChanged()', bytes.fromhex('0a6387c9ea3628b88a633bb4f3b151770f70085117a15f9bf3787cda53f13d31'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Ratings', 'SecretBallot', 'TimeBank'))
     ElectionBallotCast: Final = Event('ElectionBallotCast', 'ElectionBallotCast(uint256,address,uint64)', bytes.fromhex('ec6c3b7e1b4a6c41b62b23ce086195cb3d7aeb06afc0bb174ecfe38211e91eb2'), (('electionId', 'uint256', True), ('voter', 'address', True), ('choices', 'uint64', False), ), ('Elections',))
     ElectionBallotSkipped: Final = Event('ElectionBallotSkipped', 'ElectionBallotSkipped(uint256,address,uint8)', bytes.fromhex('06d1311a3708f1669f5c482cfc51e23a3bf0cc4932e0ae95073cbbd255677451'), (('electionId', 'uint256', True), ('voter', 'address', True), ('reason', 'uint8', False), ), ('Elections',))
     ElectionCounted: Final = Event('ElectionCounted', 'ElectionCounted(uint256,uint8[])', bytes.fromhex('199601bcccce3a6db914ce14618218485d543fb83f35af6b05d4a8972fe411c8'), (('electionId', 'uint256', True), ('winners', 'uint8[]', False), ), ('Elections',))
@@ -611,14 +726,15 @@ class Functions:
     """Functions of the deployed contracts."""
 
     AUDITOR: Final = Function('AUDITOR', 'AUDITOR()', bytes.fromhex('aa375a8a'), ('Registry',))
-    BALLOT_TYPEHASH: Final = Function('BALLOT_TYPEHASH', 'BALLOT_TYPEHASH()', bytes.fromhex('deaaa7cc'), ('Council', 'Elections'))
+    BALLOT_TYPEHASH: Final = Function('BALLOT_TYPEHASH', 'BALLOT_TYPEHASH()', bytes.fromhex('deaaa7cc'), ('Council', 'Elections', 'ParticipatoryBudget'))
     COMMITTEE: Final = Function('COMMITTEE', 'COMMITTEE()', bytes.fromhex('e1c54e71'), ('Registry',))
     COMMUNITY_ACCOUNT: Final = Function('COMMUNITY_ACCOUNT', 'COMMUNITY_ACCOUNT()', bytes.fromhex('a3fd3f0c'), ('TimeBank',))
     COORDINATOR: Final = Function('COORDINATOR', 'COORDINATOR()', bytes.fromhex('3b2bcbf1'), ('Registry',))
     COSIGNATURE_TYPEHASH: Final = Function('COSIGNATURE_TYPEHASH', 'COSIGNATURE_TYPEHASH()', bytes.fromhex('bbe29b92'), ('Initiatives',))
-    DOMAIN_SEPARATOR: Final = Function('DOMAIN_SEPARATOR', 'DOMAIN_SEPARATOR()', bytes.fromhex('3644e515'), ('Council', 'Elections', 'Initiatives', 'Ratings', 'SecretBallot'))
+    DOMAIN_SEPARATOR: Final = Function('DOMAIN_SEPARATOR', 'DOMAIN_SEPARATOR()', bytes.fromhex('3644e515'), ('Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Ratings', 'SecretBallot'))
     MAX_CANDIDATES: Final = Function('MAX_CANDIDATES', 'MAX_CANDIDATES()', bytes.fromhex('f0786096'), ('Elections',))
     MAX_OPTIONS: Final = Function('MAX_OPTIONS', 'MAX_OPTIONS()', bytes.fromhex('0da183d6'), ('Council',))
+    MAX_PROJECTS: Final = Function('MAX_PROJECTS', 'MAX_PROJECTS()', bytes.fromhex('25422071'), ('ParticipatoryBudget',))
     MAX_SECRET_OPTIONS: Final = Function('MAX_SECRET_OPTIONS', 'MAX_SECRET_OPTIONS()', bytes.fromhex('429b3584'), ('SecretBallot',))
     MAX_TRUSTEES: Final = Function('MAX_TRUSTEES', 'MAX_TRUSTEES()', bytes.fromhex('7dfbed61'), ('SecretBallot',))
     NONE: Final = Function('NONE', 'NONE()', bytes.fromhex('83525394'), ('Elections',))
@@ -636,6 +752,7 @@ class Functions:
     balanceOf: Final = Function('balanceOf', 'balanceOf(uint256,address)', bytes.fromhex('3656eec2'), ('TimeBank',))
     ballotDigest_Council: Final = Function('ballotDigest', 'ballotDigest(uint256,address,uint8)', bytes.fromhex('52131271'), ('Council',))
     ballotDigest_Elections: Final = Function('ballotDigest', 'ballotDigest(uint256,address,uint64)', bytes.fromhex('e813c042'), ('Elections',))
+    ballotDigest_ParticipatoryBudget: Final = Function('ballotDigest', 'ballotDigest(uint256,address,uint256)', bytes.fromhex('78dea10a'), ('ParticipatoryBudget',))
     batchCount: Final = Function('batchCount', 'batchCount()', bytes.fromhex('06f13056'), ('TimeBank',))
     batchHash: Final = Function('batchHash', 'batchHash(uint256,uint256)', bytes.fromhex('3fd8104c'), ('SecretBallot',))
     batchRoot: Final = Function('batchRoot', 'batchRoot(uint256)', bytes.fromhex('509b368c'), ('TimeBank',))
@@ -644,6 +761,7 @@ class Functions:
     cancelPayout: Final = Function('cancelPayout', 'cancelPayout(uint256)', bytes.fromhex('70f32217'), ('CommunityFund',))
     carryOver: Final = Function('carryOver', 'carryOver(uint256,address)', bytes.fromhex('68743c22'), ('TimeBank',))
     castBallots: Final = Function('castBallots', 'castBallots(uint256,(address,uint8,bytes32,bytes32)[])', bytes.fromhex('bc26cb8d'), ('Council',))
+    castBudgetBallots: Final = Function('castBudgetBallots', 'castBudgetBallots(uint256,(address,uint256,bytes32,bytes32)[])', bytes.fromhex('0b2a6786'), ('ParticipatoryBudget',))
     castElectionBallots: Final = Function('castElectionBallots', 'castElectionBallots(uint256,(address,uint64,bytes32,bytes32)[])', bytes.fromhex('cf5908f9'), ('Elections',))
     castSecretBallots: Final = Function('castSecretBallots', 'castSecretBallots(uint256,(address,uint256[],bytes32,bytes32)[])', bytes.fromhex('0fabcc11'), ('SecretBallot',))
     castVote: Final = Function('castVote', 'castVote(uint256,uint8)', bytes.fromhex('56781388'), ('Council',))
@@ -660,25 +778,29 @@ class Functions:
     countStep: Final = Function('countStep', 'countStep(uint256,uint256)', bytes.fromhex('be60aaea'), ('Elections',))
     createCommunity: Final = Function('createCommunity', 'createCommunity(bytes32)', bytes.fromhex('d816beae'), ('Registry',))
     deal: Final = Function('deal', 'deal(uint256,uint256[],uint256[])', bytes.fromhex('1f28732c'), ('SecretBallot',))
-    eip712Domain: Final = Function('eip712Domain', 'eip712Domain()', bytes.fromhex('84b0196e'), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Ratings', 'SecretBallot', 'TimeBank'))
+    eip712Domain: Final = Function('eip712Domain', 'eip712Domain()', bytes.fromhex('84b0196e'), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Ratings', 'SecretBallot', 'TimeBank'))
     electionCount: Final = Function('electionCount', 'electionCount()', bytes.fromhex('997d2830'), ('Elections',))
     execute: Final = Function('execute', 'execute((address,address,uint256,uint256,uint48,bytes,bytes))', bytes.fromhex('df905caf'), ('CommonsForwarder',))
     executeBatch: Final = Function('executeBatch', 'executeBatch((address,address,uint256,uint256,uint48,bytes,bytes)[],address)', bytes.fromhex('ccf96b4a'), ('CommonsForwarder',))
     executePayout: Final = Function('executePayout', 'executePayout(uint256)', bytes.fromhex('21814f90'), ('CommunityFund',))
     finalize: Final = Function('finalize', 'finalize(uint256)', bytes.fromhex('05261aea'), ('Council',))
     finalizeSecretVote: Final = Function('finalizeSecretVote', 'finalizeSecretVote(uint256,uint256[])', bytes.fromhex('f65cb2c6'), ('SecretBallot',))
+    fund: Final = Function('fund', 'fund()', bytes.fromhex('b60d4288'), ('ParticipatoryBudget',))
     fundOf: Final = Function('fundOf', 'fundOf(uint256)', bytes.fromhex('e77985ea'), ('CommunityFund',))
     getElection: Final = Function('getElection', 'getElection(uint256)', bytes.fromhex('9d710777'), ('Elections',))
     getInitiative: Final = Function('getInitiative', 'getInitiative(uint256)', bytes.fromhex('a497ebc3'), ('Initiatives',))
+    getProject: Final = Function('getProject', 'getProject(uint256,uint256)', bytes.fromhex('49df9464'), ('ParticipatoryBudget',))
     getProposal: Final = Function('getProposal', 'getProposal(uint256)', bytes.fromhex('c7f758a8'), ('Council',))
+    getRound: Final = Function('getRound', 'getRound(uint256)', bytes.fromhex('8f1327c0'), ('ParticipatoryBudget',))
     getSecretVote: Final = Function('getSecretVote', 'getSecretVote(uint256)', bytes.fromhex('e7759ead'), ('SecretBallot',))
+    grantIdOf: Final = Function('grantIdOf', 'grantIdOf(uint256,uint256)', bytes.fromhex('58596960'), ('ParticipatoryBudget',))
     grantOf: Final = Function('grantOf', 'grantOf(uint256)', bytes.fromhex('3b86c0ed'), ('CommunityFund',))
     grantRole: Final = Function('grantRole', 'grantRole(uint256,bytes32,address)', bytes.fromhex('fb42204d'), ('Registry',))
     hasApproved: Final = Function('hasApproved', 'hasApproved(uint256,address)', bytes.fromhex('2358d5a8'), ('CommunityFund',))
     hasCoSigned: Final = Function('hasCoSigned', 'hasCoSigned(uint256,address)', bytes.fromhex('6fb1b97c'), ('Initiatives',))
     hasRated: Final = Function('hasRated', 'hasRated(uint256,address)', bytes.fromhex('76454486'), ('Ratings',))
     hasRole: Final = Function('hasRole', 'hasRole(uint256,bytes32,address)', bytes.fromhex('119345aa'), ('Registry',))
-    hasVoted: Final = Function('hasVoted', 'hasVoted(uint256,address)', bytes.fromhex('43859632'), ('Council', 'Elections'))
+    hasVoted: Final = Function('hasVoted', 'hasVoted(uint256,address)', bytes.fromhex('43859632'), ('Council', 'Elections', 'ParticipatoryBudget'))
     hasVotedSecretly: Final = Function('hasVotedSecretly', 'hasVotedSecretly(uint256,address)', bytes.fromhex('4c1fdd56'), ('SecretBallot',))
     incomeCount: Final = Function('incomeCount', 'incomeCount()', bytes.fromhex('afb7afbb'), ('CommunityFund',))
     initiativeCount: Final = Function('initiativeCount', 'initiativeCount()', bytes.fromhex('7824f84e'), ('Initiatives',))
@@ -686,20 +808,26 @@ class Functions:
     isResident: Final = Function('isResident', 'isResident(uint256,address)', bytes.fromhex('0305b303'), ('Registry',))
     isRetired: Final = Function('isRetired', 'isRetired(uint256,address)', bytes.fromhex('c96a3980'), ('TimeBank',))
     isReversed: Final = Function('isReversed', 'isReversed(uint256,address,uint256)', bytes.fromhex('54609fc9'), ('TimeBank',))
-    isTrustedForwarder: Final = Function('isTrustedForwarder', 'isTrustedForwarder(address)', bytes.fromhex('572b6c05'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Registry', 'SecretBallot', 'TimeBank'))
+    isTrustedForwarder: Final = Function('isTrustedForwarder', 'isTrustedForwarder(address)', bytes.fromhex('572b6c05'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Registry', 'SecretBallot', 'TimeBank'))
     limitsOf: Final = Function('limitsOf', 'limitsOf(uint256)', bytes.fromhex('33cc8ab1'), ('TimeBank',))
+    markIneligible: Final = Function('markIneligible', 'markIneligible(uint256,uint256,bytes32)', bytes.fromhex('8e5ae14e'), ('ParticipatoryBudget',))
     milestones: Final = Function('milestones', 'milestones(uint256)', bytes.fromhex('e89e4ed6'), ('Council',))
     newKeyOf: Final = Function('newKeyOf', 'newKeyOf(uint256,address)', bytes.fromhex('20d30a45'), ('Registry',))
     nonceState: Final = Function('nonceState', 'nonceState(uint256,address)', bytes.fromhex('44cc7d26'), ('TimeBank',))
     nonces: Final = Function('nonces', 'nonces(address)', bytes.fromhex('7ecebe00'), ('CommonsForwarder',))
+    openBudgetGrants: Final = Function('openBudgetGrants', 'openBudgetGrants(uint256,(uint256,uint256)[])', bytes.fromhex('d531f9f1'), ('CommunityFund',))
+    openBudgetRound: Final = Function('openBudgetRound', 'openBudgetRound((uint256,bytes32,uint128,bytes3,uint8,uint16,uint16,uint64,uint64,uint64,uint64))', bytes.fromhex('25b2d10b'), ('ParticipatoryBudget',))
     openElection: Final = Function('openElection', 'openElection((uint256,bytes32[],uint8,uint8,uint8,uint64,uint64))', bytes.fromhex('ddc11462'), ('Elections',))
     openGrant: Final = Function('openGrant', 'openGrant(uint256,uint256)', bytes.fromhex('14246579'), ('CommunityFund',))
     openProposal: Final = Function('openProposal', 'openProposal((uint256,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3))', bytes.fromhex('e8a33b4d'), ('Council',))
     openSecretVote: Final = Function('openSecretVote', 'openSecretVote((uint256,bytes32,uint8,address[],uint8,uint64,uint64,uint64,uint64,uint64,uint64,uint64))', bytes.fromhex('52c21e99'), ('SecretBallot',))
+    participatoryBudget: Final = Function('participatoryBudget', 'participatoryBudget()', bytes.fromhex('094b89e6'), ('CommunityFund',))
     payoutCount: Final = Function('payoutCount', 'payoutCount()', bytes.fromhex('57831809'), ('CommunityFund',))
     payoutOf: Final = Function('payoutOf', 'payoutOf(uint256)', bytes.fromhex('dd14fde2'), ('CommunityFund',))
     pendingAdmin: Final = Function('pendingAdmin', 'pendingAdmin(uint256)', bytes.fromhex('5ec37715'), ('Registry',))
     pendingRoll: Final = Function('pendingRoll', 'pendingRoll(uint256)', bytes.fromhex('010f0b69'), ('Registry',))
+    projectMilestones: Final = Function('projectMilestones', 'projectMilestones(uint256,uint256)', bytes.fromhex('6cb0adba'), ('ParticipatoryBudget',))
+    projects: Final = Function('projects', 'projects(uint256)', bytes.fromhex('107046bd'), ('ParticipatoryBudget',))
     proposalCount: Final = Function('proposalCount', 'proposalCount()', bytes.fromhex('da35c664'), ('Council',))
     publishPartialDecryption: Final = Function('publishPartialDecryption', 'publishPartialDecryption(uint256,uint256[])', bytes.fromhex('7621606b'), ('SecretBallot',))
     publishRoll: Final = Function('publishRoll', 'publishRoll(uint256)', bytes.fromhex('70e6b3e8'), ('Registry',))
@@ -709,11 +837,12 @@ class Functions:
     recordIdOf: Final = Function('recordIdOf', 'recordIdOf(uint256,(address,address,uint32,bytes8,bytes32,uint256))', bytes.fromhex('7ed60c00'), ('TimeBank',))
     recordIncome: Final = Function('recordIncome', 'recordIncome(uint256,uint8,uint256,bytes3,bytes32)', bytes.fromhex('05caae9a'), ('CommunityFund',))
     recordMilestone: Final = Function('recordMilestone', 'recordMilestone(uint256,bytes32,bool)', bytes.fromhex('d3fec071'), ('Council',))
+    recordProjectMilestone: Final = Function('recordProjectMilestone', 'recordProjectMilestone(uint256,uint256,bytes32,bool)', bytes.fromhex('06c81091'), ('ParticipatoryBudget',))
     recordService: Final = Function('recordService', 'recordService(uint256,((address,address,uint32,bytes8,bytes32,uint256),(bytes32,bytes32),(bytes32,bytes32)))', bytes.fromhex('3bbb6670'), ('TimeBank',))
     recordServices: Final = Function('recordServices', 'recordServices(uint256,((address,address,uint32,bytes8,bytes32,uint256),(bytes32,bytes32),(bytes32,bytes32))[])', bytes.fromhex('1d4689e2'), ('TimeBank',))
     registerAuditorKey: Final = Function('registerAuditorKey', 'registerAuditorKey(uint256,bytes32)', bytes.fromhex('48cca66b'), ('Registry',))
     registerCommunicationKey: Final = Function('registerCommunicationKey', 'registerCommunicationKey(uint256,uint256[2])', bytes.fromhex('ecccb67f'), ('SecretBallot',))
-    registry: Final = Function('registry', 'registry()', bytes.fromhex('7b103999'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Ratings', 'SecretBallot', 'TimeBank'))
+    registry: Final = Function('registry', 'registry()', bytes.fromhex('7b103999'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Ratings', 'SecretBallot', 'TimeBank'))
     replaceResident: Final = Function('replaceResident', 'replaceResident(uint256,address,address)', bytes.fromhex('a804a359'), ('Registry',))
     requestPayout: Final = Function('requestPayout', 'requestPayout(uint256,address,uint256,bytes32,bytes32)', bytes.fromhex('0060bfff'), ('CommunityFund',))
     residentIndex: Final = Function('residentIndex', 'residentIndex(uint256,address)', bytes.fromhex('96376ed4'), ('Registry',))
@@ -727,21 +856,24 @@ class Functions:
     rollPublishedAt: Final = Function('rollPublishedAt', 'rollPublishedAt(uint256,uint32)', bytes.fromhex('9e031974'), ('Registry',))
     rollRecord: Final = Function('rollRecord', 'rollRecord(uint256,address)', bytes.fromhex('4b56f734'), ('Registry',))
     rollSnapshot: Final = Function('rollSnapshot', 'rollSnapshot(uint256)', bytes.fromhex('118d5c21'), ('Registry',))
+    roundCount: Final = Function('roundCount', 'roundCount()', bytes.fromhex('127f0b3f'), ('ParticipatoryBudget',))
     rulesOf: Final = Function('rulesOf', 'rulesOf(uint256)', bytes.fromhex('46025811'), ('Initiatives',))
     secretBallotDigest: Final = Function('secretBallotDigest', 'secretBallotDigest(uint256,address,bytes32)', bytes.fromhex('e3314504'), ('SecretBallot',))
     secretVoteCount: Final = Function('secretVoteCount', 'secretVoteCount()', bytes.fromhex('3ce598a8'), ('SecretBallot',))
     secretVoteState: Final = Function('secretVoteState', 'secretVoteState(uint256)', bytes.fromhex('1e93a985'), ('SecretBallot',))
+    selectProjects: Final = Function('selectProjects', 'selectProjects(uint256)', bytes.fromhex('2b98598b'), ('ParticipatoryBudget',))
     serviceDigest: Final = Function('serviceDigest', 'serviceDigest(uint256,(address,address,uint32,bytes8,bytes32,uint256))', bytes.fromhex('19c134ea'), ('TimeBank',))
     setApprovalThreshold: Final = Function('setApprovalThreshold', 'setApprovalThreshold(uint256,uint256)', bytes.fromhex('77bb901d'), ('CommunityFund',))
     setCurrency: Final = Function('setCurrency', 'setCurrency(uint256,bytes3)', bytes.fromhex('44c125d3'), ('CommunityFund',))
     setLimits: Final = Function('setLimits', 'setLimits(uint256,int64,int64)', bytes.fromhex('b2a0e713'), ('TimeBank',))
     setRules: Final = Function('setRules', 'setRules(uint256,(uint16,uint32,uint32,uint16,uint16))', bytes.fromhex('42f095bd'), ('Initiatives',))
-    state: Final = Function('state', 'state(uint256)', bytes.fromhex('3e4f49e6'), ('Council', 'Elections'))
+    state: Final = Function('state', 'state(uint256)', bytes.fromhex('3e4f49e6'), ('Council', 'Elections', 'ParticipatoryBudget'))
     storedBallots: Final = Function('storedBallots', 'storedBallots(uint256,uint256,uint256)', bytes.fromhex('f62f4059'), ('Elections',))
     submit: Final = Function('submit', 'submit(uint256,bytes32,uint128,bytes3)', bytes.fromhex('540e41cf'), ('Initiatives',))
+    submitProject: Final = Function('submitProject', 'submitProject(uint256,bytes32,uint128)', bytes.fromhex('4fec972f'), ('ParticipatoryBudget',))
     tallyOf: Final = Function('tallyOf', 'tallyOf(uint256)', bytes.fromhex('da897cd1'), ('Council',))
     transferAdmin: Final = Function('transferAdmin', 'transferAdmin(uint256,address)', bytes.fromhex('b4abcd92'), ('Registry',))
-    trustedForwarder: Final = Function('trustedForwarder', 'trustedForwarder()', bytes.fromhex('7da0a877'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Registry', 'SecretBallot', 'TimeBank'))
+    trustedForwarder: Final = Function('trustedForwarder', 'trustedForwarder()', bytes.fromhex('7da0a877'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Registry', 'SecretBallot', 'TimeBank'))
     updateRoll: Final = Function('updateRoll', 'updateRoll(uint256,address[],address[],bool)', bytes.fromhex('78f16d35'), ('Registry',))
     verify: Final = Function('verify', 'verify((address,address,uint256,uint256,uint48,bytes,bytes))', bytes.fromhex('19d8d38c'), ('CommonsForwarder',))
     wasResident: Final = Function('wasResident', 'wasResident(uint256,address,uint32)', bytes.fromhex('82a6ea16'), ('Registry',))
@@ -773,16 +905,17 @@ class Errors:
     CoSignerBitmapRecycled: Final = CustomError('CoSignerBitmapRecycled', 'CoSignerBitmapRecycled(uint256)', bytes.fromhex('dbd9b5f1'), (('initiativeId', 'uint256'), ), ('Initiatives',))
     CoordinatorIsParty: Final = CustomError('CoordinatorIsParty', 'CoordinatorIsParty(uint256,address)', bytes.fromhex('ad879853'), (('communityId', 'uint256'), ('coordinator', 'address'), ), ('TimeBank',))
     CurrencyAlreadySet: Final = CustomError('CurrencyAlreadySet', 'CurrencyAlreadySet(uint256,bytes3)', bytes.fromhex('8a00d118'), (('communityId', 'uint256'), ('currency', 'bytes3'), ), ('CommunityFund',))
-    CurrencyMismatch: Final = CustomError('CurrencyMismatch', 'CurrencyMismatch(uint256,bytes3,bytes3)', bytes.fromhex('60208cf4'), (('communityId', 'uint256'), ('expected', 'bytes3'), ('given', 'bytes3'), ), ('CommunityFund',))
-    CurrencyNotSet: Final = CustomError('CurrencyNotSet', 'CurrencyNotSet(uint256)', bytes.fromhex('a212108c'), (('communityId', 'uint256'), ), ('CommunityFund',))
+    CurrencyMismatch: Final = CustomError('CurrencyMismatch', 'CurrencyMismatch(uint256,bytes3,bytes3)', bytes.fromhex('60208cf4'), (('communityId', 'uint256'), ('expected', 'bytes3'), ('given', 'bytes3'), ), ('CommunityFund', 'ParticipatoryBudget'))
+    CurrencyNotSet: Final = CustomError('CurrencyNotSet', 'CurrencyNotSet(uint256)', bytes.fromhex('a212108c'), (('communityId', 'uint256'), ), ('CommunityFund', 'ParticipatoryBudget'))
     ERC2771ForwarderExpiredRequest: Final = CustomError('ERC2771ForwarderExpiredRequest', 'ERC2771ForwarderExpiredRequest(uint48)', bytes.fromhex('94eef58a'), (('deadline', 'uint48'), ), ('CommonsForwarder',))
     ERC2771ForwarderInvalidSigner: Final = CustomError('ERC2771ForwarderInvalidSigner', 'ERC2771ForwarderInvalidSigner(address,address)', bytes.fromhex('c845a056'), (('signer', 'address'), ('from', 'address'), ), ('CommonsForwarder',))
     ERC2771ForwarderMismatchedValue: Final = CustomError('ERC2771ForwarderMismatchedValue', 'ERC2771ForwarderMismatchedValue(uint256,uint256)', bytes.fromhex('70647f79'), (('requestedValue', 'uint256'), ('msgValue', 'uint256'), ), ('CommonsForwarder',))
     ERC2771ForwarderNoRefundReceiver: Final = CustomError('ERC2771ForwarderNoRefundReceiver', 'ERC2771ForwarderNoRefundReceiver()', bytes.fromhex('39c6e3b7'), (), ('CommonsForwarder',))
     ERC2771UntrustfulTarget: Final = CustomError('ERC2771UntrustfulTarget', 'ERC2771UntrustfulTarget(address,address)', bytes.fromhex('d2650cd1'), (('target', 'address'), ('forwarder', 'address'), ), ('CommonsForwarder',))
     ElectionNotClosed: Final = CustomError('ElectionNotClosed', 'ElectionNotClosed(uint256,uint64)', bytes.fromhex('b85f6b13'), (('electionId', 'uint256'), ('closesAt', 'uint64'), ), ('Elections',))
+    EligibilityFrozen: Final = CustomError('EligibilityFrozen', 'EligibilityFrozen(uint256,uint64)', bytes.fromhex('1f3e5ff7'), (('roundId', 'uint256'), ('votingOpensAt', 'uint64'), ), ('ParticipatoryBudget',))
     EmptyCountStep: Final = CustomError('EmptyCountStep', 'EmptyCountStep()', bytes.fromhex('b7070244'), (), ('Elections',))
-    EmptyRoll: Final = CustomError('EmptyRoll', 'EmptyRoll(uint256)', bytes.fromhex('cfc5f06d'), (('communityId', 'uint256'), ), ('Council', 'Elections', 'SecretBallot'))
+    EmptyRoll: Final = CustomError('EmptyRoll', 'EmptyRoll(uint256)', bytes.fromhex('cfc5f06d'), (('communityId', 'uint256'), ), ('Council', 'Elections', 'ParticipatoryBudget', 'SecretBallot'))
     ExecutionAlreadyCompleted: Final = CustomError('ExecutionAlreadyCompleted', 'ExecutionAlreadyCompleted(uint256)', bytes.fromhex('6e33fb71'), (('proposalId', 'uint256'), ), ('Council',))
     FailedCall: Final = CustomError('FailedCall', 'FailedCall()', bytes.fromhex('d6bda275'), (), ('CommonsForwarder',))
     GrantAlreadyOpened: Final = CustomError('GrantAlreadyOpened', 'GrantAlreadyOpened(uint256)', bytes.fromhex('5455113c'), (('proposalId', 'uint256'), ), ('CommunityFund',))
@@ -795,7 +928,7 @@ class Errors:
     InsufficientGrant: Final = CustomError('InsufficientGrant', 'InsufficientGrant(uint256,uint256,uint256)', bytes.fromhex('2117129f'), (('proposalId', 'uint256'), ('amount', 'uint256'), ('remaining', 'uint256'), ), ('CommunityFund',))
     InvalidAccountNonce: Final = CustomError('InvalidAccountNonce', 'InvalidAccountNonce(address,uint256)', bytes.fromhex('752d88c0'), (('account', 'address'), ('currentNonce', 'uint256'), ), ('CommonsForwarder',))
     InvalidBasisPoints: Final = CustomError('InvalidBasisPoints', 'InvalidBasisPoints(uint16,uint16)', bytes.fromhex('866f978b'), (('quorumBps', 'uint16'), ('thresholdBps', 'uint16'), ), ('Council',))
-    InvalidBudget: Final = CustomError('InvalidBudget', 'InvalidBudget(uint128,bytes3)', bytes.fromhex('7da3512d'), (('amount', 'uint128'), ('currency', 'bytes3'), ), ('Council', 'Initiatives'))
+    InvalidBudget: Final = CustomError('InvalidBudget', 'InvalidBudget(uint128,bytes3)', bytes.fromhex('7da3512d'), (('amount', 'uint128'), ('currency', 'bytes3'), ), ('Council', 'Initiatives', 'ParticipatoryBudget'))
     InvalidCandidateCount: Final = CustomError('InvalidCandidateCount', 'InvalidCandidateCount(uint256)', bytes.fromhex('20502a58'), (('count', 'uint256'), ), ('Elections',))
     InvalidComplaint: Final = CustomError('InvalidComplaint', 'InvalidComplaint(uint256,uint8,uint8)', bytes.fromhex('063bc593'), (('voteId', 'uint256'), ('dealer', 'uint8'), ('accuser', 'uint8'), ), ('SecretBallot',))
     InvalidCurrency: Final = CustomError('InvalidCurrency', 'InvalidCurrency(bytes3)', bytes.fromhex('025f9bb6'), (('currency', 'bytes3'), ), ('CommunityFund',))
@@ -807,11 +940,14 @@ class Errors:
     InvalidOptions: Final = CustomError('InvalidOptions', 'InvalidOptions(uint8,uint8)', bytes.fromhex('f6f82603'), (('kind', 'uint8'), ('optionCount', 'uint8'), ), ('Council',))
     InvalidPartialDecryption: Final = CustomError('InvalidPartialDecryption', 'InvalidPartialDecryption(uint256,uint8,uint256)', bytes.fromhex('ca9cef57'), (('voteId', 'uint256'), ('trustee', 'uint8'), ('option', 'uint256'), ), ('SecretBallot',))
     InvalidPoint: Final = CustomError('InvalidPoint', 'InvalidPoint(uint256,uint256)', bytes.fromhex('414cf375'), (('x', 'uint256'), ('y', 'uint256'), ), ('SecretBallot',))
+    InvalidProjectCost: Final = CustomError('InvalidProjectCost', 'InvalidProjectCost(uint256,uint128,uint128)', bytes.fromhex('24ec94f5'), (('roundId', 'uint256'), ('cost', 'uint128'), ('budget', 'uint128'), ), ('ParticipatoryBudget',))
+    InvalidProjectLimits: Final = CustomError('InvalidProjectLimits', 'InvalidProjectLimits(uint16,uint16)', bytes.fromhex('2f40f482'), (('minProjects', 'uint16'), ('maxProjects', 'uint16'), ), ('ParticipatoryBudget',))
     InvalidRecipient: Final = CustomError('InvalidRecipient', 'InvalidRecipient(address)', bytes.fromhex('17858bbe'), (('recipient', 'address'), ), ('CommunityFund',))
+    InvalidRoundSchedule: Final = CustomError('InvalidRoundSchedule', 'InvalidRoundSchedule(uint64,uint64,uint64,uint64,uint256)', bytes.fromhex('c8a605e5'), (('submissionOpensAt', 'uint64'), ('submissionClosesAt', 'uint64'), ('votingOpensAt', 'uint64'), ('votingClosesAt', 'uint64'), ('now', 'uint256'), ), ('ParticipatoryBudget',))
     InvalidSchedule: Final = CustomError('InvalidSchedule', 'InvalidSchedule(uint64,uint64,uint256)', bytes.fromhex('46876ad5'), (('opensAt', 'uint64'), ('closesAt', 'uint64'), ('now', 'uint256'), ), ('Council', 'Elections'))
     InvalidSeats: Final = CustomError('InvalidSeats', 'InvalidSeats(uint8,uint256)', bytes.fromhex('708fb3c6'), (('seats', 'uint8'), ('candidateCount', 'uint256'), ), ('Elections',))
     InvalidSecretSchedule: Final = CustomError('InvalidSecretSchedule', 'InvalidSecretSchedule(uint256)', bytes.fromhex('c741f68b'), (('now', 'uint256'), ), ('SecretBallot',))
-    InvalidShortString: Final = CustomError('InvalidShortString', 'InvalidShortString()', bytes.fromhex('b3512b0c'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Ratings', 'SecretBallot', 'TimeBank'))
+    InvalidShortString: Final = CustomError('InvalidShortString', 'InvalidShortString()', bytes.fromhex('b3512b0c'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Ratings', 'SecretBallot', 'TimeBank'))
     InvalidThreshold: Final = CustomError('InvalidThreshold', 'InvalidThreshold(uint256,uint256,uint256)', bytes.fromhex('e765bf55'), (('communityId', 'uint256'), ('threshold', 'uint256'), ('committeeSize', 'uint256'), ), ('CommunityFund',))
     InvalidTrustees: Final = CustomError('InvalidTrustees', 'InvalidTrustees(uint256,uint8)', bytes.fromhex('56d454e2'), (('count', 'uint256'), ('threshold', 'uint8'), ), ('SecretBallot',))
     KeyAlreadyReplaced: Final = CustomError('KeyAlreadyReplaced', 'KeyAlreadyReplaced(uint256,address,address)', bytes.fromhex('2f27ef22'), (('communityId', 'uint256'), ('account', 'address'), ('replacement', 'address'), ), ('Registry',))
@@ -819,15 +955,16 @@ class Errors:
     MalformedDeal: Final = CustomError('MalformedDeal', 'MalformedDeal(uint256,uint256)', bytes.fromhex('62c03402'), (('commitmentWords', 'uint256'), ('shareCount', 'uint256'), ), ('SecretBallot',))
     MalformedPartials: Final = CustomError('MalformedPartials', 'MalformedPartials(uint256)', bytes.fromhex('5be72a03'), (('count', 'uint256'), ), ('SecretBallot',))
     MissingCandidateHash: Final = CustomError('MissingCandidateHash', 'MissingCandidateHash(uint256)', bytes.fromhex('0067d054'), (('index', 'uint256'), ), ('Elections',))
-    MissingEvidence: Final = CustomError('MissingEvidence', 'MissingEvidence()', bytes.fromhex('ea8acc1f'), (), ('Council',))
+    MissingEvidence: Final = CustomError('MissingEvidence', 'MissingEvidence()', bytes.fromhex('ea8acc1f'), (), ('Council', 'ParticipatoryBudget'))
+    MissingReasonHash: Final = CustomError('MissingReasonHash', 'MissingReasonHash()', bytes.fromhex('bb0cd542'), (), ('ParticipatoryBudget',))
     MissingRole: Final = CustomError('MissingRole', 'MissingRole(uint256,bytes32,address)', bytes.fromhex('7b769e71'), (('communityId', 'uint256'), ('role', 'bytes32'), ('account', 'address'), ), ('Registry',))
-    MissingTextHash: Final = CustomError('MissingTextHash', 'MissingTextHash()', bytes.fromhex('4f5e75fa'), (), ('Council', 'Initiatives'))
+    MissingTextHash: Final = CustomError('MissingTextHash', 'MissingTextHash()', bytes.fromhex('4f5e75fa'), (), ('Council', 'Initiatives', 'ParticipatoryBudget'))
     NoCommunicationKey: Final = CustomError('NoCommunicationKey', 'NoCommunicationKey(uint256,uint8)', bytes.fromhex('d0d393fb'), (('voteId', 'uint256'), ('trustee', 'uint8'), ), ('SecretBallot',))
     NoComplaint: Final = CustomError('NoComplaint', 'NoComplaint(uint256,uint8,uint8)', bytes.fromhex('cd7c08a8'), (('voteId', 'uint256'), ('dealer', 'uint8'), ('accuser', 'uint8'), ), ('SecretBallot',))
     NoPendingAdmin: Final = CustomError('NoPendingAdmin', 'NoPendingAdmin(uint256)', bytes.fromhex('ddd9012c'), (('communityId', 'uint256'), ), ('Registry',))
     NonceAlreadyUsed: Final = CustomError('NonceAlreadyUsed', 'NonceAlreadyUsed(uint256,address,uint256)', bytes.fromhex('34d44a32'), (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ), ('TimeBank',))
     NonceTooFarAhead: Final = CustomError('NonceTooFarAhead', 'NonceTooFarAhead(uint256,address,uint256,uint256)', bytes.fromhex('4c4d68c5'), (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ('nonceBase', 'uint256'), ), ('TimeBank',))
-    NotCommittee: Final = CustomError('NotCommittee', 'NotCommittee(uint256,address)', bytes.fromhex('4337b7f7'), (('communityId', 'uint256'), ('account', 'address'), ), ('Council', 'Elections', 'SecretBallot'))
+    NotCommittee: Final = CustomError('NotCommittee', 'NotCommittee(uint256,address)', bytes.fromhex('4337b7f7'), (('communityId', 'uint256'), ('account', 'address'), ), ('Council', 'Elections', 'ParticipatoryBudget', 'SecretBallot'))
     NotCommitteeMember: Final = CustomError('NotCommitteeMember', 'NotCommitteeMember(uint256,address)', bytes.fromhex('38ba437a'), (('communityId', 'uint256'), ('account', 'address'), ), ('CommunityFund',))
     NotCommunityAdmin: Final = CustomError('NotCommunityAdmin', 'NotCommunityAdmin(uint256,address)', bytes.fromhex('80586ba5'), (('communityId', 'uint256'), ('account', 'address'), ), ('CommunityFund', 'Initiatives', 'Registry', 'TimeBank'))
     NotCoordinator: Final = CustomError('NotCoordinator', 'NotCoordinator(uint256,address)', bytes.fromhex('0409f3fb'), (('communityId', 'uint256'), ('account', 'address'), ), ('TimeBank',))
@@ -835,6 +972,7 @@ class Errors:
     NotEnoughPartials: Final = CustomError('NotEnoughPartials', 'NotEnoughPartials(uint256,uint256,uint8)', bytes.fromhex('6b560fda'), (('voteId', 'uint256'), ('published', 'uint256'), ('threshold', 'uint8'), ), ('SecretBallot',))
     NotKeyAuditorOrAdmin: Final = CustomError('NotKeyAuditorOrAdmin', 'NotKeyAuditorOrAdmin(bytes32,address)', bytes.fromhex('a17c5e6f'), (('keyFingerprint', 'bytes32'), ('account', 'address'), ), ('Registry',))
     NotOnRoll: Final = CustomError('NotOnRoll', 'NotOnRoll(uint256,address)', bytes.fromhex('9d732f79'), (('communityId', 'uint256'), ('account', 'address'), ), ('Registry',))
+    NotParticipatoryBudget: Final = CustomError('NotParticipatoryBudget', 'NotParticipatoryBudget(address)', bytes.fromhex('82e855e4'), (('account', 'address'), ), ('CommunityFund',))
     NotPendingAdmin: Final = CustomError('NotPendingAdmin', 'NotPendingAdmin(uint256,address,address)', bytes.fromhex('c8b4603a'), (('communityId', 'uint256'), ('account', 'address'), ('pendingAdmin', 'address'), ), ('Registry',))
     NotQualified: Final = CustomError('NotQualified', 'NotQualified(uint256,uint8)', bytes.fromhex('388e9dca'), (('voteId', 'uint256'), ('trustee', 'uint8'), ), ('SecretBallot',))
     NotRegistrar: Final = CustomError('NotRegistrar', 'NotRegistrar(uint256,address)', bytes.fromhex('88d6e349'), (('communityId', 'uint256'), ('account', 'address'), ), ('TimeBank',))
@@ -843,11 +981,15 @@ class Errors:
     NotTrustee: Final = CustomError('NotTrustee', 'NotTrustee(uint256,address)', bytes.fromhex('5db42049'), (('voteId', 'uint256'), ('account', 'address'), ), ('SecretBallot',))
     PayoutNotFound: Final = CustomError('PayoutNotFound', 'PayoutNotFound(uint256)', bytes.fromhex('7d0a2d3e'), (('requestId', 'uint256'), ), ('CommunityFund',))
     PayoutNotPending: Final = CustomError('PayoutNotPending', 'PayoutNotPending(uint256,uint8)', bytes.fromhex('2102b12f'), (('requestId', 'uint256'), ('status', 'uint8'), ), ('CommunityFund',))
+    ProjectAlreadyCompleted: Final = CustomError('ProjectAlreadyCompleted', 'ProjectAlreadyCompleted(uint256,uint256)', bytes.fromhex('92ac290d'), (('roundId', 'uint256'), ('index', 'uint256'), ), ('ParticipatoryBudget',))
+    ProjectAlreadyIneligible: Final = CustomError('ProjectAlreadyIneligible', 'ProjectAlreadyIneligible(uint256,uint256)', bytes.fromhex('08a9cc25'), (('roundId', 'uint256'), ('index', 'uint256'), ), ('ParticipatoryBudget',))
+    ProjectNotSelected: Final = CustomError('ProjectNotSelected', 'ProjectNotSelected(uint256,uint256)', bytes.fromhex('81ed8261'), (('roundId', 'uint256'), ('index', 'uint256'), ), ('ParticipatoryBudget',))
     PromotionMismatch: Final = CustomError('PromotionMismatch', 'PromotionMismatch(uint256,uint256)', bytes.fromhex('91bc79a7'), (('initiativeId', 'uint256'), ('expected', 'uint256'), ), ('Initiatives',))
     ProposalNotCompleted: Final = CustomError('ProposalNotCompleted', 'ProposalNotCompleted(uint256)', bytes.fromhex('edfe4bb3'), (('proposalId', 'uint256'), ), ('Ratings',))
     ProposalNotOpen: Final = CustomError('ProposalNotOpen', 'ProposalNotOpen(uint256,uint8)', bytes.fromhex('52509ccc'), (('proposalId', 'uint256'), ('state', 'uint8'), ), ('Council',))
     ProposalNotPassed_CommunityFund: Final = CustomError('ProposalNotPassed', 'ProposalNotPassed(uint256)', bytes.fromhex('a2434484'), (('proposalId', 'uint256'), ), ('CommunityFund',))
     ProposalNotPassed_Council: Final = CustomError('ProposalNotPassed', 'ProposalNotPassed(uint256,uint8)', bytes.fromhex('2687b1ed'), (('proposalId', 'uint256'), ('outcome', 'uint8'), ), ('Council',))
+    ProposerNotOnRoll: Final = CustomError('ProposerNotOnRoll', 'ProposerNotOnRoll(uint256,address)', bytes.fromhex('64766776'), (('roundId', 'uint256'), ('account', 'address'), ), ('ParticipatoryBudget',))
     RecordNotFound: Final = CustomError('RecordNotFound', 'RecordNotFound(uint256,address,uint256)', bytes.fromhex('e97b4bcc'), (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ), ('TimeBank',))
     RecordNotInBatch: Final = CustomError('RecordNotInBatch', 'RecordNotInBatch(uint256,bytes32,uint256,uint256)', bytes.fromhex('d2e02b52'), (('communityId', 'uint256'), ('recordId', 'bytes32'), ('batchId', 'uint256'), ('index', 'uint256'), ), ('TimeBank',))
     ReplacementKeyNotFresh: Final = CustomError('ReplacementKeyNotFresh', 'ReplacementKeyNotFresh(uint256,address)', bytes.fromhex('b11f9160'), (('communityId', 'uint256'), ('account', 'address'), ), ('Registry',))
@@ -857,13 +999,19 @@ class Errors:
     RollHistoryPruned: Final = CustomError('RollHistoryPruned', 'RollHistoryPruned(uint256,address,uint32,uint32)', bytes.fromhex('7b6726f8'), (('communityId', 'uint256'), ('account', 'address'), ('version', 'uint32'), ('historyFrom', 'uint32'), ), ('Registry',))
     RollTooLarge: Final = CustomError('RollTooLarge', 'RollTooLarge(uint256)', bytes.fromhex('37884b8e'), (('communityId', 'uint256'), ), ('Registry',))
     RotationNotRecorded: Final = CustomError('RotationNotRecorded', 'RotationNotRecorded(uint256,address)', bytes.fromhex('51a9ca84'), (('communityId', 'uint256'), ('account', 'address'), ), ('TimeBank',))
+    RoundAlreadySelected: Final = CustomError('RoundAlreadySelected', 'RoundAlreadySelected(uint256)', bytes.fromhex('4528984d'), (('roundId', 'uint256'), ), ('ParticipatoryBudget',))
+    RoundFull: Final = CustomError('RoundFull', 'RoundFull(uint256)', bytes.fromhex('99962c98'), (('roundId', 'uint256'), ), ('ParticipatoryBudget',))
+    RoundVotingNotClosed: Final = CustomError('RoundVotingNotClosed', 'RoundVotingNotClosed(uint256,uint64)', bytes.fromhex('106343a3'), (('roundId', 'uint256'), ('votingClosesAt', 'uint64'), ), ('ParticipatoryBudget',))
     SameParty: Final = CustomError('SameParty', 'SameParty(address)', bytes.fromhex('284f658d'), (('account', 'address'), ), ('TimeBank',))
     SelfApproval: Final = CustomError('SelfApproval', 'SelfApproval(uint256,address)', bytes.fromhex('c37547cc'), (('requestId', 'uint256'), ('approver', 'address'), ), ('CommunityFund',))
-    StringTooLong: Final = CustomError('StringTooLong', 'StringTooLong(string)', bytes.fromhex('305a27a9'), (('str', 'string'), ), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Ratings', 'SecretBallot', 'TimeBank'))
+    StringTooLong: Final = CustomError('StringTooLong', 'StringTooLong(string)', bytes.fromhex('305a27a9'), (('str', 'string'), ), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'ParticipatoryBudget', 'Ratings', 'SecretBallot', 'TimeBank'))
+    SubmissionNotOpen: Final = CustomError('SubmissionNotOpen', 'SubmissionNotOpen(uint256,uint64,uint64)', bytes.fromhex('dad09b22'), (('roundId', 'uint256'), ('opensAt', 'uint64'), ('closesAt', 'uint64'), ), ('ParticipatoryBudget',))
     ThresholdNotSet: Final = CustomError('ThresholdNotSet', 'ThresholdNotSet(uint256)', bytes.fromhex('4930b760'), (('communityId', 'uint256'), ), ('CommunityFund',))
     TooManyInitiatives: Final = CustomError('TooManyInitiatives', 'TooManyInitiatives()', bytes.fromhex('d4daa3c4'), (), ('Initiatives',))
     TooManyProposals: Final = CustomError('TooManyProposals', 'TooManyProposals()', bytes.fromhex('188f201e'), (), ('Council',))
     UnknownAuditorKey: Final = CustomError('UnknownAuditorKey', 'UnknownAuditorKey(bytes32)', bytes.fromhex('8ab8bbf9'), (('keyFingerprint', 'bytes32'), ), ('Registry',))
+    UnknownBudgetProject: Final = CustomError('UnknownBudgetProject', 'UnknownBudgetProject(uint256,uint256)', bytes.fromhex('9a0b8dd3'), (('roundId', 'uint256'), ('index', 'uint256'), ), ('ParticipatoryBudget',))
+    UnknownBudgetRound: Final = CustomError('UnknownBudgetRound', 'UnknownBudgetRound(uint256)', bytes.fromhex('1d481fef'), (('roundId', 'uint256'), ), ('ParticipatoryBudget',))
     UnknownCommunity: Final = CustomError('UnknownCommunity', 'UnknownCommunity(uint256)', bytes.fromhex('aee205cc'), (('communityId', 'uint256'), ), ('Registry',))
     UnknownElection: Final = CustomError('UnknownElection', 'UnknownElection(uint256)', bytes.fromhex('c3ea6267'), (('electionId', 'uint256'), ), ('Elections',))
     UnknownInitiative: Final = CustomError('UnknownInitiative', 'UnknownInitiative(uint256)', bytes.fromhex('230b78c2'), (('initiativeId', 'uint256'), ), ('Initiatives',))
@@ -882,5 +1030,5 @@ class Errors:
     ZeroMinutes: Final = CustomError('ZeroMinutes', 'ZeroMinutes()', bytes.fromhex('2d08242c'), (), ('TimeBank',))
 
 
-EVENTS_BY_TOPIC: Final[dict[bytes, Event]] = {Events.AdminTransferCancelled.topic: Events.AdminTransferCancelled, Events.AdminTransferStarted.topic: Events.AdminTransferStarted, Events.AdminTransferred.topic: Events.AdminTransferred, Events.ApprovalThresholdSet.topic: Events.ApprovalThresholdSet, Events.AuditorKeyRegistered.topic: Events.AuditorKeyRegistered, Events.AuditorKeyRevoked.topic: Events.AuditorKeyRevoked, Events.BalanceCarriedOver.topic: Events.BalanceCarriedOver, Events.BallotCast.topic: Events.BallotCast, Events.BallotSkipped.topic: Events.BallotSkipped, Events.CandidateElected.topic: Events.CandidateElected, Events.CoSignatureSkipped.topic: Events.CoSignatureSkipped, Events.CoSigned.topic: Events.CoSigned, Events.CommunicationKeyRegistered.topic: Events.CommunicationKeyRegistered, Events.CommunityCreated.topic: Events.CommunityCreated, Events.ComplaintAnswered.topic: Events.ComplaintAnswered, Events.DealComplained.topic: Events.DealComplained, Events.EIP712DomainChanged.topic: Events.EIP712DomainChanged, Events.ElectionBallotCast.topic: Events.ElectionBallotCast, Events.ElectionBallotSkipped.topic: Events.ElectionBallotSkipped, Events.ElectionCounted.topic: Events.ElectionCounted, Events.ElectionOpened.topic: Events.ElectionOpened, Events.ExecutedForwardRequest.topic: Events.ExecutedForwardRequest, Events.FundCurrencySet.topic: Events.FundCurrencySet, Events.GrantClosed.topic: Events.GrantClosed, Events.GrantOpened.topic: Events.GrantOpened, Events.IncomeRecorded.topic: Events.IncomeRecorded, Events.InitiativePromoted.topic: Events.InitiativePromoted, Events.InitiativeRulesSet.topic: Events.InitiativeRulesSet, Events.InitiativeSubmitted.topic: Events.InitiativeSubmitted, Events.KeyGenerated.topic: Events.KeyGenerated, Events.KeyGenerationFailed.topic: Events.KeyGenerationFailed, Events.LimitsSet.topic: Events.LimitsSet, Events.MilestoneRecorded.topic: Events.MilestoneRecorded, Events.PartialDecryptionPublished.topic: Events.PartialDecryptionPublished, Events.PayoutApproved.topic: Events.PayoutApproved, Events.PayoutCancelled.topic: Events.PayoutCancelled, Events.PayoutExecuted.topic: Events.PayoutExecuted, Events.PayoutRequested.topic: Events.PayoutRequested, Events.ProposalFinalized.topic: Events.ProposalFinalized, Events.ProposalOpened.topic: Events.ProposalOpened, Events.Rated.topic: Events.Rated, Events.RatingSkipped.topic: Events.RatingSkipped, Events.RatingsOpened.topic: Events.RatingsOpened, Events.ResidentReplaced.topic: Events.ResidentReplaced, Events.RoleGranted.topic: Events.RoleGranted, Events.RoleRevoked.topic: Events.RoleRevoked, Events.RollPublished.topic: Events.RollPublished, Events.RollUpdated.topic: Events.RollUpdated, Events.RoundCounted.topic: Events.RoundCounted, Events.SecretBallotCast.topic: Events.SecretBallotCast, Events.SecretBallotSkipped.topic: Events.SecretBallotSkipped, Events.SecretBallotVoided.topic: Events.SecretBallotVoided, Events.SecretBatchRecorded.topic: Events.SecretBatchRecorded, Events.SecretVoteFinalized.topic: Events.SecretVoteFinalized, Events.SecretVoteOpened.topic: Events.SecretVoteOpened, Events.ServiceBatchCommitted.topic: Events.ServiceBatchCommitted, Events.ServiceRecorded.topic: Events.ServiceRecorded, Events.ServiceReversed.topic: Events.ServiceReversed, Events.ServiceSkipped.topic: Events.ServiceSkipped, Events.SharesDealt.topic: Events.SharesDealt, Events.TrusteeDisqualified.topic: Events.TrusteeDisqualified, Events.VotesTransferred.topic: Events.VotesTransferred}
-ERRORS_BY_SELECTOR: Final[dict[bytes, CustomError]] = {Errors.AboveCeiling.selector: Errors.AboveCeiling, Errors.AlreadyApproved.selector: Errors.AlreadyApproved, Errors.AlreadyCarriedOver.selector: Errors.AlreadyCarriedOver, Errors.AlreadyCounted.selector: Errors.AlreadyCounted, Errors.AlreadyDone.selector: Errors.AlreadyDone, Errors.AlreadyFinalized.selector: Errors.AlreadyFinalized, Errors.AlreadyOnRoll.selector: Errors.AlreadyOnRoll, Errors.AlreadyReversed.selector: Errors.AlreadyReversed, Errors.AlreadyVoted.selector: Errors.AlreadyVoted, Errors.AmountTooLarge.selector: Errors.AmountTooLarge, Errors.AuditorKeyAlreadyRegistered.selector: Errors.AuditorKeyAlreadyRegistered, Errors.AuditorKeyAlreadyRevoked.selector: Errors.AuditorKeyAlreadyRevoked, Errors.AuthorNotOnRoll.selector: Errors.AuthorNotOnRoll, Errors.BallotAlreadyVoided.selector: Errors.BallotAlreadyVoided, Errors.BallotBoxRecycled.selector: Errors.BallotBoxRecycled, Errors.BallotNotInBatch.selector: Errors.BallotNotInBatch, Errors.BallotProofsValid.selector: Errors.BallotProofsValid, Errors.BallotsRecycled.selector: Errors.BallotsRecycled, Errors.BatchRootMismatch.selector: Errors.BatchRootMismatch, Errors.BelowFloor.selector: Errors.BelowFloor, Errors.CoSignerBitmapRecycled.selector: Errors.CoSignerBitmapRecycled, Errors.CoordinatorIsParty.selector: Errors.CoordinatorIsParty, Errors.CurrencyAlreadySet.selector: Errors.CurrencyAlreadySet, Errors.CurrencyMismatch.selector: Errors.CurrencyMismatch, Errors.CurrencyNotSet.selector: Errors.CurrencyNotSet, Errors.ERC2771ForwarderExpiredRequest.selector: Errors.ERC2771ForwarderExpiredRequest, Errors.ERC2771ForwarderInvalidSigner.selector: Errors.ERC2771ForwarderInvalidSigner, Errors.ERC2771ForwarderMismatchedValue.selector: Errors.ERC2771ForwarderMismatchedValue, Errors.ERC2771ForwarderNoRefundReceiver.selector: Errors.ERC2771ForwarderNoRefundReceiver, Errors.ERC2771UntrustfulTarget.selector: Errors.ERC2771UntrustfulTarget, Errors.ElectionNotClosed.selector: Errors.ElectionNotClosed, Errors.EmptyCountStep.selector: Errors.EmptyCountStep, Errors.EmptyRoll.selector: Errors.EmptyRoll, Errors.ExecutionAlreadyCompleted.selector: Errors.ExecutionAlreadyCompleted, Errors.FailedCall.selector: Errors.FailedCall, Errors.GrantAlreadyOpened.selector: Errors.GrantAlreadyOpened, Errors.GrantExceedsBudget.selector: Errors.GrantExceedsBudget, Errors.GrantIsClosed.selector: Errors.GrantIsClosed, Errors.GrantNotFound.selector: Errors.GrantNotFound, Errors.InitiativesNotEnabled.selector: Errors.InitiativesNotEnabled, Errors.InsufficientBalance.selector: Errors.InsufficientBalance, Errors.InsufficientFund.selector: Errors.InsufficientFund, Errors.InsufficientGrant.selector: Errors.InsufficientGrant, Errors.InvalidAccountNonce.selector: Errors.InvalidAccountNonce, Errors.InvalidBasisPoints.selector: Errors.InvalidBasisPoints, Errors.InvalidBudget.selector: Errors.InvalidBudget, Errors.InvalidCandidateCount.selector: Errors.InvalidCandidateCount, Errors.InvalidComplaint.selector: Errors.InvalidComplaint, Errors.InvalidCurrency.selector: Errors.InvalidCurrency, Errors.InvalidInitiativeRules.selector: Errors.InvalidInitiativeRules, Errors.InvalidLimits.selector: Errors.InvalidLimits, Errors.InvalidMaxChoices.selector: Errors.InvalidMaxChoices, Errors.InvalidOption.selector: Errors.InvalidOption, Errors.InvalidOptionCount.selector: Errors.InvalidOptionCount, Errors.InvalidOptions.selector: Errors.InvalidOptions, Errors.InvalidPartialDecryption.selector: Errors.InvalidPartialDecryption, Errors.InvalidPoint.selector: Errors.InvalidPoint, Errors.InvalidRecipient.selector: Errors.InvalidRecipient, Errors.InvalidSchedule.selector: Errors.InvalidSchedule, Errors.InvalidSeats.selector: Errors.InvalidSeats, Errors.InvalidSecretSchedule.selector: Errors.InvalidSecretSchedule, Errors.InvalidShortString.selector: Errors.InvalidShortString, Errors.InvalidThreshold.selector: Errors.InvalidThreshold, Errors.InvalidTrustees.selector: Errors.InvalidTrustees, Errors.KeyAlreadyReplaced.selector: Errors.KeyAlreadyReplaced, Errors.KeyRetired.selector: Errors.KeyRetired, Errors.MalformedDeal.selector: Errors.MalformedDeal, Errors.MalformedPartials.selector: Errors.MalformedPartials, Errors.MissingCandidateHash.selector: Errors.MissingCandidateHash, Errors.MissingEvidence.selector: Errors.MissingEvidence, Errors.MissingRole.selector: Errors.MissingRole, Errors.MissingTextHash.selector: Errors.MissingTextHash, Errors.NoCommunicationKey.selector: Errors.NoCommunicationKey, Errors.NoComplaint.selector: Errors.NoComplaint, Errors.NoPendingAdmin.selector: Errors.NoPendingAdmin, Errors.NonceAlreadyUsed.selector: Errors.NonceAlreadyUsed, Errors.NonceTooFarAhead.selector: Errors.NonceTooFarAhead, Errors.NotCommittee.selector: Errors.NotCommittee, Errors.NotCommitteeMember.selector: Errors.NotCommitteeMember, Errors.NotCommunityAdmin.selector: Errors.NotCommunityAdmin, Errors.NotCoordinator.selector: Errors.NotCoordinator, Errors.NotEnoughApprovals.selector: Errors.NotEnoughApprovals, Errors.NotEnoughPartials.selector: Errors.NotEnoughPartials, Errors.NotKeyAuditorOrAdmin.selector: Errors.NotKeyAuditorOrAdmin, Errors.NotOnRoll.selector: Errors.NotOnRoll, Errors.NotPendingAdmin.selector: Errors.NotPendingAdmin, Errors.NotQualified.selector: Errors.NotQualified, Errors.NotRegistrar.selector: Errors.NotRegistrar, Errors.NotRequesterOrAdmin.selector: Errors.NotRequesterOrAdmin, Errors.NotResident.selector: Errors.NotResident, Errors.NotTrustee.selector: Errors.NotTrustee, Errors.PayoutNotFound.selector: Errors.PayoutNotFound, Errors.PayoutNotPending.selector: Errors.PayoutNotPending, Errors.PromotionMismatch.selector: Errors.PromotionMismatch, Errors.ProposalNotCompleted.selector: Errors.ProposalNotCompleted, Errors.ProposalNotOpen.selector: Errors.ProposalNotOpen, Errors.ProposalNotPassed_CommunityFund.selector: Errors.ProposalNotPassed_CommunityFund, Errors.ProposalNotPassed_Council.selector: Errors.ProposalNotPassed_Council, Errors.RecordNotFound.selector: Errors.RecordNotFound, Errors.RecordNotInBatch.selector: Errors.RecordNotInBatch, Errors.ReplacementKeyNotFresh.selector: Errors.ReplacementKeyNotFresh, Errors.RoleAlreadyGranted.selector: Errors.RoleAlreadyGranted, Errors.RoleNotGranted.selector: Errors.RoleNotGranted, Errors.RollHistoryFull.selector: Errors.RollHistoryFull, Errors.RollHistoryPruned.selector: Errors.RollHistoryPruned, Errors.RollTooLarge.selector: Errors.RollTooLarge, Errors.RotationNotRecorded.selector: Errors.RotationNotRecorded, Errors.SameParty.selector: Errors.SameParty, Errors.SelfApproval.selector: Errors.SelfApproval, Errors.StringTooLong.selector: Errors.StringTooLong, Errors.ThresholdNotSet.selector: Errors.ThresholdNotSet, Errors.TooManyInitiatives.selector: Errors.TooManyInitiatives, Errors.TooManyProposals.selector: Errors.TooManyProposals, Errors.UnknownAuditorKey.selector: Errors.UnknownAuditorKey, Errors.UnknownCommunity.selector: Errors.UnknownCommunity, Errors.UnknownElection.selector: Errors.UnknownElection, Errors.UnknownInitiative.selector: Errors.UnknownInitiative, Errors.UnknownProposal.selector: Errors.UnknownProposal, Errors.UnknownRole.selector: Errors.UnknownRole, Errors.UnknownRollVersion.selector: Errors.UnknownRollVersion, Errors.UnknownSecretVote.selector: Errors.UnknownSecretVote, Errors.VoterNotOnRoll.selector: Errors.VoterNotOnRoll, Errors.VotingNotClosed.selector: Errors.VotingNotClosed, Errors.WrongPhase.selector: Errors.WrongPhase, Errors.WrongSigner.selector: Errors.WrongSigner, Errors.WrongTally.selector: Errors.WrongTally, Errors.ZeroAddress.selector: Errors.ZeroAddress, Errors.ZeroAmount.selector: Errors.ZeroAmount, Errors.ZeroKeyFingerprint.selector: Errors.ZeroKeyFingerprint, Errors.ZeroMinutes.selector: Errors.ZeroMinutes}
+EVENTS_BY_TOPIC: Final[dict[bytes, Event]] = {Events.AdminTransferCancelled.topic: Events.AdminTransferCancelled, Events.AdminTransferStarted.topic: Events.AdminTransferStarted, Events.AdminTransferred.topic: Events.AdminTransferred, Events.ApprovalThresholdSet.topic: Events.ApprovalThresholdSet, Events.AuditorKeyRegistered.topic: Events.AuditorKeyRegistered, Events.AuditorKeyRevoked.topic: Events.AuditorKeyRevoked, Events.BalanceCarriedOver.topic: Events.BalanceCarriedOver, Events.BallotCast.topic: Events.BallotCast, Events.BallotSkipped.topic: Events.BallotSkipped, Events.BudgetBallotCast.topic: Events.BudgetBallotCast, Events.BudgetBallotSkipped.topic: Events.BudgetBallotSkipped, Events.BudgetProjectMarkedIneligible.topic: Events.BudgetProjectMarkedIneligible, Events.BudgetProjectMilestoneRecorded.topic: Events.BudgetProjectMilestoneRecorded, Events.BudgetProjectPassedOver.topic: Events.BudgetProjectPassedOver, Events.BudgetProjectSelected.topic: Events.BudgetProjectSelected, Events.BudgetProjectSubmitted.topic: Events.BudgetProjectSubmitted, Events.BudgetRoundOpened.topic: Events.BudgetRoundOpened, Events.BudgetRoundSelected.topic: Events.BudgetRoundSelected, Events.CandidateElected.topic: Events.CandidateElected, Events.CoSignatureSkipped.topic: Events.CoSignatureSkipped, Events.CoSigned.topic: Events.CoSigned, Events.CommunicationKeyRegistered.topic: Events.CommunicationKeyRegistered, Events.CommunityCreated.topic: Events.CommunityCreated, Events.ComplaintAnswered.topic: Events.ComplaintAnswered, Events.DealComplained.topic: Events.DealComplained, Events.EIP712DomainChanged.topic: Events.EIP712DomainChanged, Events.ElectionBallotCast.topic: Events.ElectionBallotCast, Events.ElectionBallotSkipped.topic: Events.ElectionBallotSkipped, Events.ElectionCounted.topic: Events.ElectionCounted, Events.ElectionOpened.topic: Events.ElectionOpened, Events.ExecutedForwardRequest.topic: Events.ExecutedForwardRequest, Events.FundCurrencySet.topic: Events.FundCurrencySet, Events.GrantClosed.topic: Events.GrantClosed, Events.GrantOpened.topic: Events.GrantOpened, Events.IncomeRecorded.topic: Events.IncomeRecorded, Events.InitiativePromoted.topic: Events.InitiativePromoted, Events.InitiativeRulesSet.topic: Events.InitiativeRulesSet, Events.InitiativeSubmitted.topic: Events.InitiativeSubmitted, Events.KeyGenerated.topic: Events.KeyGenerated, Events.KeyGenerationFailed.topic: Events.KeyGenerationFailed, Events.LimitsSet.topic: Events.LimitsSet, Events.MilestoneRecorded.topic: Events.MilestoneRecorded, Events.PartialDecryptionPublished.topic: Events.PartialDecryptionPublished, Events.PayoutApproved.topic: Events.PayoutApproved, Events.PayoutCancelled.topic: Events.PayoutCancelled, Events.PayoutExecuted.topic: Events.PayoutExecuted, Events.PayoutRequested.topic: Events.PayoutRequested, Events.ProposalFinalized.topic: Events.ProposalFinalized, Events.ProposalOpened.topic: Events.ProposalOpened, Events.Rated.topic: Events.Rated, Events.RatingSkipped.topic: Events.RatingSkipped, Events.RatingsOpened.topic: Events.RatingsOpened, Events.ResidentReplaced.topic: Events.ResidentReplaced, Events.RoleGranted.topic: Events.RoleGranted, Events.RoleRevoked.topic: Events.RoleRevoked, Events.RollPublished.topic: Events.RollPublished, Events.RollUpdated.topic: Events.RollUpdated, Events.RoundCounted.topic: Events.RoundCounted, Events.SecretBallotCast.topic: Events.SecretBallotCast, Events.SecretBallotSkipped.topic: Events.SecretBallotSkipped, Events.SecretBallotVoided.topic: Events.SecretBallotVoided, Events.SecretBatchRecorded.topic: Events.SecretBatchRecorded, Events.SecretVoteFinalized.topic: Events.SecretVoteFinalized, Events.SecretVoteOpened.topic: Events.SecretVoteOpened, Events.ServiceBatchCommitted.topic: Events.ServiceBatchCommitted, Events.ServiceRecorded.topic: Events.ServiceRecorded, Events.ServiceReversed.topic: Events.ServiceReversed, Events.ServiceSkipped.topic: Events.ServiceSkipped, Events.SharesDealt.topic: Events.SharesDealt, Events.TrusteeDisqualified.topic: Events.TrusteeDisqualified, Events.VotesTransferred.topic: Events.VotesTransferred}
+ERRORS_BY_SELECTOR: Final[dict[bytes, CustomError]] = {Errors.AboveCeiling.selector: Errors.AboveCeiling, Errors.AlreadyApproved.selector: Errors.AlreadyApproved, Errors.AlreadyCarriedOver.selector: Errors.AlreadyCarriedOver, Errors.AlreadyCounted.selector: Errors.AlreadyCounted, Errors.AlreadyDone.selector: Errors.AlreadyDone, Errors.AlreadyFinalized.selector: Errors.AlreadyFinalized, Errors.AlreadyOnRoll.selector: Errors.AlreadyOnRoll, Errors.AlreadyReversed.selector: Errors.AlreadyReversed, Errors.AlreadyVoted.selector: Errors.AlreadyVoted, Errors.AmountTooLarge.selector: Errors.AmountTooLarge, Errors.AuditorKeyAlreadyRegistered.selector: Errors.AuditorKeyAlreadyRegistered, Errors.AuditorKeyAlreadyRevoked.selector: Errors.AuditorKeyAlreadyRevoked, Errors.AuthorNotOnRoll.selector: Errors.AuthorNotOnRoll, Errors.BallotAlreadyVoided.selector: Errors.BallotAlreadyVoided, Errors.BallotBoxRecycled.selector: Errors.BallotBoxRecycled, Errors.BallotNotInBatch.selector: Errors.BallotNotInBatch, Errors.BallotProofsValid.selector: Errors.BallotProofsValid, Errors.BallotsRecycled.selector: Errors.BallotsRecycled, Errors.BatchRootMismatch.selector: Errors.BatchRootMismatch, Errors.BelowFloor.selector: Errors.BelowFloor, Errors.CoSignerBitmapRecycled.selector: Errors.CoSignerBitmapRecycled, Errors.CoordinatorIsParty.selector: Errors.CoordinatorIsParty, Errors.CurrencyAlreadySet.selector: Errors.CurrencyAlreadySet, Errors.CurrencyMismatch.selector: Errors.CurrencyMismatch, Errors.CurrencyNotSet.selector: Errors.CurrencyNotSet, Errors.ERC2771ForwarderExpiredRequest.selector: Errors.ERC2771ForwarderExpiredRequest, Errors.ERC2771ForwarderInvalidSigner.selector: Errors.ERC2771ForwarderInvalidSigner, Errors.ERC2771ForwarderMismatchedValue.selector: Errors.ERC2771ForwarderMismatchedValue, Errors.ERC2771ForwarderNoRefundReceiver.selector: Errors.ERC2771ForwarderNoRefundReceiver, Errors.ERC2771UntrustfulTarget.selector: Errors.ERC2771UntrustfulTarget, Errors.ElectionNotClosed.selector: Errors.ElectionNotClosed, Errors.EligibilityFrozen.selector: Errors.EligibilityFrozen, Errors.EmptyCountStep.selector: Errors.EmptyCountStep, Errors.EmptyRoll.selector: Errors.EmptyRoll, Errors.ExecutionAlreadyCompleted.selector: Errors.ExecutionAlreadyCompleted, Errors.FailedCall.selector: Errors.FailedCall, Errors.GrantAlreadyOpened.selector: Errors.GrantAlreadyOpened, Errors.GrantExceedsBudget.selector: Errors.GrantExceedsBudget, Errors.GrantIsClosed.selector: Errors.GrantIsClosed, Errors.GrantNotFound.selector: Errors.GrantNotFound, Errors.InitiativesNotEnabled.selector: Errors.InitiativesNotEnabled, Errors.InsufficientBalance.selector: Errors.InsufficientBalance, Errors.InsufficientFund.selector: Errors.InsufficientFund, Errors.InsufficientGrant.selector: Errors.InsufficientGrant, Errors.InvalidAccountNonce.selector: Errors.InvalidAccountNonce, Errors.InvalidBasisPoints.selector: Errors.InvalidBasisPoints, Errors.InvalidBudget.selector: Errors.InvalidBudget, Errors.InvalidCandidateCount.selector: Errors.InvalidCandidateCount, Errors.InvalidComplaint.selector: Errors.InvalidComplaint, Errors.InvalidCurrency.selector: Errors.InvalidCurrency, Errors.InvalidInitiativeRules.selector: Errors.InvalidInitiativeRules, Errors.InvalidLimits.selector: Errors.InvalidLimits, Errors.InvalidMaxChoices.selector: Errors.InvalidMaxChoices, Errors.InvalidOption.selector: Errors.InvalidOption, Errors.InvalidOptionCount.selector: Errors.InvalidOptionCount, Errors.InvalidOptions.selector: Errors.InvalidOptions, Errors.InvalidPartialDecryption.selector: Errors.InvalidPartialDecryption, Errors.InvalidPoint.selector: Errors.InvalidPoint, Errors.InvalidProjectCost.selector: Errors.InvalidProjectCost, Errors.InvalidProjectLimits.selector: Errors.InvalidProjectLimits, Errors.InvalidRecipient.selector: Errors.InvalidRecipient, Errors.InvalidRoundSchedule.selector: Errors.InvalidRoundSchedule, Errors.InvalidSchedule.selector: Errors.InvalidSchedule, Errors.InvalidSeats.selector: Errors.InvalidSeats, Errors.InvalidSecretSchedule.selector: Errors.InvalidSecretSchedule, Errors.InvalidShortString.selector: Errors.InvalidShortString, Errors.InvalidThreshold.selector: Errors.InvalidThreshold, Errors.InvalidTrustees.selector: Errors.InvalidTrustees, Errors.KeyAlreadyReplaced.selector: Errors.KeyAlreadyReplaced, Errors.KeyRetired.selector: Errors.KeyRetired, Errors.MalformedDeal.selector: Errors.MalformedDeal, Errors.MalformedPartials.selector: Errors.MalformedPartials, Errors.MissingCandidateHash.selector: Errors.MissingCandidateHash, Errors.MissingEvidence.selector: Errors.MissingEvidence, Errors.MissingReasonHash.selector: Errors.MissingReasonHash, Errors.MissingRole.selector: Errors.MissingRole, Errors.MissingTextHash.selector: Errors.MissingTextHash, Errors.NoCommunicationKey.selector: Errors.NoCommunicationKey, Errors.NoComplaint.selector: Errors.NoComplaint, Errors.NoPendingAdmin.selector: Errors.NoPendingAdmin, Errors.NonceAlreadyUsed.selector: Errors.NonceAlreadyUsed, Errors.NonceTooFarAhead.selector: Errors.NonceTooFarAhead, Errors.NotCommittee.selector: Errors.NotCommittee, Errors.NotCommitteeMember.selector: Errors.NotCommitteeMember, Errors.NotCommunityAdmin.selector: Errors.NotCommunityAdmin, Errors.NotCoordinator.selector: Errors.NotCoordinator, Errors.NotEnoughApprovals.selector: Errors.NotEnoughApprovals, Errors.NotEnoughPartials.selector: Errors.NotEnoughPartials, Errors.NotKeyAuditorOrAdmin.selector: Errors.NotKeyAuditorOrAdmin, Errors.NotOnRoll.selector: Errors.NotOnRoll, Errors.NotParticipatoryBudget.selector: Errors.NotParticipatoryBudget, Errors.NotPendingAdmin.selector: Errors.NotPendingAdmin, Errors.NotQualified.selector: Errors.NotQualified, Errors.NotRegistrar.selector: Errors.NotRegistrar, Errors.NotRequesterOrAdmin.selector: Errors.NotRequesterOrAdmin, Errors.NotResident.selector: Errors.NotResident, Errors.NotTrustee.selector: Errors.NotTrustee, Errors.PayoutNotFound.selector: Errors.PayoutNotFound, Errors.PayoutNotPending.selector: Errors.PayoutNotPending, Errors.ProjectAlreadyCompleted.selector: Errors.ProjectAlreadyCompleted, Errors.ProjectAlreadyIneligible.selector: Errors.ProjectAlreadyIneligible, Errors.ProjectNotSelected.selector: Errors.ProjectNotSelected, Errors.PromotionMismatch.selector: Errors.PromotionMismatch, Errors.ProposalNotCompleted.selector: Errors.ProposalNotCompleted, Errors.ProposalNotOpen.selector: Errors.ProposalNotOpen, Errors.ProposalNotPassed_CommunityFund.selector: Errors.ProposalNotPassed_CommunityFund, Errors.ProposalNotPassed_Council.selector: Errors.ProposalNotPassed_Council, Errors.ProposerNotOnRoll.selector: Errors.ProposerNotOnRoll, Errors.RecordNotFound.selector: Errors.RecordNotFound, Errors.RecordNotInBatch.selector: Errors.RecordNotInBatch, Errors.ReplacementKeyNotFresh.selector: Errors.ReplacementKeyNotFresh, Errors.RoleAlreadyGranted.selector: Errors.RoleAlreadyGranted, Errors.RoleNotGranted.selector: Errors.RoleNotGranted, Errors.RollHistoryFull.selector: Errors.RollHistoryFull, Errors.RollHistoryPruned.selector: Errors.RollHistoryPruned, Errors.RollTooLarge.selector: Errors.RollTooLarge, Errors.RotationNotRecorded.selector: Errors.RotationNotRecorded, Errors.RoundAlreadySelected.selector: Errors.RoundAlreadySelected, Errors.RoundFull.selector: Errors.RoundFull, Errors.RoundVotingNotClosed.selector: Errors.RoundVotingNotClosed, Errors.SameParty.selector: Errors.SameParty, Errors.SelfApproval.selector: Errors.SelfApproval, Errors.StringTooLong.selector: Errors.StringTooLong, Errors.SubmissionNotOpen.selector: Errors.SubmissionNotOpen, Errors.ThresholdNotSet.selector: Errors.ThresholdNotSet, Errors.TooManyInitiatives.selector: Errors.TooManyInitiatives, Errors.TooManyProposals.selector: Errors.TooManyProposals, Errors.UnknownAuditorKey.selector: Errors.UnknownAuditorKey, Errors.UnknownBudgetProject.selector: Errors.UnknownBudgetProject, Errors.UnknownBudgetRound.selector: Errors.UnknownBudgetRound, Errors.UnknownCommunity.selector: Errors.UnknownCommunity, Errors.UnknownElection.selector: Errors.UnknownElection, Errors.UnknownInitiative.selector: Errors.UnknownInitiative, Errors.UnknownProposal.selector: Errors.UnknownProposal, Errors.UnknownRole.selector: Errors.UnknownRole, Errors.UnknownRollVersion.selector: Errors.UnknownRollVersion, Errors.UnknownSecretVote.selector: Errors.UnknownSecretVote, Errors.VoterNotOnRoll.selector: Errors.VoterNotOnRoll, Errors.VotingNotClosed.selector: Errors.VotingNotClosed, Errors.WrongPhase.selector: Errors.WrongPhase, Errors.WrongSigner.selector: Errors.WrongSigner, Errors.WrongTally.selector: Errors.WrongTally, Errors.ZeroAddress.selector: Errors.ZeroAddress, Errors.ZeroAmount.selector: Errors.ZeroAmount, Errors.ZeroKeyFingerprint.selector: Errors.ZeroKeyFingerprint, Errors.ZeroMinutes.selector: Errors.ZeroMinutes}

@@ -8,6 +8,7 @@ export const DOMAINS = {
   Council: { name: "CommonsCouncil", version: "1" },
   Elections: { name: "CommonsElections", version: "1" },
   Initiatives: { name: "CommonsInitiatives", version: "1" },
+  ParticipatoryBudget: { name: "CommonsBudget", version: "1" },
   Ratings: { name: "CommonsRatings", version: "1" },
   SecretBallot: { name: "CommonsSecretBallot", version: "1" },
   TimeBank: { name: "CommonsTimeBank", version: "1" },
@@ -25,6 +26,11 @@ export const EIP712_FIELDS = {
     { name: "proposalId", type: "uint256" },
     { name: "voter", type: "address" },
     { name: "option", type: "uint8" },
+  ],
+  BudgetBallot: [
+    { name: "roundId", type: "uint256" },
+    { name: "voter", type: "address" },
+    { name: "projects", type: "uint256" },
   ],
   CoSignature: [
     { name: "initiativeId", type: "uint256" },
@@ -78,6 +84,7 @@ export const EIP712_FIELDS = {
 export const TYPE_STRINGS = {
   Acknowledgement: "Acknowledgement(bytes32 message,uint64 acceptedAt,uint64 landBy)",
   Ballot: "Ballot(uint256 proposalId,address voter,uint8 option)",
+  BudgetBallot: "BudgetBallot(uint256 roundId,address voter,uint256 projects)",
   CoSignature: "CoSignature(uint256 initiativeId,address signer)",
   EIP712Domain: "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
   ElectionBallot: "ElectionBallot(uint256 electionId,address voter,uint64 choices)",
@@ -108,6 +115,18 @@ export const ROLE_IDS: Record<Role, string> = {
 /** ICouncil.BallotKind, by value. */
 export const BallotKind = ["YesNoAbstain", "MultipleChoice"] as const;
 export type BallotKind = (typeof BallotKind)[number];
+
+/** IParticipatoryBudget.BudgetRoundState, by value. */
+export const BudgetRoundState = ["Pending", "Submission", "Review", "Voting", "Closed", "Selected"] as const;
+export type BudgetRoundState = (typeof BudgetRoundState)[number];
+
+/** IParticipatoryBudget.BudgetRule, by value. */
+export const BudgetRule = ["Knapsack", "KApproval"] as const;
+export type BudgetRule = (typeof BudgetRule)[number];
+
+/** IParticipatoryBudget.BudgetSkipReason, by value. */
+export const BudgetSkipReason = ["VotingNotOpen", "MalleableSignature", "BadSignature", "NotOnRoll", "AlreadyVoted", "UnknownProject", "IneligibleProject", "TooFewProjects", "TooManyProjects", "OverBudget"] as const;
+export type BudgetSkipReason = (typeof BudgetSkipReason)[number];
 
 /** IInitiatives.CoSignatureSkipReason, by value. */
 export const CoSignatureSkipReason = ["InitiativeNotCollecting", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyCoSigned"] as const;
@@ -206,6 +225,7 @@ export const ERRORS = [
   "ERC2771ForwarderNoRefundReceiver",
   "ERC2771UntrustfulTarget",
   "ElectionNotClosed",
+  "EligibilityFrozen",
   "EmptyCountStep",
   "EmptyRoll",
   "ExecutionAlreadyCompleted",
@@ -232,7 +252,10 @@ export const ERRORS = [
   "InvalidOptions",
   "InvalidPartialDecryption",
   "InvalidPoint",
+  "InvalidProjectCost",
+  "InvalidProjectLimits",
   "InvalidRecipient",
+  "InvalidRoundSchedule",
   "InvalidSchedule",
   "InvalidSeats",
   "InvalidSecretSchedule",
@@ -245,6 +268,7 @@ export const ERRORS = [
   "MalformedPartials",
   "MissingCandidateHash",
   "MissingEvidence",
+  "MissingReasonHash",
   "MissingRole",
   "MissingTextHash",
   "NoCommunicationKey",
@@ -260,6 +284,7 @@ export const ERRORS = [
   "NotEnoughPartials",
   "NotKeyAuditorOrAdmin",
   "NotOnRoll",
+  "NotParticipatoryBudget",
   "NotPendingAdmin",
   "NotQualified",
   "NotRegistrar",
@@ -268,10 +293,14 @@ export const ERRORS = [
   "NotTrustee",
   "PayoutNotFound",
   "PayoutNotPending",
+  "ProjectAlreadyCompleted",
+  "ProjectAlreadyIneligible",
+  "ProjectNotSelected",
   "PromotionMismatch",
   "ProposalNotCompleted",
   "ProposalNotOpen",
   "ProposalNotPassed",
+  "ProposerNotOnRoll",
   "RecordNotFound",
   "RecordNotInBatch",
   "ReplacementKeyNotFresh",
@@ -281,13 +310,19 @@ export const ERRORS = [
   "RollHistoryPruned",
   "RollTooLarge",
   "RotationNotRecorded",
+  "RoundAlreadySelected",
+  "RoundFull",
+  "RoundVotingNotClosed",
   "SameParty",
   "SelfApproval",
   "StringTooLong",
+  "SubmissionNotOpen",
   "ThresholdNotSet",
   "TooManyInitiatives",
   "TooManyProposals",
   "UnknownAuditorKey",
+  "UnknownBudgetProject",
+  "UnknownBudgetRound",
   "UnknownCommunity",
   "UnknownElection",
   "UnknownInitiative",
