@@ -3,8 +3,8 @@ bench/results/<name>.json and .md; then bench/results/SUMMARY.md gathers the Mar
 
     python -m bench [NAME ...]
 
-(names: gas_council gas_elections gas_budget gas_fund gas_initiatives api_load audit secret_crypto
-audit_budget)
+(names: gas_council gas_elections gas_budget gas_fund gas_initiatives gas_secret api_load
+audit audit_budget secret_crypto)
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ BENCHES = (
     "gas_budget",
     "gas_fund",
     "gas_initiatives",
+    "gas_secret",
     "api_load",
     "audit",
     "audit_budget",

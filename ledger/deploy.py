@@ -41,6 +41,7 @@ PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
     ("elections", "Elections", lambda a: [a["forwarder"], a["registry"]]),
     ("ratings", "Ratings", lambda a: [a["registry"], a["council"]]),
     ("budget", "ParticipatoryBudget", lambda a: [a["forwarder"], a["registry"], a["fund"]]),
+    ("secret", "SecretBallot", lambda a: [a["forwarder"], a["registry"]]),
 )
 
 
@@ -60,6 +61,7 @@ class Deployment:
     elections: Contract
     ratings: Contract
     budget: Contract
+    secret: Contract
 
     @property
     def contracts(self) -> dict[str, Contract]:

@@ -15,7 +15,7 @@ library SecretProofs {
     /// @dev The base field prime p of alt_bn128.
     uint256 internal constant P = 0x30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd47;
     /// @dev The order r of G1 (scalars are below it).
-    uint256 internal constant R = 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001;
+    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @dev keccak256("commons.secret.ballot.v1"): the first word of a ballot's challenge.
     uint256 internal constant TAG_BALLOT = uint256(keccak256("commons.secret.ballot.v1"));
     /// @dev keccak256("commons.secret.partial.v1"): the first word of a partial's challenge.
@@ -262,10 +262,11 @@ library SecretProofs {
         Point memory key,
         uint256 options
     ) private view {
-        uint256 sax;
-        uint256 say;
-        uint256 sbx;
-        uint256 sby;
+        // The sums start at the point at infinity, (0, 0).
+        uint256 sax = 0;
+        uint256 say = 0;
+        uint256 sbx = 0;
+        uint256 sby = 0;
         for (uint256 j; j < options; ++j) {
             (sax, say) = _add(sax, say, words[4 * j], words[4 * j + 1]);
             (sbx, sby) = _add(sbx, sby, words[4 * j + 2], words[4 * j + 3]);

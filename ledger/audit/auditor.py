@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ledger.audit import anchor as anchoring
-from ledger.audit import budget, elections, funds, initiatives, ratings, recount, timebank
+from ledger.audit import budget, elections, funds, initiatives, ratings, recount, secret, timebank
 from ledger.audit import pins as pinning
 from ledger.audit.abi import ContractAbi, error_selectors
 from ledger.audit.acks import AckEntry, check_acks
@@ -722,6 +722,10 @@ class _Auditor:
             "budget_rounds": [
                 budget.report_row(r)
                 for r in sorted(state.budget_rounds.values(), key=lambda r: r.id)
+            ],
+            "secret_votes": [
+                secret.report_row(v)
+                for v in sorted(state.secret_votes.values(), key=lambda v: v.id)
             ],
             "bytecode": {
                 "compiler": build.compiler_version,

@@ -18,6 +18,7 @@ from ledger.audit import (
     ratings,
     recount,
     registry,
+    secret,
     timebank,
 )
 from ledger.audit.abi import Function
@@ -53,6 +54,7 @@ BY_EVENT: Final[dict[str, EventHandler]] = {
     "ratings": ratings.handle_event,
     "budget": budget.handle_event,
     "mandates": mandates.handle_event,
+    "secret": secret.handle_event,
 }
 # What a community's admin (or its registrar, for the roll) does: listed in the report, one row
 # an act, so that anyone sees who set up and changed the community, and when.

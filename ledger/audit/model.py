@@ -75,6 +75,22 @@ RULES: Final[dict[str, str]] = {
     "the ParticipatoryBudget contract, and no other grant carries a budget grant id",
     "budget.milestone": "a committee member records a selected project's milestones in order, "
     "with evidence, none after the one that completes it",
+    # secret ballots
+    "secret.vote": "a committee member opens a secret vote with valid parameters and the current "
+    "roll snapshot",
+    "secret.dkg": "trustees register keys, deal, complain and answer in their windows; each "
+    "answer's Feldman check, the disqualified, the qualified set, the election key and the "
+    "verification keys follow from what they posted",
+    "secret.ballot": "a counted secret ballot is cast while the vote is open, signed (EIP-712, low "
+    "s) by a voter on the roll at the snapshot, once, with points of G1; each batch's hash is of "
+    "its counted ballots",
+    "secret.proof": "every counted secret ballot's proofs hold, or it was voided by a challenge",
+    "secret.challenge": "a secret ballot is voided only in the challenge window and only when its "
+    "proofs fail",
+    "secret.partial": "partial decryptions come from qualified trustees after the challenge "
+    "window, each proven against the trustee's verification key and the re-derived aggregate",
+    "secret.tally": "the finalized tally is the decryption of the re-derived aggregate of the "
+    "counted, non-voided ballots, by the first threshold trustees that published, and sums to them",
     # ratings
     "rating.open": "a proposal's ratings open only once it passed and its execution was marked "
     "completed, on the roll published then, for the rating period",

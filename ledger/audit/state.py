@@ -21,7 +21,8 @@ from ledger.audit.model import AuditWarning, Finding
 from ledger.build import atomic_write
 from ledger.protocol.generated import ROLE_NAMES, GrantState, PayoutStatus
 
-STATE_VERSION: Final = 5  # 2: auditor keys; 3: admin acts; 4: key rotations; 5: proxies
+STATE_VERSION: Final = 6  # 2: auditor keys; 3: admin acts; 4: key rotations; 5: proxies;
+# 6: budgeting rounds and secret votes
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -155,6 +156,43 @@ class BudgetRound:
     granted: dict[int, int] = field(default_factory=dict)  # project index -> grant amount
     milestones: dict[int, int] = field(default_factory=dict)  # project index -> recorded
     completed: set[int] = field(default_factory=set)  # project indexes
+
+
+@dataclass
+class SecretVote:
+    """A secret vote rebuilt from ISecretBallot's events and its calls' calldata (points as
+    [x, y] words): the trustees' key generation, the counted ballots (struct hash -> [voter,
+    proofs hold (0/1), ciphertext words]), the batches' struct hashes, the aggregate of the
+    counted, non-voided ballots, the partials and the tally."""
+
+    id: int
+    community: int
+    options: int
+    question: bytes
+    trustees: list[bytes]
+    threshold: int
+    # keysBy, dealsBy, complaintsBy, answersBy, opensAt, closesAt, challengesUntil
+    schedule: list[int]
+    roll_version: int
+    aggregate: list[int]
+    keys: dict[int, list[int]] = field(default_factory=dict)
+    commitments: dict[int, list[int]] = field(default_factory=dict)
+    complaints: list[list[int]] = field(default_factory=list)  # [dealer, accuser]
+    answers: list[list[int]] = field(default_factory=list)  # [dealer, accuser, valid]
+    disqualified: dict[int, int] = field(default_factory=dict)  # trustee -> reason
+    key_state: str = "pending"  # "fixed", "failed"
+    qualified: list[int] | None = None
+    key: list[int] = field(default_factory=list)
+    verification_keys: dict[int, list[int]] = field(default_factory=dict)
+    voted: set[bytes] = field(default_factory=set)
+    ballots: dict[bytes, list[Any]] = field(default_factory=dict)
+    batch: list[bytes] = field(default_factory=list)  # the batch being cast
+    batches: list[list[bytes]] = field(default_factory=list)
+    voided: set[bytes] = field(default_factory=set)
+    counted: int = 0
+    skipped: int = 0
+    partials: dict[int, list[int]] = field(default_factory=dict)  # trustee -> D_j words
+    tally: list[int] | None = None
 
 
 @dataclass
@@ -312,6 +350,7 @@ class AuditState:
     proposals: dict[int, Proposal] = field(default_factory=dict)
     elections: dict[int, Election] = field(default_factory=dict)
     budget_rounds: dict[int, BudgetRound] = field(default_factory=dict)
+    secret_votes: dict[int, SecretVote] = field(default_factory=dict)
     funds: dict[int, Fund] = field(default_factory=dict)
     grants: dict[int, Grant] = field(default_factory=dict)
     payouts: dict[int, Payout] = field(default_factory=dict)
@@ -357,6 +396,7 @@ _CLASSES: Final = {
         Proposal,
         Election,
         BudgetRound,
+        SecretVote,
         Initiative,
         RatingRound,
         Fund,

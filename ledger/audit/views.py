@@ -224,6 +224,20 @@ VIEWS: Final[tuple[View, ...]] = (
     View("budget", "projects", "budget.count", _each("budget_rounds"),
          lambda ctx, r: votes_of(r), lambda out: [int(p["votes"]) for p in out],
          "round {}: the projects' votes differ from the recount of the ballots"),
+    # secret ballots
+    _wired("secret", "trustedForwarder", "forwarder",
+           "the secret ballot's trusted forwarder is not the recorded forwarder"),
+    _wired("secret", "registry", "registry", "secret.registry() is not the recorded registry"),
+    View("secret", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
+         lambda ctx, _: domain_separator(*Domains.SecretBallot, ctx.chain_id,
+                                         ctx.contracts["secret"]), bytes,
+         "the secret ballot's EIP-712 domain separator is not (CommonsSecretBallot, 1, chain, "
+         "secret)"),
+    _count("secret", "secretVoteCount", "secret.vote", "secret votes",
+           lambda ctx: len(ctx.state.secret_votes)),
+    View("secret", "getSecretVote", "secret.tally", _each("secret_votes"),
+         lambda ctx, v: v.tally or [], lambda out: [int(t) for t in out["tally"]],
+         "secret vote {}: the contract's tally is not the one it was finalized with"),
     # fund
     _count("fund", "incomeCount", "fund.balance", "income records",
            lambda ctx: ctx.state.income_count),

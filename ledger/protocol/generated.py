@@ -63,6 +63,7 @@ class Domains:
     Mandates: Final = Domain('CommonsMandates', '1')
     ParticipatoryBudget: Final = Domain('CommonsBudget', '1')
     Ratings: Final = Domain('CommonsRatings', '1')
+    SecretBallot: Final = Domain('CommonsSecretBallot', '1')
     TimeBank: Final = Domain('CommonsTimeBank', '1')
     Relay: Final = Domain('CommonsRelay', '1')
     Join: Final = Domain('CommonsJoin', '1')
@@ -83,6 +84,7 @@ class Types:
     MandateRevocation: Final = TypedStruct('MandateRevocation', 'MandateRevocation(uint256 communityId,address resident,uint256 nonce)', bytes.fromhex('fbf2e2938fd96150d46ed3d3a037d5db5bf743c2b5efc5a32dd093271648ef10'), (('communityId', 'uint256'), ('resident', 'address'), ('nonce', 'uint256'),))
     ProxyBallot: Final = TypedStruct('ProxyBallot', 'ProxyBallot(uint256 proposalId,address voter,address proxy,uint8 option)', bytes.fromhex('538eca9a08fd9936c77117bcc8f272d9b44748be8a935f5a04aa3324287244d8'), (('proposalId', 'uint256'), ('voter', 'address'), ('proxy', 'address'), ('option', 'uint8'),))
     Rating: Final = TypedStruct('Rating', 'Rating(uint256 proposalId,address rater,uint8 score,bytes32 commentHash)', bytes.fromhex('0f04794b821b615b505e2d637eb4e6618694715584a41a35430d4c26acd29a1e'), (('proposalId', 'uint256'), ('rater', 'address'), ('score', 'uint8'), ('commentHash', 'bytes32'),))
+    SecretBallot: Final = TypedStruct('SecretBallot', 'SecretBallot(uint256 voteId,address voter,bytes32 ballotHash)', bytes.fromhex('76d856c51b156f831d48c94e840059ab9e48a3f6839bd3720a75a53c947e0023'), (('voteId', 'uint256'), ('voter', 'address'), ('ballotHash', 'bytes32'),))
     ServiceRecord: Final = TypedStruct('ServiceRecord', 'ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)', bytes.fromhex('368f5e3f59d63298e1c19211e4a8bdb50ef031e5f75fbba74b4c42e58aff654a'), (('communityId', 'uint256'), ('provider', 'address'), ('recipient', 'address'), ('minutesServed', 'uint32'), ('category', 'bytes8'), ('noteHash', 'bytes32'), ('nonce', 'uint256'),))
     ServiceReversal: Final = TypedStruct('ServiceReversal', 'ServiceReversal(bytes32 recordId,bytes32 reasonHash)', bytes.fromhex('94c0d08c54204fe24eaf026c68da23b7cfa13a290a22373f1c48d3cd7e833e1a'), (('recordId', 'bytes32'), ('reasonHash', 'bytes32'),))
 
@@ -277,6 +279,43 @@ class RatingSkipReason(IntEnum):
     MalleableSignature = 3
     NotOnRoll = 4
     AlreadyRated = 5
+
+
+class SecretDisqualifyReason(IntEnum):
+    """ISecretBallot.SecretDisqualifyReason"""
+
+    NoKey = 0
+    NoDeal = 1
+    BadAnswer = 2
+    NoAnswer = 3
+
+
+class SecretSkipReason(IntEnum):
+    """ISecretBallot.SecretSkipReason"""
+
+    SecretVoteNotOpen = 0
+    MalformedBallot = 1
+    BadSignature = 2
+    MalleableSignature = 3
+    NotOnRoll = 4
+    AlreadyVoted = 5
+    InvalidPoint = 6
+
+
+class SecretVoteState(IntEnum):
+    """ISecretBallot.SecretVoteState"""
+
+    Keys = 0
+    Dealing = 1
+    Complaints = 2
+    Answers = 3
+    KeyPending = 4
+    KeyFailed = 5
+    Pending = 6
+    Open = 7
+    Challenges = 8
+    Decryption = 9
+    Finalized = 10
 
 
 class SkipReason(IntEnum):
@@ -533,6 +572,49 @@ class RatingSummary(NamedTuple):
     average: int
 
 
+class SecretVoteParams(NamedTuple):
+    """ISecretBallot.SecretVoteParams"""
+
+    communityId: int
+    questionHash: bytes
+    optionCount: int
+    trustees: tuple[str, ...]
+    threshold: int
+    keysBy: int
+    dealsBy: int
+    complaintsBy: int
+    answersBy: int
+    opensAt: int
+    closesAt: int
+    challengesUntil: int
+
+
+class SecretVoteView(NamedTuple):
+    """ISecretBallot.SecretVoteView"""
+
+    communityId: int
+    opener: str
+    questionHash: bytes
+    optionCount: int
+    trustees: tuple[str, ...]
+    threshold: int
+    keysBy: int
+    dealsBy: int
+    complaintsBy: int
+    answersBy: int
+    opensAt: int
+    closesAt: int
+    challengesUntil: int
+    rollVersion: int
+    rollSize: int
+    state: int  # ISecretBallot.SecretVoteState
+    electionKey: tuple[int, ...]
+    qualified: int
+    ballotCount: int
+    aggregate: tuple[int, ...]
+    tally: tuple[int, ...]
+
+
 class ServiceRecord(NamedTuple):
     """ITimeBank.ServiceRecord"""
 
@@ -637,6 +719,15 @@ class SignedRevocation(NamedTuple):
     vs: bytes
 
 
+class SignedSecretBallot(NamedTuple):
+    """ISecretBallot.SignedSecretBallot"""
+
+    voter: str
+    words: tuple[int, ...]
+    r: bytes
+    vs: bytes
+
+
 class Events:
     """Events of the deployed contracts; `topic` is topic 0."""
 
@@ -661,8 +752,11 @@ class Events:
     CandidateElected: Final = Event('CandidateElected', 'CandidateElected(uint256,uint8,uint8,uint256)', bytes.fromhex('6e5d9745f8753fca8339299e0b7b9dc62e620a295710a7af6a0e9e4f29f5248b'), (('electionId', 'uint256', True), ('seat', 'uint8', False), ('candidate', 'uint8', False), ('votes', 'uint256', False), ), ('Elections',))
     CoSignatureSkipped: Final = Event('CoSignatureSkipped', 'CoSignatureSkipped(uint256,address,uint8)', bytes.fromhex('466e4f1c210870d186f7922a74ee3bf66cbd4ba26d91d63f4619b853047aa57b'), (('initiativeId', 'uint256', True), ('signer', 'address', True), ('reason', 'uint8', False), ), ('Initiatives',))
     CoSigned: Final = Event('CoSigned', 'CoSigned(uint256,address,bytes32)', bytes.fromhex('4c985007149220bd42f798c0a6331f3dc554aac64b93fd0c712abfbfd01851e0'), (('initiativeId', 'uint256', True), ('signer', 'address', True), ('digest', 'bytes32', False), ), ('Initiatives',))
+    CommunicationKeyRegistered: Final = Event('CommunicationKeyRegistered', 'CommunicationKeyRegistered(uint256,uint8,uint256[2])', bytes.fromhex('51a85521d16293a8af57577e866c6eb00783015a74187d303dcd7d1292ccca10'), (('voteId', 'uint256', True), ('trustee', 'uint8', True), ('key', 'uint256[2]', False), ), ('SecretBallot',))
     CommunityCreated: Final = Event('CommunityCreated', 'CommunityCreated(uint256,address,bytes32)', bytes.fromhex('728c15e21af6067abd156762eebaac08a18d9e162853ba1953e4022dc87fdcad'), (('communityId', 'uint256', True), ('admin', 'address', True), ('metadataHash', 'bytes32', False), ), ('Registry',))
-    EIP712DomainChanged: Final = Event('EIP712DomainChanged', 'EIP712DomainChanged()', bytes.fromhex('0a6387c9ea3628b88a633bb4f3b151770f70085117a15f9bf3787cda53f13d31'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
+    ComplaintAnswered: Final = Event('ComplaintAnswered', 'ComplaintAnswered(uint256,uint8,uint8,uint256,bool)', bytes.fromhex('97ad794ecbafe31b7fdaaa1039637557c5ff0a508e88f0b2c1b9fc7f522a4cf8'), (('voteId', 'uint256', True), ('dealer', 'uint8', True), ('accuser', 'uint8', True), ('share', 'uint256', False), ('valid', 'bool', False), ), ('SecretBallot',))
+    DealComplained: Final = Event('DealComplained', 'DealComplained(uint256,uint8,uint8)', bytes.fromhex('8917b9fc7893cc78217e3bd08a1c1276334bc62a1f0047d2129e2baae87fde71'), (('voteId', 'uint256', True), ('dealer', 'uint8', True), ('accuser', 'uint8', True), ), ('SecretBallot',))
+    EIP712DomainChanged: Final = Event('EIP712DomainChanged', 'EIP712DomainChanged()', bytes.fromhex('0a6387c9ea3628b88a633bb4f3b151770f70085117a15f9bf3787cda53f13d31'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'SecretBallot', 'TimeBank'))
     ElectionBallotCast: Final = Event('ElectionBallotCast', 'ElectionBallotCast(uint256,address,uint64)', bytes.fromhex('ec6c3b7e1b4a6c41b62b23ce086195cb3d7aeb06afc0bb174ecfe38211e91eb2'), (('electionId', 'uint256', True), ('voter', 'address', True), ('choices', 'uint64', False), ), ('Elections',))
     ElectionBallotSkipped: Final = Event('ElectionBallotSkipped', 'ElectionBallotSkipped(uint256,address,uint8)', bytes.fromhex('06d1311a3708f1669f5c482cfc51e23a3bf0cc4932e0ae95073cbbd255677451'), (('electionId', 'uint256', True), ('voter', 'address', True), ('reason', 'uint8', False), ), ('Elections',))
     ElectionCounted: Final = Event('ElectionCounted', 'ElectionCounted(uint256,uint8[])', bytes.fromhex('199601bcccce3a6db914ce14618218485d543fb83f35af6b05d4a8972fe411c8'), (('electionId', 'uint256', True), ('winners', 'uint8[]', False), ), ('Elections',))
@@ -675,11 +769,14 @@ class Events:
     InitiativePromoted: Final = Event('InitiativePromoted', 'InitiativePromoted(uint256,uint256,uint32)', bytes.fromhex('9a032ee1c67af4397ebd57204023d7b71e393e366d0710311eff809483abf9dd'), (('initiativeId', 'uint256', True), ('proposalId', 'uint256', True), ('coSignatures', 'uint32', False), ), ('Initiatives',))
     InitiativeRulesSet: Final = Event('InitiativeRulesSet', 'InitiativeRulesSet(uint256,(uint16,uint32,uint32,uint16,uint16),address)', bytes.fromhex('dd89b629ebd4894c3e88abbf07bd8a3fb8e92d20e14b42daa57285fb445b75de'), (('communityId', 'uint256', True), ('rules', '(uint16,uint32,uint32,uint16,uint16)', False), ('setBy', 'address', True), ), ('Initiatives',))
     InitiativeSubmitted: Final = Event('InitiativeSubmitted', 'InitiativeSubmitted(uint256,uint256,address,bytes32,uint128,bytes3,uint32,uint32,uint32,uint64,(uint16,uint32,uint32,uint16,uint16))', bytes.fromhex('c70e4a64af8c97e701a9e3d26c7d3bbae48a0bb23aff7bf970e3e0d0c47b11dd'), (('initiativeId', 'uint256', True), ('communityId', 'uint256', True), ('author', 'address', True), ('textHash', 'bytes32', False), ('budgetAmount', 'uint128', False), ('budgetCurrency', 'bytes3', False), ('rollVersion', 'uint32', False), ('rollSize', 'uint32', False), ('needed', 'uint32', False), ('closesAt', 'uint64', False), ('rules', '(uint16,uint32,uint32,uint16,uint16)', False), ), ('Initiatives',))
+    KeyGenerated: Final = Event('KeyGenerated', 'KeyGenerated(uint256,uint256[2],uint256,uint256[])', bytes.fromhex('4bd3ac2a89a90cc025764ec218e79ef5620456bf7b10230cf024ef583c72c8bb'), (('voteId', 'uint256', True), ('electionKey', 'uint256[2]', False), ('qualified', 'uint256', False), ('verificationKeys', 'uint256[]', False), ), ('SecretBallot',))
+    KeyGenerationFailed: Final = Event('KeyGenerationFailed', 'KeyGenerationFailed(uint256,uint256)', bytes.fromhex('174ef444984707a37255b97fd5e379dff972c96acfc548388ffd61fbacf2a9c7'), (('voteId', 'uint256', True), ('qualifiedCount', 'uint256', False), ), ('SecretBallot',))
     LimitsSet: Final = Event('LimitsSet', 'LimitsSet(uint256,int256,int256,address)', bytes.fromhex('4fe9397dec40efac0a6b0ac27d927ffa38c42f3ce8c262e0489a2e2b0c4087a7'), (('communityId', 'uint256', True), ('floor', 'int256', False), ('ceiling', 'int256', False), ('setBy', 'address', True), ), ('TimeBank',))
     MandateAppointed: Final = Event('MandateAppointed', 'MandateAppointed(uint256,address,address,uint8,uint256,uint256)', bytes.fromhex('208a98830a1c96796f18f4b5fa7f26a7641267bbd12b4cb3ec02979e36996186'), (('communityId', 'uint256', True), ('resident', 'address', True), ('proxy', 'address', True), ('scope', 'uint8', False), ('voteId', 'uint256', False), ('nonce', 'uint256', False), ), ('Mandates',))
     MandateRevoked: Final = Event('MandateRevoked', 'MandateRevoked(uint256,address,address,uint256)', bytes.fromhex('4a8d277ec47f8b310823c67ac923619a03ba552eea31f207a1825189ca85f496'), (('communityId', 'uint256', True), ('resident', 'address', True), ('proxy', 'address', True), ('nonce', 'uint256', False), ), ('Mandates',))
     MandateSkipped: Final = Event('MandateSkipped', 'MandateSkipped(uint256,address,bool,uint8)', bytes.fromhex('6f45a1d1bfbe83ff0a2ed06e81bd80ca50fc49862336e5dbd0d2d47196586032'), (('communityId', 'uint256', True), ('resident', 'address', True), ('isRevocation', 'bool', False), ('reason', 'uint8', False), ), ('Mandates',))
     MilestoneRecorded: Final = Event('MilestoneRecorded', 'MilestoneRecorded(uint256,uint256,bytes32,uint8,address)', bytes.fromhex('87d5a93aba4739a1bfe794b5b52f9934c6e67a40b3a40cdab5197ca05662fa50'), (('proposalId', 'uint256', True), ('milestoneIndex', 'uint256', True), ('evidenceHash', 'bytes32', False), ('status', 'uint8', False), ('recorder', 'address', False), ), ('Council',))
+    PartialDecryptionPublished: Final = Event('PartialDecryptionPublished', 'PartialDecryptionPublished(uint256,uint8,uint256[])', bytes.fromhex('4cebc79f6d3427b9fd21765fa7e78fe8ef2da0171802306615f0032d519eafea'), (('voteId', 'uint256', True), ('trustee', 'uint8', True), ('partials', 'uint256[]', False), ), ('SecretBallot',))
     PayoutApproved: Final = Event('PayoutApproved', 'PayoutApproved(uint256,uint256,uint256,address,uint256)', bytes.fromhex('63f3dfba664fba4c90db23b9efa18a965c50d584241a96a732a825088aa46e4a'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('approver', 'address', False), ('approvals', 'uint256', False), ), ('CommunityFund',))
     PayoutCancelled: Final = Event('PayoutCancelled', 'PayoutCancelled(uint256,uint256,uint256,address)', bytes.fromhex('b465bc03431a70e8240131adbc3d9e3b9a84a8a20d656045a16112ae09569069'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('cancelledBy', 'address', False), ), ('CommunityFund',))
     PayoutExecuted: Final = Event('PayoutExecuted', 'PayoutExecuted(uint256,uint256,uint256,address,uint256,address)', bytes.fromhex('db2862328bf58f5cca4ccb81122a51100caf1c56754a0ad4ded9e36f7699515b'), (('communityId', 'uint256', True), ('proposalId', 'uint256', True), ('requestId', 'uint256', True), ('recipient', 'address', False), ('amount', 'uint256', False), ('executedBy', 'address', False), ), ('CommunityFund',))
@@ -699,10 +796,18 @@ class Events:
     RollPublished: Final = Event('RollPublished', 'RollPublished(uint256,uint32,uint32)', bytes.fromhex('6af0e096e4fb5cd0cdcacb42adde0868c61c4541fb81852cf10f3a82a4e11fa5'), (('communityId', 'uint256', True), ('version', 'uint32', True), ('size', 'uint32', False), ), ('Registry',))
     RollUpdated: Final = Event('RollUpdated', 'RollUpdated(uint256,uint32,address[],address[])', bytes.fromhex('057e85932073bc67d12fc07cdd8f27b60d742488a4bc362fd206ba600d2cc5a1'), (('communityId', 'uint256', True), ('version', 'uint32', True), ('added', 'address[]', False), ('removed', 'address[]', False), ), ('Registry',))
     RoundCounted: Final = Event('RoundCounted', 'RoundCounted(uint256,uint8,uint8,uint256[],uint256,uint8)', bytes.fromhex('ca496b714e394a0896e692f995c9961891ab639cf12b3a7e5eb5772b296fb6a7'), (('electionId', 'uint256', True), ('seat', 'uint8', False), ('round', 'uint8', False), ('tally', 'uint256[]', False), ('exhausted', 'uint256', False), ('eliminated', 'uint8', False), ), ('Elections',))
+    SecretBallotCast: Final = Event('SecretBallotCast', 'SecretBallotCast(uint256,address,bytes32)', bytes.fromhex('6fea3110d7b385fe06951a386fe8e62870e03436045da59cfd8d2f8a35cddd87'), (('voteId', 'uint256', True), ('voter', 'address', True), ('ballotHash', 'bytes32', False), ), ('SecretBallot',))
+    SecretBallotSkipped: Final = Event('SecretBallotSkipped', 'SecretBallotSkipped(uint256,address,uint8)', bytes.fromhex('39c9ed84f4b17de326dece5db407cd76e03ad3d7c3f41ad275da4d88a92a6fda'), (('voteId', 'uint256', True), ('voter', 'address', True), ('reason', 'uint8', False), ), ('SecretBallot',))
+    SecretBallotVoided: Final = Event('SecretBallotVoided', 'SecretBallotVoided(uint256,address,address,uint256,uint256)', bytes.fromhex('62fe3436bf9f99978a1af376455fb697b9426548ac534ae8b3a86e3285687ad8'), (('voteId', 'uint256', True), ('voter', 'address', True), ('challenger', 'address', True), ('batch', 'uint256', False), ('position', 'uint256', False), ), ('SecretBallot',))
+    SecretBatchRecorded: Final = Event('SecretBatchRecorded', 'SecretBatchRecorded(uint256,uint256,bytes32,uint256)', bytes.fromhex('d4f5d5f09b83e1c2132db0a10984dfc1ce409be91feaddeec7da2d51ae0166b6'), (('voteId', 'uint256', True), ('batch', 'uint256', True), ('batchHash', 'bytes32', False), ('count', 'uint256', False), ), ('SecretBallot',))
+    SecretVoteFinalized: Final = Event('SecretVoteFinalized', 'SecretVoteFinalized(uint256,uint256[],uint256)', bytes.fromhex('263b599646839d0e928cd1bce6e2d062a60d83e1eb092d7c39aa73a936bd1b35'), (('voteId', 'uint256', True), ('tally', 'uint256[]', False), ('used', 'uint256', False), ), ('SecretBallot',))
+    SecretVoteOpened: Final = Event('SecretVoteOpened', 'SecretVoteOpened(uint256,uint256,address,(uint256,bytes32,uint8,address[],uint8,uint64,uint64,uint64,uint64,uint64,uint64,uint64),uint32,uint32)', bytes.fromhex('756de2405f53c90281e4cf042eff2f2b92aa52893acaeb3626e6535e4cc8bf19'), (('voteId', 'uint256', True), ('communityId', 'uint256', True), ('opener', 'address', True), ('params', '(uint256,bytes32,uint8,address[],uint8,uint64,uint64,uint64,uint64,uint64,uint64,uint64)', False), ('rollVersion', 'uint32', False), ('rollSize', 'uint32', False), ), ('SecretBallot',))
     ServiceBatchCommitted: Final = Event('ServiceBatchCommitted', 'ServiceBatchCommitted(uint256,uint256,bytes32,uint256)', bytes.fromhex('f5f65161d14e30f3b1b5f9dcec02ef42ecf1d03ac505693e4886f846d89617a6'), (('communityId', 'uint256', True), ('batchId', 'uint256', True), ('root', 'bytes32', False), ('count', 'uint256', False), ), ('TimeBank',))
     ServiceRecorded: Final = Event('ServiceRecorded', 'ServiceRecorded(uint256,address,address,uint256,bytes8,bytes32,uint256)', bytes.fromhex('ef09cdda3a06dae1c5f0785b8bec0ce48b5c83bae6099986b7e33a42b4ed9a7f'), (('communityId', 'uint256', True), ('provider', 'address', True), ('recipient', 'address', True), ('minutesServed', 'uint256', False), ('category', 'bytes8', False), ('noteHash', 'bytes32', False), ('nonce', 'uint256', False), ), ('TimeBank',))
     ServiceReversed: Final = Event('ServiceReversed', 'ServiceReversed(uint256,address,address,bytes32,uint256,bytes32)', bytes.fromhex('baab7ebee05c243a53a7014f5f9f17cddc67fddf835545e41aa22eda84c7aee0'), (('communityId', 'uint256', True), ('provider', 'address', True), ('recipient', 'address', True), ('recordId', 'bytes32', False), ('minutesServed', 'uint256', False), ('reasonHash', 'bytes32', False), ), ('TimeBank',))
     ServiceSkipped: Final = Event('ServiceSkipped', 'ServiceSkipped(uint256,bytes32,address,uint256,bytes)', bytes.fromhex('0628616a4c3b29d7929150d2cee9e8aa3a5af6855cf62d1b9b033d3ab38623ee'), (('communityId', 'uint256', True), ('recordId', 'bytes32', True), ('provider', 'address', True), ('nonce', 'uint256', False), ('reason', 'bytes', False), ), ('TimeBank',))
+    SharesDealt: Final = Event('SharesDealt', 'SharesDealt(uint256,uint8,uint256[],uint256[])', bytes.fromhex('82c01e81b65fcb1c9b7e875de6965a6075e4dbd64a9798addea291f3656ca989'), (('voteId', 'uint256', True), ('dealer', 'uint8', True), ('commitments', 'uint256[]', False), ('encryptedShares', 'uint256[]', False), ), ('SecretBallot',))
+    TrusteeDisqualified: Final = Event('TrusteeDisqualified', 'TrusteeDisqualified(uint256,uint8,uint8)', bytes.fromhex('fba7fbd8f469f272495ba6a9765c0a288bed11b645f7c72957dd3aaaf57cb212'), (('voteId', 'uint256', True), ('trustee', 'uint8', True), ('reason', 'uint8', False), ), ('SecretBallot',))
     VotesTransferred: Final = Event('VotesTransferred', 'VotesTransferred(uint256,uint8,uint8,uint8,uint256[],uint256)', bytes.fromhex('9f770bb47323a619162ad77cfa9b054940fdcd954b7dd6258e4bd07acda48d74'), (('electionId', 'uint256', True), ('seat', 'uint8', False), ('round', 'uint8', False), ('from', 'uint8', False), ('received', 'uint256[]', False), ('exhausted', 'uint256', False), ), ('Elections',))
 
 
@@ -716,11 +821,13 @@ class Functions:
     COORDINATOR: Final = Function('COORDINATOR', 'COORDINATOR()', bytes.fromhex('3b2bcbf1'), ('Registry',))
     COSIGNATURE_TYPEHASH: Final = Function('COSIGNATURE_TYPEHASH', 'COSIGNATURE_TYPEHASH()', bytes.fromhex('bbe29b92'), ('Initiatives',))
     DEFAULT_PROXY_LIMIT: Final = Function('DEFAULT_PROXY_LIMIT', 'DEFAULT_PROXY_LIMIT()', bytes.fromhex('c076d951'), ('Mandates',))
-    DOMAIN_SEPARATOR: Final = Function('DOMAIN_SEPARATOR', 'DOMAIN_SEPARATOR()', bytes.fromhex('3644e515'), ('Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings'))
+    DOMAIN_SEPARATOR: Final = Function('DOMAIN_SEPARATOR', 'DOMAIN_SEPARATOR()', bytes.fromhex('3644e515'), ('Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'SecretBallot'))
     MANDATE_TYPEHASH: Final = Function('MANDATE_TYPEHASH', 'MANDATE_TYPEHASH()', bytes.fromhex('4d39c481'), ('Mandates',))
     MAX_CANDIDATES: Final = Function('MAX_CANDIDATES', 'MAX_CANDIDATES()', bytes.fromhex('f0786096'), ('Elections',))
     MAX_OPTIONS: Final = Function('MAX_OPTIONS', 'MAX_OPTIONS()', bytes.fromhex('0da183d6'), ('Council',))
     MAX_PROJECTS: Final = Function('MAX_PROJECTS', 'MAX_PROJECTS()', bytes.fromhex('25422071'), ('ParticipatoryBudget',))
+    MAX_SECRET_OPTIONS: Final = Function('MAX_SECRET_OPTIONS', 'MAX_SECRET_OPTIONS()', bytes.fromhex('429b3584'), ('SecretBallot',))
+    MAX_TRUSTEES: Final = Function('MAX_TRUSTEES', 'MAX_TRUSTEES()', bytes.fromhex('7dfbed61'), ('SecretBallot',))
     NONE: Final = Function('NONE', 'NONE()', bytes.fromhex('83525394'), ('Elections',))
     NO_WINNER: Final = Function('NO_WINNER', 'NO_WINNER()', bytes.fromhex('0606d17a'), ('Council',))
     PROXY_BALLOT_TYPEHASH: Final = Function('PROXY_BALLOT_TYPEHASH', 'PROXY_BALLOT_TYPEHASH()', bytes.fromhex('07096a17'), ('Council',))
@@ -730,7 +837,9 @@ class Functions:
     REVOCATION_TYPEHASH: Final = Function('REVOCATION_TYPEHASH', 'REVOCATION_TYPEHASH()', bytes.fromhex('d590ac7e'), ('Mandates',))
     ROLL_INTERVALS: Final = Function('ROLL_INTERVALS', 'ROLL_INTERVALS()', bytes.fromhex('118c4ce8'), ('Registry',))
     ROLL_SNAPSHOT_LIFETIME: Final = Function('ROLL_SNAPSHOT_LIFETIME', 'ROLL_SNAPSHOT_LIFETIME()', bytes.fromhex('44fc13cc'), ('Registry',))
+    SECRET_BALLOT_TYPEHASH: Final = Function('SECRET_BALLOT_TYPEHASH', 'SECRET_BALLOT_TYPEHASH()', bytes.fromhex('aa31017c'), ('SecretBallot',))
     acceptAdmin: Final = Function('acceptAdmin', 'acceptAdmin(uint256)', bytes.fromhex('97059ba9'), ('Registry',))
+    answer: Final = Function('answer', 'answer(uint256,uint8,uint256)', bytes.fromhex('e8b0845e'), ('SecretBallot',))
     appoint: Final = Function('appoint', 'appoint((uint256,address,address,uint8,uint256,uint256,bytes32,bytes32)[])', bytes.fromhex('78d6ef71'), ('Mandates',))
     approvePayout: Final = Function('approvePayout', 'approvePayout(uint256)', bytes.fromhex('51e9c42b'), ('CommunityFund',))
     auditorKey: Final = Function('auditorKey', 'auditorKey(bytes32)', bytes.fromhex('274b4026'), ('Registry',))
@@ -739,6 +848,7 @@ class Functions:
     ballotDigest_Elections: Final = Function('ballotDigest', 'ballotDigest(uint256,address,uint64)', bytes.fromhex('e813c042'), ('Elections',))
     ballotDigest_ParticipatoryBudget: Final = Function('ballotDigest', 'ballotDigest(uint256,address,uint256)', bytes.fromhex('78dea10a'), ('ParticipatoryBudget',))
     batchCount: Final = Function('batchCount', 'batchCount()', bytes.fromhex('06f13056'), ('TimeBank',))
+    batchHash: Final = Function('batchHash', 'batchHash(uint256,uint256)', bytes.fromhex('3fd8104c'), ('SecretBallot',))
     batchRoot: Final = Function('batchRoot', 'batchRoot(uint256)', bytes.fromhex('509b368c'), ('TimeBank',))
     budgetOf: Final = Function('budgetOf', 'budgetOf(uint256)', bytes.fromhex('1e5ef1f8'), ('Council',))
     cancelAdminTransfer: Final = Function('cancelAdminTransfer', 'cancelAdminTransfer(uint256)', bytes.fromhex('bb886c9d'), ('Registry',))
@@ -748,22 +858,28 @@ class Functions:
     castBudgetBallots: Final = Function('castBudgetBallots', 'castBudgetBallots(uint256,(address,uint256,bytes32,bytes32)[])', bytes.fromhex('0b2a6786'), ('ParticipatoryBudget',))
     castElectionBallots: Final = Function('castElectionBallots', 'castElectionBallots(uint256,(address,uint64,bytes32,bytes32)[])', bytes.fromhex('cf5908f9'), ('Elections',))
     castProxyBallots: Final = Function('castProxyBallots', 'castProxyBallots(uint256,(address,address,uint8,bytes32,bytes32)[])', bytes.fromhex('196eed9b'), ('Council',))
+    castSecretBallots: Final = Function('castSecretBallots', 'castSecretBallots(uint256,(address,uint256[],bytes32,bytes32)[])', bytes.fromhex('0fabcc11'), ('SecretBallot',))
     castVote: Final = Function('castVote', 'castVote(uint256,uint8)', bytes.fromhex('56781388'), ('Council',))
+    challenge: Final = Function('challenge', 'challenge(uint256,uint256,bytes32[],uint256,address,uint256[])', bytes.fromhex('d6174a9e'), ('SecretBallot',))
     closeGrant: Final = Function('closeGrant', 'closeGrant(uint256)', bytes.fromhex('d9591eec'), ('CommunityFund',))
+    closeKeyGeneration: Final = Function('closeKeyGeneration', 'closeKeyGeneration(uint256)', bytes.fromhex('f7e0c600'), ('SecretBallot',))
     coSign: Final = Function('coSign', 'coSign(uint256,(address,bytes32,bytes32)[])', bytes.fromhex('9382879b'), ('Initiatives',))
     coSignatureDigest: Final = Function('coSignatureDigest', 'coSignatureDigest(uint256,address)', bytes.fromhex('8042d1f3'), ('Initiatives',))
     committeeSize: Final = Function('committeeSize', 'committeeSize(uint256)', bytes.fromhex('a6bec03f'), ('Registry',))
     communityAdmin: Final = Function('communityAdmin', 'communityAdmin(uint256)', bytes.fromhex('6017324a'), ('Registry',))
     communityCount: Final = Function('communityCount', 'communityCount()', bytes.fromhex('aee84613'), ('Registry',))
+    complain: Final = Function('complain', 'complain(uint256,uint8)', bytes.fromhex('4ec62ea7'), ('SecretBallot',))
     council: Final = Function('council', 'council()', bytes.fromhex('e2c6d41c'), ('CommunityFund', 'Initiatives', 'Ratings'))
     countStep: Final = Function('countStep', 'countStep(uint256,uint256)', bytes.fromhex('be60aaea'), ('Elections',))
     createCommunity: Final = Function('createCommunity', 'createCommunity(bytes32)', bytes.fromhex('d816beae'), ('Registry',))
-    eip712Domain: Final = Function('eip712Domain', 'eip712Domain()', bytes.fromhex('84b0196e'), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
+    deal: Final = Function('deal', 'deal(uint256,uint256[],uint256[])', bytes.fromhex('1f28732c'), ('SecretBallot',))
+    eip712Domain: Final = Function('eip712Domain', 'eip712Domain()', bytes.fromhex('84b0196e'), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'SecretBallot', 'TimeBank'))
     electionCount: Final = Function('electionCount', 'electionCount()', bytes.fromhex('997d2830'), ('Elections',))
     execute: Final = Function('execute', 'execute((address,address,uint256,uint256,uint48,bytes,bytes))', bytes.fromhex('df905caf'), ('CommonsForwarder',))
     executeBatch: Final = Function('executeBatch', 'executeBatch((address,address,uint256,uint256,uint48,bytes,bytes)[],address)', bytes.fromhex('ccf96b4a'), ('CommonsForwarder',))
     executePayout: Final = Function('executePayout', 'executePayout(uint256)', bytes.fromhex('21814f90'), ('CommunityFund',))
     finalize: Final = Function('finalize', 'finalize(uint256)', bytes.fromhex('05261aea'), ('Council',))
+    finalizeSecretVote: Final = Function('finalizeSecretVote', 'finalizeSecretVote(uint256,uint256[])', bytes.fromhex('f65cb2c6'), ('SecretBallot',))
     fund: Final = Function('fund', 'fund()', bytes.fromhex('b60d4288'), ('ParticipatoryBudget',))
     fundOf: Final = Function('fundOf', 'fundOf(uint256)', bytes.fromhex('e77985ea'), ('CommunityFund',))
     getElection: Final = Function('getElection', 'getElection(uint256)', bytes.fromhex('9d710777'), ('Elections',))
@@ -771,6 +887,7 @@ class Functions:
     getProject: Final = Function('getProject', 'getProject(uint256,uint256)', bytes.fromhex('49df9464'), ('ParticipatoryBudget',))
     getProposal: Final = Function('getProposal', 'getProposal(uint256)', bytes.fromhex('c7f758a8'), ('Council',))
     getRound: Final = Function('getRound', 'getRound(uint256)', bytes.fromhex('8f1327c0'), ('ParticipatoryBudget',))
+    getSecretVote: Final = Function('getSecretVote', 'getSecretVote(uint256)', bytes.fromhex('e7759ead'), ('SecretBallot',))
     grantIdOf: Final = Function('grantIdOf', 'grantIdOf(uint256,uint256)', bytes.fromhex('58596960'), ('ParticipatoryBudget',))
     grantOf: Final = Function('grantOf', 'grantOf(uint256)', bytes.fromhex('3b86c0ed'), ('CommunityFund',))
     grantRole: Final = Function('grantRole', 'grantRole(uint256,bytes32,address)', bytes.fromhex('fb42204d'), ('Registry',))
@@ -779,13 +896,14 @@ class Functions:
     hasRated: Final = Function('hasRated', 'hasRated(uint256,address)', bytes.fromhex('76454486'), ('Ratings',))
     hasRole: Final = Function('hasRole', 'hasRole(uint256,bytes32,address)', bytes.fromhex('119345aa'), ('Registry',))
     hasVoted: Final = Function('hasVoted', 'hasVoted(uint256,address)', bytes.fromhex('43859632'), ('Council', 'Elections', 'ParticipatoryBudget'))
+    hasVotedSecretly: Final = Function('hasVotedSecretly', 'hasVotedSecretly(uint256,address)', bytes.fromhex('4c1fdd56'), ('SecretBallot',))
     incomeCount: Final = Function('incomeCount', 'incomeCount()', bytes.fromhex('afb7afbb'), ('CommunityFund',))
     initiativeCount: Final = Function('initiativeCount', 'initiativeCount()', bytes.fromhex('7824f84e'), ('Initiatives',))
     isRecorded: Final = Function('isRecorded', 'isRecorded(uint256,address,uint256)', bytes.fromhex('830bb64d'), ('TimeBank',))
     isResident: Final = Function('isResident', 'isResident(uint256,address)', bytes.fromhex('0305b303'), ('Registry',))
     isRetired: Final = Function('isRetired', 'isRetired(uint256,address)', bytes.fromhex('c96a3980'), ('TimeBank',))
     isReversed: Final = Function('isReversed', 'isReversed(uint256,address,uint256)', bytes.fromhex('54609fc9'), ('TimeBank',))
-    isTrustedForwarder: Final = Function('isTrustedForwarder', 'isTrustedForwarder(address)', bytes.fromhex('572b6c05'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Registry', 'TimeBank'))
+    isTrustedForwarder: Final = Function('isTrustedForwarder', 'isTrustedForwarder(address)', bytes.fromhex('572b6c05'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Registry', 'SecretBallot', 'TimeBank'))
     limitsOf: Final = Function('limitsOf', 'limitsOf(uint256)', bytes.fromhex('33cc8ab1'), ('TimeBank',))
     mandateDigest: Final = Function('mandateDigest', 'mandateDigest(uint256,address,address,uint8,uint256,uint256)', bytes.fromhex('eecbd0c2'), ('Mandates',))
     mandateOf: Final = Function('mandateOf', 'mandateOf(uint256,address)', bytes.fromhex('d37d8cb0'), ('Mandates',))
@@ -802,6 +920,7 @@ class Functions:
     openElection: Final = Function('openElection', 'openElection((uint256,bytes32[],uint8,uint8,uint8,uint64,uint64))', bytes.fromhex('ddc11462'), ('Elections',))
     openGrant: Final = Function('openGrant', 'openGrant(uint256,uint256)', bytes.fromhex('14246579'), ('CommunityFund',))
     openProposal: Final = Function('openProposal', 'openProposal((uint256,bytes32,uint8,uint8,uint64,uint64,uint16,uint16,uint128,bytes3))', bytes.fromhex('e8a33b4d'), ('Council',))
+    openSecretVote: Final = Function('openSecretVote', 'openSecretVote((uint256,bytes32,uint8,address[],uint8,uint64,uint64,uint64,uint64,uint64,uint64,uint64))', bytes.fromhex('52c21e99'), ('SecretBallot',))
     participatoryBudget: Final = Function('participatoryBudget', 'participatoryBudget()', bytes.fromhex('094b89e6'), ('CommunityFund',))
     payoutCount: Final = Function('payoutCount', 'payoutCount()', bytes.fromhex('57831809'), ('CommunityFund',))
     payoutOf: Final = Function('payoutOf', 'payoutOf(uint256)', bytes.fromhex('dd14fde2'), ('CommunityFund',))
@@ -815,6 +934,7 @@ class Functions:
     proxyBallotDigest: Final = Function('proxyBallotDigest', 'proxyBallotDigest(uint256,address,address,uint8)', bytes.fromhex('8362e09a'), ('Council',))
     proxyBallotOf: Final = Function('proxyBallotOf', 'proxyBallotOf(uint256,address)', bytes.fromhex('59c43df9'), ('Council',))
     proxyLimit: Final = Function('proxyLimit', 'proxyLimit(uint256)', bytes.fromhex('4f7f7528'), ('Mandates',))
+    publishPartialDecryption: Final = Function('publishPartialDecryption', 'publishPartialDecryption(uint256,uint256[])', bytes.fromhex('7621606b'), ('SecretBallot',))
     publishRoll: Final = Function('publishRoll', 'publishRoll(uint256)', bytes.fromhex('70e6b3e8'), ('Registry',))
     rate: Final = Function('rate', 'rate(uint256,(address,uint8,bytes32,bytes32,bytes32)[])', bytes.fromhex('4bbb3dbe'), ('Ratings',))
     ratingDigest: Final = Function('ratingDigest', 'ratingDigest(uint256,address,uint8,bytes32)', bytes.fromhex('9fa813fc'), ('Ratings',))
@@ -826,7 +946,8 @@ class Functions:
     recordService: Final = Function('recordService', 'recordService(uint256,((address,address,uint32,bytes8,bytes32,uint256),(bytes32,bytes32),(bytes32,bytes32)))', bytes.fromhex('3bbb6670'), ('TimeBank',))
     recordServices: Final = Function('recordServices', 'recordServices(uint256,((address,address,uint32,bytes8,bytes32,uint256),(bytes32,bytes32),(bytes32,bytes32))[])', bytes.fromhex('1d4689e2'), ('TimeBank',))
     registerAuditorKey: Final = Function('registerAuditorKey', 'registerAuditorKey(uint256,bytes32)', bytes.fromhex('48cca66b'), ('Registry',))
-    registry: Final = Function('registry', 'registry()', bytes.fromhex('7b103999'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
+    registerCommunicationKey: Final = Function('registerCommunicationKey', 'registerCommunicationKey(uint256,uint256[2])', bytes.fromhex('ecccb67f'), ('SecretBallot',))
+    registry: Final = Function('registry', 'registry()', bytes.fromhex('7b103999'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'SecretBallot', 'TimeBank'))
     replaceResident: Final = Function('replaceResident', 'replaceResident(uint256,address,address)', bytes.fromhex('a804a359'), ('Registry',))
     requestPayout: Final = Function('requestPayout', 'requestPayout(uint256,address,uint256,bytes32,bytes32)', bytes.fromhex('0060bfff'), ('CommunityFund',))
     residentIndex: Final = Function('residentIndex', 'residentIndex(uint256,address)', bytes.fromhex('96376ed4'), ('Registry',))
@@ -844,6 +965,9 @@ class Functions:
     rollSnapshot: Final = Function('rollSnapshot', 'rollSnapshot(uint256)', bytes.fromhex('118d5c21'), ('Registry',))
     roundCount: Final = Function('roundCount', 'roundCount()', bytes.fromhex('127f0b3f'), ('ParticipatoryBudget',))
     rulesOf: Final = Function('rulesOf', 'rulesOf(uint256)', bytes.fromhex('46025811'), ('Initiatives',))
+    secretBallotDigest: Final = Function('secretBallotDigest', 'secretBallotDigest(uint256,address,bytes32)', bytes.fromhex('e3314504'), ('SecretBallot',))
+    secretVoteCount: Final = Function('secretVoteCount', 'secretVoteCount()', bytes.fromhex('3ce598a8'), ('SecretBallot',))
+    secretVoteState: Final = Function('secretVoteState', 'secretVoteState(uint256)', bytes.fromhex('1e93a985'), ('SecretBallot',))
     selectProjects: Final = Function('selectProjects', 'selectProjects(uint256)', bytes.fromhex('2b98598b'), ('ParticipatoryBudget',))
     serviceDigest: Final = Function('serviceDigest', 'serviceDigest(uint256,(address,address,uint32,bytes8,bytes32,uint256))', bytes.fromhex('19c134ea'), ('TimeBank',))
     setApprovalThreshold: Final = Function('setApprovalThreshold', 'setApprovalThreshold(uint256,uint256)', bytes.fromhex('77bb901d'), ('CommunityFund',))
@@ -857,7 +981,7 @@ class Functions:
     submitProject: Final = Function('submitProject', 'submitProject(uint256,bytes32,uint128)', bytes.fromhex('4fec972f'), ('ParticipatoryBudget',))
     tallyOf: Final = Function('tallyOf', 'tallyOf(uint256)', bytes.fromhex('da897cd1'), ('Council',))
     transferAdmin: Final = Function('transferAdmin', 'transferAdmin(uint256,address)', bytes.fromhex('b4abcd92'), ('Registry',))
-    trustedForwarder: Final = Function('trustedForwarder', 'trustedForwarder()', bytes.fromhex('7da0a877'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Registry', 'TimeBank'))
+    trustedForwarder: Final = Function('trustedForwarder', 'trustedForwarder()', bytes.fromhex('7da0a877'), ('CommunityFund', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Registry', 'SecretBallot', 'TimeBank'))
     updateRoll: Final = Function('updateRoll', 'updateRoll(uint256,address[],address[],bool)', bytes.fromhex('78f16d35'), ('Registry',))
     verify: Final = Function('verify', 'verify((address,address,uint256,uint256,uint48,bytes,bytes))', bytes.fromhex('19d8d38c'), ('CommonsForwarder',))
     wasResident: Final = Function('wasResident', 'wasResident(uint256,address,uint32)', bytes.fromhex('82a6ea16'), ('Registry',))
@@ -870,6 +994,7 @@ class Errors:
     AlreadyApproved: Final = CustomError('AlreadyApproved', 'AlreadyApproved(uint256,address)', bytes.fromhex('094775b0'), (('requestId', 'uint256'), ('approver', 'address'), ), ('CommunityFund',))
     AlreadyCarriedOver: Final = CustomError('AlreadyCarriedOver', 'AlreadyCarriedOver(uint256,address,address)', bytes.fromhex('1a13a91e'), (('communityId', 'uint256'), ('account', 'address'), ('replacement', 'address'), ), ('TimeBank',))
     AlreadyCounted: Final = CustomError('AlreadyCounted', 'AlreadyCounted(uint256)', bytes.fromhex('23f12c29'), (('electionId', 'uint256'), ), ('Elections',))
+    AlreadyDone: Final = CustomError('AlreadyDone', 'AlreadyDone(uint256,uint8)', bytes.fromhex('11a6d2a3'), (('voteId', 'uint256'), ('trustee', 'uint8'), ), ('SecretBallot',))
     AlreadyFinalized: Final = CustomError('AlreadyFinalized', 'AlreadyFinalized(uint256,uint8)', bytes.fromhex('c91049f3'), (('proposalId', 'uint256'), ('outcome', 'uint8'), ), ('Council',))
     AlreadyOnRoll: Final = CustomError('AlreadyOnRoll', 'AlreadyOnRoll(uint256,address)', bytes.fromhex('7800d312'), (('communityId', 'uint256'), ('account', 'address'), ), ('Registry',))
     AlreadyReversed: Final = CustomError('AlreadyReversed', 'AlreadyReversed(uint256,bytes32)', bytes.fromhex('c3f62e42'), (('communityId', 'uint256'), ('recordId', 'bytes32'), ), ('TimeBank',))
@@ -878,7 +1003,10 @@ class Errors:
     AuditorKeyAlreadyRegistered: Final = CustomError('AuditorKeyAlreadyRegistered', 'AuditorKeyAlreadyRegistered(bytes32,address)', bytes.fromhex('e800fde1'), (('keyFingerprint', 'bytes32'), ('auditor', 'address'), ), ('Registry',))
     AuditorKeyAlreadyRevoked: Final = CustomError('AuditorKeyAlreadyRevoked', 'AuditorKeyAlreadyRevoked(bytes32,uint256)', bytes.fromhex('43a6e929'), (('keyFingerprint', 'bytes32'), ('revokedAt', 'uint256'), ), ('Registry',))
     AuthorNotOnRoll: Final = CustomError('AuthorNotOnRoll', 'AuthorNotOnRoll(uint256,address,uint32)', bytes.fromhex('b6dd07ea'), (('communityId', 'uint256'), ('author', 'address'), ('rollVersion', 'uint32'), ), ('Initiatives',))
+    BallotAlreadyVoided: Final = CustomError('BallotAlreadyVoided', 'BallotAlreadyVoided(uint256,address)', bytes.fromhex('d685fa12'), (('voteId', 'uint256'), ('voter', 'address'), ), ('SecretBallot',))
     BallotBoxRecycled: Final = CustomError('BallotBoxRecycled', 'BallotBoxRecycled(uint256)', bytes.fromhex('f72d7809'), (('proposalId', 'uint256'), ), ('Council',))
+    BallotNotInBatch: Final = CustomError('BallotNotInBatch', 'BallotNotInBatch(uint256,uint256,uint256)', bytes.fromhex('e0e4d1ce'), (('voteId', 'uint256'), ('batch', 'uint256'), ('position', 'uint256'), ), ('SecretBallot',))
+    BallotProofsValid: Final = CustomError('BallotProofsValid', 'BallotProofsValid(uint256,address)', bytes.fromhex('4ee49ec9'), (('voteId', 'uint256'), ('voter', 'address'), ), ('SecretBallot',))
     BallotsRecycled: Final = CustomError('BallotsRecycled', 'BallotsRecycled(uint256)', bytes.fromhex('5994c599'), (('electionId', 'uint256'), ), ('Elections',))
     BatchRootMismatch: Final = CustomError('BatchRootMismatch', 'BatchRootMismatch(uint256,bytes32,bytes32)', bytes.fromhex('13efa2b9'), (('batchId', 'uint256'), ('root', 'bytes32'), ('given', 'bytes32'), ), ('TimeBank',))
     BelowFloor: Final = CustomError('BelowFloor', 'BelowFloor(uint256,address,int256,int256)', bytes.fromhex('f246e907'), (('communityId', 'uint256'), ('account', 'address'), ('balance', 'int256'), ('floor', 'int256'), ), ('TimeBank',))
@@ -895,7 +1023,7 @@ class Errors:
     ElectionNotClosed: Final = CustomError('ElectionNotClosed', 'ElectionNotClosed(uint256,uint64)', bytes.fromhex('b85f6b13'), (('electionId', 'uint256'), ('closesAt', 'uint64'), ), ('Elections',))
     EligibilityFrozen: Final = CustomError('EligibilityFrozen', 'EligibilityFrozen(uint256,uint64)', bytes.fromhex('1f3e5ff7'), (('roundId', 'uint256'), ('votingOpensAt', 'uint64'), ), ('ParticipatoryBudget',))
     EmptyCountStep: Final = CustomError('EmptyCountStep', 'EmptyCountStep()', bytes.fromhex('b7070244'), (), ('Elections',))
-    EmptyRoll: Final = CustomError('EmptyRoll', 'EmptyRoll(uint256)', bytes.fromhex('cfc5f06d'), (('communityId', 'uint256'), ), ('Council', 'Elections', 'ParticipatoryBudget'))
+    EmptyRoll: Final = CustomError('EmptyRoll', 'EmptyRoll(uint256)', bytes.fromhex('cfc5f06d'), (('communityId', 'uint256'), ), ('Council', 'Elections', 'ParticipatoryBudget', 'SecretBallot'))
     ExecutionAlreadyCompleted: Final = CustomError('ExecutionAlreadyCompleted', 'ExecutionAlreadyCompleted(uint256)', bytes.fromhex('6e33fb71'), (('proposalId', 'uint256'), ), ('Council',))
     FailedCall: Final = CustomError('FailedCall', 'FailedCall()', bytes.fromhex('d6bda275'), (), ('CommonsForwarder',))
     GrantAlreadyOpened: Final = CustomError('GrantAlreadyOpened', 'GrantAlreadyOpened(uint256)', bytes.fromhex('5455113c'), (('proposalId', 'uint256'), ), ('CommunityFund',))
@@ -910,42 +1038,55 @@ class Errors:
     InvalidBasisPoints: Final = CustomError('InvalidBasisPoints', 'InvalidBasisPoints(uint16,uint16)', bytes.fromhex('866f978b'), (('quorumBps', 'uint16'), ('thresholdBps', 'uint16'), ), ('Council',))
     InvalidBudget: Final = CustomError('InvalidBudget', 'InvalidBudget(uint128,bytes3)', bytes.fromhex('7da3512d'), (('amount', 'uint128'), ('currency', 'bytes3'), ), ('Council', 'Initiatives', 'ParticipatoryBudget'))
     InvalidCandidateCount: Final = CustomError('InvalidCandidateCount', 'InvalidCandidateCount(uint256)', bytes.fromhex('20502a58'), (('count', 'uint256'), ), ('Elections',))
+    InvalidComplaint: Final = CustomError('InvalidComplaint', 'InvalidComplaint(uint256,uint8,uint8)', bytes.fromhex('063bc593'), (('voteId', 'uint256'), ('dealer', 'uint8'), ('accuser', 'uint8'), ), ('SecretBallot',))
     InvalidCurrency: Final = CustomError('InvalidCurrency', 'InvalidCurrency(bytes3)', bytes.fromhex('025f9bb6'), (('currency', 'bytes3'), ), ('CommunityFund',))
     InvalidInitiativeRules: Final = CustomError('InvalidInitiativeRules', 'InvalidInitiativeRules((uint16,uint32,uint32,uint16,uint16))', bytes.fromhex('4a358b62'), (('rules', '(uint16,uint32,uint32,uint16,uint16)'), ), ('Initiatives',))
     InvalidLimits: Final = CustomError('InvalidLimits', 'InvalidLimits(int256,int256)', bytes.fromhex('60329b28'), (('floor', 'int256'), ('ceiling', 'int256'), ), ('TimeBank',))
     InvalidMaxChoices: Final = CustomError('InvalidMaxChoices', 'InvalidMaxChoices(uint8,uint256)', bytes.fromhex('4afb53fc'), (('maxChoices', 'uint8'), ('candidateCount', 'uint256'), ), ('Elections',))
     InvalidOption: Final = CustomError('InvalidOption', 'InvalidOption(uint256,uint8,uint8)', bytes.fromhex('103f002f'), (('proposalId', 'uint256'), ('option', 'uint8'), ('optionCount', 'uint8'), ), ('Council',))
+    InvalidOptionCount: Final = CustomError('InvalidOptionCount', 'InvalidOptionCount(uint256)', bytes.fromhex('b7c6149a'), (('count', 'uint256'), ), ('SecretBallot',))
     InvalidOptions: Final = CustomError('InvalidOptions', 'InvalidOptions(uint8,uint8)', bytes.fromhex('f6f82603'), (('kind', 'uint8'), ('optionCount', 'uint8'), ), ('Council',))
+    InvalidPartialDecryption: Final = CustomError('InvalidPartialDecryption', 'InvalidPartialDecryption(uint256,uint8,uint256)', bytes.fromhex('ca9cef57'), (('voteId', 'uint256'), ('trustee', 'uint8'), ('option', 'uint256'), ), ('SecretBallot',))
+    InvalidPoint: Final = CustomError('InvalidPoint', 'InvalidPoint(uint256,uint256)', bytes.fromhex('414cf375'), (('x', 'uint256'), ('y', 'uint256'), ), ('SecretBallot',))
     InvalidProjectCost: Final = CustomError('InvalidProjectCost', 'InvalidProjectCost(uint256,uint128,uint128)', bytes.fromhex('24ec94f5'), (('roundId', 'uint256'), ('cost', 'uint128'), ('budget', 'uint128'), ), ('ParticipatoryBudget',))
     InvalidProjectLimits: Final = CustomError('InvalidProjectLimits', 'InvalidProjectLimits(uint16,uint16)', bytes.fromhex('2f40f482'), (('minProjects', 'uint16'), ('maxProjects', 'uint16'), ), ('ParticipatoryBudget',))
     InvalidRecipient: Final = CustomError('InvalidRecipient', 'InvalidRecipient(address)', bytes.fromhex('17858bbe'), (('recipient', 'address'), ), ('CommunityFund',))
     InvalidRoundSchedule: Final = CustomError('InvalidRoundSchedule', 'InvalidRoundSchedule(uint64,uint64,uint64,uint64,uint256)', bytes.fromhex('c8a605e5'), (('submissionOpensAt', 'uint64'), ('submissionClosesAt', 'uint64'), ('votingOpensAt', 'uint64'), ('votingClosesAt', 'uint64'), ('now', 'uint256'), ), ('ParticipatoryBudget',))
     InvalidSchedule: Final = CustomError('InvalidSchedule', 'InvalidSchedule(uint64,uint64,uint256)', bytes.fromhex('46876ad5'), (('opensAt', 'uint64'), ('closesAt', 'uint64'), ('now', 'uint256'), ), ('Council', 'Elections'))
     InvalidSeats: Final = CustomError('InvalidSeats', 'InvalidSeats(uint8,uint256)', bytes.fromhex('708fb3c6'), (('seats', 'uint8'), ('candidateCount', 'uint256'), ), ('Elections',))
-    InvalidShortString: Final = CustomError('InvalidShortString', 'InvalidShortString()', bytes.fromhex('b3512b0c'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
+    InvalidSecretSchedule: Final = CustomError('InvalidSecretSchedule', 'InvalidSecretSchedule(uint256)', bytes.fromhex('c741f68b'), (('now', 'uint256'), ), ('SecretBallot',))
+    InvalidShortString: Final = CustomError('InvalidShortString', 'InvalidShortString()', bytes.fromhex('b3512b0c'), (), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'SecretBallot', 'TimeBank'))
     InvalidThreshold: Final = CustomError('InvalidThreshold', 'InvalidThreshold(uint256,uint256,uint256)', bytes.fromhex('e765bf55'), (('communityId', 'uint256'), ('threshold', 'uint256'), ('committeeSize', 'uint256'), ), ('CommunityFund',))
+    InvalidTrustees: Final = CustomError('InvalidTrustees', 'InvalidTrustees(uint256,uint8)', bytes.fromhex('56d454e2'), (('count', 'uint256'), ('threshold', 'uint8'), ), ('SecretBallot',))
     KeyAlreadyReplaced: Final = CustomError('KeyAlreadyReplaced', 'KeyAlreadyReplaced(uint256,address,address)', bytes.fromhex('2f27ef22'), (('communityId', 'uint256'), ('account', 'address'), ('replacement', 'address'), ), ('Registry',))
     KeyRetired: Final = CustomError('KeyRetired', 'KeyRetired(uint256,address,address)', bytes.fromhex('5a32859a'), (('communityId', 'uint256'), ('account', 'address'), ('replacement', 'address'), ), ('TimeBank',))
+    MalformedDeal: Final = CustomError('MalformedDeal', 'MalformedDeal(uint256,uint256)', bytes.fromhex('62c03402'), (('commitmentWords', 'uint256'), ('shareCount', 'uint256'), ), ('SecretBallot',))
+    MalformedPartials: Final = CustomError('MalformedPartials', 'MalformedPartials(uint256)', bytes.fromhex('5be72a03'), (('count', 'uint256'), ), ('SecretBallot',))
     MissingCandidateHash: Final = CustomError('MissingCandidateHash', 'MissingCandidateHash(uint256)', bytes.fromhex('0067d054'), (('index', 'uint256'), ), ('Elections',))
     MissingEvidence: Final = CustomError('MissingEvidence', 'MissingEvidence()', bytes.fromhex('ea8acc1f'), (), ('Council', 'ParticipatoryBudget'))
     MissingReasonHash: Final = CustomError('MissingReasonHash', 'MissingReasonHash()', bytes.fromhex('bb0cd542'), (), ('ParticipatoryBudget',))
     MissingRole: Final = CustomError('MissingRole', 'MissingRole(uint256,bytes32,address)', bytes.fromhex('7b769e71'), (('communityId', 'uint256'), ('role', 'bytes32'), ('account', 'address'), ), ('Registry',))
     MissingTextHash: Final = CustomError('MissingTextHash', 'MissingTextHash()', bytes.fromhex('4f5e75fa'), (), ('Council', 'Initiatives', 'ParticipatoryBudget'))
+    NoCommunicationKey: Final = CustomError('NoCommunicationKey', 'NoCommunicationKey(uint256,uint8)', bytes.fromhex('d0d393fb'), (('voteId', 'uint256'), ('trustee', 'uint8'), ), ('SecretBallot',))
+    NoComplaint: Final = CustomError('NoComplaint', 'NoComplaint(uint256,uint8,uint8)', bytes.fromhex('cd7c08a8'), (('voteId', 'uint256'), ('dealer', 'uint8'), ('accuser', 'uint8'), ), ('SecretBallot',))
     NoPendingAdmin: Final = CustomError('NoPendingAdmin', 'NoPendingAdmin(uint256)', bytes.fromhex('ddd9012c'), (('communityId', 'uint256'), ), ('Registry',))
     NonceAlreadyUsed: Final = CustomError('NonceAlreadyUsed', 'NonceAlreadyUsed(uint256,address,uint256)', bytes.fromhex('34d44a32'), (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ), ('TimeBank',))
     NonceTooFarAhead: Final = CustomError('NonceTooFarAhead', 'NonceTooFarAhead(uint256,address,uint256,uint256)', bytes.fromhex('4c4d68c5'), (('communityId', 'uint256'), ('provider', 'address'), ('nonce', 'uint256'), ('nonceBase', 'uint256'), ), ('TimeBank',))
-    NotCommittee: Final = CustomError('NotCommittee', 'NotCommittee(uint256,address)', bytes.fromhex('4337b7f7'), (('communityId', 'uint256'), ('account', 'address'), ), ('Council', 'Elections', 'ParticipatoryBudget'))
+    NotCommittee: Final = CustomError('NotCommittee', 'NotCommittee(uint256,address)', bytes.fromhex('4337b7f7'), (('communityId', 'uint256'), ('account', 'address'), ), ('Council', 'Elections', 'ParticipatoryBudget', 'SecretBallot'))
     NotCommitteeMember: Final = CustomError('NotCommitteeMember', 'NotCommitteeMember(uint256,address)', bytes.fromhex('38ba437a'), (('communityId', 'uint256'), ('account', 'address'), ), ('CommunityFund',))
     NotCommunityAdmin: Final = CustomError('NotCommunityAdmin', 'NotCommunityAdmin(uint256,address)', bytes.fromhex('80586ba5'), (('communityId', 'uint256'), ('account', 'address'), ), ('CommunityFund', 'Initiatives', 'Mandates', 'Registry', 'TimeBank'))
     NotCoordinator: Final = CustomError('NotCoordinator', 'NotCoordinator(uint256,address)', bytes.fromhex('0409f3fb'), (('communityId', 'uint256'), ('account', 'address'), ), ('TimeBank',))
     NotEnoughApprovals: Final = CustomError('NotEnoughApprovals', 'NotEnoughApprovals(uint256,uint256,uint256)', bytes.fromhex('db880e14'), (('requestId', 'uint256'), ('approvals', 'uint256'), ('threshold', 'uint256'), ), ('CommunityFund',))
+    NotEnoughPartials: Final = CustomError('NotEnoughPartials', 'NotEnoughPartials(uint256,uint256,uint8)', bytes.fromhex('6b560fda'), (('voteId', 'uint256'), ('published', 'uint256'), ('threshold', 'uint8'), ), ('SecretBallot',))
     NotKeyAuditorOrAdmin: Final = CustomError('NotKeyAuditorOrAdmin', 'NotKeyAuditorOrAdmin(bytes32,address)', bytes.fromhex('a17c5e6f'), (('keyFingerprint', 'bytes32'), ('account', 'address'), ), ('Registry',))
     NotOnRoll: Final = CustomError('NotOnRoll', 'NotOnRoll(uint256,address)', bytes.fromhex('9d732f79'), (('communityId', 'uint256'), ('account', 'address'), ), ('Registry',))
     NotParticipatoryBudget: Final = CustomError('NotParticipatoryBudget', 'NotParticipatoryBudget(address)', bytes.fromhex('82e855e4'), (('account', 'address'), ), ('CommunityFund',))
     NotPendingAdmin: Final = CustomError('NotPendingAdmin', 'NotPendingAdmin(uint256,address,address)', bytes.fromhex('c8b4603a'), (('communityId', 'uint256'), ('account', 'address'), ('pendingAdmin', 'address'), ), ('Registry',))
+    NotQualified: Final = CustomError('NotQualified', 'NotQualified(uint256,uint8)', bytes.fromhex('388e9dca'), (('voteId', 'uint256'), ('trustee', 'uint8'), ), ('SecretBallot',))
     NotRegistrar: Final = CustomError('NotRegistrar', 'NotRegistrar(uint256,address)', bytes.fromhex('88d6e349'), (('communityId', 'uint256'), ('account', 'address'), ), ('TimeBank',))
     NotRequesterOrAdmin: Final = CustomError('NotRequesterOrAdmin', 'NotRequesterOrAdmin(uint256,address)', bytes.fromhex('058b48c9'), (('requestId', 'uint256'), ('account', 'address'), ), ('CommunityFund',))
     NotResident: Final = CustomError('NotResident', 'NotResident(uint256,address)', bytes.fromhex('738e37d0'), (('communityId', 'uint256'), ('account', 'address'), ), ('TimeBank',))
+    NotTrustee: Final = CustomError('NotTrustee', 'NotTrustee(uint256,address)', bytes.fromhex('5db42049'), (('voteId', 'uint256'), ('account', 'address'), ), ('SecretBallot',))
     PayoutNotFound: Final = CustomError('PayoutNotFound', 'PayoutNotFound(uint256)', bytes.fromhex('7d0a2d3e'), (('requestId', 'uint256'), ), ('CommunityFund',))
     PayoutNotPending: Final = CustomError('PayoutNotPending', 'PayoutNotPending(uint256,uint8)', bytes.fromhex('2102b12f'), (('requestId', 'uint256'), ('status', 'uint8'), ), ('CommunityFund',))
     ProjectAlreadyCompleted: Final = CustomError('ProjectAlreadyCompleted', 'ProjectAlreadyCompleted(uint256,uint256)', bytes.fromhex('92ac290d'), (('roundId', 'uint256'), ('index', 'uint256'), ), ('ParticipatoryBudget',))
@@ -971,7 +1112,7 @@ class Errors:
     RoundVotingNotClosed: Final = CustomError('RoundVotingNotClosed', 'RoundVotingNotClosed(uint256,uint64)', bytes.fromhex('106343a3'), (('roundId', 'uint256'), ('votingClosesAt', 'uint64'), ), ('ParticipatoryBudget',))
     SameParty: Final = CustomError('SameParty', 'SameParty(address)', bytes.fromhex('284f658d'), (('account', 'address'), ), ('TimeBank',))
     SelfApproval: Final = CustomError('SelfApproval', 'SelfApproval(uint256,address)', bytes.fromhex('c37547cc'), (('requestId', 'uint256'), ('approver', 'address'), ), ('CommunityFund',))
-    StringTooLong: Final = CustomError('StringTooLong', 'StringTooLong(string)', bytes.fromhex('305a27a9'), (('str', 'string'), ), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'TimeBank'))
+    StringTooLong: Final = CustomError('StringTooLong', 'StringTooLong(string)', bytes.fromhex('305a27a9'), (('str', 'string'), ), ('CommonsForwarder', 'Council', 'Elections', 'Initiatives', 'Mandates', 'ParticipatoryBudget', 'Ratings', 'SecretBallot', 'TimeBank'))
     SubmissionNotOpen: Final = CustomError('SubmissionNotOpen', 'SubmissionNotOpen(uint256,uint64,uint64)', bytes.fromhex('dad09b22'), (('roundId', 'uint256'), ('opensAt', 'uint64'), ('closesAt', 'uint64'), ), ('ParticipatoryBudget',))
     ThresholdNotSet: Final = CustomError('ThresholdNotSet', 'ThresholdNotSet(uint256)', bytes.fromhex('4930b760'), (('communityId', 'uint256'), ), ('CommunityFund',))
     TooManyInitiatives: Final = CustomError('TooManyInitiatives', 'TooManyInitiatives()', bytes.fromhex('d4daa3c4'), (), ('Initiatives',))
@@ -985,14 +1126,17 @@ class Errors:
     UnknownProposal: Final = CustomError('UnknownProposal', 'UnknownProposal(uint256)', bytes.fromhex('28e0cf5a'), (('proposalId', 'uint256'), ), ('Council',))
     UnknownRole: Final = CustomError('UnknownRole', 'UnknownRole(bytes32)', bytes.fromhex('74cc4fed'), (('role', 'bytes32'), ), ('Registry',))
     UnknownRollVersion: Final = CustomError('UnknownRollVersion', 'UnknownRollVersion(uint256,uint32,uint32)', bytes.fromhex('b5e9b68d'), (('communityId', 'uint256'), ('version', 'uint32'), ('published', 'uint32'), ), ('Registry',))
+    UnknownSecretVote: Final = CustomError('UnknownSecretVote', 'UnknownSecretVote(uint256)', bytes.fromhex('5cfdd58c'), (('voteId', 'uint256'), ), ('SecretBallot',))
     VoterNotOnRoll: Final = CustomError('VoterNotOnRoll', 'VoterNotOnRoll(uint256,address,uint32)', bytes.fromhex('750d5cfa'), (('proposalId', 'uint256'), ('voter', 'address'), ('rollVersion', 'uint32'), ), ('Council',))
     VotingNotClosed: Final = CustomError('VotingNotClosed', 'VotingNotClosed(uint256,uint64)', bytes.fromhex('54456fcc'), (('proposalId', 'uint256'), ('closesAt', 'uint64'), ), ('Council',))
+    WrongPhase: Final = CustomError('WrongPhase', 'WrongPhase(uint256,uint8)', bytes.fromhex('083a89f2'), (('voteId', 'uint256'), ('state', 'uint8'), ), ('SecretBallot',))
     WrongSigner: Final = CustomError('WrongSigner', 'WrongSigner(address,address)', bytes.fromhex('366d29f7'), (('party', 'address'), ('recovered', 'address'), ), ('TimeBank',))
+    WrongTally: Final = CustomError('WrongTally', 'WrongTally(uint256,uint256,uint256)', bytes.fromhex('afc4013b'), (('voteId', 'uint256'), ('option', 'uint256'), ('ballotCount', 'uint256'), ), ('SecretBallot',))
     ZeroAddress: Final = CustomError('ZeroAddress', 'ZeroAddress()', bytes.fromhex('d92e233d'), (), ('Registry',))
     ZeroAmount: Final = CustomError('ZeroAmount', 'ZeroAmount()', bytes.fromhex('1f2a2005'), (), ('CommunityFund',))
     ZeroKeyFingerprint: Final = CustomError('ZeroKeyFingerprint', 'ZeroKeyFingerprint()', bytes.fromhex('a091e7fa'), (), ('Registry',))
     ZeroMinutes: Final = CustomError('ZeroMinutes', 'ZeroMinutes()', bytes.fromhex('2d08242c'), (), ('TimeBank',))
 
 
-EVENTS_BY_TOPIC: Final[dict[bytes, Event]] = {Events.AdminTransferCancelled.topic: Events.AdminTransferCancelled, Events.AdminTransferStarted.topic: Events.AdminTransferStarted, Events.AdminTransferred.topic: Events.AdminTransferred, Events.ApprovalThresholdSet.topic: Events.ApprovalThresholdSet, Events.AuditorKeyRegistered.topic: Events.AuditorKeyRegistered, Events.AuditorKeyRevoked.topic: Events.AuditorKeyRevoked, Events.BalanceCarriedOver.topic: Events.BalanceCarriedOver, Events.BallotCast.topic: Events.BallotCast, Events.BallotSkipped.topic: Events.BallotSkipped, Events.BudgetBallotCast.topic: Events.BudgetBallotCast, Events.BudgetBallotSkipped.topic: Events.BudgetBallotSkipped, Events.BudgetProjectMarkedIneligible.topic: Events.BudgetProjectMarkedIneligible, Events.BudgetProjectMilestoneRecorded.topic: Events.BudgetProjectMilestoneRecorded, Events.BudgetProjectPassedOver.topic: Events.BudgetProjectPassedOver, Events.BudgetProjectSelected.topic: Events.BudgetProjectSelected, Events.BudgetProjectSubmitted.topic: Events.BudgetProjectSubmitted, Events.BudgetRoundOpened.topic: Events.BudgetRoundOpened, Events.BudgetRoundSelected.topic: Events.BudgetRoundSelected, Events.CandidateElected.topic: Events.CandidateElected, Events.CoSignatureSkipped.topic: Events.CoSignatureSkipped, Events.CoSigned.topic: Events.CoSigned, Events.CommunityCreated.topic: Events.CommunityCreated, Events.EIP712DomainChanged.topic: Events.EIP712DomainChanged, Events.ElectionBallotCast.topic: Events.ElectionBallotCast, Events.ElectionBallotSkipped.topic: Events.ElectionBallotSkipped, Events.ElectionCounted.topic: Events.ElectionCounted, Events.ElectionOpened.topic: Events.ElectionOpened, Events.ExecutedForwardRequest.topic: Events.ExecutedForwardRequest, Events.FundCurrencySet.topic: Events.FundCurrencySet, Events.GrantClosed.topic: Events.GrantClosed, Events.GrantOpened.topic: Events.GrantOpened, Events.IncomeRecorded.topic: Events.IncomeRecorded, Events.InitiativePromoted.topic: Events.InitiativePromoted, Events.InitiativeRulesSet.topic: Events.InitiativeRulesSet, Events.InitiativeSubmitted.topic: Events.InitiativeSubmitted, Events.LimitsSet.topic: Events.LimitsSet, Events.MandateAppointed.topic: Events.MandateAppointed, Events.MandateRevoked.topic: Events.MandateRevoked, Events.MandateSkipped.topic: Events.MandateSkipped, Events.MilestoneRecorded.topic: Events.MilestoneRecorded, Events.PayoutApproved.topic: Events.PayoutApproved, Events.PayoutCancelled.topic: Events.PayoutCancelled, Events.PayoutExecuted.topic: Events.PayoutExecuted, Events.PayoutRequested.topic: Events.PayoutRequested, Events.ProposalFinalized.topic: Events.ProposalFinalized, Events.ProposalOpened.topic: Events.ProposalOpened, Events.ProxyBallotCast.topic: Events.ProxyBallotCast, Events.ProxyBallotOverridden.topic: Events.ProxyBallotOverridden, Events.ProxyBallotSkipped.topic: Events.ProxyBallotSkipped, Events.ProxyLimitSet.topic: Events.ProxyLimitSet, Events.Rated.topic: Events.Rated, Events.RatingSkipped.topic: Events.RatingSkipped, Events.RatingsOpened.topic: Events.RatingsOpened, Events.ResidentReplaced.topic: Events.ResidentReplaced, Events.RoleGranted.topic: Events.RoleGranted, Events.RoleRevoked.topic: Events.RoleRevoked, Events.RollPublished.topic: Events.RollPublished, Events.RollUpdated.topic: Events.RollUpdated, Events.RoundCounted.topic: Events.RoundCounted, Events.ServiceBatchCommitted.topic: Events.ServiceBatchCommitted, Events.ServiceRecorded.topic: Events.ServiceRecorded, Events.ServiceReversed.topic: Events.ServiceReversed, Events.ServiceSkipped.topic: Events.ServiceSkipped, Events.VotesTransferred.topic: Events.VotesTransferred}
-ERRORS_BY_SELECTOR: Final[dict[bytes, CustomError]] = {Errors.AboveCeiling.selector: Errors.AboveCeiling, Errors.AlreadyApproved.selector: Errors.AlreadyApproved, Errors.AlreadyCarriedOver.selector: Errors.AlreadyCarriedOver, Errors.AlreadyCounted.selector: Errors.AlreadyCounted, Errors.AlreadyFinalized.selector: Errors.AlreadyFinalized, Errors.AlreadyOnRoll.selector: Errors.AlreadyOnRoll, Errors.AlreadyReversed.selector: Errors.AlreadyReversed, Errors.AlreadyVoted.selector: Errors.AlreadyVoted, Errors.AmountTooLarge.selector: Errors.AmountTooLarge, Errors.AuditorKeyAlreadyRegistered.selector: Errors.AuditorKeyAlreadyRegistered, Errors.AuditorKeyAlreadyRevoked.selector: Errors.AuditorKeyAlreadyRevoked, Errors.AuthorNotOnRoll.selector: Errors.AuthorNotOnRoll, Errors.BallotBoxRecycled.selector: Errors.BallotBoxRecycled, Errors.BallotsRecycled.selector: Errors.BallotsRecycled, Errors.BatchRootMismatch.selector: Errors.BatchRootMismatch, Errors.BelowFloor.selector: Errors.BelowFloor, Errors.CoSignerBitmapRecycled.selector: Errors.CoSignerBitmapRecycled, Errors.CoordinatorIsParty.selector: Errors.CoordinatorIsParty, Errors.CurrencyAlreadySet.selector: Errors.CurrencyAlreadySet, Errors.CurrencyMismatch.selector: Errors.CurrencyMismatch, Errors.CurrencyNotSet.selector: Errors.CurrencyNotSet, Errors.ERC2771ForwarderExpiredRequest.selector: Errors.ERC2771ForwarderExpiredRequest, Errors.ERC2771ForwarderInvalidSigner.selector: Errors.ERC2771ForwarderInvalidSigner, Errors.ERC2771ForwarderMismatchedValue.selector: Errors.ERC2771ForwarderMismatchedValue, Errors.ERC2771ForwarderNoRefundReceiver.selector: Errors.ERC2771ForwarderNoRefundReceiver, Errors.ERC2771UntrustfulTarget.selector: Errors.ERC2771UntrustfulTarget, Errors.ElectionNotClosed.selector: Errors.ElectionNotClosed, Errors.EligibilityFrozen.selector: Errors.EligibilityFrozen, Errors.EmptyCountStep.selector: Errors.EmptyCountStep, Errors.EmptyRoll.selector: Errors.EmptyRoll, Errors.ExecutionAlreadyCompleted.selector: Errors.ExecutionAlreadyCompleted, Errors.FailedCall.selector: Errors.FailedCall, Errors.GrantAlreadyOpened.selector: Errors.GrantAlreadyOpened, Errors.GrantExceedsBudget.selector: Errors.GrantExceedsBudget, Errors.GrantIsClosed.selector: Errors.GrantIsClosed, Errors.GrantNotFound.selector: Errors.GrantNotFound, Errors.InitiativesNotEnabled.selector: Errors.InitiativesNotEnabled, Errors.InsufficientBalance.selector: Errors.InsufficientBalance, Errors.InsufficientFund.selector: Errors.InsufficientFund, Errors.InsufficientGrant.selector: Errors.InsufficientGrant, Errors.InvalidAccountNonce.selector: Errors.InvalidAccountNonce, Errors.InvalidBasisPoints.selector: Errors.InvalidBasisPoints, Errors.InvalidBudget.selector: Errors.InvalidBudget, Errors.InvalidCandidateCount.selector: Errors.InvalidCandidateCount, Errors.InvalidCurrency.selector: Errors.InvalidCurrency, Errors.InvalidInitiativeRules.selector: Errors.InvalidInitiativeRules, Errors.InvalidLimits.selector: Errors.InvalidLimits, Errors.InvalidMaxChoices.selector: Errors.InvalidMaxChoices, Errors.InvalidOption.selector: Errors.InvalidOption, Errors.InvalidOptions.selector: Errors.InvalidOptions, Errors.InvalidProjectCost.selector: Errors.InvalidProjectCost, Errors.InvalidProjectLimits.selector: Errors.InvalidProjectLimits, Errors.InvalidRecipient.selector: Errors.InvalidRecipient, Errors.InvalidRoundSchedule.selector: Errors.InvalidRoundSchedule, Errors.InvalidSchedule.selector: Errors.InvalidSchedule, Errors.InvalidSeats.selector: Errors.InvalidSeats, Errors.InvalidShortString.selector: Errors.InvalidShortString, Errors.InvalidThreshold.selector: Errors.InvalidThreshold, Errors.KeyAlreadyReplaced.selector: Errors.KeyAlreadyReplaced, Errors.KeyRetired.selector: Errors.KeyRetired, Errors.MissingCandidateHash.selector: Errors.MissingCandidateHash, Errors.MissingEvidence.selector: Errors.MissingEvidence, Errors.MissingReasonHash.selector: Errors.MissingReasonHash, Errors.MissingRole.selector: Errors.MissingRole, Errors.MissingTextHash.selector: Errors.MissingTextHash, Errors.NoPendingAdmin.selector: Errors.NoPendingAdmin, Errors.NonceAlreadyUsed.selector: Errors.NonceAlreadyUsed, Errors.NonceTooFarAhead.selector: Errors.NonceTooFarAhead, Errors.NotCommittee.selector: Errors.NotCommittee, Errors.NotCommitteeMember.selector: Errors.NotCommitteeMember, Errors.NotCommunityAdmin.selector: Errors.NotCommunityAdmin, Errors.NotCoordinator.selector: Errors.NotCoordinator, Errors.NotEnoughApprovals.selector: Errors.NotEnoughApprovals, Errors.NotKeyAuditorOrAdmin.selector: Errors.NotKeyAuditorOrAdmin, Errors.NotOnRoll.selector: Errors.NotOnRoll, Errors.NotParticipatoryBudget.selector: Errors.NotParticipatoryBudget, Errors.NotPendingAdmin.selector: Errors.NotPendingAdmin, Errors.NotRegistrar.selector: Errors.NotRegistrar, Errors.NotRequesterOrAdmin.selector: Errors.NotRequesterOrAdmin, Errors.NotResident.selector: Errors.NotResident, Errors.PayoutNotFound.selector: Errors.PayoutNotFound, Errors.PayoutNotPending.selector: Errors.PayoutNotPending, Errors.ProjectAlreadyCompleted.selector: Errors.ProjectAlreadyCompleted, Errors.ProjectAlreadyIneligible.selector: Errors.ProjectAlreadyIneligible, Errors.ProjectNotSelected.selector: Errors.ProjectNotSelected, Errors.PromotionMismatch.selector: Errors.PromotionMismatch, Errors.ProposalNotCompleted.selector: Errors.ProposalNotCompleted, Errors.ProposalNotOpen.selector: Errors.ProposalNotOpen, Errors.ProposalNotPassed_CommunityFund.selector: Errors.ProposalNotPassed_CommunityFund, Errors.ProposalNotPassed_Council.selector: Errors.ProposalNotPassed_Council, Errors.ProposerNotOnRoll.selector: Errors.ProposerNotOnRoll, Errors.RecordNotFound.selector: Errors.RecordNotFound, Errors.RecordNotInBatch.selector: Errors.RecordNotInBatch, Errors.ReplacementKeyNotFresh.selector: Errors.ReplacementKeyNotFresh, Errors.RoleAlreadyGranted.selector: Errors.RoleAlreadyGranted, Errors.RoleNotGranted.selector: Errors.RoleNotGranted, Errors.RollHistoryFull.selector: Errors.RollHistoryFull, Errors.RollHistoryPruned.selector: Errors.RollHistoryPruned, Errors.RollTooLarge.selector: Errors.RollTooLarge, Errors.RotationNotRecorded.selector: Errors.RotationNotRecorded, Errors.RoundAlreadySelected.selector: Errors.RoundAlreadySelected, Errors.RoundFull.selector: Errors.RoundFull, Errors.RoundVotingNotClosed.selector: Errors.RoundVotingNotClosed, Errors.SameParty.selector: Errors.SameParty, Errors.SelfApproval.selector: Errors.SelfApproval, Errors.StringTooLong.selector: Errors.StringTooLong, Errors.SubmissionNotOpen.selector: Errors.SubmissionNotOpen, Errors.ThresholdNotSet.selector: Errors.ThresholdNotSet, Errors.TooManyInitiatives.selector: Errors.TooManyInitiatives, Errors.TooManyProposals.selector: Errors.TooManyProposals, Errors.UnknownAuditorKey.selector: Errors.UnknownAuditorKey, Errors.UnknownBudgetProject.selector: Errors.UnknownBudgetProject, Errors.UnknownBudgetRound.selector: Errors.UnknownBudgetRound, Errors.UnknownCommunity.selector: Errors.UnknownCommunity, Errors.UnknownElection.selector: Errors.UnknownElection, Errors.UnknownInitiative.selector: Errors.UnknownInitiative, Errors.UnknownProposal.selector: Errors.UnknownProposal, Errors.UnknownRole.selector: Errors.UnknownRole, Errors.UnknownRollVersion.selector: Errors.UnknownRollVersion, Errors.VoterNotOnRoll.selector: Errors.VoterNotOnRoll, Errors.VotingNotClosed.selector: Errors.VotingNotClosed, Errors.WrongSigner.selector: Errors.WrongSigner, Errors.ZeroAddress.selector: Errors.ZeroAddress, Errors.ZeroAmount.selector: Errors.ZeroAmount, Errors.ZeroKeyFingerprint.selector: Errors.ZeroKeyFingerprint, Errors.ZeroMinutes.selector: Errors.ZeroMinutes}
+EVENTS_BY_TOPIC: Final[dict[bytes, Event]] = {Events.AdminTransferCancelled.topic: Events.AdminTransferCancelled, Events.AdminTransferStarted.topic: Events.AdminTransferStarted, Events.AdminTransferred.topic: Events.AdminTransferred, Events.ApprovalThresholdSet.topic: Events.ApprovalThresholdSet, Events.AuditorKeyRegistered.topic: Events.AuditorKeyRegistered, Events.AuditorKeyRevoked.topic: Events.AuditorKeyRevoked, Events.BalanceCarriedOver.topic: Events.BalanceCarriedOver, Events.BallotCast.topic: Events.BallotCast, Events.BallotSkipped.topic: Events.BallotSkipped, Events.BudgetBallotCast.topic: Events.BudgetBallotCast, Events.BudgetBallotSkipped.topic: Events.BudgetBallotSkipped, Events.BudgetProjectMarkedIneligible.topic: Events.BudgetProjectMarkedIneligible, Events.BudgetProjectMilestoneRecorded.topic: Events.BudgetProjectMilestoneRecorded, Events.BudgetProjectPassedOver.topic: Events.BudgetProjectPassedOver, Events.BudgetProjectSelected.topic: Events.BudgetProjectSelected, Events.BudgetProjectSubmitted.topic: Events.BudgetProjectSubmitted, Events.BudgetRoundOpened.topic: Events.BudgetRoundOpened, Events.BudgetRoundSelected.topic: Events.BudgetRoundSelected, Events.CandidateElected.topic: Events.CandidateElected, Events.CoSignatureSkipped.topic: Events.CoSignatureSkipped, Events.CoSigned.topic: Events.CoSigned, Events.CommunicationKeyRegistered.topic: Events.CommunicationKeyRegistered, Events.CommunityCreated.topic: Events.CommunityCreated, Events.ComplaintAnswered.topic: Events.ComplaintAnswered, Events.DealComplained.topic: Events.DealComplained, Events.EIP712DomainChanged.topic: Events.EIP712DomainChanged, Events.ElectionBallotCast.topic: Events.ElectionBallotCast, Events.ElectionBallotSkipped.topic: Events.ElectionBallotSkipped, Events.ElectionCounted.topic: Events.ElectionCounted, Events.ElectionOpened.topic: Events.ElectionOpened, Events.ExecutedForwardRequest.topic: Events.ExecutedForwardRequest, Events.FundCurrencySet.topic: Events.FundCurrencySet, Events.GrantClosed.topic: Events.GrantClosed, Events.GrantOpened.topic: Events.GrantOpened, Events.IncomeRecorded.topic: Events.IncomeRecorded, Events.InitiativePromoted.topic: Events.InitiativePromoted, Events.InitiativeRulesSet.topic: Events.InitiativeRulesSet, Events.InitiativeSubmitted.topic: Events.InitiativeSubmitted, Events.KeyGenerated.topic: Events.KeyGenerated, Events.KeyGenerationFailed.topic: Events.KeyGenerationFailed, Events.LimitsSet.topic: Events.LimitsSet, Events.MandateAppointed.topic: Events.MandateAppointed, Events.MandateRevoked.topic: Events.MandateRevoked, Events.MandateSkipped.topic: Events.MandateSkipped, Events.MilestoneRecorded.topic: Events.MilestoneRecorded, Events.PartialDecryptionPublished.topic: Events.PartialDecryptionPublished, Events.PayoutApproved.topic: Events.PayoutApproved, Events.PayoutCancelled.topic: Events.PayoutCancelled, Events.PayoutExecuted.topic: Events.PayoutExecuted, Events.PayoutRequested.topic: Events.PayoutRequested, Events.ProposalFinalized.topic: Events.ProposalFinalized, Events.ProposalOpened.topic: Events.ProposalOpened, Events.ProxyBallotCast.topic: Events.ProxyBallotCast, Events.ProxyBallotOverridden.topic: Events.ProxyBallotOverridden, Events.ProxyBallotSkipped.topic: Events.ProxyBallotSkipped, Events.ProxyLimitSet.topic: Events.ProxyLimitSet, Events.Rated.topic: Events.Rated, Events.RatingSkipped.topic: Events.RatingSkipped, Events.RatingsOpened.topic: Events.RatingsOpened, Events.ResidentReplaced.topic: Events.ResidentReplaced, Events.RoleGranted.topic: Events.RoleGranted, Events.RoleRevoked.topic: Events.RoleRevoked, Events.RollPublished.topic: Events.RollPublished, Events.RollUpdated.topic: Events.RollUpdated, Events.RoundCounted.topic: Events.RoundCounted, Events.SecretBallotCast.topic: Events.SecretBallotCast, Events.SecretBallotSkipped.topic: Events.SecretBallotSkipped, Events.SecretBallotVoided.topic: Events.SecretBallotVoided, Events.SecretBatchRecorded.topic: Events.SecretBatchRecorded, Events.SecretVoteFinalized.topic: Events.SecretVoteFinalized, Events.SecretVoteOpened.topic: Events.SecretVoteOpened, Events.ServiceBatchCommitted.topic: Events.ServiceBatchCommitted, Events.ServiceRecorded.topic: Events.ServiceRecorded, Events.ServiceReversed.topic: Events.ServiceReversed, Events.ServiceSkipped.topic: Events.ServiceSkipped, Events.SharesDealt.topic: Events.SharesDealt, Events.TrusteeDisqualified.topic: Events.TrusteeDisqualified, Events.VotesTransferred.topic: Events.VotesTransferred}
+ERRORS_BY_SELECTOR: Final[dict[bytes, CustomError]] = {Errors.AboveCeiling.selector: Errors.AboveCeiling, Errors.AlreadyApproved.selector: Errors.AlreadyApproved, Errors.AlreadyCarriedOver.selector: Errors.AlreadyCarriedOver, Errors.AlreadyCounted.selector: Errors.AlreadyCounted, Errors.AlreadyDone.selector: Errors.AlreadyDone, Errors.AlreadyFinalized.selector: Errors.AlreadyFinalized, Errors.AlreadyOnRoll.selector: Errors.AlreadyOnRoll, Errors.AlreadyReversed.selector: Errors.AlreadyReversed, Errors.AlreadyVoted.selector: Errors.AlreadyVoted, Errors.AmountTooLarge.selector: Errors.AmountTooLarge, Errors.AuditorKeyAlreadyRegistered.selector: Errors.AuditorKeyAlreadyRegistered, Errors.AuditorKeyAlreadyRevoked.selector: Errors.AuditorKeyAlreadyRevoked, Errors.AuthorNotOnRoll.selector: Errors.AuthorNotOnRoll, Errors.BallotAlreadyVoided.selector: Errors.BallotAlreadyVoided, Errors.BallotBoxRecycled.selector: Errors.BallotBoxRecycled, Errors.BallotNotInBatch.selector: Errors.BallotNotInBatch, Errors.BallotProofsValid.selector: Errors.BallotProofsValid, Errors.BallotsRecycled.selector: Errors.BallotsRecycled, Errors.BatchRootMismatch.selector: Errors.BatchRootMismatch, Errors.BelowFloor.selector: Errors.BelowFloor, Errors.CoSignerBitmapRecycled.selector: Errors.CoSignerBitmapRecycled, Errors.CoordinatorIsParty.selector: Errors.CoordinatorIsParty, Errors.CurrencyAlreadySet.selector: Errors.CurrencyAlreadySet, Errors.CurrencyMismatch.selector: Errors.CurrencyMismatch, Errors.CurrencyNotSet.selector: Errors.CurrencyNotSet, Errors.ERC2771ForwarderExpiredRequest.selector: Errors.ERC2771ForwarderExpiredRequest, Errors.ERC2771ForwarderInvalidSigner.selector: Errors.ERC2771ForwarderInvalidSigner, Errors.ERC2771ForwarderMismatchedValue.selector: Errors.ERC2771ForwarderMismatchedValue, Errors.ERC2771ForwarderNoRefundReceiver.selector: Errors.ERC2771ForwarderNoRefundReceiver, Errors.ERC2771UntrustfulTarget.selector: Errors.ERC2771UntrustfulTarget, Errors.ElectionNotClosed.selector: Errors.ElectionNotClosed, Errors.EligibilityFrozen.selector: Errors.EligibilityFrozen, Errors.EmptyCountStep.selector: Errors.EmptyCountStep, Errors.EmptyRoll.selector: Errors.EmptyRoll, Errors.ExecutionAlreadyCompleted.selector: Errors.ExecutionAlreadyCompleted, Errors.FailedCall.selector: Errors.FailedCall, Errors.GrantAlreadyOpened.selector: Errors.GrantAlreadyOpened, Errors.GrantExceedsBudget.selector: Errors.GrantExceedsBudget, Errors.GrantIsClosed.selector: Errors.GrantIsClosed, Errors.GrantNotFound.selector: Errors.GrantNotFound, Errors.InitiativesNotEnabled.selector: Errors.InitiativesNotEnabled, Errors.InsufficientBalance.selector: Errors.InsufficientBalance, Errors.InsufficientFund.selector: Errors.InsufficientFund, Errors.InsufficientGrant.selector: Errors.InsufficientGrant, Errors.InvalidAccountNonce.selector: Errors.InvalidAccountNonce, Errors.InvalidBasisPoints.selector: Errors.InvalidBasisPoints, Errors.InvalidBudget.selector: Errors.InvalidBudget, Errors.InvalidCandidateCount.selector: Errors.InvalidCandidateCount, Errors.InvalidComplaint.selector: Errors.InvalidComplaint, Errors.InvalidCurrency.selector: Errors.InvalidCurrency, Errors.InvalidInitiativeRules.selector: Errors.InvalidInitiativeRules, Errors.InvalidLimits.selector: Errors.InvalidLimits, Errors.InvalidMaxChoices.selector: Errors.InvalidMaxChoices, Errors.InvalidOption.selector: Errors.InvalidOption, Errors.InvalidOptionCount.selector: Errors.InvalidOptionCount, Errors.InvalidOptions.selector: Errors.InvalidOptions, Errors.InvalidPartialDecryption.selector: Errors.InvalidPartialDecryption, Errors.InvalidPoint.selector: Errors.InvalidPoint, Errors.InvalidProjectCost.selector: Errors.InvalidProjectCost, Errors.InvalidProjectLimits.selector: Errors.InvalidProjectLimits, Errors.InvalidRecipient.selector: Errors.InvalidRecipient, Errors.InvalidRoundSchedule.selector: Errors.InvalidRoundSchedule, Errors.InvalidSchedule.selector: Errors.InvalidSchedule, Errors.InvalidSeats.selector: Errors.InvalidSeats, Errors.InvalidSecretSchedule.selector: Errors.InvalidSecretSchedule, Errors.InvalidShortString.selector: Errors.InvalidShortString, Errors.InvalidThreshold.selector: Errors.InvalidThreshold, Errors.InvalidTrustees.selector: Errors.InvalidTrustees, Errors.KeyAlreadyReplaced.selector: Errors.KeyAlreadyReplaced, Errors.KeyRetired.selector: Errors.KeyRetired, Errors.MalformedDeal.selector: Errors.MalformedDeal, Errors.MalformedPartials.selector: Errors.MalformedPartials, Errors.MissingCandidateHash.selector: Errors.MissingCandidateHash, Errors.MissingEvidence.selector: Errors.MissingEvidence, Errors.MissingReasonHash.selector: Errors.MissingReasonHash, Errors.MissingRole.selector: Errors.MissingRole, Errors.MissingTextHash.selector: Errors.MissingTextHash, Errors.NoCommunicationKey.selector: Errors.NoCommunicationKey, Errors.NoComplaint.selector: Errors.NoComplaint, Errors.NoPendingAdmin.selector: Errors.NoPendingAdmin, Errors.NonceAlreadyUsed.selector: Errors.NonceAlreadyUsed, Errors.NonceTooFarAhead.selector: Errors.NonceTooFarAhead, Errors.NotCommittee.selector: Errors.NotCommittee, Errors.NotCommitteeMember.selector: Errors.NotCommitteeMember, Errors.NotCommunityAdmin.selector: Errors.NotCommunityAdmin, Errors.NotCoordinator.selector: Errors.NotCoordinator, Errors.NotEnoughApprovals.selector: Errors.NotEnoughApprovals, Errors.NotEnoughPartials.selector: Errors.NotEnoughPartials, Errors.NotKeyAuditorOrAdmin.selector: Errors.NotKeyAuditorOrAdmin, Errors.NotOnRoll.selector: Errors.NotOnRoll, Errors.NotParticipatoryBudget.selector: Errors.NotParticipatoryBudget, Errors.NotPendingAdmin.selector: Errors.NotPendingAdmin, Errors.NotQualified.selector: Errors.NotQualified, Errors.NotRegistrar.selector: Errors.NotRegistrar, Errors.NotRequesterOrAdmin.selector: Errors.NotRequesterOrAdmin, Errors.NotResident.selector: Errors.NotResident, Errors.NotTrustee.selector: Errors.NotTrustee, Errors.PayoutNotFound.selector: Errors.PayoutNotFound, Errors.PayoutNotPending.selector: Errors.PayoutNotPending, Errors.ProjectAlreadyCompleted.selector: Errors.ProjectAlreadyCompleted, Errors.ProjectAlreadyIneligible.selector: Errors.ProjectAlreadyIneligible, Errors.ProjectNotSelected.selector: Errors.ProjectNotSelected, Errors.PromotionMismatch.selector: Errors.PromotionMismatch, Errors.ProposalNotCompleted.selector: Errors.ProposalNotCompleted, Errors.ProposalNotOpen.selector: Errors.ProposalNotOpen, Errors.ProposalNotPassed_CommunityFund.selector: Errors.ProposalNotPassed_CommunityFund, Errors.ProposalNotPassed_Council.selector: Errors.ProposalNotPassed_Council, Errors.ProposerNotOnRoll.selector: Errors.ProposerNotOnRoll, Errors.RecordNotFound.selector: Errors.RecordNotFound, Errors.RecordNotInBatch.selector: Errors.RecordNotInBatch, Errors.ReplacementKeyNotFresh.selector: Errors.ReplacementKeyNotFresh, Errors.RoleAlreadyGranted.selector: Errors.RoleAlreadyGranted, Errors.RoleNotGranted.selector: Errors.RoleNotGranted, Errors.RollHistoryFull.selector: Errors.RollHistoryFull, Errors.RollHistoryPruned.selector: Errors.RollHistoryPruned, Errors.RollTooLarge.selector: Errors.RollTooLarge, Errors.RotationNotRecorded.selector: Errors.RotationNotRecorded, Errors.RoundAlreadySelected.selector: Errors.RoundAlreadySelected, Errors.RoundFull.selector: Errors.RoundFull, Errors.RoundVotingNotClosed.selector: Errors.RoundVotingNotClosed, Errors.SameParty.selector: Errors.SameParty, Errors.SelfApproval.selector: Errors.SelfApproval, Errors.StringTooLong.selector: Errors.StringTooLong, Errors.SubmissionNotOpen.selector: Errors.SubmissionNotOpen, Errors.ThresholdNotSet.selector: Errors.ThresholdNotSet, Errors.TooManyInitiatives.selector: Errors.TooManyInitiatives, Errors.TooManyProposals.selector: Errors.TooManyProposals, Errors.UnknownAuditorKey.selector: Errors.UnknownAuditorKey, Errors.UnknownBudgetProject.selector: Errors.UnknownBudgetProject, Errors.UnknownBudgetRound.selector: Errors.UnknownBudgetRound, Errors.UnknownCommunity.selector: Errors.UnknownCommunity, Errors.UnknownElection.selector: Errors.UnknownElection, Errors.UnknownInitiative.selector: Errors.UnknownInitiative, Errors.UnknownProposal.selector: Errors.UnknownProposal, Errors.UnknownRole.selector: Errors.UnknownRole, Errors.UnknownRollVersion.selector: Errors.UnknownRollVersion, Errors.UnknownSecretVote.selector: Errors.UnknownSecretVote, Errors.VoterNotOnRoll.selector: Errors.VoterNotOnRoll, Errors.VotingNotClosed.selector: Errors.VotingNotClosed, Errors.WrongPhase.selector: Errors.WrongPhase, Errors.WrongSigner.selector: Errors.WrongSigner, Errors.WrongTally.selector: Errors.WrongTally, Errors.ZeroAddress.selector: Errors.ZeroAddress, Errors.ZeroAmount.selector: Errors.ZeroAmount, Errors.ZeroKeyFingerprint.selector: Errors.ZeroKeyFingerprint, Errors.ZeroMinutes.selector: Errors.ZeroMinutes}

@@ -39,6 +39,7 @@ from tests.contract_wrappers.elections import ElectionParams, ElectionsContract,
 from tests.contract_wrappers.initiatives import RULES, InitiativesContract
 from tests.contract_wrappers.ratings import RatingsContract
 from tests.contract_wrappers.registry import RegistryContract
+from tests.contract_wrappers.secret import SecretBallotContract, SecretVoteParams, Trustee
 from tests.contract_wrappers.timebank import TimeBankContract
 from tests.e2e.conftest import LiveSystem
 from tests.e2e.conftest import live as live
@@ -185,6 +186,25 @@ def _election(
     assert len(batch.cast) == 3 and len(batch.skipped) == 1
 
 
+def _secret_vote(
+    live: LiveSystem,
+    client: ApiClient,
+    keys: dict[str, LocalAccount],
+    community: int,
+    trustees: list[LocalAccount],
+) -> None:
+    """A secret vote the chair opens; its trustees register their keys (the vote stays in its
+    key phase; whole votes: test_secret_audit.py)."""
+    secret = SecretBallotContract(live.w3, client.contracts["secret"])
+    now = int(live.w3.eth.get_block("latest")["timestamp"])
+    accounts = tuple(t.address for t in trustees)
+    params = SecretVoteParams(community, accounts, 2, now)
+    client.act(keys["chair"], secret.contract.functions.openSecretVote(params.as_tuple()))
+    vote = int(secret.contract.functions.secretVoteCount().call())
+    for k, account in enumerate(trustees, start=1):
+        secret.register_key(vote, Trustee(k, account, 2))
+
+
 @pytest.fixture(scope="module")
 def history(
     live: LiveSystem,
@@ -231,6 +251,7 @@ def history(
     _initiatives(live, client, keys, community, accounts[0])
     _ratings(live, client, keys, made["proposals"]["playground"], accounts[0])
     _election(live, client, keys, community, accounts[0])
+    _secret_vote(live, client, keys, community, accounts[5:8])
     # A ballot whose API receipt a resident keeps (for verify-receipt).
     garden = made["proposals"]["garden"]
     ballot_receipt = client.wait(client.ballot(keys["resident6"], garden, 2)["id"])

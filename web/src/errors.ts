@@ -166,6 +166,10 @@ export const REASONS = [
   "noMandate",
   "selfProxy",
   "proxyOverLimit",
+  // secret ballots (words/secretBallot.ts)
+  "trusteeOnly",
+  "secretPhase",
+  "secretRefused",
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -312,6 +316,27 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   RecordNotInBatch: "setup",
   BatchRootMismatch: "setup",
   UnknownRecord: "notFound",
+  // secret ballots (the page has no secret-vote screen yet)
+  UnknownSecretVote: "notFound",
+  InvalidOptionCount: "option",
+  InvalidTrustees: "setup",
+  InvalidSecretSchedule: "schedule",
+  NotTrustee: "trusteeOnly",
+  NotQualified: "trusteeOnly",
+  WrongPhase: "secretPhase",
+  AlreadyDone: "secretPhase",
+  NoCommunicationKey: "secretPhase",
+  BallotAlreadyVoided: "secretPhase",
+  NotEnoughPartials: "secretPhase",
+  InvalidPoint: "secretRefused",
+  MalformedDeal: "secretRefused",
+  InvalidComplaint: "secretRefused",
+  NoComplaint: "secretRefused",
+  BallotNotInBatch: "secretRefused",
+  BallotProofsValid: "secretRefused",
+  MalformedPartials: "secretRefused",
+  InvalidPartialDecryption: "secretRefused",
+  WrongTally: "secretRefused",
   // joining the roll
   UnknownJoin: "notFound",
   MalformedJoinCode: "pageFault",

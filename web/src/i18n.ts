@@ -10,6 +10,7 @@ import * as initiativesWords from "./words/initiatives";
 import * as electionsWords from "./words/elections";
 import * as budgetWords from "./words/budget";
 import * as proxiesWords from "./words/proxies";
+import * as secretBallotWords from "./words/secretBallot";
 
 export type Lang = "zh" | "en";
 const STORE = "commons.lang";
@@ -487,6 +488,7 @@ const zh = {
   ...electionsWords.zh,
   ...budgetWords.zh,
   ...proxiesWords.zh,
+  ...secretBallotWords.zh,
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -962,6 +964,7 @@ const en: Record<keyof typeof zh, string> = {
   ...electionsWords.en,
   ...budgetWords.en,
   ...proxiesWords.en,
+  ...secretBallotWords.en,
 };
 
 const DICTS: Record<Lang, Record<string, string>> = { zh, en };

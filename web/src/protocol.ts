@@ -11,6 +11,7 @@ export const DOMAINS = {
   Mandates: { name: "CommonsMandates", version: "1" },
   ParticipatoryBudget: { name: "CommonsBudget", version: "1" },
   Ratings: { name: "CommonsRatings", version: "1" },
+  SecretBallot: { name: "CommonsSecretBallot", version: "1" },
   TimeBank: { name: "CommonsTimeBank", version: "1" },
   Relay: { name: "CommonsRelay", version: "1" },
   Join: { name: "CommonsJoin", version: "1" },
@@ -80,6 +81,11 @@ export const EIP712_FIELDS = {
     { name: "score", type: "uint8" },
     { name: "commentHash", type: "bytes32" },
   ],
+  SecretBallot: [
+    { name: "voteId", type: "uint256" },
+    { name: "voter", type: "address" },
+    { name: "ballotHash", type: "bytes32" },
+  ],
   ServiceRecord: [
     { name: "communityId", type: "uint256" },
     { name: "provider", type: "address" },
@@ -108,6 +114,7 @@ export const TYPE_STRINGS = {
   MandateRevocation: "MandateRevocation(uint256 communityId,address resident,uint256 nonce)",
   ProxyBallot: "ProxyBallot(uint256 proposalId,address voter,address proxy,uint8 option)",
   Rating: "Rating(uint256 proposalId,address rater,uint8 score,bytes32 commentHash)",
+  SecretBallot: "SecretBallot(uint256 voteId,address voter,bytes32 ballotHash)",
   ServiceRecord: "ServiceRecord(uint256 communityId,address provider,address recipient,uint32 minutesServed,bytes8 category,bytes32 noteHash,uint256 nonce)",
   ServiceReversal: "ServiceReversal(bytes32 recordId,bytes32 reasonHash)",
 } as const;
@@ -200,6 +207,18 @@ export type ProxyBallotSkipReason = (typeof ProxyBallotSkipReason)[number];
 export const RatingSkipReason = ["RatingsClosed", "InvalidScore", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyRated"] as const;
 export type RatingSkipReason = (typeof RatingSkipReason)[number];
 
+/** ISecretBallot.SecretDisqualifyReason, by value. */
+export const SecretDisqualifyReason = ["NoKey", "NoDeal", "BadAnswer", "NoAnswer"] as const;
+export type SecretDisqualifyReason = (typeof SecretDisqualifyReason)[number];
+
+/** ISecretBallot.SecretSkipReason, by value. */
+export const SecretSkipReason = ["SecretVoteNotOpen", "MalformedBallot", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted", "InvalidPoint"] as const;
+export type SecretSkipReason = (typeof SecretSkipReason)[number];
+
+/** ISecretBallot.SecretVoteState, by value. */
+export const SecretVoteState = ["Keys", "Dealing", "Complaints", "Answers", "KeyPending", "KeyFailed", "Pending", "Open", "Challenges", "Decryption", "Finalized"] as const;
+export type SecretVoteState = (typeof SecretVoteState)[number];
+
 /** ICouncil.SkipReason, by value. */
 export const SkipReason = ["ProposalNotOpen", "InvalidOption", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted"] as const;
 export type SkipReason = (typeof SkipReason)[number];
@@ -214,6 +233,7 @@ export const ERRORS = [
   "AlreadyApproved",
   "AlreadyCarriedOver",
   "AlreadyCounted",
+  "AlreadyDone",
   "AlreadyFinalized",
   "AlreadyOnRoll",
   "AlreadyReversed",
@@ -222,7 +242,10 @@ export const ERRORS = [
   "AuditorKeyAlreadyRegistered",
   "AuditorKeyAlreadyRevoked",
   "AuthorNotOnRoll",
+  "BallotAlreadyVoided",
   "BallotBoxRecycled",
+  "BallotNotInBatch",
+  "BallotProofsValid",
   "BallotsRecycled",
   "BatchRootMismatch",
   "BelowFloor",
@@ -254,27 +277,37 @@ export const ERRORS = [
   "InvalidBasisPoints",
   "InvalidBudget",
   "InvalidCandidateCount",
+  "InvalidComplaint",
   "InvalidCurrency",
   "InvalidInitiativeRules",
   "InvalidLimits",
   "InvalidMaxChoices",
   "InvalidOption",
+  "InvalidOptionCount",
   "InvalidOptions",
+  "InvalidPartialDecryption",
+  "InvalidPoint",
   "InvalidProjectCost",
   "InvalidProjectLimits",
   "InvalidRecipient",
   "InvalidRoundSchedule",
   "InvalidSchedule",
   "InvalidSeats",
+  "InvalidSecretSchedule",
   "InvalidShortString",
   "InvalidThreshold",
+  "InvalidTrustees",
   "KeyAlreadyReplaced",
   "KeyRetired",
+  "MalformedDeal",
+  "MalformedPartials",
   "MissingCandidateHash",
   "MissingEvidence",
   "MissingReasonHash",
   "MissingRole",
   "MissingTextHash",
+  "NoCommunicationKey",
+  "NoComplaint",
   "NoPendingAdmin",
   "NonceAlreadyUsed",
   "NonceTooFarAhead",
@@ -283,13 +316,16 @@ export const ERRORS = [
   "NotCommunityAdmin",
   "NotCoordinator",
   "NotEnoughApprovals",
+  "NotEnoughPartials",
   "NotKeyAuditorOrAdmin",
   "NotOnRoll",
   "NotParticipatoryBudget",
   "NotPendingAdmin",
+  "NotQualified",
   "NotRegistrar",
   "NotRequesterOrAdmin",
   "NotResident",
+  "NotTrustee",
   "PayoutNotFound",
   "PayoutNotPending",
   "ProjectAlreadyCompleted",
@@ -328,9 +364,12 @@ export const ERRORS = [
   "UnknownProposal",
   "UnknownRole",
   "UnknownRollVersion",
+  "UnknownSecretVote",
   "VoterNotOnRoll",
   "VotingNotClosed",
+  "WrongPhase",
   "WrongSigner",
+  "WrongTally",
   "ZeroAddress",
   "ZeroAmount",
   "ZeroKeyFingerprint",
