@@ -164,21 +164,16 @@ class ChainWalker:
             assert to is not None
             foreign = [log for log in ours if log.address != to]
             # One of our contracts calling another (a reached initiative opening its proposal):
-            # each frame is judged as its own call, with its own logs.
+            # each frame is judged as its own call, with its own logs. Where the node no longer
+            # holds the state to trace it (a pruned history), the other contract's logs are
+            # judged by their events alone, as a call made by the contract the sender called.
             if foreign and self._split_frames(tx, number, timestamp, ours, out):
                 return
+            own = [log for log in ours if log.address == to]
             out.calls.append(
-                Call(number, timestamp, tx.hash, 0, tx.sender, to, tx.input, ours, "tx")
+                Call(number, timestamp, tx.hash, 0, tx.sender, to, tx.input, own, "tx")
             )
-            if foreign:
-                out.warnings.append(
-                    AuditWarning(
-                        "chain",
-                        number,
-                        tx.hash,
-                        f"{len(foreign)} logs of another of our contracts in a direct call",
-                    )
-                )
+            out.calls.extend(self._nested(tx.hash, number, timestamp, 0, to, ours))
         elif to == self.forwarder:
             self._forwarded(tx, tx.input, ours, number, timestamp, out)
         elif ours:
@@ -337,9 +332,10 @@ class ChainWalker:
     def _nested(
         tx_hash: str, number: int, timestamp: int, position: int, caller: bytes, logs: list[Log]
     ) -> list[Call]:
-        """The logs another of our contracts emitted inside a forwarded call (the budget's
-        selection opening grants in the fund): one untraced call each, made by the contract the
-        request called, judged by its events after the request's own."""
+        """The logs another of our contracts emitted inside a call to `caller` (the budget's
+        selection opening grants in the fund, a reached initiative opening its proposal, when no
+        trace splits it): one untraced call each, made by the contract called, judged by its
+        events after the call's own."""
         by_target: dict[bytes, list[Log]] = {}
         for log in logs:
             if log.address != caller:
