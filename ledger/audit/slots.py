@@ -13,12 +13,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.audit.budget import grant_id
 from ledger.hashing import keccak
 
 # Items of a dynamic array looked at past its start, and nesting followed into mappings.
 MAX_ARRAY_ITEMS = 4096
 MAX_DEPTH = 3
 IDS = frozenset(i.to_bytes(32, "big") for i in range(1024))
+# A budget round's grants are keyed by ids no calldata carries (IParticipatoryBudget.grantIdOf):
+# those of the first rounds, every project index, are guessed like the ids above.
+BUDGET_ROUNDS_GUESSED = 16
+GRANT_IDS = frozenset(
+    grant_id(r, i).to_bytes(32, "big")
+    for r in range(1, BUDGET_ROUNDS_GUESSED + 1)
+    for i in range(256)
+)
 
 
 @dataclass
@@ -89,7 +98,7 @@ class SlotNamer:
             if in_place and key_type.startswith("t_uint"):
                 # Ids the contracts hand out themselves (a batch's, a payout's) need not be in
                 # any calldata: the first thousand are guessed too, at the last level only.
-                keys = [*keys, *IDS.difference(keys)]
+                keys = [*keys, *IDS.difference(keys), *GRANT_IDS.difference(keys)]
             prefix = base.to_bytes(32, "big")
             entries = {int.from_bytes(keccak(k + prefix), "big"): k for k in keys}
             self._entries[cache_key] = entries

@@ -25,8 +25,9 @@ from ledger.audit.signers import fingerprint
 from ledger.build import compiler_version
 from ledger.config import Settings
 from ledger.node import rpc
-from ledger.protocol.generated import ElectionKind, Roles
+from ledger.protocol.generated import ElectionKind, MandateScope, Roles
 from ledger.signing.election_ballots import encode_ranking
+from ledger.signing.mandates import MandateDomain, make_mandate, mandate_call_arg, sign_mandate
 from ledger.signing.services import (
     ServiceRecord,
     category_code,
@@ -205,6 +206,23 @@ def _secret_vote(
         secret.register_key(vote, Trustee(k, account, 2))
 
 
+def _mandate(
+    live: LiveSystem, keys: dict[str, LocalAccount], community: int, relayer: LocalAccount
+) -> None:
+    """resident7 makes resident1 their proxy for every vote (no proxy ballot yet; proxy ballots
+    and overrides: test_audit_proxies.py)."""
+    mandates = live.deployment.mandates.functions
+    resident, proxy = keys["resident7"], keys["resident1"]
+    nonce = mandates.nonceOf(resident.address).call()
+    mandate = make_mandate(
+        community, resident.address, proxy.address, MandateScope.AllVotes, 0, nonce
+    )
+    domain = MandateDomain(live.client.chain_id, live.deployment.mandates.address)
+    signed = sign_mandate(resident, mandate, domain)
+    send(live.w3, relayer, mandates.appoint([mandate_call_arg(mandate, signed)]))
+    assert mandates.mandateOf(community, resident.address).call().proxy == proxy.address
+
+
 @pytest.fixture(scope="module")
 def history(
     live: LiveSystem,
@@ -252,6 +270,7 @@ def history(
     _ratings(live, client, keys, made["proposals"]["playground"], accounts[0])
     _election(live, client, keys, community, accounts[0])
     _secret_vote(live, client, keys, community, accounts[5:8])
+    _mandate(live, keys, community, accounts[0])
     # A ballot whose API receipt a resident keeps (for verify-receipt).
     garden = made["proposals"]["garden"]
     ballot_receipt = client.wait(client.ballot(keys["resident6"], garden, 2)["id"])
