@@ -98,6 +98,8 @@ CONTRACT_ERRORS: Final[dict[str, Status]] = {
     # Not a role: the roll says who is a resident, and the request names them.
     "NotOnRoll": INVALID,
     "NotPendingAdmin": FORBIDDEN,
+    # Elections takes ballots without a voter's signature only from its PollOffice.
+    "NotPollOffice": FORBIDDEN,
     "NotRegistrar": FORBIDDEN,
     "NotRequesterOrAdmin": FORBIDDEN,
     "NotResident": INVALID,

@@ -204,6 +204,7 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   InvalidSeats: "option",
   MissingCandidateHash: "evidence",
   BallotsRecycled: "stale",
+  NotPollOffice: "pageFault",
   ElectionNotOpen: "notOpen",
   EmptyBallot: "option",
   RepeatedCandidate: "option",
