@@ -9,7 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from ledger.audit import elections, funds, initiatives, ratings, recount, registry, timebank
+from ledger.audit import (
+    elections,
+    funds,
+    initiatives,
+    poll,
+    ratings,
+    recount,
+    registry,
+    timebank,
+)
 from ledger.audit.abi import Function
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted
@@ -24,6 +33,7 @@ EventHandler = Callable[[Ctx, Call, Emitted, Log], None]
 BY_CALLDATA: Final[dict[tuple[str, str], CallHandler]] = {
     ("council", "castVote"): recount.cast_vote,
     ("initiatives", "coSign"): initiatives.co_sign,
+    ("poll_office", "castInPersonBallots"): poll.cast_in_person,
     ("ratings", "rate"): ratings.rate,
     ("timebank", "recordService"): timebank.record_services,
     ("timebank", "recordServices"): timebank.record_services,
@@ -38,6 +48,7 @@ BY_EVENT: Final[dict[str, EventHandler]] = {
     "elections": elections.handle_event,
     "initiatives": initiatives.handle_event,
     "ratings": ratings.handle_event,
+    "poll_office": poll.handle_event,
 }
 # What a community's admin (or its registrar, for the roll) does: listed in the report, one row
 # an act, so that anyone sees who set up and changed the community, and when.

@@ -61,6 +61,10 @@ RULES: Final[dict[str, str]] = {
     "(EIP-712, low s) by a voter on the roll at the snapshot, once",
     "elections.count": "every round, transfer and winner of an election follows from the "
     "recount of its ballots by IElections' rules",
+    "poll.in_person": "an in-person ballot is handed to Elections only when signed (EIP-712, low "
+    "s) by an officer holding POLL_OFFICER in the election's community at that block, and "
+    "Elections takes ballots without a voter's signature only from the poll office, only those "
+    "it vouched for",
     # ratings
     "rating.open": "a proposal's ratings open only once it passed and its execution was marked "
     "completed, on the roll published then, for the rating period",

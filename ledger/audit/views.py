@@ -139,7 +139,10 @@ VIEWS: Final[tuple[View, ...]] = (
                                  ("initiatives", "registry", "registry"),
                                  ("initiatives", "council", "council"),
                                  ("ratings", "registry", "registry"),
-                                 ("ratings", "council", "council"))
+                                 ("ratings", "council", "council"),
+                                 ("elections", "pollOffice", "poll_office"),
+                                 ("poll_office", "registry", "registry"),
+                                 ("poll_office", "elections", "elections"))
     ),
     View("council", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
          lambda ctx, _: ctx.council_domain, bytes,
