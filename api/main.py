@@ -29,6 +29,7 @@ from api.routers import (
     fund,
     joins,
     members,
+    poll,
     proposals,
     relay,
     rotation,
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(members.router, prefix="/v1")
     app.include_router(community_settings.router, prefix="/v1")
     app.include_router(elections.router, prefix="/v1")
+    app.include_router(poll.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)
     docs.install(app, settings.project_root)

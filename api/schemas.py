@@ -68,7 +68,7 @@ class ReceiptOut(CamelOut):
     """What the relay knows of one acknowledged message."""
 
     id: str = Field(description="receipt id: keccak256 of the kind and the canonical message")
-    kind: Literal["ballot", "service", "forward", "election-ballot"]
+    kind: Literal["ballot", "service", "forward", "election-ballot", "in-person-ballot"]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     signer: str
     tx_hash: str | None
@@ -89,7 +89,7 @@ class AckedOut(CamelOut):
 
     position: int = Field(description="its place in the outbox, in acceptance order")
     id: str = Field(description="receipt id")
-    kind: Literal["ballot", "service", "forward", "election-ballot"]
+    kind: Literal["ballot", "service", "forward", "election-ballot", "in-person-ballot"]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     payload: dict[str, Any] = Field(description="the signed message, as it was accepted")
     ack: AckOut
@@ -127,6 +127,19 @@ class ElectionBallotIn(Strict):
     electionId: Annotated[int, Field(ge=1, lt=2**256)]
     voter: Address
     choices: Annotated[int, Field(ge=0, lt=2**64)]
+    signature: Signature65
+
+
+class InPersonBallotIn(Strict):
+    """A poll officer's EIP-712 in-person ballot for a resident present at the polling place:
+    InPersonBallot(uint256 electionId,address voter,uint64 choices,address officer) under the
+    domain ("CommonsPollOffice", "1", chainId, poll office address), signed by `officer`;
+    `choices` encoded as an online ballot's."""
+
+    electionId: Annotated[int, Field(ge=1, lt=2**256)]
+    voter: Address
+    choices: Annotated[int, Field(ge=0, lt=2**64)]
+    officer: Address
     signature: Signature65
 
 
@@ -308,6 +321,9 @@ class ElectionOut(CamelOut):
     roll_size: int
     state: str  # Pending / Open / Closed / Counted
     ballot_count: int
+    # ballot_count by channel: signed by the resident, or by a poll officer at the polling place
+    online_count: int
+    in_person_count: int
     tally: list[int]  # approval: approvals; ranked: the last completed round
     winners: list[int]  # in the order seats were filled
 

@@ -41,6 +41,7 @@ from ledger.node import connect, rpc
 from ledger.relay.ballots import BallotRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
+from ledger.relay.in_person_ballots import InPersonBallotRelay
 from ledger.relay.message import MessageRelay
 from ledger.relay.outbox import Outbox
 from ledger.relay.relayer import Relayer
@@ -72,9 +73,10 @@ def message_kinds(
     decoder: ErrorDecoder,
     relayer_address: str,
     settings: Settings,
-) -> tuple[BallotRelay, ServiceRelay, ForwardRelay, ElectionBallotRelay]:
+) -> tuple[BallotRelay, ServiceRelay, ForwardRelay, ElectionBallotRelay, InPersonBallotRelay]:
     """The kinds of signed message, the same in the API (checks) and the worker (batches)."""
     rolls = RollCache(w3, deployment.registry, settings.relay_rolls_kept)
+    online = ElectionBallotRelay(w3, deployment.elections, deployment.registry, settings, rolls)
     return (
         BallotRelay(w3, deployment.council, deployment.registry, settings, rolls),
         ServiceRelay(w3, deployment.timebank, deployment.registry, settings, decoder, rolls),
@@ -86,7 +88,8 @@ def message_kinds(
             relayer_address,
             settings,
         ),
-        ElectionBallotRelay(w3, deployment.elections, deployment.registry, settings, rolls),
+        online,
+        InPersonBallotRelay(w3, deployment.poll_office, deployment.registry, online, settings),
     )
 
 

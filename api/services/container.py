@@ -21,6 +21,7 @@ from ledger.offchain import OffchainStore
 from ledger.relay.ballots import BallotRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
+from ledger.relay.in_person_ballots import InPersonBallotRelay
 from ledger.relay.message import Message, MessageRelay
 from ledger.relay.outbox import Outbox
 from ledger.relay.services import ServiceRelay
@@ -48,6 +49,7 @@ class Services:
     service_kind: ServiceRelay
     forward_kind: ForwardRelay
     election_kind: ElectionBallotRelay
+    in_person_kind: InPersonBallotRelay
     acks: AckSigner
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -59,7 +61,7 @@ class Services:
         artifacts = load_artifacts(settings)
         decoder = ErrorDecoder(a.abi for a in artifacts.values())
         relayer_key = relayer_account(settings, w3)
-        ballot_kind, service_kind, forward_kind, election_kind = message_kinds(
+        ballot_kind, service_kind, forward_kind, election_kind, in_person_kind = message_kinds(
             w3, deployment, decoder, relayer_key.address, settings
         )
         data = settings.data_dir
@@ -94,6 +96,7 @@ class Services:
             service_kind=service_kind,
             forward_kind=forward_kind,
             election_kind=election_kind,
+            in_person_kind=in_person_kind,
             acks=AckSigner(
                 bytes(relayer_key.key), deployment.chain_id, deployment.forwarder.address
             ),
@@ -112,7 +115,13 @@ class Services:
 
     @property
     def kinds(self) -> dict[str, MessageRelay]:
-        kinds = (self.ballot_kind, self.service_kind, self.forward_kind, self.election_kind)
+        kinds = (
+            self.ballot_kind,
+            self.service_kind,
+            self.forward_kind,
+            self.election_kind,
+            self.in_person_kind,
+        )
         return {k.name: k for k in kinds}
 
     def start(self) -> None:

@@ -11,6 +11,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from api.errors import ApiError
 from api.schemas import ElectionOut
+from api.services import poll
 from api.services.container import Services
 from ledger.protocol.generated import ElectionKind, ElectionState, ElectionView
 from ledger.signing.election_ballots import nibbles
@@ -27,6 +28,7 @@ def _view(services: Services, election_id: int) -> ElectionView:
 
 def election(services: Services, election_id: int) -> ElectionOut:
     v = _view(services, election_id)
+    in_person = poll.in_person_count(services, election_id)
     return ElectionOut(
         election_id=election_id,
         community_id=v.communityId,
@@ -40,6 +42,8 @@ def election(services: Services, election_id: int) -> ElectionOut:
         roll_size=v.rollSize,
         state=ElectionState(v.state).name,
         ballot_count=v.ballotCount,
+        online_count=v.ballotCount - in_person,
+        in_person_count=in_person,
         tally=list(v.tally),
         winners=list(v.winners),
     )

@@ -158,6 +158,8 @@ RELAY_REFUSALS: Final[dict[str, Status]] = {
     "MalformedRecord": INVALID,
     "MalformedRequest": INVALID,
     "MalleableSignature": INVALID,
+    # An in-person ballot signed by someone the Registry holds no POLL_OFFICER of the community.
+    "NotPollOfficer": FORBIDDEN,
     "RepeatedCandidate": INVALID,
     "TooManyChoices": INVALID,
     "UnknownCandidate": INVALID,

@@ -117,7 +117,12 @@ class ElectionBallotRelay:
         election_id, voter, choices = (
             message.payload[k] for k in ("electionId", "voter", "choices")
         )
-        election = self._election(election_id)
+        self.check_ballot(election_id, voter, choices, message.receipt_id)
+
+    def check_ballot(self, election_id: int, voter: str, choices: int, receipt_id: str) -> None:
+        """The election's rules for a ballot of any channel (online or in person: one ballot
+        per voter across both); holds the voter for `receipt_id` until it lands or is released."""
+        election = self.election(election_id)
         now = self.clock.now()
         if not election.opens_at <= now < election.closes_at:
             now = self.clock.confirmed()  # a "no" from memory is asked again
@@ -141,11 +146,11 @@ class ElectionBallotRelay:
         with self._lock:
             voted = self._voters(election_id)
             previous = voted.get(voter.lower())
-            if previous is not None and previous != message.receipt_id:
+            if previous is not None and previous != receipt_id:
                 raise InvalidMessage(
                     "AlreadyVoted", f"{voter} already voted in election {election_id}"
                 )
-            voted[voter.lower()] = message.receipt_id
+            voted[voter.lower()] = receipt_id
 
     def check_is_local(self, message: Message) -> bool:
         return False  # elections are rare: every check may ask the chain, in a thread
@@ -161,7 +166,7 @@ class ElectionBallotRelay:
             if voted.get(message.payload["voter"].lower()) == message.receipt_id:
                 del voted[message.payload["voter"].lower()]
 
-    def _election(self, election_id: int) -> _Election:
+    def election(self, election_id: int) -> _Election:
         cached = self._elections.get(election_id)
         if cached is not None:
             return cached
