@@ -40,6 +40,8 @@ function report(trouble: Trouble, error: ApiError | null): void {
 export interface RequestOptions {
   method?: "GET" | "POST" | "PUT";
   json?: unknown;
+  /** A JSON body already written, for a number JSON.stringify cannot write exactly (a uint64). */
+  rawJson?: string;
   /** A bearer token from /v1/auth/login (`signedIn` in chain.ts). */
   token?: string;
   /** 404 answers return null instead of throwing (for "not there yet" reads). */
@@ -47,11 +49,12 @@ export interface RequestOptions {
 }
 
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const init: RequestInit = { method: options.method ?? (options.json ? "POST" : "GET") };
+  const posts = options.json !== undefined || options.rawJson !== undefined;
+  const init: RequestInit = { method: options.method ?? (posts ? "POST" : "GET") };
   const headers: Record<string, string> = {};
-  if (options.json !== undefined) {
+  if (posts) {
     headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(options.json);
+    init.body = options.rawJson ?? JSON.stringify(options.json);
   }
   if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
   init.headers = headers;

@@ -6,6 +6,7 @@ import * as namesWords from "./words/names";
 import * as adminWords from "./words/admin";
 import * as rotationWords from "./words/rotation";
 import * as polishWords from "./words/polish";
+import * as pollWords from "./words/poll";
 
 export type Lang = "zh" | "en";
 const STORE = "commons.lang";
@@ -479,6 +480,7 @@ const zh = {
   ...adminWords.zh,
   ...rotationWords.zh,
   ...polishWords.zh,
+  ...pollWords.zh,
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -950,6 +952,7 @@ const en: Record<keyof typeof zh, string> = {
   ...adminWords.en,
   ...rotationWords.en,
   ...polishWords.en,
+  ...pollWords.en,
 };
 
 const DICTS: Record<Lang, Record<string, string>> = { zh, en };
