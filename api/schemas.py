@@ -78,6 +78,7 @@ class ReceiptOut(CamelOut):
         "mandate",
         "proxy-ballot",
         "budget-ballot",
+        "in-person-ballot",
     ]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     signer: str
@@ -109,6 +110,7 @@ class AckedOut(CamelOut):
         "mandate",
         "proxy-ballot",
         "budget-ballot",
+        "in-person-ballot",
     ]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     payload: dict[str, Any] = Field(description="the signed message, as it was accepted")
@@ -147,6 +149,19 @@ class ElectionBallotIn(Strict):
     electionId: Annotated[int, Field(ge=1, lt=2**256)]
     voter: Address
     choices: Annotated[int, Field(ge=0, lt=2**64)]
+    signature: Signature65
+
+
+class InPersonBallotIn(Strict):
+    """A poll officer's EIP-712 in-person ballot for a resident present at the polling place:
+    InPersonBallot(uint256 electionId,address voter,uint64 choices,address officer) under the
+    domain ("CommonsPollOffice", "1", chainId, poll office address), signed by `officer`;
+    `choices` encoded as an online ballot's."""
+
+    electionId: Annotated[int, Field(ge=1, lt=2**256)]
+    voter: Address
+    choices: Annotated[int, Field(ge=0, lt=2**64)]
+    officer: Address
     signature: Signature65
 
 
@@ -328,6 +343,9 @@ class ElectionOut(CamelOut):
     roll_size: int
     state: Literal["Pending", "Open", "Closed", "Counted"]
     ballot_count: int
+    # ballot_count by channel: signed by the resident, or by a poll officer at the polling place
+    online_count: int
+    in_person_count: int
     tally: list[int]  # approval: approvals; ranked: the last completed round
     winners: list[int]  # in the order seats were filled
     # Each candidate's statement from the text store (keyed by its keccak256, so a text found

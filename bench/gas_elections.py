@@ -13,6 +13,9 @@ council ballot in the same run (same roll, same relayer, same batch size).
    one counting three seats, to show the count's cost follows rounds, not ballot order.
 4. Ranked ballots again (20 batches) on an election opened after those were counted: it reuses
    the storage of a counted election's ballots (nonzero to nonzero words).
+5. In-person ballots (20 batches) on that later election: each signed by one of two poll
+   officers and relayed through the PollOffice, which checks the officer's signature and role
+   and hands the batch to Elections (no voter signature there).
 
 Run: `.venv/bin/python -m bench.gas_elections` -> bench/results/gas_elections.json and .md
 """
@@ -33,12 +36,14 @@ from web3.contract import Contract
 
 from ledger.build import Artifact, compile_sources
 from ledger.config import DEV_MNEMONIC, Settings
+from ledger.deploy import create_address
 from ledger.node import ephemeral_node, rpc
 from ledger.protocol.generated import ElectionKind, Roles
 from ledger.signing.election_ballots import encode_approval, encode_ranking
 from ledger.tx import send
 from tests.contract_wrappers.council import CouncilContract, ProposalParams
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
+from tests.contract_wrappers.poll_office import PollOfficeContract
 from tests.contract_wrappers.registry import RegistryContract
 
 Account.enable_unaudited_hdwallet_features()
@@ -52,6 +57,7 @@ COUNT_STEP = 20_000
 TX_LIMIT = 16_777_216
 TARGET_RANKED = 16_000
 TARGET_APPROVAL = 15_000
+ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def _deploy(w3: Web3, deployer: LocalAccount, artifact: Artifact, *args: Any) -> Contract:
@@ -97,6 +103,7 @@ def measure() -> dict[str, Any]:
             root / "contracts" / "Registry.sol",
             root / "contracts" / "Council.sol",
             root / "contracts" / "Elections.sol",
+            root / "contracts" / "PollOffice.sol",
         ],
         settings,
     )
@@ -111,20 +118,49 @@ def measure() -> dict[str, Any]:
         w3 = node.w3
         forwarder = _deploy(w3, admin, artifacts["CommonsForwarder"])
         registry_contract = _deploy(w3, admin, artifacts["Registry"], forwarder.address)
+        # No Initiatives here: the council's trusted opener is an address with no code.
         council = CouncilContract(
             w3,
-            _deploy(w3, admin, artifacts["Council"], forwarder.address, registry_contract.address),
+            _deploy(
+                w3,
+                admin,
+                artifacts["Council"],
+                forwarder.address,
+                registry_contract.address,
+                ZERO_ADDRESS,
+            ),
         )
-        elections = ElectionsContract(
+        # Elections and the PollOffice name each other: the office lands one nonce later.
+        office_address = create_address(
+            admin.address, w3.eth.get_transaction_count(admin.address) + 1
+        )
+        elections_contract = _deploy(
+            w3,
+            admin,
+            artifacts["Elections"],
+            forwarder.address,
+            registry_contract.address,
+            office_address,
+        )
+        elections = ElectionsContract(w3, elections_contract)
+        office = PollOfficeContract(
             w3,
             _deploy(
-                w3, admin, artifacts["Elections"], forwarder.address, registry_contract.address
+                w3,
+                admin,
+                artifacts["PollOffice"],
+                registry_contract.address,
+                elections_contract.address,
             ),
+            elections_contract,
         )
         registry = RegistryContract(w3, registry_contract)
         community = registry.create_community(admin, Web3.keccak(text="bench-elections"))
         registry.grant_role(admin, community, Roles.REGISTRAR, admin.address)
         registry.grant_role(admin, community, Roles.COMMITTEE, admin.address)
+        officers = dev[1:3]
+        for officer in officers:
+            registry.grant_role(admin, community, Roles.POLL_OFFICER, officer.address)
         registry.publish_roll_in_batches(
             admin, community, [r.address for r in residents], batch_size=1000
         )
@@ -191,11 +227,22 @@ def measure() -> dict[str, Any]:
             group = everyone[b * BATCH : (b + 1) * BATCH]
             signed_later = [elections.sign(v, later, encode_ranking(_ranking(rng))) for v in group]
             later_gas.append(elections.cast_ballots(relayer, later, signed_later).gas_used / BATCH)
+        in_person_gas = []
+        for b in range(SAMPLE_BATCHES, 2 * SAMPLE_BATCHES):
+            group = everyone[b * BATCH : (b + 1) * BATCH]
+            vouched = [
+                office.sign(officers[k % 2], later, v.address, encode_ranking(_ranking(rng)))
+                for k, v in enumerate(group)
+            ]
+            in_person = office.cast(relayer, later, vouched)
+            assert len(in_person.cast) == BATCH, (in_person.refused[:3], in_person.skipped[:3])
+            in_person_gas.append(in_person.gas_used / BATCH)
 
     council_row = _per_ballot(council_gas)
     ranked_row = _per_ballot(ranked_gas)
     approval_row = _per_ballot(approval_gas)
     later_row = _per_ballot(later_gas)
+    in_person_row = _per_ballot(in_person_gas)
     return {
         "setup": {
             "roll_size": ROLL,
@@ -212,6 +259,7 @@ def measure() -> dict[str, Any]:
             "council": council_row,
             "ranked": ranked_row,
             "ranked_reused_storage": later_row,
+            "ranked_in_person": in_person_row,
             "approval": approval_row,
         },
         "count": counts,
@@ -254,6 +302,11 @@ def _markdown(r: dict[str, Any]) -> str:
         f"{b['ranked_reused_storage']['mean_per_ballot']:,.0f} | "
         f"{b['ranked_reused_storage']['max_batch_per_ballot']:,.0f} | "
         f"16,000: mean {mark(ok['ranked_reused_mean'])} |",
+        f"| ranked in person (officer-signed, through the PollOffice; reused storage) | "
+        f"{b['ranked_in_person']['batches']} | "
+        f"{b['ranked_in_person']['first_batch_per_ballot']:,.0f} | "
+        f"{b['ranked_in_person']['mean_per_ballot']:,.0f} | "
+        f"{b['ranked_in_person']['max_batch_per_ballot']:,.0f} | (none) |",
         f"| approval, up to 3 of 10 | {b['approval']['batches']} | "
         f"{b['approval']['first_batch_per_ballot']:,.0f} | "
         f"{b['approval']['mean_per_ballot']:,.0f} | {b['approval']['max_batch_per_ballot']:,.0f}"

@@ -5,6 +5,7 @@ import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol"
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {IElections} from "./interfaces/IElections.sol";
+import {IPollOffice} from "./interfaces/IPollOffice.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
 import {ROLL_SNAPSHOT_LIFETIME} from "./libraries/RollRecord.sol";
 import {HALF_N} from "./libraries/Secp256k1.sol";
@@ -67,6 +68,12 @@ contract Elections is IElections, EIP712, ERC2771Context {
     }
 
     IRegistry private immutable _registry;
+    /// @dev In-person ballots: the PollOffice checks the officers' signatures and roles and hands
+    /// the ballots in here, where one ballot box per election keeps one ballot per resident across
+    /// channels. It is a contract of its own so that officers, boxes and their rules grow there,
+    /// not here (EIP-170); Elections trusts it for one thing: a ballot it vouches for needs no
+    /// voter's signature.
+    IPollOffice private immutable _pollOffice;
     uint256 private _electionCount;
     mapping(uint256 electionId => Election) private _elections;
     mapping(uint256 electionId => bytes32[]) private _candidates;
@@ -87,11 +94,14 @@ contract Elections is IElections, EIP712, ERC2771Context {
     /// @notice Wires the elections to their forwarder and to the Registry they read rolls and roles from.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
     /// @param registry_ The Registry holding communities, roles and rolls.
-    constructor(address trustedForwarder, address registry_)
+    /// @param pollOffice_ The PollOffice, trusted to vouch for in-person ballots (its address is
+    /// known before it is deployed: see ledger/deploy.py).
+    constructor(address trustedForwarder, address registry_, address pollOffice_)
         EIP712("CommonsElections", "1")
         ERC2771Context(trustedForwarder)
     {
         _registry = IRegistry(registry_);
+        _pollOffice = IPollOffice(pollOffice_);
     }
 
     // ---------------------------------------------------------------- actions
@@ -125,6 +135,23 @@ contract Elections is IElections, EIP712, ERC2771Context {
 
     /// @inheritdoc IElections
     function castElectionBallots(uint256 electionId, SignedElectionBallot[] calldata ballots) external returns (uint256 counted) {
+        return _cast(electionId, ballots, false);
+    }
+
+    /// @inheritdoc IElections
+    function castInPersonBallots(uint256 electionId, SignedElectionBallot[] calldata ballots)
+        external
+        returns (uint256 counted)
+    {
+        if (msg.sender != address(_pollOffice)) revert NotPollOffice(msg.sender);
+        return _cast(electionId, ballots, true);
+    }
+
+    /// @dev Both channels' batches: `vouched` ballots skip the voter's signature check.
+    function _cast(uint256 electionId, SignedElectionBallot[] calldata ballots, bool vouched)
+        private
+        returns (uint256 counted)
+    {
         Election storage e = _existing(electionId);
         uint256 n = ballots.length;
         if (_state(e) != ElectionState.Open) {
@@ -135,6 +162,9 @@ contract Elections is IElections, EIP712, ERC2771Context {
         }
         uint256[] memory indexesPlusOne = _rollIndexes(e, ballots);
         uint256 ctx = _batchContext(electionId, e);
+        assembly ("memory-safe") {
+            mstore(add(ctx, 0x320), vouched)
+        }
         uint256 lanesLow;
         uint256 lanesHigh;
         (counted, lanesLow, lanesHigh) = _countBallots(ctx, ballots, indexesPlusOne);
@@ -175,6 +205,11 @@ contract Elections is IElections, EIP712, ERC2771Context {
     /// @inheritdoc IElections
     function registry() external view returns (address) {
         return address(_registry);
+    }
+
+    /// @inheritdoc IElections
+    function pollOffice() external view returns (address) {
+        return address(_pollOffice);
     }
 
     /// @inheritdoc IElections
@@ -319,6 +354,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
     ///   0x240 the ballot words' slot | 0x260 ballot width in bits | 0x280 ballots per word
     ///   0x2a0 position of the next ballot stored | 0x2c0 the word being filled
     ///   0x2e0, 0x300 approvals added by the batch (packed tallies of candidates 0-7, 8-15)
+    ///   0x320 1 if the poll office vouches for the batch (no voter signatures), else 0 (set by {_cast})
     function _batchContext(uint256 electionId, Election storage e) private view returns (uint256 ctx) {
         bytes32 typeHash = BALLOT_TYPEHASH;
         bytes32 domainSeparator = _domainSeparatorV4();
@@ -336,7 +372,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
         uint256 filling = kind == 0 && next % perWord != 0 ? words[next / perWord] : 0;
         assembly ("memory-safe") {
             ctx := mload(0x40)
-            mstore(0x40, add(ctx, 0x320))
+            mstore(0x40, add(ctx, 0x340))
             mstore(ctx, typeHash)
             mstore(add(ctx, 0x20), electionId)
             mstore(add(ctx, 0x80), hex"1901")
@@ -550,10 +586,12 @@ contract Elections is IElections, EIP712, ERC2771Context {
                 }
                 mstore(add(ctx, 0x40), voter)
                 mstore(add(ctx, 0x60), choices)
-                fault := signatureFault(ctx, src, voter)
-                if fault {
-                    skip(ctx, fault, voter)
-                    continue
+                if iszero(mload(add(ctx, 0x320))) {
+                    fault := signatureFault(ctx, src, voter)
+                    if fault {
+                        skip(ctx, fault, voter)
+                        continue
+                    }
                 }
                 let indexPlusOne := mload(next) // no fault bits left here
                 if iszero(indexPlusOne) {

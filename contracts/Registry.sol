@@ -21,6 +21,8 @@ contract Registry is IRegistry, ERC2771Context {
     /// @inheritdoc IRegistry
     bytes32 public constant AUDITOR = keccak256("AUDITOR");
     /// @inheritdoc IRegistry
+    bytes32 public constant POLL_OFFICER = keccak256("POLL_OFFICER");
+    /// @inheritdoc IRegistry
     uint256 public constant ROLL_INTERVALS = RollRecord.INTERVALS;
     /// @inheritdoc IRegistry
     uint256 public constant ROLL_SNAPSHOT_LIFETIME = SNAPSHOT_LIFETIME;
@@ -427,7 +429,7 @@ contract Registry is IRegistry, ERC2771Context {
     }
 
     function _checkKnownRole(bytes32 role) private pure {
-        if (role != COMMITTEE && role != REGISTRAR && role != COORDINATOR && role != AUDITOR) {
+        if (role != COMMITTEE && role != REGISTRAR && role != COORDINATOR && role != AUDITOR && role != POLL_OFFICER) {
             revert UnknownRole(role);
         }
     }

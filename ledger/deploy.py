@@ -23,9 +23,9 @@ from ledger.errors import DeploymentError
 from ledger.tx import ErrorDecoder, send
 
 # Deployment order and each constructor's arguments, by the addresses of the whole plan: the
-# Council and Initiatives name each other, as do the CommunityFund and ParticipatoryBudget, so
-# every address is computed from the deployer's nonce before the first deployment
-# (`planned_addresses`) and each one checked as it lands.
+# Council and Initiatives name each other, as do the CommunityFund and ParticipatoryBudget, and
+# Elections and the PollOffice, so every address is computed from the deployer's nonce before the
+# first deployment (`planned_addresses`) and each one checked as it lands.
 PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
     ("forwarder", "CommonsForwarder", lambda a: []),
     ("registry", "Registry", lambda a: [a["forwarder"]]),
@@ -38,7 +38,8 @@ PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
     ("initiatives", "Initiatives", lambda a: [a["forwarder"], a["registry"], a["council"]]),
     ("fund", "CommunityFund", lambda a: [a["forwarder"], a["registry"], a["council"], a["budget"]]),
     ("timebank", "TimeBank", lambda a: [a["forwarder"], a["registry"]]),
-    ("elections", "Elections", lambda a: [a["forwarder"], a["registry"]]),
+    ("elections", "Elections", lambda a: [a["forwarder"], a["registry"], a["poll_office"]]),
+    ("poll_office", "PollOffice", lambda a: [a["registry"], a["elections"]]),
     ("ratings", "Ratings", lambda a: [a["registry"], a["council"]]),
     ("budget", "ParticipatoryBudget", lambda a: [a["forwarder"], a["registry"], a["fund"]]),
     ("secret", "SecretBallot", lambda a: [a["forwarder"], a["registry"]]),
@@ -59,6 +60,7 @@ class Deployment:
     fund: Contract
     timebank: Contract
     elections: Contract
+    poll_office: Contract
     ratings: Contract
     budget: Contract
     secret: Contract

@@ -43,6 +43,7 @@ from ledger.relay.budget_ballots import BudgetBallotRelay
 from ledger.relay.cosignatures import CoSignatureRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
+from ledger.relay.in_person_ballots import InPersonBallotRelay
 from ledger.relay.mandates import MandateRelay, ProxyBallotRelay
 from ledger.relay.message import MessageRelay
 from ledger.relay.outbox import Outbox
@@ -86,9 +87,11 @@ def message_kinds(
     BudgetBallotRelay,
     MandateRelay,
     ProxyBallotRelay,
+    InPersonBallotRelay,
 ]:
     """The kinds of signed message, the same in the API (checks) and the worker (batches)."""
     rolls = RollCache(w3, deployment.registry, settings.relay_rolls_kept)
+    online = ElectionBallotRelay(w3, deployment.elections, deployment.registry, settings, rolls)
     return (
         BallotRelay(w3, deployment.council, deployment.registry, settings, rolls),
         ServiceRelay(w3, deployment.timebank, deployment.registry, settings, decoder, rolls),
@@ -100,7 +103,7 @@ def message_kinds(
             relayer_address,
             settings,
         ),
-        ElectionBallotRelay(w3, deployment.elections, deployment.registry, settings, rolls),
+        online,
         CoSignatureRelay(w3, deployment.initiatives, deployment.registry, settings, rolls),
         RatingRelay(
             w3, deployment.ratings, deployment.council, deployment.registry, settings, rolls
@@ -110,6 +113,7 @@ def message_kinds(
         ProxyBallotRelay(
             w3, deployment.council, deployment.mandates, deployment.registry, settings, rolls
         ),
+        InPersonBallotRelay(w3, deployment.poll_office, deployment.registry, online, settings),
     )
 
 

@@ -23,6 +23,7 @@ from ledger.relay.budget_ballots import BudgetBallotRelay
 from ledger.relay.cosignatures import CoSignatureRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.forwards import ForwardRelay
+from ledger.relay.in_person_ballots import InPersonBallotRelay
 from ledger.relay.mandates import MandateRelay, ProxyBallotRelay
 from ledger.relay.message import Message, MessageRelay
 from ledger.relay.outbox import Outbox
@@ -57,6 +58,7 @@ class Services:
     budget_kind: BudgetBallotRelay
     mandate_kind: MandateRelay
     proxy_ballot_kind: ProxyBallotRelay
+    in_person_kind: InPersonBallotRelay
     acks: AckSigner
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -78,6 +80,7 @@ class Services:
             budget_kind,
             mandate_kind,
             proxy_kind,
+            in_person_kind,
         ) = message_kinds(w3, deployment, decoder, relayer_key.address, settings)
         data = settings.data_dir
         # The worker's connection checkpoints the WAL; this one only acknowledges.
@@ -116,6 +119,7 @@ class Services:
             budget_kind=budget_kind,
             mandate_kind=mandate_kind,
             proxy_ballot_kind=proxy_kind,
+            in_person_kind=in_person_kind,
             acks=AckSigner(
                 bytes(relayer_key.key), deployment.chain_id, deployment.forwarder.address
             ),
@@ -144,6 +148,7 @@ class Services:
             self.budget_kind,
             self.mandate_kind,
             self.proxy_ballot_kind,
+            self.in_person_kind,
         )
         return {k.name: k for k in kinds}
 

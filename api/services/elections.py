@@ -19,6 +19,7 @@ from api.schemas import (
     ElectionSeatOut,
     Page,
 )
+from api.services import poll
 from api.services.container import Services
 from ledger.protocol.generated import ElectionKind, ElectionState, ElectionView
 from ledger.signing.election_ballots import nibbles
@@ -36,6 +37,7 @@ def _view(services: Services, election_id: int) -> ElectionView:
 def election(services: Services, election_id: int) -> ElectionOut:
     v = _view(services, election_id)
     candidates = ["0x" + bytes(c).hex() for c in v.candidates]
+    in_person = poll.in_person_count(services, election_id)
     return ElectionOut(
         election_id=election_id,
         community_id=v.communityId,
@@ -50,6 +52,8 @@ def election(services: Services, election_id: int) -> ElectionOut:
         roll_size=v.rollSize,
         state=ElectionState(v.state).name,  # type: ignore[arg-type]
         ballot_count=v.ballotCount,
+        online_count=v.ballotCount - in_person,
+        in_person_count=in_person,
         tally=list(v.tally),
         winners=list(v.winners),
     )

@@ -220,6 +220,11 @@ interface IElections {
     /// election: its ballots are in its {ElectionBallotCast} events (and its result is unaffected).
     error BallotsRecycled(uint256 electionId);
 
+    // ---------------------------------------------------------------- in-person ballots
+
+    /// @notice Only the poll office (see IPollOffice) may hand in ballots it vouches for; `caller` is not it.
+    error NotPollOffice(address caller);
+
     // ---------------------------------------------------------------- actions
 
     /// @notice Opens an election and snapshots the community's published roll. Committee only
@@ -233,6 +238,20 @@ interface IElections {
     /// the snapshot, one ballot per resident.
     /// @return counted How many ballots were counted.
     function castElectionBallots(uint256 electionId, SignedElectionBallot[] calldata ballots) external returns (uint256 counted);
+
+    /// @notice Counts ballots the poll office vouches for (residents who voted in person, each
+    /// ballot signed by a poll officer there); poll office only.
+    /// @dev The same rules, order and events as {castElectionBallots} except the voter's own
+    /// signature: the poll office has checked the officer's. `r` and `vs` are ignored. So one
+    /// ballot box per election serves every channel: whichever ballot of a resident comes first
+    /// counts, and any later one, in person or online, is skipped with AlreadyVoted.
+    /// @return counted How many ballots were counted.
+    function castInPersonBallots(uint256 electionId, SignedElectionBallot[] calldata ballots)
+        external
+        returns (uint256 counted);
+
+    /// @notice The PollOffice whose vouched ballots {castInPersonBallots} takes.
+    function pollOffice() external view returns (address);
 
     /// @notice Advances the count of a closed election by reading at most `maxBallots` stored
     /// ballots (a round reads every ballot once). Anyone may call, until it returns true.

@@ -12,8 +12,8 @@ pragma solidity 0.8.28;
 /// and up to {ROLL_INTERVALS} membership intervals (see RollRecord). Older intervals are pruned
 /// only once no proposal can still need them; before that a fourth interval is refused with
 /// {RollHistoryFull}.
-/// Roles are `keccak256("COMMITTEE")`, `keccak256("REGISTRAR")`, `keccak256("COORDINATOR")` and
-/// `keccak256("AUDITOR")`. An auditor signs its audit reports with an Ed25519 key kept off-chain and
+/// Roles are `keccak256("COMMITTEE")`, `keccak256("REGISTRAR")`, `keccak256("COORDINATOR")`,
+/// `keccak256("AUDITOR")` and `keccak256("POLL_OFFICER")`. An auditor signs its audit reports with an Ed25519 key kept off-chain and
 /// registers the key's fingerprint here, `sha256` of the raw 32-byte Ed25519 public key, so anyone
 /// can tell whose report it is: a fingerprint is registered once, by an AUDITOR for itself, and
 /// once revoked stays revoked (a report signed with it is refused from the revoking block on).
@@ -94,7 +94,7 @@ interface IRegistry {
     /// @notice `account` lacks `role` in `communityId`.
     error MissingRole(uint256 communityId, bytes32 role, address account);
 
-    /// @notice `role` is none of COMMITTEE, REGISTRAR, COORDINATOR, AUDITOR.
+    /// @notice `role` is none of COMMITTEE, REGISTRAR, COORDINATOR, AUDITOR, POLL_OFFICER.
     error UnknownRole(bytes32 role);
 
     /// @notice `account` already holds `role` in `communityId`.
@@ -230,6 +230,10 @@ interface IRegistry {
 
     /// @notice The auditor role id, `keccak256("AUDITOR")`: registers the keys its reports are signed with.
     function AUDITOR() external view returns (bytes32);
+
+    /// @notice The poll officer role id, `keccak256("POLL_OFFICER")`: records the ballots of
+    /// residents who vote in person and signs the totals of paper ballot boxes (see IPollOffice).
+    function POLL_OFFICER() external view returns (bytes32);
 
     /// @notice Membership intervals kept per resident before old ones must be pruned.
     function ROLL_INTERVALS() external view returns (uint256);

@@ -56,6 +56,7 @@ from ledger.signing.election_ballots import (
     election_ballot_digest,
 )
 from ledger.signing.forwards import ForwardRequest, forwarder_domain
+from ledger.signing.in_person_ballots import InPersonBallot, PollOfficeDomain, in_person_digest
 from ledger.transport import RpcClient
 
 BALLOT_CAST: Final = event_of(Events.BallotCast)
@@ -78,7 +79,9 @@ KINDS: Final = (
     "cosignature",
     "rating",
     "budget-ballot",
+    "in-person-ballot",
 )
+IN_PERSON_VOUCHED: Final = event_of(Events.InPersonBallotVouched)
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,8 @@ def landed(
             ballot = (int(skip["proposalId"]), checksum_address(skip["voter"]))
             _first(out.skipped_ballots, ballot, log)
     election_domain = ElectionDomain(chain_id, checksum_address(contracts["elections"]))
+    # An in-person ballot's choices are in the ElectionBallotCast its vouching led to.
+    choices_in: dict[tuple[str, int, str], int] = {}
     for log in _logs(rpc, contracts["elections"], ELECTION_BALLOT_CAST, first, last):
         if (cast := log_values(ELECTION_BALLOT_CAST, log)) is not None:
             voter = checksum_address(cast["voter"])
@@ -256,6 +261,16 @@ def landed(
             voter = checksum_address(cast["voter"])
             budget_ballot = BudgetBallot(int(cast["roundId"]), voter, int(cast["projects"]))
             _first(out.digests, budget_ballot_digest(budget_ballot, budget_domain), log)
+            choices_in[(str(log["transactionHash"]), signed.election_id, voter)] = signed.choices
+    office_domain = PollOfficeDomain(chain_id, checksum_address(contracts["poll_office"]))
+    for log in _logs(rpc, contracts["poll_office"], IN_PERSON_VOUCHED, first, last):
+        if (vouched := log_values(IN_PERSON_VOUCHED, log)) is not None:
+            eid, voter = int(vouched["electionId"]), checksum_address(vouched["voter"])
+            choices = choices_in.get((str(log["transactionHash"]), eid, voter))
+            if choices is not None:
+                officer = checksum_address(vouched["officer"])
+                marked = InPersonBallot(eid, voter, choices, officer)
+                _first(out.digests, in_person_digest(marked, office_domain), log)
     out.council_domain = domain_separator(*Domains.Council, chain_id, contracts["council"])
     _signed_once(rpc, out, contracts, first, last)
     out.initiatives_domain = domain_separator(

@@ -15,6 +15,7 @@ from ledger.audit import (
     funds,
     initiatives,
     mandates,
+    poll,
     ratings,
     recount,
     registry,
@@ -38,6 +39,7 @@ BY_CALLDATA: Final[dict[tuple[str, str], CallHandler]] = {
     ("mandates", "appoint"): mandates.appoint,
     ("mandates", "revoke"): mandates.revoke,
     ("initiatives", "coSign"): initiatives.co_sign,
+    ("poll_office", "castInPersonBallots"): poll.cast_in_person,
     ("ratings", "rate"): ratings.rate,
     ("timebank", "recordService"): timebank.record_services,
     ("timebank", "recordServices"): timebank.record_services,
@@ -55,6 +57,7 @@ BY_EVENT: Final[dict[str, EventHandler]] = {
     "budget": budget.handle_event,
     "mandates": mandates.handle_event,
     "secret": secret.handle_event,
+    "poll_office": poll.handle_event,
 }
 # What a community's admin (or its registrar, for the roll) does: listed in the report, one row
 # an act, so that anyone sees who set up and changed the community, and when.

@@ -115,6 +115,8 @@ def _signature_fault(ctx: Ctx, e: Emitted, eid: int, voter: bytes, choices: int)
     """Why the relayed ballot behind this event is not the voter's signature (None: it is)."""
     if e.args is None:
         return None  # not traceable: the event alone is judged
+    if e.fn == "castInPersonBallots":
+        return None  # judged by _in_person_fault
     if e.fn != "castElectionBallots":
         return f"a ballot counted by {e.fn}, which takes no signed ballots"
     for ballot in e.args["ballots"]:
@@ -146,7 +148,21 @@ def _ballot_fault(
         return f"voter not on roll v{el.roll_version}"
     if voter in el.voted:
         return "a second ballot of the voter"
+    if e.fn == "castInPersonBallots":
+        return _in_person_fault(ctx, call, el, voter, choices)
     return _signature_fault(ctx, e, el.id, voter, choices)
+
+
+def _in_person_fault(ctx: Ctx, call: Call, el: Election, voter: bytes, choices: int) -> str | None:
+    """Why a ballot counted without the voter's signature was not the poll office's to hand in
+    (None: the poll office called, and vouched for this voter and these choices)."""
+    if call.actor is not None and call.actor != ctx.contracts["poll_office"]:
+        return f"a ballot without the voter's signature handed in by {call.actor.hex()}"
+    if call.tx != el.vouched_tx or (voter, choices) not in el.vouched:
+        return "an in-person ballot no officer vouched for"
+    el.vouched.remove((voter, choices))
+    el.in_person += 1
+    return None
 
 
 def ballot_cast(ctx: Ctx, call: Call, e: Emitted) -> None:
@@ -254,6 +270,7 @@ def report_row(el: Election) -> dict[str, Any]:
         "kind": ElectionKind(el.kind).name,
         "seats": el.seats,
         "ballots": len(el.ballots),
+        "in_person": el.in_person,
         "skipped": el.skipped,
         "rounds": len(el.rounds),
         "winners": el.winners,

@@ -91,6 +91,10 @@ RULES: Final[dict[str, str]] = {
     "window, each proven against the trustee's verification key and the re-derived aggregate",
     "secret.tally": "the finalized tally is the decryption of the re-derived aggregate of the "
     "counted, non-voided ballots, by the first threshold trustees that published, and sums to them",
+    "poll.in_person": "an in-person ballot is handed to Elections only when signed (EIP-712, low "
+    "s) by an officer holding POLL_OFFICER in the election's community at that block, and "
+    "Elections takes ballots without a voter's signature only from the poll office, only those "
+    "it vouched for",
     # ratings
     "rating.open": "a proposal's ratings open only once it passed and its execution was marked "
     "completed, on the roll published then, for the rating period",

@@ -142,9 +142,9 @@ def _role_changed(ctx: Ctx, call: Call, community: Community, e: Emitted) -> Non
         ctx.find(
             "registry.permission",
             call,
-            "COMMITTEE, REGISTRAR, COORDINATOR or AUDITOR",
+            "COMMITTEE, REGISTRAR, COORDINATOR, AUDITOR or POLL_OFFICER",
             bytes(ev["role"]),
-            "a role outside the four known ones changed",
+            "a role outside the five known ones changed",
         )
         return
     members = community.roles[role]

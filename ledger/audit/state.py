@@ -121,6 +121,10 @@ class Election:
     roll_version: int
     ballots: list[int] = field(default_factory=list)  # choices, as signed
     voted: set[bytes] = field(default_factory=set)
+    # (voter, choices) the poll office vouched for in transaction `vouched_tx`, not yet taken
+    vouched: list[tuple[bytes, int]] = field(default_factory=list)
+    vouched_tx: str = ""
+    in_person: int = 0  # ballots counted in person
     skipped: int = 0
     rounds: list[list[int]] = field(default_factory=list)  # seat, round, tally.., exhausted, out
     transfers: list[list[int]] = field(default_factory=list)  # seat, round, from, gains.., lost

@@ -148,7 +148,10 @@ VIEWS: Final[tuple[View, ...]] = (
                                  ("budget", "fund", "fund"),
                                  ("fund", "participatoryBudget", "budget"),
                                  ("council", "mandates", "mandates"),
-                                 ("mandates", "registry", "registry"))
+                                 ("mandates", "registry", "registry"),
+                                 ("elections", "pollOffice", "poll_office"),
+                                 ("poll_office", "registry", "registry"),
+                                 ("poll_office", "elections", "elections"))
     ),
     View("council", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
          lambda ctx, _: ctx.council_domain, bytes,

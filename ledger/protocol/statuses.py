@@ -120,6 +120,8 @@ CONTRACT_ERRORS: Final[dict[str, Status]] = {
     "NotParticipatoryBudget": FORBIDDEN,
     "NotPendingAdmin": FORBIDDEN,
     "NotQualified": FORBIDDEN,
+    # Elections takes ballots without a voter's signature only from its PollOffice.
+    "NotPollOffice": FORBIDDEN,
     "NotRegistrar": FORBIDDEN,
     "NotRequesterOrAdmin": FORBIDDEN,
     "NotResident": INVALID,
@@ -213,6 +215,8 @@ RELAY_REFUSALS: Final[dict[str, Status]] = {
     "TooManyProjects": INVALID,
     "UnknownProject": INVALID,
     "VotingNotOpen": CONFLICT,
+    # An in-person ballot signed by someone the Registry holds no POLL_OFFICER of the community.
+    "NotPollOfficer": FORBIDDEN,
     "RepeatedCandidate": INVALID,
     "TooManyChoices": INVALID,
     "UnknownCandidate": INVALID,

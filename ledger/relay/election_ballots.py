@@ -116,7 +116,12 @@ class ElectionBallotRelay:
         election_id, voter, choices = (
             message.payload[k] for k in ("electionId", "voter", "choices")
         )
-        election = self._election(election_id)
+        self.check_ballot(election_id, voter, choices, message.receipt_id)
+
+    def check_ballot(self, election_id: int, voter: str, choices: int, receipt_id: str) -> None:
+        """The election's rules for a ballot of any channel (online or in person: one ballot
+        per voter across both); holds the voter for `receipt_id` until it lands or is released."""
+        election = self.election(election_id)
         now = self.clock.now()
         if not election.opens_at <= now < election.closes_at:
             now = self.clock.confirmed()  # a "no" from memory is asked again
@@ -140,7 +145,7 @@ class ElectionBallotRelay:
         self.voted.claim(
             election_id,
             voter,
-            message.receipt_id,
+            receipt_id,
             lambda: InvalidMessage(
                 "AlreadyVoted", f"{voter} already voted in election {election_id}"
             ),
@@ -158,7 +163,7 @@ class ElectionBallotRelay:
         p = message.payload
         self.voted.release(p["electionId"], p["voter"], message.receipt_id)
 
-    def _election(self, election_id: int) -> _Election:
+    def election(self, election_id: int) -> _Election:
         cached = self._elections.get(election_id)
         if cached is not None:
             return cached

@@ -62,7 +62,11 @@ def test_the_replayed_storage_is_the_proven_storage_of_every_contract(
     checks, findings, skipped = check_storage(replayed.replayer, replayed.rpc, head(fresh))
     assert findings == [] and skipped == []
     assert {c.contract for c in checks} == {key for key, _, _ in PLAN}
-    assert all(c.ok and c.words > 0 for c in checks), checks
+    # A contract with no storage variable (the PollOffice checks and hands ballots on) has
+    # nothing to compare but its code; every other one is compared with words in it.
+    stateless = {k for k, layout in replayed.layouts.items() if not layout.get("storage")}
+    assert stateless <= {"poll_office"}
+    assert all(c.ok and (c.words > 0 or c.contract in stateless) for c in checks), checks
 
 
 def every_word(replayed: Replayed) -> list[tuple[str, int]]:

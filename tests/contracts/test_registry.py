@@ -330,3 +330,17 @@ def test_publish_roll_in_batches_publishes_once_with_the_last_batch(
         0,
         registry_client.resident_index(hall.id, people[-1]) + 1,  # type: ignore[operator]
     ]
+
+
+def test_poll_officer_role_is_granted_and_revoked_by_the_admin_like_the_others(
+    registry_client: RegistryContract, accounts: list[LocalAccount]
+) -> None:
+    cid = registry_client.create_community(accounts[0], b"\x01" * 32)
+    officer = accounts[3].address
+    receipt = registry_client.grant_role(accounts[0], cid, Roles.POLL_OFFICER, officer)
+    assert receipt["status"] == 1
+    assert registry_client.has_role(cid, Roles.POLL_OFFICER, officer)
+    with _refused("NotCommunityAdmin"):
+        registry_client.grant_role(accounts[3], cid, Roles.POLL_OFFICER, accounts[4].address)
+    registry_client.revoke_role(accounts[0], cid, Roles.POLL_OFFICER, officer)
+    assert not registry_client.has_role(cid, Roles.POLL_OFFICER, officer)

@@ -140,6 +140,7 @@ def test_roles_and_settings_sent_directly_show_in_the_summary(
 
 def test_role_names_and_currency_codes_are_checked_before_anything_is_built() -> None:
     assert admin.role_id("registrar") == Roles.REGISTRAR
+    assert admin.role_id("poll_officer") == Roles.POLL_OFFICER
     with pytest.raises(AdminRefused, match="unknown role 'TREASURER'"):
         admin.role_id("TREASURER")
     with pytest.raises(AdminRefused, match="three capital letters"):

@@ -18,7 +18,7 @@ import { api } from "./api";
 import { DOMAINS, EIP712_FIELDS } from "./protocol";
 import type { AckOut, ChainOut, LoginOut, ReceiptOut, ServiceRecordIn } from "./schemas";
 
-export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank" | "initiatives" | "ratings" | "elections" | "mandates";
+export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank" | "initiatives" | "ratings" | "elections" | "mandates" | "poll_office";
 
 export interface Chain {
   chainId: number;

@@ -11,6 +11,7 @@ import * as electionsWords from "./words/elections";
 import * as budgetWords from "./words/budget";
 import * as proxiesWords from "./words/proxies";
 import * as secretBallotWords from "./words/secretBallot";
+import * as pollWords from "./words/poll";
 
 export type Lang = "zh" | "en";
 const STORE = "commons.lang";
@@ -489,6 +490,7 @@ const zh = {
   ...budgetWords.zh,
   ...proxiesWords.zh,
   ...secretBallotWords.zh,
+  ...pollWords.zh,
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -965,6 +967,7 @@ const en: Record<keyof typeof zh, string> = {
   ...budgetWords.en,
   ...proxiesWords.en,
   ...secretBallotWords.en,
+  ...pollWords.en,
 };
 
 const DICTS: Record<Lang, Record<string, string>> = { zh, en };

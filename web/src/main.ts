@@ -5,7 +5,8 @@ import type { ChainOut } from "./schemas";
 import { byId, h, replace } from "./dom";
 import { lang, onLangChange, setLang, t } from "./i18n";
 import { activeAddress, isUnlocked, listKeys, lock, onKeysChanged, setActive } from "./keys";
-import { communities, communityId, setCommunityId } from "./state";
+import { ROLES } from "./protocol";
+import { communities, community, communityId, setCommunityId } from "./state";
 import { applyDisplay, largeText, setLargeText } from "./display";
 import { announce, askPassphrase, clearProblem, errorBox, loading, mono } from "./ui";
 import { adminView } from "./views/admin";
@@ -16,6 +17,7 @@ import { electionView, electionsView } from "./views/elections";
 import { fundView } from "./views/fund";
 import { initiativesView } from "./views/initiatives";
 import { keysView } from "./views/keys";
+import { pollView } from "./views/poll";
 import { proposalView, proposalsView } from "./views/proposals";
 import { receiptsView } from "./views/receipts";
 import { rollView } from "./views/roll";
@@ -39,6 +41,7 @@ const ROUTES: [RegExp, View, string][] = [
   [/^\/roll$/, (_, r) => rollView(r), "nav.roll"],
   [/^\/keys$/, (_, r) => keysView(r), "nav.keys"],
   [/^\/admin$/, (_, r) => adminView(r), "nav.admin"],
+  [/^\/poll$/, () => pollView(), "nav.poll"],
 ];
 const NAV: [string, string][] = [
   ["#/", "nav.proposals"],
@@ -123,6 +126,7 @@ function renderHeader(currentNav: string): void {
     },
     (communityIds.length ? communityIds : [communityId()]).map((id) => h("option", { value: id, selected: id === communityId() }, t("community.name", { id }))),
   );
+  const navList = h("ul", null, NAV.map(([href, key]) => h("li", null, h("a", { href, "aria-current": key === currentNav ? "page" : undefined }, t(key)))));
   replace(
     byId("top"),
     h(
@@ -187,9 +191,26 @@ function renderHeader(currentNav: string): void {
     h(
       "nav",
       { "aria-label": t("nav.label") },
-      h("ul", null, NAV.map(([href, key]) => h("li", null, h("a", { href, "aria-current": key === currentNav ? "page" : undefined }, t(key))))),
+      navList,
     ),
   );
+  void addPollTab(navList, currentNav);
+}
+
+/** The Polling place tab, for a poll officer of the community only (or while it is open). */
+async function addPollTab(list: HTMLElement, currentNav: string): Promise<void> {
+  const me = activeAddress();
+  let officer = false;
+  if (me !== null) {
+    try {
+      officer = ((await community()).roles[ROLES.POLL_OFFICER] ?? []).includes(me);
+    } catch {
+      officer = false; // the API's trouble is shown elsewhere; the tab waits for the next render
+    }
+  }
+  if (officer || currentNav === "nav.poll") {
+    list.append(h("li", null, h("a", { href: "#/poll", "aria-current": currentNav === "nav.poll" ? "page" : undefined }, t("nav.poll"))));
+  }
 }
 
 function renderFooter(info: ChainOut | null): void {

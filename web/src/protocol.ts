@@ -10,6 +10,7 @@ export const DOMAINS = {
   Initiatives: { name: "CommonsInitiatives", version: "1" },
   Mandates: { name: "CommonsMandates", version: "1" },
   ParticipatoryBudget: { name: "CommonsBudget", version: "1" },
+  PollOffice: { name: "CommonsPollOffice", version: "1" },
   Ratings: { name: "CommonsRatings", version: "1" },
   SecretBallot: { name: "CommonsSecretBallot", version: "1" },
   TimeBank: { name: "CommonsTimeBank", version: "1" },
@@ -50,6 +51,12 @@ export const EIP712_FIELDS = {
     { name: "nonce", type: "uint256" },
     { name: "deadline", type: "uint48" },
     { name: "data", type: "bytes" },
+  ],
+  InPersonBallot: [
+    { name: "electionId", type: "uint256" },
+    { name: "voter", type: "address" },
+    { name: "choices", type: "uint64" },
+    { name: "officer", type: "address" },
   ],
   JoinRequest: [
     { name: "communityId", type: "uint256" },
@@ -109,6 +116,7 @@ export const TYPE_STRINGS = {
   EIP712Domain: "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
   ElectionBallot: "ElectionBallot(uint256 electionId,address voter,uint64 choices)",
   ForwardRequest: "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)",
+  InPersonBallot: "InPersonBallot(uint256 electionId,address voter,uint64 choices,address officer)",
   JoinRequest: "JoinRequest(uint256 communityId,address resident,uint64 issuedAt)",
   Mandate: "Mandate(uint256 communityId,address resident,address proxy,uint8 scope,uint256 voteId,uint256 nonce)",
   MandateRevocation: "MandateRevocation(uint256 communityId,address resident,uint256 nonce)",
@@ -123,6 +131,7 @@ export const ROLES = {
   AUDITOR: "AUDITOR",
   COMMITTEE: "COMMITTEE",
   COORDINATOR: "COORDINATOR",
+  POLL_OFFICER: "POLL_OFFICER",
   REGISTRAR: "REGISTRAR",
 } as const;
 export type Role = keyof typeof ROLES;
@@ -132,6 +141,7 @@ export const ROLE_IDS: Record<Role, string> = {
   AUDITOR: "0xd8994f6d76f930dc5ea8c60e38e6334a87bb8539cc3082ac6828681c33316e3d",
   COMMITTEE: "0xed7ead75dab2b778f814bef3e24d121e608a2464b0363d0d34b193757e18edb8",
   COORDINATOR: "0xd578563424ab02f85ec03c6b1aee04947ebdd4a30db46cba3bcd7f56ef40b199",
+  POLL_OFFICER: "0xde55fee3967268a586cd1dfbab7ab982c54b25c91bcf917c809877183412a1ca",
   REGISTRAR: "0xd6b769dbdbf190871759edfb79bd17eda0005e1b8c3b6b3f5b480b5604ad5014",
 };
 
@@ -194,6 +204,10 @@ export type Outcome = (typeof Outcome)[number];
 /** ICommunityFund.PayoutStatus, by value. */
 export const PayoutStatus = ["None", "Pending", "Executed", "Cancelled", "Lapsed"] as const;
 export type PayoutStatus = (typeof PayoutStatus)[number];
+
+/** IPollOffice.PollSkipReason, by value. */
+export const PollSkipReason = ["BadOfficerSignature", "MalleableOfficerSignature", "NotPollOfficer"] as const;
+export type PollSkipReason = (typeof PollSkipReason)[number];
 
 /** ICouncil.ProposalState, by value. */
 export const ProposalState = ["Pending", "Open", "Closed", "Finalized"] as const;
@@ -321,6 +335,7 @@ export const ERRORS = [
   "NotOnRoll",
   "NotParticipatoryBudget",
   "NotPendingAdmin",
+  "NotPollOffice",
   "NotQualified",
   "NotRegistrar",
   "NotRequesterOrAdmin",

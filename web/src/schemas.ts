@@ -29,7 +29,7 @@ export interface AckedOut {
   position: number;
   /** receipt id */
   id: string;
-  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot";
+  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot" | "in-person-ballot";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   /** the signed message, as it was accepted */
   payload: Record<string, unknown>;
@@ -248,6 +248,8 @@ export interface ElectionOut {
   rollSize: number;
   state: "Pending" | "Open" | "Closed" | "Counted";
   ballotCount: number;
+  onlineCount: number;
+  inPersonCount: number;
   tally: number[];
   winners: number[];
   statements: (string | null)[];
@@ -341,6 +343,15 @@ export interface HeldOut {
   proxy: string;
   mandates: HeldMandateOut[];
   limit: number;
+}
+
+/** A poll officer's EIP-712 in-person ballot for a resident present at the polling place: InPersonBallot(uint256 electionId,address voter,uint64 choices,address officer) under the domain ("CommonsPollOffice", "1", chainId, poll office address), signed by `officer`; `choices` encoded as an online ballot's. */
+export interface InPersonBallotIn {
+  electionId: number;
+  voter: string;
+  choices: number;
+  officer: string;
+  signature: string;
 }
 
 export interface IndexHealthOut {
@@ -603,7 +614,7 @@ export interface RatingsOut {
 export interface ReceiptOut {
   /** receipt id: keccak256 of the kind and the canonical message */
   id: string;
-  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot";
+  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot" | "in-person-ballot";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   signer: string;
   txHash: string | null;

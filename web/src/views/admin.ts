@@ -17,7 +17,7 @@ import type { CommunitySettingsOut } from "../schemas";
 import { communityId } from "../state";
 import { act, field, mono, relayed, requireWallet, statusLine, waitIndexed } from "../ui";
 
-const ROLE_ORDER: Role[] = ["COMMITTEE", "REGISTRAR", "COORDINATOR", "AUDITOR"];
+const ROLE_ORDER: Role[] = ["COMMITTEE", "REGISTRAR", "COORDINATOR", "AUDITOR", "POLL_OFFICER"];
 const ZERO = "0x0000000000000000000000000000000000000000";
 
 /** One act, ready to state and sign. `as` is who the contract lets make the call. */

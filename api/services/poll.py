@@ -1,0 +1,24 @@
+"""In-person ballots as the index records them: a ballot counted in person is an
+ElectionBallotCast in a transaction that also holds the poll office's InPersonBallotVouched for
+the same voter (IPollOffice's NatSpec)."""
+
+from __future__ import annotations
+
+from api.services.container import Services
+
+
+def in_person_count(services: Services, election_id: int) -> int:
+    """How many of the election's counted ballots came in person."""
+    where = {"electionId": election_id}
+    vouched = {
+        (e.tx_hash, e.args["voter"])
+        for e in services.index.events(
+            contract="poll_office", event="InPersonBallotVouched", where=where, limit=None
+        )
+    }
+    if not vouched:
+        return 0
+    cast = services.index.events(
+        contract="elections", event="ElectionBallotCast", where=where, limit=None
+    )
+    return sum((e.tx_hash, e.args["voter"]) in vouched for e in cast)
