@@ -7,6 +7,7 @@
 import { getAddress, type TypedDataField, type Wallet } from "ethers";
 import { api } from "../api";
 import { chain } from "../chain";
+import { encodeApproval, encodeRanking } from "../election_ballots";
 import { h, replace } from "../dom";
 import { t } from "../i18n";
 import { personPicker } from "../people";
@@ -16,21 +17,6 @@ import { communityId } from "../state";
 import { act, field, relayed, requireWallet, statusLine, waitIndexed } from "../ui";
 
 const IN_PERSON_TYPES: Record<string, TypedDataField[]> = { InPersonBallot: EIP712_FIELDS.InPersonBallot };
-const NIBBLES = 16;
-
-/** `choices` of a ranking (IElections: 16 nibbles, low first, padded with the last candidate). */
-function encodeRanking(ranking: readonly number[]): bigint {
-  const last = ranking[ranking.length - 1];
-  let choices = 0n;
-  for (let k = 0; k < NIBBLES; k++) choices |= BigInt(ranking[k] ?? last) << BigInt(4 * k);
-  return choices;
-}
-
-/** `choices` of an approval set (a bitmap, bit c approving candidate c). */
-function encodeApproval(approved: readonly number[]): bigint {
-  return approved.reduce((bits, c) => bits | (1n << BigInt(c)), 0n);
-}
-
 async function recordInPerson(officer: Wallet, electionId: number, voter: string, choices: bigint): Promise<ReceiptOut> {
   const c = await chain();
   const domain = { ...DOMAINS.PollOffice, chainId: c.chainId, verifyingContract: c.addresses.poll_office };
