@@ -209,10 +209,10 @@ def _secret_vote(
 def _mandate(
     live: LiveSystem, keys: dict[str, LocalAccount], community: int, relayer: LocalAccount
 ) -> None:
-    """resident7 makes resident1 their proxy for every vote (no proxy ballot yet; proxy ballots
-    and overrides: test_audit_proxies.py)."""
+    """resident5 makes resident6 their proxy for every vote (no proxy ballot yet; proxy ballots
+    and overrides, with other residents: test_audit_proxies.py)."""
     mandates = live.deployment.mandates.functions
-    resident, proxy = keys["resident7"], keys["resident1"]
+    resident, proxy = keys["resident5"], keys["resident6"]
     nonce = mandates.nonceOf(resident.address).call()
     mandate = make_mandate(
         community, resident.address, proxy.address, MandateScope.AllVotes, 0, nonce
