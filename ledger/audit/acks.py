@@ -255,13 +255,13 @@ def landed(
             voter = checksum_address(cast["voter"])
             signed = ElectionBallot(int(cast["electionId"]), voter, int(cast["choices"]))
             _first(out.digests, election_ballot_digest(signed, election_domain), log)
+            choices_in[(str(log["transactionHash"]), signed.election_id, voter)] = signed.choices
     budget_domain = BudgetDomain(chain_id, checksum_address(contracts["budget"]))
     for log in _logs(rpc, contracts["budget"], BUDGET_BALLOT_CAST, first, last):
         if (cast := log_values(BUDGET_BALLOT_CAST, log)) is not None:
             voter = checksum_address(cast["voter"])
             budget_ballot = BudgetBallot(int(cast["roundId"]), voter, int(cast["projects"]))
             _first(out.digests, budget_ballot_digest(budget_ballot, budget_domain), log)
-            choices_in[(str(log["transactionHash"]), signed.election_id, voter)] = signed.choices
     office_domain = PollOfficeDomain(chain_id, checksum_address(contracts["poll_office"]))
     for log in _logs(rpc, contracts["poll_office"], IN_PERSON_VOUCHED, first, last):
         if (vouched := log_values(IN_PERSON_VOUCHED, log)) is not None:
