@@ -555,7 +555,13 @@ def _seed_once(settings: Settings, w3: Any, url: str, stop: threading.Event) -> 
     client = ApiClient(url, w3, load_artifacts(settings))
     try:
         keys = demo_keys(demo_dir / "keys.json")
-        made = seed_demo(client, keys, typer.echo, checkpoint=lambda: _stop_point(stop))
+        made = seed_demo(
+            client,
+            keys,
+            typer.echo,
+            checkpoint=lambda: _stop_point(stop),
+            fast_clock=settings.demo_fast_clock,
+        )
     finally:
         client.close()
     atomic_write(marker, json.dumps(made, indent=2))

@@ -196,12 +196,16 @@ def seed_demo(
     keys: dict[str, LocalAccount],
     log: Callable[[str], None],
     checkpoint: Callable[[], None] = lambda: None,
+    *,
+    fast_clock: bool = False,
 ) -> dict[str, Any]:
     """Create the demo community, or finish the one a stopped start left half-made; returns
     what was made (ids). `checkpoint` is called between steps: it raises to stop there. Messages
     a stopped start left in the relay must have landed before this is called (the caller
-    waits), or a step would not see them and make its change twice."""
-    return _Seeder(client, keys, log, checkpoint).seed()
+    waits), or a step would not see them and make its change twice. With `fast_clock` the demo
+    moves a development chain's clock to the end of each window instead of living through it
+    (the chain then runs up to half a minute ahead of the wall clock)."""
+    return _Seeder(client, keys, log, checkpoint, fast_clock).seed()
 
 
 class _Seeder:
@@ -211,11 +215,13 @@ class _Seeder:
         keys: dict[str, LocalAccount],
         log: Callable[[str], None],
         checkpoint: Callable[[], None],
+        fast_clock: bool,
     ) -> None:
         self.client = client
         self.keys = keys
         self.log = log
         self.checkpoint = checkpoint
+        self.fast_clock = fast_clock
         c = client.contracts
         self.registry, self.council = c["registry"], c["council"]
         self.fund, self.timebank, self.budget = c["fund"], c["timebank"], c["budget"]
@@ -440,16 +446,11 @@ class _Seeder:
 
     def _finalize(self, proposals: dict[str, int]) -> None:
         self._step("demo: waiting for two proposals to close, then finalizing them")
-        w3 = self.client.w3
         for key in ("playground", "fence"):
             pid = proposals[key]
             if self.council.functions.state(pid).call() == ProposalState.Finalized:
                 continue
-            closes = self.council.functions.getProposal(pid).call().closesAt
-            while int(w3.eth.get_block("latest")["timestamp"]) < closes:
-                self.checkpoint()
-                time.sleep(0.5)
-                w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # let time show on-chain
+            self._wait_until(self.council.functions.getProposal(pid).call().closesAt)
             self.client.act(self.keys["secretary"], self.council.functions.finalize(pid))
 
     def _payout(self, playground: int) -> int:
@@ -621,12 +622,7 @@ class _Seeder:
     def _count(self, election: int) -> None:
         """Once ballots close, the count on the chain, step by step, by the secretary."""
         self._step("demo: counting the election round by round once it closes")
-        w3 = self.client.w3
-        closes = self.elections.functions.getElection(election).call().closesAt
-        while int(w3.eth.get_block("latest")["timestamp"]) < closes:
-            self.checkpoint()
-            time.sleep(0.5)
-            w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]  # let time show on-chain
+        self._wait_until(self.elections.functions.getElection(election).call().closesAt)
         while self.elections.functions.state(election).call() != ElectionState.Counted:
             self.checkpoint()
             call = self.elections.functions.countStep(election, COUNT_STEP_BALLOTS)
@@ -710,6 +706,8 @@ class _Seeder:
     def _wait_until(self, unix: int) -> None:
         """Until the chain's clock reaches `unix` (mining, so that time shows on-chain)."""
         w3 = self.client.w3
+        if self.fast_clock and int(w3.eth.get_block("latest")["timestamp"]) < unix:
+            w3.provider.make_request("evm_mine", [unix])  # type: ignore[arg-type]
         while int(w3.eth.get_block("latest")["timestamp"]) < unix:
             self.checkpoint()
             time.sleep(0.5)

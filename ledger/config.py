@@ -320,6 +320,11 @@ class Settings(BaseSettings):
     # and its code answers 410; the resident simply asks again.
     join_request_ttl_s: float = Field(default=30 * 86400, gt=0)
     seed_demo: bool = Field(default=True, description="seed a demo community on first start")
+    demo_fast_clock: bool = Field(
+        default=False,
+        description="the demo moves the development chain's clock past each of its windows "
+        "instead of living through them (the chain then runs ahead of the wall clock)",
+    )
     restart_max: int = Field(
         default=5, ge=0, description="`commons run` gives up on a process that died more often"
     )

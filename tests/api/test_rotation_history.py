@@ -18,7 +18,7 @@ from tests.e2e.conftest import live as live
 @pytest.fixture(scope="module")
 def rotated(live: LiveSystem) -> Iterator[dict[str, Any]]:
     keys = demo_keys(live.data_dir / "demo-keys.json")
-    made = seed_demo(live.client, keys, lambda _: None)
+    made = seed_demo(live.client, keys, lambda _: None, fast_clock=True)
     cid = int(made["community"])
     registry, bank = live.client.contracts["registry"], live.client.contracts["timebank"]
     old, new = keys["resident1"].address, Account.create().address

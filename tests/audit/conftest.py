@@ -233,7 +233,7 @@ def history(
 ) -> Iterator[History]:
     keys = demo_keys(live.data_dir / "demo-keys.json")
     client = live.client
-    made = seed_demo(client, keys, lambda _: None)
+    made = seed_demo(client, keys, lambda _: None, fast_clock=True)
     community = int(made["community"])
     c = client.contracts
     # A direct vote (castVote relayed through the forwarder) on the proposal still open.

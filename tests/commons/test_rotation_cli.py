@@ -64,7 +64,7 @@ class Town:
 @pytest.fixture(scope="module")
 def town(live: LiveSystem, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
     keys = demo_keys(live.data_dir / "demo-keys.json")
-    made = seed_demo(live.client, keys, lambda _: None)
+    made = seed_demo(live.client, keys, lambda _: None, fast_clock=True)
     keystore_dir = tmp_path_factory.mktemp("keys")
     Keystore(keystore_dir, TEST_N).add("registrar", keys["registrar"].key, PASSPHRASE)
     env = {**live.env, "COMMONS_KEYSTORE_DIR": str(keystore_dir)}

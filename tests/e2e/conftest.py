@@ -142,5 +142,5 @@ def seeded(served: LiveSystem, tmp_path_factory: pytest.TempPathFactory) -> dict
     """The demo community (roles, roll, proposals, fund, time bank) through the signed paths,
     on the module's live system: {"keys": the demo's accounts, "community": id, ...}."""
     keys = demo_keys(tmp_path_factory.mktemp("demo") / "keys.json")
-    made = seed_demo(served.client, keys, log=lambda _: None)
+    made = seed_demo(served.client, keys, log=lambda _: None, fast_clock=True)
     return {"keys": keys, **made}

@@ -16,7 +16,7 @@ def test_the_demo_has_a_promoted_initiative_a_gathering_one_and_a_rated_complete
     live: LiveSystem, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     keys = demo_keys(Path(tmp_path_factory.mktemp("demo")) / "keys.json")
-    made = seed_demo(live.client, keys, log=lambda _: None)
+    made = seed_demo(live.client, keys, log=lambda _: None, fast_clock=True)
     community, playground = made["community"], made["proposals"]["playground"]
 
     page = live.client.get("/v1/initiatives", community=community)
@@ -34,7 +34,7 @@ def test_the_demo_has_a_promoted_initiative_a_gathering_one_and_a_rated_complete
     assert ratings["average"] == int(sum(scores) * 100 / len(scores)) / 100
     assert live.client.get(f"/v1/proposals/{playground}")["execution"] == "Completed"
 
-    again = seed_demo(live.client, keys, log=lambda _: None)
+    again = seed_demo(live.client, keys, log=lambda _: None, fast_clock=True)
     assert again["initiatives"] == made["initiatives"]
     assert live.client.get("/v1/initiatives", community=community)["total"] == 2
     assert live.client.get(f"/v1/proposals/{playground}/ratings")["count"] == len(scores)

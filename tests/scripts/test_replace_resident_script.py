@@ -25,7 +25,7 @@ def test_brownie_script_replaces_the_key_and_the_balance_follows(
     live: LiveSystem, accounts: list[LocalAccount], settings: Settings
 ) -> None:
     keys = demo_keys(live.data_dir / "demo-keys.json")
-    cid = int(seed_demo(live.client, keys, lambda _: None)["community"])
+    cid = int(seed_demo(live.client, keys, lambda _: None, fast_clock=True)["community"])
     registry, bank = live.client.contracts["registry"], live.client.contracts["timebank"]
     grant = registry.functions.grantRole(cid, Roles.REGISTRAR, accounts[0].address)
     live.client.act(keys["admin"], grant)
