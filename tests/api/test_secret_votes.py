@@ -12,8 +12,12 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from ledger.audit.acks import AckEntry, check_acks
+from ledger.audit.auditor import _addresses
 from ledger.node import rpc
 from ledger.protocol.generated import Roles
+from ledger.signing.acks import Acknowledgement
+from ledger.transport import RpcClient
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contract_wrappers.secret import (
     CHALLENGES,
@@ -165,3 +169,22 @@ def test_ballots_are_counted_found_by_voter_and_the_tally_shown_once_finalized(
     assert final["state"] == "Finalized"
     assert final["tally"] == [1, 2, 1]
     assert final["partialsFrom"] == [1, 2]
+    # The relay's signed promises are checked by the audit against the cast events.
+    exported = httpx.get(f"{live.url}/v1/relay/acks", params={"limit": 1000}, timeout=10).json()
+    ids = {r["id"] for r in receipts}
+    entries = [
+        AckEntry(Acknowledgement.from_json(i["ack"]), i["id"], i["kind"], i["payload"])
+        for i in exported["items"]
+        if i["id"] in ids
+    ]
+    assert len(entries) == 4
+    with RpcClient(live.node.url) as client:
+        checked = check_acks(
+            client,
+            live.w3.eth.chain_id,
+            _addresses(live.deployment.record),
+            int(live.deployment.record["block"]),
+            live.w3.eth.block_number,
+            entries,
+        )
+    assert checked.findings == [] and {e["verdict"] for e in checked.entries} == {"landed"}
