@@ -48,6 +48,10 @@ class SecretVoteOut(CamelOut):
     community_id: int
     opener: str
     question_hash: Hex32
+    # The question and its options from the text store (keyed by their keccak256, so a text
+    # found is the one the vote committed to); None when nobody stored them.
+    question: str | None
+    options: list[str] | None
     option_count: int
     trustees: list[str]  # trustee k (1-based) is trustees[k - 1]
     threshold: int

@@ -21,8 +21,10 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from commons.acts import Community, Signing, signed_act
 from commons.errors import one_line_errors
 from ledger import admin
-from ledger.admin import AdminCall, Signer
+from ledger.admin import AdminCall, RelayApi, Signer
+from ledger.offchain import text_hash
 from ledger.passphrase import read_passphrase
+from ledger.proposal_acts import TEXTS_PATH
 from ledger.protocol.generated import Functions
 from ledger.secret import trustee as steps
 from ledger.secret import trustee_file
@@ -104,7 +106,8 @@ def open_vote(
 ) -> None:
     """Open a secret vote of COMMUNITY (committee only); prints its id. Its schedule starts
     now: keys, deals, complaints, answers each take --phase; ballots then stay open --voting;
-    challenges follow for --challenges. The question and options are hashed (keep the text)."""
+    challenges follow for --challenges. The question and options are stored through the API
+    (/v1/texts) before the vote is signed; the vote commits to their keccak256."""
     chain = signing.chain()
     now = int(chain.w3.eth.get_block("latest")["timestamp"])
     keys_by = now + phase
@@ -133,9 +136,22 @@ def open_vote(
         community,
         admin.ROLES["COMMITTEE"],
     )
-    done = signing.act(call, chain=chain)
+    text = steps.question_text(question, option)
+    done = signing.act(call, chain=chain, prepare=lambda: _store_question(signing, text))
     if done is not None:
         typer.echo(f"secret vote {done.event['voteId']} opened; ballots open at {opens_at}")
+
+
+def _store_question(signing: Signing, text: str) -> None:
+    """The question and options stored through the API before the vote is signed, so that the
+    page can show them; the hash the API reports must be the one signed."""
+    api = RelayApi(signing.api)
+    stored = api.post(TEXTS_PATH, {"text": text})
+    if str(stored.get("hash", "")).lower() != text_hash(text):
+        raise admin.AdminRefused(
+            f"the API at {signing.api} stored the question under {stored.get('hash')}, "
+            "not its keccak256; nothing was signed"
+        )
 
 
 @secret_app.command("register")

@@ -12,6 +12,7 @@ from api.secret_schemas import SecretBallotInclusionOut, SecretVoteOut
 from api.services.container import Services
 from ledger.hashing import checksum_address
 from ledger.protocol.generated import SecretVoteState, SecretVoteView
+from ledger.secret.trustee import read_question
 
 CONTRACT = "secret"
 # From Challenges on, ballots are closed: counts and the aggregate are no longer partial.
@@ -48,11 +49,15 @@ def vote(services: Services, vote_id: int) -> SecretVoteOut:
     state = SecretVoteState(v.state)
     closed = state in CLOSED
     keyed = any(v.electionKey)
+    question_hash = "0x" + bytes(v.questionHash).hex()
+    asked = read_question(services.store.get_text(question_hash))
     return SecretVoteOut(
         vote_id=vote_id,
         community_id=v.communityId,
         opener=v.opener,
-        question_hash="0x" + bytes(v.questionHash).hex(),
+        question_hash=question_hash,
+        question=asked[0] if asked else None,
+        options=asked[1] if asked else None,
         option_count=v.optionCount,
         trustees=list(v.trustees),
         threshold=v.threshold,

@@ -101,10 +101,30 @@ class VoteOnChain:
         ]
 
 
+def question_text(question: str, options: Sequence[str]) -> str:
+    """The question and its options as the canonical JSON whose keccak256 the vote commits to
+    (stored off-chain through the API's /v1/texts)."""
+    return json.dumps({"question": question, "options": list(options)}, ensure_ascii=False)
+
+
 def question_hash(question: str, options: Sequence[str]) -> bytes:
-    """keccak256 of the question and its options as canonical JSON (kept off-chain)."""
-    text = json.dumps({"question": question, "options": list(options)}, ensure_ascii=False)
-    return keccak(text.encode())
+    return keccak(question_text(question, options).encode())
+
+
+def read_question(text: str | None) -> tuple[str, list[str]] | None:
+    """The question and options of a stored question text; None if absent or not one."""
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+        question, options = data["question"], data["options"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(question, str) or not isinstance(options, list):
+        return None
+    if not all(isinstance(o, str) for o in options):
+        return None
+    return question, options
 
 
 def _call(name: str, args: tuple[Any, ...], what: str, event: str, **matches: Any) -> AdminCall:

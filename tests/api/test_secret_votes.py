@@ -111,6 +111,7 @@ def test_a_secret_vote_is_listed_with_its_key_and_no_partial_result(
     key = vote.secret.election_key(vote.id)
     assert [int(w, 16) for w in got["electionKey"]] == list(key.words())
     assert got["contract"] == live.deployment.secret.address
+    assert (got["question"], got["options"]) == (None, None)  # nobody stored its text
     # Before the close nothing would tell how anyone voted: no count, no aggregate, no tally.
     assert (got["ballotCount"], got["aggregate"], got["tally"]) == (None, None, None)
     missing = httpx.get(f"{live.url}/v1/secret-votes/999999")

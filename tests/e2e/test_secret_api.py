@@ -34,6 +34,7 @@ PASSPHRASE = "correct horse battery staple"
 FILE_PASSPHRASE = "a trustee's own passphrase"
 PHASE, VOTING, CHALLENGES = 100, 3600, 600
 TEST_N = 1024
+OPTIONS = ["green", "blue", "leave it"]
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,7 @@ def test_a_secret_election_runs_end_to_end_through_the_api_and_the_trustees_cli(
 
     opened = cli.act(
         "chair", "open", "--community", str(community), "--question", "Paint the hall?",
-        "--option", "green", "--option", "blue", "--option", "leave it",
+        *(a for o in OPTIONS for a in ("--option", o)),
         *(a for t in ("t1", "t2", "t3") for a in ("--trustee", t)),
         "--threshold", "2", "--phase", str(PHASE), "--voting", str(VOTING),
         "--challenges", str(CHALLENGES),
@@ -172,6 +173,7 @@ def test_a_secret_election_runs_end_to_end_through_the_api_and_the_trustees_cli(
     live.client.wait_indexed(w3.eth.block_number)
     final = live.client.get(f"/v1/secret-votes/{vote_id}")
     assert (final["state"], final["tally"], final["voidedCount"]) == ("Finalized", [1, 2, 1], 1)
+    assert (final["question"], final["options"]) == ("Paint the hall?", OPTIONS)
     audit = cli.run("audit", "--fresh", "--quiet")
     assert audit.exit_code == 0, audit.output
     assert "CLEAN" in audit.output

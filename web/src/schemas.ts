@@ -658,6 +658,8 @@ export interface SecretVoteOut {
   communityId: number;
   opener: string;
   questionHash: string;
+  question: string | null;
+  options: string[] | null;
   optionCount: number;
   trustees: string[];
   threshold: number;
