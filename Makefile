@@ -62,7 +62,7 @@ nginx: ## install Debian's nginx (nginx-light) for the TLS proxy test
 
 # `lint` first: CI (.ci/run → make test) also runs ruff, mypy, the page's checks, slither, solhint.
 test: setup web-browser hardhat nginx lint ## lint, then the whole test suite
-	$(VENV)/bin/pytest -q -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile --durations=40 $(PYTEST_ARGS)
 
 test-contracts: setup ## contract tests only
 	$(VENV)/bin/pytest -q tests/contracts $(PYTEST_ARGS)

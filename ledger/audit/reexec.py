@@ -194,6 +194,8 @@ class Replayer:
                 )
             except RuntimeError:
                 ok = False
+            else:
+                self._keys_from_logs()
         if ok != tx.success:
             self._find(
                 "reexec.outcome",
@@ -203,6 +205,17 @@ class Replayer:
                 "succeeded" if ok else "reverted",
                 "the chain's receipt and the re-execution disagree",
             )
+
+    def _keys_from_logs(self) -> None:
+        """Ids a contract hands out itself (a batch's, a grant's) are in no calldata, but its
+        events carry them: every word of its logs is a key guess for its mappings."""
+        result = self.evm.result
+        for log in result.logs if result is not None else ():
+            keys = self.keys.get(hex_bytes(log.address))
+            if keys is not None:
+                topics, data = log.data
+                keys.add_ids(topics[1:])
+                keys.extend(data[i : i + 32] for i in range(0, len(data) - 31, 32))
 
     def _find(
         self, rule: str, number: int, tx: ReplayTx, expected: Any, found: Any, detail: str

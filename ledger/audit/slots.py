@@ -2,9 +2,10 @@
 
 Plain variables and struct members sit at fixed slots; a mapping's entry sits at
 keccak256(key . slot) and a dynamic array's items from keccak256(slot), so naming one means
-guessing its keys. The guesses come from what the transactions carried: every 32-byte word of
-their calldata (ids, addresses, role hashes) and every sender. A slot no guess explains is named
-by what can be said of it: inside no variable the layout knows.
+guessing its keys. The guesses come from what the transactions carried and what they told: every
+32-byte word of their calldata (ids, addresses, role hashes), every sender, and every word of the
+events they made each contract emit (the ids it handed out). A slot no guess explains is named by
+what can be said of it: inside no variable the layout knows.
 """
 
 from __future__ import annotations
@@ -13,21 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.audit.budget import grant_id
 from ledger.hashing import keccak
 
 # Items of a dynamic array looked at past its start, and nesting followed into mappings.
 MAX_ARRAY_ITEMS = 4096
 MAX_DEPTH = 3
-IDS = frozenset(i.to_bytes(32, "big") for i in range(1024))
-# A budget round's grants are keyed by ids no calldata carries (IParticipatoryBudget.grantIdOf):
-# those of the first rounds, every project index, are guessed like the ids above.
-BUDGET_ROUNDS_GUESSED = 16
-GRANT_IDS = frozenset(
-    grant_id(r, i).to_bytes(32, "big")
-    for r in range(1, BUDGET_ROUNDS_GUESSED + 1)
-    for i in range(256)
-)
 
 
 @dataclass
@@ -35,6 +26,8 @@ class Keys:
     """Candidate mapping keys, gathered from transactions."""
 
     words: set[bytes] = field(default_factory=set)  # 32-byte words, as ABI-encoded
+    # Indexed event arguments: ids of any size (a budget grant's has its top bit set).
+    ids: set[bytes] = field(default_factory=set)
     _typed: dict[str, list[bytes]] = field(default_factory=dict, repr=False)
 
     def add_calldata(self, data: bytes) -> None:
@@ -51,9 +44,14 @@ class Keys:
     def extend(self, words: Iterable[bytes]) -> None:
         self.words.update(words)
 
+    def add_ids(self, topics: Iterable[bytes]) -> None:
+        self.ids.update(topics)
+        self.words.update(topics)
+
     def of_type(self, key_type: str) -> list[bytes]:
-        """The candidates that are valid keys of this type: addresses for an address, ids (below
-        2^32: every count on-chain is) for an integer, any other word for the rest."""
+        """The candidates that are valid keys of this type: addresses for an address; for an
+        integer, words below 2^32 (every count on-chain is) and the ids events named; any other
+        word for the rest."""
         kind = (
             "address"
             if key_type.startswith(("t_address", "t_contract"))
@@ -67,7 +65,7 @@ class Keys:
             small = [w for w in address if w[:28] == bytes(28)]
             typed = {
                 "address": address,
-                "uint": small,
+                "uint": sorted({*small, *self.ids}),
                 "word": [w for w in self.words if w[:12] != bytes(12)],
             }[kind]
             self._typed[kind] = typed
@@ -95,10 +93,6 @@ class SlotNamer:
         entries = self._entries.get(cache_key)
         if entries is None:
             keys = self.keys.of_type(key_type)
-            if in_place and key_type.startswith("t_uint"):
-                # Ids the contracts hand out themselves (a batch's, a payout's) need not be in
-                # any calldata: the first thousand are guessed too, at the last level only.
-                keys = [*keys, *IDS.difference(keys), *GRANT_IDS.difference(keys)]
             prefix = base.to_bytes(32, "big")
             entries = {int.from_bytes(keccak(k + prefix), "big"): k for k in keys}
             self._entries[cache_key] = entries

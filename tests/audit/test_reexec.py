@@ -12,8 +12,8 @@ import pytest
 from ledger.audit.bytecode import Build
 from ledger.audit.fetch import ChunkJob, verify_chunk
 from ledger.audit.layout import Layout
-from ledger.audit.model import AuditResult
-from ledger.audit.reexec import Replayer, check_storage, spec_of, storage_root
+from ledger.audit.model import AuditResult, Finding
+from ledger.audit.reexec import Replayer, StorageCheck, check_storage, spec_of, storage_root
 from ledger.deploy import PLAN
 from ledger.node import rpc
 from ledger.transport import RpcClient
@@ -75,32 +75,59 @@ def every_word(replayed: Replayed) -> list[tuple[str, int]]:
     return [(key, slot) for key, address in r.contracts.items() for slot in r.storage(address)]
 
 
-def test_every_storage_word_changed_alone_is_named_with_its_variable(
+def flipped(
+    fresh: History, replayed: Replayed, words: list[tuple[str, int]]
+) -> tuple[list[StorageCheck], list[Finding], list[dict[str, str]]]:
+    """check_storage's verdict on the head with each of `words` changed (its lowest bit
+    flipped), the chain put back afterwards."""
+    snapshot = rpc(fresh.w3, "evm_snapshot")
+    try:
+        for key, slot in words:
+            address = "0x" + replayed.replayer.contracts[key].hex()
+            value = int(rpc(fresh.w3, "eth_getStorageAt", [address, hex(slot), "latest"]), 16)
+            rpc(fresh.w3, "anvil_setStorageAt", [address, hex(slot), f"0x{value ^ 1:064x}"])
+        rpc(fresh.w3, "evm_mine")
+        return check_storage(replayed.replayer, replayed.rpc, head(fresh), replayed.layouts)
+    finally:
+        rpc(fresh.w3, "evm_revert", [snapshot])
+
+
+def test_every_storage_word_changed_is_named_with_its_variable(
     fresh: History, replayed: Replayed
 ) -> None:
     """A sweep over the whole state, not a hand-picked list: each non-zero word of each
-    contract gets its lowest bit flipped, alone, and must be named — contract, slot, variable."""
+    contract gets its lowest bit flipped, and each must be named — contract, slot, variable."""
     words = every_word(replayed)
     assert len(words) > 50
-    unnamed = []
-    for key, slot in words:
-        address = "0x" + replayed.replayer.contracts[key].hex()
-        snapshot = rpc(fresh.w3, "evm_snapshot")
-        value = int(rpc(fresh.w3, "eth_getStorageAt", [address, hex(slot), "latest"]), 16)
-        rpc(fresh.w3, "anvil_setStorageAt", [address, hex(slot), f"0x{value ^ 1:064x}"])
-        rpc(fresh.w3, "evm_mine")
-        try:
-            _, findings, _ = check_storage(
-                replayed.replayer, replayed.rpc, head(fresh), replayed.layouts
-            )
-        finally:
-            rpc(fresh.w3, "evm_revert", [snapshot])
-        named = [f for f in findings if f.rule == "reexec.storage" and f.detail.startswith(key)]
-        if len(findings) != 1 or not named or hex(slot) not in named[0].detail:
-            unnamed.append((key, hex(slot), [f.detail for f in findings]))
-        elif "no variable" in named[0].detail:
-            unnamed.append((key, hex(slot), "variable not named: " + named[0].detail))
+    checks, findings, _ = flipped(fresh, replayed, words)
+    named = {(c.contract, d["slot"]): d["variable"] for c in checks for d in c.differing}
+    unnamed = [
+        (key, hex(slot), named.get((key, hex(slot))))
+        for key, slot in words
+        if "no variable" in (named.get((key, hex(slot))) or "no variable")
+    ]
     assert unnamed == []
+    # Nothing else is reported as changed, and each contract touched has its finding.
+    assert len(named) == len(words)
+    touched = {key for key, _ in words}
+    assert sorted(f.detail.split("'")[0] for f in findings if f.rule == "reexec.storage") == sorted(
+        touched
+    )
+    assert all(f.rule == "reexec.storage" for f in findings)
+
+
+def test_a_word_changed_alone_is_the_one_finding(fresh: History, replayed: Replayed) -> None:
+    """One word per contract, each changed alone: exactly one finding, naming the contract,
+    the slot and its variable."""
+    firsts: dict[str, int] = {}
+    for key, slot in every_word(replayed):
+        firsts.setdefault(key, slot)
+    for key, slot in firsts.items():
+        _, findings, _ = flipped(fresh, replayed, [(key, slot)])
+        assert len(findings) == 1, (key, [f.detail for f in findings])
+        (finding,) = findings
+        assert finding.rule == "reexec.storage" and finding.detail.startswith(key)
+        assert hex(slot) in finding.detail and "no variable" not in finding.detail
 
 
 def test_a_word_no_transaction_wrote_is_caught(fresh: History, replayed: Replayed) -> None:

@@ -233,9 +233,9 @@ def test_a_batch_that_fails_as_a_whole_is_split_and_only_the_offender_refused(
             receipts.append(
                 relay.accept(relay.forward, signed(w3, system, s, call, deadline=now + ttl))
             )
-        # Time passes: the fourth request's deadline is behind it.
-        rpc(w3, "evm_increaseTime", [600])
-        rpc(w3, "evm_mine")
+        # Time passes: the fourth request's deadline is behind it. The block is stamped
+        # explicitly, since after a snapshot revert the chain's clock lags the wall clock.
+        rpc(w3, "evm_mine", [now + 600])
         with caplog.at_level(logging.WARNING, logger="ledger.relay"):
             relay.run()
         statuses = [relay.outbox.get(r.id) for r in receipts]
@@ -280,8 +280,7 @@ def test_a_batch_reverted_on_chain_is_requeued_and_split_not_rejected_whole(
             )
             for i, s in enumerate(signers)
         ]
-        rpc(w3, "evm_increaseTime", [600])
-        rpc(w3, "evm_mine")
+        rpc(w3, "evm_mine", [now + 600])  # stamped: the chain's clock may lag the wall's
         # The first batch is sent unsimulated, with gas enough for all four, and reverts.
         kind = relay.forward
         relay.relayer.kinds["forward"] = _Unsimulated(kind)  # type: ignore[assignment]
