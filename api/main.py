@@ -37,6 +37,7 @@ from api.routers import (
     ratings,
     relay,
     rotation,
+    secret,
     timebank,
 )
 from api.server import protocol_for
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(budget.router, prefix="/v1")
     app.include_router(proxies.router, prefix="/v1")
     app.include_router(poll.router, prefix="/v1")
+    app.include_router(secret.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)
     docs.install(app, settings.project_root)

@@ -79,6 +79,7 @@ class ReceiptOut(CamelOut):
         "proxy-ballot",
         "budget-ballot",
         "in-person-ballot",
+        "secret-ballot",
     ]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     signer: str
@@ -111,6 +112,7 @@ class AckedOut(CamelOut):
         "proxy-ballot",
         "budget-ballot",
         "in-person-ballot",
+        "secret-ballot",
     ]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     payload: dict[str, Any] = Field(description="the signed message, as it was accepted")

@@ -33,6 +33,7 @@ from commons.proposal_cli import proposal_app
 from commons.proxy import proxy_config
 from commons.roll_cli import roll_app
 from commons.rotation_cli import register_rotation
+from commons.secret_cli import secret_app
 from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
 from ledger.config import Settings
 from ledger.deploy import deploy_system, deployment_path, load_deployment
@@ -587,6 +588,7 @@ app.add_typer(roll_app, name="roll")
 app.add_typer(proposal_app, name="proposal")
 app.add_typer(initiative_app, name="initiative")
 app.add_typer(election_app, name="election")
+app.add_typer(secret_app, name="secret")
 app.command("verify-receipt")(verify_receipt)
 app.command("anchor")(anchor)
 app.command("proxy-config")(proxy_config)

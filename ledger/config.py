@@ -343,6 +343,10 @@ class Settings(BaseSettings):
     relay_promotion_gas: int = Field(default=400_000, gt=0)
     # A rating: a signature, a cold roll look-up and a bitmap word, as a ballot.
     relay_rating_gas: int = Field(default=45_000, gt=0)
+    # --- secret ballots (ledger/relay/secret_ballots.py) ---
+    # Each ballot's proofs are checked before acknowledgement (~1 ms); a batch of 100 3-option
+    # ballots is ~3.9M gas, as a council batch of 250.
+    relay_secret_ballot_batch: int = Field(default=100, gt=0)
 
     @model_validator(mode="after")
     def _reorg_within_history(self) -> Settings:

@@ -50,6 +50,7 @@ from ledger.relay.outbox import Outbox
 from ledger.relay.ratings import RatingRelay
 from ledger.relay.relayer import Relayer
 from ledger.relay.rolls import RollCache
+from ledger.relay.secret_ballots import SecretBallotRelay
 from ledger.relay.services import ServiceRelay
 from ledger.runway import warn_if_short
 from ledger.schedule import ScheduleBell
@@ -88,6 +89,7 @@ def message_kinds(
     MandateRelay,
     ProxyBallotRelay,
     InPersonBallotRelay,
+    SecretBallotRelay,
 ]:
     """The kinds of signed message, the same in the API (checks) and the worker (batches)."""
     rolls = RollCache(w3, deployment.registry, settings.relay_rolls_kept)
@@ -114,6 +116,7 @@ def message_kinds(
             w3, deployment.council, deployment.mandates, deployment.registry, settings, rolls
         ),
         InPersonBallotRelay(w3, deployment.poll_office, deployment.registry, online, settings),
+        SecretBallotRelay(w3, deployment.secret, deployment.registry, settings, rolls),
     )
 
 

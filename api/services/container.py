@@ -28,6 +28,7 @@ from ledger.relay.mandates import MandateRelay, ProxyBallotRelay
 from ledger.relay.message import Message, MessageRelay
 from ledger.relay.outbox import Outbox
 from ledger.relay.ratings import RatingRelay
+from ledger.relay.secret_ballots import SecretBallotRelay
 from ledger.relay.services import ServiceRelay
 from ledger.signing.acks import AckSigner
 from ledger.tx import ErrorDecoder
@@ -59,6 +60,7 @@ class Services:
     mandate_kind: MandateRelay
     proxy_ballot_kind: ProxyBallotRelay
     in_person_kind: InPersonBallotRelay
+    secret_kind: SecretBallotRelay
     acks: AckSigner
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -81,6 +83,7 @@ class Services:
             mandate_kind,
             proxy_kind,
             in_person_kind,
+            secret_kind,
         ) = message_kinds(w3, deployment, decoder, relayer_key.address, settings)
         data = settings.data_dir
         # The worker's connection checkpoints the WAL; this one only acknowledges.
@@ -120,6 +123,7 @@ class Services:
             mandate_kind=mandate_kind,
             proxy_ballot_kind=proxy_kind,
             in_person_kind=in_person_kind,
+            secret_kind=secret_kind,
             acks=AckSigner(
                 bytes(relayer_key.key), deployment.chain_id, deployment.forwarder.address
             ),
@@ -149,6 +153,7 @@ class Services:
             self.mandate_kind,
             self.proxy_ballot_kind,
             self.in_person_kind,
+            self.secret_kind,
         )
         return {k.name: k for k in kinds}
 

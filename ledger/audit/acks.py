@@ -38,8 +38,8 @@ from ledger.audit.ethcodec import hex_bytes, hex_int, to_hex
 from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.timebank import id_of
 from ledger.errors import AuditInfraError, InvalidMessage
-from ledger.hashing import checksum_address
-from ledger.protocol.generated import Domains, Events
+from ledger.hashing import checksum_address, keccak
+from ledger.protocol.generated import Domains, Events, Types
 from ledger.signing.acks import Acknowledgement, verify_ack
 from ledger.signing.budget_ballots import BudgetBallot, BudgetDomain, budget_ballot_digest
 from ledger.signing.digests import (
@@ -80,8 +80,10 @@ KINDS: Final = (
     "rating",
     "budget-ballot",
     "in-person-ballot",
+    "secret-ballot",
 )
 IN_PERSON_VOUCHED: Final = event_of(Events.InPersonBallotVouched)
+SECRET_BALLOT_CAST: Final = event_of(Events.SecretBallotCast)
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,7 @@ def landed(
                 officer = checksum_address(vouched["officer"])
                 marked = InPersonBallot(eid, voter, choices, officer)
                 _first(out.digests, in_person_digest(marked, office_domain), log)
+    _secret_ballots(rpc, out, chain_id, contracts["secret"], first, last)
     out.council_domain = domain_separator(*Domains.Council, chain_id, contracts["council"])
     _signed_once(rpc, out, contracts, first, last)
     out.initiatives_domain = domain_separator(
@@ -281,6 +284,24 @@ def landed(
         if (done := log_values(EXECUTED, log)) is not None:
             _first(out.forwards, (checksum_address(done["signer"]), int(done["nonce"])), log)
     return out
+
+
+def _secret_ballots(
+    rpc: RpcClient, out: Landed, chain_id: int, secret: bytes, first: int, last: int
+) -> None:
+    """Secret ballots by the digest their voter signed: the cast event carries the ballot's
+    hash, all the struct needs besides the vote and the voter."""
+    separator = domain_separator(*Domains.SecretBallot, chain_id, secret)
+    for log in _logs(rpc, secret, SECRET_BALLOT_CAST, first, last):
+        if (cast := log_values(SECRET_BALLOT_CAST, log)) is not None:
+            struct = keccak(
+                Types.SecretBallot.typehash
+                + int(cast["voteId"]).to_bytes(32, "big")
+                + bytes(12)
+                + bytes.fromhex(checksum_address(cast["voter"])[2:])
+                + bytes(cast["ballotHash"])
+            )
+            _first(out.digests, typed_digest(separator, struct), log)
 
 
 def _signed_once(

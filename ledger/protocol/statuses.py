@@ -222,6 +222,11 @@ RELAY_REFUSALS: Final[dict[str, Status]] = {
     "UnknownCandidate": INVALID,
     "UnknownTarget": INVALID,
     "ValueNotAccepted": INVALID,
+    # A secret ballot refused before the chain (ledger/relay/secret_ballots.py): outside its
+    # vote's window, or with points or proofs the chain would take and a challenge would void.
+    "SecretVoteNotOpen": CONFLICT,
+    "InvalidBallotPoint": INVALID,
+    "InvalidBallotProof": INVALID,
 }
 
 

@@ -29,7 +29,7 @@ export interface AckedOut {
   position: number;
   /** receipt id */
   id: string;
-  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot" | "in-person-ballot";
+  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot" | "in-person-ballot" | "secret-ballot";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   /** the signed message, as it was accepted */
   payload: Record<string, unknown>;
@@ -614,7 +614,7 @@ export interface RatingsOut {
 export interface ReceiptOut {
   /** receipt id: keccak256 of the kind and the canonical message */
   id: string;
-  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot" | "in-person-ballot";
+  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot" | "in-person-ballot" | "secret-ballot";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   signer: string;
   txHash: string | null;
@@ -627,6 +627,70 @@ export interface ReceiptOut {
   updatedAt: number;
   /** the relayer's signed acknowledgement (absent for messages acknowledged before acknowledgements were signed) */
   ack?: AckOut | null;
+}
+
+/** A resident's encrypted ballot, signed: EIP-712 SecretBallot(uint256 voteId,address voter, bytes32 ballotHash) under ("CommonsSecretBallot", "1", chainId, secret ballot address), ballotHash = keccak256 of the packed `words` (the ciphertexts, then the proof: 7·options + 2 words, docs/secret-ballots.md). The relay verifies the proofs before acknowledging. */
+export interface SecretBallotIn {
+  voteId: number;
+  voter: string;
+  words: string[];
+  signature: string;
+}
+
+/** Whether and where a resident's secret ballot was counted: enough to check it against the batch hash the contract recorded, or to challenge it. */
+export interface SecretBallotInclusionOut {
+  voteId: number;
+  voter: string;
+  voted: boolean;
+  ballotHash: string | null;
+  block: number | null;
+  txHash: string | null;
+  /** the SecretBatchRecorded batch it was counted in */
+  batch: number | null;
+  /** its place among that batch's counted ballots */
+  position: number | null;
+  voided: boolean;
+}
+
+/** A secret vote as the chain has it now. What would tell a partial result is absent (None) until ballots close: the counted ballots and their aggregate; the tally until it is finalized. `castCount` is the turnout the SecretBallotCast events show anyway. */
+export interface SecretVoteOut {
+  voteId: number;
+  communityId: number;
+  opener: string;
+  questionHash: string;
+  question: string | null;
+  options: string[] | null;
+  optionCount: number;
+  trustees: string[];
+  threshold: number;
+  keysBy: number;
+  dealsBy: number;
+  complaintsBy: number;
+  answersBy: number;
+  opensAt: number;
+  closesAt: number;
+  challengesUntil: number;
+  rollVersion: number;
+  rollSize: number;
+  state: "Keys" | "Dealing" | "Complaints" | "Answers" | "KeyPending" | "KeyFailed" | "Pending" | "Open" | "Challenges" | "Decryption" | "Finalized";
+  chainId: number;
+  contract: string;
+  /** Y as (x, y), once key generation closed */
+  electionKey: string[] | null;
+  /** the trustees (1-based) who hold a share of the key */
+  qualified: number[];
+  /** ballots counted when cast (SecretBallotCast events) */
+  castCount: number;
+  /** ballots voided by a challenge */
+  voidedCount: number;
+  /** counted, non-voided ballots: after the close */
+  ballotCount: number | null;
+  /** for each option SA.x, SA.y, SB.x, SB.y: after the close */
+  aggregate: string[] | null;
+  /** trustees who published a partial decryption */
+  partialsFrom: number[];
+  /** votes per option, once finalized */
+  tally: number[] | null;
 }
 
 export interface ServiceRecordIn {

@@ -1,0 +1,137 @@
+"""Secret votes: one vote read from the chain by name, a community's votes from the index, and
+where a resident's ballot was counted (the SecretBallotCast and SecretBatchRecorded events of
+its transaction). Nothing that would tell a partial result is shown before ballots close."""
+
+from __future__ import annotations
+
+from web3.exceptions import ContractCustomError, ContractLogicError
+
+from api.errors import ApiError
+from api.schemas import Page
+from api.secret_schemas import SecretBallotInclusionOut, SecretVoteOut
+from api.services.container import Services
+from ledger.hashing import checksum_address
+from ledger.protocol.generated import SecretVoteState, SecretVoteView
+from ledger.secret.trustee import read_question
+
+CONTRACT = "secret"
+# From Challenges on, ballots are closed: counts and the aggregate are no longer partial.
+CLOSED = frozenset(
+    {SecretVoteState.Challenges, SecretVoteState.Decryption, SecretVoteState.Finalized}
+)
+
+
+def _view(services: Services, vote_id: int) -> SecretVoteView:
+    """404 `UnknownSecretVote` for an id no secret vote has."""
+    try:
+        raw = services.deployment.secret.functions.getSecretVote(vote_id).call()
+    except (ContractCustomError, ContractLogicError) as exc:
+        raise ApiError(404, "UnknownSecretVote", f"no secret vote {vote_id}") from exc
+    return SecretVoteView(**raw._asdict())
+
+
+def _count(services: Services, vote_id: int, event: str) -> int:
+    return services.index.count(contract=CONTRACT, event=event, where={"voteId": vote_id})
+
+
+def _published(services: Services, vote_id: int) -> list[int]:
+    events = services.index.events(
+        contract=CONTRACT,
+        event="PartialDecryptionPublished",
+        where={"voteId": vote_id},
+        limit=None,
+    )
+    return sorted(int(e.args["trustee"]) for e in events)
+
+
+def vote(services: Services, vote_id: int) -> SecretVoteOut:
+    v = _view(services, vote_id)
+    state = SecretVoteState(v.state)
+    closed = state in CLOSED
+    keyed = any(v.electionKey)
+    question_hash = "0x" + bytes(v.questionHash).hex()
+    asked = read_question(services.store.get_text(question_hash))
+    return SecretVoteOut(
+        vote_id=vote_id,
+        community_id=v.communityId,
+        opener=v.opener,
+        question_hash=question_hash,
+        question=asked[0] if asked else None,
+        options=asked[1] if asked else None,
+        option_count=v.optionCount,
+        trustees=list(v.trustees),
+        threshold=v.threshold,
+        keys_by=v.keysBy,
+        deals_by=v.dealsBy,
+        complaints_by=v.complaintsBy,
+        answers_by=v.answersBy,
+        opens_at=v.opensAt,
+        closes_at=v.closesAt,
+        challenges_until=v.challengesUntil,
+        roll_version=v.rollVersion,
+        roll_size=v.rollSize,
+        state=state.name,  # type: ignore[arg-type]
+        chain_id=services.deployment.chain_id,
+        contract=checksum_address(services.deployment.secret.address),
+        election_key=[hex(w) for w in v.electionKey] if keyed else None,
+        qualified=[k for k in range(1, len(v.trustees) + 1) if v.qualified >> k & 1],
+        cast_count=_count(services, vote_id, "SecretBallotCast"),
+        voided_count=_count(services, vote_id, "SecretBallotVoided"),
+        ballot_count=v.ballotCount if closed else None,
+        aggregate=[hex(w) for w in v.aggregate] if closed else None,
+        partials_from=_published(services, vote_id),
+        tally=list(v.tally) if state == SecretVoteState.Finalized else None,
+    )
+
+
+def votes(
+    services: Services, community: int | None, limit: int, offset: int
+) -> Page[SecretVoteOut]:
+    """Secret votes, newest first: which ones from the index, each one's state from the chain."""
+    where = {"communityId": community} if community is not None else None
+    opened = services.index.events(
+        contract=CONTRACT,
+        event="SecretVoteOpened",
+        where=where,
+        limit=limit,
+        offset=offset,
+        order="desc",
+    )
+    total = services.index.count(contract=CONTRACT, event="SecretVoteOpened", where=where)
+    items = [vote(services, int(e.args["voteId"])) for e in opened]
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def inclusion(services: Services, vote_id: int, voter: str) -> SecretBallotInclusionOut:
+    _view(services, vote_id)
+    voter = checksum_address(voter)
+    where = {"voteId": vote_id, "voter": voter}
+    cast = services.index.events(contract=CONTRACT, event="SecretBallotCast", where=where, limit=1)
+    voided = services.index.count(contract=CONTRACT, event="SecretBallotVoided", where=where) > 0
+    if not cast:
+        return SecretBallotInclusionOut(
+            vote_id=vote_id, voter=voter, voted=False, ballot_hash=None, block=None,
+            tx_hash=None, batch=None, position=None, voided=voided,
+        )  # fmt: skip
+    event = cast[0]
+    in_tx = services.index.events(
+        contract=CONTRACT, event="SecretBallotCast", tx_hash=event.tx_hash, limit=None
+    )
+    position = [e.log_index for e in in_tx if int(e.args["voteId"]) == vote_id].index(
+        event.log_index
+    )
+    recorded = services.index.events(
+        contract=CONTRACT, event="SecretBatchRecorded", tx_hash=event.tx_hash, limit=None
+    )
+    batch = next((int(e.args["batch"]) for e in recorded if int(e.args["voteId"]) == vote_id), None)
+    return SecretBallotInclusionOut(
+        vote_id=vote_id,
+        voter=voter,
+        voted=True,
+        ballot_hash="0x" + bytes(event.args["ballotHash"]).hex(),
+        block=event.block_number,
+        tx_hash=event.tx_hash,
+        batch=batch,
+        position=position,
+        voided=voided,
+    )
