@@ -13,7 +13,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from tests.audit.budget_town import Round, budget_town
-from tests.e2e.browser import ARTIFACTS_ROOT, needs_browser, run_story
+from tests.e2e.browser import ARTIFACTS_ROOT, needs_browser, needs_node, node_tests, run_story
 from tests.e2e.conftest import LiveSystem
 
 ARTIFACTS = ARTIFACTS_ROOT / "web-budget"
@@ -21,6 +21,11 @@ COSTS = [60, 50, 30, 10]
 # Cast before the story; the resident in the page adds projects 0 and 2. Votes then 2, 2, 3, 1:
 # 2 first, then 1 (the cheaper of the tie), 0 no longer fits, 3 does.
 OTHERS = [0b0110, 0b0101, 0b1010]
+
+
+@needs_node
+def test_the_pages_budget_ballots_carry_any_of_256_projects_exactly_under_node() -> None:
+    node_tests("budget.unit.test.mjs")
 
 
 @needs_browser

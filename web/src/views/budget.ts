@@ -5,6 +5,7 @@
 import { getAddress, type TypedDataDomain, type TypedDataField, type Wallet } from "ethers";
 import { api } from "../api";
 import { chain } from "../chain";
+import { budgetBallotJson, budgetBitmap } from "../budget_ballots";
 import { h, replace } from "../dom";
 import { t } from "../i18n";
 import { activeAddress } from "../keys";
@@ -189,12 +190,10 @@ async function castBudgetBallot(wallet: Wallet, roundId: number, picks: number[]
   const c = await chain();
   const address = (c.addresses as Record<string, string>).budget;
   if (!address) throw new Error("no ParticipatoryBudget contract");
-  const bitmap = picks.reduce((bits, i) => bits | (1n << BigInt(i)), 0n);
+  const bitmap = budgetBitmap(picks);
   const voter = getAddress(wallet.address);
   const signature = await wallet.signTypedData(budgetDomain(c.chainId, address), BALLOT_TYPES, { roundId, voter, projects: bitmap });
-  // The API takes the bitmap as a JSON integer: exact as a Number below 2^53 (53 projects).
-  if (bitmap > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error("a basket past project 53 cannot be sent as a JSON number");
-  return api<ReceiptOut>("/v1/budget-ballots", { json: { roundId, voter, projects: Number(bitmap), signature } });
+  return api<ReceiptOut>("/v1/budget-ballots", { rawJson: budgetBallotJson(roundId, voter, bitmap, signature) });
 }
 
 // --- results ------------------------------------------------------------------------------------

@@ -1,0 +1,43 @@
+// Unit checks of the page's budget ballots (web/src/budget_ballots.ts): the bitmap IParticipatoryBudget
+// reads, and the JSON body carrying it digit for digit past 2^53 (a round may hold 256 projects).
+// Run with node's test runner:
+//   node --test web/tests/budget.unit.test.mjs
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const src = join(dirname(fileURLToPath(import.meta.url)), "..", "src");
+const built = await esbuild.build({
+  stdin: { contents: `export { budgetBallotJson, budgetBitmap } from "./budget_ballots";`, resolveDir: src, loader: "ts" },
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  write: false,
+  logLevel: "silent",
+});
+const m = await import(`data:text/javascript;base64,${Buffer.from(built.outputFiles[0].text).toString("base64")}`);
+
+test("bit i chooses project i", () => {
+  assert.equal(m.budgetBitmap([0, 2, 5]), 37n);
+  assert.equal(m.budgetBitmap([]), 0n);
+  assert.equal(m.budgetBitmap([255]), 2n ** 255n);
+});
+
+test("a project no round can hold is refused before anything is signed", () => {
+  assert.throws(() => m.budgetBitmap([256]), RangeError);
+  assert.throws(() => m.budgetBitmap([-1]), RangeError);
+  assert.throws(() => m.budgetBitmap([1.5]), RangeError);
+});
+
+test("the body carries a bitmap past 2^53 exactly, as a JSON integer", () => {
+  const bitmap = m.budgetBitmap([1, 60, 200]);
+  const body = m.budgetBallotJson(7, "0xAbC0000000000000000000000000000000000001", bitmap, "0x12");
+  // What Python's json (the API) reads: every digit; JSON.parse would round it.
+  const digits = body.match(/"projects":(\d+)/)[1];
+  assert.equal(BigInt(digits), bitmap);
+  assert.equal(BigInt(digits), (1n << 1n) | (1n << 60n) | (1n << 200n));
+  assert.deepEqual(Object.keys(JSON.parse(body)), ["roundId", "voter", "projects", "signature"]);
+  assert.equal(JSON.parse(body).roundId, 7);
+});
