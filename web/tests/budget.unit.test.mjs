@@ -3,21 +3,10 @@
 // Run with node's test runner:
 //   node --test web/tests/budget.unit.test.mjs
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
-import * as esbuild from "esbuild";
+import { importSources } from "./bundle.mjs";
 
-const src = join(dirname(fileURLToPath(import.meta.url)), "..", "src");
-const built = await esbuild.build({
-  stdin: { contents: `export { budgetBallotJson, budgetBitmap } from "./budget_ballots";`, resolveDir: src, loader: "ts" },
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  write: false,
-  logLevel: "silent",
-});
-const m = await import(`data:text/javascript;base64,${Buffer.from(built.outputFiles[0].text).toString("base64")}`);
+const m = await importSources(`export { budgetBallotJson, budgetBitmap } from "./budget_ballots";`);
 
 test("bit i chooses project i", () => {
   assert.equal(m.budgetBitmap([0, 2, 5]), 37n);

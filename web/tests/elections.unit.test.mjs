@@ -3,22 +3,11 @@
 // the ballot's JSON body carrying a uint64 past 2^53 digit for digit. Run with node's test runner:
 //   node --test web/tests/elections.unit.test.mjs
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
-import * as esbuild from "esbuild";
+import { importSources } from "./bundle.mjs";
 
-const src = join(dirname(fileURLToPath(import.meta.url)), "..", "src");
 globalThis.localStorage = { getItem: () => null, setItem() {}, removeItem() {} };
-const built = await esbuild.build({
-  stdin: { contents: `export { encodeApproval, encodeRanking } from "./election_ballots";`, resolveDir: src, loader: "ts" },
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  write: false,
-  logLevel: "silent",
-});
-const m = await import(`data:text/javascript;base64,${Buffer.from(built.outputFiles[0].text).toString("base64")}`);
+const m = await importSources(`export { encodeApproval, encodeRanking } from "./election_ballots";`);
 
 test("a ranking is 16 nibbles, low first, its last candidate repeated", () => {
   assert.equal(m.encodeRanking([1, 3, 2]), 0x2222222222222231n); // IElections' own example

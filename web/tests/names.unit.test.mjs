@@ -2,22 +2,11 @@
 // the page's own QR code says. Run with node's test runner:
 //   node --test web/tests/names.unit.test.mjs
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
-import * as esbuild from "esbuild";
+import { importSources } from "./bundle.mjs";
 
-const src = join(dirname(fileURLToPath(import.meta.url)), "..", "src");
 globalThis.localStorage = { getItem: () => null, setItem() {}, removeItem() {} };
-const built = await esbuild.build({
-  stdin: { contents: `export { addressFromQr, qrText } from "./people";`, resolveDir: src, loader: "ts" },
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  write: false,
-  logLevel: "silent",
-});
-const m = await import(`data:text/javascript;base64,${Buffer.from(built.outputFiles[0].text).toString("base64")}`);
+const m = await importSources(`export { addressFromQr, qrText } from "./people";`);
 
 const ADDRESS = "0x52908400098527886E0F7030069857D2E4169EE7"; // EIP-55's own example
 

@@ -8,25 +8,12 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import * as esbuild from "esbuild";
+import { importSources } from "./bundle.mjs";
 import { keccak256, toUtf8Bytes } from "ethers";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const src = join(here, "..", "src");
 const vectors = JSON.parse(readFileSync(join(here, "..", "..", "tests", "vectors", "secret_ballot.json"), "utf8"));
-const built = await esbuild.build({
-  stdin: {
-    contents: `export * from "./secret/group"; export * from "./secret/transcript"; export * from "./secret/ballot";`,
-    resolveDir: src,
-    loader: "ts",
-  },
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  write: false,
-  logLevel: "silent",
-});
-const s = await import(`data:text/javascript;base64,${Buffer.from(built.outputFiles[0].text).toString("base64")}`);
+const s = await importSources(`export * from "./secret/group"; export * from "./secret/transcript"; export * from "./secret/ballot";`);
 
 const big = (hex) => BigInt(hex);
 const point = ([x, y]) => s.pointFromWords(big(x), big(y));

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import * as esbuild from "esbuild";
+import { importSources } from "./bundle.mjs";
 import { TypedDataEncoder, Wallet, encryptKeystoreJsonSync, keccak256, toUtf8Bytes, verifyTypedData } from "ethers";
 
 const src = join(dirname(fileURLToPath(import.meta.url)), "..", "src");
@@ -37,15 +37,7 @@ export { API_CODES, REASON, REASONS, codeIn, reasonOf } from "./errors";
 export { failure } from "./ui";
 export { ApiError } from "./api";
 `;
-const built = await esbuild.build({
-  stdin: { contents: entry, resolveDir: src, loader: "ts" },
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  write: false,
-  logLevel: "silent",
-});
-const m = await import(`data:text/javascript;base64,${Buffer.from(built.outputFiles[0].text).toString("base64")}`);
+const m = await importSources(entry);
 
 test("money in major units becomes integer minor units, without floating point", () => {
   assert.equal(m.parseMoney("1000.00"), 100000);
