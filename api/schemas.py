@@ -675,7 +675,10 @@ class RatingIn(Strict):
 
 
 class RatingsOut(CamelOut):
-    proposal_id: int
+    proposal_id: int = Field(description="a council proposal's id, or a budget project's grant id")
+    id: str = Field(
+        description="`proposalId` as a decimal string (a budget project's is past 2^53)"
+    )
     opened: bool = Field(description="whether the first ratings were relayed (the window runs)")
     closes_at: int | None = Field(description="ratings are taken until then (unix seconds)")
     roll_version: int | None
@@ -712,6 +715,11 @@ class BudgetProjectOut(CamelOut):
     eligible: bool
     selected: bool
     completed: bool
+    ratings_id: str = Field(
+        description="the id its grant and its ratings go by (IParticipatoryBudget.grantIdOf: "
+        "2^255 | roundId << 8 | index), as a decimal string since it is past 2^53; residents "
+        "rate the completed project by signing it as the Rating's proposalId"
+    )
 
 
 class BudgetStepOut(CamelOut):

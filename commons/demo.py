@@ -25,6 +25,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from commons.api_client import ApiClient
+from ledger.budget.grants import grant_id
 from ledger.build import atomic_write
 from ledger.offchain import text_hash
 from ledger.protocol.generated import (
@@ -120,6 +121,9 @@ INITIATIVES = {
 }
 RATINGS = {"resident4": (5, None), "resident5": (4, "孩子们很喜欢 / the children love it"),
            "resident6": (4, None), "resident7": (3, None)}  # fmt: skip
+SHELTER_BUILT = "bicycle shelter by gate 2: completion photos 2026-09"
+PROJECT_RATINGS = {"resident1": (5, None), "resident2": (4, "终于不怕下雨了 / dry bikes at last"),
+                   "resident3": (4, None)}  # fmt: skip
 PROJECTS = (
     (
         "resident1",
@@ -245,6 +249,7 @@ class _Seeder:
         initiatives = self._initiatives()
         self._completed_and_rated(proposals["playground"])
         budget_round = self._budget_round()
+        rated_project = self._project_completed_and_rated(budget_round)
         self.log(f"demo: community {self.community} ready (proposals {sorted(proposals.values())})")
         return {
             "community": self.community,
@@ -253,6 +258,7 @@ class _Seeder:
             "initiatives": initiatives,
             "election": election,
             "budget_round": budget_round,
+            "rated_project": rated_project,
         }
 
     def _step(self, message: str) -> None:
@@ -702,6 +708,29 @@ class _Seeder:
             return
         self._wait_until(self.budget.functions.getRound(round_id).call().votingClosesAt)
         self.client.act(self.keys["secretary"], self.budget.functions.selectProjects(round_id))
+
+    def _project_completed_and_rated(self, round_id: int) -> int:
+        """The round's first selected project carried out (a milestone completes it) and rated
+        by residents under its grant id; its index."""
+        self._step("demo: a funded project is carried out, and residents rate it")
+        selected = int(self.budget.functions.getRound(round_id).call().selected)
+        index = (selected & -selected).bit_length() - 1
+        if not self.budget.functions.getProject(round_id, index).call().completed:
+            self.client.post("/v1/texts", {"text": SHELTER_BUILT})
+            call = self.budget.functions.recordProjectMilestone(
+                round_id, index, _h(SHELTER_BUILT), True
+            )
+            self.client.act(self.keys["secretary"], call)
+        subject = grant_id(round_id, index)
+        ratings = self.client.contracts["ratings"]
+        self.client.wait_all(
+            [
+                self.client.rate(self.keys[k], subject, score, comment)
+                for k, (score, comment) in PROJECT_RATINGS.items()
+                if not ratings.functions.hasRated(subject, self.keys[k].address).call()
+            ]
+        )
+        return index
 
     def _wait_until(self, unix: int) -> None:
         """Until the chain's clock reaches `unix` (mining, so that time shows on-chain)."""

@@ -4,12 +4,14 @@ pragma solidity 0.8.28;
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {ICouncil} from "./interfaces/ICouncil.sol";
+import {IParticipatoryBudget} from "./interfaces/IParticipatoryBudget.sol";
 import {IRatings} from "./interfaces/IRatings.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
 import {HALF_N} from "./libraries/Secp256k1.sol";
 
 /// @title Ratings
-/// @notice Residents' ratings of completed council proposals, signed and relayed in batches.
+/// @notice Residents' ratings of completed council proposals and budget projects, signed and
+/// relayed in batches.
 /// @dev A contract of its own rather than part of Initiatives: it rates what the Council
 /// executed, not what residents put on the agenda, and keeps Initiatives' storage and ABI to one
 /// concept. Everything a batch reads and writes sits in one word per proposal; who rated is a
@@ -22,6 +24,8 @@ contract Ratings is IRatings, EIP712 {
     uint256 public constant RATING_PERIOD = 30 days;
 
     uint8 private constant MAX_SCORE = 5;
+    /// @dev The top bit of a budget project's id (IParticipatoryBudget.grantIdOf).
+    uint256 private constant PROJECT_FLAG = 1 << 255;
 
     /// @dev One word: the snapshot, the window and the running count and sum.
     struct Round {
@@ -35,14 +39,17 @@ contract Ratings is IRatings, EIP712 {
 
     IRegistry private immutable _registry;
     ICouncil private immutable _council;
+    IParticipatoryBudget private immutable _budget;
     mapping(uint256 proposalId => Round) private _rounds;
     /// @dev Who rated, by roll index: word `i / 256`, bit `i % 256`.
     mapping(uint256 proposalId => mapping(uint256 word => uint256)) private _raters;
 
-    /// @notice Wires the contract to the Registry it reads rolls from and the Council it rates.
-    constructor(address registry_, address council_) EIP712("CommonsRatings", "1") {
+    /// @notice Wires the contract to the Registry it reads rolls from, and the Council and the
+    /// ParticipatoryBudget whose completed work it rates.
+    constructor(address registry_, address council_, address budget_) EIP712("CommonsRatings", "1") {
         _registry = IRegistry(registry_);
         _council = ICouncil(council_);
+        _budget = IParticipatoryBudget(budget_);
     }
 
     // ---------------------------------------------------------------- actions
@@ -83,6 +90,11 @@ contract Ratings is IRatings, EIP712 {
     }
 
     /// @inheritdoc IRatings
+    function budget() external view returns (address) {
+        return address(_budget);
+    }
+
+    /// @inheritdoc IRatings
     function ratingsOf(uint256 proposalId) external view returns (RatingSummary memory summary) {
         Round storage round = _rounds[proposalId];
         summary.communityId = round.communityId;
@@ -114,8 +126,13 @@ contract Ratings is IRatings, EIP712 {
     // ---------------------------------------------------------------- internals
 
     /// @dev Opens `proposalId`'s ratings if the Council reports it passed and completed (an
-    /// unknown id makes `getProposal` revert: not completed either).
+    /// unknown id makes `getProposal` revert: not completed either); a budget project's, if the
+    /// ParticipatoryBudget reports it completed.
     function _open(Round storage round, uint256 proposalId) private {
+        if (proposalId & PROJECT_FLAG != 0) {
+            _openProject(round, proposalId);
+            return;
+        }
         try _council.getProposal(proposalId) returns (ICouncil.ProposalView memory p) {
             if (p.outcome != ICouncil.Outcome.Passed || p.execution != ICouncil.ExecutionStatus.Completed) {
                 revert ProposalNotCompleted(proposalId);
@@ -124,6 +141,20 @@ contract Ratings is IRatings, EIP712 {
         } catch {
             revert ProposalNotCompleted(proposalId);
         }
+    }
+
+    /// @dev Opens the ratings of the project named by `projectId` if a milestone recorded its
+    /// execution as completed (only a selected, funded project has milestones; an unknown round
+    /// or index makes `getProject` revert: not completed either).
+    function _openProject(Round storage round, uint256 projectId) private {
+        uint256 roundId = (projectId ^ PROJECT_FLAG) >> 8;
+        uint256 index = projectId & 0xff;
+        try _budget.getProject(roundId, index) returns (IParticipatoryBudget.BudgetProjectView memory p) {
+            if (!p.completed) revert ProjectNotCompleted(roundId, index);
+        } catch {
+            revert ProjectNotCompleted(roundId, index);
+        }
+        _snapshot(round, projectId, _budget.getRound(roundId).communityId);
     }
 
     /// @dev Snapshots the community's published roll and starts the window.

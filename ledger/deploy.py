@@ -40,7 +40,7 @@ PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
     ("timebank", "TimeBank", lambda a: [a["forwarder"], a["registry"]]),
     ("elections", "Elections", lambda a: [a["forwarder"], a["registry"], a["poll_office"]]),
     ("poll_office", "PollOffice", lambda a: [a["registry"], a["elections"]]),
-    ("ratings", "Ratings", lambda a: [a["registry"], a["council"]]),
+    ("ratings", "Ratings", lambda a: [a["registry"], a["council"], a["budget"]]),
     ("budget", "ParticipatoryBudget", lambda a: [a["forwarder"], a["registry"], a["fund"]]),
     ("secret", "SecretBallot", lambda a: [a["forwarder"], a["registry"]]),
 )

@@ -108,7 +108,13 @@ def message_kinds(
         online,
         CoSignatureRelay(w3, deployment.initiatives, deployment.registry, settings, rolls),
         RatingRelay(
-            w3, deployment.ratings, deployment.council, deployment.registry, settings, rolls
+            w3,
+            deployment.ratings,
+            deployment.council,
+            deployment.budget,
+            deployment.registry,
+            settings,
+            rolls,
         ),
         BudgetBallotRelay(w3, deployment.budget, deployment.registry, settings, rolls),
         MandateRelay(w3, deployment.mandates, deployment.registry, settings),

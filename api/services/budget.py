@@ -9,6 +9,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 from api.errors import ApiError
 from api.schemas import BudgetProjectOut, BudgetRoundOut, BudgetRoundsOut, BudgetStepOut
 from api.services.container import Services
+from ledger.budget.grants import grant_id
 from ledger.budget.record import BallotRecord, ProjectRecord, RoundRecord
 from ledger.budget.selection import select
 from ledger.protocol.generated import (
@@ -72,6 +73,7 @@ def budget_round(services: Services, round_id: int) -> BudgetRoundOut:
                 eligible=not v.ineligible >> i & 1,
                 selected=p.selected,
                 completed=p.completed,
+                ratings_id=str(grant_id(round_id, i)),
             )
             for i, p in enumerate(projects)
         ],

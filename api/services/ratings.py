@@ -1,5 +1,5 @@
-"""Ratings of a completed proposal: count and average as the chain keeps them, the histogram from
-its Rated events."""
+"""Ratings of a completed proposal or budget project: count and average as the chain keeps them,
+the histogram from its Rated events."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from ledger.relay.ratings import MAX_SCORE, ratings_summary
 
 
 def ratings(services: Services, proposal_id: int, rater: str | None = None) -> RatingsOut:
-    """A proposal's ratings so far (all zero before the first is relayed, or for a proposal
-    never completed)."""
+    """A proposal's or budget project's ratings so far (all zero before the first is relayed, or
+    for work never completed)."""
     contract = services.deployment.ratings
     summary = ratings_summary(contract, proposal_id)
     histogram = [0] * MAX_SCORE
@@ -25,6 +25,7 @@ def ratings(services: Services, proposal_id: int, rater: str | None = None) -> R
         rated = bool(contract.functions.hasRated(proposal_id, checksum_address(rater)).call())
     return RatingsOut(
         proposal_id=proposal_id,
+        id=str(proposal_id),
         opened=opened,
         closes_at=summary.closesAt if opened else None,
         roll_version=summary.rollVersion if opened else None,

@@ -3,9 +3,13 @@ pragma solidity 0.8.28;
 
 /// @title IRatings
 /// @notice Residents rate the result of a passed proposal once its execution is marked
+/// completed, or of a funded participatory-budget project once its execution is recorded as
 /// completed: a score of 1 to 5 and an optional comment hash, signed and relayed, one rating per
 /// resident, within a window. The count and the sum of the scores are on-chain and public.
-/// @dev A proposal's ratings open with the first batch relayed for it after the Council reports
+/// @dev What is rated is named by one id, `proposalId` throughout (the signed type keeps the
+/// name): a council proposal's id, or a budget project's `2^255 | roundId << 8 | index` — the id
+/// of the CommunityFund grant that funds it (IParticipatoryBudget.grantIdOf), so the two never
+/// meet. A proposal's ratings open with the first batch relayed for it after the Council reports
 /// its execution Completed ({RatingsOpened}): that batch snapshots the community's published roll,
 /// and only its residents rate, each once (judged by stable roll index), until `closesAt`
 /// (RATING_PERIOD later). Residents sign EIP-712 ratings
@@ -72,6 +76,10 @@ interface IRatings {
     /// `proposalId` is not one (unknown, not passed, or not completed yet).
     error ProposalNotCompleted(uint256 proposalId);
 
+    /// @notice Only a selected budget project whose execution a milestone recorded as completed
+    /// is rated; project `index` of round `roundId` is not one (unknown or not completed yet).
+    error ProjectNotCompleted(uint256 roundId, uint256 index);
+
     // ---------------------------------------------------------------- actions
 
     /// @notice Counts many signed ratings of one completed proposal; anyone may relay them. The
@@ -96,6 +104,9 @@ interface IRatings {
 
     /// @notice The Council whose completed proposals are rated.
     function council() external view returns (address);
+
+    /// @notice The ParticipatoryBudget whose completed projects are rated.
+    function budget() external view returns (address);
 
     /// @notice `proposalId`'s ratings: count, sum, average and the snapshot they are judged at.
     function ratingsOf(uint256 proposalId) external view returns (RatingSummary memory);

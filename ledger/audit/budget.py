@@ -21,18 +21,11 @@ from ledger.protocol.generated import BudgetRule, Domains, Types
 from ledger.signing.digests import domain_separator
 from ledger.signing.eip712 import recover_compact
 
-GRANT_FLAG: Final = 1 << 255
-
 
 def handle_event(ctx: Ctx, call: Call, e: Emitted, log: Log) -> None:
     handler = _HANDLERS.get(e.name)
     if handler is not None:
         handler(ctx, call, e)
-
-
-def grant_id(round_id: int, index: int) -> int:
-    """IParticipatoryBudget.grantIdOf: 2**255 | roundId << 8 | index."""
-    return GRANT_FLAG | round_id << 8 | index
 
 
 # ------------------------------------------------------------------------------- rounds

@@ -1,8 +1,9 @@
-"""The ratings recount: every completed proposal's ratings judged again from the `rate` calldata,
-by IRatings' rules.
+"""The ratings recount: the ratings of every completed proposal and budget project judged again
+from the `rate` calldata, by IRatings' rules.
 
 The first batch for a proposal must open its ratings only if the rebuilt council record says the
-proposal passed and its execution was marked Completed, with the roll published at that moment
+proposal passed and its execution was marked Completed (for a budget project, named by its grant
+id: the rebuilt round says a milestone completed it), with the roll published at that moment
 and a window of RATING_PERIOD. Each relayed rating is judged in the contract's order: window,
 score 1..5, low-s EIP-712 signature by the named rater (the digest recomputed here from the
 Ratings domain), rater on the roll at the snapshot, not rated before; the judgement must match
@@ -18,6 +19,7 @@ from ledger.audit.context import Ctx, Emitted, addr
 from ledger.audit.ethcodec import to_hex
 from ledger.audit.fetch import Log
 from ledger.audit.state import RatingRound
+from ledger.budget.grants import is_project, project_of
 from ledger.protocol.generated import Domains, Events, ExecutionStatus, Outcome, RatingSkipReason
 from ledger.signing.digests import domain_separator, rating_digest
 from ledger.signing.eip712 import recover_compact
@@ -43,27 +45,47 @@ def _domain(ctx: Ctx) -> bytes:
     return domain_separator(*Domains.Ratings, ctx.chain_id, ctx.contracts["ratings"])
 
 
-def _open(ctx: Ctx, call: Call, pid: int, opened: list[Log]) -> RatingRound | None:
-    """The round the call's RatingsOpened starts, judged against the rebuilt council record."""
+def subject_name(pid: int) -> str:
+    """What a ratings id names: a council proposal, or a budget project by its grant id."""
+    if is_project(pid):
+        round_id, index = project_of(pid)
+        return f"budget project {index} of round {round_id}"
+    return f"proposal {pid}"
+
+
+def _subject(ctx: Ctx, pid: int) -> tuple[bool, int | None]:
+    """(whether the rebuilt record says `pid`'s work is completed, its community if it exists):
+    a proposal passed with its execution Completed, or a budget project a milestone completed."""
+    if is_project(pid):
+        round_id, index = project_of(pid)
+        r = ctx.state.budget_rounds.get(round_id)
+        return (r is not None and index in r.completed), (r.community if r else None)
     p = ctx.state.proposals.get(pid)
     completed = (
         p is not None and p.outcome == Outcome.Passed and p.execution == ExecutionStatus.Completed
     )
+    return completed, (p.community if p else None)
+
+
+def _open(ctx: Ctx, call: Call, pid: int, opened: list[Log]) -> RatingRound | None:
+    """The round the call's RatingsOpened starts, judged against the rebuilt council and budget
+    records."""
+    completed, community_id = _subject(ctx, pid)
     if len(opened) != 1 or not completed:
         status = "completed" if completed else "not completed"
         ctx.find(
             "rating.open",
             call,
-            "one RatingsOpened of a completed proposal",
-            f"{len(opened)} RatingsOpened, proposal {status}",
-            f"ratings of proposal {pid}",
+            "one RatingsOpened of completed work",
+            f"{len(opened)} RatingsOpened, {status}",
+            f"ratings of {subject_name(pid)}",
         )
-        if len(opened) != 1 or p is None:
+        if len(opened) != 1 or community_id is None:
             return None
-    assert p is not None
+    assert community_id is not None
     data = opened[0].data
     version, size, closes_at = (int.from_bytes(data[k : k + 32], "big") for k in (0, 32, 64))
-    community = ctx.state.communities[p.community]
+    community = ctx.state.communities[community_id]
     expected = (community.roll_version, community.roll_size, call.timestamp + RATING_PERIOD)
     if (version, size, closes_at) != expected:
         ctx.find(
@@ -71,9 +93,10 @@ def _open(ctx: Ctx, call: Call, pid: int, opened: list[Log]) -> RatingRound | No
             call,
             expected,
             (version, size, closes_at),
-            f"ratings of proposal {pid} opened on another roll or window (version, size, closes)",
+            f"ratings of {subject_name(pid)} opened on another roll or window "
+            "(version, size, closes)",
         )
-    round_ = RatingRound(pid, p.community, version, size, closes_at)
+    round_ = RatingRound(pid, community_id, version, size, closes_at)
     ctx.state.rating_rounds[pid] = round_
     return round_
 
@@ -113,7 +136,9 @@ def rate(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None:
         if round_ is None:
             return
     elif opened:
-        ctx.find("rating.open", call, "no RatingsOpened", len(opened), f"proposal {pid} reopened")
+        ctx.find(
+            "rating.open", call, "no RatingsOpened", len(opened), f"{subject_name(pid)} reopened"
+        )
     entries = list(args["ratings"])
     per_item = [log for log in call.logs if log.topics[:1] != [OPENED]]
     if len(per_item) != len(entries):
@@ -122,7 +147,7 @@ def rate(ctx: Ctx, call: Call, fn: str, args: dict[str, Any]) -> None:
             call,
             f"{len(entries)} rating events",
             len(per_item),
-            f"rate on proposal {pid}: one event per rating expected",
+            f"rate on {subject_name(pid)}: one event per rating expected",
         )
     separator = _domain(ctx)
     for entry, log in zip(entries, per_item, strict=False):
@@ -159,7 +184,7 @@ def _check_event(
                 call,
                 digest,
                 log.data[64:96],
-                f"proposal {round_.proposal}: Rated of {to_hex(rater)} carries another digest",
+                f"{subject_name(round_.proposal)}: Rated of {to_hex(rater)} carries another digest",
             )
     elif topic == RATING_SKIPPED:
         found = f"skipped ({skip_name(int.from_bytes(log.data[:32], 'big'))})"
@@ -172,7 +197,8 @@ def _check_event(
             call,
             expected,
             found,
-            f"proposal {round_.proposal}: rating of {to_hex(rater)} judged otherwise by the rules",
+            f"{subject_name(round_.proposal)}: rating of {to_hex(rater)} judged otherwise by the "
+            "rules",
         )
 
 
@@ -193,6 +219,6 @@ def final_checks(ctx: Ctx, block: int) -> None:
                 None,
                 (len(round_.raters), round_.score_sum),
                 (round_.event_count, round_.event_sum),
-                f"proposal {pid}: Rated events count other ratings than the recount",
+                f"{subject_name(pid)}: Rated events count other ratings than the recount",
                 block=block,
             )

@@ -130,6 +130,7 @@ CONTRACT_ERRORS: Final[dict[str, Status]] = {
     "PayoutNotPending": INVALID,
     "ProjectAlreadyCompleted": CONFLICT,
     "ProjectAlreadyIneligible": CONFLICT,
+    "ProjectNotCompleted": CONFLICT,
     "ProjectNotSelected": INVALID,
     "PromotionMismatch": CONFLICT,
     "ProposalNotCompleted": CONFLICT,

@@ -1,5 +1,5 @@
-"""The relay's kind for residents' ratings of completed proposals: checked before
-acknowledgement by the rules of IRatings, batched per proposal into `rate`.
+"""The relay's kind for residents' ratings of completed proposals and budget projects: checked
+before acknowledgement by the rules of IRatings, batched per rated id into `rate`.
 
 A proposal's ratings open with the first batch relayed for it (which snapshots the community's
 published roll); until then a rating is checked against the roll published now, which is the
@@ -20,6 +20,7 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.types import TxReceipt
 
+from ledger.budget.grants import is_project, project_of
 from ledger.config import Settings
 from ledger.errors import InvalidMessage
 from ledger.hashing import address_bytes, checksum_address
@@ -71,6 +72,7 @@ class RatingRelay:
         w3: Web3,
         ratings: Contract,
         council: Contract,
+        budget: Contract,
         registry: Contract,
         settings: Settings,
         rolls: RollCache | None = None,
@@ -81,6 +83,7 @@ class RatingRelay:
         self.w3 = w3
         self.ratings = ratings
         self.council = council
+        self.budget = budget
         self.registry = registry
         self.domain = RatingDomain(w3.eth.chain_id, checksum_address(ratings.address))
         self._separator = domain_separator(self.domain.as_dict())
@@ -150,6 +153,16 @@ class RatingRelay:
             opened = _Window(summary.communityId, summary.rollVersion, summary.closesAt)
             self._windows[proposal_id] = opened
             return opened
+        community_id = (
+            self._completed_project(proposal_id)
+            if is_project(proposal_id)
+            else self._completed_proposal(proposal_id)
+        )
+        version = int(view(self.registry.functions.rollSnapshot(community_id))["version"])
+        return _Window(community_id, version, 0)
+
+    def _completed_proposal(self, proposal_id: int) -> int:
+        """The community of a passed proposal marked completed; refused otherwise."""
         try:
             p = ProposalView(**self.council.functions.getProposal(proposal_id).call()._asdict())
         except (ContractCustomError, ContractLogicError) as exc:
@@ -159,8 +172,25 @@ class RatingRelay:
                 "ProposalNotCompleted",
                 f"proposal {proposal_id} is not a passed proposal marked completed",
             )
-        version = int(view(self.registry.functions.rollSnapshot(p.communityId))["version"])
-        return _Window(p.communityId, version, 0)
+        return p.communityId
+
+    def _completed_project(self, project_id: int) -> int:
+        """The community of a budget project (named by its grant id) a milestone completed;
+        refused otherwise."""
+        round_id, index = project_of(project_id)
+        refused = InvalidMessage(
+            "ProjectNotCompleted",
+            f"project {index} of budget round {round_id} is not one whose execution a "
+            "milestone recorded as completed",
+        )
+        try:
+            project = self.budget.functions.getProject(round_id, index).call()
+            round_ = self.budget.functions.getRound(round_id).call()
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise refused from exc
+        if not project.completed:
+            raise refused
+        return int(round_.communityId)
 
     def check_is_local(self, message: Message) -> bool:
         return False

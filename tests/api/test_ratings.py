@@ -1,5 +1,5 @@
 """Ratings through the real API, relay and chain: residents rate a passed proposal marked
-completed, once each, within the window; count and average come from the chain, the histogram
+completed (or a budget project a milestone completed), once each, within the window; count and average come from the chain, the histogram
 from its events; each rule the contract would skip a rating for is answered before
 acknowledgement with its reason."""
 
@@ -12,6 +12,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from ledger.budget.grants import grant_id
 from ledger.config import Settings
 from ledger.signing.ratings import RatingDomain, sign_rating
 from tests.contracts.conftest import signer_keys
@@ -135,6 +136,22 @@ def test_ratings_refused_off_the_roll_by_another_signer_out_of_range_or_not_comp
     assert (too_high.status_code, too_high.json()["code"]) == (422, "InvalidScore")
     still_open = _post(live, _rating(live, done.residents[4], done.open_, 5))
     assert (still_open.status_code, still_open.json()["code"]) == (409, "ProposalNotCompleted")
+
+
+def test_a_budget_project_not_completed_is_refused_and_its_ratings_read_by_round_and_index(
+    live: LiveSystem, done: Done
+) -> None:
+    """No round 999 exists, so its project 0 was never completed: refused before
+    acknowledgement, like a proposal still open. (The demo's rated project:
+    tests/e2e/test_demo_initiatives.py.)"""
+    subject = grant_id(999, 0)
+    refused = _post(live, _rating(live, done.residents[4], subject, 5))
+    assert (refused.status_code, refused.json()["code"]) == (409, "ProjectNotCompleted")
+    none = live.client.get("/v1/budget-rounds/999/projects/0/ratings")
+    assert (none["id"], none["opened"], none["count"]) == (str(subject), False, 0)
+    for path in ("999/projects/256", "0/projects/0", f"{2**247}/projects/0"):
+        bad = httpx.get(f"{live.url}/v1/budget-rounds/{path}/ratings")
+        assert (bad.status_code, bad.json()["code"]) == (422, "InvalidRequest")
 
 
 @pytest.mark.parametrize(

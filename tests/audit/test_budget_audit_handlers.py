@@ -12,6 +12,7 @@ from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted
 from ledger.audit.fetch import Log
 from ledger.audit.state import AuditState, Community, Member
+from ledger.budget.grants import grant_id
 from ledger.protocol.generated import BudgetRule
 
 COMMITTEE, BUDGET = b"\xc1" * 20, b"\xb0" * 20
@@ -85,8 +86,8 @@ HONEST = [(2, 2, 70, True), (0, 2, 10, True), (1, 1, 10, False)]
 def test_the_reference_walk_with_its_grants_is_clean() -> None:
     ctx = _voted(BALLOTS)
     _walk(ctx, HONEST, 0b101, 90)
-    budget.grant_opened(ctx, _call(BUDGET, 300), CID, budget.grant_id(RID, 0), 60)
-    budget.grant_opened(ctx, _call(BUDGET, 300), CID, budget.grant_id(RID, 2), 30)
+    budget.grant_opened(ctx, _call(BUDGET, 300), CID, grant_id(RID, 0), 60)
+    budget.grant_opened(ctx, _call(BUDGET, 300), CID, grant_id(RID, 2), 30)
     budget.final_checks(ctx, 1)
     assert ctx.findings == []
 
@@ -120,14 +121,14 @@ def test_a_grant_for_a_passed_over_project_or_another_amount_and_a_missing_grant
 ):
     ctx = _voted(BALLOTS)
     _walk(ctx, HONEST, 0b101, 90)
-    budget.grant_opened(ctx, _call(BUDGET, 300), CID, budget.grant_id(RID, 1), 50)
-    budget.grant_opened(ctx, _call(BUDGET, 300), CID, budget.grant_id(RID, 0), 61)
-    budget.grant_opened(ctx, _call(COMMITTEE, 300), CID, budget.grant_id(RID, 2), 30)
+    budget.grant_opened(ctx, _call(BUDGET, 300), CID, grant_id(RID, 1), 50)
+    budget.grant_opened(ctx, _call(BUDGET, 300), CID, grant_id(RID, 0), 61)
+    budget.grant_opened(ctx, _call(COMMITTEE, 300), CID, grant_id(RID, 2), 30)
     budget.final_checks(ctx, 1)
     assert _rules(ctx) == ["budget.grant"] * 3
     ctx = _voted(BALLOTS)
     _walk(ctx, HONEST, 0b101, 90)
-    budget.grant_opened(ctx, _call(BUDGET, 300), CID, budget.grant_id(RID, 0), 60)
+    budget.grant_opened(ctx, _call(BUDGET, 300), CID, grant_id(RID, 0), 60)
     budget.final_checks(ctx, 1)
     assert [f.found for f in ctx.findings] == ["none for [2]"]
 

@@ -7,6 +7,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from ledger.budget.grants import grant_id
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.node import rpc
@@ -15,9 +16,10 @@ from ledger.signing.eip712 import to_compact
 from ledger.signing.ratings import RatingDomain, sign_rating
 from ledger.signing.secp256k1 import HALF_N
 from ledger.tx import send
+from tests.audit.budget_town import Round, budget_town
 from tests.contract_wrappers.ratings import RatingsContract
 from tests.contract_wrappers.registry import RegistryContract
-from tests.contracts.conftest import ProposalFactory, Town
+from tests.contracts.conftest import ProposalFactory, Town, signer_keys
 
 PERIOD = 30 * 24 * 3600
 
@@ -151,3 +153,68 @@ def test_ratings_after_the_window_are_skipped(
     late = ratings.rate(accounts[9], completed, [ratings.sign(r[1], completed, 5)])
     assert late.rated == () and late.skipped == ((r[1].address, Skip.RatingsClosed),)
     assert ratings.summary(completed).count == 1
+
+
+# ------------------------------------------------------------------ funded budget projects
+
+
+@pytest.fixture
+def budget_round(w3: Web3, system: Deployment, accounts: list[LocalAccount]) -> Round:
+    """A round whose projects 0 (cost 100) and 1 (cost 450) were voted on and project 0 alone
+    selected and funded (budget 500: project 1 no longer fits)."""
+    town = budget_town(w3, system, accounts, "rated projects", voters=3, income=1_000)
+    round_ = Round(w3, system, town, budget=500)
+    round_.submit([100, 450])
+    round_.advance(61)
+    round_.cast(accounts[9], [round_.sign(v, 0b11 if i else 0b01) for i, v in
+                              enumerate(town.voters)])  # fmt: skip
+    round_.advance(601)
+    assert round_.select(accounts[9]) == 0b01
+    return round_
+
+
+def _milestone(w3: Web3, round_: Round, index: int, *, done: bool) -> None:
+    call = round_.contract.functions.recordProjectMilestone(round_.id, index, b"\x0e" * 32, done)
+    send(w3, round_.town.committee, call)
+
+
+def test_residents_rate_a_completed_funded_project_under_its_grant_id(
+    w3: Web3, ratings: RatingsContract, budget_round: Round, accounts: list[LocalAccount]
+) -> None:
+    _milestone(w3, budget_round, 0, done=True)
+    subject = grant_id(budget_round.id, 0)
+    assert subject == budget_round.contract.functions.grantIdOf(budget_round.id, 0).call()
+    voters = budget_round.town.voters
+    batch = ratings.rate(
+        accounts[9],
+        subject,
+        [ratings.sign(voters[0], subject, 4), ratings.sign(voters[1], subject, 5)],
+    )
+    assert batch.opened and batch.skipped == ()
+    summary = ratings.summary(subject)
+    assert (summary.communityId, summary.count, summary.scoreSum) == (
+        budget_round.town.community, 2, 9)  # fmt: skip
+
+
+def test_a_project_not_completed_not_selected_or_unknown_cannot_be_rated(
+    w3: Web3, ratings: RatingsContract, budget_round: Round, accounts: list[LocalAccount]
+) -> None:
+    voter = budget_round.town.voters[0]
+    _milestone(w3, budget_round, 0, done=False)  # under way only
+    for index in (0, 1, 7):  # in progress; not selected (no milestone); no such project
+        subject = grant_id(budget_round.id, index)
+        with _refused("ProjectNotCompleted"):
+            ratings.rate(accounts[9], subject, [ratings.sign(voter, subject, 5)])
+    unknown = grant_id(budget_round.id + 1_000, 0)
+    with _refused("ProjectNotCompleted"):
+        ratings.rate(accounts[9], unknown, [ratings.sign(voter, unknown, 5)])
+
+
+def test_only_the_projects_community_rates_it(
+    w3: Web3, ratings: RatingsContract, budget_round: Round, accounts: list[LocalAccount]
+) -> None:
+    _milestone(w3, budget_round, 0, done=True)
+    subject = grant_id(budget_round.id, 0)
+    (stranger,) = signer_keys(1, "another community")
+    batch = ratings.rate(accounts[9], subject, [ratings.sign(stranger, subject, 5)])
+    assert batch.skipped == ((stranger.address, Skip.NotOnRoll),)

@@ -231,6 +231,7 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   TooManyInitiatives: "busy",
   UnknownInitiative: "notFound",
   ProposalNotCompleted: "notPassed",
+  ProjectNotCompleted: "notPassed",
   CoSignerBitmapRecycled: "stale",
   PromotionMismatch: "stale",
   // elections (counted on-chain; the page has no election screen yet)

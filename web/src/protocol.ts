@@ -345,6 +345,7 @@ export const ERRORS = [
   "PayoutNotPending",
   "ProjectAlreadyCompleted",
   "ProjectAlreadyIneligible",
+  "ProjectNotCompleted",
   "ProjectNotSelected",
   "PromotionMismatch",
   "ProposalNotCompleted",

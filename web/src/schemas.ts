@@ -109,6 +109,8 @@ export interface BudgetProjectOut {
   eligible: boolean;
   selected: boolean;
   completed: boolean;
+  /** the id its grant and its ratings go by (IParticipatoryBudget.grantIdOf: 2^255 | roundId << 8 | index), as a decimal string since it is past 2^53; residents rate the completed project by signing it as the Rating's proposalId */
+  ratingsId: string;
 }
 
 export interface BudgetRoundOut {
@@ -595,7 +597,10 @@ export interface RatingIn {
 }
 
 export interface RatingsOut {
+  /** a council proposal's id, or a budget project's grant id */
   proposalId: number;
+  /** `proposalId` as a decimal string (a budget project's is past 2^53) */
+  id: string;
   /** whether the first ratings were relayed (the window runs) */
   opened: boolean;
   /** ratings are taken until then (unix seconds) */
