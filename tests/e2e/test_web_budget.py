@@ -12,6 +12,8 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
+from ledger.budget.grants import grant_id
+from ledger.tx import send
 from tests.audit.budget_town import Round, budget_town
 from tests.e2e.browser import ARTIFACTS_ROOT, needs_browser, needs_node, node_tests, run_story
 from tests.e2e.conftest import LiveSystem
@@ -50,12 +52,29 @@ def test_a_basket_is_refused_over_budget_signed_within_it_and_the_selection_expl
         r.select(accounts[9])
         live.client.wait_indexed(int(live.w3.eth.block_number))
 
+    def complete_project(_: dict[str, Any]) -> dict[str, str]:
+        """Project 2 (selected, funded) carried out: a milestone completes it."""
+        call = r.contract.functions.recordProjectMilestone(r.id, 2, b"\x0d" * 32, True)
+        send(live.w3, town.committee, call)
+        live.client.wait_indexed(int(live.w3.eth.block_number))
+        return {"ratingsId": str(grant_id(r.id, 2))}
+
     result = run_story(
-        "budget.mjs", live.url, ARTIFACTS, {"close-and-select": close_and_select}, seed=seed_file
+        "budget.mjs",
+        live.url,
+        ARTIFACTS,
+        {"close-and-select": close_and_select, "complete-project": complete_project},
+        seed=seed_file,
     )
 
     assert r.contract.functions.hasVoted(r.id, voter.address).call()
     assert int(r.contract.functions.getRound(r.id).call().selected) == 0b1110
     assert result["state"]["walk"] == [["2", "true"], ["1", "true"], ["0", "false"], ["3", "true"]]
+    # The resident rated the completed project in the page: counted on-chain under its grant id.
+    ratings = live.deployment.ratings.functions
+    assert ratings.hasRated(grant_id(r.id, 2), voter.address).call()
+    assert ratings.ratingsOf(grant_id(r.id, 2)).call().count == 1
+    assert result["state"]["ratedSummary"] == "1"
     shots = {name.split("-", 1)[1] for name in result["screenshots"]}
-    assert {"basket-over-budget.png", "ballot-counted.png", "selection-walk.png"} <= shots
+    assert {"basket-over-budget.png", "ballot-counted.png", "selection-walk.png",
+            "project-rated.png"} <= shots  # fmt: skip

@@ -37,11 +37,14 @@ export async function coSign(wallet: Wallet, initiativeId: number): Promise<Rece
 }
 
 /** A rating of 1 to 5; a comment is stored as a text and its hash signed with the score. */
-export async function rate(wallet: Wallet, proposalId: number, score: number, comment: string): Promise<ReceiptOut> {
+/** Rate completed work: `proposalId` is a proposal's id or a budget project's grant id (past
+ * 2^53, so a BigInt, sent as a JSON integer of every digit). */
+export async function rate(wallet: Wallet, proposalId: bigint, score: number, comment: string): Promise<ReceiptOut> {
   const c = await chain();
   const rater = getAddress(wallet.address);
   const commentHash = comment.trim() ? (await api<TextOut>("/v1/texts", { json: { text: comment.trim() } })).hash : NO_COMMENT;
   const message = { proposalId, rater, score, commentHash };
   const signature = await wallet.signTypedData(domainOf(c, "Ratings"), RATING_TYPES, message);
-  return api<ReceiptOut>("/v1/ratings", { json: { ...message, signature } });
+  const rawJson = `{"proposalId":${proposalId.toString()},"rater":"${rater}","score":${score},"commentHash":"${commentHash}","signature":"${signature}"}`;
+  return api<ReceiptOut>("/v1/ratings", { rawJson });
 }

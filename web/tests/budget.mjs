@@ -61,6 +61,20 @@ async function main() {
       await shot("selection-walk");
     });
 
+    await step("completed-project-rated-by-the-resident", async () => {
+      const done = await need("complete-project");
+      await go(`#/budget/${SEED.round}`);
+      const panel = page.locator(`[data-rated="${done.ratingsId}"]`);
+      await panel.waitFor();
+      const intro = await panel.innerText();
+      expect(intro.includes("完工"), `the panel says the project's work is completed: ${intro}`);
+      await accessible("budget-project-ratings-zh-phone");
+      await panel.locator(tid("rate-4")).click();
+      await panel.locator(tid("rated")).waitFor({ timeout: 90_000 });
+      state.ratedSummary = await panel.locator(tid("ratings-summary")).getAttribute("data-count");
+      await shot("project-rated");
+    });
+
     await step("no-secret-left-the-browser", async () => {
       await noSecretLeft([SEED.voter.key, PASS]);
     });

@@ -13,6 +13,7 @@ import { DOMAINS, EIP712_FIELDS } from "../protocol";
 import type { BudgetProjectOut, BudgetRoundOut, BudgetRoundsOut, ReceiptOut } from "../schemas";
 import { communityId } from "../state";
 import { act, badge, cardTable, mono, money, requireWallet, statusLine, track, waitIndexed, when } from "../ui";
+import { projectWork, ratingsPanel } from "./ratings";
 
 const BALLOT_TYPES: Record<string, TypedDataField[]> = { BudgetBallot: EIP712_FIELDS.BudgetBallot };
 
@@ -62,6 +63,10 @@ let votedFlash: number | null = null;
 export async function budgetRoundView(params: string[], rerender: () => void): Promise<HTMLElement> {
   const roundId = Number(params[0]);
   const r = await api<BudgetRoundOut>(`/v1/budget-rounds/${roundId}`);
+  // Each funded project a milestone completed is rated by the residents, as a proposal is.
+  const ratings = await Promise.all(
+    r.projects.filter((p) => p.completed).map((p) => ratingsPanel(projectWork(r.roundId, p, projectName(p.index)), rerender)),
+  );
   return h(
     "section",
     { "data-testid": "budget-round" },
@@ -77,6 +82,7 @@ export async function budgetRoundView(params: string[], rerender: () => void): P
     r.state === "Voting" ? basketPanel(r, rerender) : null,
     r.state === "Selected" ? walkPanel(r) : null,
     projectsPanel(r),
+    ...ratings,
     exportPanel(r),
   );
 }

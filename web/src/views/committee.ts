@@ -14,7 +14,7 @@ import { person, personPicker } from "../people";
 import { communityId, standing } from "../state";
 import { act, badge, cardTable, errorBox, field, loading, money, mono, parseMoney, relayed, requireWallet, statusLine, waitIndexed } from "../ui";
 import { optionLabel, title } from "./proposals";
-import { rated, ratingSummary, ratingsOf } from "./ratings";
+import { proposalWork, rated, ratingSummary, ratingsOf } from "./ratings";
 
 interface Flash {
   action: string;
@@ -351,12 +351,12 @@ async function payoutsSection(cid: number, fund: FundOut, me: string | null, rer
 /** The residents' ratings of each completed project: the committee's record shows them. */
 async function ratingsRecord(proposals: ProposalOut[]): Promise<HTMLElement> {
   const done = proposals.filter(rated);
-  const all = await Promise.all(done.map((p) => ratingsOf(p)));
+  const all = await Promise.all(done.map((p) => ratingsOf(proposalWork(p))));
   return h(
     "section",
     { class: "panel", "data-testid": "cm-ratings" },
     h("h2", null, t("cm.ratingsHeading")),
-    done.length ? done.map((p, i) => h("div", { "data-id": p.id }, h("h3", null, h("a", { href: `#/proposals/${p.id}` }, `#${p.id} · ${title(p)}`)), ratingSummary(p, all[i]))) : h("p", { class: "muted" }, t("cm.noRatings")),
+    done.length ? done.map((p, i) => h("div", { "data-id": p.id }, h("h3", null, h("a", { href: `#/proposals/${p.id}` }, `#${p.id} · ${title(p)}`)), ratingSummary(proposalWork(p), all[i]))) : h("p", { class: "muted" }, t("cm.noRatings")),
   );
 }
 

@@ -12,7 +12,7 @@ import { activeAddress } from "../keys";
 import { person } from "../people";
 import { receipts, saveReceipt, updateStatus } from "../receipts";
 import { communityId } from "../state";
-import { ratingsPanel } from "./ratings";
+import { proposalWork, rated, ratingsPanel } from "./ratings";
 import { act, badge, bps, cardTable, errorBox, loading, money, mono, percent, requireWallet, showReceipt, statusLine, track, waitIndexed, when } from "../ui";
 
 export function optionLabel(p: ProposalOut, option: number): string {
@@ -266,7 +266,7 @@ export async function proposalView(params: string[], rerender: () => void): Prom
   const id = Number(params[0]);
   const p = await api<ProposalOut>(`/v1/proposals/${id}`);
   const extra = h("div", null, loading());
-  void Promise.all([milestones(p), ratingsPanel(p, rerender), ballots(p)])
+  void Promise.all([milestones(p), rated(p) ? ratingsPanel(proposalWork(p), rerender) : null, ballots(p)])
     .then(([m, r, b]) => replace(extra, m, r, b))
     .catch((error) => replace(extra, errorBox(error)));
   return h(

@@ -1,8 +1,9 @@
-// Residents' ratings of a passed proposal whose work is completed: the chain's count and average,
-// the spread of scores, and for a resident five large buttons to rate it (signed, relayed).
+// Residents' ratings of completed work — a passed proposal whose execution is completed, or a
+// funded budget project a milestone completed: the chain's count and average, the spread of
+// scores, and for a resident five large buttons to rate it (signed, relayed).
 
 import { api } from "../api";
-import type { ProposalOut, RatingsOut } from "../schemas";
+import type { BudgetProjectOut, ProposalOut, RatingsOut } from "../schemas";
 import { barChart } from "../charts";
 import { h } from "../dom";
 import { t } from "../i18n";
@@ -10,16 +11,46 @@ import { rate } from "../initiatives";
 import { activeAddress } from "../keys";
 import { act, relayed, requireWallet, statusLine, waitIndexed, when } from "../ui";
 
+/** What is rated: the id residents sign (a decimal string: a budget project's is past 2^53), how
+ * the chart names it, and where its ratings are read. */
+export interface RatedWork {
+  id: string;
+  heading: string;
+  intro: string;
+  title: string;
+  path: string;
+}
+
 export function rated(p: ProposalOut): boolean {
   return p.outcome === "Passed" && p.execution === "Completed";
 }
 
-export async function ratingsOf(p: ProposalOut, rater: string | null = null): Promise<RatingsOut> {
-  return api<RatingsOut>(`/v1/proposals/${p.id}/ratings${rater ? `?rater=${rater}` : ""}`);
+export function proposalWork(p: ProposalOut): RatedWork {
+  return {
+    id: String(p.id),
+    heading: t("rate.heading"),
+    intro: t("rate.intro"),
+    title: t("rate.chartTitle", { id: p.id }),
+    path: `/v1/proposals/${p.id}/ratings`,
+  };
+}
+
+export function projectWork(roundId: number, p: BudgetProjectOut, name: string): RatedWork {
+  return {
+    id: p.ratingsId,
+    heading: t("rate.projectHeading", { name }),
+    intro: t("rate.projectIntro"),
+    title: t("rate.projectChartTitle", { name }),
+    path: `/v1/budget-rounds/${roundId}/projects/${p.index}/ratings`,
+  };
+}
+
+export async function ratingsOf(w: RatedWork, rater: string | null = null): Promise<RatingsOut> {
+  return api<RatingsOut>(`${w.path}${rater ? `?rater=${rater}` : ""}`);
 }
 
 /** The count, the average and the histogram, as the committee's record and the proposal show. */
-export function ratingSummary(p: ProposalOut, r: RatingsOut): HTMLElement {
+export function ratingSummary(w: RatedWork, r: RatingsOut): HTMLElement {
   return h(
     "div",
     { "data-testid": "ratings-summary", "data-count": r.count, "data-average": r.average ?? "" },
@@ -27,13 +58,13 @@ export function ratingSummary(p: ProposalOut, r: RatingsOut): HTMLElement {
     r.count
       ? barChart(
           r.histogram.map((n, i) => ({ label: t("rate.score", { n: i + 1 }), value: n, tone: "in", text: String(n) })),
-          { title: t("rate.chartTitle", { id: p.id }), max: Math.max(...r.histogram), testid: "ratings-chart" },
+          { title: w.title, max: Math.max(...r.histogram), testid: "ratings-chart" },
         )
       : null,
   );
 }
 
-function rateForm(p: ProposalOut, rerender: () => void): HTMLElement {
+function rateForm(w: RatedWork, rerender: () => void): HTMLElement {
   const comment = h("input", { type: "text", maxlength: 500, "data-testid": "rating-comment", "aria-label": t("rate.comment"), placeholder: t("rate.comment") });
   const line = statusLine("rating-status");
   const buttons: HTMLButtonElement[] = [];
@@ -48,7 +79,7 @@ function rateForm(p: ProposalOut, rerender: () => void): HTMLElement {
         onclick: () =>
           void act(button, line, async () => {
             const wallet = await requireWallet();
-            const done = await relayed(line, () => rate(wallet, p.id, score, comment.value));
+            const done = await relayed(line, () => rate(wallet, BigInt(w.id), score, comment.value));
             await waitIndexed(done.block); // the histogram comes from the index
             rerender();
           }),
@@ -60,19 +91,18 @@ function rateForm(p: ProposalOut, rerender: () => void): HTMLElement {
   return h("div", null, h("p", null, t("rate.choose")), h("div", { class: "row rate-buttons" }, buttons), comment, line);
 }
 
-/** The ratings panel of a completed proposal. */
-export async function ratingsPanel(p: ProposalOut, rerender: () => void): Promise<HTMLElement | null> {
-  if (!rated(p)) return null;
+/** The ratings panel of completed work. */
+export async function ratingsPanel(w: RatedWork, rerender: () => void): Promise<HTMLElement> {
   const me = activeAddress();
-  const r = await ratingsOf(p, me);
+  const r = await ratingsOf(w, me);
   const closed = r.closesAt !== null && r.closesAt * 1000 <= Date.now();
   return h(
     "section",
-    { class: "panel", "data-testid": "ratings", "aria-labelledby": "rate-h" },
-    h("h2", { id: "rate-h" }, t("rate.heading")),
-    h("p", { class: "hint" }, t("rate.intro")),
-    ratingSummary(p, r),
+    { class: "panel", "data-testid": "ratings", "data-rated": w.id, "aria-labelledby": `rate-h-${w.id}` },
+    h("h2", { id: `rate-h-${w.id}` }, w.heading),
+    h("p", { class: "hint" }, w.intro),
+    ratingSummary(w, r),
     r.closesAt !== null ? h("p", { class: "muted" }, t(closed ? "rate.closedAt" : "rate.closesAt", { when: when(r.closesAt) })) : null,
-    r.rated ? h("p", { class: "notice", "data-testid": "rated" }, `✓ ${t("rate.done")}`) : me && !closed ? rateForm(p, rerender) : null,
+    r.rated ? h("p", { class: "notice", "data-testid": "rated" }, `✓ ${t("rate.done")}`) : me && !closed ? rateForm(w, rerender) : null,
   );
 }
