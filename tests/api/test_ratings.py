@@ -1,7 +1,7 @@
 """Ratings through the real API, relay and chain: residents rate a passed proposal marked
-completed (or a budget project a milestone completed), once each, within the window; count and average come from the chain, the histogram
-from its events; each rule the contract would skip a rating for is answered before
-acknowledgement with its reason."""
+completed (or a budget project a milestone completed), once each, within the window; count and
+average come from the chain, the histogram from its events; each rule the contract would skip a
+rating for is answered before acknowledgement with its reason."""
 
 from __future__ import annotations
 
