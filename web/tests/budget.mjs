@@ -73,6 +73,11 @@ async function main() {
       await panel.locator(tid("rated")).waitFor({ timeout: 90_000 });
       state.ratedSummary = await panel.locator(tid("ratings-summary")).getAttribute("data-count");
       await shot("project-rated");
+      // The committee's record lists the completed project's ratings beside the proposals'.
+      await go("#/committee");
+      const record = page.locator(`${tid("cm-ratings")} [data-rated="${done.ratingsId}"] ${tid("ratings-summary")}`);
+      await record.waitFor();
+      state.recordCount = await record.getAttribute("data-count");
     });
 
     await step("no-secret-left-the-browser", async () => {

@@ -4,7 +4,7 @@
 
 import { getAddress } from "ethers";
 import { allPages, api } from "../api";
-import type { FundOut, GrantOut, Page, PayoutOut, ProposalOut, ReceiptOut, TextOut, TrailEntryOut } from "../schemas";
+import type { BudgetRoundOut, BudgetRoundsOut, FundOut, GrantOut, Page, PayoutOut, ProposalOut, ReceiptOut, TextOut, TrailEntryOut } from "../schemas";
 import { bytesHash, currencyBytes, forward, textHash } from "../chain";
 import { h, replace, type Child } from "../dom";
 import { Problem } from "../errors";
@@ -14,7 +14,7 @@ import { person, personPicker } from "../people";
 import { communityId, standing } from "../state";
 import { act, badge, cardTable, errorBox, field, loading, money, mono, parseMoney, relayed, requireWallet, statusLine, waitIndexed } from "../ui";
 import { optionLabel, title } from "./proposals";
-import { proposalWork, rated, ratingSummary, ratingsOf } from "./ratings";
+import { projectWork, proposalWork, type RatedWork, rated, ratingSummary, ratingsOf } from "./ratings";
 
 interface Flash {
   action: string;
@@ -348,16 +348,33 @@ async function payoutsSection(cid: number, fund: FundOut, me: string | null, rer
   );
 }
 
-/** The residents' ratings of each completed project: the committee's record shows them. */
-async function ratingsRecord(proposals: ProposalOut[]): Promise<HTMLElement> {
-  const done = proposals.filter(rated);
-  const all = await Promise.all(done.map((p) => ratingsOf(proposalWork(p))));
-  return h(
-    "section",
-    { class: "panel", "data-testid": "cm-ratings" },
-    h("h2", null, t("cm.ratingsHeading")),
-    done.length ? done.map((p, i) => h("div", { "data-id": p.id }, h("h3", null, h("a", { href: `#/proposals/${p.id}` }, `#${p.id} · ${title(p)}`)), ratingSummary(proposalWork(p), all[i]))) : h("p", { class: "muted" }, t("cm.noRatings")),
+/** The completed budget projects of the community's rounds: each with its work for ratings. */
+async function completedProjects(cid: number): Promise<{ round: number; name: string; work: RatedWork }[]> {
+  const list = await api<BudgetRoundsOut>(`/v1/communities/${cid}/budget-rounds`);
+  const rounds = await Promise.all(list.roundIds.map((id) => api<BudgetRoundOut>(`/v1/budget-rounds/${id}`)));
+  return rounds.flatMap((r) =>
+    r.projects
+      .filter((p) => p.completed)
+      .map((p) => {
+        const name = t("cm.roundProject", { round: r.roundId, n: p.index + 1 });
+        return { round: r.roundId, name, work: projectWork(r.roundId, p, name) };
+      }),
   );
+}
+
+/** The residents' ratings of each completed proposal and budget project: the committee's record
+ * shows them. */
+async function ratingsRecord(proposals: ProposalOut[], cid: number): Promise<HTMLElement> {
+  const done = proposals.filter(rated);
+  const projects = await completedProjects(cid);
+  const all = await Promise.all([...done.map((p) => ratingsOf(proposalWork(p))), ...projects.map((p) => ratingsOf(p.work))]);
+  const items = [
+    ...done.map((p, i) => h("div", { "data-id": p.id }, h("h3", null, h("a", { href: `#/proposals/${p.id}` }, `#${p.id} · ${title(p)}`)), ratingSummary(proposalWork(p), all[i]))),
+    ...projects.map((p, i) =>
+      h("div", { "data-rated": p.work.id }, h("h3", null, h("a", { href: `#/budget/${p.round}` }, p.name)), ratingSummary(p.work, all[done.length + i])),
+    ),
+  ];
+  return h("section", { class: "panel", "data-testid": "cm-ratings" }, h("h2", null, t("cm.ratingsHeading")), items.length ? items : h("p", { class: "muted" }, t("cm.noRatings")));
 }
 
 export async function committeeView(rerender: () => void): Promise<HTMLElement> {
@@ -380,7 +397,7 @@ export async function committeeView(rerender: () => void): Promise<HTMLElement> 
   const payouts = h("div", null, loading());
   void payoutsSection(cid, fund, me, rerender).then((n) => replace(payouts, n), (e) => replace(payouts, errorBox(e)));
   const ratingsShown = h("div", null, loading());
-  void ratingsRecord(proposals).then((n) => replace(ratingsShown, n), (e) => replace(ratingsShown, errorBox(e)));
+  void ratingsRecord(proposals, cid).then((n) => replace(ratingsShown, n), (e) => replace(ratingsShown, errorBox(e)));
   const shown = flash;
   flash = null;
   return h(
