@@ -100,6 +100,12 @@ export interface BudgetBallotIn {
   signature: string;
 }
 
+/** A project's full description and the resident's signed ERC-2771 request calling `ParticipatoryBudget.submitProject(roundId, keccak256(text), cost)`. */
+export interface BudgetProjectIn {
+  text: string;
+  request: ForwardRequestIn;
+}
+
 export interface BudgetProjectOut {
   index: number;
   proposer: string;
