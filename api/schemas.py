@@ -718,6 +718,7 @@ class BudgetProjectOut(CamelOut):
     index: int
     proposer: str
     text_hash: str
+    text: str | None = Field(description="its description if this service holds it")
     cost: int
     votes: int
     eligible: bool

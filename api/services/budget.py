@@ -52,6 +52,24 @@ def _walk(v: BudgetRoundView, projects: list[BudgetProjectView]) -> list[BudgetS
     return [BudgetStepOut(**step.__dict__) for step in selection.walk]
 
 
+def _project(
+    services: Services, round_id: int, v: BudgetRoundView, i: int, p: BudgetProjectView
+) -> BudgetProjectOut:
+    text_hash = "0x" + bytes(p.textHash).hex()
+    return BudgetProjectOut(
+        index=i,
+        proposer=p.proposer,
+        text_hash=text_hash,
+        text=services.store.get_text(text_hash),
+        cost=p.cost,
+        votes=p.votes,
+        eligible=not v.ineligible >> i & 1,
+        selected=p.selected,
+        completed=p.completed,
+        ratings_id=str(grant_id(round_id, i)),
+    )
+
+
 def budget_round(services: Services, round_id: int) -> BudgetRoundOut:
     v, projects = _views(services, round_id)
     return BudgetRoundOut(
@@ -73,20 +91,7 @@ def budget_round(services: Services, round_id: int) -> BudgetRoundOut:
         ballot_count=v.ballotCount,
         selection_budget=v.selectionBudget,
         spent=v.spent,
-        projects=[
-            BudgetProjectOut(
-                index=i,
-                proposer=p.proposer,
-                text_hash="0x" + bytes(p.textHash).hex(),
-                cost=p.cost,
-                votes=p.votes,
-                eligible=not v.ineligible >> i & 1,
-                selected=p.selected,
-                completed=p.completed,
-                ratings_id=str(grant_id(round_id, i)),
-            )
-            for i, p in enumerate(projects)
-        ],
+        projects=[_project(services, round_id, v, i, p) for i, p in enumerate(projects)],
         walk=_walk(v, projects),
     )
 

@@ -143,7 +143,7 @@ def test_a_project_is_submitted_with_its_text_and_refused_early_for_the_contract
     assert live.client.wait(answer.json()["id"])["status"] == "counted"
     (project,) = httpx.get(f"{live.url}/v1/budget-rounds/{r.id}").json()["projects"]
     assert (project["proposer"], project["cost"]) == (town.proposers[0].address, 40)
-    assert project["textHash"] == text_hash(text)
+    assert (project["textHash"], project["text"]) == (text_hash(text), text)
     assert httpx.get(f"{live.url}/v1/texts/{project['textHash']}").json()["text"] == text
 
     proposer = town.proposers[1]

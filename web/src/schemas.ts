@@ -110,6 +110,8 @@ export interface BudgetProjectOut {
   index: number;
   proposer: string;
   textHash: string;
+  /** its description if this service holds it */
+  text: string | null;
   cost: number;
   votes: number;
   eligible: boolean;
