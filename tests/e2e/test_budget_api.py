@@ -23,6 +23,7 @@ from ledger.offchain import text_hash
 from ledger.signing.budget_ballots import BudgetBallot, BudgetDomain, sign_budget_ballot
 from ledger.signing.forwards import sign_forward_request
 from tests.audit.budget_town import Round, budget_town
+from tests.contract_wrappers.budget import RoundParams
 from tests.contracts.conftest import signer_keys
 from tests.e2e.conftest import LiveSystem
 from tests.ledger.budget.rounds import pabutools_greedy
@@ -177,6 +178,15 @@ def test_a_project_is_submitted_with_its_text_and_refused_early_for_the_contract
         json=_project(live, r, proposer, "nowhere", 40, round_id=10**6),
     )
     assert (nowhere.status_code, nowhere.json()["code"]) == (422, "UnknownBudgetRound")
+
+    now = int(live.w3.eth.get_block("latest")["timestamp"])
+    params = RoundParams(town.community, now + 300, now + 600, now + 600, now + 1200, 100)
+    later = r.client.open_round(town.committee, params)
+    early = httpx.post(
+        f"{live.url}/v1/budget-rounds/{later}/projects",
+        json=_project(live, r, proposer, "too early", 40, round_id=later),
+    )
+    assert (early.status_code, early.json()["code"]) == (409, "SubmissionNotOpen")
 
     closes_at = httpx.get(f"{live.url}/v1/budget-rounds/{r.id}").json()["submissionClosesAt"]
     rpc(live.w3, "evm_mine", [closes_at])
