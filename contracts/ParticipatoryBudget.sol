@@ -29,6 +29,11 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
     bytes32 private constant COMMITTEE = keccak256("COMMITTEE");
     uint256 private constant MAX_BUDGET = type(uint96).max;
     uint256 private constant GRANT_ID_FLAG = 1 << 255;
+    /// @dev Roll indexes a ballot-box word holds, and the bit that primes it.
+    uint256 private constant BOX_BITS = 255;
+    uint256 private constant BOX_PRIMED = 1 << 255;
+    /// @dev Words primed when a round opens, at most (16,320 residents; 1.4M gas for the opener).
+    uint256 private constant BOX_PRIMED_WORDS_MAX = 64;
     /// @dev Scratch memory of a ballot batch before its tallies (see {_batchContext}).
     uint256 private constant CTX_TALLIES = 0x2c0;
     /// @dev Tally words: 8 projects of 32 bits each.
@@ -84,7 +89,11 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
     mapping(uint256 roundId => mapping(uint256 word => uint256)) private _costs;
     /// @dev Votes, eight projects a word: project i in bits `(i % 8) * 32` of word `i / 8`.
     mapping(uint256 roundId => mapping(uint256 word => uint256)) private _votes;
-    /// @dev Who voted: bit `i % 256` of word `i / 256` for roll index `i`.
+    /// @dev Who voted: bit `i % 255` of word `i / 255` for roll index `i`; bit 255 of each of the
+    /// first words is set when the round opens (primed), so that the voters' batches change
+    /// non-zero words: a round's first ballot batch costs what the later ones do (a zero word's
+    /// first write is 22,100 gas; a first batch of 100 from a 10,000-resident roll wrote ~37,
+    /// +6,500 gas a ballot: bench/results/gas_budget.md).
     mapping(uint256 roundId => mapping(uint256 word => uint256)) private _boxes;
     mapping(uint256 roundId => mapping(uint256 index => bytes32[])) private _milestones;
 
@@ -129,6 +138,7 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
         r.currency = params.currency;
         r.opener = opener;
         r.textHash = params.textHash;
+        _primeBox(_boxes[roundId], rollSize);
         emit BudgetRoundOpened(roundId, communityId, opener, params, rollVersion, rollSize);
     }
 
@@ -311,7 +321,7 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
         Round storage r = _existing(roundId);
         (bool assigned, uint32 index) = _registry.residentIndex(r.communityId, voter);
         if (!assigned) return false;
-        return _boxes[roundId][index / 256] & (1 << (index % 256)) != 0;
+        return _boxes[roundId][index / BOX_BITS] & (1 << (index % BOX_BITS)) != 0;
     }
 
     /// @inheritdoc IParticipatoryBudget
@@ -551,6 +561,15 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
         if (knapsack) _loadCosts(_costs[roundId], count, ctx + CTX_COSTS);
     }
 
+    /// @dev Primes the ballot box's words of the first `rollSize` roll indexes (a bounded number).
+    function _primeBox(mapping(uint256 => uint256) storage box, uint256 rollSize) private {
+        uint256 words = (rollSize + BOX_BITS - 1) / BOX_BITS;
+        if (words > BOX_PRIMED_WORDS_MAX) words = BOX_PRIMED_WORDS_MAX;
+        for (uint256 w; w < words; ++w) {
+            box[w] = BOX_PRIMED;
+        }
+    }
+
     /// @dev The batch context's typehash, round id, digest prefix, domain, topics and ballot box.
     function _writeHashing(uint256 ctx, uint256 roundId) private view {
         bytes32 typeHash = BALLOT_TYPEHASH;
@@ -750,10 +769,10 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
                     leave
                 }
                 let indexPlusOne := and(entry, sub(shl(248, 1), 1))
-                mstore(0x00, shr(8, sub(indexPlusOne, 1)))
+                mstore(0x00, div(sub(indexPlusOne, 1), 255)) // BOX_BITS
                 mstore(0x20, mload(add(c, 0x1e0)))
                 slot := keccak256(0x00, 0x40)
-                marked := or(sload(slot), shl(and(sub(indexPlusOne, 1), 0xff), 1))
+                marked := or(sload(slot), shl(mod(sub(indexPlusOne, 1), 255), 1))
                 fault := shr(248, entry)
             }
             // The first of: a bad signature, not on the roll, already voted (0 if none).
@@ -765,9 +784,9 @@ contract ParticipatoryBudget is IParticipatoryBudget, EIP712, ERC2771Context {
                     fault := 3
                     leave
                 }
-                mstore(0x00, shr(8, sub(indexPlusOne, 1)))
+                mstore(0x00, div(sub(indexPlusOne, 1), 255)) // BOX_BITS
                 mstore(0x20, mload(add(c, 0x1e0)))
-                if and(sload(keccak256(0x00, 0x40)), shl(and(sub(indexPlusOne, 1), 0xff), 1)) { fault := 4 }
+                if and(sload(keccak256(0x00, 0x40)), shl(mod(sub(indexPlusOne, 1), 255), 1)) { fault := 4 }
             }
             // Takes back the votes {_markBitmapFaults} added for `projects`.
             function untally(c, projects) {

@@ -312,6 +312,9 @@ interface IParticipatoryBudget {
 
     /// @notice Opens a round and snapshots the community's published roll. Committee only (the
     /// committee member may be relayed through the forwarder).
+    /// @dev The opener also pays to prepare the round's ballot box: one storage word per 255
+    /// residents of the roll, up to 64 words (~22,100 gas each), so that the residents' relayed
+    /// ballots never pay for a first write (bench/results/gas_budget.md).
     /// @return roundId Sequential id, from 1.
     function openBudgetRound(BudgetRoundParams calldata params) external returns (uint256 roundId);
 

@@ -19,6 +19,9 @@ from ledger.hashing import keccak
 # Items of a dynamic array looked at past its start, and nesting followed into mappings.
 MAX_ARRAY_ITEMS = 4096
 MAX_DEPTH = 3
+# Word positions of a bitmap or of packed tallies (`_boxes[round][word]`) are in no calldata or
+# event: the first 256 are guessed at a mapping's last level (a roll of 65,000 residents).
+WORDS = tuple(i.to_bytes(32, "big") for i in range(256))
 
 
 @dataclass
@@ -93,6 +96,8 @@ class SlotNamer:
         entries = self._entries.get(cache_key)
         if entries is None:
             keys = self.keys.of_type(key_type)
+            if in_place and key_type.startswith("t_uint"):
+                keys = sorted({*keys, *WORDS})
             prefix = base.to_bytes(32, "big")
             entries = {int.from_bytes(keccak(k + prefix), "big"): k for k in keys}
             self._entries[cache_key] = entries

@@ -1,7 +1,7 @@
 """Ratings through the real API, relay and chain: residents rate a passed proposal marked
-completed (or a budget project a milestone completed), once each, within the window; count and average come from the chain, the histogram
-from its events; each rule the contract would skip a rating for is answered before
-acknowledgement with its reason."""
+completed (or a budget project a milestone completed), once each, within the window; count and
+average come from the chain, the histogram from its events; each rule the contract would skip a
+rating for is answered before acknowledgement with its reason."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from web3 import Web3
 from ledger.budget.grants import grant_id
 from ledger.config import Settings
 from ledger.signing.ratings import RatingDomain, sign_rating
+from ledger.tx import send
+from tests.audit.budget_town import Round, budget_town
 from tests.contracts.conftest import signer_keys
 from tests.e2e.conftest import LiveSystem, new_accounts
 from tests.e2e.conftest import live as _live  # noqa: F401  (the live system, as a fixture)
@@ -152,6 +154,30 @@ def test_a_budget_project_not_completed_is_refused_and_its_ratings_read_by_round
     for path in ("999/projects/256", "0/projects/0", f"{2**247}/projects/0"):
         bad = httpx.get(f"{live.url}/v1/budget-rounds/{path}/ratings")
         assert (bad.status_code, bad.json()["code"]) == (422, "InvalidRequest")
+
+
+def test_a_selected_project_under_way_is_refused_and_once_completed_its_residents_rate_it(
+    live: LiveSystem, accounts: list[LocalAccount]
+) -> None:
+    town = budget_town(live.w3, live.deployment, accounts, "rated through the API", 2, 1_000)
+    round_ = Round(live.w3, live.deployment, town, budget=500)
+    round_.submit([100])
+    round_.advance(61)
+    assert round_.cast(accounts[9], [round_.sign(v, 0b1) for v in town.voters]) == 2
+    round_.advance(601)
+    assert round_.select(accounts[9]) == 0b1
+    milestone = round_.contract.functions.recordProjectMilestone
+    subject = grant_id(round_.id, 0)
+    send(live.w3, town.committee, milestone(round_.id, 0, b"\x0e" * 32, False))
+    under_way = _post(live, _rating(live, town.voters[0], subject, 4))
+    assert (under_way.status_code, under_way.json()["code"]) == (409, "ProjectNotCompleted")
+
+    send(live.w3, town.committee, milestone(round_.id, 0, b"\x0f" * 32, True))
+    receipt = live.client.rate(town.voters[0], subject, 4, None)
+    live.client.wait_indexed(live.client.wait(receipt["id"])["block"])
+    served = live.client.get(f"/v1/budget-rounds/{round_.id}/projects/0/ratings")
+    assert (served["id"], served["opened"], served["count"], served["average"]) == (
+        str(subject), True, 1, 4.0)  # fmt: skip
 
 
 @pytest.mark.parametrize(

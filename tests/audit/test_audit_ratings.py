@@ -1,6 +1,7 @@
 """The ratings recount fed calls and events no honest Ratings contract produces: each broken rule
-is named, and an honest batch audits clean. The live history (tests/audit/conftest.py) rates a
-completed proposal; test_audit_live.py's clean report covers it."""
+is named, and an honest batch audits clean, for a proposal and for a budget project (named by its
+grant id). The live history (tests/audit/conftest.py) rates a completed proposal;
+test_audit_live.py's clean report covers it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from ledger.audit.bytecode import Build
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx
 from ledger.audit.fetch import Log
-from ledger.audit.state import AuditState, Community, Member, Proposal
+from ledger.audit.state import AuditState, BudgetRound, Community, Member, Proposal
+from ledger.budget.grants import grant_id
 from ledger.hashing import checksum_address, keccak
 from ledger.protocol.generated import ExecutionStatus, Outcome
 from ledger.protocol.generated import RatingSkipReason as Skip
@@ -24,6 +26,8 @@ from tests.audit.test_audit_live import _set_storage, _slot, _storage
 
 RATINGS = b"\x2a" * 20
 CID, PID, CHAIN, AT = 1, 7, 31337, 5000
+RID, INDEX = 4, 2
+PROJECT = grant_id(RID, INDEX)
 RESIDENTS = [Account.from_key(keccak(f"audit-ratings-{i}".encode())) for i in range(3)]
 STRANGER = Account.from_key(keccak(b"audit-ratings-stranger"))
 
@@ -54,31 +58,37 @@ def _ctx(*, completed: bool = True) -> Ctx:
     )
 
 
-def _signed(account: LocalAccount, score: int, rater: LocalAccount | None = None) -> dict[str, Any]:
+def _signed(
+    account: LocalAccount, score: int, rater: LocalAccount | None = None, pid: int = PID
+) -> dict[str, Any]:
     domain = RatingDomain(CHAIN, checksum_address(RATINGS))
-    s = sign_rating(account, PID, score, bytes(32), domain)
+    s = sign_rating(account, pid, score, bytes(32), domain)
     _, _, _, r, vs = s.call_arg()
     return {"rater": (rater or account).address, "score": score, "commentHash": bytes(32),
             "r": r, "vs": vs, "digest": s.digest}  # fmt: skip
 
 
-def _opened(version: int = 1, size: int = 3, closes: int = AT + ratings.RATING_PERIOD) -> Log:
-    topics = [ratings.OPENED, PID.to_bytes(32, "big"), CID.to_bytes(32, "big")]
+def _opened(
+    version: int = 1, size: int = 3, closes: int = AT + ratings.RATING_PERIOD, pid: int = PID
+) -> Log:
+    topics = [ratings.OPENED, pid.to_bytes(32, "big"), CID.to_bytes(32, "big")]
     data = b"".join(v.to_bytes(32, "big") for v in (version, size, closes))
     return Log(RATINGS, topics, data, 0)
 
 
-def _event(entry: dict[str, Any], reason: int | None) -> Log:
-    topics = [PID.to_bytes(32, "big"), bytes.fromhex(entry["rater"][2:]).rjust(32, b"\0")]
+def _event(entry: dict[str, Any], reason: int | None, pid: int = PID) -> Log:
+    topics = [pid.to_bytes(32, "big"), bytes.fromhex(entry["rater"][2:]).rjust(32, b"\0")]
     if reason is None:
         data = entry["score"].to_bytes(32, "big") + bytes(32) + entry["digest"]
         return Log(RATINGS, [ratings.RATED, *topics], data, 0)
     return Log(RATINGS, [ratings.RATING_SKIPPED, *topics], reason.to_bytes(32, "big"), 0)
 
 
-def _rate(ctx: Ctx, entries: list[dict[str, Any]], logs: list[Log], at: int = AT) -> None:
+def _rate(
+    ctx: Ctx, entries: list[dict[str, Any]], logs: list[Log], at: int = AT, pid: int = PID
+) -> None:
     call = Call(9, at, "0x" + "66" * 32, 0, b"\x99" * 20, RATINGS, b"", logs, "tx")
-    ratings.rate(ctx, call, "rate", {"proposalId": PID, "ratings": entries})
+    ratings.rate(ctx, call, "rate", {"proposalId": pid, "ratings": entries})
 
 
 def _rules(ctx: Ctx) -> list[str]:
@@ -130,6 +140,54 @@ def test_a_rated_event_with_another_digest_is_named() -> None:
     good = _signed(RESIDENTS[0], 4)
     _rate(ctx, [good], [_opened(), _event({**good, "digest": b"\x42" * 32}, None)])
     assert _rules(ctx) == ["rating.digest"]
+
+
+def _with_project(ctx: Ctx, *, completed: bool) -> Ctx:
+    """`ctx` with budget round RID of community CID, whose project INDEX a milestone completed
+    or not (selected and funded either way: the rebuilt round's completion is what counts)."""
+    r = BudgetRound(RID, CID, 500, b"CNY", 0, 1, 3, 0, 10, 10, 20, 1, costs=[100, 100, 100])
+    r.selected, r.granted, r.milestones = 0b111, {INDEX: 100}, {INDEX: 1}
+    if completed:
+        r.completed.add(INDEX)
+    ctx.state.budget_rounds[RID] = r
+    return ctx
+
+
+def test_an_honest_batch_on_a_completed_budget_project_audits_clean() -> None:
+    ctx = _with_project(_ctx(), completed=True)
+    a, b = RESIDENTS[:2]
+    good, other, again = (_signed(a, 4, pid=PROJECT), _signed(b, 2, pid=PROJECT),
+                          _signed(a, 5, pid=PROJECT))  # fmt: skip
+    _rate(
+        ctx,
+        [good, other, again],
+        [_opened(pid=PROJECT), _event(good, None, PROJECT), _event(other, None, PROJECT),
+         _event(again, Skip.AlreadyRated, PROJECT)],
+        pid=PROJECT,
+    )  # fmt: skip
+    ratings.final_checks(ctx, 10)
+    assert ctx.findings == []
+    round_ = ctx.state.rating_rounds[PROJECT]
+    assert (round_.community, round_.score_sum, len(round_.raters)) == (CID, 6, 2)
+
+
+def test_a_budget_projects_ratings_opened_before_completion_or_in_no_round_are_named() -> None:
+    for ctx in (_with_project(_ctx(), completed=False), _ctx()):  # under way; no such round
+        good = _signed(RESIDENTS[0], 4, pid=PROJECT)
+        _rate(ctx, [good], [_opened(pid=PROJECT), _event(good, None, PROJECT)], pid=PROJECT)
+        opened = [f for f in ctx.findings if f.rule == "rating.open"]
+        assert [f.found for f in opened] == ["1 RatingsOpened, not completed"]
+        assert f"budget project {INDEX} of round {RID}" in opened[0].detail
+
+
+def test_a_proposal_completed_does_not_open_the_budget_project_sharing_its_low_bits() -> None:
+    """The proposal with id RID << 8 | INDEX is completed, the project is not: the grant id's top
+    bit keeps the two apart."""
+    ctx = _ctx()
+    ctx.state.proposals[RID << 8 | INDEX] = ctx.state.proposals.pop(PID)
+    good = _signed(RESIDENTS[0], 4, pid=PROJECT)
+    _rate(ctx, [good], [_opened(pid=PROJECT), _event(good, None, PROJECT)], pid=PROJECT)
+    assert _rules(ctx)[:1] == ["rating.open"]
 
 
 def test_a_rating_count_set_by_hand_is_named(fresh: History, build: Build) -> None:

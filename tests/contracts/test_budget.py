@@ -757,3 +757,38 @@ def test_views_name_every_project_and_who_voted(
     with pytest.raises(ContractCustomError) as refused:
         budget.project(voting_round, 5)
     assert str(refused.value.data).startswith("0x" + Errors.UnknownBudgetProject.selector.hex())
+
+
+def test_each_roll_index_has_its_own_bit_across_the_ballot_box_words(
+    w3: Web3, system: Deployment, budget: BudgetContract, accounts: list[LocalAccount], clock: Clock
+) -> None:
+    """A box word holds 255 roll indexes, its top bit primed when the round opens: the voters on
+    either side of each word's edge count once each, a second ballot of each is refused, and
+    nobody else is marked as having voted."""
+    registry = RegistryContract(w3, system.registry)
+    admin, chair = accounts[0], accounts[1]
+    ward = registry.create_community(admin, b"\x78" * 32)
+    registry.grant_role(admin, ward, Roles.REGISTRAR, admin.address)
+    registry.grant_role(admin, ward, Roles.COMMITTEE, chair.address)
+    proposer = accounts[3]
+    residents = signer_keys(520, "wide ward")
+    roll = [proposer.address, *(r.address for r in residents)]  # roll index = position
+    registry.update_roll(admin, ward, roll[:260], publish=False)
+    registry.update_roll(admin, ward, roll[260:])
+    send(w3, chair, system.fund.functions.recordIncome(ward, 0, FUND, b"CNY", b"\x01" * 32))
+    now = clock.now()
+    round_id = budget.open_round(
+        chair, RoundParams(ward, now, now + SUBMISSION_S, now + SUBMISSION_S,
+                           now + SUBMISSION_S + VOTING_S))  # fmt: skip
+    budget.submit(proposer, round_id, 100, b"the only project")
+    clock.advance(SUBMISSION_S)
+    edges = [1, 254, 255, 509, 510, 519]  # first voter; each word's last and next word's first
+    voters = [residents[i - 1] for i in edges]
+    batch = budget.cast(admin, round_id, [budget.sign(v, round_id, bitmap(0)) for v in voters])
+    assert batch.skipped == () and len(batch.cast) == len(edges)
+    again = budget.cast(admin, round_id, [budget.sign(v, round_id, bitmap(0)) for v in voters])
+    assert again.skipped == tuple((v.address, R.AlreadyVoted) for v in voters)
+    voted = budget.contract.functions.hasVoted
+    for i, resident in enumerate(residents, start=1):
+        assert voted(round_id, resident.address).call() == (i in edges), i
+    assert budget.votes(round_id) == [len(edges)]

@@ -14,7 +14,7 @@ from ledger.budget.grants import grant_id
 from tests.e2e.conftest import LiveSystem
 
 
-def test_the_demo_has_a_promoted_initiative_a_gathering_one_and_a_rated_completed_proposal(
+def test_the_demo_has_a_promoted_initiative_a_gathering_one_a_rated_proposal_and_a_rated_project(
     live: LiveSystem, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     keys = demo_keys(Path(tmp_path_factory.mktemp("demo")) / "keys.json")
