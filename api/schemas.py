@@ -706,10 +706,19 @@ class BudgetBallotIn(Strict):
     signature: Signature65
 
 
+class BudgetProjectIn(Strict):
+    """A project's full description and the resident's signed ERC-2771 request calling
+    `ParticipatoryBudget.submitProject(roundId, keccak256(text), cost)`."""
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+    request: ForwardRequestIn
+
+
 class BudgetProjectOut(CamelOut):
     index: int
     proposer: str
     text_hash: str
+    text: str | None = Field(description="its description if this service holds it")
     cost: int
     votes: int
     eligible: bool

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
 from api.deps import ServicesDep
 from api.errors import responses
-from api.schemas import BudgetBallotIn, BudgetRoundOut, BudgetRoundsOut, OnChainId, ReceiptOut
+from api.schemas import (
+    BudgetBallotIn,
+    BudgetProjectIn,
+    BudgetRoundOut,
+    BudgetRoundsOut,
+    OnChainId,
+    ReceiptOut,
+)
 from api.services import budget
 from api.services.relay import accept
 from ledger.budget.pabulib import round_as_pb
@@ -44,6 +51,24 @@ async def cast_budget_ballot(body: BudgetBallotIn, services: ServicesDep) -> Rec
     twice gets the same receipt and lands once; a ballot the contract skips gets its reason in
     the receipt."""
     return await accept(services, "budget-ballot", body.model_dump())
+
+
+@router.post(
+    "/budget-rounds/{round_id}/projects",
+    status_code=202,
+    response_model=ReceiptOut,
+    responses=responses(409, 413, 422, 429, 503),
+    summary="Submit a project: its text, and the resident's signed submitProject of its hash",
+)
+async def submit_budget_project(
+    round_id: OnChainId, body: BudgetProjectIn, request: Request, services: ServicesDep
+) -> ReceiptOut:
+    """The request must call `ParticipatoryBudget.submitProject(round_id, keccak256(text), cost)`
+    (422 `TextMismatch`, `NotASubmission`). The text is stored (the text store's quota and size
+    apply, as for `POST /texts`), then the request is checked and relayed as `POST /forward`
+    does: a rule it breaks (`SubmissionNotOpen`, `ProposerNotOnRoll`, `InvalidProjectCost`,
+    `RoundFull`) is answered before acknowledgement."""
+    return await budget.submit_project(services, request, round_id, body)
 
 
 @router.get(

@@ -4,11 +4,20 @@ the selection's walk, and the round as CSV and pabulib .pb, its ballots replayed
 
 from __future__ import annotations
 
+from fastapi import Request
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from api.errors import ApiError
-from api.schemas import BudgetProjectOut, BudgetRoundOut, BudgetRoundsOut, BudgetStepOut
+from api.schemas import (
+    BudgetProjectIn,
+    BudgetProjectOut,
+    BudgetRoundOut,
+    BudgetRoundsOut,
+    BudgetStepOut,
+    ReceiptOut,
+)
 from api.services.container import Services
+from api.services.submissions import submit_text, submitted_args
 from ledger.budget.grants import grant_id
 from ledger.budget.record import BallotRecord, ProjectRecord, RoundRecord
 from ledger.budget.selection import select
@@ -17,6 +26,7 @@ from ledger.protocol.generated import (
     BudgetRoundState,
     BudgetRoundView,
     BudgetRule,
+    Functions,
 )
 
 
@@ -42,6 +52,24 @@ def _walk(v: BudgetRoundView, projects: list[BudgetProjectView]) -> list[BudgetS
     return [BudgetStepOut(**step.__dict__) for step in selection.walk]
 
 
+def _project(
+    services: Services, round_id: int, v: BudgetRoundView, i: int, p: BudgetProjectView
+) -> BudgetProjectOut:
+    text_hash = "0x" + bytes(p.textHash).hex()
+    return BudgetProjectOut(
+        index=i,
+        proposer=p.proposer,
+        text_hash=text_hash,
+        text=services.store.get_text(text_hash),
+        cost=p.cost,
+        votes=p.votes,
+        eligible=not v.ineligible >> i & 1,
+        selected=p.selected,
+        completed=p.completed,
+        ratings_id=str(grant_id(round_id, i)),
+    )
+
+
 def budget_round(services: Services, round_id: int) -> BudgetRoundOut:
     v, projects = _views(services, round_id)
     return BudgetRoundOut(
@@ -63,20 +91,7 @@ def budget_round(services: Services, round_id: int) -> BudgetRoundOut:
         ballot_count=v.ballotCount,
         selection_budget=v.selectionBudget,
         spent=v.spent,
-        projects=[
-            BudgetProjectOut(
-                index=i,
-                proposer=p.proposer,
-                text_hash="0x" + bytes(p.textHash).hex(),
-                cost=p.cost,
-                votes=p.votes,
-                eligible=not v.ineligible >> i & 1,
-                selected=p.selected,
-                completed=p.completed,
-                ratings_id=str(grant_id(round_id, i)),
-            )
-            for i, p in enumerate(projects)
-        ],
+        projects=[_project(services, round_id, v, i, p) for i, p in enumerate(projects)],
         walk=_walk(v, projects),
     )
 
@@ -112,3 +127,18 @@ def rounds_of(services: Services, community_id: int) -> BudgetRoundsOut:
     )  # fmt: skip
     ids = sorted((int(e.args["roundId"]) for e in events), reverse=True)
     return BudgetRoundsOut(community_id=community_id, round_ids=ids)
+
+
+async def submit_project(
+    services: Services, request: Request, round_id: int, body: BudgetProjectIn
+) -> ReceiptOut:
+    """Store the project's text, then relay the resident's signed `submitProject` of its hash
+    for `round_id` (422 `NotASubmission` for a call of another round): voters read the text."""
+    forward = body.request.payload()
+    target = services.deployment.budget.address
+    submitted_round, text_hash, _ = submitted_args(forward, target, Functions.submitProject)
+    if submitted_round != round_id:
+        raise ApiError(
+            422, "NotASubmission", f"the request submits to round {submitted_round}, not {round_id}"
+        )
+    return await submit_text(services, request, body.text, forward, text_hash)

@@ -3,18 +3,13 @@ and its author's signed `submit` relayed as one act."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from eth_abi.abi import decode as abi_decode
 from fastapi import Request
-from hexbytes import HexBytes
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from api.errors import ApiError
 from api.schemas import InitiativeIn, InitiativeOut, Page, ReceiptOut
-from api.services import proposals
 from api.services.container import Services
-from api.services.relay import accept
+from api.services.submissions import submit_text, submitted_args
 from ledger.errors import InvalidMessage
 from ledger.hashing import checksum_address
 from ledger.offchain import text_hash as text_hash_of
@@ -88,27 +83,10 @@ def initiatives(
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
-def _submitted_hash(services: Services, request: dict[str, Any]) -> str:
-    """The text hash a forward request submits; 422 `NotASubmission` for any other call."""
-    data = bytes(HexBytes(request["data"]))
-    target = services.deployment.initiatives.address
-    if checksum_address(request["to"]) != target or data[:4] != Functions.submit.selector:
-        raise ApiError(422, "NotASubmission", f"the request must call submit on {target}")
-    try:
-        _, text_hash, _, _ = abi_decode(["uint256", "bytes32", "uint128", "bytes3"], data[4:])
-    except Exception as exc:  # eth-abi's decoding errors share no base worth naming
-        raise ApiError(422, "NotASubmission", f"unreadable submit call: {exc}") from exc
-    return "0x" + bytes(text_hash).hex()
-
-
 async def submit(services: Services, request: Request, body: InitiativeIn) -> ReceiptOut:
     """Store the text, then relay the author's signed `submit` of its hash: the text is on the
     service before anyone is asked to co-sign it."""
     forward = body.request.payload()
-    submitted = _submitted_hash(services, forward)
-    if submitted != text_hash_of(body.text):
-        raise ApiError(
-            422, "TextMismatch", f"the request submits {submitted}, not the text's keccak256"
-        )
-    proposals.store_text(services, request, body.text)
-    return await accept(services, "forward", forward)
+    target = services.deployment.initiatives.address
+    _, text_hash, _, _ = submitted_args(forward, target, Functions.submit)
+    return await submit_text(services, request, body.text, forward, text_hash)

@@ -1,7 +1,9 @@
 """Participatory budgeting through the real API and relay: signed ballots posted, refused before
 acknowledgement for the reasons the contract would skip them, relayed in a batch and counted; the
 round served with its votes and the selection step by step; the round exported as CSV and as a
-pabulib .pb file that pabutools reads back to the same tally and selection."""
+pabulib .pb file that pabutools reads back to the same tally and selection; a project submitted
+with its text and the resident's signed request, refused before acknowledgement for the reason the
+contract would revert it."""
 
 from __future__ import annotations
 
@@ -14,9 +16,14 @@ import httpx
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from pabutools.election.pabulib import parse_pabulib_from_string
+from web3 import Web3
 
+from ledger.node import rpc
+from ledger.offchain import text_hash
 from ledger.signing.budget_ballots import BudgetBallot, BudgetDomain, sign_budget_ballot
+from ledger.signing.forwards import sign_forward_request
 from tests.audit.budget_town import Round, budget_town
+from tests.contract_wrappers.budget import RoundParams
 from tests.contracts.conftest import signer_keys
 from tests.e2e.conftest import LiveSystem
 from tests.ledger.budget.rounds import pabutools_greedy
@@ -112,3 +119,77 @@ def test_budget_ballots_are_checked_relayed_counted_and_the_round_served_and_exp
         "0": 2, "1": 3, "2": 3, "3": 1,
     }  # fmt: skip
     assert pabutools_greedy(instance, profile) == {1, 2, 3}
+
+
+def _project(live: LiveSystem, r: Round, proposer: LocalAccount, signed: str, cost: int,
+             text: str | None = None, round_id: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """A project body: `text` (default: the signed one) and the signed submitProject of
+    keccak256(`signed`) for `round_id` (default: r's)."""
+    call = r.contract.functions.submitProject(round_id or r.id, Web3.keccak(text=signed), cost)
+    forwarder = live.client.contracts["forwarder"]
+    request = sign_forward_request(live.w3, forwarder, proposer, call)
+    return {"text": signed if text is None else text, "request": request.to_payload()}
+
+
+def test_a_project_is_submitted_with_its_text_and_refused_early_for_the_contracts_reasons(
+    live: LiveSystem, accounts: list[LocalAccount]
+) -> None:
+    town = budget_town(live.w3, live.deployment, accounts, "budget projects api", 1, 1_000)
+    r = Round(live.w3, live.deployment, town, budget=100)
+    url = f"{live.url}/v1/budget-rounds/{r.id}/projects"
+    text = "A bicycle shelter by the school gate, twelve places."
+
+    answer = httpx.post(url, json=_project(live, r, town.proposers[0], text, 40))
+    assert answer.status_code == 202, answer.text
+    assert live.client.wait(answer.json()["id"])["status"] == "counted"
+    (project,) = httpx.get(f"{live.url}/v1/budget-rounds/{r.id}").json()["projects"]
+    assert (project["proposer"], project["cost"]) == (town.proposers[0].address, 40)
+    assert (project["textHash"], project["text"]) == (text_hash(text), text)
+    assert httpx.get(f"{live.url}/v1/texts/{project['textHash']}").json()["text"] == text
+
+    proposer = town.proposers[1]
+    stranger = signer_keys(1, "budget-projects-stranger")[0]
+    initiative = live.client.contracts["initiatives"].functions.submit(
+        town.community, Web3.keccak(text=text), 0, b"\x00" * 3
+    )
+    other_call = sign_forward_request(
+        live.w3, live.client.contracts["forwarder"], proposer, initiative
+    ).to_payload()
+    refused = {
+        "TextMismatch": (422, _project(live, r, proposer, text, 40, text="another text")),
+        "NotASubmission": (422, {"text": text, "request": other_call}),
+        "ProposerNotOnRoll": (422, _project(live, r, stranger, "from afar", 40)),
+        "InvalidProjectCost": (422, _project(live, r, proposer, "free", 0)),
+    }
+    for code, (status, body) in refused.items():
+        answer = httpx.post(url, json=body)
+        assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
+    over = httpx.post(url, json=_project(live, r, proposer, "too dear", 101))
+    assert (over.status_code, over.json()["code"]) == (422, "InvalidProjectCost")
+    # Signed for this round, posted to another one.
+    elsewhere = httpx.post(
+        f"{live.url}/v1/budget-rounds/{r.id + 1}/projects",
+        json=_project(live, r, proposer, "astray", 40),
+    )
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (422, "NotASubmission")
+
+    nowhere = httpx.post(
+        f"{live.url}/v1/budget-rounds/{10**6}/projects",
+        json=_project(live, r, proposer, "nowhere", 40, round_id=10**6),
+    )
+    assert (nowhere.status_code, nowhere.json()["code"]) == (422, "UnknownBudgetRound")
+
+    now = int(live.w3.eth.get_block("latest")["timestamp"])
+    params = RoundParams(town.community, now + 300, now + 600, now + 600, now + 1200, 100)
+    later = r.client.open_round(town.committee, params)
+    early = httpx.post(
+        f"{live.url}/v1/budget-rounds/{later}/projects",
+        json=_project(live, r, proposer, "too early", 40, round_id=later),
+    )
+    assert (early.status_code, early.json()["code"]) == (409, "SubmissionNotOpen")
+
+    closes_at = httpx.get(f"{live.url}/v1/budget-rounds/{r.id}").json()["submissionClosesAt"]
+    rpc(live.w3, "evm_mine", [closes_at])
+    late = httpx.post(url, json=_project(live, r, proposer, "too late", 40))
+    assert (late.status_code, late.json()["code"]) == (409, "SubmissionNotOpen")
+    assert len(httpx.get(f"{live.url}/v1/budget-rounds/{r.id}").json()["projects"]) == 1

@@ -1,4 +1,5 @@
-"""A participatory budgeting round in the browser (web/tests/budget.mjs, phone, Chinese): the
+"""A participatory budgeting round in the browser (web/tests/budget.mjs, phone, Chinese): a
+project submitted through the form (a cost over the budget refused before signing), the
 basket refuses an over-budget choice before signing, a ballot signed in the page is relayed and
 counted, and after the selection the page explains the walk step by step. Here: the round the
 story starts from, the selection when the story asks for it, and the chain's side afterwards.
@@ -15,6 +16,7 @@ from eth_account.signers.local import LocalAccount
 from ledger.budget.grants import grant_id
 from ledger.tx import send
 from tests.audit.budget_town import Round, budget_town
+from tests.contract_wrappers.budget import RoundParams
 from tests.e2e.browser import ARTIFACTS_ROOT, needs_browser, needs_node, node_tests, run_story
 from tests.e2e.conftest import LiveSystem
 
@@ -42,8 +44,15 @@ def test_a_basket_is_refused_over_budget_signed_within_it_and_the_selection_expl
     r.advance(61)
     others = [r.sign(v, b) for v, b in zip(town.voters[1:], OTHERS, strict=True)]
     assert r.cast(accounts[9], others) == len(OTHERS)
+    # A second round still taking projects (ten minutes), for the form.
+    now = int(live.w3.eth.get_block("latest")["timestamp"])
+    taking = r.client.open_round(
+        town.committee,
+        RoundParams(town.community, now - 1, now + 600, now + 600, now + 1200, 100_000),
+    )
     voter = town.voters[0]
-    seed = {"round": r.id, "voter": {"key": voter.key.hex(), "address": voter.address}}
+    seed = {"round": r.id, "submitRound": taking,
+            "voter": {"key": voter.key.hex(), "address": voter.address}}  # fmt: skip
     seed_file = tmp_path / "seed.json"
     seed_file.write_text(json.dumps(seed))
     # The page lists the rounds the index holds: the index first catches up with the chain.
@@ -77,6 +86,12 @@ def test_a_basket_is_refused_over_budget_signed_within_it_and_the_selection_expl
     assert ratings.hasRated(grant_id(r.id, 2), voter.address).call()
     assert ratings.ratingsOf(grant_id(r.id, 2)).call().count == 1
     assert result["state"]["ratedSummary"] == result["state"]["recordCount"] == "1"
+    # The project submitted in the page: on-chain by the resident, its description served.
+    (project,) = live.client.get(f"/v1/budget-rounds/{taking}")["projects"]
+    assert (project["proposer"], project["cost"]) == (voter.address, 4550)
+    assert project["text"] == "自行车棚\n学校门口十二个车位。"
+    assert result["state"]["submittedTitle"] == "自行车棚"
+    assert "预算" in result["state"]["overRefusal"]
     shots = {name.split("-", 1)[1] for name in result["screenshots"]}
     assert {"basket-over-budget.png", "ballot-counted.png", "selection-walk.png",
-            "project-rated.png"} <= shots  # fmt: skip
+            "project-rated.png", "project-submitted.png"} <= shots  # fmt: skip

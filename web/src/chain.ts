@@ -18,7 +18,7 @@ import { api } from "./api";
 import { DOMAINS, EIP712_FIELDS } from "./protocol";
 import type { AckOut, ChainOut, LoginOut, ReceiptOut, ServiceRecordIn } from "./schemas";
 
-export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank" | "initiatives" | "ratings" | "elections" | "mandates" | "poll_office";
+export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank" | "initiatives" | "ratings" | "elections" | "mandates" | "poll_office" | "budget";
 
 export interface Chain {
   chainId: number;
@@ -120,13 +120,13 @@ export async function castBallot(wallet: Wallet, proposalId: number, option: num
   return { receipt, digest: ballotDigest(c, proposalId, voter, option) };
 }
 
-/** Sign `fn(args)` on `target` as an ERC-2771 forward request and hand it to the relay. */
-export async function forward(
+/** `fn(args)` on `target` signed as an ERC-2771 forward request, as the relay takes it. */
+export async function signForward(
   wallet: Wallet,
   target: ContractKey,
   fn: string,
   args: readonly unknown[],
-): Promise<ReceiptOut> {
+): Promise<Record<string, unknown>> {
   const c = await chain();
   const from = getAddress(wallet.address);
   const data = c.ifaces[target].encodeFunctionData(fn, args);
@@ -135,7 +135,17 @@ export async function forward(
   const deadline = Math.floor(Date.now() / 1000) + FORWARD_TTL_S;
   const message = { from, to: c.addresses[target], value: 0, gas: FORWARD_GAS, nonce, deadline, data };
   const signature = await wallet.signTypedData(forwarderDomain(c), FORWARD_TYPES, message);
-  return api<ReceiptOut>("/v1/forward", { json: { ...message, signature } });
+  return { ...message, signature };
+}
+
+/** Sign `fn(args)` on `target` as an ERC-2771 forward request and hand it to the relay. */
+export async function forward(
+  wallet: Wallet,
+  target: ContractKey,
+  fn: string,
+  args: readonly unknown[],
+): Promise<ReceiptOut> {
+  return api<ReceiptOut>("/v1/forward", { json: await signForward(wallet, target, fn, args) });
 }
 
 /** A category label as the contract's bytes8: up to 8 ASCII bytes, right-padded with zeros. */

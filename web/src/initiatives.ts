@@ -3,7 +3,7 @@
 
 import { Wallet, getAddress, type TypedDataDomain, type TypedDataField } from "ethers";
 import { api } from "./api";
-import { FORWARD_GAS, FORWARD_TTL_S, FORWARD_TYPES, chain, currencyBytes, forwarderDomain, textHash, type Chain } from "./chain";
+import { chain, currencyBytes, signForward, textHash, type Chain } from "./chain";
 import { DOMAINS, EIP712_FIELDS } from "./protocol";
 import type { ReceiptOut, TextOut } from "./schemas";
 
@@ -19,14 +19,8 @@ function domainOf(c: Chain, of: "Initiatives" | "Ratings"): TypedDataDomain {
 /** The text and the author's signed `submit` of its hash, in one request: the text is on the
  * server before anyone is asked to co-sign. */
 export async function submitInitiative(wallet: Wallet, communityId: number, text: string, budget: number, currency: string): Promise<ReceiptOut> {
-  const c = await chain();
-  const from = getAddress(wallet.address);
-  const data = c.ifaces.initiatives.encodeFunctionData("submit", [communityId, textHash(text), budget, currencyBytes(budget ? currency : "")]);
-  const { nonce } = await api<{ nonce: number }>(`/v1/forward/nonce/${from}`);
-  const deadline = Math.floor(Date.now() / 1000) + FORWARD_TTL_S;
-  const message = { from, to: c.addresses.initiatives, value: 0, gas: FORWARD_GAS, nonce, deadline, data };
-  const signature = await wallet.signTypedData(forwarderDomain(c), FORWARD_TYPES, message);
-  return api<ReceiptOut>("/v1/initiatives", { json: { text, request: { ...message, signature } } });
+  const request = await signForward(wallet, "initiatives", "submit", [communityId, textHash(text), budget, currencyBytes(budget ? currency : "")]);
+  return api<ReceiptOut>("/v1/initiatives", { json: { text, request } });
 }
 
 export async function coSign(wallet: Wallet, initiativeId: number): Promise<ReceiptOut> {

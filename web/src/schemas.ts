@@ -100,10 +100,18 @@ export interface BudgetBallotIn {
   signature: string;
 }
 
+/** A project's full description and the resident's signed ERC-2771 request calling `ParticipatoryBudget.submitProject(roundId, keccak256(text), cost)`. */
+export interface BudgetProjectIn {
+  text: string;
+  request: ForwardRequestIn;
+}
+
 export interface BudgetProjectOut {
   index: number;
   proposer: string;
   textHash: string;
+  /** its description if this service holds it */
+  text: string | null;
   cost: number;
   votes: number;
   eligible: boolean;

@@ -1,5 +1,6 @@
-// A participatory budgeting round in the browser (phone, Chinese): a resident opens the round
-// from the Budgeting tab, fills a basket past the budget and is refused before signing (the
+// A participatory budgeting round in the browser (phone, Chinese): a resident submits a project
+// to a round taking projects (a cost over the budget refused before signing; the project then
+// listed with its description), opens the voting round from the Budgeting tab, fills a basket past the budget and is refused before signing (the
 // running total says by how much), takes a project out, signs and sees the ballot counted; once
 // the driver closes voting and runs the selection, the page explains the walk step by step.
 // The driver (tests/e2e/test_web_budget.py) makes the round and checks the chain side.
@@ -23,6 +24,25 @@ async function main() {
       await page.locator(tid("basket-total")).waitFor();
       await accessible("budget-basket-zh-phone");
       expect((await overflow()) <= 0, `no sideways scrolling on a phone: ${await widest()}`);
+    });
+
+    await step("project-submitted-through-the-form", async () => {
+      await go(`#/budget/${SEED.submitRound}`);
+      await page.locator(tid("project-text")).waitFor();
+      await page.fill(tid("project-text"), "自行车棚\n学校门口十二个车位。");
+      await page.fill(tid("project-cost"), "1000.50");
+      await page.click(tid("project-submit"));
+      const line = page.locator(tid("project-submit-status"));
+      await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes("预算"), tid("project-submit-status"));
+      state.overRefusal = await line.innerText();
+      await page.fill(tid("project-cost"), "45.50");
+      await page.click(tid("project-submit"));
+      await page.locator(`${tid("budget-projects")} [data-project="0"]`).waitFor({ timeout: 90_000 });
+      state.submittedTitle = await page.locator(`${tid("budget-projects")} ${tid("project-title")}`).first().innerText();
+      await accessible("budget-submit-zh-phone");
+      await shot("project-submitted");
+      await go(`#/budget/${SEED.round}`);
+      await page.locator(tid("basket-total")).waitFor();
     });
 
     await step("over-budget-basket-refused-before-signing", async () => {

@@ -1,5 +1,6 @@
 // Unit checks of the page's budget ballots (web/src/budget_ballots.ts): the bitmap IParticipatoryBudget
-// reads, and the JSON body carrying it digit for digit past 2^53 (a round may hold 256 projects).
+// reads, and the JSON body carrying it digit for digit past 2^53 (a round may hold 256 projects);
+// and the project form's cost check.
 // Run with node's test runner:
 //   node --test web/tests/budget.unit.test.mjs
 import assert from "node:assert/strict";
@@ -29,4 +30,17 @@ test("the body carries a bitmap past 2^53 exactly, as a JSON integer", () => {
   assert.equal(BigInt(digits), (1n << 1n) | (1n << 60n) | (1n << 200n));
   assert.deepEqual(Object.keys(JSON.parse(body)), ["roundId", "voter", "projects", "signature"]);
   assert.equal(JSON.parse(body).roundId, 7);
+});
+
+// The project form's cost check (web/src/views/budget.ts), in the page's default language.
+globalThis.localStorage ??= { getItem: () => null, setItem() {}, removeItem() {} };
+const form = await importSources(`export { judgeCost } from "./views/budget";`);
+
+test("a project's cost is taken in minor units, and zero or over the budget refused before signing", () => {
+  const round = { budget: 100_000, currency: "CNY" };
+  assert.equal(form.judgeCost(round, "45.50"), 4550);
+  assert.equal(form.judgeCost(round, "1000"), 100_000, "the whole budget is a cost the contract takes");
+  assert.match(form.judgeCost(round, "1000.01"), /超过本轮预算/);
+  assert.match(form.judgeCost(round, "0"), /大于零/);
+  assert.match(form.judgeCost(round, "12.345"), /大于零/, "a third decimal is refused, not rounded");
 });

@@ -1,18 +1,21 @@
-// Participatory budgeting: a community's rounds; a round's projects with the basket a resident
-// fills (the running total against the budget, an over-budget basket refused before signing)
-// and, once selected, the selection explained step by step.
+// Participatory budgeting: a community's rounds; while a round takes projects, the form a
+// resident submits one with; a round's projects with the basket a resident fills (the running
+// total against the budget, an over-budget basket refused before signing) and, once selected,
+// the selection explained step by step.
 
 import { getAddress, type TypedDataDomain, type TypedDataField, type Wallet } from "ethers";
 import { api } from "../api";
-import { chain } from "../chain";
+import { textIn } from "../bilingual";
+import { chain, signForward, textHash } from "../chain";
 import { budgetBallotJson, budgetBitmap } from "../budget_ballots";
 import { h, replace } from "../dom";
+import { Problem } from "../errors";
 import { t } from "../i18n";
 import { activeAddress } from "../keys";
 import { DOMAINS, EIP712_FIELDS } from "../protocol";
 import type { BudgetProjectOut, BudgetRoundOut, BudgetRoundsOut, ReceiptOut } from "../schemas";
 import { communityId } from "../state";
-import { act, badge, cardTable, mono, money, requireWallet, statusLine, track, waitIndexed, when } from "../ui";
+import { act, badge, cardTable, field, mono, money, parseMoney, relayed, requireWallet, statusLine, track, waitIndexed, when } from "../ui";
 import { projectWork, ratingsPanel } from "./ratings";
 
 const BALLOT_TYPES: Record<string, TypedDataField[]> = { BudgetBallot: EIP712_FIELDS.BudgetBallot };
@@ -57,6 +60,12 @@ function projectName(index: number): string {
   return t("pb.project", { n: index + 1 });
 }
 
+/** The first line of a project's description, if this service holds it. */
+function projectTitle(p: BudgetProjectOut): string {
+  const first = textIn(p.text ?? "").split(/\r?\n/)[0]?.trim() ?? "";
+  return first.length > 90 ? `${first.slice(0, 88)}…` : first;
+}
+
 // The outcome of the ballot just cast, shown once after the view is redrawn.
 let votedFlash: number | null = null;
 
@@ -77,14 +86,69 @@ export async function budgetRoundView(params: string[], rerender: () => void): P
       h("li", null, t("pb.budget"), " ", h("strong", { "data-testid": "round-budget" }, money(r.budget, r.currency))),
       h("li", null, ruleText(r)),
       h("li", null, t("pb.limits", { min: r.minProjects, max: r.maxProjects })),
+      h("li", null, t("pb.submission", { from: when(r.submissionOpensAt), to: when(r.submissionClosesAt) })),
       h("li", null, t("pb.voting", { from: when(r.votingOpensAt), to: when(r.votingClosesAt) })),
     ),
+    r.state === "Submission" ? submitPanel(r, rerender) : null,
     r.state === "Voting" ? basketPanel(r, rerender) : null,
     r.state === "Selected" ? walkPanel(r) : null,
     projectsPanel(r),
     ...ratings,
     exportPanel(r),
   );
+}
+
+// --- a project submitted -------------------------------------------------------------------------
+
+/** The cost in minor units, or why it may not be submitted (the contract's rule, before signing). */
+export function judgeCost(r: BudgetRoundOut, typed: string): number | string {
+  const cost = parseMoney(typed);
+  if (cost === null || cost === 0) return t("pb.badCost");
+  if (cost > r.budget) return t("pb.costOver", { budget: money(r.budget, r.currency) });
+  return cost;
+}
+
+function submitPanel(r: BudgetRoundOut, rerender: () => void): HTMLElement {
+  const heading = h("h2", { id: "submit-h" }, t("pb.submitHeading"));
+  if (!activeAddress()) {
+    return h("section", { class: "panel", "aria-labelledby": "submit-h" }, heading, h("p", { class: "notice" }, t("pb.needKey"), " ", h("a", { href: "#/keys" }, t("nav.keys"))));
+  }
+  const text = h("textarea", { rows: 5, maxlength: 100_000, required: true, "data-testid": "project-text" }) as HTMLTextAreaElement;
+  const cost = h("input", { type: "text", inputmode: "decimal", required: true, "data-testid": "project-cost" }) as HTMLInputElement;
+  const line = statusLine("project-submit-status");
+  const button = h("button", { type: "submit", class: "big", "data-testid": "project-submit" }, t("pb.submit")) as HTMLButtonElement;
+  return h(
+    "form",
+    {
+      class: "panel",
+      "aria-labelledby": "submit-h",
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        void act(button, line, async () => {
+          if (!text.value.trim()) throw new Problem(t("pb.needText"));
+          const judged = judgeCost(r, cost.value);
+          if (typeof judged === "string") throw new Problem(judged);
+          const wallet = await requireWallet();
+          const done = await relayed(line, () => submitProject(wallet, r.roundId, text.value, judged));
+          await waitIndexed(done.block);
+          rerender();
+        });
+      },
+    },
+    heading,
+    h("p", null, t("pb.submitIntro", { to: when(r.submissionClosesAt) })),
+    field(t("pb.text"), text, t("pb.textHint")),
+    field(t("pb.cost"), cost, t("pb.costHint", { currency: r.currency, budget: money(r.budget, r.currency) })),
+    h("div", { class: "row" }, button),
+    line,
+  );
+}
+
+/** The description and the resident's signed `submitProject` of its hash, in one request: the
+ * text is on the server before anyone is asked to vote for it. */
+async function submitProject(wallet: Wallet, roundId: number, text: string, cost: number): Promise<ReceiptOut> {
+  const request = await signForward(wallet, "budget", "submitProject", [roundId, textHash(text), cost]);
+  return api<ReceiptOut>(`/v1/budget-rounds/${roundId}/projects`, { json: { text, request } });
 }
 
 // --- the basket -----------------------------------------------------------------------------------
@@ -256,7 +320,7 @@ function projectsPanel(r: BudgetRoundOut): HTMLElement {
               h(
                 "tr",
                 { "data-project": p.index, "data-votes": p.votes, "data-selected": String(p.selected) },
-                h("td", null, projectName(p.index), " ", mono(p.textHash, 6)),
+                h("td", null, projectName(p.index), " ", h("span", { "data-testid": "project-title" }, projectTitle(p)), " ", mono(p.textHash, 6)),
                 h("td", { class: "num" }, money(p.cost, r.currency)),
                 h("td", { class: "num" }, String(p.votes)),
                 h("td", null, outcome(r, p)),

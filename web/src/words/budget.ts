@@ -46,6 +46,17 @@ export const zh = {
   "pb.csvProjects": "项目表 CSV",
   "pb.csvBallots": "选票表 CSV",
   "pb.pb": "pabulib .pb 文件",
+  "pb.submission": "征集项目：{from} 至 {to}",
+  "pb.submitHeading": "提交一个项目",
+  "pb.submitIntro": "{to} 前，名册上的居民都可以提交项目。说明全文存在服务器上，链上只记它的哈希和费用。",
+  "pb.text": "项目说明",
+  "pb.textHint": "第一行是项目名称，下面写做什么、在哪里、为什么。",
+  "pb.costHint": "以 {currency} 计，不超过本轮预算 {budget}。",
+  "pb.submit": "签名并提交项目",
+  "pb.needText": "请先写项目说明。",
+  "pb.badCost": "请填写大于零的费用，例如 120 或 120.50。",
+  "pb.costOver": "费用不能超过本轮预算 {budget}。",
+  "pb.needKey": "要提交项目，请先导入或创建你的密钥：",
 };
 
 export const en: Record<keyof typeof zh, string> = {
@@ -93,4 +104,15 @@ export const en: Record<keyof typeof zh, string> = {
   "pb.csvProjects": "Projects CSV",
   "pb.csvBallots": "Ballots CSV",
   "pb.pb": "pabulib .pb file",
+  "pb.submission": "Taking projects: {from} to {to}",
+  "pb.submitHeading": "Submit a project",
+  "pb.submitIntro": "Until {to}, any resident on the roll may submit a project. Its description is kept on the server; the chain records its hash and cost.",
+  "pb.text": "Description",
+  "pb.textHint": "The first line is the project's name; then what, where and why.",
+  "pb.costHint": "In {currency}, at most the round's budget of {budget}.",
+  "pb.submit": "Sign and submit the project",
+  "pb.needText": "Write the project's description first.",
+  "pb.badCost": "Enter a cost above zero, such as 120 or 120.50.",
+  "pb.costOver": "The cost may not exceed the round's budget of {budget}.",
+  "pb.needKey": "To submit a project, import or create your key first:",
 };
