@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
@@ -46,6 +46,87 @@ def _named(items: list[dict[str, Any]]) -> tuple[tuple[str, Namer], ...]:
     return tuple((i["name"] or f"arg{n}", namer(i)) for n, i in enumerate(items))
 
 
+WordReader = Callable[[bytes], Any]
+
+
+def _uint_reader(bits: int) -> WordReader:
+    def read(word: bytes) -> int:
+        value = int.from_bytes(word, "big")
+        if value >> bits:
+            raise ValueError("dirty padding")
+        return value
+
+    return read
+
+
+def _int_reader(bits: int) -> WordReader:
+    def read(word: bytes) -> int:
+        value = int.from_bytes(word, "big", signed=True)
+        if not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
+            raise ValueError("dirty padding")
+        return value
+
+    return read
+
+
+def _bytes_reader(size: int) -> WordReader:
+    def read(word: bytes) -> bytes:
+        if any(word[size:]):
+            raise ValueError("dirty padding")
+        return word[:size]
+
+    return read
+
+
+def _read_address(word: bytes) -> str:
+    if any(word[:12]):
+        raise ValueError("dirty padding")
+    return "0x" + word[12:].hex()
+
+
+def _read_bool(word: bytes) -> bool:
+    value = int.from_bytes(word, "big")
+    if value > 1:
+        raise ValueError("dirty padding")
+    return value == 1
+
+
+def _word_reader(kind: str) -> WordReader | None:
+    """How eth-abi reads a one-word static type, or None for any other type."""
+    if kind == "address":
+        return _read_address
+    if kind == "bool":
+        return _read_bool
+    for prefix, make in (("uint", _uint_reader), ("int", _int_reader)):
+        bits = kind.removeprefix(prefix)
+        if kind.startswith(prefix) and (bits.isdigit() or not bits):
+            return make(int(bits or 256))
+    if kind.startswith("bytes") and kind[5:].isdigit():
+        return _bytes_reader(int(kind[5:]))
+    return None
+
+
+def word_decoder(kinds: list[str]) -> Callable[[bytes], tuple[Any, ...]]:
+    """eth-abi's decoding of `kinds`, read word by word when every one is a one-word static type
+    (an audit decodes one event per ballot: eth-abi's general decoder was most of its time).
+    Short data or dirty padding goes to eth-abi, which raises its own error."""
+    readers = [_word_reader(k) for k in kinds]
+    if any(r is None for r in readers):
+        return lambda data: tuple(abi_decode(kinds, data))
+    static = [r for r in readers if r is not None]
+    size = 32 * len(static)
+
+    def decode(data: bytes) -> tuple[Any, ...]:
+        if len(data) >= size:
+            try:
+                return tuple(r(data[32 * i : 32 * i + 32]) for i, r in enumerate(static))
+            except ValueError:
+                pass
+        return tuple(abi_decode(kinds, data))
+
+    return decode
+
+
 @dataclass(frozen=True)
 class Function:
     name: str
@@ -79,6 +160,16 @@ class Event:
     indexed: tuple[tuple[str, str], ...]  # (name, type)
     data: tuple[tuple[str, str], ...]
     data_names: tuple[tuple[str, Namer], ...]
+    _topic_decoders: tuple[Callable[[bytes], tuple[Any, ...]], ...] = field(
+        init=False, repr=False, compare=False
+    )
+    _data_decoder: Callable[[bytes], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Indexed dynamic values are only their hash; ours are all static.
+        topics = tuple(word_decoder([kind]) for _, kind in self.indexed)
+        object.__setattr__(self, "_topic_decoders", topics)
+        object.__setattr__(self, "_data_decoder", word_decoder([t for _, t in self.data]))
 
     def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
         if len(topics) != len(self.indexed) + 1:
@@ -86,10 +177,11 @@ class Event:
                 f"{self.name}: {len(topics) - 1} indexed topics, not {len(self.indexed)}"
             )
         out: dict[str, Any] = {}
-        for (name, kind), topic in zip(self.indexed, topics[1:], strict=True):
-            # Indexed dynamic values are only their hash; ours are all static.
-            out[name] = abi_decode([kind], topic)[0]
-        values = abi_decode([t for _, t in self.data], data)
+        for (name, _), read, topic in zip(
+            self.indexed, self._topic_decoders, topics[1:], strict=True
+        ):
+            out[name] = read(topic)[0]
+        values = self._data_decoder(data)
         out.update((name, read(v)) for (name, read), v in zip(self.data_names, values, strict=True))
         return out
 
