@@ -23,7 +23,7 @@ from ledger.errors import LedgerError
 from ledger.signing.ballots import BallotDomain, make_ballot, sign_ballot
 from ledger.signing.cosignatures import CoSignatureDomain, sign_cosignature
 from ledger.signing.eip712 import sign_typed_data
-from ledger.signing.forwards import sign_forward_request
+from ledger.signing.forwards import SUBMIT_INITIATIVE_GAS, sign_forward_request
 from ledger.signing.ratings import RatingDomain, sign_rating
 from ledger.signing.services import (
     SERVICE_TYPES,
@@ -151,6 +151,7 @@ class ApiClient:
         return self.forward(
             author,
             call,
+            gas=SUBMIT_INITIATIVE_GAS,
             wrap=lambda request: ("/v1/initiatives", {"text": text, "request": request}),
         )
 

@@ -31,6 +31,11 @@ contract Initiatives is IInitiatives, EIP712, ERC2771Context {
     /// @dev Co-signer bitmaps each community reuses; a community with more initiatives collecting
     /// at once gives the extra ones a bitmap of their own.
     uint256 private constant SHARED_BOXES = 8;
+    /// @dev What a fresh bitmap's words are primed with: tag 0 names no initiative (ids start at
+    /// 1), so the word is empty for every one, but non-zero.
+    uint256 private constant BOX_PRIMED = 1;
+    /// @dev Words primed in a fresh bitmap, at most (14,336 residents; ~1.4M gas once).
+    uint256 private constant BOX_PRIMED_WORDS_MAX = 64;
 
     /// @dev Laid out by word: a co-signature batch reads and writes word 0 only.
     struct Initiative {
@@ -113,9 +118,13 @@ contract Initiatives is IInitiatives, EIP712, ERC2771Context {
         // Bitmap words are tagged with 32 bits of the initiative id.
         if (initiativeId > type(uint32).max) revert TooManyInitiatives();
         Initiative storage i = _initiatives[initiativeId];
-        i.box = _takeBox(communityId, initiativeId);
+        bool fresh;
+        (i.box, fresh) = _takeBox(communityId, initiativeId);
         // The author is on a roll, so the community exists and its id is below the Registry's count.
         i.communityId = uint64(communityId);
+        // A bitmap never written is primed by its first initiative's submission, so that no
+        // batch of co-signatures writes a zero word (22,100 gas instead of 5,000).
+        if (fresh) _primeBox(_box(i, initiativeId), rollSize);
         i.rollVersion = rollVersion;
         i.needed = _needed(rules.thresholdBps, rollSize);
         i.closesAt = uint40(block.timestamp + rules.signingPeriod);
@@ -391,9 +400,9 @@ contract Initiatives is IInitiatives, EIP712, ERC2771Context {
     }
 
     /// @dev Hands the community's first free shared bitmap (never used, or held by an initiative
-    /// that stopped collecting and so can take no more co-signatures) to `initiativeId`; 0 if all
-    /// are busy.
-    function _takeBox(uint256 communityId, uint256 initiativeId) private returns (uint8) {
+    /// that stopped collecting and so can take no more co-signatures) to `initiativeId`; 0 (its
+    /// own bitmap) if all are busy. `fresh`: the bitmap was never written.
+    function _takeBox(uint256 communityId, uint256 initiativeId) private returns (uint8 box, bool fresh) {
         uint256 holders = _boxHolders[communityId];
         for (uint256 k; k < SHARED_BOXES; ++k) {
             uint256 shift = k * 32;
@@ -401,10 +410,19 @@ contract Initiatives is IInitiatives, EIP712, ERC2771Context {
             if (holder == 0 || _state(_initiatives[holder]) != InitiativeState.Collecting) {
                 _boxHolders[communityId] =
                     (holders & ~(uint256(type(uint32).max) << shift)) | (initiativeId << shift);
-                return uint8(k + 1);
+                return (uint8(k + 1), holder == 0);
             }
         }
-        return 0;
+        return (0, true);
+    }
+
+    /// @dev Primes the words of the first `rollSize` roll indexes (a bounded number).
+    function _primeBox(mapping(uint256 word => uint256) storage box, uint256 rollSize) private {
+        uint256 words = (rollSize + BOX_BITS - 1) / BOX_BITS;
+        if (words > BOX_PRIMED_WORDS_MAX) words = BOX_PRIMED_WORDS_MAX;
+        for (uint256 w; w < words; ++w) {
+            box[w] = BOX_PRIMED;
+        }
     }
 
     /// @dev `initiativeId`'s co-signer bitmap: its own, or the community's shared one it holds.

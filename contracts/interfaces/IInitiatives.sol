@@ -162,6 +162,9 @@ interface IInitiatives {
 
     /// @notice Submits an initiative as the caller (who may be relayed through the forwarder),
     /// a resident on the published roll, and snapshots that roll.
+    /// @dev An initiative that gets a bitmap never written (a community's first ones, or one past
+    /// the shared bitmaps) primes it: one word per 224 residents, up to 64 (~22,100 gas each), so
+    /// that no relayed co-signature pays for a first write (bench/results/gas_initiatives.md).
     /// @param textHash keccak256 of the initiative's full text (kept off-chain).
     /// @param budgetAmount Requested budget in integer minor units (0 = none).
     /// @param budgetCurrency ISO 4217 code (required with a budget).

@@ -26,6 +26,9 @@ from ledger.signing.eip712 import domain_for, domain_separator, sign_typed_data
 
 FORWARD_REQUEST_TYPES = Types.ForwardRequest.eip712_types()
 DEFAULT_GAS = 1_000_000
+# A community's first initiative primes its co-signer bitmap (up to 64 words, ~1.4M gas for a
+# roll of 14,336): its submission may use up to this (web/src/chain.ts says the same).
+SUBMIT_INITIATIVE_GAS = 2_000_000
 DEFAULT_TTL_S = 3600
 
 

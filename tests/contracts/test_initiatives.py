@@ -441,3 +441,32 @@ def test_initiatives_collecting_at_once_keep_their_own_co_signers(
         assert initiatives.get(iid).coSignatures == 1
         assert initiatives.has_cosigned(iid, enabled.signers[0].address)
         assert not initiatives.has_cosigned(iid, enabled.signers[1].address)
+
+
+def test_a_fresh_bitmap_primed_at_submission_counts_each_roll_index_once_across_its_words(
+    initiatives: InitiativesContract,
+    registry_client: RegistryContract,
+    accounts: list[LocalAccount],
+) -> None:
+    """The community's first initiative primes its fresh bitmap (tag 0, which names no
+    initiative): the residents on either side of each word's edge (224 a word) co-sign once
+    each, a second co-signature of each is refused, and nobody else counts as co-signed; a
+    second initiative at once gets its own fresh bitmap and starts empty."""
+    admin = accounts[0]
+    community = registry_client.create_community(admin, b"\x9a" * 32)
+    registry_client.grant_role(admin, community, Roles.REGISTRAR, admin.address)
+    residents = [accounts[1], *signer_keys(470, "edges")]  # roll index = position
+    registry_client.update_roll(admin, community, [r.address for r in residents[:240]])
+    registry_client.update_roll(admin, community, [r.address for r in residents[240:]])
+    initiatives.set_rules(admin, community, RULES._replace(thresholdBps=10_000))
+    iid = initiatives.submit(accounts[1], community)
+    edges = [1, 223, 224, 447, 448, 470]
+    signed = [initiatives.sign(residents[i], iid) for i in edges]
+    assert initiatives.co_sign(accounts[9], iid, signed).skipped == ()
+    again = initiatives.co_sign(accounts[9], iid, signed)
+    assert again.skipped == tuple((residents[i].address, Skip.AlreadyCoSigned) for i in edges)
+    for i, resident in enumerate(residents):
+        assert initiatives.has_cosigned(iid, resident.address) == (i in edges), i
+    other = initiatives.submit(accounts[1], community)  # the first still collects
+    assert not any(initiatives.has_cosigned(other, residents[i].address) for i in edges)
+    assert initiatives.get(iid).coSignatures == len(edges)

@@ -33,6 +33,9 @@ export const FORWARD_TYPES: Record<string, TypedDataField[]> = { ForwardRequest:
 // The relay's signed acknowledgement (ledger/signing/acks.py).
 export const ACK_TYPES: Record<string, TypedDataField[]> = { Acknowledgement: EIP712_FIELDS.Acknowledgement };
 export const FORWARD_GAS = 1_000_000;
+// A community's first initiative primes its co-signer bitmap (up to 64 words, ~1.4M gas for a
+// roll of 14,336): its submission may use up to this (ledger/signing/forwards.py says the same).
+export const SUBMIT_INITIATIVE_GAS = 2_000_000;
 export const FORWARD_TTL_S = 3600;
 export const COMMUNITY_ACCOUNT = "0x0000000000000000000000000000000000000000";
 
@@ -126,6 +129,7 @@ export async function signForward(
   target: ContractKey,
   fn: string,
   args: readonly unknown[],
+  gas: number = FORWARD_GAS,
 ): Promise<Record<string, unknown>> {
   const c = await chain();
   const from = getAddress(wallet.address);
@@ -133,7 +137,7 @@ export async function signForward(
   // The API counts the signer's requests still in its outbox, so queued requests chain up.
   const { nonce } = await api<{ nonce: number }>(`/v1/forward/nonce/${from}`);
   const deadline = Math.floor(Date.now() / 1000) + FORWARD_TTL_S;
-  const message = { from, to: c.addresses[target], value: 0, gas: FORWARD_GAS, nonce, deadline, data };
+  const message = { from, to: c.addresses[target], value: 0, gas, nonce, deadline, data };
   const signature = await wallet.signTypedData(forwarderDomain(c), FORWARD_TYPES, message);
   return { ...message, signature };
 }

@@ -3,7 +3,7 @@
 
 import { Wallet, getAddress, type TypedDataDomain, type TypedDataField } from "ethers";
 import { api } from "./api";
-import { chain, currencyBytes, signForward, textHash, type Chain } from "./chain";
+import { chain, currencyBytes, SUBMIT_INITIATIVE_GAS, signForward, textHash, type Chain } from "./chain";
 import { DOMAINS, EIP712_FIELDS } from "./protocol";
 import type { ReceiptOut, TextOut } from "./schemas";
 
@@ -19,7 +19,8 @@ function domainOf(c: Chain, of: "Initiatives" | "Ratings"): TypedDataDomain {
 /** The text and the author's signed `submit` of its hash, in one request: the text is on the
  * server before anyone is asked to co-sign. */
 export async function submitInitiative(wallet: Wallet, communityId: number, text: string, budget: number, currency: string): Promise<ReceiptOut> {
-  const request = await signForward(wallet, "initiatives", "submit", [communityId, textHash(text), budget, currencyBytes(budget ? currency : "")]);
+  const args = [communityId, textHash(text), budget, currencyBytes(budget ? currency : "")];
+  const request = await signForward(wallet, "initiatives", "submit", args, SUBMIT_INITIATIVE_GAS);
   return api<ReceiptOut>("/v1/initiatives", { json: { text, request } });
 }
 
