@@ -1,8 +1,11 @@
-"""A participatory budgeting round in the browser (web/tests/budget.mjs, phone, Chinese): a
-project submitted through the form (a cost over the budget refused before signing), the
-basket refuses an over-budget choice before signing, a ballot signed in the page is relayed and
-counted, and after the selection the page explains the walk step by step. Here: the round the
-story starts from, the selection when the story asks for it, and the chain's side afterwards.
+"""The whole cycle in the browser (web/tests/budget.mjs, phone, Chinese), from a resident's idea
+to a funded, finished and rated project: an initiative put forward and co-signed by two
+neighbours into a council proposal; a project submitted through the form (a cost over the budget
+refused before signing); the basket refuses an over-budget choice before signing, a ballot
+signed in the page is relayed and counted, and after the selection the page explains the walk
+step by step; the selected project, its grant opened, is completed and rated in the page, and
+the committee's record shows the rating. Here: the community and rounds the story starts from,
+the selection and the completion when the story asks for them, and the chain's side afterwards.
 Screenshots in test-artifacts/web-budget/."""
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from ledger.budget.grants import grant_id
+from ledger.protocol.generated import InitiativeRules
 from ledger.tx import send
 from tests.audit.budget_town import Round, budget_town
 from tests.contract_wrappers.budget import RoundParams
@@ -33,7 +37,7 @@ def test_the_pages_budget_ballots_carry_any_of_256_projects_exactly_under_node()
 
 
 @needs_browser
-def test_a_basket_is_refused_over_budget_signed_within_it_and_the_selection_explained(
+def test_an_idea_becomes_a_proposal_and_a_project_is_voted_selected_completed_and_rated(
     served: LiveSystem, accounts: list[LocalAccount], tmp_path: Path
 ) -> None:
     live = served
@@ -50,9 +54,18 @@ def test_a_basket_is_refused_over_budget_signed_within_it_and_the_selection_expl
         town.committee,
         RoundParams(town.community, now - 1, now + 600, now + 600, now + 1200, 100_000),
     )
+    # Initiatives in community 1: two co-signatures of its seven residents make a proposal.
+    rules = InitiativeRules(thresholdBps=2500, signingPeriod=7 * 86_400, votingPeriod=86_400,
+                            quorumBps=0, passBps=5000)  # fmt: skip
+    send(
+        live.w3,
+        town.admin,
+        live.deployment.initiatives.functions.setRules(town.community, tuple(rules)),
+    )
     voter = town.voters[0]
     seed = {"round": r.id, "submitRound": taking,
-            "voter": {"key": voter.key.hex(), "address": voter.address}}  # fmt: skip
+            "voter": {"key": voter.key.hex(), "address": voter.address},
+            "cosigners": [{"key": v.key.hex(), "address": v.address} for v in town.voters[1:3]]}  # fmt: skip
     seed_file = tmp_path / "seed.json"
     seed_file.write_text(json.dumps(seed))
     # The page lists the rounds the index holds: the index first catches up with the chain.
@@ -81,6 +94,11 @@ def test_a_basket_is_refused_over_budget_signed_within_it_and_the_selection_expl
     assert r.contract.functions.hasVoted(r.id, voter.address).call()
     assert int(r.contract.functions.getRound(r.id).call().selected) == 0b1110
     assert result["state"]["walk"] == [["2", "true"], ["1", "true"], ["0", "false"], ["3", "true"]]
+    # The idea became a council proposal by the co-signatures given in the page.
+    initiative = live.deployment.initiatives.functions.getInitiative(
+        result["state"]["initiative"]
+    ).call()
+    assert initiative.proposalId == result["state"]["proposal"] and initiative.coSignatures == 2
     # The resident rated the completed project in the page: counted on-chain under its grant id.
     ratings = live.deployment.ratings.functions
     assert ratings.hasRated(grant_id(r.id, 2), voter.address).call()
@@ -94,4 +112,4 @@ def test_a_basket_is_refused_over_budget_signed_within_it_and_the_selection_expl
     assert "预算" in result["state"]["overRefusal"]
     shots = {name.split("-", 1)[1] for name in result["screenshots"]}
     assert {"basket-over-budget.png", "ballot-counted.png", "selection-walk.png",
-            "project-rated.png", "project-submitted.png"} <= shots  # fmt: skip
+            "project-rated.png", "project-submitted.png", "idea-became-a-proposal.png"} <= shots  # fmt: skip

@@ -1,4 +1,6 @@
-// A participatory budgeting round in the browser (phone, Chinese): a resident submits a project
+// The whole cycle in the browser (phone, Chinese), from a resident's idea to a funded, finished
+// and rated project: the resident puts an initiative forward and two neighbours co-sign it into a
+// council proposal; then, in participatory budgeting, the resident submits a project
 // to a round taking projects (a cost over the budget refused before signing; the project then
 // listed with its description), opens the voting round from the Budgeting tab, fills a basket past the budget and is refused before signing (the
 // running total says by how much), takes a project out, signs and sees the ballot counted; once
@@ -10,14 +12,46 @@
 import { BASE, PHONE, SEED, accessible, expect, go, importRaw, launch, need, noSecretLeft, overflow, page, run, shot, step, tid, useKey, widest } from "./harness.mjs";
 
 const PASS = "居民的口令 resident";
+const IDEA = "学校门口加装自行车棚\n雨天孩子们的车不再淋湿。";
 
 async function main() {
   await launch({ viewport: PHONE });
   const state = {};
   await run(async () => {
-    await step("resident-opens-the-round", async () => {
+    await step("an-idea-co-signed-into-a-council-proposal", async () => {
       await page.goto(`${BASE}/#/`);
       state.voter = await importRaw(SEED.voter.key, "居民", PASS);
+      const neighbours = [];
+      for (const [i, n] of SEED.cosigners.entries()) neighbours.push(await importRaw(n.key, `邻居${i + 1}`, PASS));
+      await useKey(state.voter);
+      await go("#/initiatives");
+      await page.fill(tid("initiative-text"), IDEA);
+      await page.click(tid("initiative-submit"));
+      const card = page.locator(`${tid("initiative-card")}[data-state="open"]`);
+      await card.waitFor({ timeout: 90_000 });
+      state.initiative = Number(await card.getAttribute("data-id"));
+      for (const neighbour of neighbours) {
+        await useKey(neighbour);
+        await go("#/initiatives");
+        await page.locator(`${tid("initiative-card")}[data-id="${state.initiative}"] ${tid("cosign")}`).click();
+        await page.waitForFunction(
+          (id) => {
+            const c = document.querySelector(`[data-testid="initiative-card"][data-id="${id}"]`);
+            return c && (c.getAttribute("data-state") === "promoted" || c.querySelector('[data-testid="initiative-cosigned"]'));
+          },
+          state.initiative,
+          { timeout: 90_000 },
+        );
+      }
+      const promoted = page.locator(`${tid("initiative-card")}[data-id="${state.initiative}"]`);
+      expect((await promoted.getAttribute("data-state")) === "promoted", "the threshold made it a proposal");
+      await promoted.locator(tid("initiative-proposal")).click();
+      await page.locator(tid("proposal-detail")).waitFor();
+      state.proposal = Number(await page.getAttribute(tid("proposal-detail"), "data-id"));
+      await shot("idea-became-a-proposal");
+    });
+
+    await step("resident-opens-the-round", async () => {
       await useKey(state.voter);
       await go("#/budget");
       await page.click(tid(`open-round-${SEED.round}`));
