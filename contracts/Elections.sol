@@ -90,6 +90,10 @@ contract Elections is IElections, EIP712, ERC2771Context {
     mapping(uint256 area => mapping(uint256 word => uint256)) private _sharedBallots;
     /// @dev The election holding each shared area (0: never used).
     uint256[SHARED_AREAS] private _areaHolders;
+    /// @dev Residents assigned to a paper box, by roll index as in `_boxes`, where their bit is
+    /// set too: the ballot loop skips them as voters at no extra cost and reads this only to name
+    /// the reason.
+    mapping(uint256 electionId => mapping(uint256 word => uint256)) private _paperVoters;
 
     /// @notice Wires the elections to their forwarder and to the Registry they read rolls and roles from.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
@@ -162,8 +166,10 @@ contract Elections is IElections, EIP712, ERC2771Context {
         }
         uint256[] memory indexesPlusOne = _rollIndexes(e, ballots);
         uint256 ctx = _batchContext(electionId, e);
+        mapping(uint256 => uint256) storage paper = _paperVoters[electionId];
         assembly ("memory-safe") {
             mstore(add(ctx, 0x320), vouched)
+            mstore(add(ctx, 0x340), paper.slot)
         }
         uint256 lanesLow;
         uint256 lanesHigh;
@@ -180,6 +186,87 @@ contract Elections is IElections, EIP712, ERC2771Context {
                 e.tally[1] += lanesHigh;
             }
         }
+    }
+
+    // ---------------------------------------------------------------- paper boxes
+
+    /// @inheritdoc IElections
+    function assignPaperVoters(uint256 electionId, address[] calldata voters) external {
+        if (msg.sender != address(_pollOffice)) revert NotPollOffice(msg.sender);
+        Election storage e = _existing(electionId);
+        if (_state(e) != ElectionState.Pending) revert PaperBoxTooLate(electionId, uint64(e.opensAt));
+        uint256[] memory indexesPlusOne = _registry.rollIndexesAt(e.communityId, e.rollVersion, voters);
+        mapping(uint256 => uint256) storage box = _boxes[electionId];
+        mapping(uint256 => uint256) storage paper = _paperVoters[electionId];
+        for (uint256 i; i < voters.length; ++i) {
+            if (indexesPlusOne[i] == 0) revert PaperVoterNotOnRoll(electionId, voters[i]);
+            uint256 index = indexesPlusOne[i] - 1;
+            uint256 bit = 1 << (index % 256);
+            // Nobody votes before opening, so a set bit is an earlier assignment.
+            if (box[index / 256] & bit != 0) revert PaperVoterAssigned(electionId, voters[i]);
+            box[index / 256] |= bit;
+            paper[index / 256] |= bit;
+        }
+    }
+
+    /// @inheritdoc IElections
+    function castPaperBallots(uint256 electionId, uint256 boxId, uint64[] calldata choices, uint32[] calldata counts)
+        external
+        returns (uint256 ballots)
+    {
+        if (msg.sender != address(_pollOffice)) revert NotPollOffice(msg.sender);
+        Election storage e = _existing(electionId);
+        if (_state(e) != ElectionState.Open) revert PaperTotalsOutsideVoting(electionId);
+        ballots = e.kind == ElectionKind.Ranked
+            ? _storePaperBallots(e, electionId, choices, counts)
+            : _tallyPaperApprovals(e, choices, counts);
+        for (uint256 i; i < choices.length; ++i) {
+            emit PaperBallotsCast(electionId, boxId, choices[i], counts[i]);
+        }
+    }
+
+    /// @dev Appends each ranked pattern `counts[i]` times to the packed ballots, each word written once.
+    function _storePaperBallots(
+        Election storage e,
+        uint256 electionId,
+        uint64[] calldata choices,
+        uint32[] calldata counts
+    ) private returns (uint256 ballots) {
+        uint256 width = uint256(e.maxChoices) * 4;
+        uint256 perWord = 256 / width;
+        mapping(uint256 => uint256) storage words = _ballotWords(e, electionId);
+        uint256 next = e.ballotCount;
+        uint256 filling = next % perWord != 0 ? words[next / perWord] : 0;
+        for (uint256 i; i < choices.length; ++i) {
+            uint256 pattern = uint256(choices[i]) & ((1 << width) - 1);
+            for (uint256 j = counts[i]; j > 0; --j) {
+                filling |= pattern << ((next % perWord) * width);
+                ++next;
+                if (next % perWord == 0) {
+                    words[next / perWord - 1] = filling;
+                    filling = 0;
+                }
+            }
+        }
+        if (next % perWord != 0) words[next / perWord] = filling;
+        ballots = next - e.ballotCount;
+        // The box's residents are on the roll (< 2^32) and vote in no other channel.
+        e.ballotCount = uint32(next);
+    }
+
+    /// @dev Adds `counts[i]` approvals to every candidate pattern `choices[i]` approves.
+    function _tallyPaperApprovals(Election storage e, uint64[] calldata choices, uint32[] calldata counts)
+        private
+        returns (uint256 ballots)
+    {
+        uint256[2] memory lanes = e.tally;
+        for (uint256 i; i < choices.length; ++i) {
+            ballots += counts[i];
+            for (uint256 c; c < MAX_CANDIDATES; ++c) {
+                if (choices[i] & (1 << c) != 0) lanes[c / 8] += uint256(counts[i]) << ((c % 8) * 32);
+            }
+        }
+        e.tally = lanes;
     }
 
     /// @inheritdoc IElections
@@ -252,7 +339,9 @@ contract Elections is IElections, EIP712, ERC2771Context {
         _existing(electionId);
         (bool assigned, uint32 index) = _registry.residentIndex(_elections[electionId].communityId, voter);
         if (!assigned) return false;
-        return _boxes[electionId][index / 256] & (1 << (index % 256)) != 0;
+        // A paper box's resident holds a bit from assignment, not from a ballot.
+        uint256 marked = _boxes[electionId][index / 256] & ~_paperVoters[electionId][index / 256];
+        return marked & (1 << (index % 256)) != 0;
     }
 
     /// @inheritdoc IElections
@@ -355,6 +444,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
     ///   0x2a0 position of the next ballot stored | 0x2c0 the word being filled
     ///   0x2e0, 0x300 approvals added by the batch (packed tallies of candidates 0-7, 8-15)
     ///   0x320 1 if the poll office vouches for the batch (no voter signatures), else 0 (set by {_cast})
+    ///   0x340 the paper-box residents' slot (set by {_cast})
     function _batchContext(uint256 electionId, Election storage e) private view returns (uint256 ctx) {
         bytes32 typeHash = BALLOT_TYPEHASH;
         bytes32 domainSeparator = _domainSeparatorV4();
@@ -372,7 +462,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
         uint256 filling = kind == 0 && next % perWord != 0 ? words[next / perWord] : 0;
         assembly ("memory-safe") {
             ctx := mload(0x40)
-            mstore(0x40, add(ctx, 0x340))
+            mstore(0x40, add(ctx, 0x360))
             mstore(ctx, typeHash)
             mstore(add(ctx, 0x20), electionId)
             mstore(add(ctx, 0x80), hex"1901")
@@ -522,8 +612,9 @@ contract Elections is IElections, EIP712, ERC2771Context {
                 let signer := mload(0x00)
                 if or(iszero(signer), iszero(eq(signer, voter))) { fault := 5 }
             }
-            // Sets roll index `index`'s bit in the election's ballot box; false if it was set.
-            function mark(c, index) -> marked {
+            // Sets roll index `index`'s bit in the election's ballot box; if it was set, skips the
+            // voter: AssignedToPaperBox if the bit is a paper box resident's, else AlreadyVoted.
+            function mark(c, index, voter) -> marked {
                 mstore(0x00, shr(8, index))
                 mstore(0x20, mload(add(c, 0x1e0)))
                 let slot := keccak256(0x00, 0x40)
@@ -532,7 +623,10 @@ contract Elections is IElections, EIP712, ERC2771Context {
                 if iszero(and(bits, bit)) {
                     sstore(slot, or(bits, bit))
                     marked := 1
+                    leave
                 }
+                mstore(0x20, mload(add(c, 0x340)))
+                skip(c, add(8, iszero(iszero(and(sload(keccak256(0x00, 0x40)), bit)))), voter)
             }
             // Appends a ranking's first maxChoices nibbles to the packed ballot array, writing
             // each word once, when it fills.
@@ -598,10 +692,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
                     skip(ctx, 7, voter)
                     continue
                 }
-                if iszero(mark(ctx, sub(indexPlusOne, 1))) {
-                    skip(ctx, 8, voter)
-                    continue
-                }
+                if iszero(mark(ctx, sub(indexPlusOne, 1), voter)) { continue }
                 counted := add(counted, 1)
                 switch mload(add(ctx, 0x220))
                 case 0 { store(ctx, choices) }

@@ -3,9 +3,9 @@ pragma solidity 0.8.28;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
+import {PaperBoxes} from "./PaperBoxes.sol";
 import {IElections} from "./interfaces/IElections.sol";
 import {IPollOffice} from "./interfaces/IPollOffice.sol";
-import {IRegistry} from "./interfaces/IRegistry.sol";
 import {HALF_N} from "./libraries/Secp256k1.sol";
 
 /// @title PollOffice
@@ -14,22 +14,18 @@ import {HALF_N} from "./libraries/Secp256k1.sol";
 /// ballots and paper boxes grow here; Elections trusts this contract, an immutable of its
 /// constructor, for one thing only: a ballot it hands in needs no voter's signature. Everything
 /// else (window, encoding, roll, one ballot per resident across channels) stays in Elections'
-/// one ballot loop, so the count cannot tell the channels apart.
-contract PollOffice is IPollOffice, EIP712 {
+/// one ballot loop, so the count cannot tell the channels apart. Paper boxes (PaperBoxes) are
+/// the office's second duty, under the same domain and the same trust.
+contract PollOffice is IPollOffice, PaperBoxes {
     /// @inheritdoc IPollOffice
     bytes32 public constant IN_PERSON_BALLOT_TYPEHASH =
         keccak256("InPersonBallot(uint256 electionId,address voter,uint64 choices,address officer)");
 
-    bytes32 private constant POLL_OFFICER = keccak256("POLL_OFFICER");
-
-    IRegistry private immutable _registry;
-    IElections private immutable _elections;
-
     /// @notice Wires the office to the Registry holding the officers and the Elections it serves.
-    constructor(address registry_, address elections_) EIP712("CommonsPollOffice", "1") {
-        _registry = IRegistry(registry_);
-        _elections = IElections(elections_);
-    }
+    constructor(address registry_, address elections_)
+        EIP712("CommonsPollOffice", "1")
+        PaperBoxes(registry_, elections_)
+    {}
 
     // ---------------------------------------------------------------- actions
 

@@ -77,7 +77,8 @@ interface IElections {
         BadSignature,
         MalleableSignature,
         NotOnRoll,
-        AlreadyVoted
+        AlreadyVoted,
+        AssignedToPaperBox
     }
 
     /// @notice What a committee member gives to open an election.
@@ -225,6 +226,24 @@ interface IElections {
     /// @notice Only the poll office (see IPollOffice) may hand in ballots it vouches for; `caller` is not it.
     error NotPollOffice(address caller);
 
+    // ---------------------------------------------------------------- paper boxes
+
+    /// @notice `count` paper ballots `choices` of box `boxId` (see IPaperBoxes) were counted,
+    /// stored for the count (ranked) or tallied (approval) as `count` ballots each.
+    event PaperBallotsCast(uint256 indexed electionId, uint256 indexed boxId, uint64 choices, uint256 count);
+
+    /// @notice Residents are assigned to a paper box only before voting opens, at `opensAt`.
+    error PaperBoxTooLate(uint256 electionId, uint64 opensAt);
+
+    /// @notice `voter`, assigned to a paper box, is not on the election's roll snapshot.
+    error PaperVoterNotOnRoll(uint256 electionId, address voter);
+
+    /// @notice `voter` is assigned to a paper box already (or twice in one list).
+    error PaperVoterAssigned(uint256 electionId, address voter);
+
+    /// @notice A box's totals count only while the election is open.
+    error PaperTotalsOutsideVoting(uint256 electionId);
+
     // ---------------------------------------------------------------- actions
 
     /// @notice Opens an election and snapshots the community's published roll. Committee only
@@ -252,6 +271,26 @@ interface IElections {
 
     /// @notice The PollOffice whose vouched ballots {castInPersonBallots} takes.
     function pollOffice() external view returns (address);
+
+    /// @notice Assigns residents to a paper box of the poll office's; poll office only, while the
+    /// election is pending. Their online and in-person ballots are skipped from then on with
+    /// AssignedToPaperBox: they vote on paper only.
+    /// @dev Reverts with {PaperVoterNotOnRoll} or {PaperVoterAssigned} for the first voter that
+    /// is not on the roll snapshot or is in a box already.
+    function assignPaperVoters(uint256 electionId, address[] calldata voters) external;
+
+    /// @notice Counts a paper box's totals, which two poll officers signed: each pattern
+    /// `choices[i]` as `counts[i]` ballots; poll office only, while the election is open.
+    /// @dev Weighted entries are expanded here, once: a ranked pattern is appended `counts[i]`
+    /// times to the packed ballots, so the count reads a box's ballots as any others and each
+    /// {countStep} keeps its bound of `maxBallots` ballots read (the poll office bounds a box's
+    /// ballots, and so this call's gas, by its assigned residents); an approval pattern adds
+    /// `counts[i]` to each approved candidate's tally. The poll office has checked the encoding.
+    /// Emits {PaperBallotsCast} per entry.
+    /// @return ballots The ballots counted.
+    function castPaperBallots(uint256 electionId, uint256 boxId, uint64[] calldata choices, uint32[] calldata counts)
+        external
+        returns (uint256 ballots);
 
     /// @notice Advances the count of a closed election by reading at most `maxBallots` stored
     /// ballots (a round reads every ballot once). Anyone may call, until it returns true.

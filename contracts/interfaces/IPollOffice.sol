@@ -14,7 +14,8 @@ pragma solidity 0.8.28;
 /// {IElections-ElectionBallotCast} or {IElections-ElectionBallotSkipped} for each ballot handed in.
 /// A ballot counted in person is thus an ElectionBallotCast in a transaction that also holds its
 /// {InPersonBallotVouched}: the results' "in person N". Replaying an officer's signed ballot is
-/// harmless: the voter's second ballot is skipped. The contract keeps no state.
+/// harmless: the voter's second ballot is skipped. In-person ballots leave no state here; the
+/// paper boxes the office also keeps are IPaperBoxes'.
 interface IPollOffice {
     /// @notice Why an in-person ballot was not handed to Elections.
     enum PollSkipReason {

@@ -176,6 +176,12 @@ CONTRACT_ERRORS: Final[dict[str, Status]] = {
     "ZeroAmount": INVALID,
     "ZeroKeyFingerprint": INVALID,
     "ZeroMinutes": INVALID,
+    # Paper boxes: declared too late or too large, or a resident not (or already) assignable.
+    "InvalidBoxSize": INVALID,
+    "PaperBoxTooLate": CONFLICT,
+    "PaperTotalsOutsideVoting": CONFLICT,
+    "PaperVoterAssigned": CONFLICT,
+    "PaperVoterNotOnRoll": INVALID,
 }
 
 # Codes the relay refuses a message with before simulation (ledger.errors.InvalidMessage).

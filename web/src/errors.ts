@@ -427,6 +427,12 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   MalformedRating: "pageFault",
   NotASubmission: "pageFault",
   TextMismatch: "pageFault",
+  // paper ballot boxes (words/poll.ts)
+  InvalidBoxSize: "option",
+  PaperBoxTooLate: "schedule",
+  PaperTotalsOutsideVoting: "notOpen",
+  PaperVoterAssigned: "alreadyVoted",
+  PaperVoterNotOnRoll: "notOnRoll",
 };
 
 /** The reason for a refusal `code`, by HTTP status when the code is one the page has not met. */

@@ -29,6 +29,13 @@ export const EIP712_FIELDS = {
     { name: "voter", type: "address" },
     { name: "option", type: "uint8" },
   ],
+  BoxTotals: [
+    { name: "boxId", type: "uint256" },
+    { name: "choices", type: "uint64[]" },
+    { name: "counts", type: "uint32[]" },
+    { name: "certificateHash", type: "bytes32" },
+    { name: "officer", type: "address" },
+  ],
   BudgetBallot: [
     { name: "roundId", type: "uint256" },
     { name: "voter", type: "address" },
@@ -111,6 +118,7 @@ export const EIP712_FIELDS = {
 export const TYPE_STRINGS = {
   Acknowledgement: "Acknowledgement(bytes32 message,uint64 acceptedAt,uint64 landBy)",
   Ballot: "Ballot(uint256 proposalId,address voter,uint8 option)",
+  BoxTotals: "BoxTotals(uint256 boxId,uint64[] choices,uint32[] counts,bytes32 certificateHash,address officer)",
   BudgetBallot: "BudgetBallot(uint256 roundId,address voter,uint256 projects)",
   CoSignature: "CoSignature(uint256 initiativeId,address signer)",
   EIP712Domain: "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
@@ -170,7 +178,7 @@ export const ElectionKind = ["Ranked", "Approval"] as const;
 export type ElectionKind = (typeof ElectionKind)[number];
 
 /** IElections.ElectionSkipReason, by value. */
-export const ElectionSkipReason = ["ElectionNotOpen", "UnknownCandidate", "RepeatedCandidate", "TooManyChoices", "EmptyBallot", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted"] as const;
+export const ElectionSkipReason = ["ElectionNotOpen", "UnknownCandidate", "RepeatedCandidate", "TooManyChoices", "EmptyBallot", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted", "AssignedToPaperBox"] as const;
 export type ElectionSkipReason = (typeof ElectionSkipReason)[number];
 
 /** IElections.ElectionState, by value. */
@@ -200,6 +208,10 @@ export type MandateSkipReason = (typeof MandateSkipReason)[number];
 /** ICouncil.Outcome, by value. */
 export const Outcome = ["None", "Passed", "Rejected", "NoQuorum"] as const;
 export type Outcome = (typeof Outcome)[number];
+
+/** IPaperBoxes.PaperBoxSkipReason, by value. */
+export const PaperBoxSkipReason = ["BoxNotFound", "BoxAlreadyCounted", "VotingNotOpen", "MalleableOfficerSignature", "BadOfficerSignature", "NotPollOfficer", "EmptyTotals", "BadPattern", "OverAssigned", "SameOfficerTwice"] as const;
+export type PaperBoxSkipReason = (typeof PaperBoxSkipReason)[number];
 
 /** ICommunityFund.PayoutStatus, by value. */
 export const PayoutStatus = ["None", "Pending", "Executed", "Cancelled", "Lapsed"] as const;
@@ -289,6 +301,7 @@ export const ERRORS = [
   "InsufficientGrant",
   "InvalidAccountNonce",
   "InvalidBasisPoints",
+  "InvalidBoxSize",
   "InvalidBudget",
   "InvalidCandidateCount",
   "InvalidComplaint",
@@ -341,6 +354,10 @@ export const ERRORS = [
   "NotRequesterOrAdmin",
   "NotResident",
   "NotTrustee",
+  "PaperBoxTooLate",
+  "PaperTotalsOutsideVoting",
+  "PaperVoterAssigned",
+  "PaperVoterNotOnRoll",
   "PayoutNotFound",
   "PayoutNotPending",
   "ProjectAlreadyCompleted",
