@@ -17,10 +17,12 @@ from ledger.audit.election_rules import (
     ranking_of,
     transfers,
 )
+from ledger.audit.ethcodec import to_hex
 from ledger.audit.fetch import Log
+from ledger.audit.paper import ballots_cast as paper_ballots_cast
 from ledger.audit.state import Election
 from ledger.hashing import keccak
-from ledger.protocol.generated import Domains, ElectionKind, Types
+from ledger.protocol.generated import Domains, ElectionKind, ElectionSkipReason, Types
 from ledger.signing.digests import domain_separator
 from ledger.signing.eip712 import recover_compact
 
@@ -148,6 +150,8 @@ def _ballot_fault(
         return f"voter not on roll v{el.roll_version}"
     if voter in el.voted:
         return "a second ballot of the voter"
+    if voter in el.paper_voters:
+        return "a ballot of a resident assigned to a paper box"
     if e.fn == "castInPersonBallots":
         return _in_person_fault(ctx, call, el, voter, choices)
     return _signature_fault(ctx, e, el.id, voter, choices)
@@ -182,8 +186,19 @@ def ballot_cast(ctx: Ctx, call: Call, e: Emitted) -> None:
 
 def ballot_skipped(ctx: Ctx, call: Call, e: Emitted) -> None:
     el = ctx.state.elections.get(int(e.ev["electionId"]))
-    if el is not None:
-        el.skipped += 1
+    if el is None:
+        return
+    el.skipped += 1
+    voter = addr(e.ev["voter"])
+    paper = int(e.ev["reason"]) == ElectionSkipReason.AssignedToPaperBox
+    if paper and voter not in el.paper_voters:
+        ctx.find(
+            "paper.declare",
+            call,
+            "a resident some box was declared with",
+            to_hex(voter),
+            f"election {el.id}: a ballot skipped as a paper box resident's",
+        )
 
 
 # ------------------------------------------------------------------------------- the count
@@ -271,6 +286,7 @@ def report_row(el: Election) -> dict[str, Any]:
         "seats": el.seats,
         "ballots": len(el.ballots),
         "in_person": el.in_person,
+        "paper": el.paper,
         "skipped": el.skipped,
         "rounds": len(el.rounds),
         "winners": el.winners,
@@ -281,6 +297,7 @@ _HANDLERS: Final = {
     "ElectionOpened": election_opened,
     "ElectionBallotCast": ballot_cast,
     "ElectionBallotSkipped": ballot_skipped,
+    "PaperBallotsCast": paper_ballots_cast,
     "RoundCounted": round_counted,
     "VotesTransferred": votes_transferred,
     "ElectionCounted": election_counted,

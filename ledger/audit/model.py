@@ -91,6 +91,13 @@ RULES: Final[dict[str, str]] = {
     "window, each proven against the trustee's verification key and the re-derived aggregate",
     "secret.tally": "the finalized tally is the decryption of the re-derived aggregate of the "
     "counted, non-voided ballots, by the first threshold trustees that published, and sums to them",
+    "paper.declare": "a paper box is declared by a committee member of the election's "
+    "community before voting opens, with 1..2000 residents on the election's roll snapshot and in "
+    "no other box; only its residents are skipped as a paper box's",
+    "paper.totals": "a box's totals count only once two different officers holding POLL_OFFICER "
+    "at that block signed (EIP-712, low s) the same entries and certificate while the election "
+    "was open, with patterns Elections takes and no more ballots than residents assigned; "
+    "Elections takes paper ballots only from those totals",
     "poll.in_person": "an in-person ballot is handed to Elections only when signed (EIP-712, low "
     "s) by an officer holding POLL_OFFICER in the election's community at that block, and "
     "Elections takes ballots without a voter's signature only from the poll office, only those "

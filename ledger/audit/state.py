@@ -129,6 +129,26 @@ class Election:
     rounds: list[list[int]] = field(default_factory=list)  # seat, round, tally.., exhausted, out
     transfers: list[list[int]] = field(default_factory=list)  # seat, round, from, gains.., lost
     winners: list[int] | None = None
+    # Paper boxes (ledger.audit.paper): residents assigned to a box, who vote in no other channel;
+    # the (choices, count) entries two officers' totals handed in in transaction `paper_tx`, not
+    # yet seen in PaperBallotsCast; and the ballots counted from boxes.
+    paper_voters: set[bytes] = field(default_factory=set)
+    paper_pending: list[tuple[int, int]] = field(default_factory=list)
+    paper_tx: str = ""
+    paper: int = 0
+
+
+@dataclass
+class PaperBox:
+    """A paper box rebuilt from its declaration and its officers' signed totals."""
+
+    id: int
+    election: int
+    label: bytes
+    assigned: int
+    # totals hash (hex) -> the first officer who signed those totals
+    signers: dict[str, bytes] = field(default_factory=dict)
+    ballots: int | None = None  # once two officers' totals counted
 
 
 @dataclass
@@ -353,6 +373,7 @@ class AuditState:
     communities: dict[int, Community] = field(default_factory=dict)
     proposals: dict[int, Proposal] = field(default_factory=dict)
     elections: dict[int, Election] = field(default_factory=dict)
+    paper_boxes: dict[int, PaperBox] = field(default_factory=dict)
     budget_rounds: dict[int, BudgetRound] = field(default_factory=dict)
     secret_votes: dict[int, SecretVote] = field(default_factory=dict)
     funds: dict[int, Fund] = field(default_factory=dict)
@@ -399,6 +420,7 @@ _CLASSES: Final = {
         Community,
         Proposal,
         Election,
+        PaperBox,
         BudgetRound,
         SecretVote,
         Initiative,
