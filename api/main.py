@@ -31,6 +31,7 @@ from api.routers import (
     initiatives,
     joins,
     members,
+    paper,
     poll,
     proposals,
     proxies,
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(budget.router, prefix="/v1")
     app.include_router(proxies.router, prefix="/v1")
     app.include_router(poll.router, prefix="/v1")
+    app.include_router(paper.router, prefix="/v1")
     app.include_router(secret.router, prefix="/v1")
     app.include_router(chain.health_router)
     errors.document_errors(app)

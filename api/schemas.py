@@ -80,6 +80,7 @@ class ReceiptOut(CamelOut):
         "budget-ballot",
         "in-person-ballot",
         "secret-ballot",
+        "box-totals",
     ]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     signer: str
@@ -113,6 +114,7 @@ class AckedOut(CamelOut):
         "budget-ballot",
         "in-person-ballot",
         "secret-ballot",
+        "box-totals",
     ]
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     payload: dict[str, Any] = Field(description="the signed message, as it was accepted")
@@ -163,6 +165,20 @@ class InPersonBallotIn(Strict):
     electionId: Annotated[int, Field(ge=1, lt=2**256)]
     voter: Address
     choices: Annotated[int, Field(ge=0, lt=2**64)]
+    officer: Address
+    signature: Signature65
+
+
+class BoxTotalsIn(Strict):
+    """A poll officer's EIP-712 totals of a paper box: BoxTotals(uint256 boxId,uint64[] choices,
+    uint32[] counts,bytes32 certificateHash,address officer) under the poll office's domain,
+    signed by `officer`; `choices[i]` a ballot pattern encoded as an online ballot's, `counts[i]`
+    the ballots carrying it, `certificateHash` keccak256 of the closure certificate's photo."""
+
+    boxId: Annotated[int, Field(ge=1, lt=2**256)]
+    choices: Annotated[list[Annotated[int, Field(ge=0, lt=2**64)]], Field(max_length=256)]
+    counts: Annotated[list[Annotated[int, Field(ge=0, lt=2**32)]], Field(max_length=256)]
+    certificateHash: Hex32
     officer: Address
     signature: Signature65
 
@@ -332,6 +348,37 @@ class CommunityOut(CamelOut):
     roles: dict[str, list[str]]
 
 
+class BoxCountOut(CamelOut):
+    """A counted paper box's ballots; `label` from the text store (None if nobody stored it)."""
+
+    box_id: int
+    label: str | None
+    ballots: int
+
+
+class BoxSignatureOut(CamelOut):
+    """One officer's signed totals of a box, as the chain's calldata holds them."""
+
+    officer: str
+    totals_hash: str
+    choices: list[int]
+    counts: list[int]
+    certificate_hash: str
+
+
+class PaperBoxOut(CamelOut):
+    """A paper box: its declaration, the officers' signed totals so far, and its count."""
+
+    box_id: int
+    election_id: int
+    label_hash: str
+    label: str | None
+    voters: list[str]  # the residents assigned to it, as declared
+    signatures: list[BoxSignatureOut]
+    ballots: int | None  # once two officers' totals counted
+    totals_hash: str | None
+
+
 class ElectionOut(CamelOut):
     election_id: int
     community_id: int
@@ -348,6 +395,9 @@ class ElectionOut(CamelOut):
     # ballot_count by channel: signed by the resident, or by a poll officer at the polling place
     online_count: int
     in_person_count: int
+    # ballots counted from paper boxes, and per box (IPaperBoxes: two officers' totals)
+    paper_count: int
+    box_counts: list[BoxCountOut]
     tally: list[int]  # approval: approvals; ranked: the last completed round
     winners: list[int]  # in the order seats were filled
     # Each candidate's statement from the text store (keyed by its keccak256, so a text found

@@ -39,6 +39,7 @@ from ledger.errors import NodeError
 from ledger.index import EventIndex
 from ledger.node import connect, rpc
 from ledger.relay.ballots import BallotRelay
+from ledger.relay.box_totals import BoxTotalsRelay
 from ledger.relay.budget_ballots import BudgetBallotRelay
 from ledger.relay.cosignatures import CoSignatureRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
@@ -90,6 +91,7 @@ def message_kinds(
     ProxyBallotRelay,
     InPersonBallotRelay,
     SecretBallotRelay,
+    BoxTotalsRelay,
 ]:
     """The kinds of signed message, the same in the API (checks) and the worker (batches)."""
     rolls = RollCache(w3, deployment.registry, settings.relay_rolls_kept)
@@ -123,6 +125,7 @@ def message_kinds(
         ),
         InPersonBallotRelay(w3, deployment.poll_office, deployment.registry, online, settings),
         SecretBallotRelay(w3, deployment.secret, deployment.registry, settings, rolls),
+        BoxTotalsRelay(w3, deployment.poll_office, deployment.registry, online, settings),
     )
 
 

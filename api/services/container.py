@@ -19,6 +19,7 @@ from ledger.index import EventIndex
 from ledger.node import connect
 from ledger.offchain import OffchainStore
 from ledger.relay.ballots import BallotRelay
+from ledger.relay.box_totals import BoxTotalsRelay
 from ledger.relay.budget_ballots import BudgetBallotRelay
 from ledger.relay.cosignatures import CoSignatureRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
@@ -61,6 +62,7 @@ class Services:
     proxy_ballot_kind: ProxyBallotRelay
     in_person_kind: InPersonBallotRelay
     secret_kind: SecretBallotRelay
+    box_totals_kind: BoxTotalsRelay
     acks: AckSigner
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -84,6 +86,7 @@ class Services:
             proxy_kind,
             in_person_kind,
             secret_kind,
+            box_totals_kind,
         ) = message_kinds(w3, deployment, decoder, relayer_key.address, settings)
         data = settings.data_dir
         # The worker's connection checkpoints the WAL; this one only acknowledges.
@@ -124,6 +127,7 @@ class Services:
             proxy_ballot_kind=proxy_kind,
             in_person_kind=in_person_kind,
             secret_kind=secret_kind,
+            box_totals_kind=box_totals_kind,
             acks=AckSigner(
                 bytes(relayer_key.key), deployment.chain_id, deployment.forwarder.address
             ),
@@ -154,6 +158,7 @@ class Services:
             self.proxy_ballot_kind,
             self.in_person_kind,
             self.secret_kind,
+            self.box_totals_kind,
         )
         return {k.name: k for k in kinds}
 

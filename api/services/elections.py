@@ -19,7 +19,7 @@ from api.schemas import (
     ElectionSeatOut,
     Page,
 )
-from api.services import poll
+from api.services import paper, poll
 from api.services.container import Services
 from ledger.protocol.generated import ElectionKind, ElectionState, ElectionView
 from ledger.signing.election_ballots import nibbles
@@ -38,6 +38,8 @@ def election(services: Services, election_id: int) -> ElectionOut:
     v = _view(services, election_id)
     candidates = ["0x" + bytes(c).hex() for c in v.candidates]
     in_person = poll.in_person_count(services, election_id)
+    boxes = paper.counts(services, election_id)
+    on_paper = sum(b.ballots for b in boxes)
     return ElectionOut(
         election_id=election_id,
         community_id=v.communityId,
@@ -52,8 +54,10 @@ def election(services: Services, election_id: int) -> ElectionOut:
         roll_size=v.rollSize,
         state=ElectionState(v.state).name,  # type: ignore[arg-type]
         ballot_count=v.ballotCount,
-        online_count=v.ballotCount - in_person,
+        online_count=v.ballotCount - in_person - on_paper,
         in_person_count=in_person,
+        paper_count=on_paper,
+        box_counts=boxes,
         tally=list(v.tally),
         winners=list(v.winners),
     )

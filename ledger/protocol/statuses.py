@@ -234,6 +234,16 @@ RELAY_REFUSALS: Final[dict[str, Status]] = {
     "SecretVoteNotOpen": CONFLICT,
     "InvalidBallotPoint": INVALID,
     "InvalidBallotProof": INVALID,
+    # Paper boxes (ledger/relay/box_totals.py): an officer's totals refused for the reason the
+    # poll office would refuse them; a box's resident's ballot in another channel.
+    "AssignedToPaperBox": CONFLICT,
+    "BadPattern": INVALID,
+    "BoxAlreadyCounted": CONFLICT,
+    "BoxNotFound": INVALID,
+    "EmptyTotals": INVALID,
+    "MalformedTotals": INVALID,
+    "OverAssigned": INVALID,
+    "SameOfficerTwice": CONFLICT,
 }
 
 

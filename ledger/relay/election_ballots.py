@@ -34,6 +34,7 @@ from ledger.relay.ballot_events import outcomes_by_voter
 from ledger.relay.clock import ChainClock
 from ledger.relay.message import BatchCall, Message, Outcome, fixed_bytes
 from ledger.relay.once_each import OnceEach
+from ledger.relay.paper_rolls import PaperRolls
 from ledger.relay.rolls import RollCache
 from ledger.signing.eip712 import recover_address_bytes, to_compact
 from ledger.signing.election_ballots import ElectionBallot, ElectionDomain, election_ballot_digest
@@ -78,6 +79,7 @@ class ElectionBallotRelay:
         self.rolls = rolls or RollCache(w3, registry, settings.relay_rolls_kept)
         self._elections: dict[int, _Election] = {}
         self.voted = OnceEach(w3, elections.address, CAST)
+        self.paper = PaperRolls(w3, elections.functions.pollOffice().call())
 
     # --- verification ---------------------------------------------------------------------------
 
@@ -141,6 +143,10 @@ class ElectionBallotRelay:
                 "VoterNotOnRoll",
                 f"{voter} was not on the roll (version {election.roll_version}) "
                 f"when election {election_id} opened",
+            )
+        if voter.lower() in self.paper.assigned(election_id):
+            raise InvalidMessage(
+                "AssignedToPaperBox", f"{voter} votes in a paper box of election {election_id}"
             )
         self.voted.claim(
             election_id,

@@ -95,6 +95,15 @@ export const API_CODES = [
   "UnsupportedMediaType",
   "ValueNotAccepted",
   "VotingNotOpen",
+  // paper ballot boxes
+  "AssignedToPaperBox",
+  "BadPattern",
+  "BoxAlreadyCounted",
+  "BoxNotFound",
+  "EmptyTotals",
+  "MalformedTotals",
+  "OverAssigned",
+  "SameOfficerTwice",
 ] as const;
 export type ApiCode = (typeof API_CODES)[number];
 
@@ -433,6 +442,14 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   PaperTotalsOutsideVoting: "notOpen",
   PaperVoterAssigned: "alreadyVoted",
   PaperVoterNotOnRoll: "notOnRoll",
+  AssignedToPaperBox: "alreadyVoted",
+  BadPattern: "option",
+  BoxAlreadyCounted: "alreadyFinalized",
+  BoxNotFound: "notFound",
+  EmptyTotals: "option",
+  MalformedTotals: "pageFault",
+  OverAssigned: "option",
+  SameOfficerTwice: "alreadyApproved",
 };
 
 /** The reason for a refusal `code`, by HTTP status when the code is one the page has not met. */

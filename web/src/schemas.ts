@@ -29,7 +29,7 @@ export interface AckedOut {
   position: number;
   /** receipt id */
   id: string;
-  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot" | "in-person-ballot" | "secret-ballot";
+  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot" | "in-person-ballot" | "secret-ballot" | "box-totals";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   /** the signed message, as it was accepted */
   payload: Record<string, unknown>;
@@ -89,6 +89,32 @@ export interface BallotIn {
   proposalId: number;
   voter: string;
   option: number;
+  signature: string;
+}
+
+/** A counted paper box's ballots; `label` from the text store (None if nobody stored it). */
+export interface BoxCountOut {
+  boxId: number;
+  label: string | null;
+  ballots: number;
+}
+
+/** One officer's signed totals of a box, as the chain's calldata holds them. */
+export interface BoxSignatureOut {
+  officer: string;
+  totalsHash: string;
+  choices: number[];
+  counts: number[];
+  certificateHash: string;
+}
+
+/** A poll officer's EIP-712 totals of a paper box: BoxTotals(uint256 boxId,uint64[] choices, uint32[] counts,bytes32 certificateHash,address officer) under the poll office's domain, signed by `officer`; `choices[i]` a ballot pattern encoded as an online ballot's, `counts[i]` the ballots carrying it, `certificateHash` keccak256 of the closure certificate's photo. */
+export interface BoxTotalsIn {
+  boxId: number;
+  choices: number[];
+  counts: number[];
+  certificateHash: string;
+  officer: string;
   signature: string;
 }
 
@@ -260,6 +286,8 @@ export interface ElectionOut {
   ballotCount: number;
   onlineCount: number;
   inPersonCount: number;
+  paperCount: number;
+  boxCounts: BoxCountOut[];
   tally: number[];
   winners: number[];
   statements: (string | null)[];
@@ -512,6 +540,18 @@ export interface NonceOut {
   nonce: number;
 }
 
+/** A paper box: its declaration, the officers' signed totals so far, and its count. */
+export interface PaperBoxOut {
+  boxId: number;
+  electionId: number;
+  labelHash: string;
+  label: string | null;
+  voters: string[];
+  signatures: BoxSignatureOut[];
+  ballots: number | null;
+  totalsHash: string | null;
+}
+
 export interface PayoutOut {
   requestId: number;
   proposalId: number;
@@ -627,7 +667,7 @@ export interface RatingsOut {
 export interface ReceiptOut {
   /** receipt id: keccak256 of the kind and the canonical message */
   id: string;
-  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot" | "in-person-ballot" | "secret-ballot";
+  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot" | "in-person-ballot" | "secret-ballot" | "box-totals";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   signer: string;
   txHash: string | null;
