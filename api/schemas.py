@@ -361,7 +361,7 @@ class BoxSignatureOut(CamelOut):
 
     officer: str
     totals_hash: str
-    choices: list[int]
+    choices: list[str]  # decimal: a ranking's 64 bits are past what a JSON number keeps exactly
     counts: list[int]
     certificate_hash: str
 

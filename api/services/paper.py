@@ -74,7 +74,7 @@ def _signed_entries(services: Services, tx_hash: str, box_id: int) -> list[BoxSi
             BoxSignatureOut(
                 officer=totals.officer,
                 totals_hash="0x" + totals_hash(totals).hex(),
-                choices=list(choices),
+                choices=[str(c) for c in choices],
                 counts=list(counts_),
                 certificate_hash="0x" + bytes(certificate).hex(),
             )

@@ -111,7 +111,9 @@ def test_box_totals_are_checked_relayed_confirmed_and_counted_by_channel(
     )
     (signature,) = shown["signatures"]
     assert signature["officer"] == first.address
-    confirmed = list(zip(signature["choices"], signature["counts"], strict=True))
+    confirmed = [
+        (int(c), n) for c, n in zip(signature["choices"], signature["counts"], strict=True)
+    ]
     assert confirmed == entries
     counted = live.client.wait_all([totals(second, confirmed).json()])
     assert counted[0]["detail"] == "box counted: 3 ballots"

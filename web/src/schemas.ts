@@ -103,7 +103,7 @@ export interface BoxCountOut {
 export interface BoxSignatureOut {
   officer: string;
   totalsHash: string;
-  choices: number[];
+  choices: string[];
   counts: number[];
   certificateHash: string;
 }

@@ -11,6 +11,7 @@ import { h, replace } from "../dom";
 import { castElectionBallot, electionReceipts, encodeApproval, encodeRanking, saveElectionReceipt, updateElectionStatus } from "../election_ballots";
 import { t } from "../i18n";
 import { activeAddress } from "../keys";
+import { channelCounts } from "../paper_boxes";
 import { person } from "../people";
 import type { ElectionOut, ElectionRoundOut, ElectionRoundsOut, ElectionSeatOut, Page, ReceiptOut } from "../schemas";
 import { communityId } from "../state";
@@ -427,6 +428,8 @@ export async function electionView(params: string[], rerender: () => void): Prom
       e.state === "Open" || e.state === "Pending" ? t("el.closesAt", { when: when(e.closesAt) }) : t("el.closedAt", { when: when(e.closesAt) }),
       " · ",
       t("el.ballots", { n: e.ballotCount, of: e.rollSize }),
+      h("br"),
+      h("span", { "data-testid": "el-channels" }, channelCounts(e)),
     ),
     candidates(e),
     e.state === "Open" ? ballotPanel(e, rerender) : null,

@@ -13,6 +13,7 @@ import { t } from "../i18n";
 import { personPicker } from "../people";
 import { DOMAINS, EIP712_FIELDS } from "../protocol";
 import type { ElectionOut, ReceiptOut } from "../schemas";
+import { boxTotalsPanel, channelCounts } from "../paper_boxes";
 import { communityId } from "../state";
 import { act, field, relayed, requireWallet, statusLine, waitIndexed } from "../ui";
 
@@ -31,8 +32,8 @@ async function recordInPerson(officer: Wallet, electionId: number, voter: string
 function counts(e: ElectionOut): HTMLElement {
   return h(
     "p",
-    { "data-testid": "poll-counts", "data-online": e.onlineCount, "data-in-person": e.inPersonCount },
-    t("poll.counts", { total: e.ballotCount, online: e.onlineCount, inPerson: e.inPersonCount }),
+    { "data-testid": "poll-counts", "data-online": e.onlineCount, "data-in-person": e.inPersonCount, "data-paper": e.paperCount },
+    t("poll.counts", { total: e.ballotCount, channels: channelCounts(e) }),
   );
 }
 
@@ -112,7 +113,8 @@ export async function pollView(): Promise<HTMLElement> {
       const now = await api<ElectionOut>(`/v1/elections/${id}`);
       head.replaceChild(counts(now), head.lastChild as Node);
     };
-    replace(body, head, e.state === "Open" ? ballotForm(cid, e, refresh) : h("p", { class: "hint" }, t("poll.notOpen")));
+    if (e.state !== "Open") return replace(body, head, h("p", { class: "hint" }, t("poll.notOpen")));
+    replace(body, head, ballotForm(cid, e, refresh), await boxTotalsPanel(e, refresh));
   }
   return h(
     "section",
