@@ -29,6 +29,7 @@ from commons.entry import INTERRUPTED
 from commons.errors import fail, one_line_errors
 from commons.initiative_cli import initiative_app
 from commons.key_cli import PASSPHRASE_FD_OPTION, RELAYER_KEY_OPTION, key_app
+from commons.paper_cli import box_app
 from commons.proposal_cli import proposal_app
 from commons.proxy import proxy_config
 from commons.roll_cli import roll_app
@@ -588,6 +589,7 @@ app.add_typer(roll_app, name="roll")
 app.add_typer(proposal_app, name="proposal")
 app.add_typer(initiative_app, name="initiative")
 app.add_typer(election_app, name="election")
+app.add_typer(box_app, name="box")
 app.add_typer(secret_app, name="secret")
 app.command("verify-receipt")(verify_receipt)
 app.command("anchor")(anchor)

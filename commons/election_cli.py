@@ -20,6 +20,7 @@ from commons.errors import one_line_errors
 from commons.proposal_cli import read_text
 from ledger import election_acts
 from ledger.admin import RelayApi
+from ledger.proposal_acts import period_seconds
 from ledger.protocol.generated import ElectionKind
 
 election_app = typer.Typer(
@@ -77,10 +78,19 @@ def open_election(
             "--period", metavar="PERIOD", help="how long voting lasts: 7d, 12h, 30m or 90s"
         ),
     ] = "7d",
+    opens_in: Annotated[
+        str | None,
+        typer.Option(
+            "--opens-in",
+            metavar="PERIOD",
+            help="open voting this long from now (time to declare paper boxes: `commons box "
+            "declare`) instead of at once: 1d, 2h, 30m or 90s",
+        ),
+    ] = None,
 ) -> None:
     """Open an election residents vote in. COMMITTEE only: --key is the member's key.
 
-    It opens at once; its voters are the community's roll as published now."""
+    It opens at once unless --opens-in; its voters are the community's roll as published now."""
     draft = election_acts.draft(
         community,
         [read_text(c) for c in candidates],
@@ -92,7 +102,7 @@ def open_election(
     chain = signing.chain()
     election_acts.check_draft(chain, draft)
     now = int(chain.w3.eth.get_block("latest")["timestamp"])
-    call = election_acts.open_election(draft, now)
+    call = election_acts.open_election(draft, now, period_seconds(opens_in) if opens_in else 0)
     done = signing.act(
         call,
         chain=chain,

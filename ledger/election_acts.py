@@ -85,16 +85,18 @@ def check_draft(chain: AdminChain, election: ElectionDraft) -> None:
         )
 
 
-def open_election(election: ElectionDraft, now: int) -> AdminCall:
-    """The act, open from `now` (the chain's latest block time) for the draft's period."""
+def open_election(election: ElectionDraft, now: int, opens_in_s: int = 0) -> AdminCall:
+    """The act, open from `now` (the chain's latest block time), or `opens_in_s` later (time to
+    declare paper boxes), for the draft's period."""
+    opens = now + opens_in_s if opens_in_s else now - OPEN_LEAD_S
     params = ElectionParams(
         communityId=election.community,
         candidates=election.hashes,
         seats=election.seats,
         kind=election.kind,
         maxChoices=election.max_choices,
-        opensAt=now - OPEN_LEAD_S,
-        closesAt=now + election.period_s,
+        opensAt=opens,
+        closesAt=max(now, opens) + election.period_s,
     )
     closes = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(params.closesAt))
     ranked = election.kind is ElectionKind.Ranked

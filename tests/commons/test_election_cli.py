@@ -1,7 +1,8 @@
 """`commons election open` against `commons run --no-demo`: a committee member's key opens an
 election through the relay with its candidates' statements stored by the API; a dry run stores,
 signs and sends nothing; any other key, and every impossible election, is refused in one line
-with exit status 1 before a passphrase is asked."""
+with exit status 1 before a passphrase is asked. `commons box declare`: the chair declares a
+paper box of an election that opens later, by a direct transaction only."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from web3.contract import Contract
 from commons.election_cli import election_app
 from ledger.build import Artifact
 from ledger.config import Settings
-from ledger.node import make_web3
+from ledger.node import make_web3, rpc
 from ledger.offchain import text_hash
 from ledger.protocol.generated import ElectionKind
 from tests.e2e.test_admin_story import PASSPHRASE, TEST_N, Story, one_error_line
@@ -39,6 +40,7 @@ class Building:
     files: list[Path]
     w3: Web3
     elections: Contract
+    residents: list[str]
 
     def candidates(self, files: list[Path] | None = None) -> list[str]:
         return [arg for f in (files or self.files) for arg in ("--candidate", str(f))]
@@ -79,7 +81,7 @@ def building(
         contract = w3.eth.contract(
             address=address, abi=artifacts["Elections"].abi, decode_tuples=True
         )
-        yield Building(story, files, w3, contract)
+        yield Building(story, files, w3, contract, residents)
     finally:
         stop_by_pid(running)
 
@@ -172,3 +174,29 @@ def test_the_chair_opens_a_ranked_election_through_the_relay_with_its_statements
     assert view.closesAt - view.opensAt == 3600 + 1
     served = httpx.get(f"{building.story.running.api_url}/v1/elections/1", timeout=10).json()
     assert served["statements"] == STATEMENTS
+
+
+def test_the_chair_declares_a_paper_box_of_an_election_that_opens_later(
+    building: Building, tmp_path: Path
+) -> None:
+    story = building.story
+    story.commons(
+        "election", "open", "--community", "1", *building.candidates(), "--key", "chair",
+        "--period", "1h", "--opens-in", "1h", passphrase=PASSPHRASE,
+    )  # fmt: skip
+    eid = building.count()
+    view = building.elections.functions.getElection(eid).call()
+    assert view.closesAt - view.opensAt == 3600 and view.state == 0  # pending
+    voters = tmp_path / "box-a.txt"
+    voters.write_text("\n".join(building.residents[:1]) + "\n")
+    box = ("box", "declare", "--election", str(eid), "--label", "A", "--voters", str(voters))
+    relayed = story.commons(*box, "--key", "chair", check=False)
+    assert (
+        one_error_line(relayed)
+        == "error: a box is declared by a direct transaction: add --via direct"
+    )
+    chair = story.address("chair")
+    rpc(building.w3, "anvil_setBalance", [chair, hex(10**18)])
+    out = story.commons(*box, "--key", "chair", "--via", "direct", passphrase=PASSPHRASE).stdout
+    assert "PaperBoxDeclared in block" in out and f"box 1 declared for election {eid}" in out
+    assert building.stored("A")
