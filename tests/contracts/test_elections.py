@@ -406,6 +406,34 @@ def test_an_election_without_ballots_elects_by_the_tie_rule(
     assert elections.count(hall.outsider, eid).winners == (0,)
 
 
+def test_voters_either_side_of_a_ballot_box_word_boundary_are_each_held_once(
+    elections: ElectionsContract,
+    registry_client: RegistryContract,
+    hall: Hall,
+    open_election: OpenElection,
+) -> None:
+    """A ballot box word holds 255 voters (its top bit is the primer opening writes): roll
+    indexes 254 and 255 fall in different words, and the primer marks no one."""
+    extra = signer_keys(260, "box-edge")
+    registry_client.update_roll(hall.admin, hall.id, [v.address for v in extra])
+    registry = registry_client.contract.functions
+    at = {registry.residentIndex(hall.id, v.address).call()[1]: v for v in extra}
+    edge = [at[i] for i in (253, 254, 255, 256)]
+    eid = open_election()
+    assert not any(elections.contract.functions.hasVoted(eid, v.address).call() for v in extra)
+    first = elections.cast_ballots(
+        hall.outsider, eid, [elections.sign(v, eid, encode_ranking([0])) for v in edge[1:3]]
+    )
+    assert len(first.cast) == 2
+    voted = [elections.contract.functions.hasVoted(eid, v.address).call() for v in edge]
+    assert voted == [False, True, True, False]
+    again = elections.cast_ballots(
+        hall.outsider, eid, [elections.sign(v, eid, encode_ranking([1])) for v in edge]
+    )
+    assert [v for v, _ in again.cast] == [edge[0].address, edge[3].address]
+    assert [r for _, r in again.skipped] == [R.AlreadyVoted, R.AlreadyVoted]
+
+
 # ---------------------------------------------------------------- gas
 
 
