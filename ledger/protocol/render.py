@@ -14,7 +14,7 @@ import keyword
 from pathlib import Path
 from typing import Any
 
-from ledger.build import atomic_write
+from ledger.files import atomic_write
 from ledger.hashing import keccak
 from ledger.protocol import offchain
 
