@@ -9,7 +9,7 @@ import { textHash } from "./chain";
 import { DOMAINS, EIP712_FIELDS } from "./protocol";
 import type { ReceiptOut, SecretVoteOut } from "./schemas";
 import { type BallotStatement, type SealedBallot, ballotDigest, ballotWords, decryptSpoiled, encrypt } from "./secret/ballot";
-import { pointFromWords } from "./secret/group";
+import { G, type Point, mul, pointFromWords, tabled } from "./secret/group";
 
 export const SECRET_BALLOT_TYPES: Record<string, TypedDataField[]> = { SecretBallot: EIP712_FIELDS.SecretBallot };
 
@@ -18,13 +18,27 @@ export function secretBallotDomain(v: SecretVoteOut): TypedDataDomain {
   return { name, version, chainId: v.chainId, verifyingContract: getAddress(v.contract) };
 }
 
+// Election keys with their tables, by coordinates: one table a key however often its vote is drawn.
+const keys = new Map<string, Point>();
+
+function electionKey(x: string, y: string): Point {
+  const id = `${BigInt(x)},${BigInt(y)}`;
+  let key = keys.get(id);
+  if (!key) {
+    key = tabled(pointFromWords(BigInt(x), BigInt(y)));
+    keys.set(id, key);
+    mul(G, 1n); // and g's own table (noble builds it on first use): both while the vote is drawn
+  }
+  return key;
+}
+
 /** What `voter`'s ballot in `v` proves itself about; null before the election key exists. */
 export function statementFor(v: SecretVoteOut, voter: string): BallotStatement | null {
   const [x, y] = v.electionKey ?? [];
   if (x === undefined || y === undefined) return null;
   return {
     context: { chainId: BigInt(v.chainId), contract: BigInt(v.contract), voteId: BigInt(v.voteId) },
-    key: pointFromWords(BigInt(x), BigInt(y)),
+    key: electionKey(x, y),
     voter: BigInt(getAddress(voter)),
     question: BigInt(v.questionHash),
     options: v.optionCount,
