@@ -2,10 +2,10 @@
 2-of-3 vote whose trustees (played here with ledger.secret) made its key; a resident encrypts a
 choice in the page, checks that ballot (the page opens it with its randomness and shows the
 choice, the ballot is spoiled), encrypts again and casts, and sees where it was counted; another
-resident casts; no result shows before the close; a rogue relayer's copied ballot is challenged
-and voided; two trustees decrypt, the tally is finalized, and the page shows it. Here: the vote,
-the key generation, the close, the challenge, the tally, and the chain's side afterwards.
-Screenshots in test-artifacts/web-secret/."""
+resident casts; someone not on the roll is refused in words; no result shows before the close;
+a rogue relayer's copied ballot is challenged and voided; two trustees decrypt, the tally is
+finalized, and the page shows it. Here: the vote, the key generation, the close, the challenge,
+the tally, and the chain's side afterwards. Screenshots in test-artifacts/web-secret/."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def _open_vote(
     registry = RegistryContract(w3, live.deployment.registry)
     secret = SecretBallotContract(w3, live.deployment.secret)
     admin, committee = accounts[0], accounts[1]
-    first, second, rogue = new_accounts(3)
+    first, second, rogue, outsider = new_accounts(4)
     community = registry.create_community(admin, Web3.keccak(text="hall 7"))
     registry.grant_role(admin, community, Roles.REGISTRAR, admin.address)
     registry.grant_role(admin, community, Roles.COMMITTEE, committee.address)
@@ -95,6 +95,7 @@ def _open_vote(
         "first": {"key": first.key.hex(), "address": first.address},
         "secondVoter": {"key": second.key.hex(), "address": second.address},
         "rogue": {"key": rogue.key.hex(), "address": rogue.address},
+        "outsider": {"key": outsider.key.hex(), "address": outsider.address},
     }
     return seed, params, trustees
 
@@ -160,9 +161,12 @@ def test_a_resident_checks_one_ballot_casts_another_and_the_page_shows_the_final
     assert live.client.get(f"/v1/secret-votes/{vote_id}/ballots/{seed['rogue']['address']}")[
         "voided"
     ]
-    # One ballot went to the API per resident: the checked one was never sent.
-    assert result["state"]["posted"] == 2
+    # One ballot went to the API per resident (and the outsider's): the checked one never did.
+    assert result["state"]["posted"] == 3
     assert result["state"]["spoiledHash"] not in result["state"]["postedHashes"]
+    assert not secret.contract.functions.hasVotedSecretly(
+        vote_id, seed["outsider"]["address"]
+    ).call()
     assert {"secret-vote-zh-360", "secret-checked-zh-360", "secret-tally-en-360"} <= set(
         result["a11y"]
     )

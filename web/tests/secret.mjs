@@ -7,6 +7,8 @@
 // the trustees' tally the result and how to check it. The driver (tests/e2e/test_web_secret.py)
 // makes the vote and its key, closes it, challenges, decrypts and finalizes.
 //
+// Someone not on the roll is refused in words, and their sent ballot can no longer be checked.
+//
 //   node web/tests/secret.mjs --base-url URL --out DIR --seed SEED.json
 
 import { concat, keccak256, toBeHex, zeroPadValue } from "ethers";
@@ -18,6 +20,7 @@ import {
 const SMALL_PHONE = { width: 360, height: 740 };
 const FIRST_PASS = "秘密投票的口令 first";
 const SECOND_PASS = "second voter's passphrase";
+const OUTSIDER_PASS = "not on this roll";
 
 async function fitsThePhone(what) {
   expect((await overflow()) <= 0, `no sideways scrolling on a phone (${what}): ${await widest()}`);
@@ -140,6 +143,28 @@ async function main() {
       await shot("secret-counted-en");
     });
 
+    await step("someone-not-on-the-roll-is-refused-in-plain-words", async () => {
+      state.outsider = await importRaw(SEED.outsider.key, "outsider", OUTSIDER_PASS);
+      await useKey(state.outsider);
+      await go(vote);
+      await encrypt(0);
+      await page.click(tid("secret-cast"));
+      const dialog = page.locator(tid("unlock-dialog"));
+      const error = page.locator(`${tid("secret-status")}[data-status="error"] ${tid("error")}`);
+      await Promise.race([dialog.waitFor(), error.waitFor({ timeout: 60_000 })]);
+      if (await dialog.isVisible()) {
+        await page.fill(tid("unlock-passphrase"), OUTSIDER_PASS);
+        await page.click(tid("unlock-submit"));
+      }
+      await error.waitFor({ timeout: 60_000 });
+      expect((await error.getAttribute("data-code")) === "VoterNotOnRoll", `the refusal's code: ${await error.getAttribute("data-code")}`);
+      const said = await error.innerText();
+      expect(said.includes("roll") && !said.includes("VoterNotOnRoll"), `what happened in words, the code only under details: ${said}`);
+      expect(await page.locator(tid("secret-check")).isDisabled(), "a ballot that went to the relay can no longer be opened");
+      await accessible("secret-refused-en-360");
+      await shot("secret-refused-en");
+    });
+
     await step("closed-only-the-count-of-ballots-shows", async () => {
       await need("close");
       await go(vote);
@@ -158,6 +183,7 @@ async function main() {
 
     await step("the-tally-and-how-to-check-it", async () => {
       await need("tally");
+      await useKey(state.second);
       await go(vote);
       await page.locator(tid("secret-tally")).waitFor();
       const votes = await page.locator(tid("secret-tally-line")).evaluateAll((lines) => lines.map((l) => Number(l.dataset.votes)));
@@ -180,10 +206,10 @@ async function main() {
     });
 
     await step("no-secret-left-the-browser", async () => {
-      state.posted = posts().length;
+      state.posted = posts().length; // the outsider's refused ballot included
       state.postedHashes = posts().map(postedHash);
       expect(state.postedHashes.includes(state.castHash), "the ballot cast is the one posted");
-      await noSecretLeft([SEED.first.key, SEED.secondVoter.key, FIRST_PASS, SECOND_PASS]);
+      await noSecretLeft([SEED.first.key, SEED.secondVoter.key, SEED.outsider.key, FIRST_PASS, SECOND_PASS, OUTSIDER_PASS]);
     });
   }, () => ({ state }));
 }

@@ -74,6 +74,7 @@ function card(e: ElectionOut): HTMLElement {
 }
 
 export async function electionsView(): Promise<HTMLElement> {
+  const secret = secretVotesSection(); // fetched alongside; it shows its own refusal in place
   const page = await api<Page<ElectionOut>>(`/v1/elections?community=${communityId()}&limit=100`);
   const open = page.items.filter((e) => e.state === "Open" || e.state === "Pending");
   const done = page.items.filter((e) => !(e.state === "Open" || e.state === "Pending"));
@@ -86,7 +87,7 @@ export async function electionsView(): Promise<HTMLElement> {
     open.length ? open.map(card) : h("p", { class: "muted" }, t("el.noneOpen")),
     h("h2", null, t("el.results"), " ", badge(String(done.length))),
     done.length ? done.map(card) : h("p", { class: "muted" }, t("el.noneDone")),
-    await secretVotesSection(),
+    await secret,
   );
 }
 

@@ -187,17 +187,20 @@ function ballotPanel(v: SecretVoteOut, asked: Asked | null, statement: BallotSta
     const cast = h("button", { type: "button", "data-testid": "secret-cast" }, t("sv.cast"));
     const check = h("button", { type: "button", class: "secondary", "data-testid": "secret-check" }, t("sv.check"));
     cast.addEventListener("click", () => {
+      // A ballot that may have reached the relay is never opened: its randomness would prove
+      // the vote. If the cast fails, the same ballot can be cast again (the relay lands it once).
       check.disabled = true;
       void act(cast, line, async () => {
-        const wallet = await requireWallet();
+        const wallet = await requireWallet().catch((error: unknown) => {
+          check.disabled = false; // not unlocked: nothing was sent
+          throw error;
+        });
         const receipt = await castSecretBallot(wallet, v, sealed);
         const final = await track(receipt, line);
         if (final.status === "counted") {
           await waitIndexed(final.block);
           castFlash = { voteId: v.voteId, hash, receipt: final };
           rerender();
-        } else {
-          check.disabled = false;
         }
         return undefined;
       });
