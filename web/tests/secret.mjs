@@ -13,7 +13,7 @@
 
 import { concat, keccak256, toBeHex, zeroPadValue } from "ethers";
 import {
-  BASE, SEED, accessible, expect, go, importRaw, launch, need, noSecretLeft, overflow, page, requests, run, setLanguage, shot, smallTargets,
+  BASE, SEED, accessible, expect, go, importRaw, launch, need, noSecretLeft, overflow, page, requests, run, setLanguage, settled, shot, smallTargets,
   step, tid, useKey, widest,
 } from "./harness.mjs";
 
@@ -94,6 +94,11 @@ async function main() {
       await accessible("secret-vote-zh-360");
       await fitsThePhone("vote");
       await shot("secret-vote-zh");
+      await settled(() => page.click(tid("display-toggle")));
+      await accessible("secret-vote-zh-large-360");
+      await fitsThePhone("vote in large text");
+      await shot("secret-vote-zh-large");
+      await settled(() => page.click(tid("display-toggle")));
     });
 
     await step("a-checked-ballot-opens-to-the-choice-and-is-spoiled", async () => {
@@ -193,12 +198,11 @@ async function main() {
       expect((await page.locator(tid("secret-no-result")).count()) === 0, "no 'no result yet' once counted");
       expect((await page.locator(tid("secret-counted")).innerText()).includes("counted"), "the resident's own ballot still shown as counted");
       await accessible("secret-tally-en-360");
-      await page.click(tid("display-toggle"));
-      await page.locator(tid("secret-tally")).waitFor();
+      await settled(() => page.click(tid("display-toggle")));
       await accessible("secret-tally-en-large-360");
       await fitsThePhone("tally in large text");
       await shot("secret-tally-en-large");
-      await page.click(tid("display-toggle"));
+      await settled(() => page.click(tid("display-toggle")));
       await setLanguage("zh");
       await page.locator(tid("secret-tally")).waitFor();
       await fitsThePhone("tally");
