@@ -3,11 +3,11 @@
 // resident encrypts a choice in the page and checks that ballot (the page opens it with its own
 // randomness and shows the choice it held; the ballot is spoiled, never sent), then encrypts
 // again and casts, and sees where the ballot was counted; another resident casts in English;
-// after the close the page shows only the count of ballots, a challenged copy voided, and after
-// the trustees' tally the result and how to check it. The driver (tests/e2e/test_web_secret.py)
-// makes the vote and its key, closes it, challenges, decrypts and finalizes.
-//
-// Someone not on the roll is refused in words, and their sent ballot can no longer be checked.
+// someone not on the roll is refused in words, and their sent ballot can no longer be checked;
+// after the close the page shows only the count of ballots, a challenged copy voided, and one
+// trustee's part of the decryption; after the trustees' tally, the result and how to check it.
+// The driver (tests/e2e/test_web_secret.py) makes the vote and its key, closes it, challenges,
+// decrypts and finalizes.
 //
 //   node web/tests/secret.mjs --base-url URL --out DIR --seed SEED.json
 
@@ -184,6 +184,16 @@ async function main() {
       expect(after.includes("2 ballots counted (1 voided)"), `the challenged copy voided: ${after}`);
       await accessible("secret-closed-en-360");
       await shot("secret-closed-en");
+    });
+
+    await step("one-trustees-decryption-is-no-result", async () => {
+      await need("decrypt-one");
+      await go(vote);
+      expect((await page.locator(tid("secret-vote")).getAttribute("data-state")) === "Decryption", "waiting for the trustees");
+      const said = await page.locator(tid("secret-closed")).innerText();
+      expect(said.includes("2 are needed; published so far: 1"), `the trustees' progress: ${said}`);
+      expect((await page.locator(tid("secret-tally")).count()) === 0, "one trustee's part is no result");
+      await shot("secret-decrypting-en");
     });
 
     await step("the-tally-and-how-to-check-it", async () => {

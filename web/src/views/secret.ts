@@ -305,7 +305,13 @@ function closedPanel(v: SecretVoteOut): HTMLElement {
   return h(
     "section",
     { class: "panel", "data-testid": "secret-closed" },
-    h("p", null, t(v.state === "Challenges" ? "sv.inChallenges" : "sv.inDecryption", { n: v.ballotCount ?? 0, voided: v.voidedCount, until: when(v.challengesUntil) })),
+    h("p", null, t(v.state === "Challenges" ? "sv.inChallenges" : "sv.inDecryption", {
+        n: v.ballotCount ?? 0,
+        voided: v.voidedCount,
+        until: when(v.challengesUntil),
+        t: v.threshold,
+        from: v.partialsFrom.join(", ") || "—",
+      })),
   );
 }
 
