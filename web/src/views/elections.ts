@@ -14,6 +14,7 @@ import { activeAddress } from "../keys";
 import { person } from "../people";
 import type { ElectionOut, ElectionRoundOut, ElectionRoundsOut, ElectionSeatOut, Page, ReceiptOut } from "../schemas";
 import { communityId } from "../state";
+import { secretVotesSection } from "./secret";
 import { act, badge, loading, errorBox, mono, requireWallet, showReceipt, statusLine, track, waitIndexed, when } from "../ui";
 
 /** A candidate's statement in the reader's language, if it is the text the chain committed to. */
@@ -73,6 +74,7 @@ function card(e: ElectionOut): HTMLElement {
 }
 
 export async function electionsView(): Promise<HTMLElement> {
+  const secret = secretVotesSection(); // fetched alongside; it shows its own refusal in place
   const page = await api<Page<ElectionOut>>(`/v1/elections?community=${communityId()}&limit=100`);
   const open = page.items.filter((e) => e.state === "Open" || e.state === "Pending");
   const done = page.items.filter((e) => !(e.state === "Open" || e.state === "Pending"));
@@ -85,6 +87,7 @@ export async function electionsView(): Promise<HTMLElement> {
     open.length ? open.map(card) : h("p", { class: "muted" }, t("el.noneOpen")),
     h("h2", null, t("el.results"), " ", badge(String(done.length))),
     done.length ? done.map(card) : h("p", { class: "muted" }, t("el.noneDone")),
+    await secret,
   );
 }
 
