@@ -4,6 +4,7 @@
 // in the page (EIP-712, as the council ballot is) and relayed gasless, with its receipt.
 
 import { api } from "../api";
+import { FORWARD_GAS } from "../protocol";
 import { textIn } from "../bilingual";
 import { barChart, type Bar } from "../charts";
 import { signForward, textHash } from "../chain";
@@ -14,6 +15,7 @@ import { activeAddress } from "../keys";
 import { person } from "../people";
 import type { ElectionOut, ElectionRoundOut, ElectionRoundsOut, ElectionSeatOut, Page, ReceiptOut } from "../schemas";
 import { communityId } from "../state";
+import { secretVotesSection } from "./secret";
 import { act, badge, loading, errorBox, mono, relayed, requireWallet, showReceipt, statusLine, track, waitIndexed, when } from "../ui";
 
 /** A candidate's statement in the reader's language, if it is the text the chain committed to. */
@@ -73,6 +75,7 @@ function card(e: ElectionOut): HTMLElement {
 }
 
 export async function electionsView(): Promise<HTMLElement> {
+  const secret = secretVotesSection(); // fetched alongside; it shows its own refusal in place
   const page = await api<Page<ElectionOut>>(`/v1/elections?community=${communityId()}&limit=100`);
   const open = page.items.filter((e) => e.state === "Open" || e.state === "Pending");
   const done = page.items.filter((e) => !(e.state === "Open" || e.state === "Pending"));
@@ -85,6 +88,7 @@ export async function electionsView(): Promise<HTMLElement> {
     open.length ? open.map(card) : h("p", { class: "muted" }, t("el.noneOpen")),
     h("h2", null, t("el.results"), " ", badge(String(done.length))),
     done.length ? done.map(card) : h("p", { class: "muted" }, t("el.noneDone")),
+    await secret,
   );
 }
 
@@ -404,10 +408,9 @@ async function results(e: ElectionOut): Promise<HTMLElement> {
 }
 
 // A count step reads at most this many stored ballots (about 600 gas each a round, with 10 ranks:
-// bench/gas_elections.py), so its forward request asks for 5 M gas, half the relay's 10 M cap.
-// `commons election count` takes the same step.
+// bench/gas_elections.py), within the gas its forward request asks for (FORWARD_GAS.countStep).
+// `commons election count` takes the same step (ledger/election_count.py).
 const COUNT_STEP_BALLOTS = 5_000;
-const COUNT_STEP_GAS = 5_000_000;
 // "Finish the count" stops after this many steps (16 candidates, 15 seats: far more than any
 // election of a roll the relay serves needs); the next press goes on from there.
 const MOST_STEPS = 200;
@@ -417,7 +420,7 @@ const MOST_STEPS = 200;
 async function countOneStep(e: ElectionOut, line: HTMLElement): Promise<ElectionOut> {
   const wallet = await requireWallet();
   const receipt = await relayed(line, async () =>
-    api<ReceiptOut>("/v1/forward", { json: await signForward(wallet, "elections", "countStep", [e.electionId, COUNT_STEP_BALLOTS], COUNT_STEP_GAS) }),
+    api<ReceiptOut>("/v1/forward", { json: await signForward(wallet, "elections", "countStep", [e.electionId, COUNT_STEP_BALLOTS], FORWARD_GAS.countStep) }),
   );
   await waitIndexed(receipt.block);
   return api<ElectionOut>(`/v1/elections/${e.electionId}`);
