@@ -23,5 +23,6 @@ TYPES: Final = (ACKNOWLEDGEMENT_TYPE, JOIN_REQUEST_TYPE)
 
 # The gas a resident's signed forward request may use (the request's `gas`, which the signer
 # commits to). Most calls fit the default; a community's first initiative primes its co-signer
-# bitmap (up to 64 words, ~1.4M gas for a roll of 14,336), so its submission asks for more.
-FORWARD_GAS: Final = {"default": 1_000_000, "submitInitiative": 2_000_000}
+# bitmap (up to 64 words, ~1.4M gas for a roll of 14,336), so its submission asks for more; a
+# count step of an election reads up to 5,000 stored ballots (~600 gas each a round, 10 ranks).
+FORWARD_GAS: Final = {"default": 1_000_000, "submitInitiative": 2_000_000, "countStep": 5_000_000}

@@ -397,4 +397,5 @@ export type ContractError = (typeof ERRORS)[number];
 export const FORWARD_GAS = {
   default: 1_000_000,
   submitInitiative: 2_000_000,
+  countStep: 5_000_000,
 } as const;
