@@ -233,8 +233,9 @@ def test_anyone_without_gas_counts_a_closed_election_step_by_step_through_the_re
     steps = [line for line in out.splitlines() if line.startswith("step ")]
     assert len(steps) == 3 and all("gas used " in s for s in steps), out
     assert "step 1: seat 1 round 2 in progress" in out and steps[-1].startswith("step 3: done")
-    assert "seat 1 round 1 counted: votes 0, 1, 1, 0 exhausted, candidate 1 eliminated" in out
-    assert "seat 1 round 2 counted: votes 0, 1, 1, 0 exhausted, candidate 3 eliminated" in out
+    assert "seat 1 round 1 counted: votes 0, 1, 1; 0 exhausted; candidate 1 eliminated" in out
+    assert "seat 1 round 2 counted: votes 0, 1, 1; 0 exhausted; candidate 3 eliminated" in out
+    assert "seat 1 round 3 counted: votes 0, 2, 0; 0 exhausted; no one eliminated" in out
     assert "seat 1 filled: candidate 2, 2 votes" in out
     assert out.strip().endswith("counted: winners candidate 2")
     assert building.w3.eth.get_balance(building.story.address("neighbour")) == 0
