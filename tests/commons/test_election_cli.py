@@ -101,6 +101,13 @@ def test_open_offers_a_dry_run_relay_or_direct_and_a_key() -> None:
         assert option in result.output, option
 
 
+def test_count_takes_an_election_a_step_size_and_any_key_relay_or_direct() -> None:
+    result = CliRunner().invoke(election_app, ["count", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for option in ("ID", "--ballots-per-step", "--dry-run", "--via", "--key", "--api", "--rpc"):
+        assert option in result.output, option
+
+
 def test_a_dry_run_prints_the_election_and_stores_signs_and_sends_nothing(
     building: Building,
 ) -> None:
@@ -207,7 +214,8 @@ def closed(building: Building) -> int:
 
 def close(building: Building, election: int) -> None:
     closes = building.elections.functions.getElection(election).call().closesAt
-    rpc(building.w3, "evm_mine", [closes + 1])
+    if building.w3.eth.get_block("latest")["timestamp"] <= closes:
+        rpc(building.w3, "evm_mine", [closes + 1])
 
 
 def test_counting_an_open_or_unknown_election_is_refused_in_one_line(
@@ -218,6 +226,20 @@ def test_counting_an_open_or_unknown_election_is_refused_in_one_line(
     assert one_error_line(early).startswith(f"error: election {closed} is not closed yet: ")
     unknown = building.story.commons("election", "count", "99", "--key", "neighbour", check=False)
     assert one_error_line(unknown) == f"error: there is no election 99 (elections: 1 to {closed})"
+
+
+def test_a_dry_run_of_the_count_prints_its_first_step_and_sends_nothing(
+    building: Building, closed: int
+) -> None:
+    close(building, closed)
+    # No passphrase is given: a dry run never asks for one.
+    dry = building.story.commons(
+        "election", "count", str(closed), "--key", "neighbour", "--dry-run"
+    ).stdout
+    assert f"count election {closed}: read up to 5,000 stored ballots" in dry
+    assert "function: countStep(uint256,uint256)" in dry and "must be signed by: anyone" in dry
+    assert "nothing was signed or sent" in dry
+    assert building.elections.functions.state(closed).call() == ElectionState.Closed
 
 
 def test_anyone_without_gas_counts_a_closed_election_step_by_step_through_the_relay(
