@@ -40,6 +40,13 @@ def election(services: Services, election_id: int) -> ElectionOut:
     in_person = poll.in_person_count(services, election_id)
     boxes = paper.counts(services, election_id)
     on_paper = sum(b.ballots for b in boxes)
+    # A ranked election holds its ballots and counts them; an approval one only adds each to the
+    # tally (ballotCount stays 0), so its signed ballots are counted from their events.
+    if v.kind == ElectionKind.Ranked:
+        signed = v.ballotCount - on_paper
+    else:
+        where = {"electionId": election_id}
+        signed = services.index.count(contract="elections", event="ElectionBallotCast", where=where)
     return ElectionOut(
         election_id=election_id,
         community_id=v.communityId,
@@ -53,8 +60,8 @@ def election(services: Services, election_id: int) -> ElectionOut:
         roll_version=v.rollVersion,
         roll_size=v.rollSize,
         state=ElectionState(v.state).name,  # type: ignore[arg-type]
-        ballot_count=v.ballotCount,
-        online_count=v.ballotCount - in_person - on_paper,
+        ballot_count=signed + on_paper,
+        online_count=signed - in_person,
         in_person_count=in_person,
         paper_count=on_paper,
         box_counts=boxes,

@@ -14,8 +14,8 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger.node import rpc
-from ledger.protocol.generated import Roles
-from ledger.signing.election_ballots import encode_ranking
+from ledger.protocol.generated import ElectionKind, Roles
+from ledger.signing.election_ballots import encode_approval, encode_ranking
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
 from tests.contract_wrappers.paper_boxes import PaperBoxesContract
 from tests.contract_wrappers.registry import RegistryContract
@@ -124,3 +124,41 @@ def test_box_totals_are_checked_relayed_confirmed_and_counted_by_channel(
     )
     assert (election["ballotCount"], election["onlineCount"], election["paperCount"]) == (6, 3, 3)
     assert election["boxCounts"] == [{"boxId": box, "label": "A", "ballots": 3}]
+
+
+def test_an_approval_elections_ballots_are_counted_by_channel_though_it_holds_none(
+    live: LiveSystem, accounts: list[LocalAccount]
+) -> None:
+    """An approval election only adds each ballot to its tally (its ballotCount stays 0): the
+    counts by channel come from its ballots' events and the boxes, never below zero."""
+    w3 = live.w3
+    registry = RegistryContract(w3, live.deployment.registry)
+    elections = ElectionsContract(w3, live.deployment.elections)
+    boxes = PaperBoxesContract(w3, live.deployment.poll_office, live.deployment.elections)
+    admin, committee, first, second = accounts[0], accounts[1], accounts[6], accounts[7]
+    community = registry.create_community(admin, Web3.keccak(text="paper box approval api"))
+    registry.grant_role(admin, community, Roles.REGISTRAR, admin.address)
+    registry.grant_role(admin, community, Roles.COMMITTEE, committee.address)
+    for officer in (first, second):
+        registry.grant_role(admin, community, Roles.POLL_OFFICER, officer.address)
+    voters = signer_keys(5, "paper-approval-api")
+    registry.update_roll(admin, community, [v.address for v in voters])
+    opens = int(w3.eth.get_block("latest")["timestamp"]) + 60
+    params = ElectionParams(
+        community, candidates(4), opens, opens + 3600, seats=2, kind=ElectionKind.Approval
+    )
+    eid = elections.open_election(committee, params)
+    box = boxes.declare(committee, eid, "B", [v.address for v in voters[3:]])
+    rpc(w3, "evm_mine", [opens])
+    online = [elections.sign(v, eid, encode_approval({0, i + 1})) for i, v in enumerate(voters[:3])]
+    assert elections.cast_ballots(accounts[9], eid, online).skipped == ()
+    entries = [(encode_approval({1, 2}), 2)]
+    for officer in (first, second):
+        boxes.submit(accounts[9], box, [boxes.sign(officer, box, entries)])
+
+    election = _until(
+        lambda: httpx.get(f"{live.url}/v1/elections/{eid}").json(),
+        lambda e: e["onlineCount"] == 3 and e["paperCount"] == 2,
+    )
+    counts = ("ballotCount", "onlineCount", "inPersonCount", "paperCount")
+    assert tuple(election[k] for k in counts) == (5, 3, 0, 2)
