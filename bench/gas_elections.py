@@ -128,6 +128,8 @@ def measure() -> dict[str, Any]:
                 forwarder.address,
                 registry_contract.address,
                 ZERO_ADDRESS,
+                ZERO_ADDRESS,  # no Mandates: plain ballots never read it
+                ZERO_ADDRESS,  # no SecretBallot: open ballots never read it
             ),
         )
         # Elections and the PollOffice name each other: the office lands one nonce later.

@@ -146,7 +146,7 @@ export const ROLE_IDS: Record<Role, string> = {
 };
 
 /** ICouncil.BallotKind, by value. */
-export const BallotKind = ["YesNoAbstain", "MultipleChoice"] as const;
+export const BallotKind = ["YesNoAbstain", "MultipleChoice", "SecretYesNoAbstain", "SecretMultipleChoice"] as const;
 export type BallotKind = (typeof BallotKind)[number];
 
 /** IParticipatoryBudget.BudgetRoundState, by value. */
@@ -214,7 +214,7 @@ export const ProposalState = ["Pending", "Open", "Closed", "Finalized"] as const
 export type ProposalState = (typeof ProposalState)[number];
 
 /** ICouncil.ProxyBallotSkipReason, by value. */
-export const ProxyBallotSkipReason = ["ProposalNotOpen", "InvalidOption", "BadSignature", "MalleableSignature", "NotOnRoll", "ProxyNotOnRoll", "NoMandate", "VotedThemself", "AlreadyVotedByProxy", "ProxyOverLimit"] as const;
+export const ProxyBallotSkipReason = ["ProposalNotOpen", "InvalidOption", "BadSignature", "MalleableSignature", "NotOnRoll", "ProxyNotOnRoll", "NoMandate", "VotedThemself", "AlreadyVotedByProxy", "ProxyOverLimit", "SecretBallotsOnly"] as const;
 export type ProxyBallotSkipReason = (typeof ProxyBallotSkipReason)[number];
 
 /** IRatings.RatingSkipReason, by value. */
@@ -225,6 +225,10 @@ export type RatingSkipReason = (typeof RatingSkipReason)[number];
 export const SecretDisqualifyReason = ["NoKey", "NoDeal", "BadAnswer", "NoAnswer"] as const;
 export type SecretDisqualifyReason = (typeof SecretDisqualifyReason)[number];
 
+/** ICouncil.SecretLinkField, by value. */
+export const SecretLinkField = ["Community", "Question", "OptionCount", "Schedule", "Roll"] as const;
+export type SecretLinkField = (typeof SecretLinkField)[number];
+
 /** ISecretBallot.SecretSkipReason, by value. */
 export const SecretSkipReason = ["SecretVoteNotOpen", "MalformedBallot", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted", "InvalidPoint"] as const;
 export type SecretSkipReason = (typeof SecretSkipReason)[number];
@@ -234,7 +238,7 @@ export const SecretVoteState = ["Keys", "Dealing", "Complaints", "Answers", "Key
 export type SecretVoteState = (typeof SecretVoteState)[number];
 
 /** ICouncil.SkipReason, by value. */
-export const SkipReason = ["ProposalNotOpen", "InvalidOption", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted"] as const;
+export const SkipReason = ["ProposalNotOpen", "InvalidOption", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted", "SecretBallotsOnly"] as const;
 export type SkipReason = (typeof SkipReason)[number];
 
 /** ICommunityFund.SourceKind, by value. */
@@ -260,6 +264,7 @@ export const ERRORS = [
   "BallotBoxRecycled",
   "BallotNotInBatch",
   "BallotProofsValid",
+  "BallotsAreSecret",
   "BallotsRecycled",
   "BatchRootMismatch",
   "BelowFloor",
@@ -340,6 +345,7 @@ export const ERRORS = [
   "NotRegistrar",
   "NotRequesterOrAdmin",
   "NotResident",
+  "NotSecretProposal",
   "NotTrustee",
   "PayoutNotFound",
   "PayoutNotPending",
@@ -348,6 +354,7 @@ export const ERRORS = [
   "ProjectNotCompleted",
   "ProjectNotSelected",
   "PromotionMismatch",
+  "ProposalAlreadyOpened",
   "ProposalNotCompleted",
   "ProposalNotOpen",
   "ProposalNotPassed",
@@ -365,6 +372,10 @@ export const ERRORS = [
   "RoundFull",
   "RoundVotingNotClosed",
   "SameParty",
+  "SecretTallyPending",
+  "SecretVoteAlreadyLinked",
+  "SecretVoteMismatch",
+  "SecretVoteTaken",
   "SelfApproval",
   "StringTooLong",
   "SubmissionNotOpen",
