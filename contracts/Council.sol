@@ -266,7 +266,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         _checkSecretVote(p, proposalId, voteId);
         _secretVotes[proposalId] = voteId;
         _secretProposals[voteId] = proposalId;
-        emit SecretVoteLinked(proposalId, voteId, linker);
+        emit SecretVoteLinked(proposalId, voteId, p.communityId, linker);
     }
 
     /// @inheritdoc ICouncil

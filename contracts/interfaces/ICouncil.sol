@@ -240,9 +240,11 @@ interface ICouncil {
         address recorder
     );
 
-    /// @notice The committee member `linker` linked secret vote `voteId` to `proposalId`: the
-    /// proposal's outcome will follow that vote's tally.
-    event SecretVoteLinked(uint256 indexed proposalId, uint256 indexed voteId, address indexed linker);
+    /// @notice The committee member `linker` of `communityId` linked secret vote `voteId` to
+    /// `proposalId`: the proposal's outcome will follow that vote's tally.
+    event SecretVoteLinked(
+        uint256 indexed proposalId, uint256 indexed voteId, uint256 indexed communityId, address linker
+    );
 
     // ---------------------------------------------------------------- errors
 

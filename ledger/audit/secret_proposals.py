@@ -66,7 +66,12 @@ def secret_vote_linked(ctx: Ctx, call: Call, e: Emitted) -> None:
     if p is None:
         ctx.find("council.secret_link", call, "an existing proposal", pid, "secret vote linked")
         return
-    fault = _link_fault(ctx, call, p, vid, linker)
+    named = int(ev["communityId"])
+    fault = (
+        f"an event naming community {named}, not {p.community}"
+        if named != p.community
+        else _link_fault(ctx, call, p, vid, linker)
+    )
     if fault is not None:
         ctx.find(
             "council.secret_link",

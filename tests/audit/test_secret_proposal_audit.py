@@ -88,7 +88,7 @@ def _call(actor: bytes, timestamp: int) -> Call:
 
 
 def _link(ctx: Ctx, vid: int = VID, actor: bytes = COMMITTEE, at: int = OPENS - 1) -> None:
-    ev = {"proposalId": PID, "voteId": vid, "linker": actor}
+    ev = {"proposalId": PID, "voteId": vid, "communityId": CID, "linker": actor}
     recount.handle_event(
         ctx, _call(actor, at), Emitted("linkSecretVote", None, "SecretVoteLinked", ev), None
     )  # type: ignore[arg-type]
@@ -166,7 +166,7 @@ def test_a_vote_linked_to_two_proposals_is_named() -> None:
     _link(ctx)
     twin = ctx.state.proposals[PID]
     ctx.state.proposals[PID + 1] = Proposal(**{**twin.__dict__, "id": PID + 1, "secret_vote": 0})
-    ev = {"proposalId": PID + 1, "voteId": VID, "linker": COMMITTEE}
+    ev = {"proposalId": PID + 1, "voteId": VID, "communityId": CID, "linker": COMMITTEE}
     emitted = Emitted("linkSecretVote", None, "SecretVoteLinked", ev)
     recount.handle_event(ctx, _call(COMMITTEE, OPENS - 1), emitted, None)  # type: ignore[arg-type]
     assert _rules(ctx) == ["council.secret_link"]

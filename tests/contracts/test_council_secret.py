@@ -123,7 +123,10 @@ def test_a_secret_proposal_follows_its_secret_tally(
         receipt, errors=DISCARD
     )
     assert (linked["args"]["proposalId"], linked["args"]["voteId"]) == (pid, vote_id)
-    assert linked["args"]["linker"] == hall.committee.address
+    assert (linked["args"]["communityId"], linked["args"]["linker"]) == (
+        hall.id,
+        hall.committee.address,
+    )
     assert council_client.secret_vote_of(pid) == vote_id
     assert council_client.proposal_of_secret_vote(vote_id) == pid
 
