@@ -861,8 +861,9 @@ contract Council is ICouncil, EIP712, ERC2771Context {
 
     // ---------------------------------------------------------------- secret proposals: internals
 
+    /// @dev The secret kinds are BallotKind's last: one comparison (a direct vote pays it).
     function _isSecret(BallotKind kind) private pure returns (bool) {
-        return kind == BallotKind.SecretYesNoAbstain || kind == BallotKind.SecretMultipleChoice;
+        return kind >= BallotKind.SecretYesNoAbstain;
     }
 
     function _isYesNo(BallotKind kind) private pure returns (bool) {
