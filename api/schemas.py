@@ -772,3 +772,15 @@ class BudgetRoundOut(CamelOut):
 class BudgetRoundsOut(CamelOut):
     community_id: int
     round_ids: list[int] = Field(description="the community's rounds, newest first")
+
+
+class CompletedProjectOut(CamelOut):
+    round_id: int
+    project: BudgetProjectOut
+
+
+class CompletedProjectsOut(CamelOut):
+    community_id: int
+    projects: list[CompletedProjectOut] = Field(
+        description="the community's completed budget projects, newest round first"
+    )

@@ -20,10 +20,11 @@ from web3.contract.contract import ContractFunction
 from ledger.build import Artifact
 from ledger.deploy import PLAN
 from ledger.errors import LedgerError
+from ledger.protocol.offchain import FORWARD_GAS
 from ledger.signing.ballots import BallotDomain, make_ballot, sign_ballot
 from ledger.signing.cosignatures import CoSignatureDomain, sign_cosignature
 from ledger.signing.eip712 import sign_typed_data
-from ledger.signing.forwards import SUBMIT_INITIATIVE_GAS, sign_forward_request
+from ledger.signing.forwards import sign_forward_request
 from ledger.signing.ratings import RatingDomain, sign_rating
 from ledger.signing.services import (
     SERVICE_TYPES,
@@ -151,7 +152,7 @@ class ApiClient:
         return self.forward(
             author,
             call,
-            gas=SUBMIT_INITIATIVE_GAS,
+            gas=FORWARD_GAS["submitInitiative"],
             wrap=lambda request: ("/v1/initiatives", {"text": text, "request": request}),
         )
 

@@ -34,10 +34,11 @@ from commons.proxy import proxy_config
 from commons.roll_cli import roll_app
 from commons.rotation_cli import register_rotation
 from commons.secret_cli import secret_app
-from ledger.build import atomic_write, compile_project, load_artifacts, load_manifest, load_protocol
+from ledger.build import compile_project, load_artifacts, load_manifest, load_protocol
 from ledger.config import Settings
 from ledger.deploy import deploy_system, deployment_path, load_deployment
 from ledger.errors import LedgerError, NodeError, WrongChain
+from ledger.files import atomic_write
 from ledger.node import ManagedNode, connect, pid_alive, port_free, running_info
 from ledger.operator_keys import deployer_account, relayer_banner, relayer_for_run
 from ledger.protocol.render import write_modules

@@ -26,7 +26,7 @@ from web3 import Web3
 
 from commons.api_client import ApiClient
 from ledger.budget.grants import grant_id
-from ledger.build import atomic_write
+from ledger.files import atomic_write
 from ledger.offchain import text_hash
 from ledger.protocol.generated import (
     BudgetRoundState,

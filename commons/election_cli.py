@@ -5,6 +5,11 @@ the API's relay (gasless) or as a direct transaction, checked and simulated firs
 Each candidate's statement comes from a file (its first line is the candidate's name, as the
 page shows it) and is stored through the API's /v1/texts before the election is signed; the
 election commits to their keccak256, in the order given, which settles ties.
+
+`commons election count ID`: anyone runs a closed election's count on the chain, one
+`countStep` after another (each reading at most --ballots-per-step stored ballots), printing
+each step's rounds and gas, until every seat is filled; an election already counted is only
+reported.
 """
 
 from __future__ import annotations
@@ -18,14 +23,15 @@ import typer
 from commons.acts import Signing, signed_act
 from commons.errors import one_line_errors
 from commons.proposal_cli import read_text
-from ledger import election_acts
+from ledger import admin, election_acts, election_count
 from ledger.admin import RelayApi
-from ledger.protocol.generated import ElectionKind
+from ledger.protocol.generated import ElectionKind, ElectionState
 
 election_app = typer.Typer(
     name="election",
-    help="Elections: open one (a committee member's key). Checked and simulated before it is "
-    "signed with --key (a name in the keystore, `commons key list`).",
+    help="Elections: open one (a committee member's key), count a closed one (anyone's key). "
+    "Checked and simulated before it is signed with --key (a name in the keystore, "
+    "`commons key list`).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -102,3 +108,50 @@ def open_election(
         typer.echo(f"statements: {len(draft.statements)}, not stored")
     if done is not None:
         typer.echo(f"election {done.event['electionId']} opened in community {community}")
+
+
+@election_app.command("count")
+@one_line_errors(interrupted="interrupted; the steps sent so far are on the chain")
+@signed_act
+def count_election(
+    signing: Signing,
+    election: Annotated[int, typer.Argument(metavar="ID", help="the election's number")],
+    ballots_per_step: Annotated[
+        int,
+        typer.Option(
+            "--ballots-per-step",
+            metavar="N",
+            help="the most stored ballots one step reads (bounds each transaction's gas)",
+        ),
+    ] = election_count.COUNT_STEP_BALLOTS,
+) -> None:
+    """Count a closed election on the chain, step by step until every seat is filled. Anyone
+    may: --key is any key (through the relay it needs no gas)."""
+    chain = signing.chain()
+    found = election_count.status(chain, election)
+    if found.state is ElectionState.Counted:
+        typer.echo(f"already counted: winners {election_count.winners_text(found)}")
+        return
+    election_count.check_countable(found)
+    call = election_count.count_step(election, ballots_per_step)
+    if signing.dry_run:
+        signing.act(call, chain=chain)
+        return
+    admin.preflight(chain, call, signing.keystore.entry(signing.key).address)
+    typer.echo(f"election {election}: {found.ballots:,} ballots, {found.seats} seat(s) to fill")
+    steps = election_count.run_count(chain, election, signing.sender(chain), ballots_per_step)
+    for n, step in enumerate(steps, 1):
+        now = step.status
+        where = (
+            "done"
+            if now.state is ElectionState.Counted
+            else f"seat {now.seats_filled + 1} round {now.round} in progress"
+        )
+        typer.echo(
+            f"step {n}: {where}; gas used {step.gas_used:,} (block {step.block}, "
+            f"transaction {step.tx_hash})"
+        )
+        for line in step.lines:
+            typer.echo(f"  {line}")
+        if now.state is ElectionState.Counted:
+            typer.echo(f"counted: winners {election_count.winners_text(now)}")

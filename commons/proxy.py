@@ -17,9 +17,9 @@ import typer
 from pydantic import ValidationError
 
 from commons.errors import fail
-from ledger.build import atomic_write
 from ledger.config import Settings
 from ledger.errors import ConfigError
+from ledger.files import atomic_write
 
 TEMPLATE = Path("deploy") / "nginx" / "commons.conf.template"
 # nginx connects to the API from this loopback address (Linux answers all of 127.0.0.0/8), so

@@ -60,10 +60,10 @@ import rlp
 from eth_utils.crypto import keccak
 
 from ledger.audit.jobs import default_key_path
-from ledger.build import atomic_write
 from ledger.config import Settings
 from ledger.deploy import deployment_path
 from ledger.errors import LedgerError
+from ledger.files import atomic_write
 from ledger.keystore import Keystore
 from ledger.node import ManagedNode, consistent_state, make_web3, running_info
 

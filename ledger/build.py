@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ from eth_utils.crypto import keccak
 
 from ledger.config import Settings
 from ledger.errors import BuildError
+from ledger.files import atomic_write
 from ledger.protocol.extract import describe
 
 OUTPUT_SELECTION = {
@@ -274,24 +273,3 @@ def _write_build(
         },
     }
     atomic_write(settings.build_dir / "manifest.json", json.dumps(manifest, indent=2) + "\n")
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write via temp file + fsync + rename, so a crash leaves the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    raw = data.encode() if isinstance(data, str) else data
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

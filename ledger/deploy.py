@@ -17,9 +17,10 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
-from ledger.build import Artifact, atomic_write, compile_project, load_manifest, manifest_hash
+from ledger.build import Artifact, compile_project, load_manifest, manifest_hash
 from ledger.config import Settings
 from ledger.errors import DeploymentError
+from ledger.files import atomic_write
 from ledger.tx import ErrorDecoder, send
 
 # Deployment order and each constructor's arguments, by the addresses of the whole plan: the

@@ -13,9 +13,7 @@ rewritten: a key is replaced by removing its file by hand.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from eth_utils.address import is_hex_address, to_checksum_address
 
 from ledger.config import Settings
 from ledger.errors import ConfigError, LedgerError
+from ledger.files import atomic_write
 
 # The standard scrypt cost (geth, ethers, eth-account): 256 MiB and ~0.5 s per unlock (0.52 s
 # measured here, load 3.5), on purpose: as much for each guess at a stolen file.
@@ -251,22 +250,7 @@ def open_key_file(
 def _write_new(path: Path, data: bytes) -> None:
     """Write `path` 0600, whole, once: never over an existing file."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)  # fails if the name was taken meanwhile
-        except FileExistsError:
-            raise KeyNameTaken(path.stem, path) from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+        atomic_write(path, data, once=True)
+    except FileExistsError:
+        raise KeyNameTaken(path.stem, path) from None

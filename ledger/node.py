@@ -29,9 +29,9 @@ import requests
 from web3 import Web3
 from web3.types import RPCEndpoint
 
-from ledger.build import atomic_write
 from ledger.config import DEV_CHAIN_ID, DEV_MNEMONIC, Settings
 from ledger.errors import NodeError, WrongChain
+from ledger.files import atomic_write
 from ledger.restarts import RestartPolicy, describe_exit
 from ledger.transport import keep_alive_provider
 

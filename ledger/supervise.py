@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.build import atomic_write
 from ledger.config import Settings
+from ledger.files import atomic_write
 from ledger.node import child_pids, pid_alive
 from ledger.operator_keys import KeystoreRelayer, api_environment
 

@@ -15,6 +15,7 @@ from api.schemas import (
     BudgetProjectIn,
     BudgetRoundOut,
     BudgetRoundsOut,
+    CompletedProjectsOut,
     OnChainId,
     ReceiptOut,
 )
@@ -79,6 +80,16 @@ async def submit_budget_project(
 def list_budget_rounds(community_id: OnChainId, services: ServicesDep) -> BudgetRoundsOut:
     """The community's participatory budgeting rounds, newest first (from the index)."""
     return budget.rounds_of(services, community_id)
+
+
+@router.get(
+    "/communities/{community_id}/completed-projects",
+    response_model=CompletedProjectsOut,
+    responses=responses(503),
+)
+def list_completed_projects(community_id: OnChainId, services: ServicesDep) -> CompletedProjectsOut:
+    """The community's completed budget projects (what residents may rate), newest round first."""
+    return budget.completed_projects(services, community_id)
 
 
 @router.get(

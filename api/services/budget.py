@@ -14,6 +14,8 @@ from api.schemas import (
     BudgetRoundOut,
     BudgetRoundsOut,
     BudgetStepOut,
+    CompletedProjectOut,
+    CompletedProjectsOut,
     ReceiptOut,
 )
 from api.services.container import Services
@@ -127,6 +129,20 @@ def rounds_of(services: Services, community_id: int) -> BudgetRoundsOut:
     )  # fmt: skip
     ids = sorted((int(e.args["roundId"]) for e in events), reverse=True)
     return BudgetRoundsOut(community_id=community_id, round_ids=ids)
+
+
+def completed_projects(services: Services, community_id: int) -> CompletedProjectsOut:
+    """Every completed project of the community's rounds, read from each round's views, so the
+    committee's record needs one request rather than one per round."""
+    found: list[CompletedProjectOut] = []
+    for round_id in rounds_of(services, community_id).round_ids:
+        v, projects = _views(services, round_id)
+        found += [
+            CompletedProjectOut(round_id=round_id, project=_project(services, round_id, v, i, p))
+            for i, p in enumerate(projects)
+            if p.completed
+        ]
+    return CompletedProjectsOut(community_id=community_id, projects=found)
 
 
 async def submit_project(

@@ -11,7 +11,13 @@ storage word the node holds that no transaction wrote, a word changed by hand, a
 immutable was given after the fact: each changes a root and is named.
 
 Fees are not modelled (the replay runs with a base fee and gas price of 0): they move ether,
-never our contracts' storage. A transaction that reaches our contracts through a contract of
+never our contracts' storage. pyrevm keeps one journal open across the calls it runs, so a slot
+warmed or written by an earlier transaction counts as warm (and its value then as the "original"
+one) in the next: gas is accounted as if the transactions were one. Where that makes a
+transaction's outcome differ from the chain's (one sent with exactly its estimated gas that
+deletes and writes a word again, say), the replay runs it once more in a fresh revm that holds
+the same state with nothing warm, which is how the chain ran it; only a difference that remains
+is a finding. A transaction that reaches our contracts through a contract of
 someone else's cannot be replayed without that contract's state; it is named, and the storage
 check then says whether it mattered.
 """
@@ -93,7 +99,13 @@ class Replayer:
         self.contracts = contracts
         self.ours = set(contracts.values())
         self.spec = spec
-        self.evm = pyrevm.EVM(env=pyrevm.Env(cfg=pyrevm.CfgEnv(chain_id=chain_id)), spec_id=spec)
+        self.evm = self._new_evm()
+        self._block_env: pyrevm.BlockEnv | None = None
+        # Our contracts' words put in the current revm's database when it was made afresh (the
+        # journal shows only those a transaction touched since), and the words written then
+        # cleared before it: what a fresh revm's journal no longer shows.
+        self._base: dict[bytes, dict[int, int]] = {a: {} for a in self.ours}
+        self._cleared_before: dict[bytes, set[int]] = {a: set() for a in self.ours}
         # The blocks run so far, to run them again up to an earlier block (bisection).
         self.history: list[ReplayBlock] = []
         self.findings: list[Finding] = []
@@ -107,6 +119,11 @@ class Replayer:
         self.keys: dict[bytes, Keys] = {a: Keys() for a in self.ours}
         self._namers: dict[str, SlotNamer] = {}
         self._parsed: dict[bytes, tuple[dict[int, int], set[int]]] | None = None
+
+    def _new_evm(self) -> pyrevm.EVM:
+        return pyrevm.EVM(
+            env=pyrevm.Env(cfg=pyrevm.CfgEnv(chain_id=self.chain_id)), spec_id=self.spec
+        )
 
     @staticmethod
     def self_test() -> None:
@@ -141,16 +158,15 @@ class Replayer:
     def run(self, block: ReplayBlock) -> None:
         started = time.perf_counter()
         self._parsed = None
-        self.evm.set_block_env(
-            pyrevm.BlockEnv(
-                number=block.number,
-                coinbase="0x" + block.coinbase.hex(),
-                timestamp=block.timestamp,
-                prevrandao=block.prevrandao,
-                basefee=0,
-                gas_limit=block.gas_limit or MAX_GAS,
-            )
+        self._block_env = pyrevm.BlockEnv(
+            number=block.number,
+            coinbase="0x" + block.coinbase.hex(),
+            timestamp=block.timestamp,
+            prevrandao=block.prevrandao,
+            basefee=0,
+            gas_limit=block.gas_limit or MAX_GAS,
         )
+        self.evm.set_block_env(self._block_env)
         for tx in block.txs:
             self._run_tx(block.number, tx)
         self.history.append(block)
@@ -188,14 +204,15 @@ class Replayer:
                              "contract: not re-executed (the storage check says if it mattered)")
                 )  # fmt: skip
                 return
-            try:
-                self.evm.message_call(
-                    sender, "0x" + tx.to.hex(), tx.input, tx.value or None, tx.gas
-                )
-            except RuntimeError:
-                ok = False
+            before = self.evm.snapshot()
+            ok = self._call(sender, tx)
+            if ok == tx.success:
+                self.evm.commit()
             else:
-                self._keys_from_logs()
+                # Perhaps only pyrevm's open journal (see the module's doc): run it again alone.
+                self.evm.revert(before)
+                self._afresh()
+                ok = self._call(sender, tx)
         if ok != tx.success:
             self._find(
                 "reexec.outcome",
@@ -205,6 +222,38 @@ class Replayer:
                 "succeeded" if ok else "reverted",
                 "the chain's receipt and the re-execution disagree",
             )
+
+    def _call(self, sender: str, tx: ReplayTx) -> bool:
+        """Run a call; whether it succeeded (the ids its events carry become key guesses)."""
+        assert tx.to is not None
+        try:
+            self.evm.message_call(sender, "0x" + tx.to.hex(), tx.input, tx.value or None, tx.gas)
+        except RuntimeError:
+            return False
+        self._keys_from_logs()
+        return True
+
+    def _afresh(self) -> None:
+        """Carry the state over into a new revm with an empty journal: every account in its
+        database, every word of ours too, nothing warm, each word's value its original one."""
+        state = self._state()
+        fresh = self._new_evm()
+        if self._block_env is not None:
+            fresh.set_block_env(self._block_env)
+        for account, info in {**self.evm.db_accounts, **self.evm.journal_state}.items():
+            fresh.insert_account_info(account, info)
+        for address, (words, cleared) in state.items():
+            where = "0x" + address.hex()
+            for slot, value in words.items():
+                # Put in the database while the account is cold: the insert loads the account
+                # into the journal, which the revert takes out again (the database keeps it).
+                cold = fresh.snapshot()
+                fresh.insert_account_storage(where, slot, value)
+                fresh.revert(cold)
+            self._base[address] = dict(words)
+            self._cleared_before[address] = set(cleared)
+        self.evm = fresh
+        self._parsed = None
 
     def _keys_from_logs(self) -> None:
         """Ids a contract hands out itself (a batch's, a grant's) are in no calldata, but its
@@ -240,7 +289,7 @@ class Replayer:
         text = self.evm.journal_str
         journal = text.index("journal: [")
         ours = {a.hex(): a for a in self.ours}
-        state: dict[bytes, tuple[dict[int, int], set[int]]] = {a: ({}, set()) for a in self.ours}
+        state = {a: (dict(self._base[a]), set(self._cleared_before[a])) for a in self.ours}
         for match in _ACCOUNT.finditer(text, 0, journal):
             address = ours.get(match.group(1)[2:].lower())
             if address is None:
@@ -252,6 +301,8 @@ class Replayer:
                 value = int(slot.group(2))
                 if value:
                     words[int(slot.group(1))] = value
+                else:
+                    words.pop(int(slot.group(1)), None)
         for who, key in _CHANGE.findall(text, journal):
             address = ours.get(who[2:].lower())
             if address is not None:

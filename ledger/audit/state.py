@@ -18,7 +18,7 @@ from typing import Any, Final
 import ujson
 
 from ledger.audit.model import AuditWarning, Finding
-from ledger.build import atomic_write
+from ledger.files import atomic_write
 from ledger.protocol.generated import ROLE_NAMES, GrantState, PayoutStatus
 
 STATE_VERSION: Final = 6  # 2: auditor keys; 3: admin acts; 4: key rotations; 5: proxies;

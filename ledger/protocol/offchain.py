@@ -1,5 +1,5 @@
-"""The signed messages no contract declares: the relay's acknowledgement and a resident's join
-request.
+"""The signed messages no contract declares (the relay's acknowledgement and a resident's join
+request), and the gas a signed forward request asks for.
 
 They are EIP-712 like every other signed message, each under its own domain (never a
 contract's, so no contract could be made to take one): ledger/signing/acks.py and
@@ -20,3 +20,9 @@ DOMAINS: Final = (RELAY_DOMAIN, JOIN_DOMAIN)
 ACKNOWLEDGEMENT_TYPE: Final = "Acknowledgement(bytes32 message,uint64 acceptedAt,uint64 landBy)"
 JOIN_REQUEST_TYPE: Final = "JoinRequest(uint256 communityId,address resident,uint64 issuedAt)"
 TYPES: Final = (ACKNOWLEDGEMENT_TYPE, JOIN_REQUEST_TYPE)
+
+# The gas a resident's signed forward request may use (the request's `gas`, which the signer
+# commits to). Most calls fit the default; a community's first initiative primes its co-signer
+# bitmap (up to 64 words, ~1.4M gas for a roll of 14,336), so its submission asks for more; a
+# count step of an election reads up to 5,000 stored ballots (~600 gas each a round, 10 ranks).
+FORWARD_GAS: Final = {"default": 1_000_000, "submitInitiative": 2_000_000, "countStep": 5_000_000}

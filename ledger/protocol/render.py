@@ -14,7 +14,7 @@ import keyword
 from pathlib import Path
 from typing import Any
 
-from ledger.build import atomic_write
+from ledger.files import atomic_write
 from ledger.hashing import keccak
 from ledger.protocol import offchain
 
@@ -290,7 +290,11 @@ def render_typescript(spec: dict[str, Any]) -> str:
     names = sorted({entry["name"] for entry in spec["errors"].values()})
     out += ["", "/** Every custom error of the deployed contracts. */", "export const ERRORS = ["]
     out += [f"  {json.dumps(n)}," for n in names]
-    out += ["] as const;", "export type ContractError = (typeof ERRORS)[number];"]
+    out += ["] as const;", "export type ContractError = (typeof ERRORS)[number];", ""]
+    out += ["/** The gas a signed forward request asks for, by what it calls. */"]
+    out += ["export const FORWARD_GAS = {"]
+    out += [f"  {key}: {gas:_}," for key, gas in offchain.FORWARD_GAS.items()]
+    out += ["} as const;"]
     return "\n".join(out) + "\n"
 
 

@@ -10,10 +10,8 @@ associated data, so a file cannot be passed off as another vote's.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ledger.errors import LedgerError
+from ledger.files import atomic_write
 
 SCRYPT_N: Final = 2**17
 SCRYPT_R, SCRYPT_P = 8, 1
@@ -129,16 +128,9 @@ def save(path: Path, state: TrusteeState, passphrase: str, *, new: bool = False)
     """Write `path` 0600 whole (a temporary file renamed over it); `new`: never over a file."""
     data = seal(state, passphrase)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if new and path.exists():
-        raise TrusteeFileError(f"{path} exists: it may hold a trustee's secrets; choose another")
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        atomic_write(path, data, once=new)
+    except FileExistsError:
+        raise TrusteeFileError(
+            f"{path} exists: it may hold a trustee's secrets; choose another"
+        ) from None

@@ -21,14 +21,11 @@ from web3.contract.contract import ContractFunction
 from ledger.errors import InvalidMessage
 from ledger.hashing import address_bytes
 from ledger.protocol.generated import Domains, ForwardRequestData, Types
+from ledger.protocol.offchain import FORWARD_GAS
 from ledger.signing.digests import forward_request_hash, typed_digest
 from ledger.signing.eip712 import domain_for, domain_separator, sign_typed_data
 
 FORWARD_REQUEST_TYPES = Types.ForwardRequest.eip712_types()
-DEFAULT_GAS = 1_000_000
-# A community's first initiative primes its co-signer bitmap (up to 64 words, ~1.4M gas for a
-# roll of 14,336): its submission may use up to this (web/src/chain.ts says the same).
-SUBMIT_INITIATIVE_GAS = 2_000_000
 DEFAULT_TTL_S = 3600
 
 
@@ -126,7 +123,7 @@ def sign_forward_request(
     signer: LocalAccount,
     call: ContractFunction,
     *,
-    gas: int = DEFAULT_GAS,
+    gas: int = FORWARD_GAS["default"],
     ttl_s: int = DEFAULT_TTL_S,
     nonce: int | None = None,
     deadline: int | None = None,

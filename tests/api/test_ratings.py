@@ -171,6 +171,8 @@ def test_a_selected_project_under_way_is_refused_and_once_completed_its_resident
     send(live.w3, town.committee, milestone(round_.id, 0, b"\x0e" * 32, False))
     under_way = _post(live, _rating(live, town.voters[0], subject, 4))
     assert (under_way.status_code, under_way.json()["code"]) == (409, "ProjectNotCompleted")
+    completed = f"/v1/communities/{town.community}/completed-projects"
+    assert live.client.get(completed)["projects"] == []
 
     send(live.w3, town.committee, milestone(round_.id, 0, b"\x0f" * 32, True))
     receipt = live.client.rate(town.voters[0], subject, 4, None)
@@ -178,6 +180,9 @@ def test_a_selected_project_under_way_is_refused_and_once_completed_its_resident
     served = live.client.get(f"/v1/budget-rounds/{round_.id}/projects/0/ratings")
     assert (served["id"], served["opened"], served["count"], served["average"]) == (
         str(subject), True, 1, 4.0)  # fmt: skip
+    [listed] = live.client.get(completed)["projects"]
+    assert (listed["roundId"], listed["project"]["index"], listed["project"]["ratingsId"]) == (
+        round_.id, 0, str(subject))  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -80,8 +80,10 @@ class Round:
         self.client.mark_ineligible(self.town.committee, self.id, index)
 
     def advance(self, seconds: int) -> None:
-        rpc(self.w3, "evm_increaseTime", [seconds])
-        rpc(self.w3, "evm_mine")
+        """Mine a block `seconds` after the newest: explicit, since a snapshot revert may have
+        set the chain's clock back (an offset from evm_increaseTime would not say from what)."""
+        latest = int(self.w3.eth.get_block("latest")["timestamp"])
+        rpc(self.w3, "evm_mine", [latest + seconds])
 
     def sign(self, voter: LocalAccount, projects: int) -> tuple[str, int, bytes, bytes]:
         return self.client.sign(voter, self.id, projects)

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 
 from ledger.audit.bytecode import Build
 from ledger.audit.fetch import ChunkJob, verify_chunk
@@ -16,8 +19,11 @@ from ledger.audit.model import AuditResult, Finding
 from ledger.audit.reexec import Replayer, StorageCheck, check_storage, spec_of, storage_root
 from ledger.deploy import PLAN
 from ledger.node import rpc
+from ledger.protocol.generated import MandateScope
+from ledger.signing.mandates import MandateDomain, make_mandate, mandate_call_arg, sign_mandate
 from ledger.transport import RpcClient
-from tests.audit.conftest import History
+from ledger.tx import broadcast, pending_nonce, send, sign
+from tests.audit.conftest import History, findings_of
 
 
 @dataclass
@@ -218,3 +224,35 @@ def test_a_change_is_dated_to_the_block_it_began_not_the_audited_one(
     # Bisected (each probe replays up to its block): where it began, not where it was seen.
     assert finding.block in (before, before + 1), (before, finding)
     assert f"at block {before + 8}" in finding.detail
+
+
+def test_transactions_at_their_gas_limit_replay_as_the_chain_ran_them(
+    fresh: History, accounts: list[LocalAccount]
+) -> None:
+    """pyrevm keeps one journal open across the replay, so a word an earlier transaction wrote
+    would count as warm, and its value as the original one. Appointing a resident's proxy again
+    deletes the mandate and writes it anew: sent with exactly its estimated gas it succeeded on
+    the chain, and with a little less it ran out of gas. The replay agrees with both."""
+    w3, c, cid = fresh.w3, fresh.live.deployment, fresh.community
+    domain = MandateDomain(int(w3.eth.chain_id), c.mandates.address)
+    resident, proxy = fresh.keys["resident7"], fresh.keys["resident1"]
+
+    def appoint() -> Any:
+        nonce = c.mandates.functions.nonceOf(resident.address).call()
+        m = make_mandate(cid, resident.address, proxy.address, MandateScope.AllVotes, 0, nonce)
+        return c.mandates.functions.appoint(
+            [mandate_call_arg(m, sign_mandate(resident, m, domain))]
+        )
+
+    send(w3, accounts[0], appoint())
+    again = send(w3, accounts[0], appoint())  # web3 fills in the node's estimate
+    assert w3.eth.get_transaction(again["transactionHash"])["gas"] - again["gasUsed"] < 10_000
+    sender = accounts[0].address
+    short = appoint().build_transaction({"from": sender, "nonce": pending_nonce(w3, sender)})
+    short["gas"] -= 4_000
+    signed = sign(accounts[0], short)
+    broadcast(w3, signed.raw)
+    assert w3.eth.wait_for_transaction_receipt(HexBytes(signed.hash))["status"] == 0
+
+    result = fresh.audit()
+    assert findings_of(result, "reexec.outcome") == [] and result.ok, result.findings

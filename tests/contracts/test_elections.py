@@ -406,6 +406,34 @@ def test_an_election_without_ballots_elects_by_the_tie_rule(
     assert elections.count(hall.outsider, eid).winners == (0,)
 
 
+def test_voters_either_side_of_a_ballot_box_word_boundary_are_each_held_once(
+    elections: ElectionsContract,
+    registry_client: RegistryContract,
+    hall: Hall,
+    open_election: OpenElection,
+) -> None:
+    """A ballot box word holds 255 voters (its top bit is the primer opening writes): roll
+    indexes 254 and 255 fall in different words, and the primer marks no one."""
+    extra = signer_keys(260, "box-edge")
+    registry_client.update_roll(hall.admin, hall.id, [v.address for v in extra])
+    registry = registry_client.contract.functions
+    at = {registry.residentIndex(hall.id, v.address).call()[1]: v for v in extra}
+    edge = [at[i] for i in (253, 254, 255, 256)]
+    eid = open_election()
+    assert not any(elections.contract.functions.hasVoted(eid, v.address).call() for v in extra)
+    first = elections.cast_ballots(
+        hall.outsider, eid, [elections.sign(v, eid, encode_ranking([0])) for v in edge[1:3]]
+    )
+    assert len(first.cast) == 2
+    voted = [elections.contract.functions.hasVoted(eid, v.address).call() for v in edge]
+    assert voted == [False, True, True, False]
+    again = elections.cast_ballots(
+        hall.outsider, eid, [elections.sign(v, eid, encode_ranking([1])) for v in edge]
+    )
+    assert [v for v, _ in again.cast] == [edge[0].address, edge[3].address]
+    assert [r for _, r in again.skipped] == [R.AlreadyVoted, R.AlreadyVoted]
+
+
 # ---------------------------------------------------------------- gas
 
 
@@ -447,6 +475,32 @@ def test_a_ballot_in_a_batch_of_100_stays_within_its_gas_budget(
         assert len(ranked_batch.cast) == len(approval_batch.cast) == 100
         assert ranked_batch.gas_used / 100 <= 16_000
         assert approval_batch.gas_used / 100 <= 15_000
+
+
+def test_an_elections_first_batch_of_ten_rank_ballots_writes_no_zero_word(
+    elections: ElectionsContract,
+    registry_client: RegistryContract,
+    hall: Hall,
+    clock: Clock,
+    accounts: list[LocalAccount],
+) -> None:
+    """Opening primes the ballot box and the first ballot words (6 ballots of 10 ranks a word),
+    so the first batch costs what a later one does: 24,563 gas a ballot before, on a 10,000
+    roll (bench/gas_elections.py)."""
+    voters = signer_keys(100, "first-batch")
+    registry_client.update_roll(hall.admin, hall.id, [v.address for v in voters])
+    now = clock.now()
+    ranked = elections.open_election(
+        hall.committee, ElectionParams(hall.id, candidates(10), now, now + 3600, max_choices=10)
+    )
+    rankings = [encode_ranking([(i + k) % 10 for k in range(10)]) for i in range(100)]
+    batch = elections.cast_ballots(
+        accounts[9],
+        ranked,
+        [elections.sign(v, ranked, c) for v, c in zip(voters, rankings, strict=True)],
+    )
+    assert len(batch.cast) == 100
+    assert batch.gas_used / 100 <= 16_000
 
 
 _CHOICES = st.one_of(

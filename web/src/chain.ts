@@ -15,7 +15,7 @@ import {
   type TypedDataField,
 } from "ethers";
 import { api } from "./api";
-import { DOMAINS, EIP712_FIELDS } from "./protocol";
+import { DOMAINS, EIP712_FIELDS, FORWARD_GAS } from "./protocol";
 import type { AckOut, ChainOut, LoginOut, ReceiptOut, ServiceRecordIn } from "./schemas";
 
 export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank" | "initiatives" | "ratings" | "elections" | "mandates" | "poll_office" | "budget";
@@ -32,10 +32,6 @@ export const SERVICE_TYPES: Record<string, TypedDataField[]> = { ServiceRecord: 
 export const FORWARD_TYPES: Record<string, TypedDataField[]> = { ForwardRequest: EIP712_FIELDS.ForwardRequest };
 // The relay's signed acknowledgement (ledger/signing/acks.py).
 export const ACK_TYPES: Record<string, TypedDataField[]> = { Acknowledgement: EIP712_FIELDS.Acknowledgement };
-export const FORWARD_GAS = 1_000_000;
-// A community's first initiative primes its co-signer bitmap (up to 64 words, ~1.4M gas for a
-// roll of 14,336): its submission may use up to this (ledger/signing/forwards.py says the same).
-export const SUBMIT_INITIATIVE_GAS = 2_000_000;
 export const FORWARD_TTL_S = 3600;
 export const COMMUNITY_ACCOUNT = "0x0000000000000000000000000000000000000000";
 
@@ -129,7 +125,7 @@ export async function signForward(
   target: ContractKey,
   fn: string,
   args: readonly unknown[],
-  gas: number = FORWARD_GAS,
+  gas: number = FORWARD_GAS.default,
 ): Promise<Record<string, unknown>> {
   const c = await chain();
   const from = getAddress(wallet.address);

@@ -327,7 +327,7 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   RecordNotInBatch: "setup",
   BatchRootMismatch: "setup",
   UnknownRecord: "notFound",
-  // secret ballots (the page has no secret-vote screen yet)
+  // secret ballots (a resident's ballot: views/secret.ts; the trustees' steps: commons secret)
   UnknownSecretVote: "notFound",
   InvalidOptionCount: "option",
   InvalidTrustees: "setup",

@@ -3,8 +3,8 @@
 
 import { Wallet, getAddress, type TypedDataDomain, type TypedDataField } from "ethers";
 import { api } from "./api";
-import { chain, currencyBytes, SUBMIT_INITIATIVE_GAS, signForward, textHash, type Chain } from "./chain";
-import { DOMAINS, EIP712_FIELDS } from "./protocol";
+import { chain, currencyBytes, signForward, textHash, type Chain } from "./chain";
+import { DOMAINS, EIP712_FIELDS, FORWARD_GAS } from "./protocol";
 import type { ReceiptOut, TextOut } from "./schemas";
 
 const COSIGNATURE_TYPES: Record<string, TypedDataField[]> = { CoSignature: EIP712_FIELDS.CoSignature };
@@ -20,7 +20,7 @@ function domainOf(c: Chain, of: "Initiatives" | "Ratings"): TypedDataDomain {
  * server before anyone is asked to co-sign. */
 export async function submitInitiative(wallet: Wallet, communityId: number, text: string, budget: number, currency: string): Promise<ReceiptOut> {
   const args = [communityId, textHash(text), budget, currencyBytes(budget ? currency : "")];
-  const request = await signForward(wallet, "initiatives", "submit", args, SUBMIT_INITIATIVE_GAS);
+  const request = await signForward(wallet, "initiatives", "submit", args, FORWARD_GAS.submitInitiative);
   return api<ReceiptOut>("/v1/initiatives", { json: { text, request } });
 }
 

@@ -21,6 +21,7 @@ import { pollView } from "./views/poll";
 import { proposalView, proposalsView } from "./views/proposals";
 import { receiptsView } from "./views/receipts";
 import { rollView } from "./views/roll";
+import { secretVoteView } from "./views/secret";
 import { timebankView } from "./views/timebank";
 
 type View = (params: string[], rerender: () => void) => Promise<HTMLElement>;
@@ -30,6 +31,7 @@ const ROUTES: [RegExp, View, string][] = [
   [/^\/proposals\/(\d+)$/, (p, r) => proposalView(p, r), "nav.proposals"],
   [/^\/elections$/, () => electionsView(), "nav.elections"],
   [/^\/elections\/(\d+)$/, (p, r) => electionView(p, r), "nav.elections"],
+  [/^\/secret\/(\d+)$/, (p, r) => secretVoteView(p, r), "nav.elections"],
   [/^\/receipts$/, () => receiptsView(), "nav.receipts"],
   [/^\/initiatives$/, (_, r) => initiativesView(r), "nav.initiatives"],
   [/^\/timebank$/, (_, r) => timebankView(r), "nav.timebank"],

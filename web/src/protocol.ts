@@ -403,3 +403,10 @@ export const ERRORS = [
   "ZeroMinutes",
 ] as const;
 export type ContractError = (typeof ERRORS)[number];
+
+/** The gas a signed forward request asks for, by what it calls. */
+export const FORWARD_GAS = {
+  default: 1_000_000,
+  submitInitiative: 2_000_000,
+  countStep: 5_000_000,
+} as const;

@@ -228,6 +228,17 @@ export interface CommunitySettingsOut {
   ceilingMinutes: number;
 }
 
+export interface CompletedProjectOut {
+  roundId: number;
+  project: BudgetProjectOut;
+}
+
+export interface CompletedProjectsOut {
+  communityId: number;
+  /** the community's completed budget projects, newest round first */
+  projects: CompletedProjectOut[];
+}
+
 export interface ConfirmServiceIn {
   recipientSig: string;
 }

@@ -3,8 +3,9 @@
 // ballot and signs it in the page; another resident approves two candidates of an approval
 // election; someone not on the roll is refused in plain words; once voting has closed and the
 // count has run on the chain, the results show each round as a chart and a sentence, and the
-// resident's receipt checks out against the chain. The driver (tests/e2e/test_web_elections.py)
-// opens the elections, closes and counts them, and checks the chain side.
+// resident's receipt checks out against the chain. Anyone may run the count: the outsider finishes
+// the ranked one with the page's button. The driver (tests/e2e/test_web_elections.py) opens the
+// elections, closes them, counts the approval one, and checks the chain side.
 //
 //   node web/tests/elections.mjs --base-url URL --out DIR --seed SEED.json
 
@@ -136,8 +137,25 @@ async function main() {
       await shot("outsider-refused-zh");
     });
 
-    await step("closed-and-counted", async () => {
-      await need("close-and-count");
+    await step("anyone-finishes-the-count-in-the-page", async () => {
+      // The outsider, on no roll and without gas, runs the ranked count: countStep is anyone's.
+      await need("close");
+      await go(`#/elections/${SEED.ranked}`);
+      await page.locator(tid("count")).waitFor();
+      await accessible("count-zh-360");
+      await fitsThePhone("the count's buttons");
+      await shot("count-zh");
+      await page.click(tid("count-finish"));
+      const dialog = page.locator(tid("unlock-dialog"));
+      const winners = page.locator(`${tid("results")} ${tid("election-winners")}`);
+      await Promise.race([dialog.waitFor(), winners.waitFor({ timeout: 90_000 })]);
+      if (await dialog.isVisible()) {
+        await page.fill(tid("unlock-passphrase"), OUTSIDER_PASS);
+        await page.click(tid("unlock-submit"));
+      }
+      await winners.waitFor({ timeout: 90_000 });
+      expect((await page.locator(tid("count")).count()) === 0, "a counted election offers no count button");
+      await shot("counted-in-the-page-zh");
     });
 
     await step("results-round-by-round-zh", async () => {

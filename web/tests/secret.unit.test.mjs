@@ -100,3 +100,48 @@ test("a fresh ballot verifies only for its voter, breaks on a changed word, and 
   assert.throws(() => s.decryptSpoiled(key, sealed.ballot, [1n, 2n, 3n]), RangeError);
   assert.throws(() => s.encrypt(statement(voter, 3), 3), RangeError);
 });
+
+// The page's side of a vote (web/src/secret_ballots.ts): what a ballot is bound to, read from
+// the API's record of the vote, and the Benaloh check of a spoiled ballot. (One bundle: its points
+// are not the first bundle's noble points.)
+const page = await importSources(
+  `export * from "./secret_ballots"; export { ballotDigest, encryptMessages, parseBallot, verify } from "./secret/ballot";`,
+);
+const record = {
+  voteId: ctx.voteId,
+  chainId: ctx.chainId,
+  contract: ctx.contract,
+  questionHash: ctx.question,
+  optionCount: 3,
+  electionKey: vectors.dkg.electionKey,
+};
+
+test("the statement read from the vote's record is the vectors' statement, and its ballots verify", () => {
+  const v = vectors.ballots[0];
+  const st = page.statementFor(record, v.voter);
+  assert.deepEqual(st.context, context);
+  assert.deepEqual([st.key.toAffine().x, st.key.toAffine().y], vectors.dkg.electionKey.map(big));
+  assert.equal(st.question, big(ctx.question));
+  assert.equal(st.voter, big(v.voter));
+  // Python's ballot for this voter verifies under the statement the page reads.
+  assert.ok(page.verify(st, page.parseBallot(v.words.map(big), 3)));
+  const { sealed } = page.seal(st, 1);
+  assert.ok(page.verify(st, sealed.ballot));
+  assert.equal(page.ballotHash(sealed), `0x${page.ballotDigest(sealed.ballot).toString(16).padStart(64, "0")}`);
+  assert.equal(page.statementFor({ ...record, electionKey: null }, v.voter), null);
+});
+
+test("a checked ballot opens to the option it holds, and one holding two ones is caught", () => {
+  const st = page.statementFor(record, vectors.ballots[0].voter);
+  for (const choice of [0, 1, 2]) assert.equal(page.openSpoiled(st, page.seal(st, choice).sealed), choice);
+  const twoOnes = page.encryptMessages(st, [1n, 1n, 0n]);
+  assert.throws(() => page.openSpoiled(st, twoOnes), RangeError);
+});
+
+test("the question is read only from the text its hash commits to", () => {
+  const text = JSON.stringify({ question: "Paint the hall?", options: ["green", "blue"] });
+  const hash = keccak256(toUtf8Bytes(text));
+  assert.deepEqual(page.readAsked(text, hash), { question: "Paint the hall?", options: ["green", "blue"] });
+  assert.equal(page.readAsked(text.replace("green", "red"), hash), null);
+  assert.equal(page.readAsked("not json", keccak256(toUtf8Bytes("not json"))), null);
+});

@@ -56,6 +56,15 @@ export function mul(point: Point, k: bigint): Point {
   return scalar === 0n ? INFINITY : point.multiply(scalar);
 }
 
+/** `point` with a table of its multiples kept by noble (4-bit windows, 520 points, built here
+ * once): a point multiplied many times, as the election key is in every ballot, then costs a
+ * ballot about half as much. noble keeps each table for good, so table only a few points. */
+export function tabled(point: Point, windowBits = 4): Point {
+  point._setWindowSize(windowBits);
+  point.multiply(1n); // builds the table now rather than in the first ballot
+  return point;
+}
+
 /** k·point for public values (verification), where timing reveals nothing. */
 export function mulPublic(point: Point, k: bigint): Point {
   return point.multiplyUnsafe(mod(k));

@@ -4,7 +4,7 @@
 
 import { getAddress } from "ethers";
 import { allPages, api } from "../api";
-import type { BudgetRoundOut, BudgetRoundsOut, FundOut, GrantOut, Page, PayoutOut, ProposalOut, ReceiptOut, TextOut, TrailEntryOut } from "../schemas";
+import type { CompletedProjectsOut, FundOut, GrantOut, Page, PayoutOut, ProposalOut, ReceiptOut, TextOut, TrailEntryOut } from "../schemas";
 import { bytesHash, currencyBytes, forward, textHash } from "../chain";
 import { h, replace, type Child } from "../dom";
 import { Problem } from "../errors";
@@ -350,16 +350,11 @@ async function payoutsSection(cid: number, fund: FundOut, me: string | null, rer
 
 /** The completed budget projects of the community's rounds: each with its work for ratings. */
 async function completedProjects(cid: number): Promise<{ round: number; name: string; work: RatedWork }[]> {
-  const list = await api<BudgetRoundsOut>(`/v1/communities/${cid}/budget-rounds`);
-  const rounds = await Promise.all(list.roundIds.map((id) => api<BudgetRoundOut>(`/v1/budget-rounds/${id}`)));
-  return rounds.flatMap((r) =>
-    r.projects
-      .filter((p) => p.completed)
-      .map((p) => {
-        const name = t("cm.roundProject", { round: r.roundId, n: p.index + 1 });
-        return { round: r.roundId, name, work: projectWork(r.roundId, p, name) };
-      }),
-  );
+  const list = await api<CompletedProjectsOut>(`/v1/communities/${cid}/completed-projects`);
+  return list.projects.map(({ roundId, project }) => {
+    const name = t("cm.roundProject", { round: roundId, n: project.index + 1 });
+    return { round: roundId, name, work: projectWork(roundId, project, name) };
+  });
 }
 
 /** The residents' ratings of each completed proposal and budget project: the committee's record

@@ -4,9 +4,10 @@
 // in the page (EIP-712, as the council ballot is) and relayed gasless, with its receipt.
 
 import { api } from "../api";
+import { FORWARD_GAS } from "../protocol";
 import { textIn } from "../bilingual";
 import { barChart, type Bar } from "../charts";
-import { textHash } from "../chain";
+import { signForward, textHash } from "../chain";
 import { h, replace } from "../dom";
 import { castElectionBallot, electionReceipts, encodeApproval, encodeRanking, saveElectionReceipt, updateElectionStatus } from "../election_ballots";
 import { t } from "../i18n";
@@ -14,7 +15,8 @@ import { activeAddress } from "../keys";
 import { person } from "../people";
 import type { ElectionOut, ElectionRoundOut, ElectionRoundsOut, ElectionSeatOut, Page, ReceiptOut } from "../schemas";
 import { communityId } from "../state";
-import { act, badge, loading, errorBox, mono, requireWallet, showReceipt, statusLine, track, waitIndexed, when } from "../ui";
+import { secretVotesSection } from "./secret";
+import { act, badge, loading, errorBox, mono, relayed, requireWallet, showReceipt, statusLine, track, waitIndexed, when } from "../ui";
 
 /** A candidate's statement in the reader's language, if it is the text the chain committed to. */
 function statement(e: ElectionOut, i: number): string | null {
@@ -73,6 +75,7 @@ function card(e: ElectionOut): HTMLElement {
 }
 
 export async function electionsView(): Promise<HTMLElement> {
+  const secret = secretVotesSection(); // fetched alongside; it shows its own refusal in place
   const page = await api<Page<ElectionOut>>(`/v1/elections?community=${communityId()}&limit=100`);
   const open = page.items.filter((e) => e.state === "Open" || e.state === "Pending");
   const done = page.items.filter((e) => !(e.state === "Open" || e.state === "Pending"));
@@ -85,6 +88,7 @@ export async function electionsView(): Promise<HTMLElement> {
     open.length ? open.map(card) : h("p", { class: "muted" }, t("el.noneOpen")),
     h("h2", null, t("el.results"), " ", badge(String(done.length))),
     done.length ? done.map(card) : h("p", { class: "muted" }, t("el.noneDone")),
+    await secret,
   );
 }
 
@@ -403,6 +407,55 @@ async function results(e: ElectionOut): Promise<HTMLElement> {
   );
 }
 
+// A count step reads at most this many stored ballots (about 600 gas each a round, with 10 ranks:
+// bench/gas_elections.py), within the gas its forward request asks for (FORWARD_GAS.countStep).
+// `commons election count` takes the same step (ledger/election_count.py).
+const COUNT_STEP_BALLOTS = 5_000;
+// "Finish the count" stops after this many steps (16 candidates, 15 seats: far more than any
+// election of a roll the relay serves needs); the next press goes on from there.
+const MOST_STEPS = 200;
+
+/** One countStep, signed in the page by whoever pressed and relayed (the relay pays the gas);
+ * the election as the index has it once the step is on-chain. */
+async function countOneStep(e: ElectionOut, line: HTMLElement): Promise<ElectionOut> {
+  const wallet = await requireWallet();
+  const receipt = await relayed(line, async () =>
+    api<ReceiptOut>("/v1/forward", { json: await signForward(wallet, "elections", "countStep", [e.electionId, COUNT_STEP_BALLOTS], FORWARD_GAS.countStep) }),
+  );
+  await waitIndexed(receipt.block);
+  return api<ElectionOut>(`/v1/elections/${e.electionId}`);
+}
+
+/** A closed election's count, run by anyone: one step at a time, or every step to the end. */
+function countPanel(e: ElectionOut, rerender: () => void): HTMLElement {
+  const line = statusLine("count-status");
+  const progress = h("p", { "data-testid": "count-progress", "aria-live": "polite" });
+  const run = (button: HTMLButtonElement, most: number): void => {
+    void act(button, line, async () => {
+      for (let n = 1; n <= most; n++) {
+        const now = await countOneStep(e, line);
+        if (now.state === "Counted") {
+          rerender();
+          return undefined;
+        }
+        replace(progress, t("el.countStepDone", { n }));
+      }
+      return most > 1 ? t("el.countGoesOn") : undefined;
+    });
+  };
+  const next: HTMLButtonElement = h("button", { type: "button", class: "secondary", "data-testid": "count-step", onclick: () => run(next, 1) }, t("el.countStep"));
+  const finish: HTMLButtonElement = h("button", { type: "button", "data-testid": "count-finish", onclick: () => run(finish, MOST_STEPS) }, t("el.countFinish"));
+  return h(
+    "section",
+    { class: "panel", "aria-labelledby": "count-h", "data-testid": "count" },
+    h("h2", { id: "count-h" }, t("el.countHeading")),
+    h("p", null, t("el.countIntro")),
+    h("div", { class: "row" }, next, finish),
+    progress,
+    line,
+  );
+}
+
 export async function electionView(params: string[], rerender: () => void): Promise<HTMLElement> {
   const e = await api<ElectionOut>(`/v1/elections/${Number(params[0])}`);
   const shown = e.state === "Pending" || e.state === "Open" ? null : h("div", null, loading());
@@ -430,6 +483,7 @@ export async function electionView(params: string[], rerender: () => void): Prom
     ),
     candidates(e),
     e.state === "Open" ? ballotPanel(e, rerender) : null,
+    e.state === "Closed" ? countPanel(e, rerender) : null,
     shown,
   );
 }
