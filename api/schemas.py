@@ -320,7 +320,10 @@ class ProposalOut(CamelOut):
     text_hash: str
     text: str | None = Field(description="the full text if this service holds it")
     text_matches: bool | None = Field(description="keccak256(text) == textHash; null without text")
-    kind: Literal["YesNoAbstain", "MultipleChoice"]
+    kind: Literal["YesNoAbstain", "MultipleChoice", "SecretYesNoAbstain", "SecretMultipleChoice"]
+    secret_vote_id: int | None = Field(
+        description="a Secret kind's linked secret vote, whose tally decides it (null: none yet)"
+    )
     option_count: int
     opens_at: int
     closes_at: int

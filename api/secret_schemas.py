@@ -78,6 +78,9 @@ class SecretVoteOut(CamelOut):
     )
     partials_from: list[int] = Field(description="trustees who published a partial decryption")
     tally: list[int] | None = Field(description="votes per option, once finalized")
+    proposal_id: int | None = Field(
+        description="the council proposal whose outcome this vote decides (linkSecretVote)"
+    )
 
 
 class SecretBallotInclusionOut(CamelOut):

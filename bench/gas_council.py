@@ -199,6 +199,7 @@ def measure() -> dict[str, Any]:
             registry_contract.address,
             "0x" + "00" * 20,  # no Initiatives contract: only the committee opens proposals
             "0x" + "00" * 20,  # no Mandates contract: plain ballots never read it
+            "0x" + "00" * 20,  # no SecretBallot: open ballots never read it
         )
         registry = RegistryContract(w3, registry_contract)
         council = CouncilContract(w3, council_contract)

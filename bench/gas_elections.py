@@ -122,7 +122,7 @@ def measure() -> dict[str, Any]:
         forwarder = _deploy(w3, admin, artifacts["CommonsForwarder"])
         registry_contract = _deploy(w3, admin, artifacts["Registry"], forwarder.address)
         # No Initiatives here (the council's trusted opener is an address with no code), and no
-        # Mandates (plain ballots never read it).
+        # Mandates or SecretBallot (plain ballots never read them).
         council = CouncilContract(
             w3,
             _deploy(
@@ -131,6 +131,7 @@ def measure() -> dict[str, Any]:
                 artifacts["Council"],
                 forwarder.address,
                 registry_contract.address,
+                ZERO_ADDRESS,
                 ZERO_ADDRESS,
                 ZERO_ADDRESS,
             ),

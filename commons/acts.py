@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger import admin
@@ -100,6 +101,7 @@ class Signing:
         self.via = via
         self.api = api or f"http://{self.settings.api_host}:{self.settings.api_port}"
         self.dry_run = dry_run
+        self._account: LocalAccount | None = None  # unlocked once for a command's acts
 
     def chain(self) -> AdminChain:
         w3: Web3 = connect(self.settings)
@@ -110,8 +112,11 @@ class Signing:
         relay = RelayApi(self.api) if self.via is Via.relay else None
         if relay is not None:
             relay.check_serves(chain)  # before the passphrase is asked
-        prompt = f"passphrase of key {self.key!r}: "
-        account = self.keystore.unlock(self.key, read_passphrase(prompt, self.passphrase_fd))
+        if self._account is None:
+            prompt = f"passphrase of key {self.key!r}: "
+            passphrase = read_passphrase(prompt, self.passphrase_fd)
+            self._account = self.keystore.unlock(self.key, passphrase)
+        account = self._account
         return DirectSender(account) if relay is None else RelaySender(account, relay)
 
     def address_of(self, text: str) -> str:

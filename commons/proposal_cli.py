@@ -3,7 +3,8 @@ anyone publishes its result once voting has closed; through the API's relay (gas
 direct transaction, each checked and simulated first like every `commons admin` act.
 
 The text comes from a file or stdin and is stored through the API's /v1/texts before the
-proposal is signed; the proposal commits to its keccak256.
+proposal is signed; the proposal commits to its keccak256. A proposal decided by secret ballot
+(--secret-vote) takes its text, options and times from that vote, and is linked to it at once.
 """
 
 from __future__ import annotations
@@ -56,14 +57,23 @@ def open_proposal(
     signing: Signing,
     community: Annotated[int, typer.Option("--community", metavar="ID", help="the community")],
     text: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--text",
             metavar="FILE",
             help="the proposal's full text (UTF-8), or - for stdin; stored through the API, "
-            "its keccak256 recorded on-chain",
+            "its keccak256 recorded on-chain (not with --secret-vote)",
         ),
-    ],
+    ] = None,
+    secret_vote: Annotated[
+        int | None,
+        typer.Option(
+            "--secret-vote",
+            metavar="VOTE",
+            help="decide it by this secret vote (`commons secret open`): its question and "
+            "options are the text, its window the voting period; linked once opened",
+        ),
+    ] = None,
     kind: Annotated[
         Kind,
         typer.Option("--kind", help="yes-no: yes / no / abstain; multi: --options choices"),
@@ -100,22 +110,34 @@ def open_proposal(
 ) -> None:
     """Open a proposal residents vote on. COMMITTEE only: --key is the member's key.
 
-    It opens at once; its voters are the community's roll as published now."""
+    It opens at once; its voters are the community's roll as published now. With
+    --secret-vote it opens when that vote's ballots do, and its ballots are that vote's."""
     if kind is Kind.yes_no and options not in (None, proposal_acts.YES_NO_OPTIONS):
         raise AdminRefused("a yes-no proposal has its three options (yes, no, abstain)")
+    if (text is None) == (secret_vote is None):
+        raise AdminRefused("give the proposal's --text, or the --secret-vote that decides it")
+    chain = signing.chain()
+    terms: proposal_acts.SecretVoteTerms | None = None
+    if text is not None:
+        body = read_text(text)
+    else:
+        terms = proposal_acts.secret_vote_terms(chain, secret_vote or 0)
+        body = proposal_acts.secret_vote_text(RelayApi(signing.api), terms)
+        if kind is Kind.multi and options is None:
+            options = terms.options
     if kind is Kind.multi and options is None:
         raise AdminRefused("a multi proposal needs --options N")
     draft = proposal_acts.draft(
         community,
-        read_text(text),
+        body,
         multi=options if kind is Kind.multi else None,
         period=period,
         quorum_percent=quorum,
         threshold_percent=threshold,
         budget=budget,
         currency=currency,
+        secret=terms,
     )
-    chain = signing.chain()
     proposal_acts.check_draft(chain, draft)
     now = int(chain.w3.eth.get_block("latest")["timestamp"])
     call = proposal_acts.open_proposal(draft, now)
@@ -124,8 +146,14 @@ def open_proposal(
     )
     if signing.dry_run:
         typer.echo(f"text: {len(draft.text)} characters, not stored")
-    if done is not None:
-        typer.echo(f"proposal {done.event['proposalId']} opened in community {community}")
+    if done is None:
+        return
+    proposal_id = int(done.event["proposalId"])
+    typer.echo(f"proposal {proposal_id} opened in community {community}")
+    if terms is not None:
+        link = proposal_acts.link_secret_vote(community, proposal_id, terms.vote_id)
+        if signing.act(link, chain=chain) is not None:
+            typer.echo(f"proposal {proposal_id} is decided by secret vote {terms.vote_id}")
 
 
 @proposal_app.command("publish")

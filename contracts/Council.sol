@@ -8,6 +8,7 @@ import {ICouncil} from "./interfaces/ICouncil.sol";
 import {IInitiatives} from "./interfaces/IInitiatives.sol";
 import {IMandates} from "./interfaces/IMandates.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
+import {ISecretBallot} from "./interfaces/ISecretBallot.sol";
 import {CurrencyCode} from "./libraries/CurrencyCode.sol";
 import {ROLL_SNAPSHOT_LIFETIME} from "./libraries/RollRecord.sol";
 import {HALF_N} from "./libraries/Secp256k1.sol";
@@ -93,19 +94,29 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     mapping(uint256 proposalId => mapping(address voter => uint256 record)) private _proxyBallots;
     mapping(uint256 proposalId => mapping(address proxy => uint256)) private _proxyBallotsBy;
 
+    // ---------------------------------------------------------------- secret proposals: state
+    ISecretBallot private immutable _secretBallot;
+    mapping(uint256 proposalId => uint256 voteId) private _secretVotes;
+    mapping(uint256 voteId => uint256 proposalId) private _secretProposals;
+
     /// @notice Wires the council to its forwarder and to the Registry it reads rolls and roles from.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
     /// @param registry_ The Registry holding communities, roles and rolls.
     /// @param initiatives_ The Initiatives contract, trusted to open proposals without the
     /// committee role (its address is known before it is deployed: see ledger/deploy.py).
     /// @param mandates_ The Mandates contract proxy ballots are checked against.
-    constructor(address trustedForwarder, address registry_, address initiatives_, address mandates_)
-        EIP712("CommonsCouncil", "1")
-        ERC2771Context(trustedForwarder)
-    {
+    /// @param secretBallot_ The SecretBallot contract whose votes decide secret proposals.
+    constructor(
+        address trustedForwarder,
+        address registry_,
+        address initiatives_,
+        address mandates_,
+        address secretBallot_
+    ) EIP712("CommonsCouncil", "1") ERC2771Context(trustedForwarder) {
         _registry = IRegistry(registry_);
         _initiatives = IInitiatives(initiatives_);
         _mandates = IMandates(mandates_);
+        _secretBallot = ISecretBallot(secretBallot_);
     }
 
     // ---------------------------------------------------------------- actions
@@ -126,7 +137,8 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         // Ballot-box words are tagged with 32 bits of the proposal id.
         if (proposalId > type(uint32).max) revert TooManyProposals();
         Proposal storage p = _proposals[proposalId];
-        p.box = _takeBox(communityId, proposalId);
+        // A secret proposal's ballots go to its secret vote: it holds no shared box.
+        if (!_isSecret(params.kind)) p.box = _takeBox(communityId, proposalId);
         // The roll is not empty, so the community exists, so its id is below the Registry's count.
         p.communityId = uint64(communityId);
         p.rollVersion = rollVersion;
@@ -149,6 +161,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         Proposal storage p = _existing(proposalId);
         ProposalState current = _state(p);
         if (current != ProposalState.Open) revert ProposalNotOpen(proposalId, current);
+        if (_isSecret(p.kind)) revert BallotsAreSecret(proposalId);
         uint8 optionCount = p.optionCount;
         if (option >= optionCount) revert InvalidOption(proposalId, option, optionCount);
         address voter = _msgSender();
@@ -170,11 +183,13 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     function castBallots(uint256 proposalId, SignedBallot[] calldata ballots) external returns (uint256 counted) {
         Proposal storage p = _existing(proposalId);
         uint256 n = ballots.length;
-        if (_state(p) != ProposalState.Open) {
+        bool notOpen = _state(p) != ProposalState.Open;
+        if (notOpen || _isSecret(p.kind)) {
             // Late (or early) ballots are recorded as refused rather than reverting, so the relayer
             // and the voter learn from the chain why they were not counted.
+            SkipReason reason = notOpen ? SkipReason.ProposalNotOpen : SkipReason.SecretBallotsOnly;
             for (uint256 i; i < n; ++i) {
-                emit BallotSkipped(proposalId, ballots[i].voter, SkipReason.ProposalNotOpen);
+                emit BallotSkipped(proposalId, ballots[i].voter, reason);
             }
             return 0;
         }
@@ -200,9 +215,12 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         returns (uint256 counted)
     {
         Proposal storage p = _existing(proposalId);
-        if (_state(p) != ProposalState.Open) {
+        bool notOpen = _state(p) != ProposalState.Open;
+        if (notOpen || _isSecret(p.kind)) {
+            ProxyBallotSkipReason reason =
+                notOpen ? ProxyBallotSkipReason.ProposalNotOpen : ProxyBallotSkipReason.SecretBallotsOnly;
             for (uint256 i; i < ballots.length; ++i) {
-                _skipProxyBallot(proposalId, ballots[i], ProxyBallotSkipReason.ProposalNotOpen);
+                _skipProxyBallot(proposalId, ballots[i], reason);
             }
             return 0;
         }
@@ -223,6 +241,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         Proposal storage p = _existing(proposalId);
         if (p.outcome != Outcome.None) revert AlreadyFinalized(proposalId, p.outcome);
         if (block.timestamp < p.closesAt) revert VotingNotClosed(proposalId, p.closesAt);
+        if (_isSecret(p.kind)) p.tally = _secretTally(proposalId);
         uint256[] memory tally = _unpack(p.tally, p.optionCount);
         uint256 turnout;
         uint8 winningOption;
@@ -230,6 +249,24 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         p.outcome = outcome;
         p.winningOption = winningOption;
         emit ProposalFinalized(proposalId, outcome, tally, turnout, winningOption);
+    }
+
+    /// @inheritdoc ICouncil
+    function linkSecretVote(uint256 proposalId, uint256 voteId) external {
+        Proposal storage p = _existing(proposalId);
+        address linker = _msgSender();
+        if (!_registry.hasRole(p.communityId, COMMITTEE, linker)) revert NotCommittee(p.communityId, linker);
+        if (!_isSecret(p.kind)) revert NotSecretProposal(proposalId, p.kind);
+        // Once ballots could be cast, changing where they go would change who decides.
+        if (block.timestamp >= p.opensAt) revert ProposalAlreadyOpened(proposalId, p.opensAt);
+        uint256 linked = _secretVotes[proposalId];
+        if (linked != 0) revert SecretVoteAlreadyLinked(proposalId, linked);
+        uint256 taken = _secretProposals[voteId];
+        if (taken != 0) revert SecretVoteTaken(voteId, taken);
+        _checkSecretVote(p, proposalId, voteId);
+        _secretVotes[proposalId] = voteId;
+        _secretProposals[voteId] = proposalId;
+        emit SecretVoteLinked(proposalId, voteId, p.communityId, linker);
     }
 
     /// @inheritdoc ICouncil
@@ -266,6 +303,21 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     /// @inheritdoc ICouncil
     function mandates() external view returns (address) {
         return address(_mandates);
+    }
+
+    /// @inheritdoc ICouncil
+    function secretBallot() external view returns (address) {
+        return address(_secretBallot);
+    }
+
+    /// @inheritdoc ICouncil
+    function secretVoteOf(uint256 proposalId) external view returns (uint256) {
+        return _secretVotes[proposalId];
+    }
+
+    /// @inheritdoc ICouncil
+    function proposalOfSecretVote(uint256 voteId) external view returns (uint256) {
+        return _secretProposals[voteId];
     }
 
     /// @inheritdoc ICouncil
@@ -383,7 +435,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     function _checkParams(ProposalParams calldata params) private view {
         if (params.textHash == bytes32(0)) revert MissingTextHash();
         uint8 optionCount = params.optionCount;
-        bool yesNo = params.kind == BallotKind.YesNoAbstain;
+        bool yesNo = _isYesNo(params.kind);
         if (yesNo ? optionCount != 3 : (optionCount < 2 || optionCount > MAX_OPTIONS)) {
             revert InvalidOptions(params.kind, optionCount);
         }
@@ -796,7 +848,7 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         winningOption = NO_WINNER;
         if (turnout * BPS < uint256(p.quorumBps) * p.rollSize) return (Outcome.NoQuorum, winningOption, turnout);
         bool passed;
-        if (p.kind == BallotKind.YesNoAbstain) {
+        if (_isYesNo(p.kind)) {
             // Abstentions count for quorum only.
             passed = tally[0] * BPS > uint256(p.thresholdBps) * (tally[0] + tally[1]);
             leader = 0;
@@ -805,5 +857,42 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         }
         if (!passed) return (Outcome.Rejected, winningOption, turnout);
         return (Outcome.Passed, uint8(leader), turnout);
+    }
+
+    // ---------------------------------------------------------------- secret proposals: internals
+
+    /// @dev The secret kinds are BallotKind's last: one comparison (a direct vote pays it).
+    function _isSecret(BallotKind kind) private pure returns (bool) {
+        return kind >= BallotKind.SecretYesNoAbstain;
+    }
+
+    function _isYesNo(BallotKind kind) private pure returns (bool) {
+        return kind == BallotKind.YesNoAbstain || kind == BallotKind.SecretYesNoAbstain;
+    }
+
+    /// @dev The conditions of {SecretLinkField}, in its order.
+    function _checkSecretVote(Proposal storage p, uint256 proposalId, uint256 voteId) private view {
+        ISecretBallot.SecretVoteView memory v = _secretBallot.getSecretVote(voteId);
+        SecretLinkField field;
+        if (v.communityId != p.communityId) field = SecretLinkField.Community;
+        else if (v.questionHash != p.textHash) field = SecretLinkField.Question;
+        else if (v.optionCount != p.optionCount) field = SecretLinkField.OptionCount;
+        else if (v.opensAt != p.opensAt || v.closesAt != p.closesAt) field = SecretLinkField.Schedule;
+        else if (v.rollVersion != p.rollVersion) field = SecretLinkField.Roll;
+        else return;
+        revert SecretVoteMismatch(proposalId, voteId, field);
+    }
+
+    /// @dev The linked secret vote's proven tally, packed as an open tally (32 bits an option: a
+    /// count is at most the roll size). Nobody could vote without a link or with a failed key.
+    function _secretTally(uint256 proposalId) private view returns (uint256 packed) {
+        uint256 voteId = _secretVotes[proposalId];
+        if (voteId == 0) return 0;
+        ISecretBallot.SecretVoteView memory v = _secretBallot.getSecretVote(voteId);
+        if (v.state == ISecretBallot.SecretVoteState.KeyFailed) return 0;
+        if (v.state != ISecretBallot.SecretVoteState.Finalized) revert SecretTallyPending(proposalId, voteId, v.state);
+        for (uint256 i; i < v.tally.length; ++i) {
+            packed |= v.tally[i] << (i * 32);
+        }
     }
 }

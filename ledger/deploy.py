@@ -34,7 +34,7 @@ PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
     (
         "council",
         "Council",
-        lambda a: [a["forwarder"], a["registry"], a["initiatives"], a["mandates"]],
+        lambda a: [a["forwarder"], a["registry"], a["initiatives"], a["mandates"], a["secret"]],
     ),
     ("initiatives", "Initiatives", lambda a: [a["forwarder"], a["registry"], a["council"]]),
     ("fund", "CommunityFund", lambda a: [a["forwarder"], a["registry"], a["council"], a["budget"]]),

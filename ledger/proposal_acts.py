@@ -4,6 +4,10 @@ signed, then sent directly, through the API's relay or by brownie).
 
 The full text lives off-chain: it is stored through the API's /v1/texts before the proposal is
 signed, and the proposal commits to its keccak256, which the stored copy must match.
+
+A proposal decided by secret ballot takes its text (the vote's stored question and options),
+community, options and times from a secret vote opened beforehand, and is linked to it in a
+second act before it opens (ICouncil.linkSecretVote).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from ledger.admin import AdminCall, AdminChain, AdminRefused, RelayApi, Signer, currency_code
+from ledger.ballot_kinds import is_secret
 from ledger.offchain import text_hash
 from ledger.protocol.generated import (
     BallotKind,
@@ -22,6 +27,8 @@ from ledger.protocol.generated import (
     ProposalParams,
     ProposalState,
     Roles,
+    SecretVoteState,
+    SecretVoteView,
 )
 
 TEXTS_PATH = "/v1/texts"
@@ -49,10 +56,24 @@ class ProposalDraft:
     threshold_bps: int
     budget: int = 0  # minor units (fen, cents)
     currency: bytes = b"\x00\x00\x00"
+    # a secret proposal's secret vote: its window replaces `period_s`
+    secret: SecretVoteTerms | None = None
 
     @property
     def text_hash(self) -> bytes:
         return bytes.fromhex(text_hash(self.text)[2:])
+
+
+@dataclass(frozen=True)
+class SecretVoteTerms:
+    """What a secret proposal must share with the secret vote that decides it."""
+
+    vote_id: int
+    community: int
+    question_hash: bytes
+    options: int
+    opens_at: int
+    closes_at: int
 
 
 def draft(
@@ -65,19 +86,24 @@ def draft(
     threshold_percent: str,
     budget: str | None = None,
     currency: str | None = None,
+    secret: SecretVoteTerms | None = None,
 ) -> ProposalDraft:
     """A draft from what a person types; refuses, in one sentence, what no proposal can be.
-    `multi` is the number of options of a multiple-choice proposal (None: yes/no/abstain)."""
+    `multi` is the number of options of a multiple-choice proposal (None: yes/no/abstain);
+    `secret` the secret vote that decides it (None: open ballots)."""
     if not text.strip():
         raise AdminRefused("the proposal's text is empty")
-    kind = BallotKind.YesNoAbstain if multi is None else BallotKind.MultipleChoice
+    if secret is None:
+        kind = BallotKind.YesNoAbstain if multi is None else BallotKind.MultipleChoice
+    else:
+        kind = BallotKind.SecretYesNoAbstain if multi is None else BallotKind.SecretMultipleChoice
     quorum = basis_points(quorum_percent, "quorum")
     threshold = basis_points(threshold_percent, "threshold")
     if quorum > BPS:
         raise AdminRefused(f"a quorum of {quorum_percent}% is more than the whole roll (100%)")
     if threshold >= BPS:
         raise AdminRefused(f"a threshold of {threshold_percent}% can never be exceeded (< 100%)")
-    if kind is BallotKind.YesNoAbstain and threshold < BPS // 2:
+    if kind in (BallotKind.YesNoAbstain, BallotKind.SecretYesNoAbstain) and threshold < BPS // 2:
         raise AdminRefused(
             f"a yes/no threshold of {threshold_percent}% would let both yes and no pass: "
             "50% or more"
@@ -98,6 +124,7 @@ def draft(
         threshold,
         amount,
         code,
+        secret,
     )
 
 
@@ -137,7 +164,9 @@ def minor_units(amount: str) -> int:
 def check_draft(chain: AdminChain, proposal: ProposalDraft) -> None:
     """What the contract bounds by its own constants: the number of options, the period."""
     council, registry = chain.deployment.council.functions, chain.registry.functions
-    if proposal.kind is BallotKind.MultipleChoice:
+    if proposal.secret is not None:
+        _check_secret(proposal, proposal.secret)
+    if proposal.kind in (BallotKind.MultipleChoice, BallotKind.SecretMultipleChoice):
         most = council.MAX_OPTIONS().call()
         if not 2 <= proposal.options <= most:
             raise AdminRefused(
@@ -158,14 +187,16 @@ def check_draft(chain: AdminChain, proposal: ProposalDraft) -> None:
 
 
 def open_proposal(proposal: ProposalDraft, now: int) -> AdminCall:
-    """The act, open from `now` (the chain's latest block time) for the draft's period."""
+    """The act, open from `now` (the chain's latest block time) for the draft's period, or in
+    its secret vote's window."""
+    terms = proposal.secret
     params = ProposalParams(
         communityId=proposal.community,
         textHash=proposal.text_hash,
         kind=proposal.kind,
         optionCount=proposal.options,
-        opensAt=now - OPEN_LEAD_S,
-        closesAt=now + proposal.period_s,
+        opensAt=now - OPEN_LEAD_S if terms is None else terms.opens_at,
+        closesAt=now + proposal.period_s if terms is None else terms.closes_at,
         quorumBps=proposal.quorum_bps,
         thresholdBps=proposal.threshold_bps,
         budgetAmount=proposal.budget,
@@ -173,9 +204,11 @@ def open_proposal(proposal: ProposalDraft, now: int) -> AdminCall:
     )
     kind = (
         "yes/no/abstain"
-        if proposal.kind is BallotKind.YesNoAbstain
+        if proposal.kind in (BallotKind.YesNoAbstain, BallotKind.SecretYesNoAbstain)
         else f"{proposal.options}-option"
     )
+    if terms is not None:
+        kind += f" secret-ballot (secret vote {terms.vote_id})"
     budget = (
         f", asking {proposal.budget / 100:.2f} {proposal.currency.decode()}"
         if proposal.budget
@@ -214,6 +247,8 @@ def publish_result(chain: AdminChain, proposal_id: int) -> AdminCall:
     if state is not ProposalState.Closed:
         closes = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(view.closesAt))
         raise AdminRefused(f"proposal {proposal_id} is still {state.name.lower()} until {closes}")
+    if is_secret(view.kind):
+        _check_secret_tally(chain, proposal_id)
     return AdminCall(
         "council",
         Functions.finalize,
@@ -224,6 +259,74 @@ def publish_result(chain: AdminChain, proposal_id: int) -> AdminCall:
         "ProposalFinalized",
         matches=(("proposalId", proposal_id),),
     )
+
+
+def secret_vote_terms(chain: AdminChain, vote_id: int) -> SecretVoteTerms:
+    """The terms of secret vote `vote_id` a proposal it decides must share (read by name)."""
+    secret = chain.deployment.secret.functions
+    count = secret.secretVoteCount().call()
+    if not 1 <= vote_id <= count:
+        raise AdminRefused(f"there is no secret vote {vote_id} (secret votes: 1 to {count})")
+    v = SecretVoteView(**secret.getSecretVote(vote_id).call()._asdict())
+    return SecretVoteTerms(
+        vote_id, v.communityId, bytes(v.questionHash), v.optionCount, v.opensAt, v.closesAt
+    )
+
+
+def secret_vote_text(api: RelayApi, terms: SecretVoteTerms) -> str:
+    """The vote's question and options as stored through the API: the proposal's text."""
+    wanted = "0x" + terms.question_hash.hex()
+    text = str(api.get(f"{TEXTS_PATH}/{wanted}").get("text", ""))
+    if text_hash(text) != wanted:
+        raise AdminRefused(
+            f"the API at {api.api_url} holds no text of hash {wanted} (secret vote "
+            f"{terms.vote_id}'s question); open the vote with `commons secret open`"
+        )
+    return text
+
+
+def _check_secret(proposal: ProposalDraft, terms: SecretVoteTerms) -> None:
+    """What ICouncil.linkSecretVote will check, refused before anything is signed."""
+    if terms.community != proposal.community:
+        raise AdminRefused(
+            f"secret vote {terms.vote_id} is of community {terms.community}, "
+            f"not {proposal.community}"
+        )
+    if terms.options != proposal.options:
+        raise AdminRefused(
+            f"secret vote {terms.vote_id} has {terms.options} options; the proposal "
+            f"{proposal.options} (a yes-no proposal: 3)"
+        )
+
+
+def link_secret_vote(community: int, proposal_id: int, vote_id: int) -> AdminCall:
+    """The act that makes secret vote `vote_id`'s tally decide proposal `proposal_id`."""
+    return AdminCall(
+        "council",
+        Functions.linkSecretVote,
+        (proposal_id, vote_id),
+        f"link secret vote {vote_id} to proposal {proposal_id} (community {community}): its "
+        "tally will decide the proposal",
+        Signer.ROLE,
+        "SecretVoteLinked",
+        community,
+        Roles.COMMITTEE,
+        (("proposalId", proposal_id), ("voteId", vote_id)),
+    )
+
+
+def _check_secret_tally(chain: AdminChain, proposal_id: int) -> None:
+    """A secret proposal's result waits for its linked vote's tally (none linked: no wait)."""
+    vote_id = chain.deployment.council.functions.secretVoteOf(proposal_id).call()
+    if not vote_id:
+        return
+    state = SecretVoteState(chain.deployment.secret.functions.secretVoteState(vote_id).call())
+    if state not in (SecretVoteState.Finalized, SecretVoteState.KeyFailed):
+        raise AdminRefused(
+            f"proposal {proposal_id} is decided by secret vote {vote_id}, which has no tally "
+            f"yet ({state.name}): its trustees decrypt and `commons secret finalize {vote_id}` "
+            "comes first"
+        )
 
 
 def store_text(api: RelayApi, proposal: ProposalDraft) -> None:

@@ -10,6 +10,7 @@ from api.errors import ApiError
 from api.limits import client_key, quotas
 from api.schemas import Page, ProposalOut, TextOut
 from api.services.container import Services
+from ledger.ballot_kinds import is_secret
 from ledger.offchain import text_hash as text_hash_of
 from ledger.protocol.generated import (
     BallotKind,
@@ -67,6 +68,7 @@ def proposal(services: Services, proposal_id: int) -> ProposalOut:
         text=text,
         text_matches=None if text is None else text_hash_of(text) == text_hash,
         kind=_solidity_name(BallotKind(v.kind)),  # type: ignore[arg-type]
+        secret_vote_id=_secret_vote(services, proposal_id, v.kind),
         option_count=v.optionCount,
         opens_at=v.opensAt,
         closes_at=v.closesAt,
@@ -84,6 +86,13 @@ def proposal(services: Services, proposal_id: int) -> ProposalOut:
         execution=_solidity_name(ExecutionStatus(v.execution)),  # type: ignore[arg-type]
         milestone_count=v.milestoneCount,
     )
+
+
+def _secret_vote(services: Services, proposal_id: int, kind: int) -> int | None:
+    if not is_secret(kind):
+        return None
+    vote_id: int = services.deployment.council.functions.secretVoteOf(proposal_id).call()
+    return vote_id or None
 
 
 def proposals(

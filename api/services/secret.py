@@ -81,6 +81,8 @@ def vote(services: Services, vote_id: int) -> SecretVoteOut:
         aggregate=[hex(w) for w in v.aggregate] if closed else None,
         partials_from=_published(services, vote_id),
         tally=list(v.tally) if state == SecretVoteState.Finalized else None,
+        proposal_id=services.deployment.council.functions.proposalOfSecretVote(vote_id).call()
+        or None,
     )
 
 

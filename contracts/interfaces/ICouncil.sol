@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {ISecretBallot} from "./ISecretBallot.sol";
+
 /// @title ICouncil
 /// @notice Proposals, ballots, tallies, results and execution milestones of community councils.
 /// @dev Eligibility is judged on the community's roll as published when the proposal was opened
@@ -25,9 +27,15 @@ interface ICouncil {
     /// @dev YesNoAbstain: exactly 3 options, 0 = yes, 1 = no, 2 = abstain; passes when yes is more
     /// than `thresholdBps` of yes + no. MultipleChoice: 2..MAX_OPTIONS options; passes when one
     /// option alone leads and has more than `thresholdBps` of all ballots.
+    /// SecretYesNoAbstain and SecretMultipleChoice read their options and decide the same way, but
+    /// their ballots are cast in the secret vote linked to them ({linkSecretVote}). Secrecy is a
+    /// kind rather than a flag of its own so that {ProposalParams}, {ProposalOpened} and every
+    /// existing caller keep their shape.
     enum BallotKind {
         YesNoAbstain,
-        MultipleChoice
+        MultipleChoice,
+        SecretYesNoAbstain,
+        SecretMultipleChoice
     }
 
     /// @notice Where a proposal is in its life (derived from time and finalization).
@@ -60,7 +68,8 @@ interface ICouncil {
         BadSignature,
         MalleableSignature,
         NotOnRoll,
-        AlreadyVoted
+        AlreadyVoted,
+        SecretBallotsOnly
     }
 
     /// @notice Why a relayed proxy ballot was not counted.
@@ -78,7 +87,21 @@ interface ICouncil {
         NoMandate,
         VotedThemself,
         AlreadyVotedByProxy,
-        ProxyOverLimit
+        ProxyOverLimit,
+        SecretBallotsOnly
+    }
+
+    /// @notice Which condition of {linkSecretVote} a secret vote failed.
+    /// @dev Community: not the proposal's community. Question: its questionHash is not the
+    /// proposal's textHash. OptionCount: not the proposal's option count. Schedule: its opensAt or
+    /// closesAt differs from the proposal's. Roll: its roll snapshot is not the proposal's, so the
+    /// quorum would be judged on another roll than the one that voted.
+    enum SecretLinkField {
+        Community,
+        Question,
+        OptionCount,
+        Schedule,
+        Roll
     }
 
     /// @notice What a committee member gives to open a proposal.
@@ -217,6 +240,12 @@ interface ICouncil {
         address recorder
     );
 
+    /// @notice The committee member `linker` of `communityId` linked secret vote `voteId` to
+    /// `proposalId`: the proposal's outcome will follow that vote's tally.
+    event SecretVoteLinked(
+        uint256 indexed proposalId, uint256 indexed voteId, uint256 indexed communityId, address linker
+    );
+
     // ---------------------------------------------------------------- errors
 
     /// @notice No proposal has id `proposalId`.
@@ -274,6 +303,27 @@ interface ICouncil {
     /// @notice Proposal ids are limited to 32 bits (they tag ballot-box words).
     error TooManyProposals();
 
+    /// @notice `proposalId` is decided by secret ballot: it takes no open ballot.
+    error BallotsAreSecret(uint256 proposalId);
+
+    /// @notice Only a secret proposal links a secret vote; `proposalId` is of kind `kind`.
+    error NotSecretProposal(uint256 proposalId, BallotKind kind);
+
+    /// @notice A secret vote is linked only before the proposal opens at `opensAt`.
+    error ProposalAlreadyOpened(uint256 proposalId, uint64 opensAt);
+
+    /// @notice `proposalId` is already decided by secret vote `voteId`.
+    error SecretVoteAlreadyLinked(uint256 proposalId, uint256 voteId);
+
+    /// @notice Secret vote `voteId` already decides proposal `proposalId`.
+    error SecretVoteTaken(uint256 voteId, uint256 proposalId);
+
+    /// @notice Secret vote `voteId` does not match `proposalId` in `field`.
+    error SecretVoteMismatch(uint256 proposalId, uint256 voteId, SecretLinkField field);
+
+    /// @notice `proposalId`'s secret vote `voteId` has no tally yet: it is `state`.
+    error SecretTallyPending(uint256 proposalId, uint256 voteId, ISecretBallot.SecretVoteState state);
+
     /// @notice `proposalId` is closed and its ballot box now serves a later proposal: who voted
     /// on it is in its {BallotCast} events (and its tally is unaffected).
     error BallotBoxRecycled(uint256 proposalId);
@@ -306,7 +356,14 @@ interface ICouncil {
         external
         returns (uint256 counted);
 
+    /// @notice Links secret vote `voteId` to the secret proposal `proposalId`, before it opens.
+    /// Committee of the proposal's community only. See {SecretLinkField} for what must match.
+    function linkSecretVote(uint256 proposalId, uint256 voteId) external;
+
     /// @notice Finalizes a closed proposal: Passed, Rejected or NoQuorum. Anyone may call.
+    /// @dev A secret proposal is decided on its secret vote's finalized tally (reverts with
+    /// {SecretTallyPending} before it). With no vote linked, or a vote whose key generation failed,
+    /// nobody could vote: it is decided on an empty tally.
     function finalize(uint256 proposalId) external returns (Outcome outcome);
 
     /// @notice Records an execution milestone of a passed proposal. Committee only.
@@ -339,6 +396,15 @@ interface ICouncil {
 
     /// @notice The Mandates contract proxy ballots are checked against.
     function mandates() external view returns (address);
+
+    /// @notice The SecretBallot contract secret proposals are decided by.
+    function secretBallot() external view returns (address);
+
+    /// @notice The secret vote linked to `proposalId` (0: none).
+    function secretVoteOf(uint256 proposalId) external view returns (uint256 voteId);
+
+    /// @notice The proposal secret vote `voteId` decides (0: none).
+    function proposalOfSecretVote(uint256 voteId) external view returns (uint256 proposalId);
 
     /// @notice The number of proposals opened so far (ids are 1..proposalCount).
     function proposalCount() external view returns (uint256);

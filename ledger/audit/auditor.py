@@ -582,6 +582,7 @@ class _Auditor:
                     "id": p.id,
                     "community": p.community,
                     "kind": BallotKind(p.kind).name,
+                    "secret_vote": p.secret_vote or None,
                     "options": p.option_count,
                     "roll_version": p.roll_version,
                     "roll_size": p.roll_size,

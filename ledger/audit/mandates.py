@@ -21,6 +21,7 @@ from ledger.audit.context import Ctx, Emitted, addr
 from ledger.audit.ethcodec import to_hex
 from ledger.audit.recount import phase
 from ledger.audit.state import Proposal
+from ledger.ballot_kinds import is_secret
 from ledger.protocol.generated import (
     Domains,
     Events,
@@ -244,6 +245,8 @@ def _proxy_fault(ctx: Ctx, p: Proposal, b: ProxyBallot, entry: Any, timestamp: i
     voter, proxy = bytes.fromhex(b.voter[2:]), bytes.fromhex(b.proxy[2:])
     if phase(p, timestamp) != ProposalState.Open:
         return ProxySkip.ProposalNotOpen
+    if is_secret(p.kind):
+        return ProxySkip.SecretBallotsOnly
     if b.option >= p.option_count:
         return ProxySkip.InvalidOption
     reason = _signed(proxy_ballot_digest(ctx.council_domain, b), entry, proxy)

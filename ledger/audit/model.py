@@ -54,6 +54,11 @@ RULES: Final[dict[str, str]] = {
     "council.tally": "the on-chain tally equals the recount of the ballots",
     "council.outcome": "the finalized outcome follows from the tally, quorum and threshold",
     "council.milestone": "milestones are recorded by the committee for passed proposals only",
+    "council.secret_link": "a committee member links a secret proposal, before it opens, to one "
+    "secret vote no other proposal has, of its community, text, option count, times and roll",
+    "council.secret_ballot": "a secret proposal counts no open, relayed or proxy ballot",
+    "council.secret_tally": "a secret proposal is finalized on its secret vote's finalized tally "
+    "(an empty one without a link or with a failed key)",
     # elections
     "elections.election": "a committee member opens an election with valid parameters and the "
     "current roll snapshot",

@@ -21,8 +21,10 @@ from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted, addr
 from ledger.audit.ethcodec import to_hex
 from ledger.audit.fetch import Log
+from ledger.audit.secret_proposals import secret_tally, secret_vote_linked
 from ledger.audit.sigs import BALLOT_BYTES, RESULT_BYTES, parse_batch
 from ledger.audit.state import Proposal
+from ledger.ballot_kinds import is_secret, is_yes_no
 from ledger.currency import is_currency_code
 from ledger.protocol.generated import (
     BallotKind,
@@ -64,6 +66,7 @@ RULE_FOR_SKIP: Final[dict[int, str]] = {
     SkipReason.MalleableSignature: "council.ballot_signature",
     SkipReason.NotOnRoll: "council.ballot_eligibility",
     SkipReason.AlreadyVoted: "council.double_vote",
+    SkipReason.SecretBallotsOnly: "council.secret_ballot",
 }
 MAX_OPTIONS: Final = 8
 BPS: Final = 10_000
@@ -92,7 +95,7 @@ def decide(p: Proposal, tally: list[int]) -> tuple[int, int, int]:
             tie = True
     if turnout * BPS < p.quorum_bps * p.roll_size:
         return Outcome.NoQuorum, NO_WINNER, turnout
-    if p.kind == BallotKind.YesNoAbstain:
+    if is_yes_no(p.kind):
         # Abstentions count for quorum only.
         passed = tally[0] * BPS > p.threshold_bps * (tally[0] + tally[1])
         leader = 0
@@ -113,8 +116,10 @@ def _params_fault(params: dict[str, Any], timestamp: int) -> str | None:
     budget, currency = params["budgetAmount"], params["budgetCurrency"]
     if bytes(text_hash) == bytes(32):
         return "no text hash"
-    yes_no, multiple = kind == BallotKind.YesNoAbstain, kind == BallotKind.MultipleChoice
-    if (yes_no and options != 3) or (multiple and not 2 <= options <= MAX_OPTIONS):
+    if kind not in BallotKind.__members__.values():
+        return f"ballot kind {kind}"
+    yes_no = is_yes_no(kind)
+    if (yes_no and options != 3) or (not yes_no and not 2 <= options <= MAX_OPTIONS):
         return f"{options} options for ballot kind {kind}"
     if not (opens < closes and closes > timestamp and closes <= timestamp + ROLL_SNAPSHOT_LIFETIME):
         return f"schedule {opens}..{closes} at time {timestamp}"
@@ -238,6 +243,8 @@ def proposal_finalized(ctx: Ctx, call: Call, e: Emitted) -> None:
             f"proposal {pid} finalized before its voting closed",
         )
     tally = [int(v) for v in ev["tally"]]
+    if is_secret(p.kind):
+        p.tally = secret_tally(ctx, call, p)
     outcome, winner, turnout = decide(p, p.tally)
     if tally != p.tally:
         ctx.find(
@@ -245,7 +252,8 @@ def proposal_finalized(ctx: Ctx, call: Call, e: Emitted) -> None:
             call,
             p.tally,
             tally,
-            f"proposal {pid} finalized with a tally that is not the recount of its ballots",
+            f"proposal {pid} finalized with a tally that is not the recount of its ballots"
+            + (" (its secret vote's tally)" if is_secret(p.kind) else ""),
         )
     found = (int(ev["outcome"]), int(ev["winningOption"]), int(ev["turnout"]))
     if found != (outcome, winner, turnout):
@@ -335,6 +343,8 @@ def _judge(
     """The skip reason the rules give this ballot, or None if it counts."""
     if phase(p, timestamp) != ProposalState.Open:
         return SkipReason.ProposalNotOpen
+    if is_secret(p.kind):
+        return SkipReason.SecretBallotsOnly
     if option >= p.option_count:
         return SkipReason.InvalidOption
     if signature_status:
@@ -418,6 +428,7 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
     pid_topic = pid.to_bytes(32, "big")
     ts = call.timestamp
     open_ = phase(p, ts) == ProposalState.Open
+    secret = is_secret(p.kind)
     members = ctx.state.communities[p.community].members
     version, options, voted = p.roll_version, p.option_count, p.voted
     tally, event_tally = p.tally, p.event_tally
@@ -432,6 +443,8 @@ def cast_ballots(ctx: Ctx, call: Call, prepared: Any) -> None:
         reason: int | None
         if not open_:
             reason = SkipReason.ProposalNotOpen
+        elif secret:
+            reason = SkipReason.SecretBallotsOnly
         elif option >= options:
             reason = SkipReason.InvalidOption
         elif result[32]:
@@ -691,6 +704,7 @@ EVENTS: Final[dict[str, tuple[str, Handler]]] = {
     "ProposalOpened": ("openProposal", proposal_opened),
     "ProposalFinalized": ("finalize", proposal_finalized),
     "MilestoneRecorded": ("recordMilestone", milestone_recorded),
+    "SecretVoteLinked": ("linkSecretVote", secret_vote_linked),
 }
 BALLOT_EVENTS: Final = ("BallotCast", "BallotSkipped")
 # Judged with the calls that emit them (castVote, castBallots; castProxyBallots in

@@ -103,6 +103,7 @@ class Proposal:
     proxy_ballots: dict[bytes, tuple[bytes, int]] = field(default_factory=dict)
     proxy_used: dict[bytes, int] = field(default_factory=dict)
     overridden: int = 0
+    secret_vote: int = 0  # the secret vote linked to a secret proposal (SecretVoteLinked)
 
 
 @dataclass

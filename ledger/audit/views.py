@@ -148,6 +148,7 @@ VIEWS: Final[tuple[View, ...]] = (
                                  ("budget", "fund", "fund"),
                                  ("fund", "participatoryBudget", "budget"),
                                  ("council", "mandates", "mandates"),
+                                 ("council", "secretBallot", "secret"),
                                  ("mandates", "registry", "registry"),
                                  ("elections", "pollOffice", "poll_office"),
                                  ("poll_office", "registry", "registry"),
@@ -191,6 +192,9 @@ VIEWS: Final[tuple[View, ...]] = (
          lambda ctx, p: (p.milestones, p.execution), _pair("milestoneCount", "execution"),
          "proposal {}: the contract's execution record differs",
          lambda pair: f"{pair[0]} milestones, status {pair[1]}"),
+    View("council", "secretVoteOf", "council.secret_link", _each("proposals"),
+         lambda ctx, p: p.secret_vote, int,
+         "proposal {}: the contract's secret vote differs from SecretVoteLinked"),
     # initiatives
     View("initiatives", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
          lambda ctx, _: domain_separator(*Domains.Initiatives, ctx.chain_id,

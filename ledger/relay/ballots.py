@@ -18,6 +18,7 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.types import TxReceipt
 
+from ledger.ballot_kinds import SECRET_KINDS
 from ledger.config import Settings
 from ledger.errors import InvalidMessage
 from ledger.hashing import checksum_address
@@ -47,6 +48,7 @@ class _Schedule:
     closes_at: int
     option_count: int
     roll_version: int
+    secret: bool  # decided by its secret vote: no open ballot counts
 
 
 class BallotRelay:
@@ -120,6 +122,10 @@ class BallotRelay:
                 f"proposal {proposal_id} takes ballots from {schedule.opens_at} "
                 f"until {schedule.closes_at}",
             )
+        if schedule.secret:
+            raise InvalidMessage(
+                "BallotsAreSecret", f"proposal {proposal_id} is decided by its secret vote"
+            )
         if option >= schedule.option_count:
             raise InvalidMessage("InvalidOption", f"option {option} of {schedule.option_count}")
         if not self._eligible(schedule, voter):
@@ -187,7 +193,12 @@ class BallotRelay:
         except (ContractCustomError, ContractLogicError) as exc:
             raise InvalidMessage("UnknownProposal", f"no proposal {proposal_id}") from exc
         schedule = _Schedule(
-            view.communityId, view.opensAt, view.closesAt, view.optionCount, view.rollVersion
+            view.communityId,
+            view.opensAt,
+            view.closesAt,
+            view.optionCount,
+            view.rollVersion,
+            view.kind in SECRET_KINDS,
         )
         self._schedules[proposal_id] = schedule
         return schedule

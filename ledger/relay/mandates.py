@@ -19,6 +19,7 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.types import TxReceipt
 
+from ledger.ballot_kinds import SECRET_KINDS
 from ledger.config import Settings
 from ledger.errors import InvalidMessage
 from ledger.hashing import checksum_address
@@ -277,6 +278,10 @@ class ProxyBallotRelay:
             raise InvalidMessage("UnknownProposal", f"no proposal {pid}") from exc
         if view.state != ProposalState.Open:
             raise InvalidMessage("ProposalNotOpen", f"proposal {pid} is not open")
+        if view.kind in SECRET_KINDS:
+            raise InvalidMessage(
+                "BallotsAreSecret", f"proposal {pid} is decided by its secret vote"
+            )
         if option >= view.optionCount:
             raise InvalidMessage("InvalidOption", f"option {option} of {view.optionCount}")
         for who in (voter, proxy):

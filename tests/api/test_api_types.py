@@ -27,4 +27,7 @@ def test_paged_responses_render_as_the_generic_page() -> None:
     text = render(create_app().openapi())
     assert "export interface Page<T> {\n  items: T[];" in text
     assert "Page_" not in text
-    assert 'kind: "YesNoAbstain" | "MultipleChoice";' in text
+    assert (
+        'kind: "YesNoAbstain" | "MultipleChoice" | "SecretYesNoAbstain" | "SecretMultipleChoice";'
+        in text
+    )

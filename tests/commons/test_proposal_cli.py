@@ -203,3 +203,44 @@ def test_a_proposal_opened_directly_is_paid_for_by_the_members_own_key(council: 
     assert council.w3.eth.get_balance(chair) < 10**18
     proposal = council.council.functions.getProposal(before + 1).call()
     assert (proposal.optionCount, proposal.thresholdBps, proposal.proposer) == (4, 3000, chair)
+
+
+def test_a_secret_vote_decides_the_proposal_the_chair_opens_and_links_from_it(
+    council: Council,
+) -> None:
+    story, before = council.story, council.proposals()
+    opened = story.commons(
+        "secret", "open", "--community", "1", "--question", "Repaint the shed green?",
+        "--option", "yes", "--option", "no", "--option", "abstain", "--trustee", "chair",
+        "--threshold", "1", "--phase", "60", "--voting", "600", "--key", "chair",
+        passphrase=PASSPHRASE,
+    ).stdout  # fmt: skip
+    assert "secret vote 1 opened" in opened
+    out = story.commons(
+        "proposal", "open", "--community", "1", "--secret-vote", "1", "--quorum", "20",
+        "--key", "chair", passphrase=PASSPHRASE,
+    ).stdout  # fmt: skip
+    pid = before + 1
+    assert f"proposal {pid} opened in community 1" in out
+    assert "yes/no/abstain secret-ballot (secret vote 1)" in out
+    assert f"proposal {pid} is decided by secret vote 1" in out
+    api = story.running.api_url
+    proposal = httpx.get(f"{api}/v1/proposals/{pid}", timeout=10).json()
+    vote = httpx.get(f"{api}/v1/secret-votes/1", timeout=10).json()
+    assert (proposal["kind"], proposal["secretVoteId"]) == ("SecretYesNoAbstain", 1)
+    assert proposal["textHash"] == vote["questionHash"] and proposal["textMatches"]
+    assert (proposal["opensAt"], proposal["closesAt"]) == (vote["opensAt"], vote["closesAt"])
+    assert vote["proposalId"] == pid
+    plain = httpx.get(f"{api}/v1/proposals/{before}", timeout=10).json()
+    assert plain["secretVoteId"] is None
+
+    both = story.commons(
+        "proposal", "open", "--community", "1", "--secret-vote", "1", "--text",
+        str(council.text_file), "--key", "chair", check=False,
+    )  # fmt: skip
+    assert "give the proposal's --text, or the --secret-vote" in one_error_line(both)
+    four = story.commons(
+        "proposal", "open", "--community", "1", "--secret-vote", "1", "--kind", "multi",
+        "--options", "4", "--key", "chair", check=False,
+    )  # fmt: skip
+    assert "secret vote 1 has 3 options; the proposal 4" in one_error_line(four)

@@ -231,6 +231,9 @@ class CouncilContract:
         (event,) = self.contract.events.ProposalFinalized().process_receipt(receipt, errors=DISCARD)
         return Outcome(int(event["args"]["outcome"]))
 
+    def link_secret_vote(self, sender: LocalAccount, proposal_id: int, vote_id: int) -> TxReceipt:
+        return self._send(sender, self.contract.functions.linkSecretVote(proposal_id, vote_id))
+
     def record_milestone(
         self, sender: LocalAccount, proposal_id: int, evidence_hash: bytes, *, completed: bool
     ) -> int:
@@ -303,6 +306,12 @@ class CouncilContract:
     def has_voted(self, proposal_id: int, voter: str) -> bool:
         fn = self.contract.functions.hasVoted(proposal_id, to_checksum_address(voter))
         return bool(self._call(fn))
+
+    def secret_vote_of(self, proposal_id: int) -> int:
+        return int(self._call(self.contract.functions.secretVoteOf(proposal_id)))
+
+    def proposal_of_secret_vote(self, vote_id: int) -> int:
+        return int(self._call(self.contract.functions.proposalOfSecretVote(vote_id)))
 
     def budget_of(self, proposal_id: int) -> tuple[int, bool, int, bytes]:
         community_id, passed, amount, currency = self._call(

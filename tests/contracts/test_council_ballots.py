@@ -189,6 +189,7 @@ def test_signature_replayed_on_another_council_contract_is_skipped(
             system.registry.address,
             system.initiatives.address,
             system.mandates.address,
+            system.secret.address,
         ),
     )
     twin = CouncilContract(w3, w3.eth.contract(address=receipt["contractAddress"], abi=art.abi))

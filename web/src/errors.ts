@@ -183,6 +183,10 @@ export const REASONS = [
   "trusteeOnly",
   "secretPhase",
   "secretRefused",
+  // proposals decided by secret ballot (words/secretProposal.ts)
+  "secretProposal",
+  "secretLink",
+  "secretTally",
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -450,6 +454,14 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   MalformedTotals: "pageFault",
   OverAssigned: "option",
   SameOfficerTwice: "alreadyApproved",
+  // proposals decided by secret ballot
+  BallotsAreSecret: "secretProposal",
+  NotSecretProposal: "secretLink",
+  ProposalAlreadyOpened: "secretLink",
+  SecretVoteAlreadyLinked: "secretLink",
+  SecretVoteTaken: "secretLink",
+  SecretVoteMismatch: "secretLink",
+  SecretTallyPending: "secretTally",
 };
 
 /** The reason for a refusal `code`, by HTTP status when the code is one the page has not met. */

@@ -12,6 +12,7 @@ import * as budgetWords from "./words/budget";
 import * as proxiesWords from "./words/proxies";
 import * as secretBallotWords from "./words/secretBallot";
 import * as pollWords from "./words/poll";
+import * as secretProposalWords from "./words/secretProposal";
 
 export type Lang = "zh" | "en";
 const STORE = "commons.lang";
@@ -491,6 +492,7 @@ const zh = {
   ...proxiesWords.zh,
   ...secretBallotWords.zh,
   ...pollWords.zh,
+  ...secretProposalWords.zh,
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -968,6 +970,7 @@ const en: Record<keyof typeof zh, string> = {
   ...proxiesWords.en,
   ...secretBallotWords.en,
   ...pollWords.en,
+  ...secretProposalWords.en,
 };
 
 const DICTS: Record<Lang, Record<string, string>> = { zh, en };

@@ -154,7 +154,7 @@ export const ROLE_IDS: Record<Role, string> = {
 };
 
 /** ICouncil.BallotKind, by value. */
-export const BallotKind = ["YesNoAbstain", "MultipleChoice"] as const;
+export const BallotKind = ["YesNoAbstain", "MultipleChoice", "SecretYesNoAbstain", "SecretMultipleChoice"] as const;
 export type BallotKind = (typeof BallotKind)[number];
 
 /** IParticipatoryBudget.BudgetRoundState, by value. */
@@ -226,7 +226,7 @@ export const ProposalState = ["Pending", "Open", "Closed", "Finalized"] as const
 export type ProposalState = (typeof ProposalState)[number];
 
 /** ICouncil.ProxyBallotSkipReason, by value. */
-export const ProxyBallotSkipReason = ["ProposalNotOpen", "InvalidOption", "BadSignature", "MalleableSignature", "NotOnRoll", "ProxyNotOnRoll", "NoMandate", "VotedThemself", "AlreadyVotedByProxy", "ProxyOverLimit"] as const;
+export const ProxyBallotSkipReason = ["ProposalNotOpen", "InvalidOption", "BadSignature", "MalleableSignature", "NotOnRoll", "ProxyNotOnRoll", "NoMandate", "VotedThemself", "AlreadyVotedByProxy", "ProxyOverLimit", "SecretBallotsOnly"] as const;
 export type ProxyBallotSkipReason = (typeof ProxyBallotSkipReason)[number];
 
 /** IRatings.RatingSkipReason, by value. */
@@ -237,6 +237,10 @@ export type RatingSkipReason = (typeof RatingSkipReason)[number];
 export const SecretDisqualifyReason = ["NoKey", "NoDeal", "BadAnswer", "NoAnswer"] as const;
 export type SecretDisqualifyReason = (typeof SecretDisqualifyReason)[number];
 
+/** ICouncil.SecretLinkField, by value. */
+export const SecretLinkField = ["Community", "Question", "OptionCount", "Schedule", "Roll"] as const;
+export type SecretLinkField = (typeof SecretLinkField)[number];
+
 /** ISecretBallot.SecretSkipReason, by value. */
 export const SecretSkipReason = ["SecretVoteNotOpen", "MalformedBallot", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted", "InvalidPoint"] as const;
 export type SecretSkipReason = (typeof SecretSkipReason)[number];
@@ -246,7 +250,7 @@ export const SecretVoteState = ["Keys", "Dealing", "Complaints", "Answers", "Key
 export type SecretVoteState = (typeof SecretVoteState)[number];
 
 /** ICouncil.SkipReason, by value. */
-export const SkipReason = ["ProposalNotOpen", "InvalidOption", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted"] as const;
+export const SkipReason = ["ProposalNotOpen", "InvalidOption", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted", "SecretBallotsOnly"] as const;
 export type SkipReason = (typeof SkipReason)[number];
 
 /** ICommunityFund.SourceKind, by value. */
@@ -272,6 +276,7 @@ export const ERRORS = [
   "BallotBoxRecycled",
   "BallotNotInBatch",
   "BallotProofsValid",
+  "BallotsAreSecret",
   "BallotsRecycled",
   "BatchRootMismatch",
   "BelowFloor",
@@ -353,6 +358,7 @@ export const ERRORS = [
   "NotRegistrar",
   "NotRequesterOrAdmin",
   "NotResident",
+  "NotSecretProposal",
   "NotTrustee",
   "PaperBoxTooLate",
   "PaperTotalsOutsideVoting",
@@ -365,6 +371,7 @@ export const ERRORS = [
   "ProjectNotCompleted",
   "ProjectNotSelected",
   "PromotionMismatch",
+  "ProposalAlreadyOpened",
   "ProposalNotCompleted",
   "ProposalNotOpen",
   "ProposalNotPassed",
@@ -382,6 +389,10 @@ export const ERRORS = [
   "RoundFull",
   "RoundVotingNotClosed",
   "SameParty",
+  "SecretTallyPending",
+  "SecretVoteAlreadyLinked",
+  "SecretVoteMismatch",
+  "SecretVoteTaken",
   "SelfApproval",
   "StringTooLong",
   "SubmissionNotOpen",

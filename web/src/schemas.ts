@@ -611,7 +611,9 @@ export interface ProposalOut {
   text: string | null;
   /** keccak256(text) == textHash; null without text */
   textMatches: boolean | null;
-  kind: "YesNoAbstain" | "MultipleChoice";
+  kind: "YesNoAbstain" | "MultipleChoice" | "SecretYesNoAbstain" | "SecretMultipleChoice";
+  /** a Secret kind's linked secret vote, whose tally decides it (null: none yet) */
+  secretVoteId: number | null;
   optionCount: number;
   opensAt: number;
   closesAt: number;
@@ -755,6 +757,8 @@ export interface SecretVoteOut {
   partialsFrom: number[];
   /** votes per option, once finalized */
   tally: number[] | null;
+  /** the council proposal whose outcome this vote decides (linkSecretVote) */
+  proposalId: number | null;
 }
 
 export interface ServiceRecordIn {

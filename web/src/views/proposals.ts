@@ -13,15 +13,22 @@ import { person } from "../people";
 import { receipts, saveReceipt, updateStatus } from "../receipts";
 import { communityId } from "../state";
 import { proposalWork, rated, ratingsPanel } from "./ratings";
+import { isSecret, secretBallotPanel, secretQuestion, secretText } from "./secretProposal";
 import { act, badge, bps, cardTable, errorBox, loading, money, mono, percent, requireWallet, showReceipt, statusLine, track, waitIndexed, when } from "../ui";
 
+function yesNo(p: ProposalOut): boolean {
+  return p.kind === "YesNoAbstain" || p.kind === "SecretYesNoAbstain";
+}
+
 export function optionLabel(p: ProposalOut, option: number): string {
-  if (p.kind === "YesNoAbstain") return t(["opt.yes", "opt.no", "opt.abstain"][option] ?? "opt.n", { n: option + 1 });
+  const named = secretQuestion(p)?.options[option];
+  if (named !== undefined && !yesNo(p)) return named;
+  if (yesNo(p)) return t(["opt.yes", "opt.no", "opt.abstain"][option] ?? "opt.n", { n: option + 1 });
   return t("opt.n", { n: option + 1 });
 }
 
 export function title(p: ProposalOut): string {
-  const first = textIn(p.text ?? "").split(/\r?\n/)[0]?.trim() ?? "";
+  const first = (secretQuestion(p)?.question ?? textIn(p.text ?? "")).split(/\r?\n/)[0]?.trim() ?? "";
   if (!first) return t("prop.untitled", { id: p.id });
   return first.length > 90 ? `${first.slice(0, 88)}…` : first;
 }
@@ -40,7 +47,7 @@ function outcomeBadge(p: ProposalOut): HTMLElement[] | null {
 }
 
 function tallyBars(p: ProposalOut): Bar[] {
-  const tones: Bar["tone"][] = p.kind === "YesNoAbstain" ? ["yes", "no", "abstain"] : [];
+  const tones: Bar["tone"][] = yesNo(p) ? ["yes", "no", "abstain"] : [];
   return p.tally.map((votes, i) => ({
     label: optionLabel(p, i),
     value: votes,
@@ -75,7 +82,7 @@ function card(p: ProposalOut): HTMLElement {
       "header",
       { class: "card-head" },
       h("h3", null, h("a", { href: `#/proposals/${p.id}` }, `#${p.id} · ${title(p)}`)),
-      h("div", { class: "badges" }, stateBadge(p), outcomeBadge(p)),
+      h("div", { class: "badges" }, stateBadge(p), outcomeBadge(p), isSecret(p) ? badge(t("sp.badge"), "info", "proposal-secret") : null),
     ),
     h(
       "p",
@@ -274,12 +281,12 @@ export async function proposalView(params: string[], rerender: () => void): Prom
     { "data-testid": "proposal-detail", "data-id": p.id },
     h("p", null, h("a", { href: "#/" }, `← ${t("prop.back")}`)),
     h("h1", { tabindex: "-1" }, t("prop.detailHeading", { id: p.id })),
-    h("div", { class: "badges" }, stateBadge(p), outcomeBadge(p)),
+    h("div", { class: "badges" }, stateBadge(p), outcomeBadge(p), isSecret(p) ? badge(t("sp.badge"), "info", "proposal-secret") : null),
     h(
       "section",
       { class: "panel", "aria-labelledby": "text-h" },
       h("h2", { id: "text-h" }, t("prop.fullText")),
-      p.text !== null ? h("div", { class: "fulltext", "data-testid": "proposal-text", lang: "" }, textIn(p.text)) : null,
+      p.text !== null ? h("div", { class: "fulltext", "data-testid": "proposal-text", lang: "" }, secretText(p) ?? textIn(p.text)) : null,
       textCheck(p),
     ),
     h(
@@ -300,7 +307,7 @@ export async function proposalView(params: string[], rerender: () => void): Prom
       h("dt", null, t("prop.roll")),
       h("dd", null, t("prop.rollLine", { v: p.rollVersion, n: p.rollSize })),
     ),
-    p.state === "Open" ? votePanel(p, rerender) : null,
+    isSecret(p) ? secretBallotPanel(p) : p.state === "Open" ? votePanel(p, rerender) : null,
     h(
       "section",
       { class: "panel", "aria-labelledby": "res-h" },
