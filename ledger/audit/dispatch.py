@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from ledger.audit import (
     budget,
+    election_proxies,
     elections,
     funds,
     initiatives,
@@ -40,6 +41,7 @@ BY_CALLDATA: Final[dict[tuple[str, str], CallHandler]] = {
     ("mandates", "revoke"): mandates.revoke,
     ("initiatives", "coSign"): initiatives.co_sign,
     ("poll_office", "castInPersonBallots"): poll.cast_in_person,
+    ("election_proxies", "castElectionProxyBallots"): election_proxies.cast_election_proxy_ballots,
     ("ratings", "rate"): ratings.rate,
     ("timebank", "recordService"): timebank.record_services,
     ("timebank", "recordServices"): timebank.record_services,
@@ -58,6 +60,7 @@ BY_EVENT: Final[dict[str, EventHandler]] = {
     "mandates": mandates.handle_event,
     "secret": secret.handle_event,
     "poll_office": poll.handle_event,
+    "election_proxies": election_proxies.handle_event,
 }
 # What a community's admin (or its registrar, for the roll) does: listed in the report, one row
 # an act, so that anyone sees who set up and changed the community, and when.
