@@ -38,6 +38,7 @@ def election(services: Services, election_id: int) -> ElectionOut:
     v = _view(services, election_id)
     candidates = ["0x" + bytes(c).hex() for c in v.candidates]
     in_person = poll.in_person_count(services, election_id)
+    by_proxy = int(services.deployment.elections.functions.proxyBallotCount(election_id).call())
     return ElectionOut(
         election_id=election_id,
         community_id=v.communityId,
@@ -52,8 +53,9 @@ def election(services: Services, election_id: int) -> ElectionOut:
         roll_size=v.rollSize,
         state=ElectionState(v.state).name,  # type: ignore[arg-type]
         ballot_count=v.ballotCount,
-        online_count=v.ballotCount - in_person,
+        online_count=v.ballotCount - in_person - by_proxy,
         in_person_count=in_person,
+        proxy_count=by_proxy,
         tally=list(v.tally),
         winners=list(v.winners),
     )

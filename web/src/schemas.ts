@@ -260,6 +260,7 @@ export interface ElectionOut {
   ballotCount: number;
   onlineCount: number;
   inPersonCount: number;
+  proxyCount: number;
   tally: number[];
   winners: number[];
   statements: (string | null)[];
