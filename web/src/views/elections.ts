@@ -427,6 +427,7 @@ export async function electionView(params: string[], rerender: () => void): Prom
       e.state === "Open" || e.state === "Pending" ? t("el.closesAt", { when: when(e.closesAt) }) : t("el.closedAt", { when: when(e.closesAt) }),
       " · ",
       t("el.ballots", { n: e.ballotCount, of: e.rollSize }),
+      e.proxyCount > 0 ? h("span", { "data-testid": "election-by-proxy" }, " · ", t("el.byProxy", { n: e.proxyCount })) : null,
     ),
     candidates(e),
     e.state === "Open" ? ballotPanel(e, rerender) : null,
