@@ -395,12 +395,14 @@ class ElectionOut(CamelOut):
     roll_size: int
     state: Literal["Pending", "Open", "Closed", "Counted"]
     ballot_count: int
-    # ballot_count by channel: signed by the resident, or by a poll officer at the polling place
+    # ballot_count by channel: signed by the resident, by a poll officer at the polling place,
+    # or by the resident's proxy (a proxy ballot the resident's own replaced is not one)
     online_count: int
     in_person_count: int
     # ballots counted from paper boxes, and per box (IPaperBoxes: two officers' totals)
     paper_count: int
     box_counts: list[BoxCountOut]
+    proxy_count: int
     tally: list[int]  # approval: approvals; ranked: the last completed round
     winners: list[int]  # in the order seats were filled
     # Each candidate's statement from the text store (keyed by its keccak256, so a text found

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
+import {IElectionProxies} from "./interfaces/IElectionProxies.sol";
 import {IElections} from "./interfaces/IElections.sol";
 import {IPollOffice} from "./interfaces/IPollOffice.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
@@ -33,6 +34,8 @@ contract Elections is IElections, EIP712, ERC2771Context {
     /// @dev Ballot areas that ranked elections reuse once their holder is counted; more ranked
     /// elections uncounted at once give the extra ones an area of their own.
     uint256 private constant SHARED_AREAS = 8;
+    /// @dev Marks, in a batch's roll index list, a voter already in the ballot box.
+    uint256 private constant REPEAT = 0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff;
 
     /// @dev Laid out by word: a ballot batch reads word 0 and writes word 1 (ranked) or the tally
     /// words (approval); a count step reads and writes words 1, 3 and 4.
@@ -96,17 +99,30 @@ contract Elections is IElections, EIP712, ERC2771Context {
     /// the reason.
     mapping(uint256 electionId => mapping(uint256 word => uint256)) private _paperVoters;
 
+    // ---------------------------------------------------------------- proxy ballots: state
+    /// @dev ElectionProxies checks the mandate, the proxy's signature and the proxy limit, and
+    /// hands each proxy ballot in through {castProxyBallot}; Elections trusts it for that.
+    IElectionProxies private immutable _electionProxies;
+    /// @dev A live proxy ballot: the proxy (low 160 bits), its choices (next 64) and, ranked,
+    /// its position among the stored ballots (top 32). Deleted when the voter's own replaces it.
+    mapping(uint256 electionId => mapping(address voter => uint256 record)) private _proxyBallots;
+    mapping(uint256 electionId => uint256) private _proxyBallotCount;
+    mapping(uint256 electionId => mapping(address proxy => uint256)) private _proxyBallotsBy;
+
     /// @notice Wires the elections to their forwarder and to the Registry they read rolls and roles from.
     /// @param trustedForwarder The ERC-2771 forwarder allowed to relay signed requests.
     /// @param registry_ The Registry holding communities, roles and rolls.
     /// @param pollOffice_ The PollOffice, trusted to vouch for in-person ballots (its address is
     /// known before it is deployed: see ledger/deploy.py).
-    constructor(address trustedForwarder, address registry_, address pollOffice_)
+    /// @param electionProxies_ The ElectionProxies, trusted to hand in checked proxy ballots
+    /// (likewise known before it is deployed).
+    constructor(address trustedForwarder, address registry_, address pollOffice_, address electionProxies_)
         EIP712("CommonsElections", "1")
         ERC2771Context(trustedForwarder)
     {
         _registry = IRegistry(registry_);
         _pollOffice = IPollOffice(pollOffice_);
+        _electionProxies = IElectionProxies(electionProxies_);
     }
 
     // ---------------------------------------------------------------- actions
@@ -169,25 +185,31 @@ contract Elections is IElections, EIP712, ERC2771Context {
         uint256[] memory indexesPlusOne = _rollIndexes(e, ballots);
         uint256 ctx = _batchContext(electionId, e);
         mapping(uint256 => uint256) storage paper = _paperVoters[electionId];
+        // A repeat pays for proxies only where there are live proxy ballots to replace.
+        bool proxied = _proxyBallotCount[electionId] != 0;
         assembly ("memory-safe") {
             mstore(add(ctx, 0x320), vouched)
             mstore(add(ctx, 0x340), paper.slot)
+            mstore(add(ctx, 0x360), proxied)
         }
         uint256 lanesLow;
         uint256 lanesHigh;
         (counted, lanesLow, lanesHigh) = _countBallots(ctx, ballots, indexesPlusOne);
-        if (counted == 0) return 0;
-        if (e.kind == ElectionKind.Ranked) {
-            _flushBallotWord(ctx);
-            // The roll size (< 2^32) bounds the ballots held.
-            e.ballotCount += uint32(counted);
-        } else {
-            unchecked {
-                // A lane holds at most the roll size (< 2^32) approvals, so it never carries over.
-                e.tally[0] += lanesLow;
-                e.tally[1] += lanesHigh;
+        if (counted != 0) {
+            if (e.kind == ElectionKind.Ranked) {
+                _flushBallotWord(ctx);
+                // The roll size (< 2^32) bounds the ballots held.
+                e.ballotCount += uint32(counted);
+            } else {
+                unchecked {
+                    // A lane holds at most the roll size (< 2^32) approvals, so it never carries over.
+                    e.tally[0] += lanesLow;
+                    e.tally[1] += lanesHigh;
+                }
             }
         }
+        // After the flush: a replaced ranked ballot may sit in the word the batch was filling.
+        if (proxied) counted += _replaceProxyBallots(electionId, e, ballots, indexesPlusOne);
     }
 
     // ---------------------------------------------------------------- paper boxes
@@ -486,6 +508,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
     ///   0x2e0, 0x300 approvals added by the batch (packed tallies of candidates 0-7, 8-15)
     ///   0x320 1 if the poll office vouches for the batch (no voter signatures), else 0 (set by {_cast})
     ///   0x340 the paper-box residents' slot (set by {_cast})
+    ///   0x360 1 if the election holds live proxy ballots, else 0 (set by {_cast})
     function _batchContext(uint256 electionId, Election storage e) private view returns (uint256 ctx) {
         bytes32 typeHash = BALLOT_TYPEHASH;
         bytes32 domainSeparator = _domainSeparatorV4();
@@ -503,7 +526,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
         uint256 filling = kind == 0 && next % perWord != 0 ? words[next / perWord] : 0;
         assembly ("memory-safe") {
             ctx := mload(0x40)
-            mstore(0x40, add(ctx, 0x360))
+            mstore(0x40, add(ctx, 0x380))
             mstore(ctx, typeHash)
             mstore(add(ctx, 0x20), electionId)
             mstore(add(ctx, 0x80), hex"1901")
@@ -661,13 +684,11 @@ contract Elections is IElections, EIP712, ERC2771Context {
                 let slot := keccak256(0x00, 0x40)
                 let bits := sload(slot)
                 let bit := shl(mod(index, BOX_BITS), 1)
-                if iszero(and(bits, bit)) {
-                    sstore(slot, or(bits, bit))
-                    marked := 1
-                    leave
-                }
+                if iszero(and(bits, bit)) { sstore(slot, or(bits, bit)) marked := 1 leave }
                 mstore(0x20, mload(add(c, 0x340)))
-                skip(c, add(8, iszero(iszero(and(sload(keccak256(0x00, 0x40)), bit)))), voter)
+                if and(sload(keccak256(0x00, 0x40)), bit) { skip(c, 9, voter) leave }
+                if mload(add(c, 0x360)) { marked := 2 leave }
+                skip(c, 8, voter)
             }
             // Appends a ranking's first maxChoices nibbles to the packed ballot array, writing
             // each word once, when it fills.
@@ -733,7 +754,10 @@ contract Elections is IElections, EIP712, ERC2771Context {
                     skip(ctx, 7, voter)
                     continue
                 }
-                if iszero(mark(ctx, sub(indexPlusOne, 1), voter)) { continue }
+                let marked := mark(ctx, sub(indexPlusOne, 1), voter)
+                // 2: a repeat where live proxy ballots are, settled by {_replaceProxyBallots}.
+                if eq(marked, 2) { mstore(next, REPEAT) }
+                if iszero(eq(marked, 1)) { continue }
                 counted := add(counted, 1)
                 switch mload(add(ctx, 0x220))
                 case 0 { store(ctx, choices) }
@@ -927,6 +951,171 @@ contract Elections is IElections, EIP712, ERC2771Context {
         tally = new uint256[](candidateCount);
         for (uint256 c; c < candidateCount; ++c) {
             tally[c] = uint32(packed[c / 8] >> ((c % 8) * 32));
+        }
+    }
+
+    // ---------------------------------------------------------------- proxy ballots
+
+    /// @inheritdoc IElections
+    function castMandatedBallots(
+        uint256 electionId,
+        SignedElectionBallot[] calldata ballots,
+        address[] calldata proxies,
+        uint256 limit
+    ) external returns (uint256 counted) {
+        if (msg.sender != address(_electionProxies)) revert NotElectionProxies(msg.sender);
+        Election storage e = _existing(electionId);
+        uint256 n = ballots.length;
+        uint256[] memory indexesPlusOne = new uint256[](n);
+        bool open = _state(e) == ElectionState.Open;
+        if (open) {
+            indexesPlusOne = _rollIndexes(e, ballots);
+            _markEncodingFaults(_batchContext(electionId, e), ballots, indexesPlusOne);
+        }
+        for (uint256 i; i < n; ++i) {
+            ElectionProxySkipReason reason = open
+                ? _proxyBallotFault(electionId, ballots[i].voter, proxies[i], indexesPlusOne[i], limit)
+                : ElectionProxySkipReason.ElectionNotOpen;
+            if (reason != ElectionProxySkipReason.ElectionNotOpen || !open) {
+                emit ElectionProxyBallotSkipped(electionId, ballots[i].voter, proxies[i], reason);
+                continue;
+            }
+            _countProxyBallot(electionId, e, ballots[i], proxies[i], indexesPlusOne[i] - 1);
+            ++counted;
+        }
+    }
+
+    /// @inheritdoc IElections
+    function electionProxies() external view returns (address) {
+        return address(_electionProxies);
+    }
+
+    /// @inheritdoc IElections
+    function proxyBallotOf(uint256 electionId, address voter) external view returns (address proxy, uint64 choices) {
+        uint256 record = _proxyBallots[electionId][voter];
+        return (address(uint160(record)), uint64(record >> 160));
+    }
+
+    /// @inheritdoc IElections
+    function proxyBallotCount(uint256 electionId) external view returns (uint256) {
+        return _proxyBallotCount[electionId];
+    }
+
+    /// @inheritdoc IElections
+    function proxyBallotsBy(uint256 electionId, address proxy) external view returns (uint256) {
+        return _proxyBallotsBy[electionId][proxy];
+    }
+
+    /// @dev The first of Elections' rules a proxy ballot of an open election breaks (see
+    /// {IElections-castMandatedBallots}); ElectionNotOpen stands for none.
+    function _proxyBallotFault(uint256 electionId, address voter, address proxy, uint256 entry, uint256 limit)
+        private
+        view
+        returns (ElectionProxySkipReason)
+    {
+        // Encoding faults share their values with ElectionSkipReason's.
+        if (entry >> 248 != 0) return ElectionProxySkipReason(entry >> 248);
+        if (entry == 0) return ElectionProxySkipReason.NotOnRoll;
+        uint256 index = entry - 1;
+        if (_boxes[electionId][index / BOX_BITS] & (1 << (index % BOX_BITS)) != 0) {
+            return _proxyBallots[electionId][voter] != 0
+                ? ElectionProxySkipReason.AlreadyVotedByProxy
+                : ElectionProxySkipReason.VotedThemself;
+        }
+        if (_proxyBallotsBy[electionId][proxy] >= limit) return ElectionProxySkipReason.ProxyOverLimit;
+        return ElectionProxySkipReason.ElectionNotOpen;
+    }
+
+    /// @dev Marks the voter (roll index `index`) in the box and stores or tallies the ballot.
+    function _countProxyBallot(
+        uint256 electionId,
+        Election storage e,
+        SignedElectionBallot calldata ballot,
+        address proxy,
+        uint256 index
+    ) private {
+        _boxes[electionId][index / BOX_BITS] |= 1 << (index % BOX_BITS);
+        uint64 choices = ballot.choices;
+        uint256 position = e.ballotCount;
+        if (e.kind == ElectionKind.Ranked) {
+            _putRanked(e, electionId, position, choices);
+            ++e.ballotCount;
+        } else {
+            (uint256 low, uint256 high) = _approvalLanes(choices);
+            unchecked {
+                e.tally[0] += low;
+                e.tally[1] += high;
+            }
+        }
+        _proxyBallots[electionId][ballot.voter] =
+            uint256(uint160(proxy)) | (uint256(choices) << 160) | (position << 224);
+        ++_proxyBallotCount[electionId];
+        ++_proxyBallotsBy[electionId][proxy];
+        emit ElectionProxyBallotCast(electionId, ballot.voter, proxy, choices);
+    }
+
+    /// @dev Settles the batch's ballots whose voter was already in the box (in an election with
+    /// live proxy ballots): the first of a voter with a live proxy ballot replaces it (its stored
+    /// ranking rewritten in place, or its approvals exchanged); any other is skipped with
+    /// AlreadyVoted, after the batch's counted ballots. Returns how many replaced.
+    function _replaceProxyBallots(
+        uint256 electionId,
+        Election storage e,
+        SignedElectionBallot[] calldata ballots,
+        uint256[] memory indexesPlusOne
+    ) private returns (uint256 replaced) {
+        mapping(address => uint256) storage records = _proxyBallots[electionId];
+        for (uint256 i; i < ballots.length; ++i) {
+            if (indexesPlusOne[i] != REPEAT) continue;
+            address voter = ballots[i].voter;
+            uint256 record = records[voter];
+            if (record == 0) {
+                emit ElectionBallotSkipped(electionId, voter, ElectionSkipReason.AlreadyVoted);
+                continue;
+            }
+            delete records[voter];
+            --_proxyBallotCount[electionId];
+            uint64 choices = ballots[i].choices;
+            _replaceStored(e, electionId, record, choices);
+            emit ElectionProxyBallotReplaced(electionId, voter, address(uint160(record)), uint64(record >> 160));
+            emit ElectionBallotCast(electionId, voter, choices);
+            ++replaced;
+        }
+    }
+
+    /// @dev Puts `choices` where the proxy ballot `record` was counted.
+    function _replaceStored(Election storage e, uint256 electionId, uint256 record, uint64 choices) private {
+        if (e.kind == ElectionKind.Ranked) {
+            _putRanked(e, electionId, record >> 224, choices);
+            return;
+        }
+        (uint256 oldLow, uint256 oldHigh) = _approvalLanes(uint64(record >> 160));
+        (uint256 newLow, uint256 newHigh) = _approvalLanes(choices);
+        // Each lane loses the proxy's approval before it gains the voter's: no borrow.
+        e.tally[0] = e.tally[0] - oldLow + newLow;
+        e.tally[1] = e.tally[1] - oldHigh + newHigh;
+    }
+
+    /// @dev Writes ranking `choices` (its first maxChoices nibbles) as stored ballot `position`.
+    /// A word's first ballot writes the whole word, as the batch loop does (a shared area's
+    /// word may hold an earlier holder's ballots).
+    function _putRanked(Election storage e, uint256 electionId, uint256 position, uint64 choices) private {
+        uint256 width = uint256(e.maxChoices) * 4;
+        uint256 perWord = 256 / width;
+        uint256 shift = (position % perWord) * width;
+        uint256 mask = ((1 << width) - 1) << shift;
+        mapping(uint256 => uint256) storage words = _ballotWords(e, electionId);
+        bool fresh = shift == 0 && position == e.ballotCount;
+        uint256 word = fresh ? 0 : words[position / perWord];
+        words[position / perWord] = (word & ~mask) | ((uint256(choices) << shift) & mask);
+    }
+
+    /// @dev The packed tallies' increments of one approval set (32 bits per candidate).
+    function _approvalLanes(uint64 choices) private pure returns (uint256 low, uint256 high) {
+        for (uint256 c; c < MAX_CANDIDATES; ++c) {
+            if ((choices >> c) & 1 == 0) continue;
+            if (c < 8) low += 1 << (32 * c);
+            else high += 1 << (32 * (c - 8));
         }
     }
 }

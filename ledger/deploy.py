@@ -25,8 +25,9 @@ from ledger.tx import ErrorDecoder, send
 
 # Deployment order and each constructor's arguments, by the addresses of the whole plan: the
 # Council and Initiatives name each other, as do the CommunityFund and ParticipatoryBudget, and
-# Elections and the PollOffice, so every address is computed from the deployer's nonce before the
-# first deployment (`planned_addresses`) and each one checked as it lands.
+# Elections and the PollOffice or ElectionProxies, so every address is computed from the
+# deployer's nonce before the first deployment (`planned_addresses`) and each one checked as it
+# lands.
 PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
     ("forwarder", "CommonsForwarder", lambda a: []),
     ("registry", "Registry", lambda a: [a["forwarder"]]),
@@ -39,8 +40,17 @@ PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
     ("initiatives", "Initiatives", lambda a: [a["forwarder"], a["registry"], a["council"]]),
     ("fund", "CommunityFund", lambda a: [a["forwarder"], a["registry"], a["council"], a["budget"]]),
     ("timebank", "TimeBank", lambda a: [a["forwarder"], a["registry"]]),
-    ("elections", "Elections", lambda a: [a["forwarder"], a["registry"], a["poll_office"]]),
+    (
+        "elections",
+        "Elections",
+        lambda a: [a["forwarder"], a["registry"], a["poll_office"], a["election_proxies"]],
+    ),
     ("poll_office", "PollOffice", lambda a: [a["registry"], a["elections"]]),
+    (
+        "election_proxies",
+        "ElectionProxies",
+        lambda a: [a["elections"], a["registry"], a["mandates"]],
+    ),
     ("ratings", "Ratings", lambda a: [a["registry"], a["council"], a["budget"]]),
     ("budget", "ParticipatoryBudget", lambda a: [a["forwarder"], a["registry"], a["fund"]]),
     ("secret", "SecretBallot", lambda a: [a["forwarder"], a["registry"]]),
@@ -62,6 +72,7 @@ class Deployment:
     timebank: Contract
     elections: Contract
     poll_office: Contract
+    election_proxies: Contract
     ratings: Contract
     budget: Contract
     secret: Contract

@@ -40,13 +40,15 @@ def election(services: Services, election_id: int) -> ElectionOut:
     in_person = poll.in_person_count(services, election_id)
     boxes = paper.counts(services, election_id)
     on_paper = sum(b.ballots for b in boxes)
-    # A ranked election holds its ballots and counts them; an approval one only adds each to the
-    # tally (ballotCount stays 0), so its signed ballots are counted from their events.
+    by_proxy = int(services.deployment.elections.functions.proxyBallotCount(election_id).call())
+    # A ranked election holds every ballot and counts them (a resident's own ballot takes its
+    # proxy ballot's place); an approval one only adds each to the tally (ballotCount stays 0), so
+    # its residents' own ballots are counted from their events.
     if v.kind == ElectionKind.Ranked:
-        signed = v.ballotCount - on_paper
+        own = v.ballotCount - on_paper - by_proxy
     else:
         where = {"electionId": election_id}
-        signed = services.index.count(contract="elections", event="ElectionBallotCast", where=where)
+        own = services.index.count(contract="elections", event="ElectionBallotCast", where=where)
     return ElectionOut(
         election_id=election_id,
         community_id=v.communityId,
@@ -60,9 +62,10 @@ def election(services: Services, election_id: int) -> ElectionOut:
         roll_version=v.rollVersion,
         roll_size=v.rollSize,
         state=ElectionState(v.state).name,  # type: ignore[arg-type]
-        ballot_count=signed + on_paper,
-        online_count=signed - in_person,
+        ballot_count=own + by_proxy + on_paper,
+        online_count=own - in_person,
         in_person_count=in_person,
+        proxy_count=by_proxy,
         paper_count=on_paper,
         box_counts=boxes,
         tally=list(v.tally),

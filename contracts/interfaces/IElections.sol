@@ -254,7 +254,8 @@ interface IElections {
     /// @notice Counts many signed ballots on one election; anyone may relay them.
     /// @dev A ballot breaking a rule emits {ElectionBallotSkipped} and the batch goes on. Checked in this
     /// order: the election is open, the encoding, the signature (low s, by `voter`), the roll at
-    /// the snapshot, one ballot per resident.
+    /// the snapshot, one ballot per resident (a proxy's ballot for the resident gives way: see
+    /// the proxy ballots below).
     /// @return counted How many ballots were counted.
     function castElectionBallots(uint256 electionId, SignedElectionBallot[] calldata ballots) external returns (uint256 counted);
 
@@ -323,7 +324,7 @@ interface IElections {
     /// @notice The state of `electionId`.
     function state(uint256 electionId) external view returns (ElectionState);
 
-    /// @notice Whether `voter` has a ballot counted on `electionId`.
+    /// @notice Whether `voter` has a ballot counted on `electionId` (their own or by proxy).
     function hasVoted(uint256 electionId, address voter) external view returns (bool);
 
     /// @notice Ranked: the stored ballots `start`..`start + count - 1` (those that exist), each the
@@ -336,4 +337,81 @@ interface IElections {
 
     /// @notice The EIP-712 digest a voter signs for this ballot.
     function ballotDigest(uint256 electionId, address voter, uint64 choices) external view returns (bytes32);
+
+    // ---------------------------------------------------------------- proxy ballots
+    // A proxy ballot (see IElectionProxies, which checks the mandate and the proxy's signature)
+    // goes into the same ballot box and the same stored ballots as any other, so the count reads
+    // one ballot per voter whatever the channel. The voter's own ballot, online or in person,
+    // always overrides it: cast later, it takes the proxy ballot's place (a ranked ballot is
+    // rewritten where the proxy's was stored, an approval set's approvals are exchanged) with
+    // {ElectionProxyBallotReplaced} then {ElectionBallotCast}; cast earlier, the proxy ballot is
+    // skipped. Who voted for whom is rebuilt from {ElectionProxyBallotCast} and
+    // {ElectionProxyBallotReplaced}.
+
+    /// @notice Why a relayed election proxy ballot was not counted (the first five and NotOnRoll
+    /// as in ElectionSkipReason; BadSignature, MalleableSignature, ProxyNotOnRoll and NoMandate
+    /// are found by ElectionProxies, the rest here).
+    enum ElectionProxySkipReason {
+        ElectionNotOpen,
+        UnknownCandidate,
+        RepeatedCandidate,
+        TooManyChoices,
+        EmptyBallot,
+        BadSignature,
+        MalleableSignature,
+        NotOnRoll,
+        ProxyNotOnRoll,
+        NoMandate,
+        VotedThemself,
+        AlreadyVotedByProxy,
+        ProxyOverLimit
+    }
+
+    /// @notice `proxy` cast `voter`'s ballot `choices` (stored or tallied as any ballot).
+    event ElectionProxyBallotCast(
+        uint256 indexed electionId, address indexed voter, address indexed proxy, uint64 choices
+    );
+
+    /// @notice `voter`'s own ballot took the place of the one `proxy` cast for them
+    /// (`proxyChoices`); the {ElectionBallotCast} that follows is the voter's.
+    event ElectionProxyBallotReplaced(
+        uint256 indexed electionId, address indexed voter, address indexed proxy, uint64 proxyChoices
+    );
+
+    /// @notice A relayed proxy ballot was not counted, for `reason` (emitted by ElectionProxies
+    /// or here); the rest of its batch went on. Like {ElectionBallotSkipped}, anyone can make this
+    /// name anyone: it changes nothing.
+    event ElectionProxyBallotSkipped(
+        uint256 indexed electionId, address indexed voter, address indexed proxy, ElectionProxySkipReason reason
+    );
+
+    /// @notice Only ElectionProxies may hand in proxy ballots; `caller` is not it.
+    error NotElectionProxies(address caller);
+
+    /// @notice Counts proxy ballots whose signature, proxy and mandate ElectionProxies checked;
+    /// ElectionProxies only.
+    /// @dev `ballots[i]` is cast for its voter by `proxies[i]` (`r` and `vs` are ignored). Checked
+    /// here, in this order: the election is open, the encoding, the voter on the roll at the
+    /// snapshot, no ballot of the voter counted yet (VotedThemself, AlreadyVotedByProxy), fewer
+    /// than `limit` proxy ballots by the proxy on this election (an overridden one still counts:
+    /// see IMandates on why the ballot checks the limit too).
+    /// @return counted How many were counted ({ElectionProxyBallotCast} each).
+    function castMandatedBallots(
+        uint256 electionId,
+        SignedElectionBallot[] calldata ballots,
+        address[] calldata proxies,
+        uint256 limit
+    ) external returns (uint256 counted);
+
+    /// @notice The ElectionProxies whose checked ballots {castMandatedBallots} takes.
+    function electionProxies() external view returns (address);
+
+    /// @notice The proxy ballot counted for `voter` and not overridden (proxy address(0): none).
+    function proxyBallotOf(uint256 electionId, address voter) external view returns (address proxy, uint64 choices);
+
+    /// @notice How many of the election's counted ballots were cast by proxy (overridden ones not).
+    function proxyBallotCount(uint256 electionId) external view returns (uint256);
+
+    /// @notice How many proxy ballots `proxy` cast on `electionId` (overridden ones included).
+    function proxyBallotsBy(uint256 electionId, address proxy) external view returns (uint256);
 }

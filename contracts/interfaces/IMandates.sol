@@ -20,15 +20,15 @@ pragma solidity 0.8.28;
 /// - The limit: a proxy may hold at most {proxyLimit} live mandates in a community, whatever their
 ///   scope (default 2, set by the community's admin with {ProxyLimitSet}). What is counted at
 ///   appointment is every live mandate the proxy holds in the community. The ballot checks again
-///   (Council): a proxy may cast at most {proxyLimit} proxy ballots on one vote. Both are
+///   (Council, Elections): a proxy may cast at most {proxyLimit} proxy ballots on one vote. Both are
 ///   needed: the first tells the resident at once that their choice is over the limit; the second
 ///   is what keeps one vote from being gathered by one hand, since mandates can be revoked and
 ///   given again after the proxy used them, and the admin may lower the limit at any time.
 /// - Mandates do not pass on: a proxy ballot counts only when signed by the very proxy the
 ///   resident appointed, so a proxy who appoints a proxy of their own delegates only their own vote.
 /// - A revocation stops the proxy's ballots not yet counted; one already counted stays until the
-///   resident votes themself, which always overrides it (see Council).
-/// - Election-scoped mandates are recorded, but Elections takes no proxy ballots yet.
+///   resident votes themself, which always overrides it (see Council, and the proxy ballots of
+///   IElections, which IElectionProxies checks against these mandates).
 interface IMandates {
     // ---------------------------------------------------------------- types
 

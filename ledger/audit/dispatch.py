@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from ledger.audit import (
     budget,
+    election_proxies,
     elections,
     funds,
     initiatives,
@@ -43,6 +44,7 @@ BY_CALLDATA: Final[dict[tuple[str, str], CallHandler]] = {
     ("poll_office", "castInPersonBallots"): poll.cast_in_person,
     ("poll_office", "declareBox"): paper.declare_box,
     ("poll_office", "signBoxTotals"): paper.sign_box_totals,
+    ("election_proxies", "castElectionProxyBallots"): election_proxies.cast_election_proxy_ballots,
     ("ratings", "rate"): ratings.rate,
     ("timebank", "recordService"): timebank.record_services,
     ("timebank", "recordServices"): timebank.record_services,
@@ -61,6 +63,7 @@ BY_EVENT: Final[dict[str, EventHandler]] = {
     "mandates": mandates.handle_event,
     "secret": secret.handle_event,
     "poll_office": poll.handle_event,
+    "election_proxies": election_proxies.handle_event,
 }
 # What a community's admin (or its registrar, for the roll) does: listed in the report, one row
 # an act, so that anyone sees who set up and changed the community, and when.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ledger.audit import election_proxies
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted, addr
 from ledger.audit.election_rules import (
@@ -180,7 +181,12 @@ def ballot_cast(ctx: Ctx, call: Call, e: Emitted) -> None:
     if fault:
         ctx.find("elections.ballot", call, "a valid ballot", fault, f"election {eid}: counted")
     el.voted.add(voter)
-    el.ballots.append(choices)
+    # The voter's own ballot over their proxy ballot is stored where that one was.
+    position = el.replacing.pop(voter, None)
+    if position is None:
+        el.ballots.append(choices)
+    else:
+        el.ballots[position] = choices
     ctx.state.bump("election_ballots")
 
 
@@ -287,6 +293,7 @@ def report_row(el: Election) -> dict[str, Any]:
         "ballots": len(el.ballots),
         "in_person": el.in_person,
         "paper": el.paper,
+        "by_proxy": len(el.proxied),
         "skipped": el.skipped,
         "rounds": len(el.rounds),
         "winners": el.winners,
@@ -301,4 +308,5 @@ _HANDLERS: Final = {
     "RoundCounted": round_counted,
     "VotesTransferred": votes_transferred,
     "ElectionCounted": election_counted,
+    **election_proxies.HANDLERS,
 }

@@ -107,6 +107,11 @@ RULES: Final[dict[str, str]] = {
     "s) by an officer holding POLL_OFFICER in the election's community at that block, and "
     "Elections takes ballots without a voter's signature only from the poll office, only those "
     "it vouched for",
+    "elections.proxy": "an election proxy ballot counts only when signed (EIP-712, low s) by the "
+    "proxy the voter's live mandate names for this election or every vote, both on the election's "
+    "roll snapshot, the voter not yet voted, the proxy under the community's limit on the "
+    "election; the voter's own ballot takes its place, so the recount reads each voter's one "
+    "ballot",
     # ratings
     "rating.open": "a proposal's ratings open only once it passed and its execution was marked "
     "completed, on the roll published then, for the rating period",

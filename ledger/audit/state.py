@@ -126,6 +126,14 @@ class Election:
     vouched: list[tuple[bytes, int]] = field(default_factory=list)
     vouched_tx: str = ""
     in_person: int = 0  # ballots counted in person
+    # Proxy ballots (ledger.audit.election_proxies): each live one's (proxy, position in
+    # `ballots`, choices); a voter whose own ballot is replacing theirs, with its position; the
+    # proxy ballots each proxy cast; those ElectionProxies handed in, in order, in `handed_tx`.
+    proxied: dict[bytes, tuple[bytes, int, int]] = field(default_factory=dict)
+    replacing: dict[bytes, int] = field(default_factory=dict)
+    proxy_used: dict[bytes, int] = field(default_factory=dict)
+    handed: list[tuple[bytes, bytes, int]] = field(default_factory=list)
+    handed_tx: str = ""
     skipped: int = 0
     rounds: list[list[int]] = field(default_factory=list)  # seat, round, tally.., exhausted, out
     transfers: list[list[int]] = field(default_factory=list)  # seat, round, from, gains.., lost

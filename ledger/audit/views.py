@@ -152,7 +152,10 @@ VIEWS: Final[tuple[View, ...]] = (
                                  ("mandates", "registry", "registry"),
                                  ("elections", "pollOffice", "poll_office"),
                                  ("poll_office", "registry", "registry"),
-                                 ("poll_office", "elections", "elections"))
+                                 ("poll_office", "elections", "elections"),
+                                 ("elections", "electionProxies", "election_proxies"),
+                                 ("election_proxies", "elections", "elections"),
+                                 ("election_proxies", "mandates", "mandates"))
     ),
     View("council", "DOMAIN_SEPARATOR", "deploy.wiring", _once,
          lambda ctx, _: ctx.council_domain, bytes,

@@ -123,6 +123,8 @@ CONTRACT_ERRORS: Final[dict[str, Status]] = {
     "NotQualified": FORBIDDEN,
     # Elections takes ballots without a voter's signature only from its PollOffice.
     "NotPollOffice": FORBIDDEN,
+    # Elections takes proxy ballots only from the ElectionProxies that checked their mandates.
+    "NotElectionProxies": FORBIDDEN,
     "NotRegistrar": FORBIDDEN,
     "NotRequesterOrAdmin": FORBIDDEN,
     "NotResident": INVALID,

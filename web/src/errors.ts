@@ -258,6 +258,7 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   MissingCandidateHash: "evidence",
   BallotsRecycled: "stale",
   NotPollOffice: "pageFault",
+  NotElectionProxies: "pageFault",
   NotPollOfficer: "missingRole",
   ElectionNotOpen: "notOpen",
   EmptyBallot: "option",

@@ -6,6 +6,7 @@ import type { TypedDataField } from "ethers";
 export const DOMAINS = {
   CommonsForwarder: { name: "CommonsForwarder", version: "1" },
   Council: { name: "CommonsCouncil", version: "1" },
+  ElectionProxies: { name: "CommonsElectionProxies", version: "1" },
   Elections: { name: "CommonsElections", version: "1" },
   Initiatives: { name: "CommonsInitiatives", version: "1" },
   Mandates: { name: "CommonsMandates", version: "1" },
@@ -48,6 +49,12 @@ export const EIP712_FIELDS = {
   ElectionBallot: [
     { name: "electionId", type: "uint256" },
     { name: "voter", type: "address" },
+    { name: "choices", type: "uint64" },
+  ],
+  ElectionProxyBallot: [
+    { name: "electionId", type: "uint256" },
+    { name: "voter", type: "address" },
+    { name: "proxy", type: "address" },
     { name: "choices", type: "uint64" },
   ],
   ForwardRequest: [
@@ -123,6 +130,7 @@ export const TYPE_STRINGS = {
   CoSignature: "CoSignature(uint256 initiativeId,address signer)",
   EIP712Domain: "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
   ElectionBallot: "ElectionBallot(uint256 electionId,address voter,uint64 choices)",
+  ElectionProxyBallot: "ElectionProxyBallot(uint256 electionId,address voter,address proxy,uint64 choices)",
   ForwardRequest: "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)",
   InPersonBallot: "InPersonBallot(uint256 electionId,address voter,uint64 choices,address officer)",
   JoinRequest: "JoinRequest(uint256 communityId,address resident,uint64 issuedAt)",
@@ -176,6 +184,10 @@ export type CoSignatureSkipReason = (typeof CoSignatureSkipReason)[number];
 /** IElections.ElectionKind, by value. */
 export const ElectionKind = ["Ranked", "Approval"] as const;
 export type ElectionKind = (typeof ElectionKind)[number];
+
+/** IElections.ElectionProxySkipReason, by value. */
+export const ElectionProxySkipReason = ["ElectionNotOpen", "UnknownCandidate", "RepeatedCandidate", "TooManyChoices", "EmptyBallot", "BadSignature", "MalleableSignature", "NotOnRoll", "ProxyNotOnRoll", "NoMandate", "VotedThemself", "AlreadyVotedByProxy", "ProxyOverLimit"] as const;
+export type ElectionProxySkipReason = (typeof ElectionProxySkipReason)[number];
 
 /** IElections.ElectionSkipReason, by value. */
 export const ElectionSkipReason = ["ElectionNotOpen", "UnknownCandidate", "RepeatedCandidate", "TooManyChoices", "EmptyBallot", "BadSignature", "MalleableSignature", "NotOnRoll", "AlreadyVoted", "AssignedToPaperBox"] as const;
@@ -347,6 +359,7 @@ export const ERRORS = [
   "NotCommitteeMember",
   "NotCommunityAdmin",
   "NotCoordinator",
+  "NotElectionProxies",
   "NotEnoughApprovals",
   "NotEnoughPartials",
   "NotKeyAuditorOrAdmin",

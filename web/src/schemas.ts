@@ -299,6 +299,7 @@ export interface ElectionOut {
   inPersonCount: number;
   paperCount: number;
   boxCounts: BoxCountOut[];
+  proxyCount: number;
   tally: number[];
   winners: number[];
   statements: (string | null)[];
