@@ -3,7 +3,6 @@ history made through the public signed paths, and helpers to audit it and to inj
 
 from __future__ import annotations
 
-import fcntl
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ from ledger.audit.bytecode import Build, fresh_build
 from ledger.audit.model import AuditResult
 from ledger.audit.report import load_public_key, raw_public_key
 from ledger.audit.signers import fingerprint
-from ledger.build import Artifact, compiler_version
+from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.node import rpc
 from ledger.protocol.generated import ElectionKind, MandateScope, Roles
@@ -84,23 +83,6 @@ class History:
 
     def revert(self, snapshot: str) -> None:
         rpc(self.w3, "evm_revert", [snapshot])
-
-
-@pytest.fixture(scope="session")
-def build_cache(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Path:
-    """One fresh compile for every audit of the run (xdist workers included): the first worker
-    to get here compiles, the others wait for it and find the cache (checked against the
-    sources' hashes on every use, like any audit's cache)."""
-    shared = tmp_path_factory.getbasetemp().parent / "audit-build-cache"
-    shared.mkdir(parents=True, exist_ok=True)
-    compiler = {
-        "version": compiler_version(settings),
-        "settings": settings.compiler.solc_settings(),
-    }
-    with open(shared / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        fresh_build(settings, compiler, shared)
-    return shared
 
 
 def audit_data_dir(base: Path, build_cache: Path) -> Path:
