@@ -3,6 +3,7 @@ EVM snapshot reverted after every test so tests cannot leak state into each othe
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.build import Artifact, compile_project
+from ledger.audit.bytecode import fresh_build
+from ledger.build import Artifact, compile_project, compiler_version
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import Deployment, deploy_system
 from ledger.node import AnvilProcess, ephemeral_node, free_port, rpc
@@ -53,6 +55,23 @@ def system(
     w3: Web3, accounts: list[LocalAccount], settings: Settings, artifacts: dict[str, Artifact]
 ) -> Deployment:
     return deploy_system(w3, accounts[0], settings, force=True, write=False)
+
+
+@pytest.fixture(scope="session")
+def build_cache(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Path:
+    """One fresh compile for every audit of the run (an audit's own costs ~20 s of CPU), xdist
+    workers included: the first worker to get here compiles, the others wait for it and find
+    the cache (checked against the sources' hashes on every use, like any audit's cache)."""
+    shared = tmp_path_factory.getbasetemp().parent / "audit-build-cache"
+    shared.mkdir(parents=True, exist_ok=True)
+    compiler = {
+        "version": compiler_version(settings),
+        "settings": settings.compiler.solc_settings(),
+    }
+    with open(shared / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        fresh_build(settings, compiler, shared)
+    return shared
 
 
 @pytest.fixture

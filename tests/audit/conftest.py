@@ -3,8 +3,8 @@ history made through the public signed paths, and helpers to audit it and to inj
 
 from __future__ import annotations
 
-import fcntl
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,7 @@ from ledger.audit.bytecode import Build, fresh_build
 from ledger.audit.model import AuditResult
 from ledger.audit.report import load_public_key, raw_public_key
 from ledger.audit.signers import fingerprint
-from ledger.build import compiler_version
+from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.node import rpc
 from ledger.protocol.generated import ElectionKind, MandateScope, Roles
@@ -42,8 +42,7 @@ from tests.contract_wrappers.ratings import RatingsContract
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contract_wrappers.secret import SecretBallotContract, SecretVoteParams, Trustee
 from tests.contract_wrappers.timebank import TimeBankContract
-from tests.e2e.conftest import LiveSystem
-from tests.e2e.conftest import live as live
+from tests.e2e.conftest import LiveSystem, live_system
 
 
 @dataclass
@@ -84,23 +83,6 @@ class History:
 
     def revert(self, snapshot: str) -> None:
         rpc(self.w3, "evm_revert", [snapshot])
-
-
-@pytest.fixture(scope="session")
-def build_cache(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Path:
-    """One fresh compile for every audit of the run (xdist workers included): the first worker
-    to get here compiles, the others wait for it and find the cache (checked against the
-    sources' hashes on every use, like any audit's cache)."""
-    shared = tmp_path_factory.getbasetemp().parent / "audit-build-cache"
-    shared.mkdir(parents=True, exist_ok=True)
-    compiler = {
-        "version": compiler_version(settings),
-        "settings": settings.compiler.solc_settings(),
-    }
-    with open(shared / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        fresh_build(settings, compiler, shared)
-    return shared
 
 
 def audit_data_dir(base: Path, build_cache: Path) -> Path:
@@ -223,14 +205,11 @@ def _mandate(
     assert mandates.mandateOf(community, resident.address).call().proxy == proxy.address
 
 
-@pytest.fixture(scope="module")
-def history(
-    live: LiveSystem,
-    tmp_path_factory: pytest.TempPathFactory,
-    accounts: list[LocalAccount],
-    settings: Settings,
-    build_cache: Path,
-) -> Iterator[History]:
+def _seed_history(
+    live: LiveSystem, accounts: list[LocalAccount]
+) -> tuple[dict[str, LocalAccount], dict[str, Any], dict[str, Any], str]:
+    """The demo, a direct vote, a reversal and the extras above: (keys, made, the receipt
+    resident6 keeps, the direct vote's tx hash)."""
     keys = demo_keys(live.data_dir / "demo-keys.json")
     client = live.client
     made = seed_demo(client, keys, lambda _: None, fast_clock=True)
@@ -275,17 +254,87 @@ def history(
     garden = made["proposals"]["garden"]
     ballot_receipt = client.wait(client.ballot(keys["resident6"], garden, 2)["id"])
     assert ballot_receipt["status"] == "counted"
+    return keys, made, ballot_receipt, str(direct["txHash"])
+
+
+@dataclass
+class SeededHistory:
+    """The history built once per test process, and the means to put it back as it was seeded:
+    the chain by an anvil snapshot, the API's data (outbox, index) by a copy taken while it
+    was stopped."""
+
+    live: LiveSystem
+    keys: dict[str, LocalAccount]
+    made: dict[str, Any]
+    ballot_receipt: dict[str, Any]
+    direct_vote_tx: str
+    chain_snapshot: str = ""
+    changed: bool = False  # a module has had it since it was last put back
+
+    @property
+    def api_data(self) -> Path:
+        return Path(self.live.env["COMMONS_DATA_DIR"])
+
+    @property
+    def saved_api_data(self) -> Path:
+        return self.live.data_dir / "var-as-seeded"
+
+    def save(self) -> None:
+        self.live.stop_api()
+        shutil.copytree(self.api_data, self.saved_api_data)
+        self.chain_snapshot = str(rpc(self.live.w3, "evm_snapshot"))
+        self.live.start_api()
+
+    def rewind(self) -> None:
+        """Back to the seeded state, whatever a module did to the chain, the API's databases
+        or the API's settings (a reverted snapshot is spent: take it again)."""
+        self.live.stop_api()
+        assert rpc(self.live.w3, "evm_revert", [self.chain_snapshot])
+        self.chain_snapshot = str(rpc(self.live.w3, "evm_snapshot"))
+        shutil.rmtree(self.api_data)
+        shutil.copytree(self.saved_api_data, self.api_data)
+        self.live.start_api()
+
+
+@pytest.fixture(scope="session")
+def seeded_history(
+    tmp_path_factory: pytest.TempPathFactory,
+    accounts: list[LocalAccount],
+    settings: Settings,
+    artifacts: dict[str, Artifact],
+) -> Iterator[SeededHistory]:
+    """One history for every audit module of the test process (seeding takes ~15 s); each
+    module gets it as seeded through `history`."""
+    with live_system(tmp_path_factory.mktemp("live"), accounts, settings, artifacts) as live:
+        seeded = SeededHistory(live, *_seed_history(live, accounts))
+        seeded.save()
+        yield seeded
+
+
+@pytest.fixture(scope="module")
+def history(
+    seeded_history: SeededHistory,
+    tmp_path_factory: pytest.TempPathFactory,
+    settings: Settings,
+    build_cache: Path,
+) -> History:
+    """The seeded history for one module, with its own audit data directory (checkpoints,
+    reports, anchors); whatever an earlier module changed is undone first (put back before
+    a module rather than after it, so the process's last module costs nothing)."""
+    seeded = seeded_history
+    if seeded.changed:
+        seeded.rewind()
+    seeded.changed = True
     data_dir = audit_data_dir(tmp_path_factory.mktemp("audit-data"), build_cache)
-    audit_settings = settings.model_copy(update={"data_dir": data_dir})
-    yield History(
-        live,
-        keys,
-        made,
-        community,
-        ballot_receipt,
-        str(direct["txHash"]),
-        live.data_dir / "deployments" / "31337.json",
-        audit_settings,
+    return History(
+        seeded.live,
+        seeded.keys,
+        seeded.made,
+        int(seeded.made["community"]),
+        seeded.ballot_receipt,
+        seeded.direct_vote_tx,
+        seeded.live.data_dir / "deployments" / "31337.json",
+        settings.model_copy(update={"data_dir": data_dir}),
     )
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,10 +91,11 @@ def new_accounts(n: int) -> list[LocalAccount]:
     return [Account.create() for _ in range(n)]
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory, accounts: list[LocalAccount], settings: Settings,
-         artifacts: dict[str, Artifact]) -> Iterator[LiveSystem]:  # fmt: skip
-    data_dir = tmp_path_factory.mktemp("live")
+@contextmanager
+def live_system(
+    data_dir: Path, accounts: list[LocalAccount], settings: Settings, artifacts: dict[str, Artifact]
+) -> Iterator[LiveSystem]:
+    """A fresh anvil with the system deployed and the API serving it, all under `data_dir`."""
     relayer = Account.create()
     with ephemeral_node(settings) as node:
         rpc(node.w3, "anvil_setBalance", [relayer.address, hex(10**24)])
@@ -123,6 +125,13 @@ def live(tmp_path_factory: pytest.TempPathFactory, accounts: list[LocalAccount],
             yield system
         finally:
             system.stop_api()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory, accounts: list[LocalAccount], settings: Settings,
+         artifacts: dict[str, Artifact]) -> Iterator[LiveSystem]:  # fmt: skip
+    with live_system(tmp_path_factory.mktemp("live"), accounts, settings, artifacts) as system:
+        yield system
 
 
 @pytest.fixture(scope="module")

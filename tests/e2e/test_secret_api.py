@@ -24,6 +24,7 @@ from ledger.keystore import Keystore
 from ledger.node import rpc
 from ledger.protocol.generated import Roles
 from ledger.secret.trustee_file import load
+from tests.audit.conftest import audit_data_dir
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contract_wrappers.secret import SecretBallotContract, Trustee
 from tests.contracts.conftest import signer_keys
@@ -82,9 +83,10 @@ def _advance(live: LiveSystem, seconds: int) -> None:
 
 
 def test_a_secret_election_runs_end_to_end_through_the_api_and_the_trustees_cli(
-    live: LiveSystem, accounts: list[LocalAccount], tmp_path: Path
+    live: LiveSystem, accounts: list[LocalAccount], tmp_path: Path, build_cache: Path
 ) -> None:
     cli = Cli(live, tmp_path)
+    audit_data_dir(tmp_path / "data", build_cache)  # the run's warm compile for its audit
     w3 = live.w3
     registry = RegistryContract(w3, live.deployment.registry)
     admin, chair = accounts[0], accounts[1]

@@ -11,6 +11,7 @@ Figures of the last run: test-artifacts/stress/stress-short.{json,md}.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,8 +27,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(480)]
 
 
 @pytest.fixture(scope="module")
-def results() -> dict[str, Any]:
-    return execute(short_config(rate=RATE), ARTIFACTS)
+def results(build_cache: Path) -> dict[str, Any]:
+    config = short_config(rate=RATE)
+    config.audit_build_cache = str(build_cache)
+    return execute(config, ARTIFACTS)
 
 
 def test_every_acknowledged_message_lands_exactly_once_through_every_fault(
