@@ -4,7 +4,7 @@ bench/results/<name>.json and .md; then bench/results/SUMMARY.md gathers the Mar
     python -m bench [NAME ...]
 
 (names: gas_council gas_elections gas_budget gas_fund gas_initiatives gas_secret api_load
-audit audit_budget secret_crypto secret_page)
+audit audit_budget audit_secret secret_crypto secret_page)
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ BENCHES = (
     "api_load",
     "audit",
     "audit_budget",
+    "audit_secret",
     "secret_crypto",
     "secret_page",
 )

@@ -298,11 +298,13 @@ async function start(): Promise<void> {
   // only on the keys view, which redraws itself with its confirmation.
   onKeysChanged((change) => (change === "unlocked" || change === "list" ? renderHeader(currentNavKey()) : void render()));
   document.addEventListener("commons:autolock", () => announce(t("key.autoLocked")));
+  await loadCommunities();
+  // Only now: a view asked for while the communities load is the one the first render draws, not
+  // one drawn and then drawn again under the user's fingers (what they typed in it lost).
   window.addEventListener("hashchange", () => {
     clearProblem();
     void refresh();
   });
-  await loadCommunities();
   await refresh();
   // Keep the head block and the connection banner current while the page is open.
   setInterval(() => {
