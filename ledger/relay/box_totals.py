@@ -11,12 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from eth_abi.abi import encode as abi_encode
-from web3 import Web3
-from web3.contract import Contract
 from web3.types import TxReceipt
 
 from ledger.audit.election_rules import BallotFault, approvals_of, ranking_of
-from ledger.config import Settings
 from ledger.errors import InvalidMessage
 from ledger.hashing import checksum_address
 from ledger.protocol.generated import (
@@ -28,11 +25,10 @@ from ledger.protocol.generated import (
     Roles,
 )
 from ledger.relay.ballot_events import MISSING
-from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.message import COUNTED, REJECTED, BatchCall, Message, Outcome, fixed_bytes
+from ledger.relay.poll_office import PollOfficeRelay
 from ledger.signing.box_totals import BoxTotals, box_totals_digest, totals_hash
 from ledger.signing.eip712 import recover_address_bytes, to_compact
-from ledger.signing.in_person_ballots import PollOfficeDomain
 from ledger.signing.secp256k1 import HALF_N
 
 SIGNED, REFUSED = Events.BoxTotalsSigned.topic, Events.BoxTotalsRefused.topic
@@ -44,25 +40,10 @@ TOTALS_GAS = 200_000
 BALLOT_GAS = 6_000
 
 
-class BoxTotalsRelay:
+class BoxTotalsRelay(PollOfficeRelay):
     """Officers' signed box totals, batched per box (two signatures count a box)."""
 
     name = "box-totals"
-
-    def __init__(
-        self,
-        w3: Web3,
-        poll_office: Contract,
-        registry: Contract,
-        online: ElectionBallotRelay,
-        settings: Settings,
-    ) -> None:
-        self.max_batch = settings.relay_ballot_batch
-        self.base_gas = settings.relay_batch_base_gas
-        self.poll_office = poll_office
-        self.registry = registry
-        self.online = online
-        self.domain = PollOfficeDomain(w3.eth.chain_id, checksum_address(poll_office.address))
 
     # --- verification ---------------------------------------------------------------------------
 

@@ -23,14 +23,15 @@ from ledger.protocol.generated import ElectionSkipReason, Events, Functions, Pol
 from ledger.relay.ballot_events import MISSING, outcomes_by_voter
 from ledger.relay.election_ballots import CAST, SKIPPED, ElectionBallotRelay
 from ledger.relay.message import REJECTED, BatchCall, Message, Outcome, fixed_bytes
+from ledger.relay.poll_office import PollOfficeRelay
 from ledger.signing.eip712 import recover_address_bytes, to_compact
-from ledger.signing.in_person_ballots import InPersonBallot, PollOfficeDomain, in_person_digest
+from ledger.signing.in_person_ballots import InPersonBallot, in_person_digest
 from ledger.signing.secp256k1 import HALF_N
 
 VOUCHED, REFUSED = Events.InPersonBallotVouched.topic, Events.InPersonBallotRefused.topic
 
 
-class InPersonBallotRelay:
+class InPersonBallotRelay(PollOfficeRelay):
     """Officer-signed in-person ballots, batched per election (the online kind's batch size; the
     poll office adds the officer's signature check and one role read per ballot)."""
 
@@ -44,13 +45,8 @@ class InPersonBallotRelay:
         online: ElectionBallotRelay,
         settings: Settings,
     ) -> None:
-        self.max_batch = settings.relay_ballot_batch
-        self.base_gas = settings.relay_batch_base_gas
+        super().__init__(w3, poll_office, registry, online, settings)
         self.gas = settings.relay_ballot_gas
-        self.poll_office = poll_office
-        self.registry = registry
-        self.online = online
-        self.domain = PollOfficeDomain(w3.eth.chain_id, checksum_address(poll_office.address))
 
     # --- verification ---------------------------------------------------------------------------
 
