@@ -24,7 +24,8 @@ from ledger.audit.report import load_public_key, raw_public_key
 from ledger.audit.signers import fingerprint
 from ledger.build import Artifact
 from ledger.config import Settings
-from ledger.node import rpc
+from ledger.deploy import Deployment
+from ledger.node import AnvilProcess, rpc
 from ledger.protocol.generated import ElectionKind, MandateScope, Roles
 from ledger.signing.election_ballots import encode_ranking
 from ledger.signing.mandates import MandateDomain, make_mandate, mandate_call_arg, sign_mandate
@@ -92,6 +93,20 @@ def audit_data_dir(base: Path, build_cache: Path) -> Path:
     if not link.exists():
         link.symlink_to(build_cache, target_is_directory=True)
     return base
+
+
+def audit_deployment(
+    anvil: AnvilProcess, system: Deployment, settings: Settings, audit_dir: Path
+) -> AuditResult:
+    """A whole audit, from scratch, of `system` on the session's chain."""
+    return run_audit(
+        AuditOptions(
+            rpc_url=anvil.url,
+            record=system.record,
+            settings=settings.model_copy(update={"data_dir": audit_dir}),
+            resume=False,
+        )
+    )
 
 
 def _proof(w3: Web3, timebank: Contract, community: int, record: ServiceRecord) -> Any:

@@ -14,8 +14,6 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.audit.auditor import AuditOptions, run_audit
-from ledger.audit.model import AuditResult
 from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.node import AnvilProcess, rpc
@@ -38,7 +36,7 @@ from ledger.signing.services import (
     timebank_domain,
 )
 from ledger.tx import send
-from tests.audit.conftest import audit_data_dir
+from tests.audit.conftest import audit_data_dir, audit_deployment
 from tests.contract_wrappers.timebank import TimeBankContract
 
 ROLE = {name: Web3.keccak(text=name) for name in ("COMMITTEE", "REGISTRAR", "COORDINATOR")}
@@ -238,22 +236,9 @@ def audit_dir(tmp_path_factory: pytest.TempPathFactory, build_cache: Path) -> Pa
     return audit_data_dir(tmp_path_factory.mktemp("audit-rules"), build_cache)
 
 
-def _audit(
-    anvil: AnvilProcess, system: Deployment, settings: Settings, audit_dir: Path
-) -> AuditResult:
-    return run_audit(
-        AuditOptions(
-            rpc_url=anvil.url,
-            record=system.record,
-            settings=settings.model_copy(update={"data_dir": audit_dir}),
-            resume=False,
-        )
-    )
-
-
 def test_every_allowed_path_audits_clean(rich_history: dict[str, Any], anvil: AnvilProcess,
                                          system: Deployment, settings: Settings, audit_dir: Path) -> None:  # fmt: skip
-    result = _audit(anvil, system, settings, audit_dir)
+    result = audit_deployment(anvil, system, settings, audit_dir)
     assert result.ok, result.findings
     assert result.warnings == []
     report = result.report

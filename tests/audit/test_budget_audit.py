@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 
-from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.audit.model import AuditResult, Finding
 from ledger.budget.ballots import tally
 from ledger.budget.selection import select
@@ -22,7 +21,7 @@ from ledger.deploy import Deployment
 from ledger.node import AnvilProcess, rpc
 from ledger.protocol.generated import BudgetRule
 from tests.audit.budget_town import Round, Town, budget_town
-from tests.audit.conftest import audit_data_dir
+from tests.audit.conftest import audit_data_dir, audit_deployment
 from tests.contracts.conftest import signer_keys
 
 COSTS = [60, 50, 30, 10, 40]
@@ -39,19 +38,6 @@ def audit_dir(tmp_path_factory: pytest.TempPathFactory, build_cache: Path) -> Pa
 @pytest.fixture(scope="module")
 def town(w3: Web3, system: Deployment, accounts: list[LocalAccount]) -> Town:
     return budget_town(w3, system, accounts, "budget audit", voters=len(BALLOTS), income=10_000)
-
-
-def _audit(
-    anvil: AnvilProcess, system: Deployment, settings: Settings, audit_dir: Path
-) -> AuditResult:
-    return run_audit(
-        AuditOptions(
-            rpc_url=anvil.url,
-            record=system.record,
-            settings=settings.model_copy(update={"data_dir": audit_dir}),
-            resume=False,
-        )
-    )
 
 
 def _budget_findings(result: AuditResult) -> list[Finding]:
@@ -88,7 +74,7 @@ def test_a_selected_round_with_skipped_ballots_audits_clean(
     r = _voted_round(w3, system, town, accounts[9])
     r.advance(601)
     assert r.select(accounts[9]) == 0b01110
-    result = _audit(anvil, system, settings, audit_dir)
+    result = audit_deployment(anvil, system, settings, audit_dir)
     assert result.findings == []
     row = next(row for row in result.report["budget_rounds"] if row["id"] == r.id)
     assert row["ballots"] == len(BALLOTS) and row["skipped"] == 4
@@ -129,7 +115,7 @@ def test_a_vote_count_changed_in_storage_before_the_selection_is_named(
     assert int(r.contract.functions.getProject(r.id, 3).call().votes) == 9
     r.advance(601)
     r.select(accounts[9])
-    found = _budget_findings(_audit(anvil, system, settings, audit_dir))
+    found = _budget_findings(audit_deployment(anvil, system, settings, audit_dir))
     rules = {f.rule for f in found if f"round {r.id}" in f.detail}
     assert {"budget.selection", "budget.count"} <= rules, found
 

@@ -11,15 +11,13 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.audit.auditor import AuditOptions, run_audit
-from ledger.audit.model import AuditResult
 from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.hashing import keccak
 from ledger.node import AnvilProcess, rpc
 from ledger.protocol.generated import Roles
 from ledger.signing.election_ballots import encode_ranking
-from tests.audit.conftest import audit_data_dir
+from tests.audit.conftest import audit_data_dir, audit_deployment
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import signer_keys
@@ -47,19 +45,6 @@ def ward(
     residents = signer_keys(6, "election-proxy-audit")
     registry.update_roll(admin, community, [r.address for r in residents])
     return community, residents
-
-
-def _audit(
-    anvil: AnvilProcess, system: Deployment, settings: Settings, audit_dir: Path
-) -> AuditResult:
-    return run_audit(
-        AuditOptions(
-            rpc_url=anvil.url,
-            record=system.record,
-            settings=settings.model_copy(update={"data_dir": audit_dir}),
-            resume=False,
-        )
-    )
 
 
 def _open(w3: Web3, elections: ElectionsContract, committee: LocalAccount, community: int) -> int:
@@ -100,7 +85,7 @@ def test_an_election_with_proxy_ballots_audits_clean_and_recounts_each_voters_on
     rpc(w3, "evm_increaseTime", [601])
     rpc(w3, "evm_mine")
     assert elections.count(relayer, eid).winners == (1,)
-    result = _audit(anvil, system, settings, audit_dir)
+    result = audit_deployment(anvil, system, settings, audit_dir)
     assert result.findings == []
     row = next(r for r in result.report["elections"] if r["id"] == eid)
     assert (row["ballots"], row["by_proxy"]) == (5, 0)
@@ -135,7 +120,7 @@ def test_a_mandate_written_into_storage_is_named_for_the_proxy_ballot_it_let_thr
         assert eproxies.cast_one(eid, voter.address, proxy, encode_ranking([2])) == "cast"
     finally:
         rpc(w3, "anvil_setStorageAt", [address, "0x" + slot.hex(), "0x" + bytes(32).hex()])
-    result = _audit(anvil, system, settings, audit_dir)
+    result = audit_deployment(anvil, system, settings, audit_dir)
     found = [f for f in result.findings if f.rule == "elections.proxy"]
     assert found, [(f.rule, f.detail, f.expected, f.found) for f in result.findings][:8]
     assert f"election {eid}" in found[0].detail, found

@@ -11,14 +11,13 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.audit.model import AuditResult, Finding
 from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.node import AnvilProcess, rpc
 from ledger.protocol.generated import ElectionKind, Roles
 from ledger.signing.election_ballots import encode_approval, encode_ranking
-from tests.audit.conftest import audit_data_dir
+from tests.audit.conftest import audit_data_dir, audit_deployment
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import signer_keys
@@ -87,19 +86,6 @@ def _first_ballot_word(w3: Web3, address: str, eid: int, stored: int) -> int:
     raise AssertionError("no ballot word found")
 
 
-def _audit(
-    anvil: AnvilProcess, system: Deployment, settings: Settings, audit_dir: Path
-) -> AuditResult:
-    return run_audit(
-        AuditOptions(
-            rpc_url=anvil.url,
-            record=system.record,
-            settings=settings.model_copy(update={"data_dir": audit_dir}),
-            resume=False,
-        )
-    )
-
-
 def _elections_findings(result: AuditResult) -> list[Finding]:
     return [f for f in result.findings if f.rule.startswith("elections.")]
 
@@ -123,7 +109,7 @@ def test_counted_elections_with_skipped_ballots_audit_clean(
     rpc(w3, "evm_mine")
     assert elections.count(accounts[9], ranked, step=3).winners
     assert elections.count(accounts[9], approval).winners
-    result = _audit(anvil, system, settings, audit_dir)
+    result = audit_deployment(anvil, system, settings, audit_dir)
     assert result.findings == []
     rows = {e["id"]: e for e in result.report["elections"]}
     assert rows[ranked]["ballots"] == rows[approval]["ballots"] == len(RANKINGS)
@@ -154,5 +140,5 @@ def test_a_ballot_changed_in_storage_before_the_count_is_named(
     rpc(w3, "evm_increaseTime", [601])
     rpc(w3, "evm_mine")
     elections.count(accounts[9], eid)
-    found = _elections_findings(_audit(anvil, system, settings, audit_dir))
+    found = _elections_findings(audit_deployment(anvil, system, settings, audit_dir))
     assert any(f.rule == "elections.count" and f"election {eid}" in f.detail for f in found), found

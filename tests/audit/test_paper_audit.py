@@ -11,15 +11,13 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.audit.auditor import AuditOptions, run_audit
-from ledger.audit.model import AuditResult
 from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.hashing import keccak
 from ledger.node import AnvilProcess, rpc
 from ledger.protocol.generated import ElectionSkipReason, PaperBoxSkipReason, Roles
 from ledger.signing.election_ballots import encode_ranking
-from tests.audit.conftest import audit_data_dir
+from tests.audit.conftest import audit_data_dir, audit_deployment
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
 from tests.contract_wrappers.paper_boxes import PaperBoxesContract
 from tests.contract_wrappers.registry import RegistryContract
@@ -49,19 +47,6 @@ def ward(
     voters = signer_keys(8, "paper-audit")
     registry.update_roll(admin, community, [v.address for v in voters])
     return community, voters, (accounts[6], accounts[7])
-
-
-def _audit(
-    anvil: AnvilProcess, system: Deployment, settings: Settings, audit_dir: Path
-) -> AuditResult:
-    return run_audit(
-        AuditOptions(
-            rpc_url=anvil.url,
-            record=system.record,
-            settings=settings.model_copy(update={"data_dir": audit_dir}),
-            resume=False,
-        )
-    )
 
 
 def _now(w3: Web3) -> int:
@@ -110,7 +95,7 @@ def test_an_election_with_a_paper_box_audits_clean_and_counts_its_entries(
     assert counted.counted == 4
     _mine_at(w3, opens + 601)
     assert elections.count(relayer, eid).winners
-    result = _audit(anvil, system, settings, audit_dir)
+    result = audit_deployment(anvil, system, settings, audit_dir)
     assert result.findings == []
     row = next(e for e in result.report["elections"] if e["id"] == eid)
     assert (row["ballots"], row["paper"], row["skipped"]) == (8, 4, 1)
@@ -142,7 +127,7 @@ def test_an_officer_made_by_a_storage_write_is_named_for_the_totals_it_co_signed
     rpc(w3, "anvil_setStorageAt", [address, slot, "0x" + (1).to_bytes(32, "big").hex()])
     assert boxes.submit(accounts[9], box, [boxes.sign(impostor, box, entries)]).counted == 2
     rpc(w3, "anvil_setStorageAt", [address, slot, "0x" + bytes(32).hex()])
-    found = _audit(anvil, system, settings, audit_dir).findings
+    found = audit_deployment(anvil, system, settings, audit_dir).findings
     paper = [f for f in found if f.rule == "paper.totals"]
     assert paper and f"box {box}" in paper[0].detail, found
     assert PaperBoxSkipReason.NotPollOfficer.name in str(paper[0].expected)

@@ -11,15 +11,13 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.audit.auditor import AuditOptions, run_audit
-from ledger.audit.model import AuditResult
 from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.hashing import keccak
 from ledger.node import AnvilProcess, rpc
 from ledger.protocol.generated import PollSkipReason, Roles
 from ledger.signing.election_ballots import encode_ranking
-from tests.audit.conftest import audit_data_dir
+from tests.audit.conftest import audit_data_dir, audit_deployment
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
 from tests.contract_wrappers.poll_office import PollOfficeContract
 from tests.contract_wrappers.registry import RegistryContract
@@ -48,19 +46,6 @@ def precinct(
     voters = signer_keys(len(RANKINGS), "poll-audit")
     registry.update_roll(admin, community, [v.address for v in voters])
     return community, voters, accounts[6]
-
-
-def _audit(
-    anvil: AnvilProcess, system: Deployment, settings: Settings, audit_dir: Path
-) -> AuditResult:
-    return run_audit(
-        AuditOptions(
-            rpc_url=anvil.url,
-            record=system.record,
-            settings=settings.model_copy(update={"data_dir": audit_dir}),
-            resume=False,
-        )
-    )
 
 
 def _open(w3: Web3, elections: ElectionsContract, committee: LocalAccount, community: int) -> int:
@@ -99,7 +84,7 @@ def test_an_election_with_in_person_ballots_audits_clean_and_counts_them(
     rpc(w3, "evm_increaseTime", [601])
     rpc(w3, "evm_mine")
     assert elections.count(relayer, eid).winners
-    result = _audit(anvil, system, settings, audit_dir)
+    result = audit_deployment(anvil, system, settings, audit_dir)
     assert result.findings == []
     row = next(e for e in result.report["elections"] if e["id"] == eid)
     assert (row["ballots"], row["in_person"], row["skipped"]) == (6, 3, 1)
@@ -130,7 +115,7 @@ def test_an_officer_made_by_a_storage_write_is_named_for_the_ballots_it_vouched_
     ballot = office.sign(impostor, eid, voters[0].address, encode_ranking([1]))
     assert len(office.cast(accounts[9], eid, [ballot]).cast) == 1
     rpc(w3, "anvil_setStorageAt", [address, "0x" + slot.hex(), "0x" + bytes(32).hex()])
-    found = [f for f in _audit(anvil, system, settings, audit_dir).findings]
+    found = [f for f in audit_deployment(anvil, system, settings, audit_dir).findings]
     poll = [f for f in found if f.rule == "poll.in_person"]
     assert poll and f"election {eid}" in poll[0].detail, found
     assert "NotPollOfficer" in str(poll[0].expected)

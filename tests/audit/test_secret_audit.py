@@ -13,14 +13,13 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.audit.model import AuditResult, Finding
 from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.node import AnvilProcess, rpc
 from ledger.protocol.generated import Roles
 from ledger.secret.group import G, Point
-from tests.audit.conftest import audit_data_dir
+from tests.audit.conftest import audit_data_dir, audit_deployment
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contract_wrappers.secret import (
     CHALLENGES,
@@ -99,19 +98,6 @@ def _decrypt(
     return tally
 
 
-def _audit(
-    anvil: AnvilProcess, system: Deployment, settings: Settings, audit_dir: Path
-) -> AuditResult:
-    return run_audit(
-        AuditOptions(
-            rpc_url=anvil.url,
-            record=system.record,
-            settings=settings.model_copy(update={"data_dir": audit_dir}),
-            resume=False,
-        )
-    )
-
-
 def _secret_findings(result: AuditResult) -> list[Finding]:
     return [f for f in result.findings if f.rule.startswith("secret.")]
 
@@ -131,7 +117,7 @@ def test_a_secret_vote_with_a_voided_ballot_audits_clean(
     secret.challenge(accounts[9], vid, batch, copier.address, _copied_words(batch))
     tally = _decrypt(w3, secret, accounts, vid, trustees)
     assert tally == [1, 3, 1]
-    result = _audit(anvil, system, settings, audit_dir)
+    result = audit_deployment(anvil, system, settings, audit_dir)
     assert result.findings == []
     (row,) = [r for r in result.report["secret_votes"] if r["id"] == vid]
     assert row["ballots"] == len(CHOICES) and row["voided"] == 1
@@ -152,7 +138,7 @@ def test_an_invalid_ballot_nobody_challenged_is_named(
     vid, trustees, _ = _vote(w3, secret, accounts, town)
     # The copy stays counted: the chain's tally includes it.
     assert _decrypt(w3, secret, accounts, vid, trustees) == [2, 3, 1]
-    found = _secret_findings(_audit(anvil, system, settings, audit_dir))
+    found = _secret_findings(audit_deployment(anvil, system, settings, audit_dir))
     assert [f.rule for f in found] == ["secret.proof"], found
     assert town[1][-1].address[2:].lower() in found[0].detail
 
@@ -192,7 +178,7 @@ def test_an_aggregate_changed_in_storage_is_named_by_the_tally(
         value = "0x" + word.to_bytes(32, "big").hex()
         rpc(w3, "anvil_setStorageAt", [address, hex(slot + offset), value])
     assert _decrypt(w3, secret, accounts, vid, trustees) == [2, 2, 1]
-    found = _secret_findings(_audit(anvil, system, settings, audit_dir))
+    found = _secret_findings(audit_deployment(anvil, system, settings, audit_dir))
     assert {f.rule for f in found} == {"secret.tally"}, found
     assert any(f"option {j}" in f.detail for f in found for j in (0, 1))
 
@@ -242,6 +228,6 @@ def test_a_verification_key_changed_in_storage_is_named_by_its_partials(
     secret.publish(vid, trustees[1])
     secret.publish(vid, trustees[2], words)  # proven on-chain against the forged key
     secret.finalize(accounts[9], vid, secret.tally(vid, [trustees[0], trustees[1]]))
-    found = _secret_findings(_audit(anvil, system, settings, audit_dir))
+    found = _secret_findings(audit_deployment(anvil, system, settings, audit_dir))
     assert {f.rule for f in found} == {"secret.partial"}, found
     assert all("trustee 3" in f.detail for f in found)
