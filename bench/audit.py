@@ -33,7 +33,7 @@ from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import deploy_system
 from ledger.hashing import keccak
-from ledger.node import ephemeral_node, rpc
+from ledger.node import AnvilProcess, ephemeral_node, rpc
 from ledger.protocol.generated import BallotKind, Domains, Functions, ProposalParams, Roles
 from ledger.signing.digests import ballot_digest, domain_separator
 from ledger.signing.eip712 import to_compact
@@ -227,6 +227,22 @@ def audit_once(
     if not result.ok:
         raise RuntimeError(f"the benchmark election should audit clean: {result.findings[:3]}")
     return elapsed, result.report
+
+
+def audit_cold_then_warm(
+    node: AnvilProcess, record: dict[str, Any], settings: Settings, data_dir: Path
+) -> tuple[float, float, dict[str, Any], float, float]:
+    """The audit with a cold compile cache, then with a warm one: (cold s, warm s, the warm
+    run's report, anvil's CPU s during it, the load average as it began)."""
+    audit_settings = settings.model_copy(update={"data_dir": data_dir})
+    cold_s, _ = audit_once(node.url, record, audit_settings)
+    print(f"  audit with a cold compile cache: {cold_s:.1f} s")
+    load = os.getloadavg()[0]
+    anvil_before = process_cpu(node.pid)
+    warm_s, report = audit_once(node.url, record, audit_settings)
+    anvil_cpu = process_cpu(node.pid) - anvil_before
+    print(f"  audit with a warm compile cache: {warm_s:.2f} s (load average {load:.1f})")
+    return cold_s, warm_s, report, anvil_cpu, load
 
 
 def main() -> None:

@@ -28,8 +28,14 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from bench import process_cpu
-from bench.audit import _addresses, _parallel, _send_raw, _wait_all, _window, audit_once
+from bench.audit import (
+    _addresses,
+    _parallel,
+    _send_raw,
+    _wait_all,
+    _window,
+    audit_cold_then_warm,
+)
 from ledger.config import DEV_MNEMONIC, Settings
 from ledger.deploy import deploy_system
 from ledger.hashing import keccak
@@ -174,14 +180,9 @@ def main() -> None:
         print(f"building a budgeting round of {VOTERS} relayed ballots...")
         built = build_round(node.w3, settings)
         print(f"  setup: {built['setup']}")
-        audit_settings = settings.model_copy(update={"data_dir": Path(tmp)})
-        cold_s, _ = audit_once(node.url, built["record"], audit_settings)
-        print(f"  audit with a cold compile cache: {cold_s:.1f} s")
-        load = os.getloadavg()[0]
-        anvil_before = process_cpu(node.pid)
-        warm_s, report = audit_once(node.url, built["record"], audit_settings)
-        anvil_cpu = process_cpu(node.pid) - anvil_before
-        print(f"  audit with a warm compile cache: {warm_s:.2f} s (load average {load:.1f})")
+        cold_s, warm_s, report, anvil_cpu, load = audit_cold_then_warm(
+            node, built["record"], settings, Path(tmp)
+        )
     (row,) = report["budget_rounds"]
     timings = report["timings"]
     figures = {
