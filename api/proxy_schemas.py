@@ -38,6 +38,19 @@ class ProxyBallotIn(Strict):
     signature: Signature65
 
 
+class ElectionProxyBallotIn(Strict):
+    """A proxy's EIP-712 election ballot for a resident: ElectionProxyBallot(uint256 electionId,
+    address voter,address proxy,uint64 choices) under the domain ("CommonsElectionProxies", "1",
+    chainId, election proxies address), signed by `proxy`; `choices` encoded as an election
+    ballot's (docs/elections.md)."""
+
+    electionId: Annotated[int, Field(ge=1, lt=2**256)]
+    voter: Address
+    proxy: Address
+    choices: Annotated[int, Field(ge=0, lt=2**64)]
+    signature: Signature65
+
+
 class MandateOut(CamelOut):
     """Who holds a resident's mandate in a community, read from the chain."""
 

@@ -64,24 +64,29 @@ class AckOut(CamelOut):
     signature: str = Field(description="65 bytes r ‖ s ‖ v, by `relayer`")
 
 
+# Every kind of signed message the relay takes (ledger/relay: each kind's `name`).
+MessageKind = Literal[
+    "ballot",
+    "service",
+    "forward",
+    "election-ballot",
+    "cosignature",
+    "rating",
+    "mandate",
+    "proxy-ballot",
+    "budget-ballot",
+    "in-person-ballot",
+    "secret-ballot",
+    "box-totals",
+    "election-proxy-ballot",
+]
+
+
 class ReceiptOut(CamelOut):
     """What the relay knows of one acknowledged message."""
 
     id: str = Field(description="receipt id: keccak256 of the kind and the canonical message")
-    kind: Literal[
-        "ballot",
-        "service",
-        "forward",
-        "election-ballot",
-        "cosignature",
-        "rating",
-        "mandate",
-        "proxy-ballot",
-        "budget-ballot",
-        "in-person-ballot",
-        "secret-ballot",
-        "box-totals",
-    ]
+    kind: MessageKind
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     signer: str
     tx_hash: str | None
@@ -102,20 +107,7 @@ class AckedOut(CamelOut):
 
     position: int = Field(description="its place in the outbox, in acceptance order")
     id: str = Field(description="receipt id")
-    kind: Literal[
-        "ballot",
-        "service",
-        "forward",
-        "election-ballot",
-        "cosignature",
-        "rating",
-        "mandate",
-        "proxy-ballot",
-        "budget-ballot",
-        "in-person-ballot",
-        "secret-ballot",
-        "box-totals",
-    ]
+    kind: MessageKind
     status: Literal["queued", "sent", "included", "counted", "rejected"]
     payload: dict[str, Any] = Field(description="the signed message, as it was accepted")
     ack: AckOut

@@ -20,11 +20,18 @@ from web3.contract.contract import ContractFunction
 from ledger.build import Artifact
 from ledger.deploy import PLAN
 from ledger.errors import LedgerError
+from ledger.protocol.generated import MandateScope
 from ledger.protocol.offchain import FORWARD_GAS
 from ledger.signing.ballots import BallotDomain, make_ballot, sign_ballot
 from ledger.signing.cosignatures import CoSignatureDomain, sign_cosignature
 from ledger.signing.eip712 import sign_typed_data
+from ledger.signing.election_proxy_ballots import (
+    ElectionProxyDomain,
+    make_election_proxy_ballot,
+    sign_election_proxy_ballot,
+)
 from ledger.signing.forwards import sign_forward_request
+from ledger.signing.mandates import MandateDomain, make_mandate, sign_mandate
 from ledger.signing.ratings import RatingDomain, sign_rating
 from ledger.signing.services import (
     SERVICE_TYPES,
@@ -134,6 +141,51 @@ class ApiClient:
             "signature": "0x" + signed.signature.hex(),
         }
         receipt: dict[str, Any] = self.post("/v1/ballots", body)
+        return receipt
+
+    def appoint(
+        self,
+        resident: LocalAccount,
+        community_id: int,
+        proxy: str,
+        scope: MandateScope,
+        vote_id: int = 0,
+    ) -> dict[str, Any]:
+        """Appoint `proxy` as `resident`'s proxy (for every vote, or for proposal or election
+        `vote_id`), with the resident's next mandate nonce."""
+        mandates = self.contracts["mandates"]
+        nonce = mandates.functions.nonceOf(resident.address).call()
+        mandate = make_mandate(community_id, resident.address, proxy, scope, vote_id, nonce)
+        domain = MandateDomain(self.chain_id, mandates.address)
+        signed = sign_mandate(resident, mandate, domain)
+        body = {
+            "act": "appoint",
+            "communityId": community_id,
+            "resident": resident.address,
+            "proxy": proxy,
+            "scope": int(scope),
+            "voteId": vote_id,
+            "nonce": nonce,
+            "signature": "0x" + signed.signature.hex(),
+        }
+        receipt: dict[str, Any] = self.post("/v1/mandates", body)
+        return receipt
+
+    def election_proxy_ballot(
+        self, proxy: LocalAccount, election_id: int, voter: str, choices: int
+    ) -> dict[str, Any]:
+        """Cast `voter`'s election ballot `choices` as their proxy."""
+        domain = ElectionProxyDomain(self.chain_id, self.contracts["election_proxies"].address)
+        ballot = make_election_proxy_ballot(election_id, voter, proxy.address, choices)
+        signed = sign_election_proxy_ballot(proxy, ballot, domain)
+        body = {
+            "electionId": election_id,
+            "voter": ballot.voter,
+            "proxy": proxy.address,
+            "choices": choices,
+            "signature": "0x" + signed.signature.hex(),
+        }
+        receipt: dict[str, Any] = self.post("/v1/election-proxy-ballots", body)
         return receipt
 
     def initiative(

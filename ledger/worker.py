@@ -43,6 +43,7 @@ from ledger.relay.box_totals import BoxTotalsRelay
 from ledger.relay.budget_ballots import BudgetBallotRelay
 from ledger.relay.cosignatures import CoSignatureRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
+from ledger.relay.election_proxy_ballots import ElectionProxyBallotRelay
 from ledger.relay.forwards import ForwardRelay
 from ledger.relay.in_person_ballots import InPersonBallotRelay
 from ledger.relay.mandates import MandateRelay, ProxyBallotRelay
@@ -92,6 +93,7 @@ def message_kinds(
     InPersonBallotRelay,
     SecretBallotRelay,
     BoxTotalsRelay,
+    ElectionProxyBallotRelay,
 ]:
     """The kinds of signed message, the same in the API (checks) and the worker (batches)."""
     rolls = RollCache(w3, deployment.registry, settings.relay_rolls_kept)
@@ -126,6 +128,9 @@ def message_kinds(
         InPersonBallotRelay(w3, deployment.poll_office, deployment.registry, online, settings),
         SecretBallotRelay(w3, deployment.secret, deployment.registry, settings, rolls),
         BoxTotalsRelay(w3, deployment.poll_office, deployment.registry, online, settings),
+        ElectionProxyBallotRelay(
+            w3, deployment.election_proxies, deployment.mandates, online, settings
+        ),
     )
 
 

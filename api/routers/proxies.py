@@ -7,7 +7,14 @@ from fastapi import APIRouter
 
 from api.deps import ServicesDep
 from api.errors import responses
-from api.proxy_schemas import HeldOut, MandateIn, MandateOut, ProxyBallotIn, ProxyCountOut
+from api.proxy_schemas import (
+    ElectionProxyBallotIn,
+    HeldOut,
+    MandateIn,
+    MandateOut,
+    ProxyBallotIn,
+    ProxyCountOut,
+)
 from api.schemas import Address, OnChainId, ReceiptOut
 from api.services import proxies
 from api.services.relay import accept
@@ -43,6 +50,26 @@ async def post_proxy_ballot(body: ProxyBallotIn, services: ServicesDep) -> Recei
     the proxy for this proposal, the voter not yet voted. The resident's own ballot, before or
     after, always wins."""
     return await accept(services, "proxy-ballot", body.model_dump())
+
+
+@router.post(
+    "/election-proxy-ballots",
+    status_code=202,
+    response_model=ReceiptOut,
+    responses=responses(409, 413, 422, 429, 503),
+    summary="Cast an election ballot for a resident as their proxy (signed by the proxy, gasless)",
+)
+async def post_election_proxy_ballot(
+    body: ElectionProxyBallotIn, services: ServicesDep
+) -> ReceiptOut:
+    """Checked before acknowledgement: signature (low-s, by the proxy), election open, choices
+    valid for its kind, voter and proxy on the roll at the election's snapshot, the voter in no
+    paper box, the voter's live mandate naming the proxy for this election, the voter not voted
+    themself, one proxy ballot per voter, the proxy under the community's limit. Landed by
+    ElectionProxies.castElectionProxyBallots; a rejected receipt carries the skip reason. The
+    resident's own ballot, before or after, always wins: after, it replaces the proxy's on the
+    chain (whose receipt stays counted)."""
+    return await accept(services, "election-proxy-ballot", body.model_dump())
 
 
 @router.get(

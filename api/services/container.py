@@ -23,6 +23,7 @@ from ledger.relay.box_totals import BoxTotalsRelay
 from ledger.relay.budget_ballots import BudgetBallotRelay
 from ledger.relay.cosignatures import CoSignatureRelay
 from ledger.relay.election_ballots import ElectionBallotRelay
+from ledger.relay.election_proxy_ballots import ElectionProxyBallotRelay
 from ledger.relay.forwards import ForwardRelay
 from ledger.relay.in_person_ballots import InPersonBallotRelay
 from ledger.relay.mandates import MandateRelay, ProxyBallotRelay
@@ -63,6 +64,7 @@ class Services:
     in_person_kind: InPersonBallotRelay
     secret_kind: SecretBallotRelay
     box_totals_kind: BoxTotalsRelay
+    election_proxy_kind: ElectionProxyBallotRelay
     acks: AckSigner
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -87,6 +89,7 @@ class Services:
             in_person_kind,
             secret_kind,
             box_totals_kind,
+            election_proxy_kind,
         ) = message_kinds(w3, deployment, decoder, relayer_key.address, settings)
         data = settings.data_dir
         # The worker's connection checkpoints the WAL; this one only acknowledges.
@@ -128,6 +131,7 @@ class Services:
             in_person_kind=in_person_kind,
             secret_kind=secret_kind,
             box_totals_kind=box_totals_kind,
+            election_proxy_kind=election_proxy_kind,
             acks=AckSigner(
                 bytes(relayer_key.key), deployment.chain_id, deployment.forwarder.address
             ),
@@ -159,6 +163,7 @@ class Services:
             self.in_person_kind,
             self.secret_kind,
             self.box_totals_kind,
+            self.election_proxy_kind,
         )
         return {k.name: k for k in kinds}
 

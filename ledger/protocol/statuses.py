@@ -215,6 +215,10 @@ RELAY_REFUSALS: Final[dict[str, Status]] = {
     "NoMandate": CONFLICT,
     "ProxyOverLimit": CONFLICT,
     "SelfProxy": INVALID,
+    # Election proxy ballots (ledger/relay/election_proxy_ballots.py), for ElectionProxySkipReason.
+    "AlreadyVotedByProxy": CONFLICT,
+    "ProxyNotOnRoll": INVALID,
+    "VotedThemself": CONFLICT,
     "GasOutOfRange": INVALID,
     # The forwarder's nonce moved on since the request was signed: sign again with the new one.
     "InvalidNonce": CONFLICT,

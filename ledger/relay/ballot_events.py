@@ -1,7 +1,7 @@
 """What a ballot contract's events tell the relay, for any contract that casts signed ballots in
 batches with a "cast" and a "skipped" event, each with the voter as its second topic (Council,
-Elections): who voted already, and each relayed ballot's outcome. Decoded by hand: web3's
-generic log processing costs more than the rest of the relay."""
+Elections, ElectionProxies): who voted already, and each relayed ballot's outcome. Decoded by
+hand: web3's generic log processing costs more than the rest of the relay."""
 
 from __future__ import annotations
 
@@ -27,19 +27,20 @@ def voted_on_chain(w3: Web3, address: str, cast: bytes, key: int) -> dict[str, s
 
 def outcomes_by_voter(
     receipt: TxReceipt,
-    address: str,
+    address: str | tuple[str, ...],
     cast: bytes,
     skipped: bytes,
     counted_detail: Callable[[bytes], str | None],
     skip_reason: Callable[[int], str],
     payloads: Sequence[dict[str, Any]],
 ) -> list[Outcome]:
-    """Each payload's outcome, in order, from the cast and skipped events of `address` in the
-    batch's receipt (a voter's events taken in log order; none: refused as missing)."""
+    """Each payload's outcome, in order, from the cast and skipped events of `address` (or of
+    any of several contracts one batch passes through) in the batch's receipt (a voter's events
+    taken in log order; none: refused as missing)."""
     results: dict[str, deque[Outcome]] = defaultdict(deque)
-    here = address.lower()
+    here = {a.lower() for a in ((address,) if isinstance(address, str) else address)}
     for log_ in sorted(receipt["logs"], key=lambda entry: entry["logIndex"]):
-        if log_["address"].lower() != here or not log_["topics"]:
+        if log_["address"].lower() not in here or not log_["topics"]:
             continue
         topic = bytes(log_["topics"][0])
         if topic not in (cast, skipped):

@@ -123,21 +123,7 @@ class ElectionBallotRelay:
     def check_ballot(self, election_id: int, voter: str, choices: int, receipt_id: str) -> None:
         """The election's rules for a ballot of any channel (online or in person: one ballot
         per voter across both); holds the voter for `receipt_id` until it lands or is released."""
-        election = self.election(election_id)
-        now = self.clock.now()
-        if not election.opens_at <= now < election.closes_at:
-            now = self.clock.confirmed()  # a "no" from memory is asked again
-        if not election.opens_at <= now < election.closes_at:
-            raise InvalidMessage(
-                "ElectionNotOpen",
-                f"election {election_id} takes ballots from {election.opens_at} "
-                f"until {election.closes_at}",
-            )
-        judge = ranking_of if election.kind == ElectionKind.Ranked else approvals_of
-        try:
-            judge(choices, election.candidate_count, election.max_choices)
-        except BallotFault as fault:
-            raise InvalidMessage(fault.reason.name, f"choices {choices:#x}") from fault
+        election = self.check_window_and_choices(election_id, choices)
         if not self._eligible(election, voter):
             raise InvalidMessage(
                 "VoterNotOnRoll",
@@ -156,6 +142,25 @@ class ElectionBallotRelay:
                 "AlreadyVoted", f"{voter} already voted in election {election_id}"
             ),
         )
+
+    def check_window_and_choices(self, election_id: int, choices: int) -> _Election:
+        """Refuse `choices` outside the election's voting window or not a ballot of its kind."""
+        election = self.election(election_id)
+        now = self.clock.now()
+        if not election.opens_at <= now < election.closes_at:
+            now = self.clock.confirmed()  # a "no" from memory is asked again
+        if not election.opens_at <= now < election.closes_at:
+            raise InvalidMessage(
+                "ElectionNotOpen",
+                f"election {election_id} takes ballots from {election.opens_at} "
+                f"until {election.closes_at}",
+            )
+        judge = ranking_of if election.kind == ElectionKind.Ranked else approvals_of
+        try:
+            judge(choices, election.candidate_count, election.max_choices)
+        except BallotFault as fault:
+            raise InvalidMessage(fault.reason.name, f"choices {choices:#x}") from fault
+        return election
 
     def check_is_local(self, message: Message) -> bool:
         return False  # elections are rare: every check may ask the chain, in a thread

@@ -46,6 +46,11 @@ class OnceEach:
                 raise refusal()
             held[signer.lower()] = receipt_id
 
+    def holds(self, box: int, signer: str) -> bool:
+        """Whether `signer` has a place in `box`, on the chain or by an acknowledged message."""
+        with self._lock:
+            return signer.lower() in self._signers(box)
+
     def release(self, box: int, signer: str, receipt_id: str) -> None:
         """The outbox did not store `receipt_id`: its signer's place is free again."""
         with self._lock:

@@ -29,7 +29,7 @@ export interface AckedOut {
   position: number;
   /** receipt id */
   id: string;
-  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot" | "in-person-ballot" | "secret-ballot" | "box-totals";
+  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot" | "in-person-ballot" | "secret-ballot" | "box-totals" | "election-proxy-ballot";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   /** the signed message, as it was accepted */
   payload: Record<string, unknown>;
@@ -303,6 +303,15 @@ export interface ElectionOut {
   tally: number[];
   winners: number[];
   statements: (string | null)[];
+}
+
+/** A proxy's EIP-712 election ballot for a resident: ElectionProxyBallot(uint256 electionId, address voter,address proxy,uint64 choices) under the domain ("CommonsElectionProxies", "1", chainId, election proxies address), signed by `proxy`; `choices` encoded as an election ballot's (docs/elections.md). */
+export interface ElectionProxyBallotIn {
+  electionId: number;
+  voter: string;
+  proxy: string;
+  choices: number;
+  signature: string;
 }
 
 /** One round of a seat's count, as the RoundCounted (and VotesTransferred) events say. */
@@ -681,7 +690,7 @@ export interface RatingsOut {
 export interface ReceiptOut {
   /** receipt id: keccak256 of the kind and the canonical message */
   id: string;
-  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot" | "in-person-ballot" | "secret-ballot" | "box-totals";
+  kind: "ballot" | "service" | "forward" | "election-ballot" | "cosignature" | "rating" | "mandate" | "proxy-ballot" | "budget-ballot" | "in-person-ballot" | "secret-ballot" | "box-totals" | "election-proxy-ballot";
   status: "queued" | "sent" | "included" | "counted" | "rejected";
   signer: string;
   txHash: string | null;
