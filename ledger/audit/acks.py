@@ -12,11 +12,18 @@ Where a message lands is read from our contracts' events, by the digest the send
 - a service record: TimeBank's `ServiceRecorded` carries the record's fields, not its digest;
   the digest is recomputed from them (record id under the time bank's domain);
 - a co-signature or a rating: Initiatives' `CoSigned` and Ratings' `Rated` carry its digest;
+- an election proxy ballot: Elections' `ElectionProxyBallotCast` carries its fields; the digest
+  is recomputed from them under the ElectionProxies domain;
+- an officer's box totals: the poll office's `BoxTotalsSigned(boxId, officer, totalsHash)`
+  names the totals by hash, which needs the acknowledged payload (whose digest must be the one
+  acknowledged) to recompute;
 - a forward request: the forwarder's `ExecutedForwardRequest(signer, nonce, success)` names
   no digest, so the request is matched by its signer and nonce, which needs its payload (and
   the payload must hash to the digest acknowledged).
-A ballot, record, co-signature or rating the contract skipped by its own rule (`BallotSkipped`,
-`ServiceSkipped`, `CoSignatureSkipped`, `RatingSkipped`) was sent: the promise was kept.
+A ballot, record, co-signature, rating, proxy ballot or box totals the contract skipped by its
+own rule (`BallotSkipped`, `ServiceSkipped`, `CoSignatureSkipped`, `RatingSkipped`,
+`ElectionProxyBallotSkipped` by ElectionProxies or Elections, `BoxTotalsRefused`) was sent: the
+promise was kept.
 
 The events are read with `eth_getLogs` from the node audited, like the rest of the audit reads
 the chain; they are not re-derived from the receipts the walk checks against each block's
@@ -41,6 +48,7 @@ from ledger.errors import AuditInfraError, InvalidMessage
 from ledger.hashing import checksum_address, keccak
 from ledger.protocol.generated import Domains, Events, Types
 from ledger.signing.acks import Acknowledgement, verify_ack
+from ledger.signing.box_totals import BoxTotals, box_totals_digest, totals_hash
 from ledger.signing.budget_ballots import BudgetBallot, BudgetDomain, budget_ballot_digest
 from ledger.signing.digests import (
     ballot_digest,
@@ -54,6 +62,10 @@ from ledger.signing.election_ballots import (
     ElectionBallot,
     ElectionDomain,
     election_ballot_digest,
+)
+from ledger.signing.election_proxy_ballots import (
+    ElectionProxyBallot,
+    election_proxy_ballot_digest,
 )
 from ledger.signing.forwards import ForwardRequest, forwarder_domain
 from ledger.signing.in_person_ballots import InPersonBallot, PollOfficeDomain, in_person_digest
@@ -81,7 +93,13 @@ KINDS: Final = (
     "budget-ballot",
     "in-person-ballot",
     "secret-ballot",
+    "election-proxy-ballot",
+    "box-totals",
 )
+PROXY_CAST: Final = event_of(Events.ElectionProxyBallotCast)
+PROXY_SKIPPED: Final = event_of(Events.ElectionProxyBallotSkipped)
+TOTALS_SIGNED: Final = event_of(Events.BoxTotalsSigned)
+TOTALS_REFUSED: Final = event_of(Events.BoxTotalsRefused)
 IN_PERSON_VOUCHED: Final = event_of(Events.InPersonBallotVouched)
 SECRET_BALLOT_CAST: Final = event_of(Events.SecretBallotCast)
 
@@ -199,6 +217,10 @@ class Landed:
     skipped_signed: dict[tuple[str, int, str], tuple[int, str]] = field(default_factory=dict)
     initiatives_domain: bytes = b""
     ratings_domain: bytes = b""
+    # Box totals signed: (box, officer, totals hash); matched through the payload.
+    box_totals: dict[tuple[int, str, bytes], tuple[int, str]] = field(default_factory=dict)
+    election_proxies_domain: bytes = b""
+    poll_office: PollOfficeDomain | None = None
 
 
 def _logs(
@@ -274,6 +296,9 @@ def landed(
                 marked = InPersonBallot(eid, voter, choices, officer)
                 _first(out.digests, in_person_digest(marked, office_domain), log)
     _secret_ballots(rpc, out, chain_id, contracts["secret"], first, last)
+    _election_proxy_ballots(rpc, out, chain_id, contracts, first, last)
+    _box_totals(rpc, out, contracts["poll_office"], first, last)
+    out.poll_office = office_domain
     out.council_domain = domain_separator(*Domains.Council, chain_id, contracts["council"])
     _signed_once(rpc, out, contracts, first, last)
     out.initiatives_domain = domain_separator(
@@ -302,6 +327,44 @@ def _secret_ballots(
                 + bytes(cast["ballotHash"])
             )
             _first(out.digests, typed_digest(separator, struct), log)
+
+
+def _election_proxy_ballots(
+    rpc: RpcClient, out: Landed, chain_id: int, contracts: dict[str, bytes], first: int, last: int
+) -> None:
+    """Counted proxy ballots by the digest their proxy signed (recomputed from the cast event);
+    skipped ones, by either contract, by (kind, election, voter)."""
+    out.election_proxies_domain = domain_separator(
+        *Domains.ElectionProxies, chain_id, contracts["election_proxies"]
+    )
+    for log in _logs(rpc, contracts["elections"], PROXY_CAST, first, last):
+        if (cast := log_values(PROXY_CAST, log)) is not None:
+            ballot = ElectionProxyBallot(
+                int(cast["electionId"]),
+                checksum_address(cast["voter"]),
+                checksum_address(cast["proxy"]),
+                int(cast["choices"]),
+            )
+            digest = election_proxy_ballot_digest(out.election_proxies_domain, ballot)
+            _first(out.digests, digest, log)
+    for key in ("election_proxies", "elections"):
+        for log in _logs(rpc, contracts[key], PROXY_SKIPPED, first, last):
+            if (skip := log_values(PROXY_SKIPPED, log)) is not None:
+                voter = checksum_address(skip["voter"])
+                signed = ("election-proxy-ballot", int(skip["electionId"]), voter)
+                _first(out.skipped_signed, signed, log)
+
+
+def _box_totals(rpc: RpcClient, out: Landed, office: bytes, first: int, last: int) -> None:
+    """Box totals signed, by (box, officer, totals hash); refused, by (kind, box, officer)."""
+    for log in _logs(rpc, office, TOTALS_SIGNED, first, last):
+        if (signed := log_values(TOTALS_SIGNED, log)) is not None:
+            key = (int(signed["boxId"]), checksum_address(signed["officer"]))
+            _first(out.box_totals, (*key, bytes(signed["totalsHash"])), log)
+    for log in _logs(rpc, office, TOTALS_REFUSED, first, last):
+        if (refused := log_values(TOTALS_REFUSED, log)) is not None:
+            box, officer = int(refused["boxId"]), checksum_address(refused["officer"])
+            _first(out.skipped_signed, ("box-totals", box, officer), log)
 
 
 def _signed_once(
@@ -362,26 +425,76 @@ def _skipped_ballot(entry: AckEntry, chain: Landed) -> tuple[int, str] | None:
 
 
 def _skipped_signed(entry: AckEntry, chain: Landed) -> tuple[int, str] | None:
-    """Where the contract skipped the acknowledged co-signature or rating, when its payload is
-    the one acknowledged (its digest recomputed) and a skip event names its box and signer."""
+    """Where the contract skipped the acknowledged co-signature, rating, proxy ballot or box
+    totals, when its payload is the one acknowledged (its digest recomputed) and a skip event
+    names its box and signer."""
     p = entry.payload
-    if entry.kind not in ("cosignature", "rating") or p is None:
+    if p is None:
         return None
     try:
         if entry.kind == "cosignature":
             box, signer = int(p["initiativeId"]), checksum_address(p["signer"])
             signed = cosignature_digest(chain.initiatives_domain, box, hex_bytes(signer))
-        else:
+        elif entry.kind == "rating":
             box, signer = int(p["proposalId"]), checksum_address(p["rater"])
             comment = hex_bytes(p["commentHash"])
             signed = rating_digest(
                 chain.ratings_domain, box, hex_bytes(signer), int(p["score"]), comment
             )
+        elif entry.kind == "election-proxy-ballot":
+            ballot = _proxy_ballot_of(p)
+            box, signer = ballot.election_id, ballot.voter
+            signed = election_proxy_ballot_digest(chain.election_proxies_domain, ballot)
+        elif entry.kind == "box-totals":
+            totals = _totals_of(p)
+            box, signer = totals.box_id, totals.officer
+            signed = _box_totals_digest(chain, totals)
+        else:
+            return None
     except (KeyError, TypeError, ValueError):
         return None
     if signed != entry.ack.message:
         return None
     return chain.skipped_signed.get((entry.kind, box, signer))
+
+
+def _proxy_ballot_of(p: dict[str, Any]) -> ElectionProxyBallot:
+    return ElectionProxyBallot(
+        int(p["electionId"]),
+        checksum_address(p["voter"]),
+        checksum_address(p["proxy"]),
+        int(p["choices"]),
+    )
+
+
+def _totals_of(p: dict[str, Any]) -> BoxTotals:
+    return BoxTotals(
+        int(p["boxId"]),
+        tuple(int(c) for c in p["choices"]),
+        tuple(int(n) for n in p["counts"]),
+        hex_bytes(p["certificateHash"]),
+        checksum_address(p["officer"]),
+    )
+
+
+def _box_totals_digest(chain: Landed, totals: BoxTotals) -> bytes:
+    if chain.poll_office is None:
+        raise ValueError("no poll office read")
+    return box_totals_digest(totals, chain.poll_office)
+
+
+def _signed_totals(entry: AckEntry, chain: Landed) -> tuple[int, str] | None:
+    """Where the acknowledged box totals were signed on the chain, when its payload is the one
+    acknowledged: BoxTotalsSigned names the box, the officer and the totals' hash."""
+    if entry.kind != "box-totals" or entry.payload is None:
+        return None
+    try:
+        totals = _totals_of(entry.payload)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if _box_totals_digest(chain, totals) != entry.ack.message:
+        return None
+    return chain.box_totals.get((totals.box_id, totals.officer, totals_hash(totals)))
 
 
 def _refusal(entry: AckEntry, chain_id: int, forwarder: str, relayer: str | None) -> str | None:
@@ -469,7 +582,7 @@ def _judge(
             )
         )
         return
-    where: tuple[int, str] | None = chain.digests.get(ack.message)
+    where: tuple[int, str] | None = chain.digests.get(ack.message) or _signed_totals(entry, chain)
     how = "counted"
     if where is None:
         where = (

@@ -124,6 +124,10 @@ def test_box_totals_are_checked_relayed_confirmed_and_counted_by_channel(
     )
     assert (election["ballotCount"], election["onlineCount"], election["paperCount"]) == (6, 3, 3)
     assert election["boxCounts"] == [{"boxId": box, "label": "A", "ballots": 3}]
+    # `commons audit --acks` finds both officers' acknowledged totals where they were signed.
+    judged = live.judge_acks(lambda i: i["kind"] == "box-totals" and i["payload"]["boxId"] == box)
+    assert judged.findings == [] and judged.warnings == []
+    assert [(e["verdict"], e["outcome"]) for e in judged.entries] == [("landed", "counted")] * 2
 
 
 def test_an_approval_elections_ballots_are_counted_by_channel_though_it_holds_none(

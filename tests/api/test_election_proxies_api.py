@@ -6,15 +6,20 @@ to its receipt."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from commons.api_client import ApiClientError
+from ledger.audit.acks import AckEntry
 from ledger.config import Settings
 from ledger.protocol.generated import MandateScope, Roles
 from ledger.relay.election_ballots import ElectionBallotRelay
 from ledger.relay.election_proxy_ballots import ElectionProxyBallotRelay
+from ledger.relay.message import Message
+from ledger.signing.acks import AckSigner
 from ledger.signing.election_ballots import encode_ranking
 from ledger.tx import send
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
@@ -103,6 +108,13 @@ def test_a_proxy_votes_for_a_resident_in_an_election_and_every_rule_is_kept(
     assert client.wait(first["id"])["status"] == "counted"
     assert elections.contract.functions.proxyBallotCount(eid).call() == 0
 
+    # `commons audit --acks` finds each acknowledged proxy ballot where it landed.
+    judged = live.judge_acks(
+        lambda i: i["kind"] == "election-proxy-ballot" and i["payload"]["electionId"] == eid
+    )
+    assert judged.findings == [] and judged.warnings == []
+    assert [(e["verdict"], e["outcome"]) for e in judged.entries] == [("landed", "counted")]
+
 
 def test_skips_by_either_contract_reach_each_ballots_receipt(
     live: LiveSystem, accounts: list[LocalAccount]
@@ -141,3 +153,24 @@ def test_skips_by_either_contract_reach_each_ballots_receipt(
         ("rejected", "VotedThemself"),
         ("rejected", "NoMandate"),
     ]
+
+    # Had the relay acknowledged them, `commons audit --acks` would find each where it landed
+    # (an acknowledgement by any key proves what it says when nobody names the relayer).
+    signer = AckSigner(bytes(relayer.key), int(w3.eth.chain_id), live.deployment.forwarder.address)
+    entries = []
+    for who, row in zip((a, b, c), rows, strict=True):
+        payload = {"electionId": eid, "voter": who.address, "proxy": proxy.address,
+                   "choices": row[2]}  # fmt: skip
+        digest = relay.signed_digest(Message(relay.name, str(eid), payload, proxy.address))
+        ack = signer.sign(digest, int(time.time()), int(receipt["blockNumber"]))
+        entries.append(AckEntry(ack, None, relay.name, payload))
+    judged = live.judge(entries)
+    assert judged.findings == [] and judged.warnings == []
+    assert [(e["verdict"], e["outcome"]) for e in judged.entries] == [
+        ("landed", "counted"),
+        ("landed", "skipped"),
+        ("landed", "skipped"),
+    ]
+    # A payload that is not the message acknowledged proves nothing landed.
+    forged = AckEntry(entries[2].ack, None, relay.name, {**entries[2].payload, "choices": 0})
+    assert [e["verdict"] for e in live.judge([forged]).entries] == ["pending"]

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +22,13 @@ from web3 import Web3
 
 from commons.api_client import ApiClient
 from commons.demo import demo_keys, seed_demo
+from ledger.audit.acks import AckCheck, AckEntry, check_acks
 from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.deploy import Deployment, deploy_system
 from ledger.node import AnvilProcess, child_pids, ephemeral_node, free_port, rpc
+from ledger.signing.acks import Acknowledgement
+from ledger.transport import RpcClient
 from tests.e2e.browser import build_page
 
 
@@ -85,6 +88,24 @@ class LiveSystem:
 
     def rpc(self, method: str, params: list[Any] | None = None) -> Any:
         return rpc(self.w3, method, params)
+
+    def judge_acks(self, keep: Callable[[dict[str, Any]], bool]) -> AckCheck:
+        """`commons audit --acks`'s judgement of the exported acknowledgements `keep` selects."""
+        items = self.client.get("/v1/relay/acks", limit=1000)["items"]
+        return self.judge(
+            [
+                AckEntry(Acknowledgement.from_json(i["ack"]), i["id"], i["kind"], i["payload"])
+                for i in items
+                if keep(i)
+            ]
+        )
+
+    def judge(self, entries: list[AckEntry]) -> AckCheck:
+        """`commons audit --acks`'s judgement of `entries` against the whole chain."""
+        contracts = {k: bytes.fromhex(c.address[2:]) for k, c in self.deployment.contracts.items()}
+        with RpcClient(self.node.url) as client:
+            head = self.w3.eth.block_number
+            return check_acks(client, self.w3.eth.chain_id, contracts, 0, head, entries)
 
 
 def new_accounts(n: int) -> list[LocalAccount]:
