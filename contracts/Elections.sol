@@ -1017,7 +1017,9 @@ contract Elections is IElections, EIP712, ERC2771Context {
         if (entry >> 248 != 0) return ElectionProxySkipReason(entry >> 248);
         if (entry == 0) return ElectionProxySkipReason.NotOnRoll;
         uint256 index = entry - 1;
-        if (_boxes[electionId][index / BOX_BITS] & (1 << (index % BOX_BITS)) != 0) {
+        uint256 bit = 1 << (index % BOX_BITS);
+        if (_paperVoters[electionId][index / BOX_BITS] & bit != 0) return ElectionProxySkipReason.AssignedToPaperBox;
+        if (_boxes[electionId][index / BOX_BITS] & bit != 0) {
             return _proxyBallots[electionId][voter] != 0
                 ? ElectionProxySkipReason.AlreadyVotedByProxy
                 : ElectionProxySkipReason.VotedThemself;

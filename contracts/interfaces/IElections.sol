@@ -350,7 +350,8 @@ interface IElections {
 
     /// @notice Why a relayed election proxy ballot was not counted (the first five and NotOnRoll
     /// as in ElectionSkipReason; BadSignature, MalleableSignature, ProxyNotOnRoll and NoMandate
-    /// are found by ElectionProxies, the rest here).
+    /// are found by ElectionProxies, the rest here). AssignedToPaperBox: the voter is a resident
+    /// of one of the election's paper boxes, who votes on paper only.
     enum ElectionProxySkipReason {
         ElectionNotOpen,
         UnknownCandidate,
@@ -364,7 +365,8 @@ interface IElections {
         NoMandate,
         VotedThemself,
         AlreadyVotedByProxy,
-        ProxyOverLimit
+        ProxyOverLimit,
+        AssignedToPaperBox
     }
 
     /// @notice `proxy` cast `voter`'s ballot `choices` (stored or tallied as any ballot).
@@ -392,7 +394,8 @@ interface IElections {
     /// ElectionProxies only.
     /// @dev `ballots[i]` is cast for its voter by `proxies[i]` (`r` and `vs` are ignored). Checked
     /// here, in this order: the election is open, the encoding, the voter on the roll at the
-    /// snapshot, no ballot of the voter counted yet (VotedThemself, AlreadyVotedByProxy), fewer
+    /// snapshot, the voter in no paper box (AssignedToPaperBox), no ballot of the voter counted
+    /// yet (VotedThemself, AlreadyVotedByProxy), fewer
     /// than `limit` proxy ballots by the proxy on this election (an overridden one still counts:
     /// see IMandates on why the ballot checks the limit too).
     /// @return counted How many were counted ({ElectionProxyBallotCast} each).

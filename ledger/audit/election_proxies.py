@@ -81,6 +81,8 @@ def _elections_fault(
     member = ctx.state.communities[el.community].members.get(voter)
     if member is None or not member.member_at(el.roll_version):
         return Skip.NotOnRoll
+    if voter in el.paper_voters:
+        return Skip.AssignedToPaperBox
     if voter in el.voted:
         return Skip.AlreadyVotedByProxy if voter in el.proxied else Skip.VotedThemself
     if el.proxy_used.get(proxy, 0) >= limit_of(ctx, el.community):

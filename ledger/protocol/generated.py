@@ -182,6 +182,7 @@ class ElectionProxySkipReason(IntEnum):
     VotedThemself = 10
     AlreadyVotedByProxy = 11
     ProxyOverLimit = 12
+    AssignedToPaperBox = 13
 
 
 class ElectionSkipReason(IntEnum):

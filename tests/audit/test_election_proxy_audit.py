@@ -1,7 +1,8 @@
 """The election proxy audit on the session chain: an election mixing own, proxy and replaced
 proxy ballots (and proxy ballots skipped for no mandate and after the resident's own) audits
-clean, its recount reading each voter's one ballot; a mandate made by a storage write instead of
-the resident's signed appointment is named for the proxy ballot it let through."""
+clean, its recount reading each voter's one ballot, a paper box resident's proxy ballot skipped
+as such; a mandate made by a storage write instead of the resident's signed appointment is named
+for the proxy ballot it let through."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ledger.protocol.generated import Roles
 from ledger.signing.election_ballots import encode_ranking
 from tests.audit.conftest import audit_data_dir, audit_deployment
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
+from tests.contract_wrappers.paper_boxes import PaperBoxesContract
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import signer_keys
 from tests.contracts.election_proxies_support import ElectionProxies
@@ -47,10 +49,12 @@ def ward(
     return community, residents
 
 
-def _open(w3: Web3, elections: ElectionsContract, committee: LocalAccount, community: int) -> int:
+def _open(
+    w3: Web3, elections: ElectionsContract, committee: LocalAccount, community: int, wait: int = 0
+) -> int:
     now = int(w3.eth.get_block("latest")["timestamp"])
     return elections.open_election(
-        committee, ElectionParams(community, candidates(3), now, now + 600)
+        committee, ElectionParams(community, candidates(3), now + wait, now + wait + 600)
     )
 
 
@@ -70,13 +74,21 @@ def test_an_election_with_proxy_ballots_audits_clean_and_recounts_each_voters_on
     eproxies = ElectionProxies(w3, system.election_proxies, system.elections, relayer)
     for resident in (a, b):
         assert mandates.appoint_one(community, resident, proxy.address) == "appointed"
-    eid = _open(w3, elections, accounts[1], community)
+    assert mandates.appoint_one(community, d, e.address) == "appointed"
+    eid = _open(w3, elections, accounts[1], community, wait=60)
+    PaperBoxesContract(w3, system.poll_office, system.elections).declare(
+        accounts[1], eid, "A", [d.address]
+    )
+    rpc(w3, "evm_increaseTime", [60])
+    rpc(w3, "evm_mine")
+    # d votes on paper only: their proxy's ballot is skipped as a paper box resident's.
+    assert eproxies.cast_one(eid, d.address, e, encode_ranking([2])) == "AssignedToPaperBox"
     elections.cast_ballots(relayer, eid, [elections.sign(c, eid, encode_ranking([1, 2]))])
     elections.cast_ballots(relayer, eid, [elections.sign(b, eid, encode_ranking([2]))])
     args = [
         eproxies.arg(eid, a.address, proxy, encode_ranking([0])),
         eproxies.arg(eid, b.address, proxy, encode_ranking([0])),  # b voted: skipped
-        eproxies.arg(eid, d.address, proxy, encode_ranking([0])),  # no mandate: skipped
+        eproxies.arg(eid, d.address, proxy, encode_ranking([0])),  # not d's proxy: skipped
     ]
     assert eproxies.outcomes(eproxies.cast(eid, args)) == ["NoMandate", "cast", "VotedThemself"]
     ballots = [elections.sign(v, eid, encode_ranking([1])) for v in (a, e)]

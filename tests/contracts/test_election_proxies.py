@@ -18,6 +18,7 @@ from ledger.protocol.generated import ElectionKind, ElectionSkipReason, MandateS
 from ledger.signing.election_ballots import encode_approval, encode_ranking
 from ledger.tx import send
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
+from tests.contract_wrappers.paper_boxes import PaperBoxesContract
 from tests.contract_wrappers.poll_office import PollOfficeContract
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import Clock, Hall
@@ -141,6 +142,32 @@ def test_a_proxy_ballot_after_the_residents_own_is_skipped(
     assert eproxies.cast_one(eid, resident.address, proxy, encode_ranking([0])) == "VotedThemself"
     assert eproxies.stored(eid) == [kept(encode_ranking([1]))]
     assert eproxies.cast_by(eid, proxy.address) == 0
+
+
+def test_a_proxy_ballot_for_a_paper_box_resident_is_skipped_as_such(
+    w3: Web3,
+    system: Deployment,
+    mandates: Proxies,
+    eproxies: ElectionProxies,
+    hall: Hall,
+    open_election: OpenElection,
+    clock: Clock,
+) -> None:
+    """A paper box's resident votes on paper only: their proxy's ballot is refused for that,
+    not as if the resident had voted."""
+    resident, other, proxy = hall.signers[0], hall.signers[2], hall.signers[1]
+    for who in (resident, other):
+        mandates.appoint_one(hall.id, who, proxy.address)
+    eid = open_election(opens_at=clock.now() + 60, closes_at=clock.now() + 3600)
+    PaperBoxesContract(w3, system.poll_office, system.elections).declare(
+        hall.committee, eid, "A", [resident.address]
+    )
+    clock.advance(60)
+    assert eproxies.cast_one(eid, resident.address, proxy, encode_ranking([0])) == (
+        "AssignedToPaperBox"
+    )
+    assert eproxies.cast_one(eid, other.address, proxy, encode_ranking([0])) == "cast"
+    assert eproxies.by_proxy(eid) == 1 and eproxies.cast_by(eid, proxy.address) == 1
 
 
 def test_a_second_proxy_ballot_for_one_resident_is_skipped(

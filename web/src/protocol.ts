@@ -186,7 +186,7 @@ export const ElectionKind = ["Ranked", "Approval"] as const;
 export type ElectionKind = (typeof ElectionKind)[number];
 
 /** IElections.ElectionProxySkipReason, by value. */
-export const ElectionProxySkipReason = ["ElectionNotOpen", "UnknownCandidate", "RepeatedCandidate", "TooManyChoices", "EmptyBallot", "BadSignature", "MalleableSignature", "NotOnRoll", "ProxyNotOnRoll", "NoMandate", "VotedThemself", "AlreadyVotedByProxy", "ProxyOverLimit"] as const;
+export const ElectionProxySkipReason = ["ElectionNotOpen", "UnknownCandidate", "RepeatedCandidate", "TooManyChoices", "EmptyBallot", "BadSignature", "MalleableSignature", "NotOnRoll", "ProxyNotOnRoll", "NoMandate", "VotedThemself", "AlreadyVotedByProxy", "ProxyOverLimit", "AssignedToPaperBox"] as const;
 export type ElectionProxySkipReason = (typeof ElectionProxySkipReason)[number];
 
 /** IElections.ElectionSkipReason, by value. */
