@@ -155,6 +155,7 @@ def measure() -> dict[str, Any]:
                 w3,
                 admin,
                 artifacts["PollOffice"],
+                forwarder.address,
                 registry_contract.address,
                 elections_contract.address,
             ),

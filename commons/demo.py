@@ -37,16 +37,23 @@ from ledger.protocol.generated import (
     GrantState,
     InitiativeRules,
     InitiativeState,
+    MandateScope,
     PayoutStatus,
     ProposalState,
     Roles,
 )
+from ledger.signing.box_totals import BoxTotals, sign_box_totals, totals_hash
 from ledger.signing.budget_ballots import BudgetBallot, BudgetDomain, sign_budget_ballot
 from ledger.signing.election_ballots import (
     ElectionBallot,
     ElectionDomain,
     encode_ranking,
     sign_election_ballot,
+)
+from ledger.signing.in_person_ballots import (
+    InPersonBallot,
+    PollOfficeDomain,
+    sign_in_person_ballot,
 )
 from ledger.signing.services import ServiceRecord, category_code
 
@@ -172,11 +179,23 @@ CANDIDATES = [
         "刘洋\n电工。楼道灯坏了，报修后一周内修好。",
     ),
 ]
-ELECTION_WINDOW_S = 12
+ELECTION_WINDOW_S = 30
+# Voting opens this long after the election is opened: paper box A is declared in between.
+PAPER_LEAD_S = 8
 # Rankings of residents 1-8 and the chair: round 1 Chen 3, Zhou 3, Huang 2, Liu 1 (Liu out);
 # round 2 a three-way tie at 3 (Huang out, the higher index); round 3 Zhou 4 of 7 is elected.
 COUNT_STEP_BALLOTS = 100  # each step reads at most this many ballots: one step for the demo
 RANKINGS = [[0, 1], [0, 2], [0], [1, 0], [1, 2], [2, 1], [2, 3], [3, 2], [1]]
+# How each of those voters (by index) takes part: resident4's ballot is cast by resident3, their
+# proxy for this election; resident6 votes at the polling place, recorded by an officer;
+# residents 7 and 8 vote on paper in box A, whose totals both officers sign; the rest online.
+BY_PROXY = (3, 2)
+IN_PERSON = 5
+PAPER = (6, 7)
+# The poll officers: the registrar and the coordinator, who know the residents by sight.
+OFFICERS = ("registrar", "coordinator")
+BOX_LABEL = "A"
+CERTIFICATE = "demo: box A's closure certificate, photographed"
 
 
 def demo_keys(path: Path) -> dict[str, LocalAccount]:
@@ -229,7 +248,11 @@ class _Seeder:
         c = client.contracts
         self.registry, self.council = c["registry"], c["council"]
         self.fund, self.timebank, self.budget = c["fund"], c["timebank"], c["budget"]
-        self.elections = c["elections"]
+        self.elections, self.office, self.mandates = (
+            c["elections"],
+            c["poll_office"],
+            c["mandates"],
+        )
         self.community = 0
 
     def seed(self) -> dict[str, Any]:
@@ -240,6 +263,7 @@ class _Seeder:
         self._votes(proposals)
         election = self._election()
         self._election_ballots(election)
+        self._polling_place(election)
         self._fund_and_time_bank()
         self._services()
         self._finalize(proposals)
@@ -292,6 +316,7 @@ class _Seeder:
         grants = [(Roles.COMMITTEE, self.keys[k]) for k in ("chair", "treasurer", "secretary")]
         grants += [(Roles.REGISTRAR, self.keys["registrar"])]
         grants += [(Roles.COORDINATOR, self.keys["coordinator"])]
+        grants += [(Roles.POLL_OFFICER, self.keys[k]) for k in OFFICERS]
         sent = [
             self.client.forward(
                 self.keys["admin"],
@@ -570,36 +595,44 @@ class _Seeder:
         )
 
     def _election(self) -> int:
-        """The building-leader election, opened unless a usable one is there."""
+        """The building-leader election, opened unless a usable one is there, with paper box
+        A declared before its voting opens."""
         self._step("demo: opening building 4's election of its leader (ranked choice)")
         found = self._usable_election()
-        if found:
-            return found
-        for text in CANDIDATES:
-            self.client.post("/v1/texts", {"text": text})
-        now = int(self.client.w3.eth.get_block("pending")["timestamp"])
-        params = (
-            self.community,
-            [bytes.fromhex(text_hash(c)[2:]) for c in CANDIDATES],
-            1,
-            int(ElectionKind.Ranked),
-            len(CANDIDATES),
-            now - 1,
-            now + ELECTION_WINDOW_S,
-        )
-        self.client.act(self.keys["chair"], self.elections.functions.openElection(params))
-        made = self._usable_election()
-        assert made, "openElection was counted, so the election is on-chain"
-        return made
+        if not found:
+            for text in CANDIDATES:
+                self.client.post("/v1/texts", {"text": text})
+            now = int(self.client.w3.eth.get_block("pending")["timestamp"])
+            params = (
+                self.community,
+                [bytes.fromhex(text_hash(c)[2:]) for c in CANDIDATES],
+                1,
+                int(ElectionKind.Ranked),
+                len(CANDIDATES),
+                now + PAPER_LEAD_S,
+                now + PAPER_LEAD_S + ELECTION_WINDOW_S,
+            )
+            self.client.act(self.keys["chair"], self.elections.functions.openElection(params))
+            found = self._usable_election()
+            assert found, "openElection was counted, so the election is on-chain"
+        if not self._box_of(found):
+            self.client.post("/v1/texts", {"text": BOX_LABEL})  # for pages to name the box
+            voters = [self._voters()[i].address for i in PAPER]
+            call = self.office.functions.declareBox(found, _h(BOX_LABEL), voters)
+            self.client.act(self.keys["chair"], call)
+        return found
 
     def _usable_election(self) -> int:
         """The newest of this community's elections on the demo's candidates that has every
-        demo ballot, or is open long enough to get them; 0 if none (as _usable_proposal)."""
+        demo ballot, or is open long enough to get them, and its paper box or time to declare
+        it; 0 if none (as _usable_proposal)."""
         first = bytes.fromhex(text_hash(CANDIDATES[0])[2:])
         now = int(self.client.w3.eth.get_block("pending")["timestamp"])
         for eid in range(self.elections.functions.electionCount().call(), 0, -1):
             view = self.elections.functions.getElection(eid).call()
             if view.communityId != self.community or bytes(view.candidates[0]) != first:
+                continue
+            if not self._box_of(eid) and view.opensAt < now + BALLOTS_LAND_S:
                 continue
             if view.closesAt >= now + BALLOTS_LAND_S or all(
                 self.elections.functions.hasVoted(eid, v.address).call() for v in self._voters()
@@ -607,14 +640,24 @@ class _Seeder:
                 return int(eid)
         return 0
 
+    def _box_of(self, election: int) -> int:
+        """The id of the election's paper box (the demo declares one), 0 if none."""
+        for box in range(self.office.functions.boxCount().call(), 0, -1):
+            if self.office.functions.getBox(box).call().electionId == election:
+                return box
+        return 0
+
     def _election_ballots(self, election: int) -> None:
         self._step("demo: residents rank the candidates (signed ballots, relayed in a batch)")
+        self._wait_until(self.elections.functions.getElection(election).call().opensAt)
         domain = ElectionDomain(self.client.chain_id, self.elections.address)
         receipts = []
-        for voter, ranking in zip(self._voters(), RANKINGS, strict=True):
+        online = set(range(len(RANKINGS))) - {BY_PROXY[0], IN_PERSON, *PAPER}
+        for i in sorted(online):
+            voter = self._voters()[i]
             if self.elections.functions.hasVoted(election, voter.address).call():
                 continue
-            ballot = ElectionBallot(election, voter.address, encode_ranking(ranking))
+            ballot = ElectionBallot(election, voter.address, encode_ranking(RANKINGS[i]))
             signed = sign_election_ballot(voter, ballot, domain)
             body = {
                 "electionId": election,
@@ -624,6 +667,62 @@ class _Seeder:
             }
             receipts.append(self.client.post("/v1/election-ballots", body))
         self.client.wait_all(receipts)
+
+    def _polling_place(self, election: int) -> None:
+        """The other ways to vote: in person, by proxy and on paper, each signed and relayed."""
+        self._step("demo: an in-person ballot, a proxy's ballot and paper box A's totals")
+        voters, officer = self._voters(), self.keys[OFFICERS[0]]
+        office = PollOfficeDomain(self.client.chain_id, self.office.address)
+        receipts = []
+        present = voters[IN_PERSON]
+        if not self.elections.functions.hasVoted(election, present.address).call():
+            choices = encode_ranking(RANKINGS[IN_PERSON])
+            marked = InPersonBallot(election, present.address, choices, officer.address)
+            signed = sign_in_person_ballot(officer, marked, office)
+            body = {**marked.message(), "signature": "0x" + signed.signature.hex()}
+            receipts.append(self.client.post("/v1/in-person-ballots", body))
+        mandator, proxy = (voters[i] for i in BY_PROXY)
+        if not self.elections.functions.hasVoted(election, mandator.address).call():
+            held = self.mandates.functions.mandateOf(self.community, mandator.address).call()
+            if held[0] != proxy.address:
+                self.client.wait(
+                    self.client.appoint(
+                        mandator, self.community, proxy.address, MandateScope.Election, election
+                    )["id"]
+                )
+            choices = encode_ranking(RANKINGS[BY_PROXY[0]])
+            cast = self.client.election_proxy_ballot(proxy, election, mandator.address, choices)
+            receipts.append(cast)
+        receipts += self._box_totals(election)
+        self.client.wait_all(receipts)
+
+    def _box_totals(self, election: int) -> list[dict[str, Any]]:
+        """Both officers' signed totals of box A (one ballot of each of its voters' rankings),
+        those not yet on the chain."""
+        box = self._box_of(election)
+        if self.office.functions.getBox(box).call().ballots:
+            return []
+        choices = tuple(encode_ranking(RANKINGS[i]) for i in PAPER)
+        certificate = _h(CERTIFICATE)
+        receipts = []
+        domain = PollOfficeDomain(self.client.chain_id, self.office.address)
+        for name in OFFICERS:
+            officer = self.keys[name]
+            totals = BoxTotals(box, choices, (1,) * len(choices), certificate, officer.address)
+            signer = self.office.functions.totalsSigner(box, totals_hash(totals)).call()
+            if signer == officer.address:  # signed before a stop: the other's may be missing
+                continue
+            signed = sign_box_totals(officer, totals, domain)
+            body = {
+                "boxId": box,
+                "choices": list(choices),
+                "counts": list(totals.counts),
+                "certificateHash": "0x" + certificate.hex(),
+                "officer": officer.address,
+                "signature": "0x" + signed.signature.hex(),
+            }
+            receipts.append(self.client.post("/v1/box-totals", body))
+        return receipts
 
     def _count(self, election: int) -> None:
         """Once ballots close, the count on the chain, step by step, by the secretary."""

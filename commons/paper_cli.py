@@ -1,6 +1,7 @@
 """`commons box declare`: a committee member declares a paper ballot box of an election before
 it opens, with the residents assigned to it (who then vote on paper only), as a direct
-transaction from the keystore key, checked and simulated first like every `commons admin` act.
+transaction or a gasless forward request from the keystore key, checked and simulated first
+like every `commons admin` act.
 The box's label is stored through the API's /v1/texts, for pages to name the box by."""
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from typing import Annotated
 
 import typer
 
-from commons.acts import Signing, Via, signed_act
+from commons.acts import Signing, signed_act
 from commons.errors import one_line_errors
 from ledger import paper_acts
-from ledger.admin import AdminRefused, RelayApi
+from ledger.admin import RelayApi
 
 box_app = typer.Typer(
     name="box",
@@ -41,10 +42,7 @@ def declare_box(
         ),
     ],
 ) -> None:
-    """Declare a paper box before the election opens. COMMITTEE only, --via direct: the poll
-    office takes the member's own transaction."""
-    if signing.via is not Via.direct:
-        raise AdminRefused("a box is declared by a direct transaction: add --via direct")
+    """Declare a paper box before the election opens. COMMITTEE only."""
     lines = [line.strip() for line in voters.read_text().splitlines()]
     addresses = [signing.address_of(line) for line in lines if line]
     chain = signing.chain()

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {IElections} from "./interfaces/IElections.sol";
@@ -14,7 +15,7 @@ import {HALF_N} from "./libraries/Secp256k1.sol";
 /// @dev Part of the PollOffice (the one contract Elections trusts to hand in ballots without a
 /// voter's signature), kept in its own file as its own concept; the PollOffice supplies the
 /// EIP-712 domain.
-abstract contract PaperBoxes is IPaperBoxes, EIP712 {
+abstract contract PaperBoxes is IPaperBoxes, EIP712, ERC2771Context {
     /// @inheritdoc IPaperBoxes
     bytes32 public constant BOX_TOTALS_TYPEHASH = keccak256(
         "BoxTotals(uint256 boxId,uint64[] choices,uint32[] counts,bytes32 certificateHash,address officer)"
@@ -44,7 +45,9 @@ abstract contract PaperBoxes is IPaperBoxes, EIP712 {
     /// @dev The first officer who signed each totals of a box: a second, different one counts them.
     mapping(uint256 boxId => mapping(bytes32 totals => address)) private _firstSigners;
 
-    constructor(address registry_, address elections_) {
+    /// @dev A committee member declares a box through the forwarder like every committee act
+    /// (gasless), or directly.
+    constructor(address trustedForwarder, address registry_, address elections_) ERC2771Context(trustedForwarder) {
         _registry = IRegistry(registry_);
         _elections = IElections(elections_);
     }
@@ -57,7 +60,8 @@ abstract contract PaperBoxes is IPaperBoxes, EIP712 {
         returns (uint256 boxId)
     {
         uint256 communityId = _elections.getElection(electionId).communityId;
-        if (!_registry.hasRole(communityId, COMMITTEE, msg.sender)) revert IElections.NotCommittee(communityId, msg.sender);
+        address committee = _msgSender();
+        if (!_registry.hasRole(communityId, COMMITTEE, committee)) revert IElections.NotCommittee(communityId, committee);
         if (voters.length == 0 || voters.length > MAX_BOX_VOTERS) revert InvalidBoxSize(voters.length);
         boxId = ++_boxCount;
         Box storage box = _paperBoxes[boxId];
@@ -66,7 +70,7 @@ abstract contract PaperBoxes is IPaperBoxes, EIP712 {
         box.assigned = uint32(voters.length);
         box.labelHash = labelHash;
         box.votersHash = keccak256(abi.encodePacked(voters));
-        emit PaperBoxDeclared(boxId, electionId, msg.sender, labelHash, voters);
+        emit PaperBoxDeclared(boxId, electionId, committee, labelHash, voters);
         // Elections refuses a late box, a resident off the roll or in a box already: all revert.
         _elections.assignPaperVoters(electionId, voters);
     }

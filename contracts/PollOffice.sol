@@ -21,10 +21,11 @@ contract PollOffice is IPollOffice, PaperBoxes {
     bytes32 public constant IN_PERSON_BALLOT_TYPEHASH =
         keccak256("InPersonBallot(uint256 electionId,address voter,uint64 choices,address officer)");
 
-    /// @notice Wires the office to the Registry holding the officers and the Elections it serves.
-    constructor(address registry_, address elections_)
+    /// @notice Wires the office to the forwarder its committee acts through, the Registry
+    /// holding the officers and the Elections it serves.
+    constructor(address trustedForwarder, address registry_, address elections_)
         EIP712("CommonsPollOffice", "1")
-        PaperBoxes(registry_, elections_)
+        PaperBoxes(trustedForwarder, registry_, elections_)
     {}
 
     // ---------------------------------------------------------------- actions

@@ -45,7 +45,7 @@ PLAN: tuple[tuple[str, str, Callable[[dict[str, str]], list[Any]]], ...] = (
         "Elections",
         lambda a: [a["forwarder"], a["registry"], a["poll_office"], a["election_proxies"]],
     ),
-    ("poll_office", "PollOffice", lambda a: [a["registry"], a["elections"]]),
+    ("poll_office", "PollOffice", lambda a: [a["forwarder"], a["registry"], a["elections"]]),
     (
         "election_proxies",
         "ElectionProxies",

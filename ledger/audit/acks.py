@@ -12,6 +12,9 @@ Where a message lands is read from our contracts' events, by the digest the send
 - a service record: TimeBank's `ServiceRecorded` carries the record's fields, not its digest;
   the digest is recomputed from them (record id under the time bank's domain);
 - a co-signature or a rating: Initiatives' `CoSigned` and Ratings' `Rated` carry its digest;
+- a council proxy ballot: the Council's `ProxyBallotCast` carries its digest;
+- a proxy's appointment or revocation: Mandates' `MandateAppointed` / `MandateRevoked` carry
+  its fields; the digest is recomputed from them under the Mandates domain;
 - an election proxy ballot: Elections' `ElectionProxyBallotCast` carries its fields; the digest
   is recomputed from them under the ElectionProxies domain;
 - an officer's box totals: the poll office's `BoxTotalsSigned(boxId, officer, totalsHash)`
@@ -22,8 +25,8 @@ Where a message lands is read from our contracts' events, by the digest the send
   the payload must hash to the digest acknowledged).
 A ballot, record, co-signature, rating, proxy ballot or box totals the contract skipped by its
 own rule (`BallotSkipped`, `ServiceSkipped`, `CoSignatureSkipped`, `RatingSkipped`,
-`ElectionProxyBallotSkipped` by ElectionProxies or Elections, `BoxTotalsRefused`) was sent: the
-promise was kept.
+`ProxyBallotSkipped`, `MandateSkipped`, `ElectionProxyBallotSkipped` by ElectionProxies or
+Elections, `BoxTotalsRefused`) was sent: the promise was kept.
 
 The events are read with `eth_getLogs` from the node audited, like the rest of the audit reads
 the chain; they are not re-derived from the receipts the walk checks against each block's
@@ -46,7 +49,7 @@ from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.timebank import id_of
 from ledger.errors import AuditInfraError, InvalidMessage
 from ledger.hashing import checksum_address, keccak
-from ledger.protocol.generated import Domains, Events, Types
+from ledger.protocol.generated import Domains, Events, MandateScope, Types
 from ledger.signing.acks import Acknowledgement, verify_ack
 from ledger.signing.box_totals import BoxTotals, box_totals_digest, totals_hash
 from ledger.signing.budget_ballots import BudgetBallot, BudgetDomain, budget_ballot_digest
@@ -69,6 +72,14 @@ from ledger.signing.election_proxy_ballots import (
 )
 from ledger.signing.forwards import ForwardRequest, forwarder_domain
 from ledger.signing.in_person_ballots import InPersonBallot, PollOfficeDomain, in_person_digest
+from ledger.signing.mandates import (
+    Mandate,
+    ProxyBallot,
+    Revocation,
+    mandate_digest,
+    proxy_ballot_digest,
+    revocation_digest,
+)
 from ledger.transport import RpcClient
 
 BALLOT_CAST: Final = event_of(Events.BallotCast)
@@ -95,7 +106,14 @@ KINDS: Final = (
     "secret-ballot",
     "election-proxy-ballot",
     "box-totals",
+    "mandate",
+    "proxy-ballot",
 )
+APPOINTED: Final = event_of(Events.MandateAppointed)
+REVOKED: Final = event_of(Events.MandateRevoked)
+MANDATE_SKIPPED: Final = event_of(Events.MandateSkipped)
+COUNCIL_PROXY_CAST: Final = event_of(Events.ProxyBallotCast)
+COUNCIL_PROXY_SKIPPED: Final = event_of(Events.ProxyBallotSkipped)
 PROXY_CAST: Final = event_of(Events.ElectionProxyBallotCast)
 PROXY_SKIPPED: Final = event_of(Events.ElectionProxyBallotSkipped)
 TOTALS_SIGNED: Final = event_of(Events.BoxTotalsSigned)
@@ -220,6 +238,7 @@ class Landed:
     # Box totals signed: (box, officer, totals hash); matched through the payload.
     box_totals: dict[tuple[int, str, bytes], tuple[int, str]] = field(default_factory=dict)
     election_proxies_domain: bytes = b""
+    mandates_domain: bytes = b""
     poll_office: PollOfficeDomain | None = None
 
 
@@ -297,6 +316,7 @@ def landed(
                 _first(out.digests, in_person_digest(marked, office_domain), log)
     _secret_ballots(rpc, out, chain_id, contracts["secret"], first, last)
     _election_proxy_ballots(rpc, out, chain_id, contracts, first, last)
+    _mandates(rpc, out, chain_id, contracts, first, last)
     _box_totals(rpc, out, contracts["poll_office"], first, last)
     out.poll_office = office_domain
     out.council_domain = domain_separator(*Domains.Council, chain_id, contracts["council"])
@@ -353,6 +373,43 @@ def _election_proxy_ballots(
                 voter = checksum_address(skip["voter"])
                 signed = ("election-proxy-ballot", int(skip["electionId"]), voter)
                 _first(out.skipped_signed, signed, log)
+
+
+def _mandates(
+    rpc: RpcClient, out: Landed, chain_id: int, contracts: dict[str, bytes], first: int, last: int
+) -> None:
+    """Appointments and revocations by the digest their resident signed (recomputed from the
+    events), council proxy ballots by the digest their event carries; skipped ones by (kind,
+    community or proposal, resident or voter)."""
+    mandates = contracts["mandates"]
+    out.mandates_domain = domain_separator(*Domains.Mandates, chain_id, mandates)
+    for log in _logs(rpc, mandates, APPOINTED, first, last):
+        if (made := log_values(APPOINTED, log)) is not None:
+            mandate = Mandate(
+                int(made["communityId"]),
+                checksum_address(made["resident"]),
+                checksum_address(made["proxy"]),
+                MandateScope(int(made["scope"])),
+                int(made["voteId"]),
+                int(made["nonce"]),
+            )
+            _first(out.digests, mandate_digest(out.mandates_domain, mandate), log)
+    for log in _logs(rpc, mandates, REVOKED, first, last):
+        if (ended := log_values(REVOKED, log)) is not None:
+            resident = checksum_address(ended["resident"])
+            revocation = Revocation(int(ended["communityId"]), resident, int(ended["nonce"]))
+            _first(out.digests, revocation_digest(out.mandates_domain, revocation), log)
+    for log in _logs(rpc, mandates, MANDATE_SKIPPED, first, last):
+        if (skip := log_values(MANDATE_SKIPPED, log)) is not None:
+            signed = ("mandate", int(skip["communityId"]), checksum_address(skip["resident"]))
+            _first(out.skipped_signed, signed, log)
+    for log in _logs(rpc, contracts["council"], COUNCIL_PROXY_CAST, first, last):
+        if (cast := log_values(COUNCIL_PROXY_CAST, log)) is not None:
+            _first(out.digests, bytes(cast["digest"]), log)
+    for log in _logs(rpc, contracts["council"], COUNCIL_PROXY_SKIPPED, first, last):
+        if (skip := log_values(COUNCIL_PROXY_SKIPPED, log)) is not None:
+            signed = ("proxy-ballot", int(skip["proposalId"]), checksum_address(skip["voter"]))
+            _first(out.skipped_signed, signed, log)
 
 
 def _box_totals(rpc: RpcClient, out: Landed, office: bytes, first: int, last: int) -> None:
@@ -449,6 +506,18 @@ def _skipped_signed(entry: AckEntry, chain: Landed) -> tuple[int, str] | None:
             totals = _totals_of(p)
             box, signer = totals.box_id, totals.officer
             signed = _box_totals_digest(chain, totals)
+        elif entry.kind == "mandate":
+            box, signer = int(p["communityId"]), checksum_address(p["resident"])
+            signed = _mandate_digest(chain, p)
+        elif entry.kind == "proxy-ballot":
+            council_ballot = ProxyBallot(
+                int(p["proposalId"]),
+                checksum_address(p["voter"]),
+                checksum_address(p["proxy"]),
+                int(p["option"]),
+            )
+            box, signer = council_ballot.proposal_id, council_ballot.voter
+            signed = proxy_ballot_digest(chain.council_domain, council_ballot)
         else:
             return None
     except (KeyError, TypeError, ValueError):
@@ -456,6 +525,16 @@ def _skipped_signed(entry: AckEntry, chain: Landed) -> tuple[int, str] | None:
     if signed != entry.ack.message:
         return None
     return chain.skipped_signed.get((entry.kind, box, signer))
+
+
+def _mandate_digest(chain: Landed, p: dict[str, Any]) -> bytes:
+    """The digest of an acknowledged appointment or revocation, from its payload."""
+    community, resident, nonce = int(p["communityId"]), checksum_address(p["resident"]), p["nonce"]
+    if p["act"] == "revoke":
+        return revocation_digest(chain.mandates_domain, Revocation(community, resident, nonce))
+    proxy, scope = checksum_address(p["proxy"]), MandateScope(int(p["scope"]))
+    mandate = Mandate(community, resident, proxy, scope, int(p["voteId"]), int(nonce))
+    return mandate_digest(chain.mandates_domain, mandate)
 
 
 def _proxy_ballot_of(p: dict[str, Any]) -> ElectionProxyBallot:

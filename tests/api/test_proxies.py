@@ -113,3 +113,10 @@ def test_appoint_see_vote_by_proxy_override_and_revoke(
     assert mine(resident)["proxy"] is None
     held = httpx.get(f"{url}/v1/communities/{cid}/proxies/{proxy.address}").json()
     assert held["mandates"] == []
+    # `commons audit --acks` finds the appointment, the proxy ballot and the revocation.
+    mine = (accepted.json()["id"], cast.json()["id"], revoked.json()["id"])
+    judged = live.judge_acks(lambda i: i["id"] in mine)
+    assert judged.findings == [] and judged.warnings == []
+    outcomes = {(e["kind"], e["verdict"], e["outcome"]) for e in judged.entries}
+    assert outcomes == {("mandate", "landed", "counted"), ("proxy-ballot", "landed", "counted")}
+    assert len(judged.entries) == 3

@@ -87,6 +87,10 @@ def test_export_pages_through_every_acknowledgement_once_in_order(history: Histo
         "rating",
         "election-ballot",
         "budget-ballot",
+        "in-person-ballot",
+        "mandate",
+        "election-proxy-ballot",
+        "box-totals",
     }
     paged = all_acks(history, limit=3)
     assert [i["id"] for i in paged] == [i["id"] for i in items]

@@ -12,6 +12,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from ledger.audit.chain import ChainWalker
 from ledger.config import Settings
 from ledger.deploy import Deployment
 from ledger.hashing import keccak
@@ -102,6 +103,13 @@ def test_an_election_with_proxy_ballots_audits_clean_and_recounts_each_voters_on
     row = next(r for r in result.report["elections"] if r["id"] == eid)
     assert (row["ballots"], row["by_proxy"]) == (5, 0)
     assert row["winners"] == [1]
+    # A node that cannot trace (or has pruned the state to): ElectionProxies' call into Elections
+    # comes without calldata, and its events are judged within the batch the audit judged.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ChainWalker, "_split_frames", lambda *_: False)
+        untraced = audit_deployment(anvil, system, settings, audit_dir)
+    assert untraced.findings == []
+    assert next(r for r in untraced.report["elections"] if r["id"] == eid) == row
 
 
 def test_a_mandate_written_into_storage_is_named_for_the_proxy_ballot_it_let_through(

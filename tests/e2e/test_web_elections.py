@@ -137,7 +137,7 @@ def test_a_ranking_tapped_reviewed_and_signed_is_counted_and_its_rounds_shown(
     ).call()
 
 
-def test_the_demo_elects_building_4s_leader_by_ranked_choice_in_three_rounds(
+def test_the_demo_elects_building_4s_leader_by_ranked_choice_from_every_channel_in_three_rounds(
     seeded: dict[str, Any], served: LiveSystem
 ) -> None:
     election = served.client.get(f"/v1/elections/{seeded['election']}")
@@ -148,6 +148,10 @@ def test_the_demo_elects_building_4s_leader_by_ranked_choice_in_three_rounds(
     )
     assert election["statements"] == CANDIDATES  # every statement stored, as committed
     assert election["winners"] == [1]  # Zhou Lei
+    # Every way to vote: online 5, in person 1, paper box A 2, and 1 by a proxy.
+    channels = ("ballotCount", "onlineCount", "inPersonCount", "paperCount", "proxyCount")
+    assert tuple(election[c] for c in channels) == (9, 5, 1, 2, 1)
+    assert election["boxCounts"] == [{"boxId": 1, "label": "A", "ballots": 2}]
     listed = served.client.get("/v1/elections", community=seeded["community"])
     assert [e["electionId"] for e in listed["items"]] == [seeded["election"]]
     [seat] = served.client.get(f"/v1/elections/{seeded['election']}/rounds")["seats"]
