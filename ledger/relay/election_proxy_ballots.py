@@ -40,8 +40,9 @@ from ledger.signing.secp256k1 import HALF_N
 
 CAST = Events.ElectionProxyBallotCast.topic
 SKIPPED = Events.ElectionProxyBallotSkipped.topic
-# Measured in tests/ledger/relay/test_election_proxy_relay.py: a batch of one costs ~190,000
-# (the transaction, two contracts and Registry and Mandates cold); each further ballot less.
+# Measured on anvil (ten-rank ballots of a 10-candidate election): a batch of one 206,546 gas
+# (the transaction, two contracts, Registry and Mandates cold), of five 421,085 (84,217 each);
+# with the batch's base gas this bound covers both.
 ELECTION_PROXY_BALLOT_GAS = 150_000
 
 
