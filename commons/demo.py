@@ -634,11 +634,18 @@ class _Seeder:
                 continue
             if not self._box_of(eid) and view.opensAt < now + BALLOTS_LAND_S:
                 continue
-            if view.closesAt >= now + BALLOTS_LAND_S or all(
-                self.elections.functions.hasVoted(eid, v.address).call() for v in self._voters()
-            ):
+            if view.closesAt >= now + BALLOTS_LAND_S or self._all_voted(eid):
                 return int(eid)
         return 0
+
+    def _all_voted(self, election: int) -> bool:
+        """Every demo voter's ballot is in: the box's residents' once its totals counted."""
+        on_paper = {self._voters()[i].address for i in PAPER}
+        return self.office.functions.getBox(self._box_of(election)).call().ballots > 0 and all(
+            self.elections.functions.hasVoted(election, v.address).call()
+            for v in self._voters()
+            if v.address not in on_paper
+        )
 
     def _box_of(self, election: int) -> int:
         """The id of the election's paper box (the demo declares one), 0 if none."""
@@ -684,7 +691,11 @@ class _Seeder:
         mandator, proxy = (voters[i] for i in BY_PROXY)
         if not self.elections.functions.hasVoted(election, mandator.address).call():
             held = self.mandates.functions.mandateOf(self.community, mandator.address).call()
-            if held[0] != proxy.address:
+            if (held.proxy, held.scope, held.voteId) != (
+                proxy.address,
+                MandateScope.Election,
+                election,
+            ):
                 self.client.wait(
                     self.client.appoint(
                         mandator, self.community, proxy.address, MandateScope.Election, election

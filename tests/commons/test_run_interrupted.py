@@ -105,10 +105,12 @@ def commons(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 @pytest.mark.parametrize(
     "stop_after",
     [
-        # The first step and the last that leaves messages in the relay: every step between
-        # resumes the same way (each is made idempotent by what the chain already holds).
+        # The first step and the two election steps that leave messages in the relay: every
+        # step between resumes the same way (each is made idempotent by what the chain holds).
         "demo: creating the community",  # the community is (being) made, nothing else
         "demo: residents rank the candidates",  # the election open, its ballots in the relay
+        # The in-person ballot, the mandate and proxy ballot, the officers' totals in flight.
+        "demo: an in-person ballot, a proxy's ballot",
     ],
 )
 def test_ctrl_c_while_seeding_says_one_line_and_the_next_start_finishes_the_same_community(
