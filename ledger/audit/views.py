@@ -132,7 +132,8 @@ VIEWS: Final[tuple[View, ...]] = (
     *(
         _wired(role, "trustedForwarder", "forwarder",
                f"{role}'s trusted forwarder is not the recorded forwarder")
-        for role in ("registry", "council", "fund", "timebank", "initiatives", "budget", "mandates")
+        for role in ("registry", "council", "fund", "timebank", "initiatives", "budget", "mandates",
+                     "elections", "poll_office")
     ),
     *(
         _wired(role, fn, target, f"{role}.{fn}() is not the recorded {target}")

@@ -230,6 +230,26 @@ def test_swapped_immutable_is_caught_by_the_wiring_check(fresh: History, build: 
     assert any(f.detail.startswith("council") for f in named)
 
 
+def test_a_poll_office_trusting_another_forwarder_is_named(fresh: History, build: Build) -> None:
+    """The poll office takes the committee's box declarations through the forwarder: one that
+    trusts another could be handed a forged committee member."""
+    w3 = fresh.w3
+    office = fresh.record["contracts"]["poll_office"]["address"]
+    forwarder = fresh.record["contracts"]["forwarder"]["address"]
+    wired = bytes.fromhex(forwarder[2:]).rjust(32, b"\0")
+    code = bytes(w3.eth.get_code(office))
+    spots = [s for s, n in build.contracts["PollOffice"].immutables if code[s : s + n] == wired]
+    assert spots, "the forwarder address is one of PollOffice's immutables"
+    patched = bytearray(code)
+    for start in spots:
+        patched[start : start + 32] = bytes.fromhex("77" * 20).rjust(32, b"\0")
+    rpc(w3, "anvil_setCode", [office, "0x" + bytes(patched).hex()])
+
+    wiring = findings_of(fresh.audit(), "deploy.wiring")
+
+    assert any("poll_office's trusted forwarder" in f.detail for f in wiring), wiring
+
+
 def test_immutable_replaced_while_the_getter_copy_is_kept_is_named(
     fresh: History, build: Build
 ) -> None:
