@@ -147,6 +147,16 @@ async function main() {
         const qr = page.locator(`${tid("my-qr")} svg`);
         await qr.waitFor();
         await shot("names-my-qr-zh");
+        // The photo is taken once the code stops moving: a layout shift during the capture
+        // (the page still filling in above it) clips the code and nothing can read it.
+        await qr.scrollIntoViewIfNeeded();
+        let box = await qr.boundingBox();
+        for (let tries = 0; tries < 30; tries++) {
+          await page.waitForTimeout(100);
+          const again = await qr.boundingBox();
+          if (box && again && again.x === box.x && again.y === box.y && again.height === box.height) break;
+          box = again;
+        }
         const photo = join(OUT, "neighbour-qr.png");
         await qr.screenshot({ path: photo });
         await useKey(giver.address);
