@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +110,25 @@ class LiveSystem:
 
 def new_accounts(n: int) -> list[LocalAccount]:
     return [Account.create() for _ in range(n)]
+
+
+def page_community(
+    live: LiveSystem,
+    admin: LocalAccount,
+    roles: Sequence[tuple[bytes, str]],
+    roll: Sequence[str],
+    tag: bytes,
+) -> int:
+    """Community 1 of a fresh system (the page opens on it), made by `admin` with `roles` granted
+    and `roll` published, all gasless through the relay."""
+    registry = live.client.contracts["registry"].functions
+    live.client.act(admin, registry.createCommunity(tag * 32))
+    cid = int(registry.communityCount().call())
+    assert cid == 1, "the page opens on community 1"
+    for role, who in roles:
+        live.client.act(admin, registry.grantRole(cid, role, who))
+    live.client.act(admin, registry.updateRoll(cid, list(roll), [], True))
+    return cid
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from ledger.signing.election_ballots import encode_ranking
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
 from tests.contract_wrappers.paper_boxes import PaperBoxesContract
 from tests.e2e.browser import ARTIFACTS_ROOT, needs_browser, run_story
-from tests.e2e.conftest import LiveSystem, new_accounts
+from tests.e2e.conftest import LiveSystem, new_accounts, page_community
 
 
 @needs_browser
@@ -27,18 +27,13 @@ def test_two_officers_enter_and_confirm_a_paper_box_in_the_page_and_it_counts(
     live = served
     admin, first, second, *residents = new_accounts(6)
     committee = accounts[1]  # declares the box from its own funded account
-    registry = live.client.contracts["registry"].functions
-    live.client.act(admin, registry.createCommunity(b"\x06" * 32))
-    cid = int(registry.communityCount().call())
-    assert cid == 1, "the page opens on community 1"
-    for role, who in (
+    roles = [
         (Roles.REGISTRAR, admin.address),
         (Roles.COMMITTEE, committee.address),
         (Roles.POLL_OFFICER, first.address),
         (Roles.POLL_OFFICER, second.address),
-    ):
-        live.client.act(admin, registry.grantRole(cid, role, who))
-    live.client.act(admin, registry.updateRoll(cid, [r.address for r in residents], [], True))
+    ]
+    cid = page_community(live, admin, roles, [r.address for r in residents], b"\x06")
     elections = ElectionsContract(live.w3, live.deployment.elections)
     boxes = PaperBoxesContract(live.w3, live.deployment.poll_office, live.deployment.elections)
     now = int(live.w3.eth.get_block("latest")["timestamp"])

@@ -15,7 +15,7 @@ from ledger.protocol.generated import Roles
 from ledger.signing.election_ballots import encode_ranking
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
 from tests.e2e.browser import ARTIFACTS_ROOT, needs_browser, run_story
-from tests.e2e.conftest import LiveSystem, new_accounts
+from tests.e2e.conftest import LiveSystem, new_accounts, page_community
 
 
 @needs_browser
@@ -24,17 +24,12 @@ def test_an_officer_records_an_in_person_ballot_in_the_page_and_one_voted_online
 ) -> None:
     live = served
     admin, officer, present, online = new_accounts(4)
-    registry = live.client.contracts["registry"].functions
-    live.client.act(admin, registry.createCommunity(b"\x05" * 32))
-    cid = int(registry.communityCount().call())
-    assert cid == 1, "the page opens on community 1"
-    for role, who in (
-        (Roles.REGISTRAR, admin),
-        (Roles.COMMITTEE, admin),
-        (Roles.POLL_OFFICER, officer),
-    ):
-        live.client.act(admin, registry.grantRole(cid, role, who.address))
-    live.client.act(admin, registry.updateRoll(cid, [present.address, online.address], [], True))
+    roles = [
+        (Roles.REGISTRAR, admin.address),
+        (Roles.COMMITTEE, admin.address),
+        (Roles.POLL_OFFICER, officer.address),
+    ]
+    cid = page_community(live, admin, roles, [present.address, online.address], b"\x05")
     elections = ElectionsContract(live.w3, live.deployment.elections)
     now = int(live.w3.eth.get_block("latest")["timestamp"])
     params = ElectionParams(cid, candidates(3), now, now + 3600)

@@ -13,6 +13,11 @@ from hypothesis import strategies as st
 from ledger.hashing import keccak
 from ledger.protocol.generated import Domains, TypedStruct, Types
 from ledger.signing import digests
+from ledger.signing.election_ballots import encode_ranking
+from ledger.signing.election_proxy_ballots import (
+    election_proxy_ballot_digest,
+    make_election_proxy_ballot,
+)
 
 UINT256 = st.integers(min_value=0, max_value=2**256 - 1)
 ADDRESS = st.binary(min_size=20, max_size=20)
@@ -157,3 +162,31 @@ def test_forward_request_digest_equals_eth_accounts(
     struct = digests.forward_request_hash(sender, to, value, gas, nonce, deadline, data)
     expected = eth_account_digest(domain, Types.ForwardRequest, message)
     assert digests.typed_digest(separator(domain), struct) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(DOMAIN, UINT256, ADDRESS, ADDRESS, st.integers(min_value=0, max_value=2**64 - 1))
+def test_election_proxy_ballot_digest_equals_eth_accounts(
+    domain: tuple[str, str, int, bytes], election_id: int, voter: bytes, proxy: bytes, choices: int
+) -> None:
+    ballot = make_election_proxy_ballot(
+        election_id, to_checksum_address(voter), to_checksum_address(proxy), choices
+    )
+    expected = eth_account_digest(domain, Types.ElectionProxyBallot, ballot.message())
+    assert election_proxy_ballot_digest(separator(domain), ballot) == expected
+
+
+def test_the_pages_election_proxy_ballot_vector_is_the_one_python_signs() -> None:
+    """web/tests/elections.unit.test.mjs pins the page's digest of this ballot to the same value."""
+    d = Domains.ElectionProxies
+    domain = (d.name, d.version, 31337, bytes.fromhex("5FbDB2315678afecb367f032d93F642f64180aa3"))
+    ballot = make_election_proxy_ballot(
+        7,
+        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+        encode_ranking([2, 0, 1]),
+    )
+    digest = election_proxy_ballot_digest(separator(domain), ballot)
+    assert "0x" + digest.hex() == (
+        "0x213c42a1154fc02917a4997ccecdd46a66fa2990696052fd53b3087847b95c62"
+    )

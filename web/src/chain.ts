@@ -18,7 +18,7 @@ import { api } from "./api";
 import { DOMAINS, EIP712_FIELDS, FORWARD_GAS } from "./protocol";
 import type { AckOut, ChainOut, LoginOut, ReceiptOut, ServiceRecordIn } from "./schemas";
 
-export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank" | "initiatives" | "ratings" | "elections" | "mandates" | "poll_office" | "budget";
+export type ContractKey = "forwarder" | "registry" | "council" | "fund" | "timebank" | "initiatives" | "ratings" | "elections" | "election_proxies" | "mandates" | "poll_office" | "budget";
 
 export interface Chain {
   chainId: number;
@@ -84,6 +84,10 @@ export function ballotDomain(c: Chain): TypedDataDomain {
 
 export function electionDomain(c: Chain): TypedDataDomain {
   return domain("Elections", c, "elections");
+}
+
+export function electionProxiesDomain(c: Chain): TypedDataDomain {
+  return domain("ElectionProxies", c, "election_proxies");
 }
 
 export function mandatesDomain(c: Chain): TypedDataDomain {

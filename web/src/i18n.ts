@@ -10,6 +10,7 @@ import * as initiativesWords from "./words/initiatives";
 import * as electionsWords from "./words/elections";
 import * as budgetWords from "./words/budget";
 import * as proxiesWords from "./words/proxies";
+import * as electionProxyWords from "./words/electionProxy";
 import * as secretBallotWords from "./words/secretBallot";
 import * as pollWords from "./words/poll";
 import * as secretProposalWords from "./words/secretProposal";
@@ -67,8 +68,8 @@ const zh = {
   "todo.notOnRoll": "请带着下面的地址（或本页截图）到社区办公室，请工作人员把你加入名册，然后再试一次。",
   "why.notResident": "双方都必须是本社区名册上的居民。",
   "todo.notResident": "请核对对方的地址；如果有人不在名册上，请到社区办公室登记。",
-  "why.alreadyVoted": "你已经对这个提案投过票了，每人只能投一票。",
-  "todo.alreadyVoted": "不用再投。可以在“我的投票回执”页核对你的选票。",
+  "why.alreadyVoted": "这次表决已经记下了这位居民的一票（网上、现场、纸质票箱或代理人投出的），每人只算一票。",
+  "todo.alreadyVoted": "不用再投。可以在“我的投票回执”页核对自己投出的选票。",
   "why.notOpen": "这个提案现在不在投票期内。",
   "todo.notOpen": "请查看提案上的投票开始和截止时间。",
   "why.votingNotClosed": "投票还没有结束，现在不能公布结果。",
@@ -490,6 +491,7 @@ const zh = {
   ...electionsWords.zh,
   ...budgetWords.zh,
   ...proxiesWords.zh,
+  ...electionProxyWords.zh,
   ...secretBallotWords.zh,
   ...pollWords.zh,
   ...secretProposalWords.zh,
@@ -545,8 +547,8 @@ const en: Record<keyof typeof zh, string> = {
   "todo.notOnRoll": "Bring the address below (or a photo of this screen) to the community office and ask to be added to the roll; then try again.",
   "why.notResident": "Both people must be on this community's roll.",
   "todo.notResident": "Check the other person's address; whoever is not on the roll can ask the community office to add them.",
-  "why.alreadyVoted": "You have already voted on this proposal; each resident votes once.",
-  "todo.alreadyVoted": "Nothing more to do. You can check your ballot on the \"My ballot receipts\" page.",
+  "why.alreadyVoted": "This vote already holds this resident's ballot (cast online, in person, in a paper box or by a proxy); each resident counts once.",
+  "todo.alreadyVoted": "Nothing more to do. You can check the ballots you cast on the \"My ballot receipts\" page.",
   "why.notOpen": "This proposal is not open for voting now.",
   "todo.notOpen": "Look at the opening and closing times shown on the proposal.",
   "why.votingNotClosed": "Voting on this proposal has not ended yet, so its result cannot be published.",
@@ -968,6 +970,7 @@ const en: Record<keyof typeof zh, string> = {
   ...electionsWords.en,
   ...budgetWords.en,
   ...proxiesWords.en,
+  ...electionProxyWords.en,
   ...secretBallotWords.en,
   ...pollWords.en,
   ...secretProposalWords.en,

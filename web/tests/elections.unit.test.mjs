@@ -27,3 +27,19 @@ test("a ranking that no ballot can be is refused before anything is signed", () 
   assert.throws(() => m.encodeRanking(Array.from({ length: 17 }, (_, i) => i % 16)), RangeError);
   assert.throws(() => m.encodeApproval([16]), RangeError);
 });
+
+const proxy = await importSources(`export { electionProxyBallotDigest } from "./election_proxy_ballots";`);
+
+test("a proxy's election ballot digest is the one Python and eth-account compute", () => {
+  // ledger.signing.election_proxy_ballots.election_proxy_ballot_digest, and eth-account's
+  // encode_typed_data, both give this for the same domain and message.
+  const c = { chainId: 31337, addresses: { election_proxies: "0x5FbDB2315678afecb367f032d93F642f64180aa3" } };
+  const digest = proxy.electionProxyBallotDigest(
+    c,
+    7,
+    "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+    "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+    m.encodeRanking([2, 0, 1]),
+  );
+  assert.equal(digest, "0x213c42a1154fc02917a4997ccecdd46a66fa2990696052fd53b3087847b95c62");
+});

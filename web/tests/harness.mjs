@@ -15,6 +15,7 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { Wallet } from "ethers";
 import { chromium } from "playwright-core";
+import qrcode from "qrcode-generator";
 
 export const args = Object.fromEntries(
   process.argv.slice(2).reduce((pairs, arg, i, all) => {
@@ -101,6 +102,16 @@ export async function launch({ locale = "zh-CN", viewport = DESKTOP, ignoreHTTPS
     requests.push({ url: r.url(), method: r.method(), headers: r.headers(), body: r.postData() ?? "" });
   });
   return page;
+}
+
+/** A photo of a QR code holding `text` (a GIF in OUT named `name`), for a page's file input. */
+export function qrPhoto(text, name) {
+  const code = qrcode(0, "M");
+  code.addData(text);
+  code.make();
+  const photo = join(OUT, name);
+  writeFileSync(photo, Buffer.from(code.createDataURL(8, 4).split(",")[1], "base64"));
+  return photo;
 }
 
 /** A full-page screenshot in OUT, numbered in story order. */

@@ -7,21 +7,9 @@
 //
 //   node web/tests/paper.mjs --base-url URL --out DIR --seed SEED.json
 
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import qrcode from "qrcode-generator";
-import { BASE, OUT, PHONE, SEED, accessible, expect, go, importRaw, launch, overflow, page, run, shot, step, tid, useKey, widest } from "./harness.mjs";
+import { BASE, PHONE, SEED, accessible, expect, go, importRaw, launch, overflow, page, qrPhoto, run, shot, step, tid, useKey, widest } from "./harness.mjs";
 
 const PASS = "票箱工作人员口令 officer";
-
-function certificatePhoto() {
-  const code = qrcode(0, "M");
-  code.addData(`closure certificate of box ${SEED.box}`);
-  code.make();
-  const photo = join(OUT, "certificate.gif");
-  writeFileSync(photo, Buffer.from(code.createDataURL(8, 4).split(",")[1], "base64"));
-  return photo;
-}
 
 async function openBox() {
   await go("#/poll");
@@ -54,7 +42,7 @@ async function main() {
       }
       const entries = await page.locator(tid(`paper-entries-${box}`)).innerText();
       expect(entries.includes("2 张") && entries.includes("1 张"), `the totals read back: ${entries}`);
-      await page.setInputFiles(tid(`paper-photo-${box}`), certificatePhoto());
+      await page.setInputFiles(tid(`paper-photo-${box}`), qrPhoto(`closure certificate of box ${SEED.box}`, "certificate.gif"));
       await accessible("paper-form-zh-phone");
       expect((await overflow()) <= 0, `no sideways scrolling on a phone: ${await widest()}`);
       await page.click(tid(`paper-submit-${box}`));

@@ -6,21 +6,9 @@
 //
 //   node web/tests/poll.mjs --base-url URL --out DIR --seed SEED.json
 
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import qrcode from "qrcode-generator";
-import { BASE, OUT, PHONE, SEED, accessible, expect, go, importRaw, launch, overflow, run, shot, step, tid, typeAddress, widest } from "./harness.mjs";
+import { BASE, PHONE, SEED, accessible, expect, go, importRaw, launch, overflow, qrPhoto, run, shot, step, tid, typeAddress, widest } from "./harness.mjs";
 
 const OFFICER_PASS = "投票站工作人员口令 officer";
-
-function qrPhoto(address, name) {
-  const code = qrcode(0, "M");
-  code.addData(`ethereum:${address}`);
-  code.make();
-  const photo = join(OUT, name);
-  writeFileSync(photo, Buffer.from(code.createDataURL(8, 4).split(",")[1], "base64"));
-  return photo;
-}
 
 async function main() {
   const page = await launch({ viewport: PHONE });
@@ -42,7 +30,7 @@ async function main() {
     });
 
     await step("resident-found-by-qr-and-ballot-recorded", async () => {
-      await page.setInputFiles(tid("poll-voter-qr-file"), qrPhoto(SEED.present, "resident-qr.gif"));
+      await page.setInputFiles(tid("poll-voter-qr-file"), qrPhoto(`ethereum:${SEED.present}`, "resident-qr.gif"));
       await page.locator(tid("poll-voter-chosen")).filter({ hasText: SEED.present.slice(0, 6) }).waitFor();
       await page.click(tid("poll-candidate-2"));
       await page.click(tid("poll-candidate-0"));

@@ -6,11 +6,8 @@
 //
 //   node web/tests/rotation.mjs --base-url URL --out DIR --seed SEED.json
 
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import qrcode from "qrcode-generator";
 import {
-  BASE, OUT, PHONE, SEED, accessible, createKey, expect, go, importRaw, launch, noSecretLeft, overflow, run, setLanguage,
+  BASE, PHONE, SEED, accessible, createKey, expect, go, importRaw, launch, noSecretLeft, overflow, qrPhoto, run, setLanguage,
   shot, step, tid, useKey, widest,
 } from "./harness.mjs";
 
@@ -45,12 +42,7 @@ async function main() {
       await page.click(`${tid("rot-old-details")} summary`);
       await page.fill(tid("rot-old"), state.old);
       // The new phone shows its address as a QR code; the registrar photographs it.
-      const code = qrcode(0, "M");
-      code.addData(state.fresh);
-      code.make();
-      const photo = join(OUT, "new-key-qr.gif");
-      writeFileSync(photo, Buffer.from(code.createDataURL(8, 4).split(",")[1], "base64"));
-      await page.setInputFiles(tid("rot-new-qr"), photo);
+      await page.setInputFiles(tid("rot-new-qr"), qrPhoto(state.fresh, "new-key-qr.gif"));
       await page.waitForFunction((a) => document.querySelector('[data-testid="rot-new"]')?.value === a, state.fresh);
       await accessible("rotation-form-zh-phone");
       expect((await overflow()) <= 0, `no sideways scrolling on a phone: ${await widest()}`);

@@ -9,12 +9,13 @@ import { textIn } from "../bilingual";
 import { barChart, type Bar } from "../charts";
 import { signForward, textHash } from "../chain";
 import { h, replace } from "../dom";
+import { castElectionProxyBallot } from "../election_proxy_ballots";
 import { castElectionBallot, electionReceipts, encodeApproval, encodeRanking, saveElectionReceipt, updateElectionStatus } from "../election_ballots";
 import { t } from "../i18n";
 import { activeAddress } from "../keys";
 import { channelCounts } from "../paper_boxes";
 import { person } from "../people";
-import type { ElectionOut, ElectionRoundOut, ElectionRoundsOut, ElectionSeatOut, Page, ReceiptOut } from "../schemas";
+import type { ElectionOut, ElectionRoundOut, ElectionRoundsOut, ElectionSeatOut, HeldOut, Page, ReceiptOut } from "../schemas";
 import { communityId } from "../state";
 import { secretVotesSection } from "./secret";
 import { act, badge, loading, errorBox, mono, relayed, requireWallet, showReceipt, statusLine, track, waitIndexed, when } from "../ui";
@@ -221,6 +222,49 @@ function votedNotice(e: ElectionOut, rerenderLine: HTMLElement | null): HTMLElem
   );
 }
 
+/** Whose ballot the panel is filling in: the key holder's own, or a mandator's (cast by the key
+ * holder as their proxy). */
+interface BallotTarget {
+  /** who the ballot is for, as shown above the chooser */
+  who: () => HTMLElement;
+  cast: (choices: bigint, read: string, line: HTMLElement) => Promise<void>;
+}
+
+/** Residents whose live mandate, for this election or for every vote, the key holder holds;
+ * each with a button that opens the ballot for them. */
+function mandatorsPanel(e: ElectionOut, me: string, castFor: ReadonlySet<string>, start: (resident: string) => void): HTMLElement {
+  const list = h("ul", { class: "mandators", "data-testid": "mandators" });
+  const section = h("div", { "data-testid": "election-mandators", hidden: true }, h("h3", null, t("eproxy.heading")), h("p", { class: "hint" }, t("eproxy.hint")), list);
+  void api<HeldOut>(`/v1/communities/${e.communityId}/proxies/${me}`).then(
+    (held) => {
+      const here = held.mandates.filter((m) => m.scope === "AllVotes" || (m.scope === "Election" && m.voteId === e.electionId));
+      if (here.length === 0) return;
+      section.hidden = false;
+      replace(
+        list,
+        ...here.map((m) =>
+          h(
+            "li",
+            { "data-testid": "mandator", "data-resident": m.resident },
+            person(e.communityId, m.resident),
+            " · ",
+            h("span", { class: "muted" }, t(`eproxy.scope.${m.scope}`)),
+            " ",
+            castFor.has(m.resident)
+              ? h("span", { class: "check check-ok", "data-testid": "mandator-cast" }, `✓ ${t("eproxy.castFor")}`)
+              : h("button", { type: "button", class: "small", "data-testid": "mandator-vote", onclick: () => start(m.resident) }, t("eproxy.voteFor")),
+          ),
+        ),
+      );
+    },
+    () => undefined, // the resident's own ballot does not depend on it
+  );
+  return section;
+}
+
+// Mandators this browser cast for, per election, so the list says so after the redraw.
+const castForMandators = new Map<number, Set<string>>();
+
 function ballotPanel(e: ElectionOut, rerender: () => void): HTMLElement {
   const flashed = ballotFlash?.electionId === e.electionId ? ballotFlash : null;
   ballotFlash = null;
@@ -233,14 +277,64 @@ function ballotPanel(e: ElectionOut, rerender: () => void): HTMLElement {
   const body = h("div", null);
   const chosen: number[] = [];
   const me = activeAddress();
+  const castFor = castForMandators.get(e.electionId) ?? new Set<string>();
+  castForMandators.set(e.electionId, castFor);
+
+  const own: BallotTarget = {
+    who: () => (me ? h("p", null, t("vote.as"), " ", person(e.communityId, me)) : h("p", { class: "notice" }, t("vote.needKey"), " ", h("a", { href: "#/keys" }, t("nav.keys")))),
+    cast: async (choices, read, line) => {
+      const wallet = await requireWallet();
+      const { receipt, digest } = await castElectionBallot(wallet, e.electionId, choices);
+      saveElectionReceipt({
+        id: receipt.id,
+        electionId: e.electionId,
+        communityId: e.communityId,
+        voter: wallet.address,
+        read,
+        choices: choices.toString(),
+        digest,
+        acceptedAt: receipt.acceptedAt,
+        status: receipt.status,
+        ack: receipt.ack ?? null,
+      });
+      const final = await track(receipt, line);
+      updateElectionStatus(final.id, final.status);
+      if (final.status === "counted") {
+        await waitIndexed(final.block);
+        ballotFlash = { electionId: e.electionId, receipt: final };
+        rerender();
+      }
+    },
+  };
+
+  const forMandator = (resident: string): BallotTarget => ({
+    who: () =>
+      h(
+        "div",
+        { class: "notice", "data-testid": "voting-for", "data-resident": resident },
+        h("p", null, h("strong", null, t("eproxy.votingFor"), " ", person(e.communityId, resident))),
+        h("p", null, h("button", { type: "button", class: "small secondary", "data-testid": "voting-for-back", onclick: () => rerender() }, t("eproxy.back"))),
+      ),
+    cast: async (choices, _read, line) => {
+      const wallet = await requireWallet();
+      const { receipt } = await castElectionProxyBallot(wallet, e.electionId, resident, choices);
+      const final = await track(receipt, line);
+      if (final.status === "counted") {
+        castFor.add(resident);
+        await waitIndexed(final.block);
+      }
+    },
+  });
+
+  let target = own;
 
   const choose = (focus?: string): void => {
     const chooser = e.kind === "Ranked" ? rankedChooser(e, chosen, choose) : approvalChooser(e, chosen, choose);
     const problem = h("p", { class: "status", role: "status", "data-testid": "ballot-problem" });
     replace(
       body,
+      target.who(),
       chooser,
-      me ? h("p", null, t("vote.as"), " ", person(e.communityId, me)) : h("p", { class: "notice" }, t("vote.needKey"), " ", h("a", { href: "#/keys" }, t("nav.keys"))),
       h(
         "div",
         { class: "row" },
@@ -266,30 +360,11 @@ function ballotPanel(e: ElectionOut, rerender: () => void): HTMLElement {
     const line = statusLine("ballot-status");
     const sign = h("button", { type: "button", "data-testid": "ballot-sign" }, t("el.sign"));
     const read = ballotText(e, chosen);
+    const choices = e.kind === "Ranked" ? encodeRanking(chosen) : encodeApproval(chosen);
+    const casting = target;
     sign.addEventListener("click", () => {
       void act(sign, line, async () => {
-        const wallet = await requireWallet();
-        const choices = e.kind === "Ranked" ? encodeRanking(chosen) : encodeApproval(chosen);
-        const { receipt, digest } = await castElectionBallot(wallet, e.electionId, choices);
-        saveElectionReceipt({
-          id: receipt.id,
-          electionId: e.electionId,
-          communityId: e.communityId,
-          voter: wallet.address,
-          read,
-          choices: choices.toString(),
-          digest,
-          acceptedAt: receipt.acceptedAt,
-          status: receipt.status,
-          ack: receipt.ack ?? null,
-        });
-        const final = await track(receipt, line);
-        updateElectionStatus(final.id, final.status);
-        if (final.status === "counted") {
-          await waitIndexed(final.block);
-          ballotFlash = { electionId: e.electionId, receipt: final };
-          rerender();
-        }
+        await casting.cast(choices, read, line);
         return undefined;
       });
     });
@@ -298,6 +373,7 @@ function ballotPanel(e: ElectionOut, rerender: () => void): HTMLElement {
       h(
         "div",
         { class: "review", "data-testid": "ballot-review" },
+        target === own ? null : target.who(),
         h("h3", { tabindex: "-1" }, t("el.reviewHeading")),
         h("p", null, e.kind === "Ranked" ? t("el.reviewRanked") : t("el.reviewApproval")),
         h(
@@ -318,8 +394,22 @@ function ballotPanel(e: ElectionOut, rerender: () => void): HTMLElement {
     (body.querySelector("h3") as HTMLElement | null)?.focus();
   };
 
-  if (!voted) choose();
-  return h("section", { class: "panel", "aria-labelledby": "ballot-h", "data-testid": "ballot" }, h("h2", { id: "ballot-h" }, t("el.vote")), voted ?? body);
+  const start = (resident: string): void => {
+    target = forMandator(resident);
+    chosen.splice(0);
+    choose();
+    (body.querySelector('[data-testid="voting-for"]') as HTMLElement | null)?.scrollIntoView();
+  };
+
+  if (voted) replace(body, voted);
+  else choose();
+  return h(
+    "section",
+    { class: "panel", "aria-labelledby": "ballot-h", "data-testid": "ballot" },
+    h("h2", { id: "ballot-h" }, t("el.vote")),
+    body,
+    me ? mandatorsPanel(e, me, castFor, start) : null,
+  );
 }
 
 /** Who was still in the running in `round` of `seat`: not elected to an earlier seat, not
