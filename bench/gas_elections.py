@@ -136,7 +136,8 @@ def measure() -> dict[str, Any]:
                 ZERO_ADDRESS,
             ),
         )
-        # Elections and the PollOffice name each other: the office lands one nonce later.
+        # Elections and the PollOffice name each other: the office lands one nonce later. No
+        # ElectionProxies here (no proxy ballot is measured).
         office_address = create_address(
             admin.address, w3.eth.get_transaction_count(admin.address) + 1
         )
@@ -147,6 +148,7 @@ def measure() -> dict[str, Any]:
             forwarder.address,
             registry_contract.address,
             office_address,
+            ZERO_ADDRESS,
         )
         elections = ElectionsContract(w3, elections_contract)
         office = PollOfficeContract(

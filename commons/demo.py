@@ -42,6 +42,7 @@ from ledger.protocol.generated import (
     ProposalState,
     Roles,
 )
+from ledger.protocol.offchain import COUNT_STEP_BALLOTS
 from ledger.signing.box_totals import BoxTotals, sign_box_totals, totals_hash
 from ledger.signing.budget_ballots import BudgetBallot, BudgetDomain, sign_budget_ballot
 from ledger.signing.election_ballots import (
@@ -184,7 +185,6 @@ ELECTION_WINDOW_S = 30
 PAPER_LEAD_S = 8
 # Rankings of residents 1-8 and the chair: round 1 Chen 3, Zhou 3, Huang 2, Liu 1 (Liu out);
 # round 2 a three-way tie at 3 (Huang out, the higher index); round 3 Zhou 4 of 7 is elected.
-COUNT_STEP_BALLOTS = 100  # each step reads at most this many ballots: one step for the demo
 RANKINGS = [[0, 1], [0, 2], [0], [1, 0], [1, 2], [2, 1], [2, 3], [3, 2], [1]]
 # How each of those voters (by index) takes part: resident4's ballot is cast by resident3, their
 # proxy for this election; resident6 votes at the polling place, recorded by an officer;

@@ -27,6 +27,7 @@ from ledger import admin, election_acts, election_count
 from ledger.admin import RelayApi
 from ledger.proposal_acts import period_seconds
 from ledger.protocol.generated import ElectionKind, ElectionState
+from ledger.protocol.offchain import COUNT_STEP_BALLOTS
 
 election_app = typer.Typer(
     name="election",
@@ -133,7 +134,7 @@ def count_election(
             metavar="N",
             help="the most stored ballots one step reads (bounds each transaction's gas)",
         ),
-    ] = election_count.COUNT_STEP_BALLOTS,
+    ] = COUNT_STEP_BALLOTS,
 ) -> None:
     """Count a closed election on the chain, step by step until every seat is filled. Anyone
     may: --key is any key (through the relay it needs no gas)."""

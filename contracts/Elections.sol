@@ -8,6 +8,7 @@ import {IElectionProxies} from "./interfaces/IElectionProxies.sol";
 import {IElections} from "./interfaces/IElections.sol";
 import {IPollOffice} from "./interfaces/IPollOffice.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
+import {RANKING_DIGITS, RANKING_ONES, RANKING_PLACES, RankingCode} from "./libraries/RankingCode.sol";
 import {ROLL_SNAPSHOT_LIFETIME} from "./libraries/RollRecord.sol";
 import {HALF_N} from "./libraries/Secp256k1.sol";
 
@@ -16,10 +17,10 @@ import {HALF_N} from "./libraries/Secp256k1.sol";
 /// batches, stored for a count that anyone advances step by step on-chain.
 /// @dev Gas layout: what a ballot needs sits in one election word; double votes are caught by the
 /// election's ballot box (a bitmap keyed by the resident's stable roll index); eligibility for a
-/// whole batch is one call into the Registry. A ranked ballot is appended to a packed array
-/// (4 * maxChoices bits each, in the order counted) that the count walks with a cursor, once per
-/// round: reading 10,000 ballots of 10 ranks is 1,667 words, about 6 M gas a round, so a round
-/// or two fits a transaction and nothing has to be rewritten when a candidate is eliminated. An
+/// whole batch is one call into the Registry. A ranked ballot is appended, as its RankingCode, to
+/// a packed array (in the order counted) that the count walks with a cursor, once per round:
+/// 10,000 ballots of 10 ranks are 910 words, so a round or two fits a transaction and nothing has
+/// to be rewritten when a candidate is eliminated. An
 /// approval ballot is added to packed tallies (32 bits per candidate), written once per batch.
 /// Measured in bench/gas_elections.py.
 contract Elections is IElections, EIP712, ERC2771Context {
@@ -36,6 +37,10 @@ contract Elections is IElections, EIP712, ERC2771Context {
     uint256 private constant SHARED_AREAS = 8;
     /// @dev Marks, in a batch's roll index list, a voter already in the ballot box.
     uint256 private constant REPEAT = 0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff;
+    /// @dev A batch's roll index list entry: the roll index + 1 (0: not on the roll) in its low
+    /// 192 bits; then, from {_markEncodingFaults}, the ranking's code in bits 192-247 and the
+    /// encoding fault (an ElectionSkipReason, 0 for none) in the top byte.
+    uint256 private constant INDEX_BITS = (1 << 192) - 1;
 
     /// @dev Laid out by word: a ballot batch reads word 0 and writes word 1 (ranked) or the tally
     /// words (approval); a count step reads and writes words 1, 3 and 4.
@@ -51,6 +56,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
         ElectionKind kind;
         uint8 maxChoices;
         bool counted;
+        uint8 ballotsPerWord; // ranked: RankingCode.perWord of the election's base
         // word 1: ballots held and where the count is
         uint32 ballotCount;
         uint32 cursor; // next stored ballot the count reads
@@ -83,8 +89,9 @@ contract Elections is IElections, EIP712, ERC2771Context {
     /// @dev Who voted: bit `i % BOX_BITS` of word `i / BOX_BITS` for roll index `i`; bit 255 of a
     /// word is its primer (see {_primeStorage}), never a voter's.
     mapping(uint256 electionId => mapping(uint256 word => uint256)) private _boxes;
-    /// @dev Ranked ballots: ballot `i` at bits `(i % perWord) * width` of word `i / perWord`, where
-    /// width = 4 * maxChoices and perWord = 256 / width, in an area of the election's own or in a
+    /// @dev Ranked ballots: ballot `i`'s RankingCode is digit `i % perWord` (in base
+    /// RankingCode.base) of word `i / perWord`, where perWord = the election's ballotsPerWord, in
+    /// an area of the election's own or in a
     /// shared one. A shared area is handed to the next ranked election once its holder is
     /// counted: its words are then rewritten nonzero to nonzero (5,000 gas) instead of zero to
     /// nonzero (22,100). Every word is written whole from its first ballot on, and the count
@@ -149,7 +156,11 @@ contract Elections is IElections, EIP712, ERC2771Context {
         e.kind = params.kind;
         e.maxChoices = params.maxChoices;
         e.opener = opener;
-        if (params.kind == ElectionKind.Ranked) e.area = _takeArea(electionId);
+        if (params.kind == ElectionKind.Ranked) {
+            e.area = _takeArea(electionId);
+            // At least 2 candidates and 1 choice: a base of at least 3, at most 161 codes a word.
+            e.ballotsPerWord = uint8(RankingCode.perWord(RankingCode.base(params.candidates.length, params.maxChoices)));
+        }
         _primeStorage(electionId, e, rollSize);
         _candidates[electionId] = params.candidates;
         emit ElectionOpened(electionId, communityId, opener, params, rollVersion, rollSize);
@@ -257,26 +268,42 @@ contract Elections is IElections, EIP712, ERC2771Context {
         uint64[] calldata choices,
         uint32[] calldata counts
     ) private returns (uint256 ballots) {
-        uint256 width = uint256(e.maxChoices) * 4;
-        uint256 perWord = 256 / width;
-        mapping(uint256 => uint256) storage words = _ballotWords(e, electionId);
-        uint256 next = e.ballotCount;
-        uint256 filling = next % perWord != 0 ? words[next / perWord] : 0;
+        uint256[] memory codes = new uint256[](choices.length);
         for (uint256 i; i < choices.length; ++i) {
-            uint256 pattern = uint256(choices[i]) & ((1 << width) - 1);
+            codes[i] = RankingCode.encode(choices[i], e.candidateCount, e.maxChoices);
+        }
+        uint256 next = e.ballotCount;
+        uint256 end = _appendCopies(e, _ballotWords(e, electionId), codes, counts, next);
+        ballots = end - next;
+        // The box's residents are on the roll (< 2^32) and vote in no other channel.
+        e.ballotCount = uint32(end);
+    }
+
+    /// @dev Appends `codes[i]` `counts[i]` times from stored ballot `next` on; returns the end.
+    function _appendCopies(
+        Election storage e,
+        mapping(uint256 => uint256) storage words,
+        uint256[] memory codes,
+        uint32[] calldata counts,
+        uint256 next
+    ) private returns (uint256) {
+        (uint256 codeBase, uint256 perWord) = _ballotPacking(e);
+        uint256 filling = next % perWord != 0 ? words[next / perWord] : 0;
+        uint256 weight = codeBase ** (next % perWord);
+        for (uint256 i; i < codes.length; ++i) {
             for (uint256 j = counts[i]; j > 0; --j) {
-                filling |= pattern << ((next % perWord) * width);
+                filling += codes[i] * weight;
+                weight *= codeBase;
                 ++next;
                 if (next % perWord == 0) {
                     words[next / perWord - 1] = filling;
                     filling = 0;
+                    weight = 1;
                 }
             }
         }
         if (next % perWord != 0) words[next / perWord] = filling;
-        ballots = next - e.ballotCount;
-        // The box's residents are on the roll (< 2^32) and vote in no other channel.
-        e.ballotCount = uint32(next);
+        return next;
     }
 
     /// @dev Adds `counts[i]` approvals to every candidate pattern `choices[i]` approves.
@@ -382,11 +409,11 @@ contract Elections is IElections, EIP712, ERC2771Context {
         uint256 held = e.ballotCount;
         uint256 end = start + count > held ? held : start + count;
         ballots = new uint64[](end > start ? end - start : 0);
-        uint256 width = uint256(e.maxChoices) * 4;
-        uint256 perWord = 256 / width;
+        (uint256 codeBase, uint256 perWord) = _ballotPacking(e);
         mapping(uint256 => uint256) storage words = _ballotWords(e, electionId);
         for (uint256 i = start; i < end; ++i) {
-            ballots[i - start] = uint64((words[i / perWord] >> ((i % perWord) * width)) & ((1 << width) - 1));
+            uint256 code = (words[i / perWord] / codeBase ** (i % perWord)) % codeBase;
+            ballots[i - start] = RankingCode.decode(code, e.candidateCount, e.maxChoices);
         }
     }
 
@@ -447,6 +474,12 @@ contract Elections is IElections, EIP712, ERC2771Context {
         return area == 0 ? _ballots[electionId] : _sharedBallots[area - 1];
     }
 
+    /// @dev A ranked election's stored ballots: codes below `codeBase`, `perWord` to a word as
+    /// base-`codeBase` digits, lowest first (see RankingCode).
+    function _ballotPacking(Election storage e) private view returns (uint256 codeBase, uint256 perWord) {
+        return (RankingCode.base(e.candidateCount, e.maxChoices), e.ballotsPerWord);
+    }
+
     // ---------------------------------------------------------------- internals: primed storage
 
     /// @dev Voters per ballot box word: the top bit is left to the primer.
@@ -457,7 +490,8 @@ contract Elections is IElections, EIP712, ERC2771Context {
     /// every word is written whole from its first ballot on (see `_ballots`).
     uint256 private constant BALLOTS_PRIMED = 1;
     /// @dev The most words opening primes in the box (16,320 voters) and in the ballot words
-    /// (384 ballots of 10 ranks, 1,280 of 3): about 1.4 M gas each at most, once per election.
+    /// (704 ballots of 10 ranks of 10, 1,664 of 3 of 10): about 1.4 M gas each at most, once per
+    /// election.
     uint256 private constant PRIMED_WORDS_MAX = 64;
 
     /// @dev Writes, at opening, the words the first ballot batches will write, so that none of
@@ -473,7 +507,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
         }
         if (e.kind != ElectionKind.Ranked) return;
         mapping(uint256 => uint256) storage ballots = _ballotWords(e, electionId);
-        uint256 perWord = 256 / (uint256(e.maxChoices) * 4);
+        uint256 perWord = e.ballotsPerWord;
         words = _min((rollSize + perWord - 1) / perWord, PRIMED_WORDS_MAX);
         for (uint256 w; w < words; ++w) {
             if (ballots[w] == 0) ballots[w] = BALLOTS_PRIMED;
@@ -503,30 +537,25 @@ contract Elections is IElections, EIP712, ERC2771Context {
     ///   0x0e0 event word | 0x100 digest | 0x120 v | 0x140 r | 0x160 s            (ecrecover input)
     ///   0x180 ElectionBallotCast topic | 0x1a0 ElectionBallotSkipped topic | 0x1c0 candidateCount
     ///   0x1e0 the ballot box's slot | 0x200 maxChoices | 0x220 kind (0 ranked, 1 approval)
-    ///   0x240 the ballot words' slot | 0x260 ballot width in bits | 0x280 ballots per word
+    ///   0x240 the ballot words' slot | 0x260 the ranking codes' base | 0x280 ballots per word
     ///   0x2a0 position of the next ballot stored | 0x2c0 the word being filled
     ///   0x2e0, 0x300 approvals added by the batch (packed tallies of candidates 0-7, 8-15)
     ///   0x320 1 if the poll office vouches for the batch (no voter signatures), else 0 (set by {_cast})
     ///   0x340 the paper-box residents' slot (set by {_cast})
     ///   0x360 1 if the election holds live proxy ballots, else 0 (set by {_cast})
+    ///   0x380 the weight of the next ballot's digit in the word being filled (base ** its place)
     function _batchContext(uint256 electionId, Election storage e) private view returns (uint256 ctx) {
         bytes32 typeHash = BALLOT_TYPEHASH;
         bytes32 domainSeparator = _domainSeparatorV4();
         bytes32 castTopic = ElectionBallotCast.selector;
         bytes32 skipTopic = ElectionBallotSkipped.selector;
         mapping(uint256 => uint256) storage box = _boxes[electionId];
-        mapping(uint256 => uint256) storage words = _ballotWords(e, electionId);
         uint256 candidateCount = e.candidateCount;
         uint256 maxChoices = e.maxChoices;
         uint256 kind = uint256(e.kind);
-        uint256 width = maxChoices * 4;
-        uint256 perWord = 256 / width;
-        uint256 next = e.ballotCount;
-        // A partly filled last word is carried on; the batch adds to it.
-        uint256 filling = kind == 0 && next % perWord != 0 ? words[next / perWord] : 0;
         assembly ("memory-safe") {
             ctx := mload(0x40)
-            mstore(0x40, add(ctx, 0x380))
+            mstore(0x40, add(ctx, 0x3a0))
             mstore(ctx, typeHash)
             mstore(add(ctx, 0x20), electionId)
             mstore(add(ctx, 0x80), hex"1901")
@@ -537,13 +566,31 @@ contract Elections is IElections, EIP712, ERC2771Context {
             mstore(add(ctx, 0x1e0), box.slot)
             mstore(add(ctx, 0x200), maxChoices)
             mstore(add(ctx, 0x220), kind)
+            mstore(add(ctx, 0x2e0), 0)
+            mstore(add(ctx, 0x300), 0)
+        }
+        if (kind == 0) _rankedContext(ctx, electionId, e);
+    }
+
+    /// @dev {_batchContext}'s ranked part: where and how the batch appends its ballots.
+    function _rankedContext(uint256 ctx, uint256 electionId, Election storage e) private view {
+        mapping(uint256 => uint256) storage words = _ballotWords(e, electionId);
+        (uint256 codeBase, uint256 perWord) = _ballotPacking(e);
+        uint256 next = e.ballotCount;
+        uint256 filling;
+        uint256 weight = 1;
+        // A partly filled last word is carried on; the batch adds to it.
+        if (next % perWord != 0) {
+            filling = words[next / perWord];
+            weight = codeBase ** (next % perWord);
+        }
+        assembly ("memory-safe") {
             mstore(add(ctx, 0x240), words.slot)
-            mstore(add(ctx, 0x260), width)
+            mstore(add(ctx, 0x260), codeBase)
             mstore(add(ctx, 0x280), perWord)
             mstore(add(ctx, 0x2a0), next)
             mstore(add(ctx, 0x2c0), filling)
-            mstore(add(ctx, 0x2e0), 0)
-            mstore(add(ctx, 0x300), 0)
+            mstore(add(ctx, 0x380), weight)
         }
     }
 
@@ -568,27 +615,37 @@ contract Elections is IElections, EIP712, ERC2771Context {
     }
 
     /// @dev Marks each ballot's encoding fault (ElectionSkipReason, by the rules of IElections
-    /// for the election's kind) in the top byte of its roll index entry, which is below 2^32.
-    /// Malformed calldata (dirty high bits) reverts, as the ABI decoder would.
+    /// for the election's kind) in the top byte of its roll index entry, which is below 2^32, and
+    /// a valid ranking's code in bits 192-247 (see INDEX_BITS). Malformed calldata (dirty high
+    /// bits) reverts, as the ABI decoder would.
     function _markEncodingFaults(uint256 ctx, SignedElectionBallot[] calldata ballots, uint256[] memory indexesPlusOne)
         private
         pure
     {
         assembly ("memory-safe") {
-            // 0 if `choices` is a valid ranking, else the reason (see IElections): one pass to
-            // the end of the ranking, collecting who is ranked and whether anyone twice.
-            function rankingFault(c, choices) -> fault {
+            // 0 if `choices` is a valid ranking, else the reason (see IElections); and, when
+            // valid, its RankingCode: one pass to the end of the ranking, collecting who is
+            // ranked, whether anyone twice, and each rank's digit plus one (byte `candidate` of
+            // `digits`) times its weight. An invalid ranking's code is never used.
+            function rankingFault(c, choices) -> fault, code {
+                let count := mload(add(c, 0x1c0))
                 let prev := and(choices, 15)
                 let seen := shl(prev, 1)
                 let repeated := 0
                 let rest := shr(4, choices)
                 let length := 1
+                code := add(prev, 1)
+                let weight := count
+                let digits := sub(RANKING_DIGITS, shr(shl(3, add(prev, 1)), RANKING_ONES))
                 for {} lt(length, 16) {} {
                     let candidate := and(rest, 15)
                     if eq(candidate, prev) { break }
                     let bit := shl(candidate, 1)
                     repeated := or(repeated, and(seen, bit))
                     seen := or(seen, bit)
+                    code := add(code, mul(byte(candidate, digits), weight))
+                    weight := mul(weight, sub(count, length))
+                    digits := sub(digits, shr(shl(3, add(candidate, 1)), RANKING_ONES))
                     prev := candidate
                     rest := shr(4, rest)
                     length := add(length, 1)
@@ -633,10 +690,12 @@ contract Elections is IElections, EIP712, ERC2771Context {
                 let choices := calldataload(add(src, 0x20))
                 if or(shr(160, calldataload(src)), shr(64, choices)) { revert(0, 0) }
                 let fault := 0
+                let code := 0
                 switch ranked
-                case 1 { fault := rankingFault(ctx, choices) }
+                case 1 { fault, code := rankingFault(ctx, choices) }
                 default { fault := approvalFault(ctx, choices) }
-                mstore(out, or(mload(out), shl(248, fault)))
+                if fault { code := 0 }
+                mstore(out, or(mload(out), or(shl(248, fault), shl(192, code))))
             }
         }
     }
@@ -690,23 +749,23 @@ contract Elections is IElections, EIP712, ERC2771Context {
                 if mload(add(c, 0x360)) { marked := 2 leave }
                 skip(c, 8, voter)
             }
-            // Appends a ranking's first maxChoices nibbles to the packed ballot array, writing
-            // each word once, when it fills.
-            function store(c, choices) {
+            // Appends a ranking's code to the packed ballot array as the next base-`base` digit,
+            // writing each word once, when it fills.
+            function store(c, code) {
                 let next := mload(add(c, 0x2a0))
                 let perWord := mload(add(c, 0x280))
-                let width := mload(add(c, 0x260))
-                let position := mod(next, perWord)
-                let filling := or(
-                    mload(add(c, 0x2c0)), shl(mul(position, width), and(choices, sub(shl(width, 1), 1)))
-                )
-                if eq(add(position, 1), perWord) {
+                let weight := mload(add(c, 0x380))
+                let filling := add(mload(add(c, 0x2c0)), mul(code, weight))
+                weight := mul(weight, mload(add(c, 0x260)))
+                if eq(add(mod(next, perWord), 1), perWord) {
                     mstore(0x00, div(next, perWord))
                     mstore(0x20, mload(add(c, 0x240)))
                     sstore(keccak256(0x00, 0x40), filling)
                     filling := 0
+                    weight := 1
                 }
                 mstore(add(c, 0x2c0), filling)
+                mstore(add(c, 0x380), weight)
                 mstore(add(c, 0x2a0), add(next, 1))
             }
 
@@ -749,7 +808,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
                         continue
                     }
                 }
-                let indexPlusOne := mload(next) // no fault bits left here
+                let indexPlusOne := and(mload(next), INDEX_BITS) // no fault bits left here
                 if iszero(indexPlusOne) {
                     skip(ctx, 7, voter)
                     continue
@@ -760,7 +819,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
                 if iszero(eq(marked, 1)) { continue }
                 counted := add(counted, 1)
                 switch mload(add(ctx, 0x220))
-                case 0 { store(ctx, choices) }
+                case 0 { store(ctx, shr(192, mload(next))) }
                 default { approve(ctx, choices) }
                 mstore(add(ctx, 0xe0), choices)
                 log3(add(ctx, 0xe0), 0x20, mload(add(ctx, 0x180)), mload(add(ctx, 0x20)), voter)
@@ -832,36 +891,43 @@ contract Elections is IElections, EIP712, ERC2771Context {
 
     /// @dev Adds to the packed tallies, for every stored ballot in [from, to), its highest-ranked
     /// candidate in `continuing` (a ballot with none adds nothing: it is exhausted). In assembly:
-    /// it runs once per stored ballot per round, and reads each storage word once.
+    /// it runs once per stored ballot per round, reads each storage word once, and reads a
+    /// ballot's code (RankingCode) only as far as its first continuing candidate.
     function _walk(Election storage e, uint256 electionId, uint256 from, uint256 to, uint256[2] memory lanes)
         private
         view
     {
         uint256 continuing = _continuing(e);
-        uint256 width = uint256(e.maxChoices) * 4;
-        uint256 perWord = 256 / width;
+        (uint256 codeBase, uint256 perWord) = _ballotPacking(e);
+        uint256 count = e.candidateCount;
         uint256 low = lanes[0];
         uint256 high = lanes[1];
         mapping(uint256 => uint256) storage words = _ballotWords(e, electionId);
         assembly ("memory-safe") {
             mstore(0x20, words.slot)
-            let mask := sub(shl(width, 1), 1)
             let word := 0
             for { let b := from } lt(b, to) { b := add(b, 1) } {
                 let position := mod(b, perWord)
                 if or(iszero(position), eq(b, from)) {
                     mstore(0x00, div(b, perWord))
-                    word := sload(keccak256(0x00, 0x40))
+                    word := div(sload(keccak256(0x00, 0x40)), exp(codeBase, position))
                 }
-                let ballot := and(shr(mul(position, width), word), mask)
-                for { let k := 0 } lt(k, width) { k := add(k, 4) } {
-                    let candidate := and(shr(k, ballot), 15)
+                let code := mod(word, codeBase)
+                word := div(word, codeBase)
+                // Nibble j of `unranked`: the candidate at place j among those not yet read.
+                let unranked := RANKING_PLACES
+                for { let r := count } code { r := sub(r, 1) } {
+                    code := sub(code, 1)
+                    let place := shl(2, mod(code, r))
+                    code := div(code, r)
+                    let candidate := and(shr(place, unranked), 15)
                     if and(shr(candidate, continuing), 1) {
                         switch lt(candidate, 8)
                         case 1 { low := add(low, shl(shl(5, candidate), 1)) }
                         default { high := add(high, shl(shl(5, sub(candidate, 8)), 1)) }
                         break
                     }
+                    unranked := or(and(unranked, sub(shl(place, 1), 1)), shl(place, shr(add(place, 4), unranked)))
                 }
             }
         }
@@ -980,7 +1046,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
                 emit ElectionProxyBallotSkipped(electionId, ballots[i].voter, proxies[i], reason);
                 continue;
             }
-            _countProxyBallot(electionId, e, ballots[i], proxies[i], indexesPlusOne[i] - 1);
+            _countProxyBallot(electionId, e, ballots[i], proxies[i], (indexesPlusOne[i] & INDEX_BITS) - 1);
             ++counted;
         }
     }
@@ -1015,6 +1081,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
     {
         // Encoding faults share their values with ElectionSkipReason's.
         if (entry >> 248 != 0) return ElectionProxySkipReason(entry >> 248);
+        entry &= INDEX_BITS; // a ranking's code above the index is not needed here
         if (entry == 0) return ElectionProxySkipReason.NotOnRoll;
         uint256 index = entry - 1;
         uint256 bit = 1 << (index % BOX_BITS);
@@ -1098,18 +1165,18 @@ contract Elections is IElections, EIP712, ERC2771Context {
         e.tally[1] = e.tally[1] - oldHigh + newHigh;
     }
 
-    /// @dev Writes ranking `choices` (its first maxChoices nibbles) as stored ballot `position`.
+    /// @dev Writes ranking `choices` (its code, see RankingCode) as stored ballot `position`.
     /// A word's first ballot writes the whole word, as the batch loop does (a shared area's
     /// word may hold an earlier holder's ballots).
     function _putRanked(Election storage e, uint256 electionId, uint256 position, uint64 choices) private {
-        uint256 width = uint256(e.maxChoices) * 4;
-        uint256 perWord = 256 / width;
-        uint256 shift = (position % perWord) * width;
-        uint256 mask = ((1 << width) - 1) << shift;
+        (uint256 codeBase, uint256 perWord) = _ballotPacking(e);
+        uint256 weight = codeBase ** (position % perWord);
         mapping(uint256 => uint256) storage words = _ballotWords(e, electionId);
-        bool fresh = shift == 0 && position == e.ballotCount;
+        bool fresh = position % perWord == 0 && position == e.ballotCount;
         uint256 word = fresh ? 0 : words[position / perWord];
-        words[position / perWord] = (word & ~mask) | ((uint256(choices) << shift) & mask);
+        uint256 old = (word / weight) % codeBase;
+        uint256 code = RankingCode.encode(choices, e.candidateCount, e.maxChoices);
+        words[position / perWord] = word - old * weight + code * weight;
     }
 
     /// @dev The packed tallies' increments of one approval set (32 bits per candidate).

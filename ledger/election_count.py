@@ -19,10 +19,6 @@ from ledger.admin import AdminCall, AdminChain, AdminRefused, Sender, Signer
 from ledger.audit.elections import NONE
 from ledger.protocol.generated import ElectionState, Functions
 
-# Reading a stored ballot costs a round at most ~600 gas (10 ranks; bench/gas_elections.py), so
-# a step of 5,000 stays near 3 M gas: well inside a relayed request's 10 M (forward_max_gas).
-COUNT_STEP_BALLOTS = 5_000
-
 
 @dataclass(frozen=True)
 class CountStatus:

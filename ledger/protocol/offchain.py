@@ -21,8 +21,13 @@ ACKNOWLEDGEMENT_TYPE: Final = "Acknowledgement(bytes32 message,uint64 acceptedAt
 JOIN_REQUEST_TYPE: Final = "JoinRequest(uint256 communityId,address resident,uint64 issuedAt)"
 TYPES: Final = (ACKNOWLEDGEMENT_TYPE, JOIN_REQUEST_TYPE)
 
+# The stored ballots an election's `countStep` reads at most, whoever runs the count (the page,
+# `commons election count`, the demo): with 10 ranks a stored ballot costs a round at most
+# ~700 gas to read (bench/results/gas_elections.md), so a step stays well inside its forward gas.
+COUNT_STEP_BALLOTS: Final = 5_000
+
 # The gas a resident's signed forward request may use (the request's `gas`, which the signer
 # commits to). Most calls fit the default; a community's first initiative primes its co-signer
 # bitmap (up to 64 words, ~1.4M gas for a roll of 14,336), so its submission asks for more; a
-# count step of an election reads up to 5,000 stored ballots (~600 gas each a round, 10 ranks).
+# count step reads up to COUNT_STEP_BALLOTS stored ballots.
 FORWARD_GAS: Final = {"default": 1_000_000, "submitInitiative": 2_000_000, "countStep": 5_000_000}

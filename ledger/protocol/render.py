@@ -295,6 +295,10 @@ def render_typescript(spec: dict[str, Any]) -> str:
     out += ["export const FORWARD_GAS = {"]
     out += [f"  {key}: {gas:_}," for key, gas in offchain.FORWARD_GAS.items()]
     out += ["} as const;"]
+    out += [
+        "/** The stored ballots an election's countStep reads at most, whoever runs the count. */"
+    ]
+    out += [f"export const COUNT_STEP_BALLOTS = {offchain.COUNT_STEP_BALLOTS:_};"]
     return "\n".join(out) + "\n"
 
 

@@ -18,11 +18,14 @@ from ledger.node import AnvilProcess, rpc
 from ledger.protocol.generated import ElectionKind, Roles
 from ledger.signing.election_ballots import encode_approval, encode_ranking
 from tests.audit.conftest import audit_data_dir, audit_deployment
+from tests.contract_wrappers import ranking_code
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import signer_keys
 
 RANKINGS = [[0, 1], [1, 2], [2, 0], [0], [1, 0], [2, 1, 0], [0, 2], [1]]
+# Three candidates, ranking up to three: how Elections stores these ballots.
+CODE_BASE = ranking_code.base(3, 3)
 
 
 @pytest.fixture(scope="module")
@@ -72,20 +75,6 @@ def _elect(
     return eid
 
 
-def _first_ballot_word(w3: Web3, address: str, eid: int, stored: int) -> int:
-    """The slot of the election's first ballot word: word 0 of the mapping (its own, keyed by
-    the election id, or a shared area, keyed 0..7) that holds the first ballot (its low 12
-    bits), among the contract's first storage slots."""
-    for base in range(3, 16):
-        for key in (eid, *range(8)):
-            inner = Web3.keccak(key.to_bytes(32, "big") + base.to_bytes(32, "big"))
-            slot = int.from_bytes(Web3.keccak(bytes(32) + inner), "big")
-            value = int.from_bytes(w3.eth.get_storage_at(address, slot), "big")
-            if value and value & 0xFFF == stored:
-                return slot
-    raise AssertionError("no ballot word found")
-
-
 def _elections_findings(result: AuditResult) -> list[Finding]:
     return [f for f in result.findings if f.rule.startswith("elections.")]
 
@@ -131,11 +120,10 @@ def test_a_ballot_changed_in_storage_before_the_count_is_named(
     community, voters = town
     eid = _elect(w3, elections, accounts[1], accounts[9], community, voters, ElectionKind.Ranked)
     address = system.elections.address
-    stored = elections.contract.functions.storedBallots(eid, 0, 1).call()[0]
-    slot = _first_ballot_word(w3, address, eid, stored)
-    word = int.from_bytes(w3.eth.get_storage_at(address, slot), "big")
-    # Every ballot of the word now ranks candidate 2 first.
-    forged = sum(2 << (12 * i) for i in range(21)) | (word & ~((1 << 252) - 1))
+    first = ranking_code.encode(RANKINGS[0], 3)
+    slot = ranking_code.first_ballot_word(w3, address, eid, first, CODE_BASE)
+    # Every ballot of the word now ranks candidate 2 alone.
+    forged = ranking_code.pack([ranking_code.encode([2], 3)] * len(RANKINGS), CODE_BASE)
     rpc(w3, "anvil_setStorageAt", [address, hex(slot), "0x" + forged.to_bytes(32, "big").hex()])
     rpc(w3, "evm_increaseTime", [601])
     rpc(w3, "evm_mine")

@@ -4,6 +4,7 @@ gas per ballot in batches of 100."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import pytest
@@ -19,6 +20,7 @@ from ledger.protocol.generated import ElectionKind, ElectionSkipReason, Election
 from ledger.signing.eip712 import to_compact
 from ledger.signing.election_ballots import encode_approval, encode_ranking
 from ledger.signing.secp256k1 import HALF_N
+from tests.contract_wrappers import ranking_code
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import Clock, Hall, signer_keys
@@ -548,3 +550,58 @@ def test_the_contract_judges_any_choices_as_the_rules_model_does(
         except BallotFault as fault:
             expected.append((voter.address, fault.reason))
     assert list(batch.skipped) == expected
+
+
+# ---------------------------------------------------------------- the stored ranking code
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_the_ranking_code_numbers_every_ranking_once_below_its_base(data: st.DataObject) -> None:
+    """The model of RankingCode: a bijection between rankings of at most max_choices candidates
+    and [0, base), read back rank by rank."""
+    count = data.draw(st.integers(min_value=2, max_value=6))
+    max_choices = data.draw(st.integers(min_value=1, max_value=count))
+    rankings = [
+        list(p)
+        for length in range(max_choices + 1)
+        for p in itertools.permutations(range(count), length)
+    ]
+    codes = [ranking_code.encode(r, count) for r in rankings]
+    assert sorted(codes) == list(range(ranking_code.base(count, max_choices)))
+    assert all(ranking_code.decode(c, count) == r for c, r in zip(codes, rankings, strict=True))
+
+
+def test_ten_of_ten_candidates_take_eleven_ballots_a_word() -> None:
+    assert ranking_code.base(10, 10) == 9_864_101
+    assert ranking_code.per_word(9_864_101) == 11  # 4 bits a rank held 6
+    assert ranking_code.per_word(ranking_code.base(16, 16)) == 5
+
+
+@pytest.mark.parametrize(("count", "max_choices"), [(10, 10), (16, 16), (5, 2)])
+def test_rankings_of_every_length_are_stored_as_their_code_and_read_back(
+    w3: Web3,
+    elections: ElectionsContract,
+    hall: Hall,
+    open_election: OpenElection,
+    count: int,
+    max_choices: int,
+) -> None:
+    eid = open_election(count=count, max_choices=max_choices)
+    lengths = [max_choices, 1, *range(2, max_choices)][: len(hall.residents)]
+    rankings = [list(range(count - 1, count - 1 - n, -1)) for n in lengths]
+    signed = [
+        elections.sign(v, eid, encode_ranking(r))
+        for v, r in zip(hall.residents, rankings, strict=False)
+    ]
+    assert len(elections.cast_ballots(hall.outsider, eid, signed).cast) == len(rankings)
+    stored = elections.contract.functions.storedBallots(eid, 0, 100).call()
+    assert stored == [encode_ranking(r) & ((1 << (4 * max_choices)) - 1) for r in rankings]
+    # On the chain, as the independent model packs them.
+    code_base = ranking_code.base(count, max_choices)
+    codes = [ranking_code.encode(r, count) for r in rankings]
+    address = elections.contract.address
+    slot = ranking_code.first_ballot_word(w3, address, eid, codes[0], code_base)
+    per_word = ranking_code.per_word(code_base)
+    word = int.from_bytes(w3.eth.get_storage_at(address, slot), "big")
+    assert word == ranking_code.pack(codes[:per_word], code_base)

@@ -440,3 +440,5 @@ export const FORWARD_GAS = {
   submitInitiative: 2_000_000,
   countStep: 5_000_000,
 } as const;
+/** The stored ballots an election's countStep reads at most, whoever runs the count. */
+export const COUNT_STEP_BALLOTS = 5_000;

@@ -4,7 +4,7 @@
 // in the page (EIP-712, as the council ballot is) and relayed gasless, with its receipt.
 
 import { api } from "../api";
-import { FORWARD_GAS } from "../protocol";
+import { COUNT_STEP_BALLOTS, FORWARD_GAS } from "../protocol";
 import { textIn } from "../bilingual";
 import { barChart, type Bar } from "../charts";
 import { signForward, textHash } from "../chain";
@@ -498,10 +498,6 @@ async function results(e: ElectionOut): Promise<HTMLElement> {
   );
 }
 
-// A count step reads at most this many stored ballots (about 600 gas each a round, with 10 ranks:
-// bench/gas_elections.py), within the gas its forward request asks for (FORWARD_GAS.countStep).
-// `commons election count` takes the same step (ledger/election_count.py).
-const COUNT_STEP_BALLOTS = 5_000;
 // "Finish the count" stops after this many steps (16 candidates, 15 seats: far more than any
 // election of a roll the relay serves needs); the next press goes on from there.
 const MOST_STEPS = 200;
