@@ -153,9 +153,15 @@ def _ballot_fault(
         return "a second ballot of the voter"
     if voter in el.paper_voters:
         return "a ballot of a resident assigned to a paper box"
-    if e.fn == "castInPersonBallots":
+    if e.fn == "castInPersonBallots" or _vouched_untraced(call, e, el, voter, choices):
         return _in_person_fault(ctx, call, el, voter, choices)
     return _signature_fault(ctx, e, el.id, voter, choices)
+
+
+def _vouched_untraced(call: Call, e: Emitted, el: Election, voter: bytes, choices: int) -> bool:
+    """A ballot from a call the node could not trace (no calldata), in the transaction where the
+    poll office vouched for this voter and these choices: the poll office's hand-in."""
+    return e.fn is None and call.tx == el.vouched_tx and (voter, choices) in el.vouched
 
 
 def _in_person_fault(ctx: Ctx, call: Call, el: Election, voter: bytes, choices: int) -> str | None:

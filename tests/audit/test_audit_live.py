@@ -13,6 +13,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from ledger.audit.bytecode import Build, split_metadata
+from ledger.audit.chain import ChainWalker
 from ledger.audit.layout import Layout
 from ledger.audit.model import AuditResult
 from ledger.audit.report import (
@@ -40,6 +41,27 @@ from tests.audit.conftest import History, auditor_account, findings_of, register
 @pytest.fixture(scope="module")
 def clean(history: History) -> AuditResult:
     return history.audit()
+
+
+def test_a_node_that_cannot_trace_gives_the_same_clean_report(
+    history: History, clean: AuditResult
+) -> None:
+    """Attached to a node without debug_traceTransaction, every call one of our contracts makes
+    into another (the poll office's and ElectionProxies' into Elections, among others) comes
+    without calldata; each is judged by its events within the call the audit decoded."""
+    walker_init = ChainWalker.__init__
+
+    def untraced(self: ChainWalker, *args: Any, **kwargs: Any) -> None:
+        walker_init(self, *args, **kwargs)
+        self._traced_unavailable = True
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ChainWalker, "__init__", untraced)
+        result = history.audit()
+    assert result.findings == [] and result.warnings == []
+    # The same report, part for part (how long each stage took aside).
+    differs = [k for k in clean.report if result.report.get(k) != clean.report[k]]
+    assert differs == ["timings"], differs
 
 
 def _slot(build: Build, contract: str, var: str, key: int, member: str) -> int:
