@@ -4,7 +4,8 @@ direct transaction, each checked and simulated first like every `commons admin` 
 
 The text comes from a file or stdin and is stored through the API's /v1/texts before the
 proposal is signed; the proposal commits to its keccak256. A proposal decided by secret ballot
-(--secret-vote) takes its text, options and times from that vote, and is linked to it at once.
+(--secret-vote) takes its text, options and times from that vote, and is linked to it at once;
+`commons proposal link` makes that link again if it failed, while the proposal has not opened.
 """
 
 from __future__ import annotations
@@ -140,6 +141,8 @@ def open_proposal(
     )
     proposal_acts.check_draft(chain, draft)
     now = int(chain.w3.eth.get_block("latest")["timestamp"])
+    if terms is not None:
+        proposal_acts.check_link_time(terms, now)
     call = proposal_acts.open_proposal(draft, now)
     done = signing.act(
         call, chain=chain, prepare=lambda: proposal_acts.store_text(RelayApi(signing.api), draft)
@@ -152,8 +155,35 @@ def open_proposal(
     typer.echo(f"proposal {proposal_id} opened in community {community}")
     if terms is not None:
         link = proposal_acts.link_secret_vote(community, proposal_id, terms.vote_id)
-        if signing.act(link, chain=chain) is not None:
-            typer.echo(f"proposal {proposal_id} is decided by secret vote {terms.vote_id}")
+        try:
+            signing.act(link, chain=chain)
+        except Exception as failed:
+            # Opened but not linked: its ballots would go nowhere until the link is made.
+            raise AdminRefused(
+                f"proposal {proposal_id} opened, but linking secret vote {terms.vote_id} failed "
+                f"({failed}); link it before it opens with `commons proposal link {proposal_id} "
+                f"--secret-vote {terms.vote_id} --key {signing.key}`"
+            ) from failed
+        typer.echo(f"proposal {proposal_id} is decided by secret vote {terms.vote_id}")
+
+
+@proposal_app.command("link")
+@one_line_errors(interrupted="interrupted; the link may or may not have landed: run it again")
+@signed_act
+def link(
+    signing: Signing,
+    proposal: Annotated[int, typer.Argument(metavar="ID", help="the secret-ballot proposal")],
+    secret_vote: Annotated[
+        int,
+        typer.Option("--secret-vote", metavar="VOTE", help="the secret vote that decides it"),
+    ],
+) -> None:
+    """Link a secret-ballot proposal to the secret vote that decides it, when `open
+    --secret-vote` opened it but could not link it. COMMITTEE only, and only before the
+    proposal opens: the vote's community, question, options and window must be the proposal's."""
+    chain = signing.chain()
+    if signing.act(proposal_acts.link_to_secret_vote(chain, proposal, secret_vote), chain=chain):
+        typer.echo(f"proposal {proposal} is decided by secret vote {secret_vote}")
 
 
 @proposal_app.command("publish")

@@ -40,6 +40,10 @@ MONEY = re.compile(r"^\d{1,13}([.,]\d{1,2})?$")
 # The proposal opens this long before the block its signing saw, so that it is open at once
 # whenever the relay lands it.
 OPEN_LEAD_S = 1
+# A secret proposal is opened, then linked to its vote, in two acts that must both land before
+# the vote opens (Council refuses a link once its proposal has opened); through the relay each
+# takes a few seconds.
+SECRET_LINK_LEAD_S = 60
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,11 @@ def check_draft(chain: AdminChain, proposal: ProposalDraft) -> None:
     council, registry = chain.deployment.council.functions, chain.registry.functions
     if proposal.secret is not None:
         _check_secret(proposal, proposal.secret)
+        taken = council.proposalOfSecretVote(proposal.secret.vote_id).call()
+        if taken:
+            raise AdminRefused(
+                f"secret vote {proposal.secret.vote_id} already decides proposal {taken}"
+            )
     if proposal.kind in (BallotKind.MultipleChoice, BallotKind.SecretMultipleChoice):
         most = council.MAX_OPTIONS().call()
         if not 2 <= proposal.options <= most:
@@ -297,6 +306,50 @@ def _check_secret(proposal: ProposalDraft, terms: SecretVoteTerms) -> None:
             f"secret vote {terms.vote_id} has {terms.options} options; the proposal "
             f"{proposal.options} (a yes-no proposal: 3)"
         )
+
+
+def check_link_time(terms: SecretVoteTerms, now: int) -> None:
+    """Refuses a secret proposal whose vote opens too soon to open the proposal and link it
+    before then (`now`: the chain's latest block time)."""
+    if terms.opens_at - now < SECRET_LINK_LEAD_S:
+        opens = _utc(terms.opens_at)
+        when = "opened" if terms.opens_at <= now else f"opens in {terms.opens_at - now} s"
+        raise AdminRefused(
+            f"secret vote {terms.vote_id} {when} (at {opens}): a proposal must be opened and "
+            f"linked to it before that, which needs at least {SECRET_LINK_LEAD_S} s; open a "
+            "secret vote that opens later (`commons secret open`) and open the proposal on it"
+        )
+
+
+def link_to_secret_vote(chain: AdminChain, proposal_id: int, vote_id: int) -> AdminCall:
+    """The link of a proposal opened without it (`link_secret_vote`), checked first: refused in
+    one sentence for a proposal that is not secret, is linked already, or has opened."""
+    council = chain.deployment.council.functions
+    count = council.proposalCount().call()
+    if not 1 <= proposal_id <= count:
+        raise AdminRefused(f"there is no proposal {proposal_id} (proposals: 1 to {count})")
+    view = council.getProposal(proposal_id).call()
+    if not is_secret(view.kind):
+        raise AdminRefused(
+            f"proposal {proposal_id} is decided by open ballots ({BallotKind(view.kind).name}); "
+            "only a secret-ballot proposal is linked to a secret vote"
+        )
+    linked = council.secretVoteOf(proposal_id).call()
+    if linked:
+        raise AdminRefused(f"proposal {proposal_id} is already decided by secret vote {linked}")
+    now = int(chain.w3.eth.get_block("latest")["timestamp"])
+    if view.opensAt <= now:
+        raise AdminRefused(
+            f"proposal {proposal_id} opened at {_utc(view.opensAt)}; a secret vote can be "
+            "linked only before its proposal opens, so it can never be decided: open a new "
+            "proposal on a secret vote that opens later"
+        )
+    secret_vote_terms(chain, vote_id)  # the vote exists
+    return link_secret_vote(int(view.communityId), proposal_id, vote_id)
+
+
+def _utc(t: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
 
 
 def link_secret_vote(community: int, proposal_id: int, vote_id: int) -> AdminCall:

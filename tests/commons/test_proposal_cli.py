@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,8 +22,11 @@ from web3.contract import Contract
 from commons.proposal_cli import proposal_app
 from ledger.build import Artifact
 from ledger.config import Settings
+from ledger.keystore import Keystore
 from ledger.node import make_web3, rpc
 from ledger.offchain import text_hash
+from ledger.protocol.generated import BallotKind, ProposalParams
+from ledger.tx import send
 from tests.e2e.test_admin_story import COMMONS, PASSPHRASE, TEST_N, Story, one_error_line
 from tests.e2e.test_supervision import start, stop_by_pid
 
@@ -85,7 +89,7 @@ def council(
         stop_by_pid(running)
 
 
-@pytest.mark.parametrize("command", ["open", "publish"])
+@pytest.mark.parametrize("command", ["open", "publish", "link"])
 def test_each_command_offers_a_dry_run_relay_or_direct_and_a_key(command: str) -> None:
     result = CliRunner().invoke(proposal_app, [command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
@@ -244,3 +248,98 @@ def test_a_secret_vote_decides_the_proposal_the_chair_opens_and_links_from_it(
         "--options", "4", "--key", "chair", check=False,
     )  # fmt: skip
     assert "secret vote 1 has 3 options; the proposal 4" in one_error_line(four)
+
+
+def _secret_vote(story: Story) -> dict[str, Any]:
+    """A new yes/no/abstain secret vote of community 1 (ballots open 240 s on), as the API has it."""
+    out = story.commons(
+        "secret", "open", "--community", "1", "--question", "Close the north gate at night?",
+        "--option", "yes", "--option", "no", "--option", "abstain", "--trustee", "chair",
+        "--threshold", "1", "--phase", "60", "--voting", "600", "--key", "chair",
+        passphrase=PASSPHRASE,
+    ).stdout  # fmt: skip
+    vote_id = int(out.split(" opened; ballots open at")[0].rsplit("secret vote ", 1)[1])
+    vote: dict[str, Any] = httpx.get(
+        f"{story.running.api_url}/v1/secret-votes/{vote_id}", timeout=10
+    ).json()
+    return vote
+
+
+def _unlinked_secret_proposal(council: Council, vote: dict[str, Any]) -> int:
+    """A secret-ballot proposal on `vote`'s terms, opened by the chair's own transaction and
+    not linked: what `open --secret-vote` leaves when its link step fails."""
+    chair = Keystore(council.text_file.parent / "keys", TEST_N).unlock("chair", PASSPHRASE)
+    rpc(council.w3, "anvil_setBalance", [chair.address, hex(10**18)])
+    params = ProposalParams(
+        communityId=1,
+        textHash=bytes.fromhex(vote["questionHash"][2:]),
+        kind=BallotKind.SecretYesNoAbstain,
+        optionCount=3,
+        opensAt=vote["opensAt"],
+        closesAt=vote["closesAt"],
+        quorumBps=2000,
+        thresholdBps=5000,
+        budgetAmount=0,
+        budgetCurrency=b"\x00\x00\x00",
+    )
+    send(council.w3, chair, council.council.functions.openProposal(tuple(params)))
+    return council.proposals()
+
+
+def test_a_secret_proposal_left_unlinked_is_linked_by_link_and_every_impossible_link_refused(
+    council: Council,
+) -> None:
+    story = council.story
+    vote = _secret_vote(story)
+    vid = str(vote["voteId"])
+    pid = _unlinked_secret_proposal(council, vote)
+    assert council.council.functions.secretVoteOf(pid).call() == 0
+
+    out = story.commons(
+        "proposal", "link", str(pid), "--secret-vote", vid, "--key", "chair",
+        passphrase=PASSPHRASE,
+    ).stdout  # fmt: skip
+    assert f"proposal {pid} is decided by secret vote {vid}" in out
+    assert council.council.functions.secretVoteOf(pid).call() == vote["voteId"]
+
+    def refused(*args: str) -> str:
+        result = story.commons(*args, "--key", "chair", check=False)
+        assert result.returncode == 1, result.stdout
+        return one_error_line(result)
+
+    assert f"already decided by secret vote {vid}" in refused(
+        "proposal", "link", str(pid), "--secret-vote", vid
+    )
+    assert "decided by open ballots" in refused("proposal", "link", "1", "--secret-vote", vid)
+    assert "there is no proposal 999" in refused("proposal", "link", "999", "--secret-vote", vid)
+    # Opening another proposal on a vote that already decides one: refused before sending.
+    before = council.proposals()
+    assert f"secret vote {vid} already decides proposal {pid}" in refused(
+        "proposal", "open", "--community", "1", "--secret-vote", vid
+    )
+    assert council.proposals() == before
+
+
+def test_a_secret_vote_opening_too_soon_to_link_is_refused_and_an_opened_proposal_cannot_be_linked(
+    council: Council,
+) -> None:
+    story = council.story
+    vote = _secret_vote(story)
+    vid = str(vote["voteId"])
+    pid = _unlinked_secret_proposal(council, vote)
+    rpc(council.w3, "evm_mine", [vote["opensAt"] - 30])
+    before = council.proposals()
+    too_soon = story.commons(
+        "proposal", "open", "--community", "1", "--secret-vote", vid, "--key", "chair", check=False
+    )  # fmt: skip
+    assert too_soon.returncode == 1
+    said = one_error_line(too_soon)
+    assert f"secret vote {vid} opens in 30 s" in said and "at least 60 s" in said, said
+    assert council.proposals() == before
+    rpc(council.w3, "evm_mine", [vote["opensAt"]])
+    late = story.commons(
+        "proposal", "link", str(pid), "--secret-vote", vid, "--key", "chair", check=False
+    )  # fmt: skip
+    assert late.returncode == 1
+    assert "linked only before its proposal opens" in one_error_line(late)
+    assert council.council.functions.secretVoteOf(pid).call() == 0
