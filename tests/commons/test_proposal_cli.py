@@ -5,6 +5,7 @@ with exit status 1 before a passphrase is asked; the result is published once vo
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 from collections.abc import Iterator
@@ -286,6 +287,13 @@ def _unlinked_secret_proposal(council: Council, vote: dict[str, Any]) -> int:
     return council.proposals()
 
 
+def _refused(story: Story, *args: str) -> str:
+    """The one line a chair's command refused with (exit status 1)."""
+    result = story.commons(*args, "--key", "chair", check=False)
+    assert result.returncode == 1, result.stdout
+    return one_error_line(result)
+
+
 def test_a_secret_proposal_left_unlinked_is_linked_by_link_and_every_impossible_link_refused(
     council: Council,
 ) -> None:
@@ -294,6 +302,7 @@ def test_a_secret_proposal_left_unlinked_is_linked_by_link_and_every_impossible_
     vid = str(vote["voteId"])
     pid = _unlinked_secret_proposal(council, vote)
     assert council.council.functions.secretVoteOf(pid).call() == 0
+    refused = functools.partial(_refused, story)
 
     out = story.commons(
         "proposal", "link", str(pid), "--secret-vote", vid, "--key", "chair",
@@ -302,15 +311,12 @@ def test_a_secret_proposal_left_unlinked_is_linked_by_link_and_every_impossible_
     assert f"proposal {pid} is decided by secret vote {vid}" in out
     assert council.council.functions.secretVoteOf(pid).call() == vote["voteId"]
 
-    def refused(*args: str) -> str:
-        result = story.commons(*args, "--key", "chair", check=False)
-        assert result.returncode == 1, result.stdout
-        return one_error_line(result)
-
     assert f"already decided by secret vote {vid}" in refused(
         "proposal", "link", str(pid), "--secret-vote", vid
     )
-    assert "decided by open ballots" in refused("proposal", "link", "1", "--secret-vote", vid)
+    council.open()
+    plain = str(council.proposals())
+    assert "decided by open ballots" in refused("proposal", "link", plain, "--secret-vote", vid)
     assert "there is no proposal 999" in refused("proposal", "link", "999", "--secret-vote", vid)
     # Opening another proposal on a vote that already decides one: refused before sending.
     before = council.proposals()
@@ -329,17 +335,10 @@ def test_a_secret_vote_opening_too_soon_to_link_is_refused_and_an_opened_proposa
     pid = _unlinked_secret_proposal(council, vote)
     rpc(council.w3, "evm_mine", [vote["opensAt"] - 30])
     before = council.proposals()
-    too_soon = story.commons(
-        "proposal", "open", "--community", "1", "--secret-vote", vid, "--key", "chair", check=False
-    )  # fmt: skip
-    assert too_soon.returncode == 1
-    said = one_error_line(too_soon)
+    said = _refused(story, "proposal", "open", "--community", "1", "--secret-vote", vid)
     assert f"secret vote {vid} opens in 30 s" in said and "at least 60 s" in said, said
     assert council.proposals() == before
     rpc(council.w3, "evm_mine", [vote["opensAt"]])
-    late = story.commons(
-        "proposal", "link", str(pid), "--secret-vote", vid, "--key", "chair", check=False
-    )  # fmt: skip
-    assert late.returncode == 1
-    assert "linked only before its proposal opens" in one_error_line(late)
+    late = _refused(story, "proposal", "link", str(pid), "--secret-vote", vid)
+    assert "linked only before its proposal opens" in late
     assert council.council.functions.secretVoteOf(pid).call() == 0
