@@ -326,7 +326,7 @@ class ProposalOut(CamelOut):
     roll_version: int
     roll_size: int
     state: Literal["Pending", "Open", "Closed", "Finalized"]
-    outcome: Literal["None", "Passed", "Rejected", "NoQuorum"]
+    outcome: Literal["None", "Passed", "Rejected", "NoQuorum", "TallyNeverPublished"]
     winning_option: int
     tally: list[int]
     turnout: int

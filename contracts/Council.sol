@@ -27,6 +27,8 @@ contract Council is ICouncil, EIP712, ERC2771Context {
     /// @inheritdoc ICouncil
     uint8 public constant NO_WINNER = type(uint8).max;
     /// @inheritdoc ICouncil
+    uint256 public constant SECRET_TALLY_GRACE = 30 days;
+    /// @inheritdoc ICouncil
     bytes32 public constant BALLOT_TYPEHASH = keccak256("Ballot(uint256 proposalId,address voter,uint8 option)");
     /// @inheritdoc ICouncil
     bytes32 public constant PROXY_BALLOT_TYPEHASH =
@@ -241,7 +243,16 @@ contract Council is ICouncil, EIP712, ERC2771Context {
         Proposal storage p = _existing(proposalId);
         if (p.outcome != Outcome.None) revert AlreadyFinalized(proposalId, p.outcome);
         if (block.timestamp < p.closesAt) revert VotingNotClosed(proposalId, p.closesAt);
-        if (_isSecret(p.kind)) p.tally = _secretTally(proposalId);
+        if (_isSecret(p.kind)) {
+            (bool published, uint256 packed) = _secretTally(proposalId);
+            if (!published) {
+                p.outcome = Outcome.TallyNeverPublished;
+                p.winningOption = NO_WINNER;
+                emit ProposalFinalized(proposalId, Outcome.TallyNeverPublished, new uint256[](p.optionCount), 0, NO_WINNER);
+                return Outcome.TallyNeverPublished;
+            }
+            p.tally = packed;
+        }
         uint256[] memory tally = _unpack(p.tally, p.optionCount);
         uint256 turnout;
         uint8 winningOption;
@@ -885,12 +896,18 @@ contract Council is ICouncil, EIP712, ERC2771Context {
 
     /// @dev The linked secret vote's proven tally, packed as an open tally (32 bits an option: a
     /// count is at most the roll size). Nobody could vote without a link or with a failed key.
-    function _secretTally(uint256 proposalId) private view returns (uint256 packed) {
+    /// Not `published` once the vote has gone SECRET_TALLY_GRACE past its challenge window
+    /// without a tally.
+    function _secretTally(uint256 proposalId) private view returns (bool published, uint256 packed) {
         uint256 voteId = _secretVotes[proposalId];
-        if (voteId == 0) return 0;
+        if (voteId == 0) return (true, 0);
         ISecretBallot.SecretVoteView memory v = _secretBallot.getSecretVote(voteId);
-        if (v.state == ISecretBallot.SecretVoteState.KeyFailed) return 0;
-        if (v.state != ISecretBallot.SecretVoteState.Finalized) revert SecretTallyPending(proposalId, voteId, v.state);
+        if (v.state == ISecretBallot.SecretVoteState.KeyFailed) return (true, 0);
+        if (v.state != ISecretBallot.SecretVoteState.Finalized) {
+            if (block.timestamp < v.challengesUntil + SECRET_TALLY_GRACE) revert SecretTallyPending(proposalId, voteId, v.state);
+            return (false, 0);
+        }
+        published = true;
         for (uint256 i; i < v.tally.length; ++i) {
             packed |= v.tally[i] << (i * 32);
         }

@@ -369,16 +369,24 @@ def link_secret_vote(community: int, proposal_id: int, vote_id: int) -> AdminCal
 
 
 def _check_secret_tally(chain: AdminChain, proposal_id: int) -> None:
-    """A secret proposal's result waits for its linked vote's tally (none linked: no wait)."""
+    """A secret proposal's result waits for its linked vote's tally (none linked: no wait),
+    until SECRET_TALLY_GRACE after the vote's challenge window: then it is published as
+    TallyNeverPublished."""
     vote_id = chain.deployment.council.functions.secretVoteOf(proposal_id).call()
     if not vote_id:
         return
-    state = SecretVoteState(chain.deployment.secret.functions.secretVoteState(vote_id).call())
-    if state not in (SecretVoteState.Finalized, SecretVoteState.KeyFailed):
+    secret = chain.deployment.secret.functions
+    state = SecretVoteState(secret.secretVoteState(vote_id).call())
+    if state in (SecretVoteState.Finalized, SecretVoteState.KeyFailed):
+        return
+    vote = SecretVoteView(**secret.getSecretVote(vote_id).call()._asdict())
+    deadline = vote.challengesUntil + chain.deployment.council.functions.SECRET_TALLY_GRACE().call()
+    if int(chain.w3.eth.get_block("latest")["timestamp"]) < deadline:
         raise AdminRefused(
             f"proposal {proposal_id} is decided by secret vote {vote_id}, which has no tally "
             f"yet ({state.name}): its trustees decrypt and `commons secret finalize {vote_id}` "
-            "comes first"
+            f"comes first; from {_utc(deadline)} without it, anyone may publish the proposal "
+            "as not decided"
         )
 
 

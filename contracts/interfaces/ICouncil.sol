@@ -46,12 +46,15 @@ interface ICouncil {
         Finalized
     }
 
-    /// @notice A finalized proposal's result (None until finalized).
+    /// @notice A finalized proposal's result (None until finalized). TallyNeverPublished: a
+    /// secret-ballot proposal whose secret vote had no proven tally SECRET_TALLY_GRACE after its
+    /// challenge window closed; it is not decided.
     enum Outcome {
         None,
         Passed,
         Rejected,
-        NoQuorum
+        NoQuorum,
+        TallyNeverPublished
     }
 
     /// @notice Progress of a passed proposal's execution.
@@ -363,7 +366,10 @@ interface ICouncil {
     /// @notice Finalizes a closed proposal: Passed, Rejected or NoQuorum. Anyone may call.
     /// @dev A secret proposal is decided on its secret vote's finalized tally (reverts with
     /// {SecretTallyPending} before it). With no vote linked, or a vote whose key generation failed,
-    /// nobody could vote: it is decided on an empty tally.
+    /// nobody could vote: it is decided on an empty tally. A vote still without its tally
+    /// SECRET_TALLY_GRACE after its challenge window closed (trustees who never decrypted) leaves
+    /// the proposal TallyNeverPublished, with an empty tally, so that withholding the tally cannot
+    /// keep it open for ever; a tally proven later does not change it.
     function finalize(uint256 proposalId) external returns (Outcome outcome);
 
     /// @notice Records an execution milestone of a passed proposal. Committee only.
@@ -378,6 +384,10 @@ interface ICouncil {
 
     /// @notice The most options a proposal may have (tallies are packed, 32 bits each, in one word).
     function MAX_OPTIONS() external view returns (uint8);
+
+    /// @notice How long after its secret vote's challenge window a secret proposal waits for the
+    /// vote's tally before anyone may finalize it as TallyNeverPublished.
+    function SECRET_TALLY_GRACE() external view returns (uint256);
 
     /// @notice `winningOption` of a proposal that did not pass (255).
     function NO_WINNER() external view returns (uint8);

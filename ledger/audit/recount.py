@@ -243,9 +243,12 @@ def proposal_finalized(ctx: Ctx, call: Call, e: Emitted) -> None:
             f"proposal {pid} finalized before its voting closed",
         )
     tally = [int(v) for v in ev["tally"]]
+    published = True
     if is_secret(p.kind):
-        p.tally = secret_tally(ctx, call, p)
-    outcome, winner, turnout = decide(p, p.tally)
+        p.tally, published = secret_tally(ctx, call, p)
+    outcome, winner, turnout = (
+        decide(p, p.tally) if published else (Outcome.TallyNeverPublished, NO_WINNER, 0)
+    )
     if tally != p.tally:
         ctx.find(
             "council.tally",

@@ -6,10 +6,14 @@ it, before the proposal opened, between a secret proposal and a secret vote that
 proposal has, of the same community, with the proposal's text hash as its question, the same
 option count, opening and closing times and roll snapshot (the secret votes rebuilt by
 ledger.audit.secret). A secret proposal counts no open ballot; it is finalized on its vote's
-finalized tally, or on an empty one when nobody could vote (no link, or a failed key).
+finalized tally, or on an empty one when nobody could vote (no link, or a failed key), or, once
+its vote has gone SECRET_TALLY_GRACE past its challenge window without a tally, as
+TallyNeverPublished.
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted, addr
@@ -18,7 +22,9 @@ from ledger.ballot_kinds import is_secret
 from ledger.protocol.generated import BallotKind
 
 # SecretVote.schedule positions
-OPENS_AT, CLOSES_AT = 4, 5
+OPENS_AT, CLOSES_AT, CHALLENGES_UNTIL = 4, 5, 6
+# ICouncil.SECRET_TALLY_GRACE (tests/contracts/test_council_secret.py reads it from the contract)
+SECRET_TALLY_GRACE: Final = 30 * 86_400
 
 
 def _mismatch(p: Proposal, vote: SecretVote) -> str | None:
@@ -83,20 +89,25 @@ def secret_vote_linked(ctx: Ctx, call: Call, e: Emitted) -> None:
     p.secret_vote = vid
 
 
-def secret_tally(ctx: Ctx, call: Call, p: Proposal) -> list[int]:
+def secret_tally(ctx: Ctx, call: Call, p: Proposal) -> tuple[list[int], bool]:
     """The tally a secret proposal must be finalized with: its vote's finalized tally, or an
-    empty one when nobody could vote. A vote still without its tally is a finding."""
+    empty one when nobody could vote; and whether the tally was published (False: the vote went
+    SECRET_TALLY_GRACE past its challenge window without one). A vote still without its tally
+    before then is a finding."""
     empty = [0] * p.option_count
     vote = ctx.state.secret_votes.get(p.secret_vote) if p.secret_vote else None
     if vote is None or vote.key_state == "failed":
-        return empty
+        return empty, True
     if vote.tally is None:
+        deadline = vote.schedule[CHALLENGES_UNTIL] + SECRET_TALLY_GRACE
+        if call.timestamp >= deadline:
+            return empty, False
         ctx.find(
             "council.secret_tally",
             call,
-            f"secret vote {vote.id} finalized",
+            f"secret vote {vote.id} finalized, or its tally never published by {deadline}",
             "no tally yet",
             f"proposal {p.id} finalized before the tally of its secret vote",
         )
-        return empty
-    return list(vote.tally)
+        return empty, True
+    return list(vote.tally), True

@@ -262,6 +262,7 @@ class Outcome(IntEnum):
     Passed = 1
     Rejected = 2
     NoQuorum = 3
+    TallyNeverPublished = 4
 
 
 class PaperBoxSkipReason(IntEnum):
@@ -959,6 +960,7 @@ class Functions:
     ROLL_INTERVALS: Final = Function('ROLL_INTERVALS', 'ROLL_INTERVALS()', bytes.fromhex('118c4ce8'), ('Registry',))
     ROLL_SNAPSHOT_LIFETIME: Final = Function('ROLL_SNAPSHOT_LIFETIME', 'ROLL_SNAPSHOT_LIFETIME()', bytes.fromhex('44fc13cc'), ('Registry',))
     SECRET_BALLOT_TYPEHASH: Final = Function('SECRET_BALLOT_TYPEHASH', 'SECRET_BALLOT_TYPEHASH()', bytes.fromhex('aa31017c'), ('SecretBallot',))
+    SECRET_TALLY_GRACE: Final = Function('SECRET_TALLY_GRACE', 'SECRET_TALLY_GRACE()', bytes.fromhex('c172ee02'), ('Council',))
     acceptAdmin: Final = Function('acceptAdmin', 'acceptAdmin(uint256)', bytes.fromhex('97059ba9'), ('Registry',))
     answer: Final = Function('answer', 'answer(uint256,uint8,uint256)', bytes.fromhex('e8b0845e'), ('SecretBallot',))
     appoint: Final = Function('appoint', 'appoint((uint256,address,address,uint8,uint256,uint256,bytes32,bytes32)[])', bytes.fromhex('78d6ef71'), ('Mandates',))

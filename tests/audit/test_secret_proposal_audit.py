@@ -17,6 +17,7 @@ from ledger.audit import recount
 from ledger.audit.auditor import AuditOptions, run_audit
 from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted
+from ledger.audit.secret_proposals import SECRET_TALLY_GRACE
 from ledger.audit.state import AuditState, Community, Member, Proposal, SecretVote
 from ledger.config import Settings
 from ledger.deploy import Deployment
@@ -94,7 +95,9 @@ def _link(ctx: Ctx, vid: int = VID, actor: bytes = COMMITTEE, at: int = OPENS - 
     )  # type: ignore[arg-type]
 
 
-def _finalize(ctx: Ctx, tally: list[int], outcome: Outcome, winner: int = 255) -> None:
+def _finalize(
+    ctx: Ctx, tally: list[int], outcome: Outcome, winner: int = 255, at: int = CLOSES + 700
+) -> None:
     ev = {
         "proposalId": PID,
         "outcome": int(outcome),
@@ -103,7 +106,7 @@ def _finalize(ctx: Ctx, tally: list[int], outcome: Outcome, winner: int = 255) -
         "winningOption": winner,
     }
     emitted = Emitted("finalize", None, "ProposalFinalized", ev)
-    recount.handle_event(ctx, _call(STRANGER, CLOSES + 700), emitted, None)  # type: ignore[arg-type]
+    recount.handle_event(ctx, _call(STRANGER, at), emitted, None)  # type: ignore[arg-type]
 
 
 def _rules(ctx: Ctx) -> list[str]:
@@ -119,6 +122,33 @@ def test_a_matching_link_and_a_finalize_on_the_secret_tally_audit_clean() -> Non
     assert ctx.findings == []
     assert ctx.state.proposals[PID].secret_vote == VID
     assert ctx.state.proposals[PID].tally == [4, 1, 2]
+
+
+# The vote's challenge window closes at CLOSES + 600 (_vote's schedule).
+NEVER_PUBLISHED_FROM = CLOSES + 600 + SECRET_TALLY_GRACE
+
+
+def test_a_vote_without_a_tally_past_the_grace_leaves_its_proposal_not_decided_cleanly() -> None:
+    ctx = _ctx()
+    _link(ctx)
+    ctx.state.secret_votes[VID].key_state = "fixed"
+    _finalize(ctx, [0, 0, 0], Outcome.TallyNeverPublished, at=NEVER_PUBLISHED_FROM)
+    assert ctx.findings == []
+    assert ctx.state.proposals[PID].outcome == Outcome.TallyNeverPublished
+
+
+def test_not_decided_before_the_grace_or_over_a_published_tally_is_named() -> None:
+    early = _ctx()
+    _link(early)
+    early.state.secret_votes[VID].key_state = "fixed"
+    _finalize(early, [0, 0, 0], Outcome.TallyNeverPublished, at=NEVER_PUBLISHED_FROM - 1)
+    assert "council.secret_tally" in _rules(early) and "council.outcome" in _rules(early)
+    published = _ctx()
+    _link(published)
+    published.state.secret_votes[VID].key_state = "fixed"
+    published.state.secret_votes[VID].tally = [4, 1, 2]
+    _finalize(published, [0, 0, 0], Outcome.TallyNeverPublished, at=NEVER_PUBLISHED_FROM)
+    assert _rules(published) == ["council.tally", "council.outcome"]
 
 
 def test_a_link_to_another_communitys_vote_is_named() -> None:

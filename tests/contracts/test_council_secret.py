@@ -12,6 +12,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.logs import DISCARD
 
+from ledger.audit.secret_proposals import SECRET_TALLY_GRACE
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.protocol.generated import (
@@ -345,3 +346,37 @@ def test_a_secret_multiple_choice_proposal_is_read_as_multiple_choice(
     assert council_client.proposal(pid).kind is BallotKind.SecretMultipleChoice
     yes_no = replace(base, kind=BallotKind.SecretYesNoAbstain, option_count=2)
     assert _error(lambda: council_client.open_proposal(hall.committee, yes_no)) == "InvalidOptions"
+
+
+def test_a_secret_proposal_whose_trustees_never_decrypt_is_finalized_as_not_decided(
+    council_client: CouncilContract,
+    secret: SecretBallotContract,
+    secret_proposal: Setup,
+    trustees: list[Trustee],
+    hall: Hall,
+    clock: Clock,
+) -> None:
+    grace = council_client.contract.functions.SECRET_TALLY_GRACE().call()
+    assert grace == SECRET_TALLY_GRACE == 30 * 86_400  # the audit's copy of the rule
+    pid, vote_id = secret_proposal()
+    council_client.link_secret_vote(hall.committee, pid, vote_id)
+    secret.run_key_generation(vote_id, trustees, clock)
+    a, b, c = hall.signers[:3]
+    ballots = [
+        secret.sign(v, vote_id, secret.ballot_words(vote_id, v.address, 0)) for v in (a, b, c)
+    ]
+    assert len(secret.cast(hall.admin, vote_id, ballots).cast) == 3
+    # The trustees never publish their partial decryptions.
+    clock.advance(VOTING + CHALLENGES + grace - 120)
+    assert _rule(lambda: council_client.finalize(hall.admin, pid))[0] == "SecretTallyPending"
+    clock.advance(120)
+    assert council_client.finalize(hall.admin, pid) is Outcome.TallyNeverPublished
+    view = council_client.proposal(pid)
+    assert view.state is ProposalState.Finalized and view.tally == (0, 0, 0)
+    assert view.winning_option == council_client.contract.functions.NO_WINNER().call()
+    assert _error(lambda: council_client.finalize(hall.admin, pid)) == "AlreadyFinalized"
+    # A tally proven afterwards changes nothing.
+    for t in trustees[:2]:
+        secret.publish(vote_id, t)
+    secret.finalize(hall.admin, vote_id, secret.tally(vote_id, trustees[:2]))
+    assert council_client.proposal(pid).tally == (0, 0, 0)

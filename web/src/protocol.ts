@@ -218,7 +218,7 @@ export const MandateSkipReason = ["BadSignature", "MalleableSignature", "StaleNo
 export type MandateSkipReason = (typeof MandateSkipReason)[number];
 
 /** ICouncil.Outcome, by value. */
-export const Outcome = ["None", "Passed", "Rejected", "NoQuorum"] as const;
+export const Outcome = ["None", "Passed", "Rejected", "NoQuorum", "TallyNeverPublished"] as const;
 export type Outcome = (typeof Outcome)[number];
 
 /** IPaperBoxes.PaperBoxSkipReason, by value. */

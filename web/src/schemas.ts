@@ -634,7 +634,7 @@ export interface ProposalOut {
   rollVersion: number;
   rollSize: number;
   state: "Pending" | "Open" | "Closed" | "Finalized";
-  outcome: "None" | "Passed" | "Rejected" | "NoQuorum";
+  outcome: "None" | "Passed" | "Rejected" | "NoQuorum" | "TallyNeverPublished";
   winningOption: number;
   tally: number[];
   turnout: number;

@@ -40,7 +40,7 @@ function stateBadge(p: ProposalOut): HTMLElement {
 
 function outcomeBadge(p: ProposalOut): HTMLElement[] | null {
   if (p.outcome === "None") return null;
-  const tone = { Passed: "good", Rejected: "bad", NoQuorum: "warn", None: "neutral" }[p.outcome];
+  const tone = { Passed: "good", Rejected: "bad", NoQuorum: "warn", TallyNeverPublished: "warn", None: "neutral" }[p.outcome];
   const shown = [badge(t(`outcome.${p.outcome}`), tone, "proposal-outcome")];
   if (p.outcome === "Passed") shown.push(badge(t(`exec.${p.execution}`), p.execution === "Completed" ? "good" : "info", "proposal-execution"));
   return shown;
