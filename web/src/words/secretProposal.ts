@@ -1,6 +1,6 @@
-// Council proposals decided by secret ballot: the proposal's screen and why the Council refused a
-// step of one (an open ballot, linking its secret vote, finalizing before the tally). Both
-// languages, same keys.
+// Council proposals decided by secret ballot: the proposal's screen, why the Council refused a
+// step of one (an open ballot, linking its secret vote, finalizing before the tally), and the
+// outcome of one whose tally was never published. Both languages, same keys.
 
 export const zh = {
   "sp.heading": "秘密投票",
@@ -13,7 +13,9 @@ export const zh = {
   "why.secretLink": "这个秘密投票不能和这个提案关联：社区、问题、选项数、时间或名册不一致，或者已经关联过，或者提案已经开始投票。",
   "todo.secretLink": "请在提案开始投票前，用同一社区、同一文本、同样选项数和同样时间开设的秘密投票来关联。",
   "why.secretTally": "这个提案的秘密投票还没有公布经过验证的计票结果。",
-  "todo.secretTally": "请等受托人公布部分解密并完成秘密投票的计票后再结算提案。",
+  "todo.secretTally": "请等受托人公布部分解密并完成秘密投票的计票后再结算提案；挑战期结束 30 天后仍没有结果的，任何人都可以把提案结算为“未决”。",
+  "outcome.TallyNeverPublished": "未决：秘密投票结果从未公布",
+  "outcome.long.TallyNeverPublished": "秘密投票的受托人在期限内没有公布经过证明的计票结果，这项提案没有结论。",
 };
 
 export const en: Record<keyof typeof zh, string> = {
@@ -30,5 +32,8 @@ export const en: Record<keyof typeof zh, string> = {
   "todo.secretLink":
     "Before the proposal opens, link a secret vote of the same community, text, option count and times.",
   "why.secretTally": "This proposal's secret vote has no proven tally yet.",
-  "todo.secretTally": "Wait until the trustees have published their partial decryptions and the secret vote is finalized, then finalize the proposal.",
+  "todo.secretTally":
+    "Wait until the trustees have published their partial decryptions and the secret vote is finalized, then finalize the proposal; 30 days after its challenge window with no tally, anyone may finalize it as not decided.",
+  "outcome.TallyNeverPublished": "not decided: the secret tally was never published",
+  "outcome.long.TallyNeverPublished": "The secret vote's trustees did not publish its proven tally in time; the proposal is not decided.",
 };
