@@ -223,6 +223,24 @@ export async function exportKeystore(
   return wallet.encrypt(password, progress);
 }
 
+/** The keystore with its AES-CTR counter (`cipherparams.iv`) as the 16 bytes ethers reads.
+ * eth-keyfile, and so Python's eth-account and `commons key`, writes the counter as an integer's
+ * hex without leading zero bytes: one keystore in 256 has a shorter one, the same counter. */
+export function withFullCounter(json: string): string {
+  let doc: { crypto?: { cipherparams?: { iv?: unknown } }; Crypto?: { cipherparams?: { iv?: unknown } } };
+  try {
+    doc = JSON.parse(json);
+  } catch {
+    return json; // not JSON: ethers says what is wrong with it
+  }
+  const params = (doc.crypto ?? doc.Crypto)?.cipherparams;
+  if (params && typeof params.iv === "string" && /^[0-9a-fA-F]{1,31}$/.test(params.iv)) {
+    params.iv = params.iv.padStart(32, "0");
+    return JSON.stringify(doc);
+  }
+  return json;
+}
+
 export async function importKeystore(
   json: string,
   password: string,
@@ -233,7 +251,7 @@ export async function importKeystore(
   if (localPassphrase.length < MIN_PASSPHRASE) throw new KeyError("WeakPassphrase");
   let decrypted: { privateKey: string };
   try {
-    decrypted = await Wallet.fromEncryptedJson(json, password, progress);
+    decrypted = await Wallet.fromEncryptedJson(withFullCounter(json), password, progress);
   } catch (error) {
     // Only ethers' own verdict on the password is a wrong password; anything else (a file that
     // is not a keystore, an unsupported cipher) is shown as it is, not blamed on the person.

@@ -31,7 +31,7 @@ export { categoryCode, categoryLabel, textHash, currencyBytes, BALLOT_TYPES, SER
 export { DOMAINS, TYPE_STRINGS } from "./protocol";
 export { verifySignature } from "./views/audit";
 export { KEYS, t, setLang } from "./i18n";
-export { importKeystore, storeKey, KeyError } from "./keys";
+export { importKeystore, storeKey, KeyError, withFullCounter } from "./keys";
 export { ERRORS } from "./protocol";
 export { API_CODES, REASON, REASONS, codeIn, reasonOf } from "./errors";
 export { failure } from "./ui";
@@ -139,6 +139,31 @@ test("keystore import calls only a wrong password a wrong password", async () =>
     m.importKeystore('{"not": "a keystore"}', "the right password", "label", "a local passphrase"),
     (error) => !(error instanceof m.KeyError),
   );
+});
+
+// Made by Python's eth-account (Account.encrypt, scrypt n = 2), which wrote its 16-byte AES-CTR
+// counter as 15 bytes: the counter's first byte is zero.
+const SHORT_COUNTER = JSON.stringify({
+  address: "19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A",
+  crypto: {
+    cipher: "aes-128-ctr",
+    cipherparams: { iv: "296d0376d004d51d7211bda587087a" },
+    ciphertext: "a420c283c990acba136722af3f2be2869aad958fc679a5f6b152491f84f62865",
+    kdf: "scrypt",
+    kdfparams: { dklen: 32, n: 2, r: 8, p: 1, salt: "4fa56c14c98c7bfe9c19c52c61565bb3" },
+    mac: "3415d49e9357522b3be4723c50707098f263a47d3232f7e4f46c89e733cfcda7",
+  },
+  id: "1a492c4f-47a4-4d57-96da-6b1519cc5f9e",
+  version: 3,
+});
+
+test("a keystore whose counter Python wrote without its leading zero byte opens", async () => {
+  await assert.rejects(Wallet.fromEncryptedJson(SHORT_COUNTER, "short counter"));
+  const wallet = await Wallet.fromEncryptedJson(m.withFullCounter(SHORT_COUNTER), "short counter");
+  assert.equal(wallet.address, "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A");
+  assert.equal(wallet.privateKey, `0x${"11".repeat(32)}`);
+  const full = encryptKeystoreJsonSync(Wallet.createRandom(), "x", { scrypt: { N: 2 } });
+  assert.equal(m.withFullCounter(full), full);
 });
 
 const CJK = /[\u4e00-\u9fff]/;
