@@ -146,7 +146,6 @@ async function main() {
       await need("close");
       await go(`#/elections/${SEED.election}`);
       state.channels = await page.locator(tid("el-channels")).innerText();
-      state.byProxy = await page.locator(tid("election-by-proxy")).innerText();
       await page.locator(tid("count")).waitFor();
       await page.click(tid("count-finish"));
       const winners = page.locator(`${tid("results")} ${tid("election-winners")}`);
