@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils.address import to_checksum_address
 from hypothesis import given, settings
@@ -15,8 +16,10 @@ from ledger.protocol.generated import Domains, TypedStruct, Types
 from ledger.signing import digests
 from ledger.signing.election_ballots import encode_ranking
 from ledger.signing.election_proxy_ballots import (
+    ElectionProxyDomain,
     election_proxy_ballot_digest,
     make_election_proxy_ballot,
+    sign_election_proxy_ballot,
 )
 
 UINT256 = st.integers(min_value=0, max_value=2**256 - 1)
@@ -189,4 +192,20 @@ def test_the_pages_election_proxy_ballot_vector_is_the_one_python_signs() -> Non
     digest = election_proxy_ballot_digest(separator(domain), ballot)
     assert "0x" + digest.hex() == (
         "0x213c42a1154fc02917a4997ccecdd46a66fa2990696052fd53b3087847b95c62"
+    )
+
+
+def test_the_pages_election_proxy_ballot_signature_is_the_one_python_makes() -> None:
+    """web/tests/elections.unit.test.mjs signs the same ballot with the same key in the page's
+    code and expects these bytes."""
+    proxy = Account.from_key("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a")
+    domain = ElectionProxyDomain(
+        31337, to_checksum_address("0x5FbDB2315678afecb367f032d93F642f64180aa3")
+    )
+    ballot = make_election_proxy_ballot(
+        7, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", proxy.address, encode_ranking([2, 0, 1])
+    )
+    signed = sign_election_proxy_ballot(proxy, ballot, domain)
+    assert "0x" + signed.signature.hex() == (
+        "0xec8ccb3ac0136cd45fb99cf8ad503b57fc4a84483d3efee35378eb38d17b4877784c0c3b104e44769174429540d84aad2a8ab25b1d9065eb10c613dc336617531b"
     )

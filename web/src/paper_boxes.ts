@@ -22,6 +22,8 @@ type Entry = { choices: bigint; count: number };
 export function channelCounts(e: ElectionOut): string {
   const parts = [t("paper.online", { n: e.onlineCount }), t("paper.inPerson", { n: e.inPersonCount })];
   for (const b of e.boxCounts) parts.push(t("paper.box", { label: b.label ?? `#${b.boxId}`, n: b.ballots }));
+  // A channel of its own: a proxy ballot is counted apart from the online ones.
+  if (e.proxyCount > 0) parts.push(t("eproxy.channel", { n: e.proxyCount }));
   return parts.join(" · ");
 }
 

@@ -28,7 +28,11 @@ test("a ranking that no ballot can be is refused before anything is signed", () 
   assert.throws(() => m.encodeApproval([16]), RangeError);
 });
 
-const proxy = await importSources(`export { electionProxyBallotDigest } from "./election_proxy_ballots";`);
+const proxy = await importSources(`
+  export { ELECTION_PROXY_BALLOT_TYPES, electionProxyBallotDigest } from "./election_proxy_ballots";
+  export { electionProxiesDomain } from "./chain";
+  export { Wallet } from "ethers";
+`);
 
 test("a proxy's election ballot digest is the one Python and eth-account compute", () => {
   // ledger.signing.election_proxy_ballots.election_proxy_ballot_digest, and eth-account's
@@ -42,4 +46,17 @@ test("a proxy's election ballot digest is the one Python and eth-account compute
     m.encodeRanking([2, 0, 1]),
   );
   assert.equal(digest, "0x213c42a1154fc02917a4997ccecdd46a66fa2990696052fd53b3087847b95c62");
+});
+
+test("a proxy's election ballot signature is the one Python's sign_election_proxy_ballot makes", async () => {
+  // The third anvil key, 0x3C44...93BC: deterministic ECDSA over the same digest gives the same
+  // bytes, pinned in tests/ledger/test_digests.py as well.
+  const wallet = new proxy.Wallet("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a");
+  const c = { chainId: 31337, addresses: { election_proxies: "0x5FbDB2315678afecb367f032d93F642f64180aa3" } };
+  const message = { electionId: 7, voter: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", proxy: wallet.address, choices: m.encodeRanking([2, 0, 1]) };
+  const signature = await wallet.signTypedData(proxy.electionProxiesDomain(c), proxy.ELECTION_PROXY_BALLOT_TYPES, message);
+  assert.equal(
+    signature,
+    "0xec8ccb3ac0136cd45fb99cf8ad503b57fc4a84483d3efee35378eb38d17b4877784c0c3b104e44769174429540d84aad2a8ab25b1d9065eb10c613dc336617531b",
+  );
 });

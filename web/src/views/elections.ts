@@ -569,7 +569,6 @@ export async function electionView(params: string[], rerender: () => void): Prom
       t("el.ballots", { n: e.ballotCount, of: e.rollSize }),
       h("br"),
       h("span", { "data-testid": "el-channels" }, channelCounts(e)),
-      e.proxyCount > 0 ? h("span", { "data-testid": "election-by-proxy" }, " · ", t("el.byProxy", { n: e.proxyCount })) : null,
     ),
     candidates(e),
     e.state === "Open" ? ballotPanel(e, rerender) : null,

@@ -9,6 +9,7 @@ export const zh = {
   "eproxy.votingFor": "您正在替这位居民投票：",
   "eproxy.back": "回到我自己的选票",
   "eproxy.castFor": "已替此人投票",
+  "eproxy.channel": "代理 {n}",
 };
 
 export const en: Record<keyof typeof zh, string> = {
@@ -20,4 +21,5 @@ export const en: Record<keyof typeof zh, string> = {
   "eproxy.votingFor": "You are voting for:",
   "eproxy.back": "Back to my own ballot",
   "eproxy.castFor": "Ballot cast for them",
+  "eproxy.channel": "by proxy {n}",
 };

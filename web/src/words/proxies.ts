@@ -20,7 +20,6 @@ export const zh = {
   "todo.selfProxy": "请选择社区里的另一位居民。",
   "why.proxyOverLimit": "这位代理人已经持有社区规定上限的委托。",
   "todo.proxyOverLimit": "请选择另一位代理人，或向社区管理员询问上限。",
-  "el.byProxy": "其中 {n} 张由代理人投出",
 };
 
 export const en: Record<keyof typeof zh, string> = {
@@ -42,5 +41,4 @@ export const en: Record<keyof typeof zh, string> = {
   "todo.selfProxy": "Choose another resident of the community.",
   "why.proxyOverLimit": "This proxy already holds as many mandates as the community allows.",
   "todo.proxyOverLimit": "Choose another proxy, or ask the community admin about the limit.",
-  "el.byProxy": "{n} of them cast by proxy",
 };
