@@ -194,7 +194,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
             return 0;
         }
         uint256[] memory indexesPlusOne = _rollIndexes(e, ballots);
-        uint256 ctx = _batchContext(electionId, e);
+        uint256 ctx = _batchContext(electionId, e, n);
         mapping(uint256 => uint256) storage paper = _paperVoters[electionId];
         // A repeat pays for proxies only where there are live proxy ballots to replace.
         bool proxied = _proxyBallotCount[electionId] != 0;
@@ -207,6 +207,10 @@ contract Elections is IElections, EIP712, ERC2771Context {
         uint256 lanesHigh;
         (counted, lanesLow, lanesHigh) = _countBallots(ctx, ballots, indexesPlusOne);
         if (counted != 0) {
+            assembly ("memory-safe") {
+                mstore(add(ctx, 0x3c0), counted)
+                log2(add(ctx, 0x3a0), shl(5, add(counted, 2)), mload(add(ctx, 0x180)), electionId)
+            }
             if (e.kind == ElectionKind.Ranked) {
                 _flushBallotWord(ctx);
                 // The roll size (< 2^32) bounds the ballots held.
@@ -535,7 +539,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
     ///   0x000 BALLOT_TYPEHASH | 0x020 electionId | 0x040 voter | 0x060 choices  (struct hash input)
     ///   0x080 0x1901 | 0x082 domain separator | 0x0a2 struct hash               (digest input)
     ///   0x0e0 event word | 0x100 digest | 0x120 v | 0x140 r | 0x160 s            (ecrecover input)
-    ///   0x180 ElectionBallotCast topic | 0x1a0 ElectionBallotSkipped topic | 0x1c0 candidateCount
+    ///   0x180 ElectionBallotsCast topic | 0x1a0 ElectionBallotSkipped topic | 0x1c0 candidateCount
     ///   0x1e0 the ballot box's slot | 0x200 maxChoices | 0x220 kind (0 ranked, 1 approval)
     ///   0x240 the ballot words' slot | 0x260 the ranking codes' base | 0x280 ballots per word
     ///   0x2a0 position of the next ballot stored | 0x2c0 the word being filled
@@ -544,10 +548,12 @@ contract Elections is IElections, EIP712, ERC2771Context {
     ///   0x340 the paper-box residents' slot (set by {_cast})
     ///   0x360 1 if the election holds live proxy ballots, else 0 (set by {_cast})
     ///   0x380 the weight of the next ballot's digit in the word being filled (base ** its place)
-    function _batchContext(uint256 electionId, Election storage e) private view returns (uint256 ctx) {
+    ///   0x3a0 {ElectionBallotsCast}'s data, ABI-encoded uint256[]: 0x20, the count, then an
+    ///         entry per counted ballot (room for `n`)
+    function _batchContext(uint256 electionId, Election storage e, uint256 n) private view returns (uint256 ctx) {
         bytes32 typeHash = BALLOT_TYPEHASH;
         bytes32 domainSeparator = _domainSeparatorV4();
-        bytes32 castTopic = ElectionBallotCast.selector;
+        bytes32 castTopic = ElectionBallotsCast.selector;
         bytes32 skipTopic = ElectionBallotSkipped.selector;
         mapping(uint256 => uint256) storage box = _boxes[electionId];
         uint256 candidateCount = e.candidateCount;
@@ -555,7 +561,8 @@ contract Elections is IElections, EIP712, ERC2771Context {
         uint256 kind = uint256(e.kind);
         assembly ("memory-safe") {
             ctx := mload(0x40)
-            mstore(0x40, add(ctx, 0x3a0))
+            mstore(0x40, add(ctx, add(0x3e0, shl(5, n))))
+            mstore(add(ctx, 0x3a0), 0x20)
             mstore(ctx, typeHash)
             mstore(add(ctx, 0x20), electionId)
             mstore(add(ctx, 0x80), hex"1901")
@@ -702,7 +709,8 @@ contract Elections is IElections, EIP712, ERC2771Context {
 
     /// @dev The relayed-ballot loop. For each ballot, in this order: the encoding, the EIP-712
     /// digest, a low-s signature by the named voter, on the roll at the snapshot, not yet voted;
-    /// then {ElectionBallotCast} and the ballot stored (ranked) or its approvals added (approval), or
+    /// then the ballot stored (ranked) or its approvals added (approval) and its entry appended to
+    /// the batch's {ElectionBallotsCast} (which {_cast} emits, when any counted), or
     /// {ElectionBallotSkipped} with the first rule broken (reasons are ElectionSkipReason's values). In assembly
     /// for the reasons Council's loop gives: it runs for every ballot.
     /// Returns the ballots counted and, for approval, the increments of the packed tallies.
@@ -821,8 +829,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
                 switch mload(add(ctx, 0x220))
                 case 0 { store(ctx, shr(192, mload(next))) }
                 default { approve(ctx, choices) }
-                mstore(add(ctx, 0xe0), choices)
-                log3(add(ctx, 0xe0), 0x20, mload(add(ctx, 0x180)), mload(add(ctx, 0x20)), voter)
+                mstore(add(ctx, add(0x3c0, shl(5, counted))), or(voter, shl(160, choices)))
             }
             lanesLow := mload(add(ctx, 0x2e0))
             lanesHigh := mload(add(ctx, 0x300))
@@ -1036,7 +1043,7 @@ contract Elections is IElections, EIP712, ERC2771Context {
         bool open = _state(e) == ElectionState.Open;
         if (open) {
             indexesPlusOne = _rollIndexes(e, ballots);
-            _markEncodingFaults(_batchContext(electionId, e), ballots, indexesPlusOne);
+            _markEncodingFaults(_batchContext(electionId, e, 0), ballots, indexesPlusOne);
         }
         for (uint256 i; i < n; ++i) {
             ElectionProxySkipReason reason = open
@@ -1147,7 +1154,9 @@ contract Elections is IElections, EIP712, ERC2771Context {
             uint64 choices = ballots[i].choices;
             _replaceStored(e, electionId, record, choices);
             emit ElectionProxyBallotReplaced(electionId, voter, address(uint160(record)), uint64(record >> 160));
-            emit ElectionBallotCast(electionId, voter, choices);
+            uint256[] memory cast = new uint256[](1);
+            cast[0] = uint256(choices) << 160 | uint160(voter);
+            emit ElectionBallotsCast(electionId, cast);
             ++replaced;
         }
     }

@@ -1,6 +1,6 @@
 """Elections: a community's elections and one election read from the chain by name, with its
 candidates' statements from the text store; its ballots as CSV and its count round by round (as
-CSV and as JSON for the page's charts) replayed from the index (the ElectionBallotCast,
+CSV and as JSON for the page's charts) replayed from the index (the ElectionBallotsCast,
 RoundCounted, VotesTransferred and CandidateElected events)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from api.schemas import (
     ElectionSeatOut,
     Page,
 )
-from api.services import paper, poll
+from api.services import ballots_cast, paper, poll
 from api.services.container import Services
 from ledger.protocol.generated import ElectionKind, ElectionState, ElectionView
 from ledger.signing.election_ballots import nibbles
@@ -47,8 +47,7 @@ def election(services: Services, election_id: int) -> ElectionOut:
     if v.kind == ElectionKind.Ranked:
         own = v.ballotCount - on_paper - by_proxy
     else:
-        where = {"electionId": election_id}
-        own = services.index.count(contract="elections", event="ElectionBallotCast", where=where)
+        own = len(ballots_cast.counted(services, election_id))
     return ElectionOut(
         election_id=election_id,
         community_id=v.communityId,
@@ -118,14 +117,8 @@ def ballots_csv(services: Services, election_id: int) -> str:
     """Every counted ballot in the order counted: block, tx, voter, choices as signed and read."""
     kind = _view(services, election_id).kind
     rows = [
-        [
-            e.block_number,
-            e.tx_hash,
-            e.args["voter"],
-            f"0x{int(e.args['choices']):016x}",
-            _choices_text(kind, int(e.args["choices"])),
-        ]
-        for e in _events(services, election_id, "ElectionBallotCast")
+        [b.block_number, b.tx_hash, b.voter, f"0x{b.choices:016x}", _choices_text(kind, b.choices)]
+        for b in ballots_cast.counted(services, election_id)
     ]
     return _csv(["block", "txHash", "voter", "choices", "read"], rows)
 

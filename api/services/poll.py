@@ -1,9 +1,10 @@
-"""In-person ballots as the index records them: a ballot counted in person is an
-ElectionBallotCast in a transaction that also holds the poll office's InPersonBallotVouched for
+"""In-person ballots as the index records them: a ballot counted in person is an entry of an
+ElectionBallotsCast in a transaction that also holds the poll office's InPersonBallotVouched for
 the same voter (IPollOffice's NatSpec)."""
 
 from __future__ import annotations
 
+from api.services import ballots_cast
 from api.services.container import Services
 
 
@@ -18,7 +19,5 @@ def in_person_count(services: Services, election_id: int) -> int:
     }
     if not vouched:
         return 0
-    cast = services.index.events(
-        contract="elections", event="ElectionBallotCast", where=where, limit=None
-    )
-    return sum((e.tx_hash, e.args["voter"]) in vouched for e in cast)
+    cast = ballots_cast.counted(services, election_id)
+    return sum((b.tx_hash, b.voter) in vouched for b in cast)

@@ -11,8 +11,9 @@ pragma solidity 0.8.28;
 /// @dev Officers sign EIP-712 `InPersonBallot(uint256 electionId,address voter,uint64 choices,address officer)`
 /// under the domain ("CommonsPollOffice", "1", chain id, this contract). The officer's signature
 /// and role are checked here; the rest (open, encoding, roll, once) by Elections, which emits
-/// {IElections-ElectionBallotCast} or {IElections-ElectionBallotSkipped} for each ballot handed in.
-/// A ballot counted in person is thus an ElectionBallotCast in a transaction that also holds its
+/// an {IElections-ElectionBallotSkipped} for each ballot handed in and not counted, and one
+/// {IElections-ElectionBallotsCast} holding those counted. A ballot counted in person is thus an
+/// entry of an ElectionBallotsCast in a transaction that also holds its
 /// {InPersonBallotVouched}: the results' "in person N". Replaying an officer's signed ballot is
 /// harmless: the voter's second ballot is skipped. In-person ballots leave no state here; the
 /// paper boxes the office also keeps are IPaperBoxes'.

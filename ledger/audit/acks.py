@@ -49,6 +49,7 @@ from ledger.audit.model import AuditWarning, Finding
 from ledger.audit.timebank import id_of
 from ledger.errors import AuditInfraError, InvalidMessage
 from ledger.hashing import checksum_address, keccak
+from ledger.protocol.ballots_cast import cast_entries
 from ledger.protocol.generated import Domains, Events, MandateScope, Types
 from ledger.signing.acks import Acknowledgement, verify_ack
 from ledger.signing.box_totals import BoxTotals, box_totals_digest, totals_hash
@@ -88,7 +89,7 @@ SERVICE_RECORDED: Final = event_of(Events.ServiceRecorded)
 SERVICE_SKIPPED: Final = event_of(Events.ServiceSkipped)
 EXECUTED: Final = event_of(Events.ExecutedForwardRequest)
 LOG_SPAN: Final = 10_000  # blocks per eth_getLogs: within what public nodes answer
-ELECTION_BALLOT_CAST: Final = event_of(Events.ElectionBallotCast)
+ELECTION_BALLOTS_CAST: Final = event_of(Events.ElectionBallotsCast)
 COSIGNED: Final = event_of(Events.CoSigned)
 COSIGNATURE_SKIPPED: Final = event_of(Events.CoSignatureSkipped)
 RATED: Final = event_of(Events.Rated)
@@ -291,12 +292,14 @@ def landed(
             ballot = (int(skip["proposalId"]), checksum_address(skip["voter"]))
             _first(out.skipped_ballots, ballot, log)
     election_domain = ElectionDomain(chain_id, checksum_address(contracts["elections"]))
-    # An in-person ballot's choices are in the ElectionBallotCast its vouching led to.
+    # An in-person ballot's choices are in the ElectionBallotsCast its vouching led to.
     choices_in: dict[tuple[str, int, str], int] = {}
-    for log in _logs(rpc, contracts["elections"], ELECTION_BALLOT_CAST, first, last):
-        if (cast := log_values(ELECTION_BALLOT_CAST, log)) is not None:
-            voter = checksum_address(cast["voter"])
-            signed = ElectionBallot(int(cast["electionId"]), voter, int(cast["choices"]))
+    for log in _logs(rpc, contracts["elections"], ELECTION_BALLOTS_CAST, first, last):
+        if (batch := log_values(ELECTION_BALLOTS_CAST, log)) is None:
+            continue
+        for entry in cast_entries(batch["cast"]):
+            voter = checksum_address(entry.voter)
+            signed = ElectionBallot(int(batch["electionId"]), voter, entry.choices)
             _first(out.digests, election_ballot_digest(signed, election_domain), log)
             choices_in[(str(log["transactionHash"]), signed.election_id, voter)] = signed.choices
     budget_domain = BudgetDomain(chain_id, checksum_address(contracts["budget"]))

@@ -5,7 +5,7 @@ every vote), the batch's own skips compared with that judgement; each ballot it 
 judged by Elections' rules where Elections answers it (the encoding, the voter on the snapshot,
 not yet voted, the proxy under the community's limit on this election). A counted proxy ballot
 joins the election's ballots at its place in the store; the voter's own ballot later takes that
-place (ElectionProxyBallotReplaced, then ElectionBallotCast), so the recount
+place (ElectionProxyBallotReplaced, then an ElectionBallotsCast of that ballot), so the recount
 (ledger.audit.elections) reads each voter's one ballot."""
 
 from __future__ import annotations
@@ -207,8 +207,8 @@ def proxy_ballot_skipped(ctx: Ctx, call: Call, e: Emitted) -> None:
 
 
 def proxy_ballot_replaced(ctx: Ctx, call: Call, e: Emitted) -> None:
-    """The voter's own ballot takes their proxy ballot's place: the ElectionBallotCast that
-    follows (judged as any ballot) is written there."""
+    """The voter's own ballot takes their proxy ballot's place: the ElectionBallotsCast entry
+    that follows (judged as any ballot) is written there."""
     el = ctx.state.elections.get(int(e.ev["electionId"]))
     if el is None:
         return

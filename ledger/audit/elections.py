@@ -23,6 +23,7 @@ from ledger.audit.fetch import Log
 from ledger.audit.paper import ballots_cast as paper_ballots_cast
 from ledger.audit.state import Election
 from ledger.hashing import keccak
+from ledger.protocol.ballots_cast import cast_entries
 from ledger.protocol.generated import Domains, ElectionKind, ElectionSkipReason, Types
 from ledger.signing.digests import domain_separator
 from ledger.signing.eip712 import recover_compact
@@ -176,13 +177,21 @@ def _in_person_fault(ctx: Ctx, call: Call, el: Election, voter: bytes, choices: 
     return None
 
 
-def ballot_cast(ctx: Ctx, call: Call, e: Emitted) -> None:
-    ev = e.ev
-    eid, voter, choices = int(ev["electionId"]), addr(ev["voter"]), int(ev["choices"])
+def election_ballots_cast(ctx: Ctx, call: Call, e: Emitted) -> None:
+    """Each ballot of the batch, in the order counted."""
+    eid = int(e.ev["electionId"])
     el = ctx.state.elections.get(eid)
     if el is None:
-        ctx.find("elections.ballot", call, "an existing election", eid, "ballot for no election")
+        ctx.find("elections.ballot", call, "an existing election", eid, "ballots for no election")
         return
+    for entry in cast_entries(e.ev["cast"]):
+        _ballot_cast(ctx, call, e, el, entry.voter, entry.choices)
+
+
+def _ballot_cast(
+    ctx: Ctx, call: Call, e: Emitted, el: Election, voter: bytes, choices: int
+) -> None:
+    eid = el.id
     fault = _ballot_fault(ctx, call, e, el, voter, choices)
     if fault:
         ctx.find("elections.ballot", call, "a valid ballot", fault, f"election {eid}: counted")
@@ -308,7 +317,7 @@ def report_row(el: Election) -> dict[str, Any]:
 
 _HANDLERS: Final = {
     "ElectionOpened": election_opened,
-    "ElectionBallotCast": ballot_cast,
+    "ElectionBallotsCast": election_ballots_cast,
     "ElectionBallotSkipped": ballot_skipped,
     "PaperBallotsCast": paper_ballots_cast,
     "RoundCounted": round_counted,

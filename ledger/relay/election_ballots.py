@@ -40,7 +40,7 @@ from ledger.signing.eip712 import recover_address_bytes, to_compact
 from ledger.signing.election_ballots import ElectionBallot, ElectionDomain, election_ballot_digest
 from ledger.signing.secp256k1 import HALF_N
 
-CAST, SKIPPED = Events.ElectionBallotCast.topic, Events.ElectionBallotSkipped.topic
+CAST, SKIPPED = Events.ElectionBallotsCast.topic, Events.ElectionBallotSkipped.topic
 
 
 @dataclass(frozen=True)

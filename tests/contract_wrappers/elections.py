@@ -14,6 +14,7 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from ledger.protocol.ballots_cast import cast_entries
 from ledger.protocol.generated import ElectionKind, ElectionSkipReason, ElectionState
 from ledger.signing.election_ballots import (
     ElectionBallot,
@@ -47,6 +48,15 @@ class ElectionParams:
         )
 
 
+def counted_entries(events: Sequence[Any]) -> tuple[tuple[str, int], ...]:
+    """(voter, choices) of each ballot of a receipt's ElectionBallotsCast events, in order."""
+    return tuple(
+        (to_checksum_address(entry.voter), entry.choices)
+        for e in events
+        for entry in cast_entries(e["args"]["cast"])
+    )
+
+
 def candidates(count: int) -> tuple[bytes, ...]:
     return tuple(Web3.keccak(text=f"candidate statement {i}") for i in range(count))
 
@@ -56,6 +66,7 @@ class Batch:
     gas_used: int
     cast: tuple[tuple[str, int], ...]  # (voter, choices)
     skipped: tuple[tuple[str, ElectionSkipReason], ...]
+    receipt: TxReceipt
 
 
 @dataclass(frozen=True)
@@ -104,12 +115,13 @@ class ElectionsContract:
             relayer, self.contract.functions.castElectionBallots(election_id, args)
         )
         events = self.contract.events
-        cast = events.ElectionBallotCast().process_receipt(receipt, errors=DISCARD)
+        cast = events.ElectionBallotsCast().process_receipt(receipt, errors=DISCARD)
         skipped = events.ElectionBallotSkipped().process_receipt(receipt, errors=DISCARD)
         return Batch(
             int(receipt["gasUsed"]),
-            tuple((e["args"]["voter"], int(e["args"]["choices"])) for e in cast),
+            counted_entries(cast),
             tuple((e["args"]["voter"], ElectionSkipReason(e["args"]["reason"])) for e in skipped),
+            receipt,
         )
 
     def count(

@@ -21,6 +21,7 @@ from ledger.signing.in_person_ballots import (
     sign_in_person_ballot,
 )
 from ledger.tx import ErrorDecoder, send
+from tests.contract_wrappers.elections import counted_entries
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,12 @@ class PollOfficeContract:
         mine, theirs = self.contract.events, self.elections.events
         vouched = mine.InPersonBallotVouched().process_receipt(receipt, errors=DISCARD)
         refused = mine.InPersonBallotRefused().process_receipt(receipt, errors=DISCARD)
-        cast = theirs.ElectionBallotCast().process_receipt(receipt, errors=DISCARD)
+        cast = theirs.ElectionBallotsCast().process_receipt(receipt, errors=DISCARD)
         skipped = theirs.ElectionBallotSkipped().process_receipt(receipt, errors=DISCARD)
         return InPersonBatch(
             int(receipt["gasUsed"]),
             tuple((e["args"]["voter"], e["args"]["officer"]) for e in vouched),
             tuple((e["args"]["voter"], PollSkipReason(e["args"]["reason"])) for e in refused),
-            tuple((e["args"]["voter"], int(e["args"]["choices"])) for e in cast),
+            counted_entries(cast),
             tuple((e["args"]["voter"], ElectionSkipReason(e["args"]["reason"])) for e in skipped),
         )

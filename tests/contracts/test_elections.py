@@ -8,6 +8,7 @@ import itertools
 from collections.abc import Callable
 
 import pytest
+from eth_abi.abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,7 +17,9 @@ from web3 import Web3
 from ledger.audit.election_rules import BallotFault, approvals_of, ranking_of
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
-from ledger.protocol.generated import ElectionKind, ElectionSkipReason, ElectionState
+from ledger.protocol.generated import ElectionKind, ElectionSkipReason, ElectionState, Events
+from ledger.relay.ballot_events import outcomes_by_voter
+from ledger.relay.message import COUNTED, REJECTED
 from ledger.signing.eip712 import to_compact
 from ledger.signing.election_ballots import encode_approval, encode_ranking
 from ledger.signing.secp256k1 import HALF_N
@@ -182,6 +185,49 @@ def test_a_voter_off_the_roll_or_voting_twice_is_skipped(
     assert batch.skipped == ((voter.address, R.AlreadyVoted), (hall.stranger.address, R.NotOnRoll))
     later = elections.cast_ballots(hall.outsider, eid, [again, first])
     assert later.skipped == ((voter.address, R.AlreadyVoted), (voter.address, R.AlreadyVoted))
+
+
+def test_a_batch_emits_one_event_of_its_counted_ballots_in_order_after_its_skips(
+    elections: ElectionsContract, hall: Hall, open_election: OpenElection
+) -> None:
+    eid = open_election()
+    a, c = hall.signers[0], hall.signers[1]
+    ranks_a, ranks_c = encode_ranking([2, 0]), encode_ranking([1])
+    ballots = [
+        elections.sign(a, eid, ranks_a),
+        elections.sign(hall.stranger, eid, encode_ranking([0])),
+        elections.sign(c, eid, ranks_c),
+        elections.sign(a, eid, ranks_a),
+    ]
+    batch = elections.cast_ballots(hall.outsider, eid, ballots)
+    logs = [log for log in batch.receipt["logs"] if log["address"] == elections.contract.address]
+    topics = [bytes(log["topics"][0]) for log in logs]
+    cast_topic, skip_topic = Events.ElectionBallotsCast.topic, Events.ElectionBallotSkipped.topic
+    assert topics == [skip_topic, skip_topic, cast_topic]
+    assert int.from_bytes(bytes(logs[2]["topics"][1]), "big") == eid
+    # The entries as IElections words them, packed here by hand: choices << 160 | voter.
+    (words,) = abi_decode(["uint256[]"], bytes(logs[2]["data"]))
+    assert list(words) == [ranks_a << 160 | int(a.address, 16), ranks_c << 160 | int(c.address, 16)]
+    # The relay reads each payload's outcome from it: the voter's first ballot counted, the
+    # repeat skipped, though the batch's one event comes after the skip.
+    payloads = [{"voter": b.ballot.voter, "choices": b.ballot.choices} for b in ballots]
+    said = outcomes_by_voter(
+        batch.receipt,
+        elections.contract.address,
+        cast_topic,
+        skip_topic,
+        lambda _: None,
+        lambda code: R(code).name,
+        payloads,
+    )
+    assert [(o.status, o.detail) for o in said] == [
+        (COUNTED, None),
+        (REJECTED, "NotOnRoll"),
+        (COUNTED, None),
+        (REJECTED, "AlreadyVoted"),
+    ]
+    none_counted = elections.cast_ballots(hall.outsider, eid, ballots[1:2])
+    assert [bytes(log["topics"][0]) for log in none_counted.receipt["logs"]] == [skip_topic]
 
 
 def test_a_ballot_outside_the_window_is_skipped(

@@ -204,7 +204,7 @@ async function main() {
       const verdict = card.locator(tid("election-receipt-verdict"));
       await verdict.waitFor({ timeout: 30_000 });
       const said = await verdict.innerText();
-      expect((await verdict.getAttribute("data-ok")) === "true" && said.includes("ElectionBallotCast") && said.includes("承诺"), `every check passes: ${said}`);
+      expect((await verdict.getAttribute("data-ok")) === "true" && said.includes("ElectionBallotsCast") && said.includes("承诺"), `every check passes: ${said}`);
       await accessible("election-receipts-360");
       await fitsThePhone("receipts");
       await shot("election-receipt-checked");

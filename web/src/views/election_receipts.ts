@@ -1,6 +1,6 @@
 // "My election ballot is on-chain and counted": each election receipt this browser kept,
 // re-checked — the digest recomputed here, the relay's receipt counted (and its signed promise
-// naming that digest), and the chain's ElectionBallotCast for this voter carrying the choices
+// naming that digest), and the chain's ElectionBallotsCast entry for this voter carrying the choices
 // signed (the event holds the choices, not a digest).
 
 import { api } from "../api";

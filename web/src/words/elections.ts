@@ -74,7 +74,7 @@ export const zh = {
   "el.roundsCsv": "每一轮（CSV）",
   "el.receiptsHeading": "选举的选票",
   "el.receiptFor": "选举 #{id} 的选票",
-  "el.check.onChain": "链上有这位投票人的选票事件（ElectionBallotCast）",
+  "el.check.onChain": "链上有这位投票人的选票事件（ElectionBallotsCast）",
   "el.check.choices": "链上记录的选票与你签名的完全相同",
 };
 
@@ -150,6 +150,6 @@ export const en: Record<keyof typeof zh, string> = {
   "el.roundsCsv": "every round (CSV)",
   "el.receiptsHeading": "Election ballots",
   "el.receiptFor": "Ballot in election #{id}",
-  "el.check.onChain": "The chain has this voter's ballot event (ElectionBallotCast)",
+  "el.check.onChain": "The chain has this voter's ballot event (ElectionBallotsCast)",
   "el.check.choices": "The ballot on the chain is exactly the one you signed",
 };
