@@ -21,6 +21,7 @@ from eth_utils.crypto import keccak
 from ledger.config import Settings
 from ledger.errors import BuildError
 from ledger.files import atomic_write
+from ledger.protocol import extract
 from ledger.protocol.extract import describe
 
 OUTPUT_SELECTION = {
@@ -131,6 +132,8 @@ def compile_project(
     lock = settings.project_root / "package-lock.json"
     digest = hashlib.sha256(json.dumps(input_json, sort_keys=True).encode())
     digest.update(lock.read_bytes() if lock.exists() else b"")
+    # What protocol.json holds is the extractor's reading: a new extractor reads the output again.
+    digest.update(Path(extract.__file__).read_bytes())
     input_hash = "0x" + digest.hexdigest()
     manifest_path = settings.build_dir / "manifest.json"
     if not force and manifest_path.exists() and protocol_path(settings).exists():

@@ -23,6 +23,7 @@ from ledger.audit.recount import phase
 from ledger.audit.state import Proposal
 from ledger.ballot_kinds import is_secret
 from ledger.protocol.generated import (
+    Constants,
     Domains,
     Events,
     MandateScope,
@@ -43,7 +44,7 @@ from ledger.signing.mandates import (
 
 Skip = MandateSkipReason
 ProxySkip = ProxyBallotSkipReason
-DEFAULT_PROXY_LIMIT: Final = 2
+DEFAULT_PROXY_LIMIT: Final = Constants.DEFAULT_PROXY_LIMIT
 APPOINTED: Final = Events.MandateAppointed.topic
 REVOKED: Final = Events.MandateRevoked.topic
 SKIPPED: Final = Events.MandateSkipped.topic

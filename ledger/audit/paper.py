@@ -19,11 +19,18 @@ from ledger.audit.ethcodec import to_hex
 from ledger.audit.fetch import Log
 from ledger.audit.state import Election, PaperBox
 from ledger.hashing import keccak
-from ledger.protocol.generated import Domains, ElectionKind, Events, PaperBoxSkipReason, Types
+from ledger.protocol.generated import (
+    Constants,
+    Domains,
+    ElectionKind,
+    Events,
+    PaperBoxSkipReason,
+    Types,
+)
 from ledger.signing.digests import domain_separator
 from ledger.signing.eip712 import recover_compact
 
-MAX_BOX_VOTERS: Final = 2000
+MAX_BOX_VOTERS: Final = Constants.MAX_BOX_VOTERS
 DECLARED: Final = Events.PaperBoxDeclared.topic
 SIGNED: Final = Events.BoxTotalsSigned.topic
 REFUSED: Final = Events.BoxTotalsRefused.topic

@@ -20,12 +20,19 @@ from ledger.audit.ethcodec import to_hex
 from ledger.audit.fetch import Log
 from ledger.audit.state import RatingRound
 from ledger.budget.grants import is_project, project_of
-from ledger.protocol.generated import Domains, Events, ExecutionStatus, Outcome, RatingSkipReason
+from ledger.protocol.generated import (
+    Constants,
+    Domains,
+    Events,
+    ExecutionStatus,
+    Outcome,
+    RatingSkipReason,
+)
 from ledger.signing.digests import domain_separator, rating_digest
 from ledger.signing.eip712 import recover_compact
 
 Skip = RatingSkipReason
-RATING_PERIOD: Final = 30 * 86_400
+RATING_PERIOD: Final = Constants.RATING_PERIOD
 MAX_SCORE: Final = 5
 RATED: Final = Events.Rated.topic
 RATING_SKIPPED: Final = Events.RatingSkipped.topic

@@ -28,6 +28,7 @@ from ledger.ballot_kinds import is_secret, is_yes_no
 from ledger.currency import is_currency_code
 from ledger.protocol.generated import (
     BallotKind,
+    Constants,
     Events,
     ExecutionStatus,
     Outcome,
@@ -68,10 +69,10 @@ RULE_FOR_SKIP: Final[dict[int, str]] = {
     SkipReason.AlreadyVoted: "council.double_vote",
     SkipReason.SecretBallotsOnly: "council.secret_ballot",
 }
-MAX_OPTIONS: Final = 8
+MAX_OPTIONS: Final = Constants.MAX_OPTIONS
 BPS: Final = 10_000
 ROLL_SNAPSHOT_LIFETIME: Final = 400 * 86_400
-NO_WINNER: Final = 255
+NO_WINNER: Final = Constants.NO_WINNER
 
 
 def phase(p: Proposal, timestamp: int) -> ProposalState:

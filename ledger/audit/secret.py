@@ -18,7 +18,7 @@ from ledger.audit.context import Ctx, Emitted, addr
 from ledger.audit.fetch import Log
 from ledger.audit.state import SecretVote
 from ledger.hashing import keccak
-from ledger.protocol.generated import Domains, SecretDisqualifyReason, Types
+from ledger.protocol.generated import Constants, Domains, SecretDisqualifyReason, Types
 from ledger.secret import ballot as secret_ballot
 from ledger.secret import dkg
 from ledger.secret import tally as secret_tally
@@ -28,8 +28,8 @@ from ledger.secret.transcript import VoteContext
 from ledger.signing.digests import domain_separator
 from ledger.signing.eip712 import recover_compact
 
-MAX_OPTIONS: Final = 8
-MAX_TRUSTEES: Final = 7
+MAX_OPTIONS: Final = Constants.MAX_SECRET_OPTIONS
+MAX_TRUSTEES: Final = Constants.MAX_TRUSTEES
 ROLL_SNAPSHOT_LIFETIME: Final = 400 * 86_400
 
 

@@ -19,12 +19,11 @@ from ledger.audit.chain import Call
 from ledger.audit.context import Ctx, Emitted, addr
 from ledger.audit.state import Proposal, SecretVote
 from ledger.ballot_kinds import is_secret
-from ledger.protocol.generated import BallotKind
+from ledger.protocol.generated import BallotKind, Constants
 
 # SecretVote.schedule positions
 OPENS_AT, CLOSES_AT, CHALLENGES_UNTIL = 4, 5, 6
-# ICouncil.SECRET_TALLY_GRACE (tests/contracts/test_council_secret.py reads it from the contract)
-SECRET_TALLY_GRACE: Final = 30 * 86_400
+SECRET_TALLY_GRACE: Final = Constants.SECRET_TALLY_GRACE
 
 
 def _mismatch(p: Proposal, vote: SecretVote) -> str | None:

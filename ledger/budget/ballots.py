@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ledger.protocol.generated import BudgetRule, BudgetSkipReason
+from ledger.protocol.generated import BudgetRule, BudgetSkipReason, Constants
 
-MAX_PROJECTS = 256
+MAX_PROJECTS = Constants.MAX_PROJECTS
 
 
 def chosen(bitmap: int) -> list[int]:

@@ -9,6 +9,8 @@ from the ABIs of the deployed contracts and the ASTs of the sources:
   followed through base constructors (CommonsForwarder → ERC2771Forwarder(name) → EIP712);
 - roles: every constant `X = keccak256("X")` in our sources;
 - enums (with member names) declared in our sources;
+- numbers: every public integer constant of our contracts whose value is a number literal (with
+  its unit: `30 days`) or `type(uintN).max`, by name;
 - events, functions, custom errors and the structs they carry, from the ABIs.
 """
 
@@ -38,6 +40,7 @@ def describe(output: dict[str, Any]) -> dict[str, Any]:
         "types": _typed_structs(asts),
         "roles": sorted(_roles(own_asts)),
         "enums": _enums(own_asts),
+        "numbers": _numbers(own_asts),
         "structs": _structs(deployed),
         "events": _members(deployed, "event"),
         "functions": _members(deployed, "function"),
@@ -89,6 +92,61 @@ def _constants(asts: list[Node]) -> Iterator[tuple[str, str]]:
                 text = _keccak_literal(node)
                 if text is not None:
                     yield node["name"], text
+
+
+_UNITS = {None: 1, "seconds": 1, "minutes": 60, "hours": 3_600, "days": 86_400, "weeks": 604_800}
+
+
+def _number(value: Node) -> int | None:
+    """A constant's value if it is a number literal (with a time unit) or type(uintN).max."""
+    if value.get("nodeType") == "Literal" and value.get("kind") == "number":
+        unit = _UNITS.get(value.get("subdenomination"))
+        try:
+            number = int(str(value["value"]).replace("_", ""), 0)
+        except ValueError:
+            return None  # a decimal point or an exponent: not an integer constant we derive
+        return None if unit is None else number * unit
+    call = value.get("expression") or {}
+    args = call.get("arguments") or []
+    if (
+        value.get("nodeType") == "MemberAccess"
+        and value.get("memberName") == "max"
+        and call.get("expression", {}).get("name") == "type"
+        and len(args) == 1
+    ):
+        bits = re.fullmatch(r"uint(\d*)", args[0].get("typeName", {}).get("name", ""))
+        if bits is not None:
+            width = int(bits[1] or 256)
+            return (1 << width) - 1
+    return None
+
+
+def _numbers(own_asts: list[Node]) -> dict[str, dict[str, Any]]:
+    """Public integer constants by name: value and the contracts declaring it. One name must
+    mean one value across the contracts (else the build stops: it could not be used by name)."""
+    numbers: dict[str, dict[str, Any]] = {}
+    for ast in own_asts:
+        for contract in _walk(ast):
+            if contract.get("nodeType") != "ContractDefinition":
+                continue
+            for node in contract.get("nodes", []):
+                if not (
+                    node.get("nodeType") == "VariableDeclaration"
+                    and node.get("constant")
+                    and node.get("visibility") == "public"
+                ):
+                    continue
+                value = _number(node.get("value") or {})
+                if value is None:
+                    continue
+                entry = numbers.setdefault(node["name"], {"value": value, "contracts": []})
+                if entry["value"] != value:
+                    raise ValueError(
+                        f"constant {node['name']} is {entry['value']} in {entry['contracts']} "
+                        f"but {value} in {contract['name']}"
+                    )
+                entry["contracts"].append(contract["name"])
+    return dict(sorted(numbers.items()))
 
 
 def _typed_structs(asts: list[Node]) -> dict[str, dict[str, Any]]:

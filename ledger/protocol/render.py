@@ -93,8 +93,9 @@ def render_python(spec: dict[str, Any]) -> str:
     out = [
         f'"""{_HEADER}',
         "",
-        "Every EIP-712 type, domain, role, enum, view struct, event, function and custom error of",
-        "the deployed contracts, in one place. Cheap to import: no hashing happens here.",
+        "Every EIP-712 type, domain, role, integer constant, enum, view struct, event, function",
+        "and custom error of the deployed contracts, in one place. Cheap to import: no hashing",
+        "happens here.",
         '"""',
         "",
         "from __future__ import annotations",
@@ -171,6 +172,10 @@ def render_python(spec: dict[str, Any]) -> str:
         out.append(f"    {role}: Final = bytes.fromhex({_hex(keccak(role.encode()))!r})")
     roles = ", ".join(f"Roles.{r}: {r!r}" for r in spec["roles"])
     out += ["", "", f"ROLE_NAMES: Final[dict[bytes, str]] = {{{roles}}}"]
+    out += ["", "", "class Constants:", '    """The contracts\' public integer constants."""', ""]
+    for name, number in spec["numbers"].items():
+        where = ", ".join(number["contracts"])
+        out.append(f"    {name}: Final = {number['value']:_}  # {where}")
     for name, enum in spec["enums"].items():
         out += ["", "", f"class {name}(IntEnum):", f'    """{enum["scope"]}"""', ""]
         for value, member in enumerate(enum["members"]):

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from ledger.hashing import keccak
+from ledger.protocol.generated import Constants
 from ledger.secret.errors import InvalidScalar
 from ledger.secret.group import Draw, G, Point, R, check_scalar, multi_mul, random_scalar
 from ledger.secret.transcript import VoteContext, ballot_challenge, encode, point_words
 
 MIN_OPTIONS: Final = 2
-MAX_OPTIONS: Final = 8
+MAX_OPTIONS: Final = Constants.MAX_SECRET_OPTIONS
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from ledger.protocol.generated import Constants
 from ledger.secret.group import Draw, G, Point, R, multi_mul, random_scalar
 from ledger.secret.transcript import VoteContext, share_pad
 
-MAX_TRUSTEES: Final = 7
+MAX_TRUSTEES: Final = Constants.MAX_TRUSTEES
 
 
 def check_threshold(threshold: int, trustees: int) -> None:

@@ -18,7 +18,7 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 
 from ledger.hashing import address_bytes, checksum_address, keccak
-from ledger.protocol.generated import Domains, Types
+from ledger.protocol.generated import Constants, Domains, Types
 from ledger.signing.eip712 import (
     SignatureError,
     domain_for,
@@ -27,7 +27,7 @@ from ledger.signing.eip712 import (
     to_compact,
 )
 
-MAX_CANDIDATES = 16
+MAX_CANDIDATES = Constants.MAX_CANDIDATES
 _NIBBLES = 16
 
 

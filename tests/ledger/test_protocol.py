@@ -23,6 +23,7 @@ from ledger.protocol.generated import (
     ERRORS_BY_SELECTOR,
     EVENTS_BY_TOPIC,
     BallotKind,
+    Constants,
     Domain,
     Domains,
     Errors,
@@ -78,6 +79,22 @@ def test_ballot_typehash_and_roles_are_the_deployed_contracts(system: Deployment
     assert system.council.functions.BALLOT_TYPEHASH().call() == Types.Ballot.typehash
     for role in ("COMMITTEE", "REGISTRAR", "COORDINATOR", "AUDITOR"):
         assert getattr(system.registry.functions, role)().call() == getattr(Roles, role)
+
+
+def test_every_integer_constant_is_what_each_deployed_contract_declaring_it_returns(
+    system: Deployment,
+) -> None:
+    numbers = {k: v for k, v in vars(Constants).items() if not k.startswith("_")}
+    assert numbers["SECRET_TALLY_GRACE"] == 30 * 86_400  # `30 days`, unit applied
+    assert numbers["NO_WINNER"] == 255  # `type(uint8).max`
+    read: dict[str, list[int]] = {}
+    for contract in system.contracts.values():
+        getters = {i["name"] for i in contract.abi if i["type"] == "function" and not i["inputs"]}
+        for name in numbers.keys() & getters:
+            read.setdefault(name, []).append(getattr(contract.functions, name)().call())
+    assert {name: set(values) for name, values in read.items()} == {
+        name: {value} for name, value in numbers.items()
+    }
 
 
 @pytest.mark.parametrize(
