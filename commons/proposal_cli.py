@@ -194,10 +194,18 @@ def publish(
     proposal: Annotated[int, typer.Argument(metavar="ID", help="the proposal")],
 ) -> None:
     """Publish a proposal's result once voting has closed: the contract counts the ballots and
-    records passed, rejected or no quorum. Anyone may."""
+    records passed, rejected or no quorum. A secret-ballot proposal waits for its secret vote's
+    tally; if the trustees publish none within 30 days of the vote's challenge window, it is
+    published as not decided (TallyNeverPublished). Anyone may."""
     chain = signing.chain()
     done = signing.act(proposal_acts.publish_result(chain, proposal), chain=chain)
     if done is not None:
-        outcome = Outcome(done.event["outcome"]).name
+        outcome = Outcome(done.event["outcome"])
+        if outcome is Outcome.TallyNeverPublished:
+            typer.echo(
+                f"proposal {proposal}: {outcome.name} (its secret vote's trustees published no "
+                "tally: the proposal is not decided)"
+            )
+            return
         tally = ", ".join(str(n) for n in done.event["tally"])
-        typer.echo(f"proposal {proposal}: {outcome} (ballots per option: {tally})")
+        typer.echo(f"proposal {proposal}: {outcome.name} (ballots per option: {tally})")

@@ -26,7 +26,7 @@ from ledger.config import Settings
 from ledger.keystore import Keystore
 from ledger.node import make_web3, rpc
 from ledger.offchain import text_hash
-from ledger.protocol.generated import BallotKind, ProposalParams
+from ledger.protocol.generated import BallotKind, Constants, ProposalParams
 from ledger.tx import send
 from tests.e2e.test_admin_story import COMMONS, PASSPHRASE, TEST_N, Story, one_error_line
 from tests.e2e.test_supervision import start, stop_by_pid
@@ -342,3 +342,38 @@ def test_a_secret_vote_opening_too_soon_to_link_is_refused_and_an_opened_proposa
     late = _refused(story, "proposal", "link", str(pid), "--secret-vote", vid)
     assert "linked only before its proposal opens" in late
     assert council.council.functions.secretVoteOf(pid).call() == 0
+
+
+# Last in the module: it moves the chain's clock a month on.
+def test_a_secret_proposal_whose_vote_never_has_a_tally_is_published_as_not_decided_after_the_grace(
+    council: Council,
+) -> None:
+    story, w3 = council.story, council.w3
+    vote = _secret_vote(story)
+    vid = vote["voteId"]
+    out = story.commons(
+        "proposal", "open", "--community", "1", "--secret-vote", str(vid), "--quorum", "20",
+        "--key", "chair", passphrase=PASSPHRASE,
+    ).stdout  # fmt: skip
+    pid = council.proposals()
+    assert f"proposal {pid} is decided by secret vote {vid}" in out
+    # No trustee ever registers a key: the vote never has one, nor a tally.
+    from_ = vote["challengesUntil"] + Constants.SECRET_TALLY_GRACE
+    rpc(w3, "evm_mine", [from_ - 60])
+    early = _refused(story, "proposal", "publish", str(pid))
+    assert f"secret vote {vid}, which has no tally yet (KeyPending)" in early, early
+    assert "anyone may publish the proposal as not decided" in early
+    rpc(w3, "evm_mine", [from_])
+    published = story.commons(
+        "proposal", "publish", str(pid), "--key", "neighbour", passphrase=PASSPHRASE
+    ).stdout
+    assert f"proposal {pid}: TallyNeverPublished (its secret vote's trustees" in published
+    api = story.running.api_url
+    shown = httpx.get(f"{api}/v1/proposals/{pid}", timeout=10).json()
+    assert (shown["state"], shown["outcome"], shown["tally"]) == (
+        "Finalized",
+        "TallyNeverPublished",
+        [0, 0, 0],
+    )
+    again = story.commons("proposal", "publish", str(pid), "--key", "neighbour", check=False)
+    assert "already published: TallyNeverPublished" in one_error_line(again)

@@ -183,6 +183,26 @@ def test_forward_request_gas_and_deadline_are_capped(
     relay.forward.check(near)  # within the cap: accepted
 
 
+def test_forward_deadlines_are_judged_by_the_chains_clock_when_it_runs_ahead(
+    w3: Web3, system: Deployment, relay: Relay
+) -> None:
+    """The forwarder judges a deadline by block.timestamp: so does the relay, even when the
+    chain's clock was moved two days past the wall clock since the relay last read it."""
+    outsider, community = outsider_registrar(w3, system)
+    call = system.registry.functions.updateRoll(community, [Account.create().address], [], True)
+    relay.forward.check(relay.forward.parse(signed(w3, system, outsider, call)))  # clock read
+    ahead = int(time.time()) + 2 * 86_400
+    rpc(w3, "evm_mine", [ahead])
+    # Too far by the clock's last reading: confirmed against the chain, and accepted.
+    by_chain = relay.forward.parse(signed(w3, system, outsider, call, deadline=ahead + 3600))
+    relay.forward.check(by_chain)
+    # An hour ahead of the wall clock is two days behind the chain's: the forwarder would skip it.
+    by_wall = relay.forward.parse(signed(w3, system, outsider, call, ttl_s=3600))
+    with pytest.raises(InvalidMessage) as stale:
+        relay.forward.check(by_wall)
+    assert stale.value.code == "ExpiredRequest"
+
+
 def test_every_forward_request_is_simulated_after_those_ahead_of_it(
     w3: Web3, system: Deployment, relay: Relay
 ) -> None:
