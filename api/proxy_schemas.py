@@ -57,6 +57,11 @@ class MandateOut(CamelOut):
     community_id: int
     resident: str
     proxy: str | None = Field(description="the proxy; null when the resident has appointed none")
+    proxy_replaced_by: str | None = Field(
+        description="the key a registrar replaced the proxy's with (a lost phone): the mandate "
+        "names a retired key, which can cast nothing, so the resident appoints this one; null "
+        "when the proxy's key is current (or there is no proxy)"
+    )
     scope: Literal["AllVotes", "Proposal", "Election"] | None
     vote_id: int | None
     nonce: int = Field(description="the nonce the resident's next appointment or revocation uses")

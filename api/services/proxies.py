@@ -20,10 +20,13 @@ def mandate_of(services: Services, community_id: int, resident: str) -> MandateO
     resident = Web3.to_checksum_address(resident)
     view = fns.mandateOf(community_id, resident).call()
     held = view.proxy != ZERO
+    registry = services.deployment.registry.functions
+    replaced = registry.newKeyOf(community_id, view.proxy).call() if held else ZERO
     return MandateOut(
         community_id=community_id,
         resident=resident,
         proxy=view.proxy if held else None,
+        proxy_replaced_by=replaced if replaced != ZERO else None,
         scope=MandateScope(view.scope).name if held else None,  # type: ignore[arg-type]
         vote_id=view.voteId if held else None,
         nonce=fns.nonceOf(resident).call(),

@@ -22,6 +22,7 @@ from ledger.signing.mandates import (
     sign_proxy_ballot,
     sign_revocation,
 )
+from ledger.tx import send
 from tests.contract_wrappers.council import CouncilContract, ProposalParams
 from tests.contract_wrappers.registry import RegistryContract
 from tests.contracts.conftest import signer_keys
@@ -120,3 +121,37 @@ def test_appoint_see_vote_by_proxy_override_and_revoke(
     outcomes = {(e["kind"], e["verdict"], e["outcome"]) for e in judged.entries}
     assert outcomes == {("mandate", "landed", "counted"), ("proxy-ballot", "landed", "counted")}
     assert len(judged.entries) == 3
+
+
+def test_a_mandate_whose_proxy_lost_their_phone_shows_the_proxys_new_key(
+    live: LiveSystem, accounts: list[LocalAccount]
+) -> None:
+    """A registrar replaced the proxy's key: the mandate still names the retired key, which can
+    cast nothing; the resident is shown the new key to appoint."""
+    w3, url = live.w3, live.url
+    registry = RegistryContract(w3, live.deployment.registry)
+    admin = accounts[0]
+    cid = registry.create_community(admin, Web3.keccak(text="proxy rotated"))
+    registry.grant_role(admin, cid, Roles.REGISTRAR, admin.address)
+    resident, proxy, new_phone = signer_keys(3, "proxy-rotated")
+    registry.update_roll(admin, cid, [resident.address, proxy.address])
+    mdomain = MandateDomain(int(w3.eth.chain_id), live.deployment.mandates.address)
+    m = make_mandate(cid, resident.address, proxy.address, MandateScope.AllVotes, 0, 0)
+    body = {"act": "appoint", "communityId": cid, "resident": resident.address,
+            "proxy": proxy.address, "scope": 0, "voteId": 0, "nonce": 0,
+            "signature": "0x" + sign_mandate(resident, m, mdomain).signature.hex()}  # fmt: skip
+    accepted = httpx.post(f"{url}/v1/mandates", json=body)
+    assert live.client.wait_all([accepted.json()])[0]["status"] == "counted"
+
+    def shown() -> dict[str, Any]:
+        got: dict[str, Any] = httpx.get(
+            f"{url}/v1/communities/{cid}/mandates/{resident.address}"
+        ).json()
+        return got
+
+    assert (shown()["proxy"], shown()["proxyReplacedBy"]) == (proxy.address, None)
+    replace = live.deployment.registry.functions.replaceResident(
+        cid, proxy.address, new_phone.address
+    )
+    send(w3, admin, replace)
+    assert (shown()["proxy"], shown()["proxyReplacedBy"]) == (proxy.address, new_phone.address)

@@ -524,6 +524,8 @@ export interface MandateOut {
   resident: string;
   /** the proxy; null when the resident has appointed none */
   proxy: string | null;
+  /** the key a registrar replaced the proxy's with (a lost phone): the mandate names a retired key, which can cast nothing, so the resident appoints this one; null when the proxy's key is current (or there is no proxy) */
+  proxyReplacedBy: string | null;
   scope: "AllVotes" | "Proposal" | "Election" | null;
   voteId: number | null;
   /** the nonce the resident's next appointment or revocation uses */

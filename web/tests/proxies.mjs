@@ -1,7 +1,9 @@
 // A resident appoints a proxy (phone size, Chinese): on the keys view's "my proxy" panel they
 // give a neighbour's address in the person picker, sign, and see the neighbour named as the one
-// voting for them once the appointment lands; then they revoke it. The driver
-// (tests/e2e/test_web_proxies.py) makes the community and checks the chain side.
+// voting for them once the appointment lands; then they revoke it. Another resident, whose proxy
+// changed phones (the registrar replaced the proxy's key), is told the mandate names a retired key
+// and appoints the new one with one button. The driver (tests/e2e/test_web_proxies.py) makes the
+// community, that mandate and that replacement, and checks the chain side.
 //
 //   node web/tests/proxies.mjs --base-url URL --out DIR --seed SEED.json
 
@@ -55,8 +57,26 @@ async function main() {
       await shot("proxy-revoked");
     });
 
+    await step("a-proxy-who-changed-phones", async () => {
+      await page.goto(`${BASE}/#/`);
+      state.other = await importRaw(SEED.other.key, "邻居", PASS);
+      expect(state.other === SEED.other.address, "the second resident's key imported");
+      await go("#/keys");
+      const retired = `${tid("proxy-retired")}[data-replaced-by="${SEED.newPhone}"]`;
+      await page.locator(retired).waitFor({ timeout: 30_000 });
+      expect((await page.getAttribute(tid("proxy-holder"), "data-proxy")) === SEED.oldPhone, "the mandate names the retired key");
+      expect(await page.locator(retired).isVisible(), "the notice shows");
+      await accessible("proxy-retired-zh-phone");
+      expect((await overflow()) <= 0, `no sideways scrolling on a phone: ${await widest()}`);
+      await shot("proxy-retired");
+      await page.click(tid("proxy-appoint-new"));
+      await holderIs(SEED.newPhone);
+      expect(!(await page.locator(tid("proxy-retired")).isVisible()), "the notice is gone");
+      await shot("proxy-new-key");
+    });
+
     await step("no-secret-left-the-browser", async () => {
-      await noSecretLeft([SEED.resident.key, PASS]);
+      await noSecretLeft([SEED.resident.key, SEED.other.key, PASS]);
     });
   }, () => ({ state }));
 }

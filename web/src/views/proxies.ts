@@ -10,19 +10,12 @@ import { t } from "../i18n";
 import { activeAddress } from "../keys";
 import { person, personPicker } from "../people";
 import { EIP712_FIELDS } from "../protocol";
-import type { ReceiptOut } from "../schemas";
+import type { MandateOut, ReceiptOut } from "../schemas";
 import { communityId } from "../state";
 import { act, requireWallet, statusLine } from "../ui";
 
 const MANDATE_TYPES: Record<string, TypedDataField[]> = { Mandate: EIP712_FIELDS.Mandate };
 const REVOCATION_TYPES: Record<string, TypedDataField[]> = { MandateRevocation: EIP712_FIELDS.MandateRevocation };
-
-interface MandateView {
-  proxy: string | null;
-  scope: string | null;
-  nonce: number;
-  limit: number;
-}
 
 interface HeldView {
   mandates: { resident: string }[];
@@ -31,7 +24,7 @@ interface HeldView {
 async function appoint(cid: number, proxy: string): Promise<ReceiptOut> {
   const wallet = await requireWallet();
   const c = await chain();
-  const { nonce } = await api<MandateView>(`/v1/communities/${cid}/mandates/${wallet.address}`);
+  const { nonce } = await api<MandateOut>(`/v1/communities/${cid}/mandates/${wallet.address}`);
   const message = { communityId: cid, resident: wallet.address, proxy, scope: 0, voteId: 0, nonce };
   const signature = await wallet.signTypedData(mandatesDomain(c), MANDATE_TYPES, message);
   return api<ReceiptOut>("/v1/mandates", { json: { act: "appoint", ...message, signature } });
@@ -40,18 +33,36 @@ async function appoint(cid: number, proxy: string): Promise<ReceiptOut> {
 async function revoke(cid: number): Promise<ReceiptOut> {
   const wallet = await requireWallet();
   const c = await chain();
-  const { nonce } = await api<MandateView>(`/v1/communities/${cid}/mandates/${wallet.address}`);
+  const { nonce } = await api<MandateOut>(`/v1/communities/${cid}/mandates/${wallet.address}`);
   const message = { communityId: cid, resident: wallet.address, nonce };
   const signature = await wallet.signTypedData(mandatesDomain(c), REVOCATION_TYPES, message);
   return api<ReceiptOut>("/v1/mandates", { json: { act: "revoke", ...message, signature } });
 }
 
-function holderLine(cid: number, me: string, line: HTMLElement, revokeButton: HTMLButtonElement): void {
-  void api<MandateView>(`/v1/communities/${cid}/mandates/${me}`).then((m) => {
+/** The holder of my mandate; when a registrar replaced their key, the new key and a button to
+ * appoint it (the mandate names the retired key, which can cast nothing). */
+function holderLine(
+  cid: number,
+  me: string,
+  line: HTMLElement,
+  retired: HTMLElement,
+  revokeButton: HTMLButtonElement,
+  appointNew: (proxy: string) => HTMLElement,
+): void {
+  void api<MandateOut>(`/v1/communities/${cid}/mandates/${me}`).then((m) => {
     line.dataset.proxy = m.proxy ?? "";
     revokeButton.hidden = m.proxy === null;
     if (m.proxy) replace(line, t("proxy.holder"), " ", person(cid, m.proxy));
     else replace(line, t("proxy.noHolder"));
+    retired.hidden = !m.proxyReplacedBy;
+    if (m.proxyReplacedBy) {
+      retired.dataset.replacedBy = m.proxyReplacedBy;
+      replace(
+        retired,
+        h("p", { class: "notice warn" }, t("proxy.retired"), " ", person(cid, m.proxyReplacedBy)),
+        appointNew(m.proxyReplacedBy),
+      );
+    } else retired.replaceChildren();
   }, () => replace(line, t("proxy.unknown")));
 }
 
@@ -73,12 +84,25 @@ export function proxyPanel(): HTMLElement {
   }
   const holder = h("p", { "data-testid": "proxy-holder" });
   const held = h("ul", { "data-testid": "proxy-held", "aria-label": t("proxy.holdHeading") });
+  const retired = h("div", { "data-testid": "proxy-retired", hidden: true });
   const line = statusLine("proxy-status");
   const picker = personPicker(cid, t("proxy.choose"), "proxy-person");
   const appointButton = h("button", { type: "button", "data-testid": "proxy-appoint" }, t("proxy.appoint")) as HTMLButtonElement;
   const revokeButton = h("button", { type: "button", class: "secondary", hidden: true, "data-testid": "proxy-revoke" }, t("proxy.revoke")) as HTMLButtonElement;
+  const appointNew = (proxy: string): HTMLElement => {
+    const button = h("button", { type: "button", "data-testid": "proxy-appoint-new" }, t("proxy.appointNew")) as HTMLButtonElement;
+    button.addEventListener("click", () => {
+      void act(button, line, async () => {
+        const receipt = await appoint(cid, proxy);
+        line.dataset.status = "sent";
+        line.dataset.receipt = receipt.id;
+        return t("proxy.sent");
+      });
+    });
+    return h("div", { class: "row" }, button);
+  };
   const refresh = (): void => {
-    holderLine(cid, me, holder, revokeButton);
+    holderLine(cid, me, holder, retired, revokeButton, appointNew);
     heldList(cid, me, held);
   };
   appointButton.addEventListener("click", () => {
@@ -104,6 +128,7 @@ export function proxyPanel(): HTMLElement {
   refresh();
   section.append(
     holder,
+    retired,
     h("div", { class: "row" }, revokeButton, reload),
     picker.element,
     h("div", { class: "row" }, appointButton),
