@@ -40,6 +40,7 @@ def replace_resident(signing: Signing, old: OldKey, new: NewKey, community: Comm
     rotation.check(chain, plan, signer)  # before the passphrase is asked
     if signing.dry_run:
         _describe(signing, chain, plan, signer)
+        _roles_note(chain, plan)
         return
     done = rotation.rotate(chain, plan, signing.sender(chain))
     typer.echo(f"done: {plan.old} replaced by {plan.new} in community {community}")
@@ -48,6 +49,21 @@ def replace_resident(signing: Signing, old: OldKey, new: NewKey, community: Comm
         f"  BalanceCarriedOver ({done.minutes} minutes) in block {done.block}, "
         f"transaction {done.carried_tx}"
     )
+    _roles_note(chain, plan)
+
+
+def _roles_note(chain: AdminChain, plan: rotation.Rotation) -> None:
+    """Name the roles the old key keeps (a replacement moves none) and what the admin does."""
+    roles = rotation.roles_held(chain, plan.community, plan.old)
+    if not roles:
+        return
+    cid = plan.community
+    typer.echo(
+        f"note: {plan.old} still holds {', '.join(roles)} in community {cid}: a replacement moves "
+        "no role, and a lost phone's key keeps them until the admin revokes them, for each role:"
+    )
+    typer.echo(f"  commons admin revoke ROLE {plan.old} --community {cid} --key ADMIN")
+    typer.echo(f"  commons admin grant ROLE {plan.new} --community {cid} --key ADMIN")
 
 
 @one_line_errors(interrupted="interrupted; check `commons roll show` for what was sent")

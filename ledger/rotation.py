@@ -21,7 +21,7 @@ from ledger.admin import ZERO_ADDRESS, AdminCall, AdminChain, AdminRefused, Send
 from ledger.admin import execute as execute_call
 from ledger.admin import preflight as preflight_call
 from ledger.hashing import checksum_address
-from ledger.protocol.generated import Functions, Roles
+from ledger.protocol.generated import ROLE_NAMES, Functions, Roles
 
 
 def replace_resident(community: int, old: str, new: str) -> AdminCall:
@@ -111,6 +111,17 @@ def rotate(chain: AdminChain, rotation: Rotation, sender: Sender) -> Rotated:
         int(replaced.event["version"]),
         int(carried.event["minutesMoved"]),
     )
+
+
+def roles_held(chain: AdminChain, community: int, account: str) -> list[str]:
+    """The roles `account` holds in `community`: a replacement moves none of them, so a lost
+    phone's key keeps them until the admin revokes them."""
+    registry = chain.registry.functions
+    return [
+        name
+        for role, name in ROLE_NAMES.items()
+        if registry.hasRole(community, role, account).call()
+    ]
 
 
 def finish(chain: AdminChain, community: int, old: str, sender: Sender) -> int:

@@ -135,3 +135,17 @@ def test_both_commands_offer_a_dry_run_relay_or_direct_and_a_key() -> None:
         ).stdout  # fmt: skip
         for option in ("--dry-run", "--via", "--key", "--passphrase-fd", "--community"):
             assert option in shown, (act, option)
+
+
+# Last in the module: it replaces a committee member's key, which the tests above do not use.
+def test_a_replaced_key_that_holds_roles_is_named_with_the_admins_two_steps(town: Town) -> None:
+    old, new = town.keys["secretary"].address, Account.create().address
+    dry = town.commons("replace", old, new, "--dry-run").stdout
+    assert f"note: {old} still holds COMMITTEE in community {town.community}" in dry
+    out = town.commons("replace", old, new).stdout
+    assert f"{old} replaced by {new}" in out
+    assert f"note: {old} still holds COMMITTEE in community {town.community}" in out
+    assert f"commons admin revoke ROLE {old} --community {town.community}" in out
+    assert f"commons admin grant ROLE {new} --community {town.community}" in out
+    plain = town.keys["resident6"].address
+    assert "still holds" not in town.commons("replace", plain, Account.create().address).stdout
