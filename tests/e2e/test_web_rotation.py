@@ -32,6 +32,8 @@ def _community(live: LiveSystem, relayer: LocalAccount) -> dict[str, object]:
     live.client.act(admin, registry.functions.grantRole(cid, Roles.REGISTRAR, admin.address))
     roll = [old.address, neighbour.address]
     live.client.act(admin, registry.functions.updateRoll(cid, roll, [], True))
+    # `old` is also a poll officer: the replacement leaves that role with the old key, and says so.
+    live.client.act(admin, registry.functions.grantRole(cid, Roles.POLL_OFFICER, old.address))
     record = ServiceRecord(
         old.address, neighbour.address, MINUTES, category_code("CARE"), b"\x33" * 32, 1
     )

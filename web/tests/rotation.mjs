@@ -53,6 +53,9 @@ async function main() {
       const said = await page.locator(status).innerText();
       expect((await page.getAttribute(status, "data-status")) === "replaced", `the key was replaced: ${said}`);
       expect((await page.getAttribute(tid("rot-done"), "data-minutes")) === String(SEED.minutes), `the balance moved: ${said}`);
+      expect((await page.getAttribute(tid("rot-roles-kept"), "data-roles")) === "POLL_OFFICER", `the role the old key keeps is named: ${said}`);
+      await accessible("rotation-done-zh-phone");
+      expect((await overflow()) <= 0, `no sideways scrolling on a phone: ${await widest()}`);
       await shot("rotation-done");
     });
 

@@ -11,7 +11,7 @@ import { h } from "../dom";
 import { t } from "../i18n";
 import { personPicker } from "../people";
 import { readQr } from "../qr";
-import type { MemberHistoryOut } from "../schemas";
+import type { CommunityOut, MemberHistoryOut } from "../schemas";
 import { act, field, mono, relayed, requireWallet, statusLine, waitIndexed, when } from "../ui";
 
 function addressOf(input: HTMLInputElement): string {
@@ -65,10 +65,18 @@ export function rotationPanel(cid: number, rerender: () => void): HTMLElement {
           const carried = await relayed(line, () => forward(wallet, "timebank", "carryOver", [cid, from]));
           await waitIndexed(carried.block);
           const history = await api<MemberHistoryOut>(`/v1/communities/${cid}/members/${to}/history`);
+          // A replacement moves no role (the admin's to revoke and grant): say which ones stay.
+          const { roles } = await api<CommunityOut>(`/v1/communities/${cid}`);
+          const kept = Object.keys(roles).filter((role) => (roles[role] ?? []).some((a) => a.toLowerCase() === from.toLowerCase()));
           fresh.value = "";
           line.dataset.status = "replaced";
-          window.setTimeout(rerender, 4000);
-          return h("span", { "data-testid": "rot-done", "data-minutes": history.minutes }, t("rot.done", { minutes: history.minutes }), " ", mono(from));
+          const done = h("span", { "data-testid": "rot-done", "data-minutes": history.minutes }, t("rot.done", { minutes: history.minutes }), " ", mono(from));
+          if (kept.length === 0) {
+            window.setTimeout(rerender, 4000);
+            return done;
+          }
+          // Kept on screen (no redraw) until the registrar moves on.
+          return h("span", null, done, h("span", { class: "notice warn", "data-testid": "rot-roles-kept", "data-roles": kept.join(" ") }, t("rot.rolesKept", { roles: kept.join(", ") })));
         });
       },
     },
