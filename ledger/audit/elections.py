@@ -24,13 +24,13 @@ from ledger.audit.paper import ballots_cast as paper_ballots_cast
 from ledger.audit.state import Election
 from ledger.hashing import keccak
 from ledger.protocol.ballots_cast import cast_entries
-from ledger.protocol.generated import Domains, ElectionKind, ElectionSkipReason, Types
+from ledger.protocol.generated import Constants, Domains, ElectionKind, ElectionSkipReason, Types
 from ledger.signing.digests import domain_separator
 from ledger.signing.eip712 import recover_compact
 
 NONE: Final = 255
 MAX_CANDIDATES: Final = 16
-ROLL_SNAPSHOT_LIFETIME: Final = 400 * 86_400
+ROLL_SNAPSHOT_LIFETIME: Final = Constants.ROLL_SNAPSHOT_LIFETIME
 
 
 def handle_event(ctx: Ctx, call: Call, e: Emitted, log: Log) -> None:

@@ -71,7 +71,7 @@ RULE_FOR_SKIP: Final[dict[int, str]] = {
 }
 MAX_OPTIONS: Final = Constants.MAX_OPTIONS
 BPS: Final = 10_000
-ROLL_SNAPSHOT_LIFETIME: Final = 400 * 86_400
+ROLL_SNAPSHOT_LIFETIME: Final = Constants.ROLL_SNAPSHOT_LIFETIME
 NO_WINNER: Final = Constants.NO_WINNER
 
 

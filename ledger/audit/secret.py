@@ -30,7 +30,7 @@ from ledger.signing.eip712 import recover_compact
 
 MAX_OPTIONS: Final = Constants.MAX_SECRET_OPTIONS
 MAX_TRUSTEES: Final = Constants.MAX_TRUSTEES
-ROLL_SNAPSHOT_LIFETIME: Final = 400 * 86_400
+ROLL_SNAPSHOT_LIFETIME: Final = Constants.ROLL_SNAPSHOT_LIFETIME
 
 
 def handle_event(ctx: Ctx, call: Call, e: Emitted, log: Log) -> None:

@@ -10,7 +10,7 @@ from the ABIs of the deployed contracts and the ASTs of the sources:
 - roles: every constant `X = keccak256("X")` in our sources;
 - enums (with member names) declared in our sources;
 - numbers: every public integer constant of our contracts whose value is a number literal (with
-  its unit: `30 days`) or `type(uintN).max`, by name;
+  its unit: `30 days`), `type(uintN).max`, or another such constant (a file-level one), by name;
 - events, functions, custom errors and the structs they carry, from the ABIs.
 """
 
@@ -97,8 +97,12 @@ def _constants(asts: list[Node]) -> Iterator[tuple[str, str]]:
 _UNITS = {None: 1, "seconds": 1, "minutes": 60, "hours": 3_600, "days": 86_400, "weeks": 604_800}
 
 
-def _number(value: Node) -> int | None:
-    """A constant's value if it is a number literal (with a time unit) or type(uintN).max."""
+def _number(value: Node, constants: dict[int, Node]) -> int | None:
+    """A constant's value if it is a number literal (with a time unit), type(uintN).max, or a
+    constant (by its declaration's id in `constants`) whose value is one of these."""
+    if value.get("nodeType") == "Identifier":
+        declaration = constants.get(value.get("referencedDeclaration", -1))
+        return None if declaration is None else _number(declaration.get("value") or {}, constants)
     if value.get("nodeType") == "Literal" and value.get("kind") == "number":
         unit = _UNITS.get(value.get("subdenomination"))
         try:
@@ -125,6 +129,12 @@ def _numbers(own_asts: list[Node]) -> dict[str, dict[str, Any]]:
     """Public integer constants by name: value and the contracts declaring it. One name must
     mean one value across the contracts (else the build stops: it could not be used by name)."""
     numbers: dict[str, dict[str, Any]] = {}
+    constants = {
+        node["id"]: node
+        for ast in own_asts
+        for node in _walk(ast)
+        if node.get("nodeType") == "VariableDeclaration" and node.get("constant")
+    }
     for ast in own_asts:
         for contract in _walk(ast):
             if contract.get("nodeType") != "ContractDefinition":
@@ -136,7 +146,7 @@ def _numbers(own_asts: list[Node]) -> dict[str, dict[str, Any]]:
                     and node.get("visibility") == "public"
                 ):
                     continue
-                value = _number(node.get("value") or {})
+                value = _number(node.get("value") or {}, constants)
                 if value is None:
                     continue
                 entry = numbers.setdefault(node["name"], {"value": value, "contracts": []})

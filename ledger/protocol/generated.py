@@ -121,6 +121,7 @@ class Constants:
     NONE: Final = 255  # Elections
     NO_WINNER: Final = 255  # Council
     RATING_PERIOD: Final = 2_592_000  # Ratings
+    ROLL_SNAPSHOT_LIFETIME: Final = 34_560_000  # Registry
     SECRET_TALLY_GRACE: Final = 2_592_000  # Council
 
 
