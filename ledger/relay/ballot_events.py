@@ -23,23 +23,16 @@ MISSING = Outcome(REJECTED, "no event for this ballot in its transaction")
 _BATCH_CAST = Events.ElectionBallotsCast.topic
 
 
-def _voters(topics: Sequence[bytes], data: bytes) -> list[bytes]:
-    """The voters (20 bytes each) an event names: its second topic, or a batch's entries."""
-    if topics[0] == _BATCH_CAST:
-        return [entry.voter for entry in cast_entries_of_data(data)]
-    return [topics[2][12:]]
-
-
 def voted_on_chain(w3: Web3, address: str, cast: bytes, key: int) -> dict[str, str]:
     """Who voted (lowercase hex) in ballot box `key`, a proposal or an election, by its events."""
     logs = raw_logs(w3, address, [cast, key.to_bytes(32, "big")])
-    return {
-        "0x" + voter.hex(): "on-chain"
-        for e in logs
-        for voter in _voters(
-            [bytes.fromhex(t[2:]) for t in e["topics"]], bytes.fromhex(e["data"][2:])
-        )
-    }
+    if cast == _BATCH_CAST:
+        return {
+            "0x" + entry.voter.hex(): "on-chain"
+            for e in logs
+            for entry in cast_entries_of_data(bytes.fromhex(e["data"][2:]))
+        }
+    return {"0x" + e["topics"][2][-40:].lower(): "on-chain" for e in logs}
 
 
 def outcomes_by_voter(
@@ -70,7 +63,7 @@ def outcomes_by_voter(
                 (checksum_address(e.voter), e.choices) for e in cast_entries_of_data(data)
             )
             continue
-        voter = checksum_address(_voters([bytes(t) for t in log_["topics"]], data)[0])
+        voter = checksum_address(bytes(log_["topics"][2])[12:])
         if topic == cast:
             results[voter].append(Outcome(COUNTED, counted_detail(data)))
         else:

@@ -18,7 +18,7 @@ from ledger.audit.election_rules import BallotFault, approvals_of, ranking_of
 from ledger.deploy import Deployment
 from ledger.errors import ContractRuleBroken
 from ledger.protocol.generated import ElectionKind, ElectionSkipReason, ElectionState, Events
-from ledger.relay.ballot_events import outcomes_by_voter
+from ledger.relay.ballot_events import outcomes_by_voter, voted_on_chain
 from ledger.relay.message import COUNTED, REJECTED
 from ledger.signing.eip712 import to_compact
 from ledger.signing.election_ballots import encode_approval, encode_ranking
@@ -228,6 +228,9 @@ def test_a_batch_emits_one_event_of_its_counted_ballots_in_order_after_its_skips
     ]
     none_counted = elections.cast_ballots(hall.outsider, eid, ballots[1:2])
     assert [bytes(log["topics"][0]) for log in none_counted.receipt["logs"]] == [skip_topic]
+    # Who voted, as a relay started later reads it from the chain: the two counted, no one else.
+    voted = voted_on_chain(elections.w3, elections.contract.address, cast_topic, eid)
+    assert voted == {a.address.lower(): "on-chain", c.address.lower(): "on-chain"}
 
 
 def test_a_ballot_outside_the_window_is_skipped(
