@@ -10,7 +10,7 @@
 //   node web/tests/elections.mjs --base-url URL --out DIR --seed SEED.json
 
 import {
-  BASE, SEED, accessible, expect, go, importRaw, launch, need, noSecretLeft, overflow, page, run, setLanguage, shot, smallTargets,
+  BASE, SEED, accessible, expect, go, importRaw, launch, need, noSecretLeft, overflow, page, run, setLanguage, settled, shot, smallTargets,
   step, tid, useKey, widest,
 } from "./harness.mjs";
 
@@ -181,12 +181,12 @@ async function main() {
       expect(texts[0].includes("is out") && texts.at(-1).includes("elected"), `in English: ${texts}`);
       const names = await page.locator(tid("candidate")).allInnerTexts();
       expect(names[0].includes(SEED.names.en[0]), `the statements in English: ${names[0]}`);
-      await page.click(tid("display-toggle"));
+      await settled(() => page.click(tid("display-toggle")));
       await page.locator(tid("round")).first().waitFor();
       await accessible("results-en-large-360");
       await fitsThePhone("results in large text");
       await shot("results-en-large");
-      await page.click(tid("display-toggle"));
+      await settled(() => page.click(tid("display-toggle")));
       await go(`#/elections/${SEED.approval}`);
       await page.locator(tid("round")).first().waitFor();
       const approvals = await page.locator(tid("round-chart")).getAttribute("aria-label");

@@ -10,7 +10,7 @@
 //   node web/tests/mixed.mjs --base-url URL --out DIR --seed SEED.json
 
 import {
-  BASE, SEED, accessible, expect, go, importRaw, launch, need, noSecretLeft, overflow, page, qrPhoto, run, setLanguage, shot, step, tid,
+  BASE, SEED, accessible, expect, go, importRaw, launch, need, noSecretLeft, overflow, page, qrPhoto, run, setLanguage, settled, shot, step, tid,
   typeAddress, useKey, widest,
 } from "./harness.mjs";
 
@@ -115,7 +115,8 @@ async function main() {
       await mandator.waitFor({ timeout: 30_000 });
       await accessible("mandators-en-360");
       await shot("mandators-en");
-      await page.click(tid("display-toggle")); // the proxy's ballot in large text
+      // The toggle redraws the view: wait for it, or the taps below land on the view it replaces.
+      await settled(() => page.click(tid("display-toggle"))); // the proxy's ballot in large text
       await mandator.locator(tid("mandator-vote")).click();
       const header = await page.locator(tid("voting-for")).innerText();
       expect(header.includes("You are voting for"), `whose ballot it is, said first: ${header}`);
@@ -133,7 +134,7 @@ async function main() {
       await page.locator(`${tid("mandator")}[data-resident="${SEED.mandator}"] ${tid("mandator-cast")}`).waitFor({ timeout: 30_000 });
       expect((await page.locator(tid("already-voted")).count()) === 0, "the proxy's own ballot is still theirs to cast");
       await shot("proxy-cast-en");
-      await page.click(tid("display-toggle"));
+      await settled(() => page.click(tid("display-toggle")));
     });
 
     await step("a-resident-votes-online", async () => {
