@@ -35,7 +35,7 @@ from web3 import Web3
 from ledger.build import load_artifacts
 from ledger.config import Settings, configured_account
 from ledger.deploy import Deployment, load_deployment
-from ledger.errors import NodeError
+from ledger.errors import DeploymentError, NodeError
 from ledger.index import EventIndex
 from ledger.node import connect, rpc
 from ledger.relay.ballots import BallotRelay
@@ -219,15 +219,21 @@ def _parent_says_stop(parent: Connection, timeout: float) -> bool:
 def wait_for_chain(
     settings: Settings, parent: Connection
 ) -> tuple[Web3, Deployment, LocalAccount] | None:
-    """The node, the deployment and the relayer's key, once the node answers. A worker started
-    while the chain is away (restarting from its snapshot) waits for it, one line a try, rather
-    than dying and waiting out the API's restart pause. None if told to stop meanwhile."""
+    """The node, the deployment and the relayer's key, once the node answers and the deployment
+    is there. A worker started while the chain is away (restarting from its snapshot), or before
+    `commons deploy` has finished, waits for it, one line a try, rather than dying and waiting
+    out the API's restart pause. None if told to stop meanwhile."""
     failures = 0
     while True:
         try:
             w3 = connect(settings)
             return w3, load_deployment(w3, settings), relayer_account(settings, w3)
-        except (NodeError, requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        except (
+            NodeError,
+            DeploymentError,
+            requests.exceptions.ConnectionError,
+            requests.exceptions.Timeout,
+        ) as exc:
             failures += 1
             delay = min(settings.worker_chain_wait_max_s, settings.worker_chain_wait_s * failures)
             log.warning("waiting for the chain (try %d): %s; again in %.1fs", failures, exc, delay)

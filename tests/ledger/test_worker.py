@@ -105,6 +105,30 @@ def test_a_worker_started_while_the_chain_is_away_waits_for_it_then_relays(
         node.stop()
 
 
+def test_a_worker_that_finds_the_chain_but_no_deployment_waits_for_the_deployment(
+    node_settings: Settings, accounts: list[LocalAccount], artifacts: dict[str, Artifact]
+) -> None:
+    node = ManagedNode(node_settings)
+    node.start()
+    try:
+        assert node.anvil is not None
+        from_parent, _to_child = multiprocessing.Pipe(duplex=False)
+        got: list[object] = []
+        waiting = threading.Thread(
+            target=lambda: got.append(wait_for_chain(node_settings, from_parent))
+        )
+        waiting.start()
+        waiting.join(1.5)
+        assert waiting.is_alive() and not got, "no deployment yet: the worker waits"
+        deployment = deploy_system(node.anvil.w3, accounts[0], node_settings)
+        waiting.join(15)
+        assert len(got) == 1 and got[0] is not None
+        _, found, _ = got[0]  # type: ignore[misc]
+        assert found.council.address == deployment.council.address
+    finally:
+        node.stop()
+
+
 def test_a_worker_waiting_for_the_chain_stops_when_its_parent_goes(
     node_settings: Settings,
 ) -> None:
