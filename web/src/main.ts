@@ -8,6 +8,7 @@ import { activeAddress, isUnlocked, listKeys, lock, onKeysChanged, setActive } f
 import { ROLES } from "./protocol";
 import { communities, community, communityId, setCommunityId } from "./state";
 import { applyDisplay, largeText, setLargeText } from "./display";
+import { captureDraft, restoreDraft } from "./drafts";
 import { announce, askPassphrase, clearProblem, errorBox, loading, mono } from "./ui";
 import { adminView } from "./views/admin";
 import { auditView } from "./views/audit";
@@ -68,7 +69,9 @@ function path(): string {
   return location.hash.replace(/^#/, "") || "/";
 }
 
-async function render(): Promise<void> {
+/** Draw the current route's view. `keep`: the same view drawn again for the reader's language or
+ * text size, so what they had entered on it is carried over (see drafts.ts). */
+async function render(keep = false): Promise<void> {
   const current = path();
   const navigated = current !== lastPath;
   lastPath = current;
@@ -96,7 +99,9 @@ async function render(): Promise<void> {
   }
   if (mine !== generation) return; // a newer render won
   main.removeAttribute("aria-busy");
+  const draft = keep && !navigated ? captureDraft(main) : null;
   replace(main, content);
+  if (draft) restoreDraft(main, draft);
   // A counter of finished renders: lets automated checks wait for the page to settle.
   document.documentElement.dataset.renders = String(Number(document.documentElement.dataset.renders ?? 0) + 1);
   document.title = `${t(match.nav)} · ${t("app.title")}`;
@@ -107,6 +112,9 @@ async function render(): Promise<void> {
 }
 
 function renderHeader(currentNav: string): void {
+  // The header is drawn anew, the control just used included: keep a keyboard user's place on it.
+  const top = byId("top");
+  const focused = top.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.testid : undefined;
   const keys = listKeys();
   const active = activeAddress();
   const keySelect = h(
@@ -130,7 +138,7 @@ function renderHeader(currentNav: string): void {
   );
   const navList = h("ul", null, NAV.map(([href, key]) => h("li", null, h("a", { href, "aria-current": key === currentNav ? "page" : undefined }, t(key)))));
   replace(
-    byId("top"),
+    top,
     h(
       "div",
       { class: "bar" },
@@ -157,7 +165,7 @@ function renderHeader(currentNav: string): void {
               title: t("display.largeHint"),
               onclick: () => {
                 setLargeText(!largeText());
-                void render(); // charts are drawn for the text size
+                void render(true); // charts are drawn for the text size
               },
             },
             h("span", { "aria-hidden": "true", class: "toggle-mark" }, largeText() ? "☑ " : "☐ "),
@@ -196,6 +204,7 @@ function renderHeader(currentNav: string): void {
       navList,
     ),
   );
+  if (focused) (top.querySelector(`[data-testid="${focused}"]`) as HTMLElement | null)?.focus();
   void addPollTab(navList, currentNav);
 }
 
@@ -252,14 +261,14 @@ function showTrouble(trouble: Trouble): void {
   );
 }
 
-async function refresh(): Promise<void> {
+async function refresh(keep = false): Promise<void> {
   try {
     const info = await api<ChainOut>("/v1/chain");
     renderFooter(info);
   } catch {
     renderFooter(null);
   }
-  await render();
+  await render(keep);
 }
 
 async function loadCommunities(): Promise<void> {
@@ -291,7 +300,7 @@ async function start(): Promise<void> {
   onConnection((trouble) => showTrouble(trouble));
   onLangChange(() => {
     applyLang();
-    void refresh();
+    void refresh(true);
   });
   // An unlock redraws only the header: the view may be running the action that asked for it,
   // and its outcome (a refusal, most of all) must stay on screen. Keys are added and removed

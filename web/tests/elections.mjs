@@ -83,6 +83,17 @@ async function main() {
       for (const i of SEED.ranking) await page.click(tid(`rank-candidate-${i}`));
       now = await ranks();
       expect(SEED.ranking.every((cand, k) => now[cand] === k + 1), `the ranking as tapped: ${now}`);
+      // Large text and the other language redraw the view: the half-made ballot comes back whole.
+      await settled(() => page.click(tid("display-toggle")));
+      now = await ranks();
+      expect(SEED.ranking.every((cand, k) => now[cand] === k + 1), `the ranking kept in large text: ${now}`);
+      await setLanguage("en");
+      now = await ranks();
+      expect(SEED.ranking.every((cand, k) => now[cand] === k + 1), `the ranking kept in English: ${now}`);
+      await setLanguage("zh");
+      await settled(() => page.click(tid("display-toggle")));
+      now = await ranks();
+      expect(SEED.ranking.every((cand, k) => now[cand] === k + 1), `the ranking kept back in Chinese: ${now}`);
       await accessible("ranked-ballot-zh-360");
       await fitsThePhone("ranked ballot");
       await shot("ranked-ballot-zh");
@@ -107,6 +118,10 @@ async function main() {
       for (const i of SEED.approve) await page.click(tid(`approve-${i}`));
       const rest = [0, 1, 2].find((i) => !SEED.approve.includes(i));
       expect(await page.locator(tid(`approve-${rest}`)).isDisabled(), "no more than k ticks");
+      await setLanguage("en");
+      for (const i of SEED.approve) expect(await page.isChecked(tid(`approve-${i}`)), `approval ${i} kept in English`);
+      expect(await page.locator(tid(`approve-${rest}`)).isDisabled(), "still no more than k ticks");
+      await setLanguage("zh");
       await page.click(tid("ballot-review-open"));
       const lines = await page.locator(tid("review-line")).allInnerTexts();
       expect(lines.length === SEED.approve.length, `the approvals reviewed: ${lines}`);

@@ -6,7 +6,7 @@
 //
 //   node web/tests/poll.mjs --base-url URL --out DIR --seed SEED.json
 
-import { BASE, PHONE, SEED, accessible, expect, go, importRaw, launch, overflow, qrPhoto, run, shot, step, tid, typeAddress, widest } from "./harness.mjs";
+import { BASE, PHONE, SEED, accessible, expect, go, importRaw, launch, overflow, qrPhoto, run, settled, shot, step, tid, typeAddress, widest } from "./harness.mjs";
 
 const OFFICER_PASS = "投票站工作人员口令 officer";
 
@@ -36,6 +36,13 @@ async function main() {
       await page.click(tid("poll-candidate-0"));
       const read = await page.locator(tid("poll-choices")).innerText();
       expect(read.includes("3") && read.includes("1"), `the ranking read back: ${read}`);
+      // Large text redraws the tab: the election comes back loaded, with the resident and the ranking.
+      await settled(() => page.click(tid("display-toggle")));
+      await page.locator(`${tid("poll-choices")}[data-draft="2,0"]`).waitFor({ timeout: 30_000 });
+      await page.locator(tid("poll-voter-chosen")).filter({ hasText: SEED.present.slice(0, 6) }).waitFor();
+      expect((await page.inputValue(tid("poll-election"))) === String(SEED.election), "the election number kept");
+      await settled(() => page.click(tid("display-toggle")));
+      await page.locator(`${tid("poll-choices")}[data-draft="2,0"]`).waitFor({ timeout: 30_000 });
       await page.click(tid("poll-submit"));
       const status = tid("poll-status");
       await page.locator(`${status}[data-status="recorded"], ${status}[data-status="error"]`).waitFor({ timeout: 90_000 });

@@ -223,6 +223,16 @@ async function main() {
       await page.fill(tid("op-threshold"), "50");
       await page.fill(tid("op-budget"), "1000.00");
       await page.fill(tid("op-currency"), "CNY");
+      // Both languages redraw the form: nothing the chair typed may be lost on the way.
+      await setLanguage("en");
+      await setLanguage("zh");
+      const kept = {
+        "op-text": state.text, "op-period": "10", "op-unit": "minutes", "op-quorum": "5", "op-threshold": "50", "op-budget": "1000.00",
+      };
+      for (const [field, want] of Object.entries(kept)) {
+        const now = await page.inputValue(tid(field));
+        expect(now === want, `${field} kept through the language toggle: ${JSON.stringify(now)}`);
+      }
       await page.click(tid("op-submit"));
       await committeeOutcome("open", "op-status");
       state.proposal = Number(await page.getAttribute(tid("op-proposal-link"), "data-id"));
@@ -237,6 +247,12 @@ async function main() {
       await page.locator(`${tid("text-check")}[data-ok="true"]`).waitFor();
       expect((await page.locator(tid("proposal-text")).innerText()).trim() === state.text, "the full text is shown");
       await page.check(tid("vote-option-0"));
+      await settled(() => page.click(tid("display-toggle")));
+      expect(await page.isChecked(tid("vote-option-0")), "the choice is kept when the text grows");
+      const focused = await page.evaluate(() => document.activeElement?.getAttribute("data-testid"));
+      expect(focused === "display-toggle", `the keyboard stays on the toggle it pressed: ${focused}`);
+      await settled(() => page.click(tid("display-toggle")));
+      expect(await page.isChecked(tid("vote-option-0")), "and when it shrinks back");
       await page.click(tid("vote-submit"));
       const counted = page.locator(`${tid("already-voted")} ${tid("vote-status")}[data-status="counted"]`);
       const failed = page.locator(`${tid("vote-status")}[data-status="rejected"], ${tid("vote-status")}[data-status="error"]`);

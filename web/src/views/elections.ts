@@ -9,6 +9,7 @@ import { textIn } from "../bilingual";
 import { barChart, type Bar } from "../charts";
 import { signForward, textHash } from "../chain";
 import { h, replace } from "../dom";
+import { keptChoices } from "../drafts";
 import { castElectionProxyBallot } from "../election_proxy_ballots";
 import { castElectionBallot, electionReceipts, encodeApproval, encodeRanking, saveElectionReceipt, updateElectionStatus } from "../election_ballots";
 import { t } from "../i18n";
@@ -274,7 +275,9 @@ function ballotPanel(e: ElectionOut, rerender: () => void): HTMLElement {
     showReceipt(flashLine, flashed.receipt);
   }
   const voted = votedNotice(e, flashLine);
-  const body = h("div", null);
+  // Whose ballot and the choices so far ride on `data-draft`: the language and text-size toggles
+  // redraw the view, and a half-made ranking must come back with it (drafts.ts).
+  const body = h("div", { "data-testid": "ballot-body", "data-draft": "" });
   const chosen: number[] = [];
   const me = activeAddress();
   const castFor = castForMandators.get(e.electionId) ?? new Set<string>();
@@ -327,8 +330,10 @@ function ballotPanel(e: ElectionOut, rerender: () => void): HTMLElement {
   });
 
   let target = own;
+  let targetResident = "";
 
   const choose = (focus?: string): void => {
+    body.dataset.draft = `${targetResident}|${chosen.join(",")}`;
     const chooser = e.kind === "Ranked" ? rankedChooser(e, chosen, choose) : approvalChooser(e, chosen, choose);
     const problem = h("p", { class: "status", role: "status", "data-testid": "ballot-problem" });
     replace(
@@ -396,10 +401,21 @@ function ballotPanel(e: ElectionOut, rerender: () => void): HTMLElement {
 
   const start = (resident: string): void => {
     target = forMandator(resident);
+    targetResident = resident;
     chosen.splice(0);
     choose();
     (body.querySelector('[data-testid="voting-for"]') as HTMLElement | null)?.scrollIntoView();
   };
+
+  body.addEventListener("draft", () => {
+    const [resident = "", list = ""] = (body.dataset.draft ?? "").split("|");
+    const kept = keptChoices(list, e.candidates.length);
+    if (kept === null || kept.length > e.maxChoices) return;
+    if (resident) start(resident);
+    else if (voted) return; // their own ballot is in: nothing to bring back
+    chosen.splice(0, chosen.length, ...kept);
+    choose();
+  });
 
   if (voted) replace(body, voted);
   else choose();

@@ -9,6 +9,7 @@ import { api } from "../api";
 import { chain } from "../chain";
 import { encodeApproval, encodeRanking } from "../election_ballots";
 import { h, replace } from "../dom";
+import { keptChoices, type DraftEvent } from "../drafts";
 import { t } from "../i18n";
 import { personPicker } from "../people";
 import { DOMAINS, EIP712_FIELDS } from "../protocol";
@@ -42,8 +43,16 @@ function ballotForm(cid: number, e: ElectionOut, refresh: () => Promise<void>): 
   const ranked = e.kind === "Ranked";
   const voter = personPicker(cid, t("poll.voter"), "poll-voter");
   let chosen: number[] = [];
-  const shown = h("p", { class: "poll-choices", "aria-live": "polite", "data-testid": "poll-choices" });
+  // The choices so far ride on `data-draft`, so a language or text-size toggle keeps them (drafts.ts).
+  const shown = h("p", { class: "poll-choices", "aria-live": "polite", "data-testid": "poll-choices", "data-draft": "" });
+  shown.addEventListener("draft", () => {
+    const kept = keptChoices(shown.dataset.draft ?? "", e.candidates.length);
+    if (kept === null) return;
+    chosen = kept;
+    show();
+  });
   const show = (): void => {
+    shown.dataset.draft = chosen.join(",");
     replace(shown, chosen.length ? chosen.map((c) => t("poll.candidate", { n: c + 1 })).join(ranked ? " > " : ", ") : t("poll.nothing"));
   };
   const buttons = e.candidates.map((_, c) =>
@@ -105,9 +114,21 @@ export async function pollView(): Promise<HTMLElement> {
   const number = h("input", { type: "number", min: "1", inputmode: "numeric", "data-testid": "poll-election" });
   const line = statusLine("poll-load-status");
   const load = h("button", { type: "submit", "data-testid": "poll-load" }, t("poll.load"));
-  const body = h("div", { "data-testid": "poll-election-body" });
+  // The election loaded rides on `data-draft`: a language or text-size toggle loads it again, then
+  // gives back the officer's half-recorded ballot (drafts.ts).
+  const body = h("div", { "data-testid": "poll-election-body", "data-draft": "" });
+  body.addEventListener("draft", (event: Event) => {
+    const id = Number(body.dataset.draft);
+    if (!Number.isInteger(id) || id < 1) return;
+    void act(load, line, async () => {
+      await open(id);
+      (event as CustomEvent<DraftEvent>).detail.resume();
+      return "";
+    });
+  });
   async function open(id: number): Promise<void> {
     const e = await api<ElectionOut>(`/v1/elections/${id}`);
+    body.dataset.draft = String(id);
     const head = h("div", null, h("p", null, t("poll.state", { state: e.state, kind: t(`poll.kind.${e.kind}`), candidates: e.candidates.length, max: e.maxChoices })), counts(e));
     const refresh = async (): Promise<void> => {
       const now = await api<ElectionOut>(`/v1/elections/${id}`);
