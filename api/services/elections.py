@@ -37,17 +37,19 @@ def _view(services: Services, election_id: int) -> ElectionView:
 def election(services: Services, election_id: int) -> ElectionOut:
     v = _view(services, election_id)
     candidates = ["0x" + bytes(c).hex() for c in v.candidates]
-    in_person = poll.in_person_count(services, election_id)
     boxes = paper.counts(services, election_id)
     on_paper = sum(b.ballots for b in boxes)
     by_proxy = int(services.deployment.elections.functions.proxyBallotCount(election_id).call())
     # A ranked election holds every ballot and counts them (a resident's own ballot takes its
     # proxy ballot's place); an approval one only adds each to the tally (ballotCount stays 0), so
-    # its residents' own ballots are counted from their events.
+    # its residents' own ballots are counted from their events (read once, for both counts).
     if v.kind == ElectionKind.Ranked:
         own = v.ballotCount - on_paper - by_proxy
+        in_person = poll.in_person_count(services, election_id)
     else:
-        own = len(ballots_cast.counted(services, election_id))
+        cast = ballots_cast.counted(services, election_id)
+        own = len(cast)
+        in_person = poll.in_person_count(services, election_id, cast)
     return ElectionOut(
         election_id=election_id,
         community_id=v.communityId,

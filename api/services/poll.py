@@ -8,8 +8,11 @@ from api.services import ballots_cast
 from api.services.container import Services
 
 
-def in_person_count(services: Services, election_id: int) -> int:
-    """How many of the election's counted ballots came in person."""
+def in_person_count(
+    services: Services, election_id: int, cast: list[ballots_cast.CountedBallot] | None = None
+) -> int:
+    """How many of the election's counted ballots came in person; `cast`: its counted ballots,
+    when the caller has read them already."""
     where = {"electionId": election_id}
     vouched = {
         (e.tx_hash, e.args["voter"])
@@ -19,5 +22,6 @@ def in_person_count(services: Services, election_id: int) -> int:
     }
     if not vouched:
         return 0
-    cast = ballots_cast.counted(services, election_id)
+    if cast is None:
+        cast = ballots_cast.counted(services, election_id)
     return sum((b.tx_hash, b.voter) in vouched for b in cast)

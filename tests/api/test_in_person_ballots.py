@@ -12,9 +12,9 @@ from web3 import Web3
 
 from ledger.audit.acks import AckEntry, check_acks
 from ledger.audit.auditor import _addresses
-from ledger.protocol.generated import Roles
+from ledger.protocol.generated import ElectionKind, Roles
 from ledger.signing.acks import Acknowledgement
-from ledger.signing.election_ballots import encode_ranking
+from ledger.signing.election_ballots import encode_approval, encode_ranking
 from ledger.transport import RpcClient
 from tests.contract_wrappers.elections import ElectionParams, ElectionsContract, candidates
 from tests.contract_wrappers.poll_office import PollOfficeContract
@@ -25,47 +25,75 @@ from tests.e2e.conftest import LiveSystem, live
 __all__ = ["live"]  # the fixture, shared with the end-to-end tests
 
 
-def test_in_person_ballots_are_checked_relayed_receipted_and_counted_by_channel(
-    live: LiveSystem, accounts: list[LocalAccount]
-) -> None:
-    w3 = live.w3
-    registry = RegistryContract(w3, live.deployment.registry)
-    elections = ElectionsContract(w3, live.deployment.elections)
-    office = PollOfficeContract(w3, live.deployment.poll_office, live.deployment.elections)
-    admin, committee, officer = accounts[0], accounts[1], accounts[6]
-    community = registry.create_community(admin, Web3.keccak(text="in person api"))
-    registry.grant_role(admin, community, Roles.REGISTRAR, admin.address)
-    registry.grant_role(admin, community, Roles.COMMITTEE, committee.address)
-    registry.grant_role(admin, community, Roles.POLL_OFFICER, officer.address)
-    voters = signer_keys(4, "in-person-api")
-    registry.update_roll(admin, community, [v.address for v in voters])
-    now = int(w3.eth.get_block("latest")["timestamp"])
-    eid = elections.open_election(
-        committee, ElectionParams(community, candidates(3), now, now + 600)
-    )
+class _Channels:
+    """A community with a poll officer and four residents on its roll, one election in it, and
+    its two ways in: an officer's in-person ballot and a resident's own."""
 
-    def in_person(signer: LocalAccount, voter: LocalAccount, ranking: list[int]) -> httpx.Response:
-        choices = encode_ranking(ranking)
-        signed = office.sign(signer, eid, voter.address, choices)
+    def __init__(self, live: LiveSystem, accounts: list[LocalAccount], kind: ElectionKind) -> None:
+        w3 = live.w3
+        self.live = live
+        registry = RegistryContract(w3, live.deployment.registry)
+        self.elections = ElectionsContract(w3, live.deployment.elections)
+        self.office = PollOfficeContract(w3, live.deployment.poll_office, live.deployment.elections)
+        admin, committee, self.officer = accounts[0], accounts[1], accounts[6]
+        community = registry.create_community(admin, Web3.keccak(text=f"in person api {kind}"))
+        registry.grant_role(admin, community, Roles.REGISTRAR, admin.address)
+        registry.grant_role(admin, community, Roles.COMMITTEE, committee.address)
+        registry.grant_role(admin, community, Roles.POLL_OFFICER, self.officer.address)
+        self.voters = signer_keys(4, f"in-person-api-{kind}")
+        registry.update_roll(admin, community, [v.address for v in self.voters])
+        now = int(w3.eth.get_block("latest")["timestamp"])
+        self.kind = kind
+        params = ElectionParams(community, candidates(3), now, now + 600, kind=kind)
+        self.eid = self.elections.open_election(committee, params)
+
+    def _choices(self, picked: list[int]) -> int:
+        return (
+            encode_ranking(picked) if self.kind == ElectionKind.Ranked else encode_approval(picked)
+        )
+
+    def in_person(
+        self, signer: LocalAccount, voter: LocalAccount, picked: list[int]
+    ) -> httpx.Response:
+        choices = self._choices(picked)
+        signed = self.office.sign(signer, self.eid, voter.address, choices)
         body = {
-            "electionId": eid,
+            "electionId": self.eid,
             "voter": voter.address,
             "choices": choices,
             "officer": signer.address,
             "signature": "0x" + signed.signature.hex(),
         }
-        return httpx.post(f"{live.url}/v1/in-person-ballots", json=body)
+        return httpx.post(f"{self.live.url}/v1/in-person-ballots", json=body)
 
-    def online(voter: LocalAccount, ranking: list[int]) -> httpx.Response:
-        choices = encode_ranking(ranking)
-        signed = elections.sign(voter, eid, choices)
+    def online(self, voter: LocalAccount, picked: list[int]) -> httpx.Response:
+        choices = self._choices(picked)
+        signed = self.elections.sign(voter, self.eid, choices)
         body = {
-            "electionId": eid,
+            "electionId": self.eid,
             "voter": voter.address,
             "choices": choices,
             "signature": "0x" + signed.signature.hex(),
         }
-        return httpx.post(f"{live.url}/v1/election-ballots", json=body)
+        return httpx.post(f"{self.live.url}/v1/election-ballots", json=body)
+
+    def counts(self, in_person: int) -> tuple[int, int, int]:
+        """(ballotCount, onlineCount, inPersonCount) once the index has `in_person` of them."""
+        deadline = time.monotonic() + 20
+        while True:
+            election = httpx.get(f"{self.live.url}/v1/elections/{self.eid}").json()
+            if election["inPersonCount"] == in_person or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        return election["ballotCount"], election["onlineCount"], election["inPersonCount"]
+
+
+def test_in_person_ballots_are_checked_relayed_receipted_and_counted_by_channel(
+    live: LiveSystem, accounts: list[LocalAccount]
+) -> None:
+    w3 = live.w3
+    ch = _Channels(live, accounts, ElectionKind.Ranked)
+    officer, voters, in_person, online = ch.officer, ch.voters, ch.in_person, ch.online
 
     accepted = [in_person(officer, voters[0], [2, 0]), in_person(officer, voters[1], [1])]
     accepted.append(online(voters[2], [0]))
@@ -80,17 +108,7 @@ def test_in_person_ballots_are_checked_relayed_receipted_and_counted_by_channel(
     assert (after_online.status_code, after_online.json()["code"]) == (409, "AlreadyVoted")
     assert (not_officer.status_code, not_officer.json()["code"]) == (403, "NotPollOfficer")
 
-    deadline = time.monotonic() + 20
-    while True:
-        election = httpx.get(f"{live.url}/v1/elections/{eid}").json()
-        if election["inPersonCount"] == 2 or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert (election["ballotCount"], election["onlineCount"], election["inPersonCount"]) == (
-        3,
-        1,
-        2,
-    )
+    assert ch.counts(in_person=2) == (3, 1, 2)
 
     # The relay's acknowledgements of the in-person ballots are found landed by the audit.
     page = httpx.get(f"{live.url}/v1/relay/acks", params={"limit": 1000}).json()
@@ -108,3 +126,20 @@ def test_in_person_ballots_are_checked_relayed_receipted_and_counted_by_channel(
         )  # fmt: skip
     assert judged.findings == [] and judged.warnings == []
     assert [e["verdict"] for e in judged.entries] == ["landed", "landed"]
+
+
+def test_an_approval_elections_ballots_are_counted_by_channel(
+    live: LiveSystem, accounts: list[LocalAccount]
+) -> None:
+    # An approval election keeps no ballots (its ballotCount stays 0): the API counts its
+    # residents' own ballots, and which of them came in person, from the batch events.
+    ch = _Channels(live, accounts, ElectionKind.Approval)
+    accepted = [
+        ch.in_person(ch.officer, ch.voters[0], [0, 2]),
+        ch.online(ch.voters[1], [1]),
+        ch.online(ch.voters[2], [0, 1]),
+    ]
+    assert [a.status_code for a in accepted] == [202, 202, 202]
+    receipts = ch.live.client.wait_all([a.json() for a in accepted])
+    assert [r["status"] for r in receipts] == ["counted"] * 3
+    assert ch.counts(in_person=1) == (3, 2, 1)
