@@ -122,19 +122,24 @@ def project_sources(settings: Settings) -> list[Path]:
     return sorted(settings.contracts_dir.rglob("*.sol"))
 
 
-def compile_project(
-    settings: Settings | None = None, *, force: bool = False
-) -> dict[str, Artifact]:
-    """Compile contracts/ (cached: skipped when sources and settings are unchanged)."""
-    settings = settings or Settings()
-    input_json = standard_input(settings, project_sources(settings))
+def build_input_hash(settings: Settings, input_json: dict[str, Any]) -> str:
+    """What a cached build stands for: the compiler's input, the libraries and the extractor."""
     # Library sources come from node_modules, pinned by package-lock.json: it stands for them here.
     lock = settings.project_root / "package-lock.json"
     digest = hashlib.sha256(json.dumps(input_json, sort_keys=True).encode())
     digest.update(lock.read_bytes() if lock.exists() else b"")
     # What protocol.json holds is the extractor's reading: a new extractor reads the output again.
     digest.update(Path(extract.__file__).read_bytes())
-    input_hash = "0x" + digest.hexdigest()
+    return "0x" + digest.hexdigest()
+
+
+def compile_project(
+    settings: Settings | None = None, *, force: bool = False
+) -> dict[str, Artifact]:
+    """Compile contracts/ (cached: skipped when sources and settings are unchanged)."""
+    settings = settings or Settings()
+    input_json = standard_input(settings, project_sources(settings))
+    input_hash = build_input_hash(settings, input_json)
     manifest_path = settings.build_dir / "manifest.json"
     if not force and manifest_path.exists() and protocol_path(settings).exists():
         try:

@@ -5,8 +5,10 @@ with exit status 1 before a passphrase is asked; the result is published once vo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from commons.proposal_cli import proposal_app
+from ledger import proposal_acts
 from ledger.build import Artifact
 from ledger.config import Settings
 from ledger.keystore import Keystore
@@ -377,3 +380,42 @@ def test_a_secret_proposal_whose_vote_never_has_a_tally_is_published_as_not_deci
     )
     again = story.commons("proposal", "publish", str(pid), "--key", "neighbour", check=False)
     assert "already published: TallyNeverPublished" in one_error_line(again)
+
+
+def test_a_proposal_opened_whose_link_failed_names_the_command_that_links_it(
+    council: Council, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    story = council.story
+    vote = _secret_vote(story)
+    vid = vote["voteId"]
+    # The open lands and the link step is refused (it names a vote that does not exist), as when
+    # the relay or the node goes away between the two.
+    link = proposal_acts.link_secret_vote
+    monkeypatch.setattr(
+        proposal_acts,
+        "link_secret_vote",
+        lambda community, proposal, _vote: link(community, proposal, 999),
+    )
+    read_end, write_end = os.pipe()
+    os.write(write_end, PASSPHRASE.encode() + b"\n")
+    os.close(write_end)
+    try:
+        args = ["open", "--community", "1", "--secret-vote", str(vid), "--key", "chair"]
+        result = CliRunner().invoke(
+            proposal_app, [*args, "--passphrase-fd", str(read_end)], env=story.env
+        )
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(read_end)
+    pid = council.proposals()
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert f"proposal {pid} opened, but linking secret vote {vid} failed" in said, said
+    hint = f"commons proposal link {pid} --secret-vote {vid} --key chair"
+    assert hint in said, said
+    assert council.council.functions.secretVoteOf(pid).call() == 0
+
+    monkeypatch.undo()
+    out = story.commons(*hint.split()[1:], passphrase=PASSPHRASE).stdout
+    assert f"proposal {pid} is decided by secret vote {vid}" in out
+    assert council.council.functions.secretVoteOf(pid).call() == vid

@@ -12,9 +12,18 @@ from pathlib import Path
 import pytest
 from eth_utils.crypto import keccak
 
-from ledger.build import Artifact, compile_project, compile_sources, load_manifest
+from ledger.build import (
+    Artifact,
+    build_input_hash,
+    compile_project,
+    compile_sources,
+    load_manifest,
+    project_sources,
+    standard_input,
+)
 from ledger.config import Settings, load_compiler_settings
 from ledger.errors import BuildError, ConfigError
+from ledger.protocol import extract
 
 
 def test_brownie_compile_and_ledger_build_give_byte_identical_runtime_bytecode(
@@ -67,6 +76,23 @@ def test_compile_is_cached_until_a_source_changes(
     stamp = manifest.stat().st_mtime_ns
     assert compile_project(settings) == artifacts
     assert manifest.stat().st_mtime_ns == stamp
+
+
+def test_the_cache_stands_for_the_sources_the_libraries_and_the_extractor(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    input_json = standard_input(settings, project_sources(settings))
+    built = build_input_hash(settings, input_json)
+    assert built == load_manifest(settings)["input_hash"], "the cached build is this input's"
+    edited = json.loads(json.dumps(input_json))
+    first = sorted(edited["sources"])[0]
+    edited["sources"][first]["content"] += "\n// one more line\n"
+    assert build_input_hash(settings, edited) != built
+    # A new extractor must read the compiler's output again, though no source changed.
+    newer = tmp_path / "extract.py"
+    newer.write_bytes(Path(extract.__file__).read_bytes() + b"\n# read one more fact\n")
+    monkeypatch.setattr(extract, "__file__", str(newer))
+    assert build_input_hash(settings, input_json) != built
 
 
 def test_compile_error_is_reported_with_solc_message(settings: Settings) -> None:
