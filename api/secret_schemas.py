@@ -27,6 +27,23 @@ SecretVoteStateName = Literal[
 ]
 
 
+SecretDisqualifyReasonName = Literal["NoKey", "NoDeal", "BadAnswer", "NoAnswer"]
+
+
+class SecretTrusteeOut(CamelOut):
+    """One trustee's steps as the chain's events record them: what anyone can read to see whose
+    part of the key generation or of the tally is still to come."""
+
+    trustee: int = Field(description="the trustee's number (1-based)")
+    address: str
+    key_registered: bool = Field(description="CommunicationKeyRegistered")
+    dealt: bool = Field(description="SharesDealt")
+    complaints_against: int = Field(description="DealComplained against this dealer")
+    complaints_answered: int = Field(description="ComplaintAnswered by this dealer")
+    disqualified: SecretDisqualifyReasonName | None = Field(description="TrusteeDisqualified")
+    published_partial: bool = Field(description="PartialDecryptionPublished")
+
+
 class SecretBallotIn(Strict):
     """A resident's encrypted ballot, signed: EIP-712 SecretBallot(uint256 voteId,address voter,
     bytes32 ballotHash) under ("CommonsSecretBallot", "1", chainId, secret ballot address),
@@ -77,6 +94,7 @@ class SecretVoteOut(CamelOut):
         description="for each option SA.x, SA.y, SB.x, SB.y: after the close"
     )
     partials_from: list[int] = Field(description="trustees who published a partial decryption")
+    trustee_steps: list[SecretTrusteeOut] = Field(description="each trustee's steps, in order")
     tally: list[int] | None = Field(description="votes per option, once finalized")
     proposal_id: int | None = Field(
         description="the council proposal whose outcome this vote decides (linkSecretVote)"

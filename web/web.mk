@@ -23,7 +23,7 @@ web: $(WEB_DIR)/dist/index.html ## install the web page's npm packages and build
 
 web-check: $(WEB_DIR)/node_modules/.stamp ## type-check the web page and run its unit tests
 	cd $(WEB_DIR) && ./node_modules/.bin/tsc --noEmit -p .
-	cd $(WEB_DIR) && node --test tests/unit.test.mjs tests/secret.unit.test.mjs tests/secretProposal.unit.test.mjs
+	cd $(WEB_DIR) && node --test tests/unit.test.mjs tests/secret.unit.test.mjs tests/secretProposal.unit.test.mjs tests/secretTrustees.unit.test.mjs
 
 api-types: setup ## render web/src/schemas.ts (the page's API types) from the API's OpenAPI document
 	$(VENV)/bin/python -m tools.api_types

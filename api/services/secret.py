@@ -4,14 +4,16 @@ its transaction). Nothing that would tell a partial result is shown before ballo
 
 from __future__ import annotations
 
+from collections import Counter
+
 from web3.exceptions import ContractCustomError, ContractLogicError
 
 from api.errors import ApiError
 from api.schemas import Page
-from api.secret_schemas import SecretBallotInclusionOut, SecretVoteOut
+from api.secret_schemas import SecretBallotInclusionOut, SecretTrusteeOut, SecretVoteOut
 from api.services.container import Services
 from ledger.hashing import checksum_address
-from ledger.protocol.generated import SecretVoteState, SecretVoteView
+from ledger.protocol.generated import SecretDisqualifyReason, SecretVoteState, SecretVoteView
 from ledger.secret.trustee import read_question
 
 CONTRACT = "secret"
@@ -34,14 +36,39 @@ def _count(services: Services, vote_id: int, event: str) -> int:
     return services.index.count(contract=CONTRACT, event=event, where={"voteId": vote_id})
 
 
-def _published(services: Services, vote_id: int) -> list[int]:
+def _by_trustee(services: Services, vote_id: int, event: str, field: str) -> Counter[int]:
+    """How many of the vote's `event`s name each trustee in `field`."""
     events = services.index.events(
-        contract=CONTRACT,
-        event="PartialDecryptionPublished",
-        where={"voteId": vote_id},
-        limit=None,
+        contract=CONTRACT, event=event, where={"voteId": vote_id}, limit=None
     )
-    return sorted(int(e.args["trustee"]) for e in events)
+    return Counter(int(e.args[field]) for e in events)
+
+
+def _trustee_steps(services: Services, vote_id: int, trustees: list[str]) -> list[SecretTrusteeOut]:
+    keys = _by_trustee(services, vote_id, "CommunicationKeyRegistered", "trustee")
+    dealt = _by_trustee(services, vote_id, "SharesDealt", "dealer")
+    complained = _by_trustee(services, vote_id, "DealComplained", "dealer")
+    answered = _by_trustee(services, vote_id, "ComplaintAnswered", "dealer")
+    published = _by_trustee(services, vote_id, "PartialDecryptionPublished", "trustee")
+    disqualified = {
+        int(e.args["trustee"]): SecretDisqualifyReason(int(e.args["reason"])).name
+        for e in services.index.events(
+            contract=CONTRACT, event="TrusteeDisqualified", where={"voteId": vote_id}, limit=None
+        )
+    }
+    return [
+        SecretTrusteeOut(
+            trustee=k,
+            address=checksum_address(address),
+            key_registered=keys[k] > 0,
+            dealt=dealt[k] > 0,
+            complaints_against=complained[k],
+            complaints_answered=answered[k],
+            disqualified=disqualified.get(k),  # type: ignore[arg-type]
+            published_partial=published[k] > 0,
+        )
+        for k, address in enumerate(trustees, start=1)
+    ]
 
 
 def vote(services: Services, vote_id: int) -> SecretVoteOut:
@@ -51,6 +78,7 @@ def vote(services: Services, vote_id: int) -> SecretVoteOut:
     keyed = any(v.electionKey)
     question_hash = "0x" + bytes(v.questionHash).hex()
     asked = read_question(services.store.get_text(question_hash))
+    steps = _trustee_steps(services, vote_id, list(v.trustees))
     return SecretVoteOut(
         vote_id=vote_id,
         community_id=v.communityId,
@@ -79,7 +107,8 @@ def vote(services: Services, vote_id: int) -> SecretVoteOut:
         voided_count=_count(services, vote_id, "SecretBallotVoided"),
         ballot_count=v.ballotCount if closed else None,
         aggregate=[hex(w) for w in v.aggregate] if closed else None,
-        partials_from=_published(services, vote_id),
+        partials_from=[s.trustee for s in steps if s.published_partial],
+        trustee_steps=steps,
         tally=list(v.tally) if state == SecretVoteState.Finalized else None,
         proposal_id=services.deployment.council.functions.proposalOfSecretVote(vote_id).call()
         or None,

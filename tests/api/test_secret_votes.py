@@ -5,17 +5,18 @@ nothing partial is shown before the close; the tally once finalized; refusals ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from api.secret_schemas import SecretDisqualifyReasonName, SecretVoteStateName
 from ledger.audit.acks import AckEntry, check_acks
 from ledger.audit.auditor import _addresses
 from ledger.node import rpc
-from ledger.protocol.generated import Roles
+from ledger.protocol.generated import Roles, SecretDisqualifyReason, SecretVoteState
 from ledger.signing.acks import Acknowledgement
 from ledger.transport import RpcClient
 from tests.contract_wrappers.registry import RegistryContract
@@ -60,25 +61,34 @@ class Vote:
     clock: ChainClock
 
 
-@pytest.fixture(scope="module")
-def vote(live: LiveSystem, accounts: list[LocalAccount]) -> Vote:
-    """A community of six residents and a 2-of-3 vote of three options whose key is made."""
+def _opened(
+    live: LiveSystem, accounts: list[LocalAccount], name: str, residents: int, trustees: int
+) -> Vote:
+    """A community `name` with `residents` on its roll and a 2-of-`trustees` vote of three
+    options just opened by its committee (the key generation not yet played)."""
     w3 = live.w3
     registry = RegistryContract(w3, live.deployment.registry)
     admin, committee = accounts[0], accounts[1]
-    community = registry.create_community(admin, Web3.keccak(text="secret api"))
+    community = registry.create_community(admin, Web3.keccak(text=name))
     registry.grant_role(admin, community, Roles.REGISTRAR, admin.address)
     registry.grant_role(admin, community, Roles.COMMITTEE, committee.address)
-    voters = signer_keys(6, "secret-api")
+    voters = signer_keys(residents, name)
     registry.update_roll(admin, community, [v.address for v in voters])
     secret = SecretBallotContract(w3, live.deployment.secret)
     clock = ChainClock(w3)
-    trustees = [Trustee(k, accounts[4 + k], 2) for k in (1, 2, 3)]
-    params = SecretVoteParams(community, tuple(t.account.address for t in trustees), 2, clock.now())
+    named = [Trustee(k, accounts[4 + k], 2) for k in range(1, trustees + 1)]
+    params = SecretVoteParams(community, tuple(t.account.address for t in named), 2, clock.now())
     vote_id = secret.open_vote(committee, params)
-    secret.run_key_generation(vote_id, trustees, clock)
-    live.client.wait_indexed(w3.eth.block_number)
-    return Vote(vote_id, community, voters, trustees, secret, clock)
+    return Vote(vote_id, community, voters, named, secret, clock)
+
+
+@pytest.fixture(scope="module")
+def vote(live: LiveSystem, accounts: list[LocalAccount]) -> Vote:
+    """A community of six residents and a 2-of-3 vote of three options whose key is made."""
+    opened = _opened(live, accounts, "secret-api", residents=6, trustees=3)
+    opened.secret.run_key_generation(opened.id, opened.trustees, opened.clock)
+    live.client.wait_indexed(live.w3.eth.block_number)
+    return opened
 
 
 def _body(vote: Vote, voter: LocalAccount, words: list[int]) -> dict[str, Any]:
@@ -108,6 +118,12 @@ def test_a_secret_vote_is_listed_with_its_key_and_no_partial_result(
     assert got["state"] == "Open"
     assert got["optionCount"] == 3 and got["threshold"] == 2 and len(got["trustees"]) == 3
     assert got["qualified"] == [1, 2, 3]
+    steps = got["trusteeSteps"]
+    assert [(t["trustee"], t["address"]) for t in steps] == [
+        (t.number, t.account.address) for t in vote.trustees
+    ]
+    assert all(t["keyRegistered"] and t["dealt"] and t["disqualified"] is None for t in steps)
+    assert not any(t["publishedPartial"] for t in steps)
     key = vote.secret.election_key(vote.id)
     assert [int(w, 16) for w in got["electionKey"]] == list(key.words())
     assert got["contract"] == live.deployment.secret.address
@@ -170,6 +186,7 @@ def test_ballots_are_counted_found_by_voter_and_the_tally_shown_once_finalized(
     assert final["state"] == "Finalized"
     assert final["tally"] == [1, 2, 1]
     assert final["partialsFrom"] == [1, 2]
+    assert [t["publishedPartial"] for t in final["trusteeSteps"]] == [True, True, False]
     # The relay's signed promises are checked by the audit against the cast events.
     exported = httpx.get(f"{live.url}/v1/relay/acks", params={"limit": 1000}, timeout=10).json()
     ids = {r["id"] for r in receipts}
@@ -189,3 +206,33 @@ def test_ballots_are_counted_found_by_voter_and_the_tally_shown_once_finalized(
             entries,
         )
     assert checked.findings == [] and {e["verdict"] for e in checked.entries} == {"landed"}
+
+
+def test_each_trustees_steps_show_who_gave_no_key_and_who_left_a_complaint_unanswered(
+    live: LiveSystem, accounts: list[LocalAccount]
+) -> None:
+    vote = _opened(live, accounts, "secret-api-trustees", residents=2, trustees=4)
+    # Trustee 4 registers no key; trustee 3 deals trustee 1 a wrong share and then keeps silent.
+    receipt = vote.secret.run_key_generation(
+        vote.id, vote.trustees, vote.clock, silent=(4,), corrupt={3: (1,)}, mute=(3,)
+    )
+    live.client.wait_indexed(int(receipt["blockNumber"]))
+    got = live.client.get(f"/v1/secret-votes/{vote.id}")
+    steps = {t["trustee"]: t for t in got["trusteeSteps"]}
+    read = {
+        k: (t["keyRegistered"], t["dealt"], t["complaintsAgainst"], t["complaintsAnswered"],
+            t["disqualified"])
+        for k, t in steps.items()
+    }  # fmt: skip
+    assert read == {
+        1: (True, True, 0, 0, None),
+        2: (True, True, 0, 0, None),
+        3: (True, True, 1, 0, "NoAnswer"),
+        4: (False, False, 0, 0, "NoKey"),
+    }
+    assert got["qualified"] == [1, 2]
+
+
+def test_the_apis_state_and_reason_names_are_the_contracts() -> None:
+    assert get_args(SecretVoteStateName) == tuple(SecretVoteState.__members__)
+    assert get_args(SecretDisqualifyReasonName) == tuple(SecretDisqualifyReason.__members__)

@@ -96,6 +96,8 @@ def _open_vote(
         "secondVoter": {"key": second.key.hex(), "address": second.address},
         "rogue": {"key": rogue.key.hex(), "address": rogue.address},
         "outsider": {"key": outsider.key.hex(), "address": outsider.address},
+        # Trustee 2, who has not decrypted when the page is read as theirs.
+        "trustee": {"key": trustees[1].account.key.hex(), "address": trustees[1].account.address},
     }
     return seed, params, trustees
 

@@ -730,6 +730,25 @@ export interface SecretBallotInclusionOut {
   voided: boolean;
 }
 
+/** One trustee's steps as the chain's events record them: what anyone can read to see whose part of the key generation or of the tally is still to come. */
+export interface SecretTrusteeOut {
+  /** the trustee's number (1-based) */
+  trustee: number;
+  address: string;
+  /** CommunicationKeyRegistered */
+  keyRegistered: boolean;
+  /** SharesDealt */
+  dealt: boolean;
+  /** DealComplained against this dealer */
+  complaintsAgainst: number;
+  /** ComplaintAnswered by this dealer */
+  complaintsAnswered: number;
+  /** TrusteeDisqualified */
+  disqualified: "NoKey" | "NoDeal" | "BadAnswer" | "NoAnswer" | null;
+  /** PartialDecryptionPublished */
+  publishedPartial: boolean;
+}
+
 /** A secret vote as the chain has it now. What would tell a partial result is absent (None) until ballots close: the counted ballots and their aggregate; the tally until it is finalized. `castCount` is the turnout the SecretBallotCast events show anyway. */
 export interface SecretVoteOut {
   voteId: number;
@@ -767,6 +786,8 @@ export interface SecretVoteOut {
   aggregate: string[] | null;
   /** trustees who published a partial decryption */
   partialsFrom: number[];
+  /** each trustee's steps, in order */
+  trusteeSteps: SecretTrusteeOut[];
   /** votes per option, once finalized */
   tally: number[] | null;
   /** the council proposal whose outcome this vote decides (linkSecretVote) */

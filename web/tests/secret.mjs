@@ -21,6 +21,7 @@ const SMALL_PHONE = { width: 360, height: 740 };
 const FIRST_PASS = "秘密投票的口令 first";
 const SECOND_PASS = "second voter's passphrase";
 const OUTSIDER_PASS = "not on this roll";
+const TRUSTEE_PASS = "trustee two's passphrase";
 
 async function fitsThePhone(what) {
   expect((await overflow()) <= 0, `no sideways scrolling on a phone (${what}): ${await widest()}`);
@@ -193,7 +194,29 @@ async function main() {
       const said = await page.locator(tid("secret-closed")).innerText();
       expect(said.includes("2 are needed; published so far: 1"), `the trustees' progress: ${said}`);
       expect((await page.locator(tid("secret-tally")).count()) === 0, "one trustee's part is no result");
+      const rows = await page.locator(tid("trustee")).allInnerTexts();
+      expect(rows.length === 3, `every trustee listed: ${rows.length}`);
+      expect(rows[0].includes("decryption part published: done") && rows[1].includes("decryption part published: not yet"), `each one's part: ${rows}`);
+      expect((await page.locator(tid("trustee-next")).count()) === 0, "a resident has no trustee's step");
       await shot("secret-decrypting-en");
+    });
+
+    await step("a-trustee-reads-their-next-step", async () => {
+      state.trustee = await importRaw(SEED.trustee.key, "trustee 2", TRUSTEE_PASS);
+      await useKey(state.trustee);
+      await go(vote);
+      const next = page.locator(tid("trustee-next"));
+      expect((await next.getAttribute("data-step")) === "decrypt", `the next step: ${await next.getAttribute("data-step")}`);
+      const said = await next.innerText();
+      expect(said.includes("You are trustee 2") && said.includes("publish your decryption part"), `the step in words: ${said}`);
+      const command = await page.locator(tid("trustee-command")).innerText();
+      expect(command === `commons secret decrypt ${SEED.vote} --file TRUSTEE-FILE --key KEY`, `the command: ${command}`);
+      await accessible("secret-trustee-en-360");
+      await fitsThePhone("a trustee's step");
+      await setLanguage("zh");
+      expect((await next.innerText()).includes("你是这次投票的受托人 2"), "and in Chinese");
+      await shot("secret-trustee-zh");
+      await setLanguage("en");
     });
 
     await step("the-tally-and-how-to-check-it", async () => {
@@ -223,7 +246,7 @@ async function main() {
       state.posted = posts().length; // the outsider's refused ballot included
       state.postedHashes = posts().map(postedHash);
       expect(state.postedHashes.includes(state.castHash), "the ballot cast is the one posted");
-      await noSecretLeft([SEED.first.key, SEED.secondVoter.key, SEED.outsider.key, FIRST_PASS, SECOND_PASS, OUTSIDER_PASS]);
+      await noSecretLeft([SEED.first.key, SEED.secondVoter.key, SEED.outsider.key, SEED.trustee.key, FIRST_PASS, SECOND_PASS, OUTSIDER_PASS, TRUSTEE_PASS]);
     });
   }, () => ({ state }));
 }

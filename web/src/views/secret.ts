@@ -17,6 +17,7 @@ import type { Page, ReceiptOut, SecretBallotInclusionOut, SecretVoteOut, TextOut
 import { type Asked, ballotHash, castSecretBallot, openSpoiled, readAsked, seal, statementFor } from "../secret_ballots";
 import type { BallotStatement, SealedBallot } from "../secret/ballot";
 import { communityId } from "../state";
+import { trusteesPanel } from "./secretTrustees";
 import { act, badge, errorBox, mono, requireWallet, statusLine, track, waitIndexed, when } from "../ui";
 
 const SETTING_UP = new Set(["Keys", "Dealing", "Complaints", "Answers", "KeyPending"]);
@@ -350,5 +351,6 @@ export async function secretVoteView(params: string[], rerender: () => void): Pr
     v.state === "Finalized" ? null : h("p", { class: "hint", "data-testid": "secret-no-result" }, t("sv.noResultYet")),
     questionPanel(v, asked, stored),
     ...(await stagePanels(v, asked, stored, rerender)),
+    trusteesPanel(v),
   );
 }
