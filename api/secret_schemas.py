@@ -101,6 +101,17 @@ class SecretVoteOut(CamelOut):
     )
 
 
+class SecretTallyOut(CamelOut):
+    """The count found from the trustees' published parts, for anyone to record with
+    finalizeSecretVote: the contract checks it against the aggregate and those parts, so a
+    wrong count from this API would be refused there, not recorded."""
+
+    vote_id: int
+    tally: list[int] = Field(description="votes per option")
+    trustees: list[int] = Field(description="the t trustees whose parts were combined")
+    recorded: bool = Field(description="the vote is finalized with this tally")
+
+
 class SecretBallotInclusionOut(CamelOut):
     """Whether and where a resident's secret ballot was counted: enough to check it against
     the batch hash the contract recorded, or to challenge it."""

@@ -1,6 +1,7 @@
 """Secret votes: a community's secret votes, one vote (its key, window and counts; the tally
 once finalized; nothing partial before the close), a resident's signed encrypted ballot for
-the relay, and where a resident's ballot was counted."""
+the relay, where a resident's ballot was counted, and the count found from the trustees' parts
+for anyone to record."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from fastapi import APIRouter, Query
 from api.deps import ServicesDep
 from api.errors import responses
 from api.schemas import MAX_OFFSET, Address, OnChainId, Page, ReceiptOut
-from api.secret_schemas import SecretBallotIn, SecretBallotInclusionOut, SecretVoteOut
+from api.secret_schemas import (
+    SecretBallotIn,
+    SecretBallotInclusionOut,
+    SecretTallyOut,
+    SecretVoteOut,
+)
 from api.services import secret
 from api.services.relay import accept
 
@@ -48,6 +54,17 @@ def list_secret_votes(
 def get_secret_vote(vote_id: OnChainId, services: ServicesDep) -> SecretVoteOut:
     """A secret vote as the chain has it now."""
     return secret.vote(services, vote_id)
+
+
+@router.get(
+    "/secret-votes/{vote_id}/tally",
+    response_model=SecretTallyOut,
+    responses=responses(404, 409, 503),
+)
+def secret_vote_tally(vote_id: OnChainId, services: ServicesDep) -> SecretTallyOut:
+    """The count found from the trustees' published parts (anyone may then record it with
+    finalizeSecretVote, through POST /v1/forward; the contract checks it before it is kept)."""
+    return secret.found_tally(services, vote_id)
 
 
 @router.get(

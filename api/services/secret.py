@@ -10,11 +10,16 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from api.errors import ApiError
 from api.schemas import Page
-from api.secret_schemas import SecretBallotInclusionOut, SecretTrusteeOut, SecretVoteOut
+from api.secret_schemas import (
+    SecretBallotInclusionOut,
+    SecretTallyOut,
+    SecretTrusteeOut,
+    SecretVoteOut,
+)
 from api.services.container import Services
 from ledger.hashing import checksum_address
 from ledger.protocol.generated import SecretDisqualifyReason, SecretVoteState, SecretVoteView
-from ledger.secret.trustee import read_question
+from ledger.secret.trustee import TrusteeRefused, read_question, tally_of
 
 CONTRACT = "secret"
 # From Challenges on, ballots are closed: counts and the aggregate are no longer partial.
@@ -131,6 +136,37 @@ def votes(
     total = services.index.count(contract=CONTRACT, event="SecretVoteOpened", where=where)
     items = [vote(services, int(e.args["voteId"])) for e in opened]
     return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def found_tally(services: Services, vote_id: int) -> SecretTallyOut:
+    """The count from the first t published partial decryptions (their proofs were checked
+    on-chain when published) and the aggregate; 409 `TallyNotReady` before there are t."""
+    v = _view(services, vote_id)
+    state = SecretVoteState(v.state)
+    if state not in (SecretVoteState.Decryption, SecretVoteState.Finalized):
+        raise ApiError(
+            409,
+            "TallyNotReady",
+            f"secret vote {vote_id} is in {state.name}: its count is found after the challenge "
+            f"window, once {v.threshold} trustees have published their parts",
+        )
+    events = services.index.events(
+        contract=CONTRACT,
+        event="PartialDecryptionPublished",
+        where={"voteId": vote_id},
+        limit=None,
+    )
+    published = {int(e.args["trustee"]): [int(w) for w in e.args["partials"]] for e in events}
+    try:
+        counts = tally_of(v, published)
+    except TrusteeRefused as exc:
+        raise ApiError(409, "TallyNotReady", f"secret vote {vote_id}: {exc}") from exc
+    return SecretTallyOut(
+        vote_id=vote_id,
+        tally=counts,
+        trustees=sorted(published)[: v.threshold],
+        recorded=state == SecretVoteState.Finalized and list(v.tally) == counts,
+    )
 
 
 def inclusion(services: Services, vote_id: int, voter: str) -> SecretBallotInclusionOut:

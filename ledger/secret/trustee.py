@@ -7,7 +7,7 @@ a complaint against this trustee, its partial decryptions)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,14 +91,19 @@ class VoteOnChain:
         return [k for k in range(1, len(self.view.trustees) + 1) if self.view.qualified >> k & 1]
 
     def aggregate(self) -> list[Ciphertext]:
-        words = list(self.view.aggregate)
-        return [
-            Ciphertext(
-                Point.from_words(words[4 * j], words[4 * j + 1]),
-                Point.from_words(words[4 * j + 2], words[4 * j + 3]),
-            )
-            for j in range(len(words) // 4)
-        ]
+        return aggregate_of(self.view)
+
+
+def aggregate_of(view: SecretVoteView) -> list[Ciphertext]:
+    """The vote's running sum of ballots, one ciphertext an option."""
+    words = list(view.aggregate)
+    return [
+        Ciphertext(
+            Point.from_words(words[4 * j], words[4 * j + 1]),
+            Point.from_words(words[4 * j + 2], words[4 * j + 3]),
+        )
+        for j in range(len(words) // 4)
+    ]
 
 
 def question_text(question: str, options: Sequence[str]) -> str:
@@ -285,23 +290,29 @@ def partial_decryption(vote: VoteOnChain, state: TrusteeState) -> AdminCall:
 
 
 def tally(vote: VoteOnChain) -> list[int]:
-    """The tally from the published partials (any t of them; their proofs were checked when
-    published) and the aggregate: each option's small discrete log."""
+    """The tally from the published partials and the aggregate (tally_of)."""
     published = {
         int(e["trustee"]): [int(w) for w in e["partials"]]
         for e in vote.events("PartialDecryptionPublished")
     }
-    if len(published) < vote.view.threshold:
+    return tally_of(vote.view, published)
+
+
+def tally_of(view: SecretVoteView, published: Mapping[int, Sequence[int]]) -> list[int]:
+    """The tally from the partials `published` by trustee (any t of them: their proofs were
+    checked when published) and the vote's aggregate: each option's small discrete log.
+    TrusteeRefused while fewer than t are published."""
+    if len(published) < view.threshold:
         raise TrusteeRefused(
-            f"{len(published)} partial decryptions published; {vote.view.threshold} needed"
+            f"{len(published)} partial decryptions published; {view.threshold} needed"
         )
-    chosen = sorted(published)[: vote.view.threshold]
-    sums = vote.aggregate()
+    chosen = sorted(published)[: view.threshold]
+    sums = aggregate_of(view)
     shares = [
         {k: secret_tally.parse_partial(k, j, published[k][4 * j : 4 * j + 4]).share for k in chosen}
         for j in range(len(sums))
     ]
-    return secret_tally.tally(sums, shares, int(vote.view.ballotCount))
+    return secret_tally.tally(sums, shares, int(view.ballotCount))
 
 
 def finalize(vote: VoteOnChain, counts: list[int]) -> AdminCall:

@@ -105,6 +105,10 @@ def _post(live: LiveSystem, body: dict[str, Any]) -> httpx.Response:
     return httpx.post(f"{live.url}/v1/secret-ballots", json=body, timeout=30)
 
 
+def _tally(live: LiveSystem, vote: Vote) -> httpx.Response:
+    return httpx.get(f"{live.url}/v1/secret-votes/{vote.id}/tally", timeout=30)
+
+
 def _ballot(vote: Vote, voter: LocalAccount, choice: int) -> dict[str, Any]:
     return _body(vote, voter, vote.secret.ballot_words(vote.id, voter.address, choice))
 
@@ -176,17 +180,27 @@ def test_ballots_are_counted_found_by_voter_and_the_tally_shown_once_finalized(
     assert closed["state"] == "Challenges"
     assert closed["ballotCount"] == 4 and len(closed["aggregate"]) == 12
     assert closed["tally"] is None
+    assert _tally(live, vote).json()["code"] == "TallyNotReady", "no count before decryption"
     vote.clock.advance(CHALLENGES)
-    for trustee in vote.trustees[:2]:
-        vote.secret.publish(vote.id, trustee)
-    tally = vote.secret.tally(vote.id, vote.trustees[:2])
-    receipt = vote.secret.finalize(vote.trustees[0].account, vote.id, tally)
+    receipt = vote.secret.publish(vote.id, vote.trustees[0])
     live.client.wait_indexed(int(receipt["blockNumber"]))
+    one = _tally(live, vote)
+    assert (one.status_code, one.json()["code"]) == (409, "TallyNotReady")
+    assert "1 partial decryptions published; 2 needed" in one.json()["detail"]
+    receipt = vote.secret.publish(vote.id, vote.trustees[2])
+    live.client.wait_indexed(int(receipt["blockNumber"]))
+    found = _tally(live, vote).json()
+    assert (found["tally"], found["trustees"], found["recorded"]) == ([1, 2, 1], [1, 3], False)
+    assert found["tally"] == vote.secret.tally(vote.id, [vote.trustees[0], vote.trustees[2]])
+    # Recorded as the API found it; the contract checks it against the aggregate and the parts.
+    receipt = vote.secret.finalize(vote.trustees[0].account, vote.id, found["tally"])
+    live.client.wait_indexed(int(receipt["blockNumber"]))
+    assert _tally(live, vote).json()["recorded"]
     final = live.client.get(f"/v1/secret-votes/{vote.id}")
     assert final["state"] == "Finalized"
     assert final["tally"] == [1, 2, 1]
-    assert final["partialsFrom"] == [1, 2]
-    assert [t["publishedPartial"] for t in final["trusteeSteps"]] == [True, True, False]
+    assert final["partialsFrom"] == [1, 3]
+    assert [t["publishedPartial"] for t in final["trusteeSteps"]] == [True, False, True]
     # The relay's signed promises are checked by the audit against the cast events.
     exported = httpx.get(f"{live.url}/v1/relay/acks", params={"limit": 1000}, timeout=10).json()
     ids = {r["id"] for r in receipts}

@@ -107,6 +107,8 @@ export const API_CODES = [
   "MalformedTotals",
   "OverAssigned",
   "SameOfficerTwice",
+  // secret votes: the count found from the trustees' parts (GET /v1/secret-votes/{id}/tally)
+  "TallyNotReady",
 ] as const;
 export type ApiCode = (typeof API_CODES)[number];
 
@@ -352,6 +354,7 @@ export const REASON: Record<ContractError | ApiCode, Reason> = {
   NoCommunicationKey: "secretPhase",
   BallotAlreadyVoided: "secretPhase",
   NotEnoughPartials: "secretPhase",
+  TallyNotReady: "secretPhase",
   InvalidPoint: "secretRefused",
   MalformedDeal: "secretRefused",
   InvalidComplaint: "secretRefused",

@@ -439,6 +439,8 @@ export const FORWARD_GAS = {
   default: 1_000_000,
   submitInitiative: 2_000_000,
   countStep: 5_000_000,
+  closeKeyGeneration: 5_000_000,
+  finalizeSecretVote: 3_000_000,
 } as const;
 /** The stored ballots an election's countStep reads at most, whoever runs the count. */
 export const COUNT_STEP_BALLOTS = 5_000;

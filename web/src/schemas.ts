@@ -730,6 +730,17 @@ export interface SecretBallotInclusionOut {
   voided: boolean;
 }
 
+/** The count found from the trustees' published parts, for anyone to record with finalizeSecretVote: the contract checks it against the aggregate and those parts, so a wrong count from this API would be refused there, not recorded. */
+export interface SecretTallyOut {
+  voteId: number;
+  /** votes per option */
+  tally: number[];
+  /** the t trustees whose parts were combined */
+  trustees: number[];
+  /** the vote is finalized with this tally */
+  recorded: boolean;
+}
+
 /** One trustee's steps as the chain's events record them: what anyone can read to see whose part of the key generation or of the tally is still to come. */
 export interface SecretTrusteeOut {
   /** the trustee's number (1-based) */

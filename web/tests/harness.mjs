@@ -216,6 +216,19 @@ export async function typeAddress(testid, address) {
   await page.fill(tid(testid), address);
 }
 
+/** Click `testid`, unlock the active key with `passphrase` if the page asks, and wait for `done`
+ * (a locator) to show. */
+export async function pressAndUnlock(testid, passphrase, done) {
+  await page.click(tid(testid));
+  const dialog = page.locator(tid("unlock-dialog"));
+  await Promise.race([dialog.waitFor(), done.waitFor({ timeout: 90_000 })]);
+  if (await dialog.isVisible()) {
+    await page.fill(tid("unlock-passphrase"), passphrase);
+    await page.click(tid("unlock-submit"));
+  }
+  await done.waitFor({ timeout: 90_000 });
+}
+
 /** Make `address` (a key already in the page) the active one. */
 export async function useKey(address) {
   await settled(() => page.selectOption(tid("key-select"), address));

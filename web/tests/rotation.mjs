@@ -8,7 +8,7 @@
 
 import {
   BASE, PHONE, SEED, accessible, createKey, expect, go, importRaw, launch, noSecretLeft, overflow, qrPhoto, run, setLanguage,
-  shot, step, tid, useKey, widest,
+  shot, step, tid, typeAddress, useKey, widest,
 } from "./harness.mjs";
 
 const OLD_PASS = "旧手机的口令 old phone";
@@ -87,8 +87,9 @@ async function main() {
       await accessible("rotation-refusal-zh-phone");
       await shot("old-key-refused-zh");
       await setLanguage("en");
-      await page.click(`${tid("svc-recipient-details")} summary`);
-      await page.fill(tid("svc-recipient"), SEED.neighbour);
+      // The form comes back as it was left, its "details" open: nothing to unfold again.
+      expect((await page.inputValue(tid("svc-recipient"))) === SEED.neighbour, "the recipient kept through the language toggle");
+      await typeAddress("svc-recipient", SEED.neighbour);
       await page.fill(tid("svc-minutes"), "20");
       await page.click(tid("svc-log-submit"));
       await page.waitForFunction(() => document.querySelector('[data-testid="svc-log-status"] [data-testid="error"]')?.innerText.includes("replaced"));

@@ -13,7 +13,7 @@
 
 import { concat, keccak256, toBeHex, zeroPadValue } from "ethers";
 import {
-  BASE, SEED, accessible, expect, go, importRaw, launch, need, noSecretLeft, overflow, page, requests, run, setLanguage, settled, shot, smallTargets,
+  BASE, SEED, accessible, expect, go, importRaw, launch, need, noSecretLeft, overflow, page, pressAndUnlock, requests, run, setLanguage, settled, shot, smallTargets,
   step, tid, useKey, widest,
 } from "./harness.mjs";
 
@@ -50,15 +50,8 @@ async function encrypt(option) {
 
 /** Cast the sealed ballot, unlocking the key if the page asks, and wait until it shows as counted. */
 async function castAndWait(passphrase) {
-  await page.click(tid("secret-cast"));
-  const dialog = page.locator(tid("unlock-dialog"));
   const counted = page.locator(tid("secret-counted"));
-  await Promise.race([dialog.waitFor(), counted.waitFor({ timeout: 90_000 })]);
-  if (await dialog.isVisible()) {
-    await page.fill(tid("unlock-passphrase"), passphrase);
-    await page.click(tid("unlock-submit"));
-  }
-  await counted.waitFor({ timeout: 90_000 });
+  await pressAndUnlock("secret-cast", passphrase, counted);
   const same = page.locator(tid("secret-counted-same"));
   expect((await same.getAttribute("class")).includes("check-ok"), `the counted ballot is the one encrypted: ${await same.innerText()}`);
   return counted.innerText();
@@ -219,9 +212,20 @@ async function main() {
       await setLanguage("en");
     });
 
-    await step("the-tally-and-how-to-check-it", async () => {
-      await need("tally");
+    await step("a-resident-records-the-count", async () => {
+      await need("decrypt-two");
       await useKey(state.second);
+      await go(vote);
+      const panel = page.locator(tid("secret-anyone-step"));
+      expect((await panel.getAttribute("data-step")) === "finalize", `the step anyone may take: ${await panel.getAttribute("data-step")}`);
+      expect((await panel.innerText()).includes("refuses a wrong one"), "the contract checks the count it is given");
+      await accessible("secret-record-en-360");
+      await shot("secret-record-en");
+      await pressAndUnlock("secret-step", SECOND_PASS, page.locator(tid("secret-tally")));
+      expect((await page.locator(tid("secret-anyone-step")).count()) === 0, "nothing left to record");
+    });
+
+    await step("the-tally-and-how-to-check-it", async () => {
       await go(vote);
       await page.locator(tid("secret-tally")).waitFor();
       const votes = await page.locator(tid("secret-tally-line")).evaluateAll((lines) => lines.map((l) => Number(l.dataset.votes)));

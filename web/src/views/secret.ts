@@ -7,18 +7,20 @@
 // can check it.
 
 import { api } from "../api";
+import { signForward } from "../chain";
+import { FORWARD_GAS } from "../protocol";
 import { textIn } from "../bilingual";
 import { barChart, type Bar } from "../charts";
 import { h, replace } from "../dom";
 import { t } from "../i18n";
 import { activeAddress } from "../keys";
 import { person } from "../people";
-import type { Page, ReceiptOut, SecretBallotInclusionOut, SecretVoteOut, TextOut } from "../schemas";
+import type { Page, ReceiptOut, SecretBallotInclusionOut, SecretTallyOut, SecretVoteOut, TextOut } from "../schemas";
 import { type Asked, ballotHash, castSecretBallot, openSpoiled, readAsked, seal, statementFor } from "../secret_ballots";
 import type { BallotStatement, SealedBallot } from "../secret/ballot";
 import { communityId } from "../state";
 import { trusteesPanel } from "./secretTrustees";
-import { act, badge, errorBox, mono, requireWallet, statusLine, track, waitIndexed, when } from "../ui";
+import { act, badge, errorBox, mono, relayed, requireWallet, statusLine, track, waitIndexed, when } from "../ui";
 
 const SETTING_UP = new Set(["Keys", "Dealing", "Complaints", "Answers", "KeyPending"]);
 const CLOSED = new Set(["Challenges", "Decryption", "Finalized"]);
@@ -316,6 +318,46 @@ function closedPanel(v: SecretVoteOut): HTMLElement {
   );
 }
 
+/** A step anyone with a key may take for the vote (the relay pays): closing the key generation
+ * once the trustees' windows are past, recording the count once t trustees have published. */
+function anyoneStep(v: SecretVoteOut, rerender: () => void): HTMLElement | null {
+  const record = v.state === "Decryption" && v.partialsFrom.length >= v.threshold;
+  if (!record && v.state !== "KeyPending") return null;
+  const [heading, intro, label] = record
+    ? ["sv.recordHeading", "sv.recordIntro", "sv.recordButton"]
+    : ["sv.closeKeysHeading", "sv.closeKeysIntro", "sv.closeKeysButton"];
+  const line = statusLine("secret-step-status");
+  const button: HTMLButtonElement = h(
+    "button",
+    {
+      type: "button",
+      "data-testid": "secret-step",
+      onclick: () =>
+        void act(button, line, async () => {
+          const wallet = await requireWallet();
+          // The count comes from the API, which anyone may doubt: the contract checks it against
+          // the aggregate and the trustees' proven parts before it keeps it.
+          const [fn, args, gas] = record
+            ? (["finalizeSecretVote", [v.voteId, (await api<SecretTallyOut>(`/v1/secret-votes/${v.voteId}/tally`)).tally], FORWARD_GAS.finalizeSecretVote] as const)
+            : (["closeKeyGeneration", [v.voteId], FORWARD_GAS.closeKeyGeneration] as const);
+          const done = await relayed(line, async () => api<ReceiptOut>("/v1/forward", { json: await signForward(wallet, "secret", fn, args, gas) }));
+          await waitIndexed(done.block);
+          rerender();
+          return undefined;
+        }),
+    },
+    t(label),
+  );
+  return h(
+    "section",
+    { class: "panel", "aria-labelledby": "sv-step-h", "data-testid": "secret-anyone-step", "data-step": record ? "finalize" : "close-keys" },
+    h("h2", { id: "sv-step-h" }, t(heading)),
+    h("p", null, t(intro)),
+    h("div", { class: "row" }, button),
+    line,
+  );
+}
+
 function notYetPanel(v: SecretVoteOut): HTMLElement {
   const key = v.state === "KeyFailed" ? "sv.keyFailed" : SETTING_UP.has(v.state) ? "sv.settingUp" : "sv.pending";
   return h("p", { class: "notice", "data-testid": "secret-not-open" }, t(key, { when: when(v.opensAt) }));
@@ -351,6 +393,7 @@ export async function secretVoteView(params: string[], rerender: () => void): Pr
     v.state === "Finalized" ? null : h("p", { class: "hint", "data-testid": "secret-no-result" }, t("sv.noResultYet")),
     questionPanel(v, asked, stored),
     ...(await stagePanels(v, asked, stored, rerender)),
+    anyoneStep(v, rerender),
     trusteesPanel(v),
   );
 }
