@@ -179,6 +179,13 @@ class SecretBallotContract:
         return True
 
     def run_key_generation(
+        self, vote_id: int, trustees: Sequence[Trustee], clock: Any, **faults: Any
+    ) -> TxReceipt:
+        """play_key_generation, then closes it. Returns closeKeyGeneration's receipt."""
+        self.play_key_generation(vote_id, trustees, clock, **faults)
+        return self.send(trustees[0].account, self.contract.functions.closeKeyGeneration(vote_id))
+
+    def play_key_generation(
         self,
         vote_id: int,
         trustees: Sequence[Trustee],
@@ -189,10 +196,10 @@ class SecretBallotContract:
         corrupt: dict[int, Sequence[int]] | None = None,
         lying: Sequence[int] = (),
         mute: Sequence[int] = (),
-    ) -> TxReceipt:
+    ) -> None:
         """Plays the DKG: `silent` register no key, `no_deal` deal nothing, `corrupt[i]` lists
         whom dealer i sends a wrong share, `lying` dealers answer a complaint with a wrong share,
-        `mute` dealers do not answer; then closes it. Returns closeKeyGeneration's receipt."""
+        `mute` dealers do not answer; leaves the vote past its answers window, not yet closed."""
         corrupt = corrupt or {}
         n = len(trustees)
         for t in trustees:
@@ -229,7 +236,6 @@ class SecretBallotContract:
             if dealer.number not in lying:
                 accuser.received[dealer.number] = share
         clock.advance(ANSWERS - COMPLAINTS)
-        return self.send(trustees[0].account, self.contract.functions.closeKeyGeneration(vote_id))
 
     def election_key(self, vote_id: int) -> Point:
         x, y = self.vote(vote_id).electionKey

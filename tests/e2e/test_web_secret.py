@@ -1,5 +1,6 @@
 """A secret vote in the browser (web/tests/secret.mjs, a 360 px phone, Chinese then English): a
-2-of-3 vote whose trustees (played here with ledger.secret) made its key; a resident encrypts a
+2-of-3 vote whose trustees (played here with ledger.secret) dealt its key, which a resident
+closes from the page; a resident encrypts a
 choice in the page, checks that ballot (the page opens it with its randomness and shows the
 choice, the ballot is spoiled), encrypts again and casts, and sees where it was counted; another
 resident casts; someone not on the roll is refused in words; no result shows before the close;
@@ -60,7 +61,8 @@ class ChainClock:
 def _open_vote(
     live: LiveSystem, accounts: list[LocalAccount], clock: ChainClock
 ) -> tuple[dict[str, Any], SecretVoteParams, list[Trustee]]:
-    """A community whose committee opened a 2-of-3 secret vote, its question stored, its key made."""
+    """A community whose committee opened a 2-of-3 secret vote, its question stored, its
+    trustees' key generation played and left for anyone to close."""
     w3 = live.w3
     registry = RegistryContract(w3, live.deployment.registry)
     secret = SecretBallotContract(w3, live.deployment.secret)
@@ -81,7 +83,8 @@ def _open_vote(
         question_hash=question_hash(QUESTION, OPTIONS),
     )
     vote_id = secret.open_vote(committee, params)
-    secret.run_key_generation(vote_id, trustees, clock)
+    # The trustees' steps, but not the closing: a resident closes the key generation in the page.
+    secret.play_key_generation(vote_id, trustees, clock)
     clock.past(params.start + ANSWERS)
     live.client.wait_indexed(w3.eth.block_number)
     seed = {

@@ -1,13 +1,14 @@
-// A secret vote on a small phone (360 px wide, Chinese, then English): the vote is listed in the
-// elections tab; its question matches the hash the vote committed to and no result shows; a
+// A secret vote on a small phone (360 px wide, Chinese, then English): a resident closes its key
+// generation (a step anyone may take); the vote is listed in the elections tab; its question matches the hash the vote committed to and no result shows; a
 // resident encrypts a choice in the page and checks that ballot (the page opens it with its own
 // randomness and shows the choice it held; the ballot is spoiled, never sent), then encrypts
 // again and casts, and sees where the ballot was counted; another resident casts in English;
 // someone not on the roll is refused in words, and their sent ballot can no longer be checked;
 // after the close the page shows only the count of ballots, a challenged copy voided, and one
-// trustee's part of the decryption; after the trustees' tally, the result and how to check it.
-// The driver (tests/e2e/test_web_secret.py) makes the vote and its key, closes it, challenges,
-// decrypts and finalizes.
+// trustee's part of the decryption, each trustee's steps, and trustee 2's own next step; after a
+// second part, a resident records the count, and the page shows the result and how to check it.
+// The driver (tests/e2e/test_web_secret.py) opens the vote and plays its trustees, closes the
+// voting, challenges, and publishes the two parts.
 //
 //   node web/tests/secret.mjs --base-url URL --out DIR --seed SEED.json
 
@@ -67,6 +68,13 @@ async function main() {
       state.first = await importRaw(SEED.first.key, "投票人", FIRST_PASS);
       state.second = await importRaw(SEED.secondVoter.key, "邻居", SECOND_PASS);
       await useKey(state.first);
+      // The trustees' windows are past and nobody closed the key generation: anyone may.
+      await go(vote);
+      const panel = page.locator(tid("secret-anyone-step"));
+      expect((await panel.getAttribute("data-step")) === "close-keys", `the step anyone may take: ${await panel.getAttribute("data-step")}`);
+      await accessible("secret-close-keys-zh-360");
+      await shot("secret-close-keys-zh");
+      await pressAndUnlock("secret-step", FIRST_PASS, page.locator(`${tid("secret-vote")}[data-state="Open"]`));
       await go("#/elections");
       const card = page.locator(`${tid("secret-vote-card")}[data-id="${SEED.vote}"]`);
       expect((await card.count()) === 1, "the vote listed in the elections tab");
