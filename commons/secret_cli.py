@@ -1,8 +1,8 @@
 """`commons secret`: a secret vote's acts from the command line. The committee opens a vote;
 each trustee registers a communication key, deals, checks the shares dealt to it (complaining
 against a bad one), answers complaints against itself, and after the close publishes its
-proven partial decryption; anyone closes key generation, challenges an invalid ballot and
-finalizes with the tally found off-chain.
+proven partial decryption; anyone closes key generation, challenges an invalid ballot,
+finalizes with the tally found off-chain, and shows a vote with each trustee's steps.
 
 A trustee's secrets (communication key, polynomial, received shares) live in its trustee file
 (--file), encrypted with a passphrase of its own (asked at the terminal or read from
@@ -12,22 +12,26 @@ with --key; a refusal is one line on stderr and exit status 1.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from web3.exceptions import ContractCustomError, ContractLogicError
 
-from commons.acts import Community, Signing, signed_act
+from commons.acts import Community, Rpc, Signing, signed_act
 from commons.errors import one_line_errors
 from ledger import admin
 from ledger.admin import AdminCall, RelayApi, Signer
+from ledger.config import Settings
+from ledger.deploy import load_deployment
+from ledger.node import connect
 from ledger.offchain import text_hash
 from ledger.passphrase import read_passphrase
 from ledger.proposal_acts import TEXTS_PATH
 from ledger.protocol.generated import Functions
+from ledger.secret import progress, trustee_file
 from ledger.secret import trustee as steps
-from ledger.secret import trustee_file
 from ledger.secret.trustee import VoteOnChain
 
 DAY = 86_400
@@ -36,7 +40,8 @@ secret_app = typer.Typer(
     name="secret",
     help="Secret votes: open one (committee); a trustee's steps of the key generation "
     "(register, deal, check-deals, answer), close-keys, decrypt after the close, finalize, and "
-    "challenge an invalid ballot. A trustee's secrets stay in its encrypted --file.",
+    "challenge an invalid ballot; show a vote and each trustee's steps. A trustee's secrets "
+    "stay in its encrypted --file.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -282,3 +287,34 @@ def challenge(
     proofs and voids it if they fail (a valid ballot's challenge is refused before signing)."""
     chain, vote = _vote(signing, vote_id)
     signing.act(steps.challenge(vote, signing.address_of(voter)), chain=chain)
+
+
+def _utc(unix: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(unix))
+
+
+@secret_app.command("show")
+@one_line_errors(interrupted="interrupted; nothing was sent")
+def show(vote_id: VoteId, rpc: Rpc = None) -> None:
+    """Print a secret vote's state, its windows and each trustee's steps as the chain's events
+    record them (whose part is still to come). Read from the chain; no key needed."""
+    settings = Settings(rpc_url=rpc) if rpc else Settings()
+    w3 = connect(settings)
+    deployment = load_deployment(w3, settings)
+    try:
+        vote = VoteOnChain.read(w3, deployment, vote_id)
+    except (ContractCustomError, ContractLogicError) as exc:
+        raise steps.TrusteeRefused(f"no secret vote {vote_id}") from exc
+    v = vote.view
+    typer.echo(f"secret vote {vote_id} of community {v.communityId}: {vote.state.name}")
+    windows = (
+        ("keys by", v.keysBy), ("deals by", v.dealsBy), ("complaints by", v.complaintsBy),
+        ("answers by", v.answersBy), ("opens", v.opensAt), ("closes", v.closesAt),
+        ("challenges until", v.challengesUntil),
+    )  # fmt: skip
+    for what, unix in windows:
+        typer.echo(f"  {what}: {_utc(unix)}")
+    typer.echo(f"{v.threshold} of {len(v.trustees)} trustees decrypt together")
+    events = {name: vote.events(name) for name in progress.EVENTS}
+    for p in progress.trustee_progress(list(v.trustees), events):
+        typer.echo(progress.describe(p))

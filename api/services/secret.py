@@ -4,7 +4,7 @@ its transaction). Nothing that would tell a partial result is shown before ballo
 
 from __future__ import annotations
 
-from collections import Counter
+import dataclasses
 
 from web3.exceptions import ContractCustomError, ContractLogicError
 
@@ -18,7 +18,8 @@ from api.secret_schemas import (
 )
 from api.services.container import Services
 from ledger.hashing import checksum_address
-from ledger.protocol.generated import SecretDisqualifyReason, SecretVoteState, SecretVoteView
+from ledger.protocol.generated import SecretVoteState, SecretVoteView
+from ledger.secret import progress
 from ledger.secret.trustee import TrusteeRefused, read_question, tally_of
 
 CONTRACT = "secret"
@@ -41,38 +42,19 @@ def _count(services: Services, vote_id: int, event: str) -> int:
     return services.index.count(contract=CONTRACT, event=event, where={"voteId": vote_id})
 
 
-def _by_trustee(services: Services, vote_id: int, event: str, field: str) -> Counter[int]:
-    """How many of the vote's `event`s name each trustee in `field`."""
-    events = services.index.events(
-        contract=CONTRACT, event=event, where={"voteId": vote_id}, limit=None
-    )
-    return Counter(int(e.args[field]) for e in events)
-
-
 def _trustee_steps(services: Services, vote_id: int, trustees: list[str]) -> list[SecretTrusteeOut]:
-    keys = _by_trustee(services, vote_id, "CommunicationKeyRegistered", "trustee")
-    dealt = _by_trustee(services, vote_id, "SharesDealt", "dealer")
-    complained = _by_trustee(services, vote_id, "DealComplained", "dealer")
-    answered = _by_trustee(services, vote_id, "ComplaintAnswered", "dealer")
-    published = _by_trustee(services, vote_id, "PartialDecryptionPublished", "trustee")
-    disqualified = {
-        int(e.args["trustee"]): SecretDisqualifyReason(int(e.args["reason"])).name
-        for e in services.index.events(
-            contract=CONTRACT, event="TrusteeDisqualified", where={"voteId": vote_id}, limit=None
-        )
+    events = {
+        name: [
+            e.args
+            for e in services.index.events(
+                contract=CONTRACT, event=name, where={"voteId": vote_id}, limit=None
+            )
+        ]
+        for name in progress.EVENTS
     }
     return [
-        SecretTrusteeOut(
-            trustee=k,
-            address=checksum_address(address),
-            key_registered=keys[k] > 0,
-            dealt=dealt[k] > 0,
-            complaints_against=complained[k],
-            complaints_answered=answered[k],
-            disqualified=disqualified.get(k),  # type: ignore[arg-type]
-            published_partial=published[k] > 0,
-        )
-        for k, address in enumerate(trustees, start=1)
+        SecretTrusteeOut(**dataclasses.asdict(p))
+        for p in progress.trustee_progress(trustees, events)
     ]
 
 

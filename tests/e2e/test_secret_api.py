@@ -113,8 +113,18 @@ def test_a_secret_election_runs_end_to_end_through_the_api_and_the_trustees_cli(
         assert "secrets kept in" in made.output
         assert oct(file.stat().st_mode & 0o777) == "0o600"
     _advance(live, PHASE)
-    for t, file in files.items():
-        cli.act(t, "deal", str(vote_id), file=file)
+    cli.act("t1", "deal", str(vote_id), file=files["t1"])
+    # Anyone reads whose part is still to come, without a key.
+    shown = cli.run("secret", "show", str(vote_id))
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert lines[0] == f"secret vote {vote_id} of community {community}: Dealing"
+    assert "2 of 3 trustees decrypt together" in lines
+    t1, t2 = trustees[0].address, trustees[1].address
+    assert f"trustee 1 {t1}: key registered, shares dealt" in lines
+    assert f"trustee 2 {t2}: key registered, no shares dealt yet" in lines
+    for t in ("t2", "t3"):
+        cli.act(t, "deal", str(vote_id), file=files[t])
     _advance(live, PHASE)
     for t, file in files.items():
         assert "no complaint" in cli.act(t, "check-deals", str(vote_id), file=file).output
@@ -171,6 +181,12 @@ def test_a_secret_election_runs_end_to_end_through_the_api_and_the_trustees_cli(
     assert broken.value.error == "InvalidPartialDecryption"
     finalized = cli.act("t3", "finalize", str(vote_id), via="relay")
     assert "tally found: [1, 2, 1]" in finalized.output
+    lines = cli.run("secret", "show", str(vote_id)).output.splitlines()
+    assert lines[0].endswith(": Finalized")
+    assert f"trustee 1 {t1}: key registered, shares dealt, decryption part published" in lines
+    assert f"trustee 3 {trustees[2].address}: key registered, shares dealt" in lines
+    unknown = cli.run("secret", "show", "999")
+    assert (unknown.exit_code, unknown.output.strip()) == (1, "error: no secret vote 999")
 
     live.client.wait_indexed(w3.eth.block_number)
     final = live.client.get(f"/v1/secret-votes/{vote_id}")
