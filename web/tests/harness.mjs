@@ -242,7 +242,9 @@ export async function importRaw(key, label, passphrase) {
   await page.fill(tid("import-raw-label"), label);
   await page.fill(tid("import-raw-passphrase"), passphrase);
   await page.fill(tid("import-raw-confirm"), passphrase);
-  await page.click(tid("import-raw-submit"));
+  // Enter submits the form, as a keyboard does: the keys view's panels above the form fill in as
+  // their data arrives, and a pointer click aimed at the button could land where it no longer is.
+  await page.press(tid("import-raw-confirm"), "Enter");
   const address = new Wallet(key).address;
   await page.locator(`${tid("key-card")}[data-address="${address}"]`).waitFor({ timeout: TIMEOUT });
   return address;
@@ -255,7 +257,7 @@ export async function createKey(label, passphrase) {
   await page.fill(tid("create-label"), label);
   await page.fill(tid("create-passphrase"), passphrase);
   await page.fill(tid("create-confirm"), passphrase);
-  await page.click(tid("create-submit"));
+  await page.press(tid("create-confirm"), "Enter"); // as importRaw, for the same reason
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid="key-card"]').length > n, before);
   return page.locator(tid("active-address")).textContent();
 }

@@ -125,7 +125,7 @@ async function main() {
       await go("#/keys");
       await page.fill(tid("create-passphrase"), RESIDENT_PASS);
       await page.fill(tid("create-confirm"), `${RESIDENT_PASS} typo`);
-      await page.click(tid("create-submit"));
+      await page.press(tid("create-confirm"), "Enter"); // the panels above still fill in: see importRaw
       const mismatch = page.locator(`${tid("create-status")}[data-status="error"]`);
       await mismatch.waitFor();
       const said = await mismatch.innerText();
@@ -133,7 +133,7 @@ async function main() {
       await page.fill(tid("import-raw-key"), "0x1234 this is not a key");
       await page.fill(tid("import-raw-passphrase"), COMMITTEE_PASS);
       await page.fill(tid("import-raw-confirm"), COMMITTEE_PASS);
-      await page.click(tid("import-raw-submit"));
+      await page.press(tid("import-raw-confirm"), "Enter");
       const invalid = page.locator(`${tid("import-raw-status")}[data-status="error"]`);
       await invalid.waitFor();
       const text = await invalid.innerText();
