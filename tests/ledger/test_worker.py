@@ -36,6 +36,16 @@ def _wait_in_thread(path: Path, parent: Connection) -> tuple[threading.Thread, l
     return thread, got
 
 
+def _waiting_for_chain(
+    settings: Settings, parent: Connection
+) -> tuple[threading.Thread, list[object]]:
+    """A worker's wait for the chain and its deployment, in a thread; `got` receives the result."""
+    got: list[object] = []
+    thread = threading.Thread(target=lambda: got.append(wait_for_chain(settings, parent)))
+    thread.start()
+    return thread, got
+
+
 def test_a_free_lock_is_taken_at_once(tmp_path: Path) -> None:
     from_parent, _to_child = multiprocessing.Pipe(duplex=False)
     with relay_lock(tmp_path / "relay.lock", from_parent, 0.2) as held:
@@ -84,11 +94,7 @@ def test_a_worker_started_while_the_chain_is_away_waits_for_it_then_relays(
     node_settings: Settings, accounts: list[LocalAccount], artifacts: dict[str, Artifact]
 ) -> None:
     from_parent, _to_child = multiprocessing.Pipe(duplex=False)
-    got: list[object] = []
-    waiting = threading.Thread(
-        target=lambda: got.append(wait_for_chain(node_settings, from_parent))
-    )
-    waiting.start()
+    waiting, got = _waiting_for_chain(node_settings, from_parent)
     waiting.join(1.5)
     assert waiting.is_alive(), "no chain yet: the worker waits rather than dying"
     node = ManagedNode(node_settings)
@@ -113,11 +119,7 @@ def test_a_worker_that_finds_the_chain_but_no_deployment_waits_for_the_deploymen
     try:
         assert node.anvil is not None
         from_parent, _to_child = multiprocessing.Pipe(duplex=False)
-        got: list[object] = []
-        waiting = threading.Thread(
-            target=lambda: got.append(wait_for_chain(node_settings, from_parent))
-        )
-        waiting.start()
+        waiting, got = _waiting_for_chain(node_settings, from_parent)
         waiting.join(1.5)
         assert waiting.is_alive() and not got, "no deployment yet: the worker waits"
         deployment = deploy_system(node.anvil.w3, accounts[0], node_settings)
@@ -133,11 +135,7 @@ def test_a_worker_waiting_for_the_chain_stops_when_its_parent_goes(
     node_settings: Settings,
 ) -> None:
     from_parent, to_child = multiprocessing.Pipe(duplex=False)
-    got: list[object] = []
-    waiting = threading.Thread(
-        target=lambda: got.append(wait_for_chain(node_settings, from_parent))
-    )
-    waiting.start()
+    waiting, got = _waiting_for_chain(node_settings, from_parent)
     to_child.close()
     waiting.join(10)
     assert got == [None]

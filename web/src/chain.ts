@@ -137,16 +137,20 @@ export async function signForward(
   const data = c.ifaces[target].encodeFunctionData(fn, args);
   // The API counts the signer's requests still in its outbox, so queued requests chain up.
   const { nonce } = await api<{ nonce: number }>(`/v1/forward/nonce/${from}`);
-  // The forwarder judges the deadline by block.timestamp, which a test chain or the demo's fast
-  // clock may have moved ahead of this device's clock: the chain's time counts where it is
-  // ahead, but no more than CHAIN_AHEAD_MAX_S, so an API that lies about it cannot make the
-  // signed request live long.
-  const wall = Math.floor(Date.now() / 1000);
   const { headTimestamp } = await api<ChainOut>("/v1/chain");
-  const deadline = Math.max(wall, Math.min(headTimestamp, wall + CHAIN_AHEAD_MAX_S)) + FORWARD_TTL_S;
+  const deadline = forwardDeadline(Math.floor(Date.now() / 1000), headTimestamp);
   const message = { from, to: c.addresses[target], value: 0, gas, nonce, deadline, data };
   const signature = await wallet.signTypedData(forwarderDomain(c), FORWARD_TYPES, message);
   return { ...message, signature };
+}
+
+/** A forward request's deadline, FORWARD_TTL_S from now. The forwarder judges it by
+ * block.timestamp, which a test chain or the demo's fast clock may have moved ahead of this
+ * device's clock (`wall`): the chain's time (`chainNow`, the API's head) counts where it is ahead,
+ * but no more than CHAIN_AHEAD_MAX_S, so an API that lies about it cannot make a signed request
+ * live long. */
+export function forwardDeadline(wall: number, chainNow: number): number {
+  return Math.max(wall, Math.min(chainNow, wall + CHAIN_AHEAD_MAX_S)) + FORWARD_TTL_S;
 }
 
 /** Sign `fn(args)` on `target` as an ERC-2771 forward request and hand it to the relay. */

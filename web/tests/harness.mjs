@@ -216,10 +216,8 @@ export async function typeAddress(testid, address) {
   await page.fill(tid(testid), address);
 }
 
-/** Click `testid`, unlock the active key with `passphrase` if the page asks, and wait for `done`
- * (a locator) to show. */
-export async function pressAndUnlock(testid, passphrase, done) {
-  await page.click(tid(testid));
+/** Unlock the active key with `passphrase` if the page asks, and wait for `done` (a locator). */
+export async function unlockIfAsked(passphrase, done) {
   const dialog = page.locator(tid("unlock-dialog"));
   await Promise.race([dialog.waitFor(), done.waitFor({ timeout: 90_000 })]);
   if (await dialog.isVisible()) {
@@ -227,6 +225,12 @@ export async function pressAndUnlock(testid, passphrase, done) {
     await page.click(tid("unlock-submit"));
   }
   await done.waitFor({ timeout: 90_000 });
+}
+
+/** Click `testid`, then unlockIfAsked. */
+export async function pressAndUnlock(testid, passphrase, done) {
+  await page.click(tid(testid));
+  await unlockIfAsked(passphrase, done);
 }
 
 /** Make `address` (a key already in the page) the active one. */

@@ -11,7 +11,7 @@
 
 import {
   BASE, SEED, accessible, expect, go, importRaw, launch, need, noSecretLeft, overflow, page, qrPhoto, run, setLanguage, settled, shot, step, tid,
-  typeAddress, useKey, widest,
+  typeAddress, unlockIfAsked, useKey, widest,
 } from "./harness.mjs";
 
 const SMALL_PHONE = { width: 360, height: 740 };
@@ -21,15 +21,6 @@ async function fitsThePhone(what) {
   expect((await overflow()) <= 0, `no sideways scrolling on a phone (${what}): ${await widest()}`);
 }
 
-async function unlockIfAsked(done) {
-  const dialog = page.locator(tid("unlock-dialog"));
-  await Promise.race([dialog.waitFor(), done.waitFor({ timeout: 90_000 })]);
-  if (await dialog.isVisible()) {
-    await page.fill(tid("unlock-passphrase"), PASS);
-    await page.click(tid("unlock-submit"));
-  }
-  await done.waitFor({ timeout: 90_000 });
-}
 
 async function openPollPlace() {
   await go("#/poll");
@@ -63,7 +54,7 @@ async function main() {
       for (const c of SEED.inPerson) await page.click(tid(`poll-candidate-${c}`));
       await page.click(tid("poll-submit"));
       const status = tid("poll-status");
-      await unlockIfAsked(page.locator(`${status}[data-status="recorded"], ${status}[data-status="error"]`));
+      await unlockIfAsked(PASS, page.locator(`${status}[data-status="recorded"], ${status}[data-status="error"]`));
       expect((await page.getAttribute(status, "data-status")) === "recorded", `recorded: ${await page.locator(status).innerText()}`);
       await page.locator(`${tid("poll-counts")}[data-in-person="1"]`).waitFor({ timeout: 30_000 });
       await fitsThePhone("polling place");
@@ -75,7 +66,7 @@ async function main() {
       await go(`#/elections/${SEED.election}`);
       await rank([0]);
       const error = page.locator(`${tid("ballot-status")}[data-status="error"] ${tid("error")}`);
-      await unlockIfAsked(error);
+      await unlockIfAsked(PASS, error);
       state.refusedCode = await error.getAttribute("data-code");
       state.refused = await error.innerText();
       await shot("online-after-in-person-refused-zh");
@@ -99,7 +90,7 @@ async function main() {
           await page.click(tid(`paper-submit-${box}`));
         }
         const status = tid("paper-status");
-        await unlockIfAsked(page.locator(`${status}[data-status="signed"], ${status}[data-status="error"]`));
+        await unlockIfAsked(PASS, page.locator(`${status}[data-status="signed"], ${status}[data-status="error"]`));
         expect((await page.getAttribute(status, "data-status")) === "signed", `${who} signed: ${await page.locator(status).innerText()}`);
       }
       const paper = SEED.paper.reduce((n, [, count]) => n + count, 0);
@@ -127,7 +118,7 @@ async function main() {
       await fitsThePhone("the proxy's review in large text");
       await shot("proxy-review-en-large");
       await page.click(tid("ballot-sign"));
-      await unlockIfAsked(ballotEnded());
+      await unlockIfAsked(PASS, ballotEnded());
       const said = await page.locator(tid("ballot-status")).innerText();
       expect((await page.getAttribute(tid("ballot-status"), "data-status")) === "counted", `the proxy's ballot counted: ${said}`);
       await page.click(tid("voting-for-back"));
@@ -142,7 +133,7 @@ async function main() {
       await go(`#/elections/${SEED.election}`);
       expect((await page.locator(tid("election-mandators")).isHidden()), "no mandates held, no list");
       await rank(SEED.onlineRanking);
-      await unlockIfAsked(page.locator(tid("already-voted")));
+      await unlockIfAsked(PASS, page.locator(tid("already-voted")));
     });
 
     await step("every-channel-counted-and-the-rounds-shown", async () => {
@@ -152,7 +143,7 @@ async function main() {
       await page.locator(tid("count")).waitFor();
       await page.click(tid("count-finish"));
       const winners = page.locator(`${tid("results")} ${tid("election-winners")}`);
-      await unlockIfAsked(winners);
+      await unlockIfAsked(PASS, winners);
       await go(`#/elections/${SEED.election}`);
       await page.locator(tid("round")).first().waitFor();
       state.rounds = await page.locator(tid("round-text")).allInnerTexts();

@@ -27,7 +27,8 @@ globalThis.localStorage = {
 
 const entry = `
 export { parseMoney } from "./ui";
-export { categoryCode, categoryLabel, textHash, currencyBytes, BALLOT_TYPES, SERVICE_TYPES, FORWARD_TYPES, ACK_TYPES } from "./chain";
+export { keptChoices } from "./drafts";
+export { categoryCode, categoryLabel, textHash, currencyBytes, forwardDeadline, BALLOT_TYPES, SERVICE_TYPES, FORWARD_TYPES, ACK_TYPES, FORWARD_TTL_S } from "./chain";
 export { DOMAINS, TYPE_STRINGS } from "./protocol";
 export { verifySignature } from "./views/audit";
 export { KEYS, t, setLang } from "./i18n";
@@ -38,6 +39,23 @@ export { failure } from "./ui";
 export { ApiError } from "./api";
 `;
 const m = await importSources(entry);
+
+test("a forward request's deadline follows the chain's clock where it is ahead, by 40 days at most", () => {
+  const wall = 1_800_000_000;
+  const day = 86_400;
+  assert.equal(m.forwardDeadline(wall, wall - 2 * day), wall + m.FORWARD_TTL_S, "a chain behind: the device's clock");
+  assert.equal(m.forwardDeadline(wall, wall + 30 * day), wall + 30 * day + m.FORWARD_TTL_S, "a chain a month ahead");
+  assert.equal(m.forwardDeadline(wall, wall + 400 * day), wall + 40 * day + m.FORWARD_TTL_S, "an API claiming a far future");
+});
+
+test("a kept ranking comes back only as distinct candidates of the ballot", () => {
+  assert.deepEqual(m.keptChoices("2,0,1", 3), [2, 0, 1]);
+  assert.deepEqual(m.keptChoices("", 3), []);
+  assert.equal(m.keptChoices("0,3", 3), null, "no candidate 3");
+  assert.equal(m.keptChoices("1,1", 3), null, "a candidate twice");
+  assert.equal(m.keptChoices("0,x", 3), null);
+  assert.equal(m.keptChoices("-1", 3), null);
+});
 
 test("money in major units becomes integer minor units, without floating point", () => {
   assert.equal(m.parseMoney("1000.00"), 100000);
