@@ -161,7 +161,12 @@ export async function accessible(name) {
 export async function settled(action) {
   const before = await page.evaluate(() => Number(document.documentElement.dataset.renders ?? 0));
   await action();
-  await page.waitForFunction((b) => Number(document.documentElement.dataset.renders ?? 0) > b, before);
+  // A render already under way (one the page started itself) finishes after ours: until it has,
+  // <main> is aria-busy, and what is typed into the view now would be drawn over.
+  await page.waitForFunction(
+    (b) => Number(document.documentElement.dataset.renders ?? 0) > b && !document.getElementById("main")?.hasAttribute("aria-busy"),
+    before,
+  );
 }
 
 /** Open the view at `hash` (redrawing it if it is already open) and wait for it. */
